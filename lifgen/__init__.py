@@ -1,0 +1,14 @@
+"""lifgen: a compiler from spiking-neuron mathematics to fast, verified C simulators."""
+
+__version__ = "0.1.0"
+
+from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E402
+from .library import list_models, load_model  # noqa: E402
+from .model import Model  # noqa: E402
+from .simulate import Result, Simulator, compile  # noqa: E402
+from .waveforms import Constant, Pulse, Step  # noqa: E402
+
+__all__ = [
+    "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError", "Pulse",
+    "Result", "Simulator", "Step", "compile", "list_models", "load_model",
+]

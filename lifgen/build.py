@@ -1,0 +1,232 @@
+"""Compile generated C with cffi (API mode) into a content-addressed on-disk cache, safe across processes.
+
+The module name is a hash of everything that reaches the compiler, so two different sources can
+never share a name. Each build happens in a private temporary folder and is published by an atomic
+rename; the file lock only saves duplicate work. The compiler runs as a subprocess, so its
+diagnostics are captured and cffi never changes the working directory of this process.
+"""
+
+from dataclasses import dataclass
+import contextlib
+import hashlib
+import io
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cffi
+import filelock
+import platformdirs
+
+from . import __version__
+from .errors import BuildError
+
+CACHE_SCHEMA = 1
+MODULE_PREFIX = "_lifgen_"
+# Never -ffast-math: it deletes NaN checks and changes the whole process's floating point.
+# -ffp-contract=off keeps a*b+c unfused, so every compiler gives the same numbers.
+CFLAGS = ("-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno", "-ffp-contract=off",
+          "-Werror=implicit-function-declaration")
+TMP_MAX_AGE_S = 24 * 3600
+
+_loaded = {}
+_process_lock = threading.Lock()
+_compiler_identity = {}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A loaded, compiled kernel module: `lib` holds the C functions, `ffi` the cffi helpers."""
+
+    module_name: str
+    path: Path
+    lib: object
+    ffi: object
+    from_cache: bool
+
+
+def cache_dir():
+    """The folder holding compiled kernels: $LIFGEN_CACHE_DIR, else the user's cache folder."""
+    override = os.environ.get("LIFGEN_CACHE_DIR")
+    root = Path(override) if override else Path(platformdirs.user_cache_dir("lifgen", appauthor=False))
+    return root / f"v{CACHE_SCHEMA}"
+
+
+def _prepared_cache_dir():
+    root = cache_dir()
+    try:
+        for sub in ("", "locks", "tmp"):
+            (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise BuildError(f"cannot create the kernel cache {root} ({error.strerror or error}); "
+                         "set LIFGEN_CACHE_DIR to a writable folder") from None
+    if hasattr(os, "getuid"):
+        info = root.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            raise BuildError(f"the kernel cache {root} is writable by other users or not yours; "
+                             "lifgen loads native code from it, so it refuses. Fix its permissions "
+                             "(chmod 700) or set LIFGEN_CACHE_DIR")
+    return root
+
+
+def compiler_command():
+    """The C compiler as an argument list: $CC, else the one Python was built with, else cc."""
+    configured = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    command = shlex.split(configured)
+    if shutil.which(command[0]) is None:
+        raise BuildError(
+            f"no C compiler found (tried {command[0]!r}{' from $CC' if os.environ.get('CC') else ''}). "
+            "Install one: Debian/Ubuntu 'apt install gcc python3-dev', Fedora 'dnf install gcc "
+            "python3-devel', macOS 'xcode-select --install'; or set CC to your compiler")
+    return command
+
+
+def _identity(command):
+    key = tuple(command)
+    if key not in _compiler_identity:
+        try:
+            out = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=30)
+            first = (out.stdout or out.stderr).splitlines()[:1]
+        except (OSError, subprocess.SubprocessError):
+            first = []
+        _compiler_identity[key] = [shutil.which(command[0]) or command[0], *first]
+    return _compiler_identity[key]
+
+
+def _link_flags():
+    if sys.platform == "darwin":
+        return ["-bundle", "-undefined", "dynamic_lookup"]
+    return ["-shared"]
+
+
+def _includes():
+    paths = sysconfig.get_paths()
+    return sorted({paths["include"], paths.get("platinclude", paths["include"])})
+
+
+def _key_material(source, cdef, command):
+    return {
+        "schema": CACHE_SCHEMA, "lifgen": __version__, "source": source, "cdef": cdef,
+        "compiler": _identity(command), "command": command, "cflags": list(CFLAGS),
+        "ldflags": _link_flags(), "includes": _includes(), "cffi": cffi.__version__,
+        "python": sys.implementation.cache_tag, "abi": sysconfig.get_config_var("EXT_SUFFIX"),
+        "platform": sysconfig.get_platform(), "machine": platform.machine(),
+        "env": {k: os.environ.get(k, "") for k in ("CFLAGS", "CPPFLAGS", "LDFLAGS")},
+    }
+
+
+def build(source, cdef):
+    """Compile `source` (with the cffi declarations `cdef`) or load it from the cache; return a Kernel."""
+    command = compiler_command()
+    material = _key_material(source, cdef, command)
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    name = MODULE_PREFIX + digest[:32]
+    if name in _loaded:
+        return _loaded[name]
+    root = _prepared_cache_dir()
+    target = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
+    kernel = _load_published(name, target)
+    if kernel is None:
+        with filelock.FileLock(str(root / "locks" / f"{name}.lock"), timeout=600):
+            kernel = _load_published(name, target)
+            if kernel is None:
+                _compile(name, source, cdef, command, root, target, material)
+                kernel = _load(name, target, from_cache=False)
+    _loaded[name] = kernel
+    return kernel
+
+
+def _load_published(name, target):
+    """Load a published module, quarantining it if it is damaged (then it is rebuilt)."""
+    if not target.exists():
+        return None
+    try:
+        return _load(name, target, from_cache=True)
+    except ImportError:
+        try:
+            os.replace(target, target.with_suffix(".bad"))
+        except OSError:
+            pass
+        return None
+
+
+def _load(name, path, from_cache):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Kernel(name, path, module.lib, module.ffi, from_cache)
+
+
+def _compile(name, source, cdef, command, root, target, material):
+    _collect_garbage(root / "tmp")
+    workdir = Path(tempfile.mkdtemp(prefix=name + ".", dir=root / "tmp"))
+    try:
+        ffi = cffi.FFI()
+        ffi.cdef(cdef)
+        ffi.set_source(name, source)
+        c_file = workdir / f"{name}.c"
+        with _process_lock, contextlib.redirect_stdout(io.StringIO()):  # cffi prints progress
+            ffi.emit_c_code(str(c_file))
+        built = workdir / target.name
+        args = [*command, *CFLAGS, *(f"-I{p}" for p in _includes()), *_link_flags(),
+                str(c_file), "-o", str(built), "-lm"]
+        started = time.perf_counter()
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0 or not built.exists():
+            log = (result.stderr or result.stdout).strip()
+            raise BuildError(f"the C compiler failed (exit {result.returncode}):\n"
+                             f"{shlex.join(args)}\n{log[-4000:]}")
+        with open(built, "rb") as handle:
+            os.fsync(handle.fileno())
+        manifest = dict(material, seconds=round(time.perf_counter() - started, 3),
+                        created=time.time(), compiler_output=result.stderr)
+        (workdir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        os.replace(workdir / "manifest.json", root / f"{name}.json")
+        os.replace(c_file, root / f"{name}.c")
+        os.replace(built, target)  # last: the published module marks a complete build
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _collect_garbage(tmp):
+    """Remove build folders that a killed process left behind long ago."""
+    now = time.time()
+    for entry in tmp.glob(MODULE_PREFIX + "*"):
+        try:
+            if now - entry.stat().st_mtime > TMP_MAX_AGE_S:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def cache_info():
+    """What the kernel cache holds: its folder, number of kernels and bytes on disk."""
+    root = cache_dir()
+    files = [p for p in root.glob(MODULE_PREFIX + "*") if p.is_file()] if root.exists() else []
+    modules = [p for p in files if p.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))]
+    return {"path": str(root), "kernels": len(modules), "bytes": sum(p.stat().st_size for p in files)}
+
+
+def clear_cache():
+    """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were removed."""
+    root = cache_dir()
+    removed = 0
+    for folder in (root, root / "locks", root / "tmp"):
+        for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += folder == root and entry.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))
+    _loaded.clear()
+    return removed

@@ -1,0 +1,77 @@
+"""Derive ODEs from circuit laws: solve Kirchhoff, Ohm and capacitor equations for each dX/dt.
+
+For the Lapicque neuron, `I = I_R + I_C`, `I_R = V/R`, `I_C = C*dV/dt` give `dV/dt = (I - V/R)/C`.
+Any quantity in the laws that is not a declared state, parameter or input (here `I_R`, `I_C`)
+is an intermediate that the solve eliminates.
+"""
+
+import sympy
+
+from .errors import ModelError
+from .model import TIME, symbol, time_function
+
+
+def derivative_symbol(name):
+    """Placeholder symbol for dX/dt while solving the laws."""
+    return sympy.Symbol(f"d{name}/dt")
+
+
+def derive_odes(laws, state_names, known_names=None, source=None):
+    """Solve `laws` (equations in time-function form) for dX/dt of every state; return ((X, rhs), ...)."""
+    field = "[equations] laws"
+    equations = [_to_plain(law, state_names) for law in laws]
+    derivatives = [derivative_symbol(n) for n in state_names]
+    declared = {symbol(n) for n in (known_names or ())} | {symbol(n) for n in state_names}
+    free = set().union(*(eq.free_symbols for eq in equations)) if equations else set()
+    for name, d in zip(state_names, derivatives):
+        if d not in free:
+            raise ModelError(f"no law gives d{name}/dt", source, field)
+    intermediates = sorted(free - declared - set(derivatives), key=str) if known_names else []
+    unknowns = derivatives + intermediates
+    if len(equations) != len(unknowns):
+        names = ", ".join(map(str, unknowns))
+        raise ModelError(f"{len(equations)} laws for {len(unknowns)} unknowns ({names}); "
+                         "each unknown needs one law", source, field)
+    solutions = sympy.solve(equations, unknowns, dict=True)
+    if len(solutions) != 1 or any(d not in solutions[0] for d in derivatives):
+        raise ModelError(f"the laws do not determine {', '.join(map(str, derivatives))} uniquely",
+                         source, field)
+    odes = []
+    for name, d in zip(state_names, derivatives):
+        rhs = solutions[0][d]
+        if rhs.free_symbols & set(unknowns):
+            raise ModelError(f"d{name}/dt still depends on {rhs.free_symbols & set(unknowns)}",
+                             source, field)
+        odes.append((symbol(name), rhs))
+    return tuple(odes)
+
+
+def _to_plain(law, state_names):
+    """Replace dX/dt by a placeholder and X(t) by the plain symbol X, giving `lhs - rhs`."""
+    replacements = {}
+    for name in state_names:
+        replacements[sympy.Derivative(time_function(name), TIME)] = derivative_symbol(name)
+    expr = law.lhs - law.rhs if isinstance(law, sympy.Eq) else law
+    expr = expr.xreplace(replacements)
+    functions = {f: symbol(f.func.__name__) for f in expr.atoms(sympy.core.function.AppliedUndef)}
+    return expr.xreplace(functions)
+
+
+def normalise_expression(expr, state_names, in_time=False):
+    """Rebuild a user's SymPy expression with lifgen's own symbols (no assumptions, one time symbol).
+
+    Applied functions `X(t)` become `Function('X')(t)` if `in_time`, else the plain symbol `X`.
+    """
+    if not isinstance(expr, sympy.Basic):
+        raise ModelError(f"expected a SymPy expression, got {expr!r}")
+    functions = {}
+    for f in expr.atoms(sympy.core.function.AppliedUndef):
+        name = f.func.__name__
+        functions[f] = time_function(name) if in_time else symbol(name)
+    expr = expr.xreplace(functions)
+    symbols = {s: (TIME if s.name == "t" else symbol(s.name)) for s in expr.free_symbols
+               if isinstance(s, sympy.Symbol)}
+    expr = expr.xreplace(symbols)
+    if not in_time and expr.has(sympy.Derivative):
+        raise ModelError(f"a derivative is not allowed in {expr}")
+    return expr

@@ -1,0 +1,181 @@
+"""The `lifgen` command: list, show, simulate and cache. User errors exit 2 with one clear line."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BuildError, InputError, LifgenError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise InputError(message)
+
+
+def _parser():
+    parser = _Parser(prog="lifgen", description="Compile spiking neuron models to fast, verified C.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("list", help="list the models in lifgen's library")
+
+    show = commands.add_parser("show", help="print laws, ODE, closed form, step map and C")
+    show.add_argument("model", help="model name or path to a .toml file")
+    _compile_options(show)
+
+    sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
+    sim.add_argument("model", help="model name or path to a .toml file")
+    sim.add_argument("--steps", type=int, help="number of time steps (required)")
+    sim.add_argument("--neurons", type=int, default=1, help="population size (default 1)")
+    sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
+                     help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")
+    sim.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    sim.add_argument("--initial", action="append", default=[], metavar="STATE=VALUE")
+    sim.add_argument("--plot", metavar="OUT.png", help="write a plot of neuron 0")
+    sim.add_argument("--save", metavar="OUT.npz", help="write spikes, traces and final state")
+    sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
+    _compile_options(sim)
+
+    cache = commands.add_parser("cache", help="show or clear the compiled-kernel cache")
+    cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info")
+    return parser
+
+
+def _compile_options(parser):
+    parser.add_argument("--method", help="exact or euler (default: the model file's)")
+    parser.add_argument("--dt", type=float, help="time step (default: the model file's)")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--reset", choices=("subtract", "zero", "none"))
+    parser.add_argument("--reset-timing", choices=("next_step", "same_step"))
+
+
+def main(argv=None):
+    """Entry point; returns the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args) or EXIT_OK
+    except BuildError as error:
+        print(f"lifgen: build failed: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except LifgenError as error:
+        print(f"lifgen: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence for users
+        if os.environ.get("LIFGEN_DEBUG"):
+            raise
+        print(f"lifgen: internal error: {type(error).__name__}: {error}\n"
+              "Please report it; set LIFGEN_DEBUG=1 for the traceback.", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _list(args):
+    from .library import list_models, load_model
+
+    for name in list_models():
+        print(f"{name:12s} {load_model(name).description}")
+
+
+def _show(args):
+    from .analytic import closed_form
+    from .codegen import render
+    from .discretize import discretize
+    from .library import load_model
+
+    model = load_model(args.model)
+    step_map = discretize(model, args.method, args.dt, args.reset, args.reset_timing)
+    sections = []
+    if model.laws:
+        sections.append(("Circuit laws", [_equation(law) for law in model.laws]))
+    if model.odes:
+        sections.append(("ODE", [_equation(eq) for eq in model.ode_equations()]))
+        solution = closed_form(model)
+        sections.append(("Closed form (inputs held constant, X0 = X(0))",
+                         [f"{eq.lhs.func.__name__}(t) = {_equation(eq.rhs)}" for eq in solution]
+                         if solution else ["none found"]))
+    else:
+        sections.append(("Update map", [_equation(eq) for eq in model.update_equations()]))
+    sections.append((f"Step map ({step_map.method}, dt = {step_map.dt})", step_map.equations()))
+    sections.append(("Generated C", [render(step_map, args.dtype).c_source]))
+    print(f"{model.name}: {model.description}")
+    for title, lines in sections:
+        print(f"\n== {title}")
+        print("\n".join(lines))
+
+
+def _equation(eq):
+    from .model import display
+
+    return display(eq)
+
+
+def _simulate(args):
+    from . import compile as compile_model
+    from .library import load_model
+    from .waveforms import parse_input_spec
+
+    model = load_model(args.model)  # a bad model is reported before anything else
+    if args.steps is None:
+        raise InputError("simulate needs --steps N")
+    for path in (args.plot, args.save):
+        if path and Path(path).exists() and not args.force:
+            raise InputError(f"{path} exists; pass --force to overwrite it")
+    inputs = dict(parse_input_spec(spec) for spec in args.input)
+    params = dict(_assignment(text, "--param") for text in args.param)
+    initial = dict(_assignment(text, "--initial") for text in args.initial)
+    simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
+                              reset=args.reset, reset_timing=args.reset_timing)
+    result = simulator.run(args.steps, n_neurons=args.neurons, inputs=inputs, params=params,
+                           initial=initial, record=model.state_names)
+    _print_summary(simulator, result)
+    if args.save:
+        np.savez(args.save, spikes=result.spikes, times=result.times,
+                 **{f"trace_{k}": v for k, v in result.traces.items()},
+                 **{f"final_{k}": v for k, v in result.state.items()})
+        print(f"saved {args.save}")
+    if args.plot:
+        result.plot(0, args.plot)
+        print(f"plotted {args.plot}")
+
+
+def _assignment(text, option):
+    name, sep, value = text.partition("=")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected NAME=NUMBER") from None
+
+
+def _print_summary(simulator, result):
+    unit = "s" if result.dt is not None else "steps"
+    print(f"{simulator!r}")
+    print(f"{result.n_steps} steps x {result.spikes.shape[1]} neurons"
+          + (f" = {result.n_steps * result.dt:g} {unit}" if result.dt else ""))
+    print(f"{'neuron':>6} {'spikes':>7}  first spike steps" + "".join(
+        f"  {'final ' + k:>12}" for k in result.state))
+    shown = min(result.spikes.shape[1], 10)
+    for n in range(shown):
+        steps = result.spike_steps(n)
+        first = ", ".join(map(str, steps[:6])) + (" ..." if len(steps) > 6 else "")
+        finals = "".join(f"  {v[n]:12.6g}" for v in result.state.values())
+        print(f"{n:>6} {len(steps):>7}  {first or '-':18s}{finals}")
+    if result.spikes.shape[1] > shown:
+        print(f"... {result.spikes.shape[1] - shown} more neurons; "
+              f"{int(result.spike_count.sum())} spikes in all")
+
+
+def _cache(args):
+    from .build import cache_info, clear_cache
+
+    if args.action == "clear":
+        print(f"removed {clear_cache()} kernels")
+    info = cache_info()
+    print(f"{info['path']}: {info['kernels']} kernels, {info['bytes'] / 1e6:.1f} MB")
+
+
+COMMANDS = {"list": _list, "show": _show, "simulate": _simulate, "cache": _cache}

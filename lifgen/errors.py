@@ -1,0 +1,24 @@
+"""The errors lifgen raises: each names what was wrong and where, so no user ever needs a traceback."""
+
+
+class LifgenError(Exception):
+    """Base class of every error lifgen reports to users."""
+
+
+class ModelError(LifgenError, ValueError):
+    """A model (file or Python definition) is malformed; the message names the file, field and problem."""
+
+    def __init__(self, problem, source=None, field=None):
+        self.problem = problem
+        self.source = source
+        self.field = field
+        where = ", ".join(str(part) for part in (source, field) if part)
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class InputError(LifgenError, ValueError):
+    """Arguments given to compile() or Simulator.run() do not fit the model."""
+
+
+class BuildError(LifgenError, RuntimeError):
+    """The C compiler could not be found or failed; the message carries its diagnostics."""

@@ -1,0 +1,239 @@
+"""Safe parsing of model-file expressions into SymPy: a whitelist over Python's own AST, never eval.
+
+`sympify` and `parse_expr` run arbitrary code (see the build-and-safety notes), so text from a
+model file is parsed with `ast.parse`, checked node by node, and turned into SymPy objects by hand.
+"""
+
+import ast
+import keyword
+import math
+import re
+import warnings
+
+import sympy
+from sympy.codegen.cfunctions import expm1, log1p
+
+from .errors import ModelError
+
+MAX_TEXT = 4000
+MAX_NODES = 500
+MAX_DEPTH = 50
+MAX_INTEGER = 10**15
+MAX_POWER_BITS = 1024
+MAX_SYMBOLIC_EXPONENT = 64
+
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+
+C_KEYWORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if inline
+int long register restrict return short signed sizeof static struct switch typedef union unsigned
+void volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn
+_Static_assert _Thread_local alignas alignof bool constexpr false nullptr static_assert
+thread_local true typeof typeof_unqual _BitInt _Decimal32 _Decimal64 _Decimal128
+""".split())
+CPP_KEYWORDS = frozenset("""
+and and_eq asm bitand bitor catch class compl concept consteval constinit const_cast co_await
+co_return co_yield decltype delete dynamic_cast explicit export friend mutable namespace new
+noexcept not not_eq operator or or_eq private protected public reinterpret_cast requires
+static_cast template this throw try typeid typename using virtual wchar_t xor xor_eq char8_t
+char16_t char32_t
+""".split())
+# Names the generated C, libm and libc use, and names with a fixed meaning in model files.
+RESERVED_NAMES = frozenset("""
+t dt exp expm1 log log1p pow sqrt fabs fmin fmax sin cos tan tanh isnan isinf isfinite NAN
+INFINITY HUGE_VAL M_PI M_E errno main abort exit malloc free step
+""".split())
+RESERVED_PREFIXES = ("lg_", "lifgen")
+
+# Functions a model may call: name -> (SymPy constructor, allowed argument counts).
+FUNCTIONS = {
+    "exp": (sympy.exp, (1,)),
+    "expm1": (expm1, (1,)),
+    "log": (sympy.log, (1,)),
+    "log1p": (log1p, (1,)),
+    "sqrt": (sympy.sqrt, (1,)),
+    "sin": (sympy.sin, (1,)),
+    "cos": (sympy.cos, (1,)),
+    "tanh": (sympy.tanh, (1,)),
+    "abs": (sympy.Abs, (1,)),
+    "min": (sympy.Min, (2, 3, 4)),
+    "max": (sympy.Max, (2, 3, 4)),
+}
+
+BINARY_OPERATORS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: _power(a, b),
+}
+COMPARISONS = {ast.Gt: sympy.Gt, ast.GtE: sympy.Ge, ast.Lt: sympy.Lt, ast.LtE: sympy.Le}
+BOOLEAN_OPERATORS = {ast.And: sympy.And, ast.Or: sympy.Or}
+FORBIDDEN_ATOMS = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
+
+
+class _Rejected(Exception):
+    """Internal: the expression breaks a rule; converted to ModelError with file and field."""
+
+
+def check_name(name, source=None, field=None):
+    """Raise ModelError unless `name` is a plain identifier safe to use in C, C++, Python and lifgen."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ModelError(
+            f"{name!r} is not a valid name: use a letter, then letters, digits or '_' "
+            "(at most 63 ASCII characters)", source, field)
+    lowered = name.lower()
+    if name in C_KEYWORDS or name in CPP_KEYWORDS or keyword.iskeyword(name):
+        raise ModelError(f"{name!r} is a C, C++ or Python keyword and cannot name a quantity",
+                         source, field)
+    if name in RESERVED_NAMES or lowered.startswith(RESERVED_PREFIXES):
+        raise ModelError(f"{name!r} is reserved by lifgen or the C library; choose another name",
+                         source, field)
+    return name
+
+
+def parse_expression(text, names, source=None, field=None, relations=False):
+    """Parse `text` into a SymPy expression using only the symbols in `names` (name -> SymPy object).
+
+    With `relations=True` comparisons and and/or/not are allowed too (spike conditions).
+    """
+    try:
+        if not isinstance(text, str):
+            if isinstance(text, bool) or not isinstance(text, (int, float)):
+                raise _Rejected(f"expected an expression as text, got {type(text).__name__}")
+            text = repr(text)
+        if len(text) > MAX_TEXT:
+            raise _Rejected(f"expression is {len(text)} characters long; the limit is {MAX_TEXT}")
+        tree = _parse_tree(text)
+        _check_size(tree)
+        expr = _Builder(names, relations).build(tree.body, 0)
+        _check_constants(expr)
+        return expr
+    except _Rejected as error:
+        raise ModelError(f"{error} in {text!r}" if isinstance(text, str) and len(text) < 200
+                         else str(error), source, field) from None
+
+
+def _parse_tree(text):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(text.strip(), mode="eval")
+        except SyntaxError as error:
+            raise _Rejected(f"syntax error at column {error.offset or 0}") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise _Rejected("expression is too deeply nested or malformed") from None
+
+
+def _check_size(tree):
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_NODES:
+        raise _Rejected(f"expression has {count} parts; the limit is {MAX_NODES}")
+
+
+def _power(base, exponent):
+    if base.is_number and exponent.is_number:
+        base_value, exponent_value = abs(complex(base)), abs(complex(exponent))
+        if base_value > 1 and exponent_value * math.log2(base_value) > MAX_POWER_BITS:
+            raise _Rejected("a constant power is too large")
+    elif exponent.is_number and abs(complex(exponent)) > MAX_SYMBOLIC_EXPONENT:
+        raise _Rejected(f"exponent {exponent} is too large (limit {MAX_SYMBOLIC_EXPONENT})")
+    return sympy.Pow(base, exponent)
+
+
+def _check_constants(expr):
+    for bad in FORBIDDEN_ATOMS:
+        if expr.has(bad):
+            raise _Rejected("the expression evaluates to an infinite, undefined or complex value")
+    for atom in expr.atoms(sympy.Number):
+        if not math.isfinite(float(atom)) or abs(float(atom)) > 1.7e308:
+            raise _Rejected(f"constant {atom} is not a finite double")
+
+
+class _Builder:
+    """Turns a checked AST into SymPy, one allowed node type at a time."""
+
+    def __init__(self, names, relations):
+        self.names = names
+        self.relations = relations
+
+    def build(self, node, depth):
+        if depth > MAX_DEPTH:
+            raise _Rejected(f"expression is nested more than {MAX_DEPTH} levels deep")
+        handler = getattr(self, "_" + type(node).__name__, None)
+        if handler is None:
+            raise _Rejected(f"{_describe(node)} is not allowed")
+        try:
+            return handler(node, depth + 1)
+        except ZeroDivisionError:
+            raise _Rejected("division by zero") from None
+        except (ArithmeticError, ValueError) as error:
+            raise _Rejected(f"arithmetic error ({error or type(error).__name__})") from None
+
+    def _Constant(self, node, depth):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _Rejected(f"literal {value!r} is not a real number")
+        if isinstance(value, int):
+            if abs(value) > MAX_INTEGER:
+                raise _Rejected(f"integer {value} is too large")
+            return sympy.Integer(value)
+        if not math.isfinite(value):
+            raise _Rejected(f"number {value!r} is not finite")
+        return sympy.Float(value)
+
+    def _Name(self, node, depth):
+        if node.id not in self.names:
+            known = ", ".join(sorted(self.names)) or "none"
+            raise _Rejected(f"unknown name {node.id!r} (known names: {known})")
+        return self.names[node.id]
+
+    def _BinOp(self, node, depth):
+        operator = BINARY_OPERATORS.get(type(node.op))
+        if operator is None:
+            raise _Rejected(f"operator {type(node.op).__name__} is not allowed")
+        return operator(self.build(node.left, depth), self.build(node.right, depth))
+
+    def _UnaryOp(self, node, depth):
+        operand = self.build(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        if isinstance(node.op, ast.Not) and self.relations:
+            return sympy.Not(operand)
+        raise _Rejected(f"operator {type(node.op).__name__} is not allowed here")
+
+    def _Call(self, node, depth):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
+            allowed = ", ".join(sorted(FUNCTIONS))
+            raise _Rejected(f"call of {name!r} is not allowed (allowed functions: {allowed})")
+        if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+            raise _Rejected("keyword or starred arguments are not allowed")
+        function, arities = FUNCTIONS[node.func.id]
+        if len(node.args) not in arities:
+            raise _Rejected(f"{node.func.id}() takes {' or '.join(map(str, arities))} arguments")
+        return function(*(self.build(arg, depth) for arg in node.args))
+
+    def _Compare(self, node, depth):
+        if not self.relations:
+            raise _Rejected("a comparison is not allowed here")
+        if len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS:
+            raise _Rejected("use one comparison of >, >=, < or <= at a time")
+        relation = COMPARISONS[type(node.ops[0])]
+        return relation(self.build(node.left, depth), self.build(node.comparators[0], depth))
+
+    def _BoolOp(self, node, depth):
+        if not self.relations:
+            raise _Rejected("'and'/'or' are not allowed here")
+        return BOOLEAN_OPERATORS[type(node.op)](*(self.build(v, depth) for v in node.values))
+
+
+def _describe(node):
+    kinds = {
+        "Attribute": "attribute access", "Subscript": "subscripting", "Lambda": "a lambda",
+        "ListComp": "a comprehension", "GeneratorExp": "a comprehension", "JoinedStr": "a string",
+        "Tuple": "a tuple", "List": "a list", "Dict": "a dict", "Starred": "unpacking",
+    }
+    return kinds.get(type(node).__name__, f"syntax {type(node).__name__!r}")

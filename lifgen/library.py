@@ -1,0 +1,40 @@
+"""Where lifgen's own files live (templates, model library), and turning a model name or path into a Model."""
+
+from pathlib import Path
+
+from .errors import ModelError
+from .model import Model
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def resource_dir(kind):
+    """The `templates` or `models` folder: inside the installed package, or at the top of a source checkout."""
+    for candidate in (_PACKAGE / kind, _PACKAGE.parent / kind):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"lifgen's {kind} folder is missing from {_PACKAGE}; reinstall lifgen")
+
+
+def list_models():
+    """Names of the models shipped in lifgen's model library."""
+    return sorted(p.stem for p in resource_dir("models").glob("*.toml"))
+
+
+def load_model(model):
+    """Return a Model for a Model, a library model name, or a path to a model file."""
+    from .modelfile import read_model_file
+
+    if isinstance(model, Model):
+        return model
+    if not isinstance(model, (str, Path)):
+        raise ModelError(f"expected a Model, a model name or a path, got {type(model).__name__}")
+    text = str(model)
+    path = Path(text)
+    if path.suffix == ".toml" or path.exists() or "/" in text:
+        return read_model_file(path)
+    library_file = resource_dir("models") / f"{text}.toml"
+    if not library_file.exists():
+        raise ModelError(f"no model named {text!r}; known models: {', '.join(list_models())} "
+                         "(or give a path to a .toml file)")
+    return read_model_file(library_file)

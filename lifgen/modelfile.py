@@ -1,0 +1,213 @@
+"""Read model files (TOML) into `Model`s: every field checked, every error naming file, field and problem."""
+
+import ast
+import math
+import re
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import sympy
+
+from .circuit import derive_odes
+from .errors import ModelError
+from .expressions import FUNCTIONS, check_name, parse_expression
+from .model import DT, TIME, Model, Quantity, default_resets, symbol, time_function
+
+MAX_FILE_BYTES = 1 << 20
+
+SECTIONS = {
+    "model": {"name", "description", "reference"},
+    "parameters": None, "states": None, "inputs": None,
+    "equations": {"laws", "update"},
+    "spike": {"condition"},
+    "reset": {"mechanism", "timing", "subtract", "zero", "none"},
+    "simulation": {"method", "dt"},
+}
+QUANTITY_KEYS = {
+    "parameters": ("value", {"value", "unit", "description"}),
+    "states": ("initial", {"initial", "unit", "description"}),
+    "inputs": (None, {"unit", "description"}),
+}
+LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
+
+
+def read_model_file(path):
+    """Parse the model file at `path` into a Model."""
+    path = Path(path)
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelError(f"cannot read the file ({error.strerror or error})", source) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelError(f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}", source)
+    try:
+        text = data.decode("utf-8")
+        document = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ModelError("file is not UTF-8 text", source) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ModelError(f"not valid TOML ({error})", source) from None
+    return model_from_document(document, source, default_name=path.stem)
+
+
+def model_from_document(document, source, default_name="model"):
+    """Build a Model from an already-parsed TOML document."""
+    _check_keys(document, set(SECTIONS), source, "top level")
+    for section, allowed in SECTIONS.items():
+        value = document.get(section, {})
+        if not isinstance(value, dict):
+            raise ModelError("must be a table", source, f"[{section}]")
+        if allowed is not None:
+            _check_keys(value, allowed, source, f"[{section}]")
+    meta = document.get("model", {})
+    states = _quantities(document, "states", source)
+    parameters = _quantities(document, "parameters", source)
+    inputs = _quantities(document, "inputs", source)
+    state_names = [q.name for q in states]
+    known = [q.name for q in parameters + inputs]
+    names = {n: symbol(n) for n in state_names + known}
+
+    equations = document.get("equations", {})
+    laws, odes, update = (), (), ()
+    if "laws" in equations:
+        laws = _laws(equations["laws"], state_names, names, source)
+        odes = derive_odes(laws, state_names, known, source)
+    if "update" in equations:
+        update = _update_map(equations["update"], names, source)
+
+    spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
+    spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
+    reset = document.get("reset", {})
+    resets = default_resets(spike)
+    for mechanism in ("subtract", "zero", "none"):
+        if mechanism in reset:
+            resets[mechanism] = _assignments(reset[mechanism], names, source, f"[reset.{mechanism}]")
+    simulation = document.get("simulation", {})
+    return Model(
+        name=_string(meta, "name", source, "[model]", default_name),
+        description=_string(meta, "description", source, "[model]", ""),
+        reference=_string(meta, "reference", source, "[model]", ""),
+        states=states, parameters=parameters, inputs=inputs, laws=laws, odes=odes, update=update,
+        spike=spike, resets=tuple(resets.items()),
+        reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
+        reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
+        method=_string(simulation, "method", source, "[simulation]", None),
+        dt=_number(simulation["dt"], source, "[simulation] dt") if "dt" in simulation else None,
+        source=source,
+    )
+
+
+def _check_keys(table, allowed, source, where):
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ModelError(f"unknown key(s) {', '.join(map(repr, unknown))} "
+                         f"(allowed: {', '.join(sorted(allowed))})", source, where)
+
+
+def _quantities(document, section, source):
+    value_key, allowed = QUANTITY_KEYS[section]
+    result = []
+    for name, entry in document.get(section, {}).items():
+        field = f"[{section}] {name}"
+        check_name(name, source, field)
+        if not isinstance(entry, dict):
+            entry = {value_key: entry} if value_key else {"unit": entry}
+        _check_keys(entry, allowed, source, field)
+        value = entry.get(value_key, 0.0 if section == "states" else None) if value_key else None
+        if value_key and value is None:
+            raise ModelError(f"needs a {value_key!r}", source, field)
+        result.append(Quantity(
+            name, None if value is None else _number(value, source, field),
+            unit=_string(entry, "unit", source, field, ""),
+            description=_string(entry, "description", source, field, "")))
+    return tuple(result)
+
+
+def _laws(laws, state_names, names, source):
+    """Parse 'lhs = rhs' laws; `dX/dt` of a state X becomes a SymPy derivative."""
+    field = "[equations] laws"
+    if not isinstance(laws, list) or not laws:
+        raise ModelError("must be a non-empty list of equations such as \"I = I_R + I_C\"", source, field)
+    texts = [_law_sides(law, source, field) for law in laws]
+    in_time = {n: time_function(n) for n in state_names}
+    in_time.update({f"d{n}": sympy.Derivative(time_function(n), TIME) * DT
+                    for n in state_names})
+    intermediates = _intermediate_names(texts, set(names) | set(in_time) | {"dt"}, source, field)
+    scope = {**names, **in_time, **{n: symbol(n) for n in intermediates}, "dt": DT}
+    result = []
+    for number, (lhs, rhs) in enumerate(texts, 1):
+        where = f"{field} #{number}"
+        law = sympy.Eq(parse_expression(lhs, scope, source, where),
+                       parse_expression(rhs, scope, source, where), evaluate=False)
+        if law.has(DT):
+            raise ModelError("dt may appear only as the denominator of a derivative dX/dt",
+                             source, where)
+        result.append(law)
+    return tuple(result)
+
+
+def _law_sides(law, source, field):
+    if not isinstance(law, str):
+        raise ModelError(f"each law must be a string, got {law!r}", source, field)
+    sides = LAW_SPLIT.split(law)
+    if len(sides) != 2:
+        raise ModelError(f"{law!r} must have the form 'left = right'", source, field)
+    return sides
+
+
+def _intermediate_names(texts, declared, source, field):
+    """Names used in the laws that are not declared: circuit quantities to eliminate (I_R, I_C)."""
+    found = set()
+    for sides in texts:
+        for side in sides:
+            try:
+                tree = ast.parse(side.strip(), mode="eval")
+            except SyntaxError:
+                continue  # parse_expression reports it with its column
+            found |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                      and not isinstance(getattr(n, "ctx", None), ast.Store)}
+    names = sorted(found - declared - set(FUNCTIONS))
+    for name in names:
+        check_name(name, source, field)
+    return names
+
+
+def _update_map(table, names, source):
+    if not isinstance(table, dict) or not table:
+        raise ModelError("must be a table of state = \"next value\"", source, "[equations] update")
+    return _assignments(table, names, source, "[equations] update")
+
+
+def _assignments(table, names, source, field):
+    if not isinstance(table, dict):
+        raise ModelError("must be a table of state = \"expression\"", source, field)
+    result = []
+    for name, text in table.items():
+        if name not in names:
+            raise ModelError(f"{name!r} is not a declared state", source, field)
+        result.append((symbol(name), parse_expression(text, names, source, f"{field} {name}")))
+    return tuple(result)
+
+
+def _number(value, source, field):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelError(f"expected a finite number, got {value!r}", source, field)
+    return float(value)
+
+
+def _string(table, key, source, field, default):
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise ModelError(f"{key} must be a string, got {value!r}", source, f"{field} {key}")
+    return value
+
+
+def _text(table, key, source, field):
+    if key not in table:
+        raise ModelError(f"missing {key!r}", source, field)
+    return _string(table, key, source, field, None)

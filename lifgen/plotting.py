@@ -1,0 +1,49 @@
+"""Plots of a simulation: input, membrane with threshold, and spikes (matplotlib, an optional extra)."""
+
+import numpy as np
+
+from .errors import InputError
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise InputError("plotting needs matplotlib: pip install 'lifgen[plot]'") from None
+    return plt
+
+
+def plot_result(result, neuron=0, path=None):
+    """Three stacked panels for one neuron: its inputs, its membrane V, and its spikes."""
+    plt = _pyplot()
+    if not 0 <= neuron < result.spikes.shape[1]:
+        raise InputError(f"neuron {neuron} does not exist (0..{result.spikes.shape[1] - 1})")
+    unit = "s" if result.dt is not None else "step"
+    times = result.times
+    figure, (top, middle, bottom) = plt.subplots(
+        3, 1, sharex=True, figsize=(8, 6), gridspec_kw={"height_ratios": [1, 2.5, 0.6]})
+    for name in result.inputs:
+        top.plot(times, result.input_trace(name, neuron), label=name, drawstyle="steps-pre")
+    top.set_ylabel("input")
+    top.legend(loc="upper right", frameon=False)
+    for name, trace in result.traces.items():
+        middle.plot(times, trace[:, neuron], label=name)
+    if result.threshold is not None:
+        threshold = np.broadcast_to(result.threshold, result.spikes.shape[1:])[neuron]
+        middle.axhline(threshold, color="gray", linestyle="--", label="threshold")
+    middle.set_ylabel("state")
+    middle.legend(loc="upper right", frameon=False)
+    spike_times = times[result.spike_steps(neuron)]
+    bottom.vlines(spike_times, 0, 1, color="black")
+    bottom.set_yticks([])
+    bottom.set_ylabel("spikes")
+    bottom.set_xlabel(f"time ({unit})")
+    top.set_title(f"{result.model}: neuron {neuron}, {len(spike_times)} spikes")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+    return figure

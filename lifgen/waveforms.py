@@ -1,0 +1,76 @@
+"""Input waveforms over time (constant, step, pulse) and the CLI's text form of them."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Constant:
+    """The same amplitude at every step."""
+
+    amplitude: float
+
+    def values(self, n_steps):
+        return np.full(n_steps, float(self.amplitude))
+
+
+@dataclass(frozen=True)
+class Step:
+    """Zero before step `start`, then `amplitude` from `start` on."""
+
+    amplitude: float
+    start: int
+
+    def values(self, n_steps):
+        out = np.zeros(n_steps)
+        out[max(int(self.start), 0):] = self.amplitude
+        return out
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """`amplitude` from step `start` up to, not including, step `stop`; zero elsewhere."""
+
+    amplitude: float
+    start: int
+    stop: int
+
+    def values(self, n_steps):
+        out = np.zeros(n_steps)
+        out[max(int(self.start), 0):max(int(self.stop), 0)] = self.amplitude
+        return out
+
+
+WAVEFORMS = (Constant, Step, Pulse)
+
+
+def parse_input_spec(text):
+    """Parse the CLI form NAME=SPEC: const:A, step:A@S, pulse:A@S:E, or a .npy file; return (name, value)."""
+    name, sep, spec = text.partition("=")
+    if not sep or not name:
+        raise InputError(f"--input {text!r}: expected NAME=SPEC, e.g. I=step:0.2@10")
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "const":
+            return name, Constant(float(rest))
+        if kind == "step":
+            amplitude, start = rest.split("@")
+            return name, Step(float(amplitude), int(start))
+        if kind == "pulse":
+            amplitude, window = rest.split("@")
+            start, stop = window.split(":")
+            return name, Pulse(float(amplitude), int(start), int(stop))
+    except ValueError:
+        raise InputError(f"--input {text!r}: malformed {kind} waveform "
+                         "(const:A, step:A@S, pulse:A@S:E)") from None
+    if spec.endswith(".npy"):
+        try:
+            return name, np.load(Path(spec), allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise InputError(f"--input {text!r}: cannot read {spec} ({error})") from None
+    raise InputError(f"--input {text!r}: unknown waveform {kind!r}; use const:A, step:A@S, "
+                     "pulse:A@S:E or a .npy file")
