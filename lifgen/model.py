@@ -152,8 +152,10 @@ class Model:
         param_q = tuple(Quantity(_name_of(k), float(v)) for k, v in (parameters or {}).items())
         input_q = tuple(Quantity(_name_of(k)) for k in inputs)
         state_names = [q.name for q in state_q]
+        check_quantities(state_q, param_q, input_q)
         laws = tuple(normalise_expression(law, state_names, in_time=True) for law in laws)
-        odes = derive_odes(laws, state_names) if laws else ()
+        known = [q.name for q in param_q + input_q]
+        odes = derive_odes(laws, state_names, known) if laws else ()
         update_map = tuple((symbol(_name_of(k)), normalise_expression(v, state_names))
                            for k, v in (update or {}).items())
         spike_expr = normalise_expression(spike, state_names)
@@ -191,18 +193,7 @@ def _validate(model):
     """Check names, references and options once, so no later stage has to."""
     src = model.source
     check_name(model.name, src, "[model] name")
-    seen = {}
-    for kind, quantities in (("states", model.states), ("parameters", model.parameters),
-                             ("inputs", model.inputs)):
-        for q in quantities:
-            check_name(q.name, src, f"[{kind}] {q.name}")
-            other = seen.get(q.name.lower())
-            if other:
-                raise ModelError(f"{q.name!r} is declared twice (also as {other})", src,
-                                 f"[{kind}] {q.name}")
-            seen[q.name.lower()] = f"{kind} {q.name}"
-            if q.value is not None and not math.isfinite(q.value):
-                raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
+    check_quantities(model.states, model.parameters, model.inputs, src)
     if not model.states:
         raise ModelError("a model needs at least one state", src, "[states]")
     if bool(model.odes) == bool(model.update):
@@ -240,6 +231,21 @@ def _validate(model):
     if model.dt is not None and not (isinstance(model.dt, float) and math.isfinite(model.dt)
                                      and model.dt > 0):
         raise ModelError(f"dt must be a positive number, got {model.dt!r}", src, "[simulation] dt")
+
+
+def check_quantities(states, parameters, inputs, src=None):
+    """Every name valid, and unique across states, parameters and inputs, also ignoring case."""
+    seen = {}
+    for kind, quantities in (("states", states), ("parameters", parameters), ("inputs", inputs)):
+        for q in quantities:
+            check_name(q.name, src, f"[{kind}] {q.name}")
+            other = seen.get(q.name.lower())
+            if other:
+                raise ModelError(f"{q.name!r} is declared twice (also as {other})", src,
+                                 f"[{kind}] {q.name}")
+            seen[q.name.lower()] = f"{kind} {q.name}"
+            if q.value is not None and not math.isfinite(q.value):
+                raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
 
 
 def _check_known(expr, known, source, field):

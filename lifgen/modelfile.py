@@ -15,7 +15,7 @@ import sympy
 from .circuit import derive_odes
 from .errors import ModelError
 from .expressions import FUNCTIONS, check_name, parse_expression
-from .model import DT, TIME, Model, Quantity, default_resets, symbol, time_function
+from .model import DT, TIME, Model, Quantity, check_quantities, default_resets, symbol, time_function
 
 MAX_FILE_BYTES = 1 << 20
 
@@ -68,6 +68,7 @@ def model_from_document(document, source, default_name="model"):
     states = _quantities(document, "states", source)
     parameters = _quantities(document, "parameters", source)
     inputs = _quantities(document, "inputs", source)
+    check_quantities(states, parameters, inputs, source)
     state_names = [q.name for q in states]
     known = [q.name for q in parameters + inputs]
     names = {n: symbol(n) for n in state_names + known}

@@ -1,0 +1,47 @@
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Every test session compiles into its own kernel cache, so runs never share state."""
+    path = tmp_path_factory.mktemp("lifgen-cache")
+    previous = os.environ.get("LIFGEN_CACHE_DIR")
+    os.environ["LIFGEN_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("LIFGEN_CACHE_DIR", None)
+    else:
+        os.environ["LIFGEN_CACHE_DIR"] = previous
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    """Write a model file from text and return its path."""
+    def write(text, name="broken.toml"):
+        path = tmp_path / name
+        path.write_text(text)
+        return path
+    return write
+
+
+LAPICQUE_LIKE = '''
+[model]
+name = "rc"
+[parameters]
+R = 5.0
+C = 1e-3
+threshold = 1.0
+[states]
+V = 0.0
+[inputs]
+I = {}
+[equations]
+laws = ["I = I_R + I_C", "I_R = V/R", "I_C = C*dV/dt"]
+[spike]
+condition = "V > threshold"
+[simulation]
+method = "exact"
+dt = 1e-3
+'''

@@ -1,0 +1,107 @@
+"""The kernel cache: reused across processes without compiling, safe under concurrency, clear on failure."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import lifgen
+from lifgen import build
+from lifgen.errors import BuildError
+
+PROBE = textwrap.dedent("""
+    import json, sys, lifgen
+    sim = lifgen.compile(sys.argv[1], method=sys.argv[2])
+    result = sim.run(200, inputs={"I": lifgen.Step(0.2, 10)})
+    print(json.dumps({"from_cache": sim.from_cache, "path": str(sim.kernel.path),
+                      "spikes": result.spike_steps().tolist()}))
+""")
+
+
+def _probe(cache, model="lapicque", method="euler", env=None):
+    environment = dict(os.environ, LIFGEN_CACHE_DIR=str(cache), **(env or {}))
+    out = subprocess.run([sys.executable, "-c", PROBE, model, method], env=environment,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_second_process_loads_the_cache_without_compiling(tmp_path):
+    first = _probe(tmp_path)
+    assert first["from_cache"] is False and first["spikes"] == [108]
+    mtime = os.stat(first["path"]).st_mtime_ns
+    second = _probe(tmp_path)
+    assert second["from_cache"] is True
+    assert second["path"] == first["path"] and second["spikes"] == [108]
+    assert os.stat(second["path"]).st_mtime_ns == mtime
+    assert list((tmp_path / "v1" / "tmp").iterdir()) == []
+
+
+def test_concurrent_processes_share_one_build(tmp_path):
+    environment = dict(os.environ, LIFGEN_CACHE_DIR=str(tmp_path))
+    processes = [subprocess.Popen([sys.executable, "-c", PROBE, "lapicque", "exact"], env=environment,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    assert all(p.returncode == 0 for p in processes), [err for _, err in outputs]
+    results = [json.loads(out) for out, _ in outputs]
+    assert sum(not r["from_cache"] for r in results) == 1
+    assert len({r["path"] for r in results}) == 1
+
+
+def test_different_sources_get_different_modules():
+    a = lifgen.compile("lapicque", method="euler")
+    b = lifgen.compile("lapicque", method="exact")
+    c = lifgen.compile("lapicque", method="euler", dtype="float32")
+    assert len({a.kernel.module_name, b.kernel.module_name, c.kernel.module_name}) == 3
+
+
+def test_damaged_cache_entry_is_rebuilt(tmp_path):
+    first = _probe(tmp_path, method="exact")
+    with open(first["path"], "wb") as handle:
+        handle.write(b"not a shared object")
+    again = _probe(tmp_path, method="exact")
+    assert again["from_cache"] is False and again["spikes"] == first["spikes"]
+
+
+def test_missing_compiler_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("CC", "/nonexistent/gcc")
+    with pytest.raises(BuildError, match="no C compiler found.*apt install gcc"):
+        build.build("int lg_x(void) { return 1; }", "int lg_x(void);")
+
+
+def test_compiler_diagnostics_are_in_the_error():
+    with pytest.raises(BuildError, match="error:.*") as error:
+        build.build("static int lg_x(void) { return 1 +; }", "int lg_x(void);")
+    assert "the C compiler failed" in str(error.value)
+
+
+def test_generated_code_is_static_and_uses_no_fast_math():
+    sim = lifgen.compile("leaky")
+    assert "static int lg_run(" in sim.c_source
+    assert "-ffp-contract=off" in build.CFLAGS
+    assert not any("fast-math" in flag or flag == "-Ofast" for flag in build.CFLAGS)
+
+
+def test_cache_info_and_clear(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path))
+    (tmp_path / "v1").mkdir()
+    keep = tmp_path / "v1" / "notes.txt"
+    keep.write_text("mine")
+    _probe(tmp_path)
+    assert build.cache_info()["kernels"] == 1
+    assert build.clear_cache() == 1
+    assert build.cache_info()["kernels"] == 0
+    assert keep.read_text() == "mine"  # only lifgen's own files are removed
+
+
+def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
+    folder = tmp_path / "shared"
+    (folder / "v1").mkdir(parents=True)
+    os.chmod(folder / "v1", 0o777)
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(folder))
+    with pytest.raises(BuildError, match="writable by other users"):
+        build.build("static int lg_y(void) { return 2; }", "int lg_y(void);")

@@ -1,0 +1,88 @@
+"""The lifgen command as a user meets it: output, files written, exit codes, never a traceback."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import LAPICQUE_LIKE
+
+
+def lifgen_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "lifgen", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=dict(os.environ), timeout=300)
+
+
+def test_list():
+    out = lifgen_cli("list")
+    assert out.returncode == 0 and "lapicque" in out.stdout and "leaky" in out.stdout
+
+
+def test_show_prints_the_whole_chain():
+    out = lifgen_cli("show", "lapicque", "--method", "exact")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    for piece in ("I = I_C + I_R", "I_C = C*dV/dt", "dV/dt = (I*R - V)/(C*R)",
+                  "V(t) = I*R + (-I*R + V0)*exp(-t/(C*R))", "expm1", "static int lg_run("):
+        assert piece in text, piece
+    assert text.index("Circuit laws") < text.index("ODE") < text.index("Closed form") \
+        < text.index("Step map") < text.index("Generated C")
+
+
+def test_simulate_prints_a_table_and_writes_plot_and_data(tmp_path):
+    pytest.importorskip("matplotlib")
+    plot, data = tmp_path / "lif.png", tmp_path / "lif.npz"
+    out = lifgen_cli("simulate", "lapicque", "--steps", 200, "--input", "I=step:0.2@10",
+                     "--plot", plot, "--save", data)
+    assert out.returncode == 0, out.stderr
+    assert "108" in out.stdout
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    saved = np.load(data)
+    assert np.flatnonzero(saved["spikes"][:, 0]).tolist() == [108]
+    assert saved["trace_V"].shape == (200, 1)
+
+
+def test_simulate_options(tmp_path):
+    np.save(tmp_path / "drive.npy", np.full((50, 3), 0.5))
+    out = lifgen_cli("simulate", "leaky", "--steps", 50, "--neurons", 3, "--input",
+                     f"I={tmp_path / 'drive.npy'}", "--param", "beta=0.5", "--reset", "zero")
+    assert out.returncode == 0, out.stderr
+    assert "reset=zero" in out.stdout
+
+
+def test_existing_files_are_not_overwritten(tmp_path):
+    plot = tmp_path / "keep.png"
+    plot.write_text("precious")
+    out = lifgen_cli("simulate", "lapicque", "--steps", 10, "--plot", plot)
+    assert out.returncode == 2 and "--force" in out.stderr
+    assert plot.read_text() == "precious"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "lapicque"], "--steps"),
+    (["simulate", "lapicque", "--steps", 10, "--input", "I=wiggle:3"], "unknown waveform"),
+    (["simulate", "lapicque", "--steps", 10, "--param", "tau=3"], "unknown name"),
+    (["simulate", "lapicque", "--steps", 10, "--method", "rk9"], "unknown method"),
+    (["simulate", "nosuchmodel", "--steps", 10], "no model named"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_user_errors_exit_2_without_traceback(args, message):
+    out = lifgen_cli(*args)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_model_file_is_reported_even_when_arguments_are_missing(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(LAPICQUE_LIKE.replace('"V > threshold"', '"V > Vth"'))
+    out = lifgen_cli("simulate", path)
+    assert out.returncode == 2
+    assert f"{path}, [spike] condition: unknown name 'Vth'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_cache_command(tmp_path):
+    out = lifgen_cli("cache", "info")
+    assert out.returncode == 0 and "kernels" in out.stdout

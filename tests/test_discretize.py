@@ -1,0 +1,55 @@
+"""Step maps, checked without any C: the propagator, Euler, hoisting, and the nonlinear-model error."""
+
+import pytest
+import sympy
+
+import lifgen
+from lifgen.discretize import discretize, use_expm1
+from lifgen.errors import ModelError
+from lifgen.model import DT, symbol
+
+V, I, R, C = (symbol(n) for n in "VIRC")
+
+
+def _resolved(step_map):
+    """Each update with the hoisted constants substituted back."""
+    constants = dict(step_map.constants)
+    return {s: e.xreplace(constants) for s, e in step_map.updates}
+
+
+def test_exact_is_the_propagator():
+    step_map = discretize(lifgen.load_model("lapicque"), "exact")
+    decay = sympy.exp(-DT / (R * C))
+    expected = V * decay + R * I * (1 - decay)
+    assert sympy.simplify(_resolved(step_map)[V].rewrite(sympy.exp) - expected) == 0
+
+
+def test_exact_uses_expm1_and_hoists_constants():
+    step_map = discretize(lifgen.load_model("lapicque"), "exact")
+    (state, update), = step_map.updates
+    assert update.free_symbols <= {V, I} | {k for k, _ in step_map.constants}
+    assert any(e.has(sympy.Function("expm1")) or "expm1" in str(e) for _, e in step_map.constants)
+
+
+def test_euler_is_forward_euler():
+    step_map = discretize(lifgen.load_model("lapicque"), "euler")
+    expected = V + DT / (R * C) * (-V + R * I)
+    assert sympy.simplify(_resolved(step_map)[V] - expected) == 0
+
+
+def test_exact_rejects_a_nonlinear_model_naming_the_term():
+    t = sympy.Symbol("t")
+    Vt = sympy.Function("V")(t)
+    a, theta = sympy.symbols("a threshold")
+    model = lifgen.Model.from_sympy("quadratic", laws=[sympy.Eq(Vt.diff(t), a * Vt**2 + I)],
+                                    states=[Vt], parameters={a: 1.0, theta: 1.0}, inputs=[I],
+                                    spike=Vt > theta, dt=1e-3)
+    with pytest.raises(ModelError, match=r"nonlinear term\(s\) V\*\*2\*a"):
+        discretize(model, "exact")
+    assert discretize(model, "euler").method == "euler"
+
+
+def test_expm1_rewrite():
+    x, c = sympy.symbols("x c")
+    assert str(use_expm1(c - c * sympy.exp(-x))) == "-c*expm1(-x)"
+    assert use_expm1(sympy.exp(x) + 2) == sympy.exp(x) + 2

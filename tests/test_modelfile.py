@@ -1,0 +1,119 @@
+"""Model files: the library loads, and every malformed file gets one error naming file, field and problem."""
+
+import pytest
+import sympy
+
+import lifgen
+from lifgen.errors import ModelError
+from lifgen.model import symbol
+
+from conftest import LAPICQUE_LIKE
+
+V, I, R, C = (symbol(n) for n in "VIRC")
+
+
+def test_library_lists_and_loads_models():
+    assert {"lapicque", "leaky"} <= set(lifgen.list_models())
+    for name in lifgen.list_models():
+        assert lifgen.load_model(name).name == name
+
+
+def test_lapicque_is_derived_from_its_circuit_laws():
+    model = lifgen.load_model("lapicque")
+    assert len(model.laws) == 3
+    (state, rhs), = model.odes
+    assert state == V
+    assert sympy.simplify(rhs - (I - V / R) / C) == 0
+    assert model.defaults == {"R": 5.1, "C": 5e-3, "threshold": 1.0}
+    assert (model.method, model.dt) == ("euler", 1e-3)
+    assert (model.reset_mechanism, model.reset_timing) == ("subtract", "next_step")
+    assert model.spike == sympy.Gt(V, symbol("threshold"))
+
+
+def test_leaky_is_a_discrete_map():
+    model = lifgen.load_model("leaky")
+    assert model.is_discrete
+    assert model.update == ((V, symbol("beta") * V + I),)
+
+
+def test_load_by_path(model_file):
+    assert lifgen.load_model(str(model_file(LAPICQUE_LIKE, "rc.toml"))).name == "rc"
+
+
+def test_ode_written_directly(model_file):
+    text = LAPICQUE_LIKE.replace('laws = ["I = I_R + I_C", "I_R = V/R", "I_C = C*dV/dt"]',
+                                 'laws = ["dV/dt = (I - V/R)/C"]')
+    model = lifgen.load_model(model_file(text))
+    assert sympy.simplify(model.odes[0][1] - (I - V / R) / C) == 0
+
+
+def test_from_sympy_equals_the_model_file():
+    t = sympy.Symbol("t")
+    Vt = sympy.Function("V")(t)
+    I_, I_R, I_C, R_, C_, theta = sympy.symbols("I I_R I_C R C threshold")
+    model = lifgen.Model.from_sympy(
+        "lapicque",
+        laws=[sympy.Eq(I_, I_R + I_C), sympy.Eq(I_R, Vt / R_), sympy.Eq(I_C, C_ * Vt.diff(t))],
+        states={Vt: 0.0}, parameters={R_: 5.1, C_: 5e-3, theta: 1.0}, inputs=[I_],
+        spike=Vt > theta, reset="subtract", method="euler", dt=1e-3)
+    assert model == lifgen.load_model("lapicque")
+
+
+def test_from_sympy_accepts_odes_directly():
+    t = sympy.Symbol("t")
+    Vt = sympy.Function("V")(t)
+    I_, R_, C_, theta = sympy.symbols("I R C threshold", positive=True)
+    model = lifgen.Model.from_sympy(
+        "rc", laws=[sympy.Eq(Vt.diff(t), (I_ - Vt / R_) / C_)], states=[Vt],
+        parameters={R_: 5.0, C_: 1e-3, theta: 1.0}, inputs=[I_], spike=Vt > theta, dt=1e-3)
+    assert sympy.simplify(model.odes[0][1] - (I - V / R) / C) == 0
+    assert lifgen.compile(model, method="exact").run(3, inputs={"I": 0.1}).traces["V"].shape == (3, 1)
+
+
+BROKEN = [
+    ("not = [toml", "", "not valid TOML"),
+    ("[modle]\nname='x'", "top level", "unknown key(s) 'modle'"),
+    (LAPICQUE_LIKE.replace("R = 5.0", "int = 5.0"), "[parameters] int", "keyword"),
+    (LAPICQUE_LIKE.replace("R = 5.0", "R = true"), "[parameters] R", "finite number"),
+    (LAPICQUE_LIKE.replace("R = 5.0", "R = nan"), "[parameters] R", "finite number"),
+    (LAPICQUE_LIKE.replace("R = 5.0", 'R = "5 ohm"'), "[parameters] R", "finite number"),
+    (LAPICQUE_LIKE.replace('"V > threshold"', '"V > Vth"'), "[spike] condition", "unknown name 'Vth'"),
+    (LAPICQUE_LIKE.replace('"V > threshold"', '"V.x > 1"'), "[spike] condition", "attribute access"),
+    (LAPICQUE_LIKE.replace('"I_R = V/R"', '"I_R = os.system(V)"'), "[equations] laws",
+     "attribute access"),
+    (LAPICQUE_LIKE.replace('"I_R = V/R", ', ""), "[equations] laws", "unknowns"),
+    (LAPICQUE_LIKE.replace('"I_C = C*dV/dt"', '"I_C = C*dV"'), "[equations] laws", "dt may appear only"),
+    (LAPICQUE_LIKE.replace('"I = I_R + I_C"', '"I == I_R + I_C"'), "[equations] laws", "left = right"),
+    (LAPICQUE_LIKE.replace('method = "exact"', 'method = "magic"'), "[simulation] method",
+     "unknown method"),
+    (LAPICQUE_LIKE.replace("dt = 1e-3", "dt = -1.0"), "[simulation] dt", "positive"),
+    (LAPICQUE_LIKE + '[reset]\nmechanism = "explode"\n', "[reset] mechanism", "not defined"),
+    (LAPICQUE_LIKE + '[reset]\ntiming = "later"\n', "[reset] timing", "unknown reset timing"),
+    (LAPICQUE_LIKE + '[reset]\nzero = { W = "0" }\n', "[reset.zero]", "not a declared state"),
+    (LAPICQUE_LIKE.replace("[spike]\ncondition", "[spike]\ncond"), "[spike]", "unknown key"),
+    (LAPICQUE_LIKE.replace("V = 0.0", "V = 0.0\nv = 1.0"), "[states] v", "declared twice"),
+]
+
+
+@pytest.mark.parametrize("text, field, problem", BROKEN)
+def test_malformed_files_get_one_clear_error(model_file, text, field, problem):
+    path = model_file(text)
+    with pytest.raises(ModelError) as error:
+        lifgen.load_model(path)
+    message = str(error.value)
+    assert message.startswith(str(path)), message
+    assert field in message and problem in message, message
+
+
+def test_unknown_model_name_lists_known_ones():
+    with pytest.raises(ModelError, match="known models: .*lapicque"):
+        lifgen.load_model("lapicq")
+
+
+def test_non_utf8_and_oversized_files(model_file, tmp_path):
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ModelError, match="not UTF-8"):
+        lifgen.load_model(binary)
+    with pytest.raises(ModelError, match="limit"):
+        lifgen.load_model(model_file("# " + "x" * (1 << 20)))
