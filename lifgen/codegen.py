@@ -1,19 +1,18 @@
 """Render a StepMap into C (a kernel that runs a population for many steps) and its cffi declaration.
 
-SymPy's C99 printer writes each expression; the Jinja2 templates in `templates/` hold the loop
-structure. Every user name reaches C only through `c_names`, which adds a prefix by kind.
+Expressions are printed from written trees, so C rounds exactly as the step map says; the Jinja2
+templates in `templates/` hold the loops. Every user name reaches C only through `_names`,
+which gives it a prefix by kind, so no model name can collide with C or with lifgen's own.
 """
 
 from dataclasses import dataclass
 
 import jinja2
-import sympy
-from sympy.codegen.ast import float32, real
-from sympy.printing.c import C99CodePrinter
 
 from . import __version__
 from .library import resource_dir
-from .model import DT
+from .model import DT, RESET, SPIKE, previous_symbol
+from .written import CPrinter, Num, Op, from_sympy, symbols, to_text
 
 DTYPES = {"float64": "double", "float32": "float"}
 BLOCK = 256
@@ -29,22 +28,8 @@ class KernelSource:
     function: str
     dtype: str
     step_map: object
-
-
-class _KernelPrinter(C99CodePrinter):
-    """C99 printer that writes symbols through a fixed name table (never a raw user string)."""
-
-    def __init__(self, names, dtype):
-        settings = {"type_aliases": {real: float32}} if dtype == "float32" else {}
-        super().__init__(settings)
-        self.names = names
-
-    def _print_Symbol(self, expr):
-        return self.names[expr]
-
-
-def _filters():
-    return {"comment": lambda text: str(text).replace("*/", "* /").replace("\n", " ")}
+    options: dict
+    work_size: int  # scratch values per neuron the kernel needs
 
 
 def _environment():
@@ -52,44 +37,66 @@ def _environment():
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(_filters())
+    env.filters["comment"] = lambda text: str(text).replace("*/", "* /").replace("\n", " ")
     return env
 
 
-def c_names(step_map, new=False):
-    """Symbol -> C name: states s_X (or n_X after the update), parameters p_X, inputs u_X."""
+def _names(step_map, new=(), previous=False):
+    """Symbol -> C name: states s_X (n_X once updated), parameters p_X, inputs u_X, synapses y_X."""
     model = step_map.model
-    names = {DT: "lg_dt"}
-    names.update({s: ("n_" if new else "s_") + s.name for s in model.state_symbols})
+    names = {DT: "lg_dt", SPIKE: "((lg_real)lg_spike)", RESET: "((lg_real)lg_reset)"}
+    names.update({s: ("n_" if s in new else "s_") + s.name for s in model.state_symbols})
     names.update({p: "p_" + p.name for p in model.parameter_symbols})
     names.update({u: "u_" + u.name for u in model.input_symbols})
+    names.update({y: "y_" + y.name for y in model.synapse_symbols})
     names.update({k: k.name for k, _ in step_map.constants})
+    if previous:
+        names.update({previous_symbol(s.name): "s_" + s.name for s in model.state_symbols})
     return names
 
 
-def render(step_map, dtype="float64"):
+def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None):
     """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32')."""
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
-    old = _KernelPrinter(c_names(step_map), dtype)
-    new = _KernelPrinter(c_names(step_map, new=True), dtype)
-    context = _context(step_map, dtype, old, new)
+    options = {"graded_spikes": float(graded_spikes), "inhibition": bool(inhibition),
+               "state_quant": None if state_quant is None else [float(v) for v in state_quant]}
+    context = _context(step_map, dtype, options)
     env = _environment()
+    work = len(step_map.constants) + len(step_map.model.synapses) + (2 if inhibition else 0)
     return KernelSource(
         c_source=env.get_template("kernel.c.j2").render(k=context),
         cdef=env.get_template("kernel.cdef.j2").render(k=context),
-        function=KERNEL_FUNCTION, dtype=dtype, step_map=step_map)
+        function=KERNEL_FUNCTION, dtype=dtype, step_map=step_map, options=options,
+        work_size=work)
 
 
-def _context(step_map, dtype, old, new):
+def _context(step_map, dtype, options):
     model = step_map.model
-    in_loop = set().union(*(e.free_symbols for _, e in step_map.updates))
-    in_loop |= set().union(set(), *(e.free_symbols for _, e in step_map.reset))
-    in_loop |= step_map.spike.free_symbols
+    states = model.state_symbols
+    everything_new = set(states)
 
-    def entry(sym, printer):
-        return {"name": sym.name, "c": old.names[sym], "new": new.names.get(sym),
-                "in_loop": sym in in_loop}
+    def printer(new=(), previous=False):
+        return CPrinter(_names(step_map, new, previous), dtype)
+
+    updates, updated = [], set()
+    for state, tree in step_map.updates:
+        code = printer(updated if step_map.sequential else ()).print(tree)
+        updates.append({"new": "n_" + state.name, "code": code,
+                        "comment": f"{state} <- {to_text(tree)}"})
+        updated.add(state)
+    after = printer(everything_new, previous=True)
+    spike_tree = model.spike_tree
+    loop_trees = ([t for _, t in step_map.updates] + [t for _, t in step_map.reset]
+                  + [t for _, t in step_map.correction] + [spike_tree])
+    in_loop = set().union(*(symbols(t) for t in loop_trees))
+    in_constants = set().union(set(), *(symbols(t) for _, t in step_map.constants))
+    single = dtype == "float32"
+    number = CPrinter({}, dtype).print
+
+    def entry(sym):
+        return {"name": sym.name, "c": _names(step_map)[sym], "in_loop": sym in in_loop,
+                "in_constants": sym in in_constants}
 
     return {
         "function": KERNEL_FUNCTION,
@@ -98,21 +105,55 @@ def _context(step_map, dtype, old, new):
         "version": __version__,
         "method": step_map.method,
         "dt": step_map.dt,
-        "dt_literal": None if step_map.dt is None else old.doprint(sympy.Float(step_map.dt)),
+        "dt_literal": None if step_map.dt is None else number(_num(step_map.dt)),
         "real": DTYPES[dtype],
+        "fabs": "fabsf" if single else "fabs",
         "block": BLOCK,
+        "mode": "coupled" if model.synapses or options["inhibition"] else "independent",
         "reset_mechanism": step_map.reset_mechanism,
         "reset_timing": step_map.reset_timing,
+        "options": _describe_options(options),
         "equations": step_map.equations(),
-        "states": [entry(s, old) for s in model.state_symbols],
-        "parameters": [entry(p, old) for p in model.parameter_symbols],
-        "inputs": [entry(u, old) for u in model.input_symbols],
-        "constants": [{"name": k.name.removeprefix("lg_"), "c": k.name, "code": old.doprint(e),
-                       "comment": f"{k.name} = {sympy.sstr(e)}"} for k, e in step_map.constants],
-        "updates": [{"new": new.names[s], "code": old.doprint(e),
-                     "comment": f"{s} <- {sympy.sstr(e)}"} for s, e in step_map.updates],
-        "resets": [{"new": new.names[s], "temp": "r_" + s.name, "code": new.doprint(e),
-                    "comment": f"reset {s} <- {sympy.sstr(e)}"} for s, e in step_map.reset],
-        "spike_code": new.doprint(step_map.spike),
-        "spike_comment": f"spike if {step_map.spike}",
+        "states": [dict(entry(s), new="n_" + s.name, in_loop=True) for s in states],
+        "parameters": [entry(p) for p in model.parameter_symbols],
+        "inputs": [entry(u) for u in model.input_symbols],
+        "synapses": [{"name": y.name, "c": "y_" + y.name, "bias": y.bias} for y in model.synapses],
+        "constants": [{"name": k.name.removeprefix("lg_"), "c": k.name,
+                       "code": printer().print(tree),
+                       "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
+                      for k, tree in step_map.constants],
+        "updates": updates,
+        "resets": [{"new": "n_" + s.name, "temp": "r_" + s.name, "code": after.print(t),
+                    "comment": f"reset ({step_map.reset_mechanism}): {s} <- {to_text(t)}"}
+                   for s, t in step_map.reset],
+        "correction": [{"new": "n_" + s.name, "temp": "c_" + s.name, "code": after.print(t),
+                        "comment": f"reset_delay=False: {s} <- {to_text(t)}"}
+                       for s, t in step_map.correction],
+        "reset_test": printer().print(spike_tree),
+        "reset_comment": f"reset if the state before this step spiked: {model.spike}",
+        "spike_code": after.print(spike_tree),
+        "spike_comment": f"spike if {model.spike}",
+        "margin_code": after.print(Op("-", from_sympy(model.spike.lhs), from_sympy(model.spike.rhs)))
+        if options["inhibition"] else "",
+        "inhibition": options["inhibition"],
+        "graded": options["graded_spikes"],
+        "graded_factor": "" if options["graded_spikes"] == 1.0
+        else f"{number(_num(options['graded_spikes']))}*",
+        "levels": [number(_num(v)) for v in sorted(options["state_quant"] or [])],
     }
+
+
+def _num(value):
+    return Num(float(value))
+
+
+def _describe_options(options):
+    parts = []
+    if options["graded_spikes"] != 1.0:
+        parts.append(f"graded spikes x{options['graded_spikes']:g}")
+    if options["inhibition"]:
+        parts.append("winner-take-all inhibition")
+    if options["state_quant"] is not None:
+        parts.append(f"states quantised to {len(options['state_quant'])} levels")
+    return ", ".join(parts)
+

@@ -10,33 +10,45 @@ import sympy
 
 from .errors import InputError, ModelError
 from .model import DISCRETE_METHOD, DT, RESET_MECHANISMS, RESET_TIMINGS, Model
+from .written import Name, Num, children, from_sympy, rebuild, symbols, to_sympy, to_text
 
 
 @dataclass(frozen=True)
 class StepMap:
-    """One time step of a model, ready to render: constants, updates, reset and spike condition."""
+    """One time step of a model, ready to render: constants, updates, resets and the spike test.
+
+    Expressions are written trees; `updates` are applied in order when `sequential` (discrete
+    maps: later lines see earlier results), else all from the state before the step.
+    """
 
     model: Model
     method: str
     dt: float | None
-    constants: tuple  # ((symbol, expression of parameters and dt), ...), hoisted out of the loop
-    updates: tuple  # ((state, next value), ...), evaluated simultaneously from the old state
-    reset: tuple  # ((state, value after reset), ...), in terms of the updated state
+    constants: tuple  # ((symbol, tree of parameters and dt), ...), hoisted out of the loop
+    updates: tuple  # ((state, tree), ...)
+    sequential: bool
+    reset: tuple  # ((state, tree), ...), in terms of the updated state
     reset_mechanism: str
     reset_timing: str
+    correction: tuple = ()  # ((state, tree), ...) applied after the spike (reset_delay=False)
 
     @property
     def spike(self):
         return self.model.spike
 
     def equations(self):
-        """The step map as readable equations, constants first."""
-        lines = [f"{k} = {sympy.sstr(v)}" for k, v in self.constants]
-        lines += [f"{s} <- {sympy.sstr(v)}" for s, v in self.updates]
+        """The step map as readable lines, constants first."""
+        lines = [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.constants]
+        lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
+        if self.reset:
+            when = ("if the previous step spiked" if self.reset_timing == "next_step"
+                    else "if this step spiked")
+            lines += [f"{s} <- {to_text(v)}   (reset, {self.reset_mechanism}, {when})"
+                      for s, v in self.reset]
         lines.append(f"spike if {self.spike}")
-        lines += [f"on reset ({self.reset_mechanism}, {self.reset_timing}): {s} <- {sympy.sstr(v)}"
-                  for s, v in self.reset]
-        return lines
+        lines += [f"{s} <- {to_text(v)}   (after the spike: reset_delay=False)"
+                  for s, v in self.correction]
+        return [line.replace("lg_k", "k") for line in lines]
 
 
 def linear_coefficients(expr, variables):
@@ -65,11 +77,11 @@ def nonlinear_terms(expr, variables):
     return bad
 
 
-def _euler(model):
+def _euler_step(model):
     return [(s, s + DT * rhs) for s, rhs in model.odes]
 
 
-def _exact(model):
+def _exact_step(model):
     """Propagator of a linear system with inputs held over the step: exp of the augmented matrix."""
     states, inputs = model.state_symbols, model.input_symbols
     variables = states + inputs
@@ -92,14 +104,42 @@ def _exact(model):
     return [(s, next_values[i]) for i, s in enumerate(states)]
 
 
-def _discrete(model):
-    return list(model.update)
+SYMBOLIC_STEPS = {"exact": _exact_step, "euler": _euler_step}
 
 
-METHODS = {"exact": _exact, "euler": _euler, DISCRETE_METHOD: _discrete}
+def _ode_method(name):
+    """A method for ODEs: the model's written step for it if it has one, else the symbolic step."""
+    def step(model):
+        written_step = dict(model.written_steps).get(name)
+        if written_step:
+            return written_step
+        variables = set(model.state_symbols) | set(model.input_symbols)
+        return tuple((s, from_sympy(_collect(e, variables), first=variables))
+                     for s, e in SYMBOLIC_STEPS[name](model))
+    return step
 
 
-def discretize(model, method=None, dt=None, reset=None, reset_timing=None):
+# method name -> (assignments of the step, whether they apply in order)
+METHODS = {
+    "exact": (_ode_method("exact"), False),
+    "euler": (_ode_method("euler"), False),
+    DISCRETE_METHOD: (lambda model: model.update, True),
+}
+
+
+def check_written_steps(model):
+    """A step written out in the model file must equal the method's step derived from the laws."""
+    for method, assignments in model.written_steps:
+        derived = dict(SYMBOLIC_STEPS[method](model))
+        for state, tree in assignments:
+            difference = sympy.simplify(to_sympy(tree) - derived[state])
+            if difference != 0:
+                raise ModelError(f"differs from the {method} step of the laws, "
+                                 f"{derived[state]}, by {difference}", model.source,
+                                 f"[equations.{method}] {state}")
+
+
+def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None):
     """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice)."""
     method, dt = _choose_method(model, method, dt)
     reset = reset or model.reset_mechanism
@@ -110,13 +150,27 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None):
         raise InputError(f"reset_timing must be one of {RESET_TIMINGS}, got {reset_timing!r}")
     if reset not in dict(model.resets):
         raise InputError(f"model {model.name} defines no {reset!r} reset")
-    variables = set(model.state_symbols) | set(model.input_symbols)
+    correction = _correction(model, reset, reset_timing, reset_delay)
+    variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
     constants = _Hoister(variables)
-    updates = tuple((s, constants.hoist(_collect(expr, variables)))
-                    for s, expr in METHODS[method](model))
+    steps, sequential = METHODS[method]
+    updates = tuple((s, constants.hoist(tree)) for s, tree in steps(model))
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
-                   updates=updates, reset=model.reset_for(reset), reset_mechanism=reset,
-                   reset_timing=reset_timing)
+                   updates=updates, sequential=sequential, reset=model.reset_for(reset),
+                   reset_mechanism=reset, reset_timing=reset_timing, correction=correction)
+
+
+def _correction(model, reset, reset_timing, reset_delay):
+    """snnTorch's reset_delay=False: the assignments applied after the spike test, if asked for."""
+    if reset_delay is None:
+        return ()
+    if not model.corrections:
+        raise InputError(f"model {model.name} has no reset_delay option (as in snnTorch)")
+    if reset_delay:
+        return ()
+    if reset_timing != "next_step":
+        raise InputError("reset_delay=False applies to next_step reset timing only")
+    return dict(model.corrections).get(reset, ())
 
 
 def _choose_method(model, method, dt):
@@ -129,8 +183,8 @@ def _choose_method(model, method, dt):
         return DISCRETE_METHOD, None
     if method is None:
         method = model.method or "exact"
-    if method not in METHODS or method == DISCRETE_METHOD:
-        known = ", ".join(m for m in METHODS if m != DISCRETE_METHOD)
+    if method not in SYMBOLIC_STEPS:
+        known = ", ".join(SYMBOLIC_STEPS)
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
     dt = model.dt if dt is None else dt
     if dt is None:
@@ -169,31 +223,21 @@ def use_expm1(expr):
 
 
 class _Hoister:
-    """Replaces sub-expressions free of states and inputs by named constants computed once per neuron."""
+    """Replaces subtrees free of states and inputs by named constants computed once per neuron."""
 
     def __init__(self, variables):
         self.variables = variables
         self.names = {}
 
     def table(self):
-        return tuple((name, expr) for expr, name in self.names.items())
+        return tuple((name, tree) for tree, name in self.names.items())
 
-    def hoist(self, expr):
-        if expr.is_Atom:
-            return expr
-        if not expr.free_symbols & self.variables:
-            return self._name(expr)
-        if isinstance(expr, (sympy.Add, sympy.Mul)):
-            invariant = [a for a in expr.args if not a.free_symbols & self.variables]
-            varying = [self.hoist(a) for a in expr.args if a.free_symbols & self.variables]
-            if len(invariant) > 1 or (invariant and not invariant[0].is_Atom):
-                invariant = [self._name(expr.func(*invariant))]
-            return expr.func(*varying, *invariant)
-        return expr.func(*(self.hoist(a) for a in expr.args))
+    def hoist(self, tree):
+        if not symbols(tree) & self.variables:
+            return tree if isinstance(tree, (Num, Name)) else self._name(tree)
+        return rebuild(tree, [self.hoist(child) for child in children(tree)])
 
-    def _name(self, expr):
-        if expr.is_Atom:
-            return expr
-        if expr not in self.names:
-            self.names[expr] = sympy.Symbol(f"lg_k{len(self.names)}")
-        return self.names[expr]
+    def _name(self, tree):
+        if tree not in self.names:
+            self.names[tree] = sympy.Symbol(f"lg_k{len(self.names)}")
+        return Name(self.names[tree])

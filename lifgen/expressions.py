@@ -11,8 +11,8 @@ import re
 import warnings
 
 import sympy
-from sympy.codegen.cfunctions import expm1, log1p
 
+from . import written
 from .errors import ModelError
 
 MAX_TEXT = 4000
@@ -45,30 +45,14 @@ INFINITY HUGE_VAL M_PI M_E errno main abort exit malloc free step
 """.split())
 RESERVED_PREFIXES = ("lg_", "lifgen")
 
-# Functions a model may call: name -> (SymPy constructor, allowed argument counts).
+# Functions a model may call, with the argument counts each accepts.
 FUNCTIONS = {
-    "exp": (sympy.exp, (1,)),
-    "expm1": (expm1, (1,)),
-    "log": (sympy.log, (1,)),
-    "log1p": (log1p, (1,)),
-    "sqrt": (sympy.sqrt, (1,)),
-    "sin": (sympy.sin, (1,)),
-    "cos": (sympy.cos, (1,)),
-    "tanh": (sympy.tanh, (1,)),
-    "abs": (sympy.Abs, (1,)),
-    "min": (sympy.Min, (2, 3, 4)),
-    "max": (sympy.Max, (2, 3, 4)),
+    "exp": (1,), "expm1": (1,), "log": (1,), "log1p": (1,), "sqrt": (1,), "sin": (1,),
+    "cos": (1,), "tanh": (1,), "abs": (1,), "min": (2,), "max": (2,), "clip": (3,),
 }
-
-BINARY_OPERATORS = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: _power(a, b),
-}
-COMPARISONS = {ast.Gt: sympy.Gt, ast.GtE: sympy.Ge, ast.Lt: sympy.Lt, ast.LtE: sympy.Le}
-BOOLEAN_OPERATORS = {ast.And: sympy.And, ast.Or: sympy.Or}
+BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+COMPARISONS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
+BOOLEAN_OPERATORS = {ast.And: "and", ast.Or: "or"}
 FORBIDDEN_ATOMS = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I)
 
 
@@ -97,6 +81,11 @@ def parse_expression(text, names, source=None, field=None, relations=False):
 
     With `relations=True` comparisons and and/or/not are allowed too (spike conditions).
     """
+    return parse(text, names, source, field, relations)[1]
+
+
+def parse(text, names, source=None, field=None, relations=False):
+    """Parse `text` into (tree as written, SymPy expression); see `parse_expression`."""
     try:
         if not isinstance(text, str):
             if isinstance(text, bool) or not isinstance(text, (int, float)):
@@ -106,12 +95,22 @@ def parse_expression(text, names, source=None, field=None, relations=False):
             raise _Rejected(f"expression is {len(text)} characters long; the limit is {MAX_TEXT}")
         tree = _parse_tree(text)
         _check_size(tree)
-        expr = _Builder(names, relations).build(tree.body, 0)
+        node = _Builder(names, relations).build(tree.body, 0)
+        expr = _sympy(node)
         _check_constants(expr)
-        return expr
+        return node, expr
     except _Rejected as error:
         raise ModelError(f"{error} in {text!r}" if isinstance(text, str) and len(text) < 200
                          else str(error), source, field) from None
+
+
+def _sympy(node):
+    try:
+        return written.to_sympy(node)
+    except ZeroDivisionError:
+        raise _Rejected("division by zero") from None
+    except (ArithmeticError, ValueError) as error:
+        raise _Rejected(f"arithmetic error ({error or type(error).__name__})") from None
 
 
 def _parse_tree(text):
@@ -131,14 +130,15 @@ def _check_size(tree):
         raise _Rejected(f"expression has {count} parts; the limit is {MAX_NODES}")
 
 
-def _power(base, exponent):
+def _check_power(base, exponent):
+    """Refuse powers whose constant value or symbolic expansion would be enormous."""
+    base, exponent = _sympy(base), _sympy(exponent)
     if base.is_number and exponent.is_number:
         base_value, exponent_value = abs(complex(base)), abs(complex(exponent))
         if base_value > 1 and exponent_value * math.log2(base_value) > MAX_POWER_BITS:
             raise _Rejected("a constant power is too large")
     elif exponent.is_number and abs(complex(exponent)) > MAX_SYMBOLIC_EXPONENT:
         raise _Rejected(f"exponent {exponent} is too large (limit {MAX_SYMBOLIC_EXPONENT})")
-    return sympy.Pow(base, exponent)
 
 
 def _check_constants(expr):
@@ -151,7 +151,7 @@ def _check_constants(expr):
 
 
 class _Builder:
-    """Turns a checked AST into SymPy, one allowed node type at a time."""
+    """Turns a checked AST into a written tree, one allowed node type at a time."""
 
     def __init__(self, names, relations):
         self.names = names
@@ -163,71 +163,82 @@ class _Builder:
         handler = getattr(self, "_" + type(node).__name__, None)
         if handler is None:
             raise _Rejected(f"{_describe(node)} is not allowed")
-        try:
-            return handler(node, depth + 1)
-        except ZeroDivisionError:
-            raise _Rejected("division by zero") from None
-        except (ArithmeticError, ValueError) as error:
-            raise _Rejected(f"arithmetic error ({error or type(error).__name__})") from None
+        return handler(node, depth + 1)
 
     def _Constant(self, node, depth):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _Rejected(f"literal {value!r} is not a real number")
-        if isinstance(value, int):
-            if abs(value) > MAX_INTEGER:
-                raise _Rejected(f"integer {value} is too large")
-            return sympy.Integer(value)
-        if not math.isfinite(value):
+        if isinstance(value, int) and abs(value) > MAX_INTEGER:
+            raise _Rejected(f"integer {value} is too large")
+        if isinstance(value, float) and not math.isfinite(value):
             raise _Rejected(f"number {value!r} is not finite")
-        return sympy.Float(value)
+        return written.Num(value)
 
     def _Name(self, node, depth):
         if node.id not in self.names:
             known = ", ".join(sorted(self.names)) or "none"
             raise _Rejected(f"unknown name {node.id!r} (known names: {known})")
-        return self.names[node.id]
+        return written.Name(self.names[node.id])
 
     def _BinOp(self, node, depth):
+        left, right = self.build(node.left, depth), self.build(node.right, depth)
+        if isinstance(node.op, ast.Pow):
+            _check_power(left, right)
+            return written.Call("pow", (left, right))
         operator = BINARY_OPERATORS.get(type(node.op))
         if operator is None:
             raise _Rejected(f"operator {type(node.op).__name__} is not allowed")
-        return operator(self.build(node.left, depth), self.build(node.right, depth))
+        return written.Op(operator, left, right)
 
     def _UnaryOp(self, node, depth):
         operand = self.build(node.operand, depth)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return written.Neg(operand)
         if isinstance(node.op, ast.UAdd):
             return operand
         if isinstance(node.op, ast.Not) and self.relations:
-            return sympy.Not(operand)
+            return written.Not(operand)
         raise _Rejected(f"operator {type(node.op).__name__} is not allowed here")
 
     def _Call(self, node, depth):
+        if isinstance(node.func, ast.Name) and node.func.id == "previous":
+            return self._previous(node)
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
             allowed = ", ".join(sorted(FUNCTIONS))
             raise _Rejected(f"call of {name!r} is not allowed (allowed functions: {allowed})")
         if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
             raise _Rejected("keyword or starred arguments are not allowed")
-        function, arities = FUNCTIONS[node.func.id]
+        arities = FUNCTIONS[node.func.id]
         if len(node.args) not in arities:
             raise _Rejected(f"{node.func.id}() takes {' or '.join(map(str, arities))} arguments")
-        return function(*(self.build(arg, depth) for arg in node.args))
+        return written.Call(node.func.id, tuple(self.build(arg, depth) for arg in node.args))
+
+    def _previous(self, node):
+        """`previous(X)`: state X at the start of the step, allowed in reset forms only."""
+        argument = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        key = f"previous({argument.id})" if isinstance(argument, ast.Name) else None
+        if key not in self.names:
+            raise _Rejected("previous(X) takes one state name and is allowed only in reset forms")
+        return written.Name(self.names[key])
 
     def _Compare(self, node, depth):
         if not self.relations:
             raise _Rejected("a comparison is not allowed here")
         if len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS:
             raise _Rejected("use one comparison of >, >=, < or <= at a time")
-        relation = COMPARISONS[type(node.ops[0])]
-        return relation(self.build(node.left, depth), self.build(node.comparators[0], depth))
+        return written.Op(COMPARISONS[type(node.ops[0])], self.build(node.left, depth),
+                          self.build(node.comparators[0], depth))
 
     def _BoolOp(self, node, depth):
         if not self.relations:
             raise _Rejected("'and'/'or' are not allowed here")
-        return BOOLEAN_OPERATORS[type(node.op)](*(self.build(v, depth) for v in node.values))
+        values = [self.build(v, depth) for v in node.values]
+        tree = values[0]
+        for value in values[1:]:
+            tree = written.Op(BOOLEAN_OPERATORS[type(node.op)], tree, value)
+        return tree
 
 
 def _describe(node):

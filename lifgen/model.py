@@ -1,7 +1,9 @@
 """The model IR: states, parameters, inputs, dynamics, spike condition and reset, validated once.
 
 A `Model` is what every later stage reads. It is built from a model file (`modelfile.py`) or
-from SymPy objects (`Model.from_sympy`); both routes produce equal models.
+from SymPy objects (`Model.from_sympy`); both routes produce equal models. Discrete update maps,
+resets and written steps are kept as written trees (`written.py`), so that code rounds exactly
+as the model file says; ODEs are SymPy expressions.
 """
 
 from dataclasses import dataclass, field
@@ -9,11 +11,14 @@ import math
 
 import sympy
 
+from . import written
 from .errors import ModelError
 from .expressions import check_name
 
 TIME = sympy.Symbol("t")
 DT = sympy.Symbol("dt")
+SPIKE = sympy.Symbol("spike[t]")  # this step's spike (0 or 1), in reset corrections
+RESET = sympy.Symbol("reset[t]")  # whether this step was reset (0 or 1), in reset corrections
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
 ODE_METHODS = ("exact", "euler")
@@ -23,6 +28,11 @@ DISCRETE_METHOD = "discrete"
 def symbol(name):
     """The one SymPy symbol lifgen uses for a model quantity called `name` (no assumptions)."""
     return sympy.Symbol(name)
+
+
+def previous_symbol(name):
+    """The value of state `name` at the start of the step, as `previous(X)` in reset forms."""
+    return sympy.Symbol(f"{name}[t-1]")
 
 
 def time_function(name):
@@ -45,6 +55,18 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class Synapse:
+    """A synapse type: weighted spikes of the population arrive as the named input each step."""
+
+    name: str
+    bias: str | None = None  # a parameter added to the synaptic input every step
+
+    @property
+    def symbol(self):
+        return symbol(self.name)
+
+
+@dataclass(frozen=True)
 class Model:
     """A spiking neuron model: continuous dynamics (`odes`) or a discrete update map (`update`)."""
 
@@ -53,12 +75,17 @@ class Model:
     parameters: tuple
     inputs: tuple
     spike: sympy.Basic
-    resets: tuple  # ((mechanism, ((state symbol, expression), ...)), ...)
+    resets: tuple  # ((mechanism, ((state, tree), ...)), ...)
     reset_mechanism: str = "subtract"
     reset_timing: str = "next_step"
-    odes: tuple = ()  # ((state symbol, dX/dt), ...)
-    update: tuple = ()  # ((state symbol, next value), ...)
+    odes: tuple = ()  # ((state, dX/dt as SymPy), ...)
+    update: tuple = ()  # ((state, tree), ...), applied in order: later lines see earlier results
     laws: tuple = ()  # circuit laws as SymPy equations in time-function form
+    corrections: tuple = ()  # ((mechanism, ((state, tree), ...)), ...): snnTorch's reset_delay=False
+    written_steps: tuple = ()  # ((method, ((state, tree), ...)), ...): a method's step as rounded
+    parameter_sets: tuple = ()  # ((name, ((parameter, tree), ...)), ...): other parameterizations
+    synapses: tuple = ()  # (Synapse, ...)
+    constraints: tuple = ()  # (tree, ...): relations the parameters must satisfy
     method: str | None = None
     dt: float | None = None
     description: str = field(default="", compare=False)
@@ -74,29 +101,14 @@ class Model:
         """True for a model written directly as a discrete-time update map."""
         return bool(self.update)
 
-    @property
-    def state_names(self):
-        return tuple(q.name for q in self.states)
-
-    @property
-    def parameter_names(self):
-        return tuple(q.name for q in self.parameters)
-
-    @property
-    def input_names(self):
-        return tuple(q.name for q in self.inputs)
-
-    @property
-    def state_symbols(self):
-        return tuple(q.symbol for q in self.states)
-
-    @property
-    def input_symbols(self):
-        return tuple(q.symbol for q in self.inputs)
-
-    @property
-    def parameter_symbols(self):
-        return tuple(q.symbol for q in self.parameters)
+    state_names = property(lambda self: tuple(q.name for q in self.states))
+    parameter_names = property(lambda self: tuple(q.name for q in self.parameters))
+    input_names = property(lambda self: tuple(q.name for q in self.inputs))
+    synapse_names = property(lambda self: tuple(s.name for s in self.synapses))
+    state_symbols = property(lambda self: tuple(q.symbol for q in self.states))
+    parameter_symbols = property(lambda self: tuple(q.symbol for q in self.parameters))
+    input_symbols = property(lambda self: tuple(q.symbol for q in self.inputs))
+    synapse_symbols = property(lambda self: tuple(s.symbol for s in self.synapses))
 
     @property
     def defaults(self):
@@ -108,8 +120,12 @@ class Model:
         """State name -> initial value."""
         return {q.name: q.value for q in self.states}
 
+    @property
+    def spike_tree(self):
+        return written.from_sympy(self.spike)
+
     def reset_for(self, mechanism):
-        """The reset assignments ((state, expression), ...) of one mechanism."""
+        """The reset assignments ((state, tree), ...) of one mechanism."""
         return dict(self.resets)[mechanism]
 
     def ode_equations(self):
@@ -118,19 +134,21 @@ class Model:
         return [sympy.Eq(sympy.Derivative(time_function(s.name), TIME), rhs.xreplace(to_time))
                 for s, rhs in self.odes]
 
-    def update_equations(self):
-        """The discrete map as SymPy equations X[t+1] = f(X[t])."""
-        return [sympy.Eq(sympy.Symbol(f"{s.name}[t+1]"), rhs) for s, rhs in self.update]
+    def update_lines(self):
+        """The discrete map as text lines `V[t+1] = beta*V + I`, in the order they are applied."""
+        return [f"{s}[t+1] = {written.to_text(tree)}" for s, tree in self.update]
 
     def _repr_latex_(self):
-        equations = self.ode_equations() or self.update_equations()
-        body = r" \\ ".join(sympy.latex(eq) for eq in equations)
-        return rf"$\displaystyle \begin{{gathered}}{body} \\ \text{{spike: }} {sympy.latex(self.spike)}\end{{gathered}}$"
+        lines = [sympy.latex(eq) for eq in self.ode_equations()] or [
+            f"{sympy.latex(s)}_{{t+1}} = {sympy.latex(written.to_sympy(t))}" for s, t in self.update]
+        body = r" \\ ".join(lines)
+        return (rf"$\displaystyle \begin{{gathered}}{body} \\ \text{{spike if }} "
+                rf"{sympy.latex(self.spike)}\end{{gathered}}$")
 
     def __str__(self):
         lines = [f"model {self.name}" + (f": {self.description}" if self.description else "")]
-        for eq in self.ode_equations() or self.update_equations():
-            lines.append(f"  {display(eq)}")
+        lines += [f"  {display(eq)}" for eq in self.ode_equations()]
+        lines += [f"  {line}" for line in self.update_lines()]
         lines.append(f"  spike when {self.spike}; reset {self.reset_mechanism} ({self.reset_timing})")
         return "\n".join(lines)
 
@@ -151,22 +169,25 @@ class Model:
         state_q = tuple(Quantity(_name_of(k), float(v)) for k, v in states.items())
         param_q = tuple(Quantity(_name_of(k), float(v)) for k, v in (parameters or {}).items())
         input_q = tuple(Quantity(_name_of(k)) for k in inputs)
-        state_names = [q.name for q in state_q]
         check_quantities(state_q, param_q, input_q)
+        state_names = [q.name for q in state_q]
         laws = tuple(normalise_expression(law, state_names, in_time=True) for law in laws)
         known = [q.name for q in param_q + input_q]
         odes = derive_odes(laws, state_names, known) if laws else ()
-        update_map = tuple((symbol(_name_of(k)), normalise_expression(v, state_names))
-                           for k, v in (update or {}).items())
+
+        def tree(expr):
+            return written.from_sympy(normalise_expression(expr, state_names))
+
+        update_map = tuple((symbol(_name_of(k)), tree(v)) for k, v in (update or {}).items())
         spike_expr = normalise_expression(spike, state_names)
         reset_forms = default_resets(spike_expr)
         for mechanism, assignments in (resets or {}).items():
-            reset_forms[mechanism] = tuple((symbol(_name_of(k)), normalise_expression(v, state_names))
+            reset_forms[mechanism] = tuple((symbol(_name_of(k)), tree(v))
                                            for k, v in assignments.items())
         return cls(name=name, states=state_q, parameters=param_q, inputs=input_q,
                    spike=spike_expr, resets=tuple(reset_forms.items()), reset_mechanism=reset,
                    reset_timing=reset_timing, odes=odes, update=update_map, laws=laws,
-                   method=method, dt=dt, description=description)
+                   method=method, dt=None if dt is None else float(dt), description=description)
 
 
 def default_resets(spike):
@@ -174,8 +195,9 @@ def default_resets(spike):
     membrane = spike.lhs if isinstance(spike, sympy.core.relational.Relational) else None
     if not isinstance(membrane, sympy.Symbol):
         return {"none": ()}
-    return {"subtract": ((membrane, membrane - spike.rhs),),
-            "zero": ((membrane, sympy.Integer(0)),),
+    return {"subtract": ((membrane, written.Op("-", written.Name(membrane),
+                                               written.from_sympy(spike.rhs))),),
+            "zero": ((membrane, written.Num(0)),),
             "none": ()}
 
 
@@ -199,28 +221,35 @@ def _validate(model):
     if bool(model.odes) == bool(model.update):
         raise ModelError("give either circuit laws / ODEs or a discrete update map, not both or neither",
                          src, "[equations]")
-    known = set(model.state_symbols) | set(model.parameter_symbols) | set(model.input_symbols)
-    dynamics = model.odes or model.update
-    if [s for s, _ in dynamics] != list(model.state_symbols):
-        raise ModelError("every state needs exactly one equation", src, "[equations]")
-    for state, expr in dynamics:
-        _check_known(expr, known | {DT}, src, f"[equations] {state}")
+    states = set(model.state_symbols)
+    known = states | set(model.parameter_symbols) | set(model.input_symbols)
+    known |= set(model.synapse_symbols)
+    if [s for s, _ in (model.odes or model.update)] != list(model.state_symbols):
+        raise ModelError("every state needs exactly one equation, in the order the states are "
+                         "declared", src, "[equations]")
+    for state, expr in model.odes:
+        _check_known(expr.free_symbols, known | {DT}, src, f"[equations] d{state}/dt")
+    for state, tree in model.update:
+        _check_known(written.symbols(tree), known, src, f"[equations] update {state}")
     if not isinstance(model.spike, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
         raise ModelError("the spike condition must be a comparison such as 'V > threshold'", src,
                          "[spike] condition")
-    _check_known(model.spike, known, src, "[spike] condition")
-    mechanisms = dict(model.resets)
-    for mechanism, assignments in mechanisms.items():
-        if mechanism not in RESET_MECHANISMS:
-            raise ModelError(f"unknown reset mechanism {mechanism!r}; use one of {RESET_MECHANISMS}",
-                             src, "[reset]")
-        for state, expr in assignments:
-            if state not in model.state_symbols:
-                raise ModelError(f"{state} is not a state", src, f"[reset.{mechanism}]")
-            _check_known(expr, known, src, f"[reset.{mechanism}] {state}")
-    if model.reset_mechanism not in mechanisms:
+    _check_known(model.spike.free_symbols, known, src, "[spike] condition")
+    previous = {previous_symbol(s.name) for s in states}
+    for table, name, extra in ((model.resets, "reset", previous),
+                               (model.corrections, "reset.undelayed", previous | {SPIKE, RESET})):
+        for mechanism, assignments in table:
+            field_name = f"[{name}.{mechanism}]"
+            if mechanism not in RESET_MECHANISMS:
+                raise ModelError(f"unknown reset mechanism {mechanism!r}; use one of "
+                                 f"{RESET_MECHANISMS}", src, f"[{name}]")
+            for state, tree in assignments:
+                if state not in states:
+                    raise ModelError(f"{state} is not a state", src, field_name)
+                _check_known(written.symbols(tree), known | extra, src, f"{field_name} {state}")
+    if model.reset_mechanism not in dict(model.resets):
         raise ModelError(f"reset mechanism {model.reset_mechanism!r} is not defined for this model "
-                         f"(defined: {', '.join(mechanisms)})", src, "[reset] mechanism")
+                         f"(defined: {', '.join(dict(model.resets))})", src, "[reset] mechanism")
     if model.reset_timing not in RESET_TIMINGS:
         raise ModelError(f"unknown reset timing {model.reset_timing!r}; use one of {RESET_TIMINGS}",
                          src, "[reset] timing")
@@ -231,6 +260,14 @@ def _validate(model):
     if model.dt is not None and not (isinstance(model.dt, float) and math.isfinite(model.dt)
                                      and model.dt > 0):
         raise ModelError(f"dt must be a positive number, got {model.dt!r}", src, "[simulation] dt")
+    for synapse in model.synapses:
+        check_name(synapse.name, src, f"[synapses] {synapse.name}")
+        if synapse.name in {q.name for q in model.states + model.parameters + model.inputs}:
+            raise ModelError(f"{synapse.name!r} is already a state, parameter or input", src,
+                             f"[synapses] {synapse.name}")
+        if synapse.bias is not None and synapse.bias not in model.parameter_names:
+            raise ModelError(f"bias {synapse.bias!r} is not a declared parameter", src,
+                             f"[synapses] {synapse.name}")
 
 
 def check_quantities(states, parameters, inputs, src=None):
@@ -248,8 +285,8 @@ def check_quantities(states, parameters, inputs, src=None):
                 raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
 
 
-def _check_known(expr, known, source, field):
-    unknown = expr.free_symbols - known
+def _check_known(found, known, source, field):
+    unknown = found - known
     if unknown:
         names = ", ".join(sorted(str(s) for s in unknown))
         raise ModelError(f"unknown name(s) {names}", source, field)

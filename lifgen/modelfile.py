@@ -13,19 +13,24 @@ except ModuleNotFoundError:  # Python 3.10
 import sympy
 
 from .circuit import derive_odes
+from .discretize import check_written_steps
 from .errors import ModelError
-from .expressions import FUNCTIONS, check_name, parse_expression
-from .model import DT, TIME, Model, Quantity, check_quantities, default_resets, symbol, time_function
+from .expressions import FUNCTIONS, check_name, parse, parse_expression
+from .model import (DT, ODE_METHODS, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
+                    Synapse, check_quantities, default_resets, previous_symbol, symbol,
+                    time_function)
 
 MAX_FILE_BYTES = 1 << 20
 
 SECTIONS = {
-    "model": {"name", "description", "reference"},
+    "model": {"name", "description", "reference", "constraints"},
     "parameters": None, "states": None, "inputs": None,
-    "equations": {"laws", "update"},
+    "equations": {"laws", "update", *ODE_METHODS},
     "spike": {"condition"},
-    "reset": {"mechanism", "timing", "subtract", "zero", "none"},
+    "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
     "simulation": {"method", "dt"},
+    "parameter_sets": None,
+    "synapses": None,
 }
 QUANTITY_KEYS = {
     "parameters": ("value", {"value", "unit", "description"}),
@@ -73,34 +78,95 @@ def model_from_document(document, source, default_name="model"):
     known = [q.name for q in parameters + inputs]
     names = {n: symbol(n) for n in state_names + known}
 
+    synapses = _synapses(document.get("synapses", {}), source)
+    names.update({syn.name: syn.symbol for syn in synapses})
+
     equations = document.get("equations", {})
     laws, odes, update = (), (), ()
     if "laws" in equations:
         laws = _laws(equations["laws"], state_names, names, source)
         odes = derive_odes(laws, state_names, known, source)
     if "update" in equations:
-        update = _update_map(equations["update"], names, source)
+        update = _assignments(equations["update"], names, source, "[equations] update")
+    written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,
+                                                f"[equations.{method}]"))
+                          for method in ODE_METHODS if method in equations)
 
     spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
     spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
     reset = document.get("reset", {})
+    reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
     resets = default_resets(spike)
-    for mechanism in ("subtract", "zero", "none"):
+    for mechanism in RESET_MECHANISMS:
         if mechanism in reset:
-            resets[mechanism] = _assignments(reset[mechanism], names, source, f"[reset.{mechanism}]")
+            resets[mechanism] = _assignments(reset[mechanism], reset_names, source,
+                                             f"[reset.{mechanism}]")
+    undelayed = reset.get("undelayed", {})
+    if not isinstance(undelayed, dict):
+        raise ModelError("must be a table of mechanism = { state = expression }", source,
+                         "[reset.undelayed]")
+    correction_names = {**reset_names, "spike": SPIKE, "reset": RESET}
+    corrections = tuple((mechanism, _assignments(table, correction_names, source,
+                                                 f"[reset.undelayed.{mechanism}]"))
+                        for mechanism, table in undelayed.items())
     simulation = document.get("simulation", {})
-    return Model(
+    model = Model(
         name=_string(meta, "name", source, "[model]", default_name),
         description=_string(meta, "description", source, "[model]", ""),
         reference=_string(meta, "reference", source, "[model]", ""),
         states=states, parameters=parameters, inputs=inputs, laws=laws, odes=odes, update=update,
-        spike=spike, resets=tuple(resets.items()),
+        spike=spike, resets=tuple(resets.items()), corrections=corrections,
+        written_steps=written_steps, synapses=synapses,
+        parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
+        constraints=_constraints(meta.get("constraints", []), names, source),
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
         reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
         method=_string(simulation, "method", source, "[simulation]", None),
         dt=_number(simulation["dt"], source, "[simulation] dt") if "dt" in simulation else None,
         source=source,
     )
+    check_written_steps(model)
+    return model
+
+
+def _synapses(table, source):
+    result = []
+    for name, entry in table.items():
+        field = f"[synapses] {name}"
+        check_name(name, source, field)
+        entry = entry if isinstance(entry, dict) else None
+        if entry is None:
+            raise ModelError("must be a table such as { bias = \"b_rec\" }", source, field)
+        _check_keys(entry, {"bias", "description"}, source, field)
+        result.append(Synapse(name, _string(entry, "bias", source, field, None)))
+    return tuple(result)
+
+
+def _parameter_sets(table, names, source):
+    """Alternative parameterizations: `[parameter_sets.beta] R = "1"` derives R from beta."""
+    result = []
+    for name, assignments in table.items():
+        field = f"[parameter_sets.{name}]"
+        check_name(name, source, field)
+        if name in names:
+            raise ModelError(f"{name!r} is already a declared quantity", source, field)
+        if not isinstance(assignments, dict) or not assignments:
+            raise ModelError("must be a table of parameter = \"expression\"", source, field)
+        scope = {**names, name: symbol(name), "dt": DT}
+        derived = []
+        for parameter, text in assignments.items():
+            if parameter not in names:
+                raise ModelError(f"{parameter!r} is not a declared parameter", source, field)
+            derived.append((symbol(parameter), parse(text, scope, source, f"{field} {parameter}")[0]))
+        result.append((name, tuple(derived)))
+    return tuple(result)
+
+
+def _constraints(texts, names, source):
+    field = "[model] constraints"
+    if not isinstance(texts, list):
+        raise ModelError("must be a list of relations such as \"alpha > beta\"", source, field)
+    return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
 
 
 def _check_keys(table, allowed, source, where):
@@ -178,20 +244,15 @@ def _intermediate_names(texts, declared, source, field):
     return names
 
 
-def _update_map(table, names, source):
-    if not isinstance(table, dict) or not table:
-        raise ModelError("must be a table of state = \"next value\"", source, "[equations] update")
-    return _assignments(table, names, source, "[equations] update")
-
-
 def _assignments(table, names, source, field):
+    """A table `state = "expression"` as ((state, written tree), ...), in file order."""
     if not isinstance(table, dict):
         raise ModelError("must be a table of state = \"expression\"", source, field)
     result = []
     for name, text in table.items():
         if name not in names:
             raise ModelError(f"{name!r} is not a declared state", source, field)
-        result.append((symbol(name), parse_expression(text, names, source, f"{field} {name}")))
+        result.append((symbol(name), parse(text, names, source, f"{field} {name}")[0]))
     return tuple(result)
 
 

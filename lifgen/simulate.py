@@ -4,13 +4,16 @@ from dataclasses import dataclass, field
 from numbers import Real
 
 import numpy as np
+import sympy
 
 from .build import build
 from .codegen import render
 from .discretize import discretize
 from .errors import InputError
 from .library import load_model
+from .model import DT, symbol
 from .waveforms import WAVEFORMS
+from .written import evaluate, to_text
 
 NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
 
@@ -47,9 +50,10 @@ class Result:
         return np.flatnonzero(self.spikes[:, neuron])
 
     def input_trace(self, name, neuron=0):
-        """The input `name` as seen by `neuron`, one value per step."""
-        values = np.broadcast_to(self.inputs[name], self.spikes.shape)
-        return values[:, neuron]
+        """The input `name` as seen by `neuron` (of the first batch row), one value per step."""
+        grid = self.inputs[name]
+        grid = grid.reshape(grid.shape[0], -1, grid.shape[-1])[:, 0, :]
+        return np.broadcast_to(grid, (self.n_steps, self.spikes.shape[-1]))[:, neuron]
 
     def plot(self, neuron=0, path=None):
         """Plot input, membrane and spikes of one neuron; save to `path` if given. Returns the figure."""
@@ -72,6 +76,7 @@ class Simulator:
     dt = property(lambda self: self.step_map.dt)
     reset = property(lambda self: self.step_map.reset_mechanism)
     reset_timing = property(lambda self: self.step_map.reset_timing)
+    options = property(lambda self: dict(self.kernel_source.options))
     c_source = property(lambda self: self.kernel_source.c_source, doc="The generated C kernel.")
     from_cache = property(lambda self: self.kernel.from_cache)
 
@@ -79,56 +84,125 @@ class Simulator:
         return (f"<Simulator {self.model.name}: method={self.method}, dt={self.dt}, "
                 f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
 
-    def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None):
-        """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms."""
+    def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
+            connections=None):
+        """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
+
+        Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
+        copies of the population (batch rows) that share parameters and connections.
+        """
         n_steps = _count(n_steps, "n_steps", minimum=0)
         n_neurons = _count(n_neurons, "n_neurons", minimum=1)
         dtype = NUMPY_DTYPES[self.dtype]
         model = self.model
         inputs = _checked_names(inputs, model.input_names, "inputs")
-        params = _checked_names(params, model.parameter_names, "params")
+        params = _checked_names(params, model.parameter_names + tuple(dict(model.parameter_sets)),
+                                "params")
         initial = _checked_names(initial, model.state_names, "initial")
+        connections = _checked_names(connections, model.synapse_names, "connections")
         record = _record_names(record, model)
+        batch = _batch_shape(inputs, initial, n_steps, n_neurons)
+        rows = int(np.prod(batch, dtype=np.int64))
 
-        input_arrays = {n: _input_array(inputs.get(n, 0.0), n, n_steps, n_neurons, dtype)
+        input_arrays = {n: _input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons, dtype)
                         for n in model.input_names}
-        param_arrays = {n: _per_neuron(params.get(n, default), f"params[{n!r}]", n_neurons, dtype)
-                        for n, default in model.defaults.items()}
-        states = {n: np.array(np.broadcast_to(
-            _per_neuron(initial.get(n, value), f"initial[{n!r}]", n_neurons, dtype)[0], n_neurons),
-            dtype=dtype) for n, value in model.initial_values.items()}
-        traces = {n: np.empty((n_steps, n_neurons), dtype) for n in record}
-        spikes = np.zeros((n_steps, n_neurons), np.uint8)
+        param_values = self._parameters(params, n_neurons, dtype)
+        states = {n: _state_array(initial.get(n, value), n, batch, n_neurons, dtype)
+                  for n, value in model.initial_values.items()}
+        weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
+        traces = {n: np.empty((n_steps, rows, n_neurons), dtype) for n in record}
+        spikes = np.zeros((n_steps, rows, n_neurons), np.uint8)
+        work = np.empty(max(self.kernel_source.work_size, 1) * n_neurons, dtype)
 
         ffi = self.kernel.ffi
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
-        args = [n_steps, n_neurons]
+        args = [n_steps, rows, n_neurons]
         args += [pointer(states[n]) for n in model.state_names]
         for n in model.parameter_names:
-            array, stride = param_arrays[n]
+            array, stride = param_values[n]
             args += [pointer(array), stride]
         for n in model.input_names:
-            array, time_stride, neuron_stride = input_arrays[n]
-            args += [pointer(array), time_stride, neuron_stride]
+            array, *strides = input_arrays[n]
+            args += [pointer(array), *strides]
+        for n in model.synapse_names:
+            array, kind = weights[n]
+            args += [pointer(array) if array is not None else ffi.NULL, kind]
         args += [pointer(traces[n]) if n in traces else ffi.NULL for n in model.state_names]
-        args.append(ffi.from_buffer("uint8_t[]", spikes))
+        args += [ffi.from_buffer("uint8_t[]", spikes), pointer(work)]
         getattr(self.kernel.lib, self.kernel_source.function)(*args)
 
-        threshold = param_arrays.get("threshold", (None,))[0]
-        return Result(spikes=spikes.view(bool), traces=traces, state=states, dt=self.dt,
-                      model=model.name, threshold=threshold,
-                      inputs={n: _as_grid(*input_arrays[n], n_steps, n_neurons)
+        shape = (n_steps, *batch, n_neurons)
+        threshold = param_values.get("threshold", (None,))[0]
+        return Result(spikes=spikes.view(bool).reshape(shape),
+                      traces={n: v.reshape(shape) for n, v in traces.items()},
+                      state={n: v.reshape(*batch, n_neurons) for n, v in states.items()},
+                      dt=self.dt, model=model.name, threshold=threshold,
+                      inputs={n: _as_grid(input_arrays[n], n_steps, n_neurons)
                               for n in model.input_names})
 
+    def _parameters(self, params, n_neurons, dtype):
+        """Per-parameter (array, stride), after parameter sets and the model's constraints."""
+        model = self.model
+        values = dict(model.defaults)
+        for name, derived in model.parameter_sets:
+            if name in params:
+                values.update(_derive(name, params.pop(name), derived, self.dt, values, dtype))
+        values.update(params)
+        arrays = {n: _per_neuron(values[n], f"params[{n!r}]", n_neurons, dtype)
+                  for n in model.parameter_names}
+        _check_constraints(model, {n: a for n, (a, _) in arrays.items()}, dtype)
+        return arrays
 
-def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None):
-    """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk."""
+
+def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
+            reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None):
+    """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
+
+    `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
+    """
     model = load_model(model)
     if dtype not in NUMPY_DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    step_map = discretize(model, method=method, dt=dt, reset=reset, reset_timing=reset_timing)
-    source = render(step_map, dtype)
+    _check_options(model, reset_timing or model.reset_timing, graded_spikes, inhibition,
+                   state_quant)
+    step_map = discretize(model, method=method, dt=dt, reset=reset, reset_timing=reset_timing,
+                          reset_delay=reset_delay)
+    source = render(step_map, dtype, graded_spikes=graded_spikes, inhibition=inhibition,
+                    state_quant=state_quant)
     return Simulator(source, build(source.c_source, source.cdef))
+
+
+def _check_options(model, reset_timing, graded_spikes, inhibition, state_quant):
+    if isinstance(graded_spikes, bool) or not isinstance(graded_spikes, Real) \
+            or not np.isfinite(graded_spikes):
+        raise InputError(f"graded_spikes must be a finite number, got {graded_spikes!r}")
+    if inhibition and (reset_timing != "next_step"
+                       or not isinstance(model.spike, (sympy.Gt, sympy.Ge))):
+        raise InputError("inhibition needs a threshold spike condition (X > theta) and "
+                         "next_step reset timing")
+    if state_quant is not None:
+        levels = np.asarray(state_quant, dtype=float)
+        if levels.ndim != 1 or levels.size == 0 or not np.all(np.isfinite(levels)):
+            raise InputError("state_quant must be a non-empty 1-D array of finite levels")
+
+
+def _derive(name, value, derived, dt, values, dtype):
+    """Parameters computed from another parameterization, e.g. Lapicque's R and C from beta."""
+    scope = {symbol(k): v for k, v in values.items()}
+    scope.update({symbol(name): _finite_array(value, f"params[{name!r}]", dtype), DT: dt or 1.0})
+    result = {}
+    for parameter, tree in derived:
+        result[parameter.name] = scope[parameter] = evaluate(tree, scope, dtype)
+        if not np.all(np.isfinite(result[parameter.name])):
+            raise InputError(f"params[{name!r}] = {value!r} gives a non-finite {parameter.name}")
+    return result
+
+
+def _check_constraints(model, arrays, dtype):
+    scope = {symbol(n): a for n, a in arrays.items()}
+    for tree in model.constraints:
+        if not np.all(evaluate(tree, scope, dtype)):
+            raise InputError(f"model {model.name} requires {to_text(tree)}")
 
 
 def _count(value, name, minimum):
@@ -176,25 +250,70 @@ def _per_neuron(value, what, n_neurons, dtype):
     raise InputError(f"{what} must be a scalar or have shape ({n_neurons},), got {array.shape}")
 
 
-def _input_array(value, name, n_steps, n_neurons, dtype):
-    """An input as (array, time stride, neuron stride) over a contiguous array."""
+def _batch_shape(inputs, initial, n_steps, n_neurons):
+    """The batch shape from (T, *batch, N) inputs and (*batch, N) initial states; () if none."""
+    shapes = set()
+    for name, value in inputs.items():
+        if not isinstance(value, WAVEFORMS) and np.ndim(value) >= 3:
+            shapes.add(np.shape(value)[1:-1])
+    for name, value in initial.items():
+        if np.ndim(value) >= 2:
+            shapes.add(np.shape(value)[:-1])
+    if len(shapes) > 1:
+        raise InputError(f"inputs and initial states disagree on the batch shape: {sorted(shapes)}")
+    return shapes.pop() if shapes else ()
+
+
+def _input_array(value, name, n_steps, batch, n_neurons, dtype):
+    """An input as (array, time stride, batch stride, neuron stride) over a contiguous array."""
     what = f"inputs[{name!r}]"
     if isinstance(value, WAVEFORMS):
-        return _finite_array(value.values(n_steps), what, dtype), 1, 0
+        return _finite_array(value.values(n_steps), what, dtype), 1, 0, 0
     if isinstance(value, Real) or np.ndim(value) < 2:
         array, stride = _per_neuron(value, what, n_neurons, dtype)
-        return array, 0, stride
+        return array, 0, 0, stride
     array = _finite_array(value, what, dtype)
+    rows = int(np.prod(batch, dtype=np.int64))
     if array.shape == (n_steps, n_neurons):
-        return array, n_neurons, 1
+        return array, n_neurons, 0, 1
     if array.shape == (n_steps, 1):
-        return array, 1, 0
+        return array, 1, 0, 0
+    if array.shape == (n_steps, *batch, n_neurons) and batch:
+        return array, rows * n_neurons, n_neurons, 1
     raise InputError(f"{what} must be a scalar, a waveform, or have shape ({n_neurons},), "
-                     f"({n_steps}, {n_neurons}) or ({n_steps}, 1); got {array.shape}")
+                     f"({n_steps}, {n_neurons}), ({n_steps}, 1) or ({n_steps}, *batch, "
+                     f"{n_neurons}); got {array.shape}")
 
 
-def _as_grid(array, time_stride, neuron_stride, n_steps, n_neurons):
-    """The input array reshaped so that it broadcasts to (T, N)."""
+def _state_array(value, name, batch, n_neurons, dtype):
+    what = f"initial[{name!r}]"
+    array = _finite_array(value, what, dtype)
+    if array.shape not in ((), (n_neurons,), (*batch, n_neurons)):
+        raise InputError(f"{what} must be a scalar or have shape ({n_neurons},) or "
+                         f"(*batch, {n_neurons}); got {array.shape}")
+    rows = int(np.prod(batch, dtype=np.int64))
+    return np.array(np.broadcast_to(array, (*batch, n_neurons)), dtype=dtype).reshape(rows, n_neurons)
+
+
+def _weights(value, name, n_neurons, dtype):
+    """Synapse weights as (array, kind): kind 1 one-to-one (N,), kind 2 dense, stored [pre][post]."""
+    if value is None:
+        return None, 0
+    what = f"connections[{name!r}]"
+    array = _finite_array(value, what, dtype)
+    if array.shape == (n_neurons,):
+        return array, 1
+    if array.shape == (n_neurons, n_neurons):
+        return np.ascontiguousarray(array.T), 2  # W[i, j] is from j to i; the kernel reads by j
+    raise InputError(f"{what} must have shape ({n_neurons},) (one-to-one) or "
+                     f"({n_neurons}, {n_neurons}) (dense, W[i, j] from j to i); got {array.shape}")
+
+
+def _as_grid(entry, n_steps, n_neurons):
+    """The input reshaped so that it broadcasts to (T, *batch, N) through its first and last axes."""
+    array, time_stride, batch_stride, neuron_stride = entry
+    if batch_stride:
+        return array
     rows = n_steps if time_stride else 1
     columns = n_neurons if neuron_stride else 1
     return array.reshape(rows, columns)

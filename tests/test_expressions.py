@@ -43,7 +43,7 @@ def test_relations_only_where_allowed():
     ("1j*V", "not a real number"),
     ("1e400*V", "not finite"),
     ("1/0", "infinite, undefined or complex"),
-    ("40./0.", "division by zero"),
+    ("40./0.", "infinite, undefined or complex"),
     ("((9**16)**16)**16", "too large"),
     ("2**10**10", "too large"),
     ("foo(V)", "'foo' is not allowed"),

@@ -1,11 +1,14 @@
 """Model files: the library loads, and every malformed file gets one error naming file, field and problem."""
 
+import dataclasses
+
 import pytest
 import sympy
 
 import lifgen
 from lifgen.errors import ModelError
 from lifgen.model import symbol
+from lifgen.written import Name, Op, to_sympy, to_text
 
 from conftest import LAPICQUE_LIKE
 
@@ -33,7 +36,16 @@ def test_lapicque_is_derived_from_its_circuit_laws():
 def test_leaky_is_a_discrete_map():
     model = lifgen.load_model("leaky")
     assert model.is_discrete
-    assert model.update == ((V, symbol("beta") * V + I),)
+    (state, tree), = model.update
+    assert state == V and to_text(tree) == "clip(beta, 0, 1)*V + I"
+    beta = symbol("beta")
+    assert to_sympy(tree) == sympy.Min(sympy.Max(beta, 0), 1) * V + I
+
+
+def test_update_maps_keep_their_written_grouping():
+    model = lifgen.load_model("lapicque")
+    (state, tree), = dict(model.written_steps)["euler"]
+    assert tree.left.left.left == Op("*", Name(I), Name(R))  # ((I*R)*(1/(R*C)))*dt + ...
 
 
 def test_load_by_path(model_file):
@@ -48,6 +60,8 @@ def test_ode_written_directly(model_file):
 
 
 def test_from_sympy_equals_the_model_file():
+    """The same circuit from SymPy gives the file's model (less what only a file can say: the
+    Euler step written in snnTorch's rounding order and the beta parameterization)."""
     t = sympy.Symbol("t")
     Vt = sympy.Function("V")(t)
     I_, I_R, I_C, R_, C_, theta = sympy.symbols("I I_R I_C R C threshold")
@@ -56,7 +70,9 @@ def test_from_sympy_equals_the_model_file():
         laws=[sympy.Eq(I_, I_R + I_C), sympy.Eq(I_R, Vt / R_), sympy.Eq(I_C, C_ * Vt.diff(t))],
         states={Vt: 0.0}, parameters={R_: 5.1, C_: 5e-3, theta: 1.0}, inputs=[I_],
         spike=Vt > theta, reset="subtract", method="euler", dt=1e-3)
-    assert model == lifgen.load_model("lapicque")
+    from_file = lifgen.load_model("lapicque")
+    assert from_file.written_steps and from_file.parameter_sets
+    assert model == dataclasses.replace(from_file, written_steps=(), parameter_sets=())
 
 
 def test_from_sympy_accepts_odes_directly():

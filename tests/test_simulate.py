@@ -74,10 +74,10 @@ def test_reset_from_initial_membrane_at_step_zero(lapicque_euler):
 
 @pytest.mark.parametrize("reset, timing, expected", [
     ("subtract", "next_step", [1.2, 0.36, 0.688]),
-    ("zero", "next_step", [1.2, 0.0, 0.4]),
+    ("zero", "next_step", [1.2, 0.4, 0.72]),  # Leaky's zero reset keeps the input
     ("none", "next_step", [1.2, 1.36, 1.488]),
     ("subtract", "same_step", [0.2, 0.56, 0.848]),
-    ("zero", "same_step", [0.0, 0.4, 0.72]),
+    ("zero", "same_step", [0.4, 0.72, 0.976]),
 ])
 def test_reset_mechanisms_and_timing(reset, timing, expected):
     sim = lifgen.compile("leaky", reset=reset, reset_timing=timing)
