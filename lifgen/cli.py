@@ -99,7 +99,7 @@ def _show(args):
                          [f"{eq.lhs.func.__name__}(t) = {_equation(eq.rhs)}" for eq in solution]
                          if solution else ["none found"]))
     else:
-        sections.append(("Update map", [_equation(eq) for eq in model.update_equations()]))
+        sections.append(("Update map (applied in this order)", model.update_lines()))
     sections.append((f"Step map ({step_map.method}, dt = {step_map.dt})", step_map.equations()))
     sections.append(("Generated C", [render(step_map, args.dtype).c_source]))
     print(f"{model.name}: {model.description}")

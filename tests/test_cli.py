@@ -86,3 +86,10 @@ def test_bad_model_file_is_reported_even_when_arguments_are_missing(tmp_path):
 def test_cache_command(tmp_path):
     out = lifgen_cli("cache", "info")
     assert out.returncode == 0 and "kernels" in out.stdout
+
+
+def test_show_a_discrete_map():
+    out = lifgen_cli("show", "synaptic")
+    assert out.returncode == 0, out.stderr
+    assert "I_syn[t+1] = clip(alpha, 0, 1)*I_syn + I" in out.stdout
+    assert "Update map (applied in this order)" in out.stdout
