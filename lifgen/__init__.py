@@ -6,9 +6,9 @@ from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E40
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
 from .simulate import Result, Simulator, compile  # noqa: E402
-from .waveforms import Constant, Pulse, Step  # noqa: E402
+from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 
 __all__ = [
     "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError", "Pulse",
-    "Result", "Simulator", "Step", "compile", "list_models", "load_model",
+    "PulseTrain", "Result", "Simulator", "Step", "compile", "list_models", "load_model",
 ]

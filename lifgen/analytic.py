@@ -1,8 +1,19 @@
-"""Closed-form solutions of linear models, from SymPy's dsolve, with inputs held constant."""
+"""Closed-form solutions of linear models: dsolve for display, and the propagator at any time t.
 
+For a linear model dx/dt = A x + B u + c with piecewise-constant inputs, the state after any
+time tau is P(tau) [x; u; 1], with P the matrix exponential of the augmented system. That gives
+traces at arbitrary times, threshold-crossing times inside a step, and an event-driven
+reference solution with resets at the exact crossing instants.
+"""
+
+import numpy as np
 import sympy
 
-from .model import TIME, symbol, time_function
+from .errors import InputError
+from .model import DT, TIME, symbol, time_function
+from .written import evaluate
+
+TAU = sympy.Symbol("tau")
 
 
 def initial_symbol(name):
@@ -37,17 +48,140 @@ def _tidy(expr):
 
 def evaluate_closed_form(model, times, params, inputs, initial):
     """Evaluate the closed form at `times` (a NumPy array) for scalar params, inputs and initial values."""
-    import numpy as np
+    solution = LinearSolution(model)
+    state = {k: float(initial.get(k, v)) for k, v in model.initial_values.items()}
+    values = solution.propagate(state, inputs, params, np.asarray(times, float))
+    return {k: np.broadcast_to(v, np.shape(times)) for k, v in values.items()}
 
-    solutions = closed_form(model)
-    if solutions is None:
-        raise ValueError(f"model {model.name} has no closed-form solution")
-    values = {symbol(k): v for k, v in {**model.defaults, **params}.items()}
-    values.update({symbol(k): inputs.get(k, 0.0) for k in model.input_names})
-    values.update({initial_symbol(k): initial.get(k, v) for k, v in model.initial_values.items()})
-    result = {}
-    for eq in solutions:
-        expr = eq.rhs.subs(values)
-        f = sympy.lambdify(TIME, expr, "numpy")
-        result[eq.lhs.func.__name__] = np.broadcast_to(f(np.asarray(times, float)), np.shape(times))
-    return result
+
+def crossing_time(model):
+    """For a one-state linear model, the time for X to go from X0 to the threshold, as SymPy.
+
+    With dX/dt = a X + b, X(t) = X_inf + (X0 - X_inf) e^(a t) and X_inf = -b/a, so the threshold
+    theta is reached at t* = ln((theta - X_inf)/(X0 - X_inf))/a; for Lapicque
+    t* = tau ln((V_inf - V0)/(V_inf - theta)). None if the model is not of that kind.
+    """
+    from .discretize import linear_coefficients
+
+    if model.is_discrete or len(model.odes) != 1:
+        return None
+    (state, rhs), = model.odes
+    split = linear_coefficients(rhs, [state])
+    spike = model.spike
+    if split is None or not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs != state:
+        return None
+    a, b = split[0][state], split[1]
+    steady = -b / a
+    return sympy.log((spike.rhs - steady) / (initial_symbol(state.name) - steady)) / a
+
+
+class LinearSolution:
+    """The exact solution of a linear model with inputs held constant, at any time."""
+
+    def __init__(self, model):
+        from .discretize import _exact_step
+
+        self.model = model
+        states = model.state_symbols
+        steps = [e.xreplace({DT: TAU}) for _, e in _exact_step(model)]
+        arguments = [TAU, *states, *model.input_symbols, *model.parameter_symbols]
+        self._propagator = sympy.lambdify(arguments, steps, modules="numpy")
+        crossing = crossing_time(model)
+        self._crossing = None if crossing is None else sympy.lambdify(
+            [initial_symbol(states[0].name), *model.input_symbols, *model.parameter_symbols],
+            crossing, modules="numpy")
+
+    def propagate(self, state, inputs, params, tau):
+        """The state after time `tau` (scalar or array) from `state`, with constant `inputs`."""
+        model = self.model
+        values = [state[n] for n in model.state_names]
+        values += [float(inputs.get(n, 0.0)) for n in model.input_names]
+        values += [float({**model.defaults, **params}[n]) for n in model.parameter_names]
+        result = self._propagator(tau, *values)
+        return {n: np.asarray(v, float) + 0 * np.asarray(tau, float)
+                for n, v in zip(model.state_names, result)}
+
+    def simulate(self, n_steps, dt, inputs=None, params=None, initial=None, reset=None):
+        """Event-driven exact solution over piecewise-constant inputs, one value per step.
+
+        Returns (states at the end of each step, spike times). Threshold crossings are found
+        inside the step (from the closed form when there is one, else by bisection) and the
+        `reset` mechanism is applied at that instant (None: the model's default).
+        """
+        model = self.model
+        params = {**model.defaults, **(params or {})}
+        drive = {n: np.broadcast_to(np.asarray(v, float), (n_steps,))
+                 for n, v in (inputs or {}).items()}
+        state = {k: float((initial or {}).get(k, v)) for k, v in model.initial_values.items()}
+        resets = model.reset_for(reset or model.reset_mechanism)
+        trace = {n: np.empty(n_steps) for n in model.state_names}
+        spikes = []
+        for step in range(n_steps):
+            now = {n: float(v[step]) for n, v in drive.items()}
+            start, elapsed = dict(state), 0.0
+            for _ in range(1000):  # crossings within one step
+                end = self._scalar(self.propagate(start, now, params, dt - elapsed))
+                if not resets or not self._above(end, params):
+                    break
+                hit = self._crossing_time(start, now, params, dt - elapsed)
+                spikes.append(step * dt + elapsed + hit)
+                at = self._scalar(self.propagate(start, now, params, hit))
+                start = self._reset(at, resets, now, params)
+                elapsed += hit
+            state = end
+            for n in model.state_names:
+                trace[n][step] = state[n]
+        return trace, np.array(spikes)
+
+    @staticmethod
+    def _scalar(values):
+        return {k: float(v) for k, v in values.items()}
+
+    def _scope(self, state, inputs, params):
+        scope = {symbol(k): v for k, v in {**params, **inputs, **state}.items()}
+        scope.update({s: 0.0 for s in self.model.input_symbols if s not in scope})
+        return scope
+
+    def _above(self, state, params):
+        spike = self.model.spike
+        margin = evaluate(_margin_tree(spike), self._scope(state, {}, params))
+        return bool(margin > 0)
+
+    def _crossing_time(self, start, inputs, params, span):
+        model = self.model
+        if self._crossing is not None and not self._above(start, params):
+            values = [start[model.state_names[0]]]
+            values += [float(inputs.get(n, 0.0)) for n in model.input_names]
+            values += [float(params[n]) for n in model.parameter_names]
+            with np.errstate(all="ignore"):
+                hit = float(self._crossing(*values))
+            if np.isfinite(hit) and 0 <= hit <= span:
+                return hit
+        low, high = 0.0, span
+        if self._above(start, params):
+            return 0.0
+        for _ in range(200):
+            middle = 0.5 * (low + high)
+            if middle in (low, high):
+                break
+            at = self._scalar(self.propagate(start, inputs, params, middle))
+            low, high = (low, middle) if self._above(at, params) else (middle, high)
+        return high
+
+    def _reset(self, state, resets, inputs, params):
+        scope = self._scope(state, inputs, params)
+        from .model import previous_symbol
+
+        scope.update({previous_symbol(k): v for k, v in state.items()})
+        new = dict(state)
+        for target, tree in resets:
+            new[target.name] = float(evaluate(tree, scope))
+        return new
+
+
+def _margin_tree(spike):
+    from .written import Op, from_sympy
+
+    if not isinstance(spike, (sympy.Gt, sympy.Ge)):
+        raise InputError("the exact reference needs a threshold condition such as 'V > theta'")
+    return Op("-", from_sympy(spike.lhs), from_sympy(spike.rhs))

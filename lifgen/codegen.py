@@ -11,6 +11,7 @@ import jinja2
 
 from . import __version__
 from .library import resource_dir
+from .discretize import TAU
 from .model import DT, RESET, SPIKE, previous_symbol
 from .written import CPrinter, Num, Op, from_sympy, symbols, to_text
 
@@ -41,15 +42,21 @@ def _environment():
     return env
 
 
-def _names(step_map, new=(), previous=False):
-    """Symbol -> C name: states s_X (n_X once updated), parameters p_X, inputs u_X, synapses y_X."""
+def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
+    """Symbol -> C name: states s_X (n_X once updated), parameters p_X, inputs u_X, synapses y_X.
+
+    In precise mode, `from_names`/`to_names` name the states lg_from_X/lg_to_X of a propagation.
+    """
     model = step_map.model
-    names = {DT: "lg_dt", SPIKE: "((lg_real)lg_spike)", RESET: "((lg_real)lg_reset)"}
-    names.update({s: ("n_" if s in new else "s_") + s.name for s in model.state_symbols})
+    names = {DT: "lg_dt", SPIKE: "((lg_real)lg_spike)", RESET: "((lg_real)lg_reset)",
+             TAU: "lg_tau"}
+    prefix = "lg_from_" if from_names else "lg_to_" if to_names else None
+    names.update({s: prefix + s.name if prefix else ("n_" if s in new else "s_") + s.name
+                  for s in model.state_symbols})
     names.update({p: "p_" + p.name for p in model.parameter_symbols})
     names.update({u: "u_" + u.name for u in model.input_symbols})
     names.update({y: "y_" + y.name for y in model.synapse_symbols})
-    names.update({k: k.name for k, _ in step_map.constants})
+    names.update({k: k.name for k, _ in step_map.constants + step_map.stages})
     if previous:
         names.update({previous_symbol(s.name): "s_" + s.name for s in model.state_symbols})
     return names
@@ -87,7 +94,8 @@ def _context(step_map, dtype, options):
         updated.add(state)
     after = printer(everything_new, previous=True)
     spike_tree = model.spike_tree
-    loop_trees = ([t for _, t in step_map.updates] + [t for _, t in step_map.reset]
+    loop_trees = ([t for _, t in step_map.updates] + [t for _, t in step_map.stages]
+                  + [t for _, t in step_map.propagator] + [t for _, t in step_map.reset]
                   + [t for _, t in step_map.correction] + [spike_tree])
     in_loop = set().union(*(symbols(t) for t in loop_trees))
     in_constants = set().union(set(), *(symbols(t) for _, t in step_map.constants))
@@ -108,6 +116,8 @@ def _context(step_map, dtype, options):
         "dt_literal": None if step_map.dt is None else number(_num(step_map.dt)),
         "real": DTYPES[dtype],
         "fabs": "fabsf" if single else "fabs",
+        "expm1": "expm1f" if single else "expm1",
+        "one": number(Num(1.0)),
         "block": BLOCK,
         "mode": "coupled" if model.synapses or options["inhibition"] else "independent",
         "reset_mechanism": step_map.reset_mechanism,
@@ -123,6 +133,15 @@ def _context(step_map, dtype, options):
                        "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
                       for k, tree in step_map.constants],
         "updates": updates,
+        "precise": bool(step_map.propagator),
+        "propagator": [{"name": st.name, "new": "n_" + st.name,
+                        "from_start": printer().print(tree),
+                        "from_reset": CPrinter(_names(step_map, from_names=True), dtype).print(tree)}
+                       for st, tree in step_map.propagator],
+        "crossing_code": CPrinter(_names(step_map, to_names=True), dtype).print(spike_tree),
+        "stages": [{"c": k.name, "code": printer().print(tree),
+                    "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
+                   for k, tree in step_map.stages],
         "resets": [{"new": "n_" + s.name, "temp": "r_" + s.name, "code": after.print(t),
                     "comment": f"reset ({step_map.reset_mechanism}): {s} <- {to_text(t)}"}
                    for s, t in step_map.reset],

@@ -1,7 +1,8 @@
 """Discretize a Model into a StepMap: the per-step assignments x_next = f(x, p, u) plus hoisted constants.
 
-Methods are data in `METHODS`: each turns the model's dynamics into next-state expressions.
-Everything that depends only on parameters and dt is then hoisted out of the time loop.
+The methods themselves are data in `methods.py`; discrete maps and steps written in the model
+file are used as written. Everything that depends only on parameters and dt is then hoisted out
+of the time loop.
 """
 
 from dataclasses import dataclass
@@ -9,7 +10,10 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import InputError, ModelError
+from .methods import ORDERS, TABLEAUX, auto_method, exponential_euler, is_linear, runge_kutta
 from .model import DISCRETE_METHOD, DT, RESET_MECHANISMS, RESET_TIMINGS, Model
+
+TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
 from .written import Name, Num, children, from_sympy, rebuild, symbols, to_sympy, to_text
 
 
@@ -31,6 +35,9 @@ class StepMap:
     reset_mechanism: str
     reset_timing: str
     correction: tuple = ()  # ((state, tree), ...) applied after the spike (reset_delay=False)
+    stages: tuple = ()  # ((symbol, tree), ...): intermediate slopes of multi-stage methods, in order
+    note: str = ""  # why this method (when chosen by method="auto")
+    propagator: tuple = ()  # ((state, tree in lg_tau), ...): exact solution after any time lg_tau
 
     @property
     def spike(self):
@@ -39,6 +46,7 @@ class StepMap:
     def equations(self):
         """The step map as readable lines, constants first."""
         lines = [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.constants]
+        lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.stages]
         lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
         if self.reset:
             when = ("if the previous step spiked" if self.reset_timing == "next_step"
@@ -77,10 +85,6 @@ def nonlinear_terms(expr, variables):
     return bad
 
 
-def _euler_step(model):
-    return [(s, s + DT * rhs) for s, rhs in model.odes]
-
-
 def _exact_step(model):
     """Propagator of a linear system with inputs held over the step: exp of the augmented matrix."""
     states, inputs = model.state_symbols, model.input_symbols
@@ -91,7 +95,8 @@ def _exact_step(model):
         if split is None:
             terms = ", ".join(map(str, nonlinear_terms(rhs, variables))) or str(rhs)
             raise ModelError(f"method 'exact' needs linear dynamics, but d{s}/dt has the nonlinear "
-                             f"term(s) {terms}; use method='euler'", model.source, f"[equations] {s}")
+                             f"term(s) {terms}; use another method (method='auto' chooses)",
+                             model.source, f"[equations] {s}")
         coefficients, remainder = split
         rows.append([coefficients[v] for v in variables] + [remainder])
     size = len(variables) + 1
@@ -104,33 +109,32 @@ def _exact_step(model):
     return [(s, next_values[i]) for i, s in enumerate(states)]
 
 
-SYMBOLIC_STEPS = {"exact": _exact_step, "euler": _euler_step}
+def symbolic_step(model, method, inline=True):
+    """(stages, updates) of `method` as SymPy; with `inline` every stage is substituted in."""
+    if method == "exact":
+        return [], _exact_step(model)
+    if method == "exponential_euler":
+        return exponential_euler(model)
+    tableau = TABLEAUX[method]
+    return runge_kutta(model, tableau, inline=inline or len(tableau.b) == 1 or is_linear(model))
 
 
-def _ode_method(name):
-    """A method for ODEs: the model's written step for it if it has one, else the symbolic step."""
-    def step(model):
-        written_step = dict(model.written_steps).get(name)
-        if written_step:
-            return written_step
-        variables = set(model.state_symbols) | set(model.input_symbols)
-        return tuple((s, from_sympy(_collect(e, variables), first=variables))
-                     for s, e in SYMBOLIC_STEPS[name](model))
-    return step
-
-
-# method name -> (assignments of the step, whether they apply in order)
-METHODS = {
-    "exact": (_ode_method("exact"), False),
-    "euler": (_ode_method("euler"), False),
-    DISCRETE_METHOD: (lambda model: model.update, True),
-}
+def _ode_step(model, method):
+    """(stages, updates) as written trees: the model's written step for `method`, else derived."""
+    written_step = dict(model.written_steps).get(method)
+    if written_step:
+        return (), written_step
+    stages, updates = symbolic_step(model, method, inline=False)
+    variables = set(model.state_symbols) | set(model.input_symbols) | {k for k, _ in stages}
+    stage_trees = tuple((k, from_sympy(e, first=variables)) for k, e in stages)
+    return stage_trees, tuple((s, from_sympy(_collect(e, variables), first=variables))
+                              for s, e in updates)
 
 
 def check_written_steps(model):
     """A step written out in the model file must equal the method's step derived from the laws."""
     for method, assignments in model.written_steps:
-        derived = dict(SYMBOLIC_STEPS[method](model))
+        derived = dict(symbolic_step(model, method)[1])
         for state, tree in assignments:
             difference = sympy.simplify(to_sympy(tree) - derived[state])
             if difference != 0:
@@ -139,9 +143,15 @@ def check_written_steps(model):
                                  f"[equations.{method}] {state}")
 
 
-def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None):
-    """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice)."""
-    method, dt = _choose_method(model, method, dt)
+def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None,
+               precise=False):
+    """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
+
+    `method="auto"` picks exact, exponential Euler or rk4 and says why in `StepMap.note`.
+    `precise=True` (linear models, exact method, same-step reset) finds each threshold crossing
+    inside its step from the closed form and resets at that instant.
+    """
+    method, dt, note = _choose_method(model, method, dt)
     reset = reset or model.reset_mechanism
     reset_timing = reset_timing or model.reset_timing
     if reset not in RESET_MECHANISMS:
@@ -151,13 +161,36 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     if reset not in dict(model.resets):
         raise InputError(f"model {model.name} defines no {reset!r} reset")
     correction = _correction(model, reset, reset_timing, reset_delay)
+    if model.is_discrete:
+        stages, steps, sequential = (), model.update, True
+    else:
+        (stages, steps), sequential = _ode_step(model, method), False
     variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
-    constants = _Hoister(variables)
-    steps, sequential = METHODS[method]
-    updates = tuple((s, constants.hoist(tree)) for s, tree in steps(model))
+    constants = _Hoister(variables | {k for k, _ in stages})
+    stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
+    updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
+    propagator = ()
+    if precise:
+        _check_precise(model, method, reset_timing)
+        constants.variables = variables | {TAU}
+        first = variables | {TAU}
+        propagator = tuple((s, constants.hoist(from_sympy(_collect(e.xreplace({DT: TAU}), variables),
+                                                          first=first)))
+                           for s, e in _exact_step(model))
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
-                   reset_mechanism=reset, reset_timing=reset_timing, correction=correction)
+                   reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
+                   stages=stages, note=note, propagator=propagator)
+
+
+def _check_precise(model, method, reset_timing):
+    if model.is_discrete or method != "exact":
+        raise InputError("precise=True needs method='exact' on a linear ODE model")
+    if reset_timing != "same_step":
+        raise InputError("precise=True resets at the crossing instant: use reset_timing='same_step'")
+    spike = model.spike
+    if not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs not in model.state_symbols:
+        raise InputError("precise=True needs a threshold condition 'X > theta' on a state X")
 
 
 def _correction(model, reset, reset_timing, reset_delay):
@@ -180,18 +213,21 @@ def _choose_method(model, method, dt):
                              f"integrate with {method!r}")
         if dt is not None:
             raise InputError(f"model {model.name} is a discrete-time map; it takes no dt")
-        return DISCRETE_METHOD, None
-    if method is None:
-        method = model.method or "exact"
-    if method not in SYMBOLIC_STEPS:
-        known = ", ".join(SYMBOLIC_STEPS)
+        return DISCRETE_METHOD, None, ""
+    method = method or model.method or "auto"
+    note = ""
+    if method == "auto":
+        method, reason = auto_method(model)
+        note = f"method auto chose {method}: {reason}"
+    if method not in ORDERS:
+        known = ", ".join([*ORDERS, "auto"])
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
     dt = model.dt if dt is None else dt
     if dt is None:
         raise InputError(f"model {model.name} has no default dt; pass dt=")
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not 0 < dt < float("inf"):
         raise InputError(f"dt must be a positive number, got {dt!r}")
-    return method, float(dt)
+    return method, float(dt), note
 
 
 def _collect(expr, variables):

@@ -21,7 +21,7 @@ SPIKE = sympy.Symbol("spike[t]")  # this step's spike (0 or 1), in reset correct
 RESET = sympy.Symbol("reset[t]")  # whether this step was reset (0 or 1), in reset corrections
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
-ODE_METHODS = ("exact", "euler")
+ODE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "auto")
 DISCRETE_METHOD = "discrete"
 
 

@@ -90,7 +90,7 @@ def model_from_document(document, source, default_name="model"):
         update = _assignments(equations["update"], names, source, "[equations] update")
     written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,
                                                 f"[equations.{method}]"))
-                          for method in ODE_METHODS if method in equations)
+                          for method in ODE_METHODS if method in equations and method != "auto")
 
     spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
     spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)

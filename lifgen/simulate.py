@@ -29,6 +29,26 @@ class Result:
     model: str = ""
     inputs: dict = field(default_factory=dict)  # input name -> array broadcastable to (T, N)
     threshold: object = None
+    spike_offsets: np.ndarray | None = None  # precise mode: spike time within its step, else NaN
+
+    @property
+    def spike_times(self):
+        """Spike times of each neuron (a list of arrays, one per neuron of the first batch row).
+
+        In precise mode these are the crossing instants, off the grid; otherwise the end of the
+        step in which the neuron spiked, (t + 1)*dt.
+        """
+        dt = self.dt if self.dt is not None else 1.0
+        spikes = self.spikes.reshape(self.n_steps, -1, self.spikes.shape[-1])[:, 0, :]
+        times = []
+        for n in range(spikes.shape[1]):
+            steps = np.flatnonzero(spikes[:, n])
+            if self.spike_offsets is None:
+                times.append((steps + 1) * dt)
+            else:
+                offsets = self.spike_offsets.reshape(spikes.shape[0], -1, spikes.shape[1])
+                times.append(steps * dt + offsets[steps, 0, n])
+        return times
 
     @property
     def n_steps(self):
@@ -78,6 +98,7 @@ class Simulator:
     reset_timing = property(lambda self: self.step_map.reset_timing)
     options = property(lambda self: dict(self.kernel_source.options))
     c_source = property(lambda self: self.kernel_source.c_source, doc="The generated C kernel.")
+    precise = property(lambda self: bool(self.step_map.propagator))
     from_cache = property(lambda self: self.kernel.from_cache)
 
     def __repr__(self):
@@ -128,12 +149,15 @@ class Simulator:
             array, kind = weights[n]
             args += [pointer(array) if array is not None else ffi.NULL, kind]
         args += [pointer(traces[n]) if n in traces else ffi.NULL for n in model.state_names]
-        args += [ffi.from_buffer("uint8_t[]", spikes), pointer(work)]
+        offsets = np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None
+        args += [ffi.from_buffer("uint8_t[]", spikes),
+                 pointer(offsets) if offsets is not None else ffi.NULL, pointer(work)]
         getattr(self.kernel.lib, self.kernel_source.function)(*args)
 
         shape = (n_steps, *batch, n_neurons)
         threshold = param_values.get("threshold", (None,))[0]
         return Result(spikes=spikes.view(bool).reshape(shape),
+                      spike_offsets=None if offsets is None else offsets.reshape(shape),
                       traces={n: v.reshape(shape) for n, v in traces.items()},
                       state={n: v.reshape(*batch, n_neurons) for n, v in states.items()},
                       dt=self.dt, model=model.name, threshold=threshold,
@@ -155,10 +179,12 @@ class Simulator:
 
 
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
-            reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None):
+            reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
+            precise=False):
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
-    `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
+    `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings;
+    `precise=True` puts spikes at their exact crossing times (linear models, method "exact").
     """
     model = load_model(model)
     if dtype not in NUMPY_DTYPES:
@@ -166,7 +192,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     _check_options(model, reset_timing or model.reset_timing, graded_spikes, inhibition,
                    state_quant)
     step_map = discretize(model, method=method, dt=dt, reset=reset, reset_timing=reset_timing,
-                          reset_delay=reset_delay)
+                          reset_delay=reset_delay, precise=precise)
     source = render(step_map, dtype, graded_spikes=graded_spikes, inhibition=inhibition,
                     state_quant=state_quant)
     return Simulator(source, build(source.c_source, source.cdef))

@@ -45,7 +45,6 @@ class Pulse:
         return out
 
 
-WAVEFORMS = (Constant, Step, Pulse)
 
 
 def parse_input_spec(text):
@@ -74,3 +73,40 @@ def parse_input_spec(text):
             raise InputError(f"--input {text!r}: cannot read {spec} ({error})") from None
     raise InputError(f"--input {text!r}: unknown waveform {kind!r}; use const:A, step:A@S, "
                      "pulse:A@S:E or a .npy file")
+
+
+@dataclass(frozen=True)
+class PulseTrain:
+    """Pulses of `amplitude`, each `width` steps long, every `period` steps from step `start`."""
+
+    amplitude: float
+    start: int
+    width: int
+    period: int
+    count: int | None = None  # None: pulses until the end
+
+    def values(self, n_steps):
+        steps = np.arange(n_steps) - int(self.start)
+        phase = np.mod(steps, max(int(self.period), 1))
+        on = (steps >= 0) & (phase < int(self.width))
+        if self.count is not None:
+            on &= steps < int(self.count) * int(self.period)
+        return np.where(on, float(self.amplitude), 0.0)
+
+
+def resample(waveform, factor):
+    """The same waveform in time on a grid `factor` times finer (factor a positive integer)."""
+    if isinstance(waveform, Constant):
+        return waveform
+    if isinstance(waveform, Step):
+        return Step(waveform.amplitude, waveform.start * factor)
+    if isinstance(waveform, Pulse):
+        return Pulse(waveform.amplitude, waveform.start * factor, waveform.stop * factor)
+    if isinstance(waveform, PulseTrain):
+        return PulseTrain(waveform.amplitude, waveform.start * factor, waveform.width * factor,
+                          waveform.period * factor, waveform.count)
+    values = np.asarray(waveform, dtype=float)
+    return np.repeat(values, factor, axis=0)
+
+
+WAVEFORMS = (Constant, Step, Pulse, PulseTrain)

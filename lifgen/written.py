@@ -11,6 +11,22 @@ import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
 
+class exprel(sympy.Function):
+    """(exp(x) - 1)/x, equal to 1 at x = 0: finite where the quotient is 0/0 (as in Brian2)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.Integer(1)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return (sympy.exp(x) - 1) / x
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (sympy.exp(x) * (x - 1) + 1) / x**2
+
+
 @dataclass(frozen=True)
 class Num:
     value: float
@@ -51,12 +67,12 @@ PRECEDENCE = {"or": -2, "and": -1, ">": 0, ">=": 0, "<": 0, "<=": 0, **ARITHMETI
 SYMPY_FUNCTIONS = {
     "exp": sympy.exp, "expm1": expm1, "log": sympy.log, "log1p": log1p, "sqrt": sympy.sqrt,
     "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh, "abs": sympy.Abs,
-    "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow,
+    "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow, "exprel": exprel,
     "clip": lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
 }
 C_FUNCTIONS = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sqrt": "sqrt",
                "sin": "sin", "cos": "cos", "tanh": "tanh", "abs": "fabs", "min": "fmin",
-               "max": "fmax", "pow": "pow"}
+               "max": "fmax", "pow": "pow", "exprel": "lg_exprel"}
 
 
 def symbols(node):
@@ -266,7 +282,7 @@ class CPrinter:
         return f"{self._f(C_FUNCTIONS[node.function])}({', '.join(args)})"
 
     def _f(self, name):
-        return name + "f" if self.single else name
+        return name + "f" if self.single and not name.startswith("lg_") else name
 
 
 def _c_literal(text):
@@ -314,6 +330,7 @@ def evaluate(node, values, dtype=float):
     functions = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
                  "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "abs": np.abs,
                  "min": np.minimum, "max": np.maximum, "pow": np.power,
+                 "exprel": lambda x: np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x)),
                  "clip": lambda x, low, high: np.minimum(np.maximum(x, low), high)}
 
     def walk(n):

@@ -1,0 +1,301 @@
+"""Verify numeric methods against a reference: errors, observed convergence orders, spike times.
+
+The reference is the exact solution for linear models (the propagator at every step, with
+resets at the exact crossing instants), and for nonlinear models the model's own rk4 at a time
+step 64 times finer than the finest one tested; the report says which and how large the
+reference's own error is.
+"""
+
+from dataclasses import dataclass, field
+import math
+
+import numpy as np
+
+from .analytic import LinearSolution
+from .errors import InputError
+from .library import load_model
+from .methods import ORDERS, auto_method, is_conditionally_linear, is_linear
+from .waveforms import Constant, Step, resample
+
+ORDER_TOLERANCE = 0.2
+ROUNDING = 1e-10  # an error this small relative to the solution is rounding, not truncation
+FINE = 64
+
+
+@dataclass
+class VerificationReport:
+    """Errors and observed orders of each method and dt; `passed` checks them against theory."""
+
+    model: str
+    reference: str
+    reference_error: float
+    rows: list
+    traces: dict = field(default_factory=dict, repr=False)  # (method, dt) -> (times, V)
+    reference_trace: tuple = field(default=None, repr=False)
+
+    @property
+    def passed(self):
+        return all(self.verdicts().values())
+
+    @property
+    def noise_floor(self):
+        """Errors below this are rounding: round-off accumulated over the finest run."""
+        return 50 * (self.reference_error + np.finfo(float).eps * self._scale()
+                     * math.sqrt(self._finest_steps))
+
+    def measured_order(self, method):
+        """Observed order between the two finest dts whose errors are above the noise floor."""
+        rows = [r for r in self.rows if r["method"] == method
+                and r["max_error"] > self.noise_floor]
+        return rows[-1]["order"] if len(rows) >= 2 else None
+
+    def verdicts(self):
+        """Method -> whether it behaves as theory says.
+
+        A method exact for the model must stay at rounding level; any other must show its order
+        within 0.2 between the two finest dts (errors already at rounding level everywhere
+        leave no order to measure, and pass).
+        """
+        result = {}
+        for method in dict.fromkeys(r["method"] for r in self.rows):
+            rows = [r for r in self.rows if r["method"] == method]
+            expected = self.expected_order(method)
+            if expected is None:
+                result[method] = rows[-1]["max_error"] <= ROUNDING * self._scale()
+                continue
+            measurable = [r for r in rows if r["max_error"] > self.noise_floor]
+            observed = self.measured_order(method)
+            result[method] = (not measurable or observed is not None
+                              and abs(observed - expected) <= ORDER_TOLERANCE)
+        return result
+
+    def expected_order(self, method):
+        return self._orders.get(method, ORDERS.get(method))
+
+    def _scale(self):
+        return max(1.0, self._magnitude)
+
+    def to_table(self):
+        """The report as an aligned text table, one row per method and dt."""
+        head = (f"{'method':18s} {'dt':>10s} {'max error':>11s} {'rms error':>11s} {'order':>6s} "
+                f"{'expected':>8s} {'spike dt err':>12s} {'missed':>6s} {'extra':>5s}")
+        lines = [f"model {self.model}; reference: {self.reference} "
+                 f"(its own error about {self.reference_error:.1e})", head, "-" * len(head)]
+        for r in self.rows:
+            order = "" if r["order"] is None else f"{r['order']:.2f}"
+            expected = self.expected_order(r["method"])
+            spike = "" if r["spike_time_error"] is None else f"{r['spike_time_error']:.2e}"
+            lines.append(f"{r['method']:18s} {r['dt']:10.3g} {r['max_error']:11.3e} "
+                         f"{r['rms_error']:11.3e} {order:>6s} "
+                         f"{'exact' if expected is None else expected:>8} {spike:>12s} "
+                         f"{r['missed_spikes']:6d} {r['extra_spikes']:5d}")
+        lines.append("")
+        for method, ok in self.verdicts().items():
+            expected, observed = self.expected_order(method), self.measured_order(method)
+            if expected is None:
+                detail = "exact for this model: error at rounding level" if ok else \
+                    "should be exact for this model but is not"
+            elif observed is None:
+                detail = f"error below the noise floor {self.noise_floor:.1e} at every dt"
+            else:
+                detail = f"observed order {observed:.2f}, expected {expected}"
+            lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({detail})")
+        return "\n".join(lines)
+
+    def plot(self, path=None):
+        from .plotting import plot_verification
+
+        return plot_verification(self, path)
+
+
+def verify(model, methods=("euler", "rk2", "heun", "rk4", "exact"), dts=None, input=None,
+           t_end=None, params=None, initial=None):
+    """Compare `methods` on `model` at each dt against the reference; return a VerificationReport.
+
+    `input` is a waveform for the model's first input, in steps of the largest dt; `dts` default
+    to the model's dt and four halvings; `t_end` to five of the model's slowest time constants.
+    """
+    model = load_model(model)
+    if model.is_discrete:
+        raise InputError(f"model {model.name} is a discrete-time map: there is nothing to converge")
+    params = dict(params or {})
+    dts = _time_steps(model, dts)
+    t_end = t_end or _default_duration(model, params)
+    base_steps = max(1, int(round(t_end / dts[0])))
+    waveform = input if input is not None else _default_input(model, params)
+    methods = [m for m in methods if _applicable(model, m)]
+    linear = is_linear(model)
+    reference = _Reference(model, dts, base_steps, waveform, params, initial, linear)
+    report = VerificationReport(model=model.name, reference=reference.description,
+                                reference_error=reference.error, rows=[],
+                                reference_trace=reference.trace_for(dts[-1]))
+    report._magnitude = reference.magnitude
+    report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
+    report._orders = {"exponential_euler": None if linear and len(model.odes) == 1 else 1}
+    for method in methods:
+        previous = None
+        for dt in dts:
+            factor = int(round(dts[0] / dt))
+            result = _simulate(model, method, dt, base_steps * factor, resample(waveform, factor),
+                               params, initial)
+            states, spike_times = reference.at(dt)
+            errors = np.concatenate([np.abs(result.traces[n][:, 0] - states[n])
+                                     for n in model.state_names])
+            max_error = float(errors.max()) if errors.size else 0.0
+            row = {"method": method, "dt": dt, "max_error": max_error,
+                   "rms_error": float(np.sqrt(np.mean(errors ** 2))) if errors.size else 0.0,
+                   "order": (math.log2(previous / max_error)
+                             if previous and max_error > 0 else None)}
+            row.update(_spike_errors(result.spike_times[0], spike_times, dt))
+            report.rows.append(row)
+            report.traces[(method, dt)] = (result.times, result.traces[model.state_names[-1]][:, 0])
+            previous = max_error
+    return report
+
+
+def _time_steps(model, dts):
+    if dts is None:
+        if model.dt is None:
+            raise InputError(f"model {model.name} has no default dt; pass dts=")
+        return [model.dt / 2 ** k for k in range(5)]
+    dts = sorted((float(d) for d in dts), reverse=True)
+    for dt in dts[1:]:
+        ratio = dts[0] / dt
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise InputError("each dt must divide the largest one (use halvings)")
+    return dts
+
+
+def _rates(model, params):
+    """Decay rates |df_i/dx_i| at the initial state: the inverse time constants of the model."""
+    values = {**model.defaults, **params}
+    rates = []
+    for state, rhs in model.odes:
+        slope = rhs.diff(state).subs({s: v for s, v in zip(model.state_symbols,
+                                                             model.initial_values.values())})
+        slope = slope.subs({model_symbol: values[model_symbol.name]
+                            for model_symbol in model.parameter_symbols})
+        slope = slope.subs({u: 0 for u in model.input_symbols})
+        try:
+            rates.append(abs(float(slope)))
+        except TypeError:
+            continue
+    return [r for r in rates if r > 0]
+
+
+def _default_duration(model, params):
+    rates = _rates(model, params)
+    return 5.0 / min(rates) if rates else 100 * (model.dt or 1.0)
+
+
+def _default_input(model, params):
+    """A step at t = 0 that stays below threshold for one-state linear models (clean orders)."""
+    if not model.inputs:
+        return Constant(0.0)
+    if is_linear(model) and len(model.odes) == 1:
+        from .analytic import LinearSolution
+
+        solution = LinearSolution(model)
+        state = {k: 0.0 for k in model.state_names}
+        far = solution.propagate(state, {model.input_names[0]: 1.0}, params, 1e6)
+        gain = abs(float(far[model.state_names[0]]))
+        threshold = _threshold(model, params)
+        if gain > 0 and threshold:
+            return Step(0.75 * threshold / gain, 0)
+    return Step(1.0, 0)
+
+
+def _threshold(model, params):
+    try:
+        return abs(float(model.spike.rhs.subs({p: {**model.defaults, **params}[p.name]
+                                                for p in model.parameter_symbols})))
+    except (TypeError, AttributeError, KeyError):
+        return None
+
+
+def _applicable(model, method):
+    if method == "exact":
+        return is_linear(model)
+    if method == "exponential_euler":
+        return is_conditionally_linear(model)
+    if method == "auto":
+        return True
+    return method in ORDERS
+
+
+def _simulate(model, method, dt, n_steps, waveform, params, initial):
+    from .simulate import compile as compile_model
+
+    if method == "auto":
+        method = auto_method(model)[0]
+    simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step")
+    inputs = {model.input_names[0]: waveform} if model.inputs else {}
+    return simulator.run(n_steps, inputs=inputs, params=params, initial=initial)
+
+
+class _Reference:
+    """The reference solution at every tested dt's grid points."""
+
+    def __init__(self, model, dts, base_steps, waveform, params, initial, linear):
+        self.model = model
+        self.dts = dts
+        finest = dts[-1]
+        factor = int(round(dts[0] / finest))
+        if linear:
+            self.description = "exact solution (propagator at each step, resets at crossings)"
+            solution = LinearSolution(model)
+            inputs = {}
+            if model.inputs:
+                inputs[model.input_names[0]] = _values(resample(waveform, factor),
+                                                       base_steps * factor)
+            self.states, self.spikes = solution.simulate(base_steps * factor, finest, inputs,
+                                                         params, initial)
+            self.step = finest
+            self.error = 1e-15 * max(1, base_steps * factor)
+        else:
+            self.description = f"rk4 at dt/{FINE} of the finest dt"
+            fine = finest / FINE
+            run = _simulate(model, "rk4", fine, base_steps * factor * FINE,
+                            resample(waveform, factor * FINE), params, initial)
+            coarse = _simulate(model, "rk4", 2 * fine, base_steps * factor * FINE // 2,
+                               resample(waveform, factor * FINE // 2), params, initial)
+            self.states = {n: run.traces[n][FINE - 1::FINE, 0] for n in model.state_names}
+            self.spikes = run.spike_times[0]
+            self.step = finest
+            # Richardson: the error of rk4 at h is about (e(2h) - e(h))/15.
+            self.error = max(float(np.abs(run.traces[n][1::2, 0] - coarse.traces[n][:, 0]).max())
+                             for n in model.state_names) / 15
+        self.magnitude = max(float(np.abs(v).max()) for v in self.states.values())
+
+    def at(self, dt):
+        stride = int(round(dt / self.step))
+        return {n: v[stride - 1::stride] for n, v in self.states.items()}, self.spikes
+
+    def trace_for(self, dt):
+        states, _ = self.at(dt)
+        values = states[self.model.state_names[-1]]
+        return np.arange(1, len(values) + 1) * dt, values
+
+
+def _values(waveform, n_steps):
+    if hasattr(waveform, "values"):
+        return waveform.values(n_steps)
+    return np.asarray(waveform, float)[:n_steps]
+
+
+def _spike_errors(numeric, reference, dt):
+    """Match each reference spike to the nearest numeric one within 5 steps."""
+    numeric, reference = np.asarray(numeric), np.asarray(reference)
+    if reference.size == 0 and numeric.size == 0:
+        return {"spike_time_error": None, "missed_spikes": 0, "extra_spikes": 0}
+    used, errors = set(), []
+    for t in reference:
+        if numeric.size == 0:
+            break
+        index = int(np.argmin(np.abs(numeric - t)))
+        if index not in used and abs(numeric[index] - t) <= 5 * dt:
+            used.add(index)
+            errors.append(abs(numeric[index] - t))
+    return {"spike_time_error": max(errors) if errors else None,
+            "missed_spikes": int(reference.size - len(errors)),
+            "extra_spikes": int(numeric.size - len(used))}
