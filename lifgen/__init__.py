@@ -6,6 +6,7 @@ from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E40
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
 from .simulate import Result, Simulator, compile  # noqa: E402
+from .verify import VerificationReport, verify  # noqa: E402
 from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 
 __all__ = [

@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import BuildError, InputError, LifgenError
 
-EXIT_OK, EXIT_INTERNAL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,13 +40,33 @@ def _parser():
     sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
     _compile_options(sim)
 
+    check = commands.add_parser("verify", help="errors and convergence orders against the "
+                                "analytic or a high-precision reference")
+    check.add_argument("model", help="model name or path to a .toml file")
+    check.add_argument("--methods", default="euler,rk2,heun,rk4,exact",
+                       help="comma-separated methods (default euler,rk2,heun,rk4,exact; "
+                       "methods that do not apply to the model are skipped)")
+    check.add_argument("--dts", help="comma-separated time steps (default: the model's dt and "
+                       "four halvings)")
+    check.add_argument("--input", metavar="NAME=SPEC", help="input waveform, in steps of the "
+                       "largest dt (default: a step at t = 0)")
+    check.add_argument("--t-end", type=float, help="simulated time (default: five time constants)")
+    check.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    check.add_argument("--plot", metavar="OUT.png", help="traces and error-against-dt plot")
+    check.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
+
+    gallery = commands.add_parser("gallery", help="reproduce snnTorch tutorial 2 with figures")
+    gallery.add_argument("--out", default="docs/gallery", help="folder for figures and captions")
+    gallery.add_argument("--force", action="store_true", help="overwrite existing gallery files")
+
     cache = commands.add_parser("cache", help="show or clear the compiled-kernel cache")
     cache.add_argument("action", choices=("info", "clear"), nargs="?", default="info")
     return parser
 
 
 def _compile_options(parser):
-    parser.add_argument("--method", help="exact or euler (default: the model file's)")
+    parser.add_argument("--method", help="exact, euler, rk2, heun, rk4, exponential_euler or auto "
+                        "(default: the model file's)")
     parser.add_argument("--dt", type=float, help="time step (default: the model file's)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--reset", choices=("subtract", "zero", "none"))
@@ -100,7 +120,8 @@ def _show(args):
                          if solution else ["none found"]))
     else:
         sections.append(("Update map (applied in this order)", model.update_lines()))
-    sections.append((f"Step map ({step_map.method}, dt = {step_map.dt})", step_map.equations()))
+    title = f"Step map ({step_map.method}, dt = {step_map.dt})"
+    sections.append((title, ([step_map.note] if step_map.note else []) + step_map.equations()))
     sections.append(("Generated C", [render(step_map, args.dtype).c_source]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:
@@ -178,4 +199,41 @@ def _cache(args):
     print(f"{info['path']}: {info['kernels']} kernels, {info['bytes'] / 1e6:.1f} MB")
 
 
-COMMANDS = {"list": _list, "show": _show, "simulate": _simulate, "cache": _cache}
+def _verify(args):
+    from .verify import verify
+    from .waveforms import parse_input_spec
+
+    from .library import load_model
+
+    model = load_model(args.model)
+    if args.plot and Path(args.plot).exists() and not args.force:
+        raise InputError(f"{args.plot} exists; pass --force to overwrite it")
+    waveform = None
+    if args.input:
+        name, waveform = parse_input_spec(args.input)
+        if name not in model.input_names:
+            raise InputError(f"--input {args.input!r}: the model's inputs are "
+                             f"{', '.join(model.input_names) or 'none'}")
+    try:
+        dts = [float(d) for d in args.dts.split(",")] if args.dts else None
+    except ValueError:
+        raise InputError(f"--dts {args.dts!r}: expected numbers separated by commas") from None
+    report = verify(model, methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+                    dts=dts, input=waveform, t_end=args.t_end,
+                    params=dict(_assignment(text, "--param") for text in args.param))
+    print(report.to_table())
+    if args.plot:
+        report.plot(args.plot)
+        print(f"plotted {args.plot}")
+    return EXIT_OK if report.passed else EXIT_ORDER
+
+
+def _gallery(args):
+    from .gallery import make_gallery
+
+    for entry in make_gallery(args.out, overwrite=args.force):
+        print(f"{entry['figure']}: {entry['caption']}")
+
+
+COMMANDS = {"list": _list, "show": _show, "simulate": _simulate, "verify": _verify,
+            "gallery": _gallery, "cache": _cache}

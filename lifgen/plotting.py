@@ -47,3 +47,40 @@ def plot_result(result, neuron=0, path=None):
         figure.savefig(path, dpi=120)
         plt.close(figure)
     return figure
+
+
+def plot_verification(report, path=None):
+    """Two panels: each method's trace (coarsest dt) over the reference, and error against dt."""
+    plt = _pyplot()
+    figure, (traces, errors) = plt.subplots(1, 2, figsize=(11, 4.2))
+    times, values = report.reference_trace
+    traces.plot(times, values, color="black", linewidth=2.5, alpha=0.35, label="reference")
+    methods = list(dict.fromkeys(r["method"] for r in report.rows))
+    coarsest = max(r["dt"] for r in report.rows)
+    for method in methods:
+        t, v = report.traces[(method, coarsest)]
+        traces.plot(t, v, linewidth=1, label=f"{method} (dt={coarsest:g})")
+    traces.set_xlabel("time")
+    traces.set_ylabel(report.state)
+    traces.set_title(f"{report.model}: traces")
+    traces.legend(frameon=False, fontsize=8)
+    for method in methods:
+        rows = [r for r in report.rows if r["method"] == method]
+        dts = np.array([r["dt"] for r in rows])
+        errs = np.array([max(r["max_error"], 1e-300) for r in rows])
+        line, = errors.loglog(dts, errs, "o-", label=method)
+        order = report.expected_order(method)
+        if order is not None:
+            reference = errs[0] * (dts / dts[0]) ** order / 3
+            errors.loglog(dts, reference, ":", color=line.get_color(), linewidth=1.2)
+    errors.axhline(report.noise_floor, color="gray", linestyle="--", linewidth=0.8,
+                   label="rounding floor")
+    errors.set_xlabel("dt")
+    errors.set_ylabel("max error")
+    errors.set_title("error against dt (dotted: theoretical slopes)")
+    errors.legend(frameon=False, fontsize=8)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+        plt.close(figure)
+    return figure

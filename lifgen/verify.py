@@ -30,6 +30,7 @@ class VerificationReport:
     reference: str
     reference_error: float
     rows: list
+    state: str = "V"  # the state the traces show
     traces: dict = field(default_factory=dict, repr=False)  # (method, dt) -> (times, V)
     reference_trace: tuple = field(default=None, repr=False)
 
@@ -40,7 +41,7 @@ class VerificationReport:
     @property
     def noise_floor(self):
         """Errors below this are rounding: round-off accumulated over the finest run."""
-        return 50 * (self.reference_error + np.finfo(float).eps * self._scale()
+        return 20 * (self.reference_error + np.finfo(float).eps * self._scale()
                      * math.sqrt(self._finest_steps))
 
     def measured_order(self, method):
@@ -128,6 +129,7 @@ def verify(model, methods=("euler", "rk2", "heun", "rk4", "exact"), dts=None, in
     reference = _Reference(model, dts, base_steps, waveform, params, initial, linear)
     report = VerificationReport(model=model.name, reference=reference.description,
                                 reference_error=reference.error, rows=[],
+                                state=model.state_names[-1],
                                 reference_trace=reference.trace_for(dts[-1]))
     report._magnitude = reference.magnitude
     report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
@@ -251,7 +253,8 @@ class _Reference:
             self.states, self.spikes = solution.simulate(base_steps * factor, finest, inputs,
                                                          params, initial)
             self.step = finest
-            self.error = 1e-15 * max(1, base_steps * factor)
+            self.error = (np.finfo(float).eps * math.sqrt(base_steps * factor)
+                          * max(1.0, max(float(np.abs(v).max()) for v in self.states.values())))
         else:
             self.description = f"rk4 at dt/{FINE} of the finest dt"
             fine = finest / FINE

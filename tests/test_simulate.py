@@ -85,6 +85,14 @@ def test_reset_mechanisms_and_timing(reset, timing, expected):
     np.testing.assert_allclose(result.traces["V"][:, 0], expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("timing", ["next_step", "same_step"])
+def test_spikes_are_recorded_with_either_timing(timing):
+    result = lifgen.compile("leaky", reset_timing=timing).run(3, inputs={"I": 0.6},
+                                                               params={"beta": 1.0})
+    # V: 0.6, 1.2 (spike), then next_step: 1.8 - 1 = 0.8; same_step: reset at once to 0.2.
+    assert result.spikes[:, 0].tolist() == [False, True, False]
+
+
 def test_per_neuron_parameters_and_streamed_inputs():
     sim = lifgen.compile("leaky")
     beta = np.array([0.5, 0.9, 1.0])

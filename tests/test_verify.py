@@ -1,0 +1,155 @@
+"""Verification as a feature: observed orders, exactness, precise spike times, the tutorial gallery."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.analytic import LinearSolution, crossing_time
+from lifgen.errors import InputError, ModelError
+from lifgen.methods import ORDERS
+
+
+@pytest.fixture(scope="module")
+def lapicque_report():
+    return lifgen.verify("lapicque", methods=("euler", "rk2", "heun", "rk4", "exact"))
+
+
+@pytest.mark.parametrize("method, tolerance", [("euler", 0.1), ("rk2", 0.1), ("heun", 0.1),
+                                               ("rk4", 0.2)])
+def test_lapicque_orders(lapicque_report, method, tolerance):
+    rows = [r for r in lapicque_report.rows if r["method"] == method]
+    assert len(rows) == 5 and rows[0]["dt"] == 1e-3 and rows[-1]["dt"] == 1e-3 / 16
+    assert abs(lapicque_report.measured_order(method) - ORDERS[method]) <= tolerance
+    # every halving above the rounding floor shows the order, not only the last one
+    for row in rows[1:]:
+        if row["max_error"] > lapicque_report.noise_floor:
+            assert abs(row["order"] - ORDERS[method]) <= tolerance
+
+
+def test_exact_is_at_rounding_level(lapicque_report):
+    rows = [r for r in lapicque_report.rows if r["method"] == "exact"]
+    assert max(r["max_error"] for r in rows) < 1e-12
+    assert lapicque_report.passed
+    table = lapicque_report.to_table()
+    assert "exact: ok" in table and "rk4: ok (observed order" in table
+    assert set(lapicque_report.rows[0]) == {"method", "dt", "max_error", "rms_error", "order",
+                                            "spike_time_error", "missed_spikes", "extra_spikes"}
+
+
+def test_nonlinear_orders_against_the_fine_reference():
+    report = lifgen.verify("qif", methods=("euler", "rk2", "heun", "rk4"),
+                           dts=[1.6, 0.8, 0.4, 0.2, 0.1], input=lifgen.Step(2.0, 0))
+    assert report.reference.startswith("rk4 at dt/64")
+    assert report.reference_error < 1e-10
+    for method in ("euler", "rk2", "heun", "rk4"):
+        assert abs(report.measured_order(method) - ORDERS[method]) <= 0.2, report.to_table()
+    assert report.passed
+
+
+def test_exponential_euler_is_exact_for_a_linear_one_state_model():
+    report = lifgen.verify("lapicque", methods=("exponential_euler",), dts=[1e-3, 5e-4])
+    assert report.expected_order("exponential_euler") is None
+    assert max(r["max_error"] for r in report.rows) < 1e-12
+
+
+def test_a_wrong_order_fails_the_report():
+    report = lifgen.verify("qif", methods=("euler",), input=lifgen.Constant(10.0),
+                           dts=[0.1, 0.05, 0.025])
+    assert not report.passed and "euler: FAILED" in report.to_table()
+
+
+def test_method_auto_says_what_it_chose():
+    assert lifgen.compile("lapicque", method="auto").method == "exact"
+    qif = lifgen.compile("qif", method="auto")
+    assert qif.method == "rk4" and "nonlinear" in qif.step_map.note
+    with pytest.raises(ModelError, match="exponential_euler"):
+        lifgen.compile("qif", method="exponential_euler")
+
+
+def test_precise_spike_times_match_the_event_driven_closed_form():
+    steps, dt, current = 1000, 1e-3, 0.3  # 1 s of a constant suprathreshold input
+    simulator = lifgen.compile("lapicque", method="exact", reset_timing="same_step", precise=True)
+    result = simulator.run(steps, inputs={"I": current})
+    expected_trace, expected = LinearSolution(lifgen.load_model("lapicque")).simulate(
+        steps, dt, {"I": current}, reset="subtract")
+    got = result.spike_times[0]
+    assert len(got) == len(expected) == 36
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+    # With the reset at the crossing, spikes are periodic with t* = tau ln(V_inf/(V_inf - theta)).
+    tau, v_inf = 5.1 * 5e-3, current * 5.1
+    np.testing.assert_allclose(np.diff(got), tau * np.log(v_inf / (v_inf - 1.0)), atol=1e-9)
+    np.testing.assert_allclose(result.traces["V"][:, 0], expected_trace["V"], atol=1e-12)
+
+
+def test_precise_mode_differs_from_grid_spikes():
+    grid = lifgen.compile("lapicque", method="exact", reset_timing="same_step")
+    result = grid.run(100, inputs={"I": 0.3})
+    assert result.spike_offsets is None
+    np.testing.assert_allclose(result.spike_times[0], (result.spike_steps() + 1) * 1e-3)
+
+
+def test_lapicque_crossing_time_formula():
+    import sympy
+
+    expr = crossing_time(lifgen.load_model("lapicque"))
+    R, C, I, V0, theta = sympy.symbols("R C I V0 threshold")
+    formula = R * C * sympy.log((I * R - V0) / (I * R - theta))
+    values = {R: 5.1, C: 5e-3, I: 0.3, V0: 0.1, theta: 1.0}
+    assert float(expr.subs(values)) == pytest.approx(float(formula.subs(values)), rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(method="euler", precise=True), "exact"),
+    (dict(method="exact", precise=True), "same_step"),
+])
+def test_precise_mode_requirements(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        lifgen.compile("lapicque", **kwargs)
+
+
+def test_piecewise_constant_analytic_solution():
+    model = lifgen.load_model("lapicque")
+    train = lifgen.PulseTrain(0.2, start=5, width=3, period=10).values(50)
+    assert train[:16].tolist() == [0] * 5 + [0.2] * 3 + [0] * 7 + [0.2]
+    trace, _ = LinearSolution(model).simulate(50, 1e-3, {"I": train}, {"threshold": 1e9})
+    simulated = lifgen.compile("lapicque", method="exact").run(
+        50, inputs={"I": lifgen.PulseTrain(0.2, 5, 3, 10)}, params={"threshold": 1e9})
+    np.testing.assert_allclose(simulated.traces["V"][:, 0], trace["V"], atol=1e-14)
+
+
+def test_verify_cli_exit_codes(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "lifgen", "verify", "lapicque", "--methods",
+                         "euler,exact", "--dts", "1e-3,5e-4,2.5e-4", "--plot",
+                         str(tmp_path / "v.png")], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "euler: ok" in ok.stdout and (tmp_path / "v.png").exists()
+    bad = subprocess.run([sys.executable, "-m", "lifgen", "verify", "qif", "--methods", "euler",
+                          "--dts", "0.1,0.05,0.025", "--input", "I=const:10"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 3, bad.stderr
+    assert "euler: FAILED" in bad.stdout
+
+
+def test_gallery_writes_every_figure_with_computed_numbers(tmp_path):
+    pytest.importorskip("matplotlib")
+    from lifgen.gallery import make_gallery
+
+    entries = {e["name"]: e for e in make_gallery(tmp_path)}
+    assert set(entries) == {"no_stimulus", "step", "pulses", "firing", "spike_input", "resets"}
+    for entry in entries.values():
+        assert open(entry["figure"], "rb").read(4) == b"\x89PNG"
+    numbers = {name: e["numbers"] for name, e in entries.items()}
+    assert numbers["step"]["steady_state"] == pytest.approx(0.5, abs=1e-9)
+    assert numbers["step"]["exact_at_tau"] == pytest.approx(0.5 * (1 - np.exp(-1)), rel=1e-9)
+    assert numbers["firing"]["spike_steps"] == [108]
+    np.testing.assert_allclose(numbers["pulses"]["peaks"], [0.49424, 0.49541, 0.49416], atol=1e-5)
+    assert numbers["resets"]["subtract"] > numbers["resets"]["zero"] > 0
+    assert "at step 108" in entries["firing"]["caption"]
+    assert f"fires {numbers['resets']['zero']} times" in entries["resets"]["caption"]
+    readme = (tmp_path / "README.md").read_text()
+    assert all(f"tutorial2_{name}.png" in readme for name in entries)
+    with pytest.raises(InputError, match="--force"):
+        make_gallery(tmp_path)
