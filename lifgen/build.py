@@ -114,10 +114,26 @@ def _includes():
     return sorted({paths["include"], paths.get("platinclude", paths["include"])})
 
 
-def _key_material(source, cdef, command):
+def _cpu_identity():
+    """What -march=native compiles for: the CPU model and its feature flags."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            lines = [line for line in handle if line.startswith(("model name", "flags"))][:2]
+        return hashlib.sha256("".join(lines).encode()).hexdigest()[:16]
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def compile_flags(portable=False, openmp=False):
+    """The compiler flags: lifgen's own, plus -march=native unless `portable`, plus OpenMP."""
+    return [*CFLAGS, *([] if portable else ["-march=native"]), *(["-fopenmp"] if openmp else [])]
+
+
+def _key_material(source, cdef, command, flags):
     return {
         "schema": CACHE_SCHEMA, "lifgen": __version__, "source": source, "cdef": cdef,
-        "compiler": _identity(command), "command": command, "cflags": list(CFLAGS),
+        "compiler": _identity(command), "command": command, "cflags": flags,
+        "cpu": _cpu_identity() if "-march=native" in flags else "portable",
         "ldflags": _link_flags(), "includes": _includes(), "cffi": cffi.__version__,
         "python": sys.implementation.cache_tag, "abi": sysconfig.get_config_var("EXT_SUFFIX"),
         "platform": sysconfig.get_platform(), "machine": platform.machine(),
@@ -125,10 +141,14 @@ def _key_material(source, cdef, command):
     }
 
 
-def build(source, cdef):
-    """Compile `source` (with the cffi declarations `cdef`) or load it from the cache; return a Kernel."""
+def build(source, cdef, portable=False, openmp=False):
+    """Compile `source` (with the cffi declarations `cdef`) or load it from the cache; return a Kernel.
+
+    Kernels are built for this CPU (-march=native) unless `portable`; `openmp` links OpenMP.
+    """
     command = compiler_command()
-    material = _key_material(source, cdef, command)
+    flags = compile_flags(portable, openmp)
+    material = _key_material(source, cdef, command, flags)
     digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
     name = MODULE_PREFIX + digest[:32]
     if name in _loaded:
@@ -140,7 +160,7 @@ def build(source, cdef):
         with filelock.FileLock(str(root / "locks" / f"{name}.lock"), timeout=600):
             kernel = _load_published(name, target)
             if kernel is None:
-                _compile(name, source, cdef, command, root, target, material)
+                _compile(name, source, cdef, command, flags, root, target, material)
                 kernel = _load(name, target, from_cache=False)
     _loaded[name] = kernel
     return kernel
@@ -167,7 +187,7 @@ def _load(name, path, from_cache):
     return Kernel(name, path, module.lib, module.ffi, from_cache)
 
 
-def _compile(name, source, cdef, command, root, target, material):
+def _compile(name, source, cdef, command, flags, root, target, material):
     _collect_garbage(root / "tmp")
     workdir = Path(tempfile.mkdtemp(prefix=name + ".", dir=root / "tmp"))
     try:
@@ -178,7 +198,7 @@ def _compile(name, source, cdef, command, root, target, material):
         with _process_lock, contextlib.redirect_stdout(io.StringIO()):  # cffi prints progress
             ffi.emit_c_code(str(c_file))
         built = workdir / target.name
-        args = [*command, *CFLAGS, *(f"-I{p}" for p in _includes()), *_link_flags(),
+        args = [*command, *flags, *(f"-I{p}" for p in _includes()), *_link_flags(),
                 str(c_file), "-o", str(built), "-lm"]
         started = time.perf_counter()
         result = subprocess.run(args, capture_output=True, text=True)

@@ -16,7 +16,7 @@ from .model import DT, RESET, SPIKE, previous_symbol
 from .written import CPrinter, Num, Op, from_sympy, symbols, to_text
 
 DTYPES = {"float64": "double", "float32": "float"}
-BLOCK = 256
+TILES = {"float32": 64, "float64": 32}  # neurons per tile: a few vector registers of each state
 KERNEL_FUNCTION = "lg_run"
 
 
@@ -62,15 +62,24 @@ def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
     return names
 
 
-def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None):
-    """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32')."""
+def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None,
+           threads=1, tile=None):
+    """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32').
+
+    Uncoupled models get tiles of `tile` neurons advanced through all steps (shared among
+    `threads` OpenMP threads); recurrence or inhibition put time outside.
+    """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
     options = {"graded_spikes": float(graded_spikes), "inhibition": bool(inhibition),
-               "state_quant": None if state_quant is None else [float(v) for v in state_quant]}
+               "state_quant": None if state_quant is None else [float(v) for v in state_quant],
+               "threads": int(threads), "tile": int(tile or TILES[dtype])}
     context = _context(step_map, dtype, options)
     env = _environment()
-    work = len(step_map.constants) + len(step_map.model.synapses) + (2 if inhibition else 0)
+    model = step_map.model
+    work = len(model.parameters) + len(step_map.constants)
+    if context["mode"] == "coupled":
+        work += len(model.synapses) + sum(u["in_loop"] for u in context["inputs"]) + 3
     return KernelSource(
         c_source=env.get_template("kernel.c.j2").render(k=context),
         cdef=env.get_template("kernel.cdef.j2").render(k=context),
@@ -118,8 +127,16 @@ def _context(step_map, dtype, options):
         "fabs": "fabsf" if single else "fabs",
         "expm1": "expm1f" if single else "expm1",
         "one": number(Num(1.0)),
-        "block": BLOCK,
+        "tile": options["tile"],
+        "threads": options["threads"],
         "mode": "coupled" if model.synapses or options["inhibition"] else "independent",
+        "mode_comment": ("time outside, all neurons per step (coupled by "
+                         + " and ".join(filter(None, ["synapses" if model.synapses else "",
+                                                      "inhibition" if options["inhibition"]
+                                                      else ""])) + ")")
+        if model.synapses or options["inhibition"] else
+        f"tiles of {options['tile']} neurons outside, time inside",
+        "coupling": "synapses" if model.synapses else "inhibition",
         "reset_mechanism": step_map.reset_mechanism,
         "reset_timing": step_map.reset_timing,
         "options": _describe_options(options),

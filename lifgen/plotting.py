@@ -19,8 +19,8 @@ def _pyplot():
 def plot_result(result, neuron=0, path=None):
     """Three stacked panels for one neuron: its inputs, its membrane V, and its spikes."""
     plt = _pyplot()
-    if not 0 <= neuron < result.spikes.shape[1]:
-        raise InputError(f"neuron {neuron} does not exist (0..{result.spikes.shape[1] - 1})")
+    if not 0 <= neuron < result.n_neurons:
+        raise InputError(f"neuron {neuron} does not exist (0..{result.n_neurons - 1})")
     unit = "s" if result.dt is not None else "step"
     times = result.times
     figure, (top, middle, bottom) = plt.subplots(
@@ -29,10 +29,10 @@ def plot_result(result, neuron=0, path=None):
         top.plot(times, result.input_trace(name, neuron), label=name, drawstyle="steps-pre")
     top.set_ylabel("input")
     top.legend(loc="upper right", frameon=False)
-    for name, trace in result.traces.items():
-        middle.plot(times, trace[:, neuron], label=name)
+    for name in result.traces:
+        middle.plot(times, result.trace(name, neuron), label=name)
     if result.threshold is not None:
-        threshold = np.broadcast_to(result.threshold, result.spikes.shape[1:])[neuron]
+        threshold = np.broadcast_to(result.threshold, (result.n_neurons,))[neuron]
         middle.axhline(threshold, color="gray", linestyle="--", label="threshold")
     middle.set_ylabel("state")
     middle.legend(loc="upper right", frameon=False)

@@ -1,6 +1,6 @@
 """Run a compiled kernel on NumPy arrays: check shapes and dtypes before any C runs, return a Result."""
 
-from dataclasses import dataclass, field
+import sys
 from numbers import Real
 
 import numpy as np
@@ -11,75 +11,15 @@ from .codegen import render
 from .discretize import discretize
 from .errors import InputError
 from .library import load_model
+from .result import Result
 from .model import DT, symbol
 from .waveforms import WAVEFORMS
 from .written import evaluate, to_text
 
 NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
-
-
-@dataclass
-class Result:
-    """What a run produced. Row t of `spikes` and of each trace holds the values after step t."""
-
-    spikes: np.ndarray  # (T, N) bool
-    traces: dict  # state name -> (T, N)
-    state: dict  # state name -> (N,), the state after the last step
-    dt: float | None  # None for discrete-time maps: time is counted in steps
-    model: str = ""
-    inputs: dict = field(default_factory=dict)  # input name -> array broadcastable to (T, N)
-    threshold: object = None
-    spike_offsets: np.ndarray | None = None  # precise mode: spike time within its step, else NaN
-
-    @property
-    def spike_times(self):
-        """Spike times of each neuron (a list of arrays, one per neuron of the first batch row).
-
-        In precise mode these are the crossing instants, off the grid; otherwise the end of the
-        step in which the neuron spiked, (t + 1)*dt.
-        """
-        dt = self.dt if self.dt is not None else 1.0
-        spikes = self.spikes.reshape(self.n_steps, -1, self.spikes.shape[-1])[:, 0, :]
-        times = []
-        for n in range(spikes.shape[1]):
-            steps = np.flatnonzero(spikes[:, n])
-            if self.spike_offsets is None:
-                times.append((steps + 1) * dt)
-            else:
-                offsets = self.spike_offsets.reshape(spikes.shape[0], -1, spikes.shape[1])
-                times.append(steps * dt + offsets[steps, 0, n])
-        return times
-
-    @property
-    def n_steps(self):
-        return self.spikes.shape[0]
-
-    @property
-    def times(self):
-        """Time at the end of each step (in the model's time unit), or the step number for maps."""
-        steps = np.arange(1, self.n_steps + 1)
-        return steps * self.dt if self.dt is not None else steps - 1
-
-    @property
-    def spike_count(self):
-        """Number of spikes of each neuron."""
-        return self.spikes.sum(axis=0)
-
-    def spike_steps(self, neuron=0):
-        """Steps (0-based) at which `neuron` spiked."""
-        return np.flatnonzero(self.spikes[:, neuron])
-
-    def input_trace(self, name, neuron=0):
-        """The input `name` as seen by `neuron` (of the first batch row), one value per step."""
-        grid = self.inputs[name]
-        grid = grid.reshape(grid.shape[0], -1, grid.shape[-1])[:, 0, :]
-        return np.broadcast_to(grid, (self.n_steps, self.spikes.shape[-1]))[:, neuron]
-
-    def plot(self, neuron=0, path=None):
-        """Plot input, membrane and spikes of one neuron; save to `path` if given. Returns the figure."""
-        from .plotting import plot_result
-
-        return plot_result(self, neuron, path)
+SPIKE_MODES = ("raster", "count", "events")
+RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts or events
+CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
 
 
 class Simulator:
@@ -106,11 +46,14 @@ class Simulator:
                 f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
 
     def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
-            connections=None):
+            connections=None, spikes="raster", progress=False):
         """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
-        copies of the population (batch rows) that share parameters and connections.
+        copies of the population (batch rows) that share parameters and connections. `spikes` is
+        "raster", "count" or "events"; `record` names states to trace, or maps state names to
+        the neurons to trace. `progress=True` draws a progress bar; Ctrl-C then stops between
+        chunks and returns what was simulated, with `Result.partial` set.
         """
         n_steps = _count(n_steps, "n_steps", minimum=0)
         n_neurons = _count(n_neurons, "n_neurons", minimum=1)
@@ -121,9 +64,15 @@ class Simulator:
                                 "params")
         initial = _checked_names(initial, model.state_names, "initial")
         connections = _checked_names(connections, model.synapse_names, "connections")
-        record = _record_names(record, model)
+        record, recorded_neurons = _record_request(record, model, n_neurons)
         batch = _batch_shape(inputs, initial, n_steps, n_neurons)
         rows = int(np.prod(batch, dtype=np.int64))
+        if spikes not in SPIKE_MODES:
+            raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
+        if spikes == "raster" and n_steps * rows * n_neurons >= RASTER_LIMIT:
+            raise InputError(f"a spike raster of {n_steps * rows * n_neurons:.3g} entries is too "
+                             "large; run with spikes='count' (counts per neuron) or "
+                             "spikes='events' (step and neuron of each spike)")
 
         input_arrays = {n: _input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons, dtype)
                         for n in model.input_names}
@@ -131,38 +80,90 @@ class Simulator:
         states = {n: _state_array(initial.get(n, value), n, batch, n_neurons, dtype)
                   for n, value in model.initial_values.items()}
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
-        traces = {n: np.empty((n_steps, rows, n_neurons), dtype) for n in record}
-        spikes = np.zeros((n_steps, rows, n_neurons), np.uint8)
+        index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
+        traces = {n: np.empty((n_steps, rows, index.size), dtype) for n in record}
+        raster = np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None
+        offsets = np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None
+        counts = np.zeros((rows, n_neurons), np.int64)
+        fired = np.zeros((rows, n_neurons), np.uint8)
         work = np.empty(max(self.kernel_source.work_size, 1) * n_neurons, dtype)
 
-        ffi = self.kernel.ffi
+        ffi, kernel = self.kernel.ffi, getattr(self.kernel.lib, self.kernel_source.function)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
-        args = [n_steps, rows, n_neurons]
-        args += [pointer(states[n]) for n in model.state_names]
+        fixed = {"states": [pointer(states[n]) for n in model.state_names],
+                 "params": [], "inputs": [], "weights": []}
         for n in model.parameter_names:
             array, stride = param_values[n]
-            args += [pointer(array), stride]
-        for n in model.input_names:
-            array, *strides = input_arrays[n]
-            args += [pointer(array), *strides]
+            fixed["params"] += [pointer(array), stride]
         for n in model.synapse_names:
             array, kind = weights[n]
-            args += [pointer(array) if array is not None else ffi.NULL, kind]
-        args += [pointer(traces[n]) if n in traces else ffi.NULL for n in model.state_names]
-        offsets = np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None
-        args += [ffi.from_buffer("uint8_t[]", spikes),
-                 pointer(offsets) if offsets is not None else ffi.NULL, pointer(work)]
-        getattr(self.kernel.lib, self.kernel_source.function)(*args)
+            fixed["weights"] += [pointer(array) if array is not None else ffi.NULL, kind]
+        input_pointers = {n: pointer(input_arrays[n][0]) for n in model.input_names}
+        trace_pointers = {n: pointer(traces[n]) for n in traces}
+        raster_pointer = ffi.from_buffer("uint8_t[]", raster) if raster is not None else None
+        offset_pointer = pointer(offsets) if offsets is not None else None
+        counts_pointer, fired_pointer = (ffi.from_buffer("int64_t[]", counts),
+                                         ffi.from_buffer("uint8_t[]", fired))
+        index_pointer = ffi.from_buffer("int64_t[]", index) if index.size else ffi.NULL
+        work_pointer = pointer(work)
 
-        shape = (n_steps, *batch, n_neurons)
+        chunk = _chunk_length(n_steps, rows * n_neurons, spikes, progress)
+        events_buffer = np.zeros((chunk, rows, n_neurons), np.uint8) if spikes == "events" else None
+        events = []
+        done, partial = 0, False
+        bar = _ProgressBar(n_steps) if progress else None
+        try:
+            while done < n_steps:
+                steps = min(chunk, n_steps - done)
+                args = [steps, rows, n_neurons, *fixed["states"], *fixed["params"]]
+                for n in model.input_names:
+                    _, time_stride, batch_stride, neuron_stride = input_arrays[n]
+                    args += [input_pointers[n] + done * time_stride, time_stride, batch_stride,
+                             neuron_stride]
+                args += fixed["weights"]
+                args += [index_pointer, index.size]
+                args += [trace_pointers[n] + done * rows * index.size if n in trace_pointers
+                         else ffi.NULL for n in model.state_names]
+                if raster is not None:
+                    spike_target = raster_pointer + done * rows * n_neurons
+                elif events_buffer is not None:
+                    spike_target = ffi.from_buffer("uint8_t[]", events_buffer)
+                else:
+                    spike_target = ffi.NULL
+                args += [spike_target, counts_pointer, fired_pointer,
+                         offset_pointer + done * rows * n_neurons if offsets is not None
+                         else ffi.NULL, work_pointer]
+                kernel(*args)
+                if events_buffer is not None:
+                    step_index, flat = np.nonzero(events_buffer[:steps].reshape(steps, -1))
+                    events.append((step_index + done, flat))
+                done += steps
+                if bar:
+                    bar.update(done)
+        except KeyboardInterrupt:
+            if not progress:
+                raise
+            partial = True
+        finally:
+            if bar:
+                bar.close()
+
+        shape = (done, *batch, n_neurons)
         threshold = param_values.get("threshold", (None,))[0]
-        return Result(spikes=spikes.view(bool).reshape(shape),
-                      spike_offsets=None if offsets is None else offsets.reshape(shape),
-                      traces={n: v.reshape(shape) for n, v in traces.items()},
-                      state={n: v.reshape(*batch, n_neurons) for n, v in states.items()},
-                      dt=self.dt, model=model.name, threshold=threshold,
-                      inputs={n: _as_grid(input_arrays[n], n_steps, n_neurons)
-                              for n in model.input_names})
+        spike_events = None
+        if spikes == "events":
+            spike_events = (np.concatenate([e[0] for e in events]) if events else np.zeros(0, int),
+                            np.concatenate([e[1] for e in events]) if events else np.zeros(0, int))
+        return Result(
+            spikes=None if raster is None else raster[:done].view(bool).reshape(shape),
+            spike_count=counts.reshape(*batch, n_neurons), spike_events=spike_events,
+            spike_offsets=None if offsets is None else offsets[:done].reshape(shape),
+            traces={n: v[:done].reshape(done, *batch, index.size) for n, v in traces.items()},
+            recorded=record,
+            state={n: v.reshape(*batch, n_neurons) for n, v in states.items()},
+            dt=self.dt, model=model.name, threshold=threshold, partial=partial, n_steps=done,
+            inputs={n: _as_grid(input_arrays[n], n_steps, n_neurons)
+                    for n in model.input_names})
 
     def _parameters(self, params, n_neurons, dtype):
         """Per-parameter (array, stride), after parameter sets and the model's constraints."""
@@ -180,11 +181,13 @@ class Simulator:
 
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
             reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-            precise=False):
+            precise=False, threads=1, portable=False, tile=None):
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings;
     `precise=True` puts spikes at their exact crossing times (linear models, method "exact").
+    `threads` runs uncoupled neurons on that many OpenMP threads (identical results);
+    `portable` compiles without -march=native; `tile` sets the neurons simulated together.
     """
     model = load_model(model)
     if dtype not in NUMPY_DTYPES:
@@ -193,9 +196,15 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
                    state_quant)
     step_map = discretize(model, method=method, dt=dt, reset=reset, reset_timing=reset_timing,
                           reset_delay=reset_delay, precise=precise)
+    if precise and (model.synapses or inhibition):
+        raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
+    threads = _count(threads, "threads", minimum=1)
+    if tile is not None:
+        tile = _count(tile, "tile", minimum=1)
     source = render(step_map, dtype, graded_spikes=graded_spikes, inhibition=inhibition,
-                    state_quant=state_quant)
-    return Simulator(source, build(source.c_source, source.cdef))
+                    state_quant=state_quant, threads=threads, tile=tile)
+    return Simulator(source, build(source.c_source, source.cdef, portable=portable,
+                                   openmp=threads > 1))
 
 
 def _check_options(model, reset_timing, graded_spikes, inhibition, state_quant):
@@ -246,14 +255,58 @@ def _checked_names(mapping, known, what):
     return mapping
 
 
-def _record_names(record, model):
+def _record_request(record, model, n_neurons):
+    """(state -> None for every neuron or the traced neuron indices, indices the kernel records).
+
+    The kernel records one set of neurons for every traced state: the union of those asked for.
+    """
     if record is None:
-        return ("V",) if "V" in model.state_names else model.state_names[:1]
-    record = (record,) if isinstance(record, str) else tuple(record)
-    unknown = [n for n in record if n not in model.state_names]
+        record = ("V",) if "V" in model.state_names else model.state_names[:1]
+    if isinstance(record, str):
+        record = (record,)
+    requests = dict(record) if isinstance(record, dict) else {name: None for name in record}
+    unknown = [n for n in requests if n not in model.state_names]
     if unknown:
         raise InputError(f"record has unknown state(s) {unknown}; states are {model.state_names}")
-    return record
+    if not requests:
+        return {}, np.zeros(0, np.int64)
+    if any(neurons is None for neurons in requests.values()):
+        return {name: None for name in requests}, np.arange(n_neurons)
+    chosen = set()
+    for name, neurons in requests.items():
+        neurons = np.asarray(neurons)
+        if neurons.ndim != 1 or not np.issubdtype(neurons.dtype, np.integer) \
+                or np.any((neurons < 0) | (neurons >= n_neurons)):
+            raise InputError(f"record[{name!r}] must list neuron indices in 0..{n_neurons - 1}")
+        chosen |= set(neurons.tolist())
+    union = np.array(sorted(chosen), dtype=np.int64)
+    return {name: union for name in requests}, union
+
+
+def _chunk_length(n_steps, width, spikes, progress):
+    """Steps per kernel call: all at once, unless events or a progress bar need chunks."""
+    chunk = max(n_steps, 1)
+    if spikes == "events":
+        chunk = max(1, min(chunk, CHUNK_ENTRIES // max(width, 1)))
+    if progress:
+        chunk = max(1, min(chunk, -(-n_steps // 100)))
+    return chunk
+
+
+class _ProgressBar:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self, total):
+        self.total = max(total, 1)
+        self.update(0)
+
+    def update(self, done):
+        filled = int(40 * done / self.total)
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * done / self.total:5.1f}%")
+        sys.stderr.flush()
+
+    def close(self):
+        sys.stderr.write("\n")
 
 
 def _finite_array(value, what, dtype):

@@ -1,0 +1,50 @@
+/* Hand-written reference kernels for benchmarks only: the ceiling lifgen's generated kernels are
+ * measured against. Workload: V <- beta*V + I, spike if V > threshold, reset by subtraction
+ * (next-step reset as snnTorch: the reset is decided from the membrane before the update). */
+#include <stdint.h>
+#include <string.h>
+
+/* 128 neurons kept in registers for all steps, constant per-neuron input. */
+int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float threshold,
+                           float *restrict v, const float *restrict input, int64_t *restrict count)
+{
+    enum { TILE = 64 };
+    for (int64_t first = 0; first < n; first += TILE) {
+        if (first + TILE > n) break;
+        float x[TILE], in[TILE];
+        int32_t c[TILE];
+        for (int j = 0; j < TILE; ++j) { x[j] = v[first + j]; in[j] = input[first + j]; c[j] = 0; }
+        for (int64_t t = 0; t < n_steps; ++t) {
+            for (int j = 0; j < TILE; ++j) {
+                const float reset = x[j] > threshold ? threshold : 0.0f;
+                const float y = (beta * x[j] + in[j]) - reset;
+                x[j] = y;
+                c[j] += y > threshold;
+            }
+        }
+        for (int j = 0; j < TILE; ++j) { v[first + j] = x[j]; count[first + j] += c[j]; }
+    }
+    for (int64_t i = n - n % TILE; i < n; ++i)  /* the remainder, plainly */
+        for (int64_t t = 0; t < n_steps; ++t) {
+            const float reset = v[i] > threshold ? threshold : 0.0f;
+            v[i] = (beta * v[i] + input[i]) - reset;
+            count[i] += v[i] > threshold;
+        }
+    return 0;
+}
+
+/* Branch-free, time outside: input streamed from a (T, N) array. */
+int ceiling_streamed(int64_t n_steps, int64_t n, float beta, float threshold,
+                     float *restrict v, const float *restrict input, int64_t *restrict count)
+{
+    for (int64_t t = 0; t < n_steps; ++t) {
+        const float *restrict row = input + t * n;
+        for (int64_t i = 0; i < n; ++i) {
+            const float reset = v[i] > threshold ? threshold : 0.0f;
+            const float y = (beta * v[i] + row[i]) - reset;
+            v[i] = y;
+            count[i] += y > threshold;
+        }
+    }
+    return 0;
+}
