@@ -62,18 +62,25 @@ def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
     return names
 
 
+INPUT_LAYOUTS = ("held", "streamed", "time")
+
+
 def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None,
-           threads=1, tile=None):
+           threads=1, tile=None, layouts=None):
     """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32').
 
     Uncoupled models get tiles of `tile` neurons advanced through all steps (shared among
-    `threads` OpenMP threads); recurrence or inhibition put time outside.
+    `threads` OpenMP threads); recurrence or inhibition put time outside. `layouts` maps each
+    input to how it arrives: "held" (constant over time), "streamed" (a value per neuron and
+    step) or "time" (one value per step); the default is "held" for all.
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
     options = {"graded_spikes": float(graded_spikes), "inhibition": bool(inhibition),
                "state_quant": None if state_quant is None else [float(v) for v in state_quant],
-               "threads": int(threads), "tile": int(tile or TILES[dtype])}
+               "threads": int(threads), "tile": int(tile or TILES[dtype]),
+               "layouts": {u.name: (layouts or {}).get(u.name, "held")
+                           for u in step_map.model.inputs}}
     context = _context(step_map, dtype, options)
     env = _environment()
     model = step_map.model
@@ -143,7 +150,9 @@ def _context(step_map, dtype, options):
         "equations": step_map.equations(),
         "states": [dict(entry(s), new="n_" + s.name, in_loop=True) for s in states],
         "parameters": [entry(p) for p in model.parameter_symbols],
-        "inputs": [entry(u) for u in model.input_symbols],
+        "inputs": [dict(entry(u), layout=options["layouts"][u.name]
+                        if not (model.synapses or options["inhibition"]) else "any")
+                   for u in model.input_symbols],
         "synapses": [{"name": y.name, "c": "y_" + y.name, "bias": y.bias} for y in model.synapses],
         "constants": [{"name": k.name.removeprefix("lg_"), "c": k.name,
                        "code": printer().print(tree),

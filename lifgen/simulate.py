@@ -25,12 +25,31 @@ CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as e
 class Simulator:
     """A compiled model: call `run` as often as you like; parameters change without recompiling."""
 
-    def __init__(self, kernel_source, kernel):
+    def __init__(self, kernel_source, kernel, portable=False):
         self.kernel_source = kernel_source
         self.kernel = kernel
         self.step_map = kernel_source.step_map
         self.model = self.step_map.model
         self.dtype = kernel_source.dtype
+        self.portable = portable
+        self._variants = {self._key(kernel_source.options["layouts"]): (kernel_source, kernel)}
+
+    @staticmethod
+    def _key(layouts):
+        return tuple(sorted(layouts.items()))
+
+    def variant(self, layouts):
+        """The kernel specialised for how each input arrives (built once, then cached)."""
+        key = self._key(layouts)
+        if key not in self._variants:
+            options = dict(self.kernel_source.options)
+            source = render(self.step_map, self.dtype, graded_spikes=options["graded_spikes"],
+                            inhibition=options["inhibition"], state_quant=options["state_quant"],
+                            threads=options["threads"], tile=options["tile"], layouts=layouts)
+            kernel = build(source.c_source, source.cdef, portable=self.portable,
+                           openmp=options["threads"] > 1)
+            self._variants[key] = (source, kernel)
+        return self._variants[key]
 
     method = property(lambda self: self.step_map.method)
     dt = property(lambda self: self.step_map.dt)
@@ -86,9 +105,10 @@ class Simulator:
         offsets = np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None
         counts = np.zeros((rows, n_neurons), np.int64)
         fired = np.zeros((rows, n_neurons), np.uint8)
-        work = np.empty(max(self.kernel_source.work_size, 1) * n_neurons, dtype)
+        work = np.empty(max(self.kernel_source.work_size, 1) * n_neurons, dtype)  # same for variants
 
-        ffi, kernel = self.kernel.ffi, getattr(self.kernel.lib, self.kernel_source.function)
+        kernel_source, compiled = self.variant({n: _layout(input_arrays[n]) for n in model.input_names})
+        ffi, kernel = compiled.ffi, getattr(compiled.lib, kernel_source.function)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
         fixed = {"states": [pointer(states[n]) for n in model.state_names],
                  "params": [], "inputs": [], "weights": []}
@@ -204,7 +224,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     source = render(step_map, dtype, graded_spikes=graded_spikes, inhibition=inhibition,
                     state_quant=state_quant, threads=threads, tile=tile)
     return Simulator(source, build(source.c_source, source.cdef, portable=portable,
-                                   openmp=threads > 1))
+                                   openmp=threads > 1), portable=portable)
 
 
 def _check_options(model, reset_timing, graded_spikes, inhibition, state_quant):
@@ -327,6 +347,14 @@ def _per_neuron(value, what, n_neurons, dtype):
     if array.shape == (n_neurons,):
         return array, 1
     raise InputError(f"{what} must be a scalar or have shape ({n_neurons},), got {array.shape}")
+
+
+def _layout(entry):
+    """How an input arrives, from its strides: held, streamed or one value per step."""
+    _, time_stride, _, neuron_stride = entry
+    if not time_stride:
+        return "held"
+    return "streamed" if neuron_stride else "time"
 
 
 def _batch_shape(inputs, initial, n_steps, n_neurons):

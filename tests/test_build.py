@@ -92,8 +92,9 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
     keep = tmp_path / "v1" / "notes.txt"
     keep.write_text("mine")
     _probe(tmp_path)
-    assert build.cache_info()["kernels"] == 1
-    assert build.clear_cache() == 1
+    kernels = build.cache_info()["kernels"]
+    assert kernels >= 1
+    assert build.clear_cache() == kernels
     assert build.cache_info()["kernels"] == 0
     assert keep.read_text() == "mine"  # only lifgen's own files are removed
 

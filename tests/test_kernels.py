@@ -1,0 +1,153 @@
+"""Every loop order, tile size, thread count, input layout and recording mode gives the same numbers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.errors import InputError
+
+T, N = 60, 130  # 130 neurons: two full tiles of 64 and a partial one
+
+
+def drives(rng):
+    return {
+        "per neuron": rng.uniform(0, 0.4, N),
+        "shared": 0.31,
+        "waveform": lifgen.PulseTrain(0.5, 3, 4, 9),
+        "streamed": rng.uniform(-0.1, 0.6, (T, N)),
+    }
+
+
+@pytest.fixture(scope="module")
+def rng():
+    return np.random.default_rng(7)
+
+
+@pytest.mark.parametrize("model", ["leaky", "synaptic"])
+@pytest.mark.parametrize("drive", ["per neuron", "shared", "waveform", "streamed"])
+def test_tiles_and_threads_agree(model, drive, rng):
+    current = drives(rng)[drive]
+    params = {"beta": rng.uniform(0.5, 1.0, N)}
+    runs = [lifgen.compile(model, tile=tile, threads=threads).run(
+        T, N, inputs={"I": current}, params=params, record=lifgen.load_model(model).state_names)
+        for tile, threads in ((1, 1), (3, 1), (None, 1), (None, 2), (7, 2))]
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other.spikes, runs[0].spikes)
+        for name in runs[0].traces:
+            np.testing.assert_array_equal(other.traces[name], runs[0].traces[name])
+    assert runs[0].spikes.any()
+
+
+def test_tiles_match_the_straightforward_loop(rng):
+    current, beta = rng.uniform(-0.1, 0.6, (T, N)), rng.uniform(0.5, 1.0, N)
+    result = lifgen.compile("leaky").run(T, N, inputs={"I": current}, params={"beta": beta})
+    V, spikes, trace = np.zeros(N), [], []
+    for t in range(T):
+        reset = V > 1.0
+        V = beta * V + current[t] - reset * 1.0
+        spikes.append(V > 1.0)
+        trace.append(V.copy())
+    np.testing.assert_array_equal(result.spikes, spikes)
+    np.testing.assert_allclose(result.traces["V"], trace, rtol=1e-13)
+
+
+def test_coupled_loop_order_matches_uncoupled_when_nothing_couples(rng):
+    current = rng.uniform(-0.1, 0.6, (T, N))
+    plain = lifgen.compile("leaky").run(T, N, inputs={"I": current})
+    recurrent = lifgen.compile("rleaky").run(T, N, inputs={"I": current})  # no connections
+    np.testing.assert_array_equal(plain.spikes, recurrent.spikes)
+    np.testing.assert_array_equal(plain.traces["V"], recurrent.traces["V"])
+
+
+@pytest.mark.parametrize("model", ["leaky", "rleaky"])
+def test_spike_modes_agree(model, rng):
+    current = rng.uniform(0, 0.7, (T, 2, N))
+    sim = lifgen.compile(model)
+    raster = sim.run(T, N, inputs={"I": current})
+    count = sim.run(T, N, inputs={"I": current}, spikes="count")
+    events = sim.run(T, N, inputs={"I": current}, spikes="events")
+    assert count.spikes is None and events.spikes is None
+    np.testing.assert_array_equal(count.spike_count, raster.spikes.sum(axis=0))
+    np.testing.assert_array_equal(raster.spike_count, count.spike_count)
+    steps, neurons = np.nonzero(raster.spikes.reshape(T, -1))
+    np.testing.assert_array_equal(events.spike_events[0], steps)
+    np.testing.assert_array_equal(events.spike_events[1], neurons)
+    np.testing.assert_array_equal(events.spike_steps(5), raster.spike_steps(5))
+
+
+def test_events_collected_in_chunks(monkeypatch, rng):
+    from lifgen import simulate
+
+    monkeypatch.setattr(simulate, "CHUNK_ENTRIES", 3 * N)  # three steps per kernel call
+    current = rng.uniform(0, 0.7, (T, N))
+    sim = lifgen.compile("leaky")
+    events = sim.run(T, N, inputs={"I": current}, spikes="events")
+    raster = sim.run(T, N, inputs={"I": current})
+    np.testing.assert_array_equal(events.spike_events[0], np.nonzero(raster.spikes)[0])
+
+
+def test_huge_rasters_are_refused():
+    with pytest.raises(InputError, match="spikes='count'.*spikes='events'"):
+        lifgen.compile("leaky").run(1000, 10**6)
+
+
+def test_traces_of_chosen_neurons(rng):
+    current = rng.uniform(0, 0.7, (T, N))
+    sim = lifgen.compile("synaptic")
+    full = sim.run(T, N, inputs={"I": current}, record=["V", "I_syn"])
+    chosen = sim.run(T, N, inputs={"I": current}, record={"V": [0, 70, 129], "I_syn": [70]})
+    assert chosen.traces["V"].shape == (T, 3)
+    np.testing.assert_array_equal(chosen.traces["V"], full.traces["V"][:, [0, 70, 129]])
+    np.testing.assert_array_equal(chosen.trace("I_syn", 70), full.traces["I_syn"][:, 70])
+    with pytest.raises(InputError, match="neuron indices"):
+        sim.run(T, N, record={"V": [N]})
+
+
+def test_progress_chunks_give_the_same_result(rng, capsys):
+    current = rng.uniform(0, 0.7, (T, N))
+    sim = lifgen.compile("synaptic")
+    whole = sim.run(T, N, inputs={"I": current}, record=["V", "I_syn"])
+    chunked = sim.run(T, N, inputs={"I": current}, record=["V", "I_syn"], progress=True)
+    assert "100.0%" in capsys.readouterr().err and not chunked.partial
+    np.testing.assert_array_equal(chunked.spikes, whole.spikes)
+    np.testing.assert_array_equal(chunked.traces["I_syn"], whole.traces["I_syn"])
+    recurrent = lifgen.compile("rleaky")
+    W = rng.uniform(-0.3, 0.3, (N, N))
+    a = recurrent.run(T, N, inputs={"I": current}, connections={"rec": W})
+    b = recurrent.run(T, N, inputs={"I": current}, connections={"rec": W}, progress=True)
+    np.testing.assert_array_equal(a.spikes, b.spikes)  # the previous spikes carry over chunks
+
+
+def test_ctrl_c_returns_a_partial_result(tmp_path):
+    script = textwrap.dedent("""
+        import json, lifgen
+        sim = lifgen.compile("leaky", dtype="float32")
+        print("ready", flush=True)
+        result = sim.run(200000, 20000, inputs={"I": 0.05}, spikes="count", progress=True)
+        print(json.dumps({"partial": result.partial, "steps": result.n_steps}), flush=True)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    assert process.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["partial"] is True and 0 < report["steps"] < 200000, err
+
+
+def test_portable_build_gives_the_same_numbers(rng):
+    current = rng.uniform(0, 0.7, (T, N))
+    native = lifgen.compile("leaky", dtype="float32")
+    portable = lifgen.compile("leaky", dtype="float32", portable=True)
+    assert native.kernel.module_name != portable.kernel.module_name
+    np.testing.assert_array_equal(native.run(T, N, inputs={"I": current}).traces["V"],
+                                  portable.run(T, N, inputs={"I": current}).traces["V"])
