@@ -8,11 +8,13 @@ diagnostics are captured and cffi never changes the working directory of this pr
 
 from dataclasses import dataclass
 import contextlib
+import functools
 import hashlib
 import io
 import importlib.util
 import json
 import os
+import pickle
 import platform
 import shlex
 import shutil
@@ -232,6 +234,49 @@ def _collect_garbage(tmp):
             pass
 
 
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint():
+    """A hash of lifgen's own code and templates: generated sources depend on both."""
+    from .library import resource_dir
+
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted([*package.glob("*.py"), *resource_dir("templates").glob("*.j2")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def source_key(model_text, options):
+    """The key of a generated source: the model file's bytes, the options, lifgen's code."""
+    material = json.dumps({"model": model_text.hex(), "options": options,
+                           "code": _code_fingerprint()}, sort_keys=True, default=repr)
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def load_source(key):
+    """A generated KernelSource stored by `store_source`, or None. The cache folder is the user's
+    own (checked like the kernels it holds), so its pickles are as trusted as the kernels."""
+    path = _prepared_cache_dir() / "sources" / f"{MODULE_PREFIX}{key}.pickle"
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+
+
+def store_source(key, source):
+    """Keep a generated KernelSource so that a later compile needs no SymPy work."""
+    folder = _prepared_cache_dir() / "sources"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f"{MODULE_PREFIX}{key}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(source, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, folder / f"{MODULE_PREFIX}{key}.pickle")
+    except (OSError, pickle.PickleError, TypeError, AttributeError):
+        Path(temporary).unlink(missing_ok=True)
+
+
 def cache_info():
     """What the kernel cache holds: its folder, number of kernels and bytes on disk."""
     root = cache_dir()
@@ -244,7 +289,7 @@ def clear_cache():
     """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were removed."""
     root = cache_dir()
     removed = 0
-    for folder in (root, root / "locks", root / "tmp"):
+    for folder in (root, root / "locks", root / "tmp", root / "sources"):
         for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)

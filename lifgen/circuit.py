@@ -32,7 +32,7 @@ def derive_odes(laws, state_names, known_names=None, source=None):
         names = ", ".join(map(str, unknowns))
         raise ModelError(f"{len(equations)} laws for {len(unknowns)} unknowns ({names}); "
                          "each unknown needs one law", source, field)
-    solutions = sympy.solve(equations, unknowns, dict=True)
+    solutions = _solve_linear(equations, unknowns) or sympy.solve(equations, unknowns, dict=True)
     if len(solutions) != 1 or any(d not in solutions[0] for d in derivatives):
         raise ModelError(f"the laws do not determine {', '.join(map(str, derivatives))} uniquely",
                          source, field)
@@ -75,3 +75,17 @@ def normalise_expression(expr, state_names, in_time=False):
     if not in_time and expr.has(sympy.Derivative):
         raise ModelError(f"a derivative is not allowed in {expr}")
     return expr
+
+
+def _solve_linear(equations, unknowns):
+    """Circuit laws are usually linear in the unknowns: solve them as a matrix, cheaply."""
+    try:
+        matrix, rhs = sympy.linear_eq_to_matrix(equations, unknowns)
+    except sympy.core.sympify.SympifyError:
+        return None
+    except (ValueError, NotImplementedError, TypeError):  # nonlinear in the unknowns
+        return None
+    if matrix.shape[0] != matrix.shape[1] or matrix.det() == 0:
+        return None
+    solution = matrix.LUsolve(rhs)
+    return [{u: sympy.cancel(v) for u, v in zip(unknowns, solution)}]

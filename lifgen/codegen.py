@@ -6,6 +6,7 @@ which gives it a prefix by kind, so no model name can collide with C or with lif
 """
 
 from dataclasses import dataclass
+import functools
 
 import jinja2
 
@@ -33,6 +34,7 @@ class KernelSource:
     work_size: int  # scratch values per neuron the kernel needs
 
 
+@functools.lru_cache(maxsize=None)
 def _environment():
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),

@@ -21,20 +21,26 @@ def list_models():
     return sorted(p.stem for p in resource_dir("models").glob("*.toml"))
 
 
+def model_file(name_or_path):
+    """The model file for a library model name or a path to a .toml file."""
+    if not isinstance(name_or_path, (str, Path)):
+        raise ModelError(f"expected a Model, a model name or a path, got "
+                         f"{type(name_or_path).__name__}")
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == ".toml" or path.exists() or "/" in text:
+        return path
+    library_file = resource_dir("models") / f"{text}.toml"
+    if not library_file.exists():
+        raise ModelError(f"no model named {text!r}; known models: {', '.join(list_models())} "
+                         "(or give a path to a .toml file)")
+    return library_file
+
+
 def load_model(model):
     """Return a Model for a Model, a library model name, or a path to a model file."""
     from .modelfile import read_model_file
 
     if isinstance(model, Model):
         return model
-    if not isinstance(model, (str, Path)):
-        raise ModelError(f"expected a Model, a model name or a path, got {type(model).__name__}")
-    text = str(model)
-    path = Path(text)
-    if path.suffix == ".toml" or path.exists() or "/" in text:
-        return read_model_file(path)
-    library_file = resource_dir("models") / f"{text}.toml"
-    if not library_file.exists():
-        raise ModelError(f"no model named {text!r}; known models: {', '.join(list_models())} "
-                         "(or give a path to a .toml file)")
-    return read_model_file(library_file)
+    return read_model_file(model_file(model))

@@ -6,11 +6,12 @@ from numbers import Real
 import numpy as np
 import sympy
 
-from .build import build
+from .build import build, load_source, source_key, store_source
 from .codegen import render
 from .discretize import discretize
-from .errors import InputError
-from .library import load_model
+from .errors import InputError, LifgenError
+from .library import load_model, model_file
+from .model import Model
 from .result import Result
 from .model import DT, symbol
 from .waveforms import WAVEFORMS
@@ -204,27 +205,54 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
             precise=False, threads=1, portable=False, tile=None):
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
-    `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings;
+    `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
     `precise=True` puts spikes at their exact crossing times (linear models, method "exact").
     `threads` runs uncoupled neurons on that many OpenMP threads (identical results);
     `portable` compiles without -march=native; `tile` sets the neurons simulated together.
+    A model file compiled before with the same options skips all SymPy work.
     """
-    model = load_model(model)
     if dtype not in NUMPY_DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    _check_options(model, reset_timing or model.reset_timing, graded_spikes, inhibition,
-                   state_quant)
-    step_map = discretize(model, method=method, dt=dt, reset=reset, reset_timing=reset_timing,
-                          reset_delay=reset_delay, precise=precise)
-    if precise and (model.synapses or inhibition):
-        raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
     threads = _count(threads, "threads", minimum=1)
     if tile is not None:
         tile = _count(tile, "tile", minimum=1)
-    source = render(step_map, dtype, graded_spikes=graded_spikes, inhibition=inhibition,
-                    state_quant=state_quant, threads=threads, tile=tile)
+    options = dict(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
+                   reset_delay=reset_delay, graded_spikes=graded_spikes, inhibition=inhibition,
+                   state_quant=None if state_quant is None else np.asarray(state_quant).tolist(),
+                   precise=precise, threads=threads, tile=tile)
+    key = _source_key(model, options)
+    source = load_source(key) if key else None
+    if source is None:
+        source = _generate(load_model(model), options)
+        if key:
+            store_source(key, source)
     return Simulator(source, build(source.c_source, source.cdef, portable=portable,
                                    openmp=threads > 1), portable=portable)
+
+
+def _generate(model, options):
+    """The SymPy and Jinja2 work of compile: discretize and render."""
+    _check_options(model, options["reset_timing"] or model.reset_timing, options["graded_spikes"],
+                   options["inhibition"], options["state_quant"])
+    step_map = discretize(model, method=options["method"], dt=options["dt"],
+                          reset=options["reset"], reset_timing=options["reset_timing"],
+                          reset_delay=options["reset_delay"], precise=options["precise"])
+    if options["precise"] and (model.synapses or options["inhibition"]):
+        raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
+    return render(step_map, options["dtype"], graded_spikes=options["graded_spikes"],
+                  inhibition=options["inhibition"], state_quant=options["state_quant"],
+                  threads=options["threads"], tile=options["tile"])
+
+
+def _source_key(model, options):
+    """A cache key for models given as files or library names (None for Model objects)."""
+    if isinstance(model, Model):
+        return None
+    try:
+        text = model_file(model).read_bytes()
+    except (OSError, LifgenError):
+        return None  # load_model reports it
+    return source_key(text, options)
 
 
 def _check_options(model, reset_timing, graded_spikes, inhibition, state_quant):

@@ -14,7 +14,7 @@ from lifgen.errors import BuildError
 
 PROBE = textwrap.dedent("""
     import json, sys, lifgen
-    sim = lifgen.compile(sys.argv[1], method=sys.argv[2])
+    sim = lifgen.compile(sys.argv[1], method=None if sys.argv[2] == "discrete" else sys.argv[2])
     result = sim.run(200, inputs={"I": lifgen.Step(0.2, 10)})
     print(json.dumps({"from_cache": sim.from_cache, "path": str(sim.kernel.path),
                       "spikes": result.spike_steps().tolist()}))
@@ -106,3 +106,33 @@ def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(folder))
     with pytest.raises(BuildError, match="writable by other users"):
         build.build("static int lg_y(void) { return 2; }", "int lg_y(void);")
+
+
+def test_warm_compile_skips_the_sympy_work(tmp_path):
+    _probe(tmp_path, model="leaky", method="discrete")
+    script = textwrap.dedent("""
+        import json, lifgen, lifgen.simulate as simulate
+        def refuse(*args, **kwargs):
+            raise AssertionError("SymPy work was redone")
+        simulate.load_model = simulate.discretize = simulate.render = refuse
+        sim = lifgen.compile("leaky")
+        spikes = sim.run(5, inputs={"I": 0.6}).spike_steps().tolist()
+        print(json.dumps({"from_cache": sim.from_cache, "spikes": spikes}))
+    """)
+    environment = dict(os.environ, LIFGEN_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"from_cache": True, "spikes": [1, 3]}
+
+
+def test_an_edited_model_file_is_compiled_again(tmp_path, monkeypatch):
+    from conftest import LAPICQUE_LIKE
+
+    path = tmp_path / "rc.toml"
+    path.write_text(LAPICQUE_LIKE)
+    first = lifgen.compile(path)
+    path.write_text(LAPICQUE_LIKE.replace("threshold = 1.0", "threshold = 2.0"))
+    second = lifgen.compile(path)
+    assert second.model.defaults["threshold"] == 2.0
+    assert first.model.defaults["threshold"] == 1.0
