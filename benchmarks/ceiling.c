@@ -48,3 +48,47 @@ int ceiling_streamed(int64_t n_steps, int64_t n, float beta, float threshold,
     }
     return 0;
 }
+
+/* Synaptic (second-order) LIF, register-tiled: I <- alpha*I + x, V <- beta*V + I. */
+int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, float threshold,
+                           float *restrict syn, float *restrict v, const float *restrict input,
+                           int64_t *restrict count)
+{
+    enum { TILE = 64 };
+    for (int64_t first = 0; first + TILE <= n; first += TILE) {
+        float s[TILE], x[TILE], in[TILE];
+        int32_t c[TILE];
+        for (int j = 0; j < TILE; ++j) {
+            s[j] = syn[first + j]; x[j] = v[first + j]; in[j] = input[first + j]; c[j] = 0;
+        }
+        for (int64_t t = 0; t < n_steps; ++t) {
+            for (int j = 0; j < TILE; ++j) {
+                const float reset = x[j] > threshold ? threshold : 0.0f;
+                s[j] = alpha * s[j] + in[j];
+                const float y = (beta * x[j] + s[j]) - reset;
+                x[j] = y;
+                c[j] += y > threshold;
+            }
+        }
+        for (int j = 0; j < TILE; ++j) { syn[first + j] = s[j]; v[first + j] = x[j]; count[first + j] += c[j]; }
+    }
+    for (int64_t i = n - n % TILE; i < n; ++i)  /* the remainder, plainly */
+        for (int64_t t = 0; t < n_steps; ++t) {
+            const float reset = v[i] > threshold ? threshold : 0.0f;
+            syn[i] = alpha * syn[i] + input[i];
+            v[i] = (beta * v[i] + syn[i]) - reset;
+            count[i] += v[i] > threshold;
+        }
+    return 0;
+}
+
+/* Read n floats once: how fast this machine streams an array from memory. */
+double ceiling_read(const float *restrict data, int64_t n)
+{
+    float lanes[16] = {0};
+    for (int64_t i = 0; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; ++j) lanes[j] += data[i + j];
+    double total = 0;
+    for (int j = 0; j < 16; ++j) total += lanes[j];
+    return total;
+}

@@ -13,7 +13,7 @@ import jinja2
 from . import __version__
 from .library import resource_dir
 from .discretize import TAU
-from .model import DT, RESET, SPIKE, previous_symbol
+from .model import DT, RESET, SPIKE, previous_symbol, symbol
 from .written import CPrinter, Num, Op, from_sympy, symbols, to_text
 
 DTYPES = {"float64": "double", "float32": "float"}
@@ -65,16 +65,31 @@ def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
 
 
 INPUT_LAYOUTS = ("held", "streamed", "time")
+MODE_COMMENTS = {
+    "independent": "tiles of {tile} neurons outside, time inside",
+    "streaming": "time outside, every neuron per step (a streamed input is read in order)",
+    "coupled": "time outside, every neuron per step (coupled by synapses or inhibition)",
+}
+
+
+def loop_order(model, options):
+    """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming."""
+    if model.synapses or options["inhibition"]:
+        return "coupled"
+    if "streamed" in options["layouts"].values():
+        return "streaming"
+    return "independent"
 
 
 def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None,
-           threads=1, tile=None, layouts=None):
+           threads=1, tile=None, layouts=None, shared=None):
     """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32').
 
     Uncoupled models get tiles of `tile` neurons advanced through all steps (shared among
     `threads` OpenMP threads); recurrence or inhibition put time outside. `layouts` maps each
     input to how it arrives: "held" (constant over time), "streamed" (a value per neuron and
-    step) or "time" (one value per step); the default is "held" for all.
+    step) or "time" (one value per step); the default is "held" for all. Parameters named in
+    `shared` have one value for every neuron, which the kernel then keeps in a register.
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
@@ -82,13 +97,16 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
                "state_quant": None if state_quant is None else [float(v) for v in state_quant],
                "threads": int(threads), "tile": int(tile or TILES[dtype]),
                "layouts": {u.name: (layouts or {}).get(u.name, "held")
-                           for u in step_map.model.inputs}}
+                           for u in step_map.model.inputs},
+               "shared": sorted(shared or ())}
     context = _context(step_map, dtype, options)
     env = _environment()
     model = step_map.model
     work = len(model.parameters) + len(step_map.constants)
     if context["mode"] == "coupled":
         work += len(model.synapses) + sum(u["in_loop"] for u in context["inputs"]) + 3
+    if context["mode"] == "streaming":
+        work += sum(u["in_loop"] for u in context["inputs"]) + 1
     return KernelSource(
         c_source=env.get_template("kernel.c.j2").render(k=context),
         cdef=env.get_template("kernel.cdef.j2").render(k=context),
@@ -120,9 +138,13 @@ def _context(step_map, dtype, options):
     single = dtype == "float32"
     number = CPrinter({}, dtype).print
 
+    mode = loop_order(model, options)
+
+    shared = {symbol(n) for n in options["shared"]}
+
     def entry(sym):
         return {"name": sym.name, "c": _names(step_map)[sym], "in_loop": sym in in_loop,
-                "in_constants": sym in in_constants}
+                "in_constants": sym in in_constants, "shared": sym in shared}
 
     return {
         "function": KERNEL_FUNCTION,
@@ -138,13 +160,8 @@ def _context(step_map, dtype, options):
         "one": number(Num(1.0)),
         "tile": options["tile"],
         "threads": options["threads"],
-        "mode": "coupled" if model.synapses or options["inhibition"] else "independent",
-        "mode_comment": ("time outside, all neurons per step (coupled by "
-                         + " and ".join(filter(None, ["synapses" if model.synapses else "",
-                                                      "inhibition" if options["inhibition"]
-                                                      else ""])) + ")")
-        if model.synapses or options["inhibition"] else
-        f"tiles of {options['tile']} neurons outside, time inside",
+        "mode": mode,
+        "mode_comment": MODE_COMMENTS[mode].format(tile=options["tile"]),
         "coupling": "synapses" if model.synapses else "inhibition",
         "reset_mechanism": step_map.reset_mechanism,
         "reset_timing": step_map.reset_timing,
@@ -152,12 +169,12 @@ def _context(step_map, dtype, options):
         "equations": step_map.equations(),
         "states": [dict(entry(s), new="n_" + s.name, in_loop=True) for s in states],
         "parameters": [entry(p) for p in model.parameter_symbols],
-        "inputs": [dict(entry(u), layout=options["layouts"][u.name]
-                        if not (model.synapses or options["inhibition"]) else "any")
-                   for u in model.input_symbols],
+        "inputs": [dict(entry(u), layout=options["layouts"][u.name] if mode != "coupled"
+                        else "any") for u in model.input_symbols],
         "synapses": [{"name": y.name, "c": "y_" + y.name, "bias": y.bias} for y in model.synapses],
         "constants": [{"name": k.name.removeprefix("lg_"), "c": k.name,
                        "code": printer().print(tree),
+                       "shared": symbols(tree) <= shared | {DT},
                        "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
                       for k, tree in step_map.constants],
         "updates": updates,

@@ -33,20 +33,23 @@ class Simulator:
         self.model = self.step_map.model
         self.dtype = kernel_source.dtype
         self.portable = portable
-        self._variants = {self._key(kernel_source.options["layouts"]): (kernel_source, kernel)}
+        self._variants = {self._key(kernel_source.options["layouts"],
+                                    kernel_source.options["shared"]): (kernel_source, kernel)}
 
     @staticmethod
-    def _key(layouts):
-        return tuple(sorted(layouts.items()))
+    def _key(layouts, shared=()):
+        return tuple(sorted(layouts.items())), tuple(sorted(shared))
 
-    def variant(self, layouts):
-        """The kernel specialised for how each input arrives (built once, then cached)."""
-        key = self._key(layouts)
+    def variant(self, layouts, shared=()):
+        """The kernel specialised for how each input arrives and which parameters all neurons
+        share (built once, then cached)."""
+        key = self._key(layouts, shared)
         if key not in self._variants:
             options = dict(self.kernel_source.options)
             source = render(self.step_map, self.dtype, graded_spikes=options["graded_spikes"],
                             inhibition=options["inhibition"], state_quant=options["state_quant"],
-                            threads=options["threads"], tile=options["tile"], layouts=layouts)
+                            threads=options["threads"], tile=options["tile"], layouts=layouts,
+                            shared=shared)
             kernel = build(source.c_source, source.cdef, portable=self.portable,
                            openmp=options["threads"] > 1)
             self._variants[key] = (source, kernel)
@@ -106,10 +109,12 @@ class Simulator:
         offsets = np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None
         counts = np.zeros((rows, n_neurons), np.int64)
         fired = np.zeros((rows, n_neurons), np.uint8)
-        work = np.empty(max(self.kernel_source.work_size, 1) * n_neurons, dtype)  # same for variants
 
-        kernel_source, compiled = self.variant({n: _layout(input_arrays[n]) for n in model.input_names})
+        kernel_source, compiled = self.variant(
+            {n: _layout(input_arrays[n]) for n in model.input_names},
+            [n for n, (_, stride) in param_values.items() if stride == 0])
         ffi, kernel = compiled.ffi, getattr(compiled.lib, kernel_source.function)
+        work = np.empty(max(kernel_source.work_size, 1) * n_neurons, dtype)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
         fixed = {"states": [pointer(states[n]) for n in model.state_names],
                  "params": [], "inputs": [], "weights": []}
@@ -178,7 +183,8 @@ class Simulator:
         return Result(
             spikes=None if raster is None else raster[:done].view(bool).reshape(shape),
             spike_count=counts.reshape(*batch, n_neurons), spike_events=spike_events,
-            spike_offsets=None if offsets is None else offsets[:done].reshape(shape),
+            spike_offsets=None if offsets is None else np.where(
+                offsets[:done] >= 0, offsets[:done], np.nan).reshape(shape),
             traces={n: v[:done].reshape(done, *batch, index.size) for n, v in traces.items()},
             recorded=record,
             state={n: v.reshape(*batch, n_neurons) for n, v in states.items()},
@@ -239,9 +245,10 @@ def _generate(model, options):
                           reset_delay=options["reset_delay"], precise=options["precise"])
     if options["precise"] and (model.synapses or options["inhibition"]):
         raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
+    # The first kernel built is the common case: parameters shared by all neurons, inputs held.
     return render(step_map, options["dtype"], graded_spikes=options["graded_spikes"],
                   inhibition=options["inhibition"], state_quant=options["state_quant"],
-                  threads=options["threads"], tile=options["tile"])
+                  threads=options["threads"], tile=options["tile"], shared=model.parameter_names)
 
 
 def _source_key(model, options):
@@ -357,14 +364,20 @@ class _ProgressBar:
         sys.stderr.write("\n")
 
 
-def _finite_array(value, what, dtype):
+def _numbers(value, what, dtype):
+    """`value` as a contiguous array of `dtype`, or an InputError naming `what`."""
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
         raise InputError(f"{what} must be numbers, got {type(value).__name__}") from None
+    return np.ascontiguousarray(array) if array.ndim else array
+
+
+def _finite_array(value, what, dtype):
+    array = _numbers(value, what, dtype)
     if not np.all(np.isfinite(array)):
         raise InputError(f"{what} contains NaN or infinite values")
-    return np.ascontiguousarray(array) if array.ndim else array
+    return array
 
 
 def _per_neuron(value, what, n_neurons, dtype):
@@ -400,14 +413,18 @@ def _batch_shape(inputs, initial, n_steps, n_neurons):
 
 
 def _input_array(value, name, n_steps, batch, n_neurons, dtype):
-    """An input as (array, time stride, batch stride, neuron stride) over a contiguous array."""
+    """An input as (array, time stride, batch stride, neuron stride) over a contiguous array.
+
+    Streamed inputs are not scanned for NaN (a pass over them would cost as much as the
+    simulation); a NaN input gives NaN states, as in NumPy.
+    """
     what = f"inputs[{name!r}]"
     if isinstance(value, WAVEFORMS):
         return _finite_array(value.values(n_steps), what, dtype), 1, 0, 0
     if isinstance(value, Real) or np.ndim(value) < 2:
         array, stride = _per_neuron(value, what, n_neurons, dtype)
         return array, 0, 0, stride
-    array = _finite_array(value, what, dtype)
+    array = _numbers(value, what, dtype)
     rows = int(np.prod(batch, dtype=np.int64))
     if array.shape == (n_steps, n_neurons):
         return array, n_neurons, 0, 1

@@ -151,3 +151,14 @@ def test_portable_build_gives_the_same_numbers(rng):
     assert native.kernel.module_name != portable.kernel.module_name
     np.testing.assert_array_equal(native.run(T, N, inputs={"I": current}).traces["V"],
                                   portable.run(T, N, inputs={"I": current}).traces["V"])
+
+
+def test_precise_spike_times_with_every_input_layout():
+    sim = lifgen.compile("lapicque", method="exact", reset_timing="same_step", precise=True)
+    held = sim.run(300, 3, inputs={"I": 0.3})
+    streamed = sim.run(300, 3, inputs={"I": np.full((300, 3), 0.3)})
+    per_step = sim.run(300, 3, inputs={"I": lifgen.Constant(0.3)})
+    for other in (streamed, per_step):
+        for a, b in zip(held.spike_times, other.spike_times):
+            np.testing.assert_array_equal(a, b)
+    assert np.isnan(streamed.spike_offsets[~streamed.spikes]).all()

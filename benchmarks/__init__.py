@@ -1,0 +1,1 @@
+"""lifgen's benchmarks: run with `python -m benchmarks` from the repository root."""

@@ -1,0 +1,275 @@
+"""Benchmarks: lifgen against a hand-written C ceiling, NumPy, snnTorch and Brian2 (when installed).
+
+Run by hand from the repository root: `python -m benchmarks [--quick] [--out FILE]`. Every
+workload runs its implementations interleaved, several times, and reports the minimum and
+median time as neuron-steps per second, the ratio to the C ceiling, and the spike counts, which
+must agree. Nothing here is a test: timings on a shared machine are noisy; compare ratios.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import lifgen
+from lifgen import build
+
+HERE = Path(__file__).resolve().parent
+BETA, ALPHA, THRESHOLD = 0.95, 0.9, 1.0
+CDEF = """
+int ceiling_register_tiled(int64_t, int64_t, float, float, float *, const float *, int64_t *);
+int ceiling_streamed(int64_t, int64_t, float, float, float *, const float *, int64_t *);
+int ceiling_synaptic_tiled(int64_t, int64_t, float, float, float, float *, float *, const float *,
+                           int64_t *);
+double ceiling_read(const float *, int64_t);
+"""
+
+
+def ceiling():
+    """The hand-written reference kernels, built with lifgen's own flags."""
+    return build.build((HERE / "ceiling.c").read_text(), CDEF)
+
+
+def timed(function, repeats):
+    """Run `function` `repeats` times; (min, median) seconds and its last return value."""
+    times, value = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        value = function()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times), value
+
+
+def interleave(implementations, repeats):
+    """Time each implementation once per round, round after round, so that drift hits all alike."""
+    results = {name: [] for name in implementations}
+    values = {}
+    for _ in range(repeats):
+        for name, function in implementations.items():
+            start = time.perf_counter()
+            values[name] = function()
+            results[name].append(time.perf_counter() - start)
+    return {name: (min(t), statistics.median(t), values[name]) for name, t in results.items()}
+
+
+def uncoupled(n, steps, threads_available):
+    """V <- 0.95 V + I_n, spike if V > 1, subtract: lifgen, C ceiling, NumPy, snnTorch."""
+    current = np.random.default_rng(0).uniform(0.0, 0.1, n).astype(np.float32)
+    lib, ffi = ceiling().lib, ceiling().ffi
+    simulators = {1: lifgen.compile("leaky", dtype="float32")}
+    if threads_available > 1:
+        simulators[2] = lifgen.compile("leaky", dtype="float32", threads=2)
+
+    def with_lifgen(threads):
+        def run():
+            result = simulators[threads].run(steps, n, inputs={"I": current},
+                                             params={"beta": BETA}, record=[], spikes="count")
+            return int(result.spike_count.sum())
+        return run
+
+    def with_ceiling():
+        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
+        lib.ceiling_register_tiled(steps, n, BETA, THRESHOLD, ffi.from_buffer("float[]", v),
+                                   ffi.from_buffer("float[]", current),
+                                   ffi.from_buffer("int64_t[]", count))
+        return int(count.sum())
+
+    def with_numpy():
+        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
+        beta, threshold = np.float32(BETA), np.float32(THRESHOLD)
+        for _ in range(steps):
+            reset = v > threshold
+            v = beta * v + current - reset * threshold
+            count += v > threshold
+        return int(count.sum())
+
+    runs = {"lifgen": with_lifgen(1)}
+    if 2 in simulators:
+        runs["lifgen, 2 threads"] = with_lifgen(2)
+    runs["C ceiling (register-tiled)"] = with_ceiling
+    if n * steps <= 2e8:
+        runs["NumPy"] = with_numpy
+    snn = snntorch_leaky(current, steps)
+    if snn:
+        runs["snnTorch Leaky"] = snn
+    return runs
+
+
+def snntorch_leaky(current, steps):
+    try:
+        import snntorch
+        import torch
+    except ImportError:
+        return None
+    if current.size * steps > 2e8:
+        return None
+    torch.set_num_threads(1)
+    neuron = snntorch.Leaky(beta=BETA, threshold=THRESHOLD)
+    x = torch.from_numpy(current)
+
+    def run():
+        mem, count = torch.zeros_like(x), torch.zeros_like(x)
+        with torch.no_grad():
+            for _ in range(steps):
+                spk, mem = neuron(x, mem)
+                count += spk
+        return int(count.sum())
+    return run
+
+
+def streamed(n, steps):
+    """The same update with I[t, n] streamed from memory: bound by DRAM bandwidth."""
+    current = np.random.default_rng(1).uniform(0.0, 0.1, (steps, n)).astype(np.float32)
+    lib, ffi = ceiling().lib, ceiling().ffi
+    simulator = lifgen.compile("leaky", dtype="float32")
+
+    def with_lifgen():
+        result = simulator.run(steps, n, inputs={"I": current}, params={"beta": BETA},
+                               record=[], spikes="count")
+        return int(result.spike_count.sum())
+
+    def with_ceiling():
+        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
+        lib.ceiling_streamed(steps, n, BETA, THRESHOLD, ffi.from_buffer("float[]", v),
+                             ffi.from_buffer("float[]", current), ffi.from_buffer("int64_t[]", count))
+        return int(count.sum())
+
+    def with_numpy():
+        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
+        beta, threshold = np.float32(BETA), np.float32(THRESHOLD)
+        for t in range(steps):
+            reset = v > threshold
+            v = beta * v + current[t] - reset * threshold
+            count += v > threshold
+        return int(count.sum())
+
+    return {"lifgen": with_lifgen, "C ceiling (branch-free, streamed)": with_ceiling,
+            "NumPy": with_numpy}, current.nbytes
+
+
+def synaptic(n, steps):
+    """A second model through the same generic path: snnTorch's Synaptic."""
+    current = np.random.default_rng(2).uniform(0.0, 0.02, n).astype(np.float32)
+    lib, ffi = ceiling().lib, ceiling().ffi
+    simulator = lifgen.compile("synaptic", dtype="float32")
+
+    def with_lifgen():
+        result = simulator.run(steps, n, inputs={"I": current},
+                               params={"alpha": ALPHA, "beta": BETA}, record=[], spikes="count")
+        return int(result.spike_count.sum())
+
+    def with_ceiling():
+        syn, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
+        count = np.zeros(n, np.int64)
+        lib.ceiling_synaptic_tiled(steps, n, ALPHA, BETA, THRESHOLD,
+                                   ffi.from_buffer("float[]", syn), ffi.from_buffer("float[]", v),
+                                   ffi.from_buffer("float[]", current),
+                                   ffi.from_buffer("int64_t[]", count))
+        return int(count.sum())
+
+    return {"lifgen": with_lifgen, "C ceiling (register-tiled)": with_ceiling}
+
+
+def read_bandwidth():
+    """Bytes per second read from DRAM by one core: a vectorized sum over 512 MiB (best of five)."""
+    kernel = ceiling()
+    array = np.ones(2**27, np.float32)
+    pointer = kernel.ffi.from_buffer("float[]", array)
+    best = timed(lambda: kernel.lib.ceiling_read(pointer, array.size), 5)[0]
+    return array.nbytes / best
+
+
+COMPILE_PROBE = """
+import sys, time
+import lifgen
+start = time.perf_counter()
+lifgen.compile(sys.argv[1], dtype="float32")
+print(time.perf_counter() - start)
+"""
+
+
+def compile_latency(model, repeats):
+    """Seconds to compile `model` in a new process: cold (empty cache) and warm (imports excluded)."""
+    cold, warm = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as cache:
+            environment = dict(os.environ, LIFGEN_CACHE_DIR=cache)
+            for bucket in (cold, warm):
+                out = subprocess.run([sys.executable, "-c", COMPILE_PROBE, model], env=environment,
+                                     capture_output=True, text=True, check=True)
+                bucket.append(float(out.stdout.strip()))
+    return (min(cold), statistics.median(cold)), (min(warm), statistics.median(warm))
+
+
+def table(title, runs, work, repeats, reference, extra=""):
+    """Rows of a markdown table for one workload."""
+    results = interleave(runs, repeats)
+    base = work / results[reference][0]
+    lines = [f"\n**{title}**{extra}\n", "| implementation | best G neuron-steps/s | median | "
+             "ratio to ceiling (best) | spikes |", "|---|---|---|---|---|"]
+    counts = {r[2] for r in results.values()}
+    for name, (best, median, spikes) in results.items():
+        lines.append(f"| {name} | {work / best / 1e9:.3f} | {work / median / 1e9:.3f} | "
+                     f"{work / best / base:.2f} | {spikes} |")
+    lines.append("" if len(counts) == 1 else "\nSpike counts differ: see the notes below.")
+    return lines, results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    parser.add_argument("--out", default=str(HERE / "results.md"), help="where to write the table")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 5
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor()) \
+        if Path("/proc/cpuinfo").exists() else platform.processor()
+    lines = [f"Machine: {cpu}, {cores} cores; {platform.python_implementation()} "
+             f"{platform.python_version()}, numpy {np.__version__}, lifgen {lifgen.__version__}; "
+             f"{time.strftime('%Y-%m-%d')}. float32, one core unless stated.", ""]
+    sizes = (1_000, 100_000) if args.quick else (1_000, 100_000, 1_000_000)
+    for n in sizes:
+        steps = max(1000, int(1e8 // n)) if not args.quick else max(1000, int(1e7 // n))
+        rows, _ = table(f"Uncoupled LIF, N = {n:g}, T = {steps}", uncoupled(n, steps, cores),
+                        n * steps, repeats, "C ceiling (register-tiled)")
+        lines += rows
+    n, steps = (100_000, 1000) if not args.quick else (100_000, 200)
+    runs, nbytes = streamed(n, steps)
+    bandwidth = read_bandwidth()
+    bound = bandwidth / 4  # one float32 of input per neuron-step
+    rows, results = table(f"Streamed input I[t, n], N = {n:g}, T = {steps}", runs, n * steps,
+                          repeats, "C ceiling (branch-free, streamed)",
+                          f" — DRAM read {bandwidth / 1e9:.1f} GB/s, so the bound is "
+                          f"{bound / 1e9:.2f} G neuron-steps/s")
+    lifgen_best = n * steps / results["lifgen"][0]
+    rows.append(f"lifgen reaches {lifgen_best / bound:.2f} of the DRAM bound.")
+    lines += rows
+    n, steps = (100_000, 1000) if not args.quick else (10_000, 1000)
+    rows, _ = table(f"Synaptic, N = {n:g}, T = {steps} (the same generic path)", synaptic(n, steps),
+                    n * steps, repeats, "C ceiling (register-tiled)")
+    lines += rows
+    lines += ["\n**Compile latency** (new process, imports excluded; best and median)\n",
+              "| model | cold, empty cache | warm |", "|---|---|---|"]
+    for model in ("leaky", "lapicque"):
+        (cold_best, cold_median), (warm_best, warm_median) = compile_latency(model, 3)
+        lines.append(f"| {model} | {cold_best:.2f} s (median {cold_median:.2f}) | "
+                     f"{warm_best * 1e3:.0f} ms (median {warm_median * 1e3:.0f}) |")
+    lines.append("\nBrian2 and snnTorch rows appear when those packages are installed "
+                 "(`pip install brian2`; `pip install torch==2.13.0` then "
+                 "`pip install --no-deps snntorch==1.0.0`).")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(args.out).write_text(text)
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
