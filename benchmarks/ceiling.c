@@ -4,16 +4,17 @@
 #include <stdint.h>
 #include <string.h>
 
-/* 128 neurons kept in registers for all steps, constant per-neuron input. */
+/* A tile of 64 neurons kept in registers for all steps, constant per-neuron input. The last,
+ * partial tile is padded (its extra lanes are simulated and discarded). */
 int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float threshold,
                            float *restrict v, const float *restrict input, int64_t *restrict count)
 {
     enum { TILE = 64 };
     for (int64_t first = 0; first < n; first += TILE) {
-        if (first + TILE > n) break;
-        float x[TILE], in[TILE];
-        int32_t c[TILE];
-        for (int j = 0; j < TILE; ++j) { x[j] = v[first + j]; in[j] = input[first + j]; c[j] = 0; }
+        const int64_t len = n - first < TILE ? n - first : TILE;
+        float x[TILE] = {0}, in[TILE] = {0};
+        int32_t c[TILE] = {0};
+        for (int j = 0; j < len; ++j) { x[j] = v[first + j]; in[j] = input[first + j]; }
         for (int64_t t = 0; t < n_steps; ++t) {
             for (int j = 0; j < TILE; ++j) {
                 const float reset = x[j] > threshold ? threshold : 0.0f;
@@ -22,14 +23,8 @@ int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float thresho
                 c[j] += y > threshold;
             }
         }
-        for (int j = 0; j < TILE; ++j) { v[first + j] = x[j]; count[first + j] += c[j]; }
+        for (int j = 0; j < len; ++j) { v[first + j] = x[j]; count[first + j] += c[j]; }
     }
-    for (int64_t i = n - n % TILE; i < n; ++i)  /* the remainder, plainly */
-        for (int64_t t = 0; t < n_steps; ++t) {
-            const float reset = v[i] > threshold ? threshold : 0.0f;
-            v[i] = (beta * v[i] + input[i]) - reset;
-            count[i] += v[i] > threshold;
-        }
     return 0;
 }
 
@@ -55,12 +50,11 @@ int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, 
                            int64_t *restrict count)
 {
     enum { TILE = 64 };
-    for (int64_t first = 0; first + TILE <= n; first += TILE) {
-        float s[TILE], x[TILE], in[TILE];
-        int32_t c[TILE];
-        for (int j = 0; j < TILE; ++j) {
-            s[j] = syn[first + j]; x[j] = v[first + j]; in[j] = input[first + j]; c[j] = 0;
-        }
+    for (int64_t first = 0; first < n; first += TILE) {
+        const int64_t len = n - first < TILE ? n - first : TILE;
+        float s[TILE] = {0}, x[TILE] = {0}, in[TILE] = {0};
+        int32_t c[TILE] = {0};
+        for (int j = 0; j < len; ++j) { s[j] = syn[first + j]; x[j] = v[first + j]; in[j] = input[first + j]; }
         for (int64_t t = 0; t < n_steps; ++t) {
             for (int j = 0; j < TILE; ++j) {
                 const float reset = x[j] > threshold ? threshold : 0.0f;
@@ -70,15 +64,8 @@ int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, 
                 c[j] += y > threshold;
             }
         }
-        for (int j = 0; j < TILE; ++j) { syn[first + j] = s[j]; v[first + j] = x[j]; count[first + j] += c[j]; }
+        for (int j = 0; j < len; ++j) { syn[first + j] = s[j]; v[first + j] = x[j]; count[first + j] += c[j]; }
     }
-    for (int64_t i = n - n % TILE; i < n; ++i)  /* the remainder, plainly */
-        for (int64_t t = 0; t < n_steps; ++t) {
-            const float reset = v[i] > threshold ? threshold : 0.0f;
-            syn[i] = alpha * syn[i] + input[i];
-            v[i] = (beta * v[i] + syn[i]) - reset;
-            count[i] += v[i] > threshold;
-        }
     return 0;
 }
 

@@ -38,6 +38,11 @@ def _parser():
     sim.add_argument("--plot", metavar="OUT.png", help="write a plot of neuron 0")
     sim.add_argument("--save", metavar="OUT.npz", help="write spikes, traces and final state")
     sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
+    sim.add_argument("--spikes", choices=("raster", "count", "events"), default="raster",
+                     help="keep the spike raster (default), counts only, or events")
+    sim.add_argument("--threads", type=int, default=1, help="OpenMP threads (uncoupled models)")
+    sim.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show a progress bar (default: when standard error is a terminal)")
     _compile_options(sim)
 
     check = commands.add_parser("verify", help="errors and convergence orders against the "
@@ -150,12 +155,23 @@ def _simulate(args):
     params = dict(_assignment(text, "--param") for text in args.param)
     initial = dict(_assignment(text, "--initial") for text in args.initial)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
-                              reset=args.reset, reset_timing=args.reset_timing)
+                              reset=args.reset, reset_timing=args.reset_timing,
+                              threads=args.threads)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    if args.plot and args.spikes == "count":
+        raise InputError("--plot needs spike times: use --spikes raster or events")
     result = simulator.run(args.steps, n_neurons=args.neurons, inputs=inputs, params=params,
-                           initial=initial, record=model.state_names)
+                           initial=initial, record={name: [0] for name in model.state_names}
+                           if args.neurons > 10 and not args.save else model.state_names,
+                           spikes=args.spikes, progress=progress)
+    if result.partial:
+        print(f"interrupted after {result.n_steps} of {args.steps} steps", file=sys.stderr)
     _print_summary(simulator, result)
     if args.save:
-        np.savez(args.save, spikes=result.spikes, times=result.times,
+        spikes = {"spikes": result.spikes} if result.spikes is not None else {}
+        if result.spike_events is not None:
+            spikes = {"spike_steps": result.spike_events[0], "spike_neurons": result.spike_events[1]}
+        np.savez(args.save, spike_count=result.spike_count, times=result.times, **spikes,
                  **{f"trace_{k}": v for k, v in result.traces.items()},
                  **{f"final_{k}": v for k, v in result.state.items()})
         print(f"saved {args.save}")
@@ -175,18 +191,21 @@ def _assignment(text, option):
 def _print_summary(simulator, result):
     unit = "s" if result.dt is not None else "steps"
     print(f"{simulator!r}")
-    print(f"{result.n_steps} steps x {result.spikes.shape[1]} neurons"
+    print(f"{result.n_steps} steps x {result.n_neurons} neurons"
           + (f" = {result.n_steps * result.dt:g} {unit}" if result.dt else ""))
     print(f"{'neuron':>6} {'spikes':>7}  first spike steps" + "".join(
         f"  {'final ' + k:>12}" for k in result.state))
-    shown = min(result.spikes.shape[1], 10)
+    n_neurons = result.n_neurons
+    shown = min(n_neurons, 10)
     for n in range(shown):
-        steps = result.spike_steps(n)
+        steps = result.spike_steps(n) if result.spike_count.flat[n] and (
+            result.spikes is not None or result.spike_events is not None) else []
         first = ", ".join(map(str, steps[:6])) + (" ..." if len(steps) > 6 else "")
+        first = first if len(steps) or result.spike_count.flat[n] == 0 else "(counted only)"
         finals = "".join(f"  {v[n]:12.6g}" for v in result.state.values())
-        print(f"{n:>6} {len(steps):>7}  {first or '-':18s}{finals}")
-    if result.spikes.shape[1] > shown:
-        print(f"... {result.spikes.shape[1] - shown} more neurons; "
+        print(f"{n:>6} {int(result.spike_count.flat[n]):>7}  {first or '-':18s}{finals}")
+    if n_neurons > shown:
+        print(f"... {n_neurons - shown} more neurons; "
               f"{int(result.spike_count.sum())} spikes in all")
 
 

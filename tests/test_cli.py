@@ -93,3 +93,16 @@ def test_show_a_discrete_map():
     assert out.returncode == 0, out.stderr
     assert "I_syn[t+1] = clip(alpha, 0, 1)*I_syn + I" in out.stdout
     assert "Update map (applied in this order)" in out.stdout
+
+
+def test_simulate_counts_and_events_for_large_populations(tmp_path):
+    out = lifgen_cli("simulate", "leaky", "--steps", 100, "--neurons", 1000, "--input",
+                     "I=const:0.3", "--spikes", "count", "--threads", 2, "--no-progress")
+    assert out.returncode == 0, out.stderr
+    assert "990 more neurons" in out.stdout and "(counted only)" in out.stdout
+    data = tmp_path / "events.npz"
+    out = lifgen_cli("simulate", "lapicque", "--steps", 200, "--input", "I=step:0.2@10",
+                     "--spikes", "events", "--save", data, "--no-progress")
+    assert out.returncode == 0, out.stderr
+    saved = np.load(data)
+    assert saved["spike_steps"].tolist() == [108] and saved["spike_count"].tolist() == [1]
