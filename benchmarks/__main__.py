@@ -7,6 +7,7 @@ must agree. Nothing here is a test: timings on a shared machine are noisy; compa
 """
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -91,6 +92,10 @@ def uncoupled(n, steps, threads_available):
         return int(count.sum())
 
     runs = {"lifgen": with_lifgen(1)}
+    same_step = lifgen.compile("leaky", dtype="float32", reset_timing="same_step")
+    runs["lifgen (same-step reset)"] = lambda: int(same_step.run(
+        steps, n, inputs={"I": current}, params={"beta": BETA}, record=[],
+        spikes="count").spike_count.sum())
     if 2 in simulators:
         runs["lifgen, 2 threads"] = with_lifgen(2)
     runs["C ceiling (register-tiled)"] = with_ceiling
@@ -100,6 +105,33 @@ def uncoupled(n, steps, threads_available):
     if snn:
         runs["snnTorch Leaky"] = snn
     return runs
+
+
+def brian2_python():
+    """The Python that has Brian2: $LIFGEN_BENCH_BRIAN2_PYTHON, else this one if it imports brian2."""
+    candidate = os.environ.get("LIFGEN_BENCH_BRIAN2_PYTHON", sys.executable)
+    probe = subprocess.run([candidate, "-c", "import brian2"], capture_output=True)
+    return candidate if probe.returncode == 0 else None
+
+
+def brian2_rows(n, steps, repeats):
+    """Brian2 runtime (Cython) and cpp_standalone on the same workload, in its own process."""
+    python = brian2_python()
+    if python is None:
+        return {}, {}
+    rows, builds = {}, {}
+    for target in ("cython", "cpp_standalone"):
+        out = subprocess.run([python, str(HERE / "brian2_lif.py"), target, str(n), str(steps),
+                              str(repeats)], capture_output=True, text=True, cwd=tempfile.gettempdir())
+        if out.returncode != 0:
+            print(f"Brian2 {target} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+            continue
+        report = json.loads(out.stdout.strip().splitlines()[-1])
+        times = report["seconds"]
+        rows[f"Brian2 {target} (same-step reset)"] = (min(times), statistics.median(times),
+                                                     report["spikes"])
+        builds[f"Brian2 {target}"] = report["build"]
+    return rows, builds
 
 
 def snntorch_leaky(current, steps):
@@ -208,17 +240,21 @@ def compile_latency(model, repeats):
     return (min(cold), statistics.median(cold)), (min(warm), statistics.median(warm))
 
 
-def table(title, runs, work, repeats, reference, extra=""):
-    """Rows of a markdown table for one workload."""
+def table(title, runs, work, repeats, reference, extra="", external=None):
+    """Rows of a markdown table for one workload (`external`: rows timed elsewhere)."""
     results = interleave(runs, repeats)
+    results.update(external or {})
     base = work / results[reference][0]
     lines = [f"\n**{title}**{extra}\n", "| implementation | best G neuron-steps/s | median | "
              "ratio to ceiling (best) | spikes |", "|---|---|---|---|---|"]
-    counts = {r[2] for r in results.values()}
+    counts = {r[2] for name, r in results.items() if "same-step" not in name}
     for name, (best, median, spikes) in results.items():
         lines.append(f"| {name} | {work / best / 1e9:.3f} | {work / median / 1e9:.3f} | "
                      f"{work / best / base:.2f} | {spikes} |")
     lines.append("" if len(counts) == 1 else "\nSpike counts differ: see the notes below.")
+    if any(name.startswith("Brian2") for name in results):
+        lines.append("Brian2 resets in the same step as the threshold test; its spike count is "
+                     "compared with lifgen's `reset_timing=\"same_step\"` row.")
     return lines, results
 
 
@@ -236,10 +272,14 @@ def main(argv=None):
              f"{platform.python_version()}, numpy {np.__version__}, lifgen {lifgen.__version__}; "
              f"{time.strftime('%Y-%m-%d')}. float32, one core unless stated.", ""]
     sizes = (1_000, 100_000) if args.quick else (1_000, 100_000, 1_000_000)
+    brian2_builds = {}
     for n in sizes:
         steps = max(1000, int(1e8 // n)) if not args.quick else max(1000, int(1e7 // n))
+        external = {}
+        if n == 100_000:
+            external, brian2_builds = brian2_rows(n, steps, repeats)
         rows, _ = table(f"Uncoupled LIF, N = {n:g}, T = {steps}", uncoupled(n, steps, cores),
-                        n * steps, repeats, "C ceiling (register-tiled)")
+                        n * steps, repeats, "C ceiling (register-tiled)", external=external)
         lines += rows
     n, steps = (100_000, 1000) if not args.quick else (100_000, 200)
     runs, nbytes = streamed(n, steps)
@@ -262,9 +302,13 @@ def main(argv=None):
         (cold_best, cold_median), (warm_best, warm_median) = compile_latency(model, 3)
         lines.append(f"| {model} | {cold_best:.2f} s (median {cold_median:.2f}) | "
                      f"{warm_best * 1e3:.0f} ms (median {warm_median * 1e3:.0f}) |")
-    lines.append("\nBrian2 and snnTorch rows appear when those packages are installed "
-                 "(`pip install brian2`; `pip install torch==2.13.0` then "
-                 "`pip install --no-deps snntorch==1.0.0`).")
+    for name, seconds in brian2_builds.items():
+        lines.append(f"| {name} (code generation and build; its own cache may be warm) | "
+                     f"{seconds:.1f} s | |")
+    lines.append("\nBrian2 rows appear when Brian2 imports in this Python or in "
+                 "$LIFGEN_BENCH_BRIAN2_PYTHON (Brian2 2.9 needs NumPy < 2.4: give it its own "
+                 "environment); snnTorch rows when snnTorch is installed (`pip install "
+                 "torch==2.13.0` then `pip install --no-deps snntorch==1.0.0`).")
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.out).write_text(text)
