@@ -195,7 +195,8 @@ def _context(step_map, dtype, options):
                        for s, t in step_map.correction],
         "reset_test": printer().print(spike_tree),
         "reset_comment": f"reset if the state before this step spiked: {model.spike}",
-        "spike_code": after.print(spike_tree),
+        "spike_code": (f"({after.print(spike_tree)}) && !({printer().print(spike_tree)})"
+                       if model.spike_on == "crossing" else after.print(spike_tree)),
         "spike_comment": f"spike if {model.spike}",
         "margin_code": after.print(Op("-", from_sympy(model.spike.lhs), from_sympy(model.spike.rhs)))
         if options["inhibition"] else "",

@@ -37,10 +37,13 @@ def model_file(name_or_path):
     return library_file
 
 
-def load_model(model):
-    """Return a Model for a Model, a library model name, or a path to a model file."""
+def load_model(model, preset=None):
+    """Return a Model for a Model, a library model name, or a path to a model file.
+
+    `preset` picks one of the model file's named parameter sets (`[presets.NAME]`).
+    """
     from .modelfile import read_model_file
 
-    if isinstance(model, Model):
-        return model
-    return read_model_file(model_file(model))
+    if not isinstance(model, Model):
+        model = read_model_file(model_file(model))
+    return model if preset is None else model.with_preset(preset)

@@ -48,6 +48,7 @@ class Quantity:
     value: float | None = None
     unit: str = field(default="", compare=False)
     description: str = field(default="", compare=False)
+    formula: object = None  # a state's initial value as a tree of parameters and earlier states
 
     @property
     def symbol(self):
@@ -86,6 +87,8 @@ class Model:
     parameter_sets: tuple = ()  # ((name, ((parameter, tree), ...)), ...): other parameterizations
     synapses: tuple = ()  # (Synapse, ...)
     constraints: tuple = ()  # (tree, ...): relations the parameters must satisfy
+    presets: tuple = ()  # ((name, ((parameter, value), ...)), ...): named parameter sets
+    spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
     method: str | None = None
     dt: float | None = None
     description: str = field(default="", compare=False)
@@ -117,8 +120,26 @@ class Model:
 
     @property
     def initial_values(self):
-        """State name -> initial value."""
-        return {q.name: q.value for q in self.states}
+        """State name -> initial value (formulas evaluated with the default parameters)."""
+        scope = {symbol(k): v for k, v in self.defaults.items()}
+        values = {}
+        for q in self.states:
+            value = q.value if q.formula is None else float(written.evaluate(q.formula, scope))
+            values[q.name] = scope[q.symbol] = value
+        return values
+
+    def with_preset(self, preset):
+        """This model with the parameter defaults of a named preset (`[presets.NAME]`)."""
+        import dataclasses
+
+        presets = dict(self.presets)
+        if preset not in presets:
+            raise ModelError(f"model {self.name} has no preset {preset!r} (presets: "
+                             f"{', '.join(presets) or 'none'})", self.source, "[presets]")
+        values = dict(presets[preset])
+        parameters = tuple(dataclasses.replace(q, value=values.get(q.name, q.value))
+                           for q in self.parameters)
+        return dataclasses.replace(self, parameters=parameters)
 
     @property
     def spike_tree(self):
@@ -218,6 +239,15 @@ def _validate(model):
     check_quantities(model.states, model.parameters, model.inputs, src)
     if not model.states:
         raise ModelError("a model needs at least one state", src, "[states]")
+    if model.spike_on not in ("level", "crossing"):
+        raise ModelError(f"spike 'on' must be 'level' or 'crossing', got {model.spike_on!r}", src,
+                         "[spike] on")
+    for name, values in model.presets:
+        check_name(name, src, f"[presets.{name}]")
+        for parameter, value in values:
+            if parameter not in model.parameter_names:
+                raise ModelError(f"{parameter!r} is not a declared parameter", src,
+                                 f"[presets.{name}]")
     if bool(model.odes) == bool(model.update):
         raise ModelError("give either circuit laws / ODEs or a discrete update map, not both or neither",
                          src, "[equations]")

@@ -26,11 +26,13 @@ SECTIONS = {
     "model": {"name", "description", "reference", "constraints"},
     "parameters": None, "states": None, "inputs": None,
     "equations": {"laws", "update", *ODE_METHODS},
-    "spike": {"condition"},
+    "spike": {"condition", "on"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
     "simulation": {"method", "dt"},
     "parameter_sets": None,
     "synapses": None,
+    "presets": None,
+    "expressions": None,
 }
 QUANTITY_KEYS = {
     "parameters": ("value", {"value", "unit", "description"}),
@@ -70,8 +72,8 @@ def model_from_document(document, source, default_name="model"):
         if allowed is not None:
             _check_keys(value, allowed, source, f"[{section}]")
     meta = document.get("model", {})
-    states = _quantities(document, "states", source)
     parameters = _quantities(document, "parameters", source)
+    states = _quantities(document, "states", source, {q.name: q.symbol for q in parameters})
     inputs = _quantities(document, "inputs", source)
     check_quantities(states, parameters, inputs, source)
     state_names = [q.name for q in states]
@@ -80,11 +82,13 @@ def model_from_document(document, source, default_name="model"):
 
     synapses = _synapses(document.get("synapses", {}), source)
     names.update({syn.name: syn.symbol for syn in synapses})
+    law_names = dict(names)
+    law_names.update(_expressions(document.get("expressions", {}), law_names, source))
 
     equations = document.get("equations", {})
     laws, odes, update = (), (), ()
     if "laws" in equations:
-        laws = _laws(equations["laws"], state_names, names, source)
+        laws = _laws(equations["laws"], state_names, law_names, source)
         odes = derive_odes(laws, state_names, known, source)
     if "update" in equations:
         update = _assignments(equations["update"], names, source, "[equations] update")
@@ -119,6 +123,8 @@ def model_from_document(document, source, default_name="model"):
         written_steps=written_steps, synapses=synapses,
         parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
         constraints=_constraints(meta.get("constraints", []), names, source),
+        presets=_presets(document.get("presets", {}), source),
+        spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
         reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
         method=_string(simulation, "method", source, "[simulation]", None),
@@ -176,8 +182,11 @@ def _check_keys(table, allowed, source, where):
                          f"(allowed: {', '.join(sorted(allowed))})", source, where)
 
 
-def _quantities(document, section, source):
+def _quantities(document, section, source, scope=None):
+    """Declared quantities; a state's initial value may be a formula of the parameters and of
+    the states declared before it (Izhikevich's u = b*V)."""
     value_key, allowed = QUANTITY_KEYS[section]
+    scope = dict(scope or {})
     result = []
     for name, entry in document.get(section, {}).items():
         field = f"[{section}] {name}"
@@ -188,10 +197,38 @@ def _quantities(document, section, source):
         value = entry.get(value_key, 0.0 if section == "states" else None) if value_key else None
         if value_key and value is None:
             raise ModelError(f"needs a {value_key!r}", source, field)
+        formula = None
+        if section == "states" and isinstance(value, str):
+            formula, value = parse(value, scope, source, field)[0], None
         result.append(Quantity(
             name, None if value is None else _number(value, source, field),
             unit=_string(entry, "unit", source, field, ""),
-            description=_string(entry, "description", source, field, "")))
+            description=_string(entry, "description", source, field, ""), formula=formula))
+        scope[name] = symbol(name)
+    return tuple(result)
+
+
+def _expressions(table, names, source):
+    """`[expressions]`: named sub-expressions (rate functions, currents) used in the laws."""
+    result = {}
+    for name, text in table.items():
+        field = f"[expressions] {name}"
+        check_name(name, source, field)
+        if name in names:
+            raise ModelError(f"{name!r} is already a declared quantity", source, field)
+        result[name] = parse_expression(text, {**names, **result}, source, field)
+    return result
+
+
+def _presets(table, source):
+    """`[presets.NAME] parameter = value`: named parameter sets (load_model(..., preset=NAME))."""
+    result = []
+    for name, values in table.items():
+        field = f"[presets.{name}]"
+        if not isinstance(values, dict):
+            raise ModelError("must be a table of parameter = number", source, field)
+        result.append((name, tuple((k, _number(v, source, f"{field} {k}"))
+                                   for k, v in values.items())))
     return tuple(result)
 
 

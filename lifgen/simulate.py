@@ -100,8 +100,7 @@ class Simulator:
         input_arrays = {n: _input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons, dtype)
                         for n in model.input_names}
         param_values = self._parameters(params, n_neurons, dtype)
-        states = {n: _state_array(initial.get(n, value), n, batch, n_neurons, dtype)
-                  for n, value in model.initial_values.items()}
+        states = _initial_states(model, initial, param_values, batch, n_neurons, dtype)
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
         index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
         traces = {n: np.empty((n_steps, rows, index.size), dtype) for n in record}
@@ -435,6 +434,21 @@ def _input_array(value, name, n_steps, batch, n_neurons, dtype):
     raise InputError(f"{what} must be a scalar, a waveform, or have shape ({n_neurons},), "
                      f"({n_steps}, {n_neurons}), ({n_steps}, 1) or ({n_steps}, *batch, "
                      f"{n_neurons}); got {array.shape}")
+
+
+def _initial_states(model, initial, param_values, batch, n_neurons, dtype):
+    """Initial state arrays (rows, N): given, a number, or a formula of parameters and states."""
+    scope = {symbol(n): np.broadcast_to(array if stride else array[0], (n_neurons,))
+             for n, (array, stride) in param_values.items()}
+    states = {}
+    for q in model.states:
+        if q.name in initial or q.formula is None:
+            value = initial.get(q.name, q.value)
+        else:
+            value = evaluate(q.formula, scope, dtype)
+        states[q.name] = _state_array(value, q.name, batch, n_neurons, dtype)
+        scope[q.symbol] = states[q.name].reshape(*batch, n_neurons)
+    return states
 
 
 def _state_array(value, name, batch, n_neurons, dtype):

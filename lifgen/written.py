@@ -26,6 +26,18 @@ class exprel(sympy.Function):
         x = self.args[0]
         return (sympy.exp(x) * (x - 1) + 1) / x**2
 
+    def _eval_evalf(self, prec):
+        import mpmath
+
+        x = self.args[0]._eval_evalf(prec)
+        if x is None or not x.is_Number:
+            return None
+        if x.is_zero:
+            return sympy.Float(1, precision=prec)
+        with mpmath.workprec(prec):
+            value = x._to_mpmath(prec)
+            return sympy.Float(mpmath.expm1(value) / value, precision=prec)
+
 
 @dataclass(frozen=True)
 class Num:

@@ -1,0 +1,76 @@
+"""Nonlinear models declared, not coded: Izhikevich (presets, formula initial values) and
+Hodgkin-Huxley (rate functions through exprel, spikes as upward crossings)."""
+
+import numpy as np
+import pytest
+import sympy
+
+import lifgen
+from lifgen.errors import ModelError
+from lifgen.written import exprel
+
+
+def test_izhikevich_starts_u_at_b_times_V():
+    model = lifgen.load_model("izhikevich")
+    assert model.initial_values == {"V": -65.0, "u": -13.0}
+    result = lifgen.compile(model).run(1, 3, params={"b": np.array([0.2, 0.25, 0.3])},
+                                       record=["u"])
+    # one step of du/dt = a(bV - u) from u = bV leaves u where it was (to first order)
+    np.testing.assert_allclose(result.traces["u"][0], [-13.0, -16.25, -19.5], atol=1e-3)
+
+
+def test_izhikevich_presets_fire_as_in_the_paper():
+    rates = {}
+    for preset in ("regular_spiking", "fast_spiking", "chattering", "intrinsically_bursting"):
+        model = lifgen.load_model("izhikevich", preset=preset)
+        simulator = lifgen.compile(model)
+        assert simulator.method == "rk4"  # auto: the V**2 term is nonlinear
+        steps = simulator.run(10000, inputs={"I": lifgen.Step(10.0, 100)}).spike_steps()
+        intervals = np.diff(steps)
+        rates[preset] = len(steps)
+        if preset == "regular_spiking":
+            assert intervals[0] < intervals[-1]  # spike-frequency adaptation
+        if preset in ("chattering", "intrinsically_bursting"):
+            assert intervals.min() < intervals.max() / 4  # bursts: short and long intervals
+    assert rates["fast_spiking"] > rates["regular_spiking"]
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(ModelError, match="presets: regular_spiking"):
+        lifgen.load_model("izhikevich", preset="sleepy")
+
+
+def test_hodgkin_huxley_rates_are_finite_at_their_singular_points():
+    model = lifgen.load_model("hodgkin_huxley")
+    V, m, n = sympy.symbols("V m n")
+    rhs = dict(model.odes)
+    for state, singular in ((m, -40.0), (n, -55.0)):
+        expression = rhs[state]
+        for v in (singular, singular + 1e-9, singular - 1e-9):
+            value = float(expression.subs({V: v, m: 0.5, n: 0.5}).evalf())
+            assert np.isfinite(value)
+        left = float(expression.subs({V: singular - 1e-6, m: 0.5, n: 0.5}).evalf())
+        right = float(expression.subs({V: singular + 1e-6, m: 0.5, n: 0.5}).evalf())
+        assert abs(left - right) < 1e-5  # continuous across the 0/0 point
+    assert float(exprel(sympy.Float(0.0))) == 1.0
+    simulator = lifgen.compile("hodgkin_huxley")
+    result = simulator.run(200, initial={"V": -40.0}, record=["V", "m", "n"])
+    assert all(np.isfinite(result.traces[s]).all() for s in ("V", "m", "n"))
+
+
+def test_hodgkin_huxley_spikes_are_upward_crossings_and_onset_is_between_6_and_7():
+    simulator = lifgen.compile("hodgkin_huxley")
+    assert simulator.method == "exponential_euler"
+
+    def spikes(current):
+        return int(simulator.run(20000, inputs={"I": current}, spikes="count").spike_count[0])
+
+    result = simulator.run(20000, inputs={"I": 10.0})
+    assert len(result.spike_steps()) == 14  # each spike counted once, at its upward crossing
+    above = result.traces["V"][:, 0] > 0
+    np.testing.assert_array_equal(result.spike_steps(), np.flatnonzero(above[1:] & ~above[:-1]) + 1)
+    low, high = 2.0, 12.0  # bisection on repetitive firing: at least 5 spikes in 200 ms
+    for _ in range(12):
+        middle = 0.5 * (low + high)
+        low, high = (low, middle) if spikes(middle) >= 5 else (middle, high)
+    assert 6.0 < high < 7.0
