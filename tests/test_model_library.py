@@ -74,3 +74,39 @@ def test_hodgkin_huxley_spikes_are_upward_crossings_and_onset_is_between_6_and_7
         middle = 0.5 * (low + high)
         low, high = (low, middle) if spikes(middle) >= 5 else (middle, high)
     assert 6.0 < high < 7.0
+
+
+@pytest.mark.parametrize("preset, current, check", [
+    ("tonic", 500.0, lambda isi: isi.max() - isi[2:].min() <= 8),           # regular
+    ("adapting", 500.0, lambda isi: isi[-1] > 3 * isi[0]),                 # slows down
+    ("initial_burst", 400.0, lambda isi: isi[0] < isi[-1] / 5),            # burst, then regular
+    ("bursting", 210.0, lambda isi: isi.max() > 10 * isi.min() and len(isi) > 4),  # doublets
+])
+def test_adex_firing_patterns_of_naud_2008(preset, current, check):
+    simulator = lifgen.compile(lifgen.load_model("adex", preset=preset))
+    assert simulator.method == "rk4"  # auto: the exponential term is nonlinear in V
+    steps = simulator.run(5000, inputs={"I": lifgen.Step(current, 100)}).spike_steps()
+    assert len(steps) >= 6 and check(np.diff(steps)), np.diff(steps)
+
+
+def test_eif_fires_only_above_its_rheobase():
+    simulator = lifgen.compile("eif")
+    counts = [int(simulator.run(5000, inputs={"I": current}, spikes="count").spike_count[0])
+              for current in (1.0, 2.0, 3.0)]
+    assert counts[0] == 0 and 0 < counts[1] < counts[2]
+
+
+@pytest.mark.parametrize("model", ["izhikevich", "adex", "eif", "qif", "hodgkin_huxley"])
+def test_every_applicable_method_runs(model):
+    from lifgen.methods import ORDERS, is_conditionally_linear, is_linear
+
+    loaded = lifgen.load_model(model)
+    for method in ORDERS:
+        if method == "exact" and not is_linear(loaded):
+            continue
+        if method == "exponential_euler" and not is_conditionally_linear(loaded):
+            continue
+        dt = loaded.dt / 4 if method == "euler" else loaded.dt
+        result = lifgen.compile(loaded, method=method, dt=dt).run(200, inputs={"I": 1.0},
+                                                                  record=loaded.state_names)
+        assert all(np.isfinite(v).all() for v in result.traces.values()), method
