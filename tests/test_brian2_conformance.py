@@ -1,0 +1,35 @@
+"""lifgen against Brian2 on the nonlinear models: the first ten spikes within one step.
+
+References: tests/reference/make_brian2_refs.py, run with Brian2 2.9 (numpy target, float64);
+these tests need no Brian2.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lifgen
+
+REFERENCES = Path(__file__).parent / "reference" / "brian2"
+CASES = sorted(p.stem for p in REFERENCES.glob("*.npz"))
+
+
+def test_references_cover_the_required_cases():
+    assert {"izhikevich_regular_spiking", "izhikevich_fast_spiking", "adex_tonic",
+            "adex_adapting", "adex_bursting", "hodgkin_huxley_exponential_euler"} <= set(CASES)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_first_ten_spikes_within_one_step_of_brian2(case):
+    data = np.load(REFERENCES / f"{case}.npz")
+    config = json.loads(str(data["config"]))
+    model = lifgen.load_model(config["model"], preset=config["preset"])
+    simulator = lifgen.compile(model, method=config["method"], dt=config["dt"])
+    ours = simulator.run(config["steps"], inputs={"I": config["I"]}).spike_steps()
+    theirs = data["spike_steps"]
+    assert len(theirs) >= 5
+    count = min(10, len(theirs))
+    assert len(ours) >= count, (ours, theirs)
+    assert np.abs(ours[:count] - theirs[:count]).max() <= 1, (ours[:count], theirs[:count])
