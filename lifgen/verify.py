@@ -232,7 +232,8 @@ def _simulate(model, method, dt, n_steps, waveform, params, initial):
         method = auto_method(model)[0]
     simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step")
     inputs = {model.input_names[0]: waveform} if model.inputs else {}
-    return simulator.run(n_steps, inputs=inputs, params=params, initial=initial)
+    return simulator.run(n_steps, inputs=inputs, params=params, initial=initial,
+                         record=model.state_names)
 
 
 class _Reference:

@@ -153,3 +153,15 @@ def test_gallery_writes_every_figure_with_computed_numbers(tmp_path):
     assert all(f"tutorial2_{name}.png" in readme for name in entries)
     with pytest.raises(InputError, match="--force"):
         make_gallery(tmp_path)
+
+
+def test_orders_on_hodgkin_huxley_and_adex():
+    hh = lifgen.verify("hodgkin_huxley", methods=("rk4", "exponential_euler"),
+                       dts=[0.04, 0.02, 0.01], input=lifgen.Step(2.0, 0), t_end=10.0)
+    assert abs(hh.measured_order("rk4") - 4) <= 0.2, hh.to_table()
+    assert abs(hh.measured_order("exponential_euler") - 1) <= 0.2, hh.to_table()
+    adex = lifgen.verify("adex", methods=("rk4", "exponential_euler", "euler"),
+                         dts=[0.4, 0.2, 0.1], input=lifgen.Step(200.0, 0), t_end=50.0)
+    # exponential Euler does not apply: dV/dt is not linear in V (the exponential term)
+    assert {r["method"] for r in adex.rows} == {"rk4", "euler"}
+    assert abs(adex.measured_order("rk4") - 4) <= 0.2 and adex.passed, adex.to_table()
