@@ -14,6 +14,9 @@ from .model import DT, TIME, symbol, time_function
 from .written import evaluate
 
 TAU = sympy.Symbol("tau")
+# exprel for lambdify: (e^x - 1)/x, and 1 at x = 0.
+NUMPY_FUNCTIONS = {"exprel": lambda x: np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x)),
+                   "expm1": np.expm1}
 
 
 def initial_symbol(name):
@@ -85,7 +88,7 @@ class LinearSolution:
         states = model.state_symbols
         steps = [e.xreplace({DT: TAU}) for _, e in _exact_step(model)]
         arguments = [TAU, *states, *model.input_symbols, *model.parameter_symbols]
-        self._propagator = sympy.lambdify(arguments, steps, modules="numpy")
+        self._propagator = sympy.lambdify(arguments, steps, modules=[NUMPY_FUNCTIONS, "numpy"])
         crossing = crossing_time(model)
         self._crossing = None if crossing is None else sympy.lambdify(
             [initial_symbol(states[0].name), *model.input_symbols, *model.parameter_symbols],

@@ -14,7 +14,7 @@ from .methods import ORDERS, TABLEAUX, auto_method, exponential_euler, is_linear
 from .model import DISCRETE_METHOD, DT, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
-from .written import Name, Num, children, from_sympy, rebuild, symbols, to_sympy, to_text
+from .written import Name, Num, children, exprel, from_sympy, rebuild, symbols, to_sympy, to_text
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,9 @@ def _exact_step(model):
                              model.source, f"[equations] {s}")
         coefficients, remainder = split
         rows.append([coefficients[v] for v in variables] + [remainder])
+    feedforward = _feedforward_step(states, variables, rows)
+    if feedforward is not None:
+        return feedforward
     size = len(variables) + 1
     augmented = sympy.zeros(size, size)
     for i, row in enumerate(rows):
@@ -107,6 +110,38 @@ def _exact_step(model):
     column = sympy.Matrix(list(variables) + [1])
     next_values = propagator[: len(states), :] * column
     return [(s, next_values[i]) for i, s in enumerate(states)]
+
+
+def _feedforward_step(states, variables, rows):
+    """The exact step of a linear system whose states are driven only by states that decay on
+    their own (synaptic currents into a membrane), written with exprel so that it stays finite
+    and accurate when two time constants are equal or nearly so (1/(tau_m - tau_syn) is 0/0).
+
+    With dx_j/dt = a_j x_j + b_j and dx_i/dt = a_i x_i + sum_j k_ij x_j + b_i, inputs held:
+      x_j(h) = x_j e^(a_j h) + b_j h exprel(a_j h)
+      x_i(h) = x_i e^(a_i h) + b_i h exprel(a_i h)
+               + sum_j k_ij [x_j h e^(a_i h) exprel((a_j - a_i) h)
+                             + b_j/a_j (h e^(a_i h) exprel((a_j - a_i) h) - h exprel(a_i h))]
+    Returns None for any other structure (the matrix exponential then serves).
+    """
+    n = len(states)
+    own = [rows[i][i] for i in range(n)]
+    drive = [sum((rows[i][k] * variables[k] for k in range(n, len(variables))), rows[i][-1])
+             for i in range(n)]
+    couplings = [{j: rows[i][j] for j in range(n) if j != i and rows[i][j] != 0} for i in range(n)]
+    if any(couplings[j] for i in range(n) for j in couplings[i]):
+        return None  # a driving state is itself driven: not this shape
+    h = DT
+    result = []
+    for i, state in enumerate(states):
+        a, value = own[i], states[i] * sympy.exp(own[i] * h) + drive[i] * h * exprel(own[i] * h)
+        for j, k in couplings[i].items():
+            shared = h * sympy.exp(a * h) * exprel((own[j] - a) * h)
+            value += k * states[j] * shared
+            if drive[j] != 0:
+                value += k * drive[j] / own[j] * (shared - h * exprel(a * h))
+        result.append((state, value))
+    return result
 
 
 def symbolic_step(model, method, inline=True):

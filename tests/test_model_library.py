@@ -110,3 +110,25 @@ def test_every_applicable_method_runs(model):
         result = lifgen.compile(loaded, method=method, dt=dt).run(200, inputs={"I": 1.0},
                                                                   record=loaded.state_names)
         assert all(np.isfinite(v).all() for v in result.traces.values()), method
+
+
+@pytest.mark.parametrize("relative_gap", [0.0, 1e-9, 1e-3])
+def test_lif_cuba_exact_step_is_finite_and_accurate_at_equal_time_constants(relative_gap):
+    import mpmath
+
+    simulator = lifgen.compile("lif_cuba")  # one kernel: tau_e is a runtime parameter
+    tau_m, g0, dt = 20.0, 1.0, 0.1
+    tau_e = tau_m * (1 + relative_gap)
+    result = simulator.run(300, initial={"V": -49.0, "g_e": g0},
+                           params={"tau_e": tau_e, "V_t": 1e9})
+    mpmath.mp.dps = 40
+    expected = []
+    for k in range(1, 301):
+        t = mpmath.mpf(k) * mpmath.mpf(dt)
+        if relative_gap == 0:
+            w = g0 / mpmath.mpf(tau_m) * t * mpmath.exp(-t / tau_m)
+        else:
+            w = (g0 / mpmath.mpf(tau_m) * (mpmath.exp(-t / mpmath.mpf(tau_e)) - mpmath.exp(-t / tau_m))
+                 / (1 / mpmath.mpf(tau_m) - 1 / mpmath.mpf(tau_e)))
+        expected.append(float(w) - 49.0)
+    np.testing.assert_allclose(result.traces["V"][:, 0], expected, rtol=1e-13, atol=0)
