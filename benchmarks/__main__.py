@@ -60,10 +60,30 @@ def interleave(implementations, repeats):
     return {name: (min(t), statistics.median(t), values[name]) for name, t in results.items()}
 
 
+def ceiling_leaky(function, current, steps, n):
+    """The hand-written kernel `function` on the leaky workload; returns the spike count."""
+    kernel = ceiling()
+    v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
+    getattr(kernel.lib, function)(steps, n, BETA, THRESHOLD, kernel.ffi.from_buffer("float[]", v),
+                                  kernel.ffi.from_buffer("float[]", current),
+                                  kernel.ffi.from_buffer("int64_t[]", count))
+    return int(count.sum())
+
+
+def numpy_leaky(current, steps, n):
+    """The leaky workload in NumPy, one array operation per step; `current` is (N,) or (T, N)."""
+    v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
+    beta, threshold = np.float32(BETA), np.float32(THRESHOLD)
+    for t in range(steps):
+        reset = v > threshold
+        v = beta * v + (current[t] if current.ndim == 2 else current) - reset * threshold
+        count += v > threshold
+    return int(count.sum())
+
+
 def uncoupled(n, steps, threads_available):
     """V <- 0.95 V + I_n, spike if V > 1, subtract: lifgen, C ceiling, NumPy, snnTorch."""
     current = np.random.default_rng(0).uniform(0.0, 0.1, n).astype(np.float32)
-    lib, ffi = ceiling().lib, ceiling().ffi
     simulators = {1: lifgen.compile("leaky", dtype="float32")}
     if threads_available > 1:
         simulators[2] = lifgen.compile("leaky", dtype="float32", threads=2)
@@ -76,20 +96,10 @@ def uncoupled(n, steps, threads_available):
         return run
 
     def with_ceiling():
-        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
-        lib.ceiling_register_tiled(steps, n, BETA, THRESHOLD, ffi.from_buffer("float[]", v),
-                                   ffi.from_buffer("float[]", current),
-                                   ffi.from_buffer("int64_t[]", count))
-        return int(count.sum())
+        return ceiling_leaky("ceiling_register_tiled", current, steps, n)
 
     def with_numpy():
-        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
-        beta, threshold = np.float32(BETA), np.float32(THRESHOLD)
-        for _ in range(steps):
-            reset = v > threshold
-            v = beta * v + current - reset * threshold
-            count += v > threshold
-        return int(count.sum())
+        return numpy_leaky(current, steps, n)
 
     runs = {"lifgen": with_lifgen(1)}
     same_step = lifgen.compile("leaky", dtype="float32", reset_timing="same_step")
@@ -159,7 +169,6 @@ def snntorch_leaky(current, steps):
 def streamed(n, steps):
     """The same update with I[t, n] streamed from memory: bound by DRAM bandwidth."""
     current = np.random.default_rng(1).uniform(0.0, 0.1, (steps, n)).astype(np.float32)
-    lib, ffi = ceiling().lib, ceiling().ffi
     simulator = lifgen.compile("leaky", dtype="float32")
 
     def with_lifgen():
@@ -168,19 +177,10 @@ def streamed(n, steps):
         return int(result.spike_count.sum())
 
     def with_ceiling():
-        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
-        lib.ceiling_streamed(steps, n, BETA, THRESHOLD, ffi.from_buffer("float[]", v),
-                             ffi.from_buffer("float[]", current), ffi.from_buffer("int64_t[]", count))
-        return int(count.sum())
+        return ceiling_leaky("ceiling_streamed", current, steps, n)
 
     def with_numpy():
-        v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
-        beta, threshold = np.float32(BETA), np.float32(THRESHOLD)
-        for t in range(steps):
-            reset = v > threshold
-            v = beta * v + current[t] - reset * threshold
-            count += v > threshold
-        return int(count.sum())
+        return numpy_leaky(current, steps, n)
 
     return {"lifgen": with_lifgen, "C ceiling (branch-free, streamed)": with_ceiling,
             "NumPy": with_numpy}, current.nbytes
