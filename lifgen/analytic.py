@@ -40,6 +40,8 @@ def closed_form(model):
     except (NotImplementedError, ValueError, TypeError):
         return None
     solutions = solution if isinstance(solution, list) else [solution]
+    if any(eq.has(sympy.Integral) for eq in solutions):
+        return None  # an unevaluated integral is no closed form
     return [sympy.Eq(eq.lhs, _tidy(eq.rhs)) for eq in solutions]
 
 
@@ -126,6 +128,10 @@ class LinearSolution:
                 end = self._scalar(self.propagate(start, now, params, dt - elapsed))
                 if not resets or not self._above(end, params):
                     break
+                if model.refractory:
+                    raise InputError(f"model {model.name} spikes at step {step}, and the exact "
+                                     "reference does not model its refractory period; verify "
+                                     "it with an input below threshold or a shorter t_end")
                 hit = self._crossing_time(start, now, params, dt - elapsed)
                 spikes.append(step * dt + elapsed + hit)
                 at = self._scalar(self.propagate(start, now, params, hit))

@@ -60,8 +60,12 @@ def _parser():
     check.add_argument("--plot", metavar="OUT.png", help="traces and error-against-dt plot")
     check.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
 
-    gallery = commands.add_parser("gallery", help="reproduce snnTorch tutorial 2 with figures")
-    gallery.add_argument("--out", default="docs/gallery", help="folder for figures and captions")
+    gallery = commands.add_parser("gallery", help="draw snnTorch tutorial 2 (tutorial) or every "
+                                  "library model (models), with captions")
+    gallery.add_argument("which", nargs="?", choices=tuple(GALLERIES), default="tutorial",
+                         help="which gallery (default: tutorial)")
+    gallery.add_argument("--out", help="folder for figures and captions (default: docs/gallery "
+                         "or docs/models)")
     gallery.add_argument("--force", action="store_true", help="overwrite existing gallery files")
 
     cache = commands.add_parser("cache", help="show or clear the compiled-kernel cache")
@@ -115,10 +119,15 @@ def _show(args):
     model = load_model(args.model)
     step_map = discretize(model, args.method, args.dt, args.reset, args.reset_timing)
     sections = []
+    if model.refractory:
+        sections.append(("Refractory period", [model.refractory_text()]))
     if model.laws:
         sections.append(("Circuit laws", [_equation(law) for law in model.laws]))
     if model.odes:
-        sections.append(("ODE", [_equation(eq) for eq in model.ode_equations()]))
+        sections.append(("ODE", [_equation(eq) for eq in model.ode_equations(named=True)]))
+        if model.expressions:
+            sections.append(("Expressions (computed once per step or stage)",
+                             model.expression_lines()))
         solution = closed_form(model)
         sections.append(("Closed form (inputs held constant, X0 = X(0))",
                          [f"{eq.lhs.func.__name__}(t) = {_equation(eq.rhs)}" for eq in solution]
@@ -247,10 +256,16 @@ def _verify(args):
     return EXIT_OK if report.passed else EXIT_ORDER
 
 
-def _gallery(args):
-    from .gallery import make_gallery
+GALLERIES = {"tutorial": ("gallery", "make_gallery", "docs/gallery"),
+             "models": ("model_gallery", "make_model_gallery", "docs/models")}
 
-    for entry in make_gallery(args.out, overwrite=args.force):
+
+def _gallery(args):
+    import importlib
+
+    module, function, default_out = GALLERIES[args.which]
+    make = getattr(importlib.import_module(f"lifgen.{module}"), function)
+    for entry in make(args.out or default_out, overwrite=args.force):
         print(f"{entry['figure']}: {entry['caption']}")
 
 

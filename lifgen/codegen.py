@@ -13,7 +13,7 @@ import jinja2
 from . import __version__
 from .library import resource_dir
 from .discretize import TAU
-from .model import DT, RESET, SPIKE, previous_symbol, symbol
+from .model import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol, symbol
 from .written import CPrinter, Num, Op, from_sympy, symbols, to_text
 
 DTYPES = {"float64": "double", "float32": "float"}
@@ -167,7 +167,10 @@ def _context(step_map, dtype, options):
         "reset_timing": step_map.reset_timing,
         "options": _describe_options(options),
         "equations": step_map.equations(),
-        "states": [dict(entry(s), new="n_" + s.name, in_loop=True) for s in states],
+        "states": [dict(entry(s), new="n_" + s.name, in_loop=True, counter=False) for s in states]
+        + ([{"name": REFRACTORY_STATE, "c": "s_" + REFRACTORY_STATE, "new": "n_" + REFRACTORY_STATE,
+             "in_loop": True, "counter": True}] if step_map.refractory else []),
+        "refractory": _refractory(step_map, printer()),
         "parameters": [entry(p) for p in model.parameter_symbols],
         "inputs": [dict(entry(u), layout=options["layouts"][u.name] if mode != "coupled"
                         else "any") for u in model.input_symbols],
@@ -196,7 +199,8 @@ def _context(step_map, dtype, options):
         "reset_test": printer().print(spike_tree),
         "reset_comment": f"reset if the state before this step spiked: {model.spike}",
         "spike_code": (f"({after.print(spike_tree)}) && !({printer().print(spike_tree)})"
-                       if model.spike_on == "crossing" else after.print(spike_tree)),
+                       if model.spike_on == "crossing" else after.print(spike_tree))
+        + (" && !lg_refractory" if step_map.refractory else ""),
         "spike_comment": f"spike if {model.spike}",
         "margin_code": after.print(Op("-", from_sympy(model.spike.lhs), from_sympy(model.spike.rhs)))
         if options["inhibition"] else "",
@@ -206,6 +210,18 @@ def _context(step_map, dtype, options):
         else f"{number(_num(options['graded_spikes']))}*",
         "levels": [number(_num(v)) for v in sorted(options["state_quant"] or [])],
     }
+
+
+def _refractory(step_map, printer):
+    """The refractory counter: its length in steps and the states held while it runs."""
+    if not step_map.refractory:
+        return None
+    steps, frozen = step_map.refractory
+    return {"steps": printer.print(steps), "counter": "s_" + REFRACTORY_STATE,
+            "new": "n_" + REFRACTORY_STATE,
+            "frozen": [{"new": "n_" + s.name, "old": "s_" + s.name} for s in frozen],
+            "comment": f"refractory while {REFRACTORY_STATE} > 0"
+            + (f": {', '.join(map(str, frozen))} held, no spike" if frozen else ": no spike")}
 
 
 def _num(value):

@@ -11,10 +11,10 @@ import sympy
 
 from .errors import InputError, ModelError
 from .methods import ORDERS, TABLEAUX, auto_method, exponential_euler, is_linear, runge_kutta
-from .model import DISCRETE_METHOD, DT, RESET_MECHANISMS, RESET_TIMINGS, Model
+from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
-from .written import Name, Num, children, exprel, from_sympy, rebuild, symbols, to_sympy, to_text
+from .written import Call, Name, Num, Op, children, exprel, from_sympy, rebuild, symbols, to_sympy, to_text
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,16 @@ class StepMap:
     stages: tuple = ()  # ((symbol, tree), ...): intermediate slopes of multi-stage methods, in order
     note: str = ""  # why this method (when chosen by method="auto")
     propagator: tuple = ()  # ((state, tree in lg_tau), ...): exact solution after any time lg_tau
+    refractory: tuple = ()  # (tree of the refractory steps, (frozen state, ...)), or ()
 
     @property
     def spike(self):
         return self.model.spike
+
+    @property
+    def state_names(self):
+        """The states the kernel keeps: the model's, then the refractory counter if any."""
+        return self.model.state_names + ((REFRACTORY_STATE,) if self.refractory else ())
 
     def equations(self):
         """The step map as readable lines, constants first."""
@@ -53,6 +59,10 @@ class StepMap:
                     else "if this step spiked")
             lines += [f"{s} <- {to_text(v)}   (reset, {self.reset_mechanism}, {when})"
                       for s, v in self.reset]
+        if self.refractory:
+            steps, frozen = self.refractory
+            lines.append(f"refractory for {to_text(steps)} steps after a spike: no spike"
+                         + (f", {', '.join(map(str, frozen))} held" if frozen else ""))
         lines.append(f"spike if {self.spike}")
         lines += [f"{s} <- {to_text(v)}   (after the spike: reset_delay=False)"
                   for s, v in self.correction]
@@ -149,9 +159,10 @@ def symbolic_step(model, method, inline=True):
     if method == "exact":
         return [], _exact_step(model)
     if method == "exponential_euler":
-        return exponential_euler(model)
+        return exponential_euler(model, inline=inline)
     tableau = TABLEAUX[method]
-    return runge_kutta(model, tableau, inline=inline or len(tableau.b) == 1 or is_linear(model))
+    single = len(tableau.b) == 1 and not model.named_odes
+    return runge_kutta(model, tableau, inline=inline or single or is_linear(model))
 
 
 def _ode_step(model, method):
@@ -212,10 +223,26 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
         propagator = tuple((s, constants.hoist(from_sympy(_collect(e.xreplace({DT: TAU}), variables),
                                                           first=first)))
                            for s, e in _exact_step(model))
+    refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
                    reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
-                   stages=stages, note=note, propagator=propagator)
+                   stages=stages, note=note, propagator=propagator, refractory=refractory)
+
+
+def _refractory(model, dt, reset, reset_timing, precise, constants):
+    """The refractory period in whole steps, as Brian2 counts them: floor(period/dt + 1e-3),
+    so that a period that is a multiple of dt is not lost to rounding."""
+    if not model.refractory:
+        return ()
+    if precise:
+        raise InputError("precise=True does not support a refractory period")
+    if reset_timing != "same_step" and model.reset_for(reset):
+        raise InputError("a refractory period needs reset_timing='same_step' (the reset "
+                         "belongs to the spike that starts the period)")
+    period, frozen = model.refractory
+    steps = Call("floor", (Op("+", Op("/", period, Name(DT)), Num(0.001)),))
+    return constants.hoist(steps), frozen
 
 
 def _check_precise(model, method, reset_timing):

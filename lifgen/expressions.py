@@ -49,7 +49,7 @@ RESERVED_PREFIXES = ("lg_", "lifgen")
 FUNCTIONS = {
     "exp": (1,), "expm1": (1,), "log": (1,), "log1p": (1,), "sqrt": (1,), "sin": (1,),
     "cos": (1,), "tanh": (1,), "abs": (1,), "min": (2,), "max": (2,), "clip": (3,),
-    "exprel": (1,),
+    "exprel": (1,), "floor": (1,),
 }
 BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 COMPARISONS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}

@@ -22,12 +22,8 @@ def make_gallery(out, overwrite=False):
     """Write one figure per tutorial section into `out`, plus README.md with the captions."""
     out = Path(out)
     names = [section.__name__.removeprefix("_") for section in SECTIONS]
-    targets = [out / f"tutorial2_{n}.png" for n in names] + [out / "README.md"]
-    existing = [str(p) for p in targets if p.exists()]
-    if existing and not overwrite:
-        raise InputError(f"the gallery would replace {', '.join(existing)}; pass --force "
-                         "(overwrite=True) to regenerate it")
-    out.mkdir(parents=True, exist_ok=True)
+    targets = prepare_folder(out, [f"tutorial2_{n}.png" for n in names] + ["README.md"],
+                             overwrite)
     plt = _pyplot()
     entries = []
     for name, section, target in zip(names, SECTIONS, targets):
@@ -49,6 +45,17 @@ def make_gallery(out, overwrite=False):
                   "", entry["caption"], ""]
     targets[-1].write_text("\n".join(lines))
     return entries
+
+
+def prepare_folder(out, names, overwrite):
+    """The paths of `names` in folder `out`, created; refuses to replace files unless `overwrite`."""
+    targets = [out / name for name in names]
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not overwrite:
+        raise InputError(f"the gallery would replace {', '.join(existing)}; pass --force "
+                         "(overwrite=True) to regenerate it")
+    out.mkdir(parents=True, exist_ok=True)
+    return targets
 
 
 def _pyplot():

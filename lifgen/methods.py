@@ -50,17 +50,44 @@ def is_conditionally_linear(model):
     return all(state not in sympy.diff(rhs, state).free_symbols for state, rhs in model.odes)
 
 
+def stage_expressions(model, point, stage, first=None):
+    """The model's named expressions at one stage's point, as temporaries computed once there.
+
+    Returns (temporaries, scope): scope maps states to the point and each expression name to
+    its temporary. An expression that does not depend on the point keeps its temporary from
+    the `first` stage's scope.
+    """
+    stages, scope, moved = [], dict(point), {s for s, v in point.items() if s != v}
+    for name, expr in model.expressions:
+        if first is not None and not expr.free_symbols & moved:
+            scope[name] = first[name]
+            continue
+        temporary = sympy.Symbol(f"lg_stage{stage}_{name}")
+        stages.append((temporary, expr.xreplace(scope)))
+        scope[name] = temporary
+        moved.add(name)
+    return stages, scope
+
+
 def runge_kutta(model, tableau, inline):
     """Apply a tableau. Stages are substituted into the update if `inline`, else kept as temporaries.
 
-    Returns (stages, updates): stages are ((symbol, expression), ...) computed in order.
+    Returns (stages, updates): stages are ((symbol, expression), ...) computed in order. With
+    temporaries, the model's named expressions are computed once per stage.
     """
     states = [s for s, _ in model.odes]
-    slopes, stages = [], []
+    named = not inline and model.named_odes
+    slopes, stages, first = [], [], None
     for i, weights in enumerate(tableau.a):
         point = {s: s + DT * sum((w * slopes[j][s] for j, w in enumerate(weights) if w),
                                  sympy.Integer(0)) for s in states}
-        values = {s: rhs.xreplace(point) for s, rhs in model.odes}
+        if named:
+            temporaries, scope = stage_expressions(model, point, i + 1, first)
+            first = first or scope
+            stages += temporaries
+            values = {s: rhs.xreplace(scope) for s, rhs in model.named_odes}
+        else:
+            values = {s: rhs.xreplace(point) for s, rhs in model.odes}
         if inline:
             slopes.append(values)
             continue
@@ -72,13 +99,33 @@ def runge_kutta(model, tableau, inline):
     return stages, updates
 
 
-def exponential_euler(model):
-    """x_next = x + dt*f*exprel(a*dt), a = df/dx: exact when f is linear in x with constant a."""
+def exponential_euler(model, inline=True):
+    """x_next = x + dt*f*exprel(a*dt), a = df/dx: exact when f is linear in x with constant a.
+
+    Unless `inline`, the model's named expressions are computed once, as temporaries.
+    """
     if not is_conditionally_linear(model):
         bad = [str(s) for s, rhs in model.odes if s in sympy.diff(rhs, s).free_symbols]
         raise ModelError(f"method 'exponential_euler' needs each dX/dt linear in X; "
                          f"{', '.join(bad)} is not", model.source, "[equations]")
-    return [], [(s, s + DT * rhs * exprel(sympy.diff(rhs, s) * DT)) for s, rhs in model.odes]
+    if inline or not model.named_odes:
+        return [], [(s, s + DT * rhs * exprel(sympy.diff(rhs, s) * DT)) for s, rhs in model.odes]
+    stages, scope = stage_expressions(model, {s: s for s in model.state_symbols}, 1)
+    return stages, [(s, s + DT * rhs.xreplace(scope)
+                     * exprel(_total_derivative(model, rhs, s).xreplace(scope) * DT))
+                    for s, rhs in model.named_odes]
+
+
+def _total_derivative(model, rhs, state):
+    """d(rhs)/d(state) where rhs uses named expressions, keeping the names where it can."""
+    from .model import substitute_expressions
+
+    result = sympy.diff(rhs, state)
+    for name, _ in model.expressions:
+        inner = sympy.diff(substitute_expressions(name, model.expressions), state)
+        if inner != 0:
+            result += sympy.diff(rhs, name) * inner
+    return result
 
 
 def auto_method(model):

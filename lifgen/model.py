@@ -23,6 +23,7 @@ RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
 ODE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "auto")
 DISCRETE_METHOD = "discrete"
+REFRACTORY_STATE = "refractory_steps"  # the kernel's count of refractory steps left, per neuron
 
 
 def symbol(name):
@@ -79,7 +80,9 @@ class Model:
     resets: tuple  # ((mechanism, ((state, tree), ...)), ...)
     reset_mechanism: str = "subtract"
     reset_timing: str = "next_step"
-    odes: tuple = ()  # ((state, dX/dt as SymPy), ...)
+    odes: tuple = ()  # ((state, dX/dt as SymPy), ...), with every named expression substituted
+    expressions: tuple = ()  # ((symbol, SymPy of quantities and earlier expressions), ...)
+    named_odes: tuple = ()  # the odes written with the expression symbols (when there are any)
     update: tuple = ()  # ((state, tree), ...), applied in order: later lines see earlier results
     laws: tuple = ()  # circuit laws as SymPy equations in time-function form
     corrections: tuple = ()  # ((mechanism, ((state, tree), ...)), ...): snnTorch's reset_delay=False
@@ -89,6 +92,7 @@ class Model:
     constraints: tuple = ()  # (tree, ...): relations the parameters must satisfy
     presets: tuple = ()  # ((name, ((parameter, value), ...)), ...): named parameter sets
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
+    refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
     method: str | None = None
     dt: float | None = None
     description: str = field(default="", compare=False)
@@ -149,11 +153,23 @@ class Model:
         """The reset assignments ((state, tree), ...) of one mechanism."""
         return dict(self.resets)[mechanism]
 
-    def ode_equations(self):
-        """The ODEs as SymPy equations dX/dt = f, in time-function form for display."""
+    def ode_equations(self, named=False):
+        """The ODEs as SymPy equations dX/dt = f, in time-function form; `named` keeps the
+        names of the model's expressions (alpha_m) instead of their definitions."""
         to_time = {s: time_function(s.name) for s in self.state_symbols}
+        odes = self.named_odes if named and self.named_odes else self.odes
         return [sympy.Eq(sympy.Derivative(time_function(s.name), TIME), rhs.xreplace(to_time))
-                for s, rhs in self.odes]
+                for s, rhs in odes]
+
+    def expression_lines(self):
+        """The named expressions as text lines `alpha_m = ...`, in the order they are computed."""
+        return [f"{name} = {display(expr)}" for name, expr in self.expressions]
+
+    def refractory_text(self):
+        """The refractory period in words: `refractory for t_ref after a spike; V held`."""
+        period, frozen = self.refractory
+        held = f"; {', '.join(map(str, frozen))} held" if frozen else ""
+        return f"refractory for {written.to_text(period)} after a spike (no spike){held}"
 
     def update_lines(self):
         """The discrete map as text lines `V[t+1] = beta*V + I`, in the order they are applied."""
@@ -168,9 +184,12 @@ class Model:
 
     def __str__(self):
         lines = [f"model {self.name}" + (f": {self.description}" if self.description else "")]
-        lines += [f"  {display(eq)}" for eq in self.ode_equations()]
+        lines += [f"  {display(eq)}" for eq in self.ode_equations(named=True)]
+        lines += [f"  {line}" for line in self.expression_lines()]
         lines += [f"  {line}" for line in self.update_lines()]
         lines.append(f"  spike when {self.spike}; reset {self.reset_mechanism} ({self.reset_timing})")
+        if self.refractory:
+            lines.append(f"  {self.refractory_text()}")
         return "\n".join(lines)
 
     # -- construction from SymPy --------------------------------------------------------
@@ -209,6 +228,13 @@ class Model:
                    spike=spike_expr, resets=tuple(reset_forms.items()), reset_mechanism=reset,
                    reset_timing=reset_timing, odes=odes, update=update_map, laws=laws,
                    method=method, dt=None if dt is None else float(dt), description=description)
+
+
+def substitute_expressions(expr, expressions):
+    """`expr` with every named expression replaced by its definition, down to the quantities."""
+    for name, definition in reversed(expressions):
+        expr = expr.xreplace({name: definition})
+    return expr
 
 
 def default_resets(spike):
@@ -259,6 +285,12 @@ def _validate(model):
                          "declared", src, "[equations]")
     for state, expr in model.odes:
         _check_known(expr.free_symbols, known | {DT}, src, f"[equations] d{state}/dt")
+    named = set()
+    for name, expr in model.expressions:
+        _check_known(expr.free_symbols, known | named, src, f"[expressions] {name}")
+        named.add(name)
+    if model.named_odes and [s for s, _ in model.named_odes] != [s for s, _ in model.odes]:
+        raise ModelError("named_odes must follow the states, as odes do", src, "[equations]")
     for state, tree in model.update:
         _check_known(written.symbols(tree), known, src, f"[equations] update {state}")
     if not isinstance(model.spike, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
@@ -290,6 +322,7 @@ def _validate(model):
     if model.dt is not None and not (isinstance(model.dt, float) and math.isfinite(model.dt)
                                      and model.dt > 0):
         raise ModelError(f"dt must be a positive number, got {model.dt!r}", src, "[simulation] dt")
+    _validate_refractory(model, known)
     for synapse in model.synapses:
         check_name(synapse.name, src, f"[synapses] {synapse.name}")
         if synapse.name in {q.name for q in model.states + model.parameters + model.inputs}:
@@ -298,6 +331,24 @@ def _validate(model):
         if synapse.bias is not None and synapse.bias not in model.parameter_names:
             raise ModelError(f"bias {synapse.bias!r} is not a declared parameter", src,
                              f"[synapses] {synapse.name}")
+
+
+def _validate_refractory(model, known):
+    if not model.refractory:
+        return
+    src = model.source
+    period, frozen = model.refractory
+    if model.is_discrete:
+        raise ModelError("a refractory period is given in time; a discrete map has no dt", src,
+                         "[refractory]")
+    _check_known(written.symbols(period), set(model.parameter_symbols), src,
+                 "[refractory] period (parameters only)")
+    for state in frozen:
+        if state not in model.state_symbols:
+            raise ModelError(f"{state} is not a state", src, "[refractory] frozen")
+    if REFRACTORY_STATE in model.state_names:
+        raise ModelError(f"a state named {REFRACTORY_STATE!r} would hide the refractory counter",
+                         src, f"[states] {REFRACTORY_STATE}")
 
 
 def check_quantities(states, parameters, inputs, src=None):

@@ -17,7 +17,8 @@ from .discretize import check_written_steps
 from .errors import ModelError
 from .expressions import FUNCTIONS, check_name, parse, parse_expression
 from .model import (DT, ODE_METHODS, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
-                    Synapse, check_quantities, default_resets, previous_symbol, symbol,
+                    Synapse, check_quantities, default_resets, previous_symbol,
+                    substitute_expressions, symbol,
                     time_function)
 
 MAX_FILE_BYTES = 1 << 20
@@ -28,6 +29,7 @@ SECTIONS = {
     "equations": {"laws", "update", *ODE_METHODS},
     "spike": {"condition", "on"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
+    "refractory": {"period", "frozen"},
     "simulation": {"method", "dt"},
     "parameter_sets": None,
     "synapses": None,
@@ -82,14 +84,14 @@ def model_from_document(document, source, default_name="model"):
 
     synapses = _synapses(document.get("synapses", {}), source)
     names.update({syn.name: syn.symbol for syn in synapses})
-    law_names = dict(names)
-    law_names.update(_expressions(document.get("expressions", {}), law_names, source))
+    expressions = _expressions(document.get("expressions", {}), names, source)
+    law_names = {**names, **{e.name: e for e, _ in expressions}}
 
     equations = document.get("equations", {})
     laws, odes, update = (), (), ()
     if "laws" in equations:
         laws = _laws(equations["laws"], state_names, law_names, source)
-        odes = derive_odes(laws, state_names, known, source)
+        odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions], source)
     if "update" in equations:
         update = _assignments(equations["update"], names, source, "[equations] update")
     written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,
@@ -118,13 +120,16 @@ def model_from_document(document, source, default_name="model"):
         name=_string(meta, "name", source, "[model]", default_name),
         description=_string(meta, "description", source, "[model]", ""),
         reference=_string(meta, "reference", source, "[model]", ""),
-        states=states, parameters=parameters, inputs=inputs, laws=laws, odes=odes, update=update,
+        states=states, parameters=parameters, inputs=inputs, laws=laws, update=update,
+        odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
+        named_odes=odes if expressions else (), expressions=expressions,
         spike=spike, resets=tuple(resets.items()), corrections=corrections,
         written_steps=written_steps, synapses=synapses,
         parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
         constraints=_constraints(meta.get("constraints", []), names, source),
         presets=_presets(document.get("presets", {}), source),
         spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
+        refractory=_refractory(document.get("refractory", {}), names, source),
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
         reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
         method=_string(simulation, "method", source, "[simulation]", None),
@@ -133,6 +138,23 @@ def model_from_document(document, source, default_name="model"):
     )
     check_written_steps(model)
     return model
+
+
+def _refractory(table, names, source):
+    """`[refractory] period = "t_ref"`, `frozen = ["V"]`: after a spike the spike test is blocked
+    for `period` (in the model's time unit), and the frozen states keep their values."""
+    if not table:
+        return ()
+    period = table.get("period")
+    if isinstance(period, (int, float)) and not isinstance(period, bool):
+        period = repr(_number(period, source, "[refractory] period"))
+    period = parse(_text({"period": period} if period is not None else {}, "period", source,
+                         "[refractory]"), names, source, "[refractory] period")[0]
+    frozen = table.get("frozen", [])
+    if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
+        raise ModelError("must be a list of state names such as [\"V\"]", source,
+                         "[refractory] frozen")
+    return period, tuple(symbol(n) for n in frozen)
 
 
 def _synapses(table, source):
@@ -209,15 +231,17 @@ def _quantities(document, section, source, scope=None):
 
 
 def _expressions(table, names, source):
-    """`[expressions]`: named sub-expressions (rate functions, currents) used in the laws."""
-    result = {}
+    """`[expressions]`: named sub-expressions (rate functions, currents) used in the laws, as
+    ((symbol, SymPy expression of quantities and earlier expressions), ...)."""
+    result, scope = [], dict(names)
     for name, text in table.items():
         field = f"[expressions] {name}"
         check_name(name, source, field)
         if name in names:
             raise ModelError(f"{name!r} is already a declared quantity", source, field)
-        result[name] = parse_expression(text, {**names, **result}, source, field)
-    return result
+        result.append((symbol(name), parse_expression(text, scope, source, field)))
+        scope[name] = symbol(name)
+    return tuple(result)
 
 
 def _presets(table, source):

@@ -85,9 +85,10 @@ class Simulator:
         inputs = _checked_names(inputs, model.input_names, "inputs")
         params = _checked_names(params, model.parameter_names + tuple(dict(model.parameter_sets)),
                                 "params")
-        initial = _checked_names(initial, model.state_names, "initial")
+        state_names = self.step_map.state_names
+        initial = _checked_names(initial, state_names, "initial")
         connections = _checked_names(connections, model.synapse_names, "connections")
-        record, recorded_neurons = _record_request(record, model, n_neurons)
+        record, recorded_neurons = _record_request(record, state_names, n_neurons)
         batch = _batch_shape(inputs, initial, n_steps, n_neurons)
         rows = int(np.prod(batch, dtype=np.int64))
         if spikes not in SPIKE_MODES:
@@ -101,6 +102,8 @@ class Simulator:
                         for n in model.input_names}
         param_values = self._parameters(params, n_neurons, dtype)
         states = _initial_states(model, initial, param_values, batch, n_neurons, dtype)
+        states.update({n: _state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype)
+                       for n in state_names if n not in states})
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
         index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
         traces = {n: np.empty((n_steps, rows, index.size), dtype) for n in record}
@@ -115,7 +118,7 @@ class Simulator:
         ffi, kernel = compiled.ffi, getattr(compiled.lib, kernel_source.function)
         work = np.empty(max(kernel_source.work_size, 1) * n_neurons, dtype)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
-        fixed = {"states": [pointer(states[n]) for n in model.state_names],
+        fixed = {"states": [pointer(states[n]) for n in state_names],
                  "params": [], "inputs": [], "weights": []}
         for n in model.parameter_names:
             array, stride = param_values[n]
@@ -148,7 +151,7 @@ class Simulator:
                 args += fixed["weights"]
                 args += [index_pointer, index.size]
                 args += [trace_pointers[n] + done * rows * index.size if n in trace_pointers
-                         else ffi.NULL for n in model.state_names]
+                         else ffi.NULL for n in state_names]
                 if raster is not None:
                     spike_target = raster_pointer + done * rows * n_neurons
                 elif events_buffer is not None:
@@ -265,6 +268,8 @@ def _check_options(model, reset_timing, graded_spikes, inhibition, state_quant):
     if isinstance(graded_spikes, bool) or not isinstance(graded_spikes, Real) \
             or not np.isfinite(graded_spikes):
         raise InputError(f"graded_spikes must be a finite number, got {graded_spikes!r}")
+    if model.refractory and (inhibition or state_quant is not None):
+        raise InputError("a refractory period cannot be combined with inhibition or state_quant")
     if inhibition and (reset_timing != "next_step"
                        or not isinstance(model.spike, (sympy.Gt, sympy.Ge))):
         raise InputError("inhibition needs a threshold spike condition (X > theta) and "
@@ -309,19 +314,19 @@ def _checked_names(mapping, known, what):
     return mapping
 
 
-def _record_request(record, model, n_neurons):
+def _record_request(record, state_names, n_neurons):
     """(state -> None for every neuron or the traced neuron indices, indices the kernel records).
 
     The kernel records one set of neurons for every traced state: the union of those asked for.
     """
     if record is None:
-        record = ("V",) if "V" in model.state_names else model.state_names[:1]
+        record = ("V",) if "V" in state_names else state_names[:1]
     if isinstance(record, str):
         record = (record,)
     requests = dict(record) if isinstance(record, dict) else {name: None for name in record}
-    unknown = [n for n in requests if n not in model.state_names]
+    unknown = [n for n in requests if n not in state_names]
     if unknown:
-        raise InputError(f"record has unknown state(s) {unknown}; states are {model.state_names}")
+        raise InputError(f"record has unknown state(s) {unknown}; states are {state_names}")
     if not requests:
         return {}, np.zeros(0, np.int64)
     if any(neurons is None for neurons in requests.values()):

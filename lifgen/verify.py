@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import math
 
 import numpy as np
+import sympy
 
 from .analytic import LinearSolution
 from .errors import InputError
@@ -66,8 +67,8 @@ class VerificationReport:
                 continue
             measurable = [r for r in rows if r["max_error"] > self.noise_floor]
             observed = self.measured_order(method)
-            result[method] = (not measurable or observed is not None
-                              and abs(observed - expected) <= ORDER_TOLERANCE)
+            result[method] = (observed is None and len(measurable) < 2
+                              or observed is not None and abs(observed - expected) <= ORDER_TOLERANCE)
         return result
 
     def expected_order(self, method):
@@ -97,7 +98,10 @@ class VerificationReport:
                 detail = "exact for this model: error at rounding level" if ok else \
                     "should be exact for this model but is not"
             elif observed is None:
-                detail = f"error below the noise floor {self.noise_floor:.1e} at every dt"
+                where = "every dt" if not any(
+                    r["max_error"] > self.noise_floor for r in self.rows
+                    if r["method"] == method) else "all but the largest dt"
+                detail = f"error below the noise floor {self.noise_floor:.1e} at {where}"
             else:
                 detail = f"observed order {observed:.2f}, expected {expected}"
             lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({detail})")
@@ -191,27 +195,33 @@ def _default_duration(model, params):
 
 
 def _default_input(model, params):
-    """A step at t = 0 that stays below threshold for one-state linear models (clean orders)."""
+    """For linear models, a step at t = 0 that settles three quarters of the way from the initial
+    state to threshold: no spikes, so the errors show the method's order cleanly."""
     if not model.inputs:
         return Constant(0.0)
-    if is_linear(model) and len(model.odes) == 1:
+    threshold = _threshold(model, params)
+    if is_linear(model) and threshold is not None:
         from .analytic import LinearSolution
 
-        solution = LinearSolution(model)
+        solution, membrane = LinearSolution(model), model.spike.lhs.name
         state = {k: 0.0 for k in model.state_names}
-        far = solution.propagate(state, {model.input_names[0]: 1.0}, params, 1e6)
-        gain = abs(float(far[model.state_names[0]]))
-        threshold = _threshold(model, params)
-        if gain > 0 and threshold:
-            return Step(0.75 * threshold / gain, 0)
+        rest = float(solution.propagate(state, {}, params, 1e6)[membrane])
+        gain = float(solution.propagate(state, {model.input_names[0]: 1.0}, params, 1e6)[membrane])
+        start = model.initial_values[membrane]
+        if gain - rest != 0:
+            return Step((start + 0.75 * (threshold - start) - rest) / (gain - rest), 0)
     return Step(1.0, 0)
 
 
 def _threshold(model, params):
+    """The threshold value of a condition `X > theta` on a state X, else None."""
+    spike = model.spike
+    if not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs not in model.state_symbols:
+        return None
     try:
-        return abs(float(model.spike.rhs.subs({p: {**model.defaults, **params}[p.name]
-                                                for p in model.parameter_symbols})))
-    except (TypeError, AttributeError, KeyError):
+        return float(spike.rhs.subs({p: {**model.defaults, **params}[p.name]
+                                     for p in model.parameter_symbols}))
+    except (TypeError, KeyError):
         return None
 
 

@@ -79,12 +79,12 @@ PRECEDENCE = {"or": -2, "and": -1, ">": 0, ">=": 0, "<": 0, "<=": 0, **ARITHMETI
 SYMPY_FUNCTIONS = {
     "exp": sympy.exp, "expm1": expm1, "log": sympy.log, "log1p": log1p, "sqrt": sympy.sqrt,
     "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh, "abs": sympy.Abs,
-    "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow, "exprel": exprel,
+    "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow, "exprel": exprel, "floor": sympy.floor,
     "clip": lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
 }
 C_FUNCTIONS = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sqrt": "sqrt",
                "sin": "sin", "cos": "cos", "tanh": "tanh", "abs": "fabs", "min": "fmin",
-               "max": "fmax", "pow": "pow", "exprel": "lg_exprel"}
+               "max": "fmax", "pow": "pow", "exprel": "lg_exprel", "floor": "floor"}
 
 
 def symbols(node):
@@ -341,7 +341,7 @@ def evaluate(node, values, dtype=float):
 
     functions = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
                  "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "abs": np.abs,
-                 "min": np.minimum, "max": np.maximum, "pow": np.power,
+                 "floor": np.floor, "min": np.minimum, "max": np.maximum, "pow": np.power,
                  "exprel": lambda x: np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x)),
                  "clip": lambda x, low, high: np.minimum(np.maximum(x, low), high)}
 

@@ -27,7 +27,8 @@ def test_first_ten_spikes_within_one_step_of_brian2(case):
     config = json.loads(str(data["config"]))
     model = lifgen.load_model(config["model"], preset=config["preset"])
     simulator = lifgen.compile(model, method=config["method"], dt=config["dt"])
-    ours = simulator.run(config["steps"], inputs={"I": config["I"]}).spike_steps()
+    ours = simulator.run(config["steps"], inputs={"I": config["I"]},
+                         initial=config.get("initial")).spike_steps()
     theirs = data["spike_steps"]
     assert len(theirs) >= 5
     count = min(10, len(theirs))

@@ -55,3 +55,36 @@ def test_expm1_rewrite():
     x, c = sympy.symbols("x c")
     assert str(use_expm1(c - c * sympy.exp(-x))) == "-c*expm1(-x)"
     assert use_expm1(sympy.exp(x) + 2) == sympy.exp(x) + 2
+
+
+@pytest.mark.parametrize("method, stages", [("euler", 1), ("exponential_euler", 1), ("rk4", 4)])
+def test_named_expressions_are_computed_once_per_stage(method, stages):
+    # HH's rate functions appear in the laws by name: each is evaluated once per stage, and the
+    # updates use the temporaries, so no rate function is written out twice.
+    from lifgen.written import Call, children
+
+    def rate_calls(tree):
+        own = isinstance(tree, Call) and tree.function in ("exp", "exprel") \
+            and symbol("V") in symbols(tree)
+        return own + sum(rate_calls(child) for child in children(tree))
+
+    step_map = discretize(lifgen.load_model("hodgkin_huxley"), method)
+    rates = [k.name for k, tree in step_map.stages if rate_calls(tree)]
+    assert len(rates) == 6 * stages  # alpha and beta of m, h and n, once per stage
+    assert rates[:6] == [f"lg_stage1_{r}_{x}" for x in "mhn" for r in ("alpha", "beta")]
+    assert not any(rate_calls(tree) for _, tree in step_map.updates)
+
+
+def test_named_expressions_give_the_same_step_as_substituted_ones():
+    model = lifgen.load_model("hodgkin_huxley")
+    step_map = discretize(model, "exponential_euler")
+    values = {symbol("V"): -52.0, symbol("m"): 0.1, symbol("h"): 0.5, symbol("n"): 0.4,
+              symbol("I"): 7.0, DT: 0.01, **{q.symbol: q.value for q in model.parameters}}
+    scope = dict(values)
+    for name, tree in step_map.constants + step_map.stages:
+        scope[name] = to_sympy(tree).xreplace(scope)
+    from lifgen.methods import exponential_euler
+
+    for (state, tree), (_, explicit) in zip(step_map.updates, exponential_euler(model)[1]):
+        ours = float(to_sympy(tree).xreplace(scope))
+        assert ours == pytest.approx(float(explicit.xreplace(values).evalf()), rel=1e-12)

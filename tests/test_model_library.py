@@ -96,7 +96,8 @@ def test_eif_fires_only_above_its_rheobase():
     assert counts[0] == 0 and 0 < counts[1] < counts[2]
 
 
-@pytest.mark.parametrize("model", ["izhikevich", "adex", "eif", "qif", "hodgkin_huxley"])
+@pytest.mark.parametrize("model", ["izhikevich", "adex", "eif", "qif", "hodgkin_huxley",
+                                   "lif_cuba", "lif_coba"])
 def test_every_applicable_method_runs(model):
     from lifgen.methods import ORDERS, is_conditionally_linear, is_linear
 
@@ -132,3 +133,29 @@ def test_lif_cuba_exact_step_is_finite_and_accurate_at_equal_time_constants(rela
                  / (1 / mpmath.mpf(tau_m) - 1 / mpmath.mpf(tau_e)))
         expected.append(float(w) - 49.0)
     np.testing.assert_allclose(result.traces["V"][:, 0], expected, rtol=1e-13, atol=0)
+
+
+def test_lif_coba_chooses_exponential_euler_and_its_conductances_pull_towards_reversal():
+    simulator = lifgen.compile("lif_coba")
+    assert simulator.method == "exponential_euler"
+    # A large inhibitory conductance holds V near E_i = -80 mV; excitation pulls it towards 0.
+    inhibited = simulator.run(50, initial={"g_i": 50.0}, inputs={"I": 0.0})
+    assert inhibited.traces["V"][-1, 0] == pytest.approx(-80.0, abs=2.0)
+    excited = simulator.run(3, initial={"g_e": 1000.0, "V": -70.0}, params={"V_t": 1e9},
+                            inputs={"I": 0.0})
+    assert excited.traces["V"][-1, 0] == pytest.approx(0.0, abs=1.0)
+
+
+def test_model_gallery_draws_every_library_model(tmp_path):
+    from lifgen.errors import InputError
+    from lifgen.model_gallery import make_model_gallery
+
+    entries = make_model_gallery(tmp_path)
+    assert {e["name"] for e in entries} == set(lifgen.list_models())
+    readme = (tmp_path / "README.md").read_text()
+    for entry in entries:
+        assert (tmp_path / f"{entry['name']}.png").stat().st_size > 5000
+        assert f"({entry['name']}.png)" in readme and entry["caption"] in readme
+        assert " 0 spikes" not in entry["caption"], entry["caption"]  # every panel fires
+    with pytest.raises(InputError, match="--force"):
+        make_model_gallery(tmp_path)

@@ -69,15 +69,37 @@ alpha_n = 0.1/exprel(-(V + 55)/10) : 1
 beta_n = 0.125*exp(-(V + 65)/80) : 1
 I : 1
 """
+CUBA = """
+dV/dt = (-(V - E_L) + g_e + g_i + I)/tau_m : 1 (unless refractory)
+dg_e/dt = -g_e/tau_e : 1
+dg_i/dt = -g_i/tau_i : 1
+I : 1
+"""
+COBA = """
+dV/dt = (-(V - E_L) + g_e*(E_e - V) + g_i*(E_i - V) + I)/tau_m : 1 (unless refractory)
+dg_e/dt = -g_e/tau_e : 1
+dg_i/dt = -g_i/tau_i : 1
+I : 1
+"""
+# Brette et al. (2007) values, as in Brian2's CUBA and COBA examples; the synaptic states start
+# away from zero so that they matter, and the drive keeps the neuron firing.
+SYNAPTIC_TIMES = dict(tau_m=20 * b2.ms, tau_e=5 * b2.ms, tau_i=10 * b2.ms)
+CUBA_CASE = dict(namespace=dict(SYNAPTIC_TIMES, E_L=-49.0, V_t=-50.0, V_r=-60.0),
+                 initial={"V": -60.0, "g_e": 6.0, "g_i": -3.0}, I=2.0, method="exact")
+COBA_CASE = dict(namespace=dict(SYNAPTIC_TIMES, E_L=-60.0, E_e=0.0, E_i=-80.0, V_t=-50.0,
+                                V_r=-60.0),
+                 initial={"V": -60.0, "g_e": 0.4, "g_i": 0.3}, I=20.0,
+                 method="exponential_euler")
 HH_VALUES = dict(C=1.0, g_Na=120.0, g_K=36.0, g_L=0.3, E_Na=50.0, E_K=-77.0, E_L=-54.387)
 
 
-def run(equations, namespace, threshold, reset, initial, method, dt_ms, steps, values):
+def run(equations, namespace, threshold, reset, initial, method, dt_ms, steps, values,
+        refractory=False):
     b2.start_scope()
     b2.prefs.codegen.target = "numpy"
     b2.defaultclock.dt = dt_ms * b2.ms
     group = b2.NeuronGroup(1, equations, threshold=threshold, reset=reset, method=method,
-                           namespace=namespace)
+                           namespace=namespace, refractory=refractory)
     for name, value in {**values, **initial}.items():
         setattr(group, name, value)
     monitor = b2.SpikeMonitor(group)
@@ -110,6 +132,12 @@ def main():
                      "rk4", 0.1, steps, brian_values)
         write(f"adex_{preset}", {"model": "adex", "preset": preset, "method": "rk4", "dt": 0.1,
                                  "steps": steps, "I": current}, spikes)
+    for name, equations, case in (("lif_cuba", CUBA, CUBA_CASE), ("lif_coba", COBA, COBA_CASE)):
+        steps = 3000
+        spikes = run(equations, case["namespace"], "V > V_t", "V = V_r", case["initial"],
+                     case["method"], 0.1, steps, {"I": case["I"]}, refractory=5 * b2.ms)
+        write(name, {"model": name, "preset": None, "method": case["method"], "dt": 0.1,
+                     "steps": steps, "I": case["I"], "initial": case["initial"]}, spikes)
     for method in ("exponential_euler", "rk4"):
         steps = 20000
         namespace = {k: v for k, v in HH_VALUES.items() if k != "C"}
