@@ -14,7 +14,7 @@ from . import __version__
 from .library import resource_dir
 from .discretize import TAU
 from .model import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol, symbol
-from .written import CPrinter, Num, Op, from_sympy, symbols, to_text
+from .written import CPrinter, Name, Num, Op, from_sympy, symbols, to_text
 
 DTYPES = {"float64": "double", "float32": "float"}
 TILES = {"float32": 64, "float64": 32}  # neurons per tile: a few vector registers of each state
@@ -190,8 +190,9 @@ def _context(step_map, dtype, options):
         "stages": [{"c": k.name, "code": printer().print(tree),
                     "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
                    for k, tree in step_map.stages],
-        "resets": [{"new": "n_" + s.name, "temp": "r_" + s.name, "code": after.print(t),
-                    "comment": f"reset ({step_map.reset_mechanism}): {s} <- {to_text(t)}"}
+        "resets": [dict(_reset_offset(s, t, set(states), after, dtype),
+                        new="n_" + s.name, temp="r_" + s.name, code=after.print(t),
+                        comment=f"reset ({step_map.reset_mechanism}): {s} <- {to_text(t)}")
                    for s, t in step_map.reset],
         "correction": [{"new": "n_" + s.name, "temp": "c_" + s.name, "code": after.print(t),
                         "comment": f"reset_delay=False: {s} <- {to_text(t)}"}
@@ -210,6 +211,20 @@ def _context(step_map, dtype, options):
         else f"{number(_num(options['graded_spikes']))}*",
         "levels": [number(_num(v)) for v in sorted(options["state_quant"] or [])],
     }
+
+
+def _reset_offset(state, tree, states, printer, dtype):
+    """A reset X <- X - e (or X + e) with e free of states becomes X - (reset ? e : 0).
+
+    The amount is then a masked constant, off the critical path of the update, instead of a
+    blend of two updated values; X - 0 and X + (-0) are X exactly, so no result changes.
+    """
+    if not (isinstance(tree, Op) and tree.op in "+-" and tree.left == Name(state)
+            and not symbols(tree.right) & (states | {previous_symbol(s.name) for s in states})):
+        return {"offset_op": None}
+    zero = CPrinter({}, dtype).print(Num(0.0))
+    return {"offset_op": tree.op, "offset_code": printer.print(tree.right),
+            "neutral": zero if tree.op == "-" else f"-{zero}"}
 
 
 def _refractory(step_map, printer):
