@@ -124,22 +124,23 @@ def brian2_python():
     return candidate if probe.returncode == 0 else None
 
 
-def brian2_rows(n, steps, repeats):
+def brian2_rows(n, steps, repeats, script="brian2_lif.py", label="same-step reset"):
     """Brian2 runtime (Cython) and cpp_standalone on the same workload, in its own process."""
     python = brian2_python()
     if python is None:
         return {}, {}
     rows, builds = {}, {}
     for target in ("cython", "cpp_standalone"):
-        out = subprocess.run([python, str(HERE / "brian2_lif.py"), target, str(n), str(steps),
-                              str(repeats)], capture_output=True, text=True, cwd=tempfile.gettempdir())
+        sizes = [str(n), str(steps)] if script == "brian2_lif.py" else []
+        out = subprocess.run([python, str(HERE / script), target, *sizes, str(repeats)],
+                             capture_output=True, text=True, cwd=tempfile.gettempdir())
         if out.returncode != 0:
             print(f"Brian2 {target} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
             continue
         report = json.loads(out.stdout.strip().splitlines()[-1])
         times = report["seconds"]
-        rows[f"Brian2 {target} (same-step reset)"] = (min(times), statistics.median(times),
-                                                     report["spikes"])
+        rows[f"Brian2 {target} ({label})"] = (min(times), statistics.median(times),
+                                              report["spikes"])
         builds[f"Brian2 {target}"] = report["build"]
     return rows, builds
 
@@ -209,6 +210,19 @@ def synaptic(n, steps):
     return {"lifgen": with_lifgen, "C ceiling (register-tiled)": with_ceiling}
 
 
+def cuba_network():
+    """The CUBA network of Brette et al. 2007 (4000 neurons, 1 s at dt = 0.1 ms), float64."""
+    from lifgen import brette2007
+
+    simulator = lifgen.compile("lif_cuba", dt=0.1)
+    synapses = brette2007.connections(brette2007.NETWORKS["cuba"], seed=1)
+
+    def run():
+        return brette2007.simulate("cuba", seed=0, simulator=simulator, synapses=synapses)[1]["spikes"]
+
+    return {"lifgen": run}
+
+
 def read_bandwidth():
     """Bytes per second read from DRAM by one core: a vectorized sum over 512 MiB (best of five)."""
     kernel = ceiling()
@@ -252,7 +266,7 @@ def table(title, runs, work, repeats, reference, extra="", external=None):
         lines.append(f"| {name} | {work / best / 1e9:.3f} | {work / median / 1e9:.3f} | "
                      f"{work / best / base:.2f} | {spikes} |")
     lines.append("" if len(counts) == 1 else "\nSpike counts differ: see the notes below.")
-    if any(name.startswith("Brian2") for name in results):
+    if any(name.startswith("Brian2") and "same-step" in name for name in results):
         lines.append("Brian2 resets in the same step as the threshold test; its spike count is "
                      "compared with lifgen's `reset_timing=\"same_step\"` row.")
     return lines, results
@@ -296,6 +310,14 @@ def main(argv=None):
     rows, _ = table(f"Synaptic, N = {n:g}, T = {steps} (the same generic path)", synaptic(n, steps),
                     n * steps, repeats, "C ceiling (register-tiled)")
     lines += rows
+    external, _ = brian2_rows(0, 0, repeats, script="brian2_cuba.py", label="its own random network")
+    rows, results = table("CUBA network (Brette et al. 2007): 4000 neurons, p = 0.02, 1 s at "
+                          "dt = 0.1 ms, float64", cuba_network(), 4000 * 10_000, repeats, "lifgen",
+                          external=external)
+    lines += rows
+    lines += [f"One simulated second takes {results['lifgen'][0] * 1e3:.0f} ms in lifgen"
+              + "".join(f", {seconds * 1e3:.0f} ms in {name}"
+                        for name, (seconds, _, _) in external.items()) + " (best of runs)."]
     lines += ["\n**Compile latency** (new process, imports excluded; best and median)\n",
               "| model | cold, empty cache | warm |", "|---|---|---|"]
     for model in ("leaky", "lapicque"):

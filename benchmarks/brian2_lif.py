@@ -11,19 +11,17 @@ import json
 import shutil
 import sys
 import tempfile
-import time
 
 import numpy as np
+
+from brian2_timing import setup, time_runs
 
 
 def main(target, n, steps, repeats):
     import brian2 as b2
 
     directory = tempfile.mkdtemp()
-    if target == "cpp_standalone":
-        b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-    else:
-        b2.prefs.codegen.target = "cython"
+    setup(b2, target, directory)
     b2.prefs.core.default_float_dtype = np.float32
     b2.defaultclock.dt = 1 * b2.ms
     group = b2.NeuronGroup(n, "v : 1\nI : 1 (constant)\ncount : 1", threshold="v > 1",
@@ -31,27 +29,8 @@ def main(target, n, steps, repeats):
     group.run_regularly("v = 0.95*v + I", when="groups")
     group.I = np.random.default_rng(0).uniform(0.0, 0.1, n).astype(np.float32)
     network = b2.Network(group)
-    timings = []
-    start = time.perf_counter()
-    if target == "cpp_standalone":
-        network.run(steps * b2.ms)
-        b2.device.build(directory=directory, compile=True, run=False)
-        build = time.perf_counter() - start
-        for _ in range(repeats):
-            start = time.perf_counter()
-            b2.device.run(directory=directory, with_output=False)
-            timings.append(time.perf_counter() - start)
-        spikes = int(np.sum(group.count[:]))
-    else:
-        network.store()
-        network.run(1 * b2.ms)  # generates and compiles the Cython code
-        build = time.perf_counter() - start
-        for _ in range(repeats):
-            network.restore()
-            start = time.perf_counter()
-            network.run(steps * b2.ms)
-            timings.append(time.perf_counter() - start)
-        spikes = int(np.sum(group.count[:]))
+    timings, build = time_runs(b2, network, target, directory, steps * b2.ms, 1 * b2.ms, repeats)
+    spikes = int(np.sum(group.count[:]))
     shutil.rmtree(directory, ignore_errors=True)
     print(json.dumps({"seconds": timings, "build": build, "spikes": spikes}))
 

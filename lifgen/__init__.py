@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from .connectivity import Sparse  # noqa: E402
 from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E402
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
@@ -11,5 +12,5 @@ from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 
 __all__ = [
     "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError", "Pulse",
-    "PulseTrain", "Result", "Simulator", "Step", "compile", "list_models", "load_model",
+    "PulseTrain", "Result", "Simulator", "Sparse", "Step", "compile", "list_models", "load_model",
 ]

@@ -73,8 +73,13 @@ MODE_COMMENTS = {
 
 
 def loop_order(model, options):
-    """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming."""
-    if model.synapses or options["inhibition"]:
+    """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming.
+
+    A synapse that is an input of the equations (snnTorch's rec) always couples; one that
+    increments a state (exc -> g_e) couples only when connections are given (`connected`).
+    """
+    if options["inhibition"] or options["connected"] \
+            or any(y.target is None for y in model.synapses):
         return "coupled"
     if "streamed" in options["layouts"].values():
         return "streaming"
@@ -82,7 +87,7 @@ def loop_order(model, options):
 
 
 def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None,
-           threads=1, tile=None, layouts=None, shared=None):
+           threads=1, tile=None, layouts=None, shared=None, connected=False):
     """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32').
 
     Uncoupled models get tiles of `tile` neurons advanced through all steps (shared among
@@ -90,6 +95,7 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
     input to how it arrives: "held" (constant over time), "streamed" (a value per neuron and
     step) or "time" (one value per step); the default is "held" for all. Parameters named in
     `shared` have one value for every neuron, which the kernel then keeps in a register.
+    `connected` asks for the coupled loop, for runs with connections.
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
@@ -98,7 +104,7 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
                "threads": int(threads), "tile": int(tile or TILES[dtype]),
                "layouts": {u.name: (layouts or {}).get(u.name, "held")
                            for u in step_map.model.inputs},
-               "shared": sorted(shared or ())}
+               "shared": sorted(shared or ()), "connected": bool(connected)}
     context = _context(step_map, dtype, options)
     env = _environment()
     model = step_map.model
@@ -174,7 +180,8 @@ def _context(step_map, dtype, options):
         "parameters": [entry(p) for p in model.parameter_symbols],
         "inputs": [dict(entry(u), layout=options["layouts"][u.name] if mode != "coupled"
                         else "any") for u in model.input_symbols],
-        "synapses": [{"name": y.name, "c": "y_" + y.name, "bias": y.bias} for y in model.synapses],
+        "synapses": [{"name": y.name, "c": "y_" + y.name, "bias": y.bias, "target": y.target}
+                     for y in model.synapses],
         "constants": [{"name": k.name.removeprefix("lg_"), "c": k.name,
                        "code": printer().print(tree),
                        "shared": symbols(tree) <= shared | {DT},

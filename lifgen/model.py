@@ -62,6 +62,7 @@ class Synapse:
 
     name: str
     bias: str | None = None  # a parameter added to the synaptic input every step
+    target: str | None = None  # the state each arriving weight is added to (exc -> g_e)
 
     @property
     def symbol(self):
@@ -279,7 +280,7 @@ def _validate(model):
                          src, "[equations]")
     states = set(model.state_symbols)
     known = states | set(model.parameter_symbols) | set(model.input_symbols)
-    known |= set(model.synapse_symbols)
+    known |= {y.symbol for y in model.synapses if y.target is None}  # inputs of the equations
     if [s for s, _ in (model.odes or model.update)] != list(model.state_symbols):
         raise ModelError("every state needs exactly one equation, in the order the states are "
                          "declared", src, "[equations]")
@@ -331,6 +332,12 @@ def _validate(model):
         if synapse.bias is not None and synapse.bias not in model.parameter_names:
             raise ModelError(f"bias {synapse.bias!r} is not a declared parameter", src,
                              f"[synapses] {synapse.name}")
+        if synapse.target is not None and synapse.target not in model.state_names:
+            raise ModelError(f"target {synapse.target!r} is not a declared state", src,
+                             f"[synapses] {synapse.name}")
+        if synapse.target is not None and synapse.bias is not None:
+            raise ModelError("a synapse either adds to a state (target) or is an input of the "
+                             "equations (bias), not both", src, f"[synapses] {synapse.name}")
 
 
 def _validate_refractory(model, known):

@@ -83,7 +83,7 @@ def model_from_document(document, source, default_name="model"):
     names = {n: symbol(n) for n in state_names + known}
 
     synapses = _synapses(document.get("synapses", {}), source)
-    names.update({syn.name: syn.symbol for syn in synapses})
+    names.update({syn.name: syn.symbol for syn in synapses if syn.target is None})
     expressions = _expressions(document.get("expressions", {}), names, source)
     law_names = {**names, **{e.name: e for e, _ in expressions}}
 
@@ -164,9 +164,11 @@ def _synapses(table, source):
         check_name(name, source, field)
         entry = entry if isinstance(entry, dict) else None
         if entry is None:
-            raise ModelError("must be a table such as { bias = \"b_rec\" }", source, field)
-        _check_keys(entry, {"bias", "description"}, source, field)
-        result.append(Synapse(name, _string(entry, "bias", source, field, None)))
+            raise ModelError("must be a table such as { target = \"g_e\" } or "
+                             "{ bias = \"b_rec\" }", source, field)
+        _check_keys(entry, {"bias", "target", "description"}, source, field)
+        result.append(Synapse(name, _string(entry, "bias", source, field, None),
+                              _string(entry, "target", source, field, None)))
     return tuple(result)
 
 

@@ -8,6 +8,7 @@ import sympy
 
 from .build import build, load_source, source_key, store_source
 from .codegen import render
+from .connectivity import Sparse
 from .discretize import discretize
 from .errors import InputError, LifgenError
 from .library import load_model, model_file
@@ -33,23 +34,23 @@ class Simulator:
         self.model = self.step_map.model
         self.dtype = kernel_source.dtype
         self.portable = portable
-        self._variants = {self._key(kernel_source.options["layouts"],
-                                    kernel_source.options["shared"]): (kernel_source, kernel)}
+        self._variants = {self._key(kernel_source.options["layouts"], kernel_source.options["shared"],
+                                    kernel_source.options["connected"]): (kernel_source, kernel)}
 
     @staticmethod
-    def _key(layouts, shared=()):
-        return tuple(sorted(layouts.items())), tuple(sorted(shared))
+    def _key(layouts, shared=(), connected=False):
+        return tuple(sorted(layouts.items())), tuple(sorted(shared)), bool(connected)
 
-    def variant(self, layouts, shared=()):
-        """The kernel specialised for how each input arrives and which parameters all neurons
-        share (built once, then cached)."""
-        key = self._key(layouts, shared)
+    def variant(self, layouts, shared=(), connected=False):
+        """The kernel specialised for how each input arrives, which parameters all neurons
+        share, and whether connections couple the neurons (built once, then cached)."""
+        key = self._key(layouts, shared, connected)
         if key not in self._variants:
             options = dict(self.kernel_source.options)
             source = render(self.step_map, self.dtype, graded_spikes=options["graded_spikes"],
                             inhibition=options["inhibition"], state_quant=options["state_quant"],
                             threads=options["threads"], tile=options["tile"], layouts=layouts,
-                            shared=shared)
+                            shared=shared, connected=connected)
             kernel = build(source.c_source, source.cdef, portable=self.portable,
                            openmp=options["threads"] > 1)
             self._variants[key] = (source, kernel)
@@ -105,6 +106,8 @@ class Simulator:
         states.update({n: _state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype)
                        for n in state_names if n not in states})
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
+        rings = {n: np.zeros((rows, w["slots"], n_neurons), dtype) for n, w in weights.items()
+                 if w["kind"] == 3}
         index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
         traces = {n: np.empty((n_steps, rows, index.size), dtype) for n in record}
         raster = np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None
@@ -114,7 +117,8 @@ class Simulator:
 
         kernel_source, compiled = self.variant(
             {n: _layout(input_arrays[n]) for n in model.input_names},
-            [n for n, (_, stride) in param_values.items() if stride == 0])
+            [n for n, (_, stride) in param_values.items() if stride == 0],
+            connected=any(w["kind"] for w in weights.values()))
         ffi, kernel = compiled.ffi, getattr(compiled.lib, kernel_source.function)
         work = np.empty(max(kernel_source.work_size, 1) * n_neurons, dtype)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
@@ -124,8 +128,12 @@ class Simulator:
             array, stride = param_values[n]
             fixed["params"] += [pointer(array), stride]
         for n in model.synapse_names:
-            array, kind = weights[n]
-            fixed["weights"] += [pointer(array) if array is not None else ffi.NULL, kind]
+            w = weights[n]
+            fixed["weights"] += [pointer(w["weights"]) if w["weights"] is not None else ffi.NULL,
+                                 w["kind"]]
+            fixed["weights"] += [ffi.from_buffer("int64_t[]", w[k]) if w["kind"] == 3 else ffi.NULL
+                                 for k in ("rows", "post", "delay")]
+            fixed["weights"] += [pointer(rings[n]) if n in rings else ffi.NULL, w["slots"]]
         input_pointers = {n: pointer(input_arrays[n][0]) for n in model.input_names}
         trace_pointers = {n: pointer(traces[n]) for n in traces}
         raster_pointer = ffi.from_buffer("uint8_t[]", raster) if raster is not None else None
@@ -149,7 +157,7 @@ class Simulator:
                     args += [input_pointers[n] + done * time_stride, time_stride, batch_stride,
                              neuron_stride]
                 args += fixed["weights"]
-                args += [index_pointer, index.size]
+                args += [done, index_pointer, index.size]
                 args += [trace_pointers[n] + done * rows * index.size if n in trace_pointers
                          else ffi.NULL for n in state_names]
                 if raster is not None:
@@ -467,17 +475,26 @@ def _state_array(value, name, batch, n_neurons, dtype):
 
 
 def _weights(value, name, n_neurons, dtype):
-    """Synapse weights as (array, kind): kind 1 one-to-one (N,), kind 2 dense, stored [pre][post]."""
+    """Synapse weights for the kernel: kind 0 none, 1 one-to-one (N,), 2 dense stored
+    [pre][post], 3 a Sparse in CSR by presynaptic neuron with a delay ring of `slots` steps."""
     if value is None:
-        return None, 0
+        return {"weights": None, "kind": 0, "slots": 0}
     what = f"connections[{name!r}]"
+    if isinstance(value, Sparse):
+        if (value.n_pre, value.n_post) != (n_neurons, n_neurons):
+            raise InputError(f"{what} connects {value.n_pre} to {value.n_post} neurons; the "
+                             f"population has {n_neurons}")
+        rows, post, weight, delay = value.csr(dtype)
+        return {"weights": weight, "kind": 3, "rows": rows, "post": post, "delay": delay,
+                "slots": value.max_delay + 1}
     array = _finite_array(value, what, dtype)
     if array.shape == (n_neurons,):
-        return array, 1
-    if array.shape == (n_neurons, n_neurons):
-        return np.ascontiguousarray(array.T), 2  # W[i, j] is from j to i; the kernel reads by j
-    raise InputError(f"{what} must have shape ({n_neurons},) (one-to-one) or "
-                     f"({n_neurons}, {n_neurons}) (dense, W[i, j] from j to i); got {array.shape}")
+        return {"weights": array, "kind": 1, "slots": 0}
+    if array.shape == (n_neurons, n_neurons):  # W[i, j] is from j to i; the kernel reads by j
+        return {"weights": np.ascontiguousarray(array.T), "kind": 2, "slots": 0}
+    raise InputError(f"{what} must have shape ({n_neurons},) (one-to-one), "
+                     f"({n_neurons}, {n_neurons}) (dense, W[i, j] from j to i) or be a "
+                     f"lifgen.Sparse; got {array.shape}")
 
 
 def _as_grid(entry, n_steps, n_neurons):

@@ -1,0 +1,47 @@
+"""The CUBA network (Brette et al. 2007, benchmark 2) in Brian2, as its examples/CUBA.py builds it.
+
+Usage: python brian2_cuba.py TARGET REPEATS, with TARGET cython or cpp_standalone. Prints one
+JSON line: seconds of each 1 s run (simulation only), build seconds, spike count of the last run.
+Started by `python -m benchmarks` with $LIFGEN_BENCH_BRIAN2_PYTHON when that is set.
+"""
+
+import json
+import shutil
+import sys
+import tempfile
+
+from brian2_timing import setup, time_runs
+
+EQUATIONS = """
+dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
+dge/dt = -ge/taue : volt
+dgi/dt = -gi/taui : volt
+"""
+
+
+def main(target, repeats):
+    import brian2 as b2
+
+    directory = tempfile.mkdtemp()
+    setup(b2, target, directory)
+    b2.defaultclock.dt = 0.1 * b2.ms
+    namespace = dict(taum=20 * b2.ms, taue=5 * b2.ms, taui=10 * b2.ms, Vt=-50 * b2.mV,
+                     Vr=-60 * b2.mV, El=-49 * b2.mV, mV=b2.mV)
+    group = b2.NeuronGroup(4000, EQUATIONS, threshold="v > Vt", reset="v = Vr",
+                           refractory=5 * b2.ms, method="exact", namespace=namespace)
+    group.v = "Vr + rand()*(Vt - Vr)"
+    exc = b2.Synapses(group, group, on_pre="ge += 1.62*mV", namespace=namespace)
+    inh = b2.Synapses(group, group, on_pre="gi += -9*mV", namespace=namespace)
+    exc.connect("i < 3200", p=0.02)
+    inh.connect("i >= 3200", p=0.02)
+    monitor = b2.SpikeMonitor(group, record=False)
+    network = b2.Network(group, exc, inh, monitor)
+    timings, build = time_runs(b2, network, target, directory, 1 * b2.second, 0.1 * b2.ms,
+                               repeats)
+    spikes = int(monitor.num_spikes)
+    shutil.rmtree(directory, ignore_errors=True)
+    print(json.dumps({"seconds": timings, "build": build, "spikes": spikes}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,62 @@
+"""The CUBA and COBA networks of Brette et al. (2007) against Brian2: rates and irregularity.
+
+References: tests/reference/make_brette2007_refs.py (Brian2 2.9, its examples' equations and
+connectivity, three seeds). The networks are chaotic: only statistics are compared.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen import brette2007
+
+ROOT = Path(__file__).resolve().parent.parent
+# The examples import the lifgen these tests import (installed in CI, the checkout here).
+ENV = dict(os.environ, PYTHONPATH=str(Path(lifgen.__file__).resolve().parent.parent))
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "brian2" / "brette2007.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["cuba", "coba"])
+def test_rates_and_cv_match_brian2(name):
+    simulator = lifgen.compile(brette2007.NETWORKS[name].model, dt=0.1)
+    ours = [brette2007.simulate(name, seed=seed, simulator=simulator)[1]
+            for seed in REFERENCE["seeds"]]
+    theirs = REFERENCE["networks"][name]
+    for key in ("rate_exc_hz", "rate_inh_hz"):
+        mean_ours, mean_theirs = (np.mean([r[key] for r in runs]) for runs in (ours, theirs))
+        assert mean_ours == pytest.approx(mean_theirs, rel=0.10), (key, ours, theirs)
+    cv_ours, cv_theirs = (np.mean([r["cv_isi_exc"] for r in runs]) for runs in (ours, theirs))
+    assert abs(cv_ours - cv_theirs) <= 0.1, (ours, theirs)
+
+
+def test_connectivity_follows_the_benchmark():
+    synapses = brette2007.connections(brette2007.NETWORKS["cuba"], seed=3)
+    exc, inh = synapses["exc"], synapses["inh"]
+    assert exc.pre.max() < 3200 <= inh.pre.min()
+    assert exc.n_synapses == pytest.approx(0.02 * 3200 * 4000, rel=0.03)
+    assert inh.n_synapses == pytest.approx(0.02 * 800 * 4000, rel=0.05)
+    assert set(exc.weight.tolist()) == {1.62} and set(inh.weight.tolist()) == {-9.0}
+
+
+@pytest.mark.parametrize("name", ["cuba", "coba"])
+def test_example_prints_json(name, tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / f"{name}.py"), "--json",
+                          "--seed", "2", "--duration", "200"], capture_output=True, text=True,
+                         cwd=tmp_path, check=True, env=ENV)
+    stats = json.loads(out.stdout)
+    assert {"rate_exc_hz", "rate_inh_hz", "cv_isi_exc"} <= set(stats)
+    assert stats["seed"] == 2 and stats["rate_exc_hz"] > 0
+
+
+def test_example_draws_a_raster(tmp_path):
+    figure = tmp_path / "cuba.png"
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "cuba.py"), "--duration", "100",
+                          "--plot", str(figure)], capture_output=True, text=True, check=True,
+                         env=ENV)
+    assert "Hz excitatory" in out.stdout and figure.stat().st_size > 10_000

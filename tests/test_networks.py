@@ -1,0 +1,136 @@
+"""Sparse synapses with delays, delivered event-driven through a ring buffer, against NumPy."""
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.errors import InputError, ModelError
+from lifgen.modelfile import model_from_document
+
+MAP = {
+    "model": {"name": "kicked"},
+    "parameters": {"alpha": 0.8, "beta": 0.9},
+    "states": {"g": 0.0, "V": 0.0},
+    "inputs": {"I": {}},
+    "synapses": {"exc": {"target": "g"}},
+    "equations": {"update": {"g": "alpha*g", "V": "beta*V + g + I"}},
+    "spike": {"condition": "V > 1"},
+    "reset": {"mechanism": "zero", "timing": "same_step"},
+}
+
+
+def kicked(**changes):
+    return model_from_document({**MAP, **changes}, "kicked.toml")
+
+
+def reference(sparse, drive, steps, alpha=0.8, beta=0.9):
+    """The same network in NumPy, with the kernel's order of additions."""
+    n = drive.size
+    V, g = np.zeros(n), np.zeros(n)
+    slots = sparse.max_delay + 1
+    ring = np.zeros((slots, n))
+    rows, post, weight, delay = sparse.csr(np.float64)
+    raster = []
+    for step in range(steps):
+        g = g + ring[step % slots]
+        ring[step % slots] = 0
+        g = alpha * g
+        V = beta * V + g + drive
+        spike = V > 1
+        V = np.where(spike, 0.0, V)
+        for pre in np.flatnonzero(spike):
+            for s in range(rows[pre], rows[pre + 1]):
+                ring[(step + delay[s]) % slots, post[s]] += weight[s]
+        raster.append(spike)
+    return np.array(raster), V, g
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_sparse_recurrence_with_delays_matches_numpy_exactly(chunked):
+    n, steps = 100, 300
+    rng = np.random.default_rng(4)
+    base = lifgen.Sparse.random(n, n, 0.1, 0.0, seed=5)
+    sparse = lifgen.Sparse.from_arrays(base.pre, base.post, rng.normal(0.05, 0.2, base.n_synapses),
+                                       delay=rng.integers(1, 6, base.n_synapses), n_pre=n, n_post=n)
+    drive = rng.uniform(0.0, 0.15, n)
+    simulator = lifgen.compile(kicked())
+    result = simulator.run(steps, n, inputs={"I": drive}, connections={"exc": sparse},
+                           record=["V", "g"], progress=chunked)
+    raster, V, g = reference(sparse, drive, steps)
+    assert raster.sum() > 200 and len(set(sparse.delay.tolist())) == 5
+    np.testing.assert_array_equal(result.spikes, raster)
+    np.testing.assert_array_equal(result.state["V"], V)
+    np.testing.assert_array_equal(result.state["g"], g)
+
+
+def test_without_connections_a_target_synapse_changes_nothing():
+    drive = np.linspace(0.05, 0.2, 40)
+    simulator = lifgen.compile(kicked())
+    alone = simulator.run(100, 40, inputs={"I": drive})
+    empty = lifgen.Sparse.from_arrays([], [], 0.0, n_pre=40, n_post=40)
+    coupled = simulator.run(100, 40, inputs={"I": drive}, connections={"exc": empty})
+    np.testing.assert_array_equal(alone.spikes, coupled.spikes)
+    assert "tiles" in simulator.c_source  # the uncoupled kernel is the default
+
+
+def test_dense_and_one_to_one_are_delay_one():
+    n = 30
+    rng = np.random.default_rng(1)
+    W = rng.normal(0.0, 0.3, (n, n)) * (rng.random((n, n)) < 0.3)
+    np.fill_diagonal(W, 0.0)
+    post, pre = np.nonzero(W)
+    sparse = lifgen.Sparse.from_arrays(pre, post, W[post, pre], n_pre=n, n_post=n)
+    drive = rng.uniform(0.05, 0.2, n)
+    simulator = lifgen.compile(kicked())
+    dense = simulator.run(200, n, inputs={"I": drive}, connections={"exc": W})
+    ours = simulator.run(200, n, inputs={"I": drive}, connections={"exc": sparse})
+    np.testing.assert_array_equal(dense.spikes, ours.spikes)
+    np.testing.assert_allclose(dense.state["g"], ours.state["g"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sparse.to_dense(), W)
+
+
+def test_random_connectivity():
+    sparse = lifgen.Sparse.random(400, 300, 0.05, 0.5, delay=3, seed=2)
+    assert sparse.n_synapses == pytest.approx(0.05 * 400 * 300, rel=0.1)
+    assert not np.any(sparse.pre == sparse.post)
+    assert set(sparse.delay.tolist()) == {3} and np.all(sparse.weight == 0.5)
+    again = lifgen.Sparse.random(400, 300, 0.05, 0.5, delay=3, seed=2)
+    np.testing.assert_array_equal(sparse.post, again.post)
+    with_self = lifgen.Sparse.random(50, 50, 1.0, 1.0, allow_self=True)
+    assert with_self.n_synapses == 2500
+
+
+def test_from_scipy():
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    matrix = scipy_sparse.random(20, 30, density=0.2, random_state=3, format="csr")
+    sparse = lifgen.Sparse.from_scipy(matrix, delay=2)
+    assert (sparse.n_post, sparse.n_pre) == (20, 30)
+    np.testing.assert_allclose(sparse.to_dense(), matrix.toarray())
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(pre=[0, 5], post=[1, 2], weight=1.0, n_pre=3, n_post=3), "pre indices must lie in 0..2"),
+    (dict(pre=[0, 1], post=[1, -1], weight=1.0), "post indices"),
+    (dict(pre=[0, 1], post=[1, 0], weight=[1.0, np.nan]), "NaN"),
+    (dict(pre=[0, 1], post=[1, 0], weight=1.0, delay=0), "delays are whole steps >= 1"),
+    (dict(pre=[0, 1], post=[1, 0], weight=1.0, delay=1.5), "integers"),
+    (dict(pre=[0, 1], post=[1], weight=1.0), "same length"),
+    (dict(pre=[0.5], post=[1], weight=1.0), "integer neuron indices"),
+    (dict(pre=[0, 1], post=[1, 0], weight=[1.0, 2.0, 3.0]), "one value per synapse"),
+])
+def test_bad_sparse_arguments_are_input_errors(arguments, message):
+    with pytest.raises(InputError, match=message):
+        lifgen.Sparse.from_arrays(**arguments)
+
+
+def test_sparse_must_match_the_population():
+    sparse = lifgen.Sparse.random(10, 10, 0.5, 1.0)
+    with pytest.raises(InputError, match="connects 10 to 10 neurons; the population has 12"):
+        lifgen.compile(kicked()).run(5, 12, connections={"exc": sparse})
+
+
+def test_synapse_target_must_be_a_state():
+    with pytest.raises(ModelError, match="target 'h' is not a declared state"):
+        kicked(synapses={"exc": {"target": "h"}})
+    with pytest.raises(ModelError, match="not both"):
+        kicked(synapses={"exc": {"target": "g", "bias": "alpha"}})
