@@ -7,10 +7,12 @@ from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E40
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
 from .simulate import Result, Simulator, compile  # noqa: E402
+from .sources import Bernoulli, Poisson, SpikeTrain  # noqa: E402
 from .verify import VerificationReport, verify  # noqa: E402
 from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 
 __all__ = [
-    "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError", "Pulse",
-    "PulseTrain", "Result", "Simulator", "Sparse", "Step", "compile", "list_models", "load_model",
+    "Bernoulli", "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError",
+    "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
+    "VerificationReport", "compile", "list_models", "load_model", "verify",
 ]

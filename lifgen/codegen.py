@@ -13,6 +13,7 @@ import jinja2
 from . import __version__
 from .library import resource_dir
 from .discretize import TAU
+from .methods import NORMAL
 from .model import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol, symbol
 from .written import CPrinter, Name, Num, Op, from_sympy, symbols, to_text
 
@@ -51,7 +52,7 @@ def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
     """
     model = step_map.model
     names = {DT: "lg_dt", SPIKE: "((lg_real)lg_spike)", RESET: "((lg_real)lg_reset)",
-             TAU: "lg_tau"}
+             TAU: "lg_tau", NORMAL: "lg_normal_z"}
     prefix = "lg_from_" if from_names else "lg_to_" if to_names else None
     names.update({s: prefix + s.name if prefix else ("n_" if s in new else "s_") + s.name
                   for s in model.state_symbols})
@@ -217,6 +218,7 @@ def _context(step_map, dtype, options):
         "graded_factor": "" if options["graded_spikes"] == 1.0
         else f"{number(_num(options['graded_spikes']))}*",
         "levels": [number(_num(v)) for v in sorted(options["state_quant"] or [])],
+        "stochastic": model.is_stochastic,
     }
 
 

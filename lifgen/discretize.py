@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import InputError, ModelError
-from .methods import ORDERS, TABLEAUX, auto_method, exponential_euler, is_linear, runge_kutta
+from .methods import (NORMAL, ORDERS, TABLEAUX, auto_method, euler_maruyama,
+                      exponential_euler, is_linear, runge_kutta)
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
@@ -156,6 +157,8 @@ def _feedforward_step(states, variables, rows):
 
 def symbolic_step(model, method, inline=True):
     """(stages, updates) of `method` as SymPy; with `inline` every stage is substituted in."""
+    if model.is_stochastic:
+        return euler_maruyama(model)
     if method == "exact":
         return [], _exact_step(model)
     if method == "exponential_euler":
@@ -172,6 +175,7 @@ def _ode_step(model, method):
         return (), written_step
     stages, updates = symbolic_step(model, method, inline=False)
     variables = set(model.state_symbols) | set(model.input_symbols) | {k for k, _ in stages}
+    variables.add(NORMAL)
     stage_trees = tuple((k, from_sympy(e, first=variables)) for k, e in stages)
     return stage_trees, tuple((s, from_sympy(_collect(e, variables), first=variables))
                               for s, e in updates)
@@ -212,6 +216,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     else:
         (stages, steps), sequential = _ode_step(model, method), False
     variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
+    variables.add(NORMAL)
     constants = _Hoister(variables | {k for k, _ in stages})
     stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
     updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
@@ -284,6 +289,9 @@ def _choose_method(model, method, dt):
     if method not in ORDERS:
         known = ", ".join([*ORDERS, "auto"])
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
+    if model.is_stochastic and method != "euler":
+        raise InputError(f"model {model.name} has white noise xi: only method 'euler' "
+                         f"(Euler-Maruyama) integrates it, not {method!r}")
     dt = model.dt if dt is None else dt
     if dt is None:
         raise InputError(f"model {model.name} has no default dt; pass dt=")

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import ModelError
-from .model import DT
+from .model import DT, XI
+
+NORMAL = sympy.Symbol("lg_normal")  # a standard normal number, new each step and neuron
 from .written import exprel
 
 R = sympy.Rational
@@ -128,8 +130,23 @@ def _total_derivative(model, rhs, state):
     return result
 
 
+def euler_maruyama(model):
+    """x_next = x + dt*f + sqrt(dt)*g*z for dx/dt = f + g*xi, z a standard normal per neuron and
+    step (Ito; g may depend on the state)."""
+    updates = []
+    for state, rhs in model.odes:
+        g = sympy.diff(rhs, XI)
+        if g.has(XI):
+            raise ModelError(f"d{state}/dt must be linear in the noise xi", model.source,
+                             "[equations]")
+        updates.append((state, state + DT * rhs.subs(XI, 0) + sympy.sqrt(DT) * g * NORMAL))
+    return [], updates
+
+
 def auto_method(model):
     """(method, reason): exact if linear, else exponential Euler if conditionally linear, else rk4."""
+    if model.is_stochastic:
+        return "euler", "the equations have white noise xi: Euler-Maruyama"
     if is_linear(model):
         return "exact", "the system is linear with constant coefficients"
     if is_conditionally_linear(model):

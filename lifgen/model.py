@@ -18,7 +18,8 @@ from .expressions import check_name
 TIME = sympy.Symbol("t")
 DT = sympy.Symbol("dt")
 SPIKE = sympy.Symbol("spike[t]")  # this step's spike (0 or 1), in reset corrections
-RESET = sympy.Symbol("reset[t]")  # whether this step was reset (0 or 1), in reset corrections
+RESET = sympy.Symbol("reset[t]")
+XI = sympy.Symbol("xi")  # Gaussian white noise in the laws (Brian2's xi), units 1/sqrt(time)  # whether this step was reset (0 or 1), in reset corrections
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
 ODE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "auto")
@@ -117,6 +118,11 @@ class Model:
     parameter_symbols = property(lambda self: tuple(q.symbol for q in self.parameters))
     input_symbols = property(lambda self: tuple(q.symbol for q in self.inputs))
     synapse_symbols = property(lambda self: tuple(s.symbol for s in self.synapses))
+
+    @property
+    def is_stochastic(self):
+        """True when the ODEs have a white-noise term xi (integrated by Euler-Maruyama)."""
+        return any(rhs.has(XI) for _, rhs in self.odes)
 
     @property
     def defaults(self):
@@ -285,7 +291,7 @@ def _validate(model):
         raise ModelError("every state needs exactly one equation, in the order the states are "
                          "declared", src, "[equations]")
     for state, expr in model.odes:
-        _check_known(expr.free_symbols, known | {DT}, src, f"[equations] d{state}/dt")
+        _check_known(expr.free_symbols, known | {DT, XI}, src, f"[equations] d{state}/dt")
     named = set()
     for name, expr in model.expressions:
         _check_known(expr.free_symbols, known | named, src, f"[expressions] {name}")

@@ -16,7 +16,7 @@ from .circuit import derive_odes
 from .discretize import check_written_steps
 from .errors import ModelError
 from .expressions import FUNCTIONS, check_name, parse, parse_expression
-from .model import (DT, ODE_METHODS, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
+from .model import (DT, ODE_METHODS, XI, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
                     Synapse, check_quantities, default_resets, previous_symbol,
                     substitute_expressions, symbol,
                     time_function)
@@ -85,13 +85,14 @@ def model_from_document(document, source, default_name="model"):
     synapses = _synapses(document.get("synapses", {}), source)
     names.update({syn.name: syn.symbol for syn in synapses if syn.target is None})
     expressions = _expressions(document.get("expressions", {}), names, source)
-    law_names = {**names, **{e.name: e for e, _ in expressions}}
+    law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
 
     equations = document.get("equations", {})
     laws, odes, update = (), (), ()
     if "laws" in equations:
         laws = _laws(equations["laws"], state_names, law_names, source)
-        odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions], source)
+        odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions] + ["xi"],
+                           source)
     if "update" in equations:
         update = _assignments(equations["update"], names, source, "[equations] update")
     written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,

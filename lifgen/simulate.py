@@ -9,6 +9,7 @@ import sympy
 from .build import build, load_source, source_key, store_source
 from .codegen import render
 from .connectivity import Sparse
+from .sources import SOURCES, SpikeTrain, strides as table_strides
 from .discretize import discretize
 from .errors import InputError, LifgenError
 from .library import load_model, model_file
@@ -70,16 +71,19 @@ class Simulator:
                 f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
 
     def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
-            connections=None, spikes="raster", progress=False):
+            connections=None, spikes="raster", progress=False, drives=None, seed=0):
         """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
         copies of the population (batch rows) that share parameters and connections. `spikes` is
         "raster", "count" or "events"; `record` names states to trace, or maps state names to
         the neurons to trace. `progress=True` draws a progress bar; Ctrl-C then stops between
-        chunks and returns what was simulated, with `Result.partial` set.
+        chunks and returns what was simulated, with `Result.partial` set. `drives` maps a
+        synapse type to (source, W): a Poisson, Bernoulli or SpikeTrain source and its weights.
+        `seed` seeds the white noise xi of a stochastic model.
         """
         n_steps = _count(n_steps, "n_steps", minimum=0)
+        seed = _count(seed, "seed", minimum=0) & (2**64 - 1)
         n_neurons = _count(n_neurons, "n_neurons", minimum=1)
         dtype = NUMPY_DTYPES[self.dtype]
         model = self.model
@@ -89,6 +93,7 @@ class Simulator:
         state_names = self.step_map.state_names
         initial = _checked_names(initial, state_names, "initial")
         connections = _checked_names(connections, model.synapse_names, "connections")
+        drives = _checked_names(drives, model.synapse_names, "drives")
         record, recorded_neurons = _record_request(record, state_names, n_neurons)
         batch = _batch_shape(inputs, initial, n_steps, n_neurons)
         rows = int(np.prod(batch, dtype=np.int64))
@@ -106,8 +111,11 @@ class Simulator:
         states.update({n: _state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype)
                        for n in state_names if n not in states})
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
-        rings = {n: np.zeros((rows, w["slots"], n_neurons), dtype) for n, w in weights.items()
-                 if w["kind"] == 3}
+        driven = {n: _drive(drives.get(n), n, n_neurons, n_steps, self.dt, dtype)
+                  for n in model.synapse_names}
+        slots = {n: max(weights[n]["slots"], driven[n]["slots"]) for n in model.synapse_names}
+        rings = {n: np.zeros((rows, slots[n], n_neurons), dtype) for n in model.synapse_names
+                 if slots[n]}
         index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
         traces = {n: np.empty((n_steps, rows, index.size), dtype) for n in record}
         raster = np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None
@@ -118,7 +126,7 @@ class Simulator:
         kernel_source, compiled = self.variant(
             {n: _layout(input_arrays[n]) for n in model.input_names},
             [n for n, (_, stride) in param_values.items() if stride == 0],
-            connected=any(w["kind"] for w in weights.values()))
+            connected=any(w["kind"] for w in weights.values()) or bool(drives))
         ffi, kernel = compiled.ffi, getattr(compiled.lib, kernel_source.function)
         work = np.empty(max(kernel_source.work_size, 1) * n_neurons, dtype)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
@@ -133,7 +141,8 @@ class Simulator:
                                  w["kind"]]
             fixed["weights"] += [ffi.from_buffer("int64_t[]", w[k]) if w["kind"] == 3 else ffi.NULL
                                  for k in ("rows", "post", "delay")]
-            fixed["weights"] += [pointer(rings[n]) if n in rings else ffi.NULL, w["slots"]]
+            fixed["weights"] += [pointer(rings[n]) if n in rings else ffi.NULL, slots[n]]
+            fixed["weights"] += _drive_arguments(driven[n], ffi, pointer)
         input_pointers = {n: pointer(input_arrays[n][0]) for n in model.input_names}
         trace_pointers = {n: pointer(traces[n]) for n in traces}
         raster_pointer = ffi.from_buffer("uint8_t[]", raster) if raster is not None else None
@@ -157,7 +166,7 @@ class Simulator:
                     args += [input_pointers[n] + done * time_stride, time_stride, batch_stride,
                              neuron_stride]
                 args += fixed["weights"]
-                args += [done, index_pointer, index.size]
+                args += [done, seed, index_pointer, index.size]
                 args += [trace_pointers[n] + done * rows * index.size if n in trace_pointers
                          else ffi.NULL for n in state_names]
                 if raster is not None:
@@ -495,6 +504,58 @@ def _weights(value, name, n_neurons, dtype):
     raise InputError(f"{what} must have shape ({n_neurons},) (one-to-one), "
                      f"({n_neurons}, {n_neurons}) (dense, W[i, j] from j to i) or be a "
                      f"lifgen.Sparse; got {array.shape}")
+
+
+def _drive(value, name, n_neurons, n_steps, dt, dtype):
+    """An external drive (source, W) as the kernel takes it: kind 0 none, 1 random (a spike
+    probability per step and source), 2 playback (events in CSR by step); W in CSR by source."""
+    if value is None:
+        return {"kind": 0, "slots": 0}
+    what = f"drives[{name!r}]"
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], SOURCES)):
+        raise InputError(f"{what} must be (source, W) with a lifgen.Poisson, Bernoulli or "
+                         "SpikeTrain source")
+    source, weights = value
+    sparse = _drive_synapses(weights, source.n, n_neurons, what, dtype)
+    rows, post, weight, delay = sparse.csr(dtype)
+    entry = {"n": source.n, "rows": rows, "post": post, "delay": delay, "weights": weight,
+             "slots": sparse.max_delay + 1}
+    if isinstance(source, SpikeTrain):
+        start, sources = source.events(n_steps)
+        return dict(entry, kind=2, start=start, sources=sources)
+    p = source.probabilities(n_steps, dt)
+    time_stride, source_stride = table_strides(p)
+    return dict(entry, kind=1, p=np.ascontiguousarray(p.reshape(-1), dtype),
+                time_stride=time_stride,
+                source_stride=source_stride, seed=int(source.seed) & (2**64 - 1))
+
+
+def _drive_synapses(weights, n_sources, n_neurons, what, dtype):
+    """W of a drive as a Sparse from sources to neurons: (N,) one-to-one when n == N, (N, n)
+    dense, or a Sparse; array forms arrive after one step."""
+    if isinstance(weights, Sparse):
+        if (weights.n_pre, weights.n_post) != (n_sources, n_neurons):
+            raise InputError(f"{what}: W connects {weights.n_pre} sources to {weights.n_post} "
+                             f"neurons; expected {n_sources} to {n_neurons}")
+        return weights
+    array = _finite_array(weights, f"{what} W", dtype)
+    if array.shape == (n_neurons,) and n_sources == n_neurons:
+        index = np.arange(n_neurons)
+        return Sparse.from_arrays(index, index, array, n_pre=n_sources, n_post=n_neurons)
+    if array.shape == (n_neurons, n_sources):
+        post, pre = np.nonzero(array)
+        return Sparse.from_arrays(pre, post, array[post, pre], n_pre=n_sources, n_post=n_neurons)
+    raise InputError(f"{what}: W must be ({n_neurons},) (one-to-one, n == N), ({n_neurons}, "
+                     f"{n_sources}) dense, or a lifgen.Sparse; got {array.shape}")
+
+
+def _drive_arguments(drive, ffi, pointer):
+    """The kernel arguments of one drive, NULL where unused."""
+    integers = lambda key: ffi.from_buffer("int64_t[]", drive[key]) if key in drive else ffi.NULL  # noqa: E731
+    return [drive["kind"], drive.get("n", 0), pointer(drive["p"]) if "p" in drive else ffi.NULL,
+            drive.get("time_stride", 0), drive.get("source_stride", 0), drive.get("seed", 0),
+            integers("start"), integers("sources"), integers("rows"), integers("post"),
+            integers("delay"), pointer(drive["weights"]) if "weights" in drive else ffi.NULL]
 
 
 def _as_grid(entry, n_steps, n_neurons):

@@ -123,6 +123,9 @@ def verify(model, methods=("euler", "rk2", "heun", "rk4", "exact"), dts=None, in
     model = load_model(model)
     if model.is_discrete:
         raise InputError(f"model {model.name} is a discrete-time map: there is nothing to converge")
+    if model.is_stochastic:
+        raise InputError(f"model {model.name} has white noise xi: its paths do not converge to "
+                         "one solution, so verify has no reference for it")
     params = dict(params or {})
     dts = _time_steps(model, dts)
     t_end = t_end or _default_duration(model, params)
