@@ -218,7 +218,8 @@ def cuba_network():
     synapses = brette2007.connections(brette2007.NETWORKS["cuba"], seed=1)
 
     def run():
-        return brette2007.simulate("cuba", seed=0, simulator=simulator, synapses=synapses)[1]["spikes"]
+        result = brette2007.run("cuba", seed=0, simulator=simulator, synapses=synapses)
+        return int(result.spike_count.sum())
 
     return {"lifgen": run}
 

@@ -45,6 +45,13 @@ def simulate(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulat
              synapses=None):
     """Run one network for `duration_ms`; returns (Result, statistics). `simulator` and
     `synapses` (from `connections`) may be given to reuse them across runs."""
+    result = run(name, seed, duration_ms, dt, n, n_exc, simulator, synapses)
+    return result, statistics(result, dt, n_exc, duration_ms)
+
+
+def run(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=None,
+        synapses=None):
+    """The simulation of `simulate` alone: its Result, with spikes as events."""
     network = NETWORKS[name]
     simulator = simulator or compile_model(network.model, dt=dt)
     model = simulator.model
@@ -54,7 +61,7 @@ def simulate(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulat
                            initial={"V": V_r + rng.random(n) * (V_t - V_r)},
                            connections=synapses or connections(network, seed + 1, n, n_exc),
                            record=[], spikes="events")
-    return result, statistics(result, dt, n_exc, duration_ms)
+    return result
 
 
 def statistics(result, dt, n_exc, duration_ms):

@@ -180,8 +180,8 @@ class Simulator:
                          else ffi.NULL, work_pointer]
                 kernel(*args)
                 if events_buffer is not None:
-                    step_index, flat = np.nonzero(events_buffer[:steps].reshape(steps, -1))
-                    events.append((step_index + done, flat))
+                    where = np.flatnonzero(events_buffer[:steps].view(bool))  # 1-D: fast
+                    events.append((where // (rows * n_neurons) + done, where % (rows * n_neurons)))
                 done += steps
                 if bar:
                     bar.update(done)
