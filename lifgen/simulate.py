@@ -1,6 +1,7 @@
 """Run a compiled kernel on NumPy arrays: check shapes and dtypes before any C runs, return a Result."""
 
 import sys
+import time
 from numbers import Real
 
 import numpy as np
@@ -23,6 +24,7 @@ NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
 SPIKE_MODES = ("raster", "count", "events")
 RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts or events
 CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
+PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updates
 
 
 class Simulator:
@@ -152,8 +154,9 @@ class Simulator:
         index_pointer = ffi.from_buffer("int64_t[]", index) if index.size else ffi.NULL
         work_pointer = pointer(work)
 
-        chunk = _chunk_length(n_steps, rows * n_neurons, spikes, progress)
-        events_buffer = np.zeros((chunk, rows, n_neurons), np.uint8) if spikes == "events" else None
+        limit = _chunk_length(n_steps, rows * n_neurons, spikes)
+        chunk = max(1, min(limit, -(-n_steps // 1000))) if progress else limit
+        events_buffer = np.zeros((limit, rows, n_neurons), np.uint8) if spikes == "events" else None
         events = []
         done, partial = 0, False
         bar = _ProgressBar(n_steps) if progress else None
@@ -178,7 +181,11 @@ class Simulator:
                 args += [spike_target, counts_pointer, fired_pointer,
                          offset_pointer + done * rows * n_neurons if offsets is not None
                          else ffi.NULL, work_pointer]
+                started = time.perf_counter()
                 kernel(*args)
+                if bar:  # chunks of about PROGRESS_SECONDS each: the bar moves, the cost stays small
+                    rate = steps / max(time.perf_counter() - started, 1e-9)
+                    chunk = max(1, min(limit, int(rate * PROGRESS_SECONDS)))
                 if events_buffer is not None:
                     where = np.flatnonzero(events_buffer[:steps].view(bool))  # 1-D: fast
                     events.append((where // (rows * n_neurons) + done, where % (rows * n_neurons)))
@@ -359,13 +366,11 @@ def _record_request(record, state_names, n_neurons):
     return {name: union for name in requests}, union
 
 
-def _chunk_length(n_steps, width, spikes, progress):
-    """Steps per kernel call: all at once, unless events or a progress bar need chunks."""
+def _chunk_length(n_steps, width, spikes):
+    """The most steps per kernel call: all at once, unless events need bounded chunks."""
     chunk = max(n_steps, 1)
     if spikes == "events":
         chunk = max(1, min(chunk, CHUNK_ENTRIES // max(width, 1)))
-    if progress:
-        chunk = max(1, min(chunk, -(-n_steps // 100)))
     return chunk
 
 
