@@ -106,3 +106,14 @@ def test_simulate_counts_and_events_for_large_populations(tmp_path):
     assert out.returncode == 0, out.stderr
     saved = np.load(data)
     assert saved["spike_steps"].tolist() == [108] and saved["spike_count"].tolist() == [1]
+
+
+def test_gallery_of_the_model_library(tmp_path):
+    out = tmp_path / "models"
+    done = lifgen_cli("gallery", "models", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert (out / "hodgkin_huxley.png").exists() and (out / "README.md").exists()
+    again = lifgen_cli("gallery", "models", "--out", out)
+    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    unknown = lifgen_cli("gallery", "everything")
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
