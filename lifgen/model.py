@@ -42,8 +42,16 @@ def time_function(name):
     return sympy.Function(name)(TIME)
 
 
+class _Named:
+    """A named model object; its SymPy symbol is the one lifgen uses for that name."""
+
+    @property
+    def symbol(self):
+        return symbol(self.name)
+
+
 @dataclass(frozen=True)
-class Quantity:
+class Quantity(_Named):
     """A named state, parameter or input; `value` is a state's initial value or a parameter's default."""
 
     name: str
@@ -52,22 +60,15 @@ class Quantity:
     description: str = field(default="", compare=False)
     formula: object = None  # a state's initial value as a tree of parameters and earlier states
 
-    @property
-    def symbol(self):
-        return symbol(self.name)
-
 
 @dataclass(frozen=True)
-class Synapse:
-    """A synapse type: weighted spikes of the population arrive as the named input each step."""
+class Synapse(_Named):
+    """A synapse type: arriving weighted spikes are either the named input of the equations
+    (snnTorch's rec, with an optional bias) or added to a state (`target`, exc -> g_e)."""
 
     name: str
     bias: str | None = None  # a parameter added to the synaptic input every step
-    target: str | None = None  # the state each arriving weight is added to (exc -> g_e)
-
-    @property
-    def symbol(self):
-        return symbol(self.name)
+    target: str | None = None  # the state each arriving weight is added to
 
 
 @dataclass(frozen=True)
