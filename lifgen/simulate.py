@@ -30,13 +30,14 @@ PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updat
 class Simulator:
     """A compiled model: call `run` as often as you like; parameters change without recompiling."""
 
-    def __init__(self, kernel_source, kernel, portable=False):
+    def __init__(self, kernel_source, kernel, portable=False, fma=False):
         self.kernel_source = kernel_source
         self.kernel = kernel
         self.step_map = kernel_source.step_map
         self.model = self.step_map.model
         self.dtype = kernel_source.dtype
         self.portable = portable
+        self.fma = fma
         self._variants = {self._key(kernel_source.options["layouts"], kernel_source.options["shared"],
                                     kernel_source.options["connected"]): (kernel_source, kernel)}
 
@@ -55,7 +56,7 @@ class Simulator:
                             threads=options["threads"], tile=options["tile"], layouts=layouts,
                             shared=shared, connected=connected)
             kernel = build(source.c_source, source.cdef, portable=self.portable,
-                           openmp=options["threads"] > 1)
+                           openmp=options["threads"] > 1, fma=self.fma)
             self._variants[key] = (source, kernel)
         return self._variants[key]
 
@@ -234,14 +235,15 @@ class Simulator:
 
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
             reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-            precise=False, threads=1, portable=False, tile=None):
+            precise=False, threads=1, portable=False, tile=None, fma=False):
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
     `precise=True` puts spikes at their exact crossing times (linear models, method "exact").
     `threads` runs uncoupled neurons on that many OpenMP threads (identical results);
     `portable` compiles without -march=native; `tile` sets the neurons simulated together.
-    A model file compiled before with the same options skips all SymPy work.
+    `fma=True` lets the compiler fuse a*b+c (faster on some models, results differ in the last
+    bits from the default unfused build; see the README). A model file compiled before with the same options skips all SymPy work.
     """
     if dtype not in NUMPY_DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
@@ -258,8 +260,8 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
         source = _generate(load_model(model), options)
         if key:
             store_source(key, source)
-    return Simulator(source, build(source.c_source, source.cdef, portable=portable,
-                                   openmp=threads > 1), portable=portable)
+    kernel = build(source.c_source, source.cdef, portable=portable, openmp=threads > 1, fma=fma)
+    return Simulator(source, kernel, portable=portable, fma=bool(fma))
 
 
 def _generate(model, options):

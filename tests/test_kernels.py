@@ -153,6 +153,28 @@ def test_portable_build_gives_the_same_numbers(rng):
                                   portable.run(T, N, inputs={"I": current}).traces["V"])
 
 
+def _cpu_has_fma():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            return any(line.startswith("flags") and " fma " in line + " " for line in handle)
+    except OSError:
+        return False
+
+
+def test_fma_is_opt_in_and_changes_only_the_last_bits(rng):
+    current = rng.uniform(0, 0.05, (T, N))  # stays below threshold: no spike amplifies a difference
+    unfused = lifgen.compile("leaky", dtype="float32")
+    fused = lifgen.compile("leaky", dtype="float32", fma=True)
+    assert "-ffp-contract=off" in lifgen.build.compile_flags()
+    assert "-ffp-contract=fast" in lifgen.build.compile_flags(fma=True)
+    assert fused.kernel.module_name != unfused.kernel.module_name and fused.fma
+    a = unfused.run(T, N, inputs={"I": current}).traces["V"]
+    b = fused.run(T, N, inputs={"I": current}).traces["V"]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    if _cpu_has_fma():  # one rounding instead of two shows in some neuron's last bits
+        assert np.any(a != b)
+
+
 def test_precise_spike_times_with_every_input_layout():
     sim = lifgen.compile("lapicque", method="exact", reset_timing="same_step", precise=True)
     held = sim.run(300, 3, inputs={"I": 0.3})
