@@ -68,7 +68,7 @@ def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
 INPUT_LAYOUTS = ("held", "streamed", "time")
 MODE_COMMENTS = {
     "independent": "tiles of {tile} neurons outside, time inside",
-    "streaming": "time outside, every neuron per step (a streamed input is read in order)",
+    "streaming": "chunks of steps outside, blocks of neurons inside (a streamed input is read in runs)",
     "coupled": "time outside, every neuron per step (coupled by synapses or inhibition)",
 }
 
@@ -112,8 +112,6 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
     work = len(model.parameters) + len(step_map.constants)
     if context["mode"] == "coupled":
         work += len(model.synapses) + sum(u["in_loop"] for u in context["inputs"]) + 3
-    if context["mode"] == "streaming":
-        work += sum(u["in_loop"] for u in context["inputs"]) + 1
     return KernelSource(
         c_source=env.get_template("kernel.c.j2").render(k=context),
         cdef=env.get_template("kernel.cdef.j2").render(k=context),

@@ -59,6 +59,53 @@ def test_tiles_match_the_straightforward_loop(rng):
     np.testing.assert_allclose(result.traces["V"], trace, rtol=1e-13)
 
 
+TWO_INPUTS = """
+[model]
+name = "two_inputs"
+[parameters]
+beta = { value = 0.9 }
+[states]
+V = { initial = 0.0 }
+[inputs]
+I = {}
+J = {}
+[equations]
+update = { V = "beta*V + I + J" }
+[spike]
+condition = "V > 1"
+[reset]
+mechanism = "subtract"
+timing = "next_step"
+subtract = { V = "V - 1" }
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_streamed_blocks_and_step_chunks_match_the_straightforward_loop(dtype, threads, tmp_path):
+    """Several neuron blocks (a partial last one), a partial last chunk of steps, batch rows,
+    a held input beside the streamed one, traces of neurons in different blocks."""
+    path = tmp_path / "two_inputs.toml"
+    path.write_text(TWO_INPUTS)
+    steps, n = 37, 9001
+    rng = np.random.default_rng(3)
+    streamed = rng.uniform(-0.1, 0.6, (steps, 2, n)).astype(dtype)
+    held = rng.uniform(0, 0.1, n).astype(dtype)
+    beta = rng.uniform(0.5, 1.0, n).astype(dtype)
+    chosen = [0, 4095, 4096, 8191, 9000]
+    result = lifgen.compile(str(path), dtype=dtype, threads=threads).run(
+        steps, n, inputs={"I": streamed, "J": held}, params={"beta": beta}, record={"V": chosen})
+    V, spikes, trace = np.zeros((2, n), dtype), [], []
+    for t in range(steps):
+        reset = (V > 1).astype(dtype)
+        V = ((beta * V + streamed[t]) + held) - reset
+        spikes.append(V > 1)
+        trace.append(V[:, chosen])
+    np.testing.assert_array_equal(result.spikes, spikes)
+    np.testing.assert_array_equal(result.traces["V"], trace)
+    assert result.spikes.any()
+
+
 def test_coupled_loop_order_matches_uncoupled_when_nothing_couples(rng):
     current = rng.uniform(-0.1, 0.6, (T, N))
     plain = lifgen.compile("leaky").run(T, N, inputs={"I": current})
