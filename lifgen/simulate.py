@@ -38,6 +38,7 @@ class Simulator:
         self.dtype = kernel_source.dtype
         self.portable = portable
         self.fma = fma
+        self._scratch = []  # kernel scratch arrays, reused: fresh memory costs a page fault per 4 kB
         self._variants = {self._key(kernel_source.options["layouts"], kernel_source.options["shared"],
                                     kernel_source.options["connected"]): (kernel_source, kernel)}
 
@@ -59,6 +60,17 @@ class Simulator:
                            openmp=options["threads"] > 1, fma=self.fma)
             self._variants[key] = (source, kernel)
         return self._variants[key]
+
+    def _borrow_scratch(self, size):
+        """A scratch array of at least `size` values, taken from the ones earlier runs gave back
+        (a run on another thread never shares one)."""
+        try:
+            while True:
+                work = self._scratch.pop()  # atomic under the GIL
+                if work.size >= size:
+                    return work
+        except IndexError:
+            return np.empty(size, NUMPY_DTYPES[self.dtype])
 
     method = property(lambda self: self.step_map.method)
     dt = property(lambda self: self.step_map.dt)
@@ -131,7 +143,7 @@ class Simulator:
             [n for n, (_, stride) in param_values.items() if stride == 0],
             connected=any(w["kind"] for w in weights.values()) or bool(drives))
         ffi, kernel = compiled.ffi, getattr(compiled.lib, kernel_source.function)
-        work = np.empty(max(kernel_source.work_size, 1) * n_neurons, dtype)
+        work = self._borrow_scratch(max(kernel_source.work_size, 1) * n_neurons)
         pointer = lambda array: ffi.from_buffer("lg_real[]", array)  # noqa: E731
         fixed = {"states": [pointer(states[n]) for n in state_names],
                  "params": [], "inputs": [], "weights": []}
@@ -198,6 +210,7 @@ class Simulator:
                 raise
             partial = True
         finally:
+            self._scratch.append(work)
             if bar:
                 bar.close()
 

@@ -83,8 +83,8 @@ SYMPY_FUNCTIONS = {
     "clip": lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
 }
 C_FUNCTIONS = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sqrt": "sqrt",
-               "sin": "sin", "cos": "cos", "tanh": "tanh", "abs": "fabs", "min": "fmin",
-               "max": "fmax", "pow": "pow", "exprel": "lg_exprel", "floor": "floor"}
+               "sin": "sin", "cos": "cos", "tanh": "tanh", "abs": "fabs", "min": "lg_min",
+               "max": "lg_max", "pow": "pow", "exprel": "lg_exprel", "floor": "floor"}
 
 
 def symbols(node):
@@ -290,7 +290,7 @@ class CPrinter:
         args = [self.print(a) for a in node.args]
         if node.function == "clip":
             x, low, high = args
-            return f"{self._f('fmin')}({self._f('fmax')}({x}, {low}), {high})"
+            return f"lg_min(lg_max({x}, {low}), {high})"
         return f"{self._f(C_FUNCTIONS[node.function])}({', '.join(args)})"
 
     def _f(self, name):

@@ -106,6 +106,27 @@ def test_streamed_blocks_and_step_chunks_match_the_straightforward_loop(dtype, t
     assert result.spikes.any()
 
 
+BOUNDED = TWO_INPUTS.replace('name = "two_inputs"', 'name = "bounded"').replace(
+    'V = "beta*V + I + J"', 'V = "min(max(beta*V + I, J), clip(J + 1.5, 1.2, 1.4))"')
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_min_max_and_clip_match_numpy(dtype, tmp_path, rng):
+    path = tmp_path / "bounded.toml"
+    path.write_text(BOUNDED)
+    current, floor = rng.uniform(-1, 1, (T, N)).astype(dtype), rng.uniform(-0.5, 0, N).astype(dtype)
+    result = lifgen.compile(str(path), dtype=dtype).run(T, N, inputs={"I": current, "J": floor})
+    real = np.dtype(dtype).type
+    V, trace = np.zeros(N, dtype), []
+    ceiling = np.minimum(np.maximum(floor + real(1.5), real(1.2)), real(1.4))
+    for t in range(T):
+        reset = (V > 1).astype(dtype)
+        V = np.minimum(np.maximum(real(0.9) * V + current[t], floor), ceiling) - reset
+        trace.append(V)
+    np.testing.assert_array_equal(result.traces["V"], trace)
+    assert (result.traces["V"] == floor).any() and result.spikes.any()
+
+
 def test_coupled_loop_order_matches_uncoupled_when_nothing_couples(rng):
     current = rng.uniform(-0.1, 0.6, (T, N))
     plain = lifgen.compile("leaky").run(T, N, inputs={"I": current})
