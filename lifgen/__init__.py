@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from .connectivity import Sparse  # noqa: E402
+from .emit import emit  # noqa: E402
 from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E402
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
@@ -14,5 +15,5 @@ from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 __all__ = [
     "Bernoulli", "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError",
     "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "VerificationReport", "compile", "list_models", "load_model", "verify",
+    "VerificationReport", "compile", "emit", "list_models", "load_model", "verify",
 ]

@@ -1,4 +1,5 @@
-"""The `lifgen` command: list, show, simulate and cache. User errors exit 2 with one clear line."""
+"""The `lifgen` command: list, show, simulate, verify, emit, gallery and cache. User errors exit 2
+with one clear line."""
 
 import argparse
 import os
@@ -60,6 +61,18 @@ def _parser():
     check.add_argument("--plot", metavar="OUT.png", help="traces and error-against-dt plot")
     check.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
 
+    emit = commands.add_parser("emit", help="write the model as a standalone C library (NAME.h, "
+                               "NAME.c, example.c, Makefile, CMakeLists.txt)")
+    emit.add_argument("model", help="model name or path to a .toml file")
+    emit.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    emit.add_argument("--method", help="exact, euler, rk2, heun, rk4, exponential_euler or auto "
+                      "(default: the model file's)")
+    emit.add_argument("--dt", type=float, help="time step (default: the model file's)")
+    emit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    emit.add_argument("--prefix", metavar="NAME", help="file and function prefix (default: the "
+                      "model's name)")
+    emit.add_argument("--force", action="store_true", help="replace files already in --out")
+
     gallery = commands.add_parser("gallery", help="draw snnTorch tutorial 2 (tutorial) or every "
                                   "library model (models), with captions")
     gallery.add_argument("which", nargs="?", choices=tuple(GALLERIES), default="tutorial",
@@ -101,6 +114,22 @@ def main(argv=None):
         print(f"lifgen: internal error: {type(error).__name__}: {error}\n"
               "Please report it; set LIFGEN_DEBUG=1 for the traceback.", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _emit(args):
+    import shlex
+
+    from .emit import emit
+
+    command = ["lifgen", "emit", args.model, "--out", args.out, "--dtype", args.dtype]
+    for flag, value in (("--method", args.method), ("--dt", args.dt), ("--prefix", args.prefix)):
+        if value is not None:
+            command += [flag, str(value)]
+    written = emit(args.model, args.out, method=args.method, dt=args.dt, dtype=args.dtype,
+                   prefix=args.prefix, force=args.force, command=shlex.join(command))
+    for path in written:
+        print(path)
+    print(f"build and run: make -C {shlex.quote(args.out)} && {shlex.quote(args.out)}/example")
 
 
 def _list(args):
@@ -270,4 +299,4 @@ def _gallery(args):
 
 
 COMMANDS = {"list": _list, "show": _show, "simulate": _simulate, "verify": _verify,
-            "gallery": _gallery, "cache": _cache}
+            "gallery": _gallery, "cache": _cache, "emit": _emit}

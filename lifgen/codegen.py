@@ -119,6 +119,15 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
         work_size=work)
 
 
+def rerender(source, layouts, shared=(), connected=False):
+    """The same kernel specialised for other input layouts, shared parameters or connections."""
+    options = source.options
+    return render(source.step_map, source.dtype, graded_spikes=options["graded_spikes"],
+                  inhibition=options["inhibition"], state_quant=options["state_quant"],
+                  threads=options["threads"], tile=options["tile"], layouts=layouts,
+                  shared=shared, connected=connected)
+
+
 def _context(step_map, dtype, options):
     model = step_map.model
     states = model.state_symbols

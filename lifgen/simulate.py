@@ -8,7 +8,7 @@ import numpy as np
 import sympy
 
 from .build import build, load_source, source_key, store_source
-from .codegen import render
+from .codegen import render, rerender
 from .connectivity import Sparse
 from .sources import SOURCES, SpikeTrain, strides as table_strides
 from .discretize import discretize
@@ -51,13 +51,9 @@ class Simulator:
         share, and whether connections couple the neurons (built once, then cached)."""
         key = self._key(layouts, shared, connected)
         if key not in self._variants:
-            options = dict(self.kernel_source.options)
-            source = render(self.step_map, self.dtype, graded_spikes=options["graded_spikes"],
-                            inhibition=options["inhibition"], state_quant=options["state_quant"],
-                            threads=options["threads"], tile=options["tile"], layouts=layouts,
-                            shared=shared, connected=connected)
+            source = rerender(self.kernel_source, layouts, shared, connected)
             kernel = build(source.c_source, source.cdef, portable=self.portable,
-                           openmp=options["threads"] > 1, fma=self.fma)
+                           openmp=source.options["threads"] > 1, fma=self.fma)
             self._variants[key] = (source, kernel)
         return self._variants[key]
 
@@ -255,26 +251,41 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     `precise=True` puts spikes at their exact crossing times (linear models, method "exact").
     `threads` runs uncoupled neurons on that many OpenMP threads (identical results);
     `portable` compiles without -march=native; `tile` sets the neurons simulated together.
-    `fma=True` lets the compiler fuse a*b+c (faster on some models, results differ in the last
-    bits from the default unfused build; see the README). A model file compiled before with the same options skips all SymPy work.
+    `fma=True` lets the compiler fuse a*b+c (faster on some models; results differ in the last
+    bits from the default unfused build, see the README). A model file compiled before with the
+    same options skips all SymPy work.
     """
+    options = generation_options(method, dt, dtype, reset, reset_timing, reset_delay,
+                                 graded_spikes, inhibition, state_quant, precise, threads, tile)
+    source = kernel_source(model, options)
+    kernel = build(source.c_source, source.cdef, portable=portable, openmp=options["threads"] > 1,
+                   fma=fma)
+    return Simulator(source, kernel, portable=portable, fma=bool(fma))
+
+
+def generation_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
+                       reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
+                       precise=False, threads=1, tile=None):
+    """compile's options that shape the generated source, checked: the key of the source cache."""
     if dtype not in NUMPY_DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    threads = _count(threads, "threads", minimum=1)
-    if tile is not None:
-        tile = _count(tile, "tile", minimum=1)
-    options = dict(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
-                   reset_delay=reset_delay, graded_spikes=graded_spikes, inhibition=inhibition,
-                   state_quant=None if state_quant is None else np.asarray(state_quant).tolist(),
-                   precise=precise, threads=threads, tile=tile)
+    return dict(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
+                reset_delay=reset_delay, graded_spikes=graded_spikes, inhibition=inhibition,
+                state_quant=None if state_quant is None else np.asarray(state_quant).tolist(),
+                precise=precise, threads=_count(threads, "threads", minimum=1),
+                tile=None if tile is None else _count(tile, "tile", minimum=1))
+
+
+def kernel_source(model, options):
+    """The generated KernelSource for `model` and compile's `options`: from the source cache when
+    this model file was compiled before with the same options, else from SymPy and Jinja2."""
     key = _source_key(model, options)
     source = load_source(key) if key else None
     if source is None:
         source = _generate(load_model(model), options)
         if key:
             store_source(key, source)
-    kernel = build(source.c_source, source.cdef, portable=portable, openmp=threads > 1, fma=fma)
-    return Simulator(source, kernel, portable=portable, fma=bool(fma))
+    return source
 
 
 def _generate(model, options):

@@ -1,0 +1,139 @@
+"""Write a model as a standalone C library: NAME.h, NAME.c, example.c, a Makefile and CMakeLists.txt.
+
+NAME.c holds the same generated kernel source that `lifgen.compile` builds (rendered by the same
+template, for per-neuron parameters and inputs read row by row), plus a small C API around it.
+"""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .codegen import DTYPES, _environment, rerender
+from .errors import InputError
+from .library import load_model
+from .model import display
+from .model_gallery import SHOWCASES
+from .simulate import generation_options, kernel_source
+from .waveforms import Step
+from .written import CPrinter, Num, to_text
+
+C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+FILES = {"{prefix}.h": "emit_header.h.j2", "{prefix}.c": "emit_library.c.j2",
+         "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile.j2",
+         "CMakeLists.txt": "emit_CMakeLists.txt.j2"}
+EXAMPLE_NEURONS = 100
+DIGITS = {"float64": 17, "float32": 9}  # enough decimal digits to read the value back exactly
+
+
+def emit(model, out, method=None, dt=None, dtype="float64", prefix=None, force=False,
+         command=None):
+    """Write the library files of `model` into the folder `out`; return their paths.
+
+    Files already in `out` are replaced only with `force`; otherwise an InputError names them.
+    """
+    options = generation_options(method=method, dt=dt, dtype=dtype)
+    model = load_model(model)
+    prefix = prefix or model.name
+    if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
+        raise InputError(f"--prefix {prefix!r} must be a C identifier not starting with lg_")
+    out = Path(out)
+    paths = {out / name.format(prefix=prefix): template for name, template in FILES.items()}
+    existing = [p.name for p in paths if p.exists()]
+    if existing and not force:
+        raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
+                         f"{'it' if len(existing) == 1 else 'them'}")
+    context = library_context(model, options, prefix, command)
+    env = _environment()
+    texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    for path, text in texts.items():
+        _write_atomically(path, text)
+    return list(texts)
+
+
+def library_source(model, options):
+    """The kernel the library wraps: per-neuron parameters, each input read row by row, and
+    connections possible when the model has synapses."""
+    source = kernel_source(model, options)
+    layouts = {u.name: "streamed" for u in source.step_map.model.inputs}
+    return rerender(source, layouts, shared=(), connected=bool(source.step_map.model.synapses))
+
+
+def library_context(model, options, prefix, command=None):
+    """What the emit templates need: names, documentation, defaults and the kernel source."""
+    kernel = library_source(model, options)
+    step_map, dtype = kernel.step_map, kernel.dtype
+    names = {q.symbol: f"pop->params.{q.name}[i]" for q in model.parameters}
+    names.update({q.symbol: f"pop->state.{q.name}[i]" for q in model.states})
+    c = CPrinter(names, dtype).print
+    states = [{"name": q.name, "doc": _doc(q, f"initial {_initial_text(q)}"),
+               "initial": c(q.formula) if q.formula is not None else c(Num(float(q.value)))}
+              for q in model.states]
+    if step_map.refractory:
+        states.append({"name": "refractory_steps", "initial": c(Num(0.0)),
+                       "doc": "steps of refractory period left (initial 0)"})
+    n_steps, amplitude = _example_input(model)
+    return {
+        "prefix": prefix, "guard": f"{prefix.upper()}_H", "model": model.name,
+        "description": model.description, "version": __version__, "method": step_map.method,
+        "dt": step_map.dt, "real": DTYPES[dtype],
+        "command": command or f"lifgen.emit({model.name!r}, dtype={dtype!r})",
+        "laws": [display(eq) for eq in model.ode_equations(named=True)] if model.odes
+        else model.update_lines(),
+        "equations": step_map.equations(),
+        "parameters": [{"name": q.name, "doc": _doc(q, f"default {q.value:g}"),
+                        "default": c(Num(float(q.value)))} for q in model.parameters],
+        "states": states,
+        "inputs": [{"name": q.name, "doc": _doc(q)} for q in model.inputs],
+        "synapses": [{"name": y.name, "doc": f"adds to {y.target}" if y.target
+                      else f"the input {y.name} of the equations"} for y in model.synapses],
+        "example_parameter": model.parameters[0].name if model.parameters else "",
+        "membrane": "V" if "V" in model.state_names else model.state_names[0],
+        "function": kernel.function, "kernel": kernel.c_source,
+        "work_size": max(kernel.work_size, 1),
+        "n_neurons": EXAMPLE_NEURONS, "n_steps": n_steps, "amplitude": repr(float(amplitude)),
+        "digits": DIGITS[dtype],
+    }
+
+
+def example_run(model, n_steps, amplitude, dtype):
+    """The input example.c applies, as a (T, N) array: 0 for the first tenth, then `amplitude`."""
+    import numpy as np
+
+    current = np.zeros((n_steps, EXAMPLE_NEURONS), dtype)
+    current[n_steps // 10:] = amplitude
+    return current
+
+
+def _example_input(model):
+    """Steps and step amplitude for the example: the model gallery's first panel, else 1000 and 1."""
+    if model.name not in SHOWCASES:
+        return 1000, 1.0
+    n_steps, _, panels = SHOWCASES[model.name]
+    current = panels[0].current
+    return n_steps, current.amplitude if isinstance(current, Step) else float(current)
+
+
+def _doc(quantity, extra=""):
+    parts = [quantity.description or quantity.name]
+    if quantity.unit:
+        parts.append(f"in {quantity.unit}")
+    return ", ".join(parts + ([extra] if extra else []))
+
+
+def _initial_text(quantity):
+    return to_text(quantity.formula) if quantity.formula is not None else f"{quantity.value:g}"
+
+
+def _write_atomically(path, text):
+    """Write through a temporary file and a rename, so a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,161 @@
+"""`lifgen emit`: the standalone C library compiles strictly as C99 and C++, runs clean under
+valgrind, and gives the numbers of the Python path."""
+
+import shutil
+import subprocess
+import textwrap
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.cli import main
+from lifgen.emit import _example_input, example_run, library_source
+from lifgen.errors import InputError
+from lifgen.library import list_models, load_model
+from lifgen.simulate import generation_options
+
+MODELS = list_models()
+DTYPES = ("float64", "float32")
+STRICT_C = ["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+STRICT_CXX = ["g++", "-x", "c++", "-Wall", "-Werror"]
+
+
+@pytest.fixture(scope="module")
+def emitted(tmp_path_factory):
+    """Emit each (model, dtype) once per test module; the folder of its files."""
+    folders = {}
+
+    def get(model, dtype):
+        if (model, dtype) not in folders:
+            folder = tmp_path_factory.mktemp(f"{model}-{dtype}")
+            lifgen.emit(model, folder, dtype=dtype)
+            folders[model, dtype] = folder
+        return folders[model, dtype]
+    return get
+
+
+def _run(command, cwd):
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(map(str, command))}:\n{result.stderr}{result.stdout}"
+    return result.stdout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("model", MODELS)
+def test_emitted_code_compiles_as_strict_c99_and_as_cxx(model, dtype, emitted):
+    folder = emitted(model, dtype)
+    for source in (f"{model}.c", "example.c"):
+        _run([*STRICT_C, "-c", source, "-o", "/dev/null"], folder)
+        if shutil.which("g++"):
+            _run([*STRICT_CXX, "-c", source, "-o", "/dev/null"], folder)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("model", MODELS)
+def test_example_prints_the_numbers_of_the_python_path(model, dtype, emitted):
+    folder = emitted(model, dtype)
+    _run(["make", "-s"], folder)
+    words = _run(["./example"], folder).split()
+    spec = load_model(model)
+    n_steps, amplitude = _example_input(spec)
+    membrane = "V" if "V" in spec.state_names else spec.state_names[0]
+    assert words[0] == "spikes" and words[2] == f"{membrane}[0]"
+    result = lifgen.compile(model, dtype=dtype).run(
+        n_steps, 100, inputs={spec.input_names[0]: example_run(spec, n_steps, amplitude, dtype)},
+        spikes="count", record=[])
+    assert int(words[1]) == int(result.spike_count.sum())
+    assert np.dtype(dtype).type(float(words[3])) == result.state[membrane][0]
+
+
+@pytest.mark.parametrize("model, dtype", [("leaky", "float32"), ("rsynaptic", "float64"),
+                                          ("hodgkin_huxley", "float64"), ("lif_cuba", "float32")])
+def test_example_runs_clean_under_valgrind(model, dtype, emitted):
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed, so the emitted example's memory use is not checked")
+    folder = emitted(model, dtype)
+    _run(["make", "-s"], folder)
+    _run(["valgrind", "--error-exitcode=1", "--leak-check=full", "--errors-for-leak-kinds=all",
+          "-q", "./example", "200"], folder)
+
+
+def test_the_library_holds_the_kernel_the_python_path_compiles(emitted):
+    folder = emitted("rleaky", "float64")
+    simulator = lifgen.compile("rleaky")
+    source, _ = simulator.variant({"I": "streamed"}, (), connected=True)
+    assert source.c_source in (folder / "rleaky.c").read_text()
+    assert library_source("rleaky", generation_options()).c_source == source.c_source
+
+
+POPULATIONS = textwrap.dedent("""
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include "leaky.h"
+
+    /* Two populations side by side, one step at a time, against each run alone. */
+    int main(void)
+    {
+        enum { N = 7, T = 60 };
+        leaky_population a, b, alone;
+        if (leaky_init(&a, N) || leaky_init(&b, N) || leaky_init(&alone, N)) return 2;
+        double row_a[N], row_b[N];
+        for (int i = 0; i < N; ++i) {
+            row_a[i] = 0.1 + 0.05 * i;
+            row_b[i] = 0.3;
+            b.params.beta[i] = 0.5;
+        }
+        leaky_inputs in_a = {row_a, 0}, in_b = {row_b, 0};
+        uint8_t spiked[N];
+        for (int t = 0; t < T; ++t) {
+            leaky_step(&a, &in_a, spiked);
+            leaky_step(&b, &in_b, NULL);
+        }
+        int64_t steps[1000], neurons[1000];
+        leaky_events events = {steps, neurons, 1000, 0};
+        leaky_run(&alone, T, &in_a, &events);
+        for (int i = 0; i < N; ++i)
+            if (a.state.V[i] != alone.state.V[i] || a.spike_count[i] != alone.spike_count[i]) return 3;
+        printf("%lld\\n", (long long)events.count);
+        for (int64_t k = 0; k < events.count; ++k) printf("%lld %lld\\n", (long long)steps[k], (long long)neurons[k]);
+        for (int i = 0; i < N; ++i) printf("%.17g\\n", b.state.V[i]);
+        leaky_free(&a); leaky_free(&b); leaky_free(&alone);
+        return 0;
+    }
+""")
+
+
+def test_populations_run_side_by_side_and_report_events(emitted):
+    folder = emitted("leaky", "float64")
+    (folder / "populations.c").write_text(POPULATIONS)
+    _run(["make", "-s"], folder)
+    _run([*STRICT_C, "populations.c", "libleaky.a", "-lm", "-o", "populations"], folder)
+    lines = _run(["./populations"], folder).split("\n")
+    count = int(lines[0])
+    events = np.array([line.split() for line in lines[1:1 + count]], dtype=np.int64).reshape(-1, 2)
+    simulator = lifgen.compile("leaky")
+    a = simulator.run(60, 7, inputs={"I": 0.1 + 0.05 * np.arange(7)}, spikes="events")
+    b = simulator.run(60, 7, inputs={"I": 0.3}, params={"beta": 0.5})
+    assert count == a.spike_events[0].size > 0
+    np.testing.assert_array_equal(events[:, 0], a.spike_events[0])
+    np.testing.assert_array_equal(events[:, 1], a.spike_events[1])
+    np.testing.assert_array_equal([float(v) for v in lines[1 + count:1 + count + 7]], b.state["V"])
+
+
+def test_emit_never_overwrites_silently(tmp_path, capsys):
+    (tmp_path / "Makefile").write_text("mine\n")
+    with pytest.raises(InputError, match="Makefile.*--force"):
+        lifgen.emit("leaky", tmp_path)
+    assert (tmp_path / "Makefile").read_text() == "mine\n" and not (tmp_path / "leaky.c").exists()
+    assert main(["emit", "leaky", "--out", str(tmp_path)]) == 2
+    assert "already has Makefile" in capsys.readouterr().err
+    assert main(["emit", "leaky", "--out", str(tmp_path), "--force", "--prefix", "lif",
+                 "--dtype", "float32"]) == 0
+    header = (tmp_path / "lif.h").read_text()
+    assert "lifgen emit leaky --out" in header and "--prefix lif" in header
+    assert "lif_population" in header and "float" in header
+    assert (tmp_path / "Makefile").read_text() != "mine\n"
+
+
+def test_emit_rejects_a_prefix_that_is_not_a_c_identifier(tmp_path):
+    with pytest.raises(InputError, match="C identifier"):
+        lifgen.emit("leaky", tmp_path, prefix="my-lib")
