@@ -4,7 +4,8 @@ __version__ = "0.1.0"
 
 from .connectivity import Sparse  # noqa: E402
 from .emit import emit  # noqa: E402
-from .errors import BuildError, InputError, LifgenError, ModelError  # noqa: E402
+from .errors import (BuildError, CompileError, InputError, LifgenError, ModelError,  # noqa: E402
+                     NumericalWarning)
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
 from .simulate import Result, Simulator, compile  # noqa: E402
@@ -13,7 +14,8 @@ from .verify import VerificationReport, verify  # noqa: E402
 from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 
 __all__ = [
-    "Bernoulli", "BuildError", "Constant", "InputError", "LifgenError", "Model", "ModelError",
+    "Bernoulli", "BuildError", "CompileError", "Constant", "InputError", "LifgenError", "Model",
+    "ModelError", "NumericalWarning",
     "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
     "VerificationReport", "compile", "emit", "list_models", "load_model", "verify",
 ]

@@ -4,11 +4,12 @@ with one clear line."""
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
 
-from .errors import BuildError, InputError, LifgenError
+from .errors import CompileError, InputError, LifgenError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
 
@@ -21,6 +22,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     parser = _Parser(prog="lifgen", description="Compile spiking neuron models to fast, verified C.")
+    parser.add_argument("--debug", action="store_true", help="on an error, print all of its "
+                        "message and the traceback (also LIFGEN_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the models in lifgen's library")
 
@@ -96,24 +99,32 @@ def _compile_options(parser):
 
 
 def main(argv=None):
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status. Errors print one line; --debug (or LIFGEN_DEBUG=1)
+    prints the whole message and the traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv or bool(os.environ.get("LIFGEN_DEBUG"))
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args([a for a in argv if a != "--debug"])
         return COMMANDS[args.command](args) or EXIT_OK
-    except BuildError as error:
-        print(f"lifgen: build failed: {error}", file=sys.stderr)
-        return EXIT_INTERNAL
-    except LifgenError as error:
-        print(f"lifgen: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # noqa: BLE001 - the last line of defence for users
-        if os.environ.get("LIFGEN_DEBUG"):
-            raise
-        print(f"lifgen: internal error: {type(error).__name__}: {error}\n"
-              "Please report it; set LIFGEN_DEBUG=1 for the traceback.", file=sys.stderr)
-        return EXIT_INTERNAL
+        kind, status = _ERROR_KINDS.get(type(error), ("internal error", EXIT_INTERNAL))
+        if isinstance(error, LifgenError) and kind == "internal error":
+            kind, status = "error", EXIT_USAGE
+        text = str(error) if isinstance(error, LifgenError) else f"{type(error).__name__}: {error}"
+        lines = text.splitlines() or [""]
+        more = len(lines) > 1 and not debug
+        print(f"lifgen: {kind}: {lines[0] if not debug else text}"
+              + (" (run with --debug for the details)" if more else ""), file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        elif not isinstance(error, LifgenError):
+            print("Please report it; run with --debug for the traceback.", file=sys.stderr)
+        return status
+
+
+_ERROR_KINDS = {CompileError: ("build failed", EXIT_INTERNAL)}
 
 
 def _emit(args):

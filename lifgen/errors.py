@@ -20,5 +20,12 @@ class InputError(LifgenError, ValueError):
     """Arguments given to compile() or Simulator.run() do not fit the model."""
 
 
-class BuildError(LifgenError, RuntimeError):
+class CompileError(LifgenError, RuntimeError):
     """The C compiler could not be found or failed; the message carries its diagnostics."""
+
+
+BuildError = CompileError  # its first name, kept so that code catching it still works
+
+
+class NumericalWarning(RuntimeWarning):
+    """A simulation produced NaN or infinite values, or a method is unstable at the chosen dt."""

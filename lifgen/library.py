@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from .errors import ModelError
+from .expressions import NAME_PATTERN
 from .model import Model
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -27,14 +28,15 @@ def model_file(name_or_path):
         raise ModelError(f"expected a Model, a model name or a path, got "
                          f"{type(name_or_path).__name__}")
     text = str(name_or_path)
-    path = Path(text)
-    if path.suffix == ".toml" or path.exists() or "/" in text:
-        return path
-    library_file = resource_dir("models") / f"{text}.toml"
-    if not library_file.exists():
+    if isinstance(name_or_path, str) and NAME_PATTERN.match(text):
+        library_file = resource_dir("models") / f"{text}.toml"
+        if library_file.exists():
+            return library_file
         raise ModelError(f"no model named {text!r}; known models: {', '.join(list_models())} "
                          "(or give a path to a .toml file)")
-    return library_file
+    if Path(text).suffix != ".toml":
+        raise ModelError(f"{text!r} is neither a library model name nor a path to a .toml file")
+    return Path(text)
 
 
 def load_model(model, preset=None):

@@ -10,7 +10,7 @@ import pytest
 
 import lifgen
 from lifgen import build
-from lifgen.errors import BuildError
+from lifgen.errors import CompileError
 
 PROBE = textwrap.dedent("""
     import json, sys, lifgen
@@ -37,7 +37,7 @@ def test_second_process_loads_the_cache_without_compiling(tmp_path):
     assert second["from_cache"] is True
     assert second["path"] == first["path"] and second["spikes"] == [108]
     assert os.stat(second["path"]).st_mtime_ns == mtime
-    assert list((tmp_path / "v1" / "tmp").iterdir()) == []
+    assert list((tmp_path / f"v{build.CACHE_SCHEMA}" / "tmp").iterdir()) == []
 
 
 def test_concurrent_processes_share_one_build(tmp_path):
@@ -69,12 +69,12 @@ def test_damaged_cache_entry_is_rebuilt(tmp_path):
 
 def test_missing_compiler_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("CC", "/nonexistent/gcc")
-    with pytest.raises(BuildError, match="no C compiler found.*apt install gcc"):
+    with pytest.raises(CompileError, match="no C compiler found.*apt install gcc"):
         build.build("int lg_x(void) { return 1; }", "int lg_x(void);")
 
 
 def test_compiler_diagnostics_are_in_the_error():
-    with pytest.raises(BuildError, match="error:.*") as error:
+    with pytest.raises(CompileError, match="error:.*") as error:
         build.build("static int lg_x(void) { return 1 +; }", "int lg_x(void);")
     assert "the C compiler failed" in str(error.value)
 
@@ -88,8 +88,8 @@ def test_generated_code_is_static_and_uses_no_fast_math():
 
 def test_cache_info_and_clear(tmp_path, monkeypatch):
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path))
-    (tmp_path / "v1").mkdir()
-    keep = tmp_path / "v1" / "notes.txt"
+    (tmp_path / f"v{build.CACHE_SCHEMA}").mkdir()
+    keep = tmp_path / f"v{build.CACHE_SCHEMA}" / "notes.txt"
     keep.write_text("mine")
     _probe(tmp_path)
     kernels = build.cache_info()["kernels"]
@@ -101,10 +101,10 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
 
 def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
     folder = tmp_path / "shared"
-    (folder / "v1").mkdir(parents=True)
-    os.chmod(folder / "v1", 0o777)
+    (folder / f"v{build.CACHE_SCHEMA}").mkdir(parents=True)
+    os.chmod(folder / f"v{build.CACHE_SCHEMA}", 0o777)
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(folder))
-    with pytest.raises(BuildError, match="writable by other users"):
+    with pytest.raises(CompileError, match="writable by other users"):
         build.build("static int lg_y(void) { return 2; }", "int lg_y(void);")
 
 
