@@ -7,7 +7,9 @@ diagnostics are captured and cffi never changes the working directory of this pr
 """
 
 from dataclasses import dataclass
+import atexit
 import contextlib
+import errno
 import functools
 import hashlib
 import io
@@ -24,6 +26,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import cffi
@@ -31,9 +34,9 @@ import filelock
 import platformdirs
 
 from . import __version__
-from .errors import BuildError
+from .errors import CompileError
 
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2  # 2: manifests record the checksum of their module
 MODULE_PREFIX = "_lifgen_"
 # Never -ffast-math: it deletes NaN checks and changes the whole process's floating point.
 # -ffp-contract=off keeps a*b+c unfused, so every compiler gives the same numbers.
@@ -47,6 +50,7 @@ TMP_MAX_AGE_S = 24 * 3600
 _loaded = {}
 _process_lock = threading.Lock()
 _compiler_identity = {}
+_fallbacks = {}  # unusable cache folder -> the temporary one used instead
 
 
 @dataclass(frozen=True)
@@ -69,19 +73,37 @@ def cache_dir():
 
 def _prepared_cache_dir():
     root = cache_dir()
+    if root in _fallbacks:
+        return _fallbacks[root]
     try:
         for sub in ("", "locks", "tmp"):
             (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "not writable")
     except OSError as error:
-        raise BuildError(f"cannot create the kernel cache {root} ({error.strerror or error}); "
-                         "set LIFGEN_CACHE_DIR to a writable folder") from None
+        return _fallback_cache_dir(root, error.strerror or str(error))
     if hasattr(os, "getuid"):
         info = root.stat()
         if info.st_uid != os.getuid() or info.st_mode & 0o022:
-            raise BuildError(f"the kernel cache {root} is writable by other users or not yours; "
-                             "lifgen loads native code from it, so it refuses. Fix its permissions "
-                             "(chmod 700) or set LIFGEN_CACHE_DIR")
+            raise CompileError(f"the kernel cache {root} is writable by other users or not yours; "
+                               "lifgen loads native code from it, so it refuses. Fix its "
+                               "permissions (chmod 700) or set LIFGEN_CACHE_DIR")
     return root
+
+
+def _fallback_cache_dir(root, reason):
+    """A private temporary cache for this process, used (with a warning) when `root` is not
+    writable; it is removed at exit."""
+    temporary = Path(tempfile.mkdtemp(prefix="lifgen-cache-"))
+    atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+    folder = temporary / f"v{CACHE_SCHEMA}"
+    for sub in ("", "locks", "tmp"):
+        (folder / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    warnings.warn(f"lifgen: the kernel cache {root} cannot be used ({reason}); compiled kernels "
+                  f"go to {folder} for this process. Set LIFGEN_CACHE_DIR to a writable folder "
+                  "to keep them", RuntimeWarning, stacklevel=4)
+    _fallbacks[root] = folder
+    return folder
 
 
 def compiler_command():
@@ -89,7 +111,7 @@ def compiler_command():
     configured = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
     command = shlex.split(configured)
     if shutil.which(command[0]) is None:
-        raise BuildError(
+        raise CompileError(
             f"no C compiler found (tried {command[0]!r}{' from $CC' if os.environ.get('CC') else ''}). "
             "Install one: Debian/Ubuntu 'apt install gcc python3-dev', Fedora 'dnf install gcc "
             "python3-devel', macOS 'xcode-select --install'; or set CC to your compiler")
@@ -176,17 +198,27 @@ def build(source, cdef, portable=False, openmp=False, fma=False):
 
 
 def _load_published(name, target):
-    """Load a published module, quarantining it if it is damaged (then it is rebuilt)."""
+    """Load a published module, quarantining it if it is damaged (then it is rebuilt): its bytes
+    must have the checksum its manifest recorded at publish time, and it must import."""
     if not target.exists():
         return None
     try:
+        recorded = json.loads(target.with_name(name + ".json").read_text()).get("sha256")
+        if recorded != _checksum(target):
+            raise ImportError(f"{target.name} does not match the checksum of its build")
         return _load(name, target, from_cache=True)
-    except ImportError:
+    except (ImportError, OSError, ValueError):
         try:
             os.replace(target, target.with_suffix(".bad"))
         except OSError:
             pass
         return None
+
+
+def _checksum(path):
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest() if hasattr(
+            hashlib, "file_digest") else hashlib.sha256(handle.read()).hexdigest()
 
 
 def _load(name, path, from_cache):
@@ -213,12 +245,13 @@ def _compile(name, source, cdef, command, flags, root, target, material):
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0 or not built.exists():
             log = (result.stderr or result.stdout).strip()
-            raise BuildError(f"the C compiler failed (exit {result.returncode}):\n"
+            raise CompileError(f"the C compiler failed (exit {result.returncode}):\n"
                              f"{shlex.join(args)}\n{log[-4000:]}")
         with open(built, "rb") as handle:
             os.fsync(handle.fileno())
         manifest = dict(material, seconds=round(time.perf_counter() - started, 3),
-                        created=time.time(), compiler_output=result.stderr)
+                        created=time.time(), compiler_output=result.stderr,
+                        sha256=_checksum(built))
         (workdir / "manifest.json").write_text(json.dumps(manifest, indent=1))
         os.replace(workdir / "manifest.json", root / f"{name}.json")
         os.replace(c_file, root / f"{name}.c")
@@ -258,24 +291,30 @@ def source_key(model_text, options):
 
 
 def load_source(key):
-    """A generated KernelSource stored by `store_source`, or None. The cache folder is the user's
-    own (checked like the kernels it holds), so its pickles are as trusted as the kernels."""
+    """A generated KernelSource stored by `store_source`, or None (also when the file is damaged:
+    its checksum is checked first). The cache folder is the user's own (checked like the kernels
+    it holds), so its pickles are as trusted as the kernels."""
     path = _prepared_cache_dir() / "sources" / f"{MODULE_PREFIX}{key}.pickle"
     try:
-        with open(path, "rb") as handle:
-            return pickle.load(handle)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError):
+        digest, _, payload = path.read_bytes().partition(b"\n")
+        if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+            return None
+        return pickle.loads(payload)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError,
+            ValueError):
         return None
 
 
 def store_source(key, source):
-    """Keep a generated KernelSource so that a later compile needs no SymPy work."""
+    """Keep a generated KernelSource (after the checksum of its pickle) so that a later compile
+    needs no SymPy work."""
     folder = _prepared_cache_dir() / "sources"
     folder.mkdir(mode=0o700, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f"{MODULE_PREFIX}{key}.")
     try:
+        payload = pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(handle, "wb") as out:
-            pickle.dump(source, out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
         os.replace(temporary, folder / f"{MODULE_PREFIX}{key}.pickle")
     except (OSError, pickle.PickleError, TypeError, AttributeError):
         Path(temporary).unlink(missing_ok=True)
