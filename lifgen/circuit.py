@@ -81,7 +81,7 @@ def _solve_linear(equations, unknowns):
     """Circuit laws are usually linear in the unknowns: solve them as a matrix, cheaply."""
     try:
         matrix, rhs = sympy.linear_eq_to_matrix(equations, unknowns)
-    except sympy.core.sympify.SympifyError:
+    except sympy.SympifyError:
         return None
     except (ValueError, NotImplementedError, TypeError):  # nonlinear in the unknowns
         return None

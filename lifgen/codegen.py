@@ -41,8 +41,18 @@ def _environment():
         loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True)
-    env.filters["comment"] = lambda text: str(text).replace("*/", "* /").replace("\n", " ")
+    env.filters["comment"] = comment_text
     return env
+
+
+def comment_text(text):
+    """Free text (a description, a reference, a command) made safe inside a C comment or a
+    Makefile or CMake comment line: one line, no comment delimiters, trigraphs or line splice."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    for old, new in (("*/", "* /"), ("/*", "/ *"), ("??", "? ?")):
+        while old in text:
+            text = text.replace(old, new)
+    return text.rstrip(" \\")
 
 
 def _names(step_map, new=(), previous=False, from_names=False, to_names=False):
@@ -88,7 +98,8 @@ def loop_order(model, options):
 
 
 def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state_quant=None,
-           threads=1, tile=None, layouts=None, shared=None, connected=False):
+           threads=1, tile=None, layouts=None, shared=None, connected=False,
+           flush_denormals=False):
     """Generate the kernel C source and cdef for `step_map` in `dtype` ('float64' or 'float32').
 
     Uncoupled models get tiles of `tile` neurons advanced through all steps (shared among
@@ -96,7 +107,8 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
     input to how it arrives: "held" (constant over time), "streamed" (a value per neuron and
     step) or "time" (one value per step); the default is "held" for all. Parameters named in
     `shared` have one value for every neuron, which the kernel then keeps in a register.
-    `connected` asks for the coupled loop, for runs with connections.
+    `connected` asks for the coupled loop, for runs with connections. `flush_denormals` sets
+    flush-to-zero while the kernel runs (x86).
     """
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {tuple(DTYPES)}, got {dtype!r}")
@@ -105,7 +117,8 @@ def render(step_map, dtype="float64", graded_spikes=1.0, inhibition=False, state
                "threads": int(threads), "tile": int(tile or TILES[dtype]),
                "layouts": {u.name: (layouts or {}).get(u.name, "held")
                            for u in step_map.model.inputs},
-               "shared": sorted(shared or ()), "connected": bool(connected)}
+               "shared": sorted(shared or ()), "connected": bool(connected),
+               "flush_denormals": bool(flush_denormals)}
     context = _context(step_map, dtype, options)
     env = _environment()
     model = step_map.model
@@ -125,7 +138,7 @@ def rerender(source, layouts, shared=(), connected=False):
     return render(source.step_map, source.dtype, graded_spikes=options["graded_spikes"],
                   inhibition=options["inhibition"], state_quant=options["state_quant"],
                   threads=options["threads"], tile=options["tile"], layouts=layouts,
-                  shared=shared, connected=connected)
+                  shared=shared, connected=connected, flush_denormals=options["flush_denormals"])
 
 
 def _context(step_map, dtype, options):
@@ -226,6 +239,7 @@ def _context(step_map, dtype, options):
         else f"{number(_num(options['graded_spikes']))}*",
         "levels": [number(_num(v)) for v in sorted(options["state_quant"] or [])],
         "stochastic": model.is_stochastic,
+        "flush_denormals": options["flush_denormals"],
     }
 
 
@@ -265,6 +279,8 @@ def _describe_options(options):
         parts.append(f"graded spikes x{options['graded_spikes']:g}")
     if options["inhibition"]:
         parts.append("winner-take-all inhibition")
+    if options.get("flush_denormals"):
+        parts.append("denormals flushed to zero")
     if options["state_quant"] is not None:
         parts.append(f"states quantised to {len(options['state_quant'])} levels")
     return ", ".join(parts)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sympy
 
 from .errors import InputError, ModelError
+from .stability import stability_warning
 from .methods import (NORMAL, ORDERS, TABLEAUX, auto_method, euler_maruyama,
                       exponential_euler, is_linear, runge_kutta)
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
@@ -40,6 +41,7 @@ class StepMap:
     note: str = ""  # why this method (when chosen by method="auto")
     propagator: tuple = ()  # ((state, tree in lg_tau), ...): exact solution after any time lg_tau
     refractory: tuple = ()  # (tree of the refractory steps, (frozen state, ...)), or ()
+    warning: str = ""  # why the method is unstable at this dt, when it is (stability.py)
 
     @property
     def spike(self):
@@ -232,7 +234,8 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
                    reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
-                   stages=stages, note=note, propagator=propagator, refractory=refractory)
+                   stages=stages, note=note, propagator=propagator, refractory=refractory,
+                   warning=stability_warning(model, method, dt))
 
 
 def _refractory(model, dt, reset, reset_timing, precise, constants):

@@ -114,6 +114,21 @@ def _sympy(node):
         raise _Rejected(f"arithmetic error ({error or type(error).__name__})") from None
 
 
+def names_in(text, source=None, field=None):
+    """The names `text` refers to, under the parser's length and depth limits (a ModelError
+    beyond them); none for text that is not valid syntax, which `parse` then reports."""
+    try:
+        if len(text) > MAX_TEXT:
+            raise _Rejected(f"expression is {len(text)} characters long; the limit is {MAX_TEXT}")
+        tree = _parse_tree(text)
+    except _Rejected as error:
+        if str(error).startswith("syntax error"):
+            return set()
+        raise ModelError(str(error), source, field) from None
+    return {n.id for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and not isinstance(getattr(n, "ctx", None), ast.Store)}
+
+
 def _parse_tree(text):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

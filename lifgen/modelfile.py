@@ -1,6 +1,5 @@
 """Read model files (TOML) into `Model`s: every field checked, every error naming file, field and problem."""
 
-import ast
 import math
 import re
 from pathlib import Path
@@ -15,7 +14,7 @@ import sympy
 from .circuit import derive_odes
 from .discretize import check_written_steps
 from .errors import ModelError
-from .expressions import FUNCTIONS, check_name, parse, parse_expression
+from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
 from .model import (DT, ODE_METHODS, XI, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
                     Synapse, check_quantities, default_resets, previous_symbol,
                     substitute_expressions, symbol,
@@ -276,10 +275,15 @@ def _laws(laws, state_names, names, source):
         law = sympy.Eq(parse_expression(lhs, scope, source, where),
                        parse_expression(rhs, scope, source, where), evaluate=False)
         if law.has(DT):
-            raise ModelError("dt may appear only as the denominator of a derivative dX/dt",
-                             source, where)
+            unknown = sorted(set(DERIVATIVE.findall(lhs + " " + rhs)) - set(state_names))
+            raise ModelError(f"d{unknown[0]}/dt is the derivative of {unknown[0]!r}, which is not "
+                             "a declared state" if unknown else "dt may appear only as the "
+                             "denominator of a derivative dX/dt", source, where)
         result.append(law)
     return tuple(result)
+
+
+DERIVATIVE = re.compile(r"\bd([A-Za-z][A-Za-z0-9_]*)\s*/\s*dt\b")
 
 
 def _law_sides(law, source, field):
@@ -296,12 +300,7 @@ def _intermediate_names(texts, declared, source, field):
     found = set()
     for sides in texts:
         for side in sides:
-            try:
-                tree = ast.parse(side.strip(), mode="eval")
-            except SyntaxError:
-                continue  # parse_expression reports it with its column
-            found |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
-                      and not isinstance(getattr(n, "ctx", None), ast.Store)}
+            found |= names_in(side, source, field)
     names = sorted(found - declared - set(FUNCTIONS))
     for name in names:
         check_name(name, source, field)

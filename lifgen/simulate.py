@@ -1,7 +1,10 @@
 """Run a compiled kernel on NumPy arrays: check shapes and dtypes before any C runs, return a Result."""
 
+import contextvars
 import sys
 import time
+import warnings
+from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
@@ -12,7 +15,7 @@ from .codegen import render, rerender
 from .connectivity import Sparse
 from .sources import SOURCES, SpikeTrain, strides as table_strides
 from .discretize import discretize
-from .errors import InputError, LifgenError
+from .errors import InputError, LifgenError, NumericalWarning
 from .library import load_model, model_file
 from .model import Model
 from .result import Result
@@ -25,6 +28,8 @@ SPIKE_MODES = ("raster", "count", "events")
 RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts or events
 CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
 PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updates
+MAX_TRACED_NONFINITE = 4096  # neurons traced to find where a state first became non-finite
+_ALLOW_NAN = contextvars.ContextVar("lifgen_allow_nan", default=False)
 
 
 class Simulator:
@@ -82,7 +87,8 @@ class Simulator:
                 f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
 
     def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
-            connections=None, spikes="raster", progress=False, drives=None, seed=0):
+            connections=None, spikes="raster", progress=False, drives=None, seed=0,
+            allow_nan=False):
         """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
@@ -91,8 +97,19 @@ class Simulator:
         the neurons to trace. `progress=True` draws a progress bar; Ctrl-C then stops between
         chunks and returns what was simulated, with `Result.partial` set. `drives` maps a
         synapse type to (source, W): a Poisson, Bernoulli or SpikeTrain source and its weights.
-        `seed` seeds the white noise xi of a stochastic model.
+        `seed` seeds the white noise xi of a stochastic model. NaN or infinite inputs, parameters
+        and initial states are refused unless `allow_nan`. A state that becomes NaN or infinite
+        is reported with a NumericalWarning naming the first step and neuron where it did.
         """
+        nan_policy = _ALLOW_NAN.set(bool(allow_nan))
+        try:
+            return self._run(n_steps, n_neurons, inputs, params, initial, record, connections,
+                             spikes, progress, drives, seed)
+        finally:
+            _ALLOW_NAN.reset(nan_policy)
+
+    def _run(self, n_steps, n_neurons, inputs, params, initial, record, connections, spikes,
+             progress, drives, seed):
         n_steps = _count(n_steps, "n_steps", minimum=0)
         seed = _count(seed, "seed", minimum=0) & (2**64 - 1)
         n_neurons = _count(n_neurons, "n_neurons", minimum=1)
@@ -105,6 +122,8 @@ class Simulator:
         initial = _checked_names(initial, state_names, "initial")
         connections = _checked_names(connections, model.synapse_names, "connections")
         drives = _checked_names(drives, model.synapse_names, "drives")
+        given = dict(inputs=inputs, params=dict(params), connections=connections, drives=drives,
+                     seed=seed)
         record, recorded_neurons = _record_request(record, state_names, n_neurons)
         batch = _batch_shape(inputs, initial, n_steps, n_neurons)
         rows = int(np.prod(batch, dtype=np.int64))
@@ -121,6 +140,7 @@ class Simulator:
         states = _initial_states(model, initial, param_values, batch, n_neurons, dtype)
         states.update({n: _state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype)
                        for n in state_names if n not in states})
+        given["initial"] = {n: a.reshape(*batch, n_neurons).copy() for n, a in states.items()}
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
         driven = {n: _drive(drives.get(n), n, n_neurons, n_steps, self.dt, dtype)
                   for n in model.synapse_names}
@@ -216,7 +236,7 @@ class Simulator:
         if spikes == "events":
             spike_events = (np.concatenate([e[0] for e in events]) if events else np.zeros(0, int),
                             np.concatenate([e[1] for e in events]) if events else np.zeros(0, int))
-        return Result(
+        result = Result(
             spikes=None if raster is None else raster[:done].view(bool).reshape(shape),
             spike_count=counts.reshape(*batch, n_neurons), spike_events=spike_events,
             spike_offsets=None if offsets is None else np.where(
@@ -227,6 +247,35 @@ class Simulator:
             dt=self.dt, model=model.name, threshold=threshold, partial=partial, n_steps=done,
             inputs={n: _as_grid(input_arrays[n], n_steps, n_neurons)
                     for n in model.input_names})
+        if not _ALLOW_NAN.get() and not all(np.isfinite(a).all() for a in states.values()):
+            self._report_nonfinite(result, given, done, n_neurons)
+        return result
+
+    def _report_nonfinite(self, result, given, n_steps, n_neurons):
+        """Find where a state first became NaN or infinite (by running again, tracing the neurons
+        that ended non-finite), keep it in `result.first_nonfinite` and warn."""
+        state_names = self.step_map.state_names
+        nonfinite = np.any([~np.isfinite(np.asarray(result.state[n]).reshape(-1, n_neurons))
+                            for n in state_names], axis=0)  # (rows, N)
+        traced = np.flatnonzero(nonfinite.any(axis=0))[:MAX_TRACED_NONFINITE]
+        again = self.run(n_steps, n_neurons, record={n: traced for n in state_names},
+                         spikes="count", allow_nan=True, **given)
+        first = None
+        for name in state_names:
+            trace = again.traces[name].reshape(n_steps, -1, traced.size)
+            where = np.argwhere(~np.isfinite(trace))
+            if where.size and (first is None or where[0][0] < first[0]):
+                step, row, column = where[0]
+                first = (int(step), int(row * n_neurons + traced[column]), name,
+                         float(trace[step, row, column]))
+        total = int(nonfinite.sum())
+        result.first_nonfinite = first
+        where = (f"first at step {first[0]} in neuron {first[1]} ({first[2]} = {first[3]})"
+                 if first else "")
+        warnings.warn(f"{self.model.name}: states became NaN or infinite, {where}; {total} "
+                      f"neuron(s) end non-finite. The method ({self.method}) may be unstable at "
+                      f"dt = {self.dt}: try a smaller dt or method='exponential_euler' or 'exact'",
+                      NumericalWarning, stacklevel=4)
 
     def _parameters(self, params, n_neurons, dtype):
         """Per-parameter (array, stride), after parameter sets and the model's constraints."""
@@ -244,7 +293,8 @@ class Simulator:
 
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
             reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-            precise=False, threads=1, portable=False, tile=None, fma=False):
+            precise=False, threads=1, portable=False, tile=None, fma=False,
+            flush_denormals=False):
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
@@ -253,11 +303,15 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     `portable` compiles without -march=native; `tile` sets the neurons simulated together.
     `fma=True` lets the compiler fuse a*b+c (faster on some models; results differ in the last
     bits from the default unfused build, see the README). A model file compiled before with the
-    same options skips all SymPy work.
+    same options skips all SymPy work. `flush_denormals=True` treats values below the smallest
+    normal float as zero while the kernel runs (x86 FTZ/DAZ), against CPUs that slow down on them.
     """
     options = generation_options(method, dt, dtype, reset, reset_timing, reset_delay,
-                                 graded_spikes, inhibition, state_quant, precise, threads, tile)
+                                 graded_spikes, inhibition, state_quant, precise, threads, tile,
+                                 flush_denormals)
     source = kernel_source(model, options)
+    if source.step_map.warning:
+        warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)
     kernel = build(source.c_source, source.cdef, portable=portable, openmp=options["threads"] > 1,
                    fma=fma)
     return Simulator(source, kernel, portable=portable, fma=bool(fma))
@@ -265,7 +319,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
 
 def generation_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
                        reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-                       precise=False, threads=1, tile=None):
+                       precise=False, threads=1, tile=None, flush_denormals=False):
     """compile's options that shape the generated source, checked: the key of the source cache."""
     if dtype not in NUMPY_DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
@@ -273,7 +327,8 @@ def generation_options(method=None, dt=None, dtype="float64", reset=None, reset_
                 reset_delay=reset_delay, graded_spikes=graded_spikes, inhibition=inhibition,
                 state_quant=None if state_quant is None else np.asarray(state_quant).tolist(),
                 precise=precise, threads=_count(threads, "threads", minimum=1),
-                tile=None if tile is None else _count(tile, "tile", minimum=1))
+                tile=None if tile is None else _count(tile, "tile", minimum=1),
+                flush_denormals=bool(flush_denormals))
 
 
 def kernel_source(model, options):
@@ -300,7 +355,8 @@ def _generate(model, options):
     # The first kernel built is the common case: parameters shared by all neurons, inputs held.
     return render(step_map, options["dtype"], graded_spikes=options["graded_spikes"],
                   inhibition=options["inhibition"], state_quant=options["state_quant"],
-                  threads=options["threads"], tile=options["tile"], shared=model.parameter_names)
+                  threads=options["threads"], tile=options["tile"], shared=model.parameter_names,
+                  flush_denormals=options["flush_denormals"])
 
 
 def _source_key(model, options):
@@ -356,7 +412,11 @@ def _count(value, name, minimum):
 
 
 def _checked_names(mapping, known, what):
-    mapping = dict(mapping or {})
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise InputError(f"{what} must be a dict of name -> value, got {type(mapping).__name__}")
+    mapping = dict(mapping)
     unknown = sorted(set(mapping) - set(known))
     if unknown:
         raise InputError(f"{what} has unknown name(s) {', '.join(map(repr, unknown))}; "
@@ -373,8 +433,11 @@ def _record_request(record, state_names, n_neurons):
         record = ("V",) if "V" in state_names else state_names[:1]
     if isinstance(record, str):
         record = (record,)
-    requests = dict(record) if isinstance(record, dict) else {name: None for name in record}
-    unknown = [n for n in requests if n not in state_names]
+    if not isinstance(record, (Mapping, list, tuple)):
+        raise InputError(f"record must be a state name, a list of them or a dict of state -> "
+                         f"neuron indices, got {type(record).__name__}")
+    requests = dict(record) if isinstance(record, Mapping) else {name: None for name in record}
+    unknown = [n for n in requests if not isinstance(n, str) or n not in state_names]
     if unknown:
         raise InputError(f"record has unknown state(s) {unknown}; states are {state_names}")
     if not requests:
@@ -427,8 +490,9 @@ def _numbers(value, what, dtype):
 
 def _finite_array(value, what, dtype):
     array = _numbers(value, what, dtype)
-    if not np.all(np.isfinite(array)):
-        raise InputError(f"{what} contains NaN or infinite values")
+    if not _ALLOW_NAN.get() and not np.all(np.isfinite(array)):
+        raise InputError(f"{what} contains NaN or infinite values (run(..., allow_nan=True) "
+                         "accepts them)")
     return array
 
 

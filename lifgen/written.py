@@ -260,7 +260,8 @@ class CPrinter:
         if isinstance(node, Name):
             return self.names[node.symbol]
         if isinstance(node, Neg):
-            return f"-{self._wrapped(node.operand, 3)}"
+            text = self._wrapped(node.operand, 3)
+            return f"-({text})" if text.startswith("-") else f"-{text}"  # never C's -- operator
         if isinstance(node, Not):
             return f"!{self._wrapped(node.operand, 3)}"
         if isinstance(node, Call):
