@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CompileError, InputError, LifgenError
+from .written import to_text
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
 
@@ -70,7 +71,8 @@ def _parser():
     emit.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     emit.add_argument("--method", help="exact, euler, rk2, heun, rk4, exponential_euler or auto "
                       "(default: the model file's)")
-    emit.add_argument("--dt", type=float, help="time step (default: the model file's)")
+    emit.add_argument("--dt", type=_number_or_quantity, help="time step, e.g. 0.05 or '50 us' "
+                      "(default: the model file's)")
     emit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     emit.add_argument("--prefix", metavar="NAME", help="file and function prefix (default: the "
                       "model's name)")
@@ -92,7 +94,8 @@ def _parser():
 def _compile_options(parser):
     parser.add_argument("--method", help="exact, euler, rk2, heun, rk4, exponential_euler or auto "
                         "(default: the model file's)")
-    parser.add_argument("--dt", type=float, help="time step (default: the model file's)")
+    parser.add_argument("--dt", type=_number_or_quantity, help="time step, e.g. 0.05 or '50 us' "
+                        "(default: the model file's)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--reset", choices=("subtract", "zero", "none"))
     parser.add_argument("--reset-timing", choices=("next_step", "same_step"))
@@ -158,7 +161,7 @@ def _show(args):
 
     model = load_model(args.model)
     step_map = discretize(model, args.method, args.dt, args.reset, args.reset_timing)
-    sections = []
+    sections = [("Quantities (plain numbers are in these units)", _quantity_lines(model))]
     if model.refractory:
         sections.append(("Refractory period", [model.refractory_text()]))
     if model.laws:
@@ -174,13 +177,27 @@ def _show(args):
                          if solution else ["none found"]))
     else:
         sections.append(("Update map (applied in this order)", model.update_lines()))
-    title = f"Step map ({step_map.method}, dt = {step_map.dt})"
+    time_unit = f" {model.time_unit}" if model.time_unit else ""
+    title = f"Step map ({step_map.method}, dt = {step_map.dt}{time_unit})"
     sections.append((title, ([step_map.note] if step_map.note else []) + step_map.equations()))
     sections.append(("Generated C", [render(step_map, args.dtype).c_source]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:
         print(f"\n== {title}")
         print("\n".join(lines))
+
+
+def _quantity_lines(model):
+    """One line per parameter, state and input: its value, unit and description."""
+    def line(kind, q, value):
+        unit = f" {q.unit}" if q.unit else ""
+        return f"{kind:9s} {q.name} = {value}{unit}" + (f"   ({q.description})" if q.description else "")
+    return ([line("parameter", q, f"{q.value:g}") for q in model.parameters]
+            + [line("state", q, f"{q.value:g}" if q.formula is None else to_text(q.formula))
+               for q in model.states]
+            + [f"input     {q.name}" + (f" in {q.unit}" if q.unit else "")
+               + (f"   ({q.description})" if q.description else "") for q in model.inputs]
+            + ([f"time      dt in {model.time_unit}"] if model.time_unit else []))
 
 
 def _equation(eq):
@@ -232,13 +249,26 @@ def _simulate(args):
 def _assignment(text, option):
     name, sep, value = text.partition("=")
     try:
-        return name, float(value)
+        return name, _number_or_quantity(value)
+    except argparse.ArgumentTypeError:
+        raise InputError(f"{option} {text!r}: expected NAME=NUMBER or NAME=\"NUMBER UNIT\"") from None
+
+
+def _number_or_quantity(text):
+    """A number, or quantity text such as "20 ms" (converted by compile and run)."""
+    from .units import is_quantity_text
+
+    try:
+        return float(text)
     except ValueError:
-        raise InputError(f"{option} {text!r}: expected NAME=NUMBER") from None
+        if is_quantity_text(text):
+            return text.strip()
+        raise argparse.ArgumentTypeError(f"expected a number or a quantity such as '0.1 ms', "
+                                         f"got {text!r}") from None
 
 
 def _print_summary(simulator, result):
-    unit = "s" if result.dt is not None else "steps"
+    unit = simulator.model.time_unit or "time units"
     print(f"{simulator!r}")
     print(f"{result.n_steps} steps x {result.n_neurons} neurons"
           + (f" = {result.n_steps * result.dt:g} {unit}" if result.dt else ""))

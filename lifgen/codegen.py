@@ -194,6 +194,9 @@ def _context(step_map, dtype, options):
         "reset_timing": step_map.reset_timing,
         "options": _describe_options(options),
         "equations": step_map.equations(),
+        "units": ", ".join(f"{q.name} in {q.unit}" for q in (*model.states, *model.parameters,
+                                                             *model.inputs) if q.unit)
+        + (f"; dt in {model.time_unit}" if model.time_unit else ""),
         "states": [dict(entry(s), new="n_" + s.name, in_loop=True, counter=False) for s in states]
         + ([{"name": REFRACTORY_STATE, "c": "s_" + REFRACTORY_STATE, "new": "n_" + REFRACTORY_STATE,
              "in_loop": True, "counter": True}] if step_map.refractory else []),

@@ -78,7 +78,7 @@ def library_context(model, options, prefix, command=None):
     return {
         "prefix": prefix, "guard": f"{prefix.upper()}_H", "model": model.name,
         "description": model.description, "version": __version__, "method": step_map.method,
-        "dt": step_map.dt, "real": DTYPES[dtype],
+        "dt": step_map.dt, "time_unit": model.time_unit, "real": DTYPES[dtype],
         "command": command or f"lifgen.emit({model.name!r}, dtype={dtype!r})",
         "laws": [display(eq) for eq in model.ode_equations(named=True)] if model.odes
         else model.update_lines(),

@@ -98,6 +98,7 @@ class Model:
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
     method: str | None = None
     dt: float | None = None
+    time_unit: str = ""  # the unit of dt and of time in the model ("ms"), when the file says it
     description: str = field(default="", compare=False)
     reference: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)

@@ -15,6 +15,7 @@ from .circuit import derive_odes
 from .discretize import check_written_steps
 from .errors import ModelError
 from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
+from .units import UnitError, is_quantity_text, parse_quantity, parse_unit
 from .model import (DT, ODE_METHODS, XI, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
                     Synapse, check_quantities, default_resets, previous_symbol,
                     substitute_expressions, symbol,
@@ -116,6 +117,11 @@ def model_from_document(document, source, default_name="model"):
                                                  f"[reset.undelayed.{mechanism}]"))
                         for mechanism, table in undelayed.items())
     simulation = document.get("simulation", {})
+    dt, time_unit = simulation.get("dt"), ""
+    if is_quantity_text(dt):  # dt = "0.1 ms": the model's time unit
+        dt, time_unit = _quantity(dt, "", source, "[simulation] dt")
+        if parse_unit(time_unit).si[1] != parse_unit("s").si[1]:
+            raise ModelError(f"dt must be a time, got {time_unit!r}", source, "[simulation] dt")
     model = Model(
         name=_string(meta, "name", source, "[model]", default_name),
         description=_string(meta, "description", source, "[model]", ""),
@@ -133,7 +139,8 @@ def model_from_document(document, source, default_name="model"):
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
         reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
         method=_string(simulation, "method", source, "[simulation]", None),
-        dt=_number(simulation["dt"], source, "[simulation] dt") if "dt" in simulation else None,
+        dt=_number(dt, source, "[simulation] dt") if dt is not None else None,
+        time_unit=time_unit,
         source=source,
     )
     check_written_steps(model)
@@ -221,15 +228,37 @@ def _quantities(document, section, source, scope=None):
         value = entry.get(value_key, 0.0 if section == "states" else None) if value_key else None
         if value_key and value is None:
             raise ModelError(f"needs a {value_key!r}", source, field)
+        unit = _unit(_string(entry, "unit", source, field, ""), source, f"{field} unit")
         formula = None
-        if section == "states" and isinstance(value, str):
+        if is_quantity_text(value):
+            value, unit = _quantity(value, unit, source, field)
+        elif section == "states" and isinstance(value, str):
             formula, value = parse(value, scope, source, field)[0], None
         result.append(Quantity(
-            name, None if value is None else _number(value, source, field),
-            unit=_string(entry, "unit", source, field, ""),
+            name, None if value is None else _number(value, source, field), unit=unit,
             description=_string(entry, "description", source, field, ""), formula=formula))
         scope[name] = symbol(name)
     return tuple(result)
+
+
+def _unit(text, source, field):
+    """The declared unit text, checked to be one lifgen can read ("" for none)."""
+    try:
+        parse_unit(text)
+    except UnitError as error:
+        raise ModelError(str(error), source, field) from None
+    return text.strip()
+
+
+def _quantity(text, unit, source, field):
+    """(number in the declared unit, unit) of "20 ms": the declared unit, else the one written."""
+    try:
+        magnitude, given = parse_quantity(text)
+        if not unit:
+            return magnitude, given.text
+        return magnitude * given.factor_to(parse_unit(unit)), unit
+    except UnitError as error:
+        raise ModelError(f"{text!r}: {error}", source, field) from None
 
 
 def _expressions(table, names, source):

@@ -21,7 +21,7 @@ def plot_result(result, neuron=0, path=None):
     plt = _pyplot()
     if not 0 <= neuron < result.n_neurons:
         raise InputError(f"neuron {neuron} does not exist (0..{result.n_neurons - 1})")
-    unit = "s" if result.dt is not None else "step"
+    unit = (result.time_unit or "time unit of the model") if result.dt is not None else "step"
     times = result.times
     figure, (top, middle, bottom) = plt.subplots(
         3, 1, sharex=True, figsize=(8, 6), gridspec_kw={"height_ratios": [1, 2.5, 0.6]})

@@ -27,6 +27,7 @@ class Result:
     recorded: dict = field(default_factory=dict)  # state name -> neuron indices, None for all
     partial: bool = False  # True when the run was interrupted (Ctrl-C) before its last step
     n_steps: int = 0
+    time_unit: str = ""  # the model's time unit ("ms"), when its file declares one
     first_nonfinite: tuple | None = None  # (step, flat neuron, state, value) where NaN/inf began
 
     def __post_init__(self):

@@ -20,6 +20,7 @@ from .library import load_model, model_file
 from .model import Model
 from .result import Result
 from .model import DT, symbol
+from .units import UnitError, parse_unit, to_unit
 from .waveforms import WAVEFORMS
 from .written import evaluate, to_text
 
@@ -119,7 +120,8 @@ class Simulator:
         params = _checked_names(params, model.parameter_names + tuple(dict(model.parameter_sets)),
                                 "params")
         state_names = self.step_map.state_names
-        initial = _checked_names(initial, state_names, "initial")
+        initial = _in_declared_units(_checked_names(initial, state_names, "initial"),
+                                     model.states, "initial")
         connections = _checked_names(connections, model.synapse_names, "connections")
         drives = _checked_names(drives, model.synapse_names, "drives")
         given = dict(inputs=inputs, params=dict(params), connections=connections, drives=drives,
@@ -245,6 +247,7 @@ class Simulator:
             recorded=record,
             state={n: v.reshape(*batch, n_neurons) for n, v in states.items()},
             dt=self.dt, model=model.name, threshold=threshold, partial=partial, n_steps=done,
+            time_unit=model.time_unit,
             inputs={n: _as_grid(input_arrays[n], n_steps, n_neurons)
                     for n in model.input_names})
         if not _ALLOW_NAN.get() and not all(np.isfinite(a).all() for a in states.values()):
@@ -284,7 +287,7 @@ class Simulator:
         for name, derived in model.parameter_sets:
             if name in params:
                 values.update(_derive(name, params.pop(name), derived, self.dt, values, dtype))
-        values.update(params)
+        values.update(_in_declared_units(params, model.parameters, "params"))
         arrays = {n: _per_neuron(values[n], f"params[{n!r}]", n_neurons, dtype)
                   for n in model.parameter_names}
         _check_constraints(model, {n: a for n, (a, _) in arrays.items()}, dtype)
@@ -306,6 +309,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     same options skips all SymPy work. `flush_denormals=True` treats values below the smallest
     normal float as zero while the kernel runs (x86 FTZ/DAZ), against CPUs that slow down on them.
     """
+    dt = _dt_in_model_unit(model, dt)
     options = generation_options(method, dt, dtype, reset, reset_timing, reset_delay,
                                  graded_spikes, inhibition, state_quant, precise, threads, tile,
                                  flush_denormals)
@@ -551,6 +555,31 @@ def _input_array(value, name, n_steps, batch, n_neurons, dtype):
     raise InputError(f"{what} must be a scalar, a waveform, or have shape ({n_neurons},), "
                      f"({n_steps}, {n_neurons}), ({n_steps}, 1) or ({n_steps}, *batch, "
                      f"{n_neurons}); got {array.shape}")
+
+
+def _in_declared_units(values, quantities, what):
+    """Values given as quantities ("20 ms", a SymPy quantity) as numbers in the units the model
+    declares; plain numbers already are."""
+    units = {q.name: q.unit for q in quantities}
+    try:
+        return {name: to_unit(value, parse_unit(units.get(name, "")), f"{what}[{name!r}]")
+                for name, value in values.items()}
+    except UnitError as error:
+        raise InputError(str(error)) from None
+
+
+def _dt_in_model_unit(model, dt):
+    """dt given as a quantity ("100 us") in the model's time unit."""
+    if dt is None or isinstance(dt, Real):
+        return dt
+    model = load_model(model)
+    if not model.time_unit:
+        raise InputError(f"dt={dt!r} has a unit but {model.name} declares no time unit; give dt "
+                         "as a number, or write dt = \"0.1 ms\" in its [simulation] section")
+    try:
+        return to_unit(dt, parse_unit(model.time_unit), "dt")
+    except UnitError as error:
+        raise InputError(str(error)) from None
 
 
 def _initial_states(model, initial, param_values, batch, n_neurons, dtype):

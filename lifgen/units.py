@@ -1,0 +1,164 @@
+"""Physical units of model quantities, computed with SymPy's units (sympy.physics.units).
+
+Unit text such as "mV", "uA/cm**2" or "Mohm" and quantities such as "20 ms" are parsed from a
+whitelist over Python's syntax tree (never sympify): names are SymPy units, optionally with an SI
+prefix; the operators are *, / and integer powers. A plain number keeps meaning the unit that the
+model file declares for its quantity, so models and calls without units work unchanged.
+"""
+
+import ast
+import functools
+import re
+from dataclasses import dataclass
+
+import sympy
+import sympy.physics.units as u
+from sympy.physics.units import convert_to
+from sympy.physics.units.prefixes import PREFIXES as SYMPY_PREFIXES
+
+MAX_UNIT_TEXT = 100
+# Unit symbols as written in neuroscience, and the SymPy unit each means.
+UNITS = {"V": u.volt, "volt": u.volt, "A": u.ampere, "ampere": u.ampere, "ohm": u.ohm,
+         "F": u.farad, "farad": u.farad, "S": u.siemens, "siemens": u.siemens, "mho": u.siemens,
+         "s": u.second, "second": u.second, "Hz": u.hertz, "hertz": u.hertz, "m": u.meter,
+         "meter": u.meter, "g": u.gram, "gram": u.gram, "mol": u.mole, "K": u.kelvin,
+         "W": u.watt, "J": u.joule, "C": u.coulomb, "L": u.liter, "l": u.liter}
+PREFIXES = {name: SYMPY_PREFIXES[name].scale_factor for name in "pnmcdkMG"}
+PREFIXES.update({"u": SYMPY_PREFIXES["mu"].scale_factor, "\u00b5": SYMPY_PREFIXES["mu"].scale_factor})
+SI_BASE = (u.meter, u.kilogram, u.second, u.ampere, u.kelvin, u.mole, u.candela)
+# Units named in messages when a dimension matches one of them.
+NAMED = (("volt", u.volt), ("ampere", u.ampere), ("second", u.second), ("ohm", u.ohm),
+         ("farad", u.farad), ("siemens", u.siemens), ("hertz", u.hertz), ("meter", u.meter),
+         ("volt/second", u.volt / u.second), ("ampere/meter**2", u.ampere / u.meter**2),
+         ("siemens/meter**2", u.siemens / u.meter**2), ("farad/meter**2", u.farad / u.meter**2))
+QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S.*)$")
+
+
+class UnitError(ValueError):
+    """Unit text that lifgen cannot read, or quantities of different dimensions."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit: its text as written and its SymPy expression."""
+
+    text: str
+    expr: object
+
+    @property
+    def si(self):
+        """(scale to SI, the SI base units): mV is (1/1000, volt in base units)."""
+        return _si(self.expr)
+
+    @property
+    def dimensionless(self):
+        return self.si[1] == 1
+
+    def factor_to(self, other):
+        """The number that turns a value in this unit into one in `other`; UnitError when the
+        two measure different things."""
+        (scale, base), (other_scale, other_base) = self.si, other.si
+        if base != other_base:
+            raise UnitError(f"{self.describe()} cannot be converted to {other.describe()}")
+        return scale / other_scale
+
+    def describe(self):
+        """The unit and, when it differs, what it measures: 'mV (volt)', 'a dimensionless number'."""
+        if self.dimensionless and self.si[0] == 1:
+            return "a dimensionless number"
+        return f"{self.text} ({dimension_name(self)})" if self.text != dimension_name(self) \
+            else self.text
+
+
+DIMENSIONLESS = Unit("", sympy.Integer(1))
+
+
+@functools.lru_cache(maxsize=None)
+def _si(expr):
+    coefficient, base = convert_to(expr, list(SI_BASE)).as_coeff_Mul()
+    return float(coefficient), base
+
+
+def dimension_name(unit):
+    """A readable name for what `unit` measures: volt, ampere/meter**2, or its SI base units."""
+    base = unit.si[1]
+    for name, named in NAMED:
+        if _si(named)[1] == base:
+            return name
+    return "dimensionless" if base == 1 else str(base).replace(" ", "")
+
+
+@functools.lru_cache(maxsize=256)
+def parse_unit(text):
+    """The Unit that `text` names ("mV", "uA/cm**2", "1/ms", "" for dimensionless)."""
+    if not isinstance(text, str):
+        raise UnitError(f"a unit must be text such as 'mV', got {type(text).__name__}")
+    text = text.strip()
+    if not text:
+        return DIMENSIONLESS
+    if len(text) > MAX_UNIT_TEXT:
+        raise UnitError(f"unit text is longer than {MAX_UNIT_TEXT} characters")
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2'") from None
+    return Unit(text, _build(tree, text))
+
+
+def parse_quantity(text):
+    """(magnitude, Unit) of "20 ms"-style text; a bare number is dimensionless."""
+    match = QUANTITY.match(text) if isinstance(text, str) else None
+    if match is None:
+        try:
+            return float(text), DIMENSIONLESS
+        except (TypeError, ValueError):
+            raise UnitError(f"{text!r} is not a quantity such as '20 ms'") from None
+    return float(match.group(1)), parse_unit(match.group(2))
+
+
+def is_quantity_text(value):
+    """True for text of the form "<number> <unit>"."""
+    return isinstance(value, str) and QUANTITY.match(value) is not None
+
+
+def to_unit(value, unit, what):
+    """`value` (a number, "20 ms" text or a SymPy quantity) as a number in `unit`."""
+    if isinstance(value, str):
+        magnitude, given = parse_quantity(value)
+    elif isinstance(value, sympy.Basic) and value.has(u.Quantity):
+        magnitude, given = 1.0, Unit(str(value), value)
+    else:
+        return value
+    try:
+        return magnitude * given.factor_to(unit)
+    except UnitError:
+        raise UnitError(f"{what} is {given.describe()} but should be "
+                        f"{unit.describe() if unit.text else 'a dimensionless number'}") from None
+
+
+def _build(node, text):
+    if isinstance(node, ast.Name):
+        return _unit_named(node.id, text)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 1:
+        return sympy.Integer(1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        left, right = _build(node.left, text), _build(node.right, text)
+        return left * right if isinstance(node.op, ast.Mult) else left / right
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = node.right
+        sign = -1 if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub) else 1
+        exponent = exponent.operand if isinstance(exponent, ast.UnaryOp) else exponent
+        if isinstance(exponent, ast.Constant) and type(exponent.value) is int \
+                and abs(exponent.value) <= 4:
+            return _build(node.left, text) ** (sign * exponent.value)
+    raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2'")
+
+
+def _unit_named(name, text):
+    if name in UNITS:
+        return UNITS[name]
+    prefix, rest = name[:1], name[1:]
+    if prefix in PREFIXES and rest in UNITS:
+        return PREFIXES[prefix] * UNITS[rest]
+    raise UnitError(f"unknown unit {name!r} in {text!r} (known: {', '.join(sorted(UNITS))}, "
+                    "with a prefix p, n, u, m, c, k, M or G)")
