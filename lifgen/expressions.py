@@ -14,6 +14,7 @@ import sympy
 
 from . import written
 from .errors import ModelError
+from .units import unit_symbol
 
 MAX_TEXT = 4000
 MAX_NODES = 500
@@ -192,10 +193,14 @@ class _Builder:
         return written.Num(value)
 
     def _Name(self, node, depth):
-        if node.id not in self.names:
+        if node.id in self.names:
+            return written.Name(self.names[node.id])
+        unit = unit_symbol(node.id)  # a unit written in the equation: 40*mV
+        if unit is None:
             known = ", ".join(sorted(self.names)) or "none"
-            raise _Rejected(f"unknown name {node.id!r} (known names: {known})")
-        return written.Name(self.names[node.id])
+            raise _Rejected(f"unknown name {node.id!r} (known names: {known}; or a unit such "
+                            "as mV)")
+        return written.Name(unit)
 
     def _BinOp(self, node, depth):
         left, right = self.build(node.left, depth), self.build(node.right, depth)

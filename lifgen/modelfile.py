@@ -1,5 +1,6 @@
 """Read model files (TOML) into `Model`s: every field checked, every error naming file, field and problem."""
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -15,7 +16,9 @@ from .circuit import derive_odes
 from .discretize import check_written_steps
 from .errors import ModelError
 from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
-from .units import UnitError, is_quantity_text, parse_quantity, parse_unit
+from .dimensions import NONE, DimensionCheck
+from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
+from .written import Num
 from .model import (DT, ODE_METHODS, XI, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
                     Synapse, check_quantities, default_resets, previous_symbol,
                     substitute_expressions, symbol,
@@ -78,50 +81,59 @@ def model_from_document(document, source, default_name="model"):
     states = _quantities(document, "states", source, {q.name: q.symbol for q in parameters})
     inputs = _quantities(document, "inputs", source)
     check_quantities(states, parameters, inputs, source)
+    simulation = document.get("simulation", {})
+    dt, time_unit = _simulation_dt(simulation, source)
+    check = DimensionCheck([("parameters", q) for q in parameters] + [("states", q) for q in states]
+                           + [("inputs", q) for q in inputs], time_unit, source)
+    states = tuple(_dimensioned_initial(q, check) for q in states)
+    check.dims.update({previous_symbol(q.name): check.dims[q.symbol] for q in states})
     state_names = [q.name for q in states]
     known = [q.name for q in parameters + inputs]
     names = {n: symbol(n) for n in state_names + known}
 
     synapses = _synapses(document.get("synapses", {}), source)
     names.update({syn.name: syn.symbol for syn in synapses if syn.target is None})
-    expressions = _expressions(document.get("expressions", {}), names, source)
+    expressions = _dimensioned_expressions(
+        _expressions(document.get("expressions", {}), names, source),
+        document.get("expressions", {}), check)
     law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
 
     equations = document.get("equations", {})
     laws, odes, update = (), (), ()
     if "laws" in equations:
-        laws = _laws(equations["laws"], state_names, law_names, source)
+        laws = _laws(equations["laws"], state_names, law_names, source, check)
         odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions] + ["xi"],
                            source)
     if "update" in equations:
-        update = _assignments(equations["update"], names, source, "[equations] update")
-    written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,
-                                                f"[equations.{method}]"))
+        update = _dimensioned(_assignments(equations["update"], names, source,
+                                           "[equations] update"), check, "[equations] update")
+    written_steps = tuple((method, _numbers(_assignments(equations[method], {**names, "dt": DT},
+                                                         source, f"[equations.{method}]"), check))
                           for method in ODE_METHODS if method in equations and method != "auto")
 
     spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
     spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
+    if isinstance(spike, sympy.core.relational.Relational):
+        check.equal(spike.lhs, spike.rhs, "[spike] condition", spike_text)
+    check.infer(spike, "[spike] condition", spike_text)
+    spike = check.numbers(spike)
     reset = document.get("reset", {})
     reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
     resets = default_resets(spike)
     for mechanism in RESET_MECHANISMS:
         if mechanism in reset:
-            resets[mechanism] = _assignments(reset[mechanism], reset_names, source,
-                                             f"[reset.{mechanism}]")
+            resets[mechanism] = _dimensioned(_assignments(
+                reset[mechanism], reset_names, source, f"[reset.{mechanism}]"), check,
+                f"[reset.{mechanism}]")
     undelayed = reset.get("undelayed", {})
     if not isinstance(undelayed, dict):
         raise ModelError("must be a table of mechanism = { state = expression }", source,
                          "[reset.undelayed]")
     correction_names = {**reset_names, "spike": SPIKE, "reset": RESET}
-    corrections = tuple((mechanism, _assignments(table, correction_names, source,
-                                                 f"[reset.undelayed.{mechanism}]"))
+    corrections = tuple((mechanism, _numbers(_assignments(
+                            table, correction_names, source, f"[reset.undelayed.{mechanism}]"),
+                            check))
                         for mechanism, table in undelayed.items())
-    simulation = document.get("simulation", {})
-    dt, time_unit = simulation.get("dt"), ""
-    if is_quantity_text(dt):  # dt = "0.1 ms": the model's time unit
-        dt, time_unit = _quantity(dt, "", source, "[simulation] dt")
-        if parse_unit(time_unit).si[1] != parse_unit("s").si[1]:
-            raise ModelError(f"dt must be a time, got {time_unit!r}", source, "[simulation] dt")
     model = Model(
         name=_string(meta, "name", source, "[model]", default_name),
         description=_string(meta, "description", source, "[model]", ""),
@@ -131,11 +143,14 @@ def model_from_document(document, source, default_name="model"):
         named_odes=odes if expressions else (), expressions=expressions,
         spike=spike, resets=tuple(resets.items()), corrections=corrections,
         written_steps=written_steps, synapses=synapses,
-        parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
-        constraints=_constraints(meta.get("constraints", []), names, source),
+        parameter_sets=tuple((name, _numbers(derived, check)) for name, derived in
+                             _parameter_sets(document.get("parameter_sets", {}), names, source)),
+        constraints=tuple(check.tree_numbers(c) for c in
+                          _constraints(meta.get("constraints", []), names, source)),
         presets=_presets(document.get("presets", {}), source),
         spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
-        refractory=_refractory(document.get("refractory", {}), names, source),
+        refractory=_dimensioned_refractory(
+            _refractory(document.get("refractory", {}), names, source), check),
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
         reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
         method=_string(simulation, "method", source, "[simulation]", None),
@@ -241,6 +256,53 @@ def _quantities(document, section, source, scope=None):
     return tuple(result)
 
 
+def _simulation_dt(simulation, source):
+    """(dt, time unit) from [simulation]: dt = "0.1 ms" declares the model's time unit."""
+    dt = simulation.get("dt")
+    if not is_quantity_text(dt):
+        return dt, ""
+    dt, time_unit = _quantity(dt, "", source, "[simulation] dt")
+    if parse_unit(time_unit).si[1] != parse_unit("s").si[1]:
+        raise ModelError(f"dt must be a time, got {time_unit!r}", source, "[simulation] dt")
+    return dt, time_unit
+
+
+def _dimensioned(assignments, check, field):
+    """Assignments `state = tree`, each checked to have the state's dimension."""
+    return tuple((state, check.check_tree(tree, check.dims.get(state, NONE), f"{field} {state.name}",
+                                          state.name)) for state, tree in assignments)
+
+
+def _numbers(assignments, check):
+    return tuple((state, check.tree_numbers(tree)) for state, tree in assignments)
+
+
+def _dimensioned_initial(quantity, check):
+    if quantity.formula is None:
+        return quantity
+    return dataclasses.replace(quantity, formula=check.check_tree(
+        quantity.formula, check.dims[quantity.symbol], f"[states] {quantity.name}", quantity.name))
+
+
+def _dimensioned_expressions(expressions, table, check):
+    """Named expressions with their dimensions recorded (the laws use them) and numbers for units."""
+    result = []
+    for (name, expr), text in zip(expressions, table.values()):
+        check.dims[name] = check.infer(expr, f"[expressions] {name}", text)
+        result.append((name, check.numbers(expr)))
+    return tuple(result)
+
+
+def _dimensioned_refractory(refractory, check):
+    if not refractory:
+        return refractory
+    period, frozen = refractory
+    if not isinstance(period, Num):  # a bare number is in the model's time unit
+        period = check.check_tree(period, check.dims[DT], "[refractory] period",
+                                  "a refractory period (a time)")
+    return check.tree_numbers(period), frozen
+
+
 def _unit(text, source, field):
     """The declared unit text, checked to be one lifgen can read ("" for none)."""
     try:
@@ -287,7 +349,7 @@ def _presets(table, source):
     return tuple(result)
 
 
-def _laws(laws, state_names, names, source):
+def _laws(laws, state_names, names, source, check):
     """Parse 'lhs = rhs' laws; `dX/dt` of a state X becomes a SymPy derivative."""
     field = "[equations] laws"
     if not isinstance(laws, list) or not laws:
@@ -298,11 +360,15 @@ def _laws(laws, state_names, names, source):
                     for n in state_names})
     intermediates = _intermediate_names(texts, set(names) | set(in_time) | {"dt"}, source, field)
     scope = {**names, **in_time, **{n: symbol(n) for n in intermediates}, "dt": DT}
+    sides = [(parse_expression(lhs, scope, source, f"{field} #{number}"),
+              parse_expression(rhs, scope, source, f"{field} #{number}"))
+             for number, (lhs, rhs) in enumerate(texts, 1)]
+    _infer_intermediates(sides, {symbol(n) for n in intermediates}, check, field)
     result = []
-    for number, (lhs, rhs) in enumerate(texts, 1):
+    for number, ((lhs, rhs), (left, right)) in enumerate(zip(texts, sides), 1):
         where = f"{field} #{number}"
-        law = sympy.Eq(parse_expression(lhs, scope, source, where),
-                       parse_expression(rhs, scope, source, where), evaluate=False)
+        check.equal(left, right, where, f"{lhs.strip()} = {rhs.strip()}", "equates")
+        law = check.numbers(sympy.Eq(left, right, evaluate=False))
         if law.has(DT):
             unknown = sorted(set(DERIVATIVE.findall(lhs + " " + rhs)) - set(state_names))
             raise ModelError(f"d{unknown[0]}/dt is the derivative of {unknown[0]!r}, which is not "
@@ -313,6 +379,19 @@ def _laws(laws, state_names, names, source):
 
 
 DERIVATIVE = re.compile(r"\bd([A-Za-z][A-Za-z0-9_]*)\s*/\s*dt\b")
+
+
+def _infer_intermediates(sides, unknown, check, field):
+    """Give each circuit quantity (I_R in I_R = V/R) the dimension of what a law sets it to."""
+    changed = True
+    while unknown and changed:
+        changed = False
+        for left, right in sides:
+            for name, value in ((left, right), (right, left)):
+                if name in unknown and not value.free_symbols & unknown:
+                    check.dims[name] = check.infer(value, field, str(value))
+                    unknown.discard(name)
+                    changed = True
 
 
 def _law_sides(law, source, field):
@@ -330,7 +409,7 @@ def _intermediate_names(texts, declared, source, field):
     for sides in texts:
         for side in sides:
             found |= names_in(side, source, field)
-    names = sorted(found - declared - set(FUNCTIONS))
+    names = sorted(n for n in found - declared - set(FUNCTIONS) if unit_symbol(n) is None)
     for name in names:
         check_name(name, source, field)
     return names

@@ -22,7 +22,7 @@ UNITS = {"V": u.volt, "volt": u.volt, "A": u.ampere, "ampere": u.ampere, "ohm": 
          "F": u.farad, "farad": u.farad, "S": u.siemens, "siemens": u.siemens, "mho": u.siemens,
          "s": u.second, "second": u.second, "Hz": u.hertz, "hertz": u.hertz, "m": u.meter,
          "meter": u.meter, "g": u.gram, "gram": u.gram, "mol": u.mole, "K": u.kelvin,
-         "W": u.watt, "J": u.joule, "C": u.coulomb, "L": u.liter, "l": u.liter}
+         "W": u.watt, "watt": u.watt, "J": u.joule, "C": u.coulomb, "L": u.liter, "l": u.liter}
 PREFIXES = {name: SYMPY_PREFIXES[name].scale_factor for name in "pnmcdkMG"}
 PREFIXES.update({"u": SYMPY_PREFIXES["mu"].scale_factor, "\u00b5": SYMPY_PREFIXES["mu"].scale_factor})
 SI_BASE = (u.meter, u.kilogram, u.second, u.ampere, u.kelvin, u.mole, u.candela)
@@ -162,3 +162,25 @@ def _unit_named(name, text):
         return PREFIXES[prefix] * UNITS[rest]
     raise UnitError(f"unknown unit {name!r} in {text!r} (known: {', '.join(sorted(UNITS))}, "
                     "with a prefix p, n, u, m, c, k, M or G)")
+
+
+_SYMBOLS = {}  # the symbol that stands for a unit in an equation -> its Unit
+
+
+def unit_symbol(name):
+    """The SymPy symbol standing for the unit `name` ("mV") in an equation, or None if `name`
+    is no unit."""
+    try:
+        unit = parse_unit(name)
+    except UnitError:
+        return None
+    if unit.dimensionless:
+        return None
+    unit_sym = sympy.Symbol(f"lg_unit_{name}")
+    _SYMBOLS[unit_sym] = unit
+    return unit_sym
+
+
+def unit_of_symbol(unit_sym):
+    """The Unit a symbol from `unit_symbol` stands for, else None."""
+    return _SYMBOLS.get(unit_sym)

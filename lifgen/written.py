@@ -310,7 +310,7 @@ class TextPrinter(CPrinter):
 
     def print(self, node):
         if isinstance(node, Name):
-            return str(node.symbol).removeprefix("lg_")
+            return str(node.symbol).removeprefix("lg_unit_").removeprefix("lg_")
         return super().print(node)
 
     def _number(self, value):

@@ -4,7 +4,7 @@ import pytest
 import sympy
 
 from lifgen.errors import ModelError
-from lifgen.expressions import check_name, parse_expression
+from lifgen.expressions import check_name, parse, parse_expression
 
 NAMES = {n: sympy.Symbol(n) for n in ("V", "I", "R", "C", "threshold", "u")}
 V, I, R, C = (NAMES[n] for n in "VIRC")
@@ -48,7 +48,7 @@ def test_relations_only_where_allowed():
     ("2**10**10", "too large"),
     ("foo(V)", "'foo' is not allowed"),
     ("exp(V, V)", "takes 1"),
-    ("W + V", "unknown name 'W'"),
+    ("Wq + V", "unknown name 'Wq'"),
     ("V +", "syntax error"),
     ("V // 2", "FloorDiv"),
     ("+".join(["V"] * 3000), "characters long"),
@@ -61,8 +61,16 @@ def test_rejects_everything_else(text, reason):
 
 def test_error_names_file_and_field():
     with pytest.raises(ModelError) as error:
-        parse_expression("W", NAMES, "models/x.toml", "[spike] condition")
-    assert str(error.value).startswith("models/x.toml, [spike] condition: unknown name 'W'")
+        parse_expression("Wq", NAMES, "models/x.toml", "[spike] condition")
+    assert str(error.value).startswith("models/x.toml, [spike] condition: unknown name 'Wq'")
+
+
+def test_unit_names_are_read_as_units_not_quantities():
+    from lifgen.units import unit_of_symbol
+
+    tree, expr = parse("V + 40*mV", NAMES)
+    units = [unit_of_symbol(s) for s in expr.free_symbols if unit_of_symbol(s)]
+    assert [u.text for u in units] == ["mV"] and NAMES["V"] in expr.free_symbols
 
 
 @pytest.mark.parametrize("name", ["int", "double", "class", "lambda", "t", "dt", "exp", "step",

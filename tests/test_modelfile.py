@@ -108,7 +108,7 @@ BROKEN = [
     (LAPICQUE_LIKE + '[reset]\nzero = { W = "0" }\n', "[reset.zero]", "not a declared state"),
     (LAPICQUE_LIKE.replace("[spike]\ncondition", "[spike]\ncond"), "[spike]", "unknown key"),
     (LAPICQUE_LIKE.replace("V = 0.0", "V = 0.0\nv = 1.0"), "[states] v", "declared twice"),
-    (LAPICQUE_LIKE.replace("V = 0.0", 'V = { initial = "2*W" }'), "[states] V", "unknown name 'W'"),
+    (LAPICQUE_LIKE.replace("V = 0.0", 'V = { initial = "2*W" }'), "[states] V", "'W' is read as a unit (watt), but the model declares no units"),
     (LAPICQUE_LIKE.replace('condition = "V > threshold"', 'condition = "V > threshold"\non = "up"'),
      "[spike] on", "'level' or 'crossing'"),
     (LAPICQUE_LIKE + '[expressions]\nR = "2"\n', "[expressions] R", "already a declared"),

@@ -1,6 +1,10 @@
 """Units of model quantities: declared in model files, read safely, and accepted as quantities
 ("20 ms" or SymPy quantities) by compile and run, where a plain number keeps its old meaning."""
 
+import importlib.util
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy.physics.units as u
@@ -73,11 +77,11 @@ I = "nA"
 [equations]
 laws = ["tau*dV/dt = -V + R*I"]
 [spike]
-condition = "V > 30"
+condition = "V > 30*mV"
 [reset]
 mechanism = "zero"
 timing = "same_step"
-zero = {{ V = "-70" }}
+zero = {{ V = "-70*mV" }}
 [simulation]
 dt = {dt}
 """
@@ -118,3 +122,78 @@ def test_parse_quantity():
     assert parse_quantity("20 ms")[0] == 20.0 and parse_quantity("20 ms")[1].text == "ms"
     assert parse_quantity("-1.5e-3 V")[0] == -1.5e-3
     assert parse_quantity("7")[1].dimensionless
+
+
+DIMENSIONS = Path(__file__).parent / "dimensions"
+EXPECTED = json.loads((DIMENSIONS / "expected.json").read_text())
+
+
+def test_the_dimension_corpus_is_large_enough():
+    assert len(EXPECTED) >= 15
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_dimensionally_wrong_files_are_refused_with_both_dimensions(name):
+    path = DIMENSIONS / name
+    with pytest.raises(ModelError) as error:
+        lifgen.load_model(path)
+    message = str(error.value)
+    assert message.startswith(str(path)) and EXPECTED[name]["field"] in message, message
+    assert EXPECTED[name]["message"] in message, message
+
+
+def test_the_corpus_base_model_is_right(tmp_path):
+    """Each corpus file is this model with one mistake; the model itself passes."""
+    spec = importlib.util.spec_from_file_location("make_corpus", DIMENSIONS / "make_corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    path = tmp_path / "base.toml"
+    path.write_text(corpus.text({}))
+    assert lifgen.load_model(path).time_unit == "ms"
+
+
+IZHIKEVICH_WITHOUT_UNITS = """
+[model]
+name = "izhikevich_plain"
+[parameters]
+a = 0.02
+b = 0.2
+c = -65.0
+d = 8.0
+[states]
+V = { initial = -65.0 }
+u = { initial = "b*V" }
+[inputs]
+I = {}
+[equations]
+laws = ["dV/dt = 0.04*V**2 + 5*V + 140 - u + I", "du/dt = a*(b*V - u)"]
+[spike]
+condition = "V >= 30"
+[reset]
+mechanism = "zero"
+timing = "same_step"
+zero = { V = "c", u = "u + d" }
+[simulation]
+method = "auto"
+dt = 0.1
+"""
+
+
+def test_results_with_units_equal_results_without(tmp_path):
+    """The library's Izhikevich writes its units (0.04/(mV*ms)*V**2, V >= 30*mV); the same
+    model without units gives the same numbers."""
+    plain = tmp_path / "izhikevich_plain.toml"
+    plain.write_text(IZHIKEVICH_WITHOUT_UNITS)
+    current = lifgen.Step(10.0, 100)
+    with_units = lifgen.compile("izhikevich").run(3000, inputs={"I": current})
+    without = lifgen.compile(str(plain)).run(3000, inputs={"I": current})
+    np.testing.assert_allclose(with_units.state["V"], without.state["V"], rtol=1e-12)
+    np.testing.assert_array_equal(with_units.spike_steps(0), without.spike_steps(0))
+    assert with_units.spike_count.sum() > 5
+
+
+def test_hodgkin_huxley_rates_carry_units_and_give_the_same_spikes():
+    model = lifgen.load_model("hodgkin_huxley")
+    assert model.time_unit == "ms" and model.states[0].unit == "mV"
+    result = lifgen.compile("hodgkin_huxley").run(10000, inputs={"I": lifgen.Step(10.0, 1000)})
+    assert 5 <= result.spike_count.sum() <= 10  # repetitive firing at 10 uA/cm**2
