@@ -107,8 +107,9 @@ def model_from_document(document, source, default_name="model"):
     if "update" in equations:
         update = _dimensioned(_assignments(equations["update"], names, source,
                                            "[equations] update"), check, "[equations] update")
-    written_steps = tuple((method, _numbers(_assignments(equations[method], {**names, "dt": DT},
-                                                         source, f"[equations.{method}]"), check))
+    written_steps = tuple((method, _dimensioned(_assignments(
+                               equations[method], {**names, "dt": DT}, source,
+                               f"[equations.{method}]"), check, f"[equations.{method}]"))
                           for method in ODE_METHODS if method in equations and method != "auto")
 
     spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
@@ -130,9 +131,9 @@ def model_from_document(document, source, default_name="model"):
         raise ModelError("must be a table of mechanism = { state = expression }", source,
                          "[reset.undelayed]")
     correction_names = {**reset_names, "spike": SPIKE, "reset": RESET}
-    corrections = tuple((mechanism, _numbers(_assignments(
+    corrections = tuple((mechanism, _dimensioned(_assignments(
                             table, correction_names, source, f"[reset.undelayed.{mechanism}]"),
-                            check))
+                            check, f"[reset.undelayed.{mechanism}]"))
                         for mechanism, table in undelayed.items())
     model = Model(
         name=_string(meta, "name", source, "[model]", default_name),
@@ -143,10 +144,11 @@ def model_from_document(document, source, default_name="model"):
         named_odes=odes if expressions else (), expressions=expressions,
         spike=spike, resets=tuple(resets.items()), corrections=corrections,
         written_steps=written_steps, synapses=synapses,
-        parameter_sets=tuple((name, _numbers(derived, check)) for name, derived in
+        parameter_sets=tuple((name, _dimensioned(derived, check, f"[parameter_sets.{name}]"))
+                             for name, derived in
                              _parameter_sets(document.get("parameter_sets", {}), names, source)),
-        constraints=tuple(check.tree_numbers(c) for c in
-                          _constraints(meta.get("constraints", []), names, source)),
+        constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
+                          for c in _constraints(meta.get("constraints", []), names, source)),
         presets=_presets(document.get("presets", {}), source),
         spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
         refractory=_dimensioned_refractory(
@@ -271,10 +273,6 @@ def _dimensioned(assignments, check, field):
     """Assignments `state = tree`, each checked to have the state's dimension."""
     return tuple((state, check.check_tree(tree, check.dims.get(state, NONE), f"{field} {state.name}",
                                           state.name)) for state, tree in assignments)
-
-
-def _numbers(assignments, check):
-    return tuple((state, check.tree_numbers(tree)) for state, tree in assignments)
 
 
 def _dimensioned_initial(quantity, check):
