@@ -243,6 +243,9 @@ def _context(step_map, dtype, options):
         "levels": [number(_num(v)) for v in sorted(options["state_quant"] or [])],
         "stochastic": model.is_stochastic,
         "flush_denormals": options["flush_denormals"],
+        # only index 0 of the parameter scratch is read when every parameter is shared (a
+        # synapse bias is read per neuron, so models with synapses fill all of it)
+        "all_shared": all(p in shared for p in model.parameter_symbols) and not model.synapses,
     }
 
 

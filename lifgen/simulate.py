@@ -124,8 +124,9 @@ class Simulator:
                                      model.states, "initial")
         connections = _checked_names(connections, model.synapse_names, "connections")
         drives = _checked_names(drives, model.synapse_names, "drives")
-        given = dict(inputs=inputs, params=dict(params), connections=connections, drives=drives,
-                     seed=seed)
+        # what a rerun needs to find where a state became NaN (the same initial state follows)
+        given = dict(inputs=inputs, params=dict(params), initial=dict(initial),
+                     connections=connections, drives=drives, seed=seed)
         record, recorded_neurons = _record_request(record, state_names, n_neurons)
         batch = _batch_shape(inputs, initial, n_steps, n_neurons)
         rows = int(np.prod(batch, dtype=np.int64))
@@ -142,7 +143,6 @@ class Simulator:
         states = _initial_states(model, initial, param_values, batch, n_neurons, dtype)
         states.update({n: _state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype)
                        for n in state_names if n not in states})
-        given["initial"] = {n: a.reshape(*batch, n_neurons).copy() for n, a in states.items()}
         weights = {n: _weights(connections.get(n), n, n_neurons, dtype) for n in model.synapse_names}
         driven = {n: _drive(drives.get(n), n, n_neurons, n_steps, self.dt, dtype)
                   for n in model.synapse_names}
