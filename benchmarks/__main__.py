@@ -25,17 +25,17 @@ from lifgen import build
 HERE = Path(__file__).resolve().parent
 BETA, ALPHA, THRESHOLD = 0.95, 0.9, 1.0
 CDEF = """
-int ceiling_register_tiled(int64_t, int64_t, float, float, float *, const float *, int64_t *);
+int ceiling_register_tiled(int64_t, int64_t, float, float, float *, const float *, int64_t *, int);
 int ceiling_streamed(int64_t, int64_t, float, float, float *, const float *, int64_t *);
 int ceiling_synaptic_tiled(int64_t, int64_t, float, float, float, float *, float *, const float *,
-                           int64_t *);
+                           int64_t *, int);
 double ceiling_read(const float *, int64_t);
 """
 
 
 def ceiling():
-    """The hand-written reference kernels, built with lifgen's own flags."""
-    return build.build((HERE / "ceiling.c").read_text(), CDEF)
+    """The hand-written reference kernels, built with lifgen's own flags (and OpenMP)."""
+    return build.build((HERE / "ceiling.c").read_text(), CDEF, openmp=True)
 
 
 def timed(function, repeats):
@@ -60,13 +60,13 @@ def interleave(implementations, repeats):
     return {name: (min(t), statistics.median(t), values[name]) for name, t in results.items()}
 
 
-def ceiling_leaky(function, current, steps, n):
+def ceiling_leaky(function, current, steps, n, *threads):
     """The hand-written kernel `function` on the leaky workload; returns the spike count."""
     kernel = ceiling()
     v, count = np.zeros(n, np.float32), np.zeros(n, np.int64)
     getattr(kernel.lib, function)(steps, n, BETA, THRESHOLD, kernel.ffi.from_buffer("float[]", v),
                                   kernel.ffi.from_buffer("float[]", current),
-                                  kernel.ffi.from_buffer("int64_t[]", count))
+                                  kernel.ffi.from_buffer("int64_t[]", count), *threads)
     return int(count.sum())
 
 
@@ -81,36 +81,50 @@ def numpy_leaky(current, steps, n):
     return int(count.sum())
 
 
+def lifgen_workload(model, current, steps, n, **options):
+    """lifgen on the uncoupled workload of `model` ("leaky" or "synaptic"); returns the spike count."""
+    simulator = lifgen.compile(model, dtype="float32", **options)
+    params = {"beta": BETA} if model == "leaky" else {"alpha": ALPHA, "beta": BETA}
+    return lambda: int(simulator.run(steps, n, inputs={"I": current}, params=params, record=[],
+                                     spikes="count").spike_count.sum())
+
+
+def ceiling_workload(model, current, steps, n, threads=1):
+    """The register-tiled ceiling of `model` on `threads` OpenMP threads; returns the spike count."""
+    if model == "leaky":
+        return lambda: ceiling_leaky("ceiling_register_tiled", current, steps, n, threads)
+    kernel = ceiling()
+
+    def run():
+        syn, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
+        count = np.zeros(n, np.int64)
+        pointer = kernel.ffi.from_buffer
+        kernel.lib.ceiling_synaptic_tiled(steps, n, ALPHA, BETA, THRESHOLD, pointer("float[]", syn),
+                                          pointer("float[]", v), pointer("float[]", current),
+                                          pointer("int64_t[]", count), threads)
+        return int(count.sum())
+    return run
+
+
+def workload_current(model, n):
+    """The constant per-neuron input of the uncoupled workloads (seeded, the same every run)."""
+    if model == "leaky":
+        return np.random.default_rng(0).uniform(0.0, 0.1, n).astype(np.float32)
+    return np.random.default_rng(2).uniform(0.0, 0.02, n).astype(np.float32)
+
+
 def uncoupled(n, steps, threads_available):
     """V <- 0.95 V + I_n, spike if V > 1, subtract: lifgen, C ceiling, NumPy, snnTorch."""
-    current = np.random.default_rng(0).uniform(0.0, 0.1, n).astype(np.float32)
-    simulators = {1: lifgen.compile("leaky", dtype="float32")}
+    current = workload_current("leaky", n)
+    runs = {"lifgen": lifgen_workload("leaky", current, steps, n),
+            "lifgen (same-step reset)": lifgen_workload("leaky", current, steps, n,
+                                                        reset_timing="same_step"),
+            "C ceiling (register-tiled)": ceiling_workload("leaky", current, steps, n)}
     if threads_available > 1:
-        simulators[2] = lifgen.compile("leaky", dtype="float32", threads=2)
-
-    def with_lifgen(threads):
-        def run():
-            result = simulators[threads].run(steps, n, inputs={"I": current},
-                                             params={"beta": BETA}, record=[], spikes="count")
-            return int(result.spike_count.sum())
-        return run
-
-    def with_ceiling():
-        return ceiling_leaky("ceiling_register_tiled", current, steps, n)
-
-    def with_numpy():
-        return numpy_leaky(current, steps, n)
-
-    runs = {"lifgen": with_lifgen(1)}
-    same_step = lifgen.compile("leaky", dtype="float32", reset_timing="same_step")
-    runs["lifgen (same-step reset)"] = lambda: int(same_step.run(
-        steps, n, inputs={"I": current}, params={"beta": BETA}, record=[],
-        spikes="count").spike_count.sum())
-    if 2 in simulators:
-        runs["lifgen, 2 threads"] = with_lifgen(2)
-    runs["C ceiling (register-tiled)"] = with_ceiling
+        runs["lifgen, 2 threads"] = lifgen_workload("leaky", current, steps, n, threads=2)
+        runs["C ceiling, 2 threads"] = ceiling_workload("leaky", current, steps, n, threads=2)
     if n * steps <= 2e8:
-        runs["NumPy"] = with_numpy
+        runs["NumPy"] = lambda: numpy_leaky(current, steps, n)
     snn = snntorch_leaky(current, steps)
     if snn:
         runs["snnTorch Leaky"] = snn
@@ -170,44 +184,21 @@ def snntorch_leaky(current, steps):
 def streamed(n, steps):
     """The same update with I[t, n] streamed from memory: bound by DRAM bandwidth."""
     current = np.random.default_rng(1).uniform(0.0, 0.1, (steps, n)).astype(np.float32)
-    simulator = lifgen.compile("leaky", dtype="float32")
-
-    def with_lifgen():
-        result = simulator.run(steps, n, inputs={"I": current}, params={"beta": BETA},
-                               record=[], spikes="count")
-        return int(result.spike_count.sum())
-
-    def with_ceiling():
-        return ceiling_leaky("ceiling_streamed", current, steps, n)
-
-    def with_numpy():
-        return numpy_leaky(current, steps, n)
-
-    return {"lifgen": with_lifgen, "C ceiling (branch-free, streamed)": with_ceiling,
-            "NumPy": with_numpy}, current.nbytes
+    return {"lifgen": lifgen_workload("leaky", current, steps, n),
+            "C ceiling (branch-free, streamed)":
+                lambda: ceiling_leaky("ceiling_streamed", current, steps, n),
+            "NumPy": lambda: numpy_leaky(current, steps, n)}, current.nbytes
 
 
-def synaptic(n, steps):
+def synaptic(n, steps, threads_available):
     """A second model through the same generic path: snnTorch's Synaptic."""
-    current = np.random.default_rng(2).uniform(0.0, 0.02, n).astype(np.float32)
-    lib, ffi = ceiling().lib, ceiling().ffi
-    simulator = lifgen.compile("synaptic", dtype="float32")
-
-    def with_lifgen():
-        result = simulator.run(steps, n, inputs={"I": current},
-                               params={"alpha": ALPHA, "beta": BETA}, record=[], spikes="count")
-        return int(result.spike_count.sum())
-
-    def with_ceiling():
-        syn, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
-        count = np.zeros(n, np.int64)
-        lib.ceiling_synaptic_tiled(steps, n, ALPHA, BETA, THRESHOLD,
-                                   ffi.from_buffer("float[]", syn), ffi.from_buffer("float[]", v),
-                                   ffi.from_buffer("float[]", current),
-                                   ffi.from_buffer("int64_t[]", count))
-        return int(count.sum())
-
-    return {"lifgen": with_lifgen, "C ceiling (register-tiled)": with_ceiling}
+    current = workload_current("synaptic", n)
+    runs = {"lifgen": lifgen_workload("synaptic", current, steps, n),
+            "C ceiling (register-tiled)": ceiling_workload("synaptic", current, steps, n)}
+    if threads_available > 1:
+        runs["lifgen, 2 threads"] = lifgen_workload("synaptic", current, steps, n, threads=2)
+        runs["C ceiling, 2 threads"] = ceiling_workload("synaptic", current, steps, n, threads=2)
+    return runs
 
 
 def cuba_network():
@@ -270,10 +261,40 @@ def table(title, runs, work, repeats, reference, extra="", external=None):
         lines.append("\nBrian2 draws its own random connectivity and initial state, so its spike "
                      "count agrees only statistically." if any("own random" in name for name in results)
                      else "\nSpike counts differ: see the notes below.")
+    lines += scaling(results)
     if any(name.startswith("Brian2") and "same-step" in name for name in results):
         lines.append("Brian2 resets in the same step as the threshold test; its spike count is "
                      "compared with lifgen's `reset_timing=\"same_step\"` row.")
     return lines, results
+
+
+def scaling(results):
+    """A line comparing two threads with one, for lifgen and for the ceiling, from the same run."""
+    pairs = {"lifgen": ("lifgen", "lifgen, 2 threads"),
+             "the C ceiling": (next((n for n in results if n.startswith("C ceiling (")), None),
+                               "C ceiling, 2 threads")}
+    parts = [f"{label} {results[one][0] / results[two][0]:.2f}x (median "
+             f"{results[one][1] / results[two][1]:.2f}x)"
+             for label, (one, two) in pairs.items() if one in results and two in results]
+    return [f"Two threads against one, same run: {', '.join(parts)}."] if parts else []
+
+
+def machine_line(cores):
+    """The processor, core count, Python, NumPy and lifgen versions and the date, for a table."""
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor()) \
+        if Path("/proc/cpuinfo").exists() else platform.processor()
+    return (f"Machine: {cpu}, {cores} cores; {platform.python_implementation()} "
+            f"{platform.python_version()}, numpy {np.__version__}, lifgen {lifgen.__version__}; "
+            f"{time.strftime('%Y-%m-%d')}.")
+
+
+def write_report(lines, out):
+    """Print the table and write it to `out`."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(out).write_text(text)
+    print(f"written to {out}")
 
 
 def main(argv=None):
@@ -283,12 +304,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 5
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor()) \
-        if Path("/proc/cpuinfo").exists() else platform.processor()
-    lines = [f"Machine: {cpu}, {cores} cores; {platform.python_implementation()} "
-             f"{platform.python_version()}, numpy {np.__version__}, lifgen {lifgen.__version__}; "
-             f"{time.strftime('%Y-%m-%d')}. float32, one core unless stated.", ""]
+    lines = [machine_line(cores) + " float32, one core unless stated.", ""]
     sizes = (1_000, 100_000) if args.quick else (1_000, 100_000, 1_000_000)
     brian2_builds = {}
     for n in sizes:
@@ -311,7 +327,7 @@ def main(argv=None):
     rows.append(f"lifgen reaches {lifgen_best / bound:.2f} of the DRAM bound.")
     lines += rows
     n, steps = (100_000, 1000) if not args.quick else (10_000, 1000)
-    rows, _ = table(f"Synaptic, N = {n:g}, T = {steps} (the same generic path)", synaptic(n, steps),
+    rows, _ = table(f"Synaptic, N = {n:g}, T = {steps} (the same generic path)", synaptic(n, steps, cores),
                     n * steps, repeats, "C ceiling (register-tiled)")
     lines += rows
     external, _ = brian2_rows(0, 0, repeats, script="brian2_cuba.py", label="its own random network")
@@ -335,10 +351,7 @@ def main(argv=None):
                  "$LIFGEN_BENCH_BRIAN2_PYTHON (Brian2 2.9 needs NumPy < 2.4: give it its own "
                  "environment); snnTorch rows when snnTorch is installed (`pip install "
                  "torch==2.13.0` then `pip install --no-deps snntorch==1.0.0`).")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    Path(args.out).write_text(text)
-    print(f"written to {args.out}")
+    write_report(lines, args.out)
 
 
 if __name__ == "__main__":

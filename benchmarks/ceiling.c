@@ -5,11 +5,14 @@
 #include <string.h>
 
 /* A tile of 64 neurons kept in registers for all steps, constant per-neuron input. The last,
- * partial tile is padded (its extra lanes are simulated and discarded). */
+ * partial tile is padded (its extra lanes are simulated and discarded). Tiles are shared among
+ * `threads` OpenMP threads. */
 int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float threshold,
-                           float *restrict v, const float *restrict input, int64_t *restrict count)
+                           float *restrict v, const float *restrict input, int64_t *restrict count,
+                           int threads)
 {
     enum { TILE = 64 };
+    #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t first = 0; first < n; first += TILE) {
         const int64_t len = n - first < TILE ? n - first : TILE;
         float x[TILE] = {0}, in[TILE] = {0};
@@ -44,12 +47,14 @@ int ceiling_streamed(int64_t n_steps, int64_t n, float beta, float threshold,
     return 0;
 }
 
-/* Synaptic (second-order) LIF, register-tiled: I <- alpha*I + x, V <- beta*V + I. */
+/* Synaptic (second-order) LIF, register-tiled: I <- alpha*I + x, V <- beta*V + I; tiles shared
+ * among `threads` OpenMP threads. */
 int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, float threshold,
                            float *restrict syn, float *restrict v, const float *restrict input,
-                           int64_t *restrict count)
+                           int64_t *restrict count, int threads)
 {
     enum { TILE = 64 };
+    #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t first = 0; first < n; first += TILE) {
         const int64_t len = n - first < TILE ? n - first : TILE;
         float s[TILE] = {0}, x[TILE] = {0}, in[TILE] = {0};
