@@ -153,7 +153,7 @@ class Simulator:
         traces = {n: np.empty((n_steps, rows, index.size), dtype) for n in record}
         raster = np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None
         offsets = np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None
-        counts = np.zeros((rows, n_neurons), np.int64)
+        counts = np.empty((rows, n_neurons), np.int64)  # the kernel starts them from zero at step 0
         fired = np.zeros((rows, n_neurons), np.uint8)
 
         kernel_source, compiled = self.variant(
@@ -232,6 +232,8 @@ class Simulator:
             if bar:
                 bar.close()
 
+        if not done:
+            counts.fill(0)
         shape = (done, *batch, n_neurons)
         threshold = param_values.get("threshold", (None,))[0]
         spike_events = None

@@ -151,6 +151,24 @@ def test_spike_modes_agree(model, rng):
     np.testing.assert_array_equal(events.spike_steps(5), raster.spike_steps(5))
 
 
+@pytest.mark.parametrize("model, layout, threads", [
+    ("leaky", "per neuron", 1), ("leaky", "per neuron", 2), ("synaptic", "streamed", 1),
+    ("synaptic", "streamed", 2), ("rleaky", "streamed", 1)])
+def test_spike_counts_start_from_zero_in_uncleared_memory(monkeypatch, model, layout, threads, rng):
+    """The kernel starts spike counts from zero at step 0, whatever the buffer held before; later
+    chunks of the same run (progress bar, events) add to them."""
+    real_empty = np.empty
+    monkeypatch.setattr(np, "empty", lambda *a, **k: np.full_like(real_empty(*a, **k), 77))
+    current = drives(rng)[layout]
+    sim = lifgen.compile(model, threads=threads)
+    for options in ({}, {"progress": True}, {"spikes": "events"}):
+        result = sim.run(T, N, inputs={"I": current}, **options)
+        reference = sim.run(T, N, inputs={"I": current})
+        np.testing.assert_array_equal(result.spike_count, reference.spikes.sum(axis=0))
+    assert reference.spikes.any()
+    assert sim.run(0, N).spike_count.tolist() == [0] * N
+
+
 def test_events_collected_in_chunks(monkeypatch, rng):
     from lifgen import simulate
 
