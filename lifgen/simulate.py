@@ -496,7 +496,7 @@ def _numbers(value, what, dtype):
 
 def _finite_array(value, what, dtype):
     array = _numbers(value, what, dtype)
-    if not _ALLOW_NAN.get() and not np.all(np.isfinite(array)):
+    if not _ALLOW_NAN.get() and not np.isfinite(array).all():
         raise InputError(f"{what} contains NaN or infinite values (run(..., allow_nan=True) "
                          "accepts them)")
     return array
@@ -586,16 +586,20 @@ def _dt_in_model_unit(model, dt):
 
 def _initial_states(model, initial, param_values, batch, n_neurons, dtype):
     """Initial state arrays (rows, N): given, a number, or a formula of parameters and states."""
-    scope = {symbol(n): np.broadcast_to(array if stride else array[0], (n_neurons,))
-             for n, (array, stride) in param_values.items()}
+    scope = None  # built only when a formula needs it: most runs start from numbers
     states = {}
     for q in model.states:
         if q.name in initial or q.formula is None:
             value = initial.get(q.name, q.value)
         else:
+            if scope is None:
+                scope = {symbol(n): np.broadcast_to(array if stride else array[0], (n_neurons,))
+                         for n, (array, stride) in param_values.items()}
+                scope.update({symbol(n): a.reshape(*batch, n_neurons) for n, a in states.items()})
             value = evaluate(q.formula, scope, dtype)
         states[q.name] = _state_array(value, q.name, batch, n_neurons, dtype)
-        scope[q.symbol] = states[q.name].reshape(*batch, n_neurons)
+        if scope is not None:
+            scope[q.symbol] = states[q.name].reshape(*batch, n_neurons)
     return states
 
 
