@@ -55,8 +55,12 @@ def interleave(implementations, repeats):
     for _ in range(repeats):
         for name, function in implementations.items():
             start = time.perf_counter()
-            values[name] = function()
-            results[name].append(time.perf_counter() - start)
+            value = function()
+            seconds = time.perf_counter() - start
+            if isinstance(value, Timed):
+                value, seconds = value
+            values[name] = value
+            results[name].append(seconds)
     return {name: (min(t), statistics.median(t), values[name]) for name, t in results.items()}
 
 
@@ -138,25 +142,59 @@ def brian2_python():
     return candidate if probe.returncode == 0 else None
 
 
-def brian2_rows(n, steps, repeats, script="brian2_lif.py", label="same-step reset"):
-    """Brian2 runtime (Cython) and cpp_standalone on the same workload, in its own process."""
+class Timed(tuple):
+    """A run's value with the seconds it measured itself (a process timing its own simulation)."""
+
+    def __new__(cls, value, seconds):
+        return super().__new__(cls, (value, seconds))
+
+
+class Brian2Process:
+    """One Brian2 target building a workload in its own process, then serving timed runs on
+    request, so that its runs interleave with lifgen's (protocol in brian2_timing.py)."""
+
+    def __init__(self, python, script, target, sizes):
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen([python, str(HERE / script), target, *map(str, sizes)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=self.log, text=True, cwd=tempfile.gettempdir())
+        self.build = json.loads(self._answer())["build"]
+
+    def _answer(self):
+        line = self.process.stdout.readline()
+        if not line:
+            self.log.seek(0)
+            raise RuntimeError(self.log.read()[-2000:])
+        return line
+
+    def __call__(self):
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        report = json.loads(self._answer())
+        return Timed(report["spikes"], report["seconds"])
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+        self.log.close()
+
+
+def brian2_runs(script, sizes=(), label="same-step reset"):
+    """Brian2 runtime (Cython) and cpp_standalone serving runs of one workload: {row name:
+    process}, {target: build seconds}. Empty when no Python here has Brian2."""
     python = brian2_python()
     if python is None:
         return {}, {}
-    rows, builds = {}, {}
+    runs, builds = {}, {}
     for target in ("cython", "cpp_standalone"):
-        sizes = [str(n), str(steps)] if script == "brian2_lif.py" else []
-        out = subprocess.run([python, str(HERE / script), target, *sizes, str(repeats)],
-                             capture_output=True, text=True, cwd=tempfile.gettempdir())
-        if out.returncode != 0:
-            print(f"Brian2 {target} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+        try:
+            process = Brian2Process(python, script, target, sizes)
+        except RuntimeError as error:
+            print(f"Brian2 {target} failed:\n{error}", file=sys.stderr)
             continue
-        report = json.loads(out.stdout.strip().splitlines()[-1])
-        times = report["seconds"]
-        rows[f"Brian2 {target} ({label})"] = (min(times), statistics.median(times),
-                                              report["spikes"])
-        builds[f"Brian2 {target}"] = report["build"]
-    return rows, builds
+        runs[f"Brian2 {target} ({label})"] = process
+        builds[f"Brian2 {target}"] = process.build
+    return runs, builds
 
 
 def snntorch_leaky(current, steps):
@@ -246,10 +284,12 @@ def compile_latency(model, repeats):
     return (min(cold), statistics.median(cold)), (min(warm), statistics.median(warm))
 
 
-def table(title, runs, work, repeats, reference, extra="", external=None):
-    """Rows of a markdown table for one workload (`external`: rows timed elsewhere)."""
+def table(title, runs, work, repeats, reference, extra=""):
+    """Rows of a markdown table for one workload, its implementations interleaved."""
     results = interleave(runs, repeats)
-    results.update(external or {})
+    for function in runs.values():
+        if isinstance(function, Brian2Process):
+            function.close()
     base = work / results[reference][0]
     lines = [f"\n**{title}**{extra}\n", "| implementation | best G neuron-steps/s | median | "
              "ratio to ceiling (best) | spikes |", "|---|---|---|---|---|"]
@@ -309,11 +349,12 @@ def main(argv=None):
     brian2_builds = {}
     for n in sizes:
         steps = max(1000, int(1e8 // n)) if not args.quick else max(1000, int(1e7 // n))
-        external = {}
+        runs = uncoupled(n, steps, cores)
         if n == 100_000:
-            external, brian2_builds = brian2_rows(n, steps, repeats)
-        rows, _ = table(f"Uncoupled LIF, N = {n:g}, T = {steps}", uncoupled(n, steps, cores),
-                        n * steps, repeats, "C ceiling (register-tiled)", external=external)
+            brian2, brian2_builds = brian2_runs("brian2_lif.py", (n, steps))
+            runs.update(brian2)
+        rows, _ = table(f"Uncoupled LIF, N = {n:g}, T = {steps}", runs, n * steps, repeats,
+                        "C ceiling (register-tiled)")
         lines += rows
     n, steps = (100_000, 1000) if not args.quick else (100_000, 200)
     runs, nbytes = streamed(n, steps)
@@ -330,14 +371,15 @@ def main(argv=None):
     rows, _ = table(f"Synaptic, N = {n:g}, T = {steps} (the same generic path)", synaptic(n, steps, cores),
                     n * steps, repeats, "C ceiling (register-tiled)")
     lines += rows
-    external, _ = brian2_rows(0, 0, repeats, script="brian2_cuba.py", label="its own random network")
+    brian2, _ = brian2_runs("brian2_cuba.py", label="its own random network")
     rows, results = table("CUBA network (Brette et al. 2007): 4000 neurons, p = 0.02, 1 s at "
-                          "dt = 0.1 ms, float64", cuba_network(), 4000 * 10_000, repeats, "lifgen",
-                          external=external)
+                          "dt = 0.1 ms, float64", {**cuba_network(), **brian2}, 4000 * 10_000,
+                          repeats, "lifgen")
     lines += rows
     lines += [f"One simulated second takes {results['lifgen'][0] * 1e3:.0f} ms in lifgen"
               + "".join(f", {seconds * 1e3:.0f} ms in {name}"
-                        for name, (seconds, _, _) in external.items()) + " (best of runs)."]
+                        for name, (seconds, _, _) in results.items() if name in brian2)
+              + " (best of runs)."]
     lines += ["\n**Compile latency** (new process, imports excluded; best and median)\n",
               "| model | cold, empty cache | warm |", "|---|---|---|"]
     for model in ("leaky", "lapicque"):
@@ -347,7 +389,9 @@ def main(argv=None):
     for name, seconds in brian2_builds.items():
         lines.append(f"| {name} (code generation and build; its own cache may be warm) | "
                      f"{seconds:.1f} s | |")
-    lines.append("\nBrian2 rows appear when Brian2 imports in this Python or in "
+    lines.append("\nBrian2 runs in its own process, interleaved with lifgen's runs; its times are "
+                 "those it measures itself around the simulation. "
+                 "Brian2 rows appear when Brian2 imports in this Python or in "
                  "$LIFGEN_BENCH_BRIAN2_PYTHON (Brian2 2.9 needs NumPy < 2.4: give it its own "
                  "environment); snnTorch rows when snnTorch is installed (`pip install "
                  "torch==2.13.0` then `pip install --no-deps snntorch==1.0.0`).")

@@ -1,16 +1,15 @@
 """The CUBA network (Brette et al. 2007, benchmark 2) in Brian2, as its examples/CUBA.py builds it.
 
-Usage: python brian2_cuba.py TARGET REPEATS, with TARGET cython or cpp_standalone. Prints one
-JSON line: seconds of each 1 s run (simulation only), build seconds, spike count of the last run.
-Started by `python -m benchmarks` with $LIFGEN_BENCH_BRIAN2_PYTHON when that is set.
+Usage: python brian2_cuba.py TARGET, with TARGET cython or cpp_standalone; it then serves 1 s
+runs on request (brian2_timing.py), reporting the seconds of each (simulation only) and its spike
+count. Started by `python -m benchmarks` with $LIFGEN_BENCH_BRIAN2_PYTHON when that is set.
 """
 
-import json
 import shutil
 import sys
 import tempfile
 
-from brian2_timing import setup, time_runs
+from brian2_timing import runner, serve, setup
 
 EQUATIONS = """
 dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
@@ -19,7 +18,7 @@ dgi/dt = -gi/taui : volt
 """
 
 
-def main(target, repeats):
+def main(target):
     import brian2 as b2
 
     directory = tempfile.mkdtemp()
@@ -36,12 +35,10 @@ def main(target, repeats):
     inh.connect("i >= 3200", p=0.02)
     monitor = b2.SpikeMonitor(group, record=False)
     network = b2.Network(group, exc, inh, monitor)
-    timings, build = time_runs(b2, network, target, directory, 1 * b2.second, 0.1 * b2.ms,
-                               repeats)
-    spikes = int(monitor.num_spikes)
+    run, build = runner(b2, network, target, directory, 1 * b2.second, 0.1 * b2.ms)
+    serve(run, build, lambda: int(monitor.num_spikes))
     shutil.rmtree(directory, ignore_errors=True)
-    print(json.dumps({"seconds": timings, "build": build, "spikes": spikes}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1])

@@ -1,6 +1,13 @@
 """Timing of a Brian2 network in either code-generation target, shared by the Brian2 benchmark
-scripts (which run in Brian2's own environment)."""
+scripts (which run in Brian2's own environment).
 
+The scripts serve runs on request, so that `python -m benchmarks` can interleave Brian2's runs
+with lifgen's: after building, they print {"build": seconds}; then for each line "run" read from
+standard input they run once and print {"seconds": ..., "spikes": ...}; they exit at end of input.
+"""
+
+import json
+import sys
 import time
 
 
@@ -12,25 +19,35 @@ def setup(b2, target, directory):
         b2.prefs.codegen.target = "cython"
 
 
-def time_runs(b2, network, target, directory, duration, warmup, repeats):
-    """(seconds of each run of `duration`, seconds of code generation and build)."""
-    timings = []
+def runner(b2, network, target, directory, duration, warmup):
+    """(a function running `duration` once and returning its seconds, seconds of code generation
+    and build)."""
     start = time.perf_counter()
     if target == "cpp_standalone":
         network.run(duration)
         b2.device.build(directory=directory, compile=True, run=False)
-        build = time.perf_counter() - start
-        for _ in range(repeats):
-            start = time.perf_counter()
+
+        def run_standalone():
+            begin = time.perf_counter()
             b2.device.run(directory=directory, with_output=False)
-            timings.append(time.perf_counter() - start)
-        return timings, build
+            return time.perf_counter() - begin
+        return run_standalone, time.perf_counter() - start
     network.store()
     network.run(warmup)  # generates and compiles the Cython code
     build = time.perf_counter() - start
-    for _ in range(repeats):
+
+    def run_runtime():
         network.restore()
-        start = time.perf_counter()
+        begin = time.perf_counter()
         network.run(duration)
-        timings.append(time.perf_counter() - start)
-    return timings, build
+        return time.perf_counter() - begin
+    return run_runtime, build
+
+
+def serve(run, build, spikes):
+    """Answer "run" requests on standard input until it closes (see the module docstring)."""
+    print(json.dumps({"build": build}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "run":
+            seconds = run()
+            print(json.dumps({"seconds": seconds, "spikes": spikes()}), flush=True)
