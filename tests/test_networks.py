@@ -24,8 +24,9 @@ def kicked(**changes):
 
 
 def reference(sparse, drive, steps, alpha=0.8, beta=0.9):
-    """The same network in NumPy, with the kernel's order of additions."""
-    n = drive.size
+    """The same network in NumPy, with the kernel's order of additions; `drive` is (N,) or, one
+    value for all neurons per step, (T, 1)."""
+    n = sparse.n_post
     V, g = np.zeros(n), np.zeros(n)
     slots = sparse.max_delay + 1
     ring = np.zeros((slots, n))
@@ -35,7 +36,7 @@ def reference(sparse, drive, steps, alpha=0.8, beta=0.9):
         g = g + ring[step % slots]
         ring[step % slots] = 0
         g = alpha * g
-        V = beta * V + g + drive
+        V = beta * V + g + (drive[step] if drive.ndim == 2 else drive)
         spike = V > 1
         V = np.where(spike, 0.0, V)
         for pre in np.flatnonzero(spike):
@@ -61,6 +62,21 @@ def test_sparse_recurrence_with_delays_matches_numpy_exactly(chunked):
     np.testing.assert_array_equal(result.spikes, raster)
     np.testing.assert_array_equal(result.state["V"], V)
     np.testing.assert_array_equal(result.state["g"], g)
+
+
+def test_sparse_recurrence_with_a_drive_shared_by_all_neurons_that_changes_every_step():
+    n, steps = 37, 200  # not a multiple of 8: the spike scan's last group is partial
+    rng = np.random.default_rng(6)
+    base = lifgen.Sparse.random(n, n, 0.2, 0.0, seed=7)
+    sparse = lifgen.Sparse.from_arrays(base.pre, base.post, rng.normal(0.05, 0.2, base.n_synapses),
+                                       delay=rng.integers(1, 4, base.n_synapses), n_pre=n, n_post=n)
+    drive = rng.uniform(0.0, 0.3, (steps, 1))
+    result = lifgen.compile(kicked()).run(steps, n, inputs={"I": drive},
+                                          connections={"exc": sparse}, record=["V"])
+    raster, V, _ = reference(sparse, drive, steps)
+    assert raster.sum() > 100 and raster[:, -1].any()
+    np.testing.assert_array_equal(result.spikes, raster)
+    np.testing.assert_array_equal(result.state["V"], V)
 
 
 def test_without_connections_a_target_synapse_changes_nothing():
