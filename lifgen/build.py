@@ -7,6 +7,7 @@ diagnostics are captured and cffi never changes the working directory of this pr
 """
 
 from dataclasses import dataclass
+from typing import Any
 import atexit
 import contextlib
 import errno
@@ -47,10 +48,10 @@ CFLAGS = ("-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno", "-fno-trappi
           "-Werror=implicit-function-declaration")
 TMP_MAX_AGE_S = 24 * 3600
 
-_loaded = {}
+_loaded: dict = {}
 _process_lock = threading.Lock()
-_compiler_identity = {}
-_fallbacks = {}  # unusable cache folder -> the temporary one used instead
+_compiler_identity: dict = {}
+_fallbacks: dict = {}  # unusable cache folder -> the temporary one used instead
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,8 @@ class Kernel:
 
     module_name: str
     path: Path
-    lib: object
-    ffi: object
+    lib: Any
+    ffi: Any
     from_cache: bool
 
 
@@ -278,8 +279,8 @@ def _code_fingerprint():
 
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).resolve().parent
-    for path in sorted([*package.glob("*.py"), *resource_dir("templates").glob("*.j2")]):
-        digest.update(path.name.encode() + path.read_bytes())
+    for path in sorted([*package.rglob("*.py"), *resource_dir("templates").rglob("*.j2")]):
+        digest.update(path.as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -155,9 +155,10 @@ def _list(args):
 
 def _show(args):
     from .analytic import closed_form
-    from .codegen import render
     from .discretize import discretize
     from .library import load_model
+    from .options import ModelOptions, Schedule, Variant
+    from .targets import get_target
 
     model = load_model(args.model)
     step_map = discretize(model, args.method, args.dt, args.reset, args.reset_timing)
@@ -180,7 +181,10 @@ def _show(args):
     time_unit = f" {model.time_unit}" if model.time_unit else ""
     title = f"Step map ({step_map.method}, dt = {step_map.dt}{time_unit})"
     sections.append((title, ([step_map.note] if step_map.note else []) + step_map.equations()))
-    sections.append(("Generated C", [render(step_map, args.dtype).c_source]))
+    source = get_target("c").render(step_map, ModelOptions(dtype=args.dtype), Schedule(),
+                                    Variant.of({n: "held" for n in model.input_names},
+                                               model.parameter_names))
+    sections.append(("Generated C", [source.c_source]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:
         print(f"\n== {title}")

@@ -10,12 +10,14 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
-from .codegen import DTYPES, _environment, rerender
+from .abi import field_name
 from .errors import InputError
 from .library import load_model
-from .model import display
-from .model_gallery import SHOWCASES
-from .simulate import generation_options, kernel_source
+from .model import REFRACTORY_STATE, display
+from .options import Variant
+from .simulate import kernel_source, model_options
+from .targets import get_target
+from .targets.c.render import C_TYPES, environment
 from .waveforms import Step
 from .written import CPrinter, Num, to_text
 
@@ -33,7 +35,7 @@ def emit(model, out, method=None, dt=None, dtype="float64", prefix=None, force=F
 
     Files already in `out` are replaced only with `force`; otherwise an InputError names them.
     """
-    options = generation_options(method=method, dt=dt, dtype=dtype)
+    options = model_options(method=method, dt=dt, dtype=dtype)
     model = load_model(model)
     prefix = prefix or model.name
     if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
@@ -45,7 +47,7 @@ def emit(model, out, method=None, dt=None, dtype="float64", prefix=None, force=F
         raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
                          f"{'it' if len(existing) == 1 else 'them'}")
     context = library_context(model, options, prefix, command)
-    env = _environment()
+    env = environment()
     texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
     out.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
@@ -56,9 +58,11 @@ def emit(model, out, method=None, dt=None, dtype="float64", prefix=None, force=F
 def library_source(model, options):
     """The kernel the library wraps: per-neuron parameters, each input read row by row, and
     connections possible when the model has synapses."""
-    source = kernel_source(model, options)
-    layouts = {u.name: "streamed" for u in source.step_map.model.inputs}
-    return rerender(source, layouts, shared=(), connected=bool(source.step_map.model.synapses))
+    target = get_target("c")
+    source = kernel_source(model, options, target=target)
+    model = source.step_map.model
+    variant = Variant.of({u.name: "streamed" for u in model.inputs}, (), bool(model.synapses))
+    return target.render(source.step_map, source.semantics, source.schedule, variant)
 
 
 def library_context(model, options, prefix, command=None):
@@ -78,7 +82,7 @@ def library_context(model, options, prefix, command=None):
     return {
         "prefix": prefix, "guard": f"{prefix.upper()}_H", "model": model.name,
         "description": model.description, "version": __version__, "method": step_map.method,
-        "dt": step_map.dt, "time_unit": model.time_unit, "real": DTYPES[dtype],
+        "dt": step_map.dt, "time_unit": model.time_unit, "real": C_TYPES[dtype],
         "command": command or f"lifgen.emit({model.name!r}, dtype={dtype!r})",
         "laws": [display(eq) for eq in model.ode_equations(named=True)] if model.odes
         else model.update_lines(),
@@ -92,10 +96,36 @@ def library_context(model, options, prefix, command=None):
         "example_parameter": model.parameters[0].name if model.parameters else "",
         "membrane": "V" if "V" in model.state_names else model.state_names[0],
         "function": kernel.function, "kernel": kernel.c_source,
+        "arguments": _kernel_arguments(kernel, model),
         "work_size": max(kernel.work_size, 1),
         "n_neurons": EXAMPLE_NEURONS, "n_steps": n_steps, "amplitude": repr(float(amplitude)),
         "digits": DIGITS[dtype],
     }
+
+
+def _kernel_arguments(kernel, model):
+    """The fields of the kernel's argument struct that the library sets, in the ABI's order, as
+    (field, C expression); every other field is zero."""
+    values = {"n_steps": "n_steps", "n_batch": "1", "n_neurons": "pop->n_neurons",
+              "step0": "pop->step", "seed": "pop->seed", "spikes": "spikes",
+              "counts": "pop->spike_count", "fired": "pop->fired", "work": "pop->lg_work"}
+    state_field = {q.name: f"pop->state.{q.name}" for q in model.states}
+    if REFRACTORY_STATE in kernel.step_map.state_names:
+        state_field[REFRACTORY_STATE] = f"pop->state.{REFRACTORY_STATE}"
+    for name, value in state_field.items():
+        values[field_name("state", name)] = value
+    for q in model.parameters:
+        values[field_name("param", q.name)] = f"pop->params.{q.name}"
+        values[field_name("param_stride", q.name)] = "1"
+    for q in model.inputs:
+        values[field_name("input", q.name)] = f"lg_row_{q.name}"
+        values[field_name("input_time_stride", q.name)] = f"lg_stride_{q.name}"
+        values[field_name("input_neuron_stride", q.name)] = "1"
+    for y in model.synapses:
+        values[field_name("weights", y.name)] = f"pop->weights_{y.name}"
+        values[field_name("weight_kind", y.name)] = (f"pop->weights_{y.name} ? LG_WEIGHT_DENSE "
+                                                     ": LG_WEIGHT_NONE")
+    return [(f.name, values[f.name]) for f in kernel.abi if f.name in values]
 
 
 def example_run(model, n_steps, amplitude, dtype):
@@ -109,6 +139,8 @@ def example_run(model, n_steps, amplitude, dtype):
 
 def _example_input(model):
     """Steps and step amplitude for the example: the model gallery's first panel, else 1000 and 1."""
+    from .model_gallery import SHOWCASES  # the gallery's panels, loaded only when emitting
+
     if model.name not in SHOWCASES:
         return 1000, 1.0
     n_steps, _, panels = SHOWCASES[model.name]

@@ -206,6 +206,9 @@ class _Builder:
         left, right = self.build(node.left, depth), self.build(node.right, depth)
         if isinstance(node.op, ast.Pow):
             _check_power(left, right)
+            if isinstance(right, written.Num) and float(right.value).is_integer() \
+                    and 2 <= right.value <= written.PRODUCT_POWERS:
+                return written.product_power(left, int(right.value))
             return written.Call("pow", (left, right))
         operator = BINARY_OPERATORS.get(type(node.op))
         if operator is None:

@@ -164,7 +164,7 @@ def _unit_named(name, text):
                     "with a prefix p, n, u, m, c, k, M or G)")
 
 
-_SYMBOLS = {}  # the symbol that stands for a unit in an equation -> its Unit
+_SYMBOLS: dict = {}  # the symbol that stands for a unit in an equation -> its Unit
 
 
 def unit_symbol(name):

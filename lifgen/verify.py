@@ -33,7 +33,7 @@ class VerificationReport:
     rows: list
     state: str = "V"  # the state the traces show
     traces: dict = field(default_factory=dict, repr=False)  # (method, dt) -> (times, V)
-    reference_trace: tuple = field(default=None, repr=False)
+    reference_trace: tuple | None = field(default=None, repr=False)
 
     @property
     def passed(self):

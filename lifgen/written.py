@@ -238,10 +238,21 @@ def _pow(expr, first):
         return Call("sqrt", (from_sympy(base, first),))
     if exponent.is_Number and exponent.is_negative:
         return Op("/", Num(1), from_sympy(base ** -exponent, first))
-    if exponent == 2:
-        node = from_sympy(base, first)
-        return Op("*", node, node)
+    if exponent.is_Integer and 2 <= exponent <= PRODUCT_POWERS:
+        return product_power(from_sympy(base, first), int(exponent))
     return Call("pow", (from_sympy(base, first), from_sympy(exponent, first)))
+
+
+PRODUCT_POWERS = 8  # integer powers up to this are products: no libm call, and they vectorize
+
+
+def product_power(node, n):
+    """node**n as multiplications by repeated squaring: x**3 = (x*x)*x, x**4 = (x*x)*(x*x)."""
+    if n == 1:
+        return node
+    half = product_power(node, n // 2)
+    square = Op("*", half, half)
+    return Op("*", square, node) if n % 2 else square
 
 
 class CPrinter:

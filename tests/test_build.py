@@ -114,7 +114,8 @@ def test_warm_compile_skips_the_sympy_work(tmp_path):
         import json, lifgen, lifgen.simulate as simulate
         def refuse(*args, **kwargs):
             raise AssertionError("SymPy work was redone")
-        simulate.load_model = simulate.discretize = simulate.render = refuse
+        import lifgen.targets.c.target as c_target
+        simulate.load_model = simulate.discretize = c_target.render = refuse
         sim = lifgen.compile("leaky")
         spikes = sim.run(5, inputs={"I": 0.6}).spike_steps().tolist()
         print(json.dumps({"from_cache": sim.from_cache, "spikes": spikes}))

@@ -13,7 +13,7 @@ from lifgen.cli import main
 from lifgen.emit import _example_input, example_run, library_source
 from lifgen.errors import InputError
 from lifgen.library import list_models, load_model
-from lifgen.simulate import generation_options
+from lifgen.simulate import model_options
 
 MODELS = list_models()
 DTYPES = ("float64", "float32")
@@ -84,7 +84,7 @@ def test_the_library_holds_the_kernel_the_python_path_compiles(emitted):
     simulator = lifgen.compile("rleaky")
     source, _ = simulator.variant({"I": "streamed"}, (), connected=True)
     assert source.c_source in (folder / "rleaky.c").read_text()
-    assert library_source("rleaky", generation_options()).c_source == source.c_source
+    assert library_source("rleaky", model_options()).c_source == source.c_source
 
 
 POPULATIONS = textwrap.dedent("""

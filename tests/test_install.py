@@ -9,7 +9,7 @@ from lifgen.library import resource_dir
 
 
 def test_templates_and_models_are_found():
-    assert (resource_dir("templates") / "kernel.c.j2").is_file()
+    assert (resource_dir("templates") / "c" / "kernel.c.j2").is_file()
     assert (resource_dir("models") / "lapicque.toml").is_file()
 
 
@@ -17,6 +17,6 @@ def test_installed_package_carries_its_own_templates_and_models():
     package = Path(lifgen.__file__).resolve().parent
     if (package.parent / "pyproject.toml").exists():
         pytest.skip("lifgen is imported from a source checkout, not an installed package")
-    assert (package / "templates" / "kernel.c.j2").is_file()
+    assert (package / "templates" / "c" / "kernel.c.j2").is_file()
     assert (package / "models" / "lapicque.toml").is_file()
     assert resource_dir("models") == package / "models"

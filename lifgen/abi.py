@@ -1,0 +1,147 @@
+"""The kernel ABI: one ordered, typed list of the kernel's arguments, built from the model.
+
+Every target's kernel takes one argument, a struct `lg_args` whose fields are this list. The C
+struct, the cffi declaration, the Python marshalling (fields filled by name) and `emit`'s
+library are all generated from it, so none of them can disagree on an argument's place.
+
+Field names are injective: each is a role prefix followed by a model name, or a fixed name, and
+the role prefixes form a prefix-free code that no fixed name starts with. Two different model
+names therefore never give one C name (parameters `beta` and `beta_stride` give `param_beta`,
+`pstride_beta`, `param_beta_stride` and `pstride_beta_stride`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+REAL, INT, UINT, BYTE = "lg_real", "int64_t", "uint64_t", "uint8_t"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One kernel argument: its field name, element type, whether it is an array (a pointer),
+    whether the kernel only reads it, what it is for, and the model name it belongs to."""
+
+    name: str
+    type: str
+    array: bool
+    const: bool
+    role: str
+    owner: str | None = None
+
+    def declaration(self, restrict: str = "") -> str:
+        """`const lg_real *restrict name` and the like."""
+        if not self.array:
+            return f"{self.type} {self.name}"
+        return f"{'const ' if self.const else ''}{self.type} *{restrict}{self.name}"
+
+
+# role -> (prefix, element type, array, read-only): per state, parameter, input or synapse type
+ROLES: dict[str, tuple[str, str, bool, bool]] = {
+    "state": ("state_", REAL, True, False),
+    "trace": ("trace_", REAL, True, False),
+    "param": ("param_", REAL, True, True),
+    "param_stride": ("pstride_", INT, False, True),
+    "input": ("input_", REAL, True, True),
+    "input_time_stride": ("itime_", INT, False, True),
+    "input_batch_stride": ("ibatch_", INT, False, True),
+    "input_neuron_stride": ("ineuron_", INT, False, True),
+    "weights": ("weights_", REAL, True, True),
+    "weight_kind": ("wkind_", INT, False, True),
+    "rows": ("rows_", INT, True, True),
+    "post": ("post_", INT, True, True),
+    "delay": ("delay_", INT, True, True),
+    "ring": ("ring_", REAL, True, False),
+    "ring_slots": ("slots_", INT, False, True),
+    "drive_kind": ("dkind_", INT, False, True),
+    "drive_sources": ("dcount_", INT, False, True),
+    "drive_probability": ("dprob_", REAL, True, True),
+    "drive_time_stride": ("dtime_", INT, False, True),
+    "drive_source_stride": ("dsource_", INT, False, True),
+    "drive_seed": ("dseed_", UINT, False, True),
+    "drive_start": ("dstart_", INT, True, True),
+    "drive_events": ("devents_", INT, True, True),
+    "drive_rows": ("drows_", INT, True, True),
+    "drive_post": ("dpost_", INT, True, True),
+    "drive_delay": ("ddelay_", INT, True, True),
+    "drive_weights": ("dweights_", REAL, True, True),
+}
+
+# fixed fields: name -> (element type, array, read-only)
+FIXED: dict[str, tuple[str, bool, bool]] = {
+    "n_steps": (INT, False, True), "n_batch": (INT, False, True), "n_neurons": (INT, False, True),
+    "step0": (INT, False, True), "seed": (UINT, False, True),
+    "record": (INT, True, True), "n_record": (INT, False, True),
+    "spikes": (BYTE, True, False), "counts": (INT, True, False), "fired": (BYTE, True, False),
+    "spike_offsets": (REAL, True, False), "work": (REAL, True, False),
+}
+
+STATE_ROLES = ("state",)
+PARAMETER_ROLES = ("param", "param_stride")
+INPUT_ROLES = ("input", "input_time_stride", "input_batch_stride", "input_neuron_stride")
+SYNAPSE_ROLES = ("weights", "weight_kind", "rows", "post", "delay", "ring", "ring_slots",
+                 "drive_kind", "drive_sources", "drive_probability", "drive_time_stride",
+                 "drive_source_stride", "drive_seed", "drive_start", "drive_events",
+                 "drive_rows", "drive_post", "drive_delay", "drive_weights")
+
+
+def field_name(role: str, owner: str) -> str:
+    """The field of `role` for the model name `owner`, e.g. ("param", "tau") -> "param_tau"."""
+    return ROLES[role][0] + owner
+
+
+def _per(roles: Iterable[str], owner: str) -> list[Field]:
+    fields = []
+    for role in roles:
+        _, type_, array, const = ROLES[role]
+        fields.append(Field(field_name(role, owner), type_, array, const, role, owner))
+    return fields
+
+
+def _fixed(*names: str) -> list[Field]:
+    return [Field(n, *FIXED[n], role=n) for n in names]
+
+
+@dataclass(frozen=True)
+class KernelABI:
+    """The ordered fields of `lg_args` for one model (the same for every variant of its kernel)."""
+
+    fields: tuple[Field, ...]
+
+    def __iter__(self):
+        return iter(self.fields)
+
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def of(self, role: str, owner: str) -> Field:
+        name = field_name(role, owner)
+        return next(f for f in self.fields if f.name == name)
+
+
+def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterable[str],
+               synapses: Iterable[str]) -> KernelABI:
+    """The kernel's arguments for a model with these state (refractory counter included),
+    parameter, input and synapse type names."""
+    states = list(states)
+    fields = _fixed("n_steps", "n_batch", "n_neurons")
+    for name in states:
+        fields += _per(STATE_ROLES, name)
+    for name in parameters:
+        fields += _per(PARAMETER_ROLES, name)
+    for name in inputs:
+        fields += _per(INPUT_ROLES, name)
+    for name in synapses:
+        fields += _per(SYNAPSE_ROLES, name)
+    fields += _fixed("step0", "seed", "record", "n_record")
+    for name in states:
+        fields += _per(("trace",), name)
+    fields += _fixed("spikes", "counts", "fired", "spike_offsets", "work")
+    return KernelABI(tuple(fields))
+
+
+def c_struct(abi: KernelABI) -> str:
+    """The C declaration of `lg_args` (for the kernel source and the cffi cdef alike)."""
+    lines = [f"    {field.declaration()};" for field in abi]
+    return "typedef struct lg_args {\n" + "\n".join(lines) + "\n} lg_args;"

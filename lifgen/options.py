@@ -1,0 +1,54 @@
+"""compile's options in two kinds: what the model computes (every target shares it) and how one
+target schedules the work (threads, tiles, compiler flags), plus how one run's arrays arrive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DTYPES = ("float64", "float32")
+LAYOUTS = ("held", "streamed", "time")  # an input constant over time, per neuron and step, per step
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """Model semantics: the method and step, the float type, the reset and spike options."""
+
+    method: str | None = None
+    dt: float | None = None
+    dtype: str = "float64"
+    reset: str | None = None
+    reset_timing: str | None = None
+    reset_delay: bool | None = None
+    graded_spikes: float = 1.0
+    inhibition: bool = False
+    state_quant: tuple[float, ...] | None = None
+    precise: bool = False
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How the C target runs the neurons: OpenMP threads, neurons per tile, compiler flags."""
+
+    threads: int = 1
+    tile: int | None = None
+    portable: bool = False
+    fma: bool = False
+    flush_denormals: bool = False
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One specialisation of a kernel: how each input arrives, which parameters every neuron
+    shares, and whether connections couple the neurons. Simulator.run picks it per run."""
+
+    layouts: tuple[tuple[str, str], ...] = ()
+    shared: tuple[str, ...] = ()
+    connected: bool = False
+
+    @staticmethod
+    def of(layouts: dict[str, str] | None = None, shared=(), connected: bool = False) -> "Variant":
+        return Variant(tuple(sorted((layouts or {}).items())), tuple(sorted(shared)),
+                       bool(connected))
+
+    def layout(self, input_name: str) -> str:
+        return dict(self.layouts).get(input_name, "held")

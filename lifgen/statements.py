@@ -1,0 +1,160 @@
+"""The statement IR: one neuron's step as a typed list of statements, decided in Python.
+
+`lower.py` builds it from a StepMap and the model options; each target's printer turns it into
+code. Expressions are the written trees of `written.py` (so a target rounds exactly as the step
+map says), whose names are already the kernel's local identifiers, plus three nodes that only a
+kernel needs: a select, a cast and an array element.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from .written import Call, Name, Neg, Not, Num, Op
+
+REAL, INT = "real", "int"  # the types of locals: the kernel's float type, or a C int flag
+
+
+@dataclass(frozen=True)
+class Select:
+    """`condition ? if_true : if_false`, evaluated without a branch where the target can."""
+
+    condition: "Expression"
+    if_true: "Expression"
+    if_false: "Expression"
+
+
+@dataclass(frozen=True)
+class Cast:
+    """An int flag read as a real number (1 or 0)."""
+
+    operand: "Expression"
+
+
+@dataclass(frozen=True)
+class Element:
+    """`array[index]`: the value of this neuron in an array the schedule provides."""
+
+    array: str
+    index: str
+
+
+Expression = Union[Num, Name, Op, Neg, Not, Call, Select, Cast, Element]
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+
+
+@dataclass(frozen=True)
+class Let:
+    """Declare a local: `const real name = value;` (or mutable, or an int flag)."""
+
+    name: str
+    value: Expression
+    type: str = REAL
+    mutable: bool = False
+
+
+@dataclass(frozen=True)
+class Assign:
+    name: str
+    value: Expression
+
+
+@dataclass(frozen=True)
+class If:
+    condition: Expression
+    then: tuple["Statement", ...]
+    otherwise: tuple["Statement", ...] = ()
+
+
+@dataclass(frozen=True)
+class Loop:
+    """`for (int counter = 0; counter < limit && guard; ++counter) body`."""
+
+    counter: str
+    limit: int
+    guard: Expression
+    body: tuple["Statement", ...]
+
+
+@dataclass(frozen=True)
+class Break:
+    pass
+
+
+@dataclass(frozen=True)
+class Block:
+    """A nested scope, so that its locals may reuse names."""
+
+    body: tuple["Statement", ...]
+
+
+Statement = Union[Comment, Let, Assign, If, Loop, Break, Block]
+
+
+@dataclass(frozen=True)
+class NeuronStep:
+    """One neuron's step, as the schedules insert it.
+
+    `step` reads the neuron's states, parameters, constants and inputs and leaves the updated
+    states in their `n_` locals, `lg_spike` (and `lg_reset`; `lg_offset` in precise mode).
+    `after_spike` finishes the step once the spike is final: it follows `step` at once, except
+    under winner-take-all inhibition, where the schedule first picks the winner; `margin` is
+    then how far each neuron is above threshold.
+    """
+
+    step: tuple[Statement, ...]
+    after_spike: tuple[Statement, ...]
+    margin: Expression | None = None
+
+    def calls(self) -> set[str]:
+        """The functions the step calls (so that a kernel defines only those helpers)."""
+        found: set[str] = set()
+        for statement in (*self.step, *self.after_spike):
+            _collect_calls(statement, found)
+        if self.margin is not None:
+            _collect_calls(self.margin, found)
+        return found
+
+
+def _collect_calls(node: object, found: set[str]) -> None:
+    if isinstance(node, Call):
+        found.add(node.function)
+    if isinstance(node, (tuple, list)):
+        for item in node:
+            _collect_calls(item, found)
+        return
+    fields = getattr(node, "__dataclass_fields__", {})
+    for name in fields:
+        value = getattr(node, name)
+        if not isinstance(value, (str, int, float)):
+            _collect_calls(value, found)
+
+
+def identifiers(node: object) -> set[str]:
+    """The identifiers that statements or expressions read or assign (declared names excluded),
+    array names of elements included: what a kernel must declare for them."""
+    found: set[str] = set()
+    _walk_identifiers(node, found)
+    return found
+
+
+def _walk_identifiers(node: object, found: set[str]) -> None:
+    if isinstance(node, Name):
+        found.add(str(node.symbol))
+    elif isinstance(node, Element):
+        found.add(node.array)
+    elif isinstance(node, Assign):
+        found.add(node.name)
+    if isinstance(node, (tuple, list)):
+        for item in node:
+            _walk_identifiers(item, found)
+        return
+    for name in getattr(node, "__dataclass_fields__", {}):
+        value = getattr(node, name)
+        if not isinstance(value, (str, int, float)) and not isinstance(node, Name):
+            _walk_identifiers(value, found)

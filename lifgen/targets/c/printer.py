@@ -1,0 +1,102 @@
+"""Print the statement IR as C99: expressions through the written-tree printer, statements with
+indentation. Numbers and functions follow the kernel's float type."""
+
+from __future__ import annotations
+
+from ...statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
+                           Select, Statement)
+from ...written import CPrinter, Name
+from ..text import comment_text
+
+# Functions of the IR that are not model functions: how the kernel computes them.
+KERNEL_CALLS = {
+    "normal": "(lg_real)lg_normal(lg_seed, lg_step0 + lg_step, lg_b, lg_first + lg_i)",
+    "quantize": "lg_quantize",
+}
+
+
+class _Names(dict):
+    """Every name in the IR is already its C identifier."""
+
+    def __missing__(self, symbol):
+        return str(symbol)
+
+
+class ExpressionPrinter(CPrinter):
+    """CPrinter for IR expressions: selects, casts and array elements as well as written trees."""
+
+    def __init__(self, dtype: str):
+        super().__init__(_Names(), dtype)
+
+    def print(self, node) -> str:
+        if isinstance(node, Select):
+            return (f"{self._wrapped(node.condition, 0)} ? {self._wrapped(node.if_true, 0)} : "
+                    f"{self._wrapped(node.if_false, 0)}")
+        if isinstance(node, Cast):
+            return f"((lg_real){self.print(node.operand)})"
+        if isinstance(node, Element):
+            return f"{node.array}[{node.index}]"
+        return super().print(node)
+
+    def _wrapped(self, node, precedence):
+        if isinstance(node, Select):
+            return f"({self.print(node)})"
+        return super()._wrapped(node, precedence)
+
+    def _call(self, node):
+        if node.function == "normal":
+            return KERNEL_CALLS["normal"]
+        if node.function == "quantize":
+            return f"{KERNEL_CALLS['quantize']}({self.print(node.args[0])})"
+        return super()._call(node)
+
+
+class StatementPrinter:
+    """Statements as C lines at a given indentation."""
+
+    def __init__(self, dtype: str, indent: int = 16):
+        self.expression = ExpressionPrinter(dtype)
+        self.indent = indent
+
+    def lines(self, statements, depth: int = 0) -> list[str]:
+        out: list[str] = []
+        for statement in statements:
+            out += self._statement(statement, " " * (self.indent + 4 * depth), depth)
+        return out
+
+    def text(self, statements) -> str:
+        return "\n".join(self.lines(statements))
+
+    def _statement(self, s: Statement, pad: str, depth: int) -> list[str]:
+        e = self.expression.print
+        if isinstance(s, Comment):
+            return [f"{pad}/* {comment_text(s.text)} */"]
+        if isinstance(s, Let):
+            if s.type == INT:
+                return [f"{pad}const int {s.name} = {_flag(e(s.value), s.value)};"]
+            return [f"{pad}{'' if s.mutable else 'const '}lg_real {s.name} = {e(s.value)};"]
+        if isinstance(s, Assign):
+            return [f"{pad}{s.name} = {e(s.value)};"]
+        if isinstance(s, If):
+            lines = [f"{pad}if ({e(s.condition)}) {{", *self.lines(s.then, depth + 1)]
+            if s.otherwise:
+                lines += [f"{pad}}} else {{", *self.lines(s.otherwise, depth + 1)]
+            return lines + [f"{pad}}}"]
+        if isinstance(s, Loop):
+            return [f"{pad}for (int {s.counter} = 0; {s.counter} < {s.limit} && {e(s.guard)}; "
+                    f"++{s.counter}) {{", *self.lines(s.body, depth + 1), f"{pad}}}"]
+        if isinstance(s, Break):
+            return [f"{pad}break;"]
+        if isinstance(s, Block):
+            return [f"{pad}{{", *self.lines(s.body, depth + 1), f"{pad}}}"]
+        raise TypeError(f"not a statement: {s!r}")
+
+
+def _flag(text: str, value) -> str:
+    """A condition as an int flag, parenthesised unless it is one name."""
+    return text if isinstance(value, Name) else f"({text})"
+
+
+def print_expression(node, dtype: str) -> str:
+    return ExpressionPrinter(dtype).print(node)
+

@@ -1,0 +1,313 @@
+"""Render a StepMap into a C kernel: lower it to statements, print them, and insert them into the
+loop template of its schedule. Python decides everything; the templates in `templates/c/` only
+loop and declare.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+import sympy
+
+from ... import __version__
+from ...abi import ROLES, KernelABI, c_struct, field_name, kernel_abi
+from ...discretize import StepMap
+from ...kinds import c_enums
+from ...library import resource_dir
+from ...lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
+from ...model import DT
+from ...options import DTYPES, ModelOptions, Schedule, Variant
+from ...statements import identifiers
+from ...written import CPrinter, Name, Num, substitute, to_text
+from ..text import comment_text
+from .printer import StatementPrinter, print_expression
+
+C_TYPES = {"float64": "double", "float32": "float"}
+TILES = {"float32": 64, "float64": 32}  # neurons per tile: a few vector registers of each state
+KERNEL_FUNCTION = "lg_run"
+SCHEDULES = {  # loop order -> (template, what the header says of it)
+    "independent": ("c/schedule_tiles.c.j2", "tiles of {tile} neurons outside, time inside"),
+    "streaming": ("c/schedule_streamed.c.j2", "chunks of steps outside, blocks of neurons "
+                  "inside (a streamed input is read in runs)"),
+    "coupled": ("c/schedule_coupled.c.j2", "time outside, every neuron per step (coupled by "
+                "synapses or inhibition)"),
+}
+# Arrays and values of the kernel's schedules, per model name (beside lower.ARRAY_PREFIXES).
+SCHEDULE_PREFIXES = {"scratch_parameter": "lg_p_", "scratch_constant": "lg_k_",
+                     "held": "lg_held_", "spread": "lg_shared_", "direct": "lg_direct_",
+                     "slot0": "lg_slot0_", "rings": "lg_rings_"}
+# Helpers and what each needs besides itself.
+HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_exprel": (), "lg_min": (),
+           "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
+           "memcpy": (), "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
+SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
+                    "(uncoupled models) */",
+         "LG_BLOCK": "/* Streamed input: blocks of neurons whose states fit in L1, advanced "
+                     "LG_CHUNK steps at a time. */\nenum {{ LG_BLOCK = 16384 / sizeof(lg_real), "
+                     "LG_CHUNK = 32 }};"}
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """Generated C for one step map and variant: the source, its cffi cdef, and how it was made."""
+
+    c_source: str
+    cdef: str
+    function: str
+    dtype: str
+    step_map: StepMap
+    semantics: ModelOptions
+    schedule: Schedule
+    variant: Variant
+    abi: KernelABI
+    mode: str
+    work_size: int  # scratch values per neuron the kernel needs
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options as one dict (model semantics, schedule and variant), for display."""
+        return {"graded_spikes": self.semantics.graded_spikes,
+                "inhibition": self.semantics.inhibition,
+                "state_quant": None if self.semantics.state_quant is None
+                else list(self.semantics.state_quant),
+                "threads": self.schedule.threads, "tile": tile_size(self.schedule, self.dtype),
+                "layouts": dict(self.variant.layouts), "shared": list(self.variant.shared),
+                "connected": self.variant.connected,
+                "flush_denormals": self.schedule.flush_denormals}
+
+
+@functools.lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment over lifgen's templates (C kernels and emit's library files)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters["comment"] = comment_text
+    return env
+
+
+def tile_size(schedule: Schedule, dtype: str) -> int:
+    return int(schedule.tile or TILES[dtype])
+
+
+def loop_order(step_map: StepMap, semantics: ModelOptions, variant: Variant) -> str:
+    """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming.
+
+    A synapse that is an input of the equations (snnTorch's rec) always couples; one that
+    increments a state (exc -> g_e) couples only when connections are given.
+    """
+    model = step_map.model
+    if semantics.inhibition or variant.connected or any(y.target is None for y in model.synapses):
+        return "coupled"
+    if "streamed" in dict(variant.layouts).values():
+        return "streaming"
+    return "independent"
+
+
+def model_abi(step_map: StepMap) -> KernelABI:
+    model = step_map.model
+    return kernel_abi(state_names(step_map), model.parameter_names, model.input_names,
+                      model.synapse_names)
+
+
+def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+           variant: Variant) -> KernelSource:
+    """The kernel C source and cdef of `step_map` for these options and this variant."""
+    if semantics.dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, got {semantics.dtype!r}")
+    abi = model_abi(step_map)
+    mode = loop_order(step_map, semantics, variant)
+    context = _context(step_map, semantics, schedule, variant, mode, abi)
+    env = environment()
+    body = env.get_template("c/body.c.j2").render(k=context)
+    used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
+    context["unpack"] = _unpack(abi, used)
+    context["helpers"] = _closure(used)
+    context["sizes"] = [SIZES[n].format(tile=context["tile"]) for n in ("LG_TILE", "LG_BLOCK")
+                        if n in used]
+    context["body"] = body.rstrip("\n")
+    context["enums"] = [(comment, members) for comment, members in c_enums()
+                        if any(name in used for name, _ in members)]
+    model = step_map.model
+    work = len(model.parameters) + len(step_map.constants) + len(context["coupled_scratch"])
+    return KernelSource(
+        c_source=env.get_template("c/kernel.c.j2").render(k=context),
+        cdef=f"typedef {C_TYPES[semantics.dtype]} lg_real;\n{c_struct(abi)}\n"
+             f"int {KERNEL_FUNCTION}(const lg_args *lg_a);\n",
+        function=KERNEL_FUNCTION, dtype=semantics.dtype, step_map=step_map, semantics=semantics,
+        schedule=schedule, variant=variant, abi=abi, mode=mode, work_size=work)
+
+
+def _unpack(abi: KernelABI, used: set[str]) -> list[tuple[str, str]]:
+    """The fields the kernel reads: (parameter lg_<field> with restrict, the struct's field)."""
+    return [(f.declaration("restrict ").replace(f.name, "lg_" + f.name, 1), f"lg_a->{f.name}")
+            for f in abi if "lg_" + f.name in used]
+
+
+def _closure(used: set[str]) -> set[str]:
+    helpers = {n for n in HELPERS if n in used}
+    for name in list(helpers):
+        helpers.update(HELPERS[name])
+    return helpers
+
+
+def _context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule, variant: Variant,
+             mode: str, abi: KernelABI) -> dict[str, Any]:
+    model = step_map.model
+    dtype = semantics.dtype
+    shared = set(variant.shared)
+    layouts = {u.name: (variant.layout(u.name) if mode != "coupled" else "any")
+               for u in model.inputs}
+    levels = tuple(sorted(semantics.state_quant or ()))
+    step = lower(step_map, StepOptions(
+        graded_spikes=semantics.graded_spikes, inhibition=semantics.inhibition, levels=levels,
+        time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
+        shared=frozenset(shared)))
+    printer = StatementPrinter(dtype)
+    expression = functools.partial(print_expression, dtype=dtype)
+    number = CPrinter({}, dtype).print
+    in_loop = identifiers((step.step, step.after_spike))
+    shared_k = shared_constants(step_map, frozenset(shared))
+    tile = tile_size(schedule, dtype)
+    coupled_scratch: list[str] = []
+    if mode == "coupled":
+        coupled_scratch += [ARRAY_PREFIXES["synapse"] + y.name for y in model.synapses]
+        coupled_scratch += [SCHEDULE_PREFIXES["spread"] + u.name for u in model.inputs
+                            if ARRAY_PREFIXES["input"] + u.name in in_loop]
+        coupled_scratch += (["lg_margin", "lg_was_reset"] if semantics.inhibition else [])
+        coupled_scratch += ["lg_now"]
+    parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
+    constants = [{"c": k.name, "scratch": SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
+                  "tile": ARRAY_PREFIXES["constant"] + k.name[3:],
+                  "code": expression(_rename_constant(step_map, tree)),
+                  "shared": k in shared_k,
+                  "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
+                 for k, tree in step_map.constants]
+    graded = float(semantics.graded_spikes)
+    return {
+        "function": KERNEL_FUNCTION, "model": model.name, "description": model.description,
+        "version": __version__, "method": step_map.method,
+        "dt_text": "a discrete map (no dt)" if step_map.dt is None else f"dt = {step_map.dt}",
+        "dt_literal": None if step_map.dt is None else number(Num(float(step_map.dt))),
+        "real": C_TYPES[dtype], "fabs": "fabsf" if dtype == "float32" else "fabs",
+        "expm1": "expm1f" if dtype == "float32" else "expm1", "one": number(Num(1.0)),
+        "tile": tile, "threads": schedule.threads, "mode": mode,
+        "schedule": SCHEDULES[mode][0], "mode_comment": SCHEDULES[mode][1].format(tile=tile),
+        "coupling": "synapses" if model.synapses else "inhibition",
+        "reset_mechanism": step_map.reset_mechanism, "reset_timing": step_map.reset_timing,
+        "correction": bool(step_map.correction),
+        "options": _describe(semantics, schedule),
+        "equations": step_map.equations(), "units": _units(model),
+        "enums": c_enums(), "struct": c_struct(abi),
+        "states": [_state(n) for n in state_names(step_map)],
+        "parameters": parameters, "constants": constants,
+        "shared_values": [(p["c"], p["scratch"]) for p in parameters
+                          if p["shared"] and p["in_loop"]]
+        + [(c["c"], c["scratch"]) for c in constants if c["shared"]],
+        "inputs": [_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
+        "synapses": [_synapse(y, mode) for y in model.synapses],
+        "coupled_scratch": coupled_scratch,
+        "step": printer.text(step.step), "after_spike": printer.text(step.after_spike),
+        "margin": expression(step.margin) if step.margin is not None else "",
+        "precise": bool(step_map.propagator), "inhibition": semantics.inhibition,
+        "graded": graded,
+        "graded_factor": "" if graded == 1.0 else f"{number(Num(graded))}*",
+        "levels": [number(Num(float(v))) for v in levels],
+        "flush_denormals": schedule.flush_denormals,
+        # only index 0 of the parameter scratch is read when every parameter is shared (a
+        # synapse bias is read per neuron, so models with synapses fill all of it)
+        "all_shared": all(p.name in shared for p in model.parameters) and not model.synapses,
+    }
+
+
+def _rename_constant(step_map: StepMap, tree):
+    model = step_map.model
+    table = {p: Name(sympy.Symbol(local("parameter", p.name))) for p in model.parameter_symbols}
+    table[DT] = Name(sympy.Symbol("lg_dt"))
+    table.update({k: Name(k) for k, _ in step_map.constants})
+    return substitute(tree, table)
+
+
+def _state(name: str) -> dict[str, str]:
+    return {"name": name, "x": ARRAY_PREFIXES["state"] + name, "new": local("new", name),
+            "state": "lg_" + field_name("state", name), "trace": "lg_" + field_name("trace", name)}
+
+
+def _parameter(name: str, shared: set[str], in_loop: set[str]) -> dict[str, Any]:
+    return {"name": name, "c": local("parameter", name),
+            "scratch": SCHEDULE_PREFIXES["scratch_parameter"] + name,
+            "tile": ARRAY_PREFIXES["parameter"] + name,
+            "param": "lg_" + field_name("param", name),
+            "stride": "lg_" + field_name("param_stride", name),
+            "shared": name in shared,
+            "in_loop": local("parameter", name) in in_loop
+            or ARRAY_PREFIXES["parameter"] + name in in_loop}
+
+
+def _input(name: str, layout: str, in_loop: set[str]) -> dict[str, Any]:
+    return {"name": name, "layout": layout,
+            "in_": ARRAY_PREFIXES["input"] + name, "value": ARRAY_PREFIXES["time_input"] + name,
+            "held": SCHEDULE_PREFIXES["held"] + name, "spread": SCHEDULE_PREFIXES["spread"] + name,
+            "input": "lg_" + field_name("input", name),
+            "time": "lg_" + field_name("input_time_stride", name),
+            "batch": "lg_" + field_name("input_batch_stride", name),
+            "neuron": "lg_" + field_name("input_neuron_stride", name),
+            "in_loop": ARRAY_PREFIXES["input"] + name in in_loop
+            or ARRAY_PREFIXES["time_input"] + name in in_loop}
+
+
+SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", "post": "post",
+                  "delay": "delay", "ring": "ring", "slots": "ring_slots", "dkind": "drive_kind",
+                  "dcount": "drive_sources", "dprob": "drive_probability",
+                  "dtime": "drive_time_stride", "dsource": "drive_source_stride",
+                  "dseed": "drive_seed", "dstart": "drive_start", "devents": "drive_events",
+                  "drows": "drive_rows", "dpost": "drive_post", "ddelay": "drive_delay",
+                  "dweights": "drive_weights"}
+
+
+def _synapse(y, mode: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {key: "lg_" + field_name(role, y.name)
+                             for key, role in SYNAPSE_FIELDS.items()}
+    entry.update({
+        "name": y.name, "syn": ARRAY_PREFIXES["synapse"] + y.name,
+        "direct": SCHEDULE_PREFIXES["direct"] + y.name, "slot0": SCHEDULE_PREFIXES["slot0"] + y.name,
+        "rings": SCHEDULE_PREFIXES["rings"] + y.name,
+        "bias": SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
+        "target": y.target,
+        "target_x": ARRAY_PREFIXES["state"] + y.target if y.target else None})
+    return entry
+
+
+def _units(model) -> str:
+    text = ", ".join(f"{q.name} in {q.unit}" for q in (*model.states, *model.parameters,
+                                                         *model.inputs) if q.unit)
+    return text + (f"; dt in {model.time_unit}" if model.time_unit else "")
+
+
+def _describe(semantics: ModelOptions, schedule: Schedule) -> str:
+    parts = []
+    if semantics.graded_spikes != 1.0:
+        parts.append(f"graded spikes x{semantics.graded_spikes:g}")
+    if semantics.inhibition:
+        parts.append("winner-take-all inhibition")
+    if schedule.flush_denormals:
+        parts.append("denormals flushed to zero")
+    if semantics.state_quant is not None:
+        parts.append(f"states quantised to {len(semantics.state_quant)} levels")
+    return ", ".join(parts)
+
+
+def local_prefixes() -> dict[str, str]:
+    """Every prefix that turns a model name into a C identifier of the kernel (for the test that
+    they form a prefix-free code, which makes C names injective)."""
+    table = {f"neuron {k}": v for k, v in NEURON_PREFIXES.items()}
+    table.update({f"array {k}": v for k, v in ARRAY_PREFIXES.items()})
+    table.update({f"schedule {k}": v for k, v in SCHEDULE_PREFIXES.items()})
+    table.update({f"field {k}": "lg_" + v[0] for k, v in ROLES.items()})
+    return table
+

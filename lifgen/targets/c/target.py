@@ -1,0 +1,102 @@
+"""The C target's three stages: render (C source), build (cffi, cached), run (NumPy arrays,
+marshalled into the kernel's argument struct by field name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...abi import field_name
+from ...build import Kernel, build
+from ...discretize import StepMap
+from ...options import ModelOptions, Schedule, Variant
+from ...run_arrays import RunArrays
+from .render import KernelSource, render
+
+
+class CTarget:
+    """C99 kernels with OpenMP threads, compiled by the system's C compiler through cffi."""
+
+    name = "c"
+
+    def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+               variant: Variant) -> KernelSource:
+        return render(step_map, semantics, schedule, variant)
+
+    def build(self, source: KernelSource) -> Kernel:
+        schedule = source.schedule
+        return build(source.c_source, source.cdef, portable=schedule.portable,
+                     openmp=schedule.threads > 1, fma=schedule.fma)
+
+    def runner(self, source: KernelSource, kernel: Kernel, arrays: RunArrays) -> "Runner":
+        return Runner(source, kernel, arrays)
+
+
+class Runner:
+    """Calls one kernel over a run's arrays, a chunk of steps at a time."""
+
+    def __init__(self, source: KernelSource, kernel: Kernel, arrays: RunArrays):
+        self.ffi = ffi = kernel.ffi
+        self.function = getattr(kernel.lib, source.function)
+        self.arrays = arrays
+        self.keep: list[Any] = []  # cffi buffers: the struct's pointers do not keep them alive
+        self.args = ffi.new("lg_args *", self._fixed_fields())
+        self.inputs = {n: self._pointer(a.array) for n, a in arrays.inputs.items()}
+        self.traces = {n: self._pointer(t) for n, t in arrays.traces.items()}
+        self.raster = self._pointer(arrays.raster, "uint8_t[]")
+        self.offsets = self._pointer(arrays.offsets)
+
+    def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
+        if array is None:
+            return self.ffi.NULL
+        pointer = self.ffi.from_buffer(kind, array)
+        self.keep.append(pointer)
+        return pointer
+
+    def _fixed_fields(self) -> dict[str, Any]:
+        """Every field that stays the same from chunk to chunk; the rest are zero or NULL."""
+        a = self.arrays
+        real, integers = self._pointer, lambda x: self._pointer(x, "int64_t[]")
+        fields: dict[str, Any] = {"n_batch": a.rows, "n_neurons": a.n_neurons, "seed": a.seed,
+                                  "n_record": a.index.size, "work": real(a.work),
+                                  "counts": integers(a.counts),
+                                  "fired": self._pointer(a.fired, "uint8_t[]")}
+        if a.index.size:
+            fields["record"] = integers(a.index)
+        for name, state in a.states.items():
+            fields[field_name("state", name)] = real(state)
+        for name, (values, stride) in a.params.items():
+            fields[field_name("param", name)] = real(values)
+            fields[field_name("param_stride", name)] = stride
+        for name, entry in a.inputs.items():
+            fields[field_name("input_time_stride", name)] = entry.time_stride
+            fields[field_name("input_batch_stride", name)] = entry.batch_stride
+            fields[field_name("input_neuron_stride", name)] = entry.neuron_stride
+        for name, synapse in a.synapses.items():
+            for role, value in synapse.fields().items():
+                if isinstance(value, np.ndarray):
+                    value = integers(value) if value.dtype == np.int64 else real(value)
+                fields[field_name(role, name)] = value
+        return fields
+
+    def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:
+        """Run steps done .. done + steps; a raster chunk goes to `spikes` when given."""
+        a, args = self.arrays, self.args
+        width = a.rows * a.n_neurons
+        args.n_steps, args.step0 = steps, done
+        for name, entry in a.inputs.items():
+            setattr(args, field_name("input", name), self.inputs[name] + done * entry.time_stride)
+        for name, pointer in self.traces.items():
+            setattr(args, field_name("trace", name), pointer + done * a.rows * a.index.size)
+        if spikes is not None:
+            buffer = self.ffi.from_buffer("uint8_t[]", spikes)
+            args.spikes = buffer
+        elif a.raster is not None:
+            args.spikes = self.raster + done * width
+        if a.offsets is not None:
+            args.spike_offsets = self.offsets + done * width
+        self.function(args)
+
+
+TARGET = CTarget()
