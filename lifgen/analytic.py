@@ -10,13 +10,14 @@ import numpy as np
 import sympy
 
 from .errors import InputError
-from .model import DT, TIME, symbol, time_function
+from .functions import FUNCTIONS
+from .linear import exact_step, linear_coefficients
+from .symbols import DT, TIME, previous_symbol, symbol, time_function
 from .written import evaluate
 
 TAU = sympy.Symbol("tau")
-# exprel for lambdify: (e^x - 1)/x, and 1 at x = 0.
-NUMPY_FUNCTIONS = {"exprel": lambda x: np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x)),
-                   "expm1": np.expm1}
+# NumPy forms for lambdify, by function name (exprel, expm1 and log1p are lifgen's own).
+NUMPY_FUNCTIONS = {name: f.numpy for name, f in FUNCTIONS.items()}
 
 
 def initial_symbol(name):
@@ -66,7 +67,6 @@ def crossing_time(model):
     theta is reached at t* = ln((theta - X_inf)/(X0 - X_inf))/a; for Lapicque
     t* = tau ln((V_inf - V0)/(V_inf - theta)). None if the model is not of that kind.
     """
-    from .discretize import linear_coefficients
 
     if model.is_discrete or len(model.odes) != 1:
         return None
@@ -84,11 +84,10 @@ class LinearSolution:
     """The exact solution of a linear model with inputs held constant, at any time."""
 
     def __init__(self, model):
-        from .discretize import _exact_step
 
         self.model = model
         states = model.state_symbols
-        steps = [e.xreplace({DT: TAU}) for _, e in _exact_step(model)]
+        steps = [e.xreplace({DT: TAU}) for _, e in exact_step(model)]
         arguments = [TAU, *states, *model.input_symbols, *model.parameter_symbols]
         self._propagator = sympy.lambdify(arguments, steps, modules=[NUMPY_FUNCTIONS, "numpy"])
         crossing = crossing_time(model)
@@ -179,7 +178,6 @@ class LinearSolution:
 
     def _reset(self, state, resets, inputs, params):
         scope = self._scope(state, inputs, params)
-        from .model import previous_symbol
 
         scope.update({previous_symbol(k): v for k, v in state.items()})
         new = dict(state)

@@ -82,9 +82,9 @@ def statistics(result, dt, n_exc, duration_ms):
 
 def plot(result, stats, title, path, dt=0.1, bin_ms=5.0):
     """A raster of the spikes and the population rate histogram."""
-    from .plotting import _pyplot
+    from .plotting import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     steps, neurons = result.spike_events
     times = steps * dt
     figure, (raster, rates) = plt.subplots(2, 1, sharex=True, figsize=(8, 5),

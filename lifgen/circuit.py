@@ -8,7 +8,7 @@ is an intermediate that the solve eliminates.
 import sympy
 
 from .errors import ModelError
-from .model import TIME, symbol, time_function
+from .symbols import TIME, symbol, time_function
 
 
 def derivative_symbol(name):

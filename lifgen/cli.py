@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CompileError, InputError, LifgenError
+from .methods import METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
 from .written import to_text
+
+METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
+               + f"; or auto (chooses among {', '.join(METHOD_CHOICES[:-1])}). Default: the "
+               "model file's")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
 
@@ -53,8 +58,8 @@ def _parser():
     check = commands.add_parser("verify", help="errors and convergence orders against the "
                                 "analytic or a high-precision reference")
     check.add_argument("model", help="model name or path to a .toml file")
-    check.add_argument("--methods", default="euler,rk2,heun,rk4,exact",
-                       help="comma-separated methods (default euler,rk2,heun,rk4,exact; "
+    check.add_argument("--methods", default=",".join(VERIFIED_BY_DEFAULT),
+                       help=f"comma-separated methods (default {','.join(VERIFIED_BY_DEFAULT)}; "
                        "methods that do not apply to the model are skipped)")
     check.add_argument("--dts", help="comma-separated time steps (default: the model's dt and "
                        "four halvings)")
@@ -69,8 +74,7 @@ def _parser():
                                "NAME.c, example.c, Makefile, CMakeLists.txt)")
     emit.add_argument("model", help="model name or path to a .toml file")
     emit.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    emit.add_argument("--method", help="exact, euler, rk2, heun, rk4, exponential_euler or auto "
-                      "(default: the model file's)")
+    emit.add_argument("--method", help=METHOD_HELP)
     emit.add_argument("--dt", type=_number_or_quantity, help="time step, e.g. 0.05 or '50 us' "
                       "(default: the model file's)")
     emit.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -92,8 +96,7 @@ def _parser():
 
 
 def _compile_options(parser):
-    parser.add_argument("--method", help="exact, euler, rk2, heun, rk4, exponential_euler or auto "
-                        "(default: the model file's)")
+    parser.add_argument("--method", help=METHOD_HELP)
     parser.add_argument("--dt", type=_number_or_quantity, help="time step, e.g. 0.05 or '50 us' "
                         "(default: the model file's)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")

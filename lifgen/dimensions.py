@@ -15,7 +15,8 @@ from sympy.core.function import AppliedUndef
 from sympy.physics.units.systems.si import SI, dimsys_SI
 
 from .errors import ModelError
-from .model import DT, XI, symbol
+from .functions import SAME_DIMENSION
+from .symbols import DT, XI, symbol
 from .units import parse_unit, unit_of_symbol
 from .written import Num, substitute, symbols, to_sympy, to_text
 
@@ -24,9 +25,6 @@ BASE = ("length", "mass", "time", "current", "temperature", "amount_of_substance
 BASE_UNITS = ("meter", "kilogram", "second", "ampere", "kelvin", "mole", "candela")
 NONE = (Fraction(0),) * 7
 TIME = tuple(Fraction(int(b == "time")) for b in BASE)
-DIMENSIONLESS_FUNCTIONS = {"exp", "log", "expm1", "log1p", "sin", "cos", "tanh", "exprel",
-                           "floor"}
-SAME_DIMENSION_FUNCTIONS = {"Min", "Max"}
 PAIRED = ("volt", "ampere", "second", "ohm", "farad", "siemens", "meter")
 NAMED = ("volt", "ampere", "second", "ohm", "farad", "siemens", "hertz", "meter", "watt",
          "volt/second", "ampere/meter**2", "siemens/meter**2", "farad/meter**2", "ampere/second")
@@ -172,9 +170,7 @@ class DimensionCheck:
             return result
         if isinstance(expr, sympy.Pow):
             return self._power(expr)
-        if isinstance(expr, sympy.Abs):
-            return self._dim(expr.args[0])
-        if type(expr).__name__ in SAME_DIMENSION_FUNCTIONS:
+        if isinstance(expr, SAME_DIMENSION):  # abs, min and max: their arguments' dimension
             return self._same(list(expr.args), "takes the min or max of")
         if isinstance(expr, sympy.Function):
             for argument in expr.args:

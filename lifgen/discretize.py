@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 import sympy
 
-from .errors import InputError, ModelError
+from .errors import InputError
 from .stability import stability_warning
-from .methods import (NORMAL, ORDERS, TABLEAUX, auto_method, euler_maruyama,
-                      exponential_euler, is_linear, runge_kutta)
+from .linear import exact_step, linear_coefficients
+from .methods import METHODS, NORMAL, auto_method, symbolic_step
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
-from .written import Call, Name, Num, Op, children, exprel, from_sympy, rebuild, symbols, to_sympy, to_text
+from .written import Call, Name, Num, Op, children, from_sympy, rebuild, symbols, to_text
 
 
 @dataclass(frozen=True)
@@ -72,104 +72,6 @@ class StepMap:
         return [line.replace("lg_k", "k") for line in lines]
 
 
-def linear_coefficients(expr, variables):
-    """Split `expr` as sum(coefficient*variable) + remainder; None when it is not linear in `variables`."""
-    variables = list(variables)
-    coefficients = {}
-    for v in variables:
-        c = sympy.diff(expr, v)
-        if c.free_symbols & set(variables):
-            return None
-        coefficients[v] = c
-    remainder = sympy.expand(expr - sum(c * v for v, c in coefficients.items()))
-    if remainder.free_symbols & set(variables):
-        return None
-    return coefficients, remainder
-
-
-def nonlinear_terms(expr, variables):
-    """The terms of `expr` that are not linear in `variables` (to name them in error messages)."""
-    variables = set(variables)
-    bad = []
-    for term in sympy.Add.make_args(sympy.expand(expr)):
-        present = term.free_symbols & variables
-        if len(present) > 1 or (present and (term / next(iter(present))).free_symbols & variables):
-            bad.append(term)
-    return bad
-
-
-def _exact_step(model):
-    """Propagator of a linear system with inputs held over the step: exp of the augmented matrix."""
-    states, inputs = model.state_symbols, model.input_symbols
-    variables = states + inputs
-    rows = []
-    for s, rhs in model.odes:
-        split = linear_coefficients(rhs, variables)
-        if split is None:
-            terms = ", ".join(map(str, nonlinear_terms(rhs, variables))) or str(rhs)
-            raise ModelError(f"method 'exact' needs linear dynamics, but d{s}/dt has the nonlinear "
-                             f"term(s) {terms}; use another method (method='auto' chooses)",
-                             model.source, f"[equations] {s}")
-        coefficients, remainder = split
-        rows.append([coefficients[v] for v in variables] + [remainder])
-    feedforward = _feedforward_step(states, variables, rows)
-    if feedforward is not None:
-        return feedforward
-    size = len(variables) + 1
-    augmented = sympy.zeros(size, size)
-    for i, row in enumerate(rows):
-        augmented[i, :] = sympy.Matrix([row])
-    propagator = (augmented * DT).exp()
-    column = sympy.Matrix(list(variables) + [1])
-    next_values = propagator[: len(states), :] * column
-    return [(s, next_values[i]) for i, s in enumerate(states)]
-
-
-def _feedforward_step(states, variables, rows):
-    """The exact step of a linear system whose states are driven only by states that decay on
-    their own (synaptic currents into a membrane), written with exprel so that it stays finite
-    and accurate when two time constants are equal or nearly so (1/(tau_m - tau_syn) is 0/0).
-
-    With dx_j/dt = a_j x_j + b_j and dx_i/dt = a_i x_i + sum_j k_ij x_j + b_i, inputs held:
-      x_j(h) = x_j e^(a_j h) + b_j h exprel(a_j h)
-      x_i(h) = x_i e^(a_i h) + b_i h exprel(a_i h)
-               + sum_j k_ij [x_j h e^(a_i h) exprel((a_j - a_i) h)
-                             + b_j/a_j (h e^(a_i h) exprel((a_j - a_i) h) - h exprel(a_i h))]
-    Returns None for any other structure (the matrix exponential then serves).
-    """
-    n = len(states)
-    own = [rows[i][i] for i in range(n)]
-    drive = [sum((rows[i][k] * variables[k] for k in range(n, len(variables))), rows[i][-1])
-             for i in range(n)]
-    couplings = [{j: rows[i][j] for j in range(n) if j != i and rows[i][j] != 0} for i in range(n)]
-    if any(couplings[j] for i in range(n) for j in couplings[i]):
-        return None  # a driving state is itself driven: not this shape
-    h = DT
-    result = []
-    for i, state in enumerate(states):
-        a, value = own[i], states[i] * sympy.exp(own[i] * h) + drive[i] * h * exprel(own[i] * h)
-        for j, k in couplings[i].items():
-            shared = h * sympy.exp(a * h) * exprel((own[j] - a) * h)
-            value += k * states[j] * shared
-            if drive[j] != 0:
-                value += k * drive[j] / own[j] * (shared - h * exprel(a * h))
-        result.append((state, value))
-    return result
-
-
-def symbolic_step(model, method, inline=True):
-    """(stages, updates) of `method` as SymPy; with `inline` every stage is substituted in."""
-    if model.is_stochastic:
-        return euler_maruyama(model)
-    if method == "exact":
-        return [], _exact_step(model)
-    if method == "exponential_euler":
-        return exponential_euler(model, inline=inline)
-    tableau = TABLEAUX[method]
-    single = len(tableau.b) == 1 and not model.named_odes
-    return runge_kutta(model, tableau, inline=inline or single or is_linear(model))
-
-
 def _ode_step(model, method):
     """(stages, updates) as written trees: the model's written step for `method`, else derived."""
     written_step = dict(model.written_steps).get(method)
@@ -181,18 +83,6 @@ def _ode_step(model, method):
     stage_trees = tuple((k, from_sympy(e, first=variables)) for k, e in stages)
     return stage_trees, tuple((s, from_sympy(_collect(e, variables), first=variables))
                               for s, e in updates)
-
-
-def check_written_steps(model):
-    """A step written out in the model file must equal the method's step derived from the laws."""
-    for method, assignments in model.written_steps:
-        derived = dict(symbolic_step(model, method)[1])
-        for state, tree in assignments:
-            difference = sympy.cancel(to_sympy(tree) - derived[state])
-            if difference != 0 and sympy.simplify(difference) != 0:
-                raise ModelError(f"differs from the {method} step of the laws, "
-                                 f"{derived[state]}, by {difference}", model.source,
-                                 f"[equations.{method}] {state}")
 
 
 def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None,
@@ -229,7 +119,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
         first = variables | {TAU}
         propagator = tuple((s, constants.hoist(from_sympy(_collect(e.xreplace({DT: TAU}), variables),
                                                           first=first)))
-                           for s, e in _exact_step(model))
+                           for s, e in exact_step(model))
     refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
@@ -289,8 +179,8 @@ def _choose_method(model, method, dt):
     if method == "auto":
         method, reason = auto_method(model)
         note = f"method auto chose {method}: {reason}"
-    if method not in ORDERS:
-        known = ", ".join([*ORDERS, "auto"])
+    if method not in METHODS:
+        known = ", ".join([*METHODS, "auto"])
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
     if model.is_stochastic and method != "euler":
         raise InputError(f"model {model.name} has white noise xi: only method 'euler' "

@@ -13,6 +13,7 @@ import warnings
 import sympy
 
 from . import written
+from .functions import FUNCTIONS as FUNCTION_REGISTRY
 from .errors import ModelError
 from .units import unit_symbol
 
@@ -46,12 +47,8 @@ INFINITY HUGE_VAL M_PI M_E errno main abort exit malloc free step
 """.split())
 RESERVED_PREFIXES = ("lg_", "lifgen")
 
-# Functions a model may call, with the argument counts each accepts.
-FUNCTIONS = {
-    "exp": (1,), "expm1": (1,), "log": (1,), "log1p": (1,), "sqrt": (1,), "sin": (1,),
-    "cos": (1,), "tanh": (1,), "abs": (1,), "min": (2,), "max": (2,), "clip": (3,),
-    "exprel": (1,), "floor": (1,),
-}
+# Functions a model may call, with the argument counts each accepts (from the registry).
+FUNCTIONS = {name: (f.arity,) for name, f in FUNCTION_REGISTRY.items()}
 BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 COMPARISONS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
 BOOLEAN_OPERATORS = {ast.And: "and", ast.Or: "or"}

@@ -24,7 +24,9 @@ def make_gallery(out, overwrite=False):
     names = [section.__name__.removeprefix("_") for section in SECTIONS]
     targets = prepare_folder(out, [f"tutorial2_{n}.png" for n in names] + ["README.md"],
                              overwrite)
-    plt = _pyplot()
+    from .plotting import pyplot
+
+    plt = pyplot()
     entries = []
     for name, section, target in zip(names, SECTIONS, targets):
         figure, axes = plt.subplots(figsize=(7.5, 3.6))
@@ -56,12 +58,6 @@ def prepare_folder(out, names, overwrite):
                          "(overwrite=True) to regenerate it")
     out.mkdir(parents=True, exist_ok=True)
     return targets
-
-
-def _pyplot():
-    from .plotting import _pyplot as pyplot
-
-    return pyplot()
 
 
 def _lapicque(**kwargs):

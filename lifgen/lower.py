@@ -13,7 +13,7 @@ import sympy
 
 from .discretize import TAU, StepMap
 from .methods import NORMAL
-from .model import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
+from .symbols import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
 from .statements import (INT, Assign, Block, Break, Cast, Comment, Element, Expression, If, Let,
                          Loop, NeuronStep, Select, Statement, identifiers)
 from .written import Call, Name, Neg, Not, Num, Op, from_sympy, substitute, symbols, to_text

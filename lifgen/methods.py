@@ -1,18 +1,25 @@
-"""Numerical methods as data: Runge-Kutta tableaux and exponential Euler, applied symbolically.
+"""Numerical methods as data: one registry entry per method, applied symbolically.
 
 A method turns the ODE system dx/dt = f(x, u) into one step x -> x_next, with inputs held
-constant over the step. Adding a Runge-Kutta method is one line in `TABLEAUX`.
+constant over the step. Each entry of METHODS holds the method's name, order, how its step is
+built, its stability function (derived from the Butcher tableau where there is one) and which
+models it applies to; `auto`, `verify`, the stability warning, model-file validation and the
+CLI help all read it. Adding a Runge-Kutta method is one entry in `TABLEAUX`.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Callable
 
 import sympy
 
 from .errors import ModelError
-from .model import DT, XI
+from .linear import exact_step, linear_coefficients
+from .symbols import DT, XI, substitute_expressions
+from .written import exprel, to_sympy
 
 NORMAL = sympy.Symbol("lg_normal")  # a standard normal number, new each step and neuron
-from .written import exprel
 
 R = sympy.Rational
 
@@ -34,15 +41,8 @@ TABLEAUX = {
                    b=(R(1, 6), R(1, 3), R(1, 3), R(1, 6)), order=4),
 }
 
-# Theoretical order of each method; None where the method is exact for the model.
-ORDERS = {**{name: tableau.order for name, tableau in TABLEAUX.items()},
-          "exponential_euler": 1, "exact": None}
-
-
 def is_linear(model):
     """Linear with constant coefficients in the states and inputs (parameters are constants)."""
-    from .discretize import linear_coefficients
-
     variables = model.state_symbols + model.input_symbols
     return all(linear_coefficients(rhs, variables) is not None for _, rhs in model.odes)
 
@@ -120,8 +120,6 @@ def exponential_euler(model, inline=True):
 
 def _total_derivative(model, rhs, state):
     """d(rhs)/d(state) where rhs uses named expressions, keeping the names where it can."""
-    from .model import substitute_expressions
-
     result = sympy.diff(rhs, state)
     for name, _ in model.expressions:
         inner = sympy.diff(substitute_expressions(name, model.expressions), state)
@@ -152,3 +150,89 @@ def auto_method(model):
     if is_conditionally_linear(model):
         return "exponential_euler", "every equation is linear in its own variable"
     return "rk4", "the system is nonlinear"
+
+
+def stability_coefficients(tableau: Tableau) -> tuple:
+    """R(z) of an explicit Runge-Kutta method, coefficients from z^0 up: 1 and b^T A^(k-1) 1."""
+    size = len(tableau.b)
+    a = sympy.zeros(size, size)
+    for i, row in enumerate(tableau.a):
+        for j, value in enumerate(row):
+            a[i, j] = value
+    b, power = sympy.Matrix([tableau.b]), sympy.ones(size, 1)
+    coefficients = [1]
+    for _ in range(size):
+        coefficients.append((b * power)[0])
+        power = a * power
+    while len(coefficients) > 1 and coefficients[-1] == 0:
+        coefficients.pop()
+    return tuple(float(c) for c in coefficients)
+
+
+@dataclass(frozen=True)
+class Method:
+    """An integration method: how its step is built, its order (None where it is exact), its
+    stability polynomial R(z) (None for methods that are not explicit Runge-Kutta), which models
+    it applies to, and one line for the help."""
+
+    name: str
+    order: int | None
+    summary: str
+    step: Callable  # (model, inline) -> (stages, updates) as SymPy
+    applies: Callable  # model -> bool
+    stability: tuple | None = None
+    verified_by_default: bool = True  # among the methods `lifgen verify` compares by default
+
+
+def _has_odes(model) -> bool:
+    return bool(model.odes)
+
+
+def _tableau_method(name: str, tableau: Tableau, summary: str) -> Method:
+    def step(model, inline):
+        single = len(tableau.b) == 1 and not model.named_odes
+        return runge_kutta(model, tableau, inline=inline or single or is_linear(model))
+    return Method(name, tableau.order, summary, step, _has_odes, stability_coefficients(tableau))
+
+
+SUMMARIES = {"euler": "forward Euler", "rk2": "the explicit midpoint method",
+             "heun": "Heun's method (explicit trapezoid)", "rk4": "classical Runge-Kutta"}
+
+METHODS: dict[str, Method] = {
+    "exact": Method("exact", None, "the propagator of a linear system, inputs held over a step",
+                    lambda model, inline: ([], exact_step(model)), is_linear),
+    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name))
+       for name, tableau in TABLEAUX.items()},
+    "exponential_euler": Method("exponential_euler", 1, "exact for each equation linear in its "
+                                "own variable, first order overall", exponential_euler,
+                                is_conditionally_linear, verified_by_default=False),
+}
+
+# Theoretical order of each method; None where the method is exact for the model.
+ORDERS = {name: method.order for name, method in METHODS.items()}
+VERIFIED_BY_DEFAULT = tuple(name for name, method in METHODS.items() if method.verified_by_default)
+METHOD_CHOICES = (*METHODS, "auto")  # what compile, model files and the CLI accept for ODEs
+
+
+def applies(method: str, model) -> bool:
+    """Whether `method` (or "auto") can integrate `model`."""
+    return method == "auto" or (method in METHODS and METHODS[method].applies(model))
+
+
+def symbolic_step(model, method: str, inline: bool = True):
+    """(stages, updates) of `method` as SymPy; with `inline` every stage is substituted in."""
+    if model.is_stochastic:
+        return euler_maruyama(model)
+    return METHODS[method].step(model, inline)
+
+
+def check_written_steps(model):
+    """A step written out in the model file must equal the method's step derived from the laws."""
+    for method, assignments in model.written_steps:
+        derived = dict(symbolic_step(model, method)[1])
+        for state, tree in assignments:
+            difference = sympy.cancel(to_sympy(tree) - derived[state])
+            if difference != 0 and sympy.simplify(difference) != 0:
+                raise ModelError(f"differs from the {method} step of the laws, "
+                                 f"{derived[state]}, by {difference}", model.source,
+                                 f"[equations.{method}] {state}")

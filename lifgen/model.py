@@ -14,32 +14,15 @@ import sympy
 from . import written
 from .errors import ModelError
 from .expressions import check_name
+from .methods import METHOD_CHOICES, METHODS
 
-TIME = sympy.Symbol("t")
-DT = sympy.Symbol("dt")
-SPIKE = sympy.Symbol("spike[t]")  # this step's spike (0 or 1), in reset corrections
-RESET = sympy.Symbol("reset[t]")
-XI = sympy.Symbol("xi")  # Gaussian white noise in the laws (Brian2's xi), units 1/sqrt(time)  # whether this step was reset (0 or 1), in reset corrections
+from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
+                      previous_symbol, substitute_expressions, symbol, time_function)
+
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
-ODE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "auto")
+ODE_METHODS = METHOD_CHOICES  # read from the method registry
 DISCRETE_METHOD = "discrete"
-REFRACTORY_STATE = "refractory_steps"  # the kernel's count of refractory steps left, per neuron
-
-
-def symbol(name):
-    """The one SymPy symbol lifgen uses for a model quantity called `name` (no assumptions)."""
-    return sympy.Symbol(name)
-
-
-def previous_symbol(name):
-    """The value of state `name` at the start of the step, as `previous(X)` in reset forms."""
-    return sympy.Symbol(f"{name}[t-1]")
-
-
-def time_function(name):
-    """The quantity `name` as a function of time, as circuit laws and closed forms write it."""
-    return sympy.Function(name)(TIME)
 
 
 class _Named:
@@ -239,13 +222,6 @@ class Model:
                    method=method, dt=None if dt is None else float(dt), description=description)
 
 
-def substitute_expressions(expr, expressions):
-    """`expr` with every named expression replaced by its definition, down to the quantities."""
-    for name, definition in reversed(expressions):
-        expr = expr.xreplace({name: definition})
-    return expr
-
-
 def default_resets(spike):
     """Reset forms implied by a threshold condition `X > theta`: subtract theta, set to zero, or none."""
     membrane = spike.lhs if isinstance(spike, sympy.core.relational.Relational) else None
@@ -324,7 +300,7 @@ def _validate(model):
     if model.reset_timing not in RESET_TIMINGS:
         raise ModelError(f"unknown reset timing {model.reset_timing!r}; use one of {RESET_TIMINGS}",
                          src, "[reset] timing")
-    methods = (DISCRETE_METHOD,) if model.is_discrete else ODE_METHODS
+    methods = (DISCRETE_METHOD,) if model.is_discrete else (*METHODS, "auto")
     if model.method is not None and model.method not in methods:
         raise ModelError(f"unknown method {model.method!r}; use one of {methods}", src,
                          "[simulation] method")

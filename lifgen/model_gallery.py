@@ -74,9 +74,9 @@ def make_model_gallery(out, overwrite=False):
         raise InputError(f"no showcase for model(s) {', '.join(missing)}")
     names = list(SHOWCASES)
     targets = prepare_folder(out, [f"{name}.png" for name in names] + ["README.md"], overwrite)
-    from .plotting import _pyplot
+    from .plotting import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     entries, lines = [], ["# The model library", "",
                           "Made by `lifgen gallery models`: each model from its file in "
                           "`models/`, integrated with `method=\"auto\"`.", ""]

@@ -13,8 +13,8 @@ except ModuleNotFoundError:  # Python 3.10
 import sympy
 
 from .circuit import derive_odes
-from .discretize import check_written_steps
 from .errors import ModelError
+from .methods import check_written_steps
 from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
 from .dimensions import NONE, DimensionCheck
 from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol

@@ -5,7 +5,7 @@ import numpy as np
 from .errors import InputError
 
 
-def _pyplot():
+def pyplot():
     try:
         import matplotlib
 
@@ -18,7 +18,7 @@ def _pyplot():
 
 def plot_result(result, neuron=0, path=None):
     """Three stacked panels for one neuron: its inputs, its membrane V, and its spikes."""
-    plt = _pyplot()
+    plt = pyplot()
     if not 0 <= neuron < result.n_neurons:
         raise InputError(f"neuron {neuron} does not exist (0..{result.n_neurons - 1})")
     unit = (result.time_unit or "time unit of the model") if result.dt is not None else "step"
@@ -51,7 +51,7 @@ def plot_result(result, neuron=0, path=None):
 
 def plot_verification(report, path=None):
     """Two panels: each method's trace (coarsest dt) over the reference, and error against dt."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, (traces, errors) = plt.subplots(1, 2, figsize=(11, 4.2))
     times, values = report.reference_trace
     traces.plot(times, values, color="black", linewidth=2.5, alpha=0.35, label="reference")

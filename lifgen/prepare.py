@@ -14,7 +14,7 @@ import numpy as np
 from .connectivity import Sparse
 from .errors import InputError
 from .kinds import DriveKind, WeightKind
-from .model import DT, symbol
+from .symbols import DT, symbol
 from .run_arrays import InputArray
 from .sources import SOURCES, SpikeTrain, strides as table_strides
 from .units import UnitError, parse_unit, to_unit

@@ -12,17 +12,10 @@ import math
 import numpy as np
 import sympy
 
-from .model import DT
+from .methods import METHODS
+from .symbols import DT
 from .written import to_sympy
 
-# R(z) of each explicit method, as polynomial coefficients from z^0 upwards.
-STABILITY_POLYNOMIALS = {
-    "euler": (1, 1),
-    "euler_maruyama": (1, 1),
-    "rk2": (1, 1, 1 / 2),
-    "heun": (1, 1, 1 / 2),
-    "rk4": (1, 1, 1 / 2, 1 / 6, 1 / 24),
-}
 STABLE_ALTERNATIVE = "method='exact' (linear models), 'exponential_euler' or a smaller dt"
 
 
@@ -43,7 +36,8 @@ def eigenvalues_at_rest(model):
 
 def stability_warning(model, method, dt):
     """A sentence saying why `method` is unstable at `dt` for `model` at rest, or ""."""
-    coefficients = STABILITY_POLYNOMIALS.get(method)
+    registered = METHODS.get(method)
+    coefficients = registered.stability if registered else None  # R(z), from the registry
     if coefficients is None or not model.odes or dt is None:
         return ""
     try:

@@ -15,7 +15,7 @@ import sympy
 from .analytic import LinearSolution
 from .errors import InputError
 from .library import load_model
-from .methods import ORDERS, auto_method, is_conditionally_linear, is_linear
+from .methods import METHODS, VERIFIED_BY_DEFAULT, applies, auto_method, is_linear
 from .waveforms import Constant, Step, resample
 
 ORDER_TOLERANCE = 0.2
@@ -72,7 +72,7 @@ class VerificationReport:
         return result
 
     def expected_order(self, method):
-        return self._orders.get(method, ORDERS.get(method))
+        return self._orders.get(method, METHODS[method].order if method in METHODS else None)
 
     def _scale(self):
         return max(1.0, self._magnitude)
@@ -113,7 +113,7 @@ class VerificationReport:
         return plot_verification(self, path)
 
 
-def verify(model, methods=("euler", "rk2", "heun", "rk4", "exact"), dts=None, input=None,
+def verify(model, methods=VERIFIED_BY_DEFAULT, dts=None, input=None,
            t_end=None, params=None, initial=None):
     """Compare `methods` on `model` at each dt against the reference; return a VerificationReport.
 
@@ -131,7 +131,7 @@ def verify(model, methods=("euler", "rk2", "heun", "rk4", "exact"), dts=None, in
     t_end = t_end or _default_duration(model, params)
     base_steps = max(1, int(round(t_end / dts[0])))
     waveform = input if input is not None else _default_input(model, params)
-    methods = [m for m in methods if _applicable(model, m)]
+    methods = [m for m in methods if applies(m, model)]
     linear = is_linear(model)
     reference = _Reference(model, dts, base_steps, waveform, params, initial, linear)
     report = VerificationReport(model=model.name, reference=reference.description,
@@ -226,16 +226,6 @@ def _threshold(model, params):
                                      for p in model.parameter_symbols}))
     except (TypeError, KeyError):
         return None
-
-
-def _applicable(model, method):
-    if method == "exact":
-        return is_linear(model)
-    if method == "exponential_euler":
-        return is_conditionally_linear(model)
-    if method == "auto":
-        return True
-    return method in ORDERS
 
 
 def _simulate(model, method, dt, n_steps, waveform, params, initial):

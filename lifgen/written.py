@@ -8,35 +8,8 @@ snnTorch bit for bit), so codegen prints these trees, and SymPy sees them only f
 from dataclasses import dataclass
 
 import sympy
-from sympy.codegen.cfunctions import expm1, log1p
 
-
-class exprel(sympy.Function):
-    """(exp(x) - 1)/x, equal to 1 at x = 0: finite where the quotient is 0/0 (as in Brian2)."""
-
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sympy.Integer(1)
-
-    def _eval_rewrite_as_exp(self, x, **kwargs):
-        return (sympy.exp(x) - 1) / x
-
-    def fdiff(self, argindex=1):
-        x = self.args[0]
-        return (sympy.exp(x) * (x - 1) + 1) / x**2
-
-    def _eval_evalf(self, prec):
-        import mpmath
-
-        x = self.args[0]._eval_evalf(prec)
-        if x is None or not x.is_Number:
-            return None
-        if x.is_zero:
-            return sympy.Float(1, precision=prec)
-        with mpmath.workprec(prec):
-            value = x._to_mpmath(prec)
-            return sympy.Float(mpmath.expm1(value) / value, precision=prec)
+from .functions import FUNCTIONS, exprel  # noqa: F401 (exprel is re-exported)
 
 
 @dataclass(frozen=True)
@@ -76,15 +49,7 @@ ARITHMETIC = {"+": 1, "-": 1, "*": 2, "/": 2}
 RELATIONS = {">": sympy.Gt, ">=": sympy.Ge, "<": sympy.Lt, "<=": sympy.Le}
 LOGIC = {"and": sympy.And, "or": sympy.Or}
 PRECEDENCE = {"or": -2, "and": -1, ">": 0, ">=": 0, "<": 0, "<=": 0, **ARITHMETIC}
-SYMPY_FUNCTIONS = {
-    "exp": sympy.exp, "expm1": expm1, "log": sympy.log, "log1p": log1p, "sqrt": sympy.sqrt,
-    "sin": sympy.sin, "cos": sympy.cos, "tanh": sympy.tanh, "abs": sympy.Abs,
-    "min": sympy.Min, "max": sympy.Max, "pow": sympy.Pow, "exprel": exprel, "floor": sympy.floor,
-    "clip": lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
-}
-C_FUNCTIONS = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sqrt": "sqrt",
-               "sin": "sin", "cos": "cos", "tanh": "tanh", "abs": "fabs", "min": "lg_min",
-               "max": "lg_max", "pow": "pow", "exprel": "lg_exprel", "floor": "floor"}
+SYMPY_FUNCTIONS = {name: f.sympy for name, f in FUNCTIONS.items()}
 
 
 def symbols(node):
@@ -300,10 +265,10 @@ class CPrinter:
 
     def _call(self, node):
         args = [self.print(a) for a in node.args]
-        if node.function == "clip":
-            x, low, high = args
-            return f"lg_min(lg_max({x}, {low}), {high})"
-        return f"{self._f(C_FUNCTIONS[node.function])}({', '.join(args)})"
+        form = FUNCTIONS[node.function].c
+        if "{" in form:
+            return form.format(*args)
+        return f"{self._f(form)}({', '.join(args)})"
 
     def _f(self, name):
         return name + "f" if self.single and not name.startswith("lg_") else name
@@ -351,11 +316,7 @@ def evaluate(node, values, dtype=float):
     """Evaluate a tree with NumPy, in `dtype`, for values given per symbol (scalars or arrays)."""
     import numpy as np
 
-    functions = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p,
-                 "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos, "tanh": np.tanh, "abs": np.abs,
-                 "floor": np.floor, "min": np.minimum, "max": np.maximum, "pow": np.power,
-                 "exprel": lambda x: np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x)),
-                 "clip": lambda x, low, high: np.minimum(np.maximum(x, low), high)}
+    functions = {name: f.numpy for name, f in FUNCTIONS.items()}
 
     def walk(n):
         if isinstance(n, Num):

@@ -1,0 +1,94 @@
+"""Linear-system algebra: split an expression into linear coefficients, and the exact step
+(propagator) of a linear system with inputs held over a step. A leaf of the pipeline: the
+methods, the discretizer and the analytic solution all use it."""
+
+import sympy
+
+from .errors import ModelError
+from .symbols import DT
+from .written import exprel
+
+
+def linear_coefficients(expr, variables):
+    """Split `expr` as sum(coefficient*variable) + remainder; None when it is not linear in `variables`."""
+    variables = list(variables)
+    coefficients = {}
+    for v in variables:
+        c = sympy.diff(expr, v)
+        if c.free_symbols & set(variables):
+            return None
+        coefficients[v] = c
+    remainder = sympy.expand(expr - sum(c * v for v, c in coefficients.items()))
+    if remainder.free_symbols & set(variables):
+        return None
+    return coefficients, remainder
+
+
+def nonlinear_terms(expr, variables):
+    """The terms of `expr` that are not linear in `variables` (to name them in error messages)."""
+    variables = set(variables)
+    bad = []
+    for term in sympy.Add.make_args(sympy.expand(expr)):
+        present = term.free_symbols & variables
+        if len(present) > 1 or (present and (term / next(iter(present))).free_symbols & variables):
+            bad.append(term)
+    return bad
+
+
+def exact_step(model):
+    """Propagator of a linear system with inputs held over the step: exp of the augmented matrix."""
+    states, inputs = model.state_symbols, model.input_symbols
+    variables = states + inputs
+    rows = []
+    for s, rhs in model.odes:
+        split = linear_coefficients(rhs, variables)
+        if split is None:
+            terms = ", ".join(map(str, nonlinear_terms(rhs, variables))) or str(rhs)
+            raise ModelError(f"method 'exact' needs linear dynamics, but d{s}/dt has the nonlinear "
+                             f"term(s) {terms}; use another method (method='auto' chooses)",
+                             model.source, f"[equations] {s}")
+        coefficients, remainder = split
+        rows.append([coefficients[v] for v in variables] + [remainder])
+    feedforward = _feedforward_step(states, variables, rows)
+    if feedforward is not None:
+        return feedforward
+    size = len(variables) + 1
+    augmented = sympy.zeros(size, size)
+    for i, row in enumerate(rows):
+        augmented[i, :] = sympy.Matrix([row])
+    propagator = (augmented * DT).exp()
+    column = sympy.Matrix(list(variables) + [1])
+    next_values = propagator[: len(states), :] * column
+    return [(s, next_values[i]) for i, s in enumerate(states)]
+
+
+def _feedforward_step(states, variables, rows):
+    """The exact step of a linear system whose states are driven only by states that decay on
+    their own (synaptic currents into a membrane), written with exprel so that it stays finite
+    and accurate when two time constants are equal or nearly so (1/(tau_m - tau_syn) is 0/0).
+
+    With dx_j/dt = a_j x_j + b_j and dx_i/dt = a_i x_i + sum_j k_ij x_j + b_i, inputs held:
+      x_j(h) = x_j e^(a_j h) + b_j h exprel(a_j h)
+      x_i(h) = x_i e^(a_i h) + b_i h exprel(a_i h)
+               + sum_j k_ij [x_j h e^(a_i h) exprel((a_j - a_i) h)
+                             + b_j/a_j (h e^(a_i h) exprel((a_j - a_i) h) - h exprel(a_i h))]
+    Returns None for any other structure (the matrix exponential then serves).
+    """
+    n = len(states)
+    own = [rows[i][i] for i in range(n)]
+    drive = [sum((rows[i][k] * variables[k] for k in range(n, len(variables))), rows[i][-1])
+             for i in range(n)]
+    couplings = [{j: rows[i][j] for j in range(n) if j != i and rows[i][j] != 0} for i in range(n)]
+    if any(couplings[j] for i in range(n) for j in couplings[i]):
+        return None  # a driving state is itself driven: not this shape
+    h = DT
+    result = []
+    for i, state in enumerate(states):
+        a, value = own[i], states[i] * sympy.exp(own[i] * h) + drive[i] * h * exprel(own[i] * h)
+        for j, k in couplings[i].items():
+            shared = h * sympy.exp(a * h) * exprel((own[j] - a) * h)
+            value += k * states[j] * shared
+            if drive[j] != 0:
+                value += k * drive[j] / own[j] * (shared - h * exprel(a * h))
+        result.append((state, value))
+    return result

@@ -1,0 +1,33 @@
+"""The SymPy symbols every stage shares: time, dt, noise, spike and reset flags, and the
+naming rules for model quantities. A leaf module: it imports nothing of lifgen's."""
+
+import sympy
+
+TIME = sympy.Symbol("t")
+DT = sympy.Symbol("dt")
+SPIKE = sympy.Symbol("spike[t]")  # this step's spike (0 or 1), in reset corrections
+RESET = sympy.Symbol("reset[t]")  # whether this step was reset (0 or 1), in reset corrections
+XI = sympy.Symbol("xi")  # Gaussian white noise in the laws (Brian2's xi), units 1/sqrt(time)
+REFRACTORY_STATE = "refractory_steps"  # the kernel's count of refractory steps left, per neuron
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """The one SymPy symbol lifgen uses for a model quantity called `name` (no assumptions)."""
+    return sympy.Symbol(name)
+
+
+def previous_symbol(name: str) -> sympy.Symbol:
+    """The value of state `name` at the start of the step, as `previous(X)` in reset forms."""
+    return sympy.Symbol(f"{name}[t-1]")
+
+
+def time_function(name: str):
+    """The quantity `name` as a function of time, as circuit laws and closed forms write it."""
+    return sympy.Function(name)(TIME)
+
+
+def substitute_expressions(expr, expressions):
+    """`expr` with every named expression replaced by its definition, down to the quantities."""
+    for name, definition in reversed(expressions):
+        expr = expr.xreplace({name: definition})
+    return expr
