@@ -16,7 +16,7 @@ from .methods import METHODS, NORMAL, auto_method, symbolic_step
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
-from .written import Call, Name, Num, Op, children, from_sympy, rebuild, symbols, to_text
+from .written import Assignments, Call, Name, Num, Op, children, from_sympy, rebuild, symbols, to_text
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,16 @@ class StepMap:
     model: Model
     method: str
     dt: float | None
-    constants: tuple  # ((symbol, tree of parameters and dt), ...), hoisted out of the loop
-    updates: tuple  # ((state, tree), ...)
+    constants: Assignments  # trees of parameters and dt, hoisted out of the loop
+    updates: Assignments  # state <- tree
     sequential: bool
-    reset: tuple  # ((state, tree), ...), in terms of the updated state
+    reset: Assignments  # in terms of the updated state
     reset_mechanism: str
     reset_timing: str
-    correction: tuple = ()  # ((state, tree), ...) applied after the spike (reset_delay=False)
-    stages: tuple = ()  # ((symbol, tree), ...): intermediate slopes of multi-stage methods, in order
+    correction: Assignments = ()  # applied after the spike (reset_delay=False)
+    stages: Assignments = ()  # intermediate slopes of multi-stage methods, in order
     note: str = ""  # why this method (when chosen by method="auto")
-    propagator: tuple = ()  # ((state, tree in lg_tau), ...): exact solution after any time lg_tau
+    propagator: Assignments = ()  # state <- exact solution after any time lg_tau
     refractory: tuple = ()  # (tree of the refractory steps, (frozen state, ...)), or ()
     warning: str = ""  # why the method is unstable at this dt, when it is (stability.py)
 

@@ -29,8 +29,8 @@ EXAMPLE_NEURONS = 100
 DIGITS = {"float64": 17, "float32": 9}  # enough decimal digits to read the value back exactly
 
 
-def emit(model, out, method=None, dt=None, dtype="float64", prefix=None, force=False,
-         command=None):
+def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: str = "float64",
+         prefix: str | None = None, force: bool = False, command: str | None = None) -> list[Path]:
     """Write the library files of `model` into the folder `out`; return their paths.
 
     Files already in `out` are replaced only with `force`; otherwise an InputError names them.

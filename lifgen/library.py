@@ -17,12 +17,12 @@ def resource_dir(kind):
     raise FileNotFoundError(f"lifgen's {kind} folder is missing from {_PACKAGE}; reinstall lifgen")
 
 
-def list_models():
+def list_models() -> list[str]:
     """Names of the models shipped in lifgen's model library."""
     return sorted(p.stem for p in resource_dir("models").glob("*.toml"))
 
 
-def model_file(name_or_path):
+def model_file(name_or_path: "str | Path") -> Path:
     """The model file for a library model name or a path to a .toml file."""
     if not isinstance(name_or_path, (str, Path)):
         raise ModelError(f"expected a Model, a model name or a path, got "
@@ -39,13 +39,12 @@ def model_file(name_or_path):
     return Path(text)
 
 
-def load_model(model, preset=None):
+def load_model(model: "Model | str | Path", preset: str | None = None) -> Model:
     """Return a Model for a Model, a library model name, or a path to a model file.
 
     `preset` picks one of the model file's named parameter sets (`[presets.NAME]`).
     """
     from .modelfile import read_model_file
 
-    if not isinstance(model, Model):
-        model = read_model_file(model_file(model))
-    return model if preset is None else model.with_preset(preset)
+    loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
+    return loaded if preset is None else loaded.with_preset(preset)

@@ -6,7 +6,7 @@ import sympy
 
 from .errors import ModelError
 from .symbols import DT
-from .written import exprel
+from .functions import exprel
 
 
 def linear_coefficients(expr, variables):

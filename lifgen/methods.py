@@ -17,7 +17,8 @@ import sympy
 from .errors import ModelError
 from .linear import exact_step, linear_coefficients
 from .symbols import DT, XI, substitute_expressions
-from .written import exprel, to_sympy
+from .functions import exprel
+from .written import to_sympy
 
 NORMAL = sympy.Symbol("lg_normal")  # a standard normal number, new each step and neuron
 

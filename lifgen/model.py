@@ -12,12 +12,13 @@ import math
 import sympy
 
 from . import written
+from .written import Assignments, Node
 from .errors import ModelError
 from .expressions import check_name
 from .methods import METHOD_CHOICES, METHODS
 
 from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
-                      previous_symbol, substitute_expressions, symbol, time_function)
+                      previous_symbol, symbol, time_function)
 
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
@@ -41,7 +42,7 @@ class Quantity(_Named):
     value: float | None = None
     unit: str = field(default="", compare=False)
     description: str = field(default="", compare=False)
-    formula: object = None  # a state's initial value as a tree of parameters and earlier states
+    formula: Node | None = None  # a state's initial value as a tree of parameters and states
 
 
 @dataclass(frozen=True)
@@ -59,24 +60,24 @@ class Model:
     """A spiking neuron model: continuous dynamics (`odes`) or a discrete update map (`update`)."""
 
     name: str
-    states: tuple
-    parameters: tuple
-    inputs: tuple
+    states: tuple[Quantity, ...]
+    parameters: tuple[Quantity, ...]
+    inputs: tuple[Quantity, ...]
     spike: sympy.Basic
-    resets: tuple  # ((mechanism, ((state, tree), ...)), ...)
+    resets: tuple[tuple[str, Assignments], ...]  # ((mechanism, ((state, tree), ...)), ...)
     reset_mechanism: str = "subtract"
     reset_timing: str = "next_step"
-    odes: tuple = ()  # ((state, dX/dt as SymPy), ...), with every named expression substituted
-    expressions: tuple = ()  # ((symbol, SymPy of quantities and earlier expressions), ...)
-    named_odes: tuple = ()  # the odes written with the expression symbols (when there are any)
-    update: tuple = ()  # ((state, tree), ...), applied in order: later lines see earlier results
-    laws: tuple = ()  # circuit laws as SymPy equations in time-function form
-    corrections: tuple = ()  # ((mechanism, ((state, tree), ...)), ...): snnTorch's reset_delay=False
-    written_steps: tuple = ()  # ((method, ((state, tree), ...)), ...): a method's step as rounded
-    parameter_sets: tuple = ()  # ((name, ((parameter, tree), ...)), ...): other parameterizations
-    synapses: tuple = ()  # (Synapse, ...)
-    constraints: tuple = ()  # (tree, ...): relations the parameters must satisfy
-    presets: tuple = ()  # ((name, ((parameter, value), ...)), ...): named parameter sets
+    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()  # dX/dt, named expressions substituted
+    expressions: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()  # of quantities and earlier ones
+    named_odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()  # odes with expression symbols
+    update: Assignments = ()  # applied in order: later lines see earlier results
+    laws: tuple[sympy.Eq, ...] = ()  # circuit laws as SymPy equations in time-function form
+    corrections: tuple[tuple[str, Assignments], ...] = ()  # snnTorch's reset_delay=False
+    written_steps: tuple[tuple[str, Assignments], ...] = ()  # a method's step as rounded
+    parameter_sets: tuple[tuple[str, Assignments], ...] = ()  # other parameterizations
+    synapses: tuple[Synapse, ...] = ()
+    constraints: tuple[Node, ...] = ()  # relations the parameters must satisfy
+    presets: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # named parameter sets
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
     method: str | None = None
@@ -188,38 +189,19 @@ class Model:
     @classmethod
     def from_sympy(cls, name, laws=(), states=(), parameters=None, inputs=(), spike=None,
                    reset="subtract", reset_timing="next_step", update=None, resets=None,
-                   method=None, dt=None, description=""):
+                   method=None, dt=None, description="") -> "Model":
         """Build a model from SymPy objects: circuit laws or ODEs (`Eq(V.diff(t), ...)`), or an `update` map.
 
         `states` maps each state (a `Function('V')(t)`, a Symbol or a name) to its initial value,
         `parameters` maps parameters to defaults, `inputs` lists the inputs, `spike` is a
-        relation such as `V > threshold`, `reset` the default mechanism.
+        relation such as `V > threshold`, `reset` the default mechanism, `resets` maps further
+        mechanisms to {state: value}. The second front end, beside the file reader: see
+        `sympy_model.py`.
         """
-        from .circuit import derive_odes, normalise_expression
+        from .sympy_model import model_from_sympy  # the front end sits above the model
 
-        states = states if isinstance(states, dict) else {s: 0.0 for s in states}
-        state_q = tuple(Quantity(_name_of(k), float(v)) for k, v in states.items())
-        param_q = tuple(Quantity(_name_of(k), float(v)) for k, v in (parameters or {}).items())
-        input_q = tuple(Quantity(_name_of(k)) for k in inputs)
-        check_quantities(state_q, param_q, input_q)
-        state_names = [q.name for q in state_q]
-        laws = tuple(normalise_expression(law, state_names, in_time=True) for law in laws)
-        known = [q.name for q in param_q + input_q]
-        odes = derive_odes(laws, state_names, known) if laws else ()
-
-        def tree(expr):
-            return written.from_sympy(normalise_expression(expr, state_names))
-
-        update_map = tuple((symbol(_name_of(k)), tree(v)) for k, v in (update or {}).items())
-        spike_expr = normalise_expression(spike, state_names)
-        reset_forms = default_resets(spike_expr)
-        for mechanism, assignments in (resets or {}).items():
-            reset_forms[mechanism] = tuple((symbol(_name_of(k)), tree(v))
-                                           for k, v in assignments.items())
-        return cls(name=name, states=state_q, parameters=param_q, inputs=input_q,
-                   spike=spike_expr, resets=tuple(reset_forms.items()), reset_mechanism=reset,
-                   reset_timing=reset_timing, odes=odes, update=update_map, laws=laws,
-                   method=method, dt=None if dt is None else float(dt), description=description)
+        return model_from_sympy(name, laws, states, parameters, inputs, spike, reset,
+                                reset_timing, update, resets, method, dt, description)
 
 
 def default_resets(spike):
@@ -231,16 +213,6 @@ def default_resets(spike):
                                                written.from_sympy(spike.rhs))),),
             "zero": ((membrane, written.Num(0)),),
             "none": ()}
-
-
-def _name_of(key):
-    if isinstance(key, str):
-        return key
-    if isinstance(key, sympy.Symbol):
-        return key.name
-    if isinstance(key, sympy.core.function.AppliedUndef):
-        return key.func.__name__
-    raise ModelError(f"cannot use {key!r} as a quantity; give a name, Symbol or Function('X')(t)")
 
 
 def _validate(model):

@@ -19,10 +19,10 @@ from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expressio
 from .dimensions import NONE, DimensionCheck
 from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
 from .written import Num
-from .model import (DT, ODE_METHODS, XI, RESET, RESET_MECHANISMS, SPIKE, TIME, Model, Quantity,
-                    Synapse, check_quantities, default_resets, previous_symbol,
-                    substitute_expressions, symbol,
-                    time_function)
+from .model import (ODE_METHODS, RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
+                    default_resets)
+from .symbols import (DT, RESET, SPIKE, TIME, XI, previous_symbol, substitute_expressions, symbol,
+                      time_function)
 
 MAX_FILE_BYTES = 1 << 20
 

@@ -9,7 +9,7 @@ kernel needs: a select, a cast and an array element.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Iterator, Union
 
 from .written import Call, Name, Neg, Not, Num, Op
 
@@ -113,48 +113,34 @@ class NeuronStep:
 
     def calls(self) -> set[str]:
         """The functions the step calls (so that a kernel defines only those helpers)."""
-        found: set[str] = set()
-        for statement in (*self.step, *self.after_spike):
-            _collect_calls(statement, found)
-        if self.margin is not None:
-            _collect_calls(self.margin, found)
-        return found
+        return {node.function for node in nodes((self.step, self.after_spike, self.margin))
+                if isinstance(node, Call)}
 
 
-def _collect_calls(node: object, found: set[str]) -> None:
-    if isinstance(node, Call):
-        found.add(node.function)
-    if isinstance(node, (tuple, list)):
-        for item in node:
-            _collect_calls(item, found)
+def nodes(tree: object) -> Iterator[object]:
+    """Every statement and expression node in `tree` (a node, or tuples and lists of them)."""
+    if isinstance(tree, (tuple, list)):
+        for item in tree:
+            yield from nodes(item)
         return
-    fields = getattr(node, "__dataclass_fields__", {})
-    for name in fields:
-        value = getattr(node, name)
-        if not isinstance(value, (str, int, float)):
-            _collect_calls(value, found)
+    if tree is None or isinstance(tree, (str, int, float)):
+        return
+    yield tree
+    if isinstance(tree, Name):  # a leaf: its SymPy symbol is not walked
+        return
+    for name in getattr(tree, "__dataclass_fields__", {}):
+        yield from nodes(getattr(tree, name))
 
 
-def identifiers(node: object) -> set[str]:
+def identifiers(tree: object) -> set[str]:
     """The identifiers that statements or expressions read or assign (declared names excluded),
     array names of elements included: what a kernel must declare for them."""
     found: set[str] = set()
-    _walk_identifiers(node, found)
+    for node in nodes(tree):
+        if isinstance(node, Name):
+            found.add(str(node.symbol))
+        elif isinstance(node, Element):
+            found.add(node.array)
+        elif isinstance(node, Assign):
+            found.add(node.name)
     return found
-
-
-def _walk_identifiers(node: object, found: set[str]) -> None:
-    if isinstance(node, Name):
-        found.add(str(node.symbol))
-    elif isinstance(node, Element):
-        found.add(node.array)
-    elif isinstance(node, Assign):
-        found.add(node.name)
-    if isinstance(node, (tuple, list)):
-        for item in node:
-            _walk_identifiers(item, found)
-        return
-    for name in getattr(node, "__dataclass_fields__", {}):
-        value = getattr(node, name)
-        if not isinstance(value, (str, int, float)) and not isinstance(node, Name):
-            _walk_identifiers(value, found)

@@ -34,6 +34,10 @@ class VerificationReport:
     state: str = "V"  # the state the traces show
     traces: dict = field(default_factory=dict, repr=False)  # (method, dt) -> (times, V)
     reference_trace: tuple | None = field(default=None, repr=False)
+    # set by verify(): the reference's magnitude, its number of steps, orders that differ here
+    _magnitude: float = field(default=1.0, repr=False)
+    _finest_steps: int = field(default=1, repr=False)
+    _orders: dict = field(default_factory=dict, repr=False)
 
     @property
     def passed(self):
@@ -114,7 +118,7 @@ class VerificationReport:
 
 
 def verify(model, methods=VERIFIED_BY_DEFAULT, dts=None, input=None,
-           t_end=None, params=None, initial=None):
+           t_end=None, params=None, initial=None) -> "VerificationReport":
     """Compare `methods` on `model` at each dt against the reference; return a VerificationReport.
 
     `input` is a waveform for the model's first input, in steps of the largest dt; `dts` default

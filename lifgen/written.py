@@ -6,10 +6,11 @@ snnTorch bit for bit), so codegen prints these trees, and SymPy sees them only f
 """
 
 from dataclasses import dataclass
+from typing import Union
 
 import sympy
 
-from .functions import FUNCTIONS, exprel  # noqa: F401 (exprel is re-exported)
+from .functions import FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class Call:
     function: str
     args: tuple
 
+
+Node = Union[Num, Name, Op, Neg, Not, Call]  # a written tree
+Assignments = tuple[tuple[sympy.Symbol, Node], ...]  # ((target, tree), ...), applied in order
 
 ARITHMETIC = {"+": 1, "-": 1, "*": 2, "/": 2}
 RELATIONS = {">": sympy.Gt, ">=": sympy.Ge, "<": sympy.Lt, "<=": sympy.Le}

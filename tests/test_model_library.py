@@ -7,7 +7,7 @@ import sympy
 
 import lifgen
 from lifgen.errors import ModelError
-from lifgen.written import exprel
+from lifgen.functions import exprel
 
 
 def test_izhikevich_starts_u_at_b_times_V():
