@@ -115,10 +115,6 @@ class KernelABI:
     def names(self) -> list[str]:
         return [f.name for f in self.fields]
 
-    def of(self, role: str, owner: str) -> Field:
-        name = field_name(role, owner)
-        return next(f for f in self.fields if f.name == name)
-
 
 def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterable[str],
                synapses: Iterable[str]) -> KernelABI:

@@ -1,8 +1,10 @@
 """Lower a StepMap into the statement IR: every model behaviour of one neuron's step, decided here.
 
 Resets (before or after the update, undelayed corrections), refractory blocking, quantisation,
-the precise crossing search, graded spikes and the noise draw are all statements built in
-Python, so they can be tested without a compiler; a target only prints them.
+the precise crossing search, the winner-take-all margin and the noise draw are all statements
+built in Python, so they can be tested without a compiler; a target only prints them. (What
+crosses neurons, synaptic events scaled by graded spikes and the choice of the winner, belongs
+to the schedule.)
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ def name(identifier: str) -> Name:
 class StepOptions:
     """What of the model options shapes one neuron's step (the rest is scheduling)."""
 
-    graded_spikes: float = 1.0
     inhibition: bool = False
     levels: tuple[float, ...] = ()  # state quantisation levels, sorted; () for none
     time_inputs: frozenset[str] = frozenset()  # inputs with one value per step for all neurons

@@ -165,7 +165,7 @@ def _context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule, var
                for u in model.inputs}
     levels = tuple(sorted(semantics.state_quant or ()))
     step = lower(step_map, StepOptions(
-        graded_spikes=semantics.graded_spikes, inhibition=semantics.inhibition, levels=levels,
+        inhibition=semantics.inhibition, levels=levels,
         time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
         shared=frozenset(shared)))
     printer = StatementPrinter(dtype)
