@@ -1,0 +1,177 @@
+"""A second target, for tests only: the statement IR printed as Python and run neuron by neuron.
+
+It is added the way any target is (a module with render, build and runner, and one entry in
+lifgen.targets.TARGETS) and touches nothing of the C target. Python floats are C doubles and the
+printed code keeps every operation's order, so for float64 it must give the C kernel's numbers
+bit for bit: an independent check of the IR and of the C printer. Uncoupled models only.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lifgen.lower import ARRAY_PREFIXES, StepOptions, lower, state_names
+from lifgen.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
+                               Select)
+from lifgen.written import Call, Name, Neg, Not, Num
+
+OPERATORS = {"and": "and", "or": "or"}
+
+
+def _min(a, b):
+    return b if (b < a or b != b) else a
+
+
+def _max(a, b):
+    return b if (b > a or b != b) else a
+
+
+def _exprel(x):
+    return 1.0 if x == 0 else math.expm1(x) / x
+
+
+FUNCTIONS = {"exp": "math.exp", "expm1": "math.expm1", "log": "math.log", "log1p": "math.log1p",
+             "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "math.tanh",
+             "abs": "abs", "min": "_min", "max": "_max", "pow": "math.pow", "exprel": "_exprel",
+             "floor": "_floor", "clip": "_clip", "quantize": "_quantize"}
+
+
+def expression(node):
+    if isinstance(node, Num):
+        return repr(float(node.value))
+    if isinstance(node, Name):
+        return str(node.symbol)
+    if isinstance(node, Neg):
+        return f"(-{expression(node.operand)})"
+    if isinstance(node, Not):
+        return f"(not {expression(node.operand)})"
+    if isinstance(node, Call):
+        return f"{FUNCTIONS[node.function]}({', '.join(expression(a) for a in node.args)})"
+    if isinstance(node, Select):
+        return (f"({expression(node.if_true)} if {expression(node.condition)} "
+                f"else {expression(node.if_false)})")
+    if isinstance(node, Cast):
+        return f"float({expression(node.operand)})"
+    if isinstance(node, Element):
+        return f"{node.array}[{node.index}]"
+    return f"({expression(node.left)} {OPERATORS.get(node.op, node.op)} {expression(node.right)})"
+
+
+def statements(body, depth=1):
+    pad, lines = "    " * depth, []
+    for s in body:
+        if isinstance(s, Comment):
+            continue
+        if isinstance(s, (Let, Assign)):
+            value = expression(s.value)
+            lines.append(f"{pad}{s.name} = {'int' if getattr(s, 'type', '') == INT else ''}"
+                         f"({value})")
+        elif isinstance(s, If):
+            lines += [f"{pad}if {expression(s.condition)}:",
+                      *(statements(s.then, depth + 1) or [pad + "    pass"])]
+            if s.otherwise:
+                lines += [f"{pad}else:", *statements(s.otherwise, depth + 1)]
+        elif isinstance(s, Loop):
+            lines += [f"{pad}for {s.counter} in range({s.limit}):",
+                      f"{pad}    if not {expression(s.guard)}:", f"{pad}        break",
+                      *statements(s.body, depth + 1)]
+        elif isinstance(s, Break):
+            lines.append(f"{pad}break")
+        elif isinstance(s, Block):
+            lines += statements(s.body, depth)
+    return lines
+
+
+@dataclass(frozen=True)
+class PythonSource:
+    code: str
+    step_map: object
+    semantics: object
+    schedule: object
+    variant: object
+    dtype: str
+    work_size: int = 1
+    c_source: str = ""
+
+
+class PythonTarget:
+    """render, build and runner, as lifgen.targets.c has them."""
+
+    name = "python"
+
+    def render(self, step_map, semantics, schedule, variant):
+        model = step_map.model
+        if any(y.target is None for y in model.synapses) or semantics.inhibition \
+                or model.is_stochastic or variant.connected:
+            raise ValueError("the test target runs uncoupled, deterministic models only")
+        step = lower(step_map, StepOptions(levels=tuple(sorted(semantics.state_quant or ()))))
+        names = state_names(step_map)
+        body = statements((*step.step, *step.after_spike))
+        new = ", ".join(f"n_{n}" for n in names)
+        offset = "lg_offset" if step_map.propagator else "-1.0"
+        code = "\n".join(["def neuron(lg_i, lg_dt, arrays):", "    globals().update(arrays)",
+                          *body, f"    return ({new},), lg_spike, {offset}"])
+        return PythonSource(code, step_map, semantics, schedule, variant, semantics.dtype)
+
+    def build(self, source):
+        scope = helpers(source.semantics.state_quant)
+        exec(compile(source.code, "<python target>", "exec"), scope)
+        return scope["neuron"]
+
+    def runner(self, source, neuron, arrays):
+        return Runner(source, neuron, arrays)
+
+
+def helpers(levels=None):
+    """The functions printed code calls, by the names FUNCTIONS gives them."""
+    levels = sorted(levels or ())
+    return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exprel": _exprel,
+            "_floor": lambda x: float(math.floor(x)),
+            "_clip": lambda x, low, high: _min(_max(x, low), high),
+            "_quantize": lambda x: min(levels, key=lambda level: abs(x - level))}
+
+
+class Runner:
+    """Advances every neuron in Python, one step at a time (the same arrays as the C runner)."""
+
+    def __init__(self, source, neuron, arrays):
+        self.step_map, self.neuron, self.a = source.step_map, neuron, arrays
+        n = arrays.n_neurons
+        params = {p: np.broadcast_to(values if stride else values[0], (n,)).astype(float)
+                  for p, (values, stride) in arrays.params.items()}
+        self.arrays = {ARRAY_PREFIXES["parameter"] + p: v for p, v in params.items()}
+        self.arrays.update({f"p_{p}": float(v[0]) for p, v in params.items()})
+        scope = helpers()
+        environments = [{**{p: float(v[i]) for p, v in params.items()}, "dt": self.step_map.dt}
+                        for i in range(n)]
+        for k, tree in self.step_map.constants:  # names print as themselves: tau, dt, lg_k0
+            values = [eval(expression(tree), scope, env) for env in environments]
+            for env, value in zip(environments, values):
+                env[k.name] = value
+            self.arrays[ARRAY_PREFIXES["constant"] + k.name[3:]] = values
+            self.arrays[k.name] = values[0]  # one of dt alone is a plain value in every kernel
+
+    def advance(self, done, steps, spikes):
+        a, names = self.a, state_names(self.step_map)
+        for t in range(done, done + steps):
+            for row in range(a.rows):
+                x = {ARRAY_PREFIXES["state"] + s: a.states[s][row] for s in names}
+                inputs = {ARRAY_PREFIXES["input"] + u: [float(e.array.reshape(-1)[t * e.time_stride
+                                                                      + row * e.batch_stride
+                                                                      + i * e.neuron_stride])
+                                                        for i in range(a.n_neurons)]
+                          for u, e in a.inputs.items()}
+                for i in range(a.n_neurons):
+                    new, spike, _ = self.neuron(i, self.step_map.dt,
+                                                {**self.arrays, **x, **inputs})
+                    for s, value in zip(names, new):
+                        a.states[s][row, i] = value
+                    a.counts[row, i] = (a.counts[row, i] if t else 0) + spike
+                    if a.raster is not None:
+                        a.raster[t, row, i] = spike
+                for s, trace in a.traces.items():
+                    trace[t, row] = a.states[s][row, a.index]
+
+
+TARGET = PythonTarget()
