@@ -142,17 +142,6 @@ def euler_maruyama(model):
     return [], updates
 
 
-def auto_method(model):
-    """(method, reason): exact if linear, else exponential Euler if conditionally linear, else rk4."""
-    if model.is_stochastic:
-        return "euler", "the equations have white noise xi: Euler-Maruyama"
-    if is_linear(model):
-        return "exact", "the system is linear with constant coefficients"
-    if is_conditionally_linear(model):
-        return "exponential_euler", "every equation is linear in its own variable"
-    return "rk4", "the system is nonlinear"
-
-
 def stability_coefficients(tableau: Tableau) -> tuple:
     """R(z) of an explicit Runge-Kutta method, coefficients from z^0 up: 1 and b^T A^(k-1) 1."""
     size = len(tableau.b)
@@ -183,17 +172,19 @@ class Method:
     applies: Callable  # model -> bool
     stability: tuple | None = None
     verified_by_default: bool = True  # among the methods `lifgen verify` compares by default
+    auto: str = ""  # why method="auto" picks it where it applies (auto tries these in order)
 
 
 def _has_odes(model) -> bool:
     return bool(model.odes)
 
 
-def _tableau_method(name: str, tableau: Tableau, summary: str) -> Method:
+def _tableau_method(name: str, tableau: Tableau, summary: str, auto: str = "") -> Method:
     def step(model, inline):
         single = len(tableau.b) == 1 and not model.named_odes
         return runge_kutta(model, tableau, inline=inline or single or is_linear(model))
-    return Method(name, tableau.order, summary, step, _has_odes, stability_coefficients(tableau))
+    return Method(name, tableau.order, summary, step, _has_odes, stability_coefficients(tableau),
+                  auto=auto)
 
 
 SUMMARIES = {"euler": "forward Euler", "rk2": "the explicit midpoint method",
@@ -201,13 +192,17 @@ SUMMARIES = {"euler": "forward Euler", "rk2": "the explicit midpoint method",
 
 METHODS: dict[str, Method] = {
     "exact": Method("exact", None, "the propagator of a linear system, inputs held over a step",
-                    lambda model, inline: ([], exact_step(model)), is_linear),
-    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name))
+                    lambda model, inline: ([], exact_step(model)), is_linear,
+                    auto="the system is linear with constant coefficients"),
+    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name),
+                             "the system is nonlinear" if name == "rk4" else "")
        for name, tableau in TABLEAUX.items()},
     "exponential_euler": Method("exponential_euler", 1, "exact for each equation linear in its "
                                 "own variable, first order overall", exponential_euler,
-                                is_conditionally_linear, verified_by_default=False),
+                                is_conditionally_linear, verified_by_default=False,
+                                auto="every equation is linear in its own variable"),
 }
+AUTO_ORDER = ("exact", "exponential_euler", "rk4")  # auto's preference among the methods
 
 # Theoretical order of each method; None where the method is exact for the model.
 ORDERS = {name: method.order for name, method in METHODS.items()}
@@ -218,6 +213,18 @@ METHOD_CHOICES = (*METHODS, "auto")  # what compile, model files and the CLI acc
 def applies(method: str, model) -> bool:
     """Whether `method` (or "auto") can integrate `model`."""
     return method == "auto" or (method in METHODS and METHODS[method].applies(model))
+
+
+def auto_method(model) -> tuple[str, str]:
+    """(method, reason): the first method of AUTO_ORDER that applies to the model; Euler-Maruyama
+    for equations with white noise."""
+    if model.is_stochastic:
+        return "euler", "the equations have white noise xi: Euler-Maruyama"
+    for name in AUTO_ORDER:
+        method = METHODS[name]
+        if method.applies(model):
+            return name, method.auto
+    return "rk4", METHODS["rk4"].auto
 
 
 def symbolic_step(model, method: str, inline: bool = True):
