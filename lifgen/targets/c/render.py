@@ -5,6 +5,7 @@ loop and declare.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from ...options import DTYPES, ModelOptions, Schedule, Variant
 from ...statements import identifiers
 from ...written import CPrinter, Name, Num, substitute, to_text
 from ..text import comment_text
+from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, StateNames,
+                      SynapseNames)
 from .printer import StatementPrinter, print_expression
 
 C_TYPES = {"float64": "double", "float32": "float"}
@@ -126,15 +129,15 @@ def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
     env = environment()
     body = env.get_template("c/body.c.j2").render(k=context)
     used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
-    context["unpack"] = _unpack(abi, used)
-    context["helpers"] = _closure(used)
-    context["sizes"] = [SIZES[n].format(tile=context["tile"]) for n in ("LG_TILE", "LG_BLOCK")
-                        if n in used]
-    context["body"] = body.rstrip("\n")
-    context["enums"] = [(comment, members) for comment, members in c_enums()
-                        if any(name in used for name, _ in members)]
+    context = dataclasses.replace(
+        context, body=body.rstrip("\n"), unpack=tuple(_unpack(abi, used)),
+        helpers=frozenset(_closure(used)),
+        sizes=tuple(SIZES[n].format(tile=context.tile) for n in ("LG_TILE", "LG_BLOCK")
+                    if n in used),
+        enums=tuple((comment, members) for comment, members in c_enums()
+                    if any(name in used for name, _ in members)))
     model = step_map.model
-    work = len(model.parameters) + len(step_map.constants) + len(context["coupled_scratch"])
+    work = len(model.parameters) + len(step_map.constants) + len(context.coupled_scratch)
     return KernelSource(
         c_source=env.get_template("c/kernel.c.j2").render(k=context),
         cdef=f"typedef {C_TYPES[semantics.dtype]} lg_real;\n{c_struct(abi)}\n"
@@ -157,7 +160,7 @@ def _closure(used: set[str]) -> set[str]:
 
 
 def _context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule, variant: Variant,
-             mode: str, abi: KernelABI) -> dict[str, Any]:
+             mode: str, abi: KernelABI) -> KernelContext:
     model = step_map.model
     dtype = semantics.dtype
     shared = set(variant.shared)
@@ -182,47 +185,42 @@ def _context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule, var
         coupled_scratch += (["lg_margin", "lg_was_reset"] if semantics.inhibition else [])
         coupled_scratch += ["lg_now"]
     parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
-    constants = [{"c": k.name, "scratch": SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
-                  "tile": ARRAY_PREFIXES["constant"] + k.name[3:],
-                  "code": expression(_rename_constant(step_map, tree)),
-                  "shared": k in shared_k,
-                  "comment": f"{k.name.removeprefix('lg_')} = {to_text(tree)}"}
+    constants = [ConstantNames(c=k.name,
+                               scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
+                               tile=ARRAY_PREFIXES["constant"] + k.name[3:],
+                               code=expression(_rename_constant(step_map, tree)),
+                               shared=k in shared_k,
+                               comment=f"{k.name.removeprefix('lg_')} = {to_text(tree)}")
                  for k, tree in step_map.constants]
     graded = float(semantics.graded_spikes)
-    return {
-        "function": KERNEL_FUNCTION, "model": model.name, "description": model.description,
-        "version": __version__, "method": step_map.method,
-        "dt_text": "a discrete map (no dt)" if step_map.dt is None else f"dt = {step_map.dt}",
-        "dt_literal": None if step_map.dt is None else number(Num(float(step_map.dt))),
-        "real": C_TYPES[dtype], "fabs": "fabsf" if dtype == "float32" else "fabs",
-        "expm1": "expm1f" if dtype == "float32" else "expm1", "one": number(Num(1.0)),
-        "tile": tile, "threads": schedule.threads, "mode": mode,
-        "schedule": SCHEDULES[mode][0], "mode_comment": SCHEDULES[mode][1].format(tile=tile),
-        "coupling": "synapses" if model.synapses else "inhibition",
-        "reset_mechanism": step_map.reset_mechanism, "reset_timing": step_map.reset_timing,
-        "correction": bool(step_map.correction),
-        "options": _describe(semantics, schedule),
-        "equations": step_map.equations(), "units": _units(model),
-        "enums": c_enums(), "struct": c_struct(abi),
-        "states": [_state(n) for n in state_names(step_map)],
-        "parameters": parameters, "constants": constants,
-        "shared_values": [(p["c"], p["scratch"]) for p in parameters
-                          if p["shared"] and p["in_loop"]]
-        + [(c["c"], c["scratch"]) for c in constants if c["shared"]],
-        "inputs": [_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
-        "synapses": [_synapse(y, mode) for y in model.synapses],
-        "coupled_scratch": coupled_scratch,
-        "step": printer.text(step.step), "after_spike": printer.text(step.after_spike),
-        "margin": expression(step.margin) if step.margin is not None else "",
-        "precise": bool(step_map.propagator), "inhibition": semantics.inhibition,
-        "graded": graded,
-        "graded_factor": "" if graded == 1.0 else f"{number(Num(graded))}*",
-        "levels": [number(Num(float(v))) for v in levels],
-        "flush_denormals": schedule.flush_denormals,
-        # only index 0 of the parameter scratch is read when every parameter is shared (a
-        # synapse bias is read per neuron, so models with synapses fill all of it)
-        "all_shared": all(p.name in shared for p in model.parameters) and not model.synapses,
-    }
+    return KernelContext(
+        function=KERNEL_FUNCTION, model=model.name, description=model.description,
+        version=__version__, method=step_map.method,
+        dt_text="a discrete map (no dt)" if step_map.dt is None else f"dt = {step_map.dt}",
+        dt_literal=None if step_map.dt is None else number(Num(float(step_map.dt))),
+        real=C_TYPES[dtype], fabs="fabsf" if dtype == "float32" else "fabs",
+        expm1="expm1f" if dtype == "float32" else "expm1", one=number(Num(1.0)),
+        tile=tile, threads=schedule.threads, mode=mode,
+        schedule=SCHEDULES[mode][0], mode_comment=SCHEDULES[mode][1].format(tile=tile),
+        coupling="synapses" if model.synapses else "inhibition",
+        reset_mechanism=step_map.reset_mechanism, reset_timing=step_map.reset_timing,
+        correction=bool(step_map.correction), options=_describe(semantics, schedule),
+        equations=step_map.equations(), units=_units(model), struct=c_struct(abi),
+        states=[_state(n) for n in state_names(step_map)],
+        parameters=parameters, constants=constants,
+        shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
+        + [(c.c, c.scratch) for c in constants if c.shared],
+        inputs=[_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
+        synapses=[_synapse(y) for y in model.synapses],
+        coupled_scratch=coupled_scratch,
+        step=printer.text(step.step), after_spike=printer.text(step.after_spike),
+        margin=expression(step.margin) if step.margin is not None else "",
+        precise=bool(step_map.propagator), inhibition=semantics.inhibition, graded=graded,
+        graded_factor="" if graded == 1.0 else f"{number(Num(graded))}*",
+        levels=[number(Num(float(v))) for v in levels],
+        flush_denormals=schedule.flush_denormals,
+        # a synapse bias is read per neuron, so models with synapses fill all of the scratch
+        all_shared=all(p.name in shared for p in model.parameters) and not model.synapses)
 
 
 def _rename_constant(step_map: StepMap, tree):
@@ -233,32 +231,34 @@ def _rename_constant(step_map: StepMap, tree):
     return substitute(tree, table)
 
 
-def _state(name: str) -> dict[str, str]:
-    return {"name": name, "x": ARRAY_PREFIXES["state"] + name, "new": local("new", name),
-            "state": "lg_" + field_name("state", name), "trace": "lg_" + field_name("trace", name)}
+def _state(name: str) -> StateNames:
+    return StateNames(name=name, x=ARRAY_PREFIXES["state"] + name, new=local("new", name),
+                      state="lg_" + field_name("state", name),
+                      trace="lg_" + field_name("trace", name))
 
 
-def _parameter(name: str, shared: set[str], in_loop: set[str]) -> dict[str, Any]:
-    return {"name": name, "c": local("parameter", name),
-            "scratch": SCHEDULE_PREFIXES["scratch_parameter"] + name,
-            "tile": ARRAY_PREFIXES["parameter"] + name,
-            "param": "lg_" + field_name("param", name),
-            "stride": "lg_" + field_name("param_stride", name),
-            "shared": name in shared,
-            "in_loop": local("parameter", name) in in_loop
-            or ARRAY_PREFIXES["parameter"] + name in in_loop}
+def _parameter(name: str, shared: set[str], in_loop: set[str]) -> ParameterNames:
+    return ParameterNames(name=name, c=local("parameter", name),
+                          scratch=SCHEDULE_PREFIXES["scratch_parameter"] + name,
+                          tile=ARRAY_PREFIXES["parameter"] + name,
+                          param="lg_" + field_name("param", name),
+                          stride="lg_" + field_name("param_stride", name),
+                          shared=name in shared,
+                          in_loop=local("parameter", name) in in_loop
+                          or ARRAY_PREFIXES["parameter"] + name in in_loop)
 
 
-def _input(name: str, layout: str, in_loop: set[str]) -> dict[str, Any]:
-    return {"name": name, "layout": layout,
-            "in_": ARRAY_PREFIXES["input"] + name, "value": ARRAY_PREFIXES["time_input"] + name,
-            "held": SCHEDULE_PREFIXES["held"] + name, "spread": SCHEDULE_PREFIXES["spread"] + name,
-            "input": "lg_" + field_name("input", name),
-            "time": "lg_" + field_name("input_time_stride", name),
-            "batch": "lg_" + field_name("input_batch_stride", name),
-            "neuron": "lg_" + field_name("input_neuron_stride", name),
-            "in_loop": ARRAY_PREFIXES["input"] + name in in_loop
-            or ARRAY_PREFIXES["time_input"] + name in in_loop}
+def _input(name: str, layout: str, in_loop: set[str]) -> InputNames:
+    return InputNames(name=name, layout=layout, in_=ARRAY_PREFIXES["input"] + name,
+                      value=ARRAY_PREFIXES["time_input"] + name,
+                      held=SCHEDULE_PREFIXES["held"] + name,
+                      spread=SCHEDULE_PREFIXES["spread"] + name,
+                      input="lg_" + field_name("input", name),
+                      time="lg_" + field_name("input_time_stride", name),
+                      batch="lg_" + field_name("input_batch_stride", name),
+                      neuron="lg_" + field_name("input_neuron_stride", name),
+                      in_loop=ARRAY_PREFIXES["input"] + name in in_loop
+                      or ARRAY_PREFIXES["time_input"] + name in in_loop)
 
 
 SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", "post": "post",
@@ -270,17 +270,15 @@ SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", 
                   "dweights": "drive_weights"}
 
 
-def _synapse(y, mode: str) -> dict[str, Any]:
-    entry: dict[str, Any] = {key: "lg_" + field_name(role, y.name)
-                             for key, role in SYNAPSE_FIELDS.items()}
-    entry.update({
-        "name": y.name, "syn": ARRAY_PREFIXES["synapse"] + y.name,
-        "direct": SCHEDULE_PREFIXES["direct"] + y.name, "slot0": SCHEDULE_PREFIXES["slot0"] + y.name,
-        "rings": SCHEDULE_PREFIXES["rings"] + y.name,
-        "bias": SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
-        "target": y.target,
-        "target_x": ARRAY_PREFIXES["state"] + y.target if y.target else None})
-    return entry
+def _synapse(y) -> SynapseNames:
+    arguments = {key: "lg_" + field_name(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
+    return SynapseNames(
+        name=y.name, syn=ARRAY_PREFIXES["synapse"] + y.name,
+        direct=SCHEDULE_PREFIXES["direct"] + y.name, slot0=SCHEDULE_PREFIXES["slot0"] + y.name,
+        rings=SCHEDULE_PREFIXES["rings"] + y.name,
+        bias=SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
+        target=y.target, target_x=ARRAY_PREFIXES["state"] + y.target if y.target else None,
+        **arguments)
 
 
 def _units(model) -> str:

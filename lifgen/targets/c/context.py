@@ -1,0 +1,137 @@
+"""What the C templates receive: one typed context per kernel, and the C names of each state,
+parameter, constant, input and synapse type (built in render.py from one naming table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StateNames:
+    name: str
+    x: str  # the schedule's array of this state (lg_x_V)
+    new: str  # the updated value in the step (n_V)
+    state: str  # the kernel's argument (lg_state_V)
+    trace: str  # its trace argument (lg_trace_V)
+
+
+@dataclass(frozen=True)
+class ParameterNames:
+    name: str
+    c: str  # the per-neuron value (p_tau)
+    scratch: str  # the per-run array (lg_p_tau)
+    tile: str  # the schedule's view of it (lg_tp_tau)
+    param: str  # the kernel's argument and its stride
+    stride: str
+    shared: bool  # one value for every neuron in this variant
+    in_loop: bool  # read by the step (not only by constants)
+
+
+@dataclass(frozen=True)
+class ConstantNames:
+    c: str  # lg_k0
+    scratch: str
+    tile: str
+    code: str  # its C expression of parameters and dt
+    shared: bool  # follows from shared parameters and dt alone
+    comment: str
+
+
+@dataclass(frozen=True)
+class InputNames:
+    name: str
+    layout: str  # held, streamed, time, or any (coupled)
+    in_: str  # this step's values (lg_in_I)
+    value: str  # the one value of this step (time layout)
+    held: str  # a tile's copy when held
+    spread: str  # a shared value spread to every neuron (coupled)
+    input: str  # the kernel's argument and its strides
+    time: str
+    batch: str
+    neuron: str
+    in_loop: bool
+
+
+@dataclass(frozen=True)
+class SynapseNames:
+    name: str
+    syn: str  # the synaptic input of this step (lg_syn_y)
+    direct: str
+    slot0: str
+    rings: str
+    bias: str | None  # the bias parameter's array, if any
+    target: str | None  # the state it adds to, if any
+    target_x: str | None
+    # the kernel's arguments of this synapse type
+    weights: str
+    wkind: str
+    rows: str
+    post: str
+    delay: str
+    ring: str
+    slots: str
+    dkind: str
+    dcount: str
+    dprob: str
+    dtime: str
+    dsource: str
+    dseed: str
+    dstart: str
+    devents: str
+    drows: str
+    dpost: str
+    ddelay: str
+    dweights: str
+
+
+@dataclass(frozen=True)
+class KernelContext:
+    """Everything the C templates of one kernel read; decided in Python, never in a template."""
+
+    function: str
+    model: str
+    description: str
+    version: str
+    method: str
+    dt_text: str
+    dt_literal: str | None
+    real: str
+    fabs: str
+    expm1: str
+    one: str
+    tile: int
+    threads: int
+    mode: str
+    schedule: str  # the loop template
+    mode_comment: str
+    coupling: str
+    reset_mechanism: str
+    reset_timing: str
+    correction: bool
+    options: str
+    equations: list[str]
+    units: str
+    struct: str
+    states: list[StateNames]
+    parameters: list[ParameterNames]
+    constants: list[ConstantNames]
+    shared_values: list[tuple[str, str]]  # (plain value, scratch array) of shared quantities
+    inputs: list[InputNames]
+    synapses: list[SynapseNames]
+    coupled_scratch: list[str]
+    step: str  # the printed neuron step
+    after_spike: str
+    margin: str
+    precise: bool
+    inhibition: bool
+    graded: float
+    graded_factor: str
+    levels: list[str]
+    flush_denormals: bool
+    all_shared: bool  # only index 0 of the parameter scratch is read
+    # filled once the body is rendered: what the kernel turns out to use
+    body: str = ""
+    unpack: tuple[tuple[str, str], ...] = ()
+    helpers: frozenset[str] = frozenset()
+    sizes: tuple[str, ...] = ()
+    enums: tuple = ()
