@@ -291,34 +291,48 @@ def source_key(model_text, options):
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def load_source(key):
-    """A generated KernelSource stored by `store_source`, or None (also when the file is damaged:
-    its checksum is checked first). The cache folder is the user's own (checked like the kernels
-    it holds), so its pickles are as trusted as the kernels."""
-    path = _prepared_cache_dir() / "sources" / f"{MODULE_PREFIX}{key}.pickle"
+def load_blob(folder, key):
+    """The bytes stored by `store_blob` under `folder` and `key`, or None (also when the file is
+    damaged: its checksum is checked first)."""
+    path = _prepared_cache_dir() / folder / f"{MODULE_PREFIX}{key}"
     try:
         digest, _, payload = path.read_bytes().partition(b"\n")
-        if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
-            return None
-        return pickle.loads(payload)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError,
-            ValueError):
+    except OSError:
+        return None
+    if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+        return None
+    return payload
+
+
+def store_blob(folder, key, payload):
+    """Keep `payload` (after its checksum) in the cache, published by an atomic rename."""
+    directory = _prepared_cache_dir() / folder
+    directory.mkdir(mode=0o700, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f"{MODULE_PREFIX}{key}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        os.replace(temporary, directory / f"{MODULE_PREFIX}{key}")
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def load_source(key):
+    """A generated KernelSource stored by `store_source`, or None. The cache folder is the
+    user's own (checked like the kernels it holds), so its pickles are as trusted as the kernels."""
+    payload = load_blob("sources", f"{key}.pickle")
+    try:
+        return None if payload is None else pickle.loads(payload)
+    except (pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
 
 
 def store_source(key, source):
-    """Keep a generated KernelSource (after the checksum of its pickle) so that a later compile
-    needs no SymPy work."""
-    folder = _prepared_cache_dir() / "sources"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f"{MODULE_PREFIX}{key}.")
+    """Keep a generated KernelSource so that a later compile needs no SymPy work."""
     try:
-        payload = pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(handle, "wb") as out:
-            out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-        os.replace(temporary, folder / f"{MODULE_PREFIX}{key}.pickle")
-    except (OSError, pickle.PickleError, TypeError, AttributeError):
-        Path(temporary).unlink(missing_ok=True)
+        store_blob("sources", f"{key}.pickle", pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PickleError, TypeError, AttributeError):
+        pass
 
 
 def cache_info():
@@ -333,7 +347,7 @@ def clear_cache():
     """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were removed."""
     root = cache_dir()
     removed = 0
-    for folder in (root, root / "locks", root / "tmp", root / "sources"):
+    for folder in (root, root / "locks", root / "tmp", root / "sources", root / "cubins"):
         for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)

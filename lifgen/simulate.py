@@ -130,6 +130,7 @@ class Simulator:
         try:
             runner = self.target.runner(source, kernel, arrays)
             done, partial, events = _advance(runner, arrays, request.spikes, progress)
+            runner.finish()  # the run's arrays hold its results from here on
         finally:
             self._scratch.append(arrays.work)
         result = self._assemble(request, done, partial, events)

@@ -173,5 +173,8 @@ class Runner:
                 for s, trace in a.traces.items():
                     trace[t, row] = a.states[s][row, a.index]
 
+    def finish(self):
+        """Nothing to do: the run's arrays were written in place."""
+
 
 TARGET = PythonTarget()

@@ -186,7 +186,9 @@ def test_a_corrupted_cache_entry_is_detected_and_rebuilt(tmp_path):
     rebuilt = json.loads(again.stdout)
     assert rebuilt["from_cache"] is False and rebuilt["V"] == result["V"]
     assert module.with_suffix(".bad").exists()
-    for pickled in (tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "sources").glob("*.pickle"):
+    sources = list((tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "sources").glob("*.pickle"))
+    assert sources
+    for pickled in sources:
         pickled.write_bytes(pickled.read_bytes()[:-10])  # a truncated generated source
     third = subprocess.run([sys.executable, "-c", BUILDER, str(model), "0"], env=environment,
                            capture_output=True, text=True, timeout=600)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-TARGETS = {"c": "lifgen.targets.c"}
+TARGETS = {"c": "lifgen.targets.c", "cuda": "lifgen.targets.cuda"}
 
 
 def get_target(name: str) -> Any:

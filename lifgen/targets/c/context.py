@@ -129,6 +129,8 @@ class KernelContext:
     levels: list[str]
     flush_denormals: bool
     all_shared: bool  # only index 0 of the parameter scratch is read
+    inline: str = "static inline"  # how helper functions are declared (CUDA adds __device__)
+    constant: str = "static const"  # and constant tables
     # filled once the body is rendered: what the kernel turns out to use
     body: str = ""
     unpack: tuple[tuple[str, str], ...] = ()

@@ -38,6 +38,8 @@ SCHEDULES = {  # loop order -> (template, what the header says of it)
                   "inside (a streamed input is read in runs)"),
     "coupled": ("c/schedule_coupled.c.j2", "time outside, every neuron per step (coupled by "
                 "synapses or inhibition)"),
+    "constants": ("c/schedule_constants.c.j2", "none: this kernel only fills each neuron's "
+                  "parameters and constants, for a GPU kernel to read"),
 }
 # Arrays and values of the kernel's schedules, per model name (beside lower.ARRAY_PREFIXES).
 SCHEDULE_PREFIXES = {"scratch_parameter": "lg_p_", "scratch_constant": "lg_k_",
@@ -69,6 +71,7 @@ class KernelSource:
     abi: KernelABI
     mode: str
     work_size: int  # scratch values per neuron the kernel needs
+    prologue: "KernelSource | None" = None  # C that fills the scratch, for a GPU kernel
 
     @property
     def options(self) -> dict[str, Any]:
@@ -119,23 +122,16 @@ def model_abi(step_map: StepMap) -> KernelABI:
 
 
 def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
-           variant: Variant) -> KernelSource:
-    """The kernel C source and cdef of `step_map` for these options and this variant."""
+           variant: Variant, mode: str | None = None) -> KernelSource:
+    """The kernel C source and cdef of `step_map` for these options and this variant (`mode`
+    overrides the loop order; "constants" gives the prologue alone, for another target)."""
     if semantics.dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {semantics.dtype!r}")
     abi = model_abi(step_map)
-    mode = loop_order(step_map, semantics, variant)
-    context = _context(step_map, semantics, schedule, variant, mode, abi)
+    mode = mode or loop_order(step_map, semantics, variant)
+    context = kernel_context(step_map, semantics, schedule, variant, mode, abi)
     env = environment()
-    body = env.get_template("c/body.c.j2").render(k=context)
-    used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
-    context = dataclasses.replace(
-        context, body=body.rstrip("\n"), unpack=tuple(_unpack(abi, used)),
-        helpers=frozenset(_closure(used)),
-        sizes=tuple(SIZES[n].format(tile=context.tile) for n in ("LG_TILE", "LG_BLOCK")
-                    if n in used),
-        enums=tuple((comment, members) for comment, members in c_enums()
-                    if any(name in used for name, _ in members)))
+    context = with_body(context, env.get_template("c/body.c.j2").render(k=context), abi)
     model = step_map.model
     work = len(model.parameters) + len(step_map.constants) + len(context.coupled_scratch)
     return KernelSource(
@@ -146,9 +142,23 @@ def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
         schedule=schedule, variant=variant, abi=abi, mode=mode, work_size=work)
 
 
-def _unpack(abi: KernelABI, used: set[str]) -> list[tuple[str, str]]:
+def with_body(context: KernelContext, body: str, abi: KernelABI,
+              restrict: str = "restrict ") -> KernelContext:
+    """The context with its rendered body, and what the body turns out to use: the fields to
+    unpack (arrays declared with `restrict`), the helpers, sizes and enums to declare."""
+    used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
+    return dataclasses.replace(
+        context, body=body.rstrip("\n"), unpack=tuple(_unpack(abi, used, restrict)),
+        helpers=frozenset(_closure(used)),
+        sizes=tuple(SIZES[n].format(tile=context.tile) for n in ("LG_TILE", "LG_BLOCK")
+                    if n in used),
+        enums=tuple((comment, members) for comment, members in c_enums()
+                    if any(name in used for name, _ in members)))
+
+
+def _unpack(abi: KernelABI, used: set[str], restrict: str) -> list[tuple[str, str]]:
     """The fields the kernel reads: (parameter lg_<field> with restrict, the struct's field)."""
-    return [(f.declaration("restrict ").replace(f.name, "lg_" + f.name, 1), f"lg_a->{f.name}")
+    return [(f.declaration(restrict).replace(f.name, "lg_" + f.name, 1), f"lg_a->{f.name}")
             for f in abi if "lg_" + f.name in used]
 
 
@@ -159,8 +169,10 @@ def _closure(used: set[str]) -> set[str]:
     return helpers
 
 
-def _context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule, variant: Variant,
-             mode: str, abi: KernelABI) -> KernelContext:
+def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+                   variant: Variant, mode: str, abi: KernelABI, indent: int = 16) -> KernelContext:
+    """Every name and printed statement the templates of one kernel read (the step printed at
+    `indent` spaces)."""
     model = step_map.model
     dtype = semantics.dtype
     shared = set(variant.shared)
@@ -171,7 +183,7 @@ def _context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule, var
         inhibition=semantics.inhibition, levels=levels,
         time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
         shared=frozenset(shared)))
-    printer = StatementPrinter(dtype)
+    printer = StatementPrinter(dtype, indent)
     expression = functools.partial(print_expression, dtype=dtype)
     number = CPrinter({}, dtype).print
     in_loop = identifiers((step.step, step.after_spike))

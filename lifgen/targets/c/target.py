@@ -37,10 +37,14 @@ class Runner:
     """Calls one kernel over a run's arrays, a chunk of steps at a time."""
 
     def __init__(self, source: KernelSource, kernel: Kernel, arrays: RunArrays):
-        self.ffi = ffi = kernel.ffi
         self.function = getattr(kernel.lib, source.function)
+        self._marshal(kernel.ffi, arrays)
+
+    def _marshal(self, ffi: Any, arrays: RunArrays) -> None:
+        """The argument struct over `arrays`, with each array's pointer from `_pointer`."""
+        self.ffi = ffi
         self.arrays = arrays
-        self.keep: list[Any] = []  # cffi buffers: the struct's pointers do not keep them alive
+        self.keep: list[Any] = []  # buffers: the struct's pointers do not keep them alive
         self.args = ffi.new("lg_args *", self._fixed_fields())
         self.inputs = {n: self._pointer(a.array) for n, a in arrays.inputs.items()}
         self.traces = {n: self._pointer(t) for n, t in arrays.traces.items()}
@@ -82,6 +86,12 @@ class Runner:
 
     def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:
         """Run steps done .. done + steps; a raster chunk goes to `spikes` when given."""
+        buffer = None if spikes is None else self.ffi.from_buffer("uint8_t[]", spikes)
+        self._chunk(done, steps, buffer)
+        self.function(self.args)
+
+    def _chunk(self, done: int, steps: int, spikes: Any) -> None:
+        """Point the struct at steps done .. done + steps (and at `spikes` for the raster)."""
         a, args = self.arrays, self.args
         width = a.rows * a.n_neurons
         args.n_steps, args.step0 = steps, done
@@ -90,13 +100,14 @@ class Runner:
         for name, pointer in self.traces.items():
             setattr(args, field_name("trace", name), pointer + done * a.rows * a.index.size)
         if spikes is not None:
-            buffer = self.ffi.from_buffer("uint8_t[]", spikes)
-            args.spikes = buffer
+            args.spikes = spikes
         elif a.raster is not None:
             args.spikes = self.raster + done * width
         if a.offsets is not None:
             args.spike_offsets = self.offsets + done * width
-        self.function(args)
+
+    def finish(self) -> None:
+        """Nothing to do: the kernel wrote the run's NumPy arrays in place."""
 
 
 TARGET = CTarget()

@@ -1,0 +1,79 @@
+"""The GPU device of the cuda target: CuPy allocates, copies and launches; NVRTC compiles."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ...errors import InputError, LifgenError
+from . import nvrtc
+
+THREADS_PER_BLOCK = 256
+
+
+class GPU:
+    """One CUDA GPU (CuPy's current device)."""
+
+    name = "gpu"
+
+    def __init__(self) -> None:
+        try:
+            import cupy
+        except ImportError:
+            raise LifgenError("target='cuda' needs CuPy to run kernels on the GPU: "
+                              f"{nvrtc.INSTALL_HINT}") from None
+        try:
+            available = cupy.cuda.is_available()
+        except Exception:  # a broken driver install raises from deep inside CuPy
+            available = False
+        if not available:
+            raise LifgenError("target='cuda' found no CUDA GPU on this machine "
+                              "(cupy.cuda.is_available() is False); use target='c'")
+        self.cupy = cupy
+        properties = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        self.arch = f"sm_{properties['major']}{properties['minor']}"
+
+    def load(self, source: Any) -> tuple[Callable[[int, bytes], None], bool]:
+        """A launcher for the kernel of `source` (threads, argument struct), and whether its
+        cubin came from the cache."""
+        cubin, _, cached = nvrtc.compile_cubin(source.c_source, self.arch,
+                                               source.schedule.flush_denormals)
+        module = self.cupy.cuda.function.Module()
+        module.load(cubin)
+        function = module.get_function(source.function)
+
+        def launch(threads: int, struct: bytes) -> None:
+            if threads:
+                args = self.cupy.asarray(np.frombuffer(struct, np.uint8))
+                blocks = -(-threads // THREADS_PER_BLOCK)
+                function((blocks,), (THREADS_PER_BLOCK,), (args,))
+        launch.module = module  # type: ignore[attr-defined]  # keeps the code loaded
+        return launch, cached
+
+    def reserve(self, nbytes: int) -> None:
+        """Refuse, before allocating, a run whose arrays do not fit in the GPU's free memory."""
+        free, total = self.cupy.cuda.runtime.memGetInfo()
+        free += self.cupy.get_default_memory_pool().free_bytes()
+        if nbytes > free:
+            raise InputError(f"this run needs {nbytes / 2**30:.2f} GiB on the GPU, which has "
+                             f"{free / 2**30:.2f} GiB free of {total / 2**30:.2f} GiB; record fewer "
+                             "neurons, use spikes='count' or 'events', or run fewer steps at once")
+
+    def upload(self, array: Any) -> Any:
+        return self.cupy.asarray(array)
+
+    def zeros(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        return self.cupy.zeros(shape, dtype)
+
+    def full(self, shape: tuple[int, ...], value: float, dtype: Any) -> Any:
+        return self.cupy.full(shape, value, dtype)
+
+    def address(self, array: Any) -> int:
+        return int(array.data.ptr)
+
+    def download(self, array: Any, out: np.ndarray) -> None:
+        array.get(out=out)
+
+    def is_device_array(self, value: Any) -> bool:
+        return isinstance(value, self.cupy.ndarray)

@@ -1,0 +1,50 @@
+"""The CUDA source run on the CPU, compiled as C: every thread in turn, on NumPy arrays.
+
+It checks the cuda target on machines without a GPU (lifgen's tests and CI): the generated
+kernel text, the runner's marshalling and its copies all run; only CuPy's launch does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ...build import build
+
+
+class Host:
+    """A stand-in for a GPU: memory is NumPy's, a launch is a call of the C build."""
+
+    name = "host"
+    arch = "host"
+
+    def load(self, source: Any) -> tuple[Callable[[int, bytes], None], bool]:
+        kernel = build(source.c_source, source.cdef)
+        function = getattr(kernel.lib, source.function)
+
+        def launch(threads: int, struct: bytes) -> None:
+            buffer = np.frombuffer(bytearray(struct), np.uint8)
+            function(kernel.ffi.cast("lg_args *", buffer.ctypes.data))
+        return launch, kernel.from_cache
+
+    def reserve(self, nbytes: int) -> None:
+        """Host memory is NumPy's: its own errors apply."""
+
+    def upload(self, array: Any) -> np.ndarray:
+        return np.array(array, copy=True, order="C")
+
+    def zeros(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        return np.zeros(shape, dtype)
+
+    def full(self, shape: tuple[int, ...], value: float, dtype: Any) -> np.ndarray:
+        return np.full(shape, value, dtype)
+
+    def address(self, array: np.ndarray) -> int:
+        return int(array.ctypes.data)
+
+    def download(self, array: np.ndarray, out: np.ndarray) -> None:
+        out[...] = array
+
+    def is_device_array(self, value: Any) -> bool:
+        return False

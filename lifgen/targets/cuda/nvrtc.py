@@ -1,0 +1,80 @@
+"""Compile CUDA source to a cubin with NVRTC (from the `cuda-bindings` and `nvidia-cuda-nvrtc`
+wheels), into lifgen's content-addressed cache. NVRTC needs no GPU and no driver, so CI checks
+that every generated kernel compiles without warnings on machines without a GPU."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from ...build import load_blob, store_blob
+from ...errors import CompileError, LifgenError
+
+INSTALL_HINT = 'pip install "lifgen[cuda]"'
+# FMA contraction off, as the C target's -ffp-contract=off; IEEE division and square root
+# (NVRTC's defaults, spelled out so that no later default can change the numbers).
+OPTIONS = ("--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--std=c++17")
+
+
+def bindings() -> Any:
+    """NVRTC's Python bindings, or a LifgenError saying what to install."""
+    try:
+        from cuda.bindings import nvrtc
+    except ImportError:
+        raise LifgenError("the cuda target compiles with NVRTC, which is not installed: "
+                          f"{INSTALL_HINT} (or pip install cuda-bindings nvidia-cuda-nvrtc)") from None
+    return nvrtc
+
+
+def version() -> tuple[int, int]:
+    nvrtc = bindings()
+    major, minor = _checked(nvrtc, nvrtc.nvrtcVersion(), "version")
+    return int(major), int(minor)
+
+
+def compile_cubin(source: str, arch: str, flush_denormals: bool = False,
+                  name: str = "kernel.cu") -> tuple[bytes, str, bool]:
+    """(cubin, the compiler's log, from the cache) for `source` on GPU architecture `arch`
+    ("sm_90"). Errors raise a CompileError holding NVRTC's log, with line numbers."""
+    options = (*OPTIONS, f"--gpu-architecture={arch}", f"--ftz={str(flush_denormals).lower()}")
+    material = "\n".join((source, repr(options), repr(version())))
+    key = hashlib.sha256(material.encode()).hexdigest()[:32]
+    cached = load_blob("cubins", f"{key}.cubin")
+    if cached is not None:
+        log, _, cubin = cached.partition(b"\0")
+        return cubin, log.decode(), True
+    cubin, log = _compile(source, options, name)
+    store_blob("cubins", f"{key}.cubin", log.encode() + b"\0" + cubin)
+    return cubin, log, False
+
+
+def _compile(source: str, options: tuple[str, ...], name: str) -> tuple[bytes, str]:
+    nvrtc = bindings()
+    (program,) = _checked(nvrtc, nvrtc.nvrtcCreateProgram(source.encode(), name.encode(), 0, [],
+                                                          []), "create")
+    try:
+        (result,) = nvrtc.nvrtcCompileProgram(program, len(options), [o.encode() for o in options])
+        log = _log(nvrtc, program)
+        if result != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+            raise CompileError(f"NVRTC could not compile the generated CUDA ({name}):\n{log}")
+        (size,) = _checked(nvrtc, nvrtc.nvrtcGetCUBINSize(program), "cubin size")
+        cubin = b" " * size
+        _checked(nvrtc, nvrtc.nvrtcGetCUBIN(program, cubin), "cubin")
+        return cubin, log
+    finally:
+        nvrtc.nvrtcDestroyProgram(program)
+
+
+def _log(nvrtc: Any, program: Any) -> str:
+    (size,) = _checked(nvrtc, nvrtc.nvrtcGetProgramLogSize(program), "log size")
+    text = b" " * size
+    _checked(nvrtc, nvrtc.nvrtcGetProgramLog(program, text), "log")
+    return text.rstrip(b"\0 ").decode(errors="replace").strip()
+
+
+def _checked(nvrtc: Any, answer: tuple, what: str) -> tuple:
+    """The values of an NVRTC call that returns (status, *values), or a CompileError."""
+    status, *values = answer
+    if status != nvrtc.nvrtcResult.NVRTC_SUCCESS:
+        raise CompileError(f"NVRTC failed ({what}): {status}")
+    return tuple(values)

@@ -1,0 +1,131 @@
+"""The cuda target's three stages: render (CUDA C), build (NVRTC, cached; and the C prologue),
+run (arrays copied to the device, marshalled into the kernel's argument struct by field name)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ...build import Kernel
+from ...discretize import StepMap
+from ...options import ModelOptions, Schedule, Variant
+from ...run_arrays import RunArrays
+from ..c.render import KernelSource
+from ..c.target import TARGET as C_TARGET
+from ..c.target import Runner as CRunner
+from .render import render
+
+
+@dataclass(frozen=True)
+class CudaKernel:
+    """A loaded GPU kernel, and the C prologue that fills its parameters and constants."""
+
+    prologue: Kernel
+    launch: Callable[[int, bytes], None]
+    from_cache: bool
+
+
+class CudaTarget:
+    """CUDA kernels compiled with NVRTC, one GPU thread per neuron, run through CuPy."""
+
+    def __init__(self, device: Any = None, name: str = "cuda"):
+        self._device = device  # found on the first build: rendering needs no GPU
+        self.name = name
+
+    @property
+    def device(self) -> Any:
+        if self._device is None:
+            from .gpu import GPU
+            self._device = GPU()
+        return self._device
+
+    def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+               variant: Variant) -> KernelSource:
+        return render(step_map, semantics, schedule, variant)
+
+    def build(self, source: KernelSource) -> CudaKernel:
+        device = self.device
+        assert source.prologue is not None
+        prologue = C_TARGET.build(source.prologue)
+        launch, from_cache = device.load(source)
+        return CudaKernel(prologue, launch, from_cache and prologue.from_cache)
+
+    def runner(self, source: KernelSource, kernel: CudaKernel, arrays: RunArrays) -> "Runner":
+        return Runner(self.device, source, kernel, arrays)
+
+
+class Runner(CRunner):
+    """Copies a run's arrays to the device, launches one thread per neuron and batch row for
+    each chunk of steps, and copies the results back at the end."""
+
+    def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
+        assert source.prologue is not None
+        CRunner(source.prologue, kernel.prologue, arrays).advance(0, 0, None)  # fills arrays.work
+        self.device, self.launch = device, kernel.launch
+        device.reserve(_device_bytes(arrays))
+        self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
+        self.fresh = _fresh_outputs(arrays)
+        self._marshal(kernel.prologue.ffi, arrays)
+        self.events = None  # the device buffer of a chunk's spikes, when collected as events
+
+    def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
+        """The device address of `array`'s copy (outputs start there as on the host)."""
+        if array is None:
+            return self.ffi.NULL
+        device = self.device
+        fill = self.fresh.get(id(array))
+        if fill is None:
+            copy = device.upload(array)
+        elif fill == 0:
+            copy = device.zeros(array.shape, array.dtype)
+        else:
+            copy = device.full(array.shape, fill, array.dtype)
+        if array.flags.writeable and id(array) in _outputs(self.arrays):
+            self.results.append((copy, array))
+        self.keep.append(copy)
+        return self.ffi.cast(kind.replace("[]", " *"), device.address(copy))
+
+    def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:
+        pointer = None
+        if spikes is not None:
+            if self.events is None:
+                self.events = self.device.zeros(spikes.shape, np.uint8)
+            pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
+        self._chunk(done, steps, pointer)
+        self.launch(self.arrays.rows * self.arrays.n_neurons, bytes(self.ffi.buffer(self.args)))
+        if spikes is not None:
+            self.device.download(self.events, spikes)
+
+    def finish(self) -> None:
+        """Copy states, counts, traces, raster and spike offsets back into the run's arrays."""
+        for copy, array in self.results:
+            self.device.download(copy, array)
+
+
+def _outputs(arrays: RunArrays) -> set[int]:
+    return {id(a) for a in (*arrays.states.values(), *arrays.traces.values(), arrays.raster,
+                            arrays.offsets, arrays.counts, arrays.fired) if a is not None}
+
+
+def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
+    """Outputs whose start is known (a zero raster, NaN offsets, unwritten traces): made on the
+    device instead of copied there."""
+    fresh: dict[int, float] = {id(t): 0.0 for t in arrays.traces.values()}
+    if arrays.raster is not None:
+        fresh[id(arrays.raster)] = 0.0
+    if arrays.offsets is not None:
+        fresh[id(arrays.offsets)] = float("nan")
+    return fresh
+
+
+def _device_bytes(arrays: RunArrays) -> int:
+    """What a run puts on the device: every array it reads or writes."""
+    total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
+                                   arrays.raster, arrays.offsets, arrays.counts, arrays.work)
+                if a is not None)
+    return total + sum(entry.array.nbytes for entry in arrays.inputs.values())
+
+
+TARGET = CudaTarget()

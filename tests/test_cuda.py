@@ -1,0 +1,221 @@
+"""The cuda target. Without a GPU: its source compiles with NVRTC for every library model and
+option set, without a warning, and the same text compiled as C ("cuda-host": each thread in turn
+on the CPU) gives the C target's numbers bit for bit. With a GPU (`pytest -m gpu`): the kernels
+give the C target's numbers there too."""
+
+import platform
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen import targets
+from lifgen.errors import InputError, LifgenError
+from lifgen.library import list_models
+from lifgen.modelfile import model_from_document
+from lifgen.options import Schedule, Variant
+from lifgen.simulate import kernel_source, model_options
+from lifgen.targets.cuda.target import TARGET
+
+COUPLED = ("rleaky", "rsynaptic")  # a recurrent synapse couples the neurons
+UNCOUPLED = [m for m in list_models() if m not in COUPLED]
+# models whose step is + - * / and selects only: bit-identical on the GPU
+ARITHMETIC = ("leaky", "lapicque", "synaptic", "alpha", "lif_cuba", "lif_coba", "izhikevich", "qif")
+DRIVE = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0,
+         "lif_coba": 30.0, "eif": 5.0, "qif": 20.0}  # inputs that make each model spike
+OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
+      "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
+      "spike": {"condition": "V > theta"}, "simulation": {"dt": 0.1}}
+
+
+@pytest.fixture
+def cuda_host(monkeypatch):
+    monkeypatch.setitem(targets.TARGETS, "cuda-host", "cuda_host_target")
+
+
+def nvrtc():
+    """NVRTC's module; on Linux x86-64 (CI) its wheels are test dependencies and must load."""
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        pytest.skip("the NVRTC wheels (cuda-bindings, nvidia-cuda-nvrtc) are for Linux x86-64")
+    from lifgen.targets.cuda import nvrtc as module
+    module.bindings()
+    return module
+
+
+def cuda_source(model, variant=None, **options):
+    """The generated CUDA of `model`, for `variant` (default: parameters shared, inputs held)."""
+    semantics = model_options(**options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = kernel_source(model, semantics, Schedule(), TARGET)
+    if variant is not None:
+        source = TARGET.render(source.step_map, semantics, Schedule(), variant)
+    return source
+
+
+def per_neuron(model):
+    """The variant with every parameter per neuron and every input streamed."""
+    loaded = lifgen.load_model(model) if isinstance(model, str) else model
+    return Variant.of({u: "streamed" for u in loaded.input_names}, ())
+
+
+COMPILE_CASES = (
+    [(m, {"dtype": d}, None) for m in UNCOUPLED for d in ("float64", "float32")]
+    + [(m, {"dtype": d}, "per_neuron") for m in UNCOUPLED for d in ("float64", "float32")]
+    + [("leaky", {"reset": r, "reset_timing": t}, None) for r in ("zero", "subtract", "none")
+       for t in ("next_step", "same_step")]
+    + [("leaky", {"reset_delay": False}, None), ("leaky", {"graded_spikes": 0.5}, None),
+       ("leaky", {"state_quant": [0.0, 0.5, 1.0]}, "per_neuron"),
+       ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"}, None),
+       ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step", "dtype": "float32"}, "per_neuron"),
+       ("izhikevich", {"method": "euler"}, None), ("hodgkin_huxley", {"method": "rk4"}, None),
+       ("leaky", {}, "time"), ("ou", {}, None), ("ou", {"dtype": "float32"}, "per_neuron")])
+
+
+def _case_id(case):
+    model, options, variant = case
+    return "-".join([model, *(f"{k}={v}" for k, v in options.items()), variant or "shared"])
+
+
+@pytest.mark.parametrize("model, options, variant", COMPILE_CASES,
+                         ids=[_case_id(c) for c in COMPILE_CASES])
+def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
+    compiler = nvrtc()
+    loaded = model_from_document(OU, "ou.toml") if model == "ou" else model
+    chosen = {None: None, "per_neuron": per_neuron(loaded),
+              "time": Variant.of({"I": "time"}, ("beta", "threshold"))}[variant]
+    source = cuda_source(loaded, chosen, **options)
+    cubin, log, _ = compiler.compile_cubin(source.c_source, "sm_90")
+    assert log == "" and cubin[:4] == b"\x7fELF"
+
+
+@pytest.mark.parametrize("arch", ["sm_75", "sm_80"])
+def test_older_gpus_compile_too(arch):
+    for model in ("leaky", "hodgkin_huxley"):
+        _, log, _ = nvrtc().compile_cubin(cuda_source(model).c_source, arch)
+        assert log == ""
+
+
+def test_cubins_are_cached_by_source_options_and_architecture():
+    compiler = nvrtc()
+    text = cuda_source("qif").c_source
+    first = compiler.compile_cubin(text, "sm_90")
+    again = compiler.compile_cubin(text, "sm_90")
+    assert again[2] is True and again[0] == first[0]
+    assert compiler.compile_cubin(text, "sm_90", flush_denormals=True)[2] is False
+    assert compiler.compile_cubin(text, "sm_80")[2] is False
+
+
+def test_a_compiler_error_quotes_nvrtc_with_line_numbers():
+    with pytest.raises(LifgenError, match=r"kernel\.cu\(\d+\): error"):
+        nvrtc().compile_cubin("extern \"C\" __global__ void lg_run() { undeclared = 1; }", "sm_90")
+
+
+def test_the_source_is_readable_and_names_the_target():
+    text = cuda_source("lif_cuba", method="exact", dt=0.1).c_source
+    assert "Generated by lifgen" in text and "method exact" in text and "dt = 0.1" in text
+    assert "one GPU thread per neuron" in text
+    assert "/* V <- k0 + k1*V + k2*I + k3*g_e + k4*g_i */" in text
+    assert "__global__ void lg_run" in text
+    code = re.sub(r"/\*.*?\*/", "", text.split("LG_DEVICE void lg_neuron(")[1], flags=re.S)
+    assert "exp(" not in code  # propagators come from the host, computed by the C target's code
+
+
+@pytest.mark.parametrize("model", COUPLED)
+def test_coupled_models_say_they_need_the_c_target(model):
+    with pytest.raises(InputError, match="uncoupled neurons only.*target='c'"):
+        cuda_source(model)
+
+
+def _inputs(c, n, steps, layout, rng):
+    scale = DRIVE.get(c.model.name, 1.5)
+    shape = {"held": (n,), "streamed": (steps, n), "time": (steps, 1), "batch": (steps, 2, n)}
+    return {u: scale * rng.uniform(0.5, 1.5, shape[layout]) for u in c.model.input_names}
+
+
+HOST_CASES = (
+    [(m, {"dtype": d}, "held") for m in UNCOUPLED for d in ("float64", "float32")]
+    + [("leaky", {"reset": r, "reset_timing": t}, "streamed") for r in ("zero", "subtract", "none")
+       for t in ("next_step", "same_step")]
+    + [("leaky", {"reset_delay": False}, "time"), ("leaky", {"graded_spikes": 0.5}, "batch"),
+       ("leaky", {"state_quant": [0.0, 0.5, 1.0, 1.5, 2.0], "reset": "none"}, "held"),
+       ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"}, "streamed"),
+       ("synaptic", {"dtype": "float32"}, "batch"), ("lif_cuba", {"method": "exact"}, "time"),
+       ("hodgkin_huxley", {"method": "rk4"}, "streamed"), ("ou", {}, "held")])
+
+
+@pytest.mark.parametrize("model, options, layout", HOST_CASES,
+                         ids=[_case_id(c) for c in HOST_CASES])
+def test_the_cuda_source_compiled_as_c_gives_the_c_numbers(cuda_host, model, options, layout):
+    loaded = model_from_document(OU, "ou.toml") if model == "ou" else model
+    c = lifgen.compile(loaded, **options)
+    cuda = lifgen.compile(loaded, target="cuda-host", **options)
+    steps, n = 150, 13
+    rng = np.random.default_rng(3)
+    inputs = _inputs(c, n, steps, layout, rng)
+    params = {p: np.full(n, v) * rng.uniform(0.98, 1.02, n)
+              for p, v in c.model.defaults.items() if p in ("tau", "beta", "threshold", "tau_m")}
+    run = dict(inputs=inputs, params=params, record={s: [0, 4, 12] for s in c.step_map.state_names},
+               seed=9)
+    expected, got = c.run(steps, n, **run), cuda.run(steps, n, **run)
+    assert expected.spike_count.sum() > 0 or model == "ou"
+    for name in expected.state:
+        np.testing.assert_array_equal(got.state[name], expected.state[name])
+        np.testing.assert_array_equal(got.traces[name], expected.traces[name])
+    np.testing.assert_array_equal(got.spikes, expected.spikes)
+    np.testing.assert_array_equal(got.spike_count, expected.spike_count)
+    if expected.spike_offsets is not None:
+        np.testing.assert_array_equal(got.spike_offsets, expected.spike_offsets)
+
+
+def test_events_chunks_and_continued_runs_match(cuda_host):
+    c, cuda = lifgen.compile("leaky"), lifgen.compile("leaky", target="cuda-host")
+    inputs = {"I": np.random.default_rng(1).uniform(0, 0.6, (400, 50))}
+    expected = c.run(400, 50, inputs=inputs, spikes="events")
+    got = cuda.run(400, 50, inputs=inputs, spikes="events", progress=True)
+    for mine, theirs in zip(got.spike_events, expected.spike_events):
+        np.testing.assert_array_equal(mine, theirs)
+    first = cuda.run(200, 50, inputs={"I": inputs["I"][:200]}, spikes="count")
+    rest = cuda.run(200, 50, inputs={"I": inputs["I"][200:]}, initial=first.state, spikes="count")
+    np.testing.assert_array_equal(first.spike_count + rest.spike_count, expected.spike_count)
+
+
+def test_without_a_gpu_compile_says_what_is_missing():
+    try:
+        import cupy
+        if cupy.cuda.is_available():
+            pytest.skip("this machine has a GPU")
+    except ImportError:
+        pass
+    with pytest.raises(LifgenError, match=r"lifgen\[cuda\]|no CUDA GPU"):
+        lifgen.compile("leaky", target="cuda")
+
+
+def gpu():
+    cupy = pytest.importorskip("cupy", reason="the GPU tests need CuPy: pip install 'lifgen[cuda]'")
+    if not cupy.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine")
+    return cupy
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("model", UNCOUPLED)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_on_the_gpu_the_numbers_are_the_c_targets(model, dtype):
+    gpu()
+    c, cuda = lifgen.compile(model, dtype=dtype), lifgen.compile(model, dtype=dtype, target="cuda")
+    steps, n = 1000, 2000
+    inputs = _inputs(c, n, steps, "held", np.random.default_rng(7))
+    record = {s: [0, 999, 1999] for s in c.step_map.state_names}
+    expected = c.run(steps, n, inputs=inputs, record=record)
+    got = cuda.run(steps, n, inputs=inputs, record=record)
+    np.testing.assert_array_equal(got.spikes, expected.spikes)
+    for name in expected.state:
+        if model in ARITHMETIC:
+            np.testing.assert_array_equal(got.state[name], expected.state[name])
+            np.testing.assert_array_equal(got.traces[name], expected.traces[name])
+        else:  # CUDA's exp and log may differ from glibc's in the last bit
+            np.testing.assert_allclose(got.traces[name], expected.traces[name],
+                                       rtol=1e-9 if dtype == "float64" else 1e-4, atol=1e-9)
