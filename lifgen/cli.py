@@ -102,6 +102,8 @@ def _compile_options(parser):
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--reset", choices=("subtract", "zero", "none"))
     parser.add_argument("--reset-timing", choices=("next_step", "same_step"))
+    parser.add_argument("--target", choices=("c", "cuda"), default="c",
+                        help="where the model runs: c (this CPU, default) or cuda (an NVIDIA GPU)")
 
 
 def main(argv=None):
@@ -131,6 +133,7 @@ def main(argv=None):
 
 
 _ERROR_KINDS = {CompileError: ("build failed", EXIT_INTERNAL)}
+LANGUAGES = {"c": "C", "cuda": "CUDA"}
 
 
 def _emit(args):
@@ -184,10 +187,10 @@ def _show(args):
     time_unit = f" {model.time_unit}" if model.time_unit else ""
     title = f"Step map ({step_map.method}, dt = {step_map.dt}{time_unit})"
     sections.append((title, ([step_map.note] if step_map.note else []) + step_map.equations()))
-    source = get_target("c").render(step_map, ModelOptions(dtype=args.dtype), Schedule(),
-                                    Variant.of({n: "held" for n in model.input_names},
-                                               model.parameter_names))
-    sections.append(("Generated C", [source.c_source]))
+    source = get_target(args.target).render(step_map, ModelOptions(dtype=args.dtype), Schedule(),
+                                            Variant.of({n: "held" for n in model.input_names},
+                                                       model.parameter_names))
+    sections.append((f"Generated {LANGUAGES[args.target]}", [source.c_source]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:
         print(f"\n== {title}")
@@ -229,7 +232,7 @@ def _simulate(args):
     initial = dict(_assignment(text, "--initial") for text in args.initial)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing,
-                              threads=args.threads)
+                              threads=args.threads, target=args.target)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if args.plot and args.spikes == "count":
         raise InputError("--plot needs spike times: use --spikes raster or events")

@@ -132,29 +132,55 @@ def batch_shape(inputs, initial, n_steps, n_neurons):
     return shapes.pop() if shapes else ()
 
 
-def input_array(value, name, n_steps, batch, n_neurons, dtype, allow_nan=False):
+def input_array(value, name, n_steps, batch, n_neurons, dtype, allow_nan=False, device=None):
     """An input as (array, time stride, batch stride, neuron stride) over a contiguous array.
 
     Streamed inputs are not scanned for NaN (a pass over them would cost as much as the
-    simulation); a NaN input gives NaN states, as in NumPy.
+    simulation); a NaN input gives NaN states, as in NumPy. A GPU array (CuPy, a torch CUDA
+    tensor: anything with __cuda_array_interface__ or CUDA DLPack) stays on the GPU, taken by
+    `device` without a copy when its dtype is the kernel's; only the cuda target has one.
     """
     what = f"inputs[{name!r}]"
+    if is_gpu_array(value):
+        if device is None:
+            raise InputError(f"{what} is a GPU array; run it with target='cuda', or pass a NumPy "
+                             "array")
+        return _laid_out(device.adopt(value, dtype), what, n_steps, batch, n_neurons)
     if isinstance(value, WAVEFORMS):
         return InputArray(finite_array(value.values(n_steps), what, dtype, allow_nan), 1, 0, 0)
     if isinstance(value, Real) or np.ndim(value) < 2:
         array, stride = per_neuron(value, what, n_neurons, dtype, allow_nan)
         return InputArray(array, 0, 0, stride)
-    array = numbers(value, what, dtype)
+    return _laid_out(numbers(value, what, dtype), what, n_steps, batch, n_neurons)
+
+
+def is_gpu_array(value) -> bool:
+    """Whether `value` lives in a CUDA GPU's memory (NumPy's DLPack device is the CPU's)."""
+    if hasattr(value, "__cuda_array_interface__"):
+        return True
+    try:
+        return value.__dlpack_device__()[0] in (2, 13)  # kDLCUDA, kDLCUDAManaged
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def _laid_out(array, what, n_steps, batch, n_neurons):
+    """The strides of a contiguous input array of one of the accepted shapes."""
     rows = int(np.prod(batch, dtype=np.int64))
-    if array.shape == (n_steps, n_neurons):
+    shape = tuple(array.shape)
+    if shape in ((), (1,)):
+        return InputArray(array.reshape(1), 0, 0, 0)
+    if shape == (n_neurons,):
+        return InputArray(array, 0, 0, 1)
+    if shape == (n_steps, n_neurons):
         return InputArray(array, n_neurons, 0, 1)
-    if array.shape == (n_steps, 1):
+    if shape == (n_steps, 1):
         return InputArray(array, 1, 0, 0)
-    if array.shape == (n_steps, *batch, n_neurons) and batch:
+    if shape == (n_steps, *batch, n_neurons) and batch:
         return InputArray(array, rows * n_neurons, n_neurons, 1)
     raise InputError(f"{what} must be a scalar, a waveform, or have shape ({n_neurons},), "
                      f"({n_steps}, {n_neurons}), ({n_steps}, 1) or ({n_steps}, *batch, "
-                     f"{n_neurons}); got {array.shape}")
+                     f"{n_neurons}); got {shape}")
 
 
 def in_declared_units(values, quantities, what):

@@ -31,6 +31,7 @@ from .units import UnitError, parse_unit, to_unit
 
 NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
 SPIKE_MODES = ("raster", "count", "events")
+OUTPUTS = ("host", "device")  # where a Result's arrays are: NumPy, or the target's device
 RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts or events
 CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
 PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updates
@@ -72,6 +73,10 @@ class Simulator:
             self._variants[key] = (source, self.target.build(source))
         return self._variants[key]
 
+    def _device(self) -> Any:
+        """The target's device (a GPU) where it has one, else None."""
+        return getattr(self.target, "device", None)
+
     def _borrow_scratch(self, size: int) -> np.ndarray:
         """A scratch array of at least `size` values, taken from the ones earlier runs gave back
         (a run on another thread never shares one)."""
@@ -109,7 +114,7 @@ class Simulator:
 
     def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
             connections=None, spikes="raster", progress=False, drives=None, seed=0,
-            allow_nan=False) -> Result:
+            allow_nan=False, output="host") -> Result:
         """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
@@ -121,7 +126,14 @@ class Simulator:
         `seed` seeds the white noise xi of a stochastic model. NaN or infinite inputs, parameters
         and initial states are refused unless `allow_nan`. A state that becomes NaN or infinite
         is reported with a NumericalWarning naming the first step and neuron where it did.
+        With target="cuda", inputs may be GPU arrays (taken without a copy), and
+        `output="device"` leaves the Result's arrays on the GPU (CuPy arrays).
         """
+        if output not in OUTPUTS:
+            raise InputError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if output == "device" and self._device() is None:
+            raise InputError("output='device' keeps results on the GPU: compile with "
+                             "target='cuda'")
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
                                 spikes, drives, seed, bool(allow_nan))
         source, kernel = self._variant_of(request)
@@ -130,11 +142,11 @@ class Simulator:
         try:
             runner = self.target.runner(source, kernel, arrays)
             done, partial, events = _advance(runner, arrays, request.spikes, progress)
-            runner.finish()  # the run's arrays hold its results from here on
+            runner.finish(output == "device")  # the run's arrays hold its results from here on
         finally:
             self._scratch.append(arrays.work)
         result = self._assemble(request, done, partial, events)
-        if not allow_nan and not all(np.isfinite(a).all() for a in arrays.states.values()):
+        if not allow_nan and not all(bool(np.isfinite(a).all()) for a in arrays.states.values()):
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
         return result
 
@@ -167,7 +179,8 @@ class Simulator:
                              "large; run with spikes='count' (counts per neuron) or "
                              "spikes='events' (step and neuron of each spike)")
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
-                                               dtype, allow_nan) for n in model.input_names}
+                                               dtype, allow_nan, self._device())
+                        for n in model.input_names}
         param_values = self._parameters(params, n_neurons, dtype, allow_nan)
         states = prepare.initial_states(model, initial, param_values, batch, n_neurons, dtype,
                                         allow_nan)
@@ -234,7 +247,7 @@ class Simulator:
         """Find where a state first became NaN or infinite (by running again, tracing the neurons
         that ended non-finite), keep it in `result.first_nonfinite` and warn."""
         state_names = self.step_map.state_names
-        nonfinite = np.any([~np.isfinite(np.asarray(result.state[n]).reshape(-1, n_neurons))
+        nonfinite = np.any([~np.isfinite(_on_host(result.state[n]).reshape(-1, n_neurons))
                             for n in state_names], axis=0)  # (rows, N)
         traced = np.flatnonzero(nonfinite.any(axis=0))[:MAX_TRACED_NONFINITE]
         again = self.run(n_steps, n_neurons, record={n: traced for n in state_names},
@@ -269,6 +282,11 @@ class Simulator:
                   for n in model.parameter_names}
         prepare.check_constraints(model, {n: a for n, (a, _) in arrays.items()}, dtype)
         return arrays
+
+
+def _on_host(array) -> np.ndarray:
+    """A NumPy copy of a device array (CuPy's .get()); NumPy arrays as they are."""
+    return array if isinstance(array, np.ndarray) else array.get()
 
 
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,

@@ -173,7 +173,7 @@ class Runner:
                 for s, trace in a.traces.items():
                     trace[t, row] = a.states[s][row, a.index]
 
-    def finish(self):
+    def finish(self, on_device=False):
         """Nothing to do: the run's arrays were written in place."""
 
 

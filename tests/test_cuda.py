@@ -219,3 +219,98 @@ def test_on_the_gpu_the_numbers_are_the_c_targets(model, dtype):
         else:  # CUDA's exp and log may differ from glibc's in the last bit
             np.testing.assert_allclose(got.traces[name], expected.traces[name],
                                        rtol=1e-9 if dtype == "float64" else 1e-4, atol=1e-9)
+
+
+def test_output_device_keeps_the_devices_arrays(cuda_host):
+    cuda = lifgen.compile("synaptic", target="cuda-host")
+    inputs = {"I": np.random.default_rng(2).uniform(0, 0.5, (120, 9))}
+    host = cuda.run(120, 9, inputs=inputs, record=["V"])
+    kept = cuda.run(120, 9, inputs=inputs, record=["V"], output="device")
+    for name in host.state:
+        np.testing.assert_array_equal(kept.state[name], host.state[name])
+    np.testing.assert_array_equal(kept.traces["V"], host.traces["V"])
+    np.testing.assert_array_equal(kept.spikes, host.spikes)
+    with pytest.raises(InputError, match="output must be one of"):
+        cuda.run(10, 2, output="gpu")
+
+
+class FakeGPUArray:
+    """Looks like a CUDA array to lifgen (no GPU is touched before the target is checked)."""
+
+    __cuda_array_interface__ = {"shape": (10, 3), "typestr": "<f8", "data": (0, False),
+                                "version": 3}
+
+
+def test_gpu_arrays_and_device_output_need_the_cuda_target():
+    c = lifgen.compile("leaky")
+    with pytest.raises(InputError, match=r"inputs\['I'\] is a GPU array; run it with target='cuda'"):
+        c.run(10, 3, inputs={"I": FakeGPUArray()})
+    with pytest.raises(InputError, match="output='device'.*target='cuda'"):
+        c.run(10, 3, output="device")
+
+
+def test_the_cli_shows_cuda_and_explains_a_missing_gpu(capsys):
+    from lifgen.cli import main
+
+    assert main(["show", "leaky", "--target", "cuda"]) == 0
+    out = capsys.readouterr().out
+    assert "== Generated CUDA" in out and "__global__ void lg_run" in out
+    try:
+        import cupy
+        if cupy.cuda.is_available():
+            return
+    except ImportError:
+        pass
+    assert main(["simulate", "leaky", "--steps", "10", "--target", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lifgen: error: target='cuda'") and "Traceback" not in err
+
+
+@pytest.mark.gpu
+def test_gpu_arrays_go_in_without_a_copy_and_come_back_on_request():
+    cupy = gpu()
+    c, cuda = lifgen.compile("leaky", dtype="float32"), lifgen.compile("leaky", dtype="float32",
+                                                                        target="cuda")
+    current = np.random.default_rng(4).uniform(0, 0.6, (500, 1000)).astype(np.float32)
+    expected = c.run(500, 1000, inputs={"I": current}, record={"V": [3]})
+    on_gpu = cuda.run(500, 1000, inputs={"I": cupy.asarray(current)}, record={"V": [3]},
+                      output="device")
+    assert isinstance(on_gpu.spikes, cupy.ndarray) and isinstance(on_gpu.state["V"], cupy.ndarray)
+    np.testing.assert_array_equal(on_gpu.spikes.get(), expected.spikes)
+    np.testing.assert_array_equal(on_gpu.state["V"].get(), expected.state["V"])
+    np.testing.assert_array_equal(on_gpu.traces["V"].get(), expected.traces["V"])
+    try:
+        import torch
+    except ImportError:
+        return
+    tensor = torch.as_tensor(current, device="cuda")
+    from_torch = cuda.run(500, 1000, inputs={"I": tensor}, spikes="count")
+    np.testing.assert_array_equal(from_torch.spike_count, expected.spike_count)
+
+
+@pytest.mark.gpu
+def test_the_gpu_memory_guard_refuses_before_allocating():
+    gpu()
+    cuda = lifgen.compile("leaky", target="cuda")
+    free = __import__("cupy").cuda.runtime.memGetInfo()[0]
+    neurons = int(free // 8) + 1  # float64 states alone are more than the free memory
+    with pytest.raises(InputError, match="GiB on the GPU"):
+        cuda.run(1, neurons, spikes="count")
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_noise_precise_spikes_and_events_match():
+    gpu()
+    ou = model_from_document(OU, "ou.toml")
+    c, cuda = lifgen.compile(ou), lifgen.compile(ou, target="cuda")
+    expected, got = c.run(500, 300, seed=3, spikes="events"), cuda.run(500, 300, seed=3,
+                                                                       spikes="events")
+    for mine, theirs in zip(got.spike_events, expected.spike_events):
+        np.testing.assert_array_equal(mine, theirs)  # normals may differ in the last bit only
+    np.testing.assert_allclose(got.state["V"], expected.state["V"], rtol=1e-12, atol=1e-12)
+    options = {"method": "exact", "precise": True, "reset_timing": "same_step"}
+    c, cuda = lifgen.compile("lapicque", **options), lifgen.compile("lapicque", target="cuda",
+                                                                    **options)
+    current = {"I": np.random.default_rng(8).uniform(0, 1.0, 400)}
+    expected, got = c.run(300, 400, inputs=current), cuda.run(300, 400, inputs=current)
+    np.testing.assert_array_equal(got.spike_offsets, expected.spike_offsets)

@@ -106,8 +106,9 @@ class Runner:
         if a.offsets is not None:
             args.spike_offsets = self.offsets + done * width
 
-    def finish(self) -> None:
-        """Nothing to do: the kernel wrote the run's NumPy arrays in place."""
+    def finish(self, on_device: bool = False) -> None:
+        """Nothing to do: the kernel wrote the run's NumPy arrays in place (the CPU is the
+        device)."""
 
 
 TARGET = CTarget()

@@ -60,6 +60,14 @@ class GPU:
                              f"{free / 2**30:.2f} GiB free of {total / 2**30:.2f} GiB; record fewer "
                              "neurons, use spikes='count' or 'events', or run fewer steps at once")
 
+    def adopt(self, value: Any, dtype: Any) -> Any:
+        """A GPU array (__cuda_array_interface__ or DLPack) as a contiguous CuPy array of
+        `dtype`: the same memory when it already is one."""
+        cupy = self.cupy
+        array = cupy.asarray(value) if hasattr(value, "__cuda_array_interface__") \
+            else cupy.from_dlpack(value)
+        return cupy.ascontiguousarray(array, dtype=dtype)
+
     def upload(self, array: Any) -> Any:
         return self.cupy.asarray(array)
 

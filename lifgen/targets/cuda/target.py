@@ -98,10 +98,21 @@ class Runner(CRunner):
         if spikes is not None:
             self.device.download(self.events, spikes)
 
-    def finish(self) -> None:
-        """Copy states, counts, traces, raster and spike offsets back into the run's arrays."""
-        for copy, array in self.results:
-            self.device.download(copy, array)
+    def finish(self, on_device: bool = False) -> None:
+        """Copy states, counts, traces, raster and spike offsets back into the run's arrays, or
+        (`on_device`) put the device's arrays in their place."""
+        if not on_device:
+            for copy, array in self.results:
+                self.device.download(copy, array)
+            return
+        copies = {id(array): copy for copy, array in self.results}
+        a = self.arrays
+
+        def swap(array: Any) -> Any:
+            return copies.get(id(array), array)
+        a.states = {n: swap(v) for n, v in a.states.items()}
+        a.traces = {n: swap(v) for n, v in a.traces.items()}
+        a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
 
 
 def _outputs(arrays: RunArrays) -> set[int]:
@@ -125,7 +136,8 @@ def _device_bytes(arrays: RunArrays) -> int:
     total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
                                    arrays.raster, arrays.offsets, arrays.counts, arrays.work)
                 if a is not None)
-    return total + sum(entry.array.nbytes for entry in arrays.inputs.values())
+    return total + sum(entry.array.nbytes for entry in arrays.inputs.values()
+                       if isinstance(entry.array, np.ndarray))  # GPU inputs are there already
 
 
 TARGET = CudaTarget()
