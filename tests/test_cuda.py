@@ -314,3 +314,11 @@ def test_on_the_gpu_noise_precise_spikes_and_events_match():
     current = {"I": np.random.default_rng(8).uniform(0, 1.0, 400)}
     expected, got = c.run(300, 400, inputs=current), cuda.run(300, 400, inputs=current)
     np.testing.assert_array_equal(got.spike_offsets, expected.spike_offsets)
+
+
+def test_the_gpu_benchmarks_reference_kernels_compile():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_ceiling.cu").read_text()
+    _, log, _ = nvrtc().compile_cubin(text, "sm_90")
+    assert log == ""
