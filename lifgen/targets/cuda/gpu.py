@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -34,22 +34,11 @@ class GPU:
         properties = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
         self.arch = f"sm_{properties['major']}{properties['minor']}"
 
-    def load(self, source: Any) -> tuple[Callable[[int, bytes], None], bool]:
-        """A launcher for the kernel of `source` (threads, argument struct), and whether its
-        cubin came from the cache."""
+    def load(self, source: Any) -> tuple["GPUModule", bool]:
+        """The kernels of `source`, loaded, and whether their cubin came from the cache."""
         cubin, _, cached = nvrtc.compile_cubin(source.c_source, self.arch,
                                                source.schedule.flush_denormals)
-        module = self.cupy.cuda.function.Module()
-        module.load(cubin)
-        function = module.get_function(source.function)
-
-        def launch(threads: int, struct: bytes) -> None:
-            if threads:
-                args = self.cupy.asarray(np.frombuffer(struct, np.uint8))
-                blocks = -(-threads // THREADS_PER_BLOCK)
-                function((blocks,), (THREADS_PER_BLOCK,), (args,))
-        launch.module = module  # type: ignore[attr-defined]  # keeps the code loaded
-        return launch, cached
+        return GPUModule(self.cupy, cubin), cached
 
     def reserve(self, nbytes: int) -> None:
         """Refuse, before allocating, a run whose arrays do not fit in the GPU's free memory."""
@@ -85,3 +74,26 @@ class GPU:
 
     def is_device_array(self, value: Any) -> bool:
         return isinstance(value, self.cupy.ndarray)
+
+
+class GPUModule:
+    """Loaded kernels: the argument struct goes to the device once per chunk, then launches."""
+
+    def __init__(self, cupy: Any, cubin: bytes):
+        self.cupy = cupy
+        self.module = cupy.cuda.function.Module()
+        self.module.load(cubin)
+        self.functions: dict[str, Any] = {}
+
+    def arguments(self, struct: bytes) -> Any:
+        return self.cupy.asarray(np.frombuffer(struct, np.uint8))
+
+    def launch(self, entry: str, threads: int, arguments: Any, *extra: Any) -> None:
+        """Run kernel `entry` over `threads` threads with the struct and extra arguments (ints
+        are int64, arrays are device arrays)."""
+        if entry not in self.functions:
+            self.functions[entry] = self.module.get_function(entry)
+        if threads:
+            values = tuple(np.int64(x) if isinstance(x, int) else x for x in extra)
+            self.functions[entry]((-(-threads // THREADS_PER_BLOCK),), (THREADS_PER_BLOCK,),
+                                  (arguments, *values))

@@ -6,7 +6,7 @@ kernel text, the runner's marshalling and its copies all run; only CuPy's launch
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -19,14 +19,9 @@ class Host:
     name = "host"
     arch = "host"
 
-    def load(self, source: Any) -> tuple[Callable[[int, bytes], None], bool]:
+    def load(self, source: Any) -> tuple["HostModule", bool]:
         kernel = build(source.c_source, source.cdef)
-        function = getattr(kernel.lib, source.function)
-
-        def launch(threads: int, struct: bytes) -> None:
-            buffer = np.frombuffer(bytearray(struct), np.uint8)
-            function(kernel.ffi.cast("lg_args *", buffer.ctypes.data))
-        return launch, kernel.from_cache
+        return HostModule(kernel), kernel.from_cache
 
     def reserve(self, nbytes: int) -> None:
         """Host memory is NumPy's: its own errors apply."""
@@ -48,3 +43,19 @@ class Host:
 
     def is_device_array(self, value: Any) -> bool:
         return False
+
+
+class HostModule:
+    """The C build of the CUDA source: a launch calls its loop over every thread in turn."""
+
+    def __init__(self, kernel: Any):
+        self.kernel = kernel
+
+    def arguments(self, struct: bytes) -> np.ndarray:
+        return np.frombuffer(bytearray(struct), np.uint8)
+
+    def launch(self, entry: str, threads: int, arguments: np.ndarray, *extra: Any) -> None:
+        ffi = self.kernel.ffi
+        values = [ffi.cast("uint8_t *", x.ctypes.data) if isinstance(x, np.ndarray) else x
+                  for x in extra]
+        getattr(self.kernel.lib, entry)(ffi.cast("lg_args *", arguments.ctypes.data), *values)

@@ -1,21 +1,45 @@
-"""Render a StepMap into a CUDA kernel: one GPU thread per neuron and batch row, its states in
-registers for every step. The step is the C target's (the same IR, printed by the same printer);
-only the loop differs. Parameters and constants come from the C target's prologue, run on the
-host, so that both targets compute propagators with the same libm.
+"""Render a StepMap into CUDA: one GPU thread per neuron and batch row. The step is the C target's
+(the same IR, printed by the same printer); only the loops differ. Uncoupled neurons run every
+step of a call in one launch, with their states in registers; coupled ones launch once per step:
+what arrives and the step, then the spikes into the delay rings, then external drives.
+Parameters and constants come from the C target's prologue, run on the host, so that both
+targets compute propagators with the same libm.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 
+from ...abi import KernelABI
 from ...discretize import StepMap
 from ...errors import InputError
 from ...options import ModelOptions, Schedule, Variant
+from ..c.context import KernelContext
 from ..c.render import (KERNEL_FUNCTION, KernelSource, environment, kernel_context, loop_order,
                         model_abi, render as render_c, with_body)
 
-MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row with its states in registers"
+MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
+# The kernels of a coupled step, in launch order (then one drive kernel per synapse type).
+COUPLED_NEURONS, COUPLED_SPIKES = "lg_coupled_neurons", "lg_coupled_spikes"
+DRIVE_PREFIX = "lg_drive_"
+EVERY_NEURON = "lg_a->n_batch * lg_a->n_neurons"
+STEP = ", const int64_t lg_step"
+
+
+@dataclass(frozen=True)
+class DeviceFunction:
+    """One thread's work, and the kernel (or, compiled as C, the loop) that runs it per thread."""
+
+    name: str
+    entry: str
+    comment: str
+    parameters: str  # after (lg_a, lg_g)
+    arguments: str
+    threads: str  # a C expression of lg_a: how many threads the entry runs
+    body: str
+    unpack: tuple[tuple[str, str], ...] = ()
 
 
 def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
@@ -23,18 +47,62 @@ def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
     """The CUDA source of `step_map` for these options and this variant, with the C prologue
     that fills its parameters and constants."""
     mode = loop_order(step_map, semantics, variant)
-    if mode == "coupled":
-        raise InputError(f"{step_map.model.name}: the cuda target runs uncoupled neurons only so "
-                         "far; connections, recurrent synapses and inhibition need target='c'")
+    if semantics.inhibition:
+        raise InputError(f"{step_map.model.name}: winner-take-all inhibition runs on target='c' "
+                         "only (it is a search across all neurons each step)")
     abi = model_abi(step_map)
-    host = dataclasses.replace(schedule, threads=1)
-    prologue = render_c(step_map, semantics, host, variant, mode="constants")
+    prologue = render_c(step_map, semantics, dataclasses.replace(schedule, threads=1), variant,
+                        mode="constants")
     context = dataclasses.replace(
-        kernel_context(step_map, semantics, schedule, variant, mode, abi, indent=8),
+        kernel_context(step_map, semantics, schedule, variant, mode, abi,
+                       indent=8 if mode != "coupled" else 4),
         inline="LG_DEVICE", constant="LG_CONSTANT", mode_comment=MODE_COMMENT)
     uses = set(re.findall(r"\blg_\w+", context.step + context.after_spike))
-    body = environment().get_template("cuda/neuron.cu.j2").render(k=context, uses=uses)
-    context = with_body(context, body, abi, restrict="LG_RESTRICT ")
-    return dataclasses.replace(
-        prologue, c_source=environment().get_template("cuda/kernel.cu.j2").render(k=context),
-        function=KERNEL_FUNCTION, schedule=schedule, mode=mode, prologue=prologue)
+    functions = (_coupled if mode == "coupled" else _uncoupled)(context, uses)
+    context = with_body(context, "\n".join(f.body for f in functions), abi,
+                        restrict="LG_RESTRICT ")
+    functions = [dataclasses.replace(f, unpack=_unpack(context, abi, f.body)) for f in functions]
+    text = environment().get_template("cuda/kernel.cu.j2").render(k=context, functions=functions)
+    cdef = prologue.cdef.replace(f"int {KERNEL_FUNCTION}(const lg_args *lg_a);\n", "") + "".join(
+        f"int {f.entry}(const lg_args *lg_a{f.parameters});\n" for f in functions)
+    return dataclasses.replace(prologue, c_source=text, cdef=cdef, function=functions[0].entry,
+                               schedule=schedule, mode=mode, prologue=prologue)
+
+
+def _uncoupled(k: KernelContext, uses: set[str]) -> list[DeviceFunction]:
+    body = environment().get_template("cuda/neuron.cu.j2").render(k=k, uses=uses)
+    return [DeviceFunction("lg_neuron", KERNEL_FUNCTION, "One neuron of one batch row (lg_g = row "
+                           "* n_neurons + neuron) through every step of the call.", "", "",
+                           EVERY_NEURON, body.rstrip("\n"))]
+
+
+def _coupled(k: KernelContext, uses: set[str]) -> list[DeviceFunction]:
+    env = environment()
+    bias_rows = {y.name: [p.name for p in k.parameters].index(y.bias.removeprefix("lg_p_"))
+                 for y in k.synapses if y.bias}
+    neuron = env.get_template("cuda/coupled_neuron.cu.j2").render(k=k, uses=uses,
+                                                                   bias_rows=bias_rows)
+    spikes = env.get_template("cuda/coupled_spikes.cu.j2").render(k=k)
+    functions = [
+        DeviceFunction("lg_coupled_neuron", COUPLED_NEURONS, "Step lg_step of one neuron of one "
+                       "batch row: what arrives, the step, the spike into lg_now.",
+                       STEP + ", uint8_t *lg_now", ", lg_step, lg_now", EVERY_NEURON,
+                       neuron.rstrip("\n")),
+        DeviceFunction("lg_coupled_spike", COUPLED_SPIKES, "After step lg_step: one neuron's "
+                       "spike, into `fired` and through its sparse synapses into the delay rings.",
+                       STEP + ", const uint8_t *lg_now", ", lg_step, lg_now", EVERY_NEURON,
+                       spikes.rstrip("\n"))]
+    for y in k.synapses:
+        body = env.get_template("cuda/coupled_drive.cu.j2").render(k=k, y=y)
+        functions.append(DeviceFunction(
+            f"lg_drive_source_{y.name}", DRIVE_PREFIX + y.name, f"The external drive of "
+            f"{y.name} at step lg_step: one source (or one played-back train) of one batch row.",
+            STEP, ", lg_step", f"lg_a->n_batch * (lg_a->{y.dkind.removeprefix('lg_')} == "
+            f"LG_DRIVE_PLAYBACK ? 1 : lg_a->{y.dcount.removeprefix('lg_')})", body.rstrip("\n")))
+    return functions
+
+
+def _unpack(context: KernelContext, abi: KernelABI, body: str) -> tuple[tuple[str, str], ...]:
+    """The struct fields `body` reads, as local declarations."""
+    used = set(re.findall(r"\blg_\w+", body))
+    return tuple(u for u in context.unpack if u[0].split()[-1] in used)

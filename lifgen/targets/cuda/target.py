@@ -4,7 +4,7 @@ run (arrays copied to the device, marshalled into the kernel's argument struct b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -12,10 +12,11 @@ from ...build import Kernel
 from ...discretize import StepMap
 from ...options import ModelOptions, Schedule, Variant
 from ...run_arrays import RunArrays
-from ..c.render import KernelSource
+from ..c.render import KERNEL_FUNCTION, KernelSource
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
-from .render import render
+from ...kinds import DriveKind
+from .render import COUPLED_NEURONS, COUPLED_SPIKES, DRIVE_PREFIX, render
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class CudaKernel:
     """A loaded GPU kernel, and the C prologue that fills its parameters and constants."""
 
     prologue: Kernel
-    launch: Callable[[int, bytes], None]
+    module: Any  # the device's loaded kernels: arguments(struct), launch(entry, threads, ...)
     from_cache: bool
 
 
@@ -49,26 +50,31 @@ class CudaTarget:
         device = self.device
         assert source.prologue is not None
         prologue = C_TARGET.build(source.prologue)
-        launch, from_cache = device.load(source)
-        return CudaKernel(prologue, launch, from_cache and prologue.from_cache)
+        module, from_cache = device.load(source)
+        return CudaKernel(prologue, module, from_cache and prologue.from_cache)
 
     def runner(self, source: KernelSource, kernel: CudaKernel, arrays: RunArrays) -> "Runner":
         return Runner(self.device, source, kernel, arrays)
 
 
 class Runner(CRunner):
-    """Copies a run's arrays to the device, launches one thread per neuron and batch row for
-    each chunk of steps, and copies the results back at the end."""
+    """Copies a run's arrays to the device, launches one thread per neuron and batch row (for
+    each chunk of steps, or each step of coupled neurons), and copies the results back."""
 
     def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
         assert source.prologue is not None
         CRunner(source.prologue, kernel.prologue, arrays).advance(0, 0, None)  # fills arrays.work
-        self.device, self.launch = device, kernel.launch
+        self.device, self.module, self.mode = device, kernel.module, source.mode
         device.reserve(_device_bytes(arrays))
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
         self.fresh = _fresh_outputs(arrays)
         self._marshal(kernel.prologue.ffi, arrays)
         self.events = None  # the device buffer of a chunk's spikes, when collected as events
+        self.now = device.zeros(arrays.counts.shape if self.mode == "coupled" else (1,),
+                                np.uint8)  # coupled neurons: the spikes of this step
+        self.drives = [(DRIVE_PREFIX + name, arrays.rows * (
+            1 if s.drive["kind"] == DriveKind.PLAYBACK else s.drive.get("n", 0)))
+            for name, s in arrays.synapses.items() if s.drive["kind"] != DriveKind.NONE]
 
     def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
         """The device address of `array`'s copy (outputs start there as on the host)."""
@@ -94,7 +100,15 @@ class Runner(CRunner):
                 self.events = self.device.zeros(spikes.shape, np.uint8)
             pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
         self._chunk(done, steps, pointer)
-        self.launch(self.arrays.rows * self.arrays.n_neurons, bytes(self.ffi.buffer(self.args)))
+        module, threads = self.module, self.arrays.rows * self.arrays.n_neurons
+        arguments = module.arguments(bytes(self.ffi.buffer(self.args)))
+        if self.mode != "coupled":
+            module.launch(KERNEL_FUNCTION, threads, arguments)
+        for step in range(steps if self.mode == "coupled" else 0):
+            module.launch(COUPLED_NEURONS, threads, arguments, step, self.now)
+            module.launch(COUPLED_SPIKES, threads, arguments, step, self.now)
+            for entry, sources in self.drives:
+                module.launch(entry, sources, arguments, step)
         if spikes is not None:
             self.device.download(self.events, spikes)
 
