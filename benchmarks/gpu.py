@@ -10,13 +10,16 @@ and snnTorch's Synaptic. Nothing here is a test; compare ratios measured in one 
 
 import argparse
 import datetime
+import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 import lifgen
+from lifgen import brette2007
 from lifgen.targets.cuda import nvrtc
 
 from .__main__ import ALPHA, BETA, THRESHOLD, interleave, workload_current
@@ -112,6 +115,45 @@ def torch_runs(current, steps, streamed=False):
     return runs
 
 
+def scaled_cuba(n, seed=1):
+    """CUBA at `n` neurons with the benchmark's weights and in-degree: each neuron gets the 64
+    excitatory and 16 inhibitory inputs that p = 0.02 gives at 4000 neurons (a fixed p would
+    grow the synapses as n squared: 2e10 at n = 1e6)."""
+    network, rng = brette2007.NETWORKS["cuba"], np.random.default_rng(seed)
+    n_exc = n * brette2007.N_EXC // brette2007.N
+    k_exc = round(brette2007.P_CONNECT * brette2007.N_EXC)
+    k_inh = round(brette2007.P_CONNECT * (brette2007.N - brette2007.N_EXC))
+    post_exc, post_inh = np.repeat(np.arange(n), k_exc), np.repeat(np.arange(n), k_inh)
+    return {"exc": lifgen.Sparse.from_arrays(rng.integers(0, n_exc, post_exc.size), post_exc,
+                                             network.w_exc, n_pre=n, n_post=n),
+            "inh": lifgen.Sparse.from_arrays(rng.integers(n_exc, n, post_inh.size), post_inh,
+                                             network.w_inh, n_pre=n, n_post=n)}
+
+
+def cuba_runs(n, steps, repeats):
+    """Simulated seconds per wall second of scaled CUBA on the GPU and on this machine's CPU."""
+    synapses = scaled_cuba(n)
+    initial = {"V": -60.0 + 10.0 * np.random.default_rng(0).random(n)}
+    rows = [f"\n### CUBA network scaled to N = {n:.0e} (in-degree 80), {steps} steps of "
+            "0.1 ms, float64\n", "| implementation | min time | simulated s / wall s | "
+            "spikes |", "|---|---|---|---|"]
+    for name, options in (("lifgen cuda", {"target": "cuda"}),
+                          ("lifgen C, 1 thread", {"threads": 1}),
+                          (f"lifgen C, {os.cpu_count()} threads", {"threads": os.cpu_count()})):
+        simulator = lifgen.compile("lif_cuba", dt=0.1, **options)
+        times, spikes = [], 0
+        for _ in range(repeats):
+            start = time.perf_counter()
+            result = simulator.run(steps, n, initial=initial, connections=synapses, record=[],
+                                   spikes="count")
+            times.append(time.perf_counter() - start)
+            spikes = int(result.spike_count.sum())
+        rows.append(f"| {name} | {min(times):.2f} s | {steps * 1e-4 / min(times):.3f} | "
+                    f"{spikes:,} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def table(title, results, work, reference, read_bytes=0):
     """Markdown rows: time, G neuron-steps/s, ratio to `reference`, (bandwidth), spikes."""
     base = results[reference][0]
@@ -170,6 +212,8 @@ def main(argv=None):
             "lifgen cuda": lifgen_gpu("synaptic", on_gpu, steps, n)}
     rows += table(f"Synaptic (snnTorch), constant input per neuron, N = {n:.0e}",
                   interleave(runs, repeats), n * steps, "hand-written CUDA")
+    for n in (10**5,) if args.quick else (10**5, 10**6):
+        rows += cuba_runs(n, 1000, 2 if args.quick else 3)
     Path(args.out).write_text("\n".join(rows) + "\n")
     print(f"wrote {args.out}")
 
