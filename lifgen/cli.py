@@ -71,7 +71,8 @@ def _parser():
     check.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
 
     emit = commands.add_parser("emit", help="write the model as a standalone C library (NAME.h, "
-                               "NAME.c, example.c, Makefile, CMakeLists.txt)")
+                               "NAME.c, example.c, Makefile, CMakeLists.txt), or with "
+                               "--target cuda a CUDA one (NAME.cu for nvcc)")
     emit.add_argument("model", help="model name or path to a .toml file")
     emit.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
     emit.add_argument("--method", help=METHOD_HELP)
@@ -81,6 +82,8 @@ def _parser():
     emit.add_argument("--prefix", metavar="NAME", help="file and function prefix (default: the "
                       "model's name)")
     emit.add_argument("--force", action="store_true", help="replace files already in --out")
+    emit.add_argument("--target", choices=("c", "cuda"), default="c",
+                      help="c: NAME.c for any C compiler (default); cuda: NAME.cu for nvcc")
 
     gallery = commands.add_parser("gallery", help="draw snnTorch tutorial 2 (tutorial) or every "
                                   "library model (models), with captions")
@@ -142,11 +145,13 @@ def _emit(args):
     from .emit import emit
 
     command = ["lifgen", "emit", args.model, "--out", args.out, "--dtype", args.dtype]
+    command += ["--target", args.target] if args.target != "c" else []
     for flag, value in (("--method", args.method), ("--dt", args.dt), ("--prefix", args.prefix)):
         if value is not None:
             command += [flag, str(value)]
     written = emit(args.model, args.out, method=args.method, dt=args.dt, dtype=args.dtype,
-                   prefix=args.prefix, force=args.force, command=shlex.join(command))
+                   prefix=args.prefix, force=args.force, command=shlex.join(command),
+                   target=args.target)
     for path in written:
         print(path)
     print(f"build and run: make -C {shlex.quote(args.out)} && {shlex.quote(args.out)}/example")

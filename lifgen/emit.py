@@ -22,31 +22,39 @@ from .waveforms import Step
 from .written import CPrinter, Num, to_text
 
 C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-FILES = {"{prefix}.h": "emit_header.h.j2", "{prefix}.c": "emit_library.c.j2",
-         "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile.j2",
-         "CMakeLists.txt": "emit_CMakeLists.txt.j2"}
+FILES = {  # per target: file name -> template
+    "c": {"{prefix}.h": "emit_header.h.j2", "{prefix}.c": "emit_library.c.j2",
+          "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile.j2",
+          "CMakeLists.txt": "emit_CMakeLists.txt.j2"},
+    "cuda": {"{prefix}.h": "emit_header.h.j2", "{prefix}.cu": "emit_library.cu.j2",
+             "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile_cuda.j2"}}
 EXAMPLE_NEURONS = 100
 DIGITS = {"float64": 17, "float32": 9}  # enough decimal digits to read the value back exactly
 
 
 def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: str = "float64",
-         prefix: str | None = None, force: bool = False, command: str | None = None) -> list[Path]:
+         prefix: str | None = None, force: bool = False, command: str | None = None,
+         target: str = "c") -> list[Path]:
     """Write the library files of `model` into the folder `out`; return their paths.
 
+    `target="cuda"` writes NAME.cu (built with nvcc) instead of NAME.c, with the same NAME.h.
     Files already in `out` are replaced only with `force`; otherwise an InputError names them.
     """
+    if target not in FILES:
+        raise InputError(f"target must be one of {tuple(FILES)}, got {target!r}")
     options = model_options(method=method, dt=dt, dtype=dtype)
     model = load_model(model)
     prefix = prefix or model.name
     if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
         raise InputError(f"--prefix {prefix!r} must be a C identifier not starting with lg_")
     out = Path(out)
-    paths = {out / name.format(prefix=prefix): template for name, template in FILES.items()}
+    paths = {out / name.format(prefix=prefix): template
+             for name, template in FILES[target].items()}
     existing = [p.name for p in paths if p.exists()]
     if existing and not force:
         raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
                          f"{'it' if len(existing) == 1 else 'them'}")
-    context = library_context(model, options, prefix, command)
+    context = library_context(model, options, prefix, command, target)
     env = environment()
     texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
     out.mkdir(parents=True, exist_ok=True)
@@ -55,29 +63,30 @@ def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: st
     return list(texts)
 
 
-def library_source(model, options):
+def library_source(model, options, target="c"):
     """The kernel the library wraps: per-neuron parameters, each input read row by row, and
     connections possible when the model has synapses."""
-    target = get_target("c")
+    target = get_target(target)
     source = kernel_source(model, options, target=target)
     model = source.step_map.model
     variant = Variant.of({u.name: "streamed" for u in model.inputs}, (), bool(model.synapses))
     return target.render(source.step_map, source.semantics, source.schedule, variant)
 
 
-def library_context(model, options, prefix, command=None):
+def library_context(model, options, prefix, command=None, target="c"):
     """What the emit templates need: names, documentation, defaults and the kernel source."""
-    kernel = library_source(model, options)
+    kernel = library_source(model, options, target)
     step_map, dtype = kernel.step_map, kernel.dtype
     names = {q.symbol: f"pop->params.{q.name}[i]" for q in model.parameters}
     names.update({q.symbol: f"pop->state.{q.name}[i]" for q in model.states})
     c = CPrinter(names, dtype).print
     states = [{"name": q.name, "doc": _doc(q, f"initial {_initial_text(q)}"),
-               "initial": c(q.formula) if q.formula is not None else c(Num(float(q.value)))}
-              for q in model.states]
+               "initial": c(q.formula) if q.formula is not None else c(Num(float(q.value))),
+               "field": field_name("state", q.name)} for q in model.states]
     if step_map.refractory:
         states.append({"name": "refractory_steps", "initial": c(Num(0.0)),
-                       "doc": "steps of refractory period left (initial 0)"})
+                       "doc": "steps of refractory period left (initial 0)",
+                       "field": field_name("state", REFRACTORY_STATE)})
     n_steps, amplitude = _example_input(model)
     return {
         "prefix": prefix, "guard": f"{prefix.upper()}_H", "model": model.name,
@@ -88,11 +97,19 @@ def library_context(model, options, prefix, command=None):
         else model.update_lines(),
         "equations": step_map.equations(),
         "parameters": [{"name": q.name, "doc": _doc(q, f"default {q.value:g}"),
-                        "default": c(Num(float(q.value)))} for q in model.parameters],
+                        "default": c(Num(float(q.value))), "field": field_name("param", q.name),
+                        "stride": field_name("param_stride", q.name)} for q in model.parameters],
         "states": states,
-        "inputs": [{"name": q.name, "doc": _doc(q)} for q in model.inputs],
+        "inputs": [{"name": q.name, "doc": _doc(q), "field": field_name("input", q.name),
+                    "time": field_name("input_time_stride", q.name),
+                    "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
         "synapses": [{"name": y.name, "doc": f"adds to {y.target}" if y.target
-                      else f"the input {y.name} of the equations"} for y in model.synapses],
+                      else f"the input {y.name} of the equations",
+                      "weights": field_name("weights", y.name),
+                      "kind": field_name("weight_kind", y.name)} for y in model.synapses],
+        "prologue": kernel.prologue.c_source if kernel.prologue else "",
+        "coupled": kernel.mode == "coupled",
+        "copies": len(states) + len(model.inputs) + len(model.synapses) + 6,
         "example_parameter": model.parameters[0].name if model.parameters else "",
         "membrane": "V" if "V" in model.state_names else model.state_names[0],
         "function": kernel.function, "kernel": kernel.c_source,

@@ -159,3 +159,55 @@ def test_emit_never_overwrites_silently(tmp_path, capsys):
 def test_emit_rejects_a_prefix_that_is_not_a_c_identifier(tmp_path):
     with pytest.raises(InputError, match="C identifier"):
         lifgen.emit("leaky", tmp_path, prefix="my-lib")
+
+
+def _nvcc():
+    """nvcc from PATH or $LIFGEN_NVCC (the nvidia-cuda-nvcc wheel works without a GPU), or skip."""
+    import os
+
+    nvcc = os.environ.get("LIFGEN_NVCC") or shutil.which("nvcc")
+    if not nvcc:
+        pytest.skip("no nvcc here: set LIFGEN_NVCC or put CUDA's nvcc on PATH")
+    return nvcc
+
+
+@pytest.mark.parametrize("model, dtype", [("lif_cuba", "float64"), ("rleaky", "float32"),
+                                          ("hodgkin_huxley", "float32")])
+def test_emit_cuda_holds_the_python_paths_kernels(tmp_path, model, dtype):
+    written = lifgen.emit(model, tmp_path, dtype=dtype, target="cuda")
+    assert sorted(p.name for p in written) == sorted(
+        [f"{model}.h", f"{model}.cu", "example.c", "Makefile"])
+    text = (tmp_path / f"{model}.cu").read_text()
+    source = library_source(model, model_options(dtype=dtype), "cuda")
+    assert source.c_source in text and source.prologue.c_source in text
+    assert "--fmad=false" in (tmp_path / "Makefile").read_text()
+    header = (tmp_path / f"{model}.h").read_text()
+    assert header == (lifgen.emit(model, tmp_path / "c", dtype=dtype)[0]).read_text()
+
+
+@pytest.mark.parametrize("model", ["leaky", "rsynaptic", "adex"])
+def test_emit_cuda_builds_with_nvcc_without_a_warning(tmp_path, model):
+    nvcc = _nvcc()
+    lifgen.emit(model, tmp_path, target="cuda")
+    output = _run(["make", "-s", f"NVCC={nvcc}", "ARCH=sm_90",
+                   "NVCCFLAGS=-O2 -arch=sm_90 --fmad=false -Xcompiler -ffp-contract=off,-Wall"],
+                  tmp_path)
+    assert "warning" not in output and (tmp_path / "example").exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("model, dtype", [("lif_cuba", "float64"), ("rsynaptic", "float32")])
+def test_the_cuda_example_prints_the_numbers_of_the_python_path(tmp_path, model, dtype):
+    pytest.importorskip("cupy", reason="the GPU tests need CuPy")
+    nvcc = _nvcc()
+    lifgen.emit(model, tmp_path, dtype=dtype, target="cuda")
+    _run(["make", "-s", f"NVCC={nvcc}"], tmp_path)
+    words = _run(["./example"], tmp_path).split()
+    spec = load_model(model)
+    n_steps, amplitude = _example_input(spec)
+    membrane = "V" if "V" in spec.state_names else spec.state_names[0]
+    result = lifgen.compile(model, dtype=dtype, target="cuda").run(
+        n_steps, 100, inputs={spec.input_names[0]: example_run(spec, n_steps, amplitude, dtype)},
+        spikes="count", record=[])
+    assert int(words[1]) == int(result.spike_count.sum())
+    assert np.dtype(dtype).type(float(words[3])) == result.state[membrane][0]
