@@ -22,10 +22,12 @@ from .build import load_source, source_key, store_source
 from .discretize import discretize
 from .errors import InputError, LifgenError, NumericalWarning
 from .library import load_model, model_file
+from .methods import ORDERS
 from .model import Model
 from .options import DTYPES, ModelOptions, Schedule, Variant
 from .result import Result
 from .run_arrays import RunArrays, SynapseArrays
+from .stability import stability_warning
 from .targets import get_target
 from .units import UnitError, parse_unit, to_unit
 
@@ -36,6 +38,7 @@ RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts 
 CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
 PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updates
 MAX_TRACED_NONFINITE = 4096  # neurons traced to find where a state first became non-finite
+STABILITY_SETS = 8  # distinct parameter sets of a run checked for the method's stability
 
 
 @dataclasses.dataclass
@@ -63,6 +66,7 @@ class Simulator:
         self.schedule: Schedule = kernel_source.schedule
         self._scratch: list[np.ndarray] = []  # kernel scratch, reused: fresh memory faults pages
         self._variants = {kernel_source.variant: (kernel_source, kernel)}
+        self._stability: dict[tuple, str] = {}  # parameter set -> its warning ("" when stable)
 
     def variant(self, layouts: dict[str, str], shared=(), connected: bool = False):
         """(source, kernel) specialised for how each input arrives, which parameters all neurons
@@ -136,6 +140,7 @@ class Simulator:
                              "target='cuda'")
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
                                 spikes, drives, seed, bool(allow_nan))
+        self._check_stability(request.arrays.params)
         source, kernel = self._variant_of(request)
         arrays = request.arrays
         arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
@@ -149,6 +154,26 @@ class Simulator:
         if not allow_nan and not all(bool(np.isfinite(a).all()) for a in arrays.states.values()):
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
         return result
+
+    def _check_stability(self, params) -> None:
+        """Warn when the method is unstable at dt with this run's parameters (compile checked
+        the defaults). Up to STABILITY_SETS distinct per-neuron sets are checked, each once."""
+        if not self.model.odes or self.step_map.method not in ORDERS or self.dt is None:
+            return
+        defaults = self.model.defaults
+        changed = {n: values for n, (values, _) in params.items()
+                   if not np.all(values == values.dtype.type(defaults[n]))}
+        if not changed:
+            return
+        rows = np.unique(np.stack([np.broadcast_to(v, (max(v.size for v in changed.values()),))
+                                   for v in changed.values()], axis=1)[:4096], axis=0)
+        for row in rows[:STABILITY_SETS]:
+            key = tuple(zip(changed, map(float, row)))
+            if key not in self._stability:
+                self._stability[key] = stability_warning(self.model, self.step_map.method,
+                                                         self.dt, dict(key))
+                if self._stability[key]:
+                    warnings.warn(self._stability[key], NumericalWarning, stacklevel=3)
 
     def _prepare(self, n_steps, n_neurons, inputs, params, initial, record, connections, spikes,
                  drives, seed, allow_nan) -> _Request:

@@ -19,10 +19,12 @@ from .written import to_sympy
 STABLE_ALTERNATIVE = "method='exact' (linear models), 'exponential_euler' or a smaller dt"
 
 
-def eigenvalues_at_rest(model):
-    """Eigenvalues of the ODE's Jacobian at the initial state, default parameters, zero inputs."""
+def eigenvalues_at_rest(model, parameters=None):
+    """Eigenvalues of the ODE's Jacobian at the initial state and zero inputs, with the default
+    parameters or, for those it names, `parameters` (name -> number)."""
     states = list(model.state_symbols)
-    values = {q.symbol: q.value for q in model.parameters}
+    given = parameters or {}
+    values = {q.symbol: given.get(q.name, q.value) for q in model.parameters}
     values.update({u: 0 for u in model.input_symbols})
     for q in model.states:
         values[q.symbol] = q.value if q.formula is None else float(_evaluate(q.formula, values))
@@ -34,14 +36,15 @@ def eigenvalues_at_rest(model):
     return np.linalg.eigvals(matrix)
 
 
-def stability_warning(model, method, dt):
-    """A sentence saying why `method` is unstable at `dt` for `model` at rest, or ""."""
+def stability_warning(model, method, dt, parameters=None):
+    """A sentence saying why `method` is unstable at `dt` for `model` at rest, or "". Checked with
+    the default parameters, or with `parameters` (name -> number) in their place."""
     registered = METHODS.get(method)
     coefficients = registered.stability if registered else None  # R(z), from the registry
     if coefficients is None or not model.odes or dt is None:
         return ""
     try:
-        eigenvalues = eigenvalues_at_rest(model)
+        eigenvalues = eigenvalues_at_rest(model, parameters)
     except (TypeError, ValueError, ArithmeticError):  # not numeric at rest: nothing to check
         return ""
     decaying = [lam for lam in eigenvalues if lam.real < 0]  # growing modes are the ODE's own
@@ -50,7 +53,9 @@ def stability_warning(model, method, dt):
         return ""
     worst = decaying[int(np.argmax(growth))]
     scale = 1 / abs(worst) if worst != 0 else math.inf
-    return (f"{model.name}: {method} is unstable at dt = {dt:g} with the default parameters: "
+    which = "the default parameters (a run checks its own again)" if parameters is None else \
+        "this run's parameters (" + ", ".join(f"{k} = {v:g}" for k, v in parameters.items()) + ")"
+    return (f"{model.name}: {method} is unstable at dt = {dt:g} with {which}: "
             f"the fastest mode at rest (time scale {scale:.3g}) grows by {max(growth):.3g} per "
             f"step instead of decaying. Use {STABLE_ALTERNATIVE}")
 

@@ -240,6 +240,20 @@ def test_forward_euler_beyond_its_stability_limit_is_warned_at_compile_time():
         lifgen.compile("lif_cuba", method="rk4", dt=12.0)  # inside rk4's larger region
 
 
+def test_a_run_checks_stability_again_with_its_own_parameters():
+    with pytest.warns(NumericalWarning, match="with the default parameters"):
+        simulator = lifgen.compile("lapicque", dt=1)  # snnTorch tutorial's R and C: unstable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumericalWarning)
+        simulator.run(5, initial={"V": 0.5}, params={"beta": 0.9})  # tau = 9.5: stable
+        simulator.run(5, 3, initial={"V": 0.5}, params={"beta": [0.9, 0.8, 0.95]})
+    with pytest.warns(NumericalWarning, match=r"with this run's parameters \(R = 0\.001\)"):
+        simulator.run(5, initial={"V": 0.5}, params={"R": 0.001})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumericalWarning)
+        simulator.run(5, initial={"V": 0.5}, params={"R": 0.001}, allow_nan=True)  # warned once
+
+
 def test_time_is_an_integer_step_count():
     for model in ("lapicque", "hodgkin_huxley", "lif_cuba"):
         source = lifgen.compile(model).c_source
