@@ -410,19 +410,9 @@ def test_on_the_gpu_cuba_and_coba_rates_match_brian2_as_on_the_cpu(name):
     """The networks are chaotic and GPU sums run in another order: rates and irregularity
     within issue 6's tolerances of Brian2, as the C target's are (tests/test_brette2007.py)."""
     gpu()
-    import json
-    from pathlib import Path
+    from test_brette2007 import assert_matches_brian2
 
     from lifgen import brette2007
 
-    reference = json.loads((Path(__file__).parent / "reference" / "brian2" /
-                            "brette2007.json").read_text())
-    simulator = lifgen.compile(brette2007.NETWORKS[name].model, dt=0.1, target="cuda")
-    ours = [brette2007.simulate(name, seed=seed, simulator=simulator)[1]
-            for seed in reference["seeds"]]
-    theirs = reference["networks"][name]
-    for key in ("rate_exc_hz", "rate_inh_hz"):
-        mean_ours, mean_theirs = (np.mean([r[key] for r in runs]) for runs in (ours, theirs))
-        assert mean_ours == pytest.approx(mean_theirs, rel=0.10), (key, ours, theirs)
-    cv_ours, cv_theirs = (np.mean([r["cv_isi_exc"] for r in runs]) for runs in (ours, theirs))
-    assert abs(cv_ours - cv_theirs) <= 0.1, (ours, theirs)
+    assert_matches_brian2(name, lifgen.compile(brette2007.NETWORKS[name].model, dt=0.1,
+                                               target="cuda"))
