@@ -113,6 +113,22 @@ def test_cubins_are_cached_by_source_options_and_architecture():
     assert compiler.compile_cubin(text, "sm_80")[2] is False
 
 
+def test_a_warm_compile_in_a_new_process_does_not_load_nvrtc(tmp_path):
+    import subprocess
+    import sys
+
+    compiler = nvrtc()
+    text = cuda_source("leaky", dtype="float32").c_source
+    compiler.compile_cubin(text, "sm_90")
+    (tmp_path / "kernel.cu").write_text(text)
+    probe = ("import sys; from lifgen.targets.cuda import nvrtc; "
+             f"_, _, cached = nvrtc.compile_cubin(open({str(tmp_path / 'kernel.cu')!r}).read(), "
+             "'sm_90'); print(cached, 'cuda.bindings.nvrtc' in sys.modules)")
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120)
+    assert answer.stdout.split() == ["True", "False"], answer.stderr
+
+
 def test_a_compiler_error_quotes_nvrtc_with_line_numbers():
     with pytest.raises(LifgenError, match=r"kernel\.cu\(\d+\): error"):
         nvrtc().compile_cubin("extern \"C\" __global__ void lg_run() { undeclared = 1; }", "sm_90")

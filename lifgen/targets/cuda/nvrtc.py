@@ -4,7 +4,9 @@ that every generated kernel compiles without warnings on machines without a GPU.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 from typing import Any
 
 from ...build import load_blob, store_blob
@@ -32,12 +34,23 @@ def version() -> tuple[int, int]:
     return int(major), int(minor)
 
 
+@functools.lru_cache(maxsize=None)
+def identity() -> str:
+    """The compiler's version for cache keys: from the nvidia-cuda-nvrtc wheel's metadata when
+    it is installed (which CUDA's loader prefers; a warm compile then never imports NVRTC's
+    bindings, which take 0.1 s), else from NVRTC itself (a system CUDA)."""
+    try:
+        return "nvidia-cuda-nvrtc " + importlib.metadata.version("nvidia-cuda-nvrtc")
+    except importlib.metadata.PackageNotFoundError:
+        return "NVRTC %d.%d" % version()
+
+
 def compile_cubin(source: str, arch: str, flush_denormals: bool = False,
                   name: str = "kernel.cu") -> tuple[bytes, str, bool]:
     """(cubin, the compiler's log, from the cache) for `source` on GPU architecture `arch`
     ("sm_90"). Errors raise a CompileError holding NVRTC's log, with line numbers."""
     options = (*OPTIONS, f"--gpu-architecture={arch}", f"--ftz={str(flush_denormals).lower()}")
-    material = "\n".join((source, repr(options), repr(version())))
+    material = "\n".join((source, repr(options), identity()))
     key = hashlib.sha256(material.encode()).hexdigest()[:32]
     cached = load_blob("cubins", f"{key}.cubin")
     if cached is not None:
