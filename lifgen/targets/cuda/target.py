@@ -3,6 +3,7 @@ run (arrays copied to the device, marshalled into the kernel's argument struct b
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,10 @@ class Runner(CRunner):
 
     def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
         assert source.prologue is not None
-        CRunner(source.prologue, kernel.prologue, arrays).advance(0, 0, None)  # fills arrays.work
+        # the prologue fills arrays.work on the host; it reads parameters only (inputs may be
+        # GPU arrays, which a host kernel cannot take)
+        CRunner(source.prologue, kernel.prologue, dataclasses.replace(arrays, inputs={})).advance(
+            0, 0, None)
         self.device, self.module, self.mode = device, kernel.module, source.mode
         device.reserve(_device_bytes(arrays))
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
@@ -88,7 +92,7 @@ class Runner(CRunner):
             copy = device.zeros(array.shape, array.dtype)
         else:
             copy = device.full(array.shape, fill, array.dtype)
-        if array.flags.writeable and id(array) in _outputs(self.arrays):
+        if id(array) in _outputs(self.arrays):
             self.results.append((copy, array))
         self.keep.append(copy)
         return self.ffi.cast(kind.replace("[]", " *"), device.address(copy))
