@@ -93,6 +93,9 @@ def record_request(record, state_names, n_neurons):
 
 def numbers(value, what, dtype):
     """`value` as a contiguous array of `dtype`, or an InputError naming `what`."""
+    if is_gpu_array(value):
+        raise InputError(f"{what} is a GPU array; only inputs are taken on the GPU: give it as a "
+                         "NumPy array (CuPy: .get(), torch: .cpu().numpy())")
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):

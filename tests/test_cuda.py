@@ -267,6 +267,10 @@ def test_gpu_arrays_and_device_output_need_the_cuda_target():
         c.run(10, 3, inputs={"I": FakeGPUArray()})
     with pytest.raises(InputError, match="output='device'.*target='cuda'"):
         c.run(10, 3, output="device")
+    with pytest.raises(InputError, match=r"initial\['V'\] is a GPU array; only inputs"):
+        c.run(10, 3, initial={"V": FakeGPUArray()})
+    with pytest.raises(InputError, match=r"params\['beta'\] is a GPU array; only inputs"):
+        c.run(10, 3, params={"beta": FakeGPUArray()})
 
 
 def test_the_cli_shows_cuda_and_explains_a_missing_gpu(capsys):
