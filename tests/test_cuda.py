@@ -144,9 +144,12 @@ def test_the_source_is_readable_and_names_the_target():
     assert "exp(" not in code  # propagators come from the host, computed by the C target's code
 
 
-def test_inhibition_says_it_needs_the_c_target():
-    with pytest.raises(InputError, match="inhibition runs on target='c' only"):
-        cuda_source("leaky", inhibition=True)
+@pytest.mark.parametrize("model", ["leaky", "rleaky"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_winner_take_all_inhibition_compiles(model, dtype):
+    _, log, _ = nvrtc().compile_cubin(cuda_source(model, inhibition=True, dtype=dtype).c_source,
+                                      "sm_90")
+    assert log == ""
 
 
 def _inputs(c, n, steps, layout, rng):
@@ -376,6 +379,10 @@ def network_cases():
                                              connections={"rec": rng.normal(0.0, 0.3, n)})),
         ("rsynaptic batch", "rsynaptic", dict(inputs={"I": rng.uniform(0, 0.3, (120, 2, n))},
                                               connections={"rec": sparse})),
+        ("leaky inhibition", ("leaky", {"inhibition": True}),
+         dict(inputs={"I": rng.uniform(0, 0.5, (120, 2, n))})),
+        ("rleaky inhibition", ("rleaky", {"inhibition": True}),
+         dict(inputs={"I": 3 * drive}, connections={"rec": rng.normal(0.0, 0.1, (n, n))})),
         ("lif_cuba poisson", "lif_cuba", dict(inputs={"I": 15.0}, connections={"exc": sparse},
                                               drives={"inh": (lifgen.Poisson(10, 0.5),
                                                               rng.uniform(0, 2, (n, 10)))})),
@@ -388,7 +395,8 @@ NETWORK_N, NETWORKS = network_cases()
 @pytest.mark.parametrize("case", range(len(NETWORKS)), ids=[c[0] for c in NETWORKS])
 def test_coupled_networks_compiled_as_c_give_the_c_numbers(cuda_host, case):
     _, model, run = NETWORKS[case]
-    c, cuda = lifgen.compile(model), lifgen.compile(model, target="cuda-host")
+    model, options = model if isinstance(model, tuple) else (model, {})
+    c, cuda = lifgen.compile(model, **options), lifgen.compile(model, target="cuda-host", **options)
     record = {s: [0, 7, NETWORK_N - 1] for s in c.step_map.state_names}
     expected = c.run(120, NETWORK_N, record=record, seed=2, **run)
     got = cuda.run(120, NETWORK_N, record=record, seed=2, progress=True, **run)
@@ -408,7 +416,8 @@ def test_on_the_gpu_networks_with_integer_weights_spike_as_on_the_cpu(case):
     _, model, run = NETWORKS[case]
     run = {key: ({name: _integer_weights(v) for name, v in value.items()}
                  if key in ("connections", "drives") else value) for key, value in run.items()}
-    c, cuda = lifgen.compile(model), lifgen.compile(model, target="cuda")
+    model, options = model if isinstance(model, tuple) else (model, {})
+    c, cuda = lifgen.compile(model, **options), lifgen.compile(model, target="cuda", **options)
     expected, got = c.run(120, NETWORK_N, seed=2, **run), cuda.run(120, NETWORK_N, seed=2, **run)
     np.testing.assert_array_equal(got.spikes, expected.spikes)
     for name in expected.state:

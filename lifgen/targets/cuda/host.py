@@ -55,7 +55,8 @@ class HostModule:
         return np.frombuffer(bytearray(struct), np.uint8)
 
     def launch(self, entry: str, threads: int, arguments: np.ndarray, *extra: Any) -> None:
-        ffi = self.kernel.ffi
-        values = [ffi.cast("uint8_t *", x.ctypes.data) if isinstance(x, np.ndarray) else x
-                  for x in extra]
-        getattr(self.kernel.lib, entry)(ffi.cast("lg_args *", arguments.ctypes.data), *values)
+        ffi, lib = self.kernel.ffi, self.kernel.lib
+        types = ffi.typeof(ffi.addressof(lib, entry)).args[1:]
+        values = [ffi.cast(kind, x.ctypes.data) if isinstance(x, np.ndarray) else x
+                  for kind, x in zip(types, extra)]
+        getattr(lib, entry)(ffi.cast("lg_args *", arguments.ctypes.data), *values)

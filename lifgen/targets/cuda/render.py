@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from ...abi import KernelABI
 from ...discretize import StepMap
-from ...errors import InputError
 from ...options import ModelOptions, Schedule, Variant
 from ..c.context import KernelContext
 from ..c.render import (KERNEL_FUNCTION, KernelSource, environment, kernel_context, loop_order,
@@ -23,6 +22,8 @@ from ..c.render import (KERNEL_FUNCTION, KernelSource, environment, kernel_conte
 MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
 # The kernels of a coupled step, in launch order (then one drive kernel per synapse type).
 COUPLED_NEURONS, COUPLED_SPIKES = "lg_coupled_neurons", "lg_coupled_spikes"
+COUPLED_WINNER, COUPLED_INHIBITION = "lg_coupled_winner", "lg_coupled_inhibition"
+WINNER_THREADS = 256  # one block per batch row searches its winner
 DRIVE_PREFIX = "lg_drive_"
 EVERY_NEURON = "lg_a->n_batch * lg_a->n_neurons"
 STEP = ", const int64_t lg_step"
@@ -47,9 +48,6 @@ def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
     """The CUDA source of `step_map` for these options and this variant, with the C prologue
     that fills its parameters and constants."""
     mode = loop_order(step_map, semantics, variant)
-    if semantics.inhibition:
-        raise InputError(f"{step_map.model.name}: winner-take-all inhibition runs on target='c' "
-                         "only (it is a search across all neurons each step)")
     abi = model_abi(step_map)
     prologue = render_c(step_map, semantics, dataclasses.replace(schedule, threads=1), variant,
                         mode="constants")
@@ -57,37 +55,62 @@ def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
         kernel_context(step_map, semantics, schedule, variant, mode, abi,
                        indent=8 if mode != "coupled" else 4),
         inline="LG_DEVICE", constant="LG_CONSTANT", mode_comment=MODE_COMMENT)
-    uses = set(re.findall(r"\blg_\w+", context.step + context.after_spike))
-    functions = (_coupled if mode == "coupled" else _uncoupled)(context, uses)
+    functions = (_coupled if mode == "coupled" else _uncoupled)(context)
     context = with_body(context, "\n".join(f.body for f in functions), abi,
                         restrict="LG_RESTRICT ")
     functions = [dataclasses.replace(f, unpack=_unpack(context, abi, f.body)) for f in functions]
-    text = environment().get_template("cuda/kernel.cu.j2").render(k=context, functions=functions)
+    winner = environment().get_template("cuda/winner.cu.j2").render(
+        entry=COUPLED_WINNER, threads=WINNER_THREADS) if semantics.inhibition else ""
+    text = environment().get_template("cuda/kernel.cu.j2").render(k=context, functions=functions,
+                                                                  winner=winner)
     cdef = prologue.cdef.replace(f"int {KERNEL_FUNCTION}(const lg_args *lg_a);\n", "") + "".join(
         f"int {f.entry}(const lg_args *lg_a{f.parameters});\n" for f in functions)
+    if winner:
+        cdef += (f"int {COUPLED_WINNER}(const lg_args *lg_a, const lg_real *lg_margin, "
+                 "int64_t *lg_winner);\n")
     return dataclasses.replace(prologue, c_source=text, cdef=cdef, function=functions[0].entry,
                                schedule=schedule, mode=mode, prologue=prologue)
 
 
-def _uncoupled(k: KernelContext, uses: set[str]) -> list[DeviceFunction]:
+def identifiers(*texts: str) -> set[str]:
+    """The C identifiers in `texts`: what a thread's values must declare for them."""
+    return set(re.findall(r"\b[A-Za-z_]\w*", " ".join(texts)))
+
+
+def _uncoupled(k: KernelContext) -> list[DeviceFunction]:
+    uses = identifiers(k.step, k.after_spike) | {s.x for s in k.states}
     body = environment().get_template("cuda/neuron.cu.j2").render(k=k, uses=uses)
     return [DeviceFunction("lg_neuron", KERNEL_FUNCTION, "One neuron of one batch row (lg_g = row "
                            "* n_neurons + neuron) through every step of the call.", "", "",
                            EVERY_NEURON, body.rstrip("\n"))]
 
 
-def _coupled(k: KernelContext, uses: set[str]) -> list[DeviceFunction]:
+def _coupled(k: KernelContext) -> list[DeviceFunction]:
     env = environment()
     bias_rows = {y.name: [p.name for p in k.parameters].index(y.bias.removeprefix("lg_p_"))
                  for y in k.synapses if y.bias}
+    uses = identifiers(k.step, k.margin if k.inhibition else k.after_spike) | {
+        y.target_x for y in k.synapses if y.target_x}
     neuron = env.get_template("cuda/coupled_neuron.cu.j2").render(k=k, uses=uses,
                                                                    bias_rows=bias_rows)
     spikes = env.get_template("cuda/coupled_spikes.cu.j2").render(k=k)
+    wta = ", lg_margin, lg_was_reset" if k.inhibition else ""
     functions = [
         DeviceFunction("lg_coupled_neuron", COUPLED_NEURONS, "Step lg_step of one neuron of one "
-                       "batch row: what arrives, the step, the spike into lg_now.",
-                       STEP + ", uint8_t *lg_now", ", lg_step, lg_now", EVERY_NEURON,
-                       neuron.rstrip("\n")),
+                       "batch row: what arrives, the step, the spike into lg_now"
+                       + (" (or, with inhibition, its margin)." if k.inhibition else "."),
+                       STEP + ", uint8_t *lg_now"
+                       + (", lg_real *lg_margin, uint8_t *lg_was_reset" if k.inhibition else ""),
+                       ", lg_step, lg_now" + wta, EVERY_NEURON, neuron.rstrip("\n"))]
+    if k.inhibition:
+        apply = env.get_template("cuda/coupled_inhibition.cu.j2").render(
+            k=k, uses=identifiers(k.after_spike))
+        functions.append(DeviceFunction(
+            "lg_coupled_inhibit", COUPLED_INHIBITION, "After the search: one neuron's spike "
+            "(the winner's only) and its reset.", STEP + ", uint8_t *lg_now, const lg_real "
+            "*lg_margin, const uint8_t *lg_was_reset, const int64_t *lg_winner",
+            ", lg_step, lg_now" + wta + ", lg_winner", EVERY_NEURON, apply.rstrip("\n")))
+    functions += [
         DeviceFunction("lg_coupled_spike", COUPLED_SPIKES, "After step lg_step: one neuron's "
                        "spike, into `fired` and through its sparse synapses into the delay rings.",
                        STEP + ", const uint8_t *lg_now", ", lg_step, lg_now", EVERY_NEURON,

@@ -17,7 +17,8 @@ from ..c.render import KERNEL_FUNCTION, KernelSource
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
 from ...kinds import DriveKind
-from .render import COUPLED_NEURONS, COUPLED_SPIKES, DRIVE_PREFIX, render
+from .render import (COUPLED_INHIBITION, COUPLED_NEURONS, COUPLED_SPIKES, COUPLED_WINNER,
+                     DRIVE_PREFIX, WINNER_THREADS, render)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,11 @@ class Runner(CRunner):
         self.fresh = _fresh_outputs(arrays)
         self._marshal(kernel.prologue.ffi, arrays)
         self.events = None  # the device buffer of a chunk's spikes, when collected as events
-        self.now = device.zeros(arrays.counts.shape if self.mode == "coupled" else (1,),
-                                np.uint8)  # coupled neurons: the spikes of this step
+        coupled = arrays.counts.shape if self.mode == "coupled" else (1,)
+        self.now = device.zeros(coupled, np.uint8)  # coupled neurons: the spikes of this step
+        self.inhibition = () if not source.semantics.inhibition else (  # margins, resets, winners
+            device.zeros(coupled, arrays.work.dtype), device.zeros(coupled, np.uint8),
+            device.zeros((arrays.rows,), np.int64))
         self.drives = [(DRIVE_PREFIX + name, arrays.rows * (
             1 if s.drive["kind"] == DriveKind.PLAYBACK else s.drive.get("n", 0)))
             for name, s in arrays.synapses.items() if s.drive["kind"] != DriveKind.NONE]
@@ -108,8 +112,13 @@ class Runner(CRunner):
         arguments = module.arguments(bytes(self.ffi.buffer(self.args)))
         if self.mode != "coupled":
             module.launch(KERNEL_FUNCTION, threads, arguments)
+        wta = self.inhibition
         for step in range(steps if self.mode == "coupled" else 0):
-            module.launch(COUPLED_NEURONS, threads, arguments, step, self.now)
+            module.launch(COUPLED_NEURONS, threads, arguments, step, self.now, *wta[:2])
+            if wta:
+                module.launch(COUPLED_WINNER, self.arrays.rows * WINNER_THREADS, arguments,
+                              wta[0], wta[2])
+                module.launch(COUPLED_INHIBITION, threads, arguments, step, self.now, *wta)
             module.launch(COUPLED_SPIKES, threads, arguments, step, self.now)
             for entry, sources in self.drives:
                 module.launch(entry, sources, arguments, step)
