@@ -23,7 +23,7 @@ COUPLED = ("rleaky", "rsynaptic")  # a recurrent synapse couples the neurons
 UNCOUPLED = [m for m in list_models() if m not in COUPLED]
 CONNECTED = ("lif_cuba", "lif_coba", "synaptic")  # coupled once connections are given
 # models whose step is + - * / and selects only: bit-identical on the GPU
-ARITHMETIC = ("leaky", "lapicque", "synaptic", "alpha", "lif_cuba", "lif_coba", "izhikevich", "qif")
+ARITHMETIC = ("leaky", "lapicque", "synaptic", "alpha", "lif_cuba", "izhikevich", "qif")
 DRIVE = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0,
          "lif_coba": 30.0, "eif": 5.0, "qif": 20.0}  # inputs that make each model spike
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
