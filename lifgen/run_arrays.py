@@ -79,6 +79,7 @@ class RunArrays:
     counts: np.ndarray
     fired: np.ndarray
     work: np.ndarray
+    first_neuron: int = 0  # the index of neuron 0 among all neurons, for noise draws (a shard's)
 
     @property
     def rows(self) -> int:

@@ -118,7 +118,7 @@ class Simulator:
 
     def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
             connections=None, spikes="raster", progress=False, drives=None, seed=0,
-            allow_nan=False, output="host") -> Result:
+            allow_nan=False, output="host", first_neuron=0) -> Result:
         """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
@@ -131,7 +131,9 @@ class Simulator:
         and initial states are refused unless `allow_nan`. A state that becomes NaN or infinite
         is reported with a NumericalWarning naming the first step and neuron where it did.
         With target="cuda", inputs may be GPU arrays (taken without a copy), and
-        `output="device"` leaves the Result's arrays on the GPU (CuPy arrays).
+        `output="device"` leaves the Result's arrays on the GPU (CuPy arrays). `first_neuron`
+        numbers the neurons from there for the noise draws, so that a block of a population (a
+        shard) draws what those neurons draw in the whole.
         """
         if output not in OUTPUTS:
             raise InputError(f"output must be one of {OUTPUTS}, got {output!r}")
@@ -140,6 +142,8 @@ class Simulator:
                              "target='cuda'")
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
                                 spikes, drives, seed, bool(allow_nan))
+        request.arrays.first_neuron = prepare.count(first_neuron, "first_neuron", minimum=0)
+        request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
         source, kernel = self._variant_of(request)
         arrays = request.arrays

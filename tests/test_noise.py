@@ -59,3 +59,13 @@ def test_only_euler_maruyama_integrates_noise(ou):
         lifgen.compile(ou, method="rk4")
     with pytest.raises(InputError, match="white noise"):
         lifgen.verify(ou)
+
+
+def test_a_block_of_a_population_draws_what_it_draws_in_the_whole(ou):
+    simulator = lifgen.compile(ou)
+    whole = simulator.run(300, 40, record=["V"], seed=4).traces["V"]
+    for first, count in ((0, 15), (15, 25), (37, 3)):
+        block = simulator.run(300, count, record=["V"], seed=4, first_neuron=first).traces["V"]
+        np.testing.assert_array_equal(block, whole[:, first:first + count])
+    with pytest.raises(InputError, match="first_neuron"):
+        simulator.run(3, 2, first_neuron=-1)

@@ -10,7 +10,8 @@ from ..text import comment_text
 
 # Functions of the IR that are not model functions: how the kernel computes them.
 KERNEL_CALLS = {
-    "normal": "(lg_real)lg_normal(lg_seed, lg_step0 + lg_step, lg_b, lg_first + lg_i)",
+    # neuron0: the population's first neuron among all (a shard's or a sweep task's offset)
+    "normal": "(lg_real)lg_normal(lg_seed, lg_step0 + lg_step, lg_b, lg_neuron0 + lg_first + lg_i)",
     "quantize": "lg_quantize",
 }
 
