@@ -317,6 +317,22 @@ def store_blob(folder, key, payload):
         Path(temporary).unlink(missing_ok=True)
 
 
+def cached(folder, key, make, load, store):
+    """`load(key)`, else `make()` stored with `store(key, value)`: made once across processes,
+    under the cache's lock for `key` (another process waits, then loads what was made)."""
+    value = load(key)
+    if value is not None:
+        return value
+    root = _prepared_cache_dir()
+    with filelock.FileLock(str(root / "locks" / f"{MODULE_PREFIX}{folder}-{key}.lock"),
+                           timeout=600):
+        value = load(key)
+        if value is None:
+            value = make()
+            store(key, value)
+    return value
+
+
 def load_source(key):
     """A generated KernelSource stored by `store_source`, or None. The cache folder is the
     user's own (checked like the kernels it holds), so its pickles are as trusted as the kernels."""

@@ -6,7 +6,8 @@ resets and written steps are kept as written trees (`written.py`), so that code 
 as the model file says; ODEs are SymPy expressions.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+import hashlib
 import math
 
 import sympy
@@ -86,6 +87,12 @@ class Model:
     description: str = field(default="", compare=False)
     reference: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
+
+    def content_hash(self) -> str:
+        """A hash of everything the model says, not where it was read from: its key in the
+        generated-source cache, the same in every process and on every machine."""
+        text = repr(replace(self, source=None))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __post_init__(self):
         _validate(self)

@@ -8,7 +8,9 @@ events), and the arrays are assembled into a Result.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
+import threading
 import time
 import warnings
 from numbers import Real
@@ -18,7 +20,7 @@ import numpy as np
 import sympy
 
 from . import prepare
-from .build import load_source, source_key, store_source
+from .build import cached, load_source, source_key, store_source
 from .discretize import discretize
 from .errors import InputError, LifgenError, NumericalWarning
 from .library import load_model, model_file
@@ -104,6 +106,11 @@ class Simulator:
                             "inputs); source(...) gives the kernel of a given run.")
     precise = property(lambda self: bool(self.step_map.propagator))
     from_cache = property(lambda self: self.kernel.from_cache)
+
+    def __reduce__(self):
+        """A Simulator pickles as its model's content and its options: unpickled in another
+        process (a Dask worker), it is rebuilt there once, from the cache when it is warm."""
+        return (rebuilt, (self.model, self.semantics, self.schedule, self.target.name))
 
     def __repr__(self):
         return (f"<Simulator {self.model.name}: method={self.method}, dt={self.dt}, "
@@ -313,6 +320,22 @@ class Simulator:
         return arrays
 
 
+_REBUILT: dict[tuple, Simulator] = {}  # this process's simulators, by model content and options
+_REBUILT_LOCK = threading.Lock()
+
+
+def rebuilt(model: Model, semantics: ModelOptions, schedule: Schedule, target: str) -> Simulator:
+    """The Simulator of `model` with these options, built once per process (what an unpickled
+    Simulator becomes)."""
+    key = (model.content_hash(), semantics, schedule, target)
+    with _REBUILT_LOCK:
+        if key not in _REBUILT:
+            backend = get_target(target)
+            source = kernel_source(model, semantics, schedule, backend)
+            _REBUILT[key] = Simulator(backend, source, backend.build(source))
+        return _REBUILT[key]
+
+
 def _on_host(array) -> np.ndarray:
     """A NumPy copy of a device array (CuPy's .get()); NumPy arrays as they are."""
     return array if isinstance(array, np.ndarray) else array.get()
@@ -381,16 +404,15 @@ def kernel_source(model, semantics: ModelOptions, schedule: Schedule = Schedule(
     SymPy and the target's renderer."""
     target = target or get_target("c")
     key = _source_key(model, semantics, schedule, target.name)
-    source = load_source(key) if key else None
-    if source is None:
-        source = _generate(load_model(model), semantics, schedule, target)
-        if key:
-            store_source(key, source)
-    return source
+    make = functools.partial(_generate, model, semantics, schedule, target)
+    if key is None:
+        return make()
+    return cached("sources", key, make, load_source, store_source)
 
 
 def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
     """The SymPy and rendering work of compile: discretize and render."""
+    model = load_model(model)
     _check_options(model, semantics)
     step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
                           reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
@@ -402,13 +424,15 @@ def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
 
 
 def _source_key(model, semantics: ModelOptions, schedule: Schedule, target: str):
-    """A cache key for models given as files or library names (None for Model objects)."""
+    """The cache key of a model's generated source: its file's bytes, or a Model object's
+    content (so a Model pickled to another machine finds what it generated there)."""
     if isinstance(model, Model):
-        return None
-    try:
-        text = model_file(model).read_bytes()
-    except (OSError, LifgenError):
-        return None  # load_model reports it
+        text = model.content_hash().encode()
+    else:
+        try:
+            text = model_file(model).read_bytes()
+        except (OSError, LifgenError):
+            return None  # load_model reports it
     options = {"target": target, "model": dataclasses.asdict(semantics),
                "schedule": dataclasses.asdict(schedule)}
     return source_key(text, options)
