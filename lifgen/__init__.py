@@ -10,6 +10,7 @@ from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
 from .simulate import Result, Simulator, compile  # noqa: E402
 from .sources import Bernoulli, Poisson, SpikeTrain  # noqa: E402
+from .sweep import sweep, zip_grid  # noqa: E402
 from .verify import VerificationReport, verify  # noqa: E402
 from .waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 
@@ -17,5 +18,6 @@ __all__ = [
     "Bernoulli", "BuildError", "CompileError", "Constant", "InputError", "LifgenError", "Model",
     "ModelError", "NumericalWarning",
     "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "VerificationReport", "compile", "emit", "list_models", "load_model", "verify",
+    "VerificationReport", "compile", "emit", "list_models", "load_model", "sweep", "verify",
+    "zip_grid",
 ]

@@ -54,3 +54,77 @@ def test_the_content_hash_ignores_where_a_model_was_read_from():
     second = model_from_document(OU, "elsewhere/ou.toml")
     changed = model_from_document({**OU, "parameters": {**OU["parameters"], "tau": 11.0}}, "ou.toml")
     assert first.content_hash() == second.content_hash() != changed.content_hash()
+
+
+@pytest.fixture(scope="module")
+def ou():
+    return lifgen.compile(model_from_document(OU, "ou.toml"))
+
+
+def test_a_sweep_is_a_loop_over_run_packed_into_one_population(ou):
+    taus, sigmas = [5.0, 10.0, 20.0], [0.2, 0.5]
+    data = lifgen.sweep(ou, {"tau": taus, "sigma": sigmas}, n_steps=400, n_neurons=6,
+                        seeds=[3, 4], record={"V": [0, 5]})
+    assert data.spike_count.dims == ("tau", "sigma", "seed", "neuron")
+    assert data.V.dims == ("tau", "sigma", "seed", "traced_neuron", "time")
+    assert data.attrs["model_hash"] == ou.model.content_hash() and data.attrs["seeds"] == [3, 4]
+    assert data.rate.attrs["units"] == "1/time unit" and data.time.size == 400
+    for p, (tau, sigma) in enumerate([(t, s) for t in taus for s in sigmas]):
+        for seed in (3, 4):
+            alone = ou.run(400, 6, params={"tau": tau, "sigma": sigma}, seed=seed,
+                           first_neuron=6 * p, record={"V": [0, 5]}, spikes="count")
+            point = data.sel(tau=tau, sigma=sigma, seed=seed)
+            np.testing.assert_array_equal(point.spike_count.values, alone.spike_count)
+            np.testing.assert_array_equal(point.V.values, alone.traces["V"].T)
+
+
+def test_paired_values_events_and_units():
+    data = lifgen.sweep("lif_cuba", lifgen.zip_grid(I=[10.0, 20.0, 30.0], tau_m=[10.0, 15.0, 20.0]),
+                        n_steps=2000, spikes="events")
+    assert data.spike_count.dims == ("point", "neuron") and list(data.I.values) == [10, 20, 30]
+    assert data.rate.attrs["units"] == "Hz" and data.I.attrs["units"] == "mV"
+    counts = np.bincount(data.event_point.values, minlength=3)
+    np.testing.assert_array_equal(counts, data.spike_count.values[:, 0])
+    # 2000 steps of 0.1 ms are 0.2 s
+    np.testing.assert_allclose(data.rate.values, data.spike_count.values / 0.2)
+
+
+def test_a_sweep_on_a_process_pool_gives_the_serial_numbers(ou):
+    from concurrent.futures import ProcessPoolExecutor
+
+    grid = {"tau": np.linspace(5, 20, 5), "sigma": [0.3, 0.6]}
+    serial = lifgen.sweep(ou, grid, n_steps=300, n_neurons=4, record=["V"])
+    with ProcessPoolExecutor(2) as pool:
+        spread = lifgen.sweep(ou, grid, n_steps=300, n_neurons=4, record=["V"], executor=pool,
+                              pack=3)
+    assert spread.identical(serial)
+
+
+@pytest.mark.parametrize("grid, message", [
+    ({"nope": [1.0]}, "'nope' is not a parameter or input of ou"),
+    ({"dt": [0.1, 0.2]}, "dt is a compile-time option"),
+    ({"tau": []}, "non-empty 1-D"),
+    ({"tau": [[1.0, 2.0]]}, "non-empty 1-D"),
+    ({"tau": [1.0, np.nan]}, "NaN"),
+    ({}, "name at least one"),
+    ({"p": lifgen.zip_grid(tau=[1.0], sigma=[0.1]), "tau": [2.0]}, "more than once"),
+])
+def test_bad_grids_are_refused_before_any_work(ou, grid, message):
+    with pytest.raises(lifgen.InputError, match=message):
+        lifgen.sweep(ou, grid, n_steps=10)
+
+
+def test_paired_values_must_have_one_length():
+    with pytest.raises(lifgen.InputError, match="one length"):
+        lifgen.zip_grid(tau=[1.0, 2.0], sigma=[0.1])
+
+
+def test_bad_sweep_arguments_are_input_errors(ou):
+    with pytest.raises(lifgen.InputError, match="spikes='count' or 'events'"):
+        lifgen.sweep(ou, {"tau": [1.0]}, n_steps=10, spikes="raster")
+    with pytest.raises(lifgen.InputError, match="params gives"):
+        lifgen.sweep(ou, {"tau": [1.0]}, n_steps=10, params={"tau": 2.0})
+    with pytest.raises(lifgen.InputError, match="pack must be"):
+        lifgen.sweep(ou, {"tau": [1.0]}, n_steps=10, pack=0)
+    with pytest.raises(lifgen.InputError, match="executor must be"):
+        lifgen.sweep(ou, {"tau": [1.0]}, n_steps=10, executor="threads")
