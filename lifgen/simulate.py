@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 import threading
 import time
@@ -29,6 +30,7 @@ from .model import Model
 from .options import DTYPES, ModelOptions, Schedule, Variant
 from .result import Result
 from .run_arrays import RunArrays, SynapseArrays
+from .shards import sharded_run
 from .stability import stability_warning
 from .targets import get_target
 from .units import UnitError, parse_unit, to_unit
@@ -125,7 +127,8 @@ class Simulator:
 
     def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
             connections=None, spikes="raster", progress=False, drives=None, seed=0,
-            allow_nan=False, output="host", first_neuron=0) -> Result:
+            allow_nan=False, output="host", first_neuron=0, executor=None,
+            shards=None) -> Result:
         """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
@@ -140,7 +143,10 @@ class Simulator:
         With target="cuda", inputs may be GPU arrays (taken without a copy), and
         `output="device"` leaves the Result's arrays on the GPU (CuPy arrays). `first_neuron`
         numbers the neurons from there for the noise draws, so that a block of a population (a
-        shard) draws what those neurons draw in the whole.
+        shard) draws what those neurons draw in the whole. `shards=k` splits an uncoupled
+        population into k blocks of neurons run on `executor` (a dask.distributed Client,
+        "dask", a concurrent.futures Executor, or None: here, one after the other): the same
+        Result, bit for bit, as one run.
         """
         if output not in OUTPUTS:
             raise InputError(f"output must be one of {OUTPUTS}, got {output!r}")
@@ -152,15 +158,21 @@ class Simulator:
         request.arrays.first_neuron = prepare.count(first_neuron, "first_neuron", minimum=0)
         request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
-        source, kernel = self._variant_of(request)
         arrays = request.arrays
-        arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
-        try:
-            runner = self.target.runner(source, kernel, arrays)
-            done, partial, events = _advance(runner, arrays, request.spikes, progress)
-            runner.finish(output == "device")  # the run's arrays hold its results from here on
-        finally:
-            self._scratch.append(arrays.work)
+        if executor is not None or shards not in (None, 1):
+            if output == "device":
+                raise InputError("output='device' is for one run on one GPU, not a sharded one")
+            done, partial, events = sharded_run(self, request, _shard_count(shards, executor),
+                                                executor, progress, bool(allow_nan))
+        else:
+            source, kernel = self._variant_of(request)
+            arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
+            try:
+                runner = self.target.runner(source, kernel, arrays)
+                done, partial, events = _advance(runner, arrays, request.spikes, progress)
+                runner.finish(output == "device")  # the run's arrays hold its results now
+            finally:
+                self._scratch.append(arrays.work)
         result = self._assemble(request, done, partial, events)
         if not allow_nan and not all(bool(np.isfinite(a).all()) for a in arrays.states.values()):
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
@@ -334,6 +346,15 @@ def rebuilt(model: Model, semantics: ModelOptions, schedule: Schedule, target: s
             source = kernel_source(model, semantics, schedule, backend)
             _REBUILT[key] = Simulator(backend, source, backend.build(source))
         return _REBUILT[key]
+
+
+def _shard_count(shards, executor) -> int:
+    """The blocks of a sharded run: as asked, else one per Dask worker or CPU."""
+    if shards is not None:
+        return prepare.count(shards, "shards", minimum=1)
+    if type(executor).__module__.startswith("distributed"):
+        return max(1, len(executor.scheduler_info().get("workers", {})))
+    return os.cpu_count() or 1
 
 
 def _on_host(array) -> np.ndarray:

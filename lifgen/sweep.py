@@ -8,7 +8,6 @@ on all: neuron k of grid point p draws its noise as neuron p * n_neurons + k.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from . import __version__
+from . import __version__, executors
 from .errors import InputError, LifgenError
 from .simulate import Simulator, compile as compile_model, _ProgressBar
 from .units import parse_unit, to_unit
@@ -27,7 +26,6 @@ COMPILE_OPTIONS = ("dt", "method", "dtype", "reset", "reset_timing", "reset_dela
                    "graded_spikes", "inhibition", "state_quant", "precise", "threads", "tile",
                    "portable", "fma", "flush_denormals", "target")
 TASK_SECONDS = 0.5  # the least a task should last on a cluster: its round trip costs ~10 ms
-DASK_HINT = 'pip install "lifgen[dask]"'
 
 
 @dataclass(frozen=True)
@@ -116,16 +114,16 @@ def sweep(sim_or_model, grid, *, n_steps, n_neurons=1, inputs=None, params=None,
                             spikes, initial, connections, drives)
     coupled = _coupled(simulator, plan)
     progress = sys.stderr.isatty() if progress is None else bool(progress)
-    client, owned = _executor(executor)
+    client, cluster = executors.resolve(executor)
     try:
         size = 1 if coupled else _points_per_task(simulator, plan, pack, client)
         tasks = [Task(seed, first, min(size, plan.n_points - first))
                  for seed in seed_list for first in range(0, plan.n_points, size)]
-        outputs = _run_all(client, simulator, plan, tasks, progress)
+        outputs = executors.run_all(client, run_task, [(simulator, plan, t, progress and client
+                                                        is None) for t in tasks],
+                                    progress and client is not None, _ProgressBar)
     finally:
-        if owned is not None:
-            owned.close()
-            client.close()
+        executors.close(client, cluster)
     return _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs)
 
 
@@ -265,55 +263,11 @@ def _points_per_task(simulator: Simulator, plan: Plan, pack, client) -> int:
     return max(1, min(plan.n_points, math.ceil(TASK_SECONDS / max(per_point, 1e-9))))
 
 
-def _executor(executor):
-    """(executor or None, a cluster this sweep started and must close, or None)."""
-    if executor is None:
-        return None, None
-    if executor == "dask":
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise LifgenError(f"executor='dask' needs Dask: {DASK_HINT}") from None
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
-        return Client(cluster), cluster
-    if hasattr(executor, "submit"):
-        return executor, None
-    raise InputError("executor must be None, 'dask', a dask.distributed Client or a "
-                     f"concurrent.futures Executor, got {executor!r}")
-
-
-def _run_all(client, simulator, plan, tasks, progress):
-    if client is None:
-        return [run_task(simulator, plan, t, progress) for t in tasks]
-    if _is_dask(client):
-        futures = [client.submit(run_task, simulator, plan, t, pure=False, retries=3)
-                   for t in tasks]
-        if progress:
-            from dask.distributed import progress as dask_progress
-            dask_progress(futures)
-        return client.gather(futures)
-    futures = [client.submit(run_task, simulator, plan, t) for t in tasks]
-    bar = _ProgressBar(len(futures)) if progress else None
-    outputs = []
-    for done, future in enumerate(futures, 1):
-        outputs.append(future.result())
-        if bar:
-            bar.update(done)
-    if bar:
-        bar.close()
-    return outputs
-
-
-def _is_dask(client) -> bool:
-    return type(client).__module__.startswith("distributed")
-
-
 def _xarray():
     try:
         import xarray
     except ImportError:
-        raise LifgenError(f"sweep returns an xarray.Dataset: {DASK_HINT} (or pip install "
+        raise LifgenError(f"sweep returns an xarray.Dataset: {executors.DASK_HINT} (or pip install "
                           "xarray)") from None
     return xarray
 

@@ -60,3 +60,13 @@ def test_a_worker_killed_in_the_middle_loses_nothing(client):
     client.restart_workers([victim])  # its process is killed and started again
     sweeping.join(300)
     assert answer["data"].identical(serial)
+
+
+def test_a_run_sharded_over_two_workers_is_the_whole_run(client):
+    ou = lifgen.compile(model_from_document(OU, "ou.toml"))
+    whole = ou.run(1000, 400, record={"V": [3, 399]}, seed=8, spikes="events")
+    part = ou.run(1000, 400, record={"V": [3, 399]}, seed=8, spikes="events", executor=client)
+    np.testing.assert_array_equal(part.traces["V"], whole.traces["V"])
+    np.testing.assert_array_equal(part.state["V"], whole.state["V"])
+    for mine, theirs in zip(part.spike_events, whole.spike_events):
+        np.testing.assert_array_equal(mine, theirs)

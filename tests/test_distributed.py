@@ -128,3 +128,40 @@ def test_bad_sweep_arguments_are_input_errors(ou):
         lifgen.sweep(ou, {"tau": [1.0]}, n_steps=10, pack=0)
     with pytest.raises(lifgen.InputError, match="executor must be"):
         lifgen.sweep(ou, {"tau": [1.0]}, n_steps=10, executor="threads")
+
+
+@pytest.mark.parametrize("shards", [1, 2, 3])
+def test_a_sharded_run_is_bit_identical_to_one_run(ou, shards):
+    rng = np.random.default_rng(2)
+    arguments = dict(record={"V": [0, 17, 49]}, seed=3, params={"tau": rng.uniform(5, 15, 50)},
+                     initial={"V": rng.uniform(0, 0.2, (2, 50))})
+    for spikes in ("raster", "events"):
+        whole = ou.run(300, 50, spikes=spikes, **arguments)
+        part = ou.run(300, 50, spikes=spikes, shards=shards, **arguments)
+        np.testing.assert_array_equal(part.traces["V"], whole.traces["V"])
+        np.testing.assert_array_equal(part.state["V"], whole.state["V"])
+        np.testing.assert_array_equal(part.spike_count, whole.spike_count)
+        if spikes == "raster":
+            np.testing.assert_array_equal(part.spikes, whole.spikes)
+        else:
+            for mine, theirs in zip(part.spike_events, whole.spike_events):
+                np.testing.assert_array_equal(mine, theirs)
+
+
+def test_sharded_streamed_and_batched_inputs_on_a_process_pool():
+    from concurrent.futures import ProcessPoolExecutor
+
+    simulator = lifgen.compile("synaptic", dtype="float32")
+    current = np.random.default_rng(5).uniform(0, 0.4, (200, 2, 31)).astype(np.float32)
+    whole = simulator.run(200, 31, inputs={"I": current}, record=["V"])
+    with ProcessPoolExecutor(2) as pool:
+        part = simulator.run(200, 31, inputs={"I": current}, record=["V"], executor=pool,
+                             shards=3)
+    np.testing.assert_array_equal(part.spikes, whole.spikes)
+    np.testing.assert_array_equal(part.traces["V"], whole.traces["V"])
+
+
+def test_coupled_networks_are_not_sharded():
+    simulator = lifgen.compile("rleaky")
+    with pytest.raises(lifgen.InputError, match="coupled networks are not sharded"):
+        simulator.run(10, 4, connections={"rec": np.ones((4, 4))}, shards=2)
