@@ -143,10 +143,10 @@ def run_task(simulator: Simulator, plan: Plan, task: Task, progress: bool = Fals
         connections=plan.connections, drives=plan.drives, spikes=plan.spikes, seed=task.seed,
         first_neuron=task.first * n, progress=progress)
     m = plan.traced.size
-    output = {"counts": np.asarray(result.spike_count).reshape(count, n),
+    output: dict[str, Any] = {"counts": np.asarray(result.spike_count).reshape(count, n),
               "traces": {s: np.moveaxis(np.asarray(result.traces[s]).reshape(-1, count, m), 0, -1)
                          for s in plan.record}}
-    if plan.spikes == "events":
+    if result.spike_events is not None:
         steps, neurons = result.spike_events
         output["events"] = (task.first + neurons // n, steps, neurons % n)
     return output
