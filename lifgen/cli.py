@@ -55,6 +55,32 @@ def _parser():
                      help="show a progress bar (default: when standard error is a terminal)")
     _compile_options(sim)
 
+    grid = commands.add_parser("sweep", help="run a model over a grid of parameters or inputs "
+                               "(here or on a Dask cluster) and write an xarray Dataset")
+    grid.add_argument("model", help="model name or path to a .toml file")
+    grid.add_argument("--grid", action="append", default=[], metavar="NAME=START:STOP:NUM",
+                      help="an axis: NUM values from START to STOP, or NAME=V1,V2,... "
+                      "(repeatable: a Cartesian product)")
+    grid.add_argument("--steps", type=int, help="number of time steps (required)")
+    grid.add_argument("--neurons", type=int, default=1, help="neurons per grid point (default 1)")
+    grid.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
+                      help="an input every point shares: const:A, step:A@S, pulse:A@S:E or .npy")
+    grid.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    grid.add_argument("--seeds", help="comma-separated seeds (a seed dimension)")
+    grid.add_argument("--record", help="comma-separated states to trace (default: none)")
+    grid.add_argument("--spikes", choices=("count", "events"), default="count")
+    grid.add_argument("--out", required=True, metavar="OUT.nc",
+                      help="where to write the Dataset (.nc: netCDF, .zarr: Zarr)")
+    grid.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    where = grid.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="K",
+                       help="run on a Dask LocalCluster of K worker processes on this machine")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on the Dask cluster whose scheduler is at ADDRESS")
+    grid.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                      help="show progress (default: when standard error is a terminal)")
+    _compile_options(grid)
+
     check = commands.add_parser("verify", help="errors and convergence orders against the "
                                 "analytic or a high-precision reference")
     check.add_argument("model", help="model name or path to a .toml file")
@@ -354,5 +380,102 @@ def _gallery(args):
         print(f"{entry['figure']}: {entry['caption']}")
 
 
+def _sweep(args):
+    from . import compile as compile_model
+    from .library import load_model
+    from .sweep import sweep
+    from .waveforms import parse_input_spec
+
+    model = load_model(args.model)
+    if args.steps is None:
+        raise InputError("sweep needs --steps N")
+    if not args.grid:
+        raise InputError("sweep needs at least one --grid NAME=START:STOP:NUM")
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise InputError(f"{out} exists; pass --force to overwrite it")
+    if out.suffix not in (".nc", ".zarr"):
+        raise InputError(f"--out {out}: write a .nc (netCDF) or .zarr file")
+    axes = dict(_grid_axis(text) for text in args.grid)
+    simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
+                              reset=args.reset, reset_timing=args.reset_timing, target=args.target)
+    executor = None
+    if args.workers is not None:
+        executor = _local_cluster(args.workers)
+    elif args.scheduler:
+        executor = _dask_client(args.scheduler)
+    try:
+        data = sweep(simulator, axes, n_steps=args.steps, n_neurons=args.neurons,
+                     inputs=dict(parse_input_spec(spec) for spec in args.input),
+                     params=dict(_assignment(text, "--param") for text in args.param),
+                     seeds=None if args.seeds is None else _numbers(args.seeds, "--seeds", int),
+                     record=None if args.record is None else args.record.split(","),
+                     spikes=args.spikes, executor=executor, progress=args.progress)
+    finally:
+        if executor is not None:
+            cluster = getattr(executor, "cluster", None) if args.workers is not None else None
+            executor.close()
+            if cluster is not None:
+                cluster.close()
+    try:
+        data.to_zarr(out, mode="w") if out.suffix == ".zarr" else data.to_netcdf(out)
+    except (ImportError, ValueError) as error:
+        raise InputError(f"cannot write {out}: {error}") from None
+    rate = data.rate.mean("neuron")
+    print(f"{model.name}: {dict(data.sizes)}; mean rate {float(rate.min()):.4g} .. "
+          f"{float(rate.max()):.4g} {data.rate.attrs['units']}")
+    print(f"wrote {out}")
+
+
+def _grid_axis(text):
+    """NAME=START:STOP:NUM (NUM values, both ends included) or NAME=V1,V2,... as (name, values)."""
+    name, _, spec = text.partition("=")
+    if not name or not spec:
+        raise InputError(f"--grid {text!r}: write NAME=START:STOP:NUM or NAME=V1,V2,...")
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) != 3:
+            raise InputError(f"--grid {text!r}: write NAME=START:STOP:NUM")
+        start, stop = _numbers(":".join(parts[:2]).replace(":", ","), f"--grid {name}", float)
+        (count,) = _numbers(parts[2], f"--grid {name} NUM", int)
+        if count < 1:
+            raise InputError(f"--grid {text!r}: NUM must be at least 1")
+        return name, np.linspace(start, stop, count)
+    return name, _numbers(spec, f"--grid {name}", float)
+
+
+def _numbers(text, what, kind):
+    try:
+        return [kind(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"{what}: {text!r} is not a comma-separated list of numbers") from None
+
+
+def _local_cluster(workers):
+    from .executors import resolve
+
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        resolve("dask")  # raises the error that says what to install
+    return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None))
+
+
+def _dask_client(address):
+    from .executors import resolve
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        resolve("dask")
+    try:
+        return Client(address, timeout=30)
+    except (OSError, TimeoutError) as error:
+        raise InputError(f"--scheduler {address}: no Dask scheduler answered ({error})") from None
+
+
 COMMANDS = {"list": _list, "show": _show, "simulate": _simulate, "verify": _verify,
-            "gallery": _gallery, "cache": _cache, "emit": _emit}
+            "gallery": _gallery, "cache": _cache, "emit": _emit, "sweep": _sweep}

@@ -29,6 +29,7 @@ class Result:
     n_steps: int = 0
     time_unit: str = ""  # the model's time unit ("ms"), when its file declares one
     first_nonfinite: tuple | None = None  # (step, flat neuron, state, value) where NaN/inf began
+    units: dict = field(default_factory=dict)  # state, input or parameter name -> its unit
 
     def __post_init__(self):
         if self.spike_count is None and self.spikes is not None:
@@ -83,6 +84,43 @@ class Result:
         grid = self.inputs[name]
         grid = grid.reshape(grid.shape[0], -1, grid.shape[-1])[:, 0, :]
         return np.broadcast_to(grid, (self.n_steps, self.n_neurons))[:, neuron]
+
+    def to_xarray(self):
+        """The run as an xarray.Dataset (write it with .to_netcdf or .to_zarr): final states and
+        spike counts over (batch..., neuron), traces over (time, batch..., traced_neuron), the
+        raster over (time, batch..., neuron) or the events as a table, with the model's units."""
+        try:
+            import xarray
+        except ImportError:
+            from .errors import LifgenError
+            raise LifgenError('Result.to_xarray needs xarray: pip install "lifgen[dask]" (or '
+                              "pip install xarray)") from None
+        counts = np.asarray(self.spike_count)
+        batch = [f"batch_{i}" for i in range(counts.ndim - 1)]
+        cells = (*batch, "neuron")
+        variables = {"spike_count": (cells, counts, {"units": "spikes"})}
+        for name, value in self.state.items():
+            variables[name] = (cells, np.asarray(value), {"units": self.units.get(name, ""),
+                                                          "description": "state after the run"})
+        coords = {"neuron": np.arange(self.n_neurons),
+                  "time": ("time", self.times, {"units": self.time_unit if self.dt is not None
+                                                else "steps"})}
+        traced = {name: self.recorded.get(name) for name in self.traces}
+        if self.traces:
+            first = next(iter(traced.values()))
+            coords["traced_neuron"] = np.arange(self.n_neurons) if first is None else first
+            for name, trace in self.traces.items():
+                variables[f"{name}_trace"] = (("time", *batch, "traced_neuron"), np.asarray(trace),
+                                              {"units": self.units.get(name, "")})
+        if self.spikes is not None:
+            variables["spikes"] = (("time", *cells), np.asarray(self.spikes))
+        if self.spike_events is not None:
+            variables["event_step"] = ("event", np.asarray(self.spike_events[0]))
+            variables["event_neuron"] = ("event", np.asarray(self.spike_events[1]),
+                                         {"description": "flat index over (batch..., neuron)"})
+        attrs = {"model": self.model, "dt": self.dt if self.dt is not None else "none",
+                 "time_unit": self.time_unit, "n_steps": self.n_steps, "partial": int(self.partial)}
+        return xarray.Dataset(variables, coords=coords, attrs=attrs)
 
     def plot(self, neuron=0, path=None):
         """Plot input, membrane and spikes of one neuron; save to `path` if given. Returns the figure."""

@@ -71,6 +71,8 @@ class Simulator:
         self._scratch: list[np.ndarray] = []  # kernel scratch, reused: fresh memory faults pages
         self._variants = {kernel_source.variant: (kernel_source, kernel)}
         self._stability: dict[tuple, str] = {}  # parameter set -> its warning ("" when stable)
+        self._units = {q.name: q.unit for q in (*self.model.states, *self.model.parameters,
+                                                *self.model.inputs) if q.unit}
 
     def variant(self, layouts: dict[str, str], shared=(), connected: bool = False):
         """(source, kernel) specialised for how each input arrives, which parameters all neurons
@@ -287,7 +289,7 @@ class Simulator:
             recorded=request.record,
             state={n: v.reshape(*batch, n_neurons) for n, v in a.states.items()},
             dt=self.dt, model=self.model.name, threshold=threshold, partial=partial, n_steps=done,
-            time_unit=self.model.time_unit,
+            time_unit=self.model.time_unit, units=self._units,
             inputs={n: prepare.as_grid(a.inputs[n], a.n_steps, n_neurons)
                     for n in self.model.input_names})
 

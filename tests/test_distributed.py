@@ -165,3 +165,51 @@ def test_coupled_networks_are_not_sharded():
     simulator = lifgen.compile("rleaky")
     with pytest.raises(lifgen.InputError, match="coupled networks are not sharded"):
         simulator.run(10, 4, connections={"rec": np.ones((4, 4))}, shards=2)
+
+
+def test_the_cli_writes_a_sweep_that_xarray_reads_back(tmp_path, capsys):
+    xarray = pytest.importorskip("xarray")
+    from lifgen.cli import main
+
+    out = tmp_path / "fI.nc"
+    assert main(["sweep", "lif_cuba", "--grid", "I=10:30:5", "--grid", "tau_m=10,20",
+                 "--steps", "2000", "--neurons", "2", "--seeds", "1,2", "--record", "V",
+                 "--out", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    data = xarray.load_dataset(out)
+    assert data.spike_count.dims == ("I", "tau_m", "seed", "neuron")
+    assert list(data.I.values) == [10, 15, 20, 25, 30] and data.rate.attrs["units"] == "Hz"
+    expected = lifgen.sweep("lif_cuba", {"I": np.linspace(10, 30, 5), "tau_m": [10.0, 20.0]},
+                            n_steps=2000, n_neurons=2, seeds=[1, 2], record=["V"])
+    np.testing.assert_array_equal(data.spike_count.values, expected.spike_count.values)
+    assert main(["sweep", "lif_cuba", "--grid", "I=1,2", "--steps", "10", "--out", str(out)]) == 2
+    assert "exists; pass --force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--grid", "I=1:2"], "NAME=START:STOP:NUM"),
+    (["--grid", "I=a,b"], "not a comma-separated list"),
+    (["--grid", "dt=0.1,0.2"], "compile-time option"),
+    ([], "at least one --grid"),
+    (["--grid", "I=1,2", "--workers", "0"], "at least 1"),
+])
+def test_the_cli_sweep_explains_bad_grids(tmp_path, capsys, arguments, message):
+    from lifgen.cli import main
+
+    assert main(["sweep", "lif_cuba", "--steps", "10", "--out", str(tmp_path / "x.nc"),
+                 *arguments]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_result_becomes_a_dataset(tmp_path):
+    xarray = pytest.importorskip("xarray")
+    result = lifgen.compile("lif_cuba", dt=0.1).run(100, 4, inputs={"I": np.full((100, 2, 4), 20.0)},
+                                                    record={"V": [1, 3]})
+    result.to_xarray().to_netcdf(tmp_path / "run.nc")
+    data = xarray.load_dataset(tmp_path / "run.nc")
+    assert data.V_trace.dims == ("time", "batch_0", "traced_neuron")
+    assert data.V_trace.attrs["units"] == "mV" and list(data.traced_neuron.values) == [1, 3]
+    np.testing.assert_array_equal(data.V_trace.values, result.traces["V"])
+    np.testing.assert_array_equal(data.spikes.values, result.spikes)
+    np.testing.assert_array_equal(data.spike_count.values, result.spike_count)
