@@ -8,7 +8,7 @@ from .errors import (BuildError, CompileError, InputError, LifgenError, ModelErr
                      NumericalWarning)
 from .library import list_models, load_model  # noqa: E402
 from .model import Model  # noqa: E402
-from .simulate import Result, Simulator, compile  # noqa: E402
+from .simulate import Result, Simulator, compile, warm  # noqa: E402
 from .sources import Bernoulli, Poisson, SpikeTrain  # noqa: E402
 from .sweep import sweep, zip_grid  # noqa: E402
 from .verify import VerificationReport, verify  # noqa: E402
@@ -19,5 +19,5 @@ __all__ = [
     "ModelError", "NumericalWarning",
     "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
     "VerificationReport", "compile", "emit", "list_models", "load_model", "sweep", "verify",
-    "zip_grid",
+    "warm", "zip_grid",
 ]

@@ -21,6 +21,7 @@ import pickle
 import platform
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -72,24 +73,70 @@ def cache_dir():
     return root / f"v{CACHE_SCHEMA}"
 
 
+TRUST_GROUP = "LIFGEN_CACHE_TRUST_GROUP"  # "1": a team cache, shared with the folder's group
+SUBFOLDERS = ("", "locks", "tmp")
+
+
+def trusts_group() -> bool:
+    """Whether the user opted in to a team cache: every member of the cache folder's group can
+    then run code in this process (lifgen loads compiled kernels from the cache)."""
+    return os.environ.get(TRUST_GROUP) == "1"
+
+
 def _prepared_cache_dir():
     root = cache_dir()
     if root in _fallbacks:
         return _fallbacks[root]
     try:
-        for sub in ("", "locks", "tmp"):
-            (root / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        for sub in SUBFOLDERS:
+            _folder(root / sub)
         if not os.access(root, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, "not writable")
     except OSError as error:
         return _fallback_cache_dir(root, error.strerror or str(error))
     if hasattr(os, "getuid"):
-        info = root.stat()
-        if info.st_uid != os.getuid() or info.st_mode & 0o022:
-            raise CompileError(f"the kernel cache {root} is writable by other users or not yours; "
-                               "lifgen loads native code from it, so it refuses. Fix its "
-                               "permissions (chmod 700) or set LIFGEN_CACHE_DIR")
+        _check_owner(root)
     return root
+
+
+def _folder(path):
+    """Make a cache folder: private, or for a team cache group-writable and setgid."""
+    if not trusts_group():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not path.is_dir():
+        path.mkdir(mode=0o2770, parents=True, exist_ok=True)
+        os.chmod(path, 0o2770)  # the umask may have taken group bits away
+
+
+def _check_owner(root):
+    """Refuse a cache others could write (lifgen runs the code in it), unless the user trusts
+    its group and the folder is a proper team folder."""
+    info = root.stat()
+    if trusts_group():
+        groups = {os.getgid(), *os.getgroups()}
+        if info.st_mode & 0o002 or not info.st_mode & stat.S_ISGID or info.st_gid not in groups:
+            raise CompileError(f"{TRUST_GROUP}=1: the team cache {root} must belong to one of "
+                               "your groups, be setgid and not writable by others (chgrp TEAM; "
+                               "chmod 2770)")
+        return
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise CompileError(f"the kernel cache {root} is writable by other users or not yours; "
+                           "lifgen loads native code from it, so it refuses. Fix its "
+                           f"permissions (chmod 700), set LIFGEN_CACHE_DIR, or, for a team "
+                           f"cache whose group you trust to run code in your process, set "
+                           f"{TRUST_GROUP}=1 (the folder group-owned and chmod 2770)")
+
+
+def shared(path):
+    """Let the team read what this process published in a team cache (a no-op otherwise)."""
+    if trusts_group():
+        os.chmod(path, 0o775 if os.access(path, os.X_OK) else 0o664)
+
+
+def cache_lock(name):
+    """The cache's file lock called `name` (group-writable in a team cache)."""
+    path = _prepared_cache_dir() / "locks" / f"{name}.lock"
+    return filelock.FileLock(str(path), timeout=600, mode=0o664 if trusts_group() else 0o644)
 
 
 def _fallback_cache_dir(root, reason):
@@ -189,7 +236,7 @@ def build(source, cdef, portable=False, openmp=False, fma=False):
     target = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
     kernel = _load_published(name, target)
     if kernel is None:
-        with filelock.FileLock(str(root / "locks" / f"{name}.lock"), timeout=600):
+        with cache_lock(name):
             kernel = _load_published(name, target)
             if kernel is None:
                 _compile(name, source, cdef, command, flags, root, target, material)
@@ -254,6 +301,8 @@ def _compile(name, source, cdef, command, flags, root, target, material):
                         created=time.time(), compiler_output=result.stderr,
                         sha256=_checksum(built))
         (workdir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        for path in (workdir / "manifest.json", c_file, built):
+            shared(path)
         os.replace(workdir / "manifest.json", root / f"{name}.json")
         os.replace(c_file, root / f"{name}.c")
         os.replace(built, target)  # last: the published module marks a complete build
@@ -307,11 +356,12 @@ def load_blob(folder, key):
 def store_blob(folder, key, payload):
     """Keep `payload` (after its checksum) in the cache, published by an atomic rename."""
     directory = _prepared_cache_dir() / folder
-    directory.mkdir(mode=0o700, exist_ok=True)
+    _folder(directory)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f"{MODULE_PREFIX}{key}.")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        shared(temporary)
         os.replace(temporary, directory / f"{MODULE_PREFIX}{key}")
     except OSError:
         Path(temporary).unlink(missing_ok=True)
@@ -323,9 +373,7 @@ def cached(folder, key, make, load, store):
     value = load(key)
     if value is not None:
         return value
-    root = _prepared_cache_dir()
-    with filelock.FileLock(str(root / "locks" / f"{MODULE_PREFIX}{folder}-{key}.lock"),
-                           timeout=600):
+    with cache_lock(f"{MODULE_PREFIX}{folder}-{key}"):
         value = load(key)
         if value is None:
             value = make()

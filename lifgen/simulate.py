@@ -397,6 +397,17 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     return Simulator(backend, source, backend.build(source))
 
 
+def warm(model, **options) -> str:
+    """Compile `model` with these compile() options into this machine's kernel cache, and say
+    where. Run it on every worker before a sweep, so that private per-node caches are warm too:
+    client.run(lifgen.warm, "lif_cuba", dt=0.1)."""
+    from .build import cache_dir
+
+    simulator = compile(model, **options)
+    state = "was already" if simulator.from_cache else "is now"
+    return f"{simulator.model.name} ({simulator.method}, dt = {simulator.dt}) {state} in {cache_dir()}"
+
+
 def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
                   reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
                   precise=False) -> ModelOptions:

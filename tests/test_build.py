@@ -108,6 +108,37 @@ def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
         build.build("static int lg_y(void) { return 2; }", "int lg_y(void);")
 
 
+def test_a_group_writable_cache_needs_the_users_trust_in_the_group(tmp_path, monkeypatch):
+    team = tmp_path / "team"
+    team.mkdir()
+    os.chmod(team, 0o2770)
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(team))
+    monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
+    kernel = build.build("static int lg_t(void) { return 7; }", "int lg_t(void);")
+    assert kernel.lib.lg_t() == 7
+    root = team / f"v{build.CACHE_SCHEMA}"
+    for folder in (root, root / "locks", root / "tmp"):
+        assert folder.stat().st_mode & 0o2070 == 0o2070  # setgid, group rwx
+    assert kernel.path.stat().st_mode & 0o050 == 0o050  # the team can load it
+    assert all(p.stat().st_mode & 0o040 for p in root.glob(build.MODULE_PREFIX + "*"))
+    build.store_blob("sources", "team-test", b"shared")
+    assert (root / "sources" / f"{build.MODULE_PREFIX}team-test").stat().st_mode & 0o060 == 0o060
+    monkeypatch.delenv("LIFGEN_CACHE_TRUST_GROUP")
+    with pytest.raises(CompileError, match="LIFGEN_CACHE_TRUST_GROUP=1"):
+        build.build("static int lg_u(void) { return 8; }", "int lg_u(void);")
+
+
+@pytest.mark.parametrize("mode", [0o2777, 0o770])
+def test_a_team_cache_must_be_setgid_and_closed_to_others(tmp_path, monkeypatch, mode):
+    root = tmp_path / "team" / f"v{build.CACHE_SCHEMA}"
+    root.mkdir(parents=True)
+    os.chmod(root, mode)
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path / "team"))
+    monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
+    with pytest.raises(CompileError, match="setgid and not writable by others"):
+        build.build("static int lg_v(void) { return 9; }", "int lg_v(void);")
+
+
 def test_warm_compile_skips_the_sympy_work(tmp_path):
     _probe(tmp_path, model="leaky", method="discrete")
     script = textwrap.dedent("""

@@ -70,3 +70,9 @@ def test_a_run_sharded_over_two_workers_is_the_whole_run(client):
     np.testing.assert_array_equal(part.state["V"], whole.state["V"])
     for mine, theirs in zip(part.spike_events, whole.spike_events):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_warm_compiles_on_every_worker(client):
+    answers = client.run(lifgen.warm, "qif", dt=0.05)
+    assert len(answers) == 2 and all("qif (rk4, dt = 0.05)" in text for text in answers.values())
+    assert all(" in " in text for text in answers.values())
