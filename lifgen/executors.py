@@ -37,18 +37,21 @@ def close(client: Any, cluster: Any) -> None:
         cluster.close()
 
 
-def run_all(client: Any, function: Callable, tasks: Sequence[tuple], progress: bool,
-            bar: Callable[[int], Any]) -> list:
-    """function(*task) for every task, in order; `bar(total)` draws lifgen's progress bar."""
+def run_all(client: Any, function: Callable, shared: tuple, tasks: Sequence[tuple],
+            progress: bool, bar: Callable[[int], Any]) -> list:
+    """function(*shared, *task) for every task, in order. On Dask, what every task shares (a
+    simulator, connections) is sent to each worker once; `bar(total)` draws lifgen's bar."""
     if client is None:
-        return [function(*task) for task in tasks]
+        return [function(*shared, *task) for task in tasks]
     if type(client).__module__.startswith("distributed"):
-        futures = [client.submit(function, *task, pure=False, retries=RETRIES) for task in tasks]
+        common = client.scatter(list(shared), broadcast=True, hash=False)
+        futures = [client.submit(function, *common, *task, pure=False, retries=RETRIES)
+                   for task in tasks]
         if progress:
             from dask.distributed import progress as dask_progress
             dask_progress(futures)
         return client.gather(futures)
-    futures = [client.submit(function, *task) for task in tasks]
+    futures = [client.submit(function, *shared, *task) for task in tasks]
     drawn = bar(len(futures)) if progress else None
     results = []
     for done, future in enumerate(futures, 1):

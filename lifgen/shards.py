@@ -36,12 +36,12 @@ def sharded_run(simulator, request, shards: int, executor: Any, progress: bool,
                          "on one machine, or on a GPU with target='cuda'")
     a = request.arrays
     ranges = blocks(a.n_neurons, shards)
-    tasks = [(simulator, a.n_steps, end - first, _arguments(request, first, end, allow_nan))
-             for first, end in ranges]
+    tasks = [(end - first, _arguments(request, first, end, allow_nan)) for first, end in ranges]
     client, cluster = executors.resolve(executor)
     try:
         from .simulate import _ProgressBar
-        results = executors.run_all(client, run_block, tasks, progress, _ProgressBar)
+        results = executors.run_all(client, run_block, (simulator, a.n_steps), tasks, progress,
+                                    _ProgressBar)
     finally:
         executors.close(client, cluster)
     events = _gather(request, ranges, results)

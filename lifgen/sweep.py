@@ -119,8 +119,8 @@ def sweep(sim_or_model, grid, *, n_steps, n_neurons=1, inputs=None, params=None,
         size = 1 if coupled else _points_per_task(simulator, plan, pack, client)
         tasks = [Task(seed, first, min(size, plan.n_points - first))
                  for seed in seed_list for first in range(0, plan.n_points, size)]
-        outputs = executors.run_all(client, run_task, [(simulator, plan, t, progress and client
-                                                        is None) for t in tasks],
+        outputs = executors.run_all(client, run_task, (simulator, plan),
+                                    [(t, progress and client is None) for t in tasks],
                                     progress and client is not None, _ProgressBar)
     finally:
         executors.close(client, cluster)
