@@ -35,6 +35,8 @@ def _parser():
 
     show = commands.add_parser("show", help="print laws, ODE, closed form, step map and C")
     show.add_argument("model", help="model name or path to a .toml file")
+    show.add_argument("--c", action=argparse.BooleanOptionalAction, default=True,
+                      help="print the generated code (default; --no-c leaves it out)")
     _compile_options(show)
 
     sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
@@ -192,6 +194,7 @@ def _list(args):
 
 def _show(args):
     from .analytic import closed_form
+    from .budget import SYMPY_SECONDS, OverBudget, within
     from .discretize import discretize
     from .library import load_model
     from .options import ModelOptions, Schedule, Variant
@@ -209,19 +212,25 @@ def _show(args):
         if model.expressions:
             sections.append(("Expressions (computed once per step or stage)",
                              model.expression_lines()))
-        solution = closed_form(model)
-        sections.append(("Closed form (inputs held constant, X0 = X(0))",
-                         [f"{eq.lhs.func.__name__}(t) = {_equation(eq.rhs)}" for eq in solution]
-                         if solution else ["none found"]))
+        try:
+            solution = within(SYMPY_SECONDS, closed_form, model)
+            lines = [f"{eq.lhs.func.__name__}(t) = {_equation(eq.rhs)}" for eq in solution] \
+                if solution else ["none found"]
+        except OverBudget:
+            lines = [f"no closed form shown: SymPy found none within {SYMPY_SECONDS:g} s "
+                     "(LIFGEN_SYMPY_BUDGET sets the budget); the step map below is computed "
+                     "without it"]
+        sections.append(("Closed form (inputs held constant, X0 = X(0))", lines))
     else:
         sections.append(("Update map (applied in this order)", model.update_lines()))
     time_unit = f" {model.time_unit}" if model.time_unit else ""
     title = f"Step map ({step_map.method}, dt = {step_map.dt}{time_unit})"
     sections.append((title, ([step_map.note] if step_map.note else []) + step_map.equations()))
-    source = get_target(args.target).render(step_map, ModelOptions(dtype=args.dtype), Schedule(),
-                                            Variant.of({n: "held" for n in model.input_names},
-                                                       model.parameter_names))
-    sections.append((f"Generated {LANGUAGES[args.target]}", [source.c_source]))
+    if args.c:
+        source = get_target(args.target).render(
+            step_map, ModelOptions(dtype=args.dtype), Schedule(),
+            Variant.of({n: "held" for n in model.input_names}, model.parameter_names))
+        sections.append((f"Generated {LANGUAGES[args.target]}", [source.c_source]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:
         print(f"\n== {title}")

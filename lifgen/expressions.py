@@ -48,7 +48,7 @@ INFINITY HUGE_VAL M_PI M_E errno main abort exit malloc free step
 RESERVED_PREFIXES = ("lg_", "lifgen")
 
 # Functions a model may call, with the argument counts each accepts (from the registry).
-FUNCTIONS = {name: (f.arity,) for name, f in FUNCTION_REGISTRY.items()}
+FUNCTIONS = {name: (f.arity,) for name, f in FUNCTION_REGISTRY.items() if f.public}
 BINARY_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 COMPARISONS = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
 BOOLEAN_OPERATORS = {ast.And: "and", ast.Or: "or"}

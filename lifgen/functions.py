@@ -44,6 +44,63 @@ def _exprel_numpy(x):
     return np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x))
 
 
+class propagator(sympy.Function):
+    """Entry (i, j) of exp(M*h), for the n-by-n matrix M given row by row after (i, j, n, h): the
+    exact propagator of a linear system, computed numerically (scaling and squaring) once per
+    neuron, where a closed form is costly or singular (coupled states, poles of higher order)."""
+
+    def _eval_evalf(self, prec):
+        import mpmath
+
+        i, j, n, h, *entries = self.args
+        values = [a._eval_evalf(prec) if not a.is_Number else a for a in (h, *entries)]
+        if any(v is None or not v.is_Number for v in values):
+            return None
+        with mpmath.workprec(prec):
+            h_value, *m = (v._to_mpmath(prec) for v in values)
+            matrix = mpmath.matrix(int(n), int(n))
+            for k, value in enumerate(m):
+                matrix[k // int(n), k % int(n)] = value * h_value
+            return sympy.Float(mpmath.expm(matrix)[int(i), int(j)], precision=prec)
+
+
+PADE_13 = (64764752532480000, 32382376266240000, 7771770303897600, 1187353796428800,
+           129060195264000, 10559470521600, 670442572800, 33522128640, 1323241920, 40840800,
+           960960, 16380, 182, 1)  # Higham (2005), the [13/13] Pade approximant of exp
+THETA_13 = 5.371920351148152  # the largest 1-norm for which it is accurate to double precision
+
+
+def expm(matrix: np.ndarray) -> np.ndarray:
+    """exp of a square matrix in double precision: scaling, [13/13] Pade, squaring."""
+    a = np.asarray(matrix, dtype=float)
+    norm = np.abs(a).sum(axis=0).max() if a.size else 0.0
+    squarings = max(0, int(np.ceil(np.log2(norm / THETA_13)))) if norm > THETA_13 else 0
+    a = a / 2.0**squarings
+    b, identity = PADE_13, np.eye(len(a))
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2)
+             + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * identity)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
+        + b[0] * identity
+    result = np.linalg.solve(v - u, v + u)
+    for _ in range(squarings):
+        result = result @ result
+    return result
+
+
+def _propagator_numpy(i, j, n, h, *entries):
+    """The propagator entry for arrays of arguments (one matrix exponential per distinct set)."""
+    arguments = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (h, *entries)))
+    flat = np.stack([x.ravel() for x in arguments], axis=1)
+    size, row, column = int(n), int(i), int(j)
+    out = np.empty(len(flat))
+    for k, values in enumerate(flat):
+        out[k] = expm(values[0] * values[1:].reshape(size, size))[row, column]
+    return out.reshape(arguments[0].shape) if arguments[0].ndim else out[0]
+
+
 @dataclass(frozen=True)
 class Function:
     """One function of model files.
@@ -57,9 +114,10 @@ class Function:
     name: str
     arity: int
     sympy: Callable
-    c: str
+    c: str | Callable[[list[str]], str]
     numpy: Callable
     dimension: str
+    public: bool = True  # callable in model files (lifgen's own are not)
 
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
@@ -80,6 +138,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("pow", 2, sympy.Pow, "pow", np.power, "power"),
     Function("exprel", 1, exprel, "lg_exprel", _exprel_numpy, "number"),
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
+    Function("propagator", 0, propagator,
+             lambda a: f"lg_propagator({', '.join(a[:4])}, (const double[]){{{', '.join(a[4:])}}})",
+             _propagator_numpy, "number", public=False),
 )}
 
 # SymPy classes whose value has the dimension of their arguments (abs, min, max)

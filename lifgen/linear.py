@@ -6,7 +6,7 @@ import sympy
 
 from .errors import ModelError
 from .symbols import DT
-from .functions import exprel
+from .functions import exprel, propagator
 
 
 def linear_coefficients(expr, variables):
@@ -52,14 +52,23 @@ def exact_step(model):
     feedforward = _feedforward_step(states, variables, rows)
     if feedforward is not None:
         return feedforward
+    return numeric_step(states, variables, rows)
+
+
+def numeric_step(states, variables, rows):
+    """The exact step of any other linear system (coupled states, poles of any order, complex or
+    zero eigenvalues): x(h) = exp(M h) [x; u; 1] with M the augmented matrix, whose exponential
+    is computed numerically once per neuron and run, not as a closed form. A closed form is slow
+    for SymPy to find (minutes for two coupled states with symbolic parameters) and has 0/0 at
+    every equality of time constants; scaling and squaring has neither."""
     size = len(variables) + 1
-    augmented = sympy.zeros(size, size)
-    for i, row in enumerate(rows):
-        augmented[i, :] = sympy.Matrix([row])
-    propagator = (augmented * DT).exp()
-    column = sympy.Matrix(list(variables) + [1])
-    next_values = propagator[: len(states), :] * column
-    return [(s, next_values[i]) for i, s in enumerate(states)]
+    entries = [rows[i][j] if i < len(rows) else sympy.Integer(0)
+               for i in range(size) for j in range(size)]
+    column = list(variables) + [sympy.Integer(1)]
+    return [(s, sympy.Add(*(propagator(i, j, size, DT, *entries) * column[j]
+                           for j in range(size) if any(entries[k * size + j] != 0
+                                                       for k in range(size)) or j == i)))
+            for i, s in enumerate(states)]
 
 
 def _feedforward_step(states, variables, rows):

@@ -270,6 +270,8 @@ class CPrinter:
     def _call(self, node):
         args = [self.print(a) for a in node.args]
         form = FUNCTIONS[node.function].c
+        if callable(form):
+            return form(args)
         if "{" in form:
             return form.format(*args)
         return f"{self._f(form)}({', '.join(args)})"

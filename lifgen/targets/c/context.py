@@ -38,6 +38,16 @@ class ConstantNames:
 
 
 @dataclass(frozen=True)
+class PropagatorNames:
+    """One matrix exponential per neuron, whose entries several constants read (lg_prop0[k])."""
+
+    name: str
+    size: int
+    h: str  # its C expression of dt (or of the time within a step)
+    entries: str  # the matrix, row by row, as C expressions of the parameters
+
+
+@dataclass(frozen=True)
 class InputNames:
     name: str
     layout: str  # held, streamed, time, or any (coupled)
@@ -129,6 +139,7 @@ class KernelContext:
     levels: list[str]
     flush_denormals: bool
     all_shared: bool  # only index 0 of the parameter scratch is read
+    propagators: tuple[PropagatorNames, ...] = ()  # computed before the constants, per neuron
     inline: str = "static inline"  # how helper functions are declared (CUDA adds __device__)
     constant: str = "static const"  # and constant tables
     # filled once the body is rendered: what the kernel turns out to use

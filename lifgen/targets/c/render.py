@@ -23,10 +23,10 @@ from ...lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower,
 from ...model import DT
 from ...options import DTYPES, ModelOptions, Schedule, Variant
 from ...statements import identifiers
-from ...written import CPrinter, Name, Num, substitute, to_text
+from ...written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
 from ..text import comment_text
-from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, StateNames,
-                      SynapseNames)
+from .context import (ConstantNames, InputNames, KernelContext, ParameterNames,
+                      PropagatorNames, StateNames, SynapseNames)
 from .printer import StatementPrinter, print_expression
 
 C_TYPES = {"float64": "double", "float32": "float"}
@@ -48,6 +48,7 @@ SCHEDULE_PREFIXES = {"scratch_parameter": "lg_p_", "scratch_constant": "lg_k_",
 # Helpers and what each needs besides itself.
 HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_exprel": (), "lg_min": (),
            "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
+           "lg_expm": (), "lg_propagator": ("lg_expm",),
            "memcpy": (), "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
 SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
                     "(uncoupled models) */",
@@ -197,13 +198,15 @@ def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedul
         coupled_scratch += (["lg_margin", "lg_was_reset"] if semantics.inhibition else [])
         coupled_scratch += ["lg_now"]
     parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
+    propagators, trees = _propagator_blocks(
+        [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
     constants = [ConstantNames(c=k.name,
                                scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
                                tile=ARRAY_PREFIXES["constant"] + k.name[3:],
-                               code=expression(_rename_constant(step_map, tree)),
+                               code=expression(renamed),
                                shared=k in shared_k,
                                comment=f"{k.name.removeprefix('lg_')} = {to_text(tree)}")
-                 for k, tree in step_map.constants]
+                 for (k, tree), renamed in zip(step_map.constants, trees)]
     graded = float(semantics.graded_spikes)
     return KernelContext(
         function=KERNEL_FUNCTION, model=model.name, description=model.description,
@@ -230,9 +233,27 @@ def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedul
         precise=bool(step_map.propagator), inhibition=semantics.inhibition, graded=graded,
         graded_factor="" if graded == 1.0 else f"{number(Num(graded))}*",
         levels=[number(Num(float(v))) for v in levels],
-        flush_denormals=schedule.flush_denormals,
+        flush_denormals=schedule.flush_denormals, propagators=tuple(propagators),
         # a synapse bias is read per neuron, so models with synapses fill all of the scratch
         all_shared=all(p.name in shared for p in model.parameters) and not model.synapses)
+
+
+def _propagator_blocks(trees, expression):
+    """Constants that read entries of one matrix exponential share it: each distinct matrix
+    becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k]."""
+    blocks: dict[tuple, int] = {}
+
+    def replace(tree):
+        if isinstance(tree, Call) and tree.function == "propagator":
+            i, j, n = (int(a.value) for a in tree.args[:3])
+            index = blocks.setdefault(tree.args[2:], len(blocks))
+            return Name(sympy.Symbol(f"lg_prop{index}[{i * n + j}]"))
+        return rebuild(tree, [replace(child) for child in children(tree)])
+    renamed = [replace(tree) for tree in trees]
+    names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
+                             entries=", ".join(expression(e) for e in key[2:]))
+             for key, index in blocks.items()]
+    return names, renamed
 
 
 def _rename_constant(step_map: StepMap, tree):
