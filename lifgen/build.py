@@ -327,9 +327,11 @@ def _code_fingerprint():
     from .library import resource_dir
 
     digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).resolve().parent
-    for path in sorted([*package.rglob("*.py"), *resource_dir("templates").rglob("*.j2")]):
-        digest.update(path.as_posix().encode() + path.read_bytes())
+    package, templates = Path(__file__).resolve().parent, resource_dir("templates")
+    files = [(p.relative_to(package).as_posix(), p) for p in package.rglob("*.py")]
+    files += [("templates/" + p.relative_to(templates).as_posix(), p) for p in templates.rglob("*.j2")]
+    for name, path in sorted(files):  # names, not where lifgen is installed: the same everywhere
+        digest.update(name.encode() + path.read_bytes())
     return digest.hexdigest()
 
 

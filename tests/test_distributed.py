@@ -4,6 +4,7 @@ hit the generated-source cache by content, sweeps and sharded runs give the seri
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +18,10 @@ OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta"
 
 
 def in_a_fresh_process(code, *arguments):
-    """Run `code` in a new Python process (the same kernel cache); its standard output."""
+    """Run `code` in a new Python process (the same kernel cache; outside the checkout, so that
+    it imports the lifgen these tests import); its standard output."""
     answer = subprocess.run([sys.executable, "-c", code, *map(str, arguments)],
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=600, cwd=arguments[0])
     assert answer.returncode == 0, answer.stderr
     return answer.stdout
 
@@ -47,6 +49,26 @@ def test_a_model_object_hits_the_source_cache_in_a_fresh_process(tmp_path):
             "model = pickle.load(open(sys.argv[1] + '/model.pickle', 'rb')); "
             "print(lifgen.compile(model).method)")
     assert in_a_fresh_process(code, tmp_path).strip() == "euler"
+
+
+def test_the_source_cache_key_does_not_depend_on_where_lifgen_is_installed(tmp_path):
+    import os
+    import shutil
+
+    from lifgen import build
+    from lifgen.library import resource_dir
+
+    copy = tmp_path / "elsewhere" / "lifgen"
+    shutil.copytree(Path(lifgen.__file__).resolve().parent, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    if not (copy / "templates").exists():  # a checkout keeps them beside the package
+        shutil.copytree(resource_dir("templates"), copy / "templates")
+    code = "import lifgen.build as b; print(b.__file__, b._code_fingerprint())"
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=copy.parent, timeout=120,
+                           env={**os.environ, "PYTHONPATH": str(copy.parent)})
+    where, fingerprint = there.stdout.split()
+    assert where.startswith(str(copy)) and fingerprint == build._code_fingerprint(), there.stderr
 
 
 def test_the_content_hash_ignores_where_a_model_was_read_from():
