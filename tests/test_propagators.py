@@ -81,6 +81,17 @@ def reference(A, B, c, x0, u, steps, dt=0.1):
     return np.array(out)
 
 
+def double_exponential(tau_r=2.0, tau_d=10.0, tau_m=10.0):
+    """ODE-toolbox's double-exponential synapse (rise tau_r, decay tau_d) into a membrane;
+    critically damped when tau_r = tau_d."""
+    p = dict(tau_m=tau_m, tau_r=tau_r, tau_d=tau_d, C=250.0, E_L=-70.0)
+    model = document("double_exponential", p, {"V": -70.0, "g": 0.0, "h": 50.0},
+                     ["dV/dt = -(V - E_L)/tau_m + (g + I)/C", "dg/dt = h - g/tau_d",
+                      "dh/dt = -h/tau_r"])
+    A = [[-1 / tau_m, 1 / p["C"], 0], [0, -1 / tau_d, 1], [0, 0, -1 / tau_r]]
+    return model, A, [[1 / p["C"]], [0], [0]], [p["E_L"] / tau_m, 0, 0]
+
+
 CASES = {
     "adaptive LIF": (adaptive_lif, {"I": 0.25}),
     "adaptive LIF, tau_m = tau_w": (lambda: adaptive_lif(tau_w=20.0), {"I": 0.25}),
@@ -91,6 +102,9 @@ CASES = {
     "alpha, tau_syn = tau_m - 1e-4": (lambda: alpha_synapse(10.0, 10.0 - 1e-4), {"I": 100.0}),
     "alpha, tau_syn = 2 ms": (lambda: alpha_synapse(10.0, 2.0), {"I": 100.0}),
     "resonator (complex eigenvalues)": (resonator, {"I": 0.5}),
+    "double exponential": (double_exponential, {"I": 50.0}),
+    "critically damped, tau_r = tau_d = tau_m": (lambda: double_exponential(10.0, 10.0, 10.0),
+                                                 {"I": 50.0}),
     "integrator fed forward (zero eigenvalue)": (integrator, {"I": 3.0}),
 }
 
@@ -149,3 +163,47 @@ def test_show_never_hangs_on_a_closed_form(tmp_path):
     assert answer.returncode == 0, answer.stderr
     assert "no closed form shown" in answer.stdout and "Generated C" not in answer.stdout
     assert "V <- " in answer.stdout
+
+
+def psc_model(shape):
+    """NEST's iaf_psc_exp or iaf_psc_alpha (pA, pF, ms, mV): input spikes kick a synaptic
+    current (exponential) or its derivative (alpha), which drives V."""
+    base = {"model": {"name": f"iaf_psc_{shape}"},
+            "parameters": {"tau_m": 10.0, "tau_syn": 10.0, "C_m": 250.0, "E_L": -70.0,
+                           "theta": NEVER},
+            "reset": {"mechanism": "none"}, "simulation": {"method": "exact", "dt": 0.1}}
+    if shape == "exp":
+        return model_from_document({
+            **base, "states": {"V": -70.0, "I_syn": 0.0}, "synapses": {"kick": {"target": "I_syn"}},
+            "equations": {"laws": ["dV/dt = -(V - E_L)/tau_m + I_syn/C_m",
+                                   "dI_syn/dt = -I_syn/tau_syn"]},
+            "spike": {"condition": "V > theta"}}, "iaf_psc_exp.toml")
+    return model_from_document({
+        **base, "states": {"V": -70.0, "I_syn": 0.0, "y": 0.0}, "synapses": {"kick": {"target": "y"}},
+        "equations": {"laws": ["dV/dt = -(V - E_L)/tau_m + I_syn/C_m",
+                               "dI_syn/dt = y - I_syn/tau_syn", "dy/dt = -y/tau_syn"]},
+        "spike": {"condition": "V > theta"}}, "iaf_psc_alpha.toml")
+
+
+@pytest.mark.parametrize("shape", ["exp", "alpha"])
+@pytest.mark.parametrize("h", [0.001, 0.1])
+@pytest.mark.parametrize("tau_m", [1.0, 10.0, 100.0])
+def test_the_membrane_stays_smooth_at_and_near_equal_time_constants(shape, h, tau_m):
+    """NEST's singularity check, written for lifgen: spikes of +1000 pA and -1000 pA (at 2 and
+    3 ms) into neurons whose tau_syn is tau_m + delta, delta in +-logspace(-10, -1) and 0. V must
+    stay finite and move smoothly: no step changes it by 3*h times its whole range or more."""
+    delta = np.hstack((-np.logspace(-10, -1, 5), [0.0], np.logspace(-10, -1, 5)))
+    tau_syn = tau_m + delta
+    n, steps = delta.size, int(round(10 * tau_m / h))
+    # a PSC of 1000 pA peak: the current itself jumps by w (exp), its derivative by w*e/tau (alpha)
+    kick = 1000.0 * (np.e / tau_syn if shape == "alpha" else np.ones(n))
+    train = lifgen.SpikeTrain(2, [int(round(2 / h)) - 1, int(round(3 / h)) - 1], [0, 1])
+    weights = np.stack([kick, -kick], axis=1)  # (neuron, source)
+    simulator = lifgen.compile(psc_model(shape), dt=h)
+    result = simulator.run(steps, n, params={"tau_m": tau_m, "tau_syn": tau_syn},
+                           drives={"kick": (train, weights)}, record=["V"], spikes="count")
+    V = result.traces["V"]
+    assert np.all(np.isfinite(V))
+    span = V.max() - V.min()
+    assert span > 1  # the kicks moved V enough to test
+    assert np.all(np.abs(np.diff(V, axis=0)).max(axis=0) < 3 * span * h)
