@@ -54,7 +54,20 @@ class StepMap:
 
     def equations(self):
         """The step map as readable lines, constants first."""
-        lines = [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.constants]
+        lines, matrices = [], {}
+        for k, tree in self.constants:
+            name = k.name.removeprefix("lg_")
+            if isinstance(tree, Call) and tree.function == "propagator":
+                i, j, n = (int(a.value) for a in tree.args[:3])
+                if tree.args[2:] not in matrices:
+                    matrices[tree.args[2:]] = f"P{len(matrices)}"
+                    rows = [", ".join(to_text(e) for e in tree.args[4 + r * n:4 + (r + 1) * n])
+                            for r in range(n)]
+                    lines.append(f"{matrices[tree.args[2:]]} = exp(M*{to_text(tree.args[3])}), "
+                                 f"computed numerically, M = [{'; '.join(rows)}]")
+                lines.append(f"{name} = {matrices[tree.args[2:]]}[{i}, {j}]")
+            else:
+                lines.append(f"{name} = {to_text(tree)}")
         lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.stages]
         lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
         if self.reset:
@@ -199,8 +212,18 @@ def _collect(expr, variables):
     if split is None:
         return expr
     coefficients, remainder = split
-    terms = [use_expm1(sympy.simplify(c)) * v for v, c in coefficients.items()]
-    return sympy.Add(*terms, use_expm1(sympy.simplify(remainder)))
+    terms = [use_expm1(_simplified(c)) * v for v, c in coefficients.items()]
+    return sympy.Add(*terms, use_expm1(_simplified(remainder)))
+
+
+SIMPLIFY_OPS = 100  # larger coefficients are left as they are: simplify's cost grows steeply
+
+
+def _simplified(expr):
+    """`expr` simplified when it is small. Coefficients are free of states and inputs, so they
+    become constants computed once per neuron: a large one costs nothing per step, while
+    simplifying it cost SymPy seconds to minutes (rk4 of two coupled states)."""
+    return sympy.simplify(expr) if sympy.count_ops(expr) <= SIMPLIFY_OPS else expr
 
 
 def use_expm1(expr):
