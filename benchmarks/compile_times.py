@@ -44,12 +44,12 @@ def nonlinear(n):
 
 
 SHAPES = {
-    **{f"linear, {n} coupled states, real eigenvalues": linear_chain(n, True) for n in (1, 2, 3, 4)},
+    **{f"linear, {n} coupled states, real eigenvalues": linear_chain(n, True) for n in (1, 2, 3, 4, 5, 6)},
     **{f"linear, {n} coupled states, one time constant": linear_chain(n, True, repeated=True)
        for n in (2, 3, 4)},
     **{f"linear, {n} states, a complex pair": linear_chain(n, False, complex_pair=True)
        for n in (2, 3)},
-    **{f"feed-forward chain of {n}": linear_chain(n, False) for n in (2, 3, 4)},
+    **{f"feed-forward chain of {n}": linear_chain(n, False) for n in (2, 3, 4, 6)},
     **{f"feed-forward chain of {n}, one time constant": linear_chain(n, False, repeated=True)
        for n in (2, 3)},
     **{f"nonlinear, {n} states": nonlinear(n) for n in (2, 3, 4)},

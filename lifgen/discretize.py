@@ -11,6 +11,7 @@ import sympy
 
 from .errors import InputError
 from .stability import stability_warning
+from .functions import propagator
 from .linear import exact_step, linear_coefficients
 from .methods import METHODS, NORMAL, auto_method, symbolic_step
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
@@ -223,6 +224,8 @@ def _simplified(expr):
     """`expr` simplified when it is small. Coefficients are free of states and inputs, so they
     become constants computed once per neuron: a large one costs nothing per step, while
     simplifying it cost SymPy seconds to minutes (rk4 of two coupled states)."""
+    if expr.has(propagator):  # entries of the augmented matrix: as simple as they come
+        return expr
     return sympy.simplify(expr) if sympy.count_ops(expr) <= SIMPLIFY_OPS else expr
 
 
