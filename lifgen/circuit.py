@@ -7,6 +7,7 @@ is an intermediate that the solve eliminates.
 
 import sympy
 
+from .budget import SYMPY_SECONDS, OverBudget, within
 from .errors import ModelError
 from .symbols import TIME, symbol, time_function
 
@@ -32,7 +33,14 @@ def derive_odes(laws, state_names, known_names=None, source=None):
         names = ", ".join(map(str, unknowns))
         raise ModelError(f"{len(equations)} laws for {len(unknowns)} unknowns ({names}); "
                          "each unknown needs one law", source, field)
-    solutions = _solve_linear(equations, unknowns) or sympy.solve(equations, unknowns, dict=True)
+    solutions = _solve_linear(equations, unknowns)
+    if not solutions:  # nonlinear laws: SymPy's general solver, under a time budget
+        try:
+            solutions = within(SYMPY_SECONDS, sympy.solve, equations, unknowns, dict=True)
+        except OverBudget:
+            raise ModelError(f"SymPy could not solve the laws for {', '.join(map(str, unknowns))} "
+                             f"within {SYMPY_SECONDS:g} s (LIFGEN_SYMPY_BUDGET sets the budget); "
+                             "write the ODEs directly, as dX/dt = ...", source, field) from None
     if len(solutions) != 1 or any(d not in solutions[0] for d in derivatives):
         raise ModelError(f"the laws do not determine {', '.join(map(str, derivatives))} uniquely",
                          source, field)

@@ -207,3 +207,66 @@ def test_the_membrane_stays_smooth_at_and_near_equal_time_constants(shape, h, ta
     span = V.max() - V.min()
     assert span > 1  # the kicks moved V enough to test
     assert np.all(np.abs(np.diff(V, axis=0)).max(axis=0) < 3 * span * h)
+
+
+def shape_documents():
+    """The model shapes of benchmarks/compile_times.py (loaded from its file: the benchmarks are
+    not an installed package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "compile_times.py"
+    spec = importlib.util.spec_from_file_location("lifgen_compile_times", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.SHAPES
+
+
+SHAPES = ["linear, 3 coupled states, real eigenvalues", "linear, 4 coupled states, one time constant",
+          "linear, 3 states, a complex pair", "feed-forward chain of 4", "nonlinear, 3 states"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_every_model_shape_compiles_and_runs_finite(shape):
+    model = model_from_document(shape_documents()[shape], "shape.toml")
+    simulator = lifgen.compile(model, method="auto")
+    assert simulator.method == ("rk4" if shape.startswith("nonlinear") else "exact")
+    result = simulator.run(500, 3, inputs={"I": [0.0, 0.5, 1.0]},
+                           record=[model.states[0].name])
+    assert np.all(np.isfinite(result.traces[model.states[0].name]))
+
+
+def test_the_numeric_propagator_agrees_with_the_closed_form_where_both_exist():
+    """lif_cuba's feed-forward closed form (exprel) against its matrix exponential."""
+    import sympy
+
+    from lifgen.linear import exact_step, linear_coefficients, numeric_step
+    from lifgen.symbols import DT
+
+    model = lifgen.load_model("lif_cuba")
+    states, variables = model.state_symbols, model.state_symbols + model.input_symbols
+    rows = []
+    for _, rhs in model.odes:
+        coefficients, remainder = linear_coefficients(rhs, variables)
+        rows.append([coefficients[v] for v in variables] + [remainder])
+    values = {**{sympy.Symbol(k): v for k, v in model.defaults.items()},
+              DT: 0.1, sympy.Symbol("tau_e"): 5.0 * (1 + 1e-9)}
+    point = {**values, **{v: 0.3 * (k + 1) for k, v in enumerate(variables)}}
+    closed = dict(exact_step(model))
+    for state, numeric in numeric_step(states, variables, rows):
+        exact = float(closed[state].xreplace(point).evalf(30))
+        assert float(numeric.xreplace(point).evalf(30)) == pytest.approx(exact, rel=1e-14)
+
+
+def test_a_time_budget_gives_up_returns_or_raises_what_the_work_did():
+    import time
+
+    from lifgen.budget import OverBudget, within
+
+    assert within(5, lambda x: x + 1, 41) == 42
+    with pytest.raises(ZeroDivisionError):
+        within(5, lambda: 1 / 0)
+    started = time.perf_counter()
+    with pytest.raises(OverBudget, match="longer than 0.2 s"):
+        within(0.2, time.sleep, 3)
+    assert time.perf_counter() - started < 2
