@@ -90,6 +90,8 @@ def _feedforward_step(states, variables, rows):
     couplings = [{j: rows[i][j] for j in range(n) if j != i and rows[i][j] != 0} for i in range(n)]
     if any(couplings[j] for i in range(n) for j in couplings[i]):
         return None  # a driving state is itself driven: not this shape
+    if any(own[j] == 0 for i in range(n) for j in couplings[i]):
+        return None  # a driving integrator (a zero eigenvalue): its b_j/a_j term is 0/0
     h = DT
     result = []
     for i, state in enumerate(states):

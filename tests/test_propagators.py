@@ -92,6 +92,14 @@ def double_exponential(tau_r=2.0, tau_d=10.0, tau_m=10.0):
     return model, A, [[1 / p["C"]], [0], [0]], [p["E_L"] / tau_m, 0, 0]
 
 
+def integrator_driving():
+    """A zero eigenvalue driving a leak: V integrates the input and drives X."""
+    p = dict(C=2.0, tau=5.0)
+    model = document("integrator_driving", p, {"X": 0.0, "V": 0.5},
+                     ["dV/dt = I/C", "dX/dt = -X/tau + V"])
+    return model, [[-1 / p["tau"], 1], [0, 0]], [[0], [1 / p["C"]]], [0, 0]
+
+
 CASES = {
     "adaptive LIF": (adaptive_lif, {"I": 0.25}),
     "adaptive LIF, tau_m = tau_w": (lambda: adaptive_lif(tau_w=20.0), {"I": 0.25}),
@@ -106,6 +114,7 @@ CASES = {
     "critically damped, tau_r = tau_d = tau_m": (lambda: double_exponential(10.0, 10.0, 10.0),
                                                  {"I": 50.0}),
     "integrator fed forward (zero eigenvalue)": (integrator, {"I": 3.0}),
+    "an integrator driving a leak": (integrator_driving, {"I": 1.0}),
 }
 
 
