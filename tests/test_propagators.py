@@ -279,3 +279,18 @@ def test_a_time_budget_gives_up_returns_or_raises_what_the_work_did():
     with pytest.raises(OverBudget, match="longer than 0.2 s"):
         within(0.2, time.sleep, 3)
     assert time.perf_counter() - started < 2
+
+
+def test_an_emitted_library_with_a_numeric_propagator_compiles_strictly(tmp_path):
+    import shutil
+
+    model, *_ = alpha_synapse(10.0, 10.0)
+    lifgen.emit(model, tmp_path, dtype="float32")
+    strict = ["cc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-c",
+              "alpha.c", "-o", "/dev/null"]
+    answer = subprocess.run(strict, cwd=tmp_path, capture_output=True, text=True)
+    assert answer.returncode == 0, answer.stderr
+    if shutil.which("g++"):
+        answer = subprocess.run(["g++", "-x", "c++", "-Wall", "-Werror", "-c", "alpha.c", "-o",
+                                 "/dev/null"], cwd=tmp_path, capture_output=True, text=True)
+        assert answer.returncode == 0, answer.stderr
