@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from .errors import CompileError, InputError, LifgenError
 from .methods import METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
+from .simulate import _dt_in_model_unit
 from .written import to_text
 
 METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
@@ -28,6 +30,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     parser = _Parser(prog="lifgen", description="Compile spiking neuron models to fast, verified C.")
+    parser.add_argument("--version", action="version", version=f"lifgen {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an error, print all of its "
                         "message and the traceback (also LIFGEN_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -147,6 +150,9 @@ def main(argv=None):
         return COMMANDS[args.command](args) or EXIT_OK
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `lifgen ... | head` closed the pipe: nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as error:  # noqa: BLE001 - the last line of defence for users
         kind, status = _ERROR_KINDS.get(type(error), ("internal error", EXIT_INTERNAL))
         if isinstance(error, LifgenError) and kind == "internal error":
@@ -177,7 +183,8 @@ def _emit(args):
     for flag, value in (("--method", args.method), ("--dt", args.dt), ("--prefix", args.prefix)):
         if value is not None:
             command += [flag, str(value)]
-    written = emit(args.model, args.out, method=args.method, dt=args.dt, dtype=args.dtype,
+    written = emit(args.model, args.out, method=args.method,
+                   dt=_dt_in_model_unit(args.model, args.dt), dtype=args.dtype,
                    prefix=args.prefix, force=args.force, command=shlex.join(command),
                    target=args.target)
     for path in written:
@@ -201,7 +208,8 @@ def _show(args):
     from .targets import get_target
 
     model = load_model(args.model)
-    step_map = discretize(model, args.method, args.dt, args.reset, args.reset_timing)
+    step_map = discretize(model, args.method, _dt_in_model_unit(model, args.dt), args.reset,
+                          args.reset_timing)
     sections = [("Quantities (plain numbers are in these units)", _quantity_lines(model))]
     if model.refractory:
         sections.append(("Refractory period", [model.refractory_text()]))

@@ -129,6 +129,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("sin", 1, sympy.sin, "sin", np.sin, "number"),
     Function("cos", 1, sympy.cos, "cos", np.cos, "number"),
     Function("tanh", 1, sympy.tanh, "tanh", np.tanh, "number"),
+    Function("cosh", 1, sympy.cosh, "cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
+    Function("sinh", 1, sympy.sinh, "sinh", np.sinh, "number"),
     Function("abs", 1, sympy.Abs, "fabs", np.abs, "same"),
     Function("min", 2, sympy.Min, "lg_min", np.minimum, "same"),
     Function("max", 2, sympy.Max, "lg_max", np.maximum, "same"),

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
+
 
 @dataclass
 class Result:
@@ -47,6 +49,7 @@ class Result:
 
     def spike_steps(self, neuron=0):
         """Steps (0-based) at which `neuron` (of the first batch row) spiked."""
+        self._check_neuron(neuron)
         if self.spikes is not None:
             return np.flatnonzero(self.spikes.reshape(self.n_steps, -1, self.n_neurons)[:, 0, neuron])
         if self.spike_events is not None:
@@ -72,9 +75,21 @@ class Result:
                 times.append(steps * dt + offsets[steps, 0, n])
         return times
 
+    def _check_neuron(self, neuron):
+        if isinstance(neuron, bool) or not isinstance(neuron, (int, np.integer)) \
+                or not 0 <= neuron < self.n_neurons:
+            raise InputError(f"neuron must be an index in 0..{self.n_neurons - 1}, got {neuron!r}")
+
     def trace(self, name, neuron=0):
         """The trace of state `name` for one neuron (of the first batch row)."""
+        if name not in self.traces:
+            raise InputError(f"no trace of {name!r}: this run traced {sorted(self.traces) or 'none'}"
+                             f" (run(..., record=[{name!r}]))")
+        self._check_neuron(neuron)
         recorded = self.recorded.get(name)
+        if recorded is not None and neuron not in np.asarray(recorded):
+            raise InputError(f"neuron {neuron} was not traced: record= traced neurons "
+                             f"{np.asarray(recorded).tolist()}")
         column = neuron if recorded is None else int(np.flatnonzero(np.asarray(recorded) == neuron)[0])
         values = self.traces[name]
         return values.reshape(values.shape[0], -1, values.shape[-1])[:, 0, column]

@@ -10,6 +10,7 @@ from typing import Union
 
 import sympy
 
+from .errors import ModelError
 from .functions import FUNCTIONS
 
 
@@ -151,7 +152,9 @@ def _function_name(expr):
             return name
     if isinstance(expr, sympy.Abs):
         return "abs"
-    raise ValueError(f"lifgen cannot generate code for {expr}")
+    allowed = ", ".join(sorted(n for n, f in FUNCTIONS.items() if f.public))
+    raise ModelError(f"lifgen cannot generate code for {expr}: {type(expr).__name__} is not one of "
+                     f"the functions a model may use ({allowed})")
 
 
 def _ordered(args, first):

@@ -1,0 +1,68 @@
+"""Issue 14, the first model a user writes: the small things (version, pipes, errors that name
+what was recorded, functions channel models need, quantities for dt everywhere)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy
+
+import lifgen
+from lifgen.cli import main
+from lifgen.errors import InputError, ModelError
+
+
+def test_lifgen_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"lifgen {lifgen.__version__}"
+
+
+def test_a_closed_pipe_ends_quietly():
+    code = "import sys, lifgen.cli as c; sys.exit(c.main(['show', 'hodgkin_huxley']))"
+    shell = f"{sys.executable} -c \"{code}\" | head -1"
+    answer = subprocess.run(shell, shell=True, capture_output=True, text=True, timeout=300)
+    assert answer.stdout.startswith("hodgkin_huxley:") and answer.stderr == ""
+
+
+def test_results_name_the_recorded_neurons_instead_of_an_index_error():
+    result = lifgen.compile("leaky").run(20, 100, inputs={"I": 0.5}, record={"V": [10, 50, 99]})
+    with pytest.raises(InputError, match=r"neuron 3 was not traced: .* \[10, 50, 99\]"):
+        result.trace("V", 3)
+    with pytest.raises(InputError, match="neuron 3 was not traced"):
+        result.plot(neuron=3)
+    with pytest.raises(InputError, match="no trace of 'U'"):
+        result.trace("U")
+    with pytest.raises(InputError, match=r"index in 0\.\.99, got 150"):
+        result.spike_steps(150)
+    np.testing.assert_array_equal(result.trace("V", 50), result.traces["V"][:, 1])
+
+
+def test_a_function_outside_the_registry_is_a_model_error():
+    t = sympy.Symbol("t")
+    V = sympy.Function("V")(t)
+    model = lifgen.Model.from_sympy("odd", laws=[sympy.Eq(V.diff(t), -sympy.erf(V))],
+                                    states={"V": 0.1}, spike=V > 1)
+    with pytest.raises(ModelError, match="erf is not one of the functions a model may use"):
+        lifgen.compile(model, method="euler", dt=0.1)
+
+
+def test_cosh_and_sinh_as_morris_lecar_writes_tau_w():
+    from lifgen.modelfile import model_from_document
+
+    model = model_from_document({
+        "model": {"name": "ml_w"}, "parameters": {"V3": 2.0, "V4": 30.0, "phi": 0.04},
+        "states": {"w": 0.0}, "inputs": {"V": {}},
+        "equations": {"laws": ["dw/dt = phi*cosh((V - V3)/(2*V4))*(0.5*(1 + tanh((V - V3)/V4)) - w)"
+                               " + 0*sinh(w)"]},
+        "spike": {"condition": "w > 2"}, "simulation": {"dt": 0.1}}, "ml_w.toml")
+    w = lifgen.compile(model, method="rk4").run(8000, 1, inputs={"V": 10.0}).state["w"][0]
+    assert w == pytest.approx(0.5 * (1 + np.tanh(8.0 / 30.0)), rel=1e-6)  # its steady state
+
+
+def test_show_and_emit_take_dt_with_a_unit(tmp_path, capsys):
+    assert main(["show", "lif_cuba", "--dt", "50 us", "--no-c"]) == 0
+    assert "dt = 0.05 ms" in capsys.readouterr().out
+    assert main(["emit", "lif_cuba", "--out", str(tmp_path), "--dt", "50 us"]) == 0
+    assert "dt = 0.05" in (tmp_path / "lif_cuba.h").read_text()
