@@ -291,6 +291,8 @@ def _simulate(args):
     if result.partial:
         print(f"interrupted after {result.n_steps} of {args.steps} steps", file=sys.stderr)
     _print_summary(simulator, result)
+    for line in _notes(model, args, result):
+        print(f"note: {line}", file=sys.stderr)
     if args.save:
         spikes = {"spikes": result.spikes} if result.spikes is not None else {}
         if result.spike_events is not None:
@@ -302,6 +304,19 @@ def _simulate(args):
     if args.plot:
         result.plot(0, args.plot)
         print(f"plotted {args.plot}")
+
+
+def _notes(model, args, result):
+    """One line for each thing a run did without being asked: what a user might not expect."""
+    unit = model.time_unit
+    if model.input_names and not args.input:
+        yield f"no --input given: {', '.join(model.input_names)} = 0 throughout"
+    if isinstance(args.dt, float) and unit:
+        yield (f"dt = {args.dt:g} {unit}: a plain number is in the model's time unit "
+               f"(write --dt '{args.dt:g} {unit}' to say so, or another unit)")
+    if int(np.asarray(result.spike_count).sum()) == 0:
+        yield (f"no neuron spiked in {result.n_steps} steps (spike if {model.spike}); "
+               "a stronger --input or more --steps may help")
 
 
 def _assignment(text, option):

@@ -37,7 +37,7 @@ SHOWCASES = {
     "rsynaptic": (100, "steps", [Panel("I = 0.04", 0.04),
                                   Panel("I = 0.04, self-inhibition -0.2", 0.04,
                                         connections={"rec": [-0.2]})]),
-    "qif": (1000, "ms", [Panel("I = 5 mV", 5.0), Panel("I = 10 mV", 10.0)]),
+    "qif": (1000, "ms", [Panel("I = 5 nA", 5.0), Panel("I = 10 nA", 10.0)]),
     "izhikevich": (3000, "ms", [Panel(preset.replace("_", " "), Step(10.0, 100), preset=preset)
                           for preset in ("regular_spiking", "intrinsically_bursting",
                                          "chattering", "fast_spiking")]),

@@ -151,6 +151,12 @@ def input_array(value, name, n_steps, batch, n_neurons, dtype, allow_nan=False, 
         return _laid_out(device.adopt(value, dtype), what, n_steps, batch, n_neurons)
     if isinstance(value, WAVEFORMS):
         return InputArray(finite_array(value.values(n_steps), what, dtype, allow_nan), 1, 0, 0)
+    if n_neurons == 1 and n_steps > 1 and np.ndim(value) == 1 and np.shape(value) == (n_steps,):
+        return _laid_out(numbers(value, what, dtype).reshape(n_steps, 1), what, n_steps, batch, 1)
+    if np.ndim(value) == 1 and np.shape(value) == (n_steps,) and n_steps != n_neurons:
+        raise InputError(f"{what} has {n_steps} values, one per step: give it shape "
+                         f"({n_steps}, 1) for every neuron alike, or ({n_steps}, {n_neurons}) "
+                         "for one value per neuron and step")
     if isinstance(value, Real) or np.ndim(value) < 2:
         array, stride = per_neuron(value, what, n_neurons, dtype, allow_nan)
         return InputArray(array, 0, 0, stride)

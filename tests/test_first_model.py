@@ -66,3 +66,24 @@ def test_show_and_emit_take_dt_with_a_unit(tmp_path, capsys):
     assert "dt = 0.05 ms" in capsys.readouterr().out
     assert main(["emit", "lif_cuba", "--out", str(tmp_path), "--dt", "50 us"]) == 0
     assert "dt = 0.05" in (tmp_path / "lif_cuba.h").read_text()
+
+
+def test_simulate_notes_what_it_did_without_being_asked(capsys):
+    assert main(["simulate", "lif_cuba", "--steps", "50", "--dt", "1e-4", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "note: no --input given: I = 0 throughout" in err
+    assert "note: dt = 0.0001 ms: a plain number is in the model's time unit" in err
+    assert "note: no neuron spiked in 50 steps (spike if V > V_t)" in err
+    assert main(["simulate", "lif_cuba", "--steps", "2000", "--input", "I=const:30",
+                 "--dt", "0.1 ms", "--no-progress"]) == 0
+    assert "note:" not in capsys.readouterr().err
+
+
+def test_a_one_dimensional_input_over_time():
+    simulator = lifgen.compile("leaky")
+    ramp = np.linspace(0, 1, 40)
+    one = simulator.run(40, 1, inputs={"I": ramp}, record=["V"])
+    np.testing.assert_array_equal(one.traces["V"], simulator.run(
+        40, 1, inputs={"I": ramp[:, None]}, record=["V"]).traces["V"])
+    with pytest.raises(InputError, match=r"40 values, one per step: give it shape \(40, 1\)"):
+        simulator.run(40, 3, inputs={"I": ramp})
