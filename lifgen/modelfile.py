@@ -119,6 +119,10 @@ def model_from_document(document, source, default_name="model"):
     check.infer(spike, "[spike] condition", spike_text)
     spike = check.numbers(spike)
     reset = document.get("reset", {})
+    if "reset" not in document and document.get("spike", {}).get("on") == "crossing":
+        raise ModelError('a model that spikes on a crossing needs a [reset] table: mechanism = '
+                         '"none" to leave the states as they are, or "zero" with the values to '
+                         'reset to (lifgen does not guess one)', source, "[reset]")
     reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
     resets = default_resets(spike)
     for mechanism in RESET_MECHANISMS:

@@ -87,3 +87,18 @@ def test_a_one_dimensional_input_over_time():
         40, 1, inputs={"I": ramp[:, None]}, record=["V"]).traces["V"])
     with pytest.raises(InputError, match=r"40 values, one per step: give it shape \(40, 1\)"):
         simulator.run(40, 3, inputs={"I": ramp})
+
+
+def test_a_crossing_spike_without_a_reset_asks_for_one(tmp_path):
+    from lifgen.modelfile import model_from_document
+
+    document = {"model": {"name": "peak"}, "parameters": {"v_peak": 30.0},
+                "states": {"v": -65.0}, "inputs": {"I": {}},
+                "equations": {"laws": ["dv/dt = 0.04*v*v + 5*v + 140 + I"]},
+                "spike": {"condition": "v > v_peak", "on": "crossing"},
+                "simulation": {"dt": 0.1}}
+    with pytest.raises(ModelError, match=r"\[reset\].*crossing needs a \[reset\] table"):
+        model_from_document(document, "peak.toml")
+    named = model_from_document({**document, "reset": {"mechanism": "zero", "zero": {"v": -65.0}}},
+                                "peak.toml")
+    assert named.reset_mechanism == "zero"
