@@ -72,9 +72,6 @@ class GPU:
     def download(self, array: Any, out: np.ndarray) -> None:
         array.get(out=out)
 
-    def is_device_array(self, value: Any) -> bool:
-        return isinstance(value, self.cupy.ndarray)
-
 
 class GPUModule:
     """Loaded kernels: the argument struct goes to the device once per chunk, then launches."""

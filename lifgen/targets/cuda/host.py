@@ -17,7 +17,6 @@ class Host:
     """A stand-in for a GPU: memory is NumPy's, a launch is a call of the C build."""
 
     name = "host"
-    arch = "host"
 
     def load(self, source: Any) -> tuple["HostModule", bool]:
         kernel = build(source.c_source, source.cdef)
@@ -40,9 +39,6 @@ class Host:
 
     def download(self, array: np.ndarray, out: np.ndarray) -> None:
         out[...] = array
-
-    def is_device_array(self, value: Any) -> bool:
-        return False
 
 
 class HostModule:
