@@ -89,9 +89,8 @@ def _parser():
     check = commands.add_parser("verify", help="errors and convergence orders against the "
                                 "analytic or a high-precision reference")
     check.add_argument("model", help="model name or path to a .toml file")
-    check.add_argument("--methods", default=",".join(VERIFIED_BY_DEFAULT),
-                       help=f"comma-separated methods (default {','.join(VERIFIED_BY_DEFAULT)}; "
-                       "methods that do not apply to the model are skipped)")
+    check.add_argument("--methods", help=f"comma-separated methods (default: those of "
+                       f"{','.join(VERIFIED_BY_DEFAULT)} that apply to the model)")
     check.add_argument("--dts", help="comma-separated time steps (default: the model's dt and "
                        "four halvings)")
     check.add_argument("--input", metavar="NAME=SPEC", help="input waveform, in steps of the "
@@ -99,6 +98,9 @@ def _parser():
     check.add_argument("--t-end", type=float, help="simulated time (default: five time constants)")
     check.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     check.add_argument("--plot", metavar="OUT.png", help="traces and error-against-dt plot")
+    check.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="a line per simulation on standard error (default: when it is a "
+                       "terminal)")
     check.add_argument("--force", action="store_true", help="overwrite an existing --plot file")
 
     emit = commands.add_parser("emit", help="write the model as a standalone C library (NAME.h, "
@@ -379,19 +381,21 @@ def _verify(args):
     model = load_model(args.model)
     if args.plot and Path(args.plot).exists() and not args.force:
         raise InputError(f"{args.plot} exists; pass --force to overwrite it")
-    waveform = None
+    waveforms = None
     if args.input:
         name, waveform = parse_input_spec(args.input)
         if name not in model.input_names:
             raise InputError(f"--input {args.input!r}: the model's inputs are "
                              f"{', '.join(model.input_names) or 'none'}")
+        waveforms = {name: waveform}
     try:
         dts = [float(d) for d in args.dts.split(",")] if args.dts else None
     except ValueError:
         raise InputError(f"--dts {args.dts!r}: expected numbers separated by commas") from None
-    report = verify(model, methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()),
-                    dts=dts, input=waveform, t_end=args.t_end,
-                    params=dict(_assignment(text, "--param") for text in args.param))
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    report = verify(model, methods=args.methods, dts=dts, input=waveforms, t_end=args.t_end,
+                    params=dict(_assignment(text, "--param") for text in args.param),
+                    progress=progress)
     print(report.to_table())
     if args.plot:
         report.plot(args.plot)

@@ -20,7 +20,7 @@ TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mod
 from .written import Assignments, Call, Name, Num, Op, children, from_sympy, rebuild, symbols, to_text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StepMap:
     """One time step of a model, ready to render: constants, updates, resets and the spike test.
 
@@ -52,6 +52,16 @@ class StepMap:
     def state_names(self):
         """The states the kernel keeps: the model's, then the refractory counter if any."""
         return self.model.state_names + ((REFRACTORY_STATE,) if self.refractory else ())
+
+    def __repr__(self):
+        from .notebook import step_map_text
+
+        return step_map_text(self)
+
+    def _repr_html_(self):
+        from .notebook import step_map_html
+
+        return step_map_html(self)
 
     def equations(self):
         """The step map as readable lines, constants first."""

@@ -199,7 +199,7 @@ METHODS: dict[str, Method] = {
        for name, tableau in TABLEAUX.items()},
     "exponential_euler": Method("exponential_euler", 1, "exact for each equation linear in its "
                                 "own variable, first order overall", exponential_euler,
-                                is_conditionally_linear, verified_by_default=False,
+                                is_conditionally_linear,
                                 auto="every equation is linear in its own variable"),
 }
 AUTO_ORDER = ("exact", "exponential_euler", "rk4")  # auto's preference among the methods

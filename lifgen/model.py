@@ -176,8 +176,9 @@ class Model:
         return [f"{s}[t+1] = {written.to_text(tree)}" for s, tree in self.update]
 
     def _repr_latex_(self):
-        lines = [sympy.latex(eq) for eq in self.ode_equations()] or [
-            f"{sympy.latex(s)}_{{t+1}} = {sympy.latex(written.to_sympy(t))}" for s, t in self.update]
+        lines = [sympy.latex(_tidy(eq)) for eq in self.ode_equations()] or [
+            f"{sympy.latex(s)}_{{t+1}} = {sympy.latex(_tidy(written.to_sympy(t)))}"
+            for s, t in self.update]
         body = r" \\ ".join(lines)
         return (rf"$\displaystyle \begin{{gathered}}{body} \\ \text{{spike if }} "
                 rf"{sympy.latex(self.spike)}\end{{gathered}}$")
@@ -209,6 +210,12 @@ class Model:
 
         return model_from_sympy(name, laws, states, parameters, inputs, spike, reset,
                                 reset_timing, update, resets, method, dt, description)
+
+
+def _tidy(expr):
+    """`expr` with whole-number floats as integers, so that it reads `I + 5 V`, not `1.0 I + 5.0 V`."""
+    return expr.xreplace({f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float)
+                          if float(f).is_integer()})
 
 
 def default_resets(spike):

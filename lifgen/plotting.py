@@ -16,37 +16,87 @@ def pyplot():
     return plt
 
 
-def plot_result(result, neuron=0, path=None):
-    """Three stacked panels for one neuron: its inputs, its membrane V, and its spikes."""
-    plt = pyplot()
-    if not 0 <= neuron < result.n_neurons:
-        raise InputError(f"neuron {neuron} does not exist (0..{result.n_neurons - 1})")
-    unit = (result.time_unit or "time unit of the model") if result.dt is not None else "step"
-    times = result.times
-    figure, (top, middle, bottom) = plt.subplots(
-        3, 1, sharex=True, figsize=(8, 6), gridspec_kw={"height_ratios": [1, 2.5, 0.6]})
-    for name in result.inputs:
-        top.plot(times, result.input_trace(name, neuron), label=name, drawstyle="steps-pre")
-    top.set_ylabel("input")
-    top.legend(loc="upper right", frameon=False)
-    for name in result.traces:
-        middle.plot(times, result.trace(name, neuron), label=name)
-    if result.threshold is not None:
-        threshold = np.broadcast_to(result.threshold, (result.n_neurons,))[neuron]
-        middle.axhline(threshold, color="gray", linestyle="--", label="threshold")
-    middle.set_ylabel("state")
-    middle.legend(loc="upper right", frameon=False)
-    spike_times = times[result.spike_steps(neuron)]
-    bottom.vlines(spike_times, 0, 1, color="black")
-    bottom.set_yticks([])
-    bottom.set_ylabel("spikes")
-    bottom.set_xlabel(f"time ({unit})")
-    top.set_title(f"{result.model}: neuron {neuron}, {len(spike_times)} spikes")
+def _labelled(name, unit):
+    return f"{name} ({unit})" if unit else name
+
+
+def _time_label(result):
+    if result.dt is None:
+        return "step"
+    return f"time ({result.time_unit})" if result.time_unit else "time (the model's time unit)"
+
+
+def _finish(plt, figure, path):
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
         plt.close(figure)
     return figure
+
+
+def plot_result(result, neuron=0, path=None, states=None):
+    """Stacked panels for one neuron: its inputs, each traced state on its own axis with its unit
+    (and the spike threshold on the state it tests), and its spikes."""
+    plt = pyplot()
+    result._check_neuron(neuron)
+    states = list(result.traces) if states is None else list(states)
+    for name in states:
+        result.trace(name, neuron)  # an InputError naming what was traced, before drawing
+    panels = bool(result.inputs) + len(states) + 1
+    figure, axes = plt.subplots(panels, 1, sharex=True, squeeze=False,
+                                figsize=(8, 1.2 + 1.6 * panels),
+                                gridspec_kw={"height_ratios": [1] * (panels - 1) + [0.5]})
+    axes = list(axes[:, 0])
+    times = result.times
+    if result.inputs:
+        top = axes.pop(0)
+        for name in result.inputs:
+            top.plot(times, result.input_trace(name, neuron), drawstyle="steps-pre",
+                     label=_labelled(name, result.units.get(name, "")))
+        top.set_ylabel("input")
+        top.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+    for name in states:
+        axis = axes.pop(0)
+        axis.plot(times, result.trace(name, neuron), color="C0", linewidth=1)
+        if name == result.threshold_state and result.threshold is not None:
+            axis.axhline(result.threshold[neuron], color="gray", linestyle="--", linewidth=0.8)
+            axis.annotate("threshold", (1.0, result.threshold[neuron]), xycoords=("axes fraction",
+                          "data"), xytext=(3, 0), textcoords="offset points", fontsize=8,
+                          color="gray", va="center")
+        axis.set_ylabel(_labelled(name, result.units.get(name, "")))
+    bottom = axes.pop(0)
+    spike_times = times[result.spike_steps(neuron)]
+    bottom.vlines(spike_times, 0, 1, color="black")
+    bottom.set_yticks([])
+    bottom.set_ylabel("spikes")
+    bottom.set_xlabel(_time_label(result))
+    figure.axes[0].set_title(f"{result.model}: neuron {neuron}, {len(spike_times)} spikes")
+    return _finish(plt, figure, path)
+
+
+def plot_raster(result, path=None, bin=None):
+    """The first batch row's spikes as a raster, over its population rate."""
+    plt = pyplot()
+    times, neurons = result.spike_event_times
+    figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5),
+                                         gridspec_kw={"height_ratios": [3, 1]})
+    top.plot(times, neurons, "|", color="black", markersize=3)
+    top.set_ylabel("neuron")
+    top.set_ylim(-0.5, result.n_neurons - 0.5)
+    top.set_title(f"{result.model}: {times.size} spikes from {result.n_neurons} neurons")
+    default = None if bin is not None else max(result.dt or 1.0, result.duration / 100)
+    starts, rate = result.population_rate(bin if bin is not None else
+                                          _whole_steps(result, default))
+    width = starts[1] - starts[0] if starts.size > 1 else result.duration
+    bottom.step(starts + width, rate, where="pre", color="C0")
+    bottom.set_ylabel(f"rate ({result.rate_unit})")
+    bottom.set_xlabel(_time_label(result))
+    return _finish(plt, figure, path)
+
+
+def _whole_steps(result, width):
+    step = result.dt or 1.0
+    return max(1, round(width / step)) * step
 
 
 def plot_verification(report, path=None):
@@ -60,14 +110,19 @@ def plot_verification(report, path=None):
     for method in methods:
         t, v = report.traces[(method, coarsest)]
         traces.plot(t, v, linewidth=1, label=f"{method} (dt={coarsest:g})")
-    traces.set_xlabel("time")
-    traces.set_ylabel(report.state)
+    traces.set_xlabel(f"time ({report.time_unit})" if report.time_unit else "time")
+    traces.set_ylabel(_labelled(report.state, report.state_unit))
     traces.set_title(f"{report.model}: traces")
     traces.legend(frameon=False, fontsize=8)
     for method in methods:
         rows = [r for r in report.rows if r["method"] == method]
         dts = np.array([r["dt"] for r in rows])
-        errs = np.array([max(r["max_error"], 1e-300) for r in rows])
+        errs = np.array([r["max_error"] for r in rows])
+        exact = errs > 0  # an error of exactly 0 has no place on a log axis: left out
+        if not np.any(exact):
+            errors.plot([], [], "o", label=f"{method}: error 0 at every dt")
+            continue
+        dts, errs = dts[exact], errs[exact]
         line, = errors.loglog(dts, errs, "o-", label=method)
         order = report.expected_order(method)
         if order is not None:
@@ -75,12 +130,8 @@ def plot_verification(report, path=None):
             errors.loglog(dts, reference, ":", color=line.get_color(), linewidth=1.2)
     errors.axhline(report.noise_floor, color="gray", linestyle="--", linewidth=0.8,
                    label="rounding floor")
-    errors.set_xlabel("dt")
-    errors.set_ylabel("max error")
+    errors.set_xlabel(f"dt ({report.time_unit})" if report.time_unit else "dt")
+    errors.set_ylabel("max error over all states")
     errors.set_title("error against dt (dotted: theoretical slopes)")
     errors.legend(frameon=False, fontsize=8)
-    figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=120)
-        plt.close(figure)
-    return figure
+    return _finish(plt, figure, path)

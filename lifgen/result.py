@@ -7,7 +7,7 @@ import numpy as np
 from .errors import InputError
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     """What a run produced. Row t of `spikes` and of each trace holds the values after step t.
 
@@ -22,7 +22,7 @@ class Result:
     dt: float | None  # None for discrete-time maps: time is counted in steps
     model: str = ""
     inputs: dict = field(default_factory=dict)  # input name -> array broadcastable to the grid
-    threshold: object = None
+    threshold: object = None  # per-neuron value of the spike threshold on `threshold_state`
     spike_offsets: np.ndarray | None = None  # precise mode: spike time within its step, else NaN
     spike_count: np.ndarray | None = None  # (*batch, N)
     spike_events: tuple | None = None  # (steps, flat neuron indices), sorted by step
@@ -32,6 +32,7 @@ class Result:
     time_unit: str = ""  # the model's time unit ("ms"), when its file declares one
     first_nonfinite: tuple | None = None  # (step, flat neuron, state, value) where NaN/inf began
     units: dict = field(default_factory=dict)  # state, input or parameter name -> its unit
+    threshold_state: str = ""  # the state the spike condition compares with `threshold`
 
     def __post_init__(self):
         if self.spike_count is None and self.spikes is not None:
@@ -74,6 +75,94 @@ class Result:
                 offsets = self.spike_offsets.reshape(self.n_steps, -1, self.n_neurons)
                 times.append(steps * dt + offsets[steps, 0, n])
         return times
+
+    @property
+    def rate_unit(self):
+        """The unit of `rates` and `population_rate`: Hz when the model's time unit is known."""
+        if self.dt is None:
+            return "spikes/step"
+        return "Hz" if self._seconds_per_unit() else f"spikes/{self.time_unit or 'time unit'}"
+
+    def _seconds_per_unit(self):
+        from .units import UnitError, parse_unit
+
+        try:
+            return parse_unit(self.time_unit).factor_to(parse_unit("s")) if self.time_unit else None
+        except UnitError:
+            return None
+
+    def _per_rate_unit(self, duration):
+        """`duration` (in model time, or steps for maps) in the denominator unit of `rate_unit`."""
+        seconds = self._seconds_per_unit() if self.dt is not None else None
+        return duration * seconds if seconds else duration
+
+    @property
+    def duration(self):
+        """Simulated time in the model's time unit (steps for discrete-time maps)."""
+        return self.n_steps * (self.dt if self.dt is not None else 1)
+
+    @property
+    def rates(self):
+        """Mean firing rate of each neuron over the run, shape (*batch, N), in `rate_unit`."""
+        if not self.n_steps:
+            raise InputError("the run simulated no step, so it has no rate")
+        return np.asarray(self.spike_count) / self._per_rate_unit(self.duration)
+
+    def _first_row_events(self):
+        """(steps, neurons) of every spike of the first batch row, sorted by step."""
+        if self.spikes is not None:
+            return np.nonzero(self.spikes.reshape(self.n_steps, -1, self.n_neurons)[:, 0, :])
+        if self.spike_events is not None:
+            steps, neurons = (np.asarray(a) for a in self.spike_events)
+            keep = neurons < self.n_neurons
+            return steps[keep], neurons[keep]
+        raise InputError("this run kept spike counts only; run with spikes='raster' or 'events'")
+
+    @property
+    def spike_event_times(self):
+        """(times, neurons): every spike of the first batch row as two flat arrays sorted by time,
+        times in the model's time unit (precise crossing instants in precise mode)."""
+        steps, neurons = self._first_row_events()
+        dt = self.dt if self.dt is not None else 1.0
+        if self.spike_offsets is None:
+            return (steps + 1) * dt, neurons
+        offsets = self.spike_offsets.reshape(self.n_steps, -1, self.n_neurons)[steps, 0, neurons]
+        times = steps * dt + offsets
+        order = np.argsort(times, kind="stable")
+        return times[order], neurons[order]
+
+    def raster(self):
+        """The (T, N) boolean spike raster of the first batch row, from the raster or the events."""
+        steps, neurons = self._first_row_events()
+        raster = np.zeros((self.n_steps, self.n_neurons), bool)
+        raster[steps, neurons] = True
+        return raster
+
+    def population_rate(self, bin=None):
+        """(bin start times, rate): spikes per neuron per unit time (`rate_unit`) of the first
+        batch row in bins of `bin` (model time, or text such as "5 ms"; default one step)."""
+        step = self.dt if self.dt is not None else 1.0
+        width = step if bin is None else self._as_model_time(bin, "bin")
+        per_bin = max(1, int(round(width / step)))
+        if not np.isclose(per_bin * step, width, rtol=1e-9, atol=0):
+            raise InputError(f"bin must be a whole number of steps of {step:g}, got {width:g}")
+        steps, _ = self._first_row_events()
+        counts = np.bincount(steps // per_bin, minlength=-(-self.n_steps // per_bin))
+        return (np.arange(counts.size) * per_bin * step,
+                counts / (self.n_neurons * self._per_rate_unit(per_bin * step)))
+
+    def _as_model_time(self, value, what):
+        from .units import UnitError, parse_unit, to_unit
+
+        try:
+            value = to_unit(value, parse_unit(self.time_unit), what) if self.time_unit \
+                else value
+        except UnitError as error:
+            raise InputError(str(error)) from None
+        if isinstance(value, str) or not np.isfinite(value) or value <= 0:
+            raise InputError(f"{what} must be a positive time, got {value!r}"
+                             + ("" if self.time_unit else " (the model declares no time unit)"))
+        return float(value)
 
     def _check_neuron(self, neuron):
         if isinstance(neuron, bool) or not isinstance(neuron, (int, np.integer)) \
@@ -137,8 +226,26 @@ class Result:
                  "time_unit": self.time_unit, "n_steps": self.n_steps, "partial": int(self.partial)}
         return xarray.Dataset(variables, coords=coords, attrs=attrs)
 
-    def plot(self, neuron=0, path=None):
-        """Plot input, membrane and spikes of one neuron; save to `path` if given. Returns the figure."""
+    def plot(self, neuron=0, path=None, states=None):
+        """Plot one neuron: its inputs, one panel per traced state (or `states`) with its unit and
+        threshold, and its spikes; saved to `path` if given. Returns the figure."""
         from .plotting import plot_result
 
-        return plot_result(self, neuron, path)
+        return plot_result(self, neuron, path, states)
+
+    def plot_raster(self, path=None, bin=None):
+        """Spike raster of the first batch row over its population rate; saved to `path` if
+        given. Returns the figure."""
+        from .plotting import plot_raster
+
+        return plot_raster(self, path, bin)
+
+    def __repr__(self):
+        from .notebook import result_text
+
+        return result_text(self)
+
+    def _repr_html_(self):
+        from .notebook import result_html
+
+        return result_html(self)

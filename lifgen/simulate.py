@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from . import prepare
+from . import prepare, written
 from .build import cached, load_source, source_key, store_source
 from .discretize import discretize
 from .errors import InputError, LifgenError, NumericalWarning
@@ -32,6 +32,7 @@ from .result import Result
 from .run_arrays import RunArrays, SynapseArrays
 from .shards import sharded_run
 from .stability import stability_warning
+from .symbols import symbol
 from .targets import get_target
 from .units import UnitError, parse_unit, to_unit
 
@@ -119,6 +120,11 @@ class Simulator:
     def __repr__(self):
         return (f"<Simulator {self.model.name}: method={self.method}, dt={self.dt}, "
                 f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
+
+    def _repr_html_(self):
+        from .notebook import simulator_html
+
+        return simulator_html(self)
 
     def source(self, n_steps: int = 1, n_neurons: int = 1, inputs=None, params=None,
                connections=None, drives=None) -> str:
@@ -274,7 +280,7 @@ class Simulator:
         if not done:
             a.counts.fill(0)
         shape = (done, *batch, n_neurons)
-        threshold = a.params.get("threshold", (None,))[0]
+        threshold_state, threshold = self._threshold(a.params, n_neurons)
         spike_events = None
         if request.spikes == "events":
             spike_events = (np.concatenate([e[0] for e in events]) if events else np.zeros(0, int),
@@ -288,10 +294,24 @@ class Simulator:
             traces={n: v[:done].reshape(done, *batch, a.index.size) for n, v in a.traces.items()},
             recorded=request.record,
             state={n: v.reshape(*batch, n_neurons) for n, v in a.states.items()},
-            dt=self.dt, model=self.model.name, threshold=threshold, partial=partial, n_steps=done,
+            dt=self.dt, model=self.model.name, threshold=threshold, threshold_state=threshold_state,
+            partial=partial, n_steps=done,
             time_unit=self.model.time_unit, units=self._units,
             inputs={n: prepare.as_grid(a.inputs[n], a.n_steps, n_neurons)
                     for n in self.model.input_names})
+
+    def _threshold(self, params, n_neurons):
+        """(state, per-neuron threshold) when the spike condition compares a state with
+        parameters (`V > V_th`), else ("", None): what a plot draws as the threshold line."""
+        spike = self.model.spike
+        lhs, rhs = getattr(spike, "lhs", None), getattr(spike, "rhs", None)
+        names = set(self.model.parameter_names)
+        if lhs not in self.model.state_symbols or not all(
+                s.name in names for s in rhs.free_symbols):
+            return "", None
+        scope = {symbol(n): np.asarray(_on_host(a)) for n, (a, _) in params.items()}
+        values = written.evaluate(written.from_sympy(rhs), scope)
+        return lhs.name, np.broadcast_to(np.asarray(values, float).reshape(-1), (n_neurons,)).copy()
 
     def _report_nonfinite(self, result, given, n_steps, n_neurons):
         """Find where a state first became NaN or infinite (by running again, tracing the neurons

@@ -23,7 +23,7 @@ ROUNDING = 1e-10  # an error this small relative to the solution is rounding, no
 FINE = 64
 
 
-@dataclass
+@dataclass(repr=False)
 class VerificationReport:
     """Errors and observed orders of each method and dt; `passed` checks them against theory."""
 
@@ -31,13 +31,16 @@ class VerificationReport:
     reference: str
     reference_error: float
     rows: list
-    state: str = "V"  # the state the traces show
+    state: str = "V"  # the state the traces show: the one the spike condition tests
+    state_unit: str = ""
+    time_unit: str = ""
     traces: dict = field(default_factory=dict, repr=False)  # (method, dt) -> (times, V)
     reference_trace: tuple | None = field(default=None, repr=False)
     # set by verify(): the reference's magnitude, its number of steps, orders that differ here
     _magnitude: float = field(default=1.0, repr=False)
     _finest_steps: int = field(default=1, repr=False)
     _orders: dict = field(default_factory=dict, repr=False)
+    window: float | None = None  # state errors are measured before this time (None: all of it)
 
     @property
     def passed(self):
@@ -86,7 +89,12 @@ class VerificationReport:
         head = (f"{'method':18s} {'dt':>10s} {'max error':>11s} {'rms error':>11s} {'order':>6s} "
                 f"{'expected':>8s} {'spike dt err':>12s} {'missed':>6s} {'extra':>5s}")
         lines = [f"model {self.model}; reference: {self.reference} "
-                 f"(its own error about {self.reference_error:.1e})", head, "-" * len(head)]
+                 f"(its own error about {self.reference_error:.1e})"]
+        if self.window is not None:
+            lines.append(f"state errors measured for t <= {self.window:g}, before the first spike "
+                         "(after it every method resets at a step boundary, an error of order "
+                         "dt); spike times are compared in 'spike dt err'")
+        lines += [head, "-" * len(head)]
         for r in self.rows:
             order = "" if r["order"] is None else f"{r['order']:.2f}"
             expected = self.expected_order(r["method"])
@@ -116,13 +124,32 @@ class VerificationReport:
 
         return plot_verification(self, path)
 
+    def __repr__(self):
+        from .notebook import report_text
 
-def verify(model, methods=VERIFIED_BY_DEFAULT, dts=None, input=None,
-           t_end=None, params=None, initial=None) -> "VerificationReport":
+        return report_text(self)
+
+    __str__ = to_table
+
+    def _repr_html_(self):
+        from .notebook import report_html
+
+        return report_html(self)
+
+
+def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, initial=None,
+           progress=None) -> "VerificationReport":
     """Compare `methods` on `model` at each dt against the reference; return a VerificationReport.
 
-    `input` is a waveform for the model's first input, in steps of the largest dt; `dts` default
-    to the model's dt and four halvings; `t_end` to five of the model's slowest time constants.
+    `methods` default to every verified method that applies to the model; a method named here
+    that does not apply is an InputError. `input` is a waveform for the model's first input, or
+    a dict of input name -> waveform, in steps of the largest dt; `dts` default to the model's
+    dt and four halvings; `t_end` to five of the model's slowest time constants. `progress` is
+    a callable given one line per simulation (or True: lines on standard error).
+
+    When the reference spikes, state errors are measured before its first spike: after a spike
+    every method resets at a step boundary, an error of order dt that no method's order can beat;
+    spike times are compared separately.
     """
     model = load_model(model)
     if model.is_discrete:
@@ -134,25 +161,36 @@ def verify(model, methods=VERIFIED_BY_DEFAULT, dts=None, input=None,
     dts = _time_steps(model, dts)
     t_end = t_end or _default_duration(model, params)
     base_steps = max(1, int(round(t_end / dts[0])))
-    waveform = input if input is not None else _default_input(model, params)
-    methods = [m for m in methods if applies(m, model)]
-    linear = is_linear(model)
-    reference = _Reference(model, dts, base_steps, waveform, params, initial, linear)
+    waveforms = _waveforms(model, input, params)
+    methods = _methods(model, methods)
+    say = _progress(progress)
+    say(f"verify {model.name}: reference ({'exact' if is_linear(model) else 'fine rk4'})")
+    reference = _Reference(model, dts, base_steps, waveforms, params, initial, is_linear(model))
+    shown = reference.shown
+    units = {q.name: q.unit for q in model.states if q.unit}
     report = VerificationReport(model=model.name, reference=reference.description,
                                 reference_error=reference.error, rows=[],
-                                state=model.state_names[-1],
+                                state=shown, state_unit=units.get(shown, ""),
+                                time_unit=model.time_unit,
                                 reference_trace=reference.trace_for(dts[-1]))
     report._magnitude = reference.magnitude
     report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
-    report._orders = {"exponential_euler": None if linear and len(model.odes) == 1 else 1}
+    report._orders = {"exponential_euler": None if is_linear(model) and len(model.odes) == 1
+                      else 1}
+    report.window = _window(reference.spikes, dts[0], t_end, model.name)
+    done, total = 0, len(methods) * len(dts)
     for method in methods:
         previous = None
         for dt in dts:
+            done += 1
+            say(f"verify {model.name}: {method} at dt={dt:g} ({done}/{total})")
             factor = int(round(dts[0] / dt))
-            result = _simulate(model, method, dt, base_steps * factor, resample(waveform, factor),
+            result = _simulate(model, method, dt, base_steps * factor,
+                               {n: resample(w, factor) for n, w in waveforms.items()},
                                params, initial)
             states, spike_times = reference.at(dt)
-            errors = np.concatenate([np.abs(result.traces[n][:, 0] - states[n])
+            before = _steps_before(report.window, dt, base_steps * factor)
+            errors = np.concatenate([np.abs(result.traces[n][:before, 0] - states[n][:before])
                                      for n in model.state_names])
             max_error = float(errors.max()) if errors.size else 0.0
             row = {"method": method, "dt": dt, "max_error": max_error,
@@ -161,9 +199,73 @@ def verify(model, methods=VERIFIED_BY_DEFAULT, dts=None, input=None,
                              if previous and max_error > 0 else None)}
             row.update(_spike_errors(result.spike_times[0], spike_times, dt))
             report.rows.append(row)
-            report.traces[(method, dt)] = (result.times, result.traces[model.state_names[-1]][:, 0])
+            report.traces[(method, dt)] = (result.times, result.traces[shown][:, 0])
             previous = max_error
     return report
+
+
+def _methods(model, methods):
+    """The methods to compare: those given (each must apply), else every default that applies."""
+    if methods is None:
+        return [m for m in VERIFIED_BY_DEFAULT if applies(m, model)]
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS and m != "auto"]
+    if unknown:
+        raise InputError(f"unknown method(s) {', '.join(unknown)}; methods are "
+                         f"{', '.join(METHODS)} and auto")
+    refused = [m for m in methods if not applies(m, model)]
+    if refused:
+        raise InputError(f"{', '.join(refused)} cannot integrate model {model.name}: "
+                         + "; ".join(f"{m} needs {METHOD_NEEDS.get(m, 'another kind of model')}"
+                                     for m in refused))
+    return list(dict.fromkeys(methods))
+
+
+METHOD_NEEDS = {"exact": "linear equations with constant coefficients",
+                "exponential_euler": "each equation linear in its own state"}
+
+
+def _waveforms(model, input, params):
+    """Input name -> waveform: `input` for the first input, or a dict naming inputs."""
+    if input is None:
+        return {model.input_names[0]: _default_input(model, params)} if model.inputs else {}
+    if not isinstance(input, dict):
+        if not model.inputs:
+            raise InputError(f"model {model.name} has no input to drive")
+        return {model.input_names[0]: input}
+    unknown = sorted(set(input) - set(model.input_names))
+    if unknown:
+        raise InputError(f"input names {', '.join(unknown)} are not inputs of {model.name} "
+                         f"(its inputs: {', '.join(model.input_names) or 'none'})")
+    return dict(input)
+
+
+def _progress(progress):
+    if progress is True:
+        import sys
+
+        return lambda line: print(line, file=sys.stderr, flush=True)
+    return progress if callable(progress) else (lambda line: None)
+
+
+def _window(spikes, coarsest, t_end, name):
+    """The time before which state errors are measured: one coarsest step before the reference's
+    first spike, or the whole run when it does not spike."""
+    spikes = np.asarray(spikes)
+    if not spikes.size:
+        return None
+    window = float(spikes[0]) - coarsest
+    if window < 4 * coarsest:
+        raise InputError(f"the reference of {name} spikes at t = {spikes[0]:g}, within four steps "
+                         f"of the largest dt {coarsest:g}: too early to measure convergence "
+                         "before the first spike (use a weaker input or smaller --dts)")
+    return window
+
+
+def _steps_before(window, dt, n_steps):
+    """How many grid points (k + 1)*dt lie before `window` (all of them when None)."""
+    return n_steps if window is None else int(np.floor(window / dt + 1e-9))
 
 
 def _time_steps(model, dts):
@@ -232,13 +334,13 @@ def _threshold(model, params):
         return None
 
 
-def _simulate(model, method, dt, n_steps, waveform, params, initial):
+def _simulate(model, method, dt, n_steps, waveforms, params, initial):
     from .simulate import compile as compile_model
 
     if method == "auto":
         method = auto_method(model)[0]
     simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step")
-    inputs = {model.input_names[0]: waveform} if model.inputs else {}
+    inputs = {n: waveforms.get(n, Constant(0.0)) for n in model.input_names}
     return simulator.run(n_steps, inputs=inputs, params=params, initial=initial,
                          record=model.state_names)
 
@@ -246,18 +348,18 @@ def _simulate(model, method, dt, n_steps, waveform, params, initial):
 class _Reference:
     """The reference solution at every tested dt's grid points."""
 
-    def __init__(self, model, dts, base_steps, waveform, params, initial, linear):
+    def __init__(self, model, dts, base_steps, waveforms, params, initial, linear):
         self.model = model
         self.dts = dts
+        spiking = getattr(model.spike, "lhs", None)
+        self.shown = spiking.name if spiking in model.state_symbols else model.state_names[0]
         finest = dts[-1]
         factor = int(round(dts[0] / finest))
         if linear:
             self.description = "exact solution (propagator at each step, resets at crossings)"
             solution = LinearSolution(model)
-            inputs = {}
-            if model.inputs:
-                inputs[model.input_names[0]] = _values(resample(waveform, factor),
-                                                       base_steps * factor)
+            inputs = {n: _values(resample(w, factor), base_steps * factor)
+                      for n, w in waveforms.items()}
             self.states, self.spikes = solution.simulate(base_steps * factor, finest, inputs,
                                                          params, initial)
             self.step = finest
@@ -267,14 +369,20 @@ class _Reference:
             self.description = f"rk4 at dt/{FINE} of the finest dt"
             fine = finest / FINE
             run = _simulate(model, "rk4", fine, base_steps * factor * FINE,
-                            resample(waveform, factor * FINE), params, initial)
+                            {n: resample(w, factor * FINE) for n, w in waveforms.items()},
+                            params, initial)
             coarse = _simulate(model, "rk4", 2 * fine, base_steps * factor * FINE // 2,
-                               resample(waveform, factor * FINE // 2), params, initial)
+                               {n: resample(w, factor * FINE // 2) for n, w in waveforms.items()},
+                               params, initial)
             self.states = {n: run.traces[n][FINE - 1::FINE, 0] for n in model.state_names}
             self.spikes = run.spike_times[0]
             self.step = finest
-            # Richardson: the error of rk4 at h is about (e(2h) - e(h))/15.
-            self.error = max(float(np.abs(run.traces[n][1::2, 0] - coarse.traces[n][:, 0]).max())
+            # Richardson: the error of rk4 at h is about (e(2h) - e(h))/15, before any spike.
+            pairs = coarse.traces[model.state_names[0]].shape[0]
+            if len(self.spikes):
+                pairs = min(pairs, max(1, int((self.spikes[0] - dts[0]) / (2 * fine))))
+            self.error = max(float(np.abs(run.traces[n][1:2 * pairs:2, 0]
+                                          - coarse.traces[n][:pairs, 0]).max())
                              for n in model.state_names) / 15
         self.magnitude = max(float(np.abs(v).max()) for v in self.states.values())
 
@@ -284,7 +392,7 @@ class _Reference:
 
     def trace_for(self, dt):
         states, _ = self.at(dt)
-        values = states[self.model.state_names[-1]]
+        values = states[self.shown]
         return np.arange(1, len(values) + 1) * dt, values
 
 

@@ -56,9 +56,46 @@ def test_exponential_euler_is_exact_for_a_linear_one_state_model():
 
 
 def test_a_wrong_order_fails_the_report():
-    report = lifgen.verify("qif", methods=("euler",), input=lifgen.Constant(10.0),
-                           dts=[0.1, 0.05, 0.025])
-    assert not report.passed and "euler: FAILED" in report.to_table()
+    report = lifgen.verify("qif", methods=("euler",), dts=[0.1, 0.05, 0.025])
+    assert report.passed
+    report._orders["euler"] = 2  # a method claiming second order but converging at first
+    assert not report.passed and "euler: FAILED (observed order 1.00, expected 2)" in report.to_table()
+
+
+def test_a_spiking_input_never_fails_a_correct_method():
+    """The reset jump used to dominate the error: euler was FAILED with order -0.00."""
+    report = lifgen.verify("qif", methods=("euler", "rk4"), input=lifgen.Constant(10.0),
+                           dts=[0.1, 0.05, 0.025, 0.0125])
+    assert report.passed, report.to_table()
+    assert report.window is not None and "before the first spike" in report.to_table()
+    assert abs(report.measured_order("rk4") - 4) <= 0.2
+    spike_errors = [r["spike_time_error"] for r in report.rows if r["method"] == "euler"]
+    assert spike_errors[-1] < spike_errors[0]  # spike times converge too
+    with pytest.raises(InputError, match="too early to measure convergence"):
+        lifgen.verify("qif", methods=("euler",), input=lifgen.Constant(1e4), dts=[0.1, 0.05])
+
+
+def test_methods_that_do_not_apply_are_refused_when_named_and_skipped_by_default():
+    with pytest.raises(InputError, match="exponential_euler cannot integrate model adex: "
+                                         "exponential_euler needs each equation linear"):
+        lifgen.verify("adex", methods=("rk4", "exponential_euler"))
+    with pytest.raises(InputError, match="unknown method"):
+        lifgen.verify("lapicque", methods=("eulr",))
+    from lifgen.verify import _methods
+    from lifgen.library import load_model
+
+    assert "exponential_euler" in _methods(load_model("hodgkin_huxley"), None)
+    assert "exact" not in _methods(load_model("hodgkin_huxley"), None)
+
+
+def test_verify_says_what_it_is_doing_and_drives_the_named_input():
+    lines = []
+    report = lifgen.verify("lif_cuba", methods=("euler",), dts=[0.1, 0.05],
+                           input={"I": lifgen.Step(1.0, 0)}, t_end=5.0, progress=lines.append)
+    assert lines[0].startswith("verify lif_cuba: reference") and "(2/2)" in lines[-1]
+    assert report.state == "V" and report.state_unit == "mV" and report.time_unit == "ms"
+    with pytest.raises(InputError, match="not inputs of lif_cuba"):
+        lifgen.verify("lif_cuba", input={"J": lifgen.Step(1.0, 0)})
 
 
 def test_method_auto_says_what_it_chose():
@@ -126,11 +163,23 @@ def test_verify_cli_exit_codes(tmp_path):
                          str(tmp_path / "v.png")], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "euler: ok" in ok.stdout and (tmp_path / "v.png").exists()
-    bad = subprocess.run([sys.executable, "-m", "lifgen", "verify", "qif", "--methods", "euler",
-                          "--dts", "0.1,0.05,0.025", "--input", "I=const:10"],
-                         capture_output=True, text=True)
-    assert bad.returncode == 3, bad.stderr
-    assert "euler: FAILED" in bad.stdout
+    spiking = subprocess.run([sys.executable, "-m", "lifgen", "verify", "qif", "--methods",
+                              "euler", "--dts", "0.1,0.05,0.025", "--input", "I=const:10"],
+                             capture_output=True, text=True)
+    assert spiking.returncode == 0 and "euler: ok" in spiking.stdout, spiking.stdout
+
+
+def test_verify_cli_exits_3_for_a_method_off_its_order(monkeypatch, capsys):
+    """A method registered as second order that is Euler's step fails its verification."""
+    import dataclasses
+
+    from lifgen.cli import main
+    from lifgen.methods import METHODS
+
+    monkeypatch.setitem(METHODS, "fake2", dataclasses.replace(METHODS["euler"], name="fake2",
+                                                              order=2))
+    code = main(["verify", "lapicque", "--methods", "fake2", "--dts", "1e-3,5e-4,2.5e-4"])
+    assert code == 3 and "fake2: FAILED (observed order 1.0" in capsys.readouterr().out
 
 
 def test_gallery_writes_every_figure_with_computed_numbers(tmp_path):
@@ -160,8 +209,7 @@ def test_orders_on_hodgkin_huxley_and_adex():
                        dts=[0.04, 0.02, 0.01], input=lifgen.Step(2.0, 0), t_end=10.0)
     assert abs(hh.measured_order("rk4") - 4) <= 0.2, hh.to_table()
     assert abs(hh.measured_order("exponential_euler") - 1) <= 0.2, hh.to_table()
-    adex = lifgen.verify("adex", methods=("rk4", "exponential_euler", "euler"),
+    adex = lifgen.verify("adex", methods=("rk4", "euler"),
                          dts=[0.4, 0.2, 0.1], input=lifgen.Step(200.0, 0), t_end=50.0)
-    # exponential Euler does not apply: dV/dt is not linear in V (the exponential term)
     assert {r["method"] for r in adex.rows} == {"rk4", "euler"}
     assert abs(adex.measured_order("rk4") - 4) <= 0.2 and adex.passed, adex.to_table()

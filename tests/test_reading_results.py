@@ -1,0 +1,106 @@
+"""Issue 14, results a scientist can read: rates and rasters in time units, plots with a panel
+and a unit per state, and short reprs for the terminal and HTML for notebooks."""
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def cuba():
+    """200 ms of lif_cuba (ms, mV): 50 neurons, two of them traced."""
+    simulator = lifgen.compile("lif_cuba")
+    return simulator, simulator.run(2000, 50, record={"V": [0, 3]})
+
+
+def test_rates_are_in_hertz_when_the_model_has_a_time_unit(cuba):
+    _, result = cuba
+    assert result.rate_unit == "Hz" and result.duration == pytest.approx(200.0)
+    expected = result.spike_count / 0.2  # spikes over 200 ms
+    np.testing.assert_allclose(result.rates, expected)
+    assert result.rates.mean() > 0
+
+
+def test_population_rate_bins_a_time_with_a_unit(cuba):
+    _, result = cuba
+    starts, rate = result.population_rate("10 ms")
+    assert starts.size == 20 and starts[1] == pytest.approx(10.0)
+    assert rate.sum() * 0.010 == pytest.approx(result.spike_count.sum() / 50)  # spikes per neuron
+    same = result.population_rate(10.0)[1]
+    np.testing.assert_array_equal(rate, same)
+    with pytest.raises(InputError, match="whole number of steps"):
+        result.population_rate("0.25 ms")
+    with pytest.raises(InputError, match="bin is mV"):
+        result.population_rate("5 mV")
+
+
+def test_spike_event_times_are_flat_and_in_time_units(cuba):
+    _, result = cuba
+    times, neurons = result.spike_event_times
+    assert times.size == neurons.size == result.spike_count.sum()
+    assert np.all(np.diff(times) >= 0)
+    np.testing.assert_allclose(np.sort(times[neurons == 7]), result.spike_times[7])
+    raster = result.raster()
+    assert raster.shape == (2000, 50) and raster.sum() == times.size
+
+
+def test_events_and_raster_agree():
+    simulator = lifgen.compile("leaky")
+    currents = np.linspace(0.1, 0.6, 8)
+    by_raster = simulator.run(300, 8, inputs={"I": currents})
+    by_events = simulator.run(300, 8, inputs={"I": currents}, spikes="events")
+    np.testing.assert_array_equal(by_raster.raster(), by_events.raster())
+    assert by_events.rate_unit == "spikes/step"  # a discrete-time map counts steps
+    counts = simulator.run(300, 8, inputs={"I": currents}, spikes="count")
+    with pytest.raises(InputError, match="spike counts only"):
+        counts.spike_event_times
+
+
+def test_the_threshold_is_known_per_neuron_from_the_spike_condition():
+    result = lifgen.compile("lif_cuba").run(10, 3, params={"V_t": np.array([-50.0, -49.0, -48.0])})
+    assert result.threshold_state == "V"
+    np.testing.assert_array_equal(result.threshold, [-50.0, -49.0, -48.0])
+
+
+def test_a_result_prints_a_short_summary_not_its_arrays(cuba):
+    _, result = cuba
+    text = repr(result)
+    assert len(text) < 600 and "lif_cuba" in text and "2000 of 0.1 ms (200 ms)" in text
+    assert "V (2 neurons)" in text and "Hz" in text
+    page = result._repr_html_()
+    assert "<table>" in page and "<svg" in page and page.count("<rect") > 10
+
+
+def test_simulator_step_map_and_report_show_themselves(cuba):
+    simulator, _ = cuba
+    page = simulator._repr_html_()
+    assert "<details>" in page and "lif_cuba" in page and "exact" in page
+    assert "#include" in page.split("<details>")[1]
+    text = repr(simulator.step_map)
+    assert text.startswith("<StepMap lif_cuba: exact, dt=0.1>") and "spike if V > V_t" in text
+    assert "V &lt;-" in simulator.step_map._repr_html_()
+    report = lifgen.verify("lapicque", methods=("euler", "exact"), dts=[1e-3, 5e-4, 2.5e-4])
+    assert repr(report) == "<VerificationReport lapicque: 2 methods x 3 dts, passed>"
+    assert str(report) == report.to_table()
+    assert "euler: ok" in report._repr_html_()
+
+
+def test_model_latex_has_no_float_clutter():
+    latex = lifgen.load_model("izhikevich")._repr_latex_()
+    assert "1.0 I" not in latex and "140.0" not in latex and "5 V" in latex and "0.04" in latex
+
+
+def test_plot_has_a_panel_and_a_unit_per_state(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = lifgen.compile("adex").run(2000, inputs={"I": 800.0}, record=["V", "w"])
+    figure = result.plot(path=None)
+    labels = [axis.get_ylabel() for axis in figure.axes]
+    assert labels[0] == "input" and "V (mV)" in labels and "w (pA)" in labels
+    assert figure.axes[-1].get_xlabel() == "time (ms)"
+    v_axis = figure.axes[labels.index("V (mV)")]
+    assert any(line.get_linestyle() == "--" for line in v_axis.get_lines())  # the threshold
+    path = tmp_path / "raster.png"
+    result.plot_raster(path)
+    assert path.stat().st_size > 1000
