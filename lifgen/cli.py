@@ -44,7 +44,9 @@ def _parser():
 
     sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
     sim.add_argument("model", help="model name or path to a .toml file")
-    sim.add_argument("--steps", type=int, help="number of time steps (required)")
+    sim.add_argument("--steps", type=int, help="number of time steps (or --duration)")
+    sim.add_argument("--duration", metavar="TIME", help="simulated time, e.g. '500 ms' (a plain "
+                     "number is in the model's time unit; or --steps)")
     sim.add_argument("--neurons", type=int, default=1, help="population size (default 1)")
     sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                      help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")
@@ -272,8 +274,9 @@ def _simulate(args):
     from .waveforms import parse_input_spec
 
     model = load_model(args.model)  # a bad model is reported before anything else
-    if args.steps is None:
-        raise InputError("simulate needs --steps N")
+    if (args.steps is None) == (args.duration is None):
+        raise InputError("simulate needs --steps N or --duration TIME (such as '500 ms'), one "
+                         "of them")
     for path in (args.plot, args.save):
         if path and Path(path).exists() and not args.force:
             raise InputError(f"{path} exists; pass --force to overwrite it")
@@ -286,12 +289,14 @@ def _simulate(args):
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if args.plot and args.spikes == "count":
         raise InputError("--plot needs spike times: use --spikes raster or events")
-    result = simulator.run(args.steps, n_neurons=args.neurons, inputs=inputs, params=params,
+    duration = None if args.duration is None else _number_or_quantity(args.duration)
+    result = simulator.run(args.steps, duration=duration, n_neurons=args.neurons, inputs=inputs,
+                           params=params,
                            initial=initial, record={name: [0] for name in model.state_names}
                            if args.neurons > 10 and not args.save else model.state_names,
                            spikes=args.spikes, progress=progress)
     if result.partial:
-        print(f"interrupted after {result.n_steps} of {args.steps} steps", file=sys.stderr)
+        print(f"interrupted after {result.n_steps} steps", file=sys.stderr)
     _print_summary(simulator, result)
     for line in _notes(model, args, result):
         print(f"note: {line}", file=sys.stderr)

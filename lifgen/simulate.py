@@ -34,7 +34,8 @@ from .shards import sharded_run
 from .stability import stability_warning
 from .symbols import symbol
 from .targets import get_target
-from .units import UnitError, parse_unit, to_unit
+from .units import UnitError, is_quantity_text, parse_unit, to_unit
+from .waveforms import WAVEFORMS, in_units
 
 NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
 SPIKE_MODES = ("raster", "count", "events")
@@ -133,11 +134,12 @@ class Simulator:
                                 "count", drives, 0, False)
         return self._variant_of(request)[0].c_source
 
-    def run(self, n_steps, n_neurons=1, inputs=None, params=None, initial=None, record=None,
+    def run(self, n_steps=None, n_neurons=1, inputs=None, params=None, initial=None, record=None,
             connections=None, spikes="raster", progress=False, drives=None, seed=0,
             allow_nan=False, output="host", first_neuron=0, executor=None,
-            shards=None) -> Result:
-        """Simulate `n_neurons` neurons for `n_steps` steps; see the README for the argument forms.
+            shards=None, duration=None) -> Result:
+        """Simulate `n_neurons` neurons for `n_steps` steps, or for `duration` ("500 ms", or a
+        number in the model's time unit); see the README for the argument forms.
 
         Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
         copies of the population (batch rows) that share parameters and connections. `spikes` is
@@ -156,6 +158,7 @@ class Simulator:
         "dask", a concurrent.futures Executor, or None: here, one after the other): the same
         Result, bit for bit, as one run.
         """
+        n_steps = self._step_count(n_steps, duration)
         if output not in OUTPUTS:
             raise InputError(f"output must be one of {OUTPUTS}, got {output!r}")
         if output == "device" and self._device() is None:
@@ -186,6 +189,48 @@ class Simulator:
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
         return result
 
+    def _step_count(self, n_steps, duration):
+        """The number of steps of a run given as `n_steps` or as a `duration` (a time given as
+        n_steps, "500 ms", counts as a duration); a duration must be whole steps of dt."""
+        if is_quantity_text(n_steps) and duration is None:
+            n_steps, duration = None, n_steps
+        if (n_steps is None) == (duration is None):
+            raise InputError("run needs n_steps or duration=, one of them"
+                             + ("" if n_steps is None else ", not both"))
+        if duration is None:
+            return n_steps
+        if self.dt is None:
+            raise InputError(f"model {self.model.name} is a discrete-time map: give n_steps")
+        unit = self.model.time_unit
+        if isinstance(duration, str) and not unit:
+            raise InputError(f"duration={duration!r}: model {self.model.name} declares no time "
+                             "unit; give a number in its time unit, or n_steps")
+        try:
+            length = to_unit(duration, parse_unit(unit), "duration") if unit else duration
+        except UnitError as error:
+            raise InputError(str(error)) from None
+        if isinstance(length, bool) or not isinstance(length, Real) or not length >= 0:
+            raise InputError(f"duration must be a time >= 0, got {duration!r}")
+        steps = length / self.dt
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise InputError(f"duration={duration!r} is not a whole number of steps of dt = "
+                             f"{self.dt:g} {unit}".rstrip())
+        return int(round(steps))
+
+    def _inputs_in_units(self, inputs):
+        """Inputs given as quantities ("0.5 nA") or waveforms with quantities, as numbers in
+        the units the model declares and times in steps."""
+        units = {q.name: q.unit for q in self.model.inputs}
+        converted = {}
+        for name, value in inputs.items():
+            what = f"inputs[{name!r}]"
+            if isinstance(value, WAVEFORMS):
+                value = in_units(value, units[name], self.dt, self.model.time_unit, what)
+            elif isinstance(value, (str, sympy.Basic)):
+                value = prepare.in_declared_units({name: value}, self.model.inputs, "inputs")[name]
+            converted[name] = value
+        return converted
+
     def _check_stability(self, params) -> None:
         """Warn when the method is unstable at dt with this run's parameters (compile checked
         the defaults). Up to STABILITY_SETS distinct per-neuron sets are checked, each once."""
@@ -214,7 +259,7 @@ class Simulator:
         n_neurons = prepare.count(n_neurons, "n_neurons", minimum=1)
         dtype = NUMPY_DTYPES[self.dtype]
         model = self.model
-        inputs = prepare.checked_names(inputs, model.input_names, "inputs")
+        inputs = self._inputs_in_units(prepare.checked_names(inputs, model.input_names, "inputs"))
         params = prepare.checked_names(params, model.parameter_names
                                        + tuple(dict(model.parameter_sets)), "params")
         state_names = self.step_map.state_names

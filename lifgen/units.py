@@ -31,7 +31,9 @@ NAMED = (("volt", u.volt), ("ampere", u.ampere), ("second", u.second), ("ohm", u
          ("farad", u.farad), ("siemens", u.siemens), ("hertz", u.hertz), ("meter", u.meter),
          ("volt/second", u.volt / u.second), ("ampere/meter**2", u.ampere / u.meter**2),
          ("siemens/meter**2", u.siemens / u.meter**2), ("farad/meter**2", u.farad / u.meter**2))
-QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s+(\S.*)$")
+# "<number> <unit>", or with no space when the unit starts with a letter other than e ("500ms")
+QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+                      r"(?:\s+(\S.*)|([A-DF-Za-df-z\u00b5].*))$")
 
 
 class UnitError(ValueError):
@@ -113,7 +115,7 @@ def parse_quantity(text):
             return float(text), DIMENSIONLESS
         except (TypeError, ValueError):
             raise UnitError(f"{text!r} is not a quantity such as '20 ms'") from None
-    return float(match.group(1)), parse_unit(match.group(2))
+    return float(match.group(1)), parse_unit(match.group(2) or match.group(3))
 
 
 def is_quantity_text(value):

@@ -16,7 +16,7 @@ from .analytic import LinearSolution
 from .errors import InputError
 from .library import load_model
 from .methods import METHODS, VERIFIED_BY_DEFAULT, applies, auto_method, is_linear
-from .waveforms import Constant, Step, resample
+from .waveforms import WAVEFORMS, Constant, Step, in_units, resample
 
 ORDER_TOLERANCE = 0.2
 ROUNDING = 1e-10  # an error this small relative to the solution is rounding, not truncation
@@ -161,7 +161,7 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     dts = _time_steps(model, dts)
     t_end = t_end or _default_duration(model, params)
     base_steps = max(1, int(round(t_end / dts[0])))
-    waveforms = _waveforms(model, input, params)
+    waveforms = _waveforms(model, input, params, dts[0])
     methods = _methods(model, methods)
     say = _progress(progress)
     say(f"verify {model.name}: reference ({'exact' if is_linear(model) else 'fine rk4'})")
@@ -226,19 +226,22 @@ METHOD_NEEDS = {"exact": "linear equations with constant coefficients",
                 "exponential_euler": "each equation linear in its own state"}
 
 
-def _waveforms(model, input, params):
-    """Input name -> waveform: `input` for the first input, or a dict naming inputs."""
+def _waveforms(model, input, params, coarsest):
+    """Input name -> waveform: `input` for the first input, or a dict naming inputs; quantities
+    in the input's unit, times in steps of the `coarsest` dt."""
     if input is None:
         return {model.input_names[0]: _default_input(model, params)} if model.inputs else {}
     if not isinstance(input, dict):
         if not model.inputs:
             raise InputError(f"model {model.name} has no input to drive")
-        return {model.input_names[0]: input}
+        input = {model.input_names[0]: input}
     unknown = sorted(set(input) - set(model.input_names))
     if unknown:
         raise InputError(f"input names {', '.join(unknown)} are not inputs of {model.name} "
                          f"(its inputs: {', '.join(model.input_names) or 'none'})")
-    return dict(input)
+    units = {q.name: q.unit for q in model.inputs}
+    return {n: in_units(w, units[n], coarsest, model.time_unit, f"input[{n!r}]")
+            if isinstance(w, WAVEFORMS) else w for n, w in input.items()}
 
 
 def _progress(progress):

@@ -102,3 +102,37 @@ def test_a_crossing_spike_without_a_reset_asks_for_one(tmp_path):
     named = model_from_document({**document, "reset": {"mechanism": "zero", "zero": {"v": -65.0}}},
                                 "peak.toml")
     assert named.reset_mechanism == "zero"
+
+
+def test_inputs_waveforms_and_durations_take_quantities():
+    adex = lifgen.compile("adex")  # pA, ms, dt 0.1 ms
+    by_numbers = adex.run(3000, inputs={"I": lifgen.Step(800.0, 500)})
+    by_units = adex.run(duration="300 ms", inputs={"I": lifgen.Step("0.8 nA", start="50 ms")})
+    np.testing.assert_array_equal(by_units.spikes, by_numbers.spikes)
+    assert adex.run("300ms", inputs={"I": "0.8 nA"}).n_steps == 3000
+    assert adex.run(duration=2.5).n_steps == 25  # a plain number is in the model's unit
+    pulse = lifgen.Pulse("800 pA", "10 ms", "20 ms")
+    assert np.count_nonzero(adex.run(300, inputs={"I": pulse}).input_trace("I")) == 100
+    with pytest.raises(InputError, match=r"inputs\['I'\] is mV \(volt\) but should be pA"):
+        adex.run(10, inputs={"I": "0.8 mV"})
+    with pytest.raises(InputError, match="not a whole number of steps of dt = 0.1 ms"):
+        adex.run(duration="10.05 ms")
+    with pytest.raises(InputError, match="start = '0.05 ms' is not a whole number of steps"):
+        adex.run(10, inputs={"I": lifgen.Step(1.0, "0.05 ms")})
+    with pytest.raises(InputError, match="n_steps or duration=, one of them, not both"):
+        adex.run(10, duration="1 ms")
+    with pytest.raises(InputError, match="discrete-time map: give n_steps"):
+        lifgen.compile("leaky").run(duration=5)
+    with pytest.raises(InputError, match="counts time in steps"):
+        lifgen.compile("leaky").run(5, inputs={"I": lifgen.Step(1.0, "2 ms")})
+
+
+def test_the_cli_takes_quantities_in_inputs_and_durations(capsys):
+    code = main(["simulate", "adex", "--duration", "300ms", "--input", "I=step:0.8 nA@50 ms"])
+    out = capsys.readouterr().out
+    assert code == 0 and "3000 steps x 1 neurons = 300 ms" in out and "  48  580," in out
+    assert main(["simulate", "adex", "--steps", "10", "--input", "I=const:0.5 nA"]) == 0
+    assert main(["simulate", "adex", "--steps", "10", "--input", "I=const:0.5 mV"]) == 2
+    assert "should be pA" in capsys.readouterr().err
+    assert main(["simulate", "adex"]) == 2
+    assert "--steps N or --duration TIME" in capsys.readouterr().err
