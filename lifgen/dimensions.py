@@ -17,7 +17,7 @@ from sympy.physics.units.systems.si import SI, dimsys_SI
 from .errors import ModelError
 from .functions import SAME_DIMENSION
 from .symbols import DT, XI, symbol
-from .units import parse_unit, unit_of_symbol
+from .units import PREFIXES, UNITS, dimension_name, parse_unit, unit_of_symbol
 from .written import Num, substitute, symbols, to_sympy, to_text
 
 BASE = ("length", "mass", "time", "current", "temperature", "amount_of_substance",
@@ -75,9 +75,28 @@ class UnitSystem:
             if not self._consistent():
                 others = ", ".join(sorted({u.text for _, u in declared[:len(self.rows) - 1]}))
                 raise ModelError(f"{unit.text!r} does not fit the units declared before it "
-                                 f"({others}): lifgen computes in the declared units, so they "
-                                 "must form one system, such as ms, mV, nA, pF, nS", source, field)
+                                 f"({others}){self._suggestion(unit)}: lifgen computes in the "
+                                 "declared units, so they must form one system, such as "
+                                 "NEST's ms, mV, pA, pF, nS", source, field)
         self.base = self._fit()
+
+    def _suggestion(self, unit):
+        """'; with them a siemens is 'uS'': the unit of the same kind that the system before
+        `unit` (its last row) implies, when those units fix its size."""
+        rows, d = np.array(self.rows[:-1]), np.array(self.rows[-1])
+        if not len(rows) or np.linalg.matrix_rank(np.vstack([rows, d])) != np.linalg.matrix_rank(rows):
+            return ""
+        base = np.linalg.lstsq(rows, np.array(self.scales[:-1]), rcond=None)[0]
+        expected = float(d @ base)
+        kind = dimension_name(unit)
+        for name in sorted(UNITS, key=len):
+            if dimension(parse_unit(name)) != dimension(unit):
+                continue
+            for prefix, scale in [("", 1.0), *PREFIXES.items()]:
+                if prefix != "\u00b5" and abs(np.log10(float(scale)) + np.log10(
+                        parse_unit(name).si[0]) - expected) < 1e-9:
+                    return f"; with them, a quantity in {kind} is written in {prefix + name!r}"
+        return f"; with them, a quantity in {kind} is written in units of 1e{expected:g} {kind}"
 
     def _fit(self):
         if not self.rows:

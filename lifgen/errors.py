@@ -29,3 +29,16 @@ BuildError = CompileError  # its first name, kept so that code catching it still
 
 class NumericalWarning(RuntimeWarning):
     """A simulation produced NaN or infinite values, or a method is unstable at the chosen dt."""
+
+
+def did_you_mean(name, known):
+    """' (did you mean 'V'?)' when `name` looks like a typo of one of `known`, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=2, cutoff=0.6)
+    if not close:  # Vm for V: a declared name with a letter added (I_R is a new quantity)
+        close = sorted(k for k in known if k and name.lower().startswith(k.lower())
+                       and name[len(k):len(k) + 1] not in ("_", ""))[:2]
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)"

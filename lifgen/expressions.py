@@ -14,7 +14,7 @@ import sympy
 
 from . import written
 from .functions import FUNCTIONS as FUNCTION_REGISTRY
-from .errors import ModelError
+from .errors import ModelError, did_you_mean
 from .units import unit_symbol
 
 MAX_TEXT = 4000
@@ -195,8 +195,8 @@ class _Builder:
         unit = unit_symbol(node.id)  # a unit written in the equation: 40*mV
         if unit is None:
             known = ", ".join(sorted(self.names)) or "none"
-            raise _Rejected(f"unknown name {node.id!r} (known names: {known}; or a unit such "
-                            "as mV)")
+            raise _Rejected(f"{node.id!r} is not declared{did_you_mean(node.id, self.names)} "
+                            f"(known names: {known}; or a unit such as mV)")
         return written.Name(unit)
 
     def _BinOp(self, node, depth):

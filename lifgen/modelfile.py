@@ -13,7 +13,7 @@ except ModuleNotFoundError:  # Python 3.10
 import sympy
 
 from .circuit import derive_odes
-from .errors import ModelError
+from .errors import ModelError, did_you_mean
 from .methods import check_written_steps
 from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
 from .dimensions import NONE, DimensionCheck
@@ -365,6 +365,7 @@ def _laws(laws, state_names, names, source, check):
     sides = [(parse_expression(lhs, scope, source, f"{field} #{number}"),
               parse_expression(rhs, scope, source, f"{field} #{number}"))
              for number, (lhs, rhs) in enumerate(texts, 1)]
+    _check_undeclared(intermediates, sides, state_names, names, source, field)
     _infer_intermediates(sides, {symbol(n) for n in intermediates}, check, field)
     result = []
     for number, ((lhs, rhs), (left, right)) in enumerate(zip(texts, sides), 1):
@@ -394,6 +395,28 @@ def _infer_intermediates(sides, unknown, check, field):
                     check.dims[name] = check.infer(value, field, str(value))
                     unknown.discard(name)
                     changed = True
+
+
+def _check_undeclared(intermediates, sides, state_names, names, source, field):
+    """Undeclared names are circuit quantities only when the laws determine them (one law per
+    dX/dt and per such name). When they do not, a name used in one law only is a typo or a
+    forgotten declaration (a circuit quantity is defined in one law and used in another)."""
+    n_laws = len(sides)
+    if not intermediates or n_laws >= len(state_names) + len(intermediates):
+        return
+    uses = {n: sum(symbol(n) in (left - right).free_symbols for left, right in sides)
+            for n in intermediates}
+    orphans = [n for n in intermediates if uses[n] == 1]
+    if not orphans:
+        return  # derive_odes reports the missing law
+    declared = [n for n in names if not n.startswith("lg_")]
+    problems = [f"{name!r} is not declared{did_you_mean(name, declared)}" for name in orphans]
+    intermediates = orphans
+    raise ModelError(f"{'; '.join(problems)}. Declare each under [parameters], [states] or "
+                     f"[inputs] (an input: [inputs] {intermediates[0]} = {{ unit = \"nA\" }}), "
+                     "or add a "
+                     f"law that defines it ({n_laws} law(s) for {len(state_names)} "
+                     f"derivative(s) and {len(intermediates)} undeclared name(s))", source, field)
 
 
 def _law_sides(law, source, field):

@@ -126,7 +126,10 @@ def is_quantity_text(value):
 def to_unit(value, unit, what):
     """`value` (a number, "20 ms" text or a SymPy quantity) as a number in `unit`."""
     if isinstance(value, str):
-        magnitude, given = parse_quantity(value)
+        try:
+            magnitude, given = parse_quantity(value)
+        except UnitError as error:
+            raise UnitError(f"{what}: {error}") from None
     elif isinstance(value, sympy.Basic) and value.has(u.Quantity):
         magnitude, given = 1.0, Unit(str(value), value)
     else:

@@ -79,7 +79,7 @@ def test_bad_model_file_is_reported_even_when_arguments_are_missing(tmp_path):
     path.write_text(LAPICQUE_LIKE.replace('"V > threshold"', '"V > Vth"'))
     out = lifgen_cli("simulate", path)
     assert out.returncode == 2
-    assert f"{path}, [spike] condition: unknown name 'Vth'" in out.stderr
+    assert f"{path}, [spike] condition: 'Vth' is not declared" in out.stderr
     assert "Traceback" not in out.stderr
 
 

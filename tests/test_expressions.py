@@ -48,7 +48,7 @@ def test_relations_only_where_allowed():
     ("2**10**10", "too large"),
     ("foo(V)", "'foo' is not allowed"),
     ("exp(V, V)", "takes 1"),
-    ("Wq + V", "unknown name 'Wq'"),
+    ("Wq + V", "'Wq' is not declared"),
     ("V +", "syntax error"),
     ("V // 2", "FloorDiv"),
     ("+".join(["V"] * 3000), "characters long"),
@@ -62,7 +62,7 @@ def test_rejects_everything_else(text, reason):
 def test_error_names_file_and_field():
     with pytest.raises(ModelError) as error:
         parse_expression("Wq", NAMES, "models/x.toml", "[spike] condition")
-    assert str(error.value).startswith("models/x.toml, [spike] condition: unknown name 'Wq'")
+    assert str(error.value).startswith("models/x.toml, [spike] condition: 'Wq' is not declared")
 
 
 def test_unit_names_are_read_as_units_not_quantities():

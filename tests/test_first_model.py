@@ -1,6 +1,7 @@
 """Issue 14, the first model a user writes: the small things (version, pipes, errors that name
 what was recorded, functions channel models need, quantities for dt everywhere)."""
 
+import re
 import subprocess
 import sys
 
@@ -136,3 +137,63 @@ def test_the_cli_takes_quantities_in_inputs_and_durations(capsys):
     assert "should be pA" in capsys.readouterr().err
     assert main(["simulate", "adex"]) == 2
     assert "--steps N or --duration TIME" in capsys.readouterr().err
+
+
+LIF_TEXT = '''
+[parameters]
+E_L = { value = -70.0, unit = "mV" }
+tau = { value = 10.0, unit = "ms" }
+R = { value = 10.0, unit = "Mohm" }
+V_th = { value = -50.0, unit = "mV" }
+[states]
+V = { initial = -70.0, unit = "mV" }
+[inputs]
+I = { unit = "nA" }
+[equations]
+laws = ["tau*dV/dt = E_L - V + R*I"]
+[spike]
+condition = "V > V_th"
+[reset]
+mechanism = "zero"
+zero = { V = "E_L" }
+'''
+
+
+def _write(tmp_path, text, name="first"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_an_undeclared_name_asks_did_you_mean(tmp_path):
+    typo = _write(tmp_path, LIF_TEXT.replace("- V +", "- Vm +"))
+    with pytest.raises(ModelError, match=r"first.toml, \[equations\] laws: 'Vm' is not declared "
+                                         r"\(did you mean 'V'\?\)"):
+        lifgen.load_model(typo)
+    no_units = _write(tmp_path, re.sub(r',? *unit = "[^"]*"', "",
+                                       LIF_TEXT.replace("- V +", "- Vm +")), "plain")
+    with pytest.raises(ModelError, match=r"'Vm' is not declared \(did you mean 'V'\?\)"):
+        lifgen.load_model(no_units)
+    forgot_inputs = _write(tmp_path, LIF_TEXT.replace('[inputs]\nI = { unit = "nA" }\n', ""), "noin")
+    with pytest.raises(ModelError, match=r"'I' is not declared\. .*\[inputs\] I = \{ unit"):
+        lifgen.load_model(forgot_inputs)
+    spike_typo = _write(tmp_path, LIF_TEXT.replace("V > V_th", "V > V_thr"), "spike")
+    with pytest.raises(ModelError, match=r"\[spike\] condition.*'V_thr' is not declared "
+                                         r"\(did you mean 'V_th'\?\)"):
+        lifgen.load_model(spike_typo)
+    circuit = _write(tmp_path, LIF_TEXT.replace(
+        'laws = ["tau*dV/dt = E_L - V + R*I"]',
+        'laws = ["I_R = (V - E_L)/R", "I_C = (tau/R)*dV/dt", "I = I_R + I_C"]'), "circuit")
+    assert lifgen.load_model(circuit).odes  # circuit quantities are still eliminated
+
+
+def test_a_unit_outside_the_system_is_answered_with_the_one_that_fits(tmp_path):
+    conductance = LIF_TEXT.replace('R = { value = 10.0, unit = "Mohm" }',
+                                   'R = { value = 10.0, unit = "Mohm" }\ng = { value = 1.0, unit = "nS" }')
+    with pytest.raises(ModelError, match=r"\[parameters\] g: 'nS' does not fit .*\(Mohm, mV, ms\); "
+                                         r"with them, a quantity in siemens is written in 'uS'.*"
+                                         r"NEST's ms, mV, pA, pF, nS"):
+        lifgen.load_model(_write(tmp_path, conductance))
+    current = LIF_TEXT.replace('unit = "nA"', 'unit = "pA"')
+    with pytest.raises(ModelError, match=r"'pA' does not fit .* written in 'nA'"):
+        lifgen.load_model(_write(tmp_path, current, "current"))

@@ -149,7 +149,7 @@ def test_waveforms():
     (dict(inputs={"I": np.zeros((5, 2))}), "shape"),
     (dict(params={"R": np.zeros(3)}), "shape"),
     (dict(params={"R": float("nan")}), "NaN"),
-    (dict(inputs={"I": "x"}), "numbers"),
+    (dict(inputs={"I": "x"}), r"inputs\['I'\]: 'x' is not a quantity"),
 ])
 def test_bad_run_arguments_are_reported_before_any_c_runs(lapicque_euler, kwargs, message):
     with pytest.raises(InputError, match=message):
