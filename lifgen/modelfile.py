@@ -44,6 +44,8 @@ QUANTITY_KEYS = {
     "states": ("initial", {"initial", "unit", "description"}),
     "inputs": (None, {"unit", "description"}),
 }
+SYNAPSE_KEYS = {"bias", "target", "description"}
+REFERENCE = "every key: lifgen reference, or docs/model-files.md"
 LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
 
 
@@ -119,10 +121,12 @@ def model_from_document(document, source, default_name="model"):
     check.infer(spike, "[spike] condition", spike_text)
     spike = check.numbers(spike)
     reset = document.get("reset", {})
-    if "reset" not in document and document.get("spike", {}).get("on") == "crossing":
-        raise ModelError('a model that spikes on a crossing needs a [reset] table: mechanism = '
-                         '"none" to leave the states as they are, or "zero" with the values to '
-                         'reset to (lifgen does not guess one)', source, "[reset]")
+    if "mechanism" not in reset:
+        raise ModelError('a spiking model needs a [reset] table naming its mechanism (lifgen '
+                         'does not guess one): mechanism = "subtract" (snnTorch\'s default: '
+                         'the threshold is subtracted), "zero" (to 0, or to the values of '
+                         'zero = { V = "V_r" }) or "none" (the states are left as they are)',
+                         source, "[reset] mechanism")
     reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
     resets = default_resets(spike)
     for mechanism in RESET_MECHANISMS:
@@ -194,7 +198,7 @@ def _synapses(table, source):
         if entry is None:
             raise ModelError("must be a table such as { target = \"g_e\" } or "
                              "{ bias = \"b_rec\" }", source, field)
-        _check_keys(entry, {"bias", "target", "description"}, source, field)
+        _check_keys(entry, SYNAPSE_KEYS, source, field)
         result.append(Synapse(name, _string(entry, "bias", source, field, None),
                               _string(entry, "target", source, field, None)))
     return tuple(result)
@@ -231,7 +235,7 @@ def _check_keys(table, allowed, source, where):
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ModelError(f"unknown key(s) {', '.join(map(repr, unknown))} "
-                         f"(allowed: {', '.join(sorted(allowed))})", source, where)
+                         f"(allowed: {', '.join(sorted(allowed))}; {REFERENCE})", source, where)
 
 
 def _quantities(document, section, source, scope=None):

@@ -41,6 +41,8 @@ I = {}
 laws = ["I = I_R + I_C", "I_R = V/R", "I_C = C*dV/dt"]
 [spike]
 condition = "V > threshold"
+[reset]
+mechanism = "subtract"
 [simulation]
 method = "exact"
 dt = 1e-3

@@ -28,7 +28,8 @@ DRIVE = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 
          "lif_coba": 30.0, "eif": 5.0, "qif": 20.0}  # inputs that make each model spike
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
-      "spike": {"condition": "V > theta"}, "simulation": {"dt": 0.1}}
+      "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
+      "simulation": {"dt": 0.1}}
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from lifgen.modelfile import model_from_document
 distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed]")
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
-      "spike": {"condition": "V > theta"}, "simulation": {"dt": 0.1}}
+      "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
+      "simulation": {"dt": 0.1}}
 
 
 @pytest.fixture(scope="module")

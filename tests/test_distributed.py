@@ -14,7 +14,8 @@ from lifgen.modelfile import model_from_document
 
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
-      "spike": {"condition": "V > theta"}, "simulation": {"dt": 0.1}}
+      "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
+      "simulation": {"dt": 0.1}}
 
 
 def in_a_fresh_process(code, *arguments):

@@ -30,6 +30,8 @@ I = {}
 update = { V = "beta*V + beta_stride*I" }
 [spike]
 condition = "V > threshold"
+[reset]
+mechanism = "subtract"
 """
 
 
