@@ -28,7 +28,8 @@ def initial_symbol(name):
 def closed_form(model):
     """Solve the model's ODEs for constant inputs from X(0) = X0; a list of Eq(X(t), ...), or None.
 
-    None means SymPy found no closed form (nonlinear models, or a discrete-time map).
+    None means SymPy found no explicit closed form (nonlinear models, whose solution is at best
+    implicit, or a discrete-time map).
     """
     if model.is_discrete:
         return None
@@ -41,8 +42,8 @@ def closed_form(model):
     except (NotImplementedError, ValueError, TypeError):
         return None
     solutions = solution if isinstance(solution, list) else [solution]
-    if any(eq.has(sympy.Integral) for eq in solutions):
-        return None  # an unevaluated integral is no closed form
+    if any(eq.has(sympy.Integral) or eq.lhs not in functions for eq in solutions):
+        return None  # an unevaluated integral, or an implicit F(V, t) = 0, is no closed form
     return [sympy.Eq(eq.lhs, _tidy(eq.rhs)) for eq in solutions]
 
 

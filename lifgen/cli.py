@@ -35,6 +35,8 @@ def _parser():
                         "message and the traceback (also LIFGEN_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="list the models in lifgen's library")
+    commands.add_parser("reference", help="print the model-file reference: every table and key, "
+                        "its type, its default and what lifgen derives from it")
 
     show = commands.add_parser("show", help="print laws, ODE, closed form, step map and C")
     show.add_argument("model", help="model name or path to a .toml file")
@@ -50,9 +52,17 @@ def _parser():
     sim.add_argument("--neurons", type=int, default=1, help="population size (default 1)")
     sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                      help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")
-    sim.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    sim.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="a number, a quantity ('20 ms') or a .npy file of one value per neuron")
     sim.add_argument("--initial", action="append", default=[], metavar="STATE=VALUE")
-    sim.add_argument("--plot", metavar="OUT.png", help="write a plot of neuron 0")
+    sim.add_argument("--plot", metavar="OUT.png", help="write a plot of one neuron (--neuron)")
+    sim.add_argument("--neuron", type=int, default=0, metavar="K",
+                     help="the neuron --plot draws (default 0)")
+    sim.add_argument("--state", action="append", default=[], metavar="NAME",
+                     help="a state to trace and plot (repeatable; default: all)")
+    sim.add_argument("--preset", metavar="NAME", help="one of the model file's [presets]")
+    sim.add_argument("--raster", metavar="OUT.png", help="write a spike raster with the "
+                     "population rate")
     sim.add_argument("--save", metavar="OUT.npz", help="write spikes, traces and final state")
     sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
     sim.add_argument("--spikes", choices=("raster", "count", "events"), default="raster",
@@ -203,6 +213,12 @@ def _list(args):
         print(f"{name:12s} {load_model(name).description}")
 
 
+def _reference(args):
+    from .library import resource_dir
+
+    print((resource_dir("docs") / "model-files.md").read_text(encoding="utf-8"), end="")
+
+
 def _show(args):
     from .analytic import closed_form
     from .budget import SYMPY_SECONDS, OverBudget, within
@@ -227,7 +243,8 @@ def _show(args):
         try:
             solution = within(SYMPY_SECONDS, closed_form, model)
             lines = [f"{eq.lhs.func.__name__}(t) = {_equation(eq.rhs)}" for eq in solution] \
-                if solution else ["none found"]
+                if solution else ["no explicit closed form (SymPy finds none, or only an implicit "
+                                  "one); the step map below integrates the ODE numerically"]
         except OverBudget:
             lines = [f"no closed form shown: SymPy found none within {SYMPY_SECONDS:g} s "
                      "(LIFGEN_SYMPY_BUDGET sets the budget); the step map below is computed "
@@ -273,27 +290,30 @@ def _simulate(args):
     from .library import load_model
     from .waveforms import parse_input_spec
 
-    model = load_model(args.model)  # a bad model is reported before anything else
+    model = load_model(args.model, args.preset)  # a bad model is reported before anything else
+    states = _states(model, args.state)
     if (args.steps is None) == (args.duration is None):
         raise InputError("simulate needs --steps N or --duration TIME (such as '500 ms'), one "
                          "of them")
-    for path in (args.plot, args.save):
+    for path in (args.plot, args.save, args.raster):
         if path and Path(path).exists() and not args.force:
             raise InputError(f"{path} exists; pass --force to overwrite it")
     inputs = dict(parse_input_spec(spec) for spec in args.input)
-    params = dict(_assignment(text, "--param") for text in args.param)
+    params = dict(_assignment(text, "--param", arrays=True) for text in args.param)
     initial = dict(_assignment(text, "--initial") for text in args.initial)
+    if not 0 <= args.neuron < args.neurons:
+        raise InputError(f"--neuron {args.neuron}: the population has neurons 0..{args.neurons - 1}")
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing,
                               threads=args.threads, target=args.target)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    if args.plot and args.spikes == "count":
-        raise InputError("--plot needs spike times: use --spikes raster or events")
+    if (args.plot or args.raster) and args.spikes == "count":
+        raise InputError("--plot and --raster need spike times: use --spikes raster or events")
     duration = None if args.duration is None else _number_or_quantity(args.duration)
     result = simulator.run(args.steps, duration=duration, n_neurons=args.neurons, inputs=inputs,
                            params=params,
-                           initial=initial, record={name: [0] for name in model.state_names}
-                           if args.neurons > 10 and not args.save else model.state_names,
+                           initial=initial, record={name: [args.neuron] for name in states}
+                           if args.neurons > 10 and not args.save else states,
                            spikes=args.spikes, progress=progress)
     if result.partial:
         print(f"interrupted after {result.n_steps} steps", file=sys.stderr)
@@ -309,8 +329,20 @@ def _simulate(args):
                  **{f"final_{k}": v for k, v in result.state.items()})
         print(f"saved {args.save}")
     if args.plot:
-        result.plot(0, args.plot)
+        result.plot(args.neuron, args.plot)
         print(f"plotted {args.plot}")
+    if args.raster:
+        result.plot_raster(args.raster)
+        print(f"plotted {args.raster}")
+
+
+def _states(model, names):
+    """The states --state names (all of the model's when none), each checked to exist."""
+    unknown = [n for n in names if n not in model.state_names]
+    if unknown:
+        raise InputError(f"--state {unknown[0]}: the states of {model.name} are "
+                         f"{', '.join(model.state_names)}")
+    return list(dict.fromkeys(names)) or list(model.state_names)
 
 
 def _notes(model, args, result):
@@ -326,12 +358,19 @@ def _notes(model, args, result):
                "a stronger --input or more --steps may help")
 
 
-def _assignment(text, option):
+def _assignment(text, option, arrays=False):
+    """NAME=VALUE: a number, quantity text, or (where `arrays`) a .npy file of values."""
     name, sep, value = text.partition("=")
+    if arrays and value.endswith(".npy"):
+        try:
+            return name, np.load(Path(value), allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise InputError(f"{option} {text!r}: cannot read {value} ({error})") from None
     try:
         return name, _number_or_quantity(value)
     except argparse.ArgumentTypeError:
-        raise InputError(f"{option} {text!r}: expected NAME=NUMBER or NAME=\"NUMBER UNIT\"") from None
+        raise InputError(f"{option} {text!r}: expected NAME=NUMBER or NAME=\"NUMBER UNIT\""
+                         + (" or NAME=values.npy" if arrays else "")) from None
 
 
 def _number_or_quantity(text):
@@ -518,5 +557,6 @@ def _dask_client(address):
         raise InputError(f"--scheduler {address}: no Dask scheduler answered ({error})") from None
 
 
-COMMANDS = {"list": _list, "show": _show, "simulate": _simulate, "verify": _verify,
-            "gallery": _gallery, "cache": _cache, "emit": _emit, "sweep": _sweep}
+COMMANDS = {"list": _list, "reference": _reference, "show": _show, "simulate": _simulate,
+            "verify": _verify, "gallery": _gallery, "cache": _cache, "emit": _emit,
+            "sweep": _sweep}

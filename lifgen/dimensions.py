@@ -15,7 +15,7 @@ from sympy.core.function import AppliedUndef
 from sympy.physics.units.systems.si import SI, dimsys_SI
 
 from .errors import ModelError
-from .functions import SAME_DIMENSION
+from .functions import ANY_ARGUMENT, SAME_DIMENSION
 from .symbols import DT, XI, symbol
 from .units import PREFIXES, UNITS, dimension_name, parse_unit, unit_of_symbol
 from .written import Num, substitute, symbols, to_sympy, to_text
@@ -191,6 +191,9 @@ class DimensionCheck:
             return self._power(expr)
         if isinstance(expr, SAME_DIMENSION):  # abs, min and max: their arguments' dimension
             return self._same(list(expr.args), "takes the min or max of")
+        if isinstance(expr, ANY_ARGUMENT):  # heaviside(V - V_th): checked inside, a number
+            self._dim(expr.args[0])
+            return NONE
         if isinstance(expr, sympy.Function):
             for argument in expr.args:
                 if self._dim(argument) != NONE:

@@ -40,6 +40,21 @@ class exprel(sympy.Function):
             return sympy.Float(mpmath.expm1(value) / value, precision=prec)
 
 
+class heaviside(sympy.Function):
+    """The unit step: 1 where x > 0, else 0 (at 0 too, as Brian2's int(x > 0)); its argument
+    may have any dimension, the result is a number."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_extended_positive:
+            return sympy.Integer(1)
+        if x.is_extended_nonpositive:
+            return sympy.Integer(0)
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)  # almost everywhere: what a Jacobian or a stability check needs
+
+
 def _exprel_numpy(x):
     return np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x))
 
@@ -107,8 +122,8 @@ class Function:
 
     `c` is the C99 function for double (its float variant adds "f", except lifgen's own lg_
     helpers), or a format string of the arguments. `dimension` is "number" (arguments and
-    result dimensionless), "same" (the result has the dimension its arguments share) or
-    "power" (checked as a power).
+    result dimensionless), "same" (the result has the dimension its arguments share), "step"
+    (any argument, a dimensionless result) or "power" (checked as a power).
     """
 
     name: str
@@ -140,11 +155,15 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("pow", 2, sympy.Pow, "pow", np.power, "power"),
     Function("exprel", 1, exprel, "lg_exprel", _exprel_numpy, "number"),
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
+    Function("heaviside", 1, heaviside, "((lg_real)(({0}) > 0))",
+             lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0), "step"),
     Function("propagator", 0, propagator,
              lambda a: f"lg_propagator({', '.join(a[:4])}, (const double[]){{{', '.join(a[4:])}}})",
              _propagator_numpy, "number", public=False),
 )}
 
+# SymPy classes whose argument may have any dimension and whose value is a number (heaviside)
+ANY_ARGUMENT = tuple(f.sympy for f in FUNCTIONS.values() if f.dimension == "step")
 # SymPy classes whose value has the dimension of their arguments (abs, min, max)
 SAME_DIMENSION = tuple(f.sympy for f in FUNCTIONS.values()
                        if f.dimension == "same" and isinstance(f.sympy, type))

@@ -358,6 +358,14 @@ class Simulator:
         values = written.evaluate(written.from_sympy(rhs), scope)
         return lhs.name, np.broadcast_to(np.asarray(values, float).reshape(-1), (n_neurons,)).copy()
 
+    def _stabler_methods(self) -> str:
+        """' or method='exact'': the unconditionally stable methods that apply to this model."""
+        from .methods import applies
+
+        stable = [m for m in ("exact", "exponential_euler")
+                  if m != self.method and applies(m, self.model)]
+        return f" or method={' or '.join(map(repr, stable))}" if stable else ""
+
     def _report_nonfinite(self, result, given, n_steps, n_neurons):
         """Find where a state first became NaN or infinite (by running again, tracing the neurons
         that ended non-finite), keep it in `result.first_nonfinite` and warn."""
@@ -381,7 +389,7 @@ class Simulator:
                  if first else "")
         warnings.warn(f"{self.model.name}: states became NaN or infinite, {where}; {total} "
                       f"neuron(s) end non-finite. The method ({self.method}) may be unstable at "
-                      f"dt = {self.dt}: try a smaller dt or method='exponential_euler' or 'exact'",
+                      f"dt = {self.dt}: try a smaller dt{self._stabler_methods()}",
                       NumericalWarning, stacklevel=4)
 
     def _parameters(self, params, n_neurons, dtype, allow_nan=False):

@@ -57,7 +57,8 @@ def test_cosh_and_sinh_as_morris_lecar_writes_tau_w():
         "states": {"w": 0.0}, "inputs": {"V": {}},
         "equations": {"laws": ["dw/dt = phi*cosh((V - V3)/(2*V4))*(0.5*(1 + tanh((V - V3)/V4)) - w)"
                                " + 0*sinh(w)"]},
-        "spike": {"condition": "w > 2"}, "simulation": {"dt": 0.1}}, "ml_w.toml")
+        "spike": {"condition": "w > 2"}, "reset": {"mechanism": "none"},
+        "simulation": {"dt": 0.1}}, "ml_w.toml")
     w = lifgen.compile(model, method="rk4").run(8000, 1, inputs={"V": 10.0}).state["w"][0]
     assert w == pytest.approx(0.5 * (1 + np.tanh(8.0 / 30.0)), rel=1e-6)  # its steady state
 
@@ -90,7 +91,8 @@ def test_a_one_dimensional_input_over_time():
         simulator.run(40, 3, inputs={"I": ramp})
 
 
-def test_a_crossing_spike_without_a_reset_asks_for_one(tmp_path):
+def test_a_spiking_model_without_a_reset_asks_for_one(tmp_path):
+    """A missing [reset] used to mean subtracting the threshold: 40 spikes instead of 5."""
     from lifgen.modelfile import model_from_document
 
     document = {"model": {"name": "peak"}, "parameters": {"v_peak": 30.0},
@@ -98,8 +100,12 @@ def test_a_crossing_spike_without_a_reset_asks_for_one(tmp_path):
                 "equations": {"laws": ["dv/dt = 0.04*v*v + 5*v + 140 + I"]},
                 "spike": {"condition": "v > v_peak", "on": "crossing"},
                 "simulation": {"dt": 0.1}}
-    with pytest.raises(ModelError, match=r"\[reset\].*crossing needs a \[reset\] table"):
+    with pytest.raises(ModelError, match=r"peak.toml, \[reset\] mechanism: a spiking model "
+                                         r"needs a \[reset\] table .*does not guess"):
         model_from_document(document, "peak.toml")
+    level = {**document, "spike": {"condition": "v > v_peak"}}
+    with pytest.raises(ModelError, match="needs a \\[reset\\] table"):
+        model_from_document(level, "peak.toml")
     named = model_from_document({**document, "reset": {"mechanism": "zero", "zero": {"v": -65.0}}},
                                 "peak.toml")
     assert named.reset_mechanism == "zero"
@@ -156,6 +162,8 @@ condition = "V > V_th"
 [reset]
 mechanism = "zero"
 zero = { V = "E_L" }
+[simulation]
+dt = "0.1 ms"
 '''
 
 
@@ -197,3 +205,51 @@ def test_a_unit_outside_the_system_is_answered_with_the_one_that_fits(tmp_path):
     current = LIF_TEXT.replace('unit = "nA"', 'unit = "pA"')
     with pytest.raises(ModelError, match=r"'pA' does not fit .* written in 'nA'"):
         lifgen.load_model(_write(tmp_path, current, "current"))
+
+
+def test_heaviside_switches_a_current_on_above_a_voltage(tmp_path):
+    text = LIF_TEXT.replace('V_th = { value = -50.0, unit = "mV" }',
+                            'V_th = { value = -50.0, unit = "mV" }\n'
+                            'V_a = { value = -60.0, unit = "mV" }\ng = { value = 5.0, unit = "mV" }')
+    text = text.replace('"tau*dV/dt = E_L - V + R*I"', '"tau*dV/dt = E_L - V + R*I + g*heaviside(V - V_a)"')
+    simulator = lifgen.compile(_write(tmp_path, text), method="rk4")
+    v = simulator.run(2000, 2, inputs={"I": np.array([0.9, 1.1])}, record="V").traces["V"][-1]
+    np.testing.assert_allclose(v, [-61.0, -54.0], atol=1e-3)  # off below V_a, on above it
+    assert "> 0))" in simulator.c_source
+    with pytest.raises(ModelError, match="must be dimensionless"):
+        lifgen.load_model(_write(tmp_path, text.replace("heaviside(V - V_a)", "exp(V - V_a)"), "e"))
+
+
+def test_simulate_picks_neuron_states_preset_and_per_neuron_parameters(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    thresholds = tmp_path / "v_peak.npy"
+    np.save(thresholds, np.array([-40.0, -45.0, -42.0]))
+    plot, raster = tmp_path / "w.png", tmp_path / "raster.png"
+    code = main(["simulate", "adex", "--duration", "100 ms", "--neurons", "3", "--input",
+                 "I=const:0.5 nA", "--param", f"V_peak={thresholds}", "--preset", "adapting",
+                 "--state", "w", "--neuron", "2", "--plot", str(plot), "--raster", str(raster)])
+    out = capsys.readouterr().out
+    assert code == 0 and plot.stat().st_size > 1000 and raster.stat().st_size > 1000
+    header = next(line for line in out.splitlines() if line.lstrip().startswith("neuron"))
+    assert "final V" in header and "final w" in header
+    preset = lifgen.load_model("adex", preset="adapting")
+    direct = lifgen.compile(preset).run("100 ms", 3, inputs={"I": "0.5 nA"},
+                                        params={"V_peak": np.load(thresholds)})
+    counts = [int(line.split()[1]) for line in out.splitlines()[3:6]]
+    assert counts == direct.spike_count.tolist()
+    assert main(["simulate", "adex", "--steps", "5", "--state", "u"]) == 2
+    assert "--state u: the states of adex are V, w" in capsys.readouterr().err
+    assert main(["simulate", "adex", "--steps", "5", "--neuron", "4"]) == 2
+    assert main(["simulate", "adex", "--steps", "5", "--preset", "nope"]) == 2
+
+
+def test_an_implicit_solution_is_not_shown_as_a_closed_form(capsys):
+    """SymPy solves dV/dt = 1/(V + exp(V)) only implicitly: no `Add(t) = ...` label."""
+    from lifgen.analytic import closed_form
+    from lifgen.modelfile import model_from_document
+
+    model = model_from_document({
+        "model": {"name": "implicit"}, "parameters": {"theta": 5.0}, "states": {"V": 0.0},
+        "equations": {"laws": ["dV/dt = 1/(V + exp(V))"]}, "spike": {"condition": "V > theta"},
+        "reset": {"mechanism": "zero"}, "simulation": {"dt": 0.1, "method": "rk4"}}, "implicit.toml")
+    assert closed_form(model) is None
