@@ -191,6 +191,11 @@ class DimensionCheck:
             return self._power(expr)
         if isinstance(expr, SAME_DIMENSION):  # abs, min and max: their arguments' dimension
             return self._same(list(expr.args), "takes the min or max of")
+        if isinstance(expr, sympy.Piecewise):  # where(c, a, b): conditions, then one dimension
+            for _, condition in expr.args:
+                self._dim(condition)
+            return self._same([value for value, _ in expr.args if not _is_zero(value)],
+                              "chooses between")
         if isinstance(expr, ANY_ARGUMENT):  # heaviside(V - V_th): checked inside, a number
             self._dim(expr.args[0])
             return NONE

@@ -234,6 +234,9 @@ class _Builder:
         arities = FUNCTIONS[node.func.id]
         if len(node.args) not in arities:
             raise _Rejected(f"{node.func.id}() takes {' or '.join(map(str, arities))} arguments")
+        if node.func.id == "where":  # where(condition, if true, if false)
+            condition = _Builder(self.names, True).build(node.args[0], depth)
+            return written.Call("where", (condition, *(self.build(a, depth) for a in node.args[1:])))
         return written.Call(node.func.id, tuple(self.build(arg, depth) for arg in node.args))
 
     def _previous(self, node):

@@ -123,7 +123,8 @@ class Function:
     `c` is the C99 function for double (its float variant adds "f", except lifgen's own lg_
     helpers), or a format string of the arguments. `dimension` is "number" (arguments and
     result dimensionless), "same" (the result has the dimension its arguments share), "step"
-    (any argument, a dimensionless result) or "power" (checked as a power).
+    (any argument, a dimensionless result), "choice" (a condition, then two values of one
+    dimension) or "power" (checked as a power).
     """
 
     name: str
@@ -157,6 +158,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
     Function("heaviside", 1, heaviside, "((lg_real)(({0}) > 0))",
              lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0), "step"),
+    # where(V > V_a, g_high, g_low): the first argument is a condition, the others one dimension
+    Function("where", 3, lambda c, a, b: sympy.Piecewise((a, c), (b, True)),
+             "(({0}) ? ({1}) : ({2}))", np.where, "choice"),
     Function("propagator", 0, propagator,
              lambda a: f"lg_propagator({', '.join(a[:4])}, (const double[]){{{', '.join(a[4:])}}})",
              _propagator_numpy, "number", public=False),

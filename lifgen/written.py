@@ -142,8 +142,22 @@ def from_sympy(expr, first=()):
         return _fold(op, [from_sympy(a, first) for a in expr.args])
     if isinstance(expr, sympy.Not):
         return Not(from_sympy(expr.args[0], first))
+    if isinstance(expr, sympy.Piecewise):
+        return _where(expr.args, first)
     name = _function_name(expr)
     return Call(name, tuple(from_sympy(a, first) for a in expr.args))
+
+
+def _where(pieces, first):
+    """A Piecewise as nested where(condition, value, otherwise) calls."""
+    (value, condition), rest = pieces[0], pieces[1:]
+    if condition == sympy.true:
+        return from_sympy(value, first)
+    if not rest:
+        raise ModelError(f"lifgen cannot generate code for a piecewise expression without a "
+                         f"value where {condition} is false")
+    return Call("where", (from_sympy(condition, first), from_sympy(value, first),
+                          _where(rest, first)))
 
 
 def _function_name(expr):

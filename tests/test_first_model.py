@@ -253,3 +253,22 @@ def test_an_implicit_solution_is_not_shown_as_a_closed_form(capsys):
         "equations": {"laws": ["dV/dt = 1/(V + exp(V))"]}, "spike": {"condition": "V > theta"},
         "reset": {"mechanism": "zero"}, "simulation": {"dt": 0.1, "method": "rk4"}}, "implicit.toml")
     assert closed_form(model) is None
+
+
+def test_where_chooses_between_two_values_of_one_unit(tmp_path):
+    text = LIF_TEXT.replace('V_th = { value = -50.0, unit = "mV" }',
+                            'V_th = { value = -50.0, unit = "mV" }\n'
+                            'V_a = { value = -60.0, unit = "mV" }\ng = { value = 2.0, unit = "mV" }')
+    law = '"tau*dV/dt = E_L - V + R*I + where(V > V_a, g, -g)"'
+    text = text.replace('"tau*dV/dt = E_L - V + R*I"', law)
+    for dtype in ("float64", "float32"):
+        simulator = lifgen.compile(_write(tmp_path, text), method="rk4", dtype=dtype)
+        v = simulator.run(2000, 2, inputs={"I": np.array([0.9, 1.4])}, record="V").traces["V"][-1]
+        np.testing.assert_allclose(v, [-63.0, -54.0], atol=1e-3)  # -g below V_a, +g above it
+    assert "where(V > V_a, g, k1)" in "\n".join(simulator.step_map.equations())  # k1 = -g
+    with pytest.raises(ModelError, match=r"chooses between g \(volt\) and 1"):
+        lifgen.load_model(_write(tmp_path, text.replace("where(V > V_a, g, -g)",
+                                                        "where(V > V_a, g, 1)"), "bad"))
+    with pytest.raises(ModelError, match="a comparison is not allowed here"):
+        lifgen.load_model(_write(tmp_path, text.replace("where(V > V_a, g, -g)",
+                                                        "where(V > V_a, g > V, g)"), "bad2"))

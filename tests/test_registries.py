@@ -12,7 +12,7 @@ from lifgen import methods
 from lifgen.functions import FUNCTIONS
 from lifgen.methods import METHODS, Tableau, stability_coefficients
 from lifgen.stability import stability_warning
-from lifgen.written import CPrinter, Call, Name, Num, evaluate, to_sympy
+from lifgen.written import CPrinter, Call, Name, Num, Op, evaluate, to_sympy
 
 R = sympy.Rational
 RALSTON = Tableau(a=((), (R(2, 3),)), b=(R(1, 4), R(3, 4)), order=2)
@@ -54,7 +54,9 @@ X, Y, Z = (sympy.Symbol(n) for n in "xyz")
 
 
 # lifgen's own functions of many arguments: the propagator of [[y, z], [0, x]] over x, entry (0, 1)
-VARIADIC = {"propagator": (Num(0), Num(1), Num(2), Name(X), Name(Y), Name(Z), Num(0), Name(X))}
+VARIADIC = {"propagator": (Num(0), Num(1), Num(2), Name(X), Name(Y), Name(Z), Num(0), Name(X)),
+            # functions whose first argument is a condition: where(x > y, y, z)
+            "where": (Op(">", Name(X), Name(Y)), Name(Y), Name(Z))}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
