@@ -72,6 +72,7 @@ ROLES: dict[str, tuple[str, str, bool, bool]] = {
 FIXED: dict[str, tuple[str, bool, bool]] = {
     "n_steps": (INT, False, True), "n_batch": (INT, False, True), "n_neurons": (INT, False, True),
     "step0": (INT, False, True), "seed": (UINT, False, True), "neuron0": (INT, False, True),
+    "dt": (REAL, False, True),  # read only by kernels compiled with runtime_dt
     "record": (INT, True, True), "n_record": (INT, False, True),
     "spikes": (BYTE, True, False), "counts": (INT, True, False), "fired": (BYTE, True, False),
     "spike_offsets": (REAL, True, False), "work": (REAL, True, False),
@@ -130,7 +131,7 @@ def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterabl
         fields += _per(INPUT_ROLES, name)
     for name in synapses:
         fields += _per(SYNAPSE_ROLES, name)
-    fields += _fixed("step0", "seed", "neuron0", "record", "n_record")
+    fields += _fixed("step0", "seed", "neuron0", "dt", "record", "n_record")
     for name in states:
         fields += _per(("trace",), name)
     fields += _fixed("spikes", "counts", "fired", "spike_offsets", "work")

@@ -34,6 +34,7 @@ class Schedule:
     portable: bool = False
     fma: bool = False
     flush_denormals: bool = False
+    runtime_dt: bool = False  # dt is a kernel argument, not a literal: one kernel serves every dt
 
 
 @dataclass(frozen=True)

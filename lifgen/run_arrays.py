@@ -80,6 +80,7 @@ class RunArrays:
     fired: np.ndarray
     work: np.ndarray
     first_neuron: int = 0  # the index of neuron 0 among all neurons, for noise draws (a shard's)
+    dt: float = 0.0  # for kernels that take dt at run time (0 for discrete maps)
 
     @property
     def rows(self) -> int:

@@ -298,7 +298,8 @@ class Simulator:
             raster=np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None,
             offsets=np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None,
             counts=np.empty((rows, n_neurons), np.int64),  # the kernel starts them from zero
-            fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype))
+            fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
+            dt=float(self.dt or 0.0))
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
         return _Request(arrays, record, spikes, connected, given)
 
@@ -440,7 +441,7 @@ def _on_host(array) -> np.ndarray:
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
             reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
             precise=False, threads=1, portable=False, tile=None, fma=False,
-            flush_denormals=False, target: str = "c") -> Simulator:
+            flush_denormals=False, target: str = "c", runtime_dt=False) -> Simulator:
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
@@ -452,6 +453,8 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     same options skips all SymPy work. `flush_denormals=True` treats values below the smallest
     normal float as zero while the kernel runs (x86 FTZ/DAZ), against CPUs that slow down on them.
     `target` names where the model runs: "c" (C99 and OpenMP on this CPU) is the default.
+    `runtime_dt=True` passes dt to the kernel at run time instead of writing it into the code,
+    so that compiling again at another dt reuses the built kernel (verify does this).
     """
     try:
         backend = get_target(target)
@@ -463,7 +466,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     schedule = Schedule(threads=prepare.count(threads, "threads", minimum=1),
                         tile=None if tile is None else prepare.count(tile, "tile", minimum=1),
                         portable=bool(portable), fma=bool(fma),
-                        flush_denormals=bool(flush_denormals))
+                        flush_denormals=bool(flush_denormals), runtime_dt=bool(runtime_dt))
     source = kernel_source(model, semantics, schedule, backend)
     if source.step_map.warning:
         warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)

@@ -342,7 +342,8 @@ def _simulate(model, method, dt, n_steps, waveforms, params, initial):
 
     if method == "auto":
         method = auto_method(model)[0]
-    simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step")
+    simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step",
+                              runtime_dt=True)  # one kernel per method, whatever the dt
     inputs = {n: waveforms.get(n, Constant(0.0)) for n in model.input_names}
     return simulator.run(n_steps, inputs=inputs, params=params, initial=initial,
                          record=model.state_names)

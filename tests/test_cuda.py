@@ -97,6 +97,18 @@ def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
     assert log == "" and cubin[:4] == b"\x7fELF"
 
 
+@pytest.mark.parametrize("model, options", [
+    ("hodgkin_huxley", {"method": "rk4"}),
+    ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"})])
+def test_a_kernel_taking_dt_at_run_time_compiles_for_the_gpu(model, options):
+    semantics = model_options(**options)
+    source = TARGET.render(kernel_source(model, semantics, Schedule(), TARGET).step_map,
+                           semantics, Schedule(runtime_dt=True), Variant.of())
+    assert "lg_a.dt" in source.c_source or "->dt" in source.c_source
+    cubin, log, _ = nvrtc().compile_cubin(source.c_source, "sm_90")
+    assert log == "" and cubin[:4] == b"\x7fELF"
+
+
 @pytest.mark.parametrize("arch", ["sm_75", "sm_80"])
 def test_older_gpus_compile_too(arch):
     for model in ("leaky", "hodgkin_huxley"):
@@ -168,7 +180,10 @@ HOST_CASES = (  # every model in float64; float32 on a few (the printer's float 
        ("leaky", {"state_quant": [0.0, 0.5, 1.0, 1.5, 2.0], "reset": "none"}, "held"),
        ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"}, "streamed"),
        ("synaptic", {"dtype": "float32"}, "batch"), ("lif_cuba", {"method": "exact"}, "time"),
-       ("hodgkin_huxley", {"method": "rk4"}, "streamed"), ("ou", {}, "held")])
+       ("hodgkin_huxley", {"method": "rk4"}, "streamed"), ("ou", {}, "held"),
+       ("hodgkin_huxley", {"method": "rk4", "runtime_dt": True}, "held"),
+       ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step",
+                     "runtime_dt": True}, "streamed")])
 
 
 @pytest.mark.parametrize("model, options, layout", HOST_CASES,

@@ -272,3 +272,17 @@ def test_where_chooses_between_two_values_of_one_unit(tmp_path):
     with pytest.raises(ModelError, match="a comparison is not allowed here"):
         lifgen.load_model(_write(tmp_path, text.replace("where(V > V_a, g, -g)",
                                                         "where(V > V_a, g > V, g)"), "bad2"))
+
+
+def test_a_kernel_taking_dt_at_run_time_serves_every_dt():
+    """verify compiles one kernel per method, not one per (method, dt)."""
+    fixed = lifgen.compile("hodgkin_huxley", method="rk4", dt=0.01)
+    fine = lifgen.compile("hodgkin_huxley", method="rk4", dt=0.01, runtime_dt=True)
+    coarse = lifgen.compile("hodgkin_huxley", method="rk4", dt=0.02, runtime_dt=True)
+    assert fine.kernel.lib is coarse.kernel.lib and fine.c_source == coarse.c_source
+    assert "dt a run-time argument" in fine.c_source and "dt = 0.01" in fixed.c_source
+    run = dict(inputs={"I": 10.0}, record="V")
+    np.testing.assert_array_equal(fine.run(400, **run).traces["V"], fixed.run(400, **run).traces["V"])
+    np.testing.assert_array_equal(coarse.run(200, **run).traces["V"],
+                                  lifgen.compile("hodgkin_huxley", method="rk4", dt=0.02)
+                                  .run(200, **run).traces["V"])

@@ -80,6 +80,7 @@ typedef struct lg_args {
     int64_t step0;
     uint64_t seed;
     int64_t neuron0;
+    lg_real dt;
     const int64_t *record;
     int64_t n_record;
     lg_real *trace_V;

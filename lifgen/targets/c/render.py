@@ -148,6 +148,8 @@ def with_body(context: KernelContext, body: str, abi: KernelABI,
     """The context with its rendered body, and what the body turns out to use: the fields to
     unpack (arrays declared with `restrict`), the helpers, sizes and enums to declare."""
     used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
+    if context.dt_literal is not None:
+        used.discard("lg_dt")  # a local constant, not the struct's field
     return dataclasses.replace(
         context, body=body.rstrip("\n"), unpack=tuple(_unpack(abi, used, restrict)),
         helpers=frozenset(_closure(used)),
@@ -211,8 +213,11 @@ def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedul
     return KernelContext(
         function=KERNEL_FUNCTION, model=model.name, description=model.description,
         version=__version__, method=step_map.method,
-        dt_text="a discrete map (no dt)" if step_map.dt is None else f"dt = {step_map.dt}",
-        dt_literal=None if step_map.dt is None else number(Num(float(step_map.dt))),
+        dt_text=("a discrete map (no dt)" if step_map.dt is None else
+                 "dt a run-time argument (compiled with runtime_dt)" if schedule.runtime_dt
+                 else f"dt = {step_map.dt}"),
+        dt_literal=(None if step_map.dt is None or schedule.runtime_dt
+                    else number(Num(float(step_map.dt)))),
         real=C_TYPES[dtype], fabs="fabsf" if dtype == "float32" else "fabs",
         expm1="expm1f" if dtype == "float32" else "expm1", one=number(Num(1.0)),
         tile=tile, threads=schedule.threads, mode=mode,

@@ -63,7 +63,7 @@ class Runner:
         a = self.arrays
         real, integers = self._pointer, lambda x: self._pointer(x, "int64_t[]")
         fields: dict[str, Any] = {"n_batch": a.rows, "n_neurons": a.n_neurons, "seed": a.seed,
-                                  "neuron0": a.first_neuron,
+                                  "neuron0": a.first_neuron, "dt": a.dt,
                                   "n_record": a.index.size, "work": real(a.work),
                                   "counts": integers(a.counts),
                                   "fired": self._pointer(a.fired, "uint8_t[]")}
