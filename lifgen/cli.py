@@ -12,6 +12,7 @@ import numpy as np
 from . import __version__
 from .errors import CompileError, InputError, LifgenError
 from .methods import METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
+from .outputs import final_path, save_arrays, save_figure
 from .simulate import _dt_in_model_unit
 from .written import to_text
 
@@ -295,9 +296,10 @@ def _simulate(args):
     if (args.steps is None) == (args.duration is None):
         raise InputError("simulate needs --steps N or --duration TIME (such as '500 ms'), one "
                          "of them")
-    for path in (args.plot, args.save, args.raster):
-        if path and Path(path).exists() and not args.force:
-            raise InputError(f"{path} exists; pass --force to overwrite it")
+    plot, raster, save = (final_path(path, kind, args.force) if path else None for path, kind in
+                          ((args.plot, "plot"), (args.raster, "plot"), (args.save, "npz")))
+    if len({p for p in (plot, raster, save) if p}) < len([p for p in (plot, raster, save) if p]):
+        raise InputError("--plot, --raster and --save name the same file")
     inputs = dict(parse_input_spec(spec) for spec in args.input)
     params = dict(_assignment(text, "--param", arrays=True) for text in args.param)
     initial = dict(_assignment(text, "--initial") for text in args.initial)
@@ -320,20 +322,20 @@ def _simulate(args):
     _print_summary(simulator, result)
     for line in _notes(model, args, result):
         print(f"note: {line}", file=sys.stderr)
-    if args.save:
+    if save:
         spikes = {"spikes": result.spikes} if result.spikes is not None else {}
         if result.spike_events is not None:
             spikes = {"spike_steps": result.spike_events[0], "spike_neurons": result.spike_events[1]}
-        np.savez(args.save, spike_count=result.spike_count, times=result.times, **spikes,
-                 **{f"trace_{k}": v for k, v in result.traces.items()},
-                 **{f"final_{k}": v for k, v in result.state.items()})
-        print(f"saved {args.save}")
-    if args.plot:
-        result.plot(args.neuron, args.plot)
-        print(f"plotted {args.plot}")
-    if args.raster:
-        result.plot_raster(args.raster)
-        print(f"plotted {args.raster}")
+        save_arrays(save, dict(spike_count=result.spike_count, times=result.times, **spikes,
+                               **{f"trace_{k}": v for k, v in result.traces.items()},
+                               **{f"final_{k}": v for k, v in result.state.items()}))
+        print(f"saved {save}")
+    if plot:
+        save_figure(result.plot(args.neuron), plot)
+        print(f"plotted {plot}")
+    if raster:
+        save_figure(result.plot_raster(), raster)
+        print(f"plotted {raster}")
 
 
 def _states(model, names):
@@ -423,8 +425,7 @@ def _verify(args):
     from .library import load_model
 
     model = load_model(args.model)
-    if args.plot and Path(args.plot).exists() and not args.force:
-        raise InputError(f"{args.plot} exists; pass --force to overwrite it")
+    plot = final_path(args.plot, "plot", args.force) if args.plot else None
     waveforms = None
     if args.input:
         name, waveform = parse_input_spec(args.input)
@@ -441,9 +442,9 @@ def _verify(args):
                     params=dict(_assignment(text, "--param") for text in args.param),
                     progress=progress)
     print(report.to_table())
-    if args.plot:
-        report.plot(args.plot)
-        print(f"plotted {args.plot}")
+    if plot:
+        save_figure(report.plot(), plot)
+        print(f"plotted {plot}")
     return EXIT_OK if report.passed else EXIT_ORDER
 
 

@@ -23,6 +23,10 @@ class Sparse:
     n_post: int
 
     def __post_init__(self):
+        for name in ("pre", "post", "weight", "delay"):  # private, read-only copies: checked
+            array = np.array(getattr(self, name))       # once, they cannot change before a run
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
         _check(self)
 
     @classmethod

@@ -212,6 +212,15 @@ class Model:
                                 reset_timing, update, resets, method, dt, description)
 
 
+def _is_condition(expr):
+    """A comparison, or comparisons joined by and, or and not: what a spike test may be."""
+    if isinstance(expr, sympy.core.relational.Relational):
+        return True
+    if isinstance(expr, (sympy.And, sympy.Or, sympy.Not)):
+        return all(_is_condition(a) for a in expr.args)
+    return False
+
+
 def _tidy(expr):
     """`expr` with whole-number floats as integers, so that it reads `I + 5 V`, not `1.0 I + 5.0 V`."""
     return expr.xreplace({f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float)
@@ -264,8 +273,13 @@ def _validate(model):
         raise ModelError("named_odes must follow the states, as odes do", src, "[equations]")
     for state, tree in model.update:
         _check_known(written.symbols(tree), known, src, f"[equations] update {state}")
-    if not isinstance(model.spike, (sympy.core.relational.Relational, sympy.logic.boolalg.Boolean)):
-        raise ModelError("the spike condition must be a comparison such as 'V > threshold'", src,
+    if model.spike in (sympy.true, sympy.false):
+        raise ModelError(f"the spike condition is always {str(model.spike).lower()}: it must "
+                         "compare a state with a value, such as 'V > threshold'", src,
+                         "[spike] condition")
+    if not _is_condition(model.spike):
+        raise ModelError("the spike condition must be a comparison such as 'V > threshold' "
+                         "(or comparisons joined by and, or, not), not a bare value", src,
                          "[spike] condition")
     _check_known(model.spike.free_symbols, known, src, "[spike] condition")
     previous = {previous_symbol(s.name) for s in states}

@@ -2,7 +2,9 @@
 
 import dataclasses
 import math
+import os
 import re
+import stat
 from pathlib import Path
 
 try:
@@ -53,20 +55,35 @@ def read_model_file(path):
     """Parse the model file at `path` into a Model."""
     path = Path(path)
     source = str(path)
+    data = _read_regular_file(path, source)
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ModelError(f"cannot read the file ({error.strerror or error})", source) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ModelError(f"file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}", source)
-    try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
         document = tomllib.loads(text)
     except UnicodeDecodeError:
         raise ModelError("file is not UTF-8 text", source) from None
     except tomllib.TOMLDecodeError as error:
         raise ModelError(f"not valid TOML ({error})", source) from None
     return model_from_document(document, source, default_name=path.stem)
+
+
+def _read_regular_file(path, source):
+    """The bytes of a regular file of at most MAX_FILE_BYTES: opened first, then checked on the
+    open descriptor (a FIFO, a device or a directory is refused without blocking or reading)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise ModelError(f"cannot read the file ({error.strerror or error})", source) from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
+        os.close(descriptor)
+        raise ModelError("is not a regular file (a model file must be a plain .toml file, not a "
+                         "device, pipe or folder)" if not stat.S_ISREG(status.st_mode) else
+                         f"file is {status.st_size} bytes; the limit is {MAX_FILE_BYTES}", source)
+    with os.fdopen(descriptor, "rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelError(f"file is over {MAX_FILE_BYTES} bytes, the limit", source)
+    return data
 
 
 def model_from_document(document, source, default_name="model"):

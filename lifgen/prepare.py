@@ -41,9 +41,11 @@ def check_constraints(model, arrays, dtype):
             raise InputError(f"model {model.name} requires {to_text(tree)}")
 
 
-def count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def count(value, name, minimum, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum \
+            or maximum is not None and value > maximum:
+        bound = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise InputError(f"{name} must be an integer {bound}, got {value!r}")
     return int(value)
 
 

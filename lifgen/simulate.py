@@ -438,6 +438,10 @@ def _on_host(array) -> np.ndarray:
     return array if isinstance(array, np.ndarray) else array.get()
 
 
+MAX_THREADS = 1024  # OpenMP threads: more only exhausts memory (libgomp aborts)
+MAX_TILE = 1024  # neurons per tile: the tile's arrays live on the stack (of each thread)
+
+
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
             reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
             precise=False, threads=1, portable=False, tile=None, fma=False,
@@ -463,8 +467,8 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     dt = _dt_in_model_unit(model, dt)
     semantics = model_options(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
                               inhibition, state_quant, precise)
-    schedule = Schedule(threads=prepare.count(threads, "threads", minimum=1),
-                        tile=None if tile is None else prepare.count(tile, "tile", minimum=1),
+    schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
+                        tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
                         portable=bool(portable), fma=bool(fma),
                         flush_denormals=bool(flush_denormals), runtime_dt=bool(runtime_dt))
     source = kernel_source(model, semantics, schedule, backend)

@@ -6,8 +6,9 @@ step 64 times finer than the finest one tested; the report says which and how la
 reference's own error is.
 """
 
-from dataclasses import dataclass, field
+import contextlib
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
@@ -21,6 +22,9 @@ from .waveforms import WAVEFORMS, Constant, Step, in_units, resample
 ORDER_TOLERANCE = 0.2
 ROUNDING = 1e-10  # an error this small relative to the solution is rounding, not truncation
 FINE = 64
+MIN_STEPS = 4  # of the largest dt: fewer measure no convergence
+MAX_STEPS = 50_000_000  # steps of the finest run (the fine reference included)
+MIN_DT = 1e-12
 
 
 @dataclass(repr=False)
@@ -159,13 +163,19 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
                          "one solution, so verify has no reference for it")
     params = dict(params or {})
     dts = _time_steps(model, dts)
-    t_end = t_end or _default_duration(model, params)
-    base_steps = max(1, int(round(t_end / dts[0])))
-    waveforms = _waveforms(model, input, params, dts[0])
+    with _computable(model):
+        t_end = t_end or _default_duration(model, params)
+    base_steps = _base_steps(t_end, dts, is_linear(model))
+    with _computable(model):
+        waveforms = _waveforms(model, input, params, dts[0])
     methods = _methods(model, methods)
+    if not methods:
+        raise InputError(f"no method to verify applies to model {model.name}")
     say = _progress(progress)
     say(f"verify {model.name}: reference ({'exact' if is_linear(model) else 'fine rk4'})")
-    reference = _Reference(model, dts, base_steps, waveforms, params, initial, is_linear(model))
+    with _computable(model):
+        reference = _Reference(model, dts, base_steps, waveforms, params, initial,
+                               is_linear(model))
     shown = reference.shown
     units = {q.name: q.unit for q in model.states if q.unit}
     report = VerificationReport(model=model.name, reference=reference.description,
@@ -202,6 +212,34 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
             report.traces[(method, dt)] = (result.times, result.traces[shown][:, 0])
             previous = max_error
     return report
+
+
+@contextlib.contextmanager
+def _computable(model):
+    """Arithmetic that fails on the user's parameters (R = 0) is an InputError, not a crash."""
+    try:
+        yield
+    except (ArithmeticError, TypeError) as error:
+        raise InputError(f"the reference solution of {model.name} cannot be computed with these "
+                         f"parameters ({error or type(error).__name__}): is one of them 0, or "
+                         "out of its range?") from None
+
+
+def _base_steps(t_end, dts, linear):
+    """Steps of the largest dt in `t_end`: at least MIN_STEPS (fewer measure nothing), and not
+    so many that the finest run (64 times finer again for a nonlinear reference) is too long."""
+    if isinstance(t_end, bool) or not isinstance(t_end, (int, float)) or not math.isfinite(t_end) \
+            or t_end <= 0:
+        raise InputError(f"t_end must be a finite time > 0, got {t_end!r}")
+    steps = int(round(t_end / dts[0]))
+    finest = steps * round(dts[0] / dts[-1]) * (1 if linear else FINE)
+    if steps < MIN_STEPS:
+        raise InputError(f"t_end = {t_end:g} is {steps} step(s) of the largest dt {dts[0]:g}: "
+                         f"verify needs at least {MIN_STEPS} to measure anything")
+    if finest > MAX_STEPS:
+        raise InputError(f"the finest run would take {finest:.3g} steps (limit {MAX_STEPS:.0e}): "
+                         "use larger dts or a shorter t_end")
+    return steps
 
 
 def _methods(model, methods):
@@ -276,7 +314,15 @@ def _time_steps(model, dts):
         if model.dt is None:
             raise InputError(f"model {model.name} has no default dt; pass dts=")
         return [model.dt / 2 ** k for k in range(5)]
-    dts = sorted((float(d) for d in dts), reverse=True)
+    try:
+        dts = sorted({float(d) for d in dts}, reverse=True)
+    except (TypeError, ValueError):
+        raise InputError(f"dts must be numbers, got {dts!r}") from None
+    if len(dts) < 2:
+        raise InputError("verify needs at least two different dts: an order of convergence is "
+                         "measured between two")
+    if not all(math.isfinite(d) and d >= MIN_DT for d in dts):
+        raise InputError(f"each dt must be a finite time of at least {MIN_DT:g}, got {dts}")
     for dt in dts[1:]:
         ratio = dts[0] / dt
         if abs(ratio - round(ratio)) > 1e-9:

@@ -1,0 +1,110 @@
+"""Issue 15 (second hardening pass): each class of problem an outside red team found, checked
+on instances other than the report's own."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.cli import main
+from lifgen.errors import InputError, ModelError
+from lifgen.modelfile import model_from_document
+
+BASE = {"model": {"name": "red"}, "parameters": {"tau": 10.0, "theta": 1.0},
+        "states": {"V": 0.0}, "inputs": {"I": {}},
+        "equations": {"laws": ["dV/dt = (I - V)/tau"]}, "spike": {"condition": "V > theta"},
+        "reset": {"mechanism": "zero"}, "simulation": {"dt": 0.1, "method": "exact"}}
+
+
+def _with(**changes):
+    document = {k: dict(v) for k, v in BASE.items()}
+    for section, value in changes.items():
+        document[section] = {**document.get(section, {}), **value}
+    return document
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_a_model_file_that_is_not_a_regular_file_is_refused_without_reading(tmp_path, kind):
+    path = tmp_path / "odd.toml"
+    if kind == "device":
+        path.symlink_to("/dev/urandom")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    with pytest.raises(ModelError, match="is not a regular file"):
+        lifgen.load_model(path)  # a FIFO would block forever, a device read without end
+
+
+def test_a_byte_order_mark_is_not_a_syntax_error(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + (tmp_path.parent / "x").name.encode() * 0
+                     + open(lifgen.library.model_file("leaky"), "rb").read())
+    assert lifgen.load_model(path).name == "leaky"
+
+
+@pytest.mark.parametrize("condition, problem", [
+    ("V", "not a bare value"), ("V and theta", "not a bare value"), ("I*V", "not a bare value"),
+    ("2 > 1", "always true"), ("V > theta or V <= theta", "always true"),
+    ("0 > 1", "always false")])
+def test_a_spike_condition_must_be_a_comparison(condition, problem):
+    with pytest.raises(ModelError, match=rf"\[spike\] condition: .*{problem}"):
+        model_from_document(_with(spike={"condition": condition}), "red.toml")
+
+
+def test_joined_comparisons_are_still_a_condition():
+    model = model_from_document(_with(spike={"condition": "V > theta and not I < 0"},
+                                      reset={"mechanism": "none"}), "red.toml")
+    assert model.spike.has(lifgen.model.sympy.And)
+
+
+@pytest.mark.parametrize("option, value", [("threads", 100_000), ("threads", 3_000_000_000),
+                                           ("tile", 2 ** 20), ("threads", 0), ("tile", -1)])
+def test_threads_and_tiles_are_bounded(option, value):
+    with pytest.raises(InputError, match=rf"{option} must be an integer in 1\.\.\d+"):
+        lifgen.compile("leaky", **{option: value})
+
+
+def test_a_sparse_connection_cannot_change_after_it_was_checked():
+    post = np.array([1, 2, 0])
+    weights = lifgen.Sparse.from_arrays([0, 1, 2], post, 0.5, delay=[1, 2, 3])
+    post[:] = 50_000_000  # the caller's array: the Sparse kept its own copy
+    assert weights.post.tolist() == [1, 2, 0]
+    for name in ("pre", "post", "weight", "delay"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(weights, name)[0] = -1
+
+
+def test_save_and_plot_check_the_names_they_will_really_write(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "res.npz").write_bytes(b"keep")
+    (tmp_path / "res.png").write_bytes(b"keep")
+    run = ["simulate", "leaky", "--steps", "10", "--input", "I=const:0.5"]
+    assert main(run + ["--save", "res"]) == 2 and "res.npz exists" in capsys.readouterr().err
+    assert main(run + ["--plot", "res"]) == 2 and "res.png exists" in capsys.readouterr().err
+    assert (tmp_path / "res.npz").read_bytes() == b"keep"
+    assert main(run + ["--plot", "out.xyz"]) == 2 and "'.xyz'" in capsys.readouterr().err
+    assert main(run + ["--plot", "missing/out.png"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(run + ["--save", "fresh", "--plot", "fresh"]) == 0
+    assert np.load(tmp_path / "fresh.npz")["spike_count"].shape == (1,)
+    assert (tmp_path / "fresh.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--dts", "0.001"], "at least two different dts"),
+    (["--dts", "0,0.001"], "finite time of at least"),
+    (["--dts", "nan,0.001"], "finite time of at least"),
+    (["--dts", "1e9,5e8"], "verify needs at least 4"),
+    (["--t-end", "inf"], "t_end must be a finite time"),
+    (["--methods", "bogus"], "unknown method"),
+    (["--methods", "rk4", "--dts", "1e-3,9.5367431640625e-10"], "finest run would take"),
+    (["--param", "R=0"], "cannot be computed with these parameters")])
+def test_verify_refuses_what_measures_nothing(capsys, arguments, message):
+    assert main(["verify", "lapicque", *arguments]) == 2
+    assert message in capsys.readouterr().err
