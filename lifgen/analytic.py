@@ -15,14 +15,20 @@ from .linear import exact_step, linear_coefficients
 from .symbols import DT, TIME, previous_symbol, symbol, time_function
 from .written import evaluate
 
-TAU = sympy.Symbol("tau")
+TAU = sympy.Symbol("lg_tau")  # the time a propagation spans: a name no model can declare
 # NumPy forms for lambdify, by function name (exprel, expm1 and log1p are lifgen's own).
 NUMPY_FUNCTIONS = {name: f.numpy for name, f in FUNCTIONS.items()}
 
 
-def initial_symbol(name):
-    """The symbol for a state's value at t = 0, written X0."""
-    return sympy.Symbol(f"{name}0")
+def initial_symbol(name, model=None):
+    """The symbol for a state's value at t = 0, written X0 (X_0, X_init when the model already
+    has a quantity of that name, so that the closed form never mixes them up)."""
+    taken = set() if model is None else {
+        q.name for q in (*model.states, *model.parameters, *model.inputs)}
+    for candidate in (f"{name}0", f"{name}_0", f"{name}_init"):
+        if candidate not in taken:
+            return sympy.Symbol(candidate)
+    return sympy.Symbol(f"lg_initial_{name}")
 
 
 def closed_form(model):
@@ -35,7 +41,8 @@ def closed_form(model):
         return None
     equations = model.ode_equations()
     functions = [time_function(s.name) for s in model.state_symbols]
-    ics = {f.subs(TIME, 0): initial_symbol(s.name) for f, s in zip(functions, model.state_symbols)}
+    ics = {f.subs(TIME, 0): initial_symbol(s.name, model)
+           for f, s in zip(functions, model.state_symbols)}
     try:
         solution = sympy.dsolve(equations if len(equations) > 1 else equations[0],
                                 functions if len(functions) > 1 else functions[0], ics=ics)
@@ -78,7 +85,7 @@ def crossing_time(model):
         return None
     a, b = split[0][state], split[1]
     steady = -b / a
-    return sympy.log((spike.rhs - steady) / (initial_symbol(state.name) - steady)) / a
+    return sympy.log((spike.rhs - steady) / (initial_symbol(state.name, model) - steady)) / a
 
 
 class LinearSolution:
@@ -93,7 +100,8 @@ class LinearSolution:
         self._propagator = sympy.lambdify(arguments, steps, modules=[NUMPY_FUNCTIONS, "numpy"])
         crossing = crossing_time(model)
         self._crossing = None if crossing is None else sympy.lambdify(
-            [initial_symbol(states[0].name), *model.input_symbols, *model.parameter_symbols],
+            [initial_symbol(states[0].name, model), *model.input_symbols,
+             *model.parameter_symbols],
             crossing, modules="numpy")
 
     def propagate(self, state, inputs, params, tau):

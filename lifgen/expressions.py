@@ -42,7 +42,7 @@ char16_t char32_t
 """.split())
 # Names the generated C, libm and libc use, and names with a fixed meaning in model files.
 RESERVED_NAMES = frozenset("""
-t dt exp expm1 log log1p pow sqrt fabs fmin fmax sin cos tan tanh isnan isinf isfinite NAN
+t dt xi exp expm1 log log1p pow sqrt fabs fmin fmax sin cos tan tanh isnan isinf isfinite NAN
 INFINITY HUGE_VAL M_PI M_E errno main abort exit malloc free step
 """.split())
 RESERVED_PREFIXES = ("lg_", "lifgen")

@@ -108,3 +108,22 @@ def test_save_and_plot_check_the_names_they_will_really_write(tmp_path, capsys, 
 def test_verify_refuses_what_measures_nothing(capsys, arguments, message):
     assert main(["verify", "lapicque", *arguments]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_lifgen_s_own_symbols_never_meet_a_model_s_names(tmp_path):
+    with pytest.raises(ModelError, match="'xi' is reserved"):
+        model_from_document(_with(parameters={"xi": 1.0}), "red.toml")  # xi is the noise
+    tau = model_from_document(BASE, "red.toml")  # a parameter named tau, as verify's own time
+    report = lifgen.verify(tau, methods=("euler", "exact"), dts=[0.1, 0.05, 0.025],
+                           input=lifgen.Constant(0.5), t_end=5.0)
+    assert report.passed
+    from lifgen.analytic import closed_form
+
+    named = model_from_document(_with(parameters={"V0": 7.0},
+                                      equations={"laws": ["dV/dt = (V0 - V)/tau"]}), "red.toml")
+    solution = str(closed_form(named)[0].rhs)
+    assert "V_0" in solution and "V0" in solution  # the initial value and the parameter apart
+    exact = lifgen.compile(named).run(100, initial={"V": 0.5}, params={"theta": 1e9},
+                                      record="V").traces["V"][-1, 0]
+    value = closed_form(named)[0].rhs.subs({"V_0": 0.5, "V0": 7.0, "tau": 10.0, "t": 10.0})
+    assert float(value) == pytest.approx(exact, rel=1e-12)
