@@ -24,7 +24,7 @@ MAX_INTEGER = 10**15
 MAX_POWER_BITS = 1024
 MAX_SYMBOLIC_EXPONENT = 64
 
-NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")  # whole names only: used with fullmatch
 
 C_KEYWORDS = frozenset("""
 auto break case char const continue default do double else enum extern float for goto if inline
@@ -61,7 +61,7 @@ class _Rejected(Exception):
 
 def check_name(name, source=None, field=None):
     """Raise ModelError unless `name` is a plain identifier safe to use in C, C++, Python and lifgen."""
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ModelError(
             f"{name!r} is not a valid name: use a letter, then letters, digits or '_' "
             "(at most 63 ASCII characters)", source, field)

@@ -28,7 +28,7 @@ def model_file(name_or_path: "str | Path") -> Path:
         raise ModelError(f"expected a Model, a model name or a path, got "
                          f"{type(name_or_path).__name__}")
     text = str(name_or_path)
-    if isinstance(name_or_path, str) and NAME_PATTERN.match(text):
+    if isinstance(name_or_path, str) and NAME_PATTERN.fullmatch(text):
         library_file = resource_dir("models") / f"{text}.toml"
         if library_file.exists():
             return library_file

@@ -55,7 +55,7 @@ def read_model_file(path):
     """Parse the model file at `path` into a Model."""
     path = Path(path)
     source = str(path)
-    data = _read_regular_file(path, source)
+    data = read_regular_file(path, source)
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
         document = tomllib.loads(text)
@@ -63,10 +63,12 @@ def read_model_file(path):
         raise ModelError("file is not UTF-8 text", source) from None
     except tomllib.TOMLDecodeError as error:
         raise ModelError(f"not valid TOML ({error})", source) from None
+    except RecursionError:
+        raise ModelError("the TOML is nested too deeply", source) from None
     return model_from_document(document, source, default_name=path.stem)
 
 
-def _read_regular_file(path, source):
+def read_regular_file(path, source):
     """The bytes of a regular file of at most MAX_FILE_BYTES: opened first, then checked on the
     open descriptor (a FIFO, a device or a directory is refused without blocking or reading)."""
     try:
@@ -474,9 +476,14 @@ def _assignments(table, names, source, field):
 
 
 def _number(value, source, field):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ModelError(f"expected a finite number, got {value!r}", source, field)
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, (int, float)) else None
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
+    if isinstance(value, bool) or number is None or not math.isfinite(number):
+        shown = value if not isinstance(value, int) or abs(value) < 10**20 else "a huge integer"
+        raise ModelError(f"expected a finite number, got {shown!r}", source, field)
+    return number
 
 
 def _string(table, key, source, field, default):

@@ -74,8 +74,12 @@ def record_request(record, state_names, n_neurons):
     if not isinstance(record, (Mapping, list, tuple)):
         raise InputError(f"record must be a state name, a list of them or a dict of state -> "
                          f"neuron indices, got {type(record).__name__}")
+    names = list(record)
+    unknown = [n for n in names if not isinstance(n, str) or n not in state_names]
+    if unknown:
+        raise InputError(f"record has unknown state(s) {unknown}; states are {state_names}")
     requests = dict(record) if isinstance(record, Mapping) else {name: None for name in record}
-    unknown = [n for n in requests if not isinstance(n, str) or n not in state_names]
+    unknown = [n for n in requests if n not in state_names]
     if unknown:
         raise InputError(f"record has unknown state(s) {unknown}; states are {state_names}")
     if not requests:
@@ -98,11 +102,27 @@ def numbers(value, what, dtype):
     if is_gpu_array(value):
         raise InputError(f"{what} is a GPU array; only inputs are taken on the GPU: give it as a "
                          "NumPy array (CuPy: .get(), torch: .cpu().numpy())")
+    if isinstance(value, np.ma.MaskedArray):
+        raise InputError(f"{what} is a masked array, whose mask lifgen would ignore: give "
+                         "value.filled(...) with the value masked entries should have")
+    kind = "b" if isinstance(value, bool) else "f" if isinstance(value, (int, float)) \
+        else np.asarray(value).dtype.kind
+    if kind in REFUSED_KINDS:
+        raise InputError(f"{what} must be real numbers, got {REFUSED_KINDS[kind]} "
+                         "(convert it with .astype(float) if that is what you mean)")
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
         raise InputError(f"{what} must be numbers, got {type(value).__name__}") from None
+    except OverflowError:
+        raise InputError(f"{what} holds a number too large for a {np.dtype(dtype).name}") from None
     return np.ascontiguousarray(array) if array.ndim else array
+
+
+# NumPy kinds that are no real numbers, though NumPy converts some of them without a word
+REFUSED_KINDS = {"b": "booleans", "c": "complex numbers (the imaginary part would be dropped)",
+                 "M": "dates", "m": "time deltas", "S": "bytes", "U": "text", "V": "a structured "
+                 "array"}
 
 
 def finite_array(value, what, dtype, allow_nan=False):

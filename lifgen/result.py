@@ -33,6 +33,7 @@ class Result:
     first_nonfinite: tuple | None = None  # (step, flat neuron, state, value) where NaN/inf began
     units: dict = field(default_factory=dict)  # state, input or parameter name -> its unit
     threshold_state: str = ""  # the state the spike condition compares with `threshold`
+    truncated: bool = False  # spike events beyond the memory limit were dropped (counts are whole)
 
     def __post_init__(self):
         if self.spike_count is None and self.spikes is not None:

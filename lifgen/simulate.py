@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import sympy
 
-from . import prepare, written
+from . import memory, prepare, written
 from .build import cached, load_source, source_key, store_source
 from .discretize import discretize
 from .errors import InputError, LifgenError, NumericalWarning
 from .library import load_model, model_file
+from .modelfile import read_regular_file
 from .methods import ORDERS
 from .model import Model
 from .options import DTYPES, ModelOptions, Schedule, Variant
@@ -41,6 +42,7 @@ NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
 SPIKE_MODES = ("raster", "count", "events")
 OUTPUTS = ("host", "device")  # where a Result's arrays are: NumPy, or the target's device
 RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts or events
+MAX_COUNT = 2**48  # steps or neurons: more cannot be indexed, let alone allocated
 CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
 PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updates
 MAX_TRACED_NONFINITE = 4096  # neurons traced to find where a state first became non-finite
@@ -56,6 +58,7 @@ class _Request:
     spikes: str
     connected: bool
     given: dict[str, Any]
+    max_events: int = 0  # spike events the memory limit leaves room for (spikes="events")
 
 
 class Simulator:
@@ -137,7 +140,7 @@ class Simulator:
     def run(self, n_steps=None, n_neurons=1, inputs=None, params=None, initial=None, record=None,
             connections=None, spikes="raster", progress=False, drives=None, seed=0,
             allow_nan=False, output="host", first_neuron=0, executor=None,
-            shards=None, duration=None) -> Result:
+            shards=None, duration=None, max_memory=None) -> Result:
         """Simulate `n_neurons` neurons for `n_steps` steps, or for `duration` ("500 ms", or a
         number in the model's time unit); see the README for the argument forms.
 
@@ -156,7 +159,9 @@ class Simulator:
         shard) draws what those neurons draw in the whole. `shards=k` splits an uncoupled
         population into k blocks of neurons run on `executor` (a dask.distributed Client,
         "dask", a concurrent.futures Executor, or None: here, one after the other): the same
-        Result, bit for bit, as one run.
+        Result, bit for bit, as one run. Every allocation is estimated first: a run needing more
+        than `max_memory` bytes (default 80% of the memory available) is refused, and spike
+        events beyond what fits are dropped (`Result.truncated`; counts stay complete).
         """
         n_steps = self._step_count(n_steps, duration)
         if output not in OUTPUTS:
@@ -165,7 +170,7 @@ class Simulator:
             raise InputError("output='device' keeps results on the GPU: compile with "
                              "target='cuda'")
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
-                                spikes, drives, seed, bool(allow_nan))
+                                spikes, drives, seed, bool(allow_nan), max_memory)
         request.arrays.first_neuron = prepare.count(first_neuron, "first_neuron", minimum=0)
         request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
@@ -180,7 +185,8 @@ class Simulator:
             arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
             try:
                 runner = self.target.runner(source, kernel, arrays)
-                done, partial, events = _advance(runner, arrays, request.spikes, progress)
+                done, partial, events = _advance(runner, arrays, request.spikes, progress,
+                                                 request.max_events)
                 runner.finish(output == "device")  # the run's arrays hold its results now
             finally:
                 self._scratch.append(arrays.work)
@@ -252,11 +258,11 @@ class Simulator:
                     warnings.warn(self._stability[key], NumericalWarning, stacklevel=3)
 
     def _prepare(self, n_steps, n_neurons, inputs, params, initial, record, connections, spikes,
-                 drives, seed, allow_nan) -> _Request:
+                 drives, seed, allow_nan, max_memory=None) -> _Request:
         """Every argument checked and laid out as arrays, before any kernel runs."""
-        n_steps = prepare.count(n_steps, "n_steps", minimum=0)
+        n_steps = prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
-        n_neurons = prepare.count(n_neurons, "n_neurons", minimum=1)
+        n_neurons = prepare.count(n_neurons, "n_neurons", 1, MAX_COUNT)
         dtype = NUMPY_DTYPES[self.dtype]
         model = self.model
         inputs = self._inputs_in_units(prepare.checked_names(inputs, model.input_names, "inputs"))
@@ -279,6 +285,8 @@ class Simulator:
             raise InputError(f"a spike raster of {n_steps * rows * n_neurons:.3g} entries is too "
                              "large; run with spikes='count' (counts per neuron) or "
                              "spikes='events' (step and neuron of each spike)")
+        room = memory.check(self._footprint(n_steps, rows, n_neurons, record, recorded_neurons,
+                                            spikes, inputs), max_memory)
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
                                                dtype, allow_nan, self._device())
                         for n in model.input_names}
@@ -301,7 +309,22 @@ class Simulator:
             fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
             dt=float(self.dt or 0.0))
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
-        return _Request(arrays, record, spikes, connected, given)
+        return _Request(arrays, record, spikes, connected, given, room // memory.EVENT_BYTES)
+
+    def _footprint(self, n_steps, rows, n_neurons, record, recorded, spikes, inputs):
+        """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
+        item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
+        cells = rows * n_neurons
+        width = len(self.step_map.state_names) + len(self.model.parameter_names) \
+            + max(self.kernel_source.work_size, 1)
+        return {"states, parameters and scratch": width * cells * item + cells * 9,
+                "traces": len(record) * n_steps * rows * len(recorded) * item,
+                "raster": n_steps * cells if spikes == "raster" else 0,
+                "spike offsets": n_steps * cells * item if self.precise else 0,
+                "event buffer": min(n_steps, CHUNK_ENTRIES // max(cells, 1) + 1) * cells
+                if spikes == "events" else 0,
+                "input waveforms": sum(n_steps * item for value in inputs.values()
+                                       if isinstance(value, WAVEFORMS))}
 
     def _synapse(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
                  allow_nan) -> SynapseArrays:
@@ -331,6 +354,11 @@ class Simulator:
         if request.spikes == "events":
             spike_events = (np.concatenate([e[0] for e in events]) if events else np.zeros(0, int),
                             np.concatenate([e[1] for e in events]) if events else np.zeros(0, int))
+            if spike_events[0].size < int(a.counts.sum()):
+                warnings.warn(f"{self.model.name}: kept the first {spike_events[0].size} of "
+                              f"{int(a.counts.sum())} spike events, all that fit in the memory "
+                              "limit (Result.truncated; spike counts are complete)",
+                              NumericalWarning, stacklevel=4)
         offsets = a.offsets
         return Result(
             spikes=None if a.raster is None else a.raster[:done].view(bool).reshape(shape),
@@ -342,9 +370,10 @@ class Simulator:
             state={n: v.reshape(*batch, n_neurons) for n, v in a.states.items()},
             dt=self.dt, model=self.model.name, threshold=threshold, threshold_state=threshold_state,
             partial=partial, n_steps=done,
+            truncated=spike_events is not None and spike_events[0].size < int(a.counts.sum()),
             time_unit=self.model.time_unit, units=self._units,
-            inputs={n: prepare.as_grid(a.inputs[n], a.n_steps, n_neurons)
-                    for n in self.model.input_names})
+            inputs={n: prepare.as_grid(a.inputs[n], a.n_steps, n_neurons).copy()
+                    for n in self.model.input_names})  # the Result's own: the caller's may change
 
     def _threshold(self, params, n_neurons):
         """(state, per-neuron threshold) when the spike condition compares a state with
@@ -373,11 +402,13 @@ class Simulator:
         state_names = self.step_map.state_names
         nonfinite = np.any([~np.isfinite(_on_host(result.state[n]).reshape(-1, n_neurons))
                             for n in state_names], axis=0)  # (rows, N)
-        traced = np.flatnonzero(nonfinite.any(axis=0))[:MAX_TRACED_NONFINITE]
-        again = self.run(n_steps, n_neurons, record={n: traced for n in state_names},
-                         spikes="count", allow_nan=True, **given)
+        per_neuron = n_steps * nonfinite.shape[0] * len(state_names) * 8  # bytes of its traces
+        affordable = memory.limit(None) // 2 // max(per_neuron, 1)
+        traced = np.flatnonzero(nonfinite.any(axis=0))[:min(MAX_TRACED_NONFINITE, affordable)]
         first = None
-        for name in state_names:
+        again = self.run(n_steps, n_neurons, record={n: traced for n in state_names},
+                         spikes="count", allow_nan=True, **given) if traced.size else None
+        for name in state_names if again is not None else ():
             trace = again.traces[name].reshape(n_steps, -1, traced.size)
             where = np.argwhere(~np.isfinite(trace))
             if where.size and (first is None or where[0][0] < first[0]):
@@ -388,10 +419,13 @@ class Simulator:
         result.first_nonfinite = first
         where = (f"first at step {first[0]} in neuron {first[1]} ({first[2]} = {first[3]})"
                  if first else "")
+        cause = ("check the inputs and parameters" if self.dt is None else
+                 f"check the inputs and parameters (an extreme one does this); otherwise the "
+                 f"method ({self.method}) may be unstable at dt = {self.dt}: try a smaller "
+                 f"dt{self._stabler_methods()}")
+        where = where or "where: too long a run to trace again"
         warnings.warn(f"{self.model.name}: states became NaN or infinite, {where}; {total} "
-                      f"neuron(s) end non-finite. The method ({self.method}) may be unstable at "
-                      f"dt = {self.dt}: try a smaller dt{self._stabler_methods()}",
-                      NumericalWarning, stacklevel=4)
+                      f"neuron(s) end non-finite: {cause}", NumericalWarning, stacklevel=4)
 
     def _parameters(self, params, n_neurons, dtype, allow_nan=False):
         """Per-parameter (array, stride), after parameter sets and the model's constraints."""
@@ -538,13 +572,15 @@ def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
 
 
 def _source_key(model, semantics: ModelOptions, schedule: Schedule, target: str):
-    """The cache key of a model's generated source: its file's bytes, or a Model object's
-    content (so a Model pickled to another machine finds what it generated there)."""
+    """The cache key of a model's generated source: its file's bytes and where it is (a file
+    without a [model] name is named after itself), or a Model object's content (so a Model
+    pickled to another machine finds what it generated there)."""
     if isinstance(model, Model):
         text = model.content_hash().encode()
     else:
         try:
-            text = model_file(model).read_bytes()
+            path = model_file(model)
+            text = read_regular_file(path, str(path)) + b"\0" + str(path.resolve()).encode()
         except (OSError, LifgenError):
             return None  # load_model reports it
     options = {"target": target, "model": dataclasses.asdict(semantics),
@@ -562,8 +598,9 @@ def _check_options(model, semantics: ModelOptions) -> None:
                          "next_step reset timing")
 
 
-def _advance(runner, arrays: RunArrays, spikes: str, progress: bool):
-    """Run all steps in chunks: (steps done, stopped by Ctrl-C, spike events per chunk).
+def _advance(runner, arrays: RunArrays, spikes: str, progress: bool, max_events=None):
+    """Run all steps in chunks: (steps done, stopped by Ctrl-C, spike events per chunk); events
+    past `max_events` are dropped (the counts stay complete).
 
     With a progress bar, chunks last about PROGRESS_SECONDS each, so the bar moves and the cost
     stays small; Ctrl-C then stops between chunks.
@@ -584,8 +621,11 @@ def _advance(runner, arrays: RunArrays, spikes: str, progress: bool):
             if bar:
                 rate = steps / max(time.perf_counter() - started, 1e-9)
                 chunk = max(1, min(limit, int(rate * PROGRESS_SECONDS)))
-            if buffer is not None:
+            if buffer is not None and (max_events is None or max_events > 0):
                 where = np.flatnonzero(buffer[:steps].view(bool))  # 1-D: fast
+                if max_events is not None:
+                    where, max_events = where[:max_events], max_events - min(where.size,
+                                                                             max_events)
                 events.append((where // width + done, where % width))
             done += steps
             if bar:

@@ -2,8 +2,6 @@
 on instances other than the report's own."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -127,3 +125,65 @@ def test_lifgen_s_own_symbols_never_meet_a_model_s_names(tmp_path):
                                       record="V").traces["V"][-1, 0]
     value = closed_form(named)[0].rhs.subs({"V_0": 0.5, "V0": 7.0, "tau": 10.0, "t": 10.0})
     assert float(value) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("value, what", [
+    (np.array([True, False]), "booleans"), (np.array([1 + 2j, 0]), "complex"),
+    (np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]"), "dates"),
+    (np.zeros(2, dtype=[("a", float)]), "a structured"), (b"ab", "bytes"), (True, "booleans")])
+def test_inputs_that_are_not_real_numbers_are_refused(value, what):
+    with pytest.raises(InputError, match=rf"inputs\['I'\] must be real numbers, got {what}"):
+        lifgen.compile("leaky").run(5, 2, inputs={"I": value})
+    with pytest.raises(InputError, match="masked array"):
+        lifgen.compile("leaky").run(5, 2, inputs={"I": np.ma.array([1.0, 2.0], mask=[1, 0])})
+    with pytest.raises(InputError, match="too large"):
+        lifgen.compile("leaky").run(5, 2, inputs={"I": 10**400})
+
+
+def test_a_result_keeps_its_own_copy_of_the_inputs():
+    drive = np.full((20, 3), 0.4)
+    result = lifgen.compile("leaky").run(20, 3, inputs={"I": drive})
+    drive[:] = 99.0
+    assert np.all(result.inputs["I"] == 0.4)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda s: s.run(2**63), "n_steps must be an integer in"),
+    (lambda s: s.run(5, 2**63), "n_neurons must be an integer in"),
+    (lambda s: s.run(5, record=[["V"]]), "unknown state"),
+    (lambda s: s.run(10**6, 10**6, spikes="count", record="V"), "GiB allowed"),
+    (lambda s: s.run(5, 10**9, spikes="count", record=[]), "GiB allowed"),
+    (lambda s: s.run(5, max_memory=-1), "max_memory must be")])
+def test_runs_are_refused_before_they_allocate_what_they_cannot(call, message):
+    with pytest.raises(InputError, match=message):
+        call(lifgen.compile("leaky"))
+
+
+def test_spike_events_stop_at_the_memory_limit_and_say_so():
+    simulator = lifgen.compile("leaky")
+    with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
+        result = simulator.run(1000, 100, inputs={"I": 0.6}, spikes="events",
+                               max_memory=1_100_000)
+    assert result.truncated and 0 < result.spike_events[0].size < result.spike_count.sum()
+    whole = simulator.run(1000, 100, inputs={"I": 0.6}, spikes="events")
+    assert not whole.truncated and whole.spike_events[0].size == whole.spike_count.sum()
+    np.testing.assert_array_equal(result.spike_count, whole.spike_count)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a = " + "[" * 3000 + "]" * 3000, "nested too deeply"),
+    ("[parameters]\nbig = 1" + "0" * 400, "a huge integer"),
+    ('[parameters]\n"a\\n" = 1.0', "is not a valid name")])
+def test_model_files_that_used_to_raise_raw_exceptions(tmp_path, text, message):
+    path = tmp_path / "odd.toml"
+    path.write_text(text)
+    with pytest.raises(ModelError, match=message):
+        lifgen.load_model(path)
+
+
+def test_two_unnamed_model_files_keep_their_own_names(tmp_path):
+    text = open(lifgen.library.model_file("leaky")).read().replace('name = "leaky"\n', "")
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.toml").write_text(text)
+    assert [lifgen.compile(tmp_path / f"{n}.toml").model.name for n in ("first", "second")] == \
+        ["first", "second"]
