@@ -6,6 +6,7 @@ rename; the file lock only saves duplicate work. The compiler runs as a subproce
 diagnostics are captured and cffi never changes the working directory of this process.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 import atexit
@@ -14,6 +15,7 @@ import errno
 import functools
 import hashlib
 import io
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -96,6 +98,8 @@ def _prepared_cache_dir():
         return _fallback_cache_dir(root, error.strerror or str(error))
     if hasattr(os, "getuid"):
         _check_owner(root)
+        for sub in SUBFOLDERS[1:]:
+            _check_folder(root / sub)
     return root
 
 
@@ -108,9 +112,44 @@ def _folder(path):
         os.chmod(path, 0o2770)  # the umask may have taken group bits away
 
 
+def _trusted(info):
+    """Whether a file or folder (its lstat/fstat) is one only this user, or in a team cache the
+    team, can have written: owned so, and not writable by others."""
+    if trusts_group():
+        return info.st_uid == os.getuid() or info.st_gid in {os.getgid(), *os.getgroups()} \
+            and not info.st_mode & 0o002
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def _check_folder(path):
+    """A folder of the cache, checked without following links: a real folder this user owns."""
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or not _trusted(info):
+        raise CompileError(f"the kernel cache folder {path} is a link, not a folder, or writable "
+                           "by others; lifgen loads native code from the cache, so it refuses "
+                           "(remove it, or set LIFGEN_CACHE_DIR to a private folder)")
+
+
+def _check_ancestors(root):
+    """Every folder above the cache: owned by this user or root, and writable by nobody else
+    unless sticky (/tmp), so that no one else can move or replace the cache under lifgen."""
+    for parent in Path(os.path.realpath(root)).parents:
+        info = os.lstat(parent)
+        others_write = info.st_mode & 0o002 and not info.st_mode & stat.S_ISVTX
+        group_write = info.st_mode & 0o020 and not info.st_mode & stat.S_ISVTX and not (
+            trusts_group() and info.st_gid in {os.getgid(), *os.getgroups()})
+        if info.st_uid not in (0, os.getuid()) or others_write or group_write:
+            raise CompileError(f"the kernel cache {root} lies in {parent}, which another user "
+                               "owns or can write: they could replace the cache, whose native "
+                               "code lifgen runs. Set LIFGEN_CACHE_DIR to a folder of your own")
+
+
 def _check_owner(root):
     """Refuse a cache others could write (lifgen runs the code in it), unless the user trusts
-    its group and the folder is a proper team folder."""
+    its group and the folder is a proper team folder; and one below a folder others control."""
+    if stat.S_ISLNK(os.lstat(root).st_mode):
+        raise CompileError(f"the kernel cache {root} is a symbolic link; lifgen uses the folder "
+                           "itself only (set LIFGEN_CACHE_DIR to where it points)")
     info = root.stat()
     if trusts_group():
         groups = {os.getgid(), *os.getgroups()}
@@ -118,13 +157,13 @@ def _check_owner(root):
             raise CompileError(f"{TRUST_GROUP}=1: the team cache {root} must belong to one of "
                                "your groups, be setgid and not writable by others (chgrp TEAM; "
                                "chmod 2770)")
-        return
-    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+    elif info.st_uid != os.getuid() or info.st_mode & 0o022:
         raise CompileError(f"the kernel cache {root} is writable by other users or not yours; "
                            "lifgen loads native code from it, so it refuses. Fix its "
                            f"permissions (chmod 700), set LIFGEN_CACHE_DIR, or, for a team "
                            f"cache whose group you trust to run code in your process, set "
                            f"{TRUST_GROUP}=1 (the folder group-owned and chmod 2770)")
+    _check_ancestors(root)
 
 
 def shared(path):
@@ -245,16 +284,28 @@ def build(source, cdef, portable=False, openmp=False, fma=False):
     return kernel
 
 
+def trusted_read(path):
+    """The bytes of `path`, opened without following a link and checked on the descriptor: a
+    regular file this user (or the team) owns that others cannot write; OSError otherwise."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or hasattr(os, "getuid") and not _trusted(info):
+            raise PermissionError(errno.EPERM, f"{path} is not a file of this user's cache")
+        return handle.read()
+
+
 def _load_published(name, target):
     """Load a published module, quarantining it if it is damaged (then it is rebuilt): its bytes
-    must have the checksum its manifest recorded at publish time, and it must import."""
+    must have the checksum its manifest recorded at publish time, and it must import. The
+    module is loaded from the descriptor whose owner and bytes were checked, not its path."""
     if not target.exists():
         return None
     try:
-        recorded = json.loads(target.with_name(name + ".json").read_text()).get("sha256")
-        if recorded != _checksum(target):
-            raise ImportError(f"{target.name} does not match the checksum of its build")
-        return _load(name, target, from_cache=True)
+        manifest = json.loads(trusted_read(target.with_name(name + ".json")))
+        recorded = manifest.get("sha256") if isinstance(manifest, dict) else None
+        return _load_verified(name, target, recorded)
     except (ImportError, OSError, ValueError):
         try:
             os.replace(target, target.with_suffix(".bad"))
@@ -269,8 +320,28 @@ def _checksum(path):
             hashlib, "file_digest") else hashlib.sha256(handle.read()).hexdigest()
 
 
+def _load_verified(name, target, recorded):
+    """Open the module once, check its owner and checksum on that descriptor, and load it
+    through the descriptor (/proc/self/fd on Linux), so that no swapped file is loaded."""
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or hasattr(os, "getuid") and not _trusted(info):
+            raise ImportError(f"{target.name} is not a file of this user's cache")
+        with open(descriptor, "rb", closefd=False) as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        if recorded != digest:
+            raise ImportError(f"{target.name} does not match the checksum of its build")
+        by_descriptor = Path(f"/proc/self/fd/{descriptor}")
+        kernel = _load(name, by_descriptor if by_descriptor.exists() else target, True)
+        return dataclasses.replace(kernel, path=target)
+    finally:
+        os.close(descriptor)
+
+
 def _load(name, path, from_cache):
-    spec = importlib.util.spec_from_file_location(name, path)
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return Kernel(name, path, module.lib, module.ffi, from_cache)
@@ -347,7 +418,9 @@ def load_blob(folder, key):
     damaged: its checksum is checked first)."""
     path = _prepared_cache_dir() / folder / f"{MODULE_PREFIX}{key}"
     try:
-        digest, _, payload = path.read_bytes().partition(b"\n")
+        if hasattr(os, "getuid"):
+            _check_folder(path.parent)
+        digest, _, payload = trusted_read(path).partition(b"\n")
     except OSError:
         return None
     if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
@@ -410,15 +483,36 @@ def cache_info():
 
 
 def clear_cache():
-    """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were removed."""
+    """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were
+    removed. What a running compile holds the lock of (its build folder, its outputs) is left
+    alone, and so are the lock files themselves."""
     root = cache_dir()
     removed = 0
-    for folder in (root, root / "locks", root / "tmp", root / "sources", root / "cubins"):
+    for folder in (root, root / "tmp", root / "sources", root / "cubins"):
         for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            key = entry.name[len(MODULE_PREFIX):].split(".")[0]
+            lock = MODULE_PREFIX + (key if folder in (root, root / "tmp") else f"{folder.name}-{key}")
+            if not _remove_unless_locked(entry, root / "locks" / f"{lock}.lock"):
+                continue
             removed += folder == root and entry.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))
     _loaded.clear()
     return removed
+
+
+def _remove_unless_locked(entry, lock_path):
+    """Remove a cache entry unless a compile holds its lock now; True when removed."""
+    try:
+        with filelock.FileLock(str(lock_path), timeout=0):
+            _remove(entry)
+    except filelock.Timeout:
+        return False
+    except OSError:  # no locks folder (an old cache): nothing can hold a lock
+        _remove(entry)
+    return True
+
+
+def _remove(entry):
+    if entry.is_dir():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)

@@ -187,3 +187,75 @@ def test_two_unnamed_model_files_keep_their_own_names(tmp_path):
         (tmp_path / f"{name}.toml").write_text(text)
     assert [lifgen.compile(tmp_path / f"{n}.toml").model.name for n in ("first", "second")] == \
         ["first", "second"]
+
+
+NOBODY = 65534  # another user: files chown'ed to it stand for what an attacker planted
+needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                                reason="planting another user's files needs root (chown)")
+
+
+def _cache_env(monkeypatch, folder):
+    from lifgen import build
+
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(folder))
+    build._loaded.clear()
+    return build
+
+
+def test_a_cache_under_a_folder_others_can_write_is_refused(tmp_path, monkeypatch):
+    from lifgen.errors import CompileError
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)  # like a pre-made /tmp/lifgen-cache, not sticky
+    build = _cache_env(monkeypatch, shared / "mine")
+    with pytest.raises(CompileError, match="which another user owns or can write"):
+        build.build("static int lg_a(void) { return 1; }", "int lg_a(void);")
+
+
+def test_a_cache_folder_that_is_a_link_is_refused(tmp_path, monkeypatch):
+    from lifgen.errors import CompileError
+
+    build = _cache_env(monkeypatch, tmp_path / "cache")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (tmp_path / "cache").mkdir(mode=0o700)
+    (tmp_path / "cache" / f"v{build.CACHE_SCHEMA}").symlink_to(elsewhere)
+    with pytest.raises(CompileError, match="symbolic link"):
+        build.build("static int lg_b(void) { return 2; }", "int lg_b(void);")
+    os.unlink(tmp_path / "cache" / f"v{build.CACHE_SCHEMA}")
+    build.build("static int lg_b(void) { return 2; }", "int lg_b(void);")
+    locks = tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "locks"
+    os.rename(locks, tmp_path / "locks")
+    locks.symlink_to(tmp_path / "locks")
+    build._loaded.clear()
+    with pytest.raises(CompileError, match="is a link, not a folder"):
+        build.build("static int lg_b(void) { return 2; }", "int lg_b(void);")
+
+
+@needs_root
+def test_a_planted_module_or_source_is_never_loaded(tmp_path, monkeypatch):
+    build = _cache_env(monkeypatch, tmp_path / "cache")
+    kernel = build.build("static int lg_c(void) { return 3; }", "int lg_c(void);")
+    os.chown(kernel.path, NOBODY, NOBODY)  # same bytes, same manifest: another user's file
+    build._loaded.clear()
+    again = build.build("static int lg_c(void) { return 3; }", "int lg_c(void);")
+    assert not again.from_cache and again.lib.lg_c() == 3  # rebuilt, the planted one set aside
+    build.store_blob("sources", "planted", b"payload")
+    planted = tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "sources" / f"{build.MODULE_PREFIX}planted"
+    assert build.load_blob("sources", "planted") == b"payload"
+    os.chown(planted, NOBODY, NOBODY)
+    assert build.load_blob("sources", "planted") is None
+
+
+def test_cache_clear_leaves_a_running_compile_alone(tmp_path, monkeypatch):
+    build = _cache_env(monkeypatch, tmp_path / "cache")
+    kernel = build.build("static int lg_d(void) { return 4; }", "int lg_d(void);")
+    root = tmp_path / "cache" / f"v{build.CACHE_SCHEMA}"
+    in_flight = root / "tmp" / f"{build.MODULE_PREFIX}{'f' * 32}.abcd"
+    in_flight.mkdir()
+    with build.cache_lock(f"{build.MODULE_PREFIX}{'f' * 32}"):  # another process compiling
+        assert build.clear_cache() == 1  # the finished kernel only
+        assert in_flight.is_dir() and not kernel.path.exists()
+    build.clear_cache()
+    assert not in_flight.exists()
