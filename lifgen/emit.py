@@ -50,6 +50,10 @@ def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: st
     out = Path(out)
     paths = {out / name.format(prefix=prefix): template
              for name, template in FILES[target].items()}
+    beside = {Path(name).stem for name in FILES[target] if "{prefix}" not in name}
+    if prefix in beside:  # example.c and example.o would be the library's own
+        raise InputError(f"--prefix {prefix!r} would give the library the name of a file emit "
+                         f"writes beside it ({', '.join(sorted(beside))}); choose another prefix")
     existing = [p.name for p in paths if p.exists()]
     if existing and not force:
         raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
@@ -77,17 +81,20 @@ def library_context(model, options, prefix, command=None, target="c"):
     """What the emit templates need: names, documentation, defaults and the kernel source."""
     kernel = library_source(model, options, target)
     step_map, dtype = kernel.step_map, kernel.dtype
-    names = {q.symbol: f"pop->params.{q.name}[i]" for q in model.parameters}
-    names.update({q.symbol: f"pop->state.{q.name}[i]" for q in model.states})
+    names = {q.symbol: f"pop->params.{member('param', q.name)}[i]" for q in model.parameters}
+    names.update({q.symbol: f"pop->state.{member('state', q.name)}[i]" for q in model.states})
     c = CPrinter(names, dtype).print
-    states = [{"name": q.name, "doc": _doc(q, f"initial {_initial_text(q)}"),
+    states = [{"name": q.name, "member": member("state", q.name),
+               "doc": _doc(q, f"initial {_initial_text(q)}"),
                "initial": c(q.formula) if q.formula is not None else c(Num(float(q.value))),
                "field": field_name("state", q.name)} for q in model.states]
     if step_map.refractory:
         states.append({"name": "refractory_steps", "initial": c(Num(0.0)),
+                       "member": member("state", REFRACTORY_STATE),
                        "doc": "steps of refractory period left (initial 0)",
                        "field": field_name("state", REFRACTORY_STATE)})
     n_steps, amplitude = _example_input(model)
+    membrane = "V" if "V" in model.state_names else model.state_names[0]
     return {
         "prefix": prefix, "guard": f"{prefix.upper()}_H", "model": model.name,
         "description": model.description, "version": __version__, "method": step_map.method,
@@ -96,11 +103,13 @@ def library_context(model, options, prefix, command=None, target="c"):
         "laws": [display(eq) for eq in model.ode_equations(named=True)] if model.odes
         else model.update_lines(),
         "equations": step_map.equations(),
-        "parameters": [{"name": q.name, "doc": _doc(q, f"default {q.value:g}"),
+        "parameters": [{"name": q.name, "member": member("param", q.name),
+                        "doc": _doc(q, f"default {q.value:g}"),
                         "default": c(Num(float(q.value))), "field": field_name("param", q.name),
                         "stride": field_name("param_stride", q.name)} for q in model.parameters],
         "states": states,
-        "inputs": [{"name": q.name, "doc": _doc(q), "field": field_name("input", q.name),
+        "inputs": [{"name": q.name, "member": member("input", q.name), "doc": _doc(q),
+                    "field": field_name("input", q.name),
                     "time": field_name("input_time_stride", q.name),
                     "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
         "synapses": [{"name": y.name, "doc": f"adds to {y.target}" if y.target
@@ -111,7 +120,8 @@ def library_context(model, options, prefix, command=None, target="c"):
         "coupled": kernel.mode == "coupled",
         "copies": len(states) + len(model.inputs) + len(model.synapses) + 6,
         "example_parameter": model.parameters[0].name if model.parameters else "",
-        "membrane": "V" if "V" in model.state_names else model.state_names[0],
+        "example_member": member("param", model.parameters[0].name) if model.parameters else "",
+        "membrane": membrane, "membrane_member": member("state", membrane),
         "function": kernel.function, "kernel": kernel.c_source,
         "arguments": _kernel_arguments(kernel, model),
         "work_size": max(kernel.work_size, 1),
@@ -120,19 +130,29 @@ def library_context(model, options, prefix, command=None, target="c"):
     }
 
 
+# The library's struct members: a prefix per kind, as the kernel's own names have, so that no
+# model name meets a macro of the C library (a parameter EOF is p_EOF, a state NULL s_NULL).
+MEMBER_PREFIXES = {"param": "p_", "state": "s_", "input": "u_"}
+
+
+def member(kind, name):
+    """The library struct's member for a parameter, state or input `name`: p_tau, s_V, u_I."""
+    return MEMBER_PREFIXES[kind] + name
+
+
 def _kernel_arguments(kernel, model):
     """The fields of the kernel's argument struct that the library sets, in the ABI's order, as
     (field, C expression); every other field is zero."""
     values = {"n_steps": "n_steps", "n_batch": "1", "n_neurons": "pop->n_neurons",
               "step0": "pop->step", "seed": "pop->seed", "spikes": "spikes",
               "counts": "pop->spike_count", "fired": "pop->fired", "work": "pop->lg_work"}
-    state_field = {q.name: f"pop->state.{q.name}" for q in model.states}
+    state_field = {q.name: f"pop->state.{member('state', q.name)}" for q in model.states}
     if REFRACTORY_STATE in kernel.step_map.state_names:
-        state_field[REFRACTORY_STATE] = f"pop->state.{REFRACTORY_STATE}"
+        state_field[REFRACTORY_STATE] = f"pop->state.{member('state', REFRACTORY_STATE)}"
     for name, value in state_field.items():
         values[field_name("state", name)] = value
     for q in model.parameters:
-        values[field_name("param", q.name)] = f"pop->params.{q.name}"
+        values[field_name("param", q.name)] = f"pop->params.{member('param', q.name)}"
         values[field_name("param_stride", q.name)] = "1"
     for q in model.inputs:
         values[field_name("input", q.name)] = f"lg_row_{q.name}"

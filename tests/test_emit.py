@@ -102,7 +102,7 @@ POPULATIONS = textwrap.dedent("""
         for (int i = 0; i < N; ++i) {
             row_a[i] = 0.1 + 0.05 * i;
             row_b[i] = 0.3;
-            b.params.beta[i] = 0.5;
+            b.params.p_beta[i] = 0.5;
         }
         leaky_inputs in_a = {row_a, 0}, in_b = {row_b, 0};
         uint8_t spiked[N];
@@ -114,10 +114,10 @@ POPULATIONS = textwrap.dedent("""
         leaky_events events = {steps, neurons, 1000, 0};
         leaky_run(&alone, T, &in_a, &events);
         for (int i = 0; i < N; ++i)
-            if (a.state.V[i] != alone.state.V[i] || a.spike_count[i] != alone.spike_count[i]) return 3;
+            if (a.state.s_V[i] != alone.state.s_V[i] || a.spike_count[i] != alone.spike_count[i]) return 3;
         printf("%lld\\n", (long long)events.count);
         for (int64_t k = 0; k < events.count; ++k) printf("%lld %lld\\n", (long long)steps[k], (long long)neurons[k]);
-        for (int i = 0; i < N; ++i) printf("%.17g\\n", b.state.V[i]);
+        for (int i = 0; i < N; ++i) printf("%.17g\\n", b.state.s_V[i]);
         leaky_free(&a); leaky_free(&b); leaky_free(&alone);
         return 0;
     }

@@ -2,6 +2,7 @@
 on instances other than the report's own."""
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -259,3 +260,26 @@ def test_cache_clear_leaves_a_running_compile_alone(tmp_path, monkeypatch):
         assert in_flight.is_dir() and not kernel.path.exists()
     build.clear_cache()
     assert not in_flight.exists()
+
+
+MACRO_NAMES = ["EOF", "NULL", "BUFSIZ", "INT64_MAX", "stdin", "SEEK_SET", "RAND_MAX", "EXIT_FAILURE"]
+
+
+def test_emitted_code_builds_for_names_that_are_c_macros(tmp_path):
+    """Model names that the C library defines as macros, as parameters, states and an input."""
+    document = {"model": {"name": "macros"},
+                "parameters": {name: 0.5 for name in MACRO_NAMES[:4]} | {"theta": 1.0},
+                "states": {MACRO_NAMES[4]: 0.0, MACRO_NAMES[5]: 0.0},
+                "inputs": {MACRO_NAMES[6]: {}},
+                "equations": {"update": {"stdin": "EOF*stdin + NULL*SEEK_SET + RAND_MAX",
+                                         "SEEK_SET": "BUFSIZ*SEEK_SET + INT64_MAX"}},
+                "spike": {"condition": "stdin > theta"}, "reset": {"mechanism": "zero"}}
+    model = model_from_document(document, "macros.toml")
+    lifgen.emit(model, tmp_path)
+    build = subprocess.run(["make", "-C", str(tmp_path)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    assert subprocess.run([str(tmp_path / "example")], capture_output=True).returncode == 0
+    header = (tmp_path / "macros.h").read_text()
+    assert "*p_EOF;" in header and "*s_stdin;" in header and "*u_RAND_MAX;" in header
+    with pytest.raises(InputError, match="--prefix 'example' would give the library the name"):
+        lifgen.emit(model, tmp_path / "other", prefix="example")
