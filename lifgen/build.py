@@ -38,7 +38,7 @@ import filelock
 import platformdirs
 
 from . import __version__
-from .errors import CompileError
+from .errors import CacheError, CompileError
 
 CACHE_SCHEMA = 2  # 2: manifests record the checksum of their module
 MODULE_PREFIX = "_lifgen_"
@@ -125,7 +125,7 @@ def _check_folder(path):
     """A folder of the cache, checked without following links: a real folder this user owns."""
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or not _trusted(info):
-        raise CompileError(f"the kernel cache folder {path} is a link, not a folder, or writable "
+        raise CacheError(f"the kernel cache folder {path} is a link, not a folder, or writable "
                            "by others; lifgen loads native code from the cache, so it refuses "
                            "(remove it, or set LIFGEN_CACHE_DIR to a private folder)")
 
@@ -139,7 +139,7 @@ def _check_ancestors(root):
         group_write = info.st_mode & 0o020 and not info.st_mode & stat.S_ISVTX and not (
             trusts_group() and info.st_gid in {os.getgid(), *os.getgroups()})
         if info.st_uid not in (0, os.getuid()) or others_write or group_write:
-            raise CompileError(f"the kernel cache {root} lies in {parent}, which another user "
+            raise CacheError(f"the kernel cache {root} lies in {parent}, which another user "
                                "owns or can write: they could replace the cache, whose native "
                                "code lifgen runs. Set LIFGEN_CACHE_DIR to a folder of your own")
 
@@ -148,17 +148,17 @@ def _check_owner(root):
     """Refuse a cache others could write (lifgen runs the code in it), unless the user trusts
     its group and the folder is a proper team folder; and one below a folder others control."""
     if stat.S_ISLNK(os.lstat(root).st_mode):
-        raise CompileError(f"the kernel cache {root} is a symbolic link; lifgen uses the folder "
+        raise CacheError(f"the kernel cache {root} is a symbolic link; lifgen uses the folder "
                            "itself only (set LIFGEN_CACHE_DIR to where it points)")
     info = root.stat()
     if trusts_group():
         groups = {os.getgid(), *os.getgroups()}
         if info.st_mode & 0o002 or not info.st_mode & stat.S_ISGID or info.st_gid not in groups:
-            raise CompileError(f"{TRUST_GROUP}=1: the team cache {root} must belong to one of "
+            raise CacheError(f"{TRUST_GROUP}=1: the team cache {root} must belong to one of "
                                "your groups, be setgid and not writable by others (chgrp TEAM; "
                                "chmod 2770)")
     elif info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise CompileError(f"the kernel cache {root} is writable by other users or not yours; "
+        raise CacheError(f"the kernel cache {root} is writable by other users or not yours; "
                            "lifgen loads native code from it, so it refuses. Fix its "
                            f"permissions (chmod 700), set LIFGEN_CACHE_DIR, or, for a team "
                            f"cache whose group you trust to run code in your process, set "

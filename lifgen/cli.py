@@ -2,6 +2,7 @@
 with one clear line."""
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .errors import CompileError, InputError, LifgenError
+from .errors import CacheError, CompileError, InputError, LifgenError
 from .methods import METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
 from .outputs import final_path, save_arrays, save_figure
 from .simulate import _dt_in_model_unit
@@ -172,6 +173,9 @@ def main(argv=None):
         kind, status = _ERROR_KINDS.get(type(error), ("internal error", EXIT_INTERNAL))
         if isinstance(error, LifgenError) and kind == "internal error":
             kind, status = "error", EXIT_USAGE
+        if isinstance(error, OSError) and error.errno in SYSTEM_REFUSALS:
+            kind, status, error = "error", EXIT_USAGE, LifgenError(
+                f"{error.strerror}: {error.filename or 'a file lifgen writes'}")
         text = str(error) if isinstance(error, LifgenError) else f"{type(error).__name__}: {error}"
         lines = text.splitlines() or [""]
         more = len(lines) > 1 and not debug
@@ -184,7 +188,11 @@ def main(argv=None):
         return status
 
 
-_ERROR_KINDS = {CompileError: ("build failed", EXIT_INTERNAL)}
+_ERROR_KINDS = {CompileError: ("build failed", EXIT_INTERNAL),
+                CacheError: ("unsafe kernel cache", EXIT_USAGE)}
+# what the machine refused (a full disk, a read-only folder): the user's to fix, not a bug
+SYSTEM_REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                   errno.EEXIST, errno.ENOTDIR, errno.EISDIR}
 LANGUAGES = {"c": "C", "cuda": "CUDA"}
 
 
@@ -365,7 +373,7 @@ def _assignment(text, option, arrays=False):
     name, sep, value = text.partition("=")
     if arrays and value.endswith(".npy"):
         try:
-            return name, np.load(Path(value), allow_pickle=False)
+            return name, np.load(Path(value), allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise InputError(f"{option} {text!r}: cannot read {value} ({error})") from None
     try:
@@ -456,6 +464,8 @@ def _gallery(args):
     import importlib
 
     module, function, default_out = GALLERIES[args.which]
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError(f"--out {args.out} is a file, not a folder")
     make = getattr(importlib.import_module(f"lifgen.{module}"), function)
     for entry in make(args.out or default_out, overwrite=args.force):
         print(f"{entry['figure']}: {entry['caption']}")

@@ -48,6 +48,8 @@ def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: st
     if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
         raise InputError(f"--prefix {prefix!r} must be a C identifier not starting with lg_")
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
     paths = {out / name.format(prefix=prefix): template
              for name, template in FILES[target].items()}
     beside = {Path(name).stem for name in FILES[target] if "{prefix}" not in name}

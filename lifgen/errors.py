@@ -27,6 +27,11 @@ class CompileError(LifgenError, RuntimeError):
 BuildError = CompileError  # its first name, kept so that code catching it still works
 
 
+class CacheError(CompileError):
+    """The kernel cache is unsafe to use (others could write it): a setup problem the user fixes,
+    not a failed build."""
+
+
 class NumericalWarning(RuntimeWarning):
     """A simulation produced NaN or infinite values, or a method is unstable at the chosen dt."""
 

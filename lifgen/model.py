@@ -353,6 +353,11 @@ def check_quantities(states, parameters, inputs, src=None):
                 raise ModelError(f"{q.name!r} is declared twice (also as {other})", src,
                                  f"[{kind}] {q.name}")
             seen[q.name.lower()] = f"{kind} {q.name}"
+            derivative_of = [s.name for s in states if q.name == f"d{s.name}"]
+            if derivative_of:
+                raise ModelError(f"{q.name!r} reads as the derivative of state {derivative_of[0]} "
+                                 f"(d{derivative_of[0]}/dt in a law); choose another name", src,
+                                 f"[{kind}] {q.name}")
             if q.value is not None and not math.isfinite(q.value):
                 raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
 

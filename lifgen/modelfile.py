@@ -162,6 +162,8 @@ def model_from_document(document, source, default_name="model"):
                             table, correction_names, source, f"[reset.undelayed.{mechanism}]"),
                             check, f"[reset.undelayed.{mechanism}]"))
                         for mechanism, table in undelayed.items())
+    if "name" not in meta:
+        _check_file_name(default_name, source)
     model = Model(
         name=_string(meta, "name", source, "[model]", default_name),
         description=_string(meta, "description", source, "[model]", ""),
@@ -189,6 +191,16 @@ def model_from_document(document, source, default_name="model"):
     )
     check_written_steps(model)
     return model
+
+
+def _check_file_name(name, source):
+    """A model without [model] name is named after its file: say so when that name is no good."""
+    try:
+        check_name(name)
+    except ModelError as error:
+        raise ModelError(f"the model has no [model] name, so it takes its file's name, {name!r}, "
+                         f"and {error.problem.split(': ', 1)[-1]}; add [model] name = \"...\"",
+                         source) from None
 
 
 def _refractory(table, names, source):
@@ -277,6 +289,12 @@ def _quantities(document, section, source, scope=None):
         if is_quantity_text(value):
             value, unit = _quantity(value, unit, source, field)
         elif section == "states" and isinstance(value, str):
+            later = sorted(names_in(value, source, field) & (set(document.get(section, {}))
+                                                           - set(scope)))
+            if later:
+                raise ModelError(f"the initial value of {name} may use parameters and the states "
+                                 f"declared before it, not {', '.join(map(repr, later))}", source,
+                                 field)
             formula, value = parse(value, scope, source, field)[0], None
         result.append(Quantity(
             name, None if value is None else _number(value, source, field), unit=unit,

@@ -76,7 +76,7 @@ def parse_input_spec(text):
                          "number or a time such as '50 ms')") from None
     if spec.endswith(".npy"):
         try:
-            return name, np.load(Path(spec), allow_pickle=False)
+            return name, np.load(Path(spec), allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as error:
             raise InputError(f"--input {text!r}: cannot read {spec} ({error})") from None
     raise InputError(f"--input {text!r}: unknown waveform {kind!r}; use const:A, step:A@S, "

@@ -283,3 +283,38 @@ def test_emitted_code_builds_for_names_that_are_c_macros(tmp_path):
     assert "*p_EOF;" in header and "*s_stdin;" in header and "*u_RAND_MAX;" in header
     with pytest.raises(InputError, match="--prefix 'example' would give the library the name"):
         lifgen.emit(model, tmp_path / "other", prefix="example")
+
+
+@pytest.mark.parametrize("changes, file_name, message", [
+    ({"parameters": {"tau": 10.0, "theta": 1.0, "dV": 1.0}}, "red.toml",
+     r"'dV' reads as the derivative of state V"),
+    ({"states": {"V": {"initial": "V + 1"}}}, "red.toml",
+     r"the initial value of V may use parameters and the states declared before it, not 'V'"),
+    ({}, "exp.toml", r"no \[model\] name, so it takes its file's name, 'exp'")])
+def test_messages_that_used_to_mislead(changes, file_name, message):
+    document = {k: v for k, v in {**BASE, **changes}.items() if k != "model"}
+    with pytest.raises(ModelError, match=message):
+        model_from_document(document, file_name, default_name=file_name[:-5])
+
+
+def test_cli_errors_of_the_users_setup_are_not_internal_errors(tmp_path, capsys, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    assert main(["emit", "leaky", "--out", str(a_file)]) == 2
+    assert main(["gallery", "--out", str(a_file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    huge = tmp_path / "huge.npy"  # a header that promises 10^12 values
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header = header.ljust(118) + "\n"
+    huge.write_bytes(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode())
+    assert main(["simulate", "leaky", "--steps", "5", "--input", f"I={huge}"]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(shared / "cache"))
+    from lifgen import build
+
+    build._loaded.clear()
+    assert main(["simulate", "leaky", "--steps", "5"]) == 2
+    assert "unsafe kernel cache" in capsys.readouterr().err
