@@ -23,6 +23,7 @@ MAX_DEPTH = 50
 MAX_INTEGER = 10**15
 MAX_POWER_BITS = 1024
 MAX_SYMBOLIC_EXPONENT = 64
+MAX_DEGREE = 64  # total polynomial degree of an expression: (V + I)**60*(V - I)**60 is 120
 
 NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")  # whole names only: used with fullmatch
 
@@ -95,12 +96,36 @@ def parse(text, names, source=None, field=None, relations=False):
         tree = _parse_tree(text)
         _check_size(tree)
         node = _Builder(names, relations).build(tree.body, 0)
+        if _degree(node) > MAX_DEGREE:
+            raise _Rejected(f"expression has polynomial degree {_degree(node):g}; the limit is "
+                            f"{MAX_DEGREE} (SymPy's work grows steeply with it)")
         expr = _sympy(node)
         _check_constants(expr)
         return node, expr
     except _Rejected as error:
         raise ModelError(f"{error} in {text!r}" if isinstance(text, str) and len(text) < 200
                          else str(error), source, field) from None
+
+
+def _degree(node):
+    """An upper bound of the total polynomial degree of a written tree, from its powers and
+    products (a function call counts as degree 1: its argument is bounded on its own)."""
+    if isinstance(node, written.Num):
+        return 0
+    if isinstance(node, written.Op) and node.op == "*":
+        return _degree(node.left) + _degree(node.right)
+    if isinstance(node, written.Op) and node.op == "/":
+        return _degree(node.left) + _degree(node.right)
+    if isinstance(node, written.Op):
+        return max(_degree(node.left), _degree(node.right))
+    if isinstance(node, written.Neg):
+        return _degree(node.operand)
+    if isinstance(node, written.Call) and node.function == "pow" \
+            and isinstance(node.args[1], written.Num):
+        return _degree(node.args[0]) * abs(float(node.args[1].value))
+    if isinstance(node, written.Call):
+        return max([1] + [min(_degree(a), MAX_DEGREE + 1) for a in node.args])
+    return 1  # a name
 
 
 def _sympy(node):
@@ -110,6 +135,8 @@ def _sympy(node):
         raise _Rejected("division by zero") from None
     except (ArithmeticError, ValueError) as error:
         raise _Rejected(f"arithmetic error ({error or type(error).__name__})") from None
+    except RecursionError:
+        raise _Rejected("expression is too deeply nested for SymPy") from None
 
 
 def names_in(text, source=None, field=None):

@@ -318,3 +318,11 @@ def test_cli_errors_of_the_users_setup_are_not_internal_errors(tmp_path, capsys,
     build._loaded.clear()
     assert main(["simulate", "leaky", "--steps", "5"]) == 2
     assert "unsafe kernel cache" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("law", ["dV/dt = (V + I + tau + theta)**40*(V - I)**40",
+                                 "dV/dt = ((V + 1)**60)**60", "dV/dt = (V**9)**9 - V",
+                                 "dV/dt = V**33*I**32"])
+def test_a_short_law_of_huge_degree_is_refused_at_once(law):
+    with pytest.raises(ModelError, match="polynomial degree .* the limit is 64"):
+        model_from_document(_with(equations={"laws": [law]}), "red.toml")
