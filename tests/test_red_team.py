@@ -326,3 +326,11 @@ def test_cli_errors_of_the_users_setup_are_not_internal_errors(tmp_path, capsys,
 def test_a_short_law_of_huge_degree_is_refused_at_once(law):
     with pytest.raises(ModelError, match="polynomial degree .* the limit is 64"):
         model_from_document(_with(equations={"laws": [law]}), "red.toml")
+
+
+@pytest.mark.parametrize("kind, count", [("states", 33), ("parameters", 513), ("inputs", 33)])
+def test_models_beyond_the_stated_size_limits_are_refused_at_once(kind, count):
+    many = {f"q{i}": {"unit": ""} if kind == "inputs" else 0.0 for i in range(count)}
+    with pytest.raises(ModelError, match=rf"\[{kind}\]: \d+ {kind}; lifgen compiles models "
+                                         rf"of at most {count - 1} {kind}"):
+        model_from_document(_with(**{kind: many}), "red.toml")
