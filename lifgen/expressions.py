@@ -93,6 +93,7 @@ def parse(text, names, source=None, field=None, relations=False):
             text = repr(text)
         if len(text) > MAX_TEXT:
             raise _Rejected(f"expression is {len(text)} characters long; the limit is {MAX_TEXT}")
+        _check_ascii(text)
         tree = _parse_tree(text)
         _check_size(tree)
         node = _Builder(names, relations).build(tree.body, 0)
@@ -152,6 +153,15 @@ def names_in(text, source=None, field=None):
         raise ModelError(str(error), source, field) from None
     return {n.id for n in ast.walk(tree)
             if isinstance(n, ast.Name) and not isinstance(getattr(n, "ctx", None), ast.Store)}
+
+
+def _check_ascii(text):
+    """Python folds look-alike letters (full-width, mathematical bold) into ASCII names; a
+    model file must say what it means, so any other character is refused."""
+    odd = next((c for c in text if not c.isascii()), None)
+    if odd is not None:
+        raise _Rejected(f"character {odd!r} (U+{ord(odd):04X}) is not allowed: write names and "
+                        "operators in ASCII (units too: 'uA', not 'µA')")
 
 
 def _parse_tree(text):

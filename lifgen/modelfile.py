@@ -210,6 +210,9 @@ def _refractory(table, names, source):
         return ()
     period = table.get("period")
     if isinstance(period, (int, float)) and not isinstance(period, bool):
+        if _number(period, source, "[refractory] period") < 0:
+            raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
+                             "[refractory] period")
         period = repr(_number(period, source, "[refractory] period"))
     period = parse(_text({"period": period} if period is not None else {}, "period", source,
                          "[refractory]"), names, source, "[refractory] period")[0]

@@ -439,6 +439,12 @@ class Simulator:
         arrays = {n: prepare.per_neuron(values[n], f"params[{n!r}]", n_neurons, dtype, allow_nan)
                   for n in model.parameter_names}
         prepare.check_constraints(model, {n: a for n, (a, _) in arrays.items()}, dtype)
+        if model.refractory:
+            period = written.evaluate(model.refractory[0], {symbol(n): a for n, (a, _) in
+                                                            arrays.items()})
+            if np.any(np.asarray(period) < 0):
+                raise InputError(f"the refractory period {written.to_text(model.refractory[0])} "
+                                 f"is negative ({np.min(period):g}) for these parameters")
         return arrays
 
 

@@ -334,3 +334,17 @@ def test_models_beyond_the_stated_size_limits_are_refused_at_once(kind, count):
     with pytest.raises(ModelError, match=rf"\[{kind}\]: \d+ {kind}; lifgen compiles models "
                                          rf"of at most {count - 1} {kind}"):
         model_from_document(_with(**{kind: many}), "red.toml")
+
+
+@pytest.mark.parametrize("letter", ["\uff36", "\U0001d415", "\u0412"])  # full-width, bold, Cyrillic
+def test_look_alike_letters_are_refused_not_folded_into_names(letter):
+    with pytest.raises(ModelError, match=rf"'{letter}'.*(is not allowed|is not a valid name)"):
+        model_from_document(_with(equations={"laws": [f"dV/dt = (I - {letter})/tau"]}),
+                            "red.toml")
+
+
+def test_a_negative_refractory_period_is_refused():
+    with pytest.raises(ModelError, match="refractory period cannot be negative"):
+        model_from_document(_with(refractory={"period": -1.0}), "red.toml")
+    with pytest.raises(InputError, match=r"refractory period t_ref is negative \(-2\)"):
+        lifgen.compile("lif_cuba").run(10, params={"t_ref": -2.0})
