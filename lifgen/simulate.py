@@ -532,7 +532,10 @@ def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timin
                   reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
                   precise=False) -> ModelOptions:
     """compile's model options, checked."""
-    if dtype not in DTYPES:
+    for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{name} must be a name such as 'euler', got {value!r}")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     if isinstance(graded_spikes, bool) or not isinstance(graded_spikes, Real) \
             or not np.isfinite(float(graded_spikes)):

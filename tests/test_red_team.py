@@ -348,3 +348,10 @@ def test_a_negative_refractory_period_is_refused():
         model_from_document(_with(refractory={"period": -1.0}), "red.toml")
     with pytest.raises(InputError, match=r"refractory period t_ref is negative \(-2\)"):
         lifgen.compile("lif_cuba").run(10, params={"t_ref": -2.0})
+
+
+@pytest.mark.parametrize("option", [{"method": ["euler"]}, {"reset": ["zero"]},
+                                    {"reset_timing": 1}, {"dtype": ["float32"]}])
+def test_compile_options_of_the_wrong_type_are_input_errors(option):
+    with pytest.raises(InputError, match="must be"):
+        lifgen.compile("lapicque", **option)
