@@ -1,6 +1,7 @@
 """How long `lifgen verify` takes, cold (empty kernel cache) and warm, and how many kernels it
-builds, for a few library models with their default methods and dts. Run by hand:
-`python -m benchmarks.verify_time [--out FILE]`. Each run is a fresh process.
+builds, for a few library models with their default methods and dts: with one kernel per method
+(dt a kernel argument, today) and with one per method and dt (as before), alternating in one
+run. Run by hand: `python -m benchmarks.verify_time [--out FILE]`. Each run is a fresh process.
 """
 
 import argparse
@@ -12,12 +13,15 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("lapicque", "lif_cuba", "qif", "hodgkin_huxley")
+MODELS = ("lapicque", "lif_cuba", "hodgkin_huxley")
 
 PROBE = """
 import json, sys, time
-import lifgen
+import lifgen, lifgen.simulate
 from lifgen.build import cache_info
+if sys.argv[2] == "per-dt":  # as before runtime_dt: dt written into each kernel
+    compile_with_dt = lifgen.simulate.compile
+    lifgen.simulate.compile = lambda *a, **k: compile_with_dt(*a, **{**k, "runtime_dt": False})
 started = time.perf_counter()
 report = lifgen.verify(sys.argv[1])
 print(json.dumps({"seconds": time.perf_counter() - started, "passed": report.passed,
@@ -26,8 +30,9 @@ print(json.dumps({"seconds": time.perf_counter() - started, "passed": report.pas
 """
 
 
-def _probe(model, cache):
-    answer = subprocess.run([sys.executable, "-c", PROBE, model], capture_output=True, text=True,
+def _probe(model, cache, kernels):
+    answer = subprocess.run([sys.executable, "-c", PROBE, model, kernels], capture_output=True,
+                            text=True,
                             timeout=1200, env=dict(os.environ, LIFGEN_CACHE_DIR=cache))
     if answer.returncode:
         raise SystemExit(f"{model}: {answer.stderr.strip().splitlines()[-1]}")
@@ -39,14 +44,16 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE / "verify-times.md"))
     parser.add_argument("--models", default=",".join(MODELS))
     args = parser.parse_args(argv)
-    rows = ["| model | simulations | kernels built | cache | cold | warm | passed |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| model | kernels | simulations | kernels built | cache | cold | warm | passed |",
+            "|---|---|---|---|---|---|---|---|"]
     for model in args.models.split(","):
-        with tempfile.TemporaryDirectory() as cache:
-            cold, warm = _probe(model, cache), _probe(model, cache)
-        rows.append(f"| {model} | {cold['runs']} | {cold['kernels']} | {cold['megabytes']:.1f} MB "
-                    f"| {cold['seconds']:.1f} s | {warm['seconds']:.1f} s | {cold['passed']} |")
-        print(rows[-1], flush=True)
+        for kernels in ("per-dt", "one per method"):  # alternating, in one run
+            with tempfile.TemporaryDirectory() as cache:
+                cold, warm = _probe(model, cache, kernels), _probe(model, cache, kernels)
+            rows.append(f"| {model} | {kernels} | {cold['runs']} | {cold['kernels']} | "
+                        f"{cold['megabytes']:.1f} MB | {cold['seconds']:.1f} s | "
+                        f"{warm['seconds']:.1f} s | {cold['passed']} |")
+            print(rows[-1], flush=True)
     Path(args.out).write_text("\n".join(rows) + "\n")
     print(f"wrote {args.out}")
 
