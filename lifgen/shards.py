@@ -74,7 +74,8 @@ def _arguments(request, first: int, end: int, allow_nan: bool) -> dict:
 
 def _gather(request, ranges, results) -> list:
     """Each block's Result into the whole request's arrays (as one kernel would have left
-    them), and its events, with global neuron numbers, sorted as one run sorts them."""
+    them), and its events, with global neuron numbers, sorted as one run sorts them (and cut
+    where the memory limit cuts them)."""
     a = request.arrays
     rows, n = a.rows, a.n_neurons
     events = []
@@ -97,5 +98,5 @@ def _gather(request, ranges, results) -> list:
     if not events:
         return []
     steps, flat = (np.concatenate(column) for column in zip(*events))
-    order = np.lexsort((flat, steps))
+    order = np.lexsort((flat, steps))[:request.max_events]  # the memory limit's cap, as one run
     return [(steps[order], flat[order])]

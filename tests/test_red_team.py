@@ -355,3 +355,14 @@ def test_a_negative_refractory_period_is_refused():
 def test_compile_options_of_the_wrong_type_are_input_errors(option):
     with pytest.raises(InputError, match="must be"):
         lifgen.compile("lapicque", **option)
+
+
+def test_a_sharded_run_caps_its_events_as_one_run_does():
+    simulator = lifgen.compile("leaky")
+    run = dict(inputs={"I": 0.6}, spikes="events", max_memory=1_100_000)
+    with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
+        whole = simulator.run(1000, 100, **run)
+    with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
+        sharded = simulator.run(1000, 100, shards=2, **run)
+    assert sharded.truncated and sharded.spike_events[0].size == whole.spike_events[0].size
+    np.testing.assert_array_equal(sharded.spike_events[1], whole.spike_events[1])
