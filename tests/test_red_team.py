@@ -366,3 +366,41 @@ def test_a_sharded_run_caps_its_events_as_one_run_does():
         sharded = simulator.run(1000, 100, shards=2, **run)
     assert sharded.truncated and sharded.spike_events[0].size == whole.spike_events[0].size
     np.testing.assert_array_equal(sharded.spike_events[1], whole.spike_events[1])
+
+
+def _c_library_macros():
+    """Every macro the C headers that generated code includes define here (from cc -dM -E)."""
+    headers = "".join(f"#include <{h}>\n" for h in ("stdio.h", "stdlib.h", "stdint.h", "math.h",
+                                                    "string.h", "stddef.h", "errno.h"))
+    listing = subprocess.run(["cc", "-dM", "-E", "-x", "c", "-"], input=headers,
+                             capture_output=True, text=True, check=True).stdout
+    return sorted({line.split()[1].split("(")[0] for line in listing.splitlines()})
+
+
+def test_every_c_library_macro_usable_as_a_name_builds_in_kernels_and_emit(tmp_path):
+    """A generator, not a list: each macro of this machine's C library that lifgen accepts as a
+    name becomes a parameter (a few of them in the update), compiled and emitted."""
+    from lifgen.expressions import check_name
+
+    names, seen = [], set()
+    for name in _c_library_macros():
+        try:
+            check_name(name)
+        except ModelError:
+            continue
+        if name.lower() not in seen | {"v", "i", "dv"}:
+            seen.add(name.lower())
+            names.append(name)
+    names = names[:250]
+    assert len(names) > 100  # glibc defines hundreds
+    used = " + ".join(f"0*{n}" for n in names[:40])
+    document = {"model": {"name": "macros"}, "parameters": {n: 0.25 for n in names},
+                "states": {"V": 0.0}, "inputs": {"I": {}},
+                "equations": {"update": {"V": f"0.5*V + I + {used}"}},
+                "spike": {"condition": "V > 1"}, "reset": {"mechanism": "zero"}}
+    model = model_from_document(document, "macros.toml")
+    result = lifgen.compile(model).run(20, inputs={"I": 0.75}, record="V")
+    assert result.spike_count[0] > 0 and np.isfinite(result.traces["V"]).all()
+    lifgen.emit(model, tmp_path)
+    build = subprocess.run(["make", "-C", str(tmp_path)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
