@@ -28,7 +28,8 @@ def result_facts(result):
     batch = np.shape(result.spike_count)[:-1]
     step = "" if result.dt is None else f" of {_time(result, result.dt)}"
     rows = [("model", result.model),
-            ("steps", f"{result.n_steps}{step} ({_time(result, result.duration)})"
+            ("steps", f"{result.n_steps}{step}"
+                      + (f" ({_time(result, result.duration)})" if result.dt is not None else "")
                       + (", interrupted" if result.partial else "")),
             ("neurons", f"{result.n_neurons}" + (f" × batch {batch}" if batch else ""))]
     total = int(np.sum(result.spike_count))
