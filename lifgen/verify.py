@@ -187,31 +187,32 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
     report._orders = {"exponential_euler": None if is_linear(model) and len(model.odes) == 1
                       else 1}
-    report.window = _window(reference.spikes, dts[0], t_end, model.name)
-    done, total = 0, len(methods) * len(dts)
-    for method in methods:
-        previous = None
-        for dt in dts:
-            done += 1
-            say(f"verify {model.name}: {method} at dt={dt:g} ({done}/{total})")
-            factor = int(round(dts[0] / dt))
-            result = _simulate(model, method, dt, base_steps * factor,
-                               {n: resample(w, factor) for n, w in waveforms.items()},
-                               params, initial)
-            states, spike_times = reference.at(dt)
-            before = _steps_before(report.window, dt, base_steps * factor)
-            errors = np.concatenate([np.abs(result.traces[n][:before, 0] - states[n][:before])
-                                     for n in model.state_names])
-            max_error = float(errors.max()) if errors.size else 0.0
-            row = {"method": method, "dt": dt, "max_error": max_error,
-                   "rms_error": float(np.sqrt(np.mean(errors ** 2))) if errors.size else 0.0,
-                   "order": (math.log2(previous / max_error)
-                             if previous and max_error > 0 else None)}
-            row.update(_spike_errors(result.spike_times[0], spike_times, dt))
-            report.rows.append(row)
-            report.traces[(method, dt)] = (result.times, result.traces[shown][:, 0])
-            previous = max_error
+    report.window = _window(reference.spikes, dts[0], model.name)
+    runs = [(method, dt) for method in methods for dt in dts]
+    for done, (method, dt) in enumerate(runs, 1):
+        say(f"verify {model.name}: {method} at dt={dt:g} ({done}/{len(runs)})")
+        factor = int(round(dts[0] / dt))
+        result = _simulate(model, method, dt, base_steps * factor,
+                           {n: resample(w, factor) for n, w in waveforms.items()}, params, initial)
+        previous = report.rows[-1]["max_error"] if dt != dts[0] else None
+        report.rows.append(_row(method, dt, result, reference, report.window, previous))
+        report.traces[(method, dt)] = (result.times, result.traces[shown][:, 0])
     return report
+
+
+def _row(method, dt, result, reference, window, previous):
+    """One row of the report: errors of `result` against the reference before `window`, the
+    order against the `previous` (twice as coarse) error, and the spike-time errors."""
+    states, spike_times = reference.at(dt)
+    before = _steps_before(window, dt, result.n_steps)
+    errors = np.concatenate([np.abs(result.traces[n][:before, 0] - states[n][:before])
+                             for n in reference.model.state_names])
+    max_error = float(errors.max()) if errors.size else 0.0
+    row = {"method": method, "dt": dt, "max_error": max_error,
+           "rms_error": float(np.sqrt(np.mean(errors ** 2))) if errors.size else 0.0,
+           "order": math.log2(previous / max_error) if previous and max_error > 0 else None}
+    row.update(_spike_errors(result.spike_times[0], spike_times, dt))
+    return row
 
 
 @contextlib.contextmanager
@@ -290,7 +291,7 @@ def _progress(progress):
     return progress if callable(progress) else (lambda line: None)
 
 
-def _window(spikes, coarsest, t_end, name):
+def _window(spikes, coarsest, name):
     """The time before which state errors are measured: one coarsest step before the reference's
     first spike, or the whole run when it does not spike."""
     spikes = np.asarray(spikes)
