@@ -80,7 +80,9 @@ def _parser():
     grid.add_argument("--grid", action="append", default=[], metavar="NAME=START:STOP:NUM",
                       help="an axis: NUM values from START to STOP, or NAME=V1,V2,... "
                       "(repeatable: a Cartesian product)")
-    grid.add_argument("--steps", type=int, help="number of time steps (required)")
+    grid.add_argument("--steps", type=int, help="number of time steps (or --duration)")
+    grid.add_argument("--duration", metavar="TIME", help="simulated time, e.g. '500 ms' (or "
+                      "--steps)")
     grid.add_argument("--neurons", type=int, default=1, help="neurons per grid point (default 1)")
     grid.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                       help="an input every point shares: const:A, step:A@S, pulse:A@S:E or .npy")
@@ -478,8 +480,9 @@ def _sweep(args):
     from .waveforms import parse_input_spec
 
     model = load_model(args.model)
-    if args.steps is None:
-        raise InputError("sweep needs --steps N")
+    if (args.steps is None) == (args.duration is None):
+        raise InputError("sweep needs --steps N or --duration TIME (such as '500 ms'), one of "
+                         "them")
     if not args.grid:
         raise InputError("sweep needs at least one --grid NAME=START:STOP:NUM")
     out = Path(args.out)
@@ -490,13 +493,15 @@ def _sweep(args):
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, target=args.target)
+    n_steps = simulator._step_count(args.steps, None if args.duration is None
+                                    else _number_or_quantity(args.duration))
     executor = None
     if args.workers is not None:
         executor = _local_cluster(args.workers)
     elif args.scheduler:
         executor = _dask_client(args.scheduler)
     try:
-        data = sweep(simulator, axes, n_steps=args.steps, n_neurons=args.neurons,
+        data = sweep(simulator, axes, n_steps=n_steps, n_neurons=args.neurons,
                      inputs=dict(parse_input_spec(spec) for spec in args.input),
                      params=dict(_assignment(text, "--param") for text in args.param),
                      seeds=None if args.seeds is None else _numbers(args.seeds, "--seeds", int),

@@ -207,6 +207,12 @@ def test_the_cli_writes_a_sweep_that_xarray_reads_back(tmp_path, capsys):
     np.testing.assert_array_equal(data.spike_count.values, expected.spike_count.values)
     assert main(["sweep", "lif_cuba", "--grid", "I=1,2", "--steps", "10", "--out", str(out)]) == 2
     assert "exists; pass --force" in capsys.readouterr().err
+    timed = tmp_path / "timed.nc"
+    assert main(["sweep", "lif_cuba", "--grid", "I=10:30:5", "--grid", "tau_m=10,20",
+                 "--duration", "200 ms", "--neurons", "2", "--seeds", "1,2", "--record", "V",
+                 "--out", str(timed)]) == 0
+    np.testing.assert_array_equal(xarray.load_dataset(timed).spike_count.values,
+                                  data.spike_count.values)  # 200 ms are 2000 steps of 0.1 ms
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -214,6 +220,7 @@ def test_the_cli_writes_a_sweep_that_xarray_reads_back(tmp_path, capsys):
     (["--grid", "I=a,b"], "not a comma-separated list"),
     (["--grid", "dt=0.1,0.2"], "compile-time option"),
     ([], "at least one --grid"),
+    (["--grid", "I=1,2", "--duration", "1 ms"], "--steps N or --duration TIME"),
     (["--grid", "I=1,2", "--workers", "0"], "at least 1"),
 ])
 def test_the_cli_sweep_explains_bad_grids(tmp_path, capsys, arguments, message):
