@@ -48,10 +48,7 @@ def _parser():
 
     sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
     sim.add_argument("model", help="model name or path to a .toml file")
-    sim.add_argument("--steps", type=int, help="number of time steps (or --duration)")
-    sim.add_argument("--duration", metavar="TIME", help="simulated time, e.g. '500 ms' (a plain "
-                     "number is in the model's time unit; or --steps)")
-    sim.add_argument("--neurons", type=int, default=1, help="population size (default 1)")
+    _run_length(sim, "population size (default 1)")
     sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                      help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")
     sim.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -80,10 +77,7 @@ def _parser():
     grid.add_argument("--grid", action="append", default=[], metavar="NAME=START:STOP:NUM",
                       help="an axis: NUM values from START to STOP, or NAME=V1,V2,... "
                       "(repeatable: a Cartesian product)")
-    grid.add_argument("--steps", type=int, help="number of time steps (or --duration)")
-    grid.add_argument("--duration", metavar="TIME", help="simulated time, e.g. '500 ms' (or "
-                      "--steps)")
-    grid.add_argument("--neurons", type=int, default=1, help="neurons per grid point (default 1)")
+    _run_length(grid, "neurons per grid point (default 1)")
     grid.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                       help="an input every point shares: const:A, step:A@S, pulse:A@S:E or .npy")
     grid.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
@@ -303,9 +297,7 @@ def _simulate(args):
 
     model = load_model(args.model, args.preset)  # a bad model is reported before anything else
     states = _states(model, args.state)
-    if (args.steps is None) == (args.duration is None):
-        raise InputError("simulate needs --steps N or --duration TIME (such as '500 ms'), one "
-                         "of them")
+    duration = _duration(args, "simulate")
     plot, raster, save = (final_path(path, kind, args.force) if path else None for path, kind in
                           ((args.plot, "plot"), (args.raster, "plot"), (args.save, "npz")))
     if len({p for p in (plot, raster, save) if p}) < len([p for p in (plot, raster, save) if p]):
@@ -321,7 +313,6 @@ def _simulate(args):
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if (args.plot or args.raster) and args.spikes == "count":
         raise InputError("--plot and --raster need spike times: use --spikes raster or events")
-    duration = None if args.duration is None else _number_or_quantity(args.duration)
     result = simulator.run(args.steps, duration=duration, n_neurons=args.neurons, inputs=inputs,
                            params=params,
                            initial=initial, record={name: [args.neuron] for name in states}
@@ -346,6 +337,22 @@ def _simulate(args):
     if raster:
         save_figure(result.plot_raster(), raster)
         print(f"plotted {raster}")
+
+
+def _run_length(parser, neurons_help):
+    """--steps or --duration, and --neurons: how long and how large a run is."""
+    parser.add_argument("--steps", type=int, help="number of time steps (or --duration)")
+    parser.add_argument("--duration", metavar="TIME", help="simulated time, e.g. '500 ms' (a "
+                        "plain number is in the model's time unit; or --steps)")
+    parser.add_argument("--neurons", type=int, default=1, help=neurons_help)
+
+
+def _duration(args, command):
+    """The --duration given (a number or quantity text), or None for --steps; one of them."""
+    if (args.steps is None) == (args.duration is None):
+        raise InputError(f"{command} needs --steps N or --duration TIME (such as '500 ms'), one "
+                         "of them")
+    return None if args.duration is None else _number_or_quantity(args.duration)
 
 
 def _states(model, names):
@@ -480,9 +487,7 @@ def _sweep(args):
     from .waveforms import parse_input_spec
 
     model = load_model(args.model)
-    if (args.steps is None) == (args.duration is None):
-        raise InputError("sweep needs --steps N or --duration TIME (such as '500 ms'), one of "
-                         "them")
+    duration = _duration(args, "sweep")
     if not args.grid:
         raise InputError("sweep needs at least one --grid NAME=START:STOP:NUM")
     out = Path(args.out)
@@ -493,8 +498,7 @@ def _sweep(args):
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, target=args.target)
-    n_steps = simulator._step_count(args.steps, None if args.duration is None
-                                    else _number_or_quantity(args.duration))
+    n_steps = simulator._step_count(args.steps, duration)
     executor = None
     if args.workers is not None:
         executor = _local_cluster(args.workers)
