@@ -19,7 +19,6 @@ import importlib.machinery
 import importlib.util
 import json
 import os
-import pickle
 import platform
 import shlex
 import shutil
@@ -37,7 +36,7 @@ import cffi
 import filelock
 import platformdirs
 
-from . import __version__
+from . import __version__, source_json
 from .errors import CacheError, CompileError
 
 CACHE_SCHEMA = 2  # 2: manifests record the checksum of their module
@@ -457,21 +456,25 @@ def cached(folder, key, make, load, store):
 
 
 def load_source(key):
-    """A generated KernelSource stored by `store_source`, or None. The cache folder is the
-    user's own (checked like the kernels it holds), so its pickles are as trusted as the kernels."""
-    payload = load_blob("sources", f"{key}.pickle")
+    """A generated KernelSource stored by `store_source`, or None. Stored as JSON read through a
+    table of known types (source_json), so a planted file cannot run code as a pickle would."""
+    payload = load_blob("sources", f"{key}.json")
     try:
-        return None if payload is None else pickle.loads(payload)
-    except (pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None if payload is None else source_json.loads(payload)
+    except source_json.SourceFormatError:
         return None
 
 
 def store_source(key, source):
-    """Keep a generated KernelSource so that a later compile needs no SymPy work."""
+    """Keep a generated KernelSource so that a later compile needs no SymPy work (only when it
+    reads back equal: a source the format cannot say exactly is generated again next time)."""
     try:
-        store_blob("sources", f"{key}.pickle", pickle.dumps(source, protocol=pickle.HIGHEST_PROTOCOL))
-    except (pickle.PickleError, TypeError, AttributeError):
-        pass
+        payload = source_json.dumps(source)
+        if source_json.loads(payload) != source:
+            return
+    except (source_json.SourceFormatError, RecursionError):
+        return
+    store_blob("sources", f"{key}.json", payload)
 
 
 def cache_info():

@@ -186,10 +186,10 @@ def test_a_corrupted_cache_entry_is_detected_and_rebuilt(tmp_path):
     rebuilt = json.loads(again.stdout)
     assert rebuilt["from_cache"] is False and rebuilt["V"] == result["V"]
     assert module.with_suffix(".bad").exists()
-    sources = list((tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "sources").glob("*.pickle"))
+    sources = list((tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "sources").glob("*.json"))
     assert sources
-    for pickled in sources:
-        pickled.write_bytes(pickled.read_bytes()[:-10])  # a truncated generated source
+    for stored in sources:
+        stored.write_bytes(stored.read_bytes()[:-10])  # a truncated generated source
     third = subprocess.run([sys.executable, "-c", BUILDER, str(model), "0"], env=environment,
                            capture_output=True, text=True, timeout=600)
     assert third.returncode == 0 and json.loads(third.stdout)["V"] == result["V"], third.stderr

@@ -250,6 +250,42 @@ def test_a_planted_module_or_source_is_never_loaded(tmp_path, monkeypatch):
     assert build.load_blob("sources", "planted") is None
 
 
+class _Exploit:
+    """A pickle that, when loaded, creates a file: what a planted cached source could do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
+    import json
+    import pickle
+
+    from lifgen.options import ModelOptions, Schedule
+    from lifgen.simulate import _source_key, kernel_source
+    from lifgen.targets import get_target
+
+    build = _cache_env(monkeypatch, tmp_path / "cache")
+    options = ModelOptions()
+    first = kernel_source("leaky", options)
+    key = _source_key("leaky", options, Schedule(), "c")
+    assert build.load_source(key) == first  # stored, and read back as JSON
+    marker = tmp_path / "ran"
+    planted = [pickle.dumps(_Exploit(marker)),
+               json.dumps({"dataclass": "Popen", "fields": {"args": ["touch", str(marker)]}}).encode(),
+               json.dumps({"sympy": "Function", "args": []}).encode(),
+               json.dumps({"dataclass": "Model", "fields": {"name": "x"}}).encode()]
+    for payload in planted:  # each with a valid checksum, as someone who can write it would
+        build.store_blob("sources", f"{key}.json", payload)
+        assert build.load_source(key) is None
+    assert not marker.exists()
+    assert kernel_source("leaky", options) == first  # generated again, and stored again
+    assert build.load_source(key) == first
+
+
 def test_cache_clear_leaves_a_running_compile_alone(tmp_path, monkeypatch):
     build = _cache_env(monkeypatch, tmp_path / "cache")
     kernel = build.build("static int lg_d(void) { return 4; }", "int lg_d(void);")
@@ -427,3 +463,15 @@ def test_a_cache_another_user_made_first_is_refused():
         assert "not yours" in probe.stderr or "another user" in probe.stderr
     finally:
         subprocess.run(["rm", "-rf", shared])
+
+
+@pytest.mark.parametrize("name", lifgen.list_models())
+def test_every_library_model_s_source_is_stored_exactly(name):
+    """A source the JSON format cannot say exactly would be generated again at every compile."""
+    from lifgen import source_json
+    from lifgen.options import ModelOptions, Schedule
+    from lifgen.simulate import _generate
+    from lifgen.targets import get_target
+
+    source = _generate(name, ModelOptions(), Schedule(), get_target("c"))
+    assert source_json.loads(source_json.dumps(source)) == source
