@@ -135,7 +135,9 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
             elif timing == "same_step":
                 body += r.decide(spike_now, "")
         body += [r.apply() for r in resets]
-    body += [Assign(local("new", s.name), Call("quantize", (name(local("new", s.name)),)))
+    body += [Assign(local("new", s.name), Op("-", Call("quantize", (name(local("new", s.name)),)),
+                                             Op("-", name(local("new", s.name)),
+                                                name(local("new", s.name)))))
              for s in (states if options.levels else ())]
     if step_map.propagator:
         body.append(Let("lg_spike", Op(">=", name("lg_offset"), Num(0.0)), INT))
@@ -214,7 +216,16 @@ class _Reset:
     def apply(self) -> Statement:
         if self.offset:
             return Assign(self.new, Op(self.offset, name(self.new), name(self.temporary)))
-        return Assign(self.new, Select(name("lg_reset"), name(self.temporary), name(self.new)))
+        return Assign(self.new, Select(name("lg_reset"), keeping_nonfinite(self.temporary, self.new),
+                                       name(self.new)))
+
+
+def keeping_nonfinite(value: str, replaced: str) -> Expression:
+    """`value - (replaced - replaced)`: exactly `value` while `replaced` is finite (x - x is +0,
+    and v - +0 is v, signed zeros too), NaN when it was NaN or infinite. A reset, a refractory
+    hold or a quantisation that replaces a state thus never hides a NaN or an infinity: the
+    state stays NaN, and the run's check of the final state reports it."""
+    return Op("-", name(value), Op("-", name(replaced), name(replaced)))
 
 
 def _reset(step_map: StepMap, state, tree, after: _Scope) -> _Reset:
@@ -236,8 +247,10 @@ def _refractory_block(step_map: StepMap) -> list[Statement]:
     held = f": {', '.join(map(str, frozen))} held, no spike" if frozen else ": no spike"
     body: list[Statement] = [Comment(f"refractory while {REFRACTORY_STATE} > 0{held}"),
                              Let("lg_refractory", Op(">", counter, Num(0.0)), INT)]
-    body += [Assign(local("new", s.name), Select(name("lg_refractory"), name(local("state", s.name)),
-                                                 name(local("new", s.name)))) for s in frozen]
+    body += [Assign(local("new", s.name),
+                    Select(name("lg_refractory"),
+                           keeping_nonfinite(local("state", s.name), local("new", s.name)),
+                           name(local("new", s.name)))) for s in frozen]
     return body
 
 

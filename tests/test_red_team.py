@@ -475,3 +475,46 @@ def test_every_library_model_s_source_is_stored_exactly(name):
 
     source = _generate(name, ModelOptions(), Schedule(), get_target("c"))
     assert source_json.loads(source_json.dumps(source)) == source
+
+
+BLOW_UP = {"parameters": {"tau": 10.0, "theta": 1.0, "g": 1000.0},
+           "equations": {"laws": ["dV/dt = (exp(I*g) - 1 - V)/tau"]}}  # inf once I = 1
+
+
+@pytest.mark.parametrize("changes, options", [
+    ({"reset": {"mechanism": "zero"}}, {}),
+    ({"reset": {"mechanism": "zero"}}, {"reset_timing": "same_step"}),
+    ({"reset": {"mechanism": "zero"}, "refractory": {"period": 2.0, "frozen": ["V"]}},
+     {"reset_timing": "same_step"}),
+    ({"reset": {"mechanism": "subtract"}}, {"state_quant": [0.0, 0.5, 1.0]}),
+    ({"reset": {"mechanism": "none"}}, {"state_quant": [0.0, 0.5, 1.0]}),
+])
+@pytest.mark.parametrize("method", ["euler", "rk4"])
+def test_a_reset_a_hold_or_quantisation_never_hides_an_infinity(changes, options, method):
+    """The update gives inf; whatever replaces it within the step, the run warns with the step."""
+    model = model_from_document(_with(**BLOW_UP, **changes, simulation={"method": method}),
+                                "blow_up.toml")
+    simulator = lifgen.compile(model, **options)
+    current = np.zeros((50, 3))
+    current[20:, 1] = 1.0  # neuron 1 from step 20
+    with pytest.warns(lifgen.NumericalWarning, match="states became NaN or infinite, first at "
+                      "step 20 in neuron 1"):
+        result = simulator.run(50, 3, inputs={"I": current})
+    assert result.first_nonfinite[:2] == (20, 1)
+    assert np.isfinite(result.state["V"][[0, 2]]).all()
+
+
+def test_keeping_a_nan_changes_no_finite_number():
+    """The reset's `value - (X - X)` is the value itself, signed zeros too (golden and snnTorch
+    tests check whole runs); here, the values a reset may take."""
+    from lifgen.written import evaluate
+    from lifgen.lower import keeping_nonfinite
+    import sympy
+
+    tree = keeping_nonfinite("r", "x")
+    for r in (0.0, -0.0, 1e-310, -3.5, 1e308):
+        for x in (0.0, -0.0, 1e308, -1e-320, 7.25):
+            value = evaluate(tree, {sympy.Symbol("r"): np.float64(r), sympy.Symbol("x"): np.float64(x)})
+            assert value == r and np.signbit(value) == np.signbit(r)
+    for x in (np.inf, -np.inf, np.nan):
+        assert np.isnan(evaluate(tree, {sympy.Symbol("r"): 0.0, sympy.Symbol("x"): np.float64(x)}))

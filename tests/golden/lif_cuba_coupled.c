@@ -398,12 +398,12 @@ static int lg_kernel(int64_t lg_n_steps,
                 lg_real n_g_i = lg_k6*s_g_i;
                 /* refractory while refractory_steps > 0: V held, no spike */
                 const int lg_refractory = (s_refractory_steps > 0.0);
-                n_V = lg_refractory ? s_V : n_V;
+                n_V = lg_refractory ? s_V - (n_V - n_V) : n_V;
                 /* spike if V > V_t, then reset at once */
                 const int lg_reset = (n_V > p_V_t && !lg_refractory);
                 /* reset (zero): V <- V_r */
                 const lg_real r_V = p_V_r;
-                n_V = lg_reset ? r_V : n_V;
+                n_V = lg_reset ? r_V - (n_V - n_V) : n_V;
                 const int lg_spike = lg_reset;
                 /* a spike starts the refractory period (k7 steps, this one included) */
                 const lg_real n_refractory_steps = lg_spike ? lg_k7 - 1.0 : (s_refractory_steps > 0.0 ? s_refractory_steps - 1.0 : 0.0);
