@@ -8,10 +8,23 @@ from .errors import InputError
 
 SHARE_OF_AVAILABLE = 0.8
 EVENT_BYTES = 16  # one spike event: its step and its neuron, int64 each
+# What one kept event takes at the peak, when the chunks' columns are joined one at a time: its
+# two columns in chunks and one joined column (24 bytes), with room to spare.
+EVENT_PEAK_BYTES = 32
+# A chunk's events while they are found: the raster byte, flatnonzero's int64 index, and the
+# step and neuron columns computed from it.
+CHUNK_EVENT_BYTES = 1 + 3 * 8
+UNKNOWN = 1 << 50  # no known limit
 
 
 def available_bytes():
-    """The memory available to a new allocation now (Linux: MemAvailable), else all of it."""
+    """The memory a new allocation can have now: the least of what the machine has free
+    (Linux: MemAvailable), what the process's address-space limit (`ulimit -v`, RLIMIT_AS)
+    leaves, and what its cgroup (a container's or a batch job's memory limit) leaves."""
+    return min(_machine_available(), _address_space_left(), _cgroup_left())
+
+
+def _machine_available():
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
@@ -22,7 +35,65 @@ def available_bytes():
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        return 1 << 40  # unknown: no practical limit
+        return UNKNOWN
+
+
+def _address_space_left():
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return UNKNOWN
+    if soft == resource.RLIM_INFINITY:
+        return UNKNOWN
+    return max(soft - _status_bytes("VmSize:"), 0)
+
+
+# cgroup versions: (the /proc/self/cgroup line's controller field, where the hierarchy is
+# mounted, the limit file, the usage file)
+CGROUPS = (("", "/sys/fs/cgroup", "memory.max", "memory.current"),
+           ("memory", "/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"))
+
+
+def _cgroup_left():
+    """The process's cgroup memory limit less its use (v2 or v1), or UNKNOWN."""
+    try:
+        with open("/proc/self/cgroup") as cgroups:
+            lines = [line.rstrip("\n").split(":", 2) for line in cgroups]
+    except OSError:
+        return UNKNOWN
+    left = UNKNOWN
+    for controller, mount, limit_file, usage_file in CGROUPS:
+        for path in (path for _, names, path in lines if controller in names.split(",")):
+            # the cgroup's own folder, or the mount itself (a container sees its cgroup as root)
+            for folder in (os.path.join(mount, path.lstrip("/")), mount):
+                left = min(left, _cgroup_room(folder, limit_file, usage_file))
+    return left
+
+
+def _cgroup_room(folder, limit_file, usage_file):
+    try:
+        with open(os.path.join(folder, limit_file)) as limit_text:
+            text = limit_text.read().strip()
+        with open(os.path.join(folder, usage_file)) as usage:
+            used = int(usage.read())
+    except (OSError, ValueError):
+        return UNKNOWN
+    if text == "max" or int(text) >= UNKNOWN:
+        return UNKNOWN
+    return max(int(text) - used, 0)
+
+
+def _status_bytes(key):
+    """A size from /proc/self/status (VmSize: the address space the process holds), or 0."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def limit(max_memory):

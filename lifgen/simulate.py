@@ -309,7 +309,7 @@ class Simulator:
             fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
             dt=float(self.dt or 0.0))
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
-        return _Request(arrays, record, spikes, connected, given, room // memory.EVENT_BYTES)
+        return _Request(arrays, record, spikes, connected, given, room // memory.EVENT_PEAK_BYTES)
 
     def _footprint(self, n_steps, rows, n_neurons, record, recorded, spikes, inputs):
         """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
@@ -322,7 +322,7 @@ class Simulator:
                 "raster": n_steps * cells if spikes == "raster" else 0,
                 "spike offsets": n_steps * cells * item if self.precise else 0,
                 "event buffer": min(n_steps, CHUNK_ENTRIES // max(cells, 1) + 1) * cells
-                if spikes == "events" else 0,
+                * memory.CHUNK_EVENT_BYTES if spikes == "events" else 0,
                 "input waveforms": sum(n_steps * item for value in inputs.values()
                                        if isinstance(value, WAVEFORMS))}
 
@@ -352,8 +352,7 @@ class Simulator:
         threshold_state, threshold = self._threshold(a.params, n_neurons)
         spike_events = None
         if request.spikes == "events":
-            spike_events = (np.concatenate([e[0] for e in events]) if events else np.zeros(0, int),
-                            np.concatenate([e[1] for e in events]) if events else np.zeros(0, int))
+            spike_events = _joined_events(events)
             if spike_events[0].size < int(a.counts.sum()):
                 warnings.warn(f"{self.model.name}: kept the first {spike_events[0].size} of "
                               f"{int(a.counts.sum())} spike events, all that fit in the memory "
@@ -663,6 +662,18 @@ class _ProgressBar:
 
     def close(self):
         sys.stderr.write("\n")
+
+
+def _joined_events(events: list) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, neurons) of the chunks' events, one column at a time, each chunk's column let go
+    once joined (the peak stays within memory.EVENT_PEAK_BYTES per event)."""
+    columns = []
+    for column in range(2):
+        parts = [chunk[column] for chunk in events]
+        events[:] = [(None, chunk[1]) for chunk in events] if column == 0 else []
+        columns.append(np.concatenate(parts) if parts else np.zeros(0, np.int64))
+        del parts
+    return columns[0], columns[1]
 
 
 def _chunk_length(n_steps, width, spikes):

@@ -165,7 +165,7 @@ def test_spike_events_stop_at_the_memory_limit_and_say_so():
     simulator = lifgen.compile("leaky")
     with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
         result = simulator.run(1000, 100, inputs={"I": 0.6}, spikes="events",
-                               max_memory=1_100_000)
+                               max_memory=3_600_000)
     assert result.truncated and 0 < result.spike_events[0].size < result.spike_count.sum()
     whole = simulator.run(1000, 100, inputs={"I": 0.6}, spikes="events")
     assert not whole.truncated and whole.spike_events[0].size == whole.spike_count.sum()
@@ -396,7 +396,7 @@ def test_compile_options_of_the_wrong_type_are_input_errors(option):
 
 def test_a_sharded_run_caps_its_events_as_one_run_does():
     simulator = lifgen.compile("leaky")
-    run = dict(inputs={"I": 0.6}, spikes="events", max_memory=1_100_000)
+    run = dict(inputs={"I": 0.6}, spikes="events", max_memory=3_600_000)
     with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
         whole = simulator.run(1000, 100, **run)
     with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
@@ -518,3 +518,51 @@ def test_keeping_a_nan_changes_no_finite_number():
             assert value == r and np.signbit(value) == np.signbit(r)
     for x in (np.inf, -np.inf, np.nan):
         assert np.isnan(evaluate(tree, {sympy.Symbol("r"): 0.0, sympy.Symbol("x"): np.float64(x)}))
+
+
+UNDER_RLIMIT = r"""
+import json, resource, warnings
+import numpy as np
+import lifgen
+from lifgen import memory
+from lifgen.errors import InputError
+
+simulator = lifgen.compile("leaky")  # the compiler runs before the limit
+simulator.run(10, 10)
+_, hard = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (memory._status_bytes("VmSize:") + 400 * 2**20, hard))
+out = {"available": memory.available_bytes()}
+calls = {"states": lambda: simulator.run(1, 200_000_000, record=[]),
+         "traces": lambda: simulator.run(5_000, 20_000, record=["V"]),
+         "raster": lambda: simulator.run(5_000, 100_000, spikes="raster", record=[])}
+for what, call in calls.items():
+    try:
+        call()
+        out[what] = "ran"
+    except InputError as error:
+        out[what] = str(error)
+    except MemoryError:
+        out[what] = "MemoryError"
+with warnings.catch_warnings(record=True):
+    warnings.simplefilter("always")
+    events = simulator.run(3_000, 20_000, inputs={"I": 2.0}, spikes="events", record=[])
+out["events"] = [int(events.spike_count.sum()), int(events.spike_events[0].size), events.truncated]
+print(json.dumps(out))
+"""
+
+
+def test_memory_refusals_under_an_address_space_limit(tmp_path):
+    """With `ulimit -v` at 400 MiB above what the process holds, each large allocation is an
+    InputError before it is tried (never a MemoryError or a crash), spike events stop at the
+    limit, and the default limit follows RLIMIT_AS."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", UNDER_RLIMIT], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["available"] <= 400 * 2**20
+    for what in ("states", "traces", "raster"):
+        assert "GiB" in out[what] and "max_memory" in out[what], (what, out[what])
+    spikes, kept, truncated = out["events"]
+    assert spikes == 3_000 * 20_000 and truncated and 0 < kept * 16 <= 400 * 2**20
