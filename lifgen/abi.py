@@ -66,6 +66,12 @@ ROLES: dict[str, tuple[str, str, bool, bool]] = {
     "drive_post": ("dpost_", INT, True, True),
     "drive_delay": ("ddelay_", INT, True, True),
     "drive_weights": ("dweights_", REAL, True, True),
+    "plastic_states": ("pstates_", REAL, True, False),
+    "plastic_last": ("plast_", INT, True, False),
+    "plastic_params": ("pparams_", REAL, True, True),
+    "plastic_cols": ("pcols_", INT, True, True),
+    "plastic_index": ("pcsc_", INT, True, True),
+    "plastic_history": ("phist_", BYTE, True, False),
 }
 
 # fixed fields: name -> (element type, array, read-only)
@@ -84,7 +90,9 @@ INPUT_ROLES = ("input", "input_time_stride", "input_batch_stride", "input_neuron
 SYNAPSE_ROLES = ("weights", "weight_kind", "rows", "post", "delay", "ring", "ring_slots",
                  "drive_kind", "drive_sources", "drive_probability", "drive_time_stride",
                  "drive_source_stride", "drive_seed", "drive_start", "drive_events",
-                 "drive_rows", "drive_post", "drive_delay", "drive_weights")
+                 "drive_rows", "drive_post", "drive_delay", "drive_weights", "plastic_states",
+                 "plastic_last", "plastic_params", "plastic_cols", "plastic_index",
+                 "plastic_history")
 
 
 def field_name(role: str, owner: str) -> str:

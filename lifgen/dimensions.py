@@ -190,7 +190,8 @@ class DimensionCheck:
         if isinstance(expr, sympy.Pow):
             return self._power(expr)
         if isinstance(expr, SAME_DIMENSION):  # abs, min and max: their arguments' dimension
-            return self._same(list(expr.args), "takes the min or max of")
+            return self._same([a for a in expr.args if not _is_zero(a)] or [expr.args[0]],
+                              "takes the min or max of")  # 0 has every dimension
         if isinstance(expr, sympy.Piecewise):  # where(c, a, b): conditions, then one dimension
             for _, condition in expr.args:
                 self._dim(condition)

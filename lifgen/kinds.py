@@ -14,6 +14,7 @@ class WeightKind(IntEnum):
     ONE_TO_ONE = 1  # one weight per neuron, from itself (N,)
     DENSE = 2       # [presynaptic][postsynaptic]
     SPARSE = 3      # CSR by presynaptic neuron, with delays through a ring
+    PLASTIC = 4     # CSR as SPARSE, with per-synapse states a synapse model changes at events
 
 
 class DriveKind(IntEnum):

@@ -49,7 +49,7 @@ def exact_step(model):
                              model.source, f"[equations] {s}")
         coefficients, remainder = split
         rows.append([coefficients[v] for v in variables] + [remainder])
-    feedforward = _feedforward_step(states, variables, rows)
+    feedforward = feedforward_step(states, variables, rows)
     if feedforward is not None:
         return feedforward
     return numeric_step(states, variables, rows)
@@ -71,7 +71,7 @@ def numeric_step(states, variables, rows):
             for i, s in enumerate(states)]
 
 
-def _feedforward_step(states, variables, rows):
+def feedforward_step(states, variables, rows):
     """The exact step of a linear system whose states are driven only by states that decay on
     their own (synaptic currents into a membrane), written with exprel so that it stays finite
     and accurate when two time constants are equal or nearly so (1/(tau_m - tau_syn) is 0/0).

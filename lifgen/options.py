@@ -45,11 +45,14 @@ class Variant:
     layouts: tuple[tuple[str, str], ...] = ()
     shared: tuple[str, ...] = ()
     connected: bool = False
+    plastic: tuple = ()  # plasticity.Plastic per synapse type whose synapses a model changes
 
     @staticmethod
-    def of(layouts: dict[str, str] | None = None, shared=(), connected: bool = False) -> "Variant":
+    def of(layouts: dict[str, str] | None = None, shared=(), connected: bool = False,
+           plastic=()) -> "Variant":
         return Variant(tuple(sorted((layouts or {}).items())), tuple(sorted(shared)),
-                       bool(connected))
+                       bool(connected) or bool(plastic),
+                       tuple(sorted(plastic, key=lambda p: p.synapse_type)))
 
     def layout(self, input_name: str) -> str:
         return dict(self.layouts).get(input_name, "held")

@@ -38,10 +38,13 @@ class SynapseArrays:
     delay: np.ndarray | None = None
     ring: np.ndarray | None = None
     drive: dict[str, Any] = field(default_factory=lambda: {"kind": DriveKind.NONE})
+    plastic: dict[str, np.ndarray] | None = None  # plasticity.arrays, for WeightKind.PLASTIC
 
     @property
     def ring_slots(self) -> int:
-        return 0 if self.ring is None else self.ring.shape[1]
+        if self.ring is not None:
+            return self.ring.shape[1]
+        return 0 if self.plastic is None else self.plastic["history"].shape[1]
 
     def fields(self) -> dict[str, Any]:
         """Role -> value for the kernel ABI (arrays, counts, kinds); absent roles stay zero."""
@@ -55,8 +58,13 @@ class SynapseArrays:
                   "drive_events": d.get("sources"), "drive_rows": d.get("rows"),
                   "drive_post": d.get("post"), "drive_delay": d.get("delay"),
                   "drive_weights": d.get("weights")}
-        if self.weight_kind == WeightKind.SPARSE:
+        if self.weight_kind in (WeightKind.SPARSE, WeightKind.PLASTIC):
             values.update(rows=self.rows, post=self.post, delay=self.delay)
+        if self.plastic is not None:
+            p = self.plastic
+            values.update(plastic_states=p["states"], plastic_last=p["last"],
+                          plastic_params=p["params"], plastic_cols=p["cols"],
+                          plastic_index=p["index"], plastic_history=p["history"])
         return {role: value for role, value in values.items() if value is not None}
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from . import memory, prepare, written
+from . import memory, plasticity, prepare, written
 from .build import cached, load_source, source_key, store_source
 from .discretize import discretize
 from .errors import InputError, LifgenError, NumericalWarning
@@ -28,7 +28,9 @@ from .library import load_model, model_file
 from .modelfile import read_regular_file
 from .methods import ORDERS
 from .model import Model
+from .kinds import WeightKind
 from .options import DTYPES, ModelOptions, Schedule, Variant
+from .plasticity import Synapses
 from .result import Result
 from .run_arrays import RunArrays, SynapseArrays
 from .shards import sharded_run
@@ -59,6 +61,7 @@ class _Request:
     connected: bool
     given: dict[str, Any]
     max_events: int = 0  # spike events the memory limit leaves room for (spikes="events")
+    plastic: tuple = ()  # plasticity.Plastic of each synapse type given as Synapses
 
 
 class Simulator:
@@ -79,10 +82,11 @@ class Simulator:
         self._units = {q.name: q.unit for q in (*self.model.states, *self.model.parameters,
                                                 *self.model.inputs) if q.unit}
 
-    def variant(self, layouts: dict[str, str], shared=(), connected: bool = False):
+    def variant(self, layouts: dict[str, str], shared=(), connected: bool = False, plastic=()):
         """(source, kernel) specialised for how each input arrives, which parameters all neurons
-        share, and whether connections couple the neurons (built once, then cached)."""
-        key = Variant.of(layouts, shared, connected)
+        share, whether connections couple the neurons, and which synapse types are plastic
+        (built once, then cached)."""
+        key = Variant.of(layouts, shared, connected, plastic)
         if key not in self._variants:
             source = self.target.render(self.step_map, self.semantics, self.schedule, key)
             self._variants[key] = (source, self.target.build(source))
@@ -309,7 +313,9 @@ class Simulator:
             fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
             dt=float(self.dt or 0.0))
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
-        return _Request(arrays, record, spikes, connected, given, room // memory.EVENT_PEAK_BYTES)
+        plastic = tuple(s.plastic["binding"] for s in synapses.values() if s.plastic)
+        return _Request(arrays, record, spikes, connected, given,
+                        room // memory.EVENT_PEAK_BYTES, plastic)
 
     def _footprint(self, n_steps, rows, n_neurons, record, recorded, spikes, inputs):
         """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
@@ -328,6 +334,12 @@ class Simulator:
 
     def _synapse(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
                  allow_nan) -> SynapseArrays:
+        if isinstance(drive, tuple) and len(drive) == 2 and isinstance(drive[1], Synapses):
+            return self._plastic_drive(connection, drive, name, n_neurons, n_steps, rows, dtype,
+                                       allow_nan)
+        if isinstance(connection, Synapses):
+            return self._plastic(connection, drive, name, n_neurons, n_steps, rows, dtype,
+                                 allow_nan)
         weights = prepare.weights(connection, name, n_neurons, dtype, allow_nan)
         driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan)
         slots = max(weights["slots"], driven["slots"])
@@ -336,11 +348,38 @@ class Simulator:
             post=weights.get("post"), delay=weights.get("delay"), drive=driven,
             ring=np.zeros((rows, slots, n_neurons), dtype) if slots else None)
 
+    def _plastic_drive(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
+                       allow_nan):
+        """A synapse type whose external drive's synapses are plastic (Song et al.'s inputs)."""
+        if connection is not None:
+            raise InputError(f"synapse type {name!r}: plastic drive synapses and connections "
+                             "of the same type are not combined; give the connections another "
+                             "synapse type")
+        source, synapses = drive
+        driven = prepare.drive((source, synapses.sparse), name, n_neurons, n_steps, self.dt,
+                               dtype, allow_nan)
+        binding = plasticity.bind(synapses, name, self.model, source="drive")
+        laid = plasticity.arrays(synapses, binding, n_neurons, rows, dtype, driven["slots"])
+        return SynapseArrays(weight_kind=WeightKind.PLASTIC, drive=driven, plastic=laid)
+
+    def _plastic(self, synapses, drive, name, n_neurons, n_steps, rows, dtype, allow_nan):
+        """A plastic synapse type's arrays: CSR, per-synapse states and the spike history (the
+        delay ring only for its external drive, whose slots the history shares)."""
+        weights = prepare.weights(synapses.sparse, name, n_neurons, dtype, allow_nan)
+        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan)
+        slots = max(weights["slots"], driven["slots"])
+        laid = plasticity.arrays(synapses, plasticity.bind(synapses, name, self.model),
+                                 n_neurons, rows, dtype, slots)
+        return SynapseArrays(
+            weight_kind=WeightKind.PLASTIC, rows=weights["rows"], post=weights["post"],
+            delay=weights["delay"], drive=driven, plastic=laid,
+            ring=np.zeros((rows, slots, n_neurons), dtype) if driven["slots"] else None)
+
     def _variant_of(self, request: _Request):
         arrays = request.arrays
         return self.variant({n: a.layout for n, a in arrays.inputs.items()},
                             [n for n, (_, stride) in arrays.params.items() if stride == 0],
-                            connected=request.connected)
+                            connected=request.connected, plastic=request.plastic)
 
     def _assemble(self, request: _Request, done: int, partial: bool, events) -> Result:
         """The Result of a run that simulated `done` steps."""
@@ -372,7 +411,10 @@ class Simulator:
             truncated=spike_events is not None and spike_events[0].size < int(a.counts.sum()),
             time_unit=self.model.time_unit, units=self._units,
             inputs={n: prepare.as_grid(a.inputs[n], a.n_steps, n_neurons).copy()
-                    for n in self.model.input_names})  # the Result's own: the caller's may change
+                    for n in self.model.input_names},  # the Result's own: the caller's may change
+            synapses={n: plasticity.final_states(y.plastic["binding"], y.plastic, done,
+                                                 self.dt or 1.0, batch, a.fired)
+                      for n, y in a.synapses.items() if y.plastic})
 
     def _threshold(self, params, n_neurons):
         """(state, per-neuron threshold) when the spike condition compares a state with

@@ -40,7 +40,7 @@
 typedef double lg_real;
 
 /* How the weights of one synapse type are stored. */
-enum { LG_WEIGHT_NONE = 0, LG_WEIGHT_ONE_TO_ONE = 1, LG_WEIGHT_DENSE = 2, LG_WEIGHT_SPARSE = 3 };
+enum { LG_WEIGHT_NONE = 0, LG_WEIGHT_ONE_TO_ONE = 1, LG_WEIGHT_DENSE = 2, LG_WEIGHT_SPARSE = 3, LG_WEIGHT_PLASTIC = 4 };
 /* Where the spikes of an external drive come from. */
 enum { LG_DRIVE_NONE = 0, LG_DRIVE_RANDOM = 1, LG_DRIVE_PLAYBACK = 2 };
 
@@ -89,6 +89,12 @@ typedef struct lg_args {
     const int64_t *dpost_exc;
     const int64_t *ddelay_exc;
     const lg_real *dweights_exc;
+    lg_real *pstates_exc;
+    int64_t *plast_exc;
+    const lg_real *pparams_exc;
+    const int64_t *pcols_exc;
+    const int64_t *pcsc_exc;
+    uint8_t *phist_exc;
     const lg_real *weights_inh;
     int64_t wkind_inh;
     const int64_t *rows_inh;
@@ -108,6 +114,12 @@ typedef struct lg_args {
     const int64_t *dpost_inh;
     const int64_t *ddelay_inh;
     const lg_real *dweights_inh;
+    lg_real *pstates_inh;
+    int64_t *plast_inh;
+    const lg_real *pparams_inh;
+    const int64_t *pcols_inh;
+    const int64_t *pcsc_inh;
+    uint8_t *phist_inh;
     int64_t step0;
     uint64_t seed;
     int64_t neuron0;

@@ -92,6 +92,9 @@ class SynapseNames:
     dpost: str
     ddelay: str
     dweights: str
+    plastic_in: str = ""  # on_pre for this step's arrivals (plastic synapses only)
+    plastic_out: str = ""  # the spike history and on_post, after the step's spikes
+    plastic_drive: bool = False  # the drive's synapses are the plastic ones (no ring for it)
 
 
 @dataclass(frozen=True)

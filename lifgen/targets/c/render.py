@@ -22,6 +22,7 @@ from ...library import resource_dir
 from ...lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
 from ...model import DT
 from ...options import DTYPES, ModelOptions, Schedule, Variant
+from ...plasticity import kernel_blocks
 from ...statements import identifiers
 from ...written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
 from ..text import comment_text
@@ -182,6 +183,7 @@ def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedul
     layouts = {u.name: (variant.layout(u.name) if mode != "coupled" else "any")
                for u in model.inputs}
     levels = tuple(sorted(semantics.state_quant or ()))
+    plastic = {p.synapse_type: p for p in variant.plastic}
     step = lower(step_map, StepOptions(
         inhibition=semantics.inhibition, levels=levels,
         time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
@@ -231,7 +233,7 @@ def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedul
         shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
         + [(c.c, c.scratch) for c in constants if c.shared],
         inputs=[_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
-        synapses=[_synapse(y) for y in model.synapses],
+        synapses=[_synapse(y, plastic.get(y.name), dtype) for y in model.synapses],
         coupled_scratch=coupled_scratch,
         step=printer.text(step.step), after_spike=printer.text(step.after_spike),
         margin=expression(step.margin) if step.margin is not None else "",
@@ -306,11 +308,20 @@ SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", 
                   "dseed": "drive_seed", "dstart": "drive_start", "devents": "drive_events",
                   "drows": "drive_rows", "dpost": "drive_post", "ddelay": "drive_delay",
                   "dweights": "drive_weights"}
+PLASTIC_FIELDS = {"states": "plastic_states", "last": "plastic_last", "params": "plastic_params",
+                  "cols": "plastic_cols", "index": "plastic_index", "history": "plastic_history"}
 
 
-def _synapse(y) -> SynapseNames:
+def _synapse(y, plastic, dtype) -> SynapseNames:
     arguments = {key: "lg_" + field_name(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
+    blocks = ("", "")
+    if plastic is not None:
+        fields = {**arguments, "syn": ARRAY_PREFIXES["synapse"] + y.name,
+                  **{key: "lg_" + field_name(role, y.name) for key, role in PLASTIC_FIELDS.items()}}
+        blocks = kernel_blocks(plastic, fields, dtype)
     return SynapseNames(
+        plastic_in=blocks[0], plastic_out=blocks[1],
+        plastic_drive=plastic is not None and plastic.source == "drive",
         name=y.name, syn=ARRAY_PREFIXES["synapse"] + y.name,
         direct=SCHEDULE_PREFIXES["direct"] + y.name, slot0=SCHEDULE_PREFIXES["slot0"] + y.name,
         rings=SCHEDULE_PREFIXES["rings"] + y.name,

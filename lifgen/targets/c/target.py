@@ -15,6 +15,9 @@ from ...run_arrays import RunArrays
 from .render import KernelSource, render
 
 
+POINTER_TYPES = {"int64": "int64_t[]", "uint8": "uint8_t[]"}  # else the kernel's real type
+
+
 class CTarget:
     """C99 kernels with OpenMP threads, compiled by the system's C compiler through cffi."""
 
@@ -81,7 +84,7 @@ class Runner:
         for name, synapse in a.synapses.items():
             for role, value in synapse.fields().items():
                 if isinstance(value, np.ndarray):
-                    value = integers(value) if value.dtype == np.int64 else real(value)
+                    value = self._pointer(value, POINTER_TYPES.get(value.dtype.name, "lg_real[]"))
                 fields[field_name(role, name)] = value
         return fields
 

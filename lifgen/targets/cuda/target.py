@@ -11,6 +11,7 @@ import numpy as np
 
 from ...build import Kernel
 from ...discretize import StepMap
+from ...errors import InputError
 from ...options import ModelOptions, Schedule, Variant
 from ...run_arrays import RunArrays
 from ..c.render import KERNEL_FUNCTION, KernelSource
@@ -46,6 +47,9 @@ class CudaTarget:
 
     def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
                variant: Variant) -> KernelSource:
+        if variant.plastic:
+            raise InputError("plastic synapses (lifgen.Synapses) run on the C target only for "
+                             "now: compile with target='c'")
         return render(step_map, semantics, schedule, variant)
 
     def build(self, source: KernelSource) -> CudaKernel:

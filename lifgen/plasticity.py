@@ -1,0 +1,293 @@
+"""Plastic synapses in a run: `Synapses` (a Sparse with a synapse model), the per-synapse arrays
+the kernel reads and writes, and the C of one synaptic event.
+
+Event times, in steps of dt: a presynaptic spike arriving at step t is processed at t (the start
+of the step, before the neurons' update: `on_pre` adds to the target then); a postsynaptic spike
+at step t is processed at t + 1 (the end of the step, where lifgen places spikes: `on_post`).
+Between its events a synapse's ODEs are not integrated: at an event its states are propagated
+exactly over the time since its last event (Brian2's event-driven updates), so a silent synapse
+costs nothing per step. Every synapse's states are brought to the end of the run afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from .connectivity import Sparse
+from .errors import InputError
+from .linear import feedforward_step, linear_coefficients, numeric_step
+from .symbols import DT
+from .synapse_model import TARGET, SynapseModel, load_synapse_model
+from .units import UnitError, parse_unit
+from .written import CPrinter, Name, evaluate, from_sympy, to_text
+
+ELAPSED = sympy.Symbol("lg_h")  # the time since a synapse's last event, in its model's unit
+DEFAULT_FROM_WEIGHTS = "w_max"  # a parameter that, left unset, is the largest initial weight
+
+
+class Synapses:
+    """A `Sparse` whose synapses follow a synapse model (`"stdp"`, a path to a file, ...):
+    `lifgen.Synapses(W, model="stdp", params={"w_max": 2.0}, initial={"w": w0})`. The Sparse's
+    weights are the initial `w` unless `initial` sets it. Give it where `connections=` takes a
+    Sparse; the final states come back as `result.synapses[synapse_type][state]`."""
+
+    def __init__(self, sparse: Sparse, model="stdp", params=None, initial=None):
+        if not isinstance(sparse, Sparse):
+            raise InputError(f"Synapses needs a lifgen.Sparse, got {type(sparse).__name__}")
+        self.sparse = sparse
+        self.model: SynapseModel = load_synapse_model(model)
+        n = sparse.n_synapses
+        self.params = {name: _per_synapse(value, n, f"params[{name!r}]")
+                       for name, value in _checked(params, self.model.parameter_names,
+                                                   "params").items()}
+        self.initial = {name: _per_synapse(value, n, f"initial[{name!r}]")
+                        for name, value in _checked(initial, self.model.state_names,
+                                                    "initial").items()}
+        if "w" in self.model.state_names and "w" not in self.initial:
+            self.initial["w"] = np.asarray(sparse.weight, float)
+        for q in self.model.parameters:
+            if q.name not in self.params and q.value is None:
+                if q.name == DEFAULT_FROM_WEIGHTS and "w" in self.initial:
+                    self.params[q.name] = np.full(n, np.max(self.initial["w"], initial=0.0))
+                else:
+                    raise InputError(f"synapse model {self.model.name!r}: parameter {q.name!r} "
+                                     "has no default; give it in params=")
+        for q in self.model.parameters:
+            self.params.setdefault(q.name, np.full(n, q.value))
+        for q in self.model.states:
+            self.initial.setdefault(q.name, np.full(n, float(q.value)))
+
+    def __repr__(self):
+        return (f"Synapses({self.sparse.n_synapses} synapses, model={self.model.name!r}, "
+                f"params={{{', '.join(f'{k}: {v[0]:g}' for k, v in self.params.items())}}})")
+
+
+def _checked(values, names, what):
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise InputError(f"{what} has unknown name(s) {unknown}; the synapse model has "
+                         f"{list(names)}")
+    return values
+
+
+def _per_synapse(value, n, what):
+    array = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
+    if array is None or array.ndim > 1 or (array.ndim == 1 and array.size != n):
+        raise InputError(f"{what} must be a number or one value per synapse ({n})")
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{what} must be finite")
+    return np.array(np.broadcast_to(array, (n,)))
+
+
+@dataclass(frozen=True)
+class Plastic:
+    """A synapse model bound to one synapse type of a neuron model: what a kernel variant needs."""
+
+    synapse_type: str
+    model: SynapseModel
+    time_factor: float  # one time unit of the neuron model, in the synapse model's time unit
+    source: str = "connections"  # or "drive": where the presynaptic spikes come from
+
+
+def bind(synapses: Synapses, synapse_type: str, neuron_model, source="connections") -> Plastic:
+    """Check that `synapses` fits synapse type `synapse_type` of `neuron_model`."""
+    model = synapses.model
+    if neuron_model.is_discrete and model.odes:
+        raise InputError(f"synapse model {model.name!r} has ODEs in time, and "
+                         f"{neuron_model.name} is a discrete map without dt")
+    factor = 1.0
+    if model.time_unit and neuron_model.time_unit:
+        try:
+            factor = parse_unit(neuron_model.time_unit).factor_to(parse_unit(model.time_unit))
+        except UnitError as error:
+            raise InputError(f"synapse model {model.name!r}: {error}") from None
+    return Plastic(synapse_type, model, float(factor), source)
+
+
+def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtype,
+           slots: int) -> dict:
+    """The kernel's per-synapse arrays, in CSR order (by presynaptic neuron): states, last event
+    times, parameters, the CSC index of each neuron's incoming synapses and the spike history
+    of `slots` steps (and the binding itself)."""
+    sparse = synapses.sparse
+    order = np.argsort(sparse.pre, kind="stable")
+    post = np.asarray(sparse.post)[order]
+    model = plastic.model
+    states = np.stack([synapses.initial[n][order] for n in model.state_names])
+    by_post = np.argsort(post, kind="stable")
+    cols = np.zeros(n_neurons + 1, np.int64)
+    np.cumsum(np.bincount(post, minlength=n_neurons), out=cols[1:])
+    return {"binding": plastic, "order": order, "post": np.ascontiguousarray(post, np.int64),
+            "states": np.ascontiguousarray(np.broadcast_to(states, (rows, *states.shape)), dtype),
+            "last": np.zeros((rows, sparse.n_synapses), np.int64),
+            "params": np.ascontiguousarray(
+                np.stack([synapses.params[n][order] for n in model.parameter_names])
+                if model.parameters else np.zeros((0, sparse.n_synapses)), dtype),
+            "cols": cols, "index": np.ascontiguousarray(by_post, np.int64),
+            "history": np.zeros((rows, slots, sparse.n_pre), np.uint8)}
+
+
+def final_states(plastic: Plastic, laid_out: dict, n_steps: int, dt: float, batch,
+                 fired: np.ndarray) -> dict:
+    """state -> values per synapse in the Sparse's order at the end of the run: `on_post` for
+    the spikes of the last step (which the kernel runs at the start of the next step), then every
+    synapse propagated to the end."""
+    model = plastic.model
+    states = laid_out["states"].astype(float)  # (rows, n_states, n_syn)
+    params = laid_out["params"].astype(float)  # (n_params, n_syn)
+    last = laid_out["last"]
+    rows, synapse = np.nonzero(fired.reshape(states.shape[0], -1)[:, laid_out["post"]])
+    if model.on_post and rows.size:
+        picked = states[rows, :, synapse]  # (events, n_states)
+        elapsed = (n_steps - last[rows, synapse]) * dt * plastic.time_factor
+        states[rows, :, synapse] = _event(model, picked.T, params[:, synapse], elapsed,
+                                          model.on_post).T
+        last = last.copy()
+        last[rows, synapse] = n_steps
+    elapsed = (n_steps - last) * dt * plastic.time_factor  # (rows, n_syn)
+    states = np.stack([_event(model, states[r], params, elapsed[r], ()) for r in
+                       range(states.shape[0])])
+    inverse = np.empty_like(laid_out["order"])
+    inverse[laid_out["order"]] = np.arange(inverse.size)
+    return {name: states[:, k][:, inverse].reshape(*batch, -1)
+            for k, name in enumerate(model.state_names)}
+
+
+def _event(model: SynapseModel, states, params, elapsed, statements) -> np.ndarray:
+    """An event in NumPy, as the kernel's event_code runs it: (n_states, n) states propagated
+    over `elapsed`, then `statements` in order."""
+    scope = {ELAPSED: elapsed}
+    scope.update({q.symbol: states[k] for k, q in enumerate(model.states)})
+    scope.update({q.symbol: params[k] for k, q in enumerate(model.parameters)})
+    propagated = {state: evaluate(tree, scope) for state, tree in propagation(model)}
+    scope.update(propagated)
+    for target, tree in statements:
+        scope[target] = evaluate(tree, scope)
+    return np.stack([np.broadcast_to(scope[q.symbol], np.shape(elapsed)) for q in model.states])
+
+
+def propagation(model: SynapseModel) -> list[tuple[sympy.Symbol, object]]:
+    """(state, tree of its value after ELAPSED) for the states with ODEs: the exact solution of
+    the linear ODEs, with the other states held."""
+    evolving = [s for s, _ in model.odes]
+    held = [q.symbol for q in model.states if q.symbol not in evolving]
+    variables = evolving + held
+    rows = []
+    for _, rate in model.odes:
+        coefficients, remainder = linear_coefficients(rate, variables)
+        rows.append([coefficients[v] for v in variables] + [remainder])
+    step = feedforward_step(evolving, variables, rows) or numeric_step(evolving, variables, rows)
+    return [(s, from_sympy(sympy.sympify(value).xreplace({DT: ELAPSED}))) for s, value in step]
+
+
+def event_code(plastic: Plastic, event: str, fields: dict[str, str], dtype: str,
+               indent: int) -> str:
+    """The C of one synapse's event (`on_pre` or `on_post`): propagate its states from its last
+    event, run the statements, store. `fields` names the kernel's arrays and indices."""
+    model = plastic.model
+    names = {q.symbol: f"q_{q.name}" for q in model.states}
+    names.update({q.symbol: f"qp_{q.name}" for q in model.parameters})
+    names.update({ELAPSED: "lg_h", TARGET: f"{fields['syn']}[lg_i]"})
+    c = CPrinter(names, dtype).print
+    now = "lg_t"  # both events of a step's start: arrivals, and the previous step's spikes
+    lines = [f"/* {model.name}, {event}: propagate from the last event, then the statements */",
+             f"const lg_real lg_h = (lg_real)({now} - lg_last[lg_s]) * lg_dt"
+             + (f" * {plastic.time_factor!r}" if plastic.time_factor != 1.0 else "") + ";",
+             f"lg_last[lg_s] = {now};"]
+    lines += [f"lg_real q_{n} = lg_ps[{k} * lg_nsyn + lg_s];"
+              for k, n in enumerate(model.state_names)]
+    lines += [f"const lg_real qp_{n} = {fields['params']}[{k} * lg_nsyn + lg_s];"
+              for k, n in enumerate(model.parameter_names)]
+    propagated = propagation(model)
+    for state, tree in propagated:
+        lines += [f"/* {state} <- {to_text(tree)} */", f"const lg_real lg_e_{state} = {c(tree)};"]
+    lines += [f"q_{state} = lg_e_{state};" for state, _ in propagated]
+    for target, tree in getattr(model, event):
+        lines += [f"/* {'target' if target == TARGET else target} <- {to_text(tree)} */",
+                  f"{c(Name(target))} = {c(tree)};"]
+    lines += [f"lg_ps[{k} * lg_nsyn + lg_s] = q_{n};" for k, n in enumerate(model.state_names)]
+    pad = " " * indent
+    return "\n".join(pad + "    " + line for line in lines)
+
+
+# Where a plastic synapse set's presynaptic spikes come from: the population itself
+# (connections=) or an external drive (drives=): (count of presynaptic neurons, CSR fields).
+SOURCES = {"connections": ("lg_N", "rows", "post", "delay"),
+           "drive": ("{dcount}", "drows", "dpost", "ddelay")}
+
+
+def kernel_blocks(plastic: Plastic, fields: dict[str, str], dtype: str) -> tuple[str, str]:
+    """(arrivals, departures): the C that runs `on_pre` for the presynaptic spikes arriving at
+    this step (before the neurons' update), and, after the step's spikes, keeps this step's
+    presynaptic spikes for their arrival and runs `on_post` over each spiking neuron's incoming
+    synapses (CSC). One thread, in a fixed order: the same numbers for every thread count."""
+    f = fields
+    count, rows, post, delay = SOURCES[plastic.source]
+    count, rows, post, delay = count.format(**f), f[rows], f[post], f[delay]
+    pad = " " * 16
+    pointers = "\n".join(pad + line for line in (
+        "const int64_t lg_t = lg_step0 + lg_step;",
+        f"const int64_t lg_nsyn = {rows}[{count}];",
+        f"lg_real *restrict lg_ps = {f['states']} + lg_b * {len(plastic.model.states)} * lg_nsyn;",
+        f"int64_t *restrict lg_last = {f['last']} + lg_b * lg_nsyn;",
+        f"uint8_t *restrict lg_history = {f['history']} + lg_b * {f['slots']} * {count};"))
+    on_post = "" if not plastic.model.on_post else f"""
+                /* on_post for the incoming synapses of each neuron that spiked in the previous
+                 * step: at the same time as the arrivals above, and after them (as Brian2 runs
+                 * its pre pathway before its post one). */
+                for (int64_t lg_i = 0; lg_i < lg_N; ++lg_i) {{
+                    if (!lg_before[lg_i]) continue;
+                    for (int64_t lg_c = {f['cols']}[lg_i]; lg_c < {f['cols']}[lg_i + 1]; ++lg_c) {{
+                        const int64_t lg_s = {f['index']}[lg_c];
+{event_code(plastic, "on_post", f, dtype, 20)}
+                    }}
+                }}"""
+    arrivals = f"""            if ({f['wkind']} == LG_WEIGHT_PLASTIC) {{
+                /* Plastic synapses ({plastic.model.name}), at this step's start: the presynaptic
+                 * spikes of step t - k arrive through the synapses of delay k, each running
+                 * on_pre. */
+{pointers}
+                for (int64_t lg_k = 1; lg_k < {f['slots']} && lg_k <= lg_t; ++lg_k) {{
+                    const uint8_t *restrict lg_was = lg_history + ((lg_t - lg_k) % {f['slots']}) * {count};
+                    for (int64_t lg_pre = 0; lg_pre < {count}; ++lg_pre) {{
+                        if (!lg_was[lg_pre]) continue;
+                        for (int64_t lg_s = {rows}[lg_pre]; lg_s < {rows}[lg_pre + 1]; ++lg_s) {{
+                            if ({delay}[lg_s] != lg_k) continue;
+                            const int64_t lg_i = {post}[lg_s];
+{event_code(plastic, "on_pre", f, dtype, 24)}
+                        }}
+                    }}
+                }}{on_post}
+            }}"""
+    departures = f"""            if ({f['wkind']} == LG_WEIGHT_PLASTIC) {{
+                /* Plastic synapses ({plastic.model.name}): keep this step's presynaptic spikes
+                 * for their arrival. */
+                const int64_t lg_t = lg_step0 + lg_step;
+{_presynaptic_spikes(plastic.source, f, count)}
+            }}"""
+    return arrivals, departures
+
+
+def _presynaptic_spikes(source: str, f: dict[str, str], count: str) -> str:
+    """C that writes this step's presynaptic spikes into the history: the population's, or the
+    drive's sources (drawn as the drive's own code draws them, or played back)."""
+    pad = " " * 16
+    if source == "connections":
+        return pad + (f"memcpy({f['history']} + (lg_b * {f['slots']} + lg_t % {f['slots']}) * lg_N, "
+                      "lg_before, (size_t)lg_N);")
+    return "\n".join(pad + line for line in (
+        f"uint8_t *restrict lg_now_source = {f['history']} + (lg_b * {f['slots']} + lg_t % "
+        f"{f['slots']}) * {count};",
+        f"if ({f['dkind']} == LG_DRIVE_PLAYBACK) {{",
+        f"    for (int64_t lg_j = 0; lg_j < {count}; ++lg_j) lg_now_source[lg_j] = 0;",
+        f"    for (int64_t lg_e = {f['dstart']}[lg_t]; lg_e < {f['dstart']}[lg_t + 1]; ++lg_e)",
+        f"        lg_now_source[{f['devents']}[lg_e]] = 1;",
+        "} else {",
+        f"    for (int64_t lg_j = 0; lg_j < {count}; ++lg_j)",
+        f"        lg_now_source[lg_j] = lg_uniform({f['dseed']}, lg_t, lg_b, lg_j)",
+        f"            < {f['dprob']}[lg_t * {f['dtime']} + lg_j * {f['dsource']}];",
+        "}"))

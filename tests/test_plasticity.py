@@ -1,0 +1,206 @@
+"""Issue 16: synaptic plasticity declared in synapse model files and compiled into the network
+kernel. Each test drives spikes at chosen steps with input pulses and checks the weights against
+closed forms: the STDP window, all-to-all against nearest-spike pairing, the Tsodyks-Markram
+recursion."""
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.errors import InputError, ModelError
+from lifgen.modelfile import model_from_document
+from lifgen.synapse_model import synapse_from_document
+
+DT, TAU = 0.1, 20.0  # ms
+NEURON = model_from_document({
+    "model": {"name": "pulsed"},
+    "parameters": {"tau": {"value": 10.0, "unit": "ms"}, "theta": {"value": 1.0, "unit": "mV"}},
+    "states": {"V": {"initial": 0.0, "unit": "mV"}},
+    "inputs": {"I": {"unit": "mV"}},
+    "synapses": {"exc": {"target": "V"}},
+    "equations": {"laws": ["tau*dV/dt = -V + I"]},
+    "spike": {"condition": "V > theta"}, "reset": {"mechanism": "zero"},
+    "simulation": {"dt": "0.1 ms", "method": "exact"}}, "pulsed.toml")
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    return lifgen.compile(NEURON)
+
+
+def _pulses(n_steps, spikes):
+    """An input that makes neuron n spike at each step in spikes[n] (and nowhere else)."""
+    current = np.zeros((n_steps, len(spikes)))
+    for neuron, steps in enumerate(spikes):
+        current[list(steps), neuron] = 1e4
+    return current
+
+
+def _pair_run(simulator, pre_steps, post_steps, model="stdp", n_steps=1500, **params):
+    sparse = lifgen.Sparse.from_arrays([0], [1], [0.5], n_pre=2, n_post=2)
+    synapses = lifgen.Synapses(sparse, model, params={"w_max": 1.0, **params})
+    result = simulator.run(n_steps, 2, inputs={"I": _pulses(n_steps, [pre_steps, post_steps])},
+                           connections={"exc": synapses}, spikes="raster")
+    assert list(result.spike_steps(0)) == list(pre_steps)
+    assert list(result.spike_steps(1)) == list(post_steps)
+    return result
+
+
+@pytest.mark.parametrize("lag", [-500, -137, -20, -1, 0, 1, 3, 20, 250, 500])
+def test_the_stdp_window_exactly(simulator, lag):
+    """One pre and one post spike, the post `lag` steps after the pre's arrival (delay 1: the
+    arrival is at the end of the pre's step, as the post spike is at the end of its own)."""
+    pre = 600
+    result = _pair_run(simulator, [pre], [pre + lag])
+    change = result.synapses["exc"]["w"][0] - 0.5
+    delta = lag * DT
+    expected = 0.01 * np.exp(-delta / TAU) if lag >= 0 else -0.0105 * np.exp(delta / TAU)
+    assert change == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+NEAREST = {
+    "synapse": {"name": "stdp_nearest"},
+    "parameters": {"tau_pre": {"value": 20.0, "unit": "ms"},
+                   "tau_post": {"value": 20.0, "unit": "ms"}, "A_plus": 0.01, "A_minus": 0.0105,
+                   "w_max": {"unit": "target"}},
+    "states": {"w": {"unit": "target"}, "A_pre": {"unit": "target", "side": "pre"},
+               "A_post": {"unit": "target", "side": "post"}},
+    "equations": {"laws": ["dA_pre/dt = -A_pre/tau_pre", "dA_post/dt = -A_post/tau_post"]},
+    "events": {"on_pre": ["target += w", "A_pre = A_plus*w_max", "w = clip(w + A_post, 0, w_max)"],
+               "on_post": ["A_post = -A_minus*w_max", "w = clip(w + A_pre, 0, w_max)"]}}
+
+
+def test_all_to_all_and_nearest_spike_pairing(simulator, tmp_path):
+    """Two pre spikes, then one post: all-to-all pairing adds both pairs' potentiation,
+    nearest-spike pairing (the trace set, not added to) only the later one's."""
+    path = tmp_path / "stdp_nearest.toml"
+    path.write_text(_toml(NEAREST))
+    pre, post = [400, 450], [500]
+    every = _pair_run(simulator, pre, post)
+    nearest = _pair_run(simulator, pre, post, model=str(path))
+    pairs = [0.01 * np.exp(-(post[0] - a) * DT / TAU) for a in pre]
+    assert every.synapses["exc"]["w"][0] - 0.5 == pytest.approx(sum(pairs), rel=1e-12)
+    assert nearest.synapses["exc"]["w"][0] - 0.5 == pytest.approx(pairs[1], rel=1e-12)
+
+
+def _toml(document):
+    """A small TOML writer for the test documents (tables of scalars, lists and inline tables)."""
+    def value(v):
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + " }"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, str):
+            return '"' + v + '"'
+        return repr(v)
+    return "\n".join(f"[{section}]\n" + "\n".join(f"{k} = {value(v)}" for k, v in table.items())
+                     for section, table in document.items()) + "\n"
+
+
+INTEGRATOR = model_from_document({
+    "model": {"name": "integrator"},
+    "parameters": {"tau": {"value": 10.0, "unit": "ms"}, "theta": {"value": 1.0, "unit": "mV"}},
+    "states": {"V": {"initial": 0.0, "unit": "mV"}}, "inputs": {"I": {"unit": "mV"}},
+    "synapses": {"exc": {"target": "V"}},
+    "equations": {"laws": ["tau*dV/dt = I"]},
+    "spike": {"condition": "V > theta"}, "reset": {"mechanism": "zero"},
+    "simulation": {"dt": "0.1 ms", "method": "exact"}}, "integrator.toml")
+
+
+def _tsodyks_markram(U, tau_rec, tau_facil, isi, n):
+    """The closed-form recursion, per spike: the amplitudes w*u_n*x_n (w = 1)."""
+    u_after, x_after, amplitudes = 0.0, 1.0, []
+    for k in range(n):
+        gap = np.inf if k == 0 else isi
+        u = u_after * np.exp(-gap / tau_facil)
+        u = u + U * (1 - u)
+        x = 1 + (x_after - 1) * np.exp(-gap / tau_rec)
+        amplitudes.append(u * x)
+        u_after, x_after = u, x - u * x
+    return np.array(amplitudes)
+
+
+@pytest.mark.parametrize("U, tau_rec, tau_facil", [(0.5, 800.0, 1.0),     # depressing
+                                                   (0.1, 100.0, 1000.0)])  # facilitating
+def test_tsodyks_markram_follows_its_recursion(U, tau_rec, tau_facil):
+    """A regular train of 12 presynaptic spikes, 25 ms apart: each arrival adds w*u*x to an
+    integrator, which holds it; the increments are the recursion's amplitudes."""
+    simulator = lifgen.compile(INTEGRATOR)
+    pre = [100 + 250 * k for k in range(12)]
+    w = 0.01
+    sparse = lifgen.Sparse.from_arrays([0], [1], [w], n_pre=2, n_post=2)
+    synapses = lifgen.Synapses(sparse, "tsodyks_markram",
+                               params={"U": U, "tau_rec": tau_rec, "tau_facil": tau_facil})
+    n_steps = pre[-1] + 10
+    result = simulator.run(n_steps, 2, inputs={"I": _pulses(n_steps, [pre, []])},
+                           connections={"exc": synapses}, record={"V": [1]})
+    v = result.traces["V"][:, 0]
+    increments = v[np.array(pre) + 1] - v[np.array(pre)]
+    expected = w * _tsodyks_markram(U, tau_rec, tau_facil, 25.0, len(pre))
+    np.testing.assert_allclose(increments, expected, rtol=1e-12)
+    if U == 0.5:
+        assert increments[-1] < 0.5 * increments[0]  # depression
+    else:
+        assert increments[-1] > 1.5 * increments[0]  # facilitation
+
+
+def test_a_post_spike_in_the_last_step_still_runs_on_post(simulator):
+    """The kernel runs on_post at the next step's start; the run's end runs it for the last."""
+    pre, post = 600, 700
+    result = _pair_run(simulator, [pre], [post], n_steps=post + 1)
+    change = result.synapses["exc"]["w"][0] - 0.5
+    assert change == pytest.approx(0.01 * np.exp(-(post - pre) * DT / TAU), rel=1e-12)
+
+
+def _with(document, **changes):
+    changed = {section: dict(table) for section, table in document.items()}
+    for section, table in changes.items():
+        changed[section] = {**changed.get(section, {}), **table}
+    return changed
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"events": {"on_pre": ["target += w", "A_pre += tau_pre", "w = clip(w + A_post, 0, w_max)"]}},
+     "[events] on_pre #2", "A_pre is the target's unit"),
+    ({"events": {"on_pre": ["target += w*tau_pre"]}}, "[events] on_pre #1", "the target"),
+    ({"equations": {"laws": ["dA_pre/dt = -A_pre/tau_pre"]}}, "[equations] laws",
+     "'A_post' is a trace (side = 'post') without a decay"),
+    ({"equations": {"laws": ["dA_pre/dt = A_pre/tau_pre", "dA_post/dt = -A_post/tau_post"]}},
+     "[equations] laws", "must make the trace 'A_pre' decay"),
+    ({"events": {"on_post": ["A_pre -= A_minus*w_max"]}}, "[events] on_post #1",
+     "'A_pre' is a presynaptic trace (side = 'pre'): on_post may read it but not change it"),
+    ({"events": {"on_post": ["target += w"]}}, "[events] on_post #1", "only on_pre may add"),
+    ({"events": {"on_pre": ["v += w"]}}, "[events] on_pre #1", "'v' is not a state"),
+    ({"equations": {"laws": ["dA_pre/dt = -A_pre*A_post/(tau_pre*w_max)",
+                            "dA_post/dt = -A_post/tau_post"]}},
+     "[equations] laws #1", "linear in the synapse's states"),
+])
+def test_synapse_model_errors_name_the_file_and_field(changes, field, message):
+    with pytest.raises(ModelError, match="my_stdp.toml") as error:
+        synapse_from_document(_with(NEAREST, **changes), "my_stdp.toml")
+    assert error.value.field == field and message in error.value.problem, error.value
+
+
+def test_the_library_and_its_names():
+    assert lifgen.list_synapse_models() == ["stdp", "stdp_multiplicative", "stdp_triplet",
+                                            "tsodyks_markram"]
+    stdp = lifgen.load_synapse_model("stdp")
+    assert stdp.parameter_names == ("tau_pre", "tau_post", "A_plus", "A_minus", "w_max")
+    defaults = {q.name: q.value for q in stdp.parameters}
+    assert defaults == {"tau_pre": 20.0, "tau_post": 20.0, "A_plus": 0.01, "A_minus": 0.0105,
+                        "w_max": None}
+    assert all(lifgen.load_synapse_model(n).reference for n in lifgen.list_synapse_models())
+    with pytest.raises(ModelError, match="no synapse model named 'stpd'"):
+        lifgen.load_synapse_model("stpd")
+
+
+def test_synapses_check_their_arguments():
+    sparse = lifgen.Sparse.from_arrays([0, 1], [1, 0], [0.2, 0.4], n_pre=2, n_post=2)
+    assert lifgen.Synapses(sparse).params["w_max"].tolist() == [0.4, 0.4]  # the largest weight
+    assert lifgen.Synapses(sparse, initial={"w": 0.1}).initial["w"].tolist() == [0.1, 0.1]
+    with pytest.raises(InputError, match="unknown name"):
+        lifgen.Synapses(sparse, params={"tau": 3.0})
+    with pytest.raises(InputError, match="one value per synapse"):
+        lifgen.Synapses(sparse, params={"A_plus": [0.1, 0.2, 0.3]})
+    with pytest.raises(InputError, match="Synapses needs a lifgen.Sparse"):
+        lifgen.Synapses(np.ones((2, 2)))
