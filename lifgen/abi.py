@@ -72,6 +72,9 @@ ROLES: dict[str, tuple[str, str, bool, bool]] = {
     "plastic_cols": ("pcols_", INT, True, True),
     "plastic_index": ("pcsc_", INT, True, True),
     "plastic_history": ("phist_", BYTE, True, False),
+    "plastic_record": ("precord_", INT, True, True),
+    "plastic_n_record": ("pnrecord_", INT, False, True),
+    "plastic_trace": ("ptrace_", REAL, True, False),
 }
 
 # fixed fields: name -> (element type, array, read-only)
@@ -92,7 +95,7 @@ SYNAPSE_ROLES = ("weights", "weight_kind", "rows", "post", "delay", "ring", "rin
                  "drive_source_stride", "drive_seed", "drive_start", "drive_events",
                  "drive_rows", "drive_post", "drive_delay", "drive_weights", "plastic_states",
                  "plastic_last", "plastic_params", "plastic_cols", "plastic_index",
-                 "plastic_history")
+                 "plastic_history", "plastic_record", "plastic_n_record", "plastic_trace")
 
 
 def field_name(role: str, owner: str) -> str:

@@ -128,7 +128,48 @@ def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtyp
                 np.stack([synapses.params[n][order] for n in model.parameter_names])
                 if model.parameters else np.zeros((0, sparse.n_synapses)), dtype),
             "cols": cols, "index": np.ascontiguousarray(by_post, np.int64),
-            "history": np.zeros((rows, slots, sparse.n_pre), np.uint8)}
+            "history": np.zeros((rows, slots, sparse.n_pre), np.uint8),
+            "record": np.zeros(0, np.int64), "recorded": np.zeros(0, np.int64), "trace": None}
+
+
+def record(synapses: dict, requests: dict, n_steps: int, dtype) -> None:
+    """Lay out the traces of the synapses `requests` names ({type: indices in its Sparse})."""
+    for name, indices in requests.items():
+        laid = synapses[name].plastic
+        if laid is None:
+            raise InputError(f"record_synapses[{name!r}]: synapse type {name!r} is not plastic "
+                             "in this run (give it a lifgen.Synapses)")
+        n_syn = laid["order"].size
+        chosen = np.asarray(indices)
+        if chosen.ndim != 1 or not np.issubdtype(chosen.dtype, np.integer) \
+                or np.any((chosen < 0) | (chosen >= n_syn)):
+            raise InputError(f"record_synapses[{name!r}] must list synapse indices in "
+                             f"0..{n_syn - 1}")
+        inverse = np.empty_like(laid["order"])
+        inverse[laid["order"]] = np.arange(n_syn)
+        laid["recorded"] = chosen.astype(np.int64)
+        laid["record"] = np.ascontiguousarray(inverse[chosen], np.int64)
+        rows, n_states = laid["states"].shape[:2]
+        laid["trace"] = np.zeros((n_steps, rows, n_states, chosen.size), dtype)
+
+
+def results(synapses: dict, done: int, dt: float, batch, fired) -> dict:
+    """Result's `synapses` (final states) and `synapse_traces` (recorded, per step; the last
+    row is the final state) of the plastic synapse types."""
+    final, traces = {}, {}
+    for name, y in synapses.items():
+        if y.plastic is None:
+            continue
+        laid = y.plastic
+        final[name] = final_states(laid["binding"], laid, done, dt, batch, fired)
+        if laid["trace"] is not None and done:
+            trace = laid["trace"][:done]
+            for k, state in enumerate(laid["binding"].model.state_names):
+                trace[-1, :, k] = final[name][state].reshape(trace.shape[1], -1)[
+                    :, laid["recorded"]]
+            traces[name] = {state: trace[:, :, k].reshape(done, *batch, -1)
+                            for k, state in enumerate(laid["binding"].model.state_names)}
+    return {"synapses": final, "synapse_traces": traces}
 
 
 def final_states(plastic: Plastic, laid_out: dict, n_steps: int, dt: float, batch,
@@ -189,15 +230,30 @@ def event_code(plastic: Plastic, event: str, fields: dict[str, str], dtype: str,
     """The C of one synapse's event (`on_pre` or `on_post`): propagate its states from its last
     event, run the statements, store. `fields` names the kernel's arrays and indices."""
     model = plastic.model
+    c = _printer(plastic, fields, dtype)
+    lines = [f"/* {model.name}, {event}: propagate from the last event, then the statements */"]
+    lines += _propagated(plastic, fields, c) + ["lg_last[lg_s] = lg_t;"]
+    for target, tree in getattr(model, event):
+        lines += [f"/* {'target' if target == TARGET else target} <- {to_text(tree)} */",
+                  f"{c(Name(target))} = {c(tree)};"]
+    lines += [f"lg_ps[{k} * lg_nsyn + lg_s] = q_{n};" for k, n in enumerate(model.state_names)]
+    pad = " " * (indent + 4)
+    return "\n".join(pad + line for line in lines)
+
+
+def _printer(plastic: Plastic, fields: dict[str, str], dtype: str):
+    model = plastic.model
     names = {q.symbol: f"q_{q.name}" for q in model.states}
     names.update({q.symbol: f"qp_{q.name}" for q in model.parameters})
     names.update({ELAPSED: "lg_h", TARGET: f"{fields['syn']}[lg_i]"})
-    c = CPrinter(names, dtype).print
-    now = "lg_t"  # both events of a step's start: arrivals, and the previous step's spikes
-    lines = [f"/* {model.name}, {event}: propagate from the last event, then the statements */",
-             f"const lg_real lg_h = (lg_real)({now} - lg_last[lg_s]) * lg_dt"
-             + (f" * {plastic.time_factor!r}" if plastic.time_factor != 1.0 else "") + ";",
-             f"lg_last[lg_s] = {now};"]
+    return CPrinter(names, dtype).print
+
+
+def _propagated(plastic: Plastic, fields: dict[str, str], c) -> list[str]:
+    """Synapse lg_s's states as locals q_X, propagated from its last event to lg_t."""
+    model = plastic.model
+    factor = f" * {plastic.time_factor!r}" if plastic.time_factor != 1.0 else ""
+    lines = [f"const lg_real lg_h = (lg_real)(lg_t - lg_last[lg_s]) * lg_dt{factor};"]
     lines += [f"lg_real q_{n} = lg_ps[{k} * lg_nsyn + lg_s];"
               for k, n in enumerate(model.state_names)]
     lines += [f"const lg_real qp_{n} = {fields['params']}[{k} * lg_nsyn + lg_s];"
@@ -205,13 +261,26 @@ def event_code(plastic: Plastic, event: str, fields: dict[str, str], dtype: str,
     propagated = propagation(model)
     for state, tree in propagated:
         lines += [f"/* {state} <- {to_text(tree)} */", f"const lg_real lg_e_{state} = {c(tree)};"]
-    lines += [f"q_{state} = lg_e_{state};" for state, _ in propagated]
-    for target, tree in getattr(model, event):
-        lines += [f"/* {'target' if target == TARGET else target} <- {to_text(tree)} */",
-                  f"{c(Name(target))} = {c(tree)};"]
-    lines += [f"lg_ps[{k} * lg_nsyn + lg_s] = q_{n};" for k, n in enumerate(model.state_names)]
-    pad = " " * indent
-    return "\n".join(pad + "    " + line for line in lines)
+    return lines + [f"q_{state} = lg_e_{state};" for state, _ in propagated]
+
+
+def _recording(plastic: Plastic, fields: dict[str, str], dtype: str) -> str:
+    """C that writes the recorded synapses' states at this step's start (after its events) into
+    the previous step's trace row: the state at the end of that step."""
+    f, model = fields, plastic.model
+    n_states = len(model.states)
+    c = _printer(plastic, fields, dtype)
+    pad = " " * 24
+    body = "\n".join(pad + line for line in _propagated(plastic, fields, c) + [
+        f"{f['trace']}[((lg_step - 1) * lg_n_batch + lg_b) * {n_states} * {f['n_record']} "
+        f"+ {k} * {f['n_record']} + lg_m] = q_{n};" for k, n in enumerate(model.state_names)])
+    return f"""
+                /* recorded synapses: their states at the end of the previous step */
+                if ({f['n_record']} && lg_t > 0)
+                    for (int64_t lg_m = 0; lg_m < {f['n_record']}; ++lg_m) {{
+                        const int64_t lg_s = {f['record']}[lg_m];
+{body}
+                    }}"""
 
 
 # Where a plastic synapse set's presynaptic spikes come from: the population itself
@@ -261,7 +330,7 @@ def kernel_blocks(plastic: Plastic, fields: dict[str, str], dtype: str) -> tuple
 {event_code(plastic, "on_pre", f, dtype, 24)}
                         }}
                     }}
-                }}{on_post}
+                }}{on_post}{_recording(plastic, f, dtype)}
             }}"""
     departures = f"""            if ({f['wkind']} == LG_WEIGHT_PLASTIC) {{
                 /* Plastic synapses ({plastic.model.name}): keep this step's presynaptic spikes

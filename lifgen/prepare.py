@@ -277,7 +277,7 @@ def weights(value, name, n_neurons, dtype, allow_nan=False):
                      f"lifgen.Sparse; got {array.shape}")
 
 
-def drive(value, name, n_neurons, n_steps, dt, dtype, allow_nan=False):
+def drive(value, name, n_neurons, n_steps, dt, dtype, allow_nan=False, time_unit=""):
     """An external drive (source, W) as the kernel takes it (see DriveKind): random (a spike
     probability per step and source) or playback (events in CSR by step); W in CSR by source."""
     if value is None:
@@ -294,7 +294,7 @@ def drive(value, name, n_neurons, n_steps, dt, dtype, allow_nan=False):
     if isinstance(source, SpikeTrain):
         start, sources = source.events(n_steps)
         return dict(entry, kind=DriveKind.PLAYBACK, start=start, sources=sources)
-    p = source.probabilities(n_steps, dt)
+    p = source.probabilities(n_steps, dt, time_unit)
     time_stride, source_stride = table_strides(p)
     return dict(entry, kind=DriveKind.RANDOM, p=np.ascontiguousarray(p.reshape(-1), dtype),
                 time_stride=time_stride,

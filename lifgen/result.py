@@ -35,6 +35,7 @@ class Result:
     threshold_state: str = ""  # the state the spike condition compares with `threshold`
     truncated: bool = False  # spike events beyond the memory limit were dropped (counts are whole)
     synapses: dict = field(default_factory=dict)  # plastic synapse type -> state -> per synapse
+    synapse_traces: dict = field(default_factory=dict)  # type -> state -> (T, *batch, recorded)
 
     def __post_init__(self):
         if self.spike_count is None and self.spikes is not None:

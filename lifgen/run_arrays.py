@@ -64,7 +64,9 @@ class SynapseArrays:
             p = self.plastic
             values.update(plastic_states=p["states"], plastic_last=p["last"],
                           plastic_params=p["params"], plastic_cols=p["cols"],
-                          plastic_index=p["index"], plastic_history=p["history"])
+                          plastic_index=p["index"], plastic_history=p["history"],
+                          plastic_record=p["record"] if p["record"].size else None,
+                          plastic_n_record=int(p["record"].size))
         return {role: value for role, value in values.items() if value is not None}
 
 

@@ -144,7 +144,7 @@ class Simulator:
     def run(self, n_steps=None, n_neurons=1, inputs=None, params=None, initial=None, record=None,
             connections=None, spikes="raster", progress=False, drives=None, seed=0,
             allow_nan=False, output="host", first_neuron=0, executor=None,
-            shards=None, duration=None, max_memory=None) -> Result:
+            shards=None, duration=None, max_memory=None, record_synapses=None) -> Result:
         """Simulate `n_neurons` neurons for `n_steps` steps, or for `duration` ("500 ms", or a
         number in the model's time unit); see the README for the argument forms.
 
@@ -166,6 +166,9 @@ class Simulator:
         Result, bit for bit, as one run. Every allocation is estimated first: a run needing more
         than `max_memory` bytes (default 80% of the memory available) is refused, and spike
         events beyond what fits are dropped (`Result.truncated`; counts stay complete).
+        A `lifgen.Synapses` in `connections` or `drives` makes that synapse type plastic: its
+        final states are `Result.synapses[type][state]`, and `record_synapses` maps a type to
+        the synapses (indices in its Sparse) whose states `Result.synapse_traces` holds per step.
         """
         n_steps = self._step_count(n_steps, duration)
         if output not in OUTPUTS:
@@ -174,7 +177,8 @@ class Simulator:
             raise InputError("output='device' keeps results on the GPU: compile with "
                              "target='cuda'")
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
-                                spikes, drives, seed, bool(allow_nan), max_memory)
+                                spikes, drives, seed, bool(allow_nan), max_memory,
+                                record_synapses)
         request.arrays.first_neuron = prepare.count(first_neuron, "first_neuron", minimum=0)
         request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
@@ -262,7 +266,7 @@ class Simulator:
                     warnings.warn(self._stability[key], NumericalWarning, stacklevel=3)
 
     def _prepare(self, n_steps, n_neurons, inputs, params, initial, record, connections, spikes,
-                 drives, seed, allow_nan, max_memory=None) -> _Request:
+                 drives, seed, allow_nan, max_memory=None, record_synapses=None) -> _Request:
         """Every argument checked and laid out as arrays, before any kernel runs."""
         n_steps = prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
@@ -302,6 +306,8 @@ class Simulator:
                        for n in state_names if n not in states})
         synapses = {n: self._synapse(connections.get(n), drives.get(n), n, n_neurons, n_steps,
                                      rows, dtype, allow_nan) for n in model.synapse_names}
+        plasticity.record(synapses, prepare.checked_names(record_synapses, model.synapse_names,
+                                                          "record_synapses"), n_steps, dtype)
         index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
         arrays = RunArrays(
             n_steps=n_steps, n_neurons=n_neurons, batch=batch, seed=seed, states=states,
@@ -341,7 +347,8 @@ class Simulator:
             return self._plastic(connection, drive, name, n_neurons, n_steps, rows, dtype,
                                  allow_nan)
         weights = prepare.weights(connection, name, n_neurons, dtype, allow_nan)
-        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan)
+        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan,
+                               self.model.time_unit)
         slots = max(weights["slots"], driven["slots"])
         return SynapseArrays(
             weight_kind=weights["kind"], weights=weights["weights"], rows=weights.get("rows"),
@@ -357,7 +364,7 @@ class Simulator:
                              "synapse type")
         source, synapses = drive
         driven = prepare.drive((source, synapses.sparse), name, n_neurons, n_steps, self.dt,
-                               dtype, allow_nan)
+                               dtype, allow_nan, self.model.time_unit)
         binding = plasticity.bind(synapses, name, self.model, source="drive")
         laid = plasticity.arrays(synapses, binding, n_neurons, rows, dtype, driven["slots"])
         return SynapseArrays(weight_kind=WeightKind.PLASTIC, drive=driven, plastic=laid)
@@ -366,7 +373,8 @@ class Simulator:
         """A plastic synapse type's arrays: CSR, per-synapse states and the spike history (the
         delay ring only for its external drive, whose slots the history shares)."""
         weights = prepare.weights(synapses.sparse, name, n_neurons, dtype, allow_nan)
-        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan)
+        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan,
+                               self.model.time_unit)
         slots = max(weights["slots"], driven["slots"])
         laid = plasticity.arrays(synapses, plasticity.bind(synapses, name, self.model),
                                  n_neurons, rows, dtype, slots)
@@ -412,9 +420,7 @@ class Simulator:
             time_unit=self.model.time_unit, units=self._units,
             inputs={n: prepare.as_grid(a.inputs[n], a.n_steps, n_neurons).copy()
                     for n in self.model.input_names},  # the Result's own: the caller's may change
-            synapses={n: plasticity.final_states(y.plastic["binding"], y.plastic, done,
-                                                 self.dt or 1.0, batch, a.fired)
-                      for n, y in a.synapses.items() if y.plastic})
+            **plasticity.results(a.synapses, done, self.dt or 1.0, batch, a.fired))
 
     def _threshold(self, params, n_neurons):
         """(state, per-neuron threshold) when the spike condition compares a state with

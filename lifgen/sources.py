@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError
+from .units import UnitError, parse_unit, to_unit
 
 
 @dataclass(frozen=True, eq=False)
@@ -20,11 +21,13 @@ class Poisson:
     rate: object
     seed: int = 0
 
-    def probabilities(self, n_steps, dt):
+    def probabilities(self, n_steps, dt, time_unit=""):
+        """Spike probability per step; a rate given with a unit ("15 Hz") is converted into
+        the model's time unit."""
         if dt is None:
             raise InputError("Poisson rates need a time step; a discrete map has none: use "
                              "lifgen.Bernoulli(n, p) for a spike probability per step")
-        p = _table(self.rate, self.n, n_steps, "Poisson rate") * dt
+        p = _table(_per_time(self.rate, time_unit), self.n, n_steps, "Poisson rate") * dt
         if p.max(initial=0.0) > 1:
             raise InputError(f"Poisson: rate*dt = {p.max():g} > 1; lower the rate or dt")
         return p
@@ -39,7 +42,7 @@ class Bernoulli:
     p: object
     seed: int = 0
 
-    def probabilities(self, n_steps, dt):
+    def probabilities(self, n_steps, dt, time_unit=""):
         p = _table(self.p, self.n, n_steps, "Bernoulli p")
         if p.min(initial=0.0) < 0 or p.max(initial=0.0) > 1:
             raise InputError("Bernoulli: p must lie in [0, 1]")
@@ -75,6 +78,19 @@ class SpikeTrain:
 
 
 SOURCES = (Poisson, Bernoulli, SpikeTrain)
+
+
+def _per_time(rate, time_unit):
+    """A rate given as text with a unit ("15 Hz"), in spikes per unit of the model's time."""
+    if not isinstance(rate, str):
+        return rate
+    if not time_unit:
+        raise InputError(f"Poisson rate {rate!r} has a unit, but the model declares no time "
+                         "unit: give the rate as a number per unit of the model's time")
+    try:
+        return to_unit(rate, parse_unit(f"1/{time_unit}"), "Poisson rate")
+    except UnitError as error:
+        raise InputError(str(error)) from None
 
 
 def _table(value, n, n_steps, what):

@@ -110,3 +110,15 @@ def test_poisson_needs_a_time_step():
         simulator.run(10, 3, drives={"kick": (lifgen.Poisson(3, 0.1), np.ones(3))})
     counts = simulator.run(10, 3, drives={"kick": (lifgen.Bernoulli(3, 1.0), np.ones(3))})
     np.testing.assert_array_equal(counts.state["c"], [9.0, 9.0, 9.0])
+
+
+def test_poisson_rates_may_carry_units():
+    """'15 Hz' is 0.015 per ms in a model whose time is in ms: the same draws, the same spikes."""
+    simulator = lifgen.compile("lif_cuba")
+    runs = [simulator.run(2000, 20, record=[], drives={"exc": (lifgen.Poisson(50, rate, seed=3),
+                                                              np.full((20, 50), 2.0))})
+            for rate in ("15 Hz", 0.015)]
+    np.testing.assert_array_equal(runs[0].spike_count, runs[1].spike_count)
+    assert runs[0].spike_count.sum() > 0
+    with pytest.raises(lifgen.InputError, match="is a time|should be"):
+        simulator.run(10, 2, drives={"exc": (lifgen.Poisson(3, "15 mV"), np.ones((2, 3)))})

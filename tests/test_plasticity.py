@@ -3,6 +3,9 @@ kernel. Each test drives spikes at chosen steps with input pulses and checks the
 closed forms: the STDP window, all-to-all against nearest-spike pairing, the Tsodyks-Markram
 recursion."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -204,3 +207,117 @@ def test_synapses_check_their_arguments():
         lifgen.Synapses(sparse, params={"A_plus": [0.1, 0.2, 0.3]})
     with pytest.raises(InputError, match="Synapses needs a lifgen.Sparse"):
         lifgen.Synapses(np.ones((2, 2)))
+
+
+def _recurrent(threads=1, seed=4):
+    """A small recurrent lif_cuba network with STDP on its excitatory synapses."""
+    simulator = lifgen.compile("lif_cuba", threads=threads)
+    n = 200
+    exc = lifgen.Sparse.random(n, n, 0.1, weight=1.6, delay=2, seed=seed)
+    synapses = lifgen.Synapses(exc, "stdp", params={"w_max": 3.0})
+    rng = np.random.default_rng(seed)
+    initial = {"V": rng.uniform(-60, -50, n)}
+    return simulator, synapses, initial
+
+
+def test_plastic_networks_give_the_same_numbers_for_any_thread_count():
+    results = []
+    for threads in (1, 2):
+        simulator, synapses, initial = _recurrent(threads)
+        results.append(simulator.run(3000, 200, connections={"exc": synapses}, initial=initial,
+                                     spikes="count", record=[]))
+    assert results[0].spike_count.sum() > 100
+    np.testing.assert_array_equal(results[0].spike_count, results[1].spike_count)
+    for state in ("w", "A_pre", "A_post"):
+        np.testing.assert_array_equal(results[0].synapses["exc"][state],
+                                      results[1].synapses["exc"][state])
+    w = results[0].synapses["exc"]["w"]
+    assert 0 <= w.min() and w.max() <= 3.0 and np.ptp(w) > 0
+
+
+def test_a_run_continues_from_its_final_synapse_states():
+    """Two halves, the second started from the first's final neuron and synapse states, give
+    the whole run's weights (up to the rounding of splitting one decay in two), when no spike
+    is in flight at the cut."""
+    simulator = lifgen.compile(NEURON)
+    sparse = lifgen.Sparse.from_arrays([0, 0, 1], [1, 2, 2], [0.3, 0.2, 0.4], n_pre=3, n_post=3)
+    spikes = [[100, 400, 1300], [150, 1250, 1700], [120, 420, 1320, 1800]]
+    current = _pulses(2000, spikes)
+    whole = simulator.run(2000, 3, inputs={"I": current},
+                          connections={"exc": lifgen.Synapses(sparse, params={"w_max": 1.0})},
+                          spikes="count", record=[])
+    first = simulator.run(1000, 3, inputs={"I": current[:1000]},
+                          connections={"exc": lifgen.Synapses(sparse, params={"w_max": 1.0})},
+                          spikes="count", record=[])
+    second = simulator.run(1000, 3, inputs={"I": current[1000:]}, initial=first.state,
+                           connections={"exc": lifgen.Synapses(
+                               sparse, params={"w_max": 1.0}, initial=first.synapses["exc"])},
+                           spikes="count", record=[])
+    for state in ("w", "A_pre", "A_post"):
+        np.testing.assert_allclose(second.synapses["exc"][state], whole.synapses["exc"][state],
+                                   rtol=1e-12, atol=1e-18)
+    assert not np.allclose(whole.synapses["exc"]["w"], [0.3, 0.2, 0.4])
+
+
+def test_the_cuda_target_says_plasticity_is_c_only():
+    from lifgen.discretize import discretize
+    from lifgen.options import ModelOptions, Schedule, Variant
+    from lifgen.plasticity import bind
+    from lifgen.targets.cuda.target import CudaTarget
+
+    step_map = discretize(NEURON)
+    sparse = lifgen.Sparse.from_arrays([0], [1], [0.5], n_pre=2, n_post=2)
+    plastic = bind(lifgen.Synapses(sparse, params={"w_max": 1.0}), "exc", NEURON)
+    with pytest.raises(InputError, match="run on the C target only"):
+        CudaTarget().render(step_map, ModelOptions(), Schedule(), Variant.of(plastic=[plastic]))
+
+
+SONG = json.loads((Path(__file__).parent / "reference" / "brian2" / "song2000.json").read_text())
+
+
+def song2000(seed, seconds=100, n_inputs=1000, gmax=0.01):
+    """Song, Miller & Abbott (2000) as Brian2's STDP example: (final w / gmax, output rate)."""
+    simulator = lifgen.compile(Path(__file__).parent.parent / "benchmarks" / "models"
+                               / "song2000.toml")
+    weights = np.random.default_rng(seed).random(n_inputs) * gmax
+    inputs = lifgen.Sparse.from_arrays(np.arange(n_inputs), np.zeros(n_inputs, int), weights,
+                                       n_pre=n_inputs, n_post=1)
+    synapses = lifgen.Synapses(inputs, "stdp", params={"w_max": gmax})
+    result = simulator.run(duration=f"{seconds} s", n_neurons=1, record=[],
+                           drives={"exc": (lifgen.Poisson(n_inputs, "15 Hz", seed=seed),
+                                           synapses)})
+    return result.synapses["exc"]["w"] / gmax, float(result.rates[0])
+
+
+def test_song_miller_abbott_weights_go_bimodal_as_in_brian2():
+    """1000 Poisson inputs at 15 Hz, 100 s, three seeds: the weights pile up at 0 and gmax, the
+    mean histogram (tenths of gmax) within 20 % (or 25 synapses) of Brian2 2.9's, and the mean
+    output rate within 15 %."""
+    ours = [song2000(seed) for seed in SONG["seeds"]]
+    histogram = np.mean([np.histogram(w, bins=10, range=(0, 1))[0] for w, _ in ours], axis=0)
+    theirs = np.mean([run["histogram"] for run in SONG["runs"]], axis=0)
+    assert histogram[0] > 2 * histogram[4] and histogram[-1] > 2 * histogram[5]  # bimodal
+    assert np.all(np.abs(histogram - theirs) <= np.maximum(25, 0.2 * theirs)), (histogram, theirs)
+    rate = np.mean([r for _, r in ours])
+    assert rate == pytest.approx(np.mean([run["rate_hz"] for run in SONG["runs"]]), rel=0.15)
+
+
+def test_chosen_synapses_are_recorded_over_time(simulator):
+    """Row t holds a synapse's states at the end of step t, events at that time included: the
+    presynaptic trace from the arrival on, decaying exactly; w changing at the post spike."""
+    pre, post, n_steps = 300, 400, 600
+    sparse = lifgen.Sparse.from_arrays([0, 1], [1, 0], [0.5, 0.25], n_pre=2, n_post=2)
+    synapses = lifgen.Synapses(sparse, params={"w_max": 1.0})
+    result = simulator.run(n_steps, 2, inputs={"I": _pulses(n_steps, [[pre], [post]])},
+                           connections={"exc": synapses}, record_synapses={"exc": [0]})
+    traces = result.synapse_traces["exc"]
+    assert traces["w"].shape == (n_steps, 1)
+    a_pre = traces["A_pre"][:, 0]
+    assert np.all(a_pre[:pre] == 0)
+    steps = np.arange(pre, n_steps)
+    np.testing.assert_allclose(a_pre[pre:], 0.01 * np.exp(-(steps - pre) * DT / TAU), rtol=1e-12)
+    w = traces["w"][:, 0]
+    assert np.all(w[:post] == 0.5) and w[post] > 0.5 and np.all(w[post:] == w[-1])
+    assert w[-1] == result.synapses["exc"]["w"][0]
+    with pytest.raises(InputError, match="synapse indices in 0..1"):
+        simulator.run(10, 2, connections={"exc": synapses}, record_synapses={"exc": [2]})

@@ -95,6 +95,9 @@ typedef struct lg_args {
     const int64_t *pcols_exc;
     const int64_t *pcsc_exc;
     uint8_t *phist_exc;
+    const int64_t *precord_exc;
+    int64_t pnrecord_exc;
+    lg_real *ptrace_exc;
     const lg_real *weights_inh;
     int64_t wkind_inh;
     const int64_t *rows_inh;
@@ -120,6 +123,9 @@ typedef struct lg_args {
     const int64_t *pcols_inh;
     const int64_t *pcsc_inh;
     uint8_t *phist_inh;
+    const int64_t *precord_inh;
+    int64_t pnrecord_inh;
+    lg_real *ptrace_inh;
     int64_t step0;
     uint64_t seed;
     int64_t neuron0;

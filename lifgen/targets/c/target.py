@@ -51,6 +51,10 @@ class Runner:
         self.args = ffi.new("lg_args *", self._fixed_fields())
         self.inputs = {n: self._pointer(a.array) for n, a in arrays.inputs.items()}
         self.traces = {n: self._pointer(t) for n, t in arrays.traces.items()}
+        self.synapse_traces = {field_name("plastic_trace", n): (self._pointer(y.plastic["trace"]),
+                                                               y.plastic["trace"][0].size)
+                               for n, y in arrays.synapses.items()
+                               if y.plastic is not None and y.plastic["trace"] is not None}
         self.raster = self._pointer(arrays.raster, "uint8_t[]")
         self.offsets = self._pointer(arrays.offsets)
 
@@ -103,6 +107,8 @@ class Runner:
             setattr(args, field_name("input", name), self.inputs[name] + done * entry.time_stride)
         for name, pointer in self.traces.items():
             setattr(args, field_name("trace", name), pointer + done * a.rows * a.index.size)
+        for name, (pointer, row) in self.synapse_traces.items():
+            setattr(args, name, pointer + done * row)
         if spikes is not None:
             args.spikes = spikes
         elif a.raster is not None:
