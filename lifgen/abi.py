@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-REAL, INT, UINT, BYTE = "lg_real", "int64_t", "uint64_t", "uint8_t"
+REAL, INT, UINT, BYTE, DOUBLE = "lg_real", "int64_t", "uint64_t", "uint8_t", "double"
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,7 @@ ROLES: dict[str, tuple[str, str, bool, bool]] = {
     "drive_post": ("dpost_", INT, True, True),
     "drive_delay": ("ddelay_", INT, True, True),
     "drive_weights": ("dweights_", REAL, True, True),
-    "plastic_states": ("pstates_", REAL, True, False),
-    "plastic_last": ("plast_", INT, True, False),
+    "plastic_states": ("pstates_", DOUBLE, True, False),  # per synapse: last event time, states
     "plastic_params": ("pparams_", REAL, True, True),
     "plastic_cols": ("pcols_", INT, True, True),
     "plastic_index": ("pcsc_", INT, True, True),
@@ -94,7 +93,7 @@ SYNAPSE_ROLES = ("weights", "weight_kind", "rows", "post", "delay", "ring", "rin
                  "drive_kind", "drive_sources", "drive_probability", "drive_time_stride",
                  "drive_source_stride", "drive_seed", "drive_start", "drive_events",
                  "drive_rows", "drive_post", "drive_delay", "drive_weights", "plastic_states",
-                 "plastic_last", "plastic_params", "plastic_cols", "plastic_index",
+                 "plastic_params", "plastic_cols", "plastic_index",
                  "plastic_history", "plastic_record", "plastic_n_record", "plastic_trace")
 
 

@@ -133,7 +133,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
         (stages, steps), sequential = _ode_step(model, method), False
     variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
     variables.add(NORMAL)
-    constants = _Hoister(variables | {k for k, _ in stages})
+    constants = Hoister(variables | {k for k, _ in stages})
     stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
     updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
     propagator = ()
@@ -257,11 +257,12 @@ def use_expm1(expr):
     return expr
 
 
-class _Hoister:
+class Hoister:
     """Replaces subtrees free of states and inputs by named constants computed once per neuron."""
 
-    def __init__(self, variables):
+    def __init__(self, variables, prefix="lg_k"):
         self.variables = variables
+        self.prefix = prefix
         self.names = {}
 
     def table(self):
@@ -274,5 +275,5 @@ class _Hoister:
 
     def _name(self, tree):
         if tree not in self.names:
-            self.names[tree] = sympy.Symbol(f"lg_k{len(self.names)}")
+            self.names[tree] = sympy.Symbol(f"{self.prefix}{len(self.names)}")
         return Name(self.names[tree])

@@ -11,6 +11,7 @@ costs nothing per step. Every synapse's states are brought to the end of the run
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,11 +20,13 @@ import sympy
 from .connectivity import Sparse
 from .errors import InputError
 from .linear import feedforward_step, linear_coefficients, numeric_step
+from .discretize import Hoister
 from .symbols import DT
 from .synapse_model import TARGET, SynapseModel, load_synapse_model
 from .units import UnitError, parse_unit
 from .written import CPrinter, Name, evaluate, from_sympy, to_text
 
+PREFETCH = 16  # on_post: synapses fetched this far ahead in a neuron's incoming list
 ELAPSED = sympy.Symbol("lg_h")  # the time since a synapse's last event, in its model's unit
 DEFAULT_FROM_WEIGHTS = "w_max"  # a parameter that, left unset, is the largest initial weight
 
@@ -91,6 +94,7 @@ class Plastic:
     model: SynapseModel
     time_factor: float  # one time unit of the neuron model, in the synapse model's time unit
     source: str = "connections"  # or "drive": where the presynaptic spikes come from
+    shared: tuple[str, ...] = ()  # parameters with one value for every synapse (read once)
 
 
 def bind(synapses: Synapses, synapse_type: str, neuron_model, source="connections") -> Plastic:
@@ -105,7 +109,9 @@ def bind(synapses: Synapses, synapse_type: str, neuron_model, source="connection
             factor = parse_unit(neuron_model.time_unit).factor_to(parse_unit(model.time_unit))
         except UnitError as error:
             raise InputError(f"synapse model {model.name!r}: {error}") from None
-    return Plastic(synapse_type, model, float(factor), source)
+    shared = tuple(n for n, values in synapses.params.items()
+                   if values.size and np.all(values == values[0]))
+    return Plastic(synapse_type, model, float(factor), source, tuple(sorted(shared)))
 
 
 def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtype,
@@ -122,8 +128,11 @@ def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtyp
     cols = np.zeros(n_neurons + 1, np.int64)
     np.cumsum(np.bincount(post, minlength=n_neurons), out=cols[1:])
     return {"binding": plastic, "order": order, "post": np.ascontiguousarray(post, np.int64),
-            "states": np.ascontiguousarray(np.broadcast_to(states, (rows, *states.shape)), dtype),
-            "last": np.zeros((rows, sparse.n_synapses), np.int64),
+            # (rows, n_syn, 1 + n_states) doubles: the time of the synapse's last event (in
+            # steps), then its states; an event reads one block (32 bytes for stdp)
+            "states": np.ascontiguousarray(np.broadcast_to(
+                np.vstack([np.zeros(sparse.n_synapses), states]).T,
+                (rows, sparse.n_synapses, 1 + len(states)))),
             "params": np.ascontiguousarray(
                 np.stack([synapses.params[n][order] for n in model.parameter_names])
                 if model.parameters else np.zeros((0, sparse.n_synapses)), dtype),
@@ -149,7 +158,8 @@ def record(synapses: dict, requests: dict, n_steps: int, dtype) -> None:
         inverse[laid["order"]] = np.arange(n_syn)
         laid["recorded"] = chosen.astype(np.int64)
         laid["record"] = np.ascontiguousarray(inverse[chosen], np.int64)
-        rows, n_states = laid["states"].shape[:2]
+        rows, _, block = laid["states"].shape
+        n_states = block - 1
         laid["trace"] = np.zeros((n_steps, rows, n_states, chosen.size), dtype)
 
 
@@ -178,9 +188,9 @@ def final_states(plastic: Plastic, laid_out: dict, n_steps: int, dt: float, batc
     the spikes of the last step (which the kernel runs at the start of the next step), then every
     synapse propagated to the end."""
     model = plastic.model
-    states = laid_out["states"].astype(float)  # (rows, n_states, n_syn)
+    states = laid_out["states"][..., 1:].transpose(0, 2, 1).copy()  # (rows, n_states, n_syn)
     params = laid_out["params"].astype(float)  # (n_params, n_syn)
-    last = laid_out["last"]
+    last = laid_out["states"][..., 0]
     rows, synapse = np.nonzero(fired.reshape(states.shape[0], -1)[:, laid_out["post"]])
     if model.on_post and rows.size:
         picked = states[rows, :, synapse]  # (events, n_states)
@@ -211,9 +221,10 @@ def _event(model: SynapseModel, states, params, elapsed, statements) -> np.ndarr
     return np.stack([np.broadcast_to(scope[q.symbol], np.shape(elapsed)) for q in model.states])
 
 
-def propagation(model: SynapseModel) -> list[tuple[sympy.Symbol, object]]:
+def propagation(model: SynapseModel, invariant=()) -> list[tuple[sympy.Symbol, object]]:
     """(state, tree of its value after ELAPSED) for the states with ODEs: the exact solution of
-    the linear ODEs, with the other states held."""
+    the linear ODEs, with the other states held. Subtrees of `invariant` symbols alone (the
+    parameters every synapse shares) come first in products, so that they can be hoisted."""
     evolving = [s for s, _ in model.odes]
     held = [q.symbol for q in model.states if q.symbol not in evolving]
     variables = evolving + held
@@ -222,7 +233,20 @@ def propagation(model: SynapseModel) -> list[tuple[sympy.Symbol, object]]:
         coefficients, remainder = linear_coefficients(rate, variables)
         rows.append([coefficients[v] for v in variables] + [remainder])
     step = feedforward_step(evolving, variables, rows) or numeric_step(evolving, variables, rows)
-    return [(s, from_sympy(sympy.sympify(value).xreplace({DT: ELAPSED}))) for s, value in step]
+    varying = {ELAPSED, *variables, *(q.symbol for q in model.parameters)} - set(invariant)
+    return [(s, from_sympy(sympy.sympify(value).xreplace({DT: ELAPSED}), first=varying))
+            for s, value in step]
+
+
+@functools.lru_cache(maxsize=64)
+def hoisted_propagation(plastic: Plastic):
+    """(constants, propagation): the propagation with its subtrees of shared parameters alone
+    (1/tau_pre) named qk_0, qk_1, ... and computed once per step, not per event."""
+    shared = {q.symbol for q in plastic.model.parameters if q.name in plastic.shared}
+    hoister = Hoister({ELAPSED, *(q.symbol for q in plastic.model.states),
+                       *(q.symbol for q in plastic.model.parameters)} - shared, prefix="qk_")
+    trees = [(state, hoister.hoist(tree)) for state, tree in propagation(plastic.model, shared)]
+    return hoister.table(), trees
 
 
 def event_code(plastic: Plastic, event: str, fields: dict[str, str], dtype: str,
@@ -232,11 +256,11 @@ def event_code(plastic: Plastic, event: str, fields: dict[str, str], dtype: str,
     model = plastic.model
     c = _printer(plastic, fields, dtype)
     lines = [f"/* {model.name}, {event}: propagate from the last event, then the statements */"]
-    lines += _propagated(plastic, fields, c) + ["lg_last[lg_s] = lg_t;"]
+    lines += _propagated(plastic, fields, c) + ["lg_block[0] = (double)lg_t;"]
     for target, tree in getattr(model, event):
         lines += [f"/* {'target' if target == TARGET else target} <- {to_text(tree)} */",
                   f"{c(Name(target))} = {c(tree)};"]
-    lines += [f"lg_ps[{k} * lg_nsyn + lg_s] = q_{n};" for k, n in enumerate(model.state_names)]
+    lines += [f"lg_block[{k + 1}] = q_{n};" for k, n in enumerate(model.state_names)]
     pad = " " * (indent + 4)
     return "\n".join(pad + line for line in lines)
 
@@ -246,21 +270,22 @@ def _printer(plastic: Plastic, fields: dict[str, str], dtype: str):
     names = {q.symbol: f"q_{q.name}" for q in model.states}
     names.update({q.symbol: f"qp_{q.name}" for q in model.parameters})
     names.update({ELAPSED: "lg_h", TARGET: f"{fields['syn']}[lg_i]"})
-    return CPrinter(names, dtype).print
+    names.update({name: name.name for name, _ in hoisted_propagation(plastic)[0]})
+    return CPrinter(names, "float64").print  # a synapse computes in double whatever the dtype
 
 
 def _propagated(plastic: Plastic, fields: dict[str, str], c) -> list[str]:
     """Synapse lg_s's states as locals q_X, propagated from its last event to lg_t."""
     model = plastic.model
     factor = f" * {plastic.time_factor!r}" if plastic.time_factor != 1.0 else ""
-    lines = [f"const lg_real lg_h = (lg_real)(lg_t - lg_last[lg_s]) * lg_dt{factor};"]
-    lines += [f"lg_real q_{n} = lg_ps[{k} * lg_nsyn + lg_s];"
-              for k, n in enumerate(model.state_names)]
-    lines += [f"const lg_real qp_{n} = {fields['params']}[{k} * lg_nsyn + lg_s];"
-              for k, n in enumerate(model.parameter_names)]
-    propagated = propagation(model)
+    lines = [f"double *restrict lg_block = lg_ps + lg_s * {len(model.states) + 1};",
+             f"const double lg_h = ((double)lg_t - lg_block[0]) * lg_dt{factor};"]
+    lines += [f"double q_{n} = lg_block[{k + 1}];" for k, n in enumerate(model.state_names)]
+    lines += [f"const double qp_{n} = {fields['params']}[{k} * lg_nsyn + lg_s];"
+              for k, n in enumerate(model.parameter_names) if n not in plastic.shared]
+    _, propagated = hoisted_propagation(plastic)
     for state, tree in propagated:
-        lines += [f"/* {state} <- {to_text(tree)} */", f"const lg_real lg_e_{state} = {c(tree)};"]
+        lines += [f"/* {state} <- {to_text(tree)} */", f"const double lg_e_{state} = {c(tree)};"]
     return lines + [f"q_{state} = lg_e_{state};" for state, _ in propagated]
 
 
@@ -297,21 +322,33 @@ def kernel_blocks(plastic: Plastic, fields: dict[str, str], dtype: str) -> tuple
     f = fields
     count, rows, post, delay = SOURCES[plastic.source]
     count, rows, post, delay = count.format(**f), f[rows], f[post], f[delay]
+    c = _printer(plastic, f, dtype)
     pad = " " * 16
     pointers = "\n".join(pad + line for line in (
         "const int64_t lg_t = lg_step0 + lg_step;",
         f"const int64_t lg_nsyn = {rows}[{count}];",
-        f"lg_real *restrict lg_ps = {f['states']} + lg_b * {len(plastic.model.states)} * lg_nsyn;",
-        f"int64_t *restrict lg_last = {f['last']} + lg_b * lg_nsyn;",
+        f"double *restrict lg_ps = {f['states']} + lg_b * {len(plastic.model.states) + 1} * lg_nsyn;",
+        *(f"const double qp_{n} = {f['params']}[{k} * lg_nsyn];  /* the same for all */"
+          for k, n in enumerate(plastic.model.parameter_names) if n in plastic.shared),
+        *(f"const double {name} = {c(tree)};  /* {to_text(tree)} */"
+          for name, tree in hoisted_propagation(plastic)[0]),
         f"uint8_t *restrict lg_history = {f['history']} + lg_b * {f['slots']} * {count};"))
     on_post = "" if not plastic.model.on_post else f"""
                 /* on_post for the incoming synapses of each neuron that spiked in the previous
                  * step: at the same time as the arrivals above, and after them (as Brian2 runs
                  * its pre pathway before its post one). */
                 for (int64_t lg_i = 0; lg_i < lg_N; ++lg_i) {{
+                    if (!(lg_i & 7) && lg_i + 8 <= lg_N) {{  /* spikes are rare: skip 8 at once */
+                        uint64_t lg_any;
+                        memcpy(&lg_any, lg_before + lg_i, 8);
+                        if (!lg_any) {{ lg_i += 7; continue; }}
+                    }}
                     if (!lg_before[lg_i]) continue;
-                    for (int64_t lg_c = {f['cols']}[lg_i]; lg_c < {f['cols']}[lg_i + 1]; ++lg_c) {{
+                    const int64_t lg_end = {f['cols']}[lg_i + 1];
+                    for (int64_t lg_c = {f['cols']}[lg_i]; lg_c < lg_end; ++lg_c) {{
                         const int64_t lg_s = {f['index']}[lg_c];
+                        if (lg_c + {PREFETCH} < lg_end)  /* the synapses are scattered: fetch ahead */
+                            __builtin_prefetch(lg_ps + {f['index']}[lg_c + {PREFETCH}] * {len(plastic.model.states) + 1}, 1);
 {event_code(plastic, "on_post", f, dtype, 20)}
                     }}
                 }}"""
@@ -323,6 +360,11 @@ def kernel_blocks(plastic: Plastic, fields: dict[str, str], dtype: str) -> tuple
                 for (int64_t lg_k = 1; lg_k < {f['slots']} && lg_k <= lg_t; ++lg_k) {{
                     const uint8_t *restrict lg_was = lg_history + ((lg_t - lg_k) % {f['slots']}) * {count};
                     for (int64_t lg_pre = 0; lg_pre < {count}; ++lg_pre) {{
+                        if (!(lg_pre & 7) && lg_pre + 8 <= {count}) {{  /* skip 8 silent at once */
+                            uint64_t lg_any;
+                            memcpy(&lg_any, lg_was + lg_pre, 8);
+                            if (!lg_any) {{ lg_pre += 7; continue; }}
+                        }}
                         if (!lg_was[lg_pre]) continue;
                         for (int64_t lg_s = {rows}[lg_pre]; lg_s < {rows}[lg_pre + 1]; ++lg_s) {{
                             if ({delay}[lg_s] != lg_k) continue;

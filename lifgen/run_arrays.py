@@ -62,7 +62,7 @@ class SynapseArrays:
             values.update(rows=self.rows, post=self.post, delay=self.delay)
         if self.plastic is not None:
             p = self.plastic
-            values.update(plastic_states=p["states"], plastic_last=p["last"],
+            values.update(plastic_states=p["states"],
                           plastic_params=p["params"], plastic_cols=p["cols"],
                           plastic_index=p["index"], plastic_history=p["history"],
                           plastic_record=p["record"] if p["record"].size else None,

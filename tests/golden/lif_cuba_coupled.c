@@ -89,8 +89,7 @@ typedef struct lg_args {
     const int64_t *dpost_exc;
     const int64_t *ddelay_exc;
     const lg_real *dweights_exc;
-    lg_real *pstates_exc;
-    int64_t *plast_exc;
+    double *pstates_exc;
     const lg_real *pparams_exc;
     const int64_t *pcols_exc;
     const int64_t *pcsc_exc;
@@ -117,8 +116,7 @@ typedef struct lg_args {
     const int64_t *dpost_inh;
     const int64_t *ddelay_inh;
     const lg_real *dweights_inh;
-    lg_real *pstates_inh;
-    int64_t *plast_inh;
+    double *pstates_inh;
     const lg_real *pparams_inh;
     const int64_t *pcols_inh;
     const int64_t *pcsc_inh;

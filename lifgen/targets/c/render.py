@@ -308,7 +308,7 @@ SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", 
                   "dseed": "drive_seed", "dstart": "drive_start", "devents": "drive_events",
                   "drows": "drive_rows", "dpost": "drive_post", "ddelay": "drive_delay",
                   "dweights": "drive_weights"}
-PLASTIC_FIELDS = {"states": "plastic_states", "last": "plastic_last", "params": "plastic_params",
+PLASTIC_FIELDS = {"states": "plastic_states", "params": "plastic_params",
                   "cols": "plastic_cols", "index": "plastic_index", "history": "plastic_history",
                   "record": "plastic_record", "n_record": "plastic_n_record",
                   "trace": "plastic_trace"}

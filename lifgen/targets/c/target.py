@@ -16,6 +16,7 @@ from .render import KernelSource, render
 
 
 POINTER_TYPES = {"int64": "int64_t[]", "uint8": "uint8_t[]"}  # else the kernel's real type
+DOUBLE_ROLES = {"plastic_states"}  # double whatever the kernel's real type
 
 
 class CTarget:
@@ -88,7 +89,9 @@ class Runner:
         for name, synapse in a.synapses.items():
             for role, value in synapse.fields().items():
                 if isinstance(value, np.ndarray):
-                    value = self._pointer(value, POINTER_TYPES.get(value.dtype.name, "lg_real[]"))
+                    kind = "double[]" if role in DOUBLE_ROLES else POINTER_TYPES.get(
+                        value.dtype.name, "lg_real[]")
+                    value = self._pointer(value, kind)
                 fields[field_name(role, name)] = value
         return fields
 
