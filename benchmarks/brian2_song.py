@@ -1,5 +1,5 @@
 """Song, Miller & Abbott (2000) in Brian2, as its examples/synapses/STDP.py builds it (v starts at
-El, as lifgen's benchmarks/models/song2000.toml does).
+El, as lifgen's tests/models/song2000.toml does).
 
 Usage: python brian2_song.py TARGET SECONDS; serves runs on request (brian2_timing.py).
 """

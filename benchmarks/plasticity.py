@@ -22,7 +22,7 @@ SONG_INPUTS, GMAX = 1000, 0.01
 
 def song(seconds, plastic=True, seed=0):
     """lifgen on Song et al.'s network: 1000 Poisson inputs at 15 Hz onto one neuron."""
-    simulator = lifgen.compile(HERE / "models" / "song2000.toml")
+    simulator = lifgen.compile(HERE.parent / "tests" / "models" / "song2000.toml")
     weights = np.random.default_rng(seed).random(SONG_INPUTS) * GMAX
     sparse = lifgen.Sparse.from_arrays(np.arange(SONG_INPUTS), np.zeros(SONG_INPUTS, int),
                                        weights, n_pre=SONG_INPUTS, n_post=1)

@@ -36,9 +36,12 @@ def _parser():
     parser.add_argument("--debug", action="store_true", help="on an error, print all of its "
                         "message and the traceback (also LIFGEN_DEBUG=1)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("list", help="list the models in lifgen's library")
-    commands.add_parser("reference", help="print the model-file reference: every table and key, "
-                        "its type, its default and what lifgen derives from it")
+    commands.add_parser("list", help="list the neuron and synapse models in lifgen's library")
+    reference = commands.add_parser("reference", help="print the model-file reference: every "
+                                    "table and key, its type, its default and what lifgen "
+                                    "derives from it")
+    reference.add_argument("--synapses", action="store_true",
+                           help="the synapse-model reference (plasticity) instead")
 
     show = commands.add_parser("show", help="print laws, ODE, closed form, step map and C")
     show.add_argument("model", help="model name or path to a .toml file")
@@ -213,15 +216,20 @@ def _emit(args):
 
 def _list(args):
     from .library import list_models, load_model
+    from .synapse_model import list_synapse_models, load_synapse_model
 
     for name in list_models():
         print(f"{name:12s} {load_model(name).description}")
+    print("\nsynapse models (lifgen.Synapses):")
+    for name in list_synapse_models():
+        print(f"{name:20s} {load_synapse_model(name).description}")
 
 
 def _reference(args):
     from .library import resource_dir
 
-    print((resource_dir("docs") / "model-files.md").read_text(encoding="utf-8"), end="")
+    page = "synapse-models.md" if args.synapses else "model-files.md"
+    print((resource_dir("docs") / page).read_text(encoding="utf-8"), end="")
 
 
 def _show(args):

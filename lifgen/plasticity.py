@@ -345,6 +345,8 @@ def kernel_blocks(plastic: Plastic, fields: dict[str, str], dtype: str) -> tuple
                     }}
                     if (!lg_before[lg_i]) continue;
                     const int64_t lg_end = {f['cols']}[lg_i + 1];
+                    for (int64_t lg_c = {f['cols']}[lg_i]; lg_c < lg_end && lg_c < {f['cols']}[lg_i] + {PREFETCH}; ++lg_c)
+                        __builtin_prefetch(lg_ps + {f['index']}[lg_c] * {len(plastic.model.states) + 1}, 1);
                     for (int64_t lg_c = {f['cols']}[lg_i]; lg_c < lg_end; ++lg_c) {{
                         const int64_t lg_s = {f['index']}[lg_c];
                         if (lg_c + {PREFETCH} < lg_end)  /* the synapses are scattered: fetch ahead */

@@ -277,8 +277,7 @@ SONG = json.loads((Path(__file__).parent / "reference" / "brian2" / "song2000.js
 
 def song2000(seed, seconds=100, n_inputs=1000, gmax=0.01):
     """Song, Miller & Abbott (2000) as Brian2's STDP example: (final w / gmax, output rate)."""
-    simulator = lifgen.compile(Path(__file__).parent.parent / "benchmarks" / "models"
-                               / "song2000.toml")
+    simulator = lifgen.compile(Path(__file__).parent / "models" / "song2000.toml")
     weights = np.random.default_rng(seed).random(n_inputs) * gmax
     inputs = lifgen.Sparse.from_arrays(np.arange(n_inputs), np.zeros(n_inputs, int), weights,
                                        n_pre=n_inputs, n_post=1)

@@ -10,7 +10,7 @@ Run in a throwaway environment; lifgen's tests read only the JSON this writes:
     /tmp/b2env/bin/python tests/reference/make_song2000_refs.py
 
 The one change from the example: v starts at El (the example leaves it at 0 mV, above the
-threshold), as lifgen's benchmarks/models/song2000.toml does.
+threshold), as lifgen's tests/models/song2000.toml does.
 """
 
 import json
