@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import lifgen
 from lifgen.cli import main
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -76,3 +77,12 @@ def test_the_python_api_example_runs(tmp_path, monkeypatch):
     exec(compile(code, "README.md (Python API)", "exec"), {})
     assert (tmp_path / "out.png").exists() and (tmp_path / "raster.png").exists()
     assert (tmp_path / "lapicque_c" / "lapicque.h").exists()
+
+
+def test_the_plasticity_example_runs():
+    code = _block_after("## Plasticity", "W = lifgen.Sparse").replace('"10 s"', '"100 ms"')
+    scope = {"lifgen": lifgen}
+    exec(compile(code, "README.md (Plasticity)", "exec"), scope)
+    result = scope["result"]
+    assert result.synapses["exc"]["w"].shape == (scope["W"].n_synapses,)
+    assert result.synapse_traces["exc"]["A_pre"].shape == (1000, 2)
