@@ -380,6 +380,8 @@ def main(argv=None):
               + "".join(f", {seconds * 1e3:.0f} ms in {name}"
                         for name, (seconds, _, _) in results.items() if name in brian2)
               + " (best of runs)."]
+    from benchmarks.plasticity import report as plasticity_report  # imports this module
+    lines += plasticity_report(args.quick)
     lines += ["\n**Compile latency** (new process, imports excluded; best and median)\n",
               "| model | cold, empty cache | warm |", "|---|---|---|"]
     for model in ("leaky", "lapicque"):

@@ -320,3 +320,44 @@ def test_chosen_synapses_are_recorded_over_time(simulator):
     assert w[-1] == result.synapses["exc"]["w"][0]
     with pytest.raises(InputError, match="synapse indices in 0..1"):
         simulator.run(10, 2, connections={"exc": synapses}, record_synapses={"exc": [2]})
+
+
+def test_multiplicative_and_triplet_windows(simulator):
+    """One pair, post 10 ms after pre: van Rossum's potentiation scales with the room left,
+    A+ (w_max - w) e^(-dt/tau); the triplet rule's first pair is its pair term alone, with
+    o2 = 0: w_max r1 (A2+ + A3+ o2) = w_max A2+ e^(-dt/tau+)."""
+    pre, lag = 300, 100
+    soft = _pair_run(simulator, [pre], [pre + lag], model="stdp_multiplicative")
+    expected = 0.01 * (1.0 - 0.5) * np.exp(-lag * DT / 20.0)
+    assert soft.synapses["exc"]["w"][0] - 0.5 == pytest.approx(expected, rel=1e-12)
+    triplet = _pair_run(simulator, [pre], [pre + lag], model="stdp_triplet")
+    expected = 5e-10 * np.exp(-lag * DT / 16.8)
+    assert triplet.synapses["exc"]["w"][0] - 0.5 == pytest.approx(expected, rel=1e-9)
+    # a second post spike 20 ms later: the triplet term now counts the first post spike
+    triplet2 = _pair_run(simulator, [pre], [pre + lag, pre + lag + 200], model="stdp_triplet")
+    second = (5e-10 + 6.2e-3 * np.exp(-200 * DT / 125.0)) * np.exp(-(lag + 200) * DT / 16.8)
+    assert triplet2.synapses["exc"]["w"][0] - 0.5 == pytest.approx(expected + second, rel=1e-9)
+
+
+@pytest.mark.parametrize("model", ["stdp", "stdp_multiplicative", "stdp_triplet",
+                                   "tsodyks_markram"])
+def test_every_library_synapse_model_runs_in_a_network_within_its_bounds(model, monkeypatch):
+    """lif_cuba, 200 neurons, 0.3 s: a run in chunks of 700 steps (spike events are collected
+    chunk by chunk) and a whole run agree bit for bit; weights stay in [0, w_max]."""
+    import lifgen.simulate
+
+    monkeypatch.setattr(lifgen.simulate, "CHUNK_ENTRIES", 200 * 700)
+    simulator, synapses, initial = _recurrent()
+    synapses = lifgen.Synapses(synapses.sparse, model,
+                               params={"w_max": 3.0} if model != "tsodyks_markram" else {})
+    run = dict(connections={"exc": synapses}, initial=initial, record=[],
+               record_synapses={"exc": [0, 5]})
+    whole = simulator.run(3000, 200, spikes="count", **run)
+    chunked = simulator.run(3000, 200, spikes="events", **run)
+    assert whole.spike_count.sum() > 50
+    for state in synapses.model.state_names:
+        np.testing.assert_array_equal(whole.synapses["exc"][state], chunked.synapses["exc"][state])
+        np.testing.assert_array_equal(whole.synapse_traces["exc"][state],
+                                      chunked.synapse_traces["exc"][state])
+    w = whole.synapses["exc"]["w"]
+    assert w.min() >= 0 and w.max() <= 3.0 and np.isfinite(w).all()
