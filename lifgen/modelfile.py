@@ -54,18 +54,22 @@ LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
 def read_model_file(path):
     """Parse the model file at `path` into a Model."""
     path = Path(path)
+    return model_from_document(read_toml(path), str(path), default_name=path.stem)
+
+
+def read_toml(path):
+    """The TOML document of a model file (neuron or synapse), read as a regular file."""
     source = str(path)
     data = read_regular_file(path, source)
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
-        document = tomllib.loads(text)
+        return tomllib.loads(text)
     except UnicodeDecodeError:
         raise ModelError("file is not UTF-8 text", source) from None
     except tomllib.TOMLDecodeError as error:
         raise ModelError(f"not valid TOML ({error})", source) from None
     except RecursionError:
         raise ModelError("the TOML is nested too deeply", source) from None
-    return model_from_document(document, source, default_name=path.stem)
 
 
 def read_regular_file(path, source):

@@ -18,9 +18,10 @@ import numpy as np
 import sympy
 
 from .connectivity import Sparse
+from .discretize import Hoister
 from .errors import InputError
 from .linear import feedforward_step, linear_coefficients, numeric_step
-from .discretize import Hoister
+from .prepare import checked_names
 from .symbols import DT
 from .synapse_model import TARGET, SynapseModel, load_synapse_model
 from .units import UnitError, parse_unit
@@ -44,11 +45,11 @@ class Synapses:
         self.model: SynapseModel = load_synapse_model(model)
         n = sparse.n_synapses
         self.params = {name: _per_synapse(value, n, f"params[{name!r}]")
-                       for name, value in _checked(params, self.model.parameter_names,
-                                                   "params").items()}
+                       for name, value in checked_names(params, self.model.parameter_names,
+                                                        "params").items()}
         self.initial = {name: _per_synapse(value, n, f"initial[{name!r}]")
-                        for name, value in _checked(initial, self.model.state_names,
-                                                    "initial").items()}
+                        for name, value in checked_names(initial, self.model.state_names,
+                                                         "initial").items()}
         if "w" in self.model.state_names and "w" not in self.initial:
             self.initial["w"] = np.asarray(sparse.weight, float)
         for q in self.model.parameters:
@@ -60,21 +61,13 @@ class Synapses:
                                      "has no default; give it in params=")
         for q in self.model.parameters:
             self.params.setdefault(q.name, np.full(n, q.value))
+        self.params = {name: self.params[name] for name in self.model.parameter_names}
         for q in self.model.states:
             self.initial.setdefault(q.name, np.full(n, float(q.value)))
 
     def __repr__(self):
         return (f"Synapses({self.sparse.n_synapses} synapses, model={self.model.name!r}, "
                 f"params={{{', '.join(f'{k}: {v[0]:g}' for k, v in self.params.items())}}})")
-
-
-def _checked(values, names, what):
-    values = dict(values or {})
-    unknown = sorted(set(values) - set(names))
-    if unknown:
-        raise InputError(f"{what} has unknown name(s) {unknown}; the synapse model has "
-                         f"{list(names)}")
-    return values
 
 
 def _per_synapse(value, n, what):

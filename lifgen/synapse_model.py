@@ -10,7 +10,6 @@ read with the neuron models' whitelist parser and dimension checks.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from .expressions import NAME_PATTERN, check_name, parse
 from .library import resource_dir
 from .linear import linear_coefficients
 from .model import Quantity
-from .modelfile import _check_keys, _quantities, _string, read_regular_file
+from .modelfile import _check_keys, _quantities, _string, read_toml
 from .symbols import TIME, symbol, time_function
 from .units import parse_unit
 from .written import Name, Op, to_text
@@ -94,17 +93,7 @@ def load_synapse_model(model: "SynapseModel | str | Path") -> SynapseModel:
 
 
 def read_synapse_file(path: Path) -> SynapseModel:
-    source = str(path)
-    data = read_regular_file(path, source)
-    try:
-        document = tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
-    except UnicodeDecodeError:
-        raise ModelError("file is not UTF-8 text", source) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ModelError(f"not valid TOML ({error})", source) from None
-    except RecursionError:
-        raise ModelError("the TOML is nested too deeply", source) from None
-    return synapse_from_document(document, source, Path(path).stem)
+    return synapse_from_document(read_toml(path), str(path), Path(path).stem)
 
 
 def synapse_from_document(document: dict, source: str, default_name: str = "synapse"):

@@ -361,3 +361,17 @@ def test_every_library_synapse_model_runs_in_a_network_within_its_bounds(model, 
                                       chunked.synapse_traces["exc"][state])
     w = whole.synapses["exc"]["w"]
     assert w.min() >= 0 and w.max() <= 3.0 and np.isfinite(w).all()
+
+
+@pytest.mark.parametrize("delay", [1, 3, 12])
+def test_the_window_is_timed_from_the_arrival(simulator, delay):
+    """With a delay of d steps the presynaptic spike arrives d - 1 steps after its emission
+    (delay 1 is Brian2's 0): the window's lag is measured from the arrival."""
+    pre, post = 600, 680
+    sparse = lifgen.Sparse.from_arrays([0], [1], [0.5], delay=delay, n_pre=2, n_post=2)
+    synapses = lifgen.Synapses(sparse, params={"w_max": 1.0})
+    result = simulator.run(1000, 2, inputs={"I": _pulses(1000, [[pre], [post]])},
+                           connections={"exc": synapses}, spikes="count", record=[])
+    lag = post - (pre + delay - 1)
+    assert result.synapses["exc"]["w"][0] - 0.5 == pytest.approx(
+        0.01 * np.exp(-lag * DT / TAU), rel=1e-12)
