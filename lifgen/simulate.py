@@ -367,7 +367,8 @@ class Simulator:
                                dtype, allow_nan, self.model.time_unit)
         binding = plasticity.bind(synapses, name, self.model, source="drive")
         laid = plasticity.arrays(synapses, binding, n_neurons, rows, dtype, driven["slots"])
-        return SynapseArrays(weight_kind=WeightKind.PLASTIC, drive=driven, plastic=laid)
+        return SynapseArrays(weight_kind=WeightKind.PLASTIC, drive=driven, plastic=laid,
+                             ring=np.zeros((rows, driven["slots"], n_neurons), dtype))
 
     def _plastic(self, synapses, drive, name, n_neurons, n_steps, rows, dtype, allow_nan):
         """A plastic synapse type's arrays: CSR, per-synapse states and the spike history (the
@@ -381,7 +382,7 @@ class Simulator:
         return SynapseArrays(
             weight_kind=WeightKind.PLASTIC, rows=weights["rows"], post=weights["post"],
             delay=weights["delay"], drive=driven, plastic=laid,
-            ring=np.zeros((rows, slots, n_neurons), dtype) if driven["slots"] else None)
+            ring=np.zeros((rows, slots, n_neurons), dtype))  # the GPU adds the arrivals there
 
     def _variant_of(self, request: _Request):
         arrays = request.arrays

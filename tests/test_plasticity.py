@@ -259,17 +259,58 @@ def test_a_run_continues_from_its_final_synapse_states():
     assert not np.allclose(whole.synapses["exc"]["w"], [0.3, 0.2, 0.4])
 
 
-def test_the_cuda_target_says_plasticity_is_c_only():
-    from lifgen.discretize import discretize
+@pytest.mark.parametrize("where", ["connections", "drive"])
+@pytest.mark.parametrize("model", ["stdp", "stdp_triplet", "tsodyks_markram"])
+def test_the_cuda_source_compiled_as_c_gives_the_c_numbers(monkeypatch, model, where):
+    """The CUDA target's plastic kernel (one thread per batch row, before the neurons' step),
+    compiled as C and run on the CPU: the C target's spikes, weights and traces, bit for bit."""
+    from lifgen import targets
+
+    monkeypatch.setitem(targets.TARGETS, "cuda-host", "cuda_host_target")
+    c_sim, synapses, initial = _recurrent()
+    cuda_sim = lifgen.compile("lif_cuba", target="cuda-host")
+    synapses = lifgen.Synapses(synapses.sparse, model,
+                               params={"w_max": 3.0} if model != "tsodyks_markram" else {})
+    inputs = lifgen.Sparse.from_arrays(np.arange(50), np.arange(50) % 200, 2.0, n_pre=50,
+                                       n_post=200)
+    arguments = dict(initial=initial, record=[], record_synapses={"exc": [0, 3]},
+                     spikes="raster")
+    if where == "connections":
+        arguments["connections"] = {"exc": synapses}
+    else:
+        arguments["drives"] = {"exc": (lifgen.Poisson(50, "40 Hz", seed=3),
+                                       lifgen.Synapses(inputs, model, params=synapses.params
+                                                       and {k: v[:1].repeat(50) for k, v in
+                                                            synapses.params.items()}))}
+    expected = c_sim.run(600, 200, **arguments)
+    got = cuda_sim.run(600, 200, progress=True, **arguments)
+    assert expected.spike_count.sum() > 0
+    np.testing.assert_array_equal(got.spikes, expected.spikes)
+    for state in synapses.model.state_names:
+        np.testing.assert_array_equal(got.synapses["exc"][state], expected.synapses["exc"][state])
+        np.testing.assert_array_equal(got.synapse_traces["exc"][state],
+                                      expected.synapse_traces["exc"][state])
+
+
+def test_the_plastic_cuda_source_compiles_without_a_warning():
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_cuda import nvrtc
+
     from lifgen.options import ModelOptions, Schedule, Variant
     from lifgen.plasticity import bind
-    from lifgen.targets.cuda.target import CudaTarget
+    from lifgen.targets.cuda.render import render
 
-    step_map = discretize(NEURON)
+    compiler = nvrtc()
+    step_map = lifgen.compile("lif_cuba").step_map
     sparse = lifgen.Sparse.from_arrays([0], [1], [0.5], n_pre=2, n_post=2)
-    plastic = bind(lifgen.Synapses(sparse, params={"w_max": 1.0}), "exc", NEURON)
-    with pytest.raises(InputError, match="run on the C target only"):
-        CudaTarget().render(step_map, ModelOptions(), Schedule(), Variant.of(plastic=[plastic]))
+    for model in lifgen.list_synapse_models():
+        plastic = bind(lifgen.Synapses(sparse, model, params={"w_max": 1.0}
+                                       if model != "tsodyks_markram" else {}), "exc",
+                       step_map.model)
+        source = render(step_map, ModelOptions(), Schedule(), Variant.of(plastic=[plastic]))
+        cubin, log, _ = compiler.compile_cubin(source.c_source, "sm_90")
+        assert log == "" and cubin[:4] == b"\x7fELF", (model, log)
 
 
 SONG = json.loads((Path(__file__).parent / "reference" / "brian2" / "song2000.json").read_text())

@@ -314,13 +314,18 @@ PLASTIC_FIELDS = {"states": "plastic_states", "params": "plastic_params",
                   "trace": "plastic_trace"}
 
 
+def plastic_fields(name: str) -> dict[str, str]:
+    """The kernel's names for synapse type `name` that the plastic blocks read."""
+    return {**{key: "lg_" + field_name(role, name)
+               for key, role in {**SYNAPSE_FIELDS, **PLASTIC_FIELDS}.items()},
+            "syn": ARRAY_PREFIXES["synapse"] + name}
+
+
 def _synapse(y, plastic, dtype) -> SynapseNames:
     arguments = {key: "lg_" + field_name(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
     blocks = ("", "")
     if plastic is not None:
-        fields = {**arguments, "syn": ARRAY_PREFIXES["synapse"] + y.name,
-                  **{key: "lg_" + field_name(role, y.name) for key, role in PLASTIC_FIELDS.items()}}
-        blocks = kernel_blocks(plastic, fields, dtype)
+        blocks = kernel_blocks(plastic, plastic_fields(y.name), dtype)
     return SynapseNames(
         plastic_in=blocks[0], plastic_out=blocks[1],
         plastic_drive=plastic is not None and plastic.source == "drive",

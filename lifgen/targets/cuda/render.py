@@ -16,8 +16,9 @@ from ...abi import KernelABI
 from ...discretize import StepMap
 from ...options import ModelOptions, Schedule, Variant
 from ..c.context import KernelContext
+from ...plasticity import cuda_block
 from ..c.render import (KERNEL_FUNCTION, KernelSource, environment, kernel_context, loop_order,
-                        model_abi, render as render_c, with_body)
+                        model_abi, plastic_fields, render as render_c, with_body)
 
 MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
 # The kernels of a coupled step, in launch order (then one drive kernel per synapse type).
@@ -25,6 +26,7 @@ COUPLED_NEURONS, COUPLED_SPIKES = "lg_coupled_neurons", "lg_coupled_spikes"
 COUPLED_WINNER, COUPLED_INHIBITION = "lg_coupled_winner", "lg_coupled_inhibition"
 WINNER_THREADS = 256  # one block per batch row searches its winner
 DRIVE_PREFIX = "lg_drive_"
+PLASTIC_PREFIX = "lg_plastic_"  # a plastic synapse type's events, launched before the neurons
 EVERY_NEURON = "lg_a->n_batch * lg_a->n_neurons"
 STEP = ", const int64_t lg_step"
 
@@ -55,7 +57,8 @@ def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
         kernel_context(step_map, semantics, schedule, variant, mode, abi,
                        indent=8 if mode != "coupled" else 4),
         inline="LG_DEVICE", constant="LG_CONSTANT", mode_comment=MODE_COMMENT)
-    functions = (_coupled if mode == "coupled" else _uncoupled)(context)
+    functions = _coupled(context, variant, semantics.dtype) if mode == "coupled" \
+        else _uncoupled(context)
     context = with_body(context, "\n".join(f.body for f in functions), abi,
                         restrict="LG_RESTRICT ")
     functions = [dataclasses.replace(f, unpack=_unpack(context, abi, f.body)) for f in functions]
@@ -85,7 +88,7 @@ def _uncoupled(k: KernelContext) -> list[DeviceFunction]:
                            EVERY_NEURON, body.rstrip("\n"))]
 
 
-def _coupled(k: KernelContext) -> list[DeviceFunction]:
+def _coupled(k: KernelContext, variant: Variant, dtype: str) -> list[DeviceFunction]:
     env = environment()
     bias_rows = {y.name: [p.name for p in k.parameters].index(y.bias.removeprefix("lg_p_"))
                  for y in k.synapses if y.bias}
@@ -110,12 +113,19 @@ def _coupled(k: KernelContext) -> list[DeviceFunction]:
             "(the winner's only) and its reset.", STEP + ", uint8_t *lg_now, const lg_real "
             "*lg_margin, const uint8_t *lg_was_reset, const int64_t *lg_winner",
             ", lg_step, lg_now" + wta + ", lg_winner", EVERY_NEURON, apply.rstrip("\n")))
+    dt = f"    const lg_real lg_dt = {k.dt_literal};\n" if k.dt_literal else ""
+    functions += [DeviceFunction(
+        f"lg_plastic_events_{p.synapse_type}", PLASTIC_PREFIX + p.synapse_type,
+        f"The plastic synapses of {p.synapse_type} ({p.model.name}) at the start of step "
+        "lg_step, one thread per batch row: arrivals (on_pre) and on_post, in the C target's "
+        "order.", STEP, ", lg_step", "lg_a->n_batch",
+        dt + cuda_block(p, plastic_fields(p.synapse_type), dtype)) for p in variant.plastic]
     functions += [
         DeviceFunction("lg_coupled_spike", COUPLED_SPIKES, "After step lg_step: one neuron's "
                        "spike, into `fired` and through its sparse synapses into the delay rings.",
                        STEP + ", const uint8_t *lg_now", ", lg_step, lg_now", EVERY_NEURON,
                        spikes.rstrip("\n"))]
-    for y in k.synapses:
+    for y in (y for y in k.synapses if not y.plastic_drive):
         body = env.get_template("cuda/coupled_drive.cu.j2").render(k=k, y=y)
         functions.append(DeviceFunction(
             f"lg_drive_source_{y.name}", DRIVE_PREFIX + y.name, f"The external drive of "

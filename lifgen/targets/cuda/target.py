@@ -11,7 +11,6 @@ import numpy as np
 
 from ...build import Kernel
 from ...discretize import StepMap
-from ...errors import InputError
 from ...options import ModelOptions, Schedule, Variant
 from ...run_arrays import RunArrays
 from ..c.render import KERNEL_FUNCTION, KernelSource
@@ -19,7 +18,7 @@ from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
 from ...kinds import DriveKind
 from .render import (COUPLED_INHIBITION, COUPLED_NEURONS, COUPLED_SPIKES, COUPLED_WINNER,
-                     DRIVE_PREFIX, WINNER_THREADS, render)
+                     DRIVE_PREFIX, PLASTIC_PREFIX, WINNER_THREADS, render)
 
 
 @dataclass(frozen=True)
@@ -47,9 +46,6 @@ class CudaTarget:
 
     def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
                variant: Variant) -> KernelSource:
-        if variant.plastic:
-            raise InputError("plastic synapses (lifgen.Synapses) run on the C target only for "
-                             "now: compile with target='c'")
         return render(step_map, semantics, schedule, variant)
 
     def build(self, source: KernelSource) -> CudaKernel:
@@ -86,7 +82,9 @@ class Runner(CRunner):
             device.zeros((arrays.rows,), np.int64))
         self.drives = [(DRIVE_PREFIX + name, arrays.rows * (
             1 if s.drive["kind"] == DriveKind.PLAYBACK else s.drive.get("n", 0)))
-            for name, s in arrays.synapses.items() if s.drive["kind"] != DriveKind.NONE]
+            for name, s in arrays.synapses.items() if s.drive["kind"] != DriveKind.NONE
+            and not (s.plastic and s.plastic["binding"].source == "drive")]
+        self.plastic = [PLASTIC_PREFIX + name for name, s in arrays.synapses.items() if s.plastic]
 
     def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
         """The device address of `array`'s copy (outputs start there as on the host)."""
@@ -118,6 +116,8 @@ class Runner(CRunner):
             module.launch(KERNEL_FUNCTION, threads, arguments)
         wta = self.inhibition
         for step in range(steps if self.mode == "coupled" else 0):
+            for entry in self.plastic:
+                module.launch(entry, self.arrays.rows, arguments, step)
             module.launch(COUPLED_NEURONS, threads, arguments, step, self.now, *wta[:2])
             if wta:
                 module.launch(COUPLED_WINNER, self.arrays.rows * WINNER_THREADS, arguments,
@@ -147,8 +147,11 @@ class Runner(CRunner):
 
 
 def _outputs(arrays: RunArrays) -> set[int]:
+    plastic = [(y.plastic["states"], y.plastic["trace"]) for y in arrays.synapses.values()
+               if y.plastic]
     return {id(a) for a in (*arrays.states.values(), *arrays.traces.values(), arrays.raster,
-                            arrays.offsets, arrays.counts, arrays.fired) if a is not None}
+                            arrays.offsets, arrays.counts, arrays.fired, *sum(plastic, ()))
+            if a is not None}
 
 
 def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
