@@ -254,16 +254,24 @@ def _refractory_block(step_map: StepMap) -> list[Statement]:
     return body
 
 
+# How the steps of a refractory period are counted: (what the code's comment says, whether the
+# spike's own step is one of them). Brian2 counts the spike's step; NEST's iaf models clamp for
+# the whole period after it (t_ref = 2 ms at h = 0.1 ms: 19 clamped steps, or 20).
+REFRACTORY_COUNTING = {"brian2": ("this one included, as Brian2 counts", True),
+                       "nest": ("after this one, as NEST counts", False)}
+
+
 def _refractory_count(step_map: StepMap, before: _Scope) -> list[Statement]:
     if not step_map.refractory:
         return []
     steps = before(step_map.refractory[0])
     counter = name(local("state", REFRACTORY_STATE))
     one, zero = Num(1.0), Num(0.0)
+    counting = REFRACTORY_COUNTING[step_map.model.refractory_counting]
     return [Comment(f"a spike starts the refractory period ({to_text(step_map.refractory[0])} "
-                    "steps, this one included)"),
+                    f"steps, {counting[0]})"),
             Let(local("new", REFRACTORY_STATE),
-                Select(name("lg_spike"), Op("-", steps, one),
+                Select(name("lg_spike"), Op("-", steps, one) if counting[1] else steps,
                        Select(Op(">", counter, zero), Op("-", counter, one), zero)))]
 
 

@@ -23,6 +23,7 @@ from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F40
 
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
+REFRACTORY_COUNTINGS = ("brian2", "nest")  # whether the spike's step is one of the period's
 ODE_METHODS = METHOD_CHOICES  # read from the method registry
 DISCRETE_METHOD = "discrete"
 
@@ -81,6 +82,7 @@ class Model:
     presets: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # named parameter sets
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
+    refractory_counting: str = "brian2"  # or "nest": the spike's step is not one of the period's
     method: str | None = None
     dt: float | None = None
     time_unit: str = ""  # the unit of dt and of time in the model ("ms"), when the file says it
@@ -325,9 +327,12 @@ def _validate(model):
 
 
 def _validate_refractory(model, known):
+    src = model.source
+    if model.refractory_counting not in REFRACTORY_COUNTINGS:
+        raise ModelError(f"counting must be one of {', '.join(map(repr, REFRACTORY_COUNTINGS))}, "
+                         f"got {model.refractory_counting!r}", src, "[refractory] counting")
     if not model.refractory:
         return
-    src = model.source
     period, frozen = model.refractory
     if model.is_discrete:
         raise ModelError("a refractory period is given in time; a discrete map has no dt", src,

@@ -34,7 +34,7 @@ SECTIONS = {
     "equations": {"laws", "update", *ODE_METHODS},
     "spike": {"condition", "on"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
-    "refractory": {"period", "frozen"},
+    "refractory": {"period", "frozen", "counting"},
     "simulation": {"method", "dt"},
     "parameter_sets": None,
     "synapses": None,
@@ -186,6 +186,8 @@ def model_from_document(document, source, default_name="model"):
         spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
         refractory=_dimensioned_refractory(
             _refractory(document.get("refractory", {}), names, source), check),
+        refractory_counting=_string(document.get("refractory", {}), "counting", source,
+                                    "[refractory]", "brian2"),
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
         reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
         method=_string(simulation, "method", source, "[simulation]", None),
