@@ -48,6 +48,14 @@ def is_linear(model):
     return all(linear_coefficients(rhs, variables) is not None for _, rhs in model.odes)
 
 
+def is_uncoupled_linear(model):
+    """Linear with constant coefficients, each state's rate free of every other state: there
+    (and only there) the per-variable exponential Euler step is the exact step."""
+    states = set(model.state_symbols)
+    return is_linear(model) and all(not (rhs.free_symbols & (states - {state}))
+                                    for state, rhs in model.odes)
+
+
 def is_conditionally_linear(model):
     """Every dX/dt is linear in X itself (its coefficient may depend on the other states)."""
     return all(state not in sympy.diff(rhs, state).free_symbols for state, rhs in model.odes)

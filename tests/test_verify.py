@@ -10,6 +10,7 @@ import lifgen
 from lifgen.analytic import LinearSolution, crossing_time
 from lifgen.errors import InputError, ModelError
 from lifgen.methods import ORDERS
+from lifgen.modelfile import model_from_document
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +214,30 @@ def test_orders_on_hodgkin_huxley_and_adex():
                          dts=[0.4, 0.2, 0.1], input=lifgen.Step(200.0, 0), t_end=50.0)
     assert {r["method"] for r in adex.rows} == {"rk4", "euler"}
     assert abs(adex.measured_order("rk4") - 4) <= 0.2 and adex.passed, adex.to_table()
+
+
+COUPLED = {"model": {"name": "coupled"},
+           "parameters": {"tau_m": 10.0, "tau_s": 3.0, "theta": 1e9},
+           "states": {"V": 0.0, "I_s": 0.0}, "inputs": {"I": {}},
+           "equations": {"laws": ["tau_m*dV/dt = -V + I_s + I", "tau_s*dI_s/dt = -I_s + I"]},
+           "spike": {"condition": "V > theta"}, "reset": {"mechanism": "zero"},
+           "simulation": {"dt": 0.1}}
+
+
+def test_exponential_euler_is_first_order_on_coupled_linear_systems():
+    """Brian2's per-variable exponential Euler is not exact when a state drives another (it is
+    off the matrix exponential by O(dt)); verify expects order 1 there and measures it, and auto
+    picks exact for such a system, never exponential Euler."""
+    from lifgen.methods import auto_method
+
+    model = model_from_document(COUPLED, "coupled.toml")
+    report = lifgen.verify(model, methods=["exponential_euler", "exact"], input=lifgen.Constant(1.0))
+    assert report.expected_order("exponential_euler") == 1
+    assert report.measured_order("exponential_euler") == pytest.approx(1.0, abs=0.2)
+    assert report.verdicts() == {"exponential_euler": True, "exact": True}
+    assert "exponential_euler: ok (observed order" in report.to_table()
+    assert auto_method(model)[0] == "exact"
+    uncoupled = model_from_document({**COUPLED, "equations": {"laws": [
+        "tau_m*dV/dt = -V + I", "tau_s*dI_s/dt = -I_s + I"]}}, "uncoupled.toml")
+    report = lifgen.verify(uncoupled, methods=["exponential_euler"], input=lifgen.Constant(1.0))
+    assert report.expected_order("exponential_euler") is None and all(report.verdicts().values())
