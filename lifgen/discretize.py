@@ -5,6 +5,7 @@ file are used as written. Everything that depends only on parameters and dt is t
 of the time loop.
 """
 
+import functools
 from dataclasses import dataclass
 
 import sympy
@@ -96,8 +97,11 @@ class StepMap:
         return [line.replace("lg_k", "k") for line in lines]
 
 
+@functools.lru_cache(maxsize=32)
 def _ode_step(model, method):
-    """(stages, updates) as written trees: the model's written step for `method`, else derived."""
+    """(stages, updates) as written trees: the model's written step for `method`, else derived.
+    Free of dt's value (dt stays a symbol), so a process derives it once per model and method:
+    verify compiles one method at five dts."""
     written_step = dict(model.written_steps).get(method)
     if written_step:
         return (), written_step

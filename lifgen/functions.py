@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import functools
+
 import numpy as np
 import sympy
 from sympy.codegen.cfunctions import expm1, log1p
@@ -112,8 +114,15 @@ def _propagator_numpy(i, j, n, h, *entries):
     size, row, column = int(n), int(i), int(j)
     out = np.empty(len(flat))
     for k, values in enumerate(flat):
-        out[k] = expm(values[0] * values[1:].reshape(size, size))[row, column]
+        out[k] = _expm_of(size, tuple(values.tolist()))[row, column]
     return out.reshape(arguments[0].shape) if arguments[0].ndim else out[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _expm_of(size, values):
+    """exp(h M) for values (h, M's entries): every entry of one step's propagator, and every
+    step of a run with the same h and coefficients, shares one computation."""
+    return expm(values[0] * np.array(values[1:]).reshape(size, size))
 
 
 @dataclass(frozen=True)

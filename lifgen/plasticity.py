@@ -63,7 +63,7 @@ class Synapses:
             self.params.setdefault(q.name, np.full(n, q.value))
         self.params = {name: self.params[name] for name in self.model.parameter_names}
         for q in self.model.states:
-            self.initial.setdefault(q.name, np.full(n, float(q.value)))
+            self.initial.setdefault(q.name, np.full(n, q.value if q.value is not None else 0.0))
 
     def __repr__(self):
         return (f"Synapses({self.sparse.n_synapses} synapses, model={self.model.name!r}, "
@@ -227,7 +227,8 @@ def propagation(model: SynapseModel, invariant=()) -> list[tuple[sympy.Symbol, o
         rows.append([coefficients[v] for v in variables] + [remainder])
     step = feedforward_step(evolving, variables, rows) or numeric_step(evolving, variables, rows)
     varying = {ELAPSED, *variables, *(q.symbol for q in model.parameters)} - set(invariant)
-    return [(s, from_sympy(sympy.sympify(value).xreplace({DT: ELAPSED}), first=varying))
+    # `+ 0` makes a plain number (a held state's 0) a SymPy one, without parsing anything
+    return [(s, from_sympy((sympy.Integer(0) + value).xreplace({DT: ELAPSED}), first=varying))
             for s, value in step]
 
 

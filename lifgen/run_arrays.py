@@ -38,7 +38,7 @@ class SynapseArrays:
     delay: np.ndarray | None = None
     ring: np.ndarray | None = None
     drive: dict[str, Any] = field(default_factory=lambda: {"kind": DriveKind.NONE})
-    plastic: dict[str, np.ndarray] | None = None  # plasticity.arrays, for WeightKind.PLASTIC
+    plastic: dict[str, Any] | None = None  # plasticity.arrays (and its binding), WeightKind.PLASTIC
 
     @property
     def ring_slots(self) -> int:

@@ -16,6 +16,7 @@ import sympy
 from .analytic import LinearSolution
 from .errors import InputError
 from .library import load_model
+from .symbols import symbol
 from .methods import (METHODS, VERIFIED_BY_DEFAULT, applies, auto_method, is_linear,
                       is_uncoupled_linear)
 from .waveforms import WAVEFORMS, Constant, Step, in_units, resample
@@ -46,6 +47,7 @@ class VerificationReport:
     _finest_steps: int = field(default=1, repr=False)
     _orders: dict = field(default_factory=dict, repr=False)
     window: float | None = None  # state errors are measured before this time (None: all of it)
+    exercised: str = ""  # the initial values and inputs chosen so that every state moves
 
     @property
     def passed(self):
@@ -108,6 +110,7 @@ class VerificationReport:
                          f"{r['rms_error']:11.3e} {order:>6s} "
                          f"{'exact' if expected is None else expected:>8} {spike:>12s} "
                          f"{r['missed_spikes']:6d} {r['extra_spikes']:5d}")
+        lines += self._per_state()
         lines.append("")
         for method, ok in self.verdicts().items():
             expected, observed = self.expected_order(method), self.measured_order(method)
@@ -123,6 +126,33 @@ class VerificationReport:
                 detail = f"observed order {observed:.2f}, expected {expected}"
             lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({detail})")
         return "\n".join(lines)
+
+    def state_orders(self, method):
+        """State -> observed order of `method` between its two finest dts whose error in that
+        state is above the noise floor (None when fewer than two are)."""
+        rows = [r for r in self.rows if r["method"] == method]
+        result = {}
+        for name in rows[0]["state_errors"] if rows else ():
+            above = [r["state_errors"][name] for r in rows
+                     if r["state_errors"][name] > self.noise_floor]
+            result[name] = math.log2(above[-2] / above[-1]) if len(above) >= 2 else None
+        return result
+
+    def _per_state(self):
+        """Lines: each state's error at the finest dt and its observed order, per method, and
+        the initial values and inputs the runs started from."""
+        if not self.rows or len(self.rows[0].get("state_errors", {})) < 2:
+            return []
+        lines = ["", "per state (max error at the finest dt; observed order):"]
+        for method in dict.fromkeys(r["method"] for r in self.rows):
+            finest = [r for r in self.rows if r["method"] == method][-1]["state_errors"]
+            orders = self.state_orders(method)
+            parts = [f"{n} {e:.2e}" + (f" ({orders[n]:.2f})" if orders[n] is not None else "")
+                     for n, e in finest.items()]
+            lines.append(f"  {method:18s} " + ", ".join(parts))
+        if self.exercised:
+            lines.append("started from " + self.exercised)
+        return lines
 
     def plot(self, path=None):
         from .plotting import plot_verification
@@ -169,6 +199,8 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     base_steps = _base_steps(t_end, dts, is_linear(model))
     with _computable(model):
         waveforms = _waveforms(model, input, params, dts[0])
+    with _computable(model):
+        initial, exercised = _exercising(model, params, initial, waveforms, t_end)
     methods = _methods(model, methods)
     if not methods:
         raise InputError(f"no method to verify applies to model {model.name}")
@@ -185,6 +217,7 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
                                 time_unit=model.time_unit,
                                 reference_trace=reference.trace_for(dts[-1]))
     report._magnitude = reference.magnitude
+    report.exercised = exercised
     report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
     # Brian2's per-variable exponential Euler is exact only for uncoupled linear equations;
     # on coupled ones (a synaptic current into a membrane) it is first order
@@ -207,12 +240,14 @@ def _row(method, dt, result, reference, window, previous):
     order against the `previous` (twice as coarse) error, and the spike-time errors."""
     states, spike_times = reference.at(dt)
     before = _steps_before(window, dt, result.n_steps)
-    errors = np.concatenate([np.abs(result.traces[n][:before, 0] - states[n][:before])
-                             for n in reference.model.state_names])
+    per_state = {n: np.abs(result.traces[n][:before, 0] - states[n][:before])
+                 for n in reference.model.state_names}
+    errors = np.concatenate(list(per_state.values()))
     max_error = float(errors.max()) if errors.size else 0.0
     row = {"method": method, "dt": dt, "max_error": max_error,
            "rms_error": float(np.sqrt(np.mean(errors ** 2))) if errors.size else 0.0,
-           "order": math.log2(previous / max_error) if previous and max_error > 0 else None}
+           "order": math.log2(previous / max_error) if previous and max_error > 0 else None,
+           "state_errors": {n: float(e.max()) if e.size else 0.0 for n, e in per_state.items()}}
     row.update(_spike_errors(result.spike_times[0], spike_times, dt))
     return row
 
@@ -270,8 +305,10 @@ METHOD_NEEDS = {"exact": "linear equations with constant coefficients",
 def _waveforms(model, input, params, coarsest):
     """Input name -> waveform: `input` for the first input, or a dict naming inputs; quantities
     in the input's unit, times in steps of the `coarsest` dt."""
-    if input is None:
-        return {model.input_names[0]: _default_input(model, params)} if model.inputs else {}
+    if input is None:  # every input driven: the first to 60% of the way to threshold, the
+        # others to 10% each (nonlinear models: steps of 1 and of 0.1)
+        return {name: _default_input(model, params, name, 0.6 if k == 0 else 0.1)
+                for k, name in enumerate(model.input_names)}
     if not isinstance(input, dict):
         if not model.inputs:
             raise InputError(f"model {model.name} has no input to drive")
@@ -355,23 +392,59 @@ def _default_duration(model, params):
     return 5.0 / min(rates) if rates else 100 * (model.dt or 1.0)
 
 
-def _default_input(model, params):
-    """For linear models, a step at t = 0 that settles three quarters of the way from the initial
-    state to threshold: no spikes, so the errors show the method's order cleanly."""
-    if not model.inputs:
-        return Constant(0.0)
+def _default_input(model, params, name, share):
+    """For linear models, a step at t = 0 in input `name` that moves the membrane's steady state
+    `share` of the way from its initial value to threshold: no spikes, so the errors show the
+    method's order cleanly. Nonlinear models: a step of 1 (of 0.1 for inputs after the first)."""
     threshold = _threshold(model, params)
     if is_linear(model) and threshold is not None:
-        from .analytic import LinearSolution
-
         solution, membrane = LinearSolution(model), model.spike.lhs.name
         state = {k: 0.0 for k in model.state_names}
         rest = float(solution.propagate(state, {}, params, 1e6)[membrane])
-        gain = float(solution.propagate(state, {model.input_names[0]: 1.0}, params, 1e6)[membrane])
+        gain = float(solution.propagate(state, {name: 1.0}, params, 1e6)[membrane])
         start = model.initial_values[membrane]
         if gain - rest != 0:
-            return Step((start + 0.75 * (threshold - start) - rest) / (gain - rest), 0)
-    return Step(1.0, 0)
+            if name == model.input_names[0]:  # from where the model rests to `share` of the way
+                return Step((start + share * (threshold - start) - rest) / (gain - rest), 0)
+            return Step(share * (threshold - start) / (gain - rest), 0)  # `share` further
+    return Step(1.0 if share > 0.5 else 0.1, 0)
+
+
+def _exercising(model, params, initial, waveforms, t_end):
+    """Initial values that move every state: a state the run would leave at its initial value
+    (a synaptic current with no input and no spike) starts away from it, by a tenth of the
+    distance to threshold in its effect on the membrane (linear models) or by 0.1 of its unit.
+    Returns (initial values, a line saying what was chosen)."""
+    if initial is not None:
+        return initial, ""
+    chosen = {}
+    at_start = {**{symbol(n): v for n, v in model.initial_values.items()},
+                **{symbol(n): v for n, v in {**model.defaults, **params}.items()},
+                **{u: 0 for u in model.input_symbols}}
+    for state, rhs in model.odes:  # at rest at the start, and no input moves it directly
+        if model.initial_values[state.name] != 0 or rhs.free_symbols & set(model.input_symbols) \
+                or abs(float(rhs.xreplace(at_start))) > 0:
+            continue
+        chosen[state.name] = _kick(model, params, state.name, t_end)
+    if not chosen:
+        return None, ""
+    units = {q.name: q.unit for q in model.states}
+    text = ", ".join(f"{n} = {v:.3g}{' ' + units[n] if units[n] else ''}" for n, v in chosen.items())
+    return chosen, f"{text} (states the inputs alone leave at rest)"
+
+
+def _kick(model, params, name, t_end):
+    threshold = _threshold(model, params)
+    if not (is_linear(model) and threshold is not None):
+        return 0.1
+    solution, membrane = LinearSolution(model), model.spike.lhs.name
+    unit = {k: (1.0 if k == name else 0.0) for k in model.state_names}
+    response = solution.propagate(unit, {}, params, np.linspace(0.0, t_end, 200))[membrane]
+    rest = solution.propagate({k: 0.0 for k in model.state_names}, {}, params,
+                              np.linspace(0.0, t_end, 200))[membrane]
+    gain = float(np.max(np.abs(response - rest)))
+    distance = abs(threshold - model.initial_values[membrane])
+    return 0.1 * distance / gain if gain > 0 and distance > 0 else 0.1
 
 
 def _threshold(model, params):

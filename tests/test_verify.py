@@ -241,3 +241,43 @@ def test_exponential_euler_is_first_order_on_coupled_linear_systems():
         "tau_m*dV/dt = -V + I", "tau_s*dI_s/dt = -I_s + I"]}}, "uncoupled.toml")
     report = lifgen.verify(uncoupled, methods=["exponential_euler"], input=lifgen.Constant(1.0))
     assert report.expected_order("exponential_euler") is None and all(report.verdicts().values())
+
+
+ALPHA_SYNAPSE = {"model": {"name": "alpha_synapse"},
+                 "parameters": {"tau_m": 10.0, "tau_syn": 2.0, "theta": 1.0},
+                 "states": {"V": 0.0, "I_syn": 0.0, "x": 0.0}, "inputs": {"I": {}},
+                 "synapses": {"exc": {"target": "x"}},
+                 "equations": {"laws": ["tau_m*dV/dt = -V + I_syn + I",
+                                        "tau_syn*dI_syn/dt = -I_syn + x", "tau_syn*dx/dt = -x"]},
+                 "spike": {"condition": "V > theta"}, "reset": {"mechanism": "zero"},
+                 "simulation": {"dt": 0.1}}
+
+
+def test_verify_exercises_every_state_and_reports_each():
+    """An alpha synapse's states have no input and start at rest: verify starts them away from
+    it (the report says so), so its table depends on tau_syn, and it reports each state."""
+    tables = {}
+    for tau_syn in (2.0, 10.00001):
+        document = {**ALPHA_SYNAPSE, "parameters": {**ALPHA_SYNAPSE["parameters"],
+                                                    "tau_syn": tau_syn}}
+        model = model_from_document(document, "alpha_synapse.toml")
+        report = lifgen.verify(model, methods=["rk4"],
+                               dts=[0.1, 0.05, 0.025, 0.0125])
+        tables[tau_syn] = report.to_table()
+        assert report.passed
+        assert report.exercised.startswith("I_syn = ") and "x = " in report.exercised
+        finest = [r for r in report.rows if r["method"] == "rk4"][-1]["state_errors"]
+        assert set(finest) == {"V", "I_syn", "x"} and finest["I_syn"] > 0
+        orders = report.state_orders("rk4")
+        assert orders["I_syn"] == pytest.approx(4, abs=0.2)
+        assert "per state" in tables[tau_syn] and "I_syn" in tables[tau_syn]
+    assert tables[2.0].splitlines()[2:] != tables[10.00001].splitlines()[2:]
+
+
+def test_verify_drives_every_input():
+    model = model_from_document({**COUPLED, "inputs": {"I": {}, "J": {}}, "equations": {"laws": [
+        "tau_m*dV/dt = -V + I_s + I", "tau_s*dI_s/dt = -I_s + J"]}}, "two_inputs.toml")
+    from lifgen.verify import _waveforms
+
+    waveforms = _waveforms(model, None, {}, 0.1)
+    assert set(waveforms) == {"I", "J"} and all(w.amplitude != 0 for w in waveforms.values())
