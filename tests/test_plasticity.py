@@ -259,8 +259,8 @@ def test_a_run_continues_from_its_final_synapse_states():
     assert not np.allclose(whole.synapses["exc"]["w"], [0.3, 0.2, 0.4])
 
 
-@pytest.mark.parametrize("where", ["connections", "drive"])
-@pytest.mark.parametrize("model", ["stdp", "stdp_triplet", "tsodyks_markram"])
+@pytest.mark.parametrize("model, where", [("stdp", "connections"), ("stdp_triplet", "drive"),
+                                          ("tsodyks_markram", "connections")])
 def test_the_cuda_source_compiled_as_c_gives_the_c_numbers(monkeypatch, model, where):
     """The CUDA target's plastic kernel (one thread per batch row, before the neurons' step),
     compiled as C and run on the CPU: the C target's spikes, weights and traces, bit for bit."""
