@@ -114,12 +114,14 @@ class LinearSolution:
         return {n: np.asarray(v, float) + 0 * np.asarray(tau, float)
                 for n, v in zip(model.state_names, result)}
 
-    def simulate(self, n_steps, dt, inputs=None, params=None, initial=None, reset=None):
+    def simulate(self, n_steps, dt, inputs=None, params=None, initial=None, reset=None,
+                 kicks=None):
         """Event-driven exact solution over piecewise-constant inputs, one value per step.
 
         Returns (states at the end of each step, spike times). Threshold crossings are found
         inside the step (from the closed form when there is one, else by bisection) and the
-        `reset` mechanism is applied at that instant (None: the model's default).
+        `reset` mechanism is applied at that instant (None: the model's default). `kicks` maps a
+        state to what arrives in it at the start of each step (synaptic events: (n_steps,)).
         """
         model = self.model
         params = {**model.defaults, **(params or {})}
@@ -131,6 +133,8 @@ class LinearSolution:
         spikes = []
         for step in range(n_steps):
             now = {n: float(v[step]) for n, v in drive.items()}
+            for name, added in (kicks or {}).items():
+                state[name] += float(added[step])
             start, elapsed = dict(state), 0.0
             for _ in range(1000):  # crossings within one step
                 end = self._scalar(self.propagate(start, now, params, dt - elapsed))

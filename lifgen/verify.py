@@ -19,6 +19,8 @@ from .library import load_model
 from .symbols import symbol
 from .methods import (METHODS, VERIFIED_BY_DEFAULT, applies, auto_method, is_linear,
                       is_uncoupled_linear)
+from .connectivity import Sparse
+from .sources import SpikeTrain
 from .waveforms import WAVEFORMS, Constant, Step, in_units, resample
 
 ORDER_TOLERANCE = 0.2
@@ -207,8 +209,9 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     say = _progress(progress)
     say(f"verify {model.name}: reference ({'exact' if is_linear(model) else 'fine rk4'})")
     with _computable(model):
+        events = _synaptic_events(model, params, base_steps, t_end)
         reference = _Reference(model, dts, base_steps, waveforms, params, initial,
-                               is_linear(model))
+                               is_linear(model), events)
     shown = reference.shown
     units = {q.name: q.unit for q in model.states if q.unit}
     report = VerificationReport(model=model.name, reference=reference.description,
@@ -217,7 +220,9 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
                                 time_unit=model.time_unit,
                                 reference_trace=reference.trace_for(dts[-1]))
     report._magnitude = reference.magnitude
-    report.exercised = exercised
+    report.exercised = "; ".join(filter(None, [exercised, ", ".join(
+        f"{name} events at t = {', '.join(f'{(s + 1) * dts[0]:g}' for s in steps)} "
+        f"(w = {weight:.3g})" for name, (steps, weight) in events.items())]))
     report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
     # Brian2's per-variable exponential Euler is exact only for uncoupled linear equations;
     # on coupled ones (a synaptic current into a membrane) it is first order
@@ -228,7 +233,8 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
         say(f"verify {model.name}: {method} at dt={dt:g} ({done}/{len(runs)})")
         factor = int(round(dts[0] / dt))
         result = _simulate(model, method, dt, base_steps * factor,
-                           {n: resample(w, factor) for n, w in waveforms.items()}, params, initial)
+                           {n: resample(w, factor) for n, w in waveforms.items()}, params, initial,
+                           events, factor)
         previous = report.rows[-1]["max_error"] if dt != dts[0] else None
         report.rows.append(_row(method, dt, result, reference, report.window, previous))
         report.traces[(method, dt)] = (result.times, result.traces[shown][:, 0])
@@ -305,9 +311,9 @@ METHOD_NEEDS = {"exact": "linear equations with constant coefficients",
 def _waveforms(model, input, params, coarsest):
     """Input name -> waveform: `input` for the first input, or a dict naming inputs; quantities
     in the input's unit, times in steps of the `coarsest` dt."""
-    if input is None:  # every input driven: the first to 60% of the way to threshold, the
-        # others to 10% each (nonlinear models: steps of 1 and of 0.1)
-        return {name: _default_input(model, params, name, 0.6 if k == 0 else 0.1)
+    if input is None:  # every input driven: the first to 75% of the way to threshold, the
+        # others 5% further each (nonlinear models: steps of 1 and of 0.1)
+        return {name: _default_input(model, params, name, 0.75 if k == 0 else 0.05)
                 for k, name in enumerate(model.input_names)}
     if not isinstance(input, dict):
         if not model.inputs:
@@ -459,7 +465,9 @@ def _threshold(model, params):
         return None
 
 
-def _simulate(model, method, dt, n_steps, waveforms, params, initial):
+def _simulate(model, method, dt, n_steps, waveforms, params, initial, events=None, factor=1):
+    """One run; `events` (synapse type -> (steps of the largest dt, weight)) arrive at the end
+    of those steps, `factor` steps of this dt to one of the largest."""
     from .simulate import compile as compile_model
 
     if method == "auto":
@@ -467,14 +475,27 @@ def _simulate(model, method, dt, n_steps, waveforms, params, initial):
     simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step",
                               runtime_dt=True)  # one kernel per method, whatever the dt
     inputs = {n: waveforms.get(n, Constant(0.0)) for n in model.input_names}
+    drives = {name: (SpikeTrain(1, [(s + 1) * factor - 1 for s in steps], [0] * len(steps)),
+                     Sparse.from_arrays([0], [0], [weight], delay=1, n_pre=1, n_post=1))
+              for name, (steps, weight) in (events or {}).items()}
     return simulator.run(n_steps, inputs=inputs, params=params, initial=initial,
-                         record=model.state_names)
+                         record=model.state_names, drives=drives or None)
+
+
+def _synaptic_events(model, params, base_steps, t_end):
+    """Synapse type -> (steps of the largest dt, weight): two events per synapse type that adds
+    to a state, at 30% and 60% of the run, each moving the membrane a tenth of the way to
+    threshold (linear models) or adding 0.1 (others). Without them verify never exercises
+    what a spike does to the step map."""
+    return {y.name: ((int(0.3 * base_steps), int(0.6 * base_steps)),
+                     _kick(model, params, y.target, t_end))
+            for y in model.synapses if y.target}
 
 
 class _Reference:
     """The reference solution at every tested dt's grid points."""
 
-    def __init__(self, model, dts, base_steps, waveforms, params, initial, linear):
+    def __init__(self, model, dts, base_steps, waveforms, params, initial, linear, events):
         self.model = model
         self.dts = dts
         spiking = getattr(model.spike, "lhs", None)
@@ -486,8 +507,13 @@ class _Reference:
             solution = LinearSolution(model)
             inputs = {n: _values(resample(w, factor), base_steps * factor)
                       for n, w in waveforms.items()}
+            kicks = {}
+            for name, (steps, weight) in events.items():
+                target = next(y.target for y in model.synapses if y.name == name)
+                added = kicks.setdefault(target, np.zeros(base_steps * factor))
+                added[[(s + 1) * factor for s in steps]] += weight
             self.states, self.spikes = solution.simulate(base_steps * factor, finest, inputs,
-                                                         params, initial)
+                                                         params, initial, kicks=kicks)
             self.step = finest
             self.error = (np.finfo(float).eps * math.sqrt(base_steps * factor)
                           * max(1.0, max(float(np.abs(v).max()) for v in self.states.values())))
@@ -496,10 +522,10 @@ class _Reference:
             fine = finest / FINE
             run = _simulate(model, "rk4", fine, base_steps * factor * FINE,
                             {n: resample(w, factor * FINE) for n, w in waveforms.items()},
-                            params, initial)
+                            params, initial, events, factor * FINE)
             coarse = _simulate(model, "rk4", 2 * fine, base_steps * factor * FINE // 2,
                                {n: resample(w, factor * FINE // 2) for n, w in waveforms.items()},
-                               params, initial)
+                               params, initial, events, factor * FINE // 2)
             self.states = {n: run.traces[n][FINE - 1::FINE, 0] for n in model.state_names}
             self.spikes = run.spike_times[0]
             self.step = finest
