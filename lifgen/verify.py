@@ -418,7 +418,7 @@ def _default_input(model, params, name, share):
 
 def _exercising(model, params, initial, waveforms, t_end):
     """Initial values that move every state: a state the run would leave at its initial value
-    (a synaptic current with no input and no spike) starts away from it, by a tenth of the
+    (a synaptic current with no input and no spike) starts away from it, by a twentieth of the
     distance to threshold in its effect on the membrane (linear models) or by 0.1 of its unit.
     Returns (initial values, a line saying what was chosen)."""
     if initial is not None:
@@ -439,7 +439,9 @@ def _exercising(model, params, initial, waveforms, t_end):
     return chosen, f"{text} (states the inputs alone leave at rest)"
 
 
-def _kick(model, params, name, t_end):
+def _kick(model, params, name, t_end, share=0.05):
+    """How much of state `name` moves the membrane `share` of the way to threshold at most
+    (linear models), else 0.1 of its unit."""
     threshold = _threshold(model, params)
     if not (is_linear(model) and threshold is not None):
         return 0.1
@@ -450,7 +452,7 @@ def _kick(model, params, name, t_end):
                               np.linspace(0.0, t_end, 200))[membrane]
     gain = float(np.max(np.abs(response - rest)))
     distance = abs(threshold - model.initial_values[membrane])
-    return 0.1 * distance / gain if gain > 0 and distance > 0 else 0.1
+    return share * distance / gain if gain > 0 and distance > 0 else 0.1
 
 
 def _threshold(model, params):
@@ -484,12 +486,13 @@ def _simulate(model, method, dt, n_steps, waveforms, params, initial, events=Non
 
 def _synaptic_events(model, params, base_steps, t_end):
     """Synapse type -> (steps of the largest dt, weight): two events per synapse type that adds
-    to a state, at 30% and 60% of the run, each moving the membrane a tenth of the way to
-    threshold (linear models) or adding 0.1 (others). Without them verify never exercises
+    to a state, at 30% and 60% of the run (5% later for each further type), each moving the
+    membrane a twentieth of the way to threshold (linear models) or adding 0.1 (others). Without them verify never exercises
     what a spike does to the step map."""
-    return {y.name: ((int(0.3 * base_steps), int(0.6 * base_steps)),
-                     _kick(model, params, y.target, t_end))
-            for y in model.synapses if y.target}
+    targets = [y for y in model.synapses if y.target]
+    return {y.name: ((int((0.3 + 0.05 * k) * base_steps), int((0.6 + 0.05 * k) * base_steps)),
+                     _kick(model, params, y.target, t_end, 0.05))
+            for k, y in enumerate(targets)}
 
 
 class _Reference:

@@ -285,3 +285,43 @@ def test_verify_drives_every_input():
 
     waveforms = _waveforms(model, None, {}, 0.1)
     assert set(waveforms) == {"I", "J"} and all(w.amplitude != 0 for w in waveforms.values())
+
+
+def _shape(name, parameters, states, laws, theta, synapses=None):
+    return model_from_document({
+        "model": {"name": name}, "parameters": {**parameters, "theta": theta},
+        "states": states, "inputs": {"I": {}}, "synapses": synapses or {},
+        "equations": {"laws": laws}, "spike": {"condition": f"{next(iter(states))} > theta"},
+        "reset": {"mechanism": "zero"}, "simulation": {"dt": 0.1}}, f"{name}.toml")
+
+
+ISSUE_13_SHAPES = {  # the shapes whose propagator entries were wrong, each with a threshold
+    "adaptive LIF": lambda: _shape(
+        "adlif", dict(tau_m=20.0, tau_w=100.0, E_L=-70.0, R=100.0, a=0.002),
+        {"V": -70.0, "w": 0.0},
+        ["tau_m*dV/dt = E_L - V + R*(I - w)", "tau_w*dw/dt = a*(V - E_L) - w"], -50.0),
+    "resonator": lambda: _shape(
+        "resonator", dict(tau=10.0, tau_w=50.0, k=20.0), {"V": 0.0, "w": 0.0},
+        ["dV/dt = (I - V - k*w)/tau", "dw/dt = (V - w)/tau_w"], 1.0),
+    "alpha synapse": lambda: model_from_document(ALPHA_SYNAPSE, "alpha_synapse.toml"),
+    "3-state LIF": lambda: _shape(
+        "lif3", dict(tau_m=20.0, tau_e=5.0, tau_i=10.0), {"V": 0.0, "I_e": 0.0, "I_i": 0.0},
+        ["tau_m*dV/dt = -V + I_e + I_i + I", "tau_e*dI_e/dt = -I_e", "tau_i*dI_i/dt = -I_i"],
+        1.0, {"exc": {"target": "I_e"}, "inh": {"target": "I_i"}}),
+}
+LIBRARY = [name for name in lifgen.list_models()
+           if not lifgen.load_model(name).is_discrete and not lifgen.load_model(name).is_stochastic]
+
+
+@pytest.mark.parametrize("case", [*LIBRARY, *ISSUE_13_SHAPES])
+def test_verify_reports_every_state_with_the_order_theory_gives(case):
+    """rk4 at three dts on every continuous library model and the issue-13 shapes: each state
+    has its own error, and each measurable order is rk4's 4 (None: below the noise floor)."""
+    model = ISSUE_13_SHAPES[case]() if case in ISSUE_13_SHAPES else lifgen.load_model(case)
+    report = lifgen.verify(model, methods=["rk4"],
+                           dts=[model.dt, model.dt / 2, model.dt / 4])
+    assert report.passed, report.to_table()
+    errors = [r for r in report.rows if r["method"] == "rk4"][0]["state_errors"]
+    assert set(errors) == set(model.state_names)
+    for state, order in report.state_orders("rk4").items():
+        assert order is None or abs(order - 4) <= 0.25, (state, order)
