@@ -11,12 +11,8 @@ import tempfile
 from brian2_timing import runner, serve, setup
 
 
-def main(target, seconds):
-    import brian2 as b2
-
-    directory = tempfile.mkdtemp()
-    setup(b2, target, directory)
-    b2.defaultclock.dt = 0.1 * b2.ms
+def song_network(b2):
+    """(inputs, neuron, synapses): Brian2's examples/synapses/STDP.py, v starting at El."""
     namespace = dict(taum=10 * b2.ms, taupre=20 * b2.ms, taupost=20 * b2.ms, taue=5 * b2.ms,
                      Ee=0 * b2.mV, vt=-54 * b2.mV, vr=-60 * b2.mV, El=-74 * b2.mV, gmax=0.01,
                      dApre=0.01 * 0.01, dApost=-0.01 * 1.05 * 0.01)
@@ -35,6 +31,16 @@ def main(target, seconds):
                      w = clip(w + Apre, 0, gmax)""", namespace=namespace)
     synapses.connect()
     synapses.w = "rand() * gmax"
+    return inputs, neuron, synapses
+
+
+def main(target, seconds):
+    import brian2 as b2
+
+    directory = tempfile.mkdtemp()
+    setup(b2, target, directory)
+    b2.defaultclock.dt = 0.1 * b2.ms
+    inputs, neuron, synapses = song_network(b2)
     monitor = b2.SpikeMonitor(neuron, record=False)
     network = b2.Network(inputs, neuron, synapses, monitor)
     run, build = runner(b2, network, target, directory, seconds * b2.second, 0.1 * b2.ms)
