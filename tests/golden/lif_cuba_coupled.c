@@ -421,7 +421,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real r_V = p_V_r;
                 n_V = lg_reset ? r_V - (n_V - n_V) : n_V;
                 const int lg_spike = lg_reset;
-                /* a spike starts the refractory period (k7 steps, this one included) */
+                /* a spike starts the refractory period (k7 steps, this one included, as Brian2 counts) */
                 const lg_real n_refractory_steps = lg_spike ? lg_k7 - 1.0 : (s_refractory_steps > 0.0 ? s_refractory_steps - 1.0 : 0.0);
                 lg_x_V[lg_i] = n_V;
                 lg_x_g_e[lg_i] = n_g_e;
