@@ -154,7 +154,7 @@ def test_eight_processes_compile_one_new_model_at_once(tmp_path):
 def test_a_build_killed_at_any_moment_leaves_the_cache_usable(tmp_path):
     model = _model_file(tmp_path, 20.0 + random.random())
     reference = None
-    for trial, delay in enumerate((0.3, 0.8, 1.3, 1.8, 2.4, 3.0)):
+    for trial, delay in enumerate((0.3, 1.0, 1.8, 3.0)):  # imports, SymPy, gcc, publishing
         cache = tmp_path / f"cache{trial}"
         victim = subprocess.Popen([sys.executable, "-c", BUILDER, str(model), "0"],
                                   env=_environment_for(cache), stdout=subprocess.DEVNULL,
