@@ -8,6 +8,7 @@ import shutil
 import sys
 import tempfile
 
+from brian2_song import stdp_synapses
 from brian2_timing import runner, serve, setup
 
 EQUATIONS = """
@@ -30,14 +31,7 @@ def main(target, seconds):
     group = b2.NeuronGroup(4000, EQUATIONS, threshold="v > Vt", reset="v = Vr",
                            refractory=5 * b2.ms, method="exact", namespace=namespace)
     group.v = "Vr + rand()*(Vt - Vr)"
-    exc = b2.Synapses(group, group, """w : volt
-                dApre/dt = -Apre / taupre : volt (event-driven)
-                dApost/dt = -Apost / taupost : volt (event-driven)""",
-                      on_pre="""ge += w
-                    Apre += dApre
-                    w = clip(w + Apost, 0*mV, wmax)""",
-                      on_post="""Apost += dApost
-                     w = clip(w + Apre, 0*mV, wmax)""", namespace=namespace)
+    exc = stdp_synapses(b2, group, group, "volt", "0*mV", "wmax", namespace)
     inh = b2.Synapses(group, group, on_pre="gi += -9*mV", namespace=namespace)
     exc.connect("i < 3200", p=0.02)
     exc.w = 1.62 * b2.mV

@@ -11,6 +11,19 @@ import tempfile
 from brian2_timing import runner, serve, setup
 
 
+def stdp_synapses(b2, source, target, unit, zero, w_max, namespace):
+    """Additive pair-based STDP as Brian2's examples/synapses/STDP.py writes it: w, traces Apre
+    and Apost in `unit`, w clipped to [`zero`, `w_max`], each spike adding w to ge."""
+    return b2.Synapses(source, target, f"""w : {unit}
+                dApre/dt = -Apre / taupre : {unit} (event-driven)
+                dApost/dt = -Apost / taupost : {unit} (event-driven)""",
+                       on_pre=f"""ge += w
+                    Apre += dApre
+                    w = clip(w + Apost, {zero}, {w_max})""",
+                       on_post=f"""Apost += dApost
+                     w = clip(w + Apre, {zero}, {w_max})""", namespace=namespace)
+
+
 def song_network(b2):
     """(inputs, neuron, synapses): Brian2's examples/synapses/STDP.py, v starting at El."""
     namespace = dict(taum=10 * b2.ms, taupre=20 * b2.ms, taupost=20 * b2.ms, taue=5 * b2.ms,
@@ -21,14 +34,7 @@ def song_network(b2):
                                   dge/dt = -ge / taue : 1""", threshold="v>vt",
                             reset="v = vr", method="euler", namespace=namespace)
     neuron.v = -74 * b2.mV
-    synapses = b2.Synapses(inputs, neuron, """w : 1
-                dApre/dt = -Apre / taupre : 1 (event-driven)
-                dApost/dt = -Apost / taupost : 1 (event-driven)""",
-                           on_pre="""ge += w
-                    Apre += dApre
-                    w = clip(w + Apost, 0, gmax)""",
-                           on_post="""Apost += dApost
-                     w = clip(w + Apre, 0, gmax)""", namespace=namespace)
+    synapses = stdp_synapses(b2, inputs, neuron, "1", "0", "gmax", namespace)
     synapses.connect()
     synapses.w = "rand() * gmax"
     return inputs, neuron, synapses
