@@ -54,6 +54,10 @@ _loaded: dict = {}
 _process_lock = threading.Lock()
 _compiler_identity: dict = {}
 _fallbacks: dict = {}  # unusable cache folder -> the temporary one used instead
+# Descriptors of loaded modules, open for the life of the process: the loader finds a module by
+# the path /proc/self/fd/N, and dlopen returns the library already loaded under a path string it
+# has seen, so a closed N reused by the next module would load the previous module again.
+_module_descriptors: list = []
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,8 @@ def _checksum(path):
 def _load_verified(name, target, recorded):
     """Open the module once, check its owner and checksum on that descriptor, and load it
     through the descriptor (/proc/self/fd on Linux), so that no swapped file is loaded."""
-    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode) or hasattr(os, "getuid") and not _trusted(info):
@@ -333,9 +338,11 @@ def _load_verified(name, target, recorded):
             raise ImportError(f"{target.name} does not match the checksum of its build")
         by_descriptor = Path(f"/proc/self/fd/{descriptor}")
         kernel = _load(name, by_descriptor if by_descriptor.exists() else target, True)
-        return dataclasses.replace(kernel, path=target)
-    finally:
+    except BaseException:
         os.close(descriptor)
+        raise
+    _module_descriptors.append(descriptor)  # the module stays loaded: so does its unique path
+    return dataclasses.replace(kernel, path=target)
 
 
 def _load(name, path, from_cache):

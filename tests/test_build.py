@@ -40,6 +40,40 @@ def test_second_process_loads_the_cache_without_compiling(tmp_path):
     assert list((tmp_path / f"v{build.CACHE_SCHEMA}" / "tmp").iterdir()) == []
 
 
+SEVERAL = textwrap.dedent("""
+    import json, lifgen
+    sims = [lifgen.compile(m) for m in ("lapicque", "lif_cuba", "qif")]
+    for sim in sims:
+        sim.run(10, 1)
+    print(json.dumps([sim.from_cache for sim in sims]))
+""")
+
+
+def test_a_fresh_process_loads_several_cached_kernels_without_a_compiler(tmp_path):
+    """Three kernels from a warm cache in one new process: each one loads as itself (a reused
+    /proc/self/fd path once loaded the first module again, and the rest were rebuilt)."""
+    log = tmp_path / "compiler.log"
+    wrapper = tmp_path / "cc"
+    wrapper.write_text(f'#!/bin/sh\ncase "$*" in *-shared*) echo "$*" >> {log};; esac\n'
+                       f'exec {build.compiler_command()[0]} "$@"\n')
+    wrapper.chmod(0o755)
+    environment = dict(os.environ, LIFGEN_CACHE_DIR=str(tmp_path / "cache"), CC=str(wrapper))
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", SEVERAL], env=environment,
+                             capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert run() == [False, False, False]
+    compiled = log.read_text().count("\n")
+    assert compiled == 3
+    for _ in range(2):
+        assert run() == [True, True, True]
+    assert log.read_text().count("\n") == compiled  # no compiler ran in the warm processes
+    assert not list((tmp_path / "cache").rglob("*.bad"))  # and nothing was set aside
+
+
 def test_concurrent_processes_share_one_build(tmp_path):
     environment = dict(os.environ, LIFGEN_CACHE_DIR=str(tmp_path))
     processes = [subprocess.Popen([sys.executable, "-c", PROBE, "lapicque", "exact"], env=environment,
