@@ -21,7 +21,9 @@ class Result:
     state: dict
     dt: float | None  # None for discrete-time maps: time is counted in steps
     model: str = ""
-    inputs: dict = field(default_factory=dict)  # input name -> array broadcastable to the grid
+    # input name -> read-only view, broadcastable to the grid, of the input as the kernel read
+    # it (not a copy: where the caller's array needed no conversion it is that memory)
+    inputs: dict = field(default_factory=dict)
     threshold: object = None  # per-neuron value of the spike threshold on `threshold_state`
     spike_offsets: np.ndarray | None = None  # precise mode: spike time within its step, else NaN
     spike_count: np.ndarray | None = None  # (*batch, N)
