@@ -92,6 +92,12 @@ def read_regular_file(path, source):
     return data
 
 
+# [reset] timing when the file leaves it out, by whether the model declares physical units: a
+# model in units follows Brian2 and NEST (update, test, reset in one step), a unitless one
+# snnTorch (the reset decided from the state before the step).
+DEFAULT_TIMING = {True: "same_step", False: "next_step"}
+
+
 def model_from_document(document, source, default_name="model"):
     """Build a Model from an already-parsed TOML document."""
     _check_keys(document, set(SECTIONS), source, "top level")
@@ -189,7 +195,7 @@ def model_from_document(document, source, default_name="model"):
         refractory_counting=_string(document.get("refractory", {}), "counting", source,
                                     "[refractory]", "brian2"),
         reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
-        reset_timing=_string(reset, "timing", source, "[reset]", "next_step"),
+        reset_timing=_string(reset, "timing", source, "[reset]", DEFAULT_TIMING[check.active]),
         method=_string(simulation, "method", source, "[simulation]", None),
         dt=_number(dt, source, "[simulation] dt") if dt is not None else None,
         time_unit=time_unit,

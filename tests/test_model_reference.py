@@ -54,6 +54,33 @@ def test_the_example_model_runs(tmp_path):
     assert result.spike_count[0] > 0
 
 
+def test_the_nest_units_example_gives_nests_and_brian2s_spike_count(tmp_path):
+    """Left out, [reset] timing is Brian2's and NEST's for a model in units: 434 spikes in 1 s
+    at 10 nA (snnTorch's next_step order gave 416, silently)."""
+    import json
+
+    example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
+    path = tmp_path / "my_lif.toml"
+    path.write_text(example)
+    reference = json.loads((Path(__file__).parent / "reference" / "brian2" /
+                            "nest_units_example.json").read_text())["spikes"]
+    sim = lifgen.compile(path)
+    assert sim.reset_timing == "same_step" and "same_step" in sim.c_source
+    for current, spikes in reference.items():
+        assert sim.run("1 s", inputs={"I": current}).spike_count[0] == spikes, current
+    assert reference["10.0 nA"] == 434
+
+
+def test_a_unitless_model_keeps_snntorchs_reset_timing(tmp_path):
+    example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
+    unitless = re.sub(r'\{ (value|initial) = (-?[0-9.]+), unit = "[^"]*" \}', r"\2", example)
+    unitless = unitless.replace('I = { unit = "nA" }', "I = {}").replace('"0.1 ms"', "0.1")
+    path = tmp_path / "plain.toml"
+    path.write_text(unitless)
+    model = lifgen.load_model(path)
+    assert "unit" not in unitless and model.reset_timing == "next_step"
+
+
 def test_an_unknown_key_points_to_the_reference(tmp_path):
     example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
     path = tmp_path / "bad.toml"
