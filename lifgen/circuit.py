@@ -9,6 +9,7 @@ import sympy
 
 from .budget import SYMPY_SECONDS, OverBudget, within
 from .errors import ModelError
+from .linear import Opaque
 from .symbols import TIME, symbol, time_function
 
 
@@ -33,10 +34,12 @@ def derive_odes(laws, state_names, known_names=None, source=None):
         names = ", ".join(map(str, unknowns))
         raise ModelError(f"{len(equations)} laws for {len(unknowns)} unknowns ({names}); "
                          "each unknown needs one law", source, field)
-    solutions = _solve_linear(equations, unknowns)
+    opaque = Opaque(keep=unknowns)  # exp, min, ... of the knowns are coefficients, kept as written
+    hidden = [opaque.hide(eq) for eq in equations]
+    solutions = _solve_linear(hidden, unknowns)
     if not solutions:  # nonlinear laws: SymPy's general solver, under a time budget
         try:
-            solutions = within(SYMPY_SECONDS, sympy.solve, equations, unknowns, dict=True)
+            solutions = within(SYMPY_SECONDS, sympy.solve, hidden, unknowns, dict=True)
         except OverBudget:
             raise ModelError(f"SymPy could not solve the laws for {', '.join(map(str, unknowns))} "
                              f"within {SYMPY_SECONDS:g} s (LIFGEN_SYMPY_BUDGET sets the budget); "
@@ -46,7 +49,7 @@ def derive_odes(laws, state_names, known_names=None, source=None):
                          source, field)
     odes = []
     for name, d in zip(state_names, derivatives):
-        rhs = solutions[0][d]
+        rhs = opaque.restore(solutions[0][d])
         if rhs.free_symbols & set(unknowns):
             raise ModelError(f"d{name}/dt still depends on {rhs.free_symbols & set(unknowns)}",
                              source, field)
