@@ -220,3 +220,16 @@ def test_one_exponential_per_evaluation_of_the_rate(name, method):
     stages = len(TABLEAUX[method].b)
     assert sum(_exp_calls(tree) for _, tree in step_map.constants) == 0
     assert sum(_exp_calls(tree) for _, tree in (*step_map.stages, *step_map.updates)) == stages
+
+
+@pytest.mark.parametrize("name", MODELS, ids=lambda n: Path(n).stem)
+def test_no_more_exponentials_than_the_laws_write(name):
+    """Each method evaluates the rates once per stage (exponential Euler: once), and with them
+    no more exp calls than the laws write."""
+    model = _model(name)
+    written = sum(_exp_calls(tree) for tree in _written_rates(name).values())
+    for method in _methods(model):
+        step_map = _step_map(name, method)
+        stages = len(TABLEAUX[method].b) if method in TABLEAUX else 1
+        trees = (*step_map.constants, *step_map.stages, *step_map.updates)
+        assert sum(_exp_calls(tree) for _, tree in trees) <= written * stages, method
