@@ -98,7 +98,7 @@ def _solve_in_turn(equations, unknowns):
         if law is None:
             return None
         (unknown,) = law.free_symbols & unknowns
-        coefficient, rest = sympy.diff(law, unknown), law.xreplace({unknown: 0})
+        coefficient, rest = sympy.diff(law, unknown), law.xreplace({unknown: sympy.S.Zero})
         if coefficient == 0 or unknown in coefficient.free_symbols | rest.free_symbols:
             return None  # not linear in the unknown
         if coefficient.could_extract_minus_sign():  # I_C = C*dV/dt: dV/dt = I_C/C, not -I_C/(-C)
