@@ -138,16 +138,16 @@ def _assert_same(name, method, dtype, values):
         inside = np.abs(expected) < limit
         kept = ~np.isfinite(expected) & (np.abs(got) < limit)
         assert not kept.any(), (
-            f"{where}: {got[kept][:3]} where the written step overflows, at {values_at(values, kept)}")
+            f"{where}: {got[kept][:3]} where the written step overflows, at {_values_at(values, kept)}")
         assert np.all(np.isfinite(got[inside])), (
             f"{where}: not finite where the written step is {expected[inside & ~np.isfinite(got)][:3]}, "
-            f"at {values_at(values, inside & ~np.isfinite(got))}")
+            f"at {_values_at(values, inside & ~np.isfinite(got))}")
         with np.errstate(all="ignore"):
             bound = RTOL[dtype] * np.maximum(np.abs(expected), before) + 4 * spread[s]
             wrong = inside & (np.abs(got - expected) > bound)
         assert not wrong.any(), (
             f"{where}: {got[wrong][:3]} where the written step is {expected[wrong][:3]}, "
-            f"at {values_at(values, wrong)}")
+            f"at {_values_at(values, wrong)}")
 
 
 def _sensitivity(name, method, values, dtype, written):
@@ -168,7 +168,7 @@ def _sensitivity(name, method, values, dtype, written):
     return spread
 
 
-def values_at(values, mask):
+def _values_at(values, mask):
     """The values at the first point of `mask`, to name a failure."""
     i = int(np.flatnonzero(mask)[0])
     return {str(k): float(np.ravel(v)[i] if np.ndim(v) else v) for k, v in values.items()}
@@ -207,6 +207,7 @@ def test_adex_rests_with_a_small_slope_factor(dtype, delta_t):
 
 
 def _exp_calls(tree):
+    """How many exp calls a written tree makes."""
     return (isinstance(tree, Call) and tree.function == "exp") + sum(
         _exp_calls(child) for child in children(tree))
 
