@@ -9,6 +9,7 @@ import sympy
 
 from .budget import SYMPY_SECONDS, OverBudget, within
 from .errors import ModelError
+from .linear import Opaque
 from .symbols import TIME, symbol, time_function
 
 
@@ -33,10 +34,12 @@ def derive_odes(laws, state_names, known_names=None, source=None):
         names = ", ".join(map(str, unknowns))
         raise ModelError(f"{len(equations)} laws for {len(unknowns)} unknowns ({names}); "
                          "each unknown needs one law", source, field)
-    solutions = _solve_linear(equations, unknowns)
+    opaque = Opaque(keep=unknowns)  # exp, min, ... of the knowns are coefficients, kept as written
+    hidden = [opaque.hide(eq) for eq in equations]
+    solutions = _solve_in_turn(equations, unknowns) or _solve_linear(hidden, unknowns)
     if not solutions:  # nonlinear laws: SymPy's general solver, under a time budget
         try:
-            solutions = within(SYMPY_SECONDS, sympy.solve, equations, unknowns, dict=True)
+            solutions = within(SYMPY_SECONDS, sympy.solve, hidden, unknowns, dict=True)
         except OverBudget:
             raise ModelError(f"SymPy could not solve the laws for {', '.join(map(str, unknowns))} "
                              f"within {SYMPY_SECONDS:g} s (LIFGEN_SYMPY_BUDGET sets the budget); "
@@ -46,7 +49,7 @@ def derive_odes(laws, state_names, known_names=None, source=None):
                          source, field)
     odes = []
     for name, d in zip(state_names, derivatives):
-        rhs = solutions[0][d]
+        rhs = opaque.restore(solutions[0][d])
         if rhs.free_symbols & set(unknowns):
             raise ModelError(f"d{name}/dt still depends on {rhs.free_symbols & set(unknowns)}",
                              source, field)
@@ -83,6 +86,27 @@ def normalise_expression(expr, state_names, in_time=False):
     if not in_time and expr.has(sympy.Derivative):
         raise ModelError(f"a derivative is not allowed in {expr}")
     return expr
+
+
+def _solve_in_turn(equations, unknowns):
+    """Laws that each bring one more unknown (`C*dV/dt = rhs`, `I_R = V/R`), solved one at a time
+    by substitution, each right-hand side kept as written: algebra that expands products or
+    splits exponentials would move where the expression overflows. None when they are coupled."""
+    pending, solution, unknowns = list(equations), {}, set(unknowns)
+    while pending:
+        law = next((law for law in pending if len(law.free_symbols & unknowns) == 1), None)
+        if law is None:
+            return None
+        (unknown,) = law.free_symbols & unknowns
+        coefficient, rest = sympy.diff(law, unknown), law.xreplace({unknown: sympy.S.Zero})
+        if coefficient == 0 or unknown in coefficient.free_symbols | rest.free_symbols:
+            return None  # not linear in the unknown
+        if coefficient.could_extract_minus_sign():  # I_C = C*dV/dt: dV/dt = I_C/C, not -I_C/(-C)
+            coefficient, rest = -coefficient, -rest
+        solution[unknown] = -rest / coefficient
+        unknowns.discard(unknown)
+        pending = [p.xreplace({unknown: solution[unknown]}) for p in pending if p is not law]
+    return [solution]
 
 
 def _solve_linear(equations, unknowns):

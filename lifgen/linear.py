@@ -9,6 +9,44 @@ from .symbols import DT
 from .functions import exprel, propagator
 
 
+class Opaque:
+    """Stands a Dummy in for every non-polynomial part of an expression (a function call, a
+    non-integer power, a piecewise), so that polynomial algebra (expand, cancel, a linear solve)
+    takes it as one coefficient. That algebra would otherwise split exp(a + b) into
+    exp(a)*exp(b) and distribute over min, max and where, which moves where an expression
+    overflows: AdEx's exp((V - V_T)/Delta_T) became inf*0 at rest for a small Delta_T."""
+
+    def __init__(self, keep=()):
+        self.keep = set(keep)  # parts that contain these symbols stay open (an unknown inside exp)
+        self.parts = {}
+
+    def hide(self, expr):
+        """`expr` with each outermost non-polynomial part free of `keep` replaced by a Dummy."""
+        if not isinstance(expr, sympy.Basic) or expr.is_Atom:
+            return expr
+        if _polynomial(expr) or expr.free_symbols & self.keep:
+            return expr.func(*(self.hide(a) for a in expr.args))
+        if expr not in self.parts:
+            self.parts[expr] = sympy.Dummy(f"opaque{len(self.parts)}")
+        return self.parts[expr]
+
+    def restore(self, expr):
+        """`expr` with the hidden parts back, as they were written."""
+        return expr.xreplace({dummy: part for part, dummy in self.parts.items()})
+
+
+def _polynomial(expr):
+    """Whether `expr` is a node of polynomial algebra: a sum, a product or an integer power."""
+    return isinstance(expr, (sympy.Add, sympy.Mul)) or (
+        isinstance(expr, sympy.Pow) and expr.exp.is_Integer)
+
+
+def expand_opaque(expr):
+    """sympy.expand that leaves every function call and non-integer power as written."""
+    opaque = Opaque()
+    return opaque.restore(sympy.expand(opaque.hide(expr)))
+
+
 def linear_coefficients(expr, variables):
     """Split `expr` as sum(coefficient*variable) + remainder; None when it is not linear in `variables`."""
     variables = list(variables)
@@ -18,7 +56,7 @@ def linear_coefficients(expr, variables):
         if c.free_symbols & set(variables):
             return None
         coefficients[v] = c
-    remainder = sympy.expand(expr - sum(c * v for v, c in coefficients.items()))
+    remainder = expand_opaque(expr - sum(c * v for v, c in coefficients.items()))
     if remainder.free_symbols & set(variables):
         return None
     return coefficients, remainder

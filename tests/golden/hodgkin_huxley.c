@@ -18,9 +18,9 @@
  *   k8 = -(13/16)
  *   k9 = 1/80
  *   k10 = dt/C
- *   k11 = E_L*g_L
- *   k12 = E_K*g_K
- *   k13 = E_Na*g_Na
+ *   k11 = -E_L
+ *   k12 = -E_K
+ *   k13 = -E_Na
  *   k14 = -g_L
  *   stage1_alpha_m = 1/exprel(k0 - k1*V)
  *   stage1_beta_m = 4*exp(k2 - k3*V)
@@ -28,10 +28,10 @@
  *   stage1_beta_h = 1/(1 + exp(k6 - k1*V))
  *   stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V))
  *   stage1_beta_n = 0.125*exp(k8 - k9*V)
- *   V <- V + k10*((k11 + I - g_L*V + k12*(n*n*(n*n)) - g_K*(V*(n*n*(n*n))) + k13*(h*(m*m*m)) - g_Na*(V*h*(m*m*m)))*exprel(k10*(k14 - g_K*(n*n*(n*n)) - g_Na*(h*(m*m*m)))))
- *   m <- m + dt*((stage1_alpha_m - stage1_alpha_m*m - stage1_beta_m*m)*exprel(dt*(-stage1_alpha_m - stage1_beta_m)))
- *   h <- h + dt*((stage1_alpha_h - h*stage1_alpha_h - h*stage1_beta_h)*exprel(dt*(-stage1_alpha_h - stage1_beta_h)))
- *   n <- n + dt*((stage1_alpha_n - stage1_alpha_n*n - stage1_beta_n*n)*exprel(dt*(-stage1_alpha_n - stage1_beta_n)))
+ *   V <- V + k10*((I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V)))*exprel(k10*(k14 - g_K*(n*n*(n*n)) - g_Na*(h*(m*m*m)))))
+ *   m <- m + dt*((stage1_alpha_m*(1 - m) - stage1_beta_m*m)*exprel(dt*(-stage1_alpha_m - stage1_beta_m)))
+ *   h <- h + dt*((stage1_alpha_h*(1 - h) - h*stage1_beta_h)*exprel(dt*(-stage1_alpha_h - stage1_beta_h)))
+ *   n <- n + dt*((stage1_alpha_n*(1 - n) - stage1_beta_n*n)*exprel(dt*(-stage1_alpha_n - stage1_beta_n)))
  *   spike if V > 0
  *
  * The kernel takes one struct of arguments, lg_args. Arrays are row-major. States, spike counts
@@ -216,12 +216,12 @@ static int lg_kernel(int64_t lg_n_steps,
         lg_k_k9[lg_n] = 1.0/80.0;
         /* k10 = dt/C */
         lg_k_k10[lg_n] = lg_dt/p_C;
-        /* k11 = E_L*g_L */
-        lg_k_k11[lg_n] = p_E_L*p_g_L;
-        /* k12 = E_K*g_K */
-        lg_k_k12[lg_n] = p_E_K*p_g_K;
-        /* k13 = E_Na*g_Na */
-        lg_k_k13[lg_n] = p_E_Na*p_g_Na;
+        /* k11 = -E_L */
+        lg_k_k11[lg_n] = -p_E_L;
+        /* k12 = -E_K */
+        lg_k_k12[lg_n] = -p_E_K;
+        /* k13 = -E_Na */
+        lg_k_k13[lg_n] = -p_E_Na;
         /* k14 = -g_L */
         lg_k_k14[lg_n] = -p_g_L;
     }
@@ -295,14 +295,14 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V));
                 /* stage1_beta_n = 0.125*exp(k8 - k9*V) */
                 const lg_real lg_stage1_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V);
-                /* V <- V + k10*((k11 + I - g_L*V + k12*(n*n*(n*n)) - g_K*(V*(n*n*(n*n))) + k13*(h*(m*m*m)) - g_Na*(V*h*(m*m*m)))*exprel(k10*(k14 - g_K*(n*n*(n*n)) - g_Na*(h*(m*m*m))))) */
-                lg_real n_V = s_V + lg_k10*((lg_k11 + u_I - p_g_L*s_V + lg_k12*(s_n*s_n*(s_n*s_n)) - p_g_K*(s_V*(s_n*s_n*(s_n*s_n))) + lg_k13*(s_h*(s_m*s_m*s_m)) - p_g_Na*(s_V*s_h*(s_m*s_m*s_m)))*lg_exprel(lg_k10*(lg_k14 - p_g_K*(s_n*s_n*(s_n*s_n)) - p_g_Na*(s_h*(s_m*s_m*s_m)))));
-                /* m <- m + dt*((stage1_alpha_m - stage1_alpha_m*m - stage1_beta_m*m)*exprel(dt*(-stage1_alpha_m - stage1_beta_m))) */
-                lg_real n_m = s_m + lg_dt*((lg_stage1_alpha_m - lg_stage1_alpha_m*s_m - lg_stage1_beta_m*s_m)*lg_exprel(lg_dt*(-lg_stage1_alpha_m - lg_stage1_beta_m)));
-                /* h <- h + dt*((stage1_alpha_h - h*stage1_alpha_h - h*stage1_beta_h)*exprel(dt*(-stage1_alpha_h - stage1_beta_h))) */
-                lg_real n_h = s_h + lg_dt*((lg_stage1_alpha_h - s_h*lg_stage1_alpha_h - s_h*lg_stage1_beta_h)*lg_exprel(lg_dt*(-lg_stage1_alpha_h - lg_stage1_beta_h)));
-                /* n <- n + dt*((stage1_alpha_n - stage1_alpha_n*n - stage1_beta_n*n)*exprel(dt*(-stage1_alpha_n - stage1_beta_n))) */
-                lg_real n_n = s_n + lg_dt*((lg_stage1_alpha_n - lg_stage1_alpha_n*s_n - lg_stage1_beta_n*s_n)*lg_exprel(lg_dt*(-lg_stage1_alpha_n - lg_stage1_beta_n)));
+                /* V <- V + k10*((I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V)))*exprel(k10*(k14 - g_K*(n*n*(n*n)) - g_Na*(h*(m*m*m))))) */
+                lg_real n_V = s_V + lg_k10*((u_I - p_g_L*(lg_k11 + s_V) - p_g_K*(s_n*s_n*(s_n*s_n)*(lg_k12 + s_V)) - p_g_Na*(s_h*(s_m*s_m*s_m)*(lg_k13 + s_V)))*lg_exprel(lg_k10*(lg_k14 - p_g_K*(s_n*s_n*(s_n*s_n)) - p_g_Na*(s_h*(s_m*s_m*s_m)))));
+                /* m <- m + dt*((stage1_alpha_m*(1 - m) - stage1_beta_m*m)*exprel(dt*(-stage1_alpha_m - stage1_beta_m))) */
+                lg_real n_m = s_m + lg_dt*((lg_stage1_alpha_m*(1.0 - s_m) - lg_stage1_beta_m*s_m)*lg_exprel(lg_dt*(-lg_stage1_alpha_m - lg_stage1_beta_m)));
+                /* h <- h + dt*((stage1_alpha_h*(1 - h) - h*stage1_beta_h)*exprel(dt*(-stage1_alpha_h - stage1_beta_h))) */
+                lg_real n_h = s_h + lg_dt*((lg_stage1_alpha_h*(1.0 - s_h) - s_h*lg_stage1_beta_h)*lg_exprel(lg_dt*(-lg_stage1_alpha_h - lg_stage1_beta_h)));
+                /* n <- n + dt*((stage1_alpha_n*(1 - n) - stage1_beta_n*n)*exprel(dt*(-stage1_alpha_n - stage1_beta_n))) */
+                lg_real n_n = s_n + lg_dt*((lg_stage1_alpha_n*(1.0 - s_n) - lg_stage1_beta_n*s_n)*lg_exprel(lg_dt*(-lg_stage1_alpha_n - lg_stage1_beta_n)));
                 /* spike if V > 0, then reset at once */
                 const int lg_reset = (n_V > 0.0 && !(s_V > 0.0));
                 const int lg_spike = lg_reset;
@@ -335,14 +335,14 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V));
                 /* stage1_beta_n = 0.125*exp(k8 - k9*V) */
                 const lg_real lg_stage1_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V);
-                /* V <- V + k10*((k11 + I - g_L*V + k12*(n*n*(n*n)) - g_K*(V*(n*n*(n*n))) + k13*(h*(m*m*m)) - g_Na*(V*h*(m*m*m)))*exprel(k10*(k14 - g_K*(n*n*(n*n)) - g_Na*(h*(m*m*m))))) */
-                lg_real n_V = s_V + lg_k10*((lg_k11 + u_I - p_g_L*s_V + lg_k12*(s_n*s_n*(s_n*s_n)) - p_g_K*(s_V*(s_n*s_n*(s_n*s_n))) + lg_k13*(s_h*(s_m*s_m*s_m)) - p_g_Na*(s_V*s_h*(s_m*s_m*s_m)))*lg_exprel(lg_k10*(lg_k14 - p_g_K*(s_n*s_n*(s_n*s_n)) - p_g_Na*(s_h*(s_m*s_m*s_m)))));
-                /* m <- m + dt*((stage1_alpha_m - stage1_alpha_m*m - stage1_beta_m*m)*exprel(dt*(-stage1_alpha_m - stage1_beta_m))) */
-                lg_real n_m = s_m + lg_dt*((lg_stage1_alpha_m - lg_stage1_alpha_m*s_m - lg_stage1_beta_m*s_m)*lg_exprel(lg_dt*(-lg_stage1_alpha_m - lg_stage1_beta_m)));
-                /* h <- h + dt*((stage1_alpha_h - h*stage1_alpha_h - h*stage1_beta_h)*exprel(dt*(-stage1_alpha_h - stage1_beta_h))) */
-                lg_real n_h = s_h + lg_dt*((lg_stage1_alpha_h - s_h*lg_stage1_alpha_h - s_h*lg_stage1_beta_h)*lg_exprel(lg_dt*(-lg_stage1_alpha_h - lg_stage1_beta_h)));
-                /* n <- n + dt*((stage1_alpha_n - stage1_alpha_n*n - stage1_beta_n*n)*exprel(dt*(-stage1_alpha_n - stage1_beta_n))) */
-                lg_real n_n = s_n + lg_dt*((lg_stage1_alpha_n - lg_stage1_alpha_n*s_n - lg_stage1_beta_n*s_n)*lg_exprel(lg_dt*(-lg_stage1_alpha_n - lg_stage1_beta_n)));
+                /* V <- V + k10*((I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V)))*exprel(k10*(k14 - g_K*(n*n*(n*n)) - g_Na*(h*(m*m*m))))) */
+                lg_real n_V = s_V + lg_k10*((u_I - p_g_L*(lg_k11 + s_V) - p_g_K*(s_n*s_n*(s_n*s_n)*(lg_k12 + s_V)) - p_g_Na*(s_h*(s_m*s_m*s_m)*(lg_k13 + s_V)))*lg_exprel(lg_k10*(lg_k14 - p_g_K*(s_n*s_n*(s_n*s_n)) - p_g_Na*(s_h*(s_m*s_m*s_m)))));
+                /* m <- m + dt*((stage1_alpha_m*(1 - m) - stage1_beta_m*m)*exprel(dt*(-stage1_alpha_m - stage1_beta_m))) */
+                lg_real n_m = s_m + lg_dt*((lg_stage1_alpha_m*(1.0 - s_m) - lg_stage1_beta_m*s_m)*lg_exprel(lg_dt*(-lg_stage1_alpha_m - lg_stage1_beta_m)));
+                /* h <- h + dt*((stage1_alpha_h*(1 - h) - h*stage1_beta_h)*exprel(dt*(-stage1_alpha_h - stage1_beta_h))) */
+                lg_real n_h = s_h + lg_dt*((lg_stage1_alpha_h*(1.0 - s_h) - s_h*lg_stage1_beta_h)*lg_exprel(lg_dt*(-lg_stage1_alpha_h - lg_stage1_beta_h)));
+                /* n <- n + dt*((stage1_alpha_n*(1 - n) - stage1_beta_n*n)*exprel(dt*(-stage1_alpha_n - stage1_beta_n))) */
+                lg_real n_n = s_n + lg_dt*((lg_stage1_alpha_n*(1.0 - s_n) - lg_stage1_beta_n*s_n)*lg_exprel(lg_dt*(-lg_stage1_alpha_n - lg_stage1_beta_n)));
                 /* spike if V > 0, then reset at once */
                 const int lg_reset = (n_V > 0.0 && !(s_V > 0.0));
                 const int lg_spike = lg_reset;
