@@ -188,6 +188,7 @@ def _held_step(model, method, stages, updates, constants):
                         if own_stages.get(k) != tree)
     held_updates = tuple((s, tree) for s, tree in ((s, constants.hoist(t)) for s, t in held_updates)
                          if s not in frozen and own_updates.get(s) != tree)
+    assert all(k in own_stages for k, _ in held_stages), "a held stage the step does not have"
     return held_stages, held_updates
 
 
