@@ -161,10 +161,9 @@ def test_while_refractory_the_other_states_see_the_frozen_one_held(method):
                                                              record=["V", "w"])
     V, w = result.traces["V"][:, 0], result.traces["w"][:, 0]
     steps = round(p["t_ref"] / dt) - 1  # held after the spike's step, as Brian2 counts
-    order, drift = ORDERS[method], p["tau_w"] and dt / p["tau_w"]
-    exact_here = order is None or method == "exponential_euler"
-    tolerance = 1e-12 + (0 if exact_here else
-                         4 * steps * drift ** (order + 1) / math.factorial(order + 1))
+    order = None if method == "exponential_euler" else ORDERS[method]  # None: exact here
+    tolerance = 1e-12 if order is None else (
+        1e-12 + 4 * steps * (dt / p["tau_w"]) ** (order + 1) / math.factorial(order + 1))
     spikes = result.spike_steps()
     assert len(spikes) >= 3
     for s in spikes[:3]:
