@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import sympy
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .stability import stability_warning
 from .functions import propagator
 from .linear import exact_step, linear_coefficients
@@ -155,7 +155,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
                                                           first=first)))
                            for s, e in exact_step(model))
     refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
-    held_stages, held_updates = _held_step(model, method, stages, updates, constants)
+    held_stages, held_updates = _held_step(model, method, stages, constants)
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
                    reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
@@ -175,21 +175,29 @@ def held_model(model):
                    written_steps=())
 
 
-def _held_step(model, method, stages, updates, constants):
-    """(stages, updates) of the held model's step that differ from the step's own: the kernel
-    selects them per neuron while it is refractory. A frozen state's own update is left out (the
-    refractory block keeps its value); constants go through the same Hoister."""
+def _held_step(model, method, stages, constants):
+    """(stages, updates) of the held model's step that differ from the model's derived step: the
+    kernel selects them per neuron while it is refractory. Compared with the derived step, not a
+    written one, so a written update that holding does not change is kept as written. A frozen
+    state's own update is left out (the refractory block keeps its value); constants go through
+    the same Hoister."""
     if not model.refractory or not model.refractory[1] or model.is_discrete:
         return (), ()
-    held_stages, held_updates = _ode_step(held_model(model), method)
     frozen = set(model.refractory[1])
-    own_stages, own_updates = dict(stages), dict(updates)
-    held_stages = tuple((k, tree) for k, tree in ((k, constants.hoist(t)) for k, t in held_stages)
-                        if own_stages.get(k) != tree)
-    held_updates = tuple((s, tree) for s, tree in ((s, constants.hoist(t)) for s, t in held_updates)
+    own_stages, own_updates = (dict(part) for part in _ode_step(replace(model, written_steps=()),
+                                                                 method))
+    held_stages, held_updates = _ode_step(held_model(model), method)
+    held_stages = tuple((k, tree) for k, tree in held_stages if own_stages.get(k) != tree)
+    held_updates = tuple((s, tree) for s, tree in held_updates
                          if s not in frozen and own_updates.get(s) != tree)
-    assert all(k in own_stages for k, _ in held_stages), "a held stage the step does not have"
-    return held_stages, held_updates
+    missing = {k for k, _ in held_stages} - {k for k, _ in stages}
+    if missing:
+        raise ModelError(f"the step written for {method} has no stages, but holding "
+                         f"{', '.join(map(str, frozen))} while refractory changes them; remove "
+                         f"[equations.{method}] or the frozen states", model.source,
+                         f"[equations.{method}]")
+    return (tuple((k, constants.hoist(tree)) for k, tree in held_stages),
+            tuple((s, constants.hoist(tree)) for s, tree in held_updates))
 
 
 def _refractory(model, dt, reset, reset_timing, precise, constants):

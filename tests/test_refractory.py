@@ -320,3 +320,14 @@ def test_brian2s_conditional_write_behaviour():
     kept = lifgen.compile(conditional_write("keep")).run(
         steps, drives={"sx": (train, [[weight]]), "sy": (train, [[weight]])})
     assert kept.state["x"][0] == pytest.approx(kept.state["y"][0])  # nothing dropped
+
+
+def test_a_written_step_is_kept_where_holding_changes_nothing():
+    # Euler reads every state before the step: holding V changes no other update, so the
+    # written step stays as written and nothing is selected.
+    document = read_toml(ADAPTIVE)
+    document["equations"]["euler"] = {"V": "V + dt*(-(V - E_L) - R*w + R*I)/tau",
+                                      "w": "w + dt*(a*(V - E_L) - w)/tau_w"}
+    step_map = lifgen.compile(model_from_document(document, "written.toml"),
+                              method="euler").step_map
+    assert step_map.held_updates == () and step_map.held_stages == ()
