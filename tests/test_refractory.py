@@ -186,15 +186,18 @@ def test_adex_held_at_minus_60_mV_adapts_as_the_closed_form(method):
     # NESTML's aeif_cond_exp parameters (no synaptic input: its conductances stay 0), I = 2000 pA,
     # the neuron refractory for 2 ms from t = 0 at V = -60 mV with w = 0. With V held,
     # w(t) = a (V - E_L) (1 - exp(-t/tau_w)) = 0.58482 pA at 2 ms; with V moving inside the
-    # stages, rk4 gave 0.60128 pA (+2.8 %).
-    params = dict(C=281.0, g_L=30.0, E_L=-70.6, V_T=-50.4, Delta_T=2.0, a=4.0, tau_w=144.0,
-                  b=80.5, V_r=-60.0, V_peak=0.0)
+    # stages, rk4 gave 0.60128 pA (+2.8 %). Brian2, whose `unless refractory` zeroes the slope
+    # in every stage, computes the same step (tests/reference/make_brian2_refractory_refs.py).
+    brian2 = json.loads((BRIAN2 / "refractory.json").read_text())["adex_held"]
+    params = dict(brian2["parameters"])
+    current = params.pop("I")
     result = lifgen.compile(adex_with_refractory(), method=method, dt=0.1).run(
-        20, inputs={"I": 2000.0}, params=params, record=["V", "w"],
+        20, inputs={"I": current}, params=params, record=["V", "w"],
         initial={"V": -60.0, "w": 0.0, "refractory_steps": 20.0})
     closed_form = params["a"] * (-60.0 - params["E_L"]) * -math.expm1(-2.0 / params["tau_w"])
     assert np.all(result.traces["V"][:, 0] == -60.0)
     assert result.traces["w"][19, 0] == pytest.approx(closed_form, rel=1e-6)
+    assert result.traces["w"][19, 0] == pytest.approx(brian2[method]["w"], rel=1e-13)
     assert round(closed_form, 5) == 0.58482
 
 
@@ -294,7 +297,7 @@ def test_brian2s_conditional_write_behaviour():
     # - Brian2 also drops the write made at the end of a period's last step (its not_refractory
     #   flag is renewed only by the next update), which lifgen adds at the start of the first
     #   step after the period, when x moves again: x keeps one more event per period.
-    reference = json.loads((BRIAN2 / "conditional_write.json").read_text())
+    reference = json.loads((BRIAN2 / "refractory.json").read_text())
     weight, steps = reference["weight"], reference["steps"]
     train = lifgen.SpikeTrain(1, np.arange(steps), np.zeros(steps, np.int64))
     result = lifgen.compile(conditional_write()).run(
