@@ -261,6 +261,7 @@ def _while_refractory(held, tree: Expression, scope: _Scope) -> Expression:
 
 
 def _held_comment(key, held: dict) -> list[Statement]:
+    """The held step's value of a stage or update, as a comment beside the step's own."""
     if key not in held:
         return []
     return [Comment(f"while refractory (frozen states held): {key.name.removeprefix('lg_')} "
@@ -272,12 +273,10 @@ def _refractory_block(step_map: StepMap) -> list[Statement]:
     if not step_map.refractory:
         return []
     _, frozen = step_map.refractory
-    body: list[Statement] = []
-    body += [Assign(local("new", s.name),
-                    Select(name("lg_refractory"),
-                           keeping_nonfinite(local("state", s.name), local("new", s.name)),
-                           name(local("new", s.name)))) for s in frozen]
-    return body
+    return [Assign(local("new", s.name),
+                   Select(name("lg_refractory"),
+                          keeping_nonfinite(local("state", s.name), local("new", s.name)),
+                          name(local("new", s.name)))) for s in frozen]
 
 
 # How the steps of a refractory period are counted: (what the code's comment says, whether the
