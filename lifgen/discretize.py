@@ -6,11 +6,11 @@ of the time loop.
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
-from .errors import InputError
+from .errors import InputError, ModelError
 from .stability import stability_warning
 from .functions import propagator
 from .linear import exact_step, linear_coefficients
@@ -44,6 +44,8 @@ class StepMap:
     propagator: Assignments = ()  # state <- exact solution after any time lg_tau
     refractory: tuple = ()  # (tree of the refractory steps, (frozen state, ...)), or ()
     warning: str = ""  # why the method is unstable at this dt, when it is (stability.py)
+    held_stages: Assignments = ()  # stages that differ while refractory (frozen slopes zero)
+    held_updates: Assignments = ()  # updates of unfrozen states that differ while refractory
 
     @property
     def spike(self):
@@ -82,6 +84,10 @@ class StepMap:
                 lines.append(f"{name} = {to_text(tree)}")
         lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.stages]
         lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
+        lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}   (while refractory: frozen "
+                  f"states held)" for k, v in self.held_stages]
+        lines += [f"{s} <- {to_text(v)}   (while refractory: frozen states held)"
+                  for s, v in self.held_updates]
         if self.reset:
             when = ("if the previous step spiked" if self.reset_timing == "next_step"
                     else "if this step spiked")
@@ -149,11 +155,49 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
                                                           first=first)))
                            for s, e in exact_step(model))
     refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
+    held_stages, held_updates = _held_step(model, method, stages, constants)
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
                    reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
                    stages=stages, note=note, propagator=propagator, refractory=refractory,
-                   warning=stability_warning(model, method, dt))
+                   warning=stability_warning(model, method, dt), held_stages=held_stages,
+                   held_updates=held_updates)
+
+
+def held_model(model):
+    """The model while refractory: every frozen state's derivative is zero (Brian2's `unless
+    refractory`), so the other states see it held in every stage and in the propagator."""
+    frozen = set(model.refractory[1]) if model.refractory else set()
+    zero = sympy.Integer(0)
+    return replace(model, odes=tuple((s, zero if s in frozen else rhs) for s, rhs in model.odes),
+                   named_odes=tuple((s, zero if s in frozen else rhs)
+                                    for s, rhs in model.named_odes),
+                   written_steps=())
+
+
+def _held_step(model, method, stages, constants):
+    """(stages, updates) of the held model's step that differ from the model's derived step: the
+    kernel selects them per neuron while it is refractory. Compared with the derived step, not a
+    written one, so a written update that holding does not change is kept as written. A frozen
+    state's own update is left out (the refractory block keeps its value); constants go through
+    the same Hoister."""
+    if not model.refractory or not model.refractory[1] or model.is_discrete:
+        return (), ()
+    frozen = set(model.refractory[1])
+    own_stages, own_updates = (dict(part) for part in _ode_step(replace(model, written_steps=()),
+                                                                 method))
+    held_stages, held_updates = _ode_step(held_model(model), method)
+    held_stages = tuple((k, tree) for k, tree in held_stages if own_stages.get(k) != tree)
+    held_updates = tuple((s, tree) for s, tree in held_updates
+                         if s not in frozen and own_updates.get(s) != tree)
+    missing = {k for k, _ in held_stages} - {k for k, _ in stages}
+    if missing:
+        raise ModelError(f"the step written for {method} has no stages, but holding "
+                         f"{', '.join(map(str, frozen))} while refractory changes them; remove "
+                         f"[equations.{method}] or the frozen states", model.source,
+                         f"[equations.{method}]")
+    return (tuple((k, constants.hoist(tree)) for k, tree in held_stages),
+            tuple((s, constants.hoist(tree)) for s, tree in held_updates))
 
 
 def _refractory(model, dt, reset, reset_timing, precise, constants):

@@ -114,8 +114,9 @@ def library_context(model, options, prefix, command=None, target="c"):
                     "field": field_name("input", q.name),
                     "time": field_name("input_time_stride", q.name),
                     "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
-        "synapses": [{"name": y.name, "doc": f"adds to {y.target}" if y.target
-                      else f"the input {y.name} of the equations",
+        "synapses": [{"name": y.name, "doc": (f"adds to {y.target}" + (
+                          ", dropped while refractory" if model.drops_while_refractory(y) else "")
+                          if y.target else f"the input {y.name} of the equations"),
                       "weights": field_name("weights", y.name),
                       "kind": field_name("weight_kind", y.name)} for y in model.synapses],
         "prologue": kernel.prologue.c_source if kernel.prologue else "",

@@ -113,14 +113,19 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
         loads += [Comment(f"reset if the state before this step spiked: {model.spike}"),
                   Let("lg_reset", reset_test, INT)]
         body += [s for r in resets if r.offset for s in r.decide(reset_test, "before the update")]
+    body += _refractory_flag(step_map)
+    held_stages, held_updates = dict(step_map.held_stages), dict(step_map.held_updates)
     for k, tree in step_map.stages:
         body += [Comment(f"{k.name.removeprefix('lg_')} = {to_text(tree)}"),
-                 Let(k.name, before(tree))]
+                 *_held_comment(k, held_stages),
+                 Let(k.name, _while_refractory(held_stages.get(k), before(tree), before))]
     updated: set = set()
     for state, tree in step_map.updates:
         scope = _Scope(step_map, new=updated) if step_map.sequential else before
         body += [Comment(f"{state} <- {to_text(tree)}"),
-                 Let(local("new", state.name), scope(tree), mutable=True)]
+                 *_held_comment(state, held_updates),
+                 Let(local("new", state.name),
+                     _while_refractory(held_updates.get(state), scope(tree), scope), mutable=True)]
         updated.add(state)
     body += _refractory_block(step_map)
     if step_map.propagator:
@@ -238,20 +243,40 @@ def _reset(step_map: StepMap, state, tree, after: _Scope) -> _Reset:
     return _Reset(state.name, after(tree), comment)
 
 
-def _refractory_block(step_map: StepMap) -> list[Statement]:
-    """While the counter runs, the frozen states keep their values and no spike is possible."""
+def _refractory_flag(step_map: StepMap) -> list[Statement]:
+    """Whether the neuron is refractory in this step: the counter before the step is positive.
+    Known before the update, which selects the held step's stages and updates by it."""
     if not step_map.refractory:
         return []
     _, frozen = step_map.refractory
     counter = name(local("state", REFRACTORY_STATE))
     held = f": {', '.join(map(str, frozen))} held, no spike" if frozen else ": no spike"
-    body: list[Statement] = [Comment(f"refractory while {REFRACTORY_STATE} > 0{held}"),
-                             Let("lg_refractory", Op(">", counter, Num(0.0)), INT)]
-    body += [Assign(local("new", s.name),
-                    Select(name("lg_refractory"),
-                           keeping_nonfinite(local("state", s.name), local("new", s.name)),
-                           name(local("new", s.name)))) for s in frozen]
-    return body
+    return [Comment(f"refractory while {REFRACTORY_STATE} > 0{held}"),
+            Let("lg_refractory", Op(">", counter, Num(0.0)), INT)]
+
+
+def _while_refractory(held, tree: Expression, scope: _Scope) -> Expression:
+    """`tree`, or the held step's value in its place while refractory (None: the same in both)."""
+    return tree if held is None else Select(name("lg_refractory"), scope(held), tree)
+
+
+def _held_comment(key, held: dict) -> list[Statement]:
+    """The held step's value of a stage or update, as a comment beside the step's own."""
+    if key not in held:
+        return []
+    return [Comment(f"while refractory (frozen states held): {key.name.removeprefix('lg_')} "
+                    f"{'=' if key.name.startswith('lg_') else '<-'} {to_text(held[key])}")]
+
+
+def _refractory_block(step_map: StepMap) -> list[Statement]:
+    """While the counter runs, the frozen states keep their values (a NaN or an infinity stays)."""
+    if not step_map.refractory:
+        return []
+    _, frozen = step_map.refractory
+    return [Assign(local("new", s.name),
+                   Select(name("lg_refractory"),
+                          keeping_nonfinite(local("state", s.name), local("new", s.name)),
+                          name(local("new", s.name)))) for s in frozen]
 
 
 # How the steps of a refractory period are counted: (what the code's comment says, whether the

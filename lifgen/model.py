@@ -24,6 +24,7 @@ from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F40
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
 REFRACTORY_COUNTINGS = ("brian2", "nest")  # whether the spike's step is one of the period's
+REFRACTORY_INPUTS = ("drop", "keep")  # events onto a frozen state while refractory
 ODE_METHODS = METHOD_CHOICES  # read from the method registry
 DISCRETE_METHOD = "discrete"
 
@@ -83,6 +84,7 @@ class Model:
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
     refractory_counting: str = "brian2"  # or "nest": the spike's step is not one of the period's
+    refractory_input: str = "drop"  # or "keep": events onto a frozen state while refractory
     method: str | None = None
     dt: float | None = None
     time_unit: str = ""  # the unit of dt and of time in the model ("ms"), when the file says it
@@ -167,11 +169,21 @@ class Model:
         """The named expressions as text lines `alpha_m = ...`, in the order they are computed."""
         return [f"{name} = {display(expr)}" for name, expr in self.expressions]
 
+    def drops_while_refractory(self, synapse):
+        """Whether events of `synapse` that arrive while the neuron is refractory are dropped:
+        they add to a frozen state and `[refractory] input` is "drop" (Brian2's conditional
+        write, NEST's iaf_psc_delta without refractory_input)."""
+        frozen = {s.name for s in self.refractory[1]} if self.refractory else set()
+        return synapse.target in frozen and self.refractory_input == "drop"
+
     def refractory_text(self):
-        """The refractory period in words: `refractory for t_ref after a spike; V held`."""
+        """The refractory period in words: `refractory for t_ref after a spike; V held`, and
+        which synapse types' events are dropped meanwhile."""
         period, frozen = self.refractory
         held = f"; {', '.join(map(str, frozen))} held" if frozen else ""
-        return f"refractory for {written.to_text(period)} after a spike (no spike){held}"
+        dropped = [y.name for y in self.synapses if self.drops_while_refractory(y)]
+        drops = f"; events of {', '.join(dropped)} dropped meanwhile" if dropped else ""
+        return f"refractory for {written.to_text(period)} after a spike (no spike){held}{drops}"
 
     def update_lines(self):
         """The discrete map as text lines `V[t+1] = beta*V + I`, in the order they are applied."""
@@ -331,6 +343,9 @@ def _validate_refractory(model, known):
     if model.refractory_counting not in REFRACTORY_COUNTINGS:
         raise ModelError(f"counting must be one of {', '.join(map(repr, REFRACTORY_COUNTINGS))}, "
                          f"got {model.refractory_counting!r}", src, "[refractory] counting")
+    if model.refractory_input not in REFRACTORY_INPUTS:
+        raise ModelError(f"input must be one of {', '.join(map(repr, REFRACTORY_INPUTS))}, "
+                         f"got {model.refractory_input!r}", src, "[refractory] input")
     if not model.refractory:
         return
     period, frozen = model.refractory

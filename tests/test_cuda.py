@@ -6,6 +6,7 @@ give the C target's numbers there too."""
 import platform
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,7 +26,9 @@ CONNECTED = ("lif_cuba", "lif_coba", "synaptic")  # coupled once connections are
 # models whose step is + - * / and selects only: bit-identical on the GPU
 ARITHMETIC = ("leaky", "lapicque", "synaptic", "alpha", "lif_cuba", "izhikevich", "qif")
 DRIVE = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0,
-         "lif_coba": 30.0, "eif": 5.0, "qif": 20.0}  # inputs that make each model spike
+         "lif_coba": 30.0, "eif": 5.0, "qif": 20.0,
+         "adaptive_lif": 500.0}  # inputs that make each model spike
+ADAPTIVE = str(Path(__file__).parent / "models" / "adaptive_lif.toml")  # V frozen while refractory
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
       "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
@@ -76,12 +79,14 @@ COMPILE_CASES = (
        ("leaky", {}, "time"), ("ou", {}, None), ("ou", {"dtype": "float32"}, "per_neuron")]
     + [(m, {"dtype": d}, None) for m in COUPLED for d in ("float64", "float32")]
     + [(m, {"dtype": d}, "connected") for m in CONNECTED for d in ("float64", "float32")]
+    + [(ADAPTIVE, {"dtype": "float64"}, "connected")]  # events onto a frozen state dropped
     + [("rleaky", {"graded_spikes": 0.5, "dtype": "float32"}, "per_neuron")])
 
 
 def _case_id(case):
     model, options, variant = case
-    return "-".join([model, *(f"{k}={v}" for k, v in options.items()), variant or "shared"])
+    return "-".join([Path(model).stem, *(f"{k}={v}" for k, v in options.items()),
+                     variant or "shared"])
 
 
 @pytest.mark.parametrize("model, options, variant", COMPILE_CASES,
@@ -181,6 +186,7 @@ HOST_CASES = (  # every model in float64; float32 on a few (the printer's float 
        ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"}, "streamed"),
        ("synaptic", {"dtype": "float32"}, "batch"), ("lif_cuba", {"method": "exact"}, "time"),
        ("hodgkin_huxley", {"method": "rk4"}, "streamed"), ("ou", {}, "held"),
+       (ADAPTIVE, {"method": "rk4"}, "streamed"), (ADAPTIVE, {"method": "exact"}, "held"),
        ("hodgkin_huxley", {"method": "rk4", "runtime_dt": True}, "held"),
        ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step",
                      "runtime_dt": True}, "streamed")])
@@ -403,6 +409,9 @@ def network_cases():
         ("lif_cuba poisson", "lif_cuba", dict(inputs={"I": 15.0}, connections={"exc": sparse},
                                               drives={"inh": (lifgen.Poisson(10, 0.5),
                                                               rng.uniform(0, 2, (n, 10)))})),
+        ("frozen target, input dropped", ADAPTIVE, dict(
+            inputs={"I": 450.0}, drives={"kick": (lifgen.Poisson(10, 2.0),
+                                                  rng.uniform(0, 4, (n, 10)))})),
     ]
 
 

@@ -1,6 +1,8 @@
 """The target seam: a second target is new files only (tests/python_target.py), and the IR
 printed as Python gives the C kernel's float64 numbers bit for bit."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,7 @@ CASES = [
     ("adex", {}),
     ("hodgkin_huxley", {}),
     ("lif_cuba", {}),
+    (str(Path(__file__).parent / "models" / "adaptive_lif.toml"), {"method": "rk4"}),
 ]
 
 
@@ -27,7 +30,7 @@ def python_target(monkeypatch):
     monkeypatch.setitem(targets.TARGETS, "python", "python_target")
 
 
-@pytest.mark.parametrize("name, options", CASES, ids=[f"{n}-{'-'.join(o) or 'default'}"
+@pytest.mark.parametrize("name, options", CASES, ids=[f"{Path(n).stem}-{'-'.join(o) or 'default'}"
                                                       for n, o in CASES])
 def test_the_ir_printed_as_python_gives_the_c_numbers(python_target, name, options):
     c = lifgen.compile(name, **options)
@@ -36,8 +39,8 @@ def test_the_ir_printed_as_python_gives_the_c_numbers(python_target, name, optio
     n_steps, n = 300, 3
     model = c.model
     rng = np.random.default_rng(5)
-    scale = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0}.get(
-        name, 1.0)  # drives that make every model spike within the run
+    scale = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0,
+             "adaptive_lif": 500.0}.get(model.name, 1.0)  # drives that make every model spike
     inputs = {u: scale * rng.uniform(0.5, 2.0, (n_steps, n)) for u in model.input_names}
     params = {}
     if model.parameters:  # one parameter per neuron, the rest shared

@@ -406,14 +406,14 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real s_g_i = lg_x_g_i[lg_i];
                 const lg_real s_refractory_steps = lg_x_refractory_steps[lg_i];
                 const lg_real u_I = lg_in_I[lg_i];
+                /* refractory while refractory_steps > 0: V held, no spike */
+                const int lg_refractory = (s_refractory_steps > 0.0);
                 /* V <- k0 + k1*V + k2*I + k3*g_e + k4*g_i */
                 lg_real n_V = lg_k0 + lg_k1*s_V + lg_k2*u_I + lg_k3*s_g_e + lg_k4*s_g_i;
                 /* g_e <- k5*g_e */
                 lg_real n_g_e = lg_k5*s_g_e;
                 /* g_i <- k6*g_i */
                 lg_real n_g_i = lg_k6*s_g_i;
-                /* refractory while refractory_steps > 0: V held, no spike */
-                const int lg_refractory = (s_refractory_steps > 0.0);
                 n_V = lg_refractory ? s_V - (n_V - n_V) : n_V;
                 /* spike if V > V_t, then reset at once */
                 const int lg_reset = (n_V > p_V_t && !lg_refractory);

@@ -72,6 +72,7 @@ class SynapseNames:
     bias: str | None  # the bias parameter's array, if any
     target: str | None  # the state it adds to, if any
     target_x: str | None
+    refractory_x: str | None  # the refractory counter, when events arriving meanwhile are dropped
     # the kernel's arguments of this synapse type
     weights: str
     wkind: str

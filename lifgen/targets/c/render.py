@@ -20,7 +20,7 @@ from ...discretize import StepMap
 from ...kinds import c_enums
 from ...library import resource_dir
 from ...lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
-from ...model import DT
+from ...model import DT, REFRACTORY_STATE
 from ...options import DTYPES, ModelOptions, Schedule, Variant
 from ...plasticity import kernel_blocks
 from ...statements import identifiers
@@ -233,7 +233,8 @@ def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedul
         shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
         + [(c.c, c.scratch) for c in constants if c.shared],
         inputs=[_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
-        synapses=[_synapse(y, plastic.get(y.name), dtype) for y in model.synapses],
+        synapses=[_synapse(y, plastic.get(y.name), dtype, model.drops_while_refractory(y))
+                  for y in model.synapses],
         coupled_scratch=coupled_scratch,
         step=printer.text(step.step), after_spike=printer.text(step.after_spike),
         margin=expression(step.margin) if step.margin is not None else "",
@@ -321,7 +322,9 @@ def plastic_fields(name: str) -> dict[str, str]:
             "syn": ARRAY_PREFIXES["synapse"] + name}
 
 
-def _synapse(y, plastic, dtype) -> SynapseNames:
+def _synapse(y, plastic, dtype, dropped) -> SynapseNames:
+    """The kernel's names for synapse type `y`; `dropped`: its events are dropped while the
+    neuron is refractory (the template then adds them where the counter is zero)."""
     arguments = {key: "lg_" + field_name(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
     blocks = ("", "")
     if plastic is not None:
@@ -334,6 +337,7 @@ def _synapse(y, plastic, dtype) -> SynapseNames:
         rings=SCHEDULE_PREFIXES["rings"] + y.name,
         bias=SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
         target=y.target, target_x=ARRAY_PREFIXES["state"] + y.target if y.target else None,
+        refractory_x=ARRAY_PREFIXES["state"] + REFRACTORY_STATE if dropped else None,
         **arguments)
 
 

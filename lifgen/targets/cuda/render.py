@@ -93,7 +93,8 @@ def _coupled(k: KernelContext, variant: Variant, dtype: str) -> list[DeviceFunct
     bias_rows = {y.name: [p.name for p in k.parameters].index(y.bias.removeprefix("lg_p_"))
                  for y in k.synapses if y.bias}
     uses = identifiers(k.step, k.margin if k.inhibition else k.after_spike) | {
-        y.target_x for y in k.synapses if y.target_x}
+        y.target_x for y in k.synapses if y.target_x} | {
+        y.refractory_x for y in k.synapses if y.refractory_x}
     neuron = env.get_template("cuda/coupled_neuron.cu.j2").render(k=k, uses=uses,
                                                                    bias_rows=bias_rows)
     spikes = env.get_template("cuda/coupled_spikes.cu.j2").render(k=k)
