@@ -39,7 +39,7 @@ def derive_odes(laws, state_names, known_names=None, source=None):
     solutions = _solve_in_turn(equations, unknowns) or _solve_linear(hidden, unknowns)
     if not solutions:  # nonlinear laws: SymPy's general solver, under a time budget
         try:
-            solutions = within(SYMPY_SECONDS, sympy.solve, hidden, unknowns, dict=True)
+            solutions = within(SYMPY_SECONDS, _solve_nonlinear, hidden, unknowns)
         except OverBudget:
             raise ModelError(f"SymPy could not solve the laws for {', '.join(map(str, unknowns))} "
                              f"within {SYMPY_SECONDS:g} s (LIFGEN_SYMPY_BUDGET sets the budget); "
@@ -55,6 +55,11 @@ def derive_odes(laws, state_names, known_names=None, source=None):
                              source, field)
         odes.append((symbol(name), rhs))
     return tuple(odes)
+
+
+def _solve_nonlinear(equations, unknowns):
+    """SymPy's general solver, every solution as a dict (unknown -> expression)."""
+    return sympy.solve(equations, unknowns, dict=True)
 
 
 def _to_plain(law, state_names):
