@@ -1,18 +1,25 @@
-"""method="auto" by accuracy: each candidate's local error per step, estimated on a pilot run.
+"""method="auto" by accuracy: each candidate's error, estimated on a pilot run in NumPy.
 
 A linear system takes its exact propagator and white noise Euler-Maruyama, by form alone. Any
-other model runs a short pilot in NumPy (no C is compiled): one neuron with the model's default
-parameters and initial values, its inputs held at a moderate value, and one more neuron per
-synapse type that a kick hits early in the pilot. Along the pilot, each candidate's local error
-is estimated by step doubling (one step of dt against two of dt/2, times 2^p/(2^p - 1) for
-order p) relative to each state's scale, its largest magnitude over the pilot. auto takes the
-cheapest candidate (methods.AUTO_CANDIDATES: exponential Euler, hybrid, rk4) whose largest error
-is under the tolerance (`rtol`, default 1e-6 per step); when none is, the most accurate, with a
-warning that names the dt which would bring it under.
+other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the candidates' step
+maps are evaluated as written, so it measures what the kernel computes): neurons with the
+model's default parameters and initial values, its inputs held at a moderate value (the first
+moves the membrane's rest DRIVE_SHARE of the way to threshold, by the linearization at the
+initial state), one neuron more driven SPIKING_SHARE of the way so that it spikes, and one more
+per synapse type that a kick hits at KICK_STEP (it moves the membrane KICK_SHARE of the way to
+threshold). Along the pilot's path each candidate's local error is estimated by step doubling
+(one step of dt against two of dt/2, times 2^p/(2^p - 1) for order p) relative to each state's
+scale, its largest magnitude over the pilot, and summed along each neuron's path: an estimate of
+the error a run gathers, which a per-step bound alone misses (rk4 on hodgkin_huxley at 0.01 ms
+is under 1e-6 in every step but gathers 1.6e-6 over 200 ms). auto takes the cheapest candidate
+(methods.AUTO_CANDIDATES) whose estimate is under `rtol` (default 1e-6); when none is, the most
+accurate, with a warning naming a dt at which a pilot puts it under.
 
-Steps that end in a spike are left out where the model resets (the reset erases them, and the
-pilot restarts from the reset state); refractory holds are not simulated. A model without a
-reset (Hodgkin-Huxley) is measured through its spikes, which are its ODE.
+Steps that end in a reset spike are left out (the reset erases them; the path goes on from the
+reset state), and refractory holds are not simulated. A candidate whose step leaves a state
+non-finite anywhere on the path, spike steps included, is refused: the kernel would keep the
+NaN (rk4 in substeps runs an exponential integrate-and-fire neuron past its cut-off within one
+step). A model without a reset (Hodgkin-Huxley) is measured through its spikes, its ODE.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from .methods import METHODS, auto_candidates
 from .symbols import DT
 from .written import NUMPY_OPERATIONS, Call, Name, Neg, Not, Num, from_sympy
 
-DEFAULT_RTOL = 1e-6  # local error per step, relative to each state's scale
+DEFAULT_RTOL = 1e-6  # the error over the pilot, relative to each state's scale
 PILOT_STEPS = 400
 KICK_STEP = 40  # the kicks arrive at the end of this pilot step
 DRIVE_SHARE = 0.75  # the first input moves the membrane's rest this share of the way to threshold
@@ -50,8 +57,8 @@ class Choice:
 
 
 def choose(model, dt, rtol, step_map_of) -> Choice:
-    """The cheapest candidate whose estimated local error is under `rtol`; `step_map_of(method,
-    dt)` discretizes (the pilot evaluates step maps, so it measures what the kernel computes)."""
+    """The cheapest candidate whose estimated error is under `rtol`; `step_map_of(method, dt)`
+    discretizes. Where the pilot's path cannot be followed, the fourth-order candidate."""
     candidates = auto_candidates(model)
     accurate = "hybrid" if "hybrid" in candidates else "rk4"
     pilot = Pilot(model, dt, step_map_of, accurate)
@@ -113,10 +120,11 @@ class Pilot:
         self.parameters = parameter_values(model)
         drive = moderate_inputs(model, self.parameters)
         targets = [y for y in model.synapses if y.target]
-        spiking = membrane_threshold(model, self.parameters)[0] is not None and model.inputs
+        threshold = membrane_threshold(model, self.parameters)[1]
+        spiking = model.input_names[0] if threshold is not None and model.inputs else None
         shares = [1.0] + ([SPIKING_SHARE / DRIVE_SHARE] if spiking else []) + [1.0] * len(targets)
-        self.columns, first = len(shares), model.input_names[:1]
-        self.inputs = {n: np.array([v * (s if n in first else 1.0) for s in shares])
+        self.columns = len(shares)
+        self.inputs = {n: np.array([v * (s if n == spiking else 1.0) for s in shares])
                        for n, v in drive.items()}
         for n in PATH_SUBSTEPS:  # the fewest substeps that keep the path finite
             stepper = Substeps(self.stepper(accurate, dt / n), n)
@@ -128,11 +136,12 @@ class Pilot:
         self.point_inputs = {n: np.tile(v, self.steps) for n, v in self.inputs.items()}
         self.scale = {n: float(np.max(np.abs(v), initial=0.0)) or 1.0
                       for n, v in self.points.items()}
-        self.described = describe(model, drive, spiking and first[0], kicks, targets)
+        self.described = describe(model, drive, spiking, kicks, targets)
 
     steps = property(lambda self: len(self.kept) // self.columns)  # finite steps of the path
 
     def stepper(self, method, dt):
+        """`method`'s step at `dt`, in NumPy."""
         return Stepper(self.step_map_of(method, dt), self.parameters)
 
     def initial(self):
@@ -169,7 +178,8 @@ class Pilot:
 
 
 def describe(model, drive, spiking, kicks, targets):
-    """The pilot's inputs and kicks in words."""
+    """The pilot's inputs and kicks in words (`spiking`: the input that drives one neuron past
+    threshold, or None)."""
     units = {q.name: q.unit for q in (*model.inputs, *model.states)}
 
     def quantity(value, name):
@@ -177,8 +187,8 @@ def describe(model, drive, spiking, kicks, targets):
 
     parts = [", ".join(f"{n} held at {quantity(v, n)}" for n, v in drive.items())]
     if spiking:
-        parts.append(f"one neuron more at {quantity(drive[spiking] * SPIKING_SHARE / DRIVE_SHARE, spiking)}, "
-                     "so that it spikes")
+        strong = drive[spiking] * SPIKING_SHARE / DRIVE_SHARE
+        parts.append(f"one neuron more at {quantity(strong, spiking)}, so that it spikes")
     if targets:
         parts.append(", ".join(f"a kick of {quantity(kicks[y.name], y.target)} on {y.name} "
                                f"({y.target})" for y in targets) + f" at step {KICK_STEP}")
@@ -270,6 +280,8 @@ def moderate_inputs(model, parameters):
 
 
 def _drive(model, parameters, membrane, threshold, name, share):
+    """The value of input `name` that moves the membrane's rest `share` of the way to
+    threshold, by the linearization at the initial state; None where it cannot be said."""
     if membrane is None:
         return None
     rhs = dict((s.name, r) for s, r in model.odes).get(membrane)
@@ -332,6 +344,7 @@ class Stepper:
                                               bool), first.shape)
 
     def reset(self, states, inputs, fired):
+        """The states with the reset applied where `fired`."""
         if not self.resets or not fired.any():
             return states
         values = {**self.values, **states, **inputs}

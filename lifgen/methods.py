@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy
 import sympy
+from numpy.polynomial.polynomial import polypow
 
 from .errors import ModelError
 from .linear import exact_step, linear_coefficients
@@ -246,8 +246,8 @@ def substepped(method: Method, n: int) -> Method:
     error about n^order times smaller (fast synapses at a coarse dt)."""
     def step(model, inline):
         return substep(model, method.step, n)
-    stability = None if method.stability is None else tuple(map(float, numpy.polynomial.polynomial.polypow(
-        [c / n ** k for k, c in enumerate(method.stability)], n)))
+    stability = None if method.stability is None else tuple(map(float, polypow(
+        [c / n ** k for k, c in enumerate(method.stability)], n)))  # R(z/n)^n
     return Method(substepped_name(method.name, n), method.order,
                   f"{method.name} in {n} substeps of dt/{n}", step, method.applies, stability,
                   verified_by_default=False)
@@ -260,7 +260,8 @@ def substep(model, step, n):
     stages, current = [], {s: s for s in states}
     for j in range(1, n + 1):
         sub_stages, updates = step(model, False)
-        renamed = {k: sympy.Symbol(f"lg_sub{j}_{k.name.removeprefix('lg_')}") for k, _ in sub_stages}
+        renamed = {k: sympy.Symbol(f"lg_sub{j}_{k.name.removeprefix('lg_')}")
+                   for k, _ in sub_stages}
         mapping = {**current, DT: DT / n, **renamed}
         stages += [(renamed[k], e.xreplace(mapping)) for k, e in sub_stages]
         current = {s: sympy.Symbol(f"lg_sub{j}_{s}") for s in states}
