@@ -147,8 +147,13 @@ def has_linear_split(model):
 def hybrid(model, inline):
     """The closed linear subsystem by its exact propagator, the other states by rk4 whose stages
     read the subsystem's exact values at each stage time: rk4's order, synapses exact."""
-    linear = closed_linear_states(model)
-    exact = dict(exact_step(model, linear))
+    if not has_linear_split(model):
+        raise ModelError("method 'hybrid' needs a closed linear subsystem (states whose rates are "
+                         "linear with constant coefficients in those states and the inputs, "
+                         "such as synaptic conductances) beside other states; this model has "
+                         + ("only linear states: use 'exact'" if closed_linear_states(model)
+                            else "none: use 'rk4'"), model.source, "[equations]")
+    exact = dict(exact_step(model, closed_linear_states(model)))
     return runge_kutta(model, TABLEAUX["rk4"], inline, exact)
 
 

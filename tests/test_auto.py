@@ -154,6 +154,23 @@ def test_hybrid_splits_off_the_closed_linear_subsystem_and_is_fourth_order():
     assert report.measured_order("exponential_euler") == pytest.approx(1.0, abs=0.2)
 
 
+def test_substeps_are_n_steps_of_dt_over_n_and_hybrid_refuses_a_model_without_a_split():
+    path = MODELS / "iaf_cond_alpha.toml"
+    initial, inputs = {"x_ex": 50.0, "x_in": 20.0}, {"I_e": 150.0}
+    for base in ("hybrid", "rk4"):
+        whole = lifgen.compile(path, method=f"{base}_sub4", dt=0.1).run(
+            50, initial=initial, inputs=inputs, record=["V", "g_ex"])
+        quarter = lifgen.compile(path, method=base, dt=0.025).run(
+            200, initial=initial, inputs=inputs, record=["V", "g_ex"])
+        for state in ("V", "g_ex"):
+            np.testing.assert_allclose(whole.traces[state][:, 0],
+                                       quarter.traces[state][3::4, 0], rtol=1e-12)
+    with pytest.raises(lifgen.ModelError, match="hybrid.*none: use 'rk4'"):
+        lifgen.compile("hodgkin_huxley", method="hybrid")
+    with pytest.raises(lifgen.ModelError, match="only linear states: use 'exact'"):
+        lifgen.compile("lif_cuba", method="hybrid")
+
+
 def test_the_choice_is_deterministic_and_show_prints_it():
     from lifgen.discretize import discretize
 
