@@ -510,7 +510,8 @@ def _sweep(args):
         raise InputError(f"--out {out}: write a .nc (netCDF) or .zarr file")
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
-                              reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol, target=args.target)
+                              reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
+                              target=args.target)
     n_steps = simulator._step_count(args.steps, duration)
     executor = None
     if args.workers is not None:
