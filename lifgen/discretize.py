@@ -230,14 +230,16 @@ def _check_dt(model, dt):
 
 def auto_choice(model, dt, rtol=None):
     """(method, why, warning) of method="auto" at `dt`: by form where it decides (exact, or
-    Euler-Maruyama), else by each candidate's local error on a pilot run (accuracy.py)."""
+    Euler-Maruyama), else by each candidate's estimated error on a pilot run (accuracy.py),
+    which applies resets at the end of the step (same-step timing, whatever the run's)."""
     from .accuracy import DEFAULT_RTOL, choose
 
     by_form = auto_by_form(model)
     if by_form:
         return by_form[0], f"method auto chose {by_form[0]}: {by_form[1]}", ""
     rtol = DEFAULT_RTOL if rtol is None else checked_rtol(rtol)
-    choice = choose(model, dt, rtol, lambda method, step: discretize(model, method, step))
+    choice = choose(model, dt, rtol, lambda method, step: discretize(model, method, step,
+                                                                    reset_timing="same_step"))
     return choice.method, choice.reason, choice.warning
 
 

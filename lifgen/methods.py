@@ -243,6 +243,7 @@ def _tableau_method(name: str, tableau: Tableau, summary: str, auto: str = "") -
 
 
 def substepped_name(base: str, n: int) -> str:
+    """The registry name of `base` in n substeps: rk4_sub2."""
     return f"{base}_sub{n}"
 
 
@@ -281,8 +282,7 @@ METHODS: dict[str, Method] = {
     "exact": Method("exact", None, "the propagator of a linear system, inputs held over a step",
                     lambda model, inline: ([], exact_step(model)), is_linear,
                     auto="the system is linear with constant coefficients"),
-    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name),
-                             "")
+    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name))
        for name, tableau in TABLEAUX.items()},
     "exponential_euler": Method("exponential_euler", 1, "exact for each equation linear in its "
                                 "own variable, first order overall", exponential_euler,
