@@ -53,12 +53,11 @@ def spike_steps(result):
     return [int(s) for s in np.flatnonzero(result.spikes[:, 0])]
 
 
-# (model, dt, steps, inputs, kicks): NEST's defaults; kicks of 100 nS (100 nA, 2 nA for
-# hh_psc_alpha), two of them close enough to make the conductance neurons spike
+# (model, dt, steps, inputs, kicks): NEST's defaults, I_e = 200 pA and kicks of 100 nS; one
+# makes iaf_cond_alpha spike, iaf_cond_exp (less charge per kick) needs two close together
 NEST_RUNS = {
     "iaf_cond_alpha": (0.1, 1000, {"I_e": 200.0},
-                       [(99, "x_ex", 100.0), (299, "x_in", 100.0), (499, "x_ex", 100.0),
-                        (501, "x_ex", 100.0)]),
+                       [(99, "x_ex", 100.0), (299, "x_in", 100.0), (499, "x_ex", 100.0)]),
     "iaf_cond_exp": (0.1, 1000, {"I_e": 200.0},
                      [(99, "g_ex", 100.0), (299, "g_in", 100.0), (499, "g_ex", 100.0),
                       (501, "g_ex", 100.0)]),
