@@ -31,7 +31,7 @@ import sympy
 
 from .functions import FUNCTIONS
 from .methods import METHODS, auto_candidates
-from .symbols import DT
+from .symbols import DT, previous_symbol
 from .written import NUMPY_OPERATIONS, Call, Name, Neg, Not, Num, from_sympy
 
 DEFAULT_RTOL = 1e-6  # the error over the pilot, relative to each state's scale
@@ -223,7 +223,7 @@ def trajectory(stepper, initial, inputs, added, steps=PILOT_STEPS):
             following = {n: v + added.get(n, 0.0) for n, v in following.items()}
         fired = stepper.spiked(following, inputs)
         kept.append(~fired)
-        state = stepper.reset(following, inputs, fired)
+        state = stepper.reset(following, inputs, fired, state)
     if not points:
         return {n: np.zeros(0) for n in initial}, np.zeros(0, bool)
     return ({n: np.concatenate([p[n] for p in points]) for n in initial},
@@ -343,11 +343,13 @@ class Stepper:
             return np.broadcast_to(np.asarray(self.spike({**self.values, **states, **inputs}),
                                               bool), first.shape)
 
-    def reset(self, states, inputs, fired):
-        """The states with the reset applied where `fired`."""
+    def reset(self, states, inputs, fired, before):
+        """The states with the reset applied where `fired` (`before`: the states before the
+        step, which a reset reads as previous(X))."""
         if not self.resets or not fired.any():
             return states
-        values = {**self.values, **states, **inputs}
+        values = {**self.values, **states, **inputs,
+                  **{previous_symbol(n).name: v for n, v in before.items()}}
         with np.errstate(all="ignore"):
             reset = {name: function(values) for name, function in self.resets}
         return {n: np.where(fired, reset[n], v) if n in reset else v for n, v in states.items()}
