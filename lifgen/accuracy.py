@@ -61,7 +61,11 @@ def choose(model, dt, rtol, step_map_of) -> Choice:
     discretizes. Where the pilot's path cannot be followed, the fourth-order candidate."""
     candidates = auto_candidates(model)
     accurate = "hybrid" if "hybrid" in candidates else "rk4"
-    pilot = Pilot(model, dt, step_map_of, accurate)
+    try:
+        pilot = Pilot(model, dt, step_map_of, accurate)
+    except KeyError as unknown:  # a step map reading what a pilot does not simulate
+        return Choice(accurate, f"method auto chose {accurate}, the fourth-order candidate, "
+                      f"without an estimate: its pilot cannot evaluate {unknown}")
     if pilot.steps < MIN_PATH:
         return Choice(accurate, f"method auto chose {accurate}, the fourth-order candidate, "
                       f"without an estimate: the pilot ({pilot.described}) became non-finite "
