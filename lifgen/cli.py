@@ -12,14 +12,15 @@ import numpy as np
 
 from . import __version__
 from .errors import CacheError, CompileError, InputError, LifgenError
-from .methods import METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
+from .methods import AUTO_CANDIDATES, METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
 from .outputs import final_path, save_arrays, save_figure
 from .simulate import _dt_in_model_unit
 from .written import to_text
 
 METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
-               + f"; or auto (chooses among {', '.join(METHOD_CHOICES[:-1])}). Default: the "
-               "model file's")
+               + f"; or auto (exact for a linear system, else the cheapest of "
+               f"{', '.join(AUTO_CANDIDATES)} whose estimated error is under --rtol). Default: "
+               "the model file's")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
 
@@ -149,6 +150,8 @@ def _compile_options(parser):
     parser.add_argument("--dt", type=_number_or_quantity, help="time step, e.g. 0.05 or '50 us' "
                         "(default: the model file's)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--rtol", type=float, help="the error method auto accepts, relative to "
+                        "each state's scale (default 1e-6)")
     parser.add_argument("--reset", choices=("subtract", "zero", "none"))
     parser.add_argument("--reset-timing", choices=("next_step", "same_step"))
     parser.add_argument("--target", choices=("c", "cuda"), default="c",
@@ -242,7 +245,7 @@ def _show(args):
 
     model = load_model(args.model)
     step_map = discretize(model, args.method, _dt_in_model_unit(model, args.dt), args.reset,
-                          args.reset_timing)
+                          args.reset_timing, rtol=args.rtol)
     sections = [("Quantities (plain numbers are in these units)", _quantity_lines(model))]
     if model.refractory:
         sections.append(("Refractory period", [model.refractory_text()]))
@@ -267,7 +270,9 @@ def _show(args):
         sections.append(("Update map (applied in this order)", model.update_lines()))
     time_unit = f" {model.time_unit}" if model.time_unit else ""
     title = f"Step map ({step_map.method}, dt = {step_map.dt}{time_unit})"
-    sections.append((title, ([step_map.note] if step_map.note else []) + step_map.equations()))
+    why = [step_map.note] if step_map.note else []
+    why += [f"warning: {line}" for line in step_map.warning.splitlines()]
+    sections.append((title, why + step_map.equations()))
     if args.c:
         source = get_target(args.target).render(
             step_map, ModelOptions(dtype=args.dtype), Schedule(),
@@ -316,7 +321,7 @@ def _simulate(args):
     if not 0 <= args.neuron < args.neurons:
         raise InputError(f"--neuron {args.neuron}: the population has neurons 0..{args.neurons - 1}")
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
-                              reset=args.reset, reset_timing=args.reset_timing,
+                              reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
                               threads=args.threads, target=args.target)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if (args.plot or args.raster) and args.spikes == "count":
@@ -505,7 +510,8 @@ def _sweep(args):
         raise InputError(f"--out {out}: write a .nc (netCDF) or .zarr file")
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
-                              reset=args.reset, reset_timing=args.reset_timing, target=args.target)
+                              reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
+                              target=args.target)
     n_steps = simulator._step_count(args.steps, duration)
     executor = None
     if args.workers is not None:

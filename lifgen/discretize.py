@@ -14,7 +14,7 @@ from .errors import InputError, ModelError
 from .stability import stability_warning
 from .functions import propagator
 from .linear import exact_step, linear_coefficients
-from .methods import METHODS, NORMAL, auto_method, symbolic_step
+from .methods import METHODS, NORMAL, auto_by_form, symbolic_step
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
@@ -120,14 +120,15 @@ def _ode_step(model, method):
 
 
 def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None,
-               precise=False):
+               precise=False, rtol=None):
     """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
 
-    `method="auto"` picks exact, exponential Euler or rk4 and says why in `StepMap.note`.
+    `method="auto"` picks exact for a linear system, else the cheapest method whose estimated
+    error over a pilot run is under `rtol` (accuracy.py), and says why in `StepMap.note`.
     `precise=True` (linear models, exact method, same-step reset) finds each threshold crossing
     inside its step from the closed form and resets at that instant.
     """
-    method, dt, note = _choose_method(model, method, dt)
+    method, dt, note, inaccurate = _choose_method(model, method, dt, rtol)
     reset = reset or model.reset_mechanism
     reset_timing = reset_timing or model.reset_timing
     if reset not in RESET_MECHANISMS:
@@ -160,8 +161,9 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
                    reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
                    stages=stages, note=note, propagator=propagator, refractory=refractory,
-                   warning=stability_warning(model, method, dt), held_stages=held_stages,
-                   held_updates=held_updates)
+                   warning="\n".join(filter(None, [stability_warning(model, method, dt),
+                                                    inaccurate])),
+                   held_stages=held_stages, held_updates=held_updates)
 
 
 def held_model(model):
@@ -238,31 +240,58 @@ def _correction(model, reset, reset_timing, reset_delay):
     return dict(model.corrections).get(reset, ())
 
 
-def _choose_method(model, method, dt):
+def _choose_method(model, method, dt, rtol=None):
+    """(method, dt, why auto chose it, a warning when no method meets rtol)."""
     if model.is_discrete:
         if method not in (None, DISCRETE_METHOD):
             raise InputError(f"model {model.name} is a discrete-time map; it has no ODE to "
                              f"integrate with {method!r}")
         if dt is not None:
             raise InputError(f"model {model.name} is a discrete-time map; it takes no dt")
-        return DISCRETE_METHOD, None, ""
+        return DISCRETE_METHOD, None, "", ""
     method = method or model.method or "auto"
-    note = ""
+    dt = model.dt if dt is None else dt
+    note = inaccurate = ""
     if method == "auto":
-        method, reason = auto_method(model)
-        note = f"method auto chose {method}: {reason}"
+        _check_dt(model, dt)
+        method, note, inaccurate = auto_choice(model, float(dt), rtol)
     if method not in METHODS:
         known = ", ".join([*METHODS, "auto"])
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
     if model.is_stochastic and method != "euler":
         raise InputError(f"model {model.name} has white noise xi: only method 'euler' "
                          f"(Euler-Maruyama) integrates it, not {method!r}")
-    dt = model.dt if dt is None else dt
+    _check_dt(model, dt)
+    return method, float(dt), note, inaccurate
+
+
+def _check_dt(model, dt):
     if dt is None:
         raise InputError(f"model {model.name} has no default dt; pass dt=")
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not 0 < dt < float("inf"):
         raise InputError(f"dt must be a positive number, got {dt!r}")
-    return method, float(dt), note
+
+
+def auto_choice(model, dt, rtol=None):
+    """(method, why, warning) of method="auto" at `dt`: by form where it decides (exact, or
+    Euler-Maruyama), else by each candidate's estimated error on a pilot run (accuracy.py),
+    which applies resets at the end of the step (same-step timing, whatever the run's)."""
+    from .accuracy import DEFAULT_RTOL, choose
+
+    by_form = auto_by_form(model)
+    if by_form:
+        return by_form[0], f"method auto chose {by_form[0]}: {by_form[1]}", ""
+    rtol = DEFAULT_RTOL if rtol is None else checked_rtol(rtol)
+    choice = choose(model, dt, rtol, lambda method, step: discretize(model, method, step,
+                                                                    reset_timing="same_step"))
+    return choice.method, choice.reason, choice.warning
+
+
+def checked_rtol(rtol):
+    """rtol as a float, refused unless a number between 0 and 1."""
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol < 1:
+        raise InputError(f"rtol must be a number between 0 and 1, got {rtol!r}")
+    return float(rtol)
 
 
 def _collect(expr, variables):

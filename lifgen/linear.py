@@ -73,12 +73,14 @@ def nonlinear_terms(expr, variables):
     return bad
 
 
-def exact_step(model):
-    """Propagator of a linear system with inputs held over the step: exp of the augmented matrix."""
-    states, inputs = model.state_symbols, model.input_symbols
-    variables = states + inputs
+def exact_step(model, states=None):
+    """Propagator of a linear system with inputs held over the step: exp of the augmented matrix.
+    `states` (default all) may name a closed linear subsystem: its step alone."""
+    odes = dict(model.odes)
+    states = list(model.state_symbols if states is None else states)
+    variables = states + list(model.input_symbols)
     rows = []
-    for s, rhs in model.odes:
+    for s, rhs in ((s, odes[s]) for s in states):
         split = linear_coefficients(rhs, variables)
         if split is None:
             terms = ", ".join(map(str, nonlinear_terms(rhs, variables))) or str(rhs)

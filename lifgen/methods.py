@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sympy
+from numpy.polynomial.polynomial import polypow
 
 from .errors import ModelError
 from .linear import exact_step, linear_coefficients
@@ -80,34 +81,81 @@ def stage_expressions(model, point, stage, first=None):
     return stages, scope
 
 
-def runge_kutta(model, tableau, inline):
+def runge_kutta(model, tableau, inline, exact=None):
     """Apply a tableau. Stages are substituted into the update if `inline`, else kept as temporaries.
 
     Returns (stages, updates): stages are ((symbol, expression), ...) computed in order. With
-    temporaries, the model's named expressions are computed once per stage.
+    temporaries, the model's named expressions are computed once per stage. States in `exact`
+    (state -> its exact step, dt a symbol) are not integrated: each stage reads their exact
+    value at the stage's time (the hybrid method).
     """
-    states = [s for s, _ in model.odes]
+    exact = exact or {}
+    states = [s for s, _ in model.odes if s not in exact]
     named = not inline and model.named_odes
     slopes, stages, first = [], [], None
     for i, weights in enumerate(tableau.a):
         point = {s: s + DT * sum((w * slopes[j][s] for j, w in enumerate(weights) if w),
                                  sympy.Integer(0)) for s in states}
+        point.update(_exact_at(exact, sum(weights)))
         if named:
             temporaries, scope = stage_expressions(model, point, i + 1, first)
             first = first or scope
             stages += temporaries
-            values = {s: rhs.xreplace(scope) for s, rhs in model.named_odes}
+            values = {s: rhs.xreplace(scope) for s, rhs in model.named_odes if s not in exact}
         else:
-            values = {s: rhs.xreplace(point) for s, rhs in model.odes}
+            values = {s: rhs.xreplace(point) for s, rhs in model.odes if s not in exact}
         if inline:
             slopes.append(values)
             continue
         names = {s: sympy.Symbol(f"lg_stage{i + 1}_{s}") for s in states}
         stages += [(names[s], values[s]) for s in states]
         slopes.append(names)
-    updates = [(s, s + DT * sum((b * slopes[i][s] for i, b in enumerate(tableau.b) if b),
-                                sympy.Integer(0))) for s in states]
-    return stages, updates
+    updates = {s: s + DT * sum((b * slopes[i][s] for i, b in enumerate(tableau.b) if b),
+                               sympy.Integer(0)) for s in states}
+    return stages, [(s, updates.get(s, exact.get(s))) for s, _ in model.odes]
+
+
+def _exact_at(exact, fraction):
+    """The exactly propagated states at `fraction` of the step (the states themselves at 0)."""
+    if fraction == 0:
+        return {s: s for s in exact}
+    return {s: step.xreplace({DT: fraction * DT}) for s, step in exact.items()}
+
+
+def closed_linear_states(model):
+    """The largest set of states whose rates are linear with constant coefficients in those
+    states and the inputs alone (synaptic conductances and currents, alpha pairs): a closed
+    linear subsystem, which its propagator integrates exactly. Found by removing states that
+    fail until none does. A state whose rate is zero (one held while refractory) is not part of
+    it, so that the held step splits the states as the step itself does."""
+    odes, inputs = dict(model.odes), list(model.input_symbols)
+    closed = [s for s in model.state_symbols if odes[s] != 0]
+    while True:
+        outside = set(model.state_symbols) - set(closed)
+        kept = [s for s in closed if not odes[s].free_symbols & outside
+                and linear_coefficients(odes[s], closed + inputs) is not None]
+        if kept == closed:
+            return tuple(closed)
+        closed = kept
+
+
+def has_linear_split(model):
+    """A closed linear subsystem beside states that are not in it: the hybrid method's case."""
+    linear = closed_linear_states(model)
+    return bool(linear) and len(linear) < len(model.odes) and not model.is_stochastic
+
+
+def hybrid(model, inline):
+    """The closed linear subsystem by its exact propagator, the other states by rk4 whose stages
+    read the subsystem's exact values at each stage time: rk4's order, synapses exact."""
+    if not has_linear_split(model):
+        raise ModelError("method 'hybrid' needs a closed linear subsystem (states whose rates are "
+                         "linear with constant coefficients in those states and the inputs, "
+                         "such as synaptic conductances) beside other states; this model has "
+                         + ("only linear states: use 'exact'" if closed_linear_states(model)
+                            else "none: use 'rk4'"), model.source, "[equations]")
+    exact = dict(exact_step(model, closed_linear_states(model)))
+    return runge_kutta(model, TABLEAUX["rk4"], inline, exact)
 
 
 def exponential_euler(model, inline=True):
@@ -180,7 +228,7 @@ class Method:
     applies: Callable  # model -> bool
     stability: tuple | None = None
     verified_by_default: bool = True  # among the methods `lifgen verify` compares by default
-    auto: str = ""  # why method="auto" picks it where it applies (auto tries these in order)
+    auto: str = ""  # why method="auto" picks it by its form alone (exact, where it applies)
 
 
 def _has_odes(model) -> bool:
@@ -195,6 +243,39 @@ def _tableau_method(name: str, tableau: Tableau, summary: str, auto: str = "") -
                   auto=auto)
 
 
+def substepped_name(base: str, n: int) -> str:
+    """The registry name of `base` in n substeps: rk4_sub2."""
+    return f"{base}_sub{n}"
+
+
+def substepped(method: Method, n: int) -> Method:
+    """`method` applied n times with dt/n within one step: its order, n times its cost, an
+    error about n^order times smaller (fast synapses at a coarse dt)."""
+    def step(model, inline):
+        return substep(model, method.step, n)
+    stability = None if method.stability is None else tuple(map(float, polypow(
+        [c / n ** k for k, c in enumerate(method.stability)], n)))  # R(z/n)^n
+    return Method(substepped_name(method.name, n), method.order,
+                  f"{method.name} in {n} substeps of dt/{n}", step, method.applies, stability,
+                  verified_by_default=False)
+
+
+def substep(model, step, n):
+    """(stages, updates) of n steps of `step` with dt/n: each substep's stages and results are
+    temporaries (lg_sub1_..., ...) that the next substep reads; the updates take the last."""
+    states = [s for s, _ in model.odes]
+    stages, current = [], {s: s for s in states}
+    for j in range(1, n + 1):
+        sub_stages, updates = step(model, False)
+        renamed = {k: sympy.Symbol(f"lg_sub{j}_{k.name.removeprefix('lg_')}")
+                   for k, _ in sub_stages}
+        mapping = {**current, DT: DT / n, **renamed}
+        stages += [(renamed[k], e.xreplace(mapping)) for k, e in sub_stages]
+        current = {s: sympy.Symbol(f"lg_sub{j}_{s}") for s in states}
+        stages += [(current[s], e.xreplace(mapping)) for s, e in updates]
+    return stages, [(s, current[s]) for s in states]
+
+
 SUMMARIES = {"euler": "forward Euler", "rk2": "the explicit midpoint method",
              "heun": "Heun's method (explicit trapezoid)", "rk4": "classical Runge-Kutta"}
 
@@ -202,15 +283,23 @@ METHODS: dict[str, Method] = {
     "exact": Method("exact", None, "the propagator of a linear system, inputs held over a step",
                     lambda model, inline: ([], exact_step(model)), is_linear,
                     auto="the system is linear with constant coefficients"),
-    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name),
-                             "the system is nonlinear" if name == "rk4" else "")
+    **{name: _tableau_method(name, tableau, SUMMARIES.get(name, name))
        for name, tableau in TABLEAUX.items()},
     "exponential_euler": Method("exponential_euler", 1, "exact for each equation linear in its "
                                 "own variable, first order overall", exponential_euler,
-                                is_conditionally_linear,
-                                auto="every equation is linear in its own variable"),
+                                is_conditionally_linear),
+    "hybrid": Method("hybrid", 4, "a closed linear subsystem (synapses) by its propagator, the "
+                     "other states by rk4 reading its exact values at each stage", hybrid,
+                     has_linear_split, verified_by_default=False),
 }
-AUTO_ORDER = ("exact", "exponential_euler", "rk4")  # auto's preference among the methods
+SUBSTEPS = (2, 4, 8)  # rk4 and hybrid also come as n steps of dt/n each, for fast synapses
+METHODS.update({substepped_name(base, n): substepped(METHODS[base], n)
+                for n in SUBSTEPS for base in ("hybrid", "rk4")})
+# auto's candidates, cheapest first (right-hand sides evaluated per step, hybrid before rk4 as
+# it integrates fewer states by rk4): it takes the first whose estimated error is under the
+# tolerance (accuracy.py); exact alone where the system is linear, Euler-Maruyama with noise
+AUTO_CANDIDATES = ("exponential_euler", "hybrid", "rk4",
+                   *(substepped_name(base, n) for n in SUBSTEPS for base in ("hybrid", "rk4")))
 
 # Theoretical order of each method; None where the method is exact for the model.
 ORDERS = {name: method.order for name, method in METHODS.items()}
@@ -223,16 +312,22 @@ def applies(method: str, model) -> bool:
     return method == "auto" or (method in METHODS and METHODS[method].applies(model))
 
 
-def auto_method(model) -> tuple[str, str]:
-    """(method, reason): the first method of AUTO_ORDER that applies to the model; Euler-Maruyama
-    for equations with white noise."""
+def auto_by_form(model) -> tuple[str, str] | None:
+    """(method, reason) where the model's form alone decides: Euler-Maruyama for white noise,
+    exact for a linear system; None where accuracy must decide (accuracy.py)."""
     if model.is_stochastic:
         return "euler", "the equations have white noise xi: Euler-Maruyama"
-    for name in AUTO_ORDER:
-        method = METHODS[name]
-        if method.applies(model):
-            return name, method.auto
-    return "rk4", METHODS["rk4"].auto
+    if METHODS["exact"].applies(model):
+        return "exact", METHODS["exact"].auto
+    return None
+
+
+def auto_candidates(model) -> tuple[str, ...]:
+    """The methods auto compares on `model`, cheapest first. Where hybrid applies, the rk4 family
+    is left out: hybrid costs less and is as accurate or more (its synapses are exact)."""
+    split = METHODS["hybrid"].applies(model)
+    return tuple(name for name in AUTO_CANDIDATES if METHODS[name].applies(model)
+                 and not (split and name.startswith("rk4")))
 
 
 def symbolic_step(model, method: str, inline: bool = True):

@@ -23,6 +23,7 @@ class ModelOptions:
     inhibition: bool = False
     state_quant: tuple[float, ...] | None = None
     precise: bool = False
+    rtol: float | None = None  # method="auto": the error it accepts (None: accuracy.DEFAULT_RTOL)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import sympy
 
 from . import memory, plasticity, prepare, written
 from .build import cached, load_source, source_key, store_source
-from .discretize import discretize
+from .discretize import checked_rtol, discretize
 from .errors import InputError, LifgenError, NumericalWarning
 from .library import load_model, model_file
 from .modelfile import read_regular_file
@@ -108,6 +108,10 @@ class Simulator:
             return np.empty(size, NUMPY_DTYPES[self.dtype])
 
     method = property(lambda self: self.step_map.method)
+    method_reason = property(lambda self: self.step_map.note or f"method {self.method}: as "
+                             "given (to compile or in the model file), not chosen by auto",
+                             doc="Which method integrates the model and why: with method='auto', "
+                                 "the candidates' estimated errors and the tolerance.")
     dt = property(lambda self: self.step_map.dt)
     reset = property(lambda self: self.step_map.reset_mechanism)
     reset_timing = property(lambda self: self.step_map.reset_timing)
@@ -543,7 +547,7 @@ MAX_TILE = 1024  # neurons per tile: the tile's arrays live on the stack (of eac
 def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
             reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
             precise=False, threads=1, portable=False, tile=None, fma=False,
-            flush_denormals=False, target: str = "c", runtime_dt=False) -> Simulator:
+            flush_denormals=False, target: str = "c", runtime_dt=False, rtol=None) -> Simulator:
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
@@ -557,6 +561,9 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     `target` names where the model runs: "c" (C99 and OpenMP on this CPU) is the default.
     `runtime_dt=True` passes dt to the kernel at run time instead of writing it into the code,
     so that compiling again at another dt reuses the built kernel (verify does this).
+    `rtol` is the error method="auto" accepts, relative to each state's scale over its pilot run
+    (default 1e-6): it takes the cheapest method under it, and warns when none is
+    (`Simulator.method_reason` says which and why).
     """
     try:
         backend = get_target(target)
@@ -564,7 +571,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
         raise InputError(str(error)) from None
     dt = _dt_in_model_unit(model, dt)
     semantics = model_options(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
-                              inhibition, state_quant, precise)
+                              inhibition, state_quant, precise, rtol)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
                         tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
                         portable=bool(portable), fma=bool(fma),
@@ -588,7 +595,7 @@ def warm(model, **options) -> str:
 
 def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
                   reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-                  precise=False) -> ModelOptions:
+                  precise=False, rtol=None) -> ModelOptions:
     """compile's model options, checked."""
     for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
         if value is not None and not isinstance(value, str):
@@ -609,7 +616,7 @@ def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timin
     return ModelOptions(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
                         reset_delay=reset_delay, graded_spikes=float(graded_spikes),
                         inhibition=bool(inhibition), state_quant=state_quant,
-                        precise=bool(precise))
+                        precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol))
 
 
 def kernel_source(model, semantics: ModelOptions, schedule: Schedule = Schedule(),
@@ -631,7 +638,7 @@ def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
     _check_options(model, semantics)
     step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
                           reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
-                          precise=semantics.precise)
+                          precise=semantics.precise, rtol=semantics.rtol)
     if semantics.precise and (model.synapses or semantics.inhibition):
         raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
     held = {name: "held" for name in model.input_names}  # the common case: inputs held

@@ -17,7 +17,8 @@ from .analytic import LinearSolution
 from .errors import InputError
 from .library import load_model
 from .symbols import symbol
-from .methods import (METHODS, VERIFIED_BY_DEFAULT, applies, auto_method, is_linear,
+from .accuracy import membrane_threshold
+from .methods import (METHODS, VERIFIED_BY_DEFAULT, applies, is_linear,
                       is_uncoupled_linear)
 from .connectivity import Sparse
 from .sources import SpikeTrain
@@ -457,14 +458,7 @@ def _kick(model, params, name, t_end, share=0.05):
 
 def _threshold(model, params):
     """The threshold value of a condition `X > theta` on a state X, else None."""
-    spike = model.spike
-    if not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs not in model.state_symbols:
-        return None
-    try:
-        return float(spike.rhs.subs({p: {**model.defaults, **params}[p.name]
-                                     for p in model.parameter_symbols}))
-    except (TypeError, KeyError):
-        return None
+    return membrane_threshold(model, {**model.defaults, **params})[1]
 
 
 def _simulate(model, method, dt, n_steps, waveforms, params, initial, events=None, factor=1):
@@ -472,8 +466,10 @@ def _simulate(model, method, dt, n_steps, waveforms, params, initial, events=Non
     of those steps, `factor` steps of this dt to one of the largest."""
     from .simulate import compile as compile_model
 
-    if method == "auto":
-        method = auto_method(model)[0]
+    if method == "auto":  # auto's choice at the model's own dt, the same method at every dt
+        from .discretize import auto_choice
+
+        method = auto_choice(model, model.dt or dt)[0]
     simulator = compile_model(model, method=method, dt=dt, reset_timing="same_step",
                               runtime_dt=True)  # one kernel per method, whatever the dt
     inputs = {n: waveforms.get(n, Constant(0.0)) for n in model.input_names}

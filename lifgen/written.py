@@ -127,7 +127,7 @@ def from_sympy(expr, first=()):
         return Num(int(expr))
     if isinstance(expr, sympy.Rational):
         return Op("/", Num(int(expr.p)), Num(int(expr.q)))
-    if isinstance(expr, sympy.Number):
+    if isinstance(expr, (sympy.Number, sympy.NumberSymbol)):  # NumberSymbol: e = exp(1), pi
         return Num(float(expr))
     if isinstance(expr, sympy.Add):
         return _fold_add(_ordered(expr.args, first), first)

@@ -103,7 +103,7 @@ def test_verify_says_what_it_is_doing_and_drives_the_named_input():
 def test_method_auto_says_what_it_chose():
     assert lifgen.compile("lapicque", method="auto").method == "exact"
     qif = lifgen.compile("qif", method="auto")
-    assert qif.method == "rk4" and "nonlinear" in qif.step_map.note
+    assert qif.method == "rk4" and "tolerance rtol = 1e-06" in qif.method_reason
     with pytest.raises(ModelError, match="exponential_euler"):
         lifgen.compile("qif", method="exponential_euler")
 
@@ -229,7 +229,7 @@ def test_exponential_euler_is_first_order_on_coupled_linear_systems():
     """Brian2's per-variable exponential Euler is not exact when a state drives another (it is
     off the matrix exponential by O(dt)); verify expects order 1 there and measures it, and auto
     picks exact for such a system, never exponential Euler."""
-    from lifgen.methods import auto_method
+    from lifgen.methods import auto_by_form
 
     model = model_from_document(COUPLED, "coupled.toml")
     report = lifgen.verify(model, methods=["exponential_euler", "exact"], input=lifgen.Constant(1.0))
@@ -237,7 +237,7 @@ def test_exponential_euler_is_first_order_on_coupled_linear_systems():
     assert report.measured_order("exponential_euler") == pytest.approx(1.0, abs=0.2)
     assert report.verdicts() == {"exponential_euler": True, "exact": True}
     assert "exponential_euler: ok (observed order" in report.to_table()
-    assert auto_method(model)[0] == "exact"
+    assert auto_by_form(model)[0] == "exact"
     uncoupled = model_from_document({**COUPLED, "equations": {"laws": [
         "tau_m*dV/dt = -V + I", "tau_s*dI_s/dt = -I_s + I"]}}, "uncoupled.toml")
     report = lifgen.verify(uncoupled, methods=["exponential_euler"], input=lifgen.Constant(1.0))
