@@ -262,7 +262,9 @@ def substepped(method: Method, n: int) -> Method:
 
 def substep(model, step, n):
     """(stages, updates) of n steps of `step` with dt/n: each substep's stages and results are
-    temporaries (lg_sub1_..., ...) that the next substep reads; the updates take the last."""
+    temporaries (lg_sub1_..., ...) that the next substep reads; the updates take the last.
+    Where a reset follows the spike, the substeps stop once the spike condition holds (see
+    `_spiked_within`)."""
     states = [s for s, _ in model.odes]
     stages, current = [], {s: s for s in states}
     for j in range(1, n + 1):
@@ -271,9 +273,24 @@ def substep(model, step, n):
                    for k, _ in sub_stages}
         mapping = {**current, DT: DT / n, **renamed}
         stages += [(renamed[k], e.xreplace(mapping)) for k, e in sub_stages]
-        current = {s: sympy.Symbol(f"lg_sub{j}_{s}") for s in states}
-        stages += [(current[s], e.xreplace(mapping)) for s, e in updates]
+        spiked = _spiked_within(model, current) if j > 1 else sympy.false
+        following = {s: sympy.Symbol(f"lg_sub{j}_{s}") for s in states}
+        stages += [(following[s], e.xreplace(mapping) if spiked is sympy.false else
+                    sympy.Piecewise((current[s], spiked), (e.xreplace(mapping), True)))
+                   for s, e in updates]
+        current = following
     return stages, [(s, current[s]) for s in states]
+
+
+def _spiked_within(model, current):
+    """Whether the neuron spiked in an earlier substep of this step: the condition holds at the
+    substep's start and did not at the step's. The reset will replace the state, so the
+    substeps stop there: integrating on past the cut-off of an exponential neuron (eif, adex)
+    overflows to NaN. A model without a reset (Hodgkin-Huxley) or that spikes on a crossing
+    integrates through its spikes: False."""
+    if model.spike_on != "level" or model.reset_mechanism == "none" or model.spike is None:
+        return sympy.false
+    return sympy.And(model.spike.xreplace(current), sympy.Not(model.spike))
 
 
 SUMMARIES = {"euler": "forward Euler", "rk2": "the explicit midpoint method",

@@ -180,3 +180,14 @@ def test_the_choice_is_deterministic_and_show_prints_it():
                             str(MODELS / "iaf_cond_alpha.toml")],
                            capture_output=True, text=True, check=True).stdout
     assert f"Step map ({first.method}, dt = 0.1 ms)" in shown and first.note in shown
+
+
+@pytest.mark.parametrize("model, drives", [("eif", (5.0, 20.0, 200.0)),
+                                           ("adex", (500.0, 2000.0, 10000.0))])
+def test_substeps_stop_at_the_spike_so_an_exponential_neuron_stays_finite(model, drives):
+    """The substeps of a step end where the spike condition first holds: eif's rk4_sub4 ran on
+    past its cut-off within a step and overflowed to NaN at I = 20 (plain rk4 at I = 200)."""
+    sim = lifgen.compile(model, method="rk4_sub4")
+    for drive in drives:
+        result = sim.run(2000, 1, inputs={"I": drive})
+        assert np.isfinite(result.state["V"]).all() and result.spike_count[0] > 0, drive

@@ -334,3 +334,43 @@ def test_a_written_step_is_kept_where_holding_changes_nothing():
     step_map = lifgen.compile(model_from_document(document, "written.toml"),
                               method="euler").step_map
     assert step_map.held_updates == () and step_map.held_stages == ()
+
+
+# Brian2's brian2/tests/test_refractory.py, ported: its groups as model files (rates per ms,
+# dt = 0.1 ms), its assertions on rows "after step t", as Brian2's StateMonitor(when="end").
+def brian2_group(equations, frozen, period, threshold="v > 1", reset=None):
+    states = sorted({law.split("/")[0][1:] for law in equations})
+    return model_from_document({
+        "model": {"name": "brian2_group"}, "parameters": {"t_ref": period},
+        "states": {s: 0.0 for s in states}, "equations": {"laws": equations},
+        "spike": {"condition": threshold},
+        "reset": {"mechanism": "zero", "timing": "same_step", "zero": reset or {"v": "0"}},
+        "refractory": {"period": "t_ref", "frozen": frozen},
+        "simulation": {"method": "exact", "dt": 0.1}}, "brian2_group.toml")
+
+
+def test_brian2s_refractoriness_basic():
+    """v (unless refractory) and w rise alike; v stays 0 for the 5 ms after its spike at 10 ms
+    while w rises as it did from 0; then v rises again."""
+    group = brian2_group(["dv/dt = 0.099999", "dw/dt = 0.099999"], ["v"], 5.0,
+                         reset={"v": "0", "w": "0"})
+    result = lifgen.compile(group).run(200, 1, record=["v", "w"])
+    v, w = result.traces["v"][:, 0], result.traces["w"][:, 0]
+    np.testing.assert_allclose(v[:100], w[:100], rtol=1e-7)
+    assert np.all(v[100:150] == 0.0)
+    np.testing.assert_allclose(w[:50], w[101:151], rtol=1e-7)
+    assert np.all(w[101:151] > 0) and np.all(v[150:200] > 0)
+
+
+def test_brian2s_refractoriness_threshold_basic():
+    """v is not frozen: it keeps integrating while refractory, and spikes at 5 ms and 15 ms."""
+    group = brian2_group(["dv/dt = 0.19999"], [], 10.0)
+    result = lifgen.compile(group).run(160, 1)
+    assert result.spike_steps(0).tolist() == [50, 150]
+
+
+def test_brian2s_refractoriness_repeated():
+    """A neuron that spikes whenever it may, refractory for 10 steps: every 10th step from 0."""
+    group = brian2_group(["dv/dt = 0"], [], 1.0, threshold="v > -1")
+    steps = lifgen.compile(group).run(10000, 1).spike_steps(0)
+    assert steps[0] == 0 and np.all(np.diff(steps) == 10) and len(steps) == 1000
