@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import lifgen
-from lifgen import build
+from lifgen.codegen import build
 
 HERE = Path(__file__).resolve().parent
 BETA, ALPHA, THRESHOLD = 0.95, 0.9, 1.0
@@ -241,7 +241,7 @@ def synaptic(n, steps, threads_available):
 
 def cuba_network():
     """The CUBA network of Brette et al. 2007 (4000 neurons, 1 s at dt = 0.1 ms), float64."""
-    from lifgen import brette2007
+    from lifgen.tools import brette2007
 
     simulator = lifgen.compile("lif_cuba", dt=0.1)
     synapses = brette2007.connections(brette2007.NETWORKS["cuba"], seed=1)

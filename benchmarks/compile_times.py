@@ -57,7 +57,7 @@ SHAPES = {
 
 PROBE = """
 import json, sys, time
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 import lifgen
 document = json.loads(sys.argv[1])
 started = time.perf_counter()

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import lifgen
-from lifgen import brette2007
+from lifgen.tools import brette2007
 from lifgen.targets.cuda import nvrtc
 
 from .__main__ import ALPHA, BETA, THRESHOLD, interleave, workload_current

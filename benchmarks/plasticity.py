@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import lifgen
-from lifgen import brette2007
+from lifgen.tools import brette2007
 
 from .__main__ import Brian2Process, brian2_python, interleave, machine_line, write_report
 

@@ -1,5 +1,5 @@
-"""Sweep benchmarks: a plain Python loop over `run`, `lifgen.sweep` in this process (packed into
-one population), and `lifgen.sweep` on a Dask LocalCluster of 2 worker processes.
+"""Sweep benchmarks: a plain Python loop over `run`, `lifgen.tools.sweep` in this process (packed into
+one population), and `lifgen.tools.sweep` on a Dask LocalCluster of 2 worker processes.
 
 Run by hand from the repository root: `python -m benchmarks.sweep [--out FILE]`. Workloads: a
 64-point f-I curve of lif_cuba (one neuron per point, 1 s at dt = 0.1 ms) and a 16-point sweep of
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import lifgen
-from lifgen import brette2007
+from lifgen.tools import brette2007
 
 HERE = Path(__file__).resolve().parent
 

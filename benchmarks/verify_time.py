@@ -17,11 +17,11 @@ MODELS = ("lapicque", "lif_cuba", "hodgkin_huxley")
 
 PROBE = """
 import json, sys, time
-import lifgen, lifgen.simulate
-from lifgen.build import cache_info
+import lifgen, lifgen.runtime.simulate
+from lifgen.codegen.build import cache_info
 if sys.argv[2] == "per-dt":  # as before runtime_dt: dt written into each kernel
-    compile_with_dt = lifgen.simulate.compile
-    lifgen.simulate.compile = lambda *a, **k: compile_with_dt(*a, **{**k, "runtime_dt": False})
+    compile_with_dt = lifgen.runtime.simulate.compile
+    lifgen.runtime.simulate.compile = lambda *a, **k: compile_with_dt(*a, **{**k, "runtime_dt": False})
 started = time.perf_counter()
 report = lifgen.verify(sys.argv[1])
 print(json.dumps({"seconds": time.perf_counter() - started, "passed": report.passed,

@@ -3,7 +3,7 @@
     python examples/cuba.py [--seed N] [--json] [--plot cuba.png]
 """
 
-from lifgen.brette2007 import example_main
+from lifgen.tools.brette2007 import example_main
 
 if __name__ == "__main__":
     example_main("cuba")

@@ -5,7 +5,7 @@ Run from the repository root: python examples/tutorial.py [OUT_FOLDER]
 
 import sys
 
-from lifgen.gallery import make_gallery
+from lifgen.tools.gallery import make_gallery
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else "docs/gallery"

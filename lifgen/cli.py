@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .errors import CacheError, CompileError, InputError, LifgenError
-from .methods import AUTO_CANDIDATES, METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
-from .outputs import final_path, save_arrays, save_figure
-from .simulate import _dt_in_model_unit
-from .written import to_text
+from .numerics.methods import AUTO_CANDIDATES, METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
+from .results.outputs import final_path, save_arrays, save_figure
+from .runtime.simulate import _dt_in_model_unit
+from .ir.written import to_text
 
 METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
                + f"; or auto (exact for a linear system, else the cheapest of "
@@ -201,7 +201,7 @@ LANGUAGES = {"c": "C", "cuda": "CUDA"}
 def _emit(args):
     import shlex
 
-    from .emit import emit
+    from .tools.emit import emit
 
     command = ["lifgen", "emit", args.model, "--out", args.out, "--dtype", args.dtype]
     command += ["--target", args.target] if args.target != "c" else []
@@ -218,8 +218,8 @@ def _emit(args):
 
 
 def _list(args):
-    from .library import list_models, load_model
-    from .synapse_model import list_synapse_models, load_synapse_model
+    from .frontend.library import list_models, load_model
+    from .frontend.synapse_model import list_synapse_models, load_synapse_model
 
     for name in list_models():
         print(f"{name:12s} {load_model(name).description}")
@@ -229,18 +229,18 @@ def _list(args):
 
 
 def _reference(args):
-    from .library import resource_dir
+    from .frontend.library import resource_dir
 
     page = "synapse-models.md" if args.synapses else "model-files.md"
     print((resource_dir("docs") / page).read_text(encoding="utf-8"), end="")
 
 
 def _show(args):
-    from .analytic import closed_form
-    from .budget import SYMPY_SECONDS, OverBudget, within
-    from .discretize import discretize
-    from .library import load_model
-    from .options import ModelOptions, Schedule, Variant
+    from .numerics.analytic import closed_form
+    from .frontend.budget import SYMPY_SECONDS, OverBudget, within
+    from .numerics.discretize import discretize
+    from .frontend.library import load_model
+    from .codegen.options import ModelOptions, Schedule, Variant
     from .targets import get_target
 
     model = load_model(args.model)
@@ -298,15 +298,15 @@ def _quantity_lines(model):
 
 
 def _equation(eq):
-    from .model import display
+    from .ir.model import display
 
     return display(eq)
 
 
 def _simulate(args):
     from . import compile as compile_model
-    from .library import load_model
-    from .waveforms import parse_input_spec
+    from .frontend.library import load_model
+    from .runtime.waveforms import parse_input_spec
 
     model = load_model(args.model, args.preset)  # a bad model is reported before anything else
     states = _states(model, args.state)
@@ -407,7 +407,7 @@ def _assignment(text, option, arrays=False):
 
 def _number_or_quantity(text):
     """A number, or quantity text such as "20 ms" (converted by compile and run)."""
-    from .units import is_quantity_text
+    from .frontend.units import is_quantity_text
 
     try:
         return float(text)
@@ -440,7 +440,7 @@ def _print_summary(simulator, result):
 
 
 def _cache(args):
-    from .build import cache_info, clear_cache
+    from .codegen.build import cache_info, clear_cache
 
     if args.action == "clear":
         print(f"removed {clear_cache()} kernels")
@@ -449,10 +449,10 @@ def _cache(args):
 
 
 def _verify(args):
-    from .verify import verify
-    from .waveforms import parse_input_spec
+    from .tools.verify import verify
+    from .runtime.waveforms import parse_input_spec
 
-    from .library import load_model
+    from .frontend.library import load_model
 
     model = load_model(args.model)
     plot = final_path(args.plot, "plot", args.force) if args.plot else None
@@ -488,16 +488,16 @@ def _gallery(args):
     module, function, default_out = GALLERIES[args.which]
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise InputError(f"--out {args.out} is a file, not a folder")
-    make = getattr(importlib.import_module(f"lifgen.{module}"), function)
+    make = getattr(importlib.import_module(f"lifgen.tools.{module}"), function)
     for entry in make(args.out or default_out, overwrite=args.force):
         print(f"{entry['figure']}: {entry['caption']}")
 
 
 def _sweep(args):
     from . import compile as compile_model
-    from .library import load_model
-    from .sweep import sweep
-    from .waveforms import parse_input_spec
+    from .frontend.library import load_model
+    from .tools.sweep import sweep
+    from .runtime.waveforms import parse_input_spec
 
     model = load_model(args.model)
     duration = _duration(args, "sweep")
@@ -566,7 +566,7 @@ def _numbers(text, what, kind):
 
 
 def _local_cluster(workers):
-    from .executors import resolve
+    from .runtime.executors import resolve
 
     if workers < 1:
         raise InputError("--workers must be at least 1")
@@ -579,7 +579,7 @@ def _local_cluster(workers):
 
 
 def _dask_client(address):
-    from .executors import resolve
+    from .runtime.executors import resolve
 
     try:
         from dask.distributed import Client

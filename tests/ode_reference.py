@@ -10,8 +10,8 @@ import numpy as np
 import sympy
 from scipy.integrate import solve_ivp
 
-from lifgen.functions import FUNCTIONS
-from lifgen.written import evaluate
+from lifgen.ir.functions import FUNCTIONS
+from lifgen.ir.written import evaluate
 
 TOLERANCE = 1e-12
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifgen.lower import ARRAY_PREFIXES, StepOptions, lower, state_names
-from lifgen.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
+from lifgen.codegen.lower import ARRAY_PREFIXES, StepOptions, lower, state_names
+from lifgen.ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
                                Select)
-from lifgen.written import Call, Name, Neg, Not, Num
+from lifgen.ir.written import Call, Name, Neg, Not, Num
 
 OPERATORS = {"and": "and", "or": "or"}
 

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen.connectivity import Sparse
+from lifgen.runtime.connectivity import Sparse
 from lifgen.errors import NumericalWarning
-from lifgen.methods import closed_linear_states
-from lifgen.sources import SpikeTrain
+from lifgen.numerics.methods import closed_linear_states
+from lifgen.runtime.sources import SpikeTrain
 
 from ode_reference import reference_run
 
@@ -171,7 +171,7 @@ def test_substeps_are_n_steps_of_dt_over_n_and_hybrid_refuses_a_model_without_a_
 
 
 def test_the_choice_is_deterministic_and_show_prints_it():
-    from lifgen.discretize import discretize
+    from lifgen.numerics.discretize import discretize
 
     model = lifgen.load_model(MODELS / "iaf_cond_alpha.toml")
     first, second = discretize(model, "auto"), discretize(model, "auto")

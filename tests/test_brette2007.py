@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen import brette2007
+from lifgen.tools import brette2007
 
 ROOT = Path(__file__).resolve().parent.parent
 # The examples import the lifgen these tests import (installed in CI, the checkout here).

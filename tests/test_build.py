@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import lifgen
-from lifgen import build
+from lifgen.codegen import build
 from lifgen.errors import CompileError
 
 PROBE = textwrap.dedent("""
@@ -176,7 +176,7 @@ def test_a_team_cache_must_be_setgid_and_closed_to_others(tmp_path, monkeypatch,
 def test_warm_compile_skips_the_sympy_work(tmp_path):
     _probe(tmp_path, model="leaky", method="discrete")
     script = textwrap.dedent("""
-        import json, lifgen, lifgen.simulate as simulate
+        import json, lifgen, lifgen.runtime.simulate as simulate
         def refuse(*args, **kwargs):
             raise AssertionError("SymPy work was redone")
         import lifgen.targets.c.target as c_target

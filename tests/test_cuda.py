@@ -14,10 +14,10 @@ import pytest
 import lifgen
 from lifgen import targets
 from lifgen.errors import InputError, LifgenError
-from lifgen.library import list_models
-from lifgen.modelfile import model_from_document
-from lifgen.options import Schedule, Variant
-from lifgen.simulate import kernel_source, model_options
+from lifgen.frontend.library import list_models
+from lifgen.frontend.modelfile import model_from_document
+from lifgen.codegen.options import Schedule, Variant
+from lifgen.runtime.simulate import kernel_source, model_options
 from lifgen.targets.cuda.target import TARGET
 
 COUPLED = ("rleaky", "rsynaptic")  # a recurrent synapse couples the neurons
@@ -467,7 +467,7 @@ def test_on_the_gpu_cuba_and_coba_rates_match_brian2_as_on_the_cpu(name):
     gpu()
     from test_brette2007 import assert_matches_brian2
 
-    from lifgen import brette2007
+    from lifgen.tools import brette2007
 
     assert_matches_brian2(name, lifgen.compile(brette2007.NETWORKS[name].model, dt=0.1,
                                                target="cuda"))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 distributed = pytest.importorskip("dask.distributed", reason="needs dask[distributed]")
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},

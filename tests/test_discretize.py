@@ -4,10 +4,10 @@ import pytest
 import sympy
 
 import lifgen
-from lifgen.discretize import discretize, use_expm1
+from lifgen.numerics.discretize import discretize, use_expm1
 from lifgen.errors import ModelError
-from lifgen.model import DT, symbol
-from lifgen.written import symbols, to_sympy, to_text
+from lifgen.ir.model import DT, symbol
+from lifgen.ir.written import symbols, to_sympy, to_text
 
 V, I, R, C = (symbol(n) for n in "VIRC")
 
@@ -61,7 +61,7 @@ def test_expm1_rewrite():
 def test_named_expressions_are_computed_once_per_stage(method, stages):
     # HH's rate functions appear in the laws by name: each is evaluated once per stage, and the
     # updates use the temporaries, so no rate function is written out twice.
-    from lifgen.written import Call, children
+    from lifgen.ir.written import Call, children
 
     def rate_calls(tree):
         own = isinstance(tree, Call) and tree.function in ("exp", "exprel") \
@@ -83,7 +83,7 @@ def test_named_expressions_give_the_same_step_as_substituted_ones():
     scope = dict(values)
     for name, tree in step_map.constants + step_map.stages:
         scope[name] = to_sympy(tree).xreplace(scope)
-    from lifgen.methods import exponential_euler
+    from lifgen.numerics.methods import exponential_euler
 
     for (state, tree), (_, explicit) in zip(step_map.updates, exponential_euler(model)[1]):
         ours = float(to_sympy(tree).xreplace(scope))

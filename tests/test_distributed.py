@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
@@ -45,7 +45,7 @@ def test_a_model_object_hits_the_source_cache_in_a_fresh_process(tmp_path):
     model = model_from_document(OU, "ou.toml")
     lifgen.compile(model)
     (tmp_path / "model.pickle").write_bytes(pickle.dumps(model))
-    code = ("import pickle, sys, lifgen, lifgen.simulate as s; "
+    code = ("import pickle, sys, lifgen, lifgen.runtime.simulate as s; "
             "s._generate = lambda *a: (_ for _ in ()).throw(AssertionError('SymPy ran')); "
             "model = pickle.load(open(sys.argv[1] + '/model.pickle', 'rb')); "
             "print(lifgen.compile(model).method)")
@@ -56,15 +56,15 @@ def test_the_source_cache_key_does_not_depend_on_where_lifgen_is_installed(tmp_p
     import os
     import shutil
 
-    from lifgen import build
-    from lifgen.library import resource_dir
+    from lifgen.codegen import build
+    from lifgen.frontend.library import resource_dir
 
     copy = tmp_path / "elsewhere" / "lifgen"
     shutil.copytree(Path(lifgen.__file__).resolve().parent, copy,
                     ignore=shutil.ignore_patterns("__pycache__"))
     if not (copy / "templates").exists():  # a checkout keeps them beside the package
         shutil.copytree(resource_dir("templates"), copy / "templates")
-    code = "import lifgen.build as b; print(b.__file__, b._code_fingerprint())"
+    code = "import lifgen.codegen.build as b; print(b.__file__, b._code_fingerprint())"
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            cwd=copy.parent, timeout=120,
                            env={**os.environ, "PYTHONPATH": str(copy.parent)})

@@ -5,7 +5,7 @@ import pytest
 
 import lifgen
 from lifgen.errors import InputError
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 # A counter: every spike of source i adds 1 to c of neuron i; nothing else changes c.
 COUNTER = {

@@ -10,10 +10,10 @@ import pytest
 
 import lifgen
 from lifgen.cli import main
-from lifgen.emit import _example_input, example_run, library_source
+from lifgen.tools.emit import _example_input, example_run, library_source
 from lifgen.errors import InputError
-from lifgen.library import list_models, load_model
-from lifgen.simulate import model_options
+from lifgen.frontend.library import list_models, load_model
+from lifgen.runtime.simulate import model_options
 
 MODELS = list_models()
 DTYPES = ("float64", "float32")

@@ -4,7 +4,7 @@ import pytest
 import sympy
 
 from lifgen.errors import ModelError
-from lifgen.expressions import check_name, parse, parse_expression
+from lifgen.frontend.expressions import check_name, parse, parse_expression
 
 NAMES = {n: sympy.Symbol(n) for n in ("V", "I", "R", "C", "threshold", "u")}
 V, I, R, C = (NAMES[n] for n in "VIRC")
@@ -66,7 +66,7 @@ def test_error_names_file_and_field():
 
 
 def test_unit_names_are_read_as_units_not_quantities():
-    from lifgen.units import unit_of_symbol
+    from lifgen.frontend.units import unit_of_symbol
 
     tree, expr = parse("V + 40*mV", NAMES)
     units = [unit_of_symbol(s) for s in expr.free_symbols if unit_of_symbol(s)]

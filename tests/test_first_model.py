@@ -50,7 +50,7 @@ def test_a_function_outside_the_registry_is_a_model_error():
 
 
 def test_cosh_and_sinh_as_morris_lecar_writes_tau_w():
-    from lifgen.modelfile import model_from_document
+    from lifgen.frontend.modelfile import model_from_document
 
     model = model_from_document({
         "model": {"name": "ml_w"}, "parameters": {"V3": 2.0, "V4": 30.0, "phi": 0.04},
@@ -93,7 +93,7 @@ def test_a_one_dimensional_input_over_time():
 
 def test_a_spiking_model_without_a_reset_asks_for_one(tmp_path):
     """A missing [reset] used to mean subtracting the threshold: 40 spikes instead of 5."""
-    from lifgen.modelfile import model_from_document
+    from lifgen.frontend.modelfile import model_from_document
 
     document = {"model": {"name": "peak"}, "parameters": {"v_peak": 30.0},
                 "states": {"v": -65.0}, "inputs": {"I": {}},
@@ -245,8 +245,8 @@ def test_simulate_picks_neuron_states_preset_and_per_neuron_parameters(tmp_path,
 
 def test_an_implicit_solution_is_not_shown_as_a_closed_form(capsys):
     """SymPy solves dV/dt = 1/(V + exp(V)) only implicitly: no `Add(t) = ...` label."""
-    from lifgen.analytic import closed_form
-    from lifgen.modelfile import model_from_document
+    from lifgen.numerics.analytic import closed_form
+    from lifgen.frontend.modelfile import model_from_document
 
     model = model_from_document({
         "model": {"name": "implicit"}, "parameters": {"theta": 5.0}, "states": {"V": 0.0},

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen import build
+from lifgen.codegen import build
 from lifgen.cli import main
 from lifgen.targets.c.render import environment as _environment
 from lifgen.errors import CompileError, InputError, LifgenError, ModelError, NumericalWarning

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import lifgen
-from lifgen.library import resource_dir
+from lifgen.frontend.library import resource_dir
 
 
 def test_templates_and_models_are_found():

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import lifgen
-from lifgen.abi import FIXED, ROLES, kernel_abi
-from lifgen.discretize import discretize
+from lifgen.codegen.abi import FIXED, ROLES, kernel_abi
+from lifgen.numerics.discretize import discretize
 from lifgen.errors import InputError
-from lifgen.kinds import DriveKind, WeightKind
-from lifgen.library import load_model
-from lifgen.lower import StepOptions, lower
-from lifgen.statements import Assign, Element, If, Let, Loop, Select, identifiers
+from lifgen.ir.kinds import DriveKind, WeightKind
+from lifgen.frontend.library import load_model
+from lifgen.codegen.lower import StepOptions, lower
+from lifgen.ir.statements import Assign, Element, If, Let, Loop, Select, identifiers
 from lifgen.targets.c.render import local_prefixes
 
 BETA_AND_BETA_STRIDE = """

@@ -170,7 +170,7 @@ def test_spike_counts_start_from_zero_in_uncleared_memory(monkeypatch, model, la
 
 
 def test_events_collected_in_chunks(monkeypatch, rng):
-    from lifgen import simulate
+    from lifgen.runtime import simulate
 
     monkeypatch.setattr(simulate, "CHUNK_ENTRIES", 3 * N)  # three steps per kernel call
     current = rng.uniform(0, 0.7, (T, N))
@@ -251,8 +251,8 @@ def test_fma_is_opt_in_and_changes_only_the_last_bits(rng):
     current = rng.uniform(0, 0.05, (T, N))  # stays below threshold: no spike amplifies a difference
     unfused = lifgen.compile("leaky", dtype="float32")
     fused = lifgen.compile("leaky", dtype="float32", fma=True)
-    assert "-ffp-contract=off" in lifgen.build.compile_flags()
-    assert "-ffp-contract=fast" in lifgen.build.compile_flags(fma=True)
+    assert "-ffp-contract=off" in lifgen.codegen.build.compile_flags()
+    assert "-ffp-contract=fast" in lifgen.codegen.build.compile_flags(fma=True)
     assert fused.kernel.module_name != unfused.kernel.module_name and fused.fma
     a = unfused.run(T, N, inputs={"I": current}).traces["V"]
     b = fused.run(T, N, inputs={"I": current}).traces["V"]

@@ -7,7 +7,7 @@ import sympy
 
 import lifgen
 from lifgen.errors import ModelError
-from lifgen.functions import exprel
+from lifgen.ir.functions import exprel
 
 
 def test_izhikevich_starts_u_at_b_times_V():
@@ -99,7 +99,7 @@ def test_eif_fires_only_above_its_rheobase():
 @pytest.mark.parametrize("model", ["izhikevich", "adex", "eif", "qif", "hodgkin_huxley",
                                    "lif_cuba", "lif_coba"])
 def test_every_applicable_method_runs(model):
-    from lifgen.methods import ORDERS, applies
+    from lifgen.numerics.methods import ORDERS, applies
 
     loaded = lifgen.load_model(model)
     for method in ORDERS:
@@ -149,7 +149,7 @@ def test_lif_coba_chooses_hybrid_and_its_conductances_pull_towards_reversal():
 
 def test_model_gallery_draws_every_library_model(tmp_path):
     from lifgen.errors import InputError
-    from lifgen.model_gallery import make_model_gallery
+    from lifgen.tools.model_gallery import make_model_gallery
 
     entries = make_model_gallery(tmp_path)
     assert {e["name"] for e in entries} == set(lifgen.list_models())

@@ -9,8 +9,8 @@ import pytest
 import lifgen
 from lifgen.cli import main
 from lifgen.errors import ModelError
-from lifgen.functions import FUNCTIONS
-from lifgen.modelfile import QUANTITY_KEYS, SECTIONS, SYNAPSE_KEYS
+from lifgen.ir.functions import FUNCTIONS
+from lifgen.frontend.modelfile import QUANTITY_KEYS, SECTIONS, SYNAPSE_KEYS
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "model-files.md"
 

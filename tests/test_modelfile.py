@@ -7,8 +7,8 @@ import sympy
 
 import lifgen
 from lifgen.errors import ModelError
-from lifgen.model import symbol
-from lifgen.written import Name, Op, to_sympy, to_text
+from lifgen.ir.model import symbol
+from lifgen.ir.written import Name, Op, to_sympy, to_text
 
 from conftest import LAPICQUE_LIKE
 
@@ -167,3 +167,18 @@ def test_circuit_laws_with_several_solutions_are_a_clear_error(model_file):
     with pytest.raises(ModelError, match=r"\[equations\] laws: the laws do not determine dV/dt "
                                          "uniquely"):
         lifgen.load_model(model_file(LAPICQUE_LIKE.replace(LAWS, laws)))
+
+
+def test_a_written_step_that_differs_from_the_laws_is_refused_when_used(model_file):
+    """The check needs the numerics (the method's derived step), so it runs when a simulator
+    uses the written step, not while the file is read."""
+    from lifgen.frontend.library import model_file as library_file
+
+    text = library_file("lapicque").read_text()
+    wrong = text.replace('V = "I*R*(1/(R*C))*dt + (1 - dt/(R*C))*V"',
+                         'V = "I*R*(1/(R*C))*dt + (1 - dt/(R*C))*V*1.001"')
+    path = model_file(wrong, "lapicque_wrong.toml")
+    model = lifgen.load_model(path)
+    with pytest.raises(ModelError, match=r"\[equations\.euler\] V: differs from the euler step"):
+        lifgen.compile(model, method="euler")
+    assert lifgen.compile(model, method="exact").method == "exact"

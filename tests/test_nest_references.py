@@ -9,7 +9,7 @@ import pytest
 
 import lifgen
 from lifgen.errors import ModelError
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 # (time in steps of h = 0.1 ms, V in mV) from NEST's test_iaf.sli
 TEST_IAF = [(1, -70), (2, -70), (3, -69.602), (4, -69.2079), (5, -68.8178), (6, -68.4316),

@@ -5,7 +5,7 @@ import pytest
 
 import lifgen
 from lifgen.errors import InputError, ModelError
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 MAP = {
     "model": {"name": "kicked"},

@@ -15,10 +15,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lifgen
-from lifgen.discretize import discretize
-from lifgen.methods import METHODS, TABLEAUX
-from lifgen.symbols import DT, TIME
-from lifgen.written import Call, Name, Op, children, evaluate, from_sympy, substitute, to_sympy
+from lifgen.numerics.discretize import discretize
+from lifgen.numerics.methods import METHODS, TABLEAUX
+from lifgen.ir.symbols import DT, TIME
+from lifgen.ir.written import Call, Name, Op, children, evaluate, from_sympy, substitute, to_sympy
 
 GUARD = Path(__file__).parent / "models" / "aeif_guard.toml"
 # The library's ODE models whose laws give each dX/dt directly (lapicque's laws have

@@ -11,8 +11,8 @@ import pytest
 
 import lifgen
 from lifgen.errors import InputError, ModelError
-from lifgen.modelfile import model_from_document
-from lifgen.synapse_model import synapse_from_document
+from lifgen.frontend.modelfile import model_from_document
+from lifgen.frontend.synapse_model import synapse_from_document
 
 DT, TAU = 0.1, 20.0  # ms
 NEURON = model_from_document({
@@ -297,8 +297,8 @@ def test_the_plastic_cuda_source_compiles_without_a_warning():
     sys.path.insert(0, str(Path(__file__).parent))
     from test_cuda import nvrtc
 
-    from lifgen.options import ModelOptions, Schedule, Variant
-    from lifgen.plasticity import bind
+    from lifgen.codegen.options import ModelOptions, Schedule, Variant
+    from lifgen.runtime.plasticity import bind
     from lifgen.targets.cuda.render import render
 
     compiler = nvrtc()
@@ -385,9 +385,9 @@ def test_multiplicative_and_triplet_windows(simulator):
 def test_every_library_synapse_model_runs_in_a_network_within_its_bounds(model, monkeypatch):
     """lif_cuba, 200 neurons, 0.3 s: a run in chunks of 700 steps (spike events are collected
     chunk by chunk) and a whole run agree bit for bit; weights stay in [0, w_max]."""
-    import lifgen.simulate
+    import lifgen.runtime.simulate
 
-    monkeypatch.setattr(lifgen.simulate, "CHUNK_ENTRIES", 200 * 700)
+    monkeypatch.setattr(lifgen.runtime.simulate, "CHUNK_ENTRIES", 200 * 700)
     simulator, synapses, initial = _recurrent()
     synapses = lifgen.Synapses(synapses.sparse, model,
                                params={"w_max": 3.0} if model != "tsodyks_markram" else {})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 NEVER = 1e9  # a threshold no trajectory reaches: the tests follow the linear dynamics alone
 
@@ -163,7 +163,7 @@ def test_show_never_hangs_on_a_closed_form(tmp_path):
 
     (tmp_path / "m.pickle").write_bytes(pickle.dumps(model))
     code = ("import os, sys, pickle; os.environ['LIFGEN_SYMPY_BUDGET'] = '1'; "
-            "import lifgen.cli as cli, lifgen.library as library; "
+            "import lifgen.cli as cli, lifgen.frontend.library as library; "
             "model = pickle.load(open(sys.argv[1], 'rb')); "
             "library.load_model = lambda *a, **k: model; "
             "sys.exit(cli.main(['show', 'adlif', '--no-c']))")
@@ -249,8 +249,8 @@ def test_the_numeric_propagator_agrees_with_the_closed_form_where_both_exist():
     """lif_cuba's feed-forward closed form (exprel) against its matrix exponential."""
     import sympy
 
-    from lifgen.linear import exact_step, linear_coefficients, numeric_step
-    from lifgen.symbols import DT
+    from lifgen.numerics.linear import exact_step, linear_coefficients, numeric_step
+    from lifgen.ir.symbols import DT
 
     model = lifgen.load_model("lif_cuba")
     states, variables = model.state_symbols, model.state_symbols + model.input_symbols
@@ -270,7 +270,7 @@ def test_the_numeric_propagator_agrees_with_the_closed_form_where_both_exist():
 def test_a_time_budget_gives_up_returns_or_raises_what_the_work_did():
     import time
 
-    from lifgen.budget import OverBudget, within
+    from lifgen.frontend.budget import OverBudget, within
 
     assert within(5, lambda x: x + 1, 41) == 42
     with pytest.raises(ZeroDivisionError):

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 import lifgen
 from lifgen.errors import LifgenError
-from lifgen.expressions import parse
-from lifgen.model import symbol
-from lifgen.written import evaluate
+from lifgen.frontend.expressions import parse
+from lifgen.ir.model import symbol
+from lifgen.ir.written import evaluate
 
 NAMES = {n: symbol(n) for n in ("V", "tau", "I")}
 VALUES = {"V": 0.7, "tau": 3.0, "I": -1.3}

@@ -11,7 +11,7 @@ import pytest
 import lifgen
 from lifgen.cli import main
 from lifgen.errors import InputError, ModelError
-from lifgen.modelfile import model_from_document
+from lifgen.frontend.modelfile import model_from_document
 
 BASE = {"model": {"name": "red"}, "parameters": {"tau": 10.0, "theta": 1.0},
         "states": {"V": 0.0}, "inputs": {"I": {}},
@@ -42,7 +42,7 @@ def test_a_model_file_that_is_not_a_regular_file_is_refused_without_reading(tmp_
 def test_a_byte_order_mark_is_not_a_syntax_error(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + (tmp_path.parent / "x").name.encode() * 0
-                     + open(lifgen.library.model_file("leaky"), "rb").read())
+                     + open(lifgen.frontend.library.model_file("leaky"), "rb").read())
     assert lifgen.load_model(path).name == "leaky"
 
 
@@ -58,7 +58,7 @@ def test_a_spike_condition_must_be_a_comparison(condition, problem):
 def test_joined_comparisons_are_still_a_condition():
     model = model_from_document(_with(spike={"condition": "V > theta and not I < 0"},
                                       reset={"mechanism": "none"}), "red.toml")
-    assert model.spike.has(lifgen.model.sympy.And)
+    assert model.spike.has(lifgen.ir.model.sympy.And)
 
 
 @pytest.mark.parametrize("option, value", [("threads", 100_000), ("threads", 3_000_000_000),
@@ -117,7 +117,7 @@ def test_lifgen_s_own_symbols_never_meet_a_model_s_names(tmp_path):
     report = lifgen.verify(tau, methods=("euler", "exact"), dts=[0.1, 0.05, 0.025],
                            input=lifgen.Constant(0.5), t_end=5.0)
     assert report.passed
-    from lifgen.analytic import closed_form
+    from lifgen.numerics.analytic import closed_form
 
     named = model_from_document(_with(parameters={"V0": 7.0},
                                       equations={"laws": ["dV/dt = (V0 - V)/tau"]}), "red.toml")
@@ -190,7 +190,7 @@ def test_model_files_that_used_to_raise_raw_exceptions(tmp_path, text, message):
 
 
 def test_two_unnamed_model_files_keep_their_own_names(tmp_path):
-    text = open(lifgen.library.model_file("leaky")).read().replace('name = "leaky"\n', "")
+    text = open(lifgen.frontend.library.model_file("leaky")).read().replace('name = "leaky"\n', "")
     for name in ("first", "second"):
         (tmp_path / f"{name}.toml").write_text(text)
     assert [lifgen.compile(tmp_path / f"{n}.toml").model.name for n in ("first", "second")] == \
@@ -203,7 +203,7 @@ needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
 
 
 def _cache_env(monkeypatch, folder):
-    from lifgen import build
+    from lifgen.codegen import build
 
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(folder))
     build._loaded.clear()
@@ -270,8 +270,8 @@ def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
     import json
     import pickle
 
-    from lifgen.options import ModelOptions, Schedule
-    from lifgen.simulate import _source_key, kernel_source
+    from lifgen.codegen.options import ModelOptions, Schedule
+    from lifgen.runtime.simulate import _source_key, kernel_source
     from lifgen.targets import get_target
 
     build = _cache_env(monkeypatch, tmp_path / "cache")
@@ -356,7 +356,7 @@ def test_cli_errors_of_the_users_setup_are_not_internal_errors(tmp_path, capsys,
     shared.mkdir()
     os.chmod(shared, 0o777)
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(shared / "cache"))
-    from lifgen import build
+    from lifgen.codegen import build
 
     build._loaded.clear()
     assert main(["simulate", "leaky", "--steps", "5"]) == 2
@@ -423,7 +423,7 @@ def _c_library_macros():
 def test_every_c_library_macro_usable_as_a_name_builds_in_kernels_and_emit(tmp_path):
     """A generator, not a list: each macro of this machine's C library that lifgen accepts as a
     name becomes a parameter (a few of them in the update), compiled and emitted."""
-    from lifgen.expressions import check_name
+    from lifgen.frontend.expressions import check_name
 
     names, seen = [], set()
     for name in _c_library_macros():
@@ -474,9 +474,9 @@ def test_a_cache_another_user_made_first_is_refused():
 @pytest.mark.parametrize("name", lifgen.list_models())
 def test_every_library_model_s_source_is_stored_exactly(name):
     """A source the JSON format cannot say exactly would be generated again at every compile."""
-    from lifgen import source_json
-    from lifgen.options import ModelOptions, Schedule
-    from lifgen.simulate import _generate
+    from lifgen.codegen import source_json
+    from lifgen.codegen.options import ModelOptions, Schedule
+    from lifgen.runtime.simulate import _generate
     from lifgen.targets import get_target
 
     source = _generate(name, ModelOptions(), Schedule(), get_target("c"))
@@ -512,8 +512,8 @@ def test_a_reset_a_hold_or_quantisation_never_hides_an_infinity(changes, options
 def test_keeping_a_nan_changes_no_finite_number():
     """The reset's `value - (X - X)` is the value itself, signed zeros too (golden and snnTorch
     tests check whole runs); here, the values a reset may take."""
-    from lifgen.written import evaluate
-    from lifgen.lower import keeping_nonfinite
+    from lifgen.ir.written import evaluate
+    from lifgen.codegen.lower import keeping_nonfinite
     import sympy
 
     tree = keeping_nonfinite("r", "x")
@@ -529,7 +529,7 @@ UNDER_RLIMIT = r"""
 import json, resource, warnings
 import numpy as np
 import lifgen
-from lifgen import memory
+from lifgen.runtime import memory
 from lifgen.errors import InputError
 
 simulator = lifgen.compile("leaky")  # the compiler runs before the limit

@@ -10,9 +10,9 @@ from scipy.integrate import solve_ivp
 
 import lifgen
 from lifgen.errors import InputError, ModelError
-from lifgen.methods import ORDERS
-from lifgen.modelfile import model_from_document, read_toml
-from lifgen.written import to_text
+from lifgen.numerics.methods import ORDERS
+from lifgen.frontend.modelfile import model_from_document, read_toml
+from lifgen.ir.written import to_text
 
 MODELS = Path(__file__).parent / "models"
 BRIAN2 = Path(__file__).parent / "reference" / "brian2"

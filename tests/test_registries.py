@@ -8,11 +8,11 @@ import pytest
 import sympy
 
 import lifgen
-from lifgen import methods
-from lifgen.functions import FUNCTIONS
-from lifgen.methods import METHODS, Tableau, stability_coefficients
-from lifgen.stability import stability_warning
-from lifgen.written import CPrinter, Call, Name, Num, Op, evaluate, to_sympy
+from lifgen.numerics import methods
+from lifgen.ir.functions import FUNCTIONS
+from lifgen.numerics.methods import METHODS, Tableau, stability_coefficients
+from lifgen.numerics.stability import stability_warning
+from lifgen.ir.written import CPrinter, Call, Name, Num, Op, evaluate, to_sympy
 
 R = sympy.Rational
 RALSTON = Tableau(a=((), (R(2, 3),)), b=(R(1, 4), R(3, 4)), order=2)
@@ -73,7 +73,16 @@ def test_every_function_agrees_in_sympy_numpy_and_c_forms(name):
 
 
 def test_the_parser_accepts_exactly_the_registry():
-    from lifgen.expressions import FUNCTIONS as ACCEPTED
+    from lifgen.frontend.expressions import FUNCTIONS as ACCEPTED
 
     assert ACCEPTED == {name: (f.arity,) for name, f in FUNCTIONS.items() if f.public}
     assert "propagator" not in ACCEPTED  # lifgen's own: not for model files
+
+
+def test_the_method_registry_holds_exactly_the_method_names_of_the_ir():
+    """Model files and compile check method names against ir/method_names.py (the IR and the
+    front end come before the numerics); the registry gives each of those names a step."""
+    from lifgen.ir.method_names import METHOD_NAMES
+    from lifgen.numerics.methods import METHODS
+
+    assert tuple(METHODS) == METHOD_NAMES

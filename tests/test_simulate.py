@@ -26,7 +26,7 @@ def test_exact_equals_closed_form(lapicque_exact):
 
 
 def test_exact_agrees_with_sympy_closed_form(lapicque_exact):
-    from lifgen.analytic import evaluate_closed_form
+    from lifgen.numerics.analytic import evaluate_closed_form
 
     model = lifgen.load_model("lapicque")
     result = lapicque_exact.run(50, inputs={"I": 0.1}, initial={"V": -0.2})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import lifgen
 from lifgen.cli import main
-from lifgen.synapse_model import QUANTITY_KEYS, SECTIONS
+from lifgen.frontend.synapse_model import QUANTITY_KEYS, SECTIONS
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "synapse-models.md"
 

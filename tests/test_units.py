@@ -12,7 +12,7 @@ import sympy.physics.units as u
 import lifgen
 from lifgen.cli import main
 from lifgen.errors import InputError, ModelError
-from lifgen.units import UnitError, parse_quantity, parse_unit
+from lifgen.frontend.units import UnitError, parse_quantity, parse_unit
 
 
 @pytest.mark.parametrize("text, scale", [("mV", 1e-3), ("ms", 1e-3), ("nA", 1e-9), ("pF", 1e-12),

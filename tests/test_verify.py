@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen.analytic import LinearSolution, crossing_time
+from lifgen.numerics.analytic import LinearSolution, crossing_time
 from lifgen.errors import InputError, ModelError
-from lifgen.methods import ORDERS
-from lifgen.modelfile import model_from_document
+from lifgen.numerics.methods import ORDERS
+from lifgen.frontend.modelfile import model_from_document
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +83,8 @@ def test_methods_that_do_not_apply_are_refused_when_named_and_skipped_by_default
         lifgen.verify("adex", methods=("rk4", "exponential_euler"))
     with pytest.raises(InputError, match="unknown method"):
         lifgen.verify("lapicque", methods=("eulr",))
-    from lifgen.verify import _methods
-    from lifgen.library import load_model
+    from lifgen.tools.verify import _methods
+    from lifgen.frontend.library import load_model
 
     assert "exponential_euler" in _methods(load_model("hodgkin_huxley"), None)
     assert "exact" not in _methods(load_model("hodgkin_huxley"), None)
@@ -176,7 +176,7 @@ def test_verify_cli_exits_3_for_a_method_off_its_order(monkeypatch, capsys):
     import dataclasses
 
     from lifgen.cli import main
-    from lifgen.methods import METHODS
+    from lifgen.numerics.methods import METHODS
 
     monkeypatch.setitem(METHODS, "fake2", dataclasses.replace(METHODS["euler"], name="fake2",
                                                               order=2))
@@ -186,7 +186,7 @@ def test_verify_cli_exits_3_for_a_method_off_its_order(monkeypatch, capsys):
 
 def test_gallery_writes_every_figure_with_computed_numbers(tmp_path):
     pytest.importorskip("matplotlib")
-    from lifgen.gallery import make_gallery
+    from lifgen.tools.gallery import make_gallery
 
     entries = {e["name"]: e for e in make_gallery(tmp_path)}
     assert set(entries) == {"no_stimulus", "step", "pulses", "firing", "spike_input", "resets"}
@@ -229,7 +229,7 @@ def test_exponential_euler_is_first_order_on_coupled_linear_systems():
     """Brian2's per-variable exponential Euler is not exact when a state drives another (it is
     off the matrix exponential by O(dt)); verify expects order 1 there and measures it, and auto
     picks exact for such a system, never exponential Euler."""
-    from lifgen.methods import auto_by_form
+    from lifgen.numerics.methods import auto_by_form
 
     model = model_from_document(COUPLED, "coupled.toml")
     report = lifgen.verify(model, methods=["exponential_euler", "exact"], input=lifgen.Constant(1.0))
@@ -281,7 +281,7 @@ def test_verify_exercises_every_state_and_reports_each():
 def test_verify_drives_every_input():
     model = model_from_document({**COUPLED, "inputs": {"I": {}, "J": {}}, "equations": {"laws": [
         "tau_m*dV/dt = -V + I_s + I", "tau_s*dI_s/dt = -I_s + J"]}}, "two_inputs.toml")
-    from lifgen.verify import _waveforms
+    from lifgen.tools.verify import _waveforms
 
     waveforms = _waveforms(model, None, {}, 0.1)
     assert set(waveforms) == {"I", "J"} and all(w.amplitude != 0 for w in waveforms.values())

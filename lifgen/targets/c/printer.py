@@ -3,9 +3,9 @@ indentation. Numbers and functions follow the kernel's float type."""
 
 from __future__ import annotations
 
-from ...statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
+from ...ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
                            Select, Statement)
-from ...written import CPrinter, Name
+from ...ir.written import CPrinter, Name
 from ..text import comment_text
 
 # Functions of the IR that are not model functions: how the kernel computes them.

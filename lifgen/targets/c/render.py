@@ -8,30 +8,29 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import jinja2
 import sympy
 
-from ... import __version__
-from ...abi import ROLES, KernelABI, c_struct, field_name, kernel_abi
-from ...discretize import StepMap
-from ...kinds import c_enums
-from ...library import resource_dir
-from ...lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
-from ...model import DT, REFRACTORY_STATE
-from ...options import DTYPES, ModelOptions, Schedule, Variant
-from ...plasticity import kernel_blocks
-from ...statements import identifiers
-from ...written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
+from ...version import __version__
+from ...codegen.abi import ROLES, KernelABI, c_struct, field_name, kernel_abi
+from ...numerics.discretize import StepMap
+from ...ir.kinds import c_enums
+from ...frontend.library import resource_dir
+from ...codegen.lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
+from ...ir.model import DT, REFRACTORY_STATE
+from ...codegen.options import DTYPES, ModelOptions, Schedule, Variant
+from ...codegen.source import TILES, KernelSource, tile_size  # noqa: F401 (the C target's)
+from ...codegen.plasticity import kernel_blocks
+from ...ir.statements import identifiers
+from ...ir.written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames,
                       PropagatorNames, StateNames, SynapseNames)
 from .printer import StatementPrinter, print_expression
 
 C_TYPES = {"float64": "double", "float32": "float"}
-TILES = {"float32": 64, "float64": 32}  # neurons per tile: a few vector registers of each state
 KERNEL_FUNCTION = "lg_run"
 SCHEDULES = {  # loop order -> (template, what the header says of it)
     "independent": ("c/schedule_tiles.c.j2", "tiles of {tile} neurons outside, time inside"),
@@ -58,36 +57,6 @@ SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together
                      "LG_CHUNK = 32 }};"}
 
 
-@dataclass(frozen=True)
-class KernelSource:
-    """Generated C for one step map and variant: the source, its cffi cdef, and how it was made."""
-
-    c_source: str
-    cdef: str
-    function: str
-    dtype: str
-    step_map: StepMap
-    semantics: ModelOptions
-    schedule: Schedule
-    variant: Variant
-    abi: KernelABI
-    mode: str
-    work_size: int  # scratch values per neuron the kernel needs
-    prologue: "KernelSource | None" = None  # C that fills the scratch, for a GPU kernel
-
-    @property
-    def options(self) -> dict[str, Any]:
-        """The options as one dict (model semantics, schedule and variant), for display."""
-        return {"graded_spikes": self.semantics.graded_spikes,
-                "inhibition": self.semantics.inhibition,
-                "state_quant": None if self.semantics.state_quant is None
-                else list(self.semantics.state_quant),
-                "threads": self.schedule.threads, "tile": tile_size(self.schedule, self.dtype),
-                "layouts": dict(self.variant.layouts), "shared": list(self.variant.shared),
-                "connected": self.variant.connected,
-                "flush_denormals": self.schedule.flush_denormals}
-
-
 @functools.lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
     """The Jinja2 environment over lifgen's templates (C kernels and emit's library files)."""
@@ -97,10 +66,6 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True)
     env.filters["comment"] = comment_text
     return env
-
-
-def tile_size(schedule: Schedule, dtype: str) -> int:
-    return int(schedule.tile or TILES[dtype])
 
 
 def loop_order(step_map: StepMap, semantics: ModelOptions, variant: Variant) -> str:

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from ...abi import field_name
-from ...build import Kernel, build
-from ...discretize import StepMap
-from ...options import ModelOptions, Schedule, Variant
-from ...run_arrays import RunArrays
+from ...codegen.abi import field_name
+from ...codegen.build import Kernel, build
+from ...numerics.discretize import StepMap
+from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.run_arrays import RunArrays
 from .render import KernelSource, render
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ...build import build
+from ...codegen.build import build
 
 
 class Host:

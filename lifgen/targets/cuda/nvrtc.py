@@ -9,7 +9,7 @@ import hashlib
 import importlib.metadata
 from typing import Any
 
-from ...build import load_blob, store_blob
+from ...codegen.build import load_blob, store_blob
 from ...errors import CompileError, LifgenError
 
 INSTALL_HINT = 'pip install "lifgen[cuda]"'

@@ -12,11 +12,11 @@ import dataclasses
 import re
 from dataclasses import dataclass
 
-from ...abi import KernelABI
-from ...discretize import StepMap
-from ...options import ModelOptions, Schedule, Variant
+from ...codegen.abi import KernelABI
+from ...numerics.discretize import StepMap
+from ...codegen.options import ModelOptions, Schedule, Variant
 from ..c.context import KernelContext
-from ...plasticity import cuda_block
+from ...codegen.plasticity import cuda_block
 from ..c.render import (KERNEL_FUNCTION, KernelSource, environment, kernel_context, loop_order,
                         model_abi, plastic_fields, render as render_c, with_body)
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from ...build import Kernel
-from ...discretize import StepMap
-from ...options import ModelOptions, Schedule, Variant
-from ...run_arrays import RunArrays
+from ...codegen.build import Kernel
+from ...numerics.discretize import StepMap
+from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.run_arrays import RunArrays
 from ..c.render import KERNEL_FUNCTION, KernelSource
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
-from ...kinds import DriveKind
+from ...ir.kinds import DriveKind
 from .render import (COUPLED_INHIBITION, COUPLED_NEURONS, COUPLED_SPIKES, COUPLED_WINNER,
                      DRIVE_PREFIX, PLASTIC_PREFIX, WINNER_THREADS, render)
 

@@ -1,0 +1,529 @@
+"""Compile generated C with cffi (API mode) into a content-addressed on-disk cache, safe across processes.
+
+The module name is a hash of everything that reaches the compiler, so two different sources can
+never share a name. Each build happens in a private temporary folder and is published by an atomic
+rename; the file lock only saves duplicate work. The compiler runs as a subprocess, so its
+diagnostics are captured and cffi never changes the working directory of this process.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+import atexit
+import contextlib
+import errno
+import functools
+import hashlib
+import io
+import importlib.machinery
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import cffi
+import filelock
+import platformdirs
+
+from . import source_json
+from ..version import __version__
+from ..errors import CacheError, CompileError
+
+CACHE_SCHEMA = 2  # 2: manifests record the checksum of their module
+MODULE_PREFIX = "_lifgen_"
+# Never -ffast-math: it deletes NaN checks and changes the whole process's floating point.
+# -ffp-contract=off keeps a*b+c unfused, so every compiler gives the same numbers.
+# -fno-trapping-math changes no value (lifgen never reads floating-point exception flags) but lets
+# gcc turn the spike test and reset selects into vector blends instead of branches.
+CFLAGS = ("-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno", "-fno-trapping-math",
+          "-ffp-contract=off",
+          "-Werror=implicit-function-declaration")
+TMP_MAX_AGE_S = 24 * 3600
+
+_loaded: dict = {}
+_process_lock = threading.Lock()
+_compiler_identity: dict = {}
+_fallbacks: dict = {}  # unusable cache folder -> the temporary one used instead
+# Descriptors of loaded modules, open for the life of the process: the loader finds a module by
+# the path /proc/self/fd/N, and dlopen returns the library already loaded under a path string it
+# has seen, so a closed N reused by the next module would load the previous module again.
+_module_descriptors: list = []
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A loaded, compiled kernel module: `lib` holds the C functions, `ffi` the cffi helpers."""
+
+    module_name: str
+    path: Path
+    lib: Any
+    ffi: Any
+    from_cache: bool
+
+
+def cache_dir():
+    """The folder holding compiled kernels: $LIFGEN_CACHE_DIR, else the user's cache folder."""
+    override = os.environ.get("LIFGEN_CACHE_DIR")
+    root = Path(override) if override else Path(platformdirs.user_cache_dir("lifgen", appauthor=False))
+    return root / f"v{CACHE_SCHEMA}"
+
+
+TRUST_GROUP = "LIFGEN_CACHE_TRUST_GROUP"  # "1": a team cache, shared with the folder's group
+SUBFOLDERS = ("", "locks", "tmp")
+
+
+def trusts_group() -> bool:
+    """Whether the user opted in to a team cache: every member of the cache folder's group can
+    then run code in this process (lifgen loads compiled kernels from the cache)."""
+    return os.environ.get(TRUST_GROUP) == "1"
+
+
+def _prepared_cache_dir():
+    root = cache_dir()
+    if root in _fallbacks:
+        return _fallbacks[root]
+    try:
+        for sub in SUBFOLDERS:
+            _folder(root / sub)
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "not writable")
+    except OSError as error:
+        return _fallback_cache_dir(root, error.strerror or str(error))
+    if hasattr(os, "getuid"):
+        _check_owner(root)
+        for sub in SUBFOLDERS[1:]:
+            _check_folder(root / sub)
+    return root
+
+
+def _folder(path):
+    """Make a cache folder: private, or for a team cache group-writable and setgid."""
+    if not trusts_group():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not path.is_dir():
+        path.mkdir(mode=0o2770, parents=True, exist_ok=True)
+        os.chmod(path, 0o2770)  # the umask may have taken group bits away
+
+
+def _trusted(info):
+    """Whether a file or folder (its lstat/fstat) is one only this user, or in a team cache the
+    team, can have written: owned so, and not writable by others."""
+    if trusts_group():
+        return info.st_uid == os.getuid() or info.st_gid in {os.getgid(), *os.getgroups()} \
+            and not info.st_mode & 0o002
+    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+
+
+def _check_folder(path):
+    """A folder of the cache, checked without following links: a real folder this user owns."""
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or not _trusted(info):
+        raise CacheError(f"the kernel cache folder {path} is a link, not a folder, or writable "
+                           "by others; lifgen loads native code from the cache, so it refuses "
+                           "(remove it, or set LIFGEN_CACHE_DIR to a private folder)")
+
+
+def _check_ancestors(root):
+    """Every folder above the cache: owned by this user or root, and writable by nobody else
+    unless sticky (/tmp), so that no one else can move or replace the cache under lifgen."""
+    for parent in Path(os.path.realpath(root)).parents:
+        info = os.lstat(parent)
+        others_write = info.st_mode & 0o002 and not info.st_mode & stat.S_ISVTX
+        group_write = info.st_mode & 0o020 and not info.st_mode & stat.S_ISVTX and not (
+            trusts_group() and info.st_gid in {os.getgid(), *os.getgroups()})
+        if info.st_uid not in (0, os.getuid()) or others_write or group_write:
+            raise CacheError(f"the kernel cache {root} lies in {parent}, which another user "
+                               "owns or can write: they could replace the cache, whose native "
+                               "code lifgen runs. Set LIFGEN_CACHE_DIR to a folder of your own")
+
+
+def _check_owner(root):
+    """Refuse a cache others could write (lifgen runs the code in it), unless the user trusts
+    its group and the folder is a proper team folder; and one below a folder others control."""
+    if stat.S_ISLNK(os.lstat(root).st_mode):
+        raise CacheError(f"the kernel cache {root} is a symbolic link; lifgen uses the folder "
+                           "itself only (set LIFGEN_CACHE_DIR to where it points)")
+    info = root.stat()
+    if trusts_group():
+        groups = {os.getgid(), *os.getgroups()}
+        if info.st_mode & 0o002 or not info.st_mode & stat.S_ISGID or info.st_gid not in groups:
+            raise CacheError(f"{TRUST_GROUP}=1: the team cache {root} must belong to one of "
+                               "your groups, be setgid and not writable by others (chgrp TEAM; "
+                               "chmod 2770)")
+    elif info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise CacheError(f"the kernel cache {root} is writable by other users or not yours; "
+                           "lifgen loads native code from it, so it refuses. Fix its "
+                           f"permissions (chmod 700), set LIFGEN_CACHE_DIR, or, for a team "
+                           f"cache whose group you trust to run code in your process, set "
+                           f"{TRUST_GROUP}=1 (the folder group-owned and chmod 2770)")
+    _check_ancestors(root)
+
+
+def shared(path):
+    """Let the team read what this process published in a team cache (a no-op otherwise)."""
+    if trusts_group():
+        os.chmod(path, 0o775 if os.access(path, os.X_OK) else 0o664)
+
+
+def cache_lock(name):
+    """The cache's file lock called `name` (group-writable in a team cache)."""
+    path = _prepared_cache_dir() / "locks" / f"{name}.lock"
+    return filelock.FileLock(str(path), timeout=600, mode=0o664 if trusts_group() else 0o644)
+
+
+def _fallback_cache_dir(root, reason):
+    """A private temporary cache for this process, used (with a warning) when `root` is not
+    writable; it is removed at exit."""
+    temporary = Path(tempfile.mkdtemp(prefix="lifgen-cache-"))
+    atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+    folder = temporary / f"v{CACHE_SCHEMA}"
+    for sub in ("", "locks", "tmp"):
+        (folder / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+    warnings.warn(f"lifgen: the kernel cache {root} cannot be used ({reason}); compiled kernels "
+                  f"go to {folder} for this process. Set LIFGEN_CACHE_DIR to a writable folder "
+                  "to keep them", RuntimeWarning, stacklevel=4)
+    _fallbacks[root] = folder
+    return folder
+
+
+def compiler_command():
+    """The C compiler as an argument list: $CC, else the one Python was built with, else cc."""
+    configured = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    command = shlex.split(configured)
+    if shutil.which(command[0]) is None:
+        raise CompileError(
+            f"no C compiler found (tried {command[0]!r}{' from $CC' if os.environ.get('CC') else ''}). "
+            "Install one: Debian/Ubuntu 'apt install gcc python3-dev', Fedora 'dnf install gcc "
+            "python3-devel', macOS 'xcode-select --install'; or set CC to your compiler")
+    return command
+
+
+def _identity(command):
+    key = tuple(command)
+    if key not in _compiler_identity:
+        try:
+            out = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=30)
+            first = (out.stdout or out.stderr).splitlines()[:1]
+        except (OSError, subprocess.SubprocessError):
+            first = []
+        _compiler_identity[key] = [shutil.which(command[0]) or command[0], *first]
+    return _compiler_identity[key]
+
+
+def _link_flags():
+    if sys.platform == "darwin":
+        return ["-bundle", "-undefined", "dynamic_lookup"]
+    return ["-shared"]
+
+
+def _includes():
+    paths = sysconfig.get_paths()
+    return sorted({paths["include"], paths.get("platinclude", paths["include"])})
+
+
+def _cpu_identity():
+    """What -march=native compiles for: the CPU model and its feature flags."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            lines = [line for line in handle if line.startswith(("model name", "flags"))][:2]
+        return hashlib.sha256("".join(lines).encode()).hexdigest()[:16]
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+def compile_flags(portable=False, openmp=False, fma=False):
+    """The compiler flags: lifgen's own, plus -march=native unless `portable`, plus OpenMP.
+    `fma` lets gcc contract a*b+c into one fused multiply-add (one rounding instead of two)."""
+    flags = [flag if not (fma and flag == "-ffp-contract=off") else "-ffp-contract=fast"
+             for flag in CFLAGS]
+    return [*flags, *([] if portable else ["-march=native"]), *(["-fopenmp"] if openmp else [])]
+
+
+def _key_material(source, cdef, command, flags):
+    return {
+        "schema": CACHE_SCHEMA, "lifgen": __version__, "source": source, "cdef": cdef,
+        "compiler": _identity(command), "command": command, "cflags": flags,
+        "cpu": _cpu_identity() if "-march=native" in flags else "portable",
+        "ldflags": _link_flags(), "includes": _includes(), "cffi": cffi.__version__,
+        "python": sys.implementation.cache_tag, "abi": sysconfig.get_config_var("EXT_SUFFIX"),
+        "platform": sysconfig.get_platform(), "machine": platform.machine(),
+        "env": {k: os.environ.get(k, "") for k in ("CFLAGS", "CPPFLAGS", "LDFLAGS")},
+    }
+
+
+def build(source, cdef, portable=False, openmp=False, fma=False):
+    """Compile `source` (with the cffi declarations `cdef`) or load it from the cache; return a Kernel.
+
+    Kernels are built for this CPU (-march=native) unless `portable`; `openmp` links OpenMP;
+    `fma` allows fused multiply-adds.
+    """
+    command = compiler_command()
+    flags = compile_flags(portable, openmp, fma)
+    material = _key_material(source, cdef, command, flags)
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    name = MODULE_PREFIX + digest[:32]
+    if name in _loaded:
+        return _loaded[name]
+    root = _prepared_cache_dir()
+    target = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
+    kernel = _load_published(name, target)
+    if kernel is None:
+        with cache_lock(name):
+            kernel = _load_published(name, target)
+            if kernel is None:
+                _compile(name, source, cdef, command, flags, root, target, material)
+                kernel = _load(name, target, from_cache=False)
+    _loaded[name] = kernel
+    return kernel
+
+
+def trusted_read(path):
+    """The bytes of `path`, opened without following a link and checked on the descriptor: a
+    regular file this user (or the team) owns that others cannot write; OSError otherwise."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or hasattr(os, "getuid") and not _trusted(info):
+            raise PermissionError(errno.EPERM, f"{path} is not a file of this user's cache")
+        return handle.read()
+
+
+def _load_published(name, target):
+    """Load a published module, quarantining it if it is damaged (then it is rebuilt): its bytes
+    must have the checksum its manifest recorded at publish time, and it must import. The
+    module is loaded from the descriptor whose owner and bytes were checked, not its path."""
+    if not target.exists():
+        return None
+    try:
+        manifest = json.loads(trusted_read(target.with_name(name + ".json")))
+        recorded = manifest.get("sha256") if isinstance(manifest, dict) else None
+        return _load_verified(name, target, recorded)
+    except (ImportError, OSError, ValueError):
+        try:
+            os.replace(target, target.with_suffix(".bad"))
+        except OSError:
+            pass
+        return None
+
+
+def _checksum(path):
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest() if hasattr(
+            hashlib, "file_digest") else hashlib.sha256(handle.read()).hexdigest()
+
+
+def _load_verified(name, target, recorded):
+    """Open the module once, check its owner and checksum on that descriptor, and load it
+    through the descriptor (/proc/self/fd on Linux), so that no swapped file is loaded."""
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or hasattr(os, "getuid") and not _trusted(info):
+            raise ImportError(f"{target.name} is not a file of this user's cache")
+        with open(descriptor, "rb", closefd=False) as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        if recorded != digest:
+            raise ImportError(f"{target.name} does not match the checksum of its build")
+        by_descriptor = Path(f"/proc/self/fd/{descriptor}")
+        kernel = _load(name, by_descriptor if by_descriptor.exists() else target, True)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    _module_descriptors.append(descriptor)  # the module stays loaded: so does its unique path
+    return dataclasses.replace(kernel, path=target)
+
+
+def _load(name, path, from_cache):
+    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return Kernel(name, path, module.lib, module.ffi, from_cache)
+
+
+def _compile(name, source, cdef, command, flags, root, target, material):
+    _collect_garbage(root / "tmp")
+    workdir = Path(tempfile.mkdtemp(prefix=name + ".", dir=root / "tmp"))
+    try:
+        ffi = cffi.FFI()
+        ffi.cdef(cdef)
+        ffi.set_source(name, source)
+        c_file = workdir / f"{name}.c"
+        with _process_lock, contextlib.redirect_stdout(io.StringIO()):  # cffi prints progress
+            ffi.emit_c_code(str(c_file))
+        built = workdir / target.name
+        args = [*command, *flags, *(f"-I{p}" for p in _includes()), *_link_flags(),
+                str(c_file), "-o", str(built), "-lm"]
+        started = time.perf_counter()
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0 or not built.exists():
+            log = (result.stderr or result.stdout).strip()
+            raise CompileError(f"the C compiler failed (exit {result.returncode}):\n"
+                             f"{shlex.join(args)}\n{log[-4000:]}")
+        with open(built, "rb") as handle:
+            os.fsync(handle.fileno())
+        manifest = dict(material, seconds=round(time.perf_counter() - started, 3),
+                        created=time.time(), compiler_output=result.stderr,
+                        sha256=_checksum(built))
+        (workdir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        for path in (workdir / "manifest.json", c_file, built):
+            shared(path)
+        os.replace(workdir / "manifest.json", root / f"{name}.json")
+        os.replace(c_file, root / f"{name}.c")
+        os.replace(built, target)  # last: the published module marks a complete build
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _collect_garbage(tmp):
+    """Remove build folders that a killed process left behind long ago."""
+    now = time.time()
+    for entry in tmp.glob(MODULE_PREFIX + "*"):
+        try:
+            if now - entry.stat().st_mtime > TMP_MAX_AGE_S:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass
+
+
+@functools.lru_cache(maxsize=None)
+def _code_fingerprint():
+    """A hash of lifgen's own code and templates: generated sources depend on both."""
+    from ..frontend.library import resource_dir
+
+    digest = hashlib.sha256(__version__.encode())
+    package, templates = Path(__file__).resolve().parent.parent, resource_dir("templates")
+    files = [(p.relative_to(package).as_posix(), p) for p in package.rglob("*.py")]
+    files += [("templates/" + p.relative_to(templates).as_posix(), p) for p in templates.rglob("*.j2")]
+    for name, path in sorted(files):  # names, not where lifgen is installed: the same everywhere
+        digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def source_key(model_text, options):
+    """The key of a generated source: the model file's bytes, the options, lifgen's code."""
+    material = json.dumps({"model": model_text.hex(), "options": options,
+                           "code": _code_fingerprint()}, sort_keys=True, default=repr)
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def load_blob(folder, key):
+    """The bytes stored by `store_blob` under `folder` and `key`, or None (also when the file is
+    damaged: its checksum is checked first)."""
+    path = _prepared_cache_dir() / folder / f"{MODULE_PREFIX}{key}"
+    try:
+        if hasattr(os, "getuid"):
+            _check_folder(path.parent)
+        digest, _, payload = trusted_read(path).partition(b"\n")
+    except OSError:
+        return None
+    if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+        return None
+    return payload
+
+
+def store_blob(folder, key, payload):
+    """Keep `payload` (after its checksum) in the cache, published by an atomic rename."""
+    directory = _prepared_cache_dir() / folder
+    _folder(directory)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f"{MODULE_PREFIX}{key}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        shared(temporary)
+        os.replace(temporary, directory / f"{MODULE_PREFIX}{key}")
+    except OSError:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def cached(folder, key, make, load, store):
+    """`load(key)`, else `make()` stored with `store(key, value)`: made once across processes,
+    under the cache's lock for `key` (another process waits, then loads what was made)."""
+    value = load(key)
+    if value is not None:
+        return value
+    with cache_lock(f"{MODULE_PREFIX}{folder}-{key}"):
+        value = load(key)
+        if value is None:
+            value = make()
+            store(key, value)
+    return value
+
+
+def load_source(key):
+    """A generated KernelSource stored by `store_source`, or None. Stored as JSON read through a
+    table of known types (source_json), so a planted file cannot run code as a pickle would."""
+    payload = load_blob("sources", f"{key}.json")
+    try:
+        return None if payload is None else source_json.loads(payload)
+    except source_json.SourceFormatError:
+        return None
+
+
+def store_source(key, source):
+    """Keep a generated KernelSource so that a later compile needs no SymPy work (only when it
+    reads back equal: a source the format cannot say exactly is generated again next time)."""
+    try:
+        payload = source_json.dumps(source)
+        if source_json.loads(payload) != source:
+            return
+    except (source_json.SourceFormatError, RecursionError):
+        return
+    store_blob("sources", f"{key}.json", payload)
+
+
+def cache_info():
+    """What the kernel cache holds: its folder, number of kernels and bytes on disk."""
+    root = cache_dir()
+    files = [p for p in root.glob(MODULE_PREFIX + "*") if p.is_file()] if root.exists() else []
+    modules = [p for p in files if p.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))]
+    return {"path": str(root), "kernels": len(modules), "bytes": sum(p.stat().st_size for p in files)}
+
+
+def clear_cache():
+    """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were
+    removed. What a running compile holds the lock of (its build folder, its outputs) is left
+    alone, and so are the lock files themselves."""
+    root = cache_dir()
+    removed = 0
+    for folder in (root, root / "tmp", root / "sources", root / "cubins"):
+        for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
+            key = entry.name[len(MODULE_PREFIX):].split(".")[0]
+            lock = MODULE_PREFIX + (key if folder in (root, root / "tmp") else f"{folder.name}-{key}")
+            if not _remove_unless_locked(entry, root / "locks" / f"{lock}.lock"):
+                continue
+            removed += folder == root and entry.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))
+    _loaded.clear()
+    return removed
+
+
+def _remove_unless_locked(entry, lock_path):
+    """Remove a cache entry unless a compile holds its lock now; True when removed."""
+    try:
+        with filelock.FileLock(str(lock_path), timeout=0):
+            _remove(entry)
+    except filelock.Timeout:
+        return False
+    except OSError:  # no locks folder (an old cache): nothing can hold a lock
+        _remove(entry)
+    return True
+
+
+def _remove(entry):
+    if entry.is_dir():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)

@@ -1,0 +1,350 @@
+"""Lower a StepMap into the statement IR: every model behaviour of one neuron's step, decided here.
+
+Resets (before or after the update, undelayed corrections), refractory blocking, quantisation,
+the precise crossing search, the winner-take-all margin and the noise draw are all statements
+built in Python, so they can be tested without a compiler; a target only prints them. (What
+crosses neurons, synaptic events scaled by graded spikes and the choice of the winner, belongs
+to the schedule.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from ..numerics.discretize import TAU, StepMap
+from ..numerics.methods import NORMAL
+from ..ir.symbols import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
+from ..ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, Expression, If, Let,
+                         Loop, NeuronStep, Select, Statement, identifiers)
+from ..ir.written import Call, Name, Neg, Not, Num, Op, from_sympy, substitute, symbols, to_text
+
+# Local identifiers of the per-neuron step, one prefix per kind of name. With "lg_" for
+# lifgen's own, the prefixes form a prefix-free code, so two model names never meet in C.
+NEURON_PREFIXES = {"state": "s_", "new": "n_", "parameter": "p_", "input": "u_",
+                   "synapse": "y_", "reset": "r_", "correction": "c_", "from": "lg_from_",
+                   "to": "lg_to_"}
+# Arrays a schedule provides for the step: the neuron's value is element lg_i.
+ARRAY_PREFIXES = {"state": "lg_x_", "parameter": "lg_tp_", "constant": "lg_tk_",
+                  "input": "lg_in_", "time_input": "lg_value_", "synapse": "lg_syn_"}
+NEURON = "lg_i"
+
+
+def local(kind: str, name: str) -> str:
+    return NEURON_PREFIXES[kind] + name
+
+
+def array(kind: str, name: str) -> str:
+    return ARRAY_PREFIXES[kind] + name
+
+
+def name(identifier: str) -> Name:
+    return Name(sympy.Symbol(identifier))
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """What of the model options shapes one neuron's step (the rest is scheduling)."""
+
+    inhibition: bool = False
+    levels: tuple[float, ...] = ()  # state quantisation levels, sorted; () for none
+    time_inputs: frozenset[str] = frozenset()  # inputs with one value per step for all neurons
+    shared: frozenset[str] = frozenset()  # parameters with one value for all neurons
+
+
+def state_names(step_map: StepMap) -> list[str]:
+    """The kernel's states: the model's, then the refractory counter if there is one."""
+    names = [s.name for s in step_map.model.state_symbols]
+    return names + ([REFRACTORY_STATE] if step_map.refractory else [])
+
+
+def shared_constants(step_map: StepMap, shared: frozenset[str]) -> set[sympy.Symbol]:
+    """Constants that follow from shared parameters and dt alone: one value for every neuron."""
+    shared_symbols = {sympy.Symbol(n) for n in shared} | {DT}
+    return {k for k, tree in step_map.constants if symbols(tree) <= shared_symbols}
+
+
+class _Scope:
+    """Model symbol -> expression of its local, for one point of the step."""
+
+    def __init__(self, step_map: StepMap, new=(), previous=False, propagation: str | None = None):
+        model = step_map.model
+        table: dict[sympy.Symbol, Expression] = {
+            DT: name("lg_dt"), SPIKE: Cast(name("lg_spike")), RESET: Cast(name("lg_reset")),
+            TAU: name("lg_tau"), NORMAL: name("lg_normal_z")}
+        for s in model.state_symbols:
+            kind = propagation or ("new" if s in new else "state")
+            table[s] = name(local(kind, s.name))
+        table.update({p: name(local("parameter", p.name)) for p in model.parameter_symbols})
+        table.update({u: name(local("input", u.name)) for u in model.input_symbols})
+        table.update({y: name(local("synapse", y.name)) for y in model.synapse_symbols})
+        table.update({k: name(k.name) for k, _ in step_map.constants + step_map.stages})
+        if previous:
+            table.update({previous_symbol(s.name): name(local("state", s.name))
+                          for s in model.state_symbols})
+        self.table = table
+
+    def __call__(self, tree) -> Expression:
+        return substitute(tree, self.table)
+
+
+def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
+    """One neuron's step as statements (see NeuronStep for what it leaves to the schedule)."""
+    model = step_map.model
+    states = model.state_symbols
+    before = _Scope(step_map)
+    after = _Scope(step_map, new=set(states), previous=True)
+    spike_tree = model.spike_tree
+    spike_now = after(spike_tree)
+    if model.spike_on == "crossing":
+        spike_now = Op("and", spike_now, Not(before(spike_tree)))
+    if step_map.refractory:
+        spike_now = Op("and", spike_now, Not(name("lg_refractory")))
+    reset_test = before(spike_tree)
+    resets = [_reset(step_map, s, t, after) for s, t in step_map.reset]
+    timing = step_map.reset_timing
+
+    loads = _loads(step_map, options)
+    body: list[Statement] = []
+    if model.is_stochastic:
+        body.append(Let("lg_normal_z", Call("normal", ())))
+    if timing == "next_step":
+        loads += [Comment(f"reset if the state before this step spiked: {model.spike}"),
+                  Let("lg_reset", reset_test, INT)]
+        body += [s for r in resets if r.offset for s in r.decide(reset_test, "before the update")]
+    body += _refractory_flag(step_map)
+    held_stages, held_updates = dict(step_map.held_stages), dict(step_map.held_updates)
+    for k, tree in step_map.stages:
+        body += [Comment(f"{k.name.removeprefix('lg_')} = {to_text(tree)}"),
+                 *_held_comment(k, held_stages),
+                 Let(k.name, _while_refractory(held_stages.get(k), before(tree), before))]
+    updated: set = set()
+    for state, tree in step_map.updates:
+        scope = _Scope(step_map, new=updated) if step_map.sequential else before
+        body += [Comment(f"{state} <- {to_text(tree)}"),
+                 *_held_comment(state, held_updates),
+                 Let(local("new", state.name),
+                     _while_refractory(held_updates.get(state), scope(tree), scope), mutable=True)]
+        updated.add(state)
+    body += _refractory_block(step_map)
+    if step_map.propagator:
+        body += _precise(step_map, spike_now, reset_test, resets)
+    else:
+        if timing == "same_step":
+            body += [Comment(f"spike if {model.spike}, then reset at once"),
+                     Let("lg_reset", spike_now, INT)]
+        for r in resets:
+            if not r.offset:
+                body += [Comment(r.comment), Let(r.temporary, r.value)]
+            elif timing == "same_step":
+                body += r.decide(spike_now, "")
+        body += [r.apply() for r in resets]
+    body += [Assign(local("new", s.name), Op("-", Call("quantize", (name(local("new", s.name)),)),
+                                             Op("-", name(local("new", s.name)),
+                                                name(local("new", s.name)))))
+             for s in (states if options.levels else ())]
+    if step_map.propagator:
+        body.append(Let("lg_spike", Op(">=", name("lg_offset"), Num(0.0)), INT))
+    elif timing == "same_step":
+        body.append(Let("lg_spike", name("lg_reset"), INT))
+    else:
+        body += [Comment(f"spike if {model.spike}"), Let("lg_spike", spike_now, INT)]
+    body += _refractory_count(step_map, before)
+    after_spike = _correction(step_map, after)
+    margin = (after(Op("-", from_sympy(model.spike.lhs), from_sympy(model.spike.rhs)))
+              if options.inhibition else None)
+    rest = [*body, *after_spike] + ([margin] if margin is not None else [])
+    outputs = ["lg_reset"] if options.inhibition else []  # the schedule keeps it for later
+    return NeuronStep(step=tuple(_used(loads, rest, outputs) + body), after_spike=tuple(after_spike), margin=margin)
+
+
+def _loads(step_map: StepMap, options: StepOptions) -> list[Statement]:
+    """The neuron's values read from the schedule's arrays (unused ones are dropped later)."""
+    model = step_map.model
+    shared_k = shared_constants(step_map, options.shared)
+    loads: list[Statement] = [Let(local("state", n), Element(array("state", n), NEURON))
+                              for n in state_names(step_map)]
+    loads += [Let(local("parameter", p.name), Element(array("parameter", p.name), NEURON))
+              for p in model.parameter_symbols if p.name not in options.shared]
+    loads += [Let(k.name, Element(array("constant", k.name.removeprefix("lg_")), NEURON))
+              for k, _ in step_map.constants if k not in shared_k]
+    for u in model.input_symbols:
+        value: Expression = (name(array("time_input", u.name)) if u.name in options.time_inputs
+                             else Element(array("input", u.name), NEURON))
+        loads.append(Let(local("input", u.name), value))
+    loads += [Let(local("synapse", y.name), Element(array("synapse", y.name), NEURON))
+              for y in model.synapses if not y.target]
+    return loads
+
+
+def _used(loads: list[Statement], rest: list, outputs: list[str]) -> list[Statement]:
+    """The loads (and the next-step reset flag) that the rest of the step or the schedule
+    reads, with their comments: a kernel then declares only what it uses."""
+    used = identifiers(rest) | set(outputs)
+    needed = [False] * (len(loads) + 1)
+    for i in reversed(range(len(loads))):  # a load may read an earlier one (the reset flag)
+        load = loads[i]
+        needed[i] = not isinstance(load, Let) or load.name in used
+        if needed[i]:
+            used |= identifiers(load.value) if isinstance(load, Let) else set()
+    return [s for i, s in enumerate(loads)  # a comment goes with the statement after it
+            if needed[i + 1 if isinstance(s, Comment) else i]]
+
+
+@dataclass(frozen=True)
+class _Reset:
+    """One state's reset: X <- value, or X <- X op amount when the amount is free of states
+    (then a masked amount decided before the update, off the update's critical path)."""
+
+    state: str
+    value: Expression
+    comment: str
+    offset: str | None = None  # "+" or "-"
+    amount: Expression | None = None
+
+    @property
+    def temporary(self) -> str:
+        return local("reset", self.state)
+
+    @property
+    def new(self) -> str:
+        return local("new", self.state)
+
+    def decide(self, condition: Expression, when: str) -> list[Statement]:
+        assert self.amount is not None
+        neutral = Num(0.0) if self.offset == "-" else Neg(Num(0.0))  # X - 0 and X + -0 are X
+        note = f": the amount, decided {when}" if when else ""
+        return [Comment(self.comment + note),
+                Let(self.temporary, Select(condition, self.amount, neutral))]
+
+    def apply(self) -> Statement:
+        if self.offset:
+            return Assign(self.new, Op(self.offset, name(self.new), name(self.temporary)))
+        return Assign(self.new, Select(name("lg_reset"), keeping_nonfinite(self.temporary, self.new),
+                                       name(self.new)))
+
+
+def keeping_nonfinite(value: str, replaced: str) -> Expression:
+    """`value - (replaced - replaced)`: exactly `value` while `replaced` is finite (x - x is +0,
+    and v - +0 is v, signed zeros too), NaN when it was NaN or infinite. A reset, a refractory
+    hold or a quantisation that replaces a state thus never hides a NaN or an infinity: the
+    state stays NaN, and the run's check of the final state reports it."""
+    return Op("-", name(value), Op("-", name(replaced), name(replaced)))
+
+
+def _reset(step_map: StepMap, state, tree, after: _Scope) -> _Reset:
+    comment = f"reset ({step_map.reset_mechanism}): {state} <- {to_text(tree)}"
+    states = set(step_map.model.state_symbols)
+    previous = {previous_symbol(s.name) for s in states}
+    if (isinstance(tree, Op) and tree.op in "+-" and tree.left == Name(state)
+            and not symbols(tree.right) & (states | previous)):
+        return _Reset(state.name, after(tree), comment, tree.op, after(tree.right))
+    return _Reset(state.name, after(tree), comment)
+
+
+def _refractory_flag(step_map: StepMap) -> list[Statement]:
+    """Whether the neuron is refractory in this step: the counter before the step is positive.
+    Known before the update, which selects the held step's stages and updates by it."""
+    if not step_map.refractory:
+        return []
+    _, frozen = step_map.refractory
+    counter = name(local("state", REFRACTORY_STATE))
+    held = f": {', '.join(map(str, frozen))} held, no spike" if frozen else ": no spike"
+    return [Comment(f"refractory while {REFRACTORY_STATE} > 0{held}"),
+            Let("lg_refractory", Op(">", counter, Num(0.0)), INT)]
+
+
+def _while_refractory(held, tree: Expression, scope: _Scope) -> Expression:
+    """`tree`, or the held step's value in its place while refractory (None: the same in both)."""
+    return tree if held is None else Select(name("lg_refractory"), scope(held), tree)
+
+
+def _held_comment(key, held: dict) -> list[Statement]:
+    """The held step's value of a stage or update, as a comment beside the step's own."""
+    if key not in held:
+        return []
+    return [Comment(f"while refractory (frozen states held): {key.name.removeprefix('lg_')} "
+                    f"{'=' if key.name.startswith('lg_') else '<-'} {to_text(held[key])}")]
+
+
+def _refractory_block(step_map: StepMap) -> list[Statement]:
+    """While the counter runs, the frozen states keep their values (a NaN or an infinity stays)."""
+    if not step_map.refractory:
+        return []
+    _, frozen = step_map.refractory
+    return [Assign(local("new", s.name),
+                   Select(name("lg_refractory"),
+                          keeping_nonfinite(local("state", s.name), local("new", s.name)),
+                          name(local("new", s.name)))) for s in frozen]
+
+
+# How the steps of a refractory period are counted: (what the code's comment says, whether the
+# spike's own step is one of them). Brian2 counts the spike's step; NEST's iaf models clamp for
+# the whole period after it (t_ref = 2 ms at h = 0.1 ms: 19 clamped steps, or 20).
+REFRACTORY_COUNTING = {"brian2": ("this one included, as Brian2 counts", True),
+                       "nest": ("after this one, as NEST counts", False)}
+
+
+def _refractory_count(step_map: StepMap, before: _Scope) -> list[Statement]:
+    if not step_map.refractory:
+        return []
+    steps = before(step_map.refractory[0])
+    counter = name(local("state", REFRACTORY_STATE))
+    one, zero = Num(1.0), Num(0.0)
+    counting = REFRACTORY_COUNTING[step_map.model.refractory_counting]
+    return [Comment(f"a spike starts the refractory period ({to_text(step_map.refractory[0])} "
+                    f"steps, {counting[0]})"),
+            Let(local("new", REFRACTORY_STATE),
+                Select(name("lg_spike"), Op("-", steps, one) if counting[1] else steps,
+                       Select(Op(">", counter, zero), Op("-", counter, one), zero)))]
+
+
+def _correction(step_map: StepMap, after: _Scope) -> list[Statement]:
+    """reset_delay=False: the spike of this step acts on the states at once."""
+    body: list[Statement] = []
+    for s, tree in step_map.correction:
+        body += [Comment(f"reset_delay=False: {s} <- {to_text(tree)}"),
+                 Let(local("correction", s.name), after(tree))]
+    body += [Assign(local("new", s.name), name(local("correction", s.name)))
+             for s, _ in step_map.correction]
+    return body
+
+
+def _precise(step_map: StepMap, spike_now: Expression, reset_test: Expression,
+             resets: list[_Reset]) -> list[Statement]:
+    """Find the threshold crossing inside the step on the closed form (bisection of the exact
+    solution), reset at that instant, then integrate the rest of the step exactly."""
+    crossing = _Scope(step_map, propagation="to")(step_map.model.spike_tree)
+    from_start = _Scope(step_map)
+    from_reset = _Scope(step_map, propagation="from")
+    low, high, tau, offset = (name(n) for n in ("lg_low", "lg_high", "lg_tau", "lg_offset"))
+
+    def propagate(scope: _Scope) -> list[Statement]:
+        return [Let(local("to", s.name), scope(tree)) for s, tree in step_map.propagator]
+
+    def take() -> list[Statement]:
+        return [Assign(local("new", s.name), name(local("to", s.name)))
+                for s, _ in step_map.propagator]
+
+    search = Loop("lg_round", 80, Op(">", high, Num(0.0)), (
+        Let("lg_tau", Op("*", Num(0.5), Op("+", low, high))),
+        If(Op("or", Op("<=", tau, low), Op(">=", tau, high)), (Break(),)),
+        *propagate(from_start),
+        If(crossing, (Assign("lg_high", tau),), (Assign("lg_low", tau),))))
+    found: tuple[Statement, ...] = (
+        Let("lg_low", Num(0.0), mutable=True), Let("lg_high", name("lg_dt"), mutable=True),
+        If(reset_test, (Assign("lg_high", Num(0.0)),)),
+        search,
+        Assign("lg_offset", high),
+        Block((Let("lg_tau", offset), *propagate(from_start), *take())),
+        *(Let(r.temporary, r.value) for r in resets),
+        *(Assign(r.new, name(r.temporary)) for r in resets),
+        Block((*(Let(local("from", s.name), name(local("new", s.name)))
+                 for s, _ in step_map.propagator),
+               Let("lg_tau", Op("-", name("lg_dt"), offset)),
+               *propagate(from_reset), *take())))
+    return [Comment("precise mode: the crossing inside the step, by bisection of the exact "
+                    "solution; reset there, then the rest of the step"),
+            Let("lg_offset", Num(-1.0), mutable=True),
+            If(spike_now, found)]

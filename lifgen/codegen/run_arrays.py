@@ -1,0 +1,97 @@
+"""The arrays of one run, checked and laid out as every target's kernel takes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..ir.kinds import DriveKind, WeightKind
+
+
+@dataclass(frozen=True)
+class InputArray:
+    """An input over a contiguous array, with its strides in elements (0 shares one value)."""
+
+    array: np.ndarray
+    time_stride: int
+    batch_stride: int
+    neuron_stride: int
+
+    @property
+    def layout(self) -> str:
+        """How the input arrives: held (constant over time), streamed or one value per step."""
+        if not self.time_stride:
+            return "held"
+        return "streamed" if self.neuron_stride else "time"
+
+
+@dataclass
+class SynapseArrays:
+    """One synapse type's weights, its delay ring and its external drive."""
+
+    weight_kind: WeightKind = WeightKind.NONE
+    weights: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    post: np.ndarray | None = None
+    delay: np.ndarray | None = None
+    ring: np.ndarray | None = None
+    drive: dict[str, Any] = field(default_factory=lambda: {"kind": DriveKind.NONE})
+    plastic: dict[str, Any] | None = None  # plasticity.arrays (and its binding), WeightKind.PLASTIC
+
+    @property
+    def ring_slots(self) -> int:
+        if self.ring is not None:
+            return self.ring.shape[1]
+        return 0 if self.plastic is None else self.plastic["history"].shape[1]
+
+    def fields(self) -> dict[str, Any]:
+        """Role -> value for the kernel ABI (arrays, counts, kinds); absent roles stay zero."""
+        d = self.drive
+        values = {"weights": self.weights, "weight_kind": int(self.weight_kind), "ring": self.ring,
+                  "ring_slots": self.ring_slots, "drive_kind": int(d["kind"]),
+                  "drive_sources": d.get("n", 0), "drive_probability": d.get("p"),
+                  "drive_time_stride": d.get("time_stride", 0),
+                  "drive_source_stride": d.get("source_stride", 0),
+                  "drive_seed": d.get("seed", 0), "drive_start": d.get("start"),
+                  "drive_events": d.get("sources"), "drive_rows": d.get("rows"),
+                  "drive_post": d.get("post"), "drive_delay": d.get("delay"),
+                  "drive_weights": d.get("weights")}
+        if self.weight_kind in (WeightKind.SPARSE, WeightKind.PLASTIC):
+            values.update(rows=self.rows, post=self.post, delay=self.delay)
+        if self.plastic is not None:
+            p = self.plastic
+            values.update(plastic_states=p["states"],
+                          plastic_params=p["params"], plastic_cols=p["cols"],
+                          plastic_index=p["index"], plastic_history=p["history"],
+                          plastic_record=p["record"] if p["record"].size else None,
+                          plastic_n_record=int(p["record"].size))
+        return {role: value for role, value in values.items() if value is not None}
+
+
+@dataclass
+class RunArrays:
+    """Everything a kernel reads and writes in one run, as NumPy arrays."""
+
+    n_steps: int
+    n_neurons: int
+    batch: tuple[int, ...]
+    seed: int
+    states: dict[str, np.ndarray]
+    params: dict[str, tuple[np.ndarray, int]]
+    inputs: dict[str, InputArray]
+    synapses: dict[str, SynapseArrays]
+    index: np.ndarray  # the recorded neurons, sorted
+    traces: dict[str, np.ndarray]
+    raster: np.ndarray | None
+    offsets: np.ndarray | None
+    counts: np.ndarray
+    fired: np.ndarray
+    work: np.ndarray
+    first_neuron: int = 0  # the index of neuron 0 among all neurons, for noise draws (a shard's)
+    dt: float = 0.0  # for kernels that take dt at run time (0 for discrete maps)
+
+    @property
+    def rows(self) -> int:
+        return int(np.prod(self.batch, dtype=np.int64))

@@ -1,0 +1,50 @@
+"""Where lifgen's own files live (templates, model library), and turning a model name or path into a Model."""
+
+from pathlib import Path
+
+from ..errors import ModelError
+from ..ir.names import NAME_PATTERN
+from ..ir.model import Model
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # lifgen/, above this stage folder
+
+
+def resource_dir(kind):
+    """The `templates` or `models` folder: inside the installed package, or at the top of a source checkout."""
+    for candidate in (_PACKAGE / kind, _PACKAGE.parent / kind):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"lifgen's {kind} folder is missing from {_PACKAGE}; reinstall lifgen")
+
+
+def list_models() -> list[str]:
+    """Names of the models shipped in lifgen's model library."""
+    return sorted(p.stem for p in resource_dir("models").glob("*.toml"))
+
+
+def model_file(name_or_path: "str | Path") -> Path:
+    """The model file for a library model name or a path to a .toml file."""
+    if not isinstance(name_or_path, (str, Path)):
+        raise ModelError(f"expected a Model, a model name or a path, got "
+                         f"{type(name_or_path).__name__}")
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and NAME_PATTERN.fullmatch(text):
+        library_file = resource_dir("models") / f"{text}.toml"
+        if library_file.exists():
+            return library_file
+        raise ModelError(f"no model named {text!r}; known models: {', '.join(list_models())} "
+                         "(or give a path to a .toml file)")
+    if Path(text).suffix != ".toml":
+        raise ModelError(f"{text!r} is neither a library model name nor a path to a .toml file")
+    return Path(text)
+
+
+def load_model(model: "Model | str | Path", preset: str | None = None) -> Model:
+    """Return a Model for a Model, a library model name, or a path to a model file.
+
+    `preset` picks one of the model file's named parameter sets (`[presets.NAME]`).
+    """
+    from .modelfile import read_model_file
+
+    loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
+    return loaded if preset is None else loaded.with_preset(preset)

@@ -1,0 +1,532 @@
+"""Read model files (TOML) into `Model`s: every field checked, every error naming file, field and problem."""
+
+import dataclasses
+import math
+import os
+import re
+import stat
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import sympy
+
+from .circuit import derive_odes
+from ..errors import ModelError, did_you_mean
+from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
+from .dimensions import NONE, DimensionCheck
+from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
+from ..ir.written import Num
+from ..ir.model import (ODE_METHODS, RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
+                    default_resets)
+from ..ir.symbols import (DT, RESET, SPIKE, TIME, XI, previous_symbol, substitute_expressions, symbol,
+                      time_function)
+
+MAX_FILE_BYTES = 1 << 20
+
+SECTIONS = {
+    "model": {"name", "description", "reference", "constraints"},
+    "parameters": None, "states": None, "inputs": None,
+    "equations": {"laws", "update", *ODE_METHODS},
+    "spike": {"condition", "on"},
+    "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
+    "refractory": {"period", "frozen", "counting", "input"},
+    "simulation": {"method", "dt"},
+    "parameter_sets": None,
+    "synapses": None,
+    "presets": None,
+    "expressions": None,
+}
+QUANTITY_KEYS = {
+    "parameters": ("value", {"value", "unit", "description"}),
+    "states": ("initial", {"initial", "unit", "description"}),
+    "inputs": (None, {"unit", "description"}),
+}
+SYNAPSE_KEYS = {"bias", "target", "description"}
+REFERENCE = "every key: lifgen reference, or docs/model-files.md"
+LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
+
+
+def read_model_file(path):
+    """Parse the model file at `path` into a Model."""
+    path = Path(path)
+    return model_from_document(read_toml(path), str(path), default_name=path.stem)
+
+
+def read_toml(path):
+    """The TOML document of a model file (neuron or synapse), read as a regular file."""
+    source = str(path)
+    data = read_regular_file(path, source)
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
+        return tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ModelError("file is not UTF-8 text", source) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ModelError(f"not valid TOML ({error})", source) from None
+    except RecursionError:
+        raise ModelError("the TOML is nested too deeply", source) from None
+
+
+def read_regular_file(path, source):
+    """The bytes of a regular file of at most MAX_FILE_BYTES: opened first, then checked on the
+    open descriptor (a FIFO, a device or a directory is refused without blocking or reading)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise ModelError(f"cannot read the file ({error.strerror or error})", source) from None
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
+        os.close(descriptor)
+        raise ModelError("is not a regular file (a model file must be a plain .toml file, not a "
+                         "device, pipe or folder)" if not stat.S_ISREG(status.st_mode) else
+                         f"file is {status.st_size} bytes; the limit is {MAX_FILE_BYTES}", source)
+    with os.fdopen(descriptor, "rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelError(f"file is over {MAX_FILE_BYTES} bytes, the limit", source)
+    return data
+
+
+# [reset] timing when the file leaves it out, by whether the model declares physical units: a
+# model in units follows Brian2 and NEST (update, test, reset in one step), a unitless one
+# snnTorch (the reset decided from the state before the step).
+DEFAULT_TIMING = {True: "same_step", False: "next_step"}
+
+
+def model_from_document(document, source, default_name="model"):
+    """Build a Model from an already-parsed TOML document."""
+    _check_keys(document, set(SECTIONS), source, "top level")
+    for section, allowed in SECTIONS.items():
+        value = document.get(section, {})
+        if not isinstance(value, dict):
+            raise ModelError("must be a table", source, f"[{section}]")
+        if allowed is not None:
+            _check_keys(value, allowed, source, f"[{section}]")
+    meta = document.get("model", {})
+    parameters = _quantities(document, "parameters", source)
+    states = _quantities(document, "states", source, {q.name: q.symbol for q in parameters})
+    inputs = _quantities(document, "inputs", source)
+    check_quantities(states, parameters, inputs, source)
+    simulation = document.get("simulation", {})
+    dt, time_unit = _simulation_dt(simulation, source)
+    check = DimensionCheck([("parameters", q) for q in parameters] + [("states", q) for q in states]
+                           + [("inputs", q) for q in inputs], time_unit, source)
+    states = tuple(_dimensioned_initial(q, check) for q in states)
+    check.dims.update({previous_symbol(q.name): check.dims[q.symbol] for q in states})
+    state_names = [q.name for q in states]
+    known = [q.name for q in parameters + inputs]
+    names = {n: symbol(n) for n in state_names + known}
+
+    synapses = _synapses(document.get("synapses", {}), source)
+    names.update({syn.name: syn.symbol for syn in synapses if syn.target is None})
+    expressions = _dimensioned_expressions(
+        _expressions(document.get("expressions", {}), names, source),
+        document.get("expressions", {}), check)
+    law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
+
+    equations = document.get("equations", {})
+    laws, odes, update = (), (), ()
+    if "laws" in equations:
+        laws = _laws(equations["laws"], state_names, law_names, source, check)
+        odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions] + ["xi"],
+                           source)
+    if "update" in equations:
+        update = _dimensioned(_assignments(equations["update"], names, source,
+                                           "[equations] update"), check, "[equations] update")
+    written_steps = tuple((method, _dimensioned(_assignments(
+                               equations[method], {**names, "dt": DT}, source,
+                               f"[equations.{method}]"), check, f"[equations.{method}]"))
+                          for method in ODE_METHODS if method in equations and method != "auto")
+
+    spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
+    spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
+    if isinstance(spike, sympy.core.relational.Relational):
+        check.equal(spike.lhs, spike.rhs, "[spike] condition", spike_text)
+    check.infer(spike, "[spike] condition", spike_text)
+    spike = check.numbers(spike)
+    reset = document.get("reset", {})
+    if "mechanism" not in reset:
+        raise ModelError('a spiking model needs a [reset] table naming its mechanism (lifgen '
+                         'does not guess one): mechanism = "subtract" (snnTorch\'s default: '
+                         'the threshold is subtracted), "zero" (to 0, or to the values of '
+                         'zero = { V = "V_r" }) or "none" (the states are left as they are)',
+                         source, "[reset] mechanism")
+    reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
+    resets = default_resets(spike)
+    for mechanism in RESET_MECHANISMS:
+        if mechanism in reset:
+            resets[mechanism] = _dimensioned(_assignments(
+                reset[mechanism], reset_names, source, f"[reset.{mechanism}]"), check,
+                f"[reset.{mechanism}]")
+    undelayed = reset.get("undelayed", {})
+    if not isinstance(undelayed, dict):
+        raise ModelError("must be a table of mechanism = { state = expression }", source,
+                         "[reset.undelayed]")
+    correction_names = {**reset_names, "spike": SPIKE, "reset": RESET}
+    corrections = tuple((mechanism, _dimensioned(_assignments(
+                            table, correction_names, source, f"[reset.undelayed.{mechanism}]"),
+                            check, f"[reset.undelayed.{mechanism}]"))
+                        for mechanism, table in undelayed.items())
+    if "name" not in meta:
+        _check_file_name(default_name, source)
+    model = Model(
+        name=_string(meta, "name", source, "[model]", default_name),
+        description=_string(meta, "description", source, "[model]", ""),
+        reference=_string(meta, "reference", source, "[model]", ""),
+        states=states, parameters=parameters, inputs=inputs, laws=laws, update=update,
+        odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
+        named_odes=odes if expressions else (), expressions=expressions,
+        spike=spike, resets=tuple(resets.items()), corrections=corrections,
+        written_steps=written_steps, synapses=synapses,
+        parameter_sets=tuple((name, _dimensioned(derived, check, f"[parameter_sets.{name}]"))
+                             for name, derived in
+                             _parameter_sets(document.get("parameter_sets", {}), names, source)),
+        constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
+                          for c in _constraints(meta.get("constraints", []), names, source)),
+        presets=_presets(document.get("presets", {}), source),
+        spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
+        refractory=_dimensioned_refractory(
+            _refractory(document.get("refractory", {}), names, source), check),
+        refractory_counting=_string(document.get("refractory", {}), "counting", source,
+                                    "[refractory]", "brian2"),
+        refractory_input=_string(document.get("refractory", {}), "input", source,
+                                 "[refractory]", "drop"),
+        reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
+        reset_timing=_string(reset, "timing", source, "[reset]", DEFAULT_TIMING[check.active]),
+        method=_string(simulation, "method", source, "[simulation]", None),
+        dt=_number(dt, source, "[simulation] dt") if dt is not None else None,
+        time_unit=time_unit,
+        source=source,
+    )
+    return model
+
+
+def _check_file_name(name, source):
+    """A model without [model] name is named after its file: say so when that name is no good."""
+    try:
+        check_name(name)
+    except ModelError as error:
+        raise ModelError(f"the model has no [model] name, so it takes its file's name, {name!r}, "
+                         f"and {error.problem.split(': ', 1)[-1]}; add [model] name = \"...\"",
+                         source) from None
+
+
+def _refractory(table, names, source):
+    """`[refractory] period = "t_ref"`, `frozen = ["V"]`: after a spike the spike test is blocked
+    for `period` (in the model's time unit), and the frozen states keep their values."""
+    if not table:
+        return ()
+    period = table.get("period")
+    if isinstance(period, (int, float)) and not isinstance(period, bool):
+        if _number(period, source, "[refractory] period") < 0:
+            raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
+                             "[refractory] period")
+        period = repr(_number(period, source, "[refractory] period"))
+    period = parse(_text({"period": period} if period is not None else {}, "period", source,
+                         "[refractory]"), names, source, "[refractory] period")[0]
+    frozen = table.get("frozen", [])
+    if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
+        raise ModelError("must be a list of state names such as [\"V\"]", source,
+                         "[refractory] frozen")
+    return period, tuple(symbol(n) for n in frozen)
+
+
+def _synapses(table, source):
+    result = []
+    for name, entry in table.items():
+        field = f"[synapses] {name}"
+        check_name(name, source, field)
+        entry = entry if isinstance(entry, dict) else None
+        if entry is None:
+            raise ModelError("must be a table such as { target = \"g_e\" } or "
+                             "{ bias = \"b_rec\" }", source, field)
+        _check_keys(entry, SYNAPSE_KEYS, source, field)
+        result.append(Synapse(name, _string(entry, "bias", source, field, None),
+                              _string(entry, "target", source, field, None)))
+    return tuple(result)
+
+
+def _parameter_sets(table, names, source):
+    """Alternative parameterizations: `[parameter_sets.beta] R = "1"` derives R from beta."""
+    result = []
+    for name, assignments in table.items():
+        field = f"[parameter_sets.{name}]"
+        check_name(name, source, field)
+        if name in names:
+            raise ModelError(f"{name!r} is already a declared quantity", source, field)
+        if not isinstance(assignments, dict) or not assignments:
+            raise ModelError("must be a table of parameter = \"expression\"", source, field)
+        scope = {**names, name: symbol(name), "dt": DT}
+        derived = []
+        for parameter, text in assignments.items():
+            if parameter not in names:
+                raise ModelError(f"{parameter!r} is not a declared parameter", source, field)
+            derived.append((symbol(parameter), parse(text, scope, source, f"{field} {parameter}")[0]))
+        result.append((name, tuple(derived)))
+    return tuple(result)
+
+
+def _constraints(texts, names, source):
+    field = "[model] constraints"
+    if not isinstance(texts, list):
+        raise ModelError("must be a list of relations such as \"alpha > beta\"", source, field)
+    return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
+
+
+def _check_keys(table, allowed, source, where):
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ModelError(f"unknown key(s) {', '.join(map(repr, unknown))} "
+                         f"(allowed: {', '.join(sorted(allowed))}; {REFERENCE})", source, where)
+
+
+def _quantities(document, section, source, scope=None):
+    """Declared quantities; a state's initial value may be a formula of the parameters and of
+    the states declared before it (Izhikevich's u = b*V)."""
+    value_key, allowed = QUANTITY_KEYS[section]
+    scope = dict(scope or {})
+    result = []
+    for name, entry in document.get(section, {}).items():
+        field = f"[{section}] {name}"
+        check_name(name, source, field)
+        if not isinstance(entry, dict):
+            entry = {value_key: entry} if value_key else {"unit": entry}
+        _check_keys(entry, allowed, source, field)
+        value = entry.get(value_key, 0.0 if section == "states" else None) if value_key else None
+        if value_key and value is None:
+            raise ModelError(f"needs a {value_key!r}", source, field)
+        unit = _unit(_string(entry, "unit", source, field, ""), source, f"{field} unit")
+        formula = None
+        if is_quantity_text(value):
+            value, unit = _quantity(value, unit, source, field)
+        elif section == "states" and isinstance(value, str):
+            later = sorted(names_in(value, source, field) & (set(document.get(section, {}))
+                                                           - set(scope)))
+            if later:
+                raise ModelError(f"the initial value of {name} may use parameters and the states "
+                                 f"declared before it, not {', '.join(map(repr, later))}", source,
+                                 field)
+            formula, value = parse(value, scope, source, field)[0], None
+        result.append(Quantity(
+            name, None if value is None else _number(value, source, field), unit=unit,
+            description=_string(entry, "description", source, field, ""), formula=formula))
+        scope[name] = symbol(name)
+    return tuple(result)
+
+
+def _simulation_dt(simulation, source):
+    """(dt, time unit) from [simulation]: dt = "0.1 ms" declares the model's time unit."""
+    dt = simulation.get("dt")
+    if not is_quantity_text(dt):
+        return dt, ""
+    dt, time_unit = _quantity(dt, "", source, "[simulation] dt")
+    if parse_unit(time_unit).si[1] != parse_unit("s").si[1]:
+        raise ModelError(f"dt must be a time, got {time_unit!r}", source, "[simulation] dt")
+    return dt, time_unit
+
+
+def _dimensioned(assignments, check, field):
+    """Assignments `state = tree`, each checked to have the state's dimension."""
+    return tuple((state, check.check_tree(tree, check.dims.get(state, NONE), f"{field} {state.name}",
+                                          state.name)) for state, tree in assignments)
+
+
+def _dimensioned_initial(quantity, check):
+    if quantity.formula is None:
+        return quantity
+    return dataclasses.replace(quantity, formula=check.check_tree(
+        quantity.formula, check.dims[quantity.symbol], f"[states] {quantity.name}", quantity.name))
+
+
+def _dimensioned_expressions(expressions, table, check):
+    """Named expressions with their dimensions recorded (the laws use them) and numbers for units."""
+    result = []
+    for (name, expr), text in zip(expressions, table.values()):
+        check.dims[name] = check.infer(expr, f"[expressions] {name}", text)
+        result.append((name, check.numbers(expr)))
+    return tuple(result)
+
+
+def _dimensioned_refractory(refractory, check):
+    if not refractory:
+        return refractory
+    period, frozen = refractory
+    if not isinstance(period, Num):  # a bare number is in the model's time unit
+        period = check.check_tree(period, check.dims[DT], "[refractory] period",
+                                  "a refractory period (a time)")
+    return check.tree_numbers(period), frozen
+
+
+def _unit(text, source, field):
+    """The declared unit text, checked to be one lifgen can read ("" for none)."""
+    try:
+        parse_unit(text)
+    except UnitError as error:
+        raise ModelError(str(error), source, field) from None
+    return text.strip()
+
+
+def _quantity(text, unit, source, field):
+    """(number in the declared unit, unit) of "20 ms": the declared unit, else the one written."""
+    try:
+        magnitude, given = parse_quantity(text)
+        if not unit:
+            return magnitude, given.text
+        return magnitude * given.factor_to(parse_unit(unit)), unit
+    except UnitError as error:
+        raise ModelError(f"{text!r}: {error}", source, field) from None
+
+
+def _expressions(table, names, source):
+    """`[expressions]`: named sub-expressions (rate functions, currents) used in the laws, as
+    ((symbol, SymPy expression of quantities and earlier expressions), ...)."""
+    result, scope = [], dict(names)
+    for name, text in table.items():
+        field = f"[expressions] {name}"
+        check_name(name, source, field)
+        if name in names:
+            raise ModelError(f"{name!r} is already a declared quantity", source, field)
+        result.append((symbol(name), parse_expression(text, scope, source, field)))
+        scope[name] = symbol(name)
+    return tuple(result)
+
+
+def _presets(table, source):
+    """`[presets.NAME] parameter = value`: named parameter sets (load_model(..., preset=NAME))."""
+    result = []
+    for name, values in table.items():
+        field = f"[presets.{name}]"
+        if not isinstance(values, dict):
+            raise ModelError("must be a table of parameter = number", source, field)
+        result.append((name, tuple((k, _number(v, source, f"{field} {k}"))
+                                   for k, v in values.items())))
+    return tuple(result)
+
+
+def _laws(laws, state_names, names, source, check):
+    """Parse 'lhs = rhs' laws; `dX/dt` of a state X becomes a SymPy derivative."""
+    field = "[equations] laws"
+    if not isinstance(laws, list) or not laws:
+        raise ModelError("must be a non-empty list of equations such as \"I = I_R + I_C\"", source, field)
+    texts = [_law_sides(law, source, field) for law in laws]
+    in_time = {n: time_function(n) for n in state_names}
+    in_time.update({f"d{n}": sympy.Derivative(time_function(n), TIME) * DT
+                    for n in state_names})
+    intermediates = _intermediate_names(texts, set(names) | set(in_time) | {"dt"}, source, field)
+    scope = {**names, **in_time, **{n: symbol(n) for n in intermediates}, "dt": DT}
+    sides = [(parse_expression(lhs, scope, source, f"{field} #{number}"),
+              parse_expression(rhs, scope, source, f"{field} #{number}"))
+             for number, (lhs, rhs) in enumerate(texts, 1)]
+    _check_undeclared(intermediates, sides, state_names, names, source, field)
+    _infer_intermediates(sides, {symbol(n) for n in intermediates}, check, field)
+    result = []
+    for number, ((lhs, rhs), (left, right)) in enumerate(zip(texts, sides), 1):
+        where = f"{field} #{number}"
+        check.equal(left, right, where, f"{lhs.strip()} = {rhs.strip()}", "equates")
+        law = check.numbers(sympy.Eq(left, right, evaluate=False))
+        if law.has(DT):
+            unknown = sorted(set(DERIVATIVE.findall(lhs + " " + rhs)) - set(state_names))
+            raise ModelError(f"d{unknown[0]}/dt is the derivative of {unknown[0]!r}, which is not "
+                             "a declared state" if unknown else "dt may appear only as the "
+                             "denominator of a derivative dX/dt", source, where)
+        result.append(law)
+    return tuple(result)
+
+
+DERIVATIVE = re.compile(r"\bd([A-Za-z][A-Za-z0-9_]*)\s*/\s*dt\b")
+
+
+def _infer_intermediates(sides, unknown, check, field):
+    """Give each circuit quantity (I_R in I_R = V/R) the dimension of what a law sets it to."""
+    changed = True
+    while unknown and changed:
+        changed = False
+        for left, right in sides:
+            for name, value in ((left, right), (right, left)):
+                if name in unknown and not value.free_symbols & unknown:
+                    check.dims[name] = check.infer(value, field, str(value))
+                    unknown.discard(name)
+                    changed = True
+
+
+def _check_undeclared(intermediates, sides, state_names, names, source, field):
+    """Undeclared names are circuit quantities only when the laws determine them (one law per
+    dX/dt and per such name). When they do not, a name used in one law only is a typo or a
+    forgotten declaration (a circuit quantity is defined in one law and used in another)."""
+    n_laws = len(sides)
+    if not intermediates or n_laws >= len(state_names) + len(intermediates):
+        return
+    uses = {n: sum(symbol(n) in (left - right).free_symbols for left, right in sides)
+            for n in intermediates}
+    orphans = [n for n in intermediates if uses[n] == 1]
+    if not orphans:
+        return  # derive_odes reports the missing law
+    declared = [n for n in names if not n.startswith("lg_")]
+    problems = [f"{name!r} is not declared{did_you_mean(name, declared)}" for name in orphans]
+    intermediates = orphans
+    raise ModelError(f"{'; '.join(problems)}. Declare each under [parameters], [states] or "
+                     f"[inputs] (an input: [inputs] {intermediates[0]} = {{ unit = \"nA\" }}), "
+                     "or add a "
+                     f"law that defines it ({n_laws} law(s) for {len(state_names)} "
+                     f"derivative(s) and {len(intermediates)} undeclared name(s))", source, field)
+
+
+def _law_sides(law, source, field):
+    if not isinstance(law, str):
+        raise ModelError(f"each law must be a string, got {law!r}", source, field)
+    sides = LAW_SPLIT.split(law)
+    if len(sides) != 2:
+        raise ModelError(f"{law!r} must have the form 'left = right'", source, field)
+    return sides
+
+
+def _intermediate_names(texts, declared, source, field):
+    """Names used in the laws that are not declared: circuit quantities to eliminate (I_R, I_C)."""
+    found = set()
+    for sides in texts:
+        for side in sides:
+            found |= names_in(side, source, field)
+    names = sorted(n for n in found - declared - set(FUNCTIONS) if unit_symbol(n) is None)
+    for name in names:
+        check_name(name, source, field)
+    return names
+
+
+def _assignments(table, names, source, field):
+    """A table `state = "expression"` as ((state, written tree), ...), in file order."""
+    if not isinstance(table, dict):
+        raise ModelError("must be a table of state = \"expression\"", source, field)
+    result = []
+    for name, text in table.items():
+        if name not in names:
+            raise ModelError(f"{name!r} is not a declared state", source, field)
+        result.append((symbol(name), parse(text, names, source, f"{field} {name}")[0]))
+    return tuple(result)
+
+
+def _number(value, source, field):
+    try:
+        number = float(value) if isinstance(value, (int, float)) else None
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
+    if isinstance(value, bool) or number is None or not math.isfinite(number):
+        shown = value if not isinstance(value, int) or abs(value) < 10**20 else "a huge integer"
+        raise ModelError(f"expected a finite number, got {shown!r}", source, field)
+    return number
+
+
+def _string(table, key, source, field, default):
+    value = table.get(key, default)
+    if value is not None and not isinstance(value, str):
+        raise ModelError(f"{key} must be a string, got {value!r}", source, f"{field} {key}")
+    return value
+
+
+def _text(table, key, source, field):
+    if key not in table:
+        raise ModelError(f"missing {key!r}", source, field)
+    return _string(table, key, source, field, None)

@@ -1,0 +1,53 @@
+"""The second front end: a Model from SymPy objects (circuit laws, ODEs or an update map), for
+users who build models in Python; `modelfile.py` is the first, for model files. Both produce
+equal models."""
+
+import sympy
+
+from ..ir import written
+from .circuit import derive_odes, normalise_expression
+from ..errors import ModelError
+from ..ir.model import FRONT_ENDS, Model, Quantity, check_quantities, default_resets
+from ..ir.symbols import symbol
+
+
+def model_from_sympy(name, laws=(), states=(), parameters=None, inputs=(), spike=None,
+                     reset="subtract", reset_timing="next_step", update=None, resets=None,
+                     method=None, dt=None, description="") -> Model:
+    """A Model from SymPy objects (see Model.from_sympy for the arguments)."""
+    states = states if isinstance(states, dict) else {s: 0.0 for s in states}
+    state_q = tuple(Quantity(_name_of(k), float(v)) for k, v in states.items())
+    param_q = tuple(Quantity(_name_of(k), float(v)) for k, v in (parameters or {}).items())
+    input_q = tuple(Quantity(_name_of(k)) for k in inputs)
+    check_quantities(state_q, param_q, input_q)
+    state_names = [q.name for q in state_q]
+    laws = tuple(normalise_expression(law, state_names, in_time=True) for law in laws)
+    known = [q.name for q in param_q + input_q]
+    odes = derive_odes(laws, state_names, known) if laws else ()
+
+    def tree(expr):
+        return written.from_sympy(normalise_expression(expr, state_names))
+
+    update_map = tuple((symbol(_name_of(k)), tree(v)) for k, v in (update or {}).items())
+    spike_expr = normalise_expression(spike, state_names)
+    reset_forms = default_resets(spike_expr)
+    for mechanism, assignments in (resets or {}).items():
+        reset_forms[mechanism] = tuple((symbol(_name_of(k)), tree(v))
+                                       for k, v in assignments.items())
+    return Model(name=name, states=state_q, parameters=param_q, inputs=input_q,
+                 spike=spike_expr, resets=tuple(reset_forms.items()), reset_mechanism=reset,
+                 reset_timing=reset_timing, odes=odes, update=update_map, laws=laws,
+                 method=method, dt=None if dt is None else float(dt), description=description)
+
+
+def _name_of(key):
+    if isinstance(key, str):
+        return key
+    if isinstance(key, sympy.Symbol):
+        return key.name
+    if isinstance(key, sympy.core.function.AppliedUndef):
+        return key.func.__name__
+    raise ModelError(f"cannot use {key!r} as a quantity; give a name, Symbol or Function('X')(t)")
+
+
+FRONT_ENDS["sympy"] = model_from_sympy

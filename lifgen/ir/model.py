@@ -1,0 +1,420 @@
+"""The model IR: states, parameters, inputs, dynamics, spike condition and reset, validated once.
+
+A `Model` is what every later stage reads. It is built from a model file (`modelfile.py`) or
+from SymPy objects (`Model.from_sympy`); both routes produce equal models. Discrete update maps,
+resets and written steps are kept as written trees (`written.py`), so that code rounds exactly
+as the model file says; ODEs are SymPy expressions.
+"""
+
+from dataclasses import dataclass, field, replace
+import hashlib
+import math
+
+import sympy
+
+from . import written
+from .written import Assignments, Node
+from ..errors import ModelError
+from .names import check_name
+from .method_names import METHOD_CHOICES, METHOD_NAMES
+
+from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
+                      previous_symbol, symbol, time_function)
+
+RESET_MECHANISMS = ("subtract", "zero", "none")
+RESET_TIMINGS = ("next_step", "same_step")
+REFRACTORY_COUNTINGS = ("brian2", "nest")  # whether the spike's step is one of the period's
+REFRACTORY_INPUTS = ("drop", "keep")  # events onto a frozen state while refractory
+ODE_METHODS = METHOD_CHOICES  # the method names (ir/method_names.py)
+DISCRETE_METHOD = "discrete"
+# Front ends that build a Model from other objects register here (frontend/sympy_model.py adds
+# "sympy" for Model.from_sympy): the IR comes before every front end and imports none.
+FRONT_ENDS: dict = {}
+
+
+class _Named:
+    """A named model object; its SymPy symbol is the one lifgen uses for that name."""
+
+    @property
+    def symbol(self):
+        return symbol(self.name)
+
+
+@dataclass(frozen=True)
+class Quantity(_Named):
+    """A named state, parameter or input; `value` is a state's initial value or a parameter's default."""
+
+    name: str
+    value: float | None = None
+    unit: str = field(default="", compare=False)
+    description: str = field(default="", compare=False)
+    formula: Node | None = None  # a state's initial value as a tree of parameters and states
+
+
+@dataclass(frozen=True)
+class Synapse(_Named):
+    """A synapse type: arriving weighted spikes are either the named input of the equations
+    (snnTorch's rec, with an optional bias) or added to a state (`target`, exc -> g_e)."""
+
+    name: str
+    bias: str | None = None  # a parameter added to the synaptic input every step
+    target: str | None = None  # the state each arriving weight is added to
+
+
+@dataclass(frozen=True)
+class Model:
+    """A spiking neuron model: continuous dynamics (`odes`) or a discrete update map (`update`)."""
+
+    name: str
+    states: tuple[Quantity, ...]
+    parameters: tuple[Quantity, ...]
+    inputs: tuple[Quantity, ...]
+    spike: sympy.Basic
+    resets: tuple[tuple[str, Assignments], ...]  # ((mechanism, ((state, tree), ...)), ...)
+    reset_mechanism: str = "subtract"
+    reset_timing: str = "next_step"
+    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()  # dX/dt, named expressions substituted
+    expressions: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()  # of quantities and earlier ones
+    named_odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()  # odes with expression symbols
+    update: Assignments = ()  # applied in order: later lines see earlier results
+    laws: tuple[sympy.Eq, ...] = ()  # circuit laws as SymPy equations in time-function form
+    corrections: tuple[tuple[str, Assignments], ...] = ()  # snnTorch's reset_delay=False
+    written_steps: tuple[tuple[str, Assignments], ...] = ()  # a method's step as rounded
+    parameter_sets: tuple[tuple[str, Assignments], ...] = ()  # other parameterizations
+    synapses: tuple[Synapse, ...] = ()
+    constraints: tuple[Node, ...] = ()  # relations the parameters must satisfy
+    presets: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # named parameter sets
+    spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
+    refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
+    refractory_counting: str = "brian2"  # or "nest": the spike's step is not one of the period's
+    refractory_input: str = "drop"  # or "keep": events onto a frozen state while refractory
+    method: str | None = None
+    dt: float | None = None
+    time_unit: str = ""  # the unit of dt and of time in the model ("ms"), when the file says it
+    description: str = field(default="", compare=False)
+    reference: str = field(default="", compare=False)
+    source: str | None = field(default=None, compare=False)
+
+    def content_hash(self) -> str:
+        """A hash of everything the model says, not where it was read from: its key in the
+        generated-source cache, the same in every process and on every machine."""
+        text = repr(replace(self, source=None))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def __post_init__(self):
+        _validate(self)
+
+    # -- lookups -------------------------------------------------------------------------
+    @property
+    def is_discrete(self):
+        """True for a model written directly as a discrete-time update map."""
+        return bool(self.update)
+
+    state_names = property(lambda self: tuple(q.name for q in self.states))
+    parameter_names = property(lambda self: tuple(q.name for q in self.parameters))
+    input_names = property(lambda self: tuple(q.name for q in self.inputs))
+    synapse_names = property(lambda self: tuple(s.name for s in self.synapses))
+    state_symbols = property(lambda self: tuple(q.symbol for q in self.states))
+    parameter_symbols = property(lambda self: tuple(q.symbol for q in self.parameters))
+    input_symbols = property(lambda self: tuple(q.symbol for q in self.inputs))
+    synapse_symbols = property(lambda self: tuple(s.symbol for s in self.synapses))
+
+    @property
+    def is_stochastic(self):
+        """True when the ODEs have a white-noise term xi (integrated by Euler-Maruyama)."""
+        return any(rhs.has(XI) for _, rhs in self.odes)
+
+    @property
+    def defaults(self):
+        """Parameter name -> default value."""
+        return {q.name: q.value for q in self.parameters}
+
+    @property
+    def initial_values(self):
+        """State name -> initial value (formulas evaluated with the default parameters)."""
+        scope = {symbol(k): v for k, v in self.defaults.items()}
+        values = {}
+        for q in self.states:
+            value = q.value if q.formula is None else float(written.evaluate(q.formula, scope))
+            values[q.name] = scope[q.symbol] = value
+        return values
+
+    def with_preset(self, preset):
+        """This model with the parameter defaults of a named preset (`[presets.NAME]`)."""
+        import dataclasses
+
+        presets = dict(self.presets)
+        if preset not in presets:
+            raise ModelError(f"model {self.name} has no preset {preset!r} (presets: "
+                             f"{', '.join(presets) or 'none'})", self.source, "[presets]")
+        values = dict(presets[preset])
+        parameters = tuple(dataclasses.replace(q, value=values.get(q.name, q.value))
+                           for q in self.parameters)
+        return dataclasses.replace(self, parameters=parameters)
+
+    @property
+    def spike_tree(self):
+        return written.from_sympy(self.spike)
+
+    def reset_for(self, mechanism):
+        """The reset assignments ((state, tree), ...) of one mechanism."""
+        return dict(self.resets)[mechanism]
+
+    def ode_equations(self, named=False):
+        """The ODEs as SymPy equations dX/dt = f, in time-function form; `named` keeps the
+        names of the model's expressions (alpha_m) instead of their definitions."""
+        to_time = {s: time_function(s.name) for s in self.state_symbols}
+        odes = self.named_odes if named and self.named_odes else self.odes
+        return [sympy.Eq(sympy.Derivative(time_function(s.name), TIME), rhs.xreplace(to_time))
+                for s, rhs in odes]
+
+    def expression_lines(self):
+        """The named expressions as text lines `alpha_m = ...`, in the order they are computed."""
+        return [f"{name} = {display(expr)}" for name, expr in self.expressions]
+
+    def drops_while_refractory(self, synapse):
+        """Whether events of `synapse` that arrive while the neuron is refractory are dropped:
+        they add to a frozen state and `[refractory] input` is "drop" (Brian2's conditional
+        write, NEST's iaf_psc_delta without refractory_input)."""
+        frozen = {s.name for s in self.refractory[1]} if self.refractory else set()
+        return synapse.target in frozen and self.refractory_input == "drop"
+
+    def refractory_text(self):
+        """The refractory period in words: `refractory for t_ref after a spike; V held`, and
+        which synapse types' events are dropped meanwhile."""
+        period, frozen = self.refractory
+        held = f"; {', '.join(map(str, frozen))} held" if frozen else ""
+        dropped = [y.name for y in self.synapses if self.drops_while_refractory(y)]
+        drops = f"; events of {', '.join(dropped)} dropped meanwhile" if dropped else ""
+        return f"refractory for {written.to_text(period)} after a spike (no spike){held}{drops}"
+
+    def update_lines(self):
+        """The discrete map as text lines `V[t+1] = beta*V + I`, in the order they are applied."""
+        return [f"{s}[t+1] = {written.to_text(tree)}" for s, tree in self.update]
+
+    def _repr_latex_(self):
+        lines = [sympy.latex(_tidy(eq)) for eq in self.ode_equations()] or [
+            f"{sympy.latex(s)}_{{t+1}} = {sympy.latex(_tidy(written.to_sympy(t)))}"
+            for s, t in self.update]
+        body = r" \\ ".join(lines)
+        return (rf"$\displaystyle \begin{{gathered}}{body} \\ \text{{spike if }} "
+                rf"{sympy.latex(self.spike)}\end{{gathered}}$")
+
+    def __str__(self):
+        lines = [f"model {self.name}" + (f": {self.description}" if self.description else "")]
+        lines += [f"  {display(eq)}" for eq in self.ode_equations(named=True)]
+        lines += [f"  {line}" for line in self.expression_lines()]
+        lines += [f"  {line}" for line in self.update_lines()]
+        lines.append(f"  spike when {self.spike}; reset {self.reset_mechanism} ({self.reset_timing})")
+        if self.refractory:
+            lines.append(f"  {self.refractory_text()}")
+        return "\n".join(lines)
+
+    # -- construction from SymPy --------------------------------------------------------
+    @classmethod
+    def from_sympy(cls, name, laws=(), states=(), parameters=None, inputs=(), spike=None,
+                   reset="subtract", reset_timing="next_step", update=None, resets=None,
+                   method=None, dt=None, description="") -> "Model":
+        """Build a model from SymPy objects: circuit laws or ODEs (`Eq(V.diff(t), ...)`), or an `update` map.
+
+        `states` maps each state (a `Function('V')(t)`, a Symbol or a name) to its initial value,
+        `parameters` maps parameters to defaults, `inputs` lists the inputs, `spike` is a
+        relation such as `V > threshold`, `reset` the default mechanism, `resets` maps further
+        mechanisms to {state: value}. The second front end, beside the file reader: see
+        `frontend/sympy_model.py`, which registers itself in FRONT_ENDS.
+        """
+        return FRONT_ENDS["sympy"](name, laws, states, parameters, inputs, spike, reset,
+                                   reset_timing, update, resets, method, dt, description)
+
+
+def _is_condition(expr):
+    """A comparison, or comparisons joined by and, or and not: what a spike test may be."""
+    if isinstance(expr, sympy.core.relational.Relational):
+        return True
+    if isinstance(expr, (sympy.And, sympy.Or, sympy.Not)):
+        return all(_is_condition(a) for a in expr.args)
+    return False
+
+
+def _tidy(expr):
+    """`expr` with whole-number floats as integers, so that it reads `I + 5 V`, not `1.0 I + 5.0 V`."""
+    return expr.xreplace({f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float)
+                          if float(f).is_integer()})
+
+
+def default_resets(spike):
+    """Reset forms implied by a threshold condition `X > theta`: subtract theta, set to zero, or none."""
+    membrane = spike.lhs if isinstance(spike, sympy.core.relational.Relational) else None
+    if not isinstance(membrane, sympy.Symbol):
+        return {"none": ()}
+    return {"subtract": ((membrane, written.Op("-", written.Name(membrane),
+                                               written.from_sympy(spike.rhs))),),
+            "zero": ((membrane, written.Num(0)),),
+            "none": ()}
+
+
+def _validate(model):
+    """Check names, references and options once, so no later stage has to."""
+    src = model.source
+    check_name(model.name, src, "[model] name")
+    check_quantities(model.states, model.parameters, model.inputs, src)
+    if not model.states:
+        raise ModelError("a model needs at least one state", src, "[states]")
+    if model.spike_on not in ("level", "crossing"):
+        raise ModelError(f"spike 'on' must be 'level' or 'crossing', got {model.spike_on!r}", src,
+                         "[spike] on")
+    for name, values in model.presets:
+        check_name(name, src, f"[presets.{name}]")
+        for parameter, value in values:
+            if parameter not in model.parameter_names:
+                raise ModelError(f"{parameter!r} is not a declared parameter", src,
+                                 f"[presets.{name}]")
+    if bool(model.odes) == bool(model.update):
+        raise ModelError("give either circuit laws / ODEs or a discrete update map, not both or neither",
+                         src, "[equations]")
+    states = set(model.state_symbols)
+    known = states | set(model.parameter_symbols) | set(model.input_symbols)
+    known |= {y.symbol for y in model.synapses if y.target is None}  # inputs of the equations
+    if [s for s, _ in (model.odes or model.update)] != list(model.state_symbols):
+        raise ModelError("every state needs exactly one equation, in the order the states are "
+                         "declared", src, "[equations]")
+    for state, expr in model.odes:
+        _check_known(expr.free_symbols, known | {DT, XI}, src, f"[equations] d{state}/dt")
+    named = set()
+    for name, expr in model.expressions:
+        _check_known(expr.free_symbols, known | named, src, f"[expressions] {name}")
+        named.add(name)
+    if model.named_odes and [s for s, _ in model.named_odes] != [s for s, _ in model.odes]:
+        raise ModelError("named_odes must follow the states, as odes do", src, "[equations]")
+    for state, tree in model.update:
+        _check_known(written.symbols(tree), known, src, f"[equations] update {state}")
+    if model.spike in (sympy.true, sympy.false):
+        raise ModelError(f"the spike condition is always {str(model.spike).lower()}: it must "
+                         "compare a state with a value, such as 'V > threshold'", src,
+                         "[spike] condition")
+    if not _is_condition(model.spike):
+        raise ModelError("the spike condition must be a comparison such as 'V > threshold' "
+                         "(or comparisons joined by and, or, not), not a bare value", src,
+                         "[spike] condition")
+    _check_known(model.spike.free_symbols, known, src, "[spike] condition")
+    previous = {previous_symbol(s.name) for s in states}
+    for table, name, extra in ((model.resets, "reset", previous),
+                               (model.corrections, "reset.undelayed", previous | {SPIKE, RESET})):
+        for mechanism, assignments in table:
+            field_name = f"[{name}.{mechanism}]"
+            if mechanism not in RESET_MECHANISMS:
+                raise ModelError(f"unknown reset mechanism {mechanism!r}; use one of "
+                                 f"{RESET_MECHANISMS}", src, f"[{name}]")
+            for state, tree in assignments:
+                if state not in states:
+                    raise ModelError(f"{state} is not a state", src, field_name)
+                _check_known(written.symbols(tree), known | extra, src, f"{field_name} {state}")
+    if model.reset_mechanism not in dict(model.resets):
+        raise ModelError(f"reset mechanism {model.reset_mechanism!r} is not defined for this model "
+                         f"(defined: {', '.join(dict(model.resets))})", src, "[reset] mechanism")
+    if model.reset_timing not in RESET_TIMINGS:
+        raise ModelError(f"unknown reset timing {model.reset_timing!r}; use one of {RESET_TIMINGS}",
+                         src, "[reset] timing")
+    methods = (DISCRETE_METHOD,) if model.is_discrete else METHOD_CHOICES
+    if model.method is not None and model.method not in methods:
+        raise ModelError(f"unknown method {model.method!r}; use one of {methods}", src,
+                         "[simulation] method")
+    if model.dt is not None and not (isinstance(model.dt, float) and math.isfinite(model.dt)
+                                     and model.dt > 0):
+        raise ModelError(f"dt must be a positive number, got {model.dt!r}", src, "[simulation] dt")
+    _validate_refractory(model, known)
+    for synapse in model.synapses:
+        check_name(synapse.name, src, f"[synapses] {synapse.name}")
+        if synapse.name in {q.name for q in model.states + model.parameters + model.inputs}:
+            raise ModelError(f"{synapse.name!r} is already a state, parameter or input", src,
+                             f"[synapses] {synapse.name}")
+        if synapse.bias is not None and synapse.bias not in model.parameter_names:
+            raise ModelError(f"bias {synapse.bias!r} is not a declared parameter", src,
+                             f"[synapses] {synapse.name}")
+        if synapse.target is not None and synapse.target not in model.state_names:
+            raise ModelError(f"target {synapse.target!r} is not a declared state", src,
+                             f"[synapses] {synapse.name}")
+        if synapse.target is not None and synapse.bias is not None:
+            raise ModelError("a synapse either adds to a state (target) or is an input of the "
+                             "equations (bias), not both", src, f"[synapses] {synapse.name}")
+
+
+def _validate_refractory(model, known):
+    src = model.source
+    if model.refractory_counting not in REFRACTORY_COUNTINGS:
+        raise ModelError(f"counting must be one of {', '.join(map(repr, REFRACTORY_COUNTINGS))}, "
+                         f"got {model.refractory_counting!r}", src, "[refractory] counting")
+    if model.refractory_input not in REFRACTORY_INPUTS:
+        raise ModelError(f"input must be one of {', '.join(map(repr, REFRACTORY_INPUTS))}, "
+                         f"got {model.refractory_input!r}", src, "[refractory] input")
+    if not model.refractory:
+        return
+    period, frozen = model.refractory
+    if model.is_discrete:
+        raise ModelError("a refractory period is given in time; a discrete map has no dt", src,
+                         "[refractory]")
+    _check_known(written.symbols(period), set(model.parameter_symbols), src,
+                 "[refractory] period (parameters only)")
+    for state in frozen:
+        if state not in model.state_symbols:
+            raise ModelError(f"{state} is not a state", src, "[refractory] frozen")
+    if REFRACTORY_STATE in model.state_names:
+        raise ModelError(f"a state named {REFRACTORY_STATE!r} would hide the refractory counter",
+                         src, f"[states] {REFRACTORY_STATE}")
+
+
+# The largest models lifgen compiles (beyond them SymPy's work grows faster than linearly:
+# 32 nonlinear states compile in about 10 s, 64 in 30 s; 500 parameters in 3 s).
+LIMITS = {"states": 32, "parameters": 512, "inputs": 32}
+
+
+def check_quantities(states, parameters, inputs, src=None):
+    """Every name valid, and unique across states, parameters and inputs, also ignoring case;
+    no more of each than LIMITS."""
+    for kind, quantities in (("states", states), ("parameters", parameters), ("inputs", inputs)):
+        if len(quantities) > LIMITS[kind]:
+            raise ModelError(f"{len(quantities)} {kind}; lifgen compiles models of at most "
+                             f"{LIMITS[kind]} {kind}", src, f"[{kind}]")
+    seen = {}
+    for kind, quantities in (("states", states), ("parameters", parameters), ("inputs", inputs)):
+        for q in quantities:
+            check_name(q.name, src, f"[{kind}] {q.name}")
+            other = seen.get(q.name.lower())
+            if other:
+                raise ModelError(f"{q.name!r} is declared twice (also as {other})", src,
+                                 f"[{kind}] {q.name}")
+            seen[q.name.lower()] = f"{kind} {q.name}"
+            derivative_of = [s.name for s in states if q.name == f"d{s.name}"]
+            if derivative_of:
+                raise ModelError(f"{q.name!r} reads as the derivative of state {derivative_of[0]} "
+                                 f"(d{derivative_of[0]}/dt in a law); choose another name", src,
+                                 f"[{kind}] {q.name}")
+            if q.value is not None and not math.isfinite(q.value):
+                raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
+
+
+def _check_known(found, known, source, field):
+    unknown = found - known
+    if unknown:
+        names = ", ".join(sorted(str(s) for s in unknown))
+        raise ModelError(f"unknown name(s) {names}", source, field)
+
+
+class _DisplayPrinter(sympy.printing.str.StrPrinter):
+    """Prints derivatives as dV/dt and time functions V(t) as V, as a paper would."""
+
+    def _print_Derivative(self, expr):
+        return f"d{self._print(expr.expr)}/d{self._print(expr.variables[0])}"
+
+    def _print_Function(self, expr):
+        if isinstance(expr, sympy.core.function.AppliedUndef) and expr.args == (TIME,):
+            return expr.func.__name__
+        return super()._print_Function(expr)
+
+
+def display(expr):
+    """An equation or expression as one readable line: `I_C = C*dV/dt`."""
+    printer = _DisplayPrinter()
+    if isinstance(expr, sympy.Eq):
+        return f"{printer.doprint(expr.lhs)} = {printer.doprint(expr.rhs)}"
+    return printer.doprint(expr)

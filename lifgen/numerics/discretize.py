@@ -1,0 +1,361 @@
+"""Discretize a Model into a StepMap: the per-step assignments x_next = f(x, p, u) plus hoisted constants.
+
+The methods themselves are data in `methods.py`; discrete maps and steps written in the model
+file are used as written. Everything that depends only on parameters and dt is then hoisted out
+of the time loop.
+"""
+
+import functools
+import html
+from dataclasses import dataclass, replace
+
+import sympy
+
+from ..errors import InputError, ModelError
+from .stability import stability_warning
+from ..ir.functions import propagator
+from .linear import exact_step, linear_coefficients
+from .methods import METHODS, NORMAL, auto_by_form, check_written_step, symbolic_step
+from ..ir.model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
+
+TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
+from ..ir.written import Assignments, Call, Name, Num, Op, children, from_sympy, rebuild, symbols, to_text
+
+
+@dataclass(frozen=True, repr=False)
+class StepMap:
+    """One time step of a model, ready to render: constants, updates, resets and the spike test.
+
+    Expressions are written trees; `updates` are applied in order when `sequential` (discrete
+    maps: later lines see earlier results), else all from the state before the step.
+    """
+
+    model: Model
+    method: str
+    dt: float | None
+    constants: Assignments  # trees of parameters and dt, hoisted out of the loop
+    updates: Assignments  # state <- tree
+    sequential: bool
+    reset: Assignments  # in terms of the updated state
+    reset_mechanism: str
+    reset_timing: str
+    correction: Assignments = ()  # applied after the spike (reset_delay=False)
+    stages: Assignments = ()  # intermediate slopes of multi-stage methods, in order
+    note: str = ""  # why this method (when chosen by method="auto")
+    propagator: Assignments = ()  # state <- exact solution after any time lg_tau
+    refractory: tuple = ()  # (tree of the refractory steps, (frozen state, ...)), or ()
+    warning: str = ""  # why the method is unstable at this dt, when it is (stability.py)
+    held_stages: Assignments = ()  # stages that differ while refractory (frozen slopes zero)
+    held_updates: Assignments = ()  # updates of unfrozen states that differ while refractory
+
+    @property
+    def spike(self):
+        return self.model.spike
+
+    @property
+    def state_names(self):
+        """The states the kernel keeps: the model's, then the refractory counter if any."""
+        return self.model.state_names + ((REFRACTORY_STATE,) if self.refractory else ())
+
+    def __repr__(self):
+        dt = "" if self.dt is None else f", dt={self.dt:g}"
+        return f"<StepMap {self.model.name}: {self.method}{dt}>\n" + "\n".join(
+            f"  {line}" for line in self.equations())
+
+    def _repr_html_(self):
+        """The step map in a notebook: its method, why (auto's note) and its equations."""
+        dt = "" if self.dt is None else f", dt = {self.dt:g} {self.model.time_unit}"
+        lines = html.escape("\n".join(self.equations()))
+        note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
+        return (f"<div><b>lifgen StepMap</b>: {html.escape(self.model.name)}, "
+                f"{html.escape(self.method)}{html.escape(dt)}{note}<pre>{lines}</pre></div>")
+
+    def equations(self):
+        """The step map as readable lines, constants first."""
+        lines, matrices = [], {}
+        for k, tree in self.constants:
+            name = k.name.removeprefix("lg_")
+            if isinstance(tree, Call) and tree.function == "propagator":
+                i, j, n = (int(a.value) for a in tree.args[:3])
+                if tree.args[2:] not in matrices:
+                    matrices[tree.args[2:]] = f"P{len(matrices)}"
+                    rows = [", ".join(to_text(e) for e in tree.args[4 + r * n:4 + (r + 1) * n])
+                            for r in range(n)]
+                    lines.append(f"{matrices[tree.args[2:]]} = exp(M*{to_text(tree.args[3])}), "
+                                 f"computed numerically, M = [{'; '.join(rows)}]")
+                lines.append(f"{name} = {matrices[tree.args[2:]]}[{i}, {j}]")
+            else:
+                lines.append(f"{name} = {to_text(tree)}")
+        lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.stages]
+        lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
+        lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}   (while refractory: frozen "
+                  f"states held)" for k, v in self.held_stages]
+        lines += [f"{s} <- {to_text(v)}   (while refractory: frozen states held)"
+                  for s, v in self.held_updates]
+        if self.reset:
+            when = ("if the previous step spiked" if self.reset_timing == "next_step"
+                    else "if this step spiked")
+            lines += [f"{s} <- {to_text(v)}   (reset, {self.reset_mechanism}, {when})"
+                      for s, v in self.reset]
+        if self.refractory:
+            steps, frozen = self.refractory
+            lines.append(f"refractory for {to_text(steps)} steps after a spike: no spike"
+                         + (f", {', '.join(map(str, frozen))} held" if frozen else ""))
+        lines.append(f"spike if {self.spike}")
+        lines += [f"{s} <- {to_text(v)}   (after the spike: reset_delay=False)"
+                  for s, v in self.correction]
+        return [line.replace("lg_k", "k") for line in lines]
+
+
+@functools.lru_cache(maxsize=32)
+def _ode_step(model, method):
+    """(stages, updates) as written trees: the model's written step for `method`, else derived.
+    Free of dt's value (dt stays a symbol), so a process derives it once per model and method:
+    verify compiles one method at five dts."""
+    written_step = dict(model.written_steps).get(method)
+    if written_step:
+        check_written_step(model, method)
+        return (), written_step
+    stages, updates = symbolic_step(model, method, inline=False)
+    variables = set(model.state_symbols) | set(model.input_symbols) | {k for k, _ in stages}
+    variables.add(NORMAL)
+    stage_trees = tuple((k, from_sympy(e, first=variables)) for k, e in stages)
+    return stage_trees, tuple((s, from_sympy(_collect(e, variables), first=variables))
+                              for s, e in updates)
+
+
+def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None,
+               precise=False, rtol=None):
+    """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
+
+    `method="auto"` picks exact for a linear system, else the cheapest method whose estimated
+    error over a pilot run is under `rtol` (accuracy.py), and says why in `StepMap.note`.
+    `precise=True` (linear models, exact method, same-step reset) finds each threshold crossing
+    inside its step from the closed form and resets at that instant.
+    """
+    method, dt, note, inaccurate = _choose_method(model, method, dt, rtol)
+    reset = reset or model.reset_mechanism
+    reset_timing = reset_timing or model.reset_timing
+    if reset not in RESET_MECHANISMS:
+        raise InputError(f"reset must be one of {RESET_MECHANISMS}, got {reset!r}")
+    if reset_timing not in RESET_TIMINGS:
+        raise InputError(f"reset_timing must be one of {RESET_TIMINGS}, got {reset_timing!r}")
+    if reset not in dict(model.resets):
+        raise InputError(f"model {model.name} defines no {reset!r} reset")
+    correction = _correction(model, reset, reset_timing, reset_delay)
+    if model.is_discrete:
+        stages, steps, sequential = (), model.update, True
+    else:
+        (stages, steps), sequential = _ode_step(model, method), False
+    variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
+    variables.add(NORMAL)
+    constants = Hoister(variables | {k for k, _ in stages})
+    stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
+    updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
+    propagator = ()
+    if precise:
+        _check_precise(model, method, reset_timing)
+        constants.variables = variables | {TAU}
+        first = variables | {TAU}
+        propagator = tuple((s, constants.hoist(from_sympy(_collect(e.xreplace({DT: TAU}), variables),
+                                                          first=first)))
+                           for s, e in exact_step(model))
+    refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
+    held_stages, held_updates = _held_step(model, method, stages, constants)
+    return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
+                   updates=updates, sequential=sequential, reset=model.reset_for(reset),
+                   reset_mechanism=reset, reset_timing=reset_timing, correction=correction,
+                   stages=stages, note=note, propagator=propagator, refractory=refractory,
+                   warning="\n".join(filter(None, [stability_warning(model, method, dt),
+                                                    inaccurate])),
+                   held_stages=held_stages, held_updates=held_updates)
+
+
+def held_model(model):
+    """The model while refractory: every frozen state's derivative is zero (Brian2's `unless
+    refractory`), so the other states see it held in every stage and in the propagator."""
+    frozen = set(model.refractory[1]) if model.refractory else set()
+    zero = sympy.Integer(0)
+    return replace(model, odes=tuple((s, zero if s in frozen else rhs) for s, rhs in model.odes),
+                   named_odes=tuple((s, zero if s in frozen else rhs)
+                                    for s, rhs in model.named_odes),
+                   written_steps=())
+
+
+def _held_step(model, method, stages, constants):
+    """(stages, updates) of the held model's step that differ from the model's derived step: the
+    kernel selects them per neuron while it is refractory. Compared with the derived step, not a
+    written one, so a written update that holding does not change is kept as written. A frozen
+    state's own update is left out (the refractory block keeps its value); constants go through
+    the same Hoister."""
+    if not model.refractory or not model.refractory[1] or model.is_discrete:
+        return (), ()
+    frozen = set(model.refractory[1])
+    own_stages, own_updates = (dict(part) for part in _ode_step(replace(model, written_steps=()),
+                                                                 method))
+    held_stages, held_updates = _ode_step(held_model(model), method)
+    held_stages = tuple((k, tree) for k, tree in held_stages if own_stages.get(k) != tree)
+    held_updates = tuple((s, tree) for s, tree in held_updates
+                         if s not in frozen and own_updates.get(s) != tree)
+    missing = {k for k, _ in held_stages} - {k for k, _ in stages}
+    if missing:
+        raise ModelError(f"the step written for {method} has no stages, but holding "
+                         f"{', '.join(map(str, frozen))} while refractory changes them; remove "
+                         f"[equations.{method}] or the frozen states", model.source,
+                         f"[equations.{method}]")
+    return (tuple((k, constants.hoist(tree)) for k, tree in held_stages),
+            tuple((s, constants.hoist(tree)) for s, tree in held_updates))
+
+
+def _refractory(model, dt, reset, reset_timing, precise, constants):
+    """The refractory period in whole steps, as Brian2 counts them: floor(period/dt + 1e-3),
+    so that a period that is a multiple of dt is not lost to rounding."""
+    if not model.refractory:
+        return ()
+    if precise:
+        raise InputError("precise=True does not support a refractory period")
+    if reset_timing != "same_step" and model.reset_for(reset):
+        raise InputError("a refractory period needs reset_timing='same_step' (the reset "
+                         "belongs to the spike that starts the period)")
+    period, frozen = model.refractory
+    steps = Call("floor", (Op("+", Op("/", period, Name(DT)), Num(0.001)),))
+    return constants.hoist(steps), frozen
+
+
+def _check_precise(model, method, reset_timing):
+    if model.is_discrete or method != "exact":
+        raise InputError("precise=True needs method='exact' on a linear ODE model")
+    if reset_timing != "same_step":
+        raise InputError("precise=True resets at the crossing instant: use reset_timing='same_step'")
+    spike = model.spike
+    if not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs not in model.state_symbols:
+        raise InputError("precise=True needs a threshold condition 'X > theta' on a state X")
+
+
+def _correction(model, reset, reset_timing, reset_delay):
+    """snnTorch's reset_delay=False: the assignments applied after the spike test, if asked for."""
+    if reset_delay is None:
+        return ()
+    if not model.corrections:
+        raise InputError(f"model {model.name} has no reset_delay option (as in snnTorch)")
+    if reset_delay:
+        return ()
+    if reset_timing != "next_step":
+        raise InputError("reset_delay=False applies to next_step reset timing only")
+    return dict(model.corrections).get(reset, ())
+
+
+def _choose_method(model, method, dt, rtol=None):
+    """(method, dt, why auto chose it, a warning when no method meets rtol)."""
+    if model.is_discrete:
+        if method not in (None, DISCRETE_METHOD):
+            raise InputError(f"model {model.name} is a discrete-time map; it has no ODE to "
+                             f"integrate with {method!r}")
+        if dt is not None:
+            raise InputError(f"model {model.name} is a discrete-time map; it takes no dt")
+        return DISCRETE_METHOD, None, "", ""
+    method = method or model.method or "auto"
+    dt = model.dt if dt is None else dt
+    note = inaccurate = ""
+    if method == "auto":
+        _check_dt(model, dt)
+        method, note, inaccurate = auto_choice(model, float(dt), rtol)
+    if method not in METHODS:
+        known = ", ".join([*METHODS, "auto"])
+        raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
+    if model.is_stochastic and method != "euler":
+        raise InputError(f"model {model.name} has white noise xi: only method 'euler' "
+                         f"(Euler-Maruyama) integrates it, not {method!r}")
+    _check_dt(model, dt)
+    return method, float(dt), note, inaccurate
+
+
+def _check_dt(model, dt):
+    if dt is None:
+        raise InputError(f"model {model.name} has no default dt; pass dt=")
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not 0 < dt < float("inf"):
+        raise InputError(f"dt must be a positive number, got {dt!r}")
+
+
+def auto_choice(model, dt, rtol=None):
+    """(method, why, warning) of method="auto" at `dt`: by form where it decides (exact, or
+    Euler-Maruyama), else by each candidate's estimated error on a pilot run (accuracy.py),
+    which applies resets at the end of the step (same-step timing, whatever the run's)."""
+    from .accuracy import DEFAULT_RTOL, choose
+
+    by_form = auto_by_form(model)
+    if by_form:
+        return by_form[0], f"method auto chose {by_form[0]}: {by_form[1]}", ""
+    rtol = DEFAULT_RTOL if rtol is None else checked_rtol(rtol)
+    choice = choose(model, dt, rtol, lambda method, step: discretize(model, method, step,
+                                                                    reset_timing="same_step"))
+    return choice.method, choice.reason, choice.warning
+
+
+def checked_rtol(rtol):
+    """rtol as a float, refused unless a number between 0 and 1."""
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol < 1:
+        raise InputError(f"rtol must be a number between 0 and 1, got {rtol!r}")
+    return float(rtol)
+
+
+def _collect(expr, variables):
+    """Write linear expressions as sum(coefficient*variable), each coefficient simplified once."""
+    split = linear_coefficients(expr, sorted(variables, key=str))
+    if split is None:
+        return expr
+    coefficients, remainder = split
+    terms = [use_expm1(_simplified(c)) * v for v, c in coefficients.items()]
+    return sympy.Add(*terms, use_expm1(_simplified(remainder)))
+
+
+SIMPLIFY_OPS = 100  # larger coefficients are left as they are: simplify's cost grows steeply
+
+
+def _simplified(expr):
+    """`expr` simplified when it is small. Coefficients are free of states and inputs, so they
+    become constants computed once per neuron: a large one costs nothing per step, while
+    simplifying it cost SymPy seconds to minutes (rk4 of two coupled states)."""
+    if expr.has(propagator):  # entries of the augmented matrix: as simple as they come
+        return expr
+    return sympy.simplify(expr) if sympy.count_ops(expr) <= SIMPLIFY_OPS else expr
+
+
+def use_expm1(expr):
+    """Rewrite c - c*exp(x) as -c*expm1(x), which keeps its accuracy when x is small."""
+    from sympy.codegen.cfunctions import expm1
+
+    if not isinstance(expr, sympy.Basic) or expr.is_Atom:
+        return expr
+    expr = expr.func(*(use_expm1(a) for a in expr.args))
+    if not isinstance(expr, sympy.Add):
+        return expr
+    terms = list(sympy.Add.make_args(expr))
+    for term in terms:
+        coefficient, exponentials = term.as_independent(sympy.exp, as_Add=False)
+        if isinstance(exponentials, sympy.exp) and -coefficient in terms:
+            rest = [t for t in terms if t not in (term, -coefficient)]
+            return sympy.Add(coefficient * expm1(exponentials.args[0]), *rest)
+    return expr
+
+
+class Hoister:
+    """Replaces subtrees free of states and inputs by named constants computed once per neuron."""
+
+    def __init__(self, variables, prefix="lg_k"):
+        self.variables = variables
+        self.prefix = prefix
+        self.names = {}
+
+    def table(self):
+        return tuple((name, tree) for tree, name in self.names.items())
+
+    def hoist(self, tree):
+        if not symbols(tree) & self.variables:
+            return tree if isinstance(tree, (Num, Name)) else self._name(tree)
+        return rebuild(tree, [self.hoist(child) for child in children(tree)])
+
+    def _name(self, tree):
+        if tree not in self.names:
+            self.names[tree] = sympy.Symbol(f"{self.prefix}{len(self.names)}")
+        return Name(self.names[tree])

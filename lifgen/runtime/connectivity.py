@@ -1,0 +1,134 @@
+"""Synaptic connectivity: `Sparse` holds one weight and one delay (in steps) per synapse.
+
+The kernel delivers spikes event-driven, row by row of presynaptic neuron (CSR), so a step
+costs spikes x fan-out, not N^2. Every constructor checks indices, weights and delays.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True, eq=False)
+class Sparse:
+    """Synapses from `n_pre` to `n_post` neurons: parallel arrays pre, post, weight, delay (>= 1)."""
+
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    n_pre: int
+    n_post: int
+
+    def __post_init__(self):
+        for name in ("pre", "post", "weight", "delay"):  # private, read-only copies: checked
+            array = np.array(getattr(self, name))       # once, they cannot change before a run
+            array.setflags(write=False)
+            object.__setattr__(self, name, array)
+        _check(self)
+
+    @classmethod
+    def from_arrays(cls, pre, post, weight, delay=1, n_pre=None, n_post=None):
+        """Synapses pre[k] -> post[k]; `weight` and `delay` are scalars or one value per synapse."""
+        pre, post = _indices(pre, "pre"), _indices(post, "post")
+        if pre.shape != post.shape:
+            raise InputError(f"Sparse: pre and post must have the same length, got {pre.size} "
+                             f"and {post.size}")
+        n_pre = int(pre.max() + 1 if pre.size else 0) if n_pre is None else n_pre
+        n_post = int(post.max() + 1 if post.size else 0) if n_post is None else n_post
+        return cls(pre, post, _per_synapse(weight, pre.size, "weight", float),
+                   _per_synapse(delay, pre.size, "delay", None), int(n_pre), int(n_post))
+
+    @classmethod
+    def random(cls, n_post, n_pre, p, weight, delay=1, seed=0, allow_self=False):
+        """Each pair connected independently with probability `p` (NumPy generator `seed`)."""
+        if not 0 <= p <= 1:
+            raise InputError(f"Sparse.random: p must be in [0, 1], got {p!r}")
+        rng = np.random.default_rng(seed)
+        pre, post = [], []
+        for j in range(n_pre):  # one presynaptic row at a time keeps memory at O(synapses)
+            targets = np.flatnonzero(rng.random(n_post) < p)
+            if not allow_self:
+                targets = targets[targets != j]
+            pre.append(np.full(targets.size, j, np.int64))
+            post.append(targets)
+        pre = np.concatenate(pre) if pre else np.zeros(0, np.int64)
+        post = np.concatenate(post) if post else np.zeros(0, np.int64)
+        return cls.from_arrays(pre, post, weight, delay, n_pre=n_pre, n_post=n_post)
+
+    @classmethod
+    def from_scipy(cls, matrix, delay=1):
+        """From a SciPy sparse matrix M with M[i, j] the weight from j to i (scipy is optional)."""
+        try:
+            coo = matrix.tocoo()
+        except AttributeError:
+            raise InputError("Sparse.from_scipy needs a scipy.sparse matrix") from None
+        n_post, n_pre = coo.shape
+        return cls.from_arrays(coo.col, coo.row, coo.data, delay, n_pre=n_pre, n_post=n_post)
+
+    @property
+    def n_synapses(self):
+        return int(self.pre.size)
+
+    @property
+    def max_delay(self):
+        return int(self.delay.max()) if self.delay.size else 1
+
+    def csr(self, dtype):
+        """(row_start (n_pre + 1,), post, weight, delay) sorted by presynaptic neuron, stably."""
+        order = np.argsort(self.pre, kind="stable")
+        row_start = np.zeros(self.n_pre + 1, np.int64)
+        np.cumsum(np.bincount(self.pre, minlength=self.n_pre), out=row_start[1:])
+        return (row_start, np.ascontiguousarray(self.post[order], np.int64),
+                np.ascontiguousarray(self.weight[order], dtype),
+                np.ascontiguousarray(self.delay[order], np.int64))
+
+    def to_dense(self):
+        """W[i, j], the summed weight from j to i (for tests and small networks)."""
+        dense = np.zeros((self.n_post, self.n_pre))
+        np.add.at(dense, (self.post, self.pre), self.weight)
+        return dense
+
+    def __repr__(self):
+        return (f"<Sparse {self.n_pre} -> {self.n_post}: {self.n_synapses} synapses, delays "
+                f"{int(self.delay.min()) if self.delay.size else 1}..{self.max_delay} steps>")
+
+
+def _indices(values, what):
+    array = np.asarray(values)
+    if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
+        raise InputError(f"Sparse: {what} must be a 1-D array of integer neuron indices")
+    return array.astype(np.int64)
+
+
+def _per_synapse(value, size, what, kind):
+    array = np.asarray(value)
+    if kind is None:
+        if not np.issubdtype(array.dtype, np.integer):
+            raise InputError(f"Sparse: {what} must be whole steps (integers), got {array.dtype}")
+        array = array.astype(np.int64)
+    else:
+        try:
+            array = array.astype(float)
+        except (TypeError, ValueError):
+            raise InputError(f"Sparse: {what} must be numbers") from None
+    if array.ndim == 0:
+        return np.full(size, array[()], array.dtype)
+    if array.shape != (size,):
+        raise InputError(f"Sparse: {what} must be a scalar or have one value per synapse "
+                         f"({size}), got shape {array.shape}")
+    return array
+
+
+def _check(sparse):
+    for what, indices, limit in (("pre", sparse.pre, sparse.n_pre),
+                                 ("post", sparse.post, sparse.n_post)):
+        if indices.size and (indices.min() < 0 or indices.max() >= limit):
+            raise InputError(f"Sparse: {what} indices must lie in 0..{limit - 1}; found "
+                             f"{int(indices.min())}..{int(indices.max())}")
+    if not np.all(np.isfinite(sparse.weight)):
+        raise InputError("Sparse: weights contain NaN or infinite values")
+    if sparse.delay.size and sparse.delay.min() < 1:
+        raise InputError(f"Sparse: delays are whole steps >= 1; found {int(sparse.delay.min())}")

@@ -1,0 +1,119 @@
+"""How much memory a run may take: every allocation of a run is estimated before any is made,
+and a run above the limit (`run(max_memory=...)`, default 80% of the memory available now) is an
+InputError that says what takes the room."""
+
+import os
+
+from ..errors import InputError
+
+SHARE_OF_AVAILABLE = 0.8
+EVENT_BYTES = 16  # one spike event: its step and its neuron, int64 each
+# What one kept event takes at the peak, when the chunks' columns are joined one at a time: its
+# two columns in chunks and one joined column (24 bytes), with room to spare.
+EVENT_PEAK_BYTES = 32
+# A chunk's events while they are found: the raster byte, flatnonzero's int64 index, and the
+# step and neuron columns computed from it.
+CHUNK_EVENT_BYTES = 1 + 3 * 8
+UNKNOWN = 1 << 50  # no known limit
+
+
+def available_bytes():
+    """The memory a new allocation can have now: the least of what the machine has free
+    (Linux: MemAvailable), what the process's address-space limit (`ulimit -v`, RLIMIT_AS)
+    leaves, and what its cgroup (a container's or a batch job's memory limit) leaves."""
+    return min(_machine_available(), _address_space_left(), _cgroup_left())
+
+
+def _machine_available():
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return UNKNOWN
+
+
+def _address_space_left():
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return UNKNOWN
+    if soft == resource.RLIM_INFINITY:
+        return UNKNOWN
+    return max(soft - _status_bytes("VmSize:"), 0)
+
+
+# cgroup versions: (the /proc/self/cgroup line's controller field, where the hierarchy is
+# mounted, the limit file, the usage file)
+CGROUPS = (("", "/sys/fs/cgroup", "memory.max", "memory.current"),
+           ("memory", "/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"))
+
+
+def _cgroup_left():
+    """The process's cgroup memory limit less its use (v2 or v1), or UNKNOWN."""
+    try:
+        with open("/proc/self/cgroup") as cgroups:
+            lines = [line.rstrip("\n").split(":", 2) for line in cgroups]
+    except OSError:
+        return UNKNOWN
+    left = UNKNOWN
+    for controller, mount, limit_file, usage_file in CGROUPS:
+        for path in (path for _, names, path in lines if controller in names.split(",")):
+            # the cgroup's own folder, or the mount itself (a container sees its cgroup as root)
+            for folder in (os.path.join(mount, path.lstrip("/")), mount):
+                left = min(left, _cgroup_room(folder, limit_file, usage_file))
+    return left
+
+
+def _cgroup_room(folder, limit_file, usage_file):
+    try:
+        with open(os.path.join(folder, limit_file)) as limit_text:
+            text = limit_text.read().strip()
+        with open(os.path.join(folder, usage_file)) as usage:
+            used = int(usage.read())
+    except (OSError, ValueError):
+        return UNKNOWN
+    if text == "max" or int(text) >= UNKNOWN:
+        return UNKNOWN
+    return max(int(text) - used, 0)
+
+
+def _status_bytes(key):
+    """A size from /proc/self/status (VmSize: the address space the process holds), or 0."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def limit(max_memory):
+    """The byte limit of a run: `max_memory` (bytes), else 80% of what is available now."""
+    if max_memory is None:
+        return int(SHARE_OF_AVAILABLE * available_bytes())
+    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, float)) \
+            or not max_memory > 0:
+        raise InputError(f"max_memory must be a number of bytes > 0, got {max_memory!r}")
+    return int(max_memory)
+
+
+def check(parts, max_memory):
+    """InputError when the parts ({what: bytes}) add up to more than the limit."""
+    total, allowed = sum(parts.values()), limit(max_memory)
+    if total > allowed:
+        largest = sorted(parts.items(), key=lambda item: -item[1])[:3]
+        detail = ", ".join(f"{what} {size / 2**30:.3g} GiB" for what, size in largest if size)
+        raise InputError(f"this run needs about {total / 2**30:.3g} GiB ({detail}), more than "
+                         f"the {allowed / 2**30:.3g} GiB allowed: trace fewer neurons or states "
+                         "(record=), keep spike counts (spikes='count'), run fewer steps at a "
+                         "time, or raise run(max_memory=...) (bytes)")
+    return allowed - total

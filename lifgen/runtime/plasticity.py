@@ -1,0 +1,197 @@
+"""Plastic synapses in a run: `Synapses` (a Sparse with a synapse model), the per-synapse arrays
+the kernel reads and writes (the C of the events is codegen/plasticity.py's), and the synapses'
+states at the end of a run.
+
+Event times, in steps of dt: a presynaptic spike arriving at step t is processed at t (the start
+of the step, before the neurons' update: `on_pre` adds to the target then); a postsynaptic spike
+at step t is processed at t + 1 (the end of the step, where lifgen places spikes: `on_post`).
+Between its events a synapse's ODEs are not integrated: at an event its states are propagated
+exactly over the time since its last event (Brian2's event-driven updates), so a silent synapse
+costs nothing per step. Every synapse's states are brought to the end of the run afterwards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..codegen.plasticity import Plastic
+from ..errors import InputError
+from ..frontend.synapse_model import SynapseModel, load_synapse_model
+from ..frontend.units import UnitError, parse_unit
+from ..ir.written import evaluate
+from ..numerics.synapse_propagation import ELAPSED, propagation
+from .connectivity import Sparse
+from .prepare import checked_names
+
+DEFAULT_FROM_WEIGHTS = "w_max"  # a parameter that, left unset, is the largest initial weight
+
+
+class Synapses:
+    """A `Sparse` whose synapses follow a synapse model (`"stdp"`, a path to a file, ...):
+    `lifgen.Synapses(W, model="stdp", params={"w_max": 2.0}, initial={"w": w0})`. The Sparse's
+    weights are the initial `w` unless `initial` sets it. Give it where `connections=` takes a
+    Sparse; the final states come back as `result.synapses[synapse_type][state]`."""
+
+    def __init__(self, sparse: Sparse, model="stdp", params=None, initial=None):
+        if not isinstance(sparse, Sparse):
+            raise InputError(f"Synapses needs a lifgen.Sparse, got {type(sparse).__name__}")
+        self.sparse = sparse
+        self.model: SynapseModel = load_synapse_model(model)
+        n = sparse.n_synapses
+        self.params = {name: _per_synapse(value, n, f"params[{name!r}]")
+                       for name, value in checked_names(params, self.model.parameter_names,
+                                                        "params").items()}
+        self.initial = {name: _per_synapse(value, n, f"initial[{name!r}]")
+                        for name, value in checked_names(initial, self.model.state_names,
+                                                         "initial").items()}
+        if "w" in self.model.state_names and "w" not in self.initial:
+            self.initial["w"] = np.asarray(sparse.weight, float)
+        for q in self.model.parameters:
+            if q.name not in self.params and q.value is None:
+                if q.name == DEFAULT_FROM_WEIGHTS and "w" in self.initial:
+                    self.params[q.name] = np.full(n, np.max(self.initial["w"], initial=0.0))
+                else:
+                    raise InputError(f"synapse model {self.model.name!r}: parameter {q.name!r} "
+                                     "has no default; give it in params=")
+        for q in self.model.parameters:
+            self.params.setdefault(q.name, np.full(n, q.value))
+        self.params = {name: self.params[name] for name in self.model.parameter_names}
+        for q in self.model.states:
+            self.initial.setdefault(q.name, np.full(n, q.value if q.value is not None else 0.0))
+
+    def __repr__(self):
+        return (f"Synapses({self.sparse.n_synapses} synapses, model={self.model.name!r}, "
+                f"params={{{', '.join(f'{k}: {v[0]:g}' for k, v in self.params.items())}}})")
+
+
+def _per_synapse(value, n, what):
+    array = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
+    if array is None or array.ndim > 1 or (array.ndim == 1 and array.size != n):
+        raise InputError(f"{what} must be a number or one value per synapse ({n})")
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{what} must be finite")
+    return np.array(np.broadcast_to(array, (n,)))
+
+
+def bind(synapses: Synapses, synapse_type: str, neuron_model, source="connections") -> Plastic:
+    """Check that `synapses` fits synapse type `synapse_type` of `neuron_model`."""
+    model = synapses.model
+    if neuron_model.is_discrete and model.odes:
+        raise InputError(f"synapse model {model.name!r} has ODEs in time, and "
+                         f"{neuron_model.name} is a discrete map without dt")
+    factor = 1.0
+    if model.time_unit and neuron_model.time_unit:
+        try:
+            factor = parse_unit(neuron_model.time_unit).factor_to(parse_unit(model.time_unit))
+        except UnitError as error:
+            raise InputError(f"synapse model {model.name!r}: {error}") from None
+    shared = tuple(n for n, values in synapses.params.items()
+                   if values.size and np.all(values == values[0]))
+    return Plastic(synapse_type, model, float(factor), source, tuple(sorted(shared)))
+
+
+def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtype,
+           slots: int) -> dict:
+    """The kernel's per-synapse arrays, in CSR order (by presynaptic neuron): states, last event
+    times, parameters, the CSC index of each neuron's incoming synapses and the spike history
+    of `slots` steps (and the binding itself)."""
+    sparse = synapses.sparse
+    order = np.argsort(sparse.pre, kind="stable")
+    post = np.asarray(sparse.post)[order]
+    model = plastic.model
+    states = np.stack([synapses.initial[n][order] for n in model.state_names])
+    by_post = np.argsort(post, kind="stable")
+    cols = np.zeros(n_neurons + 1, np.int64)
+    np.cumsum(np.bincount(post, minlength=n_neurons), out=cols[1:])
+    return {"binding": plastic, "order": order, "post": np.ascontiguousarray(post, np.int64),
+            # (rows, n_syn, 1 + n_states) doubles: the time of the synapse's last event (in
+            # steps), then its states; an event reads one block (32 bytes for stdp)
+            "states": np.ascontiguousarray(np.broadcast_to(
+                np.vstack([np.zeros(sparse.n_synapses), states]).T,
+                (rows, sparse.n_synapses, 1 + len(states)))),
+            "params": np.ascontiguousarray(
+                np.stack([synapses.params[n][order] for n in model.parameter_names])
+                if model.parameters else np.zeros((0, sparse.n_synapses)), dtype),
+            "cols": cols, "index": np.ascontiguousarray(by_post, np.int64),
+            "history": np.zeros((rows, slots, sparse.n_pre), np.uint8),
+            "record": np.zeros(0, np.int64), "recorded": np.zeros(0, np.int64), "trace": None}
+
+
+def record(synapses: dict, requests: dict, n_steps: int, dtype) -> None:
+    """Lay out the traces of the synapses `requests` names ({type: indices in its Sparse})."""
+    for name, indices in requests.items():
+        laid = synapses[name].plastic
+        if laid is None:
+            raise InputError(f"record_synapses[{name!r}]: synapse type {name!r} is not plastic "
+                             "in this run (give it a lifgen.Synapses)")
+        n_syn = laid["order"].size
+        chosen = np.asarray(indices)
+        if chosen.ndim != 1 or not np.issubdtype(chosen.dtype, np.integer) \
+                or np.any((chosen < 0) | (chosen >= n_syn)):
+            raise InputError(f"record_synapses[{name!r}] must list synapse indices in "
+                             f"0..{n_syn - 1}")
+        inverse = np.empty_like(laid["order"])
+        inverse[laid["order"]] = np.arange(n_syn)
+        laid["recorded"] = chosen.astype(np.int64)
+        laid["record"] = np.ascontiguousarray(inverse[chosen], np.int64)
+        rows, _, block = laid["states"].shape
+        n_states = block - 1
+        laid["trace"] = np.zeros((n_steps, rows, n_states, chosen.size), dtype)
+
+
+def results(synapses: dict, done: int, dt: float, batch, fired) -> dict:
+    """Result's `synapses` (final states) and `synapse_traces` (recorded, per step; the last
+    row is the final state) of the plastic synapse types."""
+    final, traces = {}, {}
+    for name, y in synapses.items():
+        if y.plastic is None:
+            continue
+        laid = y.plastic
+        final[name] = final_states(laid["binding"], laid, done, dt, batch, fired)
+        if laid["trace"] is not None and done:
+            trace = laid["trace"][:done]
+            for k, state in enumerate(laid["binding"].model.state_names):
+                trace[-1, :, k] = final[name][state].reshape(trace.shape[1], -1)[
+                    :, laid["recorded"]]
+            traces[name] = {state: trace[:, :, k].reshape(done, *batch, -1)
+                            for k, state in enumerate(laid["binding"].model.state_names)}
+    return {"synapses": final, "synapse_traces": traces}
+
+
+def final_states(plastic: Plastic, laid_out: dict, n_steps: int, dt: float, batch,
+                 fired: np.ndarray) -> dict:
+    """state -> values per synapse in the Sparse's order at the end of the run: `on_post` for
+    the spikes of the last step (which the kernel runs at the start of the next step), then every
+    synapse propagated to the end."""
+    model = plastic.model
+    states = laid_out["states"][..., 1:].transpose(0, 2, 1).copy()  # (rows, n_states, n_syn)
+    params = laid_out["params"].astype(float)  # (n_params, n_syn)
+    last = laid_out["states"][..., 0]
+    rows, synapse = np.nonzero(fired.reshape(states.shape[0], -1)[:, laid_out["post"]])
+    if model.on_post and rows.size:
+        picked = states[rows, :, synapse]  # (events, n_states)
+        elapsed = (n_steps - last[rows, synapse]) * dt * plastic.time_factor
+        states[rows, :, synapse] = _event(model, picked.T, params[:, synapse], elapsed,
+                                          model.on_post).T
+        last = last.copy()
+        last[rows, synapse] = n_steps
+    elapsed = (n_steps - last) * dt * plastic.time_factor  # (rows, n_syn)
+    states = np.stack([_event(model, states[r], params, elapsed[r], ()) for r in
+                       range(states.shape[0])])
+    inverse = np.empty_like(laid_out["order"])
+    inverse[laid_out["order"]] = np.arange(inverse.size)
+    return {name: states[:, k][:, inverse].reshape(*batch, -1)
+            for k, name in enumerate(model.state_names)}
+
+
+def _event(model: SynapseModel, states, params, elapsed, statements) -> np.ndarray:
+    """An event in NumPy, as the kernel's event_code runs it: (n_states, n) states propagated
+    over `elapsed`, then `statements` in order."""
+    scope = {ELAPSED: elapsed}
+    scope.update({q.symbol: states[k] for k, q in enumerate(model.states)})
+    scope.update({q.symbol: params[k] for k, q in enumerate(model.parameters)})
+    propagated = {state: evaluate(tree, scope) for state, tree in propagation(model)}
+    scope.update(propagated)
+    for target, tree in statements:
+        scope[target] = evaluate(tree, scope)
+    return np.stack([np.broadcast_to(scope[q.symbol], np.shape(elapsed)) for q in model.states])

@@ -1,0 +1,329 @@
+"""Argument preparation for Simulator.run: every array checked (names, shapes, dtypes, units,
+finiteness) and laid out as the kernels take it, before any kernel runs.
+
+`allow_nan` is passed explicitly: NaN or infinite values are refused unless it is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Real
+
+import numpy as np
+
+from .connectivity import Sparse
+from ..errors import InputError
+from ..ir.kinds import DriveKind, WeightKind
+from ..ir.symbols import DT, symbol
+from ..codegen.run_arrays import InputArray
+from .sources import SOURCES, SpikeTrain, strides as table_strides
+from ..frontend.units import UnitError, parse_unit, to_unit
+from .waveforms import WAVEFORMS
+from ..ir.written import evaluate, to_text
+
+
+def derive(name, value, derived, dt, values, dtype, allow_nan=False):
+    """Parameters computed from another parameterization, e.g. Lapicque's R and C from beta."""
+    scope = {symbol(k): v for k, v in values.items()}
+    scope.update({symbol(name): finite_array(value, f"params[{name!r}]", dtype, allow_nan), DT: dt or 1.0})
+    result = {}
+    for parameter, tree in derived:
+        result[parameter.name] = scope[parameter] = evaluate(tree, scope, dtype)
+        if not np.all(np.isfinite(result[parameter.name])):
+            raise InputError(f"params[{name!r}] = {value!r} gives a non-finite {parameter.name}")
+    return result
+
+
+def check_constraints(model, arrays, dtype):
+    scope = {symbol(n): a for n, a in arrays.items()}
+    for tree in model.constraints:
+        if not np.all(evaluate(tree, scope, dtype)):
+            raise InputError(f"model {model.name} requires {to_text(tree)}")
+
+
+def count(value, name, minimum, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum \
+            or maximum is not None and value > maximum:
+        bound = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
+        raise InputError(f"{name} must be an integer {bound}, got {value!r}")
+    return int(value)
+
+
+def checked_names(mapping, known, what):
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise InputError(f"{what} must be a dict of name -> value, got {type(mapping).__name__}")
+    mapping = dict(mapping)
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        raise InputError(f"{what} has unknown name(s) {', '.join(map(repr, unknown))}; "
+                         f"the model has {', '.join(known) or 'none'}")
+    return mapping
+
+
+def record_request(record, state_names, n_neurons):
+    """(state -> None for every neuron or the traced neuron indices, indices the kernel records).
+
+    The kernel records one set of neurons for every traced state: the union of those asked for.
+    """
+    if record is None:
+        record = ("V",) if "V" in state_names else state_names[:1]
+    if isinstance(record, str):
+        record = (record,)
+    if not isinstance(record, (Mapping, list, tuple)):
+        raise InputError(f"record must be a state name, a list of them or a dict of state -> "
+                         f"neuron indices, got {type(record).__name__}")
+    names = list(record)
+    unknown = [n for n in names if not isinstance(n, str) or n not in state_names]
+    if unknown:
+        raise InputError(f"record has unknown state(s) {unknown}; states are {state_names}")
+    requests = dict(record) if isinstance(record, Mapping) else {name: None for name in record}
+    unknown = [n for n in requests if n not in state_names]
+    if unknown:
+        raise InputError(f"record has unknown state(s) {unknown}; states are {state_names}")
+    if not requests:
+        return {}, np.zeros(0, np.int64)
+    if any(neurons is None for neurons in requests.values()):
+        return {name: None for name in requests}, np.arange(n_neurons)
+    chosen = set()
+    for name, neurons in requests.items():
+        neurons = np.asarray(neurons)
+        if neurons.ndim != 1 or not np.issubdtype(neurons.dtype, np.integer) \
+                or np.any((neurons < 0) | (neurons >= n_neurons)):
+            raise InputError(f"record[{name!r}] must list neuron indices in 0..{n_neurons - 1}")
+        chosen |= set(neurons.tolist())
+    union = np.array(sorted(chosen), dtype=np.int64)
+    return {name: union for name in requests}, union
+
+
+def numbers(value, what, dtype):
+    """`value` as a contiguous array of `dtype`, or an InputError naming `what`."""
+    if is_gpu_array(value):
+        raise InputError(f"{what} is a GPU array; only inputs are taken on the GPU: give it as a "
+                         "NumPy array (CuPy: .get(), torch: .cpu().numpy())")
+    if isinstance(value, np.ma.MaskedArray):
+        raise InputError(f"{what} is a masked array, whose mask lifgen would ignore: give "
+                         "value.filled(...) with the value masked entries should have")
+    kind = "b" if isinstance(value, bool) else "f" if isinstance(value, (int, float)) \
+        else np.asarray(value).dtype.kind
+    if kind in REFUSED_KINDS:
+        raise InputError(f"{what} must be real numbers, got {REFUSED_KINDS[kind]} "
+                         "(convert it with .astype(float) if that is what you mean)")
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be numbers, got {type(value).__name__}") from None
+    except OverflowError:
+        raise InputError(f"{what} holds a number too large for a {np.dtype(dtype).name}") from None
+    return np.ascontiguousarray(array) if array.ndim else array
+
+
+# NumPy kinds that are no real numbers, though NumPy converts some of them without a word
+REFUSED_KINDS = {"b": "booleans", "c": "complex numbers (the imaginary part would be dropped)",
+                 "M": "dates", "m": "time deltas", "S": "bytes", "U": "text", "V": "a structured "
+                 "array"}
+
+
+def finite_array(value, what, dtype, allow_nan=False):
+    array = numbers(value, what, dtype)
+    if not allow_nan and not np.isfinite(array).all():
+        raise InputError(f"{what} contains NaN or infinite values (run(..., allow_nan=True) "
+                         "accepts them)")
+    return array
+
+
+def per_neuron(value, what, n_neurons, dtype, allow_nan=False):
+    """A scalar or an (N,) array as (array, stride): stride 0 shares one value among all neurons."""
+    array = finite_array(value, what, dtype, allow_nan)
+    if array.ndim == 0:
+        return array.reshape(1), 0
+    if array.shape == (n_neurons,):
+        return array, 1
+    raise InputError(f"{what} must be a scalar or have shape ({n_neurons},), got {array.shape}")
+
+
+def batch_shape(inputs, initial, n_steps, n_neurons):
+    """The batch shape from (T, *batch, N) inputs and (*batch, N) initial states; () if none."""
+    shapes = set()
+    for name, value in inputs.items():
+        if not isinstance(value, WAVEFORMS) and np.ndim(value) >= 3:
+            shapes.add(np.shape(value)[1:-1])
+    for name, value in initial.items():
+        if np.ndim(value) >= 2:
+            shapes.add(np.shape(value)[:-1])
+    if len(shapes) > 1:
+        raise InputError(f"inputs and initial states disagree on the batch shape: {sorted(shapes)}")
+    return shapes.pop() if shapes else ()
+
+
+def input_array(value, name, n_steps, batch, n_neurons, dtype, allow_nan=False, device=None):
+    """An input as (array, time stride, batch stride, neuron stride) over a contiguous array.
+
+    Streamed inputs are not scanned for NaN (a pass over them would cost as much as the
+    simulation); a NaN input gives NaN states, as in NumPy. A GPU array (CuPy, a torch CUDA
+    tensor: anything with __cuda_array_interface__ or CUDA DLPack) stays on the GPU, taken by
+    `device` without a copy when its dtype is the kernel's; only the cuda target has one.
+    """
+    what = f"inputs[{name!r}]"
+    if is_gpu_array(value):
+        if device is None:
+            raise InputError(f"{what} is a GPU array; run it with target='cuda', or pass a NumPy "
+                             "array")
+        return _laid_out(device.adopt(value, dtype), what, n_steps, batch, n_neurons)
+    if isinstance(value, WAVEFORMS):
+        return InputArray(finite_array(value.values(n_steps), what, dtype, allow_nan), 1, 0, 0)
+    if n_neurons == 1 and n_steps > 1 and np.ndim(value) == 1 and np.shape(value) == (n_steps,):
+        return _laid_out(numbers(value, what, dtype).reshape(n_steps, 1), what, n_steps, batch, 1)
+    if np.ndim(value) == 1 and np.shape(value) == (n_steps,) and n_steps != n_neurons:
+        raise InputError(f"{what} has {n_steps} values, one per step: give it shape "
+                         f"({n_steps}, 1) for every neuron alike, or ({n_steps}, {n_neurons}) "
+                         "for one value per neuron and step")
+    if isinstance(value, Real) or np.ndim(value) < 2:
+        array, stride = per_neuron(value, what, n_neurons, dtype, allow_nan)
+        return InputArray(array, 0, 0, stride)
+    return _laid_out(numbers(value, what, dtype), what, n_steps, batch, n_neurons)
+
+
+def is_gpu_array(value) -> bool:
+    """Whether `value` lives in a CUDA GPU's memory (NumPy's DLPack device is the CPU's)."""
+    if hasattr(value, "__cuda_array_interface__"):
+        return True
+    try:
+        return value.__dlpack_device__()[0] in (2, 13)  # kDLCUDA, kDLCUDAManaged
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def _laid_out(array, what, n_steps, batch, n_neurons):
+    """The strides of a contiguous input array of one of the accepted shapes."""
+    rows = int(np.prod(batch, dtype=np.int64))
+    shape = tuple(array.shape)
+    if shape in ((), (1,)):
+        return InputArray(array.reshape(1), 0, 0, 0)
+    if shape == (n_neurons,):
+        return InputArray(array, 0, 0, 1)
+    if shape == (n_steps, n_neurons):
+        return InputArray(array, n_neurons, 0, 1)
+    if shape == (n_steps, 1):
+        return InputArray(array, 1, 0, 0)
+    if shape == (n_steps, *batch, n_neurons) and batch:
+        return InputArray(array, rows * n_neurons, n_neurons, 1)
+    raise InputError(f"{what} must be a scalar, a waveform, or have shape ({n_neurons},), "
+                     f"({n_steps}, {n_neurons}), ({n_steps}, 1) or ({n_steps}, *batch, "
+                     f"{n_neurons}); got {shape}")
+
+
+def in_declared_units(values, quantities, what):
+    """Values given as quantities ("20 ms", a SymPy quantity) as numbers in the units the model
+    declares; plain numbers already are."""
+    units = {q.name: q.unit for q in quantities}
+    try:
+        return {name: to_unit(value, parse_unit(units.get(name, "")), f"{what}[{name!r}]")
+                for name, value in values.items()}
+    except UnitError as error:
+        raise InputError(str(error)) from None
+
+
+def initial_states(model, initial, param_values, batch, n_neurons, dtype, allow_nan=False):
+    """Initial state arrays (rows, N): given, a number, or a formula of parameters and states."""
+    scope = None  # built only when a formula needs it: most runs start from numbers
+    states = {}
+    for q in model.states:
+        if q.name in initial or q.formula is None:
+            value = initial.get(q.name, q.value)
+        else:
+            if scope is None:
+                scope = {symbol(n): np.broadcast_to(array if stride else array[0], (n_neurons,))
+                         for n, (array, stride) in param_values.items()}
+                scope.update({symbol(n): a.reshape(*batch, n_neurons) for n, a in states.items()})
+            value = evaluate(q.formula, scope, dtype)
+        states[q.name] = state_array(value, q.name, batch, n_neurons, dtype, allow_nan)
+        if scope is not None:
+            scope[q.symbol] = states[q.name].reshape(*batch, n_neurons)
+    return states
+
+
+def state_array(value, name, batch, n_neurons, dtype, allow_nan=False):
+    what = f"initial[{name!r}]"
+    array = finite_array(value, what, dtype, allow_nan)
+    if array.shape not in ((), (n_neurons,), (*batch, n_neurons)):
+        raise InputError(f"{what} must be a scalar or have shape ({n_neurons},) or "
+                         f"(*batch, {n_neurons}); got {array.shape}")
+    rows = int(np.prod(batch, dtype=np.int64))
+    return np.array(np.broadcast_to(array, (*batch, n_neurons)), dtype=dtype).reshape(rows, n_neurons)
+
+
+def weights(value, name, n_neurons, dtype, allow_nan=False):
+    """Synapse weights for the kernel (see WeightKind): none, one-to-one (N,), dense stored
+    [pre][post], or a Sparse in CSR by presynaptic neuron with a delay ring of `slots` steps."""
+    if value is None:
+        return {"weights": None, "kind": WeightKind.NONE, "slots": 0}
+    what = f"connections[{name!r}]"
+    if isinstance(value, Sparse):
+        if (value.n_pre, value.n_post) != (n_neurons, n_neurons):
+            raise InputError(f"{what} connects {value.n_pre} to {value.n_post} neurons; the "
+                             f"population has {n_neurons}")
+        rows, post, weight, delay = value.csr(dtype)
+        return {"weights": weight, "kind": WeightKind.SPARSE, "rows": rows, "post": post, "delay": delay,
+                "slots": value.max_delay + 1}
+    array = finite_array(value, what, dtype, allow_nan)
+    if array.shape == (n_neurons,):
+        return {"weights": array, "kind": WeightKind.ONE_TO_ONE, "slots": 0}
+    if array.shape == (n_neurons, n_neurons):  # W[i, j] is from j to i; the kernel reads by j
+        return {"weights": np.ascontiguousarray(array.T), "kind": WeightKind.DENSE, "slots": 0}
+    raise InputError(f"{what} must have shape ({n_neurons},) (one-to-one), "
+                     f"({n_neurons}, {n_neurons}) (dense, W[i, j] from j to i) or be a "
+                     f"lifgen.Sparse; got {array.shape}")
+
+
+def drive(value, name, n_neurons, n_steps, dt, dtype, allow_nan=False, time_unit=""):
+    """An external drive (source, W) as the kernel takes it (see DriveKind): random (a spike
+    probability per step and source) or playback (events in CSR by step); W in CSR by source."""
+    if value is None:
+        return {"kind": DriveKind.NONE, "slots": 0}
+    what = f"drives[{name!r}]"
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], SOURCES)):
+        raise InputError(f"{what} must be (source, W) with a lifgen.Poisson, Bernoulli or "
+                         "SpikeTrain source")
+    source, weights = value
+    sparse = drive_synapses(weights, source.n, n_neurons, what, dtype, allow_nan)
+    rows, post, weight, delay = sparse.csr(dtype)
+    entry = {"n": source.n, "rows": rows, "post": post, "delay": delay, "weights": weight,
+             "slots": sparse.max_delay + 1}
+    if isinstance(source, SpikeTrain):
+        start, sources = source.events(n_steps)
+        return dict(entry, kind=DriveKind.PLAYBACK, start=start, sources=sources)
+    p = source.probabilities(n_steps, dt, time_unit)
+    time_stride, source_stride = table_strides(p)
+    return dict(entry, kind=DriveKind.RANDOM, p=np.ascontiguousarray(p.reshape(-1), dtype),
+                time_stride=time_stride,
+                source_stride=source_stride, seed=int(source.seed) & (2**64 - 1))
+
+
+def drive_synapses(weights, n_sources, n_neurons, what, dtype, allow_nan=False):
+    """W of a drive as a Sparse from sources to neurons: (N,) one-to-one when n == N, (N, n)
+    dense, or a Sparse; array forms arrive after one step."""
+    if isinstance(weights, Sparse):
+        if (weights.n_pre, weights.n_post) != (n_sources, n_neurons):
+            raise InputError(f"{what}: W connects {weights.n_pre} sources to {weights.n_post} "
+                             f"neurons; expected {n_sources} to {n_neurons}")
+        return weights
+    array = finite_array(weights, f"{what} W", dtype, allow_nan)
+    if array.shape == (n_neurons,) and n_sources == n_neurons:
+        index = np.arange(n_neurons)
+        return Sparse.from_arrays(index, index, array, n_pre=n_sources, n_post=n_neurons)
+    if array.shape == (n_neurons, n_sources):
+        post, pre = np.nonzero(array)
+        return Sparse.from_arrays(pre, post, array[post, pre], n_pre=n_sources, n_post=n_neurons)
+    raise InputError(f"{what}: W must be ({n_neurons},) (one-to-one, n == N), ({n_neurons}, "
+                     f"{n_sources}) dense, or a lifgen.Sparse; got {array.shape}")
+
+
+def as_grid(entry, n_steps, n_neurons):
+    """The input reshaped so that it broadcasts to (T, *batch, N) through its first and last axes."""
+    if entry.batch_stride:
+        return entry.array
+    rows = n_steps if entry.time_stride else 1
+    columns = n_neurons if entry.neuron_stride else 1
+    return entry.array.reshape(rows, columns)

@@ -1,0 +1,19 @@
+"""The progress bar of a run in chunks (run(progress=True)), whole or sharded."""
+
+import sys
+
+
+class ProgressBar:
+    """A one-line progress bar on standard error."""
+
+    def __init__(self, total):
+        self.total = max(total, 1)
+        self.update(0)
+
+    def update(self, done):
+        filled = int(40 * done / self.total)
+        sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * done / self.total:5.1f}%")
+        sys.stderr.flush()
+
+    def close(self):
+        sys.stderr.write("\n")

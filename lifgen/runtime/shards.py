@@ -1,0 +1,102 @@
+"""Sharded runs: an uncoupled population split into blocks of neurons, each run where an
+executor puts it, and put back together into one Result. Each block numbers its neurons from
+its first (the kernel's neuron0), so noise draws, and so every number, are those of the
+unsharded run. Coupled networks are not sharded: they exchange spikes every step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import executors
+from .progress import ProgressBar
+from ..errors import InputError
+
+
+def blocks(n_neurons: int, shards: int) -> list[tuple[int, int]]:
+    """`shards` neuron ranges [first, end) of near-equal size covering the population."""
+    edges = np.linspace(0, n_neurons, shards + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def run_block(simulator, n_steps: int, count: int, arguments: dict):
+    """One block's run (a task: the simulator pickles as its model and options)."""
+    return simulator.run(n_steps, count, **arguments)
+
+
+def sharded_run(simulator, request, shards: int, executor: Any, progress: bool,
+                allow_nan: bool) -> tuple[int, bool, list]:
+    """`request` (checked and laid out by Simulator._prepare) run in blocks, gathered into its
+    arrays: (steps done, interrupted, spike events), as a single kernel run returns them."""
+    if request.connected or simulator.semantics.inhibition \
+            or any(y.target is None for y in simulator.model.synapses):
+        raise InputError("coupled networks are not sharded: their neurons exchange spikes every "
+                         "step (for CUBA about 1e4 round trips per simulated second); run them "
+                         "on one machine, or on a GPU with target='cuda'")
+    a = request.arrays
+    ranges = blocks(a.n_neurons, shards)
+    tasks = [(end - first, _arguments(request, first, end, allow_nan)) for first, end in ranges]
+    client, cluster = executors.resolve(executor)
+    try:
+        results = executors.run_all(client, run_block, (simulator, a.n_steps), tasks, progress,
+                                    ProgressBar)
+    finally:
+        executors.close(client, cluster)
+    events = _gather(request, ranges, results)
+    return min(r.n_steps for r in results), any(r.partial for r in results), events
+
+
+def _arguments(request, first: int, end: int, allow_nan: bool) -> dict:
+    """run's arguments for neurons first .. end of the whole request."""
+    a = request.arrays
+    batch, n = a.batch, a.n_neurons
+    inputs = {}
+    for name, entry in a.inputs.items():
+        if entry.layout == "streamed":
+            inputs[name] = np.ascontiguousarray(
+                entry.array.reshape(a.n_steps, *batch, n)[..., first:end])
+        elif entry.layout == "time":
+            inputs[name] = entry.array.reshape(-1, 1)
+        else:
+            inputs[name] = entry.array[first:end] if entry.neuron_stride else entry.array[0]
+    params = {name: (values[first:end] if stride else values[0])
+              for name, (values, stride) in a.params.items()}
+    initial = {name: np.ascontiguousarray(state.reshape(*batch, n)[..., first:end])
+               for name, state in a.states.items()}
+    inside = a.index[(a.index >= first) & (a.index < end)] - first
+    record = {name: inside for name in request.record}
+    return dict(inputs=inputs, params=params, initial=initial, record=record,
+                spikes=request.spikes, seed=a.seed, first_neuron=a.first_neuron + first,
+                allow_nan=allow_nan)
+
+
+def _gather(request, ranges, results) -> list:
+    """Each block's Result into the whole request's arrays (as one kernel would have left
+    them), and its events, with global neuron numbers, sorted as one run sorts them (and cut
+    where the memory limit cuts them)."""
+    a = request.arrays
+    rows, n = a.rows, a.n_neurons
+    events = []
+    for (first, end), result in zip(ranges, results):
+        count = end - first
+        a.counts[:, first:end] = np.asarray(result.spike_count).reshape(rows, count)
+        for name in a.states:
+            a.states[name][:, first:end] = np.asarray(result.state[name]).reshape(rows, count)
+        columns = np.flatnonzero((a.index >= first) & (a.index < end))
+        for name, trace in a.traces.items():
+            trace[:, :, columns] = np.asarray(result.traces[name]).reshape(a.n_steps, rows, -1)
+        if a.raster is not None:
+            a.raster[:, :, first:end] = np.asarray(result.spikes).reshape(a.n_steps, rows, count)
+        if a.offsets is not None:
+            a.offsets[:, :, first:end] = np.asarray(result.spike_offsets).reshape(
+                a.n_steps, rows, count)
+        if result.spike_events is not None:
+            steps, flat = result.spike_events
+            events.append((steps, flat // count * n + first + flat % count))
+    if not events:
+        return []
+    steps, flat = (np.concatenate(column) for column in zip(*events))
+    order = np.lexsort((flat, steps))[:request.max_events]  # the memory limit's cap, as one run
+    return [(steps[order], flat[order])]

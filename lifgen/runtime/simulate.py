@@ -1,0 +1,751 @@
+"""Simulator: a compiled model that runs populations on NumPy arrays, through its target.
+
+A run is four steps: its arguments are checked and laid out (`prepare.py`), the kernel variant
+for them is picked (built once), the target's runner advances it in chunks (with progress and
+events), and the arrays are assembled into a Result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import threading
+import time
+import warnings
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import sympy
+
+from . import memory
+from . import plasticity
+from . import prepare
+from ..ir import written
+from ..codegen.build import cached, load_source, source_key, store_source
+from ..numerics.discretize import checked_rtol, discretize
+from ..errors import InputError, LifgenError, NumericalWarning
+from ..frontend.library import load_model, model_file
+from ..frontend.modelfile import read_regular_file
+from ..numerics.methods import ORDERS
+from ..ir.model import Model
+from ..ir.kinds import WeightKind
+from ..codegen.options import DTYPES, ModelOptions, Schedule, Variant
+from .plasticity import Synapses
+from ..results.result import Result
+from ..codegen.run_arrays import RunArrays, SynapseArrays
+from .progress import ProgressBar
+from .shards import sharded_run
+from ..numerics.stability import stability_warning
+from ..ir.symbols import symbol
+from ..targets import get_target
+from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
+from .waveforms import WAVEFORMS, in_units
+
+NUMPY_DTYPES = {"float64": np.float64, "float32": np.float32}
+SPIKE_MODES = ("raster", "count", "events")
+OUTPUTS = ("host", "device")  # where a Result's arrays are: NumPy, or the target's device
+RASTER_LIMIT = 10**9  # entries; larger rasters are refused in favour of counts or events
+MAX_COUNT = 2**48  # steps or neurons: more cannot be indexed, let alone allocated
+CHUNK_ENTRIES = 1 << 22  # neuron-steps per chunk when spikes are collected as events
+PROGRESS_SECONDS = 0.5  # the length of a kernel call between progress-bar updates
+MAX_TRACED_NONFINITE = 4096  # neurons traced to find where a state first became non-finite
+STABILITY_SETS = 8  # distinct parameter sets of a run checked for the method's stability
+
+
+@dataclasses.dataclass
+class _Request:
+    """A run's checked arguments: its arrays, and what the Result and a rerun need."""
+
+    arrays: RunArrays
+    record: dict[str, Any]
+    spikes: str
+    connected: bool
+    given: dict[str, Any]
+    max_events: int = 0  # spike events the memory limit leaves room for (spikes="events")
+    plastic: tuple = ()  # plasticity.Plastic of each synapse type given as Synapses
+
+
+class Simulator:
+    """A compiled model: call `run` as often as you like; parameters change without recompiling."""
+
+    def __init__(self, target: Any, kernel_source: Any, kernel: Any):
+        self.target = target
+        self.kernel_source = kernel_source
+        self.kernel = kernel
+        self.step_map = kernel_source.step_map
+        self.model = self.step_map.model
+        self.dtype = kernel_source.dtype
+        self.semantics: ModelOptions = kernel_source.semantics
+        self.schedule: Schedule = kernel_source.schedule
+        self._scratch: list[np.ndarray] = []  # kernel scratch, reused: fresh memory faults pages
+        self._variants = {kernel_source.variant: (kernel_source, kernel)}
+        self._stability: dict[tuple, str] = {}  # parameter set -> its warning ("" when stable)
+        self._units = {q.name: q.unit for q in (*self.model.states, *self.model.parameters,
+                                                *self.model.inputs) if q.unit}
+
+    def variant(self, layouts: dict[str, str], shared=(), connected: bool = False, plastic=()):
+        """(source, kernel) specialised for how each input arrives, which parameters all neurons
+        share, whether connections couple the neurons, and which synapse types are plastic
+        (built once, then cached)."""
+        key = Variant.of(layouts, shared, connected, plastic)
+        if key not in self._variants:
+            source = self.target.render(self.step_map, self.semantics, self.schedule, key)
+            self._variants[key] = (source, self.target.build(source))
+        return self._variants[key]
+
+    def _device(self) -> Any:
+        """The target's device (a GPU) where it has one, else None."""
+        return getattr(self.target, "device", None)
+
+    def _borrow_scratch(self, size: int) -> np.ndarray:
+        """A scratch array of at least `size` values, taken from the ones earlier runs gave back
+        (a run on another thread never shares one)."""
+        try:
+            while True:
+                work = self._scratch.pop()  # atomic under the GIL
+                if work.size >= size:
+                    return work
+        except IndexError:
+            return np.empty(size, NUMPY_DTYPES[self.dtype])
+
+    method = property(lambda self: self.step_map.method)
+    method_reason = property(lambda self: self.step_map.note or f"method {self.method}: as "
+                             "given (to compile or in the model file), not chosen by auto",
+                             doc="Which method integrates the model and why: with method='auto', "
+                                 "the candidates' estimated errors and the tolerance.")
+    dt = property(lambda self: self.step_map.dt)
+    reset = property(lambda self: self.step_map.reset_mechanism)
+    reset_timing = property(lambda self: self.step_map.reset_timing)
+    options = property(lambda self: dict(self.kernel_source.options))
+    portable = property(lambda self: self.schedule.portable)
+    fma = property(lambda self: self.schedule.fma)
+    c_source = property(lambda self: self.kernel_source.c_source,
+                        doc="The generated C of the first kernel (shared parameters, held "
+                            "inputs); source(...) gives the kernel of a given run.")
+    precise = property(lambda self: bool(self.step_map.propagator))
+    from_cache = property(lambda self: self.kernel.from_cache)
+
+    def __reduce__(self):
+        """A Simulator pickles as its model's content and its options: unpickled in another
+        process (a Dask worker), it is rebuilt there once, from the cache when it is warm."""
+        return (rebuilt, (self.model, self.semantics, self.schedule, self.target.name))
+
+    def __repr__(self):
+        return (f"<Simulator {self.model.name}: method={self.method}, dt={self.dt}, "
+                f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
+
+    def _repr_html_(self):
+        from ..results.notebook import simulator_html
+
+        return simulator_html(self)
+
+    def source(self, n_steps: int = 1, n_neurons: int = 1, inputs=None, params=None,
+               connections=None, drives=None) -> str:
+        """The generated code of the kernel that `run` with these arguments executes."""
+        request = self._prepare(n_steps, n_neurons, inputs, params, None, (), connections,
+                                "count", drives, 0, False)
+        return self._variant_of(request)[0].c_source
+
+    def run(self, n_steps=None, n_neurons=1, inputs=None, params=None, initial=None, record=None,
+            connections=None, spikes="raster", progress=False, drives=None, seed=0,
+            allow_nan=False, output="host", first_neuron=0, executor=None,
+            shards=None, duration=None, max_memory=None, record_synapses=None) -> Result:
+        """Simulate `n_neurons` neurons for `n_steps` steps, or for `duration` ("500 ms", or a
+        number in the model's time unit); see the README for the argument forms.
+
+        Inputs of shape (T, *batch, N) or initial states of shape (*batch, N) run independent
+        copies of the population (batch rows) that share parameters and connections. `spikes` is
+        "raster", "count" or "events"; `record` names states to trace, or maps state names to
+        the neurons to trace. `progress=True` draws a progress bar; Ctrl-C then stops between
+        chunks and returns what was simulated, with `Result.partial` set. `drives` maps a
+        synapse type to (source, W): a Poisson, Bernoulli or SpikeTrain source and its weights.
+        `seed` seeds the white noise xi of a stochastic model. NaN or infinite inputs, parameters
+        and initial states are refused unless `allow_nan`. A state that becomes NaN or infinite
+        is reported with a NumericalWarning naming the first step and neuron where it did.
+        With target="cuda", inputs may be GPU arrays (taken without a copy), and
+        `output="device"` leaves the Result's arrays on the GPU (CuPy arrays). `first_neuron`
+        numbers the neurons from there for the noise draws, so that a block of a population (a
+        shard) draws what those neurons draw in the whole. `shards=k` splits an uncoupled
+        population into k blocks of neurons run on `executor` (a dask.distributed Client,
+        "dask", a concurrent.futures Executor, or None: here, one after the other): the same
+        Result, bit for bit, as one run. Every allocation is estimated first: a run needing more
+        than `max_memory` bytes (default 80% of the memory available) is refused, and spike
+        events beyond what fits are dropped (`Result.truncated`; counts stay complete).
+        A `lifgen.Synapses` in `connections` or `drives` makes that synapse type plastic: its
+        final states are `Result.synapses[type][state]`, and `record_synapses` maps a type to
+        the synapses (indices in its Sparse) whose states `Result.synapse_traces` holds per step.
+        """
+        n_steps = self._step_count(n_steps, duration)
+        if output not in OUTPUTS:
+            raise InputError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if output == "device" and self._device() is None:
+            raise InputError("output='device' keeps results on the GPU: compile with "
+                             "target='cuda'")
+        request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
+                                spikes, drives, seed, bool(allow_nan), max_memory,
+                                record_synapses)
+        request.arrays.first_neuron = prepare.count(first_neuron, "first_neuron", minimum=0)
+        request.given["first_neuron"] = request.arrays.first_neuron
+        self._check_stability(request.arrays.params)
+        arrays = request.arrays
+        if executor is not None or shards not in (None, 1):
+            if output == "device":
+                raise InputError("output='device' is for one run on one GPU, not a sharded one")
+            done, partial, events = sharded_run(self, request, _shard_count(shards, executor),
+                                                executor, progress, bool(allow_nan))
+        else:
+            source, kernel = self._variant_of(request)
+            arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
+            try:
+                runner = self.target.runner(source, kernel, arrays)
+                done, partial, events = _advance(runner, arrays, request.spikes, progress,
+                                                 request.max_events)
+                runner.finish(output == "device")  # the run's arrays hold its results now
+            finally:
+                self._scratch.append(arrays.work)
+        result = self._assemble(request, done, partial, events)
+        if not allow_nan and not all(bool(np.isfinite(a).all()) for a in arrays.states.values()):
+            self._report_nonfinite(result, request.given, done, arrays.n_neurons)
+        return result
+
+    def _step_count(self, n_steps, duration):
+        """The number of steps of a run given as `n_steps` or as a `duration` (a time given as
+        n_steps, "500 ms", counts as a duration); a duration must be whole steps of dt."""
+        if is_quantity_text(n_steps) and duration is None:
+            n_steps, duration = None, n_steps
+        if (n_steps is None) == (duration is None):
+            raise InputError("run needs n_steps or duration=, one of them"
+                             + ("" if n_steps is None else ", not both"))
+        if duration is None:
+            return n_steps
+        if self.dt is None:
+            raise InputError(f"model {self.model.name} is a discrete-time map: give n_steps")
+        unit = self.model.time_unit
+        if isinstance(duration, str) and not unit:
+            raise InputError(f"duration={duration!r}: model {self.model.name} declares no time "
+                             "unit; give a number in its time unit, or n_steps")
+        try:
+            length = to_unit(duration, parse_unit(unit), "duration") if unit else duration
+        except UnitError as error:
+            raise InputError(str(error)) from None
+        if isinstance(length, bool) or not isinstance(length, Real) or not length >= 0:
+            raise InputError(f"duration must be a time >= 0, got {duration!r}")
+        steps = length / self.dt
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise InputError(f"duration={duration!r} is not a whole number of steps of dt = "
+                             f"{self.dt:g} {unit}".rstrip())
+        return int(round(steps))
+
+    def _inputs_in_units(self, inputs):
+        """Inputs given as quantities ("0.5 nA") or waveforms with quantities, as numbers in
+        the units the model declares and times in steps."""
+        units = {q.name: q.unit for q in self.model.inputs}
+        converted = {}
+        for name, value in inputs.items():
+            what = f"inputs[{name!r}]"
+            if isinstance(value, WAVEFORMS):
+                value = in_units(value, units[name], self.dt, self.model.time_unit, what)
+            elif isinstance(value, (str, sympy.Basic)):
+                value = prepare.in_declared_units({name: value}, self.model.inputs, "inputs")[name]
+            converted[name] = value
+        return converted
+
+    def _check_stability(self, params) -> None:
+        """Warn when the method is unstable at dt with this run's parameters (compile checked
+        the defaults). Up to STABILITY_SETS distinct per-neuron sets are checked, each once."""
+        if not self.model.odes or self.step_map.method not in ORDERS or self.dt is None:
+            return
+        defaults = self.model.defaults
+        changed = {n: values for n, (values, _) in params.items()
+                   if not np.all(values == values.dtype.type(defaults[n]))}
+        if not changed:
+            return
+        rows = np.unique(np.stack([np.broadcast_to(v, (max(v.size for v in changed.values()),))
+                                   for v in changed.values()], axis=1)[:4096], axis=0)
+        for row in rows[:STABILITY_SETS]:
+            key = tuple(zip(changed, map(float, row)))
+            if key not in self._stability:
+                self._stability[key] = stability_warning(self.model, self.step_map.method,
+                                                         self.dt, dict(key))
+                if self._stability[key]:
+                    warnings.warn(self._stability[key], NumericalWarning, stacklevel=3)
+
+    def _prepare(self, n_steps, n_neurons, inputs, params, initial, record, connections, spikes,
+                 drives, seed, allow_nan, max_memory=None, record_synapses=None) -> _Request:
+        """Every argument checked and laid out as arrays, before any kernel runs."""
+        n_steps = prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
+        seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
+        n_neurons = prepare.count(n_neurons, "n_neurons", 1, MAX_COUNT)
+        dtype = NUMPY_DTYPES[self.dtype]
+        model = self.model
+        inputs = self._inputs_in_units(prepare.checked_names(inputs, model.input_names, "inputs"))
+        params = prepare.checked_names(params, model.parameter_names
+                                       + tuple(dict(model.parameter_sets)), "params")
+        state_names = self.step_map.state_names
+        initial = prepare.in_declared_units(prepare.checked_names(initial, state_names, "initial"),
+                                            model.states, "initial")
+        connections = prepare.checked_names(connections, model.synapse_names, "connections")
+        drives = prepare.checked_names(drives, model.synapse_names, "drives")
+        # what a rerun needs to find where a state became NaN (the same initial state follows)
+        given = dict(inputs=inputs, params=dict(params), initial=dict(initial),
+                     connections=connections, drives=drives, seed=seed)
+        record, recorded_neurons = prepare.record_request(record, state_names, n_neurons)
+        batch = prepare.batch_shape(inputs, initial, n_steps, n_neurons)
+        rows = int(np.prod(batch, dtype=np.int64))
+        if spikes not in SPIKE_MODES:
+            raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
+        if spikes == "raster" and n_steps * rows * n_neurons >= RASTER_LIMIT:
+            raise InputError(f"a spike raster of {n_steps * rows * n_neurons:.3g} entries is too "
+                             "large; run with spikes='count' (counts per neuron) or "
+                             "spikes='events' (step and neuron of each spike)")
+        room = memory.check(self._footprint(n_steps, rows, n_neurons, record, recorded_neurons,
+                                            spikes, inputs), max_memory)
+        input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
+                                               dtype, allow_nan, self._device())
+                        for n in model.input_names}
+        param_values = self._parameters(params, n_neurons, dtype, allow_nan)
+        states = prepare.initial_states(model, initial, param_values, batch, n_neurons, dtype,
+                                        allow_nan)
+        states.update({n: prepare.state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype,
+                                              allow_nan)
+                       for n in state_names if n not in states})
+        synapses = {n: self._synapse(connections.get(n), drives.get(n), n, n_neurons, n_steps,
+                                     rows, dtype, allow_nan) for n in model.synapse_names}
+        plasticity.record(synapses, prepare.checked_names(record_synapses, model.synapse_names,
+                                                          "record_synapses"), n_steps, dtype)
+        index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
+        arrays = RunArrays(
+            n_steps=n_steps, n_neurons=n_neurons, batch=batch, seed=seed, states=states,
+            params=param_values, inputs=input_arrays, synapses=synapses, index=index,
+            traces={n: np.empty((n_steps, rows, index.size), dtype) for n in record},
+            raster=np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None,
+            offsets=np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None,
+            counts=np.empty((rows, n_neurons), np.int64),  # the kernel starts them from zero
+            fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
+            dt=float(self.dt or 0.0))
+        connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
+        plastic = tuple(s.plastic["binding"] for s in synapses.values() if s.plastic)
+        return _Request(arrays, record, spikes, connected, given,
+                        room // memory.EVENT_PEAK_BYTES, plastic)
+
+    def _footprint(self, n_steps, rows, n_neurons, record, recorded, spikes, inputs):
+        """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
+        item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
+        cells = rows * n_neurons
+        width = len(self.step_map.state_names) + len(self.model.parameter_names) \
+            + max(self.kernel_source.work_size, 1)
+        return {"states, parameters and scratch": width * cells * item + cells * 9,
+                "traces": len(record) * n_steps * rows * len(recorded) * item,
+                "raster": n_steps * cells if spikes == "raster" else 0,
+                "spike offsets": n_steps * cells * item if self.precise else 0,
+                "event buffer": min(n_steps, CHUNK_ENTRIES // max(cells, 1) + 1) * cells
+                * memory.CHUNK_EVENT_BYTES if spikes == "events" else 0,
+                "input waveforms": sum(n_steps * item for value in inputs.values()
+                                       if isinstance(value, WAVEFORMS))}
+
+    def _synapse(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
+                 allow_nan) -> SynapseArrays:
+        if isinstance(drive, tuple) and len(drive) == 2 and isinstance(drive[1], Synapses):
+            return self._plastic_drive(connection, drive, name, n_neurons, n_steps, rows, dtype,
+                                       allow_nan)
+        if isinstance(connection, Synapses):
+            return self._plastic(connection, drive, name, n_neurons, n_steps, rows, dtype,
+                                 allow_nan)
+        weights = prepare.weights(connection, name, n_neurons, dtype, allow_nan)
+        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan,
+                               self.model.time_unit)
+        slots = max(weights["slots"], driven["slots"])
+        return SynapseArrays(
+            weight_kind=weights["kind"], weights=weights["weights"], rows=weights.get("rows"),
+            post=weights.get("post"), delay=weights.get("delay"), drive=driven,
+            ring=np.zeros((rows, slots, n_neurons), dtype) if slots else None)
+
+    def _plastic_drive(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
+                       allow_nan):
+        """A synapse type whose external drive's synapses are plastic (Song et al.'s inputs)."""
+        if connection is not None:
+            raise InputError(f"synapse type {name!r}: plastic drive synapses and connections "
+                             "of the same type are not combined; give the connections another "
+                             "synapse type")
+        source, synapses = drive
+        driven = prepare.drive((source, synapses.sparse), name, n_neurons, n_steps, self.dt,
+                               dtype, allow_nan, self.model.time_unit)
+        binding = plasticity.bind(synapses, name, self.model, source="drive")
+        laid = plasticity.arrays(synapses, binding, n_neurons, rows, dtype, driven["slots"])
+        return SynapseArrays(weight_kind=WeightKind.PLASTIC, drive=driven, plastic=laid,
+                             ring=np.zeros((rows, driven["slots"], n_neurons), dtype))
+
+    def _plastic(self, synapses, drive, name, n_neurons, n_steps, rows, dtype, allow_nan):
+        """A plastic synapse type's arrays: CSR, per-synapse states and the spike history (the
+        delay ring only for its external drive, whose slots the history shares)."""
+        weights = prepare.weights(synapses.sparse, name, n_neurons, dtype, allow_nan)
+        driven = prepare.drive(drive, name, n_neurons, n_steps, self.dt, dtype, allow_nan,
+                               self.model.time_unit)
+        slots = max(weights["slots"], driven["slots"])
+        laid = plasticity.arrays(synapses, plasticity.bind(synapses, name, self.model),
+                                 n_neurons, rows, dtype, slots)
+        return SynapseArrays(
+            weight_kind=WeightKind.PLASTIC, rows=weights["rows"], post=weights["post"],
+            delay=weights["delay"], drive=driven, plastic=laid,
+            ring=np.zeros((rows, slots, n_neurons), dtype))  # the GPU adds the arrivals there
+
+    def _variant_of(self, request: _Request):
+        arrays = request.arrays
+        return self.variant({n: a.layout for n, a in arrays.inputs.items()},
+                            [n for n, (_, stride) in arrays.params.items() if stride == 0],
+                            connected=request.connected, plastic=request.plastic)
+
+    def _assemble(self, request: _Request, done: int, partial: bool, events) -> Result:
+        """The Result of a run that simulated `done` steps."""
+        a = request.arrays
+        batch, n_neurons = a.batch, a.n_neurons
+        if not done:
+            a.counts.fill(0)
+        shape = (done, *batch, n_neurons)
+        threshold_state, threshold = self._threshold(a.params, n_neurons)
+        spike_events = None
+        if request.spikes == "events":
+            spike_events = _joined_events(events)
+            if spike_events[0].size < int(a.counts.sum()):
+                warnings.warn(f"{self.model.name}: kept the first {spike_events[0].size} of "
+                              f"{int(a.counts.sum())} spike events, all that fit in the memory "
+                              "limit (Result.truncated; spike counts are complete)",
+                              NumericalWarning, stacklevel=4)
+        offsets = a.offsets
+        return Result(
+            spikes=None if a.raster is None else a.raster[:done].view(bool).reshape(shape),
+            spike_count=a.counts.reshape(*batch, n_neurons), spike_events=spike_events,
+            spike_offsets=None if offsets is None else np.where(
+                offsets[:done] >= 0, offsets[:done], np.nan).reshape(shape),
+            traces={n: v[:done].reshape(done, *batch, a.index.size) for n, v in a.traces.items()},
+            recorded=request.record,
+            state={n: v.reshape(*batch, n_neurons) for n, v in a.states.items()},
+            dt=self.dt, model=self.model.name, threshold=threshold, threshold_state=threshold_state,
+            partial=partial, n_steps=done,
+            truncated=spike_events is not None and spike_events[0].size < int(a.counts.sum()),
+            time_unit=self.model.time_unit, units=self._units,
+            inputs={n: _read_only(prepare.as_grid(a.inputs[n], a.n_steps, n_neurons))
+                    for n in self.model.input_names},
+            **plasticity.results(a.synapses, done, self.dt or 1.0, batch, a.fired))
+
+    def _threshold(self, params, n_neurons):
+        """(state, per-neuron threshold) when the spike condition compares a state with
+        parameters (`V > V_th`), else ("", None): what a plot draws as the threshold line."""
+        spike = self.model.spike
+        lhs, rhs = getattr(spike, "lhs", None), getattr(spike, "rhs", None)
+        names = set(self.model.parameter_names)
+        if lhs not in self.model.state_symbols or not all(
+                s.name in names for s in rhs.free_symbols):
+            return "", None
+        scope = {symbol(n): np.asarray(_on_host(a)) for n, (a, _) in params.items()}
+        values = written.evaluate(written.from_sympy(rhs), scope)
+        return lhs.name, np.broadcast_to(np.asarray(values, float).reshape(-1), (n_neurons,)).copy()
+
+    def _stabler_methods(self) -> str:
+        """' or method='exact'': the unconditionally stable methods that apply to this model."""
+        from ..numerics.methods import applies
+
+        stable = [m for m in ("exact", "exponential_euler")
+                  if m != self.method and applies(m, self.model)]
+        return f" or method={' or '.join(map(repr, stable))}" if stable else ""
+
+    def _report_nonfinite(self, result, given, n_steps, n_neurons):
+        """Find where a state first became NaN or infinite (by running again, tracing the neurons
+        that ended non-finite), keep it in `result.first_nonfinite` and warn."""
+        state_names = self.step_map.state_names
+        nonfinite = np.any([~np.isfinite(_on_host(result.state[n]).reshape(-1, n_neurons))
+                            for n in state_names], axis=0)  # (rows, N)
+        per_neuron = n_steps * nonfinite.shape[0] * len(state_names) * 8  # bytes of its traces
+        affordable = memory.limit(None) // 2 // max(per_neuron, 1)
+        traced = np.flatnonzero(nonfinite.any(axis=0))[:min(MAX_TRACED_NONFINITE, affordable)]
+        first = None
+        again = self.run(n_steps, n_neurons, record={n: traced for n in state_names},
+                         spikes="count", allow_nan=True, **given) if traced.size else None
+        for name in state_names if again is not None else ():
+            trace = again.traces[name].reshape(n_steps, -1, traced.size)
+            where = np.argwhere(~np.isfinite(trace))
+            if where.size and (first is None or where[0][0] < first[0]):
+                step, row, column = where[0]
+                first = (int(step), int(row * n_neurons + traced[column]), name,
+                         float(trace[step, row, column]))
+        total = int(nonfinite.sum())
+        result.first_nonfinite = first
+        where = (f"first at step {first[0]} in neuron {first[1]} ({first[2]} = {first[3]})"
+                 if first else "")
+        cause = ("check the inputs and parameters" if self.dt is None else
+                 f"check the inputs and parameters (an extreme one does this); otherwise the "
+                 f"method ({self.method}) may be unstable at dt = {self.dt}: try a smaller "
+                 f"dt{self._stabler_methods()}")
+        where = where or "where: too long a run to trace again"
+        warnings.warn(f"{self.model.name}: states became NaN or infinite, {where}; {total} "
+                      f"neuron(s) end non-finite: {cause}", NumericalWarning, stacklevel=4)
+
+    def _parameters(self, params, n_neurons, dtype, allow_nan=False):
+        """Per-parameter (array, stride), after parameter sets and the model's constraints."""
+        model = self.model
+        values = dict(model.defaults)
+        for name, derived in model.parameter_sets:
+            if name in params:
+                values.update(prepare.derive(name, params.pop(name), derived, self.dt, values, dtype,
+                                            allow_nan))
+        values.update(prepare.in_declared_units(params, model.parameters, "params"))
+        arrays = {n: prepare.per_neuron(values[n], f"params[{n!r}]", n_neurons, dtype, allow_nan)
+                  for n in model.parameter_names}
+        prepare.check_constraints(model, {n: a for n, (a, _) in arrays.items()}, dtype)
+        if model.refractory:
+            period = written.evaluate(model.refractory[0], {symbol(n): a for n, (a, _) in
+                                                            arrays.items()})
+            if np.any(np.asarray(period) < 0):
+                raise InputError(f"the refractory period {written.to_text(model.refractory[0])} "
+                                 f"is negative ({np.min(period):g}) for these parameters")
+        return arrays
+
+
+_REBUILT: dict[tuple, Simulator] = {}  # this process's simulators, by model content and options
+_REBUILT_LOCK = threading.Lock()
+
+
+def rebuilt(model: Model, semantics: ModelOptions, schedule: Schedule, target: str) -> Simulator:
+    """The Simulator of `model` with these options, built once per process (what an unpickled
+    Simulator becomes)."""
+    key = (model.content_hash(), semantics, schedule, target)
+    with _REBUILT_LOCK:
+        if key not in _REBUILT:
+            backend = get_target(target)
+            source = kernel_source(model, semantics, schedule, backend)
+            _REBUILT[key] = Simulator(backend, source, backend.build(source))
+        return _REBUILT[key]
+
+
+def _shard_count(shards, executor) -> int:
+    """The blocks of a sharded run: as asked, else one per Dask worker or CPU."""
+    if shards is not None:
+        return prepare.count(shards, "shards", minimum=1)
+    if type(executor).__module__.startswith("distributed"):
+        return max(1, len(executor.scheduler_info().get("workers", {})))
+    return os.cpu_count() or 1
+
+
+def _read_only(array):
+    """A view of an input as the kernel read it, not a copy: copying a streamed input cost three
+    times the run. The view cannot be written through; it shares memory with the caller's
+    array when that needed no conversion (documented on Result.inputs)."""
+    view = array.view()
+    if isinstance(view, np.ndarray):
+        view.flags.writeable = False
+    return view
+
+
+def _on_host(array) -> np.ndarray:
+    """A NumPy copy of a device array (CuPy's .get()); NumPy arrays as they are."""
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
+MAX_THREADS = 1024  # OpenMP threads: more only exhausts memory (libgomp aborts)
+MAX_TILE = 1024  # neurons per tile: the tile's arrays live on the stack (of each thread)
+
+
+def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
+            reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
+            precise=False, threads=1, portable=False, tile=None, fma=False,
+            flush_denormals=False, target: str = "c", runtime_dt=False, rtol=None) -> Simulator:
+    """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
+
+    `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
+    `precise=True` puts spikes at their exact crossing times (linear models, method "exact").
+    `threads` runs uncoupled neurons on that many OpenMP threads (identical results);
+    `portable` compiles without -march=native; `tile` sets the neurons simulated together.
+    `fma=True` lets the compiler fuse a*b+c (faster on some models; results differ in the last
+    bits from the default unfused build, see the README). A model file compiled before with the
+    same options skips all SymPy work. `flush_denormals=True` treats values below the smallest
+    normal float as zero while the kernel runs (x86 FTZ/DAZ), against CPUs that slow down on them.
+    `target` names where the model runs: "c" (C99 and OpenMP on this CPU) is the default.
+    `runtime_dt=True` passes dt to the kernel at run time instead of writing it into the code,
+    so that compiling again at another dt reuses the built kernel (verify does this).
+    `rtol` is the error method="auto" accepts, relative to each state's scale over its pilot run
+    (default 1e-6): it takes the cheapest method under it, and warns when none is
+    (`Simulator.method_reason` says which and why).
+    """
+    try:
+        backend = get_target(target)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    dt = _dt_in_model_unit(model, dt)
+    semantics = model_options(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
+                              inhibition, state_quant, precise, rtol)
+    schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
+                        tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
+                        portable=bool(portable), fma=bool(fma),
+                        flush_denormals=bool(flush_denormals), runtime_dt=bool(runtime_dt))
+    source = kernel_source(model, semantics, schedule, backend)
+    if source.step_map.warning:
+        warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)
+    return Simulator(backend, source, backend.build(source))
+
+
+def warm(model, **options) -> str:
+    """Compile `model` with these compile() options into this machine's kernel cache, and say
+    where. Run it on every worker before a sweep, so that private per-node caches are warm too:
+    client.run(lifgen.warm, "lif_cuba", dt=0.1)."""
+    from ..codegen.build import cache_dir
+
+    simulator = compile(model, **options)
+    state = "was already" if simulator.from_cache else "is now"
+    return f"{simulator.model.name} ({simulator.method}, dt = {simulator.dt}) {state} in {cache_dir()}"
+
+
+def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
+                  reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
+                  precise=False, rtol=None) -> ModelOptions:
+    """compile's model options, checked."""
+    for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{name} must be a name such as 'euler', got {value!r}")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    if isinstance(graded_spikes, bool) or not isinstance(graded_spikes, Real) \
+            or not np.isfinite(float(graded_spikes)):
+        raise InputError(f"graded_spikes must be a finite number, got {graded_spikes!r}")
+    if state_quant is not None:
+        try:
+            levels = np.asarray(state_quant, dtype=float)
+        except (TypeError, ValueError):
+            levels = np.zeros(0)
+        if levels.ndim != 1 or levels.size == 0 or not np.all(np.isfinite(levels)):
+            raise InputError("state_quant must be a non-empty 1-D array of finite levels")
+        state_quant = tuple(float(v) for v in levels)
+    return ModelOptions(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
+                        reset_delay=reset_delay, graded_spikes=float(graded_spikes),
+                        inhibition=bool(inhibition), state_quant=state_quant,
+                        precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol))
+
+
+def kernel_source(model, semantics: ModelOptions, schedule: Schedule = Schedule(),
+                  target: Any = None):
+    """The generated source of `model`'s first kernel (parameters shared, inputs held): from the
+    source cache when this model file was compiled before with the same options, else from
+    SymPy and the target's renderer."""
+    target = target or get_target("c")
+    key = _source_key(model, semantics, schedule, target.name)
+    make = functools.partial(_generate, model, semantics, schedule, target)
+    if key is None:
+        return make()
+    return cached("sources", key, make, load_source, store_source)
+
+
+def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
+    """The SymPy and rendering work of compile: discretize and render."""
+    model = load_model(model)
+    _check_options(model, semantics)
+    step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
+                          reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
+                          precise=semantics.precise, rtol=semantics.rtol)
+    if semantics.precise and (model.synapses or semantics.inhibition):
+        raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
+    held = {name: "held" for name in model.input_names}  # the common case: inputs held
+    return target.render(step_map, semantics, schedule, Variant.of(held, model.parameter_names))
+
+
+def _source_key(model, semantics: ModelOptions, schedule: Schedule, target: str):
+    """The cache key of a model's generated source: its file's bytes and where it is (a file
+    without a [model] name is named after itself), or a Model object's content (so a Model
+    pickled to another machine finds what it generated there)."""
+    if isinstance(model, Model):
+        text = model.content_hash().encode()
+    else:
+        try:
+            path = model_file(model)
+            text = read_regular_file(path, str(path)) + b"\0" + str(path.resolve()).encode()
+        except (OSError, LifgenError):
+            return None  # load_model reports it
+    options = {"target": target, "model": dataclasses.asdict(semantics),
+               "schedule": dataclasses.asdict(schedule)}
+    return source_key(text, options)
+
+
+def _check_options(model, semantics: ModelOptions) -> None:
+    reset_timing = semantics.reset_timing or model.reset_timing
+    if model.refractory and (semantics.inhibition or semantics.state_quant is not None):
+        raise InputError("a refractory period cannot be combined with inhibition or state_quant")
+    if semantics.inhibition and (reset_timing != "next_step"
+                                 or not isinstance(model.spike, (sympy.Gt, sympy.Ge))):
+        raise InputError("inhibition needs a threshold spike condition (X > theta) and "
+                         "next_step reset timing")
+
+
+def _advance(runner, arrays: RunArrays, spikes: str, progress: bool, max_events=None):
+    """Run all steps in chunks: (steps done, stopped by Ctrl-C, spike events per chunk); events
+    past `max_events` are dropped (the counts stay complete).
+
+    With a progress bar, chunks last about PROGRESS_SECONDS each, so the bar moves and the cost
+    stays small; Ctrl-C then stops between chunks.
+    """
+    n_steps, width = arrays.n_steps, arrays.rows * arrays.n_neurons
+    limit = _chunk_length(n_steps, width, spikes)
+    chunk = max(1, min(limit, -(-n_steps // 1000))) if progress else limit
+    buffer = np.zeros((limit, arrays.rows, arrays.n_neurons), np.uint8) \
+        if spikes == "events" else None
+    events: list[tuple[np.ndarray, np.ndarray]] = []
+    done, partial = 0, False
+    bar = ProgressBar(n_steps) if progress else None
+    try:
+        while done < n_steps:
+            steps = min(chunk, n_steps - done)
+            started = time.perf_counter()
+            runner.advance(done, steps, buffer)
+            if bar:
+                rate = steps / max(time.perf_counter() - started, 1e-9)
+                chunk = max(1, min(limit, int(rate * PROGRESS_SECONDS)))
+            if buffer is not None and (max_events is None or max_events > 0):
+                where = np.flatnonzero(buffer[:steps].view(bool))  # 1-D: fast
+                if max_events is not None:
+                    where, max_events = where[:max_events], max_events - min(where.size,
+                                                                             max_events)
+                events.append((where // width + done, where % width))
+            done += steps
+            if bar:
+                bar.update(done)
+    except KeyboardInterrupt:
+        if not progress:
+            raise
+        partial = True
+    finally:
+        if bar:
+            bar.close()
+    return done, partial, events
+
+
+def _joined_events(events: list) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, neurons) of the chunks' events, one column at a time, each chunk's column let go
+    once joined (the peak stays within memory.EVENT_PEAK_BYTES per event)."""
+    columns = []
+    for column in range(2):
+        parts = [chunk[column] for chunk in events]
+        events[:] = [(None, chunk[1]) for chunk in events] if column == 0 else []
+        columns.append(np.concatenate(parts) if parts else np.zeros(0, np.int64))
+        del parts
+    return columns[0], columns[1]
+
+
+def _chunk_length(n_steps, width, spikes):
+    """The most steps per kernel call: all at once, unless events need bounded chunks."""
+    chunk = max(n_steps, 1)
+    if spikes == "events":
+        chunk = max(1, min(chunk, CHUNK_ENTRIES // max(width, 1)))
+    return chunk
+
+
+def _dt_in_model_unit(model, dt):
+    """dt given as a quantity ("100 us") in the model's time unit."""
+    if dt is None or isinstance(dt, Real):
+        return dt
+    model = load_model(model)
+    if not model.time_unit:
+        raise InputError(f"dt={dt!r} has a unit but {model.name} declares no time unit; give dt "
+                         "as a number, or write dt = \"0.1 ms\" in its [simulation] section")
+    try:
+        return to_unit(dt, parse_unit(model.time_unit), "dt")
+    except UnitError as error:
+        raise InputError(str(error)) from None

@@ -1,0 +1,172 @@
+"""Input waveforms over time (constant, step, pulse) and the CLI's text form of them.
+
+Amplitudes and times may be quantities ("0.5 nA", "50 ms"): `in_units` turns them into the
+input's declared unit and whole steps of dt before a run. Plain numbers keep meaning the
+input's unit and steps.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class Constant:
+    """The same amplitude at every step."""
+
+    amplitude: float | str
+
+    def values(self, n_steps):
+        return np.full(n_steps, float(self.amplitude))
+
+
+@dataclass(frozen=True)
+class Step:
+    """Zero before step `start`, then `amplitude` from `start` on."""
+
+    amplitude: float | str
+    start: int | str
+
+    def values(self, n_steps):
+        out = np.zeros(n_steps)
+        out[max(int(self.start), 0):] = self.amplitude
+        return out
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """`amplitude` from step `start` up to, not including, step `stop`; zero elsewhere."""
+
+    amplitude: float | str
+    start: int | str
+    stop: int | str
+
+    def values(self, n_steps):
+        out = np.zeros(n_steps)
+        out[max(int(self.start), 0):max(int(self.stop), 0)] = self.amplitude
+        return out
+
+
+
+
+def parse_input_spec(text):
+    """Parse the CLI form NAME=SPEC: const:A, step:A@S, pulse:A@S:E, or a .npy file; return
+    (name, value). A and the times S, E may carry units ("step:0.5 nA@50 ms")."""
+    name, sep, spec = text.partition("=")
+    if not sep or not name:
+        raise InputError(f"--input {text!r}: expected NAME=SPEC, e.g. I=step:0.2@10")
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "const":
+            return name, Constant(_amount(rest))
+        if kind == "step":
+            amplitude, start = rest.split("@")
+            return name, Step(_amount(amplitude), _when(start))
+        if kind == "pulse":
+            amplitude, window = rest.split("@")
+            start, stop = window.split(":")
+            return name, Pulse(_amount(amplitude), _when(start), _when(stop))
+    except ValueError:
+        raise InputError(f"--input {text!r}: malformed {kind} waveform "
+                         "(const:A, step:A@S, pulse:A@S:E; A may be '0.5 nA', S and E a step "
+                         "number or a time such as '50 ms')") from None
+    if spec.endswith(".npy"):
+        try:
+            return name, np.load(Path(spec), allow_pickle=False, mmap_mode="r")
+        except (OSError, ValueError) as error:
+            raise InputError(f"--input {text!r}: cannot read {spec} ({error})") from None
+    raise InputError(f"--input {text!r}: unknown waveform {kind!r}; use const:A, step:A@S, "
+                     "pulse:A@S:E or a .npy file")
+
+
+def _amount(text):
+    """A number, or quantity text kept as written for `in_units`."""
+    from ..frontend.units import is_quantity_text
+
+    text = text.strip()
+    return text if is_quantity_text(text) else float(text)
+
+
+def _when(text):
+    """A step number, or a time kept as written for `in_units`."""
+    from ..frontend.units import is_quantity_text
+
+    text = text.strip()
+    return text if is_quantity_text(text) else int(text)
+
+
+TIMES = ("start", "stop", "width", "period")  # waveform fields counted in steps
+
+
+def in_units(waveform, unit, dt, time_unit, what):
+    """`waveform` with its amplitude as a number in `unit` and its times in whole steps of `dt`
+    (quantities converted; plain numbers are already so). InputError when a time is no whole
+    number of steps or a unit does not fit."""
+    from ..frontend.units import UnitError, parse_unit, to_unit
+
+    fields = {f.name for f in dataclasses.fields(waveform)}
+    changes = {}
+    try:
+        changes["amplitude"] = to_unit(waveform.amplitude, parse_unit(unit), f"{what} amplitude")
+        for name in TIMES:
+            value = getattr(waveform, name, None)
+            if name in fields and isinstance(value, str):
+                changes[name] = _steps(value, dt, time_unit, f"{what} {name}")
+    except UnitError as error:
+        raise InputError(str(error)) from None
+    return dataclasses.replace(waveform, **changes)
+
+
+def _steps(value, dt, time_unit, what):
+    from ..frontend.units import parse_unit, to_unit
+
+    if dt is None or not time_unit:
+        raise InputError(f"{what} = {value!r}: this model counts time in steps "
+                         f"({'a discrete-time map' if dt is None else 'it declares no time unit'}"
+                         "); give a step number")
+    steps = float(to_unit(value, parse_unit(time_unit), what)) / dt
+    if not np.isfinite(steps) or abs(steps - round(steps)) > 1e-6 * max(1.0, abs(steps)):
+        raise InputError(f"{what} = {value!r} is not a whole number of steps of dt = {dt:g} "
+                         f"{time_unit}")
+    return int(round(steps))
+
+
+@dataclass(frozen=True)
+class PulseTrain:
+    """Pulses of `amplitude`, each `width` steps long, every `period` steps from step `start`."""
+
+    amplitude: float | str
+    start: int | str
+    width: int | str
+    period: int | str
+    count: int | None = None  # None: pulses until the end
+
+    def values(self, n_steps):
+        steps = np.arange(n_steps) - int(self.start)
+        phase = np.mod(steps, max(int(self.period), 1))
+        on = (steps >= 0) & (phase < int(self.width))
+        if self.count is not None:
+            on &= steps < int(self.count) * int(self.period)
+        return np.where(on, float(self.amplitude), 0.0)
+
+
+def resample(waveform, factor):
+    """The same waveform in time on a grid `factor` times finer (factor a positive integer)."""
+    if isinstance(waveform, Constant):
+        return waveform
+    if isinstance(waveform, Step):
+        return Step(waveform.amplitude, waveform.start * factor)
+    if isinstance(waveform, Pulse):
+        return Pulse(waveform.amplitude, waveform.start * factor, waveform.stop * factor)
+    if isinstance(waveform, PulseTrain):
+        return PulseTrain(waveform.amplitude, waveform.start * factor, waveform.width * factor,
+                          waveform.period * factor, waveform.count)
+    values = np.asarray(waveform, dtype=float)
+    return np.repeat(values, factor, axis=0)
+
+
+WAVEFORMS = (Constant, Step, Pulse, PulseTrain)

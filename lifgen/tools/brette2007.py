@@ -1,0 +1,129 @@
+"""The benchmark networks of Brette et al. (2007): CUBA (benchmark 2) and COBA (benchmark 1).
+
+4000 LIF neurons, the first 3200 excitatory, each pair connected with probability 0.02 (self
+connections allowed, as in Brian2's examples), refractory period 5 ms, dt = 0.1 ms, V0 uniform
+in [V_r, V_t]. The networks are chaotic: compare rates and irregularity, not spike times.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..runtime.connectivity import Sparse
+from ..runtime.simulate import compile as compile_model
+
+N, N_EXC, P_CONNECT = 4000, 3200, 0.02
+
+
+@dataclass(frozen=True)
+class Network:
+    """One benchmark network: its model file, synaptic weights and external drive."""
+
+    model: str
+    w_exc: float
+    w_inh: float
+    drive: float  # the model's input I, in mV
+
+
+NETWORKS = {
+    # Brian2's examples/CUBA.py: we = 60*0.27/10 mV, wi = -20*4.5/10 mV, no external drive.
+    "cuba": Network("lif_cuba", w_exc=1.62, w_inh=-9.0, drive=0.0),
+    # Brian2's examples/COBA.py: we = 6/10, wi = 67/10 (in units of the leak conductance), I = 20 mV.
+    "coba": Network("lif_coba", w_exc=0.6, w_inh=6.7, drive=20.0),
+}
+
+
+def connections(network, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT):
+    """The excitatory and inhibitory synapses of `network` as Sparse matrices (delay one step)."""
+    exc = Sparse.random(n, n_exc, p, network.w_exc, seed=seed, allow_self=True)
+    inh = Sparse.random(n, n - n_exc, p, network.w_inh, seed=seed + 1, allow_self=True)
+    return {"exc": Sparse.from_arrays(exc.pre, exc.post, exc.weight, n_pre=n, n_post=n),
+            "inh": Sparse.from_arrays(inh.pre + n_exc, inh.post, inh.weight, n_pre=n, n_post=n)}
+
+
+def simulate(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=None,
+             synapses=None):
+    """Run one network for `duration_ms`; returns (Result, statistics). `simulator` and
+    `synapses` (from `connections`) may be given to reuse them across runs."""
+    result = run(name, seed, duration_ms, dt, n, n_exc, simulator, synapses)
+    return result, statistics(result, dt, n_exc, duration_ms)
+
+
+def run(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=None,
+        synapses=None):
+    """The simulation of `simulate` alone: its Result, with spikes as events."""
+    network = NETWORKS[name]
+    simulator = simulator or compile_model(network.model, dt=dt)
+    model = simulator.model
+    rng = np.random.default_rng(seed)
+    V_r, V_t = model.defaults["V_r"], model.defaults["V_t"]
+    result = simulator.run(int(round(duration_ms / dt)), n, inputs={"I": network.drive},
+                           initial={"V": V_r + rng.random(n) * (V_t - V_r)},
+                           connections=synapses or connections(network, seed + 1, n, n_exc),
+                           record=[], spikes="events")
+    return result
+
+
+def statistics(result, dt, n_exc, duration_ms):
+    """Mean rates of the excitatory and inhibitory neurons (Hz) and the mean CV of the
+    inter-spike intervals of excitatory neurons with more than 3 spikes."""
+    counts = np.asarray(result.spike_count).ravel()
+    steps, neurons = result.spike_events
+    seconds = duration_ms / 1000.0
+    cvs = []
+    for neuron in np.flatnonzero(counts[:n_exc] > 3):
+        intervals = np.diff(steps[neurons == neuron]) * dt
+        cvs.append(intervals.std() / intervals.mean())
+    return {"rate_exc_hz": float(counts[:n_exc].mean() / seconds),
+            "rate_inh_hz": float(counts[n_exc:].mean() / seconds),
+            "cv_isi_exc": float(np.mean(cvs)) if cvs else float("nan"),
+            "spikes": int(counts.sum())}
+
+
+def plot(result, stats, title, path, dt=0.1, bin_ms=5.0):
+    """A raster of the spikes and the population rate histogram."""
+    from ..results.plotting import pyplot
+
+    plt = pyplot()
+    steps, neurons = result.spike_events
+    times = steps * dt
+    figure, (raster, rates) = plt.subplots(2, 1, sharex=True, figsize=(8, 5),
+                                           gridspec_kw={"height_ratios": [3, 1]})
+    raster.plot(times, neurons, ",", color="black")
+    raster.set_ylabel("neuron")
+    raster.set_title(f"{title}: {stats['rate_exc_hz']:.1f} Hz excitatory, "
+                     f"{stats['rate_inh_hz']:.1f} Hz inhibitory, CV {stats['cv_isi_exc']:.2f}")
+    edges = np.arange(0, result.n_steps * dt + bin_ms, bin_ms)
+    histogram, _ = np.histogram(times, edges)
+    rates.bar(edges[:-1], histogram / (result.n_neurons * bin_ms / 1000.0), width=bin_ms,
+              align="edge", color="tab:blue")
+    rates.set_ylabel("rate (Hz)")
+    rates.set_xlabel("time (ms)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def example_main(name, argv=None):
+    """The command line of examples/cuba.py and examples/coba.py."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=f"The {name.upper()} network of Brette et al. "
+                                     "(2007), simulated by lifgen: rates, CV, raster.")
+    parser.add_argument("--seed", type=int, default=0, help="seed of V0 and the connectivity")
+    parser.add_argument("--json", action="store_true", help="print one JSON object, no figure")
+    parser.add_argument("--plot", default=f"{name}.png", help="where to draw the raster")
+    parser.add_argument("--duration", type=float, default=1000.0, help="simulated time in ms")
+    args = parser.parse_args(argv)
+    result, stats = simulate(name, seed=args.seed, duration_ms=args.duration)
+    stats = dict(stats, network=name, seed=args.seed, duration_ms=args.duration)
+    if args.json:
+        print(json.dumps(stats))
+        return stats
+    print(f"{name.upper()}: {stats['rate_exc_hz']:.2f} Hz excitatory, {stats['rate_inh_hz']:.2f} Hz "
+          f"inhibitory, mean CV of ISIs {stats['cv_isi_exc']:.3f}, {stats['spikes']} spikes in "
+          f"{args.duration:g} ms")
+    plot(result, stats, name.upper(), args.plot)
+    print(f"raster and rate histogram: {args.plot}")
+    return stats

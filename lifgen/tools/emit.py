@@ -1,0 +1,211 @@
+"""Write a model as a standalone C library: NAME.h, NAME.c, example.c, a Makefile and CMakeLists.txt.
+
+NAME.c holds the same generated kernel source that `lifgen.compile` builds (rendered by the same
+template, for per-neuron parameters and inputs read row by row), plus a small C API around it.
+"""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from ..version import __version__
+from ..codegen.abi import field_name
+from ..errors import InputError
+from ..frontend.library import load_model
+from ..ir.model import REFRACTORY_STATE, display
+from ..codegen.options import Variant
+from ..runtime.simulate import kernel_source, model_options
+from ..targets import get_target
+from ..targets.c.render import C_TYPES, environment
+from ..runtime.waveforms import Step
+from ..ir.written import CPrinter, Num, to_text
+
+C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+FILES = {  # per target: file name -> template
+    "c": {"{prefix}.h": "emit_header.h.j2", "{prefix}.c": "emit_library.c.j2",
+          "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile.j2",
+          "CMakeLists.txt": "emit_CMakeLists.txt.j2"},
+    "cuda": {"{prefix}.h": "emit_header.h.j2", "{prefix}.cu": "emit_library.cu.j2",
+             "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile_cuda.j2"}}
+EXAMPLE_NEURONS = 100
+DIGITS = {"float64": 17, "float32": 9}  # enough decimal digits to read the value back exactly
+
+
+def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: str = "float64",
+         prefix: str | None = None, force: bool = False, command: str | None = None,
+         target: str = "c") -> list[Path]:
+    """Write the library files of `model` into the folder `out`; return their paths.
+
+    `target="cuda"` writes NAME.cu (built with nvcc) instead of NAME.c, with the same NAME.h.
+    Files already in `out` are replaced only with `force`; otherwise an InputError names them.
+    """
+    if target not in FILES:
+        raise InputError(f"target must be one of {tuple(FILES)}, got {target!r}")
+    options = model_options(method=method, dt=dt, dtype=dtype)
+    model = load_model(model)
+    prefix = prefix or model.name
+    if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
+        raise InputError(f"--prefix {prefix!r} must be a C identifier not starting with lg_")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+    paths = {out / name.format(prefix=prefix): template
+             for name, template in FILES[target].items()}
+    beside = {Path(name).stem for name in FILES[target] if "{prefix}" not in name}
+    if prefix in beside:  # example.c and example.o would be the library's own
+        raise InputError(f"--prefix {prefix!r} would give the library the name of a file emit "
+                         f"writes beside it ({', '.join(sorted(beside))}); choose another prefix")
+    existing = [p.name for p in paths if p.exists()]
+    if existing and not force:
+        raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
+                         f"{'it' if len(existing) == 1 else 'them'}")
+    context = library_context(model, options, prefix, command, target)
+    env = environment()
+    texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    for path, text in texts.items():
+        _write_atomically(path, text)
+    return list(texts)
+
+
+def library_source(model, options, target="c"):
+    """The kernel the library wraps: per-neuron parameters, each input read row by row, and
+    connections possible when the model has synapses."""
+    target = get_target(target)
+    source = kernel_source(model, options, target=target)
+    model = source.step_map.model
+    variant = Variant.of({u.name: "streamed" for u in model.inputs}, (), bool(model.synapses))
+    return target.render(source.step_map, source.semantics, source.schedule, variant)
+
+
+def library_context(model, options, prefix, command=None, target="c"):
+    """What the emit templates need: names, documentation, defaults and the kernel source."""
+    kernel = library_source(model, options, target)
+    step_map, dtype = kernel.step_map, kernel.dtype
+    names = {q.symbol: f"pop->params.{member('param', q.name)}[i]" for q in model.parameters}
+    names.update({q.symbol: f"pop->state.{member('state', q.name)}[i]" for q in model.states})
+    c = CPrinter(names, dtype).print
+    states = [{"name": q.name, "member": member("state", q.name),
+               "doc": _doc(q, f"initial {_initial_text(q)}"),
+               "initial": c(q.formula) if q.formula is not None else c(Num(float(q.value))),
+               "field": field_name("state", q.name)} for q in model.states]
+    if step_map.refractory:
+        states.append({"name": "refractory_steps", "initial": c(Num(0.0)),
+                       "member": member("state", REFRACTORY_STATE),
+                       "doc": "steps of refractory period left (initial 0)",
+                       "field": field_name("state", REFRACTORY_STATE)})
+    n_steps, amplitude = _example_input(model)
+    membrane = "V" if "V" in model.state_names else model.state_names[0]
+    return {
+        "prefix": prefix, "guard": f"{prefix.upper()}_H", "model": model.name,
+        "description": model.description, "version": __version__, "method": step_map.method,
+        "dt": step_map.dt, "time_unit": model.time_unit, "real": C_TYPES[dtype],
+        "command": command or f"lifgen.emit({model.name!r}, dtype={dtype!r})",
+        "laws": [display(eq) for eq in model.ode_equations(named=True)] if model.odes
+        else model.update_lines(),
+        "equations": step_map.equations(),
+        "parameters": [{"name": q.name, "member": member("param", q.name),
+                        "doc": _doc(q, f"default {q.value:g}"),
+                        "default": c(Num(float(q.value))), "field": field_name("param", q.name),
+                        "stride": field_name("param_stride", q.name)} for q in model.parameters],
+        "states": states,
+        "inputs": [{"name": q.name, "member": member("input", q.name), "doc": _doc(q),
+                    "field": field_name("input", q.name),
+                    "time": field_name("input_time_stride", q.name),
+                    "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
+        "synapses": [{"name": y.name, "doc": (f"adds to {y.target}" + (
+                          ", dropped while refractory" if model.drops_while_refractory(y) else "")
+                          if y.target else f"the input {y.name} of the equations"),
+                      "weights": field_name("weights", y.name),
+                      "kind": field_name("weight_kind", y.name)} for y in model.synapses],
+        "prologue": kernel.prologue.c_source if kernel.prologue else "",
+        "coupled": kernel.mode == "coupled",
+        "copies": len(states) + len(model.inputs) + len(model.synapses) + 6,
+        "example_parameter": model.parameters[0].name if model.parameters else "",
+        "example_member": member("param", model.parameters[0].name) if model.parameters else "",
+        "membrane": membrane, "membrane_member": member("state", membrane),
+        "function": kernel.function, "kernel": kernel.c_source,
+        "arguments": _kernel_arguments(kernel, model),
+        "work_size": max(kernel.work_size, 1),
+        "n_neurons": EXAMPLE_NEURONS, "n_steps": n_steps, "amplitude": repr(float(amplitude)),
+        "digits": DIGITS[dtype],
+    }
+
+
+# The library's struct members: a prefix per kind, as the kernel's own names have, so that no
+# model name meets a macro of the C library (a parameter EOF is p_EOF, a state NULL s_NULL).
+MEMBER_PREFIXES = {"param": "p_", "state": "s_", "input": "u_"}
+
+
+def member(kind, name):
+    """The library struct's member for a parameter, state or input `name`: p_tau, s_V, u_I."""
+    return MEMBER_PREFIXES[kind] + name
+
+
+def _kernel_arguments(kernel, model):
+    """The fields of the kernel's argument struct that the library sets, in the ABI's order, as
+    (field, C expression); every other field is zero."""
+    values = {"n_steps": "n_steps", "n_batch": "1", "n_neurons": "pop->n_neurons",
+              "step0": "pop->step", "seed": "pop->seed", "spikes": "spikes",
+              "counts": "pop->spike_count", "fired": "pop->fired", "work": "pop->lg_work"}
+    state_field = {q.name: f"pop->state.{member('state', q.name)}" for q in model.states}
+    if REFRACTORY_STATE in kernel.step_map.state_names:
+        state_field[REFRACTORY_STATE] = f"pop->state.{member('state', REFRACTORY_STATE)}"
+    for name, value in state_field.items():
+        values[field_name("state", name)] = value
+    for q in model.parameters:
+        values[field_name("param", q.name)] = f"pop->params.{member('param', q.name)}"
+        values[field_name("param_stride", q.name)] = "1"
+    for q in model.inputs:
+        values[field_name("input", q.name)] = f"lg_row_{q.name}"
+        values[field_name("input_time_stride", q.name)] = f"lg_stride_{q.name}"
+        values[field_name("input_neuron_stride", q.name)] = "1"
+    for y in model.synapses:
+        values[field_name("weights", y.name)] = f"pop->weights_{y.name}"
+        values[field_name("weight_kind", y.name)] = (f"pop->weights_{y.name} ? LG_WEIGHT_DENSE "
+                                                     ": LG_WEIGHT_NONE")
+    return [(f.name, values[f.name]) for f in kernel.abi if f.name in values]
+
+
+def example_run(model, n_steps, amplitude, dtype):
+    """The input example.c applies, as a (T, N) array: 0 for the first tenth, then `amplitude`."""
+    import numpy as np
+
+    current = np.zeros((n_steps, EXAMPLE_NEURONS), dtype)
+    current[n_steps // 10:] = amplitude
+    return current
+
+
+def _example_input(model):
+    """Steps and step amplitude for the example: the model gallery's first panel, else 1000 and 1."""
+    from .model_gallery import SHOWCASES  # the gallery's panels, loaded only when emitting
+
+    if model.name not in SHOWCASES:
+        return 1000, 1.0
+    n_steps, _, panels = SHOWCASES[model.name]
+    current = panels[0].current
+    return n_steps, current.amplitude if isinstance(current, Step) else float(current)
+
+
+def _doc(quantity, extra=""):
+    parts = [quantity.description or quantity.name]
+    if quantity.unit:
+        parts.append(f"in {quantity.unit}")
+    return ", ".join(parts + ([extra] if extra else []))
+
+
+def _initial_text(quantity):
+    return to_text(quantity.formula) if quantity.formula is not None else f"{quantity.value:g}"
+
+
+def _write_atomically(path, text):
+    """Write through a temporary file and a rename, so a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

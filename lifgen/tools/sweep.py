@@ -1,0 +1,345 @@
+"""Sweeps: many runs of one model over a grid of parameters and inputs, returned as an
+xarray.Dataset. Uncoupled neurons are packed, many grid points to one population with
+per-neuron parameters (the fastest sweep); networks run one grid point per task. Tasks run in
+this process, on a concurrent.futures executor or on a Dask cluster, and give the same numbers
+on all: neuron k of grid point p draws its noise as neuron p * n_neurons + k.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..runtime import executors
+from ..version import __version__
+from ..errors import InputError, LifgenError
+from ..runtime.progress import ProgressBar
+from ..runtime.simulate import Simulator, compile as compile_model
+from ..frontend.units import parse_unit, to_unit
+
+# compile() options: a sweep over one of them is a sweep over simulators, not over runs
+COMPILE_OPTIONS = ("dt", "method", "dtype", "reset", "reset_timing", "reset_delay",
+                   "graded_spikes", "inhibition", "state_quant", "precise", "threads", "tile",
+                   "portable", "fma", "flush_denormals", "target")
+TASK_SECONDS = 0.5  # the least a task should last on a cluster: its round trip costs ~10 ms
+
+
+@dataclass(frozen=True)
+class ZipGrid:
+    """Axes whose values go together along one dimension, instead of a Cartesian product."""
+
+    names: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+
+
+def zip_grid(**axes) -> ZipGrid:
+    """Paired values: zip_grid(tau=[10, 20], R=[1, 2]) is two grid points, not four."""
+    if not axes:
+        raise InputError("zip_grid needs at least one name=values")
+    values = tuple(_axis_values(name, v) for name, v in axes.items())
+    lengths = {name: len(v) for name, v in zip(axes, values)}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"zip_grid: paired values must have one length; got {lengths}")
+    return ZipGrid(tuple(axes), values)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One dimension of a sweep: the quantities set along it and their values."""
+
+    dim: str
+    names: tuple[str, ...]
+    values: tuple[np.ndarray, ...]
+
+    def __len__(self) -> int:
+        return len(self.values[0])
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every task of a sweep shares (it travels to the workers once per task)."""
+
+    axes: tuple[Axis, ...]
+    n_steps: int
+    n_neurons: int
+    inputs: Mapping[str, Any]
+    params: Mapping[str, Any]
+    initial: Mapping[str, Any]
+    connections: Mapping[str, Any] | None
+    drives: Mapping[str, Any] | None
+    record: Mapping[str, Any]
+    traced: np.ndarray  # the neurons of each grid point whose states are traced
+    spikes: str
+
+    @property
+    def n_points(self) -> int:
+        return math.prod(len(a) for a in self.axes)
+
+    def point_values(self, first: int, count: int) -> dict[str, np.ndarray]:
+        """Each grid quantity's value at points first .. first + count (flat, C order)."""
+        shape = tuple(len(a) for a in self.axes)
+        where = np.unravel_index(np.arange(first, first + count), shape)
+        return {name: values[index] for axis, index in zip(self.axes, where)
+                for name, values in zip(axis.names, axis.values)}
+
+
+@dataclass(frozen=True)
+class Task:
+    seed: int
+    first: int  # the first grid point (flat, C order)
+    count: int  # grid points packed into its population
+
+
+def sweep(sim_or_model, grid, *, n_steps, n_neurons=1, inputs=None, params=None, seeds=None,
+          record=None, spikes="count", executor=None, pack="auto", progress=None,
+          initial=None, connections=None, drives=None):
+    """Run `sim_or_model` (a Simulator, or a model to compile with its defaults) at every point
+    of `grid` and return an xarray.Dataset.
+
+    `grid` maps parameter or input names to 1-D values (a Cartesian product), or to
+    `zip_grid(...)` for values that go together; `inputs` and `params` hold what every point
+    shares. Dimensions: one per grid axis, `seed` when `seeds` is given, `neuron`, and `time`
+    for the traces of `record` (None: no traces). `spikes` is "count" or "events". `executor`
+    is None (this process, packed into one population), a dask.distributed Client, "dask" (a
+    LocalCluster on this machine) or a concurrent.futures Executor. `pack` is "auto" (tasks of
+    about 0.5 s on an executor), or the number of grid points per task.
+    """
+    simulator = sim_or_model if isinstance(sim_or_model, Simulator) else compile_model(sim_or_model)
+    xarray = _xarray()
+    plan, seed_list = _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record,
+                            spikes, initial, connections, drives)
+    coupled = _coupled(simulator, plan)
+    progress = sys.stderr.isatty() if progress is None else bool(progress)
+    client, cluster = executors.resolve(executor)
+    try:
+        size = 1 if coupled else _points_per_task(simulator, plan, pack, client)
+        tasks = [Task(seed, first, min(size, plan.n_points - first))
+                 for seed in seed_list for first in range(0, plan.n_points, size)]
+        outputs = executors.run_all(client, run_task, (simulator, plan),
+                                    [(t, progress and client is None) for t in tasks],
+                                    progress and client is not None, ProgressBar)
+    finally:
+        executors.close(client, cluster)
+    return _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs)
+
+
+def run_task(simulator: Simulator, plan: Plan, task: Task, progress: bool = False) -> dict:
+    """One task: its grid points as one population; counts, traces and events per point."""
+    n, count = plan.n_neurons, task.count
+    values = plan.point_values(task.first, count)
+    model = simulator.model
+    params = {k: _tiled(v, n, count) for k, v in plan.params.items()}
+    inputs = {k: _tiled(v, n, count) for k, v in plan.inputs.items()}
+    for name, v in values.items():
+        (params if name in model.parameter_names else inputs)[name] = np.repeat(v, n)
+    record = {s: (np.arange(count)[:, None] * n + plan.traced).ravel() for s in plan.record}
+    result = simulator.run(
+        plan.n_steps, n * count, inputs=inputs, params=params,
+        initial={k: _tiled(v, n, count) for k, v in plan.initial.items()}, record=record,
+        connections=plan.connections, drives=plan.drives, spikes=plan.spikes, seed=task.seed,
+        first_neuron=task.first * n, progress=progress)
+    m = plan.traced.size
+    output: dict[str, Any] = {"counts": np.asarray(result.spike_count).reshape(count, n),
+              "traces": {s: np.moveaxis(np.asarray(result.traces[s]).reshape(-1, count, m), 0, -1)
+                         for s in plan.record}}
+    if result.spike_events is not None:
+        steps, neurons = result.spike_events
+        output["events"] = (task.first + neurons // n, steps, neurons % n)
+    return output
+
+
+def _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record, spikes, initial,
+          connections, drives):
+    """The sweep's arguments checked, before any work is sent anywhere."""
+    model = simulator.model
+    axes = _axes(grid, model)
+    from ..runtime.prepare import count, record_request
+
+    n_steps = count(n_steps, "n_steps", minimum=1)
+    n_neurons = count(n_neurons, "n_neurons", minimum=1)
+    if spikes not in ("count", "events"):
+        raise InputError(f"a sweep collects spikes='count' or 'events', got {spikes!r} (a raster "
+                         "of every point is rarely wanted: use 'events')")
+    inputs, params, initial = (dict(x or {}) for x in (inputs, params, initial))
+    swept = {name for axis in axes for name in axis.names}
+    for what, given in (("inputs", inputs), ("params", params)):
+        both = swept & set(given)
+        if both:
+            raise InputError(f"{what} gives {sorted(both)}, which the grid sweeps")
+    traced_states, traced = ({}, np.zeros(0, np.int64)) if record is None else \
+        record_request(record, simulator.step_map.state_names, n_neurons)
+    seed_list = [0] if seeds is None else [count(s, "seeds", minimum=0) for s in
+                                           np.atleast_1d(np.asarray(seeds, dtype=object))]
+    if seeds is not None and not seed_list:
+        raise InputError("seeds must not be empty")
+    plan = Plan(tuple(axes), n_steps, n_neurons, inputs, params, initial, connections, drives,
+                dict(traced_states), traced, spikes)
+    # every argument checked once, on the first grid point, before anything runs
+    simulator.source(1, n_neurons, **_probe(plan, model))
+    return plan, seed_list
+
+
+def _probe(plan: Plan, model) -> dict:
+    """run's arguments at the first grid point (for checking them)."""
+    inputs, params = dict(plan.inputs), dict(plan.params)
+    for name, v in plan.point_values(0, 1).items():
+        (params if name in model.parameter_names else inputs)[name] = float(v[0])
+    inputs = {k: (v[:1] if np.ndim(v) == 2 and len(v) == plan.n_steps else v)
+              for k, v in inputs.items()}
+    return dict(inputs=inputs, params=params, connections=plan.connections, drives=plan.drives)
+
+
+def _axes(grid, model) -> list[Axis]:
+    if isinstance(grid, ZipGrid):
+        axes = [Axis("point", grid.names, grid.values)]
+    elif isinstance(grid, Mapping) and grid:
+        axes = [Axis(dim, v.names, v.values) if isinstance(v, ZipGrid)
+                else Axis(dim, (dim,), (_axis_values(dim, v),)) for dim, v in grid.items()]
+    else:
+        raise InputError("grid must map parameter or input names to values (or be a "
+                         "lifgen.zip_grid), and name at least one")
+    names = [name for axis in axes for name in axis.names]
+    known = set(model.parameter_names) | set(model.input_names)
+    for name in names:
+        if name in COMPILE_OPTIONS:
+            raise InputError(f"grid: {name} is a compile-time option; compile one simulator per "
+                             f"value (lifgen.compile(model, {name}=...)) and sweep each")
+        if name not in known:
+            raise InputError(f"grid: {name!r} is not a parameter or input of {model.name}; "
+                             f"parameters: {model.parameter_names}, inputs: {model.input_names}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"grid sets {repeated} more than once")
+    return axes
+
+
+def _axis_values(name: str, values) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"grid[{name!r}] must be numbers") from None
+    if array.ndim != 1 or array.size == 0:
+        raise InputError(f"grid[{name!r}] must be a non-empty 1-D sequence of values, got shape "
+                         f"{array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"grid[{name!r}] contains NaN or infinite values")
+    return array
+
+
+def _tiled(value, n: int, count: int):
+    """A value of one grid point's population, repeated for `count` points side by side."""
+    if isinstance(value, Real) or np.ndim(value) == 0 or count == 1 or not hasattr(value, "shape"):
+        return value
+    array = np.asarray(value)
+    if array.shape[-1] != n:
+        return array  # one value per step, or a waveform: the same for every point
+    return np.tile(array, (1,) * (array.ndim - 1) + (count,))
+
+
+def _coupled(simulator: Simulator, plan: Plan) -> bool:
+    """Whether the run couples neurons (then each grid point is its own population)."""
+    model = simulator.model
+    return bool(plan.connections or plan.drives or simulator.semantics.inhibition
+                or any(y.target is None for y in model.synapses))
+
+
+def _points_per_task(simulator: Simulator, plan: Plan, pack, client) -> int:
+    if pack != "auto":
+        if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+            raise InputError(f"pack must be 'auto' or a number of grid points >= 1, got {pack!r}")
+        return pack
+    if client is None:
+        return plan.n_points  # this process: one population, the simulator's own threads
+    steps = min(plan.n_steps, 200)
+    probe = Plan(plan.axes, steps, plan.n_neurons, {}, plan.params, plan.initial, None, None, {},
+                 np.zeros(0, np.int64), "count")
+    started = time.perf_counter()
+    run_task(simulator, probe, Task(0, 0, 1))
+    per_point = (time.perf_counter() - started) * plan.n_steps / steps
+    return max(1, min(plan.n_points, math.ceil(TASK_SECONDS / max(per_point, 1e-9))))
+
+
+def _xarray():
+    try:
+        import xarray
+    except ImportError:
+        raise LifgenError(f"sweep returns an xarray.Dataset: {executors.DASK_HINT} (or pip install "
+                          "xarray)") from None
+    return xarray
+
+
+def _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs):
+    """The Dataset of all tasks' outputs, in grid order."""
+    model = simulator.model
+    shape = tuple(len(a) for a in plan.axes)
+    dims = [a.dim for a in plan.axes] + (["seed"] if seeds is not None else [])
+    n_seeds = len(seed_list)
+    counts = np.zeros((n_seeds, plan.n_points, plan.n_neurons), np.int64)
+    traces = {s: np.zeros((n_seeds, plan.n_points, plan.traced.size, plan.n_steps),
+                          np.dtype(simulator.dtype)) for s in plan.record}
+    events = []
+    for task, output in zip(tasks, outputs):
+        row = seed_list.index(task.seed)
+        counts[row, task.first:task.first + task.count] = output["counts"]
+        for s in plan.record:
+            traces[s][row, task.first:task.first + task.count] = output["traces"][s]
+        if "events" in output:
+            events.append((np.full(len(output["events"][0]), row), *output["events"]))
+
+    def arranged(array):  # (seed, point, ...) -> (*axes, [seed], ...)
+        array = np.moveaxis(array.reshape(n_seeds, *shape, *array.shape[2:]), 0, len(shape))
+        return array if seeds is not None else np.take(array, 0, axis=len(shape))
+
+    dt, unit = simulator.dt, model.time_unit
+    seconds = plan.n_steps * dt * (to_unit(f"1 {unit}", parse_unit("s"), "dt") if unit else 1.0) \
+        if dt is not None else plan.n_steps
+    rate_unit = "Hz" if (dt is not None and unit) else ("1/time unit" if dt is not None
+                                                        else "spikes per step")
+    coords: dict[str, Any] = {"neuron": np.arange(plan.n_neurons)}
+    for axis in plan.axes:
+        for name, values in zip(axis.names, axis.values):
+            coords[name] = (axis.dim, values, {"units": _unit_of(model, name)})
+    if seeds is not None:
+        coords["seed"] = np.asarray(seed_list)
+    variables: dict[str, Any] = {
+        "spike_count": ((*dims, "neuron"), arranged(counts), {"units": "spikes"}),
+        "rate": ((*dims, "neuron"), arranged(counts) / seconds, {"units": rate_unit})}
+    if plan.record:
+        coords["traced_neuron"] = plan.traced
+        times = np.arange(1, plan.n_steps + 1) * (dt if dt is not None else 1)
+        coords["time"] = ("time", times, {"units": unit if dt is not None else "steps"})
+        for s, array in traces.items():
+            variables[s] = ((*dims, "traced_neuron", "time"), arranged(array),
+                            {"units": _unit_of(model, s)})
+    if plan.spikes == "events":
+        table = [np.concatenate(column) if events else np.zeros(0, np.int64)
+                 for column in zip(*events)] if events else [np.zeros(0, np.int64)] * 4
+        seed_rows, points, steps, neurons = table
+        order = np.lexsort((neurons, steps, points, seed_rows))
+        where = np.unravel_index(points[order], shape)
+        for axis, index in zip(plan.axes, where):
+            variables[f"event_{axis.dim}"] = ("event", index, {"description": f"index along {axis.dim}"})
+        if seeds is not None:
+            variables["event_seed"] = ("event", np.asarray(seed_list)[seed_rows[order]])
+        variables["event_step"] = ("event", steps[order])
+        variables["event_neuron"] = ("event", neurons[order])
+    attrs = {"model": model.name, "model_hash": model.content_hash(), "lifgen": __version__,
+             "method": simulator.method, "dt": dt if dt is not None else "none (a discrete map)",
+             "time_unit": unit, "dtype": simulator.dtype, "n_steps": plan.n_steps,
+             "seeds": list(seed_list),
+             "noise": "neuron k of grid point p draws as neuron p * n_neurons + k"}
+    return xarray.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def _unit_of(model, name: str) -> str:
+    for q in (*model.parameters, *model.states, *model.inputs):
+        if q.name == name:
+            return q.unit
+    return ""
+
