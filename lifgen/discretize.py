@@ -68,7 +68,8 @@ class StepMap:
 
     def equations(self):
         """The step map as readable lines, constants first."""
-        lines, matrices = [], {}
+        lines: list[str] = []
+        matrices: dict[tuple, str] = {}  # a propagator's (n, dt, M...) arguments -> its name
         for k, tree in self.constants:
             name = k.name.removeprefix("lg_")
             if isinstance(tree, Call) and tree.function == "propagator":
@@ -138,6 +139,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     if reset not in dict(model.resets):
         raise InputError(f"model {model.name} defines no {reset!r} reset")
     correction = _correction(model, reset, reset_timing, reset_delay)
+    stages: Assignments  # stage symbol <- tree, hoisted below
     if model.is_discrete:
         stages, steps, sequential = (), model.update, True
     else:
@@ -147,7 +149,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     constants = Hoister(variables | {k for k, _ in stages})
     stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
     updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
-    propagator = ()
+    propagator: Assignments = ()
     if precise:
         _check_precise(model, method, reset_timing)
         constants.variables = variables | {TAU}

@@ -130,7 +130,9 @@ def model_from_document(document, source, default_name="model"):
     law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
 
     equations = document.get("equations", {})
-    laws, odes, update = (), (), ()
+    laws: tuple[sympy.Eq, ...] = ()
+    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    update: tuple = ()  # ((state, tree), ...), as Model.update
     if "laws" in equations:
         laws = _laws(equations["laws"], state_names, law_names, source, check)
         odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions] + ["xi"],
