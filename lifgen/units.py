@@ -10,7 +10,7 @@ import ast
 import functools
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import sympy
 import sympy.physics.units as u
@@ -119,7 +119,7 @@ def parse_quantity(text: Any) -> tuple[float, Unit]:  # any TOML value; UnitErro
     return float(match.group(1)), parse_unit(match.group(2) or match.group(3))
 
 
-def is_quantity_text(value: object) -> bool:
+def is_quantity_text(value: object) -> TypeGuard[str]:
     """True for text of the form "<number> <unit>"."""
     return isinstance(value, str) and QUANTITY.match(value) is not None
 
@@ -170,7 +170,7 @@ def _unit_named(name: str, text: str) -> sympy.Expr:
                     "with a prefix p, n, u, m, c, k, M or G)")
 
 
-_SYMBOLS: dict[sympy.Symbol, Unit] = {}  # the symbol that stands for a unit in an equation -> its Unit
+_SYMBOLS: dict[sympy.Symbol, Unit] = {}  # the symbol standing for a unit in an equation -> Unit
 
 
 def unit_symbol(name: str) -> sympy.Symbol | None:
