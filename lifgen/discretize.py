@@ -19,8 +19,8 @@ from .methods import METHODS, NORMAL, auto_by_form, symbolic_step
 from .model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
-from .written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild, symbols,
-                      to_text)
+from .written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild,
+                      symbols, to_text)
 
 
 @dataclass(frozen=True, repr=False)

@@ -516,7 +516,8 @@ class _Reference:
                                                          params, initial, kicks=kicks)
             self.step = finest
             self.error = float(np.finfo(float).eps * math.sqrt(base_steps * factor)
-                               * max(1.0, max(float(np.abs(v).max()) for v in self.states.values())))
+                               * max(1.0, max(float(np.abs(v).max())
+                                              for v in self.states.values())))
         else:
             self.description = f"rk4 at dt/{FINE} of the finest dt"
             fine = finest / FINE
