@@ -32,6 +32,8 @@ DISCRETE_METHOD = "discrete"
 class _Named:
     """A named model object; its SymPy symbol is the one lifgen uses for that name."""
 
+    name: str  # a field of each subclass
+
     @property
     def symbol(self):
         return symbol(self.name)
@@ -279,7 +281,7 @@ def _validate(model):
                          "declared", src, "[equations]")
     for state, expr in model.odes:
         _check_known(expr.free_symbols, known | {DT, XI}, src, f"[equations] d{state}/dt")
-    named = set()
+    named: set[sympy.Symbol] = set()
     for name, expr in model.expressions:
         _check_known(expr.free_symbols, known | named, src, f"[expressions] {name}")
         named.add(name)
@@ -374,7 +376,7 @@ def check_quantities(states, parameters, inputs, src=None):
         if len(quantities) > LIMITS[kind]:
             raise ModelError(f"{len(quantities)} {kind}; lifgen compiles models of at most "
                              f"{LIMITS[kind]} {kind}", src, f"[{kind}]")
-    seen = {}
+    seen: dict[str, str] = {}  # lower-case name -> where it was declared
     for kind, quantities in (("states", states), ("parameters", parameters), ("inputs", inputs)):
         for q in quantities:
             check_name(q.name, src, f"[{kind}] {q.name}")
