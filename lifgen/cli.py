@@ -190,8 +190,8 @@ def main(argv=None):
         return status
 
 
-_ERROR_KINDS = {CompileError: ("build failed", EXIT_INTERNAL),
-                CacheError: ("unsafe kernel cache", EXIT_USAGE)}
+_ERROR_KINDS: dict[type[Exception], tuple[str, int]] = {
+    CompileError: ("build failed", EXIT_INTERNAL), CacheError: ("unsafe kernel cache", EXIT_USAGE)}
 # what the machine refused (a full disk, a read-only folder): the user's to fix, not a bug
 SYSTEM_REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                    errno.EEXIST, errno.ENOTDIR, errno.EISDIR}

@@ -46,6 +46,9 @@ def expression(node):
         return f"(-{expression(node.operand)})"
     if isinstance(node, Not):
         return f"(not {expression(node.operand)})"
+    if isinstance(node, Call) and node.function == "where":  # where(condition, a, b): a select
+        condition, if_true, if_false = (expression(a) for a in node.args)
+        return f"({if_true} if {condition} else {if_false})"
     if isinstance(node, Call):
         return f"{FUNCTIONS[node.function]}({', '.join(expression(a) for a in node.args)})"
     if isinstance(node, Select):

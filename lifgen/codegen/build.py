@@ -349,6 +349,7 @@ def _load_verified(name, target, recorded):
 def _load(name, path, from_cache):
     loader = importlib.machinery.ExtensionFileLoader(name, str(path))
     spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    assert spec is not None and spec.loader is not None  # None only when no loader is given
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return Kernel(name, path, module.lib, module.ffi, from_cache)

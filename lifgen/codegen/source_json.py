@@ -137,7 +137,7 @@ def _decode_dataclass(name, fields):
     names = {f.name for f in dataclasses.fields(cls)}
     if set(fields) != names:
         raise SourceFormatError(f"{name} with fields {sorted(fields)}")
-    value = object.__new__(cls)
+    value: object = object.__new__(cls)
     for key, item in fields.items():
         object.__setattr__(value, key, _decode(item))
     return value

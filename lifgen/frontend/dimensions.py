@@ -8,6 +8,7 @@ unit names written in an equation, as in (V + 40*mV)/(10*mV), become numbers of 
 """
 
 from fractions import Fraction
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import sympy
@@ -17,13 +18,14 @@ from sympy.physics.units.systems.si import SI, dimsys_SI
 from ..errors import ModelError
 from ..ir.functions import ANY_ARGUMENT, SAME_DIMENSION
 from ..ir.symbols import DT, XI, symbol
-from .units import PREFIXES, UNITS, dimension_name, parse_unit, unit_of_symbol
-from ..ir.written import Num, substitute, symbols, to_sympy, to_text
+from .units import PREFIXES, UNITS, Unit, dimension_name, parse_unit, unit_of_symbol
+from ..ir.written import Node, Num, substitute, symbols, to_sympy, to_text
 
 BASE = ("length", "mass", "time", "current", "temperature", "amount_of_substance",
         "luminous_intensity")
 BASE_UNITS = ("meter", "kilogram", "second", "ampere", "kelvin", "mole", "candela")
-NONE = (Fraction(0),) * 7
+Dimension = tuple[Fraction, ...]  # exponents of the SI base dimensions, in BASE order
+NONE: Dimension = (Fraction(0),) * 7
 TIME = tuple(Fraction(int(b == "time")) for b in BASE)
 PAIRED = ("volt", "ampere", "second", "ohm", "farad", "siemens", "meter")
 NAMED = ("volt", "ampere", "second", "ohm", "farad", "siemens", "hertz", "meter", "watt",
@@ -34,14 +36,14 @@ class _Mismatch(Exception):
     """A dimension error, with the message that describes it."""
 
 
-def dimension(unit):
+def dimension(unit: Unit) -> Dimension:
     """The dimension of a Unit as exponents of the SI base dimensions."""
     found = dimsys_SI.get_dimensional_dependencies(SI.get_dimensional_expr(unit.expr))
     exponents = {str(d.name): Fraction(v) for d, v in found.items()}
     return tuple(exponents.get(b, Fraction(0)) for b in BASE)
 
 
-def describe(dim):
+def describe(dim: Dimension) -> str:
     """A dimension in words: 'volt', 'volt/second', 'a dimensionless number'."""
     if dim == NONE:
         return "a dimensionless number"
@@ -67,8 +69,9 @@ class UnitSystem:
     """The unit system the declared units make: the size of each SI base unit in it (as a
     power of ten), from a least-squares fit that must be exact."""
 
-    def __init__(self, declared, source):
-        self.rows, self.scales = [], []
+    def __init__(self, declared: Sequence[tuple[str, Unit]], source: str | None) -> None:
+        self.rows: list[list[float]] = []
+        self.scales: list[float] = []
         for field, unit in declared:
             self.rows.append([float(e) for e in dimension(unit)])
             self.scales.append(np.log10(unit.si[0]))
@@ -80,7 +83,7 @@ class UnitSystem:
                                  "NEST's ms, mV, pA, pF, nS", source, field)
         self.base = self._fit()
 
-    def _suggestion(self, unit):
+    def _suggestion(self, unit: Unit) -> str:
         """'; with them a siemens is 'uS'': the unit of the same kind that the system before
         `unit` (its last row) implies, when those units fix its size."""
         rows, d = np.array(self.rows[:-1]), np.array(self.rows[-1])
@@ -98,16 +101,16 @@ class UnitSystem:
                     return f"; with them, a quantity in {kind} is written in {prefix + name!r}"
         return f"; with them, a quantity in {kind} is written in units of 1e{expected:g} {kind}"
 
-    def _fit(self):
+    def _fit(self) -> np.ndarray:
         if not self.rows:
             return np.zeros(len(BASE))
         return np.linalg.lstsq(np.array(self.rows), np.array(self.scales), rcond=None)[0]
 
-    def _consistent(self):
+    def _consistent(self) -> bool:
         base = self._fit()
         return np.allclose(np.array(self.rows) @ base, self.scales, atol=1e-9)
 
-    def exponent(self, unit):
+    def exponent(self, unit: Unit) -> float:
         """log10 of how many units of this system one `unit` is (mV in a mV system: 0)."""
         return float(np.log10(unit.si[0]) - np.dot([float(e) for e in dimension(unit)], self.base))
 
@@ -115,7 +118,8 @@ class UnitSystem:
 class DimensionCheck:
     """Checks the expressions of one model file and puts numbers in place of unit names."""
 
-    def __init__(self, quantities, time_unit, source):
+    def __init__(self, quantities: Iterable[tuple[str, Any]], time_unit: str,
+                 source: str | None) -> None:  # (kind, model.Quantity) pairs
         self.source = source
         declared = [(f"[{kind}] {q.name}", parse_unit(q.unit)) for kind, q in quantities if q.unit]
         if time_unit:
@@ -128,7 +132,8 @@ class DimensionCheck:
         self.dims[XI] = tuple(-e / 2 for e in time)  # white noise: 1/sqrt(time)
 
     # -- checking ----------------------------------------------------------------------------
-    def equal(self, left, right, field, text, verb="compares"):
+    def equal(self, left: sympy.Basic, right: sympy.Basic, field: str, text: str,
+              verb: str = "compares") -> None:
         """Check that two expressions have one dimension (an equation or a comparison)."""
         if not self._needed((left, right), field):
             return
@@ -139,7 +144,7 @@ class DimensionCheck:
         except _Mismatch as error:
             raise ModelError(f"{_quote(text)}{error}", self.source, field) from None
 
-    def expect(self, expr, dim, field, text, what):
+    def expect(self, expr: sympy.Basic, dim: Dimension, field: str, text: str, what: str) -> None:
         """Check that `expr` has dimension `dim` (`what` names the quantity it must match)."""
         if not self._needed((expr,), field):
             return
@@ -151,18 +156,18 @@ class DimensionCheck:
             raise ModelError(f"{_quote(text)}{_show(expr)} is {describe(found)} but {what} is "
                              f"{describe(dim)}", self.source, field)
 
-    def infer(self, expr, field, text):
+    def infer(self, expr: sympy.Basic, field: str, text: str) -> Dimension:
         """The dimension of `expr` (checking it on the way)."""
         try:
             return self._dim(expr) if self._needed((expr,), field) else NONE
         except _Mismatch as error:
             raise ModelError(f"{_quote(text)}{error}", self.source, field) from None
 
-    def _needed(self, exprs, field):
+    def _needed(self, exprs: Iterable[sympy.Basic], field: str) -> bool:
         """Whether to check: the model declares units (a unit in an equation of a model that
         declares none is more likely an undeclared name, and is refused)."""
-        units = sorted(unit_of_symbol(s).text for e in exprs for s in e.free_symbols
-                       if unit_of_symbol(s))
+        units = sorted(u.text for u in (unit_of_symbol(s) for e in exprs for s in e.free_symbols)
+                       if u)
         if units and not self.active:
             what = describe(dimension(parse_unit(units[0])))
             raise ModelError(f"{units[0]!r} is read as a unit ({what}), but the model declares "
@@ -170,7 +175,7 @@ class DimensionCheck:
                              "model's quantities units", self.source, field)
         return self.active
 
-    def _dim(self, expr):
+    def _dim(self, expr: sympy.Basic) -> Dimension:
         if expr.is_Number:
             return NONE
         if isinstance(expr, sympy.Symbol):
@@ -211,14 +216,14 @@ class DimensionCheck:
             return NONE
         return NONE
 
-    def _same(self, args, verb):
+    def _same(self, args: Sequence[sympy.Basic], verb: str) -> Dimension:
         dims = [(a, self._dim(a)) for a in args]
         for a, dim in dims[1:]:
             if dim != dims[0][1]:
                 raise _Mismatch(_two(dims[0][0], dims[0][1], a, dim, verb))
         return dims[0][1] if dims else NONE
 
-    def _power(self, expr):
+    def _power(self, expr: sympy.Pow) -> Dimension:
         base, exponent = expr.args
         if self._dim(exponent) != NONE:
             raise _Mismatch(f"the exponent {_show(exponent)} must be dimensionless")
@@ -231,45 +236,45 @@ class DimensionCheck:
         return tuple(e * Fraction(int(exponent.p), int(exponent.q)) for e in base_dim)
 
     # -- unit names become numbers ------------------------------------------------------------
-    def numbers(self, expr):
+    def numbers(self, expr: sympy.Basic) -> sympy.Basic:
         """`expr` (SymPy) with each unit name replaced by its number in this model's units."""
         units = {s: unit_of_symbol(s) for s in expr.free_symbols}
         return expr.xreplace({s: self._number(u) for s, u in units.items() if u})
 
-    def tree_numbers(self, tree):
+    def tree_numbers(self, tree: Node) -> Node:
         """The same for a written tree."""
         units = {s: unit_of_symbol(s) for s in symbols(tree)}
         return substitute(tree, {s: Num(float(self._number(u))) for s, u in units.items() if u})
 
-    def _number(self, unit):
+    def _number(self, unit: Unit) -> sympy.Number:
         """The value of `unit` in this system, exact when it is a power of ten (mV in V: 1/1000)."""
         exponent = self.system.exponent(unit)
         if abs(exponent - round(exponent)) < 1e-9:
             return sympy.Integer(10) ** int(round(exponent))
         return sympy.Float(10.0 ** exponent)
 
-    def check_tree(self, tree, dim, field, what):
+    def check_tree(self, tree: Node, dim: Dimension, field: str, what: str) -> Node:
         """Check a written tree against `dim`; return it with numbers for unit names."""
         self.expect(to_sympy(tree), dim, field, to_text(tree), what)
         return self.tree_numbers(tree)
 
 
-def _plus(a, b):
+def _plus(a: Dimension, b: Dimension) -> Dimension:
     return tuple(x + y for x, y in zip(a, b))
 
 
-def _minus(a, b):
+def _minus(a: Dimension, b: Dimension) -> Dimension:
     return tuple(x - y for x, y in zip(a, b))
 
 
-def _is_zero(expr):
+def _is_zero(expr: sympy.Basic) -> bool:
     return getattr(expr, "is_zero", False) is True and expr.is_Number
 
 
-def _show(expr):
+def _show(expr: sympy.Basic) -> str:
     """An expression as the model file writes it: unit names and V, not lg_unit_mV and V(t)."""
-    replacements = {s: sympy.Symbol(unit_of_symbol(s).text) for s in expr.free_symbols
-                    if unit_of_symbol(s)}
+    replacements = {s: sympy.Symbol(u.text)
+                    for s, u in ((s, unit_of_symbol(s)) for s in expr.free_symbols) if u}
     replacements.update({f: sympy.Symbol(f.func.__name__) for f in expr.atoms(AppliedUndef)})
     replacements.update({d: sympy.Symbol(f"d{d.expr.func.__name__}/dt")
                          for d in expr.atoms(sympy.Derivative)
@@ -277,7 +282,7 @@ def _show(expr):
     return sympy.sstr(expr.xreplace(replacements), full_prec=False)
 
 
-def _two(a, dim_a, b, dim_b, verb):
+def _two(a: sympy.Basic, dim_a: Dimension, b: sympy.Basic, dim_b: Dimension, verb: str) -> str:
     if verb == "compares":
         return f"compares {describe(dim_a)} ({_show(a)}) with {describe(dim_b)} ({_show(b)})"
     if verb == "equates":
@@ -287,6 +292,6 @@ def _two(a, dim_a, b, dim_b, verb):
     return f"{verb} {_show(a)} ({describe(dim_a)}) and {_show(b)} ({describe(dim_b)})"
 
 
-def _quote(text):
+def _quote(text: str) -> str:
     return f'"{text}": ' if text else ""
 

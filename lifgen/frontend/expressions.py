@@ -7,6 +7,7 @@ model file is parsed with `ast.parse`, checked node by node, and turned into Sym
 import ast
 import math
 import warnings
+from typing import Any, Mapping
 
 import sympy
 
@@ -36,7 +37,8 @@ class _Rejected(Exception):
     """Internal: the expression breaks a rule; converted to ModelError with file and field."""
 
 
-def parse_expression(text, names, source=None, field=None, relations=False):
+def parse_expression(text: Any, names: Mapping[str, sympy.Basic], source: str | None = None,
+                     field: str | None = None, relations: bool = False) -> sympy.Basic:
     """Parse `text` into a SymPy expression using only the symbols in `names` (name -> SymPy object).
 
     With `relations=True` comparisons and and/or/not are allowed too (spike conditions).
@@ -44,7 +46,8 @@ def parse_expression(text, names, source=None, field=None, relations=False):
     return parse(text, names, source, field, relations)[1]
 
 
-def parse(text, names, source=None, field=None, relations=False):
+def parse(text: Any, names: Mapping[str, sympy.Basic], source: str | None = None,
+          field: str | None = None, relations: bool = False) -> tuple[written.Node, sympy.Basic]:
     """Parse `text` into (tree as written, SymPy expression); see `parse_expression`."""
     try:
         if not isinstance(text, str):
@@ -68,7 +71,7 @@ def parse(text, names, source=None, field=None, relations=False):
                          else str(error), source, field) from None
 
 
-def _degree(node):
+def _degree(node: written.Tree) -> float:
     """An upper bound of the total polynomial degree of a written tree, from its powers and
     products (a function call counts as degree 1: its argument is bounded on its own)."""
     if isinstance(node, written.Num):
@@ -89,7 +92,7 @@ def _degree(node):
     return 1  # a name
 
 
-def _sympy(node):
+def _sympy(node: written.Node) -> sympy.Basic:
     try:
         return written.to_sympy(node)
     except ZeroDivisionError:
@@ -100,7 +103,7 @@ def _sympy(node):
         raise _Rejected("expression is too deeply nested for SymPy") from None
 
 
-def names_in(text, source=None, field=None):
+def names_in(text: str, source: str | None = None, field: str | None = None) -> set[str]:
     """The names `text` refers to, under the parser's length and depth limits (a ModelError
     beyond them); none for text that is not valid syntax, which `parse` then reports."""
     try:
@@ -115,7 +118,7 @@ def names_in(text, source=None, field=None):
             if isinstance(n, ast.Name) and not isinstance(getattr(n, "ctx", None), ast.Store)}
 
 
-def _check_ascii(text):
+def _check_ascii(text: str) -> None:
     """Python folds look-alike letters (full-width, mathematical bold) into ASCII names; a
     model file must say what it means, so any other character is refused."""
     odd = next((c for c in text if not c.isascii()), None)
@@ -124,7 +127,7 @@ def _check_ascii(text):
                         "operators in ASCII (units too: 'uA', not 'µA')")
 
 
-def _parse_tree(text):
+def _parse_tree(text: str) -> ast.Expression:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -135,15 +138,15 @@ def _parse_tree(text):
             raise _Rejected("expression is too deeply nested or malformed") from None
 
 
-def _check_size(tree):
+def _check_size(tree: ast.AST) -> None:
     count = sum(1 for _ in ast.walk(tree))
     if count > MAX_NODES:
         raise _Rejected(f"expression has {count} parts; the limit is {MAX_NODES}")
 
 
-def _check_power(base, exponent):
+def _check_power(base_tree: written.Node, exponent_tree: written.Node) -> None:
     """Refuse powers whose constant value or symbolic expansion would be enormous."""
-    base, exponent = _sympy(base), _sympy(exponent)
+    base, exponent = _sympy(base_tree), _sympy(exponent_tree)
     if base.is_number and exponent.is_number:
         base_value, exponent_value = abs(complex(base)), abs(complex(exponent))
         if base_value > 1 and exponent_value * math.log2(base_value) > MAX_POWER_BITS:
@@ -152,7 +155,7 @@ def _check_power(base, exponent):
         raise _Rejected(f"exponent {exponent} is too large (limit {MAX_SYMBOLIC_EXPONENT})")
 
 
-def _check_constants(expr):
+def _check_constants(expr: sympy.Basic) -> None:
     for bad in FORBIDDEN_ATOMS:
         if expr.has(bad):
             raise _Rejected("the expression evaluates to an infinite, undefined or complex value")
@@ -164,11 +167,11 @@ def _check_constants(expr):
 class _Builder:
     """Turns a checked AST into a written tree, one allowed node type at a time."""
 
-    def __init__(self, names, relations):
+    def __init__(self, names: Mapping[str, sympy.Basic], relations: bool) -> None:
         self.names = names
         self.relations = relations
 
-    def build(self, node, depth):
+    def build(self, node: ast.AST, depth: int) -> written.Node:
         if depth > MAX_DEPTH:
             raise _Rejected(f"expression is nested more than {MAX_DEPTH} levels deep")
         handler = getattr(self, "_" + type(node).__name__, None)
@@ -176,7 +179,7 @@ class _Builder:
             raise _Rejected(f"{_describe(node)} is not allowed")
         return handler(node, depth + 1)
 
-    def _Constant(self, node, depth):
+    def _Constant(self, node: ast.Constant, depth: int) -> written.Node:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _Rejected(f"literal {value!r} is not a real number")
@@ -186,7 +189,7 @@ class _Builder:
             raise _Rejected(f"number {value!r} is not finite")
         return written.Num(value)
 
-    def _Name(self, node, depth):
+    def _Name(self, node: ast.Name, depth: int) -> written.Node:
         if node.id in self.names:
             return written.Name(self.names[node.id])
         unit = unit_symbol(node.id)  # a unit written in the equation: 40*mV
@@ -196,7 +199,7 @@ class _Builder:
                             f"(known names: {known}; or a unit such as mV)")
         return written.Name(unit)
 
-    def _BinOp(self, node, depth):
+    def _BinOp(self, node: ast.BinOp, depth: int) -> written.Node:
         left, right = self.build(node.left, depth), self.build(node.right, depth)
         if isinstance(node.op, ast.Pow):
             _check_power(left, right)
@@ -209,7 +212,7 @@ class _Builder:
             raise _Rejected(f"operator {type(node.op).__name__} is not allowed")
         return written.Op(operator, left, right)
 
-    def _UnaryOp(self, node, depth):
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int) -> written.Node:
         operand = self.build(node.operand, depth)
         if isinstance(node.op, ast.USub):
             return written.Neg(operand)
@@ -219,7 +222,7 @@ class _Builder:
             return written.Not(operand)
         raise _Rejected(f"operator {type(node.op).__name__} is not allowed here")
 
-    def _Call(self, node, depth):
+    def _Call(self, node: ast.Call, depth: int) -> written.Node:
         if isinstance(node.func, ast.Name) and node.func.id == "previous":
             return self._previous(node)
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -236,15 +239,15 @@ class _Builder:
             return written.Call("where", (condition, *(self.build(a, depth) for a in node.args[1:])))
         return written.Call(node.func.id, tuple(self.build(arg, depth) for arg in node.args))
 
-    def _previous(self, node):
+    def _previous(self, node: ast.Call) -> written.Node:
         """`previous(X)`: state X at the start of the step, allowed in reset forms only."""
         argument = node.args[0] if len(node.args) == 1 and not node.keywords else None
         key = f"previous({argument.id})" if isinstance(argument, ast.Name) else None
-        if key not in self.names:
+        if key is None or key not in self.names:
             raise _Rejected("previous(X) takes one state name and is allowed only in reset forms")
         return written.Name(self.names[key])
 
-    def _Compare(self, node, depth):
+    def _Compare(self, node: ast.Compare, depth: int) -> written.Node:
         if not self.relations:
             raise _Rejected("a comparison is not allowed here")
         if len(node.ops) != 1 or type(node.ops[0]) not in COMPARISONS:
@@ -252,7 +255,7 @@ class _Builder:
         return written.Op(COMPARISONS[type(node.ops[0])], self.build(node.left, depth),
                           self.build(node.comparators[0], depth))
 
-    def _BoolOp(self, node, depth):
+    def _BoolOp(self, node: ast.BoolOp, depth: int) -> written.Node:
         if not self.relations:
             raise _Rejected("'and'/'or' are not allowed here")
         values = [self.build(v, depth) for v in node.values]
@@ -262,7 +265,7 @@ class _Builder:
         return tree
 
 
-def _describe(node):
+def _describe(node: ast.AST) -> str:
     kinds = {
         "Attribute": "attribute access", "Subscript": "subscripting", "Lambda": "a lambda",
         "ListComp": "a comprehension", "GeneratorExp": "a comprehension", "JoinedStr": "a string",

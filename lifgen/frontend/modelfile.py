@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import AbstractSet, Any, Iterable, Mapping, Sequence, overload
 
 try:
     import tomllib
@@ -19,7 +20,7 @@ from ..errors import ModelError, did_you_mean
 from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
 from .dimensions import NONE, DimensionCheck
 from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
-from ..ir.written import Num
+from ..ir.written import Assignments, Node, Num
 from ..ir.model import (ODE_METHODS, RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
                     default_resets)
 from ..ir.symbols import (DT, RESET, SPIKE, TIME, XI, previous_symbol, substitute_expressions, symbol,
@@ -50,13 +51,13 @@ REFERENCE = "every key: lifgen reference, or docs/model-files.md"
 LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
 
 
-def read_model_file(path):
+def read_model_file(path: str | os.PathLike[str]) -> Model:
     """Parse the model file at `path` into a Model."""
     path = Path(path)
     return model_from_document(read_toml(path), str(path), default_name=path.stem)
 
 
-def read_toml(path):
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The TOML document of a model file (neuron or synapse), read as a regular file."""
     source = str(path)
     data = read_regular_file(path, source)
@@ -71,7 +72,7 @@ def read_toml(path):
         raise ModelError("the TOML is nested too deeply", source) from None
 
 
-def read_regular_file(path, source):
+def read_regular_file(path: str | os.PathLike[str], source: str) -> bytes:
     """The bytes of a regular file of at most MAX_FILE_BYTES: opened first, then checked on the
     open descriptor (a FIFO, a device or a directory is refused without blocking or reading)."""
     try:
@@ -97,7 +98,8 @@ def read_regular_file(path, source):
 DEFAULT_TIMING = {True: "same_step", False: "next_step"}
 
 
-def model_from_document(document, source, default_name="model"):
+def model_from_document(document: dict[str, Any], source: str | None,
+                        default_name: str = "model") -> Model:
     """Build a Model from an already-parsed TOML document."""
     _check_keys(document, set(SECTIONS), source, "top level")
     for section, allowed in SECTIONS.items():
@@ -129,7 +131,9 @@ def model_from_document(document, source, default_name="model"):
     law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
 
     equations = document.get("equations", {})
-    laws, odes, update = (), (), ()
+    laws: tuple[sympy.Eq, ...] = ()
+    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    update: tuple = ()  # ((state, tree), ...), as Model.update
     if "laws" in equations:
         laws = _laws(equations["laws"], state_names, law_names, source, check)
         odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions] + ["xi"],
@@ -205,7 +209,7 @@ def model_from_document(document, source, default_name="model"):
     return model
 
 
-def _check_file_name(name, source):
+def _check_file_name(name: str, source: str | None) -> None:
     """A model without [model] name is named after its file: say so when that name is no good."""
     try:
         check_name(name)
@@ -215,7 +219,7 @@ def _check_file_name(name, source):
                          source) from None
 
 
-def _refractory(table, names, source):
+def _refractory(table: Mapping[str, Any], names: Mapping[str, Any], source: str | None) -> tuple:
     """`[refractory] period = "t_ref"`, `frozen = ["V"]`: after a spike the spike test is blocked
     for `period` (in the model's time unit), and the frozen states keep their values."""
     if not table:
@@ -235,7 +239,7 @@ def _refractory(table, names, source):
     return period, tuple(symbol(n) for n in frozen)
 
 
-def _synapses(table, source):
+def _synapses(table: Mapping[str, Any], source: str | None) -> tuple[Synapse, ...]:
     result = []
     for name, entry in table.items():
         field = f"[synapses] {name}"
@@ -250,7 +254,8 @@ def _synapses(table, source):
     return tuple(result)
 
 
-def _parameter_sets(table, names, source):
+def _parameter_sets(table: Mapping[str, Any], names: Mapping[str, Any],
+                    source: str | None) -> tuple[tuple[str, Assignments], ...]:
     """Alternative parameterizations: `[parameter_sets.beta] R = "1"` derives R from beta."""
     result = []
     for name, assignments in table.items():
@@ -270,21 +275,23 @@ def _parameter_sets(table, names, source):
     return tuple(result)
 
 
-def _constraints(texts, names, source):
+def _constraints(texts: object, names: Mapping[str, Any], source: str | None) -> tuple[Node, ...]:
     field = "[model] constraints"
     if not isinstance(texts, list):
         raise ModelError("must be a list of relations such as \"alpha > beta\"", source, field)
     return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
 
 
-def _check_keys(table, allowed, source, where):
+def _check_keys(table: Mapping[str, Any], allowed: AbstractSet[str], source: str | None,
+                where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise ModelError(f"unknown key(s) {', '.join(map(repr, unknown))} "
                          f"(allowed: {', '.join(sorted(allowed))}; {REFERENCE})", source, where)
 
 
-def _quantities(document, section, source, scope=None):
+def _quantities(document: Mapping[str, Any], section: str, source: str | None,
+                scope: Mapping[str, Any] | None = None) -> tuple[Quantity, ...]:
     """Declared quantities; a state's initial value may be a formula of the parameters and of
     the states declared before it (Izhikevich's u = b*V)."""
     value_key, allowed = QUANTITY_KEYS[section]
@@ -318,7 +325,7 @@ def _quantities(document, section, source, scope=None):
     return tuple(result)
 
 
-def _simulation_dt(simulation, source):
+def _simulation_dt(simulation: Mapping[str, Any], source: str | None) -> tuple[Any, str]:
     """(dt, time unit) from [simulation]: dt = "0.1 ms" declares the model's time unit."""
     dt = simulation.get("dt")
     if not is_quantity_text(dt):
@@ -329,20 +336,23 @@ def _simulation_dt(simulation, source):
     return dt, time_unit
 
 
-def _dimensioned(assignments, check, field):
+def _dimensioned(assignments: Iterable[tuple[sympy.Symbol, Node]], check: DimensionCheck,
+                 field: str) -> Assignments:
     """Assignments `state = tree`, each checked to have the state's dimension."""
     return tuple((state, check.check_tree(tree, check.dims.get(state, NONE), f"{field} {state.name}",
                                           state.name)) for state, tree in assignments)
 
 
-def _dimensioned_initial(quantity, check):
+def _dimensioned_initial(quantity: Quantity, check: DimensionCheck) -> Quantity:
     if quantity.formula is None:
         return quantity
     return dataclasses.replace(quantity, formula=check.check_tree(
         quantity.formula, check.dims[quantity.symbol], f"[states] {quantity.name}", quantity.name))
 
 
-def _dimensioned_expressions(expressions, table, check):
+def _dimensioned_expressions(expressions: Iterable[tuple[sympy.Symbol, sympy.Expr]],
+                             table: Mapping[str, Any], check: DimensionCheck
+                             ) -> tuple[tuple[sympy.Symbol, sympy.Expr], ...]:
     """Named expressions with their dimensions recorded (the laws use them) and numbers for units."""
     result = []
     for (name, expr), text in zip(expressions, table.values()):
@@ -351,7 +361,7 @@ def _dimensioned_expressions(expressions, table, check):
     return tuple(result)
 
 
-def _dimensioned_refractory(refractory, check):
+def _dimensioned_refractory(refractory: tuple, check: DimensionCheck) -> tuple:
     if not refractory:
         return refractory
     period, frozen = refractory
@@ -361,7 +371,7 @@ def _dimensioned_refractory(refractory, check):
     return check.tree_numbers(period), frozen
 
 
-def _unit(text, source, field):
+def _unit(text: str, source: str | None, field: str) -> str:
     """The declared unit text, checked to be one lifgen can read ("" for none)."""
     try:
         parse_unit(text)
@@ -370,7 +380,7 @@ def _unit(text, source, field):
     return text.strip()
 
 
-def _quantity(text, unit, source, field):
+def _quantity(text: str, unit: str, source: str | None, field: str) -> tuple[float, str]:
     """(number in the declared unit, unit) of "20 ms": the declared unit, else the one written."""
     try:
         magnitude, given = parse_quantity(text)
@@ -381,7 +391,8 @@ def _quantity(text, unit, source, field):
         raise ModelError(f"{text!r}: {error}", source, field) from None
 
 
-def _expressions(table, names, source):
+def _expressions(table: Mapping[str, Any], names: Mapping[str, Any],
+                 source: str | None) -> tuple[tuple[sympy.Symbol, sympy.Expr], ...]:
     """`[expressions]`: named sub-expressions (rate functions, currents) used in the laws, as
     ((symbol, SymPy expression of quantities and earlier expressions), ...)."""
     result, scope = [], dict(names)
@@ -395,7 +406,8 @@ def _expressions(table, names, source):
     return tuple(result)
 
 
-def _presets(table, source):
+def _presets(table: Mapping[str, Any],
+             source: str | None) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
     """`[presets.NAME] parameter = value`: named parameter sets (load_model(..., preset=NAME))."""
     result = []
     for name, values in table.items():
@@ -407,7 +419,8 @@ def _presets(table, source):
     return tuple(result)
 
 
-def _laws(laws, state_names, names, source, check):
+def _laws(laws: object, state_names: Sequence[str], names: Mapping[str, Any], source: str | None,
+          check: DimensionCheck) -> tuple[sympy.Eq, ...]:
     """Parse 'lhs = rhs' laws; `dX/dt` of a state X becomes a SymPy derivative."""
     field = "[equations] laws"
     if not isinstance(laws, list) or not laws:
@@ -440,7 +453,8 @@ def _laws(laws, state_names, names, source, check):
 DERIVATIVE = re.compile(r"\bd([A-Za-z][A-Za-z0-9_]*)\s*/\s*dt\b")
 
 
-def _infer_intermediates(sides, unknown, check, field):
+def _infer_intermediates(sides: Sequence[tuple[sympy.Expr, sympy.Expr]], unknown: set[sympy.Symbol],
+                         check: DimensionCheck, field: str) -> None:
     """Give each circuit quantity (I_R in I_R = V/R) the dimension of what a law sets it to."""
     changed = True
     while unknown and changed:
@@ -453,7 +467,9 @@ def _infer_intermediates(sides, unknown, check, field):
                     changed = True
 
 
-def _check_undeclared(intermediates, sides, state_names, names, source, field):
+def _check_undeclared(intermediates: Sequence[str], sides: Sequence[tuple[sympy.Expr, sympy.Expr]],
+                      state_names: Sequence[str], names: Iterable[str], source: str | None,
+                      field: str) -> None:
     """Undeclared names are circuit quantities only when the laws determine them (one law per
     dX/dt and per such name). When they do not, a name used in one law only is a typo or a
     forgotten declaration (a circuit quantity is defined in one law and used in another)."""
@@ -475,7 +491,7 @@ def _check_undeclared(intermediates, sides, state_names, names, source, field):
                      f"derivative(s) and {len(intermediates)} undeclared name(s))", source, field)
 
 
-def _law_sides(law, source, field):
+def _law_sides(law: object, source: str | None, field: str) -> list[str]:
     if not isinstance(law, str):
         raise ModelError(f"each law must be a string, got {law!r}", source, field)
     sides = LAW_SPLIT.split(law)
@@ -484,7 +500,8 @@ def _law_sides(law, source, field):
     return sides
 
 
-def _intermediate_names(texts, declared, source, field):
+def _intermediate_names(texts: Iterable[Sequence[str]], declared: AbstractSet[str],
+                        source: str | None, field: str) -> list[str]:
     """Names used in the laws that are not declared: circuit quantities to eliminate (I_R, I_C)."""
     found = set()
     for sides in texts:
@@ -496,7 +513,8 @@ def _intermediate_names(texts, declared, source, field):
     return names
 
 
-def _assignments(table, names, source, field):
+def _assignments(table: object, names: Mapping[str, Any], source: str | None,
+                 field: str) -> Assignments:
     """A table `state = "expression"` as ((state, written tree), ...), in file order."""
     if not isinstance(table, dict):
         raise ModelError("must be a table of state = \"expression\"", source, field)
@@ -508,7 +526,7 @@ def _assignments(table, names, source, field):
     return tuple(result)
 
 
-def _number(value, source, field):
+def _number(value: object, source: str | None, field: str) -> float:
     try:
         number = float(value) if isinstance(value, (int, float)) else None
     except OverflowError:  # an integer of hundreds of digits
@@ -519,14 +537,21 @@ def _number(value, source, field):
     return number
 
 
-def _string(table, key, source, field, default):
+@overload
+def _string(table: Mapping[str, Any], key: str, source: str | None, field: str,
+            default: str) -> str: ...
+@overload
+def _string(table: Mapping[str, Any], key: str, source: str | None, field: str,
+            default: None) -> str | None: ...
+def _string(table: Mapping[str, Any], key: str, source: str | None, field: str,
+            default: str | None) -> str | None:
     value = table.get(key, default)
     if value is not None and not isinstance(value, str):
         raise ModelError(f"{key} must be a string, got {value!r}", source, f"{field} {key}")
     return value
 
 
-def _text(table, key, source, field):
+def _text(table: Mapping[str, Any], key: str, source: str | None, field: str) -> str:
     if key not in table:
         raise ModelError(f"missing {key!r}", source, field)
-    return _string(table, key, source, field, None)
+    return _string(table, key, source, field, "")  # the key is there: no default is used

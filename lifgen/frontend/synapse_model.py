@@ -200,7 +200,7 @@ def _odes(laws, states, names, check, source):
         raise ModelError("must be a list of equations such as \"dA_pre/dt = -A_pre/tau_pre\"",
                          source, field)
     state_symbols = [q.symbol for q in states]
-    odes = []
+    odes: list[tuple[sympy.Symbol, sympy.Expr]] = []
     for number, law in enumerate(laws, 1):
         where = f"{field} #{number}"
         lhs, equals, rhs = law.partition("=") if isinstance(law, str) else ("", "", "")

@@ -10,6 +10,7 @@ import ast
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 import sympy
 import sympy.physics.units as u
@@ -48,15 +49,15 @@ class Unit:
     expr: object
 
     @property
-    def si(self):
+    def si(self) -> tuple[float, sympy.Expr]:
         """(scale to SI, the SI base units): mV is (1/1000, volt in base units)."""
         return _si(self.expr)
 
     @property
-    def dimensionless(self):
+    def dimensionless(self) -> bool:
         return self.si[1] == 1
 
-    def factor_to(self, other):
+    def factor_to(self, other: "Unit") -> float:
         """The number that turns a value in this unit into one in `other`; UnitError when the
         two measure different things."""
         (scale, base), (other_scale, other_base) = self.si, other.si
@@ -64,7 +65,7 @@ class Unit:
             raise UnitError(f"{self.describe()} cannot be converted to {other.describe()}")
         return scale / other_scale
 
-    def describe(self):
+    def describe(self) -> str:
         """The unit and, when it differs, what it measures: 'mV (volt)', 'a dimensionless number'."""
         if self.dimensionless and self.si[0] == 1:
             return "a dimensionless number"
@@ -76,12 +77,12 @@ DIMENSIONLESS = Unit("", sympy.Integer(1))
 
 
 @functools.lru_cache(maxsize=None)
-def _si(expr):
+def _si(expr: sympy.Expr) -> tuple[float, sympy.Expr]:
     coefficient, base = convert_to(expr, list(SI_BASE)).as_coeff_Mul()
     return float(coefficient), base
 
 
-def dimension_name(unit):
+def dimension_name(unit: Unit) -> str:
     """A readable name for what `unit` measures: volt, ampere/meter**2, or its SI base units."""
     base = unit.si[1]
     for name, named in NAMED:
@@ -91,7 +92,7 @@ def dimension_name(unit):
 
 
 @functools.lru_cache(maxsize=256)
-def parse_unit(text):
+def parse_unit(text: str) -> Unit:
     """The Unit that `text` names ("mV", "uA/cm**2", "1/ms", "" for dimensionless)."""
     if not isinstance(text, str):
         raise UnitError(f"a unit must be text such as 'mV', got {type(text).__name__}")
@@ -107,7 +108,7 @@ def parse_unit(text):
     return Unit(text, _build(tree, text))
 
 
-def parse_quantity(text):
+def parse_quantity(text: Any) -> tuple[float, Unit]:  # any TOML value; UnitError if no quantity
     """(magnitude, Unit) of "20 ms"-style text; a bare number is dimensionless."""
     match = QUANTITY.match(text) if isinstance(text, str) else None
     if match is None:
@@ -118,12 +119,12 @@ def parse_quantity(text):
     return float(match.group(1)), parse_unit(match.group(2) or match.group(3))
 
 
-def is_quantity_text(value):
+def is_quantity_text(value: object) -> TypeGuard[str]:
     """True for text of the form "<number> <unit>"."""
     return isinstance(value, str) and QUANTITY.match(value) is not None
 
 
-def to_unit(value, unit, what):
+def to_unit(value: Any, unit: Unit, what: str) -> Any:
     """`value` (a number, "20 ms" text or a SymPy quantity) as a number in `unit`."""
     if isinstance(value, str):
         try:
@@ -141,7 +142,7 @@ def to_unit(value, unit, what):
                         f"{unit.describe() if unit.text else 'a dimensionless number'}") from None
 
 
-def _build(node, text):
+def _build(node: ast.expr, text: str) -> sympy.Expr:
     if isinstance(node, ast.Name):
         return _unit_named(node.id, text)
     if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 1:
@@ -159,7 +160,7 @@ def _build(node, text):
     raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2'")
 
 
-def _unit_named(name, text):
+def _unit_named(name: str, text: str) -> sympy.Expr:
     if name in UNITS:
         return UNITS[name]
     prefix, rest = name[:1], name[1:]
@@ -169,10 +170,10 @@ def _unit_named(name, text):
                     "with a prefix p, n, u, m, c, k, M or G)")
 
 
-_SYMBOLS: dict = {}  # the symbol that stands for a unit in an equation -> its Unit
+_SYMBOLS: dict[sympy.Symbol, Unit] = {}  # the symbol standing for a unit in an equation -> Unit
 
 
-def unit_symbol(name):
+def unit_symbol(name: str) -> sympy.Symbol | None:
     """The SymPy symbol standing for the unit `name` ("mV") in an equation, or None if `name`
     is no unit."""
     try:
@@ -186,6 +187,6 @@ def unit_symbol(name):
     return unit_sym
 
 
-def unit_of_symbol(unit_sym):
+def unit_of_symbol(unit_sym: sympy.Symbol) -> Unit | None:
     """The Unit a symbol from `unit_symbol` stands for, else None."""
     return _SYMBOLS.get(unit_sym)

@@ -176,7 +176,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
 )}
 
 # SymPy classes whose argument may have any dimension and whose value is a number (heaviside)
-ANY_ARGUMENT = tuple(f.sympy for f in FUNCTIONS.values() if f.dimension == "step")
+ANY_ARGUMENT: tuple[type[sympy.Basic], ...] = tuple(
+    f.sympy for f in FUNCTIONS.values() if f.dimension == "step" and isinstance(f.sympy, type))
 # SymPy classes whose value has the dimension of their arguments (abs, min, max)
-SAME_DIMENSION = tuple(f.sympy for f in FUNCTIONS.values()
-                       if f.dimension == "same" and isinstance(f.sympy, type))
+SAME_DIMENSION: tuple[type[sympy.Basic], ...] = tuple(
+    f.sympy for f in FUNCTIONS.values() if f.dimension == "same" and isinstance(f.sympy, type))

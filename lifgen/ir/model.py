@@ -35,6 +35,8 @@ FRONT_ENDS: dict = {}
 class _Named:
     """A named model object; its SymPy symbol is the one lifgen uses for that name."""
 
+    name: str  # a field of each subclass
+
     @property
     def symbol(self):
         return symbol(self.name)
@@ -280,7 +282,7 @@ def _validate(model):
                          "declared", src, "[equations]")
     for state, expr in model.odes:
         _check_known(expr.free_symbols, known | {DT, XI}, src, f"[equations] d{state}/dt")
-    named = set()
+    named: set[sympy.Symbol] = set()
     for name, expr in model.expressions:
         _check_known(expr.free_symbols, known | named, src, f"[expressions] {name}")
         named.add(name)
@@ -375,7 +377,7 @@ def check_quantities(states, parameters, inputs, src=None):
         if len(quantities) > LIMITS[kind]:
             raise ModelError(f"{len(quantities)} {kind}; lifgen compiles models of at most "
                              f"{LIMITS[kind]} {kind}", src, f"[{kind}]")
-    seen = {}
+    seen: dict[str, str] = {}  # lower-case name -> where it was declared
     for kind, quantities in (("states", states), ("parameters", parameters), ("inputs", inputs)):
         for q in quantities:
             check_name(q.name, src, f"[{kind}] {q.name}")

@@ -33,7 +33,7 @@ INFINITY HUGE_VAL M_PI M_E errno main abort exit malloc free step
 RESERVED_PREFIXES = ("lg_", "lifgen")
 
 
-def check_name(name, source=None, field=None):
+def check_name(name: str, source: str | None = None, field: str | None = None) -> str:
     """Raise ModelError unless `name` is a plain identifier safe to use in C, C++, Python and lifgen."""
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise ModelError(

@@ -6,7 +6,7 @@ snnTorch bit for bit), so codegen prints these trees, and SymPy sees them only f
 """
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Iterable, Mapping, Sequence, Union
 
 import sympy
 
@@ -48,6 +48,9 @@ class Call:
 
 
 Node = Union[Num, Name, Op, Neg, Not, Call]  # a written tree
+# What the tree walkers below take: a Node, or a lowered tree whose operators hold
+# statements.Expression nodes too (Select, Cast, Element); hence children typed object above.
+Tree = Any
 Assignments = tuple[tuple[sympy.Symbol, Node], ...]  # ((target, tree), ...), applied in order
 
 ARITHMETIC = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -57,14 +60,14 @@ PRECEDENCE = {"or": -2, "and": -1, ">": 0, ">=": 0, "<": 0, "<=": 0, **ARITHMETI
 SYMPY_FUNCTIONS = {name: f.sympy for name, f in FUNCTIONS.items()}
 
 
-def symbols(node):
+def symbols(node: Tree) -> set[sympy.Symbol]:
     """The SymPy symbols a tree refers to."""
     if isinstance(node, Name):
         return {node.symbol}
     return set().union(set(), *(symbols(child) for child in children(node)))
 
 
-def children(node):
+def children(node: Tree) -> tuple[Tree, ...]:
     if isinstance(node, Op):
         return (node.left, node.right)
     if isinstance(node, (Neg, Not)):
@@ -74,7 +77,7 @@ def children(node):
     return ()
 
 
-def rebuild(node, new_children):
+def rebuild(node: Tree, new_children: Sequence[Tree]) -> Tree:
     if isinstance(node, Op):
         return Op(node.op, *new_children)
     if isinstance(node, Neg):
@@ -86,14 +89,14 @@ def rebuild(node, new_children):
     return node
 
 
-def substitute(node, mapping):
+def substitute(node: Tree, mapping: Mapping[sympy.Symbol, Tree]) -> Tree:
     """Replace names by trees (mapping: symbol -> tree)."""
     if isinstance(node, Name):
         return mapping.get(node.symbol, node)
     return rebuild(node, [substitute(c, mapping) for c in children(node)])
 
 
-def to_sympy(node):
+def to_sympy(node: Tree) -> sympy.Basic:
     """The SymPy expression of a tree (for algebra, comparison and display)."""
     if isinstance(node, Num):
         return sympy.Integer(int(node.value)) if float(node.value).is_integer() \
@@ -115,7 +118,7 @@ def to_sympy(node):
             "/": lambda: left / right}[node.op]()
 
 
-def from_sympy(expr, first=()):
+def from_sympy(expr: sympy.Basic, first: Iterable[sympy.Symbol] = ()) -> Node:
     """A tree for a SymPy expression; factors and terms free of the symbols in `first` come first.
 
     Putting loop-invariant parts first groups them into one subtree, which can then be hoisted.
@@ -148,7 +151,7 @@ def from_sympy(expr, first=()):
     return Call(name, tuple(from_sympy(a, first) for a in expr.args))
 
 
-def _where(pieces, first):
+def _where(pieces: Sequence[tuple[sympy.Basic, sympy.Basic]], first: set[sympy.Symbol]) -> Node:
     """A Piecewise as nested where(condition, value, otherwise) calls."""
     (value, condition), rest = pieces[0], pieces[1:]
     if condition == sympy.true:
@@ -160,7 +163,7 @@ def _where(pieces, first):
                           _where(rest, first)))
 
 
-def _function_name(expr):
+def _function_name(expr: sympy.Basic) -> str:
     for name, function in SYMPY_FUNCTIONS.items():
         if isinstance(function, type) and isinstance(expr, function):
             return name
@@ -171,18 +174,18 @@ def _function_name(expr):
                      f"the functions a model may use ({allowed})")
 
 
-def _ordered(args, first):
+def _ordered(args: Iterable[sympy.Basic], first: set[sympy.Symbol]) -> list[sympy.Basic]:
     return sorted(args, key=lambda a: bool(a.free_symbols & first))
 
 
-def _fold(op, nodes):
+def _fold(op: str, nodes: Sequence[Tree]) -> Tree:
     tree = nodes[0]
     for node in nodes[1:]:
         tree = Op(op, tree, node)
     return tree
 
 
-def _fold_add(terms, first):
+def _fold_add(terms: Iterable[sympy.Basic], first: set[sympy.Symbol]) -> Node:
     tree = None
     for term in terms:
         coefficient, rest = term.as_coeff_Mul()
@@ -192,10 +195,11 @@ def _fold_add(terms, first):
             tree = Neg(node) if negative else node
         else:
             tree = Op("-" if negative else "+", tree, node)
+    assert tree is not None  # a SymPy Add has two terms or more
     return tree
 
 
-def _mul(expr, first):
+def _mul(expr: sympy.Mul, first: set[sympy.Symbol]) -> Node:
     coefficient, rest = expr.as_coeff_Mul()
     if coefficient == -1:
         return Neg(from_sympy(rest, first))
@@ -218,7 +222,7 @@ def _mul(expr, first):
     return Op("/", top, _fold("*", [from_sympy(f, first) for f in denominator]))
 
 
-def _pow(expr, first):
+def _pow(expr: sympy.Pow, first: set[sympy.Symbol]) -> Node:
     base, exponent = expr.args
     if exponent == sympy.Rational(1, 2):
         return Call("sqrt", (from_sympy(base, first),))
@@ -232,7 +236,7 @@ def _pow(expr, first):
 PRODUCT_POWERS = 8  # integer powers up to this are products: no libm call, and they vectorize
 
 
-def product_power(node, n):
+def product_power(node: Tree, n: int) -> Op:
     """node**n as multiplications by repeated squaring: x**3 = (x*x)*x, x**4 = (x*x)*(x*x)."""
     if n == 1:
         return node
@@ -244,14 +248,14 @@ def product_power(node, n):
 class CPrinter:
     """Prints trees as C99 with the fewest parentheses that keep the written grouping."""
 
-    def __init__(self, names, dtype="float64"):
+    def __init__(self, names: Mapping[sympy.Symbol, str], dtype: str = "float64") -> None:
         self.names = names
         self.single = dtype == "float32"
 
-    def __call__(self, node):
+    def __call__(self, node: Tree) -> str:
         return self.print(node)
 
-    def print(self, node):
+    def print(self, node: Tree) -> str:
         if isinstance(node, Num):
             return self._number(node.value)
         if isinstance(node, Name):
@@ -270,21 +274,21 @@ class CPrinter:
         return (f"{self._wrapped(node.left, precedence)}{space}{op}{space}"
                 f"{self._wrapped(node.right, precedence + 1)}")
 
-    def _wrapped(self, node, precedence):
+    def _wrapped(self, node: Tree, precedence: int) -> str:
         text = self.print(node)
         own = PRECEDENCE.get(node.op, 9) if isinstance(node, Op) else 9
         if isinstance(node, Num) and node.value < 0:
             own = 0
         return f"({text})" if own < precedence else text
 
-    def _number(self, value):
+    def _number(self, value: float) -> str:
         import numpy as np
 
         if self.single:
             return f"{_c_literal(repr(float(np.float32(value))))}F"
         return _c_literal(repr(float(value)))
 
-    def _call(self, node):
+    def _call(self, node: Call) -> str:
         args = [self.print(a) for a in node.args]
         form = FUNCTIONS[node.function].c
         if callable(form):
@@ -293,36 +297,36 @@ class CPrinter:
             return form.format(*args)
         return f"{self._f(form)}({', '.join(args)})"
 
-    def _f(self, name):
+    def _f(self, name: str) -> str:
         return name + "f" if self.single and not name.startswith("lg_") else name
 
 
-def _c_literal(text):
+def _c_literal(text: str) -> str:
     return text if any(c in text for c in ".eEn") else text + ".0"
 
 
 class TextPrinter(CPrinter):
     """Prints trees in model-file syntax, for comments and `lifgen show`."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__({})
 
-    def print(self, node):
+    def print(self, node: Tree) -> str:
         if isinstance(node, Name):
             return str(node.symbol).removeprefix("lg_unit_").removeprefix("lg_")
         return super().print(node)
 
-    def _number(self, value):
+    def _number(self, value: float) -> str:
         return repr(value) if not float(value).is_integer() else str(int(value))
 
-    def _call(self, node):
+    def _call(self, node: Call) -> str:
         return f"{node.function}({', '.join(self.print(a) for a in node.args)})"
 
-    def _f(self, name):
+    def _f(self, name: str) -> str:
         return name
 
 
-def to_text(node):
+def to_text(node: Tree) -> str:
     """The tree in model-file syntax: `((I*R)*(1/(R*C)))*dt` prints as `I*R*(1/(R*C))*dt`."""
     return TextPrinter().print(node)
 
@@ -335,13 +339,14 @@ NUMPY_OPERATIONS = {
 }
 
 
-def evaluate(node, values, dtype=float):
+def evaluate(node: Tree, values: Mapping[sympy.Symbol, Any],
+             dtype: type = float) -> Any:
     """Evaluate a tree with NumPy, in `dtype`, for values given per symbol (scalars or arrays)."""
     import numpy as np
 
     functions = {name: f.numpy for name, f in FUNCTIONS.items()}
 
-    def walk(n):
+    def walk(n: Tree) -> Any:
         if isinstance(n, Num):
             return dtype(n.value)
         if isinstance(n, Name):

@@ -177,7 +177,7 @@ class Pilot:
                                                       nan=np.inf), 0.0) / self.scale[n]
                  for n in big}
         summed = {n: e.reshape(-1, self.columns).sum(axis=0).max() for n, e in local.items()}
-        worst = max(summed, key=summed.get)
+        worst = max(summed, key=summed.__getitem__)
         return Estimate(float(summed[worst]), float(max(e.max() for e in local.values())), worst)
 
 
@@ -307,7 +307,7 @@ def _drive(model, parameters, membrane, threshold, name, share):
 
 def parameter_values(model):
     """Parameter name -> default value, derived parameters computed from the others."""
-    values = {}
+    values: dict[str, float] = {}
     for q in model.parameters:
         values[q.name] = float(q.value) if q.formula is None else \
             float(closure(q.formula)({**values, "dt": np.nan}))

@@ -8,6 +8,7 @@ of the time loop.
 import functools
 import html
 from dataclasses import dataclass, replace
+from typing import Iterable
 
 import sympy
 
@@ -19,7 +20,8 @@ from .methods import METHODS, NORMAL, auto_by_form, check_written_step, symbolic
 from ..ir.model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
-from ..ir.written import Assignments, Call, Name, Num, Op, children, from_sympy, rebuild, symbols, to_text
+from ..ir.written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild,
+                         symbols, to_text)
 
 
 @dataclass(frozen=True, repr=False)
@@ -49,20 +51,20 @@ class StepMap:
     held_updates: Assignments = ()  # updates of unfrozen states that differ while refractory
 
     @property
-    def spike(self):
+    def spike(self) -> sympy.Basic:
         return self.model.spike
 
     @property
-    def state_names(self):
+    def state_names(self) -> tuple[str, ...]:
         """The states the kernel keeps: the model's, then the refractory counter if any."""
         return self.model.state_names + ((REFRACTORY_STATE,) if self.refractory else ())
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         dt = "" if self.dt is None else f", dt={self.dt:g}"
         return f"<StepMap {self.model.name}: {self.method}{dt}>\n" + "\n".join(
             f"  {line}" for line in self.equations())
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         """The step map in a notebook: its method, why (auto's note) and its equations."""
         dt = "" if self.dt is None else f", dt = {self.dt:g} {self.model.time_unit}"
         lines = html.escape("\n".join(self.equations()))
@@ -70,9 +72,10 @@ class StepMap:
         return (f"<div><b>lifgen StepMap</b>: {html.escape(self.model.name)}, "
                 f"{html.escape(self.method)}{html.escape(dt)}{note}<pre>{lines}</pre></div>")
 
-    def equations(self):
+    def equations(self) -> list[str]:
         """The step map as readable lines, constants first."""
-        lines, matrices = [], {}
+        lines: list[str] = []
+        matrices: dict[tuple, str] = {}  # a propagator's (n, dt, M...) arguments -> its name
         for k, tree in self.constants:
             name = k.name.removeprefix("lg_")
             if isinstance(tree, Call) and tree.function == "propagator":
@@ -108,7 +111,7 @@ class StepMap:
 
 
 @functools.lru_cache(maxsize=32)
-def _ode_step(model, method):
+def _ode_step(model: Model, method: str) -> tuple[Assignments, Assignments]:
     """(stages, updates) as written trees: the model's written step for `method`, else derived.
     Free of dt's value (dt stays a symbol), so a process derives it once per model and method:
     verify compiles one method at five dts."""
@@ -124,8 +127,10 @@ def _ode_step(model, method):
                               for s, e in updates)
 
 
-def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset_delay=None,
-               precise=False, rtol=None):
+def discretize(model: Model, method: str | None = None, dt: float | None = None,
+               reset: str | None = None, reset_timing: str | None = None,
+               reset_delay: bool | None = None, precise: bool = False,
+               rtol: float | None = None) -> StepMap:
     """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
 
     `method="auto"` picks exact for a linear system, else the cheapest method whose estimated
@@ -143,6 +148,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     if reset not in dict(model.resets):
         raise InputError(f"model {model.name} defines no {reset!r} reset")
     correction = _correction(model, reset, reset_timing, reset_delay)
+    stages: Assignments  # stage symbol <- tree, hoisted below
     if model.is_discrete:
         stages, steps, sequential = (), model.update, True
     else:
@@ -152,7 +158,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
     constants = Hoister(variables | {k for k, _ in stages})
     stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
     updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
-    propagator = ()
+    propagator: Assignments = ()
     if precise:
         _check_precise(model, method, reset_timing)
         constants.variables = variables | {TAU}
@@ -171,7 +177,7 @@ def discretize(model, method=None, dt=None, reset=None, reset_timing=None, reset
                    held_stages=held_stages, held_updates=held_updates)
 
 
-def held_model(model):
+def held_model(model: Model) -> Model:
     """The model while refractory: every frozen state's derivative is zero (Brian2's `unless
     refractory`), so the other states see it held in every stage and in the propagator."""
     frozen = set(model.refractory[1]) if model.refractory else set()
@@ -182,7 +188,8 @@ def held_model(model):
                    written_steps=())
 
 
-def _held_step(model, method, stages, constants):
+def _held_step(model: Model, method: str, stages: Assignments,
+               constants: "Hoister") -> tuple[Assignments, Assignments]:
     """(stages, updates) of the held model's step that differ from the model's derived step: the
     kernel selects them per neuron while it is refractory. Compared with the derived step, not a
     written one, so a written update that holding does not change is kept as written. A frozen
@@ -207,7 +214,8 @@ def _held_step(model, method, stages, constants):
             tuple((s, constants.hoist(tree)) for s, tree in held_updates))
 
 
-def _refractory(model, dt, reset, reset_timing, precise, constants):
+def _refractory(model: Model, dt: float | None, reset: str, reset_timing: str, precise: bool,
+                constants: "Hoister") -> tuple:
     """The refractory period in whole steps, as Brian2 counts them: floor(period/dt + 1e-3),
     so that a period that is a multiple of dt is not lost to rounding."""
     if not model.refractory:
@@ -222,7 +230,7 @@ def _refractory(model, dt, reset, reset_timing, precise, constants):
     return constants.hoist(steps), frozen
 
 
-def _check_precise(model, method, reset_timing):
+def _check_precise(model: Model, method: str, reset_timing: str) -> None:
     if model.is_discrete or method != "exact":
         raise InputError("precise=True needs method='exact' on a linear ODE model")
     if reset_timing != "same_step":
@@ -232,7 +240,8 @@ def _check_precise(model, method, reset_timing):
         raise InputError("precise=True needs a threshold condition 'X > theta' on a state X")
 
 
-def _correction(model, reset, reset_timing, reset_delay):
+def _correction(model: Model, reset: str, reset_timing: str,
+                reset_delay: bool | None) -> Assignments:
     """snnTorch's reset_delay=False: the assignments applied after the spike test, if asked for."""
     if reset_delay is None:
         return ()
@@ -245,7 +254,8 @@ def _correction(model, reset, reset_timing, reset_delay):
     return dict(model.corrections).get(reset, ())
 
 
-def _choose_method(model, method, dt, rtol=None):
+def _choose_method(model: Model, method: str | None, dt: float | None,
+                   rtol: float | None = None) -> tuple[str, float | None, str, str]:
     """(method, dt, why auto chose it, a warning when no method meets rtol)."""
     if model.is_discrete:
         if method not in (None, DISCRETE_METHOD):
@@ -258,26 +268,26 @@ def _choose_method(model, method, dt, rtol=None):
     dt = model.dt if dt is None else dt
     note = inaccurate = ""
     if method == "auto":
-        _check_dt(model, dt)
-        method, note, inaccurate = auto_choice(model, float(dt), rtol)
+        method, note, inaccurate = auto_choice(model, _check_dt(model, dt), rtol)
     if method not in METHODS:
         known = ", ".join([*METHODS, "auto"])
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
     if model.is_stochastic and method != "euler":
         raise InputError(f"model {model.name} has white noise xi: only method 'euler' "
                          f"(Euler-Maruyama) integrates it, not {method!r}")
-    _check_dt(model, dt)
-    return method, float(dt), note, inaccurate
+    return method, _check_dt(model, dt), note, inaccurate
 
 
-def _check_dt(model, dt):
+def _check_dt(model: Model, dt: float | None) -> float:
+    """`dt` as a float, refused unless a positive finite number."""
     if dt is None:
         raise InputError(f"model {model.name} has no default dt; pass dt=")
     if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not 0 < dt < float("inf"):
         raise InputError(f"dt must be a positive number, got {dt!r}")
+    return float(dt)
 
 
-def auto_choice(model, dt, rtol=None):
+def auto_choice(model: Model, dt: float, rtol: float | None = None) -> tuple[str, str, str]:
     """(method, why, warning) of method="auto" at `dt`: by form where it decides (exact, or
     Euler-Maruyama), else by each candidate's estimated error on a pilot run (accuracy.py),
     which applies resets at the end of the step (same-step timing, whatever the run's)."""
@@ -292,14 +302,14 @@ def auto_choice(model, dt, rtol=None):
     return choice.method, choice.reason, choice.warning
 
 
-def checked_rtol(rtol):
+def checked_rtol(rtol: object) -> float:
     """rtol as a float, refused unless a number between 0 and 1."""
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 < rtol < 1:
         raise InputError(f"rtol must be a number between 0 and 1, got {rtol!r}")
     return float(rtol)
 
 
-def _collect(expr, variables):
+def _collect(expr: sympy.Expr, variables: Iterable[sympy.Symbol]) -> sympy.Expr:
     """Write linear expressions as sum(coefficient*variable), each coefficient simplified once."""
     split = linear_coefficients(expr, sorted(variables, key=str))
     if split is None:
@@ -312,7 +322,7 @@ def _collect(expr, variables):
 SIMPLIFY_OPS = 100  # larger coefficients are left as they are: simplify's cost grows steeply
 
 
-def _simplified(expr):
+def _simplified(expr: sympy.Expr) -> sympy.Expr:
     """`expr` simplified when it is small. Coefficients are free of states and inputs, so they
     become constants computed once per neuron: a large one costs nothing per step, while
     simplifying it cost SymPy seconds to minutes (rk4 of two coupled states)."""
@@ -321,7 +331,7 @@ def _simplified(expr):
     return sympy.simplify(expr) if sympy.count_ops(expr) <= SIMPLIFY_OPS else expr
 
 
-def use_expm1(expr):
+def use_expm1(expr: sympy.Basic) -> sympy.Basic:
     """Rewrite c - c*exp(x) as -c*expm1(x), which keeps its accuracy when x is small."""
     from sympy.codegen.cfunctions import expm1
 
@@ -342,20 +352,20 @@ def use_expm1(expr):
 class Hoister:
     """Replaces subtrees free of states and inputs by named constants computed once per neuron."""
 
-    def __init__(self, variables, prefix="lg_k"):
+    def __init__(self, variables: set[sympy.Symbol], prefix: str = "lg_k") -> None:
         self.variables = variables
         self.prefix = prefix
-        self.names = {}
+        self.names: dict[Tree, sympy.Symbol] = {}  # hoisted subtree -> its constant
 
-    def table(self):
+    def table(self) -> Assignments:
         return tuple((name, tree) for tree, name in self.names.items())
 
-    def hoist(self, tree):
+    def hoist(self, tree: Tree) -> Tree:
         if not symbols(tree) & self.variables:
             return tree if isinstance(tree, (Num, Name)) else self._name(tree)
         return rebuild(tree, [self.hoist(child) for child in children(tree)])
 
-    def _name(self, tree):
+    def _name(self, tree: Tree) -> Name:
         if tree not in self.names:
             self.names[tree] = sympy.Symbol(f"{self.prefix}{len(self.names)}")
         return Name(self.names[tree])

@@ -94,7 +94,8 @@ def runge_kutta(model, tableau, inline, exact=None):
     exact = exact or {}
     states = [s for s, _ in model.odes if s not in exact]
     named = not inline and model.named_odes
-    slopes, stages, first = [], [], None
+    slopes: list[dict] = []  # per stage: state -> its slope (an expression or a stage symbol)
+    stages, first = [], None
     for i, weights in enumerate(tableau.a):
         point = {s: s + DT * sum((w * slopes[j][s] for j, w in enumerate(weights) if w),
                                  sympy.Integer(0)) for s in states}

@@ -23,7 +23,9 @@ def propagation(model: SynapseModel, invariant=()) -> list[tuple[sympy.Symbol, o
     variables = evolving + held
     rows = []
     for _, rate in model.odes:
-        coefficients, remainder = linear_coefficients(rate, variables)
+        split = linear_coefficients(rate, variables)
+        assert split is not None, "synapse_model.py admits linear ODEs only"
+        coefficients, remainder = split
         rows.append([coefficients[v] for v in variables] + [remainder])
     step = feedforward_step(evolving, variables, rows) or numeric_step(evolving, variables, rows)
     varying = {ELAPSED, *variables, *(q.symbol for q in model.parameters)} - set(invariant)

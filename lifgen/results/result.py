@@ -51,6 +51,8 @@ class Result:
 
     @property
     def n_neurons(self):
+        # simulate passes the counts, and __post_init__ sums them from a raster otherwise
+        assert self.spike_count is not None, "a Result needs spike_count or spikes"
         return self.spike_count.shape[-1]
 
     def spike_steps(self, neuron=0):
@@ -207,7 +209,7 @@ class Result:
         counts = np.asarray(self.spike_count)
         batch = [f"batch_{i}" for i in range(counts.ndim - 1)]
         cells = (*batch, "neuron")
-        variables = {"spike_count": (cells, counts, {"units": "spikes"})}
+        variables: dict[str, tuple] = {"spike_count": (cells, counts, {"units": "spikes"})}
         for name, value in self.state.items():
             variables[name] = (cells, np.asarray(value), {"units": self.units.get(name, ""),
                                                           "description": "state after the run"})

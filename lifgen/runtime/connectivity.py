@@ -47,15 +47,16 @@ class Sparse:
         if not 0 <= p <= 1:
             raise InputError(f"Sparse.random: p must be in [0, 1], got {p!r}")
         rng = np.random.default_rng(seed)
-        pre, post = [], []
+        pre_rows: list[np.ndarray] = []
+        post_rows: list[np.ndarray] = []
         for j in range(n_pre):  # one presynaptic row at a time keeps memory at O(synapses)
             targets = np.flatnonzero(rng.random(n_post) < p)
             if not allow_self:
                 targets = targets[targets != j]
-            pre.append(np.full(targets.size, j, np.int64))
-            post.append(targets)
-        pre = np.concatenate(pre) if pre else np.zeros(0, np.int64)
-        post = np.concatenate(post) if post else np.zeros(0, np.int64)
+            pre_rows.append(np.full(targets.size, j, np.int64))
+            post_rows.append(targets)
+        pre = np.concatenate(pre_rows) if pre_rows else np.zeros(0, np.int64)
+        post = np.concatenate(post_rows) if post_rows else np.zeros(0, np.int64)
         return cls.from_arrays(pre, post, weight, delay, n_pre=n_pre, n_post=n_post)
 
     @classmethod

@@ -228,7 +228,7 @@ def in_declared_units(values, quantities, what):
 def initial_states(model, initial, param_values, batch, n_neurons, dtype, allow_nan=False):
     """Initial state arrays (rows, N): given, a number, or a formula of parameters and states."""
     scope = None  # built only when a formula needs it: most runs start from numbers
-    states = {}
+    states: dict[str, np.ndarray] = {}  # state name -> (rows, N)
     for q in model.states:
         if q.name in initial or q.formula is None:
             value = initial.get(q.name, q.value)

@@ -230,7 +230,7 @@ class Simulator:
             length = to_unit(duration, parse_unit(unit), "duration") if unit else duration
         except UnitError as error:
             raise InputError(str(error)) from None
-        if isinstance(length, bool) or not isinstance(length, Real) or not length >= 0:
+        if isinstance(length, bool) or not isinstance(length, Real) or not float(length) >= 0:
             raise InputError(f"duration must be a time >= 0, got {duration!r}")
         steps = length / self.dt
         if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
@@ -436,7 +436,7 @@ class Simulator:
         spike = self.model.spike
         lhs, rhs = getattr(spike, "lhs", None), getattr(spike, "rhs", None)
         names = set(self.model.parameter_names)
-        if lhs not in self.model.state_symbols or not all(
+        if lhs is None or rhs is None or lhs not in self.model.state_symbols or not all(
                 s.name in names for s in rhs.free_symbols):
             return "", None
         scope = {symbol(n): np.asarray(_on_host(a)) for n, (a, _) in params.items()}
@@ -463,8 +463,9 @@ class Simulator:
         first = None
         again = self.run(n_steps, n_neurons, record={n: traced for n in state_names},
                          spikes="count", allow_nan=True, **given) if traced.size else None
+        traces = again.traces if again is not None else {}
         for name in state_names if again is not None else ():
-            trace = again.traces[name].reshape(n_steps, -1, traced.size)
+            trace = traces[name].reshape(n_steps, -1, traced.size)
             where = np.argwhere(~np.isfinite(trace))
             if where.size and (first is None or where[0][0] < first[0]):
                 step, row, column = where[0]
@@ -472,14 +473,14 @@ class Simulator:
                          float(trace[step, row, column]))
         total = int(nonfinite.sum())
         result.first_nonfinite = first
-        where = (f"first at step {first[0]} in neuron {first[1]} ({first[2]} = {first[3]})"
+        place = (f"first at step {first[0]} in neuron {first[1]} ({first[2]} = {first[3]})"
                  if first else "")
         cause = ("check the inputs and parameters" if self.dt is None else
                  f"check the inputs and parameters (an extreme one does this); otherwise the "
                  f"method ({self.method}) may be unstable at dt = {self.dt}: try a smaller "
                  f"dt{self._stabler_methods()}")
-        where = where or "where: too long a run to trace again"
-        warnings.warn(f"{self.model.name}: states became NaN or infinite, {where}; {total} "
+        place = place or "where: too long a run to trace again"
+        warnings.warn(f"{self.model.name}: states became NaN or infinite, {place}; {total} "
                       f"neuron(s) end non-finite: {cause}", NumericalWarning, stacklevel=4)
 
     def _parameters(self, params, n_neurons, dtype, allow_nan=False):

@@ -18,7 +18,7 @@ class Panel:
     """One run drawn in a model's figure: a preset, an input, initial states and parameters."""
 
     label: str
-    current: object
+    current: Step | float
     preset: str | None = None
     initial: dict = field(default_factory=dict)
     params: dict = field(default_factory=dict)

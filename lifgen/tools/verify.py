@@ -498,7 +498,8 @@ class _Reference:
         self.model = model
         self.dts = dts
         spiking = getattr(model.spike, "lhs", None)
-        self.shown = spiking.name if spiking in model.state_symbols else model.state_names[0]
+        self.shown = (spiking.name if spiking is not None and spiking in model.state_symbols
+                      else model.state_names[0])
         finest = dts[-1]
         factor = int(round(dts[0] / finest))
         if linear:
@@ -506,7 +507,7 @@ class _Reference:
             solution = LinearSolution(model)
             inputs = {n: _values(resample(w, factor), base_steps * factor)
                       for n, w in waveforms.items()}
-            kicks = {}
+            kicks: dict[str, np.ndarray] = {}  # target state -> added at each fine step
             for name, (steps, weight) in events.items():
                 target = next(y.target for y in model.synapses if y.name == name)
                 added = kicks.setdefault(target, np.zeros(base_steps * factor))
@@ -514,8 +515,9 @@ class _Reference:
             self.states, self.spikes = solution.simulate(base_steps * factor, finest, inputs,
                                                          params, initial, kicks=kicks)
             self.step = finest
-            self.error = (np.finfo(float).eps * math.sqrt(base_steps * factor)
-                          * max(1.0, max(float(np.abs(v).max()) for v in self.states.values())))
+            self.error = float(np.finfo(float).eps * math.sqrt(base_steps * factor)
+                               * max(1.0, max(float(np.abs(v).max())
+                                              for v in self.states.values())))
         else:
             self.description = f"rk4 at dt/{FINE} of the finest dt"
             fine = finest / FINE
