@@ -12,9 +12,9 @@ import numpy as np
 
 from .version import __version__
 from .errors import CacheError, CompileError, InputError, LifgenError
-from .numerics.methods import AUTO_CANDIDATES, METHOD_CHOICES, METHODS, VERIFIED_BY_DEFAULT
+from .numerics.methods import AUTO_CANDIDATES, METHODS, VERIFIED_BY_DEFAULT
 from .results.outputs import final_path, save_arrays, save_figure
-from .runtime.simulate import _dt_in_model_unit
+from .codegen.compiler import dt_in_model_unit
 from .ir.written import to_text
 
 METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
@@ -209,7 +209,7 @@ def _emit(args):
         if value is not None:
             command += [flag, str(value)]
     written = emit(args.model, args.out, method=args.method,
-                   dt=_dt_in_model_unit(args.model, args.dt), dtype=args.dtype,
+                   dt=dt_in_model_unit(args.model, args.dt), dtype=args.dtype,
                    prefix=args.prefix, force=args.force, command=shlex.join(command),
                    target=args.target)
     for path in written:
@@ -238,14 +238,16 @@ def _reference(args):
 def _show(args):
     from .numerics.analytic import closed_form
     from .frontend.budget import SYMPY_SECONDS, OverBudget, within
-    from .numerics.discretize import discretize
+    from .codegen.compiler import dt_in_model_unit, kernel_source, model_options
+    from .codegen.options import Schedule
     from .frontend.library import load_model
-    from .codegen.options import ModelOptions, Schedule, Variant
     from .targets import get_target
 
     model = load_model(args.model)
-    step_map = discretize(model, args.method, _dt_in_model_unit(model, args.dt), args.reset,
-                          args.reset_timing, rtol=args.rtol)
+    options = model_options(args.method, dt_in_model_unit(model, args.dt), args.dtype, args.reset,
+                            args.reset_timing, rtol=args.rtol)
+    source = kernel_source(args.model, options, Schedule(), get_target(args.target))
+    step_map = source.step_map
     sections = [("Quantities (plain numbers are in these units)", _quantity_lines(model))]
     if model.refractory:
         sections.append(("Refractory period", [model.refractory_text()]))
@@ -274,9 +276,6 @@ def _show(args):
     why += [f"warning: {line}" for line in step_map.warning.splitlines()]
     sections.append((title, why + step_map.equations()))
     if args.c:
-        source = get_target(args.target).render(
-            step_map, ModelOptions(dtype=args.dtype), Schedule(),
-            Variant.of({n: "held" for n in model.input_names}, model.parameter_names))
         sections.append((f"Generated {LANGUAGES[args.target]}", [source.c_source]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:

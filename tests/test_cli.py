@@ -122,3 +122,20 @@ def test_gallery_of_the_model_library(tmp_path, capsys):
     assert "--force" in err and "Traceback" not in err
     unknown = lifgen_cli("gallery", "everything")
     assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_show_goes_through_the_compile_door(capsys, monkeypatch):
+    """`lifgen show` reaches the step map and C through the same door as compile (codegen's
+    compiler): with the options checked alike, the source compile generated is the one show
+    prints, from the source cache, with no SymPy work."""
+    import lifgen
+    from lifgen.codegen import compiler
+    from lifgen.cli import main
+
+    simulator = lifgen.compile("qif", method="rk2")
+    monkeypatch.setattr(compiler, "_generate", lambda *a: pytest.fail("SymPy ran again"))
+    assert main(["show", "qif", "--method", "rk2", "--c"]) == 0
+    out = capsys.readouterr().out
+    assert "== Step map (rk2, dt = 0.1 ms)" in out and simulator.c_source in out
+    assert main(["show", "qif", "--method", "rk2", "--rtol", "2"]) == 2  # checked as compile does
+    assert "rtol must be a number between 0 and 1" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from lifgen.errors import InputError, LifgenError
 from lifgen.frontend.library import list_models
 from lifgen.frontend.modelfile import model_from_document
 from lifgen.codegen.options import Schedule, Variant
-from lifgen.runtime.simulate import kernel_source, model_options
+from lifgen.codegen.compiler import kernel_source, model_options
 from lifgen.targets.cuda.target import TARGET
 
 COUPLED = ("rleaky", "rsynaptic")  # a recurrent synapse couples the neurons

@@ -45,7 +45,7 @@ def test_a_model_object_hits_the_source_cache_in_a_fresh_process(tmp_path):
     model = model_from_document(OU, "ou.toml")
     lifgen.compile(model)
     (tmp_path / "model.pickle").write_bytes(pickle.dumps(model))
-    code = ("import pickle, sys, lifgen, lifgen.runtime.simulate as s; "
+    code = ("import pickle, sys, lifgen, lifgen.codegen.compiler as s; "
             "s._generate = lambda *a: (_ for _ in ()).throw(AssertionError('SymPy ran')); "
             "model = pickle.load(open(sys.argv[1] + '/model.pickle', 'rb')); "
             "print(lifgen.compile(model).method)")

@@ -13,7 +13,7 @@ from lifgen.cli import main
 from lifgen.tools.emit import _example_input, example_run, library_source
 from lifgen.errors import InputError
 from lifgen.frontend.library import list_models, load_model
-from lifgen.runtime.simulate import model_options
+from lifgen.codegen.compiler import model_options
 
 MODELS = list_models()
 DTYPES = ("float64", "float32")

@@ -4,7 +4,8 @@ import pytest
 import sympy
 
 from lifgen.errors import ModelError
-from lifgen.frontend.expressions import check_name, parse, parse_expression
+from lifgen.frontend.expressions import parse, parse_expression
+from lifgen.ir.names import check_name
 
 NAMES = {n: sympy.Symbol(n) for n in ("V", "I", "R", "C", "threshold", "u")}
 V, I, R, C = (NAMES[n] for n in "VIRC")

@@ -271,12 +271,12 @@ def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
     import pickle
 
     from lifgen.codegen.options import ModelOptions, Schedule
-    from lifgen.runtime.simulate import _source_key, kernel_source
+    from lifgen.codegen.compiler import _source_key, kernel_source
     from lifgen.targets import get_target
 
     build = _cache_env(monkeypatch, tmp_path / "cache")
     options = ModelOptions()
-    first = kernel_source("leaky", options)
+    first = kernel_source("leaky", options, Schedule(), get_target("c"))
     key = _source_key("leaky", options, Schedule(), "c")
     assert build.load_source(key) == first  # stored, and read back as JSON
     marker = tmp_path / "ran"
@@ -288,7 +288,7 @@ def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
         build.store_blob("sources", f"{key}.json", payload)
         assert build.load_source(key) is None
     assert not marker.exists()
-    assert kernel_source("leaky", options) == first  # generated again, and stored again
+    assert kernel_source("leaky", options, Schedule(), get_target("c")) == first  # generated again, and stored again
     assert build.load_source(key) == first
 
 
@@ -423,7 +423,7 @@ def _c_library_macros():
 def test_every_c_library_macro_usable_as_a_name_builds_in_kernels_and_emit(tmp_path):
     """A generator, not a list: each macro of this machine's C library that lifgen accepts as a
     name becomes a parameter (a few of them in the update), compiled and emitted."""
-    from lifgen.frontend.expressions import check_name
+    from lifgen.ir.names import check_name
 
     names, seen = [], set()
     for name in _c_library_macros():
@@ -476,7 +476,7 @@ def test_every_library_model_s_source_is_stored_exactly(name):
     """A source the JSON format cannot say exactly would be generated again at every compile."""
     from lifgen.codegen import source_json
     from lifgen.codegen.options import ModelOptions, Schedule
-    from lifgen.runtime.simulate import _generate
+    from lifgen.codegen.compiler import _generate
     from lifgen.targets import get_target
 
     source = _generate(name, ModelOptions(), Schedule(), get_target("c"))

@@ -14,7 +14,6 @@ import sympy
 from ..ir import written
 from ..ir.functions import FUNCTIONS as FUNCTION_REGISTRY
 from ..errors import ModelError, did_you_mean
-from ..ir.names import NAME_PATTERN, check_name  # noqa: F401 (the front end's names)
 from .units import unit_symbol
 
 MAX_TEXT = 4000

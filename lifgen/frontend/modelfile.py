@@ -17,7 +17,8 @@ import sympy
 
 from .circuit import derive_odes
 from ..errors import ModelError, did_you_mean
-from .expressions import FUNCTIONS, check_name, names_in, parse, parse_expression
+from .expressions import FUNCTIONS, names_in, parse, parse_expression
+from ..ir.names import check_name
 from .dimensions import NONE, DimensionCheck
 from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
 from ..ir.written import Assignments, Node, Num

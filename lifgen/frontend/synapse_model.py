@@ -17,7 +17,8 @@ import sympy
 
 from .dimensions import NONE, DimensionCheck, dimension
 from ..errors import ModelError
-from .expressions import NAME_PATTERN, check_name, parse
+from .expressions import parse
+from ..ir.names import NAME_PATTERN, check_name
 from .library import resource_dir
 from ..ir.algebra import linear_coefficients
 from ..ir.model import Quantity

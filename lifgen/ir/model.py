@@ -16,7 +16,7 @@ from . import written
 from .written import Assignments, Node
 from ..errors import ModelError
 from .names import check_name
-from .method_names import METHOD_CHOICES, METHOD_NAMES
+from .method_names import METHOD_CHOICES
 
 from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
                       previous_symbol, symbol, time_function)

@@ -6,8 +6,7 @@ import sympy
 
 from ..errors import ModelError
 from ..ir.symbols import DT
-from ..ir.algebra import (Opaque, expand_opaque, linear_coefficients,  # noqa: F401
-                          nonlinear_terms)
+from ..ir.algebra import linear_coefficients, nonlinear_terms
 from ..ir.functions import exprel, propagator
 
 

@@ -16,8 +16,7 @@ import sympy
 from numpy.polynomial.polynomial import polypow
 
 from ..errors import ModelError
-from ..ir.method_names import (METHOD_CHOICES, METHOD_NAMES, SUBSTEPPED, SUBSTEPS,  # noqa: F401
-                                substepped_name)
+from ..ir.method_names import SUBSTEPPED, SUBSTEPS, substepped_name
 from .linear import exact_step, linear_coefficients
 from ..ir.symbols import DT, XI, substitute_expressions
 from ..ir.functions import exprel

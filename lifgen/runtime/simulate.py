@@ -8,7 +8,6 @@ events), and the arrays are assembled into a Result.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import threading
 import time
@@ -23,15 +22,12 @@ from . import memory
 from . import plasticity
 from . import prepare
 from ..ir import written
-from ..codegen.build import cached, load_source, source_key, store_source
-from ..numerics.discretize import checked_rtol, discretize
-from ..errors import InputError, LifgenError, NumericalWarning
-from ..frontend.library import load_model, model_file
-from ..frontend.modelfile import read_regular_file
+from ..codegen.compiler import built, dt_in_model_unit, model_options, variant_source
+from ..errors import InputError, NumericalWarning
 from ..numerics.methods import ORDERS
 from ..ir.model import Model
 from ..ir.kinds import WeightKind
-from ..codegen.options import DTYPES, ModelOptions, Schedule, Variant
+from ..codegen.options import ModelOptions, Schedule, Variant
 from .plasticity import Synapses
 from ..results.result import Result
 from ..codegen.run_arrays import RunArrays, SynapseArrays
@@ -91,7 +87,7 @@ class Simulator:
         (built once, then cached)."""
         key = Variant.of(layouts, shared, connected, plastic)
         if key not in self._variants:
-            source = self.target.render(self.step_map, self.semantics, self.schedule, key)
+            source = variant_source(self.kernel_source, key, self.target)
             self._variants[key] = (source, self.target.build(source))
         return self._variants[key]
 
@@ -515,8 +511,7 @@ def rebuilt(model: Model, semantics: ModelOptions, schedule: Schedule, target: s
     with _REBUILT_LOCK:
         if key not in _REBUILT:
             backend = get_target(target)
-            source = kernel_source(model, semantics, schedule, backend)
-            _REBUILT[key] = Simulator(backend, source, backend.build(source))
+            _REBUILT[key] = Simulator(backend, *built(model, semantics, schedule, backend))
         return _REBUILT[key]
 
 
@@ -573,17 +568,17 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
         backend = get_target(target)
     except ValueError as error:
         raise InputError(str(error)) from None
-    dt = _dt_in_model_unit(model, dt)
+    dt = dt_in_model_unit(model, dt)
     semantics = model_options(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
                               inhibition, state_quant, precise, rtol)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
                         tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
                         portable=bool(portable), fma=bool(fma),
                         flush_denormals=bool(flush_denormals), runtime_dt=bool(runtime_dt))
-    source = kernel_source(model, semantics, schedule, backend)
+    source, kernel = built(model, semantics, schedule, backend)
     if source.step_map.warning:
         warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)
-    return Simulator(backend, source, backend.build(source))
+    return Simulator(backend, source, kernel)
 
 
 def warm(model, **options) -> str:
@@ -595,85 +590,6 @@ def warm(model, **options) -> str:
     simulator = compile(model, **options)
     state = "was already" if simulator.from_cache else "is now"
     return f"{simulator.model.name} ({simulator.method}, dt = {simulator.dt}) {state} in {cache_dir()}"
-
-
-def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
-                  reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-                  precise=False, rtol=None) -> ModelOptions:
-    """compile's model options, checked."""
-    for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
-        if value is not None and not isinstance(value, str):
-            raise InputError(f"{name} must be a name such as 'euler', got {value!r}")
-    if not isinstance(dtype, str) or dtype not in DTYPES:
-        raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    if isinstance(graded_spikes, bool) or not isinstance(graded_spikes, Real) \
-            or not np.isfinite(float(graded_spikes)):
-        raise InputError(f"graded_spikes must be a finite number, got {graded_spikes!r}")
-    if state_quant is not None:
-        try:
-            levels = np.asarray(state_quant, dtype=float)
-        except (TypeError, ValueError):
-            levels = np.zeros(0)
-        if levels.ndim != 1 or levels.size == 0 or not np.all(np.isfinite(levels)):
-            raise InputError("state_quant must be a non-empty 1-D array of finite levels")
-        state_quant = tuple(float(v) for v in levels)
-    return ModelOptions(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
-                        reset_delay=reset_delay, graded_spikes=float(graded_spikes),
-                        inhibition=bool(inhibition), state_quant=state_quant,
-                        precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol))
-
-
-def kernel_source(model, semantics: ModelOptions, schedule: Schedule = Schedule(),
-                  target: Any = None):
-    """The generated source of `model`'s first kernel (parameters shared, inputs held): from the
-    source cache when this model file was compiled before with the same options, else from
-    SymPy and the target's renderer."""
-    target = target or get_target("c")
-    key = _source_key(model, semantics, schedule, target.name)
-    make = functools.partial(_generate, model, semantics, schedule, target)
-    if key is None:
-        return make()
-    return cached("sources", key, make, load_source, store_source)
-
-
-def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
-    """The SymPy and rendering work of compile: discretize and render."""
-    model = load_model(model)
-    _check_options(model, semantics)
-    step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
-                          reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
-                          precise=semantics.precise, rtol=semantics.rtol)
-    if semantics.precise and (model.synapses or semantics.inhibition):
-        raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
-    held = {name: "held" for name in model.input_names}  # the common case: inputs held
-    return target.render(step_map, semantics, schedule, Variant.of(held, model.parameter_names))
-
-
-def _source_key(model, semantics: ModelOptions, schedule: Schedule, target: str):
-    """The cache key of a model's generated source: its file's bytes and where it is (a file
-    without a [model] name is named after itself), or a Model object's content (so a Model
-    pickled to another machine finds what it generated there)."""
-    if isinstance(model, Model):
-        text = model.content_hash().encode()
-    else:
-        try:
-            path = model_file(model)
-            text = read_regular_file(path, str(path)) + b"\0" + str(path.resolve()).encode()
-        except (OSError, LifgenError):
-            return None  # load_model reports it
-    options = {"target": target, "model": dataclasses.asdict(semantics),
-               "schedule": dataclasses.asdict(schedule)}
-    return source_key(text, options)
-
-
-def _check_options(model, semantics: ModelOptions) -> None:
-    reset_timing = semantics.reset_timing or model.reset_timing
-    if model.refractory and (semantics.inhibition or semantics.state_quant is not None):
-        raise InputError("a refractory period cannot be combined with inhibition or state_quant")
-    if semantics.inhibition and (reset_timing != "next_step"
-                                 or not isinstance(model.spike, (sympy.Gt, sympy.Ge))):
-        raise InputError("inhibition needs a threshold spike condition (X > theta) and "
-                         "next_step reset timing")
 
 
 def _advance(runner, arrays: RunArrays, spikes: str, progress: bool, max_events=None):
@@ -738,15 +654,3 @@ def _chunk_length(n_steps, width, spikes):
     return chunk
 
 
-def _dt_in_model_unit(model, dt):
-    """dt given as a quantity ("100 us") in the model's time unit."""
-    if dt is None or isinstance(dt, Real):
-        return dt
-    model = load_model(model)
-    if not model.time_unit:
-        raise InputError(f"dt={dt!r} has a unit but {model.name} declares no time unit; give dt "
-                         "as a number, or write dt = \"0.1 ms\" in its [simulation] section")
-    try:
-        return to_unit(dt, parse_unit(model.time_unit), "dt")
-    except UnitError as error:
-        raise InputError(str(error)) from None

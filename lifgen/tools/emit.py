@@ -14,8 +14,8 @@ from ..codegen.abi import field_name
 from ..errors import InputError
 from ..frontend.library import load_model
 from ..ir.model import REFRACTORY_STATE, display
-from ..codegen.options import Variant
-from ..runtime.simulate import kernel_source, model_options
+from ..codegen.options import Schedule, Variant
+from ..codegen.compiler import kernel_source, model_options, variant_source
 from ..targets import get_target
 from ..targets.c.render import C_TYPES, environment
 from ..runtime.waveforms import Step
@@ -73,10 +73,10 @@ def library_source(model, options, target="c"):
     """The kernel the library wraps: per-neuron parameters, each input read row by row, and
     connections possible when the model has synapses."""
     target = get_target(target)
-    source = kernel_source(model, options, target=target)
+    source = kernel_source(model, options, Schedule(), target)
     model = source.step_map.model
     variant = Variant.of({u.name: "streamed" for u in model.inputs}, (), bool(model.synapses))
-    return target.render(source.step_map, source.semantics, source.schedule, variant)
+    return variant_source(source, variant, target)
 
 
 def library_context(model, options, prefix, command=None, target="c"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from typing import Any
 
 import jinja2
 import sympy
@@ -21,7 +20,7 @@ from ...frontend.library import resource_dir
 from ...codegen.lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
 from ...ir.model import DT, REFRACTORY_STATE
 from ...codegen.options import DTYPES, ModelOptions, Schedule, Variant
-from ...codegen.source import TILES, KernelSource, tile_size  # noqa: F401 (the C target's)
+from ...codegen.source import KernelSource, tile_size
 from ...codegen.plasticity import kernel_blocks
 from ...ir.statements import identifiers
 from ...ir.written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
