@@ -164,8 +164,9 @@ def test_show_never_hangs_on_a_closed_form(tmp_path):
     (tmp_path / "m.pickle").write_bytes(pickle.dumps(model))
     code = ("import os, sys, pickle; os.environ['LIFGEN_SYMPY_BUDGET'] = '1'; "
             "import lifgen.cli as cli, lifgen.frontend.library as library; "
+            "import lifgen.codegen.compiler as compiler; "
             "model = pickle.load(open(sys.argv[1], 'rb')); "
-            "library.load_model = lambda *a, **k: model; "
+            "library.load_model = compiler.load_model = lambda *a, **k: model; "
             "sys.exit(cli.main(['show', 'adlif', '--no-c']))")
     answer = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.pickle")],
                             capture_output=True, text=True, timeout=120)
