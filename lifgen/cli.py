@@ -16,6 +16,7 @@ from .numerics.methods import AUTO_CANDIDATES, METHODS, VERIFIED_BY_DEFAULT
 from .results.outputs import final_path, save_arrays, save_figure
 from .codegen.compiler import dt_in_model_unit
 from .ir.written import to_text
+from .targets import target_names
 
 METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
                + f"; or auto (exact for a linear system, else the cheapest of "
@@ -129,7 +130,7 @@ def _parser():
     emit.add_argument("--prefix", metavar="NAME", help="file and function prefix (default: the "
                       "model's name)")
     emit.add_argument("--force", action="store_true", help="replace files already in --out")
-    emit.add_argument("--target", choices=("c", "cuda"), default="c",
+    emit.add_argument("--target", choices=target_names(), default="c",
                       help="c: NAME.c for any C compiler (default); cuda: NAME.cu for nvcc")
 
     gallery = commands.add_parser("gallery", help="draw snnTorch tutorial 2 (tutorial) or every "
@@ -154,7 +155,7 @@ def _compile_options(parser):
                         "each state's scale (default 1e-6)")
     parser.add_argument("--reset", choices=("subtract", "zero", "none"))
     parser.add_argument("--reset-timing", choices=("next_step", "same_step"))
-    parser.add_argument("--target", choices=("c", "cuda"), default="c",
+    parser.add_argument("--target", choices=target_names(), default="c",
                         help="where the model runs: c (this CPU, default) or cuda (an NVIDIA GPU)")
 
 
@@ -195,7 +196,6 @@ _ERROR_KINDS: dict[type[Exception], tuple[str, int]] = {
 # what the machine refused (a full disk, a read-only folder): the user's to fix, not a bug
 SYSTEM_REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
                    errno.EEXIST, errno.ENOTDIR, errno.EISDIR}
-LANGUAGES = {"c": "C", "cuda": "CUDA"}
 
 
 def _emit(args):
@@ -276,7 +276,7 @@ def _show(args):
     why += [f"warning: {line}" for line in step_map.warning.splitlines()]
     sections.append((title, why + step_map.equations()))
     if args.c:
-        sections.append((f"Generated {LANGUAGES[args.target]}", [source.c_source]))
+        sections.append((f"Generated {get_target(args.target).language}", [source.text]))
     print(f"{model.name}: {model.description}")
     for title, lines in sections:
         print(f"\n== {title}")

@@ -97,11 +97,16 @@ class PythonSource:
     work_size: int = 1
     c_source: str = ""
 
+    @property
+    def text(self):
+        return self.code
+
 
 class PythonTarget:
     """render, build and runner, as lifgen.targets.c has them."""
 
     name = "python"
+    language = "Python"
 
     def render(self, step_map, semantics, schedule, variant):
         model = step_map.model

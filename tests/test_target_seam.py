@@ -1,6 +1,9 @@
 """The target seam: a second target is new files only (tests/python_target.py), and the IR
 printed as Python gives the C kernel's float64 numbers bit for bit."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +56,44 @@ def test_the_ir_printed_as_python_gives_the_c_numbers(python_target, name, optio
     np.testing.assert_array_equal(runs[0].spikes, runs[1].spikes)
     np.testing.assert_array_equal(runs[0].spike_count, runs[1].spike_count)
     assert runs[0].spike_count.sum() > 0
+
+
+def test_the_targets_fit_the_protocols_of_the_seam(python_target):
+    """The C, cuda and test targets, their sources and runners are what targets/base.py asks."""
+    from lifgen.targets.base import Runner, Source, Target
+
+    for name in ("c", "cuda", "python"):
+        assert isinstance(targets.get_target(name), Target), name
+    for name in ("c", "python"):
+        assert isinstance(lifgen.compile("leaky", target=name).kernel_source, Source), name
+    import python_target
+    from lifgen.targets.c.target import Runner as CRunner
+    from lifgen.targets.cuda.target import Runner as CudaRunner
+
+    for runner in (CRunner, CudaRunner, python_target.Runner):
+        assert issubclass(runner, Runner), runner
+
+
+def test_a_third_party_target_registers_through_an_entry_point(tmp_path):
+    """A package that declares `[lifgen.targets] python = "python_target:TARGET"` is a target
+    for compile, the CLI's --target and `lifgen show` (found through importlib.metadata)."""
+    info = tmp_path / "lifgen_python_target-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lifgen-python-target\n"
+                                   "Version: 0.1\n")
+    (info / "entry_points.txt").write_text("[lifgen.targets]\npython = python_target:TARGET\n")
+    code = ("import sys, numpy as np, lifgen; from lifgen.cli import main; "
+            "from lifgen.targets import target_names; print(target_names()); "
+            "runs = [lifgen.compile('leaky', target=t).run(50, 2, inputs={'I': 0.3}) "
+            "for t in ('c', 'python')]; "
+            "print(np.array_equal(runs[0].state['V'], runs[1].state['V']), "
+            "runs[1].spike_count.tolist()); "
+            "sys.exit(main(['show', 'leaky', '--target', 'python', '--c']))")
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(tmp_path), str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "('c', 'cuda', 'python')" and lines[1].startswith("True [")
+    assert "== Generated Python" in out.stdout and "def neuron(lg_i" in out.stdout

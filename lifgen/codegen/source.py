@@ -35,6 +35,11 @@ class KernelSource:
     prologue: "KernelSource | None" = None  # C that fills the scratch, for a GPU kernel
 
     @property
+    def text(self) -> str:
+        """The source in its target's language (C99, or CUDA C for the cuda target)."""
+        return self.c_source
+
+    @property
     def options(self) -> dict[str, Any]:
         """The options as one dict (model semantics, schedule and variant), for display."""
         return {"graded_spikes": self.semantics.graded_spikes,

@@ -23,6 +23,7 @@ class CTarget:
     """C99 kernels with OpenMP threads, compiled by the system's C compiler through cffi."""
 
     name = "c"
+    language = "C"
 
     def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
                variant: Variant) -> KernelSource:

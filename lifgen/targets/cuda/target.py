@@ -36,6 +36,7 @@ class CudaTarget:
     def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
         self.name = name
+        self.language = "CUDA"
 
     @property
     def device(self) -> Any:
