@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifgen.codegen.lower import ARRAY_PREFIXES, StepOptions, lower, state_names
+from lifgen.codegen.lower import StepOptions, lower, state_names
+from lifgen.codegen.naming import ARRAY_PREFIXES
 from lifgen.ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
                                Select)
 from lifgen.ir.written import Call, Name, Neg, Not, Num

@@ -15,7 +15,7 @@ from lifgen.ir.kinds import DriveKind, WeightKind
 from lifgen.frontend.library import load_model
 from lifgen.codegen.lower import StepOptions, lower
 from lifgen.ir.statements import Assign, Element, If, Let, Loop, Select, identifiers
-from lifgen.targets.c.render import local_prefixes
+from lifgen.codegen.naming import local_prefixes
 
 BETA_AND_BETA_STRIDE = """
 [parameters]
@@ -195,3 +195,29 @@ def test_identifiers_in_a_body_are_c_identifiers():
     step = _step("hodgkin_huxley")
     allowed = set(string.ascii_letters + string.digits + "_")
     assert all(set(name) <= allowed for name in identifiers(step.step))
+
+
+def test_emit_members_form_a_prefix_free_code():
+    from lifgen.codegen.naming import MEMBER_PREFIXES
+
+    assert _prefix_free(MEMBER_PREFIXES.values())
+
+
+@given(st.lists(st.tuples(st.sampled_from(sorted(local_prefixes())),
+                          st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,8}", fullmatch=True)),
+                min_size=2, max_size=2, unique=True))
+@settings(max_examples=300, deadline=None)
+def test_two_model_names_never_give_one_kernel_identifier(pair):
+    """Property: over every prefix table of codegen/naming.py, (kind, name) -> identifier is
+    injective for names a model may use."""
+    from lifgen.errors import ModelError
+    from lifgen.ir.names import check_name
+
+    prefixes = local_prefixes()
+    try:
+        for _, name in pair:
+            check_name(name)
+    except ModelError:
+        return  # a name no model may have
+    (kind_a, a), (kind_b, b) = pair
+    assert prefixes[kind_a] + a != prefixes[kind_b] + b

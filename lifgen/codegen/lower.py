@@ -19,25 +19,7 @@ from ..ir.symbols import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
 from ..ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, Expression, If, Let,
                          Loop, NeuronStep, Select, Statement, identifiers)
 from ..ir.written import Call, Name, Neg, Not, Num, Op, from_sympy, substitute, symbols, to_text
-
-# Local identifiers of the per-neuron step, one prefix per kind of name. With "lg_" for
-# lifgen's own, the prefixes form a prefix-free code, so two model names never meet in C.
-NEURON_PREFIXES = {"state": "s_", "new": "n_", "parameter": "p_", "input": "u_",
-                   "synapse": "y_", "reset": "r_", "correction": "c_", "from": "lg_from_",
-                   "to": "lg_to_"}
-# Arrays a schedule provides for the step: the neuron's value is element lg_i.
-ARRAY_PREFIXES = {"state": "lg_x_", "parameter": "lg_tp_", "constant": "lg_tk_",
-                  "input": "lg_in_", "time_input": "lg_value_", "synapse": "lg_syn_"}
-NEURON = "lg_i"
-
-
-def local(kind: str, name: str) -> str:
-    return NEURON_PREFIXES[kind] + name
-
-
-def array(kind: str, name: str) -> str:
-    return ARRAY_PREFIXES[kind] + name
-
+from .naming import NEURON, array, local
 
 def name(identifier: str) -> Name:
     return Name(sympy.Symbol(identifier))

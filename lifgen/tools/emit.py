@@ -14,6 +14,7 @@ from ..codegen.abi import field_name
 from ..errors import InputError
 from ..frontend.library import load_model
 from ..ir.model import REFRACTORY_STATE, display
+from ..codegen.naming import member
 from ..codegen.options import Schedule, Variant
 from ..codegen.compiler import kernel_source, model_options, variant_source
 from ..targets import get_target
@@ -133,14 +134,6 @@ def library_context(model, options, prefix, command=None, target="c"):
     }
 
 
-# The library's struct members: a prefix per kind, as the kernel's own names have, so that no
-# model name meets a macro of the C library (a parameter EOF is p_EOF, a state NULL s_NULL).
-MEMBER_PREFIXES = {"param": "p_", "state": "s_", "input": "u_"}
-
-
-def member(kind, name):
-    """The library struct's member for a parameter, state or input `name`: p_tau, s_V, u_I."""
-    return MEMBER_PREFIXES[kind] + name
 
 
 def _kernel_arguments(kernel, model):

@@ -13,11 +13,13 @@ import jinja2
 import sympy
 
 from ...version import __version__
-from ...codegen.abi import ROLES, KernelABI, c_struct, field_name, kernel_abi
+from ...codegen.abi import KernelABI, c_struct, kernel_abi
 from ...numerics.discretize import StepMap
 from ...ir.kinds import c_enums
 from ...frontend.library import resource_dir
-from ...codegen.lower import ARRAY_PREFIXES, NEURON_PREFIXES, StepOptions, local, lower, shared_constants, state_names
+from ...codegen.lower import StepOptions, lower, shared_constants, state_names
+from ...codegen.naming import (ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name,
+                               local)
 from ...ir.model import DT, REFRACTORY_STATE
 from ...codegen.options import DTYPES, ModelOptions, Schedule, Variant
 from ...codegen.source import KernelSource, tile_size
@@ -40,10 +42,6 @@ SCHEDULES = {  # loop order -> (template, what the header says of it)
     "constants": ("c/schedule_constants.c.j2", "none: this kernel only fills each neuron's "
                   "parameters and constants, for a GPU kernel to read"),
 }
-# Arrays and values of the kernel's schedules, per model name (beside lower.ARRAY_PREFIXES).
-SCHEDULE_PREFIXES = {"scratch_parameter": "lg_p_", "scratch_constant": "lg_k_",
-                     "held": "lg_held_", "spread": "lg_shared_", "direct": "lg_direct_",
-                     "slot0": "lg_slot0_", "rings": "lg_rings_"}
 # Helpers and what each needs besides itself.
 HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_exprel": (), "lg_min": (),
            "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
@@ -126,8 +124,8 @@ def with_body(context: KernelContext, body: str, abi: KernelABI,
 
 def _unpack(abi: KernelABI, used: set[str], restrict: str) -> list[tuple[str, str]]:
     """The fields the kernel reads: (parameter lg_<field> with restrict, the struct's field)."""
-    return [(f.declaration(restrict).replace(f.name, "lg_" + f.name, 1), f"lg_a->{f.name}")
-            for f in abi if "lg_" + f.name in used]
+    return [(f.declaration(restrict).replace(f.name, lifgen_name(f.name), 1), f"lg_a->{f.name}")
+            for f in abi if lifgen_name(f.name) in used]
 
 
 def _closure(used: set[str]) -> set[str]:
@@ -238,16 +236,16 @@ def _rename_constant(step_map: StepMap, tree):
 
 def _state(name: str) -> StateNames:
     return StateNames(name=name, x=ARRAY_PREFIXES["state"] + name, new=local("new", name),
-                      state="lg_" + field_name("state", name),
-                      trace="lg_" + field_name("trace", name))
+                      state=field_local("state", name),
+                      trace=field_local("trace", name))
 
 
 def _parameter(name: str, shared: set[str], in_loop: set[str]) -> ParameterNames:
     return ParameterNames(name=name, c=local("parameter", name),
                           scratch=SCHEDULE_PREFIXES["scratch_parameter"] + name,
                           tile=ARRAY_PREFIXES["parameter"] + name,
-                          param="lg_" + field_name("param", name),
-                          stride="lg_" + field_name("param_stride", name),
+                          param=field_local("param", name),
+                          stride=field_local("param_stride", name),
                           shared=name in shared,
                           in_loop=local("parameter", name) in in_loop
                           or ARRAY_PREFIXES["parameter"] + name in in_loop)
@@ -258,10 +256,10 @@ def _input(name: str, layout: str, in_loop: set[str]) -> InputNames:
                       value=ARRAY_PREFIXES["time_input"] + name,
                       held=SCHEDULE_PREFIXES["held"] + name,
                       spread=SCHEDULE_PREFIXES["spread"] + name,
-                      input="lg_" + field_name("input", name),
-                      time="lg_" + field_name("input_time_stride", name),
-                      batch="lg_" + field_name("input_batch_stride", name),
-                      neuron="lg_" + field_name("input_neuron_stride", name),
+                      input=field_local("input", name),
+                      time=field_local("input_time_stride", name),
+                      batch=field_local("input_batch_stride", name),
+                      neuron=field_local("input_neuron_stride", name),
                       in_loop=ARRAY_PREFIXES["input"] + name in in_loop
                       or ARRAY_PREFIXES["time_input"] + name in in_loop)
 
@@ -281,7 +279,7 @@ PLASTIC_FIELDS = {"states": "plastic_states", "params": "plastic_params",
 
 def plastic_fields(name: str) -> dict[str, str]:
     """The kernel's names for synapse type `name` that the plastic blocks read."""
-    return {**{key: "lg_" + field_name(role, name)
+    return {**{key: field_local(role, name)
                for key, role in {**SYNAPSE_FIELDS, **PLASTIC_FIELDS}.items()},
             "syn": ARRAY_PREFIXES["synapse"] + name}
 
@@ -289,7 +287,7 @@ def plastic_fields(name: str) -> dict[str, str]:
 def _synapse(y, plastic, dtype, dropped) -> SynapseNames:
     """The kernel's names for synapse type `y`; `dropped`: its events are dropped while the
     neuron is refractory (the template then adds them where the counter is zero)."""
-    arguments = {key: "lg_" + field_name(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
+    arguments = {key: field_local(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
     blocks = ("", "")
     if plastic is not None:
         blocks = kernel_blocks(plastic, plastic_fields(y.name), dtype)
@@ -323,13 +321,4 @@ def _describe(semantics: ModelOptions, schedule: Schedule) -> str:
         parts.append(f"states quantised to {len(semantics.state_quant)} levels")
     return ", ".join(parts)
 
-
-def local_prefixes() -> dict[str, str]:
-    """Every prefix that turns a model name into a C identifier of the kernel (for the test that
-    they form a prefix-free code, which makes C names injective)."""
-    table = {f"neuron {k}": v for k, v in NEURON_PREFIXES.items()}
-    table.update({f"array {k}": v for k, v in ARRAY_PREFIXES.items()})
-    table.update({f"schedule {k}": v for k, v in SCHEDULE_PREFIXES.items()})
-    table.update({f"field {k}": "lg_" + v[0] for k, v in ROLES.items()})
-    return table
 
