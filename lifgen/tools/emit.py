@@ -24,11 +24,11 @@ from ..ir.written import CPrinter, Num, to_text
 
 C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 FILES = {  # per target: file name -> template
-    "c": {"{prefix}.h": "emit_header.h.j2", "{prefix}.c": "emit_library.c.j2",
-          "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile.j2",
-          "CMakeLists.txt": "emit_CMakeLists.txt.j2"},
-    "cuda": {"{prefix}.h": "emit_header.h.j2", "{prefix}.cu": "emit_library.cu.j2",
-             "example.c": "emit_example.c.j2", "Makefile": "emit_Makefile_cuda.j2"}}
+    "c": {"{prefix}.h": "c/emit/header.h.j2", "{prefix}.c": "c/emit/library.c.j2",
+          "example.c": "c/emit/example.c.j2", "Makefile": "c/emit/Makefile.j2",
+          "CMakeLists.txt": "c/emit/CMakeLists.txt.j2"},
+    "cuda": {"{prefix}.h": "c/emit/header.h.j2", "{prefix}.cu": "cuda/emit/library.cu.j2",
+             "example.c": "c/emit/example.c.j2", "Makefile": "cuda/emit/Makefile.j2"}}
 EXAMPLE_NEURONS = 100
 DIGITS = {"float64": 17, "float32": 9}  # enough decimal digits to read the value back exactly
 
