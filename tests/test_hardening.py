@@ -19,7 +19,7 @@ import pytest
 import lifgen
 from lifgen.codegen import build
 from lifgen.cli import main
-from lifgen.targets.c.render import environment as _environment
+from lifgen.targets.cfamily.kernel import environment as _environment
 from lifgen.errors import CompileError, InputError, LifgenError, ModelError, NumericalWarning
 
 PACKAGE = Path(lifgen.__file__).resolve().parent

@@ -18,7 +18,7 @@ from ..codegen.naming import member
 from ..codegen.options import Schedule, Variant
 from ..codegen.compiler import kernel_source, model_options, variant_source
 from ..targets import get_target
-from ..targets.c.render import C_TYPES, environment
+from ..targets.cfamily.kernel import C_TYPES, environment
 from ..runtime.waveforms import Step
 from ..ir.written import CPrinter, Num, to_text
 

@@ -12,7 +12,8 @@ from ...codegen.build import Kernel, build
 from ...numerics.discretize import StepMap
 from ...codegen.options import ModelOptions, Schedule, Variant
 from ...codegen.run_arrays import RunArrays
-from .render import KernelSource, render
+from ...codegen.source import KernelSource
+from .render import render
 
 
 POINTER_TYPES = {"int64": "int64_t[]", "uint8": "uint8_t[]"}  # else the kernel's real type

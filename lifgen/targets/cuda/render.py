@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from ...codegen.abi import KernelABI
 from ...numerics.discretize import StepMap
 from ...codegen.options import ModelOptions, Schedule, Variant
-from ..c.context import KernelContext
+from ..cfamily.context import KernelContext
 from ...codegen.plasticity import cuda_block
-from ..c.render import (KERNEL_FUNCTION, KernelSource, environment, kernel_context, loop_order,
-                        model_abi, plastic_fields, render as render_c, with_body)
+from ...codegen.source import KernelSource
+from ..c.render import render as render_c
+from ..cfamily.kernel import (KERNEL_FUNCTION, environment, kernel_context, loop_order, model_abi,
+                              plastic_fields, with_body)
 
 MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
 # The kernels of a coupled step, in launch order (then one drive kernel per synapse type).

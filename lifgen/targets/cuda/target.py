@@ -13,7 +13,8 @@ from ...codegen.build import Kernel
 from ...numerics.discretize import StepMap
 from ...codegen.options import ModelOptions, Schedule, Variant
 from ...codegen.run_arrays import RunArrays
-from ..c.render import KERNEL_FUNCTION, KernelSource
+from ...codegen.source import KernelSource
+from ..cfamily.kernel import KERNEL_FUNCTION
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
 from ...ir.kinds import DriveKind

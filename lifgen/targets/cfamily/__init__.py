@@ -1,0 +1,2 @@
+"""The C family: what the C and the cuda target share (the kernel context, the printer, the
+template environment)."""

@@ -1,0 +1,305 @@
+"""The C family's kernel context, shared by the C and the cuda target: a StepMap lowered to
+statements and printed as C expressions, the names of every array and value the loops use, the
+helpers, sizes and enums a body turns out to need, and the Jinja2 environment over the templates.
+Python decides everything; the templates only loop and declare. A target of this family (C99,
+CUDA C) fills a schedule template with it (targets/c/render.py, targets/cuda/render.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+
+import jinja2
+import sympy
+
+from ...version import __version__
+from ...codegen.abi import KernelABI, c_struct, kernel_abi
+from ...numerics.discretize import StepMap
+from ...ir.kinds import c_enums
+from ...frontend.library import resource_dir
+from ...codegen.lower import StepOptions, lower, shared_constants, state_names
+from ...codegen.naming import (ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name,
+                               local)
+from ...ir.model import DT, REFRACTORY_STATE
+from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.source import tile_size
+from ...codegen.plasticity import kernel_blocks
+from ...ir.statements import identifiers
+from ...ir.written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
+from ..text import comment_text
+from .context import (ConstantNames, InputNames, KernelContext, ParameterNames,
+                      PropagatorNames, StateNames, SynapseNames)
+from .printer import StatementPrinter, print_expression
+
+C_TYPES = {"float64": "double", "float32": "float"}
+KERNEL_FUNCTION = "lg_run"
+SCHEDULES = {  # loop order -> (template, what the header says of it)
+    "independent": ("c/schedule_tiles.c.j2", "tiles of {tile} neurons outside, time inside"),
+    "streaming": ("c/schedule_streamed.c.j2", "chunks of steps outside, blocks of neurons "
+                  "inside (a streamed input is read in runs)"),
+    "coupled": ("c/schedule_coupled.c.j2", "time outside, every neuron per step (coupled by "
+                "synapses or inhibition)"),
+    "constants": ("c/schedule_constants.c.j2", "none: this kernel only fills each neuron's "
+                  "parameters and constants, for a GPU kernel to read"),
+}
+# Helpers and what each needs besides itself.
+HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_exprel": (), "lg_min": (),
+           "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
+           "lg_expm": (), "lg_propagator": ("lg_expm",),
+           "memcpy": (), "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
+SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
+                    "(uncoupled models) */",
+         "LG_BLOCK": "/* Streamed input: blocks of neurons whose states fit in L1, advanced "
+                     "LG_CHUNK steps at a time. */\nenum {{ LG_BLOCK = 16384 / sizeof(lg_real), "
+                     "LG_CHUNK = 32 }};"}
+
+
+@functools.lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment over lifgen's templates (C kernels and emit's library files)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+        undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True)
+    env.filters["comment"] = comment_text
+    return env
+
+
+def loop_order(step_map: StepMap, semantics: ModelOptions, variant: Variant) -> str:
+    """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming.
+
+    A synapse that is an input of the equations (snnTorch's rec) always couples; one that
+    increments a state (exc -> g_e) couples only when connections are given.
+    """
+    model = step_map.model
+    if semantics.inhibition or variant.connected or any(y.target is None for y in model.synapses):
+        return "coupled"
+    if "streamed" in dict(variant.layouts).values():
+        return "streaming"
+    return "independent"
+
+
+def model_abi(step_map: StepMap) -> KernelABI:
+    model = step_map.model
+    return kernel_abi(state_names(step_map), model.parameter_names, model.input_names,
+                      model.synapse_names)
+
+
+def with_body(context: KernelContext, body: str, abi: KernelABI,
+              restrict: str = "restrict ") -> KernelContext:
+    """The context with its rendered body, and what the body turns out to use: the fields to
+    unpack (arrays declared with `restrict`), the helpers, sizes and enums to declare."""
+    used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
+    if context.dt_literal is not None:
+        used.discard("lg_dt")  # a local constant, not the struct's field
+    return dataclasses.replace(
+        context, body=body.rstrip("\n"), unpack=tuple(_unpack(abi, used, restrict)),
+        helpers=frozenset(_closure(used)),
+        sizes=tuple(SIZES[n].format(tile=context.tile) for n in ("LG_TILE", "LG_BLOCK")
+                    if n in used),
+        enums=tuple((comment, members) for comment, members in c_enums()
+                    if any(name in used for name, _ in members)))
+
+
+def _unpack(abi: KernelABI, used: set[str], restrict: str) -> list[tuple[str, str]]:
+    """The fields the kernel reads: (parameter lg_<field> with restrict, the struct's field)."""
+    return [(f.declaration(restrict).replace(f.name, lifgen_name(f.name), 1), f"lg_a->{f.name}")
+            for f in abi if lifgen_name(f.name) in used]
+
+
+def _closure(used: set[str]) -> set[str]:
+    helpers = {n for n in HELPERS if n in used}
+    for name in list(helpers):
+        helpers.update(HELPERS[name])
+    return helpers
+
+
+def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+                   variant: Variant, mode: str, abi: KernelABI, indent: int = 16) -> KernelContext:
+    """Every name and printed statement the templates of one kernel read (the step printed at
+    `indent` spaces)."""
+    model = step_map.model
+    dtype = semantics.dtype
+    shared = set(variant.shared)
+    layouts = {u.name: (variant.layout(u.name) if mode != "coupled" else "any")
+               for u in model.inputs}
+    levels = tuple(sorted(semantics.state_quant or ()))
+    plastic = {p.synapse_type: p for p in variant.plastic}
+    step = lower(step_map, StepOptions(
+        inhibition=semantics.inhibition, levels=levels,
+        time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
+        shared=frozenset(shared)))
+    printer = StatementPrinter(dtype, indent)
+    expression = functools.partial(print_expression, dtype=dtype)
+    number = CPrinter({}, dtype).print
+    in_loop = identifiers((step.step, step.after_spike))
+    shared_k = shared_constants(step_map, frozenset(shared))
+    tile = tile_size(schedule, dtype)
+    coupled_scratch: list[str] = []
+    if mode == "coupled":
+        coupled_scratch += [ARRAY_PREFIXES["synapse"] + y.name for y in model.synapses]
+        coupled_scratch += [SCHEDULE_PREFIXES["spread"] + u.name for u in model.inputs
+                            if ARRAY_PREFIXES["input"] + u.name in in_loop]
+        coupled_scratch += (["lg_margin", "lg_was_reset"] if semantics.inhibition else [])
+        coupled_scratch += ["lg_now"]
+    parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
+    propagators, trees = _propagator_blocks(
+        [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
+    constants = [ConstantNames(c=k.name,
+                               scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
+                               tile=ARRAY_PREFIXES["constant"] + k.name[3:],
+                               code=expression(renamed),
+                               shared=k in shared_k,
+                               comment=f"{k.name.removeprefix('lg_')} = {to_text(tree)}")
+                 for (k, tree), renamed in zip(step_map.constants, trees)]
+    graded = float(semantics.graded_spikes)
+    return KernelContext(
+        function=KERNEL_FUNCTION, model=model.name, description=model.description,
+        version=__version__, method=step_map.method,
+        dt_text=("a discrete map (no dt)" if step_map.dt is None else
+                 "dt a run-time argument (compiled with runtime_dt)" if schedule.runtime_dt
+                 else f"dt = {step_map.dt}"),
+        dt_literal=(None if step_map.dt is None or schedule.runtime_dt
+                    else number(Num(float(step_map.dt)))),
+        real=C_TYPES[dtype], fabs="fabsf" if dtype == "float32" else "fabs",
+        expm1="expm1f" if dtype == "float32" else "expm1", one=number(Num(1.0)),
+        tile=tile, threads=schedule.threads, mode=mode,
+        schedule=SCHEDULES[mode][0], mode_comment=SCHEDULES[mode][1].format(tile=tile),
+        coupling="synapses" if model.synapses else "inhibition",
+        reset_mechanism=step_map.reset_mechanism, reset_timing=step_map.reset_timing,
+        correction=bool(step_map.correction), options=_describe(semantics, schedule),
+        equations=step_map.equations(), units=_units(model), struct=c_struct(abi),
+        states=[_state(n) for n in state_names(step_map)],
+        parameters=parameters, constants=constants,
+        shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
+        + [(c.c, c.scratch) for c in constants if c.shared],
+        inputs=[_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
+        synapses=[_synapse(y, plastic.get(y.name), dtype, model.drops_while_refractory(y))
+                  for y in model.synapses],
+        coupled_scratch=coupled_scratch,
+        step=printer.text(step.step), after_spike=printer.text(step.after_spike),
+        margin=expression(step.margin) if step.margin is not None else "",
+        precise=bool(step_map.propagator), inhibition=semantics.inhibition, graded=graded,
+        graded_factor="" if graded == 1.0 else f"{number(Num(graded))}*",
+        levels=[number(Num(float(v))) for v in levels],
+        flush_denormals=schedule.flush_denormals, propagators=tuple(propagators),
+        # a synapse bias is read per neuron, so models with synapses fill all of the scratch
+        all_shared=all(p.name in shared for p in model.parameters) and not model.synapses)
+
+
+def _propagator_blocks(trees, expression):
+    """Constants that read entries of one matrix exponential share it: each distinct matrix
+    becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k]."""
+    blocks: dict[tuple, int] = {}
+
+    def replace(tree):
+        if isinstance(tree, Call) and tree.function == "propagator":
+            i, j, n = (int(a.value) for a in tree.args[:3])
+            index = blocks.setdefault(tree.args[2:], len(blocks))
+            return Name(sympy.Symbol(f"lg_prop{index}[{i * n + j}]"))
+        return rebuild(tree, [replace(child) for child in children(tree)])
+    renamed = [replace(tree) for tree in trees]
+    names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
+                             entries=", ".join(expression(e) for e in key[2:]))
+             for key, index in blocks.items()]
+    return names, renamed
+
+
+def _rename_constant(step_map: StepMap, tree):
+    model = step_map.model
+    table = {p: Name(sympy.Symbol(local("parameter", p.name))) for p in model.parameter_symbols}
+    table[DT] = Name(sympy.Symbol("lg_dt"))
+    table.update({k: Name(k) for k, _ in step_map.constants})
+    return substitute(tree, table)
+
+
+def _state(name: str) -> StateNames:
+    return StateNames(name=name, x=ARRAY_PREFIXES["state"] + name, new=local("new", name),
+                      state=field_local("state", name),
+                      trace=field_local("trace", name))
+
+
+def _parameter(name: str, shared: set[str], in_loop: set[str]) -> ParameterNames:
+    return ParameterNames(name=name, c=local("parameter", name),
+                          scratch=SCHEDULE_PREFIXES["scratch_parameter"] + name,
+                          tile=ARRAY_PREFIXES["parameter"] + name,
+                          param=field_local("param", name),
+                          stride=field_local("param_stride", name),
+                          shared=name in shared,
+                          in_loop=local("parameter", name) in in_loop
+                          or ARRAY_PREFIXES["parameter"] + name in in_loop)
+
+
+def _input(name: str, layout: str, in_loop: set[str]) -> InputNames:
+    return InputNames(name=name, layout=layout, in_=ARRAY_PREFIXES["input"] + name,
+                      value=ARRAY_PREFIXES["time_input"] + name,
+                      held=SCHEDULE_PREFIXES["held"] + name,
+                      spread=SCHEDULE_PREFIXES["spread"] + name,
+                      input=field_local("input", name),
+                      time=field_local("input_time_stride", name),
+                      batch=field_local("input_batch_stride", name),
+                      neuron=field_local("input_neuron_stride", name),
+                      in_loop=ARRAY_PREFIXES["input"] + name in in_loop
+                      or ARRAY_PREFIXES["time_input"] + name in in_loop)
+
+
+SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", "post": "post",
+                  "delay": "delay", "ring": "ring", "slots": "ring_slots", "dkind": "drive_kind",
+                  "dcount": "drive_sources", "dprob": "drive_probability",
+                  "dtime": "drive_time_stride", "dsource": "drive_source_stride",
+                  "dseed": "drive_seed", "dstart": "drive_start", "devents": "drive_events",
+                  "drows": "drive_rows", "dpost": "drive_post", "ddelay": "drive_delay",
+                  "dweights": "drive_weights"}
+PLASTIC_FIELDS = {"states": "plastic_states", "params": "plastic_params",
+                  "cols": "plastic_cols", "index": "plastic_index", "history": "plastic_history",
+                  "record": "plastic_record", "n_record": "plastic_n_record",
+                  "trace": "plastic_trace"}
+
+
+def plastic_fields(name: str) -> dict[str, str]:
+    """The kernel's names for synapse type `name` that the plastic blocks read."""
+    return {**{key: field_local(role, name)
+               for key, role in {**SYNAPSE_FIELDS, **PLASTIC_FIELDS}.items()},
+            "syn": ARRAY_PREFIXES["synapse"] + name}
+
+
+def _synapse(y, plastic, dtype, dropped) -> SynapseNames:
+    """The kernel's names for synapse type `y`; `dropped`: its events are dropped while the
+    neuron is refractory (the template then adds them where the counter is zero)."""
+    arguments = {key: field_local(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
+    blocks = ("", "")
+    if plastic is not None:
+        blocks = kernel_blocks(plastic, plastic_fields(y.name), dtype)
+    return SynapseNames(
+        plastic_in=blocks[0], plastic_out=blocks[1],
+        plastic_drive=plastic is not None and plastic.source == "drive",
+        name=y.name, syn=ARRAY_PREFIXES["synapse"] + y.name,
+        direct=SCHEDULE_PREFIXES["direct"] + y.name, slot0=SCHEDULE_PREFIXES["slot0"] + y.name,
+        rings=SCHEDULE_PREFIXES["rings"] + y.name,
+        bias=SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
+        target=y.target, target_x=ARRAY_PREFIXES["state"] + y.target if y.target else None,
+        refractory_x=ARRAY_PREFIXES["state"] + REFRACTORY_STATE if dropped else None,
+        **arguments)
+
+
+def _units(model) -> str:
+    text = ", ".join(f"{q.name} in {q.unit}" for q in (*model.states, *model.parameters,
+                                                         *model.inputs) if q.unit)
+    return text + (f"; dt in {model.time_unit}" if model.time_unit else "")
+
+
+def _describe(semantics: ModelOptions, schedule: Schedule) -> str:
+    parts = []
+    if semantics.graded_spikes != 1.0:
+        parts.append(f"graded spikes x{semantics.graded_spikes:g}")
+    if semantics.inhibition:
+        parts.append("winner-take-all inhibition")
+    if schedule.flush_denormals:
+        parts.append("denormals flushed to zero")
+    if semantics.state_quant is not None:
+        parts.append(f"states quantised to {len(semantics.state_quant)} levels")
+    return ", ".join(parts)
+
+
