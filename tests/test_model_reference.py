@@ -10,7 +10,7 @@ import lifgen
 from lifgen.cli import main
 from lifgen.errors import ModelError
 from lifgen.ir.functions import FUNCTIONS
-from lifgen.frontend.modelfile import QUANTITY_KEYS, SECTIONS, SYNAPSE_KEYS
+from lifgen.frontend.schema import QUANTITY_KEYS, SECTIONS, SYNAPSE_KEYS
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "model-files.md"
 

@@ -11,7 +11,8 @@ from scipy.integrate import solve_ivp
 import lifgen
 from lifgen.errors import InputError, ModelError
 from lifgen.numerics.methods import ORDERS
-from lifgen.frontend.modelfile import model_from_document, read_toml
+from lifgen.frontend.modelfile import model_from_document
+from lifgen.frontend.schema import read_toml
 from lifgen.ir.written import to_text
 
 MODELS = Path(__file__).parent / "models"

@@ -16,7 +16,7 @@ import sympy
 
 from ..errors import InputError, LifgenError
 from ..frontend.library import load_model, model_file
-from ..frontend.modelfile import read_regular_file
+from ..frontend.schema import read_regular_file
 from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.model import Model
 from ..numerics.discretize import checked_rtol, discretize

@@ -1,54 +1,28 @@
 """Read model files (TOML) into `Model`s: every field checked, every error naming file, field and problem."""
 
 import dataclasses
-import math
 import os
 import re
-import stat
 from pathlib import Path
-from typing import AbstractSet, Any, Iterable, Mapping, Sequence, overload
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from typing import AbstractSet, Any, Iterable, Mapping, Sequence
 
 import sympy
 
 from .circuit import derive_odes
+from .schema import (QUANTITY_KEYS, SYNAPSE_KEYS, check_keys, check_sections, checked_unit,
+                     number_value, quantity_value, read_toml, string_value, text_value)
 from ..errors import ModelError, did_you_mean
 from .expressions import FUNCTIONS, names_in, parse, parse_expression
 from ..ir.names import check_name
 from .dimensions import NONE, DimensionCheck
-from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
+from .units import is_quantity_text, parse_unit, unit_symbol
 from ..ir.written import Assignments, Node, Num
 from ..ir.model import (ODE_METHODS, RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
                     default_resets)
 from ..ir.symbols import (DT, RESET, SPIKE, TIME, XI, previous_symbol, substitute_expressions, symbol,
                       time_function)
 
-MAX_FILE_BYTES = 1 << 20
 
-SECTIONS = {
-    "model": {"name", "description", "reference", "constraints"},
-    "parameters": None, "states": None, "inputs": None,
-    "equations": {"laws", "update", *ODE_METHODS},
-    "spike": {"condition", "on"},
-    "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
-    "refractory": {"period", "frozen", "counting", "input"},
-    "simulation": {"method", "dt"},
-    "parameter_sets": None,
-    "synapses": None,
-    "presets": None,
-    "expressions": None,
-}
-QUANTITY_KEYS = {
-    "parameters": ("value", {"value", "unit", "description"}),
-    "states": ("initial", {"initial", "unit", "description"}),
-    "inputs": (None, {"unit", "description"}),
-}
-SYNAPSE_KEYS = {"bias", "target", "description"}
-REFERENCE = "every key: lifgen reference, or docs/model-files.md"
 LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
 
 
@@ -56,41 +30,6 @@ def read_model_file(path: str | os.PathLike[str]) -> Model:
     """Parse the model file at `path` into a Model."""
     path = Path(path)
     return model_from_document(read_toml(path), str(path), default_name=path.stem)
-
-
-def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The TOML document of a model file (neuron or synapse), read as a regular file."""
-    source = str(path)
-    data = read_regular_file(path, source)
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
-        return tomllib.loads(text)
-    except UnicodeDecodeError:
-        raise ModelError("file is not UTF-8 text", source) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ModelError(f"not valid TOML ({error})", source) from None
-    except RecursionError:
-        raise ModelError("the TOML is nested too deeply", source) from None
-
-
-def read_regular_file(path: str | os.PathLike[str], source: str) -> bytes:
-    """The bytes of a regular file of at most MAX_FILE_BYTES: opened first, then checked on the
-    open descriptor (a FIFO, a device or a directory is refused without blocking or reading)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as error:
-        raise ModelError(f"cannot read the file ({error.strerror or error})", source) from None
-    status = os.fstat(descriptor)
-    if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_FILE_BYTES:
-        os.close(descriptor)
-        raise ModelError("is not a regular file (a model file must be a plain .toml file, not a "
-                         "device, pipe or folder)" if not stat.S_ISREG(status.st_mode) else
-                         f"file is {status.st_size} bytes; the limit is {MAX_FILE_BYTES}", source)
-    with os.fdopen(descriptor, "rb") as file:
-        data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ModelError(f"file is over {MAX_FILE_BYTES} bytes, the limit", source)
-    return data
 
 
 # [reset] timing when the file leaves it out, by whether the model declares physical units: a
@@ -102,17 +41,11 @@ DEFAULT_TIMING = {True: "same_step", False: "next_step"}
 def model_from_document(document: dict[str, Any], source: str | None,
                         default_name: str = "model") -> Model:
     """Build a Model from an already-parsed TOML document."""
-    _check_keys(document, set(SECTIONS), source, "top level")
-    for section, allowed in SECTIONS.items():
-        value = document.get(section, {})
-        if not isinstance(value, dict):
-            raise ModelError("must be a table", source, f"[{section}]")
-        if allowed is not None:
-            _check_keys(value, allowed, source, f"[{section}]")
+    check_sections(document, source)
     meta = document.get("model", {})
-    parameters = _quantities(document, "parameters", source)
-    states = _quantities(document, "states", source, {q.name: q.symbol for q in parameters})
-    inputs = _quantities(document, "inputs", source)
+    parameters = quantities(document, "parameters", source)
+    states = quantities(document, "states", source, {q.name: q.symbol for q in parameters})
+    inputs = quantities(document, "inputs", source)
     check_quantities(states, parameters, inputs, source)
     simulation = document.get("simulation", {})
     dt, time_unit = _simulation_dt(simulation, source)
@@ -147,7 +80,7 @@ def model_from_document(document: dict[str, Any], source: str | None,
                                f"[equations.{method}]"), check, f"[equations.{method}]"))
                           for method in ODE_METHODS if method in equations and method != "auto")
 
-    spike_text = _text(document.get("spike", {}), "condition", source, "[spike]")
+    spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
     spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
     if isinstance(spike, sympy.core.relational.Relational):
         check.equal(spike.lhs, spike.rhs, "[spike] condition", spike_text)
@@ -179,9 +112,9 @@ def model_from_document(document: dict[str, Any], source: str | None,
     if "name" not in meta:
         _check_file_name(default_name, source)
     model = Model(
-        name=_string(meta, "name", source, "[model]", default_name),
-        description=_string(meta, "description", source, "[model]", ""),
-        reference=_string(meta, "reference", source, "[model]", ""),
+        name=string_value(meta, "name", source, "[model]", default_name),
+        description=string_value(meta, "description", source, "[model]", ""),
+        reference=string_value(meta, "reference", source, "[model]", ""),
         states=states, parameters=parameters, inputs=inputs, laws=laws, update=update,
         odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
         named_odes=odes if expressions else (), expressions=expressions,
@@ -193,17 +126,17 @@ def model_from_document(document: dict[str, Any], source: str | None,
         constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
                           for c in _constraints(meta.get("constraints", []), names, source)),
         presets=_presets(document.get("presets", {}), source),
-        spike_on=_string(document.get("spike", {}), "on", source, "[spike]", "level"),
+        spike_on=string_value(document.get("spike", {}), "on", source, "[spike]", "level"),
         refractory=_dimensioned_refractory(
             _refractory(document.get("refractory", {}), names, source), check),
-        refractory_counting=_string(document.get("refractory", {}), "counting", source,
+        refractory_counting=string_value(document.get("refractory", {}), "counting", source,
                                     "[refractory]", "brian2"),
-        refractory_input=_string(document.get("refractory", {}), "input", source,
+        refractory_input=string_value(document.get("refractory", {}), "input", source,
                                  "[refractory]", "drop"),
-        reset_mechanism=_string(reset, "mechanism", source, "[reset]", "subtract"),
-        reset_timing=_string(reset, "timing", source, "[reset]", DEFAULT_TIMING[check.active]),
-        method=_string(simulation, "method", source, "[simulation]", None),
-        dt=_number(dt, source, "[simulation] dt") if dt is not None else None,
+        reset_mechanism=string_value(reset, "mechanism", source, "[reset]", "subtract"),
+        reset_timing=string_value(reset, "timing", source, "[reset]", DEFAULT_TIMING[check.active]),
+        method=string_value(simulation, "method", source, "[simulation]", None),
+        dt=number_value(dt, source, "[simulation] dt") if dt is not None else None,
         time_unit=time_unit,
         source=source,
     )
@@ -227,11 +160,11 @@ def _refractory(table: Mapping[str, Any], names: Mapping[str, Any], source: str 
         return ()
     period = table.get("period")
     if isinstance(period, (int, float)) and not isinstance(period, bool):
-        if _number(period, source, "[refractory] period") < 0:
+        if number_value(period, source, "[refractory] period") < 0:
             raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
                              "[refractory] period")
-        period = repr(_number(period, source, "[refractory] period"))
-    period = parse(_text({"period": period} if period is not None else {}, "period", source,
+        period = repr(number_value(period, source, "[refractory] period"))
+    period = parse(text_value({"period": period} if period is not None else {}, "period", source,
                          "[refractory]"), names, source, "[refractory] period")[0]
     frozen = table.get("frozen", [])
     if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
@@ -249,9 +182,9 @@ def _synapses(table: Mapping[str, Any], source: str | None) -> tuple[Synapse, ..
         if entry is None:
             raise ModelError("must be a table such as { target = \"g_e\" } or "
                              "{ bias = \"b_rec\" }", source, field)
-        _check_keys(entry, SYNAPSE_KEYS, source, field)
-        result.append(Synapse(name, _string(entry, "bias", source, field, None),
-                              _string(entry, "target", source, field, None)))
+        check_keys(entry, SYNAPSE_KEYS, source, field)
+        result.append(Synapse(name, string_value(entry, "bias", source, field, None),
+                              string_value(entry, "target", source, field, None)))
     return tuple(result)
 
 
@@ -283,15 +216,7 @@ def _constraints(texts: object, names: Mapping[str, Any], source: str | None) ->
     return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
 
 
-def _check_keys(table: Mapping[str, Any], allowed: AbstractSet[str], source: str | None,
-                where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ModelError(f"unknown key(s) {', '.join(map(repr, unknown))} "
-                         f"(allowed: {', '.join(sorted(allowed))}; {REFERENCE})", source, where)
-
-
-def _quantities(document: Mapping[str, Any], section: str, source: str | None,
+def quantities(document: Mapping[str, Any], section: str, source: str | None,
                 scope: Mapping[str, Any] | None = None) -> tuple[Quantity, ...]:
     """Declared quantities; a state's initial value may be a formula of the parameters and of
     the states declared before it (Izhikevich's u = b*V)."""
@@ -303,14 +228,14 @@ def _quantities(document: Mapping[str, Any], section: str, source: str | None,
         check_name(name, source, field)
         if not isinstance(entry, dict):
             entry = {value_key: entry} if value_key else {"unit": entry}
-        _check_keys(entry, allowed, source, field)
+        check_keys(entry, allowed, source, field)
         value = entry.get(value_key, 0.0 if section == "states" else None) if value_key else None
         if value_key and value is None:
             raise ModelError(f"needs a {value_key!r}", source, field)
-        unit = _unit(_string(entry, "unit", source, field, ""), source, f"{field} unit")
+        unit = checked_unit(string_value(entry, "unit", source, field, ""), source, f"{field} unit")
         formula = None
         if is_quantity_text(value):
-            value, unit = _quantity(value, unit, source, field)
+            value, unit = quantity_value(value, unit, source, field)
         elif section == "states" and isinstance(value, str):
             later = sorted(names_in(value, source, field) & (set(document.get(section, {}))
                                                            - set(scope)))
@@ -320,8 +245,8 @@ def _quantities(document: Mapping[str, Any], section: str, source: str | None,
                                  field)
             formula, value = parse(value, scope, source, field)[0], None
         result.append(Quantity(
-            name, None if value is None else _number(value, source, field), unit=unit,
-            description=_string(entry, "description", source, field, ""), formula=formula))
+            name, None if value is None else number_value(value, source, field), unit=unit,
+            description=string_value(entry, "description", source, field, ""), formula=formula))
         scope[name] = symbol(name)
     return tuple(result)
 
@@ -331,7 +256,7 @@ def _simulation_dt(simulation: Mapping[str, Any], source: str | None) -> tuple[A
     dt = simulation.get("dt")
     if not is_quantity_text(dt):
         return dt, ""
-    dt, time_unit = _quantity(dt, "", source, "[simulation] dt")
+    dt, time_unit = quantity_value(dt, "", source, "[simulation] dt")
     if parse_unit(time_unit).si[1] != parse_unit("s").si[1]:
         raise ModelError(f"dt must be a time, got {time_unit!r}", source, "[simulation] dt")
     return dt, time_unit
@@ -372,26 +297,6 @@ def _dimensioned_refractory(refractory: tuple, check: DimensionCheck) -> tuple:
     return check.tree_numbers(period), frozen
 
 
-def _unit(text: str, source: str | None, field: str) -> str:
-    """The declared unit text, checked to be one lifgen can read ("" for none)."""
-    try:
-        parse_unit(text)
-    except UnitError as error:
-        raise ModelError(str(error), source, field) from None
-    return text.strip()
-
-
-def _quantity(text: str, unit: str, source: str | None, field: str) -> tuple[float, str]:
-    """(number in the declared unit, unit) of "20 ms": the declared unit, else the one written."""
-    try:
-        magnitude, given = parse_quantity(text)
-        if not unit:
-            return magnitude, given.text
-        return magnitude * given.factor_to(parse_unit(unit)), unit
-    except UnitError as error:
-        raise ModelError(f"{text!r}: {error}", source, field) from None
-
-
 def _expressions(table: Mapping[str, Any], names: Mapping[str, Any],
                  source: str | None) -> tuple[tuple[sympy.Symbol, sympy.Expr], ...]:
     """`[expressions]`: named sub-expressions (rate functions, currents) used in the laws, as
@@ -415,7 +320,7 @@ def _presets(table: Mapping[str, Any],
         field = f"[presets.{name}]"
         if not isinstance(values, dict):
             raise ModelError("must be a table of parameter = number", source, field)
-        result.append((name, tuple((k, _number(v, source, f"{field} {k}"))
+        result.append((name, tuple((k, number_value(v, source, f"{field} {k}"))
                                    for k, v in values.items())))
     return tuple(result)
 
@@ -527,32 +432,3 @@ def _assignments(table: object, names: Mapping[str, Any], source: str | None,
     return tuple(result)
 
 
-def _number(value: object, source: str | None, field: str) -> float:
-    try:
-        number = float(value) if isinstance(value, (int, float)) else None
-    except OverflowError:  # an integer of hundreds of digits
-        number = math.inf
-    if isinstance(value, bool) or number is None or not math.isfinite(number):
-        shown = value if not isinstance(value, int) or abs(value) < 10**20 else "a huge integer"
-        raise ModelError(f"expected a finite number, got {shown!r}", source, field)
-    return number
-
-
-@overload
-def _string(table: Mapping[str, Any], key: str, source: str | None, field: str,
-            default: str) -> str: ...
-@overload
-def _string(table: Mapping[str, Any], key: str, source: str | None, field: str,
-            default: None) -> str | None: ...
-def _string(table: Mapping[str, Any], key: str, source: str | None, field: str,
-            default: str | None) -> str | None:
-    value = table.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise ModelError(f"{key} must be a string, got {value!r}", source, f"{field} {key}")
-    return value
-
-
-def _text(table: Mapping[str, Any], key: str, source: str | None, field: str) -> str:
-    if key not in table:
-        raise ModelError(f"missing {key!r}", source, field)
-    return _string(table, key, source, field, "")  # the key is there: no default is used

@@ -22,7 +22,8 @@ from ..ir.names import NAME_PATTERN, check_name
 from .library import resource_dir
 from ..ir.algebra import linear_coefficients
 from ..ir.model import Quantity
-from .modelfile import _check_keys, _quantities, _string, read_toml
+from .modelfile import quantities
+from .schema import check_keys, read_toml, string_value
 from ..ir.symbols import TIME, symbol, time_function
 from .units import parse_unit
 from ..ir.written import Name, Op, to_text
@@ -99,15 +100,15 @@ def read_synapse_file(path: Path) -> SynapseModel:
 
 def synapse_from_document(document: dict, source: str, default_name: str = "synapse"):
     """Build a SynapseModel from a parsed TOML document (checked as neuron model files are)."""
-    _check_keys(document, set(SECTIONS), source, "top level")
+    check_keys(document, set(SECTIONS), source, "top level")
     for section, allowed in SECTIONS.items():
         table = document.get(section, {})
         if not isinstance(table, dict):
             raise ModelError(f"must be a table, got {type(table).__name__}", source, f"[{section}]")
         if allowed is not None:
-            _check_keys(table, allowed, source, f"[{section}]")
+            check_keys(table, allowed, source, f"[{section}]")
     head = document.get("synapse", {})
-    name = _string(head, "name", source, "[synapse]", default_name)
+    name = string_value(head, "name", source, "[synapse]", default_name)
     check_name(name, source, "[synapse] name")
     parameters = _declared(document, "parameters", source)
     states = _declared(document, "states", source)
@@ -137,8 +138,8 @@ def synapse_from_document(document: dict, source: str, default_name: str = "syna
     return SynapseModel(name=name, states=states, parameters=parameters, odes=odes, on_pre=on_pre,
                         on_post=on_post, time_unit=time_units[0] if time_units else "",
                         sides=tuple(sorted(sides.items())),
-                        description=_string(head, "description", source, "[synapse]", ""),
-                        reference=_string(head, "reference", source, "[synapse]", ""),
+                        description=string_value(head, "description", source, "[synapse]", ""),
+                        reference=string_value(head, "reference", source, "[synapse]", ""),
                         source=source)
 
 
@@ -150,7 +151,7 @@ def _declared(document, section, source):
     plain, unset = {}, set()
     for name, entry in table.items():
         entry = entry if isinstance(entry, dict) else {key: entry}
-        _check_keys(entry, QUANTITY_KEYS[section], source, f"[{section}] {name}")
+        check_keys(entry, QUANTITY_KEYS[section], source, f"[{section}] {name}")
         entry = {k: v for k, v in entry.items() if k != "side"}
         if section == "parameters" and "value" not in entry:
             unset.add(name)
@@ -160,7 +161,7 @@ def _declared(document, section, source):
     return tuple(Quantity(q.name, None if q.name in unset else q.value,
                           unit=TARGET_UNIT if q.unit == STAND_IN else q.unit,
                           description=q.description, formula=q.formula)
-                 for q in _quantities({section: plain}, section, source))
+                 for q in quantities({section: plain}, section, source))
 
 
 def _sides(table, source):
