@@ -105,7 +105,7 @@ def _recording(plastic: Plastic, fields: dict[str, str], dtype: str,
 # Where a plastic synapse set's presynaptic spikes come from: the population itself
 # (connections=) or an external drive (drives=): (count of presynaptic neurons, CSR fields).
 SOURCES = {"connections": ("lg_N", "rows", "post", "delay"),
-           "drive": ("{dcount}", "drows", "dpost", "ddelay")}
+           "drive": ("{drive_count}", "drive_rows", "drive_post", "drive_delay")}
 
 
 @dataclass(frozen=True)
@@ -230,12 +230,14 @@ def _presynaptic_spikes(source: str, f: dict[str, str], count: str, step: str,
     return "\n".join(pad + line for line in (
         f"uint8_t *{r} lg_now_source = {f['history']} + (lg_b * {f['slots']} + ({step}) % "
         f"{f['slots']}) * {count};",
-        f"if ({f['dkind']} == LG_DRIVE_PLAYBACK) {{",
+        f"if ({f['drive_kind']} == LG_DRIVE_PLAYBACK) {{",
         f"    for (int64_t lg_j = 0; lg_j < {count}; ++lg_j) lg_now_source[lg_j] = 0;",
-        f"    for (int64_t lg_e = {f['dstart']}[{step}]; lg_e < {f['dstart']}[{step} + 1]; ++lg_e)",
-        f"        lg_now_source[{f['devents']}[lg_e]] = 1;",
+        f"    for (int64_t lg_e = {f['drive_start']}[{step}]; "
+        f"lg_e < {f['drive_start']}[{step} + 1]; ++lg_e)",
+        f"        lg_now_source[{f['drive_events']}[lg_e]] = 1;",
         "} else {",
         f"    for (int64_t lg_j = 0; lg_j < {count}; ++lg_j)",
-        f"        lg_now_source[lg_j] = lg_uniform({f['dseed']}, {step}, lg_b, lg_j)",
-        f"            < {f['dprob']}[({step}) * {f['dtime']} + lg_j * {f['dsource']}];",
+        f"        lg_now_source[lg_j] = lg_uniform({f['drive_seed']}, {step}, lg_b, lg_j)",
+        f"            < {f['drive_probability']}[({step}) * {f['drive_time_stride']}"
+        f" + lg_j * {f['drive_source_stride']}];",
         "}"))

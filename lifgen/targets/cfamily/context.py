@@ -63,6 +63,24 @@ class InputNames:
 
 
 @dataclass(frozen=True)
+class DriveNames:
+    """The kernel's arguments of a synapse type's external drive (Poisson, Bernoulli, playback)."""
+
+    kind: str
+    count: str  # presynaptic sources
+    probability: str
+    time_stride: str
+    source_stride: str
+    seed: str
+    start: str  # playback: each step's first event
+    events: str
+    rows: str
+    post: str
+    delay: str
+    weights: str
+
+
+@dataclass(frozen=True)
 class SynapseNames:
     name: str
     syn: str  # the synaptic input of this step (lg_syn_y)
@@ -81,18 +99,7 @@ class SynapseNames:
     delay: str
     ring: str
     slots: str
-    dkind: str
-    dcount: str
-    dprob: str
-    dtime: str
-    dsource: str
-    dseed: str
-    dstart: str
-    devents: str
-    drows: str
-    dpost: str
-    ddelay: str
-    dweights: str
+    drive: "DriveNames"  # the kernel's arguments of its external drive
     plastic_in: str = ""  # on_pre for this step's arrivals (plastic synapses only)
     plastic_out: str = ""  # the spike history and on_post, after the step's spikes
     plastic_drive: bool = False  # the drive's synapses are the plastic ones (no ring for it)

@@ -29,7 +29,7 @@ from ...codegen.plasticity import kernel_blocks
 from ...ir.statements import identifiers
 from ...ir.written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
 from ..text import comment_text
-from .context import (ConstantNames, InputNames, KernelContext, ParameterNames,
+from .context import (ConstantNames, DriveNames, InputNames, KernelContext, ParameterNames,
                       PropagatorNames, StateNames, SynapseNames)
 from .printer import StatementPrinter, print_expression
 
@@ -246,12 +246,12 @@ def _input(name: str, layout: str, in_loop: set[str]) -> InputNames:
 
 
 SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", "post": "post",
-                  "delay": "delay", "ring": "ring", "slots": "ring_slots", "dkind": "drive_kind",
-                  "dcount": "drive_sources", "dprob": "drive_probability",
-                  "dtime": "drive_time_stride", "dsource": "drive_source_stride",
-                  "dseed": "drive_seed", "dstart": "drive_start", "devents": "drive_events",
-                  "drows": "drive_rows", "dpost": "drive_post", "ddelay": "drive_delay",
-                  "dweights": "drive_weights"}
+                  "delay": "delay", "ring": "ring", "slots": "ring_slots"}
+DRIVE_FIELDS = {"kind": "drive_kind", "count": "drive_sources", "probability": "drive_probability",
+                "time_stride": "drive_time_stride", "source_stride": "drive_source_stride",
+                "seed": "drive_seed", "start": "drive_start", "events": "drive_events",
+                "rows": "drive_rows", "post": "drive_post", "delay": "drive_delay",
+                "weights": "drive_weights"}
 PLASTIC_FIELDS = {"states": "plastic_states", "params": "plastic_params",
                   "cols": "plastic_cols", "index": "plastic_index", "history": "plastic_history",
                   "record": "plastic_record", "n_record": "plastic_n_record",
@@ -262,6 +262,7 @@ def plastic_fields(name: str) -> dict[str, str]:
     """The kernel's names for synapse type `name` that the plastic blocks read."""
     return {**{key: field_local(role, name)
                for key, role in {**SYNAPSE_FIELDS, **PLASTIC_FIELDS}.items()},
+            **{f"drive_{key}": field_local(role, name) for key, role in DRIVE_FIELDS.items()},
             "syn": ARRAY_PREFIXES["synapse"] + name}
 
 
@@ -281,6 +282,7 @@ def _synapse(y, plastic, dtype, dropped) -> SynapseNames:
         bias=SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
         target=y.target, target_x=ARRAY_PREFIXES["state"] + y.target if y.target else None,
         refractory_x=ARRAY_PREFIXES["state"] + REFRACTORY_STATE if dropped else None,
+        drive=DriveNames(**{key: field_local(role, y.name) for key, role in DRIVE_FIELDS.items()}),
         **arguments)
 
 

@@ -133,8 +133,8 @@ def _coupled(k: KernelContext, variant: Variant, dtype: str) -> list[DeviceFunct
         functions.append(DeviceFunction(
             f"lg_drive_source_{y.name}", DRIVE_PREFIX + y.name, f"The external drive of "
             f"{y.name} at step lg_step: one source (or one played-back train) of one batch row.",
-            STEP, ", lg_step", f"lg_a->n_batch * (lg_a->{y.dkind.removeprefix('lg_')} == "
-            f"LG_DRIVE_PLAYBACK ? 1 : lg_a->{y.dcount.removeprefix('lg_')})", body.rstrip("\n")))
+            STEP, ", lg_step", f"lg_a->n_batch * (lg_a->{y.drive.kind.removeprefix('lg_')} == "
+            f"LG_DRIVE_PLAYBACK ? 1 : lg_a->{y.drive.count.removeprefix('lg_')})", body.rstrip("\n")))
     return functions
 
 
