@@ -238,15 +238,15 @@ def _reference(args):
 def _show(args):
     from .numerics.analytic import closed_form
     from .frontend.budget import SYMPY_SECONDS, OverBudget, within
-    from .codegen.compiler import dt_in_model_unit, kernel_source, model_options
+    from .codegen.compiler import dt_in_model_unit, kernel_source, checked_semantics
     from .codegen.options import Schedule
     from .frontend.library import load_model
     from .targets import get_target
 
     model = load_model(args.model)
-    options = model_options(args.method, dt_in_model_unit(model, args.dt), args.dtype, args.reset,
-                            args.reset_timing, rtol=args.rtol)
-    source = kernel_source(args.model, options, Schedule(), get_target(args.target))
+    semantics = checked_semantics(args.method, dt_in_model_unit(model, args.dt), args.dtype,
+                                  args.reset, args.reset_timing, rtol=args.rtol)
+    source = kernel_source(args.model, semantics, Schedule(), get_target(args.target))
     step_map = source.step_map
     sections = [("Quantities (plain numbers are in these units)", _quantity_lines(model))]
     if model.refractory:

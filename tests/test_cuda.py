@@ -17,7 +17,7 @@ from lifgen.errors import InputError, LifgenError
 from lifgen.frontend.library import list_models
 from lifgen.frontend.modelfile import model_from_document
 from lifgen.codegen.options import Schedule, Variant
-from lifgen.codegen.compiler import kernel_source, model_options
+from lifgen.codegen.compiler import kernel_source, checked_semantics
 from lifgen.targets.cuda.target import TARGET
 
 COUPLED = ("rleaky", "rsynaptic")  # a recurrent synapse couples the neurons
@@ -51,7 +51,7 @@ def nvrtc():
 
 def cuda_source(model, variant=None, **options):
     """The generated CUDA of `model`, for `variant` (default: parameters shared, inputs held)."""
-    semantics = model_options(**options)
+    semantics = checked_semantics(**options)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         source = kernel_source(model, semantics, Schedule(), TARGET)
@@ -106,7 +106,7 @@ def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
     ("hodgkin_huxley", {"method": "rk4"}),
     ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"})])
 def test_a_kernel_taking_dt_at_run_time_compiles_for_the_gpu(model, options):
-    semantics = model_options(**options)
+    semantics = checked_semantics(**options)
     source = TARGET.render(kernel_source(model, semantics, Schedule(), TARGET).step_map,
                            semantics, Schedule(runtime_dt=True), Variant.of())
     assert "lg_a.dt" in source.c_source or "->dt" in source.c_source

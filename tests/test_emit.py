@@ -13,7 +13,7 @@ from lifgen.cli import main
 from lifgen.tools.emit import _example_input, example_run, library_source
 from lifgen.errors import InputError
 from lifgen.frontend.library import list_models, load_model
-from lifgen.codegen.compiler import model_options
+from lifgen.codegen.compiler import checked_semantics
 
 MODELS = list_models()
 DTYPES = ("float64", "float32")
@@ -84,7 +84,7 @@ def test_the_library_holds_the_kernel_the_python_path_compiles(emitted):
     simulator = lifgen.compile("rleaky")
     source, _ = simulator.variant({"I": "streamed"}, (), connected=True)
     assert source.c_source in (folder / "rleaky.c").read_text()
-    assert library_source("rleaky", model_options()).c_source == source.c_source
+    assert library_source("rleaky", checked_semantics()).c_source == source.c_source
 
 
 POPULATIONS = textwrap.dedent("""
@@ -178,7 +178,7 @@ def test_emit_cuda_holds_the_python_paths_kernels(tmp_path, model, dtype):
     assert sorted(p.name for p in written) == sorted(
         [f"{model}.h", f"{model}.cu", "example.c", "Makefile"])
     text = (tmp_path / f"{model}.cu").read_text()
-    source = library_source(model, model_options(dtype=dtype), "cuda")
+    source = library_source(model, checked_semantics(dtype=dtype), "cuda")
     assert source.c_source in text and source.prologue.c_source in text
     assert "--fmad=false" in (tmp_path / "Makefile").read_text()
     header = (tmp_path / f"{model}.h").read_text()

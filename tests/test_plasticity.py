@@ -297,7 +297,7 @@ def test_the_plastic_cuda_source_compiles_without_a_warning():
     sys.path.insert(0, str(Path(__file__).parent))
     from test_cuda import nvrtc
 
-    from lifgen.codegen.options import ModelOptions, Schedule, Variant
+    from lifgen.codegen.options import Semantics, Schedule, Variant
     from lifgen.runtime.plasticity import bind
     from lifgen.targets.cuda.render import render
 
@@ -308,7 +308,7 @@ def test_the_plastic_cuda_source_compiles_without_a_warning():
         plastic = bind(lifgen.Synapses(sparse, model, params={"w_max": 1.0}
                                        if model != "tsodyks_markram" else {}), "exc",
                        step_map.model)
-        source = render(step_map, ModelOptions(), Schedule(), Variant.of(plastic=[plastic]))
+        source = render(step_map, Semantics(), Schedule(), Variant.of(plastic=[plastic]))
         cubin, log, _ = compiler.compile_cubin(source.c_source, "sm_90")
         assert log == "" and cubin[:4] == b"\x7fELF", (model, log)
 

@@ -270,12 +270,12 @@ def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
     import json
     import pickle
 
-    from lifgen.codegen.options import ModelOptions, Schedule
+    from lifgen.codegen.options import Semantics, Schedule
     from lifgen.codegen.compiler import _source_key, kernel_source
     from lifgen.targets import get_target
 
     build = _cache_env(monkeypatch, tmp_path / "cache")
-    options = ModelOptions()
+    options = Semantics()
     first = kernel_source("leaky", options, Schedule(), get_target("c"))
     key = _source_key("leaky", options, Schedule(), "c")
     assert build.load_source(key) == first  # stored, and read back as JSON
@@ -475,11 +475,11 @@ def test_a_cache_another_user_made_first_is_refused():
 def test_every_library_model_s_source_is_stored_exactly(name):
     """A source the JSON format cannot say exactly would be generated again at every compile."""
     from lifgen.codegen import source_json
-    from lifgen.codegen.options import ModelOptions, Schedule
+    from lifgen.codegen.options import Semantics, Schedule
     from lifgen.codegen.compiler import _generate
     from lifgen.targets import get_target
 
-    source = _generate(name, ModelOptions(), Schedule(), get_target("c"))
+    source = _generate(name, Semantics(), Schedule(), get_target("c"))
     assert source_json.loads(source_json.dumps(source)) == source
 
 

@@ -21,13 +21,13 @@ from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.model import Model
 from ..numerics.discretize import checked_rtol, discretize
 from .build import cached, load_source, source_key, store_source
-from .options import DTYPES, ModelOptions, Schedule, Variant
+from .options import DTYPES, Semantics, Schedule, Variant
 
 
-def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
-                  reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-                  precise=False, rtol=None) -> ModelOptions:
-    """compile's model options, checked."""
+def checked_semantics(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
+                      reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
+                      precise=False, rtol=None) -> Semantics:
+    """compile's options of what the model computes (its Semantics), checked."""
     for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
         if value is not None and not isinstance(value, str):
             raise InputError(f"{name} must be a name such as 'euler', got {value!r}")
@@ -44,7 +44,7 @@ def model_options(method=None, dt=None, dtype="float64", reset=None, reset_timin
         if levels.ndim != 1 or levels.size == 0 or not np.all(np.isfinite(levels)):
             raise InputError("state_quant must be a non-empty 1-D array of finite levels")
         state_quant = tuple(float(v) for v in levels)
-    return ModelOptions(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
+    return Semantics(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
                         reset_delay=reset_delay, graded_spikes=float(graded_spikes),
                         inhibition=bool(inhibition), state_quant=state_quant,
                         precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol))
@@ -64,7 +64,7 @@ def dt_in_model_unit(model, dt):
         raise InputError(str(error)) from None
 
 
-def kernel_source(model, semantics: ModelOptions, schedule: Schedule, target: Any):
+def kernel_source(model, semantics: Semantics, schedule: Schedule, target: Any):
     """The generated source of `model`'s first kernel (parameters shared, inputs held): from the
     source cache when this model file was compiled before with the same options, else from
     SymPy and the target's renderer."""
@@ -75,7 +75,7 @@ def kernel_source(model, semantics: ModelOptions, schedule: Schedule, target: An
     return cached("sources", key, make, load_source, store_source)
 
 
-def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
+def _generate(model, semantics: Semantics, schedule: Schedule, target: Any):
     """The SymPy and rendering work: parse, check the options against the model, discretize,
     render (the target lowers and prints)."""
     model = load_model(model)
@@ -89,7 +89,7 @@ def _generate(model, semantics: ModelOptions, schedule: Schedule, target: Any):
     return target.render(step_map, semantics, schedule, Variant.of(held, model.parameter_names))
 
 
-def _source_key(model, semantics: ModelOptions, schedule: Schedule, target: str):
+def _source_key(model, semantics: Semantics, schedule: Schedule, target: str):
     """The cache key of a model's generated source: its file's bytes and where it is (a file
     without a [model] name is named after itself), or a Model object's content (so a Model
     pickled to another machine finds what it generated there)."""
@@ -106,7 +106,7 @@ def _source_key(model, semantics: ModelOptions, schedule: Schedule, target: str)
     return source_key(text, options)
 
 
-def _check_options(model, semantics: ModelOptions) -> None:
+def _check_options(model, semantics: Semantics) -> None:
     reset_timing = semantics.reset_timing or model.reset_timing
     if model.refractory and (semantics.inhibition or semantics.state_quant is not None):
         raise InputError("a refractory period cannot be combined with inhibition or state_quant")
@@ -116,7 +116,7 @@ def _check_options(model, semantics: ModelOptions) -> None:
                          "next_step reset timing")
 
 
-def built(model, semantics: ModelOptions, schedule: Schedule, target: Any):
+def built(model, semantics: Semantics, schedule: Schedule, target: Any):
     """(source, kernel): the source from the cache or generated, built by the target (the kernel
     cache makes a second build a load)."""
     source = kernel_source(model, semantics, schedule, target)

@@ -10,8 +10,9 @@ LAYOUTS = ("held", "streamed", "time")  # an input constant over time, per neuro
 
 
 @dataclass(frozen=True)
-class ModelOptions:
-    """Model semantics: the method and step, the float type, the reset and spike options."""
+class Semantics:
+    """What the model computes, the same on every target (`sim.semantics`): the method and
+    step, the float type, the reset and spike options."""
 
     method: str | None = None
     dt: float | None = None

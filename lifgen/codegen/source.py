@@ -8,7 +8,7 @@ from typing import Any
 
 from ..numerics.discretize import StepMap
 from .abi import KernelABI
-from .options import ModelOptions, Schedule, Variant
+from .options import Semantics, Schedule, Variant
 
 TILES = {"float32": 64, "float64": 32}  # neurons per tile: a few vector registers of each state
 
@@ -26,7 +26,7 @@ class KernelSource:
     function: str
     dtype: str
     step_map: StepMap
-    semantics: ModelOptions
+    semantics: Semantics
     schedule: Schedule
     variant: Variant
     abi: KernelABI

@@ -40,10 +40,10 @@ def dataclass_table() -> dict[str, type]:
     from .abi import Field, KernelABI
     from ..numerics.discretize import StepMap
     from ..ir.model import Model, Quantity, Synapse
-    from .options import ModelOptions, Schedule, Variant
+    from .options import Semantics, Schedule, Variant
     from .source import KernelSource
     from ..ir.written import Call, Name, Neg, Not, Num, Op
-    classes = (KernelSource, StepMap, Model, Quantity, Synapse, ModelOptions, Schedule, Variant,
+    classes = (KernelSource, StepMap, Model, Quantity, Synapse, Semantics, Schedule, Variant,
                KernelABI, Field, Num, Name, Op, Neg, Not, Call)
     return {cls.__name__: cls for cls in classes}
 

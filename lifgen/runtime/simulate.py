@@ -22,12 +22,12 @@ from . import memory
 from . import plasticity
 from . import prepare
 from ..ir import written
-from ..codegen.compiler import built, dt_in_model_unit, model_options, variant_source
+from ..codegen.compiler import built, dt_in_model_unit, checked_semantics, variant_source
 from ..errors import InputError, NumericalWarning
 from ..numerics.methods import ORDERS
 from ..ir.model import Model
 from ..ir.kinds import WeightKind
-from ..codegen.options import ModelOptions, Schedule, Variant
+from ..codegen.options import Semantics, Schedule, Variant
 from .plasticity import Synapses
 from ..results.result import Result
 from ..codegen.run_arrays import RunArrays, SynapseArrays
@@ -73,7 +73,7 @@ class Simulator:
         self.step_map = kernel_source.step_map
         self.model = self.step_map.model
         self.dtype = kernel_source.dtype
-        self.semantics: ModelOptions = kernel_source.semantics
+        self.semantics: Semantics = kernel_source.semantics
         self.schedule: Schedule = kernel_source.schedule
         self._scratch: list[np.ndarray] = []  # kernel scratch, reused: fresh memory faults pages
         self._variants = {kernel_source.variant: (kernel_source, kernel)}
@@ -504,7 +504,7 @@ _REBUILT: dict[tuple, Simulator] = {}  # this process's simulators, by model con
 _REBUILT_LOCK = threading.Lock()
 
 
-def rebuilt(model: Model, semantics: ModelOptions, schedule: Schedule, target: str) -> Simulator:
+def rebuilt(model: Model, semantics: Semantics, schedule: Schedule, target: str) -> Simulator:
     """The Simulator of `model` with these options, built once per process (what an unpickled
     Simulator becomes)."""
     key = (model.content_hash(), semantics, schedule, target)
@@ -569,7 +569,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     except ValueError as error:
         raise InputError(str(error)) from None
     dt = dt_in_model_unit(model, dt)
-    semantics = model_options(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
+    semantics = checked_semantics(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
                               inhibition, state_quant, precise, rtol)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
                         tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),

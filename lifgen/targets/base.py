@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from ..codegen.options import ModelOptions, Schedule, Variant
+from ..codegen.options import Semantics, Schedule, Variant
 from ..codegen.run_arrays import RunArrays
 from ..numerics.discretize import StepMap
 
@@ -18,7 +18,7 @@ class Source(Protocol):
     in its target's language (C, CUDA or another)."""
 
     step_map: StepMap
-    semantics: ModelOptions
+    semantics: Semantics
     schedule: Schedule
     variant: Variant
     dtype: str
@@ -45,7 +45,7 @@ class Target(Protocol):
     name: str
     language: str
 
-    def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+    def render(self, step_map: StepMap, semantics: Semantics, schedule: Schedule,
                variant: Variant) -> Source:
         """The kernel's source for this step map, options and variant."""
 

@@ -16,7 +16,7 @@ from ..frontend.library import load_model
 from ..ir.model import REFRACTORY_STATE, display
 from ..codegen.naming import member
 from ..codegen.options import Schedule, Variant
-from ..codegen.compiler import kernel_source, model_options, variant_source
+from ..codegen.compiler import kernel_source, checked_semantics, variant_source
 from ..targets import get_target
 from ..targets.cfamily.kernel import C_TYPES, environment
 from ..runtime.waveforms import Step
@@ -43,7 +43,7 @@ def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: st
     """
     if target not in FILES:
         raise InputError(f"target must be one of {tuple(FILES)}, got {target!r}")
-    options = model_options(method=method, dt=dt, dtype=dtype)
+    semantics = checked_semantics(method=method, dt=dt, dtype=dtype)
     model = load_model(model)
     prefix = prefix or model.name
     if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
@@ -61,7 +61,7 @@ def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: st
     if existing and not force:
         raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
                          f"{'it' if len(existing) == 1 else 'them'}")
-    context = library_context(model, options, prefix, command, target)
+    context = library_context(model, semantics, prefix, command, target)
     env = environment()
     texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
     out.mkdir(parents=True, exist_ok=True)

@@ -4,14 +4,14 @@ template of its schedule (templates/c/), with the cffi cdef of its argument stru
 from __future__ import annotations
 
 from ...codegen.abi import c_struct
-from ...codegen.options import DTYPES, ModelOptions, Schedule, Variant
+from ...codegen.options import DTYPES, Semantics, Schedule, Variant
 from ...codegen.source import KernelSource
 from ...numerics.discretize import StepMap
 from ..cfamily.kernel import (C_TYPES, KERNEL_FUNCTION, environment, kernel_context, loop_order,
                               model_abi, with_body)
 
 
-def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
            variant: Variant, mode: str | None = None) -> KernelSource:
     """The kernel C source and cdef of `step_map` for these options and this variant (`mode`
     overrides the loop order; "constants" gives the prologue alone, for another target)."""

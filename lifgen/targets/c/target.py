@@ -10,7 +10,7 @@ import numpy as np
 from ...codegen.abi import field_name
 from ...codegen.build import Kernel, build
 from ...numerics.discretize import StepMap
-from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.run_arrays import RunArrays
 from ...codegen.source import KernelSource
 from .render import render
@@ -26,7 +26,7 @@ class CTarget:
     name = "c"
     language = "C"
 
-    def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+    def render(self, step_map: StepMap, semantics: Semantics, schedule: Schedule,
                variant: Variant) -> KernelSource:
         return render(step_map, semantics, schedule, variant)
 

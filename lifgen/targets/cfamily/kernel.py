@@ -23,7 +23,7 @@ from ...codegen.lower import StepOptions, lower, shared_constants, state_names
 from ...codegen.naming import (ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name,
                                local)
 from ...ir.model import DT, REFRACTORY_STATE
-from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
 from ...codegen.plasticity import kernel_blocks
 from ...ir.statements import identifiers
@@ -67,7 +67,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def loop_order(step_map: StepMap, semantics: ModelOptions, variant: Variant) -> str:
+def loop_order(step_map: StepMap, semantics: Semantics, variant: Variant) -> str:
     """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming.
 
     A synapse that is an input of the equations (snnTorch's rec) always couples; one that
@@ -116,7 +116,7 @@ def _closure(used: set[str]) -> set[str]:
     return helpers
 
 
-def kernel_context(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
                    variant: Variant, mode: str, abi: KernelABI, indent: int = 16) -> KernelContext:
     """Every name and printed statement the templates of one kernel read (the step printed at
     `indent` spaces)."""
@@ -292,7 +292,7 @@ def _units(model) -> str:
     return text + (f"; dt in {model.time_unit}" if model.time_unit else "")
 
 
-def _describe(semantics: ModelOptions, schedule: Schedule) -> str:
+def _describe(semantics: Semantics, schedule: Schedule) -> str:
     parts = []
     if semantics.graded_spikes != 1.0:
         parts.append(f"graded spikes x{semantics.graded_spikes:g}")

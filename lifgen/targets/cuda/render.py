@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ...codegen.abi import KernelABI
 from ...numerics.discretize import StepMap
-from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.options import Semantics, Schedule, Variant
 from ..cfamily.context import KernelContext
 from ...codegen.plasticity import cuda_block
 from ...codegen.source import KernelSource
@@ -47,7 +47,7 @@ class DeviceFunction:
     unpack: tuple[tuple[str, str], ...] = ()
 
 
-def render(step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
            variant: Variant) -> KernelSource:
     """The CUDA source of `step_map` for these options and this variant, with the C prologue
     that fills its parameters and constants."""

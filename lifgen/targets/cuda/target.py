@@ -11,7 +11,7 @@ import numpy as np
 
 from ...codegen.build import Kernel
 from ...numerics.discretize import StepMap
-from ...codegen.options import ModelOptions, Schedule, Variant
+from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.run_arrays import RunArrays
 from ...codegen.source import KernelSource
 from ..cfamily.kernel import KERNEL_FUNCTION
@@ -46,7 +46,7 @@ class CudaTarget:
             self._device = GPU()
         return self._device
 
-    def render(self, step_map: StepMap, semantics: ModelOptions, schedule: Schedule,
+    def render(self, step_map: StepMap, semantics: Semantics, schedule: Schedule,
                variant: Variant) -> KernelSource:
         return render(step_map, semantics, schedule, variant)
 
