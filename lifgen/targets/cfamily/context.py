@@ -142,6 +142,9 @@ class KernelContext:
     coupled_scratch: list[str]
     step: str  # the printed neuron step
     after_spike: str
+    # what the step's statements use, declared from the IR (not found in the printed text)
+    draws_noise: bool  # the step draws a normal number, indexed by the neuron's global index
+    after_spike_reads_reset: bool  # the undelayed correction reads this step's reset flag
     margin: str
     precise: bool
     inhibition: bool
