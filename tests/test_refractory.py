@@ -11,6 +11,7 @@ from scipy.integrate import solve_ivp
 import lifgen
 from lifgen.errors import InputError, ModelError
 from lifgen.numerics.methods import ORDERS
+from lifgen.frontend.library import model_file
 from lifgen.frontend.modelfile import model_from_document
 from lifgen.frontend.schema import read_toml
 from lifgen.ir.written import to_text
@@ -176,7 +177,7 @@ def test_while_refractory_the_other_states_see_the_frozen_one_held(method):
 
 def adex_with_refractory():
     """The library's AdEx with a 2 ms refractory period in which V is frozen."""
-    document = read_toml(Path(lifgen.__file__).parent.parent / "models" / "adex.toml")
+    document = read_toml(model_file("adex"))
     document["parameters"]["t_ref"] = {"value": 2.0, "unit": "ms"}
     document["refractory"] = {"period": "t_ref", "frozen": ["V"]}
     return model_from_document(document, "adex_refractory.toml")
