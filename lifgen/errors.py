@@ -1,5 +1,7 @@
 """The errors lifgen raises: each names what was wrong and where, so no user ever needs a traceback."""
 
+from typing import Iterable
+
 
 class LifgenError(Exception):
     """Base class of every error lifgen reports to users."""
@@ -8,7 +10,7 @@ class LifgenError(Exception):
 class ModelError(LifgenError, ValueError):
     """A model (file or Python definition) is malformed; the message names the file, field and problem."""
 
-    def __init__(self, problem, source=None, field=None):
+    def __init__(self, problem: str, source: object = None, field: str | None = None) -> None:
         self.problem = problem
         self.source = source
         self.field = field
@@ -36,7 +38,7 @@ class NumericalWarning(RuntimeWarning):
     """A simulation produced NaN or infinite values, or a method is unstable at the chosen dt."""
 
 
-def did_you_mean(name, known):
+def did_you_mean(name: str, known: Iterable[str]) -> str:
     """' (did you mean 'V'?)' when `name` looks like a typo of one of `known`, else ''."""
     import difflib
 

@@ -13,7 +13,7 @@ names therefore never give one C name (parameters `beta` and `beta_stride` give 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 REAL, INT, UINT, BYTE, DOUBLE = "lg_real", "int64_t", "uint64_t", "uint8_t", "double"
 
@@ -120,7 +120,7 @@ class KernelABI:
 
     fields: tuple[Field, ...]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Field]:
         return iter(self.fields)
 
     def names(self) -> list[str]:

@@ -4,6 +4,7 @@ target schedules the work (threads, tiles, compiler flags), plus how one run's a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Iterable
 
 DTYPES = ("float64", "float32")
 LAYOUTS = ("held", "streamed", "time")  # an input constant over time, per neuron and step, per step
@@ -50,8 +51,8 @@ class Variant:
     plastic: tuple = ()  # plasticity.Plastic per synapse type whose synapses a model changes
 
     @staticmethod
-    def of(layouts: dict[str, str] | None = None, shared=(), connected: bool = False,
-           plastic=()) -> "Variant":
+    def of(layouts: dict[str, str] | None = None, shared: Iterable[str] = (),
+           connected: bool = False, plastic: Iterable[Any] = ()) -> "Variant":
         return Variant(tuple(sorted((layouts or {}).items())), tuple(sorted(shared)),
                        bool(connected) or bool(plastic),
                        tuple(sorted(plastic, key=lambda p: p.synapse_type)))

@@ -9,7 +9,7 @@ from ..ir.model import Model
 _PACKAGE = Path(__file__).resolve().parent.parent  # lifgen/, above this stage folder
 
 
-def resource_dir(kind):
+def resource_dir(kind: str) -> Path:
     """The `templates` or `models` folder: inside the installed package, or at the top of a source checkout."""
     for candidate in (_PACKAGE / kind, _PACKAGE.parent / kind):
         if candidate.is_dir():

@@ -1,6 +1,8 @@
 """The SymPy symbols every stage shares: time, dt, noise, spike and reset flags, and the
 naming rules for model quantities. A leaf module: it imports nothing of lifgen's."""
 
+from typing import Sequence
+
 import sympy
 
 TIME = sympy.Symbol("t")
@@ -21,12 +23,13 @@ def previous_symbol(name: str) -> sympy.Symbol:
     return sympy.Symbol(f"{name}[t-1]")
 
 
-def time_function(name: str):
+def time_function(name: str) -> sympy.Expr:
     """The quantity `name` as a function of time, as circuit laws and closed forms write it."""
     return sympy.Function(name)(TIME)
 
 
-def substitute_expressions(expr, expressions):
+def substitute_expressions(expr: sympy.Basic,
+                           expressions: Sequence[tuple[sympy.Symbol, sympy.Basic]]) -> sympy.Basic:
     """`expr` with every named expression replaced by its definition, down to the quantities."""
     for name, definition in reversed(expressions):
         expr = expr.xreplace({name: definition})

@@ -3,6 +3,8 @@ time since the last event (Brian2's event-driven updates), as written trees."""
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import sympy
 
 from ..frontend.synapse_model import SynapseModel
@@ -14,7 +16,8 @@ from .linear import feedforward_step, numeric_step
 ELAPSED = sympy.Symbol("lg_h")  # the time since a synapse's last event, in its model's unit
 
 
-def propagation(model: SynapseModel, invariant=()) -> list[tuple[sympy.Symbol, object]]:
+def propagation(model: SynapseModel, invariant: Iterable[sympy.Symbol] = ()
+                ) -> list[tuple[sympy.Symbol, object]]:
     """(state, tree of its value after ELAPSED) for the states with ODEs: the exact solution of
     the linear ODEs, with the other states held. Subtrees of `invariant` symbols alone (the
     parameters every synapse shares) come first in products, so that they can be hoisted."""

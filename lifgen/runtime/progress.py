@@ -6,14 +6,14 @@ import sys
 class ProgressBar:
     """A one-line progress bar on standard error."""
 
-    def __init__(self, total):
+    def __init__(self, total: int) -> None:
         self.total = max(total, 1)
         self.update(0)
 
-    def update(self, done):
+    def update(self, done: int) -> None:
         filled = int(40 * done / self.total)
         sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * done / self.total:5.1f}%")
         sys.stderr.flush()
 
-    def close(self):
+    def close(self) -> None:
         sys.stderr.write("\n")
