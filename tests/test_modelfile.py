@@ -182,3 +182,39 @@ def test_a_written_step_that_differs_from_the_laws_is_refused_when_used(model_fi
     with pytest.raises(ModelError, match=r"\[equations\.euler\] V: differs from the euler step"):
         lifgen.compile(model, method="euler")
     assert lifgen.compile(model, method="exact").method == "exact"
+
+
+def test_the_front_end_runs_in_passes(model_file):
+    """Schema, parse, check, derive: a law of the wrong dimension parses, and the check pass's
+    check_laws, called alone, names it; the parse pass needs no numerics and derives nothing."""
+    from lifgen.frontend.modelfile import check_laws, dimension_check, parse_document
+    from lifgen.frontend.schema import read_toml
+
+    text = '''
+[model]
+name = "rc"
+[parameters]
+tau = "10 ms"
+R = "10 Mohm"
+V_th = "1 mV"
+[states]
+V = { initial = 0.0, unit = "mV" }
+[inputs]
+I = { unit = "nA" }
+[equations]
+laws = ["tau*dV/dt = -V + R*I*tau"]
+[spike]
+condition = "V > V_th"
+[reset]
+mechanism = "zero"
+[simulation]
+dt = "0.1 ms"
+'''
+    path = model_file(text, "rc.toml")
+    parsed = parse_document(read_toml(path), str(path))
+    assert parsed.laws and parsed.spike_text == "V > V_th"
+    with pytest.raises(ModelError, match=r"\[equations\] laws #1"):
+        check_laws(parsed, dimension_check(parsed))
+    fixed = parse_document(read_toml(model_file(text.replace("R*I*tau", "R*I"), "rc.toml")),
+                           str(path))
+    assert len(check_laws(fixed, dimension_check(fixed))) == 1

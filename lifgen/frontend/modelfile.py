@@ -1,6 +1,7 @@
 """Read model files (TOML) into `Model`s: every field checked, every error naming file, field and problem."""
 
 import dataclasses
+from dataclasses import dataclass
 import os
 import re
 from pathlib import Path
@@ -38,10 +39,58 @@ def read_model_file(path: str | os.PathLike[str]) -> Model:
 DEFAULT_TIMING = {True: "same_step", False: "next_step"}
 
 
+@dataclass(frozen=True)
+class ParsedModel:
+    """A model file after the parse pass: every field read and every expression a tree, nothing
+    yet checked for dimensions or derived. The check pass reads it, the derive pass builds the
+    Model from what the check pass returns."""
+
+    source: str | None
+    name: str
+    description: str
+    reference: str
+    parameters: tuple[Quantity, ...]
+    states: tuple[Quantity, ...]
+    inputs: tuple[Quantity, ...]
+    synapses: tuple[Synapse, ...]
+    dt: Any
+    time_unit: str
+    expressions: tuple  # ((name, SymPy expression), ...)
+    expression_texts: tuple[str, ...]
+    laws: tuple  # ((lhs text, rhs text), (lhs, rhs)) per law, and the intermediates
+    law_intermediates: tuple[str, ...]
+    update: tuple  # ((state, tree), ...)
+    written_steps: tuple  # ((method, ((state, tree), ...)), ...)
+    spike: sympy.Basic
+    spike_text: str
+    spike_on: str
+    resets: dict
+    corrections: tuple
+    parameter_sets: tuple
+    constraints: tuple
+    presets: tuple
+    refractory: tuple
+    refractory_counting: str
+    refractory_input: str
+    reset_mechanism: str
+    reset_timing: str | None  # None: the default, which depends on whether units are declared
+    method: str | None
+
+
 def model_from_document(document: dict[str, Any], source: str | None,
                         default_name: str = "model") -> Model:
-    """Build a Model from an already-parsed TOML document."""
+    """Build a Model from an already-parsed TOML document, in the front end's passes: schema
+    (tables and keys), parse (text to trees), check (dimensions and validity), derive (circuit
+    laws to ODEs)."""
     check_sections(document, source)
+    parsed = parse_document(document, source, default_name)
+    check = dimension_check(parsed)
+    return derive_model(parsed, check)
+
+
+def parse_document(document: Mapping[str, Any], source: str | None,
+                   default_name: str = "model") -> ParsedModel:
+    """The parse pass: every field of a checked document read, every expression a tree."""
     meta = document.get("model", {})
     parameters = quantities(document, "parameters", source)
     states = quantities(document, "states", source, {q.name: q.symbol for q in parameters})
@@ -49,44 +98,58 @@ def model_from_document(document: dict[str, Any], source: str | None,
     check_quantities(states, parameters, inputs, source)
     simulation = document.get("simulation", {})
     dt, time_unit = _simulation_dt(simulation, source)
-    check = DimensionCheck([("parameters", q) for q in parameters] + [("states", q) for q in states]
-                           + [("inputs", q) for q in inputs], time_unit, source)
-    states = tuple(_dimensioned_initial(q, check) for q in states)
-    check.dims.update({previous_symbol(q.name): check.dims[q.symbol] for q in states})
     state_names = [q.name for q in states]
     known = [q.name for q in parameters + inputs]
     names = {n: symbol(n) for n in state_names + known}
-
     synapses = _synapses(document.get("synapses", {}), source)
     names.update({syn.name: syn.symbol for syn in synapses if syn.target is None})
-    expressions = _dimensioned_expressions(
-        _expressions(document.get("expressions", {}), names, source),
-        document.get("expressions", {}), check)
+    expression_table = document.get("expressions", {})
+    expressions = _expressions(expression_table, names, source)
     law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
-
     equations = document.get("equations", {})
-    laws: tuple[sympy.Eq, ...] = ()
-    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
-    update: tuple = ()  # ((state, tree), ...), as Model.update
+    laws: tuple = ()
+    intermediates: tuple[str, ...] = ()
     if "laws" in equations:
-        laws = _laws(equations["laws"], state_names, law_names, source, check)
-        odes = derive_odes(laws, state_names, known + [e.name for e, _ in expressions] + ["xi"],
-                           source)
-    if "update" in equations:
-        update = _dimensioned(_assignments(equations["update"], names, source,
-                                           "[equations] update"), check, "[equations] update")
-    written_steps = tuple((method, _dimensioned(_assignments(
-                               equations[method], {**names, "dt": DT}, source,
-                               f"[equations.{method}]"), check, f"[equations.{method}]"))
+        laws, intermediates = _parse_laws(equations["laws"], state_names, law_names, source)
+    update = (_assignments(equations["update"], names, source, "[equations] update")
+              if "update" in equations else ())
+    written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,
+                                                f"[equations.{method}]"))
                           for method in ODE_METHODS if method in equations and method != "auto")
-
     spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
     spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
-    if isinstance(spike, sympy.core.relational.Relational):
-        check.equal(spike.lhs, spike.rhs, "[spike] condition", spike_text)
-    check.infer(spike, "[spike] condition", spike_text)
-    spike = check.numbers(spike)
     reset = document.get("reset", {})
+    resets, corrections = _parse_resets(reset, names, state_names, source)
+    if "name" not in meta:
+        _check_file_name(default_name, source)
+    refractory = document.get("refractory", {})
+    return ParsedModel(
+        source=source, name=string_value(meta, "name", source, "[model]", default_name),
+        description=string_value(meta, "description", source, "[model]", ""),
+        reference=string_value(meta, "reference", source, "[model]", ""),
+        parameters=parameters, states=states, inputs=inputs, synapses=synapses, dt=dt,
+        time_unit=time_unit, expressions=expressions,
+        expression_texts=tuple(expression_table.values()), laws=laws,
+        law_intermediates=intermediates, update=update, written_steps=written_steps,
+        spike=spike, spike_text=spike_text,
+        spike_on=string_value(document.get("spike", {}), "on", source, "[spike]", "level"),
+        resets=resets, corrections=corrections,
+        parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
+        constraints=_constraints(meta.get("constraints", []), names, source),
+        presets=_presets(document.get("presets", {}), source),
+        refractory=_refractory(refractory, names, source),
+        refractory_counting=string_value(refractory, "counting", source, "[refractory]",
+                                         "brian2"),
+        refractory_input=string_value(refractory, "input", source, "[refractory]", "drop"),
+        reset_mechanism=string_value(reset, "mechanism", source, "[reset]", "subtract"),
+        reset_timing=string_value(reset, "timing", source, "[reset]", None),
+        method=string_value(simulation, "method", source, "[simulation]", None))
+
+
+def _parse_resets(reset: Mapping[str, Any], names: Mapping[str, Any], state_names: Sequence[str],
+                  source: str | None) -> tuple[dict, tuple]:
+    """({mechanism: assignments} written in [reset], ((mechanism, assignments), ...) of
+    [reset.undelayed]); the defaults of the spike condition are added by the derive pass."""
     if "mechanism" not in reset:
         raise ModelError('a spiking model needs a [reset] table naming its mechanism (lifgen '
                          'does not guess one): mechanism = "subtract" (snnTorch\'s default: '
@@ -94,53 +157,80 @@ def model_from_document(document: dict[str, Any], source: str | None,
                          'zero = { V = "V_r" }) or "none" (the states are left as they are)',
                          source, "[reset] mechanism")
     reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
-    resets = default_resets(spike)
-    for mechanism in RESET_MECHANISMS:
-        if mechanism in reset:
-            resets[mechanism] = _dimensioned(_assignments(
-                reset[mechanism], reset_names, source, f"[reset.{mechanism}]"), check,
-                f"[reset.{mechanism}]")
+    resets = {mechanism: _assignments(reset[mechanism], reset_names, source,
+                                      f"[reset.{mechanism}]")
+              for mechanism in RESET_MECHANISMS if mechanism in reset}
     undelayed = reset.get("undelayed", {})
     if not isinstance(undelayed, dict):
         raise ModelError("must be a table of mechanism = { state = expression }", source,
                          "[reset.undelayed]")
     correction_names = {**reset_names, "spike": SPIKE, "reset": RESET}
-    corrections = tuple((mechanism, _dimensioned(_assignments(
-                            table, correction_names, source, f"[reset.undelayed.{mechanism}]"),
-                            check, f"[reset.undelayed.{mechanism}]"))
+    corrections = tuple((mechanism, _assignments(table, correction_names, source,
+                                                 f"[reset.undelayed.{mechanism}]"))
                         for mechanism, table in undelayed.items())
-    if "name" not in meta:
-        _check_file_name(default_name, source)
-    model = Model(
-        name=string_value(meta, "name", source, "[model]", default_name),
-        description=string_value(meta, "description", source, "[model]", ""),
-        reference=string_value(meta, "reference", source, "[model]", ""),
-        states=states, parameters=parameters, inputs=inputs, laws=laws, update=update,
+    return resets, corrections
+
+
+def dimension_check(parsed: ParsedModel) -> DimensionCheck:
+    """The check pass's dimensions: one per declared quantity and previous(X), then each named
+    expression's and each circuit quantity's as inferred (the checks below use it)."""
+    check = DimensionCheck([("parameters", q) for q in parsed.parameters]
+                           + [("states", q) for q in parsed.states]
+                           + [("inputs", q) for q in parsed.inputs], parsed.time_unit,
+                           parsed.source)
+    check.dims.update({previous_symbol(q.name): check.dims[q.symbol] for q in parsed.states})
+    return check
+
+
+def derive_model(parsed: ParsedModel, check: DimensionCheck) -> Model:
+    """The check pass's named checks, each raising a ModelError that names the field, then the
+    derive pass: circuit laws solved for each dX/dt, and the Model."""
+    states = tuple(_dimensioned_initial(q, check) for q in parsed.states)
+    expressions = _dimensioned_expressions(parsed.expressions, parsed.expression_texts, check)
+    laws = check_laws(parsed, check)
+    spike = check_spike(parsed.spike, parsed.spike_text, check)
+    resets = default_resets(spike)
+    resets.update({mechanism: _dimensioned(assignments, check, f"[reset.{mechanism}]")
+                   for mechanism, assignments in parsed.resets.items()})
+    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    if laws:
+        odes = derive_odes(laws, [q.name for q in states],
+                           [q.name for q in parsed.parameters + parsed.inputs]
+                           + [e.name for e, _ in expressions] + ["xi"], parsed.source)
+    return Model(
+        name=parsed.name, description=parsed.description, reference=parsed.reference,
+        states=states, parameters=parsed.parameters, inputs=parsed.inputs, laws=laws,
+        update=_dimensioned(parsed.update, check, "[equations] update"),
         odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
         named_odes=odes if expressions else (), expressions=expressions,
-        spike=spike, resets=tuple(resets.items()), corrections=corrections,
-        written_steps=written_steps, synapses=synapses,
+        spike=spike, resets=tuple(resets.items()),
+        corrections=tuple((mechanism, _dimensioned(assignments, check,
+                                                   f"[reset.undelayed.{mechanism}]"))
+                          for mechanism, assignments in parsed.corrections),
+        written_steps=tuple((method, _dimensioned(assignments, check, f"[equations.{method}]"))
+                            for method, assignments in parsed.written_steps),
+        synapses=parsed.synapses,
         parameter_sets=tuple((name, _dimensioned(derived, check, f"[parameter_sets.{name}]"))
-                             for name, derived in
-                             _parameter_sets(document.get("parameter_sets", {}), names, source)),
+                             for name, derived in parsed.parameter_sets),
         constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
-                          for c in _constraints(meta.get("constraints", []), names, source)),
-        presets=_presets(document.get("presets", {}), source),
-        spike_on=string_value(document.get("spike", {}), "on", source, "[spike]", "level"),
-        refractory=_dimensioned_refractory(
-            _refractory(document.get("refractory", {}), names, source), check),
-        refractory_counting=string_value(document.get("refractory", {}), "counting", source,
-                                    "[refractory]", "brian2"),
-        refractory_input=string_value(document.get("refractory", {}), "input", source,
-                                 "[refractory]", "drop"),
-        reset_mechanism=string_value(reset, "mechanism", source, "[reset]", "subtract"),
-        reset_timing=string_value(reset, "timing", source, "[reset]", DEFAULT_TIMING[check.active]),
-        method=string_value(simulation, "method", source, "[simulation]", None),
-        dt=number_value(dt, source, "[simulation] dt") if dt is not None else None,
-        time_unit=time_unit,
-        source=source,
-    )
-    return model
+                          for c in parsed.constraints),
+        presets=parsed.presets, spike_on=parsed.spike_on,
+        refractory=_dimensioned_refractory(parsed.refractory, check),
+        refractory_counting=parsed.refractory_counting, refractory_input=parsed.refractory_input,
+        reset_mechanism=parsed.reset_mechanism,
+        reset_timing=parsed.reset_timing or DEFAULT_TIMING[check.active],
+        method=parsed.method,
+        dt=number_value(parsed.dt, parsed.source, "[simulation] dt")
+        if parsed.dt is not None else None,
+        time_unit=parsed.time_unit, source=parsed.source)
+
+
+def check_spike(spike: sympy.Basic, text: str, check: DimensionCheck) -> sympy.Basic:
+    """The spike condition compares like with like; its numbers in the declared units."""
+    if isinstance(spike, sympy.core.relational.Relational):
+        check.equal(spike.lhs, spike.rhs, "[spike] condition", text)
+    check.infer(spike, "[spike] condition", text)
+    return check.numbers(spike)
 
 
 def _check_file_name(name: str, source: str | None) -> None:
@@ -277,11 +367,11 @@ def _dimensioned_initial(quantity: Quantity, check: DimensionCheck) -> Quantity:
 
 
 def _dimensioned_expressions(expressions: Iterable[tuple[sympy.Symbol, sympy.Expr]],
-                             table: Mapping[str, Any], check: DimensionCheck
+                             texts: Iterable[str], check: DimensionCheck
                              ) -> tuple[tuple[sympy.Symbol, sympy.Expr], ...]:
     """Named expressions with their dimensions recorded (the laws use them) and numbers for units."""
     result = []
-    for (name, expr), text in zip(expressions, table.values()):
+    for (name, expr), text in zip(expressions, texts):
         check.dims[name] = check.infer(expr, f"[expressions] {name}", text)
         result.append((name, check.numbers(expr)))
     return tuple(result)
@@ -325,9 +415,11 @@ def _presets(table: Mapping[str, Any],
     return tuple(result)
 
 
-def _laws(laws: object, state_names: Sequence[str], names: Mapping[str, Any], source: str | None,
-          check: DimensionCheck) -> tuple[sympy.Eq, ...]:
-    """Parse 'lhs = rhs' laws; `dX/dt` of a state X becomes a SymPy derivative."""
+def _parse_laws(laws: object, state_names: Sequence[str], names: Mapping[str, Any],
+                source: str | None) -> tuple[tuple, tuple[str, ...]]:
+    """Parse 'lhs = rhs' laws; `dX/dt` of a state X becomes a SymPy derivative (times dt, which
+    the check pass refuses anywhere else). Returns (((texts), (sides)), ...) and the undeclared
+    names the laws determine (circuit quantities such as I_R)."""
     field = "[equations] laws"
     if not isinstance(laws, list) or not laws:
         raise ModelError("must be a non-empty list of equations such as \"I = I_R + I_C\"", source, field)
@@ -341,17 +433,26 @@ def _laws(laws: object, state_names: Sequence[str], names: Mapping[str, Any], so
               parse_expression(rhs, scope, source, f"{field} #{number}"))
              for number, (lhs, rhs) in enumerate(texts, 1)]
     _check_undeclared(intermediates, sides, state_names, names, source, field)
-    _infer_intermediates(sides, {symbol(n) for n in intermediates}, check, field)
+    return tuple(zip(map(tuple, texts), sides)), tuple(intermediates)
+
+
+def check_laws(parsed: ParsedModel, check: DimensionCheck) -> tuple[sympy.Eq, ...]:
+    """Each law equates like with like (circuit quantities take the dimension of what a law
+    sets them to), in the declared units, and dt appears only in a derivative dX/dt."""
+    field = "[equations] laws"
+    state_names = {q.name for q in parsed.states}
+    _infer_intermediates([sides for _, sides in parsed.laws],
+                         {symbol(n) for n in parsed.law_intermediates}, check, field)
     result = []
-    for number, ((lhs, rhs), (left, right)) in enumerate(zip(texts, sides), 1):
+    for number, ((lhs, rhs), (left, right)) in enumerate(parsed.laws, 1):
         where = f"{field} #{number}"
         check.equal(left, right, where, f"{lhs.strip()} = {rhs.strip()}", "equates")
         law = check.numbers(sympy.Eq(left, right, evaluate=False))
         if law.has(DT):
-            unknown = sorted(set(DERIVATIVE.findall(lhs + " " + rhs)) - set(state_names))
+            unknown = sorted(set(DERIVATIVE.findall(lhs + " " + rhs)) - state_names)
             raise ModelError(f"d{unknown[0]}/dt is the derivative of {unknown[0]!r}, which is not "
                              "a declared state" if unknown else "dt may appear only as the "
-                             "denominator of a derivative dX/dt", source, where)
+                             "denominator of a derivative dX/dt", parsed.source, where)
         result.append(law)
     return tuple(result)
 
