@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any, Callable
+
+import sympy
 
 from ..frontend.synapse_model import TARGET, SynapseModel
-from ..ir.written import CPrinter, Name, to_text
+from ..ir.written import Assignments, CPrinter, Name, to_text
 from ..numerics.discretize import Hoister
 from ..numerics.synapse_propagation import ELAPSED, propagation
 
@@ -32,7 +35,7 @@ class Plastic:
 
 
 @functools.lru_cache(maxsize=64)
-def hoisted_propagation(plastic: Plastic):
+def hoisted_propagation(plastic: Plastic) -> tuple[Assignments, list[tuple[sympy.Symbol, Any]]]:
     """(constants, propagation): the propagation with its subtrees of shared parameters alone
     (1/tau_pre) named qk_0, qk_1, ... and computed once per step, not per event."""
     shared = {q.symbol for q in plastic.model.parameters if q.name in plastic.shared}
@@ -58,7 +61,7 @@ def event_code(plastic: Plastic, event: str, fields: dict[str, str], dtype: str,
     return "\n".join(pad + line for line in lines)
 
 
-def _printer(plastic: Plastic, fields: dict[str, str], dtype: str):
+def _printer(plastic: Plastic, fields: dict[str, str], dtype: str) -> Callable[[Any], str]:
     model = plastic.model
     names = {q.symbol: f"q_{q.name}" for q in model.states}
     names.update({q.symbol: f"qp_{q.name}" for q in model.parameters})
@@ -67,7 +70,8 @@ def _printer(plastic: Plastic, fields: dict[str, str], dtype: str):
     return CPrinter(names, "float64").print  # a synapse computes in double whatever the dtype
 
 
-def _propagated(plastic: Plastic, fields: dict[str, str], c, dialect: "Dialect") -> list[str]:
+def _propagated(plastic: Plastic, fields: dict[str, str], c: Callable[[Any], str],
+                dialect: "Dialect") -> list[str]:
     """Synapse lg_s's states as locals q_X, propagated from its last event to lg_t."""
     model = plastic.model
     factor = f" * {plastic.time_factor!r}" if plastic.time_factor != 1.0 else ""

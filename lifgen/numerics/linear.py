@@ -2,6 +2,8 @@
 IR's linear algebra (ir/algebra.py): the methods, the discretizer and the analytic solution use
 it."""
 
+from typing import Any, Sequence
+
 import sympy
 
 from ..errors import ModelError
@@ -10,7 +12,8 @@ from ..ir.algebra import linear_coefficients, nonlinear_terms
 from ..ir.functions import exprel, propagator
 
 
-def exact_step(model, states=None):
+def exact_step(model: Any, states: Sequence[sympy.Symbol] | None = None
+               ) -> list[tuple[sympy.Symbol, sympy.Expr]]:
     """Propagator of a linear system with inputs held over the step: exp of the augmented matrix.
     `states` (default all) may name a closed linear subsystem: its step alone."""
     odes = dict(model.odes)
@@ -32,7 +35,8 @@ def exact_step(model, states=None):
     return numeric_step(states, variables, rows)
 
 
-def numeric_step(states, variables, rows):
+def numeric_step(states: Sequence[sympy.Symbol], variables: Sequence[sympy.Symbol],
+                 rows: Sequence[Sequence[sympy.Expr]]) -> list[tuple[sympy.Symbol, sympy.Expr]]:
     """The exact step of any other linear system (coupled states, poles of any order, complex or
     zero eigenvalues): x(h) = exp(M h) [x; u; 1] with M the augmented matrix, whose exponential
     is computed numerically once per neuron and run, not as a closed form. A closed form is slow
@@ -48,7 +52,9 @@ def numeric_step(states, variables, rows):
             for i, s in enumerate(states)]
 
 
-def feedforward_step(states, variables, rows):
+def feedforward_step(states: Sequence[sympy.Symbol], variables: Sequence[sympy.Symbol],
+                     rows: Sequence[Sequence[sympy.Expr]]
+                     ) -> list[tuple[sympy.Symbol, sympy.Expr]] | None:
     """The exact step of a linear system whose states are driven only by states that decay on
     their own (synaptic currents into a membrane), written with exprel so that it stays finite
     and accurate when two time constants are equal or nearly so (1/(tau_m - tau_syn) is 0/0).

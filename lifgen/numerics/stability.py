@@ -7,7 +7,10 @@ default parameters and zero inputs: where a nonlinear model is stiffer away from
 the check can pass and the run still blow up, which the run then reports.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any, Mapping
 
 import numpy as np
 import sympy
@@ -19,7 +22,7 @@ from ..ir.written import to_sympy
 STABLE_ALTERNATIVE = "method='exact' (linear models), 'exponential_euler' or a smaller dt"
 
 
-def eigenvalues_at_rest(model, parameters=None):
+def eigenvalues_at_rest(model: Any, parameters: Mapping[str, float] | None = None) -> np.ndarray:
     """Eigenvalues of the ODE's Jacobian at the initial state and zero inputs, with the default
     parameters or, for those it names, `parameters` (name -> number)."""
     states = list(model.state_symbols)
@@ -36,7 +39,8 @@ def eigenvalues_at_rest(model, parameters=None):
     return np.linalg.eigvals(matrix)
 
 
-def stability_warning(model, method, dt, parameters=None):
+def stability_warning(model: Any, method: str, dt: float | None,
+                      parameters: Mapping[str, float] | None = None) -> str:
     """A sentence saying why `method` is unstable at `dt` for `model` at rest, or "". Checked with
     the default parameters, or with `parameters` (name -> number) in their place."""
     registered = METHODS.get(method)
@@ -60,5 +64,5 @@ def stability_warning(model, method, dt, parameters=None):
             f"step instead of decaying. Use {STABLE_ALTERNATIVE}")
 
 
-def _evaluate(tree, values):
+def _evaluate(tree: Any, values: Mapping[Any, float]) -> sympy.Basic:
     return to_sympy(tree).xreplace({k: sympy.Float(v) for k, v in values.items() if k != DT})
