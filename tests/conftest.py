@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,11 @@ mechanism = "subtract"
 method = "exact"
 dt = 1e-3
 '''
+
+
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "model-files.md"
+
+
+def example_model_text():
+    """The minimal model of docs/model-files.md: leaky integrate-and-fire in NEST's units."""
+    return REFERENCE.read_text().split("```toml\n")[1].split("```")[0]

@@ -12,7 +12,8 @@ from lifgen.errors import ModelError
 from lifgen.ir.functions import FUNCTIONS
 from lifgen.frontend.schema import QUANTITY_KEYS, SECTIONS, SYNAPSE_KEYS
 
-REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "model-files.md"
+from conftest import REFERENCE, example_model_text
+
 
 
 def _sections():
@@ -47,7 +48,7 @@ def test_every_function_a_model_may_call_is_listed():
 
 
 def test_the_example_model_runs(tmp_path):
-    example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
+    example = example_model_text()
     path = tmp_path / "my_lif.toml"
     path.write_text(example)
     result = lifgen.compile(path, method="exact").run("200 ms", inputs={"I": "2.5 nA"})
@@ -59,7 +60,7 @@ def test_the_nest_units_example_gives_nests_and_brian2s_spike_count(tmp_path):
     at 10 nA (snnTorch's next_step order gave 416, silently)."""
     import json
 
-    example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
+    example = example_model_text()
     path = tmp_path / "my_lif.toml"
     path.write_text(example)
     reference = json.loads((Path(__file__).parent / "reference" / "brian2" /
@@ -72,7 +73,7 @@ def test_the_nest_units_example_gives_nests_and_brian2s_spike_count(tmp_path):
 
 
 def test_a_unitless_model_keeps_snntorchs_reset_timing(tmp_path):
-    example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
+    example = example_model_text()
     unitless = re.sub(r'\{ (value|initial) = (-?[0-9.]+), unit = "[^"]*" \}', r"\2", example)
     unitless = unitless.replace('I = { unit = "nA" }', "I = {}").replace('"0.1 ms"', "0.1")
     path = tmp_path / "plain.toml"
@@ -82,7 +83,7 @@ def test_a_unitless_model_keeps_snntorchs_reset_timing(tmp_path):
 
 
 def test_an_unknown_key_points_to_the_reference(tmp_path):
-    example = REFERENCE.read_text().split("```toml\n")[1].split("```")[0]
+    example = example_model_text()
     path = tmp_path / "bad.toml"
     path.write_text(example.replace('condition = "V > V_th"', 'condition = "V > V_th"\nwhen = 1'))
     with pytest.raises(ModelError, match=r"\[spike\]: unknown key\(s\) 'when' .*lifgen reference"):

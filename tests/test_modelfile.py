@@ -10,7 +10,7 @@ from lifgen.errors import ModelError
 from lifgen.ir.model import symbol
 from lifgen.ir.written import Name, Op, to_sympy, to_text
 
-from conftest import LAPICQUE_LIKE
+from conftest import LAPICQUE_LIKE, example_model_text
 
 V, I, R, C = (symbol(n) for n in "VIRC")
 
@@ -190,31 +190,13 @@ def test_the_front_end_runs_in_passes(model_file):
     from lifgen.frontend.modelfile import check_laws, dimension_check, parse_document
     from lifgen.frontend.schema import read_toml
 
-    text = '''
-[model]
-name = "rc"
-[parameters]
-tau = "10 ms"
-R = "10 Mohm"
-V_th = "1 mV"
-[states]
-V = { initial = 0.0, unit = "mV" }
-[inputs]
-I = { unit = "nA" }
-[equations]
-laws = ["tau*dV/dt = -V + R*I*tau"]
-[spike]
-condition = "V > V_th"
-[reset]
-mechanism = "zero"
-[simulation]
-dt = "0.1 ms"
-'''
+    text = example_model_text().replace("E_L - V + R*I", "E_L - V + R*I*tau")  # mV = mV*ms
+    assert text != example_model_text()
     path = model_file(text, "rc.toml")
     parsed = parse_document(read_toml(path), str(path))
-    assert parsed.laws and parsed.spike_text == "V > V_th"
+    assert parsed.laws and parsed.spike_text == "V > V_th" and parsed.name == "my_lif"
     with pytest.raises(ModelError, match=r"\[equations\] laws #1"):
         check_laws(parsed, dimension_check(parsed))
-    fixed = parse_document(read_toml(model_file(text.replace("R*I*tau", "R*I"), "rc.toml")),
+    fixed = parse_document(read_toml(model_file(example_model_text(), "rc.toml")),
                            str(path))
     assert len(check_laws(fixed, dimension_check(fixed))) == 1
