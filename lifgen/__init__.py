@@ -16,10 +16,13 @@ from .tools.sweep import sweep, zip_grid  # noqa: E402
 from .frontend.synapse_model import list_synapse_models, load_synapse_model  # noqa: E402
 from .tools.verify import VerificationReport, verify  # noqa: E402
 from .runtime.waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
+from .runtime.network import Network, Population, Projection, SourcePopulation  # noqa: E402
+from .results.network_result import NetworkResult  # noqa: E402
 
 __all__ = [
     "Bernoulli", "BuildError", "CompileError", "Constant", "InputError", "LifgenError", "Model",
-    "ModelError", "NumericalWarning",
+    "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
+    "SourcePopulation",
     "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
     "Synapses", "VerificationReport", "compile", "emit", "list_models", "list_synapse_models",
     "load_model", "load_synapse_model", "sweep", "verify", "warm", "zip_grid",

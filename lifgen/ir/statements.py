@@ -14,6 +14,7 @@ from typing import Iterator, Union
 from .written import Call, Name, Neg, Not, Num, Op
 
 REAL, INT = "real", "int"  # the types of locals: the kernel's float type, or a C int flag
+INDEX = "index"  # a 64-bit signed integer local: an array position, a step or a slot
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,29 @@ class Cast:
 
 @dataclass(frozen=True)
 class Element:
-    """`array[index]`: the value of this neuron in an array the schedule provides."""
+    """`array[index]`: the value of this neuron in an array the schedule provides (the index a
+    counter's name, or an index expression)."""
 
     array: str
-    index: str
+    index: "str | Expression"
 
 
-Expression = Union[Num, Name, Op, Neg, Not, Call, Select, Cast, Element]
+@dataclass(frozen=True)
+class Integer:
+    """A whole number of the index arithmetic (a size, a stride, a delay in steps)."""
+
+    value: int
+
+
+@dataclass(frozen=True)
+class Remainder:
+    """`left % right` of non-negative indices: a step's slot in a delay ring."""
+
+    left: "Expression"
+    right: "Expression"
+
+
+Expression = Union[Num, Name, Op, Neg, Not, Call, Select, Cast, Element, Integer, Remainder]
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,50 @@ class Block:
     body: tuple["Statement", ...]
 
 
-Statement = Union[Comment, Let, Assign, If, Loop, Break, Block]
+@dataclass(frozen=True)
+class Store:
+    """`array[index] = value`: an element written (a spike flag, a count, a trace sample)."""
+
+    array: str
+    index: Expression
+    value: Expression
+
+
+@dataclass(frozen=True)
+class AddTo:
+    """`array[index] += value`: a synaptic event added to its slot. `atomic` where threads may
+    add to one element at once (a GPU); the C target adds in the loops' fixed order."""
+
+    array: str
+    index: Expression
+    value: Expression
+    atomic: bool = False
+
+
+@dataclass(frozen=True)
+class For:
+    """`for (index counter = start; counter < stop; ++counter) body`: a loop over neurons,
+    batch rows, the synapses of a CSR row or the steps of a run."""
+
+    counter: str
+    start: Expression
+    stop: Expression
+    body: tuple["Statement", ...]
+
+
+@dataclass(frozen=True)
+class View:
+    """Declare `name` as the part of `array` that starts at `offset` (a pointer in C): the
+    neuron step reads its arrays by neuron index, and a view places them in a population's
+    buffers at a batch row and step. `element` is the C type of the elements (lg_real, ...)."""
+
+    name: str
+    array: str
+    offset: Expression
+    element: str = REAL
+
+
+Statement = Union[Comment, Let, Assign, If, Loop, Break, Block, Store, AddTo, For, View]
 
 
 @dataclass(frozen=True)
@@ -143,4 +203,8 @@ def identifiers(tree: object) -> set[str]:
             found.add(node.array)
         elif isinstance(node, Assign):
             found.add(node.name)
+        elif isinstance(node, (Store, AddTo)):
+            found.add(node.array)
+        elif isinstance(node, View):
+            found.add(node.array)
     return found

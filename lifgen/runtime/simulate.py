@@ -326,6 +326,15 @@ class Simulator:
         return _Request(arrays, record, spikes, connected, given,
                         room // memory.EVENT_PEAK_BYTES, plastic)
 
+    def run_arrays(self, n_steps: int, n_neurons: int, inputs: Any, params: Any, initial: Any,
+                   record: Any, seed: int, allow_nan: bool,
+                   max_memory: Any = None) -> tuple[RunArrays, dict[str, Any]]:
+        """A run's checked arrays and traced states, as `run` lays them out, without running
+        (a network lays out each of its populations so)."""
+        request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, None,
+                                "count", None, seed, allow_nan, max_memory)
+        return request.arrays, request.record
+
     def _footprint(self, n_steps, rows, n_neurons, record, recorded, spikes, inputs):
         """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize

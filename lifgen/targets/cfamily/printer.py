@@ -3,8 +3,9 @@ indentation. Numbers and functions follow the kernel's float type."""
 
 from __future__ import annotations
 
-from ...ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
-                           Select, Statement)
+from ...ir.statements import (INDEX, INT, AddTo, Assign, Block, Break, Cast, Comment, Element,
+                              For, If, Integer, Let, Loop, Remainder, Select, Statement, Store,
+                              View)
 from ...ir.written import CPrinter, Name
 from ..text import comment_text
 
@@ -14,6 +15,11 @@ KERNEL_CALLS = {
     "normal": "(lg_real)lg_normal(lg_seed, lg_step0 + lg_step, lg_b, lg_neuron0 + lg_first + lg_i)",
     "quantize": "lg_quantize",
 }
+# lifgen's own functions that the coupled step calls with its arguments as they are.
+LIFGEN_CALLS = {"uniform": "lg_uniform"}
+# C element types of the arrays a view places (the kernel's float type by default).
+ELEMENT_TYPES = {"real": "lg_real", "double": "double", "int64": "int64_t", "int32": "int32_t",
+                 "uint8": "uint8_t", "uint64": "uint64_t"}
 
 
 class _Names(dict):
@@ -35,11 +41,18 @@ class ExpressionPrinter(CPrinter):
                     f"{self._wrapped(node.if_false, 0)}")
         if isinstance(node, Cast):
             return f"((lg_real){self.print(node.operand)})"
+        if isinstance(node, Integer):
+            return str(node.value)
+        if isinstance(node, Remainder):
+            return f"{self._wrapped(node.left, 3)} % {self._wrapped(node.right, 3)}"
         if isinstance(node, Element):
-            return f"{node.array}[{node.index}]"
+            index = node.index if isinstance(node.index, str) else self.print(node.index)
+            return f"{node.array}[{index}]"
         return super().print(node)
 
     def _wrapped(self, node, precedence):
+        if isinstance(node, Remainder) and precedence >= 2:
+            return f"({self.print(node)})"
         if isinstance(node, Select):
             return f"({self.print(node)})"
         return super()._wrapped(node, precedence)
@@ -49,6 +62,9 @@ class ExpressionPrinter(CPrinter):
             return KERNEL_CALLS["normal"]
         if node.function == "quantize":
             return f"{KERNEL_CALLS['quantize']}({self.print(node.args[0])})"
+        if node.function in LIFGEN_CALLS:
+            arguments = ", ".join(self.print(a) for a in node.args)
+            return f"{LIFGEN_CALLS[node.function]}({arguments})"
         return super()._call(node)
 
 
@@ -75,6 +91,8 @@ class StatementPrinter:
         if isinstance(s, Let):
             if s.type == INT:
                 return [f"{pad}const int {s.name} = {_flag(e(s.value), s.value)};"]
+            if s.type == INDEX:
+                return [f"{pad}{'' if s.mutable else 'const '}int64_t {s.name} = {e(s.value)};"]
             return [f"{pad}{'' if s.mutable else 'const '}lg_real {s.name} = {e(s.value)};"]
         if isinstance(s, Assign):
             return [f"{pad}{s.name} = {e(s.value)};"]
@@ -88,6 +106,16 @@ class StatementPrinter:
                     f"++{s.counter}) {{", *self.lines(s.body, depth + 1), f"{pad}}}"]
         if isinstance(s, Break):
             return [f"{pad}break;"]
+        if isinstance(s, Store):
+            return [f"{pad}{s.array}[{e(s.index)}] = {e(s.value)};"]
+        if isinstance(s, AddTo):
+            return [f"{pad}{s.array}[{e(s.index)}] += {e(s.value)};"]
+        if isinstance(s, For):
+            return [f"{pad}for (int64_t {s.counter} = {e(s.start)}; {s.counter} < {e(s.stop)}; "
+                    f"++{s.counter}) {{", *self.lines(s.body, depth + 1), f"{pad}}}"]
+        if isinstance(s, View):
+            return [f"{pad}{ELEMENT_TYPES[s.element]} *restrict {s.name} = {s.array} + "
+                    f"{e(s.offset)};"]
         if isinstance(s, Block):
             return [f"{pad}{{", *self.lines(s.body, depth + 1), f"{pad}}}"]
         raise TypeError(f"not a statement: {s!r}")

@@ -1,0 +1,465 @@
+"""Lower a network's coupled step into the statement IR: every population's neuron step, the
+delivery of what its delay rings hold, its spikes and traces, and its projections' synaptic
+events, all decided here in Python and printed by every target alike.
+
+The program advances each batch row through the steps of a call; within a step the populations
+are updated in the plan's order (a topological order of the zero-delay projections), and right
+after a population's update its projections add their events into the delay rings of their post
+populations, at slot (step + delay) mod slots. A post population reads and clears its slot of
+the step before its own update, so a zero-delay event arrives in the same step. The summation
+order is fixed by the loops (projections in plan order, presynaptic neurons ascending, synapses in
+storage order), so every run and every target adds the same numbers in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import sympy
+
+from ..errors import InputError
+from ..ir.functions import FUNCTIONS
+from ..ir.model import REFRACTORY_STATE
+from ..ir.statements import (INDEX, INT, AddTo, Block, Comment, Element, Expression, For, If, Integer,
+                             Let, NeuronStep, Remainder, Select, Statement, Store, View, nodes)
+from ..ir.symbols import DT
+from ..ir.written import Call, Name, Num, Op, substitute, to_text
+from ..numerics.discretize import StepMap
+from .lower import StepOptions, lower, shared_constants, state_names
+from .naming import ARRAY_PREFIXES, NEURON, local
+
+# Weight layouts of a projection, each with its own delivery loop (chosen when the network is
+# compiled, as GeNN picks a delivery strategy per synapse group).
+WEIGHT_KINDS = ("dense", "one_to_one", "sparse")
+SOURCE_KINDS = ("random", "train")  # Poisson/Bernoulli draws, or recorded spikes played back
+
+
+def name(identifier: str) -> Name:
+    return Name(sympy.Symbol(identifier))
+
+
+def plus(*terms: Expression) -> Expression:
+    total = terms[0]
+    for term in terms[1:]:
+        total = Op("+", total, term)
+    return total
+
+
+def times(a: Expression, b: Expression) -> Expression:
+    return Op("*", a, b)
+
+
+@dataclass(frozen=True)
+class PopulationPlan:
+    """One population as the program sees it: its size and either its model's step map (with
+    the synapse types that receive projections and their ring slots) or the kind of its source.
+    `neuron0` numbers its first neuron among the network's, for its noise draws."""
+
+    name: str
+    n: int
+    step_map: StepMap | None = None
+    source: str = ""  # a SOURCE_KINDS entry for a spike source
+    rings: tuple[tuple[str, int], ...] = ()  # (synapse type, slots) of each receiving type
+    traced: tuple[str, ...] = ()  # states whose traces this program records
+    probability_strides: tuple[int, int] = (0, 0)  # random sources: (time, source) strides
+    neuron0: int = 0
+
+    def slots(self, synapse: str) -> int:
+        return dict(self.rings)[synapse]
+
+
+@dataclass(frozen=True)
+class ProjectionPlan:
+    """Events from `pre` into synapse type `synapse` of `post` (indices into the plan's
+    populations): the weight layout, and the delay in steps of dense and one-to-one weights
+    (sparse ones keep a delay per synapse)."""
+
+    pre: int
+    post: int
+    synapse: str
+    kind: str
+    delay: int = 0
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What one program computes: populations in update order and projections, a float type
+    and whether it writes spike rasters."""
+
+    populations: tuple[PopulationPlan, ...]
+    projections: tuple[ProjectionPlan, ...]
+    dtype: str = "float64"
+    raster: bool = False
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """An array the program reads or writes, passed in this order; `element` names its C type
+    (ELEMENT_TYPES of the printers) and `comment` what it holds and its shape."""
+
+    name: str
+    element: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class NetworkProgram:
+    """The lowered program: its buffers, what runs once per call before the steps (each
+    neuron's constants), and the steps themselves."""
+
+    plan: NetworkPlan
+    buffers: tuple[Buffer, ...]
+    prologue: tuple[Statement, ...]
+    body: tuple[Statement, ...]
+    calls: frozenset[str] = field(default_factory=frozenset)
+
+
+def population_buffer(k: int, role: str, owner: str = "") -> str:
+    """The program's name of population k's array `role` (of state, parameter, ... `owner`):
+    lg_P0_state_V. The index keeps names apart whatever the populations and models are named."""
+    return f"lg_P{k}_{role}" + (f"_{owner}" if owner else "")
+
+
+def projection_buffer(j: int, role: str) -> str:
+    return f"lg_J{j}_{role}"
+
+
+# The step's locals of a population: the step counter, its absolute step, the batch row.
+STEP, TIME, ROW = name("lg_step"), name("lg_t"), name("lg_b")
+ROWS, STEP0 = name("lg_n_batch"), name("lg_step0")
+
+
+def lower_network(plan: NetworkPlan) -> NetworkProgram:
+    """The program of `plan`: buffers, the per-call prologue and the batch-row/step loops."""
+    buffers: list[Buffer] = []
+    prologue: list[Statement] = []
+    steps: list[Statement] = [Let("lg_t", plus(STEP0, STEP), INDEX)]
+    for k, population in enumerate(plan.populations):
+        outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
+        buffers += _population_buffers(k, population, plan)
+        if population.step_map is not None:
+            step = _neuron_step(population.step_map)
+            prologue += _constants(k, population)
+            update = _neuron_update(k, population, plan, step)
+        else:
+            update = _source_update(k, population, plan)
+        scatter: list[Statement] = []
+        for j, projection in outgoing:
+            buffers += _projection_buffers(j, projection, plan)
+            scatter += _scatter(j, projection, plan)
+        steps.append(Block((Comment(_population_comment(population)), *update, *scatter)))
+    body = (For("lg_b", Integer(0), ROWS, (
+        For("lg_step", Integer(0), name("lg_n_steps"), tuple(steps)),)),)
+    calls = frozenset(node.function for node in nodes((prologue, body)) if isinstance(node, Call))
+    return NetworkProgram(plan, tuple(buffers), tuple(prologue), body, calls)
+
+
+def _population_comment(population: PopulationPlan) -> str:
+    if population.step_map is None:
+        return f"population {population.name}: {population.n} sources ({population.source})"
+    step_map = population.step_map
+    return (f"population {population.name}: {population.n} neurons of {step_map.model.name}, "
+            f"method {step_map.method}")
+
+
+def _neuron_step(step_map: StepMap) -> NeuronStep:
+    """One neuron's step of a population, as a single population's kernel computes it."""
+    calls = {node.function for _, tree in step_map.constants for node in nodes(tree)
+             if isinstance(node, Call)}
+    if "propagator" in calls:
+        raise InputError(f"model {step_map.model.name}, method {step_map.method}: its exact "
+                         "propagator is a numeric matrix exponential, which networks do not "
+                         "compute yet; choose another method for this population")
+    if step_map.propagator:
+        raise InputError(f"model {step_map.model.name}: precise spike timing is not available "
+                         "in networks yet")
+    return lower(step_map, StepOptions())
+
+
+def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Buffer]:
+    what = f"population {population.name}"
+    n = population.n
+    out = [Buffer(population_buffer(k, "fired"), "uint8", f"{what}: spikes of the last step "
+                  f"[batch][{n}]"),
+           Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
+    if plan.raster:
+        out.append(Buffer(population_buffer(k, "raster"), "uint8",
+                          f"{what}: spikes [step][batch][{n}]"))
+    if population.source == "random":
+        out += [Buffer(population_buffer(k, "probability"), "double",
+                       f"{what}: spike probability per step (strides "
+                       f"{population.probability_strides})"),
+                Buffer(population_buffer(k, "seed"), "uint64", f"{what}: the draws' seed [1]")]
+    if population.source == "train":
+        out += [Buffer(population_buffer(k, "train_start"), "int64",
+                       f"{what}: first event of each step [steps + 1]"),
+                Buffer(population_buffer(k, "train_source"), "int64",
+                       f"{what}: the source of each event")]
+    step_map = population.step_map
+    if step_map is None:
+        return out
+    model = step_map.model
+    out += [Buffer(population_buffer(k, "state", s), "real", f"{what}: state {s} [batch][{n}]")
+            for s in state_names(step_map)]
+    out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
+            for p in model.parameter_names]
+    out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
+                   f"{what}: {c.name.removeprefix('lg_')} = {to_text(tree)} [{n}]")
+            for c, tree in step_map.constants]
+    out += [Buffer(population_buffer(k, "input", u), "real",
+                   f"{what}: input {u}, at (step, batch row) strides of its input_strides")
+            for u in model.input_names]
+    if model.input_names:
+        out.append(Buffer(population_buffer(k, "input_strides"), "int64",
+                          f"{what}: (step, batch row) strides of each input"))
+    out += [Buffer(population_buffer(k, "synapse", y.name), "real",
+                   f"{what}: synapse {y.name}'s input this step [{n}]")
+            for y in model.synapses if not y.target]
+    out += [Buffer(population_buffer(k, "ring", y), "real",
+                   f"{what}: delay ring of synapse {y} [batch][{slots} slots][{n}]")
+            for y, slots in population.rings]
+    if population.traced:
+        out += [Buffer(population_buffer(k, "record"), "int64", f"{what}: recorded neurons"),
+                Buffer(population_buffer(k, "n_record"), "int64", f"{what}: their number [1]")]
+        out += [Buffer(population_buffer(k, "trace", s), "real",
+                       f"{what}: trace of {s} [step][batch][recorded]")
+                for s in population.traced]
+    return out
+
+
+def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Buffer]:
+    pre, post = (plan.populations[i].name for i in (projection.pre, projection.post))
+    what = f"projection {pre} -> {post}.{projection.synapse}"
+    if projection.kind == "dense":
+        return [Buffer(projection_buffer(j, "weights"), "real",
+                       f"{what}: weights [pre][post] (a presynaptic neuron's row is contiguous)")]
+    if projection.kind == "one_to_one":
+        return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weights [pre]")]
+    return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weight per synapse"),
+            Buffer(projection_buffer(j, "post"), "int32", f"{what}: target per synapse"),
+            Buffer(projection_buffer(j, "runs"), "int64",
+                   f"{what}: first delay run of each presynaptic neuron [pre + 1]"),
+            Buffer(projection_buffer(j, "run_first"), "int64",
+                   f"{what}: first synapse of each run [runs + 1]"),
+            Buffer(projection_buffer(j, "run_delay"), "int32", f"{what}: delay of each run")]
+
+
+def _constants(k: int, population: PopulationPlan) -> list[Statement]:
+    """Each neuron's loop invariants (constants of parameters and dt), once per call."""
+    step_map = population.step_map
+    assert step_map is not None
+    model = step_map.model
+    if not step_map.constants:
+        return []
+    table = {p: name(local("parameter", p.name)) for p in model.parameter_symbols}
+    table[DT] = name("lg_dt")
+    table.update({c: name(c.name) for c, _ in step_map.constants})
+    body: list[Statement] = [Let(local("parameter", p), Element(population_buffer(k, "param", p),
+                                                               "lg_n"))
+                             for p in model.parameter_names]
+    for c, tree in step_map.constants:
+        body += [Comment(f"{c.name.removeprefix('lg_')} = {to_text(tree)}"),
+                 Let(c.name, substitute(tree, table)),
+                 Store(population_buffer(k, "constant", c.name.removeprefix("lg_")),
+                       name("lg_n"), name(c.name))]
+    return [Block((Comment(f"population {population.name}: what does not change over time, "
+                           "per neuron"), *_dt(step_map),
+                   For("lg_n", Integer(0), Integer(population.n), tuple(body))))]
+
+
+def _dt(step_map: StepMap) -> list[Statement]:
+    """The population's dt, in its model's time unit (each model keeps its own unit)."""
+    return [] if step_map.dt is None else [Let("lg_dt", Num(float(step_map.dt)))]
+
+
+def _row(k: int, n: int) -> Expression:
+    """Where batch row lg_b of population k's [batch][neuron] arrays starts."""
+    return times(ROW, Integer(n))
+
+
+def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
+                   step: NeuronStep) -> list[Statement]:
+    """Population k's views, its synapses' deliveries, every neuron's step, spikes and traces."""
+    step_map = population.step_map
+    assert step_map is not None
+    model = step_map.model
+    n = population.n
+    views: list[Statement] = [*_dt(step_map)]
+    if model.is_stochastic:
+        views += [Let("lg_neuron0", Integer(population.neuron0), INDEX),
+                  Let("lg_first", Integer(0), INDEX)]
+    views += [View(ARRAY_PREFIXES["state"] + s, population_buffer(k, "state", s), _row(k, n))
+              for s in state_names(step_map)]
+    views += [View(ARRAY_PREFIXES["parameter"] + p, population_buffer(k, "param", p), Integer(0))
+              for p in model.parameter_names]
+    views += [View(ARRAY_PREFIXES["constant"] + c.name.removeprefix("lg_"),
+                   population_buffer(k, "constant", c.name.removeprefix("lg_")), Integer(0))
+              for c, _ in step_map.constants]
+    # constants of dt alone are one value, which the step reads as a plain local
+    views += [Let(c.name, Element(population_buffer(k, "constant", c.name.removeprefix("lg_")),
+                                  Integer(0)))
+              for c, _ in step_map.constants if c in shared_constants(step_map, frozenset())]
+    strides = population_buffer(k, "input_strides")
+    views += [View(ARRAY_PREFIXES["input"] + u, population_buffer(k, "input", u),
+                   plus(times(TIME, Element(strides, Integer(2 * i))),
+                        times(ROW, Element(strides, Integer(2 * i + 1)))))
+              for i, u in enumerate(model.input_names)]
+    views += [View(ARRAY_PREFIXES["synapse"] + y.name, population_buffer(k, "synapse", y.name),
+                   Integer(0)) for y in model.synapses if not y.target]
+    views.append(View("lg_fired", population_buffer(k, "fired"), _row(k, n), "uint8"))
+    delivery = [s for y in model.synapses for s in _delivery(k, population, y)]
+    neuron = [*step.step, *step.after_spike,
+              *(Store(ARRAY_PREFIXES["state"] + s, name(NEURON), name(local("new", s)))
+                for s in state_names(step_map)),
+              *_spike_out(k, population, plan, name("lg_spike"))]
+    return [*views, *delivery,
+            For(NEURON, Integer(0), Integer(n), tuple(neuron)),
+            *_traces(k, population)]
+
+
+def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
+               index: str = NEURON) -> list[Statement]:
+    """Neuron `index`'s spike of this step: the flag its projections read, its count, its
+    raster entry."""
+    n, at = population.n, name(index)
+    out: list[Statement] = [Store("lg_fired", at, spike),
+                            AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), spike)]
+    if plan.raster:
+        out.append(Store(population_buffer(k, "raster"),
+                         plus(times(plus(times(STEP, ROWS), ROW), Integer(n)), at), spike))
+    return out
+
+
+def _traces(k: int, population: PopulationPlan) -> list[Statement]:
+    if not population.traced:
+        return []
+    count = Element(population_buffer(k, "n_record"), Integer(0))
+    neuron = Element(population_buffer(k, "record"), name("lg_m"))
+    row = plus(times(plus(times(STEP, ROWS), ROW), count), name("lg_m"))
+    return [For("lg_m", Integer(0), count, tuple(
+        Store(population_buffer(k, "trace", s), row, Element(ARRAY_PREFIXES["state"] + s, neuron))
+        for s in population.traced))]
+
+
+def _delivery(k: int, population: PopulationPlan, synapse) -> list[Statement]:
+    """What synapse type `synapse` receives this step (its bias, plus the ring's slot for this
+    step, which is then cleared): added to its target state, or the equations' input."""
+    step_map = population.step_map
+    assert step_map is not None
+    n, receiving = population.n, dict(population.rings)
+    arriving: Expression | None = None
+    statements: list[Statement] = []
+    if synapse.name in receiving:
+        slots = receiving[synapse.name]
+        statements += [
+            Let("lg_slot", Remainder(TIME, Integer(slots)), INDEX),
+            View("lg_arriving", population_buffer(k, "ring", synapse.name),
+                 times(plus(times(ROW, Integer(slots)), name("lg_slot")), Integer(n)))]
+        arriving = Element("lg_arriving", "lg_n")
+    bias = (Element(population_buffer(k, "param", synapse.bias), "lg_n") if synapse.bias
+            else None)
+    value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
+    if value is None and synapse.target:
+        return []
+    per_neuron: list[Statement]
+    if synapse.target:
+        if step_map.model.drops_while_refractory(synapse):
+            refractory = Element(ARRAY_PREFIXES["state"] + REFRACTORY_STATE, "lg_n")
+            value = Select(Op(">", refractory, Num(0.0)), Num(0.0), value)
+        per_neuron = [AddTo(ARRAY_PREFIXES["state"] + synapse.target, name("lg_n"), value)]
+    else:
+        per_neuron = [Store(ARRAY_PREFIXES["synapse"] + synapse.name, name("lg_n"),
+                            Num(0.0) if value is None else value)]
+    if arriving is not None:
+        per_neuron.append(Store("lg_arriving", name("lg_n"), Num(0.0)))
+    where = f", added to {synapse.target}" if synapse.target else ""
+    return [Block((Comment(f"synapse {synapse.name}: what arrives this step{where}"),
+                   *statements, For("lg_n", Integer(0), Integer(n), tuple(per_neuron))))]
+
+
+def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
+    """A source's spikes this step: random draws against its probabilities, or its recording
+    played back."""
+    n = population.n
+    j = name("lg_j")
+    views: list[Statement] = [View("lg_fired", population_buffer(k, "fired"), _row(k, n),
+                                   "uint8")]
+    if population.source == "random":
+        time_stride, source_stride = population.probability_strides
+        probability = Element(population_buffer(k, "probability"),
+                              plus(times(TIME, Integer(time_stride)),
+                                   times(j, Integer(source_stride))))
+        draw = Call("uniform", (Element(population_buffer(k, "seed"), Integer(0)), TIME, ROW, j))
+        return [*views, For("lg_j", Integer(0), Integer(n), (
+            Let("lg_spike", Op("<", draw, probability), INT),
+            *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
+    start = population_buffer(k, "train_start")
+    played = Element(population_buffer(k, "train_source"), name("lg_e"))
+    return [*views,
+            For("lg_j", Integer(0), Integer(n), (Store("lg_fired", j, Integer(0)),)),
+            For("lg_e", Element(start, TIME), Element(start, plus(TIME, Integer(1))), (
+                Store("lg_fired", played, Integer(1)),)),
+            For("lg_j", Integer(0), Integer(n), (
+                Let("lg_spike", Element("lg_fired", "lg_j"), INT),
+                *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
+
+
+def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
+    """The events of projection j's presynaptic spikes of this step, into its post population's
+    ring at slot (step + delay) mod slots."""
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    slots, n_post = post.slots(projection.synapse), post.n
+    rings = population_buffer(projection.post, "ring", projection.synapse)
+    weights = projection_buffer(j, "weights")
+    ring_row = times(ROW, Integer(slots * n_post))
+
+    def slot_of(delay: Expression) -> Expression:
+        return Remainder(plus(TIME, delay), Integer(slots))
+
+    def into(slot: str, target: Expression, weight: Expression) -> Statement:
+        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
+
+    pre_j = name("lg_pre")
+    if projection.kind == "dense":
+        events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
+            into("lg_slot", name("lg_n"),
+                 Element(weights, plus(times(pre_j, Integer(n_post)), name("lg_n")))),)),)
+        slot: list[Statement] = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
+    elif projection.kind == "one_to_one":
+        events = (into("lg_slot", pre_j, Element(weights, pre_j)),)
+        slot = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
+    else:
+        runs, first = projection_buffer(j, "runs"), projection_buffer(j, "run_first")
+        events = (For("lg_r", Element(runs, pre_j), Element(runs, plus(pre_j, Integer(1))), (
+            Let("lg_slot", slot_of(Element(projection_buffer(j, "run_delay"), "lg_r")), INDEX),
+            For("lg_s", Element(first, "lg_r"), Element(first, plus(name("lg_r"), Integer(1))), (
+                into("lg_slot", Element(projection_buffer(j, "post"), "lg_s"),
+                     Element(weights, "lg_s")),)))),)
+        slot = []
+    comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
+               + (f", delay {projection.delay}" if projection.kind != "sparse" else "") + ")")
+    return [Block((Comment(comment), *slot, View("lg_rings", rings, ring_row),
+                   For("lg_pre", Integer(0), Integer(pre.n), (
+                       If(Element("lg_fired", "lg_pre"), events),))))]
+
+
+def helper_names(calls: Iterable[str]) -> set[str]:
+    """lifgen's C helpers that these IR calls need (the functions print as lg_ helpers)."""
+    found: set[str] = set()
+    for function in calls:
+        form = FUNCTIONS[function].c if function in FUNCTIONS else f"lg_{function}"
+        text = form if isinstance(form, str) else ""
+        found |= {word for word in _words(text) if word.startswith("lg_")}
+    return found
+
+
+def _words(text: str) -> list[str]:
+    word, out = "", []
+    for char in text + " ":
+        if char.isalnum() or char == "_":
+            word += char
+        elif word:
+            out.append(word)
+            word = ""
+    return out

@@ -1,0 +1,126 @@
+"""Networks: populations of different models, spike sources and the projections between them,
+compiled as one program (codegen/network.py lowers it; the target prints and builds it).
+
+`Network` holds the description (it pickles, so sweeps and Dask take it as they take a
+Simulator); `Network.compile` returns a `NetworkSimulator` (network_run.py), whose `run` lays out
+every population's arrays with the checks a single population's run makes, calls the program a
+chunk of steps at a time and returns a `NetworkResult`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..codegen.compiler import dt_in_model_unit
+from ..errors import InputError
+from ..frontend.library import load_model
+from ..ir.names import check_name
+from ..targets import get_target
+from . import prepare
+from .network_run import NetworkSimulator
+from .plasticity import Synapses
+from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
+                          projection, raster_train, update_order)
+from .simulate import MAX_COUNT
+from .sources import Bernoulli, Poisson, SpikeTrain
+
+
+class Network:
+    """Populations and the projections between them; `compile` builds them into one program."""
+
+    def __init__(self, dt: Any = None):
+        self.dt = dt
+        self.populations: dict[str, Population | SourcePopulation] = {}
+        self.projections: list[Projection] = []
+
+    def add(self, name: str, model: Any, n: int, params: dict | None = None,
+            initial: dict | None = None, **options: Any) -> Population:
+        """A population of `n` neurons of `model` (a name, a path or a Model); `params` and
+        `initial` as `run` takes them; `options` as `compile` takes them (method=, reset=, ...)."""
+        self._check_new(name)
+        unknown = set(options) - COMPILE_OPTIONS
+        if unknown:
+            raise InputError(f"population {name!r}: unknown option(s) {sorted(unknown)}; "
+                             f"known: {sorted(COMPILE_OPTIONS)}")
+        population = Population(name, load_model(model), prepare.count(n, "n", 1, MAX_COUNT),
+                                 dict(params or {}), dict(initial or {}), options)
+        self.populations[name] = population
+        return population
+
+    def add_source(self, name: str, source: Any) -> SourcePopulation:
+        """A population of spike sources: lifgen.Poisson, Bernoulli, SpikeTrain, or a (T, n)
+        array of spikes (played back, True or 1 where a source spikes)."""
+        self._check_new(name)
+        if isinstance(source, np.ndarray) or isinstance(source, list):
+            source = raster_train(np.asarray(source), name)
+        if not isinstance(source, (Poisson, Bernoulli, SpikeTrain)):
+            raise InputError(f"source {name!r}: give lifgen.Poisson, Bernoulli, SpikeTrain or a "
+                             f"(T, n) array of spikes, not {type(source).__name__}")
+        population = SourcePopulation(name, source, prepare.count(source.n, "n", 1, MAX_COUNT))
+        self.populations[name] = population
+        return population
+
+    def connect(self, pre: Any, post: Any, synapse: str, weights: Any,
+                delay: Any = 1) -> Projection:
+        """A projection from `pre` into synapse type `synapse` of `post` (populations or their
+        names). `weights`: (n_post, n_pre) dense, (n,) or "one_to_one" with a scalar, or a
+        lifgen.Sparse with its own delays. `delay` in steps or as a time ("1.5 ms")."""
+        pre_population, post_population = self._population(pre), self._population(post)
+        if not isinstance(post_population, Population):
+            raise InputError(f"connect: {post_population.name!r} is a source; projections end "
+                             "at neuron populations")
+        names = post_population.model.synapse_names
+        if synapse not in names:
+            raise InputError(f"connect: model {post_population.model.name} of population "
+                             f"{post_population.name!r} has no synapse type {synapse!r}; it has "
+                             f"{', '.join(names) or 'none'}")
+        if isinstance(weights, Synapses):
+            raise InputError("connect: plastic synapses (lifgen.Synapses) are not available in "
+                             "networks yet; give their lifgen.Sparse for static weights")
+        made = projection(pre_population, post_population, synapse, weights, delay,
+                                 self._dt_for_delay(post_population))
+        self.projections.append(made)
+        return made
+
+    def compile(self, target: str = "c", threads: int = 1,
+                dtype: str = "float64") -> NetworkSimulator:
+        """One program for the whole network, built (or taken from the kernel cache)."""
+        if not any(isinstance(p, Population) for p in self.populations.values()):
+            raise InputError("the network has no neuron population: add one with net.add")
+        if prepare.count(threads, "threads", 1, 1024) != 1:
+            raise InputError("networks run on one thread for now; give threads=1")
+        if target != "c":
+            raise InputError(f"networks compile for target 'c' for now, not {target!r}")
+        return NetworkSimulator(self, get_target(target), dtype)
+
+    def update_order(self) -> list[str]:
+        """The populations in the order one step updates them: a topological order of the
+        zero-delay projections (insertion order otherwise). A zero-delay cycle is an error."""
+        return update_order(list(self.populations), [(p.pre, p.post) for p in self.projections
+                                                     if p.kind != "sparse" and p.delay == 0])
+
+    def _check_new(self, name: str) -> None:
+        check_name(name, "population")
+        if name in self.populations:
+            raise InputError(f"the network already has a population {name!r}")
+
+    def _population(self, given: Any) -> Population | SourcePopulation:
+        name = given.name if isinstance(given, (Population, SourcePopulation)) else given
+        if name not in self.populations:
+            raise InputError(f"connect: no population {name!r}; the network has "
+                             f"{', '.join(self.populations) or 'none'}")
+        return self.populations[name]
+
+    def _dt_for_delay(self, post: Population) -> float | None:
+        """The network's dt in the post model's time unit (delays given as times need it)."""
+        if self.dt is not None:
+            return dt_in_model_unit(post.model, self.dt)
+        return post.model.dt
+
+    def __repr__(self) -> str:
+        return (f"<Network: {len(self.populations)} populations "
+                f"({', '.join(self.populations)}), {len(self.projections)} projections>")
+
+

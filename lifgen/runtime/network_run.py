@@ -1,0 +1,452 @@
+"""A compiled network: the populations' step maps (one SymPy pass each, cached like any
+compile), the program built for each way a run records (which traces, a raster or not), and
+runs that lay out every population's arrays with a single population's checks, call the
+program a chunk of steps at a time and assemble one Result per population."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
+from ..codegen.network import NetworkPlan, PopulationPlan, ProjectionPlan, lower_network
+from ..codegen.options import Schedule
+from ..errors import InputError, NumericalWarning
+from ..frontend.units import UnitError, parse_unit, to_unit
+from ..results.network_result import NetworkResult
+from ..results.result import Result
+from . import memory, prepare
+from .populations import Population, Projection, SourcePopulation
+from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator
+from .sources import Poisson, SpikeTrain
+
+CHUNK_CELLS = 1 << 22  # neuron-steps per call when spikes are kept as events
+
+
+@dataclass
+class _Layout:
+    """One run's arrays of one population, by the program's buffer roles."""
+
+    buffers: dict[str, np.ndarray]
+    record: dict
+    rows: int
+    batch: tuple
+    given_inputs: dict
+
+
+class NetworkSimulator:
+    """A compiled network: call `run` as often as you like."""
+
+    def __init__(self, network: Any, target: Any, dtype: str):
+        if dtype not in NUMPY_DTYPES:
+            raise InputError(f"dtype must be one of {tuple(NUMPY_DTYPES)}, got {dtype!r}")
+        self.network = network
+        self.target = target
+        self.dtype = dtype
+        self.order = network.update_order()
+        self.simulators = {name: self._population_simulator(p)
+                           for name, p in network.populations.items()
+                           if isinstance(p, Population)}
+        self.dt = self._common_dt()
+        self._programs: dict[tuple, Any] = {}
+
+    def _population_simulator(self, population: Population) -> Simulator:
+        """The population's step map (through the source cache) and its run-time checks."""
+        options = dict(population.options)
+        dt = dt_in_model_unit(population.model, self.network.dt)
+        semantics = checked_semantics(options.get("method"), dt, self.dtype,
+                                      options.get("reset"), options.get("reset_timing"),
+                                      options.get("reset_delay"), 1.0, False, None, False,
+                                      options.get("rtol"))
+        source = kernel_source(population.model, semantics, Schedule(), self.target)
+        if source.step_map.warning:
+            warnings.warn(f"population {population.name!r}: {source.step_map.warning}",
+                          NumericalWarning, stacklevel=4)
+        return Simulator(self.target, source, None)
+
+    def _common_dt(self) -> float | None:
+        """The network's dt in seconds (or in steps of unitless models): every population's
+        must be the same."""
+        seen: dict[str, float] = {}
+        for name, sim in self.simulators.items():
+            if sim.dt is None:
+                continue
+            unit = sim.model.time_unit
+            try:
+                seen[name] = to_unit(f"{sim.dt!r} {unit}", parse_unit("s"), "dt") if unit \
+                    else float(sim.dt)
+            except UnitError as error:
+                raise InputError(f"population {name!r}: {error}") from None
+        values = set(seen.values())
+        if len({round(v, 15) for v in values}) > 1 or (
+                values and max(values) - min(values) > 1e-12 * max(values)):
+            listed = ", ".join(f"{n}: {self.simulators[n].dt} {self.simulators[n].model.time_unit}"
+                               for n in seen)
+            raise InputError(f"the populations' models have different dt ({listed}); give the "
+                             "network one: lifgen.Network(dt=\"0.1 ms\")")
+        return next(iter(values)) if values else None
+
+    # -- the program -------------------------------------------------------------------------
+
+    def plan(self, traced: dict[str, tuple[str, ...]], raster: bool) -> NetworkPlan:
+        """The plan of a run that traces `traced` states per population (and a raster or not)."""
+        network = self.network
+        index = {name: k for k, name in enumerate(self.order)}
+        slots: dict[tuple[str, str], int] = {}
+        for p in network.projections:
+            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), p.delay + 1)
+        populations, neuron0 = [], 0
+        for name in self.order:
+            population = network.populations[name]
+            if isinstance(population, Population):
+                sim = self.simulators[name]
+                rings = tuple((y, slots[(name, y)]) for y in sim.model.synapse_names
+                              if (name, y) in slots)
+                populations.append(PopulationPlan(name, population.n, sim.step_map, rings=rings,
+                                                  traced=traced.get(name, ()), neuron0=neuron0))
+            else:
+                populations.append(_source_plan(population, neuron0))
+            neuron0 += population.n
+        projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
+                                           p.delay if p.kind != "sparse" else 0)
+                            for p in self._projections_in_order())
+        return NetworkPlan(tuple(populations), projections, self.dtype, raster)
+
+    def _projections_in_order(self) -> list[Projection]:
+        """Projections by the update order of their presynaptic population, then as added."""
+        rank = {name: k for k, name in enumerate(self.order)}
+        return sorted(self.network.projections, key=lambda p: rank[p.pre])
+
+    def program(self, traced: dict[str, tuple[str, ...]], raster: bool) -> Any:
+        """(source, kernel) of the program for this recording, built once."""
+        key = (tuple(sorted(traced.items())), raster)
+        if key not in self._programs:
+            from ..codegen.build import build
+            from ..targets.c.network import render_network
+
+            source = render_network(lower_network(self.plan(traced, raster)))
+            self._programs[key] = (source, build(source.text, source.cdef))
+        return self._programs[key]
+
+    def source(self, record: dict | None = None, spikes: str = "count") -> str:
+        """The C of the program that `run` with this `record` and `spikes` executes."""
+        traced = {name: tuple(states) for name, states in (record or {}).items()}
+        return self.program(traced, spikes != "count")[0].text
+
+    # -- a run -------------------------------------------------------------------------------
+
+    def run(self, n_steps: Any = None, inputs: dict | None = None, record: dict | None = None,
+            spikes: str = "count", seed: int = 0, duration: Any = None,
+            allow_nan: bool = False, max_memory: Any = None) -> NetworkResult:
+        """Simulate `n_steps` steps (or a `duration`, "500 ms") of the whole network. `inputs`
+        maps a population to its inputs, `record` a population to the states it traces (a list,
+        or a dict of state -> neurons, as `run` takes it); `spikes` is "count", "raster" or
+        "events"; `seed` seeds white noise."""
+        n_steps = self._step_count(n_steps, duration)
+        if spikes not in SPIKE_MODES:
+            raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
+        seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
+        inputs = self._per_population(inputs, "inputs")
+        record = self._per_population(record, "record")
+        layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
+                                      spikes, seed, allow_nan, max_memory)
+                   for name in self.order}
+        rows = _common_rows(layouts)
+        traced = {name: tuple(layout.record) for name, layout in layouts.items() if layout.record}
+        source, kernel = self.program(traced, spikes != "count")
+        self._check_memory(layouts, n_steps, rows, spikes, max_memory)
+        for layout in layouts.values():
+            _widen(layout, rows)
+        arrays = self._arrays(source, layouts, rows, n_steps, spikes)
+        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
+        return self._result(layouts, arrays, n_steps, rows, spikes, events)
+
+    def _step_count(self, n_steps: Any, duration: Any) -> int:
+        first = next(iter(self.simulators.values()))
+        if duration is None and not isinstance(n_steps, str):
+            return prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
+        text = duration if duration is not None else n_steps
+        if self.dt is None:
+            raise InputError("the network's models are discrete-time maps: give n_steps")
+        for sim in self.simulators.values():
+            if sim.dt is not None:
+                first = sim
+                break
+        return first._step_count(None, text)
+
+    def _per_population(self, given: dict | None, what: str) -> dict:
+        given = dict(given or {})
+        unknown = [n for n in given if n not in self.network.populations]
+        if unknown:
+            raise InputError(f"{what} names unknown population(s) {unknown}; the network has "
+                             f"{', '.join(self.network.populations)}")
+        sources = [n for n in given if not isinstance(self.network.populations[n], Population)]
+        if sources:
+            raise InputError(f"{what}: {sources} are spike sources, which have no {what}")
+        return given
+
+    def _layout(self, name: str, n_steps: int, inputs: Any, record: Any, spikes: str, seed: int,
+                allow_nan: bool, max_memory: Any) -> _Layout:
+        population = self.network.populations[name]
+        if isinstance(population, SourcePopulation):
+            return _source_layout(population, n_steps, self.simulators, self.network)
+        sim = self.simulators[name]
+        arrays, record = sim.run_arrays(n_steps, population.n, inputs, dict(population.params),
+                                        dict(population.initial),
+                                        () if record is None else record, seed, allow_nan,
+                                        max_memory)
+        n = population.n
+        buffers: dict[str, np.ndarray] = {}
+        for state, values in arrays.states.items():
+            buffers[f"state_{state}"] = values
+        for parameter, (values, _) in arrays.params.items():
+            buffers[f"param_{parameter}"] = np.ascontiguousarray(
+                np.broadcast_to(values, (n,)) if values.size == 1 else values)
+        strides = []
+        for u, entry in arrays.inputs.items():
+            array, time_stride, batch_stride = _neuron_major(entry, n_steps, arrays.rows, n)
+            buffers[f"input_{u}"] = array
+            strides += [time_stride, batch_stride]
+        if strides:
+            buffers["input_strides"] = np.array(strides, np.int64)
+        dtype = NUMPY_DTYPES[self.dtype]
+        for k, _ in sim.step_map.constants:
+            buffers[f"constant_{k.name.removeprefix('lg_')}"] = np.empty(n, dtype)
+        for y in sim.model.synapses:
+            if not y.target:
+                buffers[f"synapse_{y.name}"] = np.zeros(n, dtype)
+        if record:
+            buffers["record"] = arrays.index
+            buffers["n_record"] = np.array([arrays.index.size], np.int64)
+        given = {u: arrays.inputs[u] for u in arrays.inputs}
+        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given)
+
+    def _check_memory(self, layouts: dict, n_steps: int, rows: int, spikes: str,
+                      max_memory: Any) -> None:
+        item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
+        cells = sum(self.network.populations[n].n for n in layouts) * rows
+        traced = sum(len(l.record) * l.buffers["record"].size for l in layouts.values()
+                     if l.record)
+        slots = sum(self.network.populations[p.post].n * (p.delay + 1) for p in
+                    self.network.projections) * rows
+        memory.check({"raster": n_steps * cells if spikes == "raster" else 0,
+                      "traces": n_steps * rows * traced * item,
+                      "delay rings": slots * item}, max_memory)
+
+    def _arrays(self, source: Any, layouts: dict, rows: int, n_steps: int,
+                spikes: str) -> dict[str, np.ndarray]:
+        """Every buffer of the program, by its name, for the whole run."""
+        dtype = NUMPY_DTYPES[self.dtype]
+        plan = source.program.plan
+        arrays: dict[str, np.ndarray] = {}
+        chunk = _chunk_length(n_steps, sum(p.n for p in plan.populations) * rows, spikes)
+        for k, population in enumerate(plan.populations):
+            layout = layouts[population.name]
+            n = population.n
+            prefix = f"lg_P{k}_"
+            for role, array in layout.buffers.items():
+                arrays[prefix + role] = array
+            arrays[prefix + "fired"] = np.zeros((rows, n), np.uint8)
+            arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
+            if plan.raster:
+                length = n_steps if spikes == "raster" else chunk
+                arrays[prefix + "raster"] = np.zeros((length, rows, n), np.uint8)
+            for synapse, slots in population.rings:
+                arrays[f"{prefix}ring_{synapse}"] = np.zeros((rows, slots, n), dtype)
+            for state in population.traced:
+                count = layout.buffers["record"].size
+                arrays[f"{prefix}trace_{state}"] = np.empty((n_steps, rows, count), dtype)
+        for j, projection in enumerate(self._projections_in_order()):
+            arrays.update({f"lg_J{j}_{role}": array
+                           for role, array in _projection_arrays(projection, dtype).items()})
+        missing = [b.name for b in source.program.buffers if b.name not in arrays]
+        assert not missing, f"buffers without arrays: {missing}"
+        return arrays
+
+    def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
+              rows: int, spikes: str, seed: int) -> list:
+        """Run the program in chunks (one, unless events are collected); return the events."""
+        ffi, function = kernel.ffi, getattr(kernel.lib, source.function)
+        plan = source.program.plan
+        chunk = _chunk_length(n_steps, sum(p.n for p in plan.populations) * rows, spikes)
+        events: list = []
+        done = 0
+        while done < n_steps:
+            steps = min(chunk, n_steps - done)
+            keep = [ffi.from_buffer(_chunked(b.name, arrays[b.name], done, spikes))
+                    for b in source.program.buffers]
+            pointers = ffi.new("void *[]", [ffi.cast("void *", p) for p in keep])
+            function(pointers, done, steps, rows, seed)
+            if spikes == "events":
+                events.append(_chunk_events(arrays, plan, steps, done, rows))
+            done += steps
+        return events
+
+    def _result(self, layouts: dict, arrays: dict, n_steps: int, rows: int, spikes: str,
+                events: list) -> NetworkResult:
+        results = {}
+        for k, name in enumerate(self.order):
+            population = self.network.populations[name]
+            layout, prefix = layouts[name], f"lg_P{k}_"
+            batch, n = (layout.batch if rows == layout.rows else (rows,)), population.n
+            shape = (n_steps, *batch, n)
+            raster = arrays.get(prefix + "raster") if spikes == "raster" else None
+            common = dict(
+                spikes=None if raster is None else raster.view(bool).reshape(shape),
+                spike_count=arrays[prefix + "counts"].reshape(*batch, n),
+                spike_events=_joined(events, k) if spikes == "events" else None,
+                n_steps=n_steps)
+            if isinstance(population, SourcePopulation):
+                results[name] = Result(traces={}, state={}, dt=self._source_dt(),
+                                       model=type(population.source).__name__, **common)
+                continue
+            sim = self.simulators[name]
+            state_names = sim.step_map.state_names
+            threshold_state, threshold = sim._threshold(
+                {p: (arrays[prefix + f"param_{p}"], 1) for p in sim.model.parameter_names}, n)
+            results[name] = Result(
+                traces={s: arrays[prefix + f"trace_{s}"].reshape(n_steps, *batch, -1)
+                        for s in layout.record},
+                recorded=layout.record,
+                state={s: arrays[prefix + f"state_{s}"].reshape(*batch, n) for s in state_names},
+                dt=sim.dt, model=sim.model.name, threshold=threshold,
+                threshold_state=threshold_state, time_unit=sim.model.time_unit,
+                units=sim._units, **common)
+        return NetworkResult(results, order=tuple(self.order))
+
+    def _source_dt(self) -> float | None:
+        for sim in self.simulators.values():
+            return sim.dt
+        return None
+
+    def __reduce__(self) -> tuple:
+        return (_compiled, (self.network, self.dtype))
+
+    def __repr__(self) -> str:
+        return (f"<NetworkSimulator: {len(self.order)} populations in order "
+                f"{' -> '.join(self.order)}, dtype={self.dtype}>")
+
+
+def _compiled(network: Any, dtype: str) -> NetworkSimulator:
+    return network.compile(dtype=dtype)
+
+
+def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:
+    source = population.source
+    if isinstance(source, SpikeTrain):
+        return PopulationPlan(population.name, population.n, source="train", neuron0=neuron0)
+    table = source.rate if isinstance(source, Poisson) else source.p
+    ndim = 0 if isinstance(table, str) else np.ndim(table)
+    strides = {0: (0, 0), 1: (0, 1), 2: (population.n, 1)}[ndim]
+    return PopulationPlan(population.name, population.n, source="random",
+                          probability_strides=strides, neuron0=neuron0)
+
+
+def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
+                   network: Any) -> _Layout:
+    source = population.source
+    if isinstance(source, SpikeTrain):
+        start, played = source.events(n_steps)
+        return _Layout({"train_start": start, "train_source": played}, {}, 1, (), {})
+    dt, unit = _source_time(simulators, network, population.name)
+    table = source.probabilities(n_steps, dt, unit)
+    if table.ndim == 2 and table.shape[0] < n_steps:
+        raise InputError(f"source {population.name!r}: its table has {table.shape[0]} steps, "
+                         f"the run {n_steps}")
+    return _Layout({"probability": np.ascontiguousarray(table, np.float64).reshape(-1),
+                    "seed": np.array([source.seed & (2**64 - 1)], np.uint64)}, {}, 1, (), {})
+
+
+def _source_time(simulators: dict, network: Any, name: str) -> tuple[float | None, str]:
+    """The dt and time unit a source's rates are read in: those of the populations it drives."""
+    targets = [p.post for p in network.projections if p.pre == name]
+    for target in targets + list(simulators):
+        sim = simulators[target]
+        return sim.dt, sim.model.time_unit
+    return None, ""
+
+
+def _neuron_major(entry: Any, n_steps: int, rows: int, n: int) -> tuple[np.ndarray, int, int]:
+    """An input laid out so that neurons are contiguous: (array, time stride, row stride)."""
+    array = np.asarray(entry.array)
+    if entry.neuron_stride:
+        return array, entry.time_stride, entry.batch_stride
+    steps = n_steps if entry.time_stride else 1
+    batch = rows if entry.batch_stride else 1
+    grid = np.empty((steps, batch, n), array.dtype)
+    for t in range(steps):
+        for b in range(batch):
+            grid[t, b] = array[t * entry.time_stride + b * entry.batch_stride]
+    return grid, (batch * n if entry.time_stride else 0), (n if entry.batch_stride else 0)
+
+
+def _common_rows(layouts: dict) -> int:
+    rows = {layout.rows for layout in layouts.values() if layout.rows != 1}
+    if len(rows) > 1:
+        raise InputError(f"the populations' inputs and initial states give different batch "
+                         f"sizes: {sorted(rows)}")
+    return rows.pop() if rows else 1
+
+
+def _widen(layout: _Layout, rows: int) -> None:
+    """States of a population without batch rows of its own, copied to every row."""
+    if layout.rows == rows:
+        return
+    for role, array in layout.buffers.items():
+        if role.startswith("state_"):
+            layout.buffers[role] = np.ascontiguousarray(np.broadcast_to(array, (rows,
+                                                                                array.shape[-1])))
+
+
+def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarray]:
+    """A projection's weights as its delivery reads them (dense: a presynaptic neuron's row)."""
+    if projection.kind == "dense":
+        return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
+    if projection.kind == "one_to_one":
+        return {"weights": np.ascontiguousarray(projection.weights, dtype)}
+    sparse = projection.sparse
+    assert sparse is not None
+    order = np.lexsort((sparse.delay, sparse.pre))  # by presynaptic neuron, then delay
+    pre, delay = sparse.pre[order], sparse.delay[order]
+    new_run = np.ones(pre.size, bool)
+    new_run[1:] = (pre[1:] != pre[:-1]) | (delay[1:] != delay[:-1])
+    starts = np.flatnonzero(new_run)
+    runs = np.zeros(sparse.n_pre + 1, np.int64)
+    np.cumsum(np.bincount(pre[starts], minlength=sparse.n_pre), out=runs[1:])
+    return {"weights": np.ascontiguousarray(sparse.weight[order], dtype),
+            "post": np.ascontiguousarray(sparse.post[order], np.int32),
+            "runs": runs,
+            "run_first": np.append(starts, pre.size).astype(np.int64),
+            "run_delay": np.ascontiguousarray(delay[starts], np.int32)}
+
+
+def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:
+    if spikes != "events":
+        return max(n_steps, 1)
+    return max(1, min(max(n_steps, 1), CHUNK_CELLS // max(cells, 1)))
+
+
+def _chunked(name: str, array: np.ndarray, done: int, spikes: str) -> np.ndarray:
+    """A per-step buffer from this chunk's first step on (traces, a whole-run raster)."""
+    per_step = "_trace_" in name or (name.endswith("_raster") and spikes == "raster")
+    return array[done:] if per_step else array
+
+
+def _chunk_events(arrays: dict, plan: NetworkPlan, steps: int, done: int,
+                  rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for k, population in enumerate(plan.populations):
+        raster = arrays[f"lg_P{k}_raster"][:steps].reshape(steps, -1)
+        step, neuron = np.nonzero(raster)
+        out.append((step.astype(np.int64) + done, neuron.astype(np.int64)))
+    return out
+
+
+def _joined(events: list, k: int) -> tuple[np.ndarray, np.ndarray]:
+    parts = [chunk[k] for chunk in events]
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

@@ -1,0 +1,150 @@
+"""A network's parts as the user describes them: populations of a model, populations of spike
+sources, and projections with their weights laid out and delays in steps; and the update order
+that zero-delay projections impose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
+from ..ir.model import Model
+from .connectivity import Sparse
+from .sources import SpikeTrain
+
+
+@dataclass(eq=False)
+class Population:
+    """A population of `n` neurons of one model, as `Network.add` made it."""
+
+    name: str
+    model: Model
+    n: int
+    params: dict = field(default_factory=dict)
+    initial: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # compile options: method, reset, ...
+
+    def __repr__(self) -> str:
+        return f"<Population {self.name}: {self.n} x {self.model.name}>"
+
+
+@dataclass(eq=False)
+class SourcePopulation:
+    """A population of spike sources (Poisson, Bernoulli, a SpikeTrain or a (T, n) raster)."""
+
+    name: str
+    source: Any
+    n: int
+
+    def __repr__(self) -> str:
+        return f"<SourcePopulation {self.name}: {self.n} x {type(self.source).__name__}>"
+
+
+@dataclass(eq=False)
+class Projection:
+    """Events from `pre` into synapse type `synapse` of `post`, with their weights laid out for
+    delivery (`kind`: dense, one_to_one or sparse) and the delay in steps."""
+
+    pre: str
+    post: str
+    synapse: str
+    kind: str
+    weights: np.ndarray
+    delay: int = 1
+    sparse: Sparse | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.pre, self.post, self.synapse)
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.sparse.n_synapses if self.sparse is not None else self.weights.size)
+
+
+COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol"}
+
+
+def update_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
+    """`names` in a topological order of `edges` (pre before post), stable otherwise."""
+    waiting = {n: {pre for pre, post in edges if post == n and pre != n} for n in names}
+    for pre, post in edges:
+        if pre == post:
+            raise InputError(f"a projection of delay 0 from {pre!r} to itself is a zero-delay "
+                             "cycle: give it a delay of at least one step")
+    order: list[str] = []
+    while len(order) < len(names):
+        ready = [n for n in names if n not in order and not waiting[n] - set(order)]
+        if not ready:
+            stuck = [n for n in names if n not in order]
+            raise InputError("projections of delay 0 form a cycle among "
+                             f"{', '.join(map(repr, stuck))}: every cycle needs a projection "
+                             "with a delay of at least one step")
+        order.append(ready[0])
+    return order
+
+
+def raster_train(spikes: np.ndarray, name: str) -> SpikeTrain:
+    if spikes.ndim != 2:
+        raise InputError(f"source {name!r}: a spike array has shape (T, n), got {spikes.shape}")
+    steps, indices = np.nonzero(spikes)
+    return SpikeTrain(spikes.shape[1], steps.astype(np.int64), indices.astype(np.int64))
+
+
+def projection(pre: Population | SourcePopulation, post: Population, synapse: str,
+                weights: Any, delay: Any, dt: float | None) -> Projection:
+    what = f"connect({pre.name!r}, {post.name!r}, {synapse!r})"
+    if isinstance(weights, Sparse):
+        if delay != 1:
+            raise InputError(f"{what}: a lifgen.Sparse keeps its own per-synapse delays; give "
+                             "them there, not as delay=")
+        if (weights.n_pre, weights.n_post) != (pre.n, post.n):
+            raise InputError(f"{what}: the Sparse connects {weights.n_pre} -> {weights.n_post} "
+                             f"neurons, the populations have {pre.n} -> {post.n}")
+        return Projection(pre.name, post.name, synapse, "sparse", np.asarray(weights.weight),
+                          weights.max_delay, weights)
+    steps = _delay_steps(delay, dt, post.model.time_unit, what)
+    if isinstance(weights, str):
+        if weights != "one_to_one":
+            raise InputError(f"{what}: weights given as text must be 'one_to_one'")
+        raise InputError(f"{what}: 'one_to_one' needs its weight: give (\"one_to_one\", w)")
+    if isinstance(weights, tuple) and len(weights) == 2 and weights[0] == "one_to_one":
+        weights = np.broadcast_to(np.asarray(weights[1], float), (pre.n,))
+    array = np.asarray(weights, float)
+    if array.ndim == 1:
+        if pre.n != post.n or array.shape != (pre.n,):
+            raise InputError(f"{what}: one-to-one weights need populations of one size and one "
+                             f"weight each ({pre.n} -> {post.n}, weights {array.shape})")
+        kind = "one_to_one"
+    elif array.shape == (post.n, pre.n):
+        kind = "dense"
+    else:
+        raise InputError(f"{what}: dense weights have shape (n_post, n_pre) = ({post.n}, "
+                         f"{pre.n}); got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{what}: weights contain NaN or infinite values")
+    return Projection(pre.name, post.name, synapse, kind, array, steps)
+
+
+def _delay_steps(delay: Any, dt: float | None, unit: str, what: str) -> int:
+    """A delay in whole steps, from a number of steps or a time ("1.5 ms") at the network's dt."""
+    if is_quantity_text(delay):
+        if dt is None or not unit:
+            raise InputError(f"{what}: delay={delay!r} is a time, but the post model has no "
+                             "time unit and dt; give the delay in steps")
+        try:
+            steps = to_unit(delay, parse_unit(unit), "delay") / dt
+        except UnitError as error:
+            raise InputError(f"{what}: {error}") from None
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, abs(steps)):
+            raise InputError(f"{what}: delay={delay!r} is not a whole number of steps of dt = "
+                             f"{dt:g} {unit}")
+        delay = int(round(steps))
+    if isinstance(delay, bool) or not isinstance(delay, Integral) or delay < 0:
+        raise InputError(f"{what}: delay must be a whole number of steps >= 0 or a time such as "
+                         f"'1.5 ms'; got {delay!r}")
+    return int(delay)

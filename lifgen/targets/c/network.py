@@ -1,0 +1,92 @@
+"""Render a network's lowered program as one C function (templates/c/network.c.j2): the buffers
+declared in the plan's order, the prologue and the steps printed from the statement IR."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...codegen.network import NetworkProgram, helper_names
+from ...version import __version__
+from ..cfamily.kernel import C_TYPES, HELPERS, environment
+from ..cfamily.printer import ELEMENT_TYPES, StatementPrinter
+
+NETWORK_FUNCTION = "lg_network"
+NETWORK_CDEF = (f"int {NETWORK_FUNCTION}(void *const *lg_buffers, int64_t lg_step0, "
+                "int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed);\n")
+
+
+@dataclass(frozen=True)
+class BufferDeclaration:
+    name: str
+    type: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class NetworkContext:
+    """What network.c.j2 and the shared helpers template read."""
+
+    function: str
+    version: str
+    real: str
+    populations: tuple[str, ...]
+    projections: tuple[str, ...]
+    buffers: tuple[BufferDeclaration, ...]
+    prologue: str
+    body: str
+    helpers: frozenset[str]
+    fabs: str
+    expm1: str
+    one: str
+    levels: tuple[str, ...] = ()
+    inline: str = "static inline"
+    constant: str = "static const"
+
+
+@dataclass(frozen=True)
+class NetworkSource:
+    """A network's C source and the declaration cffi needs to call it."""
+
+    program: NetworkProgram
+    text: str
+    cdef: str = NETWORK_CDEF
+    function: str = NETWORK_FUNCTION
+
+
+def render_network(program: NetworkProgram) -> NetworkSource:
+    plan = program.plan
+    dtype = plan.dtype
+    printer = StatementPrinter(dtype, indent=0)
+    helpers = helper_names(program.calls)
+    for helper in list(helpers):
+        helpers.update(HELPERS.get(helper, ()))
+    context = NetworkContext(
+        function=NETWORK_FUNCTION, version=__version__, real=C_TYPES[dtype],
+        populations=tuple(_population_line(p) for p in plan.populations),
+        projections=tuple(f"{plan.populations[j.pre].name} -> {plan.populations[j.post].name}"
+                          f".{j.synapse}: {j.kind}"
+                          + (f", delay {j.delay} steps" if j.kind != "sparse" else
+                             ", a delay per synapse")
+                          for j in plan.projections),
+        buffers=tuple(BufferDeclaration(b.name, ELEMENT_TYPES[b.element], b.comment)
+                      for b in program.buffers),
+        prologue=_indented(printer.text(program.prologue)),
+        body=_indented(printer.text(program.body)),
+        helpers=frozenset(helpers),
+        fabs="fabsf" if dtype == "float32" else "fabs",
+        expm1="expm1f" if dtype == "float32" else "expm1",
+        one="1.0F" if dtype == "float32" else "1.0")
+    text = environment().get_template("c/network.c.j2").render(k=context)
+    return NetworkSource(program=program, text=text)
+
+
+def _population_line(population) -> str:
+    if population.step_map is None:
+        return f"{population.name}: {population.n} sources ({population.source})"
+    step_map = population.step_map
+    return (f"{population.name}: {population.n} x {step_map.model.name}, method "
+            f"{step_map.method}, dt = {step_map.dt} {step_map.model.time_unit}".rstrip())
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + line if line else line for line in text.splitlines())
