@@ -13,8 +13,8 @@ import numpy as np
 
 from lifgen.codegen.lower import StepOptions, lower, state_names
 from lifgen.codegen.naming import ARRAY_PREFIXES
-from lifgen.ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
-                               Select)
+from lifgen.ir.statements import (INDEX, INT, AddTo, Assign, Block, Break, Cast, Comment, Element,
+                               For, If, Integer, Let, Loop, Remainder, Select, Store, View)
 from lifgen.ir.written import Call, Name, Neg, Not, Num
 
 OPERATORS = {"and": "and", "or": "or"}
@@ -35,7 +35,8 @@ def _exprel(x):
 FUNCTIONS = {"exp": "math.exp", "expm1": "math.expm1", "log": "math.log", "log1p": "math.log1p",
              "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "math.tanh",
              "abs": "abs", "min": "_min", "max": "_max", "pow": "math.pow", "exprel": "_exprel",
-             "floor": "_floor", "clip": "_clip", "quantize": "_quantize"}
+             "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
+             "uniform": "_uniform"}
 
 
 def expression(node):
@@ -58,7 +59,12 @@ def expression(node):
     if isinstance(node, Cast):
         return f"float({expression(node.operand)})"
     if isinstance(node, Element):
-        return f"{node.array}[{node.index}]"
+        index = node.index if isinstance(node.index, str) else expression(node.index)
+        return f"{node.array}[{index}]"
+    if isinstance(node, Integer):
+        return str(node.value)
+    if isinstance(node, Remainder):
+        return f"({expression(node.left)} % {expression(node.right)})"
     return f"({expression(node.left)} {OPERATORS.get(node.op, node.op)} {expression(node.right)})"
 
 
@@ -69,8 +75,18 @@ def statements(body, depth=1):
             continue
         if isinstance(s, (Let, Assign)):
             value = expression(s.value)
-            lines.append(f"{pad}{s.name} = {'int' if getattr(s, 'type', '') == INT else ''}"
-                         f"({value})")
+            cast = {INT: "int", INDEX: "int"}.get(getattr(s, "type", ""), "")
+            lines.append(f"{pad}{s.name} = {cast}({value})")
+        elif isinstance(s, Store):
+            lines.append(f"{pad}{s.array}[{expression(s.index)}] = {expression(s.value)}")
+        elif isinstance(s, AddTo):
+            lines.append(f"{pad}{s.array}[{expression(s.index)}] += {expression(s.value)}")
+        elif isinstance(s, For):
+            lines += [f"{pad}for {s.counter} in range({expression(s.start)}, "
+                      f"{expression(s.stop)}):", *(statements(s.body, depth + 1)
+                                                   or [pad + "    pass"])]
+        elif isinstance(s, View):
+            lines.append(f"{pad}{s.name} = {s.array}[{expression(s.offset)}:]")
         elif isinstance(s, If):
             lines += [f"{pad}if {expression(s.condition)}:",
                       *(statements(s.then, depth + 1) or [pad + "    pass"])]
@@ -97,6 +113,33 @@ class PythonSource:
     dtype: str
     work_size: int = 1
     c_source: str = ""
+
+    @property
+    def text(self):
+        return self.code
+
+
+MASK = 2**64 - 1
+
+
+def _mix(x):
+    """splitmix64's finaliser, as the C helper lg_mix computes it (64-bit wrap-around)."""
+    x = (x + 0x9E3779B97F4A7C15) & MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK
+    return x ^ (x >> 31)
+
+
+def _uniform(seed, step, row, source):
+    x = _mix(_mix(_mix(_mix(int(seed)) ^ (int(step) & MASK)) ^ (int(row) & MASK))
+             ^ (int(source) & MASK))
+    return float(x >> 11) * 2.0**-53
+
+
+@dataclass(frozen=True)
+class PythonNetworkSource:
+    program: object
+    code: str
 
     @property
     def text(self):
@@ -131,6 +174,25 @@ class PythonTarget:
     def runner(self, source, neuron, arrays):
         return Runner(source, neuron, arrays)
 
+    def render_network(self, program):
+        """The network's program as one Python function over its buffers, by name."""
+        if program.plan.dtype != "float64":
+            raise ValueError("the test target computes in Python floats: float64 only")
+        body = statements((*program.prologue, *program.body), depth=1)
+        code = "\n".join(["def network(lg_buffers, lg_step0, lg_n_steps, lg_n_batch, lg_seed):",
+                          "    globals().update(lg_buffers)", *body])
+        return PythonNetworkSource(program, code)
+
+    def build_network(self, source):
+        scope = helpers()
+        exec(compile(source.code, "<python network>", "exec"), scope)
+        return scope["network"]
+
+    def call_network(self, function, source, buffers, step0, steps, rows, seed):
+        function({b.name: array.reshape(-1) for b, array in zip(source.program.buffers,
+                                                                buffers)},
+                 step0, steps, rows, seed)
+
 
 def helpers(levels=None):
     """The functions printed code calls, by the names FUNCTIONS gives them."""
@@ -138,7 +200,8 @@ def helpers(levels=None):
     return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exprel": _exprel,
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
-            "_quantize": lambda x: min(levels, key=lambda level: abs(x - level))}
+            "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),
+            "_uniform": _uniform}
 
 
 class Runner:

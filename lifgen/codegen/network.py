@@ -32,7 +32,8 @@ from .naming import ARRAY_PREFIXES, NEURON, local
 # Weight layouts of a projection, each with its own delivery loop (chosen when the network is
 # compiled, as GeNN picks a delivery strategy per synapse group).
 WEIGHT_KINDS = ("dense", "one_to_one", "sparse")
-SOURCE_KINDS = ("random", "train")  # Poisson/Bernoulli draws, or recorded spikes played back
+# Poisson/Bernoulli draws, recorded spikes played back, or a (T, batch, n) raster read row by row
+SOURCE_KINDS = ("random", "train", "raster")
 
 
 def name(identifier: str) -> Name:
@@ -63,6 +64,7 @@ class PopulationPlan:
     rings: tuple[tuple[str, int], ...] = ()  # (synapse type, slots) of each receiving type
     traced: tuple[str, ...] = ()  # states whose traces this program records
     probability_strides: tuple[int, int] = (0, 0)  # random sources: (time, source) strides
+    raster_strides: tuple[int, int] = (0, 0)  # raster sources: (time, batch row) strides
     neuron0: int = 0
 
     def slots(self, synapse: str) -> int:
@@ -196,6 +198,10 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: first event of each step [steps + 1]"),
                 Buffer(population_buffer(k, "train_source"), "int64",
                        f"{what}: the source of each event")]
+    if population.source == "raster":
+        out.append(Buffer(population_buffer(k, "spikes"), "uint8",
+                          f"{what}: the sources' spikes [step][batch][{n}] (strides "
+                          f"{population.raster_strides})"))
     step_map = population.step_map
     if step_map is None:
         return out
@@ -393,6 +399,13 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
         draw = Call("uniform", (Element(population_buffer(k, "seed"), Integer(0)), TIME, ROW, j))
         return [*views, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op("<", draw, probability), INT),
+            *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
+    if population.source == "raster":
+        time_stride, row_stride = population.raster_strides
+        given = Element(population_buffer(k, "spikes"),
+                        plus(times(TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
+        return [*views, For("lg_j", Integer(0), Integer(n), (
+            Let("lg_spike", Op(">", given, Integer(0)), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
     start = population_buffer(k, "train_start")
     played = Element(population_buffer(k, "train_source"), name("lg_e"))

@@ -22,7 +22,7 @@ from . import prepare
 from .network_run import NetworkSimulator
 from .plasticity import Synapses
 from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
-                          projection, raster_train, update_order)
+                          SpikeRaster, projection, raster_source, update_order)
 from .simulate import MAX_COUNT
 from .sources import Bernoulli, Poisson, SpikeTrain
 
@@ -50,14 +50,16 @@ class Network:
         return population
 
     def add_source(self, name: str, source: Any) -> SourcePopulation:
-        """A population of spike sources: lifgen.Poisson, Bernoulli, SpikeTrain, or a (T, n)
-        array of spikes (played back, True or 1 where a source spikes)."""
+        """A population of spike sources: lifgen.Poisson, Bernoulli, SpikeTrain, or an array of
+        spikes played back (True or 1 where a source spikes): (T, n) for every batch row, or
+        (T, batch, n), one raster per row."""
         self._check_new(name)
-        if isinstance(source, np.ndarray) or isinstance(source, list):
-            source = raster_train(np.asarray(source), name)
-        if not isinstance(source, (Poisson, Bernoulli, SpikeTrain)):
+        if isinstance(source, (np.ndarray, list)):
+            source = raster_source(np.asarray(source), name)
+        if not isinstance(source, (Poisson, Bernoulli, SpikeTrain, SpikeRaster)):
             raise InputError(f"source {name!r}: give lifgen.Poisson, Bernoulli, SpikeTrain or a "
-                             f"(T, n) array of spikes, not {type(source).__name__}")
+                             f"(T, n) or (T, batch, n) array of spikes, not "
+                             f"{type(source).__name__}")
         population = SourcePopulation(name, source, prepare.count(source.n, "n", 1, MAX_COUNT))
         self.populations[name] = population
         return population
@@ -91,9 +93,13 @@ class Network:
             raise InputError("the network has no neuron population: add one with net.add")
         if prepare.count(threads, "threads", 1, 1024) != 1:
             raise InputError("networks run on one thread for now; give threads=1")
-        if target != "c":
-            raise InputError(f"networks compile for target 'c' for now, not {target!r}")
-        return NetworkSimulator(self, get_target(target), dtype)
+        try:
+            backend = get_target(target)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        if not hasattr(backend, "render_network"):
+            raise InputError(f"target {target!r} does not compile networks yet; use target='c'")
+        return NetworkSimulator(self, backend, dtype)
 
     def update_order(self) -> list[str]:
         """The populations in the order one step updates them: a topological order of the
@@ -119,8 +125,19 @@ class Network:
             return dt_in_model_unit(post.model, self.dt)
         return post.model.dt
 
+    def __reduce__(self) -> tuple:
+        """A network pickles as its description (models by content, arrays, options)."""
+        return (_rebuilt_network, (self.dt, self.populations, self.projections))
+
     def __repr__(self) -> str:
         return (f"<Network: {len(self.populations)} populations "
                 f"({', '.join(self.populations)}), {len(self.projections)} projections>")
 
 
+
+
+def _rebuilt_network(dt: Any, populations: dict, projections: list) -> Network:
+    network = Network(dt)
+    network.populations.update(populations)
+    network.projections.extend(projections)
+    return network

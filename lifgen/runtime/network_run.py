@@ -19,7 +19,7 @@ from ..frontend.units import UnitError, parse_unit, to_unit
 from ..results.network_result import NetworkResult
 from ..results.result import Result
 from . import memory, prepare
-from .populations import Population, Projection, SourcePopulation
+from .populations import Population, Projection, SourcePopulation, SpikeRaster
 from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator
 from .sources import Poisson, SpikeTrain
 
@@ -124,11 +124,8 @@ class NetworkSimulator:
         """(source, kernel) of the program for this recording, built once."""
         key = (tuple(sorted(traced.items())), raster)
         if key not in self._programs:
-            from ..codegen.build import build
-            from ..targets.c.network import render_network
-
-            source = render_network(lower_network(self.plan(traced, raster)))
-            self._programs[key] = (source, build(source.text, source.cdef))
+            source = self.target.render_network(lower_network(self.plan(traced, raster)))
+            self._programs[key] = (source, self.target.build_network(source))
         return self._programs[key]
 
     def source(self, record: dict | None = None, spikes: str = "count") -> str:
@@ -269,17 +266,15 @@ class NetworkSimulator:
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
               rows: int, spikes: str, seed: int) -> list:
         """Run the program in chunks (one, unless events are collected); return the events."""
-        ffi, function = kernel.ffi, getattr(kernel.lib, source.function)
         plan = source.program.plan
         chunk = _chunk_length(n_steps, sum(p.n for p in plan.populations) * rows, spikes)
         events: list = []
         done = 0
         while done < n_steps:
             steps = min(chunk, n_steps - done)
-            keep = [ffi.from_buffer(_chunked(b.name, arrays[b.name], done, spikes))
-                    for b in source.program.buffers]
-            pointers = ffi.new("void *[]", [ffi.cast("void *", p) for p in keep])
-            function(pointers, done, steps, rows, seed)
+            buffers = [_chunked(b.name, arrays[b.name], done, spikes)
+                       for b in source.program.buffers]
+            self.target.call_network(kernel, source, buffers, done, steps, rows, seed)
             if spikes == "events":
                 events.append(_chunk_events(arrays, plan, steps, done, rows))
             done += steps
@@ -338,6 +333,10 @@ def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:
     source = population.source
     if isinstance(source, SpikeTrain):
         return PopulationPlan(population.name, population.n, source="train", neuron0=neuron0)
+    if isinstance(source, SpikeRaster):
+        strides = (source.rows * source.n, source.n if source.rows > 1 else 0)
+        return PopulationPlan(population.name, population.n, source="raster",
+                              raster_strides=strides, neuron0=neuron0)
     table = source.rate if isinstance(source, Poisson) else source.p
     ndim = 0 if isinstance(table, str) else np.ndim(table)
     strides = {0: (0, 0), 1: (0, 1), 2: (population.n, 1)}[ndim]
@@ -351,6 +350,12 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
     if isinstance(source, SpikeTrain):
         start, played = source.events(n_steps)
         return _Layout({"train_start": start, "train_source": played}, {}, 1, (), {})
+    if isinstance(source, SpikeRaster):
+        if source.spikes.shape[0] < n_steps:
+            raise InputError(f"source {population.name!r}: its spikes cover "
+                             f"{source.spikes.shape[0]} steps, the run {n_steps}")
+        return _Layout({"spikes": source.spikes}, {}, source.rows,
+                       (source.rows,) if source.spikes.ndim == 3 else (), {})
     dt, unit = _source_time(simulators, network, population.name)
     table = source.probabilities(n_steps, dt, unit)
     if table.ndim == 2 and table.shape[0] < n_steps:

@@ -88,9 +88,31 @@ def update_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
     return order
 
 
-def raster_train(spikes: np.ndarray, name: str) -> SpikeTrain:
-    if spikes.ndim != 2:
-        raise InputError(f"source {name!r}: a spike array has shape (T, n), got {spikes.shape}")
+@dataclass(frozen=True, eq=False)
+class SpikeRaster:
+    """Spikes given as a (T, n) or (T, batch, n) array: each batch row reads its own."""
+
+    spikes: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.spikes.shape[-1])
+
+    @property
+    def rows(self) -> int:
+        return int(self.spikes.shape[1]) if self.spikes.ndim == 3 else 1
+
+
+def raster_source(spikes: np.ndarray, name: str) -> SpikeTrain | SpikeRaster:
+    """A (T, n) array as a SpikeTrain (its events), a (T, batch, n) one as a SpikeRaster."""
+    if spikes.ndim not in (2, 3) or spikes.shape[-1] < 1:
+        raise InputError(f"source {name!r}: a spike array has shape (T, n) or (T, batch, n), "
+                         f"got {spikes.shape}")
+    if not (np.issubdtype(spikes.dtype, np.number) or spikes.dtype == bool) \
+            or not np.all((spikes == 0) | (spikes == 1)):
+        raise InputError(f"source {name!r}: a spike array holds 0 and 1 (or booleans)")
+    if spikes.ndim == 3:
+        return SpikeRaster(np.ascontiguousarray(spikes, np.uint8))
     steps, indices = np.nonzero(spikes)
     return SpikeTrain(spikes.shape[1], steps.astype(np.int64), indices.astype(np.int64))
 

@@ -13,6 +13,8 @@ from ...numerics.discretize import StepMap
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.run_arrays import RunArrays
 from ...codegen.source import KernelSource
+from ...codegen.network import NetworkProgram
+from .network import NetworkSource, render_network
 from .render import render
 
 
@@ -37,6 +39,21 @@ class CTarget:
 
     def runner(self, source: KernelSource, kernel: Kernel, arrays: RunArrays) -> "Runner":
         return Runner(source, kernel, arrays)
+
+    def render_network(self, program: NetworkProgram) -> NetworkSource:
+        return render_network(program)
+
+    def build_network(self, source: NetworkSource) -> Kernel:
+        return build(source.text, source.cdef)
+
+    def call_network(self, kernel: Kernel, source: NetworkSource, buffers: list[np.ndarray],
+                     step0: int, steps: int, rows: int, seed: int) -> None:
+        """Run steps step0 .. step0 + steps of every batch row over `buffers` (the program's,
+        in its order)."""
+        ffi = kernel.ffi
+        keep = [ffi.from_buffer(array) for array in buffers]
+        pointers = ffi.new("void *[]", [ffi.cast("void *", pointer) for pointer in keep])
+        getattr(kernel.lib, source.function)(pointers, step0, steps, rows, seed)
 
 
 class Runner:
