@@ -226,7 +226,8 @@ def _pulse(amplitude, first, stop, steps=200):
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("*.npz"):
-        old.unlink()
+        if not old.name.startswith("network_"):  # make_snntorch_network_refs.py writes those
+            old.unlink()
     classes()
     options()
     recurrence()
