@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..codegen.compiler import dt_in_model_unit
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..frontend.library import load_model
 from ..ir.names import check_name
 from ..targets import get_target
@@ -108,7 +108,10 @@ class Network:
                                                      if p.kind != "sparse" and p.delay == 0])
 
     def _check_new(self, name: str) -> None:
-        check_name(name, "population")
+        try:
+            check_name(name)
+        except ModelError as error:
+            raise InputError(f"population name: {error}") from None
         if name in self.populations:
             raise InputError(f"the network already has a population {name!r}")
 

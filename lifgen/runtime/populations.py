@@ -80,9 +80,9 @@ def update_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
     while len(order) < len(names):
         ready = [n for n in names if n not in order and not waiting[n] - set(order)]
         if not ready:
-            stuck = [n for n in names if n not in order]
-            raise InputError("projections of delay 0 form a cycle among "
-                             f"{', '.join(map(repr, stuck))}: every cycle needs a projection "
+            cycle = _a_cycle([n for n in names if n not in order], waiting)
+            raise InputError("projections of delay 0 form the cycle "
+                             f"{' -> '.join(map(repr, cycle))}: every cycle needs a projection "
                              "with a delay of at least one step")
         order.append(ready[0])
     return order
@@ -101,6 +101,19 @@ class SpikeRaster:
     @property
     def rows(self) -> int:
         return int(self.spikes.shape[1]) if self.spikes.ndim == 3 else 1
+
+
+def _a_cycle(stuck: list[str], waiting: dict[str, set[str]]) -> list[str]:
+    """One cycle among populations that all wait for another stuck one, in projection order."""
+    path = [stuck[-1]]
+    while True:
+        previous = min(waiting[path[-1]] & set(stuck), key=stuck.index)
+        if previous in path:
+            cycle = path[path.index(previous):][::-1]
+            start = min(range(len(cycle)), key=lambda i: stuck.index(cycle[i]))
+            cycle = cycle[start:] + cycle[:start]
+            return cycle + cycle[:1]
+        path.append(previous)
 
 
 def raster_source(spikes: np.ndarray, name: str) -> SpikeTrain | SpikeRaster:

@@ -1,0 +1,329 @@
+"""Networks of populations (lifgen.Network): one program for populations of different models,
+checked against the single-population kernels, NumPy reference loops, snnTorch's own outputs
+and the Python test target."""
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen import targets
+from lifgen.errors import InputError
+
+HERE = Path(__file__).resolve().parent
+SNNTORCH = HERE / "reference" / "snntorch"
+LEAKY_LAYER = HERE / "models" / "leaky_layer.toml"
+ADEX_SYNAPSES = HERE / "models" / "adex_synapses.toml"
+
+
+@pytest.mark.parametrize("model, drive", [("lif_cuba", 20.0), ("adex", 500.0),
+                                          ("izhikevich", 10.0), ("hodgkin_huxley", 10.0)])
+def test_a_one_population_network_gives_the_single_population_numbers(model, drive):
+    n = 6
+    current = {"I": np.linspace(0.5, 1.5, n) * drive}
+    single = lifgen.compile(model)
+    states = list(single.step_map.state_names)
+    alone = single.run(400, n, inputs=current, record=states, spikes="raster")
+    net = lifgen.Network()
+    net.add("p", model, n)
+    result = net.compile().run(400, inputs={"p": current}, record={"p": states},
+                               spikes="raster")["p"]
+    assert alone.spike_count.sum() > 0
+    assert np.array_equal(alone.spikes, result.spikes)
+    for s in states:
+        assert np.array_equal(alone.traces[s], result.traces[s]), s
+        assert np.array_equal(alone.state[s], result.state[s]), s
+
+
+def snntorch_network(reset, dtype):
+    data = np.load(SNNTORCH / f"network_{reset}_{dtype}.npz")
+    net = lifgen.Network()
+    net.add_source("x", data["input"])
+    previous = "x"
+    for layer in (1, 2, 3):
+        weight = data[f"fc{layer}_weight"]
+        net.add(f"lif{layer}", LEAKY_LAYER, weight.shape[0],
+                params={"beta": float(data[f"lif{layer}_beta"]),
+                        "threshold": float(data[f"lif{layer}_threshold"]),
+                        "b": data[f"fc{layer}_bias"].astype(np.float64)},
+                reset=reset)
+        net.connect(previous, f"lif{layer}", "fc", weight.astype(np.float64), delay=0)
+        previous = f"lif{layer}"
+    return net, data
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_three_layer_network_equals_snntorch_step_for_step(reset, dtype):
+    """Linear -> Leaky three times with zero delays: every spike and membrane of snnTorch 1.0
+    (tests/reference/make_snntorch_network_refs.py), bit for bit: lifgen adds a layer's inputs
+    in index order and then the bias, as torch's Linear does on these shapes."""
+    net, data = snntorch_network(reset, dtype)
+    steps = data["input"].shape[0]
+    result = net.compile(dtype=dtype).run(steps, record={f"lif{k}": ["V"] for k in (1, 2, 3)},
+                                          spikes="raster")
+    for layer in (1, 2, 3):
+        got = result[f"lif{layer}"]
+        assert np.array_equal(got.spikes, data[f"spk{layer}"] != 0), layer
+        assert np.array_equal(got.traces["V"], data[f"mem{layer}"]), layer
+    assert json.loads(str(data["config"]))["versions"]["snntorch"] == "1.0.0"
+
+
+def test_zero_delay_projections_update_in_topological_order_whatever_the_insertion():
+    """Layers added last-first still run first-first, and a spike crosses them in one step."""
+    net, data = snntorch_network("subtract", "float64")
+    shuffled = lifgen.Network()
+    for name in ("lif3", "lif1", "x", "lif2"):
+        shuffled.populations[name] = net.populations[name]
+    shuffled.projections.extend(net.projections)
+    assert shuffled.update_order() == ["x", "lif1", "lif2", "lif3"]
+    steps = data["input"].shape[0]
+    a = net.compile().run(steps, spikes="raster")
+    b = shuffled.compile().run(steps, spikes="raster")
+    for layer in ("lif1", "lif2", "lif3"):
+        assert np.array_equal(a[layer].spikes, b[layer].spikes)
+
+
+# -- a mixed network against a NumPy loop ------------------------------------------------------
+
+T, N_SOURCES, N_EXC, N_INH, DT = 600, 20, 8, 5, 0.1
+
+
+def mixed_network():
+    """AdEx excitatory and LIF inhibitory populations and a recorded spike source: dense,
+    one-to-one-free, sparse and recurrent projections with delays of 1 to 3 steps."""
+    rng = np.random.default_rng(7)
+    steps, sources = rng.integers(0, T, 400), rng.integers(0, N_SOURCES, 400)
+
+    def sparse(n_post, n_pre, p, low, high, seed):
+        shape = lifgen.Sparse.random(n_post, n_pre, p, 1.0, seed=seed)
+        return lifgen.Sparse.from_arrays(shape.pre, shape.post,
+                                         rng.uniform(low, high, shape.n_synapses),
+                                         rng.integers(1, 4, shape.n_synapses),
+                                         n_pre=n_pre, n_post=n_post)
+    parts = dict(w_source=rng.uniform(50, 150, (N_EXC, N_SOURCES)),
+                 exc_to_inh=sparse(N_INH, N_EXC, 0.6, 1, 4, 3),
+                 w_inh=rng.uniform(20, 80, (N_EXC, N_INH)),
+                 exc_to_exc=sparse(N_EXC, N_EXC, 0.5, 10, 60, 4),
+                 I_exc=rng.uniform(200, 400, N_EXC), I_inh=rng.uniform(5, 12, N_INH),
+                 steps=steps, sources=sources)
+    net = lifgen.Network()
+    net.add_source("src", lifgen.SpikeTrain(N_SOURCES, steps, sources))
+    net.add("exc", ADEX_SYNAPSES, N_EXC, method="euler")
+    net.add("inh", "lif_cuba", N_INH, method="euler", params={"E_L": -65.0})
+    net.connect("src", "exc", "exc", parts["w_source"], delay=1)
+    net.connect("exc", "inh", "exc", parts["exc_to_inh"])
+    net.connect("inh", "exc", "inh", parts["w_inh"], delay=2)
+    net.connect("exc", "exc", "exc", parts["exc_to_exc"])
+    return net, parts
+
+
+def mixed_reference(parts):
+    """The same network in NumPy: forward Euler of each model's equations as written, and each
+    step's order: the source, then exc (its arrivals, its update, its events), then inh."""
+    adex = dict(C=200.0, g_L=10.0, E_L=-70.0, V_T=-50.0, Delta_T=2.0, a=2.0, tau_w=30.0,
+                b=60.0, V_r=-58.0, V_peak=-40.0, tau_e=5.0, tau_i=10.0)
+    lif = dict(tau_m=20.0, tau_e=5.0, tau_i=10.0, E_L=-65.0, V_t=-50.0, V_r=-60.0, t_ref=5.0)
+    V, w = np.full(N_EXC, -70.0), np.zeros(N_EXC)
+    I_e, I_i = np.zeros(N_EXC), np.zeros(N_EXC)
+    U, g_e, g_i, count = np.full(N_INH, -60.0), np.zeros(N_INH), np.zeros(N_INH), np.zeros(N_INH)
+    rings = {("exc", "exc"): np.zeros((4, N_EXC)), ("exc", "inh"): np.zeros((3, N_EXC)),
+             ("inh", "exc"): np.zeros((4, N_INH))}
+    held = np.floor(lif["t_ref"] / DT + 0.001)
+    out: dict = {name: [] for name in ("exc", "inh", "V", "w", "U")}
+
+    def scatter(key, t, spiked, dense=None, delay=0, sparse=None):
+        ring = rings[key]
+        for j in np.flatnonzero(spiked):
+            if sparse is None:
+                ring[(t + delay) % len(ring)] += dense[:, j]
+                continue
+            for s in np.flatnonzero(sparse.pre == j):
+                ring[(t + sparse.delay[s]) % len(ring), sparse.post[s]] += sparse.weight[s]
+
+    def arrivals(key, t):
+        ring = rings[key]
+        value = ring[t % len(ring)].copy()
+        ring[t % len(ring)] = 0
+        return value
+
+    p, q = adex, lif
+    for t in range(T):
+        source = np.zeros(N_SOURCES, bool)
+        source[parts["sources"][parts["steps"] == t]] = True
+        scatter(("exc", "exc"), t, source, parts["w_source"], delay=1)
+        I_e, I_i = I_e + arrivals(("exc", "exc"), t), I_i + arrivals(("exc", "inh"), t)
+        dV = (-p["g_L"] * (V - p["E_L"]) + p["g_L"] * p["Delta_T"]
+              * np.exp((V - p["V_T"]) / p["Delta_T"]) - w + parts["I_exc"] + I_e - I_i) / p["C"]
+        dw = (p["a"] * (V - p["E_L"]) - w) / p["tau_w"]
+        V, w = V + DT * dV, w + DT * dw
+        I_e, I_i = I_e + DT * (-I_e / p["tau_e"]), I_i + DT * (-I_i / p["tau_i"])
+        spikes = V > p["V_peak"]
+        V, w = np.where(spikes, p["V_r"], V), np.where(spikes, w + p["b"], w)
+        out["exc"].append(spikes), out["V"].append(V), out["w"].append(w)
+        scatter(("inh", "exc"), t, spikes, sparse=parts["exc_to_inh"])
+        scatter(("exc", "exc"), t, spikes, sparse=parts["exc_to_exc"])
+        g_e = g_e + arrivals(("inh", "exc"), t)
+        refractory = count > 0
+        new = U + DT * ((-(U - q["E_L"]) + g_e + g_i + parts["I_inh"]) / q["tau_m"])
+        g_e, g_i = g_e + DT * (-g_e / q["tau_e"]), g_i + DT * (-g_i / q["tau_i"])
+        new = np.where(refractory, U, new)
+        fired = (new > q["V_t"]) & ~refractory
+        U = np.where(fired, q["V_r"], new)
+        count = np.where(fired, held - 1, np.where(count > 0, count - 1, 0.0))
+        out["inh"].append(fired), out["U"].append(U)
+        scatter(("exc", "inh"), t, fired, parts["w_inh"], delay=2)
+    return {name: np.array(values) for name, values in out.items()}
+
+
+def test_a_mixed_network_equals_a_numpy_loop():
+    """AdEx + LIF + a spike source, delays 1-3: every spike exactly, traces to 1e-12 of their
+    scale (the loop writes each Euler step as the equations read; lifgen hoists constants)."""
+    net, parts = mixed_network()
+    result = net.compile().run(T, inputs={"exc": {"I": parts["I_exc"]},
+                                          "inh": {"I": parts["I_inh"]}},
+                               record={"exc": ["V", "w"], "inh": ["V"]}, spikes="raster")
+    expected = mixed_reference(parts)
+    assert expected["exc"].sum() > 50 and expected["inh"].sum() > 5
+    assert np.array_equal(result["exc"].spikes, expected["exc"])
+    assert np.array_equal(result["inh"].spikes, expected["inh"])
+    for got, want in ((result["exc"].traces["V"], expected["V"]),
+                      (result["exc"].traces["w"], expected["w"]),
+                      (result["inh"].traces["V"], expected["U"])):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.fixture
+def python_target(monkeypatch):
+    monkeypatch.setitem(targets.TARGETS, "python", "python_target")
+
+
+def test_the_test_target_runs_a_network_bit_for_bit_as_c(python_target):
+    """The lowered program printed as Python (tests/python_target.py) and as C: the same spikes
+    and states, with Poisson draws, delays, sparse and dense projections, two batch rows."""
+    net, parts = mixed_network()
+    net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
+    net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
+    two_rows = np.broadcast_to(np.stack([parts["I_exc"], 0.8 * parts["I_exc"]]), (120, 2, N_EXC))
+    run = dict(n_steps=120, inputs={"exc": {"I": two_rows},
+                                    "inh": {"I": parts["I_inh"]}},
+               record={"exc": ["V", "I_e"], "inh": ["V", "g_i"]}, spikes="raster")
+    c = net.compile().run(**run)
+    python = net.compile(target="python").run(**run)
+    assert c["noise"].spike_count.sum() > 0
+    for name in ("noise", "src", "exc", "inh"):
+        assert np.array_equal(c[name].spikes, python[name].spikes), name
+        for state, values in c[name].state.items():
+            assert np.array_equal(values, python[name].state[state]), (name, state)
+        for state, values in c[name].traces.items():
+            assert np.array_equal(values, python[name].traces[state]), (name, state)
+
+
+# -- the description: order, errors, pickling ---------------------------------------------------
+
+def feed_forward(delays):
+    net = lifgen.Network()
+    for name in ("a", "b", "c"):
+        net.add(name, LEAKY_LAYER, 3)
+    for (pre, post), delay in zip((("a", "b"), ("b", "c"), ("c", "a")), delays):
+        net.connect(pre, post, "fc", np.eye(3), delay=delay)
+    return net
+
+
+def test_a_zero_delay_cycle_is_refused_naming_it():
+    with pytest.raises(InputError, match="cycle 'a' -> 'b' -> 'c' -> 'a'"):
+        feed_forward((0, 0, 0)).compile()
+    assert feed_forward((0, 0, 1)).update_order() == ["a", "b", "c"]
+    assert feed_forward((1, 0, 0)).update_order() == ["b", "c", "a"]
+    net = lifgen.Network()
+    net.add("a", LEAKY_LAYER, 2)
+    net.connect("a", "a", "fc", np.eye(2), delay=0)
+    with pytest.raises(InputError, match="to itself is a zero-delay cycle"):
+        net.compile()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda net: net.connect("a", "b", "nope", np.eye(3)), "has no synapse type 'nope'"),
+    (lambda net: net.connect("a", "b", "fc", np.ones((2, 3))), r"shape \(n_post, n_pre\)"),
+    (lambda net: net.connect("a", "zz", "fc", np.eye(3)), "no population 'zz'"),
+    (lambda net: net.connect("a", "s", "fc", np.eye(3)), "is a source"),
+    (lambda net: net.connect("a", "b", "fc", np.eye(3), delay=-1), "whole number of steps"),
+    (lambda net: net.connect("a", "b", "fc", np.eye(3), delay=1.5), "whole number of steps"),
+    (lambda net: net.connect("a", "b", "fc", np.full((3, 3), np.nan)), "NaN"),
+    (lambda net: net.connect("a", "b", "fc", lifgen.Sparse.from_arrays([0], [1], 1.0, n_pre=3,
+                                                                      n_post=3), delay=2),
+     "own per-synapse delays"),
+    (lambda net: net.add("a", LEAKY_LAYER, 3), "already has a population 'a'"),
+    (lambda net: net.add("b2", LEAKY_LAYER, 3, colour="red"), "unknown option"),
+    (lambda net: net.add_source("tt", np.ones((4, 3)) * 2), "holds 0 and 1"),
+    (lambda net: net.compile(threads=2), "one thread"),
+    (lambda net: net.compile().run(5, inputs={"zz": {}}), "unknown population"),
+    (lambda net: net.compile().run(5, record={"s": ["V"]}), "spike sources"),
+])
+def test_bad_network_input_is_a_clear_error(call, message):
+    net = lifgen.Network()
+    net.add("a", LEAKY_LAYER, 3)
+    net.add("b", LEAKY_LAYER, 3)
+    net.add_source("s", lifgen.Bernoulli(3, 0.5))
+    with pytest.raises(InputError, match=message):
+        call(net)
+
+
+def test_delays_as_times_and_models_in_different_time_units():
+    """A model written in seconds and one in milliseconds run together at dt = 0.1 ms: the same
+    neuron in either unit spikes at the same steps, and '0.3 ms' is three steps."""
+    seconds = (HERE / "models" / "lif_seconds.toml")
+    net = lifgen.Network(dt="0.1 ms")
+    net.add_source("s", lifgen.SpikeTrain(1, [5, 75], [0, 0]))
+    net.add("ms", "lif_cuba", 1, params={"E_L": -65.0})
+    net.add("sec", seconds, 1)
+    net.connect("s", "ms", "exc", np.array([[200.0]]), delay="0.3 ms")
+    net.connect("s", "sec", "exc", np.array([[0.200]]), delay=3)
+    result = net.compile().run("10 ms", inputs={"ms": {"I": 5.0}, "sec": {"I": 0.005}},
+                               record={"ms": ["V"], "sec": ["V"]}, spikes="raster")
+    assert result["ms"].n_steps == 100
+    assert result["ms"].spike_count.sum() == 2
+    assert np.array_equal(result["ms"].spikes, result["sec"].spikes)
+    np.testing.assert_allclose(result["sec"].traces["V"] * 1e3, result["ms"].traces["V"],
+                               rtol=1e-9)
+    with pytest.raises(InputError, match="not a whole number of steps"):
+        net.connect("s", "ms", "exc", np.array([[1.0]]), delay="0.25 ms")
+
+
+def test_populations_with_different_dt_need_the_network_dt(tmp_path):
+    net = lifgen.Network()
+    net.add("a", "lif_cuba", 1)
+    net.add("b", "lif_cuba", 1, method="exact")
+    net.populations["b"].model = lifgen.load_model("lif_cuba").__class__(
+        **{**vars(lifgen.load_model("lif_cuba")), "dt": 0.05})
+    with pytest.raises(InputError, match="different dt"):
+        net.compile()
+
+
+def test_a_network_pickles_and_runs_the_same_after():
+    net, parts = mixed_network()
+    again = pickle.loads(pickle.dumps(net))
+    run = dict(n_steps=200, inputs={"exc": {"I": parts["I_exc"]}, "inh": {"I": parts["I_inh"]}})
+    a, b = net.compile().run(**run), again.compile().run(**run)
+    for name in ("exc", "inh"):
+        assert np.array_equal(a[name].spike_count, b[name].spike_count)
+    simulator = pickle.loads(pickle.dumps(net.compile()))
+    assert np.array_equal(simulator.run(**run)["exc"].state["V"], a["exc"].state["V"])
+
+
+def test_events_and_counts_agree_with_the_raster():
+    net, parts = mixed_network()
+    run = dict(n_steps=300, inputs={"exc": {"I": parts["I_exc"]}, "inh": {"I": parts["I_inh"]}})
+    simulator = net.compile()
+    raster = simulator.run(spikes="raster", **run)
+    events = simulator.run(spikes="events", **run)
+    counts = simulator.run(spikes="count", **run)
+    for name in ("src", "exc", "inh"):
+        steps, neurons = np.nonzero(raster[name].spikes.reshape(300, -1))
+        assert np.array_equal(events[name].spike_events[0], steps)
+        assert np.array_equal(events[name].spike_events[1], neurons)
+        assert np.array_equal(counts[name].spike_count, raster[name].spike_count)
+    assert "exc" in repr(raster) and raster.rates["exc"] > 0
