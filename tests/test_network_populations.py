@@ -327,3 +327,26 @@ def test_events_and_counts_agree_with_the_raster():
         assert np.array_equal(events[name].spike_events[1], neurons)
         assert np.array_equal(counts[name].spike_count, raster[name].spike_count)
     assert "exc" in repr(raster) and raster.rates["exc"] > 0
+
+
+@pytest.mark.parametrize("name", ["cuba", "coba"])
+def test_brette2007_as_two_populations_equals_the_one_population_network(name):
+    """E and I as separate populations with four projections (lifgen.tools.brette2007.network)
+    are the same network as one population with two synapse types: the same spikes, bit for
+    bit, since every ring element receives its events in the same order."""
+    from lifgen.tools import brette2007
+
+    spec = brette2007.NETWORKS[name]
+    single = lifgen.compile(spec.model, dt=0.1)
+    rng = np.random.default_rng(0)
+    defaults = single.model.defaults
+    V0 = defaults["V_r"] + rng.random(brette2007.N) * (defaults["V_t"] - defaults["V_r"])
+    one = single.run(2000, brette2007.N, inputs={"I": spec.drive}, initial={"V": V0},
+                     connections=brette2007.connections(spec, 1), record=[], spikes="raster")
+    net = brette2007.network(name, 1)
+    net.populations["E"].initial = {"V": V0[:brette2007.N_EXC]}
+    net.populations["I"].initial = {"V": V0[brette2007.N_EXC:]}
+    two = net.compile().run(2000, inputs={"E": {"I": spec.drive}, "I": {"I": spec.drive}},
+                            spikes="raster")
+    assert one.spike_count.sum() > 1000
+    assert np.array_equal(one.spikes, np.concatenate([two["E"].spikes, two["I"].spikes], -1))

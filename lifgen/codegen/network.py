@@ -21,7 +21,7 @@ import sympy
 from ..errors import InputError
 from ..ir.functions import FUNCTIONS
 from ..ir.model import REFRACTORY_STATE
-from ..ir.statements import (INDEX, INT, AddTo, Block, Comment, Element, Expression, For, If, Integer,
+from ..ir.statements import (INDEX, INT, AddTo, Assign, Block, Cast, Comment, Element, Expression, For, If, Integer,
                              Let, NeuronStep, Remainder, Select, Statement, Store, View, nodes)
 from ..ir.symbols import DT
 from ..ir.written import Call, Name, Num, Op, substitute, to_text
@@ -184,6 +184,8 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     n = population.n
     out = [Buffer(population_buffer(k, "fired"), "uint8", f"{what}: spikes of the last step "
                   f"[batch][{n}]"),
+           Buffer(population_buffer(k, "spike_list"), "int64",
+                  f"{what}: the neurons that spiked in this step (scratch) [{n}]"),
            Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
     if plan.raster:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
@@ -208,6 +210,8 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     model = step_map.model
     out += [Buffer(population_buffer(k, "state", s), "real", f"{what}: state {s} [batch][{n}]")
             for s in state_names(step_map)]
+    out.append(Buffer(population_buffer(k, "spiked"), "real",
+                      f"{what}: this step's spikes as numbers (scratch) [{n}]"))
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -315,26 +319,50 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                    Integer(0)) for y in model.synapses if not y.target]
     views.append(View("lg_fired", population_buffer(k, "fired"), _row(k, n), "uint8"))
     delivery = [s for y in model.synapses for s in _delivery(k, population, y)]
+    # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
+    # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
+    # does not vectorize.
     neuron = [*step.step, *step.after_spike,
               *(Store(ARRAY_PREFIXES["state"] + s, name(NEURON), name(local("new", s)))
                 for s in state_names(step_map)),
-              *_spike_out(k, population, plan, name("lg_spike"))]
+              Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))]
+    spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
     return [*views, *delivery,
             For(NEURON, Integer(0), Integer(n), tuple(neuron)),
+            SPIKE_COUNT,
+            For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
+                                                 *_spike_out(k, population, plan,
+                                                             name("lg_spike")))),
+            *_spike_list(k, population),
             *_traces(k, population)]
 
 
 def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
                index: str = NEURON) -> list[Statement]:
-    """Neuron `index`'s spike of this step: the flag its projections read, its count, its
-    raster entry."""
+    """Neuron `index`'s spike of this step: its flag, its count, its raster entry, and the
+    step's spike total (a loop of these stores vectorizes)."""
     n, at = population.n, name(index)
     out: list[Statement] = [Store("lg_fired", at, spike),
-                            AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), spike)]
+                            AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), spike),
+                            Assign("lg_n_spikes", plus(name("lg_n_spikes"), spike))]
     if plan.raster:
         out.append(Store(population_buffer(k, "raster"),
                          plus(times(plus(times(STEP, ROWS), ROW), Integer(n)), at), spike))
     return out
+
+
+def _spike_list(k: int, population: PopulationPlan) -> list[Statement]:
+    """The neurons that spiked in this step, in ascending order, which the projections visit
+    (spikes are rare: they read the list, not every neuron's flag)."""
+    return [If(Op(">", name("lg_n_spikes"), Integer(0)), (
+        Assign("lg_n_spikes", Integer(0)),
+        For("lg_j", Integer(0), Integer(population.n), (
+            If(Element("lg_fired", "lg_j"), (
+                Store(population_buffer(k, "spike_list"), name("lg_n_spikes"), name("lg_j")),
+                Assign("lg_n_spikes", plus(name("lg_n_spikes"), Integer(1))))),))))]
+
+
+SPIKE_COUNT = Let("lg_n_spikes", Integer(0), INDEX, mutable=True)
 
 
 def _traces(k: int, population: PopulationPlan) -> list[Statement]:
@@ -397,25 +425,29 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
                               plus(times(TIME, Integer(time_stride)),
                                    times(j, Integer(source_stride))))
         draw = Call("uniform", (Element(population_buffer(k, "seed"), Integer(0)), TIME, ROW, j))
-        return [*views, For("lg_j", Integer(0), Integer(n), (
+        return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op("<", draw, probability), INT),
-            *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
+            *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
+            *_spike_list(k, population)]
     if population.source == "raster":
         time_stride, row_stride = population.raster_strides
         given = Element(population_buffer(k, "spikes"),
                         plus(times(TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
-        return [*views, For("lg_j", Integer(0), Integer(n), (
+        return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op(">", given, Integer(0)), INT),
-            *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
+            *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
+            *_spike_list(k, population)]
     start = population_buffer(k, "train_start")
     played = Element(population_buffer(k, "train_source"), name("lg_e"))
     return [*views,
             For("lg_j", Integer(0), Integer(n), (Store("lg_fired", j, Integer(0)),)),
             For("lg_e", Element(start, TIME), Element(start, plus(TIME, Integer(1))), (
                 Store("lg_fired", played, Integer(1)),)),
+            SPIKE_COUNT,
             For("lg_j", Integer(0), Integer(n), (
                 Let("lg_spike", Element("lg_fired", "lg_j"), INT),
-                *_spike_out(k, population, plan, name("lg_spike"), "lg_j")))]
+                *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
+            *_spike_list(k, population)]
 
 
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
@@ -453,8 +485,10 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
     comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
                + (f", delay {projection.delay}" if projection.kind != "sparse" else "") + ")")
     return [Block((Comment(comment), *slot, View("lg_rings", rings, ring_row),
-                   For("lg_pre", Integer(0), Integer(pre.n), (
-                       If(Element("lg_fired", "lg_pre"), events),))))]
+                   For("lg_k", Integer(0), name("lg_n_spikes"), (
+                       Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"),
+                                             "lg_k"), INDEX),
+                       *events))))]
 
 
 def helper_names(calls: Iterable[str]) -> set[str]:

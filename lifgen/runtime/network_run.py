@@ -52,6 +52,7 @@ class NetworkSimulator:
                            if isinstance(p, Population)}
         self.dt = self._common_dt()
         self._programs: dict[tuple, Any] = {}
+        self._weights: dict[int, dict[str, np.ndarray]] = {}
 
     def _population_simulator(self, population: Population) -> Simulator:
         """The population's step map (through the source cache) and its run-time checks."""
@@ -210,6 +211,7 @@ class NetworkSimulator:
         if strides:
             buffers["input_strides"] = np.array(strides, np.int64)
         dtype = NUMPY_DTYPES[self.dtype]
+        buffers["spiked"] = np.zeros(n, dtype)
         for k, _ in sim.step_map.constants:
             buffers[f"constant_{k.name.removeprefix('lg_')}"] = np.empty(n, dtype)
         for y in sim.model.synapses:
@@ -247,6 +249,7 @@ class NetworkSimulator:
             for role, array in layout.buffers.items():
                 arrays[prefix + role] = array
             arrays[prefix + "fired"] = np.zeros((rows, n), np.uint8)
+            arrays[prefix + "spike_list"] = np.zeros(n, np.int64)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             if plan.raster:
                 length = n_steps if spikes == "raster" else chunk
@@ -257,8 +260,9 @@ class NetworkSimulator:
                 count = layout.buffers["record"].size
                 arrays[f"{prefix}trace_{state}"] = np.empty((n_steps, rows, count), dtype)
         for j, projection in enumerate(self._projections_in_order()):
-            arrays.update({f"lg_J{j}_{role}": array
-                           for role, array in _projection_arrays(projection, dtype).items()})
+            if j not in self._weights:  # laid out once: runs share the projections' arrays
+                self._weights[j] = _projection_arrays(projection, dtype)
+            arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
         assert not missing, f"buffers without arrays: {missing}"
         return arrays

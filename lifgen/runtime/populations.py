@@ -149,7 +149,7 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         raise InputError(f"{what}: 'one_to_one' needs its weight: give (\"one_to_one\", w)")
     if isinstance(weights, tuple) and len(weights) == 2 and weights[0] == "one_to_one":
         weights = np.broadcast_to(np.asarray(weights[1], float), (pre.n,))
-    array = np.asarray(weights, float)
+    array = np.array(weights, float)  # a copy: the projection keeps what was given
     if array.ndim == 1:
         if pre.n != post.n or array.shape != (pre.n,):
             raise InputError(f"{what}: one-to-one weights need populations of one size and one "

@@ -41,6 +41,29 @@ def connections(network, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT):
             "inh": Sparse.from_arrays(inh.pre + n_exc, inh.post, inh.weight, n_pre=n, n_post=n)}
 
 
+def network(name, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT, dt=0.1):
+    """The same network as two populations, E and I, and four projections (lifgen.Network):
+    the synapses `connections` draws, split by the populations they join."""
+    from ..runtime.network import Network
+
+    spec = NETWORKS[name]
+    synapses = connections(spec, seed, n, n_exc, p)
+    net = Network(dt=dt)
+    net.add("E", spec.model, n_exc)
+    net.add("I", spec.model, n - n_exc)
+    ranges = {"E": (0, n_exc), "I": (n_exc, n)}
+    for synapse, pre in (("exc", "E"), ("inh", "I")):
+        sparse = synapses[synapse]
+        for post in ("E", "I"):
+            (pre_low, pre_high), (post_low, post_high) = ranges[pre], ranges[post]
+            keep = ((sparse.pre >= pre_low) & (sparse.pre < pre_high)
+                    & (sparse.post >= post_low) & (sparse.post < post_high))
+            net.connect(pre, post, synapse, Sparse.from_arrays(
+                sparse.pre[keep] - pre_low, sparse.post[keep] - post_low, sparse.weight[keep],
+                sparse.delay[keep], n_pre=pre_high - pre_low, n_post=post_high - post_low))
+    return net
+
+
 def simulate(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=None,
              synapses=None):
     """Run one network for `duration_ms`; returns (Result, statistics). `simulator` and
