@@ -16,7 +16,7 @@ from lifgen.errors import InputError
 HERE = Path(__file__).resolve().parent
 SNNTORCH = HERE / "reference" / "snntorch"
 LEAKY_LAYER = HERE / "models" / "leaky_layer.toml"
-ADEX_SYNAPSES = HERE / "models" / "adex_synapses.toml"
+ADEX_CUBA = "adex_cuba"
 
 
 @pytest.mark.parametrize("model, drive", [("lif_cuba", 20.0), ("adex", 500.0),
@@ -112,7 +112,7 @@ def mixed_network():
                  steps=steps, sources=sources)
     net = lifgen.Network()
     net.add_source("src", lifgen.SpikeTrain(N_SOURCES, steps, sources))
-    net.add("exc", ADEX_SYNAPSES, N_EXC, method="euler")
+    net.add("exc", ADEX_CUBA, N_EXC, method="euler")
     net.add("inh", "lif_cuba", N_INH, method="euler", params={"E_L": -65.0})
     net.connect("src", "exc", "exc", parts["w_source"], delay=1)
     net.connect("exc", "inh", "exc", parts["exc_to_inh"])

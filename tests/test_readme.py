@@ -86,3 +86,14 @@ def test_the_plasticity_example_runs():
     result = scope["result"]
     assert result.synapses["exc"]["w"].shape == (scope["W"].n_synapses,)
     assert result.synapse_traces["exc"]["A_pre"].shape == (1000, 2)
+
+
+def test_the_networks_example_runs():
+    code = _block_after("## Networks", "import numpy as np")
+    scope: dict = {}
+    exec(compile(code.replace("result[\"exc\"].plot()", "result[\"exc\"]"), "README.md (Networks)",
+                 "exec"), scope)
+    result = scope["result"]
+    assert result["exc"].traces["w"].shape == (2000, 80)
+    assert result["inh"].traces["V"].shape == (2000, 2)
+    assert set(result.rates) == {"noise", "exc", "inh"} and result.rates["exc"] > 0

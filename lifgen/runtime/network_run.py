@@ -299,7 +299,8 @@ class NetworkSimulator:
                 spike_events=_joined(events, k) if spikes == "events" else None,
                 n_steps=n_steps)
             if isinstance(population, SourcePopulation):
-                results[name] = Result(traces={}, state={}, dt=self._source_dt(),
+                dt, unit = _source_time(self.simulators, self.network, name)
+                results[name] = Result(traces={}, state={}, dt=dt, time_unit=unit,
                                        model=type(population.source).__name__, **common)
                 continue
             sim = self.simulators[name]
@@ -315,11 +316,6 @@ class NetworkSimulator:
                 threshold_state=threshold_state, time_unit=sim.model.time_unit,
                 units=sim._units, **common)
         return NetworkResult(results, order=tuple(self.order))
-
-    def _source_dt(self) -> float | None:
-        for sim in self.simulators.values():
-            return sim.dt
-        return None
 
     def __reduce__(self) -> tuple:
         return (_compiled, (self.network, self.dtype))
