@@ -49,6 +49,10 @@ SHOWCASES = {
     "lif_cuba": (2000, "ms", [Panel("I = 0, E_L above threshold", 0.0,
                               initial={"g_e": 6.0, "g_i": -3.0})]),
     "lif_coba": (2000, "ms", [Panel("I = 20 mV", 20.0, initial={"g_e": 0.4, "g_i": 0.3})]),
+    # at rest at E_L = -60 mV the COBAHH neuron fires by itself; inhibition holds it back
+    "cobahh": (20000, "ms", [Panel("I = 0", 0.0),
+                             Panel("I = 0, g_i = 200 nS at t = 0", 0.0, initial={"g_i": 200.0}),
+                             Panel("200 pA step", Step(200.0, 5000))]),
 }
 
 
