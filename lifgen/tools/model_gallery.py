@@ -45,6 +45,9 @@ SHOWCASES = {
     "adex": (5000, "ms", [Panel(preset, Step(current, 200), preset=preset)
                     for preset, current in (("tonic", 500.0), ("adapting", 500.0),
                                             ("initial_burst", 300.0), ("bursting", 210.0))]),
+    "adex_cuba": (3000, "ms", [Panel("400 pA step", Step(400.0, 200)),
+                               Panel("400 pA, I_i = 3 nA at t = 0", Step(400.0, 200),
+                                     initial={"I_i": 3000.0})]),
     "eif": (1000, "ms", [Panel("I = 2", 2.0)]),
     "lif_cuba": (2000, "ms", [Panel("I = 0, E_L above threshold", 0.0,
                               initial={"g_e": 6.0, "g_i": -3.0})]),
