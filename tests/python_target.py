@@ -36,7 +36,7 @@ FUNCTIONS = {"exp": "math.exp", "expm1": "math.expm1", "log": "math.log", "log1p
              "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "math.tanh",
              "abs": "abs", "min": "_min", "max": "_max", "pow": "math.pow", "exprel": "_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
-             "uniform": "_uniform"}
+             "uniform": "_uniform", "any8": "_any8"}
 
 
 def expression(node):
@@ -201,7 +201,7 @@ def helpers(levels=None):
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),
-            "_uniform": _uniform}
+            "_uniform": _uniform, "_any8": lambda flags, i: bool(flags[i:i + 8].any())}
 
 
 class Runner:

@@ -353,13 +353,22 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
 
 def _spike_list(k: int, population: PopulationPlan) -> list[Statement]:
     """The neurons that spiked in this step, in ascending order, which the projections visit
-    (spikes are rare: they read the list, not every neuron's flag)."""
-    return [If(Op(">", name("lg_n_spikes"), Integer(0)), (
+    (spikes are rare: they read the list, not every neuron's flag). Eight flags are tested at
+    once, and only an octet with a spike is looked into."""
+    n = population.n
+    j, count = name("lg_j"), name("lg_n_spikes")
+    append = If(Element("lg_fired", "lg_j"), (
+        Store(population_buffer(k, "spike_list"), count, j),
+        Assign("lg_n_spikes", plus(count, Integer(1)))))
+    octet = times(name("lg_o"), Integer(8))
+    scan: list[Statement] = [
         Assign("lg_n_spikes", Integer(0)),
-        For("lg_j", Integer(0), Integer(population.n), (
-            If(Element("lg_fired", "lg_j"), (
-                Store(population_buffer(k, "spike_list"), name("lg_n_spikes"), name("lg_j")),
-                Assign("lg_n_spikes", plus(name("lg_n_spikes"), Integer(1))))),))))]
+        For("lg_o", Integer(0), Integer(n // 8), (
+            If(Call("any8", (name("lg_fired"), octet)), (
+                For("lg_j", octet, plus(octet, Integer(8)), (append,)),)),))]
+    if n % 8:
+        scan.append(For("lg_j", Integer(n - n % 8), Integer(n), (append,)))
+    return [If(Op(">", count, Integer(0)), tuple(scan))]
 
 
 SPIKE_COUNT = Let("lg_n_spikes", Integer(0), INDEX, mutable=True)

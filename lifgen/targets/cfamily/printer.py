@@ -16,7 +16,7 @@ KERNEL_CALLS = {
     "quantize": "lg_quantize",
 }
 # lifgen's own functions that the coupled step calls with its arguments as they are.
-LIFGEN_CALLS = {"uniform": "lg_uniform"}
+LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8"}
 # C element types of the arrays a view places (the kernel's float type by default).
 ELEMENT_TYPES = {"real": "lg_real", "double": "double", "int64": "int64_t", "int32": "int32_t",
                  "uint8": "uint8_t", "uint64": "uint64_t"}

@@ -1,0 +1,147 @@
+"""Network benchmarks (issue 20): lifgen.Network programs against the one-population kernel,
+Brian2 cpp_standalone and snnTorch, each timed in the same run, alternating.
+
+    python -m benchmarks.networks [--quick] [--out FILE]
+
+Brian2 rows need $LIFGEN_BENCH_BRIAN2_PYTHON (a Python with Brian2 2.9); snnTorch rows need
+$LIFGEN_BENCH_SNNTORCH_PYTHON (a Python with torch and snnTorch 1.0, see
+tests/reference/make_snntorch_network_refs.py). Nothing here is a test: compare ratios.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+import lifgen
+from benchmarks.__main__ import Timed, brian2_runs, interleave, machine_line, table, write_report
+from lifgen.tools import brette2007
+
+HERE = Path(__file__).resolve().parent
+SNNTORCH = HERE.parent / "tests" / "reference" / "snntorch"
+
+
+def cuba_populations():
+    """Brette's CUBA (4000 neurons, 1 s at 0.1 ms, float64) as two populations and four
+    projections, and as one population with two synapse types: the same synapses and spikes."""
+    spec = brette2007.NETWORKS["cuba"]
+    single = lifgen.compile("lif_cuba", dt=0.1)
+    synapses = brette2007.connections(spec, seed=1)
+    rng = np.random.default_rng(0)
+    V0 = -60.0 + rng.random(brette2007.N) * 10.0
+    net = brette2007.network("cuba", 1)
+    net.populations["E"].initial = {"V": V0[:brette2007.N_EXC]}
+    net.populations["I"].initial = {"V": V0[brette2007.N_EXC:]}
+    program = net.compile()
+    inputs = {"E": {"I": spec.drive}, "I": {"I": spec.drive}}
+
+    def two():
+        result = program.run(10_000, inputs=inputs, spikes="events")
+        return int(result["E"].spike_count.sum() + result["I"].spike_count.sum())
+
+    def one():
+        return int(single.run(10_000, brette2007.N, inputs={"I": spec.drive},
+                              initial={"V": V0}, connections=synapses, record=[],
+                              spikes="events").spike_count.sum())
+    return {"lifgen Network (E and I populations)": two, "lifgen one population": one}
+
+
+def snntorch_network(batch, steps):
+    """snnTorch's three-layer network (the test's weights) as a lifgen program, float32."""
+    data = np.load(SNNTORCH / "network_subtract_float32.npz")
+    spikes = (np.random.default_rng(0).random((steps, batch, 12)) < 0.3).astype(np.uint8)
+    net = lifgen.Network()
+    net.add_source("x", spikes)
+    previous = "x"
+    for layer in (1, 2, 3):
+        weight = data[f"fc{layer}_weight"].astype(np.float64)
+        net.add(f"lif{layer}", HERE.parent / "tests" / "models" / "leaky_layer.toml",
+                weight.shape[0], params={"beta": float(data[f"lif{layer}_beta"]),
+                                         "b": data[f"fc{layer}_bias"].astype(np.float64)})
+        net.connect(previous, f"lif{layer}", "fc", weight, delay=0)
+        previous = f"lif{layer}"
+    program = net.compile(dtype="float32")
+
+    def run():
+        result = program.run(steps)
+        return int(result["lif3"].spike_count.sum())
+    return run
+
+
+def snntorch_process(batch, steps):
+    """snnTorch's own timing of the same network (seconds per step), or None without it."""
+    python = os.environ.get("LIFGEN_BENCH_SNNTORCH_PYTHON")
+    if not python:
+        return None
+
+    def run():
+        out = subprocess.run([python, str(HERE / "snntorch_network.py"), "--batch", str(batch),
+                              "--steps", str(steps), "--repeat", "1"],
+                             capture_output=True, text=True, check=True, cwd=HERE.parent)
+        seconds = json.loads(out.stdout)[str(batch)] * steps
+        return Timed(None, seconds)
+    return run
+
+
+def bytes_per_synapse(dtype="float32"):
+    """Memory of a static sparse projection per synapse, as the program stores it: a 32-bit
+    target and a weight per synapse, and (delay, first synapse) per run of equal delays."""
+    from lifgen.runtime.network_run import _projection_arrays
+    from lifgen.runtime.populations import projection, Population
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    pre = np.repeat(np.arange(n), 400)
+    sparse = lifgen.Sparse.from_arrays(pre, rng.integers(0, n, pre.size), 1.0,
+                                       rng.integers(1, 16, pre.size), n_pre=n, n_post=n)
+    model = lifgen.load_model("lif_cuba")
+    a, b = Population("a", model, n), Population("b", model, n)
+    laid = _projection_arrays(projection(a, b, "exc", sparse, 1, 0.1), np.dtype(dtype))
+    total = sum(array.nbytes for array in laid.values())
+    return total / sparse.n_synapses, {k: v.nbytes / sparse.n_synapses for k, v in laid.items()}
+
+
+def report(quick=False):
+    repeats = 3 if quick else 9
+    lines = ["", "## Networks (lifgen.Network, one program per network)", ""]
+    brian2, _ = brian2_runs("brian2_cuba.py", label="its own random network")
+    for name in [name for name in brian2 if "standalone" not in name]:
+        brian2.pop(name).close()  # the Cython runtime is not the comparison asked for
+    runs = {**cuba_populations(), **brian2}
+    rows, results = table("CUBA (Brette et al. 2007) as a network: 4000 neurons, p = 0.02, 1 s at "
+                          "dt = 0.1 ms, float64, one thread", runs, 4000 * 10_000, repeats,
+                          "lifgen Network (E and I populations)")
+    lines += rows
+    for batch in (1, 128):
+        steps = 2000 if batch == 1 else 1000
+        if quick:
+            steps //= 4
+        runs = {"lifgen Network": snntorch_network(batch, steps)}
+        torch = snntorch_process(batch, steps)
+        if torch is not None:
+            runs["snnTorch 1.0 (its own timing, 1 thread)"] = torch
+        rows, _ = table(f"snnTorch's three-layer network (12-16-10-4, zero delays), batch {batch}, "
+                        f"T = {steps}, float32", runs, batch * 30 * steps, repeats,
+                        "lifgen Network")
+        lines += rows
+    per_synapse, parts = bytes_per_synapse()
+    lines += ["", f"A static sparse synapse takes {per_synapse:.2f} bytes at float32 ("
+              + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())
+              + "; 400 synapses per neuron, delays 1-15 steps)."]
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.networks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer repeats")
+    parser.add_argument("--out", default=str(HERE / "networks.md"), help="where to write it")
+    args = parser.parse_args(argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    write_report([machine_line(cores), *report(args.quick)], args.out)
+
+
+if __name__ == "__main__":
+    main()
