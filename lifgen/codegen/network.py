@@ -63,6 +63,8 @@ class PopulationPlan:
     source: str = ""  # a SOURCE_KINDS entry for a spike source
     rings: tuple[tuple[str, int], ...] = ()  # (synapse type, slots) of each receiving type
     traced: tuple[str, ...] = ()  # states whose traces this program records
+    shared: frozenset[str] = frozenset()  # parameters with one value for every neuron
+    uniform_inputs: frozenset[str] = frozenset()  # inputs with one value for every neuron
     probability_strides: tuple[int, int] = (0, 0)  # random sources: (time, source) strides
     raster_strides: tuple[int, int] = (0, 0)  # raster sources: (time, batch row) strides
     neuron0: int = 0
@@ -141,7 +143,7 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
         buffers += _population_buffers(k, population, plan)
         if population.step_map is not None:
-            step = _neuron_step(population.step_map)
+            step = _neuron_step(population)
             prologue += _constants(k, population)
             update = _neuron_update(k, population, plan, step)
         else:
@@ -165,8 +167,11 @@ def _population_comment(population: PopulationPlan) -> str:
             f"method {step_map.method}")
 
 
-def _neuron_step(step_map: StepMap) -> NeuronStep:
-    """One neuron's step of a population, as a single population's kernel computes it."""
+def _neuron_step(population: PopulationPlan) -> NeuronStep:
+    """One neuron's step of a population, as a single population's kernel computes it (a
+    parameter or input with one value for all neurons is a plain value, not an array)."""
+    step_map = population.step_map
+    assert step_map is not None
     calls = {node.function for _, tree in step_map.constants for node in nodes(tree)
              if isinstance(node, Call)}
     if "propagator" in calls:
@@ -176,7 +181,8 @@ def _neuron_step(step_map: StepMap) -> NeuronStep:
     if step_map.propagator:
         raise InputError(f"model {step_map.model.name}: precise spike timing is not available "
                          "in networks yet")
-    return lower(step_map, StepOptions())
+    return lower(step_map, StepOptions(time_inputs=population.uniform_inputs,
+                                       shared=population.shared))
 
 
 def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Buffer]:
@@ -302,19 +308,23 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     views += [View(ARRAY_PREFIXES["state"] + s, population_buffer(k, "state", s), _row(k, n))
               for s in state_names(step_map)]
     views += [View(ARRAY_PREFIXES["parameter"] + p, population_buffer(k, "param", p), Integer(0))
-              for p in model.parameter_names]
-    views += [View(ARRAY_PREFIXES["constant"] + c.name.removeprefix("lg_"),
-                   population_buffer(k, "constant", c.name.removeprefix("lg_")), Integer(0))
-              for c, _ in step_map.constants]
-    # constants of dt alone are one value, which the step reads as a plain local
-    views += [Let(c.name, Element(population_buffer(k, "constant", c.name.removeprefix("lg_")),
-                                  Integer(0)))
-              for c, _ in step_map.constants if c in shared_constants(step_map, frozenset())]
+              for p in model.parameter_names if p not in population.shared]
+    views += [Let(local("parameter", p), Element(population_buffer(k, "param", p), Integer(0)))
+              for p in model.parameter_names if p in population.shared]
+    shared = shared_constants(step_map, population.shared)
+    for c, _ in step_map.constants:
+        buffer = population_buffer(k, "constant", c.name.removeprefix("lg_"))
+        views.append(Let(c.name, Element(buffer, Integer(0))) if c in shared else
+                     View(ARRAY_PREFIXES["constant"] + c.name.removeprefix("lg_"), buffer,
+                          Integer(0)))
     strides = population_buffer(k, "input_strides")
-    views += [View(ARRAY_PREFIXES["input"] + u, population_buffer(k, "input", u),
-                   plus(times(TIME, Element(strides, Integer(2 * i))),
-                        times(ROW, Element(strides, Integer(2 * i + 1)))))
-              for i, u in enumerate(model.input_names)]
+    for i, u in enumerate(model.input_names):
+        at = plus(times(TIME, Element(strides, Integer(2 * i))),
+                  times(ROW, Element(strides, Integer(2 * i + 1))))
+        buffer = population_buffer(k, "input", u)
+        views.append(Let(ARRAY_PREFIXES["time_input"] + u, Element(buffer, at))
+                     if u in population.uniform_inputs else
+                     View(ARRAY_PREFIXES["input"] + u, buffer, at))
     views += [View(ARRAY_PREFIXES["synapse"] + y.name, population_buffer(k, "synapse", y.name),
                    Integer(0)) for y in model.synapses if not y.target]
     views.append(View("lg_fired", population_buffer(k, "fired"), _row(k, n), "uint8"))

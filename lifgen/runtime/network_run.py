@@ -35,6 +35,14 @@ class _Layout:
     rows: int
     batch: tuple
     given_inputs: dict
+    shared: frozenset[str] = frozenset()  # parameters with one value for every neuron
+    uniform_inputs: frozenset[str] = frozenset()  # inputs with one value for every neuron
+
+    @property
+    def variant(self) -> tuple:
+        """What of this layout the program is specialised for."""
+        return (tuple(self.record), tuple(sorted(self.shared)),
+                tuple(sorted(self.uniform_inputs)))
 
 
 class NetworkSimulator:
@@ -92,8 +100,9 @@ class NetworkSimulator:
 
     # -- the program -------------------------------------------------------------------------
 
-    def plan(self, traced: dict[str, tuple[str, ...]], raster: bool) -> NetworkPlan:
-        """The plan of a run that traces `traced` states per population (and a raster or not)."""
+    def plan(self, variants: dict[str, tuple], raster: bool) -> NetworkPlan:
+        """The plan of a run whose populations have these layout variants (traced states,
+        shared parameters, uniform inputs; `_Layout.variant`), with a raster or not."""
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
         slots: dict[tuple[str, str], int] = {}
@@ -106,8 +115,11 @@ class NetworkSimulator:
                 sim = self.simulators[name]
                 rings = tuple((y, slots[(name, y)]) for y in sim.model.synapse_names
                               if (name, y) in slots)
+                traced, shared, uniform = variants.get(name, ((), (), ()))
                 populations.append(PopulationPlan(name, population.n, sim.step_map, rings=rings,
-                                                  traced=traced.get(name, ()), neuron0=neuron0))
+                                                  traced=traced, shared=frozenset(shared),
+                                                  uniform_inputs=frozenset(uniform),
+                                                  neuron0=neuron0))
             else:
                 populations.append(_source_plan(population, neuron0))
             neuron0 += population.n
@@ -121,18 +133,18 @@ class NetworkSimulator:
         rank = {name: k for k, name in enumerate(self.order)}
         return sorted(self.network.projections, key=lambda p: rank[p.pre])
 
-    def program(self, traced: dict[str, tuple[str, ...]], raster: bool) -> Any:
-        """(source, kernel) of the program for this recording, built once."""
-        key = (tuple(sorted(traced.items())), raster)
+    def program(self, variants: dict[str, tuple], raster: bool) -> Any:
+        """(source, kernel) of the program for these layout variants, built once."""
+        key = (tuple(sorted(variants.items())), raster)
         if key not in self._programs:
-            source = self.target.render_network(lower_network(self.plan(traced, raster)))
+            source = self.target.render_network(lower_network(self.plan(variants, raster)))
             self._programs[key] = (source, self.target.build_network(source))
         return self._programs[key]
 
     def source(self, record: dict | None = None, spikes: str = "count") -> str:
         """The C of the program that `run` with this `record` and `spikes` executes."""
-        traced = {name: tuple(states) for name, states in (record or {}).items()}
-        return self.program(traced, spikes != "count")[0].text
+        variants = {name: (tuple(states), (), ()) for name, states in (record or {}).items()}
+        return self.program(variants, spikes != "count")[0].text
 
     # -- a run -------------------------------------------------------------------------------
 
@@ -153,8 +165,8 @@ class NetworkSimulator:
                                       spikes, seed, allow_nan, max_memory)
                    for name in self.order}
         rows = _common_rows(layouts)
-        traced = {name: tuple(layout.record) for name, layout in layouts.items() if layout.record}
-        source, kernel = self.program(traced, spikes != "count")
+        variants = {name: layout.variant for name, layout in layouts.items()}
+        source, kernel = self.program(variants, spikes != "count")
         self._check_memory(layouts, n_steps, rows, spikes, max_memory)
         for layout in layouts.values():
             _widen(layout, rows)
@@ -204,10 +216,9 @@ class NetworkSimulator:
             buffers[f"param_{parameter}"] = np.ascontiguousarray(
                 np.broadcast_to(values, (n,)) if values.size == 1 else values)
         strides = []
-        for u, entry in arrays.inputs.items():
-            array, time_stride, batch_stride = _neuron_major(entry, n_steps, arrays.rows, n)
-            buffers[f"input_{u}"] = array
-            strides += [time_stride, batch_stride]
+        for u, entry in arrays.inputs.items():  # neuron stride 1, or 0: a uniform input
+            buffers[f"input_{u}"] = np.asarray(entry.array).reshape(-1)
+            strides += [entry.time_stride, entry.batch_stride]
         if strides:
             buffers["input_strides"] = np.array(strides, np.int64)
         dtype = NUMPY_DTYPES[self.dtype]
@@ -221,7 +232,9 @@ class NetworkSimulator:
             buffers["record"] = arrays.index
             buffers["n_record"] = np.array([arrays.index.size], np.int64)
         given = {u: arrays.inputs[u] for u in arrays.inputs}
-        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given)
+        shared = frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0)
+        uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
+        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
 
     def _check_memory(self, layouts: dict, n_steps: int, rows: int, spikes: str,
                       max_memory: Any) -> None:
@@ -372,20 +385,6 @@ def _source_time(simulators: dict, network: Any, name: str) -> tuple[float | Non
         sim = simulators[target]
         return sim.dt, sim.model.time_unit
     return None, ""
-
-
-def _neuron_major(entry: Any, n_steps: int, rows: int, n: int) -> tuple[np.ndarray, int, int]:
-    """An input laid out so that neurons are contiguous: (array, time stride, row stride)."""
-    array = np.asarray(entry.array)
-    if entry.neuron_stride:
-        return array, entry.time_stride, entry.batch_stride
-    steps = n_steps if entry.time_stride else 1
-    batch = rows if entry.batch_stride else 1
-    grid = np.empty((steps, batch, n), array.dtype)
-    for t in range(steps):
-        for b in range(batch):
-            grid[t, b] = array[t * entry.time_stride + b * entry.batch_stride]
-    return grid, (batch * n if entry.time_stride else 0), (n if entry.batch_stride else 0)
 
 
 def _common_rows(layouts: dict) -> int:
