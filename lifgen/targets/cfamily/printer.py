@@ -4,7 +4,7 @@ indentation. Numbers and functions follow the kernel's float type."""
 from __future__ import annotations
 
 from ...ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, If, Let, Loop,
-                           Select, Statement)
+                           Select, Statement, calls, identifiers, indices)
 from ...ir.written import CPrinter, Name
 from ..text import comment_text
 
@@ -13,6 +13,15 @@ KERNEL_CALLS = {
     # neuron0: the population's first neuron among all (a shard's or a sweep task's offset)
     "normal": "(lg_real)lg_normal(lg_seed, lg_step0 + lg_step, lg_b, lg_neuron0 + lg_first + lg_i)",
     "quantize": "lg_quantize",
+}
+# What the C text of each function reads besides its arguments: lifgen's helpers (functions.py's
+# C forms and KERNEL_CALLS above), and the indices the noise draw reads from the schedule.
+CALL_USES: dict[str, tuple[str, ...]] = {
+    "normal": ("lg_normal", "lg_seed", "lg_step0", "lg_step", "lg_b", "lg_neuron0", "lg_first",
+               "lg_i"),
+    "quantize": ("lg_quantize",),
+    "min": ("lg_min",), "max": ("lg_max",), "clip": ("lg_min", "lg_max"),
+    "exprel": ("lg_exprel",), "propagator": ("lg_propagator",),
 }
 
 
@@ -101,3 +110,9 @@ def _flag(text: str, value) -> str:
 def print_expression(node, dtype: str) -> str:
     return ExpressionPrinter(dtype).print(node)
 
+
+def statement_uses(tree: object) -> frozenset[str]:
+    """What printed statements or expressions read, declared by the IR rather than found in the
+    text: the names and arrays they read or assign, element indices, and each call's CALL_USES."""
+    called = (name for function in calls(tree) for name in CALL_USES.get(function, ()))
+    return frozenset(identifiers(tree) | indices(tree) | set(called))
