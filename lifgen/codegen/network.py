@@ -14,12 +14,9 @@ storage order), so every run and every target adds the same numbers in the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
-
 import sympy
 
 from ..errors import InputError
-from ..ir.functions import FUNCTIONS
 from ..ir.model import REFRACTORY_STATE
 from ..ir.statements import (INDEX, INT, AddTo, Assign, Block, Cast, Comment, Element, Expression, For, If, Integer,
                              Let, NeuronStep, Remainder, Select, Statement, Store, View, nodes)
@@ -508,24 +505,3 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
                        Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"),
                                              "lg_k"), INDEX),
                        *events))))]
-
-
-def helper_names(calls: Iterable[str]) -> set[str]:
-    """lifgen's C helpers that these IR calls need (the functions print as lg_ helpers)."""
-    found: set[str] = set()
-    for function in calls:
-        form = FUNCTIONS[function].c if function in FUNCTIONS else f"lg_{function}"
-        text = form if isinstance(form, str) else ""
-        found |= {word for word in _words(text) if word.startswith("lg_")}
-    return found
-
-
-def _words(text: str) -> list[str]:
-    word, out = "", []
-    for char in text + " ":
-        if char.isalnum() or char == "_":
-            word += char
-        elif word:
-            out.append(word)
-            word = ""
-    return out

@@ -173,8 +173,7 @@ class NeuronStep:
 
     def calls(self) -> set[str]:
         """The functions the step calls (so that a kernel defines only those helpers)."""
-        return {node.function for node in nodes((self.step, self.after_spike, self.margin))
-                if isinstance(node, Call)}
+        return calls((self.step, self.after_spike, self.margin))
 
 
 def nodes(tree: object) -> Iterator[object]:
@@ -208,3 +207,15 @@ def identifiers(tree: object) -> set[str]:
         elif isinstance(node, View):
             found.add(node.array)
     return found
+
+
+def indices(tree: object) -> set[str]:
+    """The indices of the array elements in `tree` (lg_i): names the schedule around the
+    statements provides, as it provides the arrays."""
+    return {node.index for node in nodes(tree)
+            if isinstance(node, Element) and isinstance(node.index, str)}
+
+
+def calls(tree: object) -> set[str]:
+    """The functions that statements or expressions call, nested calls included."""
+    return {node.function for node in nodes(tree) if isinstance(node, Call)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...codegen.network import NetworkProgram, helper_names
+from ...codegen.network import NetworkProgram
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
-from ..cfamily.printer import ELEMENT_TYPES, StatementPrinter
+from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter
 
 NETWORK_FUNCTION = "lg_network"
 NETWORK_CDEF = (f"int {NETWORK_FUNCTION}(void *const *lg_buffers, int64_t lg_step0, "
@@ -57,7 +57,8 @@ def render_network(program: NetworkProgram) -> NetworkSource:
     plan = program.plan
     dtype = plan.dtype
     printer = StatementPrinter(dtype, indent=0)
-    helpers = helper_names(program.calls)
+    called = {name for function in program.calls for name in CALL_USES.get(function, ())}
+    helpers = {name for name in called if name in HELPERS or name == "lg_any8"}
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
     context = NetworkContext(

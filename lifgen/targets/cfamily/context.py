@@ -103,6 +103,8 @@ class SynapseNames:
     plastic_in: str = ""  # on_pre for this step's arrivals (plastic synapses only)
     plastic_out: str = ""  # the spike history and on_post, after the step's spikes
     plastic_drive: bool = False  # the drive's synapses are the plastic ones (no ring for it)
+    plastic_in_uses: frozenset[str] = frozenset()  # what plastic_in reads (uses.py declares it)
+    plastic_out_uses: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,10 @@ class KernelContext:
     step: str  # the printed neuron step
     after_spike: str
     # what the step's statements use, declared from the IR (not found in the printed text)
+    step_uses: frozenset[str]  # names, arrays, indices and helpers that `step` reads
+    after_spike_uses: frozenset[str]
+    margin_uses: frozenset[str]
+    constants_uses: frozenset[str]  # what the prologue's constants and propagators read
     draws_noise: bool  # the step draws a normal number, indexed by the neuron's global index
     after_spike_reads_reset: bool  # the undelayed correction reads this step's reset flag
     margin: str
@@ -156,8 +162,9 @@ class KernelContext:
     propagators: tuple[PropagatorNames, ...] = ()  # computed before the constants, per neuron
     inline: str = "static inline"  # how helper functions are declared (CUDA adds __device__)
     constant: str = "static const"  # and constant tables
-    # filled once the body is rendered: what the kernel turns out to use
+    # filled once the body is rendered, from what its templates declare they use (uses.py)
     body: str = ""
+    uses: frozenset[str] = frozenset()
     unpack: tuple[tuple[str, str], ...] = ()
     helpers: frozenset[str] = frozenset()
     sizes: tuple[str, ...] = ()

@@ -1,15 +1,16 @@
 """The C family's kernel context, shared by the C and the cuda target: a StepMap lowered to
 statements and printed as C expressions, the names of every array and value the loops use, the
-helpers, sizes and enums a body turns out to need, and the Jinja2 environment over the templates.
-Python decides everything; the templates only loop and declare. A target of this family (C99,
-CUDA C) fills a schedule template with it (targets/c/render.py, targets/cuda/render.py).
+helpers, sizes and enums that a body's templates declare they use (uses.py), and the Jinja2
+environment over the templates. Python decides everything; the templates only loop and declare.
+A target of this family (C99, CUDA C) fills a schedule template with it (targets/c/render.py,
+targets/cuda/render.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import re
+from typing import Any, Callable
 
 import jinja2
 import sympy
@@ -22,16 +23,18 @@ from ...frontend.library import resource_dir
 from ...codegen.lower import StepOptions, lower, shared_constants, state_names
 from ...codegen.naming import (ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name,
                                local)
-from ...ir.model import DT, REFRACTORY_STATE
+from ...ir.model import DT, REFRACTORY_STATE, Synapse
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
-from ...codegen.plasticity import kernel_blocks
+from ...codegen.plasticity import Plastic, kernel_blocks
 from ...ir.statements import identifiers
-from ...ir.written import Call, CPrinter, Name, Num, children, rebuild, substitute, to_text
+from ...ir.written import (Call, CPrinter, Name, Num, Tree, children, rebuild, substitute,
+                           to_text)
 from ..text import comment_text
 from .context import (ConstantNames, DriveNames, InputNames, KernelContext, ParameterNames,
                       PropagatorNames, StateNames, SynapseNames)
-from .printer import StatementPrinter, print_expression
+from .printer import StatementPrinter, print_expression, statement_uses
+from .uses import plastic_uses
 
 C_TYPES = {"float64": "double", "float32": "float"}
 KERNEL_FUNCTION = "lg_run"
@@ -87,15 +90,17 @@ def model_abi(step_map: StepMap) -> KernelABI:
                       model.synapse_names)
 
 
-def with_body(context: KernelContext, body: str, abi: KernelABI,
+def with_body(context: KernelContext, body: str, abi: KernelABI, declared: frozenset[str],
               restrict: str = "restrict ") -> KernelContext:
-    """The context with its rendered body, and what the body turns out to use: the fields to
-    unpack (arrays declared with `restrict`), the helpers, sizes and enums to declare."""
-    used = set(re.findall(r"\b(lg_\w+|LG_\w+|memcpy)\b", body))
+    """The context with its rendered body and what the body's templates declare they use
+    (uses.py): the fields to unpack (arrays declared with `restrict`), the helpers, sizes and
+    enums to declare. Nothing is read back from the text."""
+    used = set(declared)
     if context.dt_literal is not None:
         used.discard("lg_dt")  # a local constant, not the struct's field
     return dataclasses.replace(
-        context, body=body.rstrip("\n"), unpack=tuple(_unpack(abi, used, restrict)),
+        context, body=body.rstrip("\n"), uses=frozenset(used),
+        unpack=tuple(_unpack(abi, used, restrict)),
         helpers=frozenset(_closure(used)),
         sizes=tuple(SIZES[n].format(tile=context.tile) for n in ("LG_TILE", "LG_BLOCK")
                     if n in used),
@@ -110,6 +115,7 @@ def _unpack(abi: KernelABI, used: set[str], restrict: str) -> list[tuple[str, st
 
 
 def _closure(used: set[str]) -> set[str]:
+    """The helpers among `used`, with the helpers they call (HELPERS)."""
     helpers = {n for n in HELPERS if n in used}
     for name in list(helpers):
         helpers.update(HELPERS[name])
@@ -145,7 +151,7 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         coupled_scratch += (["lg_margin", "lg_was_reset"] if semantics.inhibition else [])
         coupled_scratch += ["lg_now"]
     parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
-    propagators, trees = _propagator_blocks(
+    propagators, trees, matrices = _propagator_blocks(
         [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
     constants = [ConstantNames(c=k.name,
                                scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
@@ -180,6 +186,9 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
                   for y in model.synapses],
         coupled_scratch=coupled_scratch,
         step=printer.text(step.step), after_spike=printer.text(step.after_spike),
+        step_uses=statement_uses(step.step), after_spike_uses=statement_uses(step.after_spike),
+        margin_uses=statement_uses(step.margin),
+        constants_uses=statement_uses((trees, matrices)),
         draws_noise=model.is_stochastic,
         after_spike_reads_reset="lg_reset" in identifiers(step.after_spike),
         margin=expression(step.margin) if step.margin is not None else "",
@@ -191,12 +200,15 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         all_shared=all(p.name in shared for p in model.parameters) and not model.synapses)
 
 
-def _propagator_blocks(trees, expression):
+def _propagator_blocks(trees: list[Tree], expression: Callable[[Any], str]
+                       ) -> tuple[list[PropagatorNames], list[Tree], list[tuple[Tree, ...]]]:
     """Constants that read entries of one matrix exponential share it: each distinct matrix
-    becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k]."""
+    becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k].
+    Returns the blocks, the constants' trees reading them, and each block's (size, h, entries)
+    trees (what a block's code reads)."""
     blocks: dict[tuple, int] = {}
 
-    def replace(tree):
+    def replace(tree: Tree) -> Tree:
         if isinstance(tree, Call) and tree.function == "propagator":
             i, j, n = (int(a.value) for a in tree.args[:3])
             index = blocks.setdefault(tree.args[2:], len(blocks))
@@ -206,7 +218,7 @@ def _propagator_blocks(trees, expression):
     names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
                              entries=", ".join(expression(e) for e in key[2:]))
              for key, index in blocks.items()]
-    return names, renamed
+    return names, renamed, list(blocks)
 
 
 def _rename_constant(step_map: StepMap, tree):
@@ -268,15 +280,18 @@ def plastic_fields(name: str) -> dict[str, str]:
             "syn": ARRAY_PREFIXES["synapse"] + name}
 
 
-def _synapse(y, plastic, dtype, dropped) -> SynapseNames:
+def _synapse(y: Synapse, plastic: Plastic | None, dtype: str, dropped: bool) -> SynapseNames:
     """The kernel's names for synapse type `y`; `dropped`: its events are dropped while the
-    neuron is refractory (the template then adds them where the counter is zero)."""
+    neuron is refractory (the template then adds them where the counter is zero). A plastic
+    type's blocks come with what they read (uses.py's PLASTIC table)."""
     arguments = {key: field_local(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
     blocks = ("", "")
     if plastic is not None:
         blocks = kernel_blocks(plastic, plastic_fields(y.name), dtype)
     return SynapseNames(
         plastic_in=blocks[0], plastic_out=blocks[1],
+        plastic_in_uses=plastic_uses(plastic, "arrivals") if plastic else frozenset(),
+        plastic_out_uses=plastic_uses(plastic, "departures") if plastic else frozenset(),
         plastic_drive=plastic is not None and plastic.source == "drive",
         name=y.name, syn=ARRAY_PREFIXES["synapse"] + y.name,
         direct=SCHEDULE_PREFIXES["direct"] + y.name, slot0=SCHEDULE_PREFIXES["slot0"] + y.name,

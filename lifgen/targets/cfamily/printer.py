@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...ir.statements import (INDEX, INT, AddTo, Assign, Block, Break, Cast, Comment, Element,
                               For, If, Integer, Let, Loop, Remainder, Select, Statement, Store,
-                              View)
+                              View, calls, identifiers, indices)
 from ...ir.written import CPrinter, Name
 from ..text import comment_text
 
@@ -20,6 +20,16 @@ LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8"}
 # C element types of the arrays a view places (the kernel's float type by default).
 ELEMENT_TYPES = {"real": "lg_real", "double": "double", "int64": "int64_t", "int32": "int32_t",
                  "uint8": "uint8_t", "uint64": "uint64_t"}
+# What the C text of each function reads besides its arguments: lifgen's helpers (functions.py's
+# C forms and KERNEL_CALLS above), and the indices the noise draw reads from the schedule.
+CALL_USES: dict[str, tuple[str, ...]] = {
+    "normal": ("lg_normal", "lg_seed", "lg_step0", "lg_step", "lg_b", "lg_neuron0", "lg_first",
+               "lg_i"),
+    "quantize": ("lg_quantize",),
+    "min": ("lg_min",), "max": ("lg_max",), "clip": ("lg_min", "lg_max"),
+    "exprel": ("lg_exprel",), "propagator": ("lg_propagator",),
+    "uniform": ("lg_uniform",), "any8": ("lg_any8",),
+}
 
 
 class _Names(dict):
@@ -129,3 +139,9 @@ def _flag(text: str, value) -> str:
 def print_expression(node, dtype: str) -> str:
     return ExpressionPrinter(dtype).print(node)
 
+
+def statement_uses(tree: object) -> frozenset[str]:
+    """What printed statements or expressions read, declared by the IR rather than found in the
+    text: the names and arrays they read or assign, element indices, and each call's CALL_USES."""
+    called = (name for function in calls(tree) for name in CALL_USES.get(function, ()))
+    return frozenset(identifiers(tree) | indices(tree) | set(called))
