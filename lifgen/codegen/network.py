@@ -410,10 +410,10 @@ def _delivery(k: int, population: PopulationPlan, synapse) -> list[Statement]:
     bias = (Element(population_buffer(k, "param", synapse.bias), "lg_n") if synapse.bias
             else None)
     value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
-    if value is None and synapse.target:
-        return []
     per_neuron: list[Statement]
     if synapse.target:
+        if value is None:
+            return []
         if step_map.model.drops_while_refractory(synapse):
             refractory = Element(ARRAY_PREFIXES["state"] + REFRACTORY_STATE, "lg_n")
             value = Select(Op(">", refractory, Num(0.0)), Num(0.0), value)

@@ -38,6 +38,6 @@ class NetworkResult:
     def __repr__(self) -> str:
         lines = [f"<NetworkResult: {len(self.populations)} populations>"]
         for name, result in self.populations.items():
-            lines.append(f"  {name}: {result.n_neurons} neurons, "
-                         f"{int(result.spike_count.sum())} spikes")
+            count = 0 if result.spike_count is None else int(result.spike_count.sum())
+            lines.append(f"  {name}: {result.n_neurons} neurons, {count} spikes")
         return "\n".join(lines)

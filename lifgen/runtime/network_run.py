@@ -350,7 +350,7 @@ def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:
         strides = (source.rows * source.n, source.n if source.rows > 1 else 0)
         return PopulationPlan(population.name, population.n, source="raster",
                               raster_strides=strides, neuron0=neuron0)
-    table = source.rate if isinstance(source, Poisson) else source.p
+    table: Any = source.rate if isinstance(source, Poisson) else source.p
     ndim = 0 if isinstance(table, str) else np.ndim(table)
     strides = {0: (0, 0), 1: (0, 1), 2: (population.n, 1)}[ndim]
     return PopulationPlan(population.name, population.n, source="random",
