@@ -11,7 +11,7 @@ from .frontend.library import list_models, load_model  # noqa: E402
 from .ir.model import Model  # noqa: E402
 from .runtime.plasticity import Synapses  # noqa: E402
 from .runtime.simulate import Result, Simulator, compile, warm  # noqa: E402
-from .runtime.sources import Bernoulli, Poisson, SpikeTrain  # noqa: E402
+from .runtime.sources import Bernoulli, Poisson, PoissonInput, SpikeTrain  # noqa: E402
 from .tools.sweep import sweep, zip_grid  # noqa: E402
 from .frontend.synapse_model import list_synapse_models, load_synapse_model  # noqa: E402
 from .tools.verify import VerificationReport, verify  # noqa: E402
@@ -23,7 +23,7 @@ __all__ = [
     "Bernoulli", "BuildError", "CompileError", "Constant", "InputError", "LifgenError", "Model",
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
-    "Poisson", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
+    "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
     "Synapses", "VerificationReport", "compile", "emit", "list_models", "list_synapse_models",
     "load_model", "load_synapse_model", "sweep", "verify", "warm", "zip_grid",
 ]

@@ -18,10 +18,11 @@ import sympy
 
 from ..errors import InputError
 from ..ir.model import REFRACTORY_STATE
-from ..ir.statements import (INDEX, INT, AddTo, Assign, Block, Cast, Comment, Element, Expression, For, If, Integer,
-                             Let, NeuronStep, Remainder, Select, Statement, Store, View, nodes)
+from ..ir.statements import (INDEX, INT, AddTo, Assign, Block, Cast, Comment, Element, Expression,
+                             For, If, Integer, Let, Loop, NeuronStep, Remainder, Select, Statement,
+                             Store, View, nodes)
 from ..ir.symbols import DT
-from ..ir.written import Call, Name, Num, Op, substitute, to_text
+from ..ir.written import Call, Name, Neg, Num, Op, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
@@ -29,8 +30,10 @@ from .naming import ARRAY_PREFIXES, NEURON, local
 # Weight layouts of a projection, each with its own delivery loop (chosen when the network is
 # compiled, as GeNN picks a delivery strategy per synapse group).
 WEIGHT_KINDS = ("dense", "one_to_one", "sparse")
-# Poisson/Bernoulli draws, recorded spikes played back, or a (T, batch, n) raster read row by row
-SOURCE_KINDS = ("random", "train", "raster")
+# Poisson/Bernoulli draws, recorded spikes played back, a (T, batch, n) raster read row by row,
+# or a Poisson number of events per step (PoissonInput), which its projections multiply
+SOURCE_KINDS = ("random", "train", "raster", "counts")
+MAX_DRAWS = 64  # uniforms one Poisson count may take (its mean is at most 20)
 
 
 def name(identifier: str) -> Name:
@@ -92,6 +95,7 @@ class NetworkPlan:
     projections: tuple[ProjectionPlan, ...]
     dtype: str = "float64"
     raster: bool = False
+    events: bool = False  # whether it writes each spike's (step, neuron) to event buffers
 
 
 @dataclass(frozen=True)
@@ -193,7 +197,17 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     if plan.raster:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
                           f"{what}: spikes [step][batch][{n}]"))
-    if population.source == "random":
+    if plan.events:
+        out += [Buffer(population_buffer(k, "event_steps"), "int64",
+                       f"{what}: the step of each spike of the call"),
+                Buffer(population_buffer(k, "event_neurons"), "int64",
+                       f"{what}: the neuron of each spike of the call, batch row * {n} + neuron"),
+                Buffer(population_buffer(k, "event_count"), "int64",
+                       f"{what}: spikes written to the event buffers [1]")]
+    if population.source == "counts":
+        out.append(Buffer(population_buffer(k, "events"), "real",
+                          f"{what}: events of each target this step (scratch) [{n}]"))
+    if population.source in ("random", "counts"):
         out += [Buffer(population_buffer(k, "probability"), "double",
                        f"{what}: spike probability per step (strides "
                        f"{population.probability_strides})"),
@@ -325,32 +339,36 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     views += [View(ARRAY_PREFIXES["synapse"] + y.name, population_buffer(k, "synapse", y.name),
                    Integer(0)) for y in model.synapses if not y.target]
     views.append(View("lg_fired", population_buffer(k, "fired"), _row(k, n), "uint8"))
-    delivery = [s for y in model.synapses for s in _delivery(k, population, y)]
+    deliveries = [_delivery(k, population, y) for y in model.synapses]
+    views += [s for setup, _ in deliveries for s in setup]
+    arrivals = [s for _, each in deliveries for s in each]
     # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
     # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
     # does not vectorize.
-    neuron = [*step.step, *step.after_spike,
+    neuron = [*arrivals, *step.step, *step.after_spike,
               *(Store(ARRAY_PREFIXES["state"] + s, name(NEURON), name(local("new", s)))
                 for s in state_names(step_map)),
               Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
-    return [*views, *delivery,
+    return [*views,
             For(NEURON, Integer(0), Integer(n), tuple(neuron)),
             SPIKE_COUNT,
             For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
                                                  *_spike_out(k, population, plan,
                                                              name("lg_spike")))),
-            *_spike_list(k, population),
+            *_spike_list(k, population, plan),
             *_traces(k, population)]
 
 
 def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
-               index: str = NEURON) -> list[Statement]:
-    """Neuron `index`'s spike of this step: its flag, its count, its raster entry, and the
-    step's spike total (a loop of these stores vectorizes)."""
+               index: str = NEURON, events: Expression | None = None) -> list[Statement]:
+    """Neuron `index`'s spike of this step: its flag, its count (of `events` where a step may
+    bring several), its raster entry, and the step's spike total (a loop of these stores
+    vectorizes)."""
     n, at = population.n, name(index)
+    counted = spike if events is None else events
     out: list[Statement] = [Store("lg_fired", at, spike),
-                            AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), spike),
+                            AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), counted),
                             Assign("lg_n_spikes", plus(name("lg_n_spikes"), spike))]
     if plan.raster:
         out.append(Store(population_buffer(k, "raster"),
@@ -358,7 +376,7 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
     return out
 
 
-def _spike_list(k: int, population: PopulationPlan) -> list[Statement]:
+def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     """The neurons that spiked in this step, in ascending order, which the projections visit
     (spikes are rare: they read the list, not every neuron's flag). Eight flags are tested at
     once, and only an octet with a spike is looked into."""
@@ -375,7 +393,21 @@ def _spike_list(k: int, population: PopulationPlan) -> list[Statement]:
                 For("lg_j", octet, plus(octet, Integer(8)), (append,)),)),))]
     if n % 8:
         scan.append(For("lg_j", Integer(n - n % 8), Integer(n), (append,)))
-    return [If(Op(">", count, Integer(0)), tuple(scan))]
+    return [If(Op(">", count, Integer(0)), tuple(scan)), *_events(k, population, plan)]
+
+
+def _events(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
+    """This step's spikes, from the list, appended to the call's event buffers (which hold
+    every neuron-step of a call, so they never overflow)."""
+    if not plan.events:
+        return []
+    written = Element(population_buffer(k, "event_count"), Integer(0))
+    neuron = Element(population_buffer(k, "spike_list"), "lg_k")
+    return [For("lg_k", Integer(0), name("lg_n_spikes"), (
+        Store(population_buffer(k, "event_steps"), written, TIME),
+        Store(population_buffer(k, "event_neurons"), written,
+              plus(_row(k, population.n), neuron)),
+        AddTo(population_buffer(k, "event_count"), Integer(0), Integer(1))))]
 
 
 SPIKE_COUNT = Let("lg_n_spikes", Integer(0), INDEX, mutable=True)
@@ -392,40 +424,43 @@ def _traces(k: int, population: PopulationPlan) -> list[Statement]:
         for s in population.traced))]
 
 
-def _delivery(k: int, population: PopulationPlan, synapse) -> list[Statement]:
+def _delivery(k: int, population: PopulationPlan,
+              synapse) -> tuple[list[Statement], list[Statement]]:
     """What synapse type `synapse` receives this step (its bias, plus the ring's slot for this
-    step, which is then cleared): added to its target state, or the equations' input."""
+    step, which is then cleared), added to its target state or stored as the equations' input:
+    (what is set up once per step, what each neuron does first in its step). Done inside the
+    neuron's loop, the arrivals cost no pass of their own over the states."""
     step_map = population.step_map
     assert step_map is not None
     n, receiving = population.n, dict(population.rings)
     arriving: Expression | None = None
-    statements: list[Statement] = []
+    ring = f"lg_arriving_{synapse.name}"
+    setup: list[Statement] = []
     if synapse.name in receiving:
         slots = receiving[synapse.name]
-        statements += [
-            Let("lg_slot", Remainder(TIME, Integer(slots)), INDEX),
-            View("lg_arriving", population_buffer(k, "ring", synapse.name),
-                 times(plus(times(ROW, Integer(slots)), name("lg_slot")), Integer(n)))]
-        arriving = Element("lg_arriving", "lg_n")
-    bias = (Element(population_buffer(k, "param", synapse.bias), "lg_n") if synapse.bias
+        setup.append(View(ring, population_buffer(k, "ring", synapse.name),
+                          times(plus(times(ROW, Integer(slots)),
+                                     Remainder(TIME, Integer(slots))), Integer(n))))
+        arriving = Element(ring, NEURON)
+    bias = (Element(population_buffer(k, "param", synapse.bias), NEURON) if synapse.bias
             else None)
     value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
     per_neuron: list[Statement]
     if synapse.target:
         if value is None:
-            return []
+            return [], []
         if step_map.model.drops_while_refractory(synapse):
-            refractory = Element(ARRAY_PREFIXES["state"] + REFRACTORY_STATE, "lg_n")
+            refractory = Element(ARRAY_PREFIXES["state"] + REFRACTORY_STATE, NEURON)
             value = Select(Op(">", refractory, Num(0.0)), Num(0.0), value)
-        per_neuron = [AddTo(ARRAY_PREFIXES["state"] + synapse.target, name("lg_n"), value)]
+        per_neuron = [AddTo(ARRAY_PREFIXES["state"] + synapse.target, name(NEURON), value)]
     else:
-        per_neuron = [Store(ARRAY_PREFIXES["synapse"] + synapse.name, name("lg_n"),
+        per_neuron = [Store(ARRAY_PREFIXES["synapse"] + synapse.name, name(NEURON),
                             Num(0.0) if value is None else value)]
     if arriving is not None:
-        per_neuron.append(Store("lg_arriving", name("lg_n"), Num(0.0)))
+        per_neuron.append(Store(ring, name(NEURON), Num(0.0)))
     where = f", added to {synapse.target}" if synapse.target else ""
-    return [Block((Comment(f"synapse {synapse.name}: what arrives this step{where}"),
-                   *statements, For("lg_n", Integer(0), Integer(n), tuple(per_neuron))))]
+    return setup, [Comment(f"synapse {synapse.name}: what arrives this step{where}"),
+                   *per_neuron]
 
 
 def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
@@ -444,7 +479,14 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
         return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op("<", draw, probability), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
-            *_spike_list(k, population)]
+            *_spike_list(k, population, plan)]
+    if population.source == "counts":
+        return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
+            *_poisson_count(k, population),
+            Store(population_buffer(k, "events"), j, Cast(name("lg_count"))),
+            Let("lg_spike", Op(">", name("lg_count"), Integer(0)), INT),
+            *_spike_out(k, population, plan, name("lg_spike"), "lg_j", name("lg_count")))),
+            *_spike_list(k, population, plan)]
     if population.source == "raster":
         time_stride, row_stride = population.raster_strides
         given = Element(population_buffer(k, "spikes"),
@@ -452,7 +494,7 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
         return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op(">", given, Integer(0)), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
-            *_spike_list(k, population)]
+            *_spike_list(k, population, plan)]
     start = population_buffer(k, "train_start")
     played = Element(population_buffer(k, "train_source"), name("lg_e"))
     return [*views,
@@ -463,7 +505,27 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
             For("lg_j", Integer(0), Integer(n), (
                 Let("lg_spike", Element("lg_fired", "lg_j"), INT),
                 *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
-            *_spike_list(k, population)]
+            *_spike_list(k, population, plan)]
+
+
+def _poisson_count(k: int, population: PopulationPlan) -> list[Statement]:
+    """lg_count ~ Poisson(mean) for target lg_j: uniforms multiplied until their product falls
+    to exp(-mean) (Knuth), each a counter-based draw of (seed, step, row, target and draw)."""
+    time_stride, source_stride = population.probability_strides
+    j = name("lg_j")
+    mean = Element(population_buffer(k, "probability"),
+                   plus(times(TIME, Integer(time_stride)), times(j, Integer(source_stride))))
+
+    def draw(index: Expression) -> Expression:
+        return Call("uniform", (Element(population_buffer(k, "seed"), Integer(0)), TIME, ROW,
+                                plus(times(j, Integer(MAX_DRAWS)), index)))
+    return [Let("lg_limit", Call("exp", (Neg(mean),))),
+            Let("lg_product", draw(Integer(0)), mutable=True),
+            Let("lg_count", Integer(0), INDEX, mutable=True),
+            Loop("lg_d", MAX_DRAWS - 1, Op(">", name("lg_product"), name("lg_limit")), (
+                Assign("lg_product", times(name("lg_product"),
+                                           draw(plus(name("lg_d"), Integer(1))))),
+                Assign("lg_count", plus(name("lg_count"), Integer(1)))))]
 
 
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
@@ -479,6 +541,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
         return Remainder(plus(TIME, delay), Integer(slots))
 
     def into(slot: str, target: Expression, weight: Expression) -> Statement:
+        if pre.source == "counts":  # each event of the step carries the weight
+            weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
 
     pre_j = name("lg_pre")

@@ -24,7 +24,7 @@ from .plasticity import Synapses
 from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
                           SpikeRaster, projection, raster_source, update_order)
 from .simulate import MAX_COUNT
-from .sources import Bernoulli, Poisson, SpikeTrain
+from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
 
 
 class Network:
@@ -50,14 +50,16 @@ class Network:
         return population
 
     def add_source(self, name: str, source: Any) -> SourcePopulation:
-        """A population of spike sources: lifgen.Poisson, Bernoulli, SpikeTrain, or an array of
+        """A population of spike sources: lifgen.Poisson, PoissonInput (a Poisson number of
+        events per step), Bernoulli, SpikeTrain, or an array of
         spikes played back (True or 1 where a source spikes): (T, n) for every batch row, or
         (T, batch, n), one raster per row."""
         self._check_new(name)
         if isinstance(source, (np.ndarray, list)):
             source = raster_source(np.asarray(source), name)
-        if not isinstance(source, (Poisson, Bernoulli, SpikeTrain, SpikeRaster)):
-            raise InputError(f"source {name!r}: give lifgen.Poisson, Bernoulli, SpikeTrain or a "
+        if not isinstance(source, (Poisson, PoissonInput, Bernoulli, SpikeTrain, SpikeRaster)):
+            raise InputError(f"source {name!r}: give lifgen.Poisson, PoissonInput, Bernoulli, "
+                             "SpikeTrain or a "
                              f"(T, n) or (T, batch, n) array of spikes, not "
                              f"{type(source).__name__}")
         population = SourcePopulation(name, source, prepare.count(source.n, "n", 1, MAX_COUNT))

@@ -21,7 +21,7 @@ from ..results.result import Result
 from . import memory, prepare
 from .populations import Population, Projection, SourcePopulation, SpikeRaster
 from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator
-from .sources import Poisson, SpikeTrain
+from .sources import Bernoulli, PoissonInput, SpikeTrain
 
 CHUNK_CELLS = 1 << 22  # neuron-steps per call when spikes are kept as events
 
@@ -100,7 +100,7 @@ class NetworkSimulator:
 
     # -- the program -------------------------------------------------------------------------
 
-    def plan(self, variants: dict[str, tuple], raster: bool) -> NetworkPlan:
+    def plan(self, variants: dict[str, tuple], spikes: str) -> NetworkPlan:
         """The plan of a run whose populations have these layout variants (traced states,
         shared parameters, uniform inputs; `_Layout.variant`), with a raster or not."""
         network = self.network
@@ -126,25 +126,27 @@ class NetworkSimulator:
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0)
                             for p in self._projections_in_order())
-        return NetworkPlan(tuple(populations), projections, self.dtype, raster)
+        return NetworkPlan(tuple(populations), projections, self.dtype,
+                           raster=spikes == "raster", events=spikes == "events")
 
     def _projections_in_order(self) -> list[Projection]:
         """Projections by the update order of their presynaptic population, then as added."""
         rank = {name: k for k, name in enumerate(self.order)}
         return sorted(self.network.projections, key=lambda p: rank[p.pre])
 
-    def program(self, variants: dict[str, tuple], raster: bool) -> Any:
-        """(source, kernel) of the program for these layout variants, built once."""
-        key = (tuple(sorted(variants.items())), raster)
+    def program(self, variants: dict[str, tuple], spikes: str) -> Any:
+        """(source, kernel) of the program for these layout variants and spike mode, built
+        once."""
+        key = (tuple(sorted(variants.items())), spikes)
         if key not in self._programs:
-            source = self.target.render_network(lower_network(self.plan(variants, raster)))
+            source = self.target.render_network(lower_network(self.plan(variants, spikes)))
             self._programs[key] = (source, self.target.build_network(source))
         return self._programs[key]
 
     def source(self, record: dict | None = None, spikes: str = "count") -> str:
         """The C of the program that `run` with this `record` and `spikes` executes."""
         variants = {name: (tuple(states), (), ()) for name, states in (record or {}).items()}
-        return self.program(variants, spikes != "count")[0].text
+        return self.program(variants, spikes)[0].text
 
     # -- a run -------------------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class NetworkSimulator:
                    for name in self.order}
         rows = _common_rows(layouts)
         variants = {name: layout.variant for name, layout in layouts.items()}
-        source, kernel = self.program(variants, spikes != "count")
+        source, kernel = self.program(variants, spikes)
         self._check_memory(layouts, n_steps, rows, spikes, max_memory)
         for layout in layouts.values():
             _widen(layout, rows)
@@ -263,10 +265,15 @@ class NetworkSimulator:
                 arrays[prefix + role] = array
             arrays[prefix + "fired"] = np.zeros((rows, n), np.uint8)
             arrays[prefix + "spike_list"] = np.zeros(n, np.int64)
+            if population.source == "counts":
+                arrays[prefix + "events"] = np.zeros(n, dtype)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             if plan.raster:
-                length = n_steps if spikes == "raster" else chunk
-                arrays[prefix + "raster"] = np.zeros((length, rows, n), np.uint8)
+                arrays[prefix + "raster"] = np.zeros((n_steps, rows, n), np.uint8)
+            if plan.events:  # room for every neuron-step of a chunk
+                arrays[prefix + "event_steps"] = np.empty(chunk * rows * n, np.int64)
+                arrays[prefix + "event_neurons"] = np.empty(chunk * rows * n, np.int64)
+                arrays[prefix + "event_count"] = np.zeros(1, np.int64)
             for synapse, slots in population.rings:
                 arrays[f"{prefix}ring_{synapse}"] = np.zeros((rows, slots, n), dtype)
             for state in population.traced:
@@ -293,7 +300,7 @@ class NetworkSimulator:
                        for b in source.program.buffers]
             self.target.call_network(kernel, source, buffers, done, steps, rows, seed)
             if spikes == "events":
-                events.append(_chunk_events(arrays, plan, steps, done, rows))
+                events.append(_chunk_events(arrays, plan, rows))
             done += steps
         return events
 
@@ -350,10 +357,11 @@ def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:
         strides = (source.rows * source.n, source.n if source.rows > 1 else 0)
         return PopulationPlan(population.name, population.n, source="raster",
                               raster_strides=strides, neuron0=neuron0)
-    table: Any = source.rate if isinstance(source, Poisson) else source.p
+    table: Any = source.p if isinstance(source, Bernoulli) else source.rate
     ndim = 0 if isinstance(table, str) else np.ndim(table)
     strides = {0: (0, 0), 1: (0, 1), 2: (population.n, 1)}[ndim]
-    return PopulationPlan(population.name, population.n, source="random",
+    kind = "counts" if isinstance(source, PoissonInput) else "random"
+    return PopulationPlan(population.name, population.n, source=kind,
                           probability_strides=strides, neuron0=neuron0)
 
 
@@ -435,17 +443,24 @@ def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:
 
 def _chunked(name: str, array: np.ndarray, done: int, spikes: str) -> np.ndarray:
     """A per-step buffer from this chunk's first step on (traces, a whole-run raster)."""
-    per_step = "_trace_" in name or (name.endswith("_raster") and spikes == "raster")
+    per_step = "_trace_" in name or name.endswith("_raster")
     return array[done:] if per_step else array
 
 
-def _chunk_events(arrays: dict, plan: NetworkPlan, steps: int, done: int,
+def _chunk_events(arrays: dict, plan: NetworkPlan,
                   rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(steps, flat neurons) of each population's spikes in a chunk, sorted by step (the
+    program writes them batch row by batch row), and the event buffers emptied for the next."""
     out = []
-    for k, population in enumerate(plan.populations):
-        raster = arrays[f"lg_P{k}_raster"][:steps].reshape(steps, -1)
-        step, neuron = np.nonzero(raster)
-        out.append((step.astype(np.int64) + done, neuron.astype(np.int64)))
+    for k in range(len(plan.populations)):
+        count = arrays[f"lg_P{k}_event_count"]
+        steps = arrays[f"lg_P{k}_event_steps"][:count[0]].copy()
+        neurons = arrays[f"lg_P{k}_event_neurons"][:count[0]].copy()
+        count[0] = 0
+        if rows > 1:
+            order = np.argsort(steps, kind="stable")
+            steps, neurons = steps[order], neurons[order]
+        out.append((steps, neurons))
     return out
 
 

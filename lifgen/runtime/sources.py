@@ -34,6 +34,36 @@ class Poisson:
 
 
 @dataclass(frozen=True, eq=False)
+class PoissonInput:
+    """`n` targets, each receiving the events of `sources` independent Poisson processes of
+    `rate` (NEST's poisson_generator, Brian2's PoissonInput): a Poisson number of events per
+    step, of mean sources*rate*dt, each carrying its projection's weight. A network source."""
+
+    n: int
+    rate: object
+    sources: int = 1
+    seed: int = 0
+
+    def probabilities(self, n_steps, dt, time_unit=""):
+        """The mean number of events per step of each target (any size: counts, not flags)."""
+        if dt is None:
+            raise InputError("PoissonInput rates need a time step; a discrete map has none")
+        if isinstance(self.sources, bool) or not isinstance(self.sources, (int, np.integer)) \
+                or self.sources < 1:
+            raise InputError(f"PoissonInput: sources must be a whole number >= 1, got "
+                             f"{self.sources!r}")
+        mean = _table(_per_time(self.rate, time_unit), self.n, n_steps, "PoissonInput rate") \
+            * dt * self.sources
+        if mean.max(initial=0.0) > MAX_EVENTS_MEAN:
+            raise InputError(f"PoissonInput: {mean.max():g} events per step on average is above "
+                             f"{MAX_EVENTS_MEAN:g}; lower the rate, the sources or dt")
+        return mean
+
+
+MAX_EVENTS_MEAN = 20.0  # per target and step: the draw multiplies uniforms until exp(-mean)
+
+
+@dataclass(frozen=True, eq=False)
 class Bernoulli:
     """`n` sources that spike with probability `p` each step (snnTorch's `spikegen.rate`);
     `p` is a scalar, an (n,) array or a (T, n) array."""
@@ -77,7 +107,7 @@ class SpikeTrain:
         return start, np.ascontiguousarray(indices[keep][order], np.int64)
 
 
-SOURCES = (Poisson, Bernoulli, SpikeTrain)
+SOURCES = (Poisson, Bernoulli, SpikeTrain)  # the drives of a single population
 
 
 def _per_time(rate, time_unit):
