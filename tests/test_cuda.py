@@ -27,7 +27,8 @@ CONNECTED = ("lif_cuba", "lif_coba", "synaptic")  # coupled once connections are
 ARITHMETIC = ("leaky", "lapicque", "synaptic", "alpha", "lif_cuba", "izhikevich", "qif")
 DRIVE = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0,
          "lif_coba": 30.0, "eif": 5.0, "qif": 20.0,
-         "adaptive_lif": 500.0, "cobahh": 5000.0, "adex_cuba": 500.0}  # inputs that make each spike
+         "adaptive_lif": 500.0, "cobahh": 5000.0, "adex_cuba": 500.0,
+         "iaf_psc_exp": 400.0}  # inputs that make each spike
 ADAPTIVE = str(Path(__file__).parent / "models" / "adaptive_lif.toml")  # V frozen while refractory
 OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
