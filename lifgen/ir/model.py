@@ -132,17 +132,18 @@ class Model:
         return any(rhs.has(XI) for _, rhs in self.odes)
 
     @property
-    def defaults(self) -> dict[str, float | None]:
-        """Parameter name -> default value."""
-        return {q.name: q.value for q in self.parameters}
+    def defaults(self) -> dict[str, float]:
+        """Parameter name -> default value (every parameter has one: _validate checks it)."""
+        return {q.name: q.value for q in self.parameters if q.value is not None}
 
     @property
-    def initial_values(self) -> dict[str, float | None]:
+    def initial_values(self) -> dict[str, float]:
         """State name -> initial value (formulas evaluated with the default parameters)."""
         scope = {symbol(k): v for k, v in self.defaults.items()}
         values = {}
         for q in self.states:
             value = q.value if q.formula is None else float(written.evaluate(q.formula, scope))
+            assert value is not None  # a state has a value or a formula: _validate checks it
             values[q.name] = scope[q.symbol] = value
         return values
 
@@ -273,6 +274,7 @@ def _validate(model: Model) -> None:
     check_quantities(model.states, model.parameters, model.inputs, src)
     if not model.states:
         raise ModelError("a model needs at least one state", src, "[states]")
+    _check_values(model)
     if model.spike_on not in ("level", "crossing"):
         raise ModelError(f"spike 'on' must be 'level' or 'crossing', got {model.spike_on!r}", src,
                          "[spike] on")
@@ -350,6 +352,19 @@ def _validate(model: Model) -> None:
         if synapse.target is not None and synapse.bias is not None:
             raise ModelError("a synapse either adds to a state (target) or is an input of the "
                              "equations (bias), not both", src, f"[synapses] {synapse.name}")
+
+
+def _check_values(model: Model) -> None:
+    """Every parameter has a default and every state an initial value (a number or a formula):
+    both front ends require them, and every later stage reads them as numbers."""
+    for q in model.parameters:
+        if q.value is None:
+            raise ModelError(f"parameter {q.name!r} has no default value", model.source,
+                             f"[parameters] {q.name}")
+    for q in model.states:
+        if q.value is None and q.formula is None:
+            raise ModelError(f"state {q.name!r} has no initial value", model.source,
+                             f"[states] {q.name}")
 
 
 def _validate_refractory(model: Model, known: set[sympy.Symbol]) -> None:
