@@ -466,12 +466,16 @@ def cached(folder, key, make, load, store):
 
 def load_source(key):
     """A generated KernelSource stored by `store_source`, or None. Stored as JSON read through a
-    table of known types (source_json), so a planted file cannot run code as a pickle would."""
+    table of known types (source_json), so a planted file cannot run code as a pickle would;
+    what reads back as anything but a KernelSource is None too (generated again)."""
+    from .source import KernelSource
+
     payload = load_blob("sources", f"{key}.json")
     try:
-        return None if payload is None else source_json.loads(payload)
+        value = None if payload is None else source_json.loads(payload)
     except source_json.SourceFormatError:
         return None
+    return value if isinstance(value, KernelSource) else None
 
 
 def store_source(key, source):
