@@ -49,8 +49,8 @@ class SynapseModel:
     states: tuple[Quantity, ...]
     parameters: tuple[Quantity, ...]
     odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...]  # dX/dt of the states that evolve
-    on_pre: tuple[tuple[sympy.Symbol, object], ...]  # (state or TARGET, written tree), in order
-    on_post: tuple[tuple[sympy.Symbol, object], ...]
+    on_pre: tuple[tuple[sympy.Symbol, Node], ...]  # (state or TARGET, written tree), in order
+    on_post: tuple[tuple[sympy.Symbol, Node], ...]
     time_unit: str = ""  # the unit the ODEs' time is in ("ms"), when the file gives one
     sides: tuple[tuple[str, str], ...] = ()  # state -> "pre" or "post": which event may change it
     description: str = field(default="", compare=False)
