@@ -21,6 +21,7 @@ from ..numerics.accuracy import membrane_threshold
 from ..numerics.methods import (METHODS, VERIFIED_BY_DEFAULT, applies, is_linear,
                       is_uncoupled_linear)
 from ..runtime.connectivity import Sparse
+from ..runtime.prepare import in_declared_units
 from ..runtime.sources import SpikeTrain
 from ..runtime.waveforms import WAVEFORMS, Constant, Step, in_units, resample
 
@@ -183,7 +184,8 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     that does not apply is an InputError. `input` is a waveform for the model's first input, or
     a dict of input name -> waveform, in steps of the largest dt; `dts` default to the model's
     dt and four halvings; `t_end` to five of the model's slowest time constants. `progress` is
-    a callable given one line per simulation (or True: lines on standard error).
+    a callable given one line per simulation (or True: lines on standard error). `params` are
+    numbers in the model's units or quantities ("5 ohm"), as Simulator.run takes them.
 
     When the reference spikes, state errors are measured before its first spike: after a spike
     every method resets at a step boundary, an error of order dt that no method's order can beat;
@@ -195,7 +197,7 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     if model.is_stochastic:
         raise InputError(f"model {model.name} has white noise xi: its paths do not converge to "
                          "one solution, so verify has no reference for it")
-    params = dict(params or {})
+    params = in_declared_units(params or {}, model.parameters, "params")  # "5 ohm": in R's unit
     dts = _time_steps(model, dts)
     with _computable(model):
         t_end = t_end or _default_duration(model, params)
