@@ -352,7 +352,8 @@ def _simulate(args: argparse.Namespace) -> None:
         spikes = {"spikes": result.spikes} if result.spikes is not None else {}
         if result.spike_events is not None:
             spikes = {"spike_steps": result.spike_events[0], "spike_neurons": result.spike_events[1]}
-        save_arrays(save, dict(spike_count=np.asarray(result.spike_count), times=result.times, **spikes,
+        save_arrays(save, dict(spike_count=np.asarray(result.spike_count), times=result.times,
+                               **spikes,
                                **{f"trace_{k}": v for k, v in result.traces.items()},
                                **{f"final_{k}": v for k, v in result.state.items()}))
         print(f"saved {save}")

@@ -184,7 +184,8 @@ class Pilot:
         """The initial values, one per pilot neuron."""
         return {n: np.full(self.columns, float(v)) for n, v in self.model.initial_values.items()}
 
-    def kicked(self, targets: Sequence[Synapse], kicks: Mapping[str, float]) -> dict[str | None, Array]:
+    def kicked(self, targets: Sequence[Synapse], kicks: Mapping[str, float]
+               ) -> dict[str | None, Array]:
         """State -> what the kicks add to each pilot neuron: the last neurons, one per synapse
         type, get that type's."""
         added = {y.target: np.zeros(self.columns) for y in targets}
@@ -246,8 +247,9 @@ class Estimate:
         return f"{self.accumulated:.2g} ({self.state}; {self.largest_step:.2g} in one step)"
 
 
-def trajectory(stepper: Substeps, initial: States, inputs: Inputs, added: Mapping[str | None, Array],
-               steps: int = PILOT_STEPS) -> tuple[States, npt.NDArray[np.bool_]]:
+def trajectory(stepper: Substeps, initial: States, inputs: Inputs,
+               added: Mapping[str | None, Array], steps: int = PILOT_STEPS
+               ) -> tuple[States, npt.NDArray[np.bool_]]:
     """Points of the pilot (state -> array of steps x columns, flattened) and which of them
     start a step that does not end in a reset spike. `added` is added after KICK_STEP. The
     path stops before a step that leaves a state non-finite."""

@@ -68,7 +68,8 @@ def is_conditionally_linear(model: Model) -> bool:
 
 
 def stage_expressions(model: Model, point: Scope, stage: int, first: Scope | None = None
-                      ) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]], dict[sympy.Symbol, sympy.Expr]]:
+                      ) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]],
+                                 dict[sympy.Symbol, sympy.Expr]]:
     """The model's named expressions at one stage's point, as temporaries computed once there.
 
     Returns (temporaries, scope): scope maps states to the point and each expression name to

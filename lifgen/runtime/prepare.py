@@ -168,8 +168,9 @@ def batch_shape(inputs: Mapping[str, npt.ArrayLike | Waveform],
     return shapes.pop() if shapes else ()
 
 
-def input_array(value: npt.ArrayLike | Waveform, name: str, n_steps: int, batch: tuple[int, ...], n_neurons: int,
-                dtype: Float, allow_nan: bool = False, device: Any = None) -> InputArray:
+def input_array(value: npt.ArrayLike | Waveform, name: str, n_steps: int, batch: tuple[int, ...],
+                n_neurons: int, dtype: Float, allow_nan: bool = False, device: Any = None
+                ) -> InputArray:
     """An input as (array, time stride, batch stride, neuron stride) over a contiguous array.
 
     Streamed inputs are not scanned for NaN (a pass over them would cost as much as the

@@ -48,8 +48,8 @@ def run_block(simulator: ShardedSimulator, n_steps: int, count: int,
     return simulator.run(n_steps, count, **arguments)
 
 
-def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, executor: Any, progress: bool,
-                allow_nan: bool) -> tuple[int, bool, list]:
+def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, executor: Any,
+                progress: bool, allow_nan: bool) -> tuple[int, bool, list]:
     """`request` (checked and laid out by Simulator._prepare) run in blocks, gathered into its
     arrays: (steps done, interrupted, spike events), as a single kernel run returns them."""
     if request.connected or simulator.semantics.inhibition \

@@ -82,8 +82,8 @@ def _lapicque(**kwargs: Any) -> Simulator:  # compile() options
     return compile_model("lapicque", dt=DT, **kwargs)
 
 
-def _exact_trace(params: Mapping[str, float], current: npt.NDArray[np.float64], initial: float = 0.0,
-                 reset: str | None = None, n_steps: int | None = None
+def _exact_trace(params: Mapping[str, float], current: npt.NDArray[np.float64],
+                 initial: float = 0.0, reset: str | None = None, n_steps: int | None = None
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The event-driven exact solution (resets at the crossing instants), at the grid times."""
     solution = LinearSolution(load_model("lapicque"))
