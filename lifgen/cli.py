@@ -1,14 +1,18 @@
 """The `lifgen` command: list, show, simulate, verify, emit, gallery and cache. User errors exit 2
 with one clear line."""
 
+from __future__ import annotations
+
 import argparse
 import errno
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Literal, NoReturn, Sequence, TypeVar, overload
 
 import numpy as np
+import sympy
 
 from .version import __version__
 from .errors import CacheError, CompileError, InputError, LifgenError
@@ -17,6 +21,15 @@ from .results.outputs import final_path, save_arrays, save_figure
 from .codegen.compiler import dt_in_model_unit
 from .ir.written import to_text
 from .targets import target_names
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
+
+    from .ir.model import Model, Quantity
+    from .results.result import Result
+    from .runtime.simulate import Simulator
+
+T = TypeVar("T")
 
 METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS.items())
                + f"; or auto (exact for a linear system, else the cheapest of "
@@ -27,12 +40,12 @@ EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         raise InputError(message)
 
 
-def _parser():
+def _parser() -> _Parser:
     parser = _Parser(prog="lifgen", description="Compile spiking neuron models to fast, verified C.")
     parser.add_argument("--version", action="version", version=f"lifgen {__version__}")
     parser.add_argument("--debug", action="store_true", help="on an error, print all of its "
@@ -146,7 +159,7 @@ def _parser():
     return parser
 
 
-def _compile_options(parser):
+def _compile_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", help=METHOD_HELP)
     parser.add_argument("--dt", type=_number_or_quantity, help="time step, e.g. 0.05 or '50 us' "
                         "(default: the model file's)")
@@ -159,7 +172,7 @@ def _compile_options(parser):
                         help="where the model runs: c (this CPU, default) or cuda (an NVIDIA GPU)")
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status. Errors print one line; --debug (or LIFGEN_DEBUG=1)
     prints the whole message and the traceback."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -198,7 +211,7 @@ SYSTEM_REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.
                    errno.EEXIST, errno.ENOTDIR, errno.EISDIR}
 
 
-def _emit(args):
+def _emit(args: argparse.Namespace) -> None:
     import shlex
 
     from .tools.emit import emit
@@ -217,7 +230,7 @@ def _emit(args):
     print(f"build and run: make -C {shlex.quote(args.out)} && {shlex.quote(args.out)}/example")
 
 
-def _list(args):
+def _list(args: argparse.Namespace) -> None:
     from .frontend.library import list_models, load_model
     from .frontend.synapse_model import list_synapse_models, load_synapse_model
 
@@ -228,14 +241,14 @@ def _list(args):
         print(f"{name:20s} {load_synapse_model(name).description}")
 
 
-def _reference(args):
+def _reference(args: argparse.Namespace) -> None:
     from .frontend.library import resource_dir
 
     page = "synapse-models.md" if args.synapses else "model-files.md"
     print((resource_dir("docs") / page).read_text(encoding="utf-8"), end="")
 
 
-def _show(args):
+def _show(args: argparse.Namespace) -> None:
     from .numerics.analytic import closed_form
     from .frontend.budget import SYMPY_SECONDS, OverBudget, within
     from .codegen.compiler import dt_in_model_unit, kernel_source, checked_semantics
@@ -283,9 +296,9 @@ def _show(args):
         print("\n".join(lines))
 
 
-def _quantity_lines(model):
+def _quantity_lines(model: Model) -> list[str]:
     """One line per parameter, state and input: its value, unit and description."""
-    def line(kind, q, value):
+    def line(kind: str, q: Quantity, value: str) -> str:
         unit = f" {q.unit}" if q.unit else ""
         return f"{kind:9s} {q.name} = {value}{unit}" + (f"   ({q.description})" if q.description else "")
     return ([line("parameter", q, f"{q.value:g}") for q in model.parameters]
@@ -296,13 +309,13 @@ def _quantity_lines(model):
             + ([f"time      dt in {model.time_unit}"] if model.time_unit else []))
 
 
-def _equation(eq):
+def _equation(eq: sympy.Basic) -> str:
     from .ir.model import display
 
     return display(eq)
 
 
-def _simulate(args):
+def _simulate(args: argparse.Namespace) -> None:
     from . import compile as compile_model
     from .frontend.library import load_model
     from .runtime.waveforms import parse_input_spec
@@ -339,7 +352,8 @@ def _simulate(args):
         spikes = {"spikes": result.spikes} if result.spikes is not None else {}
         if result.spike_events is not None:
             spikes = {"spike_steps": result.spike_events[0], "spike_neurons": result.spike_events[1]}
-        save_arrays(save, dict(spike_count=result.spike_count, times=result.times, **spikes,
+        save_arrays(save, dict(spike_count=np.asarray(result.spike_count), times=result.times,
+                               **spikes,
                                **{f"trace_{k}": v for k, v in result.traces.items()},
                                **{f"final_{k}": v for k, v in result.state.items()}))
         print(f"saved {save}")
@@ -351,7 +365,7 @@ def _simulate(args):
         print(f"plotted {raster}")
 
 
-def _run_length(parser, neurons_help):
+def _run_length(parser: argparse.ArgumentParser, neurons_help: str) -> None:
     """--steps or --duration, and --neurons: how long and how large a run is."""
     parser.add_argument("--steps", type=int, help="number of time steps (or --duration)")
     parser.add_argument("--duration", metavar="TIME", help="simulated time, e.g. '500 ms' (a "
@@ -359,7 +373,7 @@ def _run_length(parser, neurons_help):
     parser.add_argument("--neurons", type=int, default=1, help=neurons_help)
 
 
-def _duration(args, command):
+def _duration(args: argparse.Namespace, command: str) -> float | str | None:
     """The --duration given (a number or quantity text), or None for --steps; one of them."""
     if (args.steps is None) == (args.duration is None):
         raise InputError(f"{command} needs --steps N or --duration TIME (such as '500 ms'), one "
@@ -367,7 +381,7 @@ def _duration(args, command):
     return None if args.duration is None else _number_or_quantity(args.duration)
 
 
-def _states(model, names):
+def _states(model: Model, names: Sequence[str]) -> list[str]:
     """The states --state names (all of the model's when none), each checked to exist."""
     unknown = [n for n in names if n not in model.state_names]
     if unknown:
@@ -376,7 +390,7 @@ def _states(model, names):
     return list(dict.fromkeys(names)) or list(model.state_names)
 
 
-def _notes(model, args, result):
+def _notes(model: Model, args: argparse.Namespace, result: Result) -> Iterator[str]:
     """One line for each thing a run did without being asked: what a user might not expect."""
     unit = model.time_unit
     if model.input_names and not args.input:
@@ -389,7 +403,18 @@ def _notes(model, args, result):
                "a stronger --input or more --steps may help")
 
 
-def _assignment(text, option, arrays=False):
+@overload
+def _assignment(text: str, option: str, arrays: Literal[False] = False) -> tuple[str, float | str]:
+    ...
+
+
+@overload
+def _assignment(text: str, option: str, arrays: bool) -> tuple[str, float | str | np.ndarray]:
+    ...
+
+
+def _assignment(text: str, option: str, arrays: bool = False
+                ) -> tuple[str, float | str | np.ndarray]:
     """NAME=VALUE: a number, quantity text, or (where `arrays`) a .npy file of values."""
     name, sep, value = text.partition("=")
     if arrays and value.endswith(".npy"):
@@ -404,7 +429,7 @@ def _assignment(text, option, arrays=False):
                          + (" or NAME=values.npy" if arrays else "")) from None
 
 
-def _number_or_quantity(text):
+def _number_or_quantity(text: str) -> float | str:
     """A number, or quantity text such as "20 ms" (converted by compile and run)."""
     from .frontend.units import is_quantity_text
 
@@ -417,7 +442,8 @@ def _number_or_quantity(text):
                                          f"got {text!r}") from None
 
 
-def _print_summary(simulator, result):
+def _print_summary(simulator: Simulator, result: Result) -> None:
+    assert result.spike_count is not None, "a Result needs spike_count or spikes"  # as n_neurons
     unit = simulator.model.time_unit or "time units"
     print(f"{simulator!r}")
     print(f"{result.n_steps} steps x {result.n_neurons} neurons"
@@ -438,7 +464,7 @@ def _print_summary(simulator, result):
               f"{int(result.spike_count.sum())} spikes in all")
 
 
-def _cache(args):
+def _cache(args: argparse.Namespace) -> None:
     from .codegen.build import cache_info, clear_cache
 
     if args.action == "clear":
@@ -447,15 +473,15 @@ def _cache(args):
     print(f"{info['path']}: {info['kernels']} kernels, {info['bytes'] / 1e6:.1f} MB")
 
 
-def _verify(args):
-    from .tools.verify import verify
+def _verify(args: argparse.Namespace) -> int:
+    from .tools.verify import Drive, verify
     from .runtime.waveforms import parse_input_spec
 
     from .frontend.library import load_model
 
     model = load_model(args.model)
     plot = final_path(args.plot, "plot", args.force) if args.plot else None
-    waveforms = None
+    waveforms: dict[str, Drive] | None = None
     if args.input:
         name, waveform = parse_input_spec(args.input)
         if name not in model.input_names:
@@ -481,7 +507,7 @@ GALLERIES = {"tutorial": ("gallery", "make_gallery", "docs/gallery"),
              "models": ("model_gallery", "make_model_gallery", "docs/models")}
 
 
-def _gallery(args):
+def _gallery(args: argparse.Namespace) -> None:
     import importlib
 
     module, function, default_out = GALLERIES[args.which]
@@ -492,7 +518,7 @@ def _gallery(args):
         print(f"{entry['figure']}: {entry['caption']}")
 
 
-def _sweep(args):
+def _sweep(args: argparse.Namespace) -> None:
     from . import compile as compile_model
     from .frontend.library import load_model
     from .tools.sweep import sweep
@@ -540,7 +566,7 @@ def _sweep(args):
     print(f"wrote {out}")
 
 
-def _grid_axis(text):
+def _grid_axis(text: str) -> tuple[str, np.ndarray | list[float]]:
     """NAME=START:STOP:NUM (NUM values, both ends included) or NAME=V1,V2,... as (name, values)."""
     name, _, spec = text.partition("=")
     if not name or not spec:
@@ -557,14 +583,14 @@ def _grid_axis(text):
     return name, _numbers(spec, f"--grid {name}", float)
 
 
-def _numbers(text, what, kind):
+def _numbers(text: str, what: str, kind: Callable[[str], T]) -> list[T]:
     try:
         return [kind(v) for v in text.split(",")]
     except ValueError:
         raise InputError(f"{what}: {text!r} is not a comma-separated list of numbers") from None
 
 
-def _local_cluster(workers):
+def _local_cluster(workers: int) -> Client:
     from .runtime.executors import resolve
 
     if workers < 1:
@@ -577,7 +603,7 @@ def _local_cluster(workers):
                                dashboard_address=None))
 
 
-def _dask_client(address):
+def _dask_client(address: str) -> Client:
     from .runtime.executors import resolve
 
     try:

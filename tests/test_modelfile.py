@@ -200,3 +200,18 @@ def test_the_front_end_runs_in_passes(model_file):
     fixed = parse_document(read_toml(model_file(example_model_text(), "rc.toml")),
                            str(path))
     assert len(check_laws(fixed, dimension_check(fixed))) == 1
+
+
+def test_a_model_built_directly_needs_every_default_and_initial_value():
+    """Both front ends give every parameter a default and every state an initial value; a Model
+    built directly without one is refused when it is built, not run with NaN (or reported by
+    verify as a parameter out of range)."""
+    from lifgen.ir.model import Quantity
+
+    model = lifgen.load_model("lapicque")
+    no_default = tuple(Quantity(q.name) if q.name == "R" else q for q in model.parameters)
+    with pytest.raises(ModelError, match=r"\[parameters\] R: parameter 'R' has no default value"):
+        dataclasses.replace(model, parameters=no_default)
+    with pytest.raises(ModelError, match=r"\[states\] V: state 'V' has no initial value"):
+        dataclasses.replace(model, states=(Quantity("V"),))
+    assert model.defaults == {"R": 5.1, "C": 0.005, "threshold": 1.0}

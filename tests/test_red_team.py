@@ -283,7 +283,11 @@ def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
     planted = [pickle.dumps(_Exploit(marker)),
                json.dumps({"dataclass": "Popen", "fields": {"args": ["touch", str(marker)]}}).encode(),
                json.dumps({"sympy": "Function", "args": []}).encode(),
-               json.dumps({"dataclass": "Model", "fields": {"name": "x"}}).encode()]
+               json.dumps({"dataclass": "Model", "fields": {"name": "x"}}).encode(),
+               # well formed, but not a KernelSource: a compile would have crashed on it
+               json.dumps({"dataclass": "Synapse",
+                           "fields": {"name": "x", "bias": None, "target": None}}).encode(),
+               json.dumps({"integer": "1"}).encode()]
     for payload in planted:  # each with a valid checksum, as someone who can write it would
         build.store_blob("sources", f"{key}.json", payload)
         assert build.load_source(key) is None

@@ -184,6 +184,21 @@ def test_verify_cli_exits_3_for_a_method_off_its_order(monkeypatch, capsys):
     assert code == 3 and "fake2: FAILED (observed order 1.0" in capsys.readouterr().out
 
 
+def test_verify_takes_parameters_as_quantities(capsys):
+    """--param R="5.1 ohm" (which the CLI reads as quantity text) is R in the model's unit, as
+    in simulate: verify converts it, instead of failing on the text with an internal error."""
+    from lifgen.cli import main
+
+    as_numbers = lifgen.verify("lapicque", methods="euler", params={"R": 5.1, "C": 0.005})
+    as_text = lifgen.verify("lapicque", methods="euler", params={"R": "5100 mohm", "C": "5 mF"})
+    assert [r["max_error"] for r in as_text.rows] == pytest.approx(
+        [r["max_error"] for r in as_numbers.rows])
+    assert main(["verify", "lapicque", "--methods", "euler", "--param", "R=5.1 ohm"]) == 0
+    assert "euler: ok" in capsys.readouterr().out
+    with pytest.raises(InputError, match="params\\['R'\\]"):
+        lifgen.verify("lapicque", methods="euler", params={"R": "5 ms"})
+
+
 def test_gallery_writes_every_figure_with_computed_numbers(tmp_path):
     pytest.importorskip("matplotlib")
     from lifgen.tools.gallery import make_gallery

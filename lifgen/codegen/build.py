@@ -6,9 +6,11 @@ rename; the file lock only saves duplicate work. The compiler runs as a subproce
 diagnostics are captured and cffi never changes the working directory of this process.
 """
 
+from __future__ import annotations
+
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence, TypedDict, TypeVar
 import atexit
 import contextlib
 import errno
@@ -37,6 +39,7 @@ import filelock
 import platformdirs
 
 from . import source_json
+from .source import KernelSource
 from ..version import __version__
 from ..errors import CacheError, CompileError
 
@@ -50,15 +53,16 @@ CFLAGS = ("-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno", "-fno-trappi
           "-ffp-contract=off",
           "-Werror=implicit-function-declaration")
 TMP_MAX_AGE_S = 24 * 3600
+T = TypeVar("T")
 
-_loaded: dict = {}
+_loaded: dict[str, Kernel] = {}
 _process_lock = threading.Lock()
-_compiler_identity: dict = {}
-_fallbacks: dict = {}  # unusable cache folder -> the temporary one used instead
+_compiler_identity: dict[tuple[str, ...], list[str]] = {}
+_fallbacks: dict[Path, Path] = {}  # unusable cache folder -> the temporary one used instead
 # Descriptors of loaded modules, open for the life of the process: the loader finds a module by
 # the path /proc/self/fd/N, and dlopen returns the library already loaded under a path string it
 # has seen, so a closed N reused by the next module would load the previous module again.
-_module_descriptors: list = []
+_module_descriptors: list[int] = []
 
 
 @dataclass(frozen=True)
@@ -67,12 +71,12 @@ class Kernel:
 
     module_name: str
     path: Path
-    lib: Any
-    ffi: Any
+    lib: Any  # the cffi module's C functions
+    ffi: Any  # its cffi.FFI helpers
     from_cache: bool
 
 
-def cache_dir():
+def cache_dir() -> Path:
     """The folder holding compiled kernels: $LIFGEN_CACHE_DIR, else the user's cache folder."""
     override = os.environ.get("LIFGEN_CACHE_DIR")
     root = Path(override) if override else Path(platformdirs.user_cache_dir("lifgen", appauthor=False))
@@ -89,7 +93,7 @@ def trusts_group() -> bool:
     return os.environ.get(TRUST_GROUP) == "1"
 
 
-def _prepared_cache_dir():
+def _prepared_cache_dir() -> Path:
     root = cache_dir()
     if root in _fallbacks:
         return _fallbacks[root]
@@ -107,7 +111,7 @@ def _prepared_cache_dir():
     return root
 
 
-def _folder(path):
+def _folder(path: Path) -> None:
     """Make a cache folder: private, or for a team cache group-writable and setgid."""
     if not trusts_group():
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -116,7 +120,7 @@ def _folder(path):
         os.chmod(path, 0o2770)  # the umask may have taken group bits away
 
 
-def _trusted(info):
+def _trusted(info: os.stat_result) -> bool:
     """Whether a file or folder (its lstat/fstat) is one only this user, or in a team cache the
     team, can have written: owned so, and not writable by others."""
     if trusts_group():
@@ -125,7 +129,7 @@ def _trusted(info):
     return info.st_uid == os.getuid() and not info.st_mode & 0o022
 
 
-def _check_folder(path):
+def _check_folder(path: Path) -> None:
     """A folder of the cache, checked without following links: a real folder this user owns."""
     info = os.lstat(path)
     if not stat.S_ISDIR(info.st_mode) or not _trusted(info):
@@ -134,7 +138,7 @@ def _check_folder(path):
                            "(remove it, or set LIFGEN_CACHE_DIR to a private folder)")
 
 
-def _check_ancestors(root):
+def _check_ancestors(root: Path) -> None:
     """Every folder above the cache: owned by this user or root, and writable by nobody else
     unless sticky (/tmp), so that no one else can move or replace the cache under lifgen."""
     for parent in Path(os.path.realpath(root)).parents:
@@ -148,7 +152,7 @@ def _check_ancestors(root):
                                "code lifgen runs. Set LIFGEN_CACHE_DIR to a folder of your own")
 
 
-def _check_owner(root):
+def _check_owner(root: Path) -> None:
     """Refuse a cache others could write (lifgen runs the code in it), unless the user trusts
     its group and the folder is a proper team folder; and one below a folder others control."""
     if stat.S_ISLNK(os.lstat(root).st_mode):
@@ -170,19 +174,19 @@ def _check_owner(root):
     _check_ancestors(root)
 
 
-def shared(path):
+def shared(path: str | Path) -> None:
     """Let the team read what this process published in a team cache (a no-op otherwise)."""
     if trusts_group():
         os.chmod(path, 0o775 if os.access(path, os.X_OK) else 0o664)
 
 
-def cache_lock(name):
+def cache_lock(name: str) -> filelock.FileLock:
     """The cache's file lock called `name` (group-writable in a team cache)."""
     path = _prepared_cache_dir() / "locks" / f"{name}.lock"
     return filelock.FileLock(str(path), timeout=600, mode=0o664 if trusts_group() else 0o644)
 
 
-def _fallback_cache_dir(root, reason):
+def _fallback_cache_dir(root: Path, reason: str) -> Path:
     """A private temporary cache for this process, used (with a warning) when `root` is not
     writable; it is removed at exit."""
     temporary = Path(tempfile.mkdtemp(prefix="lifgen-cache-"))
@@ -197,7 +201,7 @@ def _fallback_cache_dir(root, reason):
     return folder
 
 
-def compiler_command():
+def compiler_command() -> list[str]:
     """The C compiler as an argument list: $CC, else the one Python was built with, else cc."""
     configured = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
     command = shlex.split(configured)
@@ -209,7 +213,7 @@ def compiler_command():
     return command
 
 
-def _identity(command):
+def _identity(command: Sequence[str]) -> list[str]:
     key = tuple(command)
     if key not in _compiler_identity:
         try:
@@ -221,18 +225,18 @@ def _identity(command):
     return _compiler_identity[key]
 
 
-def _link_flags():
+def _link_flags() -> list[str]:
     if sys.platform == "darwin":
         return ["-bundle", "-undefined", "dynamic_lookup"]
     return ["-shared"]
 
 
-def _includes():
+def _includes() -> list[str]:
     paths = sysconfig.get_paths()
     return sorted({paths["include"], paths.get("platinclude", paths["include"])})
 
 
-def _cpu_identity():
+def _cpu_identity() -> str:
     """What -march=native compiles for: the CPU model and its feature flags."""
     try:
         with open("/proc/cpuinfo") as handle:
@@ -242,7 +246,7 @@ def _cpu_identity():
         return platform.processor() or platform.machine()
 
 
-def compile_flags(portable=False, openmp=False, fma=False):
+def compile_flags(portable: bool = False, openmp: bool = False, fma: bool = False) -> list[str]:
     """The compiler flags: lifgen's own, plus -march=native unless `portable`, plus OpenMP.
     `fma` lets gcc contract a*b+c into one fused multiply-add (one rounding instead of two)."""
     flags = [flag if not (fma and flag == "-ffp-contract=off") else "-ffp-contract=fast"
@@ -250,7 +254,8 @@ def compile_flags(portable=False, openmp=False, fma=False):
     return [*flags, *([] if portable else ["-march=native"]), *(["-fopenmp"] if openmp else [])]
 
 
-def _key_material(source, cdef, command, flags):
+def _key_material(source: str, cdef: str, command: list[str], flags: list[str]
+                  ) -> dict[str, object]:
     return {
         "schema": CACHE_SCHEMA, "lifgen": __version__, "source": source, "cdef": cdef,
         "compiler": _identity(command), "command": command, "cflags": flags,
@@ -262,7 +267,8 @@ def _key_material(source, cdef, command, flags):
     }
 
 
-def build(source, cdef, portable=False, openmp=False, fma=False):
+def build(source: str, cdef: str, portable: bool = False, openmp: bool = False,
+          fma: bool = False) -> Kernel:
     """Compile `source` (with the cffi declarations `cdef`) or load it from the cache; return a Kernel.
 
     Kernels are built for this CPU (-march=native) unless `portable`; `openmp` links OpenMP;
@@ -288,7 +294,7 @@ def build(source, cdef, portable=False, openmp=False, fma=False):
     return kernel
 
 
-def trusted_read(path):
+def trusted_read(path: str | Path) -> bytes:
     """The bytes of `path`, opened without following a link and checked on the descriptor: a
     regular file this user (or the team) owns that others cannot write; OSError otherwise."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
@@ -300,7 +306,7 @@ def trusted_read(path):
         return handle.read()
 
 
-def _load_published(name, target):
+def _load_published(name: str, target: Path) -> Kernel | None:
     """Load a published module, quarantining it if it is damaged (then it is rebuilt): its bytes
     must have the checksum its manifest recorded at publish time, and it must import. The
     module is loaded from the descriptor whose owner and bytes were checked, not its path."""
@@ -318,13 +324,13 @@ def _load_published(name, target):
         return None
 
 
-def _checksum(path):
+def _checksum(path: Path) -> str:
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest() if hasattr(
             hashlib, "file_digest") else hashlib.sha256(handle.read()).hexdigest()
 
 
-def _load_verified(name, target, recorded):
+def _load_verified(name: str, target: Path, recorded: object) -> Kernel:
     """Open the module once, check its owner and checksum on that descriptor, and load it
     through the descriptor (/proc/self/fd on Linux), so that no swapped file is loaded."""
     descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
@@ -346,7 +352,7 @@ def _load_verified(name, target, recorded):
     return dataclasses.replace(kernel, path=target)
 
 
-def _load(name, path, from_cache):
+def _load(name: str, path: Path, from_cache: bool) -> Kernel:
     loader = importlib.machinery.ExtensionFileLoader(name, str(path))
     spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     assert spec is not None and spec.loader is not None  # None only when no loader is given
@@ -355,7 +361,8 @@ def _load(name, path, from_cache):
     return Kernel(name, path, module.lib, module.ffi, from_cache)
 
 
-def _compile(name, source, cdef, command, flags, root, target, material):
+def _compile(name: str, source: str, cdef: str, command: list[str], flags: list[str], root: Path,
+             target: Path, material: dict[str, object]) -> None:
     _collect_garbage(root / "tmp")
     workdir = Path(tempfile.mkdtemp(prefix=name + ".", dir=root / "tmp"))
     try:
@@ -389,7 +396,7 @@ def _compile(name, source, cdef, command, flags, root, target, material):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _collect_garbage(tmp):
+def _collect_garbage(tmp: Path) -> None:
     """Remove build folders that a killed process left behind long ago."""
     now = time.time()
     for entry in tmp.glob(MODULE_PREFIX + "*"):
@@ -401,7 +408,7 @@ def _collect_garbage(tmp):
 
 
 @functools.lru_cache(maxsize=None)
-def _code_fingerprint():
+def _code_fingerprint() -> str:
     """A hash of lifgen's own code and templates: generated sources depend on both."""
     from ..frontend.library import resource_dir
 
@@ -414,14 +421,14 @@ def _code_fingerprint():
     return digest.hexdigest()
 
 
-def source_key(model_text, options):
+def source_key(model_text: bytes, options: Mapping[str, object]) -> str:
     """The key of a generated source: the model file's bytes, the options, lifgen's code."""
     material = json.dumps({"model": model_text.hex(), "options": options,
                            "code": _code_fingerprint()}, sort_keys=True, default=repr)
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def load_blob(folder, key):
+def load_blob(folder: str, key: str) -> bytes | None:
     """The bytes stored by `store_blob` under `folder` and `key`, or None (also when the file is
     damaged: its checksum is checked first)."""
     path = _prepared_cache_dir() / folder / f"{MODULE_PREFIX}{key}"
@@ -436,7 +443,7 @@ def load_blob(folder, key):
     return payload
 
 
-def store_blob(folder, key, payload):
+def store_blob(folder: str, key: str, payload: bytes) -> None:
     """Keep `payload` (after its checksum) in the cache, published by an atomic rename."""
     directory = _prepared_cache_dir() / folder
     _folder(directory)
@@ -450,7 +457,8 @@ def store_blob(folder, key, payload):
         Path(temporary).unlink(missing_ok=True)
 
 
-def cached(folder, key, make, load, store):
+def cached(folder: str, key: str, make: Callable[[], T], load: Callable[[str], T | None],
+           store: Callable[[str, T], None]) -> T:
     """`load(key)`, else `make()` stored with `store(key, value)`: made once across processes,
     under the cache's lock for `key` (another process waits, then loads what was made)."""
     value = load(key)
@@ -464,17 +472,19 @@ def cached(folder, key, make, load, store):
     return value
 
 
-def load_source(key):
+def load_source(key: str) -> KernelSource | None:
     """A generated KernelSource stored by `store_source`, or None. Stored as JSON read through a
-    table of known types (source_json), so a planted file cannot run code as a pickle would."""
+    table of known types (source_json), so a planted file cannot run code as a pickle would;
+    what reads back as anything but a KernelSource is None too (generated again)."""
     payload = load_blob("sources", f"{key}.json")
     try:
-        return None if payload is None else source_json.loads(payload)
+        value = None if payload is None else source_json.loads(payload)
     except source_json.SourceFormatError:
         return None
+    return value if isinstance(value, KernelSource) else None
 
 
-def store_source(key, source):
+def store_source(key: str, source: KernelSource) -> None:
     """Keep a generated KernelSource so that a later compile needs no SymPy work (only when it
     reads back equal: a source the format cannot say exactly is generated again next time)."""
     try:
@@ -486,7 +496,15 @@ def store_source(key, source):
     store_blob("sources", f"{key}.json", payload)
 
 
-def cache_info():
+class CacheInfo(TypedDict):
+    """What `cache_info` says of the kernel cache."""
+
+    path: str
+    kernels: int
+    bytes: int
+
+
+def cache_info() -> CacheInfo:
     """What the kernel cache holds: its folder, number of kernels and bytes on disk."""
     root = cache_dir()
     files = [p for p in root.glob(MODULE_PREFIX + "*") if p.is_file()] if root.exists() else []
@@ -494,7 +512,7 @@ def cache_info():
     return {"path": str(root), "kernels": len(modules), "bytes": sum(p.stat().st_size for p in files)}
 
 
-def clear_cache():
+def clear_cache() -> int:
     """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were
     removed. What a running compile holds the lock of (its build folder, its outputs) is left
     alone, and so are the lock files themselves."""
@@ -511,7 +529,7 @@ def clear_cache():
     return removed
 
 
-def _remove_unless_locked(entry, lock_path):
+def _remove_unless_locked(entry: Path, lock_path: Path) -> bool:
     """Remove a cache entry unless a compile holds its lock now; True when removed."""
     try:
         with filelock.FileLock(str(lock_path), timeout=0):
@@ -523,7 +541,7 @@ def _remove_unless_locked(entry, lock_path):
     return True
 
 
-def _remove(entry):
+def _remove(entry: Path) -> None:
     if entry.is_dir():
         shutil.rmtree(entry, ignore_errors=True)
     else:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import sympy
 
 from ..errors import InputError, LifgenError
@@ -24,9 +26,11 @@ from .build import cached, load_source, source_key, store_source
 from .options import DTYPES, Semantics, Schedule, Variant
 
 
-def checked_semantics(method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
-                      reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-                      precise=False, rtol=None) -> Semantics:
+def checked_semantics(method: str | None = None, dt: float | None = None, dtype: str = "float64",
+                      reset: str | None = None, reset_timing: str | None = None,
+                      reset_delay: bool | None = None, graded_spikes: float = 1.0,
+                      inhibition: bool = False, state_quant: npt.ArrayLike | None = None,
+                      precise: bool = False, rtol: float | None = None) -> Semantics:
     """compile's options of what the model computes (its Semantics), checked."""
     for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
         if value is not None and not isinstance(value, str):
@@ -50,7 +54,7 @@ def checked_semantics(method=None, dt=None, dtype="float64", reset=None, reset_t
                         precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol))
 
 
-def dt_in_model_unit(model, dt):
+def dt_in_model_unit(model: Model | str | Path, dt: float | str | None) -> float | None:
     """dt given as a quantity ("100 us") in the model's time unit."""
     if dt is None or isinstance(dt, Real):
         return dt
@@ -64,7 +68,12 @@ def dt_in_model_unit(model, dt):
         raise InputError(str(error)) from None
 
 
-def kernel_source(model, semantics: Semantics, schedule: Schedule, target: Any):
+# `target` is a targets.base.Target (a later stage: not imported here); what it renders and
+# builds is its own (a KernelSource and a build.Kernel for lifgen's C and CUDA targets)
+
+
+def kernel_source(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
+                  target: Any) -> Any:
     """The generated source of `model`'s first kernel (parameters shared, inputs held): from the
     source cache when this model file was compiled before with the same options, else from
     SymPy and the target's renderer."""
@@ -75,7 +84,8 @@ def kernel_source(model, semantics: Semantics, schedule: Schedule, target: Any):
     return cached("sources", key, make, load_source, store_source)
 
 
-def _generate(model, semantics: Semantics, schedule: Schedule, target: Any):
+def _generate(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
+              target: Any) -> Any:
     """The SymPy and rendering work: parse, check the options against the model, discretize,
     render (the target lowers and prints)."""
     model = load_model(model)
@@ -89,7 +99,8 @@ def _generate(model, semantics: Semantics, schedule: Schedule, target: Any):
     return target.render(step_map, semantics, schedule, Variant.of(held, model.parameter_names))
 
 
-def _source_key(model, semantics: Semantics, schedule: Schedule, target: str):
+def _source_key(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
+                target: str) -> str | None:
     """The cache key of a model's generated source: its file's bytes and where it is (a file
     without a [model] name is named after itself), or a Model object's content (so a Model
     pickled to another machine finds what it generated there)."""
@@ -106,7 +117,7 @@ def _source_key(model, semantics: Semantics, schedule: Schedule, target: str):
     return source_key(text, options)
 
 
-def _check_options(model, semantics: Semantics) -> None:
+def _check_options(model: Model, semantics: Semantics) -> None:
     reset_timing = semantics.reset_timing or model.reset_timing
     if model.refractory and (semantics.inhibition or semantics.state_quant is not None):
         raise InputError("a refractory period cannot be combined with inhibition or state_quant")
@@ -116,14 +127,15 @@ def _check_options(model, semantics: Semantics) -> None:
                          "next_step reset timing")
 
 
-def built(model, semantics: Semantics, schedule: Schedule, target: Any):
+def built(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
+          target: Any) -> tuple[Any, Any]:
     """(source, kernel): the source from the cache or generated, built by the target (the kernel
     cache makes a second build a load)."""
     source = kernel_source(model, semantics, schedule, target)
     return source, target.build(source)
 
 
-def variant_source(source, variant: Variant, target: Any):
+def variant_source(source: Any, variant: Variant, target: Any) -> Any:
     """The kernel of `source`'s step map and options for another variant of a run's arrays
     (streamed inputs, per-neuron parameters, connections): rendered again, not discretized."""
     return target.render(source.step_map, source.semantics, source.schedule, variant)

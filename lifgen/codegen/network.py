@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from ..errors import InputError
-from ..ir.model import REFRACTORY_STATE
+from ..ir.model import REFRACTORY_STATE, Synapse
 from ..ir.statements import (INDEX, INT, AddTo, Assign, Block, Cast, Comment, Element, Expression,
                              For, If, Integer, Let, Loop, NeuronStep, Remainder, Select, Statement,
                              Store, View, nodes)
@@ -425,7 +425,7 @@ def _traces(k: int, population: PopulationPlan) -> list[Statement]:
 
 
 def _delivery(k: int, population: PopulationPlan,
-              synapse) -> tuple[list[Statement], list[Statement]]:
+              synapse: Synapse) -> tuple[list[Statement], list[Statement]]:
     """What synapse type `synapse` receives this step (its bias, plus the ring's slot for this
     step, which is then cleared), added to its target state or stored as the equations' input:
     (what is set up once per step, what each neuron does first in its step). Done inside the

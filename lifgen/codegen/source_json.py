@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from typing import Any, Mapping, Union
 
 import mpmath
 import sympy
@@ -30,6 +31,10 @@ SYMPY_CLASSES = {cls.__name__: cls for cls in (
     *(f.sympy for f in FUNCTIONS.values() if isinstance(f.sympy, type)))}
 
 
+# what _encode writes: JSON's values
+JSON = Union[None, bool, int, float, str, list["JSON"], dict[str, "JSON"]]
+
+
 class SourceFormatError(ValueError):
     """A cached source that is not one this format writes (damaged, planted or from elsewhere)."""
 
@@ -48,12 +53,12 @@ def dataclass_table() -> dict[str, type]:
     return {cls.__name__: cls for cls in classes}
 
 
-def dumps(value) -> bytes:
+def dumps(value: object) -> bytes:
     """`value` as JSON; SourceFormatError when it holds something the format cannot say."""
     return json.dumps(_encode(value), separators=(",", ":")).encode()
 
 
-def loads(payload: bytes):
+def loads(payload: bytes) -> object:
     """The value `dumps` wrote; SourceFormatError for anything else."""
     try:
         return _decode(json.loads(payload))
@@ -61,7 +66,7 @@ def loads(payload: bytes):
         raise SourceFormatError(f"not a cached source: {error}") from None
 
 
-def _encode(value):
+def _encode(value: object) -> JSON:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, tuple):
@@ -74,7 +79,7 @@ def _encode(value):
     raise SourceFormatError(f"cannot store a {type(value).__name__}")
 
 
-def _encode_sympy(expr):
+def _encode_sympy(expr: sympy.Basic) -> JSON:
     if isinstance(expr, sympy.Symbol) and type(expr) is sympy.Symbol:
         return {"symbol": expr.name, "assumptions": expr.assumptions0}
     if isinstance(expr, sympy.Integer):
@@ -94,7 +99,7 @@ def _encode_sympy(expr):
     raise SourceFormatError(f"cannot store SymPy's {name}")
 
 
-def _decode(data):
+def _decode(data: Any) -> object:  # parsed JSON of any shape: checked as it is read
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
     if isinstance(data, list):
@@ -129,7 +134,7 @@ def _decode(data):
         return cls(*args)
 
 
-def _decode_dataclass(name, fields):
+def _decode_dataclass(name: str, fields: Mapping[str, Any]) -> object:
     """A stored dataclass, made as a pickle makes it (its checks ran when it was first built)."""
     cls = dataclass_table().get(name)
     if cls is None:

@@ -5,6 +5,10 @@ Any quantity in the laws that is not a declared state, parameter or input (here 
 is an intermediate that the solve eliminates.
 """
 
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
 import sympy
 
 from .budget import SYMPY_SECONDS, OverBudget, within
@@ -13,12 +17,14 @@ from ..ir.algebra import Opaque
 from ..ir.symbols import TIME, symbol, time_function
 
 
-def derivative_symbol(name):
+def derivative_symbol(name: str) -> sympy.Symbol:
     """Placeholder symbol for dX/dt while solving the laws."""
     return sympy.Symbol(f"d{name}/dt")
 
 
-def derive_odes(laws, state_names, known_names=None, source=None):
+def derive_odes(laws: Sequence[sympy.Basic], state_names: Sequence[str],
+                known_names: Iterable[str] | None = None,
+                source: str | None = None) -> tuple[tuple[sympy.Symbol, sympy.Expr], ...]:
     """Solve `laws` (equations in time-function form) for dX/dt of every state; return ((X, rhs), ...)."""
     field = "[equations] laws"
     equations = [_to_plain(law, state_names) for law in laws]
@@ -57,12 +63,13 @@ def derive_odes(laws, state_names, known_names=None, source=None):
     return tuple(odes)
 
 
-def _solve_nonlinear(equations, unknowns):
+def _solve_nonlinear(equations: list[sympy.Expr],
+                     unknowns: list[sympy.Symbol]) -> list[dict[sympy.Symbol, sympy.Expr]]:
     """SymPy's general solver, every solution as a dict (unknown -> expression)."""
     return sympy.solve(equations, unknowns, dict=True)
 
 
-def _to_plain(law, state_names):
+def _to_plain(law: sympy.Basic, state_names: Iterable[str]) -> sympy.Expr:
     """Replace dX/dt by a placeholder and X(t) by the plain symbol X, giving `lhs - rhs`."""
     replacements = {}
     for name in state_names:
@@ -73,7 +80,8 @@ def _to_plain(law, state_names):
     return expr.xreplace(functions)
 
 
-def normalise_expression(expr, state_names, in_time=False):
+def normalise_expression(expr: sympy.Basic | None, state_names: Sequence[str],
+                         in_time: bool = False) -> sympy.Basic:
     """Rebuild a user's SymPy expression with lifgen's own symbols (no assumptions, one time symbol).
 
     Applied functions `X(t)` become `Function('X')(t)` if `in_time`, else the plain symbol `X`.
@@ -93,7 +101,8 @@ def normalise_expression(expr, state_names, in_time=False):
     return expr
 
 
-def _solve_in_turn(equations, unknowns):
+def _solve_in_turn(equations: Sequence[sympy.Expr], unknowns: Iterable[sympy.Symbol]
+                   ) -> list[dict[sympy.Symbol, sympy.Expr]] | None:
     """Laws that each bring one more unknown (`C*dV/dt = rhs`, `I_R = V/R`), solved one at a time
     by substitution, each right-hand side kept as written: algebra that expands products or
     splits exponentials would move where the expression overflows. None when they are coupled."""
@@ -114,7 +123,8 @@ def _solve_in_turn(equations, unknowns):
     return [solution]
 
 
-def _solve_linear(equations, unknowns):
+def _solve_linear(equations: Sequence[sympy.Expr], unknowns: Sequence[sympy.Symbol]
+                  ) -> list[dict[sympy.Symbol, sympy.Expr]] | None:
     """Circuit laws are usually linear in the unknowns: solve them as a matrix, cheaply."""
     try:
         matrix, rhs = sympy.linear_eq_to_matrix(equations, unknowns)

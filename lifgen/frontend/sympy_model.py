@@ -2,18 +2,28 @@
 users who build models in Python; `modelfile.py` is the first, for model files. Both produce
 equal models."""
 
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
 import sympy
 
 from ..ir import written
 from .circuit import derive_odes, normalise_expression
 from ..errors import ModelError
-from ..ir.model import FRONT_ENDS, Model, Quantity, check_quantities, default_resets
+from ..ir.model import FRONT_ENDS, Model, Quantity, QuantityKey, check_quantities, default_resets
 from ..ir.symbols import symbol
 
 
-def model_from_sympy(name, laws=(), states=(), parameters=None, inputs=(), spike=None,
-                     reset="subtract", reset_timing="next_step", update=None, resets=None,
-                     method=None, dt=None, description="") -> Model:
+def model_from_sympy(name: str, laws: Iterable[sympy.Basic] = (),
+                     states: Mapping[QuantityKey, float] | Iterable[QuantityKey] = (),
+                     parameters: Mapping[QuantityKey, float] | None = None,
+                     inputs: Iterable[QuantityKey] = (), spike: sympy.Basic | None = None,
+                     reset: str = "subtract", reset_timing: str = "next_step",
+                     update: Mapping[QuantityKey, sympy.Basic] | None = None,
+                     resets: Mapping[str, Mapping[QuantityKey, sympy.Basic]] | None = None,
+                     method: str | None = None, dt: float | None = None,
+                     description: str = "") -> Model:
     """A Model from SymPy objects (see Model.from_sympy for the arguments)."""
     states = states if isinstance(states, dict) else {s: 0.0 for s in states}
     state_q = tuple(Quantity(_name_of(k), float(v)) for k, v in states.items())
@@ -25,7 +35,7 @@ def model_from_sympy(name, laws=(), states=(), parameters=None, inputs=(), spike
     known = [q.name for q in param_q + input_q]
     odes = derive_odes(laws, state_names, known) if laws else ()
 
-    def tree(expr):
+    def tree(expr: sympy.Basic) -> written.Node:
         return written.from_sympy(normalise_expression(expr, state_names))
 
     update_map = tuple((symbol(_name_of(k)), tree(v)) for k, v in (update or {}).items())
@@ -40,7 +50,7 @@ def model_from_sympy(name, laws=(), states=(), parameters=None, inputs=(), spike
                  method=method, dt=None if dt is None else float(dt), description=description)
 
 
-def _name_of(key):
+def _name_of(key: QuantityKey) -> str:
     if isinstance(key, str):
         return key
     if isinstance(key, sympy.Symbol):

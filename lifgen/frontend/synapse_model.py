@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import sympy
 
@@ -26,7 +27,7 @@ from .modelfile import quantities
 from .schema import check_keys, read_toml, string_value
 from ..ir.symbols import TIME, symbol, time_function
 from .units import parse_unit
-from ..ir.written import Name, Op, to_text
+from ..ir.written import Name, Node, Op, to_text
 
 TARGET = symbol("target")  # the postsynaptic state a synapse type adds to, in on_pre
 TARGET_UNIT = "target"  # a quantity in the unit of that state (mV for lif_cuba, nS for lif_coba)
@@ -48,8 +49,8 @@ class SynapseModel:
     states: tuple[Quantity, ...]
     parameters: tuple[Quantity, ...]
     odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...]  # dX/dt of the states that evolve
-    on_pre: tuple[tuple[sympy.Symbol, object], ...]  # (state or TARGET, written tree), in order
-    on_post: tuple[tuple[sympy.Symbol, object], ...]
+    on_pre: tuple[tuple[sympy.Symbol, Node], ...]  # (state or TARGET, written tree), in order
+    on_post: tuple[tuple[sympy.Symbol, Node], ...]
     time_unit: str = ""  # the unit the ODEs' time is in ("ms"), when the file gives one
     sides: tuple[tuple[str, str], ...] = ()  # state -> "pre" or "post": which event may change it
     description: str = field(default="", compare=False)
@@ -98,7 +99,8 @@ def read_synapse_file(path: Path) -> SynapseModel:
     return synapse_from_document(read_toml(path), str(path), Path(path).stem)
 
 
-def synapse_from_document(document: dict, source: str, default_name: str = "synapse"):
+def synapse_from_document(document: dict[str, Any], source: str,
+                          default_name: str = "synapse") -> SynapseModel:
     """Build a SynapseModel from a parsed TOML document (checked as neuron model files are)."""
     check_keys(document, set(SECTIONS), source, "top level")
     for section, allowed in SECTIONS.items():
@@ -143,7 +145,7 @@ def synapse_from_document(document: dict, source: str, default_name: str = "syna
                         source=source)
 
 
-def _declared(document, section, source):
+def _declared(document: Mapping[str, Any], section: str, source: str) -> tuple[Quantity, ...]:
     """Quantities as neuron model files declare them ("side" is read by _sides); a parameter
     without a value must be given at run time (w_max: see plasticity.Synapses)."""
     table = document.get(section, {})
@@ -164,7 +166,7 @@ def _declared(document, section, source):
                  for q in quantities({section: plain}, section, source))
 
 
-def _sides(table, source):
+def _sides(table: Mapping[str, Any], source: str) -> dict[str, str]:
     sides = {}
     for name, entry in table.items():
         side = entry.get("side") if isinstance(entry, dict) else None
@@ -176,11 +178,12 @@ def _sides(table, source):
     return sides
 
 
-def _is_time(unit):
+def _is_time(unit: str) -> bool:
     return dimension(parse_unit(unit)) == dimension(parse_unit("s"))
 
 
-def _dimension_check(states, parameters, source):
+def _dimension_check(states: Sequence[Quantity], parameters: Sequence[Quantity],
+                     source: str) -> DimensionCheck:
     """Dimension checks with the target's unit as a stand-in that no other quantity has."""
     quantities = [(kind, q if q.unit != TARGET_UNIT else Quantity(q.name, q.value, unit=STAND_IN))
                   for kind, group in (("states", states), ("parameters", parameters))
@@ -194,7 +197,8 @@ def _in_words(error: ModelError) -> ModelError:
     return ModelError(problem, error.source, error.field)
 
 
-def _odes(laws, states, names, check, source):
+def _odes(laws: object, states: Sequence[Quantity], names: Mapping[str, sympy.Basic],
+          check: DimensionCheck, source: str) -> tuple[tuple[sympy.Symbol, sympy.Expr], ...]:
     """dX/dt = f for states X: linear in the states, with coefficients of the parameters, so
     that they are solved exactly between events."""
     field = "[equations] laws"
@@ -225,7 +229,9 @@ def _odes(laws, states, names, check, source):
     return tuple(odes)
 
 
-def _check_traces_decay(sides, odes, parameters, source):
+def _check_traces_decay(sides: Mapping[str, str],
+                        odes: Sequence[tuple[sympy.Symbol, sympy.Expr]],
+                        parameters: Sequence[Quantity], source: str) -> None:
     """A trace (a state with a side) must decay between events: dX/dt = -X/tau + ..., with a
     negative coefficient of X at the file's parameter values."""
     rates = dict(odes)
@@ -243,7 +249,9 @@ def _check_traces_decay(sides, odes, parameters, source):
                              "[equations] laws")
 
 
-def _statements(texts, event, names, states, sides, check, source):
+def _statements(texts: object, event: str, names: Mapping[str, sympy.Basic],
+                states: Sequence[Quantity], sides: Mapping[str, str], check: DimensionCheck,
+                source: str) -> tuple[tuple[sympy.Symbol, Node], ...]:
     """`X = expr`, `X += expr`, `X -= expr` (and `target += expr` in on_pre), in order."""
     field = f"[events] {event}"
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):

@@ -5,11 +5,12 @@ solution and the dimension check all read this table. A leaf module."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, SupportsInt
 
 import functools
 
 import numpy as np
+import numpy.typing as npt
 import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
@@ -18,18 +19,19 @@ class exprel(sympy.Function):
     """(exp(x) - 1)/x, equal to 1 at x = 0: finite where the quotient is 0/0 (as in Brian2)."""
 
     @classmethod
-    def eval(cls, x):
+    def eval(cls, x: sympy.Expr) -> sympy.Integer | None:
         if x.is_zero:
             return sympy.Integer(1)
+        return None  # unevaluated
 
-    def _eval_rewrite_as_exp(self, x, **kwargs):
+    def _eval_rewrite_as_exp(self, x: sympy.Expr, **kwargs: Any) -> sympy.Expr:
         return (sympy.exp(x) - 1) / x
 
-    def fdiff(self, argindex=1):
+    def fdiff(self, argindex: int = 1) -> sympy.Expr:
         x = self.args[0]
         return (sympy.exp(x) * (x - 1) + 1) / x**2
 
-    def _eval_evalf(self, prec):
+    def _eval_evalf(self, prec: int) -> sympy.Float | None:
         import mpmath
 
         x = self.args[0]._eval_evalf(prec)
@@ -47,17 +49,18 @@ class heaviside(sympy.Function):
     may have any dimension, the result is a number."""
 
     @classmethod
-    def eval(cls, x):
+    def eval(cls, x: sympy.Expr) -> sympy.Integer | None:
         if x.is_extended_positive:
             return sympy.Integer(1)
         if x.is_extended_nonpositive:
             return sympy.Integer(0)
+        return None  # unevaluated
 
-    def fdiff(self, argindex=1):
+    def fdiff(self, argindex: int = 1) -> sympy.Integer:
         return sympy.Integer(0)  # almost everywhere: what a Jacobian or a stability check needs
 
 
-def _exprel_numpy(x):
+def _exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x))
 
 
@@ -66,7 +69,7 @@ class propagator(sympy.Function):
     exact propagator of a linear system, computed numerically (scaling and squaring) once per
     neuron, where a closed form is costly or singular (coupled states, poles of higher order)."""
 
-    def _eval_evalf(self, prec):
+    def _eval_evalf(self, prec: int) -> sympy.Float | None:
         import mpmath
 
         i, j, n, h, *entries = self.args
@@ -107,7 +110,8 @@ def expm(matrix: np.ndarray) -> np.ndarray:
     return result
 
 
-def _propagator_numpy(i, j, n, h, *entries):
+def _propagator_numpy(i: SupportsInt, j: SupportsInt, n: SupportsInt, h: npt.ArrayLike,
+                      *entries: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
     """The propagator entry for arrays of arguments (one matrix exponential per distinct set)."""
     arguments = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (h, *entries)))
     flat = np.stack([x.ravel() for x in arguments], axis=1)
@@ -119,7 +123,7 @@ def _propagator_numpy(i, j, n, h, *entries):
 
 
 @functools.lru_cache(maxsize=256)
-def _expm_of(size, values):
+def _expm_of(size: int, values: tuple[float, ...]) -> np.ndarray:
     """exp(h M) for values (h, M's entries): every entry of one step's propagator, and every
     step of a run with the same h and coefficients, shares one computation."""
     return expm(values[0] * np.array(values[1:]).reshape(size, size))

@@ -6,9 +6,12 @@ resets and written steps are kept as written trees (`written.py`), so that code 
 as the model file says; ODEs are SymPy expressions.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field, replace
 import hashlib
 import math
+from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import sympy
 
@@ -29,7 +32,9 @@ ODE_METHODS = METHOD_CHOICES  # the method names (ir/method_names.py)
 DISCRETE_METHOD = "discrete"
 # Front ends that build a Model from other objects register here (frontend/sympy_model.py adds
 # "sympy" for Model.from_sympy): the IR comes before every front end and imports none.
-FRONT_ENDS: dict = {}
+FRONT_ENDS: dict[str, Callable[..., Model]] = {}
+# what names a quantity in Model.from_sympy: a name, a Symbol or an applied Function("V")(t)
+QuantityKey = Union[str, sympy.Basic]
 
 
 class _Named:
@@ -38,7 +43,7 @@ class _Named:
     name: str  # a field of each subclass
 
     @property
-    def symbol(self):
+    def symbol(self) -> sympy.Symbol:
         return symbol(self.name)
 
 
@@ -103,12 +108,12 @@ class Model:
         text = repr(replace(self, source=None))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _validate(self)
 
     # -- lookups -------------------------------------------------------------------------
     @property
-    def is_discrete(self):
+    def is_discrete(self) -> bool:
         """True for a model written directly as a discrete-time update map."""
         return bool(self.update)
 
@@ -122,26 +127,27 @@ class Model:
     synapse_symbols = property(lambda self: tuple(s.symbol for s in self.synapses))
 
     @property
-    def is_stochastic(self):
+    def is_stochastic(self) -> bool:
         """True when the ODEs have a white-noise term xi (integrated by Euler-Maruyama)."""
         return any(rhs.has(XI) for _, rhs in self.odes)
 
     @property
-    def defaults(self):
-        """Parameter name -> default value."""
-        return {q.name: q.value for q in self.parameters}
+    def defaults(self) -> dict[str, float]:
+        """Parameter name -> default value (every parameter has one: _validate checks it)."""
+        return {q.name: q.value for q in self.parameters if q.value is not None}
 
     @property
-    def initial_values(self):
+    def initial_values(self) -> dict[str, float]:
         """State name -> initial value (formulas evaluated with the default parameters)."""
         scope = {symbol(k): v for k, v in self.defaults.items()}
         values = {}
         for q in self.states:
             value = q.value if q.formula is None else float(written.evaluate(q.formula, scope))
+            assert value is not None  # a state has a value or a formula: _validate checks it
             values[q.name] = scope[q.symbol] = value
         return values
 
-    def with_preset(self, preset):
+    def with_preset(self, preset: str) -> Model:
         """This model with the parameter defaults of a named preset (`[presets.NAME]`)."""
         import dataclasses
 
@@ -155,14 +161,14 @@ class Model:
         return dataclasses.replace(self, parameters=parameters)
 
     @property
-    def spike_tree(self):
+    def spike_tree(self) -> Node:
         return written.from_sympy(self.spike)
 
-    def reset_for(self, mechanism):
+    def reset_for(self, mechanism: str) -> Assignments:
         """The reset assignments ((state, tree), ...) of one mechanism."""
         return dict(self.resets)[mechanism]
 
-    def ode_equations(self, named=False):
+    def ode_equations(self, named: bool = False) -> list[sympy.Eq]:
         """The ODEs as SymPy equations dX/dt = f, in time-function form; `named` keeps the
         names of the model's expressions (alpha_m) instead of their definitions."""
         to_time = {s: time_function(s.name) for s in self.state_symbols}
@@ -170,18 +176,18 @@ class Model:
         return [sympy.Eq(sympy.Derivative(time_function(s.name), TIME), rhs.xreplace(to_time))
                 for s, rhs in odes]
 
-    def expression_lines(self):
+    def expression_lines(self) -> list[str]:
         """The named expressions as text lines `alpha_m = ...`, in the order they are computed."""
         return [f"{name} = {display(expr)}" for name, expr in self.expressions]
 
-    def drops_while_refractory(self, synapse):
+    def drops_while_refractory(self, synapse: Synapse) -> bool:
         """Whether events of `synapse` that arrive while the neuron is refractory are dropped:
         they add to a frozen state and `[refractory] input` is "drop" (Brian2's conditional
         write, NEST's iaf_psc_delta without refractory_input)."""
         frozen = {s.name for s in self.refractory[1]} if self.refractory else set()
         return synapse.target in frozen and self.refractory_input == "drop"
 
-    def refractory_text(self):
+    def refractory_text(self) -> str:
         """The refractory period in words: `refractory for t_ref after a spike; V held`, and
         which synapse types' events are dropped meanwhile."""
         period, frozen = self.refractory
@@ -190,11 +196,11 @@ class Model:
         drops = f"; events of {', '.join(dropped)} dropped meanwhile" if dropped else ""
         return f"refractory for {written.to_text(period)} after a spike (no spike){held}{drops}"
 
-    def update_lines(self):
+    def update_lines(self) -> list[str]:
         """The discrete map as text lines `V[t+1] = beta*V + I`, in the order they are applied."""
         return [f"{s}[t+1] = {written.to_text(tree)}" for s, tree in self.update]
 
-    def _repr_latex_(self):
+    def _repr_latex_(self) -> str:
         lines = [sympy.latex(_tidy(eq)) for eq in self.ode_equations()] or [
             f"{sympy.latex(s)}_{{t+1}} = {sympy.latex(_tidy(written.to_sympy(t)))}"
             for s, t in self.update]
@@ -202,7 +208,7 @@ class Model:
         return (rf"$\displaystyle \begin{{gathered}}{body} \\ \text{{spike if }} "
                 rf"{sympy.latex(self.spike)}\end{{gathered}}$")
 
-    def __str__(self):
+    def __str__(self) -> str:
         lines = [f"model {self.name}" + (f": {self.description}" if self.description else "")]
         lines += [f"  {display(eq)}" for eq in self.ode_equations(named=True)]
         lines += [f"  {line}" for line in self.expression_lines()]
@@ -214,9 +220,15 @@ class Model:
 
     # -- construction from SymPy --------------------------------------------------------
     @classmethod
-    def from_sympy(cls, name, laws=(), states=(), parameters=None, inputs=(), spike=None,
-                   reset="subtract", reset_timing="next_step", update=None, resets=None,
-                   method=None, dt=None, description="") -> "Model":
+    def from_sympy(cls, name: str, laws: Iterable[sympy.Basic] = (),
+                   states: Mapping[QuantityKey, float] | Iterable[QuantityKey] = (),
+                   parameters: Mapping[QuantityKey, float] | None = None,
+                   inputs: Iterable[QuantityKey] = (), spike: sympy.Basic | None = None,
+                   reset: str = "subtract", reset_timing: str = "next_step",
+                   update: Mapping[QuantityKey, sympy.Basic] | None = None,
+                   resets: Mapping[str, Mapping[QuantityKey, sympy.Basic]] | None = None,
+                   method: str | None = None, dt: float | None = None,
+                   description: str = "") -> Model:
         """Build a model from SymPy objects: circuit laws or ODEs (`Eq(V.diff(t), ...)`), or an `update` map.
 
         `states` maps each state (a `Function('V')(t)`, a Symbol or a name) to its initial value,
@@ -229,7 +241,7 @@ class Model:
                                    reset_timing, update, resets, method, dt, description)
 
 
-def _is_condition(expr):
+def _is_condition(expr: sympy.Basic) -> bool:
     """A comparison, or comparisons joined by and, or and not: what a spike test may be."""
     if isinstance(expr, sympy.core.relational.Relational):
         return True
@@ -238,13 +250,13 @@ def _is_condition(expr):
     return False
 
 
-def _tidy(expr):
+def _tidy(expr: sympy.Basic) -> sympy.Basic:
     """`expr` with whole-number floats as integers, so that it reads `I + 5 V`, not `1.0 I + 5.0 V`."""
     return expr.xreplace({f: sympy.Integer(int(f)) for f in expr.atoms(sympy.Float)
                           if float(f).is_integer()})
 
 
-def default_resets(spike):
+def default_resets(spike: sympy.Basic) -> dict[str, Assignments]:
     """Reset forms implied by a threshold condition `X > theta`: subtract theta, set to zero, or none."""
     membrane = spike.lhs if isinstance(spike, sympy.core.relational.Relational) else None
     if not isinstance(membrane, sympy.Symbol):
@@ -255,13 +267,14 @@ def default_resets(spike):
             "none": ()}
 
 
-def _validate(model):
+def _validate(model: Model) -> None:
     """Check names, references and options once, so no later stage has to."""
     src = model.source
     check_name(model.name, src, "[model] name")
     check_quantities(model.states, model.parameters, model.inputs, src)
     if not model.states:
         raise ModelError("a model needs at least one state", src, "[states]")
+    _check_values(model)
     if model.spike_on not in ("level", "crossing"):
         raise ModelError(f"spike 'on' must be 'level' or 'crossing', got {model.spike_on!r}", src,
                          "[spike] on")
@@ -341,7 +354,20 @@ def _validate(model):
                              "equations (bias), not both", src, f"[synapses] {synapse.name}")
 
 
-def _validate_refractory(model, known):
+def _check_values(model: Model) -> None:
+    """Every parameter has a default and every state an initial value (a number or a formula):
+    both front ends require them, and every later stage reads them as numbers."""
+    for q in model.parameters:
+        if q.value is None:
+            raise ModelError(f"parameter {q.name!r} has no default value", model.source,
+                             f"[parameters] {q.name}")
+    for q in model.states:
+        if q.value is None and q.formula is None:
+            raise ModelError(f"state {q.name!r} has no initial value", model.source,
+                             f"[states] {q.name}")
+
+
+def _validate_refractory(model: Model, known: set[sympy.Symbol]) -> None:
     src = model.source
     if model.refractory_counting not in REFRACTORY_COUNTINGS:
         raise ModelError(f"counting must be one of {', '.join(map(repr, REFRACTORY_COUNTINGS))}, "
@@ -370,7 +396,8 @@ def _validate_refractory(model, known):
 LIMITS = {"states": 32, "parameters": 512, "inputs": 32}
 
 
-def check_quantities(states, parameters, inputs, src=None):
+def check_quantities(states: Sequence[Quantity], parameters: Sequence[Quantity],
+                     inputs: Sequence[Quantity], src: str | None = None) -> None:
     """Every name valid, and unique across states, parameters and inputs, also ignoring case;
     no more of each than LIMITS."""
     for kind, quantities in (("states", states), ("parameters", parameters), ("inputs", inputs)):
@@ -395,7 +422,8 @@ def check_quantities(states, parameters, inputs, src=None):
                 raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
 
 
-def _check_known(found, known, source, field):
+def _check_known(found: set[sympy.Basic], known: set[sympy.Basic], source: str | None,
+                 field: str) -> None:
     unknown = found - known
     if unknown:
         names = ", ".join(sorted(str(s) for s in unknown))
@@ -405,16 +433,16 @@ def _check_known(found, known, source, field):
 class _DisplayPrinter(sympy.printing.str.StrPrinter):
     """Prints derivatives as dV/dt and time functions V(t) as V, as a paper would."""
 
-    def _print_Derivative(self, expr):
+    def _print_Derivative(self, expr: sympy.Derivative) -> str:
         return f"d{self._print(expr.expr)}/d{self._print(expr.variables[0])}"
 
-    def _print_Function(self, expr):
+    def _print_Function(self, expr: sympy.Function) -> str:
         if isinstance(expr, sympy.core.function.AppliedUndef) and expr.args == (TIME,):
             return expr.func.__name__
         return super()._print_Function(expr)
 
 
-def display(expr):
+def display(expr: sympy.Basic) -> str:
     """An equation or expression as one readable line: `I_C = C*dV/dt`."""
     printer = _DisplayPrinter()
     if isinstance(expr, sympy.Eq):

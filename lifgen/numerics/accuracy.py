@@ -25,14 +25,17 @@ step). A model without a reset (Hodgkin-Huxley) is measured through its spikes, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import sympy
 
 from ..ir.functions import FUNCTIONS
 from .methods import METHODS, auto_candidates
 from ..ir.symbols import DT, previous_symbol
-from ..ir.written import NUMPY_OPERATIONS, Call, Name, Neg, Not, Num, from_sympy
+from ..ir.model import Model, Synapse
+from ..ir.written import NUMPY_OPERATIONS, Assignments, Call, Name, Neg, Not, Num, Tree, from_sympy
 
 DEFAULT_RTOL = 1e-6  # the error over the pilot, relative to each state's scale
 PILOT_STEPS = 400
@@ -46,6 +49,33 @@ PROBE_STEPS = 200  # the run that chooses the kicks
 SAFETY = 0.8  # the suggested dt is this much below the one the error model gives
 SUGGEST_TRIES = 3  # pilots run at smaller dts to check the suggested one
 
+Array = npt.NDArray[np.float64]
+States = dict[str, Array]  # state name -> one value per pilot neuron (or per point of a path)
+Inputs = Mapping[str, "Array | float"]  # input name -> value, per pilot neuron or for all
+# a compiled tree: values by name (NumPy arrays or scalars, as written.evaluate) -> its value
+Closure = Callable[[Mapping[str, Any]], Any]
+
+
+class StepMapLike(Protocol):
+    """What the pilot reads of a discretize.StepMap (discretize imports this module, so this
+    module names what it needs instead of importing StepMap back)."""
+
+    @property
+    def model(self) -> Model: ...
+    @property
+    def dt(self) -> float | None: ...
+    @property
+    def constants(self) -> Assignments: ...
+    @property
+    def stages(self) -> Assignments: ...
+    @property
+    def updates(self) -> Assignments: ...
+    @property
+    def reset(self) -> Assignments: ...
+
+
+StepMapOf = Callable[[str, float], StepMapLike]  # (method, dt) -> its step map
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -56,7 +86,7 @@ class Choice:
     warning: str = ""
 
 
-def choose(model, dt, rtol, step_map_of) -> Choice:
+def choose(model: Model, dt: float, rtol: float, step_map_of: StepMapOf) -> Choice:
     """The cheapest candidate whose estimated error is under `rtol`; `step_map_of(method, dt)`
     discretizes. Where the pilot's path cannot be followed, the fourth-order candidate."""
     candidates = auto_candidates(model)
@@ -87,7 +117,8 @@ def choose(model, dt, rtol, step_map_of) -> Choice:
     return Choice(best, _reason(best, errors, rtol, pilot, why), warning)
 
 
-def smaller_dt(model, dt, rtol, step_map_of, accurate, method, error):
+def smaller_dt(model: Model, dt: float, rtol: float, step_map_of: StepMapOf, accurate: str,
+               method: str, error: float) -> tuple[float, float]:
     """(dt, its estimated error): a dt at which `method`'s pilot error is under `rtol`, from the
     error model (dt^(order + 1) per step) checked by a pilot at that dt, SUGGEST_TRIES times
     at most."""
@@ -99,7 +130,7 @@ def smaller_dt(model, dt, rtol, step_map_of, accurate, method, error):
     return dt, error
 
 
-def suggested_dt(dt, error, rtol, order):
+def suggested_dt(dt: float, error: float, rtol: float, order: int | None) -> float:
     """The dt at which an error summed over the pilot's steps, each growing as dt^(order + 1),
     falls under `rtol` (a tenth of dt where the error is not finite)."""
     if not np.isfinite(error):
@@ -107,7 +138,8 @@ def suggested_dt(dt, error, rtol, order):
     return SAFETY * dt * (rtol / error) ** (1 / ((order or 1) + 1))
 
 
-def _reason(method, errors, rtol, pilot, why):
+def _reason(method: str, errors: Mapping[str, Estimate], rtol: float, pilot: Pilot,
+            why: str) -> str:
     listed = ", ".join(f"{m} {e}" for m, e in errors.items())
     return (f"method auto chose {method}: estimated error over the pilot (local errors by step "
             f"doubling, summed along the path, relative to each state's scale): {listed}; "
@@ -119,7 +151,7 @@ class Pilot:
     """The pilot's path (by `accurate`, in substeps where steps of dt leave it non-finite:
     Hodgkin-Huxley's spikes at a coarse dt) and each candidate's error along it."""
 
-    def __init__(self, model, dt, step_map_of, accurate):
+    def __init__(self, model: Model, dt: float, step_map_of: StepMapOf, accurate: str) -> None:
         self.model, self.dt, self.step_map_of, self.accurate = model, dt, step_map_of, accurate
         self.parameters = parameter_values(model)
         drive = moderate_inputs(model, self.parameters)
@@ -144,15 +176,16 @@ class Pilot:
 
     steps = property(lambda self: len(self.kept) // self.columns)  # finite steps of the path
 
-    def stepper(self, method, dt):
+    def stepper(self, method: str, dt: float) -> Stepper:
         """`method`'s step at `dt`, in NumPy."""
         return Stepper(self.step_map_of(method, dt), self.parameters)
 
-    def initial(self):
+    def initial(self) -> States:
         """The initial values, one per pilot neuron."""
         return {n: np.full(self.columns, float(v)) for n, v in self.model.initial_values.items()}
 
-    def kicked(self, targets, kicks):
+    def kicked(self, targets: Sequence[Synapse], kicks: Mapping[str, float]
+               ) -> dict[str | None, Array]:
         """State -> what the kicks add to each pilot neuron: the last neurons, one per synapse
         type, get that type's."""
         added = {y.target: np.zeros(self.columns) for y in targets}
@@ -160,7 +193,7 @@ class Pilot:
             added[y.target][self.columns - len(targets) + k] += kicks[y.name]
         return added
 
-    def error(self, method):
+    def error(self, method: str) -> Estimate:
         """The Estimate of `method`: its local errors by step doubling, relative to each
         state's scale, summed along each neuron's path (steps ending in a reset left out). A
         step of dt that leaves a state non-finite anywhere on the path, spike steps included,
@@ -181,12 +214,13 @@ class Pilot:
         return Estimate(float(summed[worst]), float(max(e.max() for e in local.values())), worst)
 
 
-def describe(model, drive, spiking, kicks, targets):
+def describe(model: Model, drive: Mapping[str, float], spiking: str | None,
+             kicks: Mapping[str, float], targets: Sequence[Synapse]) -> str:
     """The pilot's inputs and kicks in words (`spiking`: the input that drives one neuron past
     threshold, or None)."""
-    units = {q.name: q.unit for q in (*model.inputs, *model.states)}
+    units: dict[str | None, str] = {q.name: q.unit for q in (*model.inputs, *model.states)}
 
-    def quantity(value, name):
+    def quantity(value: float, name: str | None) -> str:
         return f"{value:.3g}{' ' + units[name] if units[name] else ''}"
 
     parts = [", ".join(f"{n} held at {quantity(v, n)}" for n, v in drive.items())]
@@ -209,11 +243,13 @@ class Estimate:
     largest_step: float
     state: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.accumulated:.2g} ({self.state}; {self.largest_step:.2g} in one step)"
 
 
-def trajectory(stepper, initial, inputs, added, steps=PILOT_STEPS):
+def trajectory(stepper: Substeps, initial: States, inputs: Inputs,
+               added: Mapping[str | None, Array], steps: int = PILOT_STEPS
+               ) -> tuple[States, npt.NDArray[np.bool_]]:
     """Points of the pilot (state -> array of steps x columns, flattened) and which of them
     start a step that does not end in a reset spike. `added` is added after KICK_STEP. The
     path stops before a step that leaves a state non-finite."""
@@ -234,11 +270,12 @@ def trajectory(stepper, initial, inputs, added, steps=PILOT_STEPS):
             np.concatenate(kept))
 
 
-def pilot_kicks(model, stepper, targets, parameters):
+def pilot_kicks(model: Model, stepper: Substeps, targets: Sequence[Synapse],
+                parameters: Mapping[str, float]) -> dict[str, float]:
     """Synapse type -> kick: one that moves the membrane KICK_SHARE of the way to threshold at
     most, from a probe with a kick of 1 (kicks of 1 where the model has no threshold)."""
     membrane, threshold = membrane_threshold(model, parameters)
-    if not targets or membrane is None:
+    if not targets or membrane is None or threshold is None:
         return {y.name: 1.0 for y in targets}
     columns = 1 + len(targets)
     initial = {n: np.full(columns, float(v)) for n, v in model.initial_values.items()}
@@ -256,7 +293,8 @@ def pilot_kicks(model, stepper, targets, parameters):
     return kicks
 
 
-def membrane_threshold(model, parameters):
+def membrane_threshold(model: Model, parameters: Mapping[str, float]
+                       ) -> tuple[str, float] | tuple[None, None]:
     """(membrane state name, threshold value) of a spike condition `X > theta` on a state X,
     else (None, None)."""
     spike = model.spike
@@ -269,7 +307,7 @@ def membrane_threshold(model, parameters):
         return None, None
 
 
-def moderate_inputs(model, parameters):
+def moderate_inputs(model: Model, parameters: Mapping[str, float]) -> dict[str, float]:
     """Input name -> value held over the pilot: the first input moves the membrane's rest
     DRIVE_SHARE of the way to threshold (by the linearization at the initial state), the others
     a twentieth further each; 1 and 0.1 of their unit where that cannot be said."""
@@ -277,16 +315,16 @@ def moderate_inputs(model, parameters):
     values = {}
     for k, name in enumerate(model.input_names):
         share = DRIVE_SHARE if k == 0 else 0.05
-        values[name] = _drive(model, parameters, membrane, threshold, name, share)
-        if values[name] is None:
-            values[name] = 1.0 if k == 0 else 0.1
+        value = _drive(model, parameters, membrane, threshold, name, share)
+        values[name] = (1.0 if k == 0 else 0.1) if value is None else value
     return values
 
 
-def _drive(model, parameters, membrane, threshold, name, share):
+def _drive(model: Model, parameters: Mapping[str, float], membrane: str | None,
+           threshold: float | None, name: str, share: float) -> float | None:
     """The value of input `name` that moves the membrane's rest `share` of the way to
     threshold, by the linearization at the initial state; None where it cannot be said."""
-    if membrane is None:
+    if membrane is None or threshold is None:
         return None
     rhs = dict((s.name, r) for s, r in model.odes).get(membrane)
     if rhs is None:
@@ -305,11 +343,11 @@ def _drive(model, parameters, membrane, threshold, name, share):
     return share * distance * -rate / gain
 
 
-def parameter_values(model):
+def parameter_values(model: Model) -> dict[str, float]:
     """Parameter name -> default value, derived parameters computed from the others."""
     values: dict[str, float] = {}
     for q in model.parameters:
-        values[q.name] = float(q.value) if q.formula is None else \
+        values[q.name] = float(model.defaults[q.name]) if q.formula is None else \
             float(closure(q.formula)({**values, "dt": np.nan}))
     return values
 
@@ -317,7 +355,7 @@ def parameter_values(model):
 class Stepper:
     """One step of a StepMap in NumPy: its constants computed once, then stages and updates."""
 
-    def __init__(self, step_map, parameters):
+    def __init__(self, step_map: StepMapLike, parameters: Mapping[str, float]) -> None:
         values = {**{k: np.float64(v) for k, v in parameters.items()},
                   DT.name: np.float64(step_map.dt),
                   **{s.name: np.float64(0.0) for s in step_map.model.synapse_symbols}}
@@ -331,14 +369,14 @@ class Stepper:
         spike = step_map.model.spike
         self.spike = closure(from_sympy(spike)) if self.resets and spike is not None else None
 
-    def __call__(self, states, inputs):
+    def __call__(self, states: States, inputs: Inputs) -> States:
         values = {**self.values, **states, **inputs}
         with np.errstate(all="ignore"):
             for name, function in self.stages:
                 values[name] = function(values)
             return {name: function(values) for name, function in self.updates}
 
-    def spiked(self, states, inputs):
+    def spiked(self, states: States, inputs: Inputs) -> npt.NDArray[np.bool_]:
         """Where the spike condition holds after a step of a model that resets (else nowhere)."""
         first = next(iter(states.values()))
         if self.spike is None:
@@ -347,7 +385,8 @@ class Stepper:
             return np.broadcast_to(np.asarray(self.spike({**self.values, **states, **inputs}),
                                               bool), first.shape)
 
-    def reset(self, states, inputs, fired, before):
+    def reset(self, states: States, inputs: Inputs, fired: npt.NDArray[np.bool_],
+              before: States) -> States:
         """The states with the reset applied where `fired` (`before`: the states before the
         step, which a reset reads as previous(X))."""
         if not self.resets or not fired.any():
@@ -362,11 +401,11 @@ class Stepper:
 class Substeps:
     """A Stepper applied n times per step (spikes and resets as the Stepper has them)."""
 
-    def __init__(self, stepper, n):
+    def __init__(self, stepper: Stepper, n: int) -> None:
         self.stepper, self.n = stepper, n
         self.spiked, self.reset = stepper.spiked, stepper.reset
 
-    def __call__(self, states, inputs):
+    def __call__(self, states: States, inputs: Inputs) -> States:
         if self.n == 1:
             return self.stepper(states, inputs)
         for _ in range(self.n):
@@ -374,7 +413,7 @@ class Substeps:
         return states
 
 
-def closure(node):
+def closure(node: Tree) -> Closure:
     """A written tree as a Python function of a dict of values (name -> NumPy array or number):
     a tree of closures, built once, so that the pilot evaluates it without walking it."""
     if isinstance(node, Num):

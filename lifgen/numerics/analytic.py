@@ -6,21 +6,29 @@ traces at arbitrary times, threshold-crossing times inside a step, and an event-
 reference solution with resets at the exact crossing instants.
 """
 
+from __future__ import annotations
+
+from typing import Mapping
+
 import numpy as np
+import numpy.typing as npt
 import sympy
 
 from ..errors import InputError
 from ..ir.functions import FUNCTIONS
 from .linear import exact_step, linear_coefficients
 from ..ir.symbols import DT, TIME, previous_symbol, symbol, time_function
-from ..ir.written import evaluate
+from ..ir.model import Model
+from ..ir.written import Assignments, Op, evaluate
 
 TAU = sympy.Symbol("lg_tau")  # the time a propagation spans: a name no model can declare
 # NumPy forms for lambdify, by function name (exprel, expm1 and log1p are lifgen's own).
 NUMPY_FUNCTIONS = {name: f.numpy for name, f in FUNCTIONS.items()}
+Values = Mapping[str, float]  # quantity name -> value
+Array = npt.NDArray[np.float64]
 
 
-def initial_symbol(name, model=None):
+def initial_symbol(name: str, model: Model | None = None) -> sympy.Symbol:
     """The symbol for a state's value at t = 0, written X0 (X_0, X_init when the model already
     has a quantity of that name, so that the closed form never mixes them up)."""
     taken = set() if model is None else {
@@ -31,7 +39,7 @@ def initial_symbol(name, model=None):
     return sympy.Symbol(f"lg_initial_{name}")
 
 
-def closed_form(model):
+def closed_form(model: Model) -> list[sympy.Eq] | None:
     """Solve the model's ODEs for constant inputs from X(0) = X0; a list of Eq(X(t), ...), or None.
 
     None means SymPy found no explicit closed form (nonlinear models, whose solution is at best
@@ -54,13 +62,14 @@ def closed_form(model):
     return [sympy.Eq(eq.lhs, _tidy(eq.rhs)) for eq in solutions]
 
 
-def _tidy(expr):
+def _tidy(expr: sympy.Expr) -> sympy.Expr:
     """Write a solution as steady state plus decaying exponentials: I*R + (V0 - I*R)*exp(-t/(C*R))."""
     expanded = sympy.expand(sympy.simplify(expr))
     return sympy.collect(expanded, sorted(expanded.atoms(sympy.exp), key=str))
 
 
-def evaluate_closed_form(model, times, params, inputs, initial):
+def evaluate_closed_form(model: Model, times: npt.ArrayLike, params: Values, inputs: Values,
+                         initial: Values) -> dict[str, Array]:
     """Evaluate the closed form at `times` (a NumPy array) for scalar params, inputs and initial values."""
     solution = LinearSolution(model)
     state = {k: float(initial.get(k, v)) for k, v in model.initial_values.items()}
@@ -68,7 +77,7 @@ def evaluate_closed_form(model, times, params, inputs, initial):
     return {k: np.broadcast_to(v, np.shape(times)) for k, v in values.items()}
 
 
-def crossing_time(model):
+def crossing_time(model: Model) -> sympy.Expr | None:
     """For a one-state linear model, the time for X to go from X0 to the threshold, as SymPy.
 
     With dX/dt = a X + b, X(t) = X_inf + (X0 - X_inf) e^(a t) and X_inf = -b/a, so the threshold
@@ -91,7 +100,7 @@ def crossing_time(model):
 class LinearSolution:
     """The exact solution of a linear model with inputs held constant, at any time."""
 
-    def __init__(self, model):
+    def __init__(self, model: Model) -> None:
 
         self.model = model
         states = model.state_symbols
@@ -104,7 +113,8 @@ class LinearSolution:
              *model.parameter_symbols],
             crossing, modules="numpy")
 
-    def propagate(self, state, inputs, params, tau):
+    def propagate(self, state: Values, inputs: Values, params: Values,
+                  tau: float | Array) -> dict[str, Array]:
         """The state after time `tau` (scalar or array) from `state`, with constant `inputs`."""
         model = self.model
         values = [state[n] for n in model.state_names]
@@ -114,8 +124,10 @@ class LinearSolution:
         return {n: np.asarray(v, float) + 0 * np.asarray(tau, float)
                 for n, v in zip(model.state_names, result)}
 
-    def simulate(self, n_steps, dt, inputs=None, params=None, initial=None, reset=None,
-                 kicks=None):
+    def simulate(self, n_steps: int, dt: float, inputs: Mapping[str, npt.ArrayLike] | None = None,
+                 params: Values | None = None, initial: Values | None = None,
+                 reset: str | None = None, kicks: Mapping[str, Array] | None = None
+                 ) -> tuple[dict[str, Array], Array]:
         """Event-driven exact solution over piecewise-constant inputs, one value per step.
 
         Returns (states at the end of each step, spike times). Threshold crossings are found
@@ -155,20 +167,20 @@ class LinearSolution:
         return trace, np.array(spikes)
 
     @staticmethod
-    def _scalar(values):
+    def _scalar(values: Mapping[str, Array]) -> dict[str, float]:
         return {k: float(v) for k, v in values.items()}
 
-    def _scope(self, state, inputs, params):
+    def _scope(self, state: Values, inputs: Values, params: Values) -> dict[sympy.Symbol, float]:
         scope = {symbol(k): v for k, v in {**params, **inputs, **state}.items()}
         scope.update({s: 0.0 for s in self.model.input_symbols if s not in scope})
         return scope
 
-    def _above(self, state, params):
+    def _above(self, state: Values, params: Values) -> bool:
         spike = self.model.spike
         margin = evaluate(_margin_tree(spike), self._scope(state, {}, params))
         return bool(margin > 0)
 
-    def _crossing_time(self, start, inputs, params, span):
+    def _crossing_time(self, start: Values, inputs: Values, params: Values, span: float) -> float:
         model = self.model
         if self._crossing is not None and not self._above(start, params):
             values = [start[model.state_names[0]]]
@@ -189,7 +201,8 @@ class LinearSolution:
             low, high = (low, middle) if self._above(at, params) else (middle, high)
         return high
 
-    def _reset(self, state, resets, inputs, params):
+    def _reset(self, state: Values, resets: Assignments, inputs: Values,
+               params: Values) -> dict[str, float]:
         scope = self._scope(state, inputs, params)
 
         scope.update({previous_symbol(k): v for k, v in state.items()})
@@ -199,8 +212,8 @@ class LinearSolution:
         return new
 
 
-def _margin_tree(spike):
-    from ..ir.written import Op, from_sympy
+def _margin_tree(spike: sympy.Basic) -> Op:
+    from ..ir.written import from_sympy
 
     if not isinstance(spike, (sympy.Gt, sympy.Ge)):
         raise InputError("the exact reference needs a threshold condition such as 'V > theta'")

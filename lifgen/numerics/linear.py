@@ -2,7 +2,7 @@
 IR's linear algebra (ir/algebra.py): the methods, the discretizer and the analytic solution use
 it."""
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import sympy
 
@@ -10,9 +10,10 @@ from ..errors import ModelError
 from ..ir.symbols import DT
 from ..ir.algebra import linear_coefficients, nonlinear_terms
 from ..ir.functions import exprel, propagator
+from ..ir.model import Model
 
 
-def exact_step(model: Any, states: Sequence[sympy.Symbol] | None = None
+def exact_step(model: Model, states: Sequence[sympy.Symbol] | None = None
                ) -> list[tuple[sympy.Symbol, sympy.Expr]]:
     """Propagator of a linear system with inputs held over the step: exp of the augmented matrix.
     `states` (default all) may name a closed linear subsystem: its step alone."""

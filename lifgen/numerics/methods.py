@@ -10,7 +10,7 @@ CLI help all read it. Adding a Runge-Kutta method is one entry in `TABLEAUX`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import sympy
 from numpy.polynomial.polynomial import polypow
@@ -20,11 +20,15 @@ from ..ir.method_names import SUBSTEPPED, SUBSTEPS, substepped_name
 from .linear import exact_step, linear_coefficients
 from ..ir.symbols import DT, XI, substitute_expressions
 from ..ir.functions import exprel
+from ..ir.model import Model
 from ..ir.written import to_sympy
 
 NORMAL = sympy.Symbol("lg_normal")  # a standard normal number, new each step and neuron
 
 R = sympy.Rational
+Equations = Sequence[tuple[sympy.Symbol, sympy.Expr]]  # ((symbol, expression), ...) in order
+Step = tuple[Equations, Equations]  # (stages, updates) of one step, as SymPy
+Scope = Mapping[sympy.Symbol, sympy.Expr]  # symbol -> what stands in for it
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,13 @@ TABLEAUX = {
                    b=(R(1, 6), R(1, 3), R(1, 3), R(1, 6)), order=4),
 }
 
-def is_linear(model):
+def is_linear(model: Model) -> bool:
     """Linear with constant coefficients in the states and inputs (parameters are constants)."""
     variables = model.state_symbols + model.input_symbols
     return all(linear_coefficients(rhs, variables) is not None for _, rhs in model.odes)
 
 
-def is_uncoupled_linear(model):
+def is_uncoupled_linear(model: Model) -> bool:
     """Linear with constant coefficients, each state's rate free of every other state: there
     (and only there) the per-variable exponential Euler step is the exact step."""
     states = set(model.state_symbols)
@@ -58,12 +62,14 @@ def is_uncoupled_linear(model):
                                     for state, rhs in model.odes)
 
 
-def is_conditionally_linear(model):
+def is_conditionally_linear(model: Model) -> bool:
     """Every dX/dt is linear in X itself (its coefficient may depend on the other states)."""
     return all(state not in sympy.diff(rhs, state).free_symbols for state, rhs in model.odes)
 
 
-def stage_expressions(model, point, stage, first=None):
+def stage_expressions(model: Model, point: Scope, stage: int, first: Scope | None = None
+                      ) -> tuple[list[tuple[sympy.Symbol, sympy.Expr]],
+                                 dict[sympy.Symbol, sympy.Expr]]:
     """The model's named expressions at one stage's point, as temporaries computed once there.
 
     Returns (temporaries, scope): scope maps states to the point and each expression name to
@@ -82,7 +88,7 @@ def stage_expressions(model, point, stage, first=None):
     return stages, scope
 
 
-def runge_kutta(model, tableau, inline, exact=None):
+def runge_kutta(model: Model, tableau: Tableau, inline: bool, exact: Scope | None = None) -> Step:
     """Apply a tableau. Stages are substituted into the update if `inline`, else kept as temporaries.
 
     Returns (stages, updates): stages are ((symbol, expression), ...) computed in order. With
@@ -117,14 +123,14 @@ def runge_kutta(model, tableau, inline, exact=None):
     return stages, [(s, updates.get(s, exact.get(s))) for s, _ in model.odes]
 
 
-def _exact_at(exact, fraction):
+def _exact_at(exact: Scope, fraction: sympy.Expr) -> dict[sympy.Symbol, sympy.Expr]:
     """The exactly propagated states at `fraction` of the step (the states themselves at 0)."""
     if fraction == 0:
         return {s: s for s in exact}
     return {s: step.xreplace({DT: fraction * DT}) for s, step in exact.items()}
 
 
-def closed_linear_states(model):
+def closed_linear_states(model: Model) -> tuple[sympy.Symbol, ...]:
     """The largest set of states whose rates are linear with constant coefficients in those
     states and the inputs alone (synaptic conductances and currents, alpha pairs): a closed
     linear subsystem, which its propagator integrates exactly. Found by removing states that
@@ -141,13 +147,13 @@ def closed_linear_states(model):
         closed = kept
 
 
-def has_linear_split(model):
+def has_linear_split(model: Model) -> bool:
     """A closed linear subsystem beside states that are not in it: the hybrid method's case."""
     linear = closed_linear_states(model)
     return bool(linear) and len(linear) < len(model.odes) and not model.is_stochastic
 
 
-def hybrid(model, inline):
+def hybrid(model: Model, inline: bool) -> Step:
     """The closed linear subsystem by its exact propagator, the other states by rk4 whose stages
     read the subsystem's exact values at each stage time: rk4's order, synapses exact."""
     if not has_linear_split(model):
@@ -160,7 +166,7 @@ def hybrid(model, inline):
     return runge_kutta(model, TABLEAUX["rk4"], inline, exact)
 
 
-def exponential_euler(model, inline=True):
+def exponential_euler(model: Model, inline: bool = True) -> Step:
     """x_next = x + dt*f*exprel(a*dt), a = df/dx: exact when f is linear in x with constant a.
 
     Unless `inline`, the model's named expressions are computed once, as temporaries.
@@ -177,7 +183,7 @@ def exponential_euler(model, inline=True):
                     for s, rhs in model.named_odes]
 
 
-def _total_derivative(model, rhs, state):
+def _total_derivative(model: Model, rhs: sympy.Expr, state: sympy.Symbol) -> sympy.Expr:
     """d(rhs)/d(state) where rhs uses named expressions, keeping the names where it can."""
     result = sympy.diff(rhs, state)
     for name, _ in model.expressions:
@@ -187,7 +193,7 @@ def _total_derivative(model, rhs, state):
     return result
 
 
-def euler_maruyama(model):
+def euler_maruyama(model: Model) -> Step:
     """x_next = x + dt*f + sqrt(dt)*g*z for dx/dt = f + g*xi, z a standard normal per neuron and
     step (Ito; g may depend on the state)."""
     updates = []
@@ -226,19 +232,19 @@ class Method:
     name: str
     order: int | None
     summary: str
-    step: Callable  # (model, inline) -> (stages, updates) as SymPy
-    applies: Callable  # model -> bool
+    step: Callable[[Model, bool], Step]  # (model, inline) -> (stages, updates) as SymPy
+    applies: Callable[[Model], bool]
     stability: tuple | None = None
     verified_by_default: bool = True  # among the methods `lifgen verify` compares by default
     auto: str = ""  # why method="auto" picks it by its form alone (exact, where it applies)
 
 
-def _has_odes(model) -> bool:
+def _has_odes(model: Model) -> bool:
     return bool(model.odes)
 
 
 def _tableau_method(name: str, tableau: Tableau, summary: str, auto: str = "") -> Method:
-    def step(model, inline):
+    def step(model: Model, inline: bool) -> Step:
         single = len(tableau.b) == 1 and not model.named_odes
         return runge_kutta(model, tableau, inline=inline or single or is_linear(model))
     return Method(name, tableau.order, summary, step, _has_odes, stability_coefficients(tableau),
@@ -248,7 +254,7 @@ def _tableau_method(name: str, tableau: Tableau, summary: str, auto: str = "") -
 def substepped(method: Method, n: int) -> Method:
     """`method` applied n times with dt/n within one step: its order, n times its cost, an
     error about n^order times smaller (fast synapses at a coarse dt)."""
-    def step(model, inline):
+    def step(model: Model, inline: bool) -> Step:
         return substep(model, method.step, n)
     stability = None if method.stability is None else tuple(map(float, polypow(
         [c / n ** k for k, c in enumerate(method.stability)], n)))  # R(z/n)^n
@@ -257,7 +263,7 @@ def substepped(method: Method, n: int) -> Method:
                   verified_by_default=False)
 
 
-def substep(model, step, n):
+def substep(model: Model, step: Callable[[Model, bool], Step], n: int) -> Step:
     """(stages, updates) of n steps of `step` with dt/n: each substep's stages and results are
     temporaries (lg_sub1_..., ...) that the next substep reads; the updates take the last.
     Where a reset follows the spike, the substeps stop once the spike condition holds (see
@@ -279,7 +285,7 @@ def substep(model, step, n):
     return stages, [(s, current[s]) for s in states]
 
 
-def _spiked_within(model, current):
+def _spiked_within(model: Model, current: Scope) -> sympy.Basic:
     """Whether the neuron spiked in an earlier substep of this step: the condition holds at the
     substep's start and did not at the step's. The reset will replace the state, so the
     substeps stop there: integrating on past the cut-off of an exponential neuron (eif, adex)
@@ -319,12 +325,12 @@ ORDERS = {name: method.order for name, method in METHODS.items()}
 VERIFIED_BY_DEFAULT = tuple(name for name, method in METHODS.items() if method.verified_by_default)
 
 
-def applies(method: str, model) -> bool:
+def applies(method: str, model: Model) -> bool:
     """Whether `method` (or "auto") can integrate `model`."""
     return method == "auto" or (method in METHODS and METHODS[method].applies(model))
 
 
-def auto_by_form(model) -> tuple[str, str] | None:
+def auto_by_form(model: Model) -> tuple[str, str] | None:
     """(method, reason) where the model's form alone decides: Euler-Maruyama for white noise,
     exact for a linear system; None where accuracy must decide (accuracy.py)."""
     if model.is_stochastic:
@@ -334,7 +340,7 @@ def auto_by_form(model) -> tuple[str, str] | None:
     return None
 
 
-def auto_candidates(model) -> tuple[str, ...]:
+def auto_candidates(model: Model) -> tuple[str, ...]:
     """The methods auto compares on `model`, cheapest first. Where hybrid applies, the rk4 family
     is left out: hybrid costs less and is as accurate or more (its synapses are exact)."""
     split = METHODS["hybrid"].applies(model)
@@ -342,14 +348,14 @@ def auto_candidates(model) -> tuple[str, ...]:
                  and not (split and name.startswith("rk4")))
 
 
-def symbolic_step(model, method: str, inline: bool = True):
+def symbolic_step(model: Model, method: str, inline: bool = True) -> Step:
     """(stages, updates) of `method` as SymPy; with `inline` every stage is substituted in."""
     if model.is_stochastic:
         return euler_maruyama(model)
     return METHODS[method].step(model, inline)
 
 
-def check_written_step(model, method):
+def check_written_step(model: Model, method: str) -> None:
     """The step written out in the model file for `method` must equal the step derived from the
     laws (checked when a simulator uses it: the front end does no numerics)."""
     assignments = dict(model.written_steps).get(method, ())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from ..errors import InputError
 from .result import Result
@@ -23,7 +24,7 @@ class NetworkResult:
                              f"{', '.join(self.populations)}")
         return self.populations[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.populations)
 
     def __len__(self) -> int:

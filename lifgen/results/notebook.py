@@ -1,30 +1,59 @@
 """How results, simulators, step maps and verification reports show themselves: a short text
 summary for the terminal and HTML (tables, a small raster, collapsible source) for notebooks."""
 
+from __future__ import annotations
+
 import base64
 import html
 import io
+from typing import Any, Iterable, Protocol
 
 import numpy as np
 
 from ..errors import InputError
+from ..ir.model import Model
+from .plotting import Report, RunResult
 
 RASTER_DOTS = 4000  # a notebook raster draws at most this many spikes (the earliest)
 RASTER_NEURONS = 200  # and at most this many neurons
 
 
-def _quantity(value, unit):
+class Shown(Protocol):
+    """What a notebook shows of a runtime.simulate.Simulator (runtime/ is a later stage)."""
+
+    @property
+    def model(self) -> Model: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def dt(self) -> float | None: ...
+    @property
+    def dtype(self) -> str: ...
+    @property
+    def reset(self) -> str: ...
+    @property
+    def reset_timing(self) -> str: ...
+    @property
+    def target(self) -> Any: ...  # a targets.base.Target: its name is shown
+    @property
+    def options(self) -> dict[str, Any]: ...
+    @property
+    def c_source(self) -> str: ...
+
+
+def _quantity(value: float, unit: str) -> str:
     return f"{value:g} {unit}".rstrip()
 
 
-def _time(result, value):
+def _time(result: RunResult, value: float) -> str:
     if result.dt is None:
         return f"{value:g} steps"
     return _quantity(value, result.time_unit or "time units")
 
 
-def result_facts(result):
+def result_facts(result: RunResult) -> list[tuple[str, str]]:
     """(label, text) rows that summarise a run."""
+    assert result.spike_count is not None, "a Result needs spike_count or spikes"  # as n_neurons
     batch = np.shape(result.spike_count)[:-1]
     step = "" if result.dt is None else f" of {_time(result, result.dt)}"
     rows = [("model", result.model),
@@ -38,7 +67,7 @@ def result_facts(result):
         silent = int(np.sum(np.asarray(result.spike_count) == 0))
         rows.append(("spikes", f"{total} (mean rate {rates.mean():.4g} {result.rate_unit}; "
                                f"{silent} of {rates.size} neurons silent)"))
-    traced = [f"{name} ({'all' if result.recorded.get(name) is None else len(result.recorded[name])}"
+    traced = [f"{name} ({'all' if (neurons := result.recorded.get(name)) is None else len(neurons)}"
               f" neurons)" for name in result.traces]
     rows.append(("traces", ", ".join(traced) or "none"))
     rows.append(("final state", ", ".join(
@@ -50,19 +79,19 @@ def result_facts(result):
     return rows
 
 
-def result_text(result):
+def result_text(result: RunResult) -> str:
     """A few lines: the model, steps, neurons, spikes and what was traced."""
     return "Result\n" + "\n".join(f"  {label}: {text}" for label, text in result_facts(result))
 
 
-def _table(rows):
+def _table(rows: Iterable[tuple[str, object]]) -> str:
     cells = "".join(f"<tr><th style='text-align:left'>{html.escape(str(label))}</th>"
                     f"<td style='text-align:left'>{html.escape(str(text))}</td></tr>"
                     for label, text in rows)
     return f"<table>{cells}</table>"
 
 
-def raster_svg(result, width=480, height=160):
+def raster_svg(result: RunResult, width: int = 480, height: int = 160) -> str:
     """The first batch row's spikes as an inline SVG raster (no plotting library needed)."""
     try:
         times, neurons = result.spike_event_times
@@ -89,12 +118,12 @@ def raster_svg(result, width=480, height=160):
             "</svg>")
 
 
-def result_html(result):
+def result_html(result: RunResult) -> str:
     """The summary table and a small raster of the first batch row."""
     return f"<div><b>lifgen Result</b>{_table(result_facts(result))}{raster_svg(result)}</div>"
 
 
-def simulator_html(simulator):
+def simulator_html(simulator: Shown) -> str:
     """The model, the options and the generated source, collapsed."""
     rows = [("model", simulator.model.name), ("method", simulator.method),
             ("dt", _quantity(simulator.dt, simulator.model.time_unit) if simulator.dt else "map"),
@@ -107,7 +136,7 @@ def simulator_html(simulator):
             f"({source.count(chr(10))} lines)</summary><pre>{source}</pre></details></div>")
 
 
-def report_text(report):
+def report_text(report: Report) -> str:
     methods = list(dict.fromkeys(r["method"] for r in report.rows))
     dts = sorted({r["dt"] for r in report.rows}, reverse=True)
     verdict = "passed" if report.passed else "FAILED: " + ", ".join(
@@ -116,7 +145,7 @@ def report_text(report):
             f"{verdict}>")
 
 
-def report_html(report):
+def report_html(report: Report) -> str:
     """The table and, when matplotlib is there, the convergence plot."""
     from .plotting import pyplot
 

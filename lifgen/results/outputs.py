@@ -1,16 +1,23 @@
 """Files the CLI writes for the user (plots, saved results): the final name decided and checked
 before any work, never an existing file without --force, and written atomically."""
 
+from __future__ import annotations
+
 import os
 import tempfile
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InputError
 
+if TYPE_CHECKING:  # matplotlib is an optional extra
+    from matplotlib.figure import Figure
 
-def plot_formats():
+
+def plot_formats() -> set[str]:
     """The file extensions matplotlib can write, e.g. {'png', 'pdf', 'svg'}."""
     from .plotting import pyplot
 
@@ -20,7 +27,7 @@ def plot_formats():
     return set(FigureCanvasBase.get_supported_filetypes())
 
 
-def final_path(text, kind, force):
+def final_path(text: str, kind: str, force: bool) -> Path:
     """The name the file will really have (NumPy adds .npz, matplotlib .png when there is no
     extension), checked: its folder exists, a plot's extension is one matplotlib writes, and it
     is not there already unless `force`."""
@@ -41,7 +48,7 @@ def final_path(text, kind, force):
     return path
 
 
-def write_atomically(path, write):
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call `write(file)` on a temporary file beside `path`, then rename it to `path`: a reader
     never sees half a file, and a failure (a full disk) leaves what was there."""
     temporary = None
@@ -59,12 +66,12 @@ def write_atomically(path, write):
         raise
 
 
-def _remove(temporary):
+def _remove(temporary: str | None) -> None:
     if temporary is not None:
         Path(temporary).unlink(missing_ok=True)
 
 
-def save_figure(figure, path):
+def save_figure(figure: Figure, path: Path) -> None:
     from .plotting import pyplot
 
     write_atomically(path, lambda file: figure.savefig(file, format=path.suffix[1:].lower(),
@@ -72,5 +79,6 @@ def save_figure(figure, path):
     pyplot().close(figure)
 
 
-def save_arrays(path, arrays):
-    write_atomically(path, lambda file: np.savez(file, **arrays))
+def save_arrays(path: Path, arrays: Mapping[str, npt.ArrayLike]) -> None:
+    # allow_pickle named (its default), so that mypy does not match **arrays with it
+    write_atomically(path, lambda file: np.savez(file, allow_pickle=True, **arrays))

@@ -1,11 +1,99 @@
 """Plots of a simulation: input, membrane with threshold, and spikes (matplotlib, an optional extra)."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+
 import numpy as np
 
 from ..errors import InputError
 
+if TYPE_CHECKING:  # matplotlib is an optional extra: imported when a plot is drawn
+    from matplotlib.figure import Figure
 
-def pyplot():
+
+class RunResult(Protocol):
+    """What plots and summaries read of a results.result.Result (result.py imports this module
+    and notebook.py to draw and describe itself, so the Result is named here, not imported)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def dt(self) -> float | None: ...
+    @property
+    def time_unit(self) -> str: ...
+    @property
+    def n_steps(self) -> int: ...
+    @property
+    def partial(self) -> bool: ...
+    @property
+    def traces(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def state(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def inputs(self) -> Mapping[str, np.ndarray]: ...
+    @property
+    def units(self) -> Mapping[str, str]: ...
+    @property
+    def recorded(self) -> Mapping[str, np.ndarray | None]: ...  # state -> neurons (None: all)
+    @property
+    def threshold(self) -> object: ...  # per neuron, or None
+    @property
+    def threshold_state(self) -> str: ...
+    @property
+    def spike_count(self) -> np.ndarray | None: ...
+    @property
+    def first_nonfinite(self) -> tuple[Any, ...] | None: ...
+    @property
+    def times(self) -> np.ndarray: ...
+    @property
+    def n_neurons(self) -> int: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def rates(self) -> np.ndarray: ...
+    @property
+    def rate_unit(self) -> str: ...
+    @property
+    def spike_event_times(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def _check_neuron(self, neuron: int) -> None: ...
+    def trace(self, name: str, neuron: int = 0) -> np.ndarray: ...
+    def input_trace(self, name: str, neuron: int = 0) -> np.ndarray: ...
+    def spike_steps(self, neuron: int = 0) -> np.ndarray: ...
+    def population_rate(self, bin: float | str | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class Report(Protocol):
+    """What plots and notebooks read of a tools.verify.VerificationReport (tools/ is a later
+    stage: named here, not imported)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def rows(self) -> Sequence[Mapping[str, Any]]: ...  # per method and dt: "method", "dt", ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def state_unit(self) -> str: ...
+    @property
+    def time_unit(self) -> str: ...
+    @property
+    def traces(self) -> Mapping[tuple[str, float], tuple[np.ndarray, np.ndarray]]: ...
+    @property
+    def reference_trace(self) -> tuple[np.ndarray, np.ndarray] | None: ...
+    @property
+    def passed(self) -> bool: ...
+    @property
+    def noise_floor(self) -> float: ...
+    def verdicts(self) -> dict[str, bool]: ...
+    def expected_order(self, method: str) -> int | None: ...
+    def to_table(self) -> str: ...
+    def plot(self, path: str | Path | None = None) -> Figure: ...
+
+
+def pyplot() -> ModuleType:
     try:
         import matplotlib
 
@@ -16,17 +104,17 @@ def pyplot():
     return plt
 
 
-def _labelled(name, unit):
+def _labelled(name: str, unit: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def _time_label(result):
+def _time_label(result: RunResult) -> str:
     if result.dt is None:
         return "step"
     return f"time ({result.time_unit})" if result.time_unit else "time (the model's time unit)"
 
 
-def _finish(plt, figure, path):
+def _finish(plt: ModuleType, figure: Figure, path: str | Path | None) -> Figure:
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)
@@ -34,7 +122,8 @@ def _finish(plt, figure, path):
     return figure
 
 
-def plot_result(result, neuron=0, path=None, states=None):
+def plot_result(result: RunResult, neuron: int = 0, path: str | Path | None = None,
+                states: Iterable[str] | None = None) -> Figure:
     """Stacked panels for one neuron: its inputs, each traced state on its own axis with its unit
     (and the spike threshold on the state it tests), and its spikes."""
     plt = pyplot()
@@ -59,8 +148,9 @@ def plot_result(result, neuron=0, path=None, states=None):
         axis = axes.pop(0)
         axis.plot(times, result.trace(name, neuron), color="C0", linewidth=1)
         if name == result.threshold_state and result.threshold is not None:
-            axis.axhline(result.threshold[neuron], color="gray", linestyle="--", linewidth=0.8)
-            axis.annotate("threshold", (1.0, result.threshold[neuron]), xycoords=("axes fraction",
+            threshold = np.asarray(result.threshold)  # one value per neuron
+            axis.axhline(threshold[neuron], color="gray", linestyle="--", linewidth=0.8)
+            axis.annotate("threshold", (1.0, threshold[neuron]), xycoords=("axes fraction",
                           "data"), xytext=(3, 0), textcoords="offset points", fontsize=8,
                           color="gray", va="center")
         axis.set_ylabel(_labelled(name, result.units.get(name, "")))
@@ -74,7 +164,8 @@ def plot_result(result, neuron=0, path=None, states=None):
     return _finish(plt, figure, path)
 
 
-def plot_raster(result, path=None, bin=None):
+def plot_raster(result: RunResult, path: str | Path | None = None,
+                bin: float | str | None = None) -> Figure:
     """The first batch row's spikes as a raster, over its population rate."""
     plt = pyplot()
     times, neurons = result.spike_event_times
@@ -84,9 +175,8 @@ def plot_raster(result, path=None, bin=None):
     top.set_ylabel("neuron")
     top.set_ylim(-0.5, result.n_neurons - 0.5)
     top.set_title(f"{result.model}: {times.size} spikes from {result.n_neurons} neurons")
-    default = None if bin is not None else max(result.dt or 1.0, result.duration / 100)
-    starts, rate = result.population_rate(bin if bin is not None else
-                                          _whole_steps(result, default))
+    starts, rate = result.population_rate(bin if bin is not None else _whole_steps(
+        result, max(result.dt or 1.0, result.duration / 100)))
     width = starts[1] - starts[0] if starts.size > 1 else result.duration
     bottom.step(starts + width, rate, where="pre", color="C0")
     bottom.set_ylabel(f"rate ({result.rate_unit})")
@@ -94,17 +184,18 @@ def plot_raster(result, path=None, bin=None):
     return _finish(plt, figure, path)
 
 
-def _whole_steps(result, width):
+def _whole_steps(result: RunResult, width: float) -> float:
     step = result.dt or 1.0
     return max(1, round(width / step)) * step
 
 
-def plot_verification(report, path=None):
+def plot_verification(report: Report, path: str | Path | None = None) -> Figure:
     """Two panels: each method's trace (coarsest dt) over the reference, and error against dt."""
     plt = pyplot()
     figure, (traces, errors) = plt.subplots(1, 2, figsize=(11, 4.2))
-    times, values = report.reference_trace
-    traces.plot(times, values, color="black", linewidth=2.5, alpha=0.35, label="reference")
+    if report.reference_trace is not None:  # verify() always records it
+        times, values = report.reference_trace
+        traces.plot(times, values, color="black", linewidth=2.5, alpha=0.35, label="reference")
     methods = list(dict.fromkeys(r["method"] for r in report.rows))
     coarsest = max(r["dt"] for r in report.rows)
     for method in methods:

@@ -4,9 +4,13 @@ The kernel delivers spikes event-driven, row by row of presynaptic neuron (CSR),
 costs spikes x fan-out, not N^2. Every constructor checks indices, weights and delays.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InputError
 
@@ -22,7 +26,7 @@ class Sparse:
     n_pre: int
     n_post: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("pre", "post", "weight", "delay"):  # private, read-only copies: checked
             array = np.array(getattr(self, name))       # once, they cannot change before a run
             array.setflags(write=False)
@@ -30,7 +34,9 @@ class Sparse:
         _check(self)
 
     @classmethod
-    def from_arrays(cls, pre, post, weight, delay=1, n_pre=None, n_post=None):
+    def from_arrays(cls, pre: npt.ArrayLike, post: npt.ArrayLike, weight: npt.ArrayLike,
+                    delay: npt.ArrayLike = 1, n_pre: int | None = None,
+                    n_post: int | None = None) -> Sparse:
         """Synapses pre[k] -> post[k]; `weight` and `delay` are scalars or one value per synapse."""
         pre, post = _indices(pre, "pre"), _indices(post, "post")
         if pre.shape != post.shape:
@@ -42,7 +48,8 @@ class Sparse:
                    _per_synapse(delay, pre.size, "delay", None), int(n_pre), int(n_post))
 
     @classmethod
-    def random(cls, n_post, n_pre, p, weight, delay=1, seed=0, allow_self=False):
+    def random(cls, n_post: int, n_pre: int, p: float, weight: npt.ArrayLike,
+               delay: npt.ArrayLike = 1, seed: int = 0, allow_self: bool = False) -> Sparse:
         """Each pair connected independently with probability `p` (NumPy generator `seed`)."""
         if not 0 <= p <= 1:
             raise InputError(f"Sparse.random: p must be in [0, 1], got {p!r}")
@@ -60,7 +67,7 @@ class Sparse:
         return cls.from_arrays(pre, post, weight, delay, n_pre=n_pre, n_post=n_post)
 
     @classmethod
-    def from_scipy(cls, matrix, delay=1):
+    def from_scipy(cls, matrix: Any, delay: npt.ArrayLike = 1) -> Sparse:  # scipy is optional
         """From a SciPy sparse matrix M with M[i, j] the weight from j to i (scipy is optional)."""
         try:
             coo = matrix.tocoo()
@@ -70,14 +77,15 @@ class Sparse:
         return cls.from_arrays(coo.col, coo.row, coo.data, delay, n_pre=n_pre, n_post=n_post)
 
     @property
-    def n_synapses(self):
+    def n_synapses(self) -> int:
         return int(self.pre.size)
 
     @property
-    def max_delay(self):
+    def max_delay(self) -> int:
         return int(self.delay.max()) if self.delay.size else 1
 
-    def csr(self, dtype):
+    def csr(self, dtype: npt.DTypeLike) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
+                                                 np.ndarray, npt.NDArray[np.int64]]:
         """(row_start (n_pre + 1,), post, weight, delay) sorted by presynaptic neuron, stably."""
         order = np.argsort(self.pre, kind="stable")
         row_start = np.zeros(self.n_pre + 1, np.int64)
@@ -86,25 +94,26 @@ class Sparse:
                 np.ascontiguousarray(self.weight[order], dtype),
                 np.ascontiguousarray(self.delay[order], np.int64))
 
-    def to_dense(self):
+    def to_dense(self) -> npt.NDArray[np.float64]:
         """W[i, j], the summed weight from j to i (for tests and small networks)."""
         dense = np.zeros((self.n_post, self.n_pre))
         np.add.at(dense, (self.post, self.pre), self.weight)
         return dense
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<Sparse {self.n_pre} -> {self.n_post}: {self.n_synapses} synapses, delays "
                 f"{int(self.delay.min()) if self.delay.size else 1}..{self.max_delay} steps>")
 
 
-def _indices(values, what):
+def _indices(values: npt.ArrayLike, what: str) -> npt.NDArray[np.int64]:
     array = np.asarray(values)
     if array.ndim != 1 or (array.size and not np.issubdtype(array.dtype, np.integer)):
         raise InputError(f"Sparse: {what} must be a 1-D array of integer neuron indices")
     return array.astype(np.int64)
 
 
-def _per_synapse(value, size, what, kind):
+def _per_synapse(value: npt.ArrayLike, size: int, what: str, kind: type[float] | None
+                 ) -> np.ndarray:
     array = np.asarray(value)
     if kind is None:
         if not np.issubdtype(array.dtype, np.integer):
@@ -123,7 +132,7 @@ def _per_synapse(value, size, what, kind):
     return array
 
 
-def _check(sparse):
+def _check(sparse: Sparse) -> None:
     for what, indices, limit in (("pre", sparse.pre, sparse.n_pre),
                                  ("post", sparse.post, sparse.n_post)):
         if indices.size and (indices.min() < 0 or indices.max() >= limit):

@@ -2,7 +2,10 @@
 and a run above the limit (`run(max_memory=...)`, default 80% of the memory available now) is an
 InputError that says what takes the room."""
 
+from __future__ import annotations
+
 import os
+from typing import Mapping
 
 from ..errors import InputError
 
@@ -17,14 +20,14 @@ CHUNK_EVENT_BYTES = 1 + 3 * 8
 UNKNOWN = 1 << 50  # no known limit
 
 
-def available_bytes():
+def available_bytes() -> int:
     """The memory a new allocation can have now: the least of what the machine has free
     (Linux: MemAvailable), what the process's address-space limit (`ulimit -v`, RLIMIT_AS)
     leaves, and what its cgroup (a container's or a batch job's memory limit) leaves."""
     return min(_machine_available(), _address_space_left(), _cgroup_left())
 
 
-def _machine_available():
+def _machine_available() -> int:
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
@@ -38,7 +41,7 @@ def _machine_available():
         return UNKNOWN
 
 
-def _address_space_left():
+def _address_space_left() -> int:
     try:
         import resource
         soft, _ = resource.getrlimit(resource.RLIMIT_AS)
@@ -55,7 +58,7 @@ CGROUPS = (("", "/sys/fs/cgroup", "memory.max", "memory.current"),
            ("memory", "/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"))
 
 
-def _cgroup_left():
+def _cgroup_left() -> int:
     """The process's cgroup memory limit less its use (v2 or v1), or UNKNOWN."""
     try:
         with open("/proc/self/cgroup") as cgroups:
@@ -71,7 +74,7 @@ def _cgroup_left():
     return left
 
 
-def _cgroup_room(folder, limit_file, usage_file):
+def _cgroup_room(folder: str, limit_file: str, usage_file: str) -> int:
     try:
         with open(os.path.join(folder, limit_file)) as limit_text:
             text = limit_text.read().strip()
@@ -84,7 +87,7 @@ def _cgroup_room(folder, limit_file, usage_file):
     return max(int(text) - used, 0)
 
 
-def _status_bytes(key):
+def _status_bytes(key: str) -> int:
     """A size from /proc/self/status (VmSize: the address space the process holds), or 0."""
     try:
         with open("/proc/self/status") as status:
@@ -96,7 +99,7 @@ def _status_bytes(key):
     return 0
 
 
-def limit(max_memory):
+def limit(max_memory: float | None) -> int:
     """The byte limit of a run: `max_memory` (bytes), else 80% of what is available now."""
     if max_memory is None:
         return int(SHARE_OF_AVAILABLE * available_bytes())
@@ -106,7 +109,7 @@ def limit(max_memory):
     return int(max_memory)
 
 
-def check(parts, max_memory):
+def check(parts: Mapping[str, int], max_memory: float | None) -> int:
     """InputError when the parts ({what: bytes}) add up to more than the limit."""
     total, allowed = sum(parts.values()), limit(max_memory)
     if total > allowed:

@@ -12,13 +12,20 @@ costs nothing per step. Every synapse's states are brought to the end of the run
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Mapping, Sequence, TypedDict
+
 import numpy as np
+import numpy.typing as npt
+import sympy
 
 from ..codegen.plasticity import Plastic
+from ..codegen.run_arrays import SynapseArrays
 from ..errors import InputError
 from ..frontend.synapse_model import SynapseModel, load_synapse_model
 from ..frontend.units import UnitError, parse_unit
-from ..ir.written import evaluate
+from ..ir.model import Model
+from ..ir.written import Node, evaluate
 from ..numerics.synapse_propagation import ELAPSED, propagation
 from .connectivity import Sparse
 from .prepare import checked_names
@@ -32,7 +39,9 @@ class Synapses:
     weights are the initial `w` unless `initial` sets it. Give it where `connections=` takes a
     Sparse; the final states come back as `result.synapses[synapse_type][state]`."""
 
-    def __init__(self, sparse: Sparse, model="stdp", params=None, initial=None):
+    def __init__(self, sparse: Sparse, model: SynapseModel | str | Path = "stdp",
+                 params: Mapping[str, npt.ArrayLike] | None = None,
+                 initial: Mapping[str, npt.ArrayLike] | None = None) -> None:
         if not isinstance(sparse, Sparse):
             raise InputError(f"Synapses needs a lifgen.Sparse, got {type(sparse).__name__}")
         self.sparse = sparse
@@ -59,12 +68,12 @@ class Synapses:
         for q in self.model.states:
             self.initial.setdefault(q.name, np.full(n, q.value if q.value is not None else 0.0))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"Synapses({self.sparse.n_synapses} synapses, model={self.model.name!r}, "
                 f"params={{{', '.join(f'{k}: {v[0]:g}' for k, v in self.params.items())}}})")
 
 
-def _per_synapse(value, n, what):
+def _per_synapse(value: object, n: int, what: str) -> npt.NDArray[np.float64]:
     array = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
     if array is None or array.ndim > 1 or (array.ndim == 1 and array.size != n):
         raise InputError(f"{what} must be a number or one value per synapse ({n})")
@@ -73,7 +82,8 @@ def _per_synapse(value, n, what):
     return np.array(np.broadcast_to(array, (n,)))
 
 
-def bind(synapses: Synapses, synapse_type: str, neuron_model, source="connections") -> Plastic:
+def bind(synapses: Synapses, synapse_type: str, neuron_model: Model,
+         source: str = "connections") -> Plastic:
     """Check that `synapses` fits synapse type `synapse_type` of `neuron_model`."""
     model = synapses.model
     if neuron_model.is_discrete and model.odes:
@@ -90,8 +100,8 @@ def bind(synapses: Synapses, synapse_type: str, neuron_model, source="connection
     return Plastic(synapse_type, model, float(factor), source, tuple(sorted(shared)))
 
 
-def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtype,
-           slots: int) -> dict:
+def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtype: type,
+           slots: int) -> dict[str, Any]:
     """The kernel's per-synapse arrays, in CSR order (by presynaptic neuron): states, last event
     times, parameters, the CSC index of each neuron's incoming synapses and the spike history
     of `slots` steps (and the binding itself)."""
@@ -117,7 +127,8 @@ def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtyp
             "record": np.zeros(0, np.int64), "recorded": np.zeros(0, np.int64), "trace": None}
 
 
-def record(synapses: dict, requests: dict, n_steps: int, dtype) -> None:
+def record(synapses: Mapping[str, SynapseArrays], requests: Mapping[str, npt.ArrayLike],
+           n_steps: int, dtype: type) -> None:
     """Lay out the traces of the synapses `requests` names ({type: indices in its Sparse})."""
     for name, indices in requests.items():
         laid = synapses[name].plastic
@@ -139,7 +150,15 @@ def record(synapses: dict, requests: dict, n_steps: int, dtype) -> None:
         laid["trace"] = np.zeros((n_steps, rows, n_states, chosen.size), dtype)
 
 
-def results(synapses: dict, done: int, dt: float, batch, fired) -> dict:
+class SynapseResults(TypedDict):
+    """Result's fields of the plastic synapse types: type -> state -> values."""
+
+    synapses: dict[str, dict[str, np.ndarray]]
+    synapse_traces: dict[str, dict[str, np.ndarray]]
+
+
+def results(synapses: Mapping[str, SynapseArrays], done: int, dt: float, batch: tuple[int, ...],
+            fired: np.ndarray) -> SynapseResults:
     """Result's `synapses` (final states) and `synapse_traces` (recorded, per step; the last
     row is the final state) of the plastic synapse types."""
     final, traces = {}, {}
@@ -158,8 +177,8 @@ def results(synapses: dict, done: int, dt: float, batch, fired) -> dict:
     return {"synapses": final, "synapse_traces": traces}
 
 
-def final_states(plastic: Plastic, laid_out: dict, n_steps: int, dt: float, batch,
-                 fired: np.ndarray) -> dict:
+def final_states(plastic: Plastic, laid_out: Mapping[str, Any], n_steps: int, dt: float,
+                 batch: tuple[int, ...], fired: np.ndarray) -> dict[str, np.ndarray]:
     """state -> values per synapse in the Sparse's order at the end of the run: `on_post` for
     the spikes of the last step (which the kernel runs at the start of the next step), then every
     synapse propagated to the end."""
@@ -184,7 +203,8 @@ def final_states(plastic: Plastic, laid_out: dict, n_steps: int, dt: float, batc
             for k, name in enumerate(model.state_names)}
 
 
-def _event(model: SynapseModel, states, params, elapsed, statements) -> np.ndarray:
+def _event(model: SynapseModel, states: np.ndarray, params: np.ndarray, elapsed: np.ndarray,
+           statements: Sequence[tuple[sympy.Symbol, Node]]) -> np.ndarray:
     """An event in NumPy, as the kernel's event_code runs it: (n_states, n) states propagated
     over `elapsed`, then `statements` in order."""
     scope = {ELAPSED: elapsed}

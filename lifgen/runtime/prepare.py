@@ -8,21 +8,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from numbers import Real
+from typing import Any, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from .connectivity import Sparse
 from ..errors import InputError
 from ..ir.kinds import DriveKind, WeightKind
 from ..ir.symbols import DT, symbol
 from ..codegen.run_arrays import InputArray
+from ..ir.model import Model, Quantity
 from .sources import SOURCES, SpikeTrain, strides as table_strides
 from ..frontend.units import UnitError, parse_unit, to_unit
-from .waveforms import WAVEFORMS
-from ..ir.written import evaluate, to_text
+from .waveforms import WAVEFORMS, Waveform
+from ..ir.written import Assignments, evaluate, to_text
+
+Float = type  # the kernel's NumPy float type: np.float64 or np.float32
 
 
-def derive(name, value, derived, dt, values, dtype, allow_nan=False):
+def derive(name: str, value: object, derived: Assignments, dt: float | None,
+           values: Mapping[str, npt.ArrayLike], dtype: Float, allow_nan: bool = False
+           ) -> dict[str, Any]:  # NumPy arrays or scalars, as written.evaluate gives them
     """Parameters computed from another parameterization, e.g. Lapicque's R and C from beta."""
     scope = {symbol(k): v for k, v in values.items()}
     scope.update({symbol(name): finite_array(value, f"params[{name!r}]", dtype, allow_nan), DT: dt or 1.0})
@@ -34,14 +41,14 @@ def derive(name, value, derived, dt, values, dtype, allow_nan=False):
     return result
 
 
-def check_constraints(model, arrays, dtype):
+def check_constraints(model: Model, arrays: Mapping[str, np.ndarray], dtype: Float) -> None:
     scope = {symbol(n): a for n, a in arrays.items()}
     for tree in model.constraints:
         if not np.all(evaluate(tree, scope, dtype)):
             raise InputError(f"model {model.name} requires {to_text(tree)}")
 
 
-def count(value, name, minimum, maximum=None):
+def count(value: object, name: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum \
             or maximum is not None and value > maximum:
         bound = f"in {minimum}..{maximum}" if maximum is not None else f">= {minimum}"
@@ -49,7 +56,7 @@ def count(value, name, minimum, maximum=None):
     return int(value)
 
 
-def checked_names(mapping, known, what):
+def checked_names(mapping: object, known: Sequence[str], what: str) -> dict[str, Any]:
     if mapping is None:
         return {}
     if not isinstance(mapping, Mapping):
@@ -62,7 +69,8 @@ def checked_names(mapping, known, what):
     return mapping
 
 
-def record_request(record, state_names, n_neurons):
+def record_request(record: object, state_names: Sequence[str], n_neurons: int
+                   ) -> tuple[dict[str, np.ndarray | None], np.ndarray]:
     """(state -> None for every neuron or the traced neuron indices, indices the kernel records).
 
     The kernel records one set of neurons for every traced state: the union of those asked for.
@@ -97,7 +105,7 @@ def record_request(record, state_names, n_neurons):
     return {name: union for name in requests}, union
 
 
-def numbers(value, what, dtype):
+def numbers(value: object, what: str, dtype: Float) -> np.ndarray:
     """`value` as a contiguous array of `dtype`, or an InputError naming `what`."""
     if is_gpu_array(value):
         raise InputError(f"{what} is a GPU array; only inputs are taken on the GPU: give it as a "
@@ -111,7 +119,7 @@ def numbers(value, what, dtype):
         raise InputError(f"{what} must be real numbers, got {REFUSED_KINDS[kind]} "
                          "(convert it with .astype(float) if that is what you mean)")
     try:
-        array = np.asarray(value, dtype=dtype)
+        array: np.ndarray = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError):
         raise InputError(f"{what} must be numbers, got {type(value).__name__}") from None
     except OverflowError:
@@ -125,7 +133,7 @@ REFUSED_KINDS = {"b": "booleans", "c": "complex numbers (the imaginary part woul
                  "array"}
 
 
-def finite_array(value, what, dtype, allow_nan=False):
+def finite_array(value: object, what: str, dtype: Float, allow_nan: bool = False) -> np.ndarray:
     array = numbers(value, what, dtype)
     if not allow_nan and not np.isfinite(array).all():
         raise InputError(f"{what} contains NaN or infinite values (run(..., allow_nan=True) "
@@ -133,7 +141,8 @@ def finite_array(value, what, dtype, allow_nan=False):
     return array
 
 
-def per_neuron(value, what, n_neurons, dtype, allow_nan=False):
+def per_neuron(value: object, what: str, n_neurons: int, dtype: Float, allow_nan: bool = False
+               ) -> tuple[np.ndarray, int]:
     """A scalar or an (N,) array as (array, stride): stride 0 shares one value among all neurons."""
     array = finite_array(value, what, dtype, allow_nan)
     if array.ndim == 0:
@@ -143,7 +152,9 @@ def per_neuron(value, what, n_neurons, dtype, allow_nan=False):
     raise InputError(f"{what} must be a scalar or have shape ({n_neurons},), got {array.shape}")
 
 
-def batch_shape(inputs, initial, n_steps, n_neurons):
+def batch_shape(inputs: Mapping[str, npt.ArrayLike | Waveform],
+                initial: Mapping[str, npt.ArrayLike], n_steps: int,
+                n_neurons: int) -> tuple[int, ...]:
     """The batch shape from (T, *batch, N) inputs and (*batch, N) initial states; () if none."""
     shapes = set()
     for name, value in inputs.items():
@@ -157,7 +168,9 @@ def batch_shape(inputs, initial, n_steps, n_neurons):
     return shapes.pop() if shapes else ()
 
 
-def input_array(value, name, n_steps, batch, n_neurons, dtype, allow_nan=False, device=None):
+def input_array(value: npt.ArrayLike | Waveform, name: str, n_steps: int, batch: tuple[int, ...],
+                n_neurons: int, dtype: Float, allow_nan: bool = False, device: Any = None
+                ) -> InputArray:
     """An input as (array, time stride, batch stride, neuron stride) over a contiguous array.
 
     Streamed inputs are not scanned for NaN (a pass over them would cost as much as the
@@ -185,7 +198,7 @@ def input_array(value, name, n_steps, batch, n_neurons, dtype, allow_nan=False, 
     return _laid_out(numbers(value, what, dtype), what, n_steps, batch, n_neurons)
 
 
-def is_gpu_array(value) -> bool:
+def is_gpu_array(value: Any) -> bool:  # anything: probed for a GPU array's interfaces
     """Whether `value` lives in a CUDA GPU's memory (NumPy's DLPack device is the CPU's)."""
     if hasattr(value, "__cuda_array_interface__"):
         return True
@@ -195,7 +208,8 @@ def is_gpu_array(value) -> bool:
         return False
 
 
-def _laid_out(array, what, n_steps, batch, n_neurons):
+def _laid_out(array: np.ndarray, what: str, n_steps: int, batch: tuple[int, ...],
+              n_neurons: int) -> InputArray:
     """The strides of a contiguous input array of one of the accepted shapes."""
     rows = int(np.prod(batch, dtype=np.int64))
     shape = tuple(array.shape)
@@ -214,7 +228,8 @@ def _laid_out(array, what, n_steps, batch, n_neurons):
                      f"{n_neurons}); got {shape}")
 
 
-def in_declared_units(values, quantities, what):
+def in_declared_units(values: Mapping[str, object], quantities: Sequence[Quantity], what: str
+                      ) -> dict[str, Any]:  # numbers, arrays or waveforms, as given
     """Values given as quantities ("20 ms", a SymPy quantity) as numbers in the units the model
     declares; plain numbers already are."""
     units = {q.name: q.unit for q in quantities}
@@ -225,7 +240,9 @@ def in_declared_units(values, quantities, what):
         raise InputError(str(error)) from None
 
 
-def initial_states(model, initial, param_values, batch, n_neurons, dtype, allow_nan=False):
+def initial_states(model: Model, initial: Mapping[str, object],
+                   param_values: Mapping[str, tuple[np.ndarray, int]], batch: tuple[int, ...],
+                   n_neurons: int, dtype: Float, allow_nan: bool = False) -> dict[str, np.ndarray]:
     """Initial state arrays (rows, N): given, a number, or a formula of parameters and states."""
     scope = None  # built only when a formula needs it: most runs start from numbers
     states: dict[str, np.ndarray] = {}  # state name -> (rows, N)
@@ -244,7 +261,8 @@ def initial_states(model, initial, param_values, batch, n_neurons, dtype, allow_
     return states
 
 
-def state_array(value, name, batch, n_neurons, dtype, allow_nan=False):
+def state_array(value: object, name: str, batch: tuple[int, ...], n_neurons: int, dtype: Float,
+                allow_nan: bool = False) -> np.ndarray:
     what = f"initial[{name!r}]"
     array = finite_array(value, what, dtype, allow_nan)
     if array.shape not in ((), (n_neurons,), (*batch, n_neurons)):
@@ -254,7 +272,8 @@ def state_array(value, name, batch, n_neurons, dtype, allow_nan=False):
     return np.array(np.broadcast_to(array, (*batch, n_neurons)), dtype=dtype).reshape(rows, n_neurons)
 
 
-def weights(value, name, n_neurons, dtype, allow_nan=False):
+def weights(value: object, name: str, n_neurons: int, dtype: Float, allow_nan: bool = False
+            ) -> dict[str, Any]:
     """Synapse weights for the kernel (see WeightKind): none, one-to-one (N,), dense stored
     [pre][post], or a Sparse in CSR by presynaptic neuron with a delay ring of `slots` steps."""
     if value is None:
@@ -277,7 +296,8 @@ def weights(value, name, n_neurons, dtype, allow_nan=False):
                      f"lifgen.Sparse; got {array.shape}")
 
 
-def drive(value, name, n_neurons, n_steps, dt, dtype, allow_nan=False, time_unit=""):
+def drive(value: object, name: str, n_neurons: int, n_steps: int, dt: float | None, dtype: Float,
+          allow_nan: bool = False, time_unit: str = "") -> dict[str, Any]:
     """An external drive (source, W) as the kernel takes it (see DriveKind): random (a spike
     probability per step and source) or playback (events in CSR by step); W in CSR by source."""
     if value is None:
@@ -301,7 +321,8 @@ def drive(value, name, n_neurons, n_steps, dt, dtype, allow_nan=False, time_unit
                 source_stride=source_stride, seed=int(source.seed) & (2**64 - 1))
 
 
-def drive_synapses(weights, n_sources, n_neurons, what, dtype, allow_nan=False):
+def drive_synapses(weights: object, n_sources: int, n_neurons: int, what: str, dtype: Float,
+                   allow_nan: bool = False) -> Sparse:
     """W of a drive as a Sparse from sources to neurons: (N,) one-to-one when n == N, (N, n)
     dense, or a Sparse; array forms arrive after one step."""
     if isinstance(weights, Sparse):
@@ -320,7 +341,7 @@ def drive_synapses(weights, n_sources, n_neurons, what, dtype, allow_nan=False):
                      f"{n_sources}) dense, or a lifgen.Sparse; got {array.shape}")
 
 
-def as_grid(entry, n_steps, n_neurons):
+def as_grid(entry: InputArray, n_steps: int, n_neurons: int) -> np.ndarray:
     """The input reshaped so that it broadcasts to (T, *batch, N) through its first and last axes."""
     if entry.batch_stride:
         return entry.array

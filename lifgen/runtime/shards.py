@@ -6,13 +6,34 @@ unsharded run. Coupled networks are not sharded: they exchange spikes every step
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
 from . import executors
 from .progress import ProgressBar
+from ..codegen.options import Semantics
+from ..codegen.run_arrays import RunArrays
 from ..errors import InputError
+from ..ir.model import Model
+from ..results.result import Result
+
+
+# What sharding reads of a Simulator and of its checked run request (runtime/simulate.py
+# imports this module, so they are named here rather than imported back).
+class ShardedSimulator(Protocol):
+    model: Model
+    semantics: Semantics
+
+    def run(self, *args: Any, **kwargs: Any) -> Result: ...
+
+
+class Request(Protocol):
+    arrays: RunArrays
+    record: dict[str, Any]
+    spikes: str
+    connected: bool
+    max_events: int
 
 
 def blocks(n_neurons: int, shards: int) -> list[tuple[int, int]]:
@@ -21,13 +42,14 @@ def blocks(n_neurons: int, shards: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def run_block(simulator, n_steps: int, count: int, arguments: dict):
+def run_block(simulator: ShardedSimulator, n_steps: int, count: int,
+              arguments: dict[str, Any]) -> Result:
     """One block's run (a task: the simulator pickles as its model and options)."""
     return simulator.run(n_steps, count, **arguments)
 
 
-def sharded_run(simulator, request, shards: int, executor: Any, progress: bool,
-                allow_nan: bool) -> tuple[int, bool, list]:
+def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, executor: Any,
+                progress: bool, allow_nan: bool) -> tuple[int, bool, list]:
     """`request` (checked and laid out by Simulator._prepare) run in blocks, gathered into its
     arrays: (steps done, interrupted, spike events), as a single kernel run returns them."""
     if request.connected or simulator.semantics.inhibition \
@@ -48,7 +70,7 @@ def sharded_run(simulator, request, shards: int, executor: Any, progress: bool,
     return min(r.n_steps for r in results), any(r.partial for r in results), events
 
 
-def _arguments(request, first: int, end: int, allow_nan: bool) -> dict:
+def _arguments(request: Request, first: int, end: int, allow_nan: bool) -> dict[str, Any]:
     """run's arguments for neurons first .. end of the whole request."""
     a = request.arrays
     batch, n = a.batch, a.n_neurons
@@ -72,7 +94,7 @@ def _arguments(request, first: int, end: int, allow_nan: bool) -> dict:
                 allow_nan=allow_nan)
 
 
-def _gather(request, ranges, results) -> list:
+def _gather(request: Request, ranges: Sequence[tuple[int, int]], results: Sequence[Result]) -> list:
     """Each block's Result into the whole request's arrays (as one kernel would have left
     them), and its events, with global neuron numbers, sorted as one run sorts them (and cut
     where the memory limit cuts them)."""

@@ -4,9 +4,12 @@ Random sources draw from a counter-based generator keyed by (seed, step, batch r
 a run is reproducible from its seed whatever the chunking, and no step returns to Python.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InputError
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -21,7 +24,8 @@ class Poisson:
     rate: object
     seed: int = 0
 
-    def probabilities(self, n_steps, dt, time_unit=""):
+    def probabilities(self, n_steps: int, dt: float | None, time_unit: str = ""
+                      ) -> npt.NDArray[np.float64]:
         """Spike probability per step; a rate given with a unit ("15 Hz") is converted into
         the model's time unit."""
         if dt is None:
@@ -44,7 +48,8 @@ class PoissonInput:
     sources: int = 1
     seed: int = 0
 
-    def probabilities(self, n_steps, dt, time_unit=""):
+    def probabilities(self, n_steps: int, dt: float | None,
+                      time_unit: str = "") -> np.ndarray:
         """The mean number of events per step of each target (any size: counts, not flags)."""
         if dt is None:
             raise InputError("PoissonInput rates need a time step; a discrete map has none")
@@ -72,7 +77,8 @@ class Bernoulli:
     p: object
     seed: int = 0
 
-    def probabilities(self, n_steps, dt, time_unit=""):
+    def probabilities(self, n_steps: int, dt: float | None, time_unit: str = ""
+                      ) -> npt.NDArray[np.float64]:
         p = _table(self.p, self.n, n_steps, "Bernoulli p")
         if p.min(initial=0.0) < 0 or p.max(initial=0.0) > 1:
             raise InputError("Bernoulli: p must lie in [0, 1]")
@@ -87,7 +93,7 @@ class SpikeTrain:
     steps: object
     indices: object
 
-    def events(self, n_steps):
+    def events(self, n_steps: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """(start (n_steps + 1,), sources) in CSR by step: the spikes of step t are
         sources[start[t]:start[t + 1]]."""
         steps, indices = (np.asarray(a) for a in (self.steps, self.indices))
@@ -110,7 +116,7 @@ class SpikeTrain:
 SOURCES = (Poisson, Bernoulli, SpikeTrain)  # the drives of a single population
 
 
-def _per_time(rate, time_unit):
+def _per_time(rate: object, time_unit: str) -> object:
     """A rate given as text with a unit ("15 Hz"), in spikes per unit of the model's time."""
     if not isinstance(rate, str):
         return rate
@@ -123,7 +129,7 @@ def _per_time(rate, time_unit):
         raise InputError(str(error)) from None
 
 
-def _table(value, n, n_steps, what):
+def _table(value: object, n: int, n_steps: int, what: str) -> npt.NDArray[np.float64]:
     """A probability or rate as an array of shape (), (n,) or (T, n), as given."""
     try:
         array = np.asarray(value, dtype=float)
@@ -137,6 +143,6 @@ def _table(value, n, n_steps, what):
     return array
 
 
-def strides(array):
+def strides(array: np.ndarray) -> tuple[int, int]:
     """(time stride, source stride) of a table from `_table`, in elements; 0 where it is shared."""
     return (array.shape[1] if array.ndim == 2 else 0), (1 if array.ndim else 0)

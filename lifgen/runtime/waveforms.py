@@ -5,11 +5,15 @@ input's declared unit and whole steps of dt before a run. Plain numbers keep mea
 input's unit and steps.
 """
 
+from __future__ import annotations
+
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InputError
 
@@ -20,7 +24,7 @@ class Constant:
 
     amplitude: float | str
 
-    def values(self, n_steps):
+    def values(self, n_steps: int) -> npt.NDArray[np.float64]:
         return np.full(n_steps, float(self.amplitude))
 
 
@@ -31,7 +35,7 @@ class Step:
     amplitude: float | str
     start: int | str
 
-    def values(self, n_steps):
+    def values(self, n_steps: int) -> npt.NDArray[np.float64]:
         out = np.zeros(n_steps)
         out[max(int(self.start), 0):] = self.amplitude
         return out
@@ -45,7 +49,7 @@ class Pulse:
     start: int | str
     stop: int | str
 
-    def values(self, n_steps):
+    def values(self, n_steps: int) -> npt.NDArray[np.float64]:
         out = np.zeros(n_steps)
         out[max(int(self.start), 0):max(int(self.stop), 0)] = self.amplitude
         return out
@@ -53,7 +57,7 @@ class Pulse:
 
 
 
-def parse_input_spec(text):
+def parse_input_spec(text: str) -> tuple[str, Waveform | np.ndarray]:
     """Parse the CLI form NAME=SPEC: const:A, step:A@S, pulse:A@S:E, or a .npy file; return
     (name, value). A and the times S, E may carry units ("step:0.5 nA@50 ms")."""
     name, sep, spec = text.partition("=")
@@ -83,7 +87,7 @@ def parse_input_spec(text):
                      "pulse:A@S:E or a .npy file")
 
 
-def _amount(text):
+def _amount(text: str) -> float | str:
     """A number, or quantity text kept as written for `in_units`."""
     from ..frontend.units import is_quantity_text
 
@@ -91,7 +95,7 @@ def _amount(text):
     return text if is_quantity_text(text) else float(text)
 
 
-def _when(text):
+def _when(text: str) -> int | str:
     """A step number, or a time kept as written for `in_units`."""
     from ..frontend.units import is_quantity_text
 
@@ -102,7 +106,7 @@ def _when(text):
 TIMES = ("start", "stop", "width", "period")  # waveform fields counted in steps
 
 
-def in_units(waveform, unit, dt, time_unit, what):
+def in_units(waveform: W, unit: str, dt: float | None, time_unit: str, what: str) -> W:
     """`waveform` with its amplitude as a number in `unit` and its times in whole steps of `dt`
     (quantities converted; plain numbers are already so). InputError when a time is no whole
     number of steps or a unit does not fit."""
@@ -121,7 +125,7 @@ def in_units(waveform, unit, dt, time_unit, what):
     return dataclasses.replace(waveform, **changes)
 
 
-def _steps(value, dt, time_unit, what):
+def _steps(value: str, dt: float | None, time_unit: str, what: str) -> int:
     from ..frontend.units import parse_unit, to_unit
 
     if dt is None or not time_unit:
@@ -145,7 +149,7 @@ class PulseTrain:
     period: int | str
     count: int | None = None  # None: pulses until the end
 
-    def values(self, n_steps):
+    def values(self, n_steps: int) -> npt.NDArray[np.float64]:
         steps = np.arange(n_steps) - int(self.start)
         phase = np.mod(steps, max(int(self.period), 1))
         on = (steps >= 0) & (phase < int(self.width))
@@ -154,7 +158,7 @@ class PulseTrain:
         return np.where(on, float(self.amplitude), 0.0)
 
 
-def resample(waveform, factor):
+def resample(waveform: Waveform | npt.ArrayLike, factor: int) -> Waveform | np.ndarray:
     """The same waveform in time on a grid `factor` times finer (factor a positive integer)."""
     if isinstance(waveform, Constant):
         return waveform
@@ -170,3 +174,5 @@ def resample(waveform, factor):
 
 
 WAVEFORMS = (Constant, Step, Pulse, PulseTrain)
+Waveform = Union[Constant, Step, Pulse, PulseTrain]
+W = TypeVar("W", bound=Waveform)  # in_units gives back the kind of waveform it is given

@@ -5,12 +5,18 @@ connections allowed, as in Brian2's examples), refractory period 5 ms, dt = 0.1 
 in [V_r, V_t]. The networks are chaotic: compare rates and irregularity, not spike times.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..runtime.connectivity import Sparse
-from ..runtime.simulate import compile as compile_model
+from ..runtime.network import Network as PopulationNetwork
+from ..results.result import Result
+from ..runtime.simulate import Simulator, compile as compile_model
 
 N, N_EXC, P_CONNECT = 4000, 3200, 0.02
 
@@ -33,7 +39,8 @@ NETWORKS = {
 }
 
 
-def connections(network, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT):
+def connections(network: Network, seed: int = 0, n: int = N, n_exc: int = N_EXC,
+                p: float = P_CONNECT) -> dict[str, Sparse]:
     """The excitatory and inhibitory synapses of `network` as Sparse matrices (delay one step)."""
     exc = Sparse.random(n, n_exc, p, network.w_exc, seed=seed, allow_self=True)
     inh = Sparse.random(n, n - n_exc, p, network.w_inh, seed=seed + 1, allow_self=True)
@@ -41,14 +48,13 @@ def connections(network, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT):
             "inh": Sparse.from_arrays(inh.pre + n_exc, inh.post, inh.weight, n_pre=n, n_post=n)}
 
 
-def network(name, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT, dt=0.1):
+def network(name: str, seed: int = 0, n: int = N, n_exc: int = N_EXC, p: float = P_CONNECT,
+            dt: float = 0.1) -> PopulationNetwork:
     """The same network as two populations, E and I, and four projections (lifgen.Network):
     the synapses `connections` draws, split by the populations they join."""
-    from ..runtime.network import Network
-
     spec = NETWORKS[name]
     synapses = connections(spec, seed, n, n_exc, p)
-    net = Network(dt=dt)
+    net = PopulationNetwork(dt=dt)
     net.add("E", spec.model, n_exc)
     net.add("I", spec.model, n - n_exc)
     ranges = {"E": (0, n_exc), "I": (n_exc, n)}
@@ -64,16 +70,18 @@ def network(name, seed=0, n=N, n_exc=N_EXC, p=P_CONNECT, dt=0.1):
     return net
 
 
-def simulate(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=None,
-             synapses=None):
+def simulate(name: str, seed: int = 0, duration_ms: float = 1000.0, dt: float = 0.1, n: int = N,
+             n_exc: int = N_EXC, simulator: Simulator | None = None,
+             synapses: Mapping[str, Sparse] | None = None) -> tuple[Result, dict[str, float]]:
     """Run one network for `duration_ms`; returns (Result, statistics). `simulator` and
     `synapses` (from `connections`) may be given to reuse them across runs."""
     result = run(name, seed, duration_ms, dt, n, n_exc, simulator, synapses)
     return result, statistics(result, dt, n_exc, duration_ms)
 
 
-def run(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=None,
-        synapses=None):
+def run(name: str, seed: int = 0, duration_ms: float = 1000.0, dt: float = 0.1, n: int = N,
+        n_exc: int = N_EXC, simulator: Simulator | None = None,
+        synapses: Mapping[str, Sparse] | None = None) -> Result:
     """The simulation of `simulate` alone: its Result, with spikes as events."""
     network = NETWORKS[name]
     simulator = simulator or compile_model(network.model, dt=dt)
@@ -87,10 +95,11 @@ def run(name, seed=0, duration_ms=1000.0, dt=0.1, n=N, n_exc=N_EXC, simulator=No
     return result
 
 
-def statistics(result, dt, n_exc, duration_ms):
+def statistics(result: Result, dt: float, n_exc: int, duration_ms: float) -> dict[str, float]:
     """Mean rates of the excitatory and inhibitory neurons (Hz) and the mean CV of the
     inter-spike intervals of excitatory neurons with more than 3 spikes."""
     counts = np.asarray(result.spike_count).ravel()
+    assert result.spike_events is not None  # run with spikes="events"
     steps, neurons = result.spike_events
     seconds = duration_ms / 1000.0
     cvs = []
@@ -103,11 +112,13 @@ def statistics(result, dt, n_exc, duration_ms):
             "spikes": int(counts.sum())}
 
 
-def plot(result, stats, title, path, dt=0.1, bin_ms=5.0):
+def plot(result: Result, stats: Mapping[str, float], title: str, path: str | Path,
+         dt: float = 0.1, bin_ms: float = 5.0) -> None:
     """A raster of the spikes and the population rate histogram."""
     from ..results.plotting import pyplot
 
     plt = pyplot()
+    assert result.spike_events is not None  # run with spikes="events"
     steps, neurons = result.spike_events
     times = steps * dt
     figure, (raster, rates) = plt.subplots(2, 1, sharex=True, figsize=(8, 5),
@@ -127,7 +138,7 @@ def plot(result, stats, title, path, dt=0.1, bin_ms=5.0):
     plt.close(figure)
 
 
-def example_main(name, argv=None):
+def example_main(name: str, argv: Sequence[str] | None = None) -> dict[str, object]:
     """The command line of examples/cuba.py and examples/coba.py."""
     import argparse
     import json
@@ -139,14 +150,15 @@ def example_main(name, argv=None):
     parser.add_argument("--plot", default=f"{name}.png", help="where to draw the raster")
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated time in ms")
     args = parser.parse_args(argv)
-    result, stats = simulate(name, seed=args.seed, duration_ms=args.duration)
-    stats = dict(stats, network=name, seed=args.seed, duration_ms=args.duration)
+    result, numbers = simulate(name, seed=args.seed, duration_ms=args.duration)
+    stats: dict[str, object] = dict(numbers, network=name, seed=args.seed,
+                                    duration_ms=args.duration)
     if args.json:
         print(json.dumps(stats))
         return stats
     print(f"{name.upper()}: {stats['rate_exc_hz']:.2f} Hz excitatory, {stats['rate_inh_hz']:.2f} Hz "
           f"inhibitory, mean CV of ISIs {stats['cv_isi_exc']:.3f}, {stats['spikes']} spikes in "
           f"{args.duration:g} ms")
-    plot(result, stats, name.upper(), args.plot)
+    plot(result, numbers, name.upper(), args.plot)
     print(f"raster and rate histogram: {args.plot}")
     return stats

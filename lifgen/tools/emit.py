@@ -4,23 +4,31 @@ NAME.c holds the same generated kernel source that `lifgen.compile` builds (rend
 template, for per-neuron parameters and inputs read row by row), plus a small C API around it.
 """
 
+from __future__ import annotations
+
 import os
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..version import __version__
 from ..codegen.abi import field_name
 from ..errors import InputError
 from ..frontend.library import load_model
-from ..ir.model import REFRACTORY_STATE, display
+from ..ir.model import REFRACTORY_STATE, Model, Quantity, display
 from ..codegen.naming import member
-from ..codegen.options import Schedule, Variant
+from ..codegen.options import Schedule, Semantics, Variant
+from ..codegen.source import KernelSource
 from ..codegen.compiler import kernel_source, checked_semantics, variant_source
 from ..targets import get_target
 from ..targets.cfamily.kernel import C_TYPES, environment
 from ..runtime.waveforms import Step
 from ..ir.written import CPrinter, Num, to_text
+
+if TYPE_CHECKING:  # NumPy is imported when an example run is made
+    import numpy as np
+    import numpy.typing as npt
 
 C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 FILES = {  # per target: file name -> template
@@ -33,7 +41,8 @@ EXAMPLE_NEURONS = 100
 DIGITS = {"float64": 17, "float32": 9}  # enough decimal digits to read the value back exactly
 
 
-def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: str = "float64",
+def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
+         dt: float | None = None, dtype: str = "float64",
          prefix: str | None = None, force: bool = False, command: str | None = None,
          target: str = "c") -> list[Path]:
     """Write the library files of `model` into the folder `out`; return their paths.
@@ -70,17 +79,19 @@ def emit(model, out: "str | Path", method: str | None = None, dt=None, dtype: st
     return list(texts)
 
 
-def library_source(model, options, target="c"):
+def library_source(model: Model | str | Path, options: Semantics, target: str = "c"
+                   ) -> KernelSource:
     """The kernel the library wraps: per-neuron parameters, each input read row by row, and
     connections possible when the model has synapses."""
     target = get_target(target)
-    source = kernel_source(model, options, Schedule(), target)
+    source: KernelSource = kernel_source(model, options, Schedule(), target)
     model = source.step_map.model
     variant = Variant.of({u.name: "streamed" for u in model.inputs}, (), bool(model.synapses))
     return variant_source(source, variant, target)
 
 
-def library_context(model, options, prefix, command=None, target="c"):
+def library_context(model: Model, options: Semantics, prefix: str, command: str | None = None,
+                    target: str = "c") -> dict[str, object]:
     """What the emit templates need: names, documentation, defaults and the kernel source."""
     kernel = library_source(model, options, target)
     step_map, dtype = kernel.step_map, kernel.dtype
@@ -89,7 +100,8 @@ def library_context(model, options, prefix, command=None, target="c"):
     c = CPrinter(names, dtype).print
     states = [{"name": q.name, "member": member("state", q.name),
                "doc": _doc(q, f"initial {_initial_text(q)}"),
-               "initial": c(q.formula) if q.formula is not None else c(Num(float(q.value))),
+               "initial": c(q.formula) if q.formula is not None
+               else c(Num(model.initial_values[q.name])),
                "field": field_name("state", q.name)} for q in model.states]
     if step_map.refractory:
         states.append({"name": "refractory_steps", "initial": c(Num(0.0)),
@@ -108,7 +120,8 @@ def library_context(model, options, prefix, command=None, target="c"):
         "equations": step_map.equations(),
         "parameters": [{"name": q.name, "member": member("param", q.name),
                         "doc": _doc(q, f"default {q.value:g}"),
-                        "default": c(Num(float(q.value))), "field": field_name("param", q.name),
+                        "default": c(Num(model.defaults[q.name])),
+                        "field": field_name("param", q.name),
                         "stride": field_name("param_stride", q.name)} for q in model.parameters],
         "states": states,
         "inputs": [{"name": q.name, "member": member("input", q.name), "doc": _doc(q),
@@ -136,7 +149,7 @@ def library_context(model, options, prefix, command=None, target="c"):
 
 
 
-def _kernel_arguments(kernel, model):
+def _kernel_arguments(kernel: KernelSource, model: Model) -> list[tuple[str, str]]:
     """The fields of the kernel's argument struct that the library sets, in the ABI's order, as
     (field, C expression); every other field is zero."""
     values = {"n_steps": "n_steps", "n_batch": "1", "n_neurons": "pop->n_neurons",
@@ -161,7 +174,8 @@ def _kernel_arguments(kernel, model):
     return [(f.name, values[f.name]) for f in kernel.abi if f.name in values]
 
 
-def example_run(model, n_steps, amplitude, dtype):
+def example_run(model: Model, n_steps: int, amplitude: float, dtype: npt.DTypeLike
+                ) -> np.ndarray:
     """The input example.c applies, as a (T, N) array: 0 for the first tenth, then `amplitude`."""
     import numpy as np
 
@@ -170,7 +184,7 @@ def example_run(model, n_steps, amplitude, dtype):
     return current
 
 
-def _example_input(model):
+def _example_input(model: Model) -> tuple[int, float | str]:
     """Steps and step amplitude for the example: the model gallery's first panel, else 1000 and 1."""
     from .model_gallery import SHOWCASES  # the gallery's panels, loaded only when emitting
 
@@ -181,18 +195,18 @@ def _example_input(model):
     return n_steps, current.amplitude if isinstance(current, Step) else float(current)
 
 
-def _doc(quantity, extra=""):
+def _doc(quantity: Quantity, extra: str = "") -> str:
     parts = [quantity.description or quantity.name]
     if quantity.unit:
         parts.append(f"in {quantity.unit}")
     return ", ".join(parts + ([extra] if extra else []))
 
 
-def _initial_text(quantity):
+def _initial_text(quantity: Quantity) -> str:
     return to_text(quantity.formula) if quantity.formula is not None else f"{quantity.value:g}"
 
 
-def _write_atomically(path, text):
+def _write_atomically(path: Path, text: str) -> None:
     """Write through a temporary file and a rename, so a reader never sees half a file."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

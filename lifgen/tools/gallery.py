@@ -3,22 +3,40 @@
 Every number in a caption is computed here, from the simulation and from the closed form.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, TypedDict
 
 import numpy as np
+import numpy.typing as npt
 
 from ..numerics.analytic import LinearSolution
 from ..errors import InputError
 from ..frontend.library import load_model
-from ..runtime.simulate import compile as compile_model
+from ..runtime.simulate import Simulator, compile as compile_model
 from ..runtime.waveforms import Pulse, Step
 
 TUTORIAL_LIF1 = {"R": 5.0, "C": 1e-3}  # tau = 5 ms
 TUTORIAL_LIF2 = {"R": 5.1, "C": 5e-3}  # tau = 25.5 ms
 DT = 1e-3
+Section = tuple[str, str, Mapping[str, object]]  # (title, caption, the caption's numbers)
+
+if TYPE_CHECKING:  # matplotlib is an optional extra
+    from matplotlib.axes import Axes
 
 
-def make_gallery(out, overwrite=False):
+class Entry(TypedDict):
+    """One figure of the gallery: where it is, and what its caption says."""
+
+    name: str
+    figure: str
+    title: str
+    caption: str
+    numbers: Mapping[str, object]
+
+
+def make_gallery(out: str | Path, overwrite: bool = False) -> list[Entry]:
     """Write one figure per tutorial section into `out`, plus README.md with the captions."""
     out = Path(out)
     names = [section.__name__.removeprefix("_") for section in SECTIONS]
@@ -27,7 +45,7 @@ def make_gallery(out, overwrite=False):
     from ..results.plotting import pyplot
 
     plt = pyplot()
-    entries = []
+    entries: list[Entry] = []
     for name, section, target in zip(names, SECTIONS, targets):
         figure, axes = plt.subplots(figsize=(7.5, 3.6))
         title, caption, numbers = section(axes)
@@ -49,7 +67,7 @@ def make_gallery(out, overwrite=False):
     return entries
 
 
-def prepare_folder(out, names, overwrite):
+def prepare_folder(out: Path, names: Sequence[str], overwrite: bool) -> list[Path]:
     """The paths of `names` in folder `out`, created; refuses to replace files unless `overwrite`."""
     targets = [out / name for name in names]
     existing = [str(p) for p in targets if p.exists()]
@@ -60,11 +78,13 @@ def prepare_folder(out, names, overwrite):
     return targets
 
 
-def _lapicque(**kwargs):
+def _lapicque(**kwargs: Any) -> Simulator:  # compile() options
     return compile_model("lapicque", dt=DT, **kwargs)
 
 
-def _exact_trace(params, current, initial=0.0, reset=None, n_steps=None):
+def _exact_trace(params: Mapping[str, float], current: npt.NDArray[np.float64],
+                 initial: float = 0.0, reset: str | None = None, n_steps: int | None = None
+                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The event-driven exact solution (resets at the crossing instants), at the grid times."""
     solution = LinearSolution(load_model("lapicque"))
     n_steps = n_steps or len(current)
@@ -75,11 +95,11 @@ def _exact_trace(params, current, initial=0.0, reset=None, n_steps=None):
     return trace["V"], spikes
 
 
-def _ms(n_steps):
+def _ms(n_steps: int) -> np.ndarray:
     return np.arange(1, n_steps + 1) * DT * 1e3
 
 
-def _no_stimulus(axes):
+def _no_stimulus(axes: Axes) -> Section:
     V0, n = 0.9, 100
     euler = _lapicque().run(n, initial={"V": V0}, params=TUTORIAL_LIF1).traces["V"][:, 0]
     tau = TUTORIAL_LIF1["R"] * TUTORIAL_LIF1["C"]
@@ -96,7 +116,7 @@ def _no_stimulus(axes):
                                           "exact_first_step": float(analytic[1])}
 
 
-def _step(axes):
+def _step(axes: Axes) -> Section:
     n, onset, amplitude = 200, 10, 0.1
     euler = _lapicque().run(n, inputs={"I": Step(amplitude, onset)},
                             params=TUTORIAL_LIF1).traces["V"][:, 0]
@@ -117,7 +137,7 @@ def _step(axes):
                                    "euler_at_tau": float(euler[at_tau])}
 
 
-def _pulses(axes):
+def _pulses(axes: Axes) -> Section:
     n, peaks = 200, []
     for amplitude, stop in ((0.1, 30), (0.111, 20), (0.147, 15)):
         euler = _lapicque().run(n, inputs={"I": Pulse(amplitude, 10, stop)},
@@ -133,7 +153,7 @@ def _pulses(axes):
     return "Pulse inputs", caption, {"peaks": peaks}
 
 
-def _firing(axes):
+def _firing(axes: Axes) -> Section:
     n, onset, amplitude = 200, 10, 0.2
     result = _lapicque().run(n, inputs={"I": Step(amplitude, onset)})
     R, C = 5.1, 5e-3
@@ -158,11 +178,11 @@ def _firing(axes):
     return "Firing", caption, {"spike_steps": steps, "exact_crossing": float(onset * DT + crossing)}
 
 
-def _spike_train(seed=0):
+def _spike_train(seed: int = 0) -> npt.NDArray[np.float64]:
     return (np.random.default_rng(seed).random(200) < 0.4).astype(float)
 
 
-def _spike_input(axes):
+def _spike_input(axes: Axes) -> Section:
     train = _spike_train()
     result = _lapicque().run(200, inputs={"I": train[:, None]}, initial={"V": 0.5},
                              params={"threshold": 0.5})
@@ -170,20 +190,20 @@ def _spike_input(axes):
     axes.vlines(_ms(200)[train > 0], 0.0, 0.08, color="gray", linewidth=0.6, label="input spikes")
     axes.axhline(0.5, color="gray", linestyle="--", label="threshold")
     axes.set_ylabel("V (volt)")
-    counts = (int(train.sum()), int(result.spike_count[0]))
+    counts = (int(train.sum()), int(np.asarray(result.spike_count)[0]))
     caption = (f"A seeded Bernoulli(0.4) spike train (NumPy seed 0): {counts[0]} input spikes in "
                f"200 steps drive {counts[1]} output spikes (threshold 0.5 V, V0 = 0.5 V). "
                "There is no closed form here: the input is a train of unit pulses.")
     return "Spike inputs", caption, {"input_spikes": counts[0], "output_spikes": counts[1]}
 
 
-def _resets(axes):
+def _resets(axes: Axes) -> Section:
     train = _spike_train()
     counts = {}
     for reset in ("subtract", "zero"):
         result = _lapicque(reset=reset).run(200, inputs={"I": train[:, None]},
                                             initial={"V": 0.5}, params={"threshold": 0.5})
-        counts[reset] = int(result.spike_count[0])
+        counts[reset] = int(np.asarray(result.spike_count)[0])
         axes.plot(_ms(200), result.traces["V"][:, 0], label=f"reset {reset}: {counts[reset]} spikes")
     axes.axhline(0.5, color="gray", linestyle="--", label="threshold")
     axes.set_ylabel("V (volt)")

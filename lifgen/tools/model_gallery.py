@@ -1,16 +1,24 @@
 """One small figure per library model, from its own file with `method="auto"`: the model library
 at a glance. The input of each panel is data in `SHOWCASES`; captions count the spikes drawn."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
 from .gallery import prepare_folder
 from ..frontend.library import list_models, load_model
+from ..ir.model import Model
+from ..results.result import Result
 from ..runtime.simulate import compile as compile_model
 from ..runtime.waveforms import Step
+
+if TYPE_CHECKING:  # matplotlib is an optional extra
+    from matplotlib.axes import Axes
 
 
 @dataclass(frozen=True)
@@ -62,7 +70,7 @@ SHOWCASES = {
 }
 
 
-def showcase(name):
+def showcase(name: str) -> list[tuple[Panel, Result]]:
     """Simulate the panels of one library model; a list of (panel, Result)."""
     n_steps, _, panels = SHOWCASES[name]
     runs = []
@@ -76,7 +84,7 @@ def showcase(name):
     return runs
 
 
-def make_model_gallery(out, overwrite=False):
+def make_model_gallery(out: str | Path, overwrite: bool = False) -> list[dict[str, str]]:
     """Write `out/<model>.png` for every library model, and `out/README.md` with the captions."""
     out = Path(out)
     missing = sorted(set(list_models()) - set(SHOWCASES))
@@ -102,7 +110,7 @@ def make_model_gallery(out, overwrite=False):
         figure.tight_layout()
         figure.savefig(target, dpi=100)
         plt.close(figure)
-        counts = ", ".join(f"{panel.label}: {int(result.spike_count.sum())} spikes"
+        counts = ", ".join(f"{panel.label}: {int(np.asarray(result.spike_count).sum())} spikes"
                            for panel, result in runs)
         caption = f"{model.description}. {counts}."
         entries.append({"name": name, "figure": str(target), "caption": caption})
@@ -111,7 +119,7 @@ def make_model_gallery(out, overwrite=False):
     return entries
 
 
-def _draw(axes, panel, result, model):
+def _draw(axes: Axes, panel: Panel, result: Result, model: Model) -> None:
     state = _membrane(model)
     times = result.times if result.dt is not None else np.arange(1, result.n_steps + 1)
     axes.plot(times, result.traces[state][:, 0], linewidth=0.8, label=panel.label)
@@ -125,5 +133,5 @@ def _draw(axes, panel, result, model):
 
 
 
-def _membrane(model):
+def _membrane(model: Model) -> str:
     return "V" if "V" in model.state_names else model.state_names[0]

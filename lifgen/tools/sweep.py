@@ -12,9 +12,12 @@ import sys
 import time
 from dataclasses import dataclass
 from numbers import Real
-from typing import Any, Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from ..runtime import executors
 from ..version import __version__
@@ -22,6 +25,10 @@ from ..errors import InputError, LifgenError
 from ..runtime.progress import ProgressBar
 from ..runtime.simulate import Simulator, compile as compile_model
 from ..frontend.units import parse_unit, to_unit
+from ..ir.model import Model
+
+if TYPE_CHECKING:  # xarray is an optional extra
+    import xarray
 
 # compile() options: a sweep over one of them is a sweep over simulators, not over runs
 COMPILE_OPTIONS = ("dt", "method", "dtype", "reset", "reset_timing", "reset_delay",
@@ -38,7 +45,7 @@ class ZipGrid:
     values: tuple[np.ndarray, ...]
 
 
-def zip_grid(**axes) -> ZipGrid:
+def zip_grid(**axes: npt.ArrayLike) -> ZipGrid:
     """Paired values: zip_grid(tau=[10, 20], R=[1, 2]) is two grid points, not four."""
     if not axes:
         raise InputError("zip_grid needs at least one name=values")
@@ -96,9 +103,18 @@ class Task:
     count: int  # grid points packed into its population
 
 
-def sweep(sim_or_model, grid, *, n_steps, n_neurons=1, inputs=None, params=None, seeds=None,
-          record=None, spikes="count", executor=None, pack="auto", progress=None,
-          initial=None, connections=None, drives=None):
+# what a sweep runs over: names -> values (a Cartesian product), or paired values
+Grid = Union[Mapping[str, Union[npt.ArrayLike, ZipGrid]], ZipGrid]
+Record = Union[str, Sequence[str], Mapping[str, Any], None]  # as run's record= (None: no traces)
+
+
+def sweep(sim_or_model: Simulator | Model | str | Path, grid: Grid, *, n_steps: int,
+          n_neurons: int = 1, inputs: Mapping[str, Any] | None = None,
+          params: Mapping[str, Any] | None = None, seeds: npt.ArrayLike | None = None,
+          record: Record = None, spikes: str = "count", executor: Any = None,
+          pack: int | str = "auto", progress: bool | None = None,
+          initial: Mapping[str, Any] | None = None, connections: Mapping[str, Any] | None = None,
+          drives: Mapping[str, Any] | None = None) -> xarray.Dataset:
     """Run `sim_or_model` (a Simulator, or a model to compile with its defaults) at every point
     of `grid` and return an xarray.Dataset.
 
@@ -154,8 +170,11 @@ def run_task(simulator: Simulator, plan: Plan, task: Task, progress: bool = Fals
     return output
 
 
-def _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record, spikes, initial,
-          connections, drives):
+def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
+          inputs: Mapping[str, Any] | None, params: Mapping[str, Any] | None,
+          seeds: npt.ArrayLike | None, record: Record, spikes: str,
+          initial: Mapping[str, Any] | None, connections: Mapping[str, Any] | None,
+          drives: Mapping[str, Any] | None) -> tuple[Plan, list[int]]:
     """The sweep's arguments checked, before any work is sent anywhere."""
     model = simulator.model
     axes = _axes(grid, model)
@@ -185,7 +204,7 @@ def _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record, sp
     return plan, seed_list
 
 
-def _probe(plan: Plan, model) -> dict:
+def _probe(plan: Plan, model: Model) -> dict[str, Any]:
     """run's arguments at the first grid point (for checking them)."""
     inputs, params = dict(plan.inputs), dict(plan.params)
     for name, v in plan.point_values(0, 1).items():
@@ -195,7 +214,7 @@ def _probe(plan: Plan, model) -> dict:
     return dict(inputs=inputs, params=params, connections=plan.connections, drives=plan.drives)
 
 
-def _axes(grid, model) -> list[Axis]:
+def _axes(grid: Grid, model: Model) -> list[Axis]:
     if isinstance(grid, ZipGrid):
         axes = [Axis("point", grid.names, grid.values)]
     elif isinstance(grid, Mapping) and grid:
@@ -219,7 +238,7 @@ def _axes(grid, model) -> list[Axis]:
     return axes
 
 
-def _axis_values(name: str, values) -> np.ndarray:
+def _axis_values(name: str, values: npt.ArrayLike) -> np.ndarray:
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -232,7 +251,7 @@ def _axis_values(name: str, values) -> np.ndarray:
     return array
 
 
-def _tiled(value, n: int, count: int):
+def _tiled(value: Any, n: int, count: int) -> Any:  # as run takes it: a number, array or waveform
     """A value of one grid point's population, repeated for `count` points side by side."""
     if isinstance(value, Real) or np.ndim(value) == 0 or count == 1 or not hasattr(value, "shape"):
         return value
@@ -249,7 +268,7 @@ def _coupled(simulator: Simulator, plan: Plan) -> bool:
                 or any(y.target is None for y in model.synapses))
 
 
-def _points_per_task(simulator: Simulator, plan: Plan, pack, client) -> int:
+def _points_per_task(simulator: Simulator, plan: Plan, pack: int | str, client: Any) -> int:
     if pack != "auto":
         if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
             raise InputError(f"pack must be 'auto' or a number of grid points >= 1, got {pack!r}")
@@ -265,7 +284,7 @@ def _points_per_task(simulator: Simulator, plan: Plan, pack, client) -> int:
     return max(1, min(plan.n_points, math.ceil(TASK_SECONDS / max(per_point, 1e-9))))
 
 
-def _xarray():
+def _xarray() -> ModuleType:
     try:
         import xarray
     except ImportError:
@@ -274,7 +293,9 @@ def _xarray():
     return xarray
 
 
-def _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs):
+def _dataset(xarray: ModuleType, simulator: Simulator, plan: Plan, seeds: npt.ArrayLike | None,
+             seed_list: list[int], tasks: Sequence[Task], outputs: Sequence[dict[str, Any]]
+             ) -> xarray.Dataset:
     """The Dataset of all tasks' outputs, in grid order."""
     model = simulator.model
     shape = tuple(len(a) for a in plan.axes)
@@ -292,7 +313,7 @@ def _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs):
         if "events" in output:
             events.append((np.full(len(output["events"][0]), row), *output["events"]))
 
-    def arranged(array):  # (seed, point, ...) -> (*axes, [seed], ...)
+    def arranged(array: np.ndarray) -> np.ndarray:  # (seed, point, ...) -> (*axes, [seed], ...)
         array = np.moveaxis(array.reshape(n_seeds, *shape, *array.shape[2:]), 0, len(shape))
         return array if seeds is not None else np.take(array, 0, axis=len(shape))
 
@@ -337,7 +358,7 @@ def _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs):
     return xarray.Dataset(variables, coords=coords, attrs=attrs)
 
 
-def _unit_of(model, name: str) -> str:
+def _unit_of(model: Model, name: str) -> str:
     for q in (*model.parameters, *model.states, *model.inputs):
         if q.name == name:
             return q.unit

@@ -6,23 +6,34 @@ step 64 times finer than the finest one tested; the report says which and how la
 reference's own error is.
 """
 
+from __future__ import annotations
+
 import contextlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, TypedDict, Union
 
 import numpy as np
+import numpy.typing as npt
 import sympy
 
 from ..numerics.analytic import LinearSolution
 from ..errors import InputError
 from ..frontend.library import load_model
+from ..ir.model import Model
+from ..results.result import Result
 from ..ir.symbols import symbol
 from ..numerics.accuracy import membrane_threshold
 from ..numerics.methods import (METHODS, VERIFIED_BY_DEFAULT, applies, is_linear,
                       is_uncoupled_linear)
 from ..runtime.connectivity import Sparse
+from ..runtime.prepare import in_declared_units
 from ..runtime.sources import SpikeTrain
-from ..runtime.waveforms import WAVEFORMS, Constant, Step, in_units, resample
+from ..runtime.waveforms import WAVEFORMS, Constant, Step, Waveform, in_units, resample
+
+if TYPE_CHECKING:  # matplotlib is an optional extra
+    from matplotlib.figure import Figure
 
 ORDER_TOLERANCE = 0.2
 ROUNDING = 1e-10  # an error this small relative to the solution is rounding, not truncation
@@ -30,6 +41,28 @@ FINE = 64
 MIN_STEPS = 4  # of the largest dt: fewer measure no convergence
 MAX_STEPS = 50_000_000  # steps of the finest run (the fine reference included)
 MIN_DT = 1e-12
+
+Drive = Union[Waveform, npt.ArrayLike]  # an input: a waveform, or values per step
+Event = tuple[tuple[int, ...], float]  # a synapse type's events: (steps of the largest dt, weight)
+
+
+class SpikeErrors(TypedDict):
+    """How a run's spike times differ from the reference's."""
+
+    spike_time_error: float | None  # the largest, over the spikes matched within 5 steps
+    missed_spikes: int
+    extra_spikes: int
+
+
+class Row(SpikeErrors):
+    """One method at one dt, as the report's table shows it."""
+
+    method: str
+    dt: float
+    max_error: float
+    rms_error: float
+    order: float | None  # observed against the row of twice this dt
+    state_errors: dict[str, float]
 
 
 @dataclass(repr=False)
@@ -39,36 +72,37 @@ class VerificationReport:
     model: str
     reference: str
     reference_error: float
-    rows: list
+    rows: list[Row]
     state: str = "V"  # the state the traces show: the one the spike condition tests
     state_unit: str = ""
     time_unit: str = ""
-    traces: dict = field(default_factory=dict, repr=False)  # (method, dt) -> (times, V)
-    reference_trace: tuple | None = field(default=None, repr=False)
+    traces: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False)  # (method, dt) -> (times, V)
+    reference_trace: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     # set by verify(): the reference's magnitude, its number of steps, orders that differ here
     _magnitude: float = field(default=1.0, repr=False)
     _finest_steps: int = field(default=1, repr=False)
-    _orders: dict = field(default_factory=dict, repr=False)
+    _orders: dict[str, int | None] = field(default_factory=dict, repr=False)
     window: float | None = None  # state errors are measured before this time (None: all of it)
     exercised: str = ""  # the initial values and inputs chosen so that every state moves
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return all(self.verdicts().values())
 
     @property
-    def noise_floor(self):
+    def noise_floor(self) -> float:
         """Errors below this are rounding: round-off accumulated over the finest run."""
         return 20 * (self.reference_error + np.finfo(float).eps * self._scale()
                      * math.sqrt(self._finest_steps))
 
-    def measured_order(self, method):
+    def measured_order(self, method: str) -> float | None:
         """Observed order between the two finest dts whose errors are above the noise floor."""
         rows = [r for r in self.rows if r["method"] == method
                 and r["max_error"] > self.noise_floor]
         return rows[-1]["order"] if len(rows) >= 2 else None
 
-    def verdicts(self):
+    def verdicts(self) -> dict[str, bool]:
         """Method -> whether it behaves as theory says.
 
         A method exact for the model must stay at rounding level; any other must show its order
@@ -88,13 +122,13 @@ class VerificationReport:
                               or observed is not None and abs(observed - expected) <= ORDER_TOLERANCE)
         return result
 
-    def expected_order(self, method):
+    def expected_order(self, method: str) -> int | None:
         return self._orders.get(method, METHODS[method].order if method in METHODS else None)
 
-    def _scale(self):
+    def _scale(self) -> float:
         return max(1.0, self._magnitude)
 
-    def to_table(self):
+    def to_table(self) -> str:
         """The report as an aligned text table, one row per method and dt."""
         head = (f"{'method':18s} {'dt':>10s} {'max error':>11s} {'rms error':>11s} {'order':>6s} "
                 f"{'expected':>8s} {'spike dt err':>12s} {'missed':>6s} {'extra':>5s}")
@@ -130,7 +164,7 @@ class VerificationReport:
             lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({detail})")
         return "\n".join(lines)
 
-    def state_orders(self, method):
+    def state_orders(self, method: str) -> dict[str, float | None]:
         """State -> observed order of `method` between its two finest dts whose error in that
         state is above the noise floor (None when fewer than two are)."""
         rows = [r for r in self.rows if r["method"] == method]
@@ -141,7 +175,7 @@ class VerificationReport:
             result[name] = math.log2(above[-2] / above[-1]) if len(above) >= 2 else None
         return result
 
-    def _per_state(self):
+    def _per_state(self) -> list[str]:
         """Lines: each state's error at the finest dt and its observed order, per method, and
         the initial values and inputs the runs started from."""
         if not self.rows or len(self.rows[0].get("state_errors", {})) < 2:
@@ -157,33 +191,37 @@ class VerificationReport:
             lines.append("started from " + self.exercised)
         return lines
 
-    def plot(self, path=None):
+    def plot(self, path: str | Path | None = None) -> Figure:
         from ..results.plotting import plot_verification
 
         return plot_verification(self, path)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         from ..results.notebook import report_text
 
         return report_text(self)
 
     __str__ = to_table
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         from ..results.notebook import report_html
 
         return report_html(self)
 
 
-def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, initial=None,
-           progress=None) -> "VerificationReport":
+def verify(model: Model | str | Path, methods: str | Sequence[str] | None = None,
+           dts: Iterable[float] | None = None, input: Drive | dict[str, Drive] | None = None,
+           t_end: float | None = None, params: Mapping[str, float | str] | None = None,
+           initial: Mapping[str, float] | None = None,
+           progress: bool | Callable[[str], object] | None = None) -> VerificationReport:
     """Compare `methods` on `model` at each dt against the reference; return a VerificationReport.
 
     `methods` default to every verified method that applies to the model; a method named here
     that does not apply is an InputError. `input` is a waveform for the model's first input, or
     a dict of input name -> waveform, in steps of the largest dt; `dts` default to the model's
     dt and four halvings; `t_end` to five of the model's slowest time constants. `progress` is
-    a callable given one line per simulation (or True: lines on standard error).
+    a callable given one line per simulation (or True: lines on standard error). `params` are
+    numbers in the model's units or quantities ("5 ohm"), as Simulator.run takes them.
 
     When the reference spikes, state errors are measured before its first spike: after a spike
     every method resets at a step boundary, an error of order dt that no method's order can beat;
@@ -195,7 +233,7 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     if model.is_stochastic:
         raise InputError(f"model {model.name} has white noise xi: its paths do not converge to "
                          "one solution, so verify has no reference for it")
-    params = dict(params or {})
+    params = in_declared_units(params or {}, model.parameters, "params")  # "5 ohm": in R's unit
     dts = _time_steps(model, dts)
     with _computable(model):
         t_end = t_end or _default_duration(model, params)
@@ -242,7 +280,8 @@ def verify(model, methods=None, dts=None, input=None, t_end=None, params=None, i
     return report
 
 
-def _row(method, dt, result, reference, window, previous):
+def _row(method: str, dt: float, result: Result, reference: _Reference, window: float | None,
+         previous: float | None) -> Row:
     """One row of the report: errors of `result` against the reference before `window`, the
     order against the `previous` (twice as coarse) error, and the spike-time errors."""
     states, spike_times = reference.at(dt)
@@ -251,16 +290,15 @@ def _row(method, dt, result, reference, window, previous):
                  for n in reference.model.state_names}
     errors = np.concatenate(list(per_state.values()))
     max_error = float(errors.max()) if errors.size else 0.0
-    row = {"method": method, "dt": dt, "max_error": max_error,
-           "rms_error": float(np.sqrt(np.mean(errors ** 2))) if errors.size else 0.0,
-           "order": math.log2(previous / max_error) if previous and max_error > 0 else None,
-           "state_errors": {n: float(e.max()) if e.size else 0.0 for n, e in per_state.items()}}
-    row.update(_spike_errors(result.spike_times[0], spike_times, dt))
-    return row
+    return {"method": method, "dt": dt, "max_error": max_error,
+            "rms_error": float(np.sqrt(np.mean(errors ** 2))) if errors.size else 0.0,
+            "order": math.log2(previous / max_error) if previous and max_error > 0 else None,
+            "state_errors": {n: float(e.max()) if e.size else 0.0 for n, e in per_state.items()},
+            **_spike_errors(result.spike_times[0], spike_times, dt)}
 
 
 @contextlib.contextmanager
-def _computable(model):
+def _computable(model: Model) -> Iterator[None]:
     """Arithmetic that fails on the user's parameters (R = 0) is an InputError, not a crash."""
     try:
         yield
@@ -270,7 +308,7 @@ def _computable(model):
                          "out of its range?") from None
 
 
-def _base_steps(t_end, dts, linear):
+def _base_steps(t_end: float, dts: Sequence[float], linear: bool) -> int:
     """Steps of the largest dt in `t_end`: at least MIN_STEPS (fewer measure nothing), and not
     so many that the finest run (64 times finer again for a nonlinear reference) is too long."""
     if isinstance(t_end, bool) or not isinstance(t_end, (int, float)) or not math.isfinite(t_end) \
@@ -287,7 +325,7 @@ def _base_steps(t_end, dts, linear):
     return steps
 
 
-def _methods(model, methods):
+def _methods(model: Model, methods: str | Sequence[str] | None) -> list[str]:
     """The methods to compare: those given (each must apply), else every default that applies."""
     if methods is None:
         return [m for m in VERIFIED_BY_DEFAULT if applies(m, model)]
@@ -309,7 +347,8 @@ METHOD_NEEDS = {"exact": "linear equations with constant coefficients",
                 "exponential_euler": "each equation linear in its own state"}
 
 
-def _waveforms(model, input, params, coarsest):
+def _waveforms(model: Model, input: Drive | dict[str, Drive] | None,
+               params: Mapping[str, float], coarsest: float) -> dict[str, Drive]:
     """Input name -> waveform: `input` for the first input, or a dict naming inputs; quantities
     in the input's unit, times in steps of the `coarsest` dt."""
     if input is None:  # every input driven: the first to 75% of the way to threshold, the
@@ -329,7 +368,7 @@ def _waveforms(model, input, params, coarsest):
             if isinstance(w, WAVEFORMS) else w for n, w in input.items()}
 
 
-def _progress(progress):
+def _progress(progress: bool | Callable[[str], object] | None) -> Callable[[str], object]:
     if progress is True:
         import sys
 
@@ -337,7 +376,7 @@ def _progress(progress):
     return progress if callable(progress) else (lambda line: None)
 
 
-def _window(spikes, coarsest, name):
+def _window(spikes: npt.ArrayLike, coarsest: float, name: str) -> float | None:
     """The time before which state errors are measured: one coarsest step before the reference's
     first spike, or the whole run when it does not spike."""
     spikes = np.asarray(spikes)
@@ -351,12 +390,12 @@ def _window(spikes, coarsest, name):
     return window
 
 
-def _steps_before(window, dt, n_steps):
+def _steps_before(window: float | None, dt: float, n_steps: int) -> int:
     """How many grid points (k + 1)*dt lie before `window` (all of them when None)."""
     return n_steps if window is None else int(np.floor(window / dt + 1e-9))
 
 
-def _time_steps(model, dts):
+def _time_steps(model: Model, dts: Iterable[float] | None) -> list[float]:
     if dts is None:
         if model.dt is None:
             raise InputError(f"model {model.name} has no default dt; pass dts=")
@@ -377,7 +416,7 @@ def _time_steps(model, dts):
     return dts
 
 
-def _rates(model, params):
+def _rates(model: Model, params: Mapping[str, float]) -> list[float]:
     """Decay rates |df_i/dx_i| at the initial state: the inverse time constants of the model."""
     values = {**model.defaults, **params}
     rates = []
@@ -394,12 +433,12 @@ def _rates(model, params):
     return [r for r in rates if r > 0]
 
 
-def _default_duration(model, params):
+def _default_duration(model: Model, params: Mapping[str, float]) -> float:
     rates = _rates(model, params)
     return 5.0 / min(rates) if rates else 100 * (model.dt or 1.0)
 
 
-def _default_input(model, params, name, share):
+def _default_input(model: Model, params: Mapping[str, float], name: str, share: float) -> Step:
     """For linear models, a step at t = 0 in input `name` that moves the membrane's steady state
     `share` of the way from its initial value to threshold: no spikes, so the errors show the
     method's order cleanly. Nonlinear models: a step of 1 (of 0.1 for inputs after the first)."""
@@ -417,7 +456,9 @@ def _default_input(model, params, name, share):
     return Step(1.0 if share > 0.5 else 0.1, 0)
 
 
-def _exercising(model, params, initial, waveforms, t_end):
+def _exercising(model: Model, params: Mapping[str, float], initial: Mapping[str, float] | None,
+                waveforms: Mapping[str, Drive], t_end: float
+                ) -> tuple[Mapping[str, float] | None, str]:
     """Initial values that move every state: a state the run would leave at its initial value
     (a synaptic current with no input and no spike) starts away from it, by a twentieth of the
     distance to threshold in its effect on the membrane (linear models) or by 0.1 of its unit.
@@ -440,7 +481,8 @@ def _exercising(model, params, initial, waveforms, t_end):
     return chosen, f"{text} (states the inputs alone leave at rest)"
 
 
-def _kick(model, params, name, t_end, share=0.05):
+def _kick(model: Model, params: Mapping[str, float], name: str, t_end: float,
+          share: float = 0.05) -> float:
     """How much of state `name` moves the membrane `share` of the way to threshold at most
     (linear models), else 0.1 of its unit."""
     threshold = _threshold(model, params)
@@ -456,12 +498,14 @@ def _kick(model, params, name, t_end, share=0.05):
     return share * distance / gain if gain > 0 and distance > 0 else 0.1
 
 
-def _threshold(model, params):
+def _threshold(model: Model, params: Mapping[str, float]) -> float | None:
     """The threshold value of a condition `X > theta` on a state X, else None."""
     return membrane_threshold(model, {**model.defaults, **params})[1]
 
 
-def _simulate(model, method, dt, n_steps, waveforms, params, initial, events=None, factor=1):
+def _simulate(model: Model, method: str, dt: float, n_steps: int, waveforms: Mapping[str, Drive],
+              params: Mapping[str, float], initial: Mapping[str, float] | None,
+              events: Mapping[str, Event] | None = None, factor: int = 1) -> Result:
     """One run; `events` (synapse type -> (steps of the largest dt, weight)) arrive at the end
     of those steps, `factor` steps of this dt to one of the largest."""
     from ..runtime.simulate import compile as compile_model
@@ -480,21 +524,25 @@ def _simulate(model, method, dt, n_steps, waveforms, params, initial, events=Non
                          record=model.state_names, drives=drives or None)
 
 
-def _synaptic_events(model, params, base_steps, t_end):
+def _synaptic_events(model: Model, params: Mapping[str, float], base_steps: int, t_end: float
+                     ) -> dict[str, Event]:
     """Synapse type -> (steps of the largest dt, weight): two events per synapse type that adds
     to a state, at 30% and 60% of the run (5% later for each further type), each moving the
     membrane a twentieth of the way to threshold (linear models) or adding 0.1 (others). Without them verify never exercises
     what a spike does to the step map."""
-    targets = [y for y in model.synapses if y.target]
-    return {y.name: ((int((0.3 + 0.05 * k) * base_steps), int((0.6 + 0.05 * k) * base_steps)),
-                     _kick(model, params, y.target, t_end, 0.05))
-            for k, y in enumerate(targets)}
+    targets = [(y.name, y.target) for y in model.synapses if y.target]
+    return {name: ((int((0.3 + 0.05 * k) * base_steps), int((0.6 + 0.05 * k) * base_steps)),
+                   _kick(model, params, target, t_end, 0.05))
+            for k, (name, target) in enumerate(targets)}
 
 
 class _Reference:
     """The reference solution at every tested dt's grid points."""
 
-    def __init__(self, model, dts, base_steps, waveforms, params, initial, linear, events):
+    def __init__(self, model: Model, dts: Sequence[float], base_steps: int,
+                 waveforms: Mapping[str, Drive], params: Mapping[str, float],
+                 initial: Mapping[str, float] | None, linear: bool,
+                 events: Mapping[str, Event]) -> None:
         self.model = model
         self.dts = dts
         spiking = getattr(model.spike, "lhs", None)
@@ -509,7 +557,7 @@ class _Reference:
                       for n, w in waveforms.items()}
             kicks: dict[str, np.ndarray] = {}  # target state -> added at each fine step
             for name, (steps, weight) in events.items():
-                target = next(y.target for y in model.synapses if y.name == name)
+                target = next(y.target for y in model.synapses if y.name == name and y.target)
                 added = kicks.setdefault(target, np.zeros(base_steps * factor))
                 added[[(s + 1) * factor for s in steps]] += weight
             self.states, self.spikes = solution.simulate(base_steps * factor, finest, inputs,
@@ -539,23 +587,23 @@ class _Reference:
                              for n in model.state_names) / 15
         self.magnitude = max(float(np.abs(v).max()) for v in self.states.values())
 
-    def at(self, dt):
+    def at(self, dt: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
         stride = int(round(dt / self.step))
         return {n: v[stride - 1::stride] for n, v in self.states.items()}, self.spikes
 
-    def trace_for(self, dt):
+    def trace_for(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
         states, _ = self.at(dt)
         values = states[self.shown]
         return np.arange(1, len(values) + 1) * dt, values
 
 
-def _values(waveform, n_steps):
+def _values(waveform: Drive, n_steps: int) -> np.ndarray:
     if hasattr(waveform, "values"):
         return waveform.values(n_steps)
     return np.asarray(waveform, float)[:n_steps]
 
 
-def _spike_errors(numeric, reference, dt):
+def _spike_errors(numeric: npt.ArrayLike, reference: npt.ArrayLike, dt: float) -> SpikeErrors:
     """Match each reference spike to the nearest numeric one within 5 steps."""
     numeric, reference = np.asarray(numeric), np.asarray(reference)
     if reference.size == 0 and numeric.size == 0:

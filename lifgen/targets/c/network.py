@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...codegen.network import NetworkProgram
+from ...codegen.network import NetworkProgram, PopulationPlan
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
 from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter
@@ -81,7 +81,7 @@ def render_network(program: NetworkProgram) -> NetworkSource:
     return NetworkSource(program=program, text=text)
 
 
-def _population_line(population) -> str:
+def _population_line(population: PopulationPlan) -> str:
     if population.step_map is None:
         return f"{population.name}: {population.n} sources ({population.source})"
     step_map = population.step_map

@@ -54,8 +54,8 @@ def compile_cubin(source: str, arch: str, flush_denormals: bool = False,
     key = hashlib.sha256(material.encode()).hexdigest()[:32]
     cached = load_blob("cubins", f"{key}.cubin")
     if cached is not None:
-        log, _, cubin = cached.partition(b"\0")
-        return cubin, log.decode(), True
+        stored_log, _, cubin = cached.partition(b"\0")
+        return cubin, stored_log.decode(), True
     cubin, log = _compile(source, options, name)
     store_blob("cubins", f"{key}.cubin", log.encode() + b"\0" + cubin)
     return cubin, log, False
