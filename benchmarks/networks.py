@@ -86,6 +86,39 @@ def snntorch_process(batch, steps):
     return run
 
 
+def microcircuit(scale, dtype):
+    """The Potjans-Diesmann microcircuit (examples/microcircuit.py) at `scale`, 1.1 s; returns
+    the run and the bytes its static synapses take per synapse, as the program stores them."""
+    import sys
+
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    import microcircuit as example
+
+    program = example.network(scale, seed=1, dtype=np.dtype(dtype).type).compile(dtype=dtype)
+    program.run(10)  # builds the program and lays out the synapses
+
+    def run():
+        result = program.run("1100 ms")
+        return int(sum(result[name].spike_count.sum() for name in example.params.POPULATIONS))
+    stored = sum(array.nbytes for arrays in program._weights.values() for array in arrays.values()
+                 if arrays.get("post") is not None)
+    count = sum(p.n_synapses for p in program.network.projections if p.sparse is not None)
+    return run, stored / count, count
+
+
+def peak_memory(scale, dtype):
+    """The peak resident memory (bytes) of examples/microcircuit.py at `scale`, in a process of
+    its own: drawing the synapses, building the network and simulating 1.1 s."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run([os.sys.executable, str(HERE.parent / "examples" / "microcircuit.py"),
+                          "--scale", str(scale), "--dtype", dtype, "--json"],
+                         capture_output=True, text=True, check=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(peak, before) * 1024, json.loads(out.stdout)
+
+
 def bytes_per_synapse(dtype="float32"):
     """Memory of a static sparse projection per synapse, as the program stores it: a 32-bit
     target and a weight per synapse, and (delay, first synapse) per run of equal delays."""
@@ -127,6 +160,26 @@ def report(quick=False):
                         f"T = {steps}, float32", runs, batch * 30 * steps, repeats,
                         "lifgen Network")
         lines += rows
+    for scale in (0.1,):
+        brian2, _ = brian2_runs("brian2_microcircuit.py", (scale,), label="its own realisation")
+        for name in [name for name in brian2 if "standalone" not in name]:
+            brian2.pop(name).close()
+        runs = {}
+        for dtype in ("float64", "float32"):
+            runs[f"lifgen Network, {dtype}"], stored, count = microcircuit(scale, dtype)
+            lines.append(f"\nMicrocircuit at scale {scale:g}, {dtype}: {count} synapses, "
+                         f"{stored:.2f} bytes per synapse stored.")
+        runs.update(brian2)
+        neurons = int(round(77169 * scale))
+        rows, results = table(f"Potjans-Diesmann microcircuit, scale {scale:g} ({neurons} "
+                              "neurons), 1.1 s at dt = 0.1 ms, one thread", runs,
+                              neurons * 11_000, repeats, "lifgen Network, float64")
+        lines += rows
+        lines += ["Seconds per simulated second (best): " + ", ".join(
+            f"{name} {best / 1.1:.2f} s" for name, (best, _, _) in results.items()) + "."]
+        peak, stats = peak_memory(scale, "float32")
+        lines.append(f"Peak memory of examples/microcircuit.py --scale {scale:g} (float32, one "
+                     f"process: drawing, building, simulating): {peak / 2**20:.0f} MiB.")
     per_synapse, parts = bytes_per_synapse()
     lines += ["", f"A static sparse synapse takes {per_synapse:.2f} bytes at float32 ("
               + ", ".join(f"{k} {v:.2f}" for k, v in parts.items())

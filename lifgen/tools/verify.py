@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequenc
 
 import numpy as np
 import numpy.typing as npt
-import sympy
 
 from ..numerics.analytic import LinearSolution
 from ..errors import InputError
