@@ -31,7 +31,6 @@ TRANSIENT = 100.0  # ms, discarded
 def network(scale=0.1, seed=1, poisson=True, dtype=np.float32):
     """The scaled microcircuit as a lifgen.Network, its synapses drawn with `seed`."""
     net_params = params.scaled(scale, scale, poisson_input=poisson)
-    synapses = params.draw_connectivity(net_params, seed, DT)
     v0 = params.draw_initial_v(net_params, seed + 1)
     neuron = net_params["neuron"]
     sizes, starts = net_params["num_neurons"], params.offsets(net_params["num_neurons"])
@@ -50,7 +49,9 @@ def network(scale=0.1, seed=1, poisson=True, dtype=np.float32):
                 seed=1000 * seed + i))
             net.connect(f"{name}_background", name, "exc",
                         ("one_to_one", net_params["weight_ext"]), delay=1)
-    for (i, j), (pre, post, weight, delay) in synapses.items():
+    # one projection at a time: at full scale (0.3 billion synapses) the draws of all at once
+    # would not fit beside the network
+    for (i, j), (pre, post, weight, delay) in params.iter_connectivity(net_params, seed, DT):
         if not len(pre):
             continue
         steps = np.maximum(np.rint(delay / DT).astype(np.int64), 1)  # NEST's delays in steps

@@ -330,6 +330,30 @@ def _normal_redraw(rng: np.random.Generator, mean: float, std: float, n: int,
     return values
 
 
+def iter_connectivity(net: dict, seed: int, dt_ms: float = SIM_PARAMS["dt"],
+                      round_to_grid: bool = True):
+    """draw_connectivity's projections one at a time, ((i, j), (pre, post, weight, delay)), so
+    that a full-scale network need not hold every projection's draws at once (the same
+    realisation as draw_connectivity for the same seed)."""
+    rng = np.random.default_rng(seed)
+    sizes = net["num_neurons"]
+    min_delay = 0.5 * dt_ms
+    for i in range(len(POPULATIONS)):
+        for j in range(len(POPULATIONS)):
+            n = int(net["num_synapses"][i, j])
+            pre = rng.integers(0, sizes[j], n)
+            post = rng.integers(0, sizes[i], n)
+            w_mean = float(net["weight_mean"][i, j])
+            w_std = float(net["weight_std"][i, j])
+            low, high = (0.0, np.inf) if w_mean >= 0 else (-np.inf, 0.0)
+            weight = _normal_redraw(rng, w_mean, w_std, n, low, high)
+            delay = _normal_redraw(rng, float(net["delay_mean"][i, j]),
+                                   float(net["delay_std"][i, j]), n, low=min_delay)
+            if round_to_grid:
+                delay = np.floor(delay / dt_ms + 0.5) * dt_ms
+            yield (i, j), (pre.astype(np.int64), post.astype(np.int64), weight, delay)
+
+
 def draw_connectivity(net: dict, seed: int, dt_ms: float = SIM_PARAMS["dt"],
                       round_to_grid: bool = True) -> dict:
     """One realisation of the recurrent synapses, as network.__connect_neuronal_populations.
@@ -352,25 +376,7 @@ def draw_connectivity(net: dict, seed: int, dt_ms: float = SIM_PARAMS["dt"],
     The realisation is NumPy's (np.random.default_rng(seed)), not NEST's: same statistics, other
     numbers.
     """
-    rng = np.random.default_rng(seed)
-    sizes = net["num_neurons"]
-    min_delay = 0.5 * dt_ms
-    result = {}
-    for i in range(len(POPULATIONS)):
-        for j in range(len(POPULATIONS)):
-            n = int(net["num_synapses"][i, j])
-            pre = rng.integers(0, sizes[j], n)
-            post = rng.integers(0, sizes[i], n)
-            w_mean = float(net["weight_mean"][i, j])
-            w_std = float(net["weight_std"][i, j])
-            low, high = (0.0, np.inf) if w_mean >= 0 else (-np.inf, 0.0)
-            weight = _normal_redraw(rng, w_mean, w_std, n, low, high)
-            delay = _normal_redraw(rng, float(net["delay_mean"][i, j]),
-                                   float(net["delay_std"][i, j]), n, low=min_delay)
-            if round_to_grid:
-                delay = np.floor(delay / dt_ms + 0.5) * dt_ms
-            result[(i, j)] = (pre.astype(np.int64), post.astype(np.int64), weight, delay)
-    return result
+    return dict(iter_connectivity(net, seed, dt_ms, round_to_grid))
 
 
 def draw_initial_v(net: dict, seed: int) -> np.ndarray:

@@ -202,6 +202,23 @@ def test_the_front_end_runs_in_passes(model_file):
     assert len(check_laws(fixed, dimension_check(fixed))) == 1
 
 
+def test_the_check_pass_returns_a_checked_model_that_the_derive_pass_takes(model_file):
+    """check_model is the whole check pass, and its CheckedModel all the derive pass needs: the
+    laws it checked are those the Model keeps, and nothing is derived before derive_model."""
+    from lifgen.frontend.modelfile import check_model, derive_model, parse_document
+    from lifgen.frontend.schema import read_toml
+
+    path = model_file(example_model_text(), "rc.toml")
+    checked = check_model(parse_document(read_toml(path), str(path)))
+    assert len(checked.laws) == 1 and checked.reset_timing == "same_step"
+    model = derive_model(checked)
+    assert model.laws == checked.laws and len(model.odes) == 1
+    assert model == lifgen.load_model(path)
+    wrong = example_model_text().replace('condition = "V > V_th"', 'condition = "V > R"')
+    with pytest.raises(ModelError, match=r"\[spike\] condition"):
+        check_model(parse_document(read_toml(model_file(wrong, "rc.toml")), str(path)))
+
+
 def test_a_model_built_directly_needs_every_default_and_initial_value():
     """Both front ends give every parameter a default and every state an initial value; a Model
     built directly without one is refused when it is built, not run with NaN (or reported by

@@ -84,8 +84,7 @@ def model_from_document(document: dict[str, Any], source: str | None,
     laws to ODEs)."""
     check_sections(document, source)
     parsed = parse_document(document, source, default_name)
-    check = dimension_check(parsed)
-    return derive_model(parsed, check)
+    return derive_model(check_model(parsed))
 
 
 def parse_document(document: Mapping[str, Any], source: str | None,
@@ -182,9 +181,30 @@ def dimension_check(parsed: ParsedModel) -> DimensionCheck:
     return check
 
 
-def derive_model(parsed: ParsedModel, check: DimensionCheck) -> Model:
-    """The check pass's named checks, each raising a ModelError that names the field, then the
-    derive pass: circuit laws solved for each dX/dt, and the Model."""
+@dataclass(frozen=True)
+class CheckedModel:
+    """The check pass's result: every field of a parsed model with its dimensions checked and
+    its numbers in the declared units, ready for the derive pass."""
+
+    parsed: ParsedModel
+    states: tuple[Quantity, ...]
+    expressions: tuple
+    laws: tuple[sympy.Eq, ...]
+    spike: sympy.Basic
+    resets: dict
+    update: tuple
+    corrections: tuple
+    written_steps: tuple
+    parameter_sets: tuple
+    constraints: tuple
+    refractory: tuple
+    reset_timing: str
+
+
+def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> CheckedModel:
+    """The check pass: each named check (dimensions and validity of every field), raising a
+    ModelError that names the field; no derivation."""
+    check = check or dimension_check(parsed)
     states = tuple(_dimensioned_initial(q, check) for q in parsed.states)
     expressions = _dimensioned_expressions(parsed.expressions, parsed.expression_texts, check)
     laws = check_laws(parsed, check)
@@ -192,34 +212,45 @@ def derive_model(parsed: ParsedModel, check: DimensionCheck) -> Model:
     resets = default_resets(spike)
     resets.update({mechanism: _dimensioned(assignments, check, f"[reset.{mechanism}]")
                    for mechanism, assignments in parsed.resets.items()})
-    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
-    if laws:
-        odes = derive_odes(laws, [q.name for q in states],
-                           [q.name for q in parsed.parameters + parsed.inputs]
-                           + [e.name for e, _ in expressions] + ["xi"], parsed.source)
-    return Model(
-        name=parsed.name, description=parsed.description, reference=parsed.reference,
-        states=states, parameters=parsed.parameters, inputs=parsed.inputs, laws=laws,
+    return CheckedModel(
+        parsed=parsed, states=states, expressions=expressions, laws=laws, spike=spike,
+        resets=resets,
         update=_dimensioned(parsed.update, check, "[equations] update"),
-        odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
-        named_odes=odes if expressions else (), expressions=expressions,
-        spike=spike, resets=tuple(resets.items()),
         corrections=tuple((mechanism, _dimensioned(assignments, check,
                                                    f"[reset.undelayed.{mechanism}]"))
                           for mechanism, assignments in parsed.corrections),
         written_steps=tuple((method, _dimensioned(assignments, check, f"[equations.{method}]"))
                             for method, assignments in parsed.written_steps),
-        synapses=parsed.synapses,
         parameter_sets=tuple((name, _dimensioned(derived, check, f"[parameter_sets.{name}]"))
                              for name, derived in parsed.parameter_sets),
         constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
                           for c in parsed.constraints),
-        presets=parsed.presets, spike_on=parsed.spike_on,
         refractory=_dimensioned_refractory(parsed.refractory, check),
-        refractory_counting=parsed.refractory_counting, refractory_input=parsed.refractory_input,
-        reset_mechanism=parsed.reset_mechanism,
-        reset_timing=parsed.reset_timing or DEFAULT_TIMING[check.active],
-        method=parsed.method,
+        reset_timing=parsed.reset_timing or DEFAULT_TIMING[check.active])
+
+
+def derive_model(checked: CheckedModel) -> Model:
+    """The derive pass: circuit laws solved for each dX/dt, named expressions substituted, and
+    the Model."""
+    parsed, expressions = checked.parsed, checked.expressions
+    odes: tuple[tuple[sympy.Symbol, sympy.Expr], ...] = ()
+    if checked.laws:
+        odes = derive_odes(checked.laws, [q.name for q in checked.states],
+                           [q.name for q in parsed.parameters + parsed.inputs]
+                           + [e.name for e, _ in expressions] + ["xi"], parsed.source)
+    return Model(
+        name=parsed.name, description=parsed.description, reference=parsed.reference,
+        states=checked.states, parameters=parsed.parameters, inputs=parsed.inputs,
+        laws=checked.laws, update=checked.update,
+        odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
+        named_odes=odes if expressions else (), expressions=expressions,
+        spike=checked.spike, resets=tuple(checked.resets.items()),
+        corrections=checked.corrections, written_steps=checked.written_steps,
+        synapses=parsed.synapses, parameter_sets=checked.parameter_sets,
+        constraints=checked.constraints, presets=parsed.presets, spike_on=parsed.spike_on,
+        refractory=checked.refractory, refractory_counting=parsed.refractory_counting,
+        refractory_input=parsed.refractory_input, reset_mechanism=parsed.reset_mechanism,
+        reset_timing=checked.reset_timing, method=parsed.method,
         dt=number_value(parsed.dt, parsed.source, "[simulation] dt")
         if parsed.dt is not None else None,
         time_unit=parsed.time_unit, source=parsed.source)
