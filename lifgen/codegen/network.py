@@ -382,9 +382,10 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
     once, and only an octet with a spike is looked into."""
     n = population.n
     j, count = name("lg_j"), name("lg_n_spikes")
-    append = If(Element("lg_fired", "lg_j"), (
-        Store(population_buffer(k, "spike_list"), count, j),
-        Assign("lg_n_spikes", plus(count, Integer(1)))))
+    # without a branch (spikes are too irregular to predict): every neuron is written at the
+    # list's end, which moves on past it only when it spiked (the list never runs ahead of j)
+    append = Block((Store(population_buffer(k, "spike_list"), count, j),
+                    Assign("lg_n_spikes", plus(count, Element("lg_fired", "lg_j")))))
     octet = times(name("lg_o"), Integer(8))
     scan: list[Statement] = [
         Assign("lg_n_spikes", Integer(0)),
@@ -538,7 +539,7 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
     ring_row = times(ROW, Integer(slots * n_post))
 
     def slot_of(delay: Expression) -> Expression:
-        return Remainder(plus(TIME, delay), Integer(slots))
+        return Remainder(TIME if delay == Integer(0) else plus(TIME, delay), Integer(slots))
 
     def into(slot: str, target: Expression, weight: Expression) -> Statement:
         if pre.source == "counts":  # each event of the step carries the weight
