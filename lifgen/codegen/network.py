@@ -267,9 +267,9 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
             Buffer(projection_buffer(j, "post"), "int32", f"{what}: target per synapse"),
             Buffer(projection_buffer(j, "runs"), "int64",
                    f"{what}: first delay run of each presynaptic neuron [pre + 1]"),
-            Buffer(projection_buffer(j, "run_first"), "int64",
+            Buffer(projection_buffer(j, "run_first"), "int32",
                    f"{what}: first synapse of each run [runs + 1]"),
-            Buffer(projection_buffer(j, "run_delay"), "int32", f"{what}: delay of each run")]
+            Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run")]
 
 
 def _constants(k: int, population: PopulationPlan) -> list[Statement]:

@@ -431,8 +431,8 @@ def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarr
     return {"weights": np.ascontiguousarray(sparse.weight[order], dtype),
             "post": np.ascontiguousarray(sparse.post[order], np.int32),
             "runs": runs,
-            "run_first": np.append(starts, pre.size).astype(np.int64),
-            "run_delay": np.ascontiguousarray(delay[starts], np.int32)}
+            "run_first": np.append(starts, pre.size).astype(np.int32),
+            "run_delay": np.ascontiguousarray(delay[starts], np.int16)}
 
 
 def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:

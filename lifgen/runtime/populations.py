@@ -66,6 +66,7 @@ class Projection:
         return int(self.sparse.n_synapses if self.sparse is not None else self.weights.size)
 
 
+MAX_DELAY = 2**15 - 1  # steps: a sparse projection stores a delay per run as 16 bits
 COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol"}
 
 
@@ -137,6 +138,10 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if delay != 1:
             raise InputError(f"{what}: a lifgen.Sparse keeps its own per-synapse delays; give "
                              "them there, not as delay=")
+        if weights.max_delay > MAX_DELAY or weights.n_synapses >= 2**31:
+            raise InputError(f"{what}: a projection holds fewer than 2**31 synapses with delays "
+                             f"up to {MAX_DELAY} steps; this one has {weights.n_synapses}, "
+                             f"delays up to {weights.max_delay}")
         if (weights.n_pre, weights.n_post) != (pre.n, post.n):
             raise InputError(f"{what}: the Sparse connects {weights.n_pre} -> {weights.n_post} "
                              f"neurons, the populations have {pre.n} -> {post.n}")

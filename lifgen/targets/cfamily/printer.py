@@ -19,7 +19,7 @@ KERNEL_CALLS = {
 LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8"}
 # C element types of the arrays a view places (the kernel's float type by default).
 ELEMENT_TYPES = {"real": "lg_real", "double": "double", "int64": "int64_t", "int32": "int32_t",
-                 "uint8": "uint8_t", "uint64": "uint64_t"}
+                 "int16": "int16_t", "uint8": "uint8_t", "uint64": "uint64_t"}
 # What the C text of each function reads besides its arguments: lifgen's helpers (functions.py's
 # C forms and KERNEL_CALLS above), and the indices the noise draw reads from the schedule.
 CALL_USES: dict[str, tuple[str, ...]] = {
