@@ -164,3 +164,23 @@ def test_connectivity_has_brian2_s_size(lifgen_runs):
         for run in lifgen_runs:
             assert run[kind] == pytest.approx(theirs, rel=0.03), (kind, run[kind], theirs)
     assert REFERENCE["runs"][0]["self_synapses"] > 0  # Brian2's connect(p=) keeps i == j
+
+
+def test_cobahh_as_two_populations_is_the_same_network():
+    """COBAHH as E and I populations with four projections (lifgen.Network) spikes exactly as
+    the one population above (200 ms, seed 1), so its statistics are those Brian2's band checks."""
+    from lifgen.tools.brette2007 import two_populations
+
+    w_exc, w_inh = weights()
+    synapses = connections(1, w_exc, w_inh)
+    initial = initial_values(1)
+    steps = int(round(200.0 / DT))
+    one = lifgen.compile("cobahh", dt=DT).run(steps, N, initial=initial, inputs={"I": 0.0},
+                                              connections=synapses, record=[], spikes="raster")
+    net = two_populations("cobahh", synapses, {"e": "E", "i": "I"}, N, N_EXC, DT)
+    for name, part in (("E", slice(0, N_EXC)), ("I", slice(N_EXC, N))):
+        net.populations[name].initial = {k: v[part] if np.ndim(v) else v
+                                         for k, v in initial.items()}
+    two = net.compile().run(steps, spikes="raster")
+    assert one.spike_count.sum() > 1000
+    assert np.array_equal(one.spikes, np.concatenate([two["E"].spikes, two["I"].spikes], -1))

@@ -53,12 +53,20 @@ def network(name: str, seed: int = 0, n: int = N, n_exc: int = N_EXC, p: float =
     """The same network as two populations, E and I, and four projections (lifgen.Network):
     the synapses `connections` draws, split by the populations they join."""
     spec = NETWORKS[name]
-    synapses = connections(spec, seed, n, n_exc, p)
+    return two_populations(spec.model, connections(spec, seed, n, n_exc, p),
+                           {"exc": "E", "inh": "I"}, n, n_exc, dt)
+
+
+def two_populations(model: str, synapses: Mapping[str, Sparse], sources: Mapping[str, str],
+                    n: int = N, n_exc: int = N_EXC, dt: float = 0.1) -> PopulationNetwork:
+    """A one-population network (`synapses` maps a synapse type to its Sparse over all `n`
+    neurons) as populations E (the first `n_exc`) and I, each synapse type's events coming from
+    the population `sources` names: four projections of the same synapses."""
     net = PopulationNetwork(dt=dt)
-    net.add("E", spec.model, n_exc)
-    net.add("I", spec.model, n - n_exc)
+    net.add("E", model, n_exc)
+    net.add("I", model, n - n_exc)
     ranges = {"E": (0, n_exc), "I": (n_exc, n)}
-    for synapse, pre in (("exc", "E"), ("inh", "I")):
+    for synapse, pre in sources.items():
         sparse = synapses[synapse]
         for post in ("E", "I"):
             (pre_low, pre_high), (post_low, post_high) = ranges[pre], ranges[post]
