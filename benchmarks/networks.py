@@ -102,7 +102,7 @@ def microcircuit(scale, dtype):
         return int(sum(result[name].spike_count.sum() for name in example.params.POPULATIONS))
     stored = sum(array.nbytes for arrays in program._weights.values() for array in arrays.values()
                  if arrays.get("post") is not None)
-    count = sum(p.n_synapses for p in program.network.projections if p.sparse is not None)
+    count = sum(p.n_synapses for p in program.network.projections if p.kind == "sparse")
     return run, stored / count, count
 
 

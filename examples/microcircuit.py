@@ -108,7 +108,7 @@ def main(argv=None):
     timing = {"build_s": built - start, "compile_s": compiled - built, "run_s": ran - compiled,
               "simulated_s": args.duration / 1000.0,
               "synapses": int(sum(p.n_synapses for p in net.projections
-                                  if p.sparse is not None)),
+                                  if p.kind == "sparse")),
               "neurons": int(sum(p.n for n, p in net.populations.items()
                                  if not n.endswith("_background")))}
     if args.json:

@@ -419,20 +419,8 @@ def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarr
         return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
     if projection.kind == "one_to_one":
         return {"weights": np.ascontiguousarray(projection.weights, dtype)}
-    sparse = projection.sparse
-    assert sparse is not None
-    order = np.lexsort((sparse.delay, sparse.pre))  # by presynaptic neuron, then delay
-    pre, delay = sparse.pre[order], sparse.delay[order]
-    new_run = np.ones(pre.size, bool)
-    new_run[1:] = (pre[1:] != pre[:-1]) | (delay[1:] != delay[:-1])
-    starts = np.flatnonzero(new_run)
-    runs = np.zeros(sparse.n_pre + 1, np.int64)
-    np.cumsum(np.bincount(pre[starts], minlength=sparse.n_pre), out=runs[1:])
-    return {"weights": np.ascontiguousarray(sparse.weight[order], dtype),
-            "post": np.ascontiguousarray(sparse.post[order], np.int32),
-            "runs": runs,
-            "run_first": np.append(starts, pre.size).astype(np.int32),
-            "run_delay": np.ascontiguousarray(delay[starts], np.int16)}
+    assert projection.runs is not None
+    return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs}
 
 
 def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:

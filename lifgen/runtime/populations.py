@@ -47,7 +47,9 @@ class SourcePopulation:
 @dataclass(eq=False)
 class Projection:
     """Events from `pre` into synapse type `synapse` of `post`, with their weights laid out for
-    delivery (`kind`: dense, one_to_one or sparse) and the delay in steps."""
+    delivery (`kind`: dense, one_to_one or sparse) and the delay in steps (a sparse projection's
+    largest). A sparse one keeps only its delivery layout (`runs`: targets and delay runs, its
+    `weights` in that order), not the Sparse it was given: at full scale that is the memory."""
 
     pre: str
     post: str
@@ -55,7 +57,7 @@ class Projection:
     kind: str
     weights: np.ndarray
     delay: int = 1
-    sparse: Sparse | None = None
+    runs: dict[str, np.ndarray] | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -63,7 +65,26 @@ class Projection:
 
     @property
     def n_synapses(self) -> int:
-        return int(self.sparse.n_synapses if self.sparse is not None else self.weights.size)
+        return int(self.weights.size)
+
+
+def delay_runs(sparse: Sparse) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A Sparse's synapses sorted by presynaptic neuron, then delay (stably): (weights, layout),
+    the layout holding each synapse's target (32 bits), each presynaptic neuron's first run of
+    equal delays, and each run's first synapse and delay (GeNN's ragged rows, grouped by delay)."""
+    order = np.lexsort((sparse.delay, sparse.pre))
+    pre, delay = sparse.pre[order], sparse.delay[order]
+    new_run = np.ones(pre.size, bool)
+    new_run[1:] = (pre[1:] != pre[:-1]) | (delay[1:] != delay[:-1])
+    del delay
+    starts = np.flatnonzero(new_run)
+    runs = np.zeros(sparse.n_pre + 1, np.int64)
+    np.cumsum(np.bincount(pre[starts], minlength=sparse.n_pre), out=runs[1:])
+    del pre
+    layout: dict[str, np.ndarray] = {"post": np.ascontiguousarray(sparse.post[order], np.int32), "runs": runs,
+              "run_first": np.append(starts, sparse.n_synapses).astype(np.int32),
+              "run_delay": np.ascontiguousarray(sparse.delay[order][starts], np.int16)}
+    return np.ascontiguousarray(sparse.weight[order]), layout
 
 
 MAX_DELAY = 2**15 - 1  # steps: a sparse projection stores a delay per run as 16 bits
@@ -145,8 +166,9 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if (weights.n_pre, weights.n_post) != (pre.n, post.n):
             raise InputError(f"{what}: the Sparse connects {weights.n_pre} -> {weights.n_post} "
                              f"neurons, the populations have {pre.n} -> {post.n}")
-        return Projection(pre.name, post.name, synapse, "sparse", np.asarray(weights.weight),
-                          weights.max_delay, weights)
+        ordered, layout = delay_runs(weights)
+        return Projection(pre.name, post.name, synapse, "sparse", ordered, weights.max_delay,
+                          layout)
     steps = _delay_steps(delay, dt, post.model.time_unit, what)
     if isinstance(weights, str):
         if weights != "one_to_one":
