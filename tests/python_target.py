@@ -13,7 +13,7 @@ import numpy as np
 
 from lifgen.codegen.lower import StepOptions, lower, state_names
 from lifgen.codegen.naming import ARRAY_PREFIXES
-from lifgen.ir.statements import (INDEX, INT, AddTo, Assign, Block, Break, Cast, Comment, Element,
+from lifgen.ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
                                For, If, Integer, Let, Loop, Remainder, Select, Store, View)
 from lifgen.ir.written import Call, Name, Neg, Not, Num
 
@@ -36,7 +36,8 @@ FUNCTIONS = {"exp": "math.exp", "expm1": "math.expm1", "log": "math.log", "log1p
              "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "math.tanh",
              "abs": "abs", "min": "_min", "max": "_max", "pow": "math.pow", "exprel": "_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
-             "uniform": "_uniform", "any8": "_any8"}
+             "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
+             "uniform_in": "_uniform_in"}
 
 
 def expression(node):
@@ -75,7 +76,7 @@ def statements(body, depth=1):
             continue
         if isinstance(s, (Let, Assign)):
             value = expression(s.value)
-            cast = {INT: "int", INDEX: "int"}.get(getattr(s, "type", ""), "")
+            cast = {INT: "int", INDEX: "int", KEY: "int"}.get(getattr(s, "type", ""), "")
             lines.append(f"{pad}{s.name} = {cast}({value})")
         elif isinstance(s, Store):
             lines.append(f"{pad}{s.array}[{expression(s.index)}] = {expression(s.value)}")
@@ -134,6 +135,14 @@ def _uniform(seed, step, row, source):
     x = _mix(_mix(_mix(_mix(int(seed)) ^ (int(step) & MASK)) ^ (int(row) & MASK))
              ^ (int(source) & MASK))
     return float(x >> 11) * 2.0**-53
+
+
+def _stream(seed, step, row):
+    return _mix(_mix(_mix(int(seed)) ^ (int(step) & MASK)) ^ (int(row) & MASK))
+
+
+def _uniform_in(stream, source):
+    return float(_mix(stream ^ (int(source) & MASK)) >> 11) * 2.0**-53
 
 
 @dataclass(frozen=True)
@@ -201,7 +210,7 @@ def helpers(levels=None):
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),
-            "_uniform": _uniform, "_any8": lambda flags, i: bool(flags[i:i + 8].any())}
+            "_uniform": _uniform, "_stream": _stream, "_uniform_in": _uniform_in, "_any8": lambda flags, i: bool(flags[i:i + 8].any())}
 
 
 class Runner:

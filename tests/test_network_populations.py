@@ -321,7 +321,9 @@ def test_events_and_counts_agree_with_the_raster():
     raster = simulator.run(spikes="raster", **run)
     events = simulator.run(spikes="events", **run)
     counts = simulator.run(spikes="count", **run)
-    for name in ("src", "exc", "inh"):
+    assert events["src"].spike_events is None  # a source reports counts (and rasters)
+    assert np.array_equal(counts["src"].spike_count, raster["src"].spike_count)
+    for name in ("exc", "inh"):
         steps, neurons = np.nonzero(raster[name].spikes.reshape(300, -1))
         assert np.array_equal(events[name].spike_events[0], steps)
         assert np.array_equal(events[name].spike_events[1], neurons)

@@ -18,7 +18,7 @@ import sympy
 
 from ..errors import InputError
 from ..ir.model import REFRACTORY_STATE, Synapse
-from ..ir.statements import (INDEX, INT, AddTo, Assign, Block, Cast, Comment, Element, Expression,
+from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element, Expression,
                              For, If, Integer, Let, Loop, NeuronStep, Remainder, Select, Statement,
                              Store, View, nodes)
 from ..ir.symbols import DT
@@ -197,7 +197,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     if plan.raster:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
                           f"{what}: spikes [step][batch][{n}]"))
-    if plan.events:
+    if plan.events and population.step_map is not None:
         out += [Buffer(population_buffer(k, "event_steps"), "int64",
                        f"{what}: the step of each spike of the call"),
                 Buffer(population_buffer(k, "event_neurons"), "int64",
@@ -400,8 +400,8 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
 def _events(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     """This step's spikes, from the list, appended to the call's event buffers (which hold
     every neuron-step of a call, so they never overflow)."""
-    if not plan.events:
-        return []
+    if not plan.events or population.step_map is None:  # a source's events are the user's own,
+        return []  # or its draws (a background would outweigh the neurons' spikes)
     written = Element(population_buffer(k, "event_count"), Integer(0))
     neuron = Element(population_buffer(k, "spike_list"), "lg_k")
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
@@ -476,14 +476,15 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
         probability = Element(population_buffer(k, "probability"),
                               plus(times(TIME, Integer(time_stride)),
                                    times(j, Integer(source_stride))))
-        draw = Call("uniform", (Element(population_buffer(k, "seed"), Integer(0)), TIME, ROW, j))
-        return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
+        draw = Call("uniform_in", (name("lg_key"), j))
+        return [*views, _stream(k), SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op("<", draw, probability), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
             *_spike_list(k, population, plan)]
     if population.source == "counts":
-        return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
-            *_poisson_count(k, population),
+        once, each = _poisson_count(k, population)
+        return [*views, *once, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
+            *each,
             Store(population_buffer(k, "events"), j, Cast(name("lg_count"))),
             Let("lg_spike", Op(">", name("lg_count"), Integer(0)), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j", name("lg_count")))),
@@ -509,24 +510,35 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
             *_spike_list(k, population, plan)]
 
 
-def _poisson_count(k: int, population: PopulationPlan) -> list[Statement]:
+def _stream(k: int) -> Statement:
+    """This step's random stream of source population k and batch row (its seed's), from
+    which each source's draw is one more mixing round."""
+    seed = Element(population_buffer(k, "seed"), Integer(0))
+    return Let("lg_key", Call("stream", (seed, TIME, ROW)), KEY)
+
+
+def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
+                                                                  list[Statement]]:
     """lg_count ~ Poisson(mean) for target lg_j: uniforms multiplied until their product falls
-    to exp(-mean) (Knuth), each a counter-based draw of (seed, step, row, target and draw)."""
+    to exp(-mean) (Knuth), each a counter-based draw of (seed, step, row, target and draw).
+    (What is computed once per step, what each target computes.)"""
     time_stride, source_stride = population.probability_strides
     j = name("lg_j")
+    at: Expression = times(TIME, Integer(time_stride))
     mean = Element(population_buffer(k, "probability"),
-                   plus(times(TIME, Integer(time_stride)), times(j, Integer(source_stride))))
+                   plus(at, times(j, Integer(source_stride))) if source_stride else at)
 
     def draw(index: Expression) -> Expression:
-        return Call("uniform", (Element(population_buffer(k, "seed"), Integer(0)), TIME, ROW,
-                                plus(times(j, Integer(MAX_DRAWS)), index)))
-    return [Let("lg_limit", Call("exp", (Neg(mean),))),
-            Let("lg_product", draw(Integer(0)), mutable=True),
-            Let("lg_count", Integer(0), INDEX, mutable=True),
-            Loop("lg_d", MAX_DRAWS - 1, Op(">", name("lg_product"), name("lg_limit")), (
-                Assign("lg_product", times(name("lg_product"),
-                                           draw(plus(name("lg_d"), Integer(1))))),
-                Assign("lg_count", plus(name("lg_count"), Integer(1)))))]
+        return Call("uniform_in", (name("lg_key"), plus(times(j, Integer(MAX_DRAWS)), index)))
+    limit = Let("lg_limit", Call("exp", (Neg(mean),)))
+    once: list[Statement] = [_stream(k)] + ([] if source_stride else [limit])
+    each: list[Statement] = ([limit] if source_stride else []) + [
+        Let("lg_product", draw(Integer(0)), mutable=True),
+        Let("lg_count", Integer(0), INDEX, mutable=True),
+        Loop("lg_d", MAX_DRAWS - 1, Op(">", name("lg_product"), name("lg_limit")), (
+            Assign("lg_product", times(name("lg_product"), draw(plus(name("lg_d"), Integer(1))))),
+            Assign("lg_count", plus(name("lg_count"), Integer(1)))))]
+    return once, each
 
 
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:

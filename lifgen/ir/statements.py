@@ -15,6 +15,7 @@ from .written import Call, Name, Neg, Not, Num, Op
 
 REAL, INT = "real", "int"  # the types of locals: the kernel's float type, or a C int flag
 INDEX = "index"  # a 64-bit signed integer local: an array position, a step or a slot
+KEY = "key"  # a 64-bit unsigned local: a random stream's key
 
 
 @dataclass(frozen=True)

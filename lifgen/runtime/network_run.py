@@ -270,7 +270,7 @@ class NetworkSimulator:
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             if plan.raster:
                 arrays[prefix + "raster"] = np.zeros((n_steps, rows, n), np.uint8)
-            if plan.events:  # room for every neuron-step of a chunk
+            if plan.events and population.step_map is not None:  # every neuron-step of a chunk
                 arrays[prefix + "event_steps"] = np.empty(chunk * rows * n, np.int64)
                 arrays[prefix + "event_neurons"] = np.empty(chunk * rows * n, np.int64)
                 arrays[prefix + "event_count"] = np.zeros(1, np.int64)
@@ -318,10 +318,11 @@ class NetworkSimulator:
                 spike_count=arrays[prefix + "counts"].reshape(*batch, n),
                 spike_events=_joined(events, k) if spikes == "events" else None,
                 n_steps=n_steps)
-            if isinstance(population, SourcePopulation):
+            if isinstance(population, SourcePopulation):  # counts, and a raster when asked
                 dt, unit = _source_time(self.simulators, self.network, name)
                 results[name] = Result(traces={}, state={}, dt=dt, time_unit=unit,
-                                       model=type(population.source).__name__, **common)
+                                       model=type(population.source).__name__,
+                                       **{**common, "spike_events": None})
                 continue
             sim = self.simulators[name]
             state_names = sim.step_map.state_names
@@ -440,7 +441,10 @@ def _chunk_events(arrays: dict, plan: NetworkPlan,
     """(steps, flat neurons) of each population's spikes in a chunk, sorted by step (the
     program writes them batch row by batch row), and the event buffers emptied for the next."""
     out = []
-    for k in range(len(plan.populations)):
+    for k, population in enumerate(plan.populations):
+        if population.step_map is None:  # a source's events are not kept
+            out.append((np.zeros(0, np.int64), np.zeros(0, np.int64)))
+            continue
         count = arrays[f"lg_P{k}_event_count"]
         steps = arrays[f"lg_P{k}_event_steps"][:count[0]].copy()
         neurons = arrays[f"lg_P{k}_event_neurons"][:count[0]].copy()

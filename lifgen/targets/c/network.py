@@ -11,6 +11,7 @@ from ..cfamily.kernel import C_TYPES, HELPERS, environment
 from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter
 
 NETWORK_FUNCTION = "lg_network"
+NETWORK_HELPERS = ("lg_any8", "lg_stream")  # the helpers network.c.j2 defines itself
 NETWORK_CDEF = (f"int {NETWORK_FUNCTION}(void *const *lg_buffers, int64_t lg_step0, "
                 "int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed);\n")
 
@@ -58,7 +59,7 @@ def render_network(program: NetworkProgram) -> NetworkSource:
     dtype = plan.dtype
     printer = StatementPrinter(dtype, indent=0)
     called = {name for function in program.calls for name in CALL_USES.get(function, ())}
-    helpers = {name for name in called if name in HELPERS or name == "lg_any8"}
+    helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
     context = NetworkContext(

@@ -3,7 +3,7 @@ indentation. Numbers and functions follow the kernel's float type."""
 
 from __future__ import annotations
 
-from ...ir.statements import (INDEX, INT, AddTo, Assign, Block, Break, Cast, Comment, Element,
+from ...ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
                               For, If, Integer, Let, Loop, Remainder, Select, Statement, Store,
                               View, calls, identifiers, indices)
 from ...ir.written import CPrinter, Name
@@ -16,7 +16,8 @@ KERNEL_CALLS = {
     "quantize": "lg_quantize",
 }
 # lifgen's own functions that the coupled step calls with its arguments as they are.
-LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8"}
+LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8", "stream": "lg_stream",
+                "uniform_in": "lg_uniform_in"}
 # C element types of the arrays a view places (the kernel's float type by default).
 ELEMENT_TYPES = {"real": "lg_real", "double": "double", "int64": "int64_t", "int32": "int32_t",
                  "int16": "int16_t", "uint8": "uint8_t", "uint64": "uint64_t"}
@@ -29,6 +30,7 @@ CALL_USES: dict[str, tuple[str, ...]] = {
     "min": ("lg_min",), "max": ("lg_max",), "clip": ("lg_min", "lg_max"),
     "exprel": ("lg_exprel",), "propagator": ("lg_propagator",),
     "uniform": ("lg_uniform",), "any8": ("lg_any8",),
+    "stream": ("lg_stream", "lg_uniform"), "uniform_in": ("lg_stream", "lg_uniform"),
 }
 
 
@@ -101,8 +103,9 @@ class StatementPrinter:
         if isinstance(s, Let):
             if s.type == INT:
                 return [f"{pad}const int {s.name} = {_flag(e(s.value), s.value)};"]
-            if s.type == INDEX:
-                return [f"{pad}{'' if s.mutable else 'const '}int64_t {s.name} = {e(s.value)};"]
+            if s.type in (INDEX, KEY):
+                c_type = "int64_t" if s.type == INDEX else "uint64_t"
+                return [f"{pad}{'' if s.mutable else 'const '}{c_type} {s.name} = {e(s.value)};"]
             return [f"{pad}{'' if s.mutable else 'const '}lg_real {s.name} = {e(s.value)};"]
         if isinstance(s, Assign):
             return [f"{pad}{s.name} = {e(s.value)};"]
