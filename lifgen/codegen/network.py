@@ -532,7 +532,8 @@ def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
         return Call("uniform_in", (name("lg_key"), plus(times(j, Integer(MAX_DRAWS)), index)))
     limit = Let("lg_limit", Call("exp", (Neg(mean),)))
     once: list[Statement] = [_stream(k)] + ([] if source_stride else [limit])
-    each: list[Statement] = ([limit] if source_stride else []) + [
+    each: list[Statement] = [limit] if source_stride else []
+    each += [
         Let("lg_product", draw(Integer(0)), mutable=True),
         Let("lg_count", Integer(0), INDEX, mutable=True),
         Loop("lg_d", MAX_DRAWS - 1, Op(">", name("lg_product"), name("lg_limit")), (
