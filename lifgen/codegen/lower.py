@@ -10,6 +10,7 @@ to the schedule.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Collection, Mapping, Sequence
 
 import sympy
 
@@ -18,7 +19,8 @@ from ..numerics.methods import NORMAL
 from ..ir.symbols import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
 from ..ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, Expression, If, Let,
                          Loop, NeuronStep, Select, Statement, identifiers)
-from ..ir.written import Call, Name, Neg, Not, Num, Op, from_sympy, substitute, symbols, to_text
+from ..ir.written import (Call, Name, Neg, Node, Not, Num, Op, Tree, from_sympy, substitute,
+                          symbols, to_text)
 from .naming import NEURON, array, local
 
 def name(identifier: str) -> Name:
@@ -50,7 +52,8 @@ def shared_constants(step_map: StepMap, shared: frozenset[str]) -> set[sympy.Sym
 class _Scope:
     """Model symbol -> expression of its local, for one point of the step."""
 
-    def __init__(self, step_map: StepMap, new=(), previous=False, propagation: str | None = None):
+    def __init__(self, step_map: StepMap, new: Collection[sympy.Symbol] = (),
+                 previous: bool = False, propagation: str | None = None) -> None:
         model = step_map.model
         table: dict[sympy.Symbol, Expression] = {
             DT: name("lg_dt"), SPIKE: Cast(name("lg_spike")), RESET: Cast(name("lg_reset")),
@@ -67,7 +70,7 @@ class _Scope:
                           for s in model.state_symbols})
         self.table = table
 
-    def __call__(self, tree) -> Expression:
+    def __call__(self, tree: Tree) -> Expression:
         return substitute(tree, self.table)
 
 
@@ -101,7 +104,7 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
         body += [Comment(f"{k.name.removeprefix('lg_')} = {to_text(tree)}"),
                  *_held_comment(k, held_stages),
                  Let(k.name, _while_refractory(held_stages.get(k), before(tree), before))]
-    updated: set = set()
+    updated: set[sympy.Symbol] = set()
     for state, tree in step_map.updates:
         scope = _Scope(step_map, new=updated) if step_map.sequential else before
         body += [Comment(f"{state} <- {to_text(tree)}"),
@@ -160,7 +163,8 @@ def _loads(step_map: StepMap, options: StepOptions) -> list[Statement]:
     return loads
 
 
-def _used(loads: list[Statement], rest: list, outputs: list[str]) -> list[Statement]:
+def _used(loads: list[Statement], rest: Sequence[Statement | Expression], outputs: list[str]
+          ) -> list[Statement]:
     """The loads (and the next-step reset flag) that the rest of the step or the schedule
     reads, with their comments: a kernel then declares only what it uses."""
     used = identifiers(rest) | set(outputs)
@@ -215,7 +219,7 @@ def keeping_nonfinite(value: str, replaced: str) -> Expression:
     return Op("-", name(value), Op("-", name(replaced), name(replaced)))
 
 
-def _reset(step_map: StepMap, state, tree, after: _Scope) -> _Reset:
+def _reset(step_map: StepMap, state: sympy.Symbol, tree: Node, after: _Scope) -> _Reset:
     comment = f"reset ({step_map.reset_mechanism}): {state} <- {to_text(tree)}"
     states = set(step_map.model.state_symbols)
     previous = {previous_symbol(s.name) for s in states}
@@ -237,12 +241,12 @@ def _refractory_flag(step_map: StepMap) -> list[Statement]:
             Let("lg_refractory", Op(">", counter, Num(0.0)), INT)]
 
 
-def _while_refractory(held, tree: Expression, scope: _Scope) -> Expression:
+def _while_refractory(held: Node | None, tree: Expression, scope: _Scope) -> Expression:
     """`tree`, or the held step's value in its place while refractory (None: the same in both)."""
     return tree if held is None else Select(name("lg_refractory"), scope(held), tree)
 
 
-def _held_comment(key, held: dict) -> list[Statement]:
+def _held_comment(key: sympy.Symbol, held: Mapping[sympy.Symbol, Node]) -> list[Statement]:
     """The held step's value of a stage or update, as a comment beside the step's own."""
     if key not in held:
         return []

@@ -1,10 +1,16 @@
 """What a simulation returns: spikes (raster, counts or events), traces, the final state."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from ..errors import InputError
+
+if TYPE_CHECKING:  # xarray and matplotlib are optional extras
+    import xarray
+    from matplotlib.figure import Figure
 
 
 @dataclass(repr=False)
@@ -39,23 +45,23 @@ class Result:
     synapses: dict = field(default_factory=dict)  # plastic synapse type -> state -> per synapse
     synapse_traces: dict = field(default_factory=dict)  # type -> state -> (T, *batch, recorded)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.spike_count is None and self.spikes is not None:
             self.spike_count = self.spikes.sum(axis=0)
 
     @property
-    def times(self):
+    def times(self) -> np.ndarray:
         """Time at the end of each step (in the model's time unit), or the step number for maps."""
         steps = np.arange(1, self.n_steps + 1)
         return steps * self.dt if self.dt is not None else steps - 1
 
     @property
-    def n_neurons(self):
+    def n_neurons(self) -> int:
         # simulate passes the counts, and __post_init__ sums them from a raster otherwise
         assert self.spike_count is not None, "a Result needs spike_count or spikes"
         return self.spike_count.shape[-1]
 
-    def spike_steps(self, neuron=0):
+    def spike_steps(self, neuron: int = 0) -> np.ndarray:
         """Steps (0-based) at which `neuron` (of the first batch row) spiked."""
         self._check_neuron(neuron)
         if self.spikes is not None:
@@ -66,7 +72,7 @@ class Result:
         raise ValueError("this run kept spike counts only; run with spikes='raster' or 'events'")
 
     @property
-    def spike_times(self):
+    def spike_times(self) -> list[np.ndarray]:
         """Spike times of each neuron of the first batch row (a list of arrays).
 
         In precise mode these are the crossing instants, off the grid; otherwise the end of the
@@ -84,13 +90,13 @@ class Result:
         return times
 
     @property
-    def rate_unit(self):
+    def rate_unit(self) -> str:
         """The unit of `rates` and `population_rate`: Hz when the model's time unit is known."""
         if self.dt is None:
             return "spikes/step"
         return "Hz" if self._seconds_per_unit() else f"spikes/{self.time_unit or 'time unit'}"
 
-    def _seconds_per_unit(self):
+    def _seconds_per_unit(self) -> float | None:
         from ..frontend.units import UnitError, parse_unit
 
         try:
@@ -98,24 +104,24 @@ class Result:
         except UnitError:
             return None
 
-    def _per_rate_unit(self, duration):
+    def _per_rate_unit(self, duration: float) -> float:
         """`duration` (in model time, or steps for maps) in the denominator unit of `rate_unit`."""
         seconds = self._seconds_per_unit() if self.dt is not None else None
         return duration * seconds if seconds else duration
 
     @property
-    def duration(self):
+    def duration(self) -> float:
         """Simulated time in the model's time unit (steps for discrete-time maps)."""
         return self.n_steps * (self.dt if self.dt is not None else 1)
 
     @property
-    def rates(self):
+    def rates(self) -> np.ndarray:
         """Mean firing rate of each neuron over the run, shape (*batch, N), in `rate_unit`."""
         if not self.n_steps:
             raise InputError("the run simulated no step, so it has no rate")
         return np.asarray(self.spike_count) / self._per_rate_unit(self.duration)
 
-    def _first_row_events(self):
+    def _first_row_events(self) -> tuple[np.ndarray, ...]:
         """(steps, neurons) of every spike of the first batch row, sorted by step."""
         if self.spikes is not None:
             return np.nonzero(self.spikes.reshape(self.n_steps, -1, self.n_neurons)[:, 0, :])
@@ -126,7 +132,7 @@ class Result:
         raise InputError("this run kept spike counts only; run with spikes='raster' or 'events'")
 
     @property
-    def spike_event_times(self):
+    def spike_event_times(self) -> tuple[np.ndarray, np.ndarray]:
         """(times, neurons): every spike of the first batch row as two flat arrays sorted by time,
         times in the model's time unit (precise crossing instants in precise mode)."""
         steps, neurons = self._first_row_events()
@@ -138,14 +144,15 @@ class Result:
         order = np.argsort(times, kind="stable")
         return times[order], neurons[order]
 
-    def raster(self):
+    def raster(self) -> np.ndarray:
         """The (T, N) boolean spike raster of the first batch row, from the raster or the events."""
         steps, neurons = self._first_row_events()
         raster = np.zeros((self.n_steps, self.n_neurons), bool)
         raster[steps, neurons] = True
         return raster
 
-    def population_rate(self, bin=None):
+    def population_rate(self, bin: float | str | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
         """(bin start times, rate): spikes per neuron per unit time (`rate_unit`) of the first
         batch row in bins of `bin` (model time, or text such as "5 ms"; default one step)."""
         step = self.dt if self.dt is not None else 1.0
@@ -158,7 +165,7 @@ class Result:
         return (np.arange(counts.size) * per_bin * step,
                 counts / (self.n_neurons * self._per_rate_unit(per_bin * step)))
 
-    def _as_model_time(self, value, what):
+    def _as_model_time(self, value: float | str, what: str) -> float:
         from ..frontend.units import UnitError, parse_unit, to_unit
 
         try:
@@ -171,12 +178,12 @@ class Result:
                              + ("" if self.time_unit else " (the model declares no time unit)"))
         return float(value)
 
-    def _check_neuron(self, neuron):
+    def _check_neuron(self, neuron: object) -> None:
         if isinstance(neuron, bool) or not isinstance(neuron, (int, np.integer)) \
                 or not 0 <= neuron < self.n_neurons:
             raise InputError(f"neuron must be an index in 0..{self.n_neurons - 1}, got {neuron!r}")
 
-    def trace(self, name, neuron=0):
+    def trace(self, name: str, neuron: int = 0) -> np.ndarray:
         """The trace of state `name` for one neuron (of the first batch row)."""
         if name not in self.traces:
             raise InputError(f"no trace of {name!r}: this run traced {sorted(self.traces) or 'none'}"
@@ -190,13 +197,13 @@ class Result:
         values = self.traces[name]
         return values.reshape(values.shape[0], -1, values.shape[-1])[:, 0, column]
 
-    def input_trace(self, name, neuron=0):
+    def input_trace(self, name: str, neuron: int = 0) -> np.ndarray:
         """The input `name` as seen by `neuron` (of the first batch row), one value per step."""
         grid = self.inputs[name]
         grid = grid.reshape(grid.shape[0], -1, grid.shape[-1])[:, 0, :]
         return np.broadcast_to(grid, (self.n_steps, self.n_neurons))[:, neuron]
 
-    def to_xarray(self):
+    def to_xarray(self) -> "xarray.Dataset":
         """The run as an xarray.Dataset (write it with .to_netcdf or .to_zarr): final states and
         spike counts over (batch..., neuron), traces over (time, batch..., traced_neuron), the
         raster over (time, batch..., neuron) or the events as a table, with the model's units."""
@@ -233,26 +240,28 @@ class Result:
                  "time_unit": self.time_unit, "n_steps": self.n_steps, "partial": int(self.partial)}
         return xarray.Dataset(variables, coords=coords, attrs=attrs)
 
-    def plot(self, neuron=0, path=None, states=None):
+    def plot(self, neuron: int = 0, path: str | Path | None = None,
+             states: Iterable[str] | None = None) -> "Figure":
         """Plot one neuron: its inputs, one panel per traced state (or `states`) with its unit and
         threshold, and its spikes; saved to `path` if given. Returns the figure."""
         from .plotting import plot_result
 
         return plot_result(self, neuron, path, states)
 
-    def plot_raster(self, path=None, bin=None):
+    def plot_raster(self, path: str | Path | None = None,
+                    bin: float | str | None = None) -> "Figure":
         """Spike raster of the first batch row over its population rate; saved to `path` if
         given. Returns the figure."""
         from .plotting import plot_raster
 
         return plot_raster(self, path, bin)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         from .notebook import result_text
 
         return result_text(self)
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         from .notebook import result_html
 
         return result_html(self)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 import threading
 import time
 import warnings
 from numbers import Real
-from typing import Any
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import sympy
 
 from . import memory
@@ -24,10 +26,12 @@ from . import prepare
 from ..ir import written
 from ..codegen.compiler import built, dt_in_model_unit, checked_semantics, variant_source
 from ..errors import InputError, NumericalWarning
+from ..numerics.discretize import StepMap
 from ..numerics.methods import ORDERS
 from ..ir.model import Model
 from ..ir.kinds import WeightKind
 from ..codegen.options import Semantics, Schedule, Variant
+from ..codegen.plasticity import Plastic
 from .plasticity import Synapses
 from ..results.result import Result
 from ..codegen.run_arrays import RunArrays, SynapseArrays
@@ -36,6 +40,7 @@ from .shards import sharded_run
 from ..numerics.stability import stability_warning
 from ..ir.symbols import symbol
 from ..targets import get_target
+from ..targets.base import Runner, Target
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
 from .waveforms import WAVEFORMS, in_units
 
@@ -66,13 +71,13 @@ class _Request:
 class Simulator:
     """A compiled model: call `run` as often as you like; parameters change without recompiling."""
 
-    def __init__(self, target: Any, kernel_source: Any, kernel: Any):
+    def __init__(self, target: Target, kernel_source: Any, kernel: Any) -> None:
         self.target = target
         self.kernel_source = kernel_source
         self.kernel = kernel
-        self.step_map = kernel_source.step_map
+        self.step_map: StepMap = kernel_source.step_map
         self.model = self.step_map.model
-        self.dtype = kernel_source.dtype
+        self.dtype: str = kernel_source.dtype
         self.semantics: Semantics = kernel_source.semantics
         self.schedule: Schedule = kernel_source.schedule
         self._scratch: list[np.ndarray] = []  # kernel scratch, reused: fresh memory faults pages
@@ -81,7 +86,8 @@ class Simulator:
         self._units = {q.name: q.unit for q in (*self.model.states, *self.model.parameters,
                                                 *self.model.inputs) if q.unit}
 
-    def variant(self, layouts: dict[str, str], shared=(), connected: bool = False, plastic=()):
+    def variant(self, layouts: dict[str, str], shared: Iterable[str] = (), connected: bool = False,
+                plastic: Iterable[Plastic] = ()) -> tuple[Any, Any]:
         """(source, kernel) specialised for how each input arrives, which parameters all neurons
         share, whether connections couple the neurons, and which synapse types are plastic
         (built once, then cached)."""
@@ -123,31 +129,40 @@ class Simulator:
     precise = property(lambda self: bool(self.step_map.propagator))
     from_cache = property(lambda self: self.kernel.from_cache)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[Model, Semantics, Schedule, str], Simulator],
+                                  tuple[Model, Semantics, Schedule, str]]:
         """A Simulator pickles as its model's content and its options: unpickled in another
         process (a Dask worker), it is rebuilt there once, from the cache when it is warm."""
         return (rebuilt, (self.model, self.semantics, self.schedule, self.target.name))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<Simulator {self.model.name}: method={self.method}, dt={self.dt}, "
                 f"dtype={self.dtype}, reset={self.reset} ({self.reset_timing})>")
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         from ..results.notebook import simulator_html
 
         return simulator_html(self)
 
-    def source(self, n_steps: int = 1, n_neurons: int = 1, inputs=None, params=None,
-               connections=None, drives=None) -> str:
+    def source(self, n_steps: int = 1, n_neurons: int = 1, inputs: Mapping[str, Any] | None = None,
+               params: Mapping[str, Any] | None = None,
+               connections: Mapping[str, Any] | None = None,
+               drives: Mapping[str, Any] | None = None) -> str:
         """The generated code of the kernel that `run` with these arguments executes."""
         request = self._prepare(n_steps, n_neurons, inputs, params, None, (), connections,
                                 "count", drives, 0, False)
         return self._variant_of(request)[0].c_source
 
-    def run(self, n_steps=None, n_neurons=1, inputs=None, params=None, initial=None, record=None,
-            connections=None, spikes="raster", progress=False, drives=None, seed=0,
-            allow_nan=False, output="host", first_neuron=0, executor=None,
-            shards=None, duration=None, max_memory=None, record_synapses=None) -> Result:
+    def run(self, n_steps: int | str | None = None, n_neurons: int = 1,
+            inputs: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
+            initial: Mapping[str, Any] | None = None,
+            record: str | Sequence[str] | Mapping[str, Any] | None = None,
+            connections: Mapping[str, Any] | None = None, spikes: str = "raster",
+            progress: bool = False, drives: Mapping[str, Any] | None = None, seed: int = 0,
+            allow_nan: bool = False, output: str = "host", first_neuron: int = 0,
+            executor: Any = None, shards: int | None = None,
+            duration: float | str | sympy.Basic | None = None, max_memory: float | None = None,
+            record_synapses: Mapping[str, Any] | None = None) -> Result:
         """Simulate `n_neurons` neurons for `n_steps` steps, or for `duration` ("500 ms", or a
         number in the model's time unit); see the README for the argument forms.
 
@@ -206,7 +221,7 @@ class Simulator:
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
         return result
 
-    def _step_count(self, n_steps, duration):
+    def _step_count(self, n_steps: Any, duration: float | str | sympy.Basic | None) -> int:
         """The number of steps of a run given as `n_steps` or as a `duration` (a time given as
         n_steps, "500 ms", counts as a duration); a duration must be whole steps of dt."""
         if is_quantity_text(n_steps) and duration is None:
@@ -234,7 +249,7 @@ class Simulator:
                              f"{self.dt:g} {unit}".rstrip())
         return int(round(steps))
 
-    def _inputs_in_units(self, inputs):
+    def _inputs_in_units(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """Inputs given as quantities ("0.5 nA") or waveforms with quantities, as numbers in
         the units the model declares and times in steps."""
         units = {q.name: q.unit for q in self.model.inputs}
@@ -248,7 +263,7 @@ class Simulator:
             converted[name] = value
         return converted
 
-    def _check_stability(self, params) -> None:
+    def _check_stability(self, params: Mapping[str, tuple[np.ndarray, int]]) -> None:
         """Warn when the method is unstable at dt with this run's parameters (compile checked
         the defaults). Up to STABILITY_SETS distinct per-neuron sets are checked, each once."""
         if not self.model.odes or self.step_map.method not in ORDERS or self.dt is None:
@@ -268,8 +283,10 @@ class Simulator:
                 if self._stability[key]:
                     warnings.warn(self._stability[key], NumericalWarning, stacklevel=3)
 
-    def _prepare(self, n_steps, n_neurons, inputs, params, initial, record, connections, spikes,
-                 drives, seed, allow_nan, max_memory=None, record_synapses=None) -> _Request:
+    def _prepare(self, n_steps: object, n_neurons: object, inputs: object, params: object,
+                 initial: object, record: object, connections: object, spikes: str,
+                 drives: object, seed: object, allow_nan: bool, max_memory: float | None = None,
+                 record_synapses: object = None) -> _Request:
         """Every argument checked and laid out as arrays, before any kernel runs."""
         n_steps = prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
@@ -335,7 +352,9 @@ class Simulator:
                                 "count", None, seed, allow_nan, max_memory)
         return request.arrays, request.record
 
-    def _footprint(self, n_steps, rows, n_neurons, record, recorded, spikes, inputs):
+    def _footprint(self, n_steps: int, rows: int, n_neurons: int,
+                   record: Mapping[str, np.ndarray | None], recorded: np.ndarray, spikes: str,
+                   inputs: Mapping[str, Any]) -> dict[str, int]:
         """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = rows * n_neurons
@@ -350,8 +369,8 @@ class Simulator:
                 "input waveforms": sum(n_steps * item for value in inputs.values()
                                        if isinstance(value, WAVEFORMS))}
 
-    def _synapse(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
-                 allow_nan) -> SynapseArrays:
+    def _synapse(self, connection: object, drive: object, name: str, n_neurons: int,
+                 n_steps: int, rows: int, dtype: prepare.Float, allow_nan: bool) -> SynapseArrays:
         if isinstance(drive, tuple) and len(drive) == 2 and isinstance(drive[1], Synapses):
             return self._plastic_drive(connection, drive, name, n_neurons, n_steps, rows, dtype,
                                        allow_nan)
@@ -367,8 +386,9 @@ class Simulator:
             post=weights.get("post"), delay=weights.get("delay"), drive=driven,
             ring=np.zeros((rows, slots, n_neurons), dtype) if slots else None)
 
-    def _plastic_drive(self, connection, drive, name, n_neurons, n_steps, rows, dtype,
-                       allow_nan):
+    def _plastic_drive(self, connection: object, drive: tuple[object, Synapses], name: str,
+                       n_neurons: int, n_steps: int, rows: int, dtype: prepare.Float,
+                       allow_nan: bool) -> SynapseArrays:
         """A synapse type whose external drive's synapses are plastic (Song et al.'s inputs)."""
         if connection is not None:
             raise InputError(f"synapse type {name!r}: plastic drive synapses and connections "
@@ -382,7 +402,8 @@ class Simulator:
         return SynapseArrays(weight_kind=WeightKind.PLASTIC, drive=driven, plastic=laid,
                              ring=np.zeros((rows, driven["slots"], n_neurons), dtype))
 
-    def _plastic(self, synapses, drive, name, n_neurons, n_steps, rows, dtype, allow_nan):
+    def _plastic(self, synapses: Synapses, drive: object, name: str, n_neurons: int,
+                 n_steps: int, rows: int, dtype: prepare.Float, allow_nan: bool) -> SynapseArrays:
         """A plastic synapse type's arrays: CSR, per-synapse states and the spike history (the
         delay ring only for its external drive, whose slots the history shares)."""
         weights = prepare.weights(synapses.sparse, name, n_neurons, dtype, allow_nan)
@@ -396,13 +417,14 @@ class Simulator:
             delay=weights["delay"], drive=driven, plastic=laid,
             ring=np.zeros((rows, slots, n_neurons), dtype))  # the GPU adds the arrivals there
 
-    def _variant_of(self, request: _Request):
+    def _variant_of(self, request: _Request) -> tuple[Any, Any]:
         arrays = request.arrays
         return self.variant({n: a.layout for n, a in arrays.inputs.items()},
                             [n for n, (_, stride) in arrays.params.items() if stride == 0],
                             connected=request.connected, plastic=request.plastic)
 
-    def _assemble(self, request: _Request, done: int, partial: bool, events) -> Result:
+    def _assemble(self, request: _Request, done: int, partial: bool,
+                  events: list[tuple[np.ndarray, np.ndarray]]) -> Result:
         """The Result of a run that simulated `done` steps."""
         a = request.arrays
         batch, n_neurons = a.batch, a.n_neurons
@@ -435,7 +457,8 @@ class Simulator:
                     for n in self.model.input_names},
             **plasticity.results(a.synapses, done, self.dt or 1.0, batch, a.fired))
 
-    def _threshold(self, params, n_neurons):
+    def _threshold(self, params: Mapping[str, tuple[np.ndarray, int]], n_neurons: int
+                   ) -> tuple[str, np.ndarray | None]:
         """(state, per-neuron threshold) when the spike condition compares a state with
         parameters (`V > V_th`), else ("", None): what a plot draws as the threshold line."""
         spike = self.model.spike
@@ -456,7 +479,8 @@ class Simulator:
                   if m != self.method and applies(m, self.model)]
         return f" or method={' or '.join(map(repr, stable))}" if stable else ""
 
-    def _report_nonfinite(self, result, given, n_steps, n_neurons):
+    def _report_nonfinite(self, result: Result, given: dict[str, Any], n_steps: int,
+                          n_neurons: int) -> None:
         """Find where a state first became NaN or infinite (by running again, tracing the neurons
         that ended non-finite), keep it in `result.first_nonfinite` and warn."""
         state_names = self.step_map.state_names
@@ -488,7 +512,8 @@ class Simulator:
         warnings.warn(f"{self.model.name}: states became NaN or infinite, {place}; {total} "
                       f"neuron(s) end non-finite: {cause}", NumericalWarning, stacklevel=4)
 
-    def _parameters(self, params, n_neurons, dtype, allow_nan=False):
+    def _parameters(self, params: dict[str, Any], n_neurons: int, dtype: prepare.Float,
+                    allow_nan: bool = False) -> dict[str, tuple[np.ndarray, int]]:
         """Per-parameter (array, stride), after parameter sets and the model's constraints."""
         model = self.model
         values = dict(model.defaults)
@@ -524,7 +549,7 @@ def rebuilt(model: Model, semantics: Semantics, schedule: Schedule, target: str)
         return _REBUILT[key]
 
 
-def _shard_count(shards, executor) -> int:
+def _shard_count(shards: int | None, executor: Any) -> int:
     """The blocks of a sharded run: as asked, else one per Dask worker or CPU."""
     if shards is not None:
         return prepare.count(shards, "shards", minimum=1)
@@ -533,7 +558,7 @@ def _shard_count(shards, executor) -> int:
     return os.cpu_count() or 1
 
 
-def _read_only(array):
+def _read_only(array: np.ndarray) -> np.ndarray:
     """A view of an input as the kernel read it, not a copy: copying a streamed input cost three
     times the run. The view cannot be written through; it shares memory with the caller's
     array when that needed no conversion (documented on Result.inputs)."""
@@ -543,7 +568,7 @@ def _read_only(array):
     return view
 
 
-def _on_host(array) -> np.ndarray:
+def _on_host(array: Any) -> np.ndarray:  # a NumPy or a CuPy array
     """A NumPy copy of a device array (CuPy's .get()); NumPy arrays as they are."""
     return array if isinstance(array, np.ndarray) else array.get()
 
@@ -552,10 +577,13 @@ MAX_THREADS = 1024  # OpenMP threads: more only exhausts memory (libgomp aborts)
 MAX_TILE = 1024  # neurons per tile: the tile's arrays live on the stack (of each thread)
 
 
-def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timing=None,
-            reset_delay=None, graded_spikes=1.0, inhibition=False, state_quant=None,
-            precise=False, threads=1, portable=False, tile=None, fma=False,
-            flush_denormals=False, target: str = "c", runtime_dt=False, rtol=None) -> Simulator:
+def compile(model: Model | str | Path, method: str | None = None, dt: float | str | None = None,
+            dtype: str = "float64", reset: str | None = None, reset_timing: str | None = None,
+            reset_delay: bool | None = None, graded_spikes: float = 1.0,
+            inhibition: bool = False, state_quant: npt.ArrayLike | None = None,
+            precise: bool = False, threads: int = 1, portable: bool = False,
+            tile: int | None = None, fma: bool = False, flush_denormals: bool = False,
+            target: str = "c", runtime_dt: bool = False, rtol: float | None = None) -> Simulator:
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
@@ -590,7 +618,7 @@ def compile(model, method=None, dt=None, dtype="float64", reset=None, reset_timi
     return Simulator(backend, source, kernel)
 
 
-def warm(model, **options) -> str:
+def warm(model: Model | str | Path, **options: Any) -> str:
     """Compile `model` with these compile() options into this machine's kernel cache, and say
     where. Run it on every worker before a sweep, so that private per-node caches are warm too:
     client.run(lifgen.warm, "lif_cuba", dt=0.1)."""
@@ -601,7 +629,9 @@ def warm(model, **options) -> str:
     return f"{simulator.model.name} ({simulator.method}, dt = {simulator.dt}) {state} in {cache_dir()}"
 
 
-def _advance(runner, arrays: RunArrays, spikes: str, progress: bool, max_events=None):
+def _advance(runner: Runner, arrays: RunArrays, spikes: str, progress: bool,
+             max_events: int | None = None
+             ) -> tuple[int, bool, list[tuple[np.ndarray, np.ndarray]]]:
     """Run all steps in chunks: (steps done, stopped by Ctrl-C, spike events per chunk); events
     past `max_events` are dropped (the counts stay complete).
 
@@ -643,7 +673,7 @@ def _advance(runner, arrays: RunArrays, spikes: str, progress: bool, max_events=
     return done, partial, events
 
 
-def _joined_events(events: list) -> tuple[np.ndarray, np.ndarray]:
+def _joined_events(events: list[tuple[Any, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """(steps, neurons) of the chunks' events, one column at a time, each chunk's column let go
     once joined (the peak stays within memory.EVENT_PEAK_BYTES per event)."""
     columns = []
@@ -655,7 +685,7 @@ def _joined_events(events: list) -> tuple[np.ndarray, np.ndarray]:
     return columns[0], columns[1]
 
 
-def _chunk_length(n_steps, width, spikes):
+def _chunk_length(n_steps: int, width: int, spikes: str) -> int:
     """The most steps per kernel call: all at once, unless events need bounded chunks."""
     chunk = max(n_steps, 1)
     if spikes == "events":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable
+from typing import Callable
 
 import jinja2
 import sympy
@@ -23,12 +23,12 @@ from ...frontend.library import resource_dir
 from ...codegen.lower import StepOptions, lower, shared_constants, state_names
 from ...codegen.naming import (ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name,
                                local)
-from ...ir.model import DT, REFRACTORY_STATE, Synapse
+from ...ir.model import DT, REFRACTORY_STATE, Model, Synapse
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
 from ...codegen.plasticity import Plastic, kernel_blocks
-from ...ir.statements import identifiers
-from ...ir.written import (Call, CPrinter, Name, Num, Tree, children, rebuild, substitute,
+from ...ir.statements import Expression, identifiers
+from ...ir.written import (Call, CPrinter, Name, Node, Num, Tree, children, rebuild, substitute,
                            to_text)
 from ..text import comment_text
 from .context import (ConstantNames, DriveNames, InputNames, KernelContext, ParameterNames,
@@ -200,7 +200,7 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         all_shared=all(p.name in shared for p in model.parameters) and not model.synapses)
 
 
-def _propagator_blocks(trees: list[Tree], expression: Callable[[Any], str]
+def _propagator_blocks(trees: list[Tree], expression: Callable[[Expression], str]
                        ) -> tuple[list[PropagatorNames], list[Tree], list[tuple[Tree, ...]]]:
     """Constants that read entries of one matrix exponential share it: each distinct matrix
     becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k].
@@ -221,7 +221,7 @@ def _propagator_blocks(trees: list[Tree], expression: Callable[[Any], str]
     return names, renamed, list(blocks)
 
 
-def _rename_constant(step_map: StepMap, tree):
+def _rename_constant(step_map: StepMap, tree: Node) -> Node:
     model = step_map.model
     table = {p: Name(sympy.Symbol(local("parameter", p.name))) for p in model.parameter_symbols}
     table[DT] = Name(sympy.Symbol("lg_dt"))
@@ -303,7 +303,7 @@ def _synapse(y: Synapse, plastic: Plastic | None, dtype: str, dropped: bool) -> 
         **arguments)
 
 
-def _units(model) -> str:
+def _units(model: Model) -> str:
     text = ", ".join(f"{q.name} in {q.unit}" for q in (*model.states, *model.parameters,
                                                          *model.inputs) if q.unit)
     return text + (f"; dt in {model.time_unit}" if model.time_unit else "")

@@ -3,10 +3,14 @@ indentation. Numbers and functions follow the kernel's float type."""
 
 from __future__ import annotations
 
+from typing import Iterable
+
+import sympy
+
 from ...ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
-                              For, If, Integer, Let, Loop, Remainder, Select, Statement, Store,
-                              View, calls, identifiers, indices)
-from ...ir.written import CPrinter, Name
+                              Expression, For, If, Integer, Let, Loop, Remainder, Select,
+                              Statement, Store, View, calls, identifiers, indices)
+from ...ir.written import Call, CPrinter, Name
 from ..text import comment_text
 
 # Functions of the IR that are not model functions: how the kernel computes them.
@@ -34,20 +38,20 @@ CALL_USES: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Names(dict):
+class _Names(dict[sympy.Symbol, str]):
     """Every name in the IR is already its C identifier."""
 
-    def __missing__(self, symbol):
+    def __missing__(self, symbol: sympy.Symbol) -> str:
         return str(symbol)
 
 
 class ExpressionPrinter(CPrinter):
     """CPrinter for IR expressions: selects, casts and array elements as well as written trees."""
 
-    def __init__(self, dtype: str):
+    def __init__(self, dtype: str) -> None:
         super().__init__(_Names(), dtype)
 
-    def print(self, node) -> str:
+    def print(self, node: Expression) -> str:
         if isinstance(node, Select):
             return (f"{self._wrapped(node.condition, 0)} ? {self._wrapped(node.if_true, 0)} : "
                     f"{self._wrapped(node.if_false, 0)}")
@@ -62,14 +66,14 @@ class ExpressionPrinter(CPrinter):
             return f"{node.array}[{index}]"
         return super().print(node)
 
-    def _wrapped(self, node, precedence):
+    def _wrapped(self, node: Expression, precedence: int) -> str:
         if isinstance(node, Remainder) and precedence >= 2:
             return f"({self.print(node)})"
         if isinstance(node, Select):
             return f"({self.print(node)})"
         return super()._wrapped(node, precedence)
 
-    def _call(self, node):
+    def _call(self, node: Call) -> str:
         if node.function == "normal":
             return KERNEL_CALLS["normal"]
         if node.function == "quantize":
@@ -83,17 +87,17 @@ class ExpressionPrinter(CPrinter):
 class StatementPrinter:
     """Statements as C lines at a given indentation."""
 
-    def __init__(self, dtype: str, indent: int = 16):
+    def __init__(self, dtype: str, indent: int = 16) -> None:
         self.expression = ExpressionPrinter(dtype)
         self.indent = indent
 
-    def lines(self, statements, depth: int = 0) -> list[str]:
+    def lines(self, statements: Iterable[Statement], depth: int = 0) -> list[str]:
         out: list[str] = []
         for statement in statements:
             out += self._statement(statement, " " * (self.indent + 4 * depth), depth)
         return out
 
-    def text(self, statements) -> str:
+    def text(self, statements: Iterable[Statement]) -> str:
         return "\n".join(self.lines(statements))
 
     def _statement(self, s: Statement, pad: str, depth: int) -> list[str]:
@@ -134,12 +138,12 @@ class StatementPrinter:
         raise TypeError(f"not a statement: {s!r}")
 
 
-def _flag(text: str, value) -> str:
+def _flag(text: str, value: Expression) -> str:
     """A condition as an int flag, parenthesised unless it is one name."""
     return text if isinstance(value, Name) else f"({text})"
 
 
-def print_expression(node, dtype: str) -> str:
+def print_expression(node: Expression, dtype: str) -> str:
     return ExpressionPrinter(dtype).print(node)
 
 
