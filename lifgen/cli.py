@@ -453,7 +453,7 @@ def _print_summary(simulator: Simulator, result: Result) -> None:
     n_neurons = result.n_neurons
     shown = min(n_neurons, 10)
     for n in range(shown):
-        steps = result.spike_steps(n) if result.spike_count.flat[n] and (
+        steps: np.ndarray | list[int] = result.spike_steps(n) if result.spike_count.flat[n] and (
             result.spikes is not None or result.spike_events is not None) else []
         first = ", ".join(map(str, steps[:6])) + (" ..." if len(steps) > 6 else "")
         first = first if len(steps) or result.spike_count.flat[n] == 0 else "(counted only)"

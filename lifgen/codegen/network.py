@@ -18,9 +18,9 @@ import sympy
 
 from ..errors import InputError
 from ..ir.model import REFRACTORY_STATE, Synapse
-from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element, Expression,
-                             For, If, Integer, Let, Loop, NeuronStep, Remainder, Select, Statement,
-                             Store, View, nodes)
+from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element,
+                             Expression, For, If, Integer, Let, Loop, NeuronStep, Remainder,
+                             Select, Statement, Store, View, nodes)
 from ..ir.symbols import DT
 from ..ir.written import Call, Name, Neg, Num, Op, substitute, to_text
 from ..numerics.discretize import StepMap

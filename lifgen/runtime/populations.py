@@ -81,9 +81,10 @@ def delay_runs(sparse: Sparse) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     runs = np.zeros(sparse.n_pre + 1, np.int64)
     np.cumsum(np.bincount(pre[starts], minlength=sparse.n_pre), out=runs[1:])
     del pre
-    layout: dict[str, np.ndarray] = {"post": np.ascontiguousarray(sparse.post[order], np.int32), "runs": runs,
-              "run_first": np.append(starts, sparse.n_synapses).astype(np.int32),
-              "run_delay": np.ascontiguousarray(sparse.delay[order][starts], np.int16)}
+    layout: dict[str, np.ndarray] = {
+        "post": np.ascontiguousarray(sparse.post[order], np.int32), "runs": runs,
+        "run_first": np.append(starts, sparse.n_synapses).astype(np.int32),
+        "run_delay": np.ascontiguousarray(sparse.delay[order][starts], np.int16)}
     return np.ascontiguousarray(sparse.weight[order]), layout
 
 
