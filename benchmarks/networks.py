@@ -156,10 +156,15 @@ def report(quick=False):
         torch = snntorch_process(batch, steps)
         if torch is not None:
             runs["snnTorch 1.0 (its own timing, 1 thread)"] = torch
-        rows, _ = table(f"snnTorch's three-layer network (12-16-10-4, zero delays), batch {batch}, "
-                        f"T = {steps}, float32", runs, batch * 30 * steps, repeats,
-                        "lifgen Network")
+        rows, results = table(f"snnTorch's three-layer network (12-16-10-4, zero delays), batch "
+                              f"{batch}, T = {steps}, float32", runs, batch * 30 * steps,
+                              repeats, "lifgen Network")
         lines += rows
+        if len(results) == 2:
+            (best, median, _), (torch_best, torch_median, _) = results.values()
+            lines.append(f"lifgen takes {best / steps * 1e6:.2f} µs per step, snnTorch "
+                         f"{torch_best / steps * 1e6:.1f} µs: lifgen is {torch_best / best:.0f}x "
+                         f"faster (best), {torch_median / median:.0f}x (median).")
     for scale in (0.1,):
         brian2, _ = brian2_runs("brian2_microcircuit.py", (scale,), label="its own realisation")
         for name in [name for name in brian2 if "standalone" not in name]:
