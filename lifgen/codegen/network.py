@@ -362,14 +362,14 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
 
 def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
                index: str = NEURON, events: Expression | None = None) -> list[Statement]:
-    """Neuron `index`'s spike of this step: its flag, its count (of `events` where a step may
-    bring several), its raster entry, and the step's spike total (a loop of these stores
-    vectorizes)."""
+    """Neuron `index`'s spike of this step: its flag, its raster entry and the step's spike
+    total (a loop of these stores vectorizes); the count of `events` where a step may bring
+    several (a PoissonInput), else the spike list counts each spike (spikes are rare)."""
     n, at = population.n, name(index)
-    counted = spike if events is None else events
     out: list[Statement] = [Store("lg_fired", at, spike),
-                            AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), counted),
                             Assign("lg_n_spikes", plus(name("lg_n_spikes"), spike))]
+    if events is not None:  # counted here: a target's events are more than its flag
+        out.append(AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), events))
     if plan.raster:
         out.append(Store(population_buffer(k, "raster"),
                          plus(times(plus(times(STEP, ROWS), ROW), Integer(n)), at), spike))
@@ -394,6 +394,11 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
                 For("lg_j", octet, plus(octet, Integer(8)), (append,)),)),))]
     if n % 8:
         scan.append(For("lg_j", Integer(n - n % 8), Integer(n), (append,)))
+    if population.source != "counts":
+        scan.append(For("lg_k", Integer(0), count, (
+            AddTo(population_buffer(k, "counts"),
+                  plus(_row(k, n), Element(population_buffer(k, "spike_list"), "lg_k")),
+                  Integer(1)),)))
     return [If(Op(">", count, Integer(0)), tuple(scan)), *_events(k, population, plan)]
 
 
