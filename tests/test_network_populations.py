@@ -138,8 +138,8 @@ def mixed_reference(parts):
     def scatter(key, t, spiked, dense=None, delay=0, sparse=None):
         ring = rings[key]
         for j in np.flatnonzero(spiked):
-            if sparse is None:
-                ring[(t + delay) % len(ring)] += dense[:, j]
+            if sparse is None:  # a source's repeated event counts twice: weight * count
+                ring[(t + delay) % len(ring)] += spiked[j] * dense[:, j]
                 continue
             for s in np.flatnonzero(sparse.pre == j):
                 ring[(t + sparse.delay[s]) % len(ring), sparse.post[s]] += sparse.weight[s]
@@ -152,8 +152,8 @@ def mixed_reference(parts):
 
     p, q = adex, lif
     for t in range(T):
-        source = np.zeros(N_SOURCES, bool)
-        source[parts["sources"][parts["steps"] == t]] = True
+        source = np.bincount(parts["sources"][parts["steps"] == t],
+                             minlength=N_SOURCES).astype(float)
         scatter(("exc", "exc"), t, source, parts["w_source"], delay=1)
         I_e, I_i = I_e + arrivals(("exc", "exc"), t), I_i + arrivals(("exc", "inh"), t)
         dV = (-p["g_L"] * (V - p["E_L"]) + p["g_L"] * p["Delta_T"]
@@ -352,3 +352,89 @@ def test_brette2007_as_two_populations_equals_the_one_population_network(name):
                             spikes="raster")
     assert one.spike_count.sum() > 1000
     assert np.array_equal(one.spikes, np.concatenate([two["E"].spikes, two["I"].spikes], -1))
+
+
+# -- found by an outside review --------------------------------------------------------------
+
+def small_network():
+    net = lifgen.Network()
+    net.add_source("s", lifgen.SpikeTrain(3, [1, 1, 1], [0, 1, 2]))
+    net.add("p", "lif_cuba", 2, params={"E_L": -70.0})
+    net.add("q", "lif_cuba", 4, params={"E_L": -70.0}, initial={"V": -40.0})
+    net.connect("q", "p", "exc", np.full((2, 4), 100.0))
+    return net
+
+
+def test_a_compiled_network_runs_what_was_compiled_whatever_is_added_later():
+    net = small_network()
+    simulator = net.compile()
+    before = simulator.run(5, record={"q": ["g_e"]})
+    net.connect("s", "q", "exc", np.full((4, 3), 1.0))  # updated before q: positions shift
+    net.add("r", "lif_cuba", 1)
+    after = simulator.run(5, record={"q": ["g_e"]})
+    assert np.array_equal(before["q"].traces["g_e"], after["q"].traces["g_e"])
+    assert "r" not in after.populations
+    fresh = net.compile().run(5, record={"q": ["g_e"]})
+    assert fresh["q"].traces["g_e"][3, 0] == pytest.approx(3 * 0.98, rel=0.05)
+
+
+def test_zero_steps_and_the_result_s_inputs():
+    simulator = small_network().compile()
+    empty = simulator.run(0, record={"p": ["V"]}, inputs={"p": {"I": 1.5}})
+    assert empty["p"].traces["V"].shape == (0, 2)
+    result = simulator.run(4, inputs={"p": {"I": 1.5}}, record={"p": ["V"]})
+    assert np.all(result["p"].input_trace("I") == 1.5)
+    assert "lg_network" in simulator.source() and simulator.source() == simulator._last.text
+
+
+def test_sources_with_one_seed_draw_differently_and_numpy_seeds_are_taken():
+    net = lifgen.Network()
+    net.add_source("a", lifgen.Poisson(50, 0.05, seed=np.int64(3)))
+    net.add_source("b", lifgen.Poisson(50, 0.05, seed=np.int64(3)))
+    net.add("p", "lif_cuba", 50)
+    net.connect("a", "p", "exc", ("one_to_one", 1.0))
+    net.connect("b", "p", "exc", ("one_to_one", 1.0))
+    result = net.compile().run(2000, spikes="raster")
+    assert result["a"].spike_count.sum() > 100
+    assert not np.array_equal(result["a"].spikes, result["b"].spikes)
+    bad = lifgen.Network()
+    bad.add_source("a", lifgen.Poisson(2, 0.05, seed=-1))
+    bad.add("p", "lif_cuba", 2)
+    bad.connect("a", "p", "exc", ("one_to_one", 1.0))
+    with pytest.raises(InputError, match="seed"):
+        bad.compile().run(3)
+
+
+def test_a_repeated_event_of_a_spike_train_is_delivered_twice_as_a_drive_is():
+    train = lifgen.SpikeTrain(1, [3, 3], [0, 0])
+    single = lifgen.compile("lif_cuba").run(6, 1, drives={"exc": (train, np.array([[1.0]]))},
+                                            record=["g_e"])
+    net = lifgen.Network()
+    net.add_source("s", train)
+    net.add("p", "lif_cuba", 1)
+    net.connect("s", "p", "exc", np.array([[1.0]]), delay=1)
+    result = net.compile().run(6, record={"p": ["g_e"]})
+    assert np.array_equal(result["p"].traces["g_e"], single.traces["g_e"])
+    assert result["s"].spike_count.sum() == 2
+
+
+def test_states_that_become_nan_are_reported_per_population():
+    net = lifgen.Network()
+    net.add("p", "adex_cuba", 2, method="euler", params={"V_peak": 1e6})
+    with pytest.warns(lifgen.NumericalWarning, match="population 'p'.*NaN or infinite"):
+        net.compile().run(200, inputs={"p": {"I": 5000.0}})
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda net: net.connect("a", "b", "fc", ("one_to_one", np.ones(5))), "weights must be"),
+    (lambda net: net.connect("a", "b", "fc", ("one_to_one", "1 mV")), "weights must be"),
+    (lambda net: net.connect("a", "b", "fc", np.eye(3) * 1j), "weights must be"),
+    (lambda net: net.compile().run(3, record=["V"]), "maps population names"),
+    (lambda net: net.compile().run(3, inputs=[1.0]), "maps population names"),
+])
+def test_more_bad_network_input_is_a_clear_error(call, message):
+    net = lifgen.Network()
+    net.add("a", LEAKY_LAYER, 3)
+    net.add("b", LEAKY_LAYER, 3)
+    with pytest.raises(InputError, match=message):
+        call(net)

@@ -34,6 +34,7 @@ WEIGHT_KINDS = ("dense", "one_to_one", "sparse")
 # or a Poisson number of events per step (PoissonInput), which its projections multiply
 SOURCE_KINDS = ("random", "train", "raster", "counts")
 MAX_DRAWS = 64  # uniforms one Poisson count may take (its mean is at most 20)
+COUNTED = ("counts", "train")  # sources whose step may bring a target several events
 
 
 def name(identifier: str) -> Name:
@@ -204,7 +205,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: the neuron of each spike of the call, batch row * {n} + neuron"),
                 Buffer(population_buffer(k, "event_count"), "int64",
                        f"{what}: spikes written to the event buffers [1]")]
-    if population.source == "counts":
+    if population.source in COUNTED:
         out.append(Buffer(population_buffer(k, "events"), "real",
                           f"{what}: events of each target this step (scratch) [{n}]"))
     if population.source in ("random", "counts"):
@@ -394,7 +395,7 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
                 For("lg_j", octet, plus(octet, Integer(8)), (append,)),)),))]
     if n % 8:
         scan.append(For("lg_j", Integer(n - n % 8), Integer(n), (append,)))
-    if population.source != "counts":
+    if population.source not in COUNTED:
         scan.append(For("lg_k", Integer(0), count, (
             AddTo(population_buffer(k, "counts"),
                   plus(_row(k, n), Element(population_buffer(k, "spike_list"), "lg_k")),
@@ -481,7 +482,7 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
         probability = Element(population_buffer(k, "probability"),
                               plus(times(TIME, Integer(time_stride)),
                                    times(j, Integer(source_stride))))
-        draw = Call("uniform_in", (name("lg_key"), j))
+        draw = Call("uniform_in", (name("lg_key"), plus(Integer(population.neuron0), j)))
         return [*views, _stream(k), SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op("<", draw, probability), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
@@ -504,14 +505,16 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
             *_spike_list(k, population, plan)]
     start = population_buffer(k, "train_start")
     played = Element(population_buffer(k, "train_source"), name("lg_e"))
+    events = population_buffer(k, "events")
     return [*views,
-            For("lg_j", Integer(0), Integer(n), (Store("lg_fired", j, Integer(0)),)),
+            For("lg_j", Integer(0), Integer(n), (Store(events, j, Num(0.0)),)),
             For("lg_e", Element(start, TIME), Element(start, plus(TIME, Integer(1))), (
-                Store("lg_fired", played, Integer(1)),)),
+                AddTo(events, played, Num(1.0)),)),
             SPIKE_COUNT,
             For("lg_j", Integer(0), Integer(n), (
-                Let("lg_spike", Element("lg_fired", "lg_j"), INT),
-                *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
+                Let("lg_count", Element(events, "lg_j")),
+                Let("lg_spike", Op(">", name("lg_count"), Num(0.0)), INT),
+                *_spike_out(k, population, plan, name("lg_spike"), "lg_j", name("lg_count")))),
             *_spike_list(k, population, plan)]
 
 
@@ -525,7 +528,8 @@ def _stream(k: int) -> Statement:
 def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
                                                                   list[Statement]]:
     """lg_count ~ Poisson(mean) for target lg_j: uniforms multiplied until their product falls
-    to exp(-mean) (Knuth), each a counter-based draw of (seed, step, row, target and draw).
+    to exp(-mean) (Knuth), each a counter-based draw of (seed, step, row, target and draw), the
+    target numbered among the network's neurons, so that two sources never draw alike.
     (What is computed once per step, what each target computes.)"""
     time_stride, source_stride = population.probability_strides
     j = name("lg_j")
@@ -534,7 +538,8 @@ def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
                    plus(at, times(j, Integer(source_stride))) if source_stride else at)
 
     def draw(index: Expression) -> Expression:
-        return Call("uniform_in", (name("lg_key"), plus(times(j, Integer(MAX_DRAWS)), index)))
+        source = plus(Integer(population.neuron0), j)
+        return Call("uniform_in", (name("lg_key"), plus(times(source, Integer(MAX_DRAWS)), index)))
     limit = Let("lg_limit", Call("exp", (Neg(mean),)))
     once: list[Statement] = [_stream(k)] + ([] if source_stride else [limit])
     each: list[Statement] = [limit] if source_stride else []
@@ -560,7 +565,7 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
         return Remainder(TIME if delay == Integer(0) else plus(TIME, delay), Integer(slots))
 
     def into(slot: str, target: Expression, weight: Expression) -> Statement:
-        if pre.source == "counts":  # each event of the step carries the weight
+        if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
 

@@ -101,7 +101,13 @@ class Network:
             raise InputError(str(error)) from None
         if not hasattr(backend, "render_network"):
             raise InputError(f"target {target!r} does not compile networks yet; use target='c'")
-        return NetworkSimulator(self, backend, dtype)
+        return NetworkSimulator(self.snapshot(), backend, dtype)
+
+    def snapshot(self) -> "Network":
+        """A copy of the description as it is now (the populations and projections themselves
+        are not changed after they are made): a compiled network keeps running what was
+        compiled, whatever is added to this one later."""
+        return _rebuilt_network(self.dt, dict(self.populations), list(self.projections))
 
     def update_order(self) -> list[str]:
         """The populations in the order one step updates them: a topological order of the

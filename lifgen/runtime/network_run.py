@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
-from ..codegen.network import NetworkPlan, PopulationPlan, ProjectionPlan, lower_network
+from ..codegen.network import COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan, lower_network
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -20,7 +20,7 @@ from ..results.network_result import NetworkResult
 from ..results.result import Result
 from . import memory, prepare
 from .populations import Population, Projection, SourcePopulation, SpikeRaster
-from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator
+from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, read_only
 from .sources import Bernoulli, PoissonInput, SpikeTrain
 
 CHUNK_CELLS = 1 << 22  # neuron-steps per call when spikes are kept as events
@@ -61,6 +61,7 @@ class NetworkSimulator:
         self.dt = self._common_dt()
         self._programs: dict[tuple, Any] = {}
         self._weights: dict[int, dict[str, np.ndarray]] = {}
+        self._last: Any = None  # the source of the last run's program
 
     def _population_simulator(self, population: Population) -> Simulator:
         """The population's step map (through the source cache) and its run-time checks."""
@@ -144,7 +145,11 @@ class NetworkSimulator:
         return self._programs[key]
 
     def source(self, record: dict | None = None, spikes: str = "count") -> str:
-        """The C of the program that `run` with this `record` and `spikes` executes."""
+        """The C of the last run's program, or (before any run, or given `record`) of the
+        program that a run with this `record` and `spikes` and every parameter and input
+        per neuron executes."""
+        if record is None and self._last is not None:
+            return self._last.text
         variants = {name: (tuple(states), (), ()) for name, states in (record or {}).items()}
         return self.program(variants, spikes)[0].text
 
@@ -169,12 +174,16 @@ class NetworkSimulator:
         rows = _common_rows(layouts)
         variants = {name: layout.variant for name, layout in layouts.items()}
         source, kernel = self.program(variants, spikes)
-        self._check_memory(layouts, n_steps, rows, spikes, max_memory)
+        self._last = source
+        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory)
         for layout in layouts.values():
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
         events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
-        return self._result(layouts, arrays, n_steps, rows, spikes, events)
+        result = self._result(layouts, arrays, n_steps, rows, spikes, events)
+        if not allow_nan:
+            _warn_nonfinite(result)
+        return result
 
     def _step_count(self, n_steps: Any, duration: Any) -> int:
         first = next(iter(self.simulators.values()))
@@ -190,6 +199,9 @@ class NetworkSimulator:
         return first._step_count(None, text)
 
     def _per_population(self, given: dict | None, what: str) -> dict:
+        if given is not None and not isinstance(given, Mapping):
+            raise InputError(f"{what} maps population names to their {what}, e.g. "
+                             f"{what}={{'exc': ...}}; got {type(given).__name__}")
         given = dict(given or {})
         unknown = [n for n in given if n not in self.network.populations]
         if unknown:
@@ -238,14 +250,14 @@ class NetworkSimulator:
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
 
-    def _check_memory(self, layouts: dict, n_steps: int, rows: int, spikes: str,
-                      max_memory: Any) -> None:
+    def _check_memory(self, layouts: dict, plan: NetworkPlan, n_steps: int, rows: int,
+                      spikes: str, max_memory: Any) -> None:
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = sum(self.network.populations[n].n for n in layouts) * rows
         traced = sum(len(l.record) * l.buffers["record"].size for l in layouts.values()
                      if l.record)
-        slots = sum(self.network.populations[p.post].n * (p.delay + 1) for p in
-                    self.network.projections) * rows
+        slots = sum(population.n * count for population in plan.populations
+                    for _, count in population.rings) * rows
         memory.check({"raster": n_steps * cells if spikes == "raster" else 0,
                       "traces": n_steps * rows * traced * item,
                       "delay rings": slots * item}, max_memory)
@@ -265,7 +277,7 @@ class NetworkSimulator:
                 arrays[prefix + role] = array
             arrays[prefix + "fired"] = np.zeros((rows, n), np.uint8)
             arrays[prefix + "spike_list"] = np.zeros(n, np.int64)
-            if population.source == "counts":
+            if population.source in COUNTED:
                 arrays[prefix + "events"] = np.zeros(n, dtype)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             if plan.raster:
@@ -329,10 +341,12 @@ class NetworkSimulator:
             threshold_state, threshold = sim._threshold(
                 {p: (arrays[prefix + f"param_{p}"], 1) for p in sim.model.parameter_names}, n)
             results[name] = Result(
-                traces={s: arrays[prefix + f"trace_{s}"].reshape(n_steps, *batch, -1)
-                        for s in layout.record},
+                traces={s: arrays[prefix + f"trace_{s}"].reshape(
+                    n_steps, *batch, layout.buffers["record"].size) for s in layout.record},
                 recorded=layout.record,
                 state={s: arrays[prefix + f"state_{s}"].reshape(*batch, n) for s in state_names},
+                inputs={u: read_only(prepare.as_grid(entry, n_steps, n))
+                        for u, entry in layout.given_inputs.items()},
                 dt=sim.dt, model=sim.model.name, threshold=threshold,
                 threshold_state=threshold_state, time_unit=sim.model.time_unit,
                 units=sim._units, **common)
@@ -344,6 +358,18 @@ class NetworkSimulator:
     def __repr__(self) -> str:
         return (f"<NetworkSimulator: {len(self.order)} populations in order "
                 f"{' -> '.join(self.order)}, dtype={self.dtype}>")
+
+
+def _warn_nonfinite(result: NetworkResult) -> None:
+    """A NumericalWarning for each population whose states ended NaN or infinite."""
+    for name, population in result.populations.items():
+        bad = [(state, int(np.sum(~np.isfinite(values)))) for state, values in
+               population.state.items() if not np.all(np.isfinite(values))]
+        if bad:
+            listed = ", ".join(f"{state} in {count} neurons" for state, count in bad)
+            warnings.warn(f"population {name!r} ({population.model}): states became NaN or "
+                          f"infinite ({listed}); record them to see where, or choose a smaller "
+                          "dt or a stabler method", NumericalWarning, stacklevel=3)
 
 
 def _compiled(network: Any, dtype: str) -> NetworkSimulator:
@@ -384,7 +410,9 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
         raise InputError(f"source {population.name!r}: its table has {table.shape[0]} steps, "
                          f"the run {n_steps}")
     return _Layout({"probability": np.ascontiguousarray(table, np.float64).reshape(-1),
-                    "seed": np.array([source.seed & (2**64 - 1)], np.uint64)}, {}, 1, (), {})
+                    "seed": np.array([prepare.count(source.seed, f"source {population.name!r}: seed",
+                                                    minimum=0) & (2**64 - 1)], np.uint64)},
+                   {}, 1, (), {})
 
 
 def _source_time(simulators: dict, network: Any, name: str) -> tuple[float | None, str]:

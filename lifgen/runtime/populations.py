@@ -175,9 +175,16 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if weights != "one_to_one":
             raise InputError(f"{what}: weights given as text must be 'one_to_one'")
         raise InputError(f"{what}: 'one_to_one' needs its weight: give (\"one_to_one\", w)")
-    if isinstance(weights, tuple) and len(weights) == 2 and weights[0] == "one_to_one":
-        weights = np.broadcast_to(np.asarray(weights[1], float), (pre.n,))
-    array = np.array(weights, float)  # a copy: the projection keeps what was given
+    try:
+        if isinstance(weights, tuple) and len(weights) == 2 and weights[0] == "one_to_one":
+            weights = np.broadcast_to(np.asarray(weights[1], float), (pre.n,))
+        if np.iscomplexobj(weights):
+            raise TypeError("complex")
+        array = np.array(weights, float)  # a copy: the projection keeps what was given
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: weights must be numbers: an (n_post, n_pre) array, an (n,) "
+                         "array, (\"one_to_one\", w) with a number or (n,) array w, or a "
+                         "lifgen.Sparse") from None
     if array.ndim == 1:
         if pre.n != post.n or array.shape != (pre.n,):
             raise InputError(f"{what}: one-to-one weights need populations of one size and one "

@@ -453,7 +453,7 @@ class Simulator:
             partial=partial, n_steps=done,
             truncated=spike_events is not None and spike_events[0].size < int(a.counts.sum()),
             time_unit=self.model.time_unit, units=self._units,
-            inputs={n: _read_only(prepare.as_grid(a.inputs[n], a.n_steps, n_neurons))
+            inputs={n: read_only(prepare.as_grid(a.inputs[n], a.n_steps, n_neurons))
                     for n in self.model.input_names},
             **plasticity.results(a.synapses, done, self.dt or 1.0, batch, a.fired))
 
@@ -558,7 +558,7 @@ def _shard_count(shards: int | None, executor: Any) -> int:
     return os.cpu_count() or 1
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
+def read_only(array: np.ndarray) -> np.ndarray:
     """A view of an input as the kernel read it, not a copy: copying a streamed input cost three
     times the run. The view cannot be written through; it shares memory with the caller's
     array when that needed no conversion (documented on Result.inputs)."""
