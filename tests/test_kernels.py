@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -223,7 +222,11 @@ def test_ctrl_c_returns_a_partial_result(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     assert process.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
+    # the bar's second drawing (its lines end at each "\r"): the run is past its first chunk
+    # and inside the loop where Ctrl-C stops it (a fixed sleep could end before the run got
+    # there on a loaded machine)
+    for _ in range(2):
+        assert process.stderr.readline()
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     report = json.loads(out.strip().splitlines()[-1])
