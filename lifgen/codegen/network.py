@@ -351,6 +351,20 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                 for s in state_names(step_map)),
               Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
+    if n <= SMALL:  # one pass builds the list: a small population's loops cost their set-up
+        return [*views,
+                For(NEURON, Integer(0), Integer(n), tuple(neuron)),
+                SPIKE_COUNT,
+                For(NEURON, Integer(0), Integer(n), (
+                    Let("lg_spike", spiked, INT),
+                    *_raster(k, population, plan, name("lg_spike"), NEURON),
+                    AddTo(population_buffer(k, "counts"), plus(_row(k, n), name(NEURON)),
+                          name("lg_spike")),
+                    Store(population_buffer(k, "spike_list"), name("lg_n_spikes"),
+                          name(NEURON)),
+                    Assign("lg_n_spikes", plus(name("lg_n_spikes"), name("lg_spike"))))),
+                *_events(k, population, plan),
+                *_traces(k, population)]
     return [*views,
             For(NEURON, Integer(0), Integer(n), tuple(neuron)),
             SPIKE_COUNT,
@@ -359,6 +373,26 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                                                              name("lg_spike")))),
             *_spike_list(k, population, plan),
             *_traces(k, population)]
+
+
+SMALL = 64  # neurons: a population this small builds its spike list in one pass
+
+
+def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
+            index: str) -> list[Statement]:
+    if not plan.raster:
+        return []
+    return [Store(population_buffer(k, "raster"),
+                  plus(times(plus(times(STEP, ROWS), ROW), Integer(population.n)), name(index)),
+                  spike)]
+
+
+def _counted(k: int, population: PopulationPlan) -> list[Statement]:
+    """Each listed spike added to its neuron's count (spikes are rare: not once per neuron)."""
+    return [For("lg_k", Integer(0), name("lg_n_spikes"), (
+        AddTo(population_buffer(k, "counts"),
+              plus(_row(k, population.n), Element(population_buffer(k, "spike_list"), "lg_k")),
+              Integer(1)),))]
 
 
 def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
@@ -371,10 +405,7 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
                             Assign("lg_n_spikes", plus(name("lg_n_spikes"), spike))]
     if events is not None:  # counted here: a target's events are more than its flag
         out.append(AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), events))
-    if plan.raster:
-        out.append(Store(population_buffer(k, "raster"),
-                         plus(times(plus(times(STEP, ROWS), ROW), Integer(n)), at), spike))
-    return out
+    return out + _raster(k, population, plan, spike, index)
 
 
 def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
@@ -396,10 +427,7 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
     if n % 8:
         scan.append(For("lg_j", Integer(n - n % 8), Integer(n), (append,)))
     if population.source not in COUNTED:
-        scan.append(For("lg_k", Integer(0), count, (
-            AddTo(population_buffer(k, "counts"),
-                  plus(_row(k, n), Element(population_buffer(k, "spike_list"), "lg_k")),
-                  Integer(1)),)))
+        scan += _counted(k, population)
     return [If(Op(">", count, Integer(0)), tuple(scan)), *_events(k, population, plan)]
 
 
