@@ -387,6 +387,24 @@ def draw_initial_v(net: dict, seed: int) -> np.ndarray:
                            zip(net["v0_mean"], net["v0_std"], net["num_neurons"])])
 
 
+def seed_summary(runs: list[dict]) -> dict:
+    """Across seeds, per population: mean and sample standard deviation (ddof 1) of the runs'
+    rates and ISI CVs (CVs over the runs that have one); each run is {"populations": {name:
+    {"rate_hz", "cv_isi"}}}, as the reference scripts in tests/reference/ write them."""
+    out = {}
+    for name in POPULATIONS:
+        rates = np.array([r["populations"][name]["rate_hz"] for r in runs])
+        cvs = np.array([r["populations"][name]["cv_isi"] for r in runs
+                        if r["populations"][name]["cv_isi"] is not None], dtype=float)
+        out[name] = {"rate_hz_mean": float(rates.mean()),
+                     "rate_hz_std": float(rates.std(ddof=1)) if rates.size > 1 else None,
+                     "cv_isi_mean": float(cvs.mean()) if cvs.size else None,
+                     "cv_isi_std": float(cvs.std(ddof=1)) if cvs.size > 1 else None,
+                     "runs_with_cv": int(cvs.size)}
+    return out
+
+
+
 if __name__ == "__main__":
     net = scaled()
     print("PSC/PSP = %.4f pA/mV, PSC_exc = %.4f pA" % (psc_over_psp(), psc_exc_mean()))

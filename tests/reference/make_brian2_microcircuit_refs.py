@@ -195,22 +195,6 @@ def build_and_run(net: dict, seed: int, device: str, counting: str = "brian2") -
             "brian2_reported_run_s": None if sim_time is None else round(sim_time, 2)}
 
 
-def summary(runs: list[dict]) -> dict:
-    """Across seeds: mean and sample standard deviation (ddof 1) of the per-run values (CVs over
-    the runs that have one)."""
-    out = {}
-    for name in MP.POPULATIONS:
-        rates = np.array([r["populations"][name]["rate_hz"] for r in runs])
-        cvs = np.array([r["populations"][name]["cv_isi"] for r in runs
-                        if r["populations"][name]["cv_isi"] is not None], dtype=float)
-        out[name] = {"rate_hz_mean": float(rates.mean()),
-                     "rate_hz_std": float(rates.std(ddof=1)) if rates.size > 1 else None,
-                     "cv_isi_mean": float(cvs.mean()) if cvs.size else None,
-                     "cv_isi_std": float(cvs.std(ddof=1)) if cvs.size > 1 else None,
-                     "runs_with_cv": int(cvs.size)}
-    return out
-
-
 def jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
@@ -246,7 +230,7 @@ def main():
             runs.append(run)
         results[mode] = {"parameters": jsonable(net), "refractory_counting": counting,
                          "brian2_refractory_ms": net["neuron"]["t_ref"] + (DT_MS if counting == "nest" else 0.0),
-                         "runs": runs, "summary": summary(runs)}
+                         "runs": runs, "summary": MP.seed_summary(runs)}
 
     published = {
         "potjans_diesmann_2014_full_scale": MP.PUBLISHED_RATES_PD2014,

@@ -104,19 +104,6 @@ def run(net: dict, seed: int) -> dict:
             "build_s": round(t1 - t0, 2), "simulate_s": round(t2 - t1, 2)}
 
 
-def summary(runs):
-    out = {}
-    for name in MP.POPULATIONS:
-        rates = np.array([r["populations"][name]["rate_hz"] for r in runs])
-        cvs = np.array([r["populations"][name]["cv_isi"] for r in runs
-                        if r["populations"][name]["cv_isi"] is not None], dtype=float)
-        out[name] = {"rate_hz_mean": float(rates.mean()),
-                     "rate_hz_std": float(rates.std(ddof=1)) if rates.size > 1 else None,
-                     "cv_isi_mean": float(cvs.mean()) if cvs.size else None,
-                     "cv_isi_std": float(cvs.std(ddof=1)) if cvs.size > 1 else None}
-    return out
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", nargs="+", default=["poisson", "dc"], choices=["poisson", "dc"])
@@ -131,7 +118,7 @@ def main():
             print(mode, seed, result["build_s"], result["simulate_s"],
                   {k: round(v["rate_hz"], 3) for k, v in result["populations"].items()})
             runs.append(result)
-        results[mode] = {"runs": runs, "summary": summary(runs)}
+        results[mode] = {"runs": runs, "summary": MP.seed_summary(runs)}
     document = {
         "description": "NEST cross-check of tests/reference/brian2/microcircuit_scale0.1.json "
                        "(tests/reference/make_nest_microcircuit_refs.py)",

@@ -4,8 +4,9 @@ declared in the plan's order, the prologue and the steps printed from the statem
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
-from ...codegen.network import NetworkProgram, PopulationPlan
+from ...codegen.network import Buffer, NetworkProgram, PopulationPlan
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
 from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter
@@ -17,13 +18,6 @@ NETWORK_CDEF = (f"int {NETWORK_FUNCTION}(void *const *lg_buffers, int64_t lg_ste
 
 
 @dataclass(frozen=True)
-class BufferDeclaration:
-    name: str
-    type: str
-    comment: str
-
-
-@dataclass(frozen=True)
 class NetworkContext:
     """What network.c.j2 and the shared helpers template read."""
 
@@ -32,7 +26,8 @@ class NetworkContext:
     real: str
     populations: tuple[str, ...]
     projections: tuple[str, ...]
-    buffers: tuple[BufferDeclaration, ...]
+    buffers: tuple[Buffer, ...]
+    types: Mapping[str, str]  # a buffer's element kind -> its C type (ELEMENT_TYPES)
     prologue: str
     body: str
     helpers: frozenset[str]
@@ -70,8 +65,7 @@ def render_network(program: NetworkProgram) -> NetworkSource:
                           + (f", delay {j.delay} steps" if j.kind != "sparse" else
                              ", a delay per synapse")
                           for j in plan.projections),
-        buffers=tuple(BufferDeclaration(b.name, ELEMENT_TYPES[b.element], b.comment)
-                      for b in program.buffers),
+        buffers=program.buffers, types=ELEMENT_TYPES,
         prologue=_indented(printer.text(program.prologue)),
         body=_indented(printer.text(program.body)),
         helpers=frozenset(helpers),

@@ -84,6 +84,15 @@ DRIVE = ("drive_kind", "drive_sources", "drive_start", "drive_events", "drive_pr
 ARRIVING = ("lg_step0", "LG_WEIGHT_ONE_TO_ONE", "LG_WEIGHT_DENSE")
 WEIGHTS = ("weight_kind", "ring", "ring_slots", "weights")
 
+# What both uncoupled schedules (tiles, streamed) read besides their own sizes.
+UNCOUPLED = (
+    Part(each="state", roles=("state", "trace")),
+    Part(each="input", when="held", roles=HELD),
+    Part(each="input", when="streamed", roles=PER_STEP),
+    Part(each="input", when="time", roles=PER_STEP),
+    Part(when="precise", names=("lg_spike_offsets",)),
+    Part(when="flush_denormals", names=("lg_flush_begin",)))
+
 TEMPLATES: dict[str, tuple[Part, ...]] = {
     "c/body.c.j2": (
         Part(names=("lg_n_neurons", "lg_work"), code=("constants",)),
@@ -92,20 +101,10 @@ TEMPLATES: dict[str, tuple[Part, ...]] = {
     "c/schedule_constants.c.j2": (),
     "c/schedule_tiles.c.j2": (
         Part(names=RUN + ("LG_TILE", "lg_lower_bound"), code=("step", "after_spike")),
-        Part(each="state", roles=("state", "trace")),
-        Part(each="input", when="held", roles=HELD),
-        Part(each="input", when="streamed", roles=PER_STEP),
-        Part(each="input", when="time", roles=PER_STEP),
-        Part(when="precise", names=("lg_spike_offsets",)),
-        Part(when="flush_denormals", names=("lg_flush_begin",))),
+        *UNCOUPLED),
     "c/schedule_streamed.c.j2": (
         Part(names=RUN + ("LG_CHUNK", "LG_BLOCK", "lg_lower_bound"), code=("step", "after_spike")),
-        Part(each="state", roles=("state", "trace")),
-        Part(each="input", when="held", roles=HELD),
-        Part(each="input", when="streamed", roles=PER_STEP),
-        Part(each="input", when="time", roles=PER_STEP),
-        Part(when="precise", names=("lg_spike_offsets",)),
-        Part(when="flush_denormals", names=("lg_flush_begin",))),
+        *UNCOUPLED),
     "c/schedule_coupled.c.j2": (
         Part(names=RUN + ("lg_fired",), code=("step", "after_spike")),
         Part(when="inhibition", code=("margin",)),
