@@ -13,7 +13,9 @@ import numpy as np
 
 from lifgen.codegen.lower import StepOptions, lower, state_names
 from lifgen.codegen.naming import ARRAY_PREFIXES
+from lifgen.ir.functions import _expm_of
 from lifgen.ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
+                                  MatrixExponential,
                                For, If, Integer, Let, Loop, Remainder, Select, Store, View)
 from lifgen.ir.written import Call, Name, Neg, Not, Num
 
@@ -101,6 +103,9 @@ def statements(body, depth=1):
             lines.append(f"{pad}break")
         elif isinstance(s, Block):
             lines += statements(s.body, depth)
+        elif isinstance(s, MatrixExponential):
+            entries = ", ".join(expression(x) for x in s.entries)
+            lines.append(f"{pad}{s.name} = _expm({s.size}, {expression(s.h)}, [{entries}])")
     return lines
 
 
@@ -192,8 +197,8 @@ class PythonTarget:
                           "    globals().update(lg_buffers)", *body])
         return PythonNetworkSource(program, code)
 
-    def build_network(self, source):
-        scope = helpers()
+    def build_network(self, source, schedule=None):
+        scope = helpers(next((p.levels for p in source.program.plan.populations if p.levels), ()))
         exec(compile(source.code, "<python network>", "exec"), scope)
         return scope["network"]
 
@@ -210,7 +215,8 @@ def helpers(levels=None):
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),
-            "_uniform": _uniform, "_stream": _stream, "_uniform_in": _uniform_in, "_any8": lambda flags, i: bool(flags[i:i + 8].any())}
+            "_uniform": _uniform,
+            "_expm": lambda n, h, entries: list(_expm_of(n, (h, *entries)).reshape(-1)), "_stream": _stream, "_uniform_in": _uniform_in, "_any8": lambda flags, i: bool(flags[i:i + 8].any())}
 
 
 class Runner:

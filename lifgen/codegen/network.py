@@ -14,15 +14,18 @@ storage order), so every run and every target adds the same numbers in the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
 import sympy
 
 from ..errors import InputError
 from ..ir.model import REFRACTORY_STATE, Synapse
 from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element,
-                             Expression, For, If, Integer, Let, Loop, NeuronStep, Remainder,
-                             Select, Statement, Store, View, nodes)
+                             Expression, For, If, Integer, Let, Loop, MatrixExponential,
+                             NeuronStep, Remainder,
+                             Select, Statement, Store, View, identifiers, nodes)
 from ..ir.symbols import DT
-from ..ir.written import Call, Name, Neg, Num, Op, substitute, to_text
+from ..ir.written import Call, Name, Neg, Num, Op, children, rebuild, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
@@ -68,7 +71,10 @@ class PopulationPlan:
     uniform_inputs: frozenset[str] = frozenset()  # inputs with one value for every neuron
     probability_strides: tuple[int, int] = (0, 0)  # random sources: (time, source) strides
     raster_strides: tuple[int, int] = (0, 0)  # raster sources: (time, batch row) strides
+    unrecorded: bool = False  # a source whose spikes the run keeps no raster of
     neuron0: int = 0
+    inhibition: bool = False  # winner-take-all: only the neuron furthest above threshold spikes
+    levels: tuple[float, ...] = ()  # state quantisation levels, sorted; () for none
 
     def slots(self, synapse: str) -> int:
         return dict(self.rings)[synapse]
@@ -85,6 +91,10 @@ class ProjectionPlan:
     synapse: str
     kind: str
     delay: int = 0
+    factor: float = 1.0  # each event's weight times this (snnTorch's graded_spikes_factor)
+    # a self-projection of delay 1 (dense or one-to-one) whose events the population reads from
+    # its own flags when they arrive, not through the ring: a single population's connections
+    at_arrival: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class NetworkPlan:
     dtype: str = "float64"
     raster: bool = False
     events: bool = False  # whether it writes each spike's (step, neuron) to event buffers
+    flush_denormals: bool = False  # denormal floats read and written as zero while it runs
 
 
 @dataclass(frozen=True)
@@ -153,11 +164,13 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
         scatter: list[Statement] = []
         for j, projection in outgoing:
             buffers += _projection_buffers(j, projection, plan)
-            scatter += _scatter(j, projection, plan)
+            scatter += [] if projection.at_arrival else _scatter(j, projection, plan)
         steps.append(Block((Comment(_population_comment(population)), *update, *scatter)))
     body = (For("lg_b", Integer(0), ROWS, (
         For("lg_step", Integer(0), name("lg_n_steps"), tuple(steps)),)),)
     calls = frozenset(node.function for node in nodes((prologue, body)) if isinstance(node, Call))
+    if any(isinstance(node, MatrixExponential) for node in nodes(prologue)):
+        calls |= {"expm"}
     return NetworkProgram(plan, tuple(buffers), tuple(prologue), body, calls)
 
 
@@ -174,16 +187,11 @@ def _neuron_step(population: PopulationPlan) -> NeuronStep:
     parameter or input with one value for all neurons is a plain value, not an array)."""
     step_map = population.step_map
     assert step_map is not None
-    calls = {node.function for _, tree in step_map.constants for node in nodes(tree)
-             if isinstance(node, Call)}
-    if "propagator" in calls:
-        raise InputError(f"model {step_map.model.name}, method {step_map.method}: its exact "
-                         "propagator is a numeric matrix exponential, which networks do not "
-                         "compute yet; choose another method for this population")
     if step_map.propagator:
         raise InputError(f"model {step_map.model.name}: precise spike timing is not available "
                          "in networks yet")
-    return lower(step_map, StepOptions(time_inputs=population.uniform_inputs,
+    return lower(step_map, StepOptions(inhibition=population.inhibition, levels=population.levels,
+                                       time_inputs=population.uniform_inputs,
                                        shared=population.shared))
 
 
@@ -195,7 +203,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
            Buffer(population_buffer(k, "spike_list"), "int64",
                   f"{what}: the neurons that spiked in this step (scratch) [{n}]"),
            Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
-    if plan.raster:
+    if plan.raster and not population.unrecorded:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
                           f"{what}: spikes [step][batch][{n}]"))
     if plan.events and population.step_map is not None:
@@ -230,6 +238,11 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
             for s in state_names(step_map)]
     out.append(Buffer(population_buffer(k, "spiked"), "real",
                       f"{what}: this step's spikes as numbers (scratch) [{n}]"))
+    if population.inhibition:
+        out += [Buffer(population_buffer(k, "margin"), "real",
+                       f"{what}: how far each neuron is above threshold (scratch) [{n}]"),
+                Buffer(population_buffer(k, "was_reset"), "real",
+                       f"{what}: whether each neuron's step reset it (scratch) [{n}]")]
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -241,9 +254,10 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     if model.input_names:
         out.append(Buffer(population_buffer(k, "input_strides"), "int64",
                           f"{what}: (step, batch row) strides of each input"))
+    read = {p.synapse for p in plan.projections if p.post == k and p.at_arrival}
     out += [Buffer(population_buffer(k, "synapse", y.name), "real",
                    f"{what}: synapse {y.name}'s input this step [{n}]")
-            for y in model.synapses if not y.target]
+            for y in model.synapses if not y.target or y.name in read]
     out += [Buffer(population_buffer(k, "ring", y), "real",
                    f"{what}: delay ring of synapse {y} [batch][{slots} slots][{n}]")
             for y, slots in population.rings]
@@ -286,14 +300,38 @@ def _constants(k: int, population: PopulationPlan) -> list[Statement]:
     body: list[Statement] = [Let(local("parameter", p), Element(population_buffer(k, "param", p),
                                                                "lg_n"))
                              for p in model.parameter_names]
-    for c, tree in step_map.constants:
+    exponentials, trees = _matrix_exponentials([substitute(tree, table)
+                                                for _, tree in step_map.constants])
+    body += exponentials
+    for (c, tree), renamed in zip(step_map.constants, trees):
         body += [Comment(f"{c.name.removeprefix('lg_')} = {to_text(tree)}"),
-                 Let(c.name, substitute(tree, table)),
+                 Let(c.name, renamed),
                  Store(population_buffer(k, "constant", c.name.removeprefix("lg_")),
                        name("lg_n"), name(c.name))]
     return [Block((Comment(f"population {population.name}: what does not change over time, "
                            "per neuron"), *_dt(step_map),
                    For("lg_n", Integer(0), Integer(population.n), tuple(body))))]
+
+
+def _matrix_exponentials(trees: list[Expression]) -> tuple[list[Statement], list[Expression]]:
+    """Constants that read entries of one matrix exponential (an exact propagator) share it:
+    each distinct matrix is computed once per neuron (lg_prop0) and its entries read as its
+    elements. (The blocks, the constants' trees.)"""
+    blocks: dict[tuple, int] = {}
+
+    def replace(tree: Any) -> Any:
+        if isinstance(tree, Call) and tree.function == "propagator":
+            i, j, n = (int(a.value) for a in tree.args[:3])
+            index = blocks.setdefault(tree.args[2:], len(blocks))
+            return Element(f"lg_prop{index}", Integer(i * n + j))
+        return rebuild(tree, [replace(child) for child in children(tree)])
+    renamed = [replace(tree) for tree in trees]
+    statements: list[Statement] = [
+        Comment("the exact propagator: exp(M*h) of the augmented matrix, computed numerically")
+    ] if blocks else []
+    statements += [MatrixExponential(f"lg_prop{index}", int(key[0].value), key[1], key[2:])
+                   for key, index in blocks.items()]
+    return statements, renamed
 
 
 def _dt(step_map: StepMap) -> list[Statement]:
@@ -340,23 +378,40 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     views += [View(ARRAY_PREFIXES["synapse"] + y.name, population_buffer(k, "synapse", y.name),
                    Integer(0)) for y in model.synapses if not y.target]
     views.append(View("lg_fired", population_buffer(k, "fired"), _row(k, n), "uint8"))
-    deliveries = [_delivery(k, population, y) for y in model.synapses]
+    at_arrival = [(j, p) for j, p in enumerate(plan.projections) if p.post == k and p.at_arrival]
+    deliveries = [_delivery(k, population, y, [(j, p) for j, p in at_arrival
+                                               if p.synapse == y.name])
+                  for y in model.synapses]
     views += [s for setup, _ in deliveries for s in setup]
     arrivals = [s for _, each in deliveries for s in each]
     # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
     # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
     # does not vectorize.
-    neuron = [*arrivals, *step.step, *step.after_spike,
-              *(Store(ARRAY_PREFIXES["state"] + s, name(NEURON), name(local("new", s)))
-                for s in state_names(step_map)),
-              Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))]
+    stores: list[Statement] = [Store(ARRAY_PREFIXES["state"] + s, name(NEURON),
+                                     name(local("new", s))) for s in state_names(step_map)]
+    spiked_store = Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))
+    update: list[Statement]
+    if population.inhibition:
+        assert step.margin is not None
+        update = [For(NEURON, Integer(0), Integer(n), (
+                      *arrivals, *step.step,
+                      Store(population_buffer(k, "margin"), name(NEURON), step.margin),
+                      Store(population_buffer(k, "was_reset"), name(NEURON),
+                            Cast(name("lg_reset"))), *stores)),
+                  *_winner_take_all(k, population, step, stores, spiked_store)]
+    else:
+        update = [For(NEURON, Integer(0), Integer(n), (*arrivals, *step.step, *step.after_spike,
+                                                        *stores, spiked_store))]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
+    # the spike list is what projections visit; the flags only serve projections read at arrival
+    flags_read = any(p.at_arrival and p.pre == k for p in plan.projections)
     if n <= SMALL:  # one pass builds the list: a small population's loops cost their set-up
         return [*views,
-                For(NEURON, Integer(0), Integer(n), tuple(neuron)),
+                *update,
                 SPIKE_COUNT,
                 For(NEURON, Integer(0), Integer(n), (
                     Let("lg_spike", spiked, INT),
+                    *([Store("lg_fired", name(NEURON), name("lg_spike"))] if flags_read else []),
                     *_raster(k, population, plan, name("lg_spike"), NEURON),
                     AddTo(population_buffer(k, "counts"), plus(_row(k, n), name(NEURON)),
                           name("lg_spike")),
@@ -366,7 +421,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                 *_events(k, population, plan),
                 *_traces(k, population)]
     return [*views,
-            For(NEURON, Integer(0), Integer(n), tuple(neuron)),
+            *update,
             SPIKE_COUNT,
             For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
                                                  *_spike_out(k, population, plan,
@@ -378,9 +433,35 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
 SMALL = 64  # neurons: a population this small builds its spike list in one pass
 
 
+def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,
+                     stores: list[Statement], spiked: Statement) -> list[Statement]:
+    """snnTorch's inhibition: of the neurons above threshold, only the one furthest above
+    (the first of equals) spikes; each neuron then finishes its step (the reset decided in the
+    step itself is not masked)."""
+    margin, was_reset = population_buffer(k, "margin"), population_buffer(k, "was_reset")
+    winner = name("lg_winner")
+    assert population.step_map is not None
+    states = state_names(population.step_map)
+    reset = ([Let("lg_reset", Op("!=", Element(was_reset, NEURON), Num(0.0)), INT)]
+             if "lg_reset" in identifiers(step.after_spike) else [])
+    return [
+        Comment("winner-take-all: only the neuron furthest above threshold may spike"),
+        Let("lg_winner", Integer(0), INDEX, mutable=True),
+        For("lg_j", Integer(1), Integer(population.n), (
+            If(Op(">", Element(margin, "lg_j"), Element(margin, winner)), (
+                Assign("lg_winner", name("lg_j")),)),)),
+        For(NEURON, Integer(0), Integer(population.n), (
+            Let("lg_spike", Op("and", Op("==", name(NEURON), winner),
+                               Op(">", Element(margin, NEURON), Num(0.0))), INT),
+            *reset,
+            *(Let(local("new", s), Element(ARRAY_PREFIXES["state"] + s, NEURON), mutable=True)
+              for s in states),
+            *step.after_spike, *stores, spiked))]
+
+
 def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
             index: str) -> list[Statement]:
-    if not plan.raster:
+    if not plan.raster or population.unrecorded:
         return []
     return [Store(population_buffer(k, "raster"),
                   plus(times(plus(times(STEP, ROWS), ROW), Integer(population.n)), name(index)),
@@ -459,12 +540,14 @@ def _traces(k: int, population: PopulationPlan) -> list[Statement]:
         for s in population.traced))]
 
 
-def _delivery(k: int, population: PopulationPlan,
-              synapse: Synapse) -> tuple[list[Statement], list[Statement]]:
+def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
+              at_arrival: list[tuple[int, ProjectionPlan]]) -> tuple[list[Statement],
+                                                                     list[Statement]]:
     """What synapse type `synapse` receives this step (its bias, plus the ring's slot for this
-    step, which is then cleared), added to its target state or stored as the equations' input:
-    (what is set up once per step, what each neuron does first in its step). Done inside the
-    neuron's loop, the arrivals cost no pass of their own over the states."""
+    step, which is then cleared, plus the projections read at arrival), added to its target
+    state or stored as the equations' input: (what is set up once per step, what each neuron
+    does first in its step). Done inside the neuron's loop, the arrivals cost no pass of their
+    own over the states."""
     step_map = population.step_map
     assert step_map is not None
     n, receiving = population.n, dict(population.rings)
@@ -480,6 +563,13 @@ def _delivery(k: int, population: PopulationPlan,
     bias = (Element(population_buffer(k, "param", synapse.bias), NEURON) if synapse.bias
             else None)
     value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
+    if at_arrival:  # the sum is built in a pass of its own, then read as the step's input
+        setup += _arrivals_read(k, population, synapse, value, ring if arriving else None,
+                                at_arrival)
+        value = Element(ARRAY_PREFIXES["synapse"] + synapse.name, NEURON)
+        arriving = None
+        if not synapse.target:
+            return setup, []
     per_neuron: list[Statement]
     if synapse.target:
         if value is None:
@@ -496,6 +586,37 @@ def _delivery(k: int, population: PopulationPlan,
     where = f", added to {synapse.target}" if synapse.target else ""
     return setup, [Comment(f"synapse {synapse.name}: what arrives this step{where}"),
                    *per_neuron]
+
+
+def _arrivals_read(k: int, population: PopulationPlan, synapse: Synapse,
+                   value: Expression | None, ring: str | None,
+                   at_arrival: list[tuple[int, ProjectionPlan]]) -> list[Statement]:
+    """The synapse type's input of this step in its scratch row: its bias and ring slot (then
+    cleared), plus the weights of the neurons that spiked in the previous step through each
+    self-projection read at arrival (the population's flags still hold that step's spikes)."""
+    n, row = population.n, ARRAY_PREFIXES["synapse"] + synapse.name
+    out: list[Statement] = [View(row, population_buffer(k, "synapse", synapse.name), Integer(0))
+                            ] if synapse.target else []  # (an input's row is in view already)
+    out += [
+        For(NEURON, Integer(0), Integer(n), (
+            Store(row, name(NEURON), Num(0.0) if value is None else value),
+            *([Store(ring, name(NEURON), Num(0.0))] if ring else [])))]
+    pre = name("lg_pre")
+    for j, projection in at_arrival:
+        weights = projection_buffer(j, "weights")
+
+        def weight(index: Expression, factor: float = projection.factor) -> Expression:
+            w: Expression = Element(weights, index)
+            return w if factor == 1.0 else times(Num(factor), w)
+        event: Statement = (AddTo(row, pre, weight(pre)) if projection.kind == "one_to_one" else
+                            For(NEURON, Integer(0), Integer(n), (
+                                AddTo(row, name(NEURON),
+                                      weight(plus(times(pre, Integer(n)), name(NEURON)))),)))
+        out += [Comment(f"projection {population.name} -> {population.name}.{synapse.name} "
+                        f"({projection.kind}, delay 1): read at arrival"),
+                For("lg_pre", Integer(0), Integer(n), (If(Element("lg_fired", "lg_pre"),
+                                                          (event,)),))]
+    return out
 
 
 def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
@@ -593,6 +714,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
         return Remainder(TIME if delay == Integer(0) else plus(TIME, delay), Integer(slots))
 
     def into(slot: str, target: Expression, weight: Expression) -> Statement:
+        if projection.factor != 1.0:
+            weight = times(Num(projection.factor), weight)
         if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)

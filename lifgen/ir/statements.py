@@ -154,7 +154,20 @@ class View:
     element: str = REAL
 
 
-Statement = Union[Comment, Let, Assign, If, Loop, Break, Block, Store, AddTo, For, View]
+@dataclass(frozen=True)
+class MatrixExponential:
+    """Declare `name` as exp(M*h) of the size x size matrix M whose entries (row by row) are
+    given, in double: an exact propagator, computed numerically once per neuron and call (its
+    entries read as elements of `name`)."""
+
+    name: str
+    size: int
+    h: Expression
+    entries: tuple[Expression, ...]
+
+
+Statement = Union[Comment, Let, Assign, If, Loop, Break, Block, Store, AddTo, For, View,
+                  MatrixExponential]
 
 
 @dataclass(frozen=True)

@@ -72,20 +72,26 @@ def delay_runs(sparse: Sparse) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A Sparse's synapses sorted by presynaptic neuron, then delay (stably): (weights, layout),
     the layout holding each synapse's target (32 bits), each presynaptic neuron's first run of
     equal delays, and each run's first synapse and delay (GeNN's ragged rows, grouped by delay)."""
-    order = np.lexsort((sparse.delay, sparse.pre))
-    pre, delay = sparse.pre[order], sparse.delay[order]
+    return synapse_runs(sparse.pre, sparse.post, sparse.delay, sparse.weight, sparse.n_pre)
+
+
+def synapse_runs(pre: np.ndarray, post: np.ndarray, delay: np.ndarray, weight: np.ndarray,
+                 n_pre: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """delay_runs of synapses given as arrays (weights keep their float type)."""
+    order = np.lexsort((delay, pre))
+    pre, sorted_delay = pre[order], delay[order]
     new_run = np.ones(pre.size, bool)
-    new_run[1:] = (pre[1:] != pre[:-1]) | (delay[1:] != delay[:-1])
-    del delay
+    new_run[1:] = (pre[1:] != pre[:-1]) | (sorted_delay[1:] != sorted_delay[:-1])
+    del sorted_delay
     starts = np.flatnonzero(new_run)
-    runs = np.zeros(sparse.n_pre + 1, np.int64)
-    np.cumsum(np.bincount(pre[starts], minlength=sparse.n_pre), out=runs[1:])
+    runs = np.zeros(n_pre + 1, np.int64)
+    np.cumsum(np.bincount(pre[starts], minlength=n_pre), out=runs[1:])
     del pre
     layout: dict[str, np.ndarray] = {
-        "post": np.ascontiguousarray(sparse.post[order], np.int32), "runs": runs,
-        "run_first": np.append(starts, sparse.n_synapses).astype(np.int32),
-        "run_delay": np.ascontiguousarray(sparse.delay[order][starts], np.int16)}
-    return np.ascontiguousarray(sparse.weight[order]), layout
+        "post": np.ascontiguousarray(post[order], np.int32), "runs": runs,
+        "run_first": np.append(starts, order.size).astype(np.int32),
+        "run_delay": np.ascontiguousarray(delay[order][starts], np.int16)}
+    return np.ascontiguousarray(weight[order]), layout
 
 
 MAX_DELAY = 2**15 - 1  # steps: a sparse projection stores a delay per run as 16 bits

@@ -37,10 +37,12 @@ from ..results.result import Result
 from ..codegen.run_arrays import RunArrays, SynapseArrays
 from .progress import ProgressBar
 from .shards import sharded_run
+from .coupled_run import CoupledRunner, coupled_plan
+from ..codegen.network import lower_network
 from ..numerics.stability import stability_warning
 from ..ir.symbols import symbol
 from ..targets import get_target
-from ..targets.base import Runner, Target
+from ..targets.base import NetworkTarget, Runner, Target
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
 from .waveforms import WAVEFORMS, in_units
 
@@ -151,7 +153,25 @@ class Simulator:
         """The generated code of the kernel that `run` with these arguments executes."""
         request = self._prepare(n_steps, n_neurons, inputs, params, None, (), connections,
                                 "count", drives, 0, False)
+        if self._runs_as_network(request):
+            return self.network_program(coupled_plan(self, request.arrays, (), "count"))[0].text
         return self._variant_of(request)[0].c_source
+
+    def _runs_as_network(self, request: _Request) -> bool:
+        """Whether a run couples the neurons (synapses, winner-take-all) and the target runs
+        networks: then the population runs as a one-population network (coupled_run)."""
+        return ((request.connected or self.semantics.inhibition) and not request.plastic
+                and isinstance(self.target, NetworkTarget))
+
+    def network_program(self, plan: Any) -> tuple[Any, Any]:
+        """(source, kernel) of the network program of `plan`, built with this simulator's
+        compiler flags (once per plan)."""
+        if plan not in self._variants:
+            target = self.target
+            assert isinstance(target, NetworkTarget)
+            source = target.render_network(lower_network(plan))
+            self._variants[plan] = (source, target.build_network(source, self.schedule))
+        return self._variants[plan]
 
     def run(self, n_steps: int | str | None = None, n_neurons: int = 1,
             inputs: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
@@ -206,6 +226,10 @@ class Simulator:
                 raise InputError("output='device' is for one run on one GPU, not a sharded one")
             done, partial, events = sharded_run(self, request, _shard_count(shards, executor),
                                                 executor, progress, bool(allow_nan))
+        elif self._runs_as_network(request):
+            runner: Runner = CoupledRunner(self, arrays, tuple(request.record), request.spikes)
+            done, partial, events = _advance(runner, arrays, request.spikes, progress,
+                                             request.max_events)
         else:
             source, kernel = self._variant_of(request)
             arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)

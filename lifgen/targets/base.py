@@ -54,3 +54,19 @@ class Target(Protocol):
 
     def runner(self, source: Any, kernel: Any, arrays: RunArrays) -> Runner:
         """A Runner of `kernel` over `arrays`."""
+
+
+@runtime_checkable
+class NetworkTarget(Protocol):
+    """A target that also runs networks (and single populations' coupled runs): it renders a
+    lowered network program, builds it and calls it over the program's buffers."""
+
+    def render_network(self, program: Any) -> Any:
+        """The program's source."""
+
+    def build_network(self, source: Any, schedule: Schedule = ...) -> Any:
+        """The source compiled and loaded with `schedule`'s compiler flags."""
+
+    def call_network(self, kernel: Any, source: Any, buffers: list[Any], step0: int, steps: int,
+                     rows: int, seed: int) -> None:
+        """Steps step0 .. step0 + steps of every batch row over `buffers`."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ...codegen.network import Buffer, NetworkProgram, PopulationPlan
+from ...codegen.network import Buffer, NetworkPlan, NetworkProgram, PopulationPlan
+from ...ir.written import CPrinter, Num
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
 from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter
@@ -35,6 +36,7 @@ class NetworkContext:
     expm1: str
     one: str
     levels: tuple[str, ...] = ()
+    flush_denormals: bool = False
     inline: str = "static inline"
     constant: str = "static const"
 
@@ -55,6 +57,8 @@ def render_network(program: NetworkProgram) -> NetworkSource:
     printer = StatementPrinter(dtype, indent=0)
     called = {name for function in program.calls for name in CALL_USES.get(function, ())}
     helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
+    if plan.flush_denormals:
+        helpers.add("lg_flush_begin")
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
     context = NetworkContext(
@@ -71,9 +75,20 @@ def render_network(program: NetworkProgram) -> NetworkSource:
         helpers=frozenset(helpers),
         fabs="fabsf" if dtype == "float32" else "fabs",
         expm1="expm1f" if dtype == "float32" else "expm1",
-        one="1.0F" if dtype == "float32" else "1.0")
+        one="1.0F" if dtype == "float32" else "1.0",
+        levels=_levels(plan), flush_denormals=plan.flush_denormals)
     text = environment().get_template("c/network.c.j2").render(k=context)
     return NetworkSource(program=program, text=text)
+
+
+def _levels(plan: NetworkPlan) -> tuple[str, ...]:
+    """The state quantisation levels as C numbers (one table: the populations that quantise
+    share it)."""
+    tables = {p.levels for p in plan.populations if p.levels}
+    if len(tables) > 1:
+        raise ValueError("populations with different quantisation levels in one program")
+    number = CPrinter({}, plan.dtype).print
+    return tuple(number(Num(float(v))) for v in (tables.pop() if tables else ()))
 
 
 def _population_line(population: PopulationPlan) -> str:

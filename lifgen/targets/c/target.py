@@ -43,8 +43,9 @@ class CTarget:
     def render_network(self, program: NetworkProgram) -> NetworkSource:
         return render_network(program)
 
-    def build_network(self, source: NetworkSource) -> Kernel:
-        return build(source.text, source.cdef)
+    def build_network(self, source: NetworkSource, schedule: Schedule = Schedule()) -> Kernel:
+        """The program compiled with `schedule`'s flags (its threads aside: one thread)."""
+        return build(source.text, source.cdef, portable=schedule.portable, fma=schedule.fma)
 
     def call_network(self, kernel: Kernel, source: NetworkSource, buffers: list[np.ndarray],
                      step0: int, steps: int, rows: int, seed: int) -> None:

@@ -8,8 +8,9 @@ from typing import Iterable
 import sympy
 
 from ...ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
-                              Expression, For, If, Integer, Let, Loop, Remainder, Select,
-                              Statement, Store, View, calls, identifiers, indices)
+                              Expression, For, If, Integer, Let, Loop, MatrixExponential,
+                              Remainder, Select, Statement, Store, View, calls, identifiers,
+                              indices)
 from ...ir.written import Call, CPrinter, Name
 from ..text import comment_text
 
@@ -32,7 +33,7 @@ CALL_USES: dict[str, tuple[str, ...]] = {
                "lg_i"),
     "quantize": ("lg_quantize",),
     "min": ("lg_min",), "max": ("lg_max",), "clip": ("lg_min", "lg_max"),
-    "exprel": ("lg_exprel",), "propagator": ("lg_propagator",),
+    "exprel": ("lg_exprel",), "propagator": ("lg_propagator",), "expm": ("lg_expm",),
     "uniform": ("lg_uniform",), "any8": ("lg_any8",),
     "stream": ("lg_stream", "lg_uniform"), "uniform_in": ("lg_stream", "lg_uniform"),
 }
@@ -66,7 +67,7 @@ class ExpressionPrinter(CPrinter):
             return f"{node.array}[{index}]"
         return super().print(node)
 
-    def _wrapped(self, node: Expression, precedence: int) -> str:
+    def _wrapped(self, node: Expression, precedence: float) -> str:
         if isinstance(node, Remainder) and precedence >= 2:
             return f"({self.print(node)})"
         if isinstance(node, Select):
@@ -135,6 +136,11 @@ class StatementPrinter:
                     f"{e(s.offset)};"]
         if isinstance(s, Block):
             return [f"{pad}{{", *self.lines(s.body, depth + 1), f"{pad}}}"]
+        if isinstance(s, MatrixExponential):
+            entries = ", ".join(e(x) for x in s.entries)
+            return [f"{pad}const double {s.name}_matrix[{s.size * s.size}] = {{ {entries} }};",
+                    f"{pad}double {s.name}[{s.size * s.size}];",
+                    f"{pad}lg_expm({s.size}, {e(s.h)}, {s.name}_matrix, {s.name});"]
         raise TypeError(f"not a statement: {s!r}")
 
 
