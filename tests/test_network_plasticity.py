@@ -320,3 +320,29 @@ def test_each_run_starts_from_the_synapses_initial_states():
     first, second = (sim.run(300, inputs={"out": {"I": 0.9}}) for _ in range(2))
     for state, values in first.synapses[("src", "out", "exc")].items():
         assert np.array_equal(values, second.synapses[("src", "out", "exc")][state])
+
+
+def test_a_run_in_chunks_gives_the_numbers_of_one_call(monkeypatch):
+    """Spikes kept as events run the program a chunk of steps at a time: the synapses' states,
+    their history of presynaptic spikes and their recording carry over from chunk to chunk."""
+    from lifgen.runtime import network_run
+    net = lifgen.Network()
+    net.add_source("src", lifgen.Poisson(4, "100 Hz", seed=1))
+    net.add("out", pulsed(), 6)
+    net.connect("src", "out", "exc", lifgen.Synapses(
+        lifgen.Sparse.from_arrays([0, 1, 2, 3, 0], [0, 1, 2, 3, 5], 0.4, [1, 2, 3, 1, 2],
+                                  n_pre=4, n_post=6), "stdp", params={"w_max": 1.0}))
+    net.connect("out", "out", "exc", recurrent_synapses(6, seed=2))
+    sim = net.compile()
+    run = dict(n_steps=700, inputs={"out": {"I": 0.95}},
+               record_synapses={("out", "out", "exc"): [0, 1, 2]})
+    whole = sim.run(**run)
+    monkeypatch.setattr(network_run, "CHUNK_CELLS", 100)  # 10 steps a call
+    chunked = sim.run(**run, spikes="events")
+    assert whole["out"].spike_count.sum() > 10
+    assert np.array_equal(whole["out"].spike_count, chunked["out"].spike_count)
+    for key, final in whole.synapses.items():
+        for state, values in final.items():
+            assert np.array_equal(values, chunked.synapses[key][state]), (key, state)
+    for state, values in whole.synapse_traces[("out", "out", "exc")].items():
+        assert np.array_equal(values, chunked.synapse_traces[("out", "out", "exc")][state])

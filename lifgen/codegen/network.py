@@ -9,6 +9,12 @@ populations, at slot (step + delay) mod slots. A post population reads and clear
 the step before its own update, so a zero-delay event arrives in the same step. The summation
 order is fixed by the loops (projections in plan order, presynaptic neurons ascending, synapses in
 storage order), so every run and every target adds the same numbers in the same order.
+
+A plastic projection keeps its presynaptic spikes in a history of (largest delay + 1) steps
+after its pre population's update; at the start of its post population's update (before the
+neurons read their ring slot) it runs on_pre for the spikes of step t - k arriving through the
+synapses of delay k, adding to that slot, then on_post for the post neurons that spiked in the
+previous step: each event as synapse_events.py lowers it.
 """
 
 from __future__ import annotations

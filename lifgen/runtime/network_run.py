@@ -187,7 +187,8 @@ class NetworkSimulator:
         recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
         source, kernel = self.program(variants, spikes, recorded)
         self._last = source
-        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory)
+        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory,
+                           plastic)
         for layout in layouts.values():
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
@@ -306,7 +307,8 @@ class NetworkSimulator:
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
 
     def _check_memory(self, layouts: dict, plan: NetworkPlan, n_steps: int, rows: int,
-                      spikes: str, max_memory: Any) -> None:
+                      spikes: str, max_memory: Any,
+                      plastic: dict[int, dict[str, Any]] | None = None) -> None:
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = sum(self.network.populations[n].n for n in layouts) * rows
         traced = sum(len(l.record) * l.buffers["record"].size for l in layouts.values()
@@ -315,7 +317,12 @@ class NetworkSimulator:
                     for _, count in population.rings) * rows
         memory.check({"raster": n_steps * cells if spikes == "raster" else 0,
                       "traces": n_steps * rows * traced * item,
-                      "delay rings": slots * item}, max_memory)
+                      "delay rings": slots * item,
+                      "plastic synapses": sum(laid["states"].nbytes + laid["history"].nbytes
+                                              + (0 if laid["trace"] is None else
+                                                 laid["trace"].nbytes)
+                                              for laid in (plastic or {}).values())},
+                     max_memory)
 
     def _arrays(self, source: Any, layouts: dict, rows: int, n_steps: int,
                 spikes: str) -> dict[str, np.ndarray]:
