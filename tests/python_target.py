@@ -14,9 +14,9 @@ import numpy as np
 from lifgen.codegen.lower import StepOptions, lower, state_names
 from lifgen.codegen.naming import ARRAY_PREFIXES
 from lifgen.ir.functions import _expm_of
-from lifgen.ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
-                                  MatrixExponential,
-                               For, If, Integer, Let, Loop, Remainder, Select, Store, View)
+from lifgen.ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment,
+                                  Double, Element, Equal, For, If, Integer, Let, Loop,
+                                  MatrixExponential, Remainder, Select, Store, View)
 from lifgen.ir.written import Call, Name, Neg, Not, Num
 
 OPERATORS = {"and": "and", "or": "or"}
@@ -61,6 +61,10 @@ def expression(node):
                 f"else {expression(node.if_false)})")
     if isinstance(node, Cast):
         return f"float({expression(node.operand)})"
+    if isinstance(node, Equal):
+        return f"({expression(node.left)} == {expression(node.right)})"
+    if isinstance(node, Double):  # Python floats are doubles
+        return expression(node.operand)
     if isinstance(node, Element):
         index = node.index if isinstance(node.index, str) else expression(node.index)
         return f"{node.array}[{index}]"

@@ -9,6 +9,12 @@ populations, at slot (step + delay) mod slots. A post population reads and clear
 the step before its own update, so a zero-delay event arrives in the same step. The summation
 order is fixed by the loops (projections in plan order, presynaptic neurons ascending, synapses in
 storage order), so every run and every target adds the same numbers in the same order.
+
+A plastic projection keeps its presynaptic spikes in a history of (largest delay + 1) steps
+after its pre population's update; at the start of its post population's update (before the
+neurons read their ring slot) it runs on_pre for the spikes of step t - k arriving through the
+synapses of delay k, adding to that slot, then on_post for the post neurons that spiked in the
+previous step: each event as synapse_events.py lowers it.
 """
 
 from __future__ import annotations
@@ -20,19 +26,22 @@ import sympy
 
 from ..errors import InputError
 from ..ir.model import REFRACTORY_STATE, Synapse
-from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element,
+from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element, Equal,
                              Expression, For, If, Integer, Let, Loop, MatrixExponential,
-                             NeuronStep, Remainder,
-                             Select, Statement, Store, View, identifiers, nodes)
+                             NeuronStep, Remainder, Select, Statement, Store, View, identifiers,
+                             nodes)
 from ..ir.symbols import DT
 from ..ir.written import Call, Name, Neg, Num, Op, children, rebuild, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
+from .plasticity import Plastic
+from .synapse_events import POST, SYNAPSE, Site, event, per_step, propagated, state_local
 
 # Weight layouts of a projection, each with its own delivery loop (chosen when the network is
-# compiled, as GeNN picks a delivery strategy per synapse group).
-WEIGHT_KINDS = ("dense", "one_to_one", "sparse")
+# compiled, as GeNN picks a delivery strategy per synapse group); a plastic one's synapses follow
+# a synapse model (synapse_events.py), its events run at the start of the post population's step.
+WEIGHT_KINDS = ("dense", "one_to_one", "sparse", "plastic")
 # Poisson/Bernoulli draws, recorded spikes played back, a (T, batch, n) raster read row by row,
 # or a Poisson number of events per step (PoissonInput), which its projections multiply
 SOURCE_KINDS = ("random", "train", "raster", "counts")
@@ -84,7 +93,9 @@ class PopulationPlan:
 class ProjectionPlan:
     """Events from `pre` into synapse type `synapse` of `post` (indices into the plan's
     populations): the weight layout, and the delay in steps of dense and one-to-one weights
-    (sparse ones keep a delay per synapse)."""
+    (sparse ones keep a delay per synapse; a plastic one's is its largest, which sizes its
+    history of presynaptic spikes). A plastic one carries its synapse model's binding and
+    whether this program records chosen synapses' states."""
 
     pre: int
     post: int
@@ -95,6 +106,8 @@ class ProjectionPlan:
     # a self-projection of delay 1 (dense or one-to-one) whose events the population reads from
     # its own flags when they arrive, not through the ring: a single population's connections
     at_arrival: bool = False
+    plastic: Plastic | None = None
+    recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -278,6 +291,8 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
                        f"{what}: weights [pre][post] (a presynaptic neuron's row is contiguous)")]
     if projection.kind == "one_to_one":
         return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weights [pre]")]
+    if projection.kind == "plastic":
+        return _plastic_buffers(j, projection, what)
     return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weight per synapse"),
             Buffer(projection_buffer(j, "post"), "int32", f"{what}: target per synapse"),
             Buffer(projection_buffer(j, "runs"), "int64",
@@ -285,6 +300,39 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
             Buffer(projection_buffer(j, "run_first"), "int32",
                    f"{what}: first synapse of each run [runs + 1]"),
             Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run")]
+
+
+def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buffer]:
+    """A plastic projection's synapses by presynaptic neuron (CSR, each with its delay), their
+    index by postsynaptic neuron (CSC, for on_post), states, parameters, the presynaptic spikes
+    of the last steps, and the recorded synapses' states."""
+    plastic = projection.plastic
+    assert plastic is not None
+    model, slots = plastic.model, projection.delay + 1
+    out = [Buffer(projection_buffer(j, "rows"), "int64",
+                  f"{what}: first synapse of each presynaptic neuron [pre + 1]"),
+           Buffer(projection_buffer(j, "post"), "int64", f"{what}: target of each synapse"),
+           Buffer(projection_buffer(j, "delay"), "int64",
+                  f"{what}: delay of each synapse in steps (>= 1)"),
+           Buffer(projection_buffer(j, "cols"), "int64",
+                  f"{what}: first incoming synapse of each postsynaptic neuron [post + 1]"),
+           Buffer(projection_buffer(j, "index"), "int64",
+                  f"{what}: the incoming synapses of each postsynaptic neuron, in turn"),
+           Buffer(projection_buffer(j, "states"), "double",
+                  f"{what}: per synapse [batch][synapse][last event step, "
+                  f"{', '.join(model.state_names)}]"),
+           Buffer(projection_buffer(j, "history"), "uint8",
+                  f"{what}: presynaptic spikes of the last {slots} steps [batch][{slots}][pre]")]
+    if model.parameters:
+        out.append(Buffer(projection_buffer(j, "params"), "real",
+                          f"{what}: [{', '.join(model.parameter_names)}][synapse]"))
+    if projection.recorded:
+        out += [Buffer(projection_buffer(j, "record"), "int64",
+                       f"{what}: recorded synapses (CSR order)"),
+                Buffer(projection_buffer(j, "n_record"), "int64", f"{what}: their number [1]"),
+                Buffer(projection_buffer(j, "recorded_states"), "real",
+                       f"{what}: their states at each step's end [step][batch][state][recorded]")]
+    return out
 
 
 def _constants(k: int, population: PopulationPlan) -> list[Statement]:
@@ -383,6 +431,9 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                                                if p.synapse == y.name])
                   for y in model.synapses]
     views += [s for setup, _ in deliveries for s in setup]
+    views += [s for j, projection in enumerate(plan.projections)
+              if projection.post == k and projection.kind == "plastic"
+              for s in _plastic_events(j, projection, plan)]
     arrivals = [s for _, each in deliveries for s in each]
     # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
     # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
@@ -403,8 +454,10 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
         update = [For(NEURON, Integer(0), Integer(n), (*arrivals, *step.step, *step.after_spike,
                                                         *stores, spiked_store))]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
-    # the spike list is what projections visit; the flags only serve projections read at arrival
-    flags_read = any(p.at_arrival and p.pre == k for p in plan.projections)
+    # the spike list is what projections visit; the flags serve projections read at arrival and
+    # plastic ones (their spike history, on_post)
+    flags_read = any((p.at_arrival and p.pre == k) or (p.kind == "plastic" and k in (p.pre, p.post))
+                     for p in plan.projections)
     if n <= SMALL:  # one pass builds the list: a small population's loops cost their set-up
         return [*views,
                 *update,
@@ -442,7 +495,7 @@ def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,
     winner = name("lg_winner")
     assert population.step_map is not None
     states = state_names(population.step_map)
-    reset = ([Let("lg_reset", Op("!=", Element(was_reset, NEURON), Num(0.0)), INT)]
+    reset = ([Let("lg_reset", Op(">", Element(was_reset, NEURON), Num(0.0)), INT)]
              if "lg_reset" in identifiers(step.after_spike) else [])
     return [
         Comment("winner-take-all: only the neuron furthest above threshold may spike"),
@@ -451,7 +504,7 @@ def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,
             If(Op(">", Element(margin, "lg_j"), Element(margin, winner)), (
                 Assign("lg_winner", name("lg_j")),)),)),
         For(NEURON, Integer(0), Integer(population.n), (
-            Let("lg_spike", Op("and", Op("==", name(NEURON), winner),
+            Let("lg_spike", Op("and", Equal(name(NEURON), winner),
                                Op(">", Element(margin, NEURON), Num(0.0))), INT),
             *reset,
             *(Let(local("new", s), Element(ARRAY_PREFIXES["state"] + s, NEURON), mutable=True)
@@ -540,6 +593,12 @@ def _traces(k: int, population: PopulationPlan) -> list[Statement]:
         for s in population.traced))]
 
 
+def arriving_view(synapse: str) -> str:
+    """The view of what synapse type `synapse` of a population receives this step: its ring's
+    slot of the step, to which plastic projections' on_pre adds before the neurons read it."""
+    return f"lg_arriving_{synapse}"
+
+
 def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
               at_arrival: list[tuple[int, ProjectionPlan]]) -> tuple[list[Statement],
                                                                      list[Statement]]:
@@ -552,7 +611,7 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
     assert step_map is not None
     n, receiving = population.n, dict(population.rings)
     arriving: Expression | None = None
-    ring = f"lg_arriving_{synapse.name}"
+    ring = arriving_view(synapse.name)
     setup: list[Statement] = []
     if synapse.name in receiving:
         slots = receiving[synapse.name]
@@ -720,6 +779,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
 
+    if projection.kind == "plastic":
+        return _kept(j, projection, plan)
     pre_j = name("lg_pre")
     if projection.kind == "dense":
         events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
@@ -744,3 +805,105 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
                        Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"),
                                              "lg_k"), INDEX),
                        *events))))]
+
+
+# -- plastic projections ------------------------------------------------------------------------
+
+def _projection_name(projection: ProjectionPlan, plan: NetworkPlan) -> str:
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    return f"projection {pre.name} -> {post.name}.{projection.synapse}"
+
+
+def _kept(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
+    """A plastic projection's presynaptic spikes of this step, kept in its history (slot step mod
+    slots) until they arrive at the start of step + delay."""
+    assert projection.plastic is not None
+    n_pre, slots = plan.populations[projection.pre].n, projection.delay + 1
+    fired = Element("lg_fired", "lg_j")  # the pre population's view of its spikes
+    return [Block((
+        Comment(f"{_projection_name(projection, plan)} (plastic, {projection.plastic.model.name})"
+                ": this step's presynaptic spikes, kept for their arrival"),
+        View("lg_kept", projection_buffer(j, "history"),
+             times(plus(times(ROW, Integer(slots)), Remainder(TIME, Integer(slots))),
+                   Integer(n_pre)), "uint8"),
+        For("lg_j", Integer(0), Integer(n_pre), (Store("lg_kept", name("lg_j"), fired),))))]
+
+
+def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
+    """A plastic projection's events at the start of its post population's step: the
+    presynaptic spikes of step t - k arriving through the synapses of delay k (k ascending, then
+    presynaptic neurons ascending, synapses in storage order), each running on_pre, whose target
+    is this step's slot of the post population's ring; then on_post over the incoming synapses
+    of each post neuron that spiked in the previous step; then the recorded synapses' states."""
+    plastic = projection.plastic
+    assert plastic is not None
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    slots = projection.delay + 1
+    step_map = post.step_map
+    assert step_map is not None
+    site = Site(states=projection_buffer(j, "states"), params=projection_buffer(j, "params"),
+                n_synapses=name("lg_nsyn"), row=ROW, time=TIME,
+                dt=name("lg_dt") if step_map.dt is not None else Num(1.0),
+                target=arriving_view(projection.synapse))
+    k = name("lg_k")
+    rows, delay = projection_buffer(j, "rows"), projection_buffer(j, "delay")
+    arrivals = For("lg_k", Integer(1), Integer(slots), (If(Op("<=", k, TIME), (
+        View("lg_was", projection_buffer(j, "history"),
+             times(plus(times(ROW, Integer(slots)), Remainder(Op("-", TIME, k), Integer(slots))),
+                   Integer(pre.n)), "uint8"),
+        *_flagged("lg_was", pre.n, "lg_pre", (
+            For(SYNAPSE, Element(rows, "lg_pre"), Element(rows, plus(name("lg_pre"), Integer(1))), (
+                If(Equal(Element(delay, SYNAPSE), k), (
+                    Let(POST, Element(projection_buffer(j, "post"), SYNAPSE), INDEX),
+                    event(plastic, "on_pre", site))),)),)))),))
+    body: list[Statement] = [
+        Comment(f"{_projection_name(projection, plan)} (plastic, {plastic.model.name}): the "
+                "presynaptic spikes of step t - k arrive through the synapses of delay k, each "
+                "running on_pre"),
+        Let("lg_nsyn", Element(rows, Integer(pre.n)), INDEX),
+        *per_step(plastic, site), arrivals]
+    if plastic.model.on_post:
+        cols = projection_buffer(j, "cols")
+        body += [
+            Comment("on_post for the incoming synapses of each neuron that spiked in the previous "
+                    "step (lg_fired holds its spikes until the neurons' loop below): at the time "
+                    "of the arrivals above, after them (as Brian2 runs its pre pathway before its "
+                    "post one)"),
+            *_flagged("lg_fired", post.n, POST, (
+                For("lg_c", Element(cols, POST), Element(cols, plus(name(POST), Integer(1))), (
+                    Let(SYNAPSE, Element(projection_buffer(j, "index"), "lg_c"), INDEX),
+                    event(plastic, "on_post", site))),))]
+    if projection.recorded:
+        body += _recorded(j, plastic, site)
+    return [Block(tuple(body))]
+
+
+def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:
+    """The recorded synapses' states at this step's start (after its events) written to the
+    previous step's row: the states at the end of that step (the last row is the run's final
+    states, which the runtime writes)."""
+    count = Element(projection_buffer(j, "n_record"), Integer(0))
+    n_states = len(plastic.model.states)
+
+    def at(k: int) -> Expression:
+        row = plus(times(Op("-", TIME, Integer(1)), ROWS), ROW)
+        return plus(times(plus(times(row, Integer(n_states)), Integer(k)), count), name("lg_m"))
+    sample = (Let(SYNAPSE, Element(projection_buffer(j, "record"), "lg_m"), INDEX),
+              *propagated(plastic, site),
+              *(Store(projection_buffer(j, "recorded_states"), at(k), name(state_local(state)))
+                for k, state in enumerate(plastic.model.state_names)))
+    return [Comment("recorded synapses: their states at the end of the previous step"),
+            If(Op(">", TIME, Integer(0)), (For("lg_m", Integer(0), count, sample),))]
+
+
+def _flagged(flags: str, n: int, counter: str, body: tuple[Statement, ...]) -> list[Statement]:
+    """`body` for each `counter` in 0..n whose flag is set, ascending; eight flags are tested
+    at once, and only an octet with one set is looked into (spikes are rare)."""
+    octet = times(name("lg_o"), Integer(8))
+    each = If(Element(flags, counter), body)
+    out: list[Statement] = [For("lg_o", Integer(0), Integer(n // 8), (
+        If(Call("any8", (name(flags), octet)), (For(counter, octet, plus(octet, Integer(8)),
+                                                    (each,)),)),))] if n >= 8 else []
+    if n % 8:
+        out.append(For(counter, Integer(n - n % 8), Integer(n), (each,)))
+    return out

@@ -16,6 +16,7 @@ from .written import Call, Name, Neg, Not, Num, Op
 REAL, INT = "real", "int"  # the types of locals: the kernel's float type, or a C int flag
 INDEX = "index"  # a 64-bit signed integer local: an array position, a step or a slot
 KEY = "key"  # a 64-bit unsigned local: a random stream's key
+DOUBLE = "double"  # a double local whatever the float type: a plastic synapse's states and times
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,25 @@ class Remainder:
     right: "Expression"
 
 
-Expression = Union[Num, Name, Op, Neg, Not, Call, Select, Cast, Element, Integer, Remainder]
+@dataclass(frozen=True)
+class Equal:
+    """`left == right` of indices: a synapse's delay against the delay whose arrivals run."""
+
+    left: "Expression"
+    right: "Expression"
+
+
+@dataclass(frozen=True)
+class Double:
+    """An expression computed in double whatever the kernel's float type (its numbers and
+    functions double ones): a plastic synapse's propagation and statements, as Brian2 keeps
+    synaptic states in double."""
+
+    operand: "Expression"
+
+
+Expression = Union[Num, Name, Op, Neg, Not, Call, Select, Cast, Element, Integer, Remainder,
+                   Equal, Double]
 
 
 @dataclass(frozen=True)
@@ -68,7 +87,8 @@ class Comment:
 
 @dataclass(frozen=True)
 class Let:
-    """Declare a local: `const real name = value;` (or mutable, or an int flag)."""
+    """Declare a local: `const real name = value;` (or mutable; or an int flag, an index, a
+    key or a double: the types above)."""
 
     name: str
     value: Expression

@@ -56,9 +56,7 @@ Assignments = tuple[tuple[sympy.Symbol, Node], ...]  # ((target, tree), ...), ap
 ARITHMETIC = {"+": 1, "-": 1, "*": 2, "/": 2}
 RELATIONS = {">": sympy.Gt, ">=": sympy.Ge, "<": sympy.Lt, "<=": sympy.Le}
 LOGIC = {"and": sympy.And, "or": sympy.Or}
-# equality of indices (the kernels' own tests, never a model's) binds between "and" and "<"
-PRECEDENCE = {"or": -2, "and": -1, "==": -0.5, "!=": -0.5, ">": 0, ">=": 0, "<": 0, "<=": 0,
-              **ARITHMETIC}
+PRECEDENCE = {"or": -2, "and": -1, ">": 0, ">=": 0, "<": 0, "<=": 0, **ARITHMETIC}
 SYMPY_FUNCTIONS = {name: f.sympy for name, f in FUNCTIONS.items()}
 
 
@@ -276,7 +274,7 @@ class CPrinter:
         return (f"{self._wrapped(node.left, precedence)}{space}{op}{space}"
                 f"{self._wrapped(node.right, precedence + 1)}")
 
-    def _wrapped(self, node: Tree, precedence: float) -> str:
+    def _wrapped(self, node: Tree, precedence: int) -> str:
         text = self.print(node)
         own = PRECEDENCE.get(node.op, 9) if isinstance(node, Op) else 9
         if isinstance(node, Num) and node.value < 0:

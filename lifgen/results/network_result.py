@@ -3,20 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..errors import InputError
 from .result import Result
 
 
+def projection_key(key: Any) -> tuple[str, str, str]:
+    """A projection's (pre, post, synapse) by names, its populations given as names or as the
+    Population objects Network.add returned."""
+    if not (isinstance(key, tuple) and len(key) == 3):
+        raise InputError(f"a projection is named (pre, post, synapse), e.g. ('in', 'out', "
+                         f"'exc'); got {key!r}")
+    pre, post, synapse = (str(getattr(part, "name", part)) for part in key)
+    return (pre, post, synapse)
+
+
+class ByProjection(dict):
+    """A dict keyed by projections' (pre, post, synapse) names that also finds its entries
+    with the populations given as Population objects."""
+
+    def __missing__(self, key: Any) -> Any:
+        named = projection_key(key)
+        if named == key or named not in self:
+            raise KeyError(key)
+        return self[named]
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return super().__contains__(projection_key(key))
+        except InputError:
+            return False
+
+
 @dataclass(repr=False)
 class NetworkResult:
-    """`result["exc"]` is population exc's Result (spikes, counts, traces, state, rates, plots);
-    `synapses[(pre, post, synapse)]` holds a plastic projection's final states."""
+    """`result["exc"]` is population exc's Result (spikes, counts, traces, state, rates, plots).
+
+    `synapses[(pre, post, synapse)]` holds each plastic projection's final states: state ->
+    array per synapse, in its Sparse's order ((batch..., n_synapses) with batch rows), after the
+    on_post of the last step's spikes and with every synapse propagated to the end of the run,
+    as a single population's `Result.synapses[synapse_type]`. `synapse_traces[(pre, post,
+    synapse)]` holds the states recorded with `run(record_synapses=...)`: state -> (n_steps,
+    batch..., recorded) at each step's end. Either takes the populations as names or as the
+    Population objects Network.add returned."""
 
     populations: dict[str, Result]
     order: tuple[str, ...] = ()
-    synapses: dict = field(default_factory=dict)
+    synapses: dict = field(default_factory=ByProjection)
+    synapse_traces: dict = field(default_factory=ByProjection)
 
     def __getitem__(self, name: str) -> Result:
         if name not in self.populations:

@@ -22,7 +22,8 @@ from . import prepare
 from .network_run import NetworkSimulator
 from .plasticity import Synapses
 from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
-                          SpikeRaster, projection, raster_source, update_order)
+                          SpikeRaster, plastic_projection, projection, raster_source,
+                          update_order)
 from .simulate import MAX_COUNT
 from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
 
@@ -69,8 +70,10 @@ class Network:
     def connect(self, pre: Any, post: Any, synapse: str, weights: Any,
                 delay: Any = 1) -> Projection:
         """A projection from `pre` into synapse type `synapse` of `post` (populations or their
-        names). `weights`: (n_post, n_pre) dense, (n,) or "one_to_one" with a scalar, or a
-        lifgen.Sparse with its own delays. `delay` in steps or as a time ("1.5 ms")."""
+        names). `weights`: (n_post, n_pre) dense, (n,) or "one_to_one" with a scalar, a
+        lifgen.Sparse with its own delays, or a lifgen.Synapses (a Sparse whose synapses follow
+        a synapse model such as "stdp"; its delays >= 1 step), whose final states come back as
+        `result.synapses[(pre, post, synapse)]`. `delay` in steps or as a time ("1.5 ms")."""
         pre_population, post_population = self._population(pre), self._population(post)
         if not isinstance(post_population, Population):
             raise InputError(f"connect: {post_population.name!r} is a source; projections end "
@@ -81,10 +84,10 @@ class Network:
                              f"{post_population.name!r} has no synapse type {synapse!r}; it has "
                              f"{', '.join(names) or 'none'}")
         if isinstance(weights, Synapses):
-            raise InputError("connect: plastic synapses (lifgen.Synapses) are not available in "
-                             "networks yet; give their lifgen.Sparse for static weights")
-        made = projection(pre_population, post_population, synapse, weights, delay,
-                                 self._dt_for_delay(post_population))
+            made = plastic_projection(pre_population, post_population, synapse, weights, delay)
+        else:
+            made = projection(pre_population, post_population, synapse, weights, delay,
+                              self._dt_for_delay(post_population))
         self.projections.append(made)
         return made
 
@@ -113,7 +116,8 @@ class Network:
         """The populations in the order one step updates them: a topological order of the
         zero-delay projections (insertion order otherwise). A zero-delay cycle is an error."""
         return update_order(list(self.populations), [(p.pre, p.post) for p in self.projections
-                                                     if p.kind != "sparse" and p.delay == 0])
+                                                     if p.kind in ("dense", "one_to_one")
+                                                     and p.delay == 0])
 
     def _check_new(self, name: str) -> None:
         try:

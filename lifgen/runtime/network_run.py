@@ -16,9 +16,10 @@ from ..codegen.network import COUNTED, NetworkPlan, PopulationPlan, ProjectionPl
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
-from ..results.network_result import NetworkResult
+from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import memory, prepare
+from . import plasticity
 from .populations import Population, Projection, SourcePopulation, SpikeRaster
 from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, read_only
 from .sources import Bernoulli, PoissonInput, SpikeTrain
@@ -101,14 +102,17 @@ class NetworkSimulator:
 
     # -- the program -------------------------------------------------------------------------
 
-    def plan(self, variants: dict[str, tuple], spikes: str) -> NetworkPlan:
+    def plan(self, variants: dict[str, tuple], spikes: str,
+             recorded: frozenset[int] = frozenset()) -> NetworkPlan:
         """The plan of a run whose populations have these layout variants (traced states,
-        shared parameters, uniform inputs; `_Layout.variant`), with a raster or not."""
+        shared parameters, uniform inputs; `_Layout.variant`), with a raster or not, recording
+        the chosen synapses of the plastic projections `recorded` (indices in plan order)."""
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
         slots: dict[tuple[str, str], int] = {}
-        for p in network.projections:
-            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), p.delay + 1)
+        for p in network.projections:  # a plastic one adds to the slot of its arrival step
+            needed = 1 if p.kind == "plastic" else p.delay + 1
+            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), needed)
         populations, neuron0 = [], 0
         for name in self.order:
             population = network.populations[name]
@@ -125,8 +129,9 @@ class NetworkSimulator:
                 populations.append(_source_plan(population, neuron0))
             neuron0 += population.n
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
-                                           p.delay if p.kind != "sparse" else 0)
-                            for p in self._projections_in_order())
+                                           p.delay if p.kind != "sparse" else 0,
+                                           plastic=p.binding, recorded=j in recorded)
+                            for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events")
 
@@ -135,12 +140,14 @@ class NetworkSimulator:
         rank = {name: k for k, name in enumerate(self.order)}
         return sorted(self.network.projections, key=lambda p: rank[p.pre])
 
-    def program(self, variants: dict[str, tuple], spikes: str) -> Any:
-        """(source, kernel) of the program for these layout variants and spike mode, built
-        once."""
-        key = (tuple(sorted(variants.items())), spikes)
+    def program(self, variants: dict[str, tuple], spikes: str,
+                recorded: frozenset[int] = frozenset()) -> Any:
+        """(source, kernel) of the program for these layout variants, spike mode and recorded
+        plastic projections, built once."""
+        key = (tuple(sorted(variants.items())), spikes, tuple(sorted(recorded)))
         if key not in self._programs:
-            source = self.target.render_network(lower_network(self.plan(variants, spikes)))
+            plan = self.plan(variants, spikes, recorded)
+            source = self.target.render_network(lower_network(plan))
             self._programs[key] = (source, self.target.build_network(source))
         return self._programs[key]
 
@@ -157,11 +164,14 @@ class NetworkSimulator:
 
     def run(self, n_steps: Any = None, inputs: dict | None = None, record: dict | None = None,
             spikes: str = "count", seed: int = 0, duration: Any = None,
-            allow_nan: bool = False, max_memory: Any = None) -> NetworkResult:
+            allow_nan: bool = False, max_memory: Any = None,
+            record_synapses: dict | None = None) -> NetworkResult:
         """Simulate `n_steps` steps (or a `duration`, "500 ms") of the whole network. `inputs`
         maps a population to its inputs, `record` a population to the states it traces (a list,
         or a dict of state -> neurons, as `run` takes it); `spikes` is "count", "raster" or
-        "events"; `seed` seeds white noise."""
+        "events"; `seed` seeds white noise. `record_synapses` maps a plastic projection's
+        (pre, post, synapse) to the synapses (indices in its Sparse) whose states are kept at
+        every step's end (result.synapse_traces)."""
         n_steps = self._step_count(n_steps, duration)
         if spikes not in SPIKE_MODES:
             raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
@@ -172,18 +182,64 @@ class NetworkSimulator:
                                       spikes, seed, allow_nan, max_memory)
                    for name in self.order}
         rows = _common_rows(layouts)
+        plastic = self._plastic(rows, n_steps, record_synapses)
         variants = {name: layout.variant for name, layout in layouts.items()}
-        source, kernel = self.program(variants, spikes)
+        recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
+        source, kernel = self.program(variants, spikes, recorded)
         self._last = source
-        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory)
+        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory,
+                           plastic)
         for layout in layouts.values():
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
+        arrays.update(_plastic_buffers(plastic))
+        missing = [b.name for b in source.program.buffers if b.name not in arrays]
+        assert not missing, f"buffers without arrays: {missing}"
         events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events)
+        self._synapse_results(result, plastic, arrays, n_steps, rows, layouts)
         if not allow_nan:
             _warn_nonfinite(result)
         return result
+
+    def _plastic(self, rows: int, n_steps: int,
+                 record_synapses: dict | None) -> dict[int, dict[str, Any]]:
+        """Each plastic projection's arrays for this run (by its index in plan order), its
+        synapses at their initial states in every batch row, and the recorded synapses'."""
+        dtype = NUMPY_DTYPES[self.dtype]
+        ordered = self._projections_in_order()
+        plastic = {j: _plastic_layout(p, self.network.populations[p.post].n, rows, dtype)
+                   for j, p in enumerate(ordered) if p.kind == "plastic"}
+        if record_synapses is not None and not isinstance(record_synapses, Mapping):
+            raise InputError("record_synapses maps a plastic projection's (pre, post, synapse) "
+                             "to synapse indices, e.g. {('in', 'out', 'exc'): [0, 5]}; got "
+                             f"{type(record_synapses).__name__}")
+        for key, indices in (record_synapses or {}).items():
+            named = projection_key(key)
+            j = next((j for j, p in enumerate(ordered) if p.key == named), None)
+            if j is None or j not in plastic:
+                known = [p.key for p in ordered if p.kind == "plastic"]
+                raise InputError(f"record_synapses[{key!r}]: no plastic projection "
+                                 f"{named!r}; the network's are {known or 'none'}")
+            plasticity.record_chosen(plastic[j], indices, n_steps, dtype, f"record_synapses[{named!r}]")
+        return plastic
+
+    def _synapse_results(self, result: NetworkResult, plastic: dict[int, dict[str, Any]],
+                         arrays: dict, n_steps: int, rows: int, layouts: dict) -> None:
+        """Each plastic projection's final states (with on_post of the last step's spikes and
+        every synapse propagated to the end of the run) and recorded states, into `result`."""
+        ordered = self._projections_in_order()
+        k_of = {name: k for k, name in enumerate(self.order)}
+        for j, laid in plastic.items():
+            projection = ordered[j]
+            post, layout = projection.post, layouts[projection.post]
+            batch = layout.batch if rows == layout.rows else (rows,)
+            dt = self.simulators[post].dt
+            fired = arrays[f"lg_P{k_of[post]}_fired"]
+            final, trace = plasticity.synapse_result(laid, n_steps, 1.0 if dt is None else dt, batch, fired)
+            result.synapses[projection.key] = final
+            if trace is not None:
+                result.synapse_traces[projection.key] = trace
 
     def _step_count(self, n_steps: Any, duration: Any) -> int:
         first = next(iter(self.simulators.values()))
@@ -251,7 +307,8 @@ class NetworkSimulator:
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
 
     def _check_memory(self, layouts: dict, plan: NetworkPlan, n_steps: int, rows: int,
-                      spikes: str, max_memory: Any) -> None:
+                      spikes: str, max_memory: Any,
+                      plastic: dict[int, dict[str, Any]] | None = None) -> None:
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = sum(self.network.populations[n].n for n in layouts) * rows
         traced = sum(len(l.record) * l.buffers["record"].size for l in layouts.values()
@@ -260,7 +317,12 @@ class NetworkSimulator:
                     for _, count in population.rings) * rows
         memory.check({"raster": n_steps * cells if spikes == "raster" else 0,
                       "traces": n_steps * rows * traced * item,
-                      "delay rings": slots * item}, max_memory)
+                      "delay rings": slots * item,
+                      "plastic synapses": sum(laid["states"].nbytes + laid["history"].nbytes
+                                              + (0 if laid["trace"] is None else
+                                                 laid["trace"].nbytes)
+                                              for laid in (plastic or {}).values())},
+                     max_memory)
 
     def _arrays(self, source: Any, layouts: dict, rows: int, n_steps: int,
                 spikes: str) -> dict[str, np.ndarray]:
@@ -292,11 +354,11 @@ class NetworkSimulator:
                 count = layout.buffers["record"].size
                 arrays[f"{prefix}trace_{state}"] = np.empty((n_steps, rows, count), dtype)
         for j, projection in enumerate(self._projections_in_order()):
+            if projection.kind == "plastic":  # laid out for each run (_plastic)
+                continue
             if j not in self._weights:  # laid out once: runs share the projections' arrays
                 self._weights[j] = _projection_arrays(projection, dtype)
             arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
-        missing = [b.name for b in source.program.buffers if b.name not in arrays]
-        assert not missing, f"buffers without arrays: {missing}"
         return arrays
 
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
@@ -440,6 +502,32 @@ def _widen(layout: _Layout, rows: int) -> None:
         if role.startswith("state_"):
             layout.buffers[role] = np.ascontiguousarray(np.broadcast_to(array, (rows,
                                                                                 array.shape[-1])))
+
+
+def _plastic_layout(projection: Projection, n_post: int, rows: int,
+                    dtype: Any) -> dict[str, Any]:
+    """A plastic projection's arrays for one run, as a single population's run lays them out
+    (plasticity.arrays), with its synapses' CSR rows and delays."""
+    assert projection.synapses is not None and projection.binding is not None
+    sparse = projection.synapses.sparse
+    laid = plasticity.arrays(projection.synapses, projection.binding, n_post, rows, dtype,
+                  projection.delay + 1)
+    starts, _, _, delays = sparse.csr(dtype)
+    laid.update(rows=np.ascontiguousarray(starts, np.int64),
+                delay=np.ascontiguousarray(delays, np.int64))
+    return laid
+
+
+def _plastic_buffers(plastic: dict[int, dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The program's buffers of the plastic projections, by name."""
+    roles = {"rows": "rows", "post": "post", "delay": "delay", "cols": "cols", "index": "index",
+             "states": "states", "history": "history", "params": "params",
+             "record": "record", "trace": "recorded_states"}
+    out = {f"lg_J{j}_{role}": laid[key] for j, laid in plastic.items()
+           for key, role in roles.items() if laid[key] is not None}
+    out.update({f"lg_J{j}_n_record": np.array([laid["record"].size], np.int64)
+                for j, laid in plastic.items()})
+    return out
 
 
 def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarray]:

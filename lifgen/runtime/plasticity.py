@@ -135,19 +135,25 @@ def record(synapses: Mapping[str, SynapseArrays], requests: Mapping[str, npt.Arr
         if laid is None:
             raise InputError(f"record_synapses[{name!r}]: synapse type {name!r} is not plastic "
                              "in this run (give it a lifgen.Synapses)")
-        n_syn = laid["order"].size
-        chosen = np.asarray(indices)
-        if chosen.ndim != 1 or not np.issubdtype(chosen.dtype, np.integer) \
-                or np.any((chosen < 0) | (chosen >= n_syn)):
-            raise InputError(f"record_synapses[{name!r}] must list synapse indices in "
-                             f"0..{n_syn - 1}")
-        inverse = np.empty_like(laid["order"])
-        inverse[laid["order"]] = np.arange(n_syn)
-        laid["recorded"] = chosen.astype(np.int64)
-        laid["record"] = np.ascontiguousarray(inverse[chosen], np.int64)
-        rows, _, block = laid["states"].shape
-        n_states = block - 1
-        laid["trace"] = np.zeros((n_steps, rows, n_states, chosen.size), dtype)
+        record_chosen(laid, indices, n_steps, dtype, f"record_synapses[{name!r}]")
+
+
+def record_chosen(laid: dict[str, Any], indices: npt.ArrayLike, n_steps: int, dtype: type,
+                  what: str) -> None:
+    """Lay out the trace of the synapses `indices` names (in the Sparse's order) of one plastic
+    synapse set laid out by `arrays`."""
+    n_syn = laid["order"].size
+    chosen = np.asarray(indices)
+    if chosen.ndim != 1 or not np.issubdtype(chosen.dtype, np.integer) \
+            or np.any((chosen < 0) | (chosen >= n_syn)):
+        raise InputError(f"{what} must list synapse indices in 0..{n_syn - 1}")
+    inverse = np.empty_like(laid["order"])
+    inverse[laid["order"]] = np.arange(n_syn)
+    laid["recorded"] = chosen.astype(np.int64)
+    laid["record"] = np.ascontiguousarray(inverse[chosen], np.int64)
+    rows, _, block = laid["states"].shape
+    n_states = block - 1
+    laid["trace"] = np.zeros((n_steps, rows, n_states, chosen.size), dtype)
 
 
 class SynapseResults(TypedDict):
@@ -165,16 +171,26 @@ def results(synapses: Mapping[str, SynapseArrays], done: int, dt: float, batch: 
     for name, y in synapses.items():
         if y.plastic is None:
             continue
-        laid = y.plastic
-        final[name] = final_states(laid["binding"], laid, done, dt, batch, fired)
-        if laid["trace"] is not None and done:
-            trace = laid["trace"][:done]
-            for k, state in enumerate(laid["binding"].model.state_names):
-                trace[-1, :, k] = final[name][state].reshape(trace.shape[1], -1)[
-                    :, laid["recorded"]]
-            traces[name] = {state: trace[:, :, k].reshape(done, *batch, -1)
-                            for k, state in enumerate(laid["binding"].model.state_names)}
+        final[name], trace = synapse_result(y.plastic, done, dt, batch, fired)
+        if trace is not None:
+            traces[name] = trace
     return {"synapses": final, "synapse_traces": traces}
+
+
+def synapse_result(laid: Mapping[str, Any], done: int, dt: float, batch: tuple[int, ...],
+                   fired: np.ndarray) -> tuple[dict[str, np.ndarray],
+                                               dict[str, np.ndarray] | None]:
+    """(final states, recorded states per step or None) of one plastic synapse set laid out by
+    `arrays`, after `done` steps; the recording's last row is the final state."""
+    final = final_states(laid["binding"], laid, done, dt, batch, fired)
+    if laid["trace"] is None or not done:
+        return final, None
+    trace = laid["trace"][:done]
+    state_names = laid["binding"].model.state_names
+    for k, state in enumerate(state_names):
+        trace[-1, :, k] = final[state].reshape(trace.shape[1], -1)[:, laid["recorded"]]
+    return final, {state: trace[:, :, k].reshape(done, *batch, -1)
+                   for k, state in enumerate(state_names)}
 
 
 def final_states(plastic: Plastic, laid_out: Mapping[str, Any], n_steps: int, dt: float,

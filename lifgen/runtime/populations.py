@@ -12,9 +12,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
+from ..codegen.plasticity import Plastic
 from ..ir.model import Model
 from .connectivity import Sparse
-from .sources import SpikeTrain
+from .plasticity import Synapses, bind
+from .sources import PoissonInput, SpikeTrain
 
 
 @dataclass(eq=False)
@@ -47,8 +49,9 @@ class SourcePopulation:
 @dataclass(eq=False)
 class Projection:
     """Events from `pre` into synapse type `synapse` of `post`, with their weights laid out for
-    delivery (`kind`: dense, one_to_one or sparse) and the delay in steps (a sparse projection's
-    largest). A sparse one keeps only its delivery layout (`runs`: targets and delay runs, its
+    delivery (`kind`: dense, one_to_one, sparse or plastic) and the delay in steps (a sparse or
+    plastic projection's largest). A plastic one keeps its lifgen.Synapses, whose states each
+    run starts from. A sparse one keeps only its delivery layout (`runs`: targets and delay runs, its
     `weights` in that order), not the Sparse it was given: at full scale that is the memory."""
 
     pre: str
@@ -58,6 +61,8 @@ class Projection:
     weights: np.ndarray
     delay: int = 1
     runs: dict[str, np.ndarray] | None = None
+    synapses: Synapses | None = None  # a plastic projection's synapses (kind "plastic")
+    binding: Plastic | None = None  # and their model bound to the post model's synapse type
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -204,6 +209,38 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
     if not np.all(np.isfinite(array)):
         raise InputError(f"{what}: weights contain NaN or infinite values")
     return Projection(pre.name, post.name, synapse, kind, array, steps)
+
+
+def plastic_projection(pre: Population | SourcePopulation, post: Population, synapse: str,
+                       synapses: Synapses, delay: Any) -> Projection:
+    """A projection whose synapses follow a synapse model: their Sparse's delays (each at
+    least one step: on_pre runs at the start of the arrival step, before the post neurons'
+    update), its shape that of the populations, its model bound to the post model."""
+    what = f"connect({pre.name!r}, {post.name!r}, {synapse!r})"
+    sparse = synapses.sparse
+    if isinstance(delay, Integral) and not isinstance(delay, bool) and delay == 0 \
+            or (sparse.delay.size and sparse.delay.min() < 1):
+        raise InputError(f"{what}: plastic synapses need delays of at least one step (on_pre "
+                         "runs at the start of the arrival step, before the post neurons' "
+                         "update); give the Sparse delays >= 1")
+    if delay != 1:
+        raise InputError(f"{what}: a lifgen.Synapses keeps its Sparse's per-synapse delays; "
+                         "give them there, not as delay=")
+    if (sparse.n_pre, sparse.n_post) != (pre.n, post.n):
+        raise InputError(f"{what}: the Synapses' Sparse connects {sparse.n_pre} -> "
+                         f"{sparse.n_post} neurons, the populations have {pre.n} -> {post.n}")
+    if sparse.max_delay > MAX_DELAY:
+        raise InputError(f"{what}: plastic synapses have delays up to {MAX_DELAY} steps; this "
+                         f"Sparse has {sparse.max_delay}")
+    if isinstance(pre, SourcePopulation) and isinstance(pre.source, PoissonInput):
+        raise InputError(f"{what}: a PoissonInput brings a number of events per step, which "
+                         "plastic synapses do not take; give lifgen.Poisson sources")
+    try:
+        binding = bind(synapses, synapse, post.model)
+    except InputError as error:
+        raise InputError(f"{what}: {error}") from None
+    return Projection(pre.name, post.name, synapse, "plastic", np.asarray(sparse.weight, float),
+                      sparse.max_delay, synapses=synapses, binding=binding)
 
 
 def _delay_steps(delay: Any, dt: float | None, unit: str, what: str) -> int:

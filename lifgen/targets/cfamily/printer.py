@@ -7,8 +7,9 @@ from typing import Iterable
 
 import sympy
 
-from ...ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Break, Cast, Comment, Element,
-                              Expression, For, If, Integer, Let, Loop, MatrixExponential,
+from ...ir.statements import (DOUBLE, INDEX, INT, KEY, REAL, AddTo, Assign, Block, Break, Cast,
+                              Comment, Double, Element, Equal, Expression, For, If, Integer, Let, Loop,
+                              MatrixExponential,
                               Remainder, Select, Statement, Store, View, calls, identifiers,
                               indices)
 from ...ir.written import Call, CPrinter, Name
@@ -23,6 +24,8 @@ KERNEL_CALLS = {
 # lifgen's own functions that the coupled step calls with its arguments as they are.
 LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8", "stream": "lg_stream",
                 "uniform_in": "lg_uniform_in"}
+# C types of the locals a Let declares (an INT flag is printed apart: a condition).
+LOCAL_TYPES = {REAL: "lg_real", INDEX: "int64_t", KEY: "uint64_t", DOUBLE: "double"}
 # C element types of the arrays a view places (the kernel's float type by default).
 ELEMENT_TYPES = {"real": "lg_real", "double": "double", "int64": "int64_t", "int32": "int32_t",
                  "int16": "int16_t", "uint8": "uint8_t", "uint64": "uint64_t"}
@@ -51,8 +54,13 @@ class ExpressionPrinter(CPrinter):
 
     def __init__(self, dtype: str) -> None:
         super().__init__(_Names(), dtype)
+        self._in_double: ExpressionPrinter | None = None if self.single else self
 
     def print(self, node: Expression) -> str:
+        if isinstance(node, Double):
+            if self._in_double is None:
+                self._in_double = ExpressionPrinter("float64")
+            return self._in_double.print(node.operand)
         if isinstance(node, Select):
             return (f"{self._wrapped(node.condition, 0)} ? {self._wrapped(node.if_true, 0)} : "
                     f"{self._wrapped(node.if_false, 0)}")
@@ -62,15 +70,17 @@ class ExpressionPrinter(CPrinter):
             return str(node.value)
         if isinstance(node, Remainder):
             return f"{self._wrapped(node.left, 3)} % {self._wrapped(node.right, 3)}"
+        if isinstance(node, Equal):
+            return f"{self._wrapped(node.left, 1)} == {self._wrapped(node.right, 1)}"
         if isinstance(node, Element):
             index = node.index if isinstance(node.index, str) else self.print(node.index)
             return f"{node.array}[{index}]"
         return super().print(node)
 
-    def _wrapped(self, node: Expression, precedence: float) -> str:
+    def _wrapped(self, node: Expression, precedence: int) -> str:
         if isinstance(node, Remainder) and precedence >= 2:
             return f"({self.print(node)})"
-        if isinstance(node, Select):
+        if isinstance(node, (Select, Double, Equal)):
             return f"({self.print(node)})"
         return super()._wrapped(node, precedence)
 
@@ -108,10 +118,8 @@ class StatementPrinter:
         if isinstance(s, Let):
             if s.type == INT:
                 return [f"{pad}const int {s.name} = {_flag(e(s.value), s.value)};"]
-            if s.type in (INDEX, KEY):
-                c_type = "int64_t" if s.type == INDEX else "uint64_t"
-                return [f"{pad}{'' if s.mutable else 'const '}{c_type} {s.name} = {e(s.value)};"]
-            return [f"{pad}{'' if s.mutable else 'const '}lg_real {s.name} = {e(s.value)};"]
+            return [f"{pad}{'' if s.mutable else 'const '}{LOCAL_TYPES[s.type]} {s.name} = "
+                    f"{e(s.value)};"]
         if isinstance(s, Assign):
             return [f"{pad}{s.name} = {e(s.value)};"]
         if isinstance(s, If):
