@@ -107,18 +107,61 @@ class Buffer:
     name: str
     element: str
     comment: str
+    scratch: int = 0  # > 0: one batch row's scratch of this many elements, which a target
+    # running batch rows at once gives each row
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One part of a population's step of one batch row: `statements`, in order. `threads` > 0:
+    they end in a For whose iterations are independent (its AddTo atomic), which a GPU runs as
+    one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
+    are its own (C prints it as a block); `rows_in_turn`: its rows append to one list that all
+    rows share (the event buffers), so that rows must run one after another."""
+
+    name: str  # P0_update, P0_spikes, J2_scatter
+    statements: tuple[Statement, ...]
+    threads: int = 0
+    own_scope: bool = False
+    rows_in_turn: bool = False
+
+
+@dataclass(frozen=True)
+class PopulationStep:
+    """A population's part of a step: `setup` (views and values that every phase may read),
+    then its phases in order: its update, its spikes, its projections' scatter."""
+
+    comment: str
+    setup: tuple[Statement, ...]
+    phases: tuple[Phase, ...]
+
+    def statements(self) -> tuple[Statement, ...]:
+        """The step as one sequence (C and the test target run the phases one after another)."""
+        out: list[Statement] = [Comment(self.comment), *self.setup]
+        for phase in self.phases:
+            out += [Block(phase.statements)] if phase.own_scope else list(phase.statements)
+        return (Block(tuple(out)),)
 
 
 @dataclass(frozen=True)
 class NetworkProgram:
     """The lowered program: its buffers, what runs once per call before the steps (each
-    neuron's constants), and the steps themselves."""
+    neuron's constants), and the steps: values of the step (`step_values`), then each
+    population's phases. `body` is all of it as loops over batch rows and steps; a GPU target
+    runs the phases as kernels instead, every batch row at once."""
 
     plan: NetworkPlan
     buffers: tuple[Buffer, ...]
     prologue: tuple[Statement, ...]
-    body: tuple[Statement, ...]
+    step_values: tuple[Statement, ...]
+    populations: tuple[PopulationStep, ...]
     calls: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def body(self) -> tuple[Statement, ...]:
+        steps = (*self.step_values, *(s for p in self.populations for s in p.statements()))
+        return (For("lg_b", Integer(0), ROWS, (
+            For("lg_step", Integer(0), name("lg_n_steps"), steps),)),)
 
 
 def population_buffer(k: int, role: str, owner: str = "") -> str:
@@ -140,25 +183,28 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
     """The program of `plan`: buffers, the per-call prologue and the batch-row/step loops."""
     buffers: list[Buffer] = []
     prologue: list[Statement] = []
-    steps: list[Statement] = [Let("lg_t", plus(STEP0, STEP), INDEX)]
+    populations: list[PopulationStep] = []
     for k, population in enumerate(plan.populations):
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
         buffers += _population_buffers(k, population, plan)
         if population.step_map is not None:
             step = _neuron_step(population)
             prologue += _constants(k, population)
-            update = _neuron_update(k, population, plan, step)
+            setup, phases = _neuron_update(k, population, plan, step)
         else:
-            update = _source_update(k, population, plan)
-        scatter: list[Statement] = []
+            setup, phases = [], [_source_update(k, population, plan)]
         for j, projection in outgoing:
             buffers += _projection_buffers(j, projection, plan)
-            scatter += _scatter(j, projection, plan)
-        steps.append(Block((Comment(_population_comment(population)), *update, *scatter)))
-    body = (For("lg_b", Integer(0), ROWS, (
-        For("lg_step", Integer(0), name("lg_n_steps"), tuple(steps)),)),)
-    calls = frozenset(node.function for node in nodes((prologue, body)) if isinstance(node, Call))
-    return NetworkProgram(plan, tuple(buffers), tuple(prologue), body, calls)
+            phases.append(Phase(f"J{j}_scatter", tuple(_scatter(j, projection, plan)),
+                                threads=population.n, own_scope=True))
+        populations.append(PopulationStep(_population_comment(population), tuple(setup),
+                                          tuple(phases)))
+    step_values = (Let("lg_t", plus(STEP0, STEP), INDEX),)
+    calls = frozenset(node.function for node in nodes((prologue, [p.statements() for p in
+                                                                   populations]))
+                      if isinstance(node, Call))
+    return NetworkProgram(plan, tuple(buffers), tuple(prologue), step_values,
+                          tuple(populations), calls)
 
 
 def _population_comment(population: PopulationPlan) -> str:
@@ -193,7 +239,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     out = [Buffer(population_buffer(k, "fired"), "uint8", f"{what}: spikes of the last step "
                   f"[batch][{n}]"),
            Buffer(population_buffer(k, "spike_list"), "int64",
-                  f"{what}: the neurons that spiked in this step (scratch) [{n}]"),
+                  f"{what}: the neurons that spiked in this step (scratch) [{n}]", n),
            Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
     if plan.raster:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
@@ -207,7 +253,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: spikes written to the event buffers [1]")]
     if population.source in COUNTED:
         out.append(Buffer(population_buffer(k, "events"), "real",
-                          f"{what}: events of each target this step (scratch) [{n}]"))
+                          f"{what}: events of each target this step (scratch) [{n}]", n))
     if population.source in ("random", "counts"):
         out += [Buffer(population_buffer(k, "probability"), "double",
                        f"{what}: spike probability per step (strides "
@@ -229,7 +275,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     out += [Buffer(population_buffer(k, "state", s), "real", f"{what}: state {s} [batch][{n}]")
             for s in state_names(step_map)]
     out.append(Buffer(population_buffer(k, "spiked"), "real",
-                      f"{what}: this step's spikes as numbers (scratch) [{n}]"))
+                      f"{what}: this step's spikes as numbers (scratch) [{n}]", n))
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -242,7 +288,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
         out.append(Buffer(population_buffer(k, "input_strides"), "int64",
                           f"{what}: (step, batch row) strides of each input"))
     out += [Buffer(population_buffer(k, "synapse", y.name), "real",
-                   f"{what}: synapse {y.name}'s input this step [{n}]")
+                   f"{what}: synapse {y.name}'s input this step (scratch) [{n}]", n)
             for y in model.synapses if not y.target]
     out += [Buffer(population_buffer(k, "ring", y), "real",
                    f"{what}: delay ring of synapse {y} [batch][{slots} slots][{n}]")
@@ -307,8 +353,10 @@ def _row(k: int, n: int) -> Expression:
 
 
 def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
-                   step: NeuronStep) -> list[Statement]:
-    """Population k's views, its synapses' deliveries, every neuron's step, spikes and traces."""
+                   step: NeuronStep) -> tuple[list[Statement], list[Phase]]:
+    """Population k's views, and its phases: its synapses' deliveries and every neuron's step
+    (one thread per neuron), then its spikes and traces (one thread per batch row: the spike
+    list is built in ascending order)."""
     step_map = population.step_map
     assert step_map is not None
     model = step_map.model
@@ -351,9 +399,10 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                 for s in state_names(step_map)),
               Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
+    update = Phase(f"P{k}_update", (For(NEURON, Integer(0), Integer(n),
+                                                        tuple(neuron)),), threads=n)
     if n <= SMALL:  # one pass builds the list: a small population's loops cost their set-up
-        return [*views,
-                For(NEURON, Integer(0), Integer(n), tuple(neuron)),
+        return views, [update, _spikes(k, plan, [
                 SPIKE_COUNT,
                 For(NEURON, Integer(0), Integer(n), (
                     Let("lg_spike", spiked, INT),
@@ -364,15 +413,20 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                           name(NEURON)),
                     Assign("lg_n_spikes", plus(name("lg_n_spikes"), name("lg_spike"))))),
                 *_events(k, population, plan),
-                *_traces(k, population)]
-    return [*views,
-            For(NEURON, Integer(0), Integer(n), tuple(neuron)),
-            SPIKE_COUNT,
-            For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
-                                                 *_spike_out(k, population, plan,
-                                                             name("lg_spike")))),
-            *_spike_list(k, population, plan),
-            *_traces(k, population)]
+                *_traces(k, population)])]
+    return views, [update, _spikes(k, plan, [
+        SPIKE_COUNT,
+        For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
+                                             *_spike_out(k, population, plan,
+                                                         name("lg_spike")))),
+        *_spike_list(k, population, plan),
+        *_traces(k, population)])]
+
+
+def _spikes(k: int, plan: NetworkPlan, statements: list[Statement]) -> Phase:
+    """A population's spikes phase: its rows run in turn where they append to the call's
+    event buffers."""
+    return Phase(f"P{k}_spikes", tuple(statements), rows_in_turn=plan.events)
 
 
 SMALL = 64  # neurons: a population this small builds its spike list in one pass
@@ -498,9 +552,13 @@ def _delivery(k: int, population: PopulationPlan,
                    *per_neuron]
 
 
-def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
-    """A source's spikes this step: random draws against its probabilities, or its recording
-    played back."""
+def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> Phase:
+    """A source's spikes this step (one thread per batch row): random draws against its
+    probabilities, or its recording played back."""
+    return Phase(f"P{k}_spikes", tuple(_source_spikes(k, population, plan)))
+
+
+def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     n = population.n
     j = name("lg_j")
     views: list[Statement] = [View("lg_fired", population_buffer(k, "fired"), _row(k, n),
@@ -582,7 +640,8 @@ def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
 
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
     """The events of projection j's presynaptic spikes of this step, into its post population's
-    ring at slot (step + delay) mod slots."""
+    ring at slot (step + delay) mod slots: one thread per listed spike, whose adds are atomic
+    (on a GPU, threads add to one ring element in any order)."""
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
     slots, n_post = post.slots(projection.synapse), post.n
     rings = population_buffer(projection.post, "ring", projection.synapse)
@@ -595,7 +654,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
     def into(slot: str, target: Expression, weight: Expression) -> Statement:
         if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
-        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
+        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,
+                     atomic=True)
 
     pre_j = name("lg_pre")
     if projection.kind == "dense":
@@ -616,8 +676,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
         slot = []
     comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
                + (f", delay {projection.delay}" if projection.kind != "sparse" else "") + ")")
-    return [Block((Comment(comment), *slot, View("lg_rings", rings, ring_row),
-                   For("lg_k", Integer(0), name("lg_n_spikes"), (
-                       Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"),
-                                             "lg_k"), INDEX),
-                       *events))))]
+    return [Comment(comment), *slot, View("lg_rings", rings, ring_row),
+            For("lg_k", Integer(0), name("lg_n_spikes"), (
+                Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"),
+                    INDEX),
+                *events))]
