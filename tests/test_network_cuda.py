@@ -16,7 +16,7 @@ from lifgen.codegen.network import lower_network
 from lifgen.errors import LifgenError
 from lifgen.targets.cuda.target import TARGET
 from lifgen.version import __version__
-from test_cuda import cuda_host, gpu, nvrtc  # noqa: F401 (fixtures and helpers)
+from test_cuda import gpu, nvrtc
 from test_network_populations import N_EXC, N_INH, mixed_network, snntorch_network
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
