@@ -18,6 +18,13 @@ def private_cache(tmp_path_factory):
 
 
 @pytest.fixture
+def cuda_host(monkeypatch):
+    """The cuda target on the host ("cuda-host"): its CUDA compiled as C, each thread in turn."""
+    from lifgen import targets
+    monkeypatch.setitem(targets.TARGETS, "cuda-host", "cuda_host_target")
+
+
+@pytest.fixture
 def model_file(tmp_path):
     """Write a model file from text and return its path."""
     def write(text, name="broken.toml"):

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen import targets
 from lifgen.errors import InputError, LifgenError
 from lifgen.frontend.library import list_models
 from lifgen.frontend.modelfile import model_from_document
@@ -34,11 +33,6 @@ OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta"
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
       "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
       "simulation": {"dt": 0.1}}
-
-
-@pytest.fixture
-def cuda_host(monkeypatch):
-    monkeypatch.setitem(targets.TARGETS, "cuda-host", "cuda_host_target")
 
 
 def nvrtc():

@@ -131,18 +131,61 @@ class Buffer:
     name: str
     element: str
     comment: str
+    scratch: int = 0  # > 0: one batch row's scratch of this many elements, which a target
+    # running batch rows at once gives each row
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One part of a population's step of one batch row: `statements`, in order. `threads` > 0:
+    they end in a For whose iterations are independent (its AddTo atomic), which a GPU runs as
+    one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
+    are its own (C prints it as a block); `rows_in_turn`: its rows append to one list that all
+    rows share (the event buffers), so that rows must run one after another."""
+
+    name: str  # P0_update, P0_spikes, J2_scatter
+    statements: tuple[Statement, ...]
+    threads: int = 0
+    own_scope: bool = False
+    rows_in_turn: bool = False
+
+
+@dataclass(frozen=True)
+class PopulationStep:
+    """A population's part of a step: `setup` (views and values that every phase may read),
+    then its phases in order: its update, its spikes, its projections' scatter."""
+
+    comment: str
+    setup: tuple[Statement, ...]
+    phases: tuple[Phase, ...]
+
+    def statements(self) -> tuple[Statement, ...]:
+        """The step as one sequence (C and the test target run the phases one after another)."""
+        out: list[Statement] = [Comment(self.comment), *self.setup]
+        for phase in self.phases:
+            out += [Block(phase.statements)] if phase.own_scope else list(phase.statements)
+        return (Block(tuple(out)),)
 
 
 @dataclass(frozen=True)
 class NetworkProgram:
     """The lowered program: its buffers, what runs once per call before the steps (each
-    neuron's constants), and the steps themselves."""
+    neuron's constants), and the steps: values of the step (`step_values`), then each
+    population's phases. `body` is all of it as loops over batch rows and steps; a GPU target
+    runs the phases as kernels instead, every batch row at once."""
 
     plan: NetworkPlan
     buffers: tuple[Buffer, ...]
     prologue: tuple[Statement, ...]
-    body: tuple[Statement, ...]
+    step_values: tuple[Statement, ...]
+    populations: tuple[PopulationStep, ...]
     calls: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def body(self) -> tuple[Statement, ...]:
+        steps = (*self.step_values, *(s for p in self.populations for s in p.statements()))
+        return (For("lg_b", Integer(0), ROWS, (
+            For("lg_step", Integer(0), name("lg_n_steps"), steps),)),)
 
 
 def population_buffer(k: int, role: str, owner: str = "") -> str:
@@ -164,27 +207,31 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
     """The program of `plan`: buffers, the per-call prologue and the batch-row/step loops."""
     buffers: list[Buffer] = []
     prologue: list[Statement] = []
-    steps: list[Statement] = [Let("lg_t", plus(STEP0, STEP), INDEX)]
+    populations: list[PopulationStep] = []
     for k, population in enumerate(plan.populations):
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
         buffers += _population_buffers(k, population, plan)
         if population.step_map is not None:
             step = _neuron_step(population)
             prologue += _constants(k, population)
-            update = _neuron_update(k, population, plan, step)
+            setup, phases = _neuron_update(k, population, plan, step)
         else:
-            update = _source_update(k, population, plan)
-        scatter: list[Statement] = []
+            setup, phases = [], [_source_update(k, population, plan)]
         for j, projection in outgoing:
             buffers += _projection_buffers(j, projection, plan)
-            scatter += [] if projection.at_arrival else _scatter(j, projection, plan)
-        steps.append(Block((Comment(_population_comment(population)), *update, *scatter)))
-    body = (For("lg_b", Integer(0), ROWS, (
-        For("lg_step", Integer(0), name("lg_n_steps"), tuple(steps)),)),)
-    calls = frozenset(node.function for node in nodes((prologue, body)) if isinstance(node, Call))
+            if not projection.at_arrival:  # (those are read by the post population)
+                phases.append(Phase(f"J{j}_scatter", tuple(_scatter(j, projection, plan)),
+                                    threads=population.n, own_scope=True))
+        populations.append(PopulationStep(_population_comment(population), tuple(setup),
+                                          tuple(phases)))
+    step_values = (Let("lg_t", plus(STEP0, STEP), INDEX),)
+    calls = frozenset(node.function for node in nodes((prologue, [p.statements() for p in
+                                                                   populations]))
+                      if isinstance(node, Call))
     if any(isinstance(node, MatrixExponential) for node in nodes(prologue)):
         calls |= {"expm"}
-    return NetworkProgram(plan, tuple(buffers), tuple(prologue), body, calls)
+    return NetworkProgram(plan, tuple(buffers), tuple(prologue), step_values,
+                          tuple(populations), calls)
 
 
 def _population_comment(population: PopulationPlan) -> str:
@@ -214,7 +261,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     out = [Buffer(population_buffer(k, "fired"), "uint8", f"{what}: spikes of the last step "
                   f"[batch][{n}]"),
            Buffer(population_buffer(k, "spike_list"), "int64",
-                  f"{what}: the neurons that spiked in this step (scratch) [{n}]"),
+                  f"{what}: the neurons that spiked in this step (scratch) [{n}]", n),
            Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
     if plan.raster and not population.unrecorded:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
@@ -228,7 +275,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: spikes written to the event buffers [1]")]
     if population.source in COUNTED:
         out.append(Buffer(population_buffer(k, "events"), "real",
-                          f"{what}: events of each target this step (scratch) [{n}]"))
+                          f"{what}: events of each target this step (scratch) [{n}]", n))
     if population.source in ("random", "counts"):
         out += [Buffer(population_buffer(k, "probability"), "double",
                        f"{what}: spike probability per step (strides "
@@ -250,12 +297,12 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     out += [Buffer(population_buffer(k, "state", s), "real", f"{what}: state {s} [batch][{n}]")
             for s in state_names(step_map)]
     out.append(Buffer(population_buffer(k, "spiked"), "real",
-                      f"{what}: this step's spikes as numbers (scratch) [{n}]"))
+                      f"{what}: this step's spikes as numbers (scratch) [{n}]", n))
     if population.inhibition:
         out += [Buffer(population_buffer(k, "margin"), "real",
-                       f"{what}: how far each neuron is above threshold (scratch) [{n}]"),
+                       f"{what}: how far each neuron is above threshold (scratch) [{n}]", n),
                 Buffer(population_buffer(k, "was_reset"), "real",
-                       f"{what}: whether each neuron's step reset it (scratch) [{n}]")]
+                       f"{what}: whether each neuron's step reset it (scratch) [{n}]", n)]
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -269,7 +316,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                           f"{what}: (step, batch row) strides of each input"))
     read = {p.synapse for p in plan.projections if p.post == k and p.at_arrival}
     out += [Buffer(population_buffer(k, "synapse", y.name), "real",
-                   f"{what}: synapse {y.name}'s input this step [{n}]")
+                   f"{what}: synapse {y.name}'s input this step (scratch) [{n}]", n)
             for y in model.synapses if not y.target or y.name in read]
     out += [Buffer(population_buffer(k, "ring", y), "real",
                    f"{what}: delay ring of synapse {y} [batch][{slots} slots][{n}]")
@@ -393,8 +440,10 @@ def _row(k: int, n: int) -> Expression:
 
 
 def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
-                   step: NeuronStep) -> list[Statement]:
-    """Population k's views, its synapses' deliveries, every neuron's step, spikes and traces."""
+                   step: NeuronStep) -> tuple[list[Statement], list[Phase]]:
+    """Population k's views, and its phases: its synapses' deliveries and every neuron's step
+    (one thread per neuron), then its spikes and traces (one thread per batch row: the spike
+    list is built in ascending order)."""
     step_map = population.step_map
     assert step_map is not None
     model = step_map.model
@@ -430,37 +479,41 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     deliveries = [_delivery(k, population, y, [(j, p) for j, p in at_arrival
                                                if p.synapse == y.name])
                   for y in model.synapses]
-    views += [s for setup, _ in deliveries for s in setup]
-    views += [s for j, projection in enumerate(plan.projections)
+    views += [s for setup, _, _ in deliveries for s in setup]
+    # before the neurons' loop, one thread per batch row: plastic events (whose on_pre adds to
+    # the ring's slot of this step), then the inputs read at arrival
+    before = [s for j, projection in enumerate(plan.projections)
               if projection.post == k and projection.kind == "plastic"
               for s in _plastic_events(j, projection, plan)]
-    arrivals = [s for _, each in deliveries for s in each]
+    before += [s for _, each, _ in deliveries for s in each]
+    passes = [Phase(f"P{k}_arrivals", tuple(before))] if before else []
+    arrivals = [s for _, _, each in deliveries for s in each]
     # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
     # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
     # does not vectorize.
     stores: list[Statement] = [Store(ARRAY_PREFIXES["state"] + s, name(NEURON),
                                      name(local("new", s))) for s in state_names(step_map)]
     spiked_store = Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))
-    update: list[Statement]
-    if population.inhibition:
-        assert step.margin is not None
-        update = [For(NEURON, Integer(0), Integer(n), (
+    update: list[Phase]
+    if population.inhibition:  # the winner is picked by one thread per row, then every neuron
+        assert step.margin is not None  # finishes its step
+        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), Integer(n), (
                       *arrivals, *step.step,
                       Store(population_buffer(k, "margin"), name(NEURON), step.margin),
                       Store(population_buffer(k, "was_reset"), name(NEURON),
-                            Cast(name("lg_reset"))), *stores)),
-                  *_winner_take_all(k, population, step, stores, spiked_store)]
+                            Cast(name("lg_reset"))), *stores)),), threads=n),
+                  Phase(f"P{k}_winner", tuple(_winner_take_all(k, population, step, stores,
+                                                               spiked_store)))]
     else:
-        update = [For(NEURON, Integer(0), Integer(n), (*arrivals, *step.step, *step.after_spike,
-                                                        *stores, spiked_store))]
+        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), Integer(n), (
+            *arrivals, *step.step, *step.after_spike, *stores, spiked_store)),), threads=n)]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
     # the spike list is what projections visit; the flags serve projections read at arrival and
     # plastic ones (their spike history, on_post)
     flags_read = any((p.at_arrival and p.pre == k) or (p.kind == "plastic" and k in (p.pre, p.post))
                      for p in plan.projections)
     if n <= SMALL:  # one pass builds the list: a small population's loops cost their set-up
-        return [*views,
-                *update,
+        return views, [*passes, *update, _spikes(k, plan, [
                 SPIKE_COUNT,
                 For(NEURON, Integer(0), Integer(n), (
                     Let("lg_spike", spiked, INT),
@@ -472,15 +525,20 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                           name(NEURON)),
                     Assign("lg_n_spikes", plus(name("lg_n_spikes"), name("lg_spike"))))),
                 *_events(k, population, plan),
-                *_traces(k, population)]
-    return [*views,
-            *update,
-            SPIKE_COUNT,
-            For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
-                                                 *_spike_out(k, population, plan,
-                                                             name("lg_spike")))),
-            *_spike_list(k, population, plan),
-            *_traces(k, population)]
+                *_traces(k, population)])]
+    return views, [*passes, *update, _spikes(k, plan, [
+        SPIKE_COUNT,
+        For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
+                                             *_spike_out(k, population, plan,
+                                                         name("lg_spike")))),
+        *_spike_list(k, population, plan),
+        *_traces(k, population)])]
+
+
+def _spikes(k: int, plan: NetworkPlan, statements: list[Statement]) -> Phase:
+    """A population's spikes phase: its rows run in turn where they append to the call's
+    event buffers."""
+    return Phase(f"P{k}_spikes", tuple(statements), rows_in_turn=plan.events)
 
 
 SMALL = 64  # neurons: a population this small builds its spike list in one pass
@@ -600,13 +658,13 @@ def arriving_view(synapse: str) -> str:
 
 
 def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
-              at_arrival: list[tuple[int, ProjectionPlan]]) -> tuple[list[Statement],
-                                                                     list[Statement]]:
+              at_arrival: list[tuple[int, ProjectionPlan]]
+              ) -> tuple[list[Statement], list[Statement], list[Statement]]:
     """What synapse type `synapse` receives this step (its bias, plus the ring's slot for this
     step, which is then cleared, plus the projections read at arrival), added to its target
-    state or stored as the equations' input: (what is set up once per step, what each neuron
-    does first in its step). Done inside the neuron's loop, the arrivals cost no pass of their
-    own over the states."""
+    state or stored as the equations' input: (the views set up once per step, the pass that
+    reads projections at arrival, what each neuron does first in its step). Done inside the
+    neuron's loop, the ring's arrivals cost no pass of their own over the states."""
     step_map = population.step_map
     assert step_map is not None
     n, receiving = population.n, dict(population.rings)
@@ -622,17 +680,21 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
     bias = (Element(population_buffer(k, "param", synapse.bias), NEURON) if synapse.bias
             else None)
     value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
+    passes: list[Statement] = []
     if at_arrival:  # the sum is built in a pass of its own, then read as the step's input
-        setup += _arrivals_read(k, population, synapse, value, ring if arriving else None,
+        passes = _arrivals_read(k, population, synapse, value, ring if arriving else None,
                                 at_arrival)
+        if synapse.target:
+            setup.append(View(ARRAY_PREFIXES["synapse"] + synapse.name,
+                              population_buffer(k, "synapse", synapse.name), Integer(0)))
         value = Element(ARRAY_PREFIXES["synapse"] + synapse.name, NEURON)
         arriving = None
         if not synapse.target:
-            return setup, []
+            return setup, passes, []
     per_neuron: list[Statement]
     if synapse.target:
         if value is None:
-            return [], []
+            return [], [], []
         if step_map.model.drops_while_refractory(synapse):
             refractory = Element(ARRAY_PREFIXES["state"] + REFRACTORY_STATE, NEURON)
             value = Select(Op(">", refractory, Num(0.0)), Num(0.0), value)
@@ -643,8 +705,8 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
     if arriving is not None:
         per_neuron.append(Store(ring, name(NEURON), Num(0.0)))
     where = f", added to {synapse.target}" if synapse.target else ""
-    return setup, [Comment(f"synapse {synapse.name}: what arrives this step{where}"),
-                   *per_neuron]
+    return setup, passes, [Comment(f"synapse {synapse.name}: what arrives this step{where}"),
+                           *per_neuron]
 
 
 def _arrivals_read(k: int, population: PopulationPlan, synapse: Synapse,
@@ -654,9 +716,7 @@ def _arrivals_read(k: int, population: PopulationPlan, synapse: Synapse,
     cleared), plus the weights of the neurons that spiked in the previous step through each
     self-projection read at arrival (the population's flags still hold that step's spikes)."""
     n, row = population.n, ARRAY_PREFIXES["synapse"] + synapse.name
-    out: list[Statement] = [View(row, population_buffer(k, "synapse", synapse.name), Integer(0))
-                            ] if synapse.target else []  # (an input's row is in view already)
-    out += [
+    out: list[Statement] = [
         For(NEURON, Integer(0), Integer(n), (
             Store(row, name(NEURON), Num(0.0) if value is None else value),
             *([Store(ring, name(NEURON), Num(0.0))] if ring else [])))]
@@ -678,9 +738,13 @@ def _arrivals_read(k: int, population: PopulationPlan, synapse: Synapse,
     return out
 
 
-def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
-    """A source's spikes this step: random draws against its probabilities, or its recording
-    played back."""
+def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> Phase:
+    """A source's spikes this step (one thread per batch row): random draws against its
+    probabilities, or its recording played back."""
+    return Phase(f"P{k}_spikes", tuple(_source_spikes(k, population, plan)))
+
+
+def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     n = population.n
     j = name("lg_j")
     views: list[Statement] = [View("lg_fired", population_buffer(k, "fired"), _row(k, n),
@@ -762,7 +826,8 @@ def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
 
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
     """The events of projection j's presynaptic spikes of this step, into its post population's
-    ring at slot (step + delay) mod slots."""
+    ring at slot (step + delay) mod slots: one thread per listed spike, whose adds are atomic
+    (on a GPU, threads add to one ring element in any order)."""
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
     slots, n_post = post.slots(projection.synapse), post.n
     rings = population_buffer(projection.post, "ring", projection.synapse)
@@ -777,7 +842,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
             weight = times(Num(projection.factor), weight)
         if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
-        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
+        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,
+                     atomic=True)
 
     if projection.kind == "plastic":
         return _kept(j, projection, plan)
@@ -800,11 +866,11 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
         slot = []
     comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
                + (f", delay {projection.delay}" if projection.kind != "sparse" else "") + ")")
-    return [Block((Comment(comment), *slot, View("lg_rings", rings, ring_row),
-                   For("lg_k", Integer(0), name("lg_n_spikes"), (
-                       Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"),
-                                             "lg_k"), INDEX),
-                       *events))))]
+    return [Comment(comment), *slot, View("lg_rings", rings, ring_row),
+            For("lg_k", Integer(0), name("lg_n_spikes"), (
+                Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"),
+                    INDEX),
+                *events))]
 
 
 # -- plastic projections ------------------------------------------------------------------------
@@ -820,13 +886,13 @@ def _kept(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stateme
     assert projection.plastic is not None
     n_pre, slots = plan.populations[projection.pre].n, projection.delay + 1
     fired = Element("lg_fired", "lg_j")  # the pre population's view of its spikes
-    return [Block((
-        Comment(f"{_projection_name(projection, plan)} (plastic, {projection.plastic.model.name})"
-                ": this step's presynaptic spikes, kept for their arrival"),
-        View("lg_kept", projection_buffer(j, "history"),
-             times(plus(times(ROW, Integer(slots)), Remainder(TIME, Integer(slots))),
-                   Integer(n_pre)), "uint8"),
-        For("lg_j", Integer(0), Integer(n_pre), (Store("lg_kept", name("lg_j"), fired),))))]
+    return [Comment(f"{_projection_name(projection, plan)} (plastic, "
+                    f"{projection.plastic.model.name}): this step's presynaptic spikes, kept for "
+                    "their arrival"),
+            View("lg_kept", projection_buffer(j, "history"),
+                 times(plus(times(ROW, Integer(slots)), Remainder(TIME, Integer(slots))),
+                       Integer(n_pre)), "uint8"),
+            For("lg_j", Integer(0), Integer(n_pre), (Store("lg_kept", name("lg_j"), fired),))]
 
 
 def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:

@@ -231,7 +231,7 @@ int lg_network(void *const *lg_buffers, int64_t lg_step0, int64_t lg_n_steps,
         (lg_real *)lg_buffers[22],  /* population lif_cuba: k7 = floor(t_ref/dt + 0.001) [2] */
         (lg_real *)lg_buffers[23],  /* population lif_cuba: input I, at (step, batch row) strides of its input_strides */
         (int64_t *)lg_buffers[24],  /* population lif_cuba: (step, batch row) strides of each input */
-        (lg_real *)lg_buffers[25],  /* population lif_cuba: synapse inh's input this step [2] */
+        (lg_real *)lg_buffers[25],  /* population lif_cuba: synapse inh's input this step (scratch) [2] */
         (lg_real *)lg_buffers[26],  /* population lif_cuba: delay ring of synapse exc [batch][2 slots][2] */
         (lg_real *)lg_buffers[27],  /* projection lif_cuba -> lif_cuba.exc: weight per synapse */
         (int32_t *)lg_buffers[28],  /* projection lif_cuba -> lif_cuba.exc: target per synapse */

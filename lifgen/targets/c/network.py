@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from ...codegen.network import Buffer, NetworkPlan, NetworkProgram, PopulationPlan
+from ...codegen.network import (Buffer, NetworkPlan, NetworkProgram, PopulationPlan,
+                                ProjectionPlan)
 from ...ir.written import CPrinter, Num
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
@@ -63,12 +64,8 @@ def render_network(program: NetworkProgram) -> NetworkSource:
         helpers.update(HELPERS.get(helper, ()))
     context = NetworkContext(
         function=NETWORK_FUNCTION, version=__version__, real=C_TYPES[dtype],
-        populations=tuple(_population_line(p) for p in plan.populations),
-        projections=tuple(f"{plan.populations[j.pre].name} -> {plan.populations[j.post].name}"
-                          f".{j.synapse}: {j.kind}"
-                          + (f", delay {j.delay} steps" if j.kind != "sparse" else
-                             ", a delay per synapse")
-                          for j in plan.projections),
+        populations=tuple(population_line(p) for p in plan.populations),
+        projections=tuple(projection_line(plan, j) for j in plan.projections),
         buffers=program.buffers, types=ELEMENT_TYPES,
         prologue=_indented(printer.text(program.prologue)),
         body=_indented(printer.text(program.body)),
@@ -76,12 +73,12 @@ def render_network(program: NetworkProgram) -> NetworkSource:
         fabs="fabsf" if dtype == "float32" else "fabs",
         expm1="expm1f" if dtype == "float32" else "expm1",
         one="1.0F" if dtype == "float32" else "1.0",
-        levels=_levels(plan), flush_denormals=plan.flush_denormals)
+        levels=levels(plan), flush_denormals=plan.flush_denormals)
     text = environment().get_template("c/network.c.j2").render(k=context)
     return NetworkSource(program=program, text=text)
 
 
-def _levels(plan: NetworkPlan) -> tuple[str, ...]:
+def levels(plan: NetworkPlan) -> tuple[str, ...]:
     """The state quantisation levels as C numbers (one table: the populations that quantise
     share it)."""
     tables = {p.levels for p in plan.populations if p.levels}
@@ -91,7 +88,15 @@ def _levels(plan: NetworkPlan) -> tuple[str, ...]:
     return tuple(number(Num(float(v))) for v in (tables.pop() if tables else ()))
 
 
-def _population_line(population: PopulationPlan) -> str:
+def projection_line(plan: NetworkPlan, j: ProjectionPlan) -> str:
+    """A projection as the source's header names it."""
+    return (f"{plan.populations[j.pre].name} -> {plan.populations[j.post].name}.{j.synapse}: "
+            f"{j.kind}" + (f", delay {j.delay} steps" if j.kind != "sparse" else
+                           ", a delay per synapse"))
+
+
+def population_line(population: PopulationPlan) -> str:
+    """A population as the source's header names it."""
     if population.step_map is None:
         return f"{population.name}: {population.n} sources ({population.source})"
     step_map = population.step_map

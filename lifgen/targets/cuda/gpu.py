@@ -40,6 +40,11 @@ class GPU:
                                                source.schedule.flush_denormals)
         return GPUModule(self.cupy, cubin), cached
 
+    def load_network(self, source: Any) -> tuple["GPUNetworkModule", bool]:
+        """A network's kernels, loaded, and whether their cubin came from the cache."""
+        cubin, _, cached = nvrtc.compile_cubin(source.text, self.arch)
+        return GPUNetworkModule(self.cupy, cubin), cached
+
     def reserve(self, nbytes: int) -> None:
         """Refuse, before allocating, a run whose arrays do not fit in the GPU's free memory."""
         free, total = self.cupy.cuda.runtime.memGetInfo()
@@ -94,3 +99,20 @@ class GPUModule:
             values = tuple(np.int64(x) if isinstance(x, int) else x for x in extra)
             self.functions[entry]((-(-threads // THREADS_PER_BLOCK),), (THREADS_PER_BLOCK,),
                                   (arguments, *values))
+
+
+class GPUNetworkModule:
+    """A network's loaded kernels, launched over a grid of (blocks, batch rows)."""
+
+    def __init__(self, cupy: Any, cubin: bytes):
+        self.module = cupy.cuda.function.Module()
+        self.module.load(cubin)
+        self.functions: dict[str, Any] = {}
+
+    def launch(self, entry: str, grid: tuple[int, int], block: int, pointers: Any,
+               *values: int) -> None:
+        if entry not in self.functions:
+            self.functions[entry] = self.module.get_function(entry)
+        step0, step, rows, seed = values
+        self.functions[entry](grid, (block,), (pointers, np.int64(step0), np.int64(step),
+                                               np.int64(rows), np.uint64(seed)))

@@ -22,6 +22,11 @@ class Host:
         kernel = build(source.c_source, source.cdef)
         return HostModule(kernel), kernel.from_cache
 
+    def load_network(self, source: Any) -> tuple["HostNetworkModule", bool]:
+        """A network's kernels built as C, and whether the build came from the cache."""
+        kernel = build(source.text, source.cdef)
+        return HostNetworkModule(kernel), kernel.from_cache
+
     def reserve(self, nbytes: int) -> None:
         """Host memory is NumPy's: its own errors apply."""
 
@@ -56,3 +61,15 @@ class HostModule:
         values = [ffi.cast(kind, x.ctypes.data) if isinstance(x, np.ndarray) else x
                   for kind, x in zip(types, extra)]
         getattr(lib, entry)(ffi.cast("lg_args *", arguments.ctypes.data), *values)
+
+
+class HostNetworkModule:
+    """A network's kernels built as C: a launch runs every thread of every batch row in turn."""
+
+    def __init__(self, kernel: Any):
+        self.kernel = kernel
+
+    def launch(self, entry: str, grid: tuple[int, int], block: int, pointers: np.ndarray,
+               *values: int) -> None:
+        ffi = self.kernel.ffi
+        getattr(self.kernel.lib, entry)(ffi.cast("void *const *", pointers.ctypes.data), *values)

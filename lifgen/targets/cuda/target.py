@@ -17,7 +17,10 @@ from ...codegen.source import KernelSource
 from ..cfamily.kernel import KERNEL_FUNCTION
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
+from ...codegen.network import NetworkProgram
+from ...errors import InputError
 from ...ir.kinds import DriveKind
+from .network import CudaNetworkSource, render_network
 from .render import (COUPLED_INHIBITION, COUPLED_NEURONS, COUPLED_SPIKES, COUPLED_WINNER,
                      DRIVE_PREFIX, PLASTIC_PREFIX, WINNER_THREADS, render)
 
@@ -29,6 +32,9 @@ class CudaKernel:
     prologue: Kernel
     module: Any  # the device's loaded kernels: arguments(struct), launch(entry, threads, ...)
     from_cache: bool
+
+
+MAX_GRID_ROWS = 65535  # a grid's second dimension: a network's batch rows
 
 
 class CudaTarget:
@@ -59,6 +65,44 @@ class CudaTarget:
 
     def runner(self, source: KernelSource, kernel: CudaKernel, arrays: RunArrays) -> "Runner":
         return Runner(self.device, source, kernel, arrays)
+
+    def render_network(self, program: NetworkProgram) -> CudaNetworkSource:
+        return render_network(program)
+
+    def build_network(self, source: CudaNetworkSource,
+                      schedule: Schedule = Schedule()) -> CudaKernel:
+        """The kernels compiled by NVRTC and the prologue (the neurons' constants) by the C
+        compiler with `schedule`'s flags."""
+        device = self.device
+        prologue = C_TARGET.build_network(source.prologue, schedule)
+        module, from_cache = device.load_network(source)
+        return CudaKernel(prologue, module, from_cache and prologue.from_cache)
+
+    def call_network(self, kernel: CudaKernel, source: CudaNetworkSource,
+                     buffers: list[np.ndarray], step0: int, steps: int, rows: int,
+                     seed: int) -> None:
+        """Steps step0 .. step0 + steps of every batch row over `buffers` (the program's, in its
+        order): the constants by the C program's prologue on the host, then the buffers to the
+        device, each step's kernels in order, and what they wrote back."""
+        C_TARGET.call_network(kernel.prologue, source.prologue, buffers, step0, 0, rows, seed)
+        device = self.device
+        if rows > MAX_GRID_ROWS and source.kernels:
+            raise InputError(f"target {self.name!r} runs at most {MAX_GRID_ROWS} batch rows of "
+                             f"a network at once, got {rows}")
+        program = source.program
+        device.reserve(sum(a.nbytes * (rows if b.scratch else 1)
+                           for b, a in zip(program.buffers, buffers)))
+        copies = [device.zeros((rows * b.scratch,), a.dtype) if b.scratch else device.upload(a)
+                  for b, a in zip(program.buffers, buffers)]
+        copies.append(device.zeros((max(source.carried * rows, 1),), np.int64))
+        pointers = device.upload(np.array([device.address(c) for c in copies], np.uint64))
+        launches = [(k.entry, *k.launch(rows)) for k in source.kernels]
+        for step in range(steps):
+            for entry, grid, block in launches:
+                kernel.module.launch(entry, grid, block, pointers, step0, step, rows, seed)
+        for b, copy, array in zip(program.buffers, copies, buffers):
+            if b.name in source.written and not b.scratch:
+                device.download(copy, array)
 
 
 class Runner(CRunner):

@@ -1,0 +1,225 @@
+"""Render a network's lowered program as CUDA (templates/cuda/network.cu.j2): each phase of a
+population's step one kernel, which the host launches in order for each step, every batch row
+at once. The statements are the C target's, printed by the same printer; only the loops around
+them differ:
+
+- a phase that ends in a loop of independent iterations (a population's update: one neuron
+  each; a projection's scatter: one listed spike each) runs one thread per iteration, the batch
+  rows as the grid's second dimension, and its adds into the delay rings are atomic;
+- any other phase (a population's spikes: flags, counts, the spike list in ascending neuron
+  order, events and traces; a source's draws) runs one thread per batch row, or one thread over
+  every row in turn where the rows append to the call's shared event buffers;
+- a local that one phase declares and a later one reads (the step's spike count) goes between
+  their kernels through a per-row slot of `lg_carried`, an extra buffer of this target's;
+- one row's scratch buffers (the spike list, ...) get a copy per batch row.
+
+On a GPU the threads of a scatter add to a ring element in any order, so float sums may differ
+from the C target's in their last bits; compiled as C (cuda-host), each thread runs in turn and
+every number is the C target's. The neurons' constants are computed on the host by the C
+program's prologue (the same libm as the C target's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from ...codegen.network import NetworkProgram, Phase, PopulationStep, ROW, ROWS
+
+from ...ir.statements import (INDEX, INT, AddTo, Element, Expression, For, If, Integer, Let, Statement,
+                              Store, View, nodes)
+from ...ir.written import Name, Op
+from ...version import __version__
+from ..c.network import (NETWORK_HELPERS, NetworkSource, levels, population_line,
+                         projection_line)
+from ..c.network import render_network as render_c_network
+from ..cfamily.kernel import C_TYPES, HELPERS, environment
+from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter, statement_uses
+
+THREADS_PER_BLOCK = 256
+CARRIED = "lg_carried"  # the per-row slots of locals handed from one kernel to a later one
+ARGUMENTS = ("void *const *lg_buffers, const int64_t lg_step0, const int64_t lg_step, "
+             "const int64_t lg_n_batch, const uint64_t lg_seed")
+CALL = "lg_buffers, lg_step0, lg_step, lg_n_batch, lg_seed"
+ENTRY_PREFIX = "lg_step_"
+
+
+@dataclass(frozen=True)
+class PhaseKernel:
+    """One phase as a kernel: `threads` threads per batch row (1: one thread runs the phase),
+    or one thread for every row in turn (`rows_in_turn`); `body` is one thread's code."""
+
+    entry: str
+    comment: str
+    threads: int
+    rows_in_turn: bool
+    body: str
+
+    def launch(self, rows: int) -> tuple[tuple[int, int], int]:
+        """(grid, threads per block) of a launch over `rows` batch rows."""
+        if self.rows_in_turn:
+            return (1, 1), 1
+        block = min(THREADS_PER_BLOCK, self.threads)
+        return (-(-self.threads // block), rows), block
+
+
+@dataclass(frozen=True)
+class CudaNetworkSource:
+    """A network's CUDA source, its kernels in launch order, the C program whose prologue fills
+    the constants, and what the kernels write (copied back after a call)."""
+
+    program: NetworkProgram
+    text: str
+    cdef: str
+    kernels: tuple[PhaseKernel, ...]
+    carried: int  # slots of lg_carried per batch row
+    written: frozenset[str]  # the buffers the steps write
+    prologue: NetworkSource
+
+    @property
+    def c_source(self) -> str:
+        return self.text
+
+
+class _Printer(StatementPrinter):
+    """The C printer, with atomic adds where threads may add to one element at once."""
+
+    def _statement(self, s: Statement, pad: str, depth: int) -> list[str]:
+        if isinstance(s, AddTo) and s.atomic:
+            e = self.expression.print
+            return [f"{pad}LG_ATOMIC_ADD(&{s.array}[{e(s.index)}], {e(s.value)});"]
+        return super()._statement(s, pad, depth)
+
+
+def render_network(program: NetworkProgram) -> CudaNetworkSource:
+    """The CUDA source of `program`, every phase of every population a kernel."""
+    plan = program.plan
+    printer = _Printer(plan.dtype, indent=4)
+    slots = _carried_slots(program.populations)
+    kernels = tuple(_kernel(program, population, phase, slots, printer)
+                    for population in program.populations for phase in population.phases)
+    called = {name for function in program.calls for name in CALL_USES.get(function, ())}
+    helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
+    for helper in list(helpers):
+        helpers.update(HELPERS.get(helper, ()))
+    text = environment().get_template("cuda/network.cu.j2").render(
+        version=__version__, real=C_TYPES[plan.dtype], kernels=kernels, arguments=ARGUMENTS,
+        call=CALL, populations=[population_line(p) for p in plan.populations],
+        projections=[projection_line(plan, j) for j in plan.projections],
+        k=_Helpers(frozenset(helpers), "fabsf" if plan.dtype == "float32" else "fabs",
+                   "expm1f" if plan.dtype == "float32" else "expm1",
+                   "1.0F" if plan.dtype == "float32" else "1.0", levels(plan)))
+    cdef = "".join(f"int {k.entry}({ARGUMENTS});\n" for k in kernels)
+    return CudaNetworkSource(program, text, cdef, kernels, len(set(slots.values())),
+                             _written(program), render_c_network(program))
+
+
+@dataclass(frozen=True)
+class _Helpers:
+    """What the shared helper templates read."""
+
+    helpers: frozenset[str]
+    fabs: str
+    expm1: str
+    one: str
+    levels: tuple[str, ...] = ()
+    inline: str = "LG_DEVICE"
+    constant: str = "LG_CONSTANT"
+
+
+def _carried_slots(populations: tuple[PopulationStep, ...]) -> dict[tuple[int, str], int]:
+    """A slot of lg_carried for each local that a phase declares and a later phase of its
+    population reads: (population, name) -> slot."""
+    slots: dict[tuple[int, str], int] = {}
+    for k, population in enumerate(populations):
+        for i, phase in enumerate(population.phases):
+            if phase.own_scope:
+                continue
+            later = frozenset().union(*(statement_uses(p.statements)
+                                        for p in population.phases[i + 1:]))
+            for s in phase.statements:
+                if isinstance(s, Let) and s.name in later:
+                    if phase.threads or s.type not in (INDEX, INT):
+                        raise ValueError(f"phase {phase.name}: {s.name} cannot be carried")
+                    slots[(k, s.name)] = len(slots)
+    return slots
+
+
+def _kernel(program: NetworkProgram, population: PopulationStep, phase: Phase,
+            slots: dict[tuple[int, str], int], printer: _Printer) -> PhaseKernel:
+    """One thread's code of `phase`: the buffers and values it reads, carried locals loaded,
+    its statements, and the locals it hands on stored."""
+    k = program.populations.index(population)
+    statements = _thread(phase)
+    declared = {s.name for s in phase.statements if isinstance(s, Let)}
+    carried_in = [Let(name, Element(CARRIED, _slot(slot)), INDEX) for (q, name), slot in slots.items()
+                  if q == k and name not in declared and name in statement_uses(statements)]
+    carried_out = [Store(CARRIED, _slot(slot), Name(sympy.Symbol(name)))
+                   for (q, name), slot in slots.items() if q == k and name in declared]
+    values = _needed((*program.step_values, *population.setup, *carried_in),
+                     (*statements, *carried_out))
+    code = (*values, *statements, *carried_out)
+    uses = statement_uses(code)
+    lines = [_unpack(program, name, index) for index, name in enumerate(_names(program))
+             if name in uses]
+    body = "\n".join([*lines, printer.text(code)])
+    what = {True: f"one thread per iteration (at most {phase.threads} per batch row)",
+            False: "one thread per batch row"}[phase.threads > 0]
+    if phase.rows_in_turn:
+        what = "one thread, the batch rows in turn (they append to shared event buffers)"
+    return PhaseKernel(ENTRY_PREFIX + phase.name, f"{population.comment}: {phase.name}, {what}",
+                       max(phase.threads, 1), phase.rows_in_turn, body)
+
+
+def _thread(phase: Phase) -> tuple[Statement, ...]:
+    """A phase as one thread runs it: a parallel phase's last loop becomes iteration lg_g."""
+    if not phase.threads:
+        return phase.statements
+    *before, loop = phase.statements
+    assert isinstance(loop, For), f"phase {phase.name} does not end in a loop"
+    g: Expression = Name(sympy.Symbol("lg_g"))
+    start = g if loop.start == Integer(0) else Op("+", loop.start, g)
+    counter = Name(sympy.Symbol(loop.counter))
+    return (*before, Let(loop.counter, start, INDEX),
+            If(Op("<", counter, loop.stop), loop.body))
+
+
+def _slot(slot: int) -> Expression:
+    return Op("+", Op("*", Integer(slot), ROWS), ROW)
+
+
+def _needed(values: tuple[Statement, ...], code: tuple[Statement, ...]) -> tuple[Statement, ...]:
+    """The values (views and locals) that `code` reads, directly or through other values."""
+    uses = set(statement_uses(code))
+    kept: list[Statement] = []
+    for value in reversed(values):
+        if isinstance(value, (Let, View)) and value.name in uses:
+            kept.append(value)
+            uses |= statement_uses(value)
+    return tuple(reversed(kept))
+
+
+def _names(program: NetworkProgram) -> list[str]:
+    return [b.name for b in program.buffers] + [CARRIED]
+
+
+def _unpack(program: NetworkProgram, name: str, index: int) -> str:
+    """Buffer `index` of lg_buffers as its typed pointer; one row's part of a scratch buffer."""
+    buffer = next((b for b in program.buffers if b.name == name), None)
+    element = ELEMENT_TYPES[buffer.element if buffer else "int64"]
+    row = f" + lg_b * {buffer.scratch}" if buffer is not None and buffer.scratch else ""
+    return f"    {element} *const restrict {name} = ({element} *)lg_buffers[{index}]{row};"
+
+
+def _written(program: NetworkProgram) -> frozenset[str]:
+    """The buffers the steps store or add into, directly or through a view (a view's name is
+    its population's, or its phase's, own)."""
+    written: set[str] = set()
+    for population in program.populations:
+        for phase in population.phases:
+            tree = (population.setup, phase.statements)
+            views = {node.name: node.array for node in nodes(tree) if isinstance(node, View)}
+            written |= {views.get(node.array, node.array) for node in nodes(tree)
+                        if isinstance(node, (Store, AddTo))}
+    return frozenset(written)

@@ -1,0 +1,202 @@
+"""Networks on the cuda target. Without a GPU: every network's CUDA compiles with NVRTC for
+sm_90 without a warning, and the same text compiled as C ("cuda-host": each thread in turn on
+the CPU) gives the C target's numbers bit for bit (spikes, counts, events, traces, final states).
+With a GPU (`pytest -m gpu`): the same networks, within a tolerance, since the threads of a
+scatter add to a delay ring element in any order there."""
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.codegen.network import lower_network
+from lifgen.errors import LifgenError
+from lifgen.targets.cuda.target import TARGET
+from lifgen.version import __version__
+from test_cuda import gpu, nvrtc
+from test_network_populations import N_EXC, N_INH, mixed_network, snntorch_network
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def mixed(spikes="raster"):
+    """AdEx + LIF + a spike train and a Poisson source, dense and sparse projections, delays
+    0 to 3, two batch rows."""
+    net, parts = mixed_network()
+    net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
+    net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
+    two_rows = np.broadcast_to(np.stack([parts["I_exc"], 0.8 * parts["I_exc"]]),
+                               (120, 2, N_EXC))
+    return net, "float64", dict(n_steps=120, inputs={"exc": {"I": two_rows},
+                                                     "inh": {"I": parts["I_inh"]}},
+                                record={"exc": ["V", "I_e"], "inh": ["V", "g_i"]}, spikes=spikes)
+
+
+def brette(name):
+    """Brette et al.'s CUBA or COBA network as two populations, E and I, scaled down."""
+    from lifgen.tools import brette2007
+
+    spec = brette2007.NETWORKS[name]
+    net = brette2007.network(name, 1, n=500, n_exc=400, p=0.08)
+    rng = np.random.default_rng(0)
+    for population, n in (("E", 400), ("I", 100)):
+        net.populations[population].initial = {"V": rng.uniform(-60.0, -50.0, n)}
+    drive = {"I": spec.drive}
+    return net, "float64", dict(n_steps=300, inputs={"E": drive, "I": drive},
+                                record={"E": ["V", "g_e"], "I": ["V"]}, spikes="raster")
+
+
+def snntorch(dtype):
+    """snnTorch's three Linear -> Leaky layers with zero delays (dense projections)."""
+    net, data = snntorch_network("subtract", dtype)
+    return net, dtype, dict(n_steps=data["input"].shape[0],
+                            record={f"lif{k}": ["V"] for k in (1, 2, 3)}, spikes="raster")
+
+
+def sources(spikes="raster"):
+    """Every kind of source, each onto a population of more than 64 neurons (the octet scan)
+    or fewer (the one-pass list), through dense, one-to-one and sparse projections."""
+    n, rng = 70, np.random.default_rng(5)
+    net = lifgen.Network(dt="0.1 ms")
+    net.add_source("poisson", lifgen.Poisson(n, "40 Hz", seed=1))
+    net.add_source("bernoulli", lifgen.Bernoulli(n, rng.uniform(0, 0.02, n), seed=2))
+    net.add_source("train", lifgen.SpikeTrain(5, rng.integers(0, 200, 80), rng.integers(0, 5, 80)))
+    net.add_source("raster", rng.random((200, 9)) < 0.05)
+    net.add_source("input", lifgen.PoissonInput(n, "8 Hz", sources=50, seed=3))
+    net.add("big", "lif_cuba", n, params={"E_L": -60.0})
+    net.add("small", "lif_coba", 12)
+    net.connect("poisson", "big", "exc", ("one_to_one", 30.0), delay=1)
+    net.connect("input", "big", "exc", ("one_to_one", 2.0), delay=2)
+    net.connect("bernoulli", "small", "exc", rng.uniform(0, 2, (12, n)), delay=0)
+    net.connect("train", "small", "exc", rng.uniform(0, 4, (12, 5)), delay=3)
+    net.connect("raster", "big", "inh", lifgen.Sparse.random(n, 9, 0.3, 10.0, seed=4))
+    net.connect("big", "small", "inh", lifgen.Sparse.from_arrays(
+        rng.integers(0, n, 100), rng.integers(0, 12, 100), rng.uniform(0, 1, 100),
+        rng.integers(1, 5, 100), n_pre=n, n_post=12))
+    return net, "float64", dict(n_steps=200, inputs={"big": {"I": 8.0}, "small": {"I": 10.0}},
+                                record={"big": ["V", "g_e", "g_i"], "small": ["V"]},
+                                spikes=spikes)
+
+
+def microcircuit():
+    """Potjans and Diesmann's microcircuit at 1 % of its neurons and in-degrees, float32."""
+    if not (EXAMPLES / "microcircuit.py").exists():
+        pytest.skip("run from a source checkout (examples/ beside tests/)")
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import microcircuit as example
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    net = example.network(scale=0.01, seed=1)
+    return net, "float32", dict(n_steps=150, record={"L4E": ["V"]}, spikes="events")
+
+
+NETWORKS = {"mixed": mixed, "mixed-events": lambda: mixed("events"),
+            "cuba": lambda: brette("cuba"), "coba": lambda: brette("coba"),
+            "snntorch-float32": lambda: snntorch("float32"),
+            "snntorch-float64": lambda: snntorch("float64"),
+            "sources": sources, "sources-count": lambda: sources("count"),
+            "microcircuit": microcircuit}
+
+
+def cuda_text(net, dtype, run):
+    """The network's CUDA for this run's records and spike mode (no GPU needed to render)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        simulator = net.compile(target="cuda", dtype=dtype)
+    variants = {name: (tuple(states), (), ()) for name, states in run["record"].items()}
+    return TARGET.render_network(lower_network(simulator.plan(variants, run["spikes"]))).text
+
+
+def assert_same(expected, got, names, compare=np.array_equal):
+    for name in names:
+        mine, theirs = got[name], expected[name]
+        assert compare(mine.spike_count, theirs.spike_count), name
+        if theirs.spikes is not None:
+            assert compare(mine.spikes, theirs.spikes), name
+        if theirs.spike_events is not None:
+            for a, b in zip(mine.spike_events, theirs.spike_events):
+                assert compare(a, b), name
+        for kind in ("state", "traces"):
+            for state, values in getattr(theirs, kind).items():
+                assert compare(getattr(mine, kind)[state], values), (name, kind, state)
+
+
+@pytest.mark.parametrize("case", list(NETWORKS))
+def test_the_network_s_cuda_compiles_with_nvrtc_without_a_warning(case):
+    compiler = nvrtc()
+    net, dtype, run = NETWORKS[case]()
+    cubin, log, _ = compiler.compile_cubin(cuda_text(net, dtype, run), "sm_90")
+    assert log == "" and cubin[:4] == b"\x7fELF"
+
+
+@pytest.mark.parametrize("case", list(NETWORKS))
+def test_the_network_s_cuda_compiled_as_c_gives_the_c_numbers(cuda_host, case):
+    net, dtype, run = NETWORKS[case]()
+    expected = net.compile(dtype=dtype).run(**run)
+    got = net.compile(target="cuda-host", dtype=dtype).run(**run)
+    assert sum(int(r.spike_count.sum()) for r in expected.populations.values()) > 0
+    assert_same(expected, got, expected.populations)
+
+
+def test_a_continued_run_and_event_chunks_match_the_c_target(cuda_host, monkeypatch):
+    """Events collected a few steps at a time: each chunk's buffers go to the device and back."""
+    monkeypatch.setattr("lifgen.runtime.network_run.CHUNK_CELLS", 200)
+    net, dtype, run = sources("events")
+    expected = net.compile(dtype=dtype).run(**run)
+    got = net.compile(target="cuda-host", dtype=dtype).run(**run)
+    assert_same(expected, got, ("big", "small"))
+
+
+def test_the_cuda_source_is_readable(cuda_host):
+    net, dtype, run = mixed()
+    text = cuda_text(net, dtype, run)
+    assert f"Generated by lifgen {__version__}: double state" in text
+    for line in ("exc: 8 x adex_cuba", "inh: 5 x lif_cuba", "src: 20 sources (train)",
+                 "exc -> inh.exc: sparse, a delay per synapse", "inh -> exc.inh: dense, delay 2"):
+        assert line in text, line
+    assert "LG_ATOMIC_ADD(&lg_rings[" in text and "__global__ void lg_step_P1_update" in text
+
+
+def test_without_a_gpu_a_network_run_says_what_is_missing():
+    try:
+        import cupy
+        if cupy.cuda.is_available():
+            pytest.skip("this machine has a GPU")
+    except ImportError:
+        pass
+    net, dtype, run = snntorch("float64")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        simulator = net.compile(target="cuda")
+    with pytest.raises(LifgenError, match=r"lifgen\[cuda\]|no CUDA GPU"):
+        simulator.run(**run)
+
+
+def close(dtype):
+    """Equal up to float sums added in another order (atomic adds on the GPU)."""
+    rtol = 1e-4 if dtype == "float32" else 1e-9
+
+    def compare(a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind in "biu":  # spikes, counts, events: at most 1 % differ
+            return a.shape == b.shape and np.mean(a != b) <= 0.01
+        return np.allclose(a, b, rtol=rtol, atol=rtol * max(1.0, float(np.abs(b).max(initial=0))))
+    return compare
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", [c for c in NETWORKS if c != "mixed-events"])
+def test_on_the_gpu_a_network_gives_the_c_numbers_up_to_the_order_of_sums(case):
+    gpu()
+    net, dtype, run = NETWORKS[case]()
+    run = {**run, "n_steps": min(run["n_steps"], 60), "spikes": "raster"}
+    if case == "mixed":
+        run["inputs"] = {"exc": {"I": run["inputs"]["exc"]["I"][:60]},
+                         "inh": run["inputs"]["inh"]}
+    expected = net.compile(dtype=dtype).run(**run)
+    got = net.compile(target="cuda", dtype=dtype).run(**run)
+    assert_same(expected, got, expected.populations, close(dtype))
