@@ -216,7 +216,9 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
             prologue += _constants(k, population)
             setup, phases = _neuron_update(k, population, plan, step)
         else:
-            setup, phases = [], [_source_update(k, population, plan)]
+            setup = [View("lg_fired", population_buffer(k, "fired"), _row(k, population.n),
+                          "uint8")]
+            phases = [_source_update(k, population, plan)]
         for j, projection in outgoing:
             buffers += _projection_buffers(j, projection, plan)
             if not projection.at_arrival:  # (those are read by the post population)
@@ -747,8 +749,7 @@ def _source_update(k: int, population: PopulationPlan, plan: NetworkPlan) -> Pha
 def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     n = population.n
     j = name("lg_j")
-    views: list[Statement] = [View("lg_fired", population_buffer(k, "fired"), _row(k, n),
-                                   "uint8")]
+    views: list[Statement] = []  # lg_fired is in the population's setup (its scatter reads it)
     if population.source == "random":
         time_stride, source_stride = population.probability_strides
         probability = Element(population_buffer(k, "probability"),

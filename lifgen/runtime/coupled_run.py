@@ -19,7 +19,8 @@ from .populations import synapse_runs
 
 # A connection's weight layout -> the projection kind that delivers it
 PROJECTION_KINDS = {WeightKind.ONE_TO_ONE: "one_to_one", WeightKind.DENSE: "dense",
-                    WeightKind.SPARSE: "sparse"}
+                    WeightKind.SPARSE: "sparse", WeightKind.PLASTIC: "plastic"}
+RINGED = (WeightKind.SPARSE, WeightKind.PLASTIC)  # what arrives through the delay ring
 DRIVE_SOURCES = {DriveKind.RANDOM: "random", DriveKind.PLAYBACK: "train"}
 
 
@@ -38,7 +39,7 @@ def coupled_plan(simulator: Any, arrays: RunArrays, traced: tuple[str, ...],
     synapses = arrays.synapses
     projections, drives = _projections(simulator, synapses)
     rings = tuple((y, synapses[y].ring_slots) for y in model.synapse_names
-                  if synapses[y].weight_kind == WeightKind.SPARSE or y in dict(drives))
+                  if synapses[y].weight_kind in RINGED or y in dict(drives))
     population = PopulationPlan(
         model.name, arrays.n_neurons, simulator.step_map, rings=rings, traced=traced,
         shared=frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0),
@@ -61,15 +62,33 @@ def _projections(simulator: Any, synapses: dict[str, SynapseArrays]
                  ) -> tuple[tuple[ProjectionPlan, ...], list[tuple[str, dict[str, Any]]]]:
     """The population's projections onto itself (graded spikes scale their weights; one-to-one
     and dense weights read at arrival, as the single-population kernels did), then one from each
-    drive; and the drives, in synapse order."""
+    drive; and the drives, in synapse order. Plastic synapses are plastic projections from
+    whichever gives their presynaptic spikes."""
     graded = float(simulator.semantics.graded_spikes)
-    own = [ProjectionPlan(0, 0, y, PROJECTION_KINDS[s.weight_kind], 0, graded)
+    own = [_plastic(0, y, s) if s.weight_kind == WeightKind.PLASTIC else
+           ProjectionPlan(0, 0, y, PROJECTION_KINDS[s.weight_kind], 0, graded)
            if s.weight_kind == WeightKind.SPARSE else
            ProjectionPlan(0, 0, y, PROJECTION_KINDS[s.weight_kind], 1, graded, at_arrival=True)
-           for y, s in synapses.items() if s.weight_kind in PROJECTION_KINDS]
+           for y, s in synapses.items()
+           if s.weight_kind in PROJECTION_KINDS and not _plastic_drive(s)]
     drives = [(y, s.drive) for y, s in synapses.items() if s.drive["kind"] != DriveKind.NONE]
-    driven = [ProjectionPlan(1 + k, 0, y, "sparse") for k, (y, _) in enumerate(drives)]
+    driven = [_plastic(1 + k, y, synapses[y]) if _plastic_drive(synapses[y]) else
+              ProjectionPlan(1 + k, 0, y, "sparse") for k, (y, _) in enumerate(drives)]
     return (*own, *driven), drives
+
+
+def _plastic_drive(synapse: SynapseArrays) -> bool:
+    """Whether the synapse type's plastic synapses are those of its drive (Song et al.'s)."""
+    return synapse.plastic is not None and synapse.plastic["binding"].source == "drive"
+
+
+def _plastic(pre: int, synapse: str, arrays: SynapseArrays) -> ProjectionPlan:
+    """A plastic synapse type as a plastic projection from population `pre`, its spike history
+    as long as the run laid it out."""
+    laid = arrays.plastic
+    assert laid is not None
+    return ProjectionPlan(pre, 0, synapse, "plastic", laid["history"].shape[1] - 1,
+                          plastic=laid["binding"], recorded=laid["trace"] is not None)
 
 
 def _sparse_layout(rows: np.ndarray, post: np.ndarray, delay: np.ndarray, weights: np.ndarray
@@ -141,6 +160,8 @@ class CoupledRunner:
     def _projection_buffers(self, j: int, projection: ProjectionPlan,
                             dtype: np.dtype) -> dict[str, np.ndarray]:
         s = self.arrays.synapses[projection.synapse]
+        if projection.kind == "plastic":
+            return _plastic_buffers(j, s, projection.pre != 0)
         if projection.pre != 0:  # a drive's synapses
             d = s.drive
             laid = _sparse_layout(d["rows"], d["post"], d["delay"], d["weights"])
@@ -174,6 +195,26 @@ class CoupledRunner:
 
     def finish(self, on_device: bool = False) -> None:
         """The run's arrays hold its results already (nothing is on a device)."""
+
+
+# a plastic projection's buffers: program role -> its array in plasticity.arrays' layout
+PLASTIC_ROLES = {"post": "post", "cols": "cols", "index": "index", "states": "states",
+                 "history": "history", "params": "params", "record": "record",
+                 "recorded_states": "trace"}
+
+
+def _plastic_buffers(j: int, synapse: SynapseArrays, driven: bool) -> dict[str, np.ndarray]:
+    """A plastic synapse type's arrays as its projection's buffers: its synapses in CSR by
+    presynaptic neuron (the drive's or the population's), states, history and records."""
+    laid = synapse.plastic
+    assert laid is not None
+    csr = synapse.drive if driven else {"rows": synapse.rows, "delay": synapse.delay}
+    out = {projection_buffer(j, "rows"): np.ascontiguousarray(csr["rows"], np.int64),
+           projection_buffer(j, "delay"): np.ascontiguousarray(csr["delay"], np.int64),
+           projection_buffer(j, "n_record"): np.array([laid["record"].size], np.int64)}
+    out.update({projection_buffer(j, role): laid[key] for role, key in PLASTIC_ROLES.items()
+                if laid[key] is not None})
+    return out
 
 
 def _source_buffers(k: int, source: PopulationPlan, drive: dict[str, Any], rows: int,

@@ -160,7 +160,7 @@ class Simulator:
     def _runs_as_network(self, request: _Request) -> bool:
         """Whether a run couples the neurons (synapses, winner-take-all) and the target runs
         networks: then the population runs as a one-population network (coupled_run)."""
-        return ((request.connected or self.semantics.inhibition) and not request.plastic
+        return ((request.connected or self.semantics.inhibition)
                 and isinstance(self.target, NetworkTarget))
 
     def network_program(self, plan: Any) -> tuple[Any, Any]:
