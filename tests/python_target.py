@@ -171,10 +171,7 @@ class PythonTarget:
     language = "Python"
 
     def render(self, step_map, semantics, schedule, variant):
-        model = step_map.model
-        if any(y.target is None for y in model.synapses) or semantics.inhibition \
-                or model.is_stochastic or variant.connected:
-            raise ValueError("the test target runs uncoupled, deterministic models only")
+        """One neuron's step as Python (coupled runs run as networks: render_network)."""
         step = lower(step_map, StepOptions(levels=tuple(sorted(semantics.state_quant or ()))))
         names = state_names(step_map)
         body = statements((*step.step, *step.after_spike))
@@ -190,6 +187,10 @@ class PythonTarget:
         return scope["neuron"]
 
     def runner(self, source, neuron, arrays):
+        model = source.step_map.model
+        if any(y.target is None for y in model.synapses) or model.is_stochastic:
+            raise ValueError("the test target runs uncoupled, deterministic models only (and "
+                             "any model as a network)")
         return Runner(source, neuron, arrays)
 
     def render_network(self, program):
