@@ -2,6 +2,8 @@
 plastic synapses) is a one-population network: the same program as the Network a user would
 build for it, and the Python test target runs it bit for bit as C."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -95,3 +97,28 @@ def test_the_test_target_runs_plastic_synapses_as_c(python_target):
     assert not np.array_equal(c.synapses["exc"]["w"], synapses.initial["w"])
     for state, values in c.synapses["exc"].items():
         assert np.array_equal(values, python.synapses["exc"][state]), state
+
+
+def test_network_populations_take_snntorch_s_options():
+    """inhibition, graded_spikes and state_quant of a population in a Network: winner-take-all
+    as a single population computes it, graded spikes scaling its projections' weights."""
+    rng = np.random.default_rng(2)
+    current = rng.uniform(0.1, 1.5, (60, 8))
+    single = lifgen.compile("leaky", inhibition=True).run(60, 8, inputs={"I": current})
+
+    def network(graded, weight):
+        net = lifgen.Network()
+        net.add("a", "leaky", 8, inhibition=True, graded_spikes=graded)
+        net.add("b", Path(__file__).parent / "models" / "leaky_layer.toml", 8)
+        net.connect("a", "b", "fc", ("one_to_one", weight), delay=0)
+        return net.compile().run(60, inputs={"a": {"I": current}}, record={"b": ["V"]},
+                                 spikes="raster")
+    scaled, plain = network(2.5, 0.3), network(1.0, 2.5 * 0.3)
+    assert single.spike_count.sum() > 10
+    assert np.array_equal(scaled["a"].spikes, single.spikes)
+    assert np.array_equal(scaled["b"].traces["V"], plain["b"].traces["V"])
+    net = lifgen.Network()
+    net.add("a", "leaky", 2, state_quant=[0.0, 1.0])
+    net.add("b", "leaky", 2, state_quant=[0.0, 0.5, 1.0])
+    with pytest.raises(lifgen.InputError, match="different levels"):
+        net.compile()

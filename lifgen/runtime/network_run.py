@@ -60,6 +60,7 @@ class NetworkSimulator:
                            for name, p in network.populations.items()
                            if isinstance(p, Population)}
         self.dt = self._common_dt()
+        self._one_quantisation()
         self._programs: dict[tuple, Any] = {}
         self._weights: dict[int, dict[str, np.ndarray]] = {}
         self._last: Any = None  # the source of the last run's program
@@ -70,13 +71,23 @@ class NetworkSimulator:
         dt = dt_in_model_unit(population.model, self.network.dt)
         semantics = checked_semantics(options.get("method"), dt, self.dtype,
                                       options.get("reset"), options.get("reset_timing"),
-                                      options.get("reset_delay"), 1.0, False, None, False,
-                                      options.get("rtol"))
+                                      options.get("reset_delay"),
+                                      options.get("graded_spikes", 1.0),
+                                      options.get("inhibition", False),
+                                      options.get("state_quant"), False, options.get("rtol"))
         source = kernel_source(population.model, semantics, Schedule(), self.target)
         if source.step_map.warning:
             warnings.warn(f"population {population.name!r}: {source.step_map.warning}",
                           NumericalWarning, stacklevel=4)
         return Simulator(self.target, source, None)
+
+    def _one_quantisation(self) -> None:
+        """Populations that quantise their states share one table of levels (the program's)."""
+        tables = {tuple(sorted(sim.semantics.state_quant)): name
+                  for name, sim in self.simulators.items() if sim.semantics.state_quant}
+        if len(tables) > 1:
+            raise InputError(f"populations {sorted(tables.values())} quantise their states to "
+                             "different levels; one network quantises to one table of levels")
 
     def _common_dt(self) -> float | None:
         """The network's dt in seconds (or in steps of unitless models): every population's
@@ -121,19 +132,27 @@ class NetworkSimulator:
                 rings = tuple((y, slots[(name, y)]) for y in sim.model.synapse_names
                               if (name, y) in slots)
                 traced, shared, uniform = variants.get(name, ((), (), ()))
-                populations.append(PopulationPlan(name, population.n, sim.step_map, rings=rings,
-                                                  traced=traced, shared=frozenset(shared),
-                                                  uniform_inputs=frozenset(uniform),
-                                                  neuron0=neuron0))
+                populations.append(PopulationPlan(
+                    name, population.n, sim.step_map, rings=rings, traced=traced,
+                    shared=frozenset(shared), uniform_inputs=frozenset(uniform), neuron0=neuron0,
+                    inhibition=sim.semantics.inhibition,
+                    levels=tuple(sorted(sim.semantics.state_quant or ()))))
             else:
                 populations.append(_source_plan(population, neuron0))
             neuron0 += population.n
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0,
-                                           plastic=p.binding, recorded=j in recorded)
+                                           self._graded(p.pre), plastic=p.binding,
+                                           recorded=j in recorded)
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events")
+
+    def _graded(self, population: str) -> float:
+        """What each spike of `population` carries (snnTorch's graded_spikes_factor; 1 for a
+        source)."""
+        sim = self.simulators.get(population)
+        return 1.0 if sim is None else float(sim.semantics.graded_spikes)
 
     def _projections_in_order(self) -> list[Projection]:
         """Projections by the update order of their presynaptic population, then as added."""
@@ -293,6 +312,8 @@ class NetworkSimulator:
             buffers["input_strides"] = np.array(strides, np.int64)
         dtype = NUMPY_DTYPES[self.dtype]
         buffers["spiked"] = np.zeros(n, dtype)
+        if sim.semantics.inhibition:
+            buffers["margin"], buffers["was_reset"] = np.zeros(n, dtype), np.zeros(n, dtype)
         for k, _ in sim.step_map.constants:
             buffers[f"constant_{k.name.removeprefix('lg_')}"] = np.empty(n, dtype)
         for y in sim.model.synapses:
