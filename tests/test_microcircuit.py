@@ -11,27 +11,20 @@ delays of d/dt steps (Brian2, which the looser band also covers, applies one ste
 holds V one step shorter)."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from example_modules import example
+
 HERE = Path(__file__).resolve().parent
-EXAMPLES = HERE.parent / "examples"
 NEST = HERE / "reference" / "nest" / "microcircuit_scale0.1.json"
 BRIAN2 = HERE / "reference" / "brian2" / "microcircuit_scale0.1.json"
 
 
 @pytest.fixture(scope="module")
 def microcircuit():
-    if not (EXAMPLES / "microcircuit.py").exists():
-        pytest.skip("run from a source checkout (examples/ beside tests/)")
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import microcircuit
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    return microcircuit
+    return example("microcircuit")
 
 
 def test_the_scaled_microcircuit_fires_at_nest_s_rates(microcircuit):

@@ -4,9 +4,7 @@ the CPU) gives the C target's numbers bit for bit (spikes, counts, events, trace
 With a GPU (`pytest -m gpu`): the same networks, within a tolerance, since the threads of a
 scatter add to a delay ring element in any order there."""
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +14,10 @@ from lifgen.codegen.network import lower_network
 from lifgen.errors import LifgenError
 from lifgen.targets.cuda.target import TARGET
 from lifgen.version import __version__
+from example_modules import example
 from test_cuda import gpu, nvrtc
 from test_network_populations import N_EXC, N_INH, mixed_network, snntorch_network
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def mixed(spikes="raster"):
@@ -83,14 +81,7 @@ def sources(spikes="raster"):
 
 def microcircuit():
     """Potjans and Diesmann's microcircuit at 1 % of its neurons and in-degrees, float32."""
-    if not (EXAMPLES / "microcircuit.py").exists():
-        pytest.skip("run from a source checkout (examples/ beside tests/)")
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        import microcircuit as example
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    net = example.network(scale=0.01, seed=1)
+    net = example("microcircuit").network(scale=0.01, seed=1)
     return net, "float32", dict(n_steps=150, record={"L4E": ["V"]}, spikes="events")
 
 

@@ -3,6 +3,7 @@ to the statement IR (codegen/synapse_events.py) against a single population's pl
 NumPy reference loop and the Python test target; their errors; the result's synapses."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,6 @@ import pytest
 import lifgen
 from lifgen import targets
 from lifgen.errors import InputError
-from lifgen.frontend.modelfile import model_from_document
 from lifgen.frontend.synapse_model import synapse_from_document
 
 DT = 0.1  # ms
@@ -18,16 +18,7 @@ DT = 0.1  # ms
 
 def pulsed():
     """A neuron whose synapse type exc adds to V."""
-    return model_from_document({
-        "model": {"name": "pulsed"},
-        "parameters": {"tau": {"value": 10.0, "unit": "ms"},
-                       "theta": {"value": 1.0, "unit": "mV"}},
-        "states": {"V": {"initial": 0.0, "unit": "mV"}},
-        "inputs": {"I": {"unit": "mV"}},
-        "synapses": {"exc": {"target": "V"}},
-        "equations": {"laws": ["tau*dV/dt = -V + I"]},
-        "spike": {"condition": "V > theta"}, "reset": {"mechanism": "zero"},
-        "simulation": {"dt": "0.1 ms", "method": "exact"}}, "pulsed.toml")
+    return lifgen.load_model(Path(__file__).parent / "models" / "pulsed.toml")
 
 
 def recurrent_synapses(n, seed=1, weight=(0.1, 0.4), model="stdp", w_max=0.5):

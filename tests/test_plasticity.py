@@ -15,15 +15,7 @@ from lifgen.frontend.modelfile import model_from_document
 from lifgen.frontend.synapse_model import synapse_from_document
 
 DT, TAU = 0.1, 20.0  # ms
-NEURON = model_from_document({
-    "model": {"name": "pulsed"},
-    "parameters": {"tau": {"value": 10.0, "unit": "ms"}, "theta": {"value": 1.0, "unit": "mV"}},
-    "states": {"V": {"initial": 0.0, "unit": "mV"}},
-    "inputs": {"I": {"unit": "mV"}},
-    "synapses": {"exc": {"target": "V"}},
-    "equations": {"laws": ["tau*dV/dt = -V + I"]},
-    "spike": {"condition": "V > theta"}, "reset": {"mechanism": "zero"},
-    "simulation": {"dt": "0.1 ms", "method": "exact"}}, "pulsed.toml")
+NEURON = lifgen.load_model(Path(__file__).parent / "models" / "pulsed.toml")
 
 
 @pytest.fixture(scope="module")
