@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import pickle
 import threading
 import warnings
 from dataclasses import dataclass
@@ -481,8 +480,10 @@ class NetworkSimulator:
     def content_key(self) -> str:
         """A digest of what was compiled (the network's description, target and dtype): equal
         for equal networks, whichever process computes it."""
-        described = pickle.dumps((self.network, self.target.name, self.dtype), protocol=4)
-        return hashlib.sha256(described).hexdigest()
+        digest = hashlib.sha256(f"{self.target.name} {self.dtype} {self.network.dt!r}".encode())
+        _digest(self.network.populations, digest)
+        _digest(self.network.projections, digest)
+        return digest.hexdigest()
 
     def __reduce__(self) -> tuple:
         """A compiled network pickles as its description, target and dtype: unpickled in another
@@ -521,6 +522,39 @@ def _compiled(network: Any, target: str = "c", dtype: str = "float64",
         if key not in _REBUILT:
             _REBUILT[key] = network.compile(target=target, dtype=dtype)
         return _REBUILT[key]
+
+
+def _digest(value: Any, digest: Any) -> None:
+    """Feed a network's description into `digest` by content: models by their content hash,
+    arrays by dtype, shape and bytes, containers and objects field by field (pickled bytes are
+    not canonical: equal descriptions can pickle differently)."""
+    update = digest.update
+    if hasattr(value, "content_hash"):
+        update(f"<model {value.content_hash()}>".encode())
+    elif isinstance(value, np.ndarray):
+        update(f"<array {value.dtype.str} {value.shape}>".encode())
+        update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Mapping):
+        update(f"<{type(value).__name__} {len(value)}>".encode())
+        for key, item in value.items():
+            _digest(key, digest)
+            _digest(item, digest)
+    elif isinstance(value, (list, tuple)):
+        update(f"<{type(value).__name__} {len(value)}>".encode())
+        for item in value:
+            _digest(item, digest)
+    elif isinstance(value, (set, frozenset)):
+        update(f"<set {sorted(map(repr, value))}>".encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        update(f"<{type(value).__qualname__}>".encode())
+        for field in dataclasses.fields(value):
+            update(field.name.encode())
+            _digest(getattr(value, field.name), digest)
+    elif hasattr(value, "__dict__") and not callable(value):
+        update(f"<{type(value).__qualname__}>".encode())
+        _digest(vars(value), digest)
+    else:
+        update(f"<{type(value).__qualname__} {value!r}>".encode())
 
 
 def _source_with(population: SourcePopulation, given: Mapping[str, Any]) -> SourcePopulation:
