@@ -51,7 +51,11 @@ class _Layout:
 
 
 class NetworkSimulator:
-    """A compiled network: call `run` as often as you like."""
+    """A compiled network: call `run` as often as you like (with `params=` to change
+    parameters or source rates for one run). It pickles as its network's description, target
+    and dtype and is compiled again where unpickled, once per process and content (a Dask
+    worker loads its programs from the kernel cache when it is warm), so `lifgen.sweep` and
+    Dask take it as they take a Simulator."""
 
     def __init__(self, network: Any, target: Any, dtype: str):
         if dtype not in NUMPY_DTYPES:
