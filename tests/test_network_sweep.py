@@ -186,3 +186,31 @@ def test_one_network_run_is_not_sharded_and_says_why():
             simulator.run(10, **arguments)
     with pytest.raises(lifgen.InputError, match=r"takes \{'rate': value\}"):
         simulator.run(10, params={"noise": {"p": 0.1}})
+
+
+def test_seeds_draw_a_noisy_population_s_white_noise_as_its_runs_do():
+    from lifgen.frontend.modelfile import model_from_document
+
+    ou = model_from_document({
+        "model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},
+        "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
+        "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
+        "synapses": {"exc": {"target": "V"}}, "simulation": {"dt": 0.1}}, "ou.toml")
+    net = lifgen.Network()
+    net.add("ou", ou, 8)
+    net.add("out", ou, 2, params={"sigma": 0.0})
+    net.connect("ou", "out", "exc", np.full((2, 8), 0.3))
+    data = lifgen.sweep(net, {"ou.sigma": [0.3, 0.6]}, n_steps=400, seeds=[5, 6],
+                        record={"ou": {"V": [0, 7]}})
+    simulator = net.compile()
+    for sigma in (0.3, 0.6):
+        for seed in (5, 6):
+            alone = simulator.run(400, params={"ou": {"sigma": sigma}}, seed=seed,
+                                  record={"ou": {"V": [0, 7]}})
+            point = data.sel({"ou.sigma": sigma, "seed": seed})
+            assert np.array_equal(point.ou_spike_count.values, alone["ou"].spike_count)
+            assert np.array_equal(point.out_spike_count.values, alone["out"].spike_count)
+            assert np.array_equal(point.ou_V.values, alone["ou"].traces["V"].mean(axis=-1))
+    assert data.attrs["time_unit"] == "" and data.ou_rate.attrs["units"] == "1/time unit"
+    assert not np.array_equal(data.ou_V.sel(seed=5).values, data.ou_V.sel(seed=6).values)
+    assert data.out_spike_count.sum() > 0  # the noisy population drives the other
