@@ -40,7 +40,7 @@ class NetworkPlan:
     """What every task of a network sweep shares (it travels to the workers with the task)."""
 
     axes: tuple[Axis, ...]
-    targets: Mapping[str, tuple[str, str, str]]  # grid name -> (population, name, "params"|"inputs")
+    targets: Mapping[str, tuple[str, str, str]]  # grid name -> (population, name, params|inputs)
     n_steps: int
     inputs: Mapping[str, Mapping[str, Any]]
     params: Mapping[str, Mapping[str, Any]]
