@@ -4,6 +4,7 @@ prints today (the first command, `show`, `verify`, and the Python API example)."
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lifgen
@@ -97,3 +98,17 @@ def test_the_networks_example_runs():
     assert result["exc"].traces["w"].shape == (2000, 80)
     assert result["inh"].traces["V"].shape == (2000, 2)
     assert set(result.rates) == {"noise", "exc", "inh"} and result.rates["exc"] > 0
+
+
+def test_the_network_sweep_example_runs():
+    scope: dict = {}
+    for starting in ("import numpy as np", "grid = "):
+        code = _block_after("## Networks", starting).replace("result[\"exc\"].plot()",
+                                                             "result[\"exc\"]")
+        exec(compile(code, "README.md (Networks)", "exec"), scope)
+    data = scope["data"]
+    assert data.exc_rate.dims == ("exc.b", "noise.rate", "seed", "exc_neuron")
+    assert data.exc_V.dims == ("exc.b", "noise.rate", "seed", "time")
+    assert data.noise_rate.attrs["units"] == "Hz" and data.exc_rate.values.sum() > 0
+    np.testing.assert_allclose(data.noise_rate.mean(["noise_neuron", "seed", "exc.b"]),
+                               [5.0, 10.0], rtol=0.3)

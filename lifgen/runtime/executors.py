@@ -25,14 +25,21 @@ def resolve(executor: Any) -> tuple[Any, Any]:
         cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
                                processes=True, dashboard_address=None)
         return Client(cluster), cluster
+    if isinstance(executor, str) and executor == "processes":
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(os.cpu_count() or 1)
+        return pool, pool
     if hasattr(executor, "submit"):
         return executor, None
-    raise InputError("executor must be None, 'dask', a dask.distributed Client or a "
-                     f"concurrent.futures Executor, got {executor!r}")
+    raise InputError("executor must be None, 'dask', 'processes', a dask.distributed Client or "
+                     f"a concurrent.futures Executor, got {executor!r}")
 
 
 def close(client: Any, cluster: Any) -> None:
-    if cluster is not None:
+    if cluster is client and cluster is not None:  # a process pool started here
+        cluster.shutdown()
+    elif cluster is not None:
         client.close()
         cluster.close()
 

@@ -5,6 +5,9 @@ program a chunk of steps at a time and assemble one Result per population."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -21,8 +24,9 @@ from ..results.result import Result
 from . import memory, prepare
 from . import plasticity
 from .populations import Population, Projection, SourcePopulation, SpikeRaster
+from .shards import refuse_network
 from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, read_only
-from .sources import Bernoulli, PoissonInput, SpikeTrain
+from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
 
 CHUNK_CELLS = 1 << 22  # neuron-steps per call when spikes are kept as events
 
@@ -47,7 +51,11 @@ class _Layout:
 
 
 class NetworkSimulator:
-    """A compiled network: call `run` as often as you like."""
+    """A compiled network: call `run` as often as you like (with `params=` to change
+    parameters or source rates for one run). It pickles as its network's description, target
+    and dtype and is compiled again where unpickled, once per process and content (a Dask
+    worker loads its programs from the kernel cache when it is warm), so `lifgen.sweep` and
+    Dask take it as they take a Simulator."""
 
     def __init__(self, network: Any, target: Any, dtype: str):
         if dtype not in NUMPY_DTYPES:
@@ -184,21 +192,32 @@ class NetworkSimulator:
     def run(self, n_steps: Any = None, inputs: dict | None = None, record: dict | None = None,
             spikes: str = "count", seed: int = 0, duration: Any = None,
             allow_nan: bool = False, max_memory: Any = None,
-            record_synapses: dict | None = None) -> NetworkResult:
+            record_synapses: dict | None = None, params: dict | None = None,
+            executor: Any = None, shards: int | None = None) -> NetworkResult:
         """Simulate `n_steps` steps (or a `duration`, "500 ms") of the whole network. `inputs`
         maps a population to its inputs, `record` a population to the states it traces (a list,
         or a dict of state -> neurons, as `run` takes it); `spikes` is "count", "raster" or
         "events"; `seed` seeds white noise. `record_synapses` maps a plastic projection's
         (pre, post, synapse) to the synapses (indices in its Sparse) whose states are kept at
-        every step's end (result.synapse_traces)."""
+        every step's end (result.synapse_traces).
+
+        `params` changes parameters for this run only, without compiling again: it maps a
+        population to {parameter: value} (over those given to `Network.add`), or a source to
+        its rate ({"rate": r} of a Poisson or PoissonInput, {"p": p} of a Bernoulli; a number
+        or an array of the shape the source was given). `lifgen.sweep` runs a network's grid
+        points so. `executor` and `shards` are refused: a network's populations exchange spikes
+        every min-delay, so one run is not split over workers (sweep its grid points instead)."""
+        if executor is not None or shards not in (None, 1):
+            refuse_network(self.min_delay())
         n_steps = self._step_count(n_steps, duration)
         if spikes not in SPIKE_MODES:
             raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
         inputs = self._per_population(inputs, "inputs")
         record = self._per_population(record, "record")
+        populations = self.with_params(params)
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
-                                      spikes, seed, allow_nan, max_memory)
+                                      spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
         rows = _common_rows(layouts)
         plastic = self._plastic(rows, n_steps, record_synapses)
@@ -287,9 +306,51 @@ class NetworkSimulator:
             raise InputError(f"{what}: {sources} are spike sources, which have no {what}")
         return given
 
+    def with_params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The network's populations with `params` (run's argument) in place of their own: new
+        Population and source objects, the network's own left as they are."""
+        populations = dict(self.network.populations)
+        if params is None:
+            return populations
+        if not isinstance(params, Mapping):
+            raise InputError("params maps population names to their parameters, e.g. "
+                             f"params={{'exc': {{'tau_m': 15.0}}}}; got {type(params).__name__}")
+        for name, given in params.items():
+            if name not in populations:
+                raise InputError(f"params names unknown population {name!r}; the network has "
+                                 f"{', '.join(populations)}")
+            if not isinstance(given, Mapping):
+                raise InputError(f"params[{name!r}] maps parameter names to values; got "
+                                 f"{type(given).__name__}")
+            population = populations[name]
+            if isinstance(population, Population):
+                unknown = sorted(set(given) - set(population.model.parameter_names))
+                if unknown:
+                    raise InputError(f"params[{name!r}]: {unknown} are not parameters of "
+                                     f"{population.model.name}; it has "
+                                     f"{', '.join(population.model.parameter_names)}")
+                populations[name] = dataclasses.replace(population,
+                                                        params={**population.params, **given})
+            else:
+                populations[name] = _source_with(population, given)
+        return populations
+
+    def min_delay(self) -> int | None:
+        """The shortest delay of the network's projections in steps (None: no projections):
+        how often its populations exchange spikes."""
+        delays = []
+        for p in self.network.projections:
+            if p.kind == "sparse" and p.runs is not None and p.runs["run_delay"].size:
+                delays.append(int(p.runs["run_delay"].min()))
+            elif p.kind == "plastic" and p.synapses is not None and p.synapses.sparse.delay.size:
+                delays.append(int(p.synapses.sparse.delay.min()))
+            elif p.kind in ("dense", "one_to_one"):
+                delays.append(int(p.delay))
+        return min(delays) if delays else None
+
     def _layout(self, name: str, n_steps: int, inputs: Any, record: Any, spikes: str, seed: int,
-                allow_nan: bool, max_memory: Any) -> _Layout:
-        population = self.network.populations[name]
+                allow_nan: bool, max_memory: Any, population: Any = None) -> _Layout:
+        population = self.network.populations[name] if population is None else population
         if isinstance(population, SourcePopulation):
             return _source_layout(population, n_steps, self.simulators, self.network)
         sim = self.simulators[name]
@@ -435,8 +496,26 @@ class NetworkSimulator:
                 units=sim._units, **common)
         return NetworkResult(results, order=tuple(self.order))
 
+    @property
+    def from_cache(self) -> bool:
+        """Whether every program this simulator has run so far was loaded from the kernel cache
+        (no C compiler ran for it); True before any run."""
+        return all(getattr(kernel, "from_cache", True) for _, kernel in self._programs.values())
+
+    def content_key(self) -> str:
+        """A digest of what was compiled (the network's description, target and dtype): equal
+        for equal networks, whichever process computes it."""
+        digest = hashlib.sha256(f"{self.target.name} {self.dtype} {self.network.dt!r}".encode())
+        _digest(self.network.populations, digest)
+        _digest(self.network.projections, digest)
+        return digest.hexdigest()
+
     def __reduce__(self) -> tuple:
-        return (_compiled, (self.network, self.dtype))
+        """A compiled network pickles as its description, target and dtype: unpickled in another
+        process (a Dask worker) it is compiled there once per content, its programs loaded from
+        the kernel cache when it is warm, and every later unpickling of the same content in that
+        process returns the same NetworkSimulator."""
+        return (_compiled, (self.network, self.target.name, self.dtype, self.content_key()))
 
     def __repr__(self) -> str:
         return (f"<NetworkSimulator: {len(self.order)} populations in order "
@@ -455,8 +534,78 @@ def _warn_nonfinite(result: NetworkResult) -> None:
                           "dt or a stabler method", NumericalWarning, stacklevel=3)
 
 
-def _compiled(network: Any, dtype: str) -> NetworkSimulator:
-    return network.compile(dtype=dtype)
+_REBUILT: dict[str, NetworkSimulator] = {}  # this process's networks, by content
+_REBUILT_LOCK = threading.Lock()
+
+
+def _compiled(network: Any, target: str = "c", dtype: str = "float64",
+              key: str | None = None) -> NetworkSimulator:
+    """What an unpickled NetworkSimulator becomes: compiled once per content in this process."""
+    if key is None:
+        return network.compile(target=target, dtype=dtype)
+    with _REBUILT_LOCK:
+        if key not in _REBUILT:
+            _REBUILT[key] = network.compile(target=target, dtype=dtype)
+        return _REBUILT[key]
+
+
+def _digest(value: Any, digest: Any) -> None:
+    """Feed a network's description into `digest` by content: models by their content hash,
+    arrays by dtype, shape and bytes, containers and objects field by field (pickled bytes are
+    not canonical: equal descriptions can pickle differently)."""
+    update = digest.update
+    if hasattr(value, "content_hash"):
+        update(f"<model {value.content_hash()}>".encode())
+    elif isinstance(value, np.ndarray):
+        update(f"<array {value.dtype.str} {value.shape}>".encode())
+        update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Mapping):
+        update(f"<{type(value).__name__} {len(value)}>".encode())
+        for key, item in value.items():
+            _digest(key, digest)
+            _digest(item, digest)
+    elif isinstance(value, (list, tuple)):
+        update(f"<{type(value).__name__} {len(value)}>".encode())
+        for item in value:
+            _digest(item, digest)
+    elif isinstance(value, (set, frozenset)):
+        update(f"<set {sorted(map(repr, value))}>".encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        update(f"<{type(value).__qualname__}>".encode())
+        for field in dataclasses.fields(value):
+            update(field.name.encode())
+            _digest(getattr(value, field.name), digest)
+    elif hasattr(value, "__dict__") and not callable(value):
+        update(f"<{type(value).__qualname__}>".encode())
+        _digest(vars(value), digest)
+    else:
+        update(f"<{type(value).__qualname__} {value!r}>".encode())
+
+
+def _source_with(population: SourcePopulation, given: Mapping[str, Any]) -> SourcePopulation:
+    """A source population with its rate (or probability) replaced, of the shape it had (the
+    program reads a scalar, an (n,) or a (T, n) table with the strides it was compiled for)."""
+    source = population.source
+    field_name = "p" if isinstance(source, Bernoulli) else "rate"
+    if not isinstance(source, (Poisson, PoissonInput, Bernoulli)) or set(given) != {field_name}:
+        takes = f"{{{field_name!r}: value}}" if isinstance(source, (Poisson, PoissonInput,
+                                                                      Bernoulli)) else "nothing"
+        raise InputError(f"params[{population.name!r}]: the source "
+                         f"({type(source).__name__}) takes {takes}; got {sorted(given)}")
+    value, old = given[field_name], getattr(source, field_name)
+    if not isinstance(old, str) and np.ndim(old) > 0 and not isinstance(value, str):
+        try:
+            value = np.broadcast_to(np.asarray(value, float), np.shape(old))
+        except ValueError:
+            raise InputError(f"params[{population.name!r}][{field_name!r}]: a value of shape "
+                             f"{np.shape(value)} for a source given shape "
+                             f"{np.shape(old)}") from None
+    elif np.ndim(value) > 0:
+        raise InputError(f"params[{population.name!r}][{field_name!r}]: the source was given "
+                         "one value for every neuron, so give one number (its program reads "
+                         "a scalar)")
+    return dataclasses.replace(population, source=dataclasses.replace(source,
+                                                                       **{field_name: value}))
 
 
 def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:

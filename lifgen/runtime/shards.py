@@ -70,6 +70,17 @@ def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, exec
     return min(r.n_steps for r in results), any(r.partial for r in results), events
 
 
+def refuse_network(min_delay: int | None) -> None:
+    """A network's run is not split over workers: say why (an InputError)."""
+    every = "every step" if not min_delay or min_delay <= 1 else f"every {min_delay} steps"
+    raise InputError("a network's run is not sharded over workers: its populations exchange "
+                     f"spikes every min-delay ({every} here; CUBA's 0.1 ms is about 1e4 round "
+                     "trips per simulated second against 0.15 s of compute), which only an MPI "
+                     "all-gather per min-delay window would scale; run it on one machine or a "
+                     "GPU, and spread a sweep of its grid points instead (lifgen.sweep(net, "
+                     "grid, executor=client))")
+
+
 def _arguments(request: Request, first: int, end: int, allow_nan: bool) -> dict[str, Any]:
     """run's arguments for neurons first .. end of the whole request."""
     a = request.arrays

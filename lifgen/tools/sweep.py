@@ -30,6 +30,9 @@ from ..ir.model import Model
 if TYPE_CHECKING:  # xarray is an optional extra
     import xarray
 
+    from ..runtime.network import Network
+    from ..runtime.network_run import NetworkSimulator
+
 # compile() options: a sweep over one of them is a sweep over simulators, not over runs
 COMPILE_OPTIONS = ("dt", "method", "dtype", "reset", "reset_timing", "reset_delay",
                    "graded_spikes", "inhibition", "state_quant", "precise", "threads", "tile",
@@ -108,7 +111,8 @@ Grid = Union[Mapping[str, Union[npt.ArrayLike, ZipGrid]], ZipGrid]
 Record = Union[str, Sequence[str], Mapping[str, Any], None]  # as run's record= (None: no traces)
 
 
-def sweep(sim_or_model: Simulator | Model | str | Path, grid: Grid, *, n_steps: int,
+def sweep(sim_or_model: Simulator | Model | str | Path | Network | NetworkSimulator,
+          grid: Grid, *, n_steps: int,
           n_neurons: int = 1, inputs: Mapping[str, Any] | None = None,
           params: Mapping[str, Any] | None = None, seeds: npt.ArrayLike | None = None,
           record: Record = None, spikes: str = "count", executor: Any = None,
@@ -123,9 +127,43 @@ def sweep(sim_or_model: Simulator | Model | str | Path, grid: Grid, *, n_steps: 
     shares. Dimensions: one per grid axis, `seed` when `seeds` is given, `neuron`, and `time`
     for the traces of `record` (None: no traces). `spikes` is "count" or "events". `executor`
     is None (this process, packed into one population), a dask.distributed Client, "dask" (a
-    LocalCluster on this machine) or a concurrent.futures Executor. `pack` is "auto" (tasks of
-    about 0.5 s on an executor), or the number of grid points per task.
+    LocalCluster on this machine), "processes" (a process pool on this machine) or a
+    concurrent.futures Executor. `pack` is "auto" (tasks of about 0.5 s on an executor), or the
+    number of grid points per task.
+
+    A `lifgen.Network` (compiled with its defaults) or a compiled NetworkSimulator is swept one
+    run of the whole network per grid point and seed, its connections as built: `grid` names
+    "population.parameter" (or an input of the population's model, e.g. "exc.I") and
+    "source.rate" (a Poisson's or PoissonInput's rate, a number per unit of the model's time as
+    Poisson takes it; "source.p" of a Bernoulli), set for that run only, without compiling
+    again. `inputs` and `params` map populations to what every point shares ({"exc": {"I":
+    5.0}}), `record` populations to the states traced ({"exc": ["V"]}: their mean over the
+    recorded neurons is kept). Variables: `{population}_spike_count` and `{population}_rate`
+    over the grid axes, `seed` and `{population}_neuron` (sources too), `{population}_{state}`
+    over the grid axes, `seed` and `time`, and with spikes="events" a table per population
+    along `{population}_event`. n_neurons, initial, connections and drives are the network's
+    own (set them on it). The network pickles as its description: each worker process compiles
+    it once per content, from the kernel cache when it is warm; one run is never split over
+    workers (its populations exchange spikes every min-delay), its grid points are.
     """
+    from ..runtime.network import Network
+    from ..runtime.network_run import NetworkSimulator
+
+    if isinstance(sim_or_model, (Network, NetworkSimulator)):
+        for given, what, empty in ((n_neurons, "n_neurons", 1), (initial, "initial", None),
+                                   (connections, "connections", None), (drives, "drives", None)):
+            if given != empty:
+                raise InputError(f"sweep of a network: {what} is the network's own; set it "
+                                 "with Network.add and Network.connect")
+        if record is not None and not isinstance(record, Mapping):
+            raise InputError("sweep of a network: record maps population names to the states "
+                             f"traced, e.g. record={{'exc': ['V']}}; got {record!r}")
+        from .network_sweep import network_sweep
+
+        return network_sweep(sim_or_model, grid, n_steps=n_steps, inputs=inputs, params=params,
+                             seeds=seeds, record=record, spikes=spikes, executor=executor,
+                             pack=pack, progress=sys.stderr.isatty() if progress is None
+                             else bool(progress))
     simulator = sim_or_model if isinstance(sim_or_model, Simulator) else compile_model(sim_or_model)
     xarray = _xarray()
     plan, seed_list = _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record,
