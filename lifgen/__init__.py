@@ -17,6 +17,7 @@ from .frontend.synapse_model import list_synapse_models, load_synapse_model  # n
 from .tools.verify import VerificationReport, verify  # noqa: E402
 from .runtime.waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 from .runtime.network import Network, Population, Projection, SourcePopulation  # noqa: E402
+from .runtime.populations import Values  # noqa: E402
 from .results.network_result import NetworkResult  # noqa: E402
 
 __all__ = [
@@ -24,6 +25,6 @@ __all__ = [
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "Synapses", "VerificationReport", "compile", "emit", "list_models", "list_synapse_models",
+    "Synapses", "Values", "VerificationReport", "compile", "emit", "list_models", "list_synapse_models",
     "load_model", "load_synapse_model", "sweep", "verify", "warm", "zip_grid",
 ]
