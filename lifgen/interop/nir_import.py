@@ -197,7 +197,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
                 and kind not in ("Input", "Output", PASS_THROUGH):
             raise InputError(f"NIR node {key!r} is a {kind}, which lifgen does not support yet; "
                              f"supported: {supported()}")
-    network = Network(dt=f"{dt!r} s")
+    network = Network(dt=None if convention == "snntorch" else f"{dt!r} s")  # discrete maps
     interface = Interface(graph, convention, dt, method, batch)
     vertices = {k for k, v in nodes.items() if _kind(v) in NIR_NODES or _kind(v) == "Input"}
     recurrent = _snntorch_recurrent(nodes, edges) if convention == "snntorch" else set()
