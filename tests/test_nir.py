@@ -33,7 +33,6 @@ def exact_lif(current, tau, r, v_leak, v_threshold, dt):
     for k, i_in in enumerate(current):
         left = dt
         while True:
-            v_inf = v_leak + r * i_in
             t_spike = math.inf
             if v - r * i_in != 0.0:
                 arg = (v_threshold - v_leak - r * i_in) / (v - r * i_in)
@@ -46,7 +45,6 @@ def exact_lif(current, tau, r, v_leak, v_threshold, dt):
             v -= v_threshold
             spikes.append(k)
             left -= t_spike
-            del v_inf
         voltages.append(v)
     return np.array(voltages), np.array(spikes)
 
@@ -140,3 +138,16 @@ def test_a_real_valued_source_runs_bit_for_bit_on_the_python_target(python_targe
     assert np.array_equal(c["p"].spikes, python["p"].spikes)
     for state in ("V", "g_e", "g_i"):
         assert np.array_equal(c["p"].traces[state], python["p"].traces[state]), state
+
+
+def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
+    from lifgen.cli import main
+
+    np.save(tmp_path / "in.npy", paper_input().reshape(-1, 1, 1))
+    out = tmp_path / "out.npz"
+    assert main(["simulate", str(HERE / "lif_norse.nir"), "--input", str(tmp_path / "in.npy"),
+                 "--save", str(out)]) == 0
+    assert "output output: shape (1000, 1, 1), sum 4" in capsys.readouterr().out
+    assert np.load(out)["output"].sum() == 4
+    assert main(["simulate", str(tmp_path / "missing.nir"), "--input", "x.npy"]) == 2
+    assert "no NIR file" in capsys.readouterr().err

@@ -59,7 +59,7 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
         binary = bool(np.all((array == 0) | (array == 1)))
         source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if binary else Values(array)
         run.populations[name] = SourcePopulation(name, source, n)
-    if steps is None:
+    if steps is None or rows is None:
         raise InputError("the graph has no Input node to feed")
     traced = {name: [state] for name, state in interface.emits.items() if state is not None}
     for name, states in (record or {}).items():
@@ -83,6 +83,7 @@ def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape:
         if state is not None:
             emitted = population.traces[state].astype(np.float64)
         else:
+            assert population.spikes is not None  # run_nir runs with a raster
             emitted = population.spikes.reshape(steps, -1, population.spikes.shape[-1]) \
                 .astype(np.float64)
         emitted = emitted.reshape(steps, rows, -1)
