@@ -8,6 +8,7 @@ import errno
 import os
 import sys
 import traceback
+from typing import Any
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Literal, NoReturn, Sequence, TypeVar, overload
 
@@ -344,7 +345,8 @@ def _simulate_nir(args: argparse.Namespace) -> None:
     for key, value in result.outputs.items():
         print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
     if save:
-        np.savez_compressed(save, **{k: np.asarray(v) for k, v in result.outputs.items()})
+        arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in result.outputs.items()}
+        np.savez_compressed(save, **arrays)
         print(f"wrote {save}")
 
 
