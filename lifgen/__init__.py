@@ -17,13 +17,17 @@ from .frontend.synapse_model import list_synapse_models, load_synapse_model  # n
 from .tools.verify import VerificationReport, verify  # noqa: E402
 from .runtime.waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402
 from .runtime.network import Network, Population, Projection, SourcePopulation  # noqa: E402
+from .runtime.populations import Values  # noqa: E402
 from .results.network_result import NetworkResult  # noqa: E402
+from .interop.nir_import import from_nir  # noqa: E402
+from .interop.nir_run import run_nir  # noqa: E402
+from .interop.nir_export import to_nir  # noqa: E402
 
 __all__ = [
     "Bernoulli", "BuildError", "CompileError", "Constant", "InputError", "LifgenError", "Model",
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "Synapses", "VerificationReport", "compile", "emit", "list_models", "list_synapse_models",
-    "load_model", "load_synapse_model", "sweep", "verify", "warm", "zip_grid",
+    "Synapses", "Values", "VerificationReport", "compile", "emit", "from_nir", "list_models", "list_synapse_models",
+    "load_model", "load_synapse_model", "run_nir", "to_nir", "sweep", "verify", "warm", "zip_grid",
 ]

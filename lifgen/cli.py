@@ -8,6 +8,7 @@ import errno
 import os
 import sys
 import traceback
+from typing import Any
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Literal, NoReturn, Sequence, TypeVar, overload
 
@@ -65,7 +66,10 @@ def _parser() -> _Parser:
     _compile_options(show)
 
     sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
-    sim.add_argument("model", help="model name or path to a .toml file")
+    sim.add_argument("model", help="model name, path to a .toml file, or a NIR graph (.nir: "
+                     "--input in.npy or NAME=in.npy, one (T, batch, *shape) array per Input node)")
+    sim.add_argument("--convention", choices=("nir", "snntorch"), default="nir",
+                     help="a .nir graph's semantics: NIR's continuous time, or snnTorch's import")
     _run_length(sim, "population size (default 1)")
     sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                      help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")
@@ -315,7 +319,40 @@ def _equation(eq: sympy.Basic) -> str:
     return display(eq)
 
 
+def _simulate_nir(args: argparse.Namespace) -> None:
+    """`lifgen simulate graph.nir --input in.npy`: the graph's Output nodes, summarised or saved."""
+    import numpy as np
+
+    from .interop.nir_import import from_nir
+    from .interop.nir_run import run_nir
+
+    dt = None if args.dt is None else float(args.dt)
+    network = from_nir(args.model, dt=dt, method=args.method, convention=args.convention)
+    names = list(network.nir.inputs)  # type: ignore[attr-defined]
+    inputs = {}
+    for spec in args.input:
+        name, _, path = spec.rpartition("=")
+        if not name:
+            if len(names) != 1:
+                raise InputError(f"the graph has Input nodes {names}: give --input NAME=FILE.npy")
+            name = names[0]
+        try:
+            inputs[name] = np.load(path)
+        except (OSError, ValueError) as error:
+            raise InputError(f"--input {spec}: cannot read a .npy array: {error}") from None
+    save = final_path(args.save, "npz", args.force) if args.save else None
+    result = run_nir(network, inputs, dtype=args.dtype)
+    for key, value in result.outputs.items():
+        print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
+    if save:
+        arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in result.outputs.items()}
+        np.savez_compressed(save, **arrays)
+        print(f"wrote {save}")
+
+
 def _simulate(args: argparse.Namespace) -> None:
+    if str(args.model).endswith(".nir"):
+        return _simulate_nir(args)
     from . import compile as compile_model
     from .frontend.library import load_model
     from .runtime.waveforms import parse_input_spec

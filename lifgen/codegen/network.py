@@ -43,10 +43,11 @@ from .synapse_events import POST, SYNAPSE, Site, event, per_step, propagated, st
 # a synapse model (synapse_events.py), its events run at the start of the post population's step.
 WEIGHT_KINDS = ("dense", "one_to_one", "sparse", "plastic")
 # Poisson/Bernoulli draws, recorded spikes played back, a (T, batch, n) raster read row by row,
-# or a Poisson number of events per step (PoissonInput), which its projections multiply
-SOURCE_KINDS = ("random", "train", "raster", "counts")
+# a Poisson number of events per step (PoissonInput), which its projections multiply, or a
+# (T, batch, n) array of real values (NIR's input currents), each nonzero one an event of that value
+SOURCE_KINDS = ("random", "train", "raster", "counts", "values")
 MAX_DRAWS = 64  # uniforms one Poisson count may take (its mean is at most 20)
-COUNTED = ("counts", "train")  # sources whose step may bring a target several events
+COUNTED = ("counts", "train", "values")  # sources whose events carry a multiple of the weight
 
 
 def name(identifier: str) -> Name:
@@ -291,6 +292,10 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     if population.source == "raster":
         out.append(Buffer(population_buffer(k, "spikes"), "uint8",
                           f"{what}: the sources' spikes [step][batch][{n}] (strides "
+                          f"{population.raster_strides})"))
+    if population.source == "values":
+        out.append(Buffer(population_buffer(k, "values"), "real",
+                          f"{what}: the sources' values [step][batch][{n}] (strides "
                           f"{population.raster_strides})"))
     step_map = population.step_map
     if step_map is None:
@@ -775,6 +780,17 @@ def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
         return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op(">", given, Integer(0)), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
+            *_spike_list(k, population, plan)]
+    if population.source == "values":  # each nonzero value an event that carries it
+        time_stride, row_stride = population.raster_strides
+        value = Element(population_buffer(k, "values"),
+                        plus(times(TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
+        return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
+            Let("lg_value", value),
+            Store(population_buffer(k, "events"), j, name("lg_value")),
+            Let("lg_spike", Op("or", Op(">", name("lg_value"), Num(0.0)),
+                               Op("<", name("lg_value"), Num(0.0))), INT),
+            *_spike_out(k, population, plan, name("lg_spike"), "lg_j", name("lg_spike")))),
             *_spike_list(k, population, plan)]
     start = population_buffer(k, "train_start")
     played = Element(population_buffer(k, "train_source"), name("lg_e"))

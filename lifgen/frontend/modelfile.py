@@ -237,7 +237,9 @@ def derive_model(checked: CheckedModel) -> Model:
     if checked.laws:
         odes = derive_odes(checked.laws, [q.name for q in checked.states],
                            [q.name for q in parsed.parameters + parsed.inputs]
-                           + [e.name for e, _ in expressions] + ["xi"], parsed.source)
+                           + [e.name for e, _ in expressions] + ["xi"]
+                           + [y.name for y in parsed.synapses if y.target is None],  # inputs too
+                           parsed.source)
     return Model(
         name=parsed.name, description=parsed.description, reference=parsed.reference,
         states=checked.states, parameters=parsed.parameters, inputs=parsed.inputs,

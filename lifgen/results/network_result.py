@@ -52,6 +52,7 @@ class NetworkResult:
     order: tuple[str, ...] = ()
     synapses: dict = field(default_factory=ByProjection)
     synapse_traces: dict = field(default_factory=ByProjection)
+    outputs: dict = field(default_factory=dict)  # a NIR graph's Output nodes (lifgen.run_nir)
 
     def __getitem__(self, name: str) -> Result:
         if name not in self.populations:

@@ -22,7 +22,7 @@ from . import prepare
 from .network_run import NetworkSimulator
 from .plasticity import Synapses
 from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
-                          SpikeRaster, plastic_projection, projection, raster_source,
+                          SpikeRaster, Values, plastic_projection, projection, raster_source,
                           update_order)
 from .simulate import MAX_COUNT
 from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
@@ -54,13 +54,15 @@ class Network:
         """A population of spike sources: lifgen.Poisson, PoissonInput (a Poisson number of
         events per step), Bernoulli, SpikeTrain, or an array of
         spikes played back (True or 1 where a source spikes): (T, n) for every batch row, or
-        (T, batch, n), one raster per row."""
+        (T, batch, n), one raster per row; or lifgen.Values(array), real values whose nonzero
+        entries are events carrying value x weight (NIR's input currents)."""
         self._check_new(name)
         if isinstance(source, (np.ndarray, list)):
             source = raster_source(np.asarray(source), name)
-        if not isinstance(source, (Poisson, PoissonInput, Bernoulli, SpikeTrain, SpikeRaster)):
+        if not isinstance(source, (Poisson, PoissonInput, Bernoulli, SpikeTrain, SpikeRaster,
+                                   Values)):
             raise InputError(f"source {name!r}: give lifgen.Poisson, PoissonInput, Bernoulli, "
-                             "SpikeTrain or a "
+                             "SpikeTrain, Values or a "
                              f"(T, n) or (T, batch, n) array of spikes, not "
                              f"{type(source).__name__}")
         population = SourcePopulation(name, source, prepare.count(source.n, "n", 1, MAX_COUNT))

@@ -23,7 +23,7 @@ from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import memory, prepare
 from . import plasticity
-from .populations import Population, Projection, SourcePopulation, SpikeRaster
+from .populations import Population, Projection, SourcePopulation, SpikeRaster, Values
 from .shards import refuse_network
 from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, read_only
 from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
@@ -418,7 +418,8 @@ class NetworkSimulator:
             n = population.n
             prefix = f"lg_P{k}_"
             for role, array in layout.buffers.items():
-                arrays[prefix + role] = array
+                arrays[prefix + role] = np.ascontiguousarray(array, dtype) \
+                    if population.source == "values" and role == "values" else array
             arrays[prefix + "fired"] = np.zeros((rows, n), np.uint8)
             arrays[prefix + "spike_list"] = np.zeros(n, np.int64)
             if population.source in COUNTED:
@@ -612,9 +613,10 @@ def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:
     source = population.source
     if isinstance(source, SpikeTrain):
         return PopulationPlan(population.name, population.n, source="train", neuron0=neuron0)
-    if isinstance(source, SpikeRaster):
+    if isinstance(source, (SpikeRaster, Values)):
         strides = (source.rows * source.n, source.n if source.rows > 1 else 0)
-        return PopulationPlan(population.name, population.n, source="raster",
+        return PopulationPlan(population.name, population.n,
+                              source="raster" if isinstance(source, SpikeRaster) else "values",
                               raster_strides=strides, neuron0=neuron0)
     table: Any = source.p if isinstance(source, Bernoulli) else source.rate
     ndim = 0 if isinstance(table, str) else np.ndim(table)
@@ -636,6 +638,12 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
                              f"{source.spikes.shape[0]} steps, the run {n_steps}")
         return _Layout({"spikes": source.spikes}, {}, source.rows,
                        (source.rows,) if source.spikes.ndim == 3 else (), {})
+    if isinstance(source, Values):
+        if source.values.shape[0] < n_steps:
+            raise InputError(f"source {population.name!r}: its values cover "
+                             f"{source.values.shape[0]} steps, the run {n_steps}")
+        return _Layout({"values": source.values}, {}, source.rows,
+                       (source.rows,) if source.values.ndim == 3 else (), {})
     dt, unit = _source_time(simulators, network, population.name)
     table = source.probabilities(n_steps, dt, unit)
     if table.ndim == 2 and table.shape[0] < n_steps:

@@ -138,6 +138,34 @@ class SpikeRaster:
         return int(self.spikes.shape[1]) if self.spikes.ndim == 3 else 1
 
 
+@dataclass(frozen=True, eq=False)
+class Values:
+    """Real values given as a (T, n) or (T, batch, n) array (NIR's input currents): each
+    nonzero value is an event that carries value x weight into every projection of the source,
+    as a PoissonInput's count does."""
+
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        array = np.asarray(self.values)
+        if array.ndim not in (2, 3) or array.shape[-1] < 1 or array.shape[0] < 1 \
+                or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) \
+                or np.iscomplexobj(array):
+            raise InputError("lifgen.Values takes a (T, n) or (T, batch, n) array of real "
+                             f"numbers; got shape {array.shape}, dtype {array.dtype}")
+        if not np.all(np.isfinite(array)):
+            raise InputError("lifgen.Values: the values contain NaN or infinite numbers")
+        object.__setattr__(self, "values", np.array(array, np.float64))  # the source's own copy
+
+    @property
+    def n(self) -> int:
+        return int(self.values.shape[-1])
+
+    @property
+    def rows(self) -> int:
+        return int(self.values.shape[1]) if self.values.ndim == 3 else 1
+
+
 def _a_cycle(stuck: list[str], waiting: dict[str, set[str]]) -> list[str]:
     """One cycle among populations that all wait for another stuck one, in projection order."""
     path = [stuck[-1]]

@@ -1,0 +1,55 @@
+"""A network made by from_nir written back as a NIR graph: the graph it was made from, each
+neuron node rebuilt from its population's parameters (convention "nir": the populations hold
+NIR's own parameters by name, so a changed one is written), the edge, Input and Output nodes
+and the edges as the graph had them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .nir_models import NIR_NODES
+
+
+def to_nir(network: Any, path: str | Path | None = None) -> Any:
+    """The nir.NIRGraph of a network from lifgen.from_nir (written to `path` if given)."""
+    import nir
+
+    interface = getattr(network, "nir", None)
+    if interface is None:
+        raise InputError("to_nir writes a network made by lifgen.from_nir")
+
+    def rebuilt(graph: Any, prefix: str) -> Any:
+        nodes = {}
+        for key, node in graph.nodes.items():
+            kind = type(node).__name__
+            if kind == "NIRGraph":
+                nodes[key] = rebuilt(node, prefix + key + ".")
+            elif kind in NIR_NODES and interface.convention == "nir":
+                population = network.populations[interface.populations[prefix + key]]
+                fields = {name: _like(getattr(node, name, None), population.params[name])
+                          for name in population.params if name != "b"}
+                nodes[key] = type(node)(**fields)
+            else:
+                nodes[key] = node
+        return nir.NIRGraph(nodes=nodes, edges=list(graph.edges),
+                            metadata=dict(getattr(graph, "metadata", {}) or {}))
+
+    graph = rebuilt(interface.graph, "")
+    if path is not None:
+        nir.write(str(path), graph)
+    return graph
+
+
+def _like(original: Any, value: Any) -> np.ndarray:
+    """A population's parameter in the original node's dtype and shape."""
+    array = np.asarray(value)
+    if original is None:
+        return array.astype(np.float32)
+    original = np.asarray(original)
+    return np.broadcast_to(array.astype(original.dtype), original.shape).copy() \
+        if array.size in (1, original.size) and array.size != 0 and original.size == array.size \
+        or array.size == 1 else array.astype(original.dtype)

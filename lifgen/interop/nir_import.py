@@ -1,0 +1,347 @@
+"""A NIR graph (nir.NIRGraph or a .nir file) as a lifgen.Network: subgraphs flattened, neuron
+nodes as populations (nir_models), each path of edge nodes (Affine, Linear, Scale, Flatten,
+Delay) between two of them composed into one projection, Input nodes as sources filled at run
+time (run_nir), Output nodes read back from what feeds them.
+
+Edge nodes are a table from node type to a converter (EDGE_NODES) into a linear map; a node
+type without one is an InputError that names it and lists those supported."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import InputError
+from ..runtime.network import Network
+from ..runtime.populations import SpikeRaster
+from .nir_models import CONVENTIONS, NIR_NODES, SNNTORCH_DT, NeuronSpec, neuron_spec
+
+
+@dataclass
+class LinearMap:
+    """What a chain of edge nodes does to a vector: x -> matrix @ x + bias, `delay` steps later
+    (`diagonal`: only scales, so a one-to-one projection)."""
+
+    matrix: np.ndarray
+    bias: np.ndarray
+    delay: int = 0
+    diagonal: bool = True
+
+    def then(self, other: "LinearMap") -> "LinearMap":
+        return LinearMap(other.matrix @ self.matrix, other.matrix @ self.bias + other.bias,
+                         self.delay + other.delay, self.diagonal and other.diagonal)
+
+
+@dataclass
+class Interface:
+    """How a network made by from_nir meets the graph: its Input nodes (source name, shape),
+    its Output nodes (shape, and the (population, map) paths that feed them), the population
+    of each neuron node key, what each population emits, and the graph itself (to_nir)."""
+
+    graph: Any
+    convention: str
+    dt: float
+    method: str | None
+    batch: int | None
+    inputs: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    outputs: dict[str, tuple[tuple[int, ...], list[tuple[str, LinearMap]]]] = field(default_factory=dict)
+    populations: dict[str, str] = field(default_factory=dict)  # node key -> population
+    emits: dict[str, str | None] = field(default_factory=dict)  # population -> state or spikes
+
+
+def _identity(n: int, delay: int = 0) -> LinearMap:
+    return LinearMap(np.eye(n), np.zeros(n), delay)
+
+
+def _affine(node: Any, dt: float) -> LinearMap:
+    weight = np.asarray(node.weight, np.float64)
+    if weight.ndim != 2:
+        raise InputError(f"an Affine/Linear weight is 2-D; got shape {weight.shape}")
+    bias = np.asarray(getattr(node, "bias", np.zeros(weight.shape[0])), np.float64).reshape(-1)
+    return LinearMap(weight, bias, 0, False)
+
+
+def _scale(node: Any, dt: float) -> LinearMap:
+    scale = np.asarray(node.scale, np.float64).reshape(-1)
+    return LinearMap(np.diag(scale), np.zeros(scale.size))
+
+
+def _flatten(node: Any, dt: float) -> LinearMap:
+    shape = np.asarray(next(iter(node.input_type.values()))).astype(int)
+    return _identity(int(np.prod(shape)))
+
+
+def _delay(node: Any, dt: float) -> LinearMap:
+    delay = np.asarray(node.delay, np.float64).reshape(-1)
+    steps = delay / dt
+    if np.unique(np.round(steps)).size != 1 or np.any(np.abs(steps - np.round(steps)) > 1e-6):
+        raise InputError(f"a Delay node's delays must be one whole number of steps of dt = {dt:g} s "
+                         f"for every element; got {np.unique(delay)} s")
+    return _identity(delay.size, int(round(steps[0])))
+
+
+# Edge nodes: type name -> converter (node, dt) -> LinearMap. Conv1d, Conv2d, SumPool2d and
+# AvgPool2d slot in here (as maps; convolutions may later keep a structured weight).
+EDGE_NODES: dict[str, Callable[[Any, float], LinearMap]] = {
+    "Affine": _affine, "Linear": _affine, "Scale": _scale, "Flatten": _flatten, "Delay": _delay}
+PASS_THROUGH = "PassThrough"  # a subgraph's own Input and Output nodes, once flattened
+
+
+def supported() -> str:
+    return ", ".join(["Input", "Output", "NIRGraph (subgraphs)", *NIR_NODES, *EDGE_NODES])
+
+
+def read_graph(graph_or_path: Any) -> Any:
+    import nir  # the optional dependency: pip install lifgen[nir]
+
+    if isinstance(graph_or_path, (str, Path)):
+        path = Path(graph_or_path)
+        if not path.is_file():
+            raise InputError(f"no NIR file {str(path)!r}")
+        try:
+            return nir.read(str(path))
+        except Exception as error:  # h5py and nir raise many kinds
+            raise InputError(f"{str(path)!r} is not a NIR file nir can read: {error}") from None
+    if not isinstance(graph_or_path, nir.NIRGraph):
+        raise InputError(f"from_nir takes a nir.NIRGraph or a path to a .nir file, not "
+                         f"{type(graph_or_path).__name__}")
+    return graph_or_path
+
+
+def flatten(graph: Any, prefix: str = "") -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The graph's leaf nodes (keys joined with '.'), a subgraph's Input and Output nodes as
+    pass-throughs, and its edges; an edge to or from a subgraph goes to its Input, from its Output."""
+    nodes: dict[str, Any] = {}
+    edges: list[tuple[str, str]] = []
+
+    def ends(key: str, kind: str) -> str:
+        node = graph.nodes[key]
+        if type(node).__name__ != "NIRGraph":
+            return prefix + key
+        inner = [k for k, v in node.nodes.items() if type(v).__name__ == kind]
+        if len(inner) != 1:
+            raise InputError(f"subgraph {prefix + key!r} needs one {kind} node; it has {len(inner)}")
+        return ends_of(node, prefix + key + ".", inner[0], kind)
+
+    for key, node in graph.nodes.items():
+        if type(node).__name__ == "NIRGraph":
+            inner_nodes, inner_edges = flatten(node, prefix + key + ".")
+            for inner_key, inner in inner_nodes.items():
+                if type(inner).__name__ in ("Input", "Output"):  # (deeper ones already are)
+                    inner = (PASS_THROUGH, inner)
+                nodes[inner_key] = inner
+            edges += inner_edges
+        else:
+            nodes[prefix + key] = node
+    for pre, post in graph.edges:
+        edges.append((ends(pre, "Output"), ends(post, "Input")))
+    return nodes, edges
+
+
+def ends_of(graph: Any, prefix: str, key: str, kind: str) -> str:
+    node = graph.nodes[key]
+    if type(node).__name__ != "NIRGraph":
+        return prefix + key
+    inner = [k for k, v in node.nodes.items() if type(v).__name__ == kind]
+    return ends_of(node, prefix + key + ".", inner[0], kind)
+
+
+def _kind(node: Any) -> str:
+    return PASS_THROUGH if isinstance(node, tuple) else type(node).__name__
+
+
+def _shape(node: Any, port: str) -> tuple[int, ...]:
+    types = getattr(node, f"{port}_type", None) or {}
+    shape = next(iter(types.values()), None)
+    return tuple(int(s) for s in np.asarray(shape).reshape(-1)) if shape is not None else ()
+
+
+def population_name(key: str, taken: set[str]) -> str:
+    """A node key as a population name (a C identifier): 'lif1.lif' -> 'lif1_lif'."""
+    name = re.sub(r"\W", "_", key)
+    if not re.match(r"[A-Za-z]", name):
+        name = "n_" + name
+    base, k = name, 2
+    while name in taken or name.startswith("lg_"):
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = None,
+             batch: int | None = None, convention: str = "nir") -> Network:
+    """The NIR graph as a lifgen.Network (run it with lifgen.run_nir). `dt` in seconds (snnTorch's
+    1e-4 by default, and always under convention="snntorch"); `method` the integration method
+    of the continuous nodes ("exact" by default: NIR's continuous time); `convention` "nir" or
+    "snntorch" (snnTorch 1.0's import_from_nir, number for number)."""
+    if convention not in CONVENTIONS:
+        raise InputError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if convention == "snntorch":
+        if dt is not None and dt != SNNTORCH_DT:
+            raise InputError(f"convention='snntorch' runs at snnTorch's dt = {SNNTORCH_DT} s; "
+                             f"got dt={dt}")
+        if method is not None:
+            raise InputError("convention='snntorch' runs snnTorch's discrete maps: give no method")
+    dt = SNNTORCH_DT if dt is None else float(dt)
+    if not dt > 0:
+        raise InputError(f"dt must be a positive time in seconds, got {dt}")
+    graph = read_graph(graph_or_path)
+    nodes, edges = flatten(graph)
+    for key, node in nodes.items():
+        kind = _kind(node)
+        if kind not in NIR_NODES and kind not in EDGE_NODES \
+                and kind not in ("Input", "Output", PASS_THROUGH):
+            raise InputError(f"NIR node {key!r} is a {kind}, which lifgen does not support yet; "
+                             f"supported: {supported()}")
+    network = Network(dt=None if convention == "snntorch" else f"{dt!r} s")  # discrete maps
+    interface = Interface(graph, convention, dt, method, batch)
+    vertices = {k for k, v in nodes.items() if _kind(v) in NIR_NODES or _kind(v) == "Input"}
+    recurrent = _snntorch_recurrent(nodes, edges) if convention == "snntorch" else set()
+    taken: set[str] = set()
+    specs: dict[str, NeuronSpec] = {}
+    for key, node in nodes.items():  # sources first, then populations, in graph order
+        if _kind(node) == "Input":
+            shape = _shape(node, "input") or _shape(node, "output")
+            name = population_name(key, taken)
+            network.add_source(name, SpikeRaster(np.zeros((1, 1, int(np.prod(shape))), np.uint8)))
+            interface.inputs[key] = (name, shape)
+            interface.populations[key] = name
+    for key, node in nodes.items():
+        if _kind(node) in NIR_NODES:
+            spec = neuron_spec(node, key, convention, method, key in recurrent)
+            name = population_name(key, taken)
+            specs[name] = spec
+            interface.populations[key] = name
+            interface.emits[name] = spec.emits
+    paths = _paths(nodes, edges, vertices, dt)
+    back = _back_edges(list(interface.populations), paths, interface.populations)
+    biases: dict[str, np.ndarray] = {}
+    connections = []
+    for pre, post, linear in paths:
+        pre_name = interface.populations[pre]
+        if _kind(nodes[post]) == "Output":
+            interface.outputs.setdefault(post, (_shape(nodes[post], "output"), []))[1].append(
+                (pre_name, linear))
+            continue
+        post_name = interface.populations[post]
+        spec = specs[post_name]
+        n_pre = linear.matrix.shape[1]
+        if linear.matrix.shape[0] != spec.n:
+            raise InputError(f"the edges from {pre!r} to {post!r} give {linear.matrix.shape[0]} "
+                             f"values; node {post!r} has {spec.n} neurons")
+        biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + linear.bias
+        delay = max(linear.delay, 1) if (pre, post) in back else linear.delay
+        if linear.diagonal and n_pre == spec.n:
+            weights: Any = ("one_to_one", np.diag(linear.matrix).copy())
+        else:
+            weights = linear.matrix
+        connections.append((pre_name, post_name, spec.synapse, weights, delay))
+    for name, spec in specs.items():
+        params = dict(spec.params)
+        if name in biases and np.any(biases[name] != 0):
+            params["b"] = biases[name]
+        network.add(name, spec.model, spec.n, params=params, **spec.options)
+    for pre_name, post_name, synapse, weights, delay in connections:
+        network.connect(pre_name, post_name, synapse, weights, delay=delay)
+    for key in (k for k, v in nodes.items() if _kind(v) == "Output"):
+        interface.outputs.setdefault(key, (_shape(nodes[key], "output"), []))
+    network.nir = interface  # type: ignore[attr-defined]
+    return network
+
+
+def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],
+           dt: float) -> list[tuple[str, str, LinearMap]]:
+    """Every path of edge nodes from a vertex (an Input or a neuron node) to the next vertex
+    or Output node, composed into one LinearMap."""
+    after: dict[str, list[str]] = {}
+    for pre, post in edges:
+        after.setdefault(pre, []).append(post)
+    found: list[tuple[str, str, LinearMap]] = []
+
+    def walk(start: str, here: str, linear: LinearMap, seen: tuple[str, ...]) -> None:
+        for post in after.get(here, []):
+            kind = _kind(nodes[post])
+            if post in vertices or kind == "Output":
+                found.append((start, post, linear))
+                continue
+            if post in seen:
+                raise InputError(f"edge nodes {' -> '.join(seen + (post,))} form a cycle "
+                                 "without a neuron node")
+            if kind == PASS_THROUGH:
+                step = _identity(linear.matrix.shape[0])
+            else:
+                try:
+                    step = EDGE_NODES[kind](nodes[post], dt)
+                except InputError as error:
+                    raise InputError(f"node {post!r}: {error}") from None
+            if step.matrix.shape[1] != linear.matrix.shape[0]:
+                raise InputError(f"node {post!r} ({kind}) takes {step.matrix.shape[1]} values; "
+                                 f"{linear.matrix.shape[0]} arrive")
+            walk(start, post, linear.then(step), seen + (post,))
+
+    for vertex in sorted(vertices, key=list(nodes).index):
+        node = nodes[vertex]
+        n = int(np.prod(_shape(node, "input") or _shape(node, "output"))) \
+            if _kind(node) == "Input" else None
+        if n is None:
+            n = _neuron_count(node)
+        walk(vertex, vertex, _identity(n), (vertex,))
+    return found
+
+
+def _neuron_count(node: Any) -> int:
+    sizes = [np.asarray(v).size for k, v in vars(node).items()
+             if isinstance(v, np.ndarray) and k not in ("input_type", "output_type")]
+    return max(sizes) if sizes else int(np.prod(_shape(node, "output")))
+
+
+def _back_edges(order: list[str], paths: list[tuple[str, str, LinearMap]],
+                populations: dict[str, str]) -> set[tuple[str, str]]:
+    """Paths that close a cycle (found by a depth-first search from the inputs in graph order):
+    NIR computes within a step along the others, and these read the last step's output."""
+    after: dict[str, list[str]] = {}
+    for pre, post, _ in paths:
+        if post in populations:
+            after.setdefault(pre, []).append(post)
+    state: dict[str, int] = {}
+    back: set[tuple[str, str]] = set()
+
+    def visit(key: str) -> None:
+        state[key] = 1
+        for post in after.get(key, []):
+            if state.get(post) == 1:
+                back.add((key, post))
+            elif post not in state:
+                visit(post)
+        state[key] = 2
+
+    for key in order:
+        if key not in state:
+            visit(key)
+    return back
+
+
+def _snntorch_recurrent(nodes: dict[str, Any], edges: list[tuple[str, str]]) -> set[str]:
+    """The LIF and CubaLIF nodes snnTorch's import turns into RLeaky/RSynaptic: in a 2-cycle
+    with an Affine or Linear node that has no other edge (its _replace_rnn_subgraph rule, on
+    the flattened graph: a subgraph's pass-throughs skipped)."""
+    def skip(key: str, forward: bool) -> str:
+        while _kind(nodes[key]) == PASS_THROUGH:
+            nxt = [p for a, p in edges if a == key] if forward else [a for a, p in edges if p == key]
+            if len(nxt) != 1:
+                break
+            key = nxt[0]
+        return key
+    found = set()
+    for key, node in nodes.items():
+        if _kind(node) not in ("Affine", "Linear"):
+            continue
+        outs = {skip(p, True) for a, p in edges if a == key}
+        ins = {skip(a, False) for a, p in edges if p == key}
+        if len(outs) == 1 and outs == ins and _kind(nodes[next(iter(outs))]) in ("LIF", "CubaLIF"):
+            found.add(next(iter(outs)))
+    return found

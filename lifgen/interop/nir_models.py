@@ -1,0 +1,186 @@
+"""NIR's neuron nodes as lifgen populations: for each node type, a converter from the node (its
+per-neuron parameter arrays) to the model file in models/nir/ written from its equations and the
+population's parameters and options, under a convention ("nir": NIR's continuous time at dt, any
+method; "snntorch": snnTorch 1.0's import_from_nir, its discrete maps and rounding)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import InputError
+from ..frontend.library import resource_dir
+
+CONVENTIONS = ("nir", "snntorch")
+SNNTORCH_DT = 1e-4  # snnTorch's import_from_nir fixes dt at 0.1 ms
+
+
+@dataclass
+class NeuronSpec:
+    """A population made from a neuron node: its model file, size, per-neuron parameters and
+    compile options, the synapse type its inputs arrive at and the state a non-spiking node
+    emits (None: it emits spikes)."""
+
+    model: Path
+    n: int
+    params: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    synapse: str = "I"
+    emits: str | None = None
+
+
+def model_path(name: str) -> Path:
+    """A NIR model file of the library (models/nir/NAME.toml)."""
+    return resource_dir("models") / "nir" / f"{name}.toml"
+
+
+def _array(node: Any, attribute: str, n: int | None = None, default: float | None = None) -> np.ndarray:
+    value = getattr(node, attribute, None)
+    if value is None:
+        if default is None:
+            raise InputError(f"NIR node {type(node).__name__} has no {attribute}")
+        value = default
+    array = np.asarray(value, np.float64).reshape(-1)
+    if n is not None and array.size == 1 and n > 1:
+        array = np.full(n, array[0])
+    return array
+
+
+def _size(node: Any, *attributes: str) -> int:
+    return max(np.asarray(getattr(node, a)).size for a in attributes if getattr(node, a, None) is not None)
+
+
+def _params(node: Any, names: tuple[str, ...], defaults: dict[str, float] | None = None) -> tuple[int, dict[str, np.ndarray]]:
+    defaults = defaults or {}
+    n = _size(node, *names)
+    return n, {name: _array(node, name, n, defaults.get(name)) for name in names}
+
+
+# -- convention "nir": the node's own equations --------------------------------------------------
+
+def _nir_spec(model: str, names: tuple[str, ...], synapse: str = "I", emits: str | None = None,
+              defaults: dict[str, float] | None = None) -> Callable[..., NeuronSpec]:
+    def convert(node: Any, method: str | None) -> NeuronSpec:
+        n, params = _params(node, names, defaults)
+        options = {"method": method} if method is not None and model != "threshold" else {}
+        return NeuronSpec(model_path(model), n, params, options, synapse, emits)
+    return convert
+
+
+NIR_NODES: dict[str, Callable[..., NeuronSpec]] = {
+    "LIF": _nir_spec("lif", ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+                     defaults={"v_reset": 0.0}),
+    "CubaLIF": _nir_spec("cubalif", ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold",
+                                     "v_reset", "w_in"), "S",
+                         defaults={"v_reset": 0.0, "w_in": 1.0}),
+    "LI": _nir_spec("li", ("tau", "r", "v_leak"), emits="v"),
+    "CubaLI": _nir_spec("cubali", ("tau_syn", "tau_mem", "r", "v_leak", "w_in"), "S", emits="v",
+                        defaults={"w_in": 1.0}),
+    "IF": _nir_spec("if", ("r", "v_threshold", "v_reset"), defaults={"v_reset": 0.0}),
+    "I": _nir_spec("i", ("r",), emits="v"),
+    "Threshold": _nir_spec("threshold", ("threshold",)),
+}
+
+
+def nir_parameters(spec_type: str, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The NIR node's parameters back from a population's (convention "nir": the same names)."""
+    return {name: np.asarray(value, np.float32) for name, value in params.items() if name != "b"}
+
+
+# -- convention "snntorch": snnTorch 1.0's import_from_nir, number for number -------------------
+
+def _f32(node: Any, attribute: str) -> np.ndarray:
+    return np.asarray(getattr(node, attribute), np.float32).reshape(-1)
+
+
+def _one(values: np.ndarray, what: str, key: str) -> float:
+    unique = np.unique(values)
+    if unique.size != 1:
+        raise InputError(f"node {key!r}: snnTorch's import needs one {what} for every neuron "
+                         f"(convention='snntorch'); it has {unique.size}")
+    return float(unique[0])
+
+
+def _no_leak(node: Any, key: str) -> None:
+    if not np.allclose(np.asarray(node.v_leak), 0.0):
+        raise InputError(f"node {key!r}: snnTorch's import supports v_leak = 0 only "
+                         "(convention='snntorch'); use convention='nir'")
+
+
+def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+    """snn.Leaky(beta=1 - dt/tau, threshold=v_threshold / (r dt/tau) unless that scale is
+    close to 1, reset_mechanism="zero", reset_delay=False), as snnTorch computes them in float32."""
+    _no_leak(node, key)
+    tau = _f32(node, "tau")
+    beta = (1 - (SNNTORCH_DT / tau)).astype(np.float32)
+    vthr = _f32(node, "v_threshold")
+    w_scale = _f32(node, "r") * SNNTORCH_DT / tau
+    if not np.allclose(w_scale, 1.0):
+        vthr = vthr / np.unique(w_scale)[0]
+    n = max(tau.size, vthr.size)
+    params = {"beta": np.broadcast_to(beta.astype(np.float64), (n,)).copy(),
+              "threshold": _one(vthr, "threshold", key)}
+    return NeuronSpec(model_path("snntorch_leaky"), n, params,
+                      {"reset": "zero", "reset_delay": recurrent}, "I")
+
+
+def _snntorch_cubalif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+    """snn.Synaptic(alpha=1 - dt/tau_syn, beta=1 - dt/tau_mem, threshold=v_threshold /
+    (w_in dt/tau_syn) unless that scale is close to 1, reset_mechanism="zero",
+    reset_delay=False); an RSynaptic (the node in a 2-cycle with an Affine or Linear) ignores
+    reset_delay=False in snnTorch 1.0, so its reset comes a step later."""
+    _no_leak(node, key)
+    tau_syn, tau_mem = _f32(node, "tau_syn"), _f32(node, "tau_mem")
+    if not np.allclose(_f32(node, "r"), tau_mem / SNNTORCH_DT):
+        raise InputError(f"node {key!r}: snnTorch's import needs r = tau_mem/dt "
+                         "(convention='snntorch'); use convention='nir'")
+    alpha = (1 - (SNNTORCH_DT / tau_syn)).astype(np.float32)
+    beta = (1 - (SNNTORCH_DT / tau_mem)).astype(np.float32)
+    vthr = _f32(node, "v_threshold")
+    w_scale = _f32(node, "w_in") * (SNNTORCH_DT / tau_syn)
+    if not np.allclose(w_scale, 1.0):
+        vthr = vthr / w_scale
+    n = max(tau_syn.size, tau_mem.size, vthr.size)
+    params: dict[str, Any] = {
+        "alpha": _one(alpha, "alpha", key) if np.unique(alpha).size == 1
+        else alpha.astype(np.float64),
+        "beta": _one(beta, "beta", key) if np.unique(beta).size == 1
+        else beta.astype(np.float64),
+        "threshold": float(np.float32(_one(vthr, "threshold", key)))}
+    return NeuronSpec(model_path("snntorch_synaptic"), n, params,
+                      {"reset": "zero", "reset_delay": recurrent}, "I")
+
+
+def _snntorch_if(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+    """snnTorch 1.0 imports IF as snn.Leaky(beta=0.9, threshold=v_threshold*r), resetting by
+    subtraction (its default) right after the spike: reproduced as it is."""
+    r = _one(_f32(node, "r"), "r", key)
+    if r != 1:
+        raise InputError(f"node {key!r}: snnTorch's import supports IF with r = 1 only")
+    vthr = _one(_f32(node, "v_threshold"), "threshold", key)
+    n = _size(node, "r", "v_threshold")
+    return NeuronSpec(model_path("snntorch_leaky"), n,
+                      {"beta": float(np.float32(0.9)), "threshold": float(np.float32(vthr * r))},
+                      {"reset": "subtract", "reset_delay": False}, "I")
+
+
+SNNTORCH_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
+    "LIF": _snntorch_lif, "CubaLIF": _snntorch_cubalif, "IF": _snntorch_if}
+
+
+def neuron_spec(node: Any, key: str, convention: str, method: str | None,
+                recurrent: bool) -> NeuronSpec:
+    """The population of neuron node `key` under `convention` (`recurrent`: the node is the
+    neuron of an snnTorch RLeaky/RSynaptic pattern)."""
+    kind = type(node).__name__
+    if convention == "snntorch":
+        if kind not in SNNTORCH_NODES:
+            raise InputError(f"node {key!r}: snnTorch's import_from_nir has no {kind}; with "
+                             f"convention='snntorch' the neuron nodes are "
+                             f"{', '.join(SNNTORCH_NODES)} (convention='nir' runs "
+                             f"{', '.join(NIR_NODES)})")
+        return SNNTORCH_NODES[kind](node, key, recurrent)
+    return NIR_NODES[kind](node, method)
