@@ -8,6 +8,7 @@ from .errors import (BuildError, CompileError, InputError, LifgenError, ModelErr
                      NumericalWarning)
 from .frontend import sympy_model  # noqa: E402,F401 (registers Model.from_sympy)
 from .frontend.library import list_models, load_model  # noqa: E402
+from .frontend.brian2_strings import from_brian2  # noqa: E402
 from .ir.model import Model  # noqa: E402
 from .runtime.plasticity import Synapses  # noqa: E402
 from .runtime.simulate import Result, Simulator, compile, warm  # noqa: E402
@@ -24,6 +25,6 @@ __all__ = [
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "Synapses", "VerificationReport", "compile", "emit", "list_models", "list_synapse_models",
+    "Synapses", "VerificationReport", "compile", "emit", "from_brian2", "list_models", "list_synapse_models",
     "load_model", "load_synapse_model", "sweep", "verify", "warm", "zip_grid",
 ]

@@ -116,7 +116,8 @@ def parse_document(document: Mapping[str, Any], source: str | None,
                                                 f"[equations.{method}]"))
                           for method in ODE_METHODS if method in equations and method != "auto")
     spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
-    spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
+    spike = sympy.false if spike_text.strip() == "never" else parse_expression(
+        spike_text, names, source, "[spike] condition", relations=True)  # never: no threshold
     reset = document.get("reset", {})
     resets, corrections = _parse_resets(reset, names, state_names, source)
     if "name" not in meta:

@@ -162,6 +162,8 @@ class Model:
 
     @property
     def spike_tree(self) -> Node:
+        if self.spike is sympy.false:  # no threshold: a test that never holds, 0 > 1
+            return written.Op(">", written.Num(0), written.Num(1))
         return written.from_sympy(self.spike)
 
     def reset_for(self, mechanism: str) -> Assignments:
@@ -303,11 +305,13 @@ def _validate(model: Model) -> None:
         raise ModelError("named_odes must follow the states, as odes do", src, "[equations]")
     for state, tree in model.update:
         _check_known(written.symbols(tree), known, src, f"[equations] update {state}")
-    if model.spike in (sympy.true, sympy.false):
+    never = model.spike is sympy.false and model.reset_mechanism == "none" \
+        and not model.refractory  # no threshold (Brian2's NeuronGroup without one)
+    if model.spike in (sympy.true, sympy.false) and not never:
         raise ModelError(f"the spike condition is always {str(model.spike).lower()}: it must "
                          "compare a state with a value, such as 'V > threshold'", src,
                          "[spike] condition")
-    if not _is_condition(model.spike):
+    if not never and not _is_condition(model.spike):
         raise ModelError("the spike condition must be a comparison such as 'V > threshold' "
                          "(or comparisons joined by and, or, not), not a bare value", src,
                          "[spike] condition")
