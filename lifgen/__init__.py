@@ -9,6 +9,8 @@ from .errors import (BuildError, CompileError, InputError, LifgenError, ModelErr
 from .frontend import sympy_model  # noqa: E402,F401 (registers Model.from_sympy)
 from .frontend.library import list_models, load_model  # noqa: E402
 from .frontend.brian2_strings import from_brian2  # noqa: E402
+from .frontend.brian2_export import to_brian2  # noqa: E402
+from .frontend import model_writer  # noqa: E402,F401 (registers Model.save)
 from .ir.model import Model  # noqa: E402
 from .runtime.plasticity import Synapses  # noqa: E402
 from .runtime.simulate import Result, Simulator, compile, warm  # noqa: E402
@@ -26,5 +28,5 @@ __all__ = [
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
     "Synapses", "VerificationReport", "compile", "emit", "from_brian2", "list_models", "list_synapse_models",
-    "load_model", "load_synapse_model", "sweep", "verify", "warm", "zip_grid",
+    "load_model", "load_synapse_model", "sweep", "to_brian2", "verify", "warm", "zip_grid",
 ]

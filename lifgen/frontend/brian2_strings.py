@@ -298,13 +298,10 @@ class _Namespace:
         value = self.namespace[key]
         if isinstance(value, (int, float)):
             result = (float(value), NONE)
-        elif is_quantity_text(value):
-            try:
-                magnitude, unit = parse_quantity(value)
-            except UnitError as error:
-                raise ModelError(str(error), SOURCE, field) from None
+        elif is_quantity_text(value) and _quantity(value) is not None:  # "20 ms"
+            magnitude, unit = parse_quantity(value)
             result = (magnitude * unit.si[0], dimension(unit))
-        else:
+        else:  # "20*ms", "281 * pF", "VT + 5*DeltaT"
             result = self._expression(key, value, chain + (key,), field)
         if not math.isfinite(result[0]):
             raise ModelError(f"{value!r} is not a finite number", SOURCE, field)
@@ -333,6 +330,13 @@ class _Namespace:
             raise ModelError(f"{text!r} is not a constant (a namespace value may use units "
                              "and other namespace values only)", SOURCE, field) from None
         return number, dim
+
+
+def _quantity(text: str) -> Any:
+    try:
+        return parse_quantity(text)
+    except UnitError:
+        return None
 
 
 def _ones(tree: written.Node) -> written.Node:

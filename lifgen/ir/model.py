@@ -33,6 +33,8 @@ DISCRETE_METHOD = "discrete"
 # Front ends that build a Model from other objects register here (frontend/sympy_model.py adds
 # "sympy" for Model.from_sympy): the IR comes before every front end and imports none.
 FRONT_ENDS: dict[str, Callable[..., Model]] = {}
+# ... and writers (frontend/model_writer.py adds "toml", which Model.save uses)
+WRITERS: dict[str, Callable[..., None]] = {}
 # what names a quantity in Model.from_sympy: a name, a Symbol or an applied Function("V")(t)
 QuantityKey = Union[str, sympy.Basic]
 
@@ -101,6 +103,8 @@ class Model:
     description: str = field(default="", compare=False)
     reference: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
+    # the model-file document it was read from (Model.save writes it), not part of the model
+    document: dict | None = field(default=None, compare=False, repr=False)
 
     def content_hash(self) -> str:
         """A hash of everything the model says, not where it was read from: its key in the
@@ -146,6 +150,10 @@ class Model:
             assert value is not None  # a state has a value or a formula: _validate checks it
             values[q.name] = scope[q.symbol] = value
         return values
+
+    def save(self, path: str) -> None:
+        """Write this model as a model file (TOML) that loads back to an equal model."""
+        WRITERS["toml"](self, path)
 
     def with_preset(self, preset: str) -> Model:
         """This model with the parameter defaults of a named preset (`[presets.NAME]`)."""
