@@ -8,6 +8,9 @@ from .errors import (BuildError, CompileError, InputError, LifgenError, ModelErr
                      NumericalWarning)
 from .frontend import sympy_model  # noqa: E402,F401 (registers Model.from_sympy)
 from .frontend.library import list_models, load_model  # noqa: E402
+from .frontend.brian2_strings import from_brian2  # noqa: E402
+from .frontend.brian2_export import to_brian2  # noqa: E402
+from .frontend import model_writer  # noqa: E402,F401 (registers Model.save)
 from .ir.model import Model  # noqa: E402
 from .runtime.plasticity import Synapses  # noqa: E402
 from .runtime.simulate import Result, Simulator, compile, warm  # noqa: E402
@@ -28,6 +31,7 @@ __all__ = [
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "Synapses", "Values", "VerificationReport", "compile", "emit", "from_nir", "list_models", "list_synapse_models",
-    "load_model", "load_synapse_model", "run_nir", "to_nir", "sweep", "verify", "warm", "zip_grid",
+    "Synapses", "Values", "VerificationReport", "compile", "emit", "from_brian2", "from_nir",
+    "list_models", "list_synapse_models", "load_model", "load_synapse_model", "run_nir", "sweep",
+    "to_brian2", "to_nir", "verify", "warm", "zip_grid",
 ]

@@ -99,7 +99,15 @@ class UnitSystem:
                 if prefix != "\u00b5" and abs(np.log10(float(scale)) + np.log10(
                         parse_unit(name).si[0]) - expected) < 1e-9:
                     return f"; with them, a quantity in {kind} is written in {prefix + name!r}"
-        return f"; with them, a quantity in {kind} is written in units of 1e{expected:g} {kind}"
+        named = [(prefix + name, np.log10(float(scale)) + np.log10(parse_unit(name).si[0]))
+                 for name in sorted(UNITS, key=len) if dimension(parse_unit(name)) == dimension(unit)
+                 for prefix, scale in [("", 1.0), *PREFIXES.items()] if prefix != "\u00b5"]
+        if not named:
+            return ""
+        closest, size = min(named, key=lambda pair: (abs(pair[1] - expected), len(pair[0])))
+        return (f"; with them, a quantity in {kind} would be in {10 ** (expected - size):g} "
+                f"{closest}, which no unit names: declare them in SI units (volt, amp, siemens, "
+                "farad, second), which always form one system")
 
     def _fit(self) -> np.ndarray:
         if not self.rows:

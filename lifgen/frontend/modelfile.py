@@ -84,7 +84,7 @@ def model_from_document(document: dict[str, Any], source: str | None,
     laws to ODEs)."""
     check_sections(document, source)
     parsed = parse_document(document, source, default_name)
-    return derive_model(check_model(parsed))
+    return dataclasses.replace(derive_model(check_model(parsed)), document=document)
 
 
 def parse_document(document: Mapping[str, Any], source: str | None,
@@ -116,7 +116,8 @@ def parse_document(document: Mapping[str, Any], source: str | None,
                                                 f"[equations.{method}]"))
                           for method in ODE_METHODS if method in equations and method != "auto")
     spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
-    spike = parse_expression(spike_text, names, source, "[spike] condition", relations=True)
+    spike = sympy.false if spike_text.strip() == "never" else parse_expression(
+        spike_text, names, source, "[spike] condition", relations=True)  # never: no threshold
     reset = document.get("reset", {})
     resets, corrections = _parse_resets(reset, names, state_names, source)
     if "name" not in meta:
@@ -287,6 +288,9 @@ def _refractory(table: Mapping[str, Any], names: Mapping[str, Any], source: str 
             raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
                              "[refractory] period")
         period = repr(number_value(period, source, "[refractory] period"))
+    elif is_quantity_text(period):  # "2 ms", as a duration is written elsewhere: 2*ms
+        magnitude, unit = quantity_value(period, "", source, "[refractory] period")
+        period = f"{magnitude!r}*{unit}"
     period = parse(text_value({"period": period} if period is not None else {}, "period", source,
                          "[refractory]"), names, source, "[refractory] period")[0]
     frozen = table.get("frozen", [])

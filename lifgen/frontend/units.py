@@ -23,8 +23,11 @@ UNITS = {"V": u.volt, "volt": u.volt, "A": u.ampere, "ampere": u.ampere, "ohm": 
          "F": u.farad, "farad": u.farad, "S": u.siemens, "siemens": u.siemens, "mho": u.siemens,
          "s": u.second, "second": u.second, "Hz": u.hertz, "hertz": u.hertz, "m": u.meter,
          "meter": u.meter, "g": u.gram, "gram": u.gram, "mol": u.mole, "K": u.kelvin,
-         "W": u.watt, "watt": u.watt, "J": u.joule, "C": u.coulomb, "L": u.liter, "l": u.liter}
-PREFIXES = {name: SYMPY_PREFIXES[name].scale_factor for name in "pnmcdkMG"}
+         "W": u.watt, "watt": u.watt, "J": u.joule, "C": u.coulomb, "L": u.liter, "l": u.liter,
+         # Brian2's spellings
+         "amp": u.ampere, "metre": u.meter, "litre": u.liter, "liter": u.liter, "mole": u.mole,
+         "kelvin": u.kelvin, "coulomb": u.coulomb, "joule": u.joule}
+PREFIXES = {name: SYMPY_PREFIXES[name].scale_factor for name in "fpnmcdkMG"}
 PREFIXES.update({"u": SYMPY_PREFIXES["mu"].scale_factor, "\u00b5": SYMPY_PREFIXES["mu"].scale_factor})
 SI_BASE = (u.meter, u.kilogram, u.second, u.ampere, u.kelvin, u.mole, u.candela)
 # Units named in messages when a dimension matches one of them.
@@ -167,7 +170,7 @@ def _unit_named(name: str, text: str) -> sympy.Expr:
     if prefix in PREFIXES and rest in UNITS:
         return PREFIXES[prefix] * UNITS[rest]
     raise UnitError(f"unknown unit {name!r} in {text!r} (known: {', '.join(sorted(UNITS))}, "
-                    "with a prefix p, n, u, m, c, k, M or G)")
+                    "with a prefix f, p, n, u, m, c, k, M or G)")
 
 
 _SYMBOLS: dict[sympy.Symbol, Unit] = {}  # the symbol standing for a unit in an equation -> Unit

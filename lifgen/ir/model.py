@@ -33,6 +33,8 @@ DISCRETE_METHOD = "discrete"
 # Front ends that build a Model from other objects register here (frontend/sympy_model.py adds
 # "sympy" for Model.from_sympy): the IR comes before every front end and imports none.
 FRONT_ENDS: dict[str, Callable[..., Model]] = {}
+# ... and writers (frontend/model_writer.py adds "toml", which Model.save uses)
+WRITERS: dict[str, Callable[..., None]] = {}
 # what names a quantity in Model.from_sympy: a name, a Symbol or an applied Function("V")(t)
 QuantityKey = Union[str, sympy.Basic]
 
@@ -101,6 +103,8 @@ class Model:
     description: str = field(default="", compare=False)
     reference: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
+    # the model-file document it was read from (Model.save writes it), not part of the model
+    document: dict | None = field(default=None, compare=False, repr=False)
 
     def content_hash(self) -> str:
         """A hash of everything the model says, not where it was read from: its key in the
@@ -147,6 +151,10 @@ class Model:
             values[q.name] = scope[q.symbol] = value
         return values
 
+    def save(self, path: str) -> None:
+        """Write this model as a model file (TOML) that loads back to an equal model."""
+        WRITERS["toml"](self, path)
+
     def with_preset(self, preset: str) -> Model:
         """This model with the parameter defaults of a named preset (`[presets.NAME]`)."""
         import dataclasses
@@ -162,6 +170,8 @@ class Model:
 
     @property
     def spike_tree(self) -> Node:
+        if self.spike is sympy.false:  # no threshold: a test that never holds, 0 > 1
+            return written.Op(">", written.Num(0), written.Num(1))
         return written.from_sympy(self.spike)
 
     def reset_for(self, mechanism: str) -> Assignments:
@@ -303,11 +313,13 @@ def _validate(model: Model) -> None:
         raise ModelError("named_odes must follow the states, as odes do", src, "[equations]")
     for state, tree in model.update:
         _check_known(written.symbols(tree), known, src, f"[equations] update {state}")
-    if model.spike in (sympy.true, sympy.false):
+    never = model.spike is sympy.false and model.reset_mechanism == "none" \
+        and not model.refractory  # no threshold (Brian2's NeuronGroup without one)
+    if model.spike in (sympy.true, sympy.false) and not never:
         raise ModelError(f"the spike condition is always {str(model.spike).lower()}: it must "
                          "compare a state with a value, such as 'V > threshold'", src,
                          "[spike] condition")
-    if not _is_condition(model.spike):
+    if not never and not _is_condition(model.spike):
         raise ModelError("the spike condition must be a comparison such as 'V > threshold' "
                          "(or comparisons joined by and, or, not), not a bare value", src,
                          "[spike] condition")
