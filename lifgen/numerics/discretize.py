@@ -145,14 +145,16 @@ def _ode_step(model: Model, method: str) -> tuple[Assignments, Assignments]:
 def discretize(model: Model, method: str | None = None, dt: float | None = None,
                reset: str | None = None, reset_timing: str | None = None,
                reset_delay: bool | None = None, precise: bool = False,
-               rtol: float | None = None, atol: float | None = None) -> StepMap:
+               rtol: float | None = None, atol: float | None = None,
+               dtype: str = "float64") -> StepMap:
     """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
 
     `method="auto"` picks exact for a linear system, else the cheapest method whose estimated
     error over a pilot run is under `rtol` (accuracy.py), and says why in `StepMap.note`.
     `precise=True` (linear models, exact method, same-step reset) finds each threshold crossing
     inside its step from the closed form and resets at that instant. An adaptive method
-    (rkf45) takes `rtol` and `atol` as its error control's tolerances (DEFAULT_TOLERANCES).
+    (rkf45) takes `rtol` and `atol` as its error control's tolerances (DEFAULT_TOLERANCES of
+    `dtype`, the kernel's float type, where not given).
     """
     adaptive = (method in METHODS and METHODS[method].adaptive) or (
         method is None and model.method in METHODS and METHODS[model.method].adaptive)
@@ -183,7 +185,7 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
     tolerances: tuple = ()
     if METHODS.get(method) is not None and METHODS[method].adaptive:
         errors = tuple((s, constants.hoist(tree)) for s, tree in _errors(model, method))
-        tolerances = _tolerances(rtol, atol) + (MAX_SUBSTEPS,)
+        tolerances = _tolerances(rtol, atol, dtype) + (MAX_SUBSTEPS,)
     propagator: Assignments = ()
     if precise:
         _check_precise(model, method, reset_timing)
@@ -213,14 +215,19 @@ def _errors(model: Model, method: str) -> Assignments:
                  for s, e in error_estimates(model, method))
 
 
-def _tolerances(rtol: float | None, atol: float | None) -> tuple[float, float]:
-    """(rtol, atol) of an adaptive method: rtol between 0 and 1, atol at least 0."""
-    rtol = DEFAULT_TOLERANCES["rtol"] if rtol is None else checked_rtol(rtol)
-    if atol is None:
-        return rtol, DEFAULT_TOLERANCES["atol"]
+def _tolerances(rtol: float | None, atol: float | None, dtype: str) -> tuple[float, float]:
+    """(rtol, atol) of an adaptive method: rtol between 0 and 1, atol at least 0; those not
+    given are the float type's defaults."""
+    default_rtol, default_atol = DEFAULT_TOLERANCES[dtype]
+    return (default_rtol if rtol is None else checked_rtol(rtol),
+            default_atol if atol is None else checked_atol(atol))
+
+
+def checked_atol(atol: object) -> float:
+    """atol as a float, refused unless a finite number of at least 0."""
     if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not 0 <= atol < float("inf"):
-        raise InputError(f"atol must be a number of at least 0, got {atol!r}")
-    return rtol, float(atol)
+        raise InputError(f"atol must be a finite number of at least 0, got {atol!r}")
+    return float(atol)
 
 
 def held_model(model: Model) -> Model:

@@ -74,7 +74,8 @@ class NetworkSimulator:
                                       options.get("reset_delay"),
                                       options.get("graded_spikes", 1.0),
                                       options.get("inhibition", False),
-                                      options.get("state_quant"), False, options.get("rtol"))
+                                      options.get("state_quant"), False, options.get("rtol"),
+                                      options.get("atol"))
         source = kernel_source(population.model, semantics, Schedule(), self.target)
         if source.step_map.warning:
             warnings.warn(f"population {population.name!r}: {source.step_map.warning}",

@@ -607,7 +607,8 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
             inhibition: bool = False, state_quant: npt.ArrayLike | None = None,
             precise: bool = False, threads: int = 1, portable: bool = False,
             tile: int | None = None, fma: bool = False, flush_denormals: bool = False,
-            target: str = "c", runtime_dt: bool = False, rtol: float | None = None) -> Simulator:
+            target: str = "c", runtime_dt: bool = False, rtol: float | None = None,
+            atol: float | None = None) -> Simulator:
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
@@ -623,7 +624,9 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
     so that compiling again at another dt reuses the built kernel (verify does this).
     `rtol` is the error method="auto" accepts, relative to each state's scale over its pilot run
     (default 1e-6): it takes the cheapest method under it, and warns when none is
-    (`Simulator.method_reason` says which and why).
+    (`Simulator.method_reason` says which and why). With method="rkf45", `rtol` and `atol`
+    are its error control's tolerances: each substep's error estimate within atol + rtol*|x|
+    per state (default 1e-9 and 1e-9; 1e-5 and 1e-5 for float32).
     """
     try:
         backend = get_target(target)
@@ -631,7 +634,7 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
         raise InputError(str(error)) from None
     dt = dt_in_model_unit(model, dt)
     semantics = checked_semantics(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
-                              inhibition, state_quant, precise, rtol)
+                              inhibition, state_quant, precise, rtol, atol)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
                         tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
                         portable=bool(portable), fma=bool(fma),

@@ -1,0 +1,235 @@
+"""method="rkf45": Runge-Kutta-Fehlberg 4(5) with GSL's error control inside each step, as NEST
+integrates its conductance-based, AdEx and Hodgkin-Huxley neurons. At NEST's resolution (dt =
+0.1 ms) and the default tolerances, every state of iaf_cond_alpha, iaf_cond_exp, hh_psc_alpha,
+aeif_cond_alpha, aeif_cond_exp, hh_cond_exp_traub and traub_cond_multisyn stays within 1e-6 of
+its scale of scipy's solve_ivp (DOP853, rtol = atol = 1e-12) at every step, and every spike is
+at the reference's step. The references' right-hand sides are written here, apart from the
+model files; like lifgen, they hold the inputs over each step, add synaptic kicks at a step's
+end and test, reset and hold at step ends."""
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import lifgen
+from lifgen.errors import InputError, NumericalWarning
+from lifgen.numerics.methods import METHODS
+from lifgen.runtime.connectivity import Sparse
+from lifgen.runtime.sources import SpikeTrain
+
+MODELS = Path(__file__).parent / "models"
+RTOL = 1e-6
+E = math.e
+
+
+def exprel(x):
+    return 1.0 if x == 0 else math.expm1(x) / x
+
+
+# The right-hand sides, written from NEST's documentation (states in the model file's order).
+def iaf_cond_alpha(x, I_e):
+    V, x_ex, g_ex, x_in, g_in = x
+    return [(-16.6667 * (V + 70.0) - g_ex * V - g_in * (V + 85.0) + I_e) / 250.0,
+            -x_ex / 0.2, (E * x_ex - g_ex) / 0.2, -x_in / 2.0, (E * x_in - g_in) / 2.0]
+
+
+def iaf_cond_exp(x, I_e):
+    V, g_ex, g_in = x
+    return [(-16.6667 * (V + 70.0) - g_ex * V - g_in * (V + 85.0) + I_e) / 250.0,
+            -g_ex / 0.2, -g_in / 2.0]
+
+
+def hh_psc_alpha(x, I_e):
+    V, m, h, n, x_ex, I_ex, x_in, I_in = x
+    alpha_m = 1.0 / exprel(-(V + 40.0) / 10.0)
+    beta_m = 4.0 * math.exp(-(V + 65.0) / 18.0)
+    alpha_h = 0.07 * math.exp(-(V + 65.0) / 20.0)
+    beta_h = 1.0 / (1.0 + math.exp(-(V + 35.0) / 10.0))
+    alpha_n = 0.1 / exprel(-(V + 55.0) / 10.0)
+    beta_n = 0.125 * math.exp(-(V + 65.0) / 80.0)
+    current = (I_e + I_ex + I_in - 12000.0 * m**3 * h * (V - 50.0) - 3600.0 * n**4 * (V + 77.0)
+               - 30.0 * (V + 54.402))
+    return [current / 100.0, alpha_m * (1 - m) - beta_m * m, alpha_h * (1 - h) - beta_h * h,
+            alpha_n * (1 - n) - beta_n * n, -x_ex / 0.2, (E * x_ex - I_ex) / 0.2,
+            -x_in / 2.0, (E * x_in - I_in) / 2.0]
+
+
+def _aeif(V, w, g_ex, g_in, I_e):
+    V = min(V, 0.0)  # NEST's guard: V_peak = 0 mV
+    return [(-30.0 * (V + 70.6) + 60.0 * math.exp((V + 50.4) / 2.0) - g_ex * V
+             - g_in * (V + 85.0) - w + I_e) / 281.0, (4.0 * (V + 70.6) - w) / 144.0]
+
+
+def aeif_cond_alpha(x, I_e):
+    V, w, x_ex, g_ex, x_in, g_in = x
+    return [*_aeif(V, w, g_ex, g_in, I_e), -x_ex / 0.2, (E * x_ex - g_ex) / 0.2,
+            -x_in / 2.0, (E * x_in - g_in) / 2.0]
+
+
+def aeif_cond_exp(x, I_e):
+    V, w, g_ex, g_in = x
+    return [*_aeif(V, w, g_ex, g_in, I_e), -g_ex / 0.2, -g_in / 2.0]
+
+
+def hh_cond_exp_traub(x, I_e):
+    V, m, h, n, g_ex, g_in = x
+    u = V + 63.0  # V - V_T
+    alpha_n = 0.032 * (15.0 - u) / math.expm1((15.0 - u) / 5.0)
+    beta_n = 0.5 * math.exp((10.0 - u) / 40.0)
+    alpha_m = 0.32 * (13.0 - u) / math.expm1((13.0 - u) / 4.0)
+    beta_m = 0.28 * (u - 40.0) / math.expm1((u - 40.0) / 5.0)
+    alpha_h = 0.128 * math.exp((17.0 - u) / 18.0)
+    beta_h = 4.0 / (1.0 + math.exp((40.0 - u) / 5.0))
+    current = (I_e - 20000.0 * m**3 * h * (V - 50.0) - 6000.0 * n**4 * (V + 90.0)
+               - 10.0 * (V + 60.0) - g_ex * V - g_in * (V + 80.0))
+    return [current / 200.0, alpha_m - (alpha_m + beta_m) * m,
+            alpha_h - (alpha_h + beta_h) * h, alpha_n - (alpha_n + beta_n) * n,
+            -g_ex / 5.0, -g_in / 10.0]
+
+
+def _beta_peak(tau_1, tau_2):
+    """(1/tau_2 - 1/tau_1) / (the difference of exponentials at its peak)."""
+    peak = tau_1 * tau_2 * math.log(tau_2 / tau_1) / (tau_2 - tau_1)
+    return (1 / tau_2 - 1 / tau_1) / (math.exp(-peak / tau_1) - math.exp(-peak / tau_2))
+
+
+TRAUB_SYNAPSES = ((0.1, 0.5, 2.4), (0.075, 4.0, 40.0), (0.33, 1.0, 7.0), (0.0132, 60.0, 200.0))
+
+
+def traub_cond_multisyn(x, I_e):
+    V, m, h, n, *synapses = x
+    alpha_n = 0.032 * (V + 52.0) / (1.0 - math.exp(-(V + 52.0) / 5.0))
+    beta_n = 0.5 * math.exp(-(V + 57.0) / 40.0)
+    alpha_m = 0.32 * (V + 54.0) / (1.0 - math.exp(-(V + 54.0) / 4.0))
+    beta_m = 0.28 * (V + 27.0) / (math.exp((V + 27.0) / 5.0) - 1.0)
+    alpha_h = 0.128 * math.exp(-(V + 50.0) / 18.0)
+    beta_h = 4.0 / (1.0 + math.exp(-(V + 27.0) / 5.0))
+    g_ampa, g_nmda, g_gaba_a, g_gaba_b = synapses[1::2]
+    I_syn = (-g_ampa * V - g_nmda * V / (1.0 + math.exp((-58.0 - V) / 2.5))
+             - g_gaba_a * (V + 70.0) - g_gaba_b * (V + 90.0))
+    current = (I_e + I_syn - 10000.0 * m**3 * h * (V - 50.0) - 8000.0 * n**4 * (V + 100.0)
+               - 10.0 * (V + 67.0))
+    rates = [current / 100.0, alpha_m * (1 - m) - beta_m * m, alpha_h * (1 - h) - beta_h * h,
+             alpha_n * (1 - n) - beta_n * n]
+    for (g_peak, tau_1, tau_2), x_, g in zip(TRAUB_SYNAPSES, synapses[0::2], synapses[1::2]):
+        rates += [-x_ / tau_1, g_peak * _beta_peak(tau_1, tau_2) * x_ - g / tau_2]
+    return rates
+
+
+# name -> (rates, spike test, crossing, reset (state index -> new value of the state), frozen
+# state indices and steps held after a spike's step (NEST's counting: floor(t_ref/dt)))
+LIF_RESET = {0: lambda x: -60.0}
+AEIF_RESET = {0: lambda x: -60.0, 1: lambda x: x[1] + 80.5}
+SEMANTICS = {
+    "iaf_cond_alpha": (iaf_cond_alpha, lambda x: x[0] >= -55.0, False, LIF_RESET, (0,), 20),
+    "iaf_cond_exp": (iaf_cond_exp, lambda x: x[0] >= -55.0, False, LIF_RESET, (0,), 20),
+    "hh_psc_alpha": (hh_psc_alpha, lambda x: x[0] > 0.0, True, {}, (), 0),
+    "aeif_cond_alpha": (aeif_cond_alpha, lambda x: x[0] >= 0.0, False, AEIF_RESET, (), 0),
+    "aeif_cond_exp": (aeif_cond_exp, lambda x: x[0] >= 0.0, False, AEIF_RESET, (), 0),
+    "hh_cond_exp_traub": (hh_cond_exp_traub, lambda x: x[0] > -33.0, True, {}, (), 0),
+    "traub_cond_multisyn": (traub_cond_multisyn, lambda x: x[0] > -20.0, True, {}, (), 0),
+}
+# name -> (steps of 0.1 ms, I_e in pA, kicks (step, state, amount) at the end of the step)
+RUNS = {
+    "iaf_cond_alpha": (1000, 200.0, [(99, "x_ex", 100.0), (299, "x_in", 100.0),
+                                     (499, "x_ex", 100.0)]),
+    "iaf_cond_exp": (1000, 200.0, [(99, "g_ex", 100.0), (299, "g_in", 100.0),
+                                   (499, "g_ex", 100.0), (501, "g_ex", 100.0)]),
+    "hh_psc_alpha": (1000, 0.0, [(99, "x_ex", 2000.0), (299, "x_in", -2000.0),
+                                 (499, "x_ex", 2000.0)]),
+    "aeif_cond_alpha": (1000, 800.0, [(99, "x_ex", 20.0), (299, "x_in", 20.0),
+                                      (499, "x_ex", 20.0)]),
+    "aeif_cond_exp": (1000, 800.0, [(99, "g_ex", 20.0), (299, "g_in", 20.0),
+                                    (499, "g_ex", 20.0)]),
+    "hh_cond_exp_traub": (1000, 300.0, [(99, "g_ex", 50.0), (299, "g_in", 50.0),
+                                        (499, "g_ex", 50.0)]),
+    "traub_cond_multisyn": (1000, 200.0, [(99, "x_AMPA", 100.0), (299, "x_GABAA", 50.0),
+                                          (499, "x_NMDA", 100.0)]),
+}
+
+
+def reference(name, dt=0.1):
+    """(states after each step: name -> (n_steps,), spike steps) of solve_ivp's DOP853 at
+    rtol = atol = 1e-12, integrating in one piece between events and sampling the grid."""
+    rates, spike, crossing, reset, frozen, hold = SEMANTICS[name]
+    n_steps, I_e, kicks = RUNS[name]
+    model = lifgen.load_model(MODELS / f"{name}.toml")
+    names = model.state_names
+    x = np.array([float(model.initial_values[n]) for n in names])
+    out, spikes, step, held = np.empty((n_steps, len(names))), [], 0, 0
+    kicked = {}
+    for at, state, amount in kicks:
+        kicked.setdefault(at, []).append((names.index(state), amount))
+    while step < n_steps:
+        stop = min([s + 1 for s in kicked if s >= step] + [n_steps]
+                   + ([step + held] if held else []))
+        mask = np.isin(np.arange(len(names)), frozen) if held else np.zeros(len(names), bool)
+        grid = dt * np.arange(1, stop - step + 1)
+        points = solve_ivp(lambda t, y: np.where(mask, 0.0, rates(y, I_e)), (0.0, grid[-1]), x,
+                           method="DOP853", rtol=1e-12, atol=1e-12, t_eval=grid).y.T
+        holds = np.array([bool(spike(p)) for p in points])
+        if crossing:
+            holds &= ~np.concatenate([[bool(spike(x))], holds[:-1]])
+        fired = [] if held else list(np.flatnonzero(holds))
+        cut = bool(fired) and bool(reset or hold)
+        end = fired[0] + 1 if cut else len(points)
+        out[step:step + end] = points[:end]
+        spikes += [step + int(k) for k in (fired[:1] if cut else fired)]
+        x = points[end - 1].copy()
+        step += end
+        held = max(held - end, 0)
+        if cut:
+            x = np.array([reset[i](x) if i in reset else v for i, v in enumerate(x)])
+            out[step - 1] = x
+            held = hold
+        for index, amount in kicked.get(step - 1, ()):
+            x[index] += amount
+    return {n: out[:, i] for i, n in enumerate(names)}, spikes
+
+
+def drives(model, kicks):
+    """The kicks as synaptic drives: one source per kick, delay one step (arriving at the end
+    of the kick's step)."""
+    out = {}
+    for synapse in model.synapses:
+        events = [(step, amount) for step, state, amount in kicks if state == synapse.target]
+        if events:
+            sources = list(range(len(events)))
+            out[synapse.name] = (
+                SpikeTrain(len(events), [s for s, _ in events], sources),
+                Sparse.from_arrays(sources, [0] * len(events), [a for _, a in events], delay=1,
+                                   n_pre=len(events), n_post=1))
+    return out
+
+
+def run(name, method="rkf45", **options):
+    model = lifgen.load_model(MODELS / f"{name}.toml")
+    n_steps, I_e, kicks = RUNS[name]
+    simulator = lifgen.compile(model, method=method, dt=0.1, **options)
+    return simulator.run(n_steps, inputs={"I_e": I_e}, record=list(model.state_names),
+                         drives=drives(model, kicks) or None)
+
+
+def relative_errors(result, states):
+    return {n: float(np.max(np.abs(result.traces[n][:, 0] - v)) / (np.max(np.abs(v)) or 1.0))
+            for n, v in states.items()}
+
+
+def spike_steps(result):
+    return [int(s) for s in np.flatnonzero(result.spikes[:, 0])]
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_rkf45_matches_solve_ivp_to_1e6_of_each_scale_and_every_spike_step(name):
+    states, spikes = reference(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumericalWarning)
+        result = run(name)
+    errors = relative_errors(result, states)
+    assert max(errors.values()) < RTOL, errors
+    assert spike_steps(result) == spikes and spikes, (spike_steps(result), spikes)
+    assert 0 < result.state["rkf45_h"][0] <= 5 * 0.1  # carried, grown at most 5 times dt
