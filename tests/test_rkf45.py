@@ -16,6 +16,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import lifgen
+from lifgen import targets
 from lifgen.errors import InputError, NumericalWarning
 from lifgen.numerics.methods import METHODS
 from lifgen.runtime.connectivity import Sparse
@@ -233,3 +234,138 @@ def test_rkf45_matches_solve_ivp_to_1e6_of_each_scale_and_every_spike_step(name)
     assert max(errors.values()) < RTOL, errors
     assert spike_steps(result) == spikes and spikes, (spike_steps(result), spikes)
     assert 0 < result.state["rkf45_h"][0] <= 5 * 0.1  # carried, grown at most 5 times dt
+
+
+def test_traub_cond_multisyn_goes_to_nan_with_rk4_at_nest_resolution():
+    """What rkf45 is for: rk4 at dt = 0.1 ms is unstable on this neuron's sodium gate."""
+    with pytest.warns(NumericalWarning, match="NaN or infinite"):
+        assert not np.all(np.isfinite(run("traub_cond_multisyn", method="rk4").state["V"]))
+
+
+def test_a_neuron_past_the_substep_bound_is_reported_by_name_and_marked():
+    """Three substeps cannot follow a Hodgkin-Huxley spike: the driven neuron stops short of
+    the step's end, keeps rkf45_h negative from then on and the run warns naming it; the
+    resting neurons beside it are untouched by the report."""
+    simulator = lifgen.compile(MODELS / "hh_psc_alpha.toml", method="rkf45", max_substeps=3)
+    with pytest.warns(NumericalWarning, match=r"hh_psc_alpha: rkf45 needed more than 3 "
+                                              r"substeps .* \(neurons 1\).*raise max_substeps"):
+        result = simulator.run(300, 3, inputs={"I_e": np.array([0.0, 1000.0, 0.0])},
+                               record=["rkf45_h"])
+    h = result.traces["rkf45_h"]
+    first = int(np.argmax(h[:, 1] < 0))
+    assert np.all(h[first:, 1] < 0) and np.all(h[:, [0, 2]] > 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NumericalWarning)
+        lifgen.compile(MODELS / "hh_psc_alpha.toml", method="rkf45").run(
+            300, 3, inputs={"I_e": np.array([0.0, 1000.0, 0.0])})
+
+
+def test_the_substep_size_is_carried_across_calls_and_a_split_run_is_the_whole_run():
+    simulator = lifgen.compile(MODELS / "hh_cond_exp_traub.toml")
+    assert simulator.method == "rkf45"  # the model file's method
+    inputs = {"I_e": np.array([0.0, 300.0, 600.0])}
+    whole = simulator.run(400, 3, inputs=inputs)
+    first = simulator.run(137, 3, inputs=inputs)
+    assert set(first.state) == {"V", "m", "h", "n", "g_ex", "g_in", "rkf45_h"}
+    second = simulator.run(263, 3, inputs=inputs, initial=first.state)
+    np.testing.assert_array_equal(np.concatenate([first.spikes, second.spikes]), whole.spikes)
+    for name in whole.state:
+        np.testing.assert_array_equal(second.state[name], whole.state[name])
+
+
+@pytest.mark.parametrize("name", ["iaf_cond_alpha", "traub_cond_multisyn"])
+def test_float32_keeps_every_spike_step_within_its_rounding(name):
+    """float32's default tolerances are 1e-5 (it cannot resolve 1e-10): the states stay within
+    1e-3 of their scale of the reference, every spike at its step."""
+    states, spikes = reference(name)
+    result = run(name, dtype="float32")
+    assert max(relative_errors(result, states).values()) < 1e-3
+    assert spike_steps(result) == spikes
+
+
+def test_tolerances_are_options_that_change_the_kernel_and_are_checked():
+    loose = run("hh_psc_alpha", rtol=1e-5, atol=1e-5)
+    tight = run("hh_psc_alpha")
+    states, _ = reference("hh_psc_alpha")
+    assert max(relative_errors(loose, states).values()) > 10 * max(
+        relative_errors(tight, states).values())
+    for options, message in (({"atol": -1.0}, "atol must be"), ({"max_substeps": 0},
+                                                                 "max_substeps must be"),
+                             ({"rtol": 2.0}, "rtol must be")):
+        with pytest.raises(InputError, match=message):
+            lifgen.compile(MODELS / "hh_psc_alpha.toml", method="rkf45", **options)
+    with pytest.raises(InputError, match="atol is an option of an adaptive method"):
+        lifgen.compile(MODELS / "hh_psc_alpha.toml", method="rk4", atol=1e-6)
+
+
+def test_the_registry_knows_rkf45():
+    method = METHODS["rkf45"]
+    assert method.adaptive and method.order == 5 and method.stability is None
+    assert not method.verified_by_default
+    from lifgen.numerics.methods import AUTO_CANDIDATES, EMBEDDED
+    assert "rkf45" not in AUTO_CANDIDATES  # auto's choices are unchanged
+    tableau, error = EMBEDDED["rkf45"]
+    assert sum(tableau.b) == 1 and sum(error) == 0
+    for row, c in zip(tableau.a[1:], (0.25, 3 / 8, 12 / 13, 1.0, 0.5)):
+        assert float(sum(row)) == pytest.approx(c)
+    from lifgen.cli import METHOD_HELP
+    assert "rkf45: Runge-Kutta-Fehlberg 4(5)" in METHOD_HELP
+    step_map = lifgen.compile(MODELS / "iaf_cond_exp.toml", method="rkf45").step_map
+    assert step_map.state_names[-1] == "rkf45_h"
+    assert "rkf45: substeps h within the step (at most 10000)" in repr(step_map)
+
+
+@pytest.fixture
+def python_target(monkeypatch):
+    monkeypatch.setitem(targets.TARGETS, "python", "python_target")
+
+
+def test_the_test_target_runs_the_adaptive_loop_bit_for_bit_as_c(python_target):
+    """The substep loop, its rejections, the carried h and the refractory hold, printed as
+    Python from the same statements: the same states, traces and spikes as C."""
+    model = MODELS / "iaf_cond_alpha.toml"
+    run = dict(n_steps=300, n_neurons=3, inputs={"I_e": np.array([0.0, 300.0, 600.0])},
+               record=["V", "g_ex", "rkf45_h"], spikes="raster")
+    c = lifgen.compile(model, method="rkf45").run(**run)
+    python = lifgen.compile(model, method="rkf45", target="python").run(**run)
+    assert c.spike_count.sum() > 2
+    assert np.array_equal(c.spikes, python.spikes)
+    for name in c.state:
+        assert np.array_equal(c.state[name], python.state[name]), name
+    for name in c.traces:
+        assert np.array_equal(c.traces[name], python.traces[name]), name
+    assert len(np.unique(c.traces["rkf45_h"])) > 3  # h adapted, not one size throughout
+
+
+def test_an_rkf45_population_in_a_network_is_the_single_population_run(python_target):
+    """A network allocates the hidden substep size as a population state: an rkf45
+    population gives the single-population numbers, driven by another population, and the
+    test target runs the network bit for bit as C."""
+    n = 4
+    current = {"I_e": np.linspace(100.0, 700.0, n)}
+    model = MODELS / "aeif_cond_exp.toml"
+    single = lifgen.compile(model)
+    states = list(single.step_map.state_names)
+    assert states[-1] == "rkf45_h"
+    alone = single.run(500, n, inputs=current, record=states, spikes="raster")
+    net = lifgen.Network()
+    net.add("p", model, n)
+    result = net.compile().run(500, inputs={"p": current}, record={"p": states},
+                               spikes="raster")["p"]
+    assert alone.spike_count.sum() > 0
+    assert np.array_equal(alone.spikes, result.spikes)
+    for name in states:
+        assert np.array_equal(alone.traces[name], result.traces[name]), name
+    coupled = lifgen.Network()
+    coupled.add("drive", "lif_cuba", 3)
+    coupled.add("q", MODELS / "hh_cond_exp_traub.toml", n, max_substeps=10000)
+    coupled.connect("drive", "q", "exc", np.full((n, 3), 20.0), delay=2)
+    run = dict(n_steps=300, inputs={"drive": {"I": 30.0}, "q": {"I_e": 100.0}},
+               record={"q": ["V", "rkf45_h"]}, spikes="raster")
+    c = coupled.compile().run(**run)
+    python = coupled.compile(target="python").run(**run)
+    assert c["drive"].spike_count.sum() > 0 and c["q"].spike_count.sum() > 0
+    for name in ("drive", "q"):
+        assert np.array_equal(c[name].spikes, python[name].spikes), name
+        for state, values in c[name].state.items():
+            assert np.array_equal(values, python[name].state[state]), (name, state)

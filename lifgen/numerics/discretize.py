@@ -146,7 +146,7 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                reset: str | None = None, reset_timing: str | None = None,
                reset_delay: bool | None = None, precise: bool = False,
                rtol: float | None = None, atol: float | None = None,
-               dtype: str = "float64") -> StepMap:
+               dtype: str = "float64", max_substeps: int | None = None) -> StepMap:
     """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
 
     `method="auto"` picks exact for a linear system, else the cheapest method whose estimated
@@ -154,13 +154,15 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
     `precise=True` (linear models, exact method, same-step reset) finds each threshold crossing
     inside its step from the closed form and resets at that instant. An adaptive method
     (rkf45) takes `rtol` and `atol` as its error control's tolerances (DEFAULT_TOLERANCES of
-    `dtype`, the kernel's float type, where not given).
+    `dtype`, the kernel's float type, where not given) and takes at most `max_substeps`
+    (MAX_SUBSTEPS) substeps in one step.
     """
     adaptive = (method in METHODS and METHODS[method].adaptive) or (
         method is None and model.method in METHODS and METHODS[model.method].adaptive)
-    if atol is not None and not adaptive:
-        raise InputError("atol is the error control's absolute tolerance of an adaptive method "
-                         "(method='rkf45'); this method takes none")
+    for option, value in (("atol", atol), ("max_substeps", max_substeps)):
+        if value is not None and not adaptive:
+            raise InputError(f"{option} is an option of an adaptive method (method='rkf45'); "
+                             f"method {method or model.method!r} takes none")
     method, dt, note, inaccurate = _choose_method(model, method, dt, None if adaptive else rtol)
     reset = reset or model.reset_mechanism
     reset_timing = reset_timing or model.reset_timing
@@ -185,7 +187,8 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
     tolerances: tuple = ()
     if METHODS.get(method) is not None and METHODS[method].adaptive:
         errors = tuple((s, constants.hoist(tree)) for s, tree in _errors(model, method))
-        tolerances = _tolerances(rtol, atol, dtype) + (MAX_SUBSTEPS,)
+        tolerances = _tolerances(rtol, atol, dtype) + (
+            MAX_SUBSTEPS if max_substeps is None else checked_max_substeps(max_substeps),)
     propagator: Assignments = ()
     if precise:
         _check_precise(model, method, reset_timing)
@@ -221,6 +224,13 @@ def _tolerances(rtol: float | None, atol: float | None, dtype: str) -> tuple[flo
     default_rtol, default_atol = DEFAULT_TOLERANCES[dtype]
     return (default_rtol if rtol is None else checked_rtol(rtol),
             default_atol if atol is None else checked_atol(atol))
+
+
+def checked_max_substeps(value: object) -> int:
+    """max_substeps as an int, refused unless a whole number from 1 to 10^9."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
+        raise InputError(f"max_substeps must be a whole number from 1 to 10^9, got {value!r}")
+    return int(value)
 
 
 def checked_atol(atol: object) -> float:
