@@ -259,7 +259,7 @@ def adaptive(n, steps):
     rkf45's default tolerances (1e-10) and at NEST's 1e-6; the library's hodgkin_huxley at its
     dt = 0.01 ms. Returns {workload: runs}."""
     models = {"hh_psc_alpha (NEST), dt = 0.1 ms": (HERE.parent / "tests" / "models" /
-                                                   "hh_psc_alpha.toml", "I_e", 1000.0),
+                                                   "hh_psc_alpha.toml", "I_e", 400.0),
               "hodgkin_huxley (library), dt = 0.01 ms": ("hodgkin_huxley", "I", 10.0)}
     workloads = {}
     for title, (model, current, scale) in models.items():

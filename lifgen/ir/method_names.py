@@ -5,7 +5,6 @@ registry in numerics/methods.py gives each name its step, and holds exactly thes
 """
 
 BASE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "hybrid", "rkf45")
-ADAPTIVE = ("rkf45",)  # substeps chosen within each step by an error estimate
 SUBSTEPS = (2, 4, 8)  # rk4 and hybrid also come as n steps of dt/n each, for fast synapses
 SUBSTEPPED = ("hybrid", "rk4")
 
