@@ -169,7 +169,12 @@ def _compile_options(parser: argparse.ArgumentParser) -> None:
                         "(default: the model file's)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--rtol", type=float, help="the error method auto accepts, relative to "
-                        "each state's scale (default 1e-6)")
+                        "each state's scale (default 1e-6); with --method rkf45, its error "
+                        "control's relative tolerance per substep (default 1e-10; float32 1e-5)")
+    parser.add_argument("--atol", type=float, help="with --method rkf45: its error control's "
+                        "absolute tolerance per substep (default 1e-10; float32 1e-5)")
+    parser.add_argument("--max-substeps", type=int, help="with --method rkf45: the most "
+                        "substeps within one step (default 10000; more are reported)")
     parser.add_argument("--reset", choices=("subtract", "zero", "none"))
     parser.add_argument("--reset-timing", choices=("next_step", "same_step"))
     parser.add_argument("--target", choices=target_names(), default="c",
@@ -262,7 +267,8 @@ def _show(args: argparse.Namespace) -> None:
 
     model = load_model(args.model)
     semantics = checked_semantics(args.method, dt_in_model_unit(model, args.dt), args.dtype,
-                                  args.reset, args.reset_timing, rtol=args.rtol)
+                                  args.reset, args.reset_timing, rtol=args.rtol,
+                                  atol=args.atol, max_substeps=args.max_substeps)
     source = kernel_source(args.model, semantics, Schedule(), get_target(args.target))
     step_map = source.step_map
     sections = [("Quantities (plain numbers are in these units)", _quantity_lines(model))]
@@ -371,6 +377,7 @@ def _simulate(args: argparse.Namespace) -> None:
         raise InputError(f"--neuron {args.neuron}: the population has neurons 0..{args.neurons - 1}")
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
+                              atol=args.atol, max_substeps=args.max_substeps,
                               threads=args.threads, target=args.target)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     if (args.plot or args.raster) and args.spikes == "count":
@@ -573,6 +580,7 @@ def _sweep(args: argparse.Namespace) -> None:
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
+                              atol=args.atol, max_substeps=args.max_substeps,
                               target=args.target)
     n_steps = simulator._step_count(args.steps, duration)
     executor = None

@@ -21,7 +21,7 @@ from ..frontend.library import load_model, model_file
 from ..frontend.schema import read_regular_file
 from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.model import Model
-from ..numerics.discretize import checked_rtol, discretize
+from ..numerics.discretize import checked_atol, checked_max_substeps, checked_rtol, discretize
 from .build import cached, load_source, source_key, store_source
 from .options import DTYPES, Semantics, Schedule, Variant
 
@@ -30,7 +30,8 @@ def checked_semantics(method: str | None = None, dt: float | None = None, dtype:
                       reset: str | None = None, reset_timing: str | None = None,
                       reset_delay: bool | None = None, graded_spikes: float = 1.0,
                       inhibition: bool = False, state_quant: npt.ArrayLike | None = None,
-                      precise: bool = False, rtol: float | None = None) -> Semantics:
+                      precise: bool = False, rtol: float | None = None,
+                      atol: float | None = None, max_substeps: int | None = None) -> Semantics:
     """compile's options of what the model computes (its Semantics), checked."""
     for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
         if value is not None and not isinstance(value, str):
@@ -51,7 +52,10 @@ def checked_semantics(method: str | None = None, dt: float | None = None, dtype:
     return Semantics(method=method, dt=dt, dtype=dtype, reset=reset, reset_timing=reset_timing,
                         reset_delay=reset_delay, graded_spikes=float(graded_spikes),
                         inhibition=bool(inhibition), state_quant=state_quant,
-                        precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol))
+                        precise=bool(precise), rtol=None if rtol is None else checked_rtol(rtol),
+                        atol=None if atol is None else checked_atol(atol),
+                        max_substeps=None if max_substeps is None
+                        else checked_max_substeps(max_substeps))
 
 
 def dt_in_model_unit(model: Model | str | Path, dt: float | str | None) -> float | None:
@@ -92,7 +96,8 @@ def _generate(model: Model | str | Path, semantics: Semantics, schedule: Schedul
     _check_options(model, semantics)
     step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
                           reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
-                          precise=semantics.precise, rtol=semantics.rtol)
+                          precise=semantics.precise, rtol=semantics.rtol, atol=semantics.atol,
+                          dtype=semantics.dtype, max_substeps=semantics.max_substeps)
     if semantics.precise and (model.synapses or semantics.inhibition):
         raise InputError("precise=True is for uncoupled neurons (no synapses or inhibition)")
     held = {name: "held" for name in model.input_names}  # the common case: inputs held

@@ -15,8 +15,9 @@ from typing import Collection, Mapping, Sequence
 import sympy
 
 from ..numerics.discretize import TAU, StepMap
-from ..numerics.methods import NORMAL
-from ..ir.symbols import DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
+from ..numerics.methods import METHODS
+from ..numerics.methods import NORMAL, SUBSTEP
+from ..ir.symbols import ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
 from ..ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, Expression, If, Let,
                          Loop, NeuronStep, Select, Statement, identifiers)
 from ..ir.written import (Call, Name, Neg, Node, Not, Num, Op, Tree, from_sympy, substitute,
@@ -38,9 +39,9 @@ class StepOptions:
 
 
 def state_names(step_map: StepMap) -> list[str]:
-    """The kernel's states: the model's, then the refractory counter if there is one."""
-    names = [s.name for s in step_map.model.state_symbols]
-    return names + ([REFRACTORY_STATE] if step_map.refractory else [])
+    """The kernel's states: the model's, then the refractory counter if there is one, then an
+    adaptive method's substep size."""
+    return list(step_map.state_names)
 
 
 def shared_constants(step_map: StepMap, shared: frozenset[str]) -> set[sympy.Symbol]:
@@ -57,7 +58,7 @@ class _Scope:
         model = step_map.model
         table: dict[sympy.Symbol, Expression] = {
             DT: name("lg_dt"), SPIKE: Cast(name("lg_spike")), RESET: Cast(name("lg_reset")),
-            TAU: name("lg_tau"), NORMAL: name("lg_normal_z")}
+            TAU: name("lg_tau"), NORMAL: name("lg_normal_z"), SUBSTEP: name("lg_rk_hs")}
         for s in model.state_symbols:
             kind = propagation or ("new" if s in new else "state")
             table[s] = name(local(kind, s.name))
@@ -100,12 +101,14 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
         body += [s for r in resets if r.offset for s in r.decide(reset_test, "before the update")]
     body += _refractory_flag(step_map)
     held_stages, held_updates = dict(step_map.held_stages), dict(step_map.held_updates)
-    for k, tree in step_map.stages:
+    if step_map.adaptive:
+        body += _adaptive(step_map, held_stages, held_updates)
+    for k, tree in step_map.stages if not step_map.adaptive else ():
         body += [Comment(f"{k.name.removeprefix('lg_')} = {to_text(tree)}"),
                  *_held_comment(k, held_stages),
                  Let(k.name, _while_refractory(held_stages.get(k), before(tree), before))]
     updated: set[sympy.Symbol] = set()
-    for state, tree in step_map.updates:
+    for state, tree in step_map.updates if not step_map.adaptive else ():
         scope = _Scope(step_map, new=updated) if step_map.sequential else before
         body += [Comment(f"{state} <- {to_text(tree)}"),
                  *_held_comment(state, held_updates),
@@ -161,6 +164,72 @@ def _loads(step_map: StepMap, options: StepOptions) -> list[Statement]:
     loads += [Let(local("synapse", y.name), Element(array("synapse", y.name), NEURON))
               for y in model.synapses if not y.target]
     return loads
+
+
+# GSL's standard step control (gsl_odeiv_control_y_new, as NEST uses it): a substep whose largest
+# error ratio exceeds 1.1 is taken again with h*max(0.9*ratio^(-1/order), 0.2); one under 0.5
+# lets h grow by 0.9*ratio^(-1/(order+1)), at most 5 times, never shrinking; else h is kept.
+SAFETY, REJECT, GROW, SHRINK_LIMIT, GROW_LIMIT = 0.9, 1.1, 0.5, 0.2, 5.0
+TINY_RATIO = 1e-30  # the error ratio's floor, so that a zero error grows h by the limit
+
+
+def _adaptive(step_map: StepMap, held_stages: Mapping[sympy.Symbol, Node],
+              held_updates: Mapping[sympy.Symbol, Node]) -> list[Statement]:
+    """An adaptive method's step: substeps of h from the state before the step (lg_y_X) to the
+    end of the step, each accepted when its error estimate is within rtol and atol, h carried
+    to the next step in the hidden state rkf45_h. More than the most substeps allowed leaves the
+    neuron short of the step's end and flips the sign of its rkf45_h, for the run to report."""
+    rtol, atol, limit = step_map.adaptive
+    order = METHODS[step_map.method].order or 1
+    states = step_map.model.state_symbols
+    inner = _Scope(step_map, propagation="substep")
+    h, hs, t, err, dt = (name(n) for n in ("lg_rk_h", "lg_rk_hs", "lg_rk_t", "lg_rk_err", "lg_dt"))
+    carried = name(local("state", ADAPTIVE_STATE))
+    size = Call("abs", (carried,))
+    left = Op("-", dt, t)
+    body: list[Statement] = [Let("lg_rk_last", Op(">=", h, left), INT),
+                             Let("lg_rk_hs", Select(name("lg_rk_last"), left, h))]
+    for k, tree in step_map.stages:
+        body += [*_held_comment(k, held_stages),
+                 Let(k.name, _while_refractory(held_stages.get(k), inner(tree), inner))]
+    ratios: list[Expression] = []
+    for state, tree in step_map.updates:
+        trial = local("trial", state.name)
+        body += [*_held_comment(state, held_updates),
+                 Let(trial, _while_refractory(held_updates.get(state), inner(tree), inner))]
+        ratios.append(Op("/", Call("abs", (inner(dict(step_map.errors)[state]),)),
+                         Op("+", Num(atol), Op("*", Num(rtol), Call("abs", (name(trial),))))))
+    ratio = ratios[0]
+    for other in ratios[1:]:
+        ratio = Call("max", (ratio, other))
+    grow = Call("clip", (Op("*", Num(SAFETY), Call("pow", (Call("max", (err, Num(TINY_RATIO))),
+                                                           Num(-1.0 / (order + 1))))),
+                         Num(1.0), Num(GROW_LIMIT)))
+    shrink = Call("max", (Op("*", Num(SAFETY), Call("pow", (err, Num(-1.0 / order)))),
+                          Num(SHRINK_LIMIT)))
+    body += [Let("lg_rk_err", ratio),
+             If(Op(">", err, Num(REJECT)), (Assign("lg_rk_h", Op("*", hs, shrink)),), (
+                 *(Assign(local("substep", s.name), name(local("trial", s.name)))
+                   for s in states),
+                 Assign("lg_rk_t", Select(name("lg_rk_last"), dt, Op("+", t, hs))),
+                 Assign("lg_rk_h", Op("*", hs, Select(Op("<", err, Num(GROW)), grow,
+                                                      Num(1.0))))))]
+    start = Select(Op("and", Op(">", size, Num(0.0)), Op("<", size, dt)), size, dt)
+    short = Op("or", Op("<", t, dt), Op("<", carried, Num(0.0)))
+    return [Comment(f"{step_map.method}: substeps within the step, each kept when its error "
+                    f"is under {atol:g} + {rtol:g}*|x| (GSL's control), h carried in "
+                    f"{ADAPTIVE_STATE} (0: start at dt)"),
+            Let("lg_rk_h", start, mutable=True),
+            Let("lg_rk_t", Num(0.0), mutable=True),
+            *(Let(local("substep", s.name), name(local("state", s.name)), mutable=True)
+              for s in states),
+            Loop("lg_rk_substep", limit, Op("<", t, dt), tuple(body)),
+            *(Let(local("new", s.name), name(local("substep", s.name)), mutable=True)
+              for s in states),
+            Comment(f"short of the step's end after {limit} substeps (now or before): "
+                    f"{ADAPTIVE_STATE} < 0 marks the neuron for the run's report"),
+            Let(local("new", ADAPTIVE_STATE),
+                Select(short, Neg(Call("max", (h, Num(TINY_RATIO)))), h))]
 
 
 def _used(loads: list[Statement], rest: Sequence[Statement | Expression], outputs: list[str]

@@ -25,7 +25,10 @@ class Semantics:
     inhibition: bool = False
     state_quant: tuple[float, ...] | None = None
     precise: bool = False
-    rtol: float | None = None  # method="auto": the error it accepts (None: accuracy.DEFAULT_RTOL)
+    rtol: float | None = None  # method="auto": the error it accepts (None: accuracy.DEFAULT_RTOL);
+    # method="rkf45": its error control's relative tolerance (None: methods.DEFAULT_TOLERANCES)
+    atol: float | None = None  # method="rkf45": its error control's absolute tolerance
+    max_substeps: int | None = None  # method="rkf45": its substeps per step at most
 
 
 @dataclass(frozen=True)

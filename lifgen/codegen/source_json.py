@@ -71,6 +71,10 @@ def _encode(value: object) -> JSON:
         return value
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
+    if isinstance(value, list):  # a model file's own arrays (Model.document), kept as lists
+        return {"list": [_encode(v) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):  # its tables
+        return {"table": [[k, _encode(v)] for k, v in value.items()]}
     if dataclasses.is_dataclass(value) and dataclass_table().get(type(value).__name__) is type(value):
         return {"dataclass": type(value).__name__,
                 "fields": {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}}
@@ -106,6 +110,10 @@ def _decode(data: Any) -> object:  # parsed JSON of any shape: checked as it is 
         return tuple(_decode(v) for v in data)
     if "dataclass" in data:
         return _decode_dataclass(data["dataclass"], data["fields"])
+    if "list" in data:
+        return [_decode(v) for v in data["list"]]
+    if "table" in data:
+        return {str(k): _decode(v) for k, v in data["table"]}
     if "symbol" in data:
         assumptions = {str(k): bool(v) for k, v in data["assumptions"].items()}
         return sympy.Symbol(str(data["symbol"]), **assumptions)

@@ -4,7 +4,7 @@ Plain data, so that the IR and the front end can check a name without the numeri
 registry in numerics/methods.py gives each name its step, and holds exactly these names.
 """
 
-BASE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "hybrid")
+BASE_METHODS = ("exact", "euler", "rk2", "heun", "rk4", "exponential_euler", "hybrid", "rkf45")
 SUBSTEPS = (2, 4, 8)  # rk4 and hybrid also come as n steps of dt/n each, for fast synapses
 SUBSTEPPED = ("hybrid", "rk4")
 

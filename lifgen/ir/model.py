@@ -21,7 +21,7 @@ from ..errors import ModelError
 from .names import check_name
 from .method_names import METHOD_CHOICES
 
-from .symbols import (DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
+from .symbols import (ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
                       previous_symbol, symbol, time_function)
 
 RESET_MECHANISMS = ("subtract", "zero", "none")
@@ -387,6 +387,9 @@ def _validate_refractory(model: Model, known: set[sympy.Symbol]) -> None:
     if model.refractory_input not in REFRACTORY_INPUTS:
         raise ModelError(f"input must be one of {', '.join(map(repr, REFRACTORY_INPUTS))}, "
                          f"got {model.refractory_input!r}", src, "[refractory] input")
+    if ADAPTIVE_STATE in model.state_names:
+        raise ModelError(f"a state named {ADAPTIVE_STATE!r} would hide the substep size of "
+                         "method rkf45", src, f"[states] {ADAPTIVE_STATE}")
     if not model.refractory:
         return
     period, frozen = model.refractory

@@ -11,6 +11,9 @@ SPIKE = sympy.Symbol("spike[t]")  # this step's spike (0 or 1), in reset correct
 RESET = sympy.Symbol("reset[t]")  # whether this step was reset (0 or 1), in reset corrections
 XI = sympy.Symbol("xi")  # Gaussian white noise in the laws (Brian2's xi), units 1/sqrt(time)
 REFRACTORY_STATE = "refractory_steps"  # the kernel's count of refractory steps left, per neuron
+# An adaptive method's substep size, per neuron, carried from step to step (0: start at dt); its
+# sign marks a neuron that needed more than the substeps allowed in one step (methods.py)
+ADAPTIVE_STATE = "rkf45_h"
 
 
 def symbol(name: str) -> sympy.Symbol:

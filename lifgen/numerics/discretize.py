@@ -16,8 +16,10 @@ from ..errors import InputError, ModelError
 from .stability import stability_warning
 from ..ir.functions import propagator
 from .linear import exact_step, linear_coefficients
-from .methods import METHODS, NORMAL, auto_by_form, check_written_step, symbolic_step
-from ..ir.model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
+from .methods import (DEFAULT_TOLERANCES, MAX_SUBSTEPS, METHODS, NORMAL, SUBSTEP, auto_by_form,
+                      check_written_step, error_estimates, symbolic_step)
+from ..ir.model import (ADAPTIVE_STATE, DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS,
+                        RESET_TIMINGS, Model)
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
 from ..ir.written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild,
@@ -49,6 +51,11 @@ class StepMap:
     warning: str = ""  # why the method is unstable at this dt, when it is (stability.py)
     held_stages: Assignments = ()  # stages that differ while refractory (frozen slopes zero)
     held_updates: Assignments = ()  # updates of unfrozen states that differ while refractory
+    # an adaptive method (rkf45): `stages` and `updates` are one substep of length lg_h, repeated
+    # within the step; `errors` each state's error estimate of a substep; `adaptive` the
+    # controller's (rtol, atol, most substeps per step)
+    errors: Assignments = ()
+    adaptive: tuple = ()
 
     @property
     def spike(self) -> sympy.Basic:
@@ -56,8 +63,10 @@ class StepMap:
 
     @property
     def state_names(self) -> tuple[str, ...]:
-        """The states the kernel keeps: the model's, then the refractory counter if any."""
-        return self.model.state_names + ((REFRACTORY_STATE,) if self.refractory else ())
+        """The states the kernel keeps: the model's, then the refractory counter if any, then
+        an adaptive method's substep size."""
+        return (self.model.state_names + ((REFRACTORY_STATE,) if self.refractory else ())
+                + ((ADAPTIVE_STATE,) if self.adaptive else ()))
 
     def __repr__(self) -> str:
         dt = "" if self.dt is None else f", dt={self.dt:g}"
@@ -89,8 +98,14 @@ class StepMap:
                 lines.append(f"{name} = {matrices[tree.args[2:]]}[{i}, {j}]")
             else:
                 lines.append(f"{name} = {to_text(tree)}")
+        if self.adaptive:
+            rtol, atol, limit = self.adaptive
+            lines.append(f"{self.method}: substeps h within the step (at most {limit}), each "
+                         f"taken while max |error| / ({atol:g} + {rtol:g}*|x|) <= 1.1; h starts "
+                         f"from {ADAPTIVE_STATE}, the last one ends at dt")
         lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.stages]
         lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
+        lines += [f"error of {s} = {to_text(v)}" for s, v in self.errors]
         lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}   (while refractory: frozen "
                   f"states held)" for k, v in self.held_stages]
         lines += [f"{s} <- {to_text(v)}   (while refractory: frozen states held)"
@@ -121,7 +136,7 @@ def _ode_step(model: Model, method: str) -> tuple[Assignments, Assignments]:
         return (), written_step
     stages, updates = symbolic_step(model, method, inline=False)
     variables = set(model.state_symbols) | set(model.input_symbols) | {k for k, _ in stages}
-    variables.add(NORMAL)
+    variables |= {NORMAL, SUBSTEP}
     stage_trees = tuple((k, from_sympy(e, first=variables)) for k, e in stages)
     return stage_trees, tuple((s, from_sympy(_collect(e, variables), first=variables))
                               for s, e in updates)
@@ -130,15 +145,25 @@ def _ode_step(model: Model, method: str) -> tuple[Assignments, Assignments]:
 def discretize(model: Model, method: str | None = None, dt: float | None = None,
                reset: str | None = None, reset_timing: str | None = None,
                reset_delay: bool | None = None, precise: bool = False,
-               rtol: float | None = None) -> StepMap:
+               rtol: float | None = None, atol: float | None = None,
+               dtype: str = "float64", max_substeps: int | None = None) -> StepMap:
     """Turn `model` into a StepMap with `method` and time step `dt` (None: the model file's choice).
 
     `method="auto"` picks exact for a linear system, else the cheapest method whose estimated
     error over a pilot run is under `rtol` (accuracy.py), and says why in `StepMap.note`.
     `precise=True` (linear models, exact method, same-step reset) finds each threshold crossing
-    inside its step from the closed form and resets at that instant.
+    inside its step from the closed form and resets at that instant. An adaptive method
+    (rkf45) takes `rtol` and `atol` as its error control's tolerances (DEFAULT_TOLERANCES of
+    `dtype`, the kernel's float type, where not given) and takes at most `max_substeps`
+    (MAX_SUBSTEPS) substeps in one step.
     """
-    method, dt, note, inaccurate = _choose_method(model, method, dt, rtol)
+    adaptive = (method in METHODS and METHODS[method].adaptive) or (
+        method is None and model.method in METHODS and METHODS[model.method].adaptive)
+    for option, value in (("atol", atol), ("max_substeps", max_substeps)):
+        if value is not None and not adaptive:
+            raise InputError(f"{option} is an option of an adaptive method (method='rkf45'); "
+                             f"method {method or model.method!r} takes none")
+    method, dt, note, inaccurate = _choose_method(model, method, dt, None if adaptive else rtol)
     reset = reset or model.reset_mechanism
     reset_timing = reset_timing or model.reset_timing
     if reset not in RESET_MECHANISMS:
@@ -154,10 +179,16 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
     else:
         (stages, steps), sequential = _ode_step(model, method), False
     variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
-    variables.add(NORMAL)
+    variables |= {NORMAL, SUBSTEP}
     constants = Hoister(variables | {k for k, _ in stages})
     stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
     updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
+    errors: Assignments = ()
+    tolerances: tuple = ()
+    if METHODS.get(method) is not None and METHODS[method].adaptive:
+        errors = tuple((s, constants.hoist(tree)) for s, tree in _errors(model, method))
+        tolerances = _tolerances(rtol, atol, dtype) + (
+            MAX_SUBSTEPS if max_substeps is None else checked_max_substeps(max_substeps),)
     propagator: Assignments = ()
     if precise:
         _check_precise(model, method, reset_timing)
@@ -174,7 +205,39 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                    stages=stages, note=note, propagator=propagator, refractory=refractory,
                    warning="\n".join(filter(None, [stability_warning(model, method, dt),
                                                     inaccurate])),
-                   held_stages=held_stages, held_updates=held_updates)
+                   held_stages=held_stages, held_updates=held_updates, errors=errors,
+                   adaptive=tolerances)
+
+
+@functools.lru_cache(maxsize=32)
+def _errors(model: Model, method: str) -> Assignments:
+    """An adaptive method's error estimate of each state, as written trees."""
+    stages = {sympy.Symbol(f"lg_stage{i + 1}_{s}") for s in model.state_symbols
+              for i in range(32)}
+    return tuple((s, from_sympy(e, first=stages | {SUBSTEP}))
+                 for s, e in error_estimates(model, method))
+
+
+def _tolerances(rtol: float | None, atol: float | None, dtype: str) -> tuple[float, float]:
+    """(rtol, atol) of an adaptive method: rtol between 0 and 1, atol at least 0; those not
+    given are the float type's defaults."""
+    default_rtol, default_atol = DEFAULT_TOLERANCES[dtype]
+    return (default_rtol if rtol is None else checked_rtol(rtol),
+            default_atol if atol is None else checked_atol(atol))
+
+
+def checked_max_substeps(value: object) -> int:
+    """max_substeps as an int, refused unless a whole number from 1 to 10^9."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
+        raise InputError(f"max_substeps must be a whole number from 1 to 10^9, got {value!r}")
+    return int(value)
+
+
+def checked_atol(atol: object) -> float:
+    """atol as a float, refused unless a finite number of at least 0."""
+    if isinstance(atol, bool) or not isinstance(atol, (int, float)) or not 0 <= atol < float("inf"):
+        raise InputError(f"atol must be a finite number of at least 0, got {atol!r}")
+    return float(atol)
 
 
 def held_model(model: Model) -> Model:

@@ -48,6 +48,22 @@ TABLEAUX = {
                    b=(R(1, 6), R(1, 3), R(1, 3), R(1, 6)), order=4),
 }
 
+# Embedded pairs: the tableau of the solution carried on (its b, its order) and the weights of the
+# error estimate (the difference of the pair's b). Runge-Kutta-Fehlberg 4(5) as GSL's rkf45,
+# which NEST's conductance-based, AdEx and Hodgkin-Huxley models use: the fifth-order solution
+# is carried (local extrapolation), the fourth-order one only estimates the error.
+EMBEDDED = {
+    "rkf45": (Tableau(a=((), (R(1, 4),), (R(3, 32), R(9, 32)),
+                         (R(1932, 2197), R(-7200, 2197), R(7296, 2197)),
+                         (R(439, 216), -8, R(3680, 513), R(-845, 4104)),
+                         (R(-8, 27), 2, R(-3544, 2565), R(1859, 4104), R(-11, 40))),
+                      b=(R(16, 135), 0, R(6656, 12825), R(28561, 56430), R(-9, 50), R(2, 55)),
+                      order=5),
+              (R(1, 360), 0, R(-128, 4275), R(-2197, 75240), R(1, 50), R(2, 55))),
+}
+SUBSTEP = sympy.Symbol("lg_h")  # an adaptive method's substep inside the step (dt is the step)
+
+
 def is_linear(model: Model) -> bool:
     """Linear with constant coefficients in the states and inputs (parameters are constants)."""
     variables = model.state_symbols + model.input_symbols
@@ -166,6 +182,25 @@ def hybrid(model: Model, inline: bool) -> Step:
     return runge_kutta(model, TABLEAUX["rk4"], inline, exact)
 
 
+def adaptive_step(model: Model, name: str) -> Step:
+    """One substep of length SUBSTEP (lg_h) of an embedded pair, as (stages, updates): the
+    stages as temporaries lg_stage1_X, ..., the updates the carried (higher-order) solution.
+    The kernel repeats it within each step, choosing lg_h by the error estimate (errors)."""
+    tableau, _ = EMBEDDED[name]
+    stages, updates = runge_kutta(model, tableau, inline=False)
+    return ([(k, e.xreplace({DT: SUBSTEP})) for k, e in stages],
+            [(s, e.xreplace({DT: SUBSTEP})) for s, e in updates])
+
+
+def error_estimates(model: Model, name: str) -> Equations:
+    """Each state's error estimate of one substep of the embedded pair `name`: lg_h times the
+    error weights applied to the stages' slopes (the names adaptive_step gives them)."""
+    _, weights = EMBEDDED[name]
+    return [(s, SUBSTEP * sum((w * sympy.Symbol(f"lg_stage{i + 1}_{s}")
+                               for i, w in enumerate(weights) if w), sympy.Integer(0)))
+            for s, _ in model.odes]
+
+
 def exponential_euler(model: Model, inline: bool = True) -> Step:
     """x_next = x + dt*f*exprel(a*dt), a = df/dx: exact when f is linear in x with constant a.
 
@@ -237,6 +272,7 @@ class Method:
     stability: tuple | None = None
     verified_by_default: bool = True  # among the methods `lifgen verify` compares by default
     auto: str = ""  # why method="auto" picks it by its form alone (exact, where it applies)
+    adaptive: bool = False  # substeps chosen by an error estimate within each step (EMBEDDED)
 
 
 def _has_odes(model: Model) -> bool:
@@ -296,6 +332,25 @@ def _spiked_within(model: Model, current: Scope) -> sympy.Basic:
     return sympy.And(model.spike.xreplace(current), sympy.Not(model.spike))
 
 
+def _adaptive_method(name: str, summary: str) -> Method:
+    """An embedded pair whose kernel loops over substeps within each step: its stability is
+    error-controlled (no stability polynomial at dt: a substep that is unstable has a large
+    error estimate and is taken again, shorter)."""
+    def step(model: Model, inline: bool) -> Step:
+        return adaptive_step(model, name)
+    return Method(name, EMBEDDED[name][0].order, summary, step, _has_odes,
+                  verified_by_default=False, adaptive=True)
+
+
+# The most substeps an adaptive method takes within one step of one neuron; a neuron that needs
+# more stops there, short of the step's end, and is reported (the sign of its rkf45_h).
+MAX_SUBSTEPS = 10000
+# An adaptive method's (rtol, atol) unless given, by float type: at 1e-10, NEST's cond, aeif and
+# hh neurons at dt = 0.1 ms stay within 1e-6 of their scale of solve_ivp (tests/test_rkf45.py;
+# at 1e-9 aeif_cond_exp was 1.4e-6 off before a spike, at 20% less cost); float32 (epsilon
+# 1.2e-7) cannot resolve errors that small, so it asks for 1e-5.
+DEFAULT_TOLERANCES = {"float64": (1e-10, 1e-10), "float32": (1e-5, 1e-5)}
+
 SUMMARIES = {"euler": "forward Euler", "rk2": "the explicit midpoint method",
              "heun": "Heun's method (explicit trapezoid)", "rk4": "classical Runge-Kutta"}
 
@@ -311,6 +366,9 @@ METHODS: dict[str, Method] = {
     "hybrid": Method("hybrid", 4, "a closed linear subsystem (synapses) by its propagator, the "
                      "other states by rk4 reading its exact values at each stage", hybrid,
                      has_linear_split, verified_by_default=False),
+    "rkf45": _adaptive_method("rkf45", "Runge-Kutta-Fehlberg 4(5) as GSL's rkf45 (NEST's "
+                              "cond, aeif and hh models): adaptive substeps within each step, "
+                              "error per substep under atol + rtol*|x|, fifth-order solution"),
 }
 METHODS.update({substepped_name(base, n): substepped(METHODS[base], n)
                 for n in SUBSTEPS for base in SUBSTEPPED})

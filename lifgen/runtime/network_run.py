@@ -25,7 +25,9 @@ from . import memory, prepare
 from . import plasticity
 from .populations import Population, Projection, SourcePopulation, SpikeRaster, Values
 from .shards import refuse_network
-from .simulate import MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, read_only
+from ..ir.symbols import ADAPTIVE_STATE
+from .simulate import (MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, past_substep_bound,
+                       read_only)
 from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
 
 CHUNK_CELLS = 1 << 22  # neuron-steps per call when spikes are kept as events
@@ -82,7 +84,8 @@ class NetworkSimulator:
                                       options.get("reset_delay"),
                                       options.get("graded_spikes", 1.0),
                                       options.get("inhibition", False),
-                                      options.get("state_quant"), False, options.get("rtol"))
+                                      options.get("state_quant"), False, options.get("rtol"),
+                                      options.get("atol"), options.get("max_substeps"))
         source = kernel_source(population.model, semantics, Schedule(), self.target)
         if source.step_map.warning:
             warnings.warn(f"population {population.name!r}: {source.step_map.warning}",
@@ -236,6 +239,12 @@ class NetworkSimulator:
         events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events)
         self._synapse_results(result, plastic, arrays, n_steps, rows, layouts)
+        for name, sim in self.simulators.items():
+            short = past_substep_bound(sim.step_map, result.populations[name].state.get(
+                ADAPTIVE_STATE) if name in result.populations else None)
+            if short:
+                warnings.warn(f"population {name!r} ({sim.model.name}): {short}",
+                              NumericalWarning, stacklevel=2)
         if not allow_nan:
             _warn_nonfinite(result)
         return result

@@ -100,7 +100,8 @@ def synapse_runs(pre: np.ndarray, post: np.ndarray, delay: np.ndarray, weight: n
 
 
 MAX_DELAY = 2**15 - 1  # steps: a sparse projection stores a delay per run as 16 bits
-COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol", "graded_spikes",
+COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol", "atol",
+                   "max_substeps", "graded_spikes",
                    "inhibition", "state_quant"}
 
 

@@ -40,7 +40,7 @@ from .shards import sharded_run
 from .coupled_run import CoupledRunner, coupled_plan
 from ..codegen.network import lower_network
 from ..numerics.stability import stability_warning
-from ..ir.symbols import symbol
+from ..ir.symbols import ADAPTIVE_STATE, symbol
 from ..targets import get_target
 from ..targets.base import NetworkTarget, Runner, Target
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
@@ -241,6 +241,9 @@ class Simulator:
             finally:
                 self._scratch.append(arrays.work)
         result = self._assemble(request, done, partial, events)
+        short = past_substep_bound(self.step_map, arrays.states.get(ADAPTIVE_STATE))
+        if short:
+            warnings.warn(f"{self.model.name}: {short}", NumericalWarning, stacklevel=2)
         if not allow_nan and not all(bool(np.isfinite(a).all()) for a in arrays.states.values()):
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
         return result
@@ -601,13 +604,34 @@ MAX_THREADS = 1024  # OpenMP threads: more only exhausts memory (libgomp aborts)
 MAX_TILE = 1024  # neurons per tile: the tile's arrays live on the stack (of each thread)
 
 
+def past_substep_bound(step_map: StepMap, substeps: Any) -> str:
+    """What an adaptive method's neurons that needed more substeps in one step than allowed
+    (their rkf45_h negative: they stopped short of the step's end, so their states lag behind
+    the run's time) mean for the run, or "" where none did."""
+    if substeps is None or not step_map.adaptive:
+        return ""
+    short = np.flatnonzero(np.asarray(_on_host(substeps)).reshape(-1) < 0)
+    if not short.size:
+        return ""
+    n = np.asarray(_on_host(substeps)).shape[-1]
+    neurons = sorted({int(i) % n for i in short})
+    listed = ", ".join(map(str, neurons[:10])) + (", ..." if len(neurons) > 10 else "")
+    rtol, atol, limit = step_map.adaptive
+    return (f"{step_map.method} needed more than {limit} substeps within one step in "
+            f"{short.size} neuron(s) (neurons {listed}): their states stopped short of the "
+            f"step's end there and are inaccurate from then on ({ADAPTIVE_STATE} < 0 marks "
+            f"them): raise max_substeps, loosen rtol = {rtol:g} or atol = {atol:g} (float "
+            f"rounding may not reach them), or check the inputs and parameters")
+
+
 def compile(model: Model | str | Path, method: str | None = None, dt: float | str | None = None,
             dtype: str = "float64", reset: str | None = None, reset_timing: str | None = None,
             reset_delay: bool | None = None, graded_spikes: float = 1.0,
             inhibition: bool = False, state_quant: npt.ArrayLike | None = None,
             precise: bool = False, threads: int = 1, portable: bool = False,
             tile: int | None = None, fma: bool = False, flush_denormals: bool = False,
-            target: str = "c", runtime_dt: bool = False, rtol: float | None = None) -> Simulator:
+            target: str = "c", runtime_dt: bool = False, rtol: float | None = None,
+            atol: float | None = None, max_substeps: int | None = None) -> Simulator:
     """Compile `model` (a Model, library name or file path) into a Simulator; builds are cached on disk.
 
     `reset_delay`, `graded_spikes`, `inhibition` and `state_quant` have snnTorch's meanings.
@@ -623,7 +647,10 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
     so that compiling again at another dt reuses the built kernel (verify does this).
     `rtol` is the error method="auto" accepts, relative to each state's scale over its pilot run
     (default 1e-6): it takes the cheapest method under it, and warns when none is
-    (`Simulator.method_reason` says which and why).
+    (`Simulator.method_reason` says which and why). With method="rkf45", `rtol` and `atol`
+    are its error control's tolerances: each substep's error estimate within atol + rtol*|x|
+    per state (default 1e-10 and 1e-10; 1e-5 and 1e-5 for float32), and `max_substeps` the most
+    substeps in one step (default 10000: a neuron that needs more is reported, not hidden).
     """
     try:
         backend = get_target(target)
@@ -631,7 +658,7 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
         raise InputError(str(error)) from None
     dt = dt_in_model_unit(model, dt)
     semantics = checked_semantics(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
-                              inhibition, state_quant, precise, rtol)
+                              inhibition, state_quant, precise, rtol, atol, max_substeps)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
                         tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
                         portable=bool(portable), fma=bool(fma),
