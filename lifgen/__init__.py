@@ -15,7 +15,8 @@ from .ir.model import Model  # noqa: E402
 from .runtime.plasticity import Synapses  # noqa: E402
 from .runtime.simulate import Result, Simulator, compile, warm  # noqa: E402
 from .runtime.sources import Bernoulli, Poisson, PoissonInput, SpikeTrain  # noqa: E402
-from .tools.sweep import sweep, zip_grid  # noqa: E402
+from .tools.sweep import sweep  # noqa: E402
+from .tools.sweep_grid import zip_grid  # noqa: E402
 from .frontend.synapse_model import list_synapse_models, load_synapse_model  # noqa: E402
 from .tools.verify import VerificationReport, verify  # noqa: E402
 from .runtime.waveforms import Constant, Pulse, PulseTrain, Step  # noqa: E402

@@ -6,7 +6,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lifgen"
 # The stages in pipeline order: a module may import its own stage and earlier ones.
-STAGES = ("ir", "frontend", "numerics", "codegen", "targets", "results", "runtime", "tools")
+STAGES = ("ir", "frontend", "numerics", "codegen", "targets", "results", "runtime", "interop",
+          "tools")
 BASE = {"lifgen.errors", "lifgen.version"}  # what every stage may import
 TOP = {"lifgen", "lifgen.__main__", "lifgen.cli"}  # the doors: they may import any stage
 

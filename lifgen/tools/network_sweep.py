@@ -29,7 +29,8 @@ from ..runtime.populations import Population, SourcePopulation
 from ..runtime.progress import ProgressBar
 from ..runtime.sources import Bernoulli, Poisson, PoissonInput
 from ..version import __version__
-from .sweep import COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, ZipGrid, _axis_values, _xarray
+from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, ZipGrid, axis_values,
+                         xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
     import xarray
@@ -72,7 +73,7 @@ def network_sweep(network: Network | NetworkSimulator, grid: Grid, *, n_steps: i
                   progress: bool = False) -> xarray.Dataset:
     """lifgen.sweep of a Network (compiled here with its defaults) or a NetworkSimulator."""
     simulator = network if isinstance(network, NetworkSimulator) else network.compile()
-    xarray = _xarray()
+    xarray = xarray_module()
     plan, seed_list = _plan(simulator, grid, n_steps, inputs, params, seeds, record, spikes)
     client, cluster = executors.resolve(executor)
     try:
@@ -158,7 +159,7 @@ def _grid_axes(grid: Grid) -> list[Axis]:
         axes = [Axis("point", grid.names, grid.values)]
     elif isinstance(grid, Mapping) and grid:
         axes = [Axis(dim, v.names, v.values) if isinstance(v, ZipGrid)
-                else Axis(dim, (dim,), (_axis_values(dim, v),)) for dim, v in grid.items()]
+                else Axis(dim, (dim,), (axis_values(dim, v),)) for dim, v in grid.items()]
     else:
         raise InputError("grid must map 'population.parameter' names to values (or be a "
                          "lifgen.zip_grid), and name at least one")

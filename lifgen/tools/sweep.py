@@ -21,55 +21,19 @@ import numpy.typing as npt
 
 from ..runtime import executors
 from ..version import __version__
-from ..errors import InputError, LifgenError
+from ..errors import InputError
 from ..runtime.progress import ProgressBar
 from ..runtime.simulate import Simulator, compile as compile_model
 from ..frontend.units import parse_unit, to_unit
 from ..ir.model import Model
+from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, ZipGrid, axis_values,
+                         xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
     import xarray
 
     from ..runtime.network import Network
     from ..runtime.network_run import NetworkSimulator
-
-# compile() options: a sweep over one of them is a sweep over simulators, not over runs
-COMPILE_OPTIONS = ("dt", "method", "dtype", "reset", "reset_timing", "reset_delay",
-                   "graded_spikes", "inhibition", "state_quant", "precise", "threads", "tile",
-                   "portable", "fma", "flush_denormals", "target")
-TASK_SECONDS = 0.5  # the least a task should last on a cluster: its round trip costs ~10 ms
-
-
-@dataclass(frozen=True)
-class ZipGrid:
-    """Axes whose values go together along one dimension, instead of a Cartesian product."""
-
-    names: tuple[str, ...]
-    values: tuple[np.ndarray, ...]
-
-
-def zip_grid(**axes: npt.ArrayLike) -> ZipGrid:
-    """Paired values: zip_grid(tau=[10, 20], R=[1, 2]) is two grid points, not four."""
-    if not axes:
-        raise InputError("zip_grid needs at least one name=values")
-    values = tuple(_axis_values(name, v) for name, v in axes.items())
-    lengths = {name: len(v) for name, v in zip(axes, values)}
-    if len(set(lengths.values())) > 1:
-        raise InputError(f"zip_grid: paired values must have one length; got {lengths}")
-    return ZipGrid(tuple(axes), values)
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One dimension of a sweep: the quantities set along it and their values."""
-
-    dim: str
-    names: tuple[str, ...]
-    values: tuple[np.ndarray, ...]
-
-    def __len__(self) -> int:
-        return len(self.values[0])
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -99,15 +63,6 @@ class Plan:
                 for name, values in zip(axis.names, axis.values)}
 
 
-@dataclass(frozen=True)
-class Task:
-    seed: int
-    first: int  # the first grid point (flat, C order)
-    count: int  # grid points packed into its population
-
-
-# what a sweep runs over: names -> values (a Cartesian product), or paired values
-Grid = Union[Mapping[str, Union[npt.ArrayLike, ZipGrid]], ZipGrid]
 Record = Union[str, Sequence[str], Mapping[str, Any], None]  # as run's record= (None: no traces)
 
 
@@ -165,7 +120,7 @@ def sweep(sim_or_model: Simulator | Model | str | Path | Network | NetworkSimula
                              pack=pack, progress=sys.stderr.isatty() if progress is None
                              else bool(progress))
     simulator = sim_or_model if isinstance(sim_or_model, Simulator) else compile_model(sim_or_model)
-    xarray = _xarray()
+    xarray = xarray_module()
     plan, seed_list = _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record,
                             spikes, initial, connections, drives)
     coupled = _coupled(simulator, plan)
@@ -257,7 +212,7 @@ def _axes(grid: Grid, model: Model) -> list[Axis]:
         axes = [Axis("point", grid.names, grid.values)]
     elif isinstance(grid, Mapping) and grid:
         axes = [Axis(dim, v.names, v.values) if isinstance(v, ZipGrid)
-                else Axis(dim, (dim,), (_axis_values(dim, v),)) for dim, v in grid.items()]
+                else Axis(dim, (dim,), (axis_values(dim, v),)) for dim, v in grid.items()]
     else:
         raise InputError("grid must map parameter or input names to values (or be a "
                          "lifgen.zip_grid), and name at least one")
@@ -274,19 +229,6 @@ def _axes(grid: Grid, model: Model) -> list[Axis]:
     if repeated:
         raise InputError(f"grid sets {repeated} more than once")
     return axes
-
-
-def _axis_values(name: str, values: npt.ArrayLike) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"grid[{name!r}] must be numbers") from None
-    if array.ndim != 1 or array.size == 0:
-        raise InputError(f"grid[{name!r}] must be a non-empty 1-D sequence of values, got shape "
-                         f"{array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise InputError(f"grid[{name!r}] contains NaN or infinite values")
-    return array
 
 
 def _tiled(value: Any, n: int, count: int) -> Any:  # as run takes it: a number, array or waveform
@@ -320,15 +262,6 @@ def _points_per_task(simulator: Simulator, plan: Plan, pack: int | str, client: 
     run_task(simulator, probe, Task(0, 0, 1))
     per_point = (time.perf_counter() - started) * plan.n_steps / steps
     return max(1, min(plan.n_points, math.ceil(TASK_SECONDS / max(per_point, 1e-9))))
-
-
-def _xarray() -> ModuleType:
-    try:
-        import xarray
-    except ImportError:
-        raise LifgenError(f"sweep returns an xarray.Dataset: {executors.DASK_HINT} (or pip install "
-                          "xarray)") from None
-    return xarray
 
 
 def _dataset(xarray: ModuleType, simulator: Simulator, plan: Plan, seeds: npt.ArrayLike | None,
