@@ -172,10 +172,10 @@ class PythonTarget:
 
     def render(self, step_map, semantics, schedule, variant):
         model = step_map.model
-        if any(y.target is None for y in model.synapses) or semantics.inhibition \
-                or model.is_stochastic or variant.connected:
+        if semantics.inhibition or model.is_stochastic:
             raise ValueError("the test target runs uncoupled, deterministic models only")
-        step = lower(step_map, StepOptions(levels=tuple(sorted(semantics.state_quant or ()))))
+        step = lower(step_map, StepOptions(levels=tuple(sorted(semantics.state_quant or ())),
+                                           unconnected=True))
         names = state_names(step_map)
         body = statements((*step.step, *step.after_spike))
         new = ", ".join(f"n_{n}" for n in names)

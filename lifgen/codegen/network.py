@@ -35,7 +35,7 @@ from ..ir.written import Call, Name, Neg, Num, Op, children, rebuild, substitute
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
-from .plasticity import Plastic
+from .synapse_binding import Plastic
 from .synapse_events import POST, SYNAPSE, Site, event, per_step, propagated, state_local
 
 # Weight layouts of a projection, each with its own delivery loop (chosen when the network is
