@@ -19,9 +19,9 @@ from lifgen.codegen.options import Schedule, Variant
 from lifgen.codegen.compiler import kernel_source, checked_semantics
 from lifgen.targets.cuda.target import TARGET
 
-COUPLED = ("rleaky", "rsynaptic")  # a recurrent synapse couples the neurons
-UNCOUPLED = [m for m in list_models() if m not in COUPLED]
-CONNECTED = ("lif_cuba", "lif_coba", "synaptic")  # coupled once connections are given
+# every model's kernel runs uncoupled neurons (a recurrent synapse unconnected holds its bias)
+UNCOUPLED = list_models()
+CONNECTED = ("lif_cuba", "lif_coba", "synaptic", "rleaky", "rsynaptic")  # coupled by connections
 # models whose step is + - * / and selects only: bit-identical on the GPU
 ARITHMETIC = ("leaky", "lapicque", "synaptic", "alpha", "lif_cuba", "izhikevich", "qif")
 DRIVE = {"hodgkin_huxley": 20.0, "izhikevich": 10.0, "adex": 500.0, "lif_cuba": 30.0,
@@ -55,10 +55,10 @@ def cuda_source(model, variant=None, **options):
     return source
 
 
-def per_neuron(model, connected=False):
+def per_neuron(model):
     """The variant with every parameter per neuron and every input streamed."""
     loaded = lifgen.load_model(model) if isinstance(model, str) else model
-    return Variant.of({u: "streamed" for u in loaded.input_names}, (), connected)
+    return Variant.of({u: "streamed" for u in loaded.input_names})
 
 
 COMPILE_CASES = (
@@ -72,10 +72,7 @@ COMPILE_CASES = (
        ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step", "dtype": "float32"}, "per_neuron"),
        ("izhikevich", {"method": "euler"}, None), ("hodgkin_huxley", {"method": "rk4"}, None),
        ("leaky", {}, "time"), ("ou", {}, None), ("ou", {"dtype": "float32"}, "per_neuron")]
-    + [(m, {"dtype": d}, None) for m in COUPLED for d in ("float64", "float32")]
-    + [(m, {"dtype": d}, "connected") for m in CONNECTED for d in ("float64", "float32")]
-    + [(ADAPTIVE, {"dtype": "float64"}, "connected")]  # events onto a frozen state dropped
-    + [("rleaky", {"graded_spikes": 0.5, "dtype": "float32"}, "per_neuron")])
+    + [("rleaky", {"reset_delay": False, "dtype": "float32"}, "per_neuron")])
 
 
 def _case_id(case):
@@ -90,7 +87,6 @@ def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
     compiler = nvrtc()
     loaded = model_from_document(OU, "ou.toml") if model == "ou" else model
     chosen = {None: None, "per_neuron": per_neuron(loaded),
-              "connected": per_neuron(loaded, connected=True),
               "time": Variant.of({"I": "time"}, ("beta", "threshold"))}[variant]
     source = cuda_source(loaded, chosen, **options)
     cubin, log, _ = compiler.compile_cubin(source.c_source, "sm_90")
@@ -157,12 +153,40 @@ def test_the_source_is_readable_and_names_the_target():
     assert "exp(" not in code  # propagators come from the host, computed by the C target's code
 
 
-@pytest.mark.parametrize("model", ["leaky", "rleaky"])
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_winner_take_all_inhibition_compiles(model, dtype):
-    _, log, _ = nvrtc().compile_cubin(cuda_source(model, inhibition=True, dtype=dtype).c_source,
-                                      "sm_90")
-    assert log == ""
+def coupled_cases():
+    """(model, compile options, run arguments) of single populations whose runs couple the
+    neurons: each runs as a one-population network, whose CUDA is what runs on the GPU."""
+    rng = np.random.default_rng(6)
+    ring = lifgen.Sparse.from_arrays([0, 1, 2], [1, 2, 0], [0.5, 0.25, 0.5], delay=[1, 2, 3],
+                                     n_pre=3, n_post=3)
+    poisson = (lifgen.Poisson(4, 0.5), rng.uniform(0, 1, (3, 4)))
+    cases = [(m, {"dtype": d}, {"connections": {y: ring for y in lifgen.load_model(m).synapse_names}})
+             for m in CONNECTED for d in ("float64", "float32")]
+    cases += [("lif_cuba", {}, {"connections": {"exc": rng.uniform(0, 1, (3, 3))},
+                                "drives": {"inh": poisson}}),
+              (ADAPTIVE, {}, {"drives": {"kick": poisson}}),  # events onto a frozen state dropped
+              ("rleaky", {"graded_spikes": 0.5, "dtype": "float32"},
+               {"connections": {"rec": rng.uniform(0, 1, 3)}})]
+    cases += [(m, {"inhibition": True, "dtype": d}, {}) for m in ("leaky", "rleaky")
+              for d in ("float64", "float32")]
+    return cases
+
+
+COUPLED_CASES = coupled_cases()
+
+
+@pytest.mark.parametrize("model, options, run", COUPLED_CASES,
+                         ids=[_case_id(c[:2] + (" ".join(sorted(c[2])) or None,))
+                              for c in COUPLED_CASES])
+def test_the_cuda_of_coupled_runs_compiles_without_a_warning(cuda_host, model, options, run):
+    """Connections, drives, graded spikes and winner-take-all: the network CUDA of the run."""
+    compiler = nvrtc()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = lifgen.compile(model, target="cuda-host", **options).source(5, 3, **run)
+    assert "__global__" in text
+    cubin, log, _ = compiler.compile_cubin(text, "sm_90")
+    assert log == "" and cubin[:4] == b"\x7fELF"
 
 
 def _inputs(c, n, steps, layout, rng):

@@ -1,12 +1,12 @@
 """Declared uses (issue 19): a kernel unpacks the fields, defines the helpers and declares the
-sizes and enum constants that its templates declare they use (targets/cfamily/uses.py) and that
-the statement IR declares for the printed step, not what a scan of the generated text finds.
+sizes that its templates declare they use (targets/cfamily/uses.py) and that the statement IR
+declares for the printed step, not what a scan of the generated text finds.
 
 The scan survives here only, as the safety net: every schedule is rendered for the library's
-models and the test models (kernel_cases.py: synapses, plasticity, inhibition, noise, traces,
+models and the test models (kernel_cases.py: synapse inputs, noise, traces, quantisation,
 precise spikes, propagators, every input layout, both float types, C and CUDA), and the names
-the old scan (`\\b(lg_\\w+|LG_\\w+|memcpy)\\b`) finds in the text must be exactly the declared ones,
-among the names a declaration acts on (the ABI's fields, HELPERS, the enum constants): none is
+the old scan (`\\b(lg_\\w+|LG_\\w+)\\b`) finds in the text must be exactly the declared ones,
+among the names a declaration acts on (the ABI's fields, HELPERS and sizes): none is
 used without being declared (so nothing compiles by luck), none declared without being used (so
 no kernel unpacks or defines what it never reads)."""
 
@@ -21,7 +21,6 @@ import kernel_cases
 from lifgen.codegen.abi import KernelABI
 from lifgen.codegen.options import Schedule
 from lifgen.ir.functions import FUNCTIONS
-from lifgen.ir.kinds import c_enums
 from lifgen.ir.written import Call, Name
 from lifgen.targets.c.render import kernel
 from lifgen.targets.cfamily.context import KernelContext
@@ -29,17 +28,16 @@ from lifgen.targets.cfamily.kernel import HELPERS, model_abi
 from lifgen.targets.cfamily.printer import CALL_USES, ExpressionPrinter
 from lifgen.targets.cuda.render import device_functions
 
-SCAN = re.compile(r"\b(lg_\w+|LG_\w+|memcpy)\b")  # what with_body once read off the text
+SCAN = re.compile(r"\b(lg_\w+|LG_\w+)\b")  # what with_body once read off the text
 CASES = kernel_cases.cases()
-ENUMS = {name for _, members in c_enums() for name, _ in members}
 # what the kernel tests declared, per target, and the cases they rendered (the coverage test)
 _seen: dict[str, set[str]] = {"c": set(), "cuda": set(), "c cases": set(), "cuda cases": set()}
 
 
 def vocabulary(abi: KernelABI, context: KernelContext) -> set[str]:
-    """The names a declaration acts on: the fields' locals, the helpers and sizes, the enum
-    constants (lg_dt is a local constant, not the field, when dt is a literal)."""
-    names = {f"lg_{f.name}" for f in abi} | set(HELPERS) | ENUMS
+    """The names a declaration acts on: the fields' locals, the helpers and sizes (lg_dt is a
+    local constant, not the field, when dt is a literal)."""
+    names = {f"lg_{f.name}" for f in abi} | set(HELPERS)
     return names - ({"lg_dt"} if context.dt_literal is not None else set())
 
 
@@ -88,7 +86,7 @@ def test_each_cuda_function_declares_exactly_what_it_uses(case):
 @pytest.mark.parametrize("case", CASES[::4], ids=[c.id for c in CASES[::4]])
 def test_the_ir_declares_what_the_printed_step_reads(case):
     """A CUDA thread's values declare what its code reads (values.cu.j2): the IR's uses of the
-    step, after_spike and margin agree with the printed text on every name a schedule provides."""
+    step and after_spike agree with the printed text on every name a schedule provides."""
     step_map, semantics, schedule, variant = _inputs(case)
     abi = model_abi(step_map)
     context, _ = device_functions(step_map, semantics, schedule, variant, abi)
@@ -96,8 +94,8 @@ def test_the_ir_declares_what_the_printed_step_reads(case):
     provided |= {p.c for p in context.parameters} | {p.tile for p in context.parameters}
     provided |= {c.c for c in context.constants} | {c.tile for c in context.constants}
     provided |= {s.x for s in context.states} | {u.in_ for u in context.inputs}
-    provided |= {u.value for u in context.inputs} | {y.syn for y in context.synapses}
-    for code in ("step", "after_spike", "margin"):
+    provided |= {u.value for u in context.inputs}
+    for code in ("step", "after_spike"):
         text = getattr(context, code)
         found = set(re.findall(r"\b[A-Za-z_]\w*", text)) & provided
         assert found == getattr(context, f"{code}_uses") & provided, code
@@ -114,13 +112,13 @@ def test_each_function_declares_the_helpers_its_c_calls():
         assert set(SCAN.findall(text)) - {"lg_real"} == set(CALL_USES.get(name, ())), name
 
 
-def test_the_cases_exercise_every_helper_size_and_enum_constant():
-    """Run after the kernels above: every helper, size and enum constant was declared by some
-    kernel of each target (but the C-only ones on CUDA), so the comparison covered it."""
+def test_the_cases_exercise_every_helper_and_size():
+    """Run after the kernels above: every helper and size was declared by some kernel of each
+    target (but the C-only ones on CUDA), so the comparison covered it."""
     if len(_seen["c cases"]) < len(CASES) or len(_seen["cuda cases"]) < len(CASES):
         pytest.skip("needs every kernel test of this module, run before it in this process")
-    unused = {"LG_WEIGHT_NONE", "LG_DRIVE_RANDOM"}  # values that no kernel compares against
-    c_only = {"lg_flush_begin", "LG_TILE", "LG_BLOCK", "LG_CHUNK", "memcpy", "lg_expm",
-              "LG_DRIVE_NONE"}  # CUDA flushes by compiler flag, its prologue is C, ...
-    assert (set(HELPERS) | ENUMS) - unused == _seen["c"] & (set(HELPERS) | ENUMS)
-    assert (set(HELPERS) | ENUMS) - unused - c_only == _seen["cuda"] & (set(HELPERS) | ENUMS)
+    unused = {"lg_uniform"}  # only lg_normal calls it in a kernel (networks' drives call it)
+    c_only = {"lg_flush_begin", "LG_TILE", "LG_BLOCK", "LG_CHUNK",
+              "lg_expm"}  # CUDA flushes by compiler flag, its prologue is C
+    assert set(HELPERS) - unused == _seen["c"] & set(HELPERS)
+    assert set(HELPERS) - unused - c_only == _seen["cuda"] & set(HELPERS)

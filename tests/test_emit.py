@@ -82,7 +82,7 @@ def test_example_runs_clean_under_valgrind(model, dtype, emitted):
 def test_the_library_holds_the_kernel_the_python_path_compiles(emitted):
     folder = emitted("rleaky", "float64")
     simulator = lifgen.compile("rleaky")
-    source, _ = simulator.variant({"I": "streamed"}, (), connected=True)
+    source, _ = simulator.variant({"I": "streamed"})
     assert source.c_source in (folder / "rleaky.c").read_text()
     assert library_source("rleaky", checked_semantics()).c_source == source.c_source
 

@@ -126,12 +126,28 @@ def test_min_max_and_clip_match_numpy(dtype, tmp_path, rng):
     assert (result.traces["V"] == floor).any() and result.spikes.any()
 
 
-def test_coupled_loop_order_matches_uncoupled_when_nothing_couples(rng):
+def test_a_recurrent_model_without_connections_matches_its_feedforward_twin(rng):
     current = rng.uniform(-0.1, 0.6, (T, N))
     plain = lifgen.compile("leaky").run(T, N, inputs={"I": current})
     recurrent = lifgen.compile("rleaky").run(T, N, inputs={"I": current})  # no connections
     np.testing.assert_array_equal(plain.spikes, recurrent.spikes)
     np.testing.assert_array_equal(plain.traces["V"], recurrent.traces["V"])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_an_unconnected_recurrent_input_holds_its_bias_as_in_the_network(dtype, rng):
+    """Without connections rleaky's rec is its bias alone: the single population's kernel gives
+    the numbers of its one-population network with zero one-to-one weights."""
+    current = rng.uniform(-0.1, 0.6, (T, 2, N))
+    sim = lifgen.compile("rleaky", dtype=dtype)
+    for bias in (0.15, rng.uniform(-0.2, 0.3, N)):
+        arguments = dict(inputs={"I": current}, params={"b_rec": bias})
+        alone = sim.run(T, N, **arguments)
+        network = sim.run(T, N, connections={"rec": np.zeros(N)}, **arguments)
+        assert "Loop order: chunks of steps" in sim.source(T, N, **arguments)  # not a network
+        assert alone.spike_count.sum() > 0
+        np.testing.assert_array_equal(alone.spikes, network.spikes)
+        np.testing.assert_array_equal(alone.traces["V"], network.traces["V"])
 
 
 @pytest.mark.parametrize("model", ["leaky", "rleaky"])

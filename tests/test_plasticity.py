@@ -284,25 +284,25 @@ def test_the_cuda_source_compiled_as_c_gives_the_c_numbers(monkeypatch, model, w
                                       expected.synapse_traces["exc"][state])
 
 
-def test_the_plastic_cuda_source_compiles_without_a_warning():
+def test_the_plastic_cuda_source_compiles_without_a_warning(cuda_host):
+    """Every synapse model, plastic in connections and in a drive: the network CUDA of the run
+    (what the cuda target runs) compiles with NVRTC without a warning."""
     import sys
     sys.path.insert(0, str(Path(__file__).parent))
     from test_cuda import nvrtc
 
-    from lifgen.codegen.options import Semantics, Schedule, Variant
-    from lifgen.runtime.plasticity import bind
-    from lifgen.targets.cuda.render import render
-
     compiler = nvrtc()
-    step_map = lifgen.compile("lif_cuba").step_map
+    simulator = lifgen.compile("lif_cuba", target="cuda-host")
     sparse = lifgen.Sparse.from_arrays([0], [1], [0.5], n_pre=2, n_post=2)
     for model in lifgen.list_synapse_models():
-        plastic = bind(lifgen.Synapses(sparse, model, params={"w_max": 1.0}
-                                       if model != "tsodyks_markram" else {}), "exc",
-                       step_map.model)
-        source = render(step_map, Semantics(), Schedule(), Variant.of(plastic=[plastic]))
-        cubin, log, _ = compiler.compile_cubin(source.c_source, "sm_90")
-        assert log == "" and cubin[:4] == b"\x7fELF", (model, log)
+        params = {"w_max": 1.0} if model != "tsodyks_markram" else {}
+        runs = [{"connections": {"exc": lifgen.Synapses(sparse, model, params=params)}},
+                {"drives": {"exc": (lifgen.Poisson(2, 0.5),
+                                    lifgen.Synapses(sparse, model, params=params))}}]
+        for run in runs:
+            text = simulator.source(5, 2, **run)
+            cubin, log, _ = compiler.compile_cubin(text, "sm_90")
+            assert log == "" and cubin[:4] == b"\x7fELF", (model, sorted(run), log)
 
 
 SONG = json.loads((Path(__file__).parent / "reference" / "brian2" / "song2000.json").read_text())

@@ -24,6 +24,7 @@ CASES = [
     ("adex", {}),
     ("hodgkin_huxley", {}),
     ("lif_cuba", {}),
+    ("rleaky", {}),  # unconnected: its recurrent input holds its bias alone
     (str(Path(__file__).parent / "models" / "adaptive_lif.toml"), {"method": "rk4"}),
 ]
 
@@ -72,6 +73,27 @@ def test_the_targets_fit_the_protocols_of_the_seam(python_target):
 
     for runner in (CRunner, CudaRunner, python_target.Runner):
         assert issubclass(runner, Runner), runner
+
+
+def test_a_target_that_runs_no_networks_refuses_a_coupled_run(python_target):
+    """A target with render, build and runner alone runs uncoupled populations; a run that
+    couples the neurons (connections, drives) says what it needs instead of running."""
+    import python_target as module
+    from lifgen.codegen.compiler import built, checked_semantics
+    from lifgen.codegen.options import Schedule
+    from lifgen.runtime.simulate import Simulator
+
+    class Uncoupled:
+        name, language = "uncoupled", "Python"
+        render, build, runner = (getattr(module.TARGET, m) for m in ("render", "build", "runner"))
+
+    target = Uncoupled()
+    simulator = Simulator(target, *built("lif_cuba", checked_semantics(), Schedule(), target))
+    assert simulator.run(5, 2, inputs={"I": 30.0}).state["V"].shape == (2,)
+    with pytest.raises(lifgen.InputError, match="'uncoupled' runs uncoupled populations only"):
+        simulator.run(5, 2, connections={"exc": np.eye(2)})
+    with pytest.raises(lifgen.InputError, match="target that runs networks"):
+        simulator.run(5, 2, drives={"inh": (lifgen.Poisson(2, 0.5), np.ones((2, 2)))})
 
 
 def test_a_third_party_target_registers_through_an_entry_point(tmp_path):

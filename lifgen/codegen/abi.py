@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-REAL, INT, UINT, BYTE, DOUBLE = "lg_real", "int64_t", "uint64_t", "uint8_t", "double"
+REAL, INT, UINT, BYTE = "lg_real", "int64_t", "uint64_t", "uint8_t"
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Field:
         return f"{'const ' if self.const else ''}{self.type} *{restrict}{self.name}"
 
 
-# role -> (prefix, element type, array, read-only): per state, parameter, input or synapse type
+# role -> (prefix, element type, array, read-only): per state, parameter or input
 ROLES: dict[str, tuple[str, str, bool, bool]] = {
     "state": ("state_", REAL, True, False),
     "trace": ("trace_", REAL, True, False),
@@ -47,33 +47,6 @@ ROLES: dict[str, tuple[str, str, bool, bool]] = {
     "input_time_stride": ("itime_", INT, False, True),
     "input_batch_stride": ("ibatch_", INT, False, True),
     "input_neuron_stride": ("ineuron_", INT, False, True),
-    "weights": ("weights_", REAL, True, True),
-    "weight_kind": ("wkind_", INT, False, True),
-    "rows": ("rows_", INT, True, True),
-    "post": ("post_", INT, True, True),
-    "delay": ("delay_", INT, True, True),
-    "ring": ("ring_", REAL, True, False),
-    "ring_slots": ("slots_", INT, False, True),
-    "drive_kind": ("dkind_", INT, False, True),
-    "drive_sources": ("dcount_", INT, False, True),
-    "drive_probability": ("dprob_", REAL, True, True),
-    "drive_time_stride": ("dtime_", INT, False, True),
-    "drive_source_stride": ("dsource_", INT, False, True),
-    "drive_seed": ("dseed_", UINT, False, True),
-    "drive_start": ("dstart_", INT, True, True),
-    "drive_events": ("devents_", INT, True, True),
-    "drive_rows": ("drows_", INT, True, True),
-    "drive_post": ("dpost_", INT, True, True),
-    "drive_delay": ("ddelay_", INT, True, True),
-    "drive_weights": ("dweights_", REAL, True, True),
-    "plastic_states": ("pstates_", DOUBLE, True, False),  # per synapse: last event time, states
-    "plastic_params": ("pparams_", REAL, True, True),
-    "plastic_cols": ("pcols_", INT, True, True),
-    "plastic_index": ("pcsc_", INT, True, True),
-    "plastic_history": ("phist_", BYTE, True, False),
-    "plastic_record": ("precord_", INT, True, True),
-    "plastic_n_record": ("pnrecord_", INT, False, True),
-    "plastic_trace": ("ptrace_", REAL, True, False),
 }
 
 # fixed fields: name -> (element type, array, read-only)
@@ -82,19 +55,13 @@ FIXED: dict[str, tuple[str, bool, bool]] = {
     "step0": (INT, False, True), "seed": (UINT, False, True), "neuron0": (INT, False, True),
     "dt": (REAL, False, True),  # read only by kernels compiled with runtime_dt
     "record": (INT, True, True), "n_record": (INT, False, True),
-    "spikes": (BYTE, True, False), "counts": (INT, True, False), "fired": (BYTE, True, False),
+    "spikes": (BYTE, True, False), "counts": (INT, True, False),
     "spike_offsets": (REAL, True, False), "work": (REAL, True, False),
 }
 
 STATE_ROLES = ("state",)
 PARAMETER_ROLES = ("param", "param_stride")
 INPUT_ROLES = ("input", "input_time_stride", "input_batch_stride", "input_neuron_stride")
-SYNAPSE_ROLES = ("weights", "weight_kind", "rows", "post", "delay", "ring", "ring_slots",
-                 "drive_kind", "drive_sources", "drive_probability", "drive_time_stride",
-                 "drive_source_stride", "drive_seed", "drive_start", "drive_events",
-                 "drive_rows", "drive_post", "drive_delay", "drive_weights", "plastic_states",
-                 "plastic_params", "plastic_cols", "plastic_index",
-                 "plastic_history", "plastic_record", "plastic_n_record", "plastic_trace")
 
 
 def field_name(role: str, owner: str) -> str:
@@ -127,10 +94,10 @@ class KernelABI:
         return [f.name for f in self.fields]
 
 
-def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterable[str],
-               synapses: Iterable[str]) -> KernelABI:
+def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterable[str]
+               ) -> KernelABI:
     """The kernel's arguments for a model with these state (refractory counter included),
-    parameter, input and synapse type names."""
+    parameter and input names."""
     states = list(states)
     fields = _fixed("n_steps", "n_batch", "n_neurons")
     for name in states:
@@ -139,12 +106,10 @@ def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterabl
         fields += _per(PARAMETER_ROLES, name)
     for name in inputs:
         fields += _per(INPUT_ROLES, name)
-    for name in synapses:
-        fields += _per(SYNAPSE_ROLES, name)
     fields += _fixed("step0", "seed", "neuron0", "dt", "record", "n_record")
     for name in states:
         fields += _per(("trace",), name)
-    fields += _fixed("spikes", "counts", "fired", "spike_offsets", "work")
+    fields += _fixed("spikes", "counts", "spike_offsets", "work")
     return KernelABI(tuple(fields))
 
 

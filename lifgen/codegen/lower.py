@@ -36,6 +36,9 @@ class StepOptions:
     levels: tuple[float, ...] = ()  # state quantisation levels, sorted; () for none
     time_inputs: frozenset[str] = frozenset()  # inputs with one value per step for all neurons
     shared: frozenset[str] = frozenset()  # parameters with one value for all neurons
+    # no synapses connect the neurons (a single population's kernel): a synapse that is an input
+    # of the equations holds its bias alone (0 without one), as a network's unconnected type does
+    unconnected: bool = False
 
 
 def state_names(step_map: StepMap) -> list[str]:
@@ -161,8 +164,12 @@ def _loads(step_map: StepMap, options: StepOptions) -> list[Statement]:
         value: Expression = (name(array("time_input", u.name)) if u.name in options.time_inputs
                              else Element(array("input", u.name), NEURON))
         loads.append(Let(local("input", u.name), value))
-    loads += [Let(local("synapse", y.name), Element(array("synapse", y.name), NEURON))
-              for y in model.synapses if not y.target]
+    for y in model.synapses:
+        if y.target:
+            continue
+        unconnected: Expression = name(local("parameter", y.bias)) if y.bias else Num(0.0)
+        loads.append(Let(local("synapse", y.name), unconnected if options.unconnected
+                         else Element(array("synapse", y.name), NEURON)))
     return loads
 
 

@@ -19,8 +19,7 @@ ARRAY_PREFIXES = {"state": "lg_x_", "parameter": "lg_tp_", "constant": "lg_tk_",
                   "input": "lg_in_", "time_input": "lg_value_", "synapse": "lg_syn_"}
 # Arrays and values of the kernel's schedules, per model name.
 SCHEDULE_PREFIXES = {"scratch_parameter": "lg_p_", "scratch_constant": "lg_k_",
-                     "held": "lg_held_", "spread": "lg_shared_", "direct": "lg_direct_",
-                     "slot0": "lg_slot0_", "rings": "lg_rings_"}
+                     "held": "lg_held_"}
 # emit's library struct members: a prefix per kind, as the kernel's own names have, so that no
 # model name meets a macro of the C library (a parameter EOF is p_EOF, a state NULL s_NULL).
 MEMBER_PREFIXES = {"param": "p_", "state": "s_", "input": "u_"}
@@ -42,7 +41,7 @@ def array(kind: str, name: str) -> str:
 
 
 def schedule_name(kind: str, name: str) -> str:
-    """A schedule's own array or value: lg_held_I, lg_rings_exc, ..."""
+    """A schedule's own array or value: lg_held_I, lg_p_tau, ..."""
     return SCHEDULE_PREFIXES[kind] + name
 
 

@@ -35,7 +35,7 @@ from ..ir.written import Call, Name, Neg, Num, Op, children, rebuild, substitute
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
-from .plasticity import Plastic
+from .synapse_binding import Plastic
 from .synapse_events import POST, SYNAPSE, Site, event, per_step, propagated, state_local
 
 # Weight layouts of a projection, each with its own delivery loop (chosen when the network is
@@ -505,7 +505,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     if population.inhibition:  # the winner is picked by one thread per row, then every neuron
         assert step.margin is not None  # finishes its step
         update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), Integer(n), (
-                      *arrivals, *step.step,
+                      *arrivals, *_without_spike_flag(step.step),
                       Store(population_buffer(k, "margin"), name(NEURON), step.margin),
                       Store(population_buffer(k, "was_reset"), name(NEURON),
                             Cast(name("lg_reset"))), *stores)),), threads=n),
@@ -549,6 +549,14 @@ def _spikes(k: int, plan: NetworkPlan, statements: list[Statement]) -> Phase:
 
 
 SMALL = 64  # neurons: a population this small builds its spike list in one pass
+
+
+def _without_spike_flag(step: tuple[Statement, ...]) -> list[Statement]:
+    """The step without its spike flag, when nothing in it reads the flag: with winner-take-all
+    the winner's phase decides who spikes (an unread flag is a compiler warning on CUDA)."""
+    flag = [s for s in step if isinstance(s, Let) and s.name == "lg_spike"]
+    rest = [s for s in step if s not in flag]
+    return rest if flag and "lg_spike" not in identifiers(rest) else list(step)
 
 
 def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,

@@ -4,7 +4,7 @@ target schedules the work (threads, tiles, compiler flags), plus how one run's a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Iterable
 
 DTYPES = ("float64", "float32")
 LAYOUTS = ("held", "streamed", "time")  # an input constant over time, per neuron and step, per step
@@ -45,20 +45,15 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Variant:
-    """One specialisation of a kernel: how each input arrives, which parameters every neuron
-    shares, and whether connections couple the neurons. Simulator.run picks it per run."""
+    """One specialisation of a single population's kernel: how each input arrives and which
+    parameters every neuron shares. Simulator.run picks it per run."""
 
     layouts: tuple[tuple[str, str], ...] = ()
     shared: tuple[str, ...] = ()
-    connected: bool = False
-    plastic: tuple = ()  # plasticity.Plastic per synapse type whose synapses a model changes
 
     @staticmethod
-    def of(layouts: dict[str, str] | None = None, shared: Iterable[str] = (),
-           connected: bool = False, plastic: Iterable[Any] = ()) -> "Variant":
-        return Variant(tuple(sorted((layouts or {}).items())), tuple(sorted(shared)),
-                       bool(connected) or bool(plastic),
-                       tuple(sorted(plastic, key=lambda p: p.synapse_type)))
+    def of(layouts: dict[str, str] | None = None, shared: Iterable[str] = ()) -> "Variant":
+        return Variant(tuple(sorted((layouts or {}).items())), tuple(sorted(shared)))
 
     def layout(self, input_name: str) -> str:
         return dict(self.layouts).get(input_name, "held")

@@ -46,29 +46,6 @@ class SynapseArrays:
             return self.ring.shape[1]
         return 0 if self.plastic is None else self.plastic["history"].shape[1]
 
-    def fields(self) -> dict[str, Any]:
-        """Role -> value for the kernel ABI (arrays, counts, kinds); absent roles stay zero."""
-        d = self.drive
-        values = {"weights": self.weights, "weight_kind": int(self.weight_kind), "ring": self.ring,
-                  "ring_slots": self.ring_slots, "drive_kind": int(d["kind"]),
-                  "drive_sources": d.get("n", 0), "drive_probability": d.get("p"),
-                  "drive_time_stride": d.get("time_stride", 0),
-                  "drive_source_stride": d.get("source_stride", 0),
-                  "drive_seed": d.get("seed", 0), "drive_start": d.get("start"),
-                  "drive_events": d.get("sources"), "drive_rows": d.get("rows"),
-                  "drive_post": d.get("post"), "drive_delay": d.get("delay"),
-                  "drive_weights": d.get("weights")}
-        if self.weight_kind in (WeightKind.SPARSE, WeightKind.PLASTIC):
-            values.update(rows=self.rows, post=self.post, delay=self.delay)
-        if self.plastic is not None:
-            p = self.plastic
-            values.update(plastic_states=p["states"],
-                          plastic_params=p["params"], plastic_cols=p["cols"],
-                          plastic_index=p["index"], plastic_history=p["history"],
-                          plastic_record=p["record"] if p["record"].size else None,
-                          plastic_n_record=int(p["record"].size))
-        return {role: value for role, value in values.items() if value is not None}
-
 
 @dataclass
 class RunArrays:

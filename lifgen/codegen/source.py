@@ -48,5 +48,4 @@ class KernelSource:
                 else list(self.semantics.state_quant),
                 "threads": self.schedule.threads, "tile": tile_size(self.schedule, self.dtype),
                 "layouts": dict(self.variant.layouts), "shared": list(self.variant.shared),
-                "connected": self.variant.connected,
                 "flush_denormals": self.schedule.flush_denormals}

@@ -20,7 +20,7 @@ from ..ir.statements import (DOUBLE, Assign, Block, Comment, Double, Element, Ex
                              Integer, Let, Statement, Store, View)
 from ..ir.written import Name, Num, Op, Tree, substitute, to_text
 from ..numerics.synapse_propagation import ELAPSED
-from .plasticity import Plastic, hoisted_propagation
+from .synapse_binding import Plastic, hoisted_propagation
 
 SYNAPSE = "lg_s"  # the local that numbers the synapse of an event (in CSR order)
 POST = "lg_i"  # the local that numbers its postsynaptic neuron (on_pre's target)

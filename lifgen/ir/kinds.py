@@ -1,8 +1,6 @@
-"""Named kinds of synaptic weights and external drives, shared by Python and the generated C.
-
-The kernel receives a kind as an integer; these enumerations are the one place that gives each
-integer its meaning, and the C target writes them into the kernel as a C `enum`.
-"""
+"""Named kinds of synaptic weights and external drives: how a run lays out one synapse type's
+arrays (runtime/prepare.py), which its one-population network turns into projections and source
+populations (runtime/coupled_run.py)."""
 
 from enum import IntEnum
 
@@ -24,12 +22,3 @@ class DriveKind(IntEnum):
     RANDOM = 1    # a spike probability per step and source (Poisson, Bernoulli)
     PLAYBACK = 2  # recorded events, in CSR by step (SpikeTrain)
 
-
-KINDS = (WeightKind, DriveKind)
-
-
-def c_enums() -> list[tuple[str, list[tuple[str, int]]]]:
-    """Each kind as (C enum comment, [(C constant name, value), ...])."""
-    return [(kind.__doc__ or kind.__name__,
-             [(f"LG_{kind.__name__.upper().removesuffix('KIND')}_{member.name}", int(member)) for member in kind])
-            for kind in KINDS]

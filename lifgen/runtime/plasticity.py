@@ -1,5 +1,5 @@
 """Plastic synapses in a run: `Synapses` (a Sparse with a synapse model), the per-synapse arrays
-the kernel reads and writes (the C of the events is codegen/plasticity.py's), and the synapses'
+the program reads and writes (its events lowered in codegen/synapse_events.py), and the synapses'
 states at the end of a run.
 
 Event times, in steps of dt: a presynaptic spike arriving at step t is processed at t (the start
@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import sympy
 
-from ..codegen.plasticity import Plastic
+from ..codegen.synapse_binding import Plastic
 from ..codegen.run_arrays import SynapseArrays
 from ..errors import InputError
 from ..frontend.synapse_model import SynapseModel, load_synapse_model

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
-from ..codegen.plasticity import Plastic
+from ..codegen.synapse_binding import Plastic
 from ..ir.model import Model
 from .connectivity import Sparse
 from .plasticity import Synapses, bind

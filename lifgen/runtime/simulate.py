@@ -31,7 +31,6 @@ from ..numerics.methods import ORDERS
 from ..ir.model import Model
 from ..ir.kinds import WeightKind
 from ..codegen.options import Semantics, Schedule, Variant
-from ..codegen.plasticity import Plastic
 from .plasticity import Synapses
 from ..results.result import Result
 from ..codegen.run_arrays import RunArrays, SynapseArrays
@@ -67,7 +66,6 @@ class _Request:
     connected: bool
     given: dict[str, Any]
     max_events: int = 0  # spike events the memory limit leaves room for (spikes="events")
-    plastic: tuple = ()  # plasticity.Plastic of each synapse type given as Synapses
 
 
 class Simulator:
@@ -88,12 +86,10 @@ class Simulator:
         self._units = {q.name: q.unit for q in (*self.model.states, *self.model.parameters,
                                                 *self.model.inputs) if q.unit}
 
-    def variant(self, layouts: dict[str, str], shared: Iterable[str] = (), connected: bool = False,
-                plastic: Iterable[Plastic] = ()) -> tuple[Any, Any]:
-        """(source, kernel) specialised for how each input arrives, which parameters all neurons
-        share, whether connections couple the neurons, and which synapse types are plastic
-        (built once, then cached)."""
-        key = Variant.of(layouts, shared, connected, plastic)
+    def variant(self, layouts: dict[str, str], shared: Iterable[str] = ()) -> tuple[Any, Any]:
+        """(source, kernel) of the uncoupled population's kernel specialised for how each input
+        arrives and which parameters all neurons share (built once, then cached)."""
+        key = Variant.of(layouts, shared)
         if key not in self._variants:
             source = variant_source(self.kernel_source, key, self.target)
             self._variants[key] = (source, self.target.build(source))
@@ -125,9 +121,6 @@ class Simulator:
     options = property(lambda self: dict(self.kernel_source.options))
     portable = property(lambda self: self.schedule.portable)
     fma = property(lambda self: self.schedule.fma)
-    c_source = property(lambda self: self.kernel_source.c_source,
-                        doc="The generated C of the first kernel (shared parameters, held "
-                            "inputs); source(...) gives the kernel of a given run.")
     precise = property(lambda self: bool(self.step_map.propagator))
     from_cache = property(lambda self: self.kernel.from_cache)
 
@@ -157,11 +150,26 @@ class Simulator:
             return self.network_program(coupled_plan(self, request.arrays, (), "count"))[0].text
         return self._variant_of(request)[0].c_source
 
+    @property
+    def c_source(self) -> str:
+        """The generated code of the first kernel (shared parameters, held inputs), or with
+        inhibition, whose every run couples the neurons, of a one-neuron run's network program;
+        source(...) gives the code of a given run."""
+        if self.semantics.inhibition:
+            return self.source()
+        return self.kernel_source.c_source
+
     def _runs_as_network(self, request: _Request) -> bool:
-        """Whether a run couples the neurons (synapses, winner-take-all) and the target runs
-        networks: then the population runs as a one-population network (coupled_run)."""
-        return ((request.connected or self.semantics.inhibition)
-                and isinstance(self.target, NetworkTarget))
+        """Whether a run couples the neurons (connections, drives, winner-take-all): then the
+        population runs as a one-population network (coupled_run), which a target that runs no
+        networks refuses."""
+        if not (request.connected or self.semantics.inhibition):
+            return False
+        if not isinstance(self.target, NetworkTarget):
+            raise InputError(f"target {self.target.name!r} runs uncoupled populations only: "
+                             "connections, drives and inhibition=True need a target that runs "
+                             "networks, such as 'c' or 'cuda'")
+        return True
 
     def network_program(self, plan: Any) -> tuple[Any, Any]:
         """(source, kernel) of the network program of `plan`, built with this simulator's
@@ -366,9 +374,8 @@ class Simulator:
             fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
             dt=float(self.dt or 0.0))
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
-        plastic = tuple(s.plastic["binding"] for s in synapses.values() if s.plastic)
         return _Request(arrays, record, spikes, connected, given,
-                        room // memory.EVENT_PEAK_BYTES, plastic)
+                        room // memory.EVENT_PEAK_BYTES)
 
     def run_arrays(self, n_steps: int, n_neurons: int, inputs: Any, params: Any, initial: Any,
                    record: Any, seed: int, allow_nan: bool,
@@ -447,8 +454,7 @@ class Simulator:
     def _variant_of(self, request: _Request) -> tuple[Any, Any]:
         arrays = request.arrays
         return self.variant({n: a.layout for n, a in arrays.inputs.items()},
-                            [n for n, (_, stride) in arrays.params.items() if stride == 0],
-                            connected=request.connected, plastic=request.plastic)
+                            [n for n, (_, stride) in arrays.params.items() if stride == 0])
 
     def _assemble(self, request: _Request, done: int, partial: bool,
                   events: list[tuple[np.ndarray, np.ndarray]]) -> Result:

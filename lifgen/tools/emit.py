@@ -81,12 +81,13 @@ def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
 
 def library_source(model: Model | str | Path, options: Semantics, target: str = "c"
                    ) -> KernelSource:
-    """The kernel the library wraps: per-neuron parameters, each input read row by row, and
-    connections possible when the model has synapses."""
+    """The kernel the library wraps: per-neuron parameters and each input read row by row. Its
+    neurons are not connected: a coupled population runs as a network program, which lifgen
+    runs itself and emit does not write."""
     target = get_target(target)
     source: KernelSource = kernel_source(model, options, Schedule(), target)
     model = source.step_map.model
-    variant = Variant.of({u.name: "streamed" for u in model.inputs}, (), bool(model.synapses))
+    variant = Variant.of({u.name: "streamed" for u in model.inputs})
     return variant_source(source, variant, target)
 
 
@@ -130,12 +131,10 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
                     "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
         "synapses": [{"name": y.name, "doc": (f"adds to {y.target}" + (
                           ", dropped while refractory" if model.drops_while_refractory(y) else "")
-                          if y.target else f"the input {y.name} of the equations"),
-                      "weights": field_name("weights", y.name),
-                      "kind": field_name("weight_kind", y.name)} for y in model.synapses],
+                          if y.target else f"the input {y.name} of the equations")}
+                     for y in model.synapses],
         "prologue": kernel.prologue.c_source if kernel.prologue else "",
-        "coupled": kernel.mode == "coupled",
-        "copies": len(states) + len(model.inputs) + len(model.synapses) + 6,
+        "copies": len(states) + len(model.inputs) + 4,  # and work, counts, spikes, arguments
         "example_parameter": model.parameters[0].name if model.parameters else "",
         "example_member": member("param", model.parameters[0].name) if model.parameters else "",
         "membrane": membrane, "membrane_member": member("state", membrane),
@@ -154,7 +153,7 @@ def _kernel_arguments(kernel: KernelSource, model: Model) -> list[tuple[str, str
     (field, C expression); every other field is zero."""
     values = {"n_steps": "n_steps", "n_batch": "1", "n_neurons": "pop->n_neurons",
               "step0": "pop->step", "seed": "pop->seed", "spikes": "spikes",
-              "counts": "pop->spike_count", "fired": "pop->fired", "work": "pop->lg_work"}
+              "counts": "pop->spike_count", "work": "pop->lg_work"}
     state_field = {q.name: f"pop->state.{member('state', q.name)}" for q in model.states}
     if REFRACTORY_STATE in kernel.step_map.state_names:
         state_field[REFRACTORY_STATE] = f"pop->state.{member('state', REFRACTORY_STATE)}"
@@ -167,10 +166,6 @@ def _kernel_arguments(kernel: KernelSource, model: Model) -> list[tuple[str, str
         values[field_name("input", q.name)] = f"lg_row_{q.name}"
         values[field_name("input_time_stride", q.name)] = f"lg_stride_{q.name}"
         values[field_name("input_neuron_stride", q.name)] = "1"
-    for y in model.synapses:
-        values[field_name("weights", y.name)] = f"pop->weights_{y.name}"
-        values[field_name("weight_kind", y.name)] = (f"pop->weights_{y.name} ? LG_WEIGHT_DENSE "
-                                                     ": LG_WEIGHT_NONE")
     return [(f.name, values[f.name]) for f in kernel.abi if f.name in values]
 
 

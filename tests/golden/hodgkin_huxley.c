@@ -126,11 +126,11 @@
  *   n <- sub2_n
  *   spike if V > 0
  *
- * The kernel takes one struct of arguments, lg_args. Arrays are row-major. States, spike counts
- * and `fired` are [batch][neuron]; inputs, spikes and offsets are [step][batch][neuron]; traces
- * are [step][batch][recorded neuron]. A stride of 0 shares one value. `fired` holds the spikes of
- * the step before the first one, and is updated, so that a run can continue in chunks. Spike
- * counts are added to, except from step 0 (step0 == 0), where they start from zero.
+ * The kernel takes one struct of arguments, lg_args. Arrays are row-major. States and spike
+ * counts are [batch][neuron]; inputs, spikes and offsets are [step][batch][neuron]; traces are
+ * [step][batch][recorded neuron]. A stride of 0 shares one value. Spike counts are added to,
+ * except from step 0 (step0 == 0), where they start from zero, so that a run can continue in
+ * chunks.
  */
 #include <math.h>
 #include <stddef.h>
@@ -141,7 +141,6 @@
 #endif
 
 typedef double lg_real;
-
 
 typedef struct lg_args {
     int64_t n_steps;
@@ -181,7 +180,6 @@ typedef struct lg_args {
     lg_real *trace_n;
     uint8_t *spikes;
     int64_t *counts;
-    uint8_t *fired;
     lg_real *spike_offsets;
     lg_real *work;
 } lg_args;
@@ -244,7 +242,7 @@ static int lg_kernel(int64_t lg_n_steps,
 {
     const lg_real lg_dt = 0.01;
     const int64_t lg_N = lg_n_neurons;
-    /* Scratch: parameters and loop invariants per neuron, then what the coupled loop needs. */
+    /* Scratch: parameters and loop invariants per neuron. */
     lg_real *lg_scratch = lg_work;
     lg_real *restrict lg_p_C = lg_scratch; lg_scratch += lg_N;
     lg_real *restrict lg_p_g_Na = lg_scratch; lg_scratch += lg_N;

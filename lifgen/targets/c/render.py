@@ -19,7 +19,7 @@ def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
     overrides the loop order; "constants" gives the prologue alone, for another target)."""
     context, abi = kernel(step_map, semantics, schedule, variant, mode)
     model = step_map.model
-    work = len(model.parameters) + len(step_map.constants) + len(context.coupled_scratch)
+    work = len(model.parameters) + len(step_map.constants)
     return KernelSource(
         c_source=environment().get_template("c/kernel.c.j2").render(k=context),
         cdef=f"typedef {C_TYPES[semantics.dtype]} lg_real;\n{c_struct(abi)}\n"
@@ -35,7 +35,7 @@ def kernel(step_map: StepMap, semantics: Semantics, schedule: Schedule, variant:
     if semantics.dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {semantics.dtype!r}")
     abi = model_abi(step_map)
-    mode = mode or loop_order(step_map, semantics, variant)
+    mode = mode or loop_order(variant)
     context = kernel_context(step_map, semantics, schedule, variant, mode, abi)
     body = environment().get_template("c/body.c.j2").render(k=context)
     return with_body(context, body, abi, body_uses(context)), abi

@@ -18,9 +18,6 @@ from .network import NetworkSource, render_network
 from .render import render
 
 
-POINTER_TYPES = {"int64": "int64_t[]", "uint8": "uint8_t[]"}  # else the kernel's real type
-DOUBLE_ROLES = {"plastic_states"}  # double whatever the kernel's real type
-
 
 class CTarget:
     """C99 kernels with OpenMP threads, compiled by the system's C compiler through cffi."""
@@ -72,10 +69,6 @@ class Runner:
         self.args = ffi.new("lg_args *", self._fixed_fields())
         self.inputs = {n: self._pointer(a.array) for n, a in arrays.inputs.items()}
         self.traces = {n: self._pointer(t) for n, t in arrays.traces.items()}
-        self.synapse_traces = {field_name("plastic_trace", n): (self._pointer(y.plastic["trace"]),
-                                                               y.plastic["trace"][0].size)
-                               for n, y in arrays.synapses.items()
-                               if y.plastic is not None and y.plastic["trace"] is not None}
         self.raster = self._pointer(arrays.raster, "uint8_t[]")
         self.offsets = self._pointer(arrays.offsets)
 
@@ -93,8 +86,7 @@ class Runner:
         fields: dict[str, Any] = {"n_batch": a.rows, "n_neurons": a.n_neurons, "seed": a.seed,
                                   "neuron0": a.first_neuron, "dt": a.dt,
                                   "n_record": a.index.size, "work": real(a.work),
-                                  "counts": integers(a.counts),
-                                  "fired": self._pointer(a.fired, "uint8_t[]")}
+                                  "counts": integers(a.counts)}
         if a.index.size:
             fields["record"] = integers(a.index)
         for name, state in a.states.items():
@@ -106,13 +98,6 @@ class Runner:
             fields[field_name("input_time_stride", name)] = entry.time_stride
             fields[field_name("input_batch_stride", name)] = entry.batch_stride
             fields[field_name("input_neuron_stride", name)] = entry.neuron_stride
-        for name, synapse in a.synapses.items():
-            for role, value in synapse.fields().items():
-                if isinstance(value, np.ndarray):
-                    kind = "double[]" if role in DOUBLE_ROLES else POINTER_TYPES.get(
-                        value.dtype.name, "lg_real[]")
-                    value = self._pointer(value, kind)
-                fields[field_name(role, name)] = value
         return fields
 
     def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:
@@ -130,8 +115,6 @@ class Runner:
             setattr(args, field_name("input", name), self.inputs[name] + done * entry.time_stride)
         for name, pointer in self.traces.items():
             setattr(args, field_name("trace", name), pointer + done * a.rows * a.index.size)
-        for name, (pointer, row) in self.synapse_traces.items():
-            setattr(args, name, pointer + done * row)
         if spikes is not None:
             args.spikes = spikes
         elif a.raster is not None:

@@ -1,5 +1,5 @@
 """What the C templates receive: one typed context per kernel, and the C names of each state,
-parameter, constant, input and synapse type (built in render.py from one naming table)."""
+parameter, constant and input (built in kernel.py from one naming table)."""
 
 from __future__ import annotations
 
@@ -50,61 +50,15 @@ class PropagatorNames:
 @dataclass(frozen=True)
 class InputNames:
     name: str
-    layout: str  # held, streamed, time, or any (coupled)
+    layout: str  # held, streamed or time
     in_: str  # this step's values (lg_in_I)
     value: str  # the one value of this step (time layout)
     held: str  # a tile's copy when held
-    spread: str  # a shared value spread to every neuron (coupled)
     input: str  # the kernel's argument and its strides
     time: str
     batch: str
     neuron: str
     in_loop: bool
-
-
-@dataclass(frozen=True)
-class DriveNames:
-    """The kernel's arguments of a synapse type's external drive (Poisson, Bernoulli, playback)."""
-
-    kind: str
-    count: str  # presynaptic sources
-    probability: str
-    time_stride: str
-    source_stride: str
-    seed: str
-    start: str  # playback: each step's first event
-    events: str
-    rows: str
-    post: str
-    delay: str
-    weights: str
-
-
-@dataclass(frozen=True)
-class SynapseNames:
-    name: str
-    syn: str  # the synaptic input of this step (lg_syn_y)
-    direct: str
-    slot0: str
-    rings: str
-    bias: str | None  # the bias parameter's array, if any
-    target: str | None  # the state it adds to, if any
-    target_x: str | None
-    refractory_x: str | None  # the refractory counter, when events arriving meanwhile are dropped
-    # the kernel's arguments of this synapse type
-    weights: str
-    wkind: str
-    rows: str
-    post: str
-    delay: str
-    ring: str
-    slots: str
-    drive: "DriveNames"  # the kernel's arguments of its external drive
-    plastic_in: str = ""  # on_pre for this step's arrivals (plastic synapses only)
-    plastic_out: str = ""  # the spike history and on_post, after the step's spikes
-    plastic_drive: bool = False  # the drive's synapses are the plastic ones (no ring for it)
-    plastic_in_uses: frozenset[str] = frozenset()  # what plastic_in reads (uses.py declares it)
-    plastic_out_uses: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -127,7 +81,6 @@ class KernelContext:
     mode: str
     schedule: str  # the loop template
     mode_comment: str
-    coupling: str
     reset_mechanism: str
     reset_timing: str
     correction: bool
@@ -140,22 +93,15 @@ class KernelContext:
     constants: list[ConstantNames]
     shared_values: list[tuple[str, str]]  # (plain value, scratch array) of shared quantities
     inputs: list[InputNames]
-    synapses: list[SynapseNames]
-    coupled_scratch: list[str]
     step: str  # the printed neuron step
     after_spike: str
     # what the step's statements use, declared from the IR (not found in the printed text)
     step_uses: frozenset[str]  # names, arrays, indices and helpers that `step` reads
     after_spike_uses: frozenset[str]
-    margin_uses: frozenset[str]
     constants_uses: frozenset[str]  # what the prologue's constants and propagators read
     draws_noise: bool  # the step draws a normal number, indexed by the neuron's global index
     after_spike_reads_reset: bool  # the undelayed correction reads this step's reset flag
-    margin: str
     precise: bool
-    inhibition: bool
-    graded: float
-    graded_factor: str
     levels: list[str]
     flush_denormals: bool
     all_shared: bool  # only index 0 of the parameter scratch is read
@@ -168,4 +114,3 @@ class KernelContext:
     unpack: tuple[tuple[str, str], ...] = ()
     helpers: frozenset[str] = frozenset()
     sizes: tuple[str, ...] = ()
-    enums: tuple = ()

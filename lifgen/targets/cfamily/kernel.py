@@ -18,23 +18,19 @@ import sympy
 from ...version import __version__
 from ...codegen.abi import KernelABI, c_struct, kernel_abi
 from ...numerics.discretize import StepMap
-from ...ir.kinds import c_enums
 from ...frontend.library import resource_dir
 from ...codegen.lower import StepOptions, lower, shared_constants, state_names
-from ...codegen.naming import (ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name,
-                               local)
-from ...ir.model import DT, REFRACTORY_STATE, Model, Synapse
+from ...codegen.naming import ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, lifgen_name, local
+from ...ir.model import DT, Model
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
-from ...codegen.plasticity import Plastic, kernel_blocks
 from ...ir.statements import Expression, identifiers
 from ...ir.written import (Call, CPrinter, Name, Node, Num, Tree, children, rebuild, substitute,
                            to_text)
 from ..text import comment_text
-from .context import (ConstantNames, DriveNames, InputNames, KernelContext, ParameterNames,
-                      PropagatorNames, StateNames, SynapseNames)
+from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
+                      StateNames)
 from .printer import StatementPrinter, print_expression, statement_uses
-from .uses import plastic_uses
 
 C_TYPES = {"float64": "double", "float32": "float"}
 KERNEL_FUNCTION = "lg_run"
@@ -42,8 +38,6 @@ SCHEDULES = {  # loop order -> (template, what the header says of it)
     "independent": ("c/schedule_tiles.c.j2", "tiles of {tile} neurons outside, time inside"),
     "streaming": ("c/schedule_streamed.c.j2", "chunks of steps outside, blocks of neurons "
                   "inside (a streamed input is read in runs)"),
-    "coupled": ("c/schedule_coupled.c.j2", "time outside, every neuron per step (coupled by "
-                "synapses or inhibition)"),
     "constants": ("c/schedule_constants.c.j2", "none: this kernel only fills each neuron's "
                   "parameters and constants, for a GPU kernel to read"),
 }
@@ -51,7 +45,7 @@ SCHEDULES = {  # loop order -> (template, what the header says of it)
 HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_exprel": (), "lg_min": (),
            "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
            "lg_expm": (), "lg_propagator": ("lg_expm",),
-           "memcpy": (), "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
+           "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
 SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
                     "(uncoupled models) */",
          "LG_BLOCK": "/* Streamed input: blocks of neurons whose states fit in L1, advanced "
@@ -70,15 +64,10 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def loop_order(step_map: StepMap, semantics: Semantics, variant: Variant) -> str:
-    """Tiles with time inside for uncoupled neurons; time outside when coupled or streaming.
-
-    A synapse that is an input of the equations (snnTorch's rec) always couples; one that
-    increments a state (exc -> g_e) couples only when connections are given.
-    """
-    model = step_map.model
-    if semantics.inhibition or variant.connected or any(y.target is None for y in model.synapses):
-        return "coupled"
+def loop_order(variant: Variant) -> str:
+    """Tiles with time inside, or chunks of steps outside when an input is streamed. The kernel
+    runs uncoupled neurons only: a run that couples them (connections, drives, winner-take-all)
+    runs as a one-population network (runtime/coupled_run.py)."""
     if "streamed" in dict(variant.layouts).values():
         return "streaming"
     return "independent"
@@ -86,8 +75,7 @@ def loop_order(step_map: StepMap, semantics: Semantics, variant: Variant) -> str
 
 def model_abi(step_map: StepMap) -> KernelABI:
     model = step_map.model
-    return kernel_abi(state_names(step_map), model.parameter_names, model.input_names,
-                      model.synapse_names)
+    return kernel_abi(state_names(step_map), model.parameter_names, model.input_names)
 
 
 def with_body(context: KernelContext, body: str, abi: KernelABI, declared: frozenset[str],
@@ -103,9 +91,7 @@ def with_body(context: KernelContext, body: str, abi: KernelABI, declared: froze
         unpack=tuple(_unpack(abi, used, restrict)),
         helpers=frozenset(_closure(used)),
         sizes=tuple(SIZES[n].format(tile=context.tile) for n in ("LG_TILE", "LG_BLOCK")
-                    if n in used),
-        enums=tuple((comment, members) for comment, members in c_enums()
-                    if any(name in used for name, _ in members)))
+                    if n in used))
 
 
 def _unpack(abi: KernelABI, used: set[str], restrict: str) -> list[tuple[str, str]]:
@@ -129,27 +115,17 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
     model = step_map.model
     dtype = semantics.dtype
     shared = set(variant.shared)
-    layouts = {u.name: (variant.layout(u.name) if mode != "coupled" else "any")
-               for u in model.inputs}
+    layouts = {u.name: variant.layout(u.name) for u in model.inputs}
     levels = tuple(sorted(semantics.state_quant or ()))
-    plastic = {p.synapse_type: p for p in variant.plastic}
     step = lower(step_map, StepOptions(
-        inhibition=semantics.inhibition, levels=levels,
-        time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
-        shared=frozenset(shared)))
+        levels=levels, time_inputs=frozenset(n for n, layout in layouts.items() if layout == "time"),
+        shared=frozenset(shared), unconnected=True))
     printer = StatementPrinter(dtype, indent)
     expression = functools.partial(print_expression, dtype=dtype)
     number = CPrinter({}, dtype).print
     in_loop = identifiers((step.step, step.after_spike))
     shared_k = shared_constants(step_map, frozenset(shared))
     tile = tile_size(schedule, dtype)
-    coupled_scratch: list[str] = []
-    if mode == "coupled":
-        coupled_scratch += [ARRAY_PREFIXES["synapse"] + y.name for y in model.synapses]
-        coupled_scratch += [SCHEDULE_PREFIXES["spread"] + u.name for u in model.inputs
-                            if ARRAY_PREFIXES["input"] + u.name in in_loop]
-        coupled_scratch += (["lg_margin", "lg_was_reset"] if semantics.inhibition else [])
-        coupled_scratch += ["lg_now"]
     parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
     propagators, trees, matrices = _propagator_blocks(
         [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
@@ -160,7 +136,6 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
                                shared=k in shared_k,
                                comment=f"{k.name.removeprefix('lg_')} = {to_text(tree)}")
                  for (k, tree), renamed in zip(step_map.constants, trees)]
-    graded = float(semantics.graded_spikes)
     return KernelContext(
         function=KERNEL_FUNCTION, model=model.name, description=model.description,
         version=__version__, method=step_map.method,
@@ -173,7 +148,6 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         expm1="expm1f" if dtype == "float32" else "expm1", one=number(Num(1.0)),
         tile=tile, threads=schedule.threads, mode=mode,
         schedule=SCHEDULES[mode][0], mode_comment=SCHEDULES[mode][1].format(tile=tile),
-        coupling="synapses" if model.synapses else "inhibition",
         reset_mechanism=step_map.reset_mechanism, reset_timing=step_map.reset_timing,
         correction=bool(step_map.correction), options=_describe(semantics, schedule),
         equations=step_map.equations(), units=_units(model), struct=c_struct(abi),
@@ -182,22 +156,14 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
         + [(c.c, c.scratch) for c in constants if c.shared],
         inputs=[_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
-        synapses=[_synapse(y, plastic.get(y.name), dtype, model.drops_while_refractory(y))
-                  for y in model.synapses],
-        coupled_scratch=coupled_scratch,
         step=printer.text(step.step), after_spike=printer.text(step.after_spike),
         step_uses=statement_uses(step.step), after_spike_uses=statement_uses(step.after_spike),
-        margin_uses=statement_uses(step.margin),
         constants_uses=statement_uses((trees, matrices)),
         draws_noise=model.is_stochastic,
         after_spike_reads_reset="lg_reset" in identifiers(step.after_spike),
-        margin=expression(step.margin) if step.margin is not None else "",
-        precise=bool(step_map.propagator), inhibition=semantics.inhibition, graded=graded,
-        graded_factor="" if graded == 1.0 else f"{number(Num(graded))}*",
-        levels=[number(Num(float(v))) for v in levels],
+        precise=bool(step_map.propagator), levels=[number(Num(float(v))) for v in levels],
         flush_denormals=schedule.flush_denormals, propagators=tuple(propagators),
-        # a synapse bias is read per neuron, so models with synapses fill all of the scratch
-        all_shared=all(p.name in shared for p in model.parameters) and not model.synapses)
+        all_shared=all(p.name in shared for p in model.parameters))
 
 
 def _propagator_blocks(trees: list[Tree], expression: Callable[[Expression], str]
@@ -250,57 +216,12 @@ def _input(name: str, layout: str, in_loop: set[str]) -> InputNames:
     return InputNames(name=name, layout=layout, in_=ARRAY_PREFIXES["input"] + name,
                       value=ARRAY_PREFIXES["time_input"] + name,
                       held=SCHEDULE_PREFIXES["held"] + name,
-                      spread=SCHEDULE_PREFIXES["spread"] + name,
                       input=field_local("input", name),
                       time=field_local("input_time_stride", name),
                       batch=field_local("input_batch_stride", name),
                       neuron=field_local("input_neuron_stride", name),
                       in_loop=ARRAY_PREFIXES["input"] + name in in_loop
                       or ARRAY_PREFIXES["time_input"] + name in in_loop)
-
-
-SYNAPSE_FIELDS = {"weights": "weights", "wkind": "weight_kind", "rows": "rows", "post": "post",
-                  "delay": "delay", "ring": "ring", "slots": "ring_slots"}
-DRIVE_FIELDS = {"kind": "drive_kind", "count": "drive_sources", "probability": "drive_probability",
-                "time_stride": "drive_time_stride", "source_stride": "drive_source_stride",
-                "seed": "drive_seed", "start": "drive_start", "events": "drive_events",
-                "rows": "drive_rows", "post": "drive_post", "delay": "drive_delay",
-                "weights": "drive_weights"}
-PLASTIC_FIELDS = {"states": "plastic_states", "params": "plastic_params",
-                  "cols": "plastic_cols", "index": "plastic_index", "history": "plastic_history",
-                  "record": "plastic_record", "n_record": "plastic_n_record",
-                  "trace": "plastic_trace"}
-
-
-def plastic_fields(name: str) -> dict[str, str]:
-    """The kernel's names for synapse type `name` that the plastic blocks read."""
-    return {**{key: field_local(role, name)
-               for key, role in {**SYNAPSE_FIELDS, **PLASTIC_FIELDS}.items()},
-            **{f"drive_{key}": field_local(role, name) for key, role in DRIVE_FIELDS.items()},
-            "syn": ARRAY_PREFIXES["synapse"] + name}
-
-
-def _synapse(y: Synapse, plastic: Plastic | None, dtype: str, dropped: bool) -> SynapseNames:
-    """The kernel's names for synapse type `y`; `dropped`: its events are dropped while the
-    neuron is refractory (the template then adds them where the counter is zero). A plastic
-    type's blocks come with what they read (uses.py's PLASTIC table)."""
-    arguments = {key: field_local(role, y.name) for key, role in SYNAPSE_FIELDS.items()}
-    blocks = ("", "")
-    if plastic is not None:
-        blocks = kernel_blocks(plastic, plastic_fields(y.name), dtype)
-    return SynapseNames(
-        plastic_in=blocks[0], plastic_out=blocks[1],
-        plastic_in_uses=plastic_uses(plastic, "arrivals") if plastic else frozenset(),
-        plastic_out_uses=plastic_uses(plastic, "departures") if plastic else frozenset(),
-        plastic_drive=plastic is not None and plastic.source == "drive",
-        name=y.name, syn=ARRAY_PREFIXES["synapse"] + y.name,
-        direct=SCHEDULE_PREFIXES["direct"] + y.name, slot0=SCHEDULE_PREFIXES["slot0"] + y.name,
-        rings=SCHEDULE_PREFIXES["rings"] + y.name,
-        bias=SCHEDULE_PREFIXES["scratch_parameter"] + y.bias if y.bias else None,
-        target=y.target, target_x=ARRAY_PREFIXES["state"] + y.target if y.target else None,
-        refractory_x=ARRAY_PREFIXES["state"] + REFRACTORY_STATE if dropped else None,
-        drive=DriveNames(**{key: field_local(role, y.name) for key, role in DRIVE_FIELDS.items()}),
-        **arguments)
 
 
 def _units(model: Model) -> str:
@@ -311,10 +232,6 @@ def _units(model: Model) -> str:
 
 def _describe(semantics: Semantics, schedule: Schedule) -> str:
     parts = []
-    if semantics.graded_spikes != 1.0:
-        parts.append(f"graded spikes x{semantics.graded_spikes:g}")
-    if semantics.inhibition:
-        parts.append("winner-take-all inhibition")
     if schedule.flush_denormals:
         parts.append("denormals flushed to zero")
     if semantics.state_quant is not None:

@@ -28,7 +28,7 @@ import sympy
 from ...codegen.network import NetworkProgram, Phase, PopulationStep, ROW, ROWS
 
 from ...ir.statements import (INDEX, INT, AddTo, Element, Expression, For, If, Integer, Let, Statement,
-                              Store, View, nodes)
+                              Store, View, calls, nodes)
 from ...ir.written import Name, Op
 from ...version import __version__
 from ..c.network import (NETWORK_HELPERS, NetworkSource, levels, population_line,
@@ -99,7 +99,8 @@ def render_network(program: NetworkProgram) -> CudaNetworkSource:
     slots = _carried_slots(program.populations)
     kernels = tuple(_kernel(program, population, phase, slots, printer)
                     for population in program.populations for phase in population.phases)
-    called = {name for function in program.calls for name in CALL_USES.get(function, ())}
+    called = {name for function in calls([p.statements() for p in program.populations])
+              for name in CALL_USES.get(function, ())}  # the prologue runs in C, on the host
     helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))

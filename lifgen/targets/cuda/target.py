@@ -19,10 +19,8 @@ from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
 from ...codegen.network import NetworkProgram
 from ...errors import InputError
-from ...ir.kinds import DriveKind
 from .network import CudaNetworkSource, render_network
-from .render import (COUPLED_INHIBITION, COUPLED_NEURONS, COUPLED_SPIKES, COUPLED_WINNER,
-                     DRIVE_PREFIX, PLASTIC_PREFIX, WINNER_THREADS, render)
+from .render import render
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,8 @@ class CudaTarget:
 
 
 class Runner(CRunner):
-    """Copies a run's arrays to the device, launches one thread per neuron and batch row (for
-    each chunk of steps, or each step of coupled neurons), and copies the results back."""
+    """Copies a run's arrays to the device, launches one thread per neuron and batch row for
+    each chunk of steps, and copies the results back."""
 
     def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
         assert source.prologue is not None
@@ -115,22 +113,12 @@ class Runner(CRunner):
         # GPU arrays, which a host kernel cannot take)
         CRunner(source.prologue, kernel.prologue, dataclasses.replace(arrays, inputs={})).advance(
             0, 0, None)
-        self.device, self.module, self.mode = device, kernel.module, source.mode
+        self.device, self.module = device, kernel.module
         device.reserve(_device_bytes(arrays))
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
         self.fresh = _fresh_outputs(arrays)
         self._marshal(kernel.prologue.ffi, arrays)
         self.events = None  # the device buffer of a chunk's spikes, when collected as events
-        coupled = arrays.counts.shape if self.mode == "coupled" else (1,)
-        self.now = device.zeros(coupled, np.uint8)  # coupled neurons: the spikes of this step
-        self.inhibition = () if not source.semantics.inhibition else (  # margins, resets, winners
-            device.zeros(coupled, arrays.work.dtype), device.zeros(coupled, np.uint8),
-            device.zeros((arrays.rows,), np.int64))
-        self.drives = [(DRIVE_PREFIX + name, arrays.rows * (
-            1 if s.drive["kind"] == DriveKind.PLAYBACK else s.drive.get("n", 0)))
-            for name, s in arrays.synapses.items() if s.drive["kind"] != DriveKind.NONE
-            and not (s.plastic and s.plastic["binding"].source == "drive")]
-        self.plastic = [PLASTIC_PREFIX + name for name, s in arrays.synapses.items() if s.plastic]
 
     def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
         """The device address of `array`'s copy (outputs start there as on the host)."""
@@ -157,21 +145,7 @@ class Runner(CRunner):
             pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
         self._chunk(done, steps, pointer)
         module, threads = self.module, self.arrays.rows * self.arrays.n_neurons
-        arguments = module.arguments(bytes(self.ffi.buffer(self.args)))
-        if self.mode != "coupled":
-            module.launch(KERNEL_FUNCTION, threads, arguments)
-        wta = self.inhibition
-        for step in range(steps if self.mode == "coupled" else 0):
-            for entry in self.plastic:
-                module.launch(entry, self.arrays.rows, arguments, step)
-            module.launch(COUPLED_NEURONS, threads, arguments, step, self.now, *wta[:2])
-            if wta:
-                module.launch(COUPLED_WINNER, self.arrays.rows * WINNER_THREADS, arguments,
-                              wta[0], wta[2])
-                module.launch(COUPLED_INHIBITION, threads, arguments, step, self.now, *wta)
-            module.launch(COUPLED_SPIKES, threads, arguments, step, self.now)
-            for entry, sources in self.drives:
-                module.launch(entry, sources, arguments, step)
+        module.launch(KERNEL_FUNCTION, threads, module.arguments(bytes(self.ffi.buffer(self.args))))
         if spikes is not None:
             self.device.download(self.events, spikes)
 
@@ -193,11 +167,8 @@ class Runner(CRunner):
 
 
 def _outputs(arrays: RunArrays) -> set[int]:
-    plastic = [(y.plastic["states"], y.plastic["trace"]) for y in arrays.synapses.values()
-               if y.plastic]
     return {id(a) for a in (*arrays.states.values(), *arrays.traces.values(), arrays.raster,
-                            arrays.offsets, arrays.counts, arrays.fired, *sum(plastic, ()))
-            if a is not None}
+                            arrays.offsets, arrays.counts) if a is not None}
 
 
 def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
