@@ -18,7 +18,8 @@ from ..ir.names import check_name
 from .dimensions import NONE, DimensionCheck
 from .units import is_quantity_text, parse_unit, unit_symbol
 from ..ir.written import Assignments, Node, Num
-from ..ir.model import (ODE_METHODS, RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
+from ..ir.method_names import WRITTEN_STEPS
+from ..ir.model import (RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
                     default_resets)
 from ..ir.symbols import (DT, RESET, SPIKE, TIME, XI, previous_symbol, substitute_expressions, symbol,
                       time_function)
@@ -114,7 +115,7 @@ def parse_document(document: Mapping[str, Any], source: str | None,
               if "update" in equations else ())
     written_steps = tuple((method, _assignments(equations[method], {**names, "dt": DT}, source,
                                                 f"[equations.{method}]"))
-                          for method in ODE_METHODS if method in equations and method != "auto")
+                          for method in WRITTEN_STEPS if method in equations)
     spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
     spike = sympy.false if spike_text.strip() == "never" else parse_expression(
         spike_text, names, source, "[spike] condition", relations=True)  # never: no threshold

@@ -14,7 +14,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from ..errors import ModelError
-from ..ir.model import ODE_METHODS, RESET_MECHANISMS
+from ..ir.method_names import WRITTEN_STEPS
+from ..ir.model import RESET_MECHANISMS
 from .units import UnitError, parse_quantity, parse_unit
 
 MAX_FILE_BYTES = 1 << 20
@@ -23,7 +24,7 @@ MAX_FILE_BYTES = 1 << 20
 SECTIONS = {
     "model": {"name", "description", "reference", "constraints"},
     "parameters": None, "states": None, "inputs": None,
-    "equations": {"laws", "update", *ODE_METHODS},
+    "equations": {"laws", "update", *WRITTEN_STEPS},
     "spike": {"condition", "on"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
     "refractory": {"period", "frozen", "counting", "input"},

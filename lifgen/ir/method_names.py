@@ -16,3 +16,5 @@ def substepped_name(base: str, n: int) -> str:
 
 METHOD_NAMES = (*BASE_METHODS, *(substepped_name(base, n) for n in SUBSTEPS for base in SUBSTEPPED))
 METHOD_CHOICES = (*METHOD_NAMES, "auto")  # what compile, model files and the CLI accept for ODEs
+ADAPTIVE = ("rkf45",)  # methods whose substeps adapt: no one step to write by hand
+WRITTEN_STEPS = tuple(m for m in METHOD_NAMES if m not in ADAPTIVE)  # [equations.<method>]
