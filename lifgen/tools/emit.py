@@ -161,7 +161,9 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
     where the library is coupled, the network program)."""
     kernel = library_source(model, options, target)
     step_map, dtype = kernel.step_map, kernel.dtype
-    coupled = bool(model.synapses) and uncoupled_note(model, target) is None
+    # precise spike timing (a propagator) has no network program yet: that library is uncoupled
+    coupled = (bool(model.synapses) and uncoupled_note(model, target) is None
+               and not step_map.propagator)
     network = ""
     buffers: list[tuple[str, str]] = []
     scratch: list[dict[str, str]] = []
@@ -203,7 +205,9 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
                     "time": field_name("input_time_stride", q.name),
                     "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
         "coupled": coupled, "network": network, "buffers": buffers, "scratch": scratch,
-        "target": target,
+        "uncoupled": ("This CUDA library is uncoupled; the C library (lifgen emit --target c) "
+                      "takes dense weights per synapse type." if target != "c" else
+                      "Precise spike timing does not run in lifgen's network programs yet."),
         "synapses": [{"name": y.name, "doc": (f"adds to {y.target}" + (
                           ", dropped while refractory" if model.drops_while_refractory(y) else "")
                           if y.target else f"the input {y.name} of the equations")}
