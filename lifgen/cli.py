@@ -223,7 +223,7 @@ SYSTEM_REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.
 def _emit(args: argparse.Namespace) -> None:
     import shlex
 
-    from .tools.emit import emit
+    from .tools.emit import emit, uncoupled_note
 
     command = ["lifgen", "emit", args.model, "--out", args.out, "--dtype", args.dtype]
     command += ["--target", args.target] if args.target != "c" else []
@@ -236,6 +236,9 @@ def _emit(args: argparse.Namespace) -> None:
                    target=args.target)
     for path in written:
         print(path)
+    note = uncoupled_note(args.model, args.target)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print(f"build and run: make -C {shlex.quote(args.out)} && {shlex.quote(args.out)}/example")
 
 

@@ -80,11 +80,99 @@ def test_example_runs_clean_under_valgrind(model, dtype, emitted):
 
 
 def test_the_library_holds_the_kernel_the_python_path_compiles(emitted):
-    folder = emitted("rleaky", "float64")
-    simulator = lifgen.compile("rleaky")
+    folder = emitted("leaky", "float64")
+    simulator = lifgen.compile("leaky")
     source, _ = simulator.variant({"I": "streamed"})
-    assert source.c_source in (folder / "rleaky.c").read_text()
-    assert library_source("rleaky", checked_semantics()).c_source == source.c_source
+    assert source.c_source in (folder / "leaky.c").read_text()
+    assert library_source("leaky", checked_semantics()).c_source == source.c_source
+
+
+def test_a_coupled_library_holds_the_network_program(emitted):
+    """A model with synapse types runs the one-population network program (n at run time)."""
+    text = (emitted("rleaky", "float64") / "rleaky.c").read_text()
+    assert "static int lg_network(" in text and "lg_size" in text
+    assert "const rleaky_real *weights_rec;" in (emitted("rleaky", "float64") / "rleaky.h").read_text()
+
+
+COUPLED = textwrap.dedent("""
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include "MODEL.h"
+
+    /* N neurons with the weights of weights.bin (one matrix per synapse type, or none: NULL),
+     * half the steps in one run, the rest one step at a time; prints the counts and states. */
+    int main(int argc, char **argv)
+    {
+        enum { N = NEURONS, T = STEPS };
+        const int connected = argc > 1;
+        (void)argv;
+        static double weights[TYPES][N * N], row[N];
+        FILE *file = fopen("weights.bin", "rb");
+        if (file == NULL || fread(weights, sizeof(double), TYPES * N * N, file) != TYPES * N * N) return 2;
+        fclose(file);
+        MODEL_population pop;
+        if (MODEL_init(&pop, N)) return 2;
+        SET_WEIGHTS
+        for (int i = 0; i < N; ++i) row[i] = 0.02 * i + AMPLITUDE;
+        MODEL_inputs in = {row, 0};
+        MODEL_run(&pop, T / 2, &in, NULL);
+        uint8_t spiked[N];
+        int64_t fired = 0;
+        for (int t = T / 2; t < T; ++t) {
+            MODEL_step(&pop, &in, spiked);
+            for (int i = 0; i < N; ++i) fired += spiked[i] != pop.fired[i];
+        }
+        printf("%lld\\n", (long long)fired);
+        for (int i = 0; i < N; ++i) printf("%lld\\n", (long long)pop.spike_count[i]);
+        for (int i = 0; i < N; ++i) printf("%.17g\\n", pop.state.STATE[i]);
+        MODEL_free(&pop);
+        return 0;
+    }
+""")
+
+
+@pytest.mark.parametrize("model, state, amplitude", [("rleaky", "s_V", 0.3),
+                                                      ("lif_cuba", "s_V", 1.2)])
+def test_a_coupled_library_gives_the_numbers_of_a_coupled_run(model, state, amplitude, emitted):
+    """Dense weights per synapse type give the spike counts and final states of
+    run(connections=...) bit for bit, and NULL weights those of the uncoupled run."""
+    n, steps = 37, 400
+    folder = emitted(model, "float64")
+    spec = load_model(model)
+    types = spec.synapse_names
+    rng = np.random.default_rng(5)
+    signs = {"inh": -1.0}
+    weights = {y: signs.get(y, 1.0) * rng.uniform(0, 0.6, (n, n)) * (rng.random((n, n)) < 0.3)
+               for y in types}
+    np.stack([weights[y] for y in types]).tofile(folder / "weights.bin")
+    set_weights = "if (connected) {" + " ".join(f"pop.weights_{y} = weights[{k}];"
+                                                for k, y in enumerate(types)) + "}"
+    program = COUPLED.replace("MODEL", model).replace("NEURONS", str(n)).replace(
+        "STEPS", str(steps)).replace("TYPES", str(len(types))).replace(
+        "SET_WEIGHTS", set_weights).replace("STATE", state).replace("AMPLITUDE", repr(amplitude))
+    (folder / "coupled.c").write_text(program)
+    _run(["make", "-s"], folder)
+    _run([*STRICT_C, "coupled.c", f"lib{model}.a", "-lm", "-o", "coupled"], folder)
+    simulator = lifgen.compile(model)
+    inputs = {spec.input_names[0]: 0.02 * np.arange(n) + amplitude}
+    finals = []
+    # the library's weights are [pre][post]; run(connections=...)'s W[i, j] is from j to i
+    for connected, connections in ((True, {y: w.T.copy() for y, w in weights.items()}),
+                                   (False, None)):
+        lines = _run(["./coupled", *(["connected"] if connected else [])], folder).split()
+        result = simulator.run(steps, n, inputs=inputs, spikes="count",
+                               **({"connections": connections} if connections else {}))
+        assert int(lines[0]) == 0  # NAME_step's spikes are the fired flags
+        counts = np.array(lines[1:1 + n], dtype=np.int64)
+        np.testing.assert_array_equal(counts, result.spike_count)
+        assert counts.sum() > 0
+        final = np.array([float(v) for v in lines[1 + n:1 + 2 * n]])
+        np.testing.assert_array_equal(final, result.state["V"])
+        finals.append(final)
+    assert not np.array_equal(*finals)  # the weights were felt
+    if shutil.which("valgrind") is not None:
+        _run(["valgrind", "--error-exitcode=1", "--leak-check=full",
+              "--errors-for-leak-kinds=all", "-q", "./coupled", "connected"], folder)
 
 
 POPULATIONS = textwrap.dedent("""
@@ -182,7 +270,12 @@ def test_emit_cuda_holds_the_python_paths_kernels(tmp_path, model, dtype):
     assert source.c_source in text and source.prologue.c_source in text
     assert "--fmad=false" in (tmp_path / "Makefile").read_text()
     header = (tmp_path / f"{model}.h").read_text()
-    assert header == (lifgen.emit(model, tmp_path / "c", dtype=dtype)[0]).read_text()
+    c_header = (lifgen.emit(model, tmp_path / "c", dtype=dtype)[0]).read_text()
+    if load_model(model).synapses:  # the CUDA library is uncoupled, and says so
+        assert "This CUDA library is uncoupled" in header and "weights_" not in header
+        assert "weights_" in c_header
+    else:
+        assert header == c_header
 
 
 @pytest.mark.parametrize("model", ["leaky", "rsynaptic", "adex"])
@@ -211,3 +304,10 @@ def test_the_cuda_example_prints_the_numbers_of_the_python_path(tmp_path, model,
         spikes="count", record=[])
     assert int(words[1]) == int(result.spike_count.sum())
     assert np.dtype(dtype).type(float(words[3])) == result.state[membrane][0]
+
+
+def test_emit_says_that_a_coupled_models_cuda_library_is_uncoupled(tmp_path, capsys):
+    assert main(["emit", "rleaky", "--out", str(tmp_path), "--target", "cuda"]) == 0
+    assert "not coupled" in capsys.readouterr().err
+    assert main(["emit", "rleaky", "--out", str(tmp_path / "c")]) == 0
+    assert "not coupled" not in capsys.readouterr().err

@@ -85,6 +85,9 @@ class PopulationPlan:
     neuron0: int = 0
     inhibition: bool = False  # winner-take-all: only the neuron furthest above threshold spikes
     levels: tuple[float, ...] = ()  # state quantisation levels, sorted; () for none
+    # its size is read at run time (lg_P0_size [1], the local lg_size), not n: the one-population
+    # program of a library that takes n at run time (lifgen emit); its loops and strides read it
+    run_time_size: bool = False
 
     def slots(self, synapse: str) -> int:
         return dict(self.rings)[synapse]
@@ -107,6 +110,7 @@ class ProjectionPlan:
     # a self-projection of delay 1 (dense or one-to-one) whose events the population reads from
     # its own flags when they arrive, not through the ring: a single population's connections
     at_arrival: bool = False
+    optional: bool = False  # (read at arrival) its weights buffer may be NULL: no events
     plastic: Plastic | None = None
     recorded: bool = False
 
@@ -122,6 +126,7 @@ class NetworkPlan:
     raster: bool = False
     events: bool = False  # whether it writes each spike's (step, neuron) to event buffers
     flush_denormals: bool = False  # denormal floats read and written as zero while it runs
+    call_inputs: bool = False  # inputs' rows counted from the call's first step, not step 0
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,12 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
     buffers: list[Buffer] = []
     prologue: list[Statement] = []
     populations: list[PopulationStep] = []
+    if any(p.run_time_size for p in plan.populations):
+        _check_run_time_size(plan)
+        buffers.append(Buffer(population_buffer(0, "size"), "int64",
+                              f"population {plan.populations[0].name}: its size n [1]"))
+        prologue.append(Let(SIZE, Element(population_buffer(0, "size"), Integer(0)),
+                            INDEX))
     for k, population in enumerate(plan.populations):
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
         buffers += _population_buffers(k, population, plan)
@@ -217,8 +228,7 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
             prologue += _constants(k, population)
             setup, phases = _neuron_update(k, population, plan, step)
         else:
-            setup = [View("lg_fired", population_buffer(k, "fired"), _row(k, population.n),
-                          "uint8")]
+            setup = [View("lg_fired", population_buffer(k, "fired"), _row(population), "uint8")]
             phases = [_source_update(k, population, plan)]
         for j, projection in outgoing:
             buffers += _projection_buffers(j, projection, plan)
@@ -237,11 +247,39 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
                           tuple(populations), calls)
 
 
+SIZE = "lg_size"  # the local of a run-time size, read in the prologue
+
+
+def _check_run_time_size(plan: NetworkPlan) -> None:
+    """A run-time size is for a one-population program whose projections read at arrival."""
+    population = plan.populations[0]
+    if (len(plan.populations) != 1 or population.step_map is None or population.rings
+            or not all(p.at_arrival for p in plan.projections)):
+        raise ValueError("a run-time size is for one neuron population whose projections are "
+                         "all read at arrival")
+
+
+def _size(population: PopulationPlan) -> Expression:
+    """The population's size as the program reads it: lg_size, or its n."""
+    return name(SIZE) if population.run_time_size else Integer(population.n)
+
+
+def _octets(population: PopulationPlan) -> tuple[Expression | None, Expression | None]:
+    """Where a scan of eight flags at a time ends (the number of whole octets) and where the
+    neurons after the last whole octet start (None where there are none)."""
+    if population.run_time_size:
+        size = name(SIZE)
+        return Op("/", size, Integer(8)), Op("-", size, Remainder(size, Integer(8)))
+    n = population.n
+    return (Integer(n // 8) if n >= 8 else None), (Integer(n - n % 8) if n % 8 else None)
+
+
 def _population_comment(population: PopulationPlan) -> str:
     if population.step_map is None:
         return f"population {population.name}: {population.n} sources ({population.source})"
     step_map = population.step_map
-    return (f"population {population.name}: {population.n} neurons of {step_map.model.name}, "
+    size = "n" if population.run_time_size else population.n
+    return (f"population {population.name}: {size} neurons of {step_map.model.name}, "
             f"method {step_map.method}")
 
 
@@ -260,11 +298,11 @@ def _neuron_step(population: PopulationPlan) -> NeuronStep:
 
 def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Buffer]:
     what = f"population {population.name}"
-    n = population.n
+    n, scratch = ("n" if population.run_time_size else population.n), population.n
     out = [Buffer(population_buffer(k, "fired"), "uint8", f"{what}: spikes of the last step "
                   f"[batch][{n}]"),
            Buffer(population_buffer(k, "spike_list"), "int64",
-                  f"{what}: the neurons that spiked in this step (scratch) [{n}]", n),
+                  f"{what}: the neurons that spiked in this step (scratch) [{n}]", scratch),
            Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
     if plan.raster and not population.unrecorded:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
@@ -278,7 +316,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: spikes written to the event buffers [1]")]
     if population.source in COUNTED:
         out.append(Buffer(population_buffer(k, "events"), "real",
-                          f"{what}: events of each target this step (scratch) [{n}]", n))
+                          f"{what}: events of each target this step (scratch) [{n}]", scratch))
     if population.source in ("random", "counts"):
         out += [Buffer(population_buffer(k, "probability"), "double",
                        f"{what}: spike probability per step (strides "
@@ -304,12 +342,12 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
     out += [Buffer(population_buffer(k, "state", s), "real", f"{what}: state {s} [batch][{n}]")
             for s in state_names(step_map)]
     out.append(Buffer(population_buffer(k, "spiked"), "real",
-                      f"{what}: this step's spikes as numbers (scratch) [{n}]", n))
+                      f"{what}: this step's spikes as numbers (scratch) [{n}]", scratch))
     if population.inhibition:
         out += [Buffer(population_buffer(k, "margin"), "real",
-                       f"{what}: how far each neuron is above threshold (scratch) [{n}]", n),
+                       f"{what}: how far each neuron is above threshold (scratch) [{n}]", scratch),
                 Buffer(population_buffer(k, "was_reset"), "real",
-                       f"{what}: whether each neuron's step reset it (scratch) [{n}]", n)]
+                       f"{what}: whether each neuron's step reset it (scratch) [{n}]", scratch)]
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -323,7 +361,7 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                           f"{what}: (step, batch row) strides of each input"))
     read = {p.synapse for p in plan.projections if p.post == k and p.at_arrival}
     out += [Buffer(population_buffer(k, "synapse", y.name), "real",
-                   f"{what}: synapse {y.name}'s input this step (scratch) [{n}]", n)
+                   f"{what}: synapse {y.name}'s input this step (scratch) [{n}]", scratch)
             for y in model.synapses if not y.target or y.name in read]
     out += [Buffer(population_buffer(k, "ring", y), "real",
                    f"{what}: delay ring of synapse {y} [batch][{slots} slots][{n}]")
@@ -412,7 +450,7 @@ def _constants(k: int, population: PopulationPlan) -> list[Statement]:
                        name("lg_n"), name(c.name))]
     return [Block((Comment(f"population {population.name}: what does not change over time, "
                            "per neuron"), *_dt(step_map),
-                   For("lg_n", Integer(0), Integer(population.n), tuple(body))))]
+                   For("lg_n", Integer(0), _size(population), tuple(body))))]
 
 
 def _matrix_exponentials(trees: list[Expression]) -> tuple[list[Statement], list[Expression]]:
@@ -441,9 +479,9 @@ def _dt(step_map: StepMap) -> list[Statement]:
     return [] if step_map.dt is None else [Let("lg_dt", Num(float(step_map.dt)))]
 
 
-def _row(k: int, n: int) -> Expression:
-    """Where batch row lg_b of population k's [batch][neuron] arrays starts."""
-    return times(ROW, Integer(n))
+def _row(population: PopulationPlan) -> Expression:
+    """Where batch row lg_b of the population's [batch][neuron] arrays starts."""
+    return times(ROW, _size(population))
 
 
 def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
@@ -454,12 +492,12 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     step_map = population.step_map
     assert step_map is not None
     model = step_map.model
-    n = population.n
+    n, size = population.n, _size(population)
     views: list[Statement] = [*_dt(step_map)]
     if model.is_stochastic:
         views += [Let("lg_neuron0", Integer(population.neuron0), INDEX),
                   Let("lg_first", Integer(0), INDEX)]
-    views += [View(ARRAY_PREFIXES["state"] + s, population_buffer(k, "state", s), _row(k, n))
+    views += [View(ARRAY_PREFIXES["state"] + s, population_buffer(k, "state", s), _row(population))
               for s in state_names(step_map)]
     views += [View(ARRAY_PREFIXES["parameter"] + p, population_buffer(k, "param", p), Integer(0))
               for p in model.parameter_names if p not in population.shared]
@@ -473,7 +511,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                           Integer(0)))
     strides = population_buffer(k, "input_strides")
     for i, u in enumerate(model.input_names):
-        at = plus(times(TIME, Element(strides, Integer(2 * i))),
+        at = plus(times(STEP if plan.call_inputs else TIME, Element(strides, Integer(2 * i))),
                   times(ROW, Element(strides, Integer(2 * i + 1))))
         buffer = population_buffer(k, "input", u)
         views.append(Let(ARRAY_PREFIXES["time_input"] + u, Element(buffer, at))
@@ -481,7 +519,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                      View(ARRAY_PREFIXES["input"] + u, buffer, at))
     views += [View(ARRAY_PREFIXES["synapse"] + y.name, population_buffer(k, "synapse", y.name),
                    Integer(0)) for y in model.synapses if not y.target]
-    views.append(View("lg_fired", population_buffer(k, "fired"), _row(k, n), "uint8"))
+    views.append(View("lg_fired", population_buffer(k, "fired"), _row(population), "uint8"))
     at_arrival = [(j, p) for j, p in enumerate(plan.projections) if p.post == k and p.at_arrival]
     deliveries = [_delivery(k, population, y, [(j, p) for j, p in at_arrival
                                                if p.synapse == y.name])
@@ -504,7 +542,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     update: list[Phase]
     if population.inhibition:  # the winner is picked by one thread per row, then every neuron
         assert step.margin is not None  # finishes its step
-        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), Integer(n), (
+        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, (
                       *arrivals, *_without_spike_flag(step.step),
                       Store(population_buffer(k, "margin"), name(NEURON), step.margin),
                       Store(population_buffer(k, "was_reset"), name(NEURON),
@@ -512,21 +550,22 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                   Phase(f"P{k}_winner", tuple(_winner_take_all(k, population, step, stores,
                                                                spiked_store)))]
     else:
-        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), Integer(n), (
+        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, (
             *arrivals, *step.step, *step.after_spike, *stores, spiked_store)),), threads=n)]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
     # the spike list is what projections visit; the flags serve projections read at arrival and
     # plastic ones (their spike history, on_post)
     flags_read = any((p.at_arrival and p.pre == k) or (p.kind == "plastic" and k in (p.pre, p.post))
                      for p in plan.projections)
-    if n <= SMALL:  # one pass builds the list: a small population's loops cost their set-up
+    # one pass builds the list: a small population's loops cost their set-up
+    if n <= SMALL and not population.run_time_size:
         return views, [*passes, *update, _spikes(k, plan, [
                 SPIKE_COUNT,
                 For(NEURON, Integer(0), Integer(n), (
                     Let("lg_spike", spiked, INT),
                     *([Store("lg_fired", name(NEURON), name("lg_spike"))] if flags_read else []),
                     *_raster(k, population, plan, name("lg_spike"), NEURON),
-                    AddTo(population_buffer(k, "counts"), plus(_row(k, n), name(NEURON)),
+                    AddTo(population_buffer(k, "counts"), plus(_row(population), name(NEURON)),
                           name("lg_spike")),
                     Store(population_buffer(k, "spike_list"), name("lg_n_spikes"),
                           name(NEURON)),
@@ -535,7 +574,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                 *_traces(k, population)])]
     return views, [*passes, *update, _spikes(k, plan, [
         SPIKE_COUNT,
-        For(NEURON, Integer(0), Integer(n), (Let("lg_spike", spiked, INT),
+        For(NEURON, Integer(0), size, (Let("lg_spike", spiked, INT),
                                              *_spike_out(k, population, plan,
                                                          name("lg_spike")))),
         *_spike_list(k, population, plan),
@@ -573,10 +612,10 @@ def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,
     return [
         Comment("winner-take-all: only the neuron furthest above threshold may spike"),
         Let("lg_winner", Integer(0), INDEX, mutable=True),
-        For("lg_j", Integer(1), Integer(population.n), (
+        For("lg_j", Integer(1), _size(population), (
             If(Op(">", Element(margin, "lg_j"), Element(margin, winner)), (
                 Assign("lg_winner", name("lg_j")),)),)),
-        For(NEURON, Integer(0), Integer(population.n), (
+        For(NEURON, Integer(0), _size(population), (
             Let("lg_spike", Op("and", Equal(name(NEURON), winner),
                                Op(">", Element(margin, NEURON), Num(0.0))), INT),
             *reset,
@@ -590,7 +629,7 @@ def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expres
     if not plan.raster or population.unrecorded:
         return []
     return [Store(population_buffer(k, "raster"),
-                  plus(times(plus(times(STEP, ROWS), ROW), Integer(population.n)), name(index)),
+                  plus(times(plus(times(STEP, ROWS), ROW), _size(population)), name(index)),
                   spike)]
 
 
@@ -598,7 +637,7 @@ def _counted(k: int, population: PopulationPlan) -> list[Statement]:
     """Each listed spike added to its neuron's count (spikes are rare: not once per neuron)."""
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
         AddTo(population_buffer(k, "counts"),
-              plus(_row(k, population.n), Element(population_buffer(k, "spike_list"), "lg_k")),
+              plus(_row(population), Element(population_buffer(k, "spike_list"), "lg_k")),
               Integer(1)),))]
 
 
@@ -607,11 +646,11 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
     """Neuron `index`'s spike of this step: its flag, its raster entry and the step's spike
     total (a loop of these stores vectorizes); the count of `events` where a step may bring
     several (a PoissonInput), else the spike list counts each spike (spikes are rare)."""
-    n, at = population.n, name(index)
+    at = name(index)
     out: list[Statement] = [Store("lg_fired", at, spike),
                             Assign("lg_n_spikes", plus(name("lg_n_spikes"), spike))]
     if events is not None:  # counted here: a target's events are more than its flag
-        out.append(AddTo(population_buffer(k, "counts"), plus(_row(k, n), at), events))
+        out.append(AddTo(population_buffer(k, "counts"), plus(_row(population), at), events))
     return out + _raster(k, population, plan, spike, index)
 
 
@@ -619,20 +658,13 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
     """The neurons that spiked in this step, in ascending order, which the projections visit
     (spikes are rare: they read the list, not every neuron's flag). Eight flags are tested at
     once, and only an octet with a spike is looked into."""
-    n = population.n
     j, count = name("lg_j"), name("lg_n_spikes")
     # without a branch (spikes are too irregular to predict): every neuron is written at the
     # list's end, which moves on past it only when it spiked (the list never runs ahead of j)
     append = Block((Store(population_buffer(k, "spike_list"), count, j),
                     Assign("lg_n_spikes", plus(count, Element("lg_fired", "lg_j")))))
-    octet = times(name("lg_o"), Integer(8))
-    scan: list[Statement] = [
-        Assign("lg_n_spikes", Integer(0)),
-        For("lg_o", Integer(0), Integer(n // 8), (
-            If(Call("any8", (name("lg_fired"), octet)), (
-                For("lg_j", octet, plus(octet, Integer(8)), (append,)),)),))]
-    if n % 8:
-        scan.append(For("lg_j", Integer(n - n % 8), Integer(n), (append,)))
+    scan: list[Statement] = [Assign("lg_n_spikes", Integer(0)),
+                             *_flagged("lg_fired", population, "lg_j", (append,), every=True)]
     if population.source not in COUNTED:
         scan += _counted(k, population)
     return [If(Op(">", count, Integer(0)), tuple(scan)), *_events(k, population, plan)]
@@ -648,7 +680,7 @@ def _events(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[State
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
         Store(population_buffer(k, "event_steps"), written, TIME),
         Store(population_buffer(k, "event_neurons"), written,
-              plus(_row(k, population.n), neuron)),
+              plus(_row(population), neuron)),
         AddTo(population_buffer(k, "event_count"), Integer(0), Integer(1))))]
 
 
@@ -682,7 +714,7 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
     neuron's loop, the ring's arrivals cost no pass of their own over the states."""
     step_map = population.step_map
     assert step_map is not None
-    n, receiving = population.n, dict(population.rings)
+    receiving = dict(population.rings)
     arriving: Expression | None = None
     ring = arriving_view(synapse.name)
     setup: list[Statement] = []
@@ -690,7 +722,7 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
         slots = receiving[synapse.name]
         setup.append(View(ring, population_buffer(k, "ring", synapse.name),
                           times(plus(times(ROW, Integer(slots)),
-                                     Remainder(TIME, Integer(slots))), Integer(n))))
+                                     Remainder(TIME, Integer(slots))), _size(population))))
         arriving = Element(ring, NEURON)
     bias = (Element(population_buffer(k, "param", synapse.bias), NEURON) if synapse.bias
             else None)
@@ -730,9 +762,9 @@ def _arrivals_read(k: int, population: PopulationPlan, synapse: Synapse,
     """The synapse type's input of this step in its scratch row: its bias and ring slot (then
     cleared), plus the weights of the neurons that spiked in the previous step through each
     self-projection read at arrival (the population's flags still hold that step's spikes)."""
-    n, row = population.n, ARRAY_PREFIXES["synapse"] + synapse.name
+    n, row = _size(population), ARRAY_PREFIXES["synapse"] + synapse.name
     out: list[Statement] = [
-        For(NEURON, Integer(0), Integer(n), (
+        For(NEURON, Integer(0), n, (
             Store(row, name(NEURON), Num(0.0) if value is None else value),
             *([Store(ring, name(NEURON), Num(0.0))] if ring else [])))]
     pre = name("lg_pre")
@@ -743,13 +775,15 @@ def _arrivals_read(k: int, population: PopulationPlan, synapse: Synapse,
             w: Expression = Element(weights, index)
             return w if factor == 1.0 else times(Num(factor), w)
         event: Statement = (AddTo(row, pre, weight(pre)) if projection.kind == "one_to_one" else
-                            For(NEURON, Integer(0), Integer(n), (
+                            For(NEURON, Integer(0), n, (
                                 AddTo(row, name(NEURON),
-                                      weight(plus(times(pre, Integer(n)), name(NEURON)))),)))
+                                      weight(plus(times(pre, n), name(NEURON)))),)))
+        arrivals: Statement = For("lg_pre", Integer(0), n, (If(Element("lg_fired", "lg_pre"),
+                                                                (event,)),))
         out += [Comment(f"projection {population.name} -> {population.name}.{synapse.name} "
-                        f"({projection.kind}, delay 1): read at arrival"),
-                For("lg_pre", Integer(0), Integer(n), (If(Element("lg_fired", "lg_pre"),
-                                                          (event,)),))]
+                        f"({projection.kind}, delay 1): read at arrival"
+                        + (" where it has weights" if projection.optional else "")),
+                If(name(weights), (arrivals,)) if projection.optional else arrivals]
     return out
 
 
@@ -942,7 +976,7 @@ def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
         View("lg_was", projection_buffer(j, "history"),
              times(plus(times(ROW, Integer(slots)), Remainder(Op("-", TIME, k), Integer(slots))),
                    Integer(pre.n)), "uint8"),
-        *_flagged("lg_was", pre.n, "lg_pre", (
+        *_flagged("lg_was", pre, "lg_pre", (
             For(SYNAPSE, Element(rows, "lg_pre"), Element(rows, plus(name("lg_pre"), Integer(1))), (
                 If(Equal(Element(delay, SYNAPSE), k), (
                     Let(POST, Element(projection_buffer(j, "post"), SYNAPSE), INDEX),
@@ -960,7 +994,7 @@ def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
                     "step (lg_fired holds its spikes until the neurons' loop below): at the time "
                     "of the arrivals above, after them (as Brian2 runs its pre pathway before its "
                     "post one)"),
-            *_flagged("lg_fired", post.n, POST, (
+            *_flagged("lg_fired", post, POST, (
                 For("lg_c", Element(cols, POST), Element(cols, plus(name(POST), Integer(1))), (
                     Let(SYNAPSE, Element(projection_buffer(j, "index"), "lg_c"), INDEX),
                     event(plastic, "on_post", site))),))]
@@ -987,14 +1021,17 @@ def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:
             If(Op(">", TIME, Integer(0)), (For("lg_m", Integer(0), count, sample),))]
 
 
-def _flagged(flags: str, n: int, counter: str, body: tuple[Statement, ...]) -> list[Statement]:
-    """`body` for each `counter` in 0..n whose flag is set, ascending; eight flags are tested
-    at once, and only an octet with one set is looked into (spikes are rare)."""
+def _flagged(flags: str, population: PopulationPlan, counter: str, body: tuple[Statement, ...],
+             every: bool = False) -> list[Statement]:
+    """`body` for each `counter` in 0..n whose flag is set (`every`: for each counter of an
+    octet with a flag set, which `body` tests itself), ascending; eight flags are tested at
+    once, and only an octet with one set is looked into (spikes are rare)."""
     octet = times(name("lg_o"), Integer(8))
-    each = If(Element(flags, counter), body)
-    out: list[Statement] = [For("lg_o", Integer(0), Integer(n // 8), (
+    each = body if every else (If(Element(flags, counter), body),)
+    octets, tail = _octets(population)
+    out: list[Statement] = [For("lg_o", Integer(0), octets, (
         If(Call("any8", (name(flags), octet)), (For(counter, octet, plus(octet, Integer(8)),
-                                                    (each,)),)),))] if n >= 8 else []
-    if n % 8:
-        out.append(For(counter, Integer(n - n % 8), Integer(n), (each,)))
+                                                    each),)),))] if octets is not None else []
+    if tail is not None:
+        out.append(For(counter, tail, _size(population), each))
     return out

@@ -2,6 +2,10 @@
 
 NAME.c holds the same generated kernel source that `lifgen.compile` builds (rendered by the same
 template, for per-neuron parameters and inputs read row by row), plus a small C API around it.
+A model with synapse types is coupled: NAME.c holds the one-population network program of a
+coupled run (dense weights per synapse type, read at arrival as `run(connections=...)` reads
+them), lowered with a run-time size, so that NAME_init still takes n. The CUDA library is
+uncoupled.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from ..ir.model import REFRACTORY_STATE, Model, Quantity, display
 from ..codegen.naming import member
 from ..codegen.options import Schedule, Semantics, Variant
 from ..codegen.source import KernelSource
+from ..codegen.network import (NetworkPlan, NetworkProgram, PopulationPlan, ProjectionPlan,
+                               lower_network, population_buffer, projection_buffer)
 from ..codegen.compiler import kernel_source, checked_semantics, variant_source
 from ..targets import get_target
 from ..targets.cfamily.kernel import C_TYPES, environment
+from ..targets.c.network import render_network
 from ..runtime.waveforms import Step
 from ..ir.written import CPrinter, Num, to_text
 
@@ -91,11 +98,79 @@ def library_source(model: Model | str | Path, options: Semantics, target: str = 
     return variant_source(source, variant, target)
 
 
+def uncoupled_note(model: Model | str | Path, target: str) -> str | None:
+    """Why the library of `model` for `target` leaves its synapse types unconnected, if it does."""
+    model = load_model(model)
+    if not model.synapses or target == "c":
+        return None
+    return (f"the {target} library of {model.name} is not coupled: nothing arrives at its "
+            f"synapse types {', '.join(model.synapse_names)} but their bias; the C library "
+            "(--target c) takes dense weights per synapse type")
+
+
+def library_program(kernel: KernelSource, options: Semantics) -> NetworkProgram:
+    """A coupled library's program: the population (its size read at run time) and a dense
+    self-projection of delay 1 per synapse type, read at arrival (a NULL weights pointer
+    delivers nothing), as `run(connections=...)` runs dense weights; inputs row by row from the
+    call's first step, and a spike raster for NAME_step and events."""
+    step_map = kernel.step_map
+    model = step_map.model
+    population = PopulationPlan(model.name, 1, step_map, neuron0=0, run_time_size=True,
+                                inhibition=options.inhibition,
+                                levels=tuple(sorted(options.state_quant or ())))
+    graded = float(options.graded_spikes)
+    projections = tuple(ProjectionPlan(0, 0, y, "dense", 1, graded, at_arrival=True,
+                                       optional=True) for y in model.synapse_names)
+    return lower_network(NetworkPlan((population,), projections, kernel.dtype, raster=True,
+                                     call_inputs=True))
+
+
+def _program_buffers(program: NetworkProgram, model: Model, prefix: str
+                     ) -> tuple[list[tuple[str, str]], list[dict[str, str]]]:
+    """The program's buffers as the library passes them, in order: (C expression, what it is);
+    and the scratch the library keeps for it (its index among them, C type and comment)."""
+    real = f"{prefix}_real"
+    types = {"real": real, "int64": "int64_t", "uint8": "uint8_t"}
+    known = {population_buffer(0, "size"): "&pop->n_neurons",
+             population_buffer(0, "fired"): "pop->fired",
+             population_buffer(0, "counts"): "pop->spike_count",
+             population_buffer(0, "raster"): "spikes",
+             population_buffer(0, "input_strides"): "lg_strides"}
+    state = [*model.state_names, REFRACTORY_STATE]
+    known.update({population_buffer(0, "state", s): f"pop->state.{member('state', s)}"
+                  for s in state})
+    known.update({population_buffer(0, "param", p): f"pop->params.{member('param', p)}"
+                  for p in model.parameter_names})
+    known.update({population_buffer(0, "input", u): f"(void *)lg_row_{u}"
+                  for u in model.input_names})
+    known.update({projection_buffer(j, "weights"): f"(void *)pop->weights_{y}"
+                  for j, y in enumerate(model.synapse_names)})
+    passed: list[tuple[str, str]] = []
+    scratch: list[dict[str, str]] = []
+    for b in program.buffers:
+        if b.name not in known:  # what the program writes and reads again: n values each
+            known[b.name] = f"pop->lg_scratch[{len(scratch)}]"
+            scratch.append({"type": types[b.element], "comment": b.comment})
+        passed.append((known[b.name], b.comment))
+    return passed, scratch
+
+
 def library_context(model: Model, options: Semantics, prefix: str, command: str | None = None,
                     target: str = "c") -> dict[str, object]:
-    """What the emit templates need: names, documentation, defaults and the kernel source."""
+    """What the emit templates need: names, documentation, defaults and the kernel source (or,
+    where the library is coupled, the network program)."""
     kernel = library_source(model, options, target)
     step_map, dtype = kernel.step_map, kernel.dtype
+    # precise spike timing (a propagator) has no network program yet: that library is uncoupled
+    coupled = (bool(model.synapses) and uncoupled_note(model, target) is None
+               and not step_map.propagator)
+    network = ""
+    buffers: list[tuple[str, str]] = []
+    scratch: list[dict[str, str]] = []
+    if coupled:
+        program = library_program(kernel, options)
+        network = render_network(program, exported=False).text
+        buffers, scratch = _program_buffers(program, model, prefix)
     names = {q.symbol: f"pop->params.{member('param', q.name)}[i]" for q in model.parameters}
     names.update({q.symbol: f"pop->state.{member('state', q.name)}[i]" for q in model.states})
     c = CPrinter(names, dtype).print
@@ -129,6 +204,10 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
                     "field": field_name("input", q.name),
                     "time": field_name("input_time_stride", q.name),
                     "neuron": field_name("input_neuron_stride", q.name)} for q in model.inputs],
+        "coupled": coupled, "network": network, "buffers": buffers, "scratch": scratch,
+        "uncoupled": ("This CUDA library is uncoupled; the C library (lifgen emit --target c) "
+                      "takes dense weights per synapse type." if target != "c" else
+                      "Precise spike timing does not run in lifgen's network programs yet."),
         "synapses": [{"name": y.name, "doc": (f"adds to {y.target}" + (
                           ", dropped while refractory" if model.drops_while_refractory(y) else "")
                           if y.target else f"the input {y.name} of the equations")}

@@ -3,15 +3,16 @@ declared in the plan's order, the prologue and the steps printed from the statem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from ...codegen.network import (Buffer, NetworkPlan, NetworkProgram, PopulationPlan,
                                 ProjectionPlan)
+from ...ir.statements import Block, For, If, Let, Statement, View
 from ...ir.written import CPrinter, Num
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
-from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter
+from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter, statement_uses
 
 NETWORK_FUNCTION = "lg_network"
 NETWORK_HELPERS = ("lg_any8", "lg_stream")  # the helpers network.c.j2 defines itself
@@ -40,6 +41,7 @@ class NetworkContext:
     flush_denormals: bool = False
     inline: str = "static inline"
     constant: str = "static const"
+    linkage: str = ""  # "static " where the function is a library's own (lifgen emit)
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,13 @@ class NetworkSource:
     function: str = NETWORK_FUNCTION
 
 
-def render_network(program: NetworkProgram) -> NetworkSource:
+def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSource:
+    """`exported=False`: lg_network is static, for a library that calls it itself."""
     plan = program.plan
     dtype = plan.dtype
     printer = StatementPrinter(dtype, indent=0)
+    body = _pruned(program.body)
+    prologue = _pruned(program.prologue, statement_uses(body))
     called = {name for function in program.calls for name in CALL_USES.get(function, ())}
     helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
     if plan.flush_denormals:
@@ -67,13 +72,14 @@ def render_network(program: NetworkProgram) -> NetworkSource:
         populations=tuple(population_line(p) for p in plan.populations),
         projections=tuple(projection_line(plan, j) for j in plan.projections),
         buffers=program.buffers, types=ELEMENT_TYPES,
-        prologue=_indented(printer.text(program.prologue)),
-        body=_indented(printer.text(program.body)),
+        prologue=_indented(printer.text(prologue)),
+        body=_indented(printer.text(body)),
         helpers=frozenset(helpers),
         fabs="fabsf" if dtype == "float32" else "fabs",
         expm1="expm1f" if dtype == "float32" else "expm1",
         one="1.0F" if dtype == "float32" else "1.0",
-        levels=levels(plan), flush_denormals=plan.flush_denormals)
+        levels=levels(plan), flush_denormals=plan.flush_denormals,
+        linkage="" if exported else "static ")
     text = environment().get_template("c/network.c.j2").render(k=context)
     return NetworkSource(program=program, text=text)
 
@@ -100,8 +106,28 @@ def population_line(population: PopulationPlan) -> str:
     if population.step_map is None:
         return f"{population.name}: {population.n} sources ({population.source})"
     step_map = population.step_map
-    return (f"{population.name}: {population.n} x {step_map.model.name}, method "
+    size = "n (at run time)" if population.run_time_size else population.n
+    return (f"{population.name}: {size} x {step_map.model.name}, method "
             f"{step_map.method}, dt = {step_map.dt} {step_map.model.time_unit}".rstrip())
+
+
+def _pruned(statements: tuple[Statement, ...], live: frozenset[str] = frozenset()
+            ) -> tuple[Statement, ...]:
+    """`statements` without the values (Let, View) that nothing after them reads, in blocks and
+    loops too: the program declares every view of a population, and a C compiler warns of an
+    unused one (`live`: what the statements after these read)."""
+    kept: list[Statement] = []
+    for statement in reversed(statements):
+        if isinstance(statement, (Let, View)) and statement.name not in live:
+            continue
+        if isinstance(statement, (Block, For)):
+            statement = replace(statement, body=_pruned(statement.body))  # (a scope of its own)
+        elif isinstance(statement, If):
+            statement = replace(statement, then=_pruned(statement.then),
+                                otherwise=_pruned(statement.otherwise))
+        kept.append(statement)
+        live = live | statement_uses(statement)
+    return tuple(reversed(kept))
 
 
 def _indented(text: str) -> str:

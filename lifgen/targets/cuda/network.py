@@ -95,6 +95,8 @@ class _Printer(StatementPrinter):
 def render_network(program: NetworkProgram) -> CudaNetworkSource:
     """The CUDA source of `program`, every phase of every population a kernel."""
     plan = program.plan
+    if any(p.run_time_size for p in plan.populations):  # (its threads are counted from n)
+        raise ValueError("a run-time population size is for the C target only")
     printer = _Printer(plan.dtype, indent=4)
     slots = _carried_slots(program.populations)
     kernels = tuple(_kernel(program, population, phase, slots, printer)
