@@ -116,8 +116,9 @@ def parse_document(document: Mapping[str, Any], source: str | None,
                                                 f"[equations.{method}]"))
                           for method in ODE_METHODS if method in equations and method != "auto")
     spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
+    spike_names = {**names, **previous_names(state_names), **{e.name: e for e, _ in expressions}}
     spike = sympy.false if spike_text.strip() == "never" else parse_expression(
-        spike_text, names, source, "[spike] condition", relations=True)  # never: no threshold
+        spike_text, spike_names, source, "[spike] condition", relations=True)  # never: no threshold
     reset = document.get("reset", {})
     resets, corrections = _parse_resets(reset, names, state_names, source)
     if "name" not in meta:
@@ -156,7 +157,7 @@ def _parse_resets(reset: Mapping[str, Any], names: Mapping[str, Any], state_name
                          'the threshold is subtracted), "zero" (to 0, or to the values of '
                          'zero = { V = "V_r" }) or "none" (the states are left as they are)',
                          source, "[reset] mechanism")
-    reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
+    reset_names = {**names, **previous_names(state_names)}
     resets = {mechanism: _assignments(reset[mechanism], reset_names, source,
                                       f"[reset.{mechanism}]")
               for mechanism in RESET_MECHANISMS if mechanism in reset}
@@ -169,6 +170,11 @@ def _parse_resets(reset: Mapping[str, Any], names: Mapping[str, Any], state_name
                                                  f"[reset.undelayed.{mechanism}]"))
                         for mechanism, table in undelayed.items())
     return resets, corrections
+
+
+def previous_names(state_names: Iterable[str]) -> dict[str, sympy.Symbol]:
+    """`previous(X)` -> the symbol of state X at the start of the step, for each state."""
+    return {f"previous({n})": previous_symbol(n) for n in state_names}
 
 
 def dimension_check(parsed: ParsedModel) -> DimensionCheck:
@@ -209,7 +215,8 @@ def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> Che
     states = tuple(_dimensioned_initial(q, check) for q in parsed.states)
     expressions = _dimensioned_expressions(parsed.expressions, parsed.expression_texts, check)
     laws = check_laws(parsed, check)
-    spike = check_spike(parsed.spike, parsed.spike_text, check)
+    spike = substitute_expressions(check_spike(parsed.spike, parsed.spike_text, check),
+                                   expressions)  # of states, parameters and inputs only
     resets = default_resets(spike)
     resets.update({mechanism: _dimensioned(assignments, check, f"[reset.{mechanism}]")
                    for mechanism, assignments in parsed.resets.items()})

@@ -323,8 +323,9 @@ def _validate(model: Model) -> None:
         raise ModelError("the spike condition must be a comparison such as 'V > threshold' "
                          "(or comparisons joined by and, or, not), not a bare value", src,
                          "[spike] condition")
-    _check_known(model.spike.free_symbols, known, src, "[spike] condition")
     previous = {previous_symbol(s.name) for s in states}
+    _check_known(model.spike.free_symbols, known | previous, src, "[spike] condition")
+    check_spike_reads(model, model.reset_mechanism, model.reset_timing)
     for table, name, extra in ((model.resets, "reset", previous),
                                (model.corrections, "reset.undelayed", previous | {SPIKE, RESET})):
         for mechanism, assignments in table:
@@ -364,6 +365,26 @@ def _validate(model: Model) -> None:
         if synapse.target is not None and synapse.bias is not None:
             raise ModelError("a synapse either adds to a state (target) or is an input of the "
                              "equations (bias), not both", src, f"[synapses] {synapse.name}")
+
+
+def check_spike_reads(model: Model, reset: str, timing: str) -> None:
+    """A spike condition that reads previous(X) (NEST's Hodgkin-Huxley test `V > 0 and
+    previous(V) > V`, the step after the peak) is tested on the state after the update, where
+    previous(X) is the state before it. The tests made on the state before the update (a spike
+    'on' a crossing, a reset decided before the update) would need the state two steps back,
+    which the kernel does not keep: they are refused."""
+    if not {previous_symbol(s.name) for s in model.state_symbols} & model.spike.free_symbols:
+        return
+    if model.spike_on == "crossing":
+        raise ModelError("a spike condition that reads previous(X) is tested on level only (on = "
+                         "\"crossing\" would need X two steps back); to emit one spike per "
+                         "event, add a [refractory] period, as NEST's hh_psc_alpha does",
+                         model.source, "[spike] on")
+    if timing == "next_step" and dict(model.resets).get(reset):
+        raise ModelError("a spike condition that reads previous(X) needs reset timing "
+                         "\"same_step\" (a next_step reset is decided on the state before the "
+                         "update, whose previous(X) the kernel does not keep)", model.source,
+                         "[reset] timing")
 
 
 def _check_values(model: Model) -> None:

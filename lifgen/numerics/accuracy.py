@@ -261,7 +261,7 @@ def trajectory(stepper: Substeps, initial: States, inputs: Inputs,
         points.append(state)
         if k == KICK_STEP:
             following = {n: v + added.get(n, 0.0) for n, v in following.items()}
-        fired = stepper.spiked(following, inputs)
+        fired = stepper.spiked(following, inputs, state)
         kept.append(~fired)
         state = stepper.reset(following, inputs, fired, state)
     if not points:
@@ -376,14 +376,17 @@ class Stepper:
                 values[name] = function(values)
             return {name: function(values) for name, function in self.updates}
 
-    def spiked(self, states: States, inputs: Inputs) -> npt.NDArray[np.bool_]:
-        """Where the spike condition holds after a step of a model that resets (else nowhere)."""
+    def spiked(self, states: States, inputs: Inputs, before: States | None = None
+               ) -> npt.NDArray[np.bool_]:
+        """Where the spike condition holds after a step of a model that resets (else nowhere);
+        `before`: the states before the step, which the condition reads as previous(X)."""
         first = next(iter(states.values()))
         if self.spike is None:
             return np.zeros(first.shape, bool)
+        previous = {previous_symbol(n).name: v for n, v in (before or states).items()}
         with np.errstate(all="ignore"):
-            return np.broadcast_to(np.asarray(self.spike({**self.values, **states, **inputs}),
-                                              bool), first.shape)
+            return np.broadcast_to(np.asarray(self.spike({**self.values, **states, **inputs,
+                                                          **previous}), bool), first.shape)
 
     def reset(self, states: States, inputs: Inputs, fired: npt.NDArray[np.bool_],
               before: States) -> States:

@@ -17,7 +17,8 @@ from .stability import stability_warning
 from ..ir.functions import propagator
 from .linear import exact_step, linear_coefficients
 from .methods import METHODS, NORMAL, auto_by_form, check_written_step, symbolic_step
-from ..ir.model import DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS, Model
+from ..ir.model import (DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS, RESET_TIMINGS,
+                        Model, check_spike_reads)
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
 from ..ir.written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild,
@@ -147,6 +148,7 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
         raise InputError(f"reset_timing must be one of {RESET_TIMINGS}, got {reset_timing!r}")
     if reset not in dict(model.resets):
         raise InputError(f"model {model.name} defines no {reset!r} reset")
+    check_spike_reads(model, reset, reset_timing)
     correction = _correction(model, reset, reset_timing, reset_delay)
     stages: Assignments  # stage symbol <- tree, hoisted below
     if model.is_discrete:

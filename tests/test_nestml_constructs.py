@@ -1,0 +1,132 @@
+"""Constructs of NESTML's model library (issue 22): a spike condition that reads the previous
+step, a clamp after each step, dt in reset forms, two refractory periods, state names such as
+dI_ex. Each is compared with an independent NumPy loop or SciPy integration, run in networks,
+and printed by the Python test target bit for bit as the C kernel."""
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import lifgen
+from lifgen import targets
+from lifgen.errors import ModelError
+from lifgen.frontend.library import model_file
+from lifgen.frontend.modelfile import model_from_document
+from lifgen.frontend.schema import read_toml
+
+
+@pytest.fixture
+def python_target(monkeypatch):
+    monkeypatch.setitem(targets.TARGETS, "python", "python_target")
+
+
+def document(name):
+    return read_toml(model_file(name))
+
+
+# -- 1. a spike condition that reads the previous step --------------------------------------
+
+def hh_nest_test(**changes):
+    """Hodgkin-Huxley with NEST's spike test (hh_psc_alpha): V above 0 and falling, i.e. the
+    step after the peak; a 2 ms refractory period keeps it to one spike per action potential."""
+    doc = document("hodgkin_huxley")
+    doc["expressions"]["V_peak"] = "0*mV"
+    doc["spike"] = {"condition": "V > V_peak and previous(V) > V"}
+    doc["refractory"] = {"period": "2 ms", "counting": "nest"}
+    doc["simulation"] = {"method": "rk4", "dt": "0.01 ms"}
+    for section, value in changes.items():
+        doc[section] = value
+    return model_from_document(doc, "hh_nest.toml")
+
+
+def hh_reference(I, n_steps, dt):
+    """V on the step grid, by SciPy (tolerances far below the rk4 step's error)."""
+    def rates(V):
+        x_m, x_n = -(V + 40) / 10, -(V + 55) / 10
+        return (x_m / np.expm1(x_m), 4 * np.exp(-(V + 65) / 18), 0.07 * np.exp(-(V + 65) / 20),
+                1 / (1 + np.exp(-(V + 35) / 10)), 0.1 * x_n / np.expm1(x_n),
+                0.125 * np.exp(-(V + 65) / 80))
+
+    def f(_, y):
+        V, m, h, n = y
+        am, bm, ah, bh, an, bn = rates(V)
+        return [I - 120 * m**3 * h * (V - 50) - 36 * n**4 * (V + 77) - 0.3 * (V + 54.387),
+                am * (1 - m) - bm * m, ah * (1 - h) - bh * h, an * (1 - n) - bn * n]
+
+    times = dt * np.arange(n_steps + 1)
+    solution = solve_ivp(f, (0, times[-1]), [-65.0, 0.0529, 0.5961, 0.3177], t_eval=times,
+                         rtol=1e-10, atol=1e-10, method="LSODA")
+    return solution.y[0]
+
+
+def spike_after_peak(V):
+    """The steps k (1-based: V[k] is the state after step k) where V[k] > 0 and V[k-1] > V[k],
+    the first of each action potential."""
+    steps = [k for k in range(1, len(V)) if V[k] > 0 and V[k - 1] > V[k]]
+    return np.array([k for i, k in enumerate(steps) if i == 0 or k - steps[i - 1] > 1])
+
+
+def test_nest_hh_spike_test_fires_once_per_action_potential_on_the_step_after_the_peak():
+    n_steps, I = 5000, 10.0
+    result = lifgen.compile(hh_nest_test()).run(n_steps, inputs={"I": I}, record=["V"])
+    expected = spike_after_peak(hh_reference(I, n_steps, 0.01))
+    assert len(expected) >= 3
+    spikes = result.spike_steps()
+    np.testing.assert_array_equal(spikes + 1, expected)
+    V = result.traces["V"][:, 0]
+    np.testing.assert_array_equal(spike_after_peak(np.concatenate([[-65.0], V])), spikes + 1)
+
+
+def same_in_network_and_python(model, n_steps, n_neurons, inputs, **options):
+    """The single-neuron run, the same model as a network population and the Python test
+    target: equal spikes and states, bit for bit."""
+    record = list(model.state_names)
+    alone = lifgen.compile(model, **options).run(n_steps, n_neurons, inputs=inputs,
+                                                 record=record, spikes="raster")
+    python = lifgen.compile(model, target="python", **options).run(
+        n_steps, n_neurons, inputs=inputs, record=record, spikes="raster")
+    net = lifgen.Network()
+    net.add("p", model, n_neurons, **options)
+    together = net.compile().run(n_steps=n_steps, inputs={"p": inputs}, record={"p": record},
+                                 spikes="raster")["p"]
+    for other in (python, together):
+        assert np.array_equal(alone.spikes.reshape(other.spikes.shape), other.spikes)
+        for state, values in alone.traces.items():
+            assert np.array_equal(values.reshape(other.traces[state].shape),
+                                  other.traces[state]), state
+    return alone
+
+
+def test_previous_in_the_spike_condition_in_networks_and_on_the_python_target(python_target):
+    result = same_in_network_and_python(hh_nest_test(), 3000, 3, {"I": np.array([6.0, 10.0, 20.0])})
+    assert result.spike_count.sum() >= 6
+
+
+def test_previous_in_the_spike_condition_without_a_refractory_period_fires_while_falling():
+    model = hh_nest_test(refractory={})
+    result = lifgen.compile(model).run(3000, inputs={"I": 10.0}, record=["V"])
+    V = np.concatenate([[-65.0], result.traces["V"][:, 0]])
+    falling = [k - 1 for k in range(1, len(V)) if V[k] > 0 and V[k - 1] > V[k]]
+    np.testing.assert_array_equal(result.spike_steps(), falling)
+
+
+@pytest.mark.parametrize("spike, error", [
+    ({"condition": "V > 0*mV and previous(V) > V", "on": "crossing"}, "[spike] on"),
+    ({"condition": "previous(W) > V"}, "previous(X) takes one state name"),
+])
+def test_previous_in_the_spike_condition_refused_where_it_cannot_be_tested(spike, error):
+    with pytest.raises(ModelError) as raised:
+        hh_nest_test(spike=spike)
+    assert "hh_nest.toml" in str(raised.value) and error in str(raised.value)
+
+
+def test_previous_in_the_spike_condition_refused_with_a_reset_decided_before_the_update():
+    doc = document("lif_cuba")
+    doc["spike"] = {"condition": "V > V_t and previous(V) < V_t"}
+    doc["reset"] = dict(doc["reset"], timing="next_step")
+    with pytest.raises(ModelError, match=r"lif_cuba.toml.*\[reset\] timing.*same_step"):
+        model_from_document(doc, "lif_cuba.toml")
+    doc["reset"]["timing"] = "same_step"
+    model = model_from_document(doc, "lif_cuba.toml")
+    with pytest.raises(ModelError, match="same_step"):
+        lifgen.compile(model, reset_timing="next_step")
