@@ -130,3 +130,77 @@ def test_previous_in_the_spike_condition_refused_with_a_reset_decided_before_the
     model = model_from_document(doc, "lif_cuba.toml")
     with pytest.raises(ModelError, match="same_step"):
         lifgen.compile(model, reset_timing="next_step")
+
+
+# -- 2. a clamp after each step; 3. dt in reset forms --------------------------------------
+
+def izhikevich_clamped(**changes):
+    """NESTML's izhikevich: V = max(V_min, V) after integrating, before the threshold test."""
+    doc = document("izhikevich")
+    doc["parameters"]["V_min"] = {"value": -70.0, "unit": "mV"}
+    doc["after_step"] = {"V": "max(V_min, V)"}
+    doc["simulation"] = {"method": "euler", "dt": "0.1 ms"}
+    for section, value in changes.items():
+        doc[section] = value
+    return model_from_document(doc, "izhikevich_clamped.toml")
+
+
+def izhikevich_loop(I, n_steps, dt=0.1, a=0.02, b=0.2, c=-65.0, d=8.0, V_min=-70.0):
+    """Forward Euler, the clamp, then the threshold test and reset, as NESTML's update block."""
+    V, u = np.full(len(I), -65.0), np.full(len(I), b * -65.0)
+    trace, spikes = [], []
+    for _ in range(n_steps):
+        V, u = V + dt * (0.04 * V**2 + 5 * V + 140 - u + I), u + dt * (a * (b * V - u))
+        V = np.maximum(V_min, V)
+        fired = V >= 30.0
+        V, u = np.where(fired, c, V), np.where(fired, u + d, u)
+        trace.append(V.copy())
+        spikes.append(fired)
+    return np.array(trace), np.array(spikes)
+
+
+def test_a_clamp_after_each_step_as_nestml_izhikevich():
+    I = np.array([-40.0, 0.0, 10.0])  # the first is pushed under V_min and held there
+    result = lifgen.compile(izhikevich_clamped()).run(2000, 3, inputs={"I": I}, record=["V"])
+    V, spikes = izhikevich_loop(I, 2000)
+    assert V[:, 0].min() == -70.0 and spikes[:, 2].sum() >= 5
+    np.testing.assert_allclose(result.traces["V"], V, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(result.spikes.reshape(spikes.shape), spikes)
+    unclamped = lifgen.compile(izhikevich_clamped(after_step={})).run(
+        2000, 3, inputs={"I": I}, record=["V"])
+    assert unclamped.traces["V"][:, 0].min() < -70.0
+
+
+def test_after_step_in_networks_and_on_the_python_target(python_target):
+    same_in_network_and_python(izhikevich_clamped(), 1500, 3,
+                               {"I": np.array([-40.0, 0.0, 10.0])})
+    with_auto = izhikevich_clamped(simulation={"method": "auto", "dt": "0.1 ms"})
+    same_in_network_and_python(with_auto, 500, 2, {"I": np.array([-40.0, 10.0])}, rtol=1e-3)
+
+
+@pytest.mark.parametrize("after_step, error", [
+    ({"w": "0"}, "'w' is not a declared state"),
+    ({"V": "max(V_min, V) + 1"}, "[after_step] V"),
+    ({"V": "V + I"}, "[after_step] V"),  # I is in mV/ms
+    ({"V": "max(V_min, Vx)"}, "'Vx' is not declared"),
+])
+def test_after_step_errors_name_the_file_and_the_field(after_step, error):
+    with pytest.raises(ModelError) as raised:
+        izhikevich_clamped(after_step=after_step)
+    assert "izhikevich_clamped.toml" in str(raised.value) and error in str(raised.value)
+
+
+def test_dt_in_a_reset_form():
+    """iaf_chxk_2008's reset uses resolution(): here the reset raises the adaptation state g by
+    an amount over dt, and previous(X) and dt meet in [after_step] too."""
+    doc = document("lif_cuba")
+    doc["parameters"]["q"] = {"value": 0.05, "unit": "mV"}
+    doc["reset"]["zero"] = {"V": "V_r + q*dt/ms"}
+    doc["after_step"] = {"V": "V + 0*previous(V)*dt/ms"}
+    model = model_from_document(doc, "lif_dt.toml")
+    for dt in (0.1, 0.05):
+        result = lifgen.compile(model, dt=dt).run(400, inputs={"I": 1e3}, record=["V"])
+        spikes = result.spike_steps()
+        assert len(spikes) >= 2
+        V_r = dict((q.name, q.value) for q in model.parameters)["V_r"]
+        assert result.traces["V"][spikes[0], 0] == pytest.approx(V_r + 0.05 * dt, abs=1e-12)

@@ -113,6 +113,7 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
                      _while_refractory(held_updates.get(state), scope(tree), scope), mutable=True)]
         updated.add(state)
     body += _refractory_block(step_map)
+    body += _after_step(step_map, after)
     if step_map.propagator:
         body += _precise(step_map, spike_now, reset_test, resets)
     else:
@@ -284,6 +285,17 @@ def _refractory_count(step_map: StepMap, before: _Scope) -> list[Statement]:
             Let(local("new", REFRACTORY_STATE),
                 Select(name("lg_spike"), Op("-", steps, one) if counting[1] else steps,
                        Select(Op(">", counter, zero), Op("-", counter, one), zero)))]
+
+
+def _after_step(step_map: StepMap, after: _Scope) -> list[Statement]:
+    """[after_step]: assignments to the integrated state before the spike test (NESTML's clamp
+    V = max(V_min, V)); every right side reads the state after the update, as a reset's do."""
+    pairs = step_map.model.after_step
+    body: list[Statement] = []
+    for s, tree in pairs:
+        body += [Comment(f"after the step: {s} <- {to_text(tree)}"),
+                 Let(local("after", s.name), after(tree))]
+    return body + [Assign(local("new", s.name), name(local("after", s.name))) for s, _ in pairs]
 
 
 def _correction(step_map: StepMap, after: _Scope) -> list[Statement]:

@@ -89,6 +89,12 @@ def to_brian2(model: Model) -> dict[str, Any]:
     if model.corrections:
         raise ModelError("[reset.undelayed] (snnTorch's reset_delay=False) has no Brian2 "
                          "counterpart", None, where)
+    if model.after_step:
+        raise ModelError("[after_step] has no NeuronGroup string counterpart (Brian2 runs it "
+                         "as a custom operation)", None, where)
+    if any(str(s).endswith("[t-1]") for s in model.spike.free_symbols):
+        raise ModelError("a spike condition that reads previous(X) has no Brian2 counterpart",
+                         None, where)
     if model.synapses:
         raise ModelError("synapse types are Brian2 Synapses, not NeuronGroup strings; export the "
                          "neuron without them", None, where)

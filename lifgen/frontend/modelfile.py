@@ -66,6 +66,7 @@ class ParsedModel:
     spike_on: str
     resets: dict
     corrections: tuple
+    after_step: tuple  # ((state, tree), ...) of [after_step]
     parameter_sets: tuple
     constraints: tuple
     presets: tuple
@@ -121,6 +122,9 @@ def parse_document(document: Mapping[str, Any], source: str | None,
         spike_text, spike_names, source, "[spike] condition", relations=True)  # never: no threshold
     reset = document.get("reset", {})
     resets, corrections = _parse_resets(reset, names, state_names, source)
+    after_step = _assignments(document.get("after_step", {}),
+                              {**names, **previous_names(state_names), "dt": DT}, source,
+                              "[after_step]")
     if "name" not in meta:
         _check_file_name(default_name, source)
     refractory = document.get("refractory", {})
@@ -134,7 +138,7 @@ def parse_document(document: Mapping[str, Any], source: str | None,
         law_intermediates=intermediates, update=update, written_steps=written_steps,
         spike=spike, spike_text=spike_text,
         spike_on=string_value(document.get("spike", {}), "on", source, "[spike]", "level"),
-        resets=resets, corrections=corrections,
+        resets=resets, corrections=corrections, after_step=after_step,
         parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
         constraints=_constraints(meta.get("constraints", []), names, source),
         presets=_presets(document.get("presets", {}), source),
@@ -157,7 +161,7 @@ def _parse_resets(reset: Mapping[str, Any], names: Mapping[str, Any], state_name
                          'the threshold is subtracted), "zero" (to 0, or to the values of '
                          'zero = { V = "V_r" }) or "none" (the states are left as they are)',
                          source, "[reset] mechanism")
-    reset_names = {**names, **previous_names(state_names)}
+    reset_names = {**names, **previous_names(state_names), "dt": DT}  # dt: NEST's resolution()
     resets = {mechanism: _assignments(reset[mechanism], reset_names, source,
                                       f"[reset.{mechanism}]")
               for mechanism in RESET_MECHANISMS if mechanism in reset}
@@ -201,6 +205,7 @@ class CheckedModel:
     resets: dict
     update: tuple
     corrections: tuple
+    after_step: tuple
     written_steps: tuple
     parameter_sets: tuple
     constraints: tuple
@@ -227,6 +232,7 @@ def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> Che
         corrections=tuple((mechanism, _dimensioned(assignments, check,
                                                    f"[reset.undelayed.{mechanism}]"))
                           for mechanism, assignments in parsed.corrections),
+        after_step=_dimensioned(parsed.after_step, check, "[after_step]"),
         written_steps=tuple((method, _dimensioned(assignments, check, f"[equations.{method}]"))
                             for method, assignments in parsed.written_steps),
         parameter_sets=tuple((name, _dimensioned(derived, check, f"[parameter_sets.{name}]"))
@@ -255,7 +261,8 @@ def derive_model(checked: CheckedModel) -> Model:
         odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
         named_odes=odes if expressions else (), expressions=expressions,
         spike=checked.spike, resets=tuple(checked.resets.items()),
-        corrections=checked.corrections, written_steps=checked.written_steps,
+        corrections=checked.corrections, after_step=checked.after_step,
+        written_steps=checked.written_steps,
         synapses=parsed.synapses, parameter_sets=checked.parameter_sets,
         constraints=checked.constraints, presets=parsed.presets, spike_on=parsed.spike_on,
         refractory=checked.refractory, refractory_counting=parsed.refractory_counting,

@@ -32,6 +32,7 @@ SECTIONS = {
     "synapses": None,
     "presets": None,
     "expressions": None,
+    "after_step": None,
 }
 
 

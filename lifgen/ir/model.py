@@ -88,6 +88,9 @@ class Model:
     update: Assignments = ()  # applied in order: later lines see earlier results
     laws: tuple[sympy.Eq, ...] = ()  # circuit laws as SymPy equations in time-function form
     corrections: tuple[tuple[str, Assignments], ...] = ()  # snnTorch's reset_delay=False
+    # [after_step]: assignments to the integrated state before the spike test (NESTML's clamp
+    # V = max(V_min, V)), all read the state after the update, as a reset table's do
+    after_step: Assignments = ()
     written_steps: tuple[tuple[str, Assignments], ...] = ()  # a method's step as rounded
     parameter_sets: tuple[tuple[str, Assignments], ...] = ()  # other parameterizations
     synapses: tuple[Synapse, ...] = ()
@@ -326,11 +329,14 @@ def _validate(model: Model) -> None:
     previous = {previous_symbol(s.name) for s in states}
     _check_known(model.spike.free_symbols, known | previous, src, "[spike] condition")
     check_spike_reads(model, model.reset_mechanism, model.reset_timing)
-    for table, name, extra in ((model.resets, "reset", previous),
-                               (model.corrections, "reset.undelayed", previous | {SPIKE, RESET})):
+    step = set() if model.is_discrete else {DT}  # dt: NEST's resolution(), not in a map
+    for table, name, extra in ((model.resets, "reset", previous | step),
+                               (model.corrections, "reset.undelayed",
+                                previous | step | {SPIKE, RESET}),
+                               ((("", model.after_step),), "after_step", previous | step)):
         for mechanism, assignments in table:
-            field_name = f"[{name}.{mechanism}]"
-            if mechanism not in RESET_MECHANISMS:
+            field_name = f"[{name}.{mechanism}]" if mechanism else f"[{name}]"
+            if mechanism not in RESET_MECHANISMS + ("",) * (name == "after_step"):
                 raise ModelError(f"unknown reset mechanism {mechanism!r}; use one of "
                                  f"{RESET_MECHANISMS}", src, f"[{name}]")
             for state, tree in assignments:

@@ -366,6 +366,7 @@ class Stepper:
         self.stages = [(k.name, closure(t)) for k, t in step_map.stages]
         self.updates = [(s.name, closure(t)) for s, t in step_map.updates]
         self.resets = [(s.name, closure(t)) for s, t in step_map.reset]
+        self.after_step = [(s.name, closure(t)) for s, t in step_map.model.after_step]
         spike = step_map.model.spike
         self.spike = closure(from_sympy(spike)) if self.resets and spike is not None else None
 
@@ -374,7 +375,12 @@ class Stepper:
         with np.errstate(all="ignore"):
             for name, function in self.stages:
                 values[name] = function(values)
-            return {name: function(values) for name, function in self.updates}
+            following = {name: function(values) for name, function in self.updates}
+            if not self.after_step:
+                return following
+            values = {**self.values, **following, **inputs,
+                      **{previous_symbol(n).name: v for n, v in states.items()}}
+            return {**following, **{name: function(values) for name, function in self.after_step}}
 
     def spiked(self, states: States, inputs: Inputs, before: States | None = None
                ) -> npt.NDArray[np.bool_]:

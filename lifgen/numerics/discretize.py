@@ -237,6 +237,10 @@ def _check_precise(model: Model, method: str, reset_timing: str) -> None:
         raise InputError("precise=True needs method='exact' on a linear ODE model")
     if reset_timing != "same_step":
         raise InputError("precise=True resets at the crossing instant: use reset_timing='same_step'")
+    if model.after_step:
+        raise InputError("precise=True integrates the step in closed form; [after_step] "
+                         "assignments change the state after the step, so they cannot be used "
+                         "with it")
     spike = model.spike
     if not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs not in model.state_symbols:
         raise InputError("precise=True needs a threshold condition 'X > theta' on a state X")
