@@ -204,3 +204,84 @@ def test_dt_in_a_reset_form():
         assert len(spikes) >= 2
         V_r = dict((q.name, q.value) for q in model.parameters)["V_r"]
         assert result.traces["V"][spikes[0], 0] == pytest.approx(V_r + 0.05 * dt, abs=1e-12)
+
+
+# -- 4. two refractory periods: NEST's iaf_psc_exp_htum ----------------------------------------
+
+HTUM = {
+    "model": {"name": "iaf_psc_exp_htum",
+              "reference": "NEST's iaf_psc_exp_htum (Hill & Tononi 2005)"},
+    "parameters": {"tau_m": "10 ms", "C_m": "250 pF", "tau_syn_ex": "2 ms", "E_L": "-70 mV",
+                   "V_th": "-55 mV", "V_reset": "-70 mV", "t_ref_abs": "2 ms",
+                   "t_ref_tot": "5 ms"},
+    "states": {"V": "-70 mV", "I_ex": "300 pA"},
+    "inputs": {"I_e": "pA"},
+    "equations": {"laws": ["C_m*dV/dt = -C_m*(V - E_L)/tau_m + I_ex + I_e",
+                           "dI_ex/dt = -I_ex/tau_syn_ex"]},
+    "spike": {"condition": "V >= V_th"},
+    "reset": {"mechanism": "zero", "timing": "same_step", "zero": {"V": "V_reset"}},
+    "refractory": {"period": "t_ref_tot", "clamp_period": "t_ref_abs", "frozen": ["V"],
+                   "counting": "nest"},
+    "simulation": {"method": "exact", "dt": "0.1 ms"},
+}
+
+
+def htum(**changes):
+    doc = {k: dict(v) for k, v in HTUM.items()}
+    doc.update(changes)
+    return model_from_document(doc, "iaf_psc_exp_htum.toml")
+
+
+def htum_loop(I_e, n_steps, h=0.1, tau=10.0, C=250.0, tau_ex=2.0, theta=15.0, V_reset=0.0,
+              t_abs=2.0, t_tot=5.0):
+    """NEST's iaf_psc_exp_htum::update, line by line (V relative to E_L, as NEST keeps it)."""
+    P22, P11 = np.exp(-h / tau), np.exp(-h / tau_ex)
+    P21 = tau_ex * tau / (C * (tau - tau_ex)) * (np.exp(-h / tau) - np.exp(-h / tau_ex))
+    P20 = tau / C * (1 - P22)
+    A, T = round(t_abs / h), round(t_tot / h)
+    V, i_ex = np.zeros(len(I_e)), np.full(len(I_e), 300.0)
+    r_abs, r_tot = np.zeros(len(I_e), int), np.zeros(len(I_e), int)
+    trace, spikes = [], []
+    for _ in range(n_steps):
+        V = np.where(r_abs == 0, V * P22 + i_ex * P21 + I_e * P20, V)
+        r_abs = np.where(r_abs == 0, 0, r_abs - 1)
+        i_ex = i_ex * P11
+        fired = (r_tot == 0) & (V >= theta)
+        r_tot = np.where(r_tot == 0, 0, r_tot - 1)
+        r_abs, r_tot = np.where(fired, A, r_abs), np.where(fired, T, r_tot)
+        V = np.where(fired, V_reset, V)
+        trace.append(V - 70.0)
+        spikes.append(fired)
+    return np.array(trace), np.array(spikes)
+
+
+def test_two_refractory_periods_as_nest_iaf_psc_exp_htum():
+    I_e = np.array([1000.0, 2000.0, 3000.0])  # threshold reached after the total period, and
+    result = lifgen.compile(htum()).run(1000, 3, inputs={"I_e": I_e}, record=["V"])  # within it
+    V, spikes = htum_loop(I_e, 1000)
+    np.testing.assert_array_equal(result.spikes.reshape(spikes.shape), spikes)
+    np.testing.assert_allclose(result.traces["V"], V, rtol=0, atol=1e-9)
+    intervals = np.diff(np.flatnonzero(spikes[:, 2]))
+    assert intervals.min() == 51  # blocked for the 50 steps of t_ref_tot, not the 20 of t_ref_abs
+    held = result.traces["V"][np.flatnonzero(spikes[:, 2])[0]:, 2]
+    assert np.all(held[:21] == -70.0) and held[21] != -70.0  # V held for t_ref_abs only
+
+
+@pytest.mark.parametrize("counting", ["brian2", "nest"])
+def test_two_refractory_periods_in_networks_and_on_the_python_target(python_target, counting):
+    model = htum(refractory=dict(HTUM["refractory"], counting=counting))
+    same_in_network_and_python(model, 600, 3, {"I_e": np.array([1000.0, 2000.0, 3000.0])})
+    longer_clamp = htum(refractory=dict(HTUM["refractory"], clamp_period="7 ms"))
+    same_in_network_and_python(longer_clamp, 400, 2, {"I_e": np.array([1000.0, 3000.0])})
+
+
+@pytest.mark.parametrize("refractory, error", [
+    ({"period": "t_ref_tot", "clamp_period": "t_ref_abs"}, "list them in [refractory] frozen"),
+    ({"period": "t_ref_tot", "clamp_period": "V", "frozen": ["V"]}, "clamp_period"),
+    ({"period": "t_ref_tot", "clamp_period": -1.0, "frozen": ["V"]}, "cannot be negative"),
+])
+def test_clamp_period_errors_name_the_file_and_the_field(refractory, error):
+    with pytest.raises(ModelError) as raised:
+        htum(refractory=refractory)
+    assert "iaf_psc_exp_htum.toml" in str(raised.value) and error in str(raised.value)
+    assert "[refractory]" in str(raised.value)

@@ -186,6 +186,9 @@ def _reset(model: Model, printer: _Brian2Printer, units: dict[str, tuple[float, 
 
 def _refractory(model: Model, printer: _Brian2Printer, threshold: str | None,
                 time_scale: float, where: str) -> str | None:
+    if model.refractory_clamp is not None:
+        raise ModelError("a clamp_period shorter than the refractory period has no Brian2 "
+                         "counterpart", None, where)
     if model.refractory_counting != "brian2" and model.refractory:
         raise ModelError("NEST's refractory counting has no Brian2 counterpart", None, where)
     if model.spike_on == "crossing":

@@ -71,6 +71,7 @@ class ParsedModel:
     constraints: tuple
     presets: tuple
     refractory: tuple
+    refractory_clamp: Node | None  # [refractory] clamp_period, or None: the whole period
     refractory_counting: str
     refractory_input: str
     reset_mechanism: str
@@ -143,6 +144,8 @@ def parse_document(document: Mapping[str, Any], source: str | None,
         constraints=_constraints(meta.get("constraints", []), names, source),
         presets=_presets(document.get("presets", {}), source),
         refractory=_refractory(refractory, names, source),
+        refractory_clamp=_period(refractory, "clamp_period", names, source)
+        if "clamp_period" in refractory else None,
         refractory_counting=string_value(refractory, "counting", source, "[refractory]",
                                          "brian2"),
         refractory_input=string_value(refractory, "input", source, "[refractory]", "drop"),
@@ -210,6 +213,7 @@ class CheckedModel:
     parameter_sets: tuple
     constraints: tuple
     refractory: tuple
+    refractory_clamp: Node | None
     reset_timing: str
 
 
@@ -240,6 +244,8 @@ def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> Che
         constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
                           for c in parsed.constraints),
         refractory=_dimensioned_refractory(parsed.refractory, check),
+        refractory_clamp=None if parsed.refractory_clamp is None else _dimensioned_period(
+            parsed.refractory_clamp, check, "[refractory] clamp_period"),
         reset_timing=parsed.reset_timing or DEFAULT_TIMING[check.active])
 
 
@@ -265,7 +271,8 @@ def derive_model(checked: CheckedModel) -> Model:
         written_steps=checked.written_steps,
         synapses=parsed.synapses, parameter_sets=checked.parameter_sets,
         constraints=checked.constraints, presets=parsed.presets, spike_on=parsed.spike_on,
-        refractory=checked.refractory, refractory_counting=parsed.refractory_counting,
+        refractory=checked.refractory, refractory_clamp=checked.refractory_clamp,
+        refractory_counting=parsed.refractory_counting,
         refractory_input=parsed.refractory_input, reset_mechanism=parsed.reset_mechanism,
         reset_timing=checked.reset_timing, method=parsed.method,
         dt=number_value(parsed.dt, parsed.source, "[simulation] dt")
@@ -296,22 +303,30 @@ def _refractory(table: Mapping[str, Any], names: Mapping[str, Any], source: str 
     for `period` (in the model's time unit), and the frozen states keep their values."""
     if not table:
         return ()
-    period = table.get("period")
-    if isinstance(period, (int, float)) and not isinstance(period, bool):
-        if number_value(period, source, "[refractory] period") < 0:
-            raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
-                             "[refractory] period")
-        period = repr(number_value(period, source, "[refractory] period"))
-    elif is_quantity_text(period):  # "2 ms", as a duration is written elsewhere: 2*ms
-        magnitude, unit = quantity_value(period, "", source, "[refractory] period")
-        period = f"{magnitude!r}*{unit}"
-    period = parse(text_value({"period": period} if period is not None else {}, "period", source,
-                         "[refractory]"), names, source, "[refractory] period")[0]
+    period = _period(table, "period", names, source)
     frozen = table.get("frozen", [])
     if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
         raise ModelError("must be a list of state names such as [\"V\"]", source,
                          "[refractory] frozen")
     return period, tuple(symbol(n) for n in frozen)
+
+
+def _period(table: Mapping[str, Any], key: str, names: Mapping[str, Any],
+            source: str | None) -> Node:
+    """A duration of [refractory] (`period`, `clamp_period`): a number in the model's time unit,
+    a time ("2 ms") or an expression of parameters ("t_ref")."""
+    field = f"[refractory] {key}"
+    period = table.get(key)
+    if isinstance(period, (int, float)) and not isinstance(period, bool):
+        if number_value(period, source, field) < 0:
+            raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
+                             field)
+        period = repr(number_value(period, source, field))
+    elif is_quantity_text(period):  # "2 ms", as a duration is written elsewhere: 2*ms
+        magnitude, unit = quantity_value(period, "", source, field)
+        period = f"{magnitude!r}*{unit}"
+    return parse(text_value({key: period} if period is not None else {}, key, source,
+                            "[refractory]"), names, source, field)[0]
 
 
 def _synapses(table: Mapping[str, Any], source: str | None) -> tuple[Synapse, ...]:
@@ -432,10 +447,13 @@ def _dimensioned_refractory(refractory: tuple, check: DimensionCheck) -> tuple:
     if not refractory:
         return refractory
     period, frozen = refractory
+    return _dimensioned_period(period, check, "[refractory] period"), frozen
+
+
+def _dimensioned_period(period: Node, check: DimensionCheck, field: str) -> Node:
     if not isinstance(period, Num):  # a bare number is in the model's time unit
-        period = check.check_tree(period, check.dims[DT], "[refractory] period",
-                                  "a refractory period (a time)")
-    return check.tree_numbers(period), frozen
+        period = check.check_tree(period, check.dims[DT], field, "a refractory period (a time)")
+    return check.tree_numbers(period)
 
 
 def _expressions(table: Mapping[str, Any], names: Mapping[str, Any],

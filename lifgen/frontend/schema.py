@@ -26,7 +26,7 @@ SECTIONS = {
     "equations": {"laws", "update", *ODE_METHODS},
     "spike": {"condition", "on"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
-    "refractory": {"period", "frozen", "counting", "input"},
+    "refractory": {"period", "clamp_period", "frozen", "counting", "input"},
     "simulation": {"method", "dt"},
     "parameter_sets": None,
     "synapses": None,

@@ -98,6 +98,9 @@ class Model:
     presets: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # named parameter sets
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
+    # the part of the period that holds the frozen states (NEST's t_ref_abs in
+    # iaf_psc_exp_htum; `period` is then t_ref_tot, without spikes); None: all of it
+    refractory_clamp: Node | None = None
     refractory_counting: str = "brian2"  # or "nest": the spike's step is not one of the period's
     refractory_input: str = "drop"  # or "keep": events onto a frozen state while refractory
     method: str | None = None
@@ -204,7 +207,9 @@ class Model:
         """The refractory period in words: `refractory for t_ref after a spike; V held`, and
         which synapse types' events are dropped meanwhile."""
         period, frozen = self.refractory
-        held = f"; {', '.join(map(str, frozen))} held" if frozen else ""
+        clamp = self.refractory_clamp
+        held = (f"; {', '.join(map(str, frozen))} held" if frozen else "") + (
+            f" for {written.to_text(clamp)}" if clamp is not None else "")
         dropped = [y.name for y in self.synapses if self.drops_while_refractory(y)]
         drops = f"; events of {', '.join(dropped)} dropped meanwhile" if dropped else ""
         return f"refractory for {written.to_text(period)} after a spike (no spike){held}{drops}"
@@ -393,6 +398,22 @@ def check_spike_reads(model: Model, reset: str, timing: str) -> None:
                          "[reset] timing")
 
 
+def _check_clamp(model: Model, frozen: tuple) -> None:
+    """`clamp_period`: the frozen states are held for it, the spike test blocked for `period`."""
+    src, field_name = model.source, "[refractory] clamp_period"
+    assert model.refractory_clamp is not None
+    _check_known(written.symbols(model.refractory_clamp), set(model.parameter_symbols), src,
+                 f"{field_name} (parameters only)")
+    if not frozen:
+        raise ModelError("a clamp_period holds the frozen states: list them in [refractory] "
+                         "frozen (NEST's iaf_psc_exp_htum: frozen = [\"V\"])", src, field_name)
+    dropped = [y.name for y in model.synapses if model.drops_while_refractory(y)]
+    if dropped:
+        raise ModelError(f"events of {', '.join(dropped)} onto a frozen state are dropped while "
+                         "refractory, which lifgen does not yet tell apart from the clamp_period; "
+                         "use [refractory] input = \"keep\"", src, field_name)
+
+
 def _check_values(model: Model) -> None:
     """Every parameter has a default and every state an initial value (a number or a formula):
     both front ends require them, and every later stage reads them as numbers."""
@@ -415,8 +436,12 @@ def _validate_refractory(model: Model, known: set[sympy.Symbol]) -> None:
         raise ModelError(f"input must be one of {', '.join(map(repr, REFRACTORY_INPUTS))}, "
                          f"got {model.refractory_input!r}", src, "[refractory] input")
     if not model.refractory:
+        if model.refractory_clamp is not None:
+            raise ModelError("a clamp_period needs a refractory period", src, "[refractory]")
         return
     period, frozen = model.refractory
+    if model.refractory_clamp is not None:
+        _check_clamp(model, frozen)
     if model.is_discrete:
         raise ModelError("a refractory period is given in time; a discrete map has no dt", src,
                          "[refractory]")

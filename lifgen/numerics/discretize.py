@@ -50,6 +50,9 @@ class StepMap:
     warning: str = ""  # why the method is unstable at this dt, when it is (stability.py)
     held_stages: Assignments = ()  # stages that differ while refractory (frozen slopes zero)
     held_updates: Assignments = ()  # updates of unfrozen states that differ while refractory
+    # with a clamp_period: (no spike while the counter exceeds this, frozen states held while
+    # it exceeds this), trees of steps; (): both while it is positive
+    refractory_limits: tuple = ()
 
     @property
     def spike(self) -> sympy.Basic:
@@ -169,6 +172,11 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                                                           first=first)))
                            for s, e in exact_step(model))
     refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
+    limits = _refractory_limits(model, constants)
+    if limits:  # the counter starts at the longer of the two periods
+        refractory = (constants.hoist(Call("max", (_steps(model.refractory[0]),
+                                                   _steps(model.refractory_clamp)))),
+                       refractory[1])
     held_stages, held_updates = _held_step(model, method, stages, constants)
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
@@ -176,7 +184,8 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                    stages=stages, note=note, propagator=propagator, refractory=refractory,
                    warning="\n".join(filter(None, [stability_warning(model, method, dt),
                                                     inaccurate])),
-                   held_stages=held_stages, held_updates=held_updates)
+                   held_stages=held_stages, held_updates=held_updates,
+                   refractory_limits=limits)
 
 
 def held_model(model: Model) -> Model:
@@ -228,8 +237,24 @@ def _refractory(model: Model, dt: float | None, reset: str, reset_timing: str, p
         raise InputError("a refractory period needs reset_timing='same_step' (the reset "
                          "belongs to the spike that starts the period)")
     period, frozen = model.refractory
-    steps = Call("floor", (Op("+", Op("/", period, Name(DT)), Num(0.001)),))
-    return constants.hoist(steps), frozen
+    return constants.hoist(_steps(period)), frozen
+
+
+def _steps(period: Tree | None) -> Tree:
+    """A period in whole steps, as Brian2 counts them."""
+    assert period is not None
+    return Call("floor", (Op("+", Op("/", period, Name(DT)), Num(0.001)),))
+
+
+def _refractory_limits(model: Model, constants: "Hoister") -> tuple:
+    """With a clamp_period (NEST's iaf_psc_exp_htum): the counter starts at R, the longer of
+    the total period T and the clamp A, in steps; the spike test is blocked while it is above
+    R - T, the frozen states held while it is above R - A."""
+    if not model.refractory or model.refractory_clamp is None:
+        return ()
+    total, clamp = _steps(model.refractory[0]), _steps(model.refractory_clamp)
+    longer = Call("max", (total, clamp))
+    return (constants.hoist(Op("-", longer, total)), constants.hoist(Op("-", longer, clamp)))
 
 
 def _check_precise(model: Model, method: str, reset_timing: str) -> None:
