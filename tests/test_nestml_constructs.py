@@ -13,6 +13,7 @@ from lifgen.errors import ModelError
 from lifgen.frontend.library import model_file
 from lifgen.frontend.modelfile import model_from_document
 from lifgen.frontend.schema import read_toml
+from lifgen.ir.symbols import symbol as sympy_symbol
 
 
 @pytest.fixture
@@ -285,3 +286,51 @@ def test_clamp_period_errors_name_the_file_and_the_field(refractory, error):
         htum(refractory=refractory)
     assert "iaf_psc_exp_htum.toml" in str(raised.value) and error in str(raised.value)
     assert "[refractory]" in str(raised.value)
+
+
+# -- 5. names: dI_ex beside I_ex; names that differ only in case ---------------------------------
+
+ALPHA = {
+    "model": {"name": "alpha_dI"},
+    "parameters": {"tau_syn": "2 ms", "tau_m": "10 ms", "C_m": "250 pF", "E_L": "-70 mV",
+                   "V_th": "-55 mV"},
+    "states": {"V": "-70 mV", "I_ex": "0 pA", "dI_ex": {"initial": 135.91409142295225,
+                                                         "unit": "pA/ms"}},
+    "inputs": {"I_e": "pA"},
+    "equations": {"laws": ["C_m*dV/dt = -C_m*(V - E_L)/tau_m + I_ex + I_e",
+                           "dI_ex/dt = dI_ex - I_ex/tau_syn",  # the derivative of I_ex
+                           "ddI_ex/dt = -dI_ex/tau_syn"]},     # the derivative of dI_ex
+    "spike": {"condition": "V >= V_th"},
+    "reset": {"mechanism": "zero", "zero": {"V": "E_L"}},
+    "simulation": {"method": "exact", "dt": "0.1 ms"},
+}
+
+
+def test_a_state_named_dI_ex_beside_I_ex_as_nest_alpha_synapses_write_it():
+    """NEST's alpha-shaped current: I_ex' = dI_ex - I_ex/tau, dI_ex' = -dI_ex/tau; from dI_ex =
+    w e/tau, I_ex(t) = w e t/tau exp(-t/tau), the alpha function peaking at w when t = tau."""
+    model = model_from_document(ALPHA, "alpha_dI.toml")
+    assert [str(s) for s, _ in model.odes] == ["V", "I_ex", "dI_ex"]
+    result = lifgen.compile(model).run(200, inputs={"I_e": 0.0}, record=["I_ex", "dI_ex"])
+    t = 0.1 * np.arange(1, 201)
+    w = 100.0
+    np.testing.assert_allclose(result.traces["I_ex"][:, 0], w * np.e * t / 2 * np.exp(-t / 2),
+                               rtol=1e-12, atol=1e-12)
+    assert result.traces["I_ex"][:, 0].max() == pytest.approx(w, rel=1e-3)
+
+
+def test_a_parameter_named_like_a_derivative_is_the_parameter_where_not_over_dt():
+    doc = {k: dict(v) for k, v in ALPHA.items()}
+    doc["parameters"]["dV"] = "1 mV/ms"
+    doc["equations"] = {"laws": ["C_m*dV/dt = -C_m*(V - E_L)/tau_m + I_ex + I_e + C_m*dV",
+                                 "dI_ex/dt = dI_ex - I_ex/tau_syn", "ddI_ex/dt = -dI_ex/tau_syn"]}
+    model = model_from_document(doc, "alpha_dI.toml")
+    assert sympy_symbol("dV") in dict(model.odes)[sympy_symbol("V")].free_symbols
+
+
+def test_names_that_differ_only_in_case_are_refused_with_the_reason():
+    doc = {k: dict(v) for k, v in ALPHA.items()}
+    doc["parameters"]["v"] = "1 mV"
+    with pytest.raises(ModelError, match=r"alpha_dI.toml, \[parameters\] v: 'v' is declared twice "
+                                         r"\(also as states V\); names that differ only in case"):
+        model_from_document(doc, "alpha_dI.toml")

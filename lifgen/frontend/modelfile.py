@@ -493,14 +493,21 @@ def _parse_laws(laws: object, state_names: Sequence[str], names: Mapping[str, An
     if not isinstance(laws, list) or not laws:
         raise ModelError("must be a non-empty list of equations such as \"I = I_R + I_C\"", source, field)
     texts = [_law_sides(law, source, field) for law in laws]
+    # a declared dX beside a state X (NEST's dI_ex beside I_ex): dX/dt is X's derivative and dX
+    # alone the quantity, so dX/dt is read as a name of its own, lg_dX
+    both = [n for n in state_names if f"d{n}" in names]
+    read = texts
+    if both:
+        derivative = re.compile(rf"\bd({'|'.join(map(re.escape, both))})(?=\s*/\s*dt\b)")
+        read = [[derivative.sub(r"lg_d\1", side) for side in sides] for sides in texts]
     in_time = {n: time_function(n) for n in state_names}
-    in_time.update({f"d{n}": sympy.Derivative(time_function(n), TIME) * DT
-                    for n in state_names})
-    intermediates = _intermediate_names(texts, set(names) | set(in_time) | {"dt"}, source, field)
+    in_time.update({("lg_d" if n in both else "d") + n:
+                    sympy.Derivative(time_function(n), TIME) * DT for n in state_names})
+    intermediates = _intermediate_names(read, set(names) | set(in_time) | {"dt"}, source, field)
     scope = {**names, **in_time, **{n: symbol(n) for n in intermediates}, "dt": DT}
     sides = [(parse_expression(lhs, scope, source, f"{field} #{number}"),
               parse_expression(rhs, scope, source, f"{field} #{number}"))
-             for number, (lhs, rhs) in enumerate(texts, 1)]
+             for number, (lhs, rhs) in enumerate(read, 1)]
     _check_undeclared(intermediates, sides, state_names, names, source, field)
     return tuple(zip(map(tuple, texts), sides)), tuple(intermediates)
 

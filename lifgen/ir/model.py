@@ -474,14 +474,11 @@ def check_quantities(states: Sequence[Quantity], parameters: Sequence[Quantity],
             check_name(q.name, src, f"[{kind}] {q.name}")
             other = seen.get(q.name.lower())
             if other:
-                raise ModelError(f"{q.name!r} is declared twice (also as {other})", src,
+                case = ("; names that differ only in case are refused (most often a typo, V for "
+                        "v): rename one" if other.split()[-1] != q.name else "")
+                raise ModelError(f"{q.name!r} is declared twice (also as {other}){case}", src,
                                  f"[{kind}] {q.name}")
             seen[q.name.lower()] = f"{kind} {q.name}"
-            derivative_of = [s.name for s in states if q.name == f"d{s.name}"]
-            if derivative_of:
-                raise ModelError(f"{q.name!r} reads as the derivative of state {derivative_of[0]} "
-                                 f"(d{derivative_of[0]}/dt in a law); choose another name", src,
-                                 f"[{kind}] {q.name}")
             if q.value is not None and not math.isfinite(q.value):
                 raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
 
