@@ -334,3 +334,27 @@ def test_names_that_differ_only_in_case_are_refused_with_the_reason():
     with pytest.raises(ModelError, match=r"alpha_dI.toml, \[parameters\] v: 'v' is declared twice "
                                          r"\(also as states V\); names that differ only in case"):
         model_from_document(doc, "alpha_dI.toml")
+
+
+# -- 6. half powers in units: a noise amplitude in mV/ms**0.5 -------------------------------------
+
+def test_a_noise_amplitude_in_mV_per_sqrt_ms():
+    """An Ornstein-Uhlenbeck membrane, sigma in mV/ms**0.5 (xi is in 1/sqrt(time)): the
+    variance of Euler-Maruyama's stationary state is sigma**2 dt/(1 - (1 - dt/tau)**2)."""
+    doc = {"model": {"name": "ou"},
+           "parameters": {"tau": "10 ms", "E_L": "-70 mV", "sigma": "2 mV/ms**0.5",
+                          "V_th": "0 mV"},
+           "states": {"V": "-70 mV"},
+           "equations": {"laws": ["dV/dt = (E_L - V)/tau + sigma*xi"]},
+           "spike": {"condition": "V > V_th"}, "reset": {"mechanism": "none"},
+           "simulation": {"method": "euler", "dt": "0.1 ms"}}
+    model = model_from_document(doc, "ou.toml")
+    assert dict((q.name, q.unit) for q in model.parameters)["sigma"] == "mV/ms**0.5"
+    result = lifgen.compile(model).run(1500, 4000, record={"V": None})
+    variance = 4.0 * 0.1 / (1 - (1 - 0.1 / 10) ** 2)
+    assert np.var(result.state["V"]) == pytest.approx(variance, rel=0.06)
+    assert np.mean(result.state["V"]) == pytest.approx(-70.0, abs=0.2)
+    slow = dict(doc, parameters=dict(doc["parameters"], sigma={"value": "2 mV/s**0.5",
+                                                             "unit": "mV/ms**0.5"}))
+    in_seconds = lifgen.compile(model_from_document(slow, "ou.toml")).run(1500, 4000)
+    assert np.var(in_seconds.state["V"]) == pytest.approx(variance / 1000, rel=0.06)
