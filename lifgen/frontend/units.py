@@ -159,7 +159,8 @@ def _build(node: ast.expr, text: str) -> sympy.Expr:
         sign = -1 if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub) else 1
         exponent = exponent.operand if isinstance(exponent, ast.UnaryOp) else exponent
         value = exponent.value if isinstance(exponent, ast.Constant) else None
-        if type(value) in (int, float) and abs(value) <= 4 and float(2 * value).is_integer():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 4 \
+                and float(2 * value).is_integer():
             # whole or half powers: the square root of time of a noise amplitude, mV/ms**0.5
             return _build(node.left, text) ** (sign * sympy.Rational(int(2 * value), 2))
     raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2'")
