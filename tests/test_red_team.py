@@ -333,8 +333,6 @@ def test_emitted_code_builds_for_names_that_are_c_macros(tmp_path):
 
 
 @pytest.mark.parametrize("changes, file_name, message", [
-    ({"parameters": {"tau": 10.0, "theta": 1.0, "dV": 1.0}}, "red.toml",
-     r"'dV' reads as the derivative of state V"),
     ({"states": {"V": {"initial": "V + 1"}}}, "red.toml",
      r"the initial value of V may use parameters and the states declared before it, not 'V'"),
     ({}, "exp.toml", r"no \[model\] name, so it takes its file's name, 'exp'")])

@@ -109,16 +109,19 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
     for k, tree in step_map.stages if not step_map.adaptive else ():
         body += [Comment(f"{k.name.removeprefix('lg_')} = {to_text(tree)}"),
                  *_held_comment(k, held_stages),
-                 Let(k.name, _while_refractory(held_stages.get(k), before(tree), before))]
+                 Let(k.name, _while_refractory(held_stages.get(k), before(tree), before,
+                                               _hold_flag(step_map)))]
     updated: set[sympy.Symbol] = set()
     for state, tree in step_map.updates if not step_map.adaptive else ():
         scope = _Scope(step_map, new=updated) if step_map.sequential else before
         body += [Comment(f"{state} <- {to_text(tree)}"),
                  *_held_comment(state, held_updates),
                  Let(local("new", state.name),
-                     _while_refractory(held_updates.get(state), scope(tree), scope), mutable=True)]
+                     _while_refractory(held_updates.get(state), scope(tree), scope,
+                                       _hold_flag(step_map)), mutable=True)]
         updated.add(state)
     body += _refractory_block(step_map)
+    body += _after_step(step_map, after)
     if step_map.propagator:
         body += _precise(step_map, spike_now, reset_test, resets)
     else:
@@ -312,14 +315,27 @@ def _refractory_flag(step_map: StepMap) -> list[Statement]:
         return []
     _, frozen = step_map.refractory
     counter = name(local("state", REFRACTORY_STATE))
+    if step_map.refractory_limits:  # a clamp_period: two thresholds of the one counter
+        spiking, clamp = (_Scope(step_map)(t) for t in step_map.refractory_limits)
+        return [Comment(f"no spike while {REFRACTORY_STATE} > {to_text(spiking)}"),
+                Let("lg_refractory", Op(">", counter, spiking), INT),
+                Comment(f"{', '.join(map(str, frozen))} held while {REFRACTORY_STATE} > "
+                        f"{to_text(clamp)} (the clamp_period)"),
+                Let("lg_clamped", Op(">", counter, clamp), INT)]
     held = f": {', '.join(map(str, frozen))} held, no spike" if frozen else ": no spike"
     return [Comment(f"refractory while {REFRACTORY_STATE} > 0{held}"),
             Let("lg_refractory", Op(">", counter, Num(0.0)), INT)]
 
 
-def _while_refractory(held: Node | None, tree: Expression, scope: _Scope) -> Expression:
+def _hold_flag(step_map: StepMap) -> Name:
+    """The flag that holds the frozen states: the clamp_period's, else the refractory one."""
+    return name("lg_clamped" if step_map.refractory_limits else "lg_refractory")
+
+
+def _while_refractory(held: Node | None, tree: Expression, scope: _Scope,
+                      flag: Expression = name("lg_refractory")) -> Expression:
     """`tree`, or the held step's value in its place while refractory (None: the same in both)."""
-    return tree if held is None else Select(name("lg_refractory"), scope(held), tree)
+    return tree if held is None else Select(flag, scope(held), tree)
 
 
 def _held_comment(key: sympy.Symbol, held: Mapping[sympy.Symbol, Node]) -> list[Statement]:
@@ -336,7 +352,7 @@ def _refractory_block(step_map: StepMap) -> list[Statement]:
         return []
     _, frozen = step_map.refractory
     return [Assign(local("new", s.name),
-                   Select(name("lg_refractory"),
+                   Select(_hold_flag(step_map),
                           keeping_nonfinite(local("state", s.name), local("new", s.name)),
                           name(local("new", s.name)))) for s in frozen]
 
@@ -360,6 +376,17 @@ def _refractory_count(step_map: StepMap, before: _Scope) -> list[Statement]:
             Let(local("new", REFRACTORY_STATE),
                 Select(name("lg_spike"), Op("-", steps, one) if counting[1] else steps,
                        Select(Op(">", counter, zero), Op("-", counter, one), zero)))]
+
+
+def _after_step(step_map: StepMap, after: _Scope) -> list[Statement]:
+    """[after_step]: assignments to the integrated state before the spike test (NESTML's clamp
+    V = max(V_min, V)); every right side reads the state after the update, as a reset's do."""
+    pairs = step_map.model.after_step
+    body: list[Statement] = []
+    for s, tree in pairs:
+        body += [Comment(f"after the step: {s} <- {to_text(tree)}"),
+                 Let(local("after", s.name), after(tree))]
+    return body + [Assign(local("new", s.name), name(local("after", s.name))) for s, _ in pairs]
 
 
 def _correction(step_map: StepMap, after: _Scope) -> list[Statement]:

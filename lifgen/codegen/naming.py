@@ -12,8 +12,8 @@ NEURON = "lg_i"  # the neuron's index in a schedule's loops
 
 # Local identifiers of the per-neuron step, one prefix per kind of name.
 NEURON_PREFIXES = {"state": "s_", "new": "n_", "parameter": "p_", "input": "u_",
-                   "synapse": "y_", "reset": "r_", "correction": "c_", "from": "lg_from_",
-                   "to": "lg_to_", "substep": "lg_y_", "trial": "lg_try_"}
+                   "synapse": "y_", "reset": "r_", "correction": "c_", "after": "a_",
+                   "from": "lg_from_", "to": "lg_to_", "substep": "lg_y_", "trial": "lg_try_"}
 # Arrays a schedule provides for the step: the neuron's value is element lg_i.
 ARRAY_PREFIXES = {"state": "lg_x_", "parameter": "lg_tp_", "constant": "lg_tk_",
                   "input": "lg_in_", "time_input": "lg_value_", "synapse": "lg_syn_"}

@@ -89,6 +89,12 @@ def to_brian2(model: Model) -> dict[str, Any]:
     if model.corrections:
         raise ModelError("[reset.undelayed] (snnTorch's reset_delay=False) has no Brian2 "
                          "counterpart", None, where)
+    if model.after_step:
+        raise ModelError("[after_step] has no NeuronGroup string counterpart (Brian2 runs it "
+                         "as a custom operation)", None, where)
+    if any(str(s).endswith("[t-1]") for s in model.spike.free_symbols):
+        raise ModelError("a spike condition that reads previous(X) has no Brian2 counterpart",
+                         None, where)
     if model.synapses:
         raise ModelError("synapse types are Brian2 Synapses, not NeuronGroup strings; export the "
                          "neuron without them", None, where)
@@ -180,6 +186,9 @@ def _reset(model: Model, printer: _Brian2Printer, units: dict[str, tuple[float, 
 
 def _refractory(model: Model, printer: _Brian2Printer, threshold: str | None,
                 time_scale: float, where: str) -> str | None:
+    if model.refractory_clamp is not None:
+        raise ModelError("a clamp_period shorter than the refractory period has no Brian2 "
+                         "counterpart", None, where)
     if model.refractory_counting != "brian2" and model.refractory:
         raise ModelError("NEST's refractory counting has no Brian2 counterpart", None, where)
     if model.spike_on == "crossing":

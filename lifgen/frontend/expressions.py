@@ -239,11 +239,13 @@ class _Builder:
         return written.Call(node.func.id, tuple(self.build(arg, depth) for arg in node.args))
 
     def _previous(self, node: ast.Call) -> written.Node:
-        """`previous(X)`: state X at the start of the step, allowed in reset forms only."""
+        """`previous(X)`: state X at the start of the step, allowed in the spike condition, in
+        reset forms and in [after_step]."""
         argument = node.args[0] if len(node.args) == 1 and not node.keywords else None
         key = f"previous({argument.id})" if isinstance(argument, ast.Name) else None
         if key is None or key not in self.names:
-            raise _Rejected("previous(X) takes one state name and is allowed only in reset forms")
+            raise _Rejected("previous(X) takes one state name and is allowed only in the spike "
+                            "condition, in reset forms and in [after_step]")
         return written.Name(self.names[key])
 
     def _Compare(self, node: ast.Compare, depth: int) -> written.Node:

@@ -67,10 +67,12 @@ class ParsedModel:
     spike_on: str
     resets: dict
     corrections: tuple
+    after_step: tuple  # ((state, tree), ...) of [after_step]
     parameter_sets: tuple
     constraints: tuple
     presets: tuple
     refractory: tuple
+    refractory_clamp: Node | None  # [refractory] clamp_period, or None: the whole period
     refractory_counting: str
     refractory_input: str
     reset_mechanism: str
@@ -117,10 +119,14 @@ def parse_document(document: Mapping[str, Any], source: str | None,
                                                 f"[equations.{method}]"))
                           for method in WRITTEN_STEPS if method in equations)
     spike_text = text_value(document.get("spike", {}), "condition", source, "[spike]")
+    spike_names = {**names, **previous_names(state_names), **{e.name: e for e, _ in expressions}}
     spike = sympy.false if spike_text.strip() == "never" else parse_expression(
-        spike_text, names, source, "[spike] condition", relations=True)  # never: no threshold
+        spike_text, spike_names, source, "[spike] condition", relations=True)  # never: no threshold
     reset = document.get("reset", {})
     resets, corrections = _parse_resets(reset, names, state_names, source)
+    after_step = _assignments(document.get("after_step", {}),
+                              {**names, **previous_names(state_names), "dt": DT}, source,
+                              "[after_step]")
     if "name" not in meta:
         _check_file_name(default_name, source)
     refractory = document.get("refractory", {})
@@ -134,11 +140,13 @@ def parse_document(document: Mapping[str, Any], source: str | None,
         law_intermediates=intermediates, update=update, written_steps=written_steps,
         spike=spike, spike_text=spike_text,
         spike_on=string_value(document.get("spike", {}), "on", source, "[spike]", "level"),
-        resets=resets, corrections=corrections,
+        resets=resets, corrections=corrections, after_step=after_step,
         parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
         constraints=_constraints(meta.get("constraints", []), names, source),
         presets=_presets(document.get("presets", {}), source),
         refractory=_refractory(refractory, names, source),
+        refractory_clamp=_period(refractory, "clamp_period", names, source)
+        if "clamp_period" in refractory else None,
         refractory_counting=string_value(refractory, "counting", source, "[refractory]",
                                          "brian2"),
         refractory_input=string_value(refractory, "input", source, "[refractory]", "drop"),
@@ -157,7 +165,7 @@ def _parse_resets(reset: Mapping[str, Any], names: Mapping[str, Any], state_name
                          'the threshold is subtracted), "zero" (to 0, or to the values of '
                          'zero = { V = "V_r" }) or "none" (the states are left as they are)',
                          source, "[reset] mechanism")
-    reset_names = {**names, **{f"previous({n})": previous_symbol(n) for n in state_names}}
+    reset_names = {**names, **previous_names(state_names), "dt": DT}  # dt: NEST's resolution()
     resets = {mechanism: _assignments(reset[mechanism], reset_names, source,
                                       f"[reset.{mechanism}]")
               for mechanism in RESET_MECHANISMS if mechanism in reset}
@@ -170,6 +178,11 @@ def _parse_resets(reset: Mapping[str, Any], names: Mapping[str, Any], state_name
                                                  f"[reset.undelayed.{mechanism}]"))
                         for mechanism, table in undelayed.items())
     return resets, corrections
+
+
+def previous_names(state_names: Iterable[str]) -> dict[str, sympy.Symbol]:
+    """`previous(X)` -> the symbol of state X at the start of the step, for each state."""
+    return {f"previous({n})": previous_symbol(n) for n in state_names}
 
 
 def dimension_check(parsed: ParsedModel) -> DimensionCheck:
@@ -196,10 +209,12 @@ class CheckedModel:
     resets: dict
     update: tuple
     corrections: tuple
+    after_step: tuple
     written_steps: tuple
     parameter_sets: tuple
     constraints: tuple
     refractory: tuple
+    refractory_clamp: Node | None
     reset_timing: str
 
 
@@ -210,7 +225,8 @@ def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> Che
     states = tuple(_dimensioned_initial(q, check) for q in parsed.states)
     expressions = _dimensioned_expressions(parsed.expressions, parsed.expression_texts, check)
     laws = check_laws(parsed, check)
-    spike = check_spike(parsed.spike, parsed.spike_text, check)
+    spike = substitute_expressions(check_spike(parsed.spike, parsed.spike_text, check),
+                                   expressions)  # of states, parameters and inputs only
     resets = default_resets(spike)
     resets.update({mechanism: _dimensioned(assignments, check, f"[reset.{mechanism}]")
                    for mechanism, assignments in parsed.resets.items()})
@@ -221,6 +237,7 @@ def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> Che
         corrections=tuple((mechanism, _dimensioned(assignments, check,
                                                    f"[reset.undelayed.{mechanism}]"))
                           for mechanism, assignments in parsed.corrections),
+        after_step=_dimensioned(parsed.after_step, check, "[after_step]"),
         written_steps=tuple((method, _dimensioned(assignments, check, f"[equations.{method}]"))
                             for method, assignments in parsed.written_steps),
         parameter_sets=tuple((name, _dimensioned(derived, check, f"[parameter_sets.{name}]"))
@@ -228,6 +245,8 @@ def check_model(parsed: ParsedModel, check: DimensionCheck | None = None) -> Che
         constraints=tuple(check.check_tree(c, NONE, "[model] constraints", "a condition")
                           for c in parsed.constraints),
         refractory=_dimensioned_refractory(parsed.refractory, check),
+        refractory_clamp=None if parsed.refractory_clamp is None else _dimensioned_period(
+            parsed.refractory_clamp, check, "[refractory] clamp_period"),
         reset_timing=parsed.reset_timing or DEFAULT_TIMING[check.active])
 
 
@@ -249,10 +268,12 @@ def derive_model(checked: CheckedModel) -> Model:
         odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
         named_odes=odes if expressions else (), expressions=expressions,
         spike=checked.spike, resets=tuple(checked.resets.items()),
-        corrections=checked.corrections, written_steps=checked.written_steps,
+        corrections=checked.corrections, after_step=checked.after_step,
+        written_steps=checked.written_steps,
         synapses=parsed.synapses, parameter_sets=checked.parameter_sets,
         constraints=checked.constraints, presets=parsed.presets, spike_on=parsed.spike_on,
-        refractory=checked.refractory, refractory_counting=parsed.refractory_counting,
+        refractory=checked.refractory, refractory_clamp=checked.refractory_clamp,
+        refractory_counting=parsed.refractory_counting,
         refractory_input=parsed.refractory_input, reset_mechanism=parsed.reset_mechanism,
         reset_timing=checked.reset_timing, method=parsed.method,
         dt=number_value(parsed.dt, parsed.source, "[simulation] dt")
@@ -283,22 +304,30 @@ def _refractory(table: Mapping[str, Any], names: Mapping[str, Any], source: str 
     for `period` (in the model's time unit), and the frozen states keep their values."""
     if not table:
         return ()
-    period = table.get("period")
-    if isinstance(period, (int, float)) and not isinstance(period, bool):
-        if number_value(period, source, "[refractory] period") < 0:
-            raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
-                             "[refractory] period")
-        period = repr(number_value(period, source, "[refractory] period"))
-    elif is_quantity_text(period):  # "2 ms", as a duration is written elsewhere: 2*ms
-        magnitude, unit = quantity_value(period, "", source, "[refractory] period")
-        period = f"{magnitude!r}*{unit}"
-    period = parse(text_value({"period": period} if period is not None else {}, "period", source,
-                         "[refractory]"), names, source, "[refractory] period")[0]
+    period = _period(table, "period", names, source)
     frozen = table.get("frozen", [])
     if not isinstance(frozen, list) or not all(isinstance(n, str) for n in frozen):
         raise ModelError("must be a list of state names such as [\"V\"]", source,
                          "[refractory] frozen")
     return period, tuple(symbol(n) for n in frozen)
+
+
+def _period(table: Mapping[str, Any], key: str, names: Mapping[str, Any],
+            source: str | None) -> Node:
+    """A duration of [refractory] (`period`, `clamp_period`): a number in the model's time unit,
+    a time ("2 ms") or an expression of parameters ("t_ref")."""
+    field = f"[refractory] {key}"
+    period = table.get(key)
+    if isinstance(period, (int, float)) and not isinstance(period, bool):
+        if number_value(period, source, field) < 0:
+            raise ModelError(f"a refractory period cannot be negative, got {period!r}", source,
+                             field)
+        period = repr(number_value(period, source, field))
+    elif is_quantity_text(period):  # "2 ms", as a duration is written elsewhere: 2*ms
+        magnitude, unit = quantity_value(period, "", source, field)
+        period = f"{magnitude!r}*{unit}"
+    return parse(text_value({key: period} if period is not None else {}, key, source,
+                            "[refractory]"), names, source, field)[0]
 
 
 def _synapses(table: Mapping[str, Any], source: str | None) -> tuple[Synapse, ...]:
@@ -419,10 +448,13 @@ def _dimensioned_refractory(refractory: tuple, check: DimensionCheck) -> tuple:
     if not refractory:
         return refractory
     period, frozen = refractory
+    return _dimensioned_period(period, check, "[refractory] period"), frozen
+
+
+def _dimensioned_period(period: Node, check: DimensionCheck, field: str) -> Node:
     if not isinstance(period, Num):  # a bare number is in the model's time unit
-        period = check.check_tree(period, check.dims[DT], "[refractory] period",
-                                  "a refractory period (a time)")
-    return check.tree_numbers(period), frozen
+        period = check.check_tree(period, check.dims[DT], field, "a refractory period (a time)")
+    return check.tree_numbers(period)
 
 
 def _expressions(table: Mapping[str, Any], names: Mapping[str, Any],
@@ -462,14 +494,21 @@ def _parse_laws(laws: object, state_names: Sequence[str], names: Mapping[str, An
     if not isinstance(laws, list) or not laws:
         raise ModelError("must be a non-empty list of equations such as \"I = I_R + I_C\"", source, field)
     texts = [_law_sides(law, source, field) for law in laws]
+    # a declared dX beside a state X (NEST's dI_ex beside I_ex): dX/dt is X's derivative and dX
+    # alone the quantity, so dX/dt is read as a name of its own, lg_dX
+    both = [n for n in state_names if f"d{n}" in names]
+    read = texts
+    if both:
+        derivative = re.compile(rf"\bd({'|'.join(map(re.escape, both))})(?=\s*/\s*dt\b)")
+        read = [[derivative.sub(r"lg_d\1", side) for side in sides] for sides in texts]
     in_time = {n: time_function(n) for n in state_names}
-    in_time.update({f"d{n}": sympy.Derivative(time_function(n), TIME) * DT
-                    for n in state_names})
-    intermediates = _intermediate_names(texts, set(names) | set(in_time) | {"dt"}, source, field)
+    in_time.update({("lg_d" if n in both else "d") + n:
+                    sympy.Derivative(time_function(n), TIME) * DT for n in state_names})
+    intermediates = _intermediate_names(read, set(names) | set(in_time) | {"dt"}, source, field)
     scope = {**names, **in_time, **{n: symbol(n) for n in intermediates}, "dt": DT}
     sides = [(parse_expression(lhs, scope, source, f"{field} #{number}"),
               parse_expression(rhs, scope, source, f"{field} #{number}"))
-             for number, (lhs, rhs) in enumerate(texts, 1)]
+             for number, (lhs, rhs) in enumerate(read, 1)]
     _check_undeclared(intermediates, sides, state_names, names, source, field)
     return tuple(zip(map(tuple, texts), sides)), tuple(intermediates)
 

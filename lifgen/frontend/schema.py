@@ -27,12 +27,13 @@ SECTIONS = {
     "equations": {"laws", "update", *WRITTEN_STEPS},
     "spike": {"condition", "on"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
-    "refractory": {"period", "frozen", "counting", "input"},
+    "refractory": {"period", "clamp_period", "frozen", "counting", "input"},
     "simulation": {"method", "dt"},
     "parameter_sets": None,
     "synapses": None,
     "presets": None,
     "expressions": None,
+    "after_step": None,
 }
 
 

@@ -2,7 +2,7 @@
 
 Unit text such as "mV", "uA/cm**2" or "Mohm" and quantities such as "20 ms" are parsed from a
 whitelist over Python's syntax tree (never sympify): names are SymPy units, optionally with an SI
-prefix; the operators are *, / and integer powers. A plain number keeps meaning the unit that the
+prefix; the operators are *, / and whole or half powers (ms**0.5). A plain number keeps meaning the unit that the
 model file declares for its quantity, so models and calls without units work unchanged.
 """
 
@@ -81,8 +81,9 @@ DIMENSIONLESS = Unit("", sympy.Integer(1))
 
 @functools.lru_cache(maxsize=None)
 def _si(expr: sympy.Expr) -> tuple[float, sympy.Expr]:
-    coefficient, base = convert_to(expr, list(SI_BASE)).as_coeff_Mul()
-    return float(coefficient), base
+    factors = sympy.Mul.make_args(convert_to(expr, list(SI_BASE)))
+    coefficient = sympy.Mul(*(f for f in factors if f.is_number))  # sqrt(10) of ms**0.5 too
+    return float(coefficient), sympy.Mul(*(f for f in factors if not f.is_number))
 
 
 def dimension_name(unit: Unit) -> str:
@@ -157,9 +158,11 @@ def _build(node: ast.expr, text: str) -> sympy.Expr:
         exponent = node.right
         sign = -1 if isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub) else 1
         exponent = exponent.operand if isinstance(exponent, ast.UnaryOp) else exponent
-        if isinstance(exponent, ast.Constant) and type(exponent.value) is int \
-                and abs(exponent.value) <= 4:
-            return _build(node.left, text) ** (sign * exponent.value)
+        value = exponent.value if isinstance(exponent, ast.Constant) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) <= 4 \
+                and float(2 * value).is_integer():
+            # whole or half powers: the square root of time of a noise amplitude, mV/ms**0.5
+            return _build(node.left, text) ** (sign * sympy.Rational(int(2 * value), 2))
     raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2'")
 
 

@@ -88,6 +88,9 @@ class Model:
     update: Assignments = ()  # applied in order: later lines see earlier results
     laws: tuple[sympy.Eq, ...] = ()  # circuit laws as SymPy equations in time-function form
     corrections: tuple[tuple[str, Assignments], ...] = ()  # snnTorch's reset_delay=False
+    # [after_step]: assignments to the integrated state before the spike test (NESTML's clamp
+    # V = max(V_min, V)), all read the state after the update, as a reset table's do
+    after_step: Assignments = ()
     written_steps: tuple[tuple[str, Assignments], ...] = ()  # a method's step as rounded
     parameter_sets: tuple[tuple[str, Assignments], ...] = ()  # other parameterizations
     synapses: tuple[Synapse, ...] = ()
@@ -95,6 +98,9 @@ class Model:
     presets: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # named parameter sets
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
+    # the part of the period that holds the frozen states (NEST's t_ref_abs in
+    # iaf_psc_exp_htum; `period` is then t_ref_tot, without spikes); None: all of it
+    refractory_clamp: Node | None = None
     refractory_counting: str = "brian2"  # or "nest": the spike's step is not one of the period's
     refractory_input: str = "drop"  # or "keep": events onto a frozen state while refractory
     method: str | None = None
@@ -201,7 +207,9 @@ class Model:
         """The refractory period in words: `refractory for t_ref after a spike; V held`, and
         which synapse types' events are dropped meanwhile."""
         period, frozen = self.refractory
-        held = f"; {', '.join(map(str, frozen))} held" if frozen else ""
+        clamp = self.refractory_clamp
+        held = (f"; {', '.join(map(str, frozen))} held" if frozen else "") + (
+            f" for {written.to_text(clamp)}" if clamp is not None else "")
         dropped = [y.name for y in self.synapses if self.drops_while_refractory(y)]
         drops = f"; events of {', '.join(dropped)} dropped meanwhile" if dropped else ""
         return f"refractory for {written.to_text(period)} after a spike (no spike){held}{drops}"
@@ -323,13 +331,17 @@ def _validate(model: Model) -> None:
         raise ModelError("the spike condition must be a comparison such as 'V > threshold' "
                          "(or comparisons joined by and, or, not), not a bare value", src,
                          "[spike] condition")
-    _check_known(model.spike.free_symbols, known, src, "[spike] condition")
     previous = {previous_symbol(s.name) for s in states}
-    for table, name, extra in ((model.resets, "reset", previous),
-                               (model.corrections, "reset.undelayed", previous | {SPIKE, RESET})):
+    _check_known(model.spike.free_symbols, known | previous, src, "[spike] condition")
+    check_spike_reads(model, model.reset_mechanism, model.reset_timing)
+    step = set() if model.is_discrete else {DT}  # dt: NEST's resolution(), not in a map
+    for table, name, extra in ((model.resets, "reset", previous | step),
+                               (model.corrections, "reset.undelayed",
+                                previous | step | {SPIKE, RESET}),
+                               ((("", model.after_step),), "after_step", previous | step)):
         for mechanism, assignments in table:
-            field_name = f"[{name}.{mechanism}]"
-            if mechanism not in RESET_MECHANISMS:
+            field_name = f"[{name}.{mechanism}]" if mechanism else f"[{name}]"
+            if mechanism not in RESET_MECHANISMS + ("",) * (name == "after_step"):
                 raise ModelError(f"unknown reset mechanism {mechanism!r}; use one of "
                                  f"{RESET_MECHANISMS}", src, f"[{name}]")
             for state, tree in assignments:
@@ -366,6 +378,42 @@ def _validate(model: Model) -> None:
                              "equations (bias), not both", src, f"[synapses] {synapse.name}")
 
 
+def check_spike_reads(model: Model, reset: str, timing: str) -> None:
+    """A spike condition that reads previous(X) (NEST's Hodgkin-Huxley test `V > 0 and
+    previous(V) > V`, the step after the peak) is tested on the state after the update, where
+    previous(X) is the state before it. The tests made on the state before the update (a spike
+    'on' a crossing, a reset decided before the update) would need the state two steps back,
+    which the kernel does not keep: they are refused."""
+    if not {previous_symbol(s.name) for s in model.state_symbols} & model.spike.free_symbols:
+        return
+    if model.spike_on == "crossing":
+        raise ModelError("a spike condition that reads previous(X) is tested on level only (on = "
+                         "\"crossing\" would need X two steps back); to emit one spike per "
+                         "event, add a [refractory] period, as NEST's hh_psc_alpha does",
+                         model.source, "[spike] on")
+    if timing == "next_step" and dict(model.resets).get(reset):
+        raise ModelError("a spike condition that reads previous(X) needs reset timing "
+                         "\"same_step\" (a next_step reset is decided on the state before the "
+                         "update, whose previous(X) the kernel does not keep)", model.source,
+                         "[reset] timing")
+
+
+def _check_clamp(model: Model, frozen: tuple) -> None:
+    """`clamp_period`: the frozen states are held for it, the spike test blocked for `period`."""
+    src, field_name = model.source, "[refractory] clamp_period"
+    assert model.refractory_clamp is not None
+    _check_known(written.symbols(model.refractory_clamp), set(model.parameter_symbols), src,
+                 f"{field_name} (parameters only)")
+    if not frozen:
+        raise ModelError("a clamp_period holds the frozen states: list them in [refractory] "
+                         "frozen (NEST's iaf_psc_exp_htum: frozen = [\"V\"])", src, field_name)
+    dropped = [y.name for y in model.synapses if model.drops_while_refractory(y)]
+    if dropped:
+        raise ModelError(f"events of {', '.join(dropped)} onto a frozen state are dropped while "
+                         "refractory, which lifgen does not yet tell apart from the clamp_period; "
+                         "use [refractory] input = \"keep\"", src, field_name)
+
+
 def _check_values(model: Model) -> None:
     """Every parameter has a default and every state an initial value (a number or a formula):
     both front ends require them, and every later stage reads them as numbers."""
@@ -391,8 +439,12 @@ def _validate_refractory(model: Model, known: set[sympy.Symbol]) -> None:
         raise ModelError(f"a state named {ADAPTIVE_STATE!r} would hide the substep size of "
                          "method rkf45", src, f"[states] {ADAPTIVE_STATE}")
     if not model.refractory:
+        if model.refractory_clamp is not None:
+            raise ModelError("a clamp_period needs a refractory period", src, "[refractory]")
         return
     period, frozen = model.refractory
+    if model.refractory_clamp is not None:
+        _check_clamp(model, frozen)
     if model.is_discrete:
         raise ModelError("a refractory period is given in time; a discrete map has no dt", src,
                          "[refractory]")
@@ -425,14 +477,11 @@ def check_quantities(states: Sequence[Quantity], parameters: Sequence[Quantity],
             check_name(q.name, src, f"[{kind}] {q.name}")
             other = seen.get(q.name.lower())
             if other:
-                raise ModelError(f"{q.name!r} is declared twice (also as {other})", src,
+                case = ("; names that differ only in case are refused (most often a typo, V for "
+                        "v): rename one" if other.split()[-1] != q.name else "")
+                raise ModelError(f"{q.name!r} is declared twice (also as {other}){case}", src,
                                  f"[{kind}] {q.name}")
             seen[q.name.lower()] = f"{kind} {q.name}"
-            derivative_of = [s.name for s in states if q.name == f"d{s.name}"]
-            if derivative_of:
-                raise ModelError(f"{q.name!r} reads as the derivative of state {derivative_of[0]} "
-                                 f"(d{derivative_of[0]}/dt in a law); choose another name", src,
-                                 f"[{kind}] {q.name}")
             if q.value is not None and not math.isfinite(q.value):
                 raise ModelError(f"value {q.value!r} is not finite", src, f"[{kind}] {q.name}")
 

@@ -261,7 +261,7 @@ def trajectory(stepper: Substeps, initial: States, inputs: Inputs,
         points.append(state)
         if k == KICK_STEP:
             following = {n: v + added.get(n, 0.0) for n, v in following.items()}
-        fired = stepper.spiked(following, inputs)
+        fired = stepper.spiked(following, inputs, state)
         kept.append(~fired)
         state = stepper.reset(following, inputs, fired, state)
     if not points:
@@ -366,6 +366,7 @@ class Stepper:
         self.stages = [(k.name, closure(t)) for k, t in step_map.stages]
         self.updates = [(s.name, closure(t)) for s, t in step_map.updates]
         self.resets = [(s.name, closure(t)) for s, t in step_map.reset]
+        self.after_step = [(s.name, closure(t)) for s, t in step_map.model.after_step]
         spike = step_map.model.spike
         self.spike = closure(from_sympy(spike)) if self.resets and spike is not None else None
 
@@ -374,16 +375,24 @@ class Stepper:
         with np.errstate(all="ignore"):
             for name, function in self.stages:
                 values[name] = function(values)
-            return {name: function(values) for name, function in self.updates}
+            following = {name: function(values) for name, function in self.updates}
+            if not self.after_step:
+                return following
+            values = {**self.values, **following, **inputs,
+                      **{previous_symbol(n).name: v for n, v in states.items()}}
+            return {**following, **{name: function(values) for name, function in self.after_step}}
 
-    def spiked(self, states: States, inputs: Inputs) -> npt.NDArray[np.bool_]:
-        """Where the spike condition holds after a step of a model that resets (else nowhere)."""
+    def spiked(self, states: States, inputs: Inputs, before: States | None = None
+               ) -> npt.NDArray[np.bool_]:
+        """Where the spike condition holds after a step of a model that resets (else nowhere);
+        `before`: the states before the step, which the condition reads as previous(X)."""
         first = next(iter(states.values()))
         if self.spike is None:
             return np.zeros(first.shape, bool)
+        previous = {previous_symbol(n).name: v for n, v in (before or states).items()}
         with np.errstate(all="ignore"):
-            return np.broadcast_to(np.asarray(self.spike({**self.values, **states, **inputs}),
-                                              bool), first.shape)
+            return np.broadcast_to(np.asarray(self.spike({**self.values, **states, **inputs,
+                                                          **previous}), bool), first.shape)
 
     def reset(self, states: States, inputs: Inputs, fired: npt.NDArray[np.bool_],
               before: States) -> States:

@@ -19,7 +19,7 @@ from .linear import exact_step, linear_coefficients
 from .methods import (DEFAULT_TOLERANCES, MAX_SUBSTEPS, METHODS, NORMAL, SUBSTEP, auto_by_form,
                       check_written_step, error_estimates, symbolic_step)
 from ..ir.model import (ADAPTIVE_STATE, DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS,
-                        RESET_TIMINGS, Model)
+                        RESET_TIMINGS, Model, check_spike_reads)
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
 from ..ir.written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild,
@@ -56,6 +56,9 @@ class StepMap:
     # controller's (rtol, atol, most substeps per step)
     errors: Assignments = ()
     adaptive: tuple = ()
+    # with a clamp_period: (no spike while the counter exceeds this, frozen states held while
+    # it exceeds this), trees of steps; (): both while it is positive
+    refractory_limits: tuple = ()
 
     @property
     def spike(self) -> sympy.Basic:
@@ -172,6 +175,7 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
         raise InputError(f"reset_timing must be one of {RESET_TIMINGS}, got {reset_timing!r}")
     if reset not in dict(model.resets):
         raise InputError(f"model {model.name} defines no {reset!r} reset")
+    check_spike_reads(model, reset, reset_timing)
     correction = _correction(model, reset, reset_timing, reset_delay)
     stages: Assignments  # stage symbol <- tree, hoisted below
     if model.is_discrete:
@@ -198,6 +202,11 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                                                           first=first)))
                            for s, e in exact_step(model))
     refractory = _refractory(model, dt, reset, reset_timing, precise, constants)
+    limits = _refractory_limits(model, constants)
+    if limits:  # the counter starts at the longer of the two periods
+        refractory = (constants.hoist(Call("max", (_steps(model.refractory[0]),
+                                                   _steps(model.refractory_clamp)))),
+                       refractory[1])
     held_stages, held_updates = _held_step(model, method, stages, constants)
     return StepMap(model=model, method=method, dt=dt, constants=constants.table(),
                    updates=updates, sequential=sequential, reset=model.reset_for(reset),
@@ -206,7 +215,7 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                    warning="\n".join(filter(None, [stability_warning(model, method, dt),
                                                     inaccurate])),
                    held_stages=held_stages, held_updates=held_updates, errors=errors,
-                   adaptive=tolerances)
+                   adaptive=tolerances, refractory_limits=limits)
 
 
 @functools.lru_cache(maxsize=32)
@@ -289,8 +298,24 @@ def _refractory(model: Model, dt: float | None, reset: str, reset_timing: str, p
         raise InputError("a refractory period needs reset_timing='same_step' (the reset "
                          "belongs to the spike that starts the period)")
     period, frozen = model.refractory
-    steps = Call("floor", (Op("+", Op("/", period, Name(DT)), Num(0.001)),))
-    return constants.hoist(steps), frozen
+    return constants.hoist(_steps(period)), frozen
+
+
+def _steps(period: Tree | None) -> Tree:
+    """A period in whole steps, as Brian2 counts them."""
+    assert period is not None
+    return Call("floor", (Op("+", Op("/", period, Name(DT)), Num(0.001)),))
+
+
+def _refractory_limits(model: Model, constants: "Hoister") -> tuple:
+    """With a clamp_period (NEST's iaf_psc_exp_htum): the counter starts at R, the longer of
+    the total period T and the clamp A, in steps; the spike test is blocked while it is above
+    R - T, the frozen states held while it is above R - A."""
+    if not model.refractory or model.refractory_clamp is None:
+        return ()
+    total, clamp = _steps(model.refractory[0]), _steps(model.refractory_clamp)
+    longer = Call("max", (total, clamp))
+    return (constants.hoist(Op("-", longer, total)), constants.hoist(Op("-", longer, clamp)))
 
 
 def _check_precise(model: Model, method: str, reset_timing: str) -> None:
@@ -298,6 +323,10 @@ def _check_precise(model: Model, method: str, reset_timing: str) -> None:
         raise InputError("precise=True needs method='exact' on a linear ODE model")
     if reset_timing != "same_step":
         raise InputError("precise=True resets at the crossing instant: use reset_timing='same_step'")
+    if model.after_step:
+        raise InputError("precise=True integrates the step in closed form; [after_step] "
+                         "assignments change the state after the step, so they cannot be used "
+                         "with it")
     spike = model.spike
     if not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs not in model.state_symbols:
         raise InputError("precise=True needs a threshold condition 'X > theta' on a state X")

@@ -18,7 +18,7 @@ from numpy.polynomial.polynomial import polypow
 from ..errors import ModelError
 from ..ir.method_names import SUBSTEPPED, SUBSTEPS, substepped_name
 from .linear import exact_step, linear_coefficients
-from ..ir.symbols import DT, XI, substitute_expressions
+from ..ir.symbols import DT, XI, previous_symbol, substitute_expressions
 from ..ir.functions import exprel
 from ..ir.model import Model
 from ..ir.written import to_sympy
@@ -329,7 +329,10 @@ def _spiked_within(model: Model, current: Scope) -> sympy.Basic:
     integrates through its spikes: False."""
     if model.spike_on != "level" or model.reset_mechanism == "none" or model.spike is None:
         return sympy.false
-    return sympy.And(model.spike.xreplace(current), sympy.Not(model.spike))
+    # previous(X) read as X at the start of the step: a condition on the substep's descent
+    start = {previous_symbol(s.name): s for s in model.state_symbols}
+    return sympy.And(model.spike.xreplace({**start, **current}),
+                     sympy.Not(model.spike.xreplace(start)))
 
 
 def _adaptive_method(name: str, summary: str) -> Method:
