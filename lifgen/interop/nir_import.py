@@ -1,10 +1,13 @@
 """A NIR graph (nir.NIRGraph or a .nir file) as a lifgen.Network: subgraphs flattened, neuron
 nodes as populations (nir_models), each path of edge nodes (Affine, Linear, Scale, Flatten,
-Delay) between two of them composed into one projection, Input nodes as sources filled at run
-time (run_nir), Output nodes read back from what feeds them.
+Delay, Conv1d, Conv2d, SumPool2d, AvgPool2d) between two of them composed into one projection,
+Input nodes as sources filled at run time (run_nir), Output nodes read back from what feeds them.
 
-Edge nodes are a table from node type to a converter (EDGE_NODES) into a linear map; a node
-type without one is an InputError that names it and lists those supported."""
+Edge nodes are a table from node type to a converter (EDGE_NODES) into a linear map: a dense
+matrix, or a SciPy sparse one for the structured nodes (a convolution's or a pool's entries
+generated from its geometry); a path whose composed map is sparse becomes a lifgen.Sparse
+projection (delay 0 unless a Delay node says otherwise). A node type without a converter is an
+InputError that names it and lists those supported."""
 
 from __future__ import annotations
 
@@ -16,23 +19,47 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import InputError
+from ..runtime.connectivity import Sparse
 from ..runtime.network import Network
 from ..runtime.populations import SpikeRaster
 from .nir_models import CONVENTIONS, NIR_NODES, SNNTORCH_DT, NeuronSpec, neuron_spec
 
 
+DENSE_FROM = 0.5  # a composed sparse map at least this dense is delivered as dense weights
+
+
+def _scipy_sparse() -> Any:
+    try:
+        import scipy.sparse
+    except ImportError:  # pragma: no cover - scipy comes with the nir extra
+        raise InputError("convolutions, pools and identities of a NIR graph need scipy "
+                         "(pip install lifgen[nir])") from None
+    return scipy.sparse
+
+
+def dense(matrix: Any) -> np.ndarray:
+    """A map's matrix as a NumPy array."""
+    return matrix if isinstance(matrix, np.ndarray) else np.asarray(matrix.toarray())
+
+
 @dataclass
 class LinearMap:
     """What a chain of edge nodes does to a vector: x -> matrix @ x + bias, `delay` steps later
-    (`diagonal`: only scales, so a one-to-one projection)."""
+    (`diagonal`: only scales, so a one-to-one projection). The matrix is a NumPy array or a
+    SciPy CSR matrix (a structured node's, or a product with one)."""
 
-    matrix: np.ndarray
+    matrix: Any
     bias: np.ndarray
     delay: int = 0
     diagonal: bool = True
 
     def then(self, other: "LinearMap") -> "LinearMap":
-        return LinearMap(other.matrix @ self.matrix, other.matrix @ self.bias + other.bias,
+        if isinstance(self.matrix, np.ndarray) and isinstance(other.matrix, np.ndarray):
+            matrix = other.matrix @ self.matrix
+        else:
+            sparse = _scipy_sparse()
+            matrix = sparse.csr_matrix(other.matrix) @ sparse.csr_matrix(self.matrix)
+        return LinearMap(matrix, np.asarray(other.matrix @ self.bias).reshape(-1) + other.bias,
                          self.delay + other.delay, self.diagonal and other.diagonal)
 
 
@@ -54,7 +81,7 @@ class Interface:
 
 
 def _identity(n: int, delay: int = 0) -> LinearMap:
-    return LinearMap(np.eye(n), np.zeros(n), delay)
+    return LinearMap(_scipy_sparse().identity(n, format="csr"), np.zeros(n), delay)
 
 
 def _affine(node: Any, dt: float) -> LinearMap:
@@ -67,7 +94,7 @@ def _affine(node: Any, dt: float) -> LinearMap:
 
 def _scale(node: Any, dt: float) -> LinearMap:
     scale = np.asarray(node.scale, np.float64).reshape(-1)
-    return LinearMap(np.diag(scale), np.zeros(scale.size))
+    return LinearMap(_scipy_sparse().diags(scale, format="csr"), np.zeros(scale.size))
 
 
 def _flatten(node: Any, dt: float) -> LinearMap:
@@ -84,10 +111,116 @@ def _delay(node: Any, dt: float) -> LinearMap:
     return _identity(delay.size, int(round(steps[0])))
 
 
-# Edge nodes: type name -> converter (node, dt) -> LinearMap. Conv1d, Conv2d, SumPool2d and
-# AvgPool2d slot in here (as maps; convolutions may later keep a structured weight).
+def _geometry(value: Any, dims: int, what: str) -> tuple[int, ...]:
+    array = np.asarray(value).reshape(-1)
+    if array.size == 1:
+        array = np.repeat(array, dims)
+    if array.size != dims or np.any(array % 1) or np.any(array < 0):
+        raise InputError(f"{what} must be {dims} whole numbers >= 0; got {value!r}")
+    return tuple(int(x) for x in array)
+
+
+def _padding(node: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
+             stride: tuple[int, ...]) -> tuple[int, ...]:
+    padding = getattr(node, "padding", 0)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * len(kernel)
+        if padding == "same" and all(s == 1 for s in stride) \
+                and all(d * (k - 1) % 2 == 0 for k, d in zip(kernel, dilation)):
+            return tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilation))
+        raise InputError(f"padding {padding!r}: lifgen takes whole numbers, valid, or same "
+                         "with stride 1 and an even total")
+    return _geometry(padding, len(kernel), "padding")
+
+
+def window_map(in_shape: tuple[int, ...], weight: np.ndarray, stride: tuple[int, ...],
+               padding: tuple[int, ...], dilation: tuple[int, ...], groups: int,
+               what: str) -> tuple[Any, tuple[int, ...]]:
+    """The sparse matrix of a convolution (PyTorch's cross-correlation, zero padding) of an
+    input (channels, *spatial) with weight (out channels, in channels / groups, *kernel): one
+    entry per (output, input) pair that a kernel element joins, zero weights too (the geometry
+    decides), rows and columns in C order of (channel, *spatial); and the output shape."""
+    dims = weight.ndim - 2
+    if len(in_shape) != dims + 1:
+        raise InputError(f"{what} takes (channels, {dims} spatial) inputs; got shape {in_shape}")
+    out_c, in_per_group = weight.shape[:2]
+    kernel = weight.shape[2:]
+    channels, spatial = in_shape[0], in_shape[1:]
+    if groups < 1 or channels % groups or out_c % groups or channels // groups != in_per_group:
+        raise InputError(f"{what}: {channels} input channels in {groups} groups do not fit a "
+                         f"weight of shape {weight.shape}")
+    if min(stride) < 1 or min(dilation) < 1:
+        raise InputError(f"{what}: stride and dilation are at least 1")
+    out_spatial = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, p, d, k, s
+                        in zip(spatial, padding, dilation, kernel, stride))
+    if min(out_spatial) < 1:
+        raise InputError(f"{what}: the kernel does not fit the input {in_shape}")
+    # every (out channel, in channel of its group, kernel element, output position)
+    grids = np.meshgrid(np.arange(out_c), np.arange(in_per_group), *map(np.arange, kernel),
+                        *map(np.arange, out_spatial), indexing="ij")
+    oc, ic, ks, outs = grids[0], grids[1], grids[2:2 + dims], grids[2 + dims:]
+    ins = [o * s - p + k * d for o, k, s, p, d in zip(outs, ks, stride, padding, dilation)]
+    inside = np.ones(oc.shape, bool)
+    for position, n in zip(ins, spatial):
+        inside &= (position >= 0) & (position < n)
+    row = oc
+    for o, n in zip(outs, out_spatial):
+        row = row * n + o
+    column = (oc // (out_c // groups)) * in_per_group + ic
+    for position, n in zip(ins, spatial):
+        column = column * n + position
+    values = weight[(oc, ic, *ks)]
+    shape = (out_c * int(np.prod(out_spatial)), channels * int(np.prod(spatial)))
+    matrix = _scipy_sparse().csr_matrix(
+        (values[inside], (row[inside], column[inside])), shape=shape)
+    return matrix, (out_c, *out_spatial)
+
+
+def _in_shape(node: Any) -> tuple[int, ...]:
+    return tuple(int(s) for s in np.asarray(next(iter(node.input_type.values()))).reshape(-1))
+
+
+def _conv(dims: int) -> Callable[[Any, float], LinearMap]:
+    def convert(node: Any, dt: float) -> LinearMap:
+        what = f"a Conv{dims}d"
+        weight = np.asarray(node.weight, np.float64)
+        if weight.ndim != dims + 2:
+            raise InputError(f"{what} weight has {dims + 2} axes; got shape {weight.shape}")
+        kernel = weight.shape[2:]
+        stride = _geometry(getattr(node, "stride", 1), dims, "stride")
+        dilation = _geometry(getattr(node, "dilation", 1), dims, "dilation")
+        padding = _padding(node, kernel, dilation, stride)
+        groups = int(np.asarray(getattr(node, "groups", 1)).reshape(-1)[0])
+        matrix, out_shape = window_map(_in_shape(node), weight, stride, padding, dilation,
+                                       groups, what)
+        bias = np.asarray(getattr(node, "bias", 0.0), np.float64).reshape(-1)
+        bias = np.repeat(np.broadcast_to(bias, (out_shape[0],)), int(np.prod(out_shape[1:])))
+        return LinearMap(matrix, bias, 0, False)
+    return convert
+
+
+def _pool(average: bool) -> Callable[[Any, float], LinearMap]:
+    def convert(node: Any, dt: float) -> LinearMap:
+        what = "an AvgPool2d" if average else "a SumPool2d"
+        kernel = _geometry(node.kernel_size, 2, "kernel_size")
+        stride = getattr(node, "stride", None)
+        stride = _geometry(kernel if stride is None else stride, 2, "stride")
+        padding = _geometry(getattr(node, "padding", 0), 2, "padding")
+        in_shape = _in_shape(node)
+        # a pool is a convolution of one group per channel, its weights 1 (or 1 / the window:
+        # PyTorch's AvgPool2d, padding counted)
+        weight = np.full((in_shape[0], 1, *kernel),
+                         1.0 / (kernel[0] * kernel[1]) if average else 1.0)
+        matrix, _ = window_map(in_shape, weight, stride, padding, (1, 1), in_shape[0], what)
+        return LinearMap(matrix, np.zeros(matrix.shape[0]), 0, False)
+    return convert
+
+
+# Edge nodes: type name -> converter (node, dt) -> LinearMap.
 EDGE_NODES: dict[str, Callable[[Any, float], LinearMap]] = {
-    "Affine": _affine, "Linear": _affine, "Scale": _scale, "Flatten": _flatten, "Delay": _delay}
+    "Affine": _affine, "Linear": _affine, "Scale": _scale, "Flatten": _flatten, "Delay": _delay,
+    "Conv1d": _conv(1), "Conv2d": _conv(2), "SumPool2d": _pool(False), "AvgPool2d": _pool(True)}
 PASS_THROUGH = "PassThrough"  # a subgraph's own Input and Output nodes, once flattened
 
 
@@ -235,10 +368,14 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
                              f"values; node {post!r} has {spec.n} neurons")
         biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + linear.bias
         delay = max(linear.delay, 1) if (pre, post) in back else linear.delay
+        weights: Any
         if linear.diagonal and n_pre == spec.n:
-            weights: Any = ("one_to_one", np.diag(linear.matrix).copy())
+            weights = ("one_to_one", np.asarray(linear.matrix.diagonal(), np.float64).copy())
+        elif not isinstance(linear.matrix, np.ndarray) \
+                and linear.matrix.nnz < DENSE_FROM * np.prod(linear.matrix.shape):
+            weights, delay = _sparse_weights(linear.matrix, delay), 1  # (the Sparse's own)
         else:
-            weights = linear.matrix
+            weights = dense(linear.matrix)
         connections.append((pre_name, post_name, spec.synapse, weights, delay))
     for name, spec in specs.items():
         params = dict(spec.params)
@@ -251,6 +388,14 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         interface.outputs.setdefault(key, (_shape(nodes[key], "output"), []))
     network.nir = interface  # type: ignore[attr-defined]
     return network
+
+
+def _sparse_weights(matrix: Any, delay: int) -> Sparse:
+    """A sparse map as a lifgen.Sparse of one delay (0: within the step); the delivery sorts
+    its synapses by input neuron, stably."""
+    coo = matrix.tocoo()
+    return Sparse.from_arrays(coo.col, coo.row, coo.data, delay, n_pre=matrix.shape[1],
+                              n_post=matrix.shape[0])
 
 
 def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],

@@ -12,6 +12,7 @@ from ..errors import InputError
 from ..results.network_result import NetworkResult
 from ..runtime.network import Network
 from ..runtime.populations import SourcePopulation, SpikeRaster, Values
+from .nir_import import dense
 
 
 def _interface(network: Any) -> Any:
@@ -87,13 +88,14 @@ def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape:
             emitted = population.spikes.reshape(steps, -1, population.spikes.shape[-1]) \
                 .astype(np.float64)
         emitted = emitted.reshape(steps, rows, -1)
-        value = emitted @ linear.matrix.T + linear.bias
+        value = emitted @ dense(linear.matrix).T + linear.bias
         if linear.delay:
             value = np.concatenate([np.broadcast_to(linear.bias, (linear.delay, rows, value.shape[-1])),
                                     value[:-linear.delay]])[:steps]
         total = value if total is None else total + value
     assert total is not None
     if state is None and len(paths) == 1 and not np.any(paths[0][1].bias) \
-            and paths[0][1].diagonal and np.all(paths[0][1].matrix == np.eye(len(paths[0][1].matrix))):
+            and paths[0][1].diagonal and np.all(dense(paths[0][1].matrix) == np.eye(
+                paths[0][1].matrix.shape[0])):
         total = total.astype(bool)
     return total.reshape(steps, rows, *shape) if shape else total

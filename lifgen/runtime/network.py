@@ -23,7 +23,7 @@ from .network_run import NetworkSimulator
 from .plasticity import Synapses
 from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
                           SpikeRaster, Values, plastic_projection, projection, raster_source,
-                          update_order)
+                          update_order, zero_delay)
 from .simulate import MAX_COUNT
 from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
 
@@ -118,8 +118,7 @@ class Network:
         """The populations in the order one step updates them: a topological order of the
         zero-delay projections (insertion order otherwise). A zero-delay cycle is an error."""
         return update_order(list(self.populations), [(p.pre, p.post) for p in self.projections
-                                                     if p.kind in ("dense", "one_to_one")
-                                                     and p.delay == 0])
+                                                     if zero_delay(p)])
 
     def _check_new(self, name: str) -> None:
         try:
@@ -137,7 +136,10 @@ class Network:
         return self.populations[name]
 
     def _dt_for_delay(self, post: Population) -> float | None:
-        """The network's dt in the post model's time unit (delays given as times need it)."""
+        """The network's dt in the post model's time unit (delays given as times need it; a
+        discrete map's delays are whole steps)."""
+        if post.model.is_discrete:
+            return None
         if self.dt is not None:
             return dt_in_model_unit(post.model, self.dt)
         return post.model.dt

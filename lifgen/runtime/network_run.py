@@ -76,7 +76,9 @@ class NetworkSimulator:
     def _population_simulator(self, population: Population) -> Simulator:
         """The population's step map (through the source cache) and its run-time checks."""
         options = dict(population.options)
-        dt = dt_in_model_unit(population.model, self.network.dt)
+        # a discrete map (a step is a step) joins a timed network without a dt of its own
+        dt = None if population.model.is_discrete \
+            else dt_in_model_unit(population.model, self.network.dt)
         semantics = checked_semantics(options.get("method"), dt, self.dtype,
                                       options.get("reset"), options.get("reset_timing"),
                                       options.get("reset_delay"),

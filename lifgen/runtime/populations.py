@@ -104,6 +104,15 @@ COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol", "gr
                    "inhibition", "state_quant"}
 
 
+def zero_delay(projection: Projection) -> bool:
+    """Whether some of the projection's events arrive in the step of their spike (a sparse one:
+    a synapse of delay 0), so that its post population is updated after its pre population."""
+    if projection.kind == "sparse":
+        return projection.runs is not None and bool(projection.runs["run_delay"].size) \
+            and int(projection.runs["run_delay"].min()) == 0
+    return projection.kind in ("dense", "one_to_one") and projection.delay == 0
+
+
 def update_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
     """`names` in a topological order of `edges` (pre before post), stable otherwise."""
     waiting = {n: {pre for pre, post in edges if post == n and pre != n} for n in names}
