@@ -159,3 +159,116 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
     assert np.load(out)["output"].sum() == 4
     assert main(["simulate", str(tmp_path / "missing.nir"), "--input", "x.npy"]) == 2
     assert "no NIR file" in capsys.readouterr().err
+
+
+# -- convolutions and pools ----------------------------------------------------------------------
+
+def test_conv_and_pool_maps_equal_torch():
+    """Conv1d / Conv2d (stride, padding, dilation, groups, bias), AvgPool2d and SumPool2d as the
+    sparse maps lifgen generates from their geometry: torch.nn.functional's conv1d, conv2d and
+    avg_pool2d of random inputs (make_nir_sinabs_refs.py), to 1e-12 in float64."""
+    from lifgen.interop.nir_import import EDGE_NODES
+
+    ref = np.load(HERE / "conv_geometry.npz")
+    for k in range(5):
+        x, w, b = ref[f"conv{k}_x"], ref[f"conv{k}_w"], ref[f"conv{k}_b"]
+        dims = w.ndim - 2
+        g = ref[f"conv{k}_geometry"]
+        stride, padding, dilation = g[:dims], g[dims:2 * dims], g[2 * dims:3 * dims]
+        node = (nir.Conv2d(input_shape=x.shape[1:], weight=w, stride=stride, padding=padding,
+                           dilation=dilation, groups=int(g[-1]), bias=b) if dims == 2 else
+                nir.Conv1d(input_shape=x.shape[1], weight=w, stride=stride, padding=padding,
+                           dilation=dilation, groups=int(g[-1]), bias=b))
+        node.input_type = {"input": np.array(x.shape)}
+        linear = EDGE_NODES[f"Conv{dims}d"](node, DT, x.shape)
+        y = linear.matrix @ x.reshape(-1) + linear.bias
+        assert y.shape == (ref[f"conv{k}_y"].size,)
+        assert np.max(np.abs(y - ref[f"conv{k}_y"].reshape(-1))) < 1e-12, k
+    for k in range(2):
+        x, g = ref[f"pool{k}_x"], ref[f"pool{k}_geometry"]
+        for kind, key in (("AvgPool2d", "avg"), ("SumPool2d", "sum")):
+            node = getattr(nir, kind)(kernel_size=g[:2], stride=g[2:4], padding=g[4:])
+            node.input_type = {"input": np.array(x.shape)}
+            y = EDGE_NODES[kind](node, DT, x.shape).matrix @ x.reshape(-1)
+            assert np.max(np.abs(y - ref[f"pool{k}_{key}"].reshape(-1))) < 1e-12, (k, kind)
+
+
+def test_a_small_conv_graph_equals_sinabs():
+    """Conv2d (stride 2, padding 1, dilation 2, groups 2, bias) -> IF -> SumPool2d -> Conv2d ->
+    IF, convention="sinabs", float64: Sinabs 3.1's import spike for spike (make_nir_sinabs_refs.py;
+    the sums are exact in float64, so the summation order cannot differ)."""
+    ref = np.load(HERE / "conv_small_sinabs.npz")
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    assert [p.kind for p in net.projections] == ["sparse", "sparse"]
+    out = lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
+    assert out.shape == (80, 2, 4, 3, 3) and ref["out"].sum() > 1000
+    assert np.array_equal(out.reshape(80, 2, -1), ref["out"] != 0)
+
+
+def test_the_papers_cnn_equals_sinabs():
+    """The NIR paper's N-MNIST CNN (cnn_sinabs.nir: three Conv2d, two SumPool2d, Flatten, two
+    Affine, five IF layers) on synthetic events (60 steps, 3 rows, 2x34x34, p = 0.1),
+    convention="sinabs", float64: the output spikes of every step, so the counts per class, equal
+    Sinabs 3.1's import with one spike per step (SingleSpike; its default MultiSpike differs)."""
+    ref = np.load(HERE / "cnn_sinabs_sinabs.npz")
+    net = lifgen.from_nir(HERE / "cnn_sinabs.nir", convention="sinabs")
+    result = lifgen.run_nir(net, {"input": ref["x"]})
+    out = result.outputs["output"]
+    assert out.shape == (60, 3, 10) and ref["counts"].sum() > 100
+    assert np.array_equal(out, ref["out"] != 0)
+    assert np.array_equal(out.sum(0), ref["counts"])
+
+
+# -- methods, conventions and discrete nodes -----------------------------------------------------
+
+def test_from_nir_honours_method():
+    """method="euler" integrates the LIF by Euler's step (v += dt/tau (v_leak - v + r I)), the
+    default and "exact" by NIR's continuous time; an unknown method or one given with a discrete
+    convention is an InputError."""
+    graph = nir.read(str(HERE / "lif_norse.nir"))
+    lif = graph.nodes["1"]
+    tau, r = float(lif.tau[0]), float(lif.r[0])
+    current = np.zeros((40, 1, 1))
+    current[3:30] = 0.1
+    traces = {}
+    for method in ("euler", "exact", None):
+        net = lifgen.from_nir(graph, dt=DT, method=method)
+        traces[method] = lifgen.run_nir(net, {"input": current},
+                                        record={"n_1": ["v"]})["n_1"].traces["v"].reshape(-1)
+    v, euler = 0.0, []
+    for i in current.reshape(-1):
+        v += DT / tau * (float(lif.v_leak[0]) - v + r * i)
+        euler.append(v)
+    assert np.max(euler) < float(lif.v_threshold[0])
+    assert np.max(np.abs(traces["euler"] - euler)) < 1e-12
+    assert np.array_equal(traces["exact"], traces[None])
+    assert np.max(np.abs(traces["exact"] - traces["euler"])) > 1e-4
+    with pytest.raises(InputError, match="unknown method 'bogus'"):
+        lifgen.from_nir(graph, method="bogus")
+    with pytest.raises(InputError, match="give no method"):
+        lifgen.from_nir(graph, method="euler", convention="snntorch")
+    with pytest.raises(InputError, match="give no dt and no method"):
+        lifgen.from_nir(HERE / "conv_small.nir", method="euler", convention="sinabs")
+
+
+def test_a_threshold_node_runs_in_a_timed_network():
+    """Input -> Affine -> LIF (continuous, dt in seconds) -> Affine -> Threshold (a discrete
+    map): the Threshold population joins the timed network and spikes wherever its input,
+    the LIF's weighted spikes of the same step, exceeds its threshold."""
+    n = 3
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([2])}),
+        "a1": nir.Affine(weight=np.full((n, 2), 0.6), bias=np.zeros(n)),
+        "lif": nir.LIF(tau=np.full(n, 1e-3), r=np.full(n, 10.0), v_leak=np.zeros(n),
+                       v_threshold=np.array([1.0, 2.0, 4.0])),
+        "a2": nir.Affine(weight=np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), bias=np.zeros(2)),
+        "thr": nir.Threshold(threshold=np.array([1.5, 0.5])),
+        "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "a1"), ("a1", "lif"), ("lif", "a2"), ("a2", "thr"), ("thr", "output")])
+    x = np.zeros((60, 1, 2), np.uint8)
+    x[2:40:3] = 1
+    result = lifgen.run_nir(lifgen.from_nir(graph, dt=DT), {"input": x})
+    lif = result["lif"].spikes.reshape(60, n).astype(float)
+    expected = lif @ np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T > np.array([1.5, 0.5])
+    assert lif.sum() > 0 and expected.sum() > 0
+    assert np.array_equal(result.outputs["output"].reshape(60, 2), expected)

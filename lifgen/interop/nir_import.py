@@ -19,10 +19,12 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import InputError
+from ..ir.method_names import METHOD_CHOICES
 from ..runtime.connectivity import Sparse
 from ..runtime.network import Network
 from ..runtime.populations import SpikeRaster
-from .nir_models import CONVENTIONS, NIR_NODES, SNNTORCH_DT, NeuronSpec, neuron_spec
+from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SNNTORCH_DT, NeuronSpec,
+                         neuron_spec)
 
 
 DENSE_FROM = 0.5  # a composed sparse map at least this dense is delivered as dense weights
@@ -52,6 +54,7 @@ class LinearMap:
     bias: np.ndarray
     delay: int = 0
     diagonal: bool = True
+    shape: tuple[int, ...] = ()  # the shape of its output values, () if not known
 
     def then(self, other: "LinearMap") -> "LinearMap":
         if isinstance(self.matrix, np.ndarray) and isinstance(other.matrix, np.ndarray):
@@ -60,7 +63,8 @@ class LinearMap:
             sparse = _scipy_sparse()
             matrix = sparse.csr_matrix(other.matrix) @ sparse.csr_matrix(self.matrix)
         return LinearMap(matrix, np.asarray(other.matrix @ self.bias).reshape(-1) + other.bias,
-                         self.delay + other.delay, self.diagonal and other.diagonal)
+                         self.delay + other.delay, self.diagonal and other.diagonal,
+                         other.shape)
 
 
 @dataclass
@@ -80,35 +84,37 @@ class Interface:
     emits: dict[str, str | None] = field(default_factory=dict)  # population -> state or spikes
 
 
-def _identity(n: int, delay: int = 0) -> LinearMap:
-    return LinearMap(_scipy_sparse().identity(n, format="csr"), np.zeros(n), delay)
+def _identity(n: int, delay: int = 0, shape: tuple[int, ...] = ()) -> LinearMap:
+    return LinearMap(_scipy_sparse().identity(n, format="csr"), np.zeros(n), delay,
+                     shape=shape or (n,))
 
 
-def _affine(node: Any, dt: float) -> LinearMap:
+def _affine(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
     weight = np.asarray(node.weight, np.float64)
     if weight.ndim != 2:
         raise InputError(f"an Affine/Linear weight is 2-D; got shape {weight.shape}")
     bias = np.asarray(getattr(node, "bias", np.zeros(weight.shape[0])), np.float64).reshape(-1)
-    return LinearMap(weight, bias, 0, False)
+    return LinearMap(weight, bias, 0, False, (weight.shape[0],))
 
 
-def _scale(node: Any, dt: float) -> LinearMap:
+def _scale(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
     scale = np.asarray(node.scale, np.float64).reshape(-1)
-    return LinearMap(_scipy_sparse().diags(scale, format="csr"), np.zeros(scale.size))
+    return LinearMap(_scipy_sparse().diags(scale, format="csr"), np.zeros(scale.size),
+                     shape=arriving if int(np.prod(arriving)) == scale.size else (scale.size,))
 
 
-def _flatten(node: Any, dt: float) -> LinearMap:
-    shape = np.asarray(next(iter(node.input_type.values()))).astype(int)
-    return _identity(int(np.prod(shape)))
+def _flatten(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
+    n = int(np.prod(_in_shape(node, arriving)))
+    return _identity(n, shape=(n,))
 
 
-def _delay(node: Any, dt: float) -> LinearMap:
+def _delay(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
     delay = np.asarray(node.delay, np.float64).reshape(-1)
     steps = delay / dt
     if np.unique(np.round(steps)).size != 1 or np.any(np.abs(steps - np.round(steps)) > 1e-6):
         raise InputError(f"a Delay node's delays must be one whole number of steps of dt = {dt:g} s "
                          f"for every element; got {np.unique(delay)} s")
-    return _identity(delay.size, int(round(steps[0])))
+    return _identity(delay.size, int(round(steps[0])), arriving)
 
 
 def _geometry(value: Any, dims: int, what: str) -> tuple[int, ...]:
@@ -170,19 +176,26 @@ def window_map(in_shape: tuple[int, ...], weight: np.ndarray, stride: tuple[int,
     column = (oc // (out_c // groups)) * in_per_group + ic
     for position, n in zip(ins, spatial):
         column = column * n + position
-    values = weight[(oc, ic, *ks)]
+    values = weight[tuple([oc, ic, *ks])]
     shape = (out_c * int(np.prod(out_spatial)), channels * int(np.prod(spatial)))
     matrix = _scipy_sparse().csr_matrix(
         (values[inside], (row[inside], column[inside])), shape=shape)
     return matrix, (out_c, *out_spatial)
 
 
-def _in_shape(node: Any) -> tuple[int, ...]:
-    return tuple(int(s) for s in np.asarray(next(iter(node.input_type.values()))).reshape(-1))
+def _in_shape(node: Any, arriving: tuple[int, ...]) -> tuple[int, ...]:
+    """The node's input shape: its input_type, or the shape of what arrives (a graph read
+    without nir's type check has no input_type for pools)."""
+    given = next(iter((getattr(node, "input_type", None) or {}).values()), None)
+    if given is None or np.asarray(given).dtype == object:
+        if not arriving:
+            raise InputError("the shape of its input is not known")
+        return arriving
+    return tuple(int(n) for n in np.asarray(given).reshape(-1))
 
 
-def _conv(dims: int) -> Callable[[Any, float], LinearMap]:
-    def convert(node: Any, dt: float) -> LinearMap:
+def _conv(dims: int) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
+    def convert(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
         what = f"a Conv{dims}d"
         weight = np.asarray(node.weight, np.float64)
         if weight.ndim != dims + 2:
@@ -192,33 +205,39 @@ def _conv(dims: int) -> Callable[[Any, float], LinearMap]:
         dilation = _geometry(getattr(node, "dilation", 1), dims, "dilation")
         padding = _padding(node, kernel, dilation, stride)
         groups = int(np.asarray(getattr(node, "groups", 1)).reshape(-1)[0])
-        matrix, out_shape = window_map(_in_shape(node), weight, stride, padding, dilation,
-                                       groups, what)
+        # the input's channels from the weight and groups (nir 1.0.8 infers a grouped one's
+        # input_type as weight.shape[1] channels), its extent from input_shape
+        spatial = tuple(int(n) for n in np.asarray(
+            getattr(node, "input_shape", None) if getattr(node, "input_shape", None) is not None
+            else _in_shape(node, arriving)[1:]).reshape(-1))
+        in_shape = (weight.shape[1] * groups, *spatial)
+        matrix, out_shape = window_map(in_shape, weight, stride, padding, dilation, groups, what)
         bias = np.asarray(getattr(node, "bias", 0.0), np.float64).reshape(-1)
         bias = np.repeat(np.broadcast_to(bias, (out_shape[0],)), int(np.prod(out_shape[1:])))
-        return LinearMap(matrix, bias, 0, False)
+        return LinearMap(matrix, bias, 0, False, out_shape)
     return convert
 
 
-def _pool(average: bool) -> Callable[[Any, float], LinearMap]:
-    def convert(node: Any, dt: float) -> LinearMap:
+def _pool(average: bool) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
+    def convert(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
         what = "an AvgPool2d" if average else "a SumPool2d"
         kernel = _geometry(node.kernel_size, 2, "kernel_size")
         stride = getattr(node, "stride", None)
         stride = _geometry(kernel if stride is None else stride, 2, "stride")
         padding = _geometry(getattr(node, "padding", 0), 2, "padding")
-        in_shape = _in_shape(node)
+        in_shape = _in_shape(node, arriving)
         # a pool is a convolution of one group per channel, its weights 1 (or 1 / the window:
         # PyTorch's AvgPool2d, padding counted)
         weight = np.full((in_shape[0], 1, *kernel),
                          1.0 / (kernel[0] * kernel[1]) if average else 1.0)
-        matrix, _ = window_map(in_shape, weight, stride, padding, (1, 1), in_shape[0], what)
-        return LinearMap(matrix, np.zeros(matrix.shape[0]), 0, False)
+        matrix, out_shape = window_map(in_shape, weight, stride, padding, (1, 1), in_shape[0],
+                                       what)
+        return LinearMap(matrix, np.zeros(matrix.shape[0]), 0, False, out_shape)
     return convert
 
 
-# Edge nodes: type name -> converter (node, dt) -> LinearMap.
-EDGE_NODES: dict[str, Callable[[Any, float], LinearMap]] = {
+# Edge nodes: type name -> converter (node, dt, the shape of what arrives) -> LinearMap.
+EDGE_NODES: dict[str, Callable[[Any, float, tuple[int, ...]], LinearMap]] = {
     "Affine": _affine, "Linear": _affine, "Scale": _scale, "Flatten": _flatten, "Delay": _delay,
     "Conv1d": _conv(1), "Conv2d": _conv(2), "SumPool2d": _pool(False), "AvgPool2d": _pool(True)}
 PASS_THROUGH = "PassThrough"  # a subgraph's own Input and Output nodes, once flattened
@@ -236,7 +255,14 @@ def read_graph(graph_or_path: Any) -> Any:
         if not path.is_file():
             raise InputError(f"no NIR file {str(path)!r}")
         try:
-            return nir.read(str(path))
+            try:
+                return nir.read(str(path))
+            except Exception as error:
+                if "type" not in str(error).lower():
+                    raise
+                # nir 1.0.8 infers a grouped Conv's input channels as weight.shape[1]; the
+                # paths' maps check every shape themselves
+                return nir.read(str(path), type_check=False)
         except Exception as error:  # h5py and nir raise many kinds
             raise InputError(f"{str(path)!r} is not a NIR file nir can read: {error}") from None
     if not isinstance(graph_or_path, nir.NIRGraph):
@@ -290,7 +316,9 @@ def _kind(node: Any) -> str:
 def _shape(node: Any, port: str) -> tuple[int, ...]:
     types = getattr(node, f"{port}_type", None) or {}
     shape = next(iter(types.values()), None)
-    return tuple(int(s) for s in np.asarray(shape).reshape(-1)) if shape is not None else ()
+    if shape is None or np.asarray(shape).dtype == object:  # (read without nir's type check)
+        return ()
+    return tuple(int(s) for s in np.asarray(shape).reshape(-1))
 
 
 def population_name(key: str, taken: set[str]) -> str:
@@ -309,10 +337,17 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
              batch: int | None = None, convention: str = "nir") -> Network:
     """The NIR graph as a lifgen.Network (run it with lifgen.run_nir). `dt` in seconds (snnTorch's
     1e-4 by default, and always under convention="snntorch"); `method` the integration method
-    of the continuous nodes ("exact" by default: NIR's continuous time); `convention` "nir" or
-    "snntorch" (snnTorch 1.0's import_from_nir, number for number)."""
+    of the continuous nodes ("exact" by default: NIR's continuous time; an unknown name is an
+    InputError); `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for
+    number) or "sinabs" (Sinabs 3.1's from_nir: IF as IAFSqueeze, one spike per step)."""
     if convention not in CONVENTIONS:
         raise InputError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if method is not None and method not in METHOD_CHOICES:
+        raise InputError(f"unknown method {method!r}; the continuous nodes take one of "
+                         f"{', '.join(METHOD_CHOICES)}")
+    if convention == "sinabs" and (dt is not None or method is not None):
+        raise InputError("convention='sinabs' runs Sinabs's discrete layers: give no dt and no "
+                         "method")
     if convention == "snntorch":
         if dt is not None and dt != SNNTORCH_DT:
             raise InputError(f"convention='snntorch' runs at snnTorch's dt = {SNNTORCH_DT} s; "
@@ -330,7 +365,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
                 and kind not in ("Input", "Output", PASS_THROUGH):
             raise InputError(f"NIR node {key!r} is a {kind}, which lifgen does not support yet; "
                              f"supported: {supported()}")
-    network = Network(dt=None if convention == "snntorch" else f"{dt!r} s")  # discrete maps
+    network = Network(dt=None if convention in DISCRETE_CONVENTIONS else f"{dt!r} s")
     interface = Interface(graph, convention, dt, method, batch)
     vertices = {k for k, v in nodes.items() if _kind(v) in NIR_NODES or _kind(v) == "Input"}
     recurrent = _snntorch_recurrent(nodes, edges) if convention == "snntorch" else set()
@@ -417,10 +452,10 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
                 raise InputError(f"edge nodes {' -> '.join(seen + (post,))} form a cycle "
                                  "without a neuron node")
             if kind == PASS_THROUGH:
-                step = _identity(linear.matrix.shape[0])
+                step = _identity(linear.matrix.shape[0], shape=linear.shape)
             else:
                 try:
-                    step = EDGE_NODES[kind](nodes[post], dt)
+                    step = EDGE_NODES[kind](nodes[post], dt, linear.shape)
                 except InputError as error:
                     raise InputError(f"node {post!r}: {error}") from None
             if step.matrix.shape[1] != linear.matrix.shape[0]:
@@ -430,11 +465,17 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
 
     for vertex in sorted(vertices, key=list(nodes).index):
         node = nodes[vertex]
-        n = int(np.prod(_shape(node, "input") or _shape(node, "output"))) \
-            if _kind(node) == "Input" else None
-        if n is None:
+        if _kind(node) == "Input":
+            shape = _shape(node, "input") or _shape(node, "output")
+            n = int(np.prod(shape))
+        else:
             n = _neuron_count(node)
-        walk(vertex, vertex, _identity(n), (vertex,))
+            shape = _shape(node, "output")
+            if int(np.prod(shape or (0,))) != n:
+                arrays = [np.shape(v) for v in vars(node).values()
+                          if isinstance(v, np.ndarray) and np.size(v) == n]
+                shape = arrays[0] if arrays else (n,)
+        walk(vertex, vertex, _identity(n, shape=tuple(int(k) for k in shape)), (vertex,))
     return found
 
 
