@@ -272,3 +272,24 @@ def test_a_threshold_node_runs_in_a_timed_network():
     expected = lif @ np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T > np.array([1.5, 0.5])
     assert lif.sum() > 0 and expected.sum() > 0
     assert np.array_equal(result.outputs["output"].reshape(60, 2), expected)
+
+
+@pytest.mark.parametrize("kind", ["leaky", "synaptic", "rleaky", "rsynaptic"])
+def test_snntorch_exported_networks_equal_snntorchs_forward_pass(kind):
+    """fc1 -> Leaky / Synaptic / RLeaky / RSynaptic -> fc2 -> Leaky exported by snnTorch 1.0's
+    export_to_nir (nir 1.0.8; make_nir_snntorch_export_refs.py), convention="snntorch",
+    float32: snnTorch's own forward pass of the network, spikes exactly, membranes (and synaptic
+    currents) to 1e-5 relative to their largest magnitude."""
+    ref = np.load(HERE / f"snntorch_export_{kind}.npz")
+    net = lifgen.from_nir(HERE / f"snntorch_export_{kind}.nir", convention="snntorch")
+    first = "lif1_lif" if kind.startswith("r") else "lif1"
+    states = ["V", "I_syn"] if kind.endswith("synaptic") else ["V"]
+    result = lifgen.run_nir(net, {"input": ref["input"]}, dtype="float32",
+                            record={first: states, "lif2": ["V"]})
+    assert ref["spk1"].sum() > 100 and ref["spk2"].sum() > 10
+    assert np.array_equal(result[first].spikes, ref["spk1"] != 0)
+    assert np.array_equal(result.outputs["output"], ref["spk2"] != 0)
+    for got, want in ((result[first].traces["V"], ref["mem1"]),
+                      (result["lif2"].traces["V"], ref["mem2"])) + (
+            ((result[first].traces["I_syn"], ref["syn1"]),) if len(states) == 2 else ()):
+        assert np.max(np.abs(got - want)) < 1e-5 * max(1.0, np.abs(want).max())

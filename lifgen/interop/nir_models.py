@@ -114,7 +114,9 @@ def _no_leak(node: Any, key: str) -> None:
 
 def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
     """snn.Leaky(beta=1 - dt/tau, threshold=v_threshold / (r dt/tau) unless that scale is
-    close to 1, reset_mechanism="zero", reset_delay=False), as snnTorch computes them in float32."""
+    close to 1, reset_mechanism="zero", reset_delay=False), as snnTorch computes them in float32;
+    the neuron of a 2-cycle with an Affine an snn.RLeaky (its zero reset a step later, of the
+    whole new membrane)."""
     _no_leak(node, key)
     tau = _f32(node, "tau")
     beta = (1 - (SNNTORCH_DT / tau)).astype(np.float32)
@@ -125,7 +127,7 @@ def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
     n = max(tau.size, vthr.size)
     params = {"beta": np.broadcast_to(beta.astype(np.float64), (n,)).copy(),
               "threshold": _one(vthr, "threshold", key)}
-    return NeuronSpec(model_path("snntorch_leaky"), n, params,
+    return NeuronSpec(model_path("snntorch_rleaky" if recurrent else "snntorch_leaky"), n, params,
                       {"reset": "zero", "reset_delay": recurrent}, "I")
 
 
