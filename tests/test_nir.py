@@ -293,3 +293,37 @@ def test_snntorch_exported_networks_equal_snntorchs_forward_pass(kind):
                       (result["lif2"].traces["V"], ref["mem2"])) + (
             ((result[first].traces["I_syn"], ref["syn1"]),) if len(states) == 2 else ()):
         assert np.max(np.abs(got - want)) < 1e-5 * max(1.0, np.abs(want).max())
+
+
+@pytest.mark.parametrize("where", ["pre", "post"])
+def test_per_element_delays_are_sparse_delays(where):
+    """A Delay node with one delay per element (0, 1 and 3 steps), before the Affine (each
+    input's events delayed by its delay) or after it (each output's): a lifgen.Sparse with those
+    delays per synapse; the Threshold after it spikes as NumPy says."""
+    d = np.array([0, 1, 3])
+    w = np.array([[0.6, 0.5, 0.0], [0.0, 0.7, 0.4], [0.5, 0.0, 0.9]])
+    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+             "delay": nir.Delay(delay=d * DT),
+             "affine": nir.Affine(weight=w, bias=np.zeros(3)),
+             "thr": nir.Threshold(threshold=np.full(3, 0.55)),
+             "output": nir.Output(output_type={"output": np.array([3])})}
+    chain = ["input", "delay", "affine", "thr"] if where == "pre" else \
+        ["input", "affine", "delay", "thr"]
+    graph = nir.NIRGraph(nodes=nodes, edges=[*zip(chain, chain[1:]), ("thr", "output")],
+                         type_check=False)
+    net = lifgen.from_nir(graph, dt=DT)
+    assert [p.kind for p in net.projections] == ["sparse"]
+    x = (np.random.default_rng(2).random((40, 2, 3)) < 0.4).astype(np.uint8)
+    out = lifgen.run_nir(net, {"input": x}).outputs["output"]
+    late = np.zeros((40, 2, 3, 3))  # [t, row, post, pre]: x[t - delay] of that synapse
+    for i in range(3):
+        for j in range(3):
+            k = d[j] if where == "pre" else d[i]
+            late[k:, :, i, j] = x[:40 - k, :, j]
+    expected = (late * w).sum(-1) > 0.55
+    assert expected.sum() > 10 and np.array_equal(out, expected)
+    mixed = dict(nodes, affine2=nir.Affine(weight=w, bias=np.zeros(3)))
+    mixed_edges = [("input", "affine"), ("affine", "delay"), ("delay", "affine2"),
+                   ("affine2", "thr"), ("thr", "output")]
+    with pytest.raises(InputError, match="per-element delays followed by a map that mixes"):
+        lifgen.from_nir(nir.NIRGraph(nodes=mixed, edges=mixed_edges, type_check=False), dt=DT)

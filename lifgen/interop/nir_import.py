@@ -55,6 +55,10 @@ class LinearMap:
     delay: int = 0
     diagonal: bool = True
     shape: tuple[int, ...] = ()  # the shape of its output values, () if not known
+    # per-element delays in steps (added to `delay`): of each input ("pre", a Delay node before
+    # any mixing map) or of each output ("post", a Delay node after one, only scales after it)
+    delays: np.ndarray | None = None
+    delay_axis: str = "pre"
 
     def then(self, other: "LinearMap") -> "LinearMap":
         if isinstance(self.matrix, np.ndarray) and isinstance(other.matrix, np.ndarray):
@@ -62,9 +66,27 @@ class LinearMap:
         else:
             sparse = _scipy_sparse()
             matrix = sparse.csr_matrix(other.matrix) @ sparse.csr_matrix(self.matrix)
+        delays, axis = _delays_then(self, other)
         return LinearMap(matrix, np.asarray(other.matrix @ self.bias).reshape(-1) + other.bias,
                          self.delay + other.delay, self.diagonal and other.diagonal,
-                         other.shape)
+                         other.shape, delays, axis)
+
+
+def _delays_then(first: LinearMap, then: LinearMap) -> tuple[np.ndarray | None, str]:
+    """The per-element delays of `first` followed by `then`: by input while every map before
+    them only scales, by output after a mixing map, which only scales may follow."""
+    if then.delays is None:
+        if first.delays is not None and first.delay_axis == "post" and not then.diagonal:
+            raise InputError("per-element delays followed by a map that mixes elements are not "
+                             "supported: give the Delay node one delay, or put it before the "
+                             "Affine/Conv")
+        return first.delays, first.delay_axis
+    if first.delays is None:
+        return then.delays, "pre" if first.diagonal else "post"
+    if first.diagonal:
+        return first.delays + then.delays, first.delay_axis
+    raise InputError("two Delay nodes with per-element delays around a map that mixes elements "
+                     "are not supported")
 
 
 @dataclass
@@ -111,10 +133,15 @@ def _flatten(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
 def _delay(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
     delay = np.asarray(node.delay, np.float64).reshape(-1)
     steps = delay / dt
-    if np.unique(np.round(steps)).size != 1 or np.any(np.abs(steps - np.round(steps)) > 1e-6):
-        raise InputError(f"a Delay node's delays must be one whole number of steps of dt = {dt:g} s "
-                         f"for every element; got {np.unique(delay)} s")
-    return _identity(delay.size, int(round(steps[0])), arriving)
+    if np.any(np.abs(steps - np.round(steps)) > 1e-6) or np.any(steps < -1e-6):
+        raise InputError(f"a Delay node's delays must be whole numbers of steps of dt = {dt:g} s; "
+                         f"got {np.unique(delay)} s")
+    whole = np.round(steps).astype(np.int64)
+    if np.unique(whole).size == 1:
+        return _identity(delay.size, int(whole[0]), arriving)
+    identity = _identity(delay.size, 0, arriving)
+    identity.delays = whole  # per element: the projection becomes a lifgen.Sparse
+    return identity
 
 
 def _geometry(value: Any, dims: int, what: str) -> tuple[int, ...]:
@@ -404,7 +431,9 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + linear.bias
         delay = max(linear.delay, 1) if (pre, post) in back else linear.delay
         weights: Any
-        if linear.diagonal and n_pre == spec.n:
+        if linear.delays is not None:
+            weights, delay = _delayed_weights(linear, (pre, post) in back), 1
+        elif linear.diagonal and n_pre == spec.n:
             weights = ("one_to_one", np.asarray(linear.matrix.diagonal(), np.float64).copy())
         elif not isinstance(linear.matrix, np.ndarray) \
                 and linear.matrix.nnz < DENSE_FROM * np.prod(linear.matrix.shape):
@@ -423,6 +452,18 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         interface.outputs.setdefault(key, (_shape(nodes[key], "output"), []))
     network.nir = interface  # type: ignore[attr-defined]
     return network
+
+
+def _delayed_weights(linear: LinearMap, back: bool) -> Sparse:
+    """A map with per-element delays as a lifgen.Sparse, each synapse's delay that of its input
+    or output element (at least one step on a path that closes a cycle)."""
+    assert linear.delays is not None
+    coo = _scipy_sparse().coo_matrix(linear.matrix)
+    delay = linear.delay + linear.delays[coo.col if linear.delay_axis == "pre" else coo.row]
+    if back:
+        delay = np.maximum(delay, 1)
+    return Sparse.from_arrays(coo.col, coo.row, coo.data, delay, n_pre=linear.matrix.shape[1],
+                              n_post=linear.matrix.shape[0])
 
 
 def _sparse_weights(matrix: Any, delay: int) -> Sparse:

@@ -79,6 +79,9 @@ def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape:
         raise InputError(f"Output node {key!r} has no edge into it")
     total = None
     for name, linear in paths:
+        if linear.delays is not None:
+            raise InputError(f"Output node {key!r}: per-element delays on the edges into an "
+                             "Output node are not supported")
         state = interface.emits.get(name)
         population = result[name]
         if state is not None:
