@@ -205,6 +205,22 @@ def test_a_small_conv_graph_equals_sinabs():
     assert np.array_equal(out.reshape(80, 2, -1), ref["out"] != 0)
 
 
+def test_run_nir_reuses_its_program_for_new_inputs_of_any_batch():
+    """run_nir compiles a network once per source kind and shape and swaps the inputs in: runs
+    at batch 1, 2 and 1 again (and after a parameter changes) each equal a fresh network's."""
+    ref = np.load(HERE / "conv_small_sinabs.npz")
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    for x in (ref["x"][:, 1:], ref["x"], ref["x"][:, :1], ref["x"][:, 1:]):
+        out = lifgen.run_nir(net, {"input": x}).outputs["output"]
+        fresh = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+        assert np.array_equal(out, lifgen.run_nir(fresh, {"input": x}).outputs["output"])
+    assert np.array_equal(lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
+                          .reshape(80, 2, -1), ref["out"] != 0)
+    net.populations["if2"].params["threshold"] = np.full(36, 0.5)
+    changed = lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
+    assert changed.sum() > (ref["out"] != 0).sum()
+
+
 def test_the_papers_cnn_equals_sinabs():
     """The NIR paper's N-MNIST CNN (cnn_sinabs.nir: three Conv2d, two SumPool2d, Flatten, two
     Affine, five IF layers) on synthetic events (60 steps, 3 rows, 2x34x34, p = 0.1),

@@ -104,6 +104,8 @@ class Interface:
     outputs: dict[str, tuple[tuple[int, ...], list[tuple[str, LinearMap]]]] = field(default_factory=dict)
     populations: dict[str, str] = field(default_factory=dict)  # node key -> population
     emits: dict[str, str | None] = field(default_factory=dict)  # population -> state or spikes
+    # run_nir's compiled networks: (target, dtype, source kinds) -> (fingerprint, simulator)
+    simulators: dict[tuple, tuple[Any, Any]] = field(default_factory=dict, repr=False)
 
 
 def _identity(n: int, delay: int = 0, shape: tuple[int, ...] = ()) -> LinearMap:
