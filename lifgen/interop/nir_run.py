@@ -79,8 +79,7 @@ def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopula
     so the kernels and their cache are reused: a run at batch 1 costs the simulation, not a
     compile)."""
     key = (target, dtype, tuple((name, type(population.source).__name__,
-                                 np.shape(getattr(population.source, "spikes",
-                                                  getattr(population.source, "values", None))))
+                                 _source_shape(population.source))
                                 for name, population in sources.items()))
     fingerprint = _fingerprint(network)
     cached = interface.simulators.get(key)
@@ -95,6 +94,11 @@ def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopula
     simulator = run.compile(target=target, dtype=dtype)
     interface.simulators[key] = (fingerprint, simulator)
     return simulator
+
+
+def _source_shape(source: Any) -> tuple[int, ...]:
+    array = source.spikes if isinstance(source, SpikeRaster) else source.values
+    return tuple(np.shape(array))
 
 
 def _fingerprint(network: Network) -> tuple:
