@@ -18,14 +18,18 @@ environment that has snnTorch and Sinabs (nir 1.0.4 as Sinabs installs it):
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
 
-import nir
-import numpy as np
-import torch
+# this script's folder holds benchmarks/nir.py, which would shadow the nir package
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import nir  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NIR_DIR = ROOT / "tests" / "reference" / "nir"
@@ -50,12 +54,12 @@ def braille(batch, steps, p, seed):
     def run():
         s1, syn1, mem1 = (torch.zeros(batch, n1) for _ in range(3))
         syn2, mem2 = torch.zeros(batch, n2), torch.zeros(batch, n2)
-        total = 0.0
+        out = []
         for t in range(steps):
             s1, syn1, mem1 = lif1(fc1(x[t]), s1, syn1, mem1)
             s2, syn2, mem2 = lif2(fc2(s1), syn2, mem2)
-            total += float(s2.sum()) if t == steps - 1 else 0.0
-        return total
+            out.append(s2)
+        return float(torch.stack(out).sum())
     return run
 
 
@@ -91,10 +95,11 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    with torch.no_grad():
+    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):  # (snnTorch prints)
         run = (braille if args.graph == "braille" else cnn)(args.batch, args.steps, args.p,
                                                             args.seed)
         run()  # warm-up
+    with torch.no_grad():
         print(json.dumps({"ready": True, "torch": torch.__version__}), flush=True)
         for line in sys.stdin:
             if line.strip() != "run":
