@@ -199,7 +199,7 @@ def test_a_small_conv_graph_equals_sinabs():
     the sums are exact in float64, so the summation order cannot differ)."""
     ref = np.load(HERE / "conv_small_sinabs.npz")
     net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
-    assert [p.kind for p in net.projections] == ["sparse", "sparse"]
+    assert sorted(p.kind for p in net.projections) == ["conv2d", "sparse"]  # (pool + conv)
     out = lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
     assert out.shape == (80, 2, 4, 3, 3) and ref["out"].sum() > 1000
     assert np.array_equal(out.reshape(80, 2, -1), ref["out"] != 0)
@@ -343,3 +343,66 @@ def test_per_element_delays_are_sparse_delays(where):
                    ("affine2", "thr"), ("thr", "output")]
     with pytest.raises(InputError, match="per-element delays followed by a map that mixes"):
         lifgen.from_nir(nir.NIRGraph(nodes=mixed, edges=mixed_edges, type_check=False), dt=DT)
+
+
+def conv1d_graph():
+    rng = np.random.default_rng(8)
+    w = rng.normal(0.5, 0.4, (4, 2, 3))
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([4, 20])}),
+        "conv": nir.Conv1d(input_shape=20, weight=w, stride=2, padding=2, dilation=2, groups=2,
+                           bias=np.array([0.1, 0.0, -0.1, 0.05])),
+        "if1": nir.IF(r=np.ones((4, 10)), v_threshold=np.ones((4, 10)), v_reset=np.zeros((4, 10))),
+        "output": nir.Output(output_type={"output": np.array([4, 10])})},
+        edges=[("input", "conv"), ("conv", "if1"), ("if1", "output")], type_check=False)
+
+
+@pytest.mark.parametrize("case, dtype", [("cnn", "float32"), ("small", "float64"),
+                                         ("conv1d", "float32")])
+def test_the_kernel_delivery_of_a_convolution_is_its_sparse_one_bit_for_bit(case, dtype):
+    """convolutions="kernel" (projection kind "conv2d": the kernel and tables of the geometry,
+    no per-synapse index) against convolutions="sparse" (the generated lifgen.Sparse): every
+    population's spikes and states equal bit for bit. A target receives at most one event per
+    presynaptic spike, so both add its events in the order of the spikes."""
+    graph, x = {
+        "cnn": lambda: (HERE / "cnn_sinabs.nir", np.load(HERE / "cnn_sinabs_sinabs.npz")["x"]),
+        "small": lambda: (HERE / "conv_small.nir", np.load(HERE / "conv_small_sinabs.npz")["x"]),
+        "conv1d": lambda: (conv1d_graph(), (np.random.default_rng(1).random((50, 2, 4, 20))
+                                            < 0.3).astype(np.uint8))}[case]()
+    runs = {}
+    for mode in ("kernel", "sparse"):
+        net = lifgen.from_nir(graph, convention="sinabs", convolutions=mode)
+        kinds = {p.kind for p in net.projections}
+        assert ("conv2d" in kinds) == (mode == "kernel")
+        names = [name for name in net.populations if name != "input"]
+        runs[mode] = lifgen.run_nir(net, {"input": x}, dtype=dtype,
+                                    record={name: ["v"] for name in names})
+    assert runs["kernel"].outputs["output"].sum() > 10
+    for name in names:
+        assert np.array_equal(runs["kernel"][name].spikes, runs["sparse"][name].spikes), name
+        assert np.array_equal(runs["kernel"][name].traces["v"], runs["sparse"][name].traces["v"])
+    if case == "small":
+        assert np.array_equal(runs["kernel"].outputs["output"].reshape(80, 2, -1),
+                              np.load(HERE / "conv_small_sinabs.npz")["out"] != 0)
+
+
+def test_a_convolution_stores_its_kernel_and_tables(python_target):
+    """The conv2d projection stores the kernel (not an index per synapse) and tables of the
+    geometry; Convolution.n_synapses counts the Sparse it stands for; the Python printing of the
+    program gives the C program's numbers."""
+    conv = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    sparse = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs", convolutions="sparse")
+    kernel = next(p for p in conv.projections if p.kind == "conv2d")
+    generated = next(p for p in sparse.projections if p.pre == kernel.pre)
+    assert kernel.weights.size == 6 * 2 * 3 * 3
+    tables = sum(a.nbytes for a in kernel.runs.values())  # 16 bytes per input neuron
+    assert tables <= 16 * 4 * 12 * 12 + 4 * (12 * 3) * 2
+    from lifgen.runtime.convolution import Convolution
+    node = nir.read(str(HERE / "conv_small.nir"), type_check=False).nodes["conv1"]
+    assert Convolution(node.weight, (4, 12, 12), (2, 2), (1, 1), (2, 2), 2).n_synapses \
+        == generated.n_synapses > tables / 8
+    x = np.load(HERE / "conv_small_sinabs.npz")["x"][:30]
+    c = lifgen.run_nir(conv, {"input": x}, record={"if1": ["v"]})
+    python = lifgen.run_nir(conv, {"input": x}, record={"if1": ["v"]}, target="python")
+    assert np.array_equal(c["if1"].traces["v"], python["if1"].traces["v"])
+    assert np.array_equal(c.outputs["output"], python.outputs["output"])

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..ir.method_names import METHOD_CHOICES
 from ..runtime.connectivity import Sparse
+from ..runtime.convolution import Convolution
 from ..runtime.network import Network
 from ..runtime.populations import SpikeRaster
 from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SNNTORCH_DT, NeuronSpec,
@@ -59,6 +60,8 @@ class LinearMap:
     # any mixing map) or of each output ("post", a Delay node after one, only scales after it)
     delays: np.ndarray | None = None
     delay_axis: str = "pre"
+    identity: bool = False  # x -> x (a Flatten, a subgraph's pass-through, a uniform Delay)
+    conv: Convolution | None = None  # the map is this convolution (no other map on the path)
 
     def then(self, other: "LinearMap") -> "LinearMap":
         if isinstance(self.matrix, np.ndarray) and isinstance(other.matrix, np.ndarray):
@@ -67,9 +70,10 @@ class LinearMap:
             sparse = _scipy_sparse()
             matrix = sparse.csr_matrix(other.matrix) @ sparse.csr_matrix(self.matrix)
         delays, axis = _delays_then(self, other)
+        conv = self.conv if other.identity else other.conv if self.identity else None
         return LinearMap(matrix, np.asarray(other.matrix @ self.bias).reshape(-1) + other.bias,
                          self.delay + other.delay, self.diagonal and other.diagonal,
-                         other.shape, delays, axis)
+                         other.shape, delays, axis, self.identity and other.identity, conv)
 
 
 def _delays_then(first: LinearMap, then: LinearMap) -> tuple[np.ndarray | None, str]:
@@ -110,7 +114,7 @@ class Interface:
 
 def _identity(n: int, delay: int = 0, shape: tuple[int, ...] = ()) -> LinearMap:
     return LinearMap(_scipy_sparse().identity(n, format="csr"), np.zeros(n), delay,
-                     shape=shape or (n,))
+                     shape=shape or (n,), identity=True)
 
 
 def _affine(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
@@ -243,7 +247,14 @@ def _conv(dims: int) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
         matrix, out_shape = window_map(in_shape, weight, stride, padding, dilation, groups, what)
         bias = np.asarray(getattr(node, "bias", 0.0), np.float64).reshape(-1)
         bias = np.repeat(np.broadcast_to(bias, (out_shape[0],)), int(np.prod(out_shape[1:])))
-        return LinearMap(matrix, bias, 0, False, out_shape)
+        if dims == 1:  # a Conv1d is a Conv2d of height 1
+            conv = Convolution(weight[:, :, None, :], (in_shape[0], 1, in_shape[1]),
+                               (1, stride[0]), (0, padding[0]), (1, dilation[0]), groups)
+        else:
+            conv = Convolution(weight, (in_shape[0], in_shape[1], in_shape[2]),
+                               (stride[0], stride[1]), (padding[0], padding[1]),
+                               (dilation[0], dilation[1]), groups)
+        return LinearMap(matrix, bias, 0, False, out_shape, conv=conv)
     return convert
 
 
@@ -363,12 +374,18 @@ def population_name(key: str, taken: set[str]) -> str:
 
 
 def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = None,
-             batch: int | None = None, convention: str = "nir") -> Network:
+             batch: int | None = None, convention: str = "nir",
+             convolutions: str = "kernel") -> Network:
     """The NIR graph as a lifgen.Network (run it with lifgen.run_nir). `dt` in seconds (snnTorch's
     1e-4 by default, and always under convention="snntorch"); `method` the integration method
     of the continuous nodes ("exact" by default: NIR's continuous time; an unknown name is an
     InputError); `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for
-    number) or "sinabs" (Sinabs 3.1's from_nir: IF as IAFSqueeze, one spike per step)."""
+    number) or "sinabs" (Sinabs 3.1's from_nir: IF as IAFSqueeze, one spike per step);
+    `convolutions` "kernel" (a path that is one Conv1d/Conv2d delivers from its kernel and
+    geometry, projection kind "conv2d") or "sparse" (every structured path a lifgen.Sparse of
+    its generated synapses: the same numbers, bit for bit)."""
+    if convolutions not in ("kernel", "sparse"):
+        raise InputError(f"convolutions must be 'kernel' or 'sparse', got {convolutions!r}")
     if convention not in CONVENTIONS:
         raise InputError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
     if method is not None and method not in METHOD_CHOICES:
@@ -435,6 +452,8 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         weights: Any
         if linear.delays is not None:
             weights, delay = _delayed_weights(linear, (pre, post) in back), 1
+        elif linear.conv is not None and convolutions == "kernel":
+            weights = linear.conv
         elif linear.diagonal and n_pre == spec.n:
             weights = ("one_to_one", np.asarray(linear.matrix.diagonal(), np.float64).copy())
         elif not isinstance(linear.matrix, np.ndarray) \

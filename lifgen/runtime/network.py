@@ -73,7 +73,8 @@ class Network:
                 delay: Any = 1) -> Projection:
         """A projection from `pre` into synapse type `synapse` of `post` (populations or their
         names). `weights`: (n_post, n_pre) dense, (n,) or "one_to_one" with a scalar, a
-        lifgen.Sparse with its own delays, or a lifgen.Synapses (a Sparse whose synapses follow
+        lifgen.Sparse with its own delays, a lifgen.Convolution (its kernel and geometry,
+        delivered without a per-synapse index), or a lifgen.Synapses (a Sparse whose synapses follow
         a synapse model such as "stdp"; its delays >= 1 step), whose final states come back as
         `result.synapses[(pre, post, synapse)]`. `delay` in steps or as a time ("1.5 ms")."""
         pre_population, post_population = self._population(pre), self._population(post)

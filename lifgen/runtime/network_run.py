@@ -153,7 +153,7 @@ class NetworkSimulator:
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0,
                                            self._graded(p.pre), plastic=p.binding,
-                                           recorded=j in recorded)
+                                           recorded=j in recorded, conv=p.conv)
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events")
@@ -346,7 +346,7 @@ class NetworkSimulator:
                 delays.append(int(p.runs["run_delay"].min()))
             elif p.kind == "plastic" and p.synapses is not None and p.synapses.sparse.delay.size:
                 delays.append(int(p.synapses.sparse.delay.min()))
-            elif p.kind in ("dense", "one_to_one"):
+            elif p.kind in ("dense", "one_to_one", "conv2d"):
                 delays.append(int(p.delay))
         return min(delays) if delays else None
 
@@ -716,7 +716,7 @@ def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarr
         return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
     if projection.kind == "one_to_one":
         return {"weights": np.ascontiguousarray(projection.weights, dtype)}
-    assert projection.runs is not None
+    assert projection.runs is not None  # (a convolution's: its tables)
     return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs}
 
 
