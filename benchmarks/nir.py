@@ -42,9 +42,9 @@ def events(steps, batch, shape, p, seed=0):
     return (np.random.default_rng(seed).random((steps, batch, *shape)) < p).astype(np.float32)
 
 
-def lifgen_run(graph, batch, steps):
+def lifgen_run(graph, batch, steps, convolutions="kernel"):
     path, convention, shape, _, p = GRAPHS[graph]
-    net = lifgen.from_nir(NIR_DIR / path, convention=convention)
+    net = lifgen.from_nir(NIR_DIR / path, convention=convention, convolutions=convolutions)
     x = events(steps, batch, shape, p).astype(np.uint8)
     lifgen.run_nir(net, {"input": x}, dtype="float32")  # compiles (untimed)
 
@@ -78,7 +78,8 @@ class TorchProcess:
 
 def projection_memory(net, itemsize=4):
     """Bytes the network's projections store (float32 weights; a sparse one's 32-bit targets and
-    its runs), their synapse count, and the sparse ones' bytes per synapse."""
+    its runs, a convolution's tables), the weights stored, and the sparse ones' synapses and
+    bytes per synapse."""
     total = synapses = sparse_bytes = sparse_synapses = 0
     for p in net.projections:
         stored = p.n_synapses * itemsize + sum(a.nbytes for a in (p.runs or {}).values())
@@ -101,36 +102,45 @@ def report(quick=False):
     for graph in ("braille", "cnn"):
         steps = GRAPHS[graph][3] // (2 if quick else 1)
         for batch in (1, 256):
-            run, net = lifgen_run(graph, batch, steps)
+            variants = {TITLES[graph]: lifgen_run(graph, batch, steps)}
+            if graph == "cnn":  # the convolutions as the generated lifgen.Sparse
+                variants["N-MNIST CNN, convolutions as Sparse"] = lifgen_run(
+                    graph, batch, steps, "sparse")
             torch = TorchProcess(python, graph, batch, steps) if python else None
-            ours, theirs, spikes = [], [], [None, None]
+            ours = {title: [] for title in variants}
+            theirs, spikes, torch_spikes = [], {}, None
             for _ in range(rounds):
-                start = time.perf_counter()
-                spikes[0] = run()
-                ours.append(time.perf_counter() - start)
+                for title, (run, _) in variants.items():
+                    start = time.perf_counter()
+                    spikes[title] = run()
+                    ours[title].append(time.perf_counter() - start)
                 if torch is not None:
-                    spikes[1], seconds = torch.run()
+                    torch_spikes, seconds = torch.run()
                     theirs.append(seconds)
             if torch is not None:
                 torch.close()
             per = 1e3 / batch  # ms per sample
-            row = f"| {TITLES[graph]} | {batch} | {steps} | {min(ours) * per:.3f} ms | " \
-                  f"{statistics.median(ours) * per:.3f} ms | "
-            if theirs:
-                row += (f"{min(theirs) * per:.3f} ms | {statistics.median(theirs) * per:.3f} ms | "
-                        f"{min(theirs) / min(ours):.1f}x | "
-                        f"{statistics.median(theirs) / statistics.median(ours):.1f}x | "
-                        f"{spikes[0]:.0f} / {spikes[1]:.0f} |")
-            else:
-                row += f"- | - | - | - | {spikes[0]:.0f} / - |"
-            lines.append(row)
+            for title, times in ours.items():
+                row = f"| {title} | {batch} | {steps} | {min(times) * per:.3f} ms | " \
+                      f"{statistics.median(times) * per:.3f} ms | "
+                if theirs:
+                    row += (f"{min(theirs) * per:.3f} ms | "
+                            f"{statistics.median(theirs) * per:.3f} ms | "
+                            f"{min(theirs) / min(times):.1f}x | "
+                            f"{statistics.median(theirs) / statistics.median(times):.1f}x | "
+                            f"{spikes[title]:.0f} / {torch_spikes:.0f} |")
+                else:
+                    row += f"- | - | - | - | {spikes[title]:.0f} / - |"
+                lines.append(row)
+            net = variants[TITLES[graph]][1]
             if graph == "cnn" and batch == 1:
-                total, synapses, per_synapse, sparse = projection_memory(net)
-                notes.append(f"The CNN's projections: {synapses} synapses in {total / 2**20:.2f} "
-                             f"MiB at float32; its convolutions (and the pools composed into "
-                             f"them) are {sparse} synapses of generated sparse index, "
-                             f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a 4-byte "
-                             "target, each input neuron's run of delay 0).")
+                for title, (_, net) in variants.items():
+                    total, stored, per_synapse, sparse = projection_memory(net)
+                    notes.append(f"{title}: the projections store {stored} weights in "
+                                 f"{total / 2**20:.2f} MiB at float32 (with their indices or "
+                                 f"tables); {sparse} synapses as a generated lifgen.Sparse, "
+                                 f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a "
+                                 "4-byte target, each input neuron's run of delay 0).")
     lines += [""] + notes + [
         "", "Torch's times are those its process measures around the forward pass; lifgen's "
         "the whole run_nir call (inputs in, outputs back). Output spikes: the sum over steps, "
