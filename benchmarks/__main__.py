@@ -427,6 +427,8 @@ def main(argv=None):
               + " (best of runs)."]
     from benchmarks.plasticity import report as plasticity_report  # imports this module
     lines += plasticity_report(args.quick)
+    from benchmarks.nir import report as nir_report  # imports this module
+    lines += nir_report(args.quick)
     lines += ["\n**Compile latency** (new process, imports excluded; best and median)\n",
               "| model | cold, empty cache | warm |", "|---|---|---|"]
     for model in ("leaky", "lapicque"):

@@ -3,6 +3,7 @@
 from .version import __version__  # noqa: E402
 
 from .runtime.connectivity import Sparse  # noqa: E402
+from .runtime.convolution import Convolution  # noqa: E402
 from .tools.emit import emit  # noqa: E402
 from .errors import (BuildError, CompileError, InputError, LifgenError, ModelError,  # noqa: E402
                      NumericalWarning)
@@ -28,7 +29,7 @@ from .interop.nir_run import run_nir  # noqa: E402
 from .interop.nir_export import to_nir  # noqa: E402
 
 __all__ = [
-    "Bernoulli", "BuildError", "CompileError", "Constant", "InputError", "LifgenError", "Model",
+    "Bernoulli", "BuildError", "CompileError", "Constant", "Convolution", "InputError", "LifgenError", "Model",
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",

@@ -128,7 +128,7 @@ def test_from_scipy():
     (dict(pre=[0, 5], post=[1, 2], weight=1.0, n_pre=3, n_post=3), "pre indices must lie in 0..2"),
     (dict(pre=[0, 1], post=[1, -1], weight=1.0), "post indices"),
     (dict(pre=[0, 1], post=[1, 0], weight=[1.0, np.nan]), "NaN"),
-    (dict(pre=[0, 1], post=[1, 0], weight=1.0, delay=0), "delays are whole steps >= 1"),
+    (dict(pre=[0, 1], post=[1, 0], weight=1.0, delay=-1), "delays are whole steps >= 0"),
     (dict(pre=[0, 1], post=[1, 0], weight=1.0, delay=1.5), "integers"),
     (dict(pre=[0, 1], post=[1], weight=1.0), "same length"),
     (dict(pre=[0.5], post=[1], weight=1.0), "integer neuron indices"),
@@ -143,6 +143,41 @@ def test_sparse_must_match_the_population():
     sparse = lifgen.Sparse.random(10, 10, 0.5, 1.0)
     with pytest.raises(InputError, match="connects 10 to 10 neurons; the population has 12"):
         lifgen.compile(kicked()).run(5, 12, connections={"exc": sparse})
+
+
+def test_a_single_populations_sparse_connections_arrive_a_step_later():
+    """Delay 0 is for a network's projections (delivered within the step in update order)."""
+    sparse = lifgen.Sparse.from_arrays([0, 1], [1, 0], 1.0, delay=0, n_pre=12, n_post=12)
+    with pytest.raises(InputError, match="delays are whole steps >= 1 here"):
+        lifgen.compile(kicked()).run(5, 12, connections={"exc": sparse})
+
+
+def test_a_zero_delay_sparse_projection_is_the_dense_one_bit_for_bit():
+    """A Sparse of delay 0 between populations delivers within the step (its post population
+    updated after its pre population whatever the insertion order), adding each post neuron's
+    events in the order of a dense projection of delay 0: the same numbers bit for bit."""
+    rng = np.random.default_rng(4)
+    x = rng.random((60, 2, 5)) < 0.3
+    w_in = rng.normal(0.8, 0.2, (9, 5))
+    w = rng.normal(0.3, 0.4, (7, 9)) * (rng.random((7, 9)) < 0.5)
+    post, pre = np.nonzero(w)
+    runs = {}
+    for kind in ("dense", "sparse"):
+        net = lifgen.Network()
+        net.add_source("x", x)
+        net.add("b", kicked(), 7)  # (added before its pre population: the order is the update's)
+        net.add("a", kicked(), 9)
+        net.connect("x", "a", "exc", w_in)
+        if kind == "dense":
+            net.connect("a", "b", "exc", w, delay=0)
+        else:
+            net.connect("a", "b", "exc", lifgen.Sparse.from_arrays(pre, post, w[post, pre],
+                                                                   delay=0, n_pre=9, n_post=7))
+        assert net.update_order() == ["x", "a", "b"]
+        runs[kind] = net.compile().run(60, record={"b": ["V"]}, spikes="raster")
+    assert runs["dense"]["b"].spike_count.sum() > 0
+    assert np.array_equal(runs["dense"]["b"].spikes, runs["sparse"]["b"].spikes)
+    assert np.array_equal(runs["dense"]["b"].traces["V"], runs["sparse"]["b"].traces["V"])
 
 
 def test_synapse_target_must_be_a_state():

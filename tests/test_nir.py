@@ -105,14 +105,22 @@ def test_to_nir_of_from_nir_is_the_graph(name):
     same(graph, back)
 
 
+class Softmax:
+    """A node type lifgen has no converter for (NIR has none either: every nir 1.0.8 node is
+    supported)."""
+
+    def __init__(self, n):
+        self.input_type = {"input": np.array([n])}
+        self.output_type = {"output": np.array([n])}
+
+
 def test_an_unsupported_node_is_named_with_what_is_supported():
     graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([4])}),
-                                "pool": nir.SumPool2d(kernel_size=np.array([2, 2]),
-                                                      stride=np.array([2, 2]),
-                                                      padding=np.array([0, 0])),
+                                "soft": Softmax(4),
                                 "output": nir.Output(output_type={"output": np.array([4])})},
-                         edges=[("input", "pool"), ("pool", "output")], type_check=False)
-    with pytest.raises(InputError, match=r"'pool' is a SumPool2d.*supported: .*CubaLIF.*Affine"):
+                         edges=[("input", "soft"), ("soft", "output")], type_check=False)
+    with pytest.raises(InputError, match=r"'soft' is a Softmax.*supported: .*CubaLIF.*Affine"
+                                         r".*Conv2d.*AvgPool2d"):
         lifgen.from_nir(graph)
 
 
@@ -151,3 +159,250 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
     assert np.load(out)["output"].sum() == 4
     assert main(["simulate", str(tmp_path / "missing.nir"), "--input", "x.npy"]) == 2
     assert "no NIR file" in capsys.readouterr().err
+
+
+# -- convolutions and pools ----------------------------------------------------------------------
+
+def test_conv_and_pool_maps_equal_torch():
+    """Conv1d / Conv2d (stride, padding, dilation, groups, bias), AvgPool2d and SumPool2d as the
+    sparse maps lifgen generates from their geometry: torch.nn.functional's conv1d, conv2d and
+    avg_pool2d of random inputs (make_nir_sinabs_refs.py), to 1e-12 in float64."""
+    from lifgen.interop.nir_import import EDGE_NODES
+
+    ref = np.load(HERE / "conv_geometry.npz")
+    for k in range(5):
+        x, w, b = ref[f"conv{k}_x"], ref[f"conv{k}_w"], ref[f"conv{k}_b"]
+        dims = w.ndim - 2
+        g = ref[f"conv{k}_geometry"]
+        stride, padding, dilation = g[:dims], g[dims:2 * dims], g[2 * dims:3 * dims]
+        node = (nir.Conv2d(input_shape=x.shape[1:], weight=w, stride=stride, padding=padding,
+                           dilation=dilation, groups=int(g[-1]), bias=b) if dims == 2 else
+                nir.Conv1d(input_shape=x.shape[1], weight=w, stride=stride, padding=padding,
+                           dilation=dilation, groups=int(g[-1]), bias=b))
+        node.input_type = {"input": np.array(x.shape)}
+        linear = EDGE_NODES[f"Conv{dims}d"](node, DT, x.shape)
+        y = linear.matrix @ x.reshape(-1) + linear.bias
+        assert y.shape == (ref[f"conv{k}_y"].size,)
+        assert np.max(np.abs(y - ref[f"conv{k}_y"].reshape(-1))) < 1e-12, k
+    for k in range(2):
+        x, g = ref[f"pool{k}_x"], ref[f"pool{k}_geometry"]
+        for kind, key in (("AvgPool2d", "avg"), ("SumPool2d", "sum")):
+            node = getattr(nir, kind)(kernel_size=g[:2], stride=g[2:4], padding=g[4:])
+            node.input_type = {"input": np.array(x.shape)}
+            y = EDGE_NODES[kind](node, DT, x.shape).matrix @ x.reshape(-1)
+            assert np.max(np.abs(y - ref[f"pool{k}_{key}"].reshape(-1))) < 1e-12, (k, kind)
+
+
+def test_a_small_conv_graph_equals_sinabs():
+    """Conv2d (stride 2, padding 1, dilation 2, groups 2, bias) -> IF -> SumPool2d -> Conv2d ->
+    IF, convention="sinabs", float64: Sinabs 3.1's import spike for spike (make_nir_sinabs_refs.py;
+    the sums are exact in float64, so the summation order cannot differ)."""
+    ref = np.load(HERE / "conv_small_sinabs.npz")
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    assert sorted(p.kind for p in net.projections) == ["conv2d", "sparse"]  # (pool + conv)
+    out = lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
+    assert out.shape == (80, 2, 4, 3, 3) and ref["out"].sum() > 1000
+    assert np.array_equal(out.reshape(80, 2, -1), ref["out"] != 0)
+
+
+def test_run_nir_reuses_its_program_for_new_inputs_of_any_batch():
+    """run_nir compiles a network once per source kind and shape and swaps the inputs in: runs
+    at batch 1, 2 and 1 again (and after a parameter changes) each equal a fresh network's."""
+    ref = np.load(HERE / "conv_small_sinabs.npz")
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    for x in (ref["x"][:, 1:], ref["x"], ref["x"][:, :1], ref["x"][:, 1:]):
+        out = lifgen.run_nir(net, {"input": x}).outputs["output"]
+        fresh = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+        assert np.array_equal(out, lifgen.run_nir(fresh, {"input": x}).outputs["output"])
+    assert np.array_equal(lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
+                          .reshape(80, 2, -1), ref["out"] != 0)
+    net.populations["if2"].params["threshold"] = np.full(36, 0.5)
+    changed = lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
+    assert changed.sum() > (ref["out"] != 0).sum()
+
+
+def test_the_papers_cnn_equals_sinabs():
+    """The NIR paper's N-MNIST CNN (cnn_sinabs.nir: three Conv2d, two SumPool2d, Flatten, two
+    Affine, five IF layers) on synthetic events (60 steps, 3 rows, 2x34x34, p = 0.1),
+    convention="sinabs", float64: the output spikes of every step, so the counts per class, equal
+    Sinabs 3.1's import with one spike per step (SingleSpike; its default MultiSpike differs)."""
+    ref = np.load(HERE / "cnn_sinabs_sinabs.npz")
+    net = lifgen.from_nir(HERE / "cnn_sinabs.nir", convention="sinabs")
+    result = lifgen.run_nir(net, {"input": ref["x"]})
+    out = result.outputs["output"]
+    assert out.shape == (60, 3, 10) and ref["counts"].sum() > 100
+    assert np.array_equal(out, ref["out"] != 0)
+    assert np.array_equal(out.sum(0), ref["counts"])
+
+
+# -- methods, conventions and discrete nodes -----------------------------------------------------
+
+def test_from_nir_honours_method():
+    """method="euler" integrates the LIF by Euler's step (v += dt/tau (v_leak - v + r I)), the
+    default and "exact" by NIR's continuous time; an unknown method or one given with a discrete
+    convention is an InputError."""
+    graph = nir.read(str(HERE / "lif_norse.nir"))
+    lif = graph.nodes["1"]
+    tau, r = float(lif.tau[0]), float(lif.r[0])
+    current = np.zeros((40, 1, 1))
+    current[3:30] = 0.1
+    traces = {}
+    for method in ("euler", "exact", None):
+        net = lifgen.from_nir(graph, dt=DT, method=method)
+        traces[method] = lifgen.run_nir(net, {"input": current},
+                                        record={"n_1": ["v"]})["n_1"].traces["v"].reshape(-1)
+    v, euler = 0.0, []
+    for i in current.reshape(-1):
+        v += DT / tau * (float(lif.v_leak[0]) - v + r * i)
+        euler.append(v)
+    assert np.max(euler) < float(lif.v_threshold[0])
+    assert np.max(np.abs(traces["euler"] - euler)) < 1e-12
+    assert np.array_equal(traces["exact"], traces[None])
+    assert np.max(np.abs(traces["exact"] - traces["euler"])) > 1e-4
+    with pytest.raises(InputError, match="unknown method 'bogus'"):
+        lifgen.from_nir(graph, method="bogus")
+    with pytest.raises(InputError, match="give no method"):
+        lifgen.from_nir(graph, method="euler", convention="snntorch")
+    with pytest.raises(InputError, match="give no dt and no method"):
+        lifgen.from_nir(HERE / "conv_small.nir", method="euler", convention="sinabs")
+
+
+def test_a_threshold_node_runs_in_a_timed_network():
+    """Input -> Affine -> LIF (continuous, dt in seconds) -> Affine -> Threshold (a discrete
+    map): the Threshold population joins the timed network and spikes wherever its input,
+    the LIF's weighted spikes of the same step, exceeds its threshold."""
+    n = 3
+    graph = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([2])}),
+        "a1": nir.Affine(weight=np.full((n, 2), 0.6), bias=np.zeros(n)),
+        "lif": nir.LIF(tau=np.full(n, 1e-3), r=np.full(n, 10.0), v_leak=np.zeros(n),
+                       v_threshold=np.array([1.0, 2.0, 4.0])),
+        "a2": nir.Affine(weight=np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]), bias=np.zeros(2)),
+        "thr": nir.Threshold(threshold=np.array([1.5, 0.5])),
+        "output": nir.Output(output_type={"output": np.array([2])})},
+        edges=[("input", "a1"), ("a1", "lif"), ("lif", "a2"), ("a2", "thr"), ("thr", "output")])
+    x = np.zeros((60, 1, 2), np.uint8)
+    x[2:40:3] = 1
+    result = lifgen.run_nir(lifgen.from_nir(graph, dt=DT), {"input": x})
+    lif = result["lif"].spikes.reshape(60, n).astype(float)
+    expected = lif @ np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]).T > np.array([1.5, 0.5])
+    assert lif.sum() > 0 and expected.sum() > 0
+    assert np.array_equal(result.outputs["output"].reshape(60, 2), expected)
+
+
+@pytest.mark.parametrize("kind", ["leaky", "synaptic", "rleaky", "rsynaptic"])
+def test_snntorch_exported_networks_equal_snntorchs_forward_pass(kind):
+    """fc1 -> Leaky / Synaptic / RLeaky / RSynaptic -> fc2 -> Leaky exported by snnTorch 1.0's
+    export_to_nir (nir 1.0.8; make_nir_snntorch_export_refs.py), convention="snntorch",
+    float32: snnTorch's own forward pass of the network, spikes exactly, membranes (and synaptic
+    currents) to 1e-5 relative to their largest magnitude."""
+    ref = np.load(HERE / f"snntorch_export_{kind}.npz")
+    net = lifgen.from_nir(HERE / f"snntorch_export_{kind}.nir", convention="snntorch")
+    first = "lif1_lif" if kind.startswith("r") else "lif1"
+    states = ["V", "I_syn"] if kind.endswith("synaptic") else ["V"]
+    result = lifgen.run_nir(net, {"input": ref["input"]}, dtype="float32",
+                            record={first: states, "lif2": ["V"]})
+    assert ref["spk1"].sum() > 100 and ref["spk2"].sum() > 10
+    assert np.array_equal(result[first].spikes, ref["spk1"] != 0)
+    assert np.array_equal(result.outputs["output"], ref["spk2"] != 0)
+    for got, want in ((result[first].traces["V"], ref["mem1"]),
+                      (result["lif2"].traces["V"], ref["mem2"])) + (
+            ((result[first].traces["I_syn"], ref["syn1"]),) if len(states) == 2 else ()):
+        assert np.max(np.abs(got - want)) < 1e-5 * max(1.0, np.abs(want).max())
+
+
+@pytest.mark.parametrize("where", ["pre", "post"])
+def test_per_element_delays_are_sparse_delays(where):
+    """A Delay node with one delay per element (0, 1 and 3 steps), before the Affine (each
+    input's events delayed by its delay) or after it (each output's): a lifgen.Sparse with those
+    delays per synapse; the Threshold after it spikes as NumPy says."""
+    d = np.array([0, 1, 3])
+    w = np.array([[0.6, 0.5, 0.0], [0.0, 0.7, 0.4], [0.5, 0.0, 0.9]])
+    nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+             "delay": nir.Delay(delay=d * DT),
+             "affine": nir.Affine(weight=w, bias=np.zeros(3)),
+             "thr": nir.Threshold(threshold=np.full(3, 0.55)),
+             "output": nir.Output(output_type={"output": np.array([3])})}
+    chain = ["input", "delay", "affine", "thr"] if where == "pre" else \
+        ["input", "affine", "delay", "thr"]
+    graph = nir.NIRGraph(nodes=nodes, edges=[*zip(chain, chain[1:]), ("thr", "output")],
+                         type_check=False)
+    net = lifgen.from_nir(graph, dt=DT)
+    assert [p.kind for p in net.projections] == ["sparse"]
+    x = (np.random.default_rng(2).random((40, 2, 3)) < 0.4).astype(np.uint8)
+    out = lifgen.run_nir(net, {"input": x}).outputs["output"]
+    late = np.zeros((40, 2, 3, 3))  # [t, row, post, pre]: x[t - delay] of that synapse
+    for i in range(3):
+        for j in range(3):
+            k = d[j] if where == "pre" else d[i]
+            late[k:, :, i, j] = x[:40 - k, :, j]
+    expected = (late * w).sum(-1) > 0.55
+    assert expected.sum() > 10 and np.array_equal(out, expected)
+    mixed = dict(nodes, affine2=nir.Affine(weight=w, bias=np.zeros(3)))
+    mixed_edges = [("input", "affine"), ("affine", "delay"), ("delay", "affine2"),
+                   ("affine2", "thr"), ("thr", "output")]
+    with pytest.raises(InputError, match="per-element delays followed by a map that mixes"):
+        lifgen.from_nir(nir.NIRGraph(nodes=mixed, edges=mixed_edges, type_check=False), dt=DT)
+
+
+def conv1d_graph():
+    rng = np.random.default_rng(8)
+    w = rng.normal(0.5, 0.4, (4, 2, 3))
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([4, 20])}),
+        "conv": nir.Conv1d(input_shape=20, weight=w, stride=2, padding=2, dilation=2, groups=2,
+                           bias=np.array([0.1, 0.0, -0.1, 0.05])),
+        "if1": nir.IF(r=np.ones((4, 10)), v_threshold=np.ones((4, 10)), v_reset=np.zeros((4, 10))),
+        "output": nir.Output(output_type={"output": np.array([4, 10])})},
+        edges=[("input", "conv"), ("conv", "if1"), ("if1", "output")], type_check=False)
+
+
+@pytest.mark.parametrize("case, dtype", [("cnn", "float32"), ("small", "float64"),
+                                         ("conv1d", "float32")])
+def test_the_kernel_delivery_of_a_convolution_is_its_sparse_one_bit_for_bit(case, dtype):
+    """convolutions="kernel" (projection kind "conv2d": the kernel and tables of the geometry,
+    no per-synapse index) against convolutions="sparse" (the generated lifgen.Sparse): every
+    population's spikes and states equal bit for bit. A target receives at most one event per
+    presynaptic spike, so both add its events in the order of the spikes."""
+    graph, x = {
+        "cnn": lambda: (HERE / "cnn_sinabs.nir", np.load(HERE / "cnn_sinabs_sinabs.npz")["x"]),
+        "small": lambda: (HERE / "conv_small.nir", np.load(HERE / "conv_small_sinabs.npz")["x"]),
+        "conv1d": lambda: (conv1d_graph(), (np.random.default_rng(1).random((50, 2, 4, 20))
+                                            < 0.3).astype(np.uint8))}[case]()
+    runs = {}
+    for mode in ("kernel", "sparse"):
+        net = lifgen.from_nir(graph, convention="sinabs", convolutions=mode)
+        kinds = {p.kind for p in net.projections}
+        assert ("conv2d" in kinds) == (mode == "kernel")
+        names = [name for name in net.populations if name != "input"]
+        runs[mode] = lifgen.run_nir(net, {"input": x}, dtype=dtype,
+                                    record={name: ["v"] for name in names})
+    assert runs["kernel"].outputs["output"].sum() > 10
+    for name in names:
+        assert np.array_equal(runs["kernel"][name].spikes, runs["sparse"][name].spikes), name
+        assert np.array_equal(runs["kernel"][name].traces["v"], runs["sparse"][name].traces["v"])
+    if case == "small":
+        assert np.array_equal(runs["kernel"].outputs["output"].reshape(80, 2, -1),
+                              np.load(HERE / "conv_small_sinabs.npz")["out"] != 0)
+
+
+def test_a_convolution_stores_its_kernel_and_tables(python_target):
+    """The conv2d projection stores the kernel (not an index per synapse) and tables of the
+    geometry; Convolution.n_synapses counts the Sparse it stands for; the Python printing of the
+    program gives the C program's numbers."""
+    conv = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    sparse = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs", convolutions="sparse")
+    kernel = next(p for p in conv.projections if p.kind == "conv2d")
+    generated = next(p for p in sparse.projections if p.pre == kernel.pre)
+    assert kernel.weights.size == 6 * 2 * 3 * 3
+    tables = sum(a.nbytes for a in kernel.runs.values())  # 16 bytes per input neuron
+    assert tables <= 16 * 4 * 12 * 12 + 4 * (12 * 3) * 2
+    from lifgen.runtime.convolution import Convolution
+    node = nir.read(str(HERE / "conv_small.nir"), type_check=False).nodes["conv1"]
+    assert Convolution(node.weight, (4, 12, 12), (2, 2), (1, 1), (2, 2), 2).n_synapses \
+        == generated.n_synapses > tables / 8
+    x = np.load(HERE / "conv_small_sinabs.npz")["x"][:30]
+    c = lifgen.run_nir(conv, {"input": x}, record={"if1": ["v"]})
+    python = lifgen.run_nir(conv, {"input": x}, record={"if1": ["v"]}, target="python")
+    assert np.array_equal(c["if1"].traces["v"], python["if1"].traces["v"])
+    assert np.array_equal(c.outputs["output"], python.outputs["output"])

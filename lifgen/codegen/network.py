@@ -41,7 +41,7 @@ from .synapse_events import POST, SYNAPSE, Site, event, per_step, propagated, st
 # Weight layouts of a projection, each with its own delivery loop (chosen when the network is
 # compiled, as GeNN picks a delivery strategy per synapse group); a plastic one's synapses follow
 # a synapse model (synapse_events.py), its events run at the start of the post population's step.
-WEIGHT_KINDS = ("dense", "one_to_one", "sparse", "plastic")
+WEIGHT_KINDS = ("dense", "one_to_one", "sparse", "conv2d", "plastic")
 # Poisson/Bernoulli draws, recorded spikes played back, a (T, batch, n) raster read row by row,
 # a Poisson number of events per step (PoissonInput), which its projections multiply, or a
 # (T, batch, n) array of real values (NIR's input currents), each nonzero one an event of that value
@@ -113,6 +113,9 @@ class ProjectionPlan:
     optional: bool = False  # (read at arrival) its weights buffer may be NULL: no events
     plastic: Plastic | None = None
     recorded: bool = False
+    # a convolution's loop sizes (kind "conv2d"): output channels per group, weights per output
+    # channel, kernel rows, kernel columns, output rows x columns
+    conv: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -385,6 +388,11 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
         return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weights [pre]")]
     if projection.kind == "plastic":
         return _plastic_buffers(j, projection, what)
+    if projection.kind == "conv2d":
+        return [Buffer(projection_buffer(j, "weights"), "real",
+                       f"{what}: kernel [out channel][in channel of its group][kh][kw]"),
+                *(Buffer(projection_buffer(j, table), "int32", f"{what}: {comment}")
+                  for table, comment in CONV_TABLES)]
     return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weight per synapse"),
             Buffer(projection_buffer(j, "post"), "int32", f"{what}: target per synapse"),
             Buffer(projection_buffer(j, "runs"), "int64",
@@ -392,6 +400,45 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
             Buffer(projection_buffer(j, "run_first"), "int32",
                    f"{what}: first synapse of each run [runs + 1]"),
             Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run")]
+
+
+CONV_TABLES = (("pre_oc0", "first output channel of each input neuron's group [pre]"),
+               ("pre_w", "each input neuron's kernel offset in-channel*kh*kw [pre]"),
+               ("pre_y", "each input neuron's row*kh [pre]"),
+               ("pre_x", "each input neuron's column*kw [pre]"),
+               ("y", "output row*width of (row, kernel row), -1 for none [rows*kh]"),
+               ("x", "output column of (column, kernel column), -1 for none [columns*kw]"))
+
+
+def _conv_events(j: int, projection: ProjectionPlan,
+                 into: Any) -> tuple[Statement, ...]:
+    """A presynaptic spike's events through a convolution: for each output channel of its
+    group and each kernel element whose output lies inside (the tables say where), the
+    kernel's weight. Each target gets at most one event per spike, so its sum runs over the
+    spikes in ascending order, as the same Sparse's would: the same numbers bit for bit."""
+    per_group, per_channel, kh, kw, plane = projection.conv
+
+    def table(name_: str, index: Expression | str) -> Expression:
+        return Element(projection_buffer(j, name_), index)
+
+    weight = Element(projection_buffer(j, "weights"), plus(
+        times(name("lg_oc"), Integer(per_channel)), name("lg_cw"),
+        times(name("lg_ky"), Integer(kw)), name("lg_kx")))
+    target = plus(times(name("lg_oc"), Integer(plane)), name("lg_oy"), name("lg_ox"))
+    return (
+        Let("lg_c0", table("pre_oc0", "lg_pre"), INDEX),
+        Let("lg_cw", table("pre_w", "lg_pre"), INDEX),
+        Let("lg_iy", table("pre_y", "lg_pre"), INDEX),
+        Let("lg_ix", table("pre_x", "lg_pre"), INDEX),
+        For("lg_o", Integer(0), Integer(per_group), (
+            Let("lg_oc", plus(name("lg_c0"), name("lg_o")), INDEX),
+            For("lg_ky", Integer(0), Integer(kh), (
+                Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
+                If(Op(">=", name("lg_oy"), Integer(0)), (
+                    For("lg_kx", Integer(0), Integer(kw), (
+                        Let("lg_ox", table("x", plus(name("lg_ix"), name("lg_kx"))), INDEX),
+                        If(Op(">=", name("lg_ox"), Integer(0)), (
+                            into("lg_slot", target, weight),)))),)))))))
 
 
 def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buffer]:
@@ -914,6 +961,9 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
         slot: list[Statement] = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
     elif projection.kind == "one_to_one":
         events = (into("lg_slot", pre_j, Element(weights, pre_j)),)
+        slot = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
+    elif projection.kind == "conv2d":
+        events = _conv_events(j, projection, into)
         slot = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
     else:
         runs, first = projection_buffer(j, "runs"), projection_buffer(j, "run_first")

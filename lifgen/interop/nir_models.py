@@ -1,7 +1,8 @@
 """NIR's neuron nodes as lifgen populations: for each node type, a converter from the node (its
 per-neuron parameter arrays) to the model file in models/nir/ written from its equations and the
 population's parameters and options, under a convention ("nir": NIR's continuous time at dt, any
-method; "snntorch": snnTorch 1.0's import_from_nir, its discrete maps and rounding)."""
+method; "snntorch": snnTorch 1.0's import_from_nir, its discrete maps and rounding; "sinabs":
+Sinabs 3.1's from_nir, its IF as IAFSqueeze with one spike per step)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import numpy as np
 from ..errors import InputError
 from ..frontend.library import resource_dir
 
-CONVENTIONS = ("nir", "snntorch")
+CONVENTIONS = ("nir", "snntorch", "sinabs")
+DISCRETE_CONVENTIONS = ("snntorch", "sinabs")  # a step is a step: no dt, no method
 SNNTORCH_DT = 1e-4  # snnTorch's import_from_nir fixes dt at 0.1 ms
 
 
@@ -112,7 +114,9 @@ def _no_leak(node: Any, key: str) -> None:
 
 def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
     """snn.Leaky(beta=1 - dt/tau, threshold=v_threshold / (r dt/tau) unless that scale is
-    close to 1, reset_mechanism="zero", reset_delay=False), as snnTorch computes them in float32."""
+    close to 1, reset_mechanism="zero", reset_delay=False), as snnTorch computes them in float32;
+    the neuron of a 2-cycle with an Affine an snn.RLeaky (its zero reset a step later, of the
+    whole new membrane)."""
     _no_leak(node, key)
     tau = _f32(node, "tau")
     beta = (1 - (SNNTORCH_DT / tau)).astype(np.float32)
@@ -123,7 +127,7 @@ def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
     n = max(tau.size, vthr.size)
     params = {"beta": np.broadcast_to(beta.astype(np.float64), (n,)).copy(),
               "threshold": _one(vthr, "threshold", key)}
-    return NeuronSpec(model_path("snntorch_leaky"), n, params,
+    return NeuronSpec(model_path("snntorch_rleaky" if recurrent else "snntorch_leaky"), n, params,
                       {"reset": "zero", "reset_delay": recurrent}, "I")
 
 
@@ -171,6 +175,19 @@ SNNTORCH_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
     "LIF": _snntorch_lif, "CubaLIF": _snntorch_cubalif, "IF": _snntorch_if}
 
 
+# -- convention "sinabs": Sinabs 3.1's from_nir (IF only: its LIF reads tau in steps) ------------
+
+def _sinabs_if(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+    """sl.IAFSqueeze(spike_threshold=v_threshold, min_v_mem=-v_threshold): r and v_reset are
+    not read, as Sinabs's import does not read them."""
+    n = _size(node, "r", "v_threshold")
+    vthr = _array(node, "v_threshold", n)
+    return NeuronSpec(model_path("sinabs_iaf"), n, {"threshold": vthr, "v_min": -vthr}, {}, "I")
+
+
+SINABS_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {"IF": _sinabs_if}
+
+
 def neuron_spec(node: Any, key: str, convention: str, method: str | None,
                 recurrent: bool) -> NeuronSpec:
     """The population of neuron node `key` under `convention` (`recurrent`: the node is the
@@ -183,4 +200,10 @@ def neuron_spec(node: Any, key: str, convention: str, method: str | None,
                              f"{', '.join(SNNTORCH_NODES)} (convention='nir' runs "
                              f"{', '.join(NIR_NODES)})")
         return SNNTORCH_NODES[kind](node, key, recurrent)
+    if convention == "sinabs":
+        if kind not in SINABS_NODES:
+            raise InputError(f"node {key!r}: convention='sinabs' runs NIR's IF as Sinabs's "
+                             f"IAFSqueeze, not {kind} (convention='nir' runs "
+                             f"{', '.join(NIR_NODES)})")
+        return SINABS_NODES[kind](node, key, recurrent)
     return NIR_NODES[kind](node, method)

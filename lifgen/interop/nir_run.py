@@ -4,6 +4,7 @@ back with NIR's shapes from what feeds them (spikes, or a non-spiking node's sta
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..errors import InputError
 from ..results.network_result import NetworkResult
 from ..runtime.network import Network
 from ..runtime.populations import SourcePopulation, SpikeRaster, Values
+from .nir_import import dense
 
 
 def _interface(network: Any) -> Any:
@@ -35,9 +37,7 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     if missing or unknown:
         raise InputError(f"inputs: the graph's Input nodes are {list(interface.inputs)}; "
                          f"missing {missing}, unknown {unknown}")
-    run = Network(network.dt)
-    run.populations.update(network.populations)
-    run.projections.extend(network.projections)
+    sources: dict[str, SourcePopulation] = {}
     steps, rows = None, None
     for key, (name, shape) in interface.inputs.items():
         array = np.asarray(inputs[key])
@@ -58,16 +58,73 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
             raise InputError(f"inputs[{key!r}]: numbers, not {array.dtype}")
         binary = bool(np.all((array == 0) | (array == 1)))
         source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if binary else Values(array)
-        run.populations[name] = SourcePopulation(name, source, n)
+        sources[name] = SourcePopulation(name, source, n)
     if steps is None or rows is None:
         raise InputError("the graph has no Input node to feed")
+    simulator = _simulator(network, interface, sources, target, dtype)
     traced = {name: [state] for name, state in interface.emits.items() if state is not None}
     for name, states in (record or {}).items():
         traced[name] = sorted(set(traced.get(name, [])) | set(states))
-    result = run.compile(target=target, dtype=dtype).run(steps, record=traced, spikes="raster")
+    result = simulator.run(steps, record=traced, spikes="raster")
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)
                       for key, (shape, paths) in interface.outputs.items()}
     return result
+
+
+def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopulation],
+               target: str, dtype: str) -> Any:
+    """The compiled network with these sources: built once per (target, dtype, source kinds
+    and shapes: a program is specialised to its raster's strides) while the network's populations and projections stay as they were (their parameters
+    digested), its sources swapped in for each run (a program reads their arrays at run time,
+    so the kernels and their cache are reused: a run at batch 1 costs the simulation, not a
+    compile)."""
+    key = (target, dtype, tuple((name, type(population.source).__name__,
+                                 _source_shape(population.source))
+                                for name, population in sources.items()))
+    fingerprint = _fingerprint(network)
+    cached = interface.simulators.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        simulator = cached[1]
+        simulator.network.populations.update(sources)
+        return simulator
+    run = Network(network.dt)
+    run.populations.update(network.populations)
+    run.populations.update(sources)
+    run.projections.extend(network.projections)
+    simulator = run.compile(target=target, dtype=dtype)
+    interface.simulators[key] = (fingerprint, simulator)
+    return simulator
+
+
+def _source_shape(source: Any) -> tuple[int, ...]:
+    array = source.spikes if isinstance(source, SpikeRaster) else source.values
+    return tuple(np.shape(array))
+
+
+def _fingerprint(network: Network) -> tuple:
+    """What a cached program depends on: each neuron population's model, size, options and
+    parameters (digested), and the projections (by identity: they are not changed in place)."""
+    parts: list[Any] = []
+    for name, population in network.populations.items():
+        if isinstance(population, SourcePopulation):
+            continue
+        params = tuple((k, hashlib.sha1(np.ascontiguousarray(v).tobytes()).hexdigest()
+                        if isinstance(v, np.ndarray) else repr(v))
+                       for k, v in sorted(population.params.items()))
+        parts.append((name, id(population.model), population.n, params,
+                      repr(sorted(population.options.items())),
+                      repr(sorted(population.initial.items()))))
+    return tuple(parts), tuple(id(p) for p in network.projections)
+
+
+def _identity(linear: Any) -> bool:
+    """Whether a path's map is x -> x (no bias)."""
+    matrix = linear.matrix
+    if not linear.diagonal or np.any(linear.bias) or matrix.shape[0] != matrix.shape[1]:
+        return False
+    return bool(np.all(np.asarray(matrix.diagonal()) == 1)) and (
+        isinstance(matrix, np.ndarray) and np.count_nonzero(matrix) == matrix.shape[0]
+        or not isinstance(matrix, np.ndarray) and matrix.count_nonzero() == matrix.shape[0])
 
 
 def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape: tuple,
@@ -78,22 +135,27 @@ def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape:
         raise InputError(f"Output node {key!r} has no edge into it")
     total = None
     for name, linear in paths:
+        if linear.delays is not None:
+            raise InputError(f"Output node {key!r}: per-element delays on the edges into an "
+                             "Output node are not supported")
         state = interface.emits.get(name)
         population = result[name]
         if state is not None:
-            emitted = population.traces[state].astype(np.float64)
+            emitted = population.traces[state]
         else:
             assert population.spikes is not None  # run_nir runs with a raster
-            emitted = population.spikes.reshape(steps, -1, population.spikes.shape[-1]) \
-                .astype(np.float64)
+            emitted = population.spikes
         emitted = emitted.reshape(steps, rows, -1)
-        value = emitted @ linear.matrix.T + linear.bias
+        if _identity(linear) and not linear.delay and len(paths) == 1:
+            # the population's own spikes (as they are) or states (float64)
+            return emitted.astype(np.float64 if state is not None else bool, copy=False) \
+                .reshape(steps, rows, *(shape or (emitted.shape[-1],)))
+        value = emitted.astype(np.float64) @ dense(linear.matrix).T + linear.bias
         if linear.delay:
             value = np.concatenate([np.broadcast_to(linear.bias, (linear.delay, rows, value.shape[-1])),
                                     value[:-linear.delay]])[:steps]
         total = value if total is None else total + value
     assert total is not None
-    if state is None and len(paths) == 1 and not np.any(paths[0][1].bias) \
-            and paths[0][1].diagonal and np.all(paths[0][1].matrix == np.eye(len(paths[0][1].matrix))):
+    if state is None and len(paths) == 1 and _identity(paths[0][1]):
         total = total.astype(bool)
     return total.reshape(steps, rows, *shape) if shape else total

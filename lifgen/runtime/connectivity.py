@@ -17,7 +17,9 @@ from ..errors import InputError
 
 @dataclass(frozen=True, eq=False)
 class Sparse:
-    """Synapses from `n_pre` to `n_post` neurons: parallel arrays pre, post, weight, delay (>= 1)."""
+    """Synapses from `n_pre` to `n_post` neurons: parallel arrays pre, post, weight, delay (>= 0:
+    a network projection of delay 0 delivers within the step, as a convolution does in NIR;
+    a single population's connections, drives and plastic synapses need >= 1)."""
 
     pre: np.ndarray
     post: np.ndarray
@@ -140,5 +142,5 @@ def _check(sparse: Sparse) -> None:
                              f"{int(indices.min())}..{int(indices.max())}")
     if not np.all(np.isfinite(sparse.weight)):
         raise InputError("Sparse: weights contain NaN or infinite values")
-    if sparse.delay.size and sparse.delay.min() < 1:
-        raise InputError(f"Sparse: delays are whole steps >= 1; found {int(sparse.delay.min())}")
+    if sparse.delay.size and sparse.delay.min() < 0:
+        raise InputError(f"Sparse: delays are whole steps >= 0; found {int(sparse.delay.min())}")

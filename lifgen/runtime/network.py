@@ -23,7 +23,7 @@ from .network_run import NetworkSimulator
 from .plasticity import Synapses
 from .populations import (COMPILE_OPTIONS, Population, Projection, SourcePopulation,
                           SpikeRaster, Values, plastic_projection, projection, raster_source,
-                          update_order)
+                          update_order, zero_delay)
 from .simulate import MAX_COUNT
 from .sources import Bernoulli, Poisson, PoissonInput, SpikeTrain
 
@@ -73,7 +73,8 @@ class Network:
                 delay: Any = 1) -> Projection:
         """A projection from `pre` into synapse type `synapse` of `post` (populations or their
         names). `weights`: (n_post, n_pre) dense, (n,) or "one_to_one" with a scalar, a
-        lifgen.Sparse with its own delays, or a lifgen.Synapses (a Sparse whose synapses follow
+        lifgen.Sparse with its own delays, a lifgen.Convolution (its kernel and geometry,
+        delivered without a per-synapse index), or a lifgen.Synapses (a Sparse whose synapses follow
         a synapse model such as "stdp"; its delays >= 1 step), whose final states come back as
         `result.synapses[(pre, post, synapse)]`. `delay` in steps or as a time ("1.5 ms")."""
         pre_population, post_population = self._population(pre), self._population(post)
@@ -118,8 +119,7 @@ class Network:
         """The populations in the order one step updates them: a topological order of the
         zero-delay projections (insertion order otherwise). A zero-delay cycle is an error."""
         return update_order(list(self.populations), [(p.pre, p.post) for p in self.projections
-                                                     if p.kind in ("dense", "one_to_one")
-                                                     and p.delay == 0])
+                                                     if zero_delay(p)])
 
     def _check_new(self, name: str) -> None:
         try:
@@ -137,7 +137,10 @@ class Network:
         return self.populations[name]
 
     def _dt_for_delay(self, post: Population) -> float | None:
-        """The network's dt in the post model's time unit (delays given as times need it)."""
+        """The network's dt in the post model's time unit (delays given as times need it; a
+        discrete map's delays are whole steps)."""
+        if post.model.is_discrete:
+            return None
         if self.dt is not None:
             return dt_in_model_unit(post.model, self.dt)
         return post.model.dt

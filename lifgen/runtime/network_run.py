@@ -78,7 +78,9 @@ class NetworkSimulator:
     def _population_simulator(self, population: Population) -> Simulator:
         """The population's step map (through the source cache) and its run-time checks."""
         options = dict(population.options)
-        dt = dt_in_model_unit(population.model, self.network.dt)
+        # a discrete map (a step is a step) joins a timed network without a dt of its own
+        dt = None if population.model.is_discrete \
+            else dt_in_model_unit(population.model, self.network.dt)
         semantics = checked_semantics(options.get("method"), dt, self.dtype,
                                       options.get("reset"), options.get("reset_timing"),
                                       options.get("reset_delay"),
@@ -154,7 +156,7 @@ class NetworkSimulator:
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0,
                                            self._graded(p.pre), plastic=p.binding,
-                                           recorded=j in recorded)
+                                           recorded=j in recorded, conv=p.conv)
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events")
@@ -353,7 +355,7 @@ class NetworkSimulator:
                 delays.append(int(p.runs["run_delay"].min()))
             elif p.kind == "plastic" and p.synapses is not None and p.synapses.sparse.delay.size:
                 delays.append(int(p.synapses.sparse.delay.min()))
-            elif p.kind in ("dense", "one_to_one"):
+            elif p.kind in ("dense", "one_to_one", "conv2d"):
                 delays.append(int(p.delay))
         return min(delays) if delays else None
 
@@ -723,7 +725,7 @@ def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarr
         return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
     if projection.kind == "one_to_one":
         return {"weights": np.ascontiguousarray(projection.weights, dtype)}
-    assert projection.runs is not None
+    assert projection.runs is not None  # (a convolution's: its tables)
     return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs}
 
 

@@ -15,6 +15,7 @@ from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
 from ..codegen.synapse_binding import Plastic
 from ..ir.model import Model
 from .connectivity import Sparse
+from .convolution import Convolution
 from .plasticity import Synapses, bind
 from .sources import PoissonInput, SpikeTrain
 
@@ -49,7 +50,7 @@ class SourcePopulation:
 @dataclass(eq=False)
 class Projection:
     """Events from `pre` into synapse type `synapse` of `post`, with their weights laid out for
-    delivery (`kind`: dense, one_to_one, sparse or plastic) and the delay in steps (a sparse or
+    delivery (`kind`: dense, one_to_one, sparse, conv2d or plastic) and the delay in steps (a sparse or
     plastic projection's largest). A plastic one keeps its lifgen.Synapses, whose states each
     run starts from. A sparse one keeps only its delivery layout (`runs`: targets and delay runs, its
     `weights` in that order), not the Sparse it was given: at full scale that is the memory."""
@@ -62,6 +63,7 @@ class Projection:
     delay: int = 1
     runs: dict[str, np.ndarray] | None = None
     synapses: Synapses | None = None  # a plastic projection's synapses (kind "plastic")
+    conv: tuple[int, ...] = ()  # a convolution's loop sizes (kind "conv2d": Convolution.geometry)
     binding: Plastic | None = None  # and their model bound to the post model's synapse type
 
     @property
@@ -103,6 +105,15 @@ MAX_DELAY = 2**15 - 1  # steps: a sparse projection stores a delay per run as 16
 COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol", "atol",
                    "max_substeps", "graded_spikes",
                    "inhibition", "state_quant"}
+
+
+def zero_delay(projection: Projection) -> bool:
+    """Whether some of the projection's events arrive in the step of their spike (a sparse one:
+    a synapse of delay 0), so that its post population is updated after its pre population."""
+    if projection.kind == "sparse":
+        return projection.runs is not None and bool(projection.runs["run_delay"].size) \
+            and int(projection.runs["run_delay"].min()) == 0
+    return projection.kind in ("dense", "one_to_one", "conv2d") and projection.delay == 0
 
 
 def update_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
@@ -212,6 +223,12 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         return Projection(pre.name, post.name, synapse, "sparse", ordered, weights.max_delay,
                           layout)
     steps = _delay_steps(delay, dt, post.model.time_unit, what)
+    if isinstance(weights, Convolution):
+        if (weights.n_pre, weights.n_post) != (pre.n, post.n):
+            raise InputError(f"{what}: the Convolution maps {weights.n_pre} -> {weights.n_post} "
+                             f"neurons, the populations have {pre.n} -> {post.n}")
+        return Projection(pre.name, post.name, synapse, "conv2d", weights.weight.reshape(-1),
+                          steps, weights.tables(), conv=weights.geometry())
     if isinstance(weights, str):
         if weights != "one_to_one":
             raise InputError(f"{what}: weights given as text must be 'one_to_one'")

@@ -283,6 +283,7 @@ def weights(value: object, name: str, n_neurons: int, dtype: Float, allow_nan: b
         if (value.n_pre, value.n_post) != (n_neurons, n_neurons):
             raise InputError(f"{what} connects {value.n_pre} to {value.n_post} neurons; the "
                              f"population has {n_neurons}")
+        at_least_one_step(value, what)
         rows, post, weight, delay = value.csr(dtype)
         return {"weights": weight, "kind": WeightKind.SPARSE, "rows": rows, "post": post, "delay": delay,
                 "slots": value.max_delay + 1}
@@ -321,6 +322,14 @@ def drive(value: object, name: str, n_neurons: int, n_steps: int, dt: float | No
                 source_stride=source_stride, seed=int(source.seed) & (2**64 - 1))
 
 
+def at_least_one_step(sparse: Sparse, what: str) -> None:
+    """A single population's connections and drives arrive a step or more later (delay 0 is for
+    a network's projections, which deliver within the step in their update order)."""
+    if sparse.delay.size and sparse.delay.min() < 1:
+        raise InputError(f"{what}: delays are whole steps >= 1 here; found "
+                         f"{int(sparse.delay.min())} (delay 0 is for a network's projections)")
+
+
 def drive_synapses(weights: object, n_sources: int, n_neurons: int, what: str, dtype: Float,
                    allow_nan: bool = False) -> Sparse:
     """W of a drive as a Sparse from sources to neurons: (N,) one-to-one when n == N, (N, n)
@@ -329,6 +338,7 @@ def drive_synapses(weights: object, n_sources: int, n_neurons: int, what: str, d
         if (weights.n_pre, weights.n_post) != (n_sources, n_neurons):
             raise InputError(f"{what}: W connects {weights.n_pre} sources to {weights.n_post} "
                              f"neurons; expected {n_sources} to {n_neurons}")
+        at_least_one_step(weights, what)
         return weights
     array = finite_array(weights, f"{what} W", dtype, allow_nan)
     if array.shape == (n_neurons,) and n_sources == n_neurons:

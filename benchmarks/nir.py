@@ -1,0 +1,164 @@
+"""NIR benchmarks (issue 21): the NIR paper's graphs run by lifgen (lifgen.from_nir + run_nir)
+against the tool that imports them, on the same CPU in the same run, alternating rounds.
+
+    python -m benchmarks.nir [--quick] [--out FILE]
+
+- Braille RNN (braille_noDelay_bias_zero.nir: 12 inputs -> 38 recurrent CubaLIF -> 7 CubaLIF),
+  convention="snntorch", against snnTorch 1.0's modules of its import_from_nir;
+- N-MNIST CNN (cnn_sinabs.nir: three Conv2d, two SumPool2d, two Affine, five IF layers),
+  convention="sinabs", against Sinabs 3.1's from_nir (its IAF layers with one spike per step).
+
+float32, one thread each (torch.set_num_threads(1)); batches 1 and 256; the same Bernoulli
+input events on both sides (made before timing). A lifgen run is one run_nir call (inputs
+swapped into the compiled network, the outputs read back); a torch run is the forward pass under
+torch.no_grad(), timed by its own process (benchmarks/nir_torch.py). Torch rows need
+$LIFGEN_BENCH_SNNTORCH_PYTHON, a Python with torch 2.13, snnTorch 1.0 and Sinabs 3.1.
+Nothing here is a test: the machine is shared, so compare best and median ratios.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+import lifgen
+from benchmarks.__main__ import machine_line, write_report
+
+HERE = Path(__file__).resolve().parent
+NIR_DIR = HERE.parent / "tests" / "reference" / "nir"
+GRAPHS = {  # name -> (file, convention, input shape, T, input density)
+    "braille": ("braille_noDelay_bias_zero.nir", "snntorch", (12,), 256, 0.1),
+    "cnn": ("cnn_sinabs.nir", "sinabs", (2, 34, 34), 100, 0.05)}
+TITLES = {"braille": "Braille RNN (snnTorch 1.0)", "cnn": "N-MNIST CNN (Sinabs 3.1)"}
+
+
+def events(steps, batch, shape, p, seed=0):
+    """The input events, as nir_torch.py makes them (the same generator and draws)."""
+    return (np.random.default_rng(seed).random((steps, batch, *shape)) < p).astype(np.float32)
+
+
+def lifgen_run(graph, batch, steps, convolutions="kernel"):
+    path, convention, shape, _, p = GRAPHS[graph]
+    net = lifgen.from_nir(NIR_DIR / path, convention=convention, convolutions=convolutions)
+    x = events(steps, batch, shape, p).astype(np.uint8)
+    lifgen.run_nir(net, {"input": x}, dtype="float32")  # compiles (untimed)
+
+    def run():
+        return float(lifgen.run_nir(net, {"input": x}, dtype="float32").outputs["output"].sum())
+    return run, net
+
+
+class TorchProcess:
+    """nir_torch.py serving timed passes: run() -> (spikes, seconds it measured)."""
+
+    def __init__(self, python, graph, batch, steps):
+        p = GRAPHS[graph][4]
+        self.process = subprocess.Popen(
+            [python, str(HERE / "nir_torch.py"), graph, "--batch", str(batch), "--steps",
+             str(steps), "--p", str(p)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, cwd=HERE.parent)
+        self.ready = json.loads(self.process.stdout.readline())
+
+    def run(self):
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        answer = json.loads(self.process.stdout.readline())
+        return answer["spikes"], answer["seconds"]
+
+    def close(self):
+        self.process.stdin.write("quit\n")
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def projection_memory(net, itemsize=4):
+    """Bytes the network's projections store (float32 weights; a sparse one's 32-bit targets and
+    its runs, a convolution's tables), the weights stored, and the sparse ones' synapses and
+    bytes per synapse."""
+    total = synapses = sparse_bytes = sparse_synapses = 0
+    for p in net.projections:
+        stored = p.n_synapses * itemsize + sum(a.nbytes for a in (p.runs or {}).values())
+        total, synapses = total + stored, synapses + p.n_synapses
+        if p.kind == "sparse":
+            sparse_bytes, sparse_synapses = sparse_bytes + stored, sparse_synapses + p.n_synapses
+    return total, synapses, sparse_bytes / max(sparse_synapses, 1), sparse_synapses
+
+
+def report(quick=False):
+    rounds = 3 if quick else 7
+    python = os.environ.get("LIFGEN_BENCH_SNNTORCH_PYTHON")
+    lines = ["", "## NIR graphs (lifgen.from_nir + run_nir against the importing tool)", "",
+             "Wall time per sample (one run of T steps for a batch, divided by the batch), "
+             f"float32, one thread each, {rounds} alternating rounds; best and median.", "",
+             "| graph | batch | T | lifgen best | median | torch best | median | "
+             "speed-up best | median | output spikes lifgen / torch |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for graph in ("braille", "cnn"):
+        steps = GRAPHS[graph][3] // (2 if quick else 1)
+        for batch in (1, 256):
+            variants = {TITLES[graph]: lifgen_run(graph, batch, steps)}
+            if graph == "cnn":  # the convolutions as the generated lifgen.Sparse
+                variants["N-MNIST CNN, convolutions as Sparse"] = lifgen_run(
+                    graph, batch, steps, "sparse")
+            torch = TorchProcess(python, graph, batch, steps) if python else None
+            ours = {title: [] for title in variants}
+            theirs, spikes, torch_spikes = [], {}, None
+            for _ in range(rounds):
+                for title, (run, _) in variants.items():
+                    start = time.perf_counter()
+                    spikes[title] = run()
+                    ours[title].append(time.perf_counter() - start)
+                if torch is not None:
+                    torch_spikes, seconds = torch.run()
+                    theirs.append(seconds)
+            if torch is not None:
+                torch.close()
+            per = 1e3 / batch  # ms per sample
+            for title, times in ours.items():
+                row = f"| {title} | {batch} | {steps} | {min(times) * per:.3f} ms | " \
+                      f"{statistics.median(times) * per:.3f} ms | "
+                if theirs:
+                    row += (f"{min(theirs) * per:.3f} ms | "
+                            f"{statistics.median(theirs) * per:.3f} ms | "
+                            f"{min(theirs) / min(times):.1f}x | "
+                            f"{statistics.median(theirs) / statistics.median(times):.1f}x | "
+                            f"{spikes[title]:.0f} / {torch_spikes:.0f} |")
+                else:
+                    row += f"- | - | - | - | {spikes[title]:.0f} / - |"
+                lines.append(row)
+            net = variants[TITLES[graph]][1]
+            if graph == "cnn" and batch == 1:
+                for title, (_, net) in variants.items():
+                    total, stored, per_synapse, sparse = projection_memory(net)
+                    notes.append(f"{title}: the projections store {stored} weights in "
+                                 f"{total / 2**20:.2f} MiB at float32 (with their indices or "
+                                 f"tables); {sparse} synapses as a generated lifgen.Sparse, "
+                                 f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a "
+                                 "4-byte target, each input neuron's run of delay 0).")
+    lines += [""] + notes + [
+        "", "Torch's times are those its process measures around the forward pass; lifgen's "
+        "the whole run_nir call (inputs in, outputs back). Output spikes: the sum over steps, "
+        "rows and classes; the CNN's may differ by a few between float32 summation orders "
+        "(the tests compare float64, spike for spike)."]
+    if not python:
+        lines.append("Torch columns need $LIFGEN_BENCH_SNNTORCH_PYTHON (torch, snnTorch, Sinabs).")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.nir", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer rounds")
+    parser.add_argument("--out", default=str(HERE / "nir.md"), help="where to write it")
+    args = parser.parse_args(argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    write_report([machine_line(cores), *report(args.quick)], args.out)
+
+
+if __name__ == "__main__":
+    main()
