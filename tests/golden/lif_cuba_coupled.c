@@ -63,7 +63,7 @@ int16_t *restrict lg_J0_run_delay,
 lg_real *restrict lg_J1_weights,
 int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
 {
-    (void)lg_seed;
+    (void)lg_seed;  /* not read here */
     {
         /* population lif_cuba: what does not change over time, per neuron */
         const lg_real lg_dt = 0.1;
@@ -72,8 +72,6 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
             const lg_real p_tau_e = lg_P0_param_tau_e[lg_n];
             const lg_real p_tau_i = lg_P0_param_tau_i[lg_n];
             const lg_real p_E_L = lg_P0_param_E_L[lg_n];
-            const lg_real p_V_t = lg_P0_param_V_t[lg_n];
-            const lg_real p_V_r = lg_P0_param_V_r[lg_n];
             const lg_real p_t_ref = lg_P0_param_t_ref[lg_n];
             /* k0 = E_L*dt*exprel(-(dt/tau_m))/tau_m */
             const lg_real lg_k0 = p_E_L*lg_dt*lg_exprel(-(lg_dt/p_tau_m))/p_tau_m;
@@ -106,18 +104,12 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
             const int64_t lg_t = lg_step0 + lg_step;
             {
                 /* population lif_cuba: 2 neurons of lif_cuba, method exact */
-                const lg_real lg_dt = 0.1;
                 lg_real *restrict lg_x_V = lg_P0_state_V + lg_b*2;
                 lg_real *restrict lg_x_g_e = lg_P0_state_g_e + lg_b*2;
                 lg_real *restrict lg_x_g_i = lg_P0_state_g_i + lg_b*2;
                 lg_real *restrict lg_x_refractory_steps = lg_P0_state_refractory_steps + lg_b*2;
-                const lg_real p_tau_m = lg_P0_param_tau_m[0];
-                const lg_real p_tau_e = lg_P0_param_tau_e[0];
-                const lg_real p_tau_i = lg_P0_param_tau_i[0];
-                const lg_real p_E_L = lg_P0_param_E_L[0];
                 const lg_real p_V_t = lg_P0_param_V_t[0];
                 const lg_real p_V_r = lg_P0_param_V_r[0];
-                const lg_real p_t_ref = lg_P0_param_t_ref[0];
                 const lg_real lg_k0 = lg_P0_constant_k0[0];
                 const lg_real lg_k1 = lg_P0_constant_k1[0];
                 const lg_real lg_k2 = lg_P0_constant_k2[0];

@@ -39,6 +39,7 @@ class NetworkContext:
     one: str
     levels: tuple[str, ...] = ()
     flush_denormals: bool = False
+    unread: str = ""  # the arguments this program does not read, cast to void
     inline: str = "static inline"
     constant: str = "static const"
     linkage: str = ""  # "static " where the function is a library's own (lifgen emit)
@@ -67,8 +68,12 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
         helpers.add("lg_flush_begin")
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
+    read = statement_uses((prologue, body))
+    arguments = (*(b.name for b in program.buffers), "lg_step0", "lg_n_steps", "lg_n_batch",
+                 "lg_seed")
     context = NetworkContext(
         function=NETWORK_FUNCTION, version=__version__, real=C_TYPES[dtype],
+        unread=" ".join(f"(void){name};" for name in arguments if name not in read),
         populations=tuple(population_line(p) for p in plan.populations),
         projections=tuple(projection_line(plan, j) for j in plan.projections),
         buffers=program.buffers, types=ELEMENT_TYPES,
