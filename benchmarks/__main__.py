@@ -361,6 +361,17 @@ def write_report(lines, out):
     print(f"written to {out}")
 
 
+def report_command(prog, description, out, report, argv=None):
+    """A benchmark module's command line (--quick, --out): its report, with the machine line,
+    printed and written to `out`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer rounds")
+    parser.add_argument("--out", default=str(out), help="where to write it")
+    args = parser.parse_args(argv)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    write_report([machine_line(cores), *report(args.quick)], args.out)
+
+
 def methods_rows(quick, repeats):
     """The cost of rkf45 against rk4 (one core, float64), as rows of tables."""
     n, steps = (1000, 1000) if quick else (10_000, 1000)

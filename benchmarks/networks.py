@@ -8,7 +8,6 @@ $LIFGEN_BENCH_SNNTORCH_PYTHON (a Python with torch and snnTorch 1.0, see
 tests/reference/make_snntorch_network_refs.py). Nothing here is a test: compare ratios.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 import lifgen
-from benchmarks.__main__ import Timed, brian2_runs, interleave, machine_line, table, write_report
+from benchmarks.__main__ import Timed, brian2_runs, report_command, table
 from lifgen.tools import brette2007
 
 HERE = Path(__file__).resolve().parent
@@ -193,12 +192,7 @@ def report(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.networks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer repeats")
-    parser.add_argument("--out", default=str(HERE / "networks.md"), help="where to write it")
-    args = parser.parse_args(argv)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    write_report([machine_line(cores), *report(args.quick)], args.out)
+    report_command("python -m benchmarks.networks", __doc__, HERE / "networks.md", report, argv)
 
 
 if __name__ == "__main__":

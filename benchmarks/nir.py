@@ -16,7 +16,6 @@ $LIFGEN_BENCH_SNNTORCH_PYTHON, a Python with torch 2.13, snnTorch 1.0 and Sinabs
 Nothing here is a test: the machine is shared, so compare best and median ratios.
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import lifgen
-from benchmarks.__main__ import machine_line, write_report
+from benchmarks.__main__ import report_command
 
 HERE = Path(__file__).resolve().parent
 NIR_DIR = HERE.parent / "tests" / "reference" / "nir"
@@ -152,12 +151,7 @@ def report(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.nir", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="shorter runs, fewer rounds")
-    parser.add_argument("--out", default=str(HERE / "nir.md"), help="where to write it")
-    args = parser.parse_args(argv)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    write_report([machine_line(cores), *report(args.quick)], args.out)
+    report_command("python -m benchmarks.nir", __doc__, HERE / "nir.md", report, argv)
 
 
 if __name__ == "__main__":

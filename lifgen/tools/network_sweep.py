@@ -29,7 +29,7 @@ from ..runtime.populations import Population, SourcePopulation
 from ..runtime.progress import ProgressBar
 from ..runtime.sources import Bernoulli, Poisson, PoissonInput
 from ..version import __version__
-from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, ZipGrid, axis_values,
+from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, grid_axes,
                          xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
@@ -117,7 +117,7 @@ def _plan(simulator: NetworkSimulator, grid: Grid, n_steps: int,
           seeds: npt.ArrayLike | None, record: Mapping[str, Any] | None,
           spikes: str) -> tuple[NetworkPlan, list[int]]:
     """The sweep's arguments checked, before any work is sent anywhere."""
-    axes = _grid_axes(grid)
+    axes = grid_axes(grid, "'population.parameter' names")
     targets = {name: _target(simulator, name) for axis in axes for name in axis.names}
     n_steps = prepare.count(n_steps, "n_steps", minimum=1)
     if spikes not in ("count", "events"):
@@ -152,22 +152,6 @@ def _plan(simulator: NetworkSimulator, grid: Grid, n_steps: int,
                          "their inputs, initial states or spike arrays): sweep the rows' "
                          "values as a grid axis instead")
     return plan, seed_list
-
-
-def _grid_axes(grid: Grid) -> list[Axis]:
-    if isinstance(grid, ZipGrid):
-        axes = [Axis("point", grid.names, grid.values)]
-    elif isinstance(grid, Mapping) and grid:
-        axes = [Axis(dim, v.names, v.values) if isinstance(v, ZipGrid)
-                else Axis(dim, (dim,), (axis_values(dim, v),)) for dim, v in grid.items()]
-    else:
-        raise InputError("grid must map 'population.parameter' names to values (or be a "
-                         "lifgen.zip_grid), and name at least one")
-    names = [name for axis in axes for name in axis.names]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise InputError(f"grid sets {repeated} more than once")
-    return axes
 
 
 def _target(simulator: NetworkSimulator, name: str) -> tuple[str, str, str]:

@@ -26,7 +26,7 @@ from ..runtime.progress import ProgressBar
 from ..runtime.simulate import Simulator, compile as compile_model
 from ..frontend.units import parse_unit, to_unit
 from ..ir.model import Model
-from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, ZipGrid, axis_values,
+from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, grid_axes,
                          xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
@@ -208,26 +208,15 @@ def _probe(plan: Plan, model: Model) -> dict[str, Any]:
 
 
 def _axes(grid: Grid, model: Model) -> list[Axis]:
-    if isinstance(grid, ZipGrid):
-        axes = [Axis("point", grid.names, grid.values)]
-    elif isinstance(grid, Mapping) and grid:
-        axes = [Axis(dim, v.names, v.values) if isinstance(v, ZipGrid)
-                else Axis(dim, (dim,), (axis_values(dim, v),)) for dim, v in grid.items()]
-    else:
-        raise InputError("grid must map parameter or input names to values (or be a "
-                         "lifgen.zip_grid), and name at least one")
-    names = [name for axis in axes for name in axis.names]
+    axes = grid_axes(grid, "parameter or input names")
     known = set(model.parameter_names) | set(model.input_names)
-    for name in names:
+    for name in (name for axis in axes for name in axis.names):
         if name in COMPILE_OPTIONS:
             raise InputError(f"grid: {name} is a compile-time option; compile one simulator per "
                              f"value (lifgen.compile(model, {name}=...)) and sweep each")
         if name not in known:
             raise InputError(f"grid: {name!r} is not a parameter or input of {model.name}; "
                              f"parameters: {model.parameter_names}, inputs: {model.input_names}")
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise InputError(f"grid sets {repeated} more than once")
     return axes
 
 

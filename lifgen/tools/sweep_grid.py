@@ -86,3 +86,21 @@ def xarray_module() -> ModuleType:
         raise LifgenError(f"sweep returns an xarray.Dataset: {executors.DASK_HINT} (or pip install "
                           "xarray)") from None
     return xarray
+
+
+def grid_axes(grid: Grid, names: str) -> list[Axis]:
+    """The axes of `grid` (one per name, or one "point" axis of paired values), each name set
+    once; `names` says in the error what a grid maps ("parameter or input names")."""
+    if isinstance(grid, ZipGrid):
+        axes = [Axis("point", grid.names, grid.values)]
+    elif isinstance(grid, Mapping) and grid:
+        axes = [Axis(dim, v.names, v.values) if isinstance(v, ZipGrid)
+                else Axis(dim, (dim,), (axis_values(dim, v),)) for dim, v in grid.items()]
+    else:
+        raise InputError(f"grid must map {names} to values (or be a lifgen.zip_grid), and name "
+                         "at least one")
+    named = [name for axis in axes for name in axis.names]
+    repeated = sorted({n for n in named if named.count(n) > 1})
+    if repeated:
+        raise InputError(f"grid sets {repeated} more than once")
+    return axes
