@@ -184,6 +184,19 @@ def test_sharded_streamed_and_batched_inputs_on_a_process_pool():
     np.testing.assert_array_equal(part.traces["V"], whole.traces["V"])
 
 
+def test_an_unconnected_recurrent_model_shards_as_an_uncoupled_one():
+    """rleaky without connections: its recurrent input is its bias alone, so its neurons are
+    independent and shards give the whole run's numbers."""
+    simulator = lifgen.compile("rleaky")
+    current = np.linspace(0.2, 0.6, 9)
+    arguments = dict(inputs={"I": current}, params={"b_rec": 0.05}, record=["V"])
+    whole = simulator.run(120, 9, **arguments)
+    part = simulator.run(120, 9, shards=3, **arguments)
+    assert whole.spike_count.sum() > 0
+    np.testing.assert_array_equal(part.spikes, whole.spikes)
+    np.testing.assert_array_equal(part.traces["V"], whole.traces["V"])
+
+
 def test_coupled_networks_are_not_sharded():
     simulator = lifgen.compile("rleaky")
     with pytest.raises(lifgen.InputError, match="coupled networks are not sharded"):

@@ -52,8 +52,7 @@ def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, exec
                 progress: bool, allow_nan: bool) -> tuple[int, bool, list]:
     """`request` (checked and laid out by Simulator._prepare) run in blocks, gathered into its
     arrays: (steps done, interrupted, spike events), as a single kernel run returns them."""
-    if request.connected or simulator.semantics.inhibition \
-            or any(y.target is None for y in simulator.model.synapses):
+    if request.connected or simulator.semantics.inhibition:  # (an unconnected input: its bias)
         raise InputError("coupled networks are not sharded: their neurons exchange spikes every "
                          "step (for CUBA about 1e4 round trips per simulated second); run them "
                          "on one machine, or on a GPU with target='cuda'")

@@ -232,9 +232,7 @@ def _tiled(value: Any, n: int, count: int) -> Any:  # as run takes it: a number,
 
 def _coupled(simulator: Simulator, plan: Plan) -> bool:
     """Whether the run couples neurons (then each grid point is its own population)."""
-    model = simulator.model
-    return bool(plan.connections or plan.drives or simulator.semantics.inhibition
-                or any(y.target is None for y in model.synapses))
+    return bool(plan.connections or plan.drives or simulator.semantics.inhibition)
 
 
 def _points_per_task(simulator: Simulator, plan: Plan, pack: int | str, client: Any) -> int:
