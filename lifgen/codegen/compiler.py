@@ -26,6 +26,13 @@ from .build import cached, load_source, source_key, store_source
 from .options import DTYPES, Semantics, Schedule, Variant
 
 
+def checked_flag(value: object, name: str) -> bool:
+    """An option that is on or off: True or False (a string such as 'no' would read as on)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def checked_semantics(method: str | None = None, dt: float | None = None, dtype: str = "float64",
                       reset: str | None = None, reset_timing: str | None = None,
                       reset_delay: bool | None = None, graded_spikes: float = 1.0,
@@ -33,6 +40,8 @@ def checked_semantics(method: str | None = None, dt: float | None = None, dtype:
                       precise: bool = False, rtol: float | None = None,
                       atol: float | None = None, max_substeps: int | None = None) -> Semantics:
     """compile's options of what the model computes (its Semantics), checked."""
+    reset_delay = None if reset_delay is None else checked_flag(reset_delay, "reset_delay")
+    inhibition, precise = checked_flag(inhibition, "inhibition"), checked_flag(precise, "precise")
     for name, value in (("method", method), ("reset", reset), ("reset_timing", reset_timing)):
         if value is not None and not isinstance(value, str):
             raise InputError(f"{name} must be a name such as 'euler', got {value!r}")

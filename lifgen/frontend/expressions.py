@@ -62,7 +62,10 @@ def parse(text: Any, names: Mapping[str, sympy.Basic], source: str | None = None
         if _degree(node) > MAX_DEGREE:
             raise _Rejected(f"expression has polynomial degree {_degree(node):g}; the limit is "
                             f"{MAX_DEGREE} (SymPy's work grows steeply with it)")
-        expr = _sympy(node)
+        try:
+            expr = _sympy(node)
+        except TypeError as error:  # SymPy refuses the form: a relation used as a number
+            raise _Rejected(f"not a valid expression ({error})") from None
         _check_constants(expr)
         return node, expr
     except _Rejected as error:

@@ -24,7 +24,7 @@ from . import memory
 from . import plasticity
 from . import prepare
 from ..ir import written
-from ..codegen.compiler import built, dt_in_model_unit, checked_semantics, variant_source
+from ..codegen.compiler import built, checked_flag, checked_semantics, dt_in_model_unit, variant_source
 from ..errors import InputError, NumericalWarning
 from ..numerics.discretize import StepMap
 from ..numerics.methods import ORDERS
@@ -229,11 +229,13 @@ class Simulator:
         request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
         arrays = request.arrays
-        if executor is not None or shards not in (None, 1):
-            if output == "device":
-                raise InputError("output='device' is for one run on one GPU, not a sharded one")
-            done, partial, events = sharded_run(self, request, _shard_count(shards, executor),
-                                                executor, progress, bool(allow_nan))
+        sharded = executor is not None or shards not in (None, 1)
+        if sharded and output == "device":
+            raise InputError("output='device' is for one run on one GPU, not a sharded one")
+        blocks = _shard_count(shards, executor) if sharded else 1  # checked, steps or none
+        if sharded and arrays.n_steps:
+            done, partial, events = sharded_run(self, request, blocks, executor, progress,
+                                                bool(allow_nan))
         elif self._runs_as_network(request):
             runner: Runner = CoupledRunner(self, arrays, tuple(request.record), request.spikes)
             done, partial, events = _advance(runner, arrays, request.spikes, progress,
@@ -276,8 +278,9 @@ class Simulator:
             length = to_unit(duration, parse_unit(unit), "duration") if unit else duration
         except UnitError as error:
             raise InputError(str(error)) from None
-        if isinstance(length, bool) or not isinstance(length, Real) or not float(length) >= 0:
-            raise InputError(f"duration must be a time >= 0, got {duration!r}")
+        if isinstance(length, bool) or not isinstance(length, Real) or not float(length) >= 0 \
+                or not np.isfinite(float(length)):
+            raise InputError(f"duration must be a finite time >= 0, got {duration!r}")
         steps = length / self.dt
         if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
             raise InputError(f"duration={duration!r} is not a whole number of steps of dt = "
@@ -582,10 +585,13 @@ def rebuilt(model: Model, semantics: Semantics, schedule: Schedule, target: str)
         return _REBUILT[key]
 
 
+MAX_SHARDS = 65536  # blocks of one run: more would only cost tasks (and memory per block)
+
+
 def _shard_count(shards: int | None, executor: Any) -> int:
     """The blocks of a sharded run: as asked, else one per Dask worker or CPU."""
     if shards is not None:
-        return prepare.count(shards, "shards", minimum=1)
+        return prepare.count(shards, "shards", minimum=1, maximum=MAX_SHARDS)
     if type(executor).__module__.startswith("distributed"):
         return max(1, len(executor.scheduler_info().get("workers", {})))
     return os.cpu_count() or 1
@@ -667,8 +673,10 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
                               inhibition, state_quant, precise, rtol, atol, max_substeps)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
                         tile=None if tile is None else prepare.count(tile, "tile", 1, MAX_TILE),
-                        portable=bool(portable), fma=bool(fma),
-                        flush_denormals=bool(flush_denormals), runtime_dt=bool(runtime_dt))
+                        portable=checked_flag(portable, "portable"),
+                        fma=checked_flag(fma, "fma"),
+                        flush_denormals=checked_flag(flush_denormals, "flush_denormals"),
+                        runtime_dt=checked_flag(runtime_dt, "runtime_dt"))
     source, kernel = built(model, semantics, schedule, backend)
     if source.step_map.warning:
         warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)

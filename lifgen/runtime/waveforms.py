@@ -120,9 +120,20 @@ def in_units(waveform: W, unit: str, dt: float | None, time_unit: str, what: str
             value = getattr(waveform, name, None)
             if name in fields and isinstance(value, str):
                 changes[name] = _steps(value, dt, time_unit, f"{what} {name}")
+            elif name in fields and value is not None:
+                changes[name] = _whole_steps(value, f"{what} {name}")
     except UnitError as error:
         raise InputError(str(error)) from None
     return dataclasses.replace(waveform, **changes)
+
+
+def _whole_steps(value: object, what: str) -> int:
+    """A time given as a number: a whole number of steps (2.7 would be floored silently)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value != round(value):
+        raise InputError(f"{what} = {value!r} is not a whole number of steps; give a step "
+                         "number or a time such as '1.5 ms'")
+    return int(value)
 
 
 def _steps(value: str, dt: float | None, time_unit: str, what: str) -> int:
