@@ -4,8 +4,11 @@ with one clear line."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import io
 import os
+import re
 import sys
 import traceback
 from typing import Any
@@ -181,9 +184,41 @@ def _compile_options(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs: c (this CPU, default) or cuda (an NVIDIA GPU)")
 
 
+# control characters but tab, newline and carriage return (the progress bar's): a model file's
+# text that reached a terminal as written could drive it (escape sequences, titles, bells)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class Printable(io.TextIOBase):
+    """A text stream that writes what it is given with control characters as visible escapes
+    (\\x1b), so that nothing a command prints from a model file can drive the terminal."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def fileno(self) -> int:
+        return int(self.stream.fileno())
+
+    def isatty(self) -> bool:
+        return bool(self.stream.isatty())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status. Errors print one line; --debug (or LIFGEN_DEBUG=1)
-    prints the whole message and the traceback."""
+    prints the whole message and the traceback. Everything printed goes through Printable."""
+    with contextlib.redirect_stdout(Printable(sys.stdout)), \
+            contextlib.redirect_stderr(Printable(sys.stderr)):
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv or bool(os.environ.get("LIFGEN_DEBUG"))
     try:

@@ -57,3 +57,20 @@ def test_a_relation_used_as_a_number_is_a_model_error(condition):
             "model": {"name": "x"}, "parameters": {"tau": 1.0}, "states": {"V": 0.0},
             "equations": {"laws": ["tau*dV/dt = -V"]}, "spike": {"condition": condition},
             "reset": {"mechanism": "zero"}}, None)
+
+
+def test_a_model_file_s_text_cannot_drive_the_terminal(tmp_path, capsys):
+    """Item 14: escape sequences in a model file's free text (here its description: a colour,
+    a window title, a bell) reach the terminal as visible escapes, from every command."""
+    from lifgen.cli import main
+
+    path = tmp_path / "shady.toml"
+    path.write_text('[model]\nname = "shady"\n'
+                    'description = "fine\\u001b[31m red\\u001b]0;title\\u0007 \\u009b2J"\n'
+                    '[parameters]\ntau = 10.0\n[states]\nV = 0.0\n[inputs]\nI = {}\n'
+                    '[equations]\nlaws = ["tau*dV/dt = -V + I"]\n[spike]\ncondition = "V > 1"\n'
+                    '[reset]\nmechanism = "zero"\n[simulation]\ndt = 0.1\nmethod = "euler"\n')
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "fine" in out and "\\x1b[31m" in out
+    assert not any(c in out for c in ("\x1b", "\x07", "\x9b"))
