@@ -25,6 +25,17 @@ def cuda_host(monkeypatch):
 
 
 @pytest.fixture
+def without_gpu():
+    """Skip where this machine has a CUDA GPU: the test checks what a machine without one says."""
+    try:
+        import cupy
+    except ImportError:
+        return
+    if cupy.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+
+
+@pytest.fixture
 def model_file(tmp_path):
     """Write a model file from text and return its path."""
     def write(text, name="broken.toml"):

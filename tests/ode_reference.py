@@ -12,8 +12,25 @@ from scipy.integrate import solve_ivp
 
 from lifgen.ir.functions import FUNCTIONS
 from lifgen.ir.written import evaluate
+from lifgen.runtime.connectivity import Sparse
+from lifgen.runtime.sources import SpikeTrain
 
 TOLERANCE = 1e-12
+
+
+def kick_drives(model, kicks):
+    """The kicks ((step, state, amount), ...) as lifgen's synaptic drives: one recorded source
+    per kick, delay one step, so each arrives at the end of its step as the reference adds it."""
+    out = {}
+    for synapse in model.synapses:
+        events = [(step, amount) for step, state, amount in kicks if state == synapse.target]
+        if events:
+            sources = list(range(len(events)))
+            out[synapse.name] = (
+                SpikeTrain(len(events), [s for s, _ in events], sources),
+                Sparse.from_arrays(sources, [0] * len(events), [a for _, a in events], delay=1,
+                                   n_pre=len(events), n_post=1))
+    return out
 
 
 def reference_run(model, dt, n_steps, inputs=None, kicks=()):

@@ -12,12 +12,10 @@ import numpy as np
 import pytest
 
 import lifgen
-from lifgen.runtime.connectivity import Sparse
 from lifgen.errors import NumericalWarning
 from lifgen.numerics.methods import closed_linear_states
-from lifgen.runtime.sources import SpikeTrain
 
-from ode_reference import reference_run
+from ode_reference import kick_drives, reference_run
 
 MODELS = Path(__file__).parent / "models"
 RTOL = 1e-6
@@ -28,15 +26,7 @@ def run_both(model, method, dt, n_steps, inputs, kicks, **options):
     ((step, state, amount), ...) arriving at the end of `step`, as synaptic events do."""
     model = lifgen.load_model(model)
     simulator = lifgen.compile(model, method=method, dt=dt, **options)
-    drives = {}
-    for synapse in model.synapses:
-        events = [(step, amount) for step, state, amount in kicks if state == synapse.target]
-        if events:
-            sources = list(range(len(events)))
-            drives[synapse.name] = (
-                SpikeTrain(len(events), [s for s, _ in events], sources),
-                Sparse.from_arrays(sources, [0] * len(events), [a for _, a in events], delay=1,
-                                   n_pre=len(events), n_post=1))
+    drives = kick_drives(model, kicks)
     result = simulator.run(n_steps, inputs=inputs, record=model.state_names,
                            drives=drives or None)
     return simulator, result, reference_run(model, dt, n_steps, inputs, kicks)

@@ -247,13 +247,7 @@ def test_events_chunks_and_continued_runs_match(cuda_host):
     np.testing.assert_array_equal(first.spike_count + rest.spike_count, expected.spike_count)
 
 
-def test_without_a_gpu_compile_says_what_is_missing():
-    try:
-        import cupy
-        if cupy.cuda.is_available():
-            pytest.skip("this machine has a GPU")
-    except ImportError:
-        pass
+def test_without_a_gpu_compile_says_what_is_missing(without_gpu):
     with pytest.raises(LifgenError, match=r"lifgen\[cuda\]|no CUDA GPU"):
         lifgen.compile("leaky", target="cuda")
 

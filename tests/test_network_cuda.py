@@ -152,13 +152,7 @@ def test_the_cuda_source_is_readable(cuda_host):
     assert "LG_ATOMIC_ADD(&lg_rings[" in text and "__global__ void lg_step_P1_update" in text
 
 
-def test_without_a_gpu_a_network_run_says_what_is_missing():
-    try:
-        import cupy
-        if cupy.cuda.is_available():
-            pytest.skip("this machine has a GPU")
-    except ImportError:
-        pass
+def test_without_a_gpu_a_network_run_says_what_is_missing(without_gpu):
     net, dtype, run = snntorch("float64")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

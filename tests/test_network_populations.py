@@ -22,20 +22,25 @@ ADEX_CUBA = "adex_cuba"
 @pytest.mark.parametrize("model, drive", [("lif_cuba", 20.0), ("adex", 500.0),
                                           ("izhikevich", 10.0), ("hodgkin_huxley", 10.0)])
 def test_a_one_population_network_gives_the_single_population_numbers(model, drive):
-    n = 6
-    current = {"I": np.linspace(0.5, 1.5, n) * drive}
+    assert_network_is_the_population(model, 6, {"I": np.linspace(0.5, 1.5, 6) * drive}, 400)
+
+
+def assert_network_is_the_population(model, n, inputs, n_steps):
+    """`model` run alone and as a Network's only population: the same spikes, traces and final
+    states, bit for bit (returns the single run's states)."""
     single = lifgen.compile(model)
     states = list(single.step_map.state_names)
-    alone = single.run(400, n, inputs=current, record=states, spikes="raster")
+    alone = single.run(n_steps, n, inputs=inputs, record=states, spikes="raster")
     net = lifgen.Network()
     net.add("p", model, n)
-    result = net.compile().run(400, inputs={"p": current}, record={"p": states},
+    result = net.compile().run(n_steps, inputs={"p": inputs}, record={"p": states},
                                spikes="raster")["p"]
     assert alone.spike_count.sum() > 0
     assert np.array_equal(alone.spikes, result.spikes)
     for s in states:
         assert np.array_equal(alone.traces[s], result.traces[s]), s
         assert np.array_equal(alone.state[s], result.state[s]), s
+    return states
 
 
 def snntorch_network(reset, dtype):

@@ -19,8 +19,8 @@ import lifgen
 from lifgen import targets
 from lifgen.errors import InputError, NumericalWarning
 from lifgen.numerics.methods import METHODS
-from lifgen.runtime.connectivity import Sparse
-from lifgen.runtime.sources import SpikeTrain
+from ode_reference import kick_drives
+from test_network_populations import assert_network_is_the_population
 
 MODELS = Path(__file__).parent / "models"
 RTOL = 1e-6
@@ -192,27 +192,12 @@ def reference(name, dt=0.1):
     return {n: out[:, i] for i, n in enumerate(names)}, spikes
 
 
-def drives(model, kicks):
-    """The kicks as synaptic drives: one source per kick, delay one step (arriving at the end
-    of the kick's step)."""
-    out = {}
-    for synapse in model.synapses:
-        events = [(step, amount) for step, state, amount in kicks if state == synapse.target]
-        if events:
-            sources = list(range(len(events)))
-            out[synapse.name] = (
-                SpikeTrain(len(events), [s for s, _ in events], sources),
-                Sparse.from_arrays(sources, [0] * len(events), [a for _, a in events], delay=1,
-                                   n_pre=len(events), n_post=1))
-    return out
-
-
 def run(name, method="rkf45", **options):
     model = lifgen.load_model(MODELS / f"{name}.toml")
     n_steps, I_e, kicks = RUNS[name]
     simulator = lifgen.compile(model, method=method, dt=0.1, **options)
     return simulator.run(n_steps, inputs={"I_e": I_e}, record=list(model.state_names),
-                         drives=drives(model, kicks) or None)
+                         drives=kick_drives(model, kicks) or None)
 
 
 def relative_errors(result, states):
@@ -342,20 +327,9 @@ def test_an_rkf45_population_in_a_network_is_the_single_population_run(python_ta
     population gives the single-population numbers, driven by another population, and the
     test target runs the network bit for bit as C."""
     n = 4
-    current = {"I_e": np.linspace(100.0, 700.0, n)}
-    model = MODELS / "aeif_cond_exp.toml"
-    single = lifgen.compile(model)
-    states = list(single.step_map.state_names)
+    states = assert_network_is_the_population(MODELS / "aeif_cond_exp.toml", n,
+                                              {"I_e": np.linspace(100.0, 700.0, n)}, 500)
     assert states[-1] == "rkf45_h"
-    alone = single.run(500, n, inputs=current, record=states, spikes="raster")
-    net = lifgen.Network()
-    net.add("p", model, n)
-    result = net.compile().run(500, inputs={"p": current}, record={"p": states},
-                               spikes="raster")["p"]
-    assert alone.spike_count.sum() > 0
-    assert np.array_equal(alone.spikes, result.spikes)
-    for name in states:
-        assert np.array_equal(alone.traces[name], result.traces[name]), name
     coupled = lifgen.Network()
     coupled.add("drive", "lif_cuba", 3)
     coupled.add("q", MODELS / "hh_cond_exp_traub.toml", n, max_substeps=10000)

@@ -23,7 +23,7 @@ from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import memory, prepare
 from . import plasticity
-from .populations import Population, Projection, SourcePopulation, SpikeRaster, Values
+from .populations import PlayedBack, Population, Projection, SourcePopulation
 from .shards import refuse_network
 from ..ir.symbols import ADAPTIVE_STATE
 from .simulate import (MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, past_substep_bound,
@@ -624,10 +624,9 @@ def _source_plan(population: SourcePopulation, neuron0: int) -> PopulationPlan:
     source = population.source
     if isinstance(source, SpikeTrain):
         return PopulationPlan(population.name, population.n, source="train", neuron0=neuron0)
-    if isinstance(source, (SpikeRaster, Values)):
+    if isinstance(source, PlayedBack):
         strides = (source.rows * source.n, source.n if source.rows > 1 else 0)
-        return PopulationPlan(population.name, population.n,
-                              source="raster" if isinstance(source, SpikeRaster) else "values",
+        return PopulationPlan(population.name, population.n, source=source.kind,
                               raster_strides=strides, neuron0=neuron0)
     table: Any = source.p if isinstance(source, Bernoulli) else source.rate
     ndim = 0 if isinstance(table, str) else np.ndim(table)
@@ -643,18 +642,13 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
     if isinstance(source, SpikeTrain):
         start, played = source.events(n_steps)
         return _Layout({"train_start": start, "train_source": played}, {}, 1, (), {})
-    if isinstance(source, SpikeRaster):
-        if source.spikes.shape[0] < n_steps:
-            raise InputError(f"source {population.name!r}: its spikes cover "
-                             f"{source.spikes.shape[0]} steps, the run {n_steps}")
-        return _Layout({"spikes": source.spikes}, {}, source.rows,
-                       (source.rows,) if source.spikes.ndim == 3 else (), {})
-    if isinstance(source, Values):
-        if source.values.shape[0] < n_steps:
-            raise InputError(f"source {population.name!r}: its values cover "
-                             f"{source.values.shape[0]} steps, the run {n_steps}")
-        return _Layout({"values": source.values}, {}, source.rows,
-                       (source.rows,) if source.values.ndim == 3 else (), {})
+    if isinstance(source, PlayedBack):
+        table = source.table
+        if table.shape[0] < n_steps:
+            raise InputError(f"source {population.name!r}: its {source.role} cover "
+                             f"{table.shape[0]} steps, the run {n_steps}")
+        return _Layout({source.role: table}, {}, source.rows,
+                       (source.rows,) if table.ndim == 3 else (), {})
     dt, unit = _source_time(simulators, network, population.name)
     table = source.probabilities(n_steps, dt, unit)
     if table.ndim == 2 and table.shape[0] < n_steps:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -135,27 +135,43 @@ def update_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
     return order
 
 
-@dataclass(frozen=True, eq=False)
-class SpikeRaster:
-    """Spikes given as a (T, n) or (T, batch, n) array: each batch row reads its own."""
+class PlayedBack:
+    """A source whose steps are given as a (T, n) or (T, batch, n) array, each batch row reading
+    its own: the program plays it back as source kind `kind` from its buffer `role`."""
 
-    spikes: np.ndarray
+    kind: ClassVar[str]
+    role: ClassVar[str]
+
+    @property
+    def table(self) -> np.ndarray:
+        return np.asarray(getattr(self, self.role))
 
     @property
     def n(self) -> int:
-        return int(self.spikes.shape[-1])
+        return int(self.table.shape[-1])
 
     @property
     def rows(self) -> int:
-        return int(self.spikes.shape[1]) if self.spikes.ndim == 3 else 1
+        return int(self.table.shape[1]) if self.table.ndim == 3 else 1
 
 
 @dataclass(frozen=True, eq=False)
-class Values:
+class SpikeRaster(PlayedBack):
+    """Spikes given as a (T, n) or (T, batch, n) array: each batch row reads its own."""
+
+    kind: ClassVar[str] = "raster"
+    role: ClassVar[str] = "spikes"
+    spikes: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Values(PlayedBack):
     """Real values given as a (T, n) or (T, batch, n) array (NIR's input currents): each
     nonzero value is an event that carries value x weight into every projection of the source,
     as a PoissonInput's count does."""
 
+    kind: ClassVar[str] = "values"
+    role: ClassVar[str] = "values"
     values: np.ndarray
 
     def __post_init__(self) -> None:
@@ -168,14 +184,6 @@ class Values:
         if not np.all(np.isfinite(array)):
             raise InputError("lifgen.Values: the values contain NaN or infinite numbers")
         object.__setattr__(self, "values", np.array(array, np.float64))  # the source's own copy
-
-    @property
-    def n(self) -> int:
-        return int(self.values.shape[-1])
-
-    @property
-    def rows(self) -> int:
-        return int(self.values.shape[1]) if self.values.ndim == 3 else 1
 
 
 def _a_cycle(stuck: list[str], waiting: dict[str, set[str]]) -> list[str]:

@@ -36,6 +36,9 @@ from pathlib import Path
 import brian2 as b2
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from brian2_examples import HH_COBA  # noqa: E402 (plain strings: neither Brian2 nor lifgen)
+
 OUT = Path(__file__).resolve().parent / "brian2" / "cobahh.json"
 SEEDS = (1, 2, 3)
 N, N_EXC, P_CONNECT = 4000, 3200, 0.02
@@ -53,22 +56,7 @@ PARAMETERS = dict(
     g_kd=(30 * b2.msiemens * b2.cm**-2) * area,
     VT=-63 * b2.mV, taue=5 * b2.ms, taui=10 * b2.ms, Ee=0 * b2.mV, Ei=-80 * b2.mV,
     we=6 * b2.nS, wi=67 * b2.nS)
-EQUATIONS = """
-dv/dt = (gl*(El-v)+ge*(Ee-v)+gi*(Ei-v)-
-         g_na*(m*m*m)*h*(v-ENa)-
-         g_kd*(n*n*n*n)*(v-EK))/Cm : volt
-dm/dt = alpha_m*(1-m)-beta_m*m : 1
-dn/dt = alpha_n*(1-n)-beta_n*n : 1
-dh/dt = alpha_h*(1-h)-beta_h*h : 1
-dge/dt = -ge*(1./taue) : siemens
-dgi/dt = -gi*(1./taui) : siemens
-alpha_m = 0.32*(mV**-1)*4*mV/exprel((13*mV-v+VT)/(4*mV))/ms : Hz
-beta_m = 0.28*(mV**-1)*5*mV/exprel((v-VT-40*mV)/(5*mV))/ms : Hz
-alpha_h = 0.128*exp((17*mV-v+VT)/(18*mV))/ms : Hz
-beta_h = 4./(1+exp((40*mV-v+VT)/(5*mV)))/ms : Hz
-alpha_n = 0.032*(mV**-1)*5*mV/exprel((15*mV-v+VT)/(5*mV))/ms : Hz
-beta_n = .5*exp((10*mV-v+VT)/(40*mV))/ms : Hz
-"""
+EQUATIONS = HH_COBA  # examples/COBAHH.py's equations (one copy, brian2_examples.py)
 THRESHOLD, REFRACTORY = "v>-20*mV", 3 * b2.ms
 INITIAL = {"v": "El + (randn() * 5 - 5)*mV", "ge": "(randn() * 1.5 + 4) * 10.*nS",
            "gi": "(randn() * 12 + 20) * 10.*nS"}
