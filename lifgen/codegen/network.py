@@ -25,7 +25,7 @@ from typing import Any
 import sympy
 
 from ..errors import InputError
-from ..ir.model import REFRACTORY_STATE, Synapse
+from ..ir.model import REFRACTORY_STATE, Model, Synapse
 from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Comment, Element, Equal,
                              Expression, For, If, Integer, Let, Loop, MatrixExponential,
                              NeuronStep, Remainder, Select, Statement, Store, View, identifiers,
@@ -111,6 +111,11 @@ class ProjectionPlan:
     # its own flags when they arrive, not through the ring: a single population's connections
     at_arrival: bool = False
     optional: bool = False  # (read at arrival) its weights buffer may be NULL: no events
+    # every event arrives one step after its spike and adds to a state (`adds_directly`): it is
+    # added straight into that state once both populations have stepped, with no ring to read
+    # and clear (as Brian2's synapses add in the step of the spike); delivered in the step of
+    # whichever population steps later
+    direct: bool = False
     plastic: Plastic | None = None
     recorded: bool = False
     # a convolution's loop sizes (kind "conv2d"): output channels per group, weights per output
@@ -223,6 +228,7 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
                               f"population {plan.populations[0].name}: its size n [1]"))
         prologue.append(Let(SIZE, Element(population_buffer(0, "size"), Integer(0)),
                             INDEX))
+    later: dict[int, list[Phase]] = {}  # direct projections into a population that steps later
     for k, population in enumerate(plan.populations):
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
         buffers += _population_buffers(k, population, plan)
@@ -233,11 +239,22 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
         else:
             setup = [View("lg_fired", population_buffer(k, "fired"), _row(population), "uint8")]
             phases = [_source_update(k, population, plan)]
+        if _counted_later(k, plan):  # its spike count, for the later population's step
+            phases.append(Phase(f"P{k}_count", (Store(population_buffer(k, "spike_total"),
+                                                      Integer(0), name("lg_n_spikes")),)))
         for j, projection in outgoing:
             buffers += _projection_buffers(j, projection, plan)
-            if not projection.at_arrival:  # (those are read by the post population)
+            if projection.at_arrival:  # (those are read by the post population)
+                continue
+            if projection.direct and projection.post > k:
+                count = Element(population_buffer(k, "spike_total"), Integer(0))
+                later.setdefault(projection.post, []).append(Phase(
+                    f"J{j}_scatter", tuple(_scatter(j, projection, plan, count)),
+                    threads=population.n, own_scope=True))
+            else:
                 phases.append(Phase(f"J{j}_scatter", tuple(_scatter(j, projection, plan)),
                                     threads=population.n, own_scope=True))
+        phases += later.pop(k, [])
         populations.append(PopulationStep(_population_comment(population), tuple(setup),
                                           tuple(phases)))
     step_values = (Let("lg_t", plus(STEP0, STEP), INDEX),)
@@ -307,6 +324,9 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
            Buffer(population_buffer(k, "spike_list"), "int64",
                   f"{what}: the neurons that spiked in this step (scratch) [{n}]", scratch),
            Buffer(population_buffer(k, "counts"), "int64", f"{what}: spike counts [batch][{n}]")]
+    if _counted_later(k, plan):
+        out.append(Buffer(population_buffer(k, "spike_total"), "int64",
+                          f"{what}: its number of spikes this step (scratch) [1]", 1))
     if plan.raster and not population.unrecorded:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
                           f"{what}: spikes [step][batch][{n}]"))
@@ -930,15 +950,40 @@ def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
     return once, each
 
 
-def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Statement]:
-    """The events of projection j's presynaptic spikes of this step, into its post population's
-    ring at slot (step + delay) mod slots: one thread per listed spike, whose adds are atomic
-    (on a GPU, threads add to one ring element in any order)."""
+def adds_directly(model: Model, synapse: str) -> bool:
+    """Whether events into synapse type `synapse` of `model` may be added straight into its
+    target state one step early (ProjectionPlan.direct): it adds to a state, and does not drop
+    what arrives while the neuron is refractory (which is known only at arrival)."""
+    y = next(s for s in model.synapses if s.name == synapse)
+    return y.target is not None and not model.drops_while_refractory(y)
+
+
+def _counted_later(k: int, plan: NetworkPlan) -> bool:
+    """Whether population k's spike count of the step is read in a later population's step."""
+    return any(p.direct and p.pre == k < p.post for p in plan.projections)
+
+
+def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
+             count: Expression = name("lg_n_spikes")) -> list[Statement]:
+    """The events of projection j's `count` presynaptic spikes of this step, into its post
+    population's ring at slot (step + delay) mod slots, or straight into the state its synapse
+    type adds to (a direct projection): one thread per listed spike, whose adds are atomic
+    (on a GPU, threads add to one element in any order)."""
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
-    slots, n_post = post.slots(projection.synapse), post.n
-    rings = population_buffer(projection.post, "ring", projection.synapse)
+    n_post = post.n
     weights = projection_buffer(j, "weights")
-    ring_row = times(ROW, Integer(slots * n_post))
+    if projection.direct:
+        assert post.step_map is not None
+        target = next(y.target for y in post.step_map.model.synapses
+                      if y.name == projection.synapse)
+        assert target is not None and projection.kind in ("dense", "one_to_one", "sparse")
+        view = View("lg_targets", population_buffer(projection.post, "state", target),
+                    times(ROW, Integer(n_post)))
+        slots = 0
+    else:
+        slots = post.slots(projection.synapse)
+        view = View("lg_rings", population_buffer(projection.post, "ring", projection.synapse),
+                    times(ROW, Integer(slots * n_post)))
 
     def slot_of(delay: Expression) -> Expression:
         return Remainder(TIME if delay == Integer(0) else plus(TIME, delay), Integer(slots))
@@ -948,35 +993,45 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
             weight = times(Num(projection.factor), weight)
         if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
+        if projection.direct:
+            return AddTo("lg_targets", target, weight, atomic=True)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,
                      atomic=True)
 
     if projection.kind == "plastic":
         return _kept(j, projection, plan)
     pre_j = name("lg_pre")
+    slot: list[Statement] = ([] if projection.direct or projection.kind == "sparse" else
+                             [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)])
     if projection.kind == "dense":
         events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
             into("lg_slot", name("lg_n"),
                  Element(weights, plus(times(pre_j, Integer(n_post)), name("lg_n")))),)),)
-        slot: list[Statement] = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
     elif projection.kind == "one_to_one":
         events = (into("lg_slot", pre_j, Element(weights, pre_j)),)
-        slot = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
     elif projection.kind == "conv2d":
         events = _conv_events(j, projection, into)
-        slot = [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)]
     else:
         runs, first = projection_buffer(j, "runs"), projection_buffer(j, "run_first")
-        events = (For("lg_r", Element(runs, pre_j), Element(runs, plus(pre_j, Integer(1))), (
-            Let("lg_slot", slot_of(Element(projection_buffer(j, "run_delay"), "lg_r")), INDEX),
-            For("lg_s", Element(first, "lg_r"), Element(first, plus(name("lg_r"), Integer(1))), (
-                into("lg_slot", Element(projection_buffer(j, "post"), "lg_s"),
-                     Element(weights, "lg_s")),)))),)
-        slot = []
+        synapse = into("lg_slot", Element(projection_buffer(j, "post"), "lg_s"),
+                       Element(weights, "lg_s"))
+        events = ((For("lg_s", Element(first, Element(runs, pre_j)),  # its runs, one delay
+                       Element(first, Element(runs, plus(pre_j, Integer(1)))), (synapse,)),)
+                  if projection.direct else
+                  (For("lg_r", Element(runs, pre_j), Element(runs, plus(pre_j, Integer(1))), (
+                      Let("lg_slot", slot_of(Element(projection_buffer(j, "run_delay"), "lg_r")),
+                          INDEX),
+                      For("lg_s", Element(first, "lg_r"),
+                          Element(first, plus(name("lg_r"), Integer(1))), (synapse,)))),))
+    delay = "delay 1, added to its state" if projection.direct else (
+        f"delay {projection.delay}" if projection.kind != "sparse" else "")
     comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
-               + (f", delay {projection.delay}" if projection.kind != "sparse" else "") + ")")
-    return [Comment(comment), *slot, View("lg_rings", rings, ring_row),
-            For("lg_k", Integer(0), name("lg_n_spikes"), (
+               + (f", {delay}" if delay else "") + ")")
+    counted: list[Statement] = []
+    if count != name("lg_n_spikes"):  # read once: the loop's adds might alias it
+        counted, count = [Let("lg_count", count, INDEX)], name("lg_count")
+    return [Comment(comment), *slot, view, *counted,
+            For("lg_k", Integer(0), count, (
                 Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"),
                     INDEX),
                 *events))]

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..codegen.network import (NetworkPlan, PopulationPlan, ProjectionPlan, population_buffer,
-                               projection_buffer)
+from ..codegen.network import (NetworkPlan, PopulationPlan, ProjectionPlan, adds_directly,
+                               population_buffer, projection_buffer)
 from ..codegen.run_arrays import RunArrays, SynapseArrays
 from ..ir.kinds import DriveKind, WeightKind
 from .populations import synapse_runs
@@ -38,8 +38,9 @@ def coupled_plan(simulator: Any, arrays: RunArrays, traced: tuple[str, ...],
     model = simulator.model
     synapses = arrays.synapses
     projections, drives = _projections(simulator, synapses)
+    direct = {p.synapse for p in projections if p.direct}
     rings = tuple((y, synapses[y].ring_slots) for y in model.synapse_names
-                  if synapses[y].weight_kind in RINGED or y in dict(drives))
+                  if (synapses[y].weight_kind in RINGED and y not in direct) or y in dict(drives))
     population = PopulationPlan(
         model.name, arrays.n_neurons, simulator.step_map, rings=rings, traced=traced,
         shared=frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0),
@@ -60,21 +61,36 @@ def coupled_plan(simulator: Any, arrays: RunArrays, traced: tuple[str, ...],
 
 def _projections(simulator: Any, synapses: dict[str, SynapseArrays]
                  ) -> tuple[tuple[ProjectionPlan, ...], list[tuple[str, dict[str, Any]]]]:
-    """The population's projections onto itself (graded spikes scale their weights; one-to-one
-    and dense weights read at arrival, as the single-population kernels did), then one from each
-    drive; and the drives, in synapse order. Plastic synapses are plastic projections from
-    whichever gives their presynaptic spikes."""
-    graded = float(simulator.semantics.graded_spikes)
-    own = [_plastic(0, y, s) if s.weight_kind == WeightKind.PLASTIC else
-           ProjectionPlan(0, 0, y, PROJECTION_KINDS[s.weight_kind], 0, graded)
-           if s.weight_kind == WeightKind.SPARSE else
-           ProjectionPlan(0, 0, y, PROJECTION_KINDS[s.weight_kind], 1, graded, at_arrival=True)
-           for y, s in synapses.items()
+    """The population's projections onto itself, then one from each drive; and the drives, in
+    synapse order. Plastic synapses are plastic projections from whichever gives their
+    presynaptic spikes."""
+    own = [_own(simulator, y, s) for y, s in synapses.items()
            if s.weight_kind in PROJECTION_KINDS and not _plastic_drive(s)]
     drives = [(y, s.drive) for y, s in synapses.items() if s.drive["kind"] != DriveKind.NONE]
     driven = [_plastic(1 + k, y, synapses[y]) if _plastic_drive(synapses[y]) else
               ProjectionPlan(1 + k, 0, y, "sparse") for k, (y, _) in enumerate(drives)]
     return (*own, *driven), drives
+
+
+def _own(simulator: Any, synapse: str, arrays: SynapseArrays) -> ProjectionPlan:
+    """The connections of one synapse type as a projection of the population onto itself
+    (graded spikes scale their weights): added straight into the synapse type's state where
+    every one has a delay of one step, else through the ring (a Sparse's own delays) or, for
+    one-to-one and dense weights into an input of the equations, read at arrival."""
+    kind = PROJECTION_KINDS[arrays.weight_kind]
+    graded = float(simulator.semantics.graded_spikes)
+    if kind == "plastic":
+        return _plastic(0, synapse, arrays)
+    direct = adds_directly(simulator.model, synapse)
+    if kind == "sparse":
+        return ProjectionPlan(0, 0, synapse, kind, 0, graded, direct=direct and _one_step(arrays))
+    return ProjectionPlan(0, 0, synapse, kind, 1, graded, direct=direct, at_arrival=not direct)
+
+
+def _one_step(synapse: SynapseArrays) -> bool:
+    """Whether every sparse connection of the synapse type has a delay of one step."""
+    delay = synapse.delay
+    return delay is not None and bool(delay.size) and bool(np.all(delay == 1))
 
 
 def _plastic_drive(synapse: SynapseArrays) -> bool:

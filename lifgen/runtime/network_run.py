@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
-from ..codegen.network import COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan, lower_network
+from ..codegen.network import (COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan,
+                               adds_directly, lower_network)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -23,7 +24,8 @@ from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import memory, prepare
 from . import plasticity
-from .populations import PlayedBack, Population, Projection, SourcePopulation
+from .populations import (PlayedBack, Population, Projection, SourcePopulation,
+                          one_step_delay)
 from .shards import refuse_network
 from ..ir.symbols import ADAPTIVE_STATE
 from .simulate import (MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, past_substep_bound,
@@ -134,7 +136,12 @@ class NetworkSimulator:
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
         slots: dict[tuple[str, str], int] = {}
+        direct = {id(p): one_step_delay(p) and adds_directly(self.simulators[p.post].model,
+                                                                p.synapse)
+                  for p in network.projections}
         for p in network.projections:  # a plastic one adds to the slot of its arrival step
+            if direct[id(p)]:
+                continue
             needed = 1 if p.kind == "plastic" else p.delay + 1
             slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), needed)
         populations, neuron0 = [], 0
@@ -156,7 +163,8 @@ class NetworkSimulator:
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0,
                                            self._graded(p.pre), plastic=p.binding,
-                                           recorded=j in recorded, conv=p.conv)
+                                           recorded=j in recorded, conv=p.conv,
+                                           direct=direct[id(p)])
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events")
@@ -436,6 +444,7 @@ class NetworkSimulator:
             if population.source in COUNTED:
                 arrays[prefix + "events"] = np.zeros(n, dtype)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
+            arrays[prefix + "spike_total"] = np.zeros(1, np.int64)
             if plan.raster:
                 arrays[prefix + "raster"] = np.zeros((n_steps, rows, n), np.uint8)
             if plan.events and population.step_map is not None:  # every neuron-step of a chunk

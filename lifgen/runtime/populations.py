@@ -75,6 +75,16 @@ class Projection:
         return int(self.weights.size)
 
 
+def one_step_delay(projection: Projection) -> bool:
+    """Whether every event of a static projection arrives exactly one step after its spike."""
+    if projection.kind in ("dense", "one_to_one"):
+        return projection.delay == 1
+    if projection.kind != "sparse" or projection.runs is None:
+        return False
+    delays = projection.runs["run_delay"]
+    return projection.delay == 1 and bool(delays.size) and int(delays.min()) == 1
+
+
 def delay_runs(sparse: Sparse) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A Sparse's synapses sorted by presynaptic neuron, then delay (stably): (weights, layout),
     the layout holding each synapse's target (32 bits), each presynaptic neuron's first run of

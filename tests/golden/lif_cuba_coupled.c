@@ -53,8 +53,6 @@ lg_real *restrict lg_P0_constant_k6,
 lg_real *restrict lg_P0_constant_k7,
 lg_real *restrict lg_P0_input_I,
 int64_t *restrict lg_P0_input_strides,
-lg_real *restrict lg_P0_synapse_inh,
-lg_real *restrict lg_P0_ring_exc,
 lg_real *restrict lg_J0_weights,
 int32_t *restrict lg_J0_post,
 int64_t *restrict lg_J0_runs,
@@ -63,7 +61,7 @@ int16_t *restrict lg_J0_run_delay,
 lg_real *restrict lg_J1_weights,
 int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
 {
-    (void)lg_seed;  /* not read here */
+    (void)lg_P0_fired; (void)lg_J0_run_delay; (void)lg_seed;  /* not read here */
     {
         /* population lif_cuba: what does not change over time, per neuron */
         const lg_real lg_dt = 0.1;
@@ -119,26 +117,7 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
                 const lg_real lg_k6 = lg_P0_constant_k6[0];
                 const lg_real lg_k7 = lg_P0_constant_k7[0];
                 const lg_real lg_value_I = lg_P0_input_I[lg_t*lg_P0_input_strides[0] + lg_b*lg_P0_input_strides[1]];
-                uint8_t *restrict lg_fired = lg_P0_fired + lg_b*2;
-                lg_real *restrict lg_arriving_exc = lg_P0_ring_exc + (lg_b*2 + (lg_t % 2))*2;
-                lg_real *restrict lg_syn_inh = lg_P0_synapse_inh + 0;
                 for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
-                    lg_syn_inh[lg_i] = 0.0;
-                }
-                /* projection lif_cuba -> lif_cuba.inh (dense, delay 1): read at arrival */
-                for (int64_t lg_pre = 0; lg_pre < 2; ++lg_pre) {
-                    if (lg_fired[lg_pre]) {
-                        for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
-                            lg_syn_inh[lg_i] += lg_J1_weights[lg_pre*2 + lg_i];
-                        }
-                    }
-                }
-                for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
-                    /* synapse exc: what arrives this step, added to g_e */
-                    lg_x_g_e[lg_i] += lg_arriving_exc[lg_i];
-                    lg_arriving_exc[lg_i] = 0.0;
-                    /* synapse inh: what arrives this step, added to g_i */
-                    lg_x_g_i[lg_i] += lg_syn_inh[lg_i];
                     const lg_real s_V = lg_x_V[lg_i];
                     const lg_real s_g_e = lg_x_g_e[lg_i];
                     const lg_real s_g_i = lg_x_g_i[lg_i];
@@ -170,21 +149,27 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
                 int64_t lg_n_spikes = 0;
                 for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
                     const int lg_spike = (lg_P0_spiked[lg_i] > 0.0);
-                    lg_fired[lg_i] = lg_spike;
                     lg_P0_counts[lg_b*2 + lg_i] += lg_spike;
                     lg_P0_spike_list[lg_n_spikes] = lg_i;
                     lg_n_spikes = lg_n_spikes + lg_spike;
                 }
                 {
-                    /* projection lif_cuba -> lif_cuba.exc (sparse) */
-                    lg_real *restrict lg_rings = lg_P0_ring_exc + lg_b*4;
+                    /* projection lif_cuba -> lif_cuba.exc (sparse, delay 1, added to its state) */
+                    lg_real *restrict lg_targets = lg_P0_state_g_e + lg_b*2;
                     for (int64_t lg_k = 0; lg_k < lg_n_spikes; ++lg_k) {
                         const int64_t lg_pre = lg_P0_spike_list[lg_k];
-                        for (int64_t lg_r = lg_J0_runs[lg_pre]; lg_r < lg_J0_runs[lg_pre + 1]; ++lg_r) {
-                            const int64_t lg_slot = (lg_t + lg_J0_run_delay[lg_r]) % 2;
-                            for (int64_t lg_s = lg_J0_run_first[lg_r]; lg_s < lg_J0_run_first[lg_r + 1]; ++lg_s) {
-                                lg_rings[lg_slot*2 + lg_J0_post[lg_s]] += lg_J0_weights[lg_s];
-                            }
+                        for (int64_t lg_s = lg_J0_run_first[lg_J0_runs[lg_pre]]; lg_s < lg_J0_run_first[lg_J0_runs[lg_pre + 1]]; ++lg_s) {
+                            lg_targets[lg_J0_post[lg_s]] += lg_J0_weights[lg_s];
+                        }
+                    }
+                }
+                {
+                    /* projection lif_cuba -> lif_cuba.inh (dense, delay 1, added to its state) */
+                    lg_real *restrict lg_targets = lg_P0_state_g_i + lg_b*2;
+                    for (int64_t lg_k = 0; lg_k < lg_n_spikes; ++lg_k) {
+                        const int64_t lg_pre = lg_P0_spike_list[lg_k];
+                        for (int64_t lg_n = 0; lg_n < 2; ++lg_n) {
+                            lg_targets[lg_n] += lg_J1_weights[lg_pre*2 + lg_n];
                         }
                     }
                 }
@@ -223,13 +208,11 @@ int lg_network(void *const *lg_buffers, int64_t lg_step0, int64_t lg_n_steps,
         (lg_real *)lg_buffers[22],  /* population lif_cuba: k7 = floor(t_ref/dt + 0.001) [2] */
         (lg_real *)lg_buffers[23],  /* population lif_cuba: input I, at (step, batch row) strides of its input_strides */
         (int64_t *)lg_buffers[24],  /* population lif_cuba: (step, batch row) strides of each input */
-        (lg_real *)lg_buffers[25],  /* population lif_cuba: synapse inh's input this step (scratch) [2] */
-        (lg_real *)lg_buffers[26],  /* population lif_cuba: delay ring of synapse exc [batch][2 slots][2] */
-        (lg_real *)lg_buffers[27],  /* projection lif_cuba -> lif_cuba.exc: weight per synapse */
-        (int32_t *)lg_buffers[28],  /* projection lif_cuba -> lif_cuba.exc: target per synapse */
-        (int64_t *)lg_buffers[29],  /* projection lif_cuba -> lif_cuba.exc: first delay run of each presynaptic neuron [pre + 1] */
-        (int32_t *)lg_buffers[30],  /* projection lif_cuba -> lif_cuba.exc: first synapse of each run [runs + 1] */
-        (int16_t *)lg_buffers[31],  /* projection lif_cuba -> lif_cuba.exc: delay of each run */
-        (lg_real *)lg_buffers[32],  /* projection lif_cuba -> lif_cuba.inh: weights [pre][post] (a presynaptic neuron's row is contiguous) */
+        (lg_real *)lg_buffers[25],  /* projection lif_cuba -> lif_cuba.exc: weight per synapse */
+        (int32_t *)lg_buffers[26],  /* projection lif_cuba -> lif_cuba.exc: target per synapse */
+        (int64_t *)lg_buffers[27],  /* projection lif_cuba -> lif_cuba.exc: first delay run of each presynaptic neuron [pre + 1] */
+        (int32_t *)lg_buffers[28],  /* projection lif_cuba -> lif_cuba.exc: first synapse of each run [runs + 1] */
+        (int16_t *)lg_buffers[29],  /* projection lif_cuba -> lif_cuba.exc: delay of each run */
+        (lg_real *)lg_buffers[30],  /* projection lif_cuba -> lif_cuba.inh: weights [pre][post] (a presynaptic neuron's row is contiguous) */
         lg_step0, lg_n_steps, lg_n_batch, lg_seed);
 }
