@@ -97,31 +97,32 @@ def test_zero_delay_projections_update_in_topological_order_whatever_the_inserti
 T, N_SOURCES, N_EXC, N_INH, DT = 600, 20, 8, 5, 0.1
 
 
-def mixed_network():
+def mixed_network(one_step=False):
     """AdEx excitatory and LIF inhibitory populations and a recorded spike source: dense,
-    one-to-one-free, sparse and recurrent projections with delays of 1 to 3 steps."""
+    one-to-one-free, sparse and recurrent projections with delays of 1 to 3 steps (or, with
+    `one_step`, every delay one step: each projection then adds straight into its state)."""
     rng = np.random.default_rng(7)
     steps, sources = rng.integers(0, T, 400), rng.integers(0, N_SOURCES, 400)
 
     def sparse(n_post, n_pre, p, low, high, seed):
         shape = lifgen.Sparse.random(n_post, n_pre, p, 1.0, seed=seed)
+        delays = rng.integers(1, 4, shape.n_synapses)
         return lifgen.Sparse.from_arrays(shape.pre, shape.post,
                                          rng.uniform(low, high, shape.n_synapses),
-                                         rng.integers(1, 4, shape.n_synapses),
-                                         n_pre=n_pre, n_post=n_post)
+                                         1 if one_step else delays, n_pre=n_pre, n_post=n_post)
     parts = dict(w_source=rng.uniform(50, 150, (N_EXC, N_SOURCES)),
                  exc_to_inh=sparse(N_INH, N_EXC, 0.6, 1, 4, 3),
                  w_inh=rng.uniform(20, 80, (N_EXC, N_INH)),
                  exc_to_exc=sparse(N_EXC, N_EXC, 0.5, 10, 60, 4),
                  I_exc=rng.uniform(200, 400, N_EXC), I_inh=rng.uniform(5, 12, N_INH),
-                 steps=steps, sources=sources)
+                 steps=steps, sources=sources, inh_delay=1 if one_step else 2)
     net = lifgen.Network()
     net.add_source("src", lifgen.SpikeTrain(N_SOURCES, steps, sources))
     net.add("exc", ADEX_CUBA, N_EXC, method="euler")
     net.add("inh", "lif_cuba", N_INH, method="euler", params={"E_L": -65.0})
     net.connect("src", "exc", "exc", parts["w_source"], delay=1)
     net.connect("exc", "inh", "exc", parts["exc_to_inh"])
-    net.connect("inh", "exc", "inh", parts["w_inh"], delay=2)
+    net.connect("inh", "exc", "inh", parts["w_inh"], delay=parts["inh_delay"])
     net.connect("exc", "exc", "exc", parts["exc_to_exc"])
     return net, parts
 
@@ -180,19 +181,25 @@ def mixed_reference(parts):
         U = np.where(fired, q["V_r"], new)
         count = np.where(fired, held - 1, np.where(count > 0, count - 1, 0.0))
         out["inh"].append(fired), out["U"].append(U)
-        scatter(("exc", "inh"), t, fired, parts["w_inh"], delay=2)
+        scatter(("exc", "inh"), t, fired, parts["w_inh"], delay=parts["inh_delay"])
     return {name: np.array(values) for name, values in out.items()}
 
 
-def test_a_mixed_network_equals_a_numpy_loop():
+@pytest.mark.parametrize("one_step", [False, True])
+def test_a_mixed_network_equals_a_numpy_loop(one_step):
     """AdEx + LIF + a spike source, delays 1-3: every spike exactly, traces to 1e-12 of their
-    scale (the loop writes each Euler step as the equations read; lifgen hoists constants)."""
-    net, parts = mixed_network()
-    result = net.compile().run(T, inputs={"exc": {"I": parts["I_exc"]},
+    scale (the loop writes each Euler step as the equations read; lifgen hoists constants).
+    With every delay one step, each projection adds straight into its state, in the step of
+    whichever population steps later (src -> exc and exc -> inh in the post's step, inh -> exc
+    and exc -> exc in the pre's), and the loop's rings give the same numbers."""
+    net, parts = mixed_network(one_step)
+    simulator = net.compile()
+    result = simulator.run(T, inputs={"exc": {"I": parts["I_exc"]},
                                           "inh": {"I": parts["I_inh"]}},
                                record={"exc": ["V", "w"], "inh": ["V"]}, spikes="raster")
     expected = mixed_reference(parts)
     assert expected["exc"].sum() > 50 and expected["inh"].sum() > 5
+    assert simulator.source().count("added to its state") == (4 if one_step else 1)
     assert np.array_equal(result["exc"].spikes, expected["exc"])
     assert np.array_equal(result["inh"].spikes, expected["inh"])
     for got, want in ((result["exc"].traces["V"], expected["V"]),
@@ -206,10 +213,12 @@ def python_target(monkeypatch):
     monkeypatch.setitem(targets.TARGETS, "python", "python_target")
 
 
-def test_the_test_target_runs_a_network_bit_for_bit_as_c(python_target):
+@pytest.mark.parametrize("one_step", [False, True])
+def test_the_test_target_runs_a_network_bit_for_bit_as_c(python_target, one_step):
     """The lowered program printed as Python (tests/python_target.py) and as C: the same spikes
-    and states, with Poisson draws, delays, sparse and dense projections, two batch rows."""
-    net, parts = mixed_network()
+    and states, with Poisson draws, delays (or every delay one step: no rings), sparse and
+    dense projections, two batch rows."""
+    net, parts = mixed_network(one_step)
     net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
     net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
     two_rows = np.broadcast_to(np.stack([parts["I_exc"], 0.8 * parts["I_exc"]]), (120, 2, N_EXC))
