@@ -194,9 +194,9 @@ def python_target(monkeypatch):
     monkeypatch.setitem(targets.TARGETS, "python", "python_target")
 
 
-def test_the_test_target_runs_a_plastic_network_bit_for_bit_as_c(python_target):
-    """Both printers of the same lowered events: a Poisson source and a recurrent projection,
-    both plastic, two batch rows, recorded synapses."""
+def plastic_two_rows():
+    """A Poisson source and a recurrent projection, both plastic, two batch rows, recorded
+    synapses: the network and its run's arguments."""
     n, steps = 12, 300
     rng = np.random.default_rng(9)
     pre, post = np.nonzero(rng.random((6, n)) < 0.6)
@@ -209,8 +209,17 @@ def test_the_test_target_runs_a_plastic_network_bit_for_bit_as_c(python_target):
     net.connect("p", "p", "exc", recurrent_synapses(n, seed=10))
     run = dict(n_steps=steps, inputs={"p": {"I": np.linspace(0.8, 1.2, n)}}, spikes="raster",
                record_synapses={("p", "p", "exc"): [1, 2], ("src", "p", "exc"): [0]})
+    return net, run
+
+
+@pytest.mark.parametrize("other", [dict(target="python"), dict(threads=2)])
+def test_the_test_target_and_threads_run_a_plastic_network_bit_for_bit_as_c(python_target,
+                                                                             other):
+    """Both printers of the same lowered events, and the C program with its two batch rows on
+    two threads: the same spikes, states and synapse traces."""
+    net, run = plastic_two_rows()
     c = net.compile().run(**run)
-    python = net.compile(target="python").run(**run)
+    python = net.compile(**other).run(**run)
     assert c["p"].spike_count.sum() > 10
     assert np.array_equal(c["p"].spikes, python["p"].spikes)
     assert np.array_equal(c["p"].state["V"], python["p"].state["V"])

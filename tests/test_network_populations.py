@@ -236,6 +236,39 @@ def test_the_test_target_runs_a_network_bit_for_bit_as_c(python_target, one_step
             assert np.array_equal(values, python[name].traces[state]), (name, state)
 
 
+@pytest.mark.parametrize("spikes", ["raster", "events"])
+def test_batch_rows_on_threads_give_the_one_thread_numbers(spikes):
+    """threads=3 runs the batch rows at once (OpenMP), each with its own scratch and its own
+    part of the event buffers: every spike, event, trace and state equals one thread's, bit for
+    bit, with Poisson draws, delays, direct and ringed projections and four rows."""
+    net, parts = mixed_network()
+    net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
+    net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
+    rows = np.stack([f * parts["I_exc"] for f in (1.0, 0.8, 0.9, 1.1)])
+    run = dict(n_steps=120, inputs={"exc": {"I": np.broadcast_to(rows, (120, 4, N_EXC))},
+                                    "inh": {"I": parts["I_inh"]}},
+               record={"exc": ["V", "I_e"], "inh": ["V"]}, spikes=spikes)
+    one = net.compile().run(**run)
+    threaded = net.compile(threads=3)
+    three = threaded.run(**run)
+    assert "omp parallel" in threaded.source() and "threads=3" in repr(threaded)
+    assert one["exc"].spike_count.sum() > 50
+    for name in ("noise", "src", "exc", "inh"):
+        assert np.array_equal(one[name].spike_count, three[name].spike_count), name
+        for state, values in one[name].state.items():
+            assert np.array_equal(values, three[name].state[state]), (name, state)
+        for state, values in one[name].traces.items():
+            assert np.array_equal(values, three[name].traces[state]), (name, state)
+    for name in ("exc", "inh"):
+        if spikes == "events":
+            for mine, theirs in zip(one[name].spike_events, three[name].spike_events):
+                assert np.array_equal(mine, theirs), name
+        else:
+            assert np.array_equal(one[name].spikes, three[name].spikes), name
+    again = pickle.loads(pickle.dumps(threaded))
+    assert again.threads == 3
+
+
 # -- the description: order, errors, pickling ---------------------------------------------------
 
 def feed_forward(delays):
@@ -273,7 +306,8 @@ def test_a_zero_delay_cycle_is_refused_naming_it():
     (lambda net: net.add("a", LEAKY_LAYER, 3), "already has a population 'a'"),
     (lambda net: net.add("b2", LEAKY_LAYER, 3, colour="red"), "unknown option"),
     (lambda net: net.add_source("tt", np.ones((4, 3)) * 2), "holds 0 and 1"),
-    (lambda net: net.compile(threads=2), "one thread"),
+    (lambda net: net.compile(threads=0), "threads"),
+    (lambda net: net.compile(target="cuda", threads=2), "threads is for the C target"),
     (lambda net: net.compile().run(5, inputs={"zz": {}}), "unknown population"),
     (lambda net: net.compile().run(5, record={"s": ["V"]}), "spike sources"),
 ])

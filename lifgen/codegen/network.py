@@ -135,6 +135,7 @@ class NetworkPlan:
     events: bool = False  # whether it writes each spike's (step, neuron) to event buffers
     flush_denormals: bool = False  # denormal floats read and written as zero while it runs
     call_inputs: bool = False  # inputs' rows counted from the call's first step, not step 0
+    threads: int = 1  # batch rows run on this many threads at once (the C target: OpenMP)
 
 
 @dataclass(frozen=True)
@@ -154,14 +155,13 @@ class Phase:
     """One part of a population's step of one batch row: `statements`, in order. `threads` > 0:
     they end in a For whose iterations are independent (its AddTo atomic), which a GPU runs as
     one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
-    are its own (C prints it as a block); `rows_in_turn`: its rows append to one list that all
-    rows share (the event buffers), so that rows must run one after another."""
+    are its own (C prints it as a block). Batch rows share nothing that a phase writes, so
+    they may run at once."""
 
     name: str  # P0_update, P0_spikes, J2_scatter
     statements: tuple[Statement, ...]
     threads: int = 0
     own_scope: bool = False
-    rows_in_turn: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,10 +196,14 @@ class NetworkProgram:
     calls: frozenset[str] = field(default_factory=frozenset)
 
     @property
-    def body(self) -> tuple[Statement, ...]:
+    def steps(self) -> For:
+        """One batch row's steps."""
         steps = (*self.step_values, *(s for p in self.populations for s in p.statements()))
-        return (For("lg_b", Integer(0), ROWS, (
-            For("lg_step", Integer(0), name("lg_n_steps"), steps),)),)
+        return For("lg_step", Integer(0), name("lg_n_steps"), steps)
+
+    @property
+    def body(self) -> tuple[Statement, ...]:
+        return (For("lg_b", Integer(0), ROWS, (self.steps,)),)
 
 
 def population_buffer(k: int, role: str, owner: str = "") -> str:
@@ -336,7 +340,8 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                 Buffer(population_buffer(k, "event_neurons"), "int64",
                        f"{what}: the neuron of each spike of the call, batch row * {n} + neuron"),
                 Buffer(population_buffer(k, "event_count"), "int64",
-                       f"{what}: spikes written to the event buffers [1]")]
+                       f"{what}: [0] each batch row's room in the event buffers, [1 + row] "
+                       "the row's spikes written there [1 + batch]")]
     if population.source in COUNTED:
         out.append(Buffer(population_buffer(k, "events"), "real",
                           f"{what}: events of each target this step (scratch) [{n}]", scratch))
@@ -626,7 +631,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                      for p in plan.projections)
     # one pass builds the list: a small population's loops cost their set-up
     if n <= SMALL and not population.run_time_size:
-        return views, [*passes, *update, _spikes(k, plan, [
+        return views, [*passes, *update, _spikes(k, [
                 SPIKE_COUNT,
                 For(NEURON, Integer(0), Integer(n), (
                     Let("lg_spike", spiked, INT),
@@ -639,7 +644,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                     Assign("lg_n_spikes", plus(name("lg_n_spikes"), name("lg_spike"))))),
                 *_events(k, population, plan),
                 *_traces(k, population)])]
-    return views, [*passes, *update, _spikes(k, plan, [
+    return views, [*passes, *update, _spikes(k, [
         SPIKE_COUNT,
         For(NEURON, Integer(0), size, (Let("lg_spike", spiked, INT),
                                              *_spike_out(k, population, plan,
@@ -648,10 +653,9 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
         *_traces(k, population)])]
 
 
-def _spikes(k: int, plan: NetworkPlan, statements: list[Statement]) -> Phase:
-    """A population's spikes phase: its rows run in turn where they append to the call's
-    event buffers."""
-    return Phase(f"P{k}_spikes", tuple(statements), rows_in_turn=plan.events)
+def _spikes(k: int, statements: list[Statement]) -> Phase:
+    """A population's spikes phase (one thread per batch row)."""
+    return Phase(f"P{k}_spikes", tuple(statements))
 
 
 SMALL = 64  # neurons: a population this small builds its spike list in one pass
@@ -738,17 +742,20 @@ def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[S
 
 
 def _events(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
-    """This step's spikes, from the list, appended to the call's event buffers (which hold
-    every neuron-step of a call, so they never overflow)."""
+    """This step's spikes, from the list, appended to its batch row's part of the call's event
+    buffers (which hold every neuron-step of a call, so they never overflow; each row its own
+    part, so rows may run at once)."""
     if not plan.events or population.step_map is None:  # a source's events are the user's own,
         return []  # or its draws (a background would outweigh the neurons' spikes)
-    written = Element(population_buffer(k, "event_count"), Integer(0))
+    counts = population_buffer(k, "event_count")
+    row_count = plus(ROW, Integer(1))
+    written = plus(times(ROW, Element(counts, Integer(0))), Element(counts, row_count))
     neuron = Element(population_buffer(k, "spike_list"), "lg_k")
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
         Store(population_buffer(k, "event_steps"), written, TIME),
         Store(population_buffer(k, "event_neurons"), written,
               plus(_row(population), neuron)),
-        AddTo(population_buffer(k, "event_count"), Integer(0), Integer(1))))]
+        AddTo(counts, row_count, Integer(1))))]
 
 
 SPIKE_COUNT = Let("lg_n_spikes", Integer(0), INDEX, mutable=True)

@@ -96,18 +96,22 @@ class Network:
 
     def compile(self, target: str = "c", threads: int = 1,
                 dtype: str = "float64") -> NetworkSimulator:
-        """One program for the whole network, built (or taken from the kernel cache)."""
+        """One program for the whole network, built (or taken from the kernel cache). With
+        `threads` > 1 the C target runs batch rows on that many threads at once (OpenMP), each
+        row's numbers those of one thread; a single row runs on one."""
         if not any(isinstance(p, Population) for p in self.populations.values()):
             raise InputError("the network has no neuron population: add one with net.add")
-        if prepare.count(threads, "threads", 1, 1024) != 1:
-            raise InputError("networks run on one thread for now; give threads=1")
+        threads = prepare.count(threads, "threads", 1, 1024)
         try:
             backend = get_target(target)
         except ValueError as error:
             raise InputError(str(error)) from None
         if not hasattr(backend, "render_network"):
             raise InputError(f"target {target!r} does not compile networks yet; use target='c'")
-        return NetworkSimulator(self.snapshot(), backend, dtype)
+        if threads > 1 and backend.name == "cuda":
+            raise InputError("threads is for the C target: the cuda target runs every batch row "
+                             "and neuron at once; give threads=1")
+        return NetworkSimulator(self.snapshot(), backend, dtype, threads)
 
     def snapshot(self) -> "Network":
         """A copy of the description as it is now (the populations and projections themselves

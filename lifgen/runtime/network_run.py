@@ -61,12 +61,13 @@ class NetworkSimulator:
     worker loads its programs from the kernel cache when it is warm), so `lifgen.sweep` and
     Dask take it as they take a Simulator."""
 
-    def __init__(self, network: Any, target: Any, dtype: str):
+    def __init__(self, network: Any, target: Any, dtype: str, threads: int = 1):
         if dtype not in NUMPY_DTYPES:
             raise InputError(f"dtype must be one of {tuple(NUMPY_DTYPES)}, got {dtype!r}")
         self.network = network
         self.target = target
         self.dtype = dtype
+        self.threads = threads
         self.order = network.update_order()
         self.simulators = {name: self._population_simulator(p)
                            for name, p in network.populations.items()
@@ -167,7 +168,8 @@ class NetworkSimulator:
                                            direct=direct[id(p)])
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
-                           raster=spikes == "raster", events=spikes == "events")
+                           raster=spikes == "raster", events=spikes == "events",
+                           threads=self.threads)
 
     def _graded(self, population: str) -> float:
         """What each spike of `population` carries (snnTorch's graded_spikes_factor; 1 for a
@@ -450,12 +452,18 @@ class NetworkSimulator:
             if plan.events and population.step_map is not None:  # every neuron-step of a chunk
                 arrays[prefix + "event_steps"] = np.empty(chunk * rows * n, np.int64)
                 arrays[prefix + "event_neurons"] = np.empty(chunk * rows * n, np.int64)
-                arrays[prefix + "event_count"] = np.zeros(1, np.int64)
+                arrays[prefix + "event_count"] = np.zeros(1 + rows, np.int64)
+                arrays[prefix + "event_count"][0] = chunk * n  # each row's room
             for synapse, slots in population.rings:
                 arrays[f"{prefix}ring_{synapse}"] = np.zeros((rows, slots, n), dtype)
             for state in population.traced:
                 count = layout.buffers["record"].size
                 arrays[f"{prefix}trace_{state}"] = np.empty((n_steps, rows, count), dtype)
+        if plan.threads > 1:  # batch rows run at once: each its own scratch
+            for buffer in source.program.buffers:
+                if buffer.scratch:
+                    arrays[buffer.name] = np.zeros(rows * buffer.scratch,
+                                                   arrays[buffer.name].dtype)
         for j, projection in enumerate(self._projections_in_order()):
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
@@ -526,21 +534,24 @@ class NetworkSimulator:
     def content_key(self) -> str:
         """A digest of what was compiled (the network's description, target and dtype): equal
         for equal networks, whichever process computes it."""
-        digest = hashlib.sha256(f"{self.target.name} {self.dtype} {self.network.dt!r}".encode())
+        digest = hashlib.sha256(f"{self.target.name} {self.dtype} {self.threads} "
+                                f"{self.network.dt!r}".encode())
         _digest(self.network.populations, digest)
         _digest(self.network.projections, digest)
         return digest.hexdigest()
 
     def __reduce__(self) -> tuple:
-        """A compiled network pickles as its description, target and dtype: unpickled in another
+        """A compiled network pickles as its description, target, dtype and threads: unpickled in another
         process (a Dask worker) it is compiled there once per content, its programs loaded from
         the kernel cache when it is warm, and every later unpickling of the same content in that
         process returns the same NetworkSimulator."""
-        return (_compiled, (self.network, self.target.name, self.dtype, self.content_key()))
+        return (_compiled, (self.network, self.target.name, self.dtype, self.content_key(),
+                            self.threads))
 
     def __repr__(self) -> str:
         return (f"<NetworkSimulator: {len(self.order)} populations in order "
-                f"{' -> '.join(self.order)}, dtype={self.dtype}>")
+                f"{' -> '.join(self.order)}, dtype={self.dtype}"
+                + (f", threads={self.threads}" if self.threads > 1 else "") + ">")
 
 
 def _warn_nonfinite(result: NetworkResult) -> None:
@@ -560,13 +571,13 @@ _REBUILT_LOCK = threading.Lock()
 
 
 def _compiled(network: Any, target: str = "c", dtype: str = "float64",
-              key: str | None = None) -> NetworkSimulator:
+              key: str | None = None, threads: int = 1) -> NetworkSimulator:
     """What an unpickled NetworkSimulator becomes: compiled once per content in this process."""
     if key is None:
-        return network.compile(target=target, dtype=dtype)
+        return network.compile(target=target, dtype=dtype, threads=threads)
     with _REBUILT_LOCK:
         if key not in _REBUILT:
-            _REBUILT[key] = network.compile(target=target, dtype=dtype)
+            _REBUILT[key] = network.compile(target=target, dtype=dtype, threads=threads)
         return _REBUILT[key]
 
 
@@ -746,17 +757,19 @@ def _chunked(name: str, array: np.ndarray, done: int, spikes: str) -> np.ndarray
 
 def _chunk_events(arrays: dict, plan: NetworkPlan,
                   rows: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(steps, flat neurons) of each population's spikes in a chunk, sorted by step (the
-    program writes them batch row by batch row), and the event buffers emptied for the next."""
+    """(steps, flat neurons) of each population's spikes in a chunk, sorted by step (each batch
+    row writes its own part of the event buffers), and the event buffers emptied for the next."""
     out = []
     for k, population in enumerate(plan.populations):
         if population.step_map is None:  # a source's events are not kept
             out.append((np.zeros(0, np.int64), np.zeros(0, np.int64)))
             continue
-        count = arrays[f"lg_P{k}_event_count"]
-        steps = arrays[f"lg_P{k}_event_steps"][:count[0]].copy()
-        neurons = arrays[f"lg_P{k}_event_neurons"][:count[0]].copy()
-        count[0] = 0
+        count = arrays[f"lg_P{k}_event_count"]  # [0] each row's room, [1 + row] its events
+        room = int(count[0])
+        parts = [slice(b * room, b * room + int(count[1 + b])) for b in range(rows)]
+        steps = np.concatenate([arrays[f"lg_P{k}_event_steps"][part] for part in parts])
+        neurons = np.concatenate([arrays[f"lg_P{k}_event_neurons"][part] for part in parts])
+        count[1:] = 0
         if rows > 1:
             order = np.argsort(steps, kind="stable")
             steps, neurons = steps[order], neurons[order]

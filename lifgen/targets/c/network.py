@@ -15,6 +15,7 @@ from ..cfamily.kernel import C_TYPES, HELPERS, environment
 from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter, statement_uses
 
 NETWORK_FUNCTION = "lg_network"
+ROWS_SUFFIX = "_rows"  # (threads > 1) a scratch parameter: every batch row's, one after another
 NETWORK_HELPERS = ("lg_any8", "lg_stream")  # the helpers network.c.j2 defines itself
 NETWORK_CDEF = (f"int {NETWORK_FUNCTION}(void *const *lg_buffers, int64_t lg_step0, "
                 "int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed);\n")
@@ -43,6 +44,9 @@ class NetworkContext:
     inline: str = "static inline"
     constant: str = "static const"
     linkage: str = ""  # "static " where the function is a library's own (lifgen emit)
+    threads: int = 1  # > 1: `body` is one batch row's steps, the rows shared among threads
+    row_scratch: tuple[Buffer, ...] = ()  # (threads > 1) the scratch each row has its own of
+    rows_suffix: str = ROWS_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
     plan = program.plan
     dtype = plan.dtype
     printer = StatementPrinter(dtype, indent=0)
-    body = _pruned(program.body)
+    body = _pruned(program.body if plan.threads == 1 else (program.steps,))
     prologue = _pruned(program.prologue, statement_uses(body))
     called = {name for function in program.calls for name in CALL_USES.get(function, ())}
     helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
@@ -69,8 +73,10 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
     read = statement_uses((prologue, body))
-    arguments = (*(b.name for b in program.buffers), "lg_step0", "lg_n_steps", "lg_n_batch",
-                 "lg_seed")
+    row_scratch = tuple(b for b in program.buffers if b.scratch and plan.threads > 1)
+    arguments = (*(b.name for b in program.buffers if b not in row_scratch),
+                 *(b.name + ROWS_SUFFIX for b in row_scratch if b.name not in read),
+                 "lg_step0", "lg_n_steps", "lg_n_batch", "lg_seed")
     context = NetworkContext(
         function=NETWORK_FUNCTION, version=__version__, real=C_TYPES[dtype],
         unread=" ".join(f"(void){name};" for name in arguments if name not in read),
@@ -84,7 +90,8 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
         expm1="expm1f" if dtype == "float32" else "expm1",
         one="1.0F" if dtype == "float32" else "1.0",
         levels=levels(plan), flush_denormals=plan.flush_denormals,
-        linkage="" if exported else "static ")
+        linkage="" if exported else "static ", threads=plan.threads,
+        row_scratch=tuple(b for b in row_scratch if b.name in read))
     text = environment().get_template("c/network.c.j2").render(k=context)
     return NetworkSource(program=program, text=text)
 

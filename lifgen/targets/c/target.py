@@ -41,8 +41,10 @@ class CTarget:
         return render_network(program)
 
     def build_network(self, source: NetworkSource, schedule: Schedule = Schedule()) -> Kernel:
-        """The program compiled with `schedule`'s flags (its threads aside: one thread)."""
-        return build(source.text, source.cdef, portable=schedule.portable, fma=schedule.fma)
+        """The program compiled with `schedule`'s flags (and OpenMP where its batch rows run on
+        several threads)."""
+        return build(source.text, source.cdef, portable=schedule.portable, fma=schedule.fma,
+                     openmp=source.program.plan.threads > 1)
 
     def call_network(self, kernel: Kernel, source: NetworkSource, buffers: list[np.ndarray],
                      step0: int, steps: int, rows: int, seed: int) -> None:

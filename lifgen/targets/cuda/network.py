@@ -7,8 +7,8 @@ them differ:
   each; a projection's scatter: one listed spike each) runs one thread per iteration, the batch
   rows as the grid's second dimension, and its adds into the delay rings are atomic;
 - any other phase (a population's spikes: flags, counts, the spike list in ascending neuron
-  order, events and traces; a source's draws) runs one thread per batch row, or one thread over
-  every row in turn where the rows append to the call's shared event buffers;
+  order, events (each row into its own part of the event buffers) and traces; a source's
+  draws) runs one thread per batch row;
 - a local that one phase declares and a later one reads (the step's spike count) goes between
   their kernels through a per-row slot of `lg_carried`, an extra buffer of this target's;
 - one row's scratch buffers (the spike list, ...) get a copy per batch row.
@@ -47,19 +47,16 @@ ENTRY_PREFIX = "lg_step_"
 
 @dataclass(frozen=True)
 class PhaseKernel:
-    """One phase as a kernel: `threads` threads per batch row (1: one thread runs the phase),
-    or one thread for every row in turn (`rows_in_turn`); `body` is one thread's code."""
+    """One phase as a kernel: `threads` threads per batch row (1: one thread runs the phase);
+    `body` is one thread's code."""
 
     entry: str
     comment: str
     threads: int
-    rows_in_turn: bool
     body: str
 
     def launch(self, rows: int) -> tuple[tuple[int, int], int]:
         """(grid, threads per block) of a launch over `rows` batch rows."""
-        if self.rows_in_turn:
-            return (1, 1), 1
         block = min(THREADS_PER_BLOCK, self.threads)
         return (-(-self.threads // block), rows), block
 
@@ -169,10 +166,8 @@ def _kernel(program: NetworkProgram, population: PopulationStep, phase: Phase,
     body = "\n".join([*lines, printer.text(code)])
     what = {True: f"one thread per iteration (at most {phase.threads} per batch row)",
             False: "one thread per batch row"}[phase.threads > 0]
-    if phase.rows_in_turn:
-        what = "one thread, the batch rows in turn (they append to shared event buffers)"
     return PhaseKernel(ENTRY_PREFIX + phase.name, f"{population.comment}: {phase.name}, {what}",
-                       max(phase.threads, 1), phase.rows_in_turn, body)
+                       max(phase.threads, 1), body)
 
 
 def _thread(phase: Phase) -> tuple[Statement, ...]:
