@@ -21,7 +21,7 @@ import sympy
 from .version import __version__
 from .errors import CacheError, CompileError, InputError, LifgenError
 from .numerics.methods import AUTO_CANDIDATES, METHODS, VERIFIED_BY_DEFAULT
-from .results.outputs import final_path, save_arrays, save_figure
+from .results.outputs import final_path, publish, save_arrays, save_figure
 from .codegen.compiler import dt_in_model_unit
 from .ir.written import to_text
 from .targets import target_names
@@ -610,11 +610,9 @@ def _sweep(args: argparse.Namespace) -> None:
     duration = _duration(args, "sweep")
     if not args.grid:
         raise InputError("sweep needs at least one --grid NAME=START:STOP:NUM")
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise InputError(f"{out} exists; pass --force to overwrite it")
-    if out.suffix not in (".nc", ".zarr"):
-        raise InputError(f"--out {out}: write a .nc (netCDF) or .zarr file")
+    if Path(args.out).suffix not in (".nc", ".zarr"):
+        raise InputError(f"--out {args.out}: write a .nc (netCDF) or .zarr file")
+    out = final_path(args.out, "sweep", args.force)  # checked before any work
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
@@ -639,8 +637,9 @@ def _sweep(args: argparse.Namespace) -> None:
             executor.close()
             if cluster is not None:
                 cluster.close()
-    try:
-        data.to_zarr(out, mode="w") if out.suffix == ".zarr" else data.to_netcdf(out)
+    try:  # written whole beside it, then renamed: a kill or a full disk leaves what was there
+        publish(out, lambda name: data.to_zarr(name, mode="w") if out.suffix == ".zarr"
+                else data.to_netcdf(name), args.force, folder=out.suffix == ".zarr")
     except (ImportError, ValueError) as error:
         raise InputError(f"cannot write {out}: {error}") from None
     rate = data.rate.mean("neuron")

@@ -4,6 +4,7 @@ before any work, never an existing file without --force, and written atomically.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Mapping
@@ -43,7 +44,7 @@ def final_path(text: str, kind: str, force: bool) -> Path:
                              f"{', '.join('.' + f for f in sorted(formats))}")
     if not path.parent.is_dir():
         raise InputError(f"{text}: the folder {path.parent} does not exist")
-    if path.exists() and not force:
+    if (path.exists() or path.is_symlink()) and not force:
         raise InputError(f"{path} exists; pass --force to overwrite it")
     return path
 
@@ -69,6 +70,73 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
 def _remove(temporary: str | None) -> None:
     if temporary is not None:
         Path(temporary).unlink(missing_ok=True)
+
+
+def publish(path: Path, write: Callable[[Path], object], force: bool,
+            folder: bool = False) -> None:
+    """Call `write(name)` for a temporary name beside `path` (a file, or a folder where
+    `folder`: a Zarr store), then rename it to `path`: a kill or a full disk leaves what was
+    there, a symbolic link at `path` is replaced (never written through), and a file that
+    appeared at `path` meanwhile is kept unless `force` (the new one then keeps its temporary
+    name, which the error gives)."""
+    make = tempfile.mkdtemp if folder else tempfile.mkstemp
+    try:
+        made = make(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    temporary = Path(made if isinstance(made, str) else made[1])
+    if not isinstance(made, str):
+        os.close(made[0])
+    try:
+        write(temporary)
+        _readable(temporary)
+    except OSError as error:
+        _discard(temporary)
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        _discard(temporary)
+        raise
+    _move(temporary, path, force)  # complete: kept, whatever happens to the name
+
+
+def _readable(path: Path) -> None:
+    """The permissions a new file gets (mkstemp makes it private): 0666 less the umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+def _move(temporary: Path, path: Path, force: bool) -> None:
+    if force and not (path.is_dir() and not path.is_symlink()):
+        os.replace(temporary, path)
+        return
+    if force:  # a folder (a Zarr store) in the way: set aside, replaced, then removed
+        aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+        os.replace(path, aside / path.name)
+        os.replace(temporary, path)
+        shutil.rmtree(aside)
+        return
+    try:
+        if temporary.is_dir():
+            if path.exists() or path.is_symlink():
+                raise FileExistsError
+            os.rename(temporary, path)
+        else:
+            os.link(temporary, path)  # fails if anything is there now: never overwrites
+            temporary.unlink()
+    except OSError as error:
+        if not isinstance(error, FileExistsError):
+            raise InputError(f"cannot write {path}: {error.strerror or error}; the new file is "
+                             f"{temporary}") from None
+        raise InputError(f"{path} appeared while lifgen worked and is kept; the new file is "
+                         f"{temporary} (rename it, or run again with --force)") from None
+
+
+def _discard(temporary: Path) -> None:
+    if temporary.is_dir() and not temporary.is_symlink():
+        shutil.rmtree(temporary, ignore_errors=True)
+    else:
+        temporary.unlink(missing_ok=True)
 
 
 def save_figure(figure: Figure, path: Path) -> None:
