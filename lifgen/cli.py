@@ -369,6 +369,7 @@ def _simulate_nir(args: argparse.Namespace) -> None:
 
     from .interop.nir_import import from_nir
     from .interop.nir_run import run_nir
+    from .runtime.waveforms import read_npy
 
     dt = None if args.dt is None else float(args.dt)
     network = from_nir(args.model, dt=dt, method=args.method, convention=args.convention)
@@ -380,10 +381,7 @@ def _simulate_nir(args: argparse.Namespace) -> None:
             if len(names) != 1:
                 raise InputError(f"the graph has Input nodes {names}: give --input NAME=FILE.npy")
             name = names[0]
-        try:
-            inputs[name] = np.load(path)
-        except (OSError, ValueError) as error:
-            raise InputError(f"--input {spec}: cannot read a .npy array: {error}") from None
+        inputs[name] = read_npy(path, f"--input {spec}")  # whole, from a regular file
     save = final_path(args.save, "npz", args.force) if args.save else None
     result = run_nir(network, inputs, dtype=args.dtype)
     for key, value in result.outputs.items():
@@ -500,10 +498,9 @@ def _assignment(text: str, option: str, arrays: bool = False
     """NAME=VALUE: a number, quantity text, or (where `arrays`) a .npy file of values."""
     name, sep, value = text.partition("=")
     if arrays and value.endswith(".npy"):
-        try:
-            return name, np.load(Path(value), allow_pickle=False, mmap_mode="r")
-        except (OSError, ValueError) as error:
-            raise InputError(f"{option} {text!r}: cannot read {value} ({error})") from None
+        from .runtime.waveforms import read_npy
+
+        return name, read_npy(value, f"{option} {text!r}")
     try:
         return name, _number_or_quantity(value)
     except argparse.ArgumentTypeError:
