@@ -22,7 +22,7 @@ from .expressions import parse
 from ..ir.names import NAME_PATTERN, check_name
 from .library import resource_dir
 from ..ir.algebra import linear_coefficients
-from ..ir.model import Quantity
+from ..ir.model import LIMITS, Quantity
 from .modelfile import quantities
 from .schema import check_keys, read_toml, string_value
 from ..ir.symbols import TIME, symbol, time_function
@@ -37,6 +37,12 @@ SECTIONS = {"synapse": {"name", "description", "reference"}, "parameters": None,
             "states": None, "equations": {"laws"}, "events": {"on_pre", "on_post"}}
 QUANTITY_KEYS = {"parameters": {"value", "unit", "description"},
                  "states": {"initial", "unit", "description", "side"}}
+# A synapse model's size, beyond the neuron files' limits (LIMITS, MAX_FILE_BYTES and the
+# expressions' bounds, which apply too): its states evolve by an exact solution at each synapse
+# event, a matrix exponential once states drive one another in a chain (cubic in their number:
+# 24 such states took 70 s to compile), and its events run for every spike of every synapse.
+MAX_COUPLED_STATES = 8
+MAX_STATEMENTS = 64  # per event
 STATEMENT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*(=|\+=|-=)(?!=)(.*)$", re.S)
 
 
@@ -112,6 +118,11 @@ def synapse_from_document(document: dict[str, Any], source: str,
     head = document.get("synapse", {})
     name = string_value(head, "name", source, "[synapse]", default_name)
     check_name(name, source, "[synapse] name")
+    for section in ("parameters", "states"):  # counted before any is read: 800 took 86 s
+        if len(document.get(section, {})) > LIMITS[section]:
+            raise ModelError(f"{len(document[section])} {section}; lifgen compiles synapse "
+                             f"models of at most {LIMITS[section]} {section}", source,
+                             f"[{section}]")
     parameters = _declared(document, "parameters", source)
     states = _declared(document, "states", source)
     if not states:
@@ -128,6 +139,7 @@ def synapse_from_document(document: dict[str, Any], source: str,
                          "another name", source, "[states] target")
     check = _dimension_check(states, parameters, source)
     odes = _odes(document.get("equations", {}).get("laws", []), states, names, check, source)
+    _check_coupling(odes, states, source)
     _check_traces_decay(sides, odes, parameters, source)
     events = document.get("events", {})
     on_pre = _statements(events.get("on_pre", []), "on_pre", names, states, sides, check, source)
@@ -229,6 +241,24 @@ def _odes(laws: object, states: Sequence[Quantity], names: Mapping[str, sympy.Ba
     return tuple(odes)
 
 
+def _check_coupling(odes: Sequence[tuple[sympy.Symbol, sympy.Expr]], states: Sequence[Quantity],
+                    source: str) -> None:
+    """At most MAX_COUPLED_STATES states whose laws name another state that evolves or is
+    named so (beyond that the exact solution between events is too costly to compile and run)."""
+    evolving = {s for s, _ in odes}
+    coupled = set()
+    for state, rate in odes:
+        others = (rate.free_symbols & {q.symbol for q in states}) - {state}
+        if others & evolving:
+            coupled |= {state} | (others & evolving)
+    if len(coupled) > MAX_COUPLED_STATES:
+        raise ModelError(f"{len(coupled)} states are coupled (their laws name other states "
+                         f"that evolve); a synapse model has at most {MAX_COUPLED_STATES}: "
+                         "its states are solved exactly between events, a matrix exponential "
+                         "at every event once they drive one another", source,
+                         "[equations] laws")
+
+
 def _check_traces_decay(sides: Mapping[str, str],
                         odes: Sequence[tuple[sympy.Symbol, sympy.Expr]],
                         parameters: Sequence[Quantity], source: str) -> None:
@@ -257,6 +287,10 @@ def _statements(texts: object, event: str, names: Mapping[str, sympy.Basic],
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise ModelError("must be a list of statements such as \"w = clip(w + A_post, 0, w_max)\"",
                          source, field)
+    if len(texts) > MAX_STATEMENTS:
+        raise ModelError(f"{len(texts)} statements; a synapse event runs at most "
+                         f"{MAX_STATEMENTS} (it runs for every spike of every synapse)", source,
+                         field)
     result = []
     state_dims = {q.name: q for q in states}
     for number, text in enumerate(texts, 1):
