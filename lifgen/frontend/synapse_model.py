@@ -33,7 +33,7 @@ TARGET = symbol("target")  # the postsynaptic state a synapse type adds to, in o
 TARGET_UNIT = "target"  # a quantity in the unit of that state (mV for lif_cuba, nS for lif_coba)
 STAND_IN = "mol"  # the target's unit while a file is checked alone: a dimension no model uses
 SIDES = ("pre", "post")
-SECTIONS = {"synapse": {"name", "description", "reference"}, "parameters": None,
+SECTIONS = {"synapse": {"name", "description", "reference", "constraints"}, "parameters": None,
             "states": None, "equations": {"laws"}, "events": {"on_pre", "on_post"}}
 QUANTITY_KEYS = {"parameters": {"value", "unit", "description"},
                  "states": {"initial", "unit", "description", "side"}}
@@ -59,6 +59,7 @@ class SynapseModel:
     on_post: tuple[tuple[sympy.Symbol, Node], ...]
     time_unit: str = ""  # the unit the ODEs' time is in ("ms"), when the file gives one
     sides: tuple[tuple[str, str], ...] = ()  # state -> "pre" or "post": which event may change it
+    constraints: tuple[Node, ...] = ()  # relations its parameters must satisfy ("w_max >= 0")
     description: str = field(default="", compare=False)
     reference: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
@@ -70,6 +71,13 @@ class SynapseModel:
         """The unit of a state or parameter, with `target` read as the target state's unit."""
         quantity = next(q for q in (*self.states, *self.parameters) if q.name == name)
         return target_unit if quantity.unit == TARGET_UNIT else quantity.unit
+
+    def decays(self) -> list[tuple[str, sympy.Expr]]:
+        """(trace, its own coefficient in its law): negative for every parameter value a run
+        may use, as -1/tau is when tau > 0."""
+        rates = dict(self.odes)
+        return [(name, sympy.diff(rates[symbol(name)], symbol(name))) for name, _ in self.sides
+                if symbol(name) in rates]
 
     def statements(self, event: str) -> list[str]:
         """The statements of `event` ("on_pre" or "on_post") as text."""
@@ -147,11 +155,12 @@ def synapse_from_document(document: dict[str, Any], source: str,
                           source)
     if not on_pre and not on_post:
         raise ModelError("a synapse model needs on_pre or on_post statements", source, "[events]")
+    constraints = _constraints(head.get("constraints", []), parameters, source)
     time_units = sorted({q.unit for q in (*states, *parameters)
                          if q.unit and q.unit != TARGET_UNIT and _is_time(q.unit)})
     return SynapseModel(name=name, states=states, parameters=parameters, odes=odes, on_pre=on_pre,
                         on_post=on_post, time_unit=time_units[0] if time_units else "",
-                        sides=tuple(sorted(sides.items())),
+                        sides=tuple(sorted(sides.items())), constraints=constraints,
                         description=string_value(head, "description", source, "[synapse]", ""),
                         reference=string_value(head, "reference", source, "[synapse]", ""),
                         source=source)
@@ -176,6 +185,15 @@ def _declared(document: Mapping[str, Any], section: str, source: str) -> tuple[Q
                           unit=TARGET_UNIT if q.unit == STAND_IN else q.unit,
                           description=q.description, formula=q.formula)
                  for q in quantities({section: plain}, section, source))
+
+
+def _constraints(texts: object, parameters: Sequence[Quantity], source: str) -> tuple[Node, ...]:
+    """Relations of the parameters ("w_max >= 0"), checked on the values of every run."""
+    field = "[synapse] constraints"
+    if not isinstance(texts, list):
+        raise ModelError("must be a list of relations such as \"w_max >= 0\"", source, field)
+    names = {q.name: q.symbol for q in parameters}
+    return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
 
 
 def _sides(table: Mapping[str, Any], source: str) -> dict[str, str]:
