@@ -4,6 +4,7 @@ runs with drives (16). Each test failed before its fix."""
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,24 @@ def test_a_file_created_during_the_sweep_is_not_overwritten(tmp_path, monkeypatc
     kept = [p for p in tmp_path.iterdir() if p != out]  # the sweep's work is not lost either
     assert len(kept) == 1 and str(kept[0]) in err
     assert xarray.load_dataset(kept[0]).sizes["I"] == 3
+
+
+def test_a_store_folder_is_published_whole_too(tmp_path):
+    """--out x.zarr is a folder: written beside, renamed; an existing one is kept without
+    force and replaced (not merged) with it."""
+    from lifgen.results.outputs import publish
+
+    out = tmp_path / "x.zarr"
+    publish(out, lambda name: (name / "a").write_text("first"), force=False, folder=True)
+    assert (out / "a").read_text() == "first" and os.stat(out).st_mode & 0o755 == 0o755
+    with pytest.raises(InputError, match="appeared while lifgen worked"):
+        publish(out, lambda name: (name / "b").write_text("second"), force=False, folder=True)
+    assert sorted(p.name for p in out.iterdir()) == ["a"]
+    for kept in [p for p in tmp_path.iterdir() if p != out]:
+        shutil.rmtree(kept)
+    publish(out, lambda name: (name / "b").write_text("second"), force=True, folder=True)
+    assert sorted(p.name for p in out.iterdir()) == ["b"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.zarr"]
 
 
 def test_a_missing_output_folder_is_found_before_any_work(tmp_path, capsys, monkeypatch):
