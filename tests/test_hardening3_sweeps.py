@@ -17,6 +17,7 @@ import pytest
 
 import lifgen
 from lifgen.errors import InputError, ModelError, NumericalWarning
+from test_plasticity import NEURON, _pulses
 
 GRID = ["--grid", "I=10:30:3", "--steps", "200", "--neurons", "2"]
 
@@ -353,19 +354,9 @@ def test_model_from_sympy_applies_the_model_files_limits():
 
 # --- item 11: synapse parameters checked at run time; infinite traces warned of -------------
 
-PULSED = lifgen.load_model(Path(__file__).parent / "models" / "pulsed.toml")
-
-
 @pytest.fixture(scope="module")
 def pulsed():
-    return lifgen.compile(PULSED)
-
-
-def _pulses(n_steps, spikes):
-    current = np.zeros((n_steps, len(spikes)))
-    for neuron, steps in enumerate(spikes):
-        current[list(steps), neuron] = 1e4
-    return current
+    return lifgen.compile(NEURON)
 
 
 @pytest.mark.parametrize("model, params, message", [

@@ -52,24 +52,10 @@ def final_path(text: str, kind: str, force: bool) -> Path:
 def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call `write(file)` on a temporary file beside `path`, then rename it to `path`: a reader
     never sees half a file, and a failure (a full disk) leaves what was there."""
-    temporary = None
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                                 suffix=path.suffix)
-        with os.fdopen(descriptor, "wb") as file:
+    def to_file(name: Path) -> None:
+        with open(name, "wb") as file:
             write(file)
-        os.replace(temporary, path)
-    except OSError as error:
-        _remove(temporary)
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:
-        _remove(temporary)
-        raise
-
-
-def _remove(temporary: str | None) -> None:
-    if temporary is not None:
-        Path(temporary).unlink(missing_ok=True)
+    publish(path, to_file, force=True)
 
 
 def publish(path: Path, write: Callable[[Path], object], force: bool,
