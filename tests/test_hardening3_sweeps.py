@@ -187,6 +187,12 @@ def test_a_paired_axis_named_as_a_dataset_dimension_is_refused(named):
                      record=["V"])
 
 
+def test_an_axis_named_as_another_axis_quantity_is_refused(named):
+    with pytest.raises(InputError, match="'tau' has the name of a quantity another axis sweeps"):
+        lifgen.sweep(named, {"tau": lifgen.zip_grid(I=[1.0, 2.0]),
+                             "x": lifgen.zip_grid(tau=[5.0, 6.0])}, n_steps=5)
+
+
 def test_duplicate_seeds_are_refused():
     """seeds=[1, 1] used to leave one row zero and double the other."""
     with pytest.raises(InputError, match="seeds.*more than once"):

@@ -129,6 +129,7 @@ def check_dataset_names(axes: Iterable[Axis], taken: Iterable[str],
     a variable (`taken`), or whose events-table column (prefix + axis) would be one, before
     any work: they merged silently with the dimension, or failed after the whole sweep."""
     axes, taken = list(axes), set(taken)
+    swept = {name for axis in axes for name in axis.names}
     for axis in axes:
         for name in dict.fromkeys((axis.dim, *axis.names)):
             if name in taken:
@@ -136,8 +137,11 @@ def check_dataset_names(axes: Iterable[Axis], taken: Iterable[str],
                                  f"dimension or variable ({', '.join(sorted(taken))}); sweep "
                                  "it under another name (a model quantity of that name cannot "
                                  "be swept)")
+        if axis.dim in swept - set(axis.names):
+            raise InputError(f"grid: the axis {axis.dim!r} has the name of a quantity another "
+                             "axis sweeps; name the axis otherwise")
         for column in (prefix + axis.dim for prefix in event_prefixes):
-            if column in taken:
+            if column in taken | swept:
                 raise InputError(f"grid: axis {axis.dim!r} would name its events column "
                                  f"{column!r}, which the sweep's dataset uses already; name "
                                  "the axis otherwise")
