@@ -312,8 +312,7 @@ class Simulator:
                    if not np.all(values == values.dtype.type(defaults[n]))}
         if not changed:
             return
-        rows = np.unique(np.stack([np.broadcast_to(v, (max(v.size for v in changed.values()),))
-                                   for v in changed.values()], axis=1), axis=0)
+        rows = _distinct_sets(changed)
         growth = growth_per_set(self.model, self.step_map.method, self.dt, list(changed),
                                 rows.astype(float))
         if growth is None:
@@ -597,6 +596,21 @@ def rebuilt(model: Model, semantics: Semantics, schedule: Schedule, target: str)
 
 
 MAX_SHARDS = 65536  # blocks of one run: more would only cost tasks (and memory per block)
+
+
+def _distinct_sets(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The distinct rows of parameter columns (one value, or one per neuron): a column of one
+    value is not stacked, and one varying column is deduplicated alone (fast)."""
+    varying = [k for k, v in enumerate(columns.values()) if v.size > 1 and np.any(v != v[0])]
+    n = max(v.size for v in columns.values())
+    if len(varying) <= 1:
+        unique = np.unique(list(columns.values())[varying[0]]) if varying else np.zeros(1)
+        rows = np.empty((unique.size, len(columns)))
+        for k, v in enumerate(columns.values()):
+            rows[:, k] = unique if k in varying else v.flat[0]
+        return rows
+    return np.unique(np.stack([np.broadcast_to(v, (n,)) for v in columns.values()], axis=1),
+                     axis=0)
 
 
 def _shard_count(shards: int | None, executor: Any) -> int:
