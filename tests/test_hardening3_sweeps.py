@@ -333,6 +333,10 @@ def test_a_synapse_file_of_too_many_statements_is_refused():
 
     with pytest.raises(ModelError, match="statements"):
         synapse_from_document(_synapse_document({}, [], ["target += w"] * 300), "many.toml")
+    document = _synapse_document({}, [], ["target += w"])
+    document["synapse"]["constraints"] = ["tau > 0"] * 3000
+    with pytest.raises(ModelError, match="constraints"):
+        synapse_from_document(document, "many.toml")
 
 
 def test_the_shipped_synapse_models_are_within_the_limits():

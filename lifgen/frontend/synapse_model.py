@@ -42,7 +42,7 @@ QUANTITY_KEYS = {"parameters": {"value", "unit", "description"},
 # event, a matrix exponential once states drive one another in a chain (cubic in their number:
 # 24 such states took 70 s to compile), and its events run for every spike of every synapse.
 MAX_COUPLED_STATES = 8
-MAX_STATEMENTS = 64  # per event
+MAX_STATEMENTS = 64  # per event (and constraints)
 STATEMENT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*(=|\+=|-=)(?!=)(.*)$", re.S)
 
 
@@ -192,6 +192,8 @@ def _constraints(texts: object, parameters: Sequence[Quantity], source: str) -> 
     field = "[synapse] constraints"
     if not isinstance(texts, list):
         raise ModelError("must be a list of relations such as \"w_max >= 0\"", source, field)
+    if len(texts) > MAX_STATEMENTS:
+        raise ModelError(f"{len(texts)} constraints; the limit is {MAX_STATEMENTS}", source, field)
     names = {q.name: q.symbol for q in parameters}
     return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
 
