@@ -183,11 +183,11 @@ def fixed_quantities(quantities: Iterable[Quantity], given: Mapping[str, object]
         if array is not None and array.dtype.kind in "iuf" and array.ndim <= 1:
             numbers[f"{kind}_{prefix.replace('.', '_')}{q.name}"] = \
                 float(array) if array.ndim == 0 else array.astype(float)
-            text = f"{float(array):g}" if array.ndim == 0 else \
-                f"{array.size} values, {array.min():g} .. {array.max():g} (one per neuron)"
+            text = f"{float(array):g}{unit}" if array.ndim == 0 else \
+                f"{array.min():g} .. {array.max():g}{unit}, one per neuron ({array.size} values)"
         elif array is not None:
-            text = f"an array of shape {array.shape}"
+            text = f"an array of shape {array.shape}{unit}"
         else:
             text = "not set" if value is None else repr(value)
-        lines.append(f"{prefix}{q.name} = {text}{unit if array is not None else ''}{note}")
+        lines.append(f"{prefix}{q.name} = {text}{note}")
     return lines, numbers
