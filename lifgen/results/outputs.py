@@ -30,8 +30,8 @@ def plot_formats() -> set[str]:
 
 def final_path(text: str, kind: str, force: bool) -> Path:
     """The name the file will really have (NumPy adds .npz, matplotlib .png when there is no
-    extension), checked: its folder exists, a plot's extension is one matplotlib writes, and it
-    is not there already unless `force`."""
+    extension), checked before any work: its folder exists and can be written, a plot's
+    extension is one matplotlib writes, and nothing (not even a link) is there unless `force`."""
     path = Path(text)
     if kind == "npz" and path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -44,6 +44,8 @@ def final_path(text: str, kind: str, force: bool) -> Path:
                              f"{', '.join('.' + f for f in sorted(formats))}")
     if not path.parent.is_dir():
         raise InputError(f"{text}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InputError(f"{text}: the folder {path.parent} is not writable")
     if (path.exists() or path.is_symlink()) and not force:
         raise InputError(f"{path} exists; pass --force to overwrite it")
     return path
