@@ -107,6 +107,17 @@ def test_a_store_folder_is_published_whole_too(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.zarr"]
 
 
+def test_a_folder_where_a_file_goes_is_never_replaced(tmp_path):
+    from lifgen.results.outputs import publish
+
+    out = tmp_path / "x.nc"
+    out.mkdir()
+    (out / "keep").write_text("mine")
+    with pytest.raises(InputError, match="is a folder, not a file lifgen wrote"):
+        publish(out, lambda name: name.write_text("new"), force=True)
+    assert (out / "keep").read_text() == "mine"
+
+
 def test_a_missing_output_folder_is_found_before_any_work(tmp_path, capsys, monkeypatch):
     from lifgen.tools import sweep as sweep_module
 

@@ -95,29 +95,31 @@ def _readable(path: Path) -> None:
 
 
 def _move(temporary: Path, path: Path, force: bool) -> None:
-    if force and not (path.is_dir() and not path.is_symlink()):
-        os.replace(temporary, path)
-        return
-    if force:  # a folder (a Zarr store) in the way: set aside, replaced, then removed
-        aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
-        os.replace(path, aside / path.name)
-        os.replace(temporary, path)
-        shutil.rmtree(aside)
-        return
+    """Rename the complete `temporary` to `path` (see publish); on failure it stays, named."""
+    in_the_way = path.is_dir() and not path.is_symlink()
     try:
-        if temporary.is_dir():
+        if in_the_way and not temporary.is_dir():
+            raise InputError(f"{path} is a folder, not a file lifgen wrote")
+        if force and not in_the_way:
+            os.replace(temporary, path)
+        elif force:  # a Zarr store in the way: set aside, replaced, then removed
+            aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+            os.replace(path, aside / path.name)
+            os.replace(temporary, path)
+            shutil.rmtree(aside)
+        elif temporary.is_dir():
             if path.exists() or path.is_symlink():
                 raise FileExistsError
             os.rename(temporary, path)
         else:
             os.link(temporary, path)  # fails if anything is there now: never overwrites
             temporary.unlink()
-    except OSError as error:
-        if not isinstance(error, FileExistsError):
-            raise InputError(f"cannot write {path}: {error.strerror or error}; the new file is "
-                             f"{temporary}") from None
+    except FileExistsError:
         raise InputError(f"{path} appeared while lifgen worked and is kept; the new file is "
                          f"{temporary} (rename it, or run again with --force)") from None
+    except (OSError, InputError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise InputError(f"cannot write {path}: {why}; the new file is {temporary}") from None
 
 
 def _discard(temporary: Path) -> None:
