@@ -21,7 +21,7 @@ import sympy
 from .version import __version__
 from .errors import CacheError, CompileError, InputError, LifgenError
 from .numerics.methods import AUTO_CANDIDATES, METHODS, VERIFIED_BY_DEFAULT
-from .results.outputs import final_path, save_arrays, save_figure
+from .results.outputs import final_path, publish, save_arrays, save_figure
 from .codegen.compiler import dt_in_model_unit
 from .ir.written import to_text
 from .targets import target_names
@@ -369,6 +369,7 @@ def _simulate_nir(args: argparse.Namespace) -> None:
 
     from .interop.nir_import import from_nir
     from .interop.nir_run import run_nir
+    from .runtime.waveforms import read_npy
 
     dt = None if args.dt is None else float(args.dt)
     network = from_nir(args.model, dt=dt, method=args.method, convention=args.convention)
@@ -380,10 +381,7 @@ def _simulate_nir(args: argparse.Namespace) -> None:
             if len(names) != 1:
                 raise InputError(f"the graph has Input nodes {names}: give --input NAME=FILE.npy")
             name = names[0]
-        try:
-            inputs[name] = np.load(path)
-        except (OSError, ValueError) as error:
-            raise InputError(f"--input {spec}: cannot read a .npy array: {error}") from None
+        inputs[name] = read_npy(path, f"--input {spec}")  # whole, from a regular file
     save = final_path(args.save, "npz", args.force) if args.save else None
     result = run_nir(network, inputs, dtype=args.dtype)
     for key, value in result.outputs.items():
@@ -500,10 +498,9 @@ def _assignment(text: str, option: str, arrays: bool = False
     """NAME=VALUE: a number, quantity text, or (where `arrays`) a .npy file of values."""
     name, sep, value = text.partition("=")
     if arrays and value.endswith(".npy"):
-        try:
-            return name, np.load(Path(value), allow_pickle=False, mmap_mode="r")
-        except (OSError, ValueError) as error:
-            raise InputError(f"{option} {text!r}: cannot read {value} ({error})") from None
+        from .runtime.waveforms import read_npy
+
+        return name, read_npy(value, f"{option} {text!r}")
     try:
         return name, _number_or_quantity(value)
     except argparse.ArgumentTypeError:
@@ -610,11 +607,9 @@ def _sweep(args: argparse.Namespace) -> None:
     duration = _duration(args, "sweep")
     if not args.grid:
         raise InputError("sweep needs at least one --grid NAME=START:STOP:NUM")
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise InputError(f"{out} exists; pass --force to overwrite it")
-    if out.suffix not in (".nc", ".zarr"):
-        raise InputError(f"--out {out}: write a .nc (netCDF) or .zarr file")
+    if Path(args.out).suffix not in (".nc", ".zarr"):
+        raise InputError(f"--out {args.out}: write a .nc (netCDF) or .zarr file")
+    out = final_path(args.out, "sweep", args.force)  # checked before any work
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,
@@ -639,8 +634,9 @@ def _sweep(args: argparse.Namespace) -> None:
             executor.close()
             if cluster is not None:
                 cluster.close()
-    try:
-        data.to_zarr(out, mode="w") if out.suffix == ".zarr" else data.to_netcdf(out)
+    try:  # written whole beside it, then renamed: a kill or a full disk leaves what was there
+        publish(out, lambda name: data.to_zarr(name, mode="w") if out.suffix == ".zarr"
+                else data.to_netcdf(name), args.force, folder=out.suffix == ".zarr")
     except (ImportError, ValueError) as error:
         raise InputError(f"cannot write {out}: {error}") from None
     rate = data.rate.mean("neuron")

@@ -73,6 +73,51 @@ def parse(text: Any, names: Mapping[str, sympy.Basic], source: str | None = None
                          else str(error), source, field) from None
 
 
+def check_expression(expr: sympy.Basic, source: str | None = None,
+                     field: str | None = None) -> None:
+    """An expression built in Python (Model.from_sympy) under the limits a model file's text
+    has: its parts, nesting and polynomial degree, and finite constants (a ModelError)."""
+    try:
+        if not isinstance(expr, sympy.Basic):
+            return  # numbers, and what the front end refuses itself
+        count = 0
+        for _ in sympy.preorder_traversal(expr):
+            count += 1
+            if count > MAX_NODES:
+                raise _Rejected(f"expression has more than {MAX_NODES} parts; the limit is "
+                                f"{MAX_NODES}")
+        degree = _sympy_degree(expr, 0)
+        if degree > MAX_DEGREE:
+            raise _Rejected(f"expression has polynomial degree {degree:g}; the limit is "
+                            f"{MAX_DEGREE} (SymPy's work grows steeply with it)")
+        _check_constants(expr)
+    except _Rejected as error:
+        raise ModelError(str(error), source, field) from None
+
+
+def _sympy_degree(expr: sympy.Basic, depth: int) -> float:
+    """_degree's bound for a SymPy expression (and its nesting, under MAX_DEPTH)."""
+    if depth > MAX_DEPTH:
+        raise _Rejected(f"expression is nested more than {MAX_DEPTH} levels deep")
+    if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
+        return 0
+    if isinstance(expr, (sympy.Symbol, sympy.Derivative)) or not expr.args:
+        return 1
+    parts = [_sympy_degree(a, depth + 1) for a in expr.args]
+    if isinstance(expr, sympy.Mul):
+        return sum(parts)
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Number:
+        if abs(float(expr.exp)) > MAX_SYMBOLIC_EXPONENT and not expr.base.is_Number:
+            raise _Rejected(f"exponent {expr.exp} is too large (limit {MAX_SYMBOLIC_EXPONENT})")
+        return parts[0] * abs(float(expr.exp))
+    if isinstance(expr, (sympy.Add, sympy.Pow, sympy.core.relational.Relational, sympy.Piecewise)) \
+            or isinstance(expr, sympy.logic.boolalg.Boolean):
+        return max(parts)
+    if max(parts) > MAX_DEGREE:  # a function: its argument is bounded on its own
+        return max(parts)
+    return 1
+
+
 def _degree(node: written.Tree) -> float:
     """An upper bound of the total polynomial degree of a written tree, from its powers and
     products (a function call counts as degree 1: its argument is bounded on its own)."""

@@ -10,6 +10,7 @@ import sympy
 
 from ..ir import written
 from .circuit import derive_odes, normalise_expression
+from .expressions import check_expression
 from ..errors import ModelError
 from ..ir.model import FRONT_ENDS, Model, Quantity, QuantityKey, check_quantities, default_resets
 from ..ir.symbols import symbol
@@ -30,6 +31,9 @@ def model_from_sympy(name: str, laws: Iterable[sympy.Basic] = (),
     param_q = tuple(Quantity(_name_of(k), float(v)) for k, v in (parameters or {}).items())
     input_q = tuple(Quantity(_name_of(k)) for k in inputs)
     check_quantities(state_q, param_q, input_q)
+    laws = tuple(laws)
+    for field, expr in _expressions(laws, update, spike, resets):
+        check_expression(expr, f"Model.from_sympy({name!r})", field)
     state_names = [q.name for q in state_q]
     laws = tuple(normalise_expression(law, state_names, in_time=True) for law in laws)
     known = [q.name for q in param_q + input_q]
@@ -48,6 +52,19 @@ def model_from_sympy(name: str, laws: Iterable[sympy.Basic] = (),
                  spike=spike_expr, resets=tuple(reset_forms.items()), reset_mechanism=reset,
                  reset_timing=reset_timing, odes=odes, update=update_map, laws=laws,
                  method=method, dt=None if dt is None else float(dt), description=description)
+
+
+def _expressions(laws: Iterable[sympy.Basic], update: Mapping[QuantityKey, sympy.Basic] | None,
+                 spike: sympy.Basic | None,
+                 resets: Mapping[str, Mapping[QuantityKey, sympy.Basic]] | None
+                 ) -> list[tuple[str, sympy.Basic]]:
+    """(field, expression) of every expression given, to check as a model file's text is."""
+    found = [(f"laws #{k}", law) for k, law in enumerate(laws, 1)]
+    found += [(f"update[{_name_of(k)}]", v) for k, v in (update or {}).items()]
+    found += [("spike", spike)] if spike is not None else []
+    found += [(f"resets[{m!r}][{_name_of(k)}]", v) for m, forms in (resets or {}).items()
+              for k, v in forms.items()]
+    return found
 
 
 def _name_of(key: QuantityKey) -> str:

@@ -22,7 +22,7 @@ from .expressions import parse
 from ..ir.names import NAME_PATTERN, check_name
 from .library import resource_dir
 from ..ir.algebra import linear_coefficients
-from ..ir.model import Quantity
+from ..ir.model import LIMITS, Quantity
 from .modelfile import quantities
 from .schema import check_keys, read_toml, string_value
 from ..ir.symbols import TIME, symbol, time_function
@@ -33,10 +33,16 @@ TARGET = symbol("target")  # the postsynaptic state a synapse type adds to, in o
 TARGET_UNIT = "target"  # a quantity in the unit of that state (mV for lif_cuba, nS for lif_coba)
 STAND_IN = "mol"  # the target's unit while a file is checked alone: a dimension no model uses
 SIDES = ("pre", "post")
-SECTIONS = {"synapse": {"name", "description", "reference"}, "parameters": None,
+SECTIONS = {"synapse": {"name", "description", "reference", "constraints"}, "parameters": None,
             "states": None, "equations": {"laws"}, "events": {"on_pre", "on_post"}}
 QUANTITY_KEYS = {"parameters": {"value", "unit", "description"},
                  "states": {"initial", "unit", "description", "side"}}
+# A synapse model's size, beyond the neuron files' limits (LIMITS, MAX_FILE_BYTES and the
+# expressions' bounds, which apply too): its states evolve by an exact solution at each synapse
+# event, a matrix exponential once states drive one another in a chain (cubic in their number:
+# 24 such states took 70 s to compile), and its events run for every spike of every synapse.
+MAX_COUPLED_STATES = 8
+MAX_STATEMENTS = 64  # per event (and constraints)
 STATEMENT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*(=|\+=|-=)(?!=)(.*)$", re.S)
 
 
@@ -53,6 +59,7 @@ class SynapseModel:
     on_post: tuple[tuple[sympy.Symbol, Node], ...]
     time_unit: str = ""  # the unit the ODEs' time is in ("ms"), when the file gives one
     sides: tuple[tuple[str, str], ...] = ()  # state -> "pre" or "post": which event may change it
+    constraints: tuple[Node, ...] = ()  # relations its parameters must satisfy ("w_max >= 0")
     description: str = field(default="", compare=False)
     reference: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
@@ -64,6 +71,13 @@ class SynapseModel:
         """The unit of a state or parameter, with `target` read as the target state's unit."""
         quantity = next(q for q in (*self.states, *self.parameters) if q.name == name)
         return target_unit if quantity.unit == TARGET_UNIT else quantity.unit
+
+    def decays(self) -> list[tuple[str, sympy.Expr]]:
+        """(trace, its own coefficient in its law): negative for every parameter value a run
+        may use, as -1/tau is when tau > 0."""
+        rates = dict(self.odes)
+        return [(name, sympy.diff(rates[symbol(name)], symbol(name))) for name, _ in self.sides
+                if symbol(name) in rates]
 
     def statements(self, event: str) -> list[str]:
         """The statements of `event` ("on_pre" or "on_post") as text."""
@@ -112,6 +126,11 @@ def synapse_from_document(document: dict[str, Any], source: str,
     head = document.get("synapse", {})
     name = string_value(head, "name", source, "[synapse]", default_name)
     check_name(name, source, "[synapse] name")
+    for section in ("parameters", "states"):  # counted before any is read: 800 took 86 s
+        if len(document.get(section, {})) > LIMITS[section]:
+            raise ModelError(f"{len(document[section])} {section}; lifgen compiles synapse "
+                             f"models of at most {LIMITS[section]} {section}", source,
+                             f"[{section}]")
     parameters = _declared(document, "parameters", source)
     states = _declared(document, "states", source)
     if not states:
@@ -128,6 +147,7 @@ def synapse_from_document(document: dict[str, Any], source: str,
                          "another name", source, "[states] target")
     check = _dimension_check(states, parameters, source)
     odes = _odes(document.get("equations", {}).get("laws", []), states, names, check, source)
+    _check_coupling(odes, states, source)
     _check_traces_decay(sides, odes, parameters, source)
     events = document.get("events", {})
     on_pre = _statements(events.get("on_pre", []), "on_pre", names, states, sides, check, source)
@@ -135,11 +155,12 @@ def synapse_from_document(document: dict[str, Any], source: str,
                           source)
     if not on_pre and not on_post:
         raise ModelError("a synapse model needs on_pre or on_post statements", source, "[events]")
+    constraints = _constraints(head.get("constraints", []), parameters, source)
     time_units = sorted({q.unit for q in (*states, *parameters)
                          if q.unit and q.unit != TARGET_UNIT and _is_time(q.unit)})
     return SynapseModel(name=name, states=states, parameters=parameters, odes=odes, on_pre=on_pre,
                         on_post=on_post, time_unit=time_units[0] if time_units else "",
-                        sides=tuple(sorted(sides.items())),
+                        sides=tuple(sorted(sides.items())), constraints=constraints,
                         description=string_value(head, "description", source, "[synapse]", ""),
                         reference=string_value(head, "reference", source, "[synapse]", ""),
                         source=source)
@@ -164,6 +185,17 @@ def _declared(document: Mapping[str, Any], section: str, source: str) -> tuple[Q
                           unit=TARGET_UNIT if q.unit == STAND_IN else q.unit,
                           description=q.description, formula=q.formula)
                  for q in quantities({section: plain}, section, source))
+
+
+def _constraints(texts: object, parameters: Sequence[Quantity], source: str) -> tuple[Node, ...]:
+    """Relations of the parameters ("w_max >= 0"), checked on the values of every run."""
+    field = "[synapse] constraints"
+    if not isinstance(texts, list):
+        raise ModelError("must be a list of relations such as \"w_max >= 0\"", source, field)
+    if len(texts) > MAX_STATEMENTS:
+        raise ModelError(f"{len(texts)} constraints; the limit is {MAX_STATEMENTS}", source, field)
+    names = {q.name: q.symbol for q in parameters}
+    return tuple(parse(text, names, source, field, relations=True)[0] for text in texts)
 
 
 def _sides(table: Mapping[str, Any], source: str) -> dict[str, str]:
@@ -229,6 +261,24 @@ def _odes(laws: object, states: Sequence[Quantity], names: Mapping[str, sympy.Ba
     return tuple(odes)
 
 
+def _check_coupling(odes: Sequence[tuple[sympy.Symbol, sympy.Expr]], states: Sequence[Quantity],
+                    source: str) -> None:
+    """At most MAX_COUPLED_STATES states whose laws name another state that evolves or is
+    named so (beyond that the exact solution between events is too costly to compile and run)."""
+    evolving = {s for s, _ in odes}
+    coupled = set()
+    for state, rate in odes:
+        others = (rate.free_symbols & {q.symbol for q in states}) - {state}
+        if others & evolving:
+            coupled |= {state} | (others & evolving)
+    if len(coupled) > MAX_COUPLED_STATES:
+        raise ModelError(f"{len(coupled)} states are coupled (their laws name other states "
+                         f"that evolve); a synapse model has at most {MAX_COUPLED_STATES}: "
+                         "its states are solved exactly between events, a matrix exponential "
+                         "at every event once they drive one another", source,
+                         "[equations] laws")
+
+
 def _check_traces_decay(sides: Mapping[str, str],
                         odes: Sequence[tuple[sympy.Symbol, sympy.Expr]],
                         parameters: Sequence[Quantity], source: str) -> None:
@@ -257,6 +307,10 @@ def _statements(texts: object, event: str, names: Mapping[str, sympy.Basic],
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise ModelError("must be a list of statements such as \"w = clip(w + A_post, 0, w_max)\"",
                          source, field)
+    if len(texts) > MAX_STATEMENTS:
+        raise ModelError(f"{len(texts)} statements; a synapse event runs at most "
+                         f"{MAX_STATEMENTS} (it runs for every spike of every synapse)", source,
+                         field)
     result = []
     state_dims = {q.name: q for q in states}
     for number, text in enumerate(texts, 1):

@@ -10,14 +10,14 @@ the check can pass and the run still blow up, which the run then reports.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import sympy
 
 from .methods import METHODS
-from ..ir.symbols import DT
-from ..ir.written import to_sympy
+from ..ir.symbols import DT, symbol
+from ..ir.written import evaluate, from_sympy, to_sympy
 
 STABLE_ALTERNATIVE = "method='exact' (linear models), 'exponential_euler' or a smaller dt"
 
@@ -62,6 +62,50 @@ def stability_warning(model: Any, method: str, dt: float | None,
     return (f"{model.name}: {method} is unstable at dt = {dt:g} with {which}: "
             f"the fastest mode at rest (time scale {scale:.3g}) grows by {max(growth):.3g} per "
             f"step instead of decaying. Use {STABLE_ALTERNATIVE}")
+
+
+def growth_per_set(model: Any, method: str, dt: float | None, names: Sequence[str],
+                   rows: np.ndarray) -> np.ndarray | None:
+    """How much the fastest decaying mode at rest grows per step, for every parameter set at
+    once: `rows` (K, len(names)) holds the values of `names`, the other parameters keep their
+    defaults. 0 where stable or not known; None when the Jacobian cannot be evaluated with NumPy
+    (then stability_warning checks sets one at a time)."""
+    registered = METHODS.get(method)
+    coefficients = registered.stability if registered else None
+    count = len(rows)
+    if coefficients is None or not model.odes or dt is None:
+        return np.zeros(count)
+    values: dict[Any, Any] = {q.symbol: float(q.value) for q in model.parameters}
+    values.update({symbol(n): rows[:, k] for k, n in enumerate(names)})
+    values.update({u: 0.0 for u in model.input_symbols})
+    values[DT] = float(dt)
+    try:
+        for q in model.states:
+            values[q.symbol] = q.value if q.formula is None else evaluate(q.formula, values)
+        rhs = sympy.Matrix([rhs for _, rhs in model.odes])
+        entries = rhs.jacobian(list(model.state_symbols))
+        size = entries.shape[0]
+        matrix = np.empty((count, size, size))
+        for (i, j), entry in np.ndenumerate(np.array(entries.tolist(), dtype=object)):
+            matrix[:, i, j] = np.broadcast_to(evaluate(from_sympy(entry), values), (count,))
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError, NotImplementedError):
+        return None
+    growth = np.zeros(count)
+    finite = np.all(np.isfinite(matrix), axis=(1, 2))
+    if finite.any():
+        eigenvalues = _eigenvalues(matrix[finite])
+        factor = np.abs(np.polyval(np.asarray(coefficients[::-1], float), float(dt) * eigenvalues))
+        growth[finite] = np.where(eigenvalues.real < 0, factor, 0.0).max(axis=1, initial=0.0)
+    return growth
+
+
+def _eigenvalues(matrices: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a stack of matrices: the diagonal where every one is triangular (a leak
+    fed by decaying synapses, the common case), else LAPACK's."""
+    lower = np.tril(np.ones(matrices.shape[1:], bool), -1)
+    if not matrices[:, lower].any() or not matrices[:, lower.T].any():
+        return np.diagonal(matrices, axis1=1, axis2=2)  # real
+    return np.linalg.eigvals(matrices)
 
 
 def _evaluate(tree: Any, values: Mapping[Any, float]) -> sympy.Basic:

@@ -4,6 +4,7 @@ before any work, never an existing file without --force, and written atomically.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Mapping
@@ -29,8 +30,8 @@ def plot_formats() -> set[str]:
 
 def final_path(text: str, kind: str, force: bool) -> Path:
     """The name the file will really have (NumPy adds .npz, matplotlib .png when there is no
-    extension), checked: its folder exists, a plot's extension is one matplotlib writes, and it
-    is not there already unless `force`."""
+    extension), checked before any work: its folder exists and can be written, a plot's
+    extension is one matplotlib writes, and nothing (not even a link) is there unless `force`."""
     path = Path(text)
     if kind == "npz" and path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")
@@ -43,7 +44,9 @@ def final_path(text: str, kind: str, force: bool) -> Path:
                              f"{', '.join('.' + f for f in sorted(formats))}")
     if not path.parent.is_dir():
         raise InputError(f"{text}: the folder {path.parent} does not exist")
-    if path.exists() and not force:
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise InputError(f"{text}: the folder {path.parent} is not writable")
+    if (path.exists() or path.is_symlink()) and not force:
         raise InputError(f"{path} exists; pass --force to overwrite it")
     return path
 
@@ -51,24 +54,79 @@ def final_path(text: str, kind: str, force: bool) -> Path:
 def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call `write(file)` on a temporary file beside `path`, then rename it to `path`: a reader
     never sees half a file, and a failure (a full disk) leaves what was there."""
-    temporary = None
-    try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                                 suffix=path.suffix)
-        with os.fdopen(descriptor, "wb") as file:
+    def to_file(name: Path) -> None:
+        with open(name, "wb") as file:
             write(file)
-        os.replace(temporary, path)
+    publish(path, to_file, force=True)
+
+
+def publish(path: Path, write: Callable[[Path], object], force: bool,
+            folder: bool = False) -> None:
+    """Call `write(name)` for a temporary name beside `path` (a file, or a folder where
+    `folder`: a Zarr store), then rename it to `path`: a kill or a full disk leaves what was
+    there, a symbolic link at `path` is replaced (never written through), and a file that
+    appeared at `path` meanwhile is kept unless `force` (the new one then keeps its temporary
+    name, which the error gives)."""
+    make = tempfile.mkdtemp if folder else tempfile.mkstemp
+    try:
+        made = make(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     except OSError as error:
-        _remove(temporary)
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    temporary = Path(made if isinstance(made, str) else made[1])
+    if not isinstance(made, str):
+        os.close(made[0])
+    try:
+        write(temporary)
+        _readable(temporary)
+    except OSError as error:
+        _discard(temporary)
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
-        _remove(temporary)
+        _discard(temporary)
         raise
+    _move(temporary, path, force)  # complete: kept, whatever happens to the name
 
 
-def _remove(temporary: str | None) -> None:
-    if temporary is not None:
-        Path(temporary).unlink(missing_ok=True)
+def _readable(path: Path) -> None:
+    """The permissions a new file gets (mkstemp makes it private): 0666 less the umask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+def _move(temporary: Path, path: Path, force: bool) -> None:
+    """Rename the complete `temporary` to `path` (see publish); on failure it stays, named."""
+    in_the_way = path.is_dir() and not path.is_symlink()
+    try:
+        if in_the_way and not temporary.is_dir():
+            raise InputError(f"{path} is a folder, not a file lifgen wrote")
+        if force and not in_the_way:
+            os.replace(temporary, path)
+        elif force:  # a Zarr store in the way: set aside, replaced, then removed
+            aside = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+            os.replace(path, aside / path.name)
+            os.replace(temporary, path)
+            shutil.rmtree(aside)
+        elif temporary.is_dir():
+            if path.exists() or path.is_symlink():
+                raise FileExistsError
+            os.rename(temporary, path)
+        else:
+            os.link(temporary, path)  # fails if anything is there now: never overwrites
+            temporary.unlink()
+    except FileExistsError:
+        raise InputError(f"{path} appeared while lifgen worked and is kept; the new file is "
+                         f"{temporary} (rename it, or run again with --force)") from None
+    except (OSError, InputError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise InputError(f"cannot write {path}: {why}; the new file is {temporary}") from None
+
+
+def _discard(temporary: Path) -> None:
+    if temporary.is_dir() and not temporary.is_symlink():
+        shutil.rmtree(temporary, ignore_errors=True)
+    else:
+        temporary.unlink(missing_ok=True)
 
 
 def save_figure(figure: Figure, path: Path) -> None:

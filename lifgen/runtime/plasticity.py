@@ -12,6 +12,7 @@ costs nothing per step. Every synapse's states are brought to the end of the run
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TypedDict
 
@@ -21,11 +22,11 @@ import sympy
 
 from ..codegen.synapse_binding import Plastic
 from ..codegen.run_arrays import SynapseArrays
-from ..errors import InputError
+from ..errors import InputError, NumericalWarning
 from ..frontend.synapse_model import SynapseModel, load_synapse_model
 from ..frontend.units import UnitError, parse_unit
 from ..ir.model import Model
-from ..ir.written import Node, evaluate
+from ..ir.written import Node, evaluate, from_sympy, to_sympy, to_text
 from ..numerics.synapse_propagation import ELAPSED, propagation
 from .connectivity import Sparse
 from .prepare import checked_names
@@ -95,9 +96,51 @@ def bind(synapses: Synapses, synapse_type: str, neuron_model: Model,
             factor = parse_unit(neuron_model.time_unit).factor_to(parse_unit(model.time_unit))
         except UnitError as error:
             raise InputError(f"synapse model {model.name!r}: {error}") from None
+    check_parameters(synapses)
     shared = tuple(n for n, values in synapses.params.items()
                    if values.size and np.all(values == values[0]))
     return Plastic(synapse_type, model, float(factor), source, tuple(sorted(shared)))
+
+
+def check_parameters(synapses: Synapses) -> None:
+    """The parameters of every synapse satisfy the synapse model's constraints, and its traces
+    decay with them (tau_pre < 0 made a trace grow without bound): an InputError naming them."""
+    model = synapses.model
+    scope = {q.symbol: synapses.params[q.name] for q in model.parameters}
+    for tree in model.constraints:
+        held = np.asarray(evaluate(tree, scope), bool)
+        if not np.all(held):
+            raise InputError(f"synapse model {model.name!r} requires {to_text(tree)}; "
+                             f"{_first_failing(held, tree, synapses)}")
+    for name, coefficient in model.decays():
+        rate = np.asarray(evaluate(from_sympy(coefficient), scope), float)
+        held = np.isfinite(rate) & (rate < 0)
+        if not np.all(held):
+            raise InputError(f"synapse model {model.name!r}: the trace {name!r} must decay, its "
+                             f"own rate {coefficient} being finite and negative; "
+                             f"{_first_failing(held, from_sympy(coefficient), synapses)}")
+
+
+def _first_failing(held: np.ndarray, tree: Node, synapses: Synapses) -> str:
+    """Which synapse breaks a condition, and the values of the parameters it reads."""
+    k = int(np.flatnonzero(~np.broadcast_to(held, (synapses.sparse.n_synapses,)))[0])
+    names = sorted(n.name for n in to_sympy(tree).free_symbols)
+    values = ", ".join(f"{n} = {synapses.params[n][k]:g}" for n in names if n in synapses.params)
+    return f"synapse {k} has {values}"
+
+
+def warn_nonfinite(synapse_type: str, model: SynapseModel,
+                   final: Mapping[str, np.ndarray]) -> None:
+    """A NumericalWarning for states that ended NaN or infinite: a trace behind a clip() (the
+    weight it feeds looks fine) is otherwise never seen."""
+    bad = {name: int(np.sum(~np.isfinite(values))) for name, values in final.items()
+           if not np.all(np.isfinite(values))}
+    if bad:
+        found = ", ".join(f"{name} in {count} synapses" for name, count in bad.items())
+        warnings.warn(f"synapse type {synapse_type!r} ({model.name}): states ended NaN or "
+                      f"infinite ({found}); a clip() in its events hides it from the weights. "
+                      "Check its parameters (the increments and w_max)", NumericalWarning,
+                      stacklevel=4)
 
 
 def arrays(synapses: Synapses, plastic: Plastic, n_neurons: int, rows: int, dtype: type,
@@ -183,6 +226,7 @@ def synapse_result(laid: Mapping[str, Any], done: int, dt: float, batch: tuple[i
     """(final states, recorded states per step or None) of one plastic synapse set laid out by
     `arrays`, after `done` steps; the recording's last row is the final state."""
     final = final_states(laid["binding"], laid, done, dt, batch, fired)
+    warn_nonfinite(laid["binding"].synapse_type, laid["binding"].model, final)
     if laid["trace"] is None or not done:
         return final, None
     trace = laid["trace"][:done]

@@ -1,7 +1,10 @@
 """Sharded runs: an uncoupled population split into blocks of neurons, each run where an
 executor puts it, and put back together into one Result. Each block numbers its neurons from
 its first (the kernel's neuron0), so noise draws, and so every number, are those of the
-unsharded run. Coupled networks are not sharded: they exchange spikes every step.
+unsharded run. External drives (Poisson, Bernoulli, SpikeTrain) couple nothing: each block
+draws the sources that reach its neurons from the counter-based generator, keyed by source
+number as in the whole run, and keeps the synapses onto its neurons. Coupled networks are not
+sharded: they exchange spikes every step.
 """
 
 from __future__ import annotations
@@ -10,8 +13,14 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
+from dataclasses import replace
+
 from . import executors
+from .connectivity import Sparse
+from .plasticity import Synapses
+from .prepare import drive_synapses
 from .progress import ProgressBar
+from .sources import SpikeTrain
 from ..codegen.options import Semantics
 from ..codegen.run_arrays import RunArrays
 from ..errors import InputError
@@ -24,6 +33,7 @@ from ..results.result import Result
 class ShardedSimulator(Protocol):
     model: Model
     semantics: Semantics
+    dtype: str
 
     def run(self, *args: Any, **kwargs: Any) -> Result: ...
 
@@ -34,6 +44,7 @@ class Request(Protocol):
     spikes: str
     connected: bool
     max_events: int
+    given: dict[str, Any]
 
 
 def blocks(n_neurons: int, shards: int) -> list[tuple[int, int]]:
@@ -52,13 +63,23 @@ def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, exec
                 progress: bool, allow_nan: bool) -> tuple[int, bool, list]:
     """`request` (checked and laid out by Simulator._prepare) run in blocks, gathered into its
     arrays: (steps done, interrupted, spike events), as a single kernel run returns them."""
-    if request.connected or simulator.semantics.inhibition:  # (an unconnected input: its bias)
+    connections = any(c is not None for c in request.given["connections"].values())
+    if connections or simulator.semantics.inhibition:  # (an unconnected input: its bias)
         raise InputError("coupled networks are not sharded: their neurons exchange spikes every "
                          "step (for CUBA about 1e4 round trips per simulated second); run them "
                          "on one machine, or on a GPU with target='cuda'")
+    drives = {name: drive for name, drive in request.given["drives"].items() if drive is not None}
+    if any(isinstance(drive[1], Synapses) for drive in drives.values()):
+        raise InputError("a run with plastic drive synapses is not sharded: run it whole")
     a = request.arrays
+    dtype = np.dtype(simulator.dtype).type
+    drives = {name: (source, drive_synapses(weights, source.n, a.n_neurons, f"drives[{name!r}]",
+                                            dtype, allow_nan))
+              for name, (source, weights) in drives.items()}
     ranges = blocks(a.n_neurons, shards)
-    tasks = [(end - first, _arguments(request, first, end, allow_nan)) for first, end in ranges]
+    tasks = [(end - first, dict(_arguments(request, first, end, allow_nan),
+                                drives=_block_drives(drives, first, end)))
+             for first, end in ranges]
     client, cluster = executors.resolve(executor)
     try:
         results = executors.run_all(client, run_block, (simulator, a.n_steps), tasks, progress,
@@ -102,6 +123,34 @@ def _arguments(request: Request, first: int, end: int, allow_nan: bool) -> dict[
     return dict(inputs=inputs, params=params, initial=initial, record=record,
                 spikes=request.spikes, seed=a.seed, first_neuron=a.first_neuron + first,
                 allow_nan=allow_nan)
+
+
+def _block_drives(drives: dict[str, tuple[Any, Sparse]], first: int, end: int
+                  ) -> dict[str, tuple[Any, Sparse]]:
+    """The drives of neurons first .. end: their synapses, and the sources 0 .. k that reach
+    them (the generator draws source j of step t alike in every block and in the whole run)."""
+    block = {}
+    for name, (source, sparse) in drives.items():
+        keep = (sparse.post >= first) & (sparse.post < end)
+        if not keep.any():
+            continue
+        n = int(sparse.pre[keep].max()) + 1
+        block[name] = (_first_sources(source, n), Sparse.from_arrays(
+            sparse.pre[keep], sparse.post[keep] - first, sparse.weight[keep], sparse.delay[keep],
+            n_pre=n, n_post=end - first))
+    return block
+
+
+def _first_sources(source: Any, n: int) -> Any:
+    """Sources 0 .. n of a Poisson, Bernoulli or SpikeTrain drive, as their own source."""
+    if isinstance(source, SpikeTrain):
+        steps, indices = np.asarray(source.steps), np.asarray(source.indices)
+        return SpikeTrain(n, steps[indices < n], indices[indices < n])
+    field = "p" if hasattr(source, "p") else "rate"
+    value = getattr(source, field)
+    if np.ndim(value) and not isinstance(value, str):
+        value = np.asarray(value)[..., :n]  # (n,) per source or (T, n) per step and source
+    return replace(source, n=n, **{field: value})
 
 
 def _gather(request: Request, ranges: Sequence[tuple[int, int]], results: Sequence[Result]) -> list:

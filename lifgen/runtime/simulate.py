@@ -38,7 +38,7 @@ from .progress import ProgressBar
 from .shards import sharded_run
 from .coupled_run import CoupledRunner, coupled_plan
 from ..codegen.network import lower_network
-from ..numerics.stability import stability_warning
+from ..numerics.stability import growth_per_set, stability_warning
 from ..ir.symbols import ADAPTIVE_STATE, symbol
 from ..targets import get_target
 from ..targets.base import NetworkTarget, Runner, Target
@@ -303,7 +303,8 @@ class Simulator:
 
     def _check_stability(self, params: Mapping[str, tuple[np.ndarray, int]]) -> None:
         """Warn when the method is unstable at dt with this run's parameters (compile checked
-        the defaults). Up to STABILITY_SETS distinct per-neuron sets are checked, each once."""
+        the defaults): every distinct per-neuron set at once (growth_per_set), or up to
+        STABILITY_SETS one by one where the Jacobian needs SymPy."""
         if not self.model.odes or self.step_map.method not in ORDERS or self.dt is None:
             return
         defaults = self.model.defaults
@@ -311,15 +312,24 @@ class Simulator:
                    if not np.all(values == values.dtype.type(defaults[n]))}
         if not changed:
             return
-        rows = np.unique(np.stack([np.broadcast_to(v, (max(v.size for v in changed.values()),))
-                                   for v in changed.values()], axis=1)[:4096], axis=0)
-        for row in rows[:STABILITY_SETS]:
+        rows = _distinct_sets(changed)
+        growth = growth_per_set(self.model, self.step_map.method, self.dt, list(changed),
+                                rows.astype(float))
+        if growth is None:
+            checked = rows[:STABILITY_SETS]
+        else:
+            unstable = np.flatnonzero(growth > 1 + 1e-12)
+            checked = rows[unstable[np.argsort(-growth[unstable])][:1]]  # the worst one
+        for row in checked:
             key = tuple(zip(changed, map(float, row)))
             if key not in self._stability:
                 self._stability[key] = stability_warning(self.model, self.step_map.method,
                                                          self.dt, dict(key))
                 if self._stability[key]:
-                    warnings.warn(self._stability[key], NumericalWarning, stacklevel=3)
+                    more = "" if growth is None else \
+                        f" ({int(np.sum(growth > 1 + 1e-12))} of this run's {len(rows)} " \
+                        "parameter sets are unstable; this one is the worst)"
+                    warnings.warn(self._stability[key] + more, NumericalWarning, stacklevel=3)
 
     def _prepare(self, n_steps: object, n_neurons: object, inputs: object, params: object,
                  initial: object, record: object, connections: object, spikes: str,
@@ -586,6 +596,21 @@ def rebuilt(model: Model, semantics: Semantics, schedule: Schedule, target: str)
 
 
 MAX_SHARDS = 65536  # blocks of one run: more would only cost tasks (and memory per block)
+
+
+def _distinct_sets(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The distinct rows of parameter columns (one value, or one per neuron): a column of one
+    value is not stacked, and one varying column is deduplicated alone (fast)."""
+    varying = [k for k, v in enumerate(columns.values()) if v.size > 1 and np.any(v != v[0])]
+    n = max(v.size for v in columns.values())
+    if len(varying) <= 1:
+        unique = np.unique(list(columns.values())[varying[0]]) if varying else np.zeros(1)
+        rows = np.empty((unique.size, len(columns)))
+        for k, v in enumerate(columns.values()):
+            rows[:, k] = unique if k in varying else v.flat[0]
+        return rows
+    return np.unique(np.stack([np.broadcast_to(v, (n,)) for v in columns.values()], axis=1),
+                     axis=0)
 
 
 def _shard_count(shards: int | None, executor: Any) -> int:

@@ -8,6 +8,8 @@ input's unit and steps.
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, Union
@@ -79,12 +81,27 @@ def parse_input_spec(text: str) -> tuple[str, Waveform | np.ndarray]:
                          "(const:A, step:A@S, pulse:A@S:E; A may be '0.5 nA', S and E a step "
                          "number or a time such as '50 ms')") from None
     if spec.endswith(".npy"):
-        try:
-            return name, np.load(Path(spec), allow_pickle=False, mmap_mode="r")
-        except (OSError, ValueError) as error:
-            raise InputError(f"--input {text!r}: cannot read {spec} ({error})") from None
+        return name, read_npy(Path(spec), f"--input {text!r}")
     raise InputError(f"--input {text!r}: unknown waveform {kind!r}; use const:A, step:A@S, "
                      "pulse:A@S:E or a .npy file")
+
+
+def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:
+    """The array of a .npy file, read whole into memory (a mapped file that is rewritten during
+    the run ends the process with SIGBUS), from a regular file only: a FIFO, a device or a
+    folder is refused at once, without blocking on it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise InputError(f"{what}: cannot read {path} ({error.strerror or error})") from None
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise InputError(f"{what}: {path} is not a regular file (a .npy file of values, "
+                             "not a FIFO, device or folder)")
+        try:
+            return np.load(file, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            raise InputError(f"{what}: cannot read {path} as a .npy array ({error})") from None
 
 
 def _amount(text: str) -> float | str:

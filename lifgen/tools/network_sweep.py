@@ -29,7 +29,8 @@ from ..runtime.populations import Population, SourcePopulation
 from ..runtime.progress import ProgressBar
 from ..runtime.sources import Bernoulli, Poisson, PoissonInput
 from ..version import __version__
-from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, grid_axes,
+from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, check_assembly,
+                         check_dataset_names, fixed_quantities, grid_axes, seed_list,
                          xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
@@ -70,22 +71,23 @@ def network_sweep(network: Network | NetworkSimulator, grid: Grid, *, n_steps: i
                   params: Mapping[str, Any] | None = None, seeds: npt.ArrayLike | None = None,
                   record: Mapping[str, Any] | None = None, spikes: str = "count",
                   executor: Any = None, pack: int | str = "auto",
-                  progress: bool = False) -> xarray.Dataset:
+                  progress: bool = False, max_memory: float | None = None) -> xarray.Dataset:
     """lifgen.sweep of a Network (compiled here with its defaults) or a NetworkSimulator."""
     simulator = network if isinstance(network, NetworkSimulator) else network.compile()
     xarray = xarray_module()
-    plan, seed_list = _plan(simulator, grid, n_steps, inputs, params, seeds, record, spikes)
+    plan, seeds_run = _plan(simulator, grid, n_steps, inputs, params, seeds, record, spikes)
+    check_assembly(_assembly(simulator, plan, len(seeds_run), seeds is not None), max_memory)
     client, cluster = executors.resolve(executor)
     try:
         size = _points_per_task(simulator, plan, pack, client)
         tasks = [Task(seed, first, min(size, plan.n_points - first))
-                 for seed in seed_list for first in range(0, plan.n_points, size)]
+                 for seed in seeds_run for first in range(0, plan.n_points, size)]
         outputs = executors.run_all(client, run_network_task, (simulator, plan),
                                     [(t,) for t in tasks], progress and client is not None,
                                     ProgressBar)
     finally:
         executors.close(client, cluster)
-    return _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs)
+    return _dataset(xarray, simulator, plan, seeds, seeds_run, tasks, outputs)
 
 
 def run_network_task(simulator: NetworkSimulator, plan: NetworkPlan, task: Task) -> list[dict]:
@@ -138,10 +140,9 @@ def _plan(simulator: NetworkSimulator, grid: Grid, n_steps: int,
         raise InputError("record of a network sweep maps population names to the states traced "
                          f"(their mean over the recorded neurons is kept), e.g. "
                          f"record={{'exc': ['V']}}; got {record!r}")
-    seed_list = [0] if seeds is None else [prepare.count(s, "seeds", minimum=0) for s in
-                                           np.atleast_1d(np.asarray(seeds, dtype=object))]
-    if seeds is not None and not seed_list:
-        raise InputError("seeds must not be empty")
+    seeds_run = seed_list(seeds)
+    check_dataset_names(axes, _dataset_names(simulator),
+                        [f"{name}_event_" for name in simulator.order])
     plan = NetworkPlan(tuple(axes), targets, n_steps, shared["inputs"], shared["params"],
                        dict(record or {}), spikes)
     # every argument checked once, on the first grid point, before anything runs (one step)
@@ -151,7 +152,31 @@ def _plan(simulator: NetworkSimulator, grid: Grid, n_steps: int,
         raise InputError(f"a network sweep runs without batch rows; {batched} have some (from "
                          "their inputs, initial states or spike arrays): sweep the rows' "
                          "values as a grid axis instead")
-    return plan, seed_list
+    return plan, seeds_run
+
+
+def _dataset_names(simulator: NetworkSimulator) -> set[str]:
+    """The dimensions and variables of a network sweep's Dataset besides the grid's."""
+    names = {"seed", "time"}
+    for name in simulator.order:
+        population = simulator.network.populations[name]
+        states = getattr(population, "model", None)
+        names |= {f"{name}_{what}" for what in ("neuron", "spike_count", "rate", "event",
+                                                "event_seed", "event_step", "event_neuron",
+                                                *(states.state_names if states else ()))}
+    return names
+
+
+def _assembly(simulator: NetworkSimulator, plan: NetworkPlan, n_seeds: int,
+              seeded: bool) -> dict[str, int]:
+    """The bytes the Dataset takes as it is assembled: each point's output, the stacked arrays
+    and the rates (and the copy that drops the seed axis when there is none)."""
+    rows, copies = n_seeds * plan.n_points, 3 if seeded else 4
+    neurons = sum(simulator.network.populations[name].n for name in simulator.order)
+    states = sum(len(plan.record.get(name) or ()) if not isinstance(plan.record.get(name), str)
+                 else 1 for name in plan.record)
+    return {"spike counts and rates": rows * neurons * 8 * (copies + 1),
+            "mean traces": rows * plan.n_steps * 8 * states * copies}
 
 
 def _target(simulator: NetworkSimulator, name: str) -> tuple[str, str, str]:
@@ -221,17 +246,17 @@ def _workers(client: Any) -> int:
 
 
 def _dataset(xarray: Any, simulator: NetworkSimulator, plan: NetworkPlan,
-             seeds: npt.ArrayLike | None, seed_list: list[int], tasks: Sequence[Task],
+             seeds: npt.ArrayLike | None, seeds_run: list[int], tasks: Sequence[Task],
              outputs: Sequence[list[dict[str, Any]]]) -> xarray.Dataset:
     """The Dataset of all points' outputs, in grid order."""
     network = simulator.network
     shape = tuple(len(a) for a in plan.axes)
     dims = [a.dim for a in plan.axes] + (["seed"] if seeds is not None else [])
-    n_seeds = len(seed_list)
+    n_seeds = len(seeds_run)
     by_point: dict[tuple[int, int], dict[str, Any]] = {}
     for task, output in zip(tasks, outputs):
         for offset, point in enumerate(output):
-            by_point[(seed_list.index(task.seed), task.first + offset)] = point
+            by_point[(seeds_run.index(task.seed), task.first + offset)] = point
 
     def gathered(get: Any) -> np.ndarray:  # (seed, point, ...) -> (*axes, [seed], ...)
         array = np.stack([np.stack([get(by_point[(row, p)]) for p in range(plan.n_points)])
@@ -250,7 +275,7 @@ def _dataset(xarray: Any, simulator: NetworkSimulator, plan: NetworkPlan,
         for name, values in zip(axis.names, axis.values):
             coords[name] = (axis.dim, values, {"units": _unit_of(simulator, plan, name)})
     if seeds is not None:
-        coords["seed"] = np.asarray(seed_list)
+        coords["seed"] = np.asarray(seeds_run)
     variables: dict[str, Any] = {}
     for name in simulator.order:
         population = network.populations[name]
@@ -272,7 +297,7 @@ def _dataset(xarray: Any, simulator: NetworkSimulator, plan: NetworkPlan,
                  "description": f"{state} of population {name}, the mean over its recorded "
                                 "neurons at each step's end"})
         if plan.spikes == "events" and isinstance(population, Population):
-            _events(variables, name, plan, seed_list, seeds, by_point, n_seeds, shape)
+            _events(variables, name, plan, seeds_run, seeds, by_point, n_seeds, shape)
     if any(by_point[(0, 0)]["traces"].get(name) for name in simulator.order):
         times = np.arange(1, plan.n_steps + 1) * (dt if dt is not None else 1)
         coords["time"] = ("time", times, {"units": unit if dt is not None else "steps"})
@@ -288,11 +313,33 @@ def _dataset(xarray: Any, simulator: NetworkSimulator, plan: NetworkPlan,
                             for name in simulator.order
                             if isinstance(network.populations[name], Population)],
              "network_hash": simulator.content_key(), "lifgen": __version__,
+             "methods": [f"{name}: {simulator.simulators[name].method}"
+                         for name in simulator.order if name in simulator.simulators],
              "dt": dt if dt is not None else "none (a discrete map)", "time_unit": unit,
-             "dtype": simulator.dtype, "n_steps": plan.n_steps, "seeds": list(seed_list),
+             "dtype": simulator.dtype, "n_steps": plan.n_steps, "seeds": list(seeds_run),
              "noise": "each grid point and seed is one run of the whole network: white noise "
-                      "draws with the seed, sources with their own seeds"}
+                      "draws with the seed, sources with their own seeds",
+             **_fixed(network, plan)}
     return xarray.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def _fixed(network: Network, plan: NetworkPlan) -> dict[str, Any]:
+    """The attributes that say what the sweep held fixed: the grid's names, and every
+    population's parameters and inputs not swept (given or the model's default)."""
+    lines: dict[str, list[str]] = {"params": [], "inputs": []}
+    numbers: dict[str, Any] = {}
+    for name, population in network.populations.items():
+        if not isinstance(population, Population):
+            continue
+        swept = [q for n, (p, q, _) in plan.targets.items() if p == name]
+        for what, quantities, kind in (("params", population.model.parameters, "param"),
+                                       ("inputs", population.model.inputs, "input")):
+            given = {**getattr(population, what, {}), **getattr(plan, what).get(name, {})}
+            found, values = fixed_quantities(quantities, given, swept, f"{name}.", kind)
+            lines[what] += found
+            numbers.update(values)
+    return {"grid": ", ".join(plan.targets), "fixed_parameters": "; ".join(lines["params"]),
+            "fixed_inputs": "; ".join(lines["inputs"]) or "none", **numbers}
 
 
 def _events(variables: dict[str, Any], name: str, plan: NetworkPlan, seed_list: list[int],

@@ -26,7 +26,8 @@ from ..runtime.progress import ProgressBar
 from ..runtime.simulate import Simulator, compile as compile_model
 from ..frontend.units import parse_unit, to_unit
 from ..ir.model import Model
-from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, grid_axes,
+from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, check_assembly,
+                         check_dataset_names, fixed_quantities, grid_axes, seed_list,
                          xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
@@ -73,7 +74,8 @@ def sweep(sim_or_model: Simulator | Model | str | Path | Network | NetworkSimula
           record: Record = None, spikes: str = "count", executor: Any = None,
           pack: int | str = "auto", progress: bool | None = None,
           initial: Mapping[str, Any] | None = None, connections: Mapping[str, Any] | None = None,
-          drives: Mapping[str, Any] | None = None) -> xarray.Dataset:
+          drives: Mapping[str, Any] | None = None,
+          max_memory: float | None = None) -> xarray.Dataset:
     """Run `sim_or_model` (a Simulator, or a model to compile with its defaults) at every point
     of `grid` and return an xarray.Dataset.
 
@@ -84,7 +86,10 @@ def sweep(sim_or_model: Simulator | Model | str | Path | Network | NetworkSimula
     is None (this process, packed into one population), a dask.distributed Client, "dask" (a
     LocalCluster on this machine), "processes" (a process pool on this machine) or a
     concurrent.futures Executor. `pack` is "auto" (tasks of about 0.5 s on an executor), or the
-    number of grid points per task.
+    number of grid points per task. Before any work the sweep checks its arguments, that no grid
+    name is a name its Dataset uses (`neuron`, `seed`, `time`, `rate`, ...), and that the
+    assembled Dataset fits in `max_memory` bytes (default: 80% of the memory available); Ctrl-C
+    (KeyboardInterrupt) stops it, also during progress=True, without returning partial counts.
 
     A `lifgen.Network` (compiled with its defaults) or a compiled NetworkSimulator is swept one
     run of the whole network per grid point and seed, its connections as built: `grid` names
@@ -118,24 +123,25 @@ def sweep(sim_or_model: Simulator | Model | str | Path | Network | NetworkSimula
         return network_sweep(sim_or_model, grid, n_steps=n_steps, inputs=inputs, params=params,
                              seeds=seeds, record=record, spikes=spikes, executor=executor,
                              pack=pack, progress=sys.stderr.isatty() if progress is None
-                             else bool(progress))
+                             else bool(progress), max_memory=max_memory)
     simulator = sim_or_model if isinstance(sim_or_model, Simulator) else compile_model(sim_or_model)
     xarray = xarray_module()
-    plan, seed_list = _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record,
+    plan, seeds_run = _plan(simulator, grid, n_steps, n_neurons, inputs, params, seeds, record,
                             spikes, initial, connections, drives)
+    check_assembly(_assembly(simulator, plan, len(seeds_run), seeds is not None), max_memory)
     coupled = _coupled(simulator, plan)
     progress = sys.stderr.isatty() if progress is None else bool(progress)
     client, cluster = executors.resolve(executor)
     try:
         size = 1 if coupled else _points_per_task(simulator, plan, pack, client)
         tasks = [Task(seed, first, min(size, plan.n_points - first))
-                 for seed in seed_list for first in range(0, plan.n_points, size)]
+                 for seed in seeds_run for first in range(0, plan.n_points, size)]
         outputs = executors.run_all(client, run_task, (simulator, plan),
                                     [(t, progress and client is None) for t in tasks],
                                     progress and client is not None, ProgressBar)
     finally:
         executors.close(client, cluster)
-    return _dataset(xarray, simulator, plan, seeds, seed_list, tasks, outputs)
+    return _dataset(xarray, simulator, plan, seeds, seeds_run, tasks, outputs)
 
 
 def run_task(simulator: Simulator, plan: Plan, task: Task, progress: bool = False) -> dict:
@@ -153,6 +159,8 @@ def run_task(simulator: Simulator, plan: Plan, task: Task, progress: bool = Fals
         initial={k: _tiled(v, n, count) for k, v in plan.initial.items()}, record=record,
         connections=plan.connections, drives=plan.drives, spikes=plan.spikes, seed=task.seed,
         first_neuron=task.first * n, progress=progress)
+    if result.partial:  # Ctrl-C during the progress bar: a sweep has no partial counts to keep
+        raise KeyboardInterrupt
     m = plan.traced.size
     output: dict[str, Any] = {"counts": np.asarray(result.spike_count).reshape(count, n),
               "traces": {s: np.moveaxis(np.asarray(result.traces[s]).reshape(-1, count, m), 0, -1)
@@ -186,15 +194,29 @@ def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
             raise InputError(f"{what} gives {sorted(both)}, which the grid sweeps")
     traced_states, traced = ({}, np.zeros(0, np.int64)) if record is None else \
         record_request(record, simulator.step_map.state_names, n_neurons)
-    seed_list = [0] if seeds is None else [count(s, "seeds", minimum=0) for s in
-                                           np.atleast_1d(np.asarray(seeds, dtype=object))]
-    if seeds is not None and not seed_list:
-        raise InputError("seeds must not be empty")
+    seeds_run = seed_list(seeds)
+    check_dataset_names(axes, DATASET_NAMES | set(simulator.step_map.state_names), ["event_"])
     plan = Plan(tuple(axes), n_steps, n_neurons, inputs, params, initial, connections, drives,
                 dict(traced_states), traced, spikes)
     # every argument checked once, on the first grid point, before anything runs
     simulator.source(1, n_neurons, **_probe(plan, model))
-    return plan, seed_list
+    return plan, seeds_run
+
+
+# the dimensions and variables of a sweep's Dataset besides the grid's (and the traced states)
+DATASET_NAMES = frozenset({"neuron", "seed", "traced_neuron", "time", "spike_count", "rate",
+                           "event", "event_seed", "event_step", "event_neuron"})
+
+
+def _assembly(simulator: Simulator, plan: Plan, n_seeds: int, seeded: bool) -> dict[str, int]:
+    """The bytes the Dataset takes as it is assembled: the tasks' outputs, the arrays they are
+    copied into and the rates (and the copy that drops the seed axis when there is none)."""
+    rows = n_seeds * plan.n_points
+    copies = 2 if seeded else 3
+    itemsize = np.dtype(simulator.dtype).itemsize
+    return {"spike counts and rates": rows * plan.n_neurons * 8 * (copies + 1),
+            "traces": rows * plan.traced.size * plan.n_steps * itemsize * copies
+            * len(plan.record)}
 
 
 def _probe(plan: Plan, model: Model) -> dict[str, Any]:
@@ -252,19 +274,19 @@ def _points_per_task(simulator: Simulator, plan: Plan, pack: int | str, client: 
 
 
 def _dataset(xarray: ModuleType, simulator: Simulator, plan: Plan, seeds: npt.ArrayLike | None,
-             seed_list: list[int], tasks: Sequence[Task], outputs: Sequence[dict[str, Any]]
+             seeds_run: list[int], tasks: Sequence[Task], outputs: Sequence[dict[str, Any]]
              ) -> xarray.Dataset:
     """The Dataset of all tasks' outputs, in grid order."""
     model = simulator.model
     shape = tuple(len(a) for a in plan.axes)
     dims = [a.dim for a in plan.axes] + (["seed"] if seeds is not None else [])
-    n_seeds = len(seed_list)
+    n_seeds = len(seeds_run)
     counts = np.zeros((n_seeds, plan.n_points, plan.n_neurons), np.int64)
     traces = {s: np.zeros((n_seeds, plan.n_points, plan.traced.size, plan.n_steps),
                           np.dtype(simulator.dtype)) for s in plan.record}
     events = []
     for task, output in zip(tasks, outputs):
-        row = seed_list.index(task.seed)
+        row = seeds_run.index(task.seed)
         counts[row, task.first:task.first + task.count] = output["counts"]
         for s in plan.record:
             traces[s][row, task.first:task.first + task.count] = output["traces"][s]
@@ -285,7 +307,7 @@ def _dataset(xarray: ModuleType, simulator: Simulator, plan: Plan, seeds: npt.Ar
         for name, values in zip(axis.names, axis.values):
             coords[name] = (axis.dim, values, {"units": _unit_of(model, name)})
     if seeds is not None:
-        coords["seed"] = np.asarray(seed_list)
+        coords["seed"] = np.asarray(seeds_run)
     variables: dict[str, Any] = {
         "spike_count": ((*dims, "neuron"), arranged(counts), {"units": "spikes"}),
         "rate": ((*dims, "neuron"), arranged(counts) / seconds, {"units": rate_unit})}
@@ -305,15 +327,30 @@ def _dataset(xarray: ModuleType, simulator: Simulator, plan: Plan, seeds: npt.Ar
         for axis, index in zip(plan.axes, where):
             variables[f"event_{axis.dim}"] = ("event", index, {"description": f"index along {axis.dim}"})
         if seeds is not None:
-            variables["event_seed"] = ("event", np.asarray(seed_list)[seed_rows[order]])
+            variables["event_seed"] = ("event", np.asarray(seeds_run)[seed_rows[order]])
         variables["event_step"] = ("event", steps[order])
         variables["event_neuron"] = ("event", neurons[order])
     attrs = {"model": model.name, "model_hash": model.content_hash(), "lifgen": __version__,
              "method": simulator.method, "dt": dt if dt is not None else "none (a discrete map)",
              "time_unit": unit, "dtype": simulator.dtype, "n_steps": plan.n_steps,
-             "seeds": list(seed_list),
-             "noise": "neuron k of grid point p draws as neuron p * n_neurons + k"}
+             "seeds": list(seeds_run), "n_neurons": plan.n_neurons,
+             "noise": "neuron k of grid point p draws as neuron p * n_neurons + k",
+             **_fixed(model, plan)}
     return xarray.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def _fixed(model: Model, plan: Plan) -> dict[str, Any]:
+    """The attributes that say what the sweep held fixed: the grid's names, every parameter and
+    input not swept (given or the model's default) as text, and their numbers."""
+    swept = [name for axis in plan.axes for name in axis.names]
+    params, numbers = fixed_quantities(model.parameters, plan.params, swept)
+    inputs, input_numbers = fixed_quantities(model.inputs, plan.inputs, swept, kind="input")
+    sets = [f"{name} (a parameter set)" for name in plan.params
+            if name not in model.parameter_names]
+    return {"grid": ", ".join(swept), "fixed_parameters": "; ".join(params + sets) or "none",
+            "fixed_inputs": "; ".join(inputs) or "none",
+            "initial": "; ".join(f"{k} given" for k in plan.initial) or "the model's",
+            **numbers, **input_numbers}
 
 
 def _unit_of(model: Model, name: str) -> str:

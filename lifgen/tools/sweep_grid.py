@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Mapping, Union
+from typing import Iterable, Mapping, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from ..errors import InputError, LifgenError
-from ..runtime import executors
+from ..ir.model import Quantity
+from ..runtime import executors, memory, prepare
 
 # compile() options: a sweep over one of them is a sweep over simulators, not over runs
 COMPILE_OPTIONS = ("dt", "method", "dtype", "reset", "reset_timing", "reset_delay",
@@ -104,3 +105,89 @@ def grid_axes(grid: Grid, names: str) -> list[Axis]:
     if repeated:
         raise InputError(f"grid sets {repeated} more than once")
     return axes
+
+
+def seed_list(seeds: npt.ArrayLike | None) -> list[int]:
+    """The seeds of a sweep's seed dimension ([0] without one), each a whole number >= 0 and
+    given once (a repeated seed filled one row twice and left another zero)."""
+    if seeds is None:
+        return [0]
+    found = [prepare.count(s, "seeds", minimum=0) for s in
+             np.atleast_1d(np.asarray(seeds, dtype=object))]
+    if not found:
+        raise InputError("seeds must not be empty")
+    repeated = sorted({s for s in found if found.count(s) > 1})
+    if repeated:
+        raise InputError(f"seeds gives {repeated} more than once; each seed is one row of the "
+                         "seed dimension")
+    return found
+
+
+def check_dataset_names(axes: Iterable[Axis], taken: Iterable[str],
+                        event_prefixes: Iterable[str]) -> None:
+    """Refuse a grid name or axis whose name the sweep's dataset already uses for a dimension or
+    a variable (`taken`), or whose events-table column (prefix + axis) would be one, before
+    any work: they merged silently with the dimension, or failed after the whole sweep."""
+    axes, taken = list(axes), set(taken)
+    swept = {name for axis in axes for name in axis.names}
+    for axis in axes:
+        for name in dict.fromkeys((axis.dim, *axis.names)):
+            if name in taken:
+                raise InputError(f"grid: {name!r} is a name the sweep's dataset uses for a "
+                                 f"dimension or variable ({', '.join(sorted(taken))}); sweep "
+                                 "it under another name (a model quantity of that name cannot "
+                                 "be swept)")
+        if axis.dim in swept - set(axis.names):
+            raise InputError(f"grid: the axis {axis.dim!r} has the name of a quantity another "
+                             "axis sweeps; name the axis otherwise")
+        for column in (prefix + axis.dim for prefix in event_prefixes):
+            if column in taken | swept:
+                raise InputError(f"grid: axis {axis.dim!r} would name its events column "
+                                 f"{column!r}, which the sweep's dataset uses already; name "
+                                 "the axis otherwise")
+
+
+def check_assembly(parts: Mapping[str, int], max_memory: float | None) -> None:
+    """Refuse, before any work, a sweep whose assembled Dataset (and the tasks' outputs it is
+    built from) would not fit: each task fits on its own, the whole may not."""
+    total, allowed = sum(parts.values()), memory.limit(max_memory)
+    if total > allowed:
+        detail = ", ".join(f"{what} {size / 2**30:.3g} GiB" for what, size in
+                           sorted(parts.items(), key=lambda item: -item[1]) if size)
+        raise InputError(f"this sweep needs about {total / 2**30:.3g} GiB to assemble its "
+                         f"dataset ({detail}), more than the {allowed / 2**30:.3g} GiB allowed: "
+                         "sweep fewer points, seeds or neurons, trace fewer states, neurons or "
+                         "steps, or raise sweep(max_memory=...) (bytes)")
+
+
+def fixed_quantities(quantities: Iterable[Quantity], given: Mapping[str, object],
+                     swept: Iterable[str], prefix: str = "", kind: str = "param"
+                     ) -> tuple[list[str], dict[str, object]]:
+    """What a sweep held fixed, for its Dataset's attributes: a line per quantity not swept
+    ("tau_m = 20 ms (default)", "I = Step(...)") and its value as a number attribute
+    (`param_tau_m`) where it is a number or one per neuron."""
+    swept = set(swept)
+    lines: list[str] = []
+    numbers: dict[str, object] = {}
+    for q in quantities:
+        if q.name in swept:
+            continue
+        value = given.get(q.name, q.value)
+        if value is None:
+            value = 0.0 if kind == "input" else None
+        value = prepare.in_declared_units({q.name: value}, (q,), kind + "s")[q.name] \
+            if isinstance(value, str) else value
+        unit = f" {q.unit}" if q.unit else ""
+        note = "" if q.name in given else " (default)" if kind == "param" else " (not given)"
+        array = np.asarray(value) if isinstance(value, (int, float, np.number, np.ndarray, list)) else None
+        if array is not None and array.dtype.kind in "iuf" and array.ndim <= 1:
+            numbers[f"{kind}_{prefix.replace('.', '_')}{q.name}"] = \
+                float(array) if array.ndim == 0 else array.astype(float)
+            text = f"{float(array):g}{unit}" if array.ndim == 0 else \
+                f"{array.min():g} .. {array.max():g}{unit}, one per neuron ({array.size} values)"
+        elif array is not None:
+            text = f"an array of shape {array.shape}{unit}"
+        else:
+            text = "not set" if value is None else repr(value)
+        lines.append(f"{prefix}{q.name} = {text}{note}")
+    return lines, numbers
