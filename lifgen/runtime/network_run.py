@@ -15,13 +15,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
-from ..codegen.network import COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan, lower_network
+from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
+                               lower_network)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
+from ..results.continuation import Pending
 from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
-from . import memory, prepare
+from . import continuation, memory, prepare
 from . import plasticity
 from .populations import PlayedBack, Population, Projection, SourcePopulation
 from .shards import refuse_network
@@ -198,7 +200,8 @@ class NetworkSimulator:
             spikes: str = "count", seed: int = 0, duration: Any = None,
             allow_nan: bool = False, max_memory: Any = None,
             record_synapses: dict | None = None, params: dict | None = None,
-            executor: Any = None, shards: int | None = None) -> NetworkResult:
+            executor: Any = None, shards: int | None = None,
+            initial: Mapping[str, Any] | None = None) -> NetworkResult:
         """Simulate `n_steps` steps (or a `duration`, "500 ms") of the whole network. `inputs`
         maps a population to its inputs, `record` a population to the states it traces (a list,
         or a dict of state -> neurons, as `run` takes it); `spikes` is "count", "raster" or
@@ -211,7 +214,12 @@ class NetworkSimulator:
         its rate ({"rate": r} of a Poisson or PoissonInput, {"p": p} of a Bernoulli; a number
         or an array of the shape the source was given). `lifgen.sweep` runs a network's grid
         points so. `executor` and `shards` are refused: a network's populations exchange spikes
-        every min-delay, so one run is not split over workers (sweep its grid points instead)."""
+        every min-delay, so one run is not split over workers (sweep its grid points instead).
+
+        `initial` maps a population to initial states in place of those given to `Network.add`
+        ({state: value}); `initial=result.state` of an earlier run continues it: the states,
+        the spikes still in flight (delay rings, the last step's spikes), the plastic
+        projections' synapses and the clock of the draws, so that the two runs equal one."""
         if executor is not None or shards not in (None, 1):
             refuse_network(self.min_delay())
         n_steps = self._step_count(n_steps, duration)
@@ -220,7 +228,9 @@ class NetworkSimulator:
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
         inputs = self._per_population(inputs, "inputs")
         record = self._per_population(record, "record")
-        populations = self.with_params(params)
+        pending = continuation.carried(initial)
+        populations = self._with_initial(self.with_params(params),
+                                         self._per_population(initial, "initial"))
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
                                       spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
@@ -236,11 +246,14 @@ class NetworkSimulator:
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
         arrays.update(_plastic_buffers(plastic))
+        clock = continuation.restore(pending, arrays, self._made_by())
+        arrays[ORIGIN] = np.array([clock], np.int64)
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
         assert not missing, f"buffers without arrays: {missing}"
-        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
+        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed, clock)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events)
-        self._synapse_results(result, plastic, arrays, n_steps, rows, layouts)
+        result.pending = Pending(clock + n_steps, continuation.kept(arrays), self._made_by())
+        self._synapse_results(result, plastic, arrays, n_steps, rows, layouts, clock)
         for name, sim in self.simulators.items():
             short = past_substep_bound(sim.step_map, result.populations[name].state.get(
                 ADAPTIVE_STATE) if name in result.populations else None)
@@ -274,7 +287,8 @@ class NetworkSimulator:
         return plastic
 
     def _synapse_results(self, result: NetworkResult, plastic: dict[int, dict[str, Any]],
-                         arrays: dict, n_steps: int, rows: int, layouts: dict) -> None:
+                         arrays: dict, n_steps: int, rows: int, layouts: dict,
+                         clock: int = 0) -> None:
         """Each plastic projection's final states (with on_post of the last step's spikes and
         every synapse propagated to the end of the run) and recorded states, into `result`."""
         ordered = self._projections_in_order()
@@ -285,7 +299,8 @@ class NetworkSimulator:
             batch = layout.batch if rows == layout.rows else (rows,)
             dt = self.simulators[post].dt
             fired = arrays[f"lg_P{k_of[post]}_fired"]
-            final, trace = plasticity.synapse_result(laid, n_steps, 1.0 if dt is None else dt, batch, fired)
+            final, trace = plasticity.synapse_result(laid, n_steps, 1.0 if dt is None else dt,
+                                                     batch, fired, clock)
             result.synapses[projection.key] = final
             if trace is not None:
                 result.synapse_traces[projection.key] = trace
@@ -303,7 +318,24 @@ class NetworkSimulator:
                 break
         return first._step_count(None, text)
 
-    def _per_population(self, given: dict | None, what: str) -> dict:
+    def _made_by(self) -> str:
+        """What a run's carry (NetworkResult.pending) names as what made it: this network."""
+        if not hasattr(self, "_content"):
+            self._content = self.content_key()
+        return f"network {self._content[:16]}"
+
+    @staticmethod
+    def _with_initial(populations: dict[str, Any], initial: dict) -> dict[str, Any]:
+        """The populations with the initial states `initial` gives in place of their own."""
+        for name, states in initial.items():
+            if not isinstance(states, Mapping):
+                raise InputError(f"initial[{name!r}] maps state names to values; got "
+                                 f"{type(states).__name__}")
+            populations[name] = dataclasses.replace(
+                populations[name], initial={**populations[name].initial, **states})
+        return populations
+
+    def _per_population(self, given: Any, what: str) -> dict:
         if given is not None and not isinstance(given, Mapping):
             raise InputError(f"{what} maps population names to their {what}, e.g. "
                              f"{what}={{'exc': ...}}; got {type(given).__name__}")
@@ -456,7 +488,7 @@ class NetworkSimulator:
         return arrays
 
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
-              rows: int, spikes: str, seed: int) -> list:
+              rows: int, spikes: str, seed: int, clock: int = 0) -> list:
         """Run the program in chunks (one, unless events are collected); return the events."""
         plan = source.program.plan
         chunk = _chunk_length(n_steps, sum(p.n for p in plan.populations) * rows, spikes)
@@ -466,7 +498,7 @@ class NetworkSimulator:
             steps = min(chunk, n_steps - done)
             buffers = [_chunked(b.name, arrays[b.name], done, spikes)
                        for b in source.program.buffers]
-            self.target.call_network(kernel, source, buffers, done, steps, rows, seed)
+            self.target.call_network(kernel, source, buffers, clock + done, steps, rows, seed)
             if spikes == "events":
                 events.append(_chunk_events(arrays, plan, rows))
             done += steps
