@@ -33,8 +33,9 @@ class State(dict):
     from it with `initial=result.state` takes besides (see Pending). `dict(result.state)` is the
     states alone: a run started from it starts afresh, with nothing in flight."""
 
-    def __init__(self, states: Mapping[str, Any] = (), pending: Pending | None = None) -> None:
-        super().__init__(states)
+    def __init__(self, states: Mapping[str, Any] | None = None,
+                 pending: Pending | None = None) -> None:
+        super().__init__(states or {})
         self.pending = pending
 
     def __reduce__(self) -> tuple:

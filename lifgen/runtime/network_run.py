@@ -23,7 +23,7 @@ from ..frontend.units import UnitError, parse_unit, to_unit
 from ..results.continuation import Pending
 from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
-from . import continuation, memory, prepare
+from . import continuation, footprint, memory, prepare
 from . import plasticity
 from .populations import PlayedBack, Population, Projection, SourcePopulation
 from .shards import refuse_network
@@ -135,10 +135,7 @@ class NetworkSimulator:
         the chosen synapses of the plastic projections `recorded` (indices in plan order)."""
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
-        slots: dict[tuple[str, str], int] = {}
-        for p in network.projections:  # a plastic one adds to the slot of its arrival step
-            needed = 1 if p.kind == "plastic" else p.delay + 1
-            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), needed)
+        slots = self._ring_slots()
         populations, neuron0 = [], 0
         for name in self.order:
             population = network.populations[name]
@@ -162,6 +159,15 @@ class NetworkSimulator:
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events")
+
+    def _ring_slots(self) -> dict[tuple[str, str], int]:
+        """The delay ring of each (post population, synapse type) that receives projections:
+        its slots (a plastic projection adds to the slot of its arrival step)."""
+        slots: dict[tuple[str, str], int] = {}
+        for p in self.network.projections:
+            needed = 1 if p.kind == "plastic" else p.delay + 1
+            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), needed)
+        return slots
 
     def _graded(self, population: str) -> float:
         """What each spike of `population` carries (snnTorch's graded_spikes_factor; 1 for a
@@ -231,17 +237,20 @@ class NetworkSimulator:
         pending = continuation.carried(initial)
         populations = self._with_initial(self.with_params(params),
                                          self._per_population(initial, "initial"))
+        memory.check(self._footprint(populations, n_steps, 1, spikes, record, record_synapses),
+                     max_memory)  # (one batch row: inputs give more, checked again below)
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
                                       spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
         rows = _common_rows(layouts)
+        if rows > 1:
+            memory.check(self._footprint(populations, n_steps, rows, spikes, record,
+                                         record_synapses), max_memory)
         plastic = self._plastic(rows, n_steps, record_synapses)
         variants = {name: layout.variant for name, layout in layouts.items()}
         recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
         source, kernel = self.program(variants, spikes, recorded)
         self._last = source
-        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory,
-                           plastic)
         for layout in layouts.values():
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
@@ -431,23 +440,46 @@ class NetworkSimulator:
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
 
-    def _check_memory(self, layouts: dict, plan: NetworkPlan, n_steps: int, rows: int,
-                      spikes: str, max_memory: Any,
-                      plastic: dict[int, dict[str, Any]] | None = None) -> None:
+    def _footprint(self, populations: dict[str, Any], n_steps: int, rows: int, spikes: str,
+                   record: dict, record_synapses: Any) -> dict[str, int]:
+        """What a run of `rows` batch rows will allocate, by what it is for, in bytes, from its
+        arguments alone (before any of it is allocated): every population's arrays, the
+        raster, event buffers, traces, delay rings, projections' weights, plastic synapses and
+        their recorded states, and the sources' tables."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
-        cells = sum(self.network.populations[n].n for n in layouts) * rows
-        traced = sum(len(l.record) * l.buffers["record"].size for l in layouts.values()
-                     if l.record)
-        slots = sum(population.n * count for population in plan.populations
-                    for _, count in population.rings) * rows
-        memory.check({"raster": n_steps * cells if spikes == "raster" else 0,
-                      "traces": n_steps * rows * traced * item,
-                      "delay rings": slots * item,
-                      "plastic synapses": sum(laid["states"].nbytes + laid["history"].nbytes
-                                              + (0 if laid["trace"] is None else
-                                                 laid["trace"].nbytes)
-                                              for laid in (plastic or {}).values())},
-                     max_memory)
+        cells = sum(p.n for p in populations.values()) * rows
+        chunk = _chunk_length(n_steps, cells, spikes)
+        parts = dict.fromkeys(("neurons' arrays", "traces", "sources"), 0)
+        for name, population in populations.items():
+            n = population.n
+            if not isinstance(population, Population):
+                parts["sources"] += footprint.source_bytes(population.source, n, n_steps)
+                continue
+            sim = self.simulators[name]
+            width = (len(sim.step_map.state_names) + 2 * len(sim.model.parameter_names)
+                     + len(sim.step_map.constants) + len(sim.model.synapse_names) + 4)
+            parts["neurons' arrays"] += width * n * rows * item + n * rows * 9 + n * 8
+            states, union = prepare.record_request(() if record.get(name) is None
+                                                   else record[name], sim.step_map.state_names,
+                                                   n)
+            parts["traces"] += len(states) * n_steps * rows * prepare.recorded_count(union, n) \
+                * item
+        parts["raster"] = n_steps * cells if spikes == "raster" else 0
+        parts["event buffers"] = chunk * cells * 2 * 8 if spikes == "events" else 0
+        parts["delay rings"] = sum(populations[post].n * slots * rows * item
+                                   for (post, _), slots in self._ring_slots().items())
+        plastic = {p.key: p.synapses for p in self.network.projections
+                   if p.synapses is not None}
+        parts["plastic synapses"] = sum(
+            footprint.plastic_bytes(p.synapses, rows, p.delay + 1, populations[p.post].n, item)
+            for p in self.network.projections if p.synapses is not None)
+        parts["synapse traces"] = footprint.synapse_trace_bytes(
+            {projection_key(k): v for k, v in record_synapses.items()}
+            if isinstance(record_synapses, Mapping) else None, plastic, n_steps, rows, item)
+        parts["projections' weights"] = sum(p.weights.size * item for j, p in
+                                            enumerate(self._projections_in_order())
+                                            if j not in self._weights and p.synapses is None)
+        return parts
 
     def _arrays(self, source: Any, layouts: dict, rows: int, n_steps: int,
                 spikes: str) -> dict[str, np.ndarray]:

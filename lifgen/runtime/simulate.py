@@ -21,6 +21,7 @@ import numpy.typing as npt
 import sympy
 
 from . import continuation
+from . import footprint
 from . import memory
 from . import plasticity
 from . import prepare
@@ -32,6 +33,7 @@ from ..numerics.methods import ORDERS
 from ..ir.model import Model
 from ..ir.kinds import WeightKind
 from ..codegen.options import Semantics, Schedule, Variant
+from .connectivity import Sparse
 from .plasticity import Synapses
 from ..results.continuation import Pending, State
 from ..results.result import Result
@@ -367,8 +369,12 @@ class Simulator:
             raise InputError(f"a spike raster of {n_steps * rows * n_neurons:.3g} entries is too "
                              "large; run with spikes='count' (counts per neuron) or "
                              "spikes='events' (step and neuron of each spike)")
-        room = memory.check(self._footprint(n_steps, rows, n_neurons, record, recorded_neurons,
-                                            spikes, inputs), max_memory)
+        parts = self._footprint(n_steps, rows, n_neurons, record,
+                                prepare.recorded_count(recorded_neurons, n_neurons), spikes,
+                                inputs)
+        parts.update(self._synapse_footprint(n_steps, rows, n_neurons, connections, drives,
+                                             record_synapses))
+        room = memory.check(parts, max_memory)
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
                                                dtype, allow_nan, self._device())
                         for n in model.input_names}
@@ -382,7 +388,7 @@ class Simulator:
                                      rows, dtype, allow_nan) for n in model.synapse_names}
         plasticity.record(synapses, prepare.checked_names(record_synapses, model.synapse_names,
                                                           "record_synapses"), n_steps, dtype)
-        index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
+        index = prepare.recorded_index(recorded_neurons, n_neurons)
         arrays = RunArrays(
             n_steps=n_steps, n_neurons=n_neurons, batch=batch, seed=seed, states=states,
             params=param_values, inputs=input_arrays, synapses=synapses, index=index,
@@ -406,21 +412,61 @@ class Simulator:
         return request.arrays, request.record
 
     def _footprint(self, n_steps: int, rows: int, n_neurons: int,
-                   record: Mapping[str, np.ndarray | None], recorded: np.ndarray, spikes: str,
+                   record: Mapping[str, np.ndarray | None], recorded: int, spikes: str,
                    inputs: Mapping[str, Any]) -> dict[str, int]:
-        """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
+        """What a run will allocate, by what it is for, in bytes (before any is allocated):
+        the neurons' arrays, traces, raster, events and the inputs' conversions."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = rows * n_neurons
-        width = len(self.step_map.state_names) + len(self.model.parameter_names) \
+        # states, parameters (and the threshold read from them), the kernel's scratch
+        width = len(self.step_map.state_names) + len(self.model.parameter_names) + 1 \
             + max(self.kernel_source.work_size, 1)
         return {"states, parameters and scratch": width * cells * item + cells * 9,
-                "traces": len(record) * n_steps * rows * len(recorded) * item,
+                "traces": len(record) * n_steps * rows * recorded * item,
+                "input conversions": sum(_converted_bytes(value, item)
+                                         for value in inputs.values()),
                 "raster": n_steps * cells if spikes == "raster" else 0,
                 "spike offsets": n_steps * cells * item if self.precise else 0,
                 "event buffer": min(n_steps, CHUNK_ENTRIES // max(cells, 1) + 1) * cells
                 * memory.CHUNK_EVENT_BYTES if spikes == "events" else 0,
                 "input waveforms": sum(n_steps * item for value in inputs.values()
                                        if isinstance(value, WAVEFORMS))}
+
+    def _synapse_footprint(self, n_steps: int, rows: int, n_neurons: int,
+                           connections: Mapping[str, Any], drives: Mapping[str, Any],
+                           record_synapses: Any) -> dict[str, int]:
+        """What the synapses of a run will allocate (before any is): connections, delay rings,
+        plastic synapses, drives and recorded synapse states, and, in a coupled run, the
+        program's own arrays (its rings and a row per parameter, constant and synapse type)."""
+        item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
+        coupled = bool(connections or drives or self.semantics.inhibition)
+        rings = plastic = 0
+        plastic_sets = {}  # synapse type -> its plastic Synapses
+        for name in self.model.synapse_names:
+            connection, drive = connections.get(name), drives.get(name)
+            weights = drive[1] if isinstance(drive, tuple) and len(drive) == 2 else None
+            ringed = [v for v in (connection, weights) if isinstance(v, (Synapses, Sparse))]
+            if weights is not None and not isinstance(weights, (Synapses, Sparse)):
+                ringed.append(weights)  # a drive's array weights: one step's delay
+            slots = max([footprint.max_delay(v) + 1 for v in ringed] or [0])
+            rings += rows * slots * n_neurons * item * (2 if coupled else 1)
+            for given in (connection, weights):
+                if isinstance(given, Synapses):
+                    plastic_sets[name] = given
+                    plastic += footprint.plastic_bytes(given, rows, max(slots, 1), n_neurons,
+                                                       item)
+        rows_of_program = (len(self.model.parameter_names) + len(self.step_map.constants)
+                           + len(self.model.synapse_names) + 3) * n_neurons * item \
+            + n_neurons * 8 if coupled else 0
+        return {
+            "connections": sum(footprint.weights_bytes(v, n_neurons, item, coupled)
+                               for v in connections.values()),
+            "delay rings": rings, "plastic synapses": plastic,
+            "drives": sum(footprint.drive_bytes(v, n_neurons, n_steps, item, coupled)
+                          for v in drives.values()),
+            "synapse traces": footprint.synapse_trace_bytes(record_synapses, plastic_sets,
+                                                            n_steps, rows, item),
+            "coupled program's arrays": rows_of_program}
 
     def _synapse(self, connection: object, drive: object, name: str, n_neurons: int,
                  n_steps: int, rows: int, dtype: prepare.Float, allow_nan: bool) -> SynapseArrays:
@@ -622,6 +668,17 @@ def read_only(array: np.ndarray) -> np.ndarray:
     if isinstance(view, np.ndarray):
         view.flags.writeable = False
     return view
+
+
+def _converted_bytes(value: Any, item: int) -> int:
+    """The bytes of an input's copy in the kernel's float type: none where the array is
+    already contiguous in that type (it is read as it is), or a scalar or waveform."""
+    if isinstance(value, WAVEFORMS) or isinstance(value, Real) or prepare.is_gpu_array(value):
+        return 0
+    if isinstance(value, np.ndarray) and value.dtype.itemsize == item \
+            and value.dtype.kind == "f" and value.flags.c_contiguous:
+        return 0
+    return int(np.size(value)) * item
 
 
 def _on_host(array: Any) -> np.ndarray:  # a NumPy or a CuPy array

@@ -171,7 +171,7 @@ def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
     """The sweep's arguments checked, before any work is sent anywhere."""
     model = simulator.model
     axes = _axes(grid, model)
-    from ..runtime.prepare import count, record_request
+    from ..runtime.prepare import count, record_request, recorded_index
 
     n_steps = count(n_steps, "n_steps", minimum=1)
     n_neurons = count(n_neurons, "n_neurons", minimum=1)
@@ -186,6 +186,7 @@ def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
             raise InputError(f"{what} gives {sorted(both)}, which the grid sweeps")
     traced_states, traced = ({}, np.zeros(0, np.int64)) if record is None else \
         record_request(record, simulator.step_map.state_names, n_neurons)
+    traced = recorded_index(traced, n_neurons)
     seed_list = [0] if seeds is None else [count(s, "seeds", minimum=0) for s in
                                            np.atleast_1d(np.asarray(seeds, dtype=object))]
     if seeds is not None and not seed_list:
