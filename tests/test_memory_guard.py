@@ -112,3 +112,22 @@ def test_the_estimate_is_what_a_cuba_run_allocates(monkeypatch, dtype):
     estimate, peak = _estimate_and_peak(monkeypatch, lambda: network.run(
         1000, record={"E": ["V", "g_e"], "I": ["V"]}, spikes="raster"))
     assert 0.8 < peak / estimate < 1.25, (peak, estimate)
+
+
+def test_a_streamed_input_is_a_read_only_view_in_every_kind_of_run():
+    """Result.inputs holds the (T, N) input the kernel read, not a copy (issue 24.4): in a
+    coupled run and in a network too. It cannot be written through the Result; a change the
+    caller makes to their own array afterwards shows in it (the README says so)."""
+    current = np.random.default_rng(3).uniform(0.0, 1.5, (50, 8)).astype(np.float32)
+    coupled = lifgen.compile("rleaky", dtype="float32").run(
+        50, 8, inputs={"I": current}, connections={"rec": np.full((8, 8), 0.1)})
+    net = lifgen.Network()
+    net.add("L", "leaky", 8)
+    network = net.compile(dtype="float32").run(50, inputs={"L": {"I": current}})
+    for result in (coupled, network["L"]):
+        seen = result.inputs["I"]
+        assert np.shares_memory(seen, current) and seen.shape == (50, 8)
+        with pytest.raises(ValueError, match="read-only"):
+            seen[0, 0] = 1.0
+    current[3, 4] = 7.0
+    assert coupled.inputs["I"][3, 4] == 7.0 and network["L"].inputs["I"][3, 4] == 7.0

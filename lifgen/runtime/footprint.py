@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ..ir.model import Model
 from .connectivity import Sparse
 from .plasticity import Synapses
 from .sources import SOURCES, SpikeTrain, PoissonInput
@@ -110,3 +111,37 @@ def synapse_trace_bytes(record_synapses: Any, synapses: Mapping[str, Any], n_ste
         if isinstance(plastic, Synapses):
             total += n_steps * rows * len(plastic.model.state_names) * _size(indices) * item
     return total
+
+
+def synapse_parts(model: Model, n_constants: int, inhibition: bool, item: int, n_steps: int,
+                  rows: int, n_neurons: int, connections: Mapping[str, Any],
+                  drives: Mapping[str, Any], record_synapses: Any) -> dict[str, int]:
+    """What the synapses of a single population's run will allocate: connections, delay rings,
+    plastic synapses, drives and recorded synapse states, and, in a coupled run (connections,
+    drives or winner-take-all), its program's own arrays: its rings again and a row per
+    parameter, constant and synapse type."""
+    coupled = bool(connections or drives or inhibition)
+    rings = plastic = 0
+    plastic_sets = {}  # synapse type -> its plastic Synapses
+    for name in model.synapse_names:
+        connection, drive = connections.get(name), drives.get(name)
+        weights = drive[1] if isinstance(drive, tuple) and len(drive) == 2 else None
+        ringed = [v for v in (connection, weights) if isinstance(v, (Synapses, Sparse))]
+        if weights is not None and not isinstance(weights, (Synapses, Sparse)):
+            ringed.append(weights)  # a drive's array weights: one step's delay
+        slots = max([max_delay(v) + 1 for v in ringed] or [0])
+        rings += rows * slots * n_neurons * item * (2 if coupled else 1)
+        for given in (connection, weights):
+            if isinstance(given, Synapses):
+                plastic_sets[name] = given
+                plastic += plastic_bytes(given, rows, max(slots, 1), n_neurons, item)
+    program = (len(model.parameter_names) + n_constants + len(model.synapse_names) + 3) \
+        * n_neurons * item + n_neurons * INDEX if coupled else 0
+    return {"connections": sum(weights_bytes(v, n_neurons, item, coupled)
+                               for v in connections.values()),
+            "delay rings": rings, "plastic synapses": plastic,
+            "drives": sum(drive_bytes(v, n_neurons, n_steps, item, coupled)
+                          for v in drives.values()),
+            "synapse traces": synapse_trace_bytes(record_synapses, plastic_sets, n_steps, rows,
+                                                  item),
+            "coupled program's arrays": program}

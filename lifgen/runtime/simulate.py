@@ -33,7 +33,6 @@ from ..numerics.methods import ORDERS
 from ..ir.model import Model
 from ..ir.kinds import WeightKind
 from ..codegen.options import Semantics, Schedule, Variant
-from .connectivity import Sparse
 from .plasticity import Synapses
 from ..results.continuation import Pending, State
 from ..results.result import Result
@@ -372,8 +371,10 @@ class Simulator:
         parts = self._footprint(n_steps, rows, n_neurons, record,
                                 prepare.recorded_count(recorded_neurons, n_neurons), spikes,
                                 inputs)
-        parts.update(self._synapse_footprint(n_steps, rows, n_neurons, connections, drives,
-                                             record_synapses))
+        parts.update(footprint.synapse_parts(
+            self.model, len(self.step_map.constants), bool(self.semantics.inhibition),
+            np.dtype(dtype).itemsize, n_steps, rows, n_neurons, connections, drives,
+            record_synapses))
         room = memory.check(parts, max_memory)
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
                                                dtype, allow_nan, self._device())
@@ -431,42 +432,6 @@ class Simulator:
                 * memory.CHUNK_EVENT_BYTES if spikes == "events" else 0,
                 "input waveforms": sum(n_steps * item for value in inputs.values()
                                        if isinstance(value, WAVEFORMS))}
-
-    def _synapse_footprint(self, n_steps: int, rows: int, n_neurons: int,
-                           connections: Mapping[str, Any], drives: Mapping[str, Any],
-                           record_synapses: Any) -> dict[str, int]:
-        """What the synapses of a run will allocate (before any is): connections, delay rings,
-        plastic synapses, drives and recorded synapse states, and, in a coupled run, the
-        program's own arrays (its rings and a row per parameter, constant and synapse type)."""
-        item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
-        coupled = bool(connections or drives or self.semantics.inhibition)
-        rings = plastic = 0
-        plastic_sets = {}  # synapse type -> its plastic Synapses
-        for name in self.model.synapse_names:
-            connection, drive = connections.get(name), drives.get(name)
-            weights = drive[1] if isinstance(drive, tuple) and len(drive) == 2 else None
-            ringed = [v for v in (connection, weights) if isinstance(v, (Synapses, Sparse))]
-            if weights is not None and not isinstance(weights, (Synapses, Sparse)):
-                ringed.append(weights)  # a drive's array weights: one step's delay
-            slots = max([footprint.max_delay(v) + 1 for v in ringed] or [0])
-            rings += rows * slots * n_neurons * item * (2 if coupled else 1)
-            for given in (connection, weights):
-                if isinstance(given, Synapses):
-                    plastic_sets[name] = given
-                    plastic += footprint.plastic_bytes(given, rows, max(slots, 1), n_neurons,
-                                                       item)
-        rows_of_program = (len(self.model.parameter_names) + len(self.step_map.constants)
-                           + len(self.model.synapse_names) + 3) * n_neurons * item \
-            + n_neurons * 8 if coupled else 0
-        return {
-            "connections": sum(footprint.weights_bytes(v, n_neurons, item, coupled)
-                               for v in connections.values()),
-            "delay rings": rings, "plastic synapses": plastic,
-            "drives": sum(footprint.drive_bytes(v, n_neurons, n_steps, item, coupled)
-                          for v in drives.values()),
-            "synapse traces": footprint.synapse_trace_bytes(record_synapses, plastic_sets,
-                                                            n_steps, rows, item),
-            "coupled program's arrays": rows_of_program}
 
     def _synapse(self, connection: object, drive: object, name: str, n_neurons: int,
                  n_steps: int, rows: int, dtype: prepare.Float, allow_nan: bool) -> SynapseArrays:
