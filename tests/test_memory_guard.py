@@ -29,6 +29,12 @@ def _network(source, n=20):
     return net.compile()
 
 
+def _huge_network():
+    net = lifgen.Network(dt="0.1 ms")
+    net.add("E", "lif_cuba", HUGE)
+    return net.compile()
+
+
 @pytest.mark.parametrize("run", [
     lambda leaky, cuba: leaky.run(20, n_neurons=HUGE, record=("V",)),
     lambda leaky, cuba: leaky.run(20, n_neurons=HUGE, record=("V",), spikes="events"),
@@ -41,9 +47,10 @@ def _network(source, n=20):
     lambda leaky, cuba: cuba.run(10**11, 2, spikes="count", record=["V"], connections={
         "exc": lifgen.Sparse.from_arrays([0], [1], [1.0], n_pre=2, n_post=2)}),
     lambda leaky, cuba: _network(lifgen.SpikeTrain(5, [0], [1])).run(10**11),
+    lambda leaky, cuba: _huge_network().run(10),
     lambda leaky, cuba: _network(lifgen.Poisson(5, "10 Hz")).run(10**11, record={"E": ["V"]}),
 ], ids=["N, traces, raster", "N, traces", "N", "T, traces", "N, coupled", "T, a train's drive", "T, coupled",
-        "T, a network's train", "T, a network's traces"])
+        "T, a network's train", "N, a network", "T, a network's traces"])
 def test_huge_runs_are_refused_before_anything_is_allocated(cuba, run):
     with pytest.raises(InputError, match="GiB allowed|raster of .* is too large"):
         run(lifgen.compile("leaky"), cuba)
