@@ -138,3 +138,19 @@ def test_a_streamed_input_is_a_read_only_view_in_every_kind_of_run():
             seen[0, 0] = 1.0
     current[3, 4] = 7.0
     assert coupled.inputs["I"][3, 4] == 7.0 and network["L"].inputs["I"][3, 4] == 7.0
+
+
+def test_a_networks_spike_events_stop_at_the_memory_limit_and_say_so():
+    net = lifgen.Network()
+    net.add("L", "leaky", 100)
+    simulator = net.compile()
+    run = dict(inputs={"L": {"I": 0.6}}, spikes="events")
+    whole = simulator.run(1000, **run)["L"]
+    with pytest.warns(lifgen.NumericalWarning, match="kept the first"):
+        capped = simulator.run(1000, max_memory=2_400_000, **run)["L"]
+    assert capped.truncated and not whole.truncated
+    assert 0 < capped.spike_events[0].size < whole.spike_events[0].size == whole.spike_count.sum()
+    np.testing.assert_array_equal(capped.spike_count, whole.spike_count)
+    kept = capped.spike_events[0].size
+    for mine, theirs in zip(capped.spike_events, whole.spike_events):
+        np.testing.assert_array_equal(mine, theirs[:kept])

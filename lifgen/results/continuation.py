@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pending:
     """A run's carry beyond its states: `clock`, the steps run since the first of the runs it
     continues (noise and Poisson draws, delay-ring slots and spike histories are keyed by it),

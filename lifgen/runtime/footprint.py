@@ -49,12 +49,13 @@ def _size(value: Any) -> int:
 
 
 def plastic_bytes(synapses: Synapses, rows: int, slots: int, n_post: int, item: int) -> int:
-    """A plastic synapse set's per-run arrays: states with their last event times (float64),
-    parameters, the CSC index, the sort orders and the presynaptic spike history."""
+    """A plastic synapse set's per-run arrays: states with their last event times (float64;
+    twice: the Result's state keeps a copy for a run that continues it), parameters, the CSC
+    index, the sort orders and the presynaptic spike history."""
     n = synapses.sparse.n_synapses
     n_states, n_params = len(synapses.model.state_names), len(synapses.model.parameter_names)
-    return (rows * n * (1 + n_states) * 8 + n * n_params * item + n * 4 * INDEX
-            + (n_post + 1) * INDEX + rows * slots * synapses.sparse.n_pre)
+    return (2 * rows * n * (1 + n_states) * 8 + n * n_params * item + n * 4 * INDEX
+            + (n_post + 1) * INDEX + 2 * rows * slots * synapses.sparse.n_pre)
 
 
 def drive_bytes(drive: Any, n_neurons: int, n_steps: int, item: int, coupled: bool) -> int:
@@ -130,7 +131,8 @@ def synapse_parts(model: Model, n_constants: int, inhibition: bool, item: int, n
         if weights is not None and not isinstance(weights, (Synapses, Sparse)):
             ringed.append(weights)  # a drive's array weights: one step's delay
         slots = max([max_delay(v) + 1 for v in ringed] or [0])
-        rings += rows * slots * n_neurons * item * (2 if coupled else 1)
+        # the run's, the program's and the copy the Result keeps for a continued run
+        rings += rows * slots * n_neurons * item * (3 if coupled else 1)
         for given in (connection, weights):
             if isinstance(given, Synapses):
                 plastic_sets[name] = given

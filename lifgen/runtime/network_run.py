@@ -237,15 +237,16 @@ class NetworkSimulator:
         pending = continuation.carried(initial)
         populations = self._with_initial(self.with_params(params),
                                          self._per_population(initial, "initial"))
-        memory.check(self._footprint(populations, n_steps, 1, spikes, record, record_synapses),
-                     max_memory)  # (one batch row: inputs give more, checked again below)
+        room = memory.check(self._footprint(populations, n_steps, 1, spikes, record,
+                                            record_synapses),
+                            max_memory)  # (one batch row: inputs give more, checked again below)
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
                                       spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
         rows = _common_rows(layouts)
         if rows > 1:
-            memory.check(self._footprint(populations, n_steps, rows, spikes, record,
-                                         record_synapses), max_memory)
+            room = memory.check(self._footprint(populations, n_steps, rows, spikes, record,
+                                                record_synapses), max_memory)
         plastic = self._plastic(rows, n_steps, record_synapses)
         variants = {name: layout.variant for name, layout in layouts.items()}
         recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
@@ -259,7 +260,8 @@ class NetworkSimulator:
         arrays[ORIGIN] = np.array([clock], np.int64)
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
         assert not missing, f"buffers without arrays: {missing}"
-        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed, clock)
+        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed, clock,
+                            room // memory.EVENT_PEAK_BYTES)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events)
         result.pending = Pending(clock + n_steps, continuation.kept(arrays), self._made_by())
         self._synapse_results(result, plastic, arrays, n_steps, rows, layouts, clock)
@@ -466,7 +468,7 @@ class NetworkSimulator:
                 * item
         parts["raster"] = n_steps * cells if spikes == "raster" else 0
         parts["event buffers"] = chunk * cells * 2 * 8 if spikes == "events" else 0
-        parts["delay rings"] = sum(populations[post].n * slots * rows * item
+        parts["delay rings"] = sum(2 * populations[post].n * slots * rows * item  # and a copy
                                    for (post, _), slots in self._ring_slots().items())
         plastic = {p.key: p.synapses for p in self.network.projections
                    if p.synapses is not None}
@@ -520,8 +522,11 @@ class NetworkSimulator:
         return arrays
 
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
-              rows: int, spikes: str, seed: int, clock: int = 0) -> list:
-        """Run the program in chunks (one, unless events are collected); return the events."""
+              rows: int, spikes: str, seed: int, clock: int = 0,
+              max_events: int | None = None) -> list:
+        """Run the program in chunks (one, unless events are collected); return the events,
+        those past `max_events` (all populations together) dropped, as a single population's
+        run drops them (the counts stay complete)."""
         plan = source.program.plan
         chunk = _chunk_length(n_steps, sum(p.n for p in plan.populations) * rows, spikes)
         events: list = []
@@ -532,7 +537,12 @@ class NetworkSimulator:
                        for b in source.program.buffers]
             self.target.call_network(kernel, source, buffers, clock + done, steps, rows, seed)
             if spikes == "events":
-                events.append(_chunk_events(arrays, plan, rows))
+                found = _chunk_events(arrays, plan, rows)
+                if max_events is not None:
+                    found = [(steps_[:max(max_events, 0)], neurons[:max(max_events, 0)])
+                             for steps_, neurons in found]
+                    max_events -= sum(part[0].size for part in found)
+                events.append(found)
             done += steps
         return events
 
@@ -545,10 +555,11 @@ class NetworkSimulator:
             batch, n = (layout.batch if rows == layout.rows else (rows,)), population.n
             shape = (n_steps, *batch, n)
             raster = arrays.get(prefix + "raster") if spikes == "raster" else None
+            spike_events = _joined(events, k) if spikes == "events" else None
+            counts = arrays[prefix + "counts"]
             common = dict(
                 spikes=None if raster is None else raster.view(bool).reshape(shape),
-                spike_count=arrays[prefix + "counts"].reshape(*batch, n),
-                spike_events=_joined(events, k) if spikes == "events" else None,
+                spike_count=counts.reshape(*batch, n), spike_events=spike_events,
                 n_steps=n_steps)
             if isinstance(population, SourcePopulation):  # counts, and a raster when asked
                 dt, unit = _source_time(self.simulators, self.network, name)
@@ -558,6 +569,13 @@ class NetworkSimulator:
                 continue
             sim = self.simulators[name]
             state_names = sim.step_map.state_names
+            kept = -1 if spike_events is None else spike_events[0].size
+            common["truncated"] = 0 <= kept < int(counts.sum())
+            if common["truncated"]:
+                warnings.warn(f"population {name!r}: kept the first {kept} of "
+                              f"{int(counts.sum())} spike events, all that fit in the memory "
+                              "limit (Result.truncated; spike counts are complete)",
+                              NumericalWarning, stacklevel=4)
             threshold_state, threshold = sim._threshold(
                 {p: (arrays[prefix + f"param_{p}"], 1) for p in sim.model.parameter_names}, n)
             results[name] = Result(
