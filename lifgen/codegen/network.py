@@ -216,9 +216,14 @@ def projection_buffer(j: int, role: str) -> str:
     return f"lg_J{j}_{role}"
 
 
-# The step's locals of a population: the step counter, its absolute step, the batch row.
+# The step's locals of a population: the step counter, its absolute step (counted from the
+# first run of those a run continues: what draws, delay rings and spike histories are keyed
+# by), the step within this run (what the run's own arrays are indexed by), the batch row.
 STEP, TIME, ROW = name("lg_step"), name("lg_t"), name("lg_b")
+RUN_TIME = name("lg_run_t")
 ROWS, STEP0 = name("lg_n_batch"), name("lg_step0")
+# the absolute step of the run's step 0 (0, or the steps of the runs it continues)
+ORIGIN = "lg_origin"
 
 
 def lower_network(plan: NetworkPlan) -> NetworkProgram:
@@ -261,7 +266,10 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
         phases += later.pop(k, [])
         populations.append(PopulationStep(_population_comment(population), tuple(setup),
                                           tuple(phases)))
-    step_values = (Let("lg_t", plus(STEP0, STEP), INDEX),)
+    buffers.append(Buffer(ORIGIN, "int64", "the absolute step of this run's step 0: the "
+                          "steps of the runs it continues [1]"))
+    step_values = (Let("lg_t", plus(STEP0, STEP), INDEX),
+                   Let("lg_run_t", Op("-", TIME, Element(ORIGIN, Integer(0))), INDEX))
     calls = frozenset(node.function for node in nodes((prologue, [p.statements() for p in
                                                                    populations]))
                       if isinstance(node, Call))
@@ -583,7 +591,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                           Integer(0)))
     strides = population_buffer(k, "input_strides")
     for i, u in enumerate(model.input_names):
-        at = plus(times(STEP if plan.call_inputs else TIME, Element(strides, Integer(2 * i))),
+        at = plus(times(STEP if plan.call_inputs else RUN_TIME, Element(strides, Integer(2 * i))),
                   times(ROW, Element(strides, Integer(2 * i + 1))))
         buffer = population_buffer(k, "input", u)
         views.append(Let(ARRAY_PREFIXES["time_input"] + u, Element(buffer, at))
@@ -752,7 +760,7 @@ def _events(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[State
     written = plus(times(ROW, Element(counts, Integer(0))), Element(counts, row_count))
     neuron = Element(population_buffer(k, "spike_list"), "lg_k")
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
-        Store(population_buffer(k, "event_steps"), written, TIME),
+        Store(population_buffer(k, "event_steps"), written, RUN_TIME),
         Store(population_buffer(k, "event_neurons"), written,
               plus(_row(population), neuron)),
         AddTo(counts, row_count, Integer(1))))]
@@ -874,7 +882,7 @@ def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
     if population.source == "random":
         time_stride, source_stride = population.probability_strides
         probability = Element(population_buffer(k, "probability"),
-                              plus(times(TIME, Integer(time_stride)),
+                              plus(times(RUN_TIME, Integer(time_stride)),
                                    times(j, Integer(source_stride))))
         draw = Call("uniform_in", (name("lg_key"), plus(Integer(population.neuron0), j)))
         return [*views, _stream(k), SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
@@ -892,7 +900,7 @@ def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
     if population.source == "raster":
         time_stride, row_stride = population.raster_strides
         given = Element(population_buffer(k, "spikes"),
-                        plus(times(TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
+                        plus(times(RUN_TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
         return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_spike", Op(">", given, Integer(0)), INT),
             *_spike_out(k, population, plan, name("lg_spike"), "lg_j"))),
@@ -900,7 +908,7 @@ def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
     if population.source == "values":  # each nonzero value an event that carries it
         time_stride, row_stride = population.raster_strides
         value = Element(population_buffer(k, "values"),
-                        plus(times(TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
+                        plus(times(RUN_TIME, Integer(time_stride)), times(ROW, Integer(row_stride)), j))
         return [*views, SPIKE_COUNT, For("lg_j", Integer(0), Integer(n), (
             Let("lg_value", value),
             Store(population_buffer(k, "events"), j, name("lg_value")),
@@ -913,7 +921,7 @@ def _source_spikes(k: int, population: PopulationPlan, plan: NetworkPlan) -> lis
     events = population_buffer(k, "events")
     return [*views,
             For("lg_j", Integer(0), Integer(n), (Store(events, j, Num(0.0)),)),
-            For("lg_e", Element(start, TIME), Element(start, plus(TIME, Integer(1))), (
+            For("lg_e", Element(start, RUN_TIME), Element(start, plus(RUN_TIME, Integer(1))), (
                 AddTo(events, played, Num(1.0)),)),
             SPIKE_COUNT,
             For("lg_j", Integer(0), Integer(n), (
@@ -938,7 +946,7 @@ def _poisson_count(k: int, population: PopulationPlan) -> tuple[list[Statement],
     (What is computed once per step, what each target computes.)"""
     time_stride, source_stride = population.probability_strides
     j = name("lg_j")
-    at: Expression = times(TIME, Integer(time_stride))
+    at: Expression = times(RUN_TIME, Integer(time_stride))
     mean = Element(population_buffer(k, "probability"),
                    plus(at, times(j, Integer(source_stride))) if source_stride else at)
 
@@ -1123,14 +1131,14 @@ def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:
     n_states = len(plastic.model.states)
 
     def at(k: int) -> Expression:
-        row = plus(times(Op("-", TIME, Integer(1)), ROWS), ROW)
+        row = plus(times(Op("-", RUN_TIME, Integer(1)), ROWS), ROW)
         return plus(times(plus(times(row, Integer(n_states)), Integer(k)), count), name("lg_m"))
     sample = (Let(SYNAPSE, Element(projection_buffer(j, "record"), "lg_m"), INDEX),
               *propagated(plastic, site),
               *(Store(projection_buffer(j, "recorded_states"), at(k), name(state_local(state)))
                 for k, state in enumerate(plastic.model.state_names)))
     return [Comment("recorded synapses: their states at the end of the previous step"),
-            If(Op(">", TIME, Integer(0)), (For("lg_m", Integer(0), count, sample),))]
+            If(Op(">", RUN_TIME, Integer(0)), (For("lg_m", Integer(0), count, sample),))]
 
 
 def _flagged(flags: str, population: PopulationPlan, counter: str, body: tuple[Statement, ...],

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..errors import InputError
+from .continuation import Pending, State
 from .result import Result
 
 
@@ -53,6 +54,15 @@ class NetworkResult:
     synapses: dict = field(default_factory=ByProjection)
     synapse_traces: dict = field(default_factory=ByProjection)
     outputs: dict = field(default_factory=dict)  # a NIR graph's Output nodes (lifgen.run_nir)
+    pending: Pending | None = None  # what a continued run takes besides the states
+
+    @property
+    def state(self) -> State:
+        """Each neuron population's final states ({population: {state: values}}), carrying
+        the spikes in flight and plastic synapses: `sim.run(T2, initial=result.state)`
+        continues this run."""
+        return State({name: result.state for name, result in self.populations.items()
+                      if result.state}, self.pending)
 
     def __getitem__(self, name: str) -> Result:
         if name not in self.populations:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -11,6 +11,19 @@ from ..errors import InputError
 if TYPE_CHECKING:  # xarray and matplotlib are optional extras
     import xarray
     from matplotlib.figure import Figure
+
+
+# The memory guard that conversions consult before they allocate ({what: bytes}, max_memory ->
+# bytes left, or an InputError): runtime/memory.py installs its `check` here (the runtime comes
+# after the results in the pipeline, so this stage cannot import it).
+MEMORY_GUARD: list[Callable[[Mapping[str, int], float | None, str, str], int]] = []
+
+
+def check_memory(parts: Mapping[str, int], max_memory: float | None, subject: str,
+                 advice: str) -> None:
+    """Refuse (InputError) an allocation of `parts` beyond the memory limit, before making it."""
+    for check in MEMORY_GUARD:
+        check(parts, max_memory, subject, advice)
 
 
 @dataclass(repr=False)
@@ -144,8 +157,14 @@ class Result:
         order = np.argsort(times, kind="stable")
         return times[order], neurons[order]
 
-    def raster(self) -> np.ndarray:
-        """The (T, N) boolean spike raster of the first batch row, from the raster or the events."""
+    def raster(self, max_memory: float | None = None) -> np.ndarray:
+        """The (T, N) boolean spike raster of the first batch row, from the raster or the
+        events; one larger than `max_memory` bytes (default: 80% of the memory available) is
+        refused before it is made."""
+        check_memory({"raster": self.n_steps * self.n_neurons}, max_memory,
+                     f"a raster of {self.n_steps} steps x {self.n_neurons} neurons",
+                     "read the spikes as events (Result.spike_events, spike_steps(), "
+                     "spike_times), or raise raster(max_memory=...) (bytes)")
         steps, neurons = self._first_row_events()
         raster = np.zeros((self.n_steps, self.n_neurons), bool)
         raster[steps, neurons] = True

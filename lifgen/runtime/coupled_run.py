@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from ..codegen.network import (NetworkPlan, PopulationPlan, ProjectionPlan, adds_directly,
-                               population_buffer, projection_buffer)
+from ..codegen.network import (ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
+                               adds_directly, population_buffer, projection_buffer)
 from ..codegen.run_arrays import RunArrays, SynapseArrays
 from ..ir.kinds import DriveKind, WeightKind
+from ..results.continuation import Pending
+from .continuation import restore
 from .populations import synapse_runs
 
 # A connection's weight layout -> the projection kind that delivers it
@@ -118,10 +120,11 @@ def _sparse_layout(rows: np.ndarray, post: np.ndarray, delay: np.ndarray, weight
 
 class CoupledRunner:
     """Runs a coupled single-population run through its one-population network's program, a
-    chunk of steps at a time (the Runner protocol of the single-population kernels)."""
+    chunk of steps at a time (the Runner protocol of the single-population kernels). A run
+    continued from a Result's state starts with the spikes that run left in flight."""
 
     def __init__(self, simulator: Any, arrays: RunArrays, traced: tuple[str, ...],
-                 spikes: str) -> None:
+                 spikes: str, pending: Pending | None = None) -> None:
         self.arrays = arrays
         self.spikes = spikes
         self.source, self.kernel = simulator.network_program(
@@ -130,6 +133,7 @@ class CoupledRunner:
         self.plan = self.source.program.plan
         arrays.counts.fill(0)
         self.buffers = self._buffers()
+        restore(pending, self.buffers, simulator._made_by())
 
     def _buffers(self) -> dict[str, np.ndarray]:
         """The program's buffers over the run's arrays (what it keeps between chunks: states,
@@ -143,7 +147,8 @@ class CoupledRunner:
             population_buffer(0, "spike_list"): np.zeros(n, np.int64),
             population_buffer(0, "spiked"): np.zeros(n, dtype),
             population_buffer(0, "margin"): np.zeros(n, dtype),
-            population_buffer(0, "was_reset"): np.zeros(n, dtype)}
+            population_buffer(0, "was_reset"): np.zeros(n, dtype),
+            ORIGIN: np.array([a.clock], np.int64)}
         out.update({population_buffer(0, "state", s): v.reshape(-1) for s, v in a.states.items()})
         out.update({population_buffer(0, "param", p): np.ascontiguousarray(
             np.broadcast_to(v.reshape(-1), (n,)) if v.size == 1 else v.reshape(-1))
@@ -202,8 +207,8 @@ class CoupledRunner:
                 assert array is not None
                 array = array[done:]
             buffers.append(array)
-        self.target.call_network(self.kernel, self.source, buffers, done, steps,
-                                 self.arrays.rows, self.arrays.seed)
+        self.target.call_network(self.kernel, self.source, buffers, self.arrays.clock + done,
+                                 steps, self.arrays.rows, self.arrays.seed)
 
     def _raster(self) -> np.ndarray:
         assert self.arrays.raster is not None

@@ -8,6 +8,7 @@ import os
 from typing import Mapping
 
 from ..errors import InputError
+from ..results.result import MEMORY_GUARD
 
 SHARE_OF_AVAILABLE = 0.8
 EVENT_BYTES = 16  # one spike event: its step and its neuron, int64 each
@@ -109,14 +110,21 @@ def limit(max_memory: float | None) -> int:
     return int(max_memory)
 
 
-def check(parts: Mapping[str, int], max_memory: float | None) -> int:
-    """InputError when the parts ({what: bytes}) add up to more than the limit."""
+RUN_ADVICE = ("trace fewer neurons or states (record=), keep spike counts (spikes='count'), "
+              "run fewer steps at a time, or raise run(max_memory=...) (bytes)")
+
+
+def check(parts: Mapping[str, int], max_memory: float | None, subject: str = "this run",
+          advice: str = RUN_ADVICE) -> int:
+    """InputError when the parts ({what: bytes}) add up to more than the limit; else the bytes
+    left."""
     total, allowed = sum(parts.values()), limit(max_memory)
     if total > allowed:
         largest = sorted(parts.items(), key=lambda item: -item[1])[:3]
         detail = ", ".join(f"{what} {size / 2**30:.3g} GiB" for what, size in largest if size)
-        raise InputError(f"this run needs about {total / 2**30:.3g} GiB ({detail}), more than "
-                         f"the {allowed / 2**30:.3g} GiB allowed: trace fewer neurons or states "
-                         "(record=), keep spike counts (spikes='count'), run fewer steps at a "
-                         "time, or raise run(max_memory=...) (bytes)")
+        raise InputError(f"{subject} needs about {total / 2**30:.3g} GiB ({detail}), more than "
+                         f"the {allowed / 2**30:.3g} GiB allowed: {advice}")
     return allowed - total
+
+
+MEMORY_GUARD.append(check)  # what Result's conversions (Result.raster()) consult

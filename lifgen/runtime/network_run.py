@@ -15,14 +15,15 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
-from ..codegen.network import (COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan,
+from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
                                adds_directly, lower_network)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
+from ..results.continuation import Pending
 from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
-from . import memory, prepare
+from . import continuation, footprint, memory, prepare
 from . import plasticity
 from .populations import (PlayedBack, Population, Projection, SourcePopulation,
                           one_step_delay)
@@ -136,15 +137,8 @@ class NetworkSimulator:
         the chosen synapses of the plastic projections `recorded` (indices in plan order)."""
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
-        slots: dict[tuple[str, str], int] = {}
-        direct = {id(p): one_step_delay(p) and adds_directly(self.simulators[p.post].model,
-                                                                p.synapse)
-                  for p in network.projections}
-        for p in network.projections:  # a plastic one adds to the slot of its arrival step
-            if direct[id(p)]:
-                continue
-            needed = 1 if p.kind == "plastic" else p.delay + 1
-            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), needed)
+        direct = {id(p): self._direct(p) for p in network.projections}
+        slots = self._ring_slots()
         populations, neuron0 = [], 0
         for name in self.order:
             population = network.populations[name]
@@ -170,6 +164,23 @@ class NetworkSimulator:
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster", events=spikes == "events",
                            threads=self.threads)
+
+    def _direct(self, projection: Projection) -> bool:
+        """Whether the projection's events are added straight into their target state (every
+        one a step after its spike, into a synapse type that adds to a state): no ring."""
+        return one_step_delay(projection) and adds_directly(
+            self.simulators[projection.post].model, projection.synapse)
+
+    def _ring_slots(self) -> dict[tuple[str, str], int]:
+        """The delay ring of each (post population, synapse type) that receives projections
+        through one: its slots (a plastic projection adds to the slot of its arrival step)."""
+        slots: dict[tuple[str, str], int] = {}
+        for p in self.network.projections:
+            if self._direct(p):
+                continue
+            needed = 1 if p.kind == "plastic" else p.delay + 1
+            slots[(p.post, p.synapse)] = max(slots.get((p.post, p.synapse), 1), needed)
+        return slots
 
     def _graded(self, population: str) -> float:
         """What each spike of `population` carries (snnTorch's graded_spikes_factor; 1 for a
@@ -208,7 +219,8 @@ class NetworkSimulator:
             spikes: str = "count", seed: int = 0, duration: Any = None,
             allow_nan: bool = False, max_memory: Any = None,
             record_synapses: dict | None = None, params: dict | None = None,
-            executor: Any = None, shards: int | None = None) -> NetworkResult:
+            executor: Any = None, shards: int | None = None,
+            initial: Mapping[str, Any] | None = None) -> NetworkResult:
         """Simulate `n_steps` steps (or a `duration`, "500 ms") of the whole network. `inputs`
         maps a population to its inputs, `record` a population to the states it traces (a list,
         or a dict of state -> neurons, as `run` takes it); `spikes` is "count", "raster" or
@@ -221,7 +233,12 @@ class NetworkSimulator:
         its rate ({"rate": r} of a Poisson or PoissonInput, {"p": p} of a Bernoulli; a number
         or an array of the shape the source was given). `lifgen.sweep` runs a network's grid
         points so. `executor` and `shards` are refused: a network's populations exchange spikes
-        every min-delay, so one run is not split over workers (sweep its grid points instead)."""
+        every min-delay, so one run is not split over workers (sweep its grid points instead).
+
+        `initial` maps a population to initial states in place of those given to `Network.add`
+        ({state: value}); `initial=result.state` of an earlier run continues it: the states,
+        the spikes still in flight (delay rings, the last step's spikes), the plastic
+        projections' synapses and the clock of the draws, so that the two runs equal one."""
         if executor is not None or shards not in (None, 1):
             refuse_network(self.min_delay())
         n_steps = self._step_count(n_steps, duration)
@@ -230,27 +247,37 @@ class NetworkSimulator:
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
         inputs = self._per_population(inputs, "inputs")
         record = self._per_population(record, "record")
-        populations = self.with_params(params)
+        pending = continuation.carried(initial)
+        populations = self._with_initial(self.with_params(params),
+                                         self._per_population(initial, "initial"))
+        room = memory.check(self._footprint(populations, n_steps, 1, spikes, record,
+                                            record_synapses),
+                            max_memory)  # (one batch row: inputs give more, checked again below)
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
                                       spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
         rows = _common_rows(layouts)
+        if rows > 1:
+            room = memory.check(self._footprint(populations, n_steps, rows, spikes, record,
+                                                record_synapses), max_memory)
         plastic = self._plastic(rows, n_steps, record_synapses)
         variants = {name: layout.variant for name, layout in layouts.items()}
         recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
         source, kernel = self.program(variants, spikes, recorded)
         self._last = source
-        self._check_memory(layouts, source.program.plan, n_steps, rows, spikes, max_memory,
-                           plastic)
         for layout in layouts.values():
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
         arrays.update(_plastic_buffers(plastic))
+        clock = continuation.restore(pending, arrays, self._made_by())
+        arrays[ORIGIN] = np.array([clock], np.int64)
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
         assert not missing, f"buffers without arrays: {missing}"
-        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
+        events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed, clock,
+                            room // memory.EVENT_PEAK_BYTES)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events)
-        self._synapse_results(result, plastic, arrays, n_steps, rows, layouts)
+        result.pending = Pending(clock + n_steps, continuation.kept(arrays), self._made_by())
+        self._synapse_results(result, plastic, arrays, n_steps, rows, layouts, clock)
         for name, sim in self.simulators.items():
             short = past_substep_bound(sim.step_map, result.populations[name].state.get(
                 ADAPTIVE_STATE) if name in result.populations else None)
@@ -284,7 +311,8 @@ class NetworkSimulator:
         return plastic
 
     def _synapse_results(self, result: NetworkResult, plastic: dict[int, dict[str, Any]],
-                         arrays: dict, n_steps: int, rows: int, layouts: dict) -> None:
+                         arrays: dict, n_steps: int, rows: int, layouts: dict,
+                         clock: int = 0) -> None:
         """Each plastic projection's final states (with on_post of the last step's spikes and
         every synapse propagated to the end of the run) and recorded states, into `result`."""
         ordered = self._projections_in_order()
@@ -295,7 +323,8 @@ class NetworkSimulator:
             batch = layout.batch if rows == layout.rows else (rows,)
             dt = self.simulators[post].dt
             fired = arrays[f"lg_P{k_of[post]}_fired"]
-            final, trace = plasticity.synapse_result(laid, n_steps, 1.0 if dt is None else dt, batch, fired)
+            final, trace = plasticity.synapse_result(laid, n_steps, 1.0 if dt is None else dt,
+                                                     batch, fired, clock)
             result.synapses[projection.key] = final
             if trace is not None:
                 result.synapse_traces[projection.key] = trace
@@ -313,7 +342,24 @@ class NetworkSimulator:
                 break
         return first._step_count(None, text)
 
-    def _per_population(self, given: dict | None, what: str) -> dict:
+    def _made_by(self) -> str:
+        """What a run's carry (NetworkResult.pending) names as what made it: this network."""
+        if not hasattr(self, "_content"):
+            self._content = self.content_key()
+        return f"network {self._content[:16]}"
+
+    @staticmethod
+    def _with_initial(populations: dict[str, Any], initial: dict) -> dict[str, Any]:
+        """The populations with the initial states `initial` gives in place of their own."""
+        for name, states in initial.items():
+            if not isinstance(states, Mapping):
+                raise InputError(f"initial[{name!r}] maps state names to values; got "
+                                 f"{type(states).__name__}")
+            populations[name] = dataclasses.replace(
+                populations[name], initial={**populations[name].initial, **states})
+        return populations
+
+    def _per_population(self, given: Any, what: str) -> dict:
         if given is not None and not isinstance(given, Mapping):
             raise InputError(f"{what} maps population names to their {what}, e.g. "
                              f"{what}={{'exc': ...}}; got {type(given).__name__}")
@@ -409,23 +455,46 @@ class NetworkSimulator:
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
 
-    def _check_memory(self, layouts: dict, plan: NetworkPlan, n_steps: int, rows: int,
-                      spikes: str, max_memory: Any,
-                      plastic: dict[int, dict[str, Any]] | None = None) -> None:
+    def _footprint(self, populations: dict[str, Any], n_steps: int, rows: int, spikes: str,
+                   record: dict, record_synapses: Any) -> dict[str, int]:
+        """What a run of `rows` batch rows will allocate, by what it is for, in bytes, from its
+        arguments alone (before any of it is allocated): every population's arrays, the
+        raster, event buffers, traces, delay rings, projections' weights, plastic synapses and
+        their recorded states, and the sources' tables."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
-        cells = sum(self.network.populations[n].n for n in layouts) * rows
-        traced = sum(len(l.record) * l.buffers["record"].size for l in layouts.values()
-                     if l.record)
-        slots = sum(population.n * count for population in plan.populations
-                    for _, count in population.rings) * rows
-        memory.check({"raster": n_steps * cells if spikes == "raster" else 0,
-                      "traces": n_steps * rows * traced * item,
-                      "delay rings": slots * item,
-                      "plastic synapses": sum(laid["states"].nbytes + laid["history"].nbytes
-                                              + (0 if laid["trace"] is None else
-                                                 laid["trace"].nbytes)
-                                              for laid in (plastic or {}).values())},
-                     max_memory)
+        cells = sum(p.n for p in populations.values()) * rows
+        chunk = _chunk_length(n_steps, cells, spikes)
+        parts = dict.fromkeys(("neurons' arrays", "traces", "sources"), 0)
+        for name, population in populations.items():
+            n = population.n
+            if not isinstance(population, Population):
+                parts["sources"] += footprint.source_bytes(population.source, n, n_steps)
+                continue
+            sim = self.simulators[name]
+            width = (len(sim.step_map.state_names) + 2 * len(sim.model.parameter_names)
+                     + len(sim.step_map.constants) + len(sim.model.synapse_names) + 4)
+            parts["neurons' arrays"] += width * n * rows * item + n * rows * 9 + n * 8
+            states, union = prepare.record_request(() if record.get(name) is None
+                                                   else record[name], sim.step_map.state_names,
+                                                   n)
+            parts["traces"] += len(states) * n_steps * rows * prepare.recorded_count(union, n) \
+                * item
+        parts["raster"] = n_steps * cells if spikes == "raster" else 0
+        parts["event buffers"] = chunk * cells * 2 * 8 if spikes == "events" else 0
+        parts["delay rings"] = sum(2 * populations[post].n * slots * rows * item  # and a copy
+                                   for (post, _), slots in self._ring_slots().items())
+        plastic = {p.key: p.synapses for p in self.network.projections
+                   if p.synapses is not None}
+        parts["plastic synapses"] = sum(
+            footprint.plastic_bytes(p.synapses, rows, p.delay + 1, populations[p.post].n, item)
+            for p in self.network.projections if p.synapses is not None)
+        parts["synapse traces"] = footprint.synapse_trace_bytes(
+            {projection_key(k): v for k, v in record_synapses.items()}
+            if isinstance(record_synapses, Mapping) else None, plastic, n_steps, rows, item)
+        parts["projections' weights"] = sum(p.weights.size * item for j, p in
+                                            enumerate(self._projections_in_order())
+                                            if j not in self._weights and p.synapses is None)
+        return parts
 
     def _arrays(self, source: Any, layouts: dict, rows: int, n_steps: int,
                 spikes: str) -> dict[str, np.ndarray]:
@@ -473,8 +542,11 @@ class NetworkSimulator:
         return arrays
 
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
-              rows: int, spikes: str, seed: int) -> list:
-        """Run the program in chunks (one, unless events are collected); return the events."""
+              rows: int, spikes: str, seed: int, clock: int = 0,
+              max_events: int | None = None) -> list:
+        """Run the program in chunks (one, unless events are collected); return the events,
+        those past `max_events` (all populations together) dropped, as a single population's
+        run drops them (the counts stay complete)."""
         plan = source.program.plan
         chunk = _chunk_length(n_steps, sum(p.n for p in plan.populations) * rows, spikes)
         events: list = []
@@ -483,9 +555,14 @@ class NetworkSimulator:
             steps = min(chunk, n_steps - done)
             buffers = [_chunked(b.name, arrays[b.name], done, spikes)
                        for b in source.program.buffers]
-            self.target.call_network(kernel, source, buffers, done, steps, rows, seed)
+            self.target.call_network(kernel, source, buffers, clock + done, steps, rows, seed)
             if spikes == "events":
-                events.append(_chunk_events(arrays, plan, rows))
+                found = _chunk_events(arrays, plan, rows)
+                if max_events is not None:
+                    found = [(steps_[:max(max_events, 0)], neurons[:max(max_events, 0)])
+                             for steps_, neurons in found]
+                    max_events -= sum(part[0].size for part in found)
+                events.append(found)
             done += steps
         return events
 
@@ -498,10 +575,11 @@ class NetworkSimulator:
             batch, n = (layout.batch if rows == layout.rows else (rows,)), population.n
             shape = (n_steps, *batch, n)
             raster = arrays.get(prefix + "raster") if spikes == "raster" else None
+            spike_events = _joined(events, k) if spikes == "events" else None
+            counts = arrays[prefix + "counts"]
             common = dict(
                 spikes=None if raster is None else raster.view(bool).reshape(shape),
-                spike_count=arrays[prefix + "counts"].reshape(*batch, n),
-                spike_events=_joined(events, k) if spikes == "events" else None,
+                spike_count=counts.reshape(*batch, n), spike_events=spike_events,
                 n_steps=n_steps)
             if isinstance(population, SourcePopulation):  # counts, and a raster when asked
                 dt, unit = _source_time(self.simulators, self.network, name)
@@ -511,6 +589,13 @@ class NetworkSimulator:
                 continue
             sim = self.simulators[name]
             state_names = sim.step_map.state_names
+            kept = -1 if spike_events is None else spike_events[0].size
+            common["truncated"] = 0 <= kept < int(counts.sum())
+            if common["truncated"]:
+                warnings.warn(f"population {name!r}: kept the first {kept} of "
+                              f"{int(counts.sum())} spike events, all that fit in the memory "
+                              "limit (Result.truncated; spike counts are complete)",
+                              NumericalWarning, stacklevel=4)
             threshold_state, threshold = sim._threshold(
                 {p: (arrays[prefix + f"param_{p}"], 1) for p in sim.model.parameter_names}, n)
             results[name] = Result(

@@ -207,25 +207,27 @@ class SynapseResults(TypedDict):
 
 
 def results(synapses: Mapping[str, SynapseArrays], done: int, dt: float, batch: tuple[int, ...],
-            fired: np.ndarray) -> SynapseResults:
+            fired: np.ndarray, clock: int = 0) -> SynapseResults:
     """Result's `synapses` (final states) and `synapse_traces` (recorded, per step; the last
-    row is the final state) of the plastic synapse types."""
+    row is the final state) of the plastic synapse types, after `done` steps of a run whose
+    step 0 is absolute step `clock` (last event times are absolute)."""
     final, traces = {}, {}
     for name, y in synapses.items():
         if y.plastic is None:
             continue
-        final[name], trace = synapse_result(y.plastic, done, dt, batch, fired)
+        final[name], trace = synapse_result(y.plastic, done, dt, batch, fired, clock)
         if trace is not None:
             traces[name] = trace
     return {"synapses": final, "synapse_traces": traces}
 
 
 def synapse_result(laid: Mapping[str, Any], done: int, dt: float, batch: tuple[int, ...],
-                   fired: np.ndarray) -> tuple[dict[str, np.ndarray],
-                                               dict[str, np.ndarray] | None]:
+                   fired: np.ndarray, clock: int = 0) -> tuple[dict[str, np.ndarray],
+                                                              dict[str, np.ndarray] | None]:
     """(final states, recorded states per step or None) of one plastic synapse set laid out by
-    `arrays`, after `done` steps; the recording's last row is the final state."""
-    final = final_states(laid["binding"], laid, done, dt, batch, fired)
+    `arrays`, after `done` steps from absolute step `clock`; the recording's last row is the
+    final state."""
+    final = final_states(laid["binding"], laid, clock + done, dt, batch, fired)
     warn_nonfinite(laid["binding"].synapse_type, laid["binding"].model, final)
     if laid["trace"] is None or not done:
         return final, None
@@ -239,7 +241,8 @@ def synapse_result(laid: Mapping[str, Any], done: int, dt: float, batch: tuple[i
 
 def final_states(plastic: Plastic, laid_out: Mapping[str, Any], n_steps: int, dt: float,
                  batch: tuple[int, ...], fired: np.ndarray) -> dict[str, np.ndarray]:
-    """state -> values per synapse in the Sparse's order at the end of the run: `on_post` for
+    """state -> values per synapse in the Sparse's order at the end of the run (absolute step
+    `n_steps`, what the last event times count from): `on_post` for
     the spikes of the last step (which the kernel runs at the start of the next step), then every
     synapse propagated to the end."""
     model = plastic.model

@@ -70,8 +70,10 @@ def checked_names(mapping: object, known: Sequence[str], what: str) -> dict[str,
 
 
 def record_request(record: object, state_names: Sequence[str], n_neurons: int
-                   ) -> tuple[dict[str, np.ndarray | None], np.ndarray]:
-    """(state -> None for every neuron or the traced neuron indices, indices the kernel records).
+                   ) -> tuple[dict[str, np.ndarray | None], np.ndarray | None]:
+    """(state -> None for every neuron or the traced neuron indices, indices the kernel records,
+    None for every neuron: an index of every neuron is made only once the run's memory is
+    checked, see `recorded_index`).
 
     The kernel records one set of neurons for every traced state: the union of those asked for.
     """
@@ -93,7 +95,7 @@ def record_request(record: object, state_names: Sequence[str], n_neurons: int
     if not requests:
         return {}, np.zeros(0, np.int64)
     if any(neurons is None for neurons in requests.values()):
-        return {name: None for name in requests}, np.arange(n_neurons)
+        return {name: None for name in requests}, None
     chosen = set()
     for name, neurons in requests.items():
         neurons = np.asarray(neurons)
@@ -103,6 +105,16 @@ def record_request(record: object, state_names: Sequence[str], n_neurons: int
         chosen |= set(neurons.tolist())
     union = np.array(sorted(chosen), dtype=np.int64)
     return {name: union for name in requests}, union
+
+
+def recorded_index(union: np.ndarray | None, n_neurons: int) -> np.ndarray:
+    """The neurons a kernel records (int64), from `record_request`'s union (None: all)."""
+    return np.arange(n_neurons, dtype=np.int64) if union is None \
+        else np.ascontiguousarray(union, dtype=np.int64)
+
+
+def recorded_count(union: np.ndarray | None, n_neurons: int) -> int:
+    return n_neurons if union is None else int(union.size)
 
 
 def numbers(value: object, what: str, dtype: Float) -> np.ndarray:

@@ -25,6 +25,7 @@ from ..codegen.options import Semantics
 from ..codegen.run_arrays import RunArrays
 from ..errors import InputError
 from ..ir.model import Model
+from ..results.continuation import Pending, State
 from ..results.result import Result
 
 
@@ -116,8 +117,8 @@ def _arguments(request: Request, first: int, end: int, allow_nan: bool) -> dict[
             inputs[name] = entry.array[first:end] if entry.neuron_stride else entry.array[0]
     params = {name: (values[first:end] if stride else values[0])
               for name, (values, stride) in a.params.items()}
-    initial = {name: np.ascontiguousarray(state.reshape(*batch, n)[..., first:end])
-               for name, state in a.states.items()}
+    initial = State({name: np.ascontiguousarray(state.reshape(*batch, n)[..., first:end])
+                     for name, state in a.states.items()}, Pending(a.clock))  # noise's clock
     inside = a.index[(a.index >= first) & (a.index < end)] - first
     record = {name: inside for name in request.record}
     return dict(inputs=inputs, params=params, initial=initial, record=record,

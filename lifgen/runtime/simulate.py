@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 import sympy
 
+from . import continuation
+from . import footprint
 from . import memory
 from . import plasticity
 from . import prepare
@@ -32,6 +34,7 @@ from ..ir.model import Model
 from ..ir.kinds import WeightKind
 from ..codegen.options import Semantics, Schedule, Variant
 from .plasticity import Synapses
+from ..results.continuation import Pending, State
 from ..results.result import Result
 from ..codegen.run_arrays import RunArrays, SynapseArrays
 from .progress import ProgressBar
@@ -66,6 +69,7 @@ class _Request:
     connected: bool
     given: dict[str, Any]
     max_events: int = 0  # spike events the memory limit leaves room for (spikes="events")
+    carried: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # for a next run
 
 
 class Simulator:
@@ -159,6 +163,10 @@ class Simulator:
             return self.source()
         return self.kernel_source.c_source
 
+    def _made_by(self) -> str:
+        """What a run's carry (Result.state.pending) names as what made it."""
+        return f"model {self.model.name} (method {self.method}, dt = {self.dt})"
+
     def _runs_as_network(self, request: _Request) -> bool:
         """Whether a run couples the neurons (connections, drives, winner-take-all): then the
         population runs as a one-population network (coupled_run), which a target that runs no
@@ -222,9 +230,13 @@ class Simulator:
         if output == "device" and self._device() is None:
             raise InputError("output='device' keeps results on the GPU: compile with "
                              "target='cuda'")
+        pending = continuation.carried(initial)
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
                                 spikes, drives, seed, bool(allow_nan), max_memory,
                                 record_synapses)
+        if pending is not None:  # a rerun (to find a NaN) continues the same way
+            request.given["initial"] = State(request.given["initial"], pending)
+        request.arrays.clock = pending.clock if pending is not None else 0
         request.arrays.first_neuron = prepare.count(first_neuron, "first_neuron", minimum=0)
         request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
@@ -233,18 +245,23 @@ class Simulator:
         if sharded and output == "device":
             raise InputError("output='device' is for one run on one GPU, not a sharded one")
         blocks = _shard_count(shards, executor) if sharded else 1  # checked, steps or none
+        coupled = not sharded and self._runs_as_network(request)
+        if not coupled:  # spikes in flight of a coupled run have no place in an uncoupled one
+            continuation.restore(pending, {}, self._made_by())
         if sharded and arrays.n_steps:
             done, partial, events = sharded_run(self, request, blocks, executor, progress,
                                                 bool(allow_nan))
-        elif self._runs_as_network(request):
-            runner: Runner = CoupledRunner(self, arrays, tuple(request.record), request.spikes)
-            done, partial, events = _advance(runner, arrays, request.spikes, progress,
+        elif coupled:
+            coupled_runner = CoupledRunner(self, arrays, tuple(request.record), request.spikes,
+                                           pending)
+            done, partial, events = _advance(coupled_runner, arrays, request.spikes, progress,
                                              request.max_events)
+            request.carried = continuation.kept(coupled_runner.buffers)
         else:
             source, kernel = self._variant_of(request)
             arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
             try:
-                runner = self.target.runner(source, kernel, arrays)
+                runner: Runner = self.target.runner(source, kernel, arrays)
                 done, partial, events = _advance(runner, arrays, request.spikes, progress,
                                                  request.max_events)
                 runner.finish(output == "device")  # the run's arrays hold its results now
@@ -361,8 +378,14 @@ class Simulator:
             raise InputError(f"a spike raster of {n_steps * rows * n_neurons:.3g} entries is too "
                              "large; run with spikes='count' (counts per neuron) or "
                              "spikes='events' (step and neuron of each spike)")
-        room = memory.check(self._footprint(n_steps, rows, n_neurons, record, recorded_neurons,
-                                            spikes, inputs), max_memory)
+        parts = self._footprint(n_steps, rows, n_neurons, record,
+                                prepare.recorded_count(recorded_neurons, n_neurons), spikes,
+                                inputs)
+        parts.update(footprint.synapse_parts(
+            self.model, len(self.step_map.constants), bool(self.semantics.inhibition),
+            np.dtype(dtype).itemsize, n_steps, rows, n_neurons, connections, drives,
+            record_synapses))
+        room = memory.check(parts, max_memory)
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
                                                dtype, allow_nan, self._device())
                         for n in model.input_names}
@@ -376,14 +399,14 @@ class Simulator:
                                      rows, dtype, allow_nan) for n in model.synapse_names}
         plasticity.record(synapses, prepare.checked_names(record_synapses, model.synapse_names,
                                                           "record_synapses"), n_steps, dtype)
-        index = np.ascontiguousarray(recorded_neurons, dtype=np.int64)
+        index = prepare.recorded_index(recorded_neurons, n_neurons)
         arrays = RunArrays(
             n_steps=n_steps, n_neurons=n_neurons, batch=batch, seed=seed, states=states,
             params=param_values, inputs=input_arrays, synapses=synapses, index=index,
             traces={n: np.empty((n_steps, rows, index.size), dtype) for n in record},
             raster=np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None,
             offsets=np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None,
-            counts=np.empty((rows, n_neurons), np.int64),  # the kernel starts them from zero
+            counts=np.zeros((rows, n_neurons), np.int64),  # (a continued run's step0 is not 0)
             fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
             dt=float(self.dt or 0.0))
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
@@ -400,15 +423,19 @@ class Simulator:
         return request.arrays, request.record
 
     def _footprint(self, n_steps: int, rows: int, n_neurons: int,
-                   record: Mapping[str, np.ndarray | None], recorded: np.ndarray, spikes: str,
+                   record: Mapping[str, np.ndarray | None], recorded: int, spikes: str,
                    inputs: Mapping[str, Any]) -> dict[str, int]:
-        """What a run will allocate, by what it is for, in bytes (before any is allocated)."""
+        """What a run will allocate, by what it is for, in bytes (before any is allocated):
+        the neurons' arrays, traces, raster, events and the inputs' conversions."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = rows * n_neurons
-        width = len(self.step_map.state_names) + len(self.model.parameter_names) \
+        # states, parameters (and the threshold read from them), the kernel's scratch
+        width = len(self.step_map.state_names) + len(self.model.parameter_names) + 1 \
             + max(self.kernel_source.work_size, 1)
         return {"states, parameters and scratch": width * cells * item + cells * 9,
-                "traces": len(record) * n_steps * rows * len(recorded) * item,
+                "traces": len(record) * n_steps * rows * recorded * item,
+                "input conversions": sum(_converted_bytes(value, item)
+                                         for value in inputs.values()),
                 "raster": n_steps * cells if spikes == "raster" else 0,
                 "spike offsets": n_steps * cells * item if self.precise else 0,
                 "event buffer": min(n_steps, CHUNK_ENTRIES // max(cells, 1) + 1) * cells
@@ -494,14 +521,15 @@ class Simulator:
                 offsets[:done] >= 0, offsets[:done], np.nan).reshape(shape),
             traces={n: v[:done].reshape(done, *batch, a.index.size) for n, v in a.traces.items()},
             recorded=request.record,
-            state={n: v.reshape(*batch, n_neurons) for n, v in a.states.items()},
+            state=State({n: v.reshape(*batch, n_neurons) for n, v in a.states.items()},
+                        Pending(a.clock + done, request.carried, self._made_by())),
             dt=self.dt, model=self.model.name, threshold=threshold, threshold_state=threshold_state,
             partial=partial, n_steps=done,
             truncated=spike_events is not None and spike_events[0].size < int(a.counts.sum()),
             time_unit=self.model.time_unit, units=self._units,
             inputs={n: read_only(prepare.as_grid(a.inputs[n], a.n_steps, n_neurons))
                     for n in self.model.input_names},
-            **plasticity.results(a.synapses, done, self.dt or 1.0, batch, a.fired))
+            **plasticity.results(a.synapses, done, self.dt or 1.0, batch, a.fired, a.clock))
 
     def _threshold(self, params: Mapping[str, tuple[np.ndarray, int]], n_neurons: int
                    ) -> tuple[str, np.ndarray | None]:
@@ -630,6 +658,17 @@ def read_only(array: np.ndarray) -> np.ndarray:
     if isinstance(view, np.ndarray):
         view.flags.writeable = False
     return view
+
+
+def _converted_bytes(value: Any, item: int) -> int:
+    """The bytes of an input's copy in the kernel's float type: none where the array is
+    already contiguous in that type (it is read as it is), or a scalar or waveform."""
+    if isinstance(value, WAVEFORMS) or isinstance(value, Real) or prepare.is_gpu_array(value):
+        return 0
+    if isinstance(value, np.ndarray) and value.dtype.itemsize == item \
+            and value.dtype.kind == "f" and value.flags.c_contiguous:
+        return 0
+    return int(np.size(value)) * item
 
 
 def _on_host(array: Any) -> np.ndarray:  # a NumPy or a CuPy array

@@ -25,7 +25,7 @@ from ..codegen.naming import member
 from ..codegen.options import Schedule, Semantics, Variant
 from ..codegen.source import KernelSource
 from ..codegen.network import (NetworkPlan, NetworkProgram, PopulationPlan, ProjectionPlan,
-                               lower_network, population_buffer, projection_buffer)
+                               ORIGIN, lower_network, population_buffer, projection_buffer)
 from ..codegen.compiler import kernel_source, checked_semantics, variant_source
 from ..targets import get_target
 from ..targets.cfamily.kernel import C_TYPES, environment
@@ -135,7 +135,8 @@ def _program_buffers(program: NetworkProgram, model: Model, prefix: str
              population_buffer(0, "fired"): "pop->fired",
              population_buffer(0, "counts"): "pop->spike_count",
              population_buffer(0, "raster"): "spikes",
-             population_buffer(0, "input_strides"): "lg_strides"}
+             population_buffer(0, "input_strides"): "lg_strides",
+             ORIGIN: "lg_run_origin"}
     state = [*model.state_names, REFRACTORY_STATE]
     known.update({population_buffer(0, "state", s): f"pop->state.{member('state', s)}"
                   for s in state})

@@ -179,7 +179,7 @@ def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
     """The sweep's arguments checked, before any work is sent anywhere."""
     model = simulator.model
     axes = _axes(grid, model)
-    from ..runtime.prepare import count, record_request
+    from ..runtime.prepare import count, record_request, recorded_index
 
     n_steps = count(n_steps, "n_steps", minimum=1)
     n_neurons = count(n_neurons, "n_neurons", minimum=1)
@@ -194,6 +194,7 @@ def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
             raise InputError(f"{what} gives {sorted(both)}, which the grid sweeps")
     traced_states, traced = ({}, np.zeros(0, np.int64)) if record is None else \
         record_request(record, simulator.step_map.state_names, n_neurons)
+    traced = recorded_index(traced, n_neurons)
     seeds_run = seed_list(seeds)
     check_dataset_names(axes, DATASET_NAMES | set(simulator.step_map.state_names), ["event_"])
     plan = Plan(tuple(axes), n_steps, n_neurons, inputs, params, initial, connections, drives,

@@ -59,6 +59,7 @@ int64_t *restrict lg_J0_runs,
 int32_t *restrict lg_J0_run_first,
 int16_t *restrict lg_J0_run_delay,
 lg_real *restrict lg_J1_weights,
+int64_t *restrict lg_origin,
 int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
 {
     (void)lg_P0_fired; (void)lg_J0_run_delay; (void)lg_seed;  /* not read here */
@@ -100,6 +101,7 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
     for (int64_t lg_b = 0; lg_b < lg_n_batch; ++lg_b) {
         for (int64_t lg_step = 0; lg_step < lg_n_steps; ++lg_step) {
             const int64_t lg_t = lg_step0 + lg_step;
+            const int64_t lg_run_t = lg_t - lg_origin[0];
             {
                 /* population lif_cuba: 2 neurons of lif_cuba, method exact */
                 lg_real *restrict lg_x_V = lg_P0_state_V + lg_b*2;
@@ -116,7 +118,7 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
                 const lg_real lg_k5 = lg_P0_constant_k5[0];
                 const lg_real lg_k6 = lg_P0_constant_k6[0];
                 const lg_real lg_k7 = lg_P0_constant_k7[0];
-                const lg_real lg_value_I = lg_P0_input_I[lg_t*lg_P0_input_strides[0] + lg_b*lg_P0_input_strides[1]];
+                const lg_real lg_value_I = lg_P0_input_I[lg_run_t*lg_P0_input_strides[0] + lg_b*lg_P0_input_strides[1]];
                 for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
                     const lg_real s_V = lg_x_V[lg_i];
                     const lg_real s_g_e = lg_x_g_e[lg_i];
@@ -214,5 +216,6 @@ int lg_network(void *const *lg_buffers, int64_t lg_step0, int64_t lg_n_steps,
         (int32_t *)lg_buffers[28],  /* projection lif_cuba -> lif_cuba.exc: first synapse of each run [runs + 1] */
         (int16_t *)lg_buffers[29],  /* projection lif_cuba -> lif_cuba.exc: delay of each run */
         (lg_real *)lg_buffers[30],  /* projection lif_cuba -> lif_cuba.inh: weights [pre][post] (a presynaptic neuron's row is contiguous) */
+        (int64_t *)lg_buffers[31],  /* the absolute step of this run's step 0: the steps of the runs it continues [1] */
         lg_step0, lg_n_steps, lg_n_batch, lg_seed);
 }

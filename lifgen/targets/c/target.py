@@ -112,7 +112,7 @@ class Runner:
         """Point the struct at steps done .. done + steps (and at `spikes` for the raster)."""
         a, args = self.arrays, self.args
         width = a.rows * a.n_neurons
-        args.n_steps, args.step0 = steps, done
+        args.n_steps, args.step0 = steps, a.clock + done  # noise is keyed by the absolute step
         for name, entry in a.inputs.items():
             setattr(args, field_name("input", name), self.inputs[name] + done * entry.time_stride)
         for name, pointer in self.traces.items():
