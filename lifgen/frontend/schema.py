@@ -94,12 +94,12 @@ def check_keys(table: Mapping[str, Any], allowed: AbstractSet[str], source: str 
 
 
 def checked_unit(text: str, source: str | None, field: str) -> str:
-    """The declared unit text, checked to be one lifgen can read ("" for none)."""
+    """The declared unit text in its canonical form ("" for none), checked to be one lifgen can
+    read."""
     try:
-        parse_unit(text)
+        return parse_unit(text).text
     except UnitError as error:
         raise ModelError(str(error), source, field) from None
-    return text.strip()
 
 
 def quantity_value(text: str, unit: str, source: str | None, field: str) -> tuple[float, str]:
