@@ -10,14 +10,15 @@ import dataclasses
 import functools
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
 import sympy
 
-from ..errors import InputError, LifgenError
+from ..errors import InputError
 from ..frontend.library import load_model, model_file
+from ..frontend.modelfile import read_model_bytes
 from ..frontend.schema import read_regular_file
 from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.model import Model
@@ -89,19 +90,20 @@ def kernel_source(model: Model | str | Path, semantics: Semantics, schedule: Sch
                   target: Any) -> Any:
     """The generated source of `model`'s first kernel (parameters shared, inputs held): from the
     source cache when this model file was compiled before with the same options, else from
-    SymPy and the target's renderer."""
-    key = _source_key(model, semantics, schedule, target.name)
-    make = functools.partial(_generate, model, semantics, schedule, target)
-    if key is None:
-        return make()
+    SymPy and the target's renderer. A model file is read once: the bytes hashed for the key
+    are the bytes compiled, so a file edited meanwhile cannot store one kernel under another's
+    key."""
+    text, parsed = _read_once(model)
+    key = source_key(text, _key_options(semantics, schedule, target.name))
+    make = functools.partial(_generate, parsed, semantics, schedule, target)
     return cached("sources", key, make, load_source, store_source)
 
 
-def _generate(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
-              target: Any) -> Any:
-    """The SymPy and rendering work: parse, check the options against the model, discretize,
-    render (the target lowers and prints)."""
-    model = load_model(model)
+def _generate(model: Model | str | Path | Callable[[], Model], semantics: Semantics,
+              schedule: Schedule, target: Any) -> Any:
+    """The SymPy and rendering work: parse (a model file's bytes, read before), check the
+    options against the model, discretize, render (the target lowers and prints)."""
+    model = load_model(model() if callable(model) else model)
     _check_options(model, semantics)
     step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
                           reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
@@ -113,22 +115,27 @@ def _generate(model: Model | str | Path, semantics: Semantics, schedule: Schedul
     return target.render(step_map, semantics, schedule, Variant.of(held, model.parameter_names))
 
 
-def _source_key(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
-                target: str) -> str | None:
-    """The cache key of a model's generated source: its file's bytes and where it is (a file
-    without a [model] name is named after itself), or a Model object's content (so a Model
-    pickled to another machine finds what it generated there)."""
+def _read_once(model: Model | str | Path) -> tuple[bytes, Model | Callable[[], Model]]:
+    """(what the source's key hashes, the model or the parse of exactly those bytes): a model
+    file's bytes and where it is (a file without a [model] name is named after itself), or a
+    Model object's content (so a Model pickled to another machine finds what it generated)."""
     if isinstance(model, Model):
-        text = model.content_hash().encode()
-    else:
-        try:
-            path = model_file(model)
-            text = read_regular_file(path, str(path)) + b"\0" + str(path.resolve()).encode()
-        except (OSError, LifgenError):
-            return None  # load_model reports it
-    options = {"target": target, "model": dataclasses.asdict(semantics),
-               "schedule": dataclasses.asdict(schedule)}
-    return source_key(text, options)
+        return model.content_hash().encode(), model
+    path = model_file(model)
+    data = read_regular_file(path, str(path))
+    return (data + b"\0" + str(path.resolve()).encode(),
+            functools.partial(read_model_bytes, data, path))
+
+
+def _key_options(semantics: Semantics, schedule: Schedule, target: str) -> dict[str, object]:
+    return {"target": target, "model": dataclasses.asdict(semantics),
+            "schedule": dataclasses.asdict(schedule)}
+
+
+def _source_key(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
+                target: str) -> str:
+    """The cache key of a model's generated source (what kernel_source stores it under)."""
+    return source_key(_read_once(model)[0], _key_options(semantics, schedule, target))
 
 
 def _check_options(model: Model, semantics: Semantics) -> None:

@@ -53,7 +53,11 @@ REFERENCE = "every key: lifgen reference, or docs/model-files.md"
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The TOML document of a model file (neuron or synapse), read as a regular file."""
     source = str(path)
-    data = read_regular_file(path, source)
+    return parse_toml(read_regular_file(path, source), source)
+
+
+def parse_toml(data: bytes, source: str) -> dict[str, Any]:
+    """The TOML document of a model file's bytes."""
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
         return tomllib.loads(text)
