@@ -203,3 +203,35 @@ def test_model_text_reaches_the_cuda_library_through_the_filter(tmp_path):
     build = subprocess.run(["cc", "-std=c99", "-c", "example.c", "-o", "example.o"], cwd=out,
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-3000:]
+
+
+# -- item 15: a library's names that lifgen or the C library already use ------------------------
+
+def _named(name):
+    return model_from_document({
+        "model": {"name": name}, "parameters": {"tau": 10.0}, "states": {"V": 0.0},
+        "inputs": {"I": {}}, "equations": {"laws": ["tau*dV/dt = -V + I"]},
+        "spike": {"condition": "V > 1"}, "reset": {"mechanism": "zero"},
+        "simulation": {"method": "exact", "dt": 0.1}}, None)
+
+
+@pytest.mark.parametrize("name, prefix", [("lg", None), ("Lg", None), ("fine", "lg_x"),
+                                          ("fine", "_STDIO"), ("fine", "_MATH"),
+                                          ("fine", "lg")])
+def test_a_library_name_lifgen_or_the_c_library_uses_is_refused(tmp_path, name, prefix):
+    """A model named `lg` declared lg_run, the kernel's own function: the library did not
+    compile. The check is on the names the rendered files declare (and their include guard)
+    against the identifiers of the kernel and of the C headers they include."""
+    model = _named(name)
+    assert lifgen.compile(model).run(5).n_steps == 5  # the model itself is fine
+    with pytest.raises(InputError, match="already"):
+        lifgen.emit(model, tmp_path, prefix=prefix)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["lgx", "LGT", "kernel", "init", "stdio", "math", "run", "events"])
+def test_a_library_whose_names_are_free_builds(tmp_path, name):
+    lifgen.emit(_named(name), tmp_path)
+    _build_c(tmp_path)
+    run = subprocess.run(["./example"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "spikes" in run.stdout
