@@ -101,13 +101,13 @@ def _check_declared_names(prefix: str, texts: Iterable[str], context: Mapping[st
     guard) lifgen's own names (lg_, LG_), its kernel or the C headers the files include already
     use: a model named `lg` declared lg_run, the kernel's function, and did not compile."""
     declared = {name for text in texts for name in C_NAME.findall(_without_comments(text))
-                if name.startswith(prefix + "_")} | {context["guard"]}
+                if name.startswith(prefix + "_")} | {str(context["guard"])}
     generated = "".join(str(context[k]) for k in ("kernel", "network", "prologue"))
     taken = set(C_NAME.findall(_without_comments(generated))) | header_names()
-    clash = sorted(n for n in declared if n in taken or str(n).lower().startswith("lg_"))
+    clash = sorted(n for n in declared if n in taken or n.lower().startswith("lg_"))
     if clash:
         raise InputError(f"the library prefix {prefix!r} (the model's name unless --prefix is "
-                         f"given) would declare {', '.join(map(str, clash))}, which lifgen's "
+                         f"given) would declare {', '.join(clash)}, which lifgen's "
                          "kernel (its lg_ names) or the C library already declare; give another "
                          "prefix (--prefix NAME)")
 
