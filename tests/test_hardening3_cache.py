@@ -51,6 +51,36 @@ def test_the_source_cache_stores_the_kernel_of_the_bytes_it_hashed(tmp_path, mon
     assert again.traces["V"][:, 0].tolist() == [1.0, 1.5, 1.75]
 
 
+def test_one_compile_reads_the_model_file_once(tmp_path, monkeypatch):
+    """dt given with a unit is converted to the time unit of the same bytes that are compiled
+    (version B of the file declares seconds, version A milliseconds)."""
+    from lifgen.codegen import compiler
+    from lifgen.frontend import schema
+
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path / "cache"))
+    text = ('[model]\nname = "timed"\n[parameters]\ntau = { value = 10.0, unit = "ms" }\n'
+            'theta = { value = 1.0, unit = "mV" }\n[states]\nV = { initial = 0.0, unit = "mV" }\n'
+            '[inputs]\nI = { unit = "mV" }\n[equations]\nlaws = ["tau*dV/dt = -V + I"]\n'
+            '[spike]\ncondition = "V > theta"\n[reset]\nmechanism = "zero"\n'
+            '[simulation]\nmethod = "exact"\ndt = "0.1 %s"\n')
+    path = tmp_path / "timed.toml"
+    path.write_text(text % "ms")
+    reads = []
+    real = schema.read_regular_file
+
+    def edited_after_the_first_read(file, source):
+        if reads:
+            path.write_text(text % "s")
+        reads.append(file)
+        return real(file, source)
+
+    monkeypatch.setattr(schema, "read_regular_file", edited_after_the_first_read)
+    monkeypatch.setattr(compiler, "read_regular_file", edited_after_the_first_read, raising=False)
+    simulator = lifgen.compile(str(path), dt="0.2 ms")
+    assert (simulator.dt, simulator.model.time_unit) == (0.2, "ms")
+    assert len(reads) == 1
+
+
 def _offset_model(rest, value=0.5):
     return model_from_document({
         "model": {"name": "offset"}, "parameters": {"tau": 10.0, "w": value},
