@@ -331,6 +331,14 @@ def test_a_team_cache_set_up_as_the_readme_says_works_for_every_member(users, sh
         run = _probe(environment, users.as_user(member), *source, python=python)
         assert run.returncode == 0, (member.pw_name, run.stderr[-2000:])
         assert run.stdout.split() == expected.split(), member.pw_name
+    root = os.path.join(folder, "v2")
+    locks = os.listdir(os.path.join(root, "locks"))
+    for name in os.listdir(root):  # the modules gone: bob builds again, under alice's locks
+        if name.startswith("_lifgen_") and not os.path.isdir(os.path.join(root, name)):
+            os.unlink(os.path.join(root, name))
+    run = _probe(environment, users.as_user(bob), python=python)
+    assert run.returncode == 0 and run.stdout.split() == ["7", "False"], run.stderr[-2000:]
+    assert set(locks) <= set(os.listdir(os.path.join(root, "locks")))
 
 
 @needs_root
