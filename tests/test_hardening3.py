@@ -1,6 +1,7 @@
 """Issue 23, the third hardening pass (begun): API edge cases (item 13) end in a lifgen error
 that says what is wrong, never a raw exception or an argument read as something else."""
 
+import shutil
 import subprocess
 
 import numpy as np
@@ -194,7 +195,8 @@ def test_model_text_in_every_free_text_field_builds_and_runs_harmlessly(tmp_path
 
 
 def test_model_text_reaches_the_cuda_library_through_the_filter(tmp_path):
-    """The CUDA library's files (not built here: the header and example are C, built with cc)."""
+    """The CUDA library's files: the example (C) built with cc, the library with nvcc where
+    there is one."""
     model = lifgen.load_model(str(_hostile_model_file(tmp_path / "hostile.toml")))
     out = tmp_path / "cuda"
     lifgen.emit(model, out, command=HOSTILE_TEXT, target="cuda")
@@ -203,6 +205,10 @@ def test_model_text_reaches_the_cuda_library_through_the_filter(tmp_path):
     build = subprocess.run(["cc", "-std=c99", "-c", "example.c", "-o", "example.o"], cwd=out,
                            capture_output=True, text=True)
     assert build.returncode == 0, build.stderr[-3000:]
+    if shutil.which("nvcc"):  # compiling needs no GPU: a named architecture
+        build = subprocess.run(["make", "-C", str(out), "ARCH=sm_80"], capture_output=True,
+                               text=True)
+        assert build.returncode == 0, build.stderr[-3000:]
 
 
 # -- item 15: a library's names that lifgen or the C library already use ------------------------
