@@ -222,6 +222,19 @@ def test_the_cache_checks_create_nothing_inside_a_linked_cache_folder(tmp_path, 
     assert build.load_blob("sources", "planted") is None
 
 
+def test_a_missing_team_folder_is_refused_with_how_to_make_it(tmp_path, monkeypatch):
+    """A team cache is the team's folder: lifgen never makes it (whose group would it be?)."""
+    from lifgen.codegen import build
+    from lifgen.errors import CacheError
+
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path / "team"))
+    monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
+    build._loaded.clear()
+    with pytest.raises(CacheError, match="chgrp TEAM"):
+        build.build(SOURCE, CDEF)
+    assert not (tmp_path / "team").exists()
+
+
 class Users:
     """Groups and users made for one test (removed after it), and how to run as one of them."""
 

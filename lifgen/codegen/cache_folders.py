@@ -106,12 +106,13 @@ def _open_below(parent: int, name: str, path: str, trust: Trust, links: list[int
         return -1, os.readlink(name, dir_fd=parent)
 
 
-def _walk(path: Path, trust: Trust | None, modes: tuple[int, int]) -> tuple[int, Trust]:
+def _walk(path: Path, trust: Trust | None, modes: tuple[int, int] | None) -> tuple[int, Trust]:
     """Open the folder `path` from `/` one component at a time (O_NOFOLLOW; a link above it
     followed only when trusted users made it, then walked the same way) and check each folder
     above it. With `trust` None (a team cache) the trust is learnt from the last folder's group
     and the folders above are checked against it at the end. Missing folders are made with
-    modes[0] (above) and modes[1] (the last). Returns the last folder's open descriptor."""
+    modes[0] (above) and modes[1] (the last), or with `modes` None are a FileNotFoundError.
+    Returns the last folder's open descriptor."""
     pending = list(reversed(Path(os.path.abspath(path)).parts[1:]))
     seen: list[tuple[str, os.stat_result]] = []
     current, where = os.open("/", OPEN_FOLDER), "/"
@@ -137,6 +138,8 @@ def _walk(path: Path, trust: Trust | None, modes: tuple[int, int]) -> tuple[int,
                 opened, target = _open_below(current, name, below, trust or Trust(os.getuid()),
                                              links)
             except FileNotFoundError:
+                if modes is None:
+                    raise
                 os.mkdir(name, 0o700, dir_fd=current)
                 opened, target = os.open(name, OPEN_FOLDER, dir_fd=current), None
                 _set_mode(current, name, modes[1] if not pending else modes[0])
@@ -185,8 +188,13 @@ def checked_cache_root(root: Path) -> Trust:
     with explicit modes, before anything is made inside it; return whom it trusts. CacheError
     for a folder others control; OSError when it cannot be made (the caller falls back)."""
     team = root.parent
-    if trusts_group():
-        descriptor, trust = _walk(team, None, (0o755, 0o2770))
+    if trusts_group():  # set up by the team (README), never made here: whose would it be?
+        try:
+            descriptor, trust = _walk(team, None, None)
+        except FileNotFoundError:
+            raise CacheError(f"{TRUST_GROUP}=1: the team cache folder {team} does not exist; "
+                             f"make it a team folder first (mkdir {team} && chgrp TEAM {team} "
+                             f"&& chmod 2770 {team})") from None
     else:
         descriptor, trust = _walk(team, Trust(os.getuid()), (0o700, 0o700))
     try:
