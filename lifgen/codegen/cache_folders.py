@@ -106,17 +106,17 @@ def _open_below(parent: int, name: str, path: str, trust: Trust, links: list[int
         return -1, os.readlink(name, dir_fd=parent)
 
 
-def _walk(path: Path, trust: Trust | None, modes: tuple[int, int] | None) -> tuple[int, Trust]:
+def _walk(path: Path, trust: Trust | None, make: bool) -> tuple[int, Trust]:
     """Open the folder `path` from `/` one component at a time (O_NOFOLLOW; a link above it
     followed only when trusted users made it, then walked the same way) and check each folder
     above it. With `trust` None (a team cache) the trust is learnt from the last folder's group
-    and the folders above are checked against it at the end. Missing folders are made with
-    modes[0] (above) and modes[1] (the last), or with `modes` None are a FileNotFoundError.
-    Returns the last folder's open descriptor."""
+    and the folders above are checked against it at the end. Missing folders are made private
+    (mode 0700, set explicitly) when `make`, else a FileNotFoundError. Returns the last
+    folder's open descriptor."""
     pending = list(reversed(Path(os.path.abspath(path)).parts[1:]))
     seen: list[tuple[str, os.stat_result]] = []
     current, where = os.open("/", OPEN_FOLDER), "/"
-    links: list[int] = []
+    links: list[int] = []  # one entry per link followed
     try:
         info = os.fstat(current)
         while pending:
@@ -138,11 +138,11 @@ def _walk(path: Path, trust: Trust | None, modes: tuple[int, int] | None) -> tup
                 opened, target = _open_below(current, name, below, trust or Trust(os.getuid()),
                                              links)
             except FileNotFoundError:
-                if modes is None:
+                if not make:
                     raise
                 os.mkdir(name, 0o700, dir_fd=current)
                 opened, target = os.open(name, OPEN_FOLDER, dir_fd=current), None
-                _set_mode(current, name, modes[1] if not pending else modes[0])
+                _set_mode(current, name, 0o700)
             if target is not None:
                 pending.extend(reversed(Path(target).parts))  # "/" first when absolute
                 continue
@@ -190,13 +190,13 @@ def checked_cache_root(root: Path) -> Trust:
     team = root.parent
     if trusts_group():  # set up by the team (README), never made here: whose would it be?
         try:
-            descriptor, trust = _walk(team, None, None)
+            descriptor, trust = _walk(team, None, make=False)
         except FileNotFoundError:
             raise CacheError(f"{TRUST_GROUP}=1: the team cache folder {team} does not exist; "
                              f"make it a team folder first (mkdir {team} && chgrp TEAM {team} "
                              f"&& chmod 2770 {team})") from None
     else:
-        descriptor, trust = _walk(team, Trust(os.getuid()), (0o700, 0o700))
+        descriptor, trust = _walk(team, Trust(os.getuid()), make=True)
     try:
         _check_team_folder(team, os.fstat(descriptor), trust)
     finally:
