@@ -169,10 +169,8 @@ def test_under_umask_002_lifgen_makes_and_accepts_its_own_cache(tmp_path):
                               env=environment, timeout=300)
         assert made.returncode == 0, made.stderr[-2000:]
         assert made.stdout.split() == expected.split()
-    folder = home / ".cache"
-    while folder != home:
-        assert folder.stat().st_mode & 0o022 == 0, oct(folder.stat().st_mode)
-        folder = max(folder.iterdir()) if folder.name != "v2" else home
+    for folder in (".cache", ".cache/lifgen", ".cache/lifgen/v2", ".cache/lifgen/v2/locks"):
+        assert (home / folder).stat().st_mode & 0o022 == 0, folder
     published = list((home / ".cache" / "lifgen" / "v2").glob("_lifgen_*"))
     assert published and all(p.stat().st_mode & 0o022 == 0 for p in published)
 
