@@ -115,6 +115,20 @@ def test_models_differing_beyond_fifteen_digits_run_their_own_kernels():
     assert first == {a: 1, b: 0}  # b's kernel, not a's
 
 
+def test_the_canonical_text_is_exact_and_ignores_symbol_assumptions():
+    import sympy
+
+    from lifgen.ir.canonical import canonical_text
+
+    x, real_x = sympy.Symbol("x"), sympy.Symbol("x", real=True)
+    assert canonical_text(x + 1) == canonical_text(real_x + 1)  # srepr differs after pickling
+    a, b = sympy.Float(0.3), sympy.Float(0.1 + 0.1 + 0.1)
+    assert repr(a) == repr(b) and canonical_text(x * a) != canonical_text(x * b)
+    assert canonical_text(np.float32(0.1)) != canonical_text(np.float64(0.1))
+    assert canonical_text((np.arange(2.0), {"b": 1, "a": 2})) == \
+        canonical_text((np.arange(2.0), {"a": 2, "b": 1}))
+
+
 def test_the_hash_is_stable_across_pickling_and_unpickled_simulators_keep_their_model():
     """Item 4 on Dask workers: an unpickled Simulator is rebuilt by its model's hash, so two
     models that hashed alike came back as the same Simulator."""

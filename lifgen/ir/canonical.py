@@ -33,6 +33,8 @@ def _walk(value: object) -> Iterator[str]:
         yield type(value).__name__
         yield from _walk_items("<", [(f.name, getattr(value, f.name))
                                      for f in dataclasses.fields(value)])
+    elif hasattr(value, "tobytes") and hasattr(value, "dtype"):  # a NumPy array or number
+        yield f"A{value.dtype.str}{getattr(value, 'shape', ())}{value.tobytes().hex()}"
     else:
         raise TypeError(f"no canonical text for a {type(value).__name__}")
 
