@@ -364,6 +364,13 @@ def test_a_team_cache_set_up_as_the_readme_says_works_for_every_member(users, sh
     run = _probe(environment, users.as_user(bob), python=python)
     assert run.returncode == 0 and run.stdout.split() == ["7", "False"], run.stderr[-2000:]
     assert set(locks) <= set(os.listdir(os.path.join(root, "locks")))
+    script = ("import lifgen; s = lifgen.compile('leaky'); "
+              "print(int(s.run(20, inputs={'I': 0.6}).spike_count[0]), s.from_cache)")
+    for member, expected in ((alice, "False"), (bob, "True")):  # through the source cache too
+        run = subprocess.run([python, "-c", script], capture_output=True, text=True,
+                             env=environment, preexec_fn=users.as_user(member), timeout=300)
+        assert run.returncode == 0, (member.pw_name, run.stderr[-2000:])
+        assert run.stdout.split()[1] == expected and int(run.stdout.split()[0]) > 0
 
 
 @needs_root
