@@ -235,7 +235,7 @@ def test_a_library_name_lifgen_or_the_c_library_uses_is_refused(tmp_path, name, 
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("name", ["lgx", "LGT", "kernel", "init", "stdio", "math", "run", "events"])
+@pytest.mark.parametrize("name", ["lgx", "LGT", "kernel", "init", "stdio", "math", "run", "events", "p", "s"])
 def test_a_library_whose_names_are_free_builds(tmp_path, name):
     lifgen.emit(_named(name), tmp_path)
     _build_c(tmp_path)

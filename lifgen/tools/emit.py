@@ -16,7 +16,7 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from ..version import __version__
 from ..codegen.abi import field_name
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # NumPy is imported when an example run is made
     import numpy.typing as npt
 
 C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+STAND_IN = "lgstandin"  # a prefix no model has: what the header declares from a prefix
 C_NAME = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 # the headers the emitted files include (the library, its kernel and example.c)
@@ -88,28 +89,30 @@ def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
     context = library_context(model, semantics, prefix, command, target)
     env = environment()
     texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
-    _check_declared_names(prefix, texts.values(), context)
+    _check_declared_names(prefix, context)
     out.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
         _write_atomically(path, text)
     return list(texts)
 
 
-def _check_declared_names(prefix: str, texts: Iterable[str], context: Mapping[str, object]
-                          ) -> None:
-    """Refuse a prefix whose names (what the files declare from it, and the header's include
-    guard) lifgen's own names (lg_, LG_), its kernel or the C headers the files include already
-    use: a model named `lg` declared lg_run, the kernel's function, and did not compile."""
-    declared = {name for text in texts for name in C_NAME.findall(_without_comments(text))
-                if name.startswith(prefix + "_")} | {str(context["guard"])}
+def _check_declared_names(prefix: str, context: Mapping[str, object]) -> None:
+    """Refuse a prefix whose names (what the header declares from it, and its include guard)
+    lifgen's own names (lg_, LG_), its kernel or the C headers the files include already use:
+    a model named `lg` declared lg_run, the kernel's function, and did not compile."""
+    header = environment().get_template(FILES["c"]["{prefix}.h"])
+    stand_in = dict(context, prefix=STAND_IN, guard=STAND_IN.upper() + "_H")
+    suffixes = {name[len(STAND_IN):] for name in C_NAME.findall(header.render(e=stand_in))
+                if name.startswith(STAND_IN + "_")}  # _init, _run, _real, ...
+    declared = {prefix + suffix for suffix in suffixes} | {str(context["guard"])}
     generated = "".join(str(context[k]) for k in ("kernel", "network", "prologue"))
     taken = set(C_NAME.findall(_without_comments(generated))) | header_names()
     clash = sorted(n for n in declared if n in taken or n.lower().startswith("lg_"))
     if clash:
         raise InputError(f"the library prefix {prefix!r} (the model's name unless --prefix is "
-                         f"given) would declare {', '.join(clash)}, which lifgen's "
-                         "kernel (its lg_ names) or the C library already declare; give another "
-                         "prefix (--prefix NAME)")
+                         f"given) would declare {', '.join(clash)}, which lifgen's kernel (its "
+                         "lg_ names) or the C library already declare; give another prefix "
+                         "(--prefix NAME)")
 
 
 def _without_comments(text: str) -> str:
