@@ -1,6 +1,9 @@
 """Issue 23, the third hardening pass (begun): API edge cases (item 13) end in a lifgen error
 that says what is wrong, never a raw exception or an argument read as something else."""
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -74,3 +77,167 @@ def test_a_model_file_s_text_cannot_drive_the_terminal(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "fine" in out and "\\x1b[31m" in out
     assert not any(c in out for c in ("\x1b", "\x07", "\x9b"))
+
+
+# -- item 1: model text reaching the emitted files ---------------------------------------------
+
+# A comment closer, a Python and a Makefile comment, a newline, a line splice, a trigraph line
+# splice, a NUL and an .init_array hook: what a model file's free text may hold.
+HOSTILE_TEXT = ('x */ # \n \\\n ??/\n \x00 $(shell touch CANARY) ${X} */ __attribute__((section('
+                '".init_array"))) void *lg_hook = 0; /* \\')
+
+
+def _hostile_model_file(path, unit_text="ms"):
+    """A model file whose every free-text field (descriptions, reference, units as far as they
+    parse) holds HOSTILE_TEXT."""
+    import json
+
+    text = json.dumps(HOSTILE_TEXT)  # a TOML basic string: JSON's escapes are TOML's
+    path.write_text(
+        f'[model]\nname = "hostile"\ndescription = {text}\nreference = {text}\n'
+        f'[parameters]\ntau = {{ value = 10.0, unit = "( ms )", description = {text} }}\n'
+        f'theta = {{ value = "1.0 mV", unit = "mV", description = {text} }}\n'
+        f'[states]\nV = {{ initial = 0.0, unit = "mV", description = {text} }}\n'
+        f'[inputs]\nI = {{ unit = "mV / ms * ms", description = {text} }}\n'
+        '[equations]\nlaws = ["tau*dV/dt = -V + I"]\n[spike]\ncondition = "V > theta"\n'
+        f'[reset]\nmechanism = "zero"\n[simulation]\ndt = "0.1 {unit_text}"\nmethod = "exact"\n')
+    return path
+
+
+@pytest.mark.parametrize("unit", ["ms # */ evil", "ms\\n*/", "ms; x", "ms \\\\", "ms\\u0000"])
+def test_a_unit_holding_anything_but_a_unit_is_refused(tmp_path, unit):
+    """`ast.parse` ignores a `#` comment: the text after it used to be kept as the time unit."""
+    with pytest.raises(ModelError, match=r"\[simulation\] dt"):
+        lifgen.load_model(str(_hostile_model_file(tmp_path / "m.toml", unit)))
+
+
+def test_a_unit_is_kept_in_canonical_form(tmp_path):
+    from lifgen.frontend.units import parse_unit
+
+    model = lifgen.load_model(str(_hostile_model_file(tmp_path / "m.toml", "( ms )")))
+    assert model.time_unit == "ms"
+    assert {q.name: q.unit for q in model.parameters + model.inputs} == {
+        "tau": "ms", "theta": "mV", "I": "mV/ms*ms"}
+    assert parse_unit(" uA / cm ** 2 ").text == "uA/cm**2"
+    assert parse_unit("1/(mV*ms)").text == "1/(mV*ms)"
+    assert parse_unit("mV/ms**-0.5").text == "mV/ms**-0.5"
+
+
+def _printed_fields(expr):
+    """The template fields a `{{ ... }}` prints without the comment filter (its last names)."""
+    from jinja2 import nodes
+
+    if isinstance(expr, nodes.Filter) and expr.name == "comment":
+        return []
+    if isinstance(expr, nodes.Getattr):
+        return [expr.attr]
+    if isinstance(expr, nodes.Name):
+        return [expr.name]
+    if isinstance(expr, nodes.Getitem):
+        return _printed_fields(expr.node)
+    if isinstance(expr, nodes.Filter):  # length, join, map: what they are applied to
+        return [] if expr.name == "length" else _printed_fields(expr.node)
+    if isinstance(expr, nodes.CondExpr):
+        return _printed_fields(expr.expr1) + (_printed_fields(expr.expr2) if expr.expr2 else [])
+    if isinstance(expr, (nodes.Const, nodes.BinExpr)):
+        return []
+    if isinstance(expr, nodes.Call):  # a macro of the template itself
+        return []
+    raise AssertionError(f"unexpected template expression {expr!r}")
+
+
+def test_every_template_prints_model_text_through_the_one_filter():
+    """A walk over every template: each `{{ ... }}` either goes through the `comment` filter or
+    prints a field the code table says holds code, an identifier or a number (never text)."""
+    from jinja2 import nodes
+
+    from lifgen.targets.cfamily.kernel import environment
+    from lifgen.targets.text import CODE_FIELDS
+
+    env = environment()
+    unfiltered = {}
+    for name in env.list_templates(extensions=["j2"]):
+        tree = env.parse(env.loader.get_source(env, name)[0])
+        for output in tree.find_all(nodes.Output):
+            for expr in output.nodes:
+                if not isinstance(expr, nodes.TemplateData):
+                    for field in _printed_fields(expr):
+                        unfiltered.setdefault(field, set()).add(name)
+    assert len(env.list_templates(extensions=["j2"])) >= 20
+    text = {field: sorted(names) for field, names in unfiltered.items() if field not in CODE_FIELDS}
+    assert not text, f"template fields printed without the comment filter: {text}"
+    assert not CODE_FIELDS & {"description", "doc", "unit", "time_unit", "units", "command",
+                              "reference", "model", "laws", "equations", "options", "text"}
+
+
+def _build_c(folder):
+    build = subprocess.run(["make", "-C", str(folder)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+
+
+def test_model_text_in_every_free_text_field_builds_and_runs_harmlessly(tmp_path):
+    """The generator test: the hostile text in every free-text field of a model file (and in
+    the command emit records), emitted as a C library, built with make and run."""
+    model = lifgen.load_model(str(_hostile_model_file(tmp_path / "hostile.toml")))
+    assert model.description == HOSTILE_TEXT
+    out = tmp_path / "lib"
+    lifgen.emit(model, out, command=HOSTILE_TEXT)
+    _build_c(out)
+    run = subprocess.run(["./example"], cwd=out, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "spikes" in run.stdout
+    assert not list(tmp_path.rglob("CANARY")) and not (out / "CANARY").exists()
+    for path in out.iterdir():
+        if path.suffix in (".c", ".h"):
+            assert "\x00" not in path.read_text() and "??/" not in path.read_text()
+            code = subprocess.run(["cc", "-fpreprocessed", "-dD", "-E", "-P", str(path)],
+                                  capture_output=True, text=True, check=True).stdout
+            assert "init_array" not in code and "CANARY" not in code  # only in comments
+
+
+def test_model_text_reaches_the_cuda_library_through_the_filter(tmp_path):
+    """The CUDA library's files: the example (C) built with cc, the library with nvcc where
+    there is one."""
+    model = lifgen.load_model(str(_hostile_model_file(tmp_path / "hostile.toml")))
+    out = tmp_path / "cuda"
+    lifgen.emit(model, out, command=HOSTILE_TEXT, target="cuda")
+    for path in out.iterdir():
+        assert "\x00" not in path.read_text() and "??/" not in path.read_text()
+    build = subprocess.run(["cc", "-std=c99", "-c", "example.c", "-o", "example.o"], cwd=out,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-3000:]
+    if shutil.which("nvcc"):  # compiling needs no GPU: a named architecture
+        build = subprocess.run(["make", "-C", str(out), "ARCH=sm_80"], capture_output=True,
+                               text=True)
+        assert build.returncode == 0, build.stderr[-3000:]
+
+
+# -- item 15: a library's names that lifgen or the C library already use ------------------------
+
+def _named(name):
+    return model_from_document({
+        "model": {"name": name}, "parameters": {"tau": 10.0}, "states": {"V": 0.0},
+        "inputs": {"I": {}}, "equations": {"laws": ["tau*dV/dt = -V + I"]},
+        "spike": {"condition": "V > 1"}, "reset": {"mechanism": "zero"},
+        "simulation": {"method": "exact", "dt": 0.1}}, None)
+
+
+@pytest.mark.parametrize("name, prefix", [("lg", None), ("Lg", None), ("fine", "lg_x"),
+                                          ("fine", "_STDIO"), ("fine", "_MATH"),
+                                          ("fine", "lg")])
+def test_a_library_name_lifgen_or_the_c_library_uses_is_refused(tmp_path, name, prefix):
+    """A model named `lg` declared lg_run, the kernel's own function: the library did not
+    compile. The check is on the names the rendered files declare (and their include guard)
+    against the identifiers of the kernel and of the C headers they include."""
+    model = _named(name)
+    assert lifgen.compile(model).run(5).n_steps == 5  # the model itself is fine
+    with pytest.raises(InputError, match="already"):
+        lifgen.emit(model, tmp_path, prefix=prefix)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name", ["lgx", "LGT", "kernel", "init", "stdio", "math", "run", "events", "p", "s"])
+def test_a_library_whose_names_are_free_builds(tmp_path, name):
+    lifgen.emit(_named(name), tmp_path)
+    _build_c(tmp_path)
+    run = subprocess.run(["./example"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "spikes" in run.stdout

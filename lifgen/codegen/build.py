@@ -39,6 +39,7 @@ import filelock
 import platformdirs
 
 from . import source_json
+from .cache_folders import Trust, check_cache_folder, checked_cache_root, file_mode, trusts_group
 from .source import KernelSource
 from ..version import __version__
 from ..errors import CacheError, CompileError
@@ -83,101 +84,48 @@ def cache_dir() -> Path:
     return root / f"v{CACHE_SCHEMA}"
 
 
-TRUST_GROUP = "LIFGEN_CACHE_TRUST_GROUP"  # "1": a team cache, shared with the folder's group
-SUBFOLDERS = ("", "locks", "tmp")
-
-
-def trusts_group() -> bool:
-    """Whether the user opted in to a team cache: every member of the cache folder's group can
-    then run code in this process (lifgen loads compiled kernels from the cache)."""
-    return os.environ.get(TRUST_GROUP) == "1"
+SUBFOLDERS = ("locks", "tmp")
+_trusts: dict[Path, Trust] = {}  # a checked cache folder -> whom its contents may come from
 
 
 def _prepared_cache_dir() -> Path:
+    """The cache folder, checked (and the folders above it) before anything is made in it,
+    made with explicit modes where missing; a private temporary one when it cannot be made."""
     root = cache_dir()
     if root in _fallbacks:
         return _fallbacks[root]
     try:
-        for sub in SUBFOLDERS:
-            _folder(root / sub)
+        if hasattr(os, "getuid"):
+            trust = _trusts[root] = checked_cache_root(root)
+            for sub in SUBFOLDERS:
+                check_cache_folder(root / sub, trust)
+        else:
+            for sub in ("", *SUBFOLDERS):
+                (root / sub).mkdir(parents=True, exist_ok=True)
         if not os.access(root, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, "not writable")
+    except CacheError:
+        raise
     except OSError as error:
         return _fallback_cache_dir(root, error.strerror or str(error))
-    if hasattr(os, "getuid"):
-        _check_owner(root)
-        for sub in SUBFOLDERS[1:]:
-            _check_folder(root / sub)
     return root
 
 
-def _folder(path: Path) -> None:
-    """Make a cache folder: private, or for a team cache group-writable and setgid."""
-    if not trusts_group():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    elif not path.is_dir():
-        path.mkdir(mode=0o2770, parents=True, exist_ok=True)
-        os.chmod(path, 0o2770)  # the umask may have taken group bits away
+def _trust() -> Trust:
+    """Whom the cache's contents may come from: this user, or in a team cache also the team."""
+    return _trusts.get(cache_dir(), Trust(os.getuid()))
 
 
 def _trusted(info: os.stat_result) -> bool:
     """Whether a file or folder (its lstat/fstat) is one only this user, or in a team cache the
-    team, can have written: owned so, and not writable by others."""
-    if trusts_group():
-        return info.st_uid == os.getuid() or info.st_gid in {os.getgid(), *os.getgroups()} \
-            and not info.st_mode & 0o002
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
-
-
-def _check_folder(path: Path) -> None:
-    """A folder of the cache, checked without following links: a real folder this user owns."""
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or not _trusted(info):
-        raise CacheError(f"the kernel cache folder {path} is a link, not a folder, or writable "
-                           "by others; lifgen loads native code from the cache, so it refuses "
-                           "(remove it, or set LIFGEN_CACHE_DIR to a private folder)")
-
-
-def _check_ancestors(root: Path) -> None:
-    """Every folder above the cache: owned by this user or root, and writable by nobody else
-    unless sticky (/tmp), so that no one else can move or replace the cache under lifgen."""
-    for parent in Path(os.path.realpath(root)).parents:
-        info = os.lstat(parent)
-        others_write = info.st_mode & 0o002 and not info.st_mode & stat.S_ISVTX
-        group_write = info.st_mode & 0o020 and not info.st_mode & stat.S_ISVTX and not (
-            trusts_group() and info.st_gid in {os.getgid(), *os.getgroups()})
-        if info.st_uid not in (0, os.getuid()) or others_write or group_write:
-            raise CacheError(f"the kernel cache {root} lies in {parent}, which another user "
-                               "owns or can write: they could replace the cache, whose native "
-                               "code lifgen runs. Set LIFGEN_CACHE_DIR to a folder of your own")
-
-
-def _check_owner(root: Path) -> None:
-    """Refuse a cache others could write (lifgen runs the code in it), unless the user trusts
-    its group and the folder is a proper team folder; and one below a folder others control."""
-    if stat.S_ISLNK(os.lstat(root).st_mode):
-        raise CacheError(f"the kernel cache {root} is a symbolic link; lifgen uses the folder "
-                           "itself only (set LIFGEN_CACHE_DIR to where it points)")
-    info = root.stat()
-    if trusts_group():
-        groups = {os.getgid(), *os.getgroups()}
-        if info.st_mode & 0o002 or not info.st_mode & stat.S_ISGID or info.st_gid not in groups:
-            raise CacheError(f"{TRUST_GROUP}=1: the team cache {root} must belong to one of "
-                               "your groups, be setgid and not writable by others (chgrp TEAM; "
-                               "chmod 2770)")
-    elif info.st_uid != os.getuid() or info.st_mode & 0o022:
-        raise CacheError(f"the kernel cache {root} is writable by other users or not yours; "
-                           "lifgen loads native code from it, so it refuses. Fix its "
-                           f"permissions (chmod 700), set LIFGEN_CACHE_DIR, or, for a team "
-                           f"cache whose group you trust to run code in your process, set "
-                           f"{TRUST_GROUP}=1 (the folder group-owned and chmod 2770)")
-    _check_ancestors(root)
+    team, can have written."""
+    return _trust().content(info)
 
 
 def shared(path: str | Path) -> None:
-    """Let the team read what this process published in a team cache (a no-op otherwise)."""
-    if trusts_group():
-        os.chmod(path, 0o775 if os.access(path, os.X_OK) else 0o664)
+    """Give a file this process publishes in the cache its mode, whatever the umask: readable
+    by the team in a team cache, writable by nobody else."""
+    os.chmod(path, file_mode(os.access(path, os.X_OK)))
 
 
 def cache_lock(name: str) -> filelock.FileLock:
@@ -192,7 +140,7 @@ def _fallback_cache_dir(root: Path, reason: str) -> Path:
     temporary = Path(tempfile.mkdtemp(prefix="lifgen-cache-"))
     atexit.register(shutil.rmtree, temporary, ignore_errors=True)
     folder = temporary / f"v{CACHE_SCHEMA}"
-    for sub in ("", "locks", "tmp"):
+    for sub in ("", *SUBFOLDERS):
         (folder / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
     warnings.warn(f"lifgen: the kernel cache {root} cannot be used ({reason}); compiled kernels "
                   f"go to {folder} for this process. Set LIFGEN_CACHE_DIR to a writable folder "
@@ -434,9 +382,9 @@ def load_blob(folder: str, key: str) -> bytes | None:
     path = _prepared_cache_dir() / folder / f"{MODULE_PREFIX}{key}"
     try:
         if hasattr(os, "getuid"):
-            _check_folder(path.parent)
+            check_cache_folder(path.parent, _trust())
         digest, _, payload = trusted_read(path).partition(b"\n")
-    except OSError:
+    except (OSError, CacheError):
         return None
     if digest.decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
         return None
@@ -446,7 +394,10 @@ def load_blob(folder: str, key: str) -> bytes | None:
 def store_blob(folder: str, key: str, payload: bytes) -> None:
     """Keep `payload` (after its checksum) in the cache, published by an atomic rename."""
     directory = _prepared_cache_dir() / folder
-    _folder(directory)
+    if hasattr(os, "getuid"):
+        check_cache_folder(directory, _trust())
+    else:
+        directory.mkdir(exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f"{MODULE_PREFIX}{key}.")
     try:
         with os.fdopen(handle, "wb") as out:

@@ -10,15 +10,14 @@ import dataclasses
 import functools
 from numbers import Real
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
 import sympy
 
-from ..errors import InputError, LifgenError
-from ..frontend.library import load_model, model_file
-from ..frontend.schema import read_regular_file
+from ..errors import InputError
+from ..frontend.library import ModelFileBytes, load_model, read_once
 from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.model import Model
 from ..numerics.discretize import checked_atol, checked_max_substeps, checked_rtol, discretize
@@ -67,7 +66,8 @@ def checked_semantics(method: str | None = None, dt: float | None = None, dtype:
                         else checked_max_substeps(max_substeps))
 
 
-def dt_in_model_unit(model: Model | str | Path, dt: float | str | None) -> float | None:
+def dt_in_model_unit(model: Model | ModelFileBytes | str | Path, dt: float | str | None
+                     ) -> float | None:
     """dt given as a quantity ("100 us") in the model's time unit."""
     if dt is None or isinstance(dt, Real):
         return dt
@@ -85,23 +85,25 @@ def dt_in_model_unit(model: Model | str | Path, dt: float | str | None) -> float
 # builds is its own (a KernelSource and a build.Kernel for lifgen's C and CUDA targets)
 
 
-def kernel_source(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
-                  target: Any) -> Any:
+def kernel_source(model: Model | ModelFileBytes | str | Path, semantics: Semantics,
+                  schedule: Schedule, target: Any) -> Any:
     """The generated source of `model`'s first kernel (parameters shared, inputs held): from the
     source cache when this model file was compiled before with the same options, else from
-    SymPy and the target's renderer."""
-    key = _source_key(model, semantics, schedule, target.name)
-    make = functools.partial(_generate, model, semantics, schedule, target)
-    if key is None:
-        return make()
+    SymPy and the target's renderer. A model file is read once: the bytes hashed for the key
+    are the bytes compiled, so a file edited meanwhile cannot store one kernel under another's
+    key."""
+    text, parsed = _read_once(model)
+    key = source_key(text, _key_options(semantics, schedule, target.name))
+    make = functools.partial(_generate, parsed, semantics, schedule, target)
     return cached("sources", key, make, load_source, store_source)
 
 
-def _generate(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
-              target: Any) -> Any:
-    """The SymPy and rendering work: parse, check the options against the model, discretize,
-    render (the target lowers and prints)."""
-    model = load_model(model)
+def _generate(model: Model | ModelFileBytes | str | Path | Callable[[], Model],
+              semantics: Semantics,
+              schedule: Schedule, target: Any) -> Any:
+    """The SymPy and rendering work: parse (a model file's bytes, read before), check the
+    options against the model, discretize, render (the target lowers and prints)."""
+    model = load_model(model() if callable(model) else model)
     _check_options(model, semantics)
     step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
                           reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
@@ -113,22 +115,27 @@ def _generate(model: Model | str | Path, semantics: Semantics, schedule: Schedul
     return target.render(step_map, semantics, schedule, Variant.of(held, model.parameter_names))
 
 
-def _source_key(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
-                target: str) -> str | None:
-    """The cache key of a model's generated source: its file's bytes and where it is (a file
-    without a [model] name is named after itself), or a Model object's content (so a Model
-    pickled to another machine finds what it generated there)."""
+def _read_once(model: Model | ModelFileBytes | str | Path
+               ) -> tuple[bytes, Model | Callable[[], Model]]:
+    """(what the source's key hashes, the model or the parse of exactly those bytes): a model
+    file's bytes and where it is (a file without a [model] name is named after itself), or a
+    Model object's content (so a Model pickled to another machine finds what it generated)."""
+    model = read_once(model)
     if isinstance(model, Model):
-        text = model.content_hash().encode()
-    else:
-        try:
-            path = model_file(model)
-            text = read_regular_file(path, str(path)) + b"\0" + str(path.resolve()).encode()
-        except (OSError, LifgenError):
-            return None  # load_model reports it
-    options = {"target": target, "model": dataclasses.asdict(semantics),
-               "schedule": dataclasses.asdict(schedule)}
-    return source_key(text, options)
+        return model.content_hash().encode(), model
+    return (model.data + b"\0" + str(model.path.resolve()).encode(),
+            functools.partial(load_model, model))
+
+
+def _key_options(semantics: Semantics, schedule: Schedule, target: str) -> dict[str, object]:
+    return {"target": target, "model": dataclasses.asdict(semantics),
+            "schedule": dataclasses.asdict(schedule)}
+
+
+def _source_key(model: Model | ModelFileBytes | str | Path, semantics: Semantics, schedule: Schedule,
+                target: str) -> str:
+    """The cache key of a model's generated source (what kernel_source stores it under)."""
+    return source_key(_read_once(model)[0], _key_options(semantics, schedule, target))
 
 
 def _check_options(model: Model, semantics: Semantics) -> None:
@@ -141,7 +148,7 @@ def _check_options(model: Model, semantics: Semantics) -> None:
                          "next_step reset timing")
 
 
-def built(model: Model | str | Path, semantics: Semantics, schedule: Schedule,
+def built(model: Model | ModelFileBytes | str | Path, semantics: Semantics, schedule: Schedule,
           target: Any) -> tuple[Any, Any]:
     """(source, kernel): the source from the cache or generated, built by the target (the kernel
     cache makes a second build a load)."""

@@ -1,5 +1,6 @@
 """Where lifgen's own files live (templates, model library), and turning a model name or path into a Model."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ModelError
@@ -39,12 +40,35 @@ def model_file(name_or_path: "str | Path") -> Path:
     return Path(text)
 
 
-def load_model(model: "Model | str | Path", preset: str | None = None) -> Model:
-    """Return a Model for a Model, a library model name, or a path to a model file.
+@dataclass(frozen=True)
+class ModelFileBytes:
+    """A model file's bytes as read once, and where: what one compile hashes, parses and
+    converts units with, so that a file edited meanwhile cannot mix two versions."""
+
+    path: Path
+    data: bytes
+
+
+def read_once(model: "Model | ModelFileBytes | str | Path") -> "Model | ModelFileBytes":
+    """A Model as it is; a library model name or a model file's path as its bytes, read now."""
+    from .schema import read_regular_file
+
+    if isinstance(model, (Model, ModelFileBytes)):
+        return model
+    path = model_file(model)
+    return ModelFileBytes(path, read_regular_file(path, str(path)))
+
+
+def load_model(model: "Model | ModelFileBytes | str | Path", preset: str | None = None) -> Model:
+    """Return a Model for a Model, a library model name, a path to a model file, or a model
+    file's bytes read before.
 
     `preset` picks one of the model file's named parameter sets (`[presets.NAME]`).
     """
-    from .modelfile import read_model_file
+    from .modelfile import read_model_bytes, read_model_file
 
-    loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
+    if isinstance(model, ModelFileBytes):
+        loaded = read_model_bytes(model.data, model.path)
+    else:
+        loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
     return loaded if preset is None else loaded.with_preset(preset)

@@ -11,7 +11,8 @@ import sympy
 
 from .circuit import derive_odes
 from .schema import (QUANTITY_KEYS, SYNAPSE_KEYS, check_keys, check_sections, checked_unit,
-                     number_value, quantity_value, read_toml, string_value, text_value)
+                     number_value, parse_toml, quantity_value, read_toml, string_value,
+                     text_value)
 from ..errors import ModelError, did_you_mean
 from .expressions import FUNCTIONS, names_in, parse, parse_expression
 from ..ir.names import check_name
@@ -32,6 +33,12 @@ def read_model_file(path: str | os.PathLike[str]) -> Model:
     """Parse the model file at `path` into a Model."""
     path = Path(path)
     return model_from_document(read_toml(path), str(path), default_name=path.stem)
+
+
+def read_model_bytes(data: bytes, path: str | os.PathLike[str]) -> Model:
+    """Parse a model file's bytes, already read from `path`, into a Model."""
+    path = Path(path)
+    return model_from_document(parse_toml(data, str(path)), str(path), default_name=path.stem)
 
 
 # [reset] timing when the file leaves it out, by whether the model declares physical units: a

@@ -53,7 +53,11 @@ REFERENCE = "every key: lifgen reference, or docs/model-files.md"
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The TOML document of a model file (neuron or synapse), read as a regular file."""
     source = str(path)
-    data = read_regular_file(path, source)
+    return parse_toml(read_regular_file(path, source), source)
+
+
+def parse_toml(data: bytes, source: str) -> dict[str, Any]:
+    """The TOML document of a model file's bytes."""
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
         return tomllib.loads(text)
@@ -94,12 +98,12 @@ def check_keys(table: Mapping[str, Any], allowed: AbstractSet[str], source: str 
 
 
 def checked_unit(text: str, source: str | None, field: str) -> str:
-    """The declared unit text, checked to be one lifgen can read ("" for none)."""
+    """The declared unit text in its canonical form ("" for none), checked to be one lifgen can
+    read."""
     try:
-        parse_unit(text)
+        return parse_unit(text).text
     except UnitError as error:
         raise ModelError(str(error), source, field) from None
-    return text.strip()
 
 
 def quantity_value(text: str, unit: str, source: str | None, field: str) -> tuple[float, str]:

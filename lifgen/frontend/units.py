@@ -18,6 +18,8 @@ from sympy.physics.units import convert_to
 from sympy.physics.units.prefixes import PREFIXES as SYMPY_PREFIXES
 
 MAX_UNIT_TEXT = 100
+# what unit text may hold: names, numbers, * / ** and parentheses (no comment, quote or escape)
+UNIT_CHARACTERS = re.compile(r"[A-Za-z0-9\u00b5_.*/()+\- ]*\Z")
 # Unit symbols as written in neuroscience, and the SymPy unit each means.
 UNITS = {"V": u.volt, "volt": u.volt, "A": u.ampere, "ampere": u.ampere, "ohm": u.ohm,
          "F": u.farad, "farad": u.farad, "S": u.siemens, "siemens": u.siemens, "mho": u.siemens,
@@ -46,7 +48,8 @@ class UnitError(ValueError):
 
 @dataclass(frozen=True)
 class Unit:
-    """A unit: its text as written and its SymPy expression."""
+    """A unit: its canonical text (`uA/cm**2`, however it was spaced or parenthesised) and its
+    SymPy expression."""
 
     text: str
     expr: object
@@ -105,11 +108,36 @@ def parse_unit(text: str) -> Unit:
         return DIMENSIONLESS
     if len(text) > MAX_UNIT_TEXT:
         raise UnitError(f"unit text is longer than {MAX_UNIT_TEXT} characters")
+    if not UNIT_CHARACTERS.match(text):  # a `#` comment parses, and would be kept as text
+        raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2' (a unit holds "
+                        "names, numbers, *, /, ** and parentheses only)")
     try:
         tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise UnitError(f"{text!r} is not a unit such as 'mV', 'nA' or 'uA/cm**2'") from None
-    return Unit(text, _build(tree, text))
+    expr = _build(tree, text)
+    return Unit(_canonical(tree), expr)
+
+
+PRECEDENCE = {ast.Mult: 1, ast.Div: 1, ast.Pow: 2}  # of the operators _build accepts
+
+
+def _canonical(node: ast.expr, parent: int = 0) -> str:
+    """The unit text of a tree _build accepted, written one way: no spaces, parentheses only
+    where the operators need them (`( mV )` and `mV` are both `mV`)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Constant):
+        return repr(node.value)
+    if isinstance(node, ast.UnaryOp):  # a negative exponent
+        return "-" + _canonical(node.operand, 3)
+    assert isinstance(node, ast.BinOp)
+    own = PRECEDENCE[type(node.op)]
+    symbol = {ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}[type(node.op)]
+    left_own = own + 1 if own == 2 else own  # ** groups to the right, * and / to the left
+    text = (_canonical(node.left, left_own) + symbol
+            + _canonical(node.right, own if own == 2 else own + 1))
+    return f"({text})" if own < parent else text
 
 
 def parse_quantity(text: Any) -> tuple[float, Unit]:  # any TOML value; UnitError if no quantity

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import sympy
 
+from .canonical import canonical_text
 from . import written
 from .written import Assignments, Node
 from ..errors import ModelError
@@ -114,8 +115,9 @@ class Model:
 
     def content_hash(self) -> str:
         """A hash of everything the model says, not where it was read from: its key in the
-        generated-source cache, the same in every process and on every machine."""
-        text = repr(replace(self, source=None))
+        generated-source cache, the same in every process and on every machine. Its floats are
+        hashed exactly (ir/canonical.py), so models that differ anywhere hash apart."""
+        text = canonical_text(replace(self, source=None, document=None))
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def __post_init__(self) -> None:

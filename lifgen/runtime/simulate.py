@@ -45,6 +45,7 @@ from ..numerics.stability import growth_per_set, stability_warning
 from ..ir.symbols import ADAPTIVE_STATE, symbol
 from ..targets import get_target
 from ..targets.base import NetworkTarget, Runner, Target
+from ..frontend.library import read_once
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
 from .waveforms import WAVEFORMS, in_units
 
@@ -732,7 +733,8 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
         backend = get_target(target)
     except ValueError as error:
         raise InputError(str(error)) from None
-    dt = dt_in_model_unit(model, dt)
+    snapshot = read_once(model)  # one read: the bytes compiled are those dt's unit comes from
+    dt = dt_in_model_unit(snapshot, dt)
     semantics = checked_semantics(method, dt, dtype, reset, reset_timing, reset_delay, graded_spikes,
                               inhibition, state_quant, precise, rtol, atol, max_substeps)
     schedule = Schedule(threads=prepare.count(threads, "threads", 1, MAX_THREADS),
@@ -741,7 +743,7 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
                         fma=checked_flag(fma, "fma"),
                         flush_denormals=checked_flag(flush_denormals, "flush_denormals"),
                         runtime_dt=checked_flag(runtime_dt, "runtime_dt"))
-    source, kernel = built(model, semantics, schedule, backend)
+    source, kernel = built(snapshot, semantics, schedule, backend)
     if source.step_map.warning:
         warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)
     return Simulator(backend, source, kernel)

@@ -10,15 +10,18 @@ uncoupled.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from ..version import __version__
 from ..codegen.abi import field_name
-from ..errors import InputError
+from ..errors import InputError, LifgenError
+from ..codegen.build import compiler_command
 from ..frontend.library import load_model
 from ..ir.model import REFRACTORY_STATE, Model, Quantity, display
 from ..codegen.naming import member
@@ -38,6 +41,12 @@ if TYPE_CHECKING:  # NumPy is imported when an example run is made
     import numpy.typing as npt
 
 C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+STAND_IN = "lgstandin"  # a prefix no model has: what the header declares from a prefix
+C_NAME = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
+COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# the headers the emitted files include (the library, its kernel and example.c)
+HEADERS = "".join(f"#include <{h}>\n" for h in ("math.h", "stddef.h", "stdint.h", "stdio.h",
+                                                "stdlib.h", "string.h"))
 FILES = {  # per target: file name -> template
     "c": {"{prefix}.h": "c/emit/header.h.j2", "{prefix}.c": "c/emit/library.c.j2",
           "example.c": "c/emit/example.c.j2", "Makefile": "c/emit/Makefile.j2",
@@ -62,8 +71,8 @@ def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
     semantics = checked_semantics(method=method, dt=dt, dtype=dtype)
     model = load_model(model)
     prefix = prefix or model.name
-    if not C_IDENTIFIER.match(prefix) or prefix.startswith("lg_"):
-        raise InputError(f"--prefix {prefix!r} must be a C identifier not starting with lg_")
+    if not C_IDENTIFIER.match(prefix):
+        raise InputError(f"--prefix {prefix!r} must be a C identifier")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file, not a folder")
@@ -80,10 +89,47 @@ def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
     context = library_context(model, semantics, prefix, command, target)
     env = environment()
     texts = {path: env.get_template(template).render(e=context) for path, template in paths.items()}
+    _check_declared_names(prefix, context)
     out.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
         _write_atomically(path, text)
     return list(texts)
+
+
+def _check_declared_names(prefix: str, context: Mapping[str, object]) -> None:
+    """Refuse a prefix whose names (what the header declares from it, and its include guard)
+    lifgen's own names (lg_, LG_), its kernel or the C headers the files include already use:
+    a model named `lg` declared lg_run, the kernel's function, and did not compile."""
+    header = environment().get_template(FILES["c"]["{prefix}.h"])
+    stand_in = dict(context, prefix=STAND_IN, guard=STAND_IN.upper() + "_H")
+    suffixes = {name[len(STAND_IN):] for name in C_NAME.findall(header.render(e=stand_in))
+                if name.startswith(STAND_IN + "_")}  # _init, _run, _real, ...
+    declared = {prefix + suffix for suffix in suffixes} | {str(context["guard"])}
+    generated = "".join(str(context[k]) for k in ("kernel", "network", "prologue"))
+    taken = set(C_NAME.findall(_without_comments(generated))) | header_names()
+    clash = sorted(n for n in declared if n in taken or n.lower().startswith("lg_"))
+    if clash:
+        raise InputError(f"the library prefix {prefix!r} (the model's name unless --prefix is "
+                         f"given) would declare {', '.join(clash)}, which lifgen's kernel (its "
+                         "lg_ names) or the C library already declare; give another prefix "
+                         "(--prefix NAME)")
+
+
+def _without_comments(text: str) -> str:
+    return COMMENT.sub(" ", text)
+
+
+@functools.lru_cache(maxsize=None)
+def header_names() -> frozenset[str]:
+    """The identifiers and macros the C headers of an emitted library declare, as this
+    machine's compiler preprocesses them (none when there is no compiler: the user's make
+    then reports a clash)."""
+    try:
+        listing = subprocess.run([*compiler_command(), "-E", "-dD", "-x", "c", "-"],
+                                 input=HEADERS, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError, LifgenError):
+        return frozenset()
+    return frozenset(C_NAME.findall(listing.stdout)) if listing.returncode == 0 else frozenset()
 
 
 def library_source(model: Model | str | Path, options: Semantics, target: str = "c"
