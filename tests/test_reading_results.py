@@ -46,6 +46,32 @@ def test_spike_event_times_are_flat_and_in_time_units(cuba):
     assert raster.shape == (2000, 50) and raster.sum() == times.size
 
 
+def test_spike_times_in_brian2s_convention_are_a_step_earlier(cuba):
+    """lifgen and NEST stamp the end of the spike's step, (k + 1)*dt; Brian2 its start, k*dt."""
+    _, result = cuba
+    steps = result.spike_steps(7)
+    assert steps.size
+    np.testing.assert_allclose(result.spike_times[7], (steps + 1) * 0.1)
+    np.testing.assert_allclose(result.spike_times(convention="nest")[7], (steps + 1) * 0.1)
+    np.testing.assert_allclose(result.spike_times(convention="brian2")[7], steps * 0.1)
+    times, neurons = result.spike_event_times(convention="brian2")
+    later, same = result.spike_event_times
+    np.testing.assert_allclose(later - times, 0.1)
+    np.testing.assert_array_equal(neurons, same)
+    with pytest.raises(InputError, match="convention must be one of"):
+        result.spike_times(convention="genn")
+
+
+def test_precise_spike_times_keep_the_crossing_and_brian2s_the_step_start():
+    simulator = lifgen.compile("lapicque", method="exact", precise=True,
+                               reset_timing="same_step")
+    result = simulator.run(300, 1, inputs={"I": 0.5})
+    crossing, stamped = result.spike_times[0], result.spike_times(convention="brian2")[0]
+    assert crossing.size and np.all(crossing % result.dt > 1e-12)  # off the grid
+    np.testing.assert_allclose(stamped, result.spike_steps(0) * result.dt)
+    assert np.all((crossing > stamped) & (crossing <= stamped + result.dt))
+
+
 def test_events_and_raster_agree():
     simulator = lifgen.compile("leaky")
     currents = np.linspace(0.1, 0.6, 8)
