@@ -130,3 +130,65 @@ def test_plot_has_a_panel_and_a_unit_per_state(tmp_path):
     path = tmp_path / "raster.png"
     result.plot_raster(path)
     assert path.stat().st_size > 1000
+
+
+def test_plot_titles_count_one_spike_in_the_singular():
+    pytest.importorskip("matplotlib")
+    result = lifgen.compile("leaky").run(12, 1, inputs={"I": lifgen.Pulse(2.0, 0, 1)})
+    assert int(result.spike_count.sum()) == 1
+    assert result.plot().axes[0].get_title().endswith("neuron 0, 1 spike")
+    assert result.plot_raster().axes[0].get_title() == "leaky: 1 spike from 1 neuron"
+
+
+@pytest.fixture(scope="module")
+def crowd():
+    """4000 leaky neurons firing at different rates: a raster that used to be a black mass."""
+    simulator = lifgen.compile("leaky")
+    return simulator.run(200, 4000, inputs={"I": np.linspace(0.0, 0.5, 4000)}, spikes="events")
+
+
+def _raster_line(figure):
+    (line,) = [line for line in figure.axes[0].get_lines() if line.get_xdata().size]
+    return line
+
+
+def test_a_raster_of_thousands_of_neurons_draws_small_dots(crowd):
+    pytest.importorskip("matplotlib")
+    dense = _raster_line(crowd.plot_raster())
+    assert dense.get_marker() == "." and dense.get_markersize() < 1
+    assert dense.get_markeredgewidth() == 0
+    few = _raster_line(crowd.plot_raster(neurons=np.arange(3980, 4000)))
+    assert crowd.plot_raster(neurons=20).axes[0].get_title().endswith("from 20 of 4000 neurons")
+    assert few.get_marker() == "|" and few.get_markersize() == 3
+    assert dense.get_xdata().size == int(crowd.spike_count.sum())
+
+
+def test_a_raster_shows_a_subset_of_neurons(crowd):
+    pytest.importorskip("matplotlib")
+    chosen = [3999, 3000, 2500]
+    figure = crowd.plot_raster(neurons=chosen)
+    line = _raster_line(figure)
+    times, neurons = crowd.spike_event_times
+    assert line.get_xdata().size == int(np.isin(neurons, chosen).sum()) > 0
+    assert set(np.asarray(line.get_ydata()).tolist()) == {0, 1, 2}  # one row each, index order
+    assert figure.axes[0].get_title().endswith(f"from 3 of 4000 neurons")
+    labels = {t.get_text() for t in figure.axes[0].get_yticklabels()}
+    assert {"2500", "3000", "3999"} <= labels
+    mask = np.zeros(4000, bool)
+    mask[[5, 7]] = True
+    assert "from 2 of 4000" in crowd.plot_raster(neurons=mask).axes[0].get_title()
+    with pytest.raises(InputError, match="indices in 0..3999"):
+        crowd.plot_raster(neurons=[4000])
+
+
+def test_verification_plot_labels_the_tested_dts_only():
+    pytest.importorskip("matplotlib")
+    report = lifgen.verify("lapicque", methods="euler,rk2")
+    figure = report.plot()
+    errors = figure.axes[1]
+    figure.canvas.draw()
+    labels = [t.get_text() for t in errors.get_xticklabels() if t.get_text()]
+    assert labels == [f"{dt:g}" for dt in sorted({r["dt"] for r in report.rows})]
+    assert not [t for t in errors.xaxis.get_minorticklabels() if t.get_text()]
+    boxes = [t.get_window_extent() for t in errors.get_xticklabels() if t.get_text()]
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))  # no two labels overlap

@@ -290,12 +290,13 @@ class Result:
         return plot_result(self, neuron, path, states)
 
     def plot_raster(self, path: str | Path | None = None,
-                    bin: float | str | None = None) -> "Figure":
+                    bin: float | str | None = None, neurons: object = None) -> "Figure":
         """Spike raster of the first batch row over its population rate; saved to `path` if
-        given. Returns the figure."""
+        given. `neurons` draws a subset: a count (the first that many), indices or a mask.
+        Returns the figure."""
         from .plotting import plot_raster
 
-        return plot_raster(self, path, bin)
+        return plot_raster(self, path, bin, neurons)
 
     def __repr__(self) -> str:
         from .notebook import result_text
