@@ -171,7 +171,7 @@ def test_a_raster_shows_a_subset_of_neurons(crowd):
     times, neurons = crowd.spike_event_times
     assert line.get_xdata().size == int(np.isin(neurons, chosen).sum()) > 0
     assert set(np.asarray(line.get_ydata()).tolist()) == {0, 1, 2}  # one row each, index order
-    assert figure.axes[0].get_title().endswith(f"from 3 of 4000 neurons")
+    assert figure.axes[0].get_title().endswith("from 3 of 4000 neurons")
     labels = {t.get_text() for t in figure.axes[0].get_yticklabels()}
     assert {"2500", "3000", "3999"} <= labels
     mask = np.zeros(4000, bool)
