@@ -62,7 +62,11 @@ def _branch(usable: np.ndarray, at_start: int) -> tuple[int | None, int | None]:
     return None, int(below[-1]) if below.size else None
 
 
-def _steady_state_relation(model: Model, parameters: Mapping[str, float], name: str):
+Relation = tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _steady_state_relation(model: Model, parameters: Mapping[str, float], name: str
+                           ) -> Relation | None:
     """(membrane, threshold, V grid from the initial value to threshold, input at each V, whether
     each equilibrium is stable), or None."""
     membrane, threshold = membrane_threshold(model, parameters)
