@@ -322,20 +322,6 @@ def test_the_cuda_example_prints_the_numbers_of_the_python_path(tmp_path, model,
     assert int(words[1]) > 0, "the example's default input should make the neuron fire"
 
 
-@pytest.mark.parametrize("model", ["lif_cuba", "iaf_psc_exp", "adex", "eif", "qif",
-                                   "hodgkin_huxley", "izhikevich", "lif_coba"])
-def test_the_example_of_a_users_model_fires(model, tmp_path):
-    """A model of the user's own (here a library file under another name, so no gallery panel
-    helps) is driven from its own threshold and steady states: 1 pA left an AdEx silent."""
-    text = model_file(model).read_text()
-    source = tmp_path / f"my_{model}.toml"
-    source.write_text(text.replace(f'name = "{model}"', f'name = "my_{model}"', 1))
-    lifgen.emit(source, tmp_path / "out")
-    _run(["make", "-s"], tmp_path / "out")
-    words = _run(["./example"], tmp_path / "out").split()
-    assert words[0] == "spikes" and int(words[1]) > 0, words
-
-
 def test_emit_says_that_a_coupled_models_cuda_library_is_uncoupled(tmp_path, capsys):
     assert main(["emit", "rleaky", "--out", str(tmp_path), "--target", "cuda"]) == 0
     assert "not coupled" in capsys.readouterr().err
