@@ -1,6 +1,9 @@
 """Issue 14, results a scientist can read: rates and rasters in time units, plots with a panel
 and a unit per state, and short reprs for the terminal and HTML for notebooks."""
 
+import html
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -103,14 +106,39 @@ def test_simulator_step_map_and_report_show_themselves(cuba):
     simulator, _ = cuba
     page = simulator._repr_html_()
     assert "<details>" in page and "lif_cuba" in page and "exact" in page
-    assert "#include" in page.split("<details>")[1]
+    assert "#include" in page.split("<details>")[-1]
     text = repr(simulator.step_map)
     assert text.startswith("<StepMap lif_cuba: exact, dt=0.1>") and "spike if V > V_t" in text
     assert "V &lt;-" in simulator.step_map._repr_html_()
     report = lifgen.verify("lapicque", methods=("euler", "exact"), dts=[1e-3, 5e-4, 2.5e-4])
     assert repr(report) == "<VerificationReport lapicque: 2 methods x 3 dts, passed>"
     assert str(report) == report.to_table()
-    assert "euler: ok" in report._repr_html_()
+    page = report._repr_html_()
+    assert "<pre>" not in page and "<th style='text-align:left'>max error</th>" in page
+    assert "<td style='text-align:left'>euler</td><td style='text-align:left'>ok</td>" in page
+    assert page.count("<tr>") >= 1 + 6 + 1 + 2  # header, a row per method and dt, verdicts
+    assert html.escape(report.verdict_details()["euler"]) in page
+    assert "observed order" in report.verdict_details()["euler"]
+    if importlib.util.find_spec("matplotlib"):
+        assert "<img src='data:image/png;base64," in page
+
+
+def test_a_simulator_in_a_notebook_shows_its_model_not_its_internals(cuba):
+    """Equations in LaTeX, parameters and states with units and values, the method and why;
+    the options and the generated C collapsed."""
+    simulator, _ = cuba
+    page = simulator._repr_html_()
+    shown = page.split("<details>")[0]
+    assert "$$" in shown and r"\frac{d}{d t} V" in shown and "\\text{spike if }" in shown
+    assert "<td style='text-align:left'>tau_m</td><td style='text-align:left'>20</td>" \
+           "<td style='text-align:left'>ms</td>" in shown
+    assert "<td style='text-align:left'>V</td><td style='text-align:left'>-60</td>" \
+           "<td style='text-align:left'>mV</td>" in shown
+    assert ">exact<" in shown and html.escape(simulator.method_reason) in shown
+    assert "0.1 ms" in shown and "#include" not in shown and "threads" not in shown
+    auto = lifgen.compile("adex")
+    assert "auto" in auto.method_reason
+    assert html.escape(auto.method_reason) in auto._repr_html_().split("<details>")[0]
 
 
 def test_model_latex_has_no_float_clutter():

@@ -154,6 +154,14 @@ class VerificationReport:
                          f"{r['missed_spikes']:6d} {r['extra_spikes']:5d}")
         lines += self._per_state()
         lines.append("")
+        details = self.verdict_details()
+        for method, ok in self.verdicts().items():
+            lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({details[method]})")
+        return "\n".join(lines)
+
+    def verdict_details(self) -> dict[str, str]:
+        """Method -> why its verdict is what it is (the observed against the expected order)."""
+        details = {}
         for method, ok in self.verdicts().items():
             expected, observed = self.expected_order(method), self.measured_order(method)
             if expected is None:
@@ -166,8 +174,8 @@ class VerificationReport:
                 detail = f"error below the noise floor {self.noise_floor:.1e} at {where}"
             else:
                 detail = f"observed order {observed:.2f}, expected {expected}"
-            lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({detail})")
-        return "\n".join(lines)
+            details[method] = detail
+        return details
 
     def state_orders(self, method: str) -> dict[str, float | None]:
         """State -> observed order of `method` between its two finest dts whose error in that
