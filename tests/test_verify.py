@@ -376,3 +376,23 @@ def test_verify_chooses_a_sub_threshold_input_in_the_models_own_scale(tmp_path):
     assert report.verdicts()["exponential_euler"]
     (amplitude,) = [w for w in report.driven.split() if w[0].isdigit()][:1]
     assert 0.005 < float(amplitude) < 0.05  # about 2 uA/cm^2: below HH's step threshold
+
+
+def test_holding_inputs_come_from_the_models_own_steady_states():
+    """numerics/holding.py, without C: a linear neuron's holding input is its leak times the
+    distance; Hodgkin-Huxley's stays under the step that fires it (3 uA/cm^2); cobahh, which fires
+    at rest, is held by a negative current; a discrete map has no steady-state relation."""
+    from lifgen.numerics.accuracy import parameter_values
+    from lifgen.numerics.holding import holding_input
+
+    def held(name, share):
+        model = lifgen.load_model(name)
+        return holding_input(model, parameter_values(model), model.input_names[0], share)
+
+    # lif_coba at rest: tau_m dV/dt = E_L - V + I, so I = (V - E_L); a quarter of 10 mV
+    assert held("lif_coba", 0.75) == pytest.approx(2.5, abs=0.02)
+    assert held("lif_coba", 1.5) == pytest.approx(15.0, abs=0.05)
+    assert 1.0 < held("hodgkin_huxley", 0.75) < 2.5
+    assert held("hodgkin_huxley", 1.5) > 9.0  # past the Hopf bifurcation: it fires repetitively
+    assert held("cobahh", 0.75) < -40.0
+    assert held("leaky", 0.75) is None

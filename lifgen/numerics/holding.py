@@ -67,8 +67,9 @@ Relation = tuple[str, float, np.ndarray, np.ndarray, np.ndarray]
 
 def _steady_state_relation(model: Model, parameters: Mapping[str, float], name: str
                            ) -> Relation | None:
-    """(membrane, threshold, V grid from the initial value to threshold, input at each V, whether
-    each equilibrium is stable), or None."""
+    """(membrane, threshold, a grid of V from as far below the initial value as threshold is
+    above it up to threshold, the input at each V, whether each equilibrium there is stable and
+    finite), or None."""
     membrane, threshold = membrane_threshold(model, parameters)
     odes = {s.name: rhs for s, rhs in model.odes}
     if membrane is None or threshold is None or membrane not in odes or model.is_discrete:
@@ -88,8 +89,8 @@ def _steady_state_relation(model: Model, parameters: Mapping[str, float], name: 
     return membrane, threshold, volts, current, stable & np.isfinite(current)
 
 
-def _values(model: Model, parameters: Mapping[str, float], volts: np.ndarray) -> dict:
-    """Names -> values for evaluating the equations on the V grid, inputs and synapses at 0."""
+def _values(model: Model, parameters: Mapping[str, float]) -> dict:
+    """Names -> values for evaluating the equations: the parameters, inputs and synapses at 0."""
     return {**{k: float(v) for k, v in parameters.items()},
             **{s.name: 0.0 for s in (*model.input_symbols, *model.synapse_symbols)}}
 
@@ -99,7 +100,7 @@ def _others_at_equilibrium(model: Model, parameters: Mapping[str, float], membra
     """Every state but the membrane at its equilibrium for each V of the grid: their equations
     are linear in them (A(V) x = b(V)), else None."""
     others = [(s, rhs) for s, rhs in model.odes if s.name != membrane]
-    values = {**_values(model, parameters, volts), membrane: volts}
+    values = {**_values(model, parameters), membrane: volts}
     if not others:
         return {}
     unknowns = [s for s, _ in others]
@@ -132,7 +133,7 @@ def _input_at(model: Model, parameters: Mapping[str, float], name: str, membrane
     others = _others_at_equilibrium(model, parameters, membrane, volts)
     if others is None:
         return None
-    values = {**_values(model, parameters, volts), membrane: volts, **others}
+    values = {**_values(model, parameters), membrane: volts, **others}
     without = np.broadcast_to(closure(from_sympy(rhs.xreplace({drive: 0})))(values), volts.shape)
     per_unit = np.broadcast_to(closure(from_sympy(gain))(values), volts.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -147,7 +148,7 @@ def _stable(model: Model, parameters: Mapping[str, float], name: str, membrane: 
     others = _others_at_equilibrium(model, parameters, membrane, volts)
     if others is None:
         return None
-    values = {**_values(model, parameters, volts), membrane: volts, **others, name: current}
+    values = {**_values(model, parameters), membrane: volts, **others, name: current}
     states = [s for s, _ in model.odes]
     jacobian = np.empty((volts.size, len(states), len(states)))
     for i, (_, rhs) in enumerate(model.odes):
