@@ -64,3 +64,26 @@ def test_example_draws_a_raster(tmp_path):
                           "--plot", str(figure)], capture_output=True, text=True, check=True,
                          env=ENV)
     assert "Hz excitatory" in out.stdout and figure.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("name", ["cuba", "coba"])
+def test_the_example_script_builds_the_network_that_matches_brian2(name):
+    """examples/cuba.py and coba.py build the network in the file (a script to copy and edit):
+    the same synapses, initial values and spikes as lifgen.tools.brette2007, which the Brian2
+    comparison runs."""
+    from example_modules import example
+
+    script = example(name)
+    simulator, initial, synapses = script.build(seed=2)
+    expected = brette2007.connections(brette2007.NETWORKS[name], seed=3)
+    for synapse in ("exc", "inh"):
+        for field in ("pre", "post", "weight", "delay"):
+            np.testing.assert_array_equal(getattr(synapses[synapse], field),
+                                          getattr(expected[synapse], field))
+    ours = script.run(seed=2, duration_ms=30.0)
+    theirs = brette2007.run(name, seed=2, duration_ms=30.0)
+    assert ours.spike_count.sum() > 0
+    for a, b in zip(ours.spike_events, theirs.spike_events):
+        np.testing.assert_array_equal(a, b)
+    stats = script.statistics(ours)
+    assert stats["spikes"] == int(theirs.spike_count.sum())

@@ -12,7 +12,7 @@ import lifgen
 from lifgen.cli import main
 from lifgen.tools.emit import _example_input, example_run, library_source
 from lifgen.errors import InputError
-from lifgen.frontend.library import list_models, load_model
+from lifgen.frontend.library import list_models, load_model, model_file
 from lifgen.codegen.compiler import checked_semantics
 
 MODELS = list_models()
@@ -66,6 +66,21 @@ def test_example_prints_the_numbers_of_the_python_path(model, dtype, emitted):
         spikes="count", record=[])
     assert int(words[1]) == int(result.spike_count.sum())
     assert np.dtype(dtype).type(float(words[3])) == result.state[membrane][0]
+    assert int(words[1]) > 0, "the example's default input should make the neuron fire"
+
+
+@pytest.mark.parametrize("model", ["lif_cuba", "iaf_psc_exp", "adex", "eif", "qif",
+                                   "hodgkin_huxley", "izhikevich", "lif_coba"])
+def test_the_example_of_a_users_model_fires(model, tmp_path):
+    """A model of the user's own (here a library file under another name, so no gallery panel
+    helps) is driven from its own threshold and steady states: 1 pA left an AdEx silent."""
+    text = model_file(model).read_text()
+    source = tmp_path / f"my_{model}.toml"
+    source.write_text(text.replace(f'name = "{model}"', f'name = "my_{model}"', 1))
+    lifgen.emit(source, tmp_path / "out")
+    _run(["make", "-s"], tmp_path / "out")
+    words = _run(["./example"], tmp_path / "out").split()
+    assert words[0] == "spikes" and int(words[1]) > 0, words
 
 
 @pytest.mark.parametrize("model, dtype", [("leaky", "float32"), ("rsynaptic", "float64"),
@@ -304,6 +319,7 @@ def test_the_cuda_example_prints_the_numbers_of_the_python_path(tmp_path, model,
         spikes="count", record=[])
     assert int(words[1]) == int(result.spike_count.sum())
     assert np.dtype(dtype).type(float(words[3])) == result.state[membrane][0]
+    assert int(words[1]) > 0, "the example's default input should make the neuron fire"
 
 
 def test_emit_says_that_a_coupled_models_cuda_library_is_uncoupled(tmp_path, capsys):

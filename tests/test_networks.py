@@ -116,6 +116,42 @@ def test_random_connectivity():
     assert with_self.n_synapses == 2500
 
 
+def test_random_connectivity_by_name_reads_pre_then_post():
+    """Positionally (n_post, n_pre) as a weight matrix's shape; by name in any order."""
+    named = lifgen.Sparse.random(n_pre=30, n_post=20, p=0.2, weight=1.0, seed=4)
+    positional = lifgen.Sparse.random(20, 30, 0.2, 1.0, seed=4)
+    assert (named.n_pre, named.n_post) == (30, 20)
+    np.testing.assert_array_equal(named.to_dense(), positional.to_dense())
+
+
+def test_random_connectivity_from_a_presynaptic_subset():
+    """pre= keeps the population's size and its indices: no renumbering detour."""
+    subset = np.array([3, 7, 8, 15])
+    sparse = lifgen.Sparse.random(n_pre=20, n_post=20, p=1.0, weight=1.0, pre=subset)
+    assert sparse.n_pre == 20 and set(sparse.pre.tolist()) == set(subset.tolist())
+    assert sparse.n_synapses == subset.size * 19  # every pair, autapses left out
+    onto = lifgen.Sparse.random(n_pre=20, n_post=10, p=1.0, weight=1.0, pre=[0, 1], post=[2, 5],
+                                allow_autapses=True)
+    assert sorted(zip(onto.pre.tolist(), onto.post.tolist())) == [(0, 2), (0, 5), (1, 2), (1, 5)]
+    with pytest.raises(InputError, match="pre indices must be in 0..19"):
+        lifgen.Sparse.random(n_pre=20, n_post=20, p=0.5, weight=1.0, pre=[20])
+    with pytest.raises(InputError, match="each appear once"):
+        lifgen.Sparse.random(n_pre=20, n_post=20, p=0.5, weight=1.0, pre=[1, 1])
+
+
+def test_autapses_are_explicit():
+    """Off by default (Brian2 keeps them); allow_autapses=True keeps them, allow_self is its
+    older name, and the two may not disagree."""
+    assert lifgen.Sparse.random(n_pre=10, n_post=10, p=1.0, weight=1.0).n_synapses == 90
+    kept = lifgen.Sparse.random(n_pre=10, n_post=10, p=1.0, weight=1.0, allow_autapses=True)
+    assert kept.n_synapses == 100 and np.any(kept.pre == kept.post)
+    assert lifgen.Sparse.random(10, 10, 1.0, 1.0, allow_self=True).n_synapses == 100
+    with pytest.raises(InputError, match="older name"):
+        lifgen.Sparse.random(10, 10, 1.0, 1.0, allow_self=True, allow_autapses=False)
+    with pytest.raises(InputError, match="True or False"):
+        lifgen.Sparse.random(10, 10, 1.0, 1.0, allow_autapses="no")
+
+
 def test_from_scipy():
     scipy_sparse = pytest.importorskip("scipy.sparse")
     matrix = scipy_sparse.random(20, 30, density=0.2, random_state=3, format="csr")

@@ -340,3 +340,59 @@ def test_verify_reports_every_state_with_the_order_theory_gives(case):
     assert set(errors) == set(model.state_names)
     for state, order in report.state_orders("rk4").items():
         assert order is None or abs(order - 4) <= 0.25, (state, order)
+
+
+@pytest.mark.parametrize("name", lifgen.list_models())
+def test_verify_with_its_defaults_passes_every_library_model_or_says_why(name):
+    """The default input holds the membrane below threshold (from the model's own threshold and
+    steady states), so the reference never fires and no correct method is FAILED: cobahh fires
+    at rest and needs a holding current below 0, which 1 pA was not. Three dts rather than five,
+    and euler alone on linear models (whose default input has its own tests), keep CI short;
+    the input and duration are verify's defaults."""
+    model = lifgen.load_model(name)
+    if model.is_discrete or model.is_stochastic:
+        with pytest.raises(InputError, match="discrete-time map|white noise"):
+            lifgen.verify(model)
+        return
+    from lifgen.numerics.methods import is_linear
+
+    report = lifgen.verify(model, dts=[model.dt, model.dt / 2, model.dt / 4],
+                           methods=["euler"] if is_linear(model) else None)
+    assert report.passed and report.window is None, report.to_table()
+    assert report.to_table().splitlines()[1].startswith("input: I = ")
+
+
+def test_verify_chooses_a_sub_threshold_input_in_the_models_own_scale(tmp_path):
+    """A Hodgkin-Huxley neuron whose input is in units of 100 uA/cm^2: 1 of them fires at once
+    and the error window held the spike's upstroke (exponential Euler reported FAILED)."""
+    text = lifgen.frontend.library.model_file("hodgkin_huxley").read_text()
+    scaled = text.replace('"C*dV/dt = I - ', '"C*dV/dt = 100*I - ', 1).replace(
+        'name = "hodgkin_huxley"', 'name = "hh_scaled"', 1)
+    assert scaled.count("100*I") == 1
+    path = tmp_path / "hh_scaled.toml"
+    path.write_text(scaled)
+    report = lifgen.verify(path, methods=["rk4", "exponential_euler"], dts=[0.04, 0.02, 0.01])
+    assert report.window is None and report.passed, report.to_table()
+    assert report.verdicts()["exponential_euler"]
+    (amplitude,) = [w for w in report.driven.split() if w[0].isdigit()][:1]
+    assert 0.005 < float(amplitude) < 0.05  # about 2 uA/cm^2: below HH's step threshold
+
+
+def test_holding_inputs_come_from_the_models_own_steady_states():
+    """numerics/holding.py, without C: a linear neuron's holding input is its leak times the
+    distance; Hodgkin-Huxley's stays under the step that fires it (3 uA/cm^2); cobahh, which fires
+    at rest, is held by a negative current; a discrete map has no steady-state relation."""
+    from lifgen.numerics.accuracy import parameter_values
+    from lifgen.numerics.holding import holding_input
+
+    def held(name, share):
+        model = lifgen.load_model(name)
+        return holding_input(model, parameter_values(model), model.input_names[0], share)
+
+    # lif_coba at rest: tau_m dV/dt = E_L - V + I, so I = (V - E_L); a quarter of 10 mV
+    assert held("lif_coba", 0.75) == pytest.approx(2.5, abs=0.02)
+    assert held("lif_coba", 1.5) == pytest.approx(15.0, abs=0.05)
+    assert 1.0 < held("hodgkin_huxley", 0.75) < 2.5
+    assert held("hodgkin_huxley", 1.5) > 9.0  # past the Hopf bifurcation: it fires repetitively
+    assert held("cobahh", 0.75) < -40.0
+    assert held("leaky", 0.75) is None

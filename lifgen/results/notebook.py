@@ -26,6 +26,8 @@ class Shown(Protocol):
     @property
     def method(self) -> str: ...
     @property
+    def method_reason(self) -> str: ...
+    @property
     def dt(self) -> float | None: ...
     @property
     def dtype(self) -> str: ...
@@ -123,17 +125,46 @@ def result_html(result: RunResult) -> str:
     return f"<div><b>lifgen Result</b>{_table(result_facts(result))}{raster_svg(result)}</div>"
 
 
+def _grid(head: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    """An HTML table with a header row; every cell escaped."""
+    top = "".join(f"<th style='text-align:left'>{html.escape(str(h))}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(cell))}</td>"
+                                    for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{top}</tr>{body}</table>"
+
+
+def model_html(model: Model) -> str:
+    """The model as a reader knows it: its equations in LaTeX (the notebook typesets them), its
+    parameters with values and units, its states with initial values, and its inputs."""
+    equations = model._repr_latex_().strip("$")
+    parameters = _grid(("parameter", "value", "unit", "description"),
+                       ((q.name, f"{q.value:g}" if q.value is not None else "derived", q.unit,
+                         q.description) for q in model.parameters))
+    states = _grid(("state", "initial", "unit", "description"),
+                   ((q.name, f"{model.initial_values[q.name]:g}", q.unit, q.description)
+                    for q in model.states))
+    inputs = _grid(("input", "unit", "description"),
+                   ((q.name, q.unit, q.description) for q in model.inputs)) if model.inputs else ""
+    description = f"<p>{html.escape(model.description)}</p>" if model.description else ""
+    return (f"{description}<div>$${html.escape(equations, quote=False)}$$</div>"
+            f"{parameters}{states}{inputs}")
+
+
 def simulator_html(simulator: Shown) -> str:
-    """The model, the options and the generated source, collapsed."""
-    rows = [("model", simulator.model.name), ("method", simulator.method),
-            ("dt", _quantity(simulator.dt, simulator.model.time_unit) if simulator.dt else "map"),
-            ("dtype", simulator.dtype), ("reset", f"{simulator.reset} ({simulator.reset_timing})"),
-            ("target", simulator.target.name)]
-    rows += [(name, value) for name, value in simulator.options.items()
-             if name not in {"method", "dt", "dtype", "reset", "reset_timing"}]
+    """The model (equations, parameters with units, states), the method and why it was chosen,
+    dt; the compile options and the generated source collapsed below."""
+    model = simulator.model
+    rows = [("method", simulator.method), ("why", simulator.method_reason),
+            ("dt", _quantity(simulator.dt, model.time_unit) if simulator.dt else "map"),
+            ("reset", f"{simulator.reset} ({simulator.reset_timing})")]
+    options = [("dtype", simulator.dtype), ("target", simulator.target.name)]
+    options += [(name, value) for name, value in simulator.options.items()
+                if name not in {"method", "dt", "dtype", "reset", "reset_timing"}]
     source = html.escape(simulator.c_source)
-    return (f"<div><b>lifgen Simulator</b>{_table(rows)}<details><summary>generated source "
-            f"({source.count(chr(10))} lines)</summary><pre>{source}</pre></details></div>")
+    return (f"<div><b>lifgen Simulator: {html.escape(model.name)}</b>{model_html(model)}"
+            f"{_table(rows)}<details><summary>compile options</summary>{_table(options)}"
+            f"</details><details><summary>generated source ({source.count(chr(10))} lines)"
+            f"</summary><pre>{source}</pre></details></div>")
 
 
 def report_text(report: Report) -> str:
@@ -145,13 +176,30 @@ def report_text(report: Report) -> str:
             f"{verdict}>")
 
 
+REPORT_COLUMNS = ("method", "dt", "max error", "rms error", "order", "expected",
+                  "spike time error", "missed", "extra")
+
+
 def report_html(report: Report) -> str:
-    """The table and, when matplotlib is there, the convergence plot."""
+    """The rows as a table, each method's verdict, and the convergence plot as an inline PNG
+    when matplotlib is there."""
     from .plotting import pyplot
 
+    unit = f" ({report.time_unit})" if report.time_unit else ""
+    rows = [(r["method"], f"{r['dt']:g}{unit}", f"{r['max_error']:.3e}", f"{r['rms_error']:.3e}",
+             "" if r["order"] is None else f"{r['order']:.2f}",
+             "exact" if (e := report.expected_order(r["method"])) is None else e,
+             "" if r["spike_time_error"] is None else f"{r['spike_time_error']:.2e}",
+             r["missed_spikes"], r["extra_spikes"]) for r in report.rows]
+    verdicts = _grid(("method", "verdict", "why"), (
+        (method, "ok" if ok else "FAILED", report.verdict_details()[method])
+        for method, ok in report.verdicts().items()))
+    notes = [("reference", report.reference)] + (
+        [("input", report.driven)] if report.driven else []) + (
+        [("started from", report.exercised)] if report.exercised else [])
     try:
         plt = pyplot()
-    except InputError:  # no matplotlib: the table alone
+    except InputError:  # no matplotlib: the tables alone
         plt = None
     picture = ""
     if plt is not None:
@@ -160,5 +208,6 @@ def report_html(report: Report) -> str:
         figure.savefig(buffer, format="png", dpi=80)
         plt.close(figure)
         picture = f"<img src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'/>"
-    return (f"<div><b>lifgen VerificationReport</b><pre>{html.escape(report.to_table())}</pre>"
-            f"{picture}</div>")
+    verdict = "passed" if report.passed else "FAILED"
+    return (f"<div><b>lifgen VerificationReport: {html.escape(report.model)}, {verdict}</b>"
+            f"{_table(notes)}{_grid(REPORT_COLUMNS, rows)}{verdicts}{picture}</div>")

@@ -87,7 +87,14 @@ class Report(Protocol):
     def passed(self) -> bool: ...
     @property
     def noise_floor(self) -> float: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def driven(self) -> str: ...
+    @property
+    def exercised(self) -> str: ...
     def verdicts(self) -> dict[str, bool]: ...
+    def verdict_details(self) -> dict[str, str]: ...
     def expected_order(self, method: str) -> int | None: ...
     def to_table(self) -> str: ...
     def plot(self, path: str | Path | None = None) -> Figure: ...
@@ -160,33 +167,103 @@ def plot_result(result: RunResult, neuron: int = 0, path: str | Path | None = No
     bottom.set_yticks([])
     bottom.set_ylabel("spikes")
     bottom.set_xlabel(_time_label(result))
-    figure.axes[0].set_title(f"{result.model}: neuron {neuron}, {len(spike_times)} spikes")
+    figure.axes[0].set_title(f"{result.model}: neuron {neuron}, {counted(len(spike_times), 'spike')}")
     return _finish(plt, figure, path)
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 spike', '2 spikes': a count with its noun in the right number."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+RASTER_POINTS = 250  # about the raster axis's height in points: one row a point at most
+BAR_ROWS = 1.5  # rows at least this many points high are drawn as bars, denser ones as dots
+
+
 def plot_raster(result: RunResult, path: str | Path | None = None,
-                bin: float | str | None = None) -> Figure:
-    """The first batch row's spikes as a raster, over its population rate."""
+                bin: float | str | None = None, neurons: Any = None) -> Figure:
+    """The first batch row's spikes as a raster, over its population rate (of every neuron).
+
+    `neurons` picks the rows drawn: a count (the first that many), indices or a boolean mask.
+    Marks shrink with the density: bars while each row has room, dots below that, sized so that
+    thousands of neurons read as a texture rather than a black mass."""
     plt = pyplot()
-    times, neurons = result.spike_event_times
+    shown = _shown_neurons(result, neurons)
+    times, spiking = result.spike_event_times
+    keep = np.isin(spiking, shown)
+    times, spiking = times[keep], spiking[keep]
+    rows = np.searchsorted(shown, spiking)  # each shown neuron its own row, in index order
     figure, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(8, 5),
                                          gridspec_kw={"height_ratios": [3, 1]})
-    top.plot(times, neurons, "|", color="black", markersize=3)
+    marker, size = _raster_marks(shown.size, times.size, result.duration)
+    top.plot(times, rows, marker, color="black", markersize=size, linestyle="none",
+             **({"markeredgewidth": 0, "rasterized": True} if marker == "." else {}))
     top.set_ylabel("neuron")
-    top.set_ylim(-0.5, result.n_neurons - 0.5)
-    top.set_title(f"{result.model}: {times.size} spikes from {result.n_neurons} neurons")
+    top.set_ylim(-0.5, shown.size - 0.5)
+    if shown.size != result.n_neurons or np.any(shown != np.arange(shown.size)):
+        ticks = top.get_yticks()
+        ticks = ticks[(ticks >= 0) & (ticks < shown.size) & (ticks == np.round(ticks))]
+        top.set_yticks(ticks, [str(shown[int(t)]) for t in ticks])
+    of = f"{shown.size} of {result.n_neurons}" if shown.size != result.n_neurons else \
+        f"{result.n_neurons}"
+    top.set_title(f"{result.model}: {counted(times.size, 'spike')} from {of} "
+                  f"neuron{'' if result.n_neurons == 1 and shown.size == 1 else 's'}")
     starts, rate = result.population_rate(bin if bin is not None else _whole_steps(
         result, max(result.dt or 1.0, result.duration / 100)))
     width = starts[1] - starts[0] if starts.size > 1 else result.duration
     bottom.step(starts + width, rate, where="pre", color="C0")
-    bottom.set_ylabel(f"rate ({result.rate_unit})")
+    bottom.set_ylabel(f"rate ({result.rate_unit}, all neurons)")
     bottom.set_xlabel(_time_label(result))
     return _finish(plt, figure, path)
+
+
+def _shown_neurons(result: RunResult, neurons: Any) -> np.ndarray:
+    """The sorted neuron indices `neurons` names: None (all), a count, indices or a mask."""
+    n = result.n_neurons
+    if neurons is None:
+        return np.arange(n)
+    if isinstance(neurons, (int, np.integer)) and not isinstance(neurons, bool):
+        if not 0 < neurons <= n:
+            raise InputError(f"neurons= as a count must be in 1..{n}, got {neurons}")
+        return np.arange(int(neurons))
+    chosen = np.asarray(neurons)
+    if chosen.dtype == bool:
+        if chosen.shape != (n,):
+            raise InputError(f"neurons= as a mask must have one entry per neuron ({n}), "
+                             f"got shape {chosen.shape}")
+        chosen = np.flatnonzero(chosen)
+    if chosen.ndim != 1 or not chosen.size or not np.issubdtype(chosen.dtype, np.integer) \
+            or chosen.min() < 0 or chosen.max() >= n:
+        raise InputError(f"neurons= must be a count, a mask or indices in 0..{n - 1}, "
+                         f"got {neurons!r}")
+    return np.unique(chosen)
+
+
+def _raster_marks(rows: int, spikes: int, duration: float) -> tuple[str, float]:
+    """(marker, size in points) for a raster of `rows` neurons and `spikes` spikes: a bar as
+    high as a row while rows have room (up to 3 points), else a dot whose area shrinks with the
+    number of spikes per row, down to a fifth of a point."""
+    per_row = RASTER_POINTS / max(rows, 1)
+    if per_row >= BAR_ROWS:
+        return "|", float(min(3.0, per_row))
+    per_spike = RASTER_POINTS * 550 / max(spikes, 1)  # the axis's area (points^2) per spike
+    return ".", float(np.clip(min(per_row, np.sqrt(per_spike)) * 2, 0.2, 2.0))
 
 
 def _whole_steps(result: RunResult, width: float) -> float:
     step = result.dt or 1.0
     return max(1, round(width / step)) * step
+
+
+def _dt_ticks(axis: Any, dts: Sequence[float]) -> None:
+    """Label the log dt axis at the tested dts only, as plain numbers ("0.05"): the default
+    log formatter labels minor ticks inside a decade too, and their labels run together."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLocator
+
+    axis.xaxis.set_major_locator(FixedLocator(list(dts)[::-(-len(dts) // 6)]))  # 6 at most
+    axis.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.xaxis.set_minor_locator(NullLocator())
+    axis.xaxis.set_minor_formatter(NullFormatter())
 
 
 def plot_verification(report: Report, path: str | Path | None = None) -> Figure:
@@ -221,6 +298,7 @@ def plot_verification(report: Report, path: str | Path | None = None) -> Figure:
             errors.loglog(dts, reference, ":", color=line.get_color(), linewidth=1.2)
     errors.axhline(report.noise_floor, color="gray", linestyle="--", linewidth=0.8,
                    label="rounding floor")
+    _dt_ticks(errors, sorted({r["dt"] for r in report.rows}))
     errors.set_xlabel(f"dt ({report.time_unit})" if report.time_unit else "dt")
     errors.set_ylabel("max error over all states")
     errors.set_title("error against dt (dotted: theoretical slopes)")

@@ -26,6 +26,38 @@ def check_memory(parts: Mapping[str, int], max_memory: float | None, subject: st
         check(parts, max_memory, subject, advice)
 
 
+# convention -> the step number k of a spike's step plus this, times dt, is its time: lifgen
+# and NEST stamp the end of the step in which the threshold was crossed, Brian2 its start
+SPIKE_TIME_CONVENTIONS = {"lifgen": 1, "nest": 1, "end": 1, "brian2": 0, "start": 0}
+
+
+class SpikeTimes(list):
+    """Each neuron's spike times in lifgen's convention (a list of arrays); called with
+    `convention=` (a key of SPIKE_TIME_CONVENTIONS), the same in that convention."""
+
+    def __init__(self, in_convention: Callable[[str], list]) -> None:
+        super().__init__(in_convention("lifgen"))
+        self._in_convention = in_convention
+
+    def __call__(self, convention: str = "lifgen") -> list[np.ndarray]:
+        return self._in_convention(convention)
+
+
+class SpikeEventTimes(tuple):
+    """(times, neurons) in lifgen's convention; called with `convention=`, the same in that
+    convention."""
+
+    _in_convention: Callable[[str], tuple]
+
+    def __new__(cls, pair: tuple, in_convention: Callable[[str], tuple]) -> "SpikeEventTimes":
+        made = super().__new__(cls, pair)
+        made._in_convention = in_convention
+        return made
+
+    def __call__(self, convention: str = "lifgen") -> tuple[np.ndarray, np.ndarray]:
+        return self._in_convention(convention)
+
+
 @dataclass(repr=False)
 class Result:
     """What a run produced. Row t of `spikes` and of each trace holds the values after step t.
@@ -85,22 +117,31 @@ class Result:
         raise ValueError("this run kept spike counts only; run with spikes='raster' or 'events'")
 
     @property
-    def spike_times(self) -> list[np.ndarray]:
+    def spike_times(self) -> "SpikeTimes":
         """Spike times of each neuron of the first batch row (a list of arrays).
 
         In precise mode these are the crossing instants, off the grid; otherwise the end of the
-        step in which the neuron spiked, (t + 1)*dt.
+        step in which the neuron spiked, (k + 1)*dt, as NEST stamps them. Called,
+        `spike_times(convention="brian2")` gives the start of that step, k*dt, as Brian2's
+        SpikeMonitor does (SPIKE_TIME_CONVENTIONS).
         """
+        return SpikeTimes(self._times_of_steps)
+
+    def _times_of_steps(self, convention: str) -> list[np.ndarray]:
+        """Each neuron's spike times in `convention`."""
+        return [self._stamp(self.spike_steps(n), n, convention) for n in range(self.n_neurons)]
+
+    def _stamp(self, steps: np.ndarray, neurons: np.ndarray | int, convention: str
+               ) -> np.ndarray:
+        """The times of spikes in `steps` (of `neurons`, first batch row) in `convention`."""
+        if convention not in SPIKE_TIME_CONVENTIONS:
+            raise InputError(f"convention must be one of {', '.join(SPIKE_TIME_CONVENTIONS)}, "
+                             f"got {convention!r}")
         dt = self.dt if self.dt is not None else 1.0
-        times = []
-        for n in range(self.n_neurons):
-            steps = self.spike_steps(n)
-            if self.spike_offsets is None:
-                times.append((steps + 1) * dt)
-            else:
-                offsets = self.spike_offsets.reshape(self.n_steps, -1, self.n_neurons)
-                times.append(steps * dt + offsets[steps, 0, n])
-        return times
+        if self.spike_offsets is None or SPIKE_TIME_CONVENTIONS[convention] == 0:
+            return (steps + SPIKE_TIME_CONVENTIONS[convention]) * dt
+        offsets = self.spike_offsets.reshape(self.n_steps, -1, self.n_neurons)
+        return steps * dt + offsets[steps, 0, neurons]
 
     @property
     def rate_unit(self) -> str:
@@ -145,15 +186,15 @@ class Result:
         raise InputError("this run kept spike counts only; run with spikes='raster' or 'events'")
 
     @property
-    def spike_event_times(self) -> tuple[np.ndarray, np.ndarray]:
+    def spike_event_times(self) -> "SpikeEventTimes":
         """(times, neurons): every spike of the first batch row as two flat arrays sorted by time,
-        times in the model's time unit (precise crossing instants in precise mode)."""
+        times in the model's time unit (precise crossing instants in precise mode). Called,
+        `spike_event_times(convention="brian2")` stamps each at its step's start, k*dt."""
+        return SpikeEventTimes(self._event_times("lifgen"), self._event_times)
+
+    def _event_times(self, convention: str) -> tuple[np.ndarray, np.ndarray]:
         steps, neurons = self._first_row_events()
-        dt = self.dt if self.dt is not None else 1.0
-        if self.spike_offsets is None:
-            return (steps + 1) * dt, neurons
-        offsets = self.spike_offsets.reshape(self.n_steps, -1, self.n_neurons)[steps, 0, neurons]
-        times = steps * dt + offsets
+        times = self._stamp(steps, neurons, convention)
         order = np.argsort(times, kind="stable")
         return times[order], neurons[order]
 
@@ -268,12 +309,13 @@ class Result:
         return plot_result(self, neuron, path, states)
 
     def plot_raster(self, path: str | Path | None = None,
-                    bin: float | str | None = None) -> "Figure":
+                    bin: float | str | None = None, neurons: object = None) -> "Figure":
         """Spike raster of the first batch row over its population rate; saved to `path` if
-        given. Returns the figure."""
+        given. `neurons` draws a subset: a count (the first that many), indices or a mask.
+        Returns the figure."""
         from .plotting import plot_raster
 
-        return plot_raster(self, path, bin)
+        return plot_raster(self, path, bin, neurons)
 
     def __repr__(self) -> str:
         from .notebook import result_text

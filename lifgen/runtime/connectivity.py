@@ -51,22 +51,37 @@ class Sparse:
 
     @classmethod
     def random(cls, n_post: int, n_pre: int, p: float, weight: npt.ArrayLike,
-               delay: npt.ArrayLike = 1, seed: int = 0, allow_self: bool = False) -> Sparse:
-        """Each pair connected independently with probability `p` (NumPy generator `seed`)."""
+               delay: npt.ArrayLike = 1, seed: int = 0, allow_self: bool | None = None, *,
+               allow_autapses: bool | None = None, pre: npt.ArrayLike | None = None,
+               post: npt.ArrayLike | None = None) -> Sparse:
+        """Each pair connected independently with probability `p` (NumPy generator `seed`).
+
+        Positionally the order is (n_post, n_pre), as a weight matrix's shape; name them
+        (`Sparse.random(n_pre=80, n_post=20, p=0.2, weight=2.0)`) to read in the order of the rest
+        of the API. `pre` (and `post`) restrict the synapses to those neuron indices of the
+        populations, whose sizes stay n_pre and n_post. `allow_autapses` (default False, unlike
+        Brian2's `connect(p=...)`, which keeps i == j) drops the pairs whose presynaptic index
+        equals the postsynaptic one: a population connected onto itself. `allow_self` is its
+        older name.
+        """
+        autapses = _autapses(allow_autapses, allow_self)
         if not 0 <= p <= 1:
             raise InputError(f"Sparse.random: p must be in [0, 1], got {p!r}")
+        sources = _subset(pre, n_pre, "pre")
+        targets_all = _subset(post, n_post, "post")
         rng = np.random.default_rng(seed)
         pre_rows: list[np.ndarray] = []
         post_rows: list[np.ndarray] = []
-        for j in range(n_pre):  # one presynaptic row at a time keeps memory at O(synapses)
-            targets = np.flatnonzero(rng.random(n_post) < p)
-            if not allow_self:
+        for j in sources:  # one presynaptic row at a time keeps memory at O(synapses)
+            targets = targets_all[rng.random(targets_all.size) < p]
+            if not autapses:
                 targets = targets[targets != j]
             pre_rows.append(np.full(targets.size, j, np.int64))
             post_rows.append(targets)
-        pre = np.concatenate(pre_rows) if pre_rows else np.zeros(0, np.int64)
-        post = np.concatenate(post_rows) if post_rows else np.zeros(0, np.int64)
-        return cls.from_arrays(pre, post, weight, delay, n_pre=n_pre, n_post=n_post)
+        pre_indices = np.concatenate(pre_rows) if pre_rows else np.zeros(0, np.int64)
+        post_indices = np.concatenate(post_rows) if post_rows else np.zeros(0, np.int64)
+        return cls.from_arrays(pre_indices, post_indices, weight, delay, n_pre=n_pre,
+                               n_post=n_post)
 
     @classmethod
     def from_scipy(cls, matrix: Any, delay: npt.ArrayLike = 1) -> Sparse:  # scipy is optional
@@ -105,6 +120,29 @@ class Sparse:
     def __repr__(self) -> str:
         return (f"<Sparse {self.n_pre} -> {self.n_post}: {self.n_synapses} synapses, delays "
                 f"{int(self.delay.min()) if self.delay.size else 1}..{self.max_delay} steps>")
+
+
+def _autapses(allow_autapses: bool | None, allow_self: bool | None) -> bool:
+    """Whether Sparse.random keeps i -> i pairs: `allow_autapses`, or its older name."""
+    if allow_autapses is not None and allow_self is not None and allow_autapses != allow_self:
+        raise InputError("Sparse.random: allow_self is the older name of allow_autapses; give one")
+    chosen = allow_autapses if allow_autapses is not None else allow_self
+    if chosen is not None and not isinstance(chosen, (bool, np.bool_)):
+        raise InputError(f"Sparse.random: allow_autapses must be True or False, got {chosen!r}")
+    return bool(chosen)
+
+
+def _subset(indices: npt.ArrayLike | None, size: int, what: str) -> npt.NDArray[np.int64]:
+    """Neuron indices `indices` of a population of `size` (all of them when None), each once,
+    in the order given."""
+    if indices is None:
+        return np.arange(size, dtype=np.int64)
+    chosen = _indices(indices, what)
+    if chosen.size and (chosen.min() < 0 or chosen.max() >= size):
+        raise InputError(f"Sparse.random: {what} indices must be in 0..{size - 1}")
+    if np.unique(chosen).size != chosen.size:
+        raise InputError(f"Sparse.random: {what} indices must each appear once")
+    return chosen
 
 
 def _indices(values: npt.ArrayLike, what: str) -> npt.NDArray[np.int64]:

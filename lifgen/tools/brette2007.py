@@ -8,8 +8,7 @@ in [V_r, V_t]. The networks are chaotic: compare rates and irregularity, not spi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 
@@ -118,55 +117,3 @@ def statistics(result: Result, dt: float, n_exc: int, duration_ms: float) -> dic
             "rate_inh_hz": float(counts[n_exc:].mean() / seconds),
             "cv_isi_exc": float(np.mean(cvs)) if cvs else float("nan"),
             "spikes": int(counts.sum())}
-
-
-def plot(result: Result, stats: Mapping[str, float], title: str, path: str | Path,
-         dt: float = 0.1, bin_ms: float = 5.0) -> None:
-    """A raster of the spikes and the population rate histogram."""
-    from ..results.plotting import pyplot
-
-    plt = pyplot()
-    assert result.spike_events is not None  # run with spikes="events"
-    steps, neurons = result.spike_events
-    times = steps * dt
-    figure, (raster, rates) = plt.subplots(2, 1, sharex=True, figsize=(8, 5),
-                                           gridspec_kw={"height_ratios": [3, 1]})
-    raster.plot(times, neurons, ",", color="black")
-    raster.set_ylabel("neuron")
-    raster.set_title(f"{title}: {stats['rate_exc_hz']:.1f} Hz excitatory, "
-                     f"{stats['rate_inh_hz']:.1f} Hz inhibitory, CV {stats['cv_isi_exc']:.2f}")
-    edges = np.arange(0, result.n_steps * dt + bin_ms, bin_ms)
-    histogram, _ = np.histogram(times, edges)
-    rates.bar(edges[:-1], histogram / (result.n_neurons * bin_ms / 1000.0), width=bin_ms,
-              align="edge", color="tab:blue")
-    rates.set_ylabel("rate (Hz)")
-    rates.set_xlabel("time (ms)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def example_main(name: str, argv: Sequence[str] | None = None) -> dict[str, object]:
-    """The command line of examples/cuba.py and examples/coba.py."""
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(description=f"The {name.upper()} network of Brette et al. "
-                                     "(2007), simulated by lifgen: rates, CV, raster.")
-    parser.add_argument("--seed", type=int, default=0, help="seed of V0 and the connectivity")
-    parser.add_argument("--json", action="store_true", help="print one JSON object, no figure")
-    parser.add_argument("--plot", default=f"{name}.png", help="where to draw the raster")
-    parser.add_argument("--duration", type=float, default=1000.0, help="simulated time in ms")
-    args = parser.parse_args(argv)
-    result, numbers = simulate(name, seed=args.seed, duration_ms=args.duration)
-    stats: dict[str, object] = dict(numbers, network=name, seed=args.seed,
-                                    duration_ms=args.duration)
-    if args.json:
-        print(json.dumps(stats))
-        return stats
-    print(f"{name.upper()}: {stats['rate_exc_hz']:.2f} Hz excitatory, {stats['rate_inh_hz']:.2f} Hz "
-          f"inhibitory, mean CV of ISIs {stats['cv_isi_exc']:.3f}, {stats['spikes']} spikes in "
-          f"{args.duration:g} ms")
-    plot(result, numbers, name.upper(), args.plot)
-    print(f"raster and rate histogram: {args.plot}")
-    return stats

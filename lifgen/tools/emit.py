@@ -268,6 +268,7 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
         "arguments": _kernel_arguments(kernel, model),
         "work_size": max(kernel.work_size, 1),
         "n_neurons": EXAMPLE_NEURONS, "n_steps": n_steps, "amplitude": repr(float(amplitude)),
+        "input_unit": f" {model.inputs[0].unit}" if model.inputs and model.inputs[0].unit else "",
         "digits": DIGITS[dtype],
     }
 
@@ -306,12 +307,20 @@ def example_run(model: Model, n_steps: int, amplitude: float, dtype: npt.DTypeLi
 
 
 def _example_input(model: Model) -> tuple[int, float | str]:
-    """Steps and step amplitude for the example: the model gallery's first panel, else 1000 and 1."""
+    """Steps and step amplitude for the example: an input that makes the neuron fire, from its
+    own threshold and steady states (1.5 times the last input with a stable rest below
+    threshold); where that cannot be said, the model gallery's first panel, else 1000 and 1."""
+    from ..numerics.accuracy import parameter_values  # NumPy and SymPy, only when emitting
+    from ..numerics.holding import FIRING_SHARE, holding_input
     from .model_gallery import SHOWCASES  # the gallery's panels, loaded only when emitting
 
-    if model.name not in SHOWCASES:
-        return 1000, 1.0
-    n_steps, _, panels = SHOWCASES[model.name]
+    n_steps, panels = SHOWCASES[model.name][::2] if model.name in SHOWCASES else (1000, [])
+    firing = None if model.is_discrete or not model.inputs else holding_input(
+        model, parameter_values(model), model.input_names[0], FIRING_SHARE)
+    if firing is not None:
+        return n_steps, firing
+    if not panels:
+        return n_steps, 1.0
     current = panels[0].current
     return n_steps, current.amplitude if isinstance(current, Step) else float(current)
 

@@ -23,7 +23,8 @@ from ..frontend.library import load_model
 from ..ir.model import Model
 from ..results.result import Result
 from ..ir.symbols import symbol
-from ..numerics.accuracy import membrane_threshold
+from ..numerics.accuracy import membrane_threshold, parameter_values
+from ..numerics.holding import holding_input
 from ..numerics.methods import (METHODS, VERIFIED_BY_DEFAULT, applies, is_linear,
                       is_uncoupled_linear)
 from ..runtime.connectivity import Sparse
@@ -35,6 +36,8 @@ if TYPE_CHECKING:  # matplotlib is an optional extra
     from matplotlib.figure import Figure
 
 ORDER_TOLERANCE = 0.2
+DEFAULT_SHARE = 0.75  # the default input holds the membrane this share of the way to threshold
+RETRIES = 3  # a default input under which the reference fires is halved this often at most
 ROUNDING = 1e-10  # an error this small relative to the solution is rounding, not truncation
 FINE = 64
 MIN_STEPS = 4  # of the largest dt: fewer measure no convergence
@@ -84,6 +87,7 @@ class VerificationReport:
     _orders: dict[str, int | None] = field(default_factory=dict, repr=False)
     window: float | None = None  # state errors are measured before this time (None: all of it)
     exercised: str = ""  # the initial values and inputs chosen so that every state moves
+    driven: str = ""  # the inputs of the runs, when verify chose them
 
     @property
     def passed(self) -> bool:
@@ -137,6 +141,8 @@ class VerificationReport:
             lines.append(f"state errors measured for t <= {self.window:g}, before the first spike "
                          "(after it every method resets at a step boundary, an error of order "
                          "dt); spike times are compared in 'spike dt err'")
+        if self.driven:
+            lines.append(f"input: {self.driven}")
         lines += [head, "-" * len(head)]
         for r in self.rows:
             order = "" if r["order"] is None else f"{r['order']:.2f}"
@@ -148,6 +154,14 @@ class VerificationReport:
                          f"{r['missed_spikes']:6d} {r['extra_spikes']:5d}")
         lines += self._per_state()
         lines.append("")
+        details = self.verdict_details()
+        for method, ok in self.verdicts().items():
+            lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({details[method]})")
+        return "\n".join(lines)
+
+    def verdict_details(self) -> dict[str, str]:
+        """Method -> why its verdict is what it is (the observed against the expected order)."""
+        details = {}
         for method, ok in self.verdicts().items():
             expected, observed = self.expected_order(method), self.measured_order(method)
             if expected is None:
@@ -160,8 +174,8 @@ class VerificationReport:
                 detail = f"error below the noise floor {self.noise_floor:.1e} at {where}"
             else:
                 detail = f"observed order {observed:.2f}, expected {expected}"
-            lines.append(f"{method}: {'ok' if ok else 'FAILED'} ({detail})")
-        return "\n".join(lines)
+            details[method] = detail
+        return details
 
     def state_orders(self, method: str) -> dict[str, float | None]:
         """State -> observed order of `method` between its two finest dts whose error in that
@@ -250,6 +264,16 @@ def verify(model: Model | str | Path, methods: str | Sequence[str] | None = None
         events = _synaptic_events(model, params, base_steps, t_end)
         reference = _Reference(model, dts, base_steps, waveforms, params, initial,
                                is_linear(model), events)
+        share = DEFAULT_SHARE
+        for _ in range(RETRIES if input is None and model.inputs else 0):
+            if not len(reference.spikes):
+                break  # a default input is meant to stay below threshold: halve it until it does
+            share /= 2
+            say(f"verify {model.name}: the default input fires the reference; "
+                f"{share:g} of the way to threshold")
+            waveforms = _waveforms(model, None, params, dts[0], share)
+            reference = _Reference(model, dts, base_steps, waveforms, params, initial,
+                                   is_linear(model), events)
     shown = reference.shown
     units = {q.name: q.unit for q in model.states if q.unit}
     report = VerificationReport(model=model.name, reference=reference.description,
@@ -261,6 +285,13 @@ def verify(model: Model | str | Path, methods: str | Sequence[str] | None = None
     report.exercised = "; ".join(filter(None, [exercised, ", ".join(
         f"{name} events at t = {', '.join(f'{(s + 1) * dts[0]:g}' for s in steps)} "
         f"(w = {weight:.3g})" for name, (steps, weight) in events.items())]))
+    if input is None:
+        input_units = {q.name: q.unit for q in model.inputs}
+        report.driven = ", ".join(
+            f"{n} = {w.amplitude:.4g}{' ' + input_units[n] if input_units[n] else ''} from t = 0"
+            for n, w in waveforms.items() if isinstance(w, Step)) + (
+            f" (chosen to hold the membrane {share:g} of the way to threshold, or less where "
+            "its rest would not stay stable)" if model.inputs else "")
     report._finest_steps = base_steps * int(round(dts[0] / dts[-1]))
     # Brian2's per-variable exponential Euler is exact only for uncoupled linear equations;
     # on coupled ones (a synaptic current into a membrane) it is first order
@@ -347,12 +378,14 @@ METHOD_NEEDS = {"exact": "linear equations with constant coefficients",
 
 
 def _waveforms(model: Model, input: Drive | dict[str, Drive] | None,
-               params: Mapping[str, float], coarsest: float) -> dict[str, Drive]:
-    """Input name -> waveform: `input` for the first input, or a dict naming inputs; quantities
-    in the input's unit, times in steps of the `coarsest` dt."""
-    if input is None:  # every input driven: the first to 75% of the way to threshold, the
-        # others 5% further each (nonlinear models: steps of 1 and of 0.1)
-        return {name: _default_input(model, params, name, 0.75 if k == 0 else 0.05)
+               params: Mapping[str, float], coarsest: float, share: float = DEFAULT_SHARE
+               ) -> dict[str, Drive]:
+    """Input name -> waveform: `input` for the first input, or a dict naming inputs (quantities
+    in the input's unit, times in steps of the `coarsest` dt); by default a sub-threshold step
+    `share` of the way to threshold (_default_input)."""
+    if input is None:  # every input driven: the first `share` of the way to threshold, the
+        # others 5% further each
+        return {name: _default_input(model, params, name, share if k == 0 else 0.05)
                 for k, name in enumerate(model.input_names)}
     if not isinstance(input, dict):
         if not model.inputs:
@@ -438,9 +471,12 @@ def _default_duration(model: Model, params: Mapping[str, float]) -> float:
 
 
 def _default_input(model: Model, params: Mapping[str, float], name: str, share: float) -> Step:
-    """For linear models, a step at t = 0 in input `name` that moves the membrane's steady state
-    `share` of the way from its initial value to threshold: no spikes, so the errors show the
-    method's order cleanly. Nonlinear models: a step of 1 (of 0.1 for inputs after the first)."""
+    """A step at t = 0 in input `name` that holds the membrane below threshold, so that the errors
+    show the method's order cleanly. Linear models: the steady state `share` of the way from the
+    initial value to threshold (for inputs after the first, `share` further). Nonlinear models:
+    the stable steady state `share` of the way, and at most a quarter of the way to where the
+    stable rest ends (numerics/holding.py: a Hodgkin-Huxley neuron fires on a step to half its
+    Hopf current). 1 (0.1 for inputs after the first) only where neither can be said."""
     threshold = _threshold(model, params)
     if is_linear(model) and threshold is not None:
         solution, membrane = LinearSolution(model), model.spike.lhs.name
@@ -452,7 +488,10 @@ def _default_input(model: Model, params: Mapping[str, float], name: str, share: 
             if name == model.input_names[0]:  # from where the model rests to `share` of the way
                 return Step((start + share * (threshold - start) - rest) / (gain - rest), 0)
             return Step(share * (threshold - start) / (gain - rest), 0)  # `share` further
-    return Step(1.0 if share > 0.5 else 0.1, 0)
+    held = holding_input(model, {**parameter_values(model), **params}, name, share)
+    if held is not None:
+        return Step(held, 0)
+    return Step(1.0 if name == model.input_names[0] else 0.1, 0)
 
 
 def _exercising(model: Model, params: Mapping[str, float], initial: Mapping[str, float] | None,
