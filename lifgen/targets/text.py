@@ -14,7 +14,7 @@ CODE_FIELDS = frozenset({
     # C identifiers: checked names, members, fields, the prefix and what is made of it
     "batch", "c", "entry", "field", "function", "guard", "held", "in_", "input", "member",
     "membrane", "membrane_member", "example_member", "name", "neuron", "param", "prefix",
-    "row", "scratch", "state", "step", "stride", "tile", "time", "trace", "x",
+    "row", "rows_suffix", "scratch", "state", "step", "stride", "tile", "time", "trace", "x",
     # numbers
     "amplitude", "copies", "count", "digits", "dt", "index0", "n_neurons", "n_steps", "size",
     "threads", "work_size",
