@@ -443,3 +443,22 @@ def test_more_bad_network_input_is_a_clear_error(call, message):
     net.add("b", LEAKY_LAYER, 3)
     with pytest.raises(InputError, match=message):
         call(net)
+
+
+def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
+    """Every population's layout and the network's own check share one query of the memory
+    available (each query reads /proc and the cgroup's files: a run at batch 1 is mostly such
+    overhead), and max_memory still refuses a run too large for it."""
+    from lifgen.runtime import memory
+
+    net, data = snntorch_network("subtract", "float32")
+    simulator = net.compile(dtype="float32")
+    steps = data["input"].shape[0]
+    simulator.run(steps)
+    asked = []
+    available = memory.available_bytes
+    monkeypatch.setattr(memory, "available_bytes", lambda: asked.append(1) or available())
+    simulator.run(steps)
+    assert len(asked) == 1
+    with pytest.raises(InputError, match="max_memory"):
+        simulator.run(steps, spikes="raster", max_memory=1000)

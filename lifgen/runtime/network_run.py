@@ -221,6 +221,7 @@ class NetworkSimulator:
         inputs = self._per_population(inputs, "inputs")
         record = self._per_population(record, "record")
         populations = self.with_params(params)
+        max_memory = memory.limit(max_memory)  # asked of the machine once for the whole run
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
                                       spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
