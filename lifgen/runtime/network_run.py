@@ -375,8 +375,8 @@ class NetworkSimulator:
         for state, values in arrays.states.items():
             buffers[f"state_{state}"] = values
         for parameter, (values, _) in arrays.params.items():
-            buffers[f"param_{parameter}"] = np.ascontiguousarray(
-                np.broadcast_to(values, (n,)) if values.size == 1 else values)
+            buffers[f"param_{parameter}"] = np.full(n, values[0], values.dtype) if values.size == 1 \
+                else np.ascontiguousarray(values)
         strides = []
         for u, entry in arrays.inputs.items():  # neuron stride 1, or 0: a uniform input
             buffers[f"input_{u}"] = np.asarray(entry.array).reshape(-1)
