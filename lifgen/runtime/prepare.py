@@ -271,7 +271,7 @@ def state_array(value: object, name: str, batch: tuple[int, ...], n_neurons: int
         raise InputError(f"{what} must be a scalar or have shape ({n_neurons},) or "
                          f"(*batch, {n_neurons}); got {array.shape}")
     rows = int(np.prod(batch, dtype=np.int64))
-    laid = np.empty((rows, n_neurons), dtype)
+    laid: np.ndarray = np.empty((rows, n_neurons), dtype)
     laid.reshape(*batch, n_neurons)[...] = array  # broadcast over the rows
     return laid
 
