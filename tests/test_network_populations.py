@@ -462,3 +462,75 @@ def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
     assert len(asked) == 1
     with pytest.raises(InputError, match="max_memory"):
         simulator.run(steps, spikes="raster", max_memory=1000)
+
+
+MULTI_IAF = "nir/sinabs_iaf_multi.toml"
+
+
+def test_a_population_whose_spikes_are_counts_delivers_and_counts_them(tmp_path):
+    """A model's [spike] count (nir/sinabs_iaf_multi.toml: max(floor(v/threshold), 0) spikes per
+    step) in a network: a dense, a one-to-one and a sparse projection deliver count x weight, its
+    spike counts add the counts, its raster keeps a flag per step; a NumPy loop of the same
+    equations gives the same numbers. Alone (lifgen.compile), and as the source of a plastic
+    projection, it is refused; a count that names no state is a ModelError."""
+    from lifgen.errors import ModelError
+    from lifgen.frontend.library import resource_dir
+
+    model = lifgen.load_model(resource_dir("models") / MULTI_IAF)
+    rng = np.random.default_rng(4)
+    steps, n_in, n_a, n_b = 60, 5, 6, 3
+    x = (rng.random((steps, n_in)) < 0.4).astype(np.uint8)
+    w_in, w_ab = rng.uniform(0.2, 1.5, (n_a, n_in)), rng.uniform(-0.3, 0.8, (n_b, n_a))
+    th_a, th_b = np.linspace(0.3, 0.6, n_a), np.full(n_b, 0.7)
+    one = rng.uniform(0.1, 0.5, n_b)  # a -> b one-to-one on the first three neurons
+    pre, post = np.array([0, 4, 5, 5]), np.array([2, 0, 1, 2])
+    sparse_w = np.array([0.3, -0.2, 0.4, 0.1])
+    net = lifgen.Network()
+    net.add_source("x", x)
+    net.add("a", model, n_a, params={"threshold": th_a, "v_min": -th_a})
+    net.add("b", model, n_b, params={"threshold": th_b, "v_min": -th_b})
+    net.add("c", model, n_b, params={"threshold": 0.5, "v_min": -0.5})
+    net.connect("x", "a", "I", w_in, delay=0)
+    net.connect("a", "b", "I", w_ab, delay=0)
+    net.connect("a", "c", "I", lifgen.Sparse.from_arrays(pre, post, sparse_w, np.zeros(4, int),
+                                                          n_pre=n_a, n_post=n_b))
+    net.connect("b", "c", "I", one, delay=1)  # (n,): one-to-one
+    result = net.compile().run(steps, record={n: ["spikes"] for n in "abc"}, spikes="raster")
+
+    def step(v, inputs, th):
+        u = np.maximum(v + th, 0) - th + inputs
+        count = np.maximum(np.floor(u / th), 0)
+        return u - count * th, count
+    v = {n: np.zeros(k) for n, k in (("a", n_a), ("b", n_b), ("c", n_b))}
+    counts = {n: [] for n in "abc"}
+    last_b = np.zeros(n_b)
+    for t in range(steps):
+        v["a"], ca = step(v["a"], w_in @ x[t], th_a)
+        v["b"], cb = step(v["b"], w_ab @ ca, th_b)
+        into_c = np.zeros(n_b)
+        np.add.at(into_c, post, sparse_w * ca[pre])
+        v["c"], cc = step(v["c"], into_c + one * last_b, 0.5)
+        last_b = cb
+        for n, c in (("a", ca), ("b", cb), ("c", cc)):
+            counts[n].append(c)
+    for n in "abc":
+        expected = np.array(counts[n])
+        np.testing.assert_allclose(result[n].traces["spikes"], expected, rtol=0, atol=0)
+        assert np.array_equal(result[n].spike_count, expected.sum(0).astype(np.int64)), n
+        assert np.array_equal(result[n].spikes, expected > 0), n
+    assert counts["a"] and np.array(counts["a"]).max() >= 2 and np.array(counts["c"]).sum() > 0
+
+    with pytest.raises(ModelError, match=r"\[spike\] count.*Network"):
+        lifgen.compile(model)
+    plastic = lifgen.Network()
+    plastic.add("a", model, 4)
+    plastic.add("p", Path(__file__).parent / "models" / "pulsed.toml", 4)
+    synapses = lifgen.Sparse.from_arrays([0, 1], [1, 2], [0.1, 0.2], [1, 1], n_pre=4, n_post=4)
+    plastic.connect("a", "p", "exc", lifgen.Synapses(synapses, "stdp", params={"w_max": 1.0}))
+    with pytest.raises(InputError, match="count of spikes.*plastic"):
+        plastic.compile().run(5)
+    text = (resource_dir("models") / MULTI_IAF).read_text().replace('count = "spikes"',
+                                                                    'count = "n_spikes"')
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(ModelError, match=r"\[spike\] count.*'n_spikes'"):
+        lifgen.load_model(tmp_path / "bad.toml")

@@ -223,6 +223,7 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
                               f"population {plan.populations[0].name}: its size n [1]"))
         prologue.append(Let(SIZE, Element(population_buffer(0, "size"), Integer(0)),
                             INDEX))
+    _check_counted_spikes(plan)
     for k, population in enumerate(plan.populations):
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
         buffers += _population_buffers(k, population, plan)
@@ -251,6 +252,25 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
 
 
 SIZE = "lg_size"  # the local of a run-time size, read in the prologue
+
+
+def spike_count_state(population: PopulationPlan) -> str:
+    """The state that holds how many spikes each neuron of the population emits in a step
+    (the model's [spike] count), or "": one spike per step where the condition holds."""
+    return population.step_map.model.spike_count if population.step_map is not None else ""
+
+
+def _check_counted_spikes(plan: NetworkPlan) -> None:
+    """A population whose spikes are counts feeds projections that deliver from its step's
+    spikes (its counts scale their weights); plastic ones and those read at arrival take flags."""
+    for projection in plan.projections:
+        pre = plan.populations[projection.pre]
+        if spike_count_state(pre) and (projection.kind == "plastic" or projection.at_arrival):
+            raise InputError(f"population {pre.name!r} emits a count of spikes per step "
+                             f"([spike] count = {spike_count_state(pre)!r}); a "
+                             f"{'plastic projection' if projection.kind == 'plastic' else 'connection within the population'} "
+                             "from it would see one spike: connect it with dense, one-to-one, "
+                             "sparse or convolution weights in a network")
 
 
 def _check_run_time_size(plan: NetworkPlan) -> None:
@@ -585,7 +605,10 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     # does not vectorize.
     stores: list[Statement] = [Store(ARRAY_PREFIXES["state"] + s, name(NEURON),
                                      name(local("new", s))) for s in state_names(step_map)]
-    spiked_store = Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))
+    count_state = spike_count_state(population)
+    spiked_store = Store(population_buffer(k, "spiked"), name(NEURON),
+                         name(local("new", count_state)) if count_state
+                         else Cast(name("lg_spike")))
     update: list[Phase]
     if population.inhibition:  # the winner is picked by one thread per row, then every neuron
         assert step.margin is not None  # finishes its step
@@ -612,8 +635,9 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                     Let("lg_spike", spiked, INT),
                     *([Store("lg_fired", name(NEURON), name("lg_spike"))] if flags_read else []),
                     *_raster(k, population, plan, name("lg_spike"), NEURON),
+                    *_spikes_of(k, population, NEURON),
                     AddTo(population_buffer(k, "counts"), plus(_row(population), name(NEURON)),
-                          name("lg_spike")),
+                          name("lg_count" if count_state else "lg_spike")),
                     Store(population_buffer(k, "spike_list"), name("lg_n_spikes"),
                           name(NEURON)),
                     Assign("lg_n_spikes", plus(name("lg_n_spikes"), name("lg_spike"))))),
@@ -681,11 +705,24 @@ def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expres
 
 
 def _counted(k: int, population: PopulationPlan) -> list[Statement]:
-    """Each listed spike added to its neuron's count (spikes are rare: not once per neuron)."""
+    """Each listed spike added to its neuron's count (spikes are rare: not once per neuron):
+    one, or the step's count of a population whose spikes are counts."""
+    neuron = Element(population_buffer(k, "spike_list"), "lg_k")
+    if spike_count_state(population):
+        return [For("lg_k", Integer(0), name("lg_n_spikes"), (
+            Let("lg_j", neuron, INDEX), *_spikes_of(k, population, "lg_j"),
+            AddTo(population_buffer(k, "counts"), plus(_row(population), name("lg_j")),
+                  name("lg_count")),))]
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
-        AddTo(population_buffer(k, "counts"),
-              plus(_row(population), Element(population_buffer(k, "spike_list"), "lg_k")),
-              Integer(1)),))]
+        AddTo(population_buffer(k, "counts"), plus(_row(population), neuron), Integer(1)),))]
+
+
+def _spikes_of(k: int, population: PopulationPlan, index: str) -> list[Statement]:
+    """lg_count: how many spikes neuron `index` emitted this step, where the population's
+    spikes are counts (its scratch row of spikes as numbers holds them); else nothing."""
+    if not spike_count_state(population):
+        return []
+    return [Let("lg_count", Element(population_buffer(k, "spiked"), index), INDEX)]
 
 
 def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
@@ -948,6 +985,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Stat
             weight = times(Num(projection.factor), weight)
         if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
+        elif spike_count_state(pre):  # the neuron's spikes of the step, each the weight
+            weight = times(Element(population_buffer(projection.pre, "spiked"), "lg_pre"), weight)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,
                      atomic=True)
 

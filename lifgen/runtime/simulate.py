@@ -27,7 +27,7 @@ from . import plasticity
 from . import prepare
 from ..ir import written
 from ..codegen.compiler import built, checked_flag, checked_semantics, dt_in_model_unit, variant_source
-from ..errors import InputError, NumericalWarning
+from ..errors import InputError, ModelError, NumericalWarning
 from ..numerics.discretize import StepMap
 from ..numerics.methods import ORDERS
 from ..ir.model import Model
@@ -689,6 +689,12 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
                         flush_denormals=checked_flag(flush_denormals, "flush_denormals"),
                         runtime_dt=checked_flag(runtime_dt, "runtime_dt"))
     source, kernel = built(model, semantics, schedule, backend)
+    if source.step_map.model.spike_count:
+        raise ModelError(f"model {source.step_map.model.name} counts its spikes per step "
+                         f"([spike] count = {source.step_map.model.spike_count!r}), which a "
+                         "population run alone does not: add it to a lifgen.Network, whose "
+                         "projections deliver and whose counts add each step's count",
+                         source.step_map.model.source, "[spike] count")
     if source.step_map.warning:
         warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)
     return Simulator(backend, source, kernel)
