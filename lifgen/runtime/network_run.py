@@ -22,7 +22,7 @@ from ..frontend.units import UnitError, parse_unit, to_unit
 from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import memory, prepare
-from . import plasticity
+from . import laid_out, plasticity
 from .populations import PlayedBack, Population, Projection, SourcePopulation
 from .shards import refuse_network
 from ..ir.symbols import ADAPTIVE_STATE
@@ -44,6 +44,7 @@ class _Layout:
     given_inputs: dict
     shared: frozenset[str] = frozenset()  # parameters with one value for every neuron
     uniform_inputs: frozenset[str] = frozenset()  # inputs with one value for every neuron
+    threshold: tuple = ("", None)  # (state, per-neuron threshold): Simulator._threshold
 
     @property
     def variant(self) -> tuple:
@@ -73,6 +74,7 @@ class NetworkSimulator:
         self._one_quantisation()
         self._programs: dict[tuple, Any] = {}
         self._weights: dict[int, dict[str, np.ndarray]] = {}
+        self._kept: dict[str, laid_out.Kept] = {}  # each population's last layout
         self._last: Any = None  # the source of the last run's program
 
     def _population_simulator(self, population: Population) -> Simulator:
@@ -366,10 +368,29 @@ class NetworkSimulator:
         if isinstance(population, SourcePopulation):
             return _source_layout(population, n_steps, self.simulators, self.network)
         sim = self.simulators[name]
+        # a run of the same arguments lays out the same arrays while the population's values
+        # stay as they were (runs given its inputs or other params= lay out afresh)
+        key = (n_steps, seed, allow_nan, tuple(record or ())) if inputs is None and (
+            record is None or isinstance(record, (list, tuple))
+            and all(isinstance(s, str) for s in record)) \
+            and population is self.network.populations[name] else None
+        kept = self._kept.get(name)
+        if key is not None and kept is not None and kept.matches(key, population):
+            memory.check(kept.footprint, max_memory)
+            return kept.fresh()
         arrays, record = sim.run_arrays(n_steps, population.n, inputs, dict(population.params),
                                         dict(population.initial),
                                         () if record is None else record, seed, allow_nan,
                                         max_memory)
+        layout = self._laid_out(sim, population, arrays, record)
+        if key is not None:
+            self._kept[name] = laid_out.kept(key, population, layout, sim._footprint(
+                n_steps, arrays.rows, population.n, record, arrays.index, "count", {}))
+        return layout
+
+    def _laid_out(self, sim: Simulator, population: Population, arrays: Any,
+                  record: dict) -> _Layout:
+        """The program's buffers of a population from its checked run arrays."""
         n = population.n
         buffers: dict[str, np.ndarray] = {}
         for state, values in arrays.states.items():
@@ -398,7 +419,9 @@ class NetworkSimulator:
         given = {u: arrays.inputs[u] for u in arrays.inputs}
         shared = frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0)
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
-        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
+        threshold = sim._threshold(arrays.params, n)
+        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform,
+                       threshold)
 
     def _check_memory(self, layouts: dict, plan: NetworkPlan, n_steps: int, rows: int,
                       spikes: str, max_memory: Any,
@@ -495,8 +518,7 @@ class NetworkSimulator:
                 continue
             sim = self.simulators[name]
             state_names = sim.step_map.state_names
-            threshold_state, threshold = sim._threshold(
-                {p: (arrays[prefix + f"param_{p}"], 1) for p in sim.model.parameter_names}, n)
+            threshold_state, threshold = layout.threshold
             results[name] = Result(
                 traces={s: arrays[prefix + f"trace_{s}"].reshape(
                     n_steps, *batch, layout.buffers["record"].size) for s in layout.record},
