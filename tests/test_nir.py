@@ -206,6 +206,23 @@ def test_a_small_conv_graph_equals_sinabs():
     assert np.array_equal(out.reshape(80, 2, -1), ref["out"] != 0)
 
 
+def test_run_nir_plays_0_1_arrays_of_any_type_as_spikes_and_other_values_as_events():
+    """Input arrays of 0 and 1 (bool, uint8, float) are spike rasters and give the same outputs;
+    a uint8 array with a 2 is a lifgen.Values, whose event carries twice the weight (as the
+    float array of the same values does)."""
+    x = np.load(HERE / "conv_small_sinabs.npz")["x"][:20]
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    runs = [lifgen.run_nir(net, {"input": a}) for a in (x, x.astype(bool), x.astype(float))]
+    for run in runs[1:]:
+        assert np.array_equal(run.outputs["output"], runs[0].outputs["output"])
+    doubled = x.copy()
+    doubled[:, :, 0] *= 2
+    counted = lifgen.run_nir(net, {"input": doubled})
+    assert np.array_equal(counted.outputs["output"],
+                          lifgen.run_nir(net, {"input": doubled.astype(float)}).outputs["output"])
+    assert not np.array_equal(counted.outputs["output"], runs[0].outputs["output"])
+
+
 def test_run_nir_reuses_its_program_for_new_inputs_of_any_batch():
     """run_nir compiles a network once per source kind and shape and swaps the inputs in: runs
     at batch 1, 2 and 1 again (and after a parameter changes) each equal a fresh network's."""
