@@ -161,7 +161,9 @@ class NetworkSimulator:
                                            recorded=j in recorded, conv=p.conv)
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
-                           raster=spikes == "raster", events=spikes == "events")
+                           raster=spikes == "raster",
+                           raster_by_row=getattr(self.target, "raster_by_row", False),
+                           events=spikes == "events")
 
     def _graded(self, population: str) -> float:
         """What each spike of `population` carries (snnTorch's graded_spikes_factor; 1 for a
@@ -242,7 +244,8 @@ class NetworkSimulator:
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
         assert not missing, f"buffers without arrays: {missing}"
         events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
-        result = self._result(layouts, arrays, n_steps, rows, spikes, events)
+        result = self._result(layouts, arrays, n_steps, rows, spikes, events,
+                              source.program.plan.raster_by_row)
         self._synapse_results(result, plastic, arrays, n_steps, rows, layouts)
         for name, sim in self.simulators.items():
             short = past_substep_bound(sim.step_map, result.populations[name].state.get(
@@ -461,7 +464,8 @@ class NetworkSimulator:
                 arrays[prefix + "events"] = np.zeros(n, dtype)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             if plan.raster:
-                arrays[prefix + "raster"] = np.zeros((n_steps, rows, n), np.uint8)
+                arrays[prefix + "raster"] = np.zeros((rows, n_steps, n) if plan.raster_by_row
+                                                     else (n_steps, rows, n), np.uint8)
             if plan.events and population.step_map is not None:  # every neuron-step of a chunk
                 arrays[prefix + "event_steps"] = np.empty(chunk * rows * n, np.int64)
                 arrays[prefix + "event_neurons"] = np.empty(chunk * rows * n, np.int64)
@@ -497,7 +501,7 @@ class NetworkSimulator:
         return events
 
     def _result(self, layouts: dict, arrays: dict, n_steps: int, rows: int, spikes: str,
-                events: list) -> NetworkResult:
+                events: list, raster_by_row: bool = False) -> NetworkResult:
         results = {}
         for k, name in enumerate(self.order):
             population = self.network.populations[name]
@@ -505,6 +509,8 @@ class NetworkSimulator:
             batch, n = (layout.batch if rows == layout.rows else (rows,)), population.n
             shape = (n_steps, *batch, n)
             raster = arrays.get(prefix + "raster") if spikes == "raster" else None
+            if raster is not None and raster_by_row:  # (T, batch, n), as a view
+                raster = raster.transpose(1, 0, 2)
             common = dict(
                 spikes=None if raster is None else raster.view(bool).reshape(shape),
                 spike_count=arrays[prefix + "counts"].reshape(*batch, n),
@@ -754,7 +760,7 @@ def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:
 
 def _chunked(name: str, array: np.ndarray, done: int, spikes: str) -> np.ndarray:
     """A per-step buffer from this chunk's first step on (traces, a whole-run raster)."""
-    per_step = "_trace_" in name or name.endswith("_raster")
+    per_step = "_trace_" in name  # (a run that keeps a raster is one call)
     return array[done:] if per_step else array
 
 
