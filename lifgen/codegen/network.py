@@ -624,8 +624,11 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                   Phase(f"P{k}_winner", tuple(_winner_take_all(k, population, step, stores,
                                                                spiked_store)))]
     else:
-        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, (
-            *arrivals, *step.step, *step.after_spike, *stores, spiked_store)),), threads=n)]
+        body = [*arrivals, *step.step, *step.after_spike, *stores, spiked_store]
+        if count_state:  # its spikes are the count: the flag may be unread
+            body = _without_spike_flag(tuple(body))
+        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, tuple(body)),),
+                        threads=n)]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
     # the spike list is what projections visit; the flags serve projections read at arrival and
     # plastic ones (their spike history, on_post)

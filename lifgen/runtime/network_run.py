@@ -671,8 +671,8 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
     if isinstance(source, SpikeTrain):
         start, played = source.events(n_steps)
         return _Layout({"train_start": start, "train_source": played}, {}, 1, (), {})
-    if isinstance(source, PlayedBack):
-        table = source.table
+    if isinstance(source, PlayedBack):  # read at the strides of its shape
+        table = np.ascontiguousarray(source.table)
         if table.shape[0] < n_steps:
             raise InputError(f"source {population.name!r}: its {source.role} cover "
                              f"{table.shape[0]} steps, the run {n_steps}")
