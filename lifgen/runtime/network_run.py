@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
-from ..codegen.network import COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan, lower_network
+from ..codegen.network import (COUNTED, NetworkPlan, PopulationPlan, ProjectionPlan, lower_network,
+                               raster_by_row)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -245,7 +246,7 @@ class NetworkSimulator:
         assert not missing, f"buffers without arrays: {missing}"
         events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events,
-                              source.program.plan.raster_by_row)
+                              source.program.plan)
         self._synapse_results(result, plastic, arrays, n_steps, rows, layouts)
         for name, sim in self.simulators.items():
             short = past_substep_bound(sim.step_map, result.populations[name].state.get(
@@ -464,8 +465,9 @@ class NetworkSimulator:
                 arrays[prefix + "events"] = np.zeros(n, dtype)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             if plan.raster:
-                arrays[prefix + "raster"] = np.zeros((rows, n_steps, n) if plan.raster_by_row
-                                                     else (n_steps, rows, n), np.uint8)
+                arrays[prefix + "raster"] = np.zeros(
+                    (rows, n_steps, n) if raster_by_row(population, plan) else (n_steps, rows, n),
+                    np.uint8)
             if plan.events and population.step_map is not None:  # every neuron-step of a chunk
                 arrays[prefix + "event_steps"] = np.empty(chunk * rows * n, np.int64)
                 arrays[prefix + "event_neurons"] = np.empty(chunk * rows * n, np.int64)
@@ -501,7 +503,7 @@ class NetworkSimulator:
         return events
 
     def _result(self, layouts: dict, arrays: dict, n_steps: int, rows: int, spikes: str,
-                events: list, raster_by_row: bool = False) -> NetworkResult:
+                events: list, plan: NetworkPlan | None = None) -> NetworkResult:
         results = {}
         for k, name in enumerate(self.order):
             population = self.network.populations[name]
@@ -509,7 +511,8 @@ class NetworkSimulator:
             batch, n = (layout.batch if rows == layout.rows else (rows,)), population.n
             shape = (n_steps, *batch, n)
             raster = arrays.get(prefix + "raster") if spikes == "raster" else None
-            if raster is not None and raster_by_row:  # (T, batch, n), as a view
+            if raster is not None and plan is not None \
+                    and raster_by_row(plan.populations[k], plan):  # (T, batch, n), as a view
                 raster = raster.transpose(1, 0, 2)
             common = dict(
                 spikes=None if raster is None else raster.view(bool).reshape(shape),
