@@ -159,6 +159,16 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
     assert np.load(out)["output"].sum() == 4
     assert main(["simulate", str(tmp_path / "missing.nir"), "--input", "x.npy"]) == 2
     assert "no NIR file" in capsys.readouterr().err
+    # Sinabs's default import: the output is the MultiSpike counts of every step
+    np.save(tmp_path / "x.npy", np.load(HERE / "conv_small_sinabs.npz")["x"])
+    expected = np.load(HERE / "sinabs_multispike.npz")["small_out"]
+    for convention, total in (("sinabs", expected.sum()), ("sinabs_single", None)):
+        assert main(["simulate", str(HERE / "conv_small.nir"), "--input",
+                     str(tmp_path / "x.npy"), "--convention", convention, "--save", str(out),
+                     "--force"]) == 0
+        saved = np.load(out)["output"]
+        assert saved.shape == (80, 2, 4, 3, 3)
+        assert (saved.sum() == total) if total is not None else (saved.max() == 1)
 
 
 # -- convolutions and pools ----------------------------------------------------------------------
