@@ -6,9 +6,9 @@ interleave with lifgen's (protocol: one line "run" on stdin -> one JSON line {"s
     braille: the Braille RNN (braille_noDelay_bias_zero.nir) as snnTorch 1.0's import_from_nir
              builds it (its modules, as tests/reference/nir/make_nir_snntorch_refs.py runs
              them: fc1 -> RSynaptic -> fc2 -> Synaptic), stepped through T.
-    cnn:     the N-MNIST CNN (cnn_sinabs.nir) as Sinabs 3.1's from_nir builds it, its IAF
-             layers with one spike per step (SingleSpike, as lifgen's convention="sinabs" and
-             the tests compare), one forward call on the (batch*T, 2, 34, 34) events.
+    cnn:     the N-MNIST CNN (cnn_sinabs.nir) as Sinabs 3.1's from_nir builds it (its IAF
+             layers with their default MultiSpike, as lifgen's convention="sinabs"), one
+             forward call on the (batch*T, 2, 34, 34) events.
 
 float32, torch.set_num_threads(1), under torch.no_grad(); the inputs (Bernoulli events of the
 seed and density given) are made before timing; one untimed warm-up pass. Run it with the torch
@@ -65,13 +65,9 @@ def braille(batch, steps, p, seed):
 
 def cnn(batch, steps, p, seed):
     import sinabs.layers as sl
-    from sinabs.activation import SingleSpike
     from sinabs.nir import from_nir
 
     model = from_nir(nir.read(str(NIR_DIR / "cnn_sinabs.nir")), batch_size=batch)
-    for layer in model.modules():
-        if isinstance(layer, sl.IAFSqueeze):
-            layer.spike_fn = SingleSpike
     x = events(steps, batch, (2, 34, 34), p, seed)
     data = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, 0, 1)).reshape(
         batch * steps, 2, 34, 34))

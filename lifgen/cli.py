@@ -71,8 +71,10 @@ def _parser() -> _Parser:
     sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
     sim.add_argument("model", help="model name, path to a .toml file, or a NIR graph (.nir: "
                      "--input in.npy or NAME=in.npy, one (T, batch, *shape) array per Input node)")
-    sim.add_argument("--convention", choices=("nir", "snntorch"), default="nir",
-                     help="a .nir graph's semantics: NIR's continuous time, or snnTorch's import")
+    sim.add_argument("--convention", choices=("nir", "snntorch", "sinabs", "sinabs_single"),
+                     default="nir",
+                     help="a .nir graph's semantics: NIR's continuous time, or the import of "
+                     "snnTorch or Sinabs (MultiSpike; sinabs_single: SingleSpike)")
     _run_length(sim, "population size (default 1)")
     sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                      help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")

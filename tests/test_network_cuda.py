@@ -85,12 +85,33 @@ def microcircuit():
     return net, "float32", dict(n_steps=150, record={"L4E": ["V"]}, spikes="events")
 
 
+def nir_cnn(convention):
+    """The NIR paper's N-MNIST CNN (from_nir: Conv2d delivered from the kernel, SumPool2d then
+    Conv2d as a Sparse, Affine as dense weights) on 12 steps of 2 rows of its test events;
+    convention "sinabs" emits MultiSpike counts, "sinabs_single" one spike per step."""
+    from pathlib import Path
+
+    from lifgen.runtime.populations import SourcePopulation, SpikeRaster
+
+    nir_dir = Path(__file__).parent / "reference" / "nir"
+    graph = lifgen.from_nir(nir_dir / "cnn_sinabs.nir", convention=convention)
+    x = np.load(nir_dir / "cnn_sinabs_sinabs.npz")["x"][:12, :2].reshape(12, 2, -1)
+    net = lifgen.Network(graph.dt)
+    net.populations.update(graph.populations)
+    net.populations["input"] = SourcePopulation("input", SpikeRaster(x), x.shape[-1])
+    net.projections.extend(graph.projections)
+    assert "conv2d" in {p.kind for p in net.projections}
+    record = {name: ["v"] for name in graph.populations if name != "input"}
+    return net, "float32", dict(n_steps=12, record=record, spikes="raster")
+
+
 NETWORKS = {"mixed": mixed, "mixed-events": lambda: mixed("events"),
             "cuba": lambda: brette("cuba"), "coba": lambda: brette("coba"),
             "snntorch-float32": lambda: snntorch("float32"),
             "snntorch-float64": lambda: snntorch("float64"),
             "sources": sources, "sources-count": lambda: sources("count"),
-            "microcircuit": microcircuit}
+            "microcircuit": microcircuit, "nir-cnn-multispike": lambda: nir_cnn("sinabs"),
+            "nir-cnn-single": lambda: nir_cnn("sinabs_single")}
 
 
 def cuda_text(net, dtype, run):

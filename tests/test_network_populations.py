@@ -486,3 +486,146 @@ def test_more_bad_network_input_is_a_clear_error(call, message):
     net.add("b", LEAKY_LAYER, 3)
     with pytest.raises(InputError, match=message):
         call(net)
+
+
+def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
+    """Every population's layout and the network's own check share one query of the memory
+    available (each query reads /proc and the cgroup's files: a run at batch 1 is mostly such
+    overhead), and max_memory still refuses a run too large for it."""
+    from lifgen.runtime import memory
+
+    net, data = snntorch_network("subtract", "float32")
+    simulator = net.compile(dtype="float32")
+    steps = data["input"].shape[0]
+    simulator.run(steps)
+    asked = []
+    available = memory.available_bytes
+    monkeypatch.setattr(memory, "available_bytes", lambda: asked.append(1) or available())
+    simulator.run(steps)
+    assert len(asked) == 1
+    with pytest.raises(InputError, match="max_memory"):
+        simulator.run(steps, spikes="raster", max_memory=1000)
+
+
+MULTI_IAF = "nir/sinabs_iaf_multi.toml"
+
+
+def test_a_population_whose_spikes_are_counts_delivers_and_counts_them(tmp_path):
+    """A model's [spike] count (nir/sinabs_iaf_multi.toml: max(floor(v/threshold), 0) spikes per
+    step) in a network: a dense, a one-to-one and a sparse projection deliver count x weight, its
+    spike counts add the counts, its raster keeps a flag per step; a NumPy loop of the same
+    equations gives the same numbers. Alone (lifgen.compile), and as the source of a plastic
+    projection, it is refused; a count that names no state is a ModelError."""
+    from lifgen.errors import ModelError
+    from lifgen.frontend.library import resource_dir
+
+    model = lifgen.load_model(resource_dir("models") / MULTI_IAF)
+    rng = np.random.default_rng(4)
+    steps, n_in, n_a, n_b = 60, 5, 6, 3
+    x = (rng.random((steps, n_in)) < 0.4).astype(np.uint8)
+    w_in, w_ab = rng.uniform(0.2, 1.5, (n_a, n_in)), rng.uniform(-0.3, 0.8, (n_b, n_a))
+    th_a, th_b = np.linspace(0.3, 0.6, n_a), np.full(n_b, 0.7)
+    one = rng.uniform(0.1, 0.5, n_b)  # a -> b one-to-one on the first three neurons
+    pre, post = np.array([0, 4, 5, 5]), np.array([2, 0, 1, 2])
+    sparse_w = np.array([0.3, -0.2, 0.4, 0.1])
+    net = lifgen.Network()
+    net.add_source("x", x)
+    net.add("a", model, n_a, params={"threshold": th_a, "v_min": -th_a})
+    net.add("b", model, n_b, params={"threshold": th_b, "v_min": -th_b})
+    net.add("c", model, n_b, params={"threshold": 0.5, "v_min": -0.5})
+    net.connect("x", "a", "I", w_in, delay=0)
+    net.connect("a", "b", "I", w_ab, delay=0)
+    net.connect("a", "c", "I", lifgen.Sparse.from_arrays(pre, post, sparse_w, np.zeros(4, int),
+                                                          n_pre=n_a, n_post=n_b))
+    net.connect("b", "c", "I", one, delay=1)  # (n,): one-to-one
+    result = net.compile().run(steps, record={n: ["spikes"] for n in "abc"}, spikes="raster")
+
+    def step(v, inputs, th):
+        u = np.maximum(v + th, 0) - th + inputs
+        count = np.maximum(np.floor(u / th), 0)
+        return u - count * th, count
+    v = {n: np.zeros(k) for n, k in (("a", n_a), ("b", n_b), ("c", n_b))}
+    counts = {n: [] for n in "abc"}
+    last_b = np.zeros(n_b)
+    for t in range(steps):
+        v["a"], ca = step(v["a"], w_in @ x[t], th_a)
+        v["b"], cb = step(v["b"], w_ab @ ca, th_b)
+        into_c = np.zeros(n_b)
+        np.add.at(into_c, post, sparse_w * ca[pre])
+        v["c"], cc = step(v["c"], into_c + one * last_b, 0.5)
+        last_b = cb
+        for n, c in (("a", ca), ("b", cb), ("c", cc)):
+            counts[n].append(c)
+    for n in "abc":
+        expected = np.array(counts[n])
+        np.testing.assert_allclose(result[n].traces["spikes"], expected, rtol=0, atol=0)
+        assert np.array_equal(result[n].spike_count, expected.sum(0).astype(np.int64)), n
+        assert np.array_equal(result[n].spikes, expected > 0), n
+    assert counts["a"] and np.array(counts["a"]).max() >= 2 and np.array(counts["c"]).sum() > 0
+
+    with pytest.raises(ModelError, match=r"\[spike\] count.*Network"):
+        lifgen.compile(model)
+    plastic = lifgen.Network()
+    plastic.add("a", model, 4)
+    plastic.add("p", Path(__file__).parent / "models" / "pulsed.toml", 4)
+    synapses = lifgen.Sparse.from_arrays([0, 1], [1, 2], [0.1, 0.2], [1, 1], n_pre=4, n_post=4)
+    plastic.connect("a", "p", "exc", lifgen.Synapses(synapses, "stdp", params={"w_max": 1.0}))
+    with pytest.raises(InputError, match="count of spikes.*plastic"):
+        plastic.compile().run(5)
+    text = (resource_dir("models") / MULTI_IAF).read_text().replace('count = "spikes"',
+                                                                    'count = "n_spikes"')
+    (tmp_path / "bad.toml").write_text(text)
+    with pytest.raises(ModelError, match=r"\[spike\] count.*'n_spikes'"):
+        lifgen.load_model(tmp_path / "bad.toml")
+
+
+def test_a_rerun_reuses_its_checked_layout_only_while_the_values_are_the_same():
+    """A compiled network keeps each population's checked arrays between runs of the same
+    arguments: reruns give the first run's numbers (states start again from the initial
+    values, not where the last run ended), and a parameter or initial state changed in place,
+    replaced or added, or other arguments (steps, traced states), are seen as a fresh network
+    sees them."""
+    net, data = snntorch_network("subtract", "float64")
+    steps = data["input"].shape[0]
+    simulator = net.compile()
+    record = {"lif1": ["V"], "lif2": ["V"]}
+
+    def same(a, b):
+        for name in ("lif1", "lif2", "lif3"):
+            assert np.array_equal(a[name].spike_count, b[name].spike_count), name
+            assert np.array_equal(a[name].state["V"], b[name].state["V"]), name
+        for name in ("lif1", "lif2"):
+            assert np.array_equal(a[name].traces["V"], b[name].traces["V"]), name
+
+    def fresh(**run):
+        again = lifgen.Network()
+        again.populations.update(net.populations)
+        again.projections.extend(net.projections)
+        return again.compile().run(**run)
+
+    first = simulator.run(steps, record=record)
+    for _ in range(2):
+        same(simulator.run(steps, record=record), first)
+    bias = net.populations["lif1"].params["b"]
+    bias[:5] += 0.4  # in place
+    changed = simulator.run(steps, record=record)
+    assert not np.array_equal(changed["lif1"].traces["V"], first["lif1"].traces["V"])
+    same(changed, fresh(n_steps=steps, record=record))
+    net.populations["lif2"].initial["V"] = 0.3  # added
+    same(simulator.run(steps, record=record), fresh(n_steps=steps, record=record))
+    same(simulator.run(steps - 7, record={"lif1": ["V"], "lif2": ["V"]}),
+         fresh(n_steps=steps - 7, record=record))
+    one_row = lifgen.Network()  # states of one row: not copied to rows, so copied for a run
+    one_row.add_source("x", data["input"][:, 0])
+    one_row.populations.update({n: p for n, p in net.populations.items() if n != "x"})
+    one_row.projections.extend(net.projections)
+    single = one_row.compile()
+    alone = single.run(steps, record=record)
+    assert alone["lif1"].traces["V"].ndim == 2 and alone["lif3"].spike_count.sum() > 0
+    for _ in range(2):
+        same(single.run(steps, record=record), alone)
+    neurons = {"lif1": {"V": [0, 3]}, "lif2": {"V": [1]}}
+    picked = simulator.run(steps, record=neurons)
+    assert picked["lif1"].traces["V"].shape[-1] == 2 and picked["lif2"].traces["V"].shape[-1] == 1
+    assert np.array_equal(picked["lif1"].traces["V"],
+                          fresh(n_steps=steps, record=neurons)["lif1"].traces["V"])

@@ -159,6 +159,16 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
     assert np.load(out)["output"].sum() == 4
     assert main(["simulate", str(tmp_path / "missing.nir"), "--input", "x.npy"]) == 2
     assert "no NIR file" in capsys.readouterr().err
+    # Sinabs's default import: the output is the MultiSpike counts of every step
+    np.save(tmp_path / "x.npy", np.load(HERE / "conv_small_sinabs.npz")["x"])
+    expected = np.load(HERE / "sinabs_multispike.npz")["small_out"]
+    for convention, total in (("sinabs", expected.sum()), ("sinabs_single", None)):
+        assert main(["simulate", str(HERE / "conv_small.nir"), "--input",
+                     str(tmp_path / "x.npy"), "--convention", convention, "--save", str(out),
+                     "--force"]) == 0
+        saved = np.load(out)["output"]
+        assert saved.shape == (80, 2, 4, 3, 3)
+        assert (saved.sum() == total) if total is not None else (saved.max() == 1)
 
 
 # -- convolutions and pools ----------------------------------------------------------------------
@@ -195,24 +205,42 @@ def test_conv_and_pool_maps_equal_torch():
 
 def test_a_small_conv_graph_equals_sinabs():
     """Conv2d (stride 2, padding 1, dilation 2, groups 2, bias) -> IF -> SumPool2d -> Conv2d ->
-    IF, convention="sinabs", float64: Sinabs 3.1's import spike for spike (make_nir_sinabs_refs.py;
-    the sums are exact in float64, so the summation order cannot differ)."""
+    IF, convention="sinabs_single", float64: Sinabs 3.1's import with SingleSpike spike for spike
+    (make_nir_sinabs_refs.py; the sums are exact in float64, so the summation order cannot
+    differ)."""
     ref = np.load(HERE / "conv_small_sinabs.npz")
-    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs_single")
     assert sorted(p.kind for p in net.projections) == ["conv2d", "sparse"]  # (pool + conv)
     out = lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
     assert out.shape == (80, 2, 4, 3, 3) and ref["out"].sum() > 1000
     assert np.array_equal(out.reshape(80, 2, -1), ref["out"] != 0)
 
 
+def test_run_nir_plays_0_1_arrays_of_any_type_as_spikes_and_other_values_as_events():
+    """Input arrays of 0 and 1 (bool, uint8, float) are spike rasters and give the same outputs;
+    a uint8 array with a 2 is a lifgen.Values, whose event carries twice the weight (as the
+    float array of the same values does)."""
+    x = np.load(HERE / "conv_small_sinabs.npz")["x"][:20]
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    runs = [lifgen.run_nir(net, {"input": a}) for a in (x, x.astype(bool), x.astype(float))]
+    for run in runs[1:]:
+        assert np.array_equal(run.outputs["output"], runs[0].outputs["output"])
+    doubled = x.copy()
+    doubled[:, :, 0] *= 2
+    counted = lifgen.run_nir(net, {"input": doubled})
+    assert np.array_equal(counted.outputs["output"],
+                          lifgen.run_nir(net, {"input": doubled.astype(float)}).outputs["output"])
+    assert not np.array_equal(counted.outputs["output"], runs[0].outputs["output"])
+
+
 def test_run_nir_reuses_its_program_for_new_inputs_of_any_batch():
     """run_nir compiles a network once per source kind and shape and swaps the inputs in: runs
     at batch 1, 2 and 1 again (and after a parameter changes) each equal a fresh network's."""
     ref = np.load(HERE / "conv_small_sinabs.npz")
-    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs_single")
     for x in (ref["x"][:, 1:], ref["x"], ref["x"][:, :1], ref["x"][:, 1:]):
         out = lifgen.run_nir(net, {"input": x}).outputs["output"]
-        fresh = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+        fresh = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs_single")
         assert np.array_equal(out, lifgen.run_nir(fresh, {"input": x}).outputs["output"])
     assert np.array_equal(lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
                           .reshape(80, 2, -1), ref["out"] != 0)
@@ -224,15 +252,43 @@ def test_run_nir_reuses_its_program_for_new_inputs_of_any_batch():
 def test_the_papers_cnn_equals_sinabs():
     """The NIR paper's N-MNIST CNN (cnn_sinabs.nir: three Conv2d, two SumPool2d, Flatten, two
     Affine, five IF layers) on synthetic events (60 steps, 3 rows, 2x34x34, p = 0.1),
-    convention="sinabs", float64: the output spikes of every step, so the counts per class, equal
-    Sinabs 3.1's import with one spike per step (SingleSpike; its default MultiSpike differs)."""
+    convention="sinabs_single", float64: the output spikes of every step, so the counts per
+    class, equal Sinabs 3.1's import with one spike per step (SingleSpike)."""
     ref = np.load(HERE / "cnn_sinabs_sinabs.npz")
-    net = lifgen.from_nir(HERE / "cnn_sinabs.nir", convention="sinabs")
+    net = lifgen.from_nir(HERE / "cnn_sinabs.nir", convention="sinabs_single")
     result = lifgen.run_nir(net, {"input": ref["x"]})
     out = result.outputs["output"]
     assert out.shape == (60, 3, 10) and ref["counts"].sum() > 100
     assert np.array_equal(out, ref["out"] != 0)
     assert np.array_equal(out.sum(0), ref["counts"])
+
+
+@pytest.mark.parametrize("case, graph, events, dtype", [
+    ("cnn", "cnn_sinabs.nir", "cnn_sinabs_sinabs.npz", "float64"),
+    ("small", "conv_small.nir", "conv_small_sinabs.npz", "float64"),
+    ("small", "conv_small.nir", "conv_small_sinabs.npz", "float32")])
+def test_the_default_sinabs_import_emits_multispike_counts(case, graph, events, dtype):
+    """convention="sinabs" is Sinabs 3.1's default import: its IAF layers emit floor(v /
+    threshold) spikes per step (MultiSpike), each subtracting the threshold, and the layers after
+    receive that many times the weight. On the paper's CNN and the small conv graph (events as in
+    the SingleSpike tests; Sinabs's numbers from make_nir_sinabs_refs.py, float64) lifgen's output
+    counts equal Sinabs's at every step, so per class: places where a layer emitted several
+    spikes are thousands, where SingleSpike differs. A layer's spike_count adds its counts."""
+    ref = np.load(HERE / "sinabs_multispike.npz")
+    x = np.load(HERE / events)["x"]
+    net = lifgen.from_nir(HERE / graph, convention="sinabs")
+    result = lifgen.run_nir(net, {"input": x}, dtype=dtype)
+    out = result.outputs["output"].reshape(ref[f"{case}_out"].shape)
+    assert ref[f"{case}_places"] > 1000 and ref[f"{case}_out"].max() >= 2
+    assert np.array_equal(out, ref[f"{case}_out"])
+    assert np.array_equal(out.sum(0), ref[f"{case}_out"].sum(0))  # per class
+    last = net.nir.outputs["output"][1][0][0]  # the population that feeds the Output node
+    counts = result[last].spike_count.reshape(x.shape[1], -1)
+    assert np.array_equal(counts, ref[f"{case}_out"].sum(0).reshape(x.shape[1], -1))
+    assert result[last].spikes.sum() < counts.sum()  # the raster keeps one flag per step
+    single = lifgen.run_nir(lifgen.from_nir(HERE / graph, convention="sinabs_single"),
+                            {"input": x}, dtype=dtype).outputs["output"]
+    assert not np.array_equal(single.reshape(out.shape), out != 0)
 
 
 # -- methods, conventions and discrete nodes -----------------------------------------------------
@@ -371,7 +427,7 @@ def test_the_kernel_delivery_of_a_convolution_is_its_sparse_one_bit_for_bit(case
                                             < 0.3).astype(np.uint8))}[case]()
     runs = {}
     for mode in ("kernel", "sparse"):
-        net = lifgen.from_nir(graph, convention="sinabs", convolutions=mode)
+        net = lifgen.from_nir(graph, convention="sinabs_single", convolutions=mode)
         kinds = {p.kind for p in net.projections}
         assert ("conv2d" in kinds) == (mode == "kernel")
         names = [name for name in net.populations if name != "input"]

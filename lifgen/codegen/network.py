@@ -132,6 +132,9 @@ class NetworkPlan:
     projections: tuple[ProjectionPlan, ...]
     dtype: str = "float64"
     raster: bool = False
+    # the rasters of small populations (raster_by_row) laid out [batch][step][n], a row's steps
+    # one after the other as the program runs them, not [step][batch][n]; a call is the run
+    raster_by_row: bool = False
     events: bool = False  # whether it writes each spike's (step, neuron) to event buffers
     flush_denormals: bool = False  # denormal floats read and written as zero while it runs
     call_inputs: bool = False  # inputs' rows counted from the call's first step, not step 0
@@ -237,6 +240,7 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
                               f"population {plan.populations[0].name}: its size n [1]"))
         prologue.append(Let(SIZE, Element(population_buffer(0, "size"), Integer(0)),
                             INDEX))
+    _check_counted_spikes(plan)
     later: dict[int, list[Phase]] = {}  # direct projections into a population that steps later
     for k, population in enumerate(plan.populations):
         outgoing = [(j, p) for j, p in enumerate(plan.projections) if p.pre == k]
@@ -280,6 +284,25 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
 
 
 SIZE = "lg_size"  # the local of a run-time size, read in the prologue
+
+
+def spike_count_state(population: PopulationPlan) -> str:
+    """The state that holds how many spikes each neuron of the population emits in a step
+    (the model's [spike] count), or "": one spike per step where the condition holds."""
+    return population.step_map.model.spike_count if population.step_map is not None else ""
+
+
+def _check_counted_spikes(plan: NetworkPlan) -> None:
+    """A population whose spikes are counts feeds projections that deliver from its step's
+    spikes (its counts scale their weights); plastic ones and those read at arrival take flags."""
+    for projection in plan.projections:
+        pre = plan.populations[projection.pre]
+        if spike_count_state(pre) and (projection.kind == "plastic" or projection.at_arrival):
+            raise InputError(f"population {pre.name!r} emits a count of spikes per step "
+                             f"([spike] count = {spike_count_state(pre)!r}); a "
+                             f"{'plastic projection' if projection.kind == 'plastic' else 'connection within the population'} "
+                             "from it would see one spike: connect it with dense, one-to-one, "
+                             "sparse or convolution weights in a network")
 
 
 def _check_run_time_size(plan: NetworkPlan) -> None:
@@ -341,7 +364,8 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                           f"{what}: its number of spikes this step (scratch) [1]", 1))
     if plan.raster and not population.unrecorded:
         out.append(Buffer(population_buffer(k, "raster"), "uint8",
-                          f"{what}: spikes [step][batch][{n}]"))
+                          f"{what}: spikes [batch][step][{n}]" if raster_by_row(population, plan)
+                          else f"{what}: spikes [step][batch][{n}]"))
     if plan.events and population.step_map is not None:
         out += [Buffer(population_buffer(k, "event_steps"), "int64",
                        f"{what}: the step of each spike of the call"),
@@ -618,7 +642,10 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     # does not vectorize.
     stores: list[Statement] = [Store(ARRAY_PREFIXES["state"] + s, name(NEURON),
                                      name(local("new", s))) for s in state_names(step_map)]
-    spiked_store = Store(population_buffer(k, "spiked"), name(NEURON), Cast(name("lg_spike")))
+    count_state = spike_count_state(population)
+    spiked_store = Store(population_buffer(k, "spiked"), name(NEURON),
+                         name(local("new", count_state)) if count_state
+                         else Cast(name("lg_spike")))
     update: list[Phase]
     if population.inhibition:  # the winner is picked by one thread per row, then every neuron
         assert step.margin is not None  # finishes its step
@@ -630,8 +657,11 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                   Phase(f"P{k}_winner", tuple(_winner_take_all(k, population, step, stores,
                                                                spiked_store)))]
     else:
-        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, (
-            *arrivals, *step.step, *step.after_spike, *stores, spiked_store)),), threads=n)]
+        body = [*arrivals, *step.step, *step.after_spike, *stores, spiked_store]
+        if count_state:  # its spikes are the count: the flag may be unread
+            body = _without_spike_flag(tuple(body))
+        update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, tuple(body)),),
+                        threads=n)]
     spiked = Op(">", Element(population_buffer(k, "spiked"), name(NEURON)), Num(0.0))
     # the spike list is what projections visit; the flags serve projections read at arrival and
     # plastic ones (their spike history, on_post)
@@ -645,8 +675,9 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                     Let("lg_spike", spiked, INT),
                     *([Store("lg_fired", name(NEURON), name("lg_spike"))] if flags_read else []),
                     *_raster(k, population, plan, name("lg_spike"), NEURON),
+                    *_spikes_of(k, population, NEURON),
                     AddTo(population_buffer(k, "counts"), plus(_row(population), name(NEURON)),
-                          name("lg_spike")),
+                          name("lg_count" if count_state else "lg_spike")),
                     Store(population_buffer(k, "spike_list"), name("lg_n_spikes"),
                           name(NEURON)),
                     Assign("lg_n_spikes", plus(name("lg_n_spikes"), name("lg_spike"))))),
@@ -666,7 +697,10 @@ def _spikes(k: int, statements: list[Statement]) -> Phase:
     return Phase(f"P{k}_spikes", tuple(statements))
 
 
-SMALL = 64  # neurons: a population this small builds its spike list in one pass
+# neurons: a population this small builds its spike list in one pass. Larger ones test eight
+# flags at once: the NIR Braille RNN's 38 recurrent neurons (under 1% spiking per step) run 30%
+# faster so; snnTorch's three-layer network (16, 10, 4 neurons) keeps its one pass.
+SMALL = 16
 
 
 def _without_spike_flag(step: tuple[Statement, ...]) -> list[Statement]:
@@ -707,17 +741,44 @@ def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expres
             index: str) -> list[Statement]:
     if not plan.raster or population.unrecorded:
         return []
-    return [Store(population_buffer(k, "raster"),
-                  plus(times(plus(times(STEP, ROWS), ROW), _size(population)), name(index)),
-                  spike)]
+    entry = plus(times(ROW, name("lg_n_steps")), STEP) if raster_by_row(population, plan) \
+        else plus(times(STEP, ROWS), ROW)
+    return [Store(population_buffer(k, "raster"), plus(times(entry, _size(population)),
+                                                      name(index)), spike)]
+
+
+# A population's step of one row writes n raster bytes: below two cache lines, a raster
+# [step][batch][n] has each of them miss the cache (a step later the row writes batch * n bytes
+# further on), so the row's steps are laid one after the other. The Braille RNN's program (12,
+# 38 and 7 neurons) at batch 256 takes 2.4x less time so; the CNN's rasters of thousands of
+# neurons write whole lines either way, and take 15 to 25% longer laid by row.
+RASTER_BY_ROW_BELOW = 128
+
+
+def raster_by_row(population: PopulationPlan, plan: NetworkPlan) -> bool:
+    """Whether the population's raster is laid out [batch][step][n] (else [step][batch][n])."""
+    return plan.raster_by_row and population.n < RASTER_BY_ROW_BELOW
 
 
 def _counted(k: int, population: PopulationPlan) -> list[Statement]:
-    """Each listed spike added to its neuron's count (spikes are rare: not once per neuron)."""
+    """Each listed spike added to its neuron's count (spikes are rare: not once per neuron):
+    one, or the step's count of a population whose spikes are counts."""
+    neuron = Element(population_buffer(k, "spike_list"), "lg_k")
+    if spike_count_state(population):
+        return [For("lg_k", Integer(0), name("lg_n_spikes"), (
+            Let("lg_j", neuron, INDEX), *_spikes_of(k, population, "lg_j"),
+            AddTo(population_buffer(k, "counts"), plus(_row(population), name("lg_j")),
+                  name("lg_count")),))]
     return [For("lg_k", Integer(0), name("lg_n_spikes"), (
-        AddTo(population_buffer(k, "counts"),
-              plus(_row(population), Element(population_buffer(k, "spike_list"), "lg_k")),
-              Integer(1)),))]
+        AddTo(population_buffer(k, "counts"), plus(_row(population), neuron), Integer(1)),))]
+
+
+def _spikes_of(k: int, population: PopulationPlan, index: str) -> list[Statement]:
+    """lg_count: how many spikes neuron `index` emitted this step, where the population's
+    spikes are counts (its scratch row of spikes as numbers holds them); else nothing."""
+    if not spike_count_state(population):
+        return []
+    return [Let("lg_count", Element(population_buffer(k, "spiked"), index), INDEX)]
 
 
 def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
@@ -1008,6 +1069,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
             weight = times(Num(projection.factor), weight)
         if pre.source in COUNTED:  # each event of the step carries the weight
             weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
+        elif spike_count_state(pre):  # the neuron's spikes of the step, each the weight
+            weight = times(Element(population_buffer(projection.pre, "spiked"), "lg_pre"), weight)
         if projection.direct:
             return AddTo("lg_targets", target, weight, atomic=True)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,

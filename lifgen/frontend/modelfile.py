@@ -72,6 +72,7 @@ class ParsedModel:
     spike: sympy.Basic
     spike_text: str
     spike_on: str
+    spike_count: str
     resets: dict
     corrections: tuple
     after_step: tuple  # ((state, tree), ...) of [after_step]
@@ -147,6 +148,7 @@ def parse_document(document: Mapping[str, Any], source: str | None,
         law_intermediates=intermediates, update=update, written_steps=written_steps,
         spike=spike, spike_text=spike_text,
         spike_on=string_value(document.get("spike", {}), "on", source, "[spike]", "level"),
+        spike_count=string_value(document.get("spike", {}), "count", source, "[spike]", ""),
         resets=resets, corrections=corrections, after_step=after_step,
         parameter_sets=_parameter_sets(document.get("parameter_sets", {}), names, source),
         constraints=_constraints(meta.get("constraints", []), names, source),
@@ -279,6 +281,7 @@ def derive_model(checked: CheckedModel) -> Model:
         written_steps=checked.written_steps,
         synapses=parsed.synapses, parameter_sets=checked.parameter_sets,
         constraints=checked.constraints, presets=parsed.presets, spike_on=parsed.spike_on,
+        spike_count=parsed.spike_count,
         refractory=checked.refractory, refractory_clamp=checked.refractory_clamp,
         refractory_counting=parsed.refractory_counting,
         refractory_input=parsed.refractory_input, reset_mechanism=parsed.reset_mechanism,

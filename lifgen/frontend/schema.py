@@ -25,7 +25,7 @@ SECTIONS = {
     "model": {"name", "description", "reference", "constraints"},
     "parameters": None, "states": None, "inputs": None,
     "equations": {"laws", "update", *WRITTEN_STEPS},
-    "spike": {"condition", "on"},
+    "spike": {"condition", "on", "count"},
     "reset": {"mechanism", "timing", "undelayed", *RESET_MECHANISMS},
     "refractory": {"period", "clamp_period", "frozen", "counting", "input"},
     "simulation": {"method", "dt"},

@@ -24,8 +24,8 @@ from ..runtime.connectivity import Sparse
 from ..runtime.convolution import Convolution
 from ..runtime.network import Network
 from ..runtime.populations import SpikeRaster
-from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SNNTORCH_DT, NeuronSpec,
-                         neuron_spec)
+from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SINABS_CONVENTIONS,
+                         SNNTORCH_DT, NeuronSpec, neuron_spec)
 
 
 DENSE_FROM = 0.5  # a composed sparse map at least this dense is delivered as dense weights
@@ -380,7 +380,8 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     1e-4 by default, and always under convention="snntorch"); `method` the integration method
     of the continuous nodes ("exact" by default: NIR's continuous time; an unknown name is an
     InputError); `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for
-    number) or "sinabs" (Sinabs 3.1's from_nir: IF as IAFSqueeze, one spike per step);
+    number), "sinabs" (Sinabs 3.1's from_nir: IF as IAFSqueeze with its default MultiSpike,
+    floor(v/threshold) spikes per step) or "sinabs_single" (the same with SingleSpike);
     `convolutions` "kernel" (a path that is one Conv1d/Conv2d delivers from its kernel and
     geometry, projection kind "conv2d") or "sparse" (every structured path a lifgen.Sparse of
     its generated synapses: the same numbers, bit for bit)."""
@@ -391,9 +392,9 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     if method is not None and method not in METHOD_CHOICES:
         raise InputError(f"unknown method {method!r}; the continuous nodes take one of "
                          f"{', '.join(METHOD_CHOICES)}")
-    if convention == "sinabs" and (dt is not None or method is not None):
-        raise InputError("convention='sinabs' runs Sinabs's discrete layers: give no dt and no "
-                         "method")
+    if convention in SINABS_CONVENTIONS and (dt is not None or method is not None):
+        raise InputError(f"convention={convention!r} runs Sinabs's discrete layers: give no dt "
+                         "and no method")
     if convention == "snntorch":
         if dt is not None and dt != SNNTORCH_DT:
             raise InputError(f"convention='snntorch' runs at snnTorch's dt = {SNNTORCH_DT} s; "

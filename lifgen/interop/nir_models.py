@@ -2,7 +2,8 @@
 per-neuron parameter arrays) to the model file in models/nir/ written from its equations and the
 population's parameters and options, under a convention ("nir": NIR's continuous time at dt, any
 method; "snntorch": snnTorch 1.0's import_from_nir, its discrete maps and rounding; "sinabs":
-Sinabs 3.1's from_nir, its IF as IAFSqueeze with one spike per step)."""
+Sinabs 3.1's from_nir, its IF as IAFSqueeze with its default MultiSpike, floor(v/threshold)
+spikes per step; "sinabs_single": the same with SingleSpike, one spike per step)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ import numpy as np
 from ..errors import InputError
 from ..frontend.library import resource_dir
 
-CONVENTIONS = ("nir", "snntorch", "sinabs")
-DISCRETE_CONVENTIONS = ("snntorch", "sinabs")  # a step is a step: no dt, no method
+CONVENTIONS = ("nir", "snntorch", "sinabs", "sinabs_single")
+DISCRETE_CONVENTIONS = ("snntorch", "sinabs", "sinabs_single")  # a step is a step: no dt, no method
+SINABS_CONVENTIONS = ("sinabs", "sinabs_single")
 SNNTORCH_DT = 1e-4  # snnTorch's import_from_nir fixes dt at 0.1 ms
 
 
@@ -177,15 +179,19 @@ SNNTORCH_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
 
 # -- convention "sinabs": Sinabs 3.1's from_nir (IF only: its LIF reads tau in steps) ------------
 
-def _sinabs_if(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+def _sinabs_if(node: Any, multi: bool) -> NeuronSpec:
     """sl.IAFSqueeze(spike_threshold=v_threshold, min_v_mem=-v_threshold): r and v_reset are
-    not read, as Sinabs's import does not read them."""
+    not read, as Sinabs's import does not read them. With MultiSpike (`multi`, Sinabs's default)
+    its spikes are counts, which it emits to an Output node as they are."""
     n = _size(node, "r", "v_threshold")
     vthr = _array(node, "v_threshold", n)
-    return NeuronSpec(model_path("sinabs_iaf"), n, {"threshold": vthr, "v_min": -vthr}, {}, "I")
+    params = {"threshold": vthr, "v_min": -vthr}
+    if multi:
+        return NeuronSpec(model_path("sinabs_iaf_multi"), n, params, {}, "I", emits="spikes")
+    return NeuronSpec(model_path("sinabs_iaf"), n, params, {}, "I")
 
 
-SINABS_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {"IF": _sinabs_if}
+SINABS_NODES: dict[str, Callable[[Any, bool], NeuronSpec]] = {"IF": _sinabs_if}
 
 
 def neuron_spec(node: Any, key: str, convention: str, method: str | None,
@@ -200,10 +206,10 @@ def neuron_spec(node: Any, key: str, convention: str, method: str | None,
                              f"{', '.join(SNNTORCH_NODES)} (convention='nir' runs "
                              f"{', '.join(NIR_NODES)})")
         return SNNTORCH_NODES[kind](node, key, recurrent)
-    if convention == "sinabs":
+    if convention in SINABS_CONVENTIONS:
         if kind not in SINABS_NODES:
-            raise InputError(f"node {key!r}: convention='sinabs' runs NIR's IF as Sinabs's "
-                             f"IAFSqueeze, not {kind} (convention='nir' runs "
+            raise InputError(f"node {key!r}: convention={convention!r} runs NIR's IF as "
+                             f"Sinabs's IAFSqueeze, not {kind} (convention='nir' runs "
                              f"{', '.join(NIR_NODES)})")
-        return SINABS_NODES[kind](node, key, recurrent)
+        return SINABS_NODES[kind](node, convention == "sinabs")
     return NIR_NODES[kind](node, method)

@@ -56,8 +56,8 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
         steps, rows = array.shape[0], array.shape[1]
         if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
             raise InputError(f"inputs[{key!r}]: numbers, not {array.dtype}")
-        binary = bool(np.all((array == 0) | (array == 1)))
-        source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if binary else Values(array)
+        source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if _binary(array) \
+            else Values(array)
         sources[name] = SourcePopulation(name, source, n)
     if steps is None or rows is None:
         raise InputError("the graph has no Input node to feed")
@@ -69,6 +69,15 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)
                       for key, (shape, paths) in interface.outputs.items()}
     return result
+
+
+def _binary(array: np.ndarray) -> bool:
+    """Whether every value is 0 or 1 (spikes): one pass over booleans and unsigned integers."""
+    if array.dtype == bool:
+        return True
+    if np.issubdtype(array.dtype, np.unsignedinteger):
+        return array.size == 0 or int(array.max()) <= 1
+    return bool(np.all((array == 0) | (array == 1)))
 
 
 def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopulation],

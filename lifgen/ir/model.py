@@ -98,6 +98,10 @@ class Model:
     constraints: tuple[Node, ...] = ()  # relations the parameters must satisfy
     presets: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()  # named parameter sets
     spike_on: str = "level"  # "level": while the condition holds; "crossing": when it starts to
+    # a state whose value after the step is how many spikes the neuron emits in it (Sinabs's
+    # MultiSpike: floor(v / threshold)); a network's projections deliver that many times the
+    # weight and its counts add it. "": one spike per step where the condition holds
+    spike_count: str = ""
     refractory: tuple = ()  # (period tree in the model's time unit, (frozen state, ...)), or ()
     # the part of the period that holds the frozen states (NEST's t_ref_abs in
     # iaf_psc_exp_htum; `period` is then t_ref_tot, without spikes); None: all of it
@@ -298,6 +302,10 @@ def _validate(model: Model) -> None:
     if model.spike_on not in ("level", "crossing"):
         raise ModelError(f"spike 'on' must be 'level' or 'crossing', got {model.spike_on!r}", src,
                          "[spike] on")
+    if model.spike_count and model.spike_count not in model.state_names:
+        raise ModelError(f"[spike] count names the state that holds each step's number of "
+                         f"spikes; {model.spike_count!r} is none of the states "
+                         f"({', '.join(model.state_names)})", src, "[spike] count")
     for name, values in model.presets:
         check_name(name, src, f"[presets.{name}]")
         for parameter, value in values:

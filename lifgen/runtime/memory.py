@@ -4,6 +4,7 @@ InputError that says what takes the room."""
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Mapping
 
@@ -61,29 +62,38 @@ CGROUPS = (("", "/sys/fs/cgroup", "memory.max", "memory.current"),
 
 def _cgroup_left() -> int:
     """The process's cgroup memory limit less its use (v2 or v1), or UNKNOWN."""
+    return min((_cgroup_room(*files) for files in _cgroup_files()), default=UNKNOWN)
+
+
+@functools.lru_cache(maxsize=1)
+def _cgroup_files() -> tuple[tuple[str, str], ...]:
+    """The (limit, usage) files of the process's cgroups that exist, found once per process (a
+    run asks for the room left every time; where the cgroup is mounted does not change)."""
     try:
         with open("/proc/self/cgroup") as cgroups:
             lines = [line.rstrip("\n").split(":", 2) for line in cgroups]
     except OSError:
-        return UNKNOWN
-    left = UNKNOWN
+        return ()
+    files = []
     for controller, mount, limit_file, usage_file in CGROUPS:
         for path in (path for _, names, path in lines if controller in names.split(",")):
             # the cgroup's own folder, or the mount itself (a container sees its cgroup as root)
             for folder in (os.path.join(mount, path.lstrip("/")), mount):
-                left = min(left, _cgroup_room(folder, limit_file, usage_file))
-    return left
+                pair = (os.path.join(folder, limit_file), os.path.join(folder, usage_file))
+                if os.path.exists(pair[0]) and pair not in files:
+                    files.append(pair)
+    return tuple(files)
 
 
-def _cgroup_room(folder: str, limit_file: str, usage_file: str) -> int:
+def _cgroup_room(limit_path: str, usage_path: str) -> int:
     try:
-        with open(os.path.join(folder, limit_file)) as limit_text:
+        with open(limit_path) as limit_text:
             text = limit_text.read().strip()
-        with open(os.path.join(folder, usage_file)) as usage:
+        if text == "max" or int(text) >= UNKNOWN:
+            return UNKNOWN
+        with open(usage_path) as usage:
             used = int(usage.read())
     except (OSError, ValueError):
-        return UNKNOWN
-    if text == "max" or int(text) >= UNKNOWN:
         return UNKNOWN
     return max(int(text) - used, 0)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
 from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
-                               adds_directly, lower_network)
+                               adds_directly, lower_network, raster_by_row)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -24,7 +24,7 @@ from ..results.continuation import Pending
 from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import continuation, footprint, memory, prepare
-from . import plasticity
+from . import laid_out, plasticity
 from .populations import (PlayedBack, Population, Projection, SourcePopulation,
                           one_step_delay)
 from .shards import refuse_network
@@ -47,6 +47,7 @@ class _Layout:
     given_inputs: dict
     shared: frozenset[str] = frozenset()  # parameters with one value for every neuron
     uniform_inputs: frozenset[str] = frozenset()  # inputs with one value for every neuron
+    threshold: tuple = ("", None)  # (state, per-neuron threshold): Simulator._threshold
 
     @property
     def variant(self) -> tuple:
@@ -77,6 +78,7 @@ class NetworkSimulator:
         self._one_quantisation()
         self._programs: dict[tuple, Any] = {}
         self._weights: dict[int, dict[str, np.ndarray]] = {}
+        self._kept: dict[str, laid_out.Kept] = {}  # each population's last layout
         self._last: Any = None  # the source of the last run's program
 
     def _population_simulator(self, population: Population) -> Simulator:
@@ -162,8 +164,9 @@ class NetworkSimulator:
                                            direct=direct[id(p)])
                             for j, p in enumerate(self._projections_in_order()))
         return NetworkPlan(tuple(populations), projections, self.dtype,
-                           raster=spikes == "raster", events=spikes == "events",
-                           threads=self.threads)
+                           raster=spikes == "raster",
+                           raster_by_row=getattr(self.target, "raster_by_row", False),
+                           events=spikes == "events", threads=self.threads)
 
     def _direct(self, projection: Projection) -> bool:
         """Whether the projection's events are added straight into their target state (every
@@ -250,6 +253,7 @@ class NetworkSimulator:
         pending = continuation.carried(initial)
         populations = self._with_initial(self.with_params(params),
                                          self._per_population(initial, "initial"))
+        max_memory = memory.limit(max_memory)  # asked of the machine once for the whole run
         room = memory.check(self._footprint(populations, n_steps, 1, spikes, record,
                                             record_synapses),
                             max_memory)  # (one batch row: inputs give more, checked again below)
@@ -275,7 +279,8 @@ class NetworkSimulator:
         assert not missing, f"buffers without arrays: {missing}"
         events = self._call(kernel, source, arrays, layouts, n_steps, rows, spikes, seed, clock,
                             room // memory.EVENT_PEAK_BYTES)
-        result = self._result(layouts, arrays, n_steps, rows, spikes, events)
+        result = self._result(layouts, arrays, n_steps, rows, spikes, events,
+                              source.program.plan)
         result.pending = Pending(clock + n_steps, continuation.kept(arrays), self._made_by())
         self._synapse_results(result, plastic, arrays, n_steps, rows, layouts, clock)
         for name, sim in self.simulators.items():
@@ -421,17 +426,37 @@ class NetworkSimulator:
         if isinstance(population, SourcePopulation):
             return _source_layout(population, n_steps, self.simulators, self.network)
         sim = self.simulators[name]
+        # a run of the same arguments lays out the same arrays while the population's values
+        # stay as they were (runs given its inputs or other params= lay out afresh)
+        key = (n_steps, seed, allow_nan, tuple(record or ())) if inputs is None and (
+            record is None or isinstance(record, (list, tuple))
+            and all(isinstance(s, str) for s in record)) \
+            and population is self.network.populations[name] else None
+        kept = self._kept.get(name)
+        if key is not None and kept is not None and kept.matches(key, population):
+            memory.check(kept.footprint, max_memory)
+            return kept.fresh()
         arrays, record = sim.run_arrays(n_steps, population.n, inputs, dict(population.params),
                                         dict(population.initial),
                                         () if record is None else record, seed, allow_nan,
                                         max_memory)
+        layout = self._laid_out(sim, population, arrays, record)
+        if key is not None:
+            self._kept[name] = laid_out.kept(key, population, layout, sim._footprint(
+                n_steps, arrays.rows, population.n, record,
+                prepare.recorded_count(arrays.index, population.n), "count", {}))
+        return layout
+
+    def _laid_out(self, sim: Simulator, population: Population, arrays: Any,
+                  record: dict) -> _Layout:
+        """The program's buffers of a population from its checked run arrays."""
         n = population.n
         buffers: dict[str, np.ndarray] = {}
         for state, values in arrays.states.items():
             buffers[f"state_{state}"] = values
         for parameter, (values, _) in arrays.params.items():
-            buffers[f"param_{parameter}"] = np.ascontiguousarray(
-                np.broadcast_to(values, (n,)) if values.size == 1 else values)
+            buffers[f"param_{parameter}"] = np.full(n, values[0], values.dtype) if values.size == 1 \
+                else np.ascontiguousarray(values)
         strides = []
         for u, entry in arrays.inputs.items():  # neuron stride 1, or 0: a uniform input
             buffers[f"input_{u}"] = np.asarray(entry.array).reshape(-1)
@@ -453,7 +478,9 @@ class NetworkSimulator:
         given = {u: arrays.inputs[u] for u in arrays.inputs}
         shared = frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0)
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
-        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform)
+        threshold = sim._threshold(arrays.params, n)
+        return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform,
+                       threshold)
 
     def _footprint(self, populations: dict[str, Any], n_steps: int, rows: int, spikes: str,
                    record: dict, record_synapses: Any) -> dict[str, int]:
@@ -517,7 +544,9 @@ class NetworkSimulator:
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             arrays[prefix + "spike_total"] = np.zeros(1, np.int64)
             if plan.raster:
-                arrays[prefix + "raster"] = np.zeros((n_steps, rows, n), np.uint8)
+                arrays[prefix + "raster"] = np.zeros(
+                    (rows, n_steps, n) if raster_by_row(population, plan) else (n_steps, rows, n),
+                    np.uint8)
             if plan.events and population.step_map is not None:  # every neuron-step of a chunk
                 arrays[prefix + "event_steps"] = np.empty(chunk * rows * n, np.int64)
                 arrays[prefix + "event_neurons"] = np.empty(chunk * rows * n, np.int64)
@@ -567,7 +596,7 @@ class NetworkSimulator:
         return events
 
     def _result(self, layouts: dict, arrays: dict, n_steps: int, rows: int, spikes: str,
-                events: list) -> NetworkResult:
+                events: list, plan: NetworkPlan | None = None) -> NetworkResult:
         results = {}
         for k, name in enumerate(self.order):
             population = self.network.populations[name]
@@ -577,6 +606,9 @@ class NetworkSimulator:
             raster = arrays.get(prefix + "raster") if spikes == "raster" else None
             spike_events = _joined(events, k) if spikes == "events" else None
             counts = arrays[prefix + "counts"]
+            if raster is not None and plan is not None \
+                    and raster_by_row(plan.populations[k], plan):  # (T, batch, n), as a view
+                raster = raster.transpose(1, 0, 2)
             common = dict(
                 spikes=None if raster is None else raster.view(bool).reshape(shape),
                 spike_count=counts.reshape(*batch, n), spike_events=spike_events,
@@ -596,8 +628,7 @@ class NetworkSimulator:
                               f"{int(counts.sum())} spike events, all that fit in the memory "
                               "limit (Result.truncated; spike counts are complete)",
                               NumericalWarning, stacklevel=4)
-            threshold_state, threshold = sim._threshold(
-                {p: (arrays[prefix + f"param_{p}"], 1) for p in sim.model.parameter_names}, n)
+            threshold_state, threshold = layout.threshold
             results[name] = Result(
                 traces={s: arrays[prefix + f"trace_{s}"].reshape(
                     n_steps, *batch, layout.buffers["record"].size) for s in layout.record},
@@ -747,8 +778,8 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
     if isinstance(source, SpikeTrain):
         start, played = source.events(n_steps)
         return _Layout({"train_start": start, "train_source": played}, {}, 1, (), {})
-    if isinstance(source, PlayedBack):
-        table = source.table
+    if isinstance(source, PlayedBack):  # read at the strides of its shape
+        table = np.ascontiguousarray(source.table)
         if table.shape[0] < n_steps:
             raise InputError(f"source {population.name!r}: its {source.role} cover "
                              f"{table.shape[0]} steps, the run {n_steps}")
@@ -836,7 +867,7 @@ def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:
 
 def _chunked(name: str, array: np.ndarray, done: int, spikes: str) -> np.ndarray:
     """A per-step buffer from this chunk's first step on (traces, a whole-run raster)."""
-    per_step = "_trace_" in name or name.endswith("_raster")
+    per_step = "_trace_" in name  # (a run that keeps a raster is one call)
     return array[done:] if per_step else array
 
 

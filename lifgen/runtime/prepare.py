@@ -212,6 +212,8 @@ def input_array(value: npt.ArrayLike | Waveform, name: str, n_steps: int, batch:
 
 def is_gpu_array(value: Any) -> bool:  # anything: probed for a GPU array's interfaces
     """Whether `value` lives in a CUDA GPU's memory (NumPy's DLPack device is the CPU's)."""
+    if isinstance(value, (float, int, np.ndarray, np.generic)):  # the common case, answered fast
+        return False
     if hasattr(value, "__cuda_array_interface__"):
         return True
     try:
@@ -281,7 +283,9 @@ def state_array(value: object, name: str, batch: tuple[int, ...], n_neurons: int
         raise InputError(f"{what} must be a scalar or have shape ({n_neurons},) or "
                          f"(*batch, {n_neurons}); got {array.shape}")
     rows = int(np.prod(batch, dtype=np.int64))
-    return np.array(np.broadcast_to(array, (*batch, n_neurons)), dtype=dtype).reshape(rows, n_neurons)
+    laid: np.ndarray = np.empty((rows, n_neurons), dtype)
+    laid.reshape(*batch, n_neurons)[...] = array  # broadcast over the rows
+    return laid
 
 
 def weights(value: object, name: str, n_neurons: int, dtype: Float, allow_nan: bool = False

@@ -7,7 +7,9 @@ events), and the arrays are assembled into a Result.
 
 from __future__ import annotations
 
+
 import dataclasses
+import functools
 import os
 from pathlib import Path
 import threading
@@ -27,7 +29,7 @@ from . import plasticity
 from . import prepare
 from ..ir import written
 from ..codegen.compiler import built, checked_flag, checked_semantics, dt_in_model_unit, variant_source
-from ..errors import InputError, NumericalWarning
+from ..errors import InputError, ModelError, NumericalWarning
 from ..numerics.discretize import StepMap
 from ..numerics.methods import ORDERS
 from ..ir.model import Model
@@ -536,15 +538,24 @@ class Simulator:
                    ) -> tuple[str, np.ndarray | None]:
         """(state, per-neuron threshold) when the spike condition compares a state with
         parameters (`V > V_th`), else ("", None): what a plot draws as the threshold line."""
+        if self._threshold_form is None:
+            return "", None
+        state, tree, symbols = self._threshold_form
+        scope = {s: np.asarray(_on_host(params[s.name][0])) for s in symbols}
+        values = written.evaluate(tree, scope)
+        return state, np.broadcast_to(np.asarray(values, float).reshape(-1), (n_neurons,)).copy()
+
+    @functools.cached_property
+    def _threshold_form(self) -> tuple[str, Any, tuple] | None:
+        """(state, the threshold as a tree, its parameters' symbols) of a spike condition that
+        compares a state with parameters, else None: found once, evaluated each run."""
         spike = self.model.spike
         lhs, rhs = getattr(spike, "lhs", None), getattr(spike, "rhs", None)
         names = set(self.model.parameter_names)
         if lhs is None or rhs is None or lhs not in self.model.state_symbols or not all(
                 s.name in names for s in rhs.free_symbols):
-            return "", None
-        scope = {symbol(n): np.asarray(_on_host(a)) for n, (a, _) in params.items()}
-        values = written.evaluate(written.from_sympy(rhs), scope)
-        return lhs.name, np.broadcast_to(np.asarray(values, float).reshape(-1), (n_neurons,)).copy()
+            return None
+        return lhs.name, written.from_sympy(rhs), tuple(rhs.free_symbols)
 
     def _stabler_methods(self) -> str:
         """' or method='exact'': the unconditionally stable methods that apply to this model."""
@@ -744,6 +755,12 @@ def compile(model: Model | str | Path, method: str | None = None, dt: float | st
                         flush_denormals=checked_flag(flush_denormals, "flush_denormals"),
                         runtime_dt=checked_flag(runtime_dt, "runtime_dt"))
     source, kernel = built(snapshot, semantics, schedule, backend)
+    if source.step_map.model.spike_count:
+        raise ModelError(f"model {source.step_map.model.name} counts its spikes per step "
+                         f"([spike] count = {source.step_map.model.spike_count!r}), which a "
+                         "population run alone does not: add it to a lifgen.Network, whose "
+                         "projections deliver and whose counts add each step's count",
+                         source.step_map.model.source, "[spike] count")
     if source.step_map.warning:
         warnings.warn(source.step_map.warning, NumericalWarning, stacklevel=2)
     return Simulator(backend, source, kernel)

@@ -24,6 +24,7 @@ class CTarget:
 
     name = "c"
     language = "C"
+    raster_by_row = True  # a network's raster [batch][step][n]: the program runs rows in turn
 
     def render(self, step_map: StepMap, semantics: Semantics, schedule: Schedule,
                variant: Variant) -> KernelSource:

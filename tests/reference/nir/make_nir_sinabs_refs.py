@@ -14,7 +14,13 @@ torch environment that has sinabs (pip install sinabs: it brings nir 1.0.4, nirt
    bias, to check lifgen's sparse maps of Conv1d, Conv2d, AvgPool2d and SumPool2d.
 3. conv_small.nir + conv_small_sinabs.npz: a small graph (Conv2d with stride 2, padding 1,
    dilation 2, groups 2 and a bias -> IF -> SumPool2d -> Conv2d -> IF) written with nir's API
-   and run by Sinabs's import (SingleSpike, float64) on fixed events."""
+   and run by Sinabs's import (SingleSpike, float64) on fixed events.
+4. sinabs_multispike.npz: Sinabs's default import (MultiSpike: floor(v/threshold) spikes per
+   step) of cnn_sinabs.nir and conv_small.nir, float64, on the events of 1. and 3.: every
+   step's output spike counts (`cnn_out`, `small_out`) and the number of (step, neuron) places
+   where a layer emitted more than one spike (`cnn_places`, `small_places`). Made by
+   `multispike()` alone (python -c "import make_nir_sinabs_refs as m; m.multispike()" in this
+   folder), which reads the files above and rewrites none of them."""
 
 from pathlib import Path
 
@@ -138,7 +144,20 @@ def small():
     print("small counts", out.sum((0, 2)))
 
 
+def multispike():
+    cases = {}
+    for case, graph, x in (("cnn", "cnn_sinabs.nir", "cnn_sinabs_sinabs.npz"),
+                           ("small", "conv_small.nir", "conv_small_sinabs.npz")):
+        events_in = np.load(HERE / x)["x"].astype(np.float64)
+        out, places = run_sinabs(nir.read(str(HERE / graph)), events_in, single=False)
+        cases.update({f"{case}_out": out, f"{case}_places": places})
+        print(case, "MultiSpike counts per class", out.sum((0, 1)).reshape(-1)[:10],
+              "places with more than one spike", places)
+    np.savez_compressed(HERE / "sinabs_multispike.npz", **cases)
+
+
 if __name__ == "__main__":
     cnn()
     geometry()
     small()
+    multispike()
