@@ -172,7 +172,7 @@ class Model:
         import dataclasses
 
         presets = dict(self.presets)
-        if preset not in presets:
+        if not isinstance(preset, str) or preset not in presets:
             raise ModelError(f"model {self.name} has no preset {preset!r} (presets: "
                              f"{', '.join(presets) or 'none'})", self.source, "[presets]")
         values = dict(presets[preset])

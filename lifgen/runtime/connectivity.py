@@ -14,6 +14,8 @@ import numpy.typing as npt
 
 from ..errors import InputError
 
+MAX_NEURONS = 2**31 - 1  # a synapse's target is a 32-bit index
+
 
 @dataclass(frozen=True, eq=False)
 class Sparse:
@@ -65,8 +67,10 @@ class Sparse:
         older name.
         """
         autapses = _autapses(allow_autapses, allow_self)
-        if not 0 <= p <= 1:
-            raise InputError(f"Sparse.random: p must be in [0, 1], got {p!r}")
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) \
+                or not 0 <= p <= 1:
+            raise InputError(f"Sparse.random: p must be a number in [0, 1], got {p!r}")
+        n_pre, n_post = _size(n_pre, "n_pre"), _size(n_post, "n_post")
         sources = _subset(pre, n_pre, "pre")
         targets_all = _subset(post, n_post, "post")
         rng = np.random.default_rng(seed)
@@ -130,6 +134,15 @@ def _autapses(allow_autapses: bool | None, allow_self: bool | None) -> bool:
     if chosen is not None and not isinstance(chosen, (bool, np.bool_)):
         raise InputError(f"Sparse.random: allow_autapses must be True or False, got {chosen!r}")
     return bool(chosen)
+
+
+def _size(value: object, what: str) -> int:
+    """A population's size: a whole number of neurons, at most MAX_NEURONS."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not 0 <= value <= MAX_NEURONS:
+        raise InputError(f"Sparse.random: {what} must be a whole number of neurons in "
+                         f"0..{MAX_NEURONS}, got {value!r}")
+    return int(value)
 
 
 def _subset(indices: npt.ArrayLike | None, size: int, what: str) -> npt.NDArray[np.int64]:

@@ -115,7 +115,7 @@ def limit(max_memory: float | None) -> int:
     if max_memory is None:
         return int(SHARE_OF_AVAILABLE * available_bytes())
     if isinstance(max_memory, bool) or not isinstance(max_memory, (int, float)) \
-            or not max_memory > 0:
+            or not 0 < max_memory < float("inf"):
         raise InputError(f"max_memory must be a number of bytes > 0, got {max_memory!r}")
     return int(max_memory)
 

@@ -9,6 +9,7 @@ chunk of steps at a time and returns a `NetworkResult`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,8 @@ class Network:
             raise InputError(f"population {name!r}: unknown option(s) {sorted(unknown)}; "
                              f"known: {sorted(COMPILE_OPTIONS)}")
         population = Population(name, load_model(model), prepare.count(n, "n", 1, MAX_COUNT),
-                                 dict(params or {}), dict(initial or {}), options)
+                                 _named_values(params, name, "params"),
+                                 _named_values(initial, name, "initial"), options)
         self.populations[name] = population
         return population
 
@@ -82,7 +84,7 @@ class Network:
             raise InputError(f"connect: {post_population.name!r} is a source; projections end "
                              "at neuron populations")
         names = post_population.model.synapse_names
-        if synapse not in names:
+        if not isinstance(synapse, str) or synapse not in names:
             raise InputError(f"connect: model {post_population.model.name} of population "
                              f"{post_population.name!r} has no synapse type {synapse!r}; it has "
                              f"{', '.join(names) or 'none'}")
@@ -135,7 +137,7 @@ class Network:
 
     def _population(self, given: Any) -> Population | SourcePopulation:
         name = given.name if isinstance(given, (Population, SourcePopulation)) else given
-        if name not in self.populations:
+        if not isinstance(name, str) or name not in self.populations:
             raise InputError(f"connect: no population {name!r}; the network has "
                              f"{', '.join(self.populations) or 'none'}")
         return self.populations[name]
@@ -165,3 +167,13 @@ def _rebuilt_network(dt: Any, populations: dict, projections: list) -> Network:
     network.populations.update(populations)
     network.projections.extend(projections)
     return network
+
+
+def _named_values(values: Any, population: str, what: str) -> dict:
+    """A population's `params` or `initial`: a dict of name -> value (or None for none)."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InputError(f"population {population!r}: {what} must be a dict of name -> value, "
+                         f"got {type(values).__name__}")
+    return dict(values)

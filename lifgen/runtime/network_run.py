@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..codegen.compiler import checked_semantics, dt_in_model_unit, kernel_source
+from ..codegen.compiler import checked_flag, checked_semantics, dt_in_model_unit, kernel_source
 from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
                                adds_directly, lower_network, raster_by_row)
 from ..codegen.options import Schedule
@@ -64,8 +64,7 @@ class NetworkSimulator:
     Dask take it as they take a Simulator."""
 
     def __init__(self, network: Any, target: Any, dtype: str, threads: int = 1):
-        if dtype not in NUMPY_DTYPES:
-            raise InputError(f"dtype must be one of {tuple(NUMPY_DTYPES)}, got {dtype!r}")
+        prepare.choice(dtype, "dtype", tuple(NUMPY_DTYPES))
         self.network = network
         self.target = target
         self.dtype = dtype
@@ -242,11 +241,12 @@ class NetworkSimulator:
         ({state: value}); `initial=result.state` of an earlier run continues it: the states,
         the spikes still in flight (delay rings, the last step's spikes), the plastic
         projections' synapses and the clock of the draws, so that the two runs equal one."""
-        if executor is not None or shards not in (None, 1):
+        if executor is not None or shards is not None and (
+                prepare.count(shards, "shards", minimum=1) != 1):
             refuse_network(self.min_delay())
         n_steps = self._step_count(n_steps, duration)
-        if spikes not in SPIKE_MODES:
-            raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
+        spikes = prepare.choice(spikes, "spikes", SPIKE_MODES)
+        allow_nan = checked_flag(allow_nan, "allow_nan")
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
         inputs = self._per_population(inputs, "inputs")
         record = self._per_population(record, "record")

@@ -56,6 +56,14 @@ def count(value: object, name: str, minimum: int, maximum: int | None = None) ->
     return int(value)
 
 
+def choice(value: object, name: str, options: Sequence[str]) -> str:
+    """One of a fixed set of names (an array or a list given instead is an InputError, not
+    NumPy's ambiguous truth value)."""
+    if not isinstance(value, str) or value not in options:
+        raise InputError(f"{name} must be one of {tuple(options)}, got {value!r}")
+    return value
+
+
 def checked_names(mapping: object, known: Sequence[str], what: str) -> dict[str, Any]:
     if mapping is None:
         return {}

@@ -228,8 +228,9 @@ class Simulator:
         the synapses (indices in its Sparse) whose states `Result.synapse_traces` holds per step.
         """
         n_steps = self._step_count(n_steps, duration)
-        if output not in OUTPUTS:
-            raise InputError(f"output must be one of {OUTPUTS}, got {output!r}")
+        output = prepare.choice(output, "output", OUTPUTS)
+        progress = checked_flag(progress, "progress")
+        allow_nan = checked_flag(allow_nan, "allow_nan")
         if output == "device" and self._device() is None:
             raise InputError("output='device' keeps results on the GPU: compile with "
                              "target='cuda'")
@@ -244,7 +245,8 @@ class Simulator:
         request.given["first_neuron"] = request.arrays.first_neuron
         self._check_stability(request.arrays.params)
         arrays = request.arrays
-        sharded = executor is not None or shards not in (None, 1)
+        sharded = executor is not None or (shards is not None
+                                           and _shard_count(shards, executor) != 1)
         if sharded and output == "device":
             raise InputError("output='device' is for one run on one GPU, not a sharded one")
         blocks = _shard_count(shards, executor) if sharded else 1  # checked, steps or none
@@ -375,8 +377,7 @@ class Simulator:
         record, recorded_neurons = prepare.record_request(record, state_names, n_neurons)
         batch = prepare.batch_shape(inputs, initial, n_steps, n_neurons)
         rows = int(np.prod(batch, dtype=np.int64))
-        if spikes not in SPIKE_MODES:
-            raise InputError(f"spikes must be one of {SPIKE_MODES}, got {spikes!r}")
+        spikes = prepare.choice(spikes, "spikes", SPIKE_MODES)
         if spikes == "raster" and n_steps * rows * n_neurons >= RASTER_LIMIT:
             raise InputError(f"a spike raster of {n_steps * rows * n_neurons:.3g} entries is too "
                              "large; run with spikes='count' (counts per neuron) or "

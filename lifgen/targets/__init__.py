@@ -30,6 +30,8 @@ def target_names() -> tuple[str, ...]:
 
 def get_target(name: str) -> Any:
     """The target called `name`, or a ValueError listing the targets there are."""
+    if not isinstance(name, str):
+        raise ValueError(f"target must be one of {target_names()}, got {name!r}")
     if name in TARGETS:
         return importlib.import_module(TARGETS[name]).TARGET
     registered = _registered()

@@ -361,6 +361,9 @@ def _methods(model: Model, methods: str | Sequence[str] | None) -> list[str]:
         return [m for m in VERIFIED_BY_DEFAULT if applies(m, model)]
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
+    if not isinstance(methods, (list, tuple)) or not all(isinstance(m, str) for m in methods):
+        raise InputError(f"methods must be a method's name, names separated by commas or a list "
+                         f"of names, got {methods!r}")
     unknown = [m for m in methods if m not in METHODS and m != "auto"]
     if unknown:
         raise InputError(f"unknown method(s) {', '.join(unknown)}; methods are "
