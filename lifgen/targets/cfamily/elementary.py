@@ -13,7 +13,7 @@ from .kernel import HELPERS, environment
 # The model functions that lifgen computes itself, by the helper that computes each.
 ELEMENTARY = {"exp": "lg_exp", "expm1": "lg_expm1", "log": "lg_log", "log1p": "lg_log1p",
               "tanh": "lg_tanh", "exprel": "lg_exprel"}
-C_TYPES = {np.dtype(np.float64): ("double", ""), np.dtype(np.float32): ("float", "f")}
+ARRAY_TYPES = {np.dtype(np.float64): ("double", ""), np.dtype(np.float32): ("float", "f")}
 
 
 def elementary_source() -> str:
@@ -28,14 +28,14 @@ def elementary_library(fma: bool = False) -> Kernel:
     """The compiled functions (with `fma`, compiled allowing contraction into fused
     multiply-adds, to show the results do not rely on either)."""
     cdef = "\n".join(f"void lg_array_{name}{suffix}(const {t} *x, {t} *y, int64_t n);"
-                     for name in ELEMENTARY for t, suffix in C_TYPES.values())
+                     for name in ELEMENTARY for t, suffix in ARRAY_TYPES.values())
     return build(elementary_source(), cdef, fma=fma)
 
 
 def evaluate(name: str, x: np.ndarray, fma: bool = False) -> np.ndarray:
     """lifgen's `name` (a key of ELEMENTARY) of every element of the float64 or float32 `x`."""
     x = np.ascontiguousarray(x)
-    c_type, suffix = C_TYPES[x.dtype]
+    c_type, suffix = ARRAY_TYPES[x.dtype]
     kernel = elementary_library(fma)
     y = np.empty_like(x)
     getattr(kernel.lib, f"lg_array_{name}{suffix}")(

@@ -149,7 +149,6 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         dt_literal=(None if step_map.dt is None or schedule.runtime_dt
                     else number(Num(float(step_map.dt)))),
         real=C_TYPES[dtype], fabs="fabsf" if dtype == "float32" else "fabs",
-        expm1="expm1f" if dtype == "float32" else "expm1", one=number(Num(1.0)),
         tile=tile, threads=schedule.threads, mode=mode,
         schedule=SCHEDULES[mode][0], mode_comment=SCHEDULES[mode][1].format(tile=tile),
         reset_mechanism=step_map.reset_mechanism, reset_timing=step_map.reset_timing,
