@@ -5,11 +5,10 @@ runs on request (brian2_timing.py), reporting the seconds of each (simulation on
 count. Started by `python -m benchmarks` with $LIFGEN_BENCH_BRIAN2_PYTHON when that is set.
 """
 
-import shutil
 import sys
 import tempfile
 
-from brian2_timing import runner, serve, setup
+from brian2_timing import serve_brette, setup
 
 EQUATIONS = """
 dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
@@ -31,13 +30,7 @@ def main(target):
     group.v = "Vr + rand()*(Vt - Vr)"
     exc = b2.Synapses(group, group, on_pre="ge += 1.62*mV", namespace=namespace)
     inh = b2.Synapses(group, group, on_pre="gi += -9*mV", namespace=namespace)
-    exc.connect("i < 3200", p=0.02)
-    inh.connect("i >= 3200", p=0.02)
-    monitor = b2.SpikeMonitor(group, record=False)
-    network = b2.Network(group, exc, inh, monitor)
-    run, build = runner(b2, network, target, directory, 1 * b2.second, 0.1 * b2.ms)
-    serve(run, build, lambda: int(monitor.num_spikes))
-    shutil.rmtree(directory, ignore_errors=True)
+    serve_brette(b2, group, exc, inh, target, directory)
 
 
 if __name__ == "__main__":

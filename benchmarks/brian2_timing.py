@@ -51,3 +51,17 @@ def serve(run, build, spikes):
         if line.strip() == "run":
             seconds = run()
             print(json.dumps({"seconds": seconds, "spikes": spikes()}), flush=True)
+
+
+def serve_brette(b2, group, exc, inh, target, directory):
+    """Connect a Brette et al. (2007) network (the first 3200 of 4000 neurons excitatory, p =
+    0.02), then serve its 1 s runs; the build folder is removed at the end."""
+    import shutil
+
+    exc.connect("i < 3200", p=0.02)
+    inh.connect("i >= 3200", p=0.02)
+    monitor = b2.SpikeMonitor(group, record=False)
+    network = b2.Network(group, exc, inh, monitor)
+    run, build = runner(b2, network, target, directory, 1 * b2.second, 0.1 * b2.ms)
+    serve(run, build, lambda: int(monitor.num_spikes))
+    shutil.rmtree(directory, ignore_errors=True)

@@ -24,11 +24,13 @@ from lifgen.ir.functions import FUNCTIONS
 from lifgen.ir.written import Call, Name
 from lifgen.targets.c.render import kernel
 from lifgen.targets.cfamily.context import KernelContext
+from lifgen.targets.cfamily.elementary import ELEMENTARY
 from lifgen.targets.cfamily.kernel import HELPERS, model_abi
 from lifgen.targets.cfamily.printer import CALL_USES, ExpressionPrinter
 from lifgen.targets.cuda.render import device_functions
 
 SCAN = re.compile(r"\b(lg_\w+|LG_\w+)\b")  # what with_body once read off the text
+FLOAT_VARIANTS = {helper + "f": helper for helper in ELEMENTARY.values()}
 CASES = kernel_cases.cases()
 # what the kernel tests declared, per target, and the cases they rendered (the coverage test)
 _seen: dict[str, set[str]] = {"c": set(), "cuda": set(), "c cases": set(), "cuda cases": set()}
@@ -42,8 +44,9 @@ def vocabulary(abi: KernelABI, context: KernelContext) -> set[str]:
 
 
 def compare(text: str, declared: frozenset[str], names: set[str], where: str) -> None:
-    """Among `names`, what the scan finds in `text` is what was declared: no more, no less."""
-    found = set(SCAN.findall(text)) & names
+    """Among `names`, what the scan finds in `text` is what was declared: no more, no less (an
+    elementary function's float variant, lg_expf, is its helper lg_exp)."""
+    found = {FLOAT_VARIANTS.get(n, n) for n in SCAN.findall(text)} & names
     declared_here = declared & names
     assert found == declared_here, (
         f"{where}: used but not declared {sorted(found - declared_here)}; "
@@ -97,7 +100,7 @@ def test_the_ir_declares_what_the_printed_step_reads(case):
     provided |= {u.value for u in context.inputs}
     for code in ("step", "after_spike"):
         text = getattr(context, code)
-        found = set(re.findall(r"\b[A-Za-z_]\w*", text)) & provided
+        found = {FLOAT_VARIANTS.get(n, n) for n in re.findall(r"\b[A-Za-z_]\w*", text)} & provided
         assert found == getattr(context, f"{code}_uses") & provided, code
 
 
@@ -117,8 +120,11 @@ def test_the_cases_exercise_every_helper_and_size():
     target (but the C-only ones on CUDA), so the comparison covered it."""
     if len(_seen["c cases"]) < len(CASES) or len(_seen["cuda cases"]) < len(CASES):
         pytest.skip("needs every kernel test of this module, run before it in this process")
-    unused = {"lg_uniform"}  # only lg_normal calls it in a kernel (networks' drives call it)
+    unused = {"lg_uniform",  # only lg_normal calls it in a kernel (networks' drives call it)
+              "lg_bits",  # only the elementary functions call it
+              "lg_expm1", "lg_log1p", "lg_tanh"}  # no case's model calls them: test_elementary
     c_only = {"lg_flush_begin", "LG_TILE", "LG_BLOCK", "LG_CHUNK",
-              "lg_expm"}  # CUDA flushes by compiler flag, its prologue is C
+              "lg_expm",  # CUDA flushes by compiler flag, its prologue is C
+              "lg_log"}  # the cases call log in constants only (lapicque's C): the prologue
     assert set(HELPERS) - unused == _seen["c"] & set(HELPERS)
     assert set(HELPERS) - unused - c_only == _seen["cuda"] & set(HELPERS)

@@ -133,8 +133,10 @@ def _expm_of(size: int, values: tuple[float, ...]) -> np.ndarray:
 class Function:
     """One function of model files.
 
-    `c` is the C99 function for double (its float variant adds "f", except lifgen's own lg_
-    helpers), or a format string of the arguments. `dimension` is "number" (arguments and
+    `c` is the C99 function for double (its float variant adds "f": expf, lg_expf), or a format
+    string of the arguments. exp, expm1, log, log1p, tanh and exprel are lifgen's own
+    (templates/c/elementary.c.j2): branch-free, so that loops calling them vectorize, and the
+    same bits on every target. `dimension` is "number" (arguments and
     result dimensionless), "same" (the result has the dimension its arguments share), "step"
     (any argument, a dimensionless result), "choice" (a condition, then two values of one
     dimension) or "power" (checked as a power).
@@ -150,19 +152,19 @@ class Function:
 
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
-    Function("exp", 1, sympy.exp, "exp", np.exp, "number"),
-    Function("expm1", 1, expm1, "expm1", np.expm1, "number"),
-    Function("log", 1, sympy.log, "log", np.log, "number"),
-    Function("log1p", 1, log1p, "log1p", np.log1p, "number"),
+    Function("exp", 1, sympy.exp, "lg_exp", np.exp, "number"),
+    Function("expm1", 1, expm1, "lg_expm1", np.expm1, "number"),
+    Function("log", 1, sympy.log, "lg_log", np.log, "number"),
+    Function("log1p", 1, log1p, "lg_log1p", np.log1p, "number"),
     Function("sqrt", 1, sympy.sqrt, "sqrt", np.sqrt, "power"),
     Function("sin", 1, sympy.sin, "sin", np.sin, "number"),
     Function("cos", 1, sympy.cos, "cos", np.cos, "number"),
-    Function("tanh", 1, sympy.tanh, "tanh", np.tanh, "number"),
+    Function("tanh", 1, sympy.tanh, "lg_tanh", np.tanh, "number"),
     Function("cosh", 1, sympy.cosh, "cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
     Function("sinh", 1, sympy.sinh, "sinh", np.sinh, "number"),
     Function("abs", 1, sympy.Abs, "fabs", np.abs, "same"),
-    Function("min", 2, sympy.Min, "lg_min", np.minimum, "same"),
-    Function("max", 2, sympy.Max, "lg_max", np.maximum, "same"),
+    Function("min", 2, sympy.Min, "lg_min({0}, {1})", np.minimum, "same"),
+    Function("max", 2, sympy.Max, "lg_max({0}, {1})", np.maximum, "same"),
     Function("clip", 3, lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
              "lg_min(lg_max({0}, {1}), {2})",
              lambda x, low, high: np.minimum(np.maximum(x, low), high), "same"),

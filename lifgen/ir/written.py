@@ -298,7 +298,7 @@ class CPrinter:
         return f"{self._f(form)}({', '.join(args)})"
 
     def _f(self, name: str) -> str:
-        return name + "f" if self.single and not name.startswith("lg_") else name
+        return name + "f" if self.single else name
 
 
 def _c_literal(text: str) -> str:

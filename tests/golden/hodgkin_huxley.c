@@ -186,11 +186,206 @@ typedef struct lg_args {
 
 enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled models) */
 
-/* exprel(x) = (exp(x) - 1)/x, and 1 at x = 0 where the quotient is 0/0. */
-static inline lg_real lg_exprel(lg_real x)
+#ifndef LG_ELEMENTARY
+/* The elementary functions are inlined wherever they are called: a call left in a loop stops it
+ * vectorizing. Both float types are defined; a kernel calls one (unused is no warning). */
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define LG_ELEMENTARY static inline __attribute__((always_inline, unused))
+#elif defined(__CUDACC__)
+#define LG_ELEMENTARY static inline __attribute__((unused))
+#else
+#define LG_ELEMENTARY static inline
+#endif
+#endif
+/* Defined (benchmarks/transcendentals.py), LG_LIBM_ELEMENTARY gives the C library's functions
+ * instead: the scalar calls lifgen made before, for comparison. */
+
+/* The bits of a double and the double of given bits (no conversion: the same 64 bits). */
+LG_ELEMENTARY uint64_t lg_bits(double x)
 {
-    return x == 0 ? 1.0 : expm1(x) / x;
+#ifdef __CUDACC__
+    return (uint64_t)__double_as_longlong(x);
+#else
+    union { double d; uint64_t u; } v;
+    v.d = x;
+    return v.u;
+#endif
 }
+
+LG_ELEMENTARY double lg_of_bits(uint64_t u)
+{
+#ifdef __CUDACC__
+    return __longlong_as_double((long long)u);
+#else
+    union { double d; uint64_t u; } v;
+    v.u = u;
+    return v.d;
+#endif
+}
+
+/* 2^n for a whole number n in [-1022, 1023], built from its exponent bits: n + 1.5*2^52 holds n
+ * in its low bits (the round-to-integer trick), shifted into the exponent field. */
+LG_ELEMENTARY double lg_pow2(double n)
+{
+    return lg_of_bits((lg_bits(n + 0x1.8p52) + 1023) << 52);
+}
+
+/* a + b as a sum and its exact rounding error (Knuth's TwoSum: six operations, no ordering of a
+ * and b needed, no product to contract). */
+LG_ELEMENTARY double lg_sum_error(double a, double b, double sum)
+{
+    const double b_part = sum - a;
+    return (a - (sum - b_part)) + (b - b_part);
+}
+
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_exp(double x) { return exp(x); }
+LG_ELEMENTARY float lg_expf(float x) { return expf(x); }
+#else
+/* e^x to within 1 ulp (float64 and float32; float32 evaluated in double, rounded once). */
+LG_ELEMENTARY double lg_exp(double x)
+{
+    x = x > 710.0 ? 710.0 : x;  /* e^710 and e^-746 round to inf and 0; NaN passes */
+    x = x < -746.0 ? -746.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
+    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29)))))))))));
+    const double hi = r + tail;
+    const double lo = ((r - hi) + tail) + r_error;
+
+    const double one_hi = 1.0 + hi;
+    const double mantissa = one_hi + (lg_sum_error(1.0, hi, one_hi) + lo);
+    /* 2^n in two factors: results near overflow and below the normal range round once */
+    const double half = (n * 0.5 + 0x1.8p52) - 0x1.8p52;
+    return mantissa * lg_pow2(half) * lg_pow2(n - half);
+}
+
+LG_ELEMENTARY double lg_exp_for_float(double x)
+{
+    x = x > 710.0 ? 710.0 : x;  /* e^710 and e^-746 round to inf and 0; NaN passes */
+    x = x < -746.0 ? -746.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
+    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16)))))));
+    const double hi = r + tail;
+    const double lo = ((r - hi) + tail) + r_error;
+
+    const double one_hi = 1.0 + hi;
+    const double mantissa = one_hi + (lg_sum_error(1.0, hi, one_hi) + lo);
+    /* 2^n in two factors: results near overflow and below the normal range round once */
+    const double half = (n * 0.5 + 0x1.8p52) - 0x1.8p52;
+    return mantissa * lg_pow2(half) * lg_pow2(n - half);
+}
+
+LG_ELEMENTARY float lg_expf(float x) { return (float)lg_exp_for_float((double)x); }
+#endif
+
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_expm1(double x) { return expm1(x); }
+LG_ELEMENTARY float lg_expm1f(float x) { return expm1f(x); }
+#else
+/* e^x - 1 to within 1 ulp, exact in sign and size near 0 (float32 evaluated in double). */
+LG_ELEMENTARY double lg_expm1(double x)
+{
+    const double x_in = x;
+    x = x > 710.0 ? 710.0 : x;  /* beyond, expm1 is inf or -1; NaN passes */
+    x = x < -40.0 ? -40.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2/2 + r^3*P(r), carried as hi + lo: r^2/2 exactly as r_head^2/2 + the
+     * rest, r split in halves of 26 bits (Dekker), and e^(r + r_error) = e^r (1 + r_error);
+     * expm1 needs this: scaled by 2^n, an error in r^2/2 weighs up to 2 ulps */
+    const double r_split = r * 134217729.0;
+    const double r_head = r_split - (r_split - r);
+    const double r_rest = r - r_head;
+    const double square = 0.5 * r_head * r_head;
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29))))))))));
+    const double hi = r + square;
+    const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
+
+    /* expm1(x) = 2^n (1 + hi + lo) - 1, summed so that one rounding carries weight: for n <= 53
+     * as (2^n - 1) + 2^n hi (both exact) + 2^n lo; above, scaled down by 2^54 until the end */
+    const int small = n <= 53.0;
+    const double scale = lg_pow2(small ? n : n - 54.0);
+    const int tiny = n < -53.0;  /* 2^n - 1 would round: -1 and 2^n apart */
+    const double big = small ? (tiny ? -1.0 : scale - 1.0) : scale;
+    const double low = small ? (tiny ? scale * lo + scale : scale * lo) : scale * lo - 0x1p-54;
+    const double sum = big + scale * hi;
+    const double result = sum + (lg_sum_error(big, scale * hi, sum) + low);
+    return x_in == 0.0 ? x_in : (small ? result : result * 0x1p54);  /* expm1(-0) = -0 */
+}
+
+LG_ELEMENTARY double lg_expm1_for_float(double x)
+{
+    const double x_in = x;
+    x = x > 710.0 ? 710.0 : x;  /* beyond, expm1 is inf or -1; NaN passes */
+    x = x < -40.0 ? -40.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2/2 + r^3*P(r), carried as hi + lo: r^2/2 exactly as r_head^2/2 + the
+     * rest, r split in halves of 26 bits (Dekker), and e^(r + r_error) = e^r (1 + r_error);
+     * expm1 needs this: scaled by 2^n, an error in r^2/2 weighs up to 2 ulps */
+    const double r_split = r * 134217729.0;
+    const double r_head = r_split - (r_split - r);
+    const double r_rest = r - r_head;
+    const double square = 0.5 * r_head * r_head;
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16))))));
+    const double hi = r + square;
+    const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
+
+    /* expm1(x) = 2^n (1 + hi + lo) - 1, summed so that one rounding carries weight: for n <= 53
+     * as (2^n - 1) + 2^n hi (both exact) + 2^n lo; above, scaled down by 2^54 until the end */
+    const int small = n <= 53.0;
+    const double scale = lg_pow2(small ? n : n - 54.0);
+    const int tiny = n < -53.0;  /* 2^n - 1 would round: -1 and 2^n apart */
+    const double big = small ? (tiny ? -1.0 : scale - 1.0) : scale;
+    const double low = small ? (tiny ? scale * lo + scale : scale * lo) : scale * lo - 0x1p-54;
+    const double sum = big + scale * hi;
+    const double result = sum + (lg_sum_error(big, scale * hi, sum) + low);
+    return x_in == 0.0 ? x_in : (small ? result : result * 0x1p54);  /* expm1(-0) = -0 */
+}
+
+LG_ELEMENTARY float lg_expm1f(float x) { return (float)lg_expm1_for_float((double)x); }
+#endif
+
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_exprel(double x) { return x == 0.0 ? 1.0 : expm1(x) / x; }
+LG_ELEMENTARY float lg_exprelf(float x) { return x == 0.0F ? 1.0F : expm1f(x) / x; }
+#else
+/* exprel(x) = (e^x - 1)/x, and 1 at x = 0 where the quotient is 0/0, inf at +inf. */
+LG_ELEMENTARY double lg_exprel(double x)
+{
+    const double q = lg_expm1(x) / x;
+    return x == 0.0 ? 1.0 : (x > 0x1.fffffffffffffp1023 ? x : q);
+}
+LG_ELEMENTARY float lg_exprelf(float x)
+{
+    const double q = lg_expm1_for_float((double)x) / (double)x;
+    return x == 0.0F ? 1.0F : (x > 0x1.fffffep127F ? x : (float)q);
+}
+#endif
 
 /* The first position in the sorted list `index` holding a value >= `value`. */
 static inline int64_t lg_lower_bound(const int64_t *index, int64_t count, int64_t value)
@@ -416,15 +611,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
                 const lg_real lg_sub1_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V);
                 /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
-                const lg_real lg_sub1_stage1_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V);
+                const lg_real lg_sub1_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V);
                 /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
-                const lg_real lg_sub1_stage1_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V);
+                const lg_real lg_sub1_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V);
                 /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
-                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V));
+                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V));
                 /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
                 const lg_real lg_sub1_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V));
                 /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
-                const lg_real lg_sub1_stage1_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V);
+                const lg_real lg_sub1_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V);
                 /* sub1_stage1_V = k10*(I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V))) */
                 const lg_real lg_sub1_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V) - p_g_K*(s_n*s_n*(s_n*s_n)*(lg_k12 + s_V)) - p_g_Na*(s_h*(s_m*s_m*s_m)*(lg_k13 + s_V)));
                 /* sub1_stage1_m = sub1_stage1_alpha_m*(1 - m) - sub1_stage1_beta_m*m */
@@ -436,15 +631,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage2_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage1_V) */
                 const lg_real lg_sub1_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
                 /* sub1_stage2_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
+                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
                 /* sub1_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage1_V)) */
                 const lg_real lg_sub1_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
                 /* sub1_stage2_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
                 /* sub1_stage2_V = k10*(I - g_L*(k11 + V + k18*sub1_stage1_V) - g_K*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n)*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n))*(k12 + V + k18*sub1_stage1_V)) - g_Na*((m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(h + k18*sub1_stage1_h)*(k13 + V + k18*sub1_stage1_V))) */
                 const lg_real lg_sub1_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage1_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n)*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage1_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_h + lg_k18*lg_sub1_stage1_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage1_V)));
                 /* sub1_stage2_m = sub1_stage2_alpha_m*(1 - m - k18*sub1_stage1_m) - sub1_stage2_beta_m*(m + k18*sub1_stage1_m) */
@@ -456,15 +651,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
                 const lg_real lg_sub1_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
                 /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
+                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
                 /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
                 const lg_real lg_sub1_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
                 /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
                 /* sub1_stage3_V = k10*(I - g_L*(k11 + V + k18*sub1_stage2_V) - g_K*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n)*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n))*(k12 + V + k18*sub1_stage2_V)) - g_Na*((m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(h + k18*sub1_stage2_h)*(k13 + V + k18*sub1_stage2_V))) */
                 const lg_real lg_sub1_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage2_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n)*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage2_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_h + lg_k18*lg_sub1_stage2_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage2_V)));
                 /* sub1_stage3_m = sub1_stage3_alpha_m*(1 - m - k18*sub1_stage2_m) - sub1_stage3_beta_m*(m + k18*sub1_stage2_m) */
@@ -476,15 +671,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage4_alpha_m = 1/exprel(k0 - k1*V - k19*sub1_stage3_V) */
                 const lg_real lg_sub1_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_m = 4*exp(k2 - k3*V - k20*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
                 /* sub1_stage4_alpha_h = 0.07*exp(k4 - k5*V - k14*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_h = 1/(1 + exp(k6 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
+                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
                 /* sub1_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*V - k19*sub1_stage3_V)) */
                 const lg_real lg_sub1_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
                 /* sub1_stage4_beta_n = 0.125*exp(k8 - k9*V - k21*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
                 /* sub1_stage4_V = k10*(I - g_L*(k11 + V + k22*sub1_stage3_V) - g_K*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n)*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n))*(k12 + V + k22*sub1_stage3_V)) - g_Na*((m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(h + k22*sub1_stage3_h)*(k13 + V + k22*sub1_stage3_V))) */
                 const lg_real lg_sub1_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k22*lg_sub1_stage3_V) - p_g_K*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n)*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n))*(lg_k12 + s_V + lg_k22*lg_sub1_stage3_V)) - p_g_Na*((s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_h + lg_k22*lg_sub1_stage3_h)*(lg_k13 + s_V + lg_k22*lg_sub1_stage3_V)));
                 /* sub1_stage4_m = sub1_stage4_alpha_m*(1 - m - k22*sub1_stage3_m) - sub1_stage4_beta_m*(m + k22*sub1_stage3_m) */
@@ -504,15 +699,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
                 const lg_real lg_sub2_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V);
                 /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V);
+                const lg_real lg_sub2_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V);
                 /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V);
+                const lg_real lg_sub2_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V);
                 /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V));
+                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V));
                 /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
                 const lg_real lg_sub2_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V));
                 /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V);
+                const lg_real lg_sub2_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V);
                 /* sub2_stage1_V = k10*(I - g_L*(k11 + sub1_V) - g_K*(sub1_n*sub1_n*(sub1_n*sub1_n)*(k12 + sub1_V)) - g_Na*(sub1_h*(sub1_m*sub1_m*sub1_m)*(k13 + sub1_V))) */
                 const lg_real lg_sub2_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V) - p_g_K*(lg_sub1_n*lg_sub1_n*(lg_sub1_n*lg_sub1_n)*(lg_k12 + lg_sub1_V)) - p_g_Na*(lg_sub1_h*(lg_sub1_m*lg_sub1_m*lg_sub1_m)*(lg_k13 + lg_sub1_V)));
                 /* sub2_stage1_m = sub2_stage1_alpha_m*(1 - sub1_m) - sub1_m*sub2_stage1_beta_m */
@@ -524,15 +719,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage2_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage1_V) */
                 const lg_real lg_sub2_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
                 /* sub2_stage2_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
+                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
                 /* sub2_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage1_V)) */
                 const lg_real lg_sub2_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
                 /* sub2_stage2_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
                 /* sub2_stage2_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage1_V) - g_K*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n)*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n))*(k12 + sub1_V + k18*sub2_stage1_V)) - g_Na*((sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_h + k18*sub2_stage1_h)*(k13 + sub1_V + k18*sub2_stage1_V))) */
                 const lg_real lg_sub2_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage1_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n)*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_h + lg_k18*lg_sub2_stage1_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)));
                 /* sub2_stage2_m = sub2_stage2_alpha_m*(1 - sub1_m - k18*sub2_stage1_m) - sub2_stage2_beta_m*(sub1_m + k18*sub2_stage1_m) */
@@ -544,15 +739,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
                 const lg_real lg_sub2_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
                 /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
+                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
                 /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
                 const lg_real lg_sub2_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
                 /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
                 /* sub2_stage3_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage2_V) - g_K*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n)*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n))*(k12 + sub1_V + k18*sub2_stage2_V)) - g_Na*((sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_h + k18*sub2_stage2_h)*(k13 + sub1_V + k18*sub2_stage2_V))) */
                 const lg_real lg_sub2_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage2_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n)*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_h + lg_k18*lg_sub2_stage2_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)));
                 /* sub2_stage3_m = sub2_stage3_alpha_m*(1 - sub1_m - k18*sub2_stage2_m) - sub2_stage3_beta_m*(sub1_m + k18*sub2_stage2_m) */
@@ -564,15 +759,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage4_alpha_m = 1/exprel(k0 - k1*sub1_V - k19*sub2_stage3_V) */
                 const lg_real lg_sub2_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_m = 4*exp(k2 - k3*sub1_V - k20*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
                 /* sub2_stage4_alpha_h = 0.07*exp(k4 - k5*sub1_V - k14*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
+                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
                 /* sub2_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k19*sub2_stage3_V)) */
                 const lg_real lg_sub2_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
                 /* sub2_stage4_beta_n = 0.125*exp(k8 - k9*sub1_V - k21*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
                 /* sub2_stage4_V = k10*(I - g_L*(k11 + sub1_V + k22*sub2_stage3_V) - g_K*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n)*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n))*(k12 + sub1_V + k22*sub2_stage3_V)) - g_Na*((sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_h + k22*sub2_stage3_h)*(k13 + sub1_V + k22*sub2_stage3_V))) */
                 const lg_real lg_sub2_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k22*lg_sub2_stage3_V) - p_g_K*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n)*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n))*(lg_k12 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)) - p_g_Na*((lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_h + lg_k22*lg_sub2_stage3_h)*(lg_k13 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)));
                 /* sub2_stage4_m = sub2_stage4_alpha_m*(1 - sub1_m - k22*sub2_stage3_m) - sub2_stage4_beta_m*(sub1_m + k22*sub2_stage3_m) */
@@ -620,15 +815,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
                 const lg_real lg_sub1_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V);
                 /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
-                const lg_real lg_sub1_stage1_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V);
+                const lg_real lg_sub1_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V);
                 /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
-                const lg_real lg_sub1_stage1_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V);
+                const lg_real lg_sub1_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V);
                 /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
-                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V));
+                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V));
                 /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
                 const lg_real lg_sub1_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V));
                 /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
-                const lg_real lg_sub1_stage1_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V);
+                const lg_real lg_sub1_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V);
                 /* sub1_stage1_V = k10*(I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V))) */
                 const lg_real lg_sub1_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V) - p_g_K*(s_n*s_n*(s_n*s_n)*(lg_k12 + s_V)) - p_g_Na*(s_h*(s_m*s_m*s_m)*(lg_k13 + s_V)));
                 /* sub1_stage1_m = sub1_stage1_alpha_m*(1 - m) - sub1_stage1_beta_m*m */
@@ -640,15 +835,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage2_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage1_V) */
                 const lg_real lg_sub1_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
                 /* sub1_stage2_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
+                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
                 /* sub1_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage1_V)) */
                 const lg_real lg_sub1_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
                 /* sub1_stage2_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
                 /* sub1_stage2_V = k10*(I - g_L*(k11 + V + k18*sub1_stage1_V) - g_K*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n)*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n))*(k12 + V + k18*sub1_stage1_V)) - g_Na*((m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(h + k18*sub1_stage1_h)*(k13 + V + k18*sub1_stage1_V))) */
                 const lg_real lg_sub1_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage1_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n)*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage1_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_h + lg_k18*lg_sub1_stage1_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage1_V)));
                 /* sub1_stage2_m = sub1_stage2_alpha_m*(1 - m - k18*sub1_stage1_m) - sub1_stage2_beta_m*(m + k18*sub1_stage1_m) */
@@ -660,15 +855,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
                 const lg_real lg_sub1_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
                 /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
+                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
                 /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
                 const lg_real lg_sub1_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
                 /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
                 /* sub1_stage3_V = k10*(I - g_L*(k11 + V + k18*sub1_stage2_V) - g_K*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n)*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n))*(k12 + V + k18*sub1_stage2_V)) - g_Na*((m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(h + k18*sub1_stage2_h)*(k13 + V + k18*sub1_stage2_V))) */
                 const lg_real lg_sub1_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage2_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n)*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage2_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_h + lg_k18*lg_sub1_stage2_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage2_V)));
                 /* sub1_stage3_m = sub1_stage3_alpha_m*(1 - m - k18*sub1_stage2_m) - sub1_stage3_beta_m*(m + k18*sub1_stage2_m) */
@@ -680,15 +875,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage4_alpha_m = 1/exprel(k0 - k1*V - k19*sub1_stage3_V) */
                 const lg_real lg_sub1_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_m = 4*exp(k2 - k3*V - k20*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_m = 4.0*exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
                 /* sub1_stage4_alpha_h = 0.07*exp(k4 - k5*V - k14*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_h = 0.07*exp(lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_h = 1/(1 + exp(k6 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
+                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
                 /* sub1_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*V - k19*sub1_stage3_V)) */
                 const lg_real lg_sub1_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
                 /* sub1_stage4_beta_n = 0.125*exp(k8 - k9*V - k21*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_n = 0.125*exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
                 /* sub1_stage4_V = k10*(I - g_L*(k11 + V + k22*sub1_stage3_V) - g_K*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n)*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n))*(k12 + V + k22*sub1_stage3_V)) - g_Na*((m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(h + k22*sub1_stage3_h)*(k13 + V + k22*sub1_stage3_V))) */
                 const lg_real lg_sub1_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k22*lg_sub1_stage3_V) - p_g_K*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n)*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n))*(lg_k12 + s_V + lg_k22*lg_sub1_stage3_V)) - p_g_Na*((s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_h + lg_k22*lg_sub1_stage3_h)*(lg_k13 + s_V + lg_k22*lg_sub1_stage3_V)));
                 /* sub1_stage4_m = sub1_stage4_alpha_m*(1 - m - k22*sub1_stage3_m) - sub1_stage4_beta_m*(m + k22*sub1_stage3_m) */
@@ -708,15 +903,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
                 const lg_real lg_sub2_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V);
                 /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V);
+                const lg_real lg_sub2_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V);
                 /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V);
+                const lg_real lg_sub2_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V);
                 /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V));
+                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V));
                 /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
                 const lg_real lg_sub2_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V));
                 /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V);
+                const lg_real lg_sub2_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V);
                 /* sub2_stage1_V = k10*(I - g_L*(k11 + sub1_V) - g_K*(sub1_n*sub1_n*(sub1_n*sub1_n)*(k12 + sub1_V)) - g_Na*(sub1_h*(sub1_m*sub1_m*sub1_m)*(k13 + sub1_V))) */
                 const lg_real lg_sub2_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V) - p_g_K*(lg_sub1_n*lg_sub1_n*(lg_sub1_n*lg_sub1_n)*(lg_k12 + lg_sub1_V)) - p_g_Na*(lg_sub1_h*(lg_sub1_m*lg_sub1_m*lg_sub1_m)*(lg_k13 + lg_sub1_V)));
                 /* sub2_stage1_m = sub2_stage1_alpha_m*(1 - sub1_m) - sub1_m*sub2_stage1_beta_m */
@@ -728,15 +923,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage2_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage1_V) */
                 const lg_real lg_sub2_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
                 /* sub2_stage2_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
+                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
                 /* sub2_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage1_V)) */
                 const lg_real lg_sub2_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
                 /* sub2_stage2_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
                 /* sub2_stage2_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage1_V) - g_K*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n)*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n))*(k12 + sub1_V + k18*sub2_stage1_V)) - g_Na*((sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_h + k18*sub2_stage1_h)*(k13 + sub1_V + k18*sub2_stage1_V))) */
                 const lg_real lg_sub2_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage1_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n)*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_h + lg_k18*lg_sub2_stage1_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)));
                 /* sub2_stage2_m = sub2_stage2_alpha_m*(1 - sub1_m - k18*sub2_stage1_m) - sub2_stage2_beta_m*(sub1_m + k18*sub2_stage1_m) */
@@ -748,15 +943,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
                 const lg_real lg_sub2_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
                 /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
+                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
                 /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
                 const lg_real lg_sub2_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
                 /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
                 /* sub2_stage3_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage2_V) - g_K*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n)*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n))*(k12 + sub1_V + k18*sub2_stage2_V)) - g_Na*((sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_h + k18*sub2_stage2_h)*(k13 + sub1_V + k18*sub2_stage2_V))) */
                 const lg_real lg_sub2_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage2_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n)*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_h + lg_k18*lg_sub2_stage2_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)));
                 /* sub2_stage3_m = sub2_stage3_alpha_m*(1 - sub1_m - k18*sub2_stage2_m) - sub2_stage3_beta_m*(sub1_m + k18*sub2_stage2_m) */
@@ -768,15 +963,15 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage4_alpha_m = 1/exprel(k0 - k1*sub1_V - k19*sub2_stage3_V) */
                 const lg_real lg_sub2_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_m = 4*exp(k2 - k3*sub1_V - k20*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_m = 4.0*exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
                 /* sub2_stage4_alpha_h = 0.07*exp(k4 - k5*sub1_V - k14*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_h = 0.07*exp(lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
+                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
                 /* sub2_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k19*sub2_stage3_V)) */
                 const lg_real lg_sub2_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
                 /* sub2_stage4_beta_n = 0.125*exp(k8 - k9*sub1_V - k21*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_n = 0.125*exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
                 /* sub2_stage4_V = k10*(I - g_L*(k11 + sub1_V + k22*sub2_stage3_V) - g_K*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n)*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n))*(k12 + sub1_V + k22*sub2_stage3_V)) - g_Na*((sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_h + k22*sub2_stage3_h)*(k13 + sub1_V + k22*sub2_stage3_V))) */
                 const lg_real lg_sub2_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k22*lg_sub2_stage3_V) - p_g_K*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n)*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n))*(lg_k12 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)) - p_g_Na*((lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_h + lg_k22*lg_sub2_stage3_h)*(lg_k13 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)));
                 /* sub2_stage4_m = sub2_stage4_alpha_m*(1 - sub1_m - k22*sub2_stage3_m) - sub2_stage4_beta_m*(sub1_m + k22*sub2_stage3_m) */

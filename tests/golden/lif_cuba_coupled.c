@@ -20,11 +20,206 @@
 
 typedef double lg_real;
 
-/* exprel(x) = (exp(x) - 1)/x, and 1 at x = 0 where the quotient is 0/0. */
-static inline lg_real lg_exprel(lg_real x)
+#ifndef LG_ELEMENTARY
+/* The elementary functions are inlined wherever they are called: a call left in a loop stops it
+ * vectorizing. Both float types are defined; a kernel calls one (unused is no warning). */
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define LG_ELEMENTARY static inline __attribute__((always_inline, unused))
+#elif defined(__CUDACC__)
+#define LG_ELEMENTARY static inline __attribute__((unused))
+#else
+#define LG_ELEMENTARY static inline
+#endif
+#endif
+/* Defined (benchmarks/transcendentals.py), LG_LIBM_ELEMENTARY gives the C library's functions
+ * instead: the scalar calls lifgen made before, for comparison. */
+
+/* The bits of a double and the double of given bits (no conversion: the same 64 bits). */
+LG_ELEMENTARY uint64_t lg_bits(double x)
 {
-    return x == 0 ? 1.0 : expm1(x) / x;
+#ifdef __CUDACC__
+    return (uint64_t)__double_as_longlong(x);
+#else
+    union { double d; uint64_t u; } v;
+    v.d = x;
+    return v.u;
+#endif
 }
+
+LG_ELEMENTARY double lg_of_bits(uint64_t u)
+{
+#ifdef __CUDACC__
+    return __longlong_as_double((long long)u);
+#else
+    union { double d; uint64_t u; } v;
+    v.u = u;
+    return v.d;
+#endif
+}
+
+/* 2^n for a whole number n in [-1022, 1023], built from its exponent bits: n + 1.5*2^52 holds n
+ * in its low bits (the round-to-integer trick), shifted into the exponent field. */
+LG_ELEMENTARY double lg_pow2(double n)
+{
+    return lg_of_bits((lg_bits(n + 0x1.8p52) + 1023) << 52);
+}
+
+/* a + b as a sum and its exact rounding error (Knuth's TwoSum: six operations, no ordering of a
+ * and b needed, no product to contract). */
+LG_ELEMENTARY double lg_sum_error(double a, double b, double sum)
+{
+    const double b_part = sum - a;
+    return (a - (sum - b_part)) + (b - b_part);
+}
+
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_exp(double x) { return exp(x); }
+LG_ELEMENTARY float lg_expf(float x) { return expf(x); }
+#else
+/* e^x to within 1 ulp (float64 and float32; float32 evaluated in double, rounded once). */
+LG_ELEMENTARY double lg_exp(double x)
+{
+    x = x > 710.0 ? 710.0 : x;  /* e^710 and e^-746 round to inf and 0; NaN passes */
+    x = x < -746.0 ? -746.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
+    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29)))))))))));
+    const double hi = r + tail;
+    const double lo = ((r - hi) + tail) + r_error;
+
+    const double one_hi = 1.0 + hi;
+    const double mantissa = one_hi + (lg_sum_error(1.0, hi, one_hi) + lo);
+    /* 2^n in two factors: results near overflow and below the normal range round once */
+    const double half = (n * 0.5 + 0x1.8p52) - 0x1.8p52;
+    return mantissa * lg_pow2(half) * lg_pow2(n - half);
+}
+
+LG_ELEMENTARY double lg_exp_for_float(double x)
+{
+    x = x > 710.0 ? 710.0 : x;  /* e^710 and e^-746 round to inf and 0; NaN passes */
+    x = x < -746.0 ? -746.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
+    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16)))))));
+    const double hi = r + tail;
+    const double lo = ((r - hi) + tail) + r_error;
+
+    const double one_hi = 1.0 + hi;
+    const double mantissa = one_hi + (lg_sum_error(1.0, hi, one_hi) + lo);
+    /* 2^n in two factors: results near overflow and below the normal range round once */
+    const double half = (n * 0.5 + 0x1.8p52) - 0x1.8p52;
+    return mantissa * lg_pow2(half) * lg_pow2(n - half);
+}
+
+LG_ELEMENTARY float lg_expf(float x) { return (float)lg_exp_for_float((double)x); }
+#endif
+
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_expm1(double x) { return expm1(x); }
+LG_ELEMENTARY float lg_expm1f(float x) { return expm1f(x); }
+#else
+/* e^x - 1 to within 1 ulp, exact in sign and size near 0 (float32 evaluated in double). */
+LG_ELEMENTARY double lg_expm1(double x)
+{
+    const double x_in = x;
+    x = x > 710.0 ? 710.0 : x;  /* beyond, expm1 is inf or -1; NaN passes */
+    x = x < -40.0 ? -40.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2/2 + r^3*P(r), carried as hi + lo: r^2/2 exactly as r_head^2/2 + the
+     * rest, r split in halves of 26 bits (Dekker), and e^(r + r_error) = e^r (1 + r_error);
+     * expm1 needs this: scaled by 2^n, an error in r^2/2 weighs up to 2 ulps */
+    const double r_split = r * 134217729.0;
+    const double r_head = r_split - (r_split - r);
+    const double r_rest = r - r_head;
+    const double square = 0.5 * r_head * r_head;
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29))))))))));
+    const double hi = r + square;
+    const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
+
+    /* expm1(x) = 2^n (1 + hi + lo) - 1, summed so that one rounding carries weight: for n <= 53
+     * as (2^n - 1) + 2^n hi (both exact) + 2^n lo; above, scaled down by 2^54 until the end */
+    const int small = n <= 53.0;
+    const double scale = lg_pow2(small ? n : n - 54.0);
+    const int tiny = n < -53.0;  /* 2^n - 1 would round: -1 and 2^n apart */
+    const double big = small ? (tiny ? -1.0 : scale - 1.0) : scale;
+    const double low = small ? (tiny ? scale * lo + scale : scale * lo) : scale * lo - 0x1p-54;
+    const double sum = big + scale * hi;
+    const double result = sum + (lg_sum_error(big, scale * hi, sum) + low);
+    return x_in == 0.0 ? x_in : (small ? result : result * 0x1p54);  /* expm1(-0) = -0 */
+}
+
+LG_ELEMENTARY double lg_expm1_for_float(double x)
+{
+    const double x_in = x;
+    x = x > 710.0 ? 710.0 : x;  /* beyond, expm1 is inf or -1; NaN passes */
+    x = x < -40.0 ? -40.0 : x;
+    /* x = n*ln2 + r, |r| <= ln2/2, n a whole number (round to nearest by adding 1.5*2^52);
+     * ln2 in two parts, the first with trailing zeros so that n*LN2_HI is exact. */
+    const double n = (x * 0x1.71547652b82fep0 + 0x1.8p52) - 0x1.8p52;
+    const double r_hi = x - n * 0x1.62e42fee00000p-1;
+    const double r_lo = n * 0x1.a39ef35793c76p-33;
+    const double r = r_hi - r_lo;
+    const double r_error = (r_hi - r) - r_lo;
+    /* e^r - 1 = r + r^2/2 + r^3*P(r), carried as hi + lo: r^2/2 exactly as r_head^2/2 + the
+     * rest, r split in halves of 26 bits (Dekker), and e^(r + r_error) = e^r (1 + r_error);
+     * expm1 needs this: scaled by 2^n, an error in r^2/2 weighs up to 2 ulps */
+    const double r_split = r * 134217729.0;
+    const double r_head = r_split - (r_split - r);
+    const double r_rest = r - r_head;
+    const double square = 0.5 * r_head * r_head;
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16))))));
+    const double hi = r + square;
+    const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
+
+    /* expm1(x) = 2^n (1 + hi + lo) - 1, summed so that one rounding carries weight: for n <= 53
+     * as (2^n - 1) + 2^n hi (both exact) + 2^n lo; above, scaled down by 2^54 until the end */
+    const int small = n <= 53.0;
+    const double scale = lg_pow2(small ? n : n - 54.0);
+    const int tiny = n < -53.0;  /* 2^n - 1 would round: -1 and 2^n apart */
+    const double big = small ? (tiny ? -1.0 : scale - 1.0) : scale;
+    const double low = small ? (tiny ? scale * lo + scale : scale * lo) : scale * lo - 0x1p-54;
+    const double sum = big + scale * hi;
+    const double result = sum + (lg_sum_error(big, scale * hi, sum) + low);
+    return x_in == 0.0 ? x_in : (small ? result : result * 0x1p54);  /* expm1(-0) = -0 */
+}
+
+LG_ELEMENTARY float lg_expm1f(float x) { return (float)lg_expm1_for_float((double)x); }
+#endif
+
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_exprel(double x) { return x == 0.0 ? 1.0 : expm1(x) / x; }
+LG_ELEMENTARY float lg_exprelf(float x) { return x == 0.0F ? 1.0F : expm1f(x) / x; }
+#else
+/* exprel(x) = (e^x - 1)/x, and 1 at x = 0 where the quotient is 0/0, inf at +inf. */
+LG_ELEMENTARY double lg_exprel(double x)
+{
+    const double q = lg_expm1(x) / x;
+    return x == 0.0 ? 1.0 : (x > 0x1.fffffffffffffp1023 ? x : q);
+}
+LG_ELEMENTARY float lg_exprelf(float x)
+{
+    const double q = lg_expm1_for_float((double)x) / (double)x;
+    return x == 0.0F ? 1.0F : (x > 0x1.fffffep127F ? x : (float)q);
+}
+#endif
 
 /* The buffers as restrict-qualified parameters: compilers trust restrict on parameters more
  * than on locals (without it, the neuron loops do not vectorize). */
@@ -76,22 +271,22 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
             const lg_real lg_k0 = p_E_L*lg_dt*lg_exprel(-(lg_dt/p_tau_m))/p_tau_m;
             lg_P0_constant_k0[lg_n] = lg_k0;
             /* k1 = exp(-(dt/tau_m)) */
-            const lg_real lg_k1 = exp(-(lg_dt/p_tau_m));
+            const lg_real lg_k1 = lg_exp(-(lg_dt/p_tau_m));
             lg_P0_constant_k1[lg_n] = lg_k1;
             /* k2 = dt*exprel(-(dt/tau_m))/tau_m */
             const lg_real lg_k2 = lg_dt*lg_exprel(-(lg_dt/p_tau_m))/p_tau_m;
             lg_P0_constant_k2[lg_n] = lg_k2;
             /* k3 = dt*exp(-(dt/tau_m))*exprel(dt/tau_m - dt/tau_e)/tau_m */
-            const lg_real lg_k3 = lg_dt*exp(-(lg_dt/p_tau_m))*lg_exprel(lg_dt/p_tau_m - lg_dt/p_tau_e)/p_tau_m;
+            const lg_real lg_k3 = lg_dt*lg_exp(-(lg_dt/p_tau_m))*lg_exprel(lg_dt/p_tau_m - lg_dt/p_tau_e)/p_tau_m;
             lg_P0_constant_k3[lg_n] = lg_k3;
             /* k4 = dt*exp(-(dt/tau_m))*exprel(dt/tau_m - dt/tau_i)/tau_m */
-            const lg_real lg_k4 = lg_dt*exp(-(lg_dt/p_tau_m))*lg_exprel(lg_dt/p_tau_m - lg_dt/p_tau_i)/p_tau_m;
+            const lg_real lg_k4 = lg_dt*lg_exp(-(lg_dt/p_tau_m))*lg_exprel(lg_dt/p_tau_m - lg_dt/p_tau_i)/p_tau_m;
             lg_P0_constant_k4[lg_n] = lg_k4;
             /* k5 = exp(-(dt/tau_e)) */
-            const lg_real lg_k5 = exp(-(lg_dt/p_tau_e));
+            const lg_real lg_k5 = lg_exp(-(lg_dt/p_tau_e));
             lg_P0_constant_k5[lg_n] = lg_k5;
             /* k6 = exp(-(dt/tau_i)) */
-            const lg_real lg_k6 = exp(-(lg_dt/p_tau_i));
+            const lg_real lg_k6 = lg_exp(-(lg_dt/p_tau_i));
             lg_P0_constant_k6[lg_n] = lg_k6;
             /* k7 = floor(t_ref/dt + 0.001) */
             const lg_real lg_k7 = floor(p_t_ref/lg_dt + 0.001);

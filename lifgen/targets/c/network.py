@@ -36,8 +36,6 @@ class NetworkContext:
     body: str
     helpers: frozenset[str]
     fabs: str
-    expm1: str
-    one: str
     levels: tuple[str, ...] = ()
     flush_denormals: bool = False
     unread: str = ""  # the arguments this program does not read, cast to void
@@ -87,8 +85,6 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
         body=_indented(printer.text(body)),
         helpers=frozenset(helpers),
         fabs="fabsf" if dtype == "float32" else "fabs",
-        expm1="expm1f" if dtype == "float32" else "expm1",
-        one="1.0F" if dtype == "float32" else "1.0",
         levels=levels(plan), flush_denormals=plan.flush_denormals,
         linkage="" if exported else "static ", threads=plan.threads,
         row_scratch=tuple(b for b in row_scratch if b.name in read))

@@ -74,8 +74,6 @@ class KernelContext:
     dt_literal: str | None
     real: str
     fabs: str
-    expm1: str
-    one: str
     tile: int
     threads: int
     mode: str

@@ -42,9 +42,13 @@ SCHEDULES = {  # loop order -> (template, what the header says of it)
                   "parameters and constants, for a GPU kernel to read"),
 }
 # Helpers and what each needs besides itself.
-HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_exprel": (), "lg_min": (),
+HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_min": (),
            "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
            "lg_expm": (), "lg_propagator": ("lg_expm",),
+           # the elementary functions (elementary.c.j2) and the bit casts they share
+           "lg_bits": (), "lg_exp": ("lg_bits",), "lg_expm1": ("lg_bits",), "lg_log": ("lg_bits",),
+           "lg_log1p": ("lg_bits",), "lg_tanh": ("lg_expm1", "lg_bits"),
+           "lg_exprel": ("lg_expm1", "lg_bits"),
            "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
 SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
                     "(uncoupled models) */",
@@ -145,7 +149,6 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         dt_literal=(None if step_map.dt is None or schedule.runtime_dt
                     else number(Num(float(step_map.dt)))),
         real=C_TYPES[dtype], fabs="fabsf" if dtype == "float32" else "fabs",
-        expm1="expm1f" if dtype == "float32" else "expm1", one=number(Num(1.0)),
         tile=tile, threads=schedule.threads, mode=mode,
         schedule=SCHEDULES[mode][0], mode_comment=SCHEDULES[mode][1].format(tile=tile),
         reset_mechanism=step_map.reset_mechanism, reset_timing=step_map.reset_timing,

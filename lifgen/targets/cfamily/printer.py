@@ -36,7 +36,8 @@ CALL_USES: dict[str, tuple[str, ...]] = {
                "lg_i"),
     "quantize": ("lg_quantize",),
     "min": ("lg_min",), "max": ("lg_max",), "clip": ("lg_min", "lg_max"),
-    "exprel": ("lg_exprel",), "propagator": ("lg_propagator",), "expm": ("lg_expm",),
+    "exp": ("lg_exp",), "expm1": ("lg_expm1",), "log": ("lg_log",), "log1p": ("lg_log1p",),
+    "tanh": ("lg_tanh",), "exprel": ("lg_exprel",), "propagator": ("lg_propagator",), "expm": ("lg_expm",),
     "uniform": ("lg_uniform",), "any8": ("lg_any8",),
     "stream": ("lg_stream", "lg_uniform"), "uniform_in": ("lg_stream", "lg_uniform"),
 }

@@ -108,8 +108,7 @@ def render_network(program: NetworkProgram) -> CudaNetworkSource:
         call=CALL, populations=[population_line(p) for p in plan.populations],
         projections=[projection_line(plan, j) for j in plan.projections],
         k=_Helpers(frozenset(helpers), "fabsf" if plan.dtype == "float32" else "fabs",
-                   "expm1f" if plan.dtype == "float32" else "expm1",
-                   "1.0F" if plan.dtype == "float32" else "1.0", levels(plan)))
+                   levels(plan)))
     cdef = "".join(f"int {k.entry}({ARGUMENTS});\n" for k in kernels)
     return CudaNetworkSource(program, text, cdef, kernels, len(set(slots.values())),
                              _written(program), render_c_network(program))
@@ -121,8 +120,6 @@ class _Helpers:
 
     helpers: frozenset[str]
     fabs: str
-    expm1: str
-    one: str
     levels: tuple[str, ...] = ()
     inline: str = "LG_DEVICE"
     constant: str = "LG_CONSTANT"

@@ -1,0 +1,44 @@
+"""lifgen's own elementary functions (templates/c/elementary.c.j2) compiled on their own, applied
+to NumPy arrays: how their accuracy is tested and measured, with the flags of every kernel."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from ...codegen.build import Kernel, build
+from .kernel import HELPERS, environment
+
+# The model functions that lifgen computes itself, by the helper that computes each.
+ELEMENTARY = {"exp": "lg_exp", "expm1": "lg_expm1", "log": "lg_log", "log1p": "lg_log1p",
+              "tanh": "lg_tanh", "exprel": "lg_exprel"}
+ARRAY_TYPES = {np.dtype(np.float64): ("double", ""), np.dtype(np.float32): ("float", "f")}
+
+
+def elementary_source() -> str:
+    """The C source of every elementary function with a loop applying it to an array."""
+    helpers = {n for h in ELEMENTARY.values() for n in (h, *HELPERS[h])}
+    k = types.SimpleNamespace(helpers=frozenset(helpers), inline="static inline")
+    return environment().get_template("c/elementary_arrays.c.j2").render(
+        k=k, names=list(ELEMENTARY))
+
+
+def elementary_library(fma: bool = False) -> Kernel:
+    """The compiled functions (with `fma`, compiled allowing contraction into fused
+    multiply-adds, to show the results do not rely on either)."""
+    cdef = "\n".join(f"void lg_array_{name}{suffix}(const {t} *x, {t} *y, int64_t n);"
+                     for name in ELEMENTARY for t, suffix in ARRAY_TYPES.values())
+    return build(elementary_source(), cdef, fma=fma)
+
+
+def evaluate(name: str, x: np.ndarray, fma: bool = False) -> np.ndarray:
+    """lifgen's `name` (a key of ELEMENTARY) of every element of the float64 or float32 `x`."""
+    x = np.ascontiguousarray(x)
+    c_type, suffix = ARRAY_TYPES[x.dtype]
+    kernel = elementary_library(fma)
+    y = np.empty_like(x)
+    getattr(kernel.lib, f"lg_array_{name}{suffix}")(
+        kernel.ffi.cast(f"const {c_type} *", x.ctypes.data),
+        kernel.ffi.cast(f"{c_type} *", y.ctypes.data), x.size)
+    return y

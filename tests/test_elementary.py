@@ -1,0 +1,129 @@
+"""lifgen's own elementary functions (templates/c/elementary.c.j2): their accuracy in ulps against
+a reference in higher precision (float64 against long double, float32 against float64), their
+special values as C99 Annex F gives them, and their polynomials as the fitting script makes them.
+The exhaustive float32 sweep is tests/reference/elementary_float32_sweep.py (results beside it);
+the bounds are documented in docs/elementary_functions.md."""
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+             "exprel": lambda x: np.where(x == 0, 1, np.expm1(x) / np.where(x == 0, 1, x))}
+# The largest error in ulps each function may have (docs/elementary_functions.md).
+BOUND = {"float64": {"exp": 1.0, "expm1": 1.0, "log": 1.0, "log1p": 1.0, "tanh": 2.5,
+                     "exprel": 1.5},
+         "float32": {name: 0.501 for name in ELEMENTARY}}
+EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x87 long double: 11 more bits than double
+
+
+def domain(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Inputs over a function's whole finite domain: uniform over the range where its values are
+    finite and not yet constant, log-uniform in magnitude, and near 0 and near its edges."""
+    magnitude = np.exp(rng.uniform(-740, 709, count)) * rng.choice([-1, 1], count)
+    near_zero = rng.uniform(-1e-3, 1e-3, count // 4)
+    ranges = {"exp": (-746, 710), "expm1": (-40, 710), "tanh": (-25, 25), "exprel": (-40, 709.7),
+              "log": (0, 4), "log1p": (-1, 4)}
+    low, high = ranges[name]
+    x = np.concatenate([rng.uniform(low, high, count), magnitude, near_zero,
+                        rng.uniform(-2, 2, count // 2)])
+    if name == "log":
+        x = np.abs(x)
+    if name == "exprel":  # e^x/x is finite up to x = 716, but expm1(x) overflows past 709.78
+        x = x[x < 709.78]
+    if name == "log1p":
+        x = np.concatenate([np.abs(x), -np.abs(near_zero), -1 + np.exp(rng.uniform(-50, 0, count))])
+    return x
+
+
+def ulp_error(y: np.ndarray, reference: np.ndarray, dtype: type) -> float:
+    """The largest |y - reference| in units of the last place of the reference rounded to dtype
+    (subnormal results in the subnormal ulp), over finite references within dtype's range."""
+    finite = np.isfinite(reference) & (np.abs(reference) <= np.finfo(dtype).max)
+    rounded = np.abs(reference[finite]).astype(dtype)
+    ulp = np.spacing(rounded).astype(reference.dtype)
+    return float(np.max(np.abs(y[finite].astype(reference.dtype) - reference[finite]) / ulp))
+
+
+@pytest.mark.skipif(not EXTENDED, reason="needs an extended long double for a float64 reference")
+@pytest.mark.parametrize("name", sorted(ELEMENTARY))
+def test_float64_is_within_its_bound_over_the_domain(name):
+    x = domain(name, 400_000, np.random.default_rng(25))
+    with np.errstate(all="ignore"):
+        reference = REFERENCE[name](x.astype(np.longdouble))
+    assert ulp_error(evaluate(name, x), reference, np.float64) <= BOUND["float64"][name]
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTARY))
+def test_float32_is_within_its_bound_over_the_domain(name):
+    with np.errstate(all="ignore"):
+        x = domain(name, 400_000, np.random.default_rng(32)).astype(np.float32)
+        reference = REFERENCE[name](x.astype(np.float64))
+    assert ulp_error(evaluate(name, x), reference, np.float32) <= BOUND["float32"][name]
+
+
+INF, NAN = math.inf, math.nan
+# C99 Annex F (F.9.3): (function, argument, result); a signed zero must keep its sign.
+SPECIAL = [("exp", 0.0, 1.0), ("exp", -0.0, 1.0), ("exp", INF, INF), ("exp", -INF, 0.0),
+           ("exp", NAN, NAN), ("exp", 1000.0, INF), ("exp", -1000.0, 0.0),
+           ("expm1", 0.0, 0.0), ("expm1", -0.0, -0.0), ("expm1", INF, INF), ("expm1", -INF, -1.0),
+           ("expm1", NAN, NAN), ("expm1", 1000.0, INF), ("expm1", -1000.0, -1.0),
+           ("log", 0.0, -INF), ("log", -0.0, -INF), ("log", 1.0, 0.0), ("log", -1.0, NAN),
+           ("log", -INF, NAN), ("log", INF, INF), ("log", NAN, NAN),
+           ("log1p", 0.0, 0.0), ("log1p", -0.0, -0.0), ("log1p", -1.0, -INF),
+           ("log1p", -2.0, NAN), ("log1p", -INF, NAN), ("log1p", INF, INF), ("log1p", NAN, NAN),
+           ("tanh", 0.0, 0.0), ("tanh", -0.0, -0.0), ("tanh", INF, 1.0), ("tanh", -INF, -1.0),
+           ("tanh", NAN, NAN),
+           ("exprel", 0.0, 1.0), ("exprel", -0.0, 1.0), ("exprel", INF, INF),
+           ("exprel", -INF, 0.0), ("exprel", NAN, NAN)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, argument, expected", SPECIAL)
+def test_special_values_are_as_annex_f_says(name, argument, expected, dtype):
+    result = float(evaluate(name, np.array([argument], dtype=dtype))[0])
+    if math.isnan(expected):
+        assert math.isnan(result)
+    else:
+        assert result == expected and math.copysign(1, result) == math.copysign(1, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tiny_and_subnormal_arguments(dtype):
+    tiny = np.array([np.finfo(dtype).smallest_subnormal, np.finfo(dtype).tiny, 1e-30],
+                    dtype=dtype)
+    assert np.array_equal(evaluate("expm1", tiny), tiny)
+    assert np.array_equal(evaluate("log1p", tiny), tiny)
+    assert np.array_equal(evaluate("exp", tiny), np.ones_like(tiny))
+    with np.errstate(all="ignore"):
+        reference = np.log(tiny.astype(np.longdouble if dtype == np.float64 else np.float64))
+    assert ulp_error(evaluate("log", tiny), reference, dtype) <= BOUND[np.dtype(dtype).name]["log"]
+
+
+@pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p"])
+def test_contraction_into_fused_multiply_adds_keeps_the_bound(name):
+    """Compiled with -ffp-contract=fast the bits may change; the accuracy must not rely on it."""
+    x = domain(name, 100_000, np.random.default_rng(7))
+    with np.errstate(all="ignore"):
+        reference = REFERENCE[name](x.astype(np.longdouble))
+    assert ulp_error(evaluate(name, x, fma=True), reference, np.float64) <= 1.0 + 1e-9 or \
+        not EXTENDED
+
+
+def test_the_polynomials_are_the_fitting_scripts():
+    import importlib.util
+
+    path = ROOT / "tests" / "reference" / "elementary_polynomials.py"
+    spec = importlib.util.spec_from_file_location("elementary_polynomials", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    template = (ROOT / "templates" / "c" / "elementary.c.j2").read_text()
+    for name, values in module.coefficients().items():
+        written = re.search(rf"set {name.upper()} = \[([^\]]*)\]", template).group(1)
+        assert [float.fromhex(v.strip(' "')) for v in written.split(",")] == values
