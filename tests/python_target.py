@@ -30,12 +30,47 @@ def _max(a, b):
     return b if (b > a or b != b) else a
 
 
-def _exprel(x):
-    return 1.0 if x == 0 else math.expm1(x) / x
+ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "exprel")
 
 
-FUNCTIONS = {"exp": "math.exp", "expm1": "math.expm1", "log": "math.log", "log1p": "math.log1p",
-             "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "math.tanh",
+def _elementary_library():
+    """lifgen's own elementary functions (templates/c/elementary.c.j2, double), built as C: the
+    kernels call them, so the printed Python calls the same code (math's differ in last bits)."""
+    from types import SimpleNamespace
+
+    from lifgen.codegen.build import build
+    from lifgen.targets.cfamily.kernel import HELPERS, environment
+
+    helpers = {f"lg_{f}" for f in ELEMENTARY}
+    helpers |= {h for name in list(helpers) for h in HELPERS.get(name, ())}
+    context = SimpleNamespace(helpers=frozenset(helpers), fabs="fabs", expm1="expm1", one="1.0",
+                              levels=(), inline="static inline", constant="static const")
+    text = environment().get_template("c/helpers.c.j2").render(k=context)
+    wrappers = "".join(f"double py_lg_{f}(double x) {{ return lg_{f}(x); }}\n"
+                       for f in ELEMENTARY)
+    source = ("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n"
+              f"typedef double lg_real;\n{text}\n{wrappers}")
+    cdef = "".join(f"double py_lg_{f}(double x);\n" for f in ELEMENTARY)
+    return build(source, cdef).lib
+
+
+_LIBRARY = []
+
+
+def _lg(function):
+    """The C kernel's `function` (built once per process, on first use)."""
+    def call(x):
+        if not _LIBRARY:
+            _LIBRARY.append(_elementary_library())
+        return getattr(_LIBRARY[0], f"py_lg_{function}")(x)
+    return call
+
+
+_exp, _expm1, _log, _log1p, _tanh, _exprel = (_lg(f) for f in ELEMENTARY)
+
+
+FUNCTIONS = {"exp": "_exp", "expm1": "_expm1", "log": "_log", "log1p": "_log1p",
+             "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "_tanh",
              "abs": "abs", "min": "_min", "max": "_max", "pow": "math.pow", "exprel": "_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
              "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
@@ -216,7 +251,8 @@ class PythonTarget:
 def helpers(levels=None):
     """The functions printed code calls, by the names FUNCTIONS gives them."""
     levels = sorted(levels or ())
-    return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exprel": _exprel,
+    return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exp": _exp, "_expm1": _expm1,
+            "_log": _log, "_log1p": _log1p, "_tanh": _tanh, "_exprel": _exprel,
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),
