@@ -45,6 +45,10 @@ def load_model(model: "Model | str | Path", preset: str | None = None) -> Model:
     `preset` picks one of the model file's named parameter sets (`[presets.NAME]`).
     """
     from .modelfile import read_model_file
+    from .nestml import from_nestml, is_nestml_path
 
-    loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
+    if is_nestml_path(model):
+        loaded = from_nestml(model)  # type: ignore[arg-type]
+    else:
+        loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
     return loaded if preset is None else loaded.with_preset(preset)
