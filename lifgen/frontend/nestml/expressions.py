@@ -125,7 +125,8 @@ class Translator:
                     i += 2
                     continue
                 out.append(value)
-            elif kind == "name" and following == ("op", "("):
+            elif kind == "name" and following == ("op", "(") \
+                    and value not in ("and", "or", "not"):
                 end = _closing(toks, i + 1, text, self.source, self.field)
                 arguments = _split(toks[i + 2:end])
                 out.append(self._call(value, arguments, depth, text))

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import sympy
 
 from ...errors import ModelError
-from ..expressions import parse_expression
+from ..expressions import names_in, parse_expression
+from ..units import unit_symbol
 from .blocks import Line
-from .declarations import Kernel
+from .declarations import Kernel, unit_of
 from .expressions import lifgen_name
 from .printing import text as printed
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 _DELTA = re.compile(r"^delta\s*\(\s*t\s*\)$")
 _T = sympy.Symbol("lg_t")
+DELTA = "nestml_delta__"  # stands for convolve(delta kernel, port) until its ODE is read
 
 
 def read_kernel(reader: "Reader", line: Line, parts: list[str]) -> Kernel:
@@ -69,8 +71,9 @@ def read_kernel(reader: "Reader", line: Line, parts: list[str]) -> Kernel:
     jumps = {}
     for state in states:
         item = reader.states[state]
-        jumps[state] = parse_expression(reader.translate(item.value, item.field), symbols,
-                                        reader.source, item.field)
+        unit = unit_of(item.type, reader.source, item.field)
+        text = reader.in_nestml_units(reader.translate(item.value, item.field), unit, item.field)
+        jumps[state] = parse_expression(text, symbols, reader.source, item.field)
     back = {sympy.Symbol(p): sympy.Symbol(s) for s, p in placeholders.items()}
     return Kernel(states[0], line, states[0], states,
                   {s: e.xreplace(back) for s, e in parsed.items()}, jumps)
@@ -110,6 +113,7 @@ class Convolutions:
         self.kernels: dict[str, Kernel] = {}
         self.pairs: dict[tuple[str, str], dict[str, Any]] = {}
         self.ports_used: dict[str, str] = {}
+        self.delta_targets: dict[str, str] = {}  # port -> the state its spikes jump
 
     @property
     def kernel_states(self) -> set[str]:
@@ -137,7 +141,7 @@ class Convolutions:
                              f"line {kernel.line.number}")
         sign = "-" if self.reader.spike_ports[port].sign == "inhibitory" else ""
         if kernel.delta:
-            return f"{sign}lg_delta__{port}"
+            return f"({sign}{DELTA}{port})"
         pair = self.pairs.setdefault((kernel.name, port), self._pair(kernel, port))
         return f"({sign}{pair['value']})"
 
@@ -164,6 +168,30 @@ class Convolutions:
         return {"value": printed(value), "laws": laws, "states": list(names.values()),
                 "target": names[jumping[0]]}
 
+    def delta_jump(self, state: str, rhs: str, field: str) -> str:
+        """The ODE `X' = f + c*convolve(delta, port)` without its delta term: a spike of weight w
+        adds c*w*ms to X (NESTML's `unit_psp * convolve(K_delta, spikes) / ms`), which must be
+        w units of X, as lifgen's synapse type adds it."""
+        reader = self.reader
+        names = {n: sympy.Symbol(n) for n in names_in(rhs) if unit_symbol(n) is None}
+        expr = parse_expression(rhs, names, reader.source, field)
+        ports = [n for n in names if n.startswith(DELTA)]
+        if len(ports) != 1:
+            raise ModelError("an ODE may convolve one spike port with a delta kernel",
+                             reader.source, field)
+        placeholder = names[ports[0]]
+        factor = sympy.simplify(sympy.diff(expr, placeholder))
+        rest = sympy.simplify(expr.subs(placeholder, 0))
+        unit = unit_of(reader.states[state].type, reader.source, field)
+        moving = {sympy.Symbol(lifgen_name(s)) for s in reader.states} | {placeholder}
+        if factor.free_symbols & moving or \
+                reader.evaluate(f"({printed(factor)})*ms", unit, field) != 1.0:
+            raise ModelError(f"the delta kernel's term in the ODE of {state} must be "
+                             "'unit * convolve(K, port) / ms' with one unit of the state: "
+                             "lifgen's synapse type adds the weight itself", reader.source, field)
+        self.delta_targets[ports[0][len(DELTA):]] = lifgen_name(state)
+        return printed(rest)
+
     def laws(self) -> list[str]:
         return [law for pair in self.pairs.values() for law in pair["laws"]]
 
@@ -176,5 +204,8 @@ class Convolutions:
             out[port] = {"target": pair["target"],
                          "description": f"spikes on NESTML's port {port}, convolved with "
                                         f"{kernel}: {pair['target']} += w (NEST's weight)"}
+        for port, target in self.delta_targets.items():
+            out[port] = {"target": target, "description": f"spikes on NESTML's port {port}, "
+                                                          f"a delta kernel: {target} += w"}
         return out
 

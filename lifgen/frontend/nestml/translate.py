@@ -16,19 +16,20 @@ from typing import Any, Callable
 import sympy
 
 from ...errors import ModelError
-from ..expressions import parse_expression
-from ..units import Unit, unit_of_symbol
+from ..expressions import names_in, parse_expression
+from ..units import Unit, unit_of_symbol, unit_symbol
 from .blocks import Line, read_lines
 from .declarations import (Declaration, Ode, SpikePort, declaration, kernel_parts, ode, port,
                            unit_of, unit_text)
 from .expressions import Translator, lifgen_name
-from .kernels import Convolutions, read_kernel
+from .kernels import DELTA, Convolutions, read_kernel
 from .update import read_behaviour
 
 BLOCKS = ("state", "parameters", "internals", "equations", "input", "output", "update")
 REFUSED_BLOCKS = {"onReceive": None, "onCondition": None, "function": None}
 LARGEST = 1.7976931348623157e308
 NEST_RESOLUTION = "0.1 ms"
+NESTML_UNITS = ("mV", "ms", "pA", "nS", "pF", "Gohm", "mV**2", "1/ms", "1/mV", "mV/ms")
 
 
 class Scope:
@@ -46,6 +47,8 @@ class Scope:
     def call(self, name: str, arguments: list[str], translate: Callable[[str], str]) -> str | None:
         if name == "convolve":
             return self.reader.convolutions.use(arguments)
+        if name == "exp" and len(arguments) == 1:
+            return f"exp({self.reader.dimensionless(translate(arguments[0]))})"
         if name in self.reader.functions:
             return self.reader.inline_function(name, [translate(a) for a in arguments])
         return None
@@ -294,15 +297,82 @@ class Reader:
             elif state in self.odes:
                 equation = self.odes[state]
                 rhs = self.translate(equation.value, f"line {equation.line.number}")
+                if DELTA in rhs:
+                    rhs = self.convolutions.delta_jump(state, rhs,
+                                                       f"line {equation.line.number}")
             else:  # X' is a state: X moves as it
                 rhs = lifgen_name(state + "'")
             laws.append(f"d{name}/dt = -({rhs})" if state in self.negated
                         else f"d{name}/dt = {rhs}")
         return laws + self.convolutions.laws()
 
+    def dimensionless(self, text: str) -> str:
+        """An argument of exp() as NESTML computes it: a quantity is its number in NESTML's
+        units (traub_cond_multisyn's `exp(-t_peak / Tau_1)`, t_peak a number of ms, reads as
+        `exp(-t_peak / (Tau_1/ms))`)."""
+        dimensions = self._dimensions(text)
+        if dimensions is None or dimensions.is_number:
+            return text
+        for nestml_unit in NESTML_UNITS:
+            ratio = sympy.simplify(dimensions / _si(unit_of(nestml_unit, self.source, "")))
+            if ratio.is_number:
+                return f"({text})/({nestml_unit})"
+        return text
+
+    def _dimensions(self, text: str) -> sympy.Expr | None:
+        """The SI dimensions of `text` (None where a name's unit is not known)."""
+        units: dict[str, Unit | None] = {p: u for p, (_, u) in self.parameters.items()}
+        units.update(self.current_ports)
+        for state, item in self.states.items():
+            if item.type != "boolean":
+                units[lifgen_name(state)] = unit_of(item.type, self.source, item.field)
+        for name, item in self.inlines.items():
+            units[name] = unit_of(item.type, self.source, item.field)
+        units["dt"] = units["lg_t"] = unit_of("ms", self.source, "")
+        try:
+            names = {n: sympy.Symbol(n) for n in names_in(text) if unit_symbol(n) is None}
+            expr = parse_expression(text, names, self.source, "exp")
+        except ModelError:
+            return None
+        values: dict[sympy.Basic, sympy.Basic] = {}
+        for index, symbol in enumerate(sorted(expr.free_symbols, key=str)):
+            assert isinstance(symbol, sympy.Symbol)
+            known = unit_of_symbol(symbol)
+            sample = sympy.Float(1.3 + 0.7 * index)  # distinct values: no 0/0 from tau_2-tau_1
+            if known is not None:
+                values[symbol] = _si(known)
+            elif symbol.name in units:
+                values[symbol] = sample * _si(units[symbol.name])
+            elif not symbol.name.startswith(("lg_", DELTA)) and "__X__" not in symbol.name:
+                return None
+            else:
+                values[symbol] = sample
+        return sympy.simplify(expr.xreplace(values))
+
+    def in_nestml_units(self, text: str, unit: Unit | None, field: str) -> str:
+        """`text` for a `real` quantity given a quantity, as NESTML reads it: its number in
+        NESTML's units (izhikevich's `U_m real = b * V_m_init`, V_m_init in mV)."""
+        if unit is not None or not set(self.parameters) >= _names(text) - {"dt"}:
+            return text
+        try:
+            self.evaluate(text, None, field)
+            return text
+        except ModelError:
+            pass
+        for nestml_unit in NESTML_UNITS:
+            try:
+                self.evaluate(f"({text})/{nestml_unit}", None, field)
+                return f"({text})/{nestml_unit}"
+            except ModelError:
+                continue
+        return text
+
     # -- the document ---------------------------------------------------------------------
 
     def _document(self, behaviour: dict[str, Any]) -> dict[str, Any]:
+        expressions = {name: self.translate(item.value, item.field)
+                       for name, item in self.inlines.items()}
+        laws = self.laws()  # after the expressions: both create the convolutions' states
         states: dict[str, Any] = {}
         for state, item in self.states.items():
             if state in self.dropped or state in self.convolutions.kernel_states:
@@ -314,21 +384,20 @@ class Reader:
                 raise ModelError(f"the boolean state {state} has no lifgen meaning",
                                  self.source, item.field)
             unit = unit_of(item.type, self.source, item.field)
-            initial = self.translate(item.value, item.field)
+            initial = self.in_nestml_units(self.translate(item.value, item.field), unit,
+                                           item.field)
             entry: dict[str, Any] = {"initial": f"-({initial})" if state in self.negated
                                      else initial}
             if unit is not None:
                 entry["unit"] = unit.text
             states[lifgen_name(state)] = entry
         states.update(self.convolutions.states())
-        expressions = {name: self.translate(item.value, item.field)
-                       for name, item in self.inlines.items()}
         document: dict[str, Any] = {
             "model": {"name": self.name, "description": f"read from NESTML ({self.source})",
                       "reference": "NESTML models/neurons (nest/nestml)"},
             "parameters": self.parameter_table,
             "states": states,
-            "equations": {"laws": self.laws()},
+            "equations": {"laws": laws},
             "simulation": {"method": "auto", "dt": NEST_RESOLUTION},
         }
         if self.current_ports:
@@ -353,3 +422,7 @@ def _si(unit: Unit | None) -> sympy.Expr:
 def _exact(number: float) -> sympy.Expr:
     """The decimal a float prints as, exactly: 250 pF in pF is 250, not 250.00000000000003."""
     return sympy.Rational(repr(number)) if math.isfinite(number) else sympy.Float(number)
+
+
+def _names(text: str) -> set[str]:
+    return {n for n in names_in(text) if unit_symbol(n) is None}

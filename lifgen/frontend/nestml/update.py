@@ -188,15 +188,16 @@ class Behaviour:
         reader = self.reader
         if name not in reader.states or name in reader.ode_states():
             raise self.refuse(line, "only a state without an ODE may decay by a factor here")
-        dt = sympy.Symbol("dt")
-        symbols = {p: sympy.Symbol(p) for p in reader.parameters}
+        dt = sympy.Symbol("dt", positive=True)
+        symbols = {p: sympy.Symbol(p, positive=True) for p in reader.parameters}
         symbols.update({"dt": dt, lifgen_name(name): sympy.Symbol(lifgen_name(name))})
         expr = parse_expression(reader.translate(value, f"line {line.number}"), symbols,
                                 self.source, f"line {line.number}")
         factor = sympy.simplify(expr / sympy.Symbol(lifgen_name(name)))
-        rate = sympy.simplify(-sympy.log(factor) / dt)
+        rate = sympy.simplify(sympy.expand_log(-sympy.log(factor), force=True) / dt)
         if factor.has(sympy.Symbol(lifgen_name(name))) or rate.has(dt):
             raise self.refuse(line, "lifgen reads a decay X = X * exp(-resolution()/tau)")
+        rate = rate.xreplace({s: sympy.Symbol(s.name) for s in rate.free_symbols})
         self.decays[name] = (line, printed(rate))
         reader.decays[name] = printed(rate)
 
@@ -205,8 +206,8 @@ class Behaviour:
         self._check_counter(counter, branches[1])
         self.counters[counter] = "clamp"
         self.reader.dropped[counter] = "the [refractory] clamp_period"
-        self.integrated_refractory = self._only_integrate(branches[0])
-        self.integrated = set(self.reader.ode_states())
+        self.integrated = self._only_integrate(branches[0])  # r == 0: not refractory
+        self.integrated_refractory = set()
 
     def _check_counter(self, counter: str, otherwise: Line) -> None:
         reader = self.reader
@@ -284,6 +285,9 @@ class Behaviour:
         kept = []
         for conjunct in conjuncts:
             done = _TIMER_DONE.match(conjunct)
+            if done is not None and self.timer is None and self._is_timer(done["name"]):
+                self.timer = done["name"]  # a timer only tested here: nothing held
+                reader.dropped[self.timer] = "the [refractory] period"
             if done is not None and done["name"] == self.timer:
                 continue
             kept.append(conjunct)
