@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from ...errors import ModelError
 
@@ -104,7 +105,7 @@ def _nest(lines: list[Line], source: str) -> list[Line]:
     return root.children
 
 
-def _walk(line: Line):
+def _walk(line: Line) -> Iterator[Line]:
     yield line
     for child in line.children:
         yield from _walk(child)

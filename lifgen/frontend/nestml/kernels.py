@@ -47,7 +47,7 @@ def read_kernel(reader: "Reader", line: Line, parts: list[str]) -> Kernel:
             return Kernel(name, line, name, [name], {}, {}, delta=True)
         return _closed_form(reader, line, name, value)
     states, rates = [], {}
-    placeholders = {}
+    placeholders: dict[str, str] = {}
     for part in parts:
         left, _, value = part.partition("=")
         left = left.strip()

@@ -21,7 +21,7 @@ from ..units import Unit, unit_of_symbol, unit_symbol
 from .blocks import Line, read_lines
 from .declarations import (Declaration, Ode, SpikePort, declaration, kernel_parts, ode, port,
                            unit_of, unit_text)
-from .expressions import Translator, lifgen_name
+from .expressions import FUNCTIONS as NESTML_FUNCTIONS, Translator, lifgen_name
 from .kernels import DELTA, Convolutions, read_kernel
 from .update import read_behaviour
 
@@ -29,6 +29,7 @@ BLOCKS = ("state", "parameters", "internals", "equations", "input", "output", "u
 REFUSED_BLOCKS = {"onReceive": None, "onCondition": None, "function": None}
 LARGEST = 1.7976931348623157e308
 NEST_RESOLUTION = "0.1 ms"
+FUNCTION_NAMES = set(NESTML_FUNCTIONS.values())
 NESTML_UNITS = ("mV", "ms", "pA", "nS", "pF", "Gohm", "mV**2", "1/ms", "1/mV", "mV/ms")
 
 
@@ -425,4 +426,4 @@ def _exact(number: float) -> sympy.Expr:
 
 
 def _names(text: str) -> set[str]:
-    return {n for n in names_in(text) if unit_symbol(n) is None}
+    return {n for n in names_in(text) if unit_symbol(n) is None and n not in FUNCTION_NAMES}
