@@ -74,9 +74,23 @@ def read_kernel(reader: "Reader", line: Line, parts: list[str]) -> Kernel:
         unit = unit_of(item.type, reader.source, item.field)
         text = reader.in_nestml_units(reader.translate(item.value, item.field), unit, item.field)
         jumps[state] = parse_expression(text, symbols, reader.source, item.field)
+    for state in states:
+        parsed[state] = _per_ms(reader, parsed[state], field)
     back = {sympy.Symbol(p): sympy.Symbol(s) for s, p in placeholders.items()}
     return Kernel(states[0], line, states[0], states,
                   {s: e.xreplace(back) for s, e in parsed.items()}, jumps)
+
+
+def _per_ms(reader: "Reader", rate: sympy.Expr, field: str) -> sympy.Expr:
+    """A kernel's rate as NESTML computes it: a term that is a plain number (traub_cond_multisyn's
+    `g' = g$ - g/tau`, g$ declared `real`) is that number per ms, NESTML's time unit."""
+    per_ms = sympy.Symbol(str(unit_symbol("ms")))
+    terms = []
+    for term in sympy.Add.make_args(rate):
+        dimensions = reader.dimensions_of(printed(term))
+        plain = dimensions is not None and dimensions.is_number
+        terms.append(term / per_ms if plain else term)
+    return sympy.Add(*terms)
 
 
 def _closed_form(reader: "Reader", line: Line, name: str, value: str) -> Kernel:

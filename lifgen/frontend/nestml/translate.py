@@ -11,6 +11,7 @@ them once; internals are written out where they are used, so they follow the par
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable
 
 import sympy
@@ -30,6 +31,8 @@ REFUSED_BLOCKS = {"onReceive": None, "onCondition": None, "function": None}
 LARGEST = 1.7976931348623157e308
 NEST_RESOLUTION = "0.1 ms"
 FUNCTION_NAMES = set(NESTML_FUNCTIONS.values())
+_PREVIOUS = re.compile(r"\bprevious\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)")
+SIGNIFICANT = 15  # a default computed in SI is rounded back to the digits it was written in
 NESTML_UNITS = ("mV", "ms", "pA", "nS", "pF", "Gohm", "mV**2", "1/ms", "1/mV", "mV/ms")
 
 
@@ -191,7 +194,7 @@ class Reader:
         value = complex(result)
         if value.imag or not math.isfinite(value.real):
             raise ModelError(f"{text!r} is not a finite real number", self.source, field)
-        return value.real
+        return float(f"{value.real:.{SIGNIFICANT}g}")
 
     # -- names in expressions ------------------------------------------------------------
 
@@ -311,7 +314,7 @@ class Reader:
         """An argument of exp() as NESTML computes it: a quantity is its number in NESTML's
         units (traub_cond_multisyn's `exp(-t_peak / Tau_1)`, t_peak a number of ms, reads as
         `exp(-t_peak / (Tau_1/ms))`)."""
-        dimensions = self._dimensions(text)
+        dimensions = self.dimensions_of(text)
         if dimensions is None or dimensions.is_number:
             return text
         for nestml_unit in NESTML_UNITS:
@@ -320,16 +323,18 @@ class Reader:
                 return f"({text})/({nestml_unit})"
         return text
 
-    def _dimensions(self, text: str) -> sympy.Expr | None:
+    def dimensions_of(self, text: str) -> sympy.Expr | None:
         """The SI dimensions of `text` (None where a name's unit is not known)."""
         units: dict[str, Unit | None] = {p: u for p, (_, u) in self.parameters.items()}
         units.update(self.current_ports)
         for state, item in self.states.items():
             if item.type != "boolean":
                 units[lifgen_name(state)] = unit_of(item.type, self.source, item.field)
+                units[lifgen_name(state) + "__previous"] = units[lifgen_name(state)]
         for name, item in self.inlines.items():
             units[name] = unit_of(item.type, self.source, item.field)
         units["dt"] = units["lg_t"] = unit_of("ms", self.source, "")
+        text = _PREVIOUS.sub(r"\1__previous", text)  # previous(V) has V's unit
         try:
             names = {n: sympy.Symbol(n) for n in names_in(text) if unit_symbol(n) is None}
             expr = parse_expression(text, names, self.source, "exp")
@@ -362,8 +367,8 @@ class Reader:
             pass
         for nestml_unit in NESTML_UNITS:
             try:
-                self.evaluate(f"({text})/{nestml_unit}", None, field)
-                return f"({text})/{nestml_unit}"
+                self.evaluate(f"({text})/({nestml_unit})", None, field)
+                return f"({text})/({nestml_unit})"
             except ModelError:
                 continue
         return text
@@ -410,7 +415,7 @@ class Reader:
         if synapses:
             document["synapses"] = synapses
         document.update(behaviour)
-        return document
+        return _renamed_case_twins(document)
 
 
 def _si(unit: Unit | None) -> sympy.Expr:
@@ -427,3 +432,27 @@ def _exact(number: float) -> sympy.Expr:
 
 def _names(text: str) -> set[str]:
     return {n for n in names_in(text) if unit_symbol(n) is None and n not in FUNCTION_NAMES}
+
+
+def _renamed_case_twins(document: dict[str, Any]) -> dict[str, Any]:
+    """lifgen refuses names that differ only in case (iaf_chxk_2008's parameter G_ahp and state
+    g_ahp): such a parameter is renamed NAME_parameter everywhere in the document."""
+    names = [n for section in ("states", "parameters", "inputs", "expressions", "synapses")
+             for n in document.get(section, {})]
+    renames = {p: p + "_parameter" for p in document["parameters"]
+               if any(n != p and n.lower() == p.lower() for n in names)}
+    if not renames:
+        return document
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, renames)) + r")\b")
+
+    def rename(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(lambda m: renames[m.group(1)], value)
+        if isinstance(value, dict):
+            return {renames.get(k, k) if value is document["parameters"] else k: rename(v)
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [rename(v) for v in value]
+        return value
+
+    return rename(document)
