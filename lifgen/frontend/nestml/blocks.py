@@ -2,7 +2,7 @@
 
 A `Line` is one logical line (continuations joined: open parentheses, a trailing comma or
 backslash) with its number in the file; a line ending in `:` opens a block whose lines are the
-more deeply indented ones after it. Comments (`#`) and docstrings (`\"\"\"...\"\"\"`) are dropped.
+more deeply indented ones after it. Comments (`#`), docstrings (`\"\"\"...\"\"\"`) and a statement's closing `;` are dropped.
 Nothing here reads what a line means; `translate.py` does.
 """
 
@@ -61,7 +61,7 @@ def _logical_lines(text: str, source: str) -> list[Line]:
     pending: Line | None = None
     depth = 0
     for number, raw in enumerate(text.split("\n"), start=1):
-        code = _COMMENT.sub("", raw.replace("\t", "    ")).rstrip()
+        code = _COMMENT.sub("", raw.replace("\t", "    ")).rstrip().removesuffix(";").rstrip()
         if not code.strip():
             continue
         if pending is None:

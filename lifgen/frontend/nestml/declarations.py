@@ -41,6 +41,10 @@ class Declaration:
 
 def declaration(line: Line, source: str) -> Declaration:
     match = _DECLARATION.match(line.text)
+    if match is None and re.match(r"^[A-Za-z_]\w*\s*,", line.text):
+        raise ModelError(f"line {line.number}: {line.text!r}: several names in one declaration "
+                         "are not read by lifgen: declare one name a line", source,
+                         f"line {line.number}")
     if match is None:
         raise ModelError(f"line {line.number}: expected 'name type = value', got "
                          f"{line.text!r}", source, f"line {line.number}")

@@ -23,6 +23,7 @@ MAX_TOKENS = 2000
 MAX_NESTING = 40
 MAX_OUTPUT = 4000
 E = repr(math.e)
+LOG_10 = repr(math.log(10.0))
 _TOKEN = re.compile(r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
                     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:'+|\$)?)"
                     r"|(?P<op>\*\*|<=|>=|==|!=|<>|[-+*/%()<>,?:!]))")
@@ -46,7 +47,7 @@ REFUSED_NAMES = {
     "steps": "steps(): a count of steps as a state", "delta": "delta(t) outside a kernel",
     "emit_spike": "emit_spike() in an expression", "integrate_odes": "integrate_odes() in an "
     "expression", "print": "print()", "println": "println()", "t": "the time t outside a kernel",
-    "log10": "log10()", "erf": "erf()", "erfc": "erfc()", "atan": "atan()", "tan": "tan()",
+    "erf": "erf()", "erfc": "erfc()", "atan": "atan()", "tan": "tan()",
     "sign": "sign()", "ceil": "ceil()", "round": "round()", "info": "info()",
     "deliver_spike": "deliver_spike()",
 }
@@ -170,6 +171,8 @@ class Translator:
         own = self.names.call(name, raw, lambda t: self.translate_nested(t, depth))
         if own is not None:
             return own
+        if name == "log10" and len(arguments) == 1:
+            return f"(log({self._sequence(arguments[0], depth + 1, text)})/{LOG_10})"
         if name in FUNCTIONS:
             inner = ", ".join(self._sequence(a, depth + 1, text) for a in arguments)
             return f"{FUNCTIONS[name]}({inner})"

@@ -33,7 +33,7 @@ NEST_RESOLUTION = "0.1 ms"
 FUNCTION_NAMES = set(NESTML_FUNCTIONS.values())
 _PREVIOUS = re.compile(r"\bprevious\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)")
 SIGNIFICANT = 15  # a default computed in SI is rounded back to the digits it was written in
-NESTML_UNITS = ("mV", "ms", "pA", "nS", "pF", "Gohm", "mV**2", "1/ms", "1/mV", "mV/ms")
+NESTML_UNITS = ("mV", "ms", "pA", "nS", "pF", "Gohm", "mV**2", "1/ms", "1/mV", "mV/ms", "pA*mV")
 
 
 class Scope:
@@ -96,7 +96,10 @@ class Reader:
         self.current_ports: dict[str, Unit | None] = {}
         self.odes: dict[str, Ode] = {}
         self.inlines: dict[str, Declaration] = {}
-        self.negated: set[str] = set()  # states kept as NEST's signed sum (see onReceive)
+        # state -> the factor its lifgen state is kept divided by: a spike adds NEST's weight w
+        # to it (-1 keeps the name: an inhibitory port's target holds NEST's signed sum; any
+        # other factor renames it X_per_w), see update.Behaviour._synapse
+        self.scaled: dict[str, str] = {}
         self.dropped: dict[str, str] = {}  # NESTML state -> the lifgen construct it became
         self.previous: dict[str, str] = {}  # NESTML state holding another's previous value
         self.decays: dict[str, str] = {}  # state -> its rate, from `X = X * exp(-dt/tau)`
@@ -108,16 +111,16 @@ class Reader:
         for block in self.blocks.get("function", []):
             self.functions[block.header.split("(")[0].split()[1]] = block
         self._read_ports()
+        for line in self._lines("state"):
+            item = declaration(line, self.source)
+            self._check_new(item.name, item.field)
+            self.states[item.name] = item
         for line in self._lines("parameters"):
             self._read_parameter(declaration(line, self.source))
         for line in self._lines("internals"):
             item = declaration(line, self.source)
             self._check_new(item.name, item.field)
             self.internals[item.name] = item
-        for line in self._lines("state"):
-            item = declaration(line, self.source)
-            self._check_new(item.name, item.field)
-            self.states[item.name] = item
         self._read_equations()
         behaviour = read_behaviour(self)
         return self._document(behaviour)
@@ -155,6 +158,11 @@ class Reader:
             self.parameters[item.name] = (value, None)
             return  # read at its default where the update block tests it
         unit = unit_of(item.type, self.source, item.field)
+        read = [n for n in self.states if re.search(rf"(?<![\w']){re.escape(n)}(?![\w'$])",
+                                                    item.value)]
+        if read:
+            raise ModelError(f"the default of the parameter {item.name} reads the state "
+                             f"{read[0]}: a lifgen parameter is a number", self.source, item.field)
         names = {p: p for p in self.parameters}
         names["inf"] = "lg_inf"
         text = Translator(Scope(self, names), self.source, item.field).translate(item.value)
@@ -206,8 +214,7 @@ class Reader:
         for state in self.states:
             if state in self.dropped or state in self.convolutions.kernel_states:
                 continue
-            name = lifgen_name(state)
-            names[state] = f"(-{name})" if state in self.negated else name
+            names[state] = self.reads(state)
         return names
 
     def scope(self, extra: dict[str, str] | None = None) -> Scope:
@@ -259,6 +266,24 @@ class Reader:
         raise ModelError(f"the function {name}() has no 'return' line lifgen can read",
                          self.source, field)
 
+    def state_name(self, state: str) -> str:
+        """The lifgen name of a NESTML state."""
+        scaled = self.scaled.get(state, "1")
+        return lifgen_name(state) + ("" if scaled in ("1", "-1") else "_per_w")
+
+    def reads(self, state: str) -> str:
+        """The text of NESTML's value of `state` in lifgen's states."""
+        scaled = self.scaled.get(state, "1")
+        name = self.state_name(state)
+        return name if scaled == "1" else "(-" + name + ")" if scaled == "-1" \
+            else f"(({scaled})*{name})"
+
+    def stores(self, state: str, value: str) -> str:
+        """The text lifgen's state holds for NESTML's `value` of `state`."""
+        scaled = self.scaled.get(state, "1")
+        return value if scaled == "1" else f"-({value})" if scaled == "-1" \
+            else f"({value})/({scaled})"
+
     # -- equations ------------------------------------------------------------------------
 
     def _read_equations(self) -> None:
@@ -295,7 +320,7 @@ class Reader:
         for state in self.ode_states():
             if state in self.dropped:
                 continue
-            name = lifgen_name(state)
+            name = self.state_name(state)
             if state in self.decays:
                 rhs = f"-({self.decays[state]})*{self.base_names()[state]}"
             elif state in self.odes:
@@ -305,9 +330,8 @@ class Reader:
                     rhs = self.convolutions.delta_jump(state, rhs,
                                                        f"line {equation.line.number}")
             else:  # X' is a state: X moves as it
-                rhs = lifgen_name(state + "'")
-            laws.append(f"d{name}/dt = -({rhs})" if state in self.negated
-                        else f"d{name}/dt = {rhs}")
+                rhs = self.reads(state + "'")
+            laws.append(f"d{name}/dt = {self.stores(state, rhs)}")
         return laws + self.convolutions.laws()
 
     def dimensionless(self, text: str) -> str:
@@ -355,6 +379,19 @@ class Reader:
                 values[symbol] = sample
         return sympy.simplify(expr.xreplace(values))
 
+    def real_in_nestml_units(self, text: str, item: Declaration) -> str:
+        """An inline declared `real` whose value is a quantity (terub_gpe's `I_exc_mod real =
+        -unit_psg * convolve(...) * V_m`, in pA): its number in NESTML's units."""
+        if unit_of(item.type, self.source, item.field) is not None:
+            return text
+        dimensions = self.dimensions_of(text)
+        if dimensions is None or dimensions.is_number:
+            return text
+        for nestml_unit in NESTML_UNITS:
+            if sympy.simplify(dimensions / _si(unit_of(nestml_unit, self.source, ""))).is_number:
+                return f"({text})/({nestml_unit})"
+        return text
+
     def in_nestml_units(self, text: str, unit: Unit | None, field: str) -> str:
         """`text` for a `real` quantity given a quantity, as NESTML reads it: its number in
         NESTML's units (izhikevich's `U_m real = b * V_m_init`, V_m_init in mV)."""
@@ -376,7 +413,8 @@ class Reader:
     # -- the document ---------------------------------------------------------------------
 
     def _document(self, behaviour: dict[str, Any]) -> dict[str, Any]:
-        expressions = {name: self.translate(item.value, item.field)
+        expressions = {name: self.real_in_nestml_units(self.translate(item.value, item.field),
+                                                       item)
                        for name, item in self.inlines.items()}
         laws = self.laws()  # after the expressions: both create the convolutions' states
         states: dict[str, Any] = {}
@@ -392,11 +430,10 @@ class Reader:
             unit = unit_of(item.type, self.source, item.field)
             initial = self.in_nestml_units(self.translate(item.value, item.field), unit,
                                            item.field)
-            entry: dict[str, Any] = {"initial": f"-({initial})" if state in self.negated
-                                     else initial}
-            if unit is not None:
+            entry: dict[str, Any] = {"initial": self.stores(state, initial)}
+            if unit is not None and self.state_name(state) == lifgen_name(state):  # X_per_w: 1
                 entry["unit"] = unit.text
-            states[lifgen_name(state)] = entry
+            states[self.state_name(state)] = entry
         states.update(self.convolutions.states())
         document: dict[str, Any] = {
             "model": {"name": self.name, "description": f"read from NESTML ({self.source})",

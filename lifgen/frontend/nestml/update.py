@@ -249,11 +249,11 @@ class Behaviour:
         self.spike_test = (block, _conjuncts(match["argument"]), block.children)
 
     def _synapse(self, line: Line, target: str, value: str) -> None:
-        """`X += c * port * s`: the synapse type `port` adds NEST's weight to X (c must be one
-        unit of X: the weight is in X's unit)."""
+        """`X += c * port * s`: the synapse type `port` adds NEST's weight to X's lifgen state,
+        X itself when c is one unit of X (the weight is in X's unit), else X/c (X_per_w)."""
         reader = self.reader
         ports = [p for p in reader.spike_ports if re.search(rf"\b{p}\b", value)]
-        if len(ports) != 1 or target not in reader.states or target.endswith("'"):
+        if len(ports) != 1 or target not in reader.states:
             raise self.refuse(line, "lifgen reads 'X += c * port * s' onto a state X")
         port = ports[0]
         field = f"line {line.number}"
@@ -264,17 +264,26 @@ class Behaviour:
                                 self.source, field)
         factor = sympy.simplify(expr / weight)
         unit = unit_of(reader.states[target].type, self.source, field)
-        if factor.has(weight) or reader.evaluate(f"({printed(factor)})/s", unit, field) != 1.0:
-            raise self.refuse(line, "lifgen's synapse type adds the weight itself to the state: "
-                              "the factor must be one unit of the state times s (the port is weight/s), e.g. "
-                              "'pA * s' for pA")
-        if port in self.synapses or port in reader.convolutions.ports_used:
-            raise self.refuse(line, f"the port {port} already moves another state")
-        if reader.spike_ports[port].sign == "inhibitory":
-            reader.negated.add(target)
-        self.synapses[port] = {"target": lifgen_name(target),
+        per_weight = f"({printed(factor)})/s"
+        if factor.has(weight) or not factor.free_symbols <= (
+                {symbols[p] for p in reader.parameters} | _unit_symbols(factor)):
+            raise self.refuse(line, "lifgen reads 'X += c * port * s' with c a constant")
+        reader.evaluate(per_weight, unit, field)  # c must have X's unit
+        if port in self.synapses or port in reader.convolutions.ports_used \
+                or target in reader.scaled:
+            raise self.refuse(line, f"the port {port} or the state {target} is moved twice")
+        inhibitory = reader.spike_ports[port].sign == "inhibitory"
+        if reader.evaluate(per_weight, unit, field) == 1.0 and not factor.free_symbols - \
+                _unit_symbols(factor):
+            scale = "-1" if inhibitory else "1"
+        else:
+            scale = f"{'-' if inhibitory else ''}({per_weight})"
+        if scale != "1":
+            reader.scaled[target] = scale
+        name = reader.state_name(target)
+        self.synapses[port] = {"target": name,
                                "description": f"spikes on NESTML's port {port}: "
-                                              f"{lifgen_name(target)} += w (NEST's weight)"}
+                                              f"{name} += w (NEST's weight)"}
 
     def _spike_and_reset(self) -> dict[str, Any]:
         if self.spike_test is None:
@@ -352,7 +361,7 @@ class Behaviour:
             written = value if op == "=" else f"{name} {op[0]} ({value})"
             new = reader.translate(written, field, local)
             local[name] = f"({new})"
-            reset[lifgen_name(name)] = f"-({new})" if name in reader.negated else new
+            reset[reader.state_name(name)] = reader.stores(name, new)
         if not emitted:
             raise self.refuse(body[0] if body else Line(0, "", 0),
                               "the spike test does not emit_spike()")
@@ -377,8 +386,12 @@ class Behaviour:
             if name not in reader.ode_states():
                 raise self.refuse(line, "an [after_step] assignment must set a state with an ODE")
             new = reader.translate(value, f"line {line.number}")
-            table[lifgen_name(name)] = f"-({new})" if name in reader.negated else new
+            table[reader.state_name(name)] = reader.stores(name, new)
         return table
+
+
+def _unit_symbols(expr: sympy.Basic) -> set[sympy.Basic]:
+    return {s for s in expr.free_symbols if str(s).startswith("lg_unit_")}
 
 
 def _conjuncts(test: str) -> list[str]:
