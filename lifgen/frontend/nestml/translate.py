@@ -192,14 +192,19 @@ class Reader:
             elif symbol.name in self.parameters:
                 number, its_unit = self.parameters[symbol.name]
                 values[symbol] = _exact(number) * _si(its_unit)
-        result = sympy.simplify(expr.xreplace(values) / _si(unit))
-        if not result.is_number:
+        total = expr.xreplace(values) / _si(unit)
+        bases = sorted(total.free_symbols, key=str)  # SI base units, if the units do not cancel
+        result = total.xreplace({b: 1 for b in bases})
+        other = total.xreplace({b: sympy.Float(1.7 + 0.31 * i) for i, b in enumerate(bases)})
+        if result.is_infinite and other == result:
+            return math.copysign(LARGEST, float(result.evalf()))
+        try:
+            value, check = complex(result.evalf()), complex(other.evalf())
+        except (TypeError, ValueError):
+            raise ModelError(f"{text!r} is not a number", self.source, field) from None
+        if not math.isclose(value.real, check.real, rel_tol=1e-9, abs_tol=1e-300):
             raise ModelError(f"{text!r} does not have the declared unit "
-                             f"{unit.text if unit else 'real'} (left over: {result})",
-                             self.source, field)
-        if result in (sympy.oo, -sympy.oo):
-            return math.copysign(LARGEST, float(result))
-        value = complex(result)
+                             f"{unit.text if unit else 'real'}", self.source, field)
         if value.imag or not math.isfinite(value.real):
             raise ModelError(f"{text!r} is not a finite real number", self.source, field)
         return float(f"{value.real:.{SIGNIFICANT}g}")

@@ -13,8 +13,9 @@ Recognised (anything else is a ModelError quoting the line):
   others when it is done only outside the refractory period);
 - statements after `integrate_odes()`: `X += c * port * s` (a synapse type) and `X = f(...)`
   (`[after_step]`);
-- `onReceive(port): X += c * port * s` with c one unit of X: the synapse type `port` with
-  target X;
+- `onReceive(port): X += c * port * s` with c a constant: the synapse type `port` with target
+  X when c is one unit of X, else X kept divided by c as the state `X_per_w` (aeif_psc_alpha's
+  `I_syn_exc' += ... * (e / tau_exc) * s`); on an inhibitory port c is negated (NEST's weight);
 - one `onCondition(test)`: the spike condition (the timer's test removed); its assignments the
   reset (local declarations written out, a boolean parameter's `if` read at its default).
 """
