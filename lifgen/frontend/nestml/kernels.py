@@ -18,7 +18,7 @@ reads them negated.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
 
@@ -30,15 +30,14 @@ from .declarations import Kernel, unit_of
 from .expressions import lifgen_name
 from .printing import text as printed
 
-if TYPE_CHECKING:
-    from .translate import Reader
+Reader = Any  # translate.Reader, which imports this module
 
 _DELTA = re.compile(r"^delta\s*\(\s*t\s*\)$")
 _T = sympy.Symbol("lg_t")
 DELTA = "nestml_delta__"  # stands for convolve(delta kernel, port) until its ODE is read
 
 
-def read_kernel(reader: "Reader", line: Line, parts: list[str]) -> Kernel:
+def read_kernel(reader: Reader, line: Line, parts: list[str]) -> Kernel:
     field = f"line {line.number}"
     if len(parts) == 1 and "'" not in parts[0].split("=")[0]:
         name, _, value = parts[0].partition("=")
@@ -81,7 +80,7 @@ def read_kernel(reader: "Reader", line: Line, parts: list[str]) -> Kernel:
                   {s: e.xreplace(back) for s, e in parsed.items()}, jumps)
 
 
-def _per_ms(reader: "Reader", rate: sympy.Expr, field: str) -> sympy.Expr:
+def _per_ms(reader: Reader, rate: sympy.Expr, field: str) -> sympy.Expr:
     """A kernel's rate as NESTML computes it: a term that is a plain number (traub_cond_multisyn's
     `g' = g$ - g/tau`, g$ declared `real`) is that number per ms, NESTML's time unit."""
     per_ms = sympy.Symbol(str(unit_symbol("ms")))
@@ -93,7 +92,7 @@ def _per_ms(reader: "Reader", rate: sympy.Expr, field: str) -> sympy.Expr:
     return sympy.Add(*terms)
 
 
-def _closed_form(reader: "Reader", line: Line, name: str, value: str) -> Kernel:
+def _closed_form(reader: Reader, line: Line, name: str, value: str) -> Kernel:
     """exp(-t/tau) times an amplitude, or times t: the ODE system of the kernel."""
     field = f"line {line.number}"
     translated = reader.translate(value, field, {"t": "lg_t"})
@@ -122,7 +121,7 @@ def _closed_form(reader: "Reader", line: Line, name: str, value: str) -> Kernel:
 class Convolutions:
     """The (kernel, port) pairs a model convolves, their states, laws and synapse types."""
 
-    def __init__(self, reader: "Reader") -> None:
+    def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self.kernels: dict[str, Kernel] = {}
         self.pairs: dict[tuple[str, str], dict[str, Any]] = {}

@@ -23,7 +23,7 @@ Recognised (anything else is a ModelError quoting the line):
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy
 
@@ -34,8 +34,7 @@ from .declarations import declaration, unit_of
 from .expressions import lifgen_name
 from .printing import text as printed
 
-if TYPE_CHECKING:
-    from .translate import Reader
+Reader = Any  # translate.Reader, which imports this module
 
 _INTEGRATE = re.compile(r"^integrate_odes\s*\((?P<names>[^()]*)\)$")
 _ASSIGN = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*'*)\s*(?P<op>[-+*/]?=)(?!=)\s*(?P<value>.+)$")
@@ -48,7 +47,7 @@ _ON = re.compile(r"^(?P<kind>onReceive|onCondition)\s*\((?P<argument>.*)\)$")
 
 
 class Behaviour:
-    def __init__(self, reader: "Reader") -> None:
+    def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self.source = reader.source
         self.integrated_refractory: set[str] | None = None  # None: no refractory branch
@@ -436,7 +435,7 @@ def _flatten(behaviour: Behaviour, body: list[Line]) -> list[Line]:
     return out
 
 
-def read_behaviour(reader: "Reader") -> dict[str, Any]:
+def read_behaviour(reader: Reader) -> dict[str, Any]:
     """The spike, reset, refractory, after_step and synapses tables of the model's blocks."""
     behaviour = Behaviour(reader)
     for block in reader.blocks.get("onReceive", []):
