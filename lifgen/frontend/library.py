@@ -58,7 +58,7 @@ def read_once(model: "Model | ModelFileBytes | str | Path") -> "Model | ModelFil
     if isinstance(model, (Model, ModelFileBytes)):
         return model
     if is_nestml_path(model):  # read once into its Model
-        return from_nestml(model)  # type: ignore[arg-type]
+        return from_nestml(model)
     path = model_file(model)
     return ModelFileBytes(path, read_regular_file(path, str(path)))
 
