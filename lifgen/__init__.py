@@ -11,6 +11,7 @@ from .frontend import sympy_model  # noqa: E402,F401 (registers Model.from_sympy
 from .frontend.library import list_models, load_model  # noqa: E402
 from .frontend.brian2_strings import from_brian2  # noqa: E402
 from .frontend.brian2_export import to_brian2  # noqa: E402
+from .frontend.nestml import from_nestml  # noqa: E402
 from .frontend import model_writer  # noqa: E402,F401 (registers Model.save)
 from .ir.model import Model  # noqa: E402
 from .runtime.plasticity import Synapses  # noqa: E402
@@ -33,7 +34,7 @@ __all__ = [
     "ModelError", "Network", "NetworkResult", "NumericalWarning", "Population", "Projection",
     "SourcePopulation",
     "Poisson", "PoissonInput", "Pulse", "PulseTrain", "Result", "Simulator", "Sparse", "SpikeTrain", "Step",
-    "Synapses", "Values", "VerificationReport", "compile", "emit", "from_brian2", "from_nir",
+    "Synapses", "Values", "VerificationReport", "compile", "emit", "from_brian2", "from_nestml", "from_nir",
     "list_models", "list_synapse_models", "load_model", "load_synapse_model", "run_nir", "sweep",
     "to_brian2", "to_nir", "verify", "warm", "zip_grid",
 ]

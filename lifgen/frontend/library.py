@@ -50,11 +50,15 @@ class ModelFileBytes:
 
 
 def read_once(model: "Model | ModelFileBytes | str | Path") -> "Model | ModelFileBytes":
-    """A Model as it is; a library model name or a model file's path as its bytes, read now."""
+    """A Model as it is; a library model name or a model file's path as its bytes, read now (a
+    NESTML file as the Model it reads as)."""
+    from .nestml import from_nestml, is_nestml_path
     from .schema import read_regular_file
 
     if isinstance(model, (Model, ModelFileBytes)):
         return model
+    if is_nestml_path(model):  # read once into its Model
+        return from_nestml(model)
     path = model_file(model)
     return ModelFileBytes(path, read_regular_file(path, str(path)))
 
@@ -66,9 +70,12 @@ def load_model(model: "Model | ModelFileBytes | str | Path", preset: str | None 
     `preset` picks one of the model file's named parameter sets (`[presets.NAME]`).
     """
     from .modelfile import read_model_bytes, read_model_file
+    from .nestml import from_nestml, is_nestml_path
 
     if isinstance(model, ModelFileBytes):
         loaded = read_model_bytes(model.data, model.path)
+    elif is_nestml_path(model):
+        loaded = from_nestml(model)  # type: ignore[arg-type]
     else:
         loaded = model if isinstance(model, Model) else read_model_file(model_file(model))
     return loaded if preset is None else loaded.with_preset(preset)

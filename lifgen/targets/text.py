@@ -18,6 +18,8 @@ CODE_FIELDS = frozenset({
     # numbers
     "amplitude", "copies", "count", "digits", "dt", "index0", "n_neurons", "n_steps", "size",
     "threads", "work_size",
+    # elementary.c.j2's macros: an argument (a C expression) and a polynomial's coefficient
+    "u", "v",
     # lifgen's version
     "version",
 })
