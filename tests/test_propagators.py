@@ -167,6 +167,7 @@ def test_show_never_hangs_on_a_closed_form(tmp_path):
             "import lifgen.codegen.compiler as compiler; "
             "model = pickle.load(open(sys.argv[1], 'rb')); "
             "library.load_model = compiler.load_model = lambda *a, **k: model; "
+            "library.read_once = compiler.read_once = lambda *a, **k: model; "
             "sys.exit(cli.main(['show', 'adlif', '--no-c']))")
     answer = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.pickle")],
                             capture_output=True, text=True, timeout=120)

@@ -12,7 +12,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, Union
+from typing import Any, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -99,9 +99,28 @@ def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:
             raise InputError(f"{what}: {path} is not a regular file (a .npy file of values, "
                              "not a FIFO, device or folder)")
         try:
+            _check_npy_size(file, os.fstat(descriptor).st_size, path, what)
             return np.load(file, allow_pickle=False)
         except (OSError, ValueError, EOFError) as error:
             raise InputError(f"{what}: cannot read {path} as a .npy array ({error})") from None
+
+
+def _check_npy_size(file: Any, size: int, path: Any, what: str) -> None:
+    """Refuse a .npy file whose header promises more values than the file holds (a forged
+    header of 10^12 values was a raw MemoryError): checked before any array is allocated."""
+    version = np.lib.format.read_magic(file)
+    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if reader is None:  # (a later format: np.load reads and checks it)
+        file.seek(0)
+        return
+    shape, _, dtype = reader(file)
+    promised = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+    if dtype.hasobject or promised > size - file.tell():
+        raise InputError(f"{what}: cannot read {path}: its header promises {promised} bytes of "
+                         f"values ({dtype}, shape {shape}) but the file holds "
+                         f"{size - file.tell()}")
+    file.seek(0)
 
 
 def _amount(text: str) -> float | str:
