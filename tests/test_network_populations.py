@@ -213,18 +213,24 @@ def python_target(monkeypatch):
     monkeypatch.setitem(targets.TARGETS, "python", "python_target")
 
 
+def noisy_rows(network, scales, inh_traced, spikes):
+    """The mixed network with a Poisson source onto the inhibitory population (delay 0), run
+    120 steps with one batch row per scale of the excitatory drive: (network, run's arguments)."""
+    net, parts = network
+    net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
+    net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
+    rows = np.stack([f * parts["I_exc"] for f in scales])
+    return net, dict(n_steps=120, inputs={"exc": {"I": np.broadcast_to(rows, (120, *rows.shape))},
+                                          "inh": {"I": parts["I_inh"]}},
+                     record={"exc": ["V", "I_e"], "inh": inh_traced}, spikes=spikes)
+
+
 @pytest.mark.parametrize("one_step", [False, True])
 def test_the_test_target_runs_a_network_bit_for_bit_as_c(python_target, one_step):
     """The lowered program printed as Python (tests/python_target.py) and as C: the same spikes
     and states, with Poisson draws, delays (or every delay one step: no rings), sparse and
     dense projections, two batch rows."""
-    net, parts = mixed_network(one_step)
-    net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
-    net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
-    two_rows = np.broadcast_to(np.stack([parts["I_exc"], 0.8 * parts["I_exc"]]), (120, 2, N_EXC))
-    run = dict(n_steps=120, inputs={"exc": {"I": two_rows},
-                                    "inh": {"I": parts["I_inh"]}},
-               record={"exc": ["V", "I_e"], "inh": ["V", "g_i"]}, spikes="raster")
+    net, run = noisy_rows(mixed_network(one_step), (1.0, 0.8), ["V", "g_i"], "raster")
     c = net.compile().run(**run)
     python = net.compile(target="python").run(**run)
     assert c["noise"].spike_count.sum() > 0
@@ -241,13 +247,7 @@ def test_batch_rows_on_threads_give_the_one_thread_numbers(spikes):
     """threads=3 runs the batch rows at once (OpenMP), each with its own scratch and its own
     part of the event buffers: every spike, event, trace and state equals one thread's, bit for
     bit, with Poisson draws, delays, direct and ringed projections and four rows."""
-    net, parts = mixed_network()
-    net.add_source("noise", lifgen.Poisson(6, 0.2, seed=11))
-    net.connect("noise", "inh", "inh", np.full((N_INH, 6), -1.5), delay=0)
-    rows = np.stack([f * parts["I_exc"] for f in (1.0, 0.8, 0.9, 1.1)])
-    run = dict(n_steps=120, inputs={"exc": {"I": np.broadcast_to(rows, (120, 4, N_EXC))},
-                                    "inh": {"I": parts["I_inh"]}},
-               record={"exc": ["V", "I_e"], "inh": ["V"]}, spikes=spikes)
+    net, run = noisy_rows(mixed_network(), (1.0, 0.8, 0.9, 1.1), ["V"], spikes)
     one = net.compile().run(**run)
     threaded = net.compile(threads=3)
     three = threaded.run(**run)
