@@ -140,9 +140,14 @@ def _walk(path: Path, trust: Trust | None, make: bool) -> tuple[int, Trust]:
             except FileNotFoundError:
                 if not make:
                     raise
-                os.mkdir(name, 0o700, dir_fd=current)
-                opened, target = os.open(name, OPEN_FOLDER, dir_fd=current), None
-                _set_mode(current, name, 0o700)
+                try:
+                    os.mkdir(name, 0o700, dir_fd=current)
+                except FileExistsError:  # another process made it meanwhile: check it as found
+                    opened, target = _open_below(current, name, below,
+                                                 trust or Trust(os.getuid()), links)
+                else:
+                    opened, target = os.open(name, OPEN_FOLDER, dir_fd=current), None
+                    _set_mode(current, name, 0o700)
             if target is not None:
                 pending.extend(reversed(Path(target).parts))  # "/" first when absolute
                 continue

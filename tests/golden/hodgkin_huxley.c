@@ -200,10 +200,12 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
 /* Defined (benchmarks/transcendentals.py), LG_LIBM_ELEMENTARY gives the C library's functions
  * instead: the scalar calls lifgen made before, for comparison. */
 
-/* The bits of a double and the double of given bits (no conversion: the same 64 bits). */
+/* The bits of a double and the double of given bits (no conversion: the same 64 bits). The
+ * intrinsics only where device code is compiled: nvcc's host pass (an emitted CUDA library's
+ * prologue runs on the host) takes the union, as C does. */
 LG_ELEMENTARY uint64_t lg_bits(double x)
 {
-#ifdef __CUDACC__
+#ifdef __CUDA_ARCH__
     return (uint64_t)__double_as_longlong(x);
 #else
     union { double d; uint64_t u; } v;
@@ -214,7 +216,7 @@ LG_ELEMENTARY uint64_t lg_bits(double x)
 
 LG_ELEMENTARY double lg_of_bits(uint64_t u)
 {
-#ifdef __CUDACC__
+#ifdef __CUDA_ARCH__
     return __longlong_as_double((long long)u);
 #else
     union { double d; uint64_t u; } v;
