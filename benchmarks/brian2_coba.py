@@ -6,9 +6,8 @@ runs on request (brian2_timing.py). Started by benchmarks/transcendentals.py.
 """
 
 import sys
-import tempfile
 
-from brian2_timing import serve_brette, setup
+from brian2_timing import serve_brette
 
 EQUATIONS = """
 dv/dt = (ge*(Erev_exc - v) + gi*(Erev_inh - v) - (v - El) + I)*(1./taum) : volt (unless refractory)
@@ -17,21 +16,14 @@ dgi/dt = -gi/taui : 1
 """
 
 
-def main(target):
-    import brian2 as b2
+def namespace(b2):
+    return dict(taum=20 * b2.ms, taue=5 * b2.ms, taui=10 * b2.ms, Vt=-50 * b2.mV,
+                Vr=-60 * b2.mV, El=-60 * b2.mV, Erev_exc=0 * b2.mV, Erev_inh=-80 * b2.mV,
+                I=20 * b2.mV, we=6 / 10, wi=67 / 10)
 
-    directory = tempfile.mkdtemp()
-    setup(b2, target, directory)
-    b2.defaultclock.dt = 0.1 * b2.ms
-    namespace = dict(taum=20 * b2.ms, taue=5 * b2.ms, taui=10 * b2.ms, Vt=-50 * b2.mV,
-                     Vr=-60 * b2.mV, El=-60 * b2.mV, Erev_exc=0 * b2.mV, Erev_inh=-80 * b2.mV,
-                     I=20 * b2.mV, we=6 / 10, wi=67 / 10)
-    group = b2.NeuronGroup(4000, EQUATIONS, threshold="v > Vt", reset="v = Vr",
-                           refractory=5 * b2.ms, method="exponential_euler", namespace=namespace)
-    group.v = "Vr + rand()*(Vt - Vr)"
-    exc = b2.Synapses(group, group, on_pre="ge += we", namespace=namespace)
-    inh = b2.Synapses(group, group, on_pre="gi += wi", namespace=namespace)
-    serve_brette(b2, group, exc, inh, target, directory)
+
+def main(target):
+    serve_brette(target, EQUATIONS, namespace, "exponential_euler", "ge += we", "gi += wi")
 
 
 if __name__ == "__main__":

@@ -6,9 +6,8 @@ count. Started by `python -m benchmarks` with $LIFGEN_BENCH_BRIAN2_PYTHON when t
 """
 
 import sys
-import tempfile
 
-from brian2_timing import serve_brette, setup
+from brian2_timing import serve_brette
 
 EQUATIONS = """
 dv/dt = (ge + gi - (v - El))/taum : volt (unless refractory)
@@ -17,20 +16,13 @@ dgi/dt = -gi/taui : volt
 """
 
 
-def main(target):
-    import brian2 as b2
+def namespace(b2):
+    return dict(taum=20 * b2.ms, taue=5 * b2.ms, taui=10 * b2.ms, Vt=-50 * b2.mV,
+                Vr=-60 * b2.mV, El=-49 * b2.mV, mV=b2.mV)
 
-    directory = tempfile.mkdtemp()
-    setup(b2, target, directory)
-    b2.defaultclock.dt = 0.1 * b2.ms
-    namespace = dict(taum=20 * b2.ms, taue=5 * b2.ms, taui=10 * b2.ms, Vt=-50 * b2.mV,
-                     Vr=-60 * b2.mV, El=-49 * b2.mV, mV=b2.mV)
-    group = b2.NeuronGroup(4000, EQUATIONS, threshold="v > Vt", reset="v = Vr",
-                           refractory=5 * b2.ms, method="exact", namespace=namespace)
-    group.v = "Vr + rand()*(Vt - Vr)"
-    exc = b2.Synapses(group, group, on_pre="ge += 1.62*mV", namespace=namespace)
-    inh = b2.Synapses(group, group, on_pre="gi += -9*mV", namespace=namespace)
-    serve_brette(b2, group, exc, inh, target, directory)
+
+def main(target):
+    serve_brette(target, EQUATIONS, namespace, "exact", "ge += 1.62*mV", "gi += -9*mV")
 
 
 if __name__ == "__main__":

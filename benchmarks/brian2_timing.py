@@ -53,11 +53,25 @@ def serve(run, build, spikes):
             print(json.dumps({"seconds": seconds, "spikes": spikes()}), flush=True)
 
 
-def serve_brette(b2, group, exc, inh, target, directory):
-    """Connect a Brette et al. (2007) network (the first 3200 of 4000 neurons excitatory, p =
-    0.02), then serve its 1 s runs; the build folder is removed at the end."""
+def serve_brette(target, equations, namespace, method, on_exc, on_inh):
+    """Build a Brette et al. (2007) network as Brian2's examples do (4000 neurons of
+    `equations`, V uniform in [Vr, Vt], the first 3200 excitatory with `on_exc`, the rest
+    inhibitory with `on_inh`, p = 0.02), at dt = 0.1 ms, then serve its 1 s runs; the build
+    folder is removed at the end. `namespace` maps names to values made from brian2 (b2)."""
     import shutil
+    import tempfile
 
+    import brian2 as b2
+
+    directory = tempfile.mkdtemp()
+    setup(b2, target, directory)
+    b2.defaultclock.dt = 0.1 * b2.ms
+    namespace = namespace(b2)
+    group = b2.NeuronGroup(4000, equations, threshold="v > Vt", reset="v = Vr",
+                           refractory=5 * b2.ms, method=method, namespace=namespace)
+    group.v = "Vr + rand()*(Vt - Vr)"
+    exc = b2.Synapses(group, group, on_pre=on_exc, namespace=namespace)
+    inh = b2.Synapses(group, group, on_pre=on_inh, namespace=namespace)
     exc.connect("i < 3200", p=0.02)
     inh.connect("i >= 3200", p=0.02)
     monitor = b2.SpikeMonitor(group, record=False)

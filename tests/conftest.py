@@ -18,6 +18,18 @@ def private_cache(tmp_path_factory):
 
 
 @pytest.fixture
+def team_cache(tmp_path, monkeypatch):
+    """A team cache folder of this user's group (setgid, group-writable) as LIFGEN_CACHE_DIR,
+    with LIFGEN_CACHE_TRUST_GROUP set: the README's set-up for one member."""
+    team = tmp_path / "team"
+    team.mkdir()
+    os.chmod(team, 0o2770)
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(team))
+    monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
+    return team
+
+
+@pytest.fixture
 def cuda_host(monkeypatch):
     """The cuda target on the host ("cuda-host"): its CUDA compiled as C, each thread in turn."""
     from lifgen import targets

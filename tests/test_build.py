@@ -142,12 +142,8 @@ def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
         build.build("static int lg_y(void) { return 2; }", "int lg_y(void);")
 
 
-def test_a_group_writable_cache_needs_the_users_trust_in_the_group(tmp_path, monkeypatch):
-    team = tmp_path / "team"
-    team.mkdir()
-    os.chmod(team, 0o2770)
-    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(team))
-    monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
+def test_a_group_writable_cache_needs_the_users_trust_in_the_group(team_cache, monkeypatch):
+    team = team_cache
     kernel = build.build("static int lg_t(void) { return 7; }", "int lg_t(void);")
     assert kernel.lib.lg_t() == 7
     root = team / f"v{build.CACHE_SCHEMA}"

@@ -189,15 +189,10 @@ def test_under_umask_002_lifgen_makes_and_accepts_its_own_cache(tmp_path):
     assert published and all(p.stat().st_mode & 0o022 == 0 for p in published)
 
 
-def test_a_world_writable_module_of_the_user_is_not_trusted_in_a_team_cache(tmp_path, monkeypatch):
+def test_a_world_writable_module_of_the_user_is_not_trusted_in_a_team_cache(team_cache):
     """Item 2 (low): `a or b and c` accepted the user's own module when it was world-writable."""
     from lifgen.codegen import build
 
-    team = tmp_path / "team"
-    team.mkdir()
-    os.chmod(team, 0o2770)
-    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(team))
-    monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
     build._loaded.clear()
     kernel = build.build(SOURCE, CDEF)
     os.chmod(kernel.path, 0o777)
