@@ -6,8 +6,11 @@ import pytest
 
 @pytest.fixture(scope="session", autouse=True)
 def private_cache(tmp_path_factory):
-    """Every test session compiles into its own kernel cache, so runs never share state."""
-    path = tmp_path_factory.mktemp("lifgen-cache")
+    """Every test session compiles into its own kernel cache, so runs never share state; the
+    workers of one pytest-xdist session share it (as a user's processes share theirs), so a
+    kernel is compiled once per session and the cache's locking runs on every test."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "lifgen-cache"
     previous = os.environ.get("LIFGEN_CACHE_DIR")
     os.environ["LIFGEN_CACHE_DIR"] = str(path)
     yield path
