@@ -30,8 +30,10 @@ def to_nir(network: Any, path: str | Path | None = None) -> Any:
                 nodes[key] = rebuilt(node, prefix + key + ".")
             elif kind in NIR_NODES and interface.convention == "nir":
                 population = network.populations[interface.populations[prefix + key]]
-                fields = {name: _like(getattr(node, name, None), population.params[name])
-                          for name in population.params if name != "b"}
+                fields = {name: _like(getattr(node, name, None), interface.in_nir_order(
+                              interface.populations[prefix + key], value)
+                              if np.size(value) == population.n else value)
+                          for name, value in population.params.items() if name != "b"}
                 nodes[key] = type(node)(**fields)
             else:
                 nodes[key] = node
