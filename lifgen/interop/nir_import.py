@@ -462,7 +462,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     connections = []
     for pre, post, linear in paths:
         pre_name = interface.populations[pre]
-        if _kind(nodes[post]) == "Output":  # (run_nir puts its values in NIR's order first)
+        if _kind(nodes[post]) == "Output":  # (run_nir reads its values in NIR's order)
             interface.outputs.setdefault(post, (_shape(nodes[post], "output"), []))[1].append(
                 (pre_name, linear))
             continue

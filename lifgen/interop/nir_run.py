@@ -180,7 +180,7 @@ def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape:
         else:
             assert population.spikes is not None  # run_nir runs with a raster
             emitted = population.spikes
-        emitted = interface.in_nir_order(name, emitted.reshape(steps, rows, -1))
+        emitted = emitted.reshape(steps, rows, -1)  # (in NIR's order: see run_nir)
         if _identity(linear) and not linear.delay and len(paths) == 1:
             # the population's own spikes (as they are) or states (float64)
             return emitted.astype(np.float64 if state is not None else bool, copy=False) \
