@@ -292,7 +292,8 @@ def _pool(average: bool) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
         matrix, out_shape = window_map(in_shape, weight, stride, padding, (1, 1), in_shape[0],
                                        what)
         # (a convolution after it delivers from one kernel over its input, after_pool)
-        pool = ((in_shape[0], in_shape[1], in_shape[2]), kernel, float(weight.flat[0])) \
+        pool = ((in_shape[0], in_shape[1], in_shape[2]), (kernel[0], kernel[1]),
+                float(weight.flat[0])) \
             if stride == kernel and padding == (0, 0) and len(in_shape) == 3 else None
         return LinearMap(matrix, np.zeros(matrix.shape[0]), 0, False, out_shape, pool=pool)
     return convert

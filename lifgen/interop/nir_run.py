@@ -5,7 +5,6 @@ back with NIR's shapes from what feeds them (spikes, or a non-spiking node's sta
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -79,22 +78,22 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
         spikes = "raster"  # (an Output node reads spikes)
     result = simulator.run(steps, record=traced, spikes=spikes)
     for name in interface.channels_last:
-        result.populations[name] = _in_nir_order(result.populations[name], interface, name)
+        _in_nir_order(result.populations[name], interface, name)
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)
                       for key, (shape, paths) in interface.outputs.items()}
     return result
 
 
-def _in_nir_order(population: Result, interface: Any, name: str) -> Result:
-    """A population's Result with its neurons in NIR's (channel, row, column) order: the
+def _in_nir_order(population: Result, interface: Any, name: str) -> None:
+    """Put a population's Result (the run's own) in NIR's (channel, row, column) order: the
     raster, counts, traces (of every neuron) and final states of a population numbered
     channels-last."""
     def ordered(array: Any) -> Any:
         return interface.in_nir_order(name, array) if isinstance(array, np.ndarray) else array
-    return replace(population, spikes=ordered(population.spikes),
-                   spike_count=ordered(population.spike_count),
-                   traces={k: ordered(v) for k, v in population.traces.items()},
-                   state={k: ordered(v) for k, v in population.state.items()})
+    population.spikes = ordered(population.spikes)
+    population.spike_count = ordered(population.spike_count)
+    population.traces = {k: ordered(v) for k, v in population.traces.items()}
+    population.state = {k: ordered(v) for k, v in population.state.items()}
 
 
 def _binary(array: np.ndarray) -> bool:
