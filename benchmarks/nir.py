@@ -76,7 +76,8 @@ def dense_work(graph):
 def cnn_work(steps=100, batch=8):
     """Rows of the CNN's work table: per projection, its input's spikes per sample-step (neurons
     that spiked; MultiSpike's counts multiply the weight, not the adds), the synaptic events they
-    make (each spike times its neuron's synapses), and the sum against the dense layers'."""
+    make (each spike times its neuron's synapses), and the sum against the dense layers'; and
+    (synaptic events, dense multiply-adds, neurons) per sample-step."""
     path, convention, shape, _, p = GRAPHS["cnn"]
     x = events(steps, batch, shape, p).astype(np.uint8)
     net = lifgen.from_nir(NIR_DIR / path, convention=convention, convolutions="sparse")
@@ -103,7 +104,9 @@ def cnn_work(steps=100, batch=8):
               f"layers: {sum(dense.values()):,} multiply-adds per sample-step ("
               + ", ".join(f"{k}: {v:,}" for k, v in dense.items())
               + f"), {sum(dense.values()) / total:.1f}x the events."]
-    return lines
+    neurons = sum(population.n for name, population in net.populations.items()
+                  if name != "input")
+    return lines, total, sum(dense.values()), neurons
 
 
 class TorchProcess:
@@ -202,11 +205,24 @@ def report(quick=False):
                     total, stored, per_synapse, sparse = projection_memory(net)
                     notes.append(f"{title}: the projections store {stored} weights in "
                                  f"{total / 2**20:.2f} MiB at float32 (with their indices or "
-                                 f"tables); {sparse} synapses as a generated lifgen.Sparse, "
-                                 f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a "
-                                 "4-byte target, each input neuron's run of delay 0).")
+                                 "tables)" + (
+                                     f"; {sparse} synapses as a generated lifgen.Sparse, "
+                                     f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a "
+                                     "4-byte target, each input neuron's run of delay 0)."
+                                     if sparse else ", no lifgen.Sparse."))
+            if graph == "cnn" and batch == 256 and theirs:
+                cpu = (min(ours_cpu[TITLES[graph]]) / (batch * steps),
+                       min(theirs_cpu) / (batch * steps))
+    table, events_, dense, neurons = cnn_work()
     lines += ["", "N-MNIST CNN, work per sample-step (input density "
-              f"{GRAPHS['cnn'][4]}, Sinabs's MultiSpike):", "", *cnn_work()]
+              f"{GRAPHS['cnn'][4]}, Sinabs's MultiSpike):", "", *table]
+    if python:
+        lines += ["", f"At batch 256 (CPU time per sample-step, best): lifgen {cpu[0] * 1e6:.1f} "
+                  f"us for {events_:,.0f} synaptic adds and {neurons:,} neuron updates; Sinabs "
+                  f"{cpu[1] * 1e6:.1f} us for {dense:,} multiply-adds "
+                  f"({dense / cpu[1] / 1e9:.1f} G/s) and the same neuron updates. Event-driven "
+                  f"delivery does {dense / events_:.1f}x less arithmetic than the dense layers, "
+                  "and every neuron is updated every step on both sides."]
     lines += [""] + notes + [
         "", "Torch's times are those its process measures around the forward pass; lifgen's "
         "the whole run_nir call (inputs in, outputs back). Output spikes: the sum over steps, "
