@@ -464,18 +464,18 @@ def test_a_convolution_stores_its_kernel_and_tables(python_target):
     assert np.array_equal(c.outputs["output"], python.outputs["output"])
 
 
-def pool_conv_graph():
-    """AvgPool2d(2) then a grouped, strided, padded Conv2d, then IF: a pool the convolution
+def pool_conv_graph(threshold=np.ones((6, 4, 3)), groups=2):
+    """AvgPool2d(2) then a (grouped,) strided, padded Conv2d, then IF: a pool the convolution
     takes into its kernel."""
     rng = np.random.default_rng(4)
     return nir.NIRGraph(nodes={
         "input": nir.Input(input_type={"input": np.array([4, 8, 10])}),
         "pool": nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
                               padding=np.array([0, 0])),
-        "conv": nir.Conv2d(input_shape=(4, 5), weight=rng.normal(0.1, 0.3, (6, 2, 3, 2)),
-                           stride=(1, 2), padding=(1, 1), dilation=1, groups=2,
+        "conv": nir.Conv2d(input_shape=(4, 5), weight=rng.normal(0.1, 0.3, (6, 4 // groups, 3, 2)),
+                           stride=(1, 2), padding=(1, 1), dilation=1, groups=groups,
                            bias=np.linspace(-0.1, 0.1, 6)),
-        "if1": nir.IF(r=np.ones((6, 4, 3)), v_threshold=np.ones((6, 4, 3)),
+        "if1": nir.IF(r=np.ones((6, 4, 3)), v_threshold=threshold,
                       v_reset=np.zeros((6, 4, 3))),
         "output": nir.Output(output_type={"output": np.array([6, 4, 3])})},
         edges=[("input", "pool"), ("pool", "conv"), ("conv", "if1"), ("if1", "output")],
@@ -509,6 +509,16 @@ def test_a_pool_before_a_convolution_is_folded_into_its_kernel():
     assert np.array_equal(counted["if1"].spike_count, sparse["if1"].spike_count)
     order = channels_last_order((6, 4, 3))  # (row, column, channel) -> (channel, row, column)
     assert np.array_equal(net.nir.in_nir_order("if1", np.arange(72)[order]), np.arange(72))
+    # per-neuron parameters follow the neurons: channel 1 and row 0 of the rest never spike,
+    # and to_nir writes them back in NIR's order
+    threshold = np.ones((6, 4, 3))
+    threshold[1], threshold[:, 0] = 1e9, 1e9
+    silent = lifgen.run_nir(lifgen.from_nir(pool_conv_graph(threshold), convention="sinabs"),
+                            {"input": x}).outputs["output"].sum((0, 1))
+    assert silent[1].sum() == silent[:, 0].sum() == 0 and silent.sum() > 50
+    graph = pool_conv_graph(np.linspace(0.5, 2.0, 72).reshape(6, 4, 3), groups=1)
+    assert np.array_equal(lifgen.to_nir(lifgen.from_nir(graph)).nodes["if1"].v_threshold,
+                          graph.nodes["if1"].v_threshold)
 
 
 def test_a_convolution_into_neurons_in_channel_order_is_its_sparse():

@@ -52,6 +52,8 @@ def _like(original: Any, value: Any) -> np.ndarray:
     if original is None:
         return array.astype(np.float32)
     original = np.asarray(original)
-    return np.broadcast_to(array.astype(original.dtype), original.shape).copy() \
-        if array.size in (1, original.size) and array.size != 0 and original.size == array.size \
-        or array.size == 1 else array.astype(original.dtype)
+    if array.size == original.size:  # (a population keeps a node's (c, h, w) array flat)
+        return array.astype(original.dtype).reshape(original.shape)
+    if array.size == 1:
+        return np.broadcast_to(array.astype(original.dtype), original.shape).copy()
+    return array.astype(original.dtype)
