@@ -10,8 +10,11 @@ against the tool that imports them, on the same CPU in the same run, alternating
 
 float32, one thread each (torch.set_num_threads(1)); batches 1 and 256; the same Bernoulli
 input events on both sides (made before timing). A lifgen run is one run_nir call (inputs
-swapped into the compiled network, the outputs read back); a torch run is the forward pass under
-torch.no_grad(), timed by its own process (benchmarks/nir_torch.py). Torch rows need
+swapped into the compiled network, the outputs and every neuron's spike count read back:
+spikes="count"; the Braille RNN's Output reads spikes, so it keeps rasters); a torch run is the
+forward pass under torch.no_grad(), timed by its own process (benchmarks/nir_torch.py). The
+CNN's work table counts, per projection, the spikes and synaptic events of a sample-step against
+the multiply-adds of the dense layers torch runs. Torch rows need
 $LIFGEN_BENCH_SNNTORCH_PYTHON, a Python with torch 2.13, snnTorch 1.0 and Sinabs 3.1.
 Nothing here is a test: the machine is shared, so compare best and median ratios.
 """
@@ -45,11 +48,65 @@ def lifgen_run(graph, batch, steps, convolutions="kernel"):
     path, convention, shape, _, p = GRAPHS[graph]
     net = lifgen.from_nir(NIR_DIR / path, convention=convention, convolutions=convolutions)
     x = events(steps, batch, shape, p).astype(np.uint8)
-    lifgen.run_nir(net, {"input": x}, dtype="float32")  # compiles (untimed)
+    lifgen.run_nir(net, {"input": x}, dtype="float32", spikes="count")  # compiles (untimed)
 
     def run():
-        return float(lifgen.run_nir(net, {"input": x}, dtype="float32").outputs["output"].sum())
+        return float(lifgen.run_nir(net, {"input": x}, dtype="float32", spikes="count")
+                     .outputs["output"].sum())
     return run, net
+
+
+# what torch's layers of the CNN compute per sample-step: multiply-adds of each node (a conv's
+# outputs x its kernel's inputs, a pool's inputs, an Affine's weights)
+def dense_work(graph):
+    """Multiply-adds per sample-step of the graph's edge nodes run densely, by node."""
+    work = {}
+    for key, node in graph.nodes.items():
+        kind = type(node).__name__
+        if kind == "Conv2d":
+            out = np.prod(next(iter(node.output_type.values())))
+            work[key] = int(out * np.prod(node.weight.shape[1:]))
+        elif kind in ("SumPool2d", "AvgPool2d"):
+            work[key] = int(np.prod(next(iter(node.input_type.values()))))
+        elif kind in ("Affine", "Linear"):
+            work[key] = int(node.weight.size)
+    return work
+
+
+def cnn_work(steps=100, batch=8):
+    """Rows of the CNN's work table: per projection, its input's spikes per sample-step (neurons
+    that spiked; MultiSpike's counts multiply the weight, not the adds), the synaptic events they
+    make (each spike times its neuron's synapses), and the sum against the dense layers'; and
+    (synaptic events, dense multiply-adds, neurons) per sample-step."""
+    path, convention, shape, _, p = GRAPHS["cnn"]
+    x = events(steps, batch, shape, p).astype(np.uint8)
+    net = lifgen.from_nir(NIR_DIR / path, convention=convention, convolutions="sparse")
+    result = lifgen.run_nir(net, {"input": x}, dtype="float32")
+    lines = ["| projection | neurons in -> out | spikes in per sample-step | synaptic events "
+             "per sample-step |", "|---|---|---|---|"]
+    total, order = 0.0, ["input"]
+    for name in order:  # the populations from the input on, as the spikes pass
+        order += [p.post for p in net.projections if p.pre == name and p.post not in order]
+    for projection in sorted(net.projections, key=lambda p: order.index(p.pre)):
+        pre, post = net.populations[projection.pre], net.populations[projection.post]
+        spiked = result[projection.pre].spikes.reshape(-1, pre.n).sum(0) / (steps * batch)
+        if projection.kind == "sparse":
+            runs, first = projection.runs["runs"], projection.runs["run_first"]
+            fan_out = first[runs[1:]] - first[runs[:-1]]
+        else:
+            fan_out = np.full(pre.n, post.n)
+        made = float(spiked @ fan_out)
+        total += made
+        lines.append(f"| {projection.pre} -> {projection.post} | {pre.n} -> {post.n} | "
+                     f"{spiked.sum():.0f} | {made:,.0f} |")
+    dense = dense_work(net.nir.graph)
+    lines += ["", f"Event-driven work: {total:,.0f} synaptic adds per sample-step. Sinabs's dense "
+              f"layers: {sum(dense.values()):,} multiply-adds per sample-step ("
+              + ", ".join(f"{k}: {v:,}" for k, v in dense.items())
+              + f"), {sum(dense.values()) / total:.1f}x the events."]
+    neurons = sum(population.n for name, population in net.populations.items()
+                  if name != "input")
+    return lines, total, sum(dense.values()), neurons
 
 
 class TorchProcess:
@@ -64,10 +121,11 @@ class TorchProcess:
         self.ready = json.loads(self.process.stdout.readline())
 
     def run(self):
+        """(output spikes, wall seconds, CPU seconds) of one timed pass."""
         self.process.stdin.write("run\n")
         self.process.stdin.flush()
         answer = json.loads(self.process.stdout.readline())
-        return answer["spikes"], answer["seconds"]
+        return answer["spikes"], answer["seconds"], answer["cpu_seconds"]
 
     def close(self):
         self.process.stdin.write("quit\n")
@@ -94,10 +152,12 @@ def report(quick=False):
     lines = ["", "## NIR graphs (lifgen.from_nir + run_nir against the importing tool)", "",
              "Wall time per sample (one run of T steps for a batch, divided by the batch), "
              f"float32, one thread each, {most} alternating rounds ({min(most, 7)} for the CNN "
-             "at batch 256); best and median.", "",
+             "at batch 256); best and median; and the CPU time each process spent, best (on a "
+             "machine shared with other jobs, wall time counts their time too).", "",
              "| graph | batch | T | lifgen best | median | torch best | median | "
-             "speed-up best | median | output spikes lifgen / torch |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "speed-up best | median | CPU lifgen / torch, best | speed-up (CPU) | "
+             "output spikes lifgen / torch |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     notes = []
     for graph in ("braille", "cnn"):
         steps = GRAPHS[graph][3] // (2 if quick else 1)
@@ -109,15 +169,18 @@ def report(quick=False):
                     graph, batch, steps, "sparse")
             torch = TorchProcess(python, graph, batch, steps) if python else None
             ours = {title: [] for title in variants}
-            theirs, spikes, torch_spikes = [], {}, None
+            ours_cpu = {title: [] for title in variants}
+            theirs, theirs_cpu, spikes, torch_spikes = [], [], {}, None
             for _ in range(rounds):
                 for title, (run, _) in variants.items():
-                    start = time.perf_counter()
+                    start, cpu = time.perf_counter(), time.process_time()
                     spikes[title] = run()
                     ours[title].append(time.perf_counter() - start)
+                    ours_cpu[title].append(time.process_time() - cpu)
                 if torch is not None:
-                    torch_spikes, seconds = torch.run()
+                    torch_spikes, seconds, cpu = torch.run()
                     theirs.append(seconds)
+                    theirs_cpu.append(cpu)
             if torch is not None:
                 torch.close()
             per = 1e3 / batch  # ms per sample
@@ -129,9 +192,12 @@ def report(quick=False):
                             f"{statistics.median(theirs) * per:.3f} ms | "
                             f"{min(theirs) / min(times):.1f}x | "
                             f"{statistics.median(theirs) / statistics.median(times):.1f}x | "
+                            f"{min(ours_cpu[title]) * per:.3f} / {min(theirs_cpu) * per:.3f} ms | "
+                            f"{min(theirs_cpu) / min(ours_cpu[title]):.1f}x | "
                             f"{spikes[title]:.0f} / {torch_spikes:.0f} |")
                 else:
-                    row += f"- | - | - | - | {spikes[title]:.0f} / - |"
+                    row += f"- | - | - | - | {min(ours_cpu[title]) * per:.3f} / - ms | - | " \
+                           f"{spikes[title]:.0f} / - |"
                 lines.append(row)
             net = variants[TITLES[graph]][1]
             if graph == "cnn" and batch == 1:
@@ -139,9 +205,24 @@ def report(quick=False):
                     total, stored, per_synapse, sparse = projection_memory(net)
                     notes.append(f"{title}: the projections store {stored} weights in "
                                  f"{total / 2**20:.2f} MiB at float32 (with their indices or "
-                                 f"tables); {sparse} synapses as a generated lifgen.Sparse, "
-                                 f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a "
-                                 "4-byte target, each input neuron's run of delay 0).")
+                                 "tables)" + (
+                                     f"; {sparse} synapses as a generated lifgen.Sparse, "
+                                     f"{per_synapse:.2f} bytes per synapse (a 4-byte weight, a "
+                                     "4-byte target, each input neuron's run of delay 0)."
+                                     if sparse else ", no lifgen.Sparse."))
+            if graph == "cnn" and batch == 256 and theirs:
+                cpu = (min(ours_cpu[TITLES[graph]]) / (batch * steps),
+                       min(theirs_cpu) / (batch * steps))
+    table, events_, dense, neurons = cnn_work()
+    lines += ["", "N-MNIST CNN, work per sample-step (input density "
+              f"{GRAPHS['cnn'][4]}, Sinabs's MultiSpike):", "", *table]
+    if python:
+        lines += ["", f"At batch 256 (CPU time per sample-step, best): lifgen {cpu[0] * 1e6:.1f} "
+                  f"us for {events_:,.0f} synaptic adds and {neurons:,} neuron updates; Sinabs "
+                  f"{cpu[1] * 1e6:.1f} us for {dense:,} multiply-adds "
+                  f"({dense / cpu[1] / 1e9:.1f} G/s) and the same neuron updates. Event-driven "
+                  f"delivery does {dense / events_:.1f}x less arithmetic than the dense layers, "
+                  "and every neuron is updated every step on both sides."]
     lines += [""] + notes + [
         "", "Torch's times are those its process measures around the forward pass; lifgen's "
         "the whole run_nir call (inputs in, outputs back). Output spikes: the sum over steps, "

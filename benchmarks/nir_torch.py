@@ -1,7 +1,7 @@
 """The torch side of benchmarks/nir.py: the NIR paper's graphs as the tools that import them run
 them, timed in a process of their own that serves timed passes on request, so that its passes
 interleave with lifgen's (protocol: one line "run" on stdin -> one JSON line {"seconds",
-"spikes"} on stdout; "quit" ends it).
+"cpu_seconds", "spikes"} on stdout; "quit" ends it).
 
     braille: the Braille RNN (braille_noDelay_bias_zero.nir) as snnTorch 1.0's import_from_nir
              builds it (its modules, as tests/reference/nir/make_nir_snntorch_refs.py runs
@@ -100,10 +100,11 @@ def main():
         for line in sys.stdin:
             if line.strip() != "run":
                 break
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             spikes = run()
-            seconds = time.perf_counter() - start
-            print(json.dumps({"seconds": seconds, "spikes": spikes}), flush=True)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "spikes": spikes}),
+                  flush=True)
 
 
 if __name__ == "__main__":

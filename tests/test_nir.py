@@ -452,7 +452,7 @@ def test_a_convolution_stores_its_kernel_and_tables(python_target):
     generated = next(p for p in sparse.projections if p.pre == kernel.pre)
     assert kernel.weights.size == 6 * 2 * 3 * 3
     tables = sum(a.nbytes for a in kernel.runs.values())  # 16 bytes per input neuron
-    assert tables <= 16 * 4 * 12 * 12 + 4 * (12 * 3) * 2
+    assert tables <= 16 * 4 * 12 * 12 + 4 * (12 * 3) * 2 + 4  # (+ per_group)
     from lifgen.runtime.convolution import Convolution
     node = nir.read(str(HERE / "conv_small.nir"), type_check=False).nodes["conv1"]
     assert Convolution(node.weight, (4, 12, 12), (2, 2), (1, 1), (2, 2), 2).n_synapses \
@@ -462,3 +462,90 @@ def test_a_convolution_stores_its_kernel_and_tables(python_target):
     python = lifgen.run_nir(conv, {"input": x}, record={"if1": ["v"]}, target="python")
     assert np.array_equal(c["if1"].traces["v"], python["if1"].traces["v"])
     assert np.array_equal(c.outputs["output"], python.outputs["output"])
+
+
+def pool_conv_graph(threshold=np.ones((6, 4, 3)), groups=2):
+    """AvgPool2d(2) then a (grouped,) strided, padded Conv2d, then IF: a pool the convolution
+    takes into its kernel."""
+    rng = np.random.default_rng(4)
+    return nir.NIRGraph(nodes={
+        "input": nir.Input(input_type={"input": np.array([4, 8, 10])}),
+        "pool": nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                              padding=np.array([0, 0])),
+        "conv": nir.Conv2d(input_shape=(4, 5), weight=rng.normal(0.1, 0.3, (6, 4 // groups, 3, 2)),
+                           stride=(1, 2), padding=(1, 1), dilation=1, groups=groups,
+                           bias=np.linspace(-0.1, 0.1, 6)),
+        "if1": nir.IF(r=np.ones((6, 4, 3)), v_threshold=threshold,
+                      v_reset=np.zeros((6, 4, 3))),
+        "output": nir.Output(output_type={"output": np.array([6, 4, 3])})},
+        edges=[("input", "pool"), ("pool", "conv"), ("conv", "if1"), ("if1", "output")],
+        type_check=False)
+
+
+def test_a_pool_before_a_convolution_is_folded_into_its_kernel():
+    """A pool (window = stride, no padding) then a convolution is one Convolution over the
+    pool's input (each weight repeated over a window, times 1/4 for an average), delivered
+    channels-last into a population numbered channels-last: the same numbers bit for bit as the
+    generated Sparse (float64), spikes and states put back in NIR's (channel, row, column) order
+    in results and outputs alike; spikes="count" keeps counts only, the same outputs."""
+    from lifgen.runtime.convolution import channels_last_order
+    x = (np.random.default_rng(2).random((40, 2, 4, 8, 10)) < 0.3).astype(np.uint8)
+    runs = {}
+    for mode in ("kernel", "sparse"):
+        net = lifgen.from_nir(pool_conv_graph(), convention="sinabs", convolutions=mode)
+        assert [p.kind for p in net.projections] == ["conv2d" if mode == "kernel" else "sparse"]
+        assert net.nir.channels_last == {"if1": (6, 4, 3)}
+        runs[mode] = lifgen.run_nir(net, {"input": x}, record={"if1": ["v"]})
+    kernel, sparse = runs["kernel"], runs["sparse"]
+    assert 50 < kernel["if1"].spike_count.sum() < kernel["if1"].spikes.size
+    assert np.array_equal(kernel["if1"].traces["v"], sparse["if1"].traces["v"])
+    assert np.array_equal(kernel.outputs["output"], sparse.outputs["output"])
+    assert np.array_equal(kernel.outputs["output"].sum(0).reshape(2, -1),
+                          kernel["if1"].spike_count)
+    assert np.array_equal(kernel.outputs["output"].reshape(40, 2, -1) > 0, kernel["if1"].spikes)
+    counted = lifgen.run_nir(net, {"input": x}, spikes="count")
+    assert counted["if1"].spikes is None
+    assert np.array_equal(counted.outputs["output"], sparse.outputs["output"])
+    assert np.array_equal(counted["if1"].spike_count, sparse["if1"].spike_count)
+    order = channels_last_order((6, 4, 3))  # (row, column, channel) -> (channel, row, column)
+    assert np.array_equal(net.nir.in_nir_order("if1", np.arange(72)[order]), np.arange(72))
+    # per-neuron parameters follow the neurons: channel 1 and row 0 of the rest never spike,
+    # and to_nir writes them back in NIR's order
+    threshold = np.ones((6, 4, 3))
+    threshold[1], threshold[:, 0] = 1e9, 1e9
+    silent = lifgen.run_nir(lifgen.from_nir(pool_conv_graph(threshold), convention="sinabs"),
+                            {"input": x}).outputs["output"].sum((0, 1))
+    assert silent[1].sum() == silent[:, 0].sum() == 0 and silent.sum() > 50
+    graph = pool_conv_graph(np.linspace(0.5, 2.0, 72).reshape(6, 4, 3), groups=1)
+    assert np.array_equal(lifgen.to_nir(lifgen.from_nir(graph)).nodes["if1"].v_threshold,
+                          graph.nodes["if1"].v_threshold)
+
+
+def test_a_convolution_into_neurons_in_channel_order_is_its_sparse():
+    """lifgen.Convolution with its outputs numbered (channel, row, column) (the default; its
+    run of output columns added channel by channel) and a dense projection into the same
+    population: the same numbers bit for bit as the convolution's Sparse."""
+    from lifgen.interop.nir_import import window_map
+    from lifgen.interop.nir_models import model_path
+    from lifgen.runtime.convolution import Convolution
+    rng = np.random.default_rng(5)
+    conv = Convolution(rng.normal(0.4, 0.5, (4, 1, 3, 3)), (2, 7, 6), (2, 1), (1, 1), (1, 2), 2)
+    matrix, _ = window_map((2, 7, 6), conv.weight, (2, 1), (1, 1), (1, 2), 2, "conv")
+    coo = matrix.tocoo()
+    sparse = lifgen.Sparse.from_arrays(coo.col, coo.row, coo.data, 0, n_pre=84,
+                                       n_post=conv.n_post)
+    assert conv.n_synapses == coo.nnz
+    x = (rng.random((60, 1, 84)) < 0.3).astype(np.uint8)
+    dense = rng.normal(0.0, 0.1, (conv.n_post, 84))
+    out = {}
+    for name, weights in (("conv", conv), ("sparse", sparse)):
+        net = lifgen.Network(dt="1 ms")
+        net.add_source("x", x)
+        net.add("p", model_path("sinabs_iaf"), conv.n_post,
+                params={"threshold": 1.0, "v_min": -1.0})
+        net.connect("x", "p", "I", weights, delay=0 if name == "conv" else 1)
+        net.connect("x", "p", "I", dense, delay=0)
+        out[name] = net.compile().run(60, record={"p": ["v"]}, spikes="raster")
+    assert out["conv"]["p"].spike_count.sum() > 50
+    assert np.array_equal(out["conv"]["p"].spikes, out["sparse"]["p"].spikes)
+    assert np.array_equal(out["conv"]["p"].traces["v"], out["sparse"]["p"].traces["v"])

@@ -118,8 +118,9 @@ class ProjectionPlan:
     direct: bool = False
     plastic: Plastic | None = None
     recorded: bool = False
-    # a convolution's loop sizes (kind "conv2d"): output channels per group, weights per output
-    # channel, kernel rows, kernel columns, output rows x columns
+    # a convolution's loop sizes (kind "conv2d"): output channels per group, output channels,
+    # kernel rows, kernel columns, output rows x columns, output columns between a run's
+    # targets, 1 if the post population is numbered channels-last (Convolution.geometry)
     conv: tuple[int, ...] = ()
 
 
@@ -447,7 +448,8 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
         return _plastic_buffers(j, projection, what)
     if projection.kind == "conv2d":
         return [Buffer(projection_buffer(j, "weights"), "real",
-                       f"{what}: kernel [out channel][in channel of its group][kh][kw]"),
+                       f"{what}: kernel [in channel][kh][kernel column in run order]"
+                       "[out channel of its group]"),
                 *(Buffer(projection_buffer(j, table), "int32", f"{what}: {comment}")
                   for table, comment in CONV_TABLES)]
     return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weight per synapse"),
@@ -460,42 +462,66 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
 
 
 CONV_TABLES = (("pre_oc0", "first output channel of each input neuron's group [pre]"),
-               ("pre_w", "each input neuron's kernel offset in-channel*kh*kw [pre]"),
+               ("pre_w", "each input neuron's kernel offset in-channel*kh*kw*out-per-group "
+                         "[pre]"),
                ("pre_y", "each input neuron's row*kh [pre]"),
-               ("pre_x", "each input neuron's column*kw [pre]"),
+               ("pre_x", "each input neuron's column [pre]"),
                ("y", "output row*width of (row, kernel row), -1 for none [rows*kh]"),
-               ("x", "output column of (column, kernel column), -1 for none [columns*kw]"))
+               ("x_ox", "first output column of each input column's run [columns]"),
+               ("x_q", "where each input column's run starts in a kernel row [columns]"),
+               ("x_n", "the length of each input column's run [columns]"),
+               ("per_group", "output channels per group [1]"))
 
 
-def _conv_events(j: int, projection: ProjectionPlan,
-                 into: Any) -> tuple[Statement, ...]:
-    """A presynaptic spike's events through a convolution: for each output channel of its
-    group and each kernel element whose output lies inside (the tables say where), the
-    kernel's weight. Each target gets at most one event per spike, so its sum runs over the
-    spikes in ascending order, as the same Sparse's would: the same numbers bit for bit."""
-    per_group, per_channel, kh, kw, plane = projection.conv
+def _conv_events(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statement, ...]:
+    """A presynaptic spike's events through a convolution: in each output row it reaches (the
+    tables say which), a run of output columns, each with the kernel's weights for the output
+    channels of its group. The weights of a run are contiguous (Convolution.by_input), and so
+    are its targets in a post population numbered channels-last with one group, undilated: one
+    loop over them that vectorizes; otherwise a loop over the run's columns around one over
+    the channels. Each
+    target gets at most one event per spike, so its sum runs over the spikes in ascending
+    order, as the same Sparse's would: the same numbers bit for bit."""
+    per_group, channels, kh, kw, plane, column_step, channels_last = projection.conv
 
     def table(name_: str, index: Expression | str) -> Expression:
         return Element(projection_buffer(j, name_), index)
 
-    weight = Element(projection_buffer(j, "weights"), plus(
-        times(name("lg_oc"), Integer(per_channel)), name("lg_cw"),
-        times(name("lg_ky"), Integer(kw)), name("lg_kx")))
-    target = plus(times(name("lg_oc"), Integer(plane)), name("lg_oy"), name("lg_ox"))
+    position = plus(name("lg_oy"), name("lg_ox"))
+    at = plus(times(position, Integer(channels)), name("lg_c0")) if channels_last else \
+        plus(times(name("lg_c0"), Integer(plane)), position)
+    weights = projection_buffer(j, "weights")
+    run: Statement
+    if channels_last and per_group == channels and column_step == 1:
+        run = For("lg_e", Integer(0), times(name("lg_n"), Integer(per_group)), (
+            into("lg_slot", plus(name("lg_at"), name("lg_e")),
+                 Element(weights, plus(name("lg_w"), name("lg_e")))),))
+    else:
+        column = Integer(column_step * (channels if channels_last else 1))
+        target = plus(name("lg_at"), times(name("lg_m"), column),
+                      times(name("lg_o"), Integer(1 if channels_last else plane)))
+        run = For("lg_m", Integer(0), name("lg_n"), (
+            # (its length read at run time: a loop of 16 known ones is unrolled, and its adds
+            # are left scalar)
+            For("lg_o", Integer(0), table("per_group", Integer(0)), (
+                into("lg_slot", target, Element(weights, plus(
+                    name("lg_w"), times(name("lg_m"), Integer(per_group)), name("lg_o")))),)),))
     return (
         Let("lg_c0", table("pre_oc0", "lg_pre"), INDEX),
         Let("lg_cw", table("pre_w", "lg_pre"), INDEX),
         Let("lg_iy", table("pre_y", "lg_pre"), INDEX),
         Let("lg_ix", table("pre_x", "lg_pre"), INDEX),
-        For("lg_o", Integer(0), Integer(per_group), (
-            Let("lg_oc", plus(name("lg_c0"), name("lg_o")), INDEX),
-            For("lg_ky", Integer(0), Integer(kh), (
-                Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
-                If(Op(">=", name("lg_oy"), Integer(0)), (
-                    For("lg_kx", Integer(0), Integer(kw), (
-                        Let("lg_ox", table("x", plus(name("lg_ix"), name("lg_kx"))), INDEX),
-                        If(Op(">=", name("lg_ox"), Integer(0)), (
-                            into("lg_slot", target, weight),)))),)))))))
+        Let("lg_ox", table("x_ox", "lg_ix"), INDEX),
+        Let("lg_q", table("x_q", "lg_ix"), INDEX),
+        Let("lg_n", table("x_n", "lg_ix"), INDEX),
+        For("lg_ky", Integer(0), Integer(kh), (
+            Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
+            If(Op(">=", name("lg_oy"), Integer(0)), (
+                Let("lg_at", at, INDEX),
+                Let("lg_w", plus(name("lg_cw"), times(
+                    plus(times(name("lg_ky"), Integer(kw)), name("lg_q")), Integer(per_group))),
+                    INDEX),
+                run)),)))
 
 
 def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buffer]:

@@ -30,8 +30,10 @@ def to_nir(network: Any, path: str | Path | None = None) -> Any:
                 nodes[key] = rebuilt(node, prefix + key + ".")
             elif kind in NIR_NODES and interface.convention == "nir":
                 population = network.populations[interface.populations[prefix + key]]
-                fields = {name: _like(getattr(node, name, None), population.params[name])
-                          for name in population.params if name != "b"}
+                fields = {name: _like(getattr(node, name, None), interface.in_nir_order(
+                              interface.populations[prefix + key], value)
+                              if np.size(value) == population.n else value)
+                          for name, value in population.params.items() if name != "b"}
                 nodes[key] = type(node)(**fields)
             else:
                 nodes[key] = node
@@ -50,6 +52,8 @@ def _like(original: Any, value: Any) -> np.ndarray:
     if original is None:
         return array.astype(np.float32)
     original = np.asarray(original)
-    return np.broadcast_to(array.astype(original.dtype), original.shape).copy() \
-        if array.size in (1, original.size) and array.size != 0 and original.size == array.size \
-        or array.size == 1 else array.astype(original.dtype)
+    if array.size == original.size:  # (a population keeps a node's (c, h, w) array flat)
+        return array.astype(original.dtype).reshape(original.shape)
+    if array.size == 1:
+        return np.broadcast_to(array.astype(original.dtype), original.shape).copy()
+    return array.astype(original.dtype)

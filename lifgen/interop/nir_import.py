@@ -12,7 +12,7 @@ InputError that names it and lists those supported."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..ir.method_names import METHOD_CHOICES
 from ..runtime.connectivity import Sparse
-from ..runtime.convolution import Convolution
+from ..runtime.convolution import Convolution, after_pool, channels_last_order
 from ..runtime.network import Network
 from ..runtime.populations import SpikeRaster
 from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SINABS_CONVENTIONS,
@@ -62,6 +62,9 @@ class LinearMap:
     delay_axis: str = "pre"
     identity: bool = False  # x -> x (a Flatten, a subgraph's pass-through, a uniform Delay)
     conv: Convolution | None = None  # the map is this convolution (no other map on the path)
+    # the map is a pool (no other map on the path): its input shape, window and scale, which a
+    # convolution after it takes into its own kernel (after_pool)
+    pool: tuple[tuple[int, int, int], tuple[int, int], float] | None = None
 
     def then(self, other: "LinearMap") -> "LinearMap":
         if isinstance(self.matrix, np.ndarray) and isinstance(other.matrix, np.ndarray):
@@ -71,9 +74,12 @@ class LinearMap:
             matrix = sparse.csr_matrix(other.matrix) @ sparse.csr_matrix(self.matrix)
         delays, axis = _delays_then(self, other)
         conv = self.conv if other.identity else other.conv if self.identity else None
+        pool = self.pool if other.identity else other.pool if self.identity else None
+        if self.pool is not None and other.conv is not None:
+            conv = after_pool(other.conv, *self.pool)
         return LinearMap(matrix, np.asarray(other.matrix @ self.bias).reshape(-1) + other.bias,
                          self.delay + other.delay, self.diagonal and other.diagonal,
-                         other.shape, delays, axis, self.identity and other.identity, conv)
+                         other.shape, delays, axis, self.identity and other.identity, conv, pool)
 
 
 def _delays_then(first: LinearMap, then: LinearMap) -> tuple[np.ndarray | None, str]:
@@ -110,6 +116,19 @@ class Interface:
     emits: dict[str, str | None] = field(default_factory=dict)  # population -> state or spikes
     # run_nir's compiled networks: (target, dtype, source kinds) -> (fingerprint, simulator)
     simulators: dict[tuple, tuple[Any, Any]] = field(default_factory=dict, repr=False)
+    # the populations fed only by convolutions, numbered channels-last: population -> its
+    # (channels, rows, columns)
+    channels_last: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def in_nir_order(self, population: str, array: np.ndarray) -> np.ndarray:
+        """A population's values along their last axis (its neurons) in NIR's C order of
+        (channel, row, column): a population numbered channels-last is put back."""
+        shape = self.channels_last.get(population)
+        if shape is None or np.ndim(array) == 0 or np.shape(array)[-1] != int(np.prod(shape)):
+            return array
+        lead = np.shape(array)[:-1]
+        last = np.reshape(array, (*lead, *shape[1:], shape[0]))
+        return np.ascontiguousarray(np.moveaxis(last, -1, len(lead))).reshape(array.shape)
 
 
 def _identity(n: int, delay: int = 0, shape: tuple[int, ...] = ()) -> LinearMap:
@@ -272,7 +291,11 @@ def _pool(average: bool) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
                          1.0 / (kernel[0] * kernel[1]) if average else 1.0)
         matrix, out_shape = window_map(in_shape, weight, stride, padding, (1, 1), in_shape[0],
                                        what)
-        return LinearMap(matrix, np.zeros(matrix.shape[0]), 0, False, out_shape)
+        # (a convolution after it delivers from one kernel over its input, after_pool)
+        pool = ((in_shape[0], in_shape[1], in_shape[2]), (kernel[0], kernel[1]),
+                float(weight.flat[0])) \
+            if stride == kernel and padding == (0, 0) and len(in_shape) == 3 else None
+        return LinearMap(matrix, np.zeros(matrix.shape[0]), 0, False, out_shape, pool=pool)
     return convert
 
 
@@ -433,12 +456,14 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
             interface.populations[key] = name
             interface.emits[name] = spec.emits
     paths = _paths(nodes, edges, vertices, dt)
+    interface.channels_last = _channels_last(paths, interface.populations, specs)
+    orders = {name: channels_last_order(shape) for name, shape in interface.channels_last.items()}
     back = _back_edges(list(interface.populations), paths, interface.populations)
     biases: dict[str, np.ndarray] = {}
     connections = []
     for pre, post, linear in paths:
         pre_name = interface.populations[pre]
-        if _kind(nodes[post]) == "Output":
+        if _kind(nodes[post]) == "Output":  # (run_nir reads its values in NIR's order)
             interface.outputs.setdefault(post, (_shape(nodes[post], "output"), []))[1].append(
                 (pre_name, linear))
             continue
@@ -448,6 +473,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         if linear.matrix.shape[0] != spec.n:
             raise InputError(f"the edges from {pre!r} to {post!r} give {linear.matrix.shape[0]} "
                              f"values; node {post!r} has {spec.n} neurons")
+        linear = _reordered(linear, orders.get(pre_name), orders.get(post_name))
         biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + linear.bias
         delay = max(linear.delay, 1) if (pre, post) in back else linear.delay
         weights: Any
@@ -464,7 +490,8 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
             weights = dense(linear.matrix)
         connections.append((pre_name, post_name, spec.synapse, weights, delay))
     for name, spec in specs.items():
-        params = dict(spec.params)
+        params = {k: v.reshape(-1)[orders[name]] if name in orders and np.size(v) == spec.n
+                  else v for k, v in spec.params.items()}
         if name in biases and np.any(biases[name] != 0):
             params["b"] = biases[name]
         network.add(name, spec.model, spec.n, params=params, **spec.options)
@@ -474,6 +501,42 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         interface.outputs.setdefault(key, (_shape(nodes[key], "output"), []))
     network.nir = interface  # type: ignore[attr-defined]
     return network
+
+
+def _channels_last(paths: list[tuple[str, str, LinearMap]], populations: dict[str, str],
+                   specs: dict[str, NeuronSpec]) -> dict[str, tuple[int, ...]]:
+    """The populations to number channels-last (row, column, channel): those whose every
+    incoming path is one convolution (with its pools), all of one output shape, so that its
+    kernel's weights for a run of output columns add to contiguous neurons."""
+    shapes: dict[str, set] = {}
+    for _, post, linear in paths:
+        if post in populations and populations[post] in specs:
+            conv = linear.conv if linear.delays is None else None
+            shapes.setdefault(populations[post], set()).add(
+                conv.out_shape if conv is not None else None)
+    return {name: next(iter(found)) for name, found in shapes.items()
+            if len(found) == 1 and None not in found
+            and int(np.prod(next(iter(found)))) == specs[name].n}
+
+
+def _reordered(linear: LinearMap, pre: np.ndarray | None, post: np.ndarray | None) -> LinearMap:
+    """The path's map between populations numbered channels-last where `pre` / `post` give
+    the order (channels_last_order): its convolution told so, its matrix, bias and
+    per-element delays permuted."""
+    if pre is None and post is None:
+        return linear
+    rows = slice(None) if post is None else post
+    columns = slice(None) if pre is None else pre
+    matrix = linear.matrix[rows][:, columns] if isinstance(linear.matrix, np.ndarray) \
+        else linear.matrix.tocsr()[rows][:, columns].tocsr()
+    delays = linear.delays
+    if delays is not None:
+        delays = delays[columns] if linear.delay_axis == "pre" else delays[rows]
+    conv = None if linear.conv is None else replace(
+        linear.conv, inputs_last=pre is not None, outputs_last=post is not None)
+    same = pre is not None and post is not None and np.array_equal(pre, post)
+    return replace(linear, matrix=matrix, bias=linear.bias[rows], delays=delays, conv=conv,
+                   diagonal=linear.diagonal and same, identity=False)
 
 
 def _delayed_weights(linear: LinearMap, back: bool) -> Sparse:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..results.network_result import NetworkResult
+from ..results.result import Result
 from ..runtime.network import Network
 from ..runtime.populations import SourcePopulation, SpikeRaster, Values
 from .nir_import import dense
@@ -24,11 +25,16 @@ def _interface(network: Any) -> Any:
 
 
 def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
-            target: str = "c", record: dict | None = None) -> NetworkResult:
+            target: str = "c", record: dict | None = None,
+            spikes: str = "raster") -> NetworkResult:
     """Run `network` (from lifgen.from_nir) on `inputs`, one (T, batch, *shape) array per Input
     node; `result.outputs[name]` is each Output node's (T, batch, *shape) array, and
-    `result[population]` each population's Result (spikes as a raster)."""
+    `result[population]` each population's Result: its spikes as a (T, batch, n) raster, or
+    with spikes="count" only their counts per neuron (`spike_count`; the rasters are kept all
+    the same where an Output node reads a population's spikes)."""
     interface = _interface(network)
+    if spikes not in ("raster", "count"):
+        raise InputError(f"spikes is 'raster' or 'count', got {spikes!r}")
     if not isinstance(inputs, Mapping):
         raise InputError("inputs maps each Input node of the graph to its (T, batch, *shape) "
                          f"array; the graph's are {list(interface.inputs)}")
@@ -62,13 +68,32 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     if steps is None or rows is None:
         raise InputError("the graph has no Input node to feed")
     simulator = _simulator(network, interface, sources, target, dtype)
-    traced = {name: [state] for name, state in interface.emits.items() if state is not None}
+    # the states that feed Output nodes (a hidden population's are only traced when asked)
+    feeding = {name for _, paths in interface.outputs.values() for name, _ in paths}
+    traced = {name: [state] for name, state in interface.emits.items()
+              if state is not None and name in feeding}
     for name, states in (record or {}).items():
         traced[name] = sorted(set(traced.get(name, [])) | set(states))
-    result = simulator.run(steps, record=traced, spikes="raster")
+    if any(interface.emits.get(name) is None for name in feeding):
+        spikes = "raster"  # (an Output node reads spikes)
+    result = simulator.run(steps, record=traced, spikes=spikes)
+    for name in interface.channels_last:
+        _in_nir_order(result.populations[name], interface, name)
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)
                       for key, (shape, paths) in interface.outputs.items()}
     return result
+
+
+def _in_nir_order(population: Result, interface: Any, name: str) -> None:
+    """Put a population's Result (the run's own) in NIR's (channel, row, column) order: the
+    raster, counts, traces (of every neuron) and final states of a population numbered
+    channels-last."""
+    def ordered(array: Any) -> Any:
+        return interface.in_nir_order(name, array) if isinstance(array, np.ndarray) else array
+    population.spikes = ordered(population.spikes)
+    population.spike_count = ordered(population.spike_count)
+    population.traces = {k: ordered(v) for k, v in population.traces.items()}
+    population.state = {k: ordered(v) for k, v in population.state.items()}
 
 
 def _binary(array: np.ndarray) -> bool:
@@ -154,7 +179,7 @@ def _output(result: NetworkResult, interface: Any, key: str, paths: list, shape:
         else:
             assert population.spikes is not None  # run_nir runs with a raster
             emitted = population.spikes
-        emitted = emitted.reshape(steps, rows, -1)
+        emitted = emitted.reshape(steps, rows, -1)  # (in NIR's order: see run_nir)
         if _identity(linear) and not linear.delay and len(paths) == 1:
             # the population's own spikes (as they are) or states (float64)
             return emitted.astype(np.float64 if state is not None else bool, copy=False) \

@@ -1,13 +1,18 @@
 """A convolution as a projection's weights: `Convolution` keeps the kernel and the geometry, not
 one index per synapse. Its delivery (projection kind "conv2d") computes each presynaptic spike's
-targets from small tables made here: per input neuron its channel's first output channel, its
-kernel offset and its row and column, and per (row, kernel row) / (column, kernel column) the
-output row offset or column (-1 where the kernel element falls outside the output or between
-strides). Conv1d is a Conv2d of height 1."""
+targets from small tables made here. A spike at input column ix reaches, in each output row, a
+run of output columns (one step apart, or `column_step` apart when dilated) through kernel
+columns of one residue modulo the stride; the kernel is stored [in channel][kh][kernel column in
+`column_order`][out channel of its group] (`by_input`), the columns of each residue in
+descending order, so that the weights of a run are contiguous, as are its targets when the
+outputs are numbered channels-last ((row, column, channel), `outputs_last`): the delivery's
+inner loop then runs over (output column, channel) and vectorizes. Inputs numbered
+channels-last (`inputs_last`) only reorder the per-input tables. Conv1d is a Conv2d of height 1."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 
 import numpy as np
 
@@ -18,8 +23,9 @@ from ..errors import InputError
 class Convolution:
     """PyTorch's cross-correlation of (channels, height, width) inputs with `weight` (out
     channels, in channels / groups, kh, kw): zero padding, stride, dilation, groups; no bias
-    (a post population's input bias holds it). Outputs in C order of (out channel, row,
-    column), as the inputs."""
+    (a post population's input bias holds it). Inputs and outputs are numbered in C order of
+    (channel, row, column), or of (row, column, channel) where `inputs_last` / `outputs_last`
+    (channels_last_order)."""
 
     weight: np.ndarray
     in_shape: tuple[int, int, int]
@@ -27,6 +33,8 @@ class Convolution:
     padding: tuple[int, int] = (0, 0)
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
+    inputs_last: bool = False
+    outputs_last: bool = False
 
     def __post_init__(self) -> None:
         weight = np.array(self.weight, np.float64)
@@ -64,44 +72,106 @@ class Convolution:
     @property
     def n_synapses(self) -> int:
         """The (output, input) pairs a kernel element joins (the Sparse it stands for)."""
-        _, ys, xs = (self.tables()[k] for k in ("pre_oc0", "y", "x"))
-        rows = (ys.reshape(self.in_shape[1], -1) >= 0).sum(1)  # per input row
-        columns = (xs.reshape(self.in_shape[2], -1) >= 0).sum(1)
+        tables = self.tables()
+        rows = (tables["y"] >= 0).sum()  # (input row, kernel row) pairs inside
         out_per_group = self.weight.shape[0] // self.groups
-        return int(self.in_shape[0] * out_per_group * rows.sum() * columns.sum())
+        return int(self.in_shape[0] * out_per_group * rows * tables["x_n"].sum())
+
+    @property
+    def column_step(self) -> int:
+        """How many output columns apart a run's targets lie (1 unless dilated)."""
+        return self.dilation[1] // gcd(self.stride[1], self.dilation[1])
+
+    def column_order(self) -> np.ndarray:
+        """The kernel columns as `by_input` stores them: by residue modulo stride / gcd(stride,
+        dilation) (the columns one input column reaches share it), descending within one."""
+        period = self.stride[1] // gcd(self.stride[1], self.dilation[1])
+        return np.array(sorted(range(self.weight.shape[3]), key=lambda kx: (kx % period, -kx)),
+                        np.int64)
+
+    def by_input(self) -> np.ndarray:
+        """The kernel as the delivery reads it, flat: [in channel][kh][kernel column in
+        column_order][out channel of the in channel's group]."""
+        out_c, per_group, kh, kw = self.weight.shape
+        grouped = self.weight.reshape(self.groups, out_c // self.groups, per_group, kh, kw)
+        by_input = grouped.transpose(0, 2, 3, 4, 1)[:, :, :, self.column_order(), :]
+        return np.ascontiguousarray(by_input).reshape(-1)
+
+    def _column_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per input column: its run's first output column, the position in column_order of the
+        kernel column that reaches it, and the run's length (0: none)."""
+        width, kw = self.in_shape[2], self.weight.shape[3]
+        stride, pad, dil, out_w = (self.stride[1], self.padding[1], self.dilation[1],
+                                   self.out_shape[2])
+        position = np.argsort(self.column_order())
+        first, at, length = (np.zeros(width, np.int32) for _ in range(3))
+        for ix in range(width):
+            reached = [kx for kx in range(kw) if (ix + pad - kx * dil) % stride == 0
+                       and 0 <= (ix + pad - kx * dil) // stride < out_w]
+            if reached:
+                top = max(reached)
+                first[ix], at[ix], length[ix] = (ix + pad - top * dil) // stride, position[top], \
+                    len(reached)
+                assert sorted(position[reached]) == list(range(at[ix], at[ix] + len(reached)))
+        return first, at, length
 
     def tables(self) -> dict[str, np.ndarray]:
         """The delivery's tables (int32): pre_oc0 (the first output channel of each input
-        neuron's group), pre_w (its offset icl*kh*kw in a row of weights), pre_y (row*kh), pre_x
-        (column*kw); y[row*kh + ky] = output row*width or -1; x[column*kw + kx] = output
-        column or -1."""
+        neuron's group), pre_w (its channel's offset channel*kh*kw*out-per-group in
+        `by_input`), pre_y (row*kh), pre_x (column); y[row*kh + ky] = output row*width or -1;
+        per input column x_ox (its run's first output column), x_q (where the run's weights
+        start in a kernel row of column_order) and x_n (the run's length); per_group [1] the
+        output channels per group (read at run time: compilers vectorize a loop of unknown
+        length, where they unroll one of 16 and leave it scalar)."""
         channels, height, width = self.in_shape
         out_c, per_group, kh, kw = self.weight.shape
         _, out_h, out_w = self.out_shape
         c, r, k = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width),
                               indexing="ij")
         group = c // per_group
-
-        def offsets(n: int, kernel: int, stride: int, pad: int, dil: int, out: int,
-                    scale: int) -> np.ndarray:
-            place, kk = np.meshgrid(np.arange(n), np.arange(kernel), indexing="ij")
-            num = place + pad - kk * dil
-            o = num // stride
-            ok = (num >= 0) & (num % stride == 0) & (o < out)
-            return np.where(ok, o * scale, -1).reshape(-1).astype(np.int32)
-
-        return {"pre_oc0": (group * (out_c // self.groups)).reshape(-1).astype(np.int32),
-                "pre_w": ((c % per_group) * kh * kw).reshape(-1).astype(np.int32),
-                "pre_y": (r * kh).reshape(-1).astype(np.int32),
-                "pre_x": (k * kw).reshape(-1).astype(np.int32),
-                "y": offsets(height, kh, self.stride[0], self.padding[0], self.dilation[0],
-                             out_h, out_w),
-                "x": offsets(width, kw, self.stride[1], self.padding[1], self.dilation[1],
-                             out_w, 1)}
+        place, ky = np.meshgrid(np.arange(height), np.arange(kh), indexing="ij")
+        num = place + self.padding[0] - ky * self.dilation[0]
+        oy = num // self.stride[0]
+        inside = (num >= 0) & (num % self.stride[0] == 0) & (oy < out_h)
+        x_ox, x_q, x_n = self._column_runs()
+        order = channels_last_order(self.in_shape) if self.inputs_last else slice(None)
+        return {"pre_oc0": (group * (out_c // self.groups)).reshape(-1)[order].astype(np.int32),
+                "pre_w": (c * kh * kw * (out_c // self.groups)).reshape(-1)[order]
+                .astype(np.int32),
+                "pre_y": (r * kh).reshape(-1)[order].astype(np.int32),
+                "pre_x": k.reshape(-1)[order].astype(np.int32),
+                "y": np.where(inside, oy * out_w, -1).reshape(-1).astype(np.int32),
+                "x_ox": x_ox, "x_q": x_q, "x_n": x_n,
+                "per_group": np.array([out_c // self.groups], np.int32)}
 
     def geometry(self) -> tuple[int, ...]:
-        """What the delivery's loops are compiled for: (output channels per group, weights per
-        output channel, kh, kw, output rows x columns)."""
-        out_c, per_group, kh, kw = self.weight.shape
+        """What the delivery's loops are compiled for: (output channels per group, output
+        channels, kh, kw, output rows x columns, column_step, 1 if outputs_last else 0)."""
+        out_c, _, kh, kw = self.weight.shape
         _, out_h, out_w = self.out_shape
-        return (out_c // self.groups, per_group * kh * kw, kh, kw, out_h * out_w)
+        return (out_c // self.groups, out_c, kh, kw, out_h * out_w, self.column_step,
+                int(self.outputs_last))
+
+
+def channels_last_order(shape: tuple[int, ...]) -> np.ndarray:
+    """Neuron j of a (channels, *spatial) layer numbered channels-last ((*spatial, channel)) is
+    neuron order[j] of its C-order numbering."""
+    return np.arange(int(np.prod(shape))).reshape(shape).transpose(
+        *range(1, len(shape)), 0).reshape(-1)
+
+
+def after_pool(conv: Convolution, in_shape: tuple[int, int, int], window: tuple[int, int],
+               scale: float) -> Convolution | None:
+    """A pool of `window` (its stride the window, no padding; each input times `scale`: 1 for a
+    sum, 1 / the window's size for an average) of `in_shape` inputs, then `conv`, as one
+    Convolution of the pool's inputs: each weight repeated over a window, times `scale` (the
+    product of the two maps, entry for entry). None where they do not compose so: the pool's
+    input is no exact multiple of its output, or the convolution is dilated."""
+    channels, height, width = in_shape
+    if conv.dilation != (1, 1) or (channels, height, width) != (
+            conv.in_shape[0], conv.in_shape[1] * window[0], conv.in_shape[2] * window[1]):
+        return None
+    weight = np.repeat(np.repeat(conv.weight, window[0], axis=2), window[1], axis=3) * scale
+    return Convolution(weight, in_shape, (conv.stride[0] * window[0], conv.stride[1] * window[1]),
+                       (conv.padding[0] * window[0], conv.padding[1] * window[1]), (1, 1),
+                       conv.groups)

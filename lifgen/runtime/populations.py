@@ -245,7 +245,7 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if (weights.n_pre, weights.n_post) != (pre.n, post.n):
             raise InputError(f"{what}: the Convolution maps {weights.n_pre} -> {weights.n_post} "
                              f"neurons, the populations have {pre.n} -> {post.n}")
-        return Projection(pre.name, post.name, synapse, "conv2d", weights.weight.reshape(-1),
+        return Projection(pre.name, post.name, synapse, "conv2d", weights.by_input(),
                           steps, weights.tables(), conv=weights.geometry())
     if isinstance(weights, str):
         if weights != "one_to_one":
