@@ -1,7 +1,8 @@
 """The neuron loop of models whose step calls exp, expm1, log or exprel is vectorized by gcc
 without -ffast-math: lifgen's own elementary functions (templates/c/elementary.c.j2) are
-branch-free C that inlines into the loop, where glibc's scalar calls stopped it. Checked with
-gcc's own report (-fopt-info-vec-optimized) on the kernel compiled with lifgen's flags."""
+branch-free C compiled as vector functions (OpenMP simd clones) that the loop calls, where
+glibc's scalar calls stopped it. Checked with gcc's own report (-fopt-info-vec-optimized) on the
+kernel compiled with lifgen's flags: a scalar call left in the loop would keep it scalar."""
 
 import re
 import subprocess
