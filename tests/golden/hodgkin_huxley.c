@@ -199,22 +199,23 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
 #endif
 #endif
 #ifndef LG_VECTOR_DOUBLE
-/* The functions a kernel calls. A call left in a loop stops it vectorizing, so where the build
- * enables OpenMP's simd declarations (lifgen's own builds: -fopenmp-simd -DLG_SIMD_CLONES) each
- * is compiled once more as a vector function, a clone taking a vector of arguments that the
- * vectorized loop calls: the same operations lane by lane, so the same bits. Inlined instead at
- * every call, a Hodgkin-Huxley kernel took 8 s to compile rather than 1. The clones take as
- * many lanes as a 256-bit vector holds, the width gcc vectorizes loops with. Elsewhere
- * (another build, CUDA) they are inlined. */
+/* The functions the kernel calls. A call left in a loop stops it vectorizing; this kernel calls
+ * them at so many sites that, where the build enables OpenMP's simd declarations (lifgen's own
+ * builds: -fopenmp-simd -DLG_SIMD_CLONES), each is compiled once more as a vector function, a
+ * clone taking a vector of arguments that the vectorized loop calls: the same operations lane
+ * by lane, so the same bits. Inlined at every site, a Hodgkin-Huxley kernel took 8 s to compile
+ * rather than 1. The clones take as many lanes as a 256-bit vector holds, the width gcc
+ * vectorizes loops with. Elsewhere (another build, CUDA) they are inlined. */
 #if defined(LG_SIMD_CLONES) && !defined(__CUDACC__)
 #define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(4)") \
     static __attribute__((noinline, unused))
 #define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(8)") \
     static __attribute__((noinline, unused))
-#else
+#endif
+#endif
+#ifndef LG_VECTOR_DOUBLE
 #define LG_VECTOR_DOUBLE LG_ELEMENTARY
 #define LG_VECTOR_FLOAT LG_ELEMENTARY
-#endif
 #endif
 /* Defined (benchmarks/transcendentals.py), LG_LIBM_ELEMENTARY gives the C library's functions
  * instead: the scalar calls lifgen made before, for comparison. */

@@ -9,20 +9,21 @@ import numpy as np
 
 from ...codegen.build import Kernel, build
 from .kernel import HELPERS, environment
+from .printer import CALL_USES, ELEMENTARY_CALLS
 
 # The model functions that lifgen computes itself, by the helper that computes each.
-ELEMENTARY = {"exp": "lg_exp", "expm1": "lg_expm1", "log": "lg_log", "log1p": "lg_log1p",
-              "tanh": "lg_tanh", "exprel": "lg_exprel"}
+ELEMENTARY = {name: CALL_USES[name][0] for name in ELEMENTARY_CALLS}
 ARRAY_TYPES = {np.dtype(np.float64): ("double", ""), np.dtype(np.float32): ("float", "f")}
 
 
 def elementary_source(inlined: bool = False) -> str:
-    """The C source of every elementary function with a loop applying it to an array; `inlined`
-    inlines them into the loops as a build without vector functions does (an emitted library)."""
+    """The C source of every elementary function with a loop applying it to an array: compiled
+    as vector functions, or `inlined` into the loops (as in a kernel with few call sites)."""
     helpers = {n for h in ELEMENTARY.values() for n in (h, *HELPERS[h])}
-    k = types.SimpleNamespace(helpers=frozenset(helpers), inline="static inline")
+    k = types.SimpleNamespace(helpers=frozenset(helpers), inline="static inline",
+                              vector_functions=not inlined)
     return environment().get_template("c/elementary_arrays.c.j2").render(
-        k=k, names=list(ELEMENTARY), inlined=inlined)
+        k=k, names=list(ELEMENTARY))
 
 
 def elementary_library(fma: bool = False, inlined: bool = False) -> Kernel:
