@@ -204,9 +204,15 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
  * builds: -fopenmp-simd -DLG_SIMD_CLONES), each is compiled once more as a vector function, a
  * clone taking a vector of arguments that the vectorized loop calls: the same operations lane
  * by lane, so the same bits. Inlined at every site, a Hodgkin-Huxley kernel took 8 s to compile
- * rather than 1. The clones take as many lanes as a 256-bit vector holds, the width gcc
- * vectorizes loops with. Elsewhere (another build, CUDA) they are inlined. */
-#if defined(LG_SIMD_CLONES) && !defined(__CUDACC__)
+ * rather than 1. The clones take as many lanes as the vectors loops are vectorized with hold
+ * (512 bits with AVX-512: lifgen's builds ask gcc for them; 256 otherwise). Elsewhere (another
+ * build, CUDA) they are inlined. */
+#if defined(LG_SIMD_CLONES) && !defined(__CUDACC__) && defined(__AVX512F__)
+#define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(8)") \
+    static __attribute__((noinline, unused))
+#define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(16)") \
+    static __attribute__((noinline, unused))
+#elif defined(LG_SIMD_CLONES) && !defined(__CUDACC__)
 #define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(4)") \
     static __attribute__((noinline, unused))
 #define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(8)") \
