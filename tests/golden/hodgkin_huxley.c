@@ -205,8 +205,8 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
  * clone taking a vector of arguments that the vectorized loop calls: the same operations lane
  * by lane, so the same bits. Inlined at every site, a Hodgkin-Huxley kernel took 8 s to compile
  * rather than 1. The clones take as many lanes as the vectors loops are vectorized with hold
- * (512 bits with AVX-512: lifgen's builds ask gcc for them; 256 otherwise). Elsewhere (another
- * build, CUDA) they are inlined. */
+ * (512 bits with AVX-512: lifgen's builds ask gcc for them; 256 otherwise). Elsewhere (other
+ * compilers, CUDA) they are inlined. */
 #if defined(LG_SIMD_CLONES) && !defined(__CUDACC__) && defined(__AVX512F__)
 #define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(8)") \
     static __attribute__((noinline, unused))
@@ -217,6 +217,10 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
     static __attribute__((noinline, unused))
 #define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(8)") \
     static __attribute__((noinline, unused))
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__x86_64__)
+/* another build with gcc (an emitted library): gcc's own simd attribute, no flag needed */
+#define LG_VECTOR_DOUBLE static __attribute__((simd("notinbranch"), noinline, unused))
+#define LG_VECTOR_FLOAT static __attribute__((simd("notinbranch"), noinline, unused))
 #endif
 #endif
 #ifndef LG_VECTOR_DOUBLE
