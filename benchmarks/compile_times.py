@@ -1,12 +1,16 @@
 """Cold compile times over a suite of model shapes (issue 13): coupled linear systems of 1-4
 states with real, complex and repeated eigenvalues, feed-forward chains, and nonlinear models of
 2-4 states. Each model compiles in a fresh process with an empty cache (SymPy, rendering and the
-C compiler all counted). Run by hand: `python -m benchmarks.compile_times [--out FILE]`.
+C compiler all counted). A second table times every library model (models/*.toml, its default
+method), with `--baseline TREE` also another lifgen checkout's, the two alternating, so that a
+change to the generated C is measured against what it replaces in one run. Run by hand:
+`python -m benchmarks.compile_times [--out FILE] [--baseline TREE] [--only library]`.
 """
 
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -64,29 +68,85 @@ started = time.perf_counter()
 simulator = lifgen.compile(model_from_document(document, "shape.toml"), method="auto")
 print(json.dumps({"seconds": time.perf_counter() - started, "method": simulator.method}))
 """
+LIBRARY_PROBE = """
+import json, sys, time
+import lifgen
+started = time.perf_counter()
+simulator = lifgen.compile(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - started, "method": simulator.method}))
+"""
+LIBRARY = sorted(path.stem for path in (HERE.parent / "models").glob("*.toml"))
+
+
+def cpu_seconds() -> float:
+    """The CPU time of this process's finished children (the probe and the compiler it ran)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cold_compile(probe: str, argument: str, tree: Path | None = None) -> dict:
+    """One cold compile in a fresh process with an empty cache: seconds, the CPU seconds of the
+    whole process (steadier than wall time on a shared machine) and method, or why not (lifgen
+    imported from `tree`, by default this checkout)."""
+    tree = tree or HERE.parent
+    with tempfile.TemporaryDirectory() as cache:
+        # run in the empty cache folder: `python -c` puts the working folder first on sys.path
+        environment = dict(os.environ, LIFGEN_CACHE_DIR=cache, PYTHONPATH=str(tree))
+        cpu = cpu_seconds()
+        try:
+            answer = subprocess.run([sys.executable, "-c", probe, argument], capture_output=True,
+                                    text=True, timeout=120, env=environment, cwd=cache)
+        except subprocess.TimeoutExpired:
+            return {"seconds": float("inf"), "cpu": float("inf"), "method": "over 120 s"}
+    if answer.returncode:
+        return {"failed": answer.stderr.strip().splitlines()[-1]}
+    return {**json.loads(answer.stdout), "cpu": cpu_seconds() - cpu}
+
+
+def library_rows(baseline: Path | None) -> list[str]:
+    """The library models' cold compile times, alternating with the baseline tree's if given."""
+    rows = ["| library model | method | cold compile | CPU |"
+            + (" baseline | baseline CPU | CPU ratio |" if baseline else ""),
+            "|---|---|---|---|" + ("---|---|---|" if baseline else "")]
+    for name in LIBRARY:
+        before = cold_compile(LIBRARY_PROBE, name, baseline) if baseline else None
+        now = cold_compile(LIBRARY_PROBE, name)
+        if "failed" in now:
+            rows.append(f"| {name} | failed: {now['failed']} | |")
+            continue
+        row = f"| {name} | {now['method']} | {now['seconds']:.2f} s | {now['cpu']:.2f} s |"
+        if before and "failed" not in before:
+            row += (f" {before['seconds']:.2f} s | {before['cpu']:.2f} s |"
+                    f" {before['cpu'] / now['cpu']:.1f}x |")
+        rows.append(row)
+        print(row, flush=True)
+    return rows
+
+
+def shape_rows() -> list[str]:
+    """The model shapes' cold compile times."""
+    rows = ["| model shape | method (auto) | cold compile |", "|---|---|---|"]
+    for name, document in SHAPES.items():
+        result = cold_compile(PROBE, json.dumps(document))
+        rows.append(f"| {name} | failed: {result['failed']} | |" if "failed" in result else
+                    f"| {name} | {result['method']} | {result['seconds']:.2f} s |")
+        print(rows[-1], flush=True)
+    return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compile_times",
                                      description=__doc__)
     parser.add_argument("--out", default=str(HERE / "compile-times.md"))
+    parser.add_argument("--baseline", type=Path, help="another lifgen checkout to time alongside")
+    parser.add_argument("--only", choices=("shapes", "library"))
     args = parser.parse_args(argv)
-    rows = ["| model shape | method (auto) | cold compile |", "|---|---|---|"]
-    for name, document in SHAPES.items():
-        with tempfile.TemporaryDirectory() as cache:
-            environment = dict(os.environ, LIFGEN_CACHE_DIR=cache)
-            try:
-                answer = subprocess.run([sys.executable, "-c", PROBE, json.dumps(document)],
-                                        capture_output=True, text=True, timeout=120,
-                                        env=environment)
-                result = json.loads(answer.stdout) if answer.returncode == 0 else None
-            except subprocess.TimeoutExpired:
-                result = {"seconds": float("inf"), "method": "over 120 s"}
-        cell = "failed: " + answer.stderr.strip().splitlines()[-1] if result is None else \
-            f"| {result['method']} | {result['seconds']:.2f} s |"
-        rows.append(f"| {name} {cell}" if result else f"| {name} | {cell} | |")
-        print(rows[-1], flush=True)
-    Path(args.out).write_text("\n".join(rows) + "\n")
+    tables = []
+    if args.only != "library":
+        tables.append(shape_rows())
+    if args.only != "shapes":
+        tables.append(library_rows(args.baseline))
+    Path(args.out).write_text("\n\n".join("\n".join(rows) for rows in tables) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -187,8 +187,9 @@ typedef struct lg_args {
 enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled models) */
 
 #ifndef LG_ELEMENTARY
-/* The elementary functions are inlined wherever they are called: a call left in a loop stops it
- * vectorizing. Both float types are defined; a kernel calls one (unused is no warning). */
+/* The helpers of the elementary functions (bit casts, range reductions, the float types' double
+ * bodies) are inlined into them. Both float types are defined; a kernel calls one (unused is no
+ * warning). */
 #if defined(__GNUC__) && !defined(__CUDACC__)
 #define LG_ELEMENTARY static inline __attribute__((always_inline, unused))
 #elif defined(__CUDACC__)
@@ -196,6 +197,35 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
 #else
 #define LG_ELEMENTARY static inline
 #endif
+#endif
+#ifndef LG_VECTOR_DOUBLE
+/* The functions the kernel calls. A call left in a loop stops it vectorizing; this kernel calls
+ * them at so many sites that, where the build enables OpenMP's simd declarations (lifgen's own
+ * builds: -fopenmp-simd -DLG_SIMD_CLONES), each is compiled once more as a vector function, a
+ * clone taking a vector of arguments that the vectorized loop calls: the same operations lane
+ * by lane, so the same bits. Inlined at every site, a Hodgkin-Huxley kernel took 8 s to compile
+ * rather than 1. The clones take as many lanes as the vectors loops are vectorized with hold
+ * (512 bits with AVX-512: lifgen's builds ask gcc for them; 256 otherwise). Elsewhere (other
+ * compilers, CUDA) they are inlined. */
+#if defined(LG_SIMD_CLONES) && !defined(__CUDACC__) && defined(__AVX512F__)
+#define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(8)") \
+    static __attribute__((noinline, unused))
+#define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(16)") \
+    static __attribute__((noinline, unused))
+#elif defined(LG_SIMD_CLONES) && !defined(__CUDACC__)
+#define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(4)") \
+    static __attribute__((noinline, unused))
+#define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(8)") \
+    static __attribute__((noinline, unused))
+#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__x86_64__)
+/* another build with gcc (an emitted library): gcc's own simd attribute, no flag needed */
+#define LG_VECTOR_DOUBLE static __attribute__((simd("notinbranch"), noinline, unused))
+#define LG_VECTOR_FLOAT static __attribute__((simd("notinbranch"), noinline, unused))
+#endif
+#endif
+#ifndef LG_VECTOR_DOUBLE
+#define LG_VECTOR_DOUBLE LG_ELEMENTARY
+#define LG_VECTOR_FLOAT LG_ELEMENTARY
 #endif
 /* Defined (benchmarks/transcendentals.py), LG_LIBM_ELEMENTARY gives the C library's functions
  * instead: the scalar calls lifgen made before, for comparison. */
@@ -240,12 +270,8 @@ LG_ELEMENTARY double lg_sum_error(double a, double b, double sum)
     return (a - (sum - b_part)) + (b - b_part);
 }
 
-#ifdef LG_LIBM_ELEMENTARY
-LG_ELEMENTARY double lg_exp(double x) { return exp(x); }
-LG_ELEMENTARY float lg_expf(float x) { return expf(x); }
-#else
 /* e^x to within 1 ulp (float64 and float32; float32 evaluated in double, rounded once). */
-LG_ELEMENTARY double lg_exp(double x)
+LG_ELEMENTARY double lg_exp_for_double(double x)
 {
     x = x > 710.0 ? 710.0 : x;  /* e^710 and e^-746 round to inf and 0; NaN passes */
     x = x < -746.0 ? -746.0 : x;
@@ -291,15 +317,16 @@ LG_ELEMENTARY double lg_exp_for_float(double x)
     return mantissa * lg_pow2(half) * lg_pow2(n - half);
 }
 
-LG_ELEMENTARY float lg_expf(float x) { return (float)lg_exp_for_float((double)x); }
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_exp(double x) { return exp(x); }
+LG_ELEMENTARY float lg_expf(float x) { return expf(x); }
+#else
+LG_VECTOR_DOUBLE double lg_exp(double x) { return lg_exp_for_double(x); }
+LG_VECTOR_FLOAT float lg_expf(float x) { return (float)lg_exp_for_float((double)x); }
 #endif
 
-#ifdef LG_LIBM_ELEMENTARY
-LG_ELEMENTARY double lg_expm1(double x) { return expm1(x); }
-LG_ELEMENTARY float lg_expm1f(float x) { return expm1f(x); }
-#else
 /* e^x - 1 to within 1 ulp, exact in sign and size near 0 (float32 evaluated in double). */
-LG_ELEMENTARY double lg_expm1(double x)
+LG_ELEMENTARY double lg_expm1_for_double(double x)
 {
     const double x_in = x;
     x = x > 710.0 ? 710.0 : x;  /* beyond, expm1 is inf or -1; NaN passes */
@@ -369,7 +396,12 @@ LG_ELEMENTARY double lg_expm1_for_float(double x)
     return x_in == 0.0 ? x_in : (small ? result : result * 0x1p54);  /* expm1(-0) = -0 */
 }
 
-LG_ELEMENTARY float lg_expm1f(float x) { return (float)lg_expm1_for_float((double)x); }
+#ifdef LG_LIBM_ELEMENTARY
+LG_ELEMENTARY double lg_expm1(double x) { return expm1(x); }
+LG_ELEMENTARY float lg_expm1f(float x) { return expm1f(x); }
+#else
+LG_VECTOR_DOUBLE double lg_expm1(double x) { return lg_expm1_for_double(x); }
+LG_VECTOR_FLOAT float lg_expm1f(float x) { return (float)lg_expm1_for_float((double)x); }
 #endif
 
 #ifdef LG_LIBM_ELEMENTARY
@@ -377,12 +409,12 @@ LG_ELEMENTARY double lg_exprel(double x) { return x == 0.0 ? 1.0 : expm1(x) / x;
 LG_ELEMENTARY float lg_exprelf(float x) { return x == 0.0F ? 1.0F : expm1f(x) / x; }
 #else
 /* exprel(x) = (e^x - 1)/x, and 1 at x = 0 where the quotient is 0/0, inf at +inf. */
-LG_ELEMENTARY double lg_exprel(double x)
+LG_VECTOR_DOUBLE double lg_exprel(double x)
 {
-    const double q = lg_expm1(x) / x;
+    const double q = lg_expm1_for_double(x) / x;
     return x == 0.0 ? 1.0 : (x > 0x1.fffffffffffffp1023 ? x : q);
 }
-LG_ELEMENTARY float lg_exprelf(float x)
+LG_VECTOR_FLOAT float lg_exprelf(float x)
 {
     const double q = lg_expm1_for_float((double)x) / (double)x;
     return x == 0.0F ? 1.0F : (x > 0x1.fffffep127F ? x : (float)q);

@@ -12,7 +12,8 @@ from ...ir.statements import Block, For, If, Let, Statement, View
 from ...ir.written import CPrinter, Num
 from ...version import __version__
 from ..cfamily.kernel import C_TYPES, HELPERS, environment
-from ..cfamily.printer import CALL_USES, ELEMENT_TYPES, StatementPrinter, statement_uses
+from ..cfamily.printer import (CALL_USES, ELEMENT_TYPES, StatementPrinter, statement_uses,
+                               vector_functions)
 
 NETWORK_FUNCTION = "lg_network"
 ROWS_SUFFIX = "_rows"  # (threads > 1) a scratch parameter: every batch row's, one after another
@@ -38,6 +39,7 @@ class NetworkContext:
     fabs: str
     levels: tuple[str, ...] = ()
     flush_denormals: bool = False
+    vector_functions: bool = False  # elementary functions as vector functions, not inlined
     unread: str = ""  # the arguments this program does not read, cast to void
     inline: str = "static inline"
     constant: str = "static const"
@@ -83,7 +85,7 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
         buffers=program.buffers, types=ELEMENT_TYPES,
         prologue=_indented(printer.text(prologue)),
         body=_indented(printer.text(body)),
-        helpers=frozenset(helpers),
+        helpers=frozenset(helpers), vector_functions=vector_functions(body),
         fabs="fabsf" if dtype == "float32" else "fabs",
         levels=levels(plan), flush_denormals=plan.flush_denormals,
         linkage="" if exported else "static ", threads=plan.threads,

@@ -104,6 +104,7 @@ class KernelContext:
     flush_denormals: bool
     all_shared: bool  # only index 0 of the parameter scratch is read
     propagators: tuple[PropagatorNames, ...] = ()  # computed before the constants, per neuron
+    vector_functions: bool = False  # elementary functions as vector functions, not inlined
     inline: str = "static inline"  # how helper functions are declared (CUDA adds __device__)
     constant: str = "static const"  # and constant tables
     # filled once the body is rendered, from what its templates declare they use (uses.py)

@@ -9,34 +9,36 @@ import numpy as np
 
 from ...codegen.build import Kernel, build
 from .kernel import HELPERS, environment
+from .printer import CALL_USES, ELEMENTARY_CALLS
 
 # The model functions that lifgen computes itself, by the helper that computes each.
-ELEMENTARY = {"exp": "lg_exp", "expm1": "lg_expm1", "log": "lg_log", "log1p": "lg_log1p",
-              "tanh": "lg_tanh", "exprel": "lg_exprel"}
+ELEMENTARY = {name: CALL_USES[name][0] for name in ELEMENTARY_CALLS}
 ARRAY_TYPES = {np.dtype(np.float64): ("double", ""), np.dtype(np.float32): ("float", "f")}
 
 
-def elementary_source() -> str:
-    """The C source of every elementary function with a loop applying it to an array."""
+def elementary_source(inlined: bool = False) -> str:
+    """The C source of every elementary function with a loop applying it to an array: compiled
+    as vector functions, or `inlined` into the loops (as in a kernel with few call sites)."""
     helpers = {n for h in ELEMENTARY.values() for n in (h, *HELPERS[h])}
-    k = types.SimpleNamespace(helpers=frozenset(helpers), inline="static inline")
+    k = types.SimpleNamespace(helpers=frozenset(helpers), inline="static inline",
+                              vector_functions=not inlined)
     return environment().get_template("c/elementary_arrays.c.j2").render(
         k=k, names=list(ELEMENTARY))
 
 
-def elementary_library(fma: bool = False) -> Kernel:
+def elementary_library(fma: bool = False, inlined: bool = False) -> Kernel:
     """The compiled functions (with `fma`, compiled allowing contraction into fused
-    multiply-adds, to show the results do not rely on either)."""
+    multiply-adds, to show the results do not rely on either; `inlined`: see elementary_source)."""
     cdef = "\n".join(f"void lg_array_{name}{suffix}(const {t} *x, {t} *y, int64_t n);"
                      for name in ELEMENTARY for t, suffix in ARRAY_TYPES.values())
-    return build(elementary_source(), cdef, fma=fma)
+    return build(elementary_source(inlined), cdef, fma=fma)
 
 
-def evaluate(name: str, x: np.ndarray, fma: bool = False) -> np.ndarray:
+def evaluate(name: str, x: np.ndarray, fma: bool = False, inlined: bool = False) -> np.ndarray:
     """lifgen's `name` (a key of ELEMENTARY) of every element of the float64 or float32 `x`."""
     x = np.ascontiguousarray(x)
     c_type, suffix = ARRAY_TYPES[x.dtype]
-    kernel = elementary_library(fma)
+    kernel = elementary_library(fma, inlined)
     y = np.empty_like(x)
     getattr(kernel.lib, f"lg_array_{name}{suffix}")(
         kernel.ffi.cast(f"const {c_type} *", x.ctypes.data),

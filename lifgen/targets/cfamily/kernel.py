@@ -30,7 +30,7 @@ from ...ir.written import (Call, CPrinter, Name, Node, Num, Tree, children, rebu
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
                       StateNames)
-from .printer import StatementPrinter, print_expression, statement_uses
+from .printer import StatementPrinter, print_expression, statement_uses, vector_functions
 
 C_TYPES = {"float64": "double", "float32": "float"}
 KERNEL_FUNCTION = "lg_run"
@@ -164,6 +164,7 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         constants_uses=statement_uses((trees, matrices)),
         draws_noise=model.is_stochastic,
         after_spike_reads_reset="lg_reset" in identifiers(step.after_spike),
+        vector_functions=vector_functions(step.step),
         precise=bool(step_map.propagator), levels=[number(Num(float(v))) for v in levels],
         flush_denormals=schedule.flush_denormals, propagators=tuple(propagators),
         all_shared=all(p.name in shared for p in model.parameters))
