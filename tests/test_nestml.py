@@ -42,9 +42,11 @@ OWN_ODES = {
 # Read; their spike test reads previous(V_m), which tests/ode_reference.py does not: run, not
 # compared (open work).
 RUN_ONLY = {"traub_psc_alpha", "terub_gpe", "terub_stn", "wb_cond_multisyn"}
-READ = sorted(RUNS) + sorted(OWN_ODES) + sorted(RUN_ONLY)
+# Read; Ornstein-Uhlenbeck noise conductances (random_normal in update): their statistics
+# checked against theory (test_hh_cond_exp_destexhe_...).
+NOISY = {"hh_cond_exp_destexhe"}
+READ = sorted(RUNS) + sorted(OWN_ODES) + sorted(RUN_ONLY) + sorted(NOISY)
 REFUSED = {
-    "hh_cond_exp_destexhe": "reads the state V_m",
     "hh_moto_5ht": "V_m_init + 66",
     "hill_tononi": "several names in one declaration",
     "iaf_psc_delta_fixed_timestep": "if refr_counter == 0:",
@@ -107,6 +109,18 @@ def test_a_named_model_matches_its_equations_written_by_hand(name):
     assert spikes
 
 
+def test_auto_on_iaf_cond_exp_matches_at_the_spike_steps_too():
+    """auto chose hybrid_sub2, whose substeps stopped every state at a spike substep: the
+    conductances, which no reset sets, lost the rest of the step (g_inh 5e-4 of its scale off
+    at spike steps), and the pilot missed it (its spiking neuron had no synaptic input, and
+    spike steps were left out for every state). Now only the reset's states stop, and the
+    pilot has spiking neurons kicked on each port and counts the others' errors there."""
+    model = lifgen.load_model(path("iaf_cond_exp"))
+    kicks = port_kicks(model, 10.0)
+    states, spikes = REFERENCES["iaf_cond_exp"]().run(400.0, kicks, STEPS)
+    assert_matches(run_lifgen(model, "auto", 400.0, kicks), states, spikes)
+
+
 @pytest.mark.parametrize("name", sorted(OWN_ODES))
 def test_a_model_matches_solve_ivp_of_the_reader_s_own_equations(name):
     method, current, weight = OWN_ODES[name]
@@ -123,6 +137,38 @@ def test_a_model_read_runs_100_ms_finite(name):
     model = lifgen.load_model(path(name))
     result = run_lifgen(model, "rkf45", 100.0, port_kicks(model, 10.0))
     assert all(np.isfinite(v).all() for v in result.traces.values())
+
+
+def test_hh_cond_exp_destexhe_s_noise_conductances_are_exact_ornstein_uhlenbeck_processes():
+    """NESTML's update block steps g_noise_exc/inh exactly with random_normal() before
+    integrate_odes(): read as dg/dt = (g0 - g)/tau + sqrt(D)*xi_g, each its own noise source,
+    stepped exactly first, the rest by rkf45 with g held at its new value. Its parameters'
+    defaults that read V_m are computed at V_m's initial value, E_L."""
+    model = lifgen.load_model(path("hh_cond_exp_destexhe"))
+    assert [x.name for x in model.noise_symbols] == ["xi_g_noise_exc", "xi_g_noise_inh"]
+    values = {q.name: q.value for q in model.parameters}
+    v = -80.0  # E_L, V_m's initial value
+    assert values["alpha_p_init"] == pytest.approx(1e-4 * (v + 30) / (1 - np.exp(-(v + 30) / 9)))
+    assert values["g_noise_exc0"] == 12.0  # 0.012 uS, kept in nS beside the other conductances
+    simulator = lifgen.compile(model, method="rkf45")
+    assert [s.name for s, _ in simulator.step_map.noise_updates] == ["g_noise_exc",
+                                                                     "g_noise_inh"]
+    dt, taus = 0.1, {"exc": 2.7, "inh": 10.5}
+    means, sds = {"exc": 12.0, "inh": 57.0}, {"exc": 3.0, "inh": 6.6}
+    first = simulator.run(1, 8000, record=["g_noise_exc", "g_noise_inh"], seed=3)
+    for kind, tau in taus.items():  # one exact step from the mean: sd*sqrt(1 - exp(-2dt/tau))
+        g = first.traces[f"g_noise_{kind}"][0]
+        assert g.std() == pytest.approx(sds[kind] * np.sqrt(1 - np.exp(-2 * dt / tau)),
+                                        rel=0.04)
+    result = simulator.run(600, 200, inputs={"I_stim": 1000.0}, seed=4,
+                           record=["V_m", "g_noise_exc", "g_noise_inh"])
+    for kind in taus:
+        g = result.traces[f"g_noise_{kind}"][200:]
+        assert g.mean() == pytest.approx(means[kind], rel=0.02)
+        assert g.std() == pytest.approx(sds[kind], rel=0.06)
+    exc, inh = (result.traces[f"g_noise_{k}"][200:] - means[k] for k in taus)
+    assert abs((exc * inh).mean() / (exc.std() * inh.std())) < 0.03  # independent sources
+    assert np.isfinite(result.traces["V_m"]).all() and result.spike_count.sum() > 0
 
 
 def test_names_units_ports_and_the_time_unit_are_nestml_s():

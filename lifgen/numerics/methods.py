@@ -374,10 +374,13 @@ def substepped(method: Method, n: int) -> Method:
 def substep(model: Model, step: Callable[[Model, bool], Step], n: int) -> Step:
     """(stages, updates) of n steps of `step` with dt/n: each substep's stages and results are
     temporaries (lg_sub1_..., ...) that the next substep reads; the updates take the last.
-    Where a reset follows the spike, the substeps stop once the spike condition holds (see
-    `_spiked_within`)."""
+    Where a reset follows the spike, the states a reset assigns stop once the spike condition
+    holds (see `_spiked_within`); the others integrate on to the step's end, as NEST integrates
+    the whole step before its reset (a synaptic conductance frozen at a spike substep was 5e-4
+    of its scale off)."""
     states = [s for s, _ in model.odes]
     stages, current = [], {s: s for s in states}
+    reset = {s for _, assignments in model.resets for s, _ in assignments}
     for j in range(1, n + 1):
         sub_stages, updates = step(model, False)
         renamed = {k: sympy.Symbol(f"lg_sub{j}_{k.name.removeprefix('lg_')}")
@@ -386,8 +389,8 @@ def substep(model: Model, step: Callable[[Model, bool], Step], n: int) -> Step:
         stages += [(renamed[k], e.xreplace(mapping)) for k, e in sub_stages]
         spiked = _spiked_within(model, current) if j > 1 else sympy.false
         following = {s: sympy.Symbol(f"lg_sub{j}_{s}") for s in states}
-        stages += [(following[s], e.xreplace(mapping) if spiked is sympy.false else
-                    sympy.Piecewise((current[s], spiked), (e.xreplace(mapping), True)))
+        stages += [(following[s], e.xreplace(mapping) if spiked is sympy.false or s not in reset
+                    else sympy.Piecewise((current[s], spiked), (e.xreplace(mapping), True)))
                    for s, e in updates]
         current = following
     return stages, [(s, current[s]) for s in states]

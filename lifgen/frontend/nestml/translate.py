@@ -18,7 +18,7 @@ import sympy
 
 from ...errors import ModelError
 from ..expressions import names_in, parse_expression
-from ..units import Unit, unit_of_symbol, unit_symbol
+from ..units import Unit, parse_unit, unit_of_symbol, unit_symbol
 from .blocks import Line, read_lines
 from .declarations import (Declaration, Ode, SpikePort, declaration, kernel_parts, ode, port,
                            unit_of, unit_text)
@@ -103,6 +103,8 @@ class Reader:
         self.dropped: dict[str, str] = {}  # NESTML state -> the lifgen construct it became
         self.previous: dict[str, str] = {}  # NESTML state holding another's previous value
         self.decays: dict[str, str] = {}  # state -> its rate, from `X = X * exp(-dt/tau)`
+        # state -> (rate, mean, spread) of its Ornstein-Uhlenbeck step with random_normal()
+        self.noise: dict[str, tuple[str, str, str]] = {}
         self.convolutions = Convolutions(self)
 
     # -- declarations ---------------------------------------------------------------------
@@ -158,22 +160,45 @@ class Reader:
             self.parameters[item.name] = (value, None)
             return  # read at its default where the update block tests it
         unit = unit_of(item.type, self.source, item.field)
-        read = [n for n in self.states if re.search(rf"(?<![\w']){re.escape(n)}(?![\w'$])",
-                                                    item.value)]
-        if read:
-            raise ModelError(f"the default of the parameter {item.name} reads the state "
-                             f"{read[0]}: a lifgen parameter is a number", self.source, item.field)
+        default, read = self._at_initial_state(item)
         names = {p: p for p in self.parameters}
         names["inf"] = "lg_inf"
-        text = Translator(Scope(self, names), self.source, item.field).translate(item.value)
+        text = Translator(Scope(self, names), self.source, item.field).translate(default)
         value = self.evaluate(text, unit, item.field)
         self.parameters[item.name] = (value, unit)
         entry: dict[str, Any] = {"value": value}
+        kept = in_nest_units(unit) if unit is not None else None
+        if unit is not None and kept is not None and kept is not unit:
+            entry["value"] = float(f"{value * unit.factor_to(kept):.{SIGNIFICANT}g}")
+            unit = kept
+        if read:
+            entry["description"] = (f"NESTML's default reads {', '.join(read)}: computed at "
+                                    "the initial state")
         if unit is not None:
             entry["unit"] = unit.text
         self.parameter_table[item.name] = entry
         if item.constraint:
             self.constraints.append(item.constraint)
+
+    def _at_initial_state(self, item: Declaration) -> tuple[str, list[str]]:
+        """A parameter's default with each state it reads replaced by the state's initial value
+        (hh_cond_exp_destexhe's alpha_n_init reads V_m), and the states read. NESTML's code
+        sets parameters before the state, so NEST reads V_m there before V_m is set; the
+        initial value is what such a default evidently means. A state whose initial value
+        reads a state in turn is refused."""
+        def reads(text: str) -> list[str]:
+            return [n for n in self.states
+                    if re.search(rf"(?<![\w']){re.escape(n)}(?![\w'$])", text)]
+        read, default = reads(item.value), item.value
+        for state in read:
+            initial = self.states[state].value
+            if reads(initial):
+                raise ModelError(f"the default of the parameter {item.name} reads the state "
+                                 f"{state}, whose initial value reads a state: a lifgen "
+                                 "parameter is a number", self.source, item.field)
+            default = re.sub(rf"(?<![\w']){re.escape(state)}(?![\w'$])", f"({initial})",
+                             default)
+        return default, read
 
     def evaluate(self, text: str, unit: Unit | None, field: str) -> float:
         """The value of `text` (parameters at their values) in `unit`: NEST computes a
@@ -316,7 +341,8 @@ class Reader:
         """The NESTML states moved by an ODE (a second-order ODE moves two)."""
         moved = []
         for state in self.states:
-            if state in self.odes or (state + "'") in self.odes or state in self.decays:
+            if state in self.odes or (state + "'") in self.odes or state in self.decays \
+                    or state in self.noise:
                 moved.append(state)
         return moved
 
@@ -328,6 +354,10 @@ class Reader:
             name = self.state_name(state)
             if state in self.decays:
                 rhs = f"-({self.decays[state]})*{self.base_names()[state]}"
+            elif state in self.noise:
+                rate, mean, spread = self.noise[state]
+                rhs = (f"({rate})*(({mean}) - {self.base_names()[state]}) "
+                       f"+ ({spread})*xi_{name}")
             elif state in self.odes:
                 equation = self.odes[state]
                 rhs = self.translate(equation.value, f"line {equation.line.number}")
@@ -437,7 +467,7 @@ class Reader:
                                            item.field)
             entry: dict[str, Any] = {"initial": self.stores(state, initial)}
             if unit is not None and self.state_name(state) == lifgen_name(state):  # X_per_w: 1
-                entry["unit"] = unit.text
+                entry["unit"] = in_nest_units(unit).text
             states[self.state_name(state)] = entry
         states.update(self.convolutions.states())
         document: dict[str, Any] = {
@@ -458,6 +488,20 @@ class Reader:
             document["synapses"] = synapses
         document.update(behaviour)
         return _renamed_case_twins(document)
+
+
+# NEST's units of each kind: a quantity declared in another prefix of one (hh_cond_exp_destexhe's
+# noise conductances in uS beside nS) is kept in it, so that the model's units form one system
+NEST_UNITS = ("mV", "ms", "pA", "nS", "pF")
+
+
+def in_nest_units(unit: Unit) -> Unit:
+    """NEST's unit of `unit`'s kind, where `unit` is another prefix of it; else `unit`."""
+    for text in NEST_UNITS:
+        nest = parse_unit(text)
+        if nest.si[1] == unit.si[1] and nest.text != unit.text:
+            return nest
+    return unit
 
 
 def _si(unit: Unit | None) -> sympy.Expr:
