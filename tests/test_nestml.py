@@ -3,10 +3,10 @@ on the neuron models of NESTML's own library (tests/reference/nestml, copied unc
 
 Every model read runs 100 ms at NEST's resolution with a constant current and a spike on each
 port; its states and spike steps are compared with scipy's solve_ivp (DOP853, rtol = atol =
-1e-12) on NEST's grid. For iaf_psc_exp the reference's equations are written here by hand from
-NEST's documentation; for the others the reference integrates the reader's own ODEs
-(tests/ode_reference.py), which checks lifgen's numerics and the translated step semantics but
-not the translation of the equations themselves. Every other model is a ModelError naming the
+1e-12) on NEST's grid, of its equations written by hand in tests/nestml_references.py from the
+NESTML file and NEST's documentation (not from lifgen's reader). hh_cond_exp_destexhe, whose
+noise conductances draw random numbers, is checked against the Ornstein-Uhlenbeck process's
+statistics. Every other model is a ModelError naming the
 NESTML line or construct; hostile text is a ModelError, never code."""
 
 from pathlib import Path
@@ -16,8 +16,8 @@ import pytest
 
 import lifgen
 from lifgen.errors import ModelError
-from nestml_references import REFERENCES
-from ode_reference import kick_drives, reference_run
+from nestml_references import MORE_REFERENCES, REFERENCES
+from ode_reference import kick_drives
 
 NESTML = Path(__file__).parent / "reference" / "nestml"
 # name -> (method, I_stim in pA, weight of a spike on each port): the method NEST's own model
@@ -33,24 +33,27 @@ RUNS = {
     "hh_psc_alpha": ("rkf45", 300.0, 300.0), "hh_cond_exp_traub": ("rkf45", 300.0, 20.0),
     "wb_cond_exp": ("rkf45", 100.0, 10.0), "traub_cond_multisyn": ("rkf45", 200.0, 100.0),
 }
-# Read and checked against solve_ivp of the reader's own ODEs only (the test's reference for
-# these is not written by hand): name -> (method, I_stim, weight).
-OWN_ODES = {
-    "aeif_psc_alpha": ("rkf45", 800.0, 300.0), "aeif_cond_alpha_alt": ("rkf45", 800.0, 10.0),
-    "iaf_cond_exp_sfa_rr": ("rkf45", 400.0, 10.0),
+# Checked against equations written by hand too (tests/nestml_references.py MORE_REFERENCES),
+# the spike test reading V_m_old from the integrated trajectory: name -> (method, I_stim,
+# weight, rtol). terub_gpe (a 1 pF membrane, 28 spikes in 100 ms) magnifies differences through
+# its spikes: at rkf45's default tolerance 1e-10 it is 8e-5 of its scale off, at 1e-12 (the
+# reference's own) 1.1e-6; it is compared at that tolerance to 1e-5.
+MORE = {
+    "aeif_psc_alpha": ("rkf45", 800.0, 300.0, None), "aeif_cond_alpha_alt": ("rkf45", 800.0, 10.0, None),
+    "iaf_cond_exp_sfa_rr": ("rkf45", 400.0, 10.0, None), "traub_psc_alpha": ("rkf45", 100.0, 10.0, None),
+    "wb_cond_multisyn": ("rkf45", 100.0, 10.0, None), "terub_stn": ("rkf45", 100.0, 10.0, None),
+    "terub_gpe": ("rkf45", 100.0, 10.0, 1e-12),
 }
-# Read; their spike test reads previous(V_m), which tests/ode_reference.py does not: run, not
-# compared (open work).
-RUN_ONLY = {"traub_psc_alpha", "terub_gpe", "terub_stn", "wb_cond_multisyn"}
 # Read; Ornstein-Uhlenbeck noise conductances (random_normal in update): their statistics
 # checked against theory (test_hh_cond_exp_destexhe_...).
 NOISY = {"hh_cond_exp_destexhe"}
-READ = sorted(RUNS) + sorted(OWN_ODES) + sorted(RUN_ONLY) + sorted(NOISY)
+READ = sorted(RUNS) + sorted(MORE) + sorted(NOISY)
+# name -> (the NESTML line the refusal names, the construct it quotes)
 REFUSED = {
-    "hh_moto_5ht": "V_m_init + 66",
-    "hill_tononi": "several names in one declaration",
-    "iaf_psc_delta_fixed_timestep": "if refr_counter == 0:",
-    "ignore_and_fire": "Bq",
+    "hh_moto_5ht": (58, "adds -66 (a dimensionless number) and -V_m_init (volt)"),
+    "hill_tononi": (63, "several names in one declaration"),
+    "iaf_psc_delta_fixed_timestep": (84, "'if refr_counter == 0:'"),
+    "ignore_and_fire": (50, "the type 'Bq'"),
 }
 STEPS = 1000  # 100 ms at 0.1 ms
 
@@ -71,9 +74,10 @@ def port_kicks(model, weight):
             for k, s in enumerate(model.synapses)]
 
 
-def run_lifgen(model, method, current, kicks):
+def run_lifgen(model, method, current, kicks, rtol=None):
     targets = {s.name: s.target for s in model.synapses}
-    simulator = lifgen.compile(model, method=method, dt="0.1 ms")
+    tolerances = {} if rtol is None else {"rtol": rtol, "atol": rtol}
+    simulator = lifgen.compile(model, method=method, dt="0.1 ms", **tolerances)
     drives = kick_drives(model, [(step, targets[port], w) for step, port, w in kicks])
     return simulator.run(STEPS, inputs={"I_stim": current}, record=list(model.state_names),
                          drives=drives or None)
@@ -87,10 +91,10 @@ def scale(values):
     return max(float(np.max(np.abs(values))), 1e-3)
 
 
-def assert_matches(result, states, spikes):
+def assert_matches(result, states, spikes, tolerance=1e-6):
     errors = {n: float(np.max(np.abs(result.traces[n][:, 0] - v)) / scale(v))
               for n, v in states.items()}
-    assert max(errors.values()) < 1e-6, errors
+    assert max(errors.values()) < tolerance, errors
     assert spike_steps(result) == [int(s) for s in spikes]
 
 
@@ -121,22 +125,21 @@ def test_auto_on_iaf_cond_exp_matches_at_the_spike_steps_too():
     assert_matches(run_lifgen(model, "auto", 400.0, kicks), states, spikes)
 
 
-@pytest.mark.parametrize("name", sorted(OWN_ODES))
-def test_a_model_matches_solve_ivp_of_the_reader_s_own_equations(name):
-    method, current, weight = OWN_ODES[name]
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_every_other_model_matches_its_equations_written_by_hand(name):
+    """The seven models beyond the issue's 18 that were checked only against an integration of
+    the reader's own ODEs, or only run (their spike test reads V_m_old, the state before the
+    step): against equations written in tests/nestml_references.py."""
+    method, current, weight, rtol = MORE[name]
     model = lifgen.load_model(path(name))
+    reference = MORE_REFERENCES[name]()
+    assert set(model.state_names) == set(reference.names)
     kicks = port_kicks(model, weight)
-    targets = {s.name: s.target for s in model.synapses}
-    states, spikes = reference_run(model, 0.1, STEPS, {"I_stim": current},
-                                   [(step, targets[port], w) for step, port, w in kicks])
-    assert_matches(run_lifgen(model, method, current, kicks), states, spikes)
-
-
-@pytest.mark.parametrize("name", sorted(RUN_ONLY))
-def test_a_model_read_runs_100_ms_finite(name):
-    model = lifgen.load_model(path(name))
-    result = run_lifgen(model, "rkf45", 100.0, port_kicks(model, 10.0))
-    assert all(np.isfinite(v).all() for v in result.traces.values())
+    assert {port for _, port, _ in kicks} == set(reference.ports)
+    states, spikes = reference.run(current, kicks, STEPS)
+    assert_matches(run_lifgen(model, method, current, kicks, rtol), states, spikes,
+                   1e-6 if rtol is None else 1e-5)
+    assert spikes
 
 
 def test_hh_cond_exp_destexhe_s_noise_conductances_are_exact_ornstein_uhlenbeck_processes():
@@ -183,9 +186,13 @@ def test_names_units_ports_and_the_time_unit_are_nestml_s():
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_a_model_lifgen_cannot_express_is_refused_naming_the_construct(name):
+    """The file, the NESTML line (not a field of lifgen's document) and the construct."""
     with pytest.raises(ModelError) as raised:
         lifgen.from_nestml(path(name))
-    assert REFUSED[name] in str(raised.value), str(raised.value)
+    number, construct = REFUSED[name]
+    message = str(raised.value)
+    assert message.startswith(f"{name}_neuron.nestml, line {number}: "), message
+    assert construct in message and message.count(f"line {number}:") == 1, message
 
 
 HEADER = "model m:\n    state:\n        V mV = 0 mV\n    equations:\n        V' = {rhs}\n" \

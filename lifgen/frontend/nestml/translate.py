@@ -106,6 +106,7 @@ class Reader:
         # state -> (rate, mean, spread) of its Ornstein-Uhlenbeck step with random_normal()
         self.noise: dict[str, tuple[str, str, str]] = {}
         self.convolutions = Convolutions(self)
+        self.origins: dict[str, Line] = {}  # a field of the document -> the NESTML line it came from
 
     # -- declarations ---------------------------------------------------------------------
 
@@ -125,7 +126,35 @@ class Reader:
             self.internals[item.name] = item
         self._read_equations()
         behaviour = read_behaviour(self)
-        return self._document(behaviour)
+        document = self._document(behaviour)
+        self._record_origins()
+        return document
+
+    def _record_origins(self) -> None:
+        """Which NESTML line wrote each field of the document that names one quantity."""
+        for kind, table in (("parameters", {}), ("states", self.states),
+                            ("expressions", self.inlines), ("internals", self.internals)):
+            for name, item in table.items():
+                self.origins[f"[{kind}] {self.state_name(name) if kind == 'states' else name}"] \
+                    = item.line
+        for line in self._lines("parameters"):
+            name = line.text.split()[0]
+            self.origins[f"[parameters] {name}"] = line
+        handler = next(iter(self.blocks.get("onCondition", [])), None)
+        if handler is not None:
+            self.origins["[spike] condition"] = handler
+
+    def located(self, error: ModelError) -> ModelError:
+        """`error`, found by lifgen's model-file checks in the document, as the NESTML line that
+        wrote the field: the line quoted, the functions it calls named with their lines."""
+        line = self.origins.get(error.field or "")
+        if line is None:
+            return error
+        called = [f"{name}() (line {self.functions[name].number})" for name in self.functions
+                  if re.search(rf"\b{re.escape(name)}\s*\(", line.text)]
+        through = f"; it calls {', '.join(called)}" if called else ""
+        return ModelError(f"{line.text!r}: {error.problem} (lifgen's {error.field}{through})",
+                          self.source, f"line {line.number}")
 
     def _lines(self, keyword: str) -> list[Line]:
         return [line for block in self.blocks.get(keyword, []) for line in block.children]
@@ -367,6 +396,10 @@ class Reader:
             else:  # X' is a state: X moves as it
                 rhs = self.reads(state + "'")
             laws.append(f"d{name}/dt = {self.stores(state, rhs)}")
+            origin = (self.odes[state].line if state in self.odes else
+                      self.odes[state + "'"].line if state + "'" in self.odes else None)
+            if origin is not None:
+                self.origins[f"[equations] laws #{len(laws)}"] = origin
         return laws + self.convolutions.laws()
 
     def dimensionless(self, text: str) -> str:
@@ -377,8 +410,7 @@ class Reader:
         if dimensions is None or dimensions.is_number:
             return text
         for nestml_unit in NESTML_UNITS:
-            ratio = sympy.simplify(dimensions / _si(unit_of(nestml_unit, self.source, "")))
-            if ratio.is_number:
+            if _measured_in(dimensions, _si(unit_of(nestml_unit, self.source, ""))):
                 return f"({text})/({nestml_unit})"
         return text
 
@@ -412,7 +444,7 @@ class Reader:
                 return None
             else:
                 values[symbol] = sample
-        return sympy.simplify(expr.xreplace(values))
+        return _dimension_simplified(expr.xreplace(values))
 
     def real_in_nestml_units(self, text: str, item: Declaration) -> str:
         """An inline declared `real` whose value is a quantity (terub_gpe's `I_exc_mod real =
@@ -423,7 +455,7 @@ class Reader:
         if dimensions is None or dimensions.is_number:
             return text
         for nestml_unit in NESTML_UNITS:
-            if sympy.simplify(dimensions / _si(unit_of(nestml_unit, self.source, ""))).is_number:
+            if _measured_in(dimensions, _si(unit_of(nestml_unit, self.source, ""))):
                 return f"({text})/({nestml_unit})"
         return text
 
@@ -502,6 +534,27 @@ def in_nest_units(unit: Unit) -> Unit:
         if nest.si[1] == unit.si[1] and nest.text != unit.text:
             return nest
     return unit
+
+
+SIMPLIFY_OPS = 40  # larger dimension expressions are only combined, not simplified
+
+
+def _dimension_simplified(expr: sympy.Expr) -> sympy.Expr:
+    """An expression of sample numbers and SI base units brought to one power product where it
+    is one. SymPy's simplify took minutes on hh_moto_5ht's rate functions (which add numbers to
+    voltages); products and like terms combine as SymPy builds them, so a large expression is
+    only powsimp'd: a sum of unlike units stays a sum, which is what its callers look for."""
+    if sympy.count_ops(expr) <= SIMPLIFY_OPS:
+        return sympy.simplify(expr)
+    return sympy.powsimp(expr, force=True)
+
+
+def _measured_in(dimensions: sympy.Expr, unit: sympy.Expr) -> bool:
+    """Whether `dimensions` (from dimensions_of) are a number of `unit`'s. A sum of unlike
+    units (a number added to a voltage) is none."""
+    if isinstance(dimensions, sympy.Add) and not dimensions.is_number:
+        return False
+    return bool(_dimension_simplified(dimensions / unit).is_number)
 
 
 def _si(unit: Unit | None) -> sympy.Expr:
