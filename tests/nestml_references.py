@@ -269,25 +269,31 @@ def gates(rates_of, V):
 
 
 def hh_psc_alpha():
-    e, i = "K_syn_exc__X__exc_spikes", "K_syn_inh__X__inh_spikes"
-
     def rates_of(V):
         return {"Act_m": (1.0 / exprel(-(V + 40.0) / 10.0), 4.0 * math.exp(-(V + 65.0) / 18.0)),
                 "Inact_h": (0.07 * math.exp(-(V + 65.0) / 20.0),
                             1.0 / (1.0 + math.exp(-(V + 35.0) / 10.0))),
                 "Act_n": (0.1 / exprel(-(V + 55.0) / 10.0), 0.125 * math.exp(-(V + 65.0) / 80.0))}
+    return hh_alpha_currents(rates_of, (12000.0, 50.0, 3600.0, -77.0, 30.0, -54.402), -65.0)
+
+
+def hh_alpha_currents(rates_of, channels, V_0):
+    """A Hodgkin-Huxley neuron (C_m 100 pF; `channels` g_Na, E_Na, g_K, E_K, g_L, E_L) with
+    alpha-kernel currents, whose spike test is the step after the peak above 0 mV."""
+    e, i = "K_syn_exc__X__exc_spikes", "K_syn_inh__X__inh_spikes"
+    g_Na, E_Na, g_K, E_K, g_L, E_L = channels
 
     def rates(x, I):
         V = x["V_m"]
-        current = (I + x[e] + x[i] - 12000.0 * x["Act_m"]**3 * x["Inact_h"] * (V - 50.0)
-                   - 3600.0 * x["Act_n"]**4 * (V + 77.0) - 30.0 * (V + 54.402))
+        current = (I + x[e] + x[i] - g_Na * x["Act_m"]**3 * x["Inact_h"] * (V - E_Na)
+                   - g_K * x["Act_n"]**4 * (V - E_K) - g_L * (V - E_L))
         r = {"V_m": current / 100.0}
         for gate, (a, b) in rates_of(V).items():
             r[gate] = a * (1 - x[gate]) - b * x[gate]
         alpha(x, e, e + "__d", 0.2, r)
         alpha(x, i, i + "__d", 2.0, r)
         return r
-    return Reference({"V_m": -65.0, **gates(rates_of, -65.0), e: 0.0, e + "__d": 0.0, i: 0.0,
+    return Reference({"V_m": V_0, **gates(rates_of, V_0), e: 0.0, e + "__d": 0.0, i: 0.0,
                       i + "__d": 0.0}, rates, after_peak(0.0),
                      ports={"exc_spikes": e + "__d", "inh_spikes": i + "__d"})
 
@@ -351,43 +357,6 @@ def wb_cond_exp():
 TRAUB_SYNAPSES = (("AMPA", "AMPA", 0.1, 0.5, 2.4, 0.0), ("NMDA", "NMDA", 0.075, 4.0, 40.0, 0.0),
                   ("GABAA", "GABA_A", 0.33, 1.0, 7.0, -70.0),
                   ("GABAB", "GABA_B", 0.0132, 60.0, 200.0, -90.0))
-
-
-def traub_cond_multisyn():
-    names = {kernel: f"g_{kernel}__X__{port}" for kernel, port, *_ in TRAUB_SYNAPSES}
-
-    def m_rates(V):
-        return {"Act_m": (0.32 * (V + 54.0) / (1.0 - math.exp(-(V + 54.0) / 4.0)),
-                          0.28 * (V + 27.0) / (math.exp((V + 27.0) / 5.0) - 1.0)),
-                "Inact_h": (0.128 * math.exp(-(V + 50.0) / 18.0),
-                            4.0 / (1.0 + math.exp(-(V + 27.0) / 5.0))),
-                "Act_n": (0.032 * (V + 52.0) / (1.0 - math.exp(-(V + 52.0) / 5.0)),
-                          0.5 * math.exp(-(V + 57.0) / 40.0))}
-
-    def rates(x, I):
-        V = x["V_m"]
-        g = {k: x[n] for k, n in names.items()}
-        I_syn = (-g["AMPA"] * V - g["NMDA"] * V / (1.0 + math.exp((-58.0 - V) / 2.5))
-                 - g["GABAA"] * (V + 70.0) - g["GABAB"] * (V + 90.0))
-        current = (I + I_syn - 10000.0 * x["Act_m"]**3 * x["Inact_h"] * (V - 50.0)
-                   - 8000.0 * x["Act_n"]**4 * (V + 100.0) - 10.0 * (V + 67.0))
-        r = {"V_m": current / 100.0}
-        for gate, (a, b) in m_rates(V).items():
-            r[gate] = a * (1 - x[gate]) - b * x[gate]
-        for kernel, _, g_peak, tau_1, tau_2, _ in TRAUB_SYNAPSES:
-            peak = tau_1 * tau_2 * math.log(tau_2 / tau_1) / (tau_2 - tau_1)
-            c = g_peak * (1 / tau_2 - 1 / tau_1) / (math.exp(-peak / tau_1)
-                                                    - math.exp(-peak / tau_2))
-            n = names[kernel]
-            r[n + "__dollar"] = -x[n + "__dollar"] / tau_1
-            r[n] = c * x[n + "__dollar"] - x[n] / tau_2
-        return r
-    initial = {"V_m": -70.0, **gates(m_rates, -70.0)}
-    for n in names.values():
-        initial.update({n: 0.0, n + "__dollar": 0.0})
-    return Reference(initial, rates, after_peak(-20.0),
-                     ports={port: names[kernel] + "__dollar"
-                            for kernel, port, *_ in TRAUB_SYNAPSES})
 
 
 # -- the models checked before only against the reader's own ODEs, and the four whose spike
@@ -456,21 +425,7 @@ def traub_m_rates(V):
 
 
 def traub_psc_alpha():
-    e, i = "K_syn_exc__X__exc_spikes", "K_syn_inh__X__inh_spikes"
-
-    def rates(x, I):
-        V = x["V_m"]
-        current = (I + x[e] + x[i] - 10000.0 * x["Act_m"]**3 * x["Inact_h"] * (V - 50.0)
-                   - 8000.0 * x["Act_n"]**4 * (V + 100.0) - 10.0 * (V + 67.0))
-        r = {"V_m": current / 100.0}
-        for gate, (a, b) in traub_m_rates(V).items():
-            r[gate] = a * (1 - x[gate]) - b * x[gate]
-        alpha(x, e, e + "__d", 0.2, r)
-        alpha(x, i, i + "__d", 2.0, r)
-        return r
-    return Reference({"V_m": -70.0, **gates(traub_m_rates, -70.0), e: 0.0, e + "__d": 0.0,
-                      i: 0.0, i + "__d": 0.0}, rates, after_peak(0.0),
-                     ports={"exc_spikes": e + "__d", "inh_spikes": i + "__d"})
+    return hh_alpha_currents(traub_m_rates, (10000.0, 50.0, 8000.0, -100.0, 10.0, -67.0), -70.0)
 
 
 def multisynapse(x, V, names, rates):
@@ -568,6 +523,27 @@ def terub(kind):
     return Reference({"V_m": E_L, "gate_h": 0.0, "gate_n": 0.0, "gate_r": 0.0, "Ca_con": 0.0,
                       e: 0.0, e + "__d": 0.0, i: 0.0, i + "__d": 0.0}, rates, after_peak(0.0),
                      ports={"exc_spikes": e + "__d", "inh_spikes": i + "__d"})
+
+
+def traub_cond_multisyn():
+    names = {kernel: f"g_{kernel}__X__{port}" for kernel, port, *_ in TRAUB_SYNAPSES}
+
+    def rates(x, I):
+        V = x["V_m"]
+        r = {}
+        I_syn = multisynapse(x, V, names, r)
+        current = (I + I_syn - 10000.0 * x["Act_m"]**3 * x["Inact_h"] * (V - 50.0)
+                   - 8000.0 * x["Act_n"]**4 * (V + 100.0) - 10.0 * (V + 67.0))
+        r["V_m"] = current / 100.0
+        for gate, (a, b) in traub_m_rates(V).items():
+            r[gate] = a * (1 - x[gate]) - b * x[gate]
+        return r
+    initial = {"V_m": -70.0, **gates(traub_m_rates, -70.0)}
+    for n in names.values():
+        initial.update({n: 0.0, n + "__dollar": 0.0})
+    return Reference(initial, rates, after_peak(-20.0),
+                     ports={port: names[kernel] + "__dollar"
+                            for kernel, port, *_ in TRAUB_SYNAPSES})
 
 
 REFERENCES = {
