@@ -1,6 +1,8 @@
 """method="auto" by accuracy: each candidate's error, estimated on a pilot run in NumPy.
 
-A linear system takes its exact propagator and white noise Euler-Maruyama, by form alone. Any
+A linear system takes its exact propagator and white noise Euler-Maruyama (unless only
+Ornstein-Uhlenbeck states are noisy beside others: their noise-free path is the pilot), by form
+alone. Any
 other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the candidates' step
 maps are evaluated as written, so it measures what the kernel computes): neurons with the
 model's default parameters and initial values, its inputs held at a moderate value (the first
