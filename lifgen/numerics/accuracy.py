@@ -2,9 +2,8 @@
 
 A linear system takes its exact propagator and white noise Euler-Maruyama (unless only
 Ornstein-Uhlenbeck states are noisy beside others: their noise-free path is the pilot), by form
-alone. Any
-other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the candidates' step
-maps are evaluated as written, so it measures what the kernel computes): neurons with the
+alone. Any other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the
+candidates' step maps are evaluated as written, so it measures what the kernel computes): neurons with the
 model's default parameters and initial values, its inputs held at a moderate value (the first
 moves the membrane's rest DRIVE_SHARE of the way to threshold, by the linearization at the
 initial state), one neuron more driven SPIKING_SHARE of the way so that it spikes, and one more
