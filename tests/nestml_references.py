@@ -509,8 +509,9 @@ def terub(kind):
                       - 1.0 / (1.0 + math.exp(-0.25 / 0.07))) ** 2
         I_T = g_T * inf["a"] ** 3 * t_gate * (V - E_Ca)
         I_Ca = g_Ca * inf["s"] ** 2 * (V - E_Ca)
-        ionic = (g_Na * inf["m"] ** 3 * x["gate_h"] * (V - 55.0) + g_K * x["gate_n"] ** 4 * (V + 80.0)
-                 + g_L * (V - E_L) + I_T + I_Ca + g_ahp * x["Ca_con"] / (x["Ca_con"] + k1) * (V + 80.0))
+        ionic = (g_Na * inf["m"] ** 3 * x["gate_h"] * (V - 55.0)
+                 + g_K * x["gate_n"] ** 4 * (V + 80.0) + g_L * (V - E_L) + I_T + I_Ca
+                 + g_ahp * x["Ca_con"] / (x["Ca_con"] + k1) * (V + 80.0))
         tau_n, tau_h, tau_r = taus(V)
         r = {"V_m": -ionic + I - x[e] * V - x[i] * (V - E_inh),  # I_inh_mod, x[i] signed
              "gate_h": phi_h * (inf["h"] - x["gate_h"]) / tau_h,

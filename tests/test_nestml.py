@@ -39,8 +39,10 @@ RUNS = {
 # its spikes: at rkf45's default tolerance 1e-10 it is 8e-5 of its scale off, at 1e-12 (the
 # reference's own) 1.1e-6; it is compared at that tolerance to 1e-5.
 MORE = {
-    "aeif_psc_alpha": ("rkf45", 800.0, 300.0, None), "aeif_cond_alpha_alt": ("rkf45", 800.0, 10.0, None),
-    "iaf_cond_exp_sfa_rr": ("rkf45", 400.0, 10.0, None), "traub_psc_alpha": ("rkf45", 100.0, 10.0, None),
+    "aeif_psc_alpha": ("rkf45", 800.0, 300.0, None),
+    "aeif_cond_alpha_alt": ("rkf45", 800.0, 10.0, None),
+    "iaf_cond_exp_sfa_rr": ("rkf45", 400.0, 10.0, None),
+    "traub_psc_alpha": ("rkf45", 100.0, 10.0, None),
     "wb_cond_multisyn": ("rkf45", 100.0, 10.0, None), "terub_stn": ("rkf45", 100.0, 10.0, None),
     "terub_gpe": ("rkf45", 100.0, 10.0, 1e-12),
 }

@@ -3,14 +3,15 @@
 A linear system takes its exact propagator and white noise Euler-Maruyama (unless only
 Ornstein-Uhlenbeck states are noisy beside others: their noise-free path is the pilot), by form
 alone. Any other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the
-candidates' step maps are evaluated as written, so it measures what the kernel computes): neurons with the
-model's default parameters and initial values, its inputs held at a moderate value (the first
-moves the membrane's rest DRIVE_SHARE of the way to threshold, by the linearization at the
-initial state), one neuron more driven SPIKING_SHARE of the way so that it spikes, and one more
-per synapse type that a kick hits at KICK_STEP (it moves the membrane KICK_SHARE of the way to
-threshold). Along the pilot's path each candidate's local error is estimated by step doubling
-(one step of dt against two of dt/2, times 2^p/(2^p - 1) for order p) relative to each state's
-scale, its largest magnitude over the pilot, and summed along each neuron's path: an estimate of
+candidates' step maps are evaluated as written, so it measures what the kernel computes):
+neurons with the model's default parameters and initial values, its inputs held at a moderate
+value (the first moves the membrane's rest DRIVE_SHARE of the way to threshold, by the
+linearization at the initial state), one neuron more driven SPIKING_SHARE of the way so that it
+spikes, one more per synapse type that a kick hits at KICK_STEP, and one more spiking neuron per
+synapse type kicked every KICK_PERIOD steps from then on (each kick moves the membrane KICK_SHARE
+of the way to threshold). Along the pilot's path each candidate's local error is estimated by
+step doubling (one step of dt against two of dt/2, times 2^p/(2^p - 1) for order p) relative to
+each state's scale, its largest magnitude over the pilot, and summed along each neuron's path: an estimate of
 the error a run gathers, which a per-step bound alone misses (rk4 on hodgkin_huxley at 0.01 ms
 is under 1e-6 in every step but gathers 1.6e-6 over 200 ms). auto takes the cheapest candidate
 (methods.AUTO_CANDIDATES) whose estimate is under `rtol` (default 1e-6); when none is, the most
@@ -18,10 +19,10 @@ accurate, with a warning naming a dt at which a pilot puts it under.
 
 Steps that end in a reset spike are left out for the states the reset sets (the reset erases
 their errors; the path goes on from the reset state), not for the others (a conductance carries
-its error at a spike step on), and refractory holds are not simulated. A candidate whose step leaves a state
-non-finite anywhere on the path, spike steps included, is refused: the kernel would keep the
-NaN (rk4 in substeps runs an exponential integrate-and-fire neuron past its cut-off within one
-step). A model without a reset (Hodgkin-Huxley) is measured through its spikes, its ODE.
+its error at a spike step on), and refractory holds are not simulated. A candidate whose step
+leaves a state non-finite anywhere on the path, spike steps included, is refused: the kernel
+would keep the NaN (rk4 in substeps runs an exponential integrate-and-fire neuron past its
+cut-off within one step). A model without a reset (Hodgkin-Huxley) is measured through its spikes, its ODE.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ class Reader:
         # state -> (rate, mean, spread) of its Ornstein-Uhlenbeck step with random_normal()
         self.noise: dict[str, tuple[str, str, str]] = {}
         self.convolutions = Convolutions(self)
-        self.origins: dict[str, Line] = {}  # a field of the document -> the NESTML line it came from
+        self.origins: dict[str, Line] = {}  # a field of the document -> the line that wrote it
 
     # -- declarations ---------------------------------------------------------------------
 

@@ -44,7 +44,8 @@ _TIMER_DONE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*<=\s*0\s*(?:ms|s)
 _COUNTER_TEST = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*==\s*0$")
 _BOOLEAN_TEST = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*==\s*(?P<value>true|false)$")
 _DECLARED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s+[^=\s][^=]*=(?!=)")
-_RANDOM_NORMAL = re.compile(r"\brandom_normal\s*\(\s*(?P<mean>[^(),]+?)\s*,\s*(?P<sd>[^(),]+?)\s*\)")
+_RANDOM_NORMAL = re.compile(r"\brandom_normal\s*\(\s*(?P<mean>[^(),]+?)\s*,"
+                            r"\s*(?P<sd>[^(),]+?)\s*\)")
 _ON = re.compile(r"^(?P<kind>onReceive|onCondition)\s*\((?P<argument>.*)\)$")
 
 
