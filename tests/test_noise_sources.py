@@ -97,3 +97,19 @@ def test_brian2_named_noise_sources_read_and_written_back():
     assert [s.name for s in model.noise_symbols] == ["xi_a", "xi_b"]
     equations = lifgen.to_brian2(model)["model"]
     assert "xi_a*" in equations and "xi_b*" in equations
+
+
+def test_named_sources_are_the_same_in_a_block_a_continued_run_and_a_network(two_sources, run):
+    whole = run.traces
+    block = two_sources.run(400, 40, record=["g", "h"], seed=7, first_neuron=1000).traces
+    for name in ("g", "h"):
+        np.testing.assert_array_equal(block[name], whole[name][:, 1000:1040])
+    first = two_sources.run(150, 4000, record=["g"], seed=7)
+    second = two_sources.run(250, 4000, record=["g"], seed=7, initial=first.state)
+    np.testing.assert_array_equal(np.concatenate([first.traces["g"], second.traces["g"]]),
+                                  whole["g"])
+    network = lifgen.Network(dt=DT)
+    network.add("P", two_sources.model, 40)
+    in_network = network.compile().run(400, record={"P": ["g", "h"]}, seed=7)["P"].traces
+    for name in ("g", "h"):
+        np.testing.assert_array_equal(in_network[name], whole[name][:, :40])
