@@ -269,25 +269,31 @@ def gates(rates_of, V):
 
 
 def hh_psc_alpha():
-    e, i = "K_syn_exc__X__exc_spikes", "K_syn_inh__X__inh_spikes"
-
     def rates_of(V):
         return {"Act_m": (1.0 / exprel(-(V + 40.0) / 10.0), 4.0 * math.exp(-(V + 65.0) / 18.0)),
                 "Inact_h": (0.07 * math.exp(-(V + 65.0) / 20.0),
                             1.0 / (1.0 + math.exp(-(V + 35.0) / 10.0))),
                 "Act_n": (0.1 / exprel(-(V + 55.0) / 10.0), 0.125 * math.exp(-(V + 65.0) / 80.0))}
+    return hh_alpha_currents(rates_of, (12000.0, 50.0, 3600.0, -77.0, 30.0, -54.402), -65.0)
+
+
+def hh_alpha_currents(rates_of, channels, V_0):
+    """A Hodgkin-Huxley neuron (C_m 100 pF; `channels` g_Na, E_Na, g_K, E_K, g_L, E_L) with
+    alpha-kernel currents, whose spike test is the step after the peak above 0 mV."""
+    e, i = "K_syn_exc__X__exc_spikes", "K_syn_inh__X__inh_spikes"
+    g_Na, E_Na, g_K, E_K, g_L, E_L = channels
 
     def rates(x, I):
         V = x["V_m"]
-        current = (I + x[e] + x[i] - 12000.0 * x["Act_m"]**3 * x["Inact_h"] * (V - 50.0)
-                   - 3600.0 * x["Act_n"]**4 * (V + 77.0) - 30.0 * (V + 54.402))
+        current = (I + x[e] + x[i] - g_Na * x["Act_m"]**3 * x["Inact_h"] * (V - E_Na)
+                   - g_K * x["Act_n"]**4 * (V - E_K) - g_L * (V - E_L))
         r = {"V_m": current / 100.0}
         for gate, (a, b) in rates_of(V).items():
             r[gate] = a * (1 - x[gate]) - b * x[gate]
         alpha(x, e, e + "__d", 0.2, r)
         alpha(x, i, i + "__d", 2.0, r)
         return r
-    return Reference({"V_m": -65.0, **gates(rates_of, -65.0), e: 0.0, e + "__d": 0.0, i: 0.0,
+    return Reference({"V_m": V_0, **gates(rates_of, V_0), e: 0.0, e + "__d": 0.0, i: 0.0,
                       i + "__d": 0.0}, rates, after_peak(0.0),
                      ports={"exc_spikes": e + "__d", "inh_spikes": i + "__d"})
 
@@ -353,36 +359,187 @@ TRAUB_SYNAPSES = (("AMPA", "AMPA", 0.1, 0.5, 2.4, 0.0), ("NMDA", "NMDA", 0.075, 
                   ("GABAB", "GABA_B", 0.0132, 60.0, 200.0, -90.0))
 
 
-def traub_cond_multisyn():
-    names = {kernel: f"g_{kernel}__X__{port}" for kernel, port, *_ in TRAUB_SYNAPSES}
+# -- the models checked before only against the reader's own ODEs, and the four whose spike
+# test reads V_m_old ----------------------------------------------------------------------------
 
-    def m_rates(V):
-        return {"Act_m": (0.32 * (V + 54.0) / (1.0 - math.exp(-(V + 54.0) / 4.0)),
-                          0.28 * (V + 27.0) / (math.exp((V + 27.0) / 5.0) - 1.0)),
-                "Inact_h": (0.128 * math.exp(-(V + 50.0) / 18.0),
-                            4.0 / (1.0 + math.exp(-(V + 27.0) / 5.0))),
-                "Act_n": (0.032 * (V + 52.0) / (1.0 - math.exp(-(V + 52.0) / 5.0)),
-                          0.5 * math.exp(-(V + 57.0) / 40.0))}
+def scaled_alpha(x, value, jump, tau, sign, rates):
+    """An alpha kernel written as NESTML's second-order ODE I'' = -2 I'/tau - I/tau^2, with a
+    spike adding w*e/tau to I' (aeif_psc_alpha's `I_syn_exc' += ... * (e / tau_exc) * s`): the
+    reader keeps I'/(sign*e/tau) as the state `jump`, which the weight moves (sign -1 on an
+    inhibitory port, whose weights are negative)."""
+    c = sign * E / tau
+    rates[value] = c * x[jump]
+    rates[jump] = (-2.0 * c * x[jump] / tau - x[value] / tau ** 2) / c
+
+
+def aeif_alpha(kind):
+    if kind == "psc":
+        e, i = "I_syn_exc", "I_syn_inh"
+        taus, threshold = (0.2, 2.0), -50.4  # aeif_psc_alpha tests V_th
+    else:
+        e, i = "g_exc", "g_inh"
+        taus, threshold = (0.2, 2.0), 0.0
+
+    def rates(x, I):
+        V = min(x["V_m"], 0.0)
+        current = -30.0 * (V + 70.6) + 60.0 * math.exp((V + 50.4) / 2.0) - x["w"] + I
+        if kind == "psc":
+            current += x[e] - x[i]
+        else:
+            current += -x[e] * V - x[i] * (V + 85.0)
+        r = {"V_m": current / 281.0, "w": (4.0 * (V + 70.6) - x["w"]) / 144.0}
+        scaled_alpha(x, e, e + "__d_per_w", taus[0], 1.0, r)
+        scaled_alpha(x, i, i + "__d_per_w", taus[1], -1.0, r)
+        return r
+    states = [e, e + "__d_per_w", i, i + "__d_per_w"]
+    return Reference({"V_m": -70.6, "w": 0.0, **{s: 0.0 for s in states}}, rates,
+                     lambda b, x: x["V_m"] >= threshold,
+                     lambda x: {**x, "V_m": -60.0, "w": x["w"] + 80.5}, ["V_m"],
+                     ports={"exc_spikes": states[1], "inh_spikes": states[3]})
+
+
+def iaf_cond_exp_sfa_rr():
+    e, i = "g_exc__X__exc_spikes", "g_inh__X__inh_spikes"
+
+    def rates(x, I):
+        V, g_inh = x["V_m"], -x[i]
+        current = (-28.95 * (V + 70.0) + I - x[e] * V - g_inh * (V + 75.0)
+                   - x["g_sfa"] * (V + 70.0) - x["g_rr"] * (V + 70.0))
+        return {"V_m": current / 289.5, "g_sfa": -x["g_sfa"] / 110.0,
+                "g_rr": -x["g_rr"] / 1.97, e: -x[e] / 1.5, i: -x[i] / 10.0}
+    return Reference({"V_m": -70.0, "g_sfa": 0.0, "g_rr": 0.0, e: 0.0, i: 0.0}, rates,
+                     lambda b, x: x["V_m"] >= -57.0,
+                     lambda x: {**x, "V_m": -70.0, "g_sfa": x["g_sfa"] + 14.48,
+                                "g_rr": x["g_rr"] + 3214.0},
+                     ["V_m", "g_sfa", "g_rr"], hold=5, ports={"exc_spikes": e, "inh_spikes": i})
+
+
+def traub_m_rates(V):
+    """The Traub gates of traub_psc_alpha and traub_cond_multisyn, at V in mV."""
+    return {"Act_m": (0.32 * (V + 54.0) / (1.0 - math.exp(-(V + 54.0) / 4.0)),
+                      0.28 * (V + 27.0) / (math.exp((V + 27.0) / 5.0) - 1.0)),
+            "Inact_h": (0.128 * math.exp(-(V + 50.0) / 18.0),
+                        4.0 / (1.0 + math.exp(-(V + 27.0) / 5.0))),
+            "Act_n": (0.032 * (V + 52.0) / (1.0 - math.exp(-(V + 52.0) / 5.0)),
+                      0.5 * math.exp(-(V + 57.0) / 40.0))}
+
+
+def traub_psc_alpha():
+    return hh_alpha_currents(traub_m_rates, (10000.0, 50.0, 8000.0, -100.0, 10.0, -67.0), -70.0)
+
+
+def multisynapse(x, V, names, rates):
+    """traub_cond_multisyn's and wb_cond_multisyn's four beta conductances (their rates into
+    `rates`) and their current at V."""
+    g = {k: x[n] for k, n in names.items()}
+    for kernel, _, g_peak, tau_1, tau_2, _ in TRAUB_SYNAPSES:
+        peak = tau_1 * tau_2 * math.log(tau_2 / tau_1) / (tau_2 - tau_1)
+        c = g_peak * (1 / tau_2 - 1 / tau_1) / (math.exp(-peak / tau_1) - math.exp(-peak / tau_2))
+        n = names[kernel]
+        rates[n + "__dollar"] = -x[n + "__dollar"] / tau_1
+        rates[n] = c * x[n + "__dollar"] - x[n] / tau_2
+    return (-g["AMPA"] * V - g["NMDA"] * V / (1.0 + math.exp((-58.0 - V) / 2.5))
+            - g["GABAA"] * (V + 70.0) - g["GABAB"] * (V + 90.0))
+
+
+def wb_cond_multisyn():
+    names = {kernel: f"g_{kernel}__X__{port}" for kernel, port, *_ in TRAUB_SYNAPSES}
 
     def rates(x, I):
         V = x["V_m"]
-        g = {k: x[n] for k, n in names.items()}
-        I_syn = (-g["AMPA"] * V - g["NMDA"] * V / (1.0 + math.exp((-58.0 - V) / 2.5))
-                 - g["GABAA"] * (V + 70.0) - g["GABAB"] * (V + 90.0))
+        rate = wb_rates(V)
+        a_m, b_m = rate.pop("m_inf")
+        r = {}
+        I_syn = multisynapse(x, V, names, r)
+        current = (I + I_syn - 3500.0 * (a_m / (a_m + b_m))**3 * x["Inact_h"] * (V - 55.0)
+                   - 900.0 * x["Act_n"]**4 * (V + 90.0) - 10.0 * (V + 65.0))
+        r["V_m"] = current / 100.0
+        for gate, (a, b) in rate.items():
+            r[gate] = a * (1 - x[gate]) - b * x[gate]
+        return r
+    initial = gates(wb_rates, -65.0)
+    initial.pop("m_inf")
+    initial = {"V_m": -65.0, **initial}
+    for n in names.values():
+        initial.update({n: 0.0, n + "__dollar": 0.0})
+    return Reference(initial, rates, after_peak(-55.0),
+                     ports={port: names[kernel] + "__dollar"
+                            for kernel, port, *_ in TRAUB_SYNAPSES})
+
+
+def boltzmann(V, theta, sigma):
+    return 1.0 / (1.0 + math.exp(-(V - theta) / sigma))
+
+
+# Terman-Rubin GPe and STN (NESTML's terub_gpe, terub_stn): numbers in mV, ms, pA, nS, pF, as
+# NEST computes their `real` currents. (E_L, g_L, g_Na, g_K, E_Ca, g_Ca, g_T, g_ahp, tau_inh,
+# E_inhibitory, phi_h, phi_n, phi_r, epsilon, k_Ca, k1), and each gate's (theta, sigma).
+TERUB = {
+    "gpe": ((-55.0, 0.1, 120.0, 30.0, 120.0, 0.15, 0.5, 30.0, 12.5, -100.0, 0.05, 0.1, 1.0, 1e-4,
+             15.0, 30.0),
+            {"a": (-57.0, 2.0), "h": (-58.0, -12.0), "m": (-37.0, 10.0), "n": (-50.0, 14.0),
+             "r": (-70.0, -2.0), "s": (-35.0, 2.0)}),
+    "stn": ((-60.0, 2.25, 37.5, 45.0, 140.0, 0.5, 0.5, 9.0, 0.08, -85.0, 0.75, 0.75, 0.5, 5e-5,
+             22.5, 15.0),
+            {"a": (-63.0, 7.8), "h": (-39.0, -3.1), "m": (-30.0, 15.0), "n": (-32.0, 8.0),
+             "r": (-67.0, -2.0), "s": (-39.0, 8.0)}),
+}
+
+
+def terub(kind):
+    e, i = "g_exc__X__exc_spikes", "g_inh__X__inh_spikes"
+    (E_L, g_L, g_Na, g_K, E_Ca, g_Ca, g_T, g_ahp, tau_inh, E_inh, phi_h, phi_n, phi_r, epsilon,
+     k_Ca, k1), gate = TERUB[kind]
+
+    def taus(V):
+        if kind == "gpe":
+            tau = 0.05 + 0.27 / (1.0 + math.exp(-(V + 40.0) / -12.0))
+            return tau, tau, 30.0
+        return (1.0 + 100.0 / (1.0 + math.exp(-(V + 80.0) / -26.0)),
+                1.0 + 500.0 / (1.0 + math.exp(-(V + 57.0) / -3.0)),
+                7.1 + 17.5 / (1.0 + math.exp(-(V - 68.0) / -2.2)))
+
+    def rates(x, I):
+        V = x["V_m"]
+        inf = {g: boltzmann(V, *ts) for g, ts in gate.items()}
+        if kind == "gpe":
+            t_gate = x["gate_r"]
+        else:
+            t_gate = (1.0 / (1.0 + math.exp((x["gate_r"] - 0.25) / 0.07))
+                      - 1.0 / (1.0 + math.exp(-0.25 / 0.07))) ** 2
+        I_T = g_T * inf["a"] ** 3 * t_gate * (V - E_Ca)
+        I_Ca = g_Ca * inf["s"] ** 2 * (V - E_Ca)
+        ionic = (g_Na * inf["m"] ** 3 * x["gate_h"] * (V - 55.0)
+                 + g_K * x["gate_n"] ** 4 * (V + 80.0) + g_L * (V - E_L) + I_T + I_Ca
+                 + g_ahp * x["Ca_con"] / (x["Ca_con"] + k1) * (V + 80.0))
+        tau_n, tau_h, tau_r = taus(V)
+        r = {"V_m": -ionic + I - x[e] * V - x[i] * (V - E_inh),  # I_inh_mod, x[i] signed
+             "gate_h": phi_h * (inf["h"] - x["gate_h"]) / tau_h,
+             "gate_n": phi_n * (inf["n"] - x["gate_n"]) / tau_n,
+             "gate_r": phi_r * (inf["r"] - x["gate_r"]) / tau_r,
+             "Ca_con": epsilon * (-I_Ca - I_T - k_Ca * x["Ca_con"])}
+        alpha(x, e, e + "__d", 1.0, r)
+        alpha(x, i, i + "__d", tau_inh, r)
+        return r
+    return Reference({"V_m": E_L, "gate_h": 0.0, "gate_n": 0.0, "gate_r": 0.0, "Ca_con": 0.0,
+                      e: 0.0, e + "__d": 0.0, i: 0.0, i + "__d": 0.0}, rates, after_peak(0.0),
+                     ports={"exc_spikes": e + "__d", "inh_spikes": i + "__d"})
+
+
+def traub_cond_multisyn():
+    names = {kernel: f"g_{kernel}__X__{port}" for kernel, port, *_ in TRAUB_SYNAPSES}
+
+    def rates(x, I):
+        V = x["V_m"]
+        r = {}
+        I_syn = multisynapse(x, V, names, r)
         current = (I + I_syn - 10000.0 * x["Act_m"]**3 * x["Inact_h"] * (V - 50.0)
                    - 8000.0 * x["Act_n"]**4 * (V + 100.0) - 10.0 * (V + 67.0))
-        r = {"V_m": current / 100.0}
-        for gate, (a, b) in m_rates(V).items():
+        r["V_m"] = current / 100.0
+        for gate, (a, b) in traub_m_rates(V).items():
             r[gate] = a * (1 - x[gate]) - b * x[gate]
-        for kernel, _, g_peak, tau_1, tau_2, _ in TRAUB_SYNAPSES:
-            peak = tau_1 * tau_2 * math.log(tau_2 / tau_1) / (tau_2 - tau_1)
-            c = g_peak * (1 / tau_2 - 1 / tau_1) / (math.exp(-peak / tau_1)
-                                                    - math.exp(-peak / tau_2))
-            n = names[kernel]
-            r[n + "__dollar"] = -x[n + "__dollar"] / tau_1
-            r[n] = c * x[n + "__dollar"] - x[n] / tau_2
         return r
-    initial = {"V_m": -70.0, **gates(m_rates, -70.0)}
+    initial = {"V_m": -70.0, **gates(traub_m_rates, -70.0)}
     for n in names.values():
         initial.update({n: 0.0, n + "__dollar": 0.0})
     return Reference(initial, rates, after_peak(-20.0),
@@ -400,4 +557,11 @@ REFERENCES = {
     "izhikevich_psc_alpha": izhikevich_psc_alpha, "hh_psc_alpha": hh_psc_alpha,
     "hh_cond_exp_traub": hh_cond_exp_traub, "wb_cond_exp": wb_cond_exp,
     "traub_cond_multisyn": traub_cond_multisyn,
+}
+# The models checked before only against the reader's own ODEs, or only run.
+MORE_REFERENCES = {
+    "aeif_psc_alpha": lambda: aeif_alpha("psc"), "aeif_cond_alpha_alt": lambda: aeif_alpha("cond"),
+    "iaf_cond_exp_sfa_rr": iaf_cond_exp_sfa_rr, "traub_psc_alpha": traub_psc_alpha,
+    "wb_cond_multisyn": wb_cond_multisyn, "terub_gpe": lambda: terub("gpe"),
+    "terub_stn": lambda: terub("stn"),
 }

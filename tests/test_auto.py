@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 
 import lifgen
 from lifgen.errors import NumericalWarning
-from lifgen.numerics.methods import closed_linear_states
+from lifgen.numerics.methods import closed_linear_states, symbolic_step
 
 from ode_reference import kick_drives, reference_run
 
@@ -181,3 +182,13 @@ def test_substeps_stop_at_the_spike_so_an_exponential_neuron_stays_finite(model,
     for drive in drives:
         result = sim.run(2000, 1, inputs={"I": drive})
         assert np.isfinite(result.state["V"]).all() and result.spike_count[0] > 0, drive
+
+
+def test_at_a_spike_substep_only_the_states_a_reset_sets_stop():
+    """iaf_cond_exp's conductances, which no reset sets, integrate on to the step's end; V,
+    which the reset replaces, stops (hybrid_sub2 froze both: g_in 5e-4 off at spike steps)."""
+    model = lifgen.load_model(str(MODELS / "iaf_cond_exp.toml"))
+    stages, updates = symbolic_step(model, "hybrid_sub2", inline=False)
+    last = {k.name: e for k, e in stages if k.name.startswith("lg_sub2_")}
+    held = {name for name, e in last.items() if e.has(sympy.Piecewise)}
+    assert held == {"lg_sub2_V"}, held

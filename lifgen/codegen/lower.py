@@ -9,6 +9,7 @@ to the schedule.)
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Collection, Mapping, Sequence
 
@@ -16,9 +17,9 @@ import sympy
 
 from ..numerics.discretize import TAU, StepMap
 from ..numerics.methods import METHODS
-from ..numerics.methods import NORMAL, SUBSTEP
+from ..numerics.methods import NORMAL, SUBSTEP, normal_symbol
 from ..ir.symbols import ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
-from ..ir.statements import (INT, Assign, Block, Break, Cast, Comment, Element, Expression, If, Let,
+from ..ir.statements import (INT, Assign, Integer, Block, Break, Cast, Comment, Element, Expression, If, Let,
                          Loop, NeuronStep, Select, Statement, identifiers)
 from ..ir.written import (Call, Name, Neg, Node, Not, Num, Op, Tree, from_sympy, substitute,
                           symbols, to_text)
@@ -62,6 +63,7 @@ class _Scope:
         table: dict[sympy.Symbol, Expression] = {
             DT: name("lg_dt"), SPIKE: Cast(name("lg_spike")), RESET: Cast(name("lg_reset")),
             TAU: name("lg_tau"), NORMAL: name("lg_normal_z"), SUBSTEP: name("lg_rk_hs")}
+        table.update({normal_symbol(xi): name(_normal_local(xi)) for xi in model.noise_symbols})
         for s in model.state_symbols:
             kind = propagation or ("new" if s in new else "state")
             table[s] = name(local(kind, s.name))
@@ -96,8 +98,8 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
 
     loads = _loads(step_map, options)
     body: list[Statement] = []
-    if model.is_stochastic:
-        body.append(Let("lg_normal_z", Call("normal", ())))
+    body += [Let(_normal_local(xi), _draw(xi)) for xi in model.noise_symbols]
+    body += [Assign(local("state", s.name), before(tree)) for s, tree in step_map.noise_updates]
     if timing == "next_step":
         loads += [Comment(f"reset if the state before this step spiked: {model.spike}"),
                   Let("lg_reset", reset_test, INT)]
@@ -153,11 +155,31 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
     return NeuronStep(step=tuple(_used(loads, rest, outputs) + body), after_spike=tuple(after_spike), margin=margin)
 
 
+def _normal_local(noise: sympy.Symbol) -> str:
+    """The local holding a noise source's normal draw of this step."""
+    return "lg_normal_z" if normal_symbol(noise) == NORMAL else f"lg_normal_z_{noise.name}"
+
+
+def noise_key(noise: sympy.Symbol) -> int:
+    """The 64-bit key that sets a named noise source's stream apart (xi's is 0, its stream as it
+    always was): a hash of the name, so a source draws the same numbers whatever other sources
+    the model has."""
+    return int.from_bytes(hashlib.blake2b(noise.name.encode(), digest_size=8).digest(), "little")
+
+
+def _draw(noise: sympy.Symbol) -> Expression:
+    """This step's standard normal number of a noise source, for this neuron and batch row."""
+    return Call("normal", () if normal_symbol(noise) == NORMAL else (Integer(noise_key(noise)),))
+
+
 def _loads(step_map: StepMap, options: StepOptions) -> list[Statement]:
-    """The neuron's values read from the schedule's arrays (unused ones are dropped later)."""
+    """The neuron's values read from the schedule's arrays (unused ones are dropped later). A
+    noisy state stepped first (noise_updates) is a mutable local."""
     model = step_map.model
     shared_k = shared_constants(step_map, options.shared)
-    loads: list[Statement] = [Let(local("state", n), Element(array("state", n), NEURON))
+    stepped_first = {s.name for s, _ in step_map.noise_updates}
+    loads: list[Statement] = [Let(local("state", n), Element(array("state", n), NEURON),
+                                  mutable=n in stepped_first)
                               for n in state_names(step_map)]
     loads += [Let(local("parameter", p.name), Element(array("parameter", p.name), NEURON))
               for p in model.parameter_symbols if p.name not in options.shared]

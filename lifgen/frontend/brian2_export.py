@@ -18,7 +18,7 @@ from sympy.printing.str import StrPrinter
 from ..errors import ModelError
 from ..ir import written
 from ..ir.model import Model
-from ..ir.symbols import XI
+from ..ir.symbols import is_noise
 from .brian2_strings import unit_text
 from .dimensions import UnitSystem, dimension
 from .units import parse_unit
@@ -39,8 +39,8 @@ class _Brian2Printer(StrPrinter):
         self.scaled, self.time_scale, self.where = scaled, time_scale, where
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
-        if expr == XI:  # lifgen's xi is per sqrt(model time), Brian2's per sqrt(second)
-            return f"(xi*{math.sqrt(self.time_scale)!r}*second**0.5)"
+        if is_noise(expr):  # lifgen's xi is per sqrt(model time), Brian2's per sqrt(second)
+            return f"({expr}*{math.sqrt(self.time_scale)!r}*second**0.5)"
         if expr not in self.scaled:
             raise ModelError(f"{expr} has no Brian2 counterpart", None, self.where)
         return self.scaled[expr]

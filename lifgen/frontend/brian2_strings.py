@@ -354,11 +354,9 @@ def _used_names(texts: list[tuple[str, str]], declared: set[str]) -> list[str]:
         for name in sorted(names_in(text, SOURCE, field)):
             if name in REFUSED_NAMES:
                 raise ModelError(f"{name!r}: {REFUSED_NAMES[name]}", SOURCE, field)
-            if name in declared or name in FUNCTIONS or name in used or name == "xi":
+            if name in declared or name in FUNCTIONS or name in used or name == "xi" \
+                    or re.fullmatch(r"xi_\w+", name):  # noise sources, each its own stream
                 continue
-            if re.fullmatch(r"xi_\w+", name):
-                raise ModelError(f"{name!r}: lifgen has one white noise per model, xi", SOURCE,
-                                 field)
             used.append(name)
     return used
 

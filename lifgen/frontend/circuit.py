@@ -14,7 +14,7 @@ import sympy
 from .budget import SYMPY_SECONDS, OverBudget, within
 from ..errors import ModelError
 from ..ir.algebra import Opaque
-from ..ir.symbols import TIME, symbol, time_function
+from ..ir.symbols import TIME, is_noise, symbol, time_function
 
 
 def derivative_symbol(name: str) -> sympy.Symbol:
@@ -34,7 +34,8 @@ def derive_odes(laws: Sequence[sympy.Basic], state_names: Sequence[str],
     for name, d in zip(state_names, derivatives):
         if d not in free:
             raise ModelError(f"no law gives d{name}/dt", source, field)
-    intermediates = sorted(free - declared - set(derivatives), key=str) if known_names else []
+    intermediates = sorted({f for f in free - declared - set(derivatives) if not is_noise(f)},
+                           key=str) if known_names else []
     unknowns = derivatives + intermediates
     if len(equations) != len(unknowns):
         names = ", ".join(map(str, unknowns))

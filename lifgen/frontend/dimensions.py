@@ -17,7 +17,7 @@ from sympy.physics.units.systems.si import SI, dimsys_SI
 
 from ..errors import ModelError
 from ..ir.functions import ANY_ARGUMENT, SAME_DIMENSION
-from ..ir.symbols import DT, XI, symbol
+from ..ir.symbols import DT, XI, is_noise, symbol
 from .units import PREFIXES, UNITS, Unit, dimension_name, parse_unit, unit_of_symbol
 from ..ir.written import Node, Num, substitute, symbols, to_sympy, to_text
 
@@ -188,7 +188,8 @@ class DimensionCheck:
             return NONE
         if isinstance(expr, sympy.Symbol):
             unit = unit_of_symbol(expr)
-            return dimension(unit) if unit else self.dims.get(expr, NONE)
+            return dimension(unit) if unit else self.dims.get(
+                expr, self.dims[XI] if is_noise(expr) else NONE)
         if isinstance(expr, AppliedUndef):
             return self.dims.get(symbol(expr.func.__name__), NONE)
         if isinstance(expr, sympy.Derivative):

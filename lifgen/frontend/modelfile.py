@@ -22,8 +22,8 @@ from ..ir.written import Assignments, Node, Num
 from ..ir.method_names import WRITTEN_STEPS
 from ..ir.model import (RESET_MECHANISMS, Model, Quantity, Synapse, check_quantities,
                     default_resets)
-from ..ir.symbols import (DT, RESET, SPIKE, TIME, XI, previous_symbol, substitute_expressions, symbol,
-                      time_function)
+from ..ir.symbols import (DT, RESET, SPIKE, TIME, XI, noise_names_in, previous_symbol,
+                      substitute_expressions, symbol, time_function)
 
 
 LAW_SPLIT = re.compile(r"(?<![<>=!])=(?!=)")
@@ -115,8 +115,11 @@ def parse_document(document: Mapping[str, Any], source: str | None,
     names.update({syn.name: syn.symbol for syn in synapses if syn.target is None})
     expression_table = document.get("expressions", {})
     expressions = _expressions(expression_table, names, source)
-    law_names = {"xi": XI, **names, **{e.name: e for e, _ in expressions}}
     equations = document.get("equations", {})
+    law_texts = [str(law) for law in equations.get("laws", ())] if isinstance(
+        equations.get("laws"), list) else []
+    law_names = {"xi": XI, **noise_names_in(law_texts, names), **names,
+                 **{e.name: e for e, _ in expressions}}
     laws: tuple = ()
     intermediates: tuple[str, ...] = ()
     if "laws" in equations:

@@ -22,8 +22,8 @@ from ..errors import ModelError
 from .names import check_name
 from .method_names import METHOD_CHOICES
 
-from .symbols import (ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, TIME, XI,  # noqa: F401 (re-exported)
-                      previous_symbol, symbol, time_function)
+from .symbols import (ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, TIME,  # noqa: F401 (re-exported)
+                      is_noise, noise_symbols, previous_symbol, symbol, time_function)
 
 RESET_MECHANISMS = ("subtract", "zero", "none")
 RESET_TIMINGS = ("next_step", "same_step")
@@ -144,8 +144,13 @@ class Model:
 
     @property
     def is_stochastic(self) -> bool:
-        """True when the ODEs have a white-noise term xi (integrated by Euler-Maruyama)."""
-        return any(rhs.has(XI) for _, rhs in self.odes)
+        """True when the ODEs have a white-noise term, xi or xi_<name>."""
+        return bool(self.noise_symbols)
+
+    @property
+    def noise_symbols(self) -> tuple[sympy.Symbol, ...]:
+        """The independent white-noise sources of the ODEs: xi, then each xi_<name>."""
+        return noise_symbols(rhs for _, rhs in self.odes)
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -322,7 +327,8 @@ def _validate(model: Model) -> None:
         raise ModelError("every state needs exactly one equation, in the order the states are "
                          "declared", src, "[equations]")
     for state, expr in model.odes:
-        _check_known(expr.free_symbols, known | {DT, XI}, src, f"[equations] d{state}/dt")
+        _check_known({s for s in expr.free_symbols if not is_noise(s)}, known | {DT}, src,
+                     f"[equations] d{state}/dt")
     named: set[sympy.Symbol] = set()
     for name, expr in model.expressions:
         _check_known(expr.free_symbols, known | named, src, f"[expressions] {name}")

@@ -1,25 +1,28 @@
 """method="auto" by accuracy: each candidate's error, estimated on a pilot run in NumPy.
 
-A linear system takes its exact propagator and white noise Euler-Maruyama, by form alone. Any
-other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the candidates' step
-maps are evaluated as written, so it measures what the kernel computes): neurons with the
-model's default parameters and initial values, its inputs held at a moderate value (the first
-moves the membrane's rest DRIVE_SHARE of the way to threshold, by the linearization at the
-initial state), one neuron more driven SPIKING_SHARE of the way so that it spikes, and one more
-per synapse type that a kick hits at KICK_STEP (it moves the membrane KICK_SHARE of the way to
-threshold). Along the pilot's path each candidate's local error is estimated by step doubling
-(one step of dt against two of dt/2, times 2^p/(2^p - 1) for order p) relative to each state's
-scale, its largest magnitude over the pilot, and summed along each neuron's path: an estimate of
+A linear system takes its exact propagator and white noise Euler-Maruyama (unless only
+Ornstein-Uhlenbeck states are noisy beside others: their noise-free path is the pilot), by form
+alone. Any other model runs a pilot of PILOT_STEPS steps in NumPy (no C is compiled; the
+candidates' step maps are evaluated as written, so it measures what the kernel computes):
+neurons with the model's default parameters and initial values, its inputs held at a moderate
+value (the first moves the membrane's rest DRIVE_SHARE of the way to threshold, by the
+linearization at the initial state), one neuron more driven SPIKING_SHARE of the way so that it
+spikes, one more per synapse type that a kick hits at KICK_STEP, and one more spiking neuron per
+synapse type kicked every KICK_PERIOD steps from then on (each kick moves the membrane KICK_SHARE
+of the way to threshold). Along the pilot's path each candidate's local error is estimated by
+step doubling (one step of dt against two of dt/2, times 2^p/(2^p - 1) for order p) relative to
+each state's scale, its largest magnitude over the pilot, and summed along each neuron's path: an estimate of
 the error a run gathers, which a per-step bound alone misses (rk4 on hodgkin_huxley at 0.01 ms
 is under 1e-6 in every step but gathers 1.6e-6 over 200 ms). auto takes the cheapest candidate
 (methods.AUTO_CANDIDATES) whose estimate is under `rtol` (default 1e-6); when none is, the most
 accurate, with a warning naming a dt at which a pilot puts it under.
 
-Steps that end in a reset spike are left out (the reset erases them; the path goes on from the
-reset state), and refractory holds are not simulated. A candidate whose step leaves a state
-non-finite anywhere on the path, spike steps included, is refused: the kernel would keep the
-NaN (rk4 in substeps runs an exponential integrate-and-fire neuron past its cut-off within one
-step). A model without a reset (Hodgkin-Huxley) is measured through its spikes, its ODE.
+Steps that end in a reset spike are left out for the states the reset sets (the reset erases
+their errors; the path goes on from the reset state), not for the others (a conductance carries
+its error at a spike step on), and refractory holds are not simulated. A candidate whose step
+leaves a state non-finite anywhere on the path, spike steps included, is refused: the kernel
+would keep the NaN (rk4 in substeps runs an exponential integrate-and-fire neuron past its
+cut-off within one step). A model without a reset (Hodgkin-Huxley) is measured through its spikes, its ODE.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from ..ir.written import NUMPY_OPERATIONS, Assignments, Call, Name, Neg, Not, Nu
 DEFAULT_RTOL = 1e-6  # the error over the pilot, relative to each state's scale
 PILOT_STEPS = 400
 KICK_STEP = 40  # the kicks arrive at the end of this pilot step
+KICK_PERIOD = 20  # and, on the spiking neurons kicked repeatedly, every this many steps on
 DRIVE_SHARE = 0.75  # the first input moves the membrane's rest this share of the way to threshold
 SPIKING_SHARE = 1.5  # and, in one more pilot neuron, this share: past threshold, so that it spikes
 MIN_PATH = 20  # finite pilot steps below which auto cannot estimate errors
@@ -158,15 +162,20 @@ class Pilot:
         targets = [y for y in model.synapses if y.target]
         threshold = membrane_threshold(model, self.parameters)[1]
         spiking = model.input_names[0] if threshold is not None and model.inputs else None
-        shares = [1.0] + ([SPIKING_SHARE / DRIVE_SHARE] if spiking else []) + [1.0] * len(targets)
+        # columns: the moderate neuron, the spiking one, one kicked once per synapse type, and
+        # (where one spikes) one spiking and kicked every KICK_PERIOD steps per synapse type,
+        # so that spikes arrive on the ports while the neuron spikes, as in a network
+        strong = [SPIKING_SHARE / DRIVE_SHARE] if spiking else []
+        shares = [1.0] + strong + [1.0] * len(targets) + strong * len(targets)
         self.columns = len(shares)
+        self.repeated = bool(spiking)
         self.inputs = {n: np.array([v * (s if n == spiking else 1.0) for s in shares])
                        for n, v in drive.items()}
         for n in PATH_SUBSTEPS:  # the fewest substeps that keep the path finite
             stepper = Substeps(self.stepper(accurate, dt / n), n)
             kicks = pilot_kicks(model, stepper, targets, self.parameters)
             self.points, self.kept = trajectory(stepper, self.initial(), self.inputs,
-                                                self.kicked(targets, kicks))
+                                                *self.kicked(targets, kicks))
             if self.steps == PILOT_STEPS:
                 break
         self.point_inputs = {n: np.tile(v, self.steps) for n, v in self.inputs.items()}
@@ -185,17 +194,23 @@ class Pilot:
         return {n: np.full(self.columns, float(v)) for n, v in self.model.initial_values.items()}
 
     def kicked(self, targets: Sequence[Synapse], kicks: Mapping[str, float]
-               ) -> dict[str | None, Array]:
-        """State -> what the kicks add to each pilot neuron: the last neurons, one per synapse
-        type, get that type's."""
-        added = {y.target: np.zeros(self.columns) for y in targets}
+               ) -> tuple[dict[str | None, Array], dict[str | None, Array]]:
+        """(state -> what the kick at KICK_STEP adds to each pilot neuron, state -> what the
+        kicks every KICK_PERIOD steps add): one neuron per synapse type gets that type's once,
+        and where a neuron spikes, one more spiking neuron per type gets it repeatedly."""
+        once = {y.target: np.zeros(self.columns) for y in targets}
+        again = {y.target: np.zeros(self.columns) for y in targets}
+        first = self.columns - len(targets) * (2 if self.repeated else 1)
         for k, y in enumerate(targets):
-            added[y.target][self.columns - len(targets) + k] += kicks[y.name]
-        return added
+            once[y.target][first + k] += kicks[y.name]
+            if self.repeated:
+                again[y.target][first + len(targets) + k] += kicks[y.name]
+        return once, again
 
     def error(self, method: str) -> Estimate:
         """The Estimate of `method`: its local errors by step doubling, relative to each
-        state's scale, summed along each neuron's path (steps ending in a reset left out). A
+        state's scale, summed along each neuron's path (a step ending in a reset left out for
+        the states the reset sets; a synaptic conductance keeps its error there). A
         step of dt that leaves a state non-finite anywhere on the path, spike steps included,
         is an infinite error: the kernel would keep the NaN."""
         order = METHODS[method].order or 1
@@ -206,8 +221,10 @@ class Pilot:
         if not all(np.isfinite(v).all() for v in big.values()):
             worst = next(n for n, v in big.items() if not np.isfinite(v).all())
             return Estimate(np.inf, np.inf, worst)
-        local = {n: np.where(self.kept, np.nan_to_num(np.abs(big[n] - small[n]) * factor,
-                                                      nan=np.inf), 0.0) / self.scale[n]
+        reset = {name for name, _ in whole.resets}  # their values at a spike step are erased
+        local = {n: np.where(self.kept | (n not in reset),
+                             np.nan_to_num(np.abs(big[n] - small[n]) * factor, nan=np.inf),
+                             0.0) / self.scale[n]
                  for n in big}
         summed = {n: e.reshape(-1, self.columns).sum(axis=0).max() for n, e in local.items()}
         worst = max(summed, key=summed.__getitem__)
@@ -229,7 +246,9 @@ def describe(model: Model, drive: Mapping[str, float], spiking: str | None,
         parts.append(f"one neuron more at {quantity(strong, spiking)}, so that it spikes")
     if targets:
         parts.append(", ".join(f"a kick of {quantity(kicks[y.name], y.target)} on {y.name} "
-                               f"({y.target})" for y in targets) + f" at step {KICK_STEP}")
+                               f"({y.target})" for y in targets) + f" at step {KICK_STEP}"
+                     + (f", and every {KICK_PERIOD} steps on a spiking neuron" if spiking
+                        else ""))
     return "; ".join(filter(None, parts)) or "no inputs"
 
 
@@ -248,11 +267,12 @@ class Estimate:
 
 
 def trajectory(stepper: Substeps, initial: States, inputs: Inputs,
-               added: Mapping[str | None, Array], steps: int = PILOT_STEPS
-               ) -> tuple[States, npt.NDArray[np.bool_]]:
+               added: Mapping[str | None, Array], again: Mapping[str | None, Array] = {},
+               steps: int = PILOT_STEPS) -> tuple[States, npt.NDArray[np.bool_]]:
     """Points of the pilot (state -> array of steps x columns, flattened) and which of them
-    start a step that does not end in a reset spike. `added` is added after KICK_STEP. The
-    path stops before a step that leaves a state non-finite."""
+    start a step that does not end in a reset spike. `added` is added after KICK_STEP, `again`
+    after it and every KICK_PERIOD steps on. The path stops before a step that leaves a state
+    non-finite."""
     points, kept, state = [], [], initial
     for k in range(steps):
         following = stepper(state, inputs)
@@ -261,6 +281,8 @@ def trajectory(stepper: Substeps, initial: States, inputs: Inputs,
         points.append(state)
         if k == KICK_STEP:
             following = {n: v + added.get(n, 0.0) for n, v in following.items()}
+        if k >= KICK_STEP and (k - KICK_STEP) % KICK_PERIOD == 0 and again:
+            following = {n: v + again.get(n, 0.0) for n, v in following.items()}
         fired = stepper.spiked(following, inputs, state)
         kept.append(~fired)
         state = stepper.reset(following, inputs, fired, state)
@@ -283,7 +305,7 @@ def pilot_kicks(model: Model, stepper: Substeps, targets: Sequence[Synapse],
     for k, y in enumerate(targets):
         added[y.target][k + 1] += 1.0
     points, _ = trajectory(stepper, initial, {n: 0.0 for n in model.input_names}, added,
-                           PROBE_STEPS)
+                           steps=PROBE_STEPS)
     trace = points[membrane].reshape(-1, columns)
     distance = abs(threshold - model.initial_values[membrane])
     kicks = {}

@@ -16,8 +16,10 @@ from ..errors import InputError, ModelError
 from .stability import stability_warning
 from ..ir.functions import propagator
 from .linear import exact_step, linear_coefficients
-from .methods import (DEFAULT_TOLERANCES, MAX_SUBSTEPS, METHODS, NORMAL, SUBSTEP, auto_by_form,
-                      check_written_step, error_estimates, symbolic_step)
+from ..ir.symbols import XI
+from .methods import (DEFAULT_TOLERANCES, MAX_SUBSTEPS, METHODS, SUBSTEP, auto_by_form,
+                      check_written_step, error_estimates, noise_held, normal_symbol,
+                      ornstein_uhlenbeck_step, symbolic_step)
 from ..ir.model import (ADAPTIVE_STATE, DISCRETE_METHOD, DT, REFRACTORY_STATE, RESET_MECHANISMS,
                         RESET_TIMINGS, Model, check_spike_reads)
 
@@ -59,6 +61,10 @@ class StepMap:
     # with a clamp_period: (no spike while the counter exceeds this, frozen states held while
     # it exceeds this), trees of steps; (): both while it is positive
     refractory_limits: tuple = ()
+    # a noisy model integrated by another method than Euler-Maruyama: each noisy state's exact
+    # Ornstein-Uhlenbeck step, taken first; the method then integrates the other states with
+    # the noisy ones held at their new values (as NESTML's update blocks do)
+    noise_updates: Assignments = ()
 
     @property
     def spike(self) -> sympy.Basic:
@@ -106,6 +112,7 @@ class StepMap:
             lines.append(f"{self.method}: substeps h within the step (at most {limit}), each "
                          f"taken while max |error| / ({atol:g} + {rtol:g}*|x|) <= 1.1; h starts "
                          f"from {ADAPTIVE_STATE}, the last one ends at dt")
+        lines += [f"{s} <- {to_text(v)}   (exactly, first)" for s, v in self.noise_updates]
         lines += [f"{k.name.removeprefix('lg_')} = {to_text(v)}" for k, v in self.stages]
         lines += [f"{s} <- {to_text(v)}" for s, v in self.updates]
         lines += [f"error of {s} = {to_text(v)}" for s, v in self.errors]
@@ -139,7 +146,7 @@ def _ode_step(model: Model, method: str) -> tuple[Assignments, Assignments]:
         return (), written_step
     stages, updates = symbolic_step(model, method, inline=False)
     variables = set(model.state_symbols) | set(model.input_symbols) | {k for k, _ in stages}
-    variables |= {NORMAL, SUBSTEP}
+    variables |= random_variables(model)
     stage_trees = tuple((k, from_sympy(e, first=variables)) for k, e in stages)
     return stage_trees, tuple((s, from_sympy(_collect(e, variables), first=variables))
                               for s, e in updates)
@@ -183,8 +190,9 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
     else:
         (stages, steps), sequential = _ode_step(model, method), False
     variables = set(model.state_symbols) | set(model.input_symbols) | set(model.synapse_symbols)
-    variables |= {NORMAL, SUBSTEP}
+    variables |= random_variables(model)
     constants = Hoister(variables | {k for k, _ in stages})
+    noise_updates = tuple((s, constants.hoist(tree)) for s, tree in _noise_updates(model, method))
     stages = tuple((k, constants.hoist(tree)) for k, tree in stages)
     updates = tuple((s, constants.hoist(tree)) for s, tree in steps)
     errors: Assignments = ()
@@ -215,7 +223,24 @@ def discretize(model: Model, method: str | None = None, dt: float | None = None,
                    warning="\n".join(filter(None, [stability_warning(model, method, dt),
                                                     inaccurate])),
                    held_stages=held_stages, held_updates=held_updates, errors=errors,
-                   adaptive=tolerances, refractory_limits=limits)
+                   adaptive=tolerances, refractory_limits=limits, noise_updates=noise_updates)
+
+
+def random_variables(model: Model) -> set[sympy.Symbol]:
+    """The per-step numbers of the step besides states and inputs: each noise source's normal
+    draw and an adaptive method's substep."""
+    return {normal_symbol(xi) for xi in model.noise_symbols} | {normal_symbol(XI), SUBSTEP}
+
+
+@functools.lru_cache(maxsize=32)
+def _noise_updates(model: Model, method: str) -> Assignments:
+    """The noisy states' exact steps where a method other than Euler-Maruyama integrates a
+    noisy model (ornstein_uhlenbeck_step), as written trees; () otherwise."""
+    if not model.is_stochastic or method == "euler" or model.is_discrete:
+        return ()
+    variables = set(model.state_symbols) | set(model.input_symbols) | random_variables(model)
+    return tuple((s, from_sympy(_collect(e, variables), first=variables))
+                 for s, e in ornstein_uhlenbeck_step(model))
 
 
 @functools.lru_cache(maxsize=32)
@@ -365,8 +390,7 @@ def _choose_method(model: Model, method: str | None, dt: float | None,
         known = ", ".join([*METHODS, "auto"])
         raise InputError(f"unknown method {method!r} for model {model.name}; use one of {known}")
     if model.is_stochastic and method != "euler":
-        raise InputError(f"model {model.name} has white noise xi: only method 'euler' "
-                         f"(Euler-Maruyama) integrates it, not {method!r}")
+        ornstein_uhlenbeck_step(model)  # refuses noise that only Euler-Maruyama integrates
     return method, _check_dt(model, dt), note, inaccurate
 
 
@@ -389,9 +413,14 @@ def auto_choice(model: Model, dt: float, rtol: float | None = None) -> tuple[str
     if by_form:
         return by_form[0], f"method auto chose {by_form[0]}: {by_form[1]}", ""
     rtol = DEFAULT_RTOL if rtol is None else checked_rtol(rtol)
-    choice = choose(model, dt, rtol, lambda method, step: discretize(model, method, step,
+    pilot = noise_held(model) if model.is_stochastic else model  # noise: its mean path
+    choice = choose(pilot, dt, rtol, lambda method, step: discretize(pilot, method, step,
                                                                     reset_timing="same_step"))
-    return choice.method, choice.reason, choice.warning
+    reason = choice.reason + (f"; the noisy states {', '.join(map(str, noisy))} exactly, as "
+                              "Ornstein-Uhlenbeck processes" if (noisy := [
+                                  s for (s, r), (_, h) in zip(model.odes, pilot.odes) if r != h])
+                              else "")
+    return choice.method, reason, choice.warning
 
 
 def checked_rtol(rtol: object) -> float:

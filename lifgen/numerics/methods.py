@@ -9,7 +9,7 @@ CLI help all read it. Adding a Runge-Kutta method is one entry in `TABLEAUX`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping, Sequence
 
 import sympy
@@ -18,12 +18,18 @@ from numpy.polynomial.polynomial import polypow
 from ..errors import ModelError
 from ..ir.method_names import SUBSTEPPED, SUBSTEPS, substepped_name
 from .linear import exact_step, linear_coefficients
-from ..ir.symbols import DT, XI, previous_symbol, substitute_expressions
+from ..ir.symbols import DT, XI, noise_symbols, previous_symbol, substitute_expressions
 from ..ir.functions import exprel
 from ..ir.model import Model
 from ..ir.written import to_sympy
 
 NORMAL = sympy.Symbol("lg_normal")  # a standard normal number, new each step and neuron
+
+
+def normal_symbol(noise: sympy.Symbol) -> sympy.Symbol:
+    """The standard normal number a noise source draws in one step: xi's is NORMAL, each
+    xi_<name>'s its own (lg_normal_xi_<name>), from its own stream."""
+    return NORMAL if noise == XI else sympy.Symbol(f"lg_normal_{noise.name}")
 
 R = sympy.Rational
 Equations = Sequence[tuple[sympy.Symbol, sympy.Expr]]  # ((symbol, expression), ...) in order
@@ -229,16 +235,82 @@ def _total_derivative(model: Model, rhs: sympy.Expr, state: sympy.Symbol) -> sym
 
 
 def euler_maruyama(model: Model) -> Step:
-    """x_next = x + dt*f + sqrt(dt)*g*z for dx/dt = f + g*xi, z a standard normal per neuron and
-    step (Ito; g may depend on the state)."""
+    """x_next = x + dt*f + sqrt(dt)*sum(g_k*z_k) for dx/dt = f + sum(g_k*xi_k), z_k a standard
+    normal per neuron, step and source (Ito; g_k may depend on the state)."""
     updates = []
+    sources = model.noise_symbols
     for state, rhs in model.odes:
-        g = sympy.diff(rhs, XI)
-        if g.has(XI):
-            raise ModelError(f"d{state}/dt must be linear in the noise xi", model.source,
-                             "[equations]")
-        updates.append((state, state + DT * rhs.subs(XI, 0) + sympy.sqrt(DT) * g * NORMAL))
+        drift, diffusion = _noise_terms(model, state, rhs, sources)
+        updates.append((state, state + DT * drift + sympy.sqrt(DT) * sum(
+            (g * normal_symbol(xi) for xi, g in diffusion), sympy.Integer(0))))
     return [], updates
+
+
+def _noise_terms(model: Model, state: sympy.Symbol, rhs: sympy.Expr,
+                 sources: Sequence[sympy.Symbol]) -> tuple[sympy.Expr, list]:
+    """(f, ((xi_k, g_k), ...)) of dX/dt = f + sum(g_k*xi_k); refused unless linear in each xi."""
+    diffusion = []
+    for xi in sources:
+        g = sympy.diff(rhs, xi)
+        if g.free_symbols & set(sources):
+            raise ModelError(f"d{state}/dt must be linear in the noise {xi}", model.source,
+                             "[equations]")
+        if g != 0:
+            diffusion.append((xi, g))
+    return rhs.subs({xi: 0 for xi in sources}), diffusion
+
+
+def noisy_states(model: Model) -> tuple[sympy.Symbol, ...]:
+    """The states whose rates have a noise term."""
+    return tuple(s for s, rhs in model.odes if noise_symbols([rhs]))
+
+
+def ornstein_uhlenbeck_step(model: Model) -> Equations:
+    """Each noisy state's exact step as an Ornstein-Uhlenbeck process dX/dt = a*X + b +
+    sum(s_k*xi_k) (a, s_k constants; b of constants and inputs held over the step): mean
+    X + dt*(a*X + b)*exprel(a*dt), and per source s_k*sqrt(dt*exprel(2*a*dt))*z_k, whose
+    variance s_k^2*(exp(2*a*dt) - 1)/(2*a) is the exact one. Refused for a noisy state that is
+    not of that form: there only Euler-Maruyama ('euler') integrates the noise."""
+    sources = model.noise_symbols
+    states, inputs = set(model.state_symbols), set(model.input_symbols)
+    updates = []
+    for state in noisy_states(model):
+        drift, diffusion = _noise_terms(model, state, dict(model.odes)[state], sources)
+        a = sympy.diff(drift, state)
+        other = sympy.expand(drift - a * state).free_symbols & states
+        varying = (a.free_symbols | {v for _, g in diffusion for v in g.free_symbols}) & (
+            states | inputs)
+        if other or varying or drift.has(state ** 2) or sympy.diff(a, state) != 0:
+            raise ModelError(f"d{state}/dt has noise but is not an Ornstein-Uhlenbeck process "
+                             f"(a*{state} + b + s*xi with a and s constant, b free of other "
+                             "states), which alone is integrated exactly beside another method; "
+                             "use method 'euler' (Euler-Maruyama)", model.source,
+                             f"[equations] d{state}/dt")
+        spread = sympy.sqrt(DT * exprel(2 * a * DT))
+        updates.append((state, state + DT * drift * exprel(a * DT) + spread * sum(
+            (g * normal_symbol(xi) for xi, g in diffusion), sympy.Integer(0))))
+    return updates
+
+
+def noise_held(model: Model) -> Model:
+    """The model with its noisy states' rates zero: the states another method integrates,
+    reading the noisy states as constants over the step."""
+    noisy, zero = set(noisy_states(model)), sympy.Integer(0)
+    return replace(model, odes=tuple((s, zero if s in noisy else rhs) for s, rhs in model.odes),
+                   named_odes=tuple((s, zero if s in noisy else rhs)
+                                    for s, rhs in model.named_odes), written_steps=())
+
+
+def splits_noise(model: Model) -> bool:
+    """Noise only in Ornstein-Uhlenbeck states beside states without noise: auto integrates
+    those exactly and chooses a method for the others (NESTML's hh_cond_exp_destexhe)."""
+    if not model.is_stochastic or len(noisy_states(model)) == len(model.odes):
+        return False
+    try:
+        ornstein_uhlenbeck_step(model)
+    except ModelError:
+        return False
+    return any(rhs != 0 for _, rhs in noise_held(model).odes)
 
 
 def stability_coefficients(tableau: Tableau) -> tuple:
@@ -302,10 +374,13 @@ def substepped(method: Method, n: int) -> Method:
 def substep(model: Model, step: Callable[[Model, bool], Step], n: int) -> Step:
     """(stages, updates) of n steps of `step` with dt/n: each substep's stages and results are
     temporaries (lg_sub1_..., ...) that the next substep reads; the updates take the last.
-    Where a reset follows the spike, the substeps stop once the spike condition holds (see
-    `_spiked_within`)."""
+    Where a reset follows the spike, the states a reset assigns stop once the spike condition
+    holds (see `_spiked_within`); the others integrate on to the step's end, as NEST integrates
+    the whole step before its reset (a synaptic conductance frozen at a spike substep was 5e-4
+    of its scale off)."""
     states = [s for s, _ in model.odes]
     stages, current = [], {s: s for s in states}
+    reset = {s for _, assignments in model.resets for s, _ in assignments}
     for j in range(1, n + 1):
         sub_stages, updates = step(model, False)
         renamed = {k: sympy.Symbol(f"lg_sub{j}_{k.name.removeprefix('lg_')}")
@@ -314,8 +389,8 @@ def substep(model: Model, step: Callable[[Model, bool], Step], n: int) -> Step:
         stages += [(renamed[k], e.xreplace(mapping)) for k, e in sub_stages]
         spiked = _spiked_within(model, current) if j > 1 else sympy.false
         following = {s: sympy.Symbol(f"lg_sub{j}_{s}") for s in states}
-        stages += [(following[s], e.xreplace(mapping) if spiked is sympy.false else
-                    sympy.Piecewise((current[s], spiked), (e.xreplace(mapping), True)))
+        stages += [(following[s], e.xreplace(mapping) if spiked is sympy.false or s not in reset
+                    else sympy.Piecewise((current[s], spiked), (e.xreplace(mapping), True)))
                    for s, e in updates]
         current = following
     return stages, [(s, current[s]) for s in states]
@@ -394,9 +469,9 @@ def applies(method: str, model: Model) -> bool:
 def auto_by_form(model: Model) -> tuple[str, str] | None:
     """(method, reason) where the model's form alone decides: Euler-Maruyama for white noise,
     exact for a linear system; None where accuracy must decide (accuracy.py)."""
-    if model.is_stochastic:
+    if model.is_stochastic and not splits_noise(model):
         return "euler", "the equations have white noise xi: Euler-Maruyama"
-    if METHODS["exact"].applies(model):
+    if METHODS["exact"].applies(noise_held(model) if model.is_stochastic else model):
         return "exact", METHODS["exact"].auto
     return None
 
@@ -411,9 +486,9 @@ def auto_candidates(model: Model) -> tuple[str, ...]:
 
 def symbolic_step(model: Model, method: str, inline: bool = True) -> Step:
     """(stages, updates) of `method` as SymPy; with `inline` every stage is substituted in."""
-    if model.is_stochastic:
+    if model.is_stochastic and method == "euler":
         return euler_maruyama(model)
-    return METHODS[method].step(model, inline)
+    return METHODS[method].step(noise_held(model) if model.is_stochastic else model, inline)
 
 
 def check_written_step(model: Model, method: str) -> None:

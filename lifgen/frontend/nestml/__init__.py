@@ -28,9 +28,26 @@ SUFFIX = ".nestml"
 
 
 def from_nestml(text_or_path: "str | os.PathLike[str]") -> Model:
-    """A lifgen Model from NESTML text, or from the path of a `.nestml` file."""
+    """A lifgen Model from NESTML text, or from the path of a `.nestml` file. Every ModelError
+    names the NESTML line and quotes it, also where lifgen's model-file checks find the fault
+    (the error's field in the document is mapped back to the line that wrote it)."""
     text, source = _text(text_or_path)
-    return model_from_document(nestml_document(text, source), source)
+    try:
+        reader = Reader(text, source)
+        document = reader.read()
+    except ModelError as error:
+        raise _without_repeated_line(error) from None
+    try:
+        return model_from_document(document, source)
+    except ModelError as error:
+        raise reader.located(error) from None
+
+
+def _without_repeated_line(error: ModelError) -> ModelError:
+    """The error without its field repeated at the start of its message ('line 63: line 63:')."""
+    if error.field and error.problem.startswith(f"{error.field}: "):
+        return ModelError(error.problem[len(error.field) + 2:], error.source, error.field)
+    return error
 
 
 def nestml_document(text: str, source: str = "from_nestml") -> dict[str, Any]:

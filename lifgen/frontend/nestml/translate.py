@@ -18,7 +18,7 @@ import sympy
 
 from ...errors import ModelError
 from ..expressions import names_in, parse_expression
-from ..units import Unit, unit_of_symbol, unit_symbol
+from ..units import Unit, parse_unit, unit_of_symbol, unit_symbol
 from .blocks import Line, read_lines
 from .declarations import (Declaration, Ode, SpikePort, declaration, kernel_parts, ode, port,
                            unit_of, unit_text)
@@ -103,7 +103,10 @@ class Reader:
         self.dropped: dict[str, str] = {}  # NESTML state -> the lifgen construct it became
         self.previous: dict[str, str] = {}  # NESTML state holding another's previous value
         self.decays: dict[str, str] = {}  # state -> its rate, from `X = X * exp(-dt/tau)`
+        # state -> (rate, mean, spread) of its Ornstein-Uhlenbeck step with random_normal()
+        self.noise: dict[str, tuple[str, str, str]] = {}
         self.convolutions = Convolutions(self)
+        self.origins: dict[str, Line] = {}  # a field of the document -> the line that wrote it
 
     # -- declarations ---------------------------------------------------------------------
 
@@ -123,7 +126,35 @@ class Reader:
             self.internals[item.name] = item
         self._read_equations()
         behaviour = read_behaviour(self)
-        return self._document(behaviour)
+        document = self._document(behaviour)
+        self._record_origins()
+        return document
+
+    def _record_origins(self) -> None:
+        """Which NESTML line wrote each field of the document that names one quantity."""
+        for kind, table in (("parameters", {}), ("states", self.states),
+                            ("expressions", self.inlines), ("internals", self.internals)):
+            for name, item in table.items():
+                self.origins[f"[{kind}] {self.state_name(name) if kind == 'states' else name}"] \
+                    = item.line
+        for line in self._lines("parameters"):
+            name = line.text.split()[0]
+            self.origins[f"[parameters] {name}"] = line
+        handler = next(iter(self.blocks.get("onCondition", [])), None)
+        if handler is not None:
+            self.origins["[spike] condition"] = handler
+
+    def located(self, error: ModelError) -> ModelError:
+        """`error`, found by lifgen's model-file checks in the document, as the NESTML line that
+        wrote the field: the line quoted, the functions it calls named with their lines."""
+        line = self.origins.get(error.field or "")
+        if line is None:
+            return error
+        called = [f"{name}() (line {self.functions[name].number})" for name in self.functions
+                  if re.search(rf"\b{re.escape(name)}\s*\(", line.text)]
+        through = f"; it calls {', '.join(called)}" if called else ""
+        return ModelError(f"{line.text!r}: {error.problem} (lifgen's {error.field}{through})",
+                          self.source, f"line {line.number}")
 
     def _lines(self, keyword: str) -> list[Line]:
         return [line for block in self.blocks.get(keyword, []) for line in block.children]
@@ -158,22 +189,45 @@ class Reader:
             self.parameters[item.name] = (value, None)
             return  # read at its default where the update block tests it
         unit = unit_of(item.type, self.source, item.field)
-        read = [n for n in self.states if re.search(rf"(?<![\w']){re.escape(n)}(?![\w'$])",
-                                                    item.value)]
-        if read:
-            raise ModelError(f"the default of the parameter {item.name} reads the state "
-                             f"{read[0]}: a lifgen parameter is a number", self.source, item.field)
+        default, read = self._at_initial_state(item)
         names = {p: p for p in self.parameters}
         names["inf"] = "lg_inf"
-        text = Translator(Scope(self, names), self.source, item.field).translate(item.value)
+        text = Translator(Scope(self, names), self.source, item.field).translate(default)
         value = self.evaluate(text, unit, item.field)
         self.parameters[item.name] = (value, unit)
         entry: dict[str, Any] = {"value": value}
+        kept = in_nest_units(unit) if unit is not None else None
+        if unit is not None and kept is not None and kept is not unit:
+            entry["value"] = float(f"{value * unit.factor_to(kept):.{SIGNIFICANT}g}")
+            unit = kept
+        if read:
+            entry["description"] = (f"NESTML's default reads {', '.join(read)}: computed at "
+                                    "the initial state")
         if unit is not None:
             entry["unit"] = unit.text
         self.parameter_table[item.name] = entry
         if item.constraint:
             self.constraints.append(item.constraint)
+
+    def _at_initial_state(self, item: Declaration) -> tuple[str, list[str]]:
+        """A parameter's default with each state it reads replaced by the state's initial value
+        (hh_cond_exp_destexhe's alpha_n_init reads V_m), and the states read. NESTML's code
+        sets parameters before the state, so NEST reads V_m there before V_m is set; the
+        initial value is what such a default evidently means. A state whose initial value
+        reads a state in turn is refused."""
+        def reads(text: str) -> list[str]:
+            return [n for n in self.states
+                    if re.search(rf"(?<![\w']){re.escape(n)}(?![\w'$])", text)]
+        read, default = reads(item.value), item.value
+        for state in read:
+            initial = self.states[state].value
+            if reads(initial):
+                raise ModelError(f"the default of the parameter {item.name} reads the state "
+                                 f"{state}, whose initial value reads a state: a lifgen "
+                                 "parameter is a number", self.source, item.field)
+            default = re.sub(rf"(?<![\w']){re.escape(state)}(?![\w'$])", f"({initial})",
+                             default)
+        return default, read
 
     def evaluate(self, text: str, unit: Unit | None, field: str) -> float:
         """The value of `text` (parameters at their values) in `unit`: NEST computes a
@@ -316,7 +370,8 @@ class Reader:
         """The NESTML states moved by an ODE (a second-order ODE moves two)."""
         moved = []
         for state in self.states:
-            if state in self.odes or (state + "'") in self.odes or state in self.decays:
+            if state in self.odes or (state + "'") in self.odes or state in self.decays \
+                    or state in self.noise:
                 moved.append(state)
         return moved
 
@@ -328,6 +383,10 @@ class Reader:
             name = self.state_name(state)
             if state in self.decays:
                 rhs = f"-({self.decays[state]})*{self.base_names()[state]}"
+            elif state in self.noise:
+                rate, mean, spread = self.noise[state]
+                rhs = (f"({rate})*(({mean}) - {self.base_names()[state]}) "
+                       f"+ ({spread})*xi_{name}")
             elif state in self.odes:
                 equation = self.odes[state]
                 rhs = self.translate(equation.value, f"line {equation.line.number}")
@@ -337,6 +396,10 @@ class Reader:
             else:  # X' is a state: X moves as it
                 rhs = self.reads(state + "'")
             laws.append(f"d{name}/dt = {self.stores(state, rhs)}")
+            origin = (self.odes[state].line if state in self.odes else
+                      self.odes[state + "'"].line if state + "'" in self.odes else None)
+            if origin is not None:
+                self.origins[f"[equations] laws #{len(laws)}"] = origin
         return laws + self.convolutions.laws()
 
     def dimensionless(self, text: str) -> str:
@@ -347,8 +410,7 @@ class Reader:
         if dimensions is None or dimensions.is_number:
             return text
         for nestml_unit in NESTML_UNITS:
-            ratio = sympy.simplify(dimensions / _si(unit_of(nestml_unit, self.source, "")))
-            if ratio.is_number:
+            if _measured_in(dimensions, _si(unit_of(nestml_unit, self.source, ""))):
                 return f"({text})/({nestml_unit})"
         return text
 
@@ -382,7 +444,7 @@ class Reader:
                 return None
             else:
                 values[symbol] = sample
-        return sympy.simplify(expr.xreplace(values))
+        return _dimension_simplified(expr.xreplace(values))
 
     def real_in_nestml_units(self, text: str, item: Declaration) -> str:
         """An inline declared `real` whose value is a quantity (terub_gpe's `I_exc_mod real =
@@ -393,7 +455,7 @@ class Reader:
         if dimensions is None or dimensions.is_number:
             return text
         for nestml_unit in NESTML_UNITS:
-            if sympy.simplify(dimensions / _si(unit_of(nestml_unit, self.source, ""))).is_number:
+            if _measured_in(dimensions, _si(unit_of(nestml_unit, self.source, ""))):
                 return f"({text})/({nestml_unit})"
         return text
 
@@ -437,7 +499,7 @@ class Reader:
                                            item.field)
             entry: dict[str, Any] = {"initial": self.stores(state, initial)}
             if unit is not None and self.state_name(state) == lifgen_name(state):  # X_per_w: 1
-                entry["unit"] = unit.text
+                entry["unit"] = in_nest_units(unit).text
             states[self.state_name(state)] = entry
         states.update(self.convolutions.states())
         document: dict[str, Any] = {
@@ -458,6 +520,41 @@ class Reader:
             document["synapses"] = synapses
         document.update(behaviour)
         return _renamed_case_twins(document)
+
+
+# NEST's units of each kind: a quantity declared in another prefix of one (hh_cond_exp_destexhe's
+# noise conductances in uS beside nS) is kept in it, so that the model's units form one system
+NEST_UNITS = ("mV", "ms", "pA", "nS", "pF")
+
+
+def in_nest_units(unit: Unit) -> Unit:
+    """NEST's unit of `unit`'s kind, where `unit` is another prefix of it; else `unit`."""
+    for text in NEST_UNITS:
+        nest = parse_unit(text)
+        if nest.si[1] == unit.si[1] and nest.text != unit.text:
+            return nest
+    return unit
+
+
+SIMPLIFY_OPS = 40  # larger dimension expressions are only combined, not simplified
+
+
+def _dimension_simplified(expr: sympy.Expr) -> sympy.Expr:
+    """An expression of sample numbers and SI base units brought to one power product where it
+    is one. SymPy's simplify took minutes on hh_moto_5ht's rate functions (which add numbers to
+    voltages); products and like terms combine as SymPy builds them, so a large expression is
+    only powsimp'd: a sum of unlike units stays a sum, which is what its callers look for."""
+    if sympy.count_ops(expr) <= SIMPLIFY_OPS:
+        return sympy.simplify(expr)
+    return sympy.powsimp(expr, force=True)
+
+
+def _measured_in(dimensions: sympy.Expr, unit: sympy.Expr) -> bool:
+    """Whether `dimensions` (from dimensions_of) are a number of `unit`'s. A sum of unlike
+    units (a number added to a voltage) is none."""
+    if isinstance(dimensions, sympy.Add) and not dimensions.is_number:
+        return False
+    return bool(_dimension_simplified(dimensions / unit).is_number)
 
 
 def _si(unit: Unit | None) -> sympy.Expr:

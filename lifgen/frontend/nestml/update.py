@@ -43,6 +43,9 @@ _TIMER_TEST = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*>\s*0\s*(?:ms|s)?
 _TIMER_DONE = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*<=\s*0\s*(?:ms|s)?$")
 _COUNTER_TEST = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*==\s*0$")
 _BOOLEAN_TEST = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*==\s*(?P<value>true|false)$")
+_DECLARED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s+[^=\s][^=]*=(?!=)")
+_RANDOM_NORMAL = re.compile(r"\brandom_normal\s*\(\s*(?P<mean>[^(),]+?)\s*,"
+                            r"\s*(?P<sd>[^(),]+?)\s*\)")
 _ON = re.compile(r"^(?P<kind>onReceive|onCondition)\s*\((?P<argument>.*)\)$")
 
 
@@ -58,6 +61,7 @@ class Behaviour:
         self.after_step: list[tuple[Line, str, str]] = []
         self.synapses: dict[str, Any] = {}
         self.spike_test: tuple[Line, list[str], list[Line]] | None = None
+        self.locals: dict[str, str] = {}  # a local declared in update -> its lifgen text
 
     def refuse(self, line: Line, why: str) -> ModelError:
         return ModelError(f"line {line.number}: {line.text!r}: {why}", self.source,
@@ -88,6 +92,13 @@ class Behaviour:
             self._if(branches)
             return
         assign = _ASSIGN.match(line.text)
+        if assign is None and _DECLARED.match(line.text):
+            item = declaration(line, self.source)
+            if item.name not in self.reader.states:  # a local, written out where it is read
+                self.locals[item.name] = "(" + self.reader.translate(
+                    item.value, f"line {line.number}", self.locals) + ")"
+                return
+            assign = _ASSIGN.match(f"{item.name} = {item.value}")  # a typed copy of a state
         if assign is None:
             raise self.refuse(line, "lifgen recognises integrate_odes(), refractory tests, "
                               "assignments and the forms listed in the README here")
@@ -97,6 +108,9 @@ class Behaviour:
                 and value.strip() in reader.states and name not in reader.ode_states():
             reader.previous[name] = value.strip()
             reader.dropped[name] = f"previous({value.strip()})"
+            return
+        if self.integrated is None and op == "=" and _RANDOM_NORMAL.search(value):
+            self._ornstein_uhlenbeck(line, name, value)
             return
         if self.integrated is None:
             raise self.refuse(line, "an assignment before integrate_odes() has no lifgen "
@@ -200,6 +214,48 @@ class Behaviour:
         rate = rate.xreplace({s: sympy.Symbol(s.name) for s in rate.free_symbols})
         self.decays[name] = (line, printed(rate))
         reader.decays[name] = printed(rate)
+
+    def _ornstein_uhlenbeck(self, line: Line, name: str, value: str) -> None:
+        """`X = m + (X - m) * exp(-timestep()/tau) + A * random_normal(0, 1)` with A =
+        sqrt(s**2*tau/2 * (1 - exp(-2*timestep()/tau))) (hh_cond_exp_destexhe's noise): the
+        exact step of dX/dt = (m - X)/tau + s*xi_X, which lifgen integrates exactly, first,
+        with its own noise source xi_X. Checked by taking the step apart in SymPy: linear in
+        the draw and in X, the rate, mean and s free of the step."""
+        reader = self.reader
+        field = f"line {line.number}"
+        if name not in reader.states or name in reader.ode_states() or name in reader.noise:
+            raise self.refuse(line, "a random_normal() draw may set a state without an ODE, "
+                              "once")
+        draws = _RANDOM_NORMAL.sub(r"((\g<mean>) + (\g<sd>) * lg_z)", value)
+        extra = {**self.locals, "lg_z": "lg_z"}
+        dt, z, x = (sympy.Symbol(n) for n in ("dt", "lg_z", lifgen_name(name)))
+        symbols = {p: sympy.Symbol(p, positive=True) for p in reader.parameters}
+        symbols.update({"dt": dt, "lg_z": z, x.name: x})
+        try:
+            expr = parse_expression(reader.translate(draws, field, extra), symbols, self.source,
+                                    field)
+        except ModelError as error:
+            raise self.refuse(line, f"not an Ornstein-Uhlenbeck step lifgen reads ({error})")
+        expr = sympy.nsimplify(expr, rational=True)  # **.5 as a square root
+        spread = sympy.diff(expr, z)
+        mean_part = sympy.expand(expr - spread * z)
+        factor = sympy.diff(mean_part, x)
+        offset = sympy.expand(mean_part - factor * x)
+        rate = -sympy.log(factor) / dt
+        parts = {"rate": rate, "mean": offset / (1 - factor),
+                 "variance": spread ** 2 * 2 * rate / (1 - factor ** 2)}
+        if spread.has(z, x) or factor.has(z, x) or offset.has(z, x) or spread == 0:
+            raise self.refuse(line, "lifgen reads an Ornstein-Uhlenbeck step X = m + (X - m)*"
+                              "exp(-timestep()/tau) + A*random_normal(0, 1)")
+        free = {k: e for k, v in parts.items() if (e := _free_of_step(v, dt)) is not None}
+        if len(free) != len(parts):
+            raise self.refuse(line, "lifgen reads an Ornstein-Uhlenbeck step whose decay, mean "
+                              "and spread sqrt(s**2*tau/2*(1 - exp(-2*timestep()/tau))) are "
+                              "the exact ones of dX/dt = (m - X)/tau + s*xi")
+        plain = {v: sympy.Symbol(k) for k, v in symbols.items()}
+        rate_text, mean_text = (printed(free[k].xreplace(plain)) for k in ("rate", "mean"))
+        sd_text = printed(sympy.sqrt(free["variance"]).xreplace(plain))
+        reader.noise[name] = (rate_text, mean_text, sd_text)
 
     def _counter_clamp(self, counter: str, branches: list[Line]) -> None:
         """`if r == 0: integrate_odes(...) else: r -= 1`: a clamp counted in steps."""
@@ -388,6 +444,17 @@ class Behaviour:
             new = reader.translate(value, f"line {line.number}")
             table[reader.state_name(name)] = reader.stores(name, new)
         return table
+
+
+def _free_of_step(expr: sympy.Expr, dt: sympy.Symbol) -> sympy.Expr | None:
+    """`expr` at dt = 1 where its value does not depend on dt (checked at sample values of
+    every symbol), else None."""
+    others = sorted(expr.free_symbols - {dt}, key=str)
+    sample = {s: sympy.Float(0.7 + 0.37 * i) for i, s in enumerate(others)}
+    values = [complex(expr.xreplace({**sample, dt: step}).evalf()) for step in (0.1, 0.37, 2.3)]
+    if any(abs(v - values[0]) > 1e-9 * abs(values[0]) for v in values):
+        return None
+    return sympy.simplify(sympy.expand_log(expr.xreplace({dt: 1}), force=True))
 
 
 def _unit_symbols(expr: sympy.Basic) -> set[sympy.Basic]:

@@ -86,8 +86,9 @@ class ExpressionPrinter(CPrinter):
         return super()._wrapped(node, precedence)
 
     def _call(self, node: Call) -> str:
-        if node.function == "normal":
-            return KERNEL_CALLS["normal"]
+        if node.function == "normal":  # a named source: its key sets its stream apart
+            return (KERNEL_CALLS["normal"] if not node.args else KERNEL_CALLS["normal"].replace(
+                "lg_seed", f"lg_seed ^ {node.args[0].value:#x}ULL", 1))
         if node.function == "quantize":
             return f"{KERNEL_CALLS['quantize']}({self.print(node.args[0])})"
         if node.function in LIFGEN_CALLS:
