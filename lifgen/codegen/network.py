@@ -139,6 +139,10 @@ class NetworkPlan:
     flush_denormals: bool = False  # denormal floats read and written as zero while it runs
     call_inputs: bool = False  # inputs' rows counted from the call's first step, not step 0
     threads: int = 1  # batch rows run on this many threads at once (the C target: OpenMP)
+    # each projection's events gathered by their targets (one thread per postsynaptic neuron
+    # adding in the push's order), not pushed by each spike: for a target that runs a scatter's
+    # iterations as threads at once (the cuda target), so that sums keep C's order, bit for bit
+    gather: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,8 +160,8 @@ class Buffer:
 @dataclass(frozen=True)
 class Phase:
     """One part of a population's step of one batch row: `statements`, in order. `threads` > 0:
-    they end in a For whose iterations are independent (its AddTo atomic), which a GPU runs as
-    one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
+    they end in a For whose iterations are independent (each writes elements of its own), which
+    a GPU runs as one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
     are its own (C prints it as a block). Batch rows share nothing that a phase writes, so
     they may run at once."""
 
@@ -263,10 +267,10 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
                 count = Element(population_buffer(k, "spike_total"), Integer(0))
                 later.setdefault(projection.post, []).append(Phase(
                     f"J{j}_scatter", tuple(_scatter(j, projection, plan, count)),
-                    threads=population.n, own_scope=True))
+                    threads=_scatter_threads(projection, plan), own_scope=True))
             else:
                 phases.append(Phase(f"J{j}_scatter", tuple(_scatter(j, projection, plan)),
-                                    threads=population.n, own_scope=True))
+                                    threads=_scatter_threads(projection, plan), own_scope=True))
         phases += later.pop(k, [])
         populations.append(PopulationStep(_population_comment(population), tuple(setup),
                                           tuple(phases)))
@@ -456,7 +460,17 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
                    f"{what}: first delay run of each presynaptic neuron [pre + 1]"),
             Buffer(projection_buffer(j, "run_first"), "int32",
                    f"{what}: first synapse of each run [runs + 1]"),
-            Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run")]
+            Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run"),
+            *(Buffer(projection_buffer(j, role), element, f"{what}: {comment}")
+              for role, element, comment in (INCOMING if plan.gather else ()))]
+
+
+# A sparse projection's synapses by target, for a gathering program (NetworkPlan.gather): each
+# target's in the push's order of adds (presynaptic neuron, then storage order)
+INCOMING = (("in_first", "int64", "first incoming synapse of each target [post + 1]"),
+            ("in_pre", "int32", "presynaptic neuron of each incoming synapse"),
+            ("in_synapse", "int32", "storage index of each incoming synapse"),
+            ("in_delay", "int16", "delay of each incoming synapse"))
 
 
 CONV_TABLES = (("pre_oc0", "first output channel of each input neuron's group [pre]"),
@@ -473,7 +487,17 @@ def _conv_events(j: int, projection: ProjectionPlan,
     group and each kernel element whose output lies inside (the tables say where), the
     kernel's weight. Each target gets at most one event per spike, so its sum runs over the
     spikes in ascending order, as the same Sparse's would: the same numbers bit for bit."""
-    per_group, per_channel, kh, kw, plane = projection.conv
+    return (
+        Let("lg_c0", Element(projection_buffer(j, "pre_oc0"), "lg_pre"), INDEX),
+        For("lg_o", Integer(0), Integer(projection.conv[0]), (
+            Let("lg_oc", plus(name("lg_c0"), name("lg_o")), INDEX),
+            *_conv_channel(j, projection, into))))
+
+
+def _conv_channel(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statement, ...]:
+    """Spike lg_pre's events into output channel lg_oc: each kernel element whose output lies
+    inside the plane."""
+    _, per_channel, kh, kw, plane = projection.conv
 
     def table(name_: str, index: Expression | str) -> Expression:
         return Element(projection_buffer(j, name_), index)
@@ -483,19 +507,16 @@ def _conv_events(j: int, projection: ProjectionPlan,
         times(name("lg_ky"), Integer(kw)), name("lg_kx")))
     target = plus(times(name("lg_oc"), Integer(plane)), name("lg_oy"), name("lg_ox"))
     return (
-        Let("lg_c0", table("pre_oc0", "lg_pre"), INDEX),
         Let("lg_cw", table("pre_w", "lg_pre"), INDEX),
         Let("lg_iy", table("pre_y", "lg_pre"), INDEX),
         Let("lg_ix", table("pre_x", "lg_pre"), INDEX),
-        For("lg_o", Integer(0), Integer(per_group), (
-            Let("lg_oc", plus(name("lg_c0"), name("lg_o")), INDEX),
-            For("lg_ky", Integer(0), Integer(kh), (
-                Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
-                If(Op(">=", name("lg_oy"), Integer(0)), (
-                    For("lg_kx", Integer(0), Integer(kw), (
-                        Let("lg_ox", table("x", plus(name("lg_ix"), name("lg_kx"))), INDEX),
-                        If(Op(">=", name("lg_ox"), Integer(0)), (
-                            into("lg_slot", target, weight),)))),)))))))
+        For("lg_ky", Integer(0), Integer(kh), (
+            Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
+            If(Op(">=", name("lg_oy"), Integer(0)), (
+                For("lg_kx", Integer(0), Integer(kw), (
+                    Let("lg_ox", table("x", plus(name("lg_ix"), name("lg_kx"))), INDEX),
+                    If(Op(">=", name("lg_ox"), Integer(0)), (
+                        into("lg_slot", target, weight),)))),)))))
 
 
 def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buffer]:
@@ -666,6 +687,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     # the spike list is what projections visit; the flags serve projections read at arrival and
     # plastic ones (their spike history, on_post)
     flags_read = any((p.at_arrival and p.pre == k) or (p.kind == "plastic" and k in (p.pre, p.post))
+                     or (plan.gather and p.kind == "sparse" and p.pre == k)
                      for p in plan.projections)
     # one pass builds the list: a small population's loops cost their set-up
     if n <= SMALL and not population.run_time_size:
@@ -1039,12 +1061,26 @@ def _counted_later(k: int, plan: NetworkPlan) -> bool:
     return any(p.direct and p.pre == k < p.post for p in plan.projections)
 
 
+def _scatter_threads(projection: ProjectionPlan, plan: NetworkPlan) -> int:
+    """How many independent iterations a projection's scatter phase ends in: one per
+    presynaptic neuron where each spike pushes its events (or, plastic, keeps its spike); where
+    they are gathered (plan.gather), one per target (a convolution: per output channel)."""
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    if not plan.gather or projection.kind in ("one_to_one", "plastic"):
+        return pre.n
+    if projection.kind == "conv2d":
+        return post.n // projection.conv[4]
+    return post.n
+
+
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
              count: Expression = name("lg_n_spikes")) -> list[Statement]:
     """The events of projection j's `count` presynaptic spikes of this step, into its post
     population's ring at slot (step + delay) mod slots, or straight into the state its synapse
-    type adds to (a direct projection): one thread per listed spike, whose adds are atomic
-    (on a GPU, threads add to one element in any order)."""
+    type adds to (a direct projection). The adds into one element run in the order of the
+    spikes (presynaptic neurons ascending), then of the synapses in storage order: pushed by
+    each spike in turn, or (plan.gather) gathered by each target in that same order, so that
+    threads running the targets at once give the same sums bit for bit."""
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
     n_post = post.n
     weights = projection_buffer(j, "weights")
@@ -1072,15 +1108,27 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
         elif spike_count_state(pre):  # the neuron's spikes of the step, each the weight
             weight = times(Element(population_buffer(projection.pre, "spiked"), "lg_pre"), weight)
         if projection.direct:
-            return AddTo("lg_targets", target, weight, atomic=True)
-        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,
-                     atomic=True)
+            return AddTo("lg_targets", target, weight)
+        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
 
     if projection.kind == "plastic":
         return _kept(j, projection, plan)
     pre_j = name("lg_pre")
     slot: list[Statement] = ([] if projection.direct or projection.kind == "sparse" else
                              [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)])
+    delay = "delay 1, added to its state" if projection.direct else (
+        f"delay {projection.delay}" if projection.kind != "sparse" else "")
+    comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
+               + (f", {delay}" if delay else "") + ")")
+    counted: list[Statement] = []
+    if count != name("lg_n_spikes"):  # read once: the loop's adds might alias it
+        counted, count = [Let("lg_count", count, INDEX)], name("lg_count")
+    spikes = ("lg_k", Integer(0), count)
+    listed = Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"), INDEX)
+    if plan.gather and projection.kind != "one_to_one":
+        gathered = _gathered(j, projection, plan, into, slot_of, spikes, listed)
+        read = counted if projection.kind != "sparse" else []  # (sparse: the flags, no list)
+        return [Comment(comment + ", gathered by each target"), *slot, view, *read, gathered]
     if projection.kind == "dense":
         events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
             into("lg_slot", name("lg_n"),
@@ -1101,18 +1149,38 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
                           INDEX),
                       For("lg_s", Element(first, "lg_r"),
                           Element(first, plus(name("lg_r"), Integer(1))), (synapse,)))),))
-    delay = "delay 1, added to its state" if projection.direct else (
-        f"delay {projection.delay}" if projection.kind != "sparse" else "")
-    comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
-               + (f", {delay}" if delay else "") + ")")
-    counted: list[Statement] = []
-    if count != name("lg_n_spikes"):  # read once: the loop's adds might alias it
-        counted, count = [Let("lg_count", count, INDEX)], name("lg_count")
-    return [Comment(comment), *slot, view, *counted,
-            For("lg_k", Integer(0), count, (
-                Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"),
-                    INDEX),
-                *events))]
+    return [Comment(comment), *slot, view, *counted, For(*spikes, (listed, *events))]
+
+
+def _gathered(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any, slot_of: Any,
+              spikes: tuple[str, Expression, Expression], listed: Statement) -> For:
+    """The loop over a projection's targets, each adding its own events of the step in the
+    push's order: a dense target over the step's spikes, a sparse one over its incoming
+    synapses (in_*: by target, then presynaptic neuron and storage order) whose presynaptic
+    neuron spiked, a convolution's output channel over the spikes of its group."""
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    weights, n = projection_buffer(j, "weights"), name("lg_n")
+    if projection.kind == "dense":
+        weight = Element(weights, plus(times(name("lg_pre"), Integer(post.n)), n))
+        each = For(*spikes, (listed, into("lg_slot", n, weight)))
+        return For("lg_n", Integer(0), Integer(post.n), (each,))
+    if projection.kind == "conv2d":
+        group = Op("-", name("lg_oc"), Element(projection_buffer(j, "pre_oc0"), "lg_pre"))
+        in_group = Op("and", Op(">=", name("lg_o"), Integer(0)),
+                      Op("<", name("lg_o"), Integer(projection.conv[0])))
+        each = For(*spikes, (listed, Let("lg_o", group, INDEX),
+                             If(in_group, _conv_channel(j, projection, into))))
+        return For("lg_oc", Integer(0), Integer(post.n // projection.conv[4]), (each,))
+    incoming = projection_buffer(j, "in_first")
+    fired = Element(population_buffer(projection.pre, "fired"),
+                    plus(times(ROW, Integer(pre.n)), name("lg_pre")))
+    slot = [] if projection.direct else [
+        Let("lg_slot", slot_of(Element(projection_buffer(j, "in_delay"), "lg_c")), INDEX)]
+    weight = Element(weights, Element(projection_buffer(j, "in_synapse"), "lg_c"))
+    synapse = (Let("lg_pre", Element(projection_buffer(j, "in_pre"), "lg_c"), INDEX),
+               If(fired, (*slot, into("lg_slot", n, weight))))
+    synapses = For("lg_c", Element(incoming, n), Element(incoming, plus(n, Integer(1))), synapse)
+    return For("lg_n", Integer(0), Integer(post.n), (synapses,))
 
 
 # -- plastic projections ------------------------------------------------------------------------

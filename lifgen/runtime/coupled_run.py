@@ -17,7 +17,7 @@ from ..codegen.run_arrays import RunArrays, SynapseArrays
 from ..ir.kinds import DriveKind, WeightKind
 from ..results.continuation import Pending
 from .continuation import restore
-from .populations import synapse_runs
+from .populations import incoming, synapse_runs
 
 # A connection's weight layout -> the projection kind that delivers it
 PROJECTION_KINDS = {WeightKind.ONE_TO_ONE: "one_to_one", WeightKind.DENSE: "dense",
@@ -58,7 +58,8 @@ def coupled_plan(simulator: Any, arrays: RunArrays, traced: tuple[str, ...],
                for y, entry in drives]
     return NetworkPlan((population, *sources), projections, simulator.dtype,
                        raster=spikes in ("raster", "events"),
-                       flush_denormals=simulator.schedule.flush_denormals)
+                       flush_denormals=simulator.schedule.flush_denormals,
+                       gather=getattr(simulator.target, "gathers", False))
 
 
 def _projections(simulator: Any, synapses: dict[str, SynapseArrays]
@@ -193,6 +194,8 @@ class CoupledRunner:
         else:
             assert s.weights is not None
             laid = {"weights": s.weights}
+        if self.plan.gather and "post" in laid:
+            laid.update(incoming(laid, self.arrays.n_neurons))
         return {projection_buffer(j, role): np.ascontiguousarray(v) for role, v in laid.items()}
 
     def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:

@@ -25,7 +25,7 @@ from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import continuation, footprint, memory, prepare
 from . import laid_out, plasticity
-from .populations import (PlayedBack, Population, Projection, SourcePopulation,
+from .populations import (PlayedBack, Population, Projection, SourcePopulation, incoming,
                           one_step_delay)
 from .shards import refuse_network
 from ..ir.symbols import ADAPTIVE_STATE
@@ -165,7 +165,8 @@ class NetworkSimulator:
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster",
                            raster_by_row=getattr(self.target, "raster_by_row", False),
-                           events=spikes == "events", threads=self.threads)
+                           events=spikes == "events", threads=self.threads,
+                           gather=getattr(self.target, "gathers", False))
 
     def _direct(self, projection: Projection) -> bool:
         """Whether the projection's events are added straight into their target state (every
@@ -566,7 +567,8 @@ class NetworkSimulator:
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
             if j not in self._weights:  # laid out once: runs share the projections' arrays
-                self._weights[j] = _projection_arrays(projection, dtype)
+                self._weights[j] = _projection_arrays(projection, dtype, plan.gather and (
+                    plan.populations[plan.projections[j].post].n))
             arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
         return arrays
 
@@ -849,14 +851,19 @@ def _plastic_buffers(plastic: dict[int, dict[str, Any]]) -> dict[str, np.ndarray
     return out
 
 
-def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarray]:
-    """A projection's weights as its delivery reads them (dense: a presynaptic neuron's row)."""
+def _projection_arrays(projection: Projection, dtype: Any,
+                       gather_into: int = 0) -> dict[str, np.ndarray]:
+    """A projection's weights as its delivery reads them (dense: a presynaptic neuron's row);
+    a sparse one's index by target too where the program gathers into `gather_into` neurons."""
     if projection.kind == "dense":
         return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
     if projection.kind == "one_to_one":
         return {"weights": np.ascontiguousarray(projection.weights, dtype)}
     assert projection.runs is not None  # (a convolution's: its tables)
-    return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs}
+    by_target = incoming(projection.runs, gather_into) if gather_into and (
+        projection.kind == "sparse") else {}
+    return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs,
+            **by_target}
 
 
 def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:

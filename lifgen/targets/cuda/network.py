@@ -4,8 +4,8 @@ at once. The statements are the C target's, printed by the same printer; only th
 them differ:
 
 - a phase that ends in a loop of independent iterations (a population's update: one neuron
-  each; a projection's scatter: one listed spike each) runs one thread per iteration, the batch
-  rows as the grid's second dimension, and its adds into the delay rings are atomic;
+  each; a projection's delivery: one target each, which gathers its events of the step) runs
+  one thread per iteration, the batch rows as the grid's second dimension;
 - any other phase (a population's spikes: flags, counts, the spike list in ascending neuron
   order, events (each row into its own part of the event buffers) and traces; a source's
   draws) runs one thread per batch row;
@@ -13,10 +13,31 @@ them differ:
   their kernels through a per-row slot of `lg_carried`, an extra buffer of this target's;
 - one row's scratch buffers (the spike list, ...) get a copy per batch row.
 
-On a GPU the threads of a scatter add to a ring element in any order, so float sums may differ
-from the C target's in their last bits; compiled as C (cuda-host), each thread runs in turn and
-every number is the C target's. The neurons' constants are computed on the host by the C
-program's prologue (the same libm as the C target's).
+Deterministic delivery. The program is lowered with NetworkPlan.gather: no two threads of a
+kernel add to one element, and each target adds its events in the C target's order (the step's
+spikes ascending, then synapses in storage order), so a GPU's float sums are the C target's bit
+for bit whatever order its threads run in. How each projection gathers, and what it costs
+against atomic adds pushed by each spike (E events of the step, N targets, S synapses):
+
+- dense: one thread per target loops over the step's spikes: E reads, as the push's, coalesced
+  (a spike's row is contiguous in the target), with no atomics;
+- one-to-one: one thread per spike, its one target its own: as before, without atomics;
+- sparse: one thread per target loops over its incoming synapses (a post-indexed copy of the
+  projection, in_*, sorted by presynaptic neuron and storage order) and adds those whose
+  presynaptic neuron spiked: S index reads a step, not E; for the networks lifgen meets (Brette
+  CUBA at 4000 neurons: 320k synapses, about 1 MB of int32 read from L2 per step) that is a few
+  microseconds, below a launch; at the microcircuit's full scale (300 M synapses) it would be a
+  scan of 1.2 GB per step, where a segmented reduction of the step's events (sort by target,
+  add each segment in order) would scale with E;
+- conv2d: one thread per output channel loops over the step's spikes of its group: E events,
+  but only as many threads as channels.
+
+Fixed-point accumulation (integer atomics, associative) would be cheaper still but would not
+give the C target's float sums, which the C target would then have to adopt too. To check the
+claim without a GPU, cuda-host (the text compiled as C) runs a kernel's threads in any order a
+test asks for (host.Host(order=...)): reversed and shuffled orders give the C numbers bit for bit.
+The neurons' constants are computed on the host by the C program's prologue (the same libm as
+the C target's).
 """
 
 from __future__ import annotations
@@ -27,8 +48,8 @@ import sympy
 
 from ...codegen.network import NetworkProgram, Phase, PopulationStep, ROW, ROWS
 
-from ...ir.statements import (INDEX, INT, AddTo, Element, Expression, For, If, Integer, Let, Statement,
-                              Store, View, calls, nodes)
+from ...ir.statements import (INDEX, INT, AddTo, Element, Expression, For, If, Integer, Let,
+                              Statement, Store, View, calls, nodes)
 from ...ir.written import Name, Op
 from ...version import __version__
 from ..c.network import (NETWORK_HELPERS, NetworkSource, levels, population_line,
@@ -43,6 +64,8 @@ ARGUMENTS = ("void *const *lg_buffers, const int64_t lg_step0, const int64_t lg_
              "const int64_t lg_n_batch, const uint64_t lg_seed")
 CALL = "lg_buffers, lg_step0, lg_step, lg_n_batch, lg_seed"
 ENTRY_PREFIX = "lg_step_"
+# compiled as C: the order in which a kernel's threads run (a test's; host.py)
+HOST_ORDER = "int lg_host_order(const int64_t *order, const int64_t size);\n"
 
 
 @dataclass(frozen=True)
@@ -79,22 +102,12 @@ class CudaNetworkSource:
         return self.text
 
 
-class _Printer(StatementPrinter):
-    """The C printer, with atomic adds where threads may add to one element at once."""
-
-    def _statement(self, s: Statement, pad: str, depth: int) -> list[str]:
-        if isinstance(s, AddTo) and s.atomic:
-            e = self.expression.print
-            return [f"{pad}LG_ATOMIC_ADD(&{s.array}[{e(s.index)}], {e(s.value)});"]
-        return super()._statement(s, pad, depth)
-
-
 def render_network(program: NetworkProgram) -> CudaNetworkSource:
     """The CUDA source of `program`, every phase of every population a kernel."""
     plan = program.plan
     if any(p.run_time_size for p in plan.populations):  # (its threads are counted from n)
         raise ValueError("a run-time population size is for the C target only")
-    printer = _Printer(plan.dtype, indent=4)
+    printer = StatementPrinter(plan.dtype, indent=4)
     slots = _carried_slots(program.populations)
     kernels = tuple(_kernel(program, population, phase, slots, printer)
                     for population in program.populations for phase in population.phases)
@@ -109,7 +122,7 @@ def render_network(program: NetworkProgram) -> CudaNetworkSource:
         projections=[projection_line(plan, j) for j in plan.projections],
         k=_Helpers(frozenset(helpers), "fabsf" if plan.dtype == "float32" else "fabs",
                    levels(plan)))
-    cdef = "".join(f"int {k.entry}({ARGUMENTS});\n" for k in kernels)
+    cdef = HOST_ORDER + "".join(f"int {k.entry}({ARGUMENTS});\n" for k in kernels)
     return CudaNetworkSource(program, text, cdef, kernels, len(set(slots.values())),
                              _written(program), render_c_network(program))
 
@@ -144,7 +157,7 @@ def _carried_slots(populations: tuple[PopulationStep, ...]) -> dict[tuple[int, s
 
 
 def _kernel(program: NetworkProgram, population: PopulationStep, phase: Phase,
-            slots: dict[tuple[int, str], int], printer: _Printer) -> PhaseKernel:
+            slots: dict[tuple[int, str], int], printer: StatementPrinter) -> PhaseKernel:
     """One thread's code of `phase`: the buffers and values it reads, carried locals loaded,
     its statements, and the locals it hands on stored."""
     k = program.populations.index(population)

@@ -38,6 +38,8 @@ MAX_GRID_ROWS = 65535  # a grid's second dimension: a network's batch rows
 class CudaTarget:
     """CUDA kernels compiled with NVRTC, one GPU thread per neuron, run through CuPy."""
 
+    gathers = True  # its networks' events gathered by their targets (NetworkPlan.gather)
+
     def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
         self.name = name
