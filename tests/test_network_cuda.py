@@ -307,3 +307,20 @@ def test_in_any_order_of_threads_a_coupled_run_gives_the_c_numbers(thread_order,
         np.testing.assert_array_equal(got.synapses["exc"][state], values)
         np.testing.assert_array_equal(got.synapse_traces["exc"][state],
                                       expected.synapse_traces["exc"][state])
+
+
+def test_in_any_order_of_threads_winner_take_all_picks_the_c_winner(thread_order):
+    """Winner-take-all over 600 neurons (three chunks of the two-level reduction), two batch
+    rows, margins tied across chunks (the inputs repeat every 100 neurons: the first of equals
+    wins) and a recurrent dense projection."""
+    n, rng = 600, np.random.default_rng(4)
+    current = np.tile(rng.uniform(0.0, 0.5, (120, 2, 100)), (1, 1, 6))
+    run = dict(inputs={"I": current}, record={"V": [0, 250, 599]}, spikes="raster",
+               connections={"rec": rng.normal(0.0, 0.02, (n, n))})
+    expected = lifgen.compile("rleaky", inhibition=True).run(120, n, **run)
+    got = lifgen.compile("rleaky", inhibition=True, target="cuda-host").run(120, n, **run)
+    assert expected.spike_count.sum() > 20
+    np.testing.assert_array_equal(got.spikes, expected.spikes)
+    for name in expected.state:
+        np.testing.assert_array_equal(got.state[name], expected.state[name])
+    np.testing.assert_array_equal(got.traces["V"], expected.traces["V"])

@@ -31,7 +31,7 @@ from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Commen
                              NeuronStep, Remainder, Select, Statement, Store, View, identifiers,
                              nodes)
 from ..ir.symbols import DT
-from ..ir.written import Call, Name, Neg, Num, Op, children, rebuild, substitute, to_text
+from ..ir.written import Call, Name, Neg, Not, Num, Op, children, rebuild, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
@@ -412,6 +412,11 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: how far each neuron is above threshold (scratch) [{n}]", scratch),
                 Buffer(population_buffer(k, "was_reset"), "real",
                        f"{what}: whether each neuron's step reset it (scratch) [{n}]", scratch)]
+        if plan.gather:
+            chunks = winner_chunks(population.n)
+            out.append(Buffer(population_buffer(k, "chunk_winner"), "int64",
+                              f"{what}: the winner of each {WINNER_CHUNK} neurons (scratch) "
+                              f"[{chunks}]", chunks))
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -448,7 +453,7 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
     if projection.kind == "one_to_one":
         return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weights [pre]")]
     if projection.kind == "plastic":
-        return _plastic_buffers(j, projection, what)
+        return _plastic_buffers(j, projection, what, plan.gather)
     if projection.kind == "conv2d":
         return [Buffer(projection_buffer(j, "weights"), "real",
                        f"{what}: kernel [out channel][in channel of its group][kh][kw]"),
@@ -519,10 +524,12 @@ def _conv_channel(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statem
                         into("lg_slot", target, weight),)))),)))))
 
 
-def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buffer]:
+def _plastic_buffers(j: int, projection: ProjectionPlan, what: str,
+                     gather: bool = False) -> list[Buffer]:
     """A plastic projection's synapses by presynaptic neuron (CSR, each with its delay), their
-    index by postsynaptic neuron (CSC, for on_post), states, parameters, the presynaptic spikes
-    of the last steps, and the recorded synapses' states."""
+    index by postsynaptic neuron (CSC, for on_post; gathering, on_pre too, with each synapse's
+    presynaptic neuron), states, parameters, the presynaptic spikes of the last steps, and the
+    recorded synapses' states."""
     plastic = projection.plastic
     assert plastic is not None
     model, slots = plastic.model, projection.delay + 1
@@ -540,6 +547,9 @@ def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buff
                   f"{', '.join(model.state_names)}]"),
            Buffer(projection_buffer(j, "history"), "uint8",
                   f"{what}: presynaptic spikes of the last {slots} steps [batch][{slots}][pre]")]
+    if gather:
+        out.append(Buffer(projection_buffer(j, "pre"), "int32",
+                          f"{what}: presynaptic neuron of each synapse"))
     if model.parameters:
         out.append(Buffer(projection_buffer(j, "params"), "real",
                           f"{what}: [{', '.join(model.parameter_names)}][synapse]"))
@@ -650,13 +660,16 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                                                if p.synapse == y.name])
                   for y in model.synapses]
     views += [s for setup, _, _ in deliveries for s in setup]
-    # before the neurons' loop, one thread per batch row: plastic events (whose on_pre adds to
-    # the ring's slot of this step), then the inputs read at arrival
-    before = [s for j, projection in enumerate(plan.projections)
-              if projection.post == k and projection.kind == "plastic"
-              for s in _plastic_events(j, projection, plan)]
+    # before the neurons' loop: plastic events (whose on_pre adds to the ring's slot of this
+    # step; gathered, one thread per postsynaptic neuron, then the recorded synapses), then the
+    # inputs read at arrival (one thread per batch row)
+    plastic = [(j, p) for j, p in enumerate(plan.projections)
+               if p.post == k and p.kind == "plastic"]
+    before = [] if plan.gather else [s for j, p in plastic for s in _plastic_events(j, p, plan)]
     before += [s for _, each, _ in deliveries for s in each]
-    passes = [Phase(f"P{k}_arrivals", tuple(before))] if before else []
+    passes = [phase for j, p in plastic for phase in _plastic_phases(j, p, plan)] \
+        if plan.gather else []
+    passes += [Phase(f"P{k}_arrivals", tuple(before))] if before else []
     arrivals = [s for _, _, each in deliveries for s in each]
     # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
     # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
@@ -674,9 +687,10 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                       *arrivals, *_without_spike_flag(step.step),
                       Store(population_buffer(k, "margin"), name(NEURON), step.margin),
                       Store(population_buffer(k, "was_reset"), name(NEURON),
-                            Cast(name("lg_reset"))), *stores)),), threads=n),
-                  Phase(f"P{k}_winner", tuple(_winner_take_all(k, population, step, stores,
-                                                               spiked_store)))]
+                            Cast(name("lg_reset"))), *stores)),), threads=n)]
+        winner = _winner_take_all(k, population, step, stores, spiked_store)
+        update += _winner_phases(k, population, winner) if plan.gather else [
+            Phase(f"P{k}_winner", tuple(winner))]
     else:
         body = [*arrivals, *step.step, *step.after_spike, *stores, spiked_store]
         if count_state:  # its spikes are the count: the flag may be unread
@@ -757,6 +771,48 @@ def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,
             *(Let(local("new", s), Element(ARRAY_PREFIXES["state"] + s, NEURON), mutable=True)
               for s in states),
             *step.after_spike, *stores, spiked))]
+
+
+# neurons whose winner one thread finds, before one thread per batch row picks among theirs
+WINNER_CHUNK = 256
+
+
+def winner_chunks(n: int) -> int:
+    """How many chunks of WINNER_CHUNK neurons a gathering program's winner-take-all scans in a
+    population of n."""
+    return -(-n // WINNER_CHUNK)
+
+
+def _winner_phases(k: int, population: PopulationPlan,
+                   serial: list[Statement]) -> list[Phase]:
+    """Winner-take-all in two levels, for a program whose phases run as threads
+    (NetworkPlan.gather): one thread per chunk of WINNER_CHUNK neurons finds its chunk's
+    winner, one thread per batch row the winner among those, then one thread per neuron
+    finishes its step. The winner is `serial`'s (its first loop: the first neuron of the
+    largest margin, or neuron 0 if its margin is NaN): a later chunk's scan passes over a NaN
+    at its start, as the serial scan would."""
+    margin, chunks = population_buffer(k, "margin"), population_buffer(k, "chunk_winner")
+    n, h, winner = population.n, name("lg_h"), name("lg_winner")
+    first = times(h, Integer(WINNER_CHUNK))
+    end = Let("lg_end", Select(Op("<", plus(first, Integer(WINNER_CHUNK)), Integer(n)),
+                               plus(first, Integer(WINNER_CHUNK)), Integer(n)), INDEX)
+    best = Element(margin, winner)
+    better = Op("or", Op(">", Element(margin, "lg_j"), best),
+                Op("and", Op(">", h, Integer(0)), Not(Equal(best, best))))
+    scan = For("lg_h", Integer(0), Integer(winner_chunks(population.n)), (
+        end, Let("lg_winner", first, INDEX, mutable=True),
+        For("lg_j", plus(first, Integer(1)), name("lg_end"), (
+            If(better, (Assign("lg_winner", name("lg_j")),)),)),
+        Store(chunks, h, winner)))
+    pick = (Let("lg_winner", Element(chunks, Integer(0)), INDEX, mutable=True),
+            For("lg_h", Integer(1), Integer(winner_chunks(population.n)), (
+                If(Op(">", Element(margin, Element(chunks, "lg_h")), best), (
+                    Assign("lg_winner", Element(chunks, "lg_h")),)),)))
+    finish = serial[-1]
+    assert isinstance(finish, For) and finish.counter == NEURON
+    return [Phase(f"P{k}_chunks", (scan,), threads=winner_chunks(population.n), own_scope=True),
+            Phase(f"P{k}_winner", (*serial[:1], *pick)),
+            Phase(f"P{k}_finish", (finish,), threads=n)]
 
 
 def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
@@ -1215,12 +1271,7 @@ def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
     assert plastic is not None
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
     slots = projection.delay + 1
-    step_map = post.step_map
-    assert step_map is not None
-    site = Site(states=projection_buffer(j, "states"), params=projection_buffer(j, "params"),
-                n_synapses=name("lg_nsyn"), row=ROW, time=TIME,
-                dt=name("lg_dt") if step_map.dt is not None else Num(1.0),
-                target=arriving_view(projection.synapse))
+    site = _plastic_site(j, projection, plan)
     k = name("lg_k")
     rows, delay = projection_buffer(j, "rows"), projection_buffer(j, "delay")
     arrivals = For("lg_k", Integer(1), Integer(slots), (If(Op("<=", k, TIME), (
@@ -1252,6 +1303,60 @@ def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
     if projection.recorded:
         body += _recorded(j, plastic, site)
     return [Block(tuple(body))]
+
+
+def _plastic_phases(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Phase]:
+    """A plastic projection's events gathered (NetworkPlan.gather): one thread per postsynaptic
+    neuron runs on_pre for its incoming synapses whose spike arrives this step (delay k
+    ascending, then its incoming synapses in storage order: presynaptic neurons ascending),
+    then, if it spiked in the previous step, on_post for each; a synapse's states are its post
+    neuron's thread's alone, and each adds to its own neuron's slot in the order
+    _plastic_events adds. Then the recorded synapses (one thread per batch row)."""
+    plastic = projection.plastic
+    assert plastic is not None
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    slots = projection.delay + 1
+    site = _plastic_site(j, projection, plan)
+    k, post_j = name("lg_k"), name(POST)
+    cols, index = projection_buffer(j, "cols"), projection_buffer(j, "index")
+
+    def incoming(body: tuple[Statement, ...]) -> For:
+        return For("lg_c", Element(cols, POST), Element(cols, plus(post_j, Integer(1))), (
+            Let(SYNAPSE, Element(index, "lg_c"), INDEX), *body))
+    arriving = incoming((
+        If(Equal(Element(projection_buffer(j, "delay"), SYNAPSE), k), (
+            Let("lg_pre", Element(projection_buffer(j, "pre"), SYNAPSE), INDEX),
+            If(Element("lg_was", "lg_pre"), (event(plastic, "on_pre", site),)))),))
+    thread: list[Statement] = [For("lg_k", Integer(1), Integer(slots), (If(Op("<=", k, TIME), (
+        View("lg_was", projection_buffer(j, "history"),
+             times(plus(times(ROW, Integer(slots)), Remainder(Op("-", TIME, k), Integer(slots))),
+                   Integer(pre.n)), "uint8"),
+        arriving)),))]
+    if plastic.model.on_post:
+        thread.append(If(Element("lg_fired", POST), (incoming((event(plastic, "on_post",
+                                                                       site),)),)))
+    events = Phase(f"J{j}_plastic", (
+        Comment(f"{_projection_name(projection, plan)} (plastic, {plastic.model.name}), "
+                "gathered by each postsynaptic neuron: on_pre for its synapses whose spike "
+                "arrives, then on_post if it spiked in the previous step"),
+        Let("lg_nsyn", Element(projection_buffer(j, "rows"), Integer(pre.n)), INDEX),
+        *per_step(plastic, site), For(POST, Integer(0), Integer(post.n), tuple(thread))),
+        threads=post.n, own_scope=True)
+    if not projection.recorded:
+        return [events]
+    recorded = (Let("lg_nsyn", Element(projection_buffer(j, "rows"), Integer(pre.n)), INDEX),
+                *per_step(plastic, site), *_recorded(j, plastic, site))
+    return [events, Phase(f"J{j}_recorded", recorded, own_scope=True)]
+
+
+def _plastic_site(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> Site:
+    """Where a plastic projection's events read and write."""
+    post = plan.populations[projection.post]
+    assert post.step_map is not None
+    return Site(states=projection_buffer(j, "states"), params=projection_buffer(j, "params"),
+                n_synapses=name("lg_nsyn"), row=ROW, time=TIME,
+                dt=name("lg_dt") if post.step_map.dt is not None else Num(1.0),
+                target=arriving_view(projection.synapse))
 
 
 def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..codegen.compiler import checked_flag, checked_semantics, dt_in_model_unit, kernel_source
 from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
-                               adds_directly, lower_network, raster_by_row)
+                               adds_directly, lower_network, raster_by_row, winner_chunks)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -26,7 +26,7 @@ from ..results.result import Result
 from . import continuation, footprint, memory, prepare
 from . import laid_out, plasticity
 from .populations import (PlayedBack, Population, Projection, SourcePopulation, incoming,
-                          one_step_delay)
+                          one_step_delay, presynaptic)
 from .shards import refuse_network
 from ..ir.symbols import ADAPTIVE_STATE
 from .simulate import (MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, past_substep_bound,
@@ -274,6 +274,8 @@ class NetworkSimulator:
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
         arrays.update(_plastic_buffers(plastic))
+        if source.program.plan.gather:  # each synapse's presynaptic neuron, for its post's thread
+            arrays.update({f"lg_J{j}_pre": presynaptic(laid["rows"]) for j, laid in plastic.items()})
         clock = continuation.restore(pending, arrays, self._made_by())
         arrays[ORIGIN] = np.array([clock], np.int64)
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
@@ -468,6 +470,7 @@ class NetworkSimulator:
         buffers["spiked"] = np.zeros(n, dtype)
         if sim.semantics.inhibition:
             buffers["margin"], buffers["was_reset"] = np.zeros(n, dtype), np.zeros(n, dtype)
+            buffers["chunk_winner"] = np.zeros(winner_chunks(n), np.int64)
         for k, _ in sim.step_map.constants:
             buffers[f"constant_{k.name.removeprefix('lg_')}"] = np.empty(n, dtype)
         for y in sim.model.synapses:
