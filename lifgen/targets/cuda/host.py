@@ -81,10 +81,12 @@ class HostNetworkModule:
         self.kernel = kernel
         self.order = order
         self.orders: dict[int, np.ndarray] = {}  # a launch's thread count -> its order
+        self.launches = 0  # kernels launched so far (what a GPU would launch)
 
     def launch(self, entry: str, grid: tuple[int, int], block: int, pointers: np.ndarray,
                *values: int) -> None:
         ffi, lib = self.kernel.ffi, self.kernel.lib
+        self.launches += 1
         if self.order == "ascending":
             lib.lg_host_order(ffi.NULL, 0)
         else:

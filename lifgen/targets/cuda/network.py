@@ -70,18 +70,72 @@ HOST_ORDER = "int lg_host_order(const int64_t *order, const int64_t size);\n"
 
 @dataclass(frozen=True)
 class PhaseKernel:
-    """One phase as a kernel: `threads` threads per batch row (1: one thread runs the phase);
-    `body` is one thread's code."""
+    """One phase as a device function: `threads` threads per batch row (1 and not `parallel`:
+    one thread runs the phase); `body` is one thread's code; `writes` the buffers it stores or
+    adds into, `touches` every buffer it reads or writes."""
 
     entry: str
     comment: str
     threads: int
     body: str
+    parallel: bool = False
+    writes: frozenset[str] = frozenset()
+    touches: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One kernel launch of a step: phases that follow one another fused where that cannot
+    change a number. In `sequence`, one thread per batch row runs its phases in turn; else each
+    phase has a range of the threads of its own (phases that share no buffer one writes)."""
+
+    entry: str
+    parts: tuple[PhaseKernel, ...]
+    sequence: bool
+
+    @property
+    def threads(self) -> int:
+        return 1 if self.sequence else sum(p.threads for p in self.parts)
+
+    @property
+    def ranges(self) -> list[tuple[PhaseKernel, int]]:
+        """Each part with its first thread (in a sequence, every part's thread is 0)."""
+        starts = [0] * len(self.parts) if self.sequence else [
+            sum(p.threads for p in self.parts[:i]) for i in range(len(self.parts))]
+        return list(zip(self.parts, starts))
+
+    @property
+    def comment(self) -> str:
+        if len(self.parts) == 1:
+            return self.parts[0].comment
+        how = "in turn by one thread per batch row" if self.sequence else "each on its own threads"
+        return f"{', '.join(p.entry.removeprefix(ENTRY_PREFIX) for p in self.parts)}, {how}"
 
     def launch(self, rows: int) -> tuple[tuple[int, int], int]:
         """(grid, threads per block) of a launch over `rows` batch rows."""
         block = min(THREADS_PER_BLOCK, self.threads)
         return (-(-self.threads // block), rows), block
+
+
+def fused(kernels: tuple[PhaseKernel, ...]) -> tuple[Launch, ...]:
+    """The step's launches: phases run one thread per batch row that follow one another in one
+    launch (in turn), and parallel phases that follow one another in one launch where none
+    writes a buffer another reads or writes (a pre population's projections into different
+    populations or synapse types: each a range of the threads)."""
+    groups: list[list[PhaseKernel]] = []
+    for kernel in kernels:
+        group = groups[-1] if groups else []
+        if group and not kernel.parallel and not group[0].parallel:
+            group.append(kernel)
+        elif group and kernel.parallel and group[0].parallel and all(
+                not (kernel.writes & other.touches or other.writes & kernel.touches)
+                for other in group):
+            group.append(kernel)
+        else:
+            groups.append([kernel])
+    return tuple(Launch(group[0].entry if len(group) == 1 else
+                        f"{group[0].entry}_to_{group[-1].entry.removeprefix(ENTRY_PREFIX)}",
+                        tuple(group), not group[0].parallel) for group in groups)
 
 
 @dataclass(frozen=True)
@@ -92,7 +146,7 @@ class CudaNetworkSource:
     program: NetworkProgram
     text: str
     cdef: str
-    kernels: tuple[PhaseKernel, ...]
+    kernels: tuple[Launch, ...]  # a step's launches, in order
     carried: int  # slots of lg_carried per batch row
     written: frozenset[str]  # the buffers the steps write
     prologue: NetworkSource
@@ -109,15 +163,17 @@ def render_network(program: NetworkProgram) -> CudaNetworkSource:
         raise ValueError("a run-time population size is for the C target only")
     printer = StatementPrinter(plan.dtype, indent=4)
     slots = _carried_slots(program.populations)
-    kernels = tuple(_kernel(program, population, phase, slots, printer)
-                    for population in program.populations for phase in population.phases)
+    phases = tuple(_kernel(program, population, phase, slots, printer)
+                   for population in program.populations for phase in population.phases)
+    kernels = fused(phases)
     called = {name for function in calls([p.statements() for p in program.populations])
               for name in CALL_USES.get(function, ())}  # the prologue runs in C, on the host
     helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
     text = environment().get_template("cuda/network.cu.j2").render(
-        version=__version__, real=C_TYPES[plan.dtype], kernels=kernels, arguments=ARGUMENTS,
+        version=__version__, real=C_TYPES[plan.dtype], phases=phases, launches=kernels,
+        arguments=ARGUMENTS,
         call=CALL, populations=[population_line(p) for p in plan.populations],
         projections=[projection_line(plan, j) for j in plan.projections],
         k=_Helpers(frozenset(helpers), "fabsf" if plan.dtype == "float32" else "fabs",
@@ -176,8 +232,12 @@ def _kernel(program: NetworkProgram, population: PopulationStep, phase: Phase,
     body = "\n".join([*lines, printer.text(code)])
     what = {True: f"one thread per iteration (at most {phase.threads} per batch row)",
             False: "one thread per batch row"}[phase.threads > 0]
+    views = {node.name: node.array for node in nodes(code) if isinstance(node, View)}
+    writes = frozenset(views.get(node.array, node.array) for node in nodes(code)
+                       if isinstance(node, (Store, AddTo)))
     return PhaseKernel(ENTRY_PREFIX + phase.name, f"{population.comment}: {phase.name}, {what}",
-                       max(phase.threads, 1), body)
+                       max(phase.threads, 1), body, phase.threads > 0, writes,
+                       writes | (uses & frozenset(_names(program))))
 
 
 def _thread(phase: Phase) -> tuple[Statement, ...]:
