@@ -169,9 +169,9 @@ class Runner(CRunner):
         host sums a count per segment of the chunk and copies the events back, nothing else."""
         device, module = self.device, self.module
         size = steps * self.arrays.rows * self.arrays.n_neurons
-        if getattr(self, "event_raster", None) is None or self.event_raster.size < size:
-            self.event_raster = device.zeros((size,), np.uint8)
-        raster = self.event_raster
+        raster: Any = getattr(self, "event_raster", None)  # kept for the run's next chunks
+        if raster is None or raster.size < size:
+            raster = self.event_raster = device.zeros((size,), np.uint8)
         arguments = self._launch(done, steps, self.ffi.cast("uint8_t *", device.address(raster)))
         segments = -(-size // EVENT_SEGMENT)
         counts = device.zeros((segments,), np.int64)
