@@ -161,9 +161,9 @@ class Buffer:
 class Phase:
     """One part of a population's step of one batch row: `statements`, in order. `threads` > 0:
     they end in a For whose iterations are independent (each writes elements of its own), which
-    a GPU runs as one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
-    are its own (C prints it as a block). Batch rows share nothing that a phase writes, so
-    they may run at once."""
+    a GPU runs as one thread each (at most `threads`); 0: one thread runs them all.
+    `own_scope`: its locals are its own (C prints it as a block). Batch rows share nothing
+    that a phase writes, so they may run at once."""
 
     name: str  # P0_update, P0_spikes, J2_scatter
     statements: tuple[Statement, ...]
@@ -494,17 +494,24 @@ def _conv_events(j: int, projection: ProjectionPlan,
     spikes in ascending order, as the same Sparse's would: the same numbers bit for bit."""
     return (
         Let("lg_c0", Element(projection_buffer(j, "pre_oc0"), "lg_pre"), INDEX),
+        *_conv_tables(j),
         For("lg_o", Integer(0), Integer(projection.conv[0]), (
             Let("lg_oc", plus(name("lg_c0"), name("lg_o")), INDEX),
-            *_conv_channel(j, projection, into))))
+            *_conv_kernel(j, projection, into))))
 
 
-def _conv_channel(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statement, ...]:
+def _conv_tables(j: int) -> tuple[Statement, ...]:
+    """Spike lg_pre's kernel offset and input position, from the convolution's tables."""
+    return tuple(Let(local_, Element(projection_buffer(j, table), "lg_pre"), INDEX)
+                 for local_, table in (("lg_cw", "pre_w"), ("lg_iy", "pre_y"), ("lg_ix", "pre_x")))
+
+
+def _conv_kernel(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statement, ...]:
     """Spike lg_pre's events into output channel lg_oc: each kernel element whose output lies
     inside the plane."""
     _, per_channel, kh, kw, plane = projection.conv
 
-    def table(name_: str, index: Expression | str) -> Expression:
+    def table(name_: str, index: Expression) -> Expression:
         return Element(projection_buffer(j, name_), index)
 
     weight = Element(projection_buffer(j, "weights"), plus(
@@ -512,16 +519,13 @@ def _conv_channel(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statem
         times(name("lg_ky"), Integer(kw)), name("lg_kx")))
     target = plus(times(name("lg_oc"), Integer(plane)), name("lg_oy"), name("lg_ox"))
     return (
-        Let("lg_cw", table("pre_w", "lg_pre"), INDEX),
-        Let("lg_iy", table("pre_y", "lg_pre"), INDEX),
-        Let("lg_ix", table("pre_x", "lg_pre"), INDEX),
         For("lg_ky", Integer(0), Integer(kh), (
             Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
             If(Op(">=", name("lg_oy"), Integer(0)), (
                 For("lg_kx", Integer(0), Integer(kw), (
                     Let("lg_ox", table("x", plus(name("lg_ix"), name("lg_kx"))), INDEX),
                     If(Op(">=", name("lg_ox"), Integer(0)), (
-                        into("lg_slot", target, weight),)))),)))))
+                        into("lg_slot", target, weight),)))),)))),)
 
 
 def _plastic_buffers(j: int, projection: ProjectionPlan, what: str,
@@ -1225,7 +1229,8 @@ def _gathered(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any, 
         in_group = Op("and", Op(">=", name("lg_o"), Integer(0)),
                       Op("<", name("lg_o"), Integer(projection.conv[0])))
         each = For(*spikes, (listed, Let("lg_o", group, INDEX),
-                             If(in_group, _conv_channel(j, projection, into))))
+                             If(in_group, (*_conv_tables(j), *_conv_kernel(j, projection,
+                                                                            into)))))
         return For("lg_oc", Integer(0), Integer(post.n // projection.conv[4]), (each,))
     incoming = projection_buffer(j, "in_first")
     fired = Element(population_buffer(projection.pre, "fired"),

@@ -275,7 +275,8 @@ class NetworkSimulator:
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
         arrays.update(_plastic_buffers(plastic))
         if source.program.plan.gather:  # each synapse's presynaptic neuron, for its post's thread
-            arrays.update({f"lg_J{j}_pre": presynaptic(laid["rows"]) for j, laid in plastic.items()})
+            arrays.update({f"lg_J{j}_pre": presynaptic(laid["rows"])
+                           for j, laid in plastic.items()})
         clock = continuation.restore(pending, arrays, self._made_by())
         arrays[ORIGIN] = np.array([clock], np.int64)
         missing = [b.name for b in source.program.buffers if b.name not in arrays]

@@ -22,11 +22,11 @@ from ..cfamily.uses import template_uses, thread_reads
 
 MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
 # the kernels that compact a chunk's raster into spike events on the device (kernel.cu.j2)
-EVENTS_CDEF = ("int lg_events_count(const lg_args *lg_a, const uint8_t *raster, const int64_t size, "
-               "int64_t *counts);\n"
-               "int lg_events_write(const lg_args *lg_a, const uint8_t *raster, const int64_t size, "
-               "const int64_t *offsets, const int64_t width, const int64_t step0, "
-               "const int64_t room, int64_t *steps, int64_t *neurons);\n")
+EVENTS_CDEF = ("int lg_events_count(const lg_args *lg_a, const uint8_t *raster, "
+               "const int64_t size, int64_t *counts);\n"
+               "int lg_events_write(const lg_args *lg_a, const uint8_t *raster, "
+               "const int64_t size, const int64_t *offsets, const int64_t width, "
+               "const int64_t step0, const int64_t room, int64_t *steps, int64_t *neurons);\n")
 EVENT_SEGMENT = 2048  # raster bytes per thread of the compaction (LG_SEGMENT)
 EVERY_NEURON = "lg_a->n_batch * lg_a->n_neurons"
 
