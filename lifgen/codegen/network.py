@@ -1349,9 +1349,20 @@ def _plastic_phases(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
         threads=post.n, own_scope=True)
     if not projection.recorded:
         return [events]
+    sample = _recorded(j, plastic, site)
     recorded = (Let("lg_nsyn", Element(projection_buffer(j, "rows"), Integer(pre.n)), INDEX),
-                *per_step(plastic, site), *_recorded(j, plastic, site))
+                *_read(per_step(plastic, site), sample), *sample)
     return [events, Phase(f"J{j}_recorded", recorded, own_scope=True)]
+
+
+def _read(values: list[Statement], code: list[Statement]) -> list[Statement]:
+    """The locals of `values` that `code` reads, directly or through another of them."""
+    used, kept = identifiers(code), []
+    for value in reversed(values):
+        if isinstance(value, Let) and value.name in used:
+            kept.append(value)
+            used |= identifiers(value)
+    return kept[::-1]
 
 
 def _plastic_site(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> Site:
