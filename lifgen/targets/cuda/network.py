@@ -1,7 +1,8 @@
 """Render a network's lowered program as CUDA (templates/cuda/network.cu.j2): each phase of a
-population's step one kernel, which the host launches in order for each step, every batch row
-at once. The statements are the C target's, printed by the same printer; only the loops around
-them differ:
+population's step a device function, launched in order for each step, every batch row at once;
+phases that follow one another share a launch where that cannot change a number (`fused`: the
+microcircuit's 87 phases a step are 33 launches). The statements are the C target's, printed by
+the same printer; only the loops around them differ:
 
 - a phase that ends in a loop of independent iterations (a population's update: one neuron
   each; a projection's delivery: one target each, which gathers its events of the step) runs
@@ -11,7 +12,10 @@ them differ:
   draws) runs one thread per batch row;
 - a local that one phase declares and a later one reads (the step's spike count) goes between
   their kernels through a per-row slot of `lg_carried`, an extra buffer of this target's;
-- one row's scratch buffers (the spike list, ...) get a copy per batch row.
+- one row's scratch buffers (the spike list, ...) get a copy per batch row;
+- plastic synapses' events run one thread per postsynaptic neuron (its incoming synapses,
+  on_pre then on_post), winner-take-all in two levels (a thread per 256 neurons, then one per
+  batch row picks among their winners, then a thread per neuron finishes its step).
 
 Deterministic delivery. The program is lowered with NetworkPlan.gather: no two threads of a
 kernel add to one element, and each target adds its events in the C target's order (the step's
@@ -25,10 +29,11 @@ against atomic adds pushed by each spike (E events of the step, N targets, S syn
 - sparse: one thread per target loops over its incoming synapses (a post-indexed copy of the
   projection, in_*, sorted by presynaptic neuron and storage order) and adds those whose
   presynaptic neuron spiked: S index reads a step, not E; for the networks lifgen meets (Brette
-  CUBA at 4000 neurons: 320k synapses, about 1 MB of int32 read from L2 per step) that is a few
-  microseconds, below a launch; at the microcircuit's full scale (300 M synapses) it would be a
-  scan of 1.2 GB per step, where a segmented reduction of the step's events (sort by target,
-  add each segment in order) would scale with E;
+  CUBA at 4000 neurons: 320k synapses, about 1.3 MB of int32 read from L2 per step) that is a
+  few microseconds, about a launch; at the microcircuit's full scale (300 M synapses) it would
+  be a scan of 1.2 GB per step (0.4 ms at 3 TB/s), where a segmented reduction of the step's
+  events (sort by target, add each segment in order; several kernels and a sort per step)
+  would scale with E: the next step if such networks are to run fast;
 - conv2d: one thread per output channel loops over the step's spikes of its group: E events,
   but only as many threads as channels.
 
