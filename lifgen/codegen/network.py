@@ -800,17 +800,17 @@ def _winner_phases(k: int, population: PopulationPlan,
     first = times(h, Integer(WINNER_CHUNK))
     end = Let("lg_end", Select(Op("<", plus(first, Integer(WINNER_CHUNK)), Integer(n)),
                                plus(first, Integer(WINNER_CHUNK)), Integer(n)), INDEX)
-    best = Element(margin, winner)
+    best = Element(margin, "lg_best")  # the chunk's winner so far (lg_winner: the row's)
     better = Op("or", Op(">", Element(margin, "lg_j"), best),
                 Op("and", Op(">", h, Integer(0)), Not(Equal(best, best))))
     scan = For("lg_h", Integer(0), Integer(winner_chunks(population.n)), (
-        end, Let("lg_winner", first, INDEX, mutable=True),
+        end, Let("lg_best", first, INDEX, mutable=True),
         For("lg_j", plus(first, Integer(1)), name("lg_end"), (
-            If(better, (Assign("lg_winner", name("lg_j")),)),)),
-        Store(chunks, h, winner)))
+            If(better, (Assign("lg_best", name("lg_j")),)),)),
+        Store(chunks, h, name("lg_best"))))
     pick = (Let("lg_winner", Element(chunks, Integer(0)), INDEX, mutable=True),
             For("lg_h", Integer(1), Integer(winner_chunks(population.n)), (
-                If(Op(">", Element(margin, Element(chunks, "lg_h")), best), (
+                If(Op(">", Element(margin, Element(chunks, "lg_h")), Element(margin, winner)), (
                     Assign("lg_winner", Element(chunks, "lg_h")),)),)))
     finish = serial[-1]
     assert isinstance(finish, For) and finish.counter == NEURON
