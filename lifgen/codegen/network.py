@@ -1357,7 +1357,8 @@ def _plastic_phases(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
 
 def _read(values: list[Statement], code: list[Statement]) -> list[Statement]:
     """The locals of `values` that `code` reads, directly or through another of them."""
-    used, kept = identifiers(code), []
+    used = identifiers(code)
+    kept: list[Statement] = []
     for value in reversed(values):
         if isinstance(value, Let) and value.name in used:
             kept.append(value)
