@@ -31,7 +31,7 @@ from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Commen
                              NeuronStep, Remainder, Select, Statement, Store, View, identifiers,
                              nodes)
 from ..ir.symbols import DT
-from ..ir.written import Call, Name, Neg, Num, Op, children, rebuild, substitute, to_text
+from ..ir.written import Call, Name, Neg, Not, Num, Op, children, rebuild, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
@@ -140,6 +140,10 @@ class NetworkPlan:
     flush_denormals: bool = False  # denormal floats read and written as zero while it runs
     call_inputs: bool = False  # inputs' rows counted from the call's first step, not step 0
     threads: int = 1  # batch rows run on this many threads at once (the C target: OpenMP)
+    # each projection's events gathered by their targets (one thread per postsynaptic neuron
+    # adding in the push's order), not pushed by each spike: for a target that runs a scatter's
+    # iterations as threads at once (the cuda target), so that sums keep C's order, bit for bit
+    gather: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,10 @@ class Buffer:
 @dataclass(frozen=True)
 class Phase:
     """One part of a population's step of one batch row: `statements`, in order. `threads` > 0:
-    they end in a For whose iterations are independent (its AddTo atomic), which a GPU runs as
-    one thread each (at most `threads`); 0: one thread runs them all. `own_scope`: its locals
-    are its own (C prints it as a block). Batch rows share nothing that a phase writes, so
-    they may run at once."""
+    they end in a For whose iterations are independent (each writes elements of its own), which
+    a GPU runs as one thread each (at most `threads`); 0: one thread runs them all.
+    `own_scope`: its locals are its own (C prints it as a block). Batch rows share nothing
+    that a phase writes, so they may run at once."""
 
     name: str  # P0_update, P0_spikes, J2_scatter
     statements: tuple[Statement, ...]
@@ -264,10 +268,10 @@ def lower_network(plan: NetworkPlan) -> NetworkProgram:
                 count = Element(population_buffer(k, "spike_total"), Integer(0))
                 later.setdefault(projection.post, []).append(Phase(
                     f"J{j}_scatter", tuple(_scatter(j, projection, plan, count)),
-                    threads=population.n, own_scope=True))
+                    threads=_scatter_threads(projection, plan), own_scope=True))
             else:
                 phases.append(Phase(f"J{j}_scatter", tuple(_scatter(j, projection, plan)),
-                                    threads=population.n, own_scope=True))
+                                    threads=_scatter_threads(projection, plan), own_scope=True))
         phases += later.pop(k, [])
         populations.append(PopulationStep(_population_comment(population), tuple(setup),
                                           tuple(phases)))
@@ -409,6 +413,11 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
                        f"{what}: how far each neuron is above threshold (scratch) [{n}]", scratch),
                 Buffer(population_buffer(k, "was_reset"), "real",
                        f"{what}: whether each neuron's step reset it (scratch) [{n}]", scratch)]
+        if plan.gather:
+            chunks = winner_chunks(population.n)
+            out.append(Buffer(population_buffer(k, "chunk_winner"), "int64",
+                              f"{what}: the winner of each {WINNER_CHUNK} neurons (scratch) "
+                              f"[{chunks}]", chunks))
     out += [Buffer(population_buffer(k, "param", p), "real", f"{what}: parameter {p} [{n}]")
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
@@ -445,7 +454,7 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
     if projection.kind == "one_to_one":
         return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weights [pre]")]
     if projection.kind == "plastic":
-        return _plastic_buffers(j, projection, what)
+        return _plastic_buffers(j, projection, what, plan.gather)
     if projection.kind == "conv2d":
         return [Buffer(projection_buffer(j, "weights"), "real",
                        f"{what}: kernel [in channel][kh][kernel column in run order]"
@@ -458,7 +467,17 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
                    f"{what}: first delay run of each presynaptic neuron [pre + 1]"),
             Buffer(projection_buffer(j, "run_first"), "int32",
                    f"{what}: first synapse of each run [runs + 1]"),
-            Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run")]
+            Buffer(projection_buffer(j, "run_delay"), "int16", f"{what}: delay of each run"),
+            *(Buffer(projection_buffer(j, role), element, f"{what}: {comment}")
+              for role, element, comment in (INCOMING if plan.gather else ()))]
+
+
+# A sparse projection's synapses by target, for a gathering program (NetworkPlan.gather): each
+# target's in the push's order of adds (presynaptic neuron, then storage order)
+INCOMING = (("in_first", "int64", "first incoming synapse of each target [post + 1]"),
+            ("in_pre", "int32", "presynaptic neuron of each incoming synapse"),
+            ("in_synapse", "int32", "storage index of each incoming synapse"),
+            ("in_delay", "int16", "delay of each incoming synapse"))
 
 
 CONV_TABLES = (("pre_oc0", "first output channel of each input neuron's group [pre]"),
@@ -479,17 +498,9 @@ def _conv_events(j: int, projection: ProjectionPlan, into: Any) -> tuple[Stateme
     channels of its group. The weights of a run are contiguous (Convolution.by_input), and so
     are its targets in a post population numbered channels-last with one group, undilated: one
     loop over them that vectorizes; otherwise a loop over the run's columns around one over
-    the channels. Each
-    target gets at most one event per spike, so its sum runs over the spikes in ascending
-    order, as the same Sparse's would: the same numbers bit for bit."""
-    per_group, channels, kh, kw, plane, column_step, channels_last = projection.conv
-
-    def table(name_: str, index: Expression | str) -> Expression:
-        return Element(projection_buffer(j, name_), index)
-
-    position = plus(name("lg_oy"), name("lg_ox"))
-    at = plus(times(position, Integer(channels)), name("lg_c0")) if channels_last else \
-        plus(times(name("lg_c0"), Integer(plane)), position)
+    the channels. Each target gets at most one event per spike, so its sum runs over the
+    spikes in ascending order, as the same Sparse's would: the same numbers bit for bit."""
+    per_group, channels, _, _, plane, column_step, channels_last = projection.conv
     weights = projection_buffer(j, "weights")
     run: Statement
     if channels_last and per_group == channels and column_step == 1:
@@ -497,37 +508,61 @@ def _conv_events(j: int, projection: ProjectionPlan, into: Any) -> tuple[Stateme
             into("lg_slot", plus(name("lg_at"), name("lg_e")),
                  Element(weights, plus(name("lg_w"), name("lg_e")))),))
     else:
-        column = Integer(column_step * (channels if channels_last else 1))
-        target = plus(name("lg_at"), times(name("lg_m"), column),
-                      times(name("lg_o"), Integer(1 if channels_last else plane)))
+        # (the channels' count read at run time: a loop of 16 known ones is unrolled, and its
+        # adds are left scalar)
         run = For("lg_m", Integer(0), name("lg_n"), (
-            # (its length read at run time: a loop of 16 known ones is unrolled, and its adds
-            # are left scalar)
-            For("lg_o", Integer(0), table("per_group", Integer(0)), (
-                into("lg_slot", target, Element(weights, plus(
-                    name("lg_w"), times(name("lg_m"), Integer(per_group)), name("lg_o")))),)),))
+            For("lg_o", Integer(0), Element(projection_buffer(j, "per_group"), Integer(0)),
+                (_conv_add(j, projection, into),)),))
+    return (*_conv_tables(j), *_conv_rows(j, projection, run))
+
+
+def _conv_add(j: int, projection: ProjectionPlan, into: Any) -> Statement:
+    """The event of run element lg_m into output channel lg_c0 + lg_o of the spike's group."""
+    per_group, channels, _, _, plane, column_step, channels_last = projection.conv
+    column = Integer(column_step * (channels if channels_last else 1))
+    target = plus(name("lg_at"), times(name("lg_m"), column),
+                  times(name("lg_o"), Integer(1 if channels_last else plane)))
+    return into("lg_slot", target, Element(projection_buffer(j, "weights"), plus(
+        name("lg_w"), times(name("lg_m"), Integer(per_group)), name("lg_o"))))
+
+
+def _conv_tables(j: int) -> tuple[Statement, ...]:
+    """Spike lg_pre's first output channel, kernel offset, input position and run of output
+    columns, from the convolution's tables."""
+    return tuple(Let(local_, Element(projection_buffer(j, table), index), INDEX)
+                 for local_, table, index in (
+                     ("lg_c0", "pre_oc0", "lg_pre"), ("lg_cw", "pre_w", "lg_pre"),
+                     ("lg_iy", "pre_y", "lg_pre"), ("lg_ix", "pre_x", "lg_pre"),
+                     ("lg_ox", "x_ox", "lg_ix"), ("lg_q", "x_q", "lg_ix"),
+                     ("lg_n", "x_n", "lg_ix")))
+
+
+def _conv_rows(j: int, projection: ProjectionPlan, run: Statement) -> tuple[Statement, ...]:
+    """For each kernel row whose output row lies inside the plane, the run's first target
+    (lg_at) and weight (lg_w), then `run`."""
+    _, channels, kh, kw, plane, _, channels_last = projection.conv
+    position = plus(name("lg_oy"), name("lg_ox"))
+    at = plus(times(position, Integer(channels)), name("lg_c0")) if channels_last else \
+        plus(times(name("lg_c0"), Integer(plane)), position)
+    per_group = projection.conv[0]
     return (
-        Let("lg_c0", table("pre_oc0", "lg_pre"), INDEX),
-        Let("lg_cw", table("pre_w", "lg_pre"), INDEX),
-        Let("lg_iy", table("pre_y", "lg_pre"), INDEX),
-        Let("lg_ix", table("pre_x", "lg_pre"), INDEX),
-        Let("lg_ox", table("x_ox", "lg_ix"), INDEX),
-        Let("lg_q", table("x_q", "lg_ix"), INDEX),
-        Let("lg_n", table("x_n", "lg_ix"), INDEX),
         For("lg_ky", Integer(0), Integer(kh), (
-            Let("lg_oy", table("y", plus(name("lg_iy"), name("lg_ky"))), INDEX),
+            Let("lg_oy", Element(projection_buffer(j, "y"), plus(name("lg_iy"), name("lg_ky"))),
+                INDEX),
             If(Op(">=", name("lg_oy"), Integer(0)), (
                 Let("lg_at", at, INDEX),
                 Let("lg_w", plus(name("lg_cw"), times(
                     plus(times(name("lg_ky"), Integer(kw)), name("lg_q")), Integer(per_group))),
                     INDEX),
-                run)),)))
+                run)),)),)
 
 
-def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buffer]:
+def _plastic_buffers(j: int, projection: ProjectionPlan, what: str,
+                     gather: bool = False) -> list[Buffer]:
     """A plastic projection's synapses by presynaptic neuron (CSR, each with its delay), their
-    index by postsynaptic neuron (CSC, for on_post), states, parameters, the presynaptic spikes
-    of the last steps, and the recorded synapses' states."""
+    index by postsynaptic neuron (CSC, for on_post; gathering, on_pre too, with each synapse's
+    presynaptic neuron), states, parameters, the presynaptic spikes of the last steps, and the
+    recorded synapses' states."""
     plastic = projection.plastic
     assert plastic is not None
     model, slots = plastic.model, projection.delay + 1
@@ -545,6 +580,9 @@ def _plastic_buffers(j: int, projection: ProjectionPlan, what: str) -> list[Buff
                   f"{', '.join(model.state_names)}]"),
            Buffer(projection_buffer(j, "history"), "uint8",
                   f"{what}: presynaptic spikes of the last {slots} steps [batch][{slots}][pre]")]
+    if gather:
+        out.append(Buffer(projection_buffer(j, "pre"), "int32",
+                          f"{what}: presynaptic neuron of each synapse"))
     if model.parameters:
         out.append(Buffer(projection_buffer(j, "params"), "real",
                           f"{what}: [{', '.join(model.parameter_names)}][synapse]"))
@@ -655,13 +693,16 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                                                if p.synapse == y.name])
                   for y in model.synapses]
     views += [s for setup, _, _ in deliveries for s in setup]
-    # before the neurons' loop, one thread per batch row: plastic events (whose on_pre adds to
-    # the ring's slot of this step), then the inputs read at arrival
-    before = [s for j, projection in enumerate(plan.projections)
-              if projection.post == k and projection.kind == "plastic"
-              for s in _plastic_events(j, projection, plan)]
+    # before the neurons' loop: plastic events (whose on_pre adds to the ring's slot of this
+    # step; gathered, one thread per postsynaptic neuron, then the recorded synapses), then the
+    # inputs read at arrival (one thread per batch row)
+    plastic = [(j, p) for j, p in enumerate(plan.projections)
+               if p.post == k and p.kind == "plastic"]
+    before = [] if plan.gather else [s for j, p in plastic for s in _plastic_events(j, p, plan)]
     before += [s for _, each, _ in deliveries for s in each]
-    passes = [Phase(f"P{k}_arrivals", tuple(before))] if before else []
+    passes = [phase for j, p in plastic for phase in _plastic_phases(j, p, plan)] \
+        if plan.gather else []
+    passes += [Phase(f"P{k}_arrivals", tuple(before))] if before else []
     arrivals = [s for _, _, each in deliveries for s in each]
     # The step writes its spikes as numbers to a scratch row, and a second loop keeps them as
     # flags, counts and raster: a loop that mixes the float type with bytes and 64-bit counts
@@ -679,9 +720,10 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
                       *arrivals, *_without_spike_flag(step.step),
                       Store(population_buffer(k, "margin"), name(NEURON), step.margin),
                       Store(population_buffer(k, "was_reset"), name(NEURON),
-                            Cast(name("lg_reset"))), *stores)),), threads=n),
-                  Phase(f"P{k}_winner", tuple(_winner_take_all(k, population, step, stores,
-                                                               spiked_store)))]
+                            Cast(name("lg_reset"))), *stores)),), threads=n)]
+        winner = _winner_take_all(k, population, step, stores, spiked_store)
+        update += _winner_phases(k, population, winner) if plan.gather else [
+            Phase(f"P{k}_winner", tuple(winner))]
     else:
         body = [*arrivals, *step.step, *step.after_spike, *stores, spiked_store]
         if count_state:  # its spikes are the count: the flag may be unread
@@ -692,6 +734,7 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
     # the spike list is what projections visit; the flags serve projections read at arrival and
     # plastic ones (their spike history, on_post)
     flags_read = any((p.at_arrival and p.pre == k) or (p.kind == "plastic" and k in (p.pre, p.post))
+                     or (plan.gather and p.kind == "sparse" and p.pre == k)
                      for p in plan.projections)
     # one pass builds the list: a small population's loops cost their set-up
     if n <= SMALL and not population.run_time_size:
@@ -761,6 +804,48 @@ def _winner_take_all(k: int, population: PopulationPlan, step: NeuronStep,
             *(Let(local("new", s), Element(ARRAY_PREFIXES["state"] + s, NEURON), mutable=True)
               for s in states),
             *step.after_spike, *stores, spiked))]
+
+
+# neurons whose winner one thread finds, before one thread per batch row picks among theirs
+WINNER_CHUNK = 256
+
+
+def winner_chunks(n: int) -> int:
+    """How many chunks of WINNER_CHUNK neurons a gathering program's winner-take-all scans in a
+    population of n."""
+    return -(-n // WINNER_CHUNK)
+
+
+def _winner_phases(k: int, population: PopulationPlan,
+                   serial: list[Statement]) -> list[Phase]:
+    """Winner-take-all in two levels, for a program whose phases run as threads
+    (NetworkPlan.gather): one thread per chunk of WINNER_CHUNK neurons finds its chunk's
+    winner, one thread per batch row the winner among those, then one thread per neuron
+    finishes its step. The winner is `serial`'s (its first loop: the first neuron of the
+    largest margin, or neuron 0 if its margin is NaN): a later chunk's scan passes over a NaN
+    at its start, as the serial scan would."""
+    margin, chunks = population_buffer(k, "margin"), population_buffer(k, "chunk_winner")
+    n, h, winner = population.n, name("lg_h"), name("lg_winner")
+    first = times(h, Integer(WINNER_CHUNK))
+    end = Let("lg_end", Select(Op("<", plus(first, Integer(WINNER_CHUNK)), Integer(n)),
+                               plus(first, Integer(WINNER_CHUNK)), Integer(n)), INDEX)
+    best = Element(margin, "lg_best")  # the chunk's winner so far (lg_winner: the row's)
+    better = Op("or", Op(">", Element(margin, "lg_j"), best),
+                Op("and", Op(">", h, Integer(0)), Not(Equal(best, best))))
+    scan = For("lg_h", Integer(0), Integer(winner_chunks(population.n)), (
+        end, Let("lg_best", first, INDEX, mutable=True),
+        For("lg_j", plus(first, Integer(1)), name("lg_end"), (
+            If(better, (Assign("lg_best", name("lg_j")),)),)),
+        Store(chunks, h, name("lg_best"))))
+    pick = (Let("lg_winner", Element(chunks, Integer(0)), INDEX, mutable=True),
+            For("lg_h", Integer(1), Integer(winner_chunks(population.n)), (
+                If(Op(">", Element(margin, Element(chunks, "lg_h")), Element(margin, winner)), (
+                    Assign("lg_winner", Element(chunks, "lg_h")),)),)))
+    finish = serial[-1]
+    assert isinstance(finish, For) and finish.counter == NEURON
+    return [Phase(f"P{k}_chunks", (scan,), threads=winner_chunks(population.n), own_scope=True),
+            Phase(f"P{k}_winner", (*serial[:1], *pick)),
+            Phase(f"P{k}_finish", (finish,), threads=n)]
 
 
 def _raster(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Expression,
@@ -1065,12 +1150,26 @@ def _counted_later(k: int, plan: NetworkPlan) -> bool:
     return any(p.direct and p.pre == k < p.post for p in plan.projections)
 
 
+def _scatter_threads(projection: ProjectionPlan, plan: NetworkPlan) -> int:
+    """How many independent iterations a projection's scatter phase ends in: one per
+    presynaptic neuron where each spike pushes its events (or, plastic, keeps its spike); where
+    they are gathered (plan.gather), one per target (a convolution: per output channel)."""
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    if not plan.gather or projection.kind in ("one_to_one", "plastic"):
+        return pre.n
+    if projection.kind == "conv2d":
+        return post.n // projection.conv[4]
+    return post.n
+
+
 def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
              count: Expression = name("lg_n_spikes")) -> list[Statement]:
     """The events of projection j's `count` presynaptic spikes of this step, into its post
     population's ring at slot (step + delay) mod slots, or straight into the state its synapse
-    type adds to (a direct projection): one thread per listed spike, whose adds are atomic
-    (on a GPU, threads add to one element in any order)."""
+    type adds to (a direct projection). The adds into one element run in the order of the
+    spikes (presynaptic neurons ascending), then of the synapses in storage order: pushed by
+    each spike in turn, or (plan.gather) gathered by each target in that same order, so that
+    threads running the targets at once give the same sums bit for bit."""
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
     n_post = post.n
     weights = projection_buffer(j, "weights")
@@ -1098,15 +1197,27 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
         elif spike_count_state(pre):  # the neuron's spikes of the step, each the weight
             weight = times(Element(population_buffer(projection.pre, "spiked"), "lg_pre"), weight)
         if projection.direct:
-            return AddTo("lg_targets", target, weight, atomic=True)
-        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight,
-                     atomic=True)
+            return AddTo("lg_targets", target, weight)
+        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
 
     if projection.kind == "plastic":
         return _kept(j, projection, plan)
     pre_j = name("lg_pre")
     slot: list[Statement] = ([] if projection.direct or projection.kind == "sparse" else
                              [Let("lg_slot", slot_of(Integer(projection.delay)), INDEX)])
+    delay = "delay 1, added to its state" if projection.direct else (
+        f"delay {projection.delay}" if projection.kind != "sparse" else "")
+    comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
+               + (f", {delay}" if delay else "") + ")")
+    counted: list[Statement] = []
+    if count != name("lg_n_spikes"):  # read once: the loop's adds might alias it
+        counted, count = [Let("lg_count", count, INDEX)], name("lg_count")
+    spikes = ("lg_k", Integer(0), count)
+    listed = Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"), INDEX)
+    if plan.gather and projection.kind != "one_to_one":
+        gathered = _gathered(j, projection, plan, into, slot_of, spikes, listed)
+        read = counted if projection.kind != "sparse" else []  # (sparse: the flags, no list)
+        return [Comment(comment + ", gathered by each target"), *slot, view, *read, gathered]
     if projection.kind == "dense":
         events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
             into("lg_slot", name("lg_n"),
@@ -1127,18 +1238,39 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
                           INDEX),
                       For("lg_s", Element(first, "lg_r"),
                           Element(first, plus(name("lg_r"), Integer(1))), (synapse,)))),))
-    delay = "delay 1, added to its state" if projection.direct else (
-        f"delay {projection.delay}" if projection.kind != "sparse" else "")
-    comment = (f"projection {pre.name} -> {post.name}.{projection.synapse} ({projection.kind}"
-               + (f", {delay}" if delay else "") + ")")
-    counted: list[Statement] = []
-    if count != name("lg_n_spikes"):  # read once: the loop's adds might alias it
-        counted, count = [Let("lg_count", count, INDEX)], name("lg_count")
-    return [Comment(comment), *slot, view, *counted,
-            For("lg_k", Integer(0), count, (
-                Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"),
-                    INDEX),
-                *events))]
+    return [Comment(comment), *slot, view, *counted, For(*spikes, (listed, *events))]
+
+
+def _gathered(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any, slot_of: Any,
+              spikes: tuple[str, Expression, Expression], listed: Statement) -> For:
+    """The loop over a projection's targets, each adding its own events of the step in the
+    push's order: a dense target over the step's spikes, a sparse one over its incoming
+    synapses (in_*: by target, then presynaptic neuron and storage order) whose presynaptic
+    neuron spiked, a convolution's output channel over the spikes of its group."""
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    weights, n = projection_buffer(j, "weights"), name("lg_n")
+    if projection.kind == "dense":
+        weight = Element(weights, plus(times(name("lg_pre"), Integer(post.n)), n))
+        each = For(*spikes, (listed, into("lg_slot", n, weight)))
+        return For("lg_n", Integer(0), Integer(post.n), (each,))
+    if projection.kind == "conv2d":
+        group = Op("-", name("lg_oc"), Element(projection_buffer(j, "pre_oc0"), "lg_pre"))
+        in_group = Op("and", Op(">=", name("lg_o"), Integer(0)),
+                      Op("<", name("lg_o"), Integer(projection.conv[0])))
+        run = For("lg_m", Integer(0), name("lg_n"), (_conv_add(j, projection, into),))
+        each = For(*spikes, (listed, Let("lg_o", group, INDEX),
+                             If(in_group, (*_conv_tables(j), *_conv_rows(j, projection, run)))))
+        return For("lg_oc", Integer(0), Integer(post.n // projection.conv[4]), (each,))
+    incoming = projection_buffer(j, "in_first")
+    fired = Element(population_buffer(projection.pre, "fired"),
+                    plus(times(ROW, Integer(pre.n)), name("lg_pre")))
+    slot = [] if projection.direct else [
+        Let("lg_slot", slot_of(Element(projection_buffer(j, "in_delay"), "lg_c")), INDEX)]
+    weight = Element(weights, Element(projection_buffer(j, "in_synapse"), "lg_c"))
+    synapse = (Let("lg_pre", Element(projection_buffer(j, "in_pre"), "lg_c"), INDEX),
+               If(fired, (*slot, into("lg_slot", n, weight))))
+    synapses = For("lg_c", Element(incoming, n), Element(incoming, plus(n, Integer(1))), synapse)
+    return For("lg_n", Integer(0), Integer(post.n), (synapses,))
 
 
 # -- plastic projections ------------------------------------------------------------------------
@@ -1173,12 +1305,7 @@ def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
     assert plastic is not None
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
     slots = projection.delay + 1
-    step_map = post.step_map
-    assert step_map is not None
-    site = Site(states=projection_buffer(j, "states"), params=projection_buffer(j, "params"),
-                n_synapses=name("lg_nsyn"), row=ROW, time=TIME,
-                dt=name("lg_dt") if step_map.dt is not None else Num(1.0),
-                target=arriving_view(projection.synapse))
+    site = _plastic_site(j, projection, plan)
     k = name("lg_k")
     rows, delay = projection_buffer(j, "rows"), projection_buffer(j, "delay")
     arrivals = For("lg_k", Integer(1), Integer(slots), (If(Op("<=", k, TIME), (
@@ -1210,6 +1337,72 @@ def _plastic_events(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> li
     if projection.recorded:
         body += _recorded(j, plastic, site)
     return [Block(tuple(body))]
+
+
+def _plastic_phases(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> list[Phase]:
+    """A plastic projection's events gathered (NetworkPlan.gather): one thread per postsynaptic
+    neuron runs on_pre for its incoming synapses whose spike arrives this step (delay k
+    ascending, then its incoming synapses in storage order: presynaptic neurons ascending),
+    then, if it spiked in the previous step, on_post for each; a synapse's states are its post
+    neuron's thread's alone, and each adds to its own neuron's slot in the order
+    _plastic_events adds. Then the recorded synapses (one thread per batch row)."""
+    plastic = projection.plastic
+    assert plastic is not None
+    pre, post = plan.populations[projection.pre], plan.populations[projection.post]
+    slots = projection.delay + 1
+    site = _plastic_site(j, projection, plan)
+    k, post_j = name("lg_k"), name(POST)
+    cols, index = projection_buffer(j, "cols"), projection_buffer(j, "index")
+
+    def incoming(body: tuple[Statement, ...]) -> For:
+        return For("lg_c", Element(cols, POST), Element(cols, plus(post_j, Integer(1))), (
+            Let(SYNAPSE, Element(index, "lg_c"), INDEX), *body))
+    arriving = incoming((
+        If(Equal(Element(projection_buffer(j, "delay"), SYNAPSE), k), (
+            Let("lg_pre", Element(projection_buffer(j, "pre"), SYNAPSE), INDEX),
+            If(Element("lg_was", "lg_pre"), (event(plastic, "on_pre", site),)))),))
+    thread: list[Statement] = [For("lg_k", Integer(1), Integer(slots), (If(Op("<=", k, TIME), (
+        View("lg_was", projection_buffer(j, "history"),
+             times(plus(times(ROW, Integer(slots)), Remainder(Op("-", TIME, k), Integer(slots))),
+                   Integer(pre.n)), "uint8"),
+        arriving)),))]
+    if plastic.model.on_post:
+        thread.append(If(Element("lg_fired", POST), (incoming((event(plastic, "on_post",
+                                                                       site),)),)))
+    events = Phase(f"J{j}_plastic", (
+        Comment(f"{_projection_name(projection, plan)} (plastic, {plastic.model.name}), "
+                "gathered by each postsynaptic neuron: on_pre for its synapses whose spike "
+                "arrives, then on_post if it spiked in the previous step"),
+        Let("lg_nsyn", Element(projection_buffer(j, "rows"), Integer(pre.n)), INDEX),
+        *per_step(plastic, site), For(POST, Integer(0), Integer(post.n), tuple(thread))),
+        threads=post.n, own_scope=True)
+    if not projection.recorded:
+        return [events]
+    sample = _recorded(j, plastic, site)
+    recorded = (Let("lg_nsyn", Element(projection_buffer(j, "rows"), Integer(pre.n)), INDEX),
+                *_read(per_step(plastic, site), sample), *sample)
+    return [events, Phase(f"J{j}_recorded", recorded, own_scope=True)]
+
+
+def _read(values: list[Statement], code: list[Statement]) -> list[Statement]:
+    """The locals of `values` that `code` reads, directly or through another of them."""
+    used = identifiers(code)
+    kept: list[Statement] = []
+    for value in reversed(values):
+        if isinstance(value, Let) and value.name in used:
+            kept.append(value)
+            used |= identifiers(value)
+    return kept[::-1]
+
+
+def _plastic_site(j: int, projection: ProjectionPlan, plan: NetworkPlan) -> Site:
+    """Where a plastic projection's events read and write."""
+    post = plan.populations[projection.post]
+    assert post.step_map is not None
+    return Site(states=projection_buffer(j, "states"), params=projection_buffer(j, "params"),
+                n_synapses=name("lg_nsyn"), row=ROW, time=TIME,
+                dt=name("lg_dt") if post.step_map.dt is not None else Num(1.0),
+                target=arriving_view(projection.synapse))
 
 
 def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:

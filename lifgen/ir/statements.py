@@ -142,13 +142,13 @@ class Store:
 
 @dataclass(frozen=True)
 class AddTo:
-    """`array[index] += value`: a synaptic event added to its slot. `atomic` where threads may
-    add to one element at once (a GPU); the C target adds in the loops' fixed order."""
+    """`array[index] += value`: a synaptic event added to its slot, in the loops' fixed order
+    (a target running iterations as threads gets loops whose threads add to elements of their
+    own: NetworkPlan.gather)."""
 
     array: str
     index: Expression
     value: Expression
-    atomic: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 
 from ..codegen.network import (ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
-                               adds_directly, population_buffer, projection_buffer)
+                               adds_directly, population_buffer, projection_buffer,
+                               winner_chunks)
 from ..codegen.run_arrays import RunArrays, SynapseArrays
 from ..ir.kinds import DriveKind, WeightKind
 from ..results.continuation import Pending
 from .continuation import restore
-from .populations import synapse_runs
+from .populations import incoming, presynaptic, synapse_runs
 
 # A connection's weight layout -> the projection kind that delivers it
 PROJECTION_KINDS = {WeightKind.ONE_TO_ONE: "one_to_one", WeightKind.DENSE: "dense",
@@ -58,7 +59,8 @@ def coupled_plan(simulator: Any, arrays: RunArrays, traced: tuple[str, ...],
                for y, entry in drives]
     return NetworkPlan((population, *sources), projections, simulator.dtype,
                        raster=spikes in ("raster", "events"),
-                       flush_denormals=simulator.schedule.flush_denormals)
+                       flush_denormals=simulator.schedule.flush_denormals,
+                       gather=getattr(simulator.target, "gathers", False))
 
 
 def _projections(simulator: Any, synapses: dict[str, SynapseArrays]
@@ -148,6 +150,7 @@ class CoupledRunner:
             population_buffer(0, "spiked"): np.zeros(n, dtype),
             population_buffer(0, "margin"): np.zeros(n, dtype),
             population_buffer(0, "was_reset"): np.zeros(n, dtype),
+            population_buffer(0, "chunk_winner"): np.zeros(winner_chunks(n), np.int64),
             ORIGIN: np.array([a.clock], np.int64)}
         out.update({population_buffer(0, "state", s): v.reshape(-1) for s, v in a.states.items()})
         out.update({population_buffer(0, "param", p): np.ascontiguousarray(
@@ -182,7 +185,10 @@ class CoupledRunner:
                             dtype: np.dtype) -> dict[str, np.ndarray]:
         s = self.arrays.synapses[projection.synapse]
         if projection.kind == "plastic":
-            return _plastic_buffers(j, s, projection.pre != 0)
+            laid = _plastic_buffers(j, s, projection.pre != 0)
+            if self.plan.gather:  # each synapse's presynaptic neuron, for its post's thread
+                laid[projection_buffer(j, "pre")] = presynaptic(laid[projection_buffer(j, "rows")])
+            return laid
         if projection.pre != 0:  # a drive's synapses
             d = s.drive
             laid = _sparse_layout(d["rows"], d["post"], d["delay"], d["weights"])
@@ -193,6 +199,8 @@ class CoupledRunner:
         else:
             assert s.weights is not None
             laid = {"weights": s.weights}
+        if self.plan.gather and "post" in laid:
+            laid.update(incoming(laid, self.arrays.n_neurons))
         return {projection_buffer(j, role): np.ascontiguousarray(v) for role, v in laid.items()}
 
     def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:

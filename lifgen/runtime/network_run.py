@@ -16,7 +16,7 @@ import numpy as np
 
 from ..codegen.compiler import checked_flag, checked_semantics, dt_in_model_unit, kernel_source
 from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
-                               adds_directly, lower_network, raster_by_row)
+                               adds_directly, lower_network, raster_by_row, winner_chunks)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -25,8 +25,8 @@ from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
 from . import continuation, footprint, memory, prepare
 from . import laid_out, plasticity
-from .populations import (PlayedBack, Population, Projection, SourcePopulation,
-                          one_step_delay)
+from .populations import (PlayedBack, Population, Projection, SourcePopulation, incoming,
+                          one_step_delay, presynaptic)
 from .shards import refuse_network
 from ..ir.symbols import ADAPTIVE_STATE
 from .simulate import (MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, past_substep_bound,
@@ -165,7 +165,8 @@ class NetworkSimulator:
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster",
                            raster_by_row=getattr(self.target, "raster_by_row", False),
-                           events=spikes == "events", threads=self.threads)
+                           events=spikes == "events", threads=self.threads,
+                           gather=getattr(self.target, "gathers", False))
 
     def _direct(self, projection: Projection) -> bool:
         """Whether the projection's events are added straight into their target state (every
@@ -273,6 +274,9 @@ class NetworkSimulator:
             _widen(layout, rows)
         arrays = self._arrays(source, layouts, rows, n_steps, spikes)
         arrays.update(_plastic_buffers(plastic))
+        if source.program.plan.gather:  # each synapse's presynaptic neuron, for its post's thread
+            arrays.update({f"lg_J{j}_pre": presynaptic(laid["rows"])
+                           for j, laid in plastic.items()})
         clock = continuation.restore(pending, arrays, self._made_by())
         arrays[ORIGIN] = np.array([clock], np.int64)
         missing = [b.name for b in source.program.buffers if b.name not in arrays]
@@ -467,6 +471,7 @@ class NetworkSimulator:
         buffers["spiked"] = np.zeros(n, dtype)
         if sim.semantics.inhibition:
             buffers["margin"], buffers["was_reset"] = np.zeros(n, dtype), np.zeros(n, dtype)
+            buffers["chunk_winner"] = np.zeros(winner_chunks(n), np.int64)
         for k, _ in sim.step_map.constants:
             buffers[f"constant_{k.name.removeprefix('lg_')}"] = np.empty(n, dtype)
         for y in sim.model.synapses:
@@ -566,7 +571,8 @@ class NetworkSimulator:
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
             if j not in self._weights:  # laid out once: runs share the projections' arrays
-                self._weights[j] = _projection_arrays(projection, dtype)
+                self._weights[j] = _projection_arrays(projection, dtype, plan.gather and (
+                    plan.populations[plan.projections[j].post].n))
             arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
         return arrays
 
@@ -849,14 +855,19 @@ def _plastic_buffers(plastic: dict[int, dict[str, Any]]) -> dict[str, np.ndarray
     return out
 
 
-def _projection_arrays(projection: Projection, dtype: Any) -> dict[str, np.ndarray]:
-    """A projection's weights as its delivery reads them (dense: a presynaptic neuron's row)."""
+def _projection_arrays(projection: Projection, dtype: Any,
+                       gather_into: int = 0) -> dict[str, np.ndarray]:
+    """A projection's weights as its delivery reads them (dense: a presynaptic neuron's row);
+    a sparse one's index by target too where the program gathers into `gather_into` neurons."""
     if projection.kind == "dense":
         return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
     if projection.kind == "one_to_one":
         return {"weights": np.ascontiguousarray(projection.weights, dtype)}
     assert projection.runs is not None  # (a convolution's: its tables)
-    return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs}
+    by_target = incoming(projection.runs, gather_into) if gather_into and (
+        projection.kind == "sparse") else {}
+    return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs,
+            **by_target}
 
 
 def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:

@@ -111,6 +111,26 @@ def synapse_runs(pre: np.ndarray, post: np.ndarray, delay: np.ndarray, weight: n
     return np.ascontiguousarray(weight[order]), layout
 
 
+def presynaptic(rows: np.ndarray) -> np.ndarray:
+    """The presynaptic neuron of each entry of CSR rows (a neuron's first entry [pre + 1])."""
+    return np.repeat(np.arange(rows.size - 1, dtype=np.int32), np.diff(rows))
+
+
+def incoming(layout: dict[str, np.ndarray], n_post: int) -> dict[str, np.ndarray]:
+    """A delay-run layout's synapses by target, for a program that gathers (NetworkPlan.gather):
+    each target's first incoming synapse, and each incoming synapse's presynaptic neuron,
+    storage index and delay, a target's in storage order (presynaptic neurons ascending: the
+    order in which the C target adds them)."""
+    per_run = np.diff(layout["run_first"])
+    pre = np.repeat(presynaptic(layout["runs"]), per_run)
+    delay = np.repeat(layout["run_delay"], per_run)
+    order = np.argsort(layout["post"], kind="stable")
+    first = np.zeros(n_post + 1, np.int64)
+    np.cumsum(np.bincount(layout["post"], minlength=n_post), out=first[1:])
+    return {"in_first": first, "in_pre": pre[order], "in_synapse": order.astype(np.int32),
+            "in_delay": np.ascontiguousarray(delay[order], np.int16)}
+
+
 MAX_DELAY = 2**15 - 1  # steps: a sparse projection stores a delay per run as 16 bits
 COMPILE_OPTIONS = {"method", "reset", "reset_timing", "reset_delay", "rtol", "atol",
                    "max_substeps", "graded_spikes",

@@ -788,10 +788,13 @@ def _advance(runner: Runner, arrays: RunArrays, spikes: str, progress: bool,
     stays small; Ctrl-C then stops between chunks.
     """
     n_steps, width = arrays.n_steps, arrays.rows * arrays.n_neurons
-    limit = _chunk_length(n_steps, width, spikes)
+    # a runner that compacts events itself (the cuda target, on its device) takes larger chunks
+    compact = getattr(runner, "advance_events", None) if spikes == "events" else None
+    limit = _chunk_length(n_steps, width, spikes,
+                          getattr(runner, "event_chunk_entries", CHUNK_ENTRIES))
     chunk = max(1, min(limit, -(-n_steps // 1000))) if progress else limit
     buffer = np.zeros((limit, arrays.rows, arrays.n_neurons), np.uint8) \
-        if spikes == "events" else None
+        if spikes == "events" and compact is None else None
     events: list[tuple[np.ndarray, np.ndarray]] = []
     done, partial = 0, False
     bar = ProgressBar(n_steps) if progress else None
@@ -799,7 +802,13 @@ def _advance(runner: Runner, arrays: RunArrays, spikes: str, progress: bool,
         while done < n_steps:
             steps = min(chunk, n_steps - done)
             started = time.perf_counter()
-            runner.advance(done, steps, buffer)
+            if compact is not None:
+                room = steps * width if max_events is None else max(max_events, 0)
+                events.append(compact(done, steps, room))
+                if max_events is not None:
+                    max_events -= events[-1][0].size
+            else:
+                runner.advance(done, steps, buffer)
             if bar:
                 rate = steps / max(time.perf_counter() - started, 1e-9)
                 chunk = max(1, min(limit, int(rate * PROGRESS_SECONDS)))
@@ -834,11 +843,12 @@ def _joined_events(events: list[tuple[Any, np.ndarray]]) -> tuple[np.ndarray, np
     return columns[0], columns[1]
 
 
-def _chunk_length(n_steps: int, width: int, spikes: str) -> int:
-    """The most steps per kernel call: all at once, unless events need bounded chunks."""
+def _chunk_length(n_steps: int, width: int, spikes: str, entries: int = CHUNK_ENTRIES) -> int:
+    """The most steps per kernel call: all at once, unless events need bounded chunks (of
+    `entries` neuron-steps)."""
     chunk = max(n_steps, 1)
     if spikes == "events":
-        chunk = max(1, min(chunk, CHUNK_ENTRIES // max(width, 1)))
+        chunk = max(1, min(chunk, entries // max(width, 1)))
     return chunk
 
 

@@ -1,22 +1,48 @@
 """Render a network's lowered program as CUDA (templates/cuda/network.cu.j2): each phase of a
-population's step one kernel, which the host launches in order for each step, every batch row
-at once. The statements are the C target's, printed by the same printer; only the loops around
-them differ:
+population's step a device function, launched in order for each step, every batch row at once;
+phases that follow one another share a launch where that cannot change a number (`fused`: the
+microcircuit's 87 phases a step are 33 launches). The statements are the C target's, printed by
+the same printer; only the loops around them differ:
 
 - a phase that ends in a loop of independent iterations (a population's update: one neuron
-  each; a projection's scatter: one listed spike each) runs one thread per iteration, the batch
-  rows as the grid's second dimension, and its adds into the delay rings are atomic;
+  each; a projection's delivery: one target each, which gathers its events of the step) runs
+  one thread per iteration, the batch rows as the grid's second dimension;
 - any other phase (a population's spikes: flags, counts, the spike list in ascending neuron
   order, events (each row into its own part of the event buffers) and traces; a source's
   draws) runs one thread per batch row;
 - a local that one phase declares and a later one reads (the step's spike count) goes between
   their kernels through a per-row slot of `lg_carried`, an extra buffer of this target's;
-- one row's scratch buffers (the spike list, ...) get a copy per batch row.
+- one row's scratch buffers (the spike list, ...) get a copy per batch row;
+- plastic synapses' events run one thread per postsynaptic neuron (its incoming synapses,
+  on_pre then on_post), winner-take-all in two levels (a thread per 256 neurons, then one per
+  batch row picks among their winners, then a thread per neuron finishes its step).
 
-On a GPU the threads of a scatter add to a ring element in any order, so float sums may differ
-from the C target's in their last bits; compiled as C (cuda-host), each thread runs in turn and
-every number is the C target's. The neurons' constants are computed on the host by the C
-program's prologue (the same libm as the C target's).
+Deterministic delivery. The program is lowered with NetworkPlan.gather: no two threads of a
+kernel add to one element, and each target adds its events in the C target's order (the step's
+spikes ascending, then synapses in storage order), so a GPU's float sums are the C target's bit
+for bit whatever order its threads run in. How each projection gathers, and what it costs
+against atomic adds pushed by each spike (E events of the step, N targets, S synapses):
+
+- dense: one thread per target loops over the step's spikes: E reads, as the push's, coalesced
+  (a spike's row is contiguous in the target), with no atomics;
+- one-to-one: one thread per spike, its one target its own: as before, without atomics;
+- sparse: one thread per target loops over its incoming synapses (a post-indexed copy of the
+  projection, in_*, sorted by presynaptic neuron and storage order) and adds those whose
+  presynaptic neuron spiked: S index reads a step, not E; for the networks lifgen meets (Brette
+  CUBA at 4000 neurons: 320k synapses, about 1.3 MB of int32 read from L2 per step) that is a
+  few microseconds, about a launch; at the microcircuit's full scale (300 M synapses) it would
+  be a scan of 1.2 GB per step (0.4 ms at 3 TB/s), where a segmented reduction of the step's
+  events (sort by target, add each segment in order; several kernels and a sort per step)
+  would scale with E: the next step if such networks are to run fast;
+- conv2d: one thread per output channel loops over the step's spikes of its group: E events,
+  but only as many threads as channels.
+
+Fixed-point accumulation (integer atomics, associative) would be cheaper still but would not
+give the C target's float sums, which the C target would then have to adopt too. To check the
+claim without a GPU, cuda-host (the text compiled as C) runs a kernel's threads in any order a
+test asks for (host.Host(order=...)): reversed and shuffled orders give the C numbers bit for bit.
+The neurons' constants are computed on the host by the C program's prologue (the same libm as
+the C target's).
 """
 
 from __future__ import annotations
@@ -27,8 +53,8 @@ import sympy
 
 from ...codegen.network import NetworkProgram, Phase, PopulationStep, ROW, ROWS
 
-from ...ir.statements import (INDEX, INT, AddTo, Element, Expression, For, If, Integer, Let, Statement,
-                              Store, View, calls, nodes)
+from ...ir.statements import (INDEX, INT, AddTo, Element, Expression, For, If, Integer, Let,
+                              Statement, Store, View, calls, nodes)
 from ...ir.written import Name, Op
 from ...version import __version__
 from ..c.network import (NETWORK_HELPERS, NetworkSource, levels, population_line,
@@ -43,22 +69,78 @@ ARGUMENTS = ("void *const *lg_buffers, const int64_t lg_step0, const int64_t lg_
              "const int64_t lg_n_batch, const uint64_t lg_seed")
 CALL = "lg_buffers, lg_step0, lg_step, lg_n_batch, lg_seed"
 ENTRY_PREFIX = "lg_step_"
+# compiled as C: the order in which a kernel's threads run (a test's; host.py)
+HOST_ORDER = "int lg_host_order(const int64_t *order, const int64_t size);\n"
 
 
 @dataclass(frozen=True)
 class PhaseKernel:
-    """One phase as a kernel: `threads` threads per batch row (1: one thread runs the phase);
-    `body` is one thread's code."""
+    """One phase as a device function: `threads` threads per batch row (1 and not `parallel`:
+    one thread runs the phase); `body` is one thread's code; `writes` the buffers it stores or
+    adds into, `touches` every buffer it reads or writes."""
 
     entry: str
     comment: str
     threads: int
     body: str
+    parallel: bool = False
+    writes: frozenset[str] = frozenset()
+    touches: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One kernel launch of a step: phases that follow one another fused where that cannot
+    change a number. In `sequence`, one thread per batch row runs its phases in turn; else each
+    phase has a range of the threads of its own (phases that share no buffer one writes)."""
+
+    entry: str
+    parts: tuple[PhaseKernel, ...]
+    sequence: bool
+
+    @property
+    def threads(self) -> int:
+        return 1 if self.sequence else sum(p.threads for p in self.parts)
+
+    @property
+    def ranges(self) -> list[tuple[PhaseKernel, int]]:
+        """Each part with its first thread (in a sequence, every part's thread is 0)."""
+        starts = [0] * len(self.parts) if self.sequence else [
+            sum(p.threads for p in self.parts[:i]) for i in range(len(self.parts))]
+        return list(zip(self.parts, starts))
+
+    @property
+    def comment(self) -> str:
+        if len(self.parts) == 1:
+            return self.parts[0].comment
+        how = "in turn by one thread per batch row" if self.sequence else "each on its own threads"
+        return f"{', '.join(p.entry.removeprefix(ENTRY_PREFIX) for p in self.parts)}, {how}"
 
     def launch(self, rows: int) -> tuple[tuple[int, int], int]:
         """(grid, threads per block) of a launch over `rows` batch rows."""
         block = min(THREADS_PER_BLOCK, self.threads)
         return (-(-self.threads // block), rows), block
+
+
+def fused(kernels: tuple[PhaseKernel, ...]) -> tuple[Launch, ...]:
+    """The step's launches: phases run one thread per batch row that follow one another in one
+    launch (in turn), and parallel phases that follow one another in one launch where none
+    writes a buffer another reads or writes (a pre population's projections into different
+    populations or synapse types: each a range of the threads)."""
+    groups: list[list[PhaseKernel]] = []
+    for kernel in kernels:
+        group = groups[-1] if groups else []
+        if group and not kernel.parallel and not group[0].parallel:
+            group.append(kernel)
+        elif group and kernel.parallel and group[0].parallel and all(
+                not (kernel.writes & other.touches or other.writes & kernel.touches)
+                for other in group):
+            group.append(kernel)
+        else:
+            groups.append([kernel])
+    return tuple(Launch(group[0].entry if len(group) == 1 else
+                        f"{group[0].entry}_to_{group[-1].entry.removeprefix(ENTRY_PREFIX)}",
+                        tuple(group), not group[0].parallel) for group in groups)
 
 
 @dataclass(frozen=True)
@@ -69,7 +151,7 @@ class CudaNetworkSource:
     program: NetworkProgram
     text: str
     cdef: str
-    kernels: tuple[PhaseKernel, ...]
+    kernels: tuple[Launch, ...]  # a step's launches, in order
     carried: int  # slots of lg_carried per batch row
     written: frozenset[str]  # the buffers the steps write
     prologue: NetworkSource
@@ -79,37 +161,29 @@ class CudaNetworkSource:
         return self.text
 
 
-class _Printer(StatementPrinter):
-    """The C printer, with atomic adds where threads may add to one element at once."""
-
-    def _statement(self, s: Statement, pad: str, depth: int) -> list[str]:
-        if isinstance(s, AddTo) and s.atomic:
-            e = self.expression.print
-            return [f"{pad}LG_ATOMIC_ADD(&{s.array}[{e(s.index)}], {e(s.value)});"]
-        return super()._statement(s, pad, depth)
-
-
 def render_network(program: NetworkProgram) -> CudaNetworkSource:
     """The CUDA source of `program`, every phase of every population a kernel."""
     plan = program.plan
     if any(p.run_time_size for p in plan.populations):  # (its threads are counted from n)
         raise ValueError("a run-time population size is for the C target only")
-    printer = _Printer(plan.dtype, indent=4)
+    printer = StatementPrinter(plan.dtype, indent=4)
     slots = _carried_slots(program.populations)
-    kernels = tuple(_kernel(program, population, phase, slots, printer)
-                    for population in program.populations for phase in population.phases)
+    phases = tuple(_kernel(program, population, phase, slots, printer)
+                   for population in program.populations for phase in population.phases)
+    kernels = fused(phases)
     called = {name for function in calls([p.statements() for p in program.populations])
               for name in CALL_USES.get(function, ())}  # the prologue runs in C, on the host
     helpers = {name for name in called if name in HELPERS or name in NETWORK_HELPERS}
     for helper in list(helpers):
         helpers.update(HELPERS.get(helper, ()))
     text = environment().get_template("cuda/network.cu.j2").render(
-        version=__version__, real=C_TYPES[plan.dtype], kernels=kernels, arguments=ARGUMENTS,
+        version=__version__, real=C_TYPES[plan.dtype], phases=phases, launches=kernels,
+        arguments=ARGUMENTS,
         call=CALL, populations=[population_line(p) for p in plan.populations],
         projections=[projection_line(plan, j) for j in plan.projections],
         k=_Helpers(frozenset(helpers), "fabsf" if plan.dtype == "float32" else "fabs",
                    levels(plan)))
-    cdef = "".join(f"int {k.entry}({ARGUMENTS});\n" for k in kernels)
+    cdef = HOST_ORDER + "".join(f"int {k.entry}({ARGUMENTS});\n" for k in kernels)
     return CudaNetworkSource(program, text, cdef, kernels, len(set(slots.values())),
                              _written(program), render_c_network(program))
 
@@ -144,7 +218,7 @@ def _carried_slots(populations: tuple[PopulationStep, ...]) -> dict[tuple[int, s
 
 
 def _kernel(program: NetworkProgram, population: PopulationStep, phase: Phase,
-            slots: dict[tuple[int, str], int], printer: _Printer) -> PhaseKernel:
+            slots: dict[tuple[int, str], int], printer: StatementPrinter) -> PhaseKernel:
     """One thread's code of `phase`: the buffers and values it reads, carried locals loaded,
     its statements, and the locals it hands on stored."""
     k = program.populations.index(population)
@@ -163,8 +237,12 @@ def _kernel(program: NetworkProgram, population: PopulationStep, phase: Phase,
     body = "\n".join([*lines, printer.text(code)])
     what = {True: f"one thread per iteration (at most {phase.threads} per batch row)",
             False: "one thread per batch row"}[phase.threads > 0]
+    views = {node.name: node.array for node in nodes(code) if isinstance(node, View)}
+    writes = frozenset(views.get(node.array, node.array) for node in nodes(code)
+                       if isinstance(node, (Store, AddTo)))
     return PhaseKernel(ENTRY_PREFIX + phase.name, f"{population.comment}: {phase.name}, {what}",
-                       max(phase.threads, 1), body)
+                       max(phase.threads, 1), body, phase.threads > 0, writes,
+                       writes | (uses & frozenset(_names(program))))
 
 
 def _thread(phase: Phase) -> tuple[Statement, ...]:

@@ -21,6 +21,13 @@ from ..cfamily.kernel import (KERNEL_FUNCTION, environment, kernel_context, loop
 from ..cfamily.uses import template_uses, thread_reads
 
 MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
+# the kernels that compact a chunk's raster into spike events on the device (kernel.cu.j2)
+EVENTS_CDEF = ("int lg_events_count(const lg_args *lg_a, const uint8_t *raster, "
+               "const int64_t size, int64_t *counts);\n"
+               "int lg_events_write(const lg_args *lg_a, const uint8_t *raster, "
+               "const int64_t size, const int64_t *offsets, const int64_t width, "
+               "const int64_t step0, const int64_t room, int64_t *steps, int64_t *neurons);\n")
+EVENT_SEGMENT = 2048  # raster bytes per thread of the compaction (LG_SEGMENT)
 EVERY_NEURON = "lg_a->n_batch * lg_a->n_neurons"
 
 
@@ -49,7 +56,7 @@ def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
     context, functions = device_functions(step_map, semantics, schedule, variant, abi)
     text = environment().get_template("cuda/kernel.cu.j2").render(k=context, functions=functions)
     cdef = prologue.cdef.replace(f"int {KERNEL_FUNCTION}(const lg_args *lg_a);\n", "") + "".join(
-        f"int {f.entry}(const lg_args *lg_a{f.parameters});\n" for f in functions)
+        f"int {f.entry}(const lg_args *lg_a{f.parameters});\n" for f in functions) + EVENTS_CDEF
     return dataclasses.replace(prologue, c_source=text, cdef=cdef, function=functions[0].entry,
                                schedule=schedule, mode=context.mode, prologue=prologue)
 

@@ -20,7 +20,7 @@ from ..c.target import Runner as CRunner
 from ...codegen.network import NetworkProgram
 from ...errors import InputError
 from .network import CudaNetworkSource, render_network
-from .render import render
+from .render import EVENT_SEGMENT, render
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ MAX_GRID_ROWS = 65535  # a grid's second dimension: a network's batch rows
 
 class CudaTarget:
     """CUDA kernels compiled with NVRTC, one GPU thread per neuron, run through CuPy."""
+
+    gathers = True  # its networks' events gathered by their targets (NetworkPlan.gather)
 
     def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
@@ -143,11 +145,50 @@ class Runner(CRunner):
             if self.events is None:
                 self.events = self.device.zeros(spikes.shape, np.uint8)
             pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
-        self._chunk(done, steps, pointer)
-        module, threads = self.module, self.arrays.rows * self.arrays.n_neurons
-        module.launch(KERNEL_FUNCTION, threads, module.arguments(bytes(self.ffi.buffer(self.args))))
+        self._launch(done, steps, pointer)
         if spikes is not None:
             self.device.download(self.events, spikes)
+
+    def _launch(self, done: int, steps: int, spikes: Any) -> Any:
+        """The kernel over steps done .. done + steps (spikes into the device's `spikes`, or as
+        the run's raster asks); its argument struct on the device."""
+        self._chunk(done, steps, spikes)
+        module, threads = self.module, self.arrays.rows * self.arrays.n_neurons
+        arguments = module.arguments(bytes(self.ffi.buffer(self.args)))
+        module.launch(KERNEL_FUNCTION, threads, arguments)
+        return arguments
+
+    # -- spikes="events": compacted on the device (simulate._advance asks for it) ---------------
+
+    event_chunk_entries = 1 << 26  # neuron-steps of a chunk: its raster's bytes on the device
+
+    def advance_events(self, done: int, steps: int, room: int) -> tuple[np.ndarray, np.ndarray]:
+        """Steps done .. done + steps, their spikes compacted on the device (kernel.cu.j2's
+        lg_events_count and lg_events_write): the step and neuron (batch row * neurons +
+        neuron) of the first `room` of them, in the raster's order (step, row, neuron). The
+        host sums a count per segment of the chunk and copies the events back, nothing else."""
+        device, module = self.device, self.module
+        size = steps * self.arrays.rows * self.arrays.n_neurons
+        raster: Any = getattr(self, "event_raster", None)  # kept for the run's next chunks
+        if raster is None or raster.size < size:
+            raster = self.event_raster = device.zeros((size,), np.uint8)
+        arguments = self._launch(done, steps, self.ffi.cast("uint8_t *", device.address(raster)))
+        segments = -(-size // EVENT_SEGMENT)
+        counts = device.zeros((segments,), np.int64)
+        module.launch("lg_events_count", segments, arguments, raster, size, counts)
+        found = np.empty(segments, np.int64)
+        device.download(counts, found)
+        first = np.zeros(segments, np.int64)
+        np.cumsum(found[:-1], out=first[1:])
+        kept = min(int(found.sum()), room)
+        at = (device.zeros((max(kept, 1),), np.int64), device.zeros((max(kept, 1),), np.int64))
+        module.launch("lg_events_write", segments, arguments, raster, size, device.upload(first),
+                      self.arrays.rows * self.arrays.n_neurons, done, kept, *at)
+        events = (np.empty(kept, np.int64), np.empty(kept, np.int64))
+        for copy, out in zip(at, events):
+            if kept:
+                device.download(copy[:kept], out)
+        return events
 
     def finish(self, on_device: bool = False) -> None:
         """Copy states, counts, traces, raster and spike offsets back into the run's arrays, or
