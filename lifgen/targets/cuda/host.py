@@ -1,11 +1,15 @@
 """The CUDA source run on the CPU, compiled as C: every thread in turn, on NumPy arrays.
 
 It checks the cuda target on machines without a GPU (lifgen's tests and CI): the generated
-kernel text, the runner's marshalling and its copies all run; only CuPy's launch does not.
+kernel text, the runner's marshalling and its copies all run; only CuPy's launch does not. It
+counts what a GPU would do around the kernels (`Host.traffic`): bytes copied each way, device
+allocations and their peak, so that tests can hold the host's work per run to a number.
 """
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,63 +17,118 @@ import numpy as np
 from ...codegen.build import build
 
 
+@dataclass
+class Traffic:
+    """What a stand-in device did: bytes copied to and from it, allocations, the bytes
+    allocated at once at the most, and the last guard's count (`reserve`)."""
+
+    uploaded: int = 0
+    downloaded: int = 0
+    allocations: int = 0
+    live: int = 0
+    peak: int = 0
+    reserved: int = 0
+    launches: int = 0
+
+    def reset(self) -> None:
+        """Start counting afresh (the live bytes stay: they are still allocated)."""
+        live = self.live
+        self.__init__()  # type: ignore[misc]
+        self.live = self.peak = live
+
+    def _allocated(self, array: np.ndarray) -> np.ndarray:
+        self.allocations += 1
+        self.live += array.nbytes
+        self.peak = max(self.peak, self.live)
+        weakref.finalize(array, self._freed, array.nbytes)
+        return array
+
+    def _freed(self, nbytes: int) -> None:
+        self.live -= nbytes
+
+
 class Host:
-    """A stand-in for a GPU: memory is NumPy's, a launch is a call of the C build."""
+    """A stand-in for a GPU: memory is NumPy's, a launch is a call of the C build (or nothing,
+    with `launches=False`: a no-op device, to time the host's own work)."""
 
     name = "host"
 
+    def __init__(self, launches: bool = True) -> None:
+        self.traffic = Traffic()
+        self.launches = launches
+
     def load(self, source: Any) -> tuple["HostModule", bool]:
         kernel = build(source.c_source, source.cdef)
-        return HostModule(kernel), kernel.from_cache
+        return HostModule(kernel, self), kernel.from_cache
 
     def load_network(self, source: Any) -> tuple["HostNetworkModule", bool]:
         """A network's kernels built as C, and whether the build came from the cache."""
         kernel = build(source.text, source.cdef)
-        return HostNetworkModule(kernel), kernel.from_cache
+        return HostNetworkModule(kernel, self), kernel.from_cache
 
     def reserve(self, nbytes: int) -> None:
-        """Host memory is NumPy's: its own errors apply."""
+        """Host memory is NumPy's: its own errors apply; the count is kept (traffic.reserved)."""
+        self.traffic.reserved = nbytes
+
+    def release(self) -> None:
+        """Nothing is pooled: NumPy frees an array when it is no longer referenced."""
 
     def upload(self, array: Any) -> np.ndarray:
-        return np.array(array, copy=True, order="C")
+        copy = self.traffic._allocated(np.array(array, copy=True, order="C"))
+        self.traffic.uploaded += copy.nbytes
+        return copy
+
+    def write(self, array: np.ndarray, start: int, values: np.ndarray) -> None:
+        """Copy `values` into the device array `array` (flat) from element `start` on."""
+        array.reshape(-1)[start:start + values.size] = values.reshape(-1)
+        self.traffic.uploaded += values.nbytes
+
+    def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        return self.traffic._allocated(np.empty(shape, dtype))
 
     def zeros(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        return np.zeros(shape, dtype)
+        return self.traffic._allocated(np.zeros(shape, dtype))
 
     def full(self, shape: tuple[int, ...], value: float, dtype: Any) -> np.ndarray:
-        return np.full(shape, value, dtype)
+        return self.traffic._allocated(np.full(shape, value, dtype))
 
     def address(self, array: np.ndarray) -> int:
         return int(array.ctypes.data)
 
     def download(self, array: np.ndarray, out: np.ndarray) -> None:
         out[...] = array
+        self.traffic.downloaded += out.nbytes
 
 
 class HostModule:
     """The C build of the CUDA source: a launch calls its loop over every thread in turn."""
 
-    def __init__(self, kernel: Any):
-        self.kernel = kernel
+    def __init__(self, kernel: Any, host: Host):
+        self.kernel, self.host = kernel, host
 
-    def arguments(self, struct: bytes) -> np.ndarray:
-        return np.frombuffer(bytearray(struct), np.uint8)
-
-    def launch(self, entry: str, threads: int, arguments: np.ndarray, *extra: Any) -> None:
+    def launch(self, entry: str, threads: int, arguments: Any, *extra: Any) -> None:
+        """Run `entry` over `threads` threads with the argument struct (a cffi pointer) and
+        extra arguments (ints, or device arrays)."""
+        self.host.traffic.launches += 1
+        if not self.host.launches:
+            return
         ffi, lib = self.kernel.ffi, self.kernel.lib
         types = ffi.typeof(ffi.addressof(lib, entry)).args[1:]
         values = [ffi.cast(kind, x.ctypes.data) if isinstance(x, np.ndarray) else x
                   for kind, x in zip(types, extra)]
-        getattr(lib, entry)(ffi.cast("lg_args *", arguments.ctypes.data), *values)
+        getattr(lib, entry)(ffi.cast("lg_args *", arguments), *values)
 
 
 class HostNetworkModule:
     """A network's kernels built as C: a launch runs every thread of every batch row in turn."""
 
-    def __init__(self, kernel: Any):
-        self.kernel = kernel
+    def __init__(self, kernel: Any, host: Host):
+        self.kernel, self.host = kernel, host
 
     def launch(self, entry: str, grid: tuple[int, int], block: int, pointers: np.ndarray,
                *values: int) -> None:
+        self.host.traffic.launches += 1
+        if not self.host.launches:
+            return
         ffi = self.kernel.ffi
         getattr(self.kernel.lib, entry)(ffi.cast("void *const *", pointers.ctypes.data), *values)

@@ -4,6 +4,7 @@ run (arrays copied to the device, marshalled into the kernel's argument struct b
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,8 +105,10 @@ class CudaTarget:
 
 
 class Runner(CRunner):
-    """Copies a run's arrays to the device, launches one thread per neuron and batch row for
-    each chunk of steps, and copies the results back."""
+    """Copies what the kernel reads of a run's arrays to the device (one value of a shared
+    parameter or constant; nothing of an output whose start is known, made there instead),
+    launches one thread per neuron and batch row for each chunk of steps with the argument
+    struct by value, and copies back what the run asked for."""
 
     def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
         assert source.prologue is not None
@@ -114,19 +117,26 @@ class Runner(CRunner):
         CRunner(source.prologue, kernel.prologue, dataclasses.replace(arrays, inputs={})).advance(
             0, 0, None)
         self.device, self.module = device, kernel.module
-        device.reserve(_device_bytes(arrays))
+        self.work_rows = work_rows(source.c_source)
+        device.reserve(device_bytes(arrays, self._work_size(arrays.n_neurons)))
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
         self.fresh = _fresh_outputs(arrays)
+        self.unread = {id(values) for values, _ in arrays.params.values()}  # read from the scratch
         self._marshal(kernel.prologue.ffi, arrays)
+        self.address = int(self.ffi.cast("uintptr_t", self.args))  # the struct, passed by value
         self.events = None  # the device buffer of a chunk's spikes, when collected as events
 
     def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
         """The device address of `array`'s copy (outputs start there as on the host)."""
-        if array is None:
+        if array is None or id(array) in self.unread:
             return self.ffi.NULL
         device = self.device
         fill = self.fresh.get(id(array))
-        if fill is None:
+        if array is self.arrays.work:
+            copy = self._work()
+        elif not isinstance(array, np.ndarray):  # a GPU input, taken as it is
+            copy = array
+        elif fill is None:
             copy = device.upload(array)
         elif fill == 0:
             copy = device.zeros(array.shape, array.dtype)
@@ -137,6 +147,20 @@ class Runner(CRunner):
         self.keep.append(copy)
         return self.ffi.cast(kind.replace("[]", " *"), device.address(copy))
 
+    def _work(self) -> Any:
+        """The scratch on the device, with what the kernel reads of it: a row (parameter or
+        constant) per neuron, or element 0 of a row that every neuron shares."""
+        a, device = self.arrays, self.device
+        n = a.n_neurons
+        copy = device.empty((self._work_size(n),), a.work.dtype)
+        for row, per_neuron in self.work_rows.items():
+            device.write(copy, row * n, a.work[row * n:row * n + (n if per_neuron else 1)])
+        return copy
+
+    def _work_size(self, n_neurons: int) -> int:
+        """Values of the scratch on the device: up to the last row the kernel reads."""
+        return (max(self.work_rows) + 1) * n_neurons if self.work_rows else 1
+
     def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:
         pointer = None
         if spikes is not None:
@@ -144,17 +168,21 @@ class Runner(CRunner):
                 self.events = self.device.zeros(spikes.shape, np.uint8)
             pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
         self._chunk(done, steps, pointer)
-        module, threads = self.module, self.arrays.rows * self.arrays.n_neurons
-        module.launch(KERNEL_FUNCTION, threads, module.arguments(bytes(self.ffi.buffer(self.args))))
+        self.module.launch(KERNEL_FUNCTION, self.arrays.rows * self.arrays.n_neurons,
+                           self.address)
         if spikes is not None:
             self.device.download(self.events, spikes)
 
     def finish(self, on_device: bool = False) -> None:
         """Copy states, counts, traces, raster and spike offsets back into the run's arrays, or
-        (`on_device`) put the device's arrays in their place."""
+        (`on_device`) put the device's arrays in their place; then give the device's free
+        memory back (lifgen's pool would starve another library on the same GPU)."""
         if not on_device:
             for copy, array in self.results:
                 self.device.download(copy, array)
+            self.results.clear()
+            self.keep.clear()
+            self.device.release()
             return
         copies = {id(array): copy for copy, array in self.results}
         a = self.arrays
@@ -164,6 +192,24 @@ class Runner(CRunner):
         a.states = {n: swap(v) for n, v in a.states.items()}
         a.traces = {n: swap(v) for n, v in a.traces.items()}
         a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
+        self.results.clear()
+        self.keep.clear()
+        self.device.release()
+
+
+# How a thread reads a row of the scratch (templates/cuda/values.cu.j2): element 0 of a row that
+# every neuron shares, or its own neuron's element
+WORK_READ = re.compile(r"lg_work\[(\d+) \* lg_N( \+ lg_n)?\]")
+
+
+def work_rows(kernel_text: str) -> dict[int, bool]:
+    """The rows of the scratch (parameters, then constants) that the kernel reads, and whether
+    it reads one value per neuron (True) or element 0 alone (False)."""
+    rows: dict[int, bool] = {}
+    for match in WORK_READ.finditer(kernel_text):
+        row = int(match.group(1))
+        rows[row] = rows.get(row, False) or bool(match.group(2))
+    return rows
 
 
 def _outputs(arrays: RunArrays) -> set[int]:
@@ -172,9 +218,10 @@ def _outputs(arrays: RunArrays) -> set[int]:
 
 
 def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
-    """Outputs whose start is known (a zero raster, NaN offsets, unwritten traces): made on the
-    device instead of copied there."""
+    """Outputs whose start is known (a zero raster and counts, NaN offsets, unwritten traces):
+    made on the device instead of copied there."""
     fresh: dict[int, float] = {id(t): 0.0 for t in arrays.traces.values()}
+    fresh[id(arrays.counts)] = 0.0  # a run's counts start at zero (a continued run's too)
     if arrays.raster is not None:
         fresh[id(arrays.raster)] = 0.0
     if arrays.offsets is not None:
@@ -182,13 +229,15 @@ def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
     return fresh
 
 
-def _device_bytes(arrays: RunArrays) -> int:
-    """What a run puts on the device: every array it reads or writes."""
+def device_bytes(arrays: RunArrays, work_values: int) -> int:
+    """What a run puts on the device: every array the kernel reads or writes, `work_values` of
+    the scratch, and none of the GPU inputs, which are there already."""
     total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
-                                   arrays.raster, arrays.offsets, arrays.counts, arrays.work)
-                if a is not None)
+                                   arrays.raster, arrays.offsets, arrays.counts, arrays.index)
+                if a is not None) + work_values * arrays.work.itemsize \
+        + arrays.event_steps * arrays.rows * arrays.n_neurons
     return total + sum(entry.array.nbytes for entry in arrays.inputs.values()
-                       if isinstance(entry.array, np.ndarray))  # GPU inputs are there already
+                       if isinstance(entry.array, np.ndarray))
 
 
 TARGET = CudaTarget()
