@@ -71,6 +71,10 @@ class GPU:
             else cupy.from_dlpack(value)
         return cupy.ascontiguousarray(array, dtype=dtype)
 
+    def holds(self, array: Any) -> bool:
+        """Whether `array` is in the GPU's memory (a CuPy array)."""
+        return isinstance(array, self.cupy.ndarray)
+
     def upload(self, array: Any) -> Any:
         return self.cupy.asarray(array)
 
@@ -86,6 +90,9 @@ class GPU:
 
     def full(self, shape: tuple[int, ...], value: float, dtype: Any) -> Any:
         return self.cupy.full(shape, value, dtype)
+
+    def all_finite(self, array: Any) -> bool:
+        return bool(self.cupy.get_array_module(array).isfinite(array).all())
 
     def address(self, array: Any) -> int:
         return int(array.data.ptr)

@@ -8,13 +8,24 @@ allocations and their peak, so that tests can hold the host's work per run to a 
 
 from __future__ import annotations
 
+import functools
+import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from ...codegen.build import build
+
+
+class DeviceArray(np.ndarray):
+    """An array in the stand-in device's memory. It shows the interface of a GPU array, so that
+    lifgen takes it as one (an input used in place, a Result of output="device")."""
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        return self.__array_interface__
 
 
 @dataclass
@@ -29,6 +40,7 @@ class Traffic:
     peak: int = 0
     reserved: int = 0
     launches: int = 0
+    seconds: float = 0.0  # spent in the device's own work (copies, fills, launches, checks)
 
     def reset(self) -> None:
         """Start counting afresh (the live bytes stay: they are still allocated)."""
@@ -36,15 +48,30 @@ class Traffic:
         self.__init__()  # type: ignore[misc]
         self.live = self.peak = live
 
-    def _allocated(self, array: np.ndarray) -> np.ndarray:
+    def _allocated(self, array: np.ndarray) -> DeviceArray:
         self.allocations += 1
         self.live += array.nbytes
         self.peak = max(self.peak, self.live)
         weakref.finalize(array, self._freed, array.nbytes)
-        return array
+        return array.view(DeviceArray)
 
     def _freed(self, nbytes: int) -> None:
         self.live -= nbytes
+
+
+Operation = TypeVar("Operation", bound=Callable[..., Any])
+
+
+def _device_work(operation: Operation) -> Operation:
+    """Time `operation` as the device's work (a benchmark subtracts it to find the host's)."""
+    @functools.wraps(operation)
+    def timed(self: Any, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return operation(self, *args)
+        finally:
+            self.traffic.seconds += time.perf_counter() - start
+    return timed  # type: ignore[return-value]
 
 
 class Host:
@@ -73,28 +100,49 @@ class Host:
     def release(self) -> None:
         """Nothing is pooled: NumPy frees an array when it is no longer referenced."""
 
+    def holds(self, array: Any) -> bool:
+        """Whether `array` is in this device's memory."""
+        return isinstance(array, DeviceArray)
+
+    def adopt(self, value: Any, dtype: Any) -> np.ndarray:
+        """A device array as a contiguous one of `dtype`: the same memory when it already is."""
+        array = np.asarray(value)
+        if array.dtype == dtype and array.flags.c_contiguous:
+            return value
+        return self.traffic._allocated(np.ascontiguousarray(array, dtype=dtype))
+
+    @_device_work
     def upload(self, array: Any) -> np.ndarray:
         copy = self.traffic._allocated(np.array(array, copy=True, order="C"))
         self.traffic.uploaded += copy.nbytes
         return copy
 
+    @_device_work
     def write(self, array: np.ndarray, start: int, values: np.ndarray) -> None:
         """Copy `values` into the device array `array` (flat) from element `start` on."""
         array.reshape(-1)[start:start + values.size] = values.reshape(-1)
         self.traffic.uploaded += values.nbytes
 
+    @_device_work
     def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         return self.traffic._allocated(np.empty(shape, dtype))
 
+    @_device_work
     def zeros(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         return self.traffic._allocated(np.zeros(shape, dtype))
 
+    @_device_work
     def full(self, shape: tuple[int, ...], value: float, dtype: Any) -> np.ndarray:
         return self.traffic._allocated(np.full(shape, value, dtype))
 
     def address(self, array: np.ndarray) -> int:
         return int(array.ctypes.data)
 
+    @_device_work
+    def all_finite(self, array: np.ndarray) -> bool:
+        return bool(np.isfinite(array).all())
+
+    @_device_work
     def download(self, array: np.ndarray, out: np.ndarray) -> None:
         out[...] = array
         self.traffic.downloaded += out.nbytes
@@ -110,8 +158,15 @@ class HostModule:
         """Run `entry` over `threads` threads with the argument struct (a cffi pointer) and
         extra arguments (ints, or device arrays)."""
         self.host.traffic.launches += 1
-        if not self.host.launches:
-            return
+        if self.host.launches:
+            self._run(entry, arguments, *extra)
+
+    @property
+    def traffic(self) -> Traffic:  # (what _device_work adds its time to)
+        return self.host.traffic
+
+    @_device_work
+    def _run(self, entry: str, arguments: Any, *extra: Any) -> None:
         ffi, lib = self.kernel.ffi, self.kernel.lib
         types = ffi.typeof(ffi.addressof(lib, entry)).args[1:]
         values = [ffi.cast(kind, x.ctypes.data) if isinstance(x, np.ndarray) else x

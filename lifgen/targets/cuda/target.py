@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -118,7 +118,7 @@ class Runner(CRunner):
             0, 0, None)
         self.device, self.module = device, kernel.module
         self.work_rows = work_rows(source.c_source)
-        device.reserve(device_bytes(arrays, self._work_size(arrays.n_neurons)))
+        device.reserve(device_bytes(arrays, self._work_size(arrays.n_neurons), device.holds))
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
         self.fresh = _fresh_outputs(arrays)
         self.unread = {id(values) for values, _ in arrays.params.values()}  # read from the scratch
@@ -134,7 +134,7 @@ class Runner(CRunner):
         fill = self.fresh.get(id(array))
         if array is self.arrays.work:
             copy = self._work()
-        elif not isinstance(array, np.ndarray):  # a GPU input, taken as it is
+        elif device.holds(array):  # a GPU input, taken as it is
             copy = array
         elif fill is None:
             copy = device.upload(array)
@@ -226,10 +226,11 @@ def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
         fresh[id(arrays.raster)] = 0.0
     if arrays.offsets is not None:
         fresh[id(arrays.offsets)] = float("nan")
+    fresh.update({id(arrays.states[n]): float(v) for n, v in arrays.uniform.items()})
     return fresh
 
 
-def device_bytes(arrays: RunArrays, work_values: int) -> int:
+def device_bytes(arrays: RunArrays, work_values: int, on_device: Callable[[Any], bool]) -> int:
     """What a run puts on the device: every array the kernel reads or writes, `work_values` of
     the scratch, and none of the GPU inputs, which are there already."""
     total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
@@ -237,7 +238,7 @@ def device_bytes(arrays: RunArrays, work_values: int) -> int:
                 if a is not None) + work_values * arrays.work.itemsize \
         + arrays.event_steps * arrays.rows * arrays.n_neurons
     return total + sum(entry.array.nbytes for entry in arrays.inputs.values()
-                       if isinstance(entry.array, np.ndarray))
+                       if not on_device(entry.array))
 
 
 TARGET = CudaTarget()

@@ -1,0 +1,103 @@
+"""The cuda target's work around its kernels, counted on the stand-in device ("cuda-host",
+whose Host.traffic counts bytes copied each way and device allocations): a run copies what the
+user asked for and the kernel reads, nothing proportional to N besides; the memory guard counts
+what the device then allocates. Counts, not times: benchmarks/gpu.py --host-only times them."""
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.targets import get_target
+from lifgen.tools import brette2007
+
+N = 20_000
+BETA = 0.95
+
+
+@pytest.fixture
+def host(cuda_host):
+    """The stand-in device, its counts started afresh."""
+    device = get_target("cuda-host").device
+    device.traffic.reset()
+    return device
+
+
+@pytest.fixture(scope="module")
+def current():
+    return np.random.default_rng(0).uniform(0.0, 0.1, N).astype(np.float32)
+
+
+def w1(simulator, current, output="device", **options):
+    """W1 of benchmarks/gpu.py: leaky, float32, beta shared, a constant input per neuron."""
+    return simulator.run(200, current.size, inputs={"I": current}, params={"beta": BETA},
+                         record=[], spikes="count", output=output, **options)
+
+
+def test_a_w1_run_copies_only_what_the_user_asked_for(host, current):
+    cuda = lifgen.compile("leaky", dtype="float32", target="cuda-host")
+    expected = w1(lifgen.compile("leaky", dtype="float32"), current, "host")
+    resident = host.upload(current)  # the input already on the device, as a CuPy array would be
+    host.traffic.reset()
+    kept = w1(cuda, resident)
+    traffic = host.traffic
+    # two scratch values go up (the shared threshold and beta's propagator), nothing comes back
+    assert traffic.uploaded <= 64 and traffic.downloaded == 0
+    assert traffic.launches == 1 and traffic.peak == traffic.reserved
+    np.testing.assert_array_equal(np.asarray(kept.spike_count), expected.spike_count)
+    allocations = traffic.allocations
+    host.traffic.reset()
+    got = w1(cuda, resident, "host")
+    # asked back: the state V and the counts, once each
+    assert host.traffic.downloaded == N * (4 + 8) and host.traffic.uploaded <= 64
+    assert host.traffic.allocations == allocations  # none per chunk or per array of N
+    np.testing.assert_array_equal(got.state["V"], expected.state["V"])
+    host.traffic.reset()
+    w1(cuda, current, "host")  # a NumPy input goes up once
+    assert host.traffic.uploaded <= current.nbytes + 64
+
+
+def test_the_threshold_and_inputs_of_a_result_are_views_not_copies(host, current):
+    cuda = lifgen.compile("leaky", dtype="float32", target="cuda-host")
+    result = w1(cuda, current, "host")
+    assert result.threshold.strides == (0,) and not result.threshold.flags.writeable
+    assert np.shares_memory(result.inputs["I"], current)
+
+
+def guarded_runs(current):
+    """(name, simulator, run arguments) of every kind the guard counts."""
+    rng = np.random.default_rng(3)
+    n = 400
+    cuba = brette2007.NETWORKS["cuba"]
+    initial = {"V": -60.0 + 10.0 * rng.random(n)}
+    plastic = lifgen.Synapses(lifgen.Sparse.random(n, n, 0.05, 1.5, seed=2), "stdp",
+                              params={"w_max": 3.0})
+    return [
+        ("W1", ("leaky", {"dtype": "float32"}), dict(n_neurons=N, inputs={"I": current},
+                                                     params={"beta": BETA}, record=[],
+                                                     spikes="count")),
+        ("events", ("leaky", {}), dict(n_neurons=N, inputs={"I": 4 * current}, record=["V"],
+                                       spikes="events")),
+        ("Brette CUBA", ("lif_cuba", {"dt": 0.1}), dict(
+            n_neurons=n, initial=initial, record=[], spikes="events",
+            connections=brette2007.connections(cuba, 1, n, n * 4 // 5))),
+        ("dense weights", ("rleaky", {}), dict(
+            n_neurons=n, inputs={"I": rng.uniform(0, 0.4, n)}, record=[],
+            connections={"rec": rng.normal(0.0, 0.05, (n, n))})),
+        ("plasticity", ("lif_cuba", {"dt": 0.1}), dict(
+            n_neurons=n, initial=initial, inputs={"I": 30.0}, record=[], spikes="count",
+            connections={"exc": plastic}, record_synapses={"exc": [0, 3]})),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5), ids=["W1", "events", "Brette CUBA", "dense weights",
+                                                "plasticity"])
+def test_the_gpu_guard_counts_what_the_device_allocates(host, current, case):
+    name, (model, options), arguments = guarded_runs(current)[case]
+    simulator = lifgen.compile(model, target="cuda-host", **options)
+    host.traffic.reset()
+    simulator.run(100, **arguments)
+    traffic = host.traffic
+    assert traffic.reserved > 0
+    assert abs(traffic.peak - traffic.reserved) <= 0.1 * traffic.reserved, (
+        name, traffic.peak, traffic.reserved)
+    assert traffic.live == 0  # nothing of the run's is left on the device
