@@ -37,21 +37,22 @@ class Traffic:
     downloaded: int = 0
     allocations: int = 0
     live: int = 0
-    peak: int = 0
+    start: int = 0  # the bytes allocated when counting started
+    peak: int = 0  # the most bytes allocated at once beyond `start`
     reserved: int = 0
     launches: int = 0
     seconds: float = 0.0  # spent in the device's own work (copies, fills, launches, checks)
 
     def reset(self) -> None:
-        """Start counting afresh (the live bytes stay: they are still allocated)."""
+        """Start counting afresh: `peak` counts from the bytes allocated now (`start`)."""
         live = self.live
         self.__init__()  # type: ignore[misc]
-        self.live = self.peak = live
+        self.live = self.start = live
 
     def _allocated(self, array: np.ndarray) -> DeviceArray:
         self.allocations += 1
         self.live += array.nbytes
-        self.peak = max(self.peak, self.live)
+        self.peak = max(self.peak, self.live - self.start)
         weakref.finalize(array, self._freed, array.nbytes)
         return array.view(DeviceArray)
 
