@@ -3,6 +3,8 @@ whose Host.traffic counts bytes copied each way and device allocations): a run c
 user asked for and the kernel reads, nothing proportional to N besides; the memory guard counts
 what the device then allocates. Counts, not times: benchmarks/gpu.py --host-only times them."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,78 @@ def test_the_gpu_guard_counts_what_the_device_allocates(host, current, case):
     assert abs(traffic.peak - traffic.reserved) <= 0.1 * traffic.reserved, (
         name, traffic.peak, traffic.reserved)
     assert traffic.live == traffic.start  # nothing of the run's is left on the device
+
+
+def test_output_device_of_a_plastic_run_holds_what_it_learned(host):
+    """A coupled run's Result on the device: the learned weights, their traces, states and
+    spikes are the C target's; a run continued from it (initial=result.state) too."""
+    c, cuda = (lifgen.compile("lif_cuba", dt=0.1, **options) for options in
+               ({}, {"target": "cuda-host"}))
+    n, rng = 100, np.random.default_rng(5)
+    synapses = lifgen.Synapses(lifgen.Sparse.random(n, n, 0.1, 2.0, seed=1), "stdp",
+                               params={"w_max": 3.0})
+    arguments = dict(connections={"exc": synapses}, initial={"V": rng.uniform(-70, -50, n)},
+                     inputs={"I": 30.0}, record=["V"], record_synapses={"exc": [0, 3]})
+    expected, got = c.run(300, n, **arguments), cuda.run(300, n, output="device", **arguments)
+    learned = expected.synapses["exc"]["w"]
+    assert not np.array_equal(learned, synapses.sparse.weight)
+    for mine, theirs in ((got.synapses["exc"]["w"], learned),
+                         (got.synapse_traces["exc"]["w"], expected.synapse_traces["exc"]["w"]),
+                         (got.state["V"], expected.state["V"]), (got.spikes, expected.spikes),
+                         (got.traces["V"], expected.traces["V"])):
+        assert host.holds(mine)
+        np.testing.assert_array_equal(mine, theirs)
+    arguments["initial"] = expected.state
+    again = c.run(100, n, **arguments)
+    arguments["initial"] = got.state
+    np.testing.assert_array_equal(cuda.run(100, n, **arguments).spikes, again.spikes)
+
+
+def test_a_device_result_continues_and_a_chunk_is_waited_for(host):
+    cuda, c = lifgen.compile("leaky", target="cuda-host"), lifgen.compile("leaky")
+    first, expected = cuda.run(50, 10, inputs={"I": 0.3}, output="device"), c.run(50, 10, inputs={"I": 0.3})
+    assert host.holds(first.state["V"])
+    got = cuda.run(50, 10, inputs={"I": 0.3}, initial=first.state)
+    np.testing.assert_array_equal(got.state["V"], c.run(50, 10, inputs={"I": 0.3},
+                                                        initial=expected.state).state["V"])
+    host.traffic.reset()
+    cuda.run(3000, 10, inputs={"I": 0.3}, progress=True)
+    assert host.traffic.synchronizations == host.traffic.launches > 1  # the bar shows steps done
+
+
+class TorchLike:
+    """A GPU array as torch shows one: requires_grad, and the device in DLPack's terms."""
+
+    def __init__(self, device=0, requires_grad=False):
+        self.device, self.requires_grad = device, requires_grad
+        self.__cuda_array_interface__ = {"shape": (10, 3), "typestr": "<f8", "data": (0, False),
+                                         "version": 3}
+
+    def __dlpack_device__(self):
+        return (2, self.device)
+
+
+def test_gpu_inputs_that_cannot_be_read_as_they_are_are_refused(host):
+    cuda = lifgen.compile("leaky", target="cuda-host")
+    with pytest.raises(lifgen.InputError, match=r"inputs\['I'\] requires grad.*detach"):
+        cuda.run(10, 3, inputs={"I": TorchLike(requires_grad=True)})
+    with pytest.raises(lifgen.InputError, match=r"inputs\['I'\] is on GPU 1, and this run is on GPU 0"):
+        cuda.run(10, 3, inputs={"I": TorchLike(device=1)})
+    with pytest.raises(lifgen.InputError, match=r"initial\['V'\] is on GPU 1"):
+        cuda.run(10, 3, initial={"V": TorchLike(device=1)})
+
+
+def test_a_host_bound_gpu_run_is_warned_of_once(host, monkeypatch):
+    from lifgen.errors import PerformanceWarning
+    from lifgen.targets.cuda import target
+
+    monkeypatch.setattr(target, "_WARNED", set())
+    cuda = lifgen.compile("leaky", target="cuda-host")
+    with pytest.warns(PerformanceWarning, match="copies .* MiB of traces and spikes back"):
+        cuda.run(100, 50, inputs={"I": 0.3})  # the CPU's defaults: V of every neuron, a raster
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cuda.run(100, 50, inputs={"I": 0.3})  # once
+        monkeypatch.setattr(target, "_WARNED", set())
+        cuda.run(100, 50, inputs={"I": 0.3}, record={"V": [0]}, spikes="count")
+        cuda.run(100, 50, inputs={"I": 0.3}, output="device")

@@ -278,6 +278,8 @@ class Simulator:
             finally:
                 self._scratch.append(arrays.work)
         result = self._assemble(request, done, partial, events)
+        if coupled and output == "device":
+            _moved_to_device(result, self._device().upload)
         short = past_substep_bound(self.step_map, arrays.states.get(ADAPTIVE_STATE))
         if short:
             warnings.warn(f"{self.model.name}: {short}", NumericalWarning, stacklevel=2)
@@ -404,9 +406,9 @@ class Simulator:
         param_values = self._parameters(params, n_neurons, dtype, allow_nan)
         uniform: dict[str, Any] | None = {} if lazy_states else None
         states = prepare.initial_states(model, initial, param_values, batch, n_neurons, dtype,
-                                        allow_nan, uniform)
+                                        allow_nan, uniform, self._device())
         states.update({n: prepare.state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype,
-                                              allow_nan, uniform)
+                                              allow_nan, uniform, self._device())
                        for n in state_names if n not in states})
         synapses = {n: self._synapse(connections.get(n), drives.get(n), n, n_neurons, n_steps,
                                      rows, dtype, allow_nan) for n in model.synapse_names}
@@ -692,6 +694,24 @@ def _converted_bytes(value: Any, item: int) -> int:
             and value.dtype.kind == "f" and value.flags.c_contiguous:
         return 0
     return int(np.size(value)) * item
+
+
+def _moved_to_device(result: Result, upload: Callable[[np.ndarray], Any]) -> None:
+    """A coupled run's Result with its arrays on the device, as output="device" asks: its
+    states, counts, raster, traces and plastic synapses' states and traces (the network's
+    program copied them back each chunk; spike events stay NumPy arrays, as they are
+    collected on the host)."""
+    def up(array: Any) -> Any:
+        return None if array is None else upload(array)
+    result.spikes, result.spike_count = up(result.spikes), up(result.spike_count)
+    result.spike_offsets = up(result.spike_offsets)
+    result.traces = {n: up(v) for n, v in result.traces.items()}
+    pending = result.state.pending if isinstance(result.state, State) else None
+    result.state = State({n: up(v) for n, v in result.state.items()}, pending)
+    result.synapses = {y: {n: up(v) for n, v in states.items()}
+                       for y, states in result.synapses.items()}
+    result.synapse_traces = {y: {n: up(v) for n, v in states.items()}
+                             for y, states in result.synapse_traces.items()}
 
 
 def _all_finite(array: np.ndarray) -> bool:

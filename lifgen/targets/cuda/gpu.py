@@ -35,7 +35,8 @@ class GPU:
             raise LifgenError("target='cuda' found no CUDA GPU on this machine (the driver "
                               f"{_driver(cupy)} lists none); use target='c'")
         self.cupy = cupy
-        properties = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        self.id = cupy.cuda.Device().id  # the GPU runs go to (CuPy's current device)
+        properties = cupy.cuda.runtime.getDeviceProperties(self.id)
         self.arch = f"sm_{properties['major']}{properties['minor']}"
 
     def load(self, source: Any) -> tuple["GPUModule", bool]:
@@ -69,7 +70,7 @@ class GPU:
         cupy = self.cupy
         array = cupy.asarray(value) if hasattr(value, "__cuda_array_interface__") \
             else cupy.from_dlpack(value)
-        return cupy.ascontiguousarray(array, dtype=dtype)
+        return cupy.ascontiguousarray(array, dtype=dtype or array.dtype)
 
     def holds(self, array: Any) -> bool:
         """Whether `array` is in the GPU's memory (a CuPy array)."""
@@ -77,6 +78,14 @@ class GPU:
 
     def upload(self, array: Any) -> Any:
         return self.cupy.asarray(array)
+
+    def to_host(self, value: Any) -> np.ndarray:
+        """A GPU array copied into a NumPy array."""
+        return self.adopt(value, None).get()
+
+    def synchronize(self) -> None:
+        """Wait for the launches so far (a progress bar then shows steps done, not queued)."""
+        self.cupy.cuda.get_current_stream().synchronize()
 
     def write(self, array: Any, start: int, values: np.ndarray) -> None:
         """Copy `values` into the device array `array` (flat) from element `start` on."""

@@ -41,6 +41,7 @@ class Traffic:
     peak: int = 0  # the most bytes allocated at once beyond `start`
     reserved: int = 0
     launches: int = 0
+    synchronizations: int = 0
     seconds: float = 0.0  # spent in the device's own work (copies, fills, launches, checks)
 
     def reset(self) -> None:
@@ -80,6 +81,7 @@ class Host:
     with `launches=False`: a no-op device, to time the host's own work)."""
 
     name = "host"
+    id = 0  # the device's number, as a GPU's
 
     def __init__(self, launches: bool = True) -> None:
         self.traffic = Traffic()
@@ -138,6 +140,17 @@ class Host:
 
     def address(self, array: np.ndarray) -> int:
         return int(array.ctypes.data)
+
+    @_device_work
+    def to_host(self, value: Any) -> np.ndarray:
+        """A device array copied into a NumPy array."""
+        copy = np.array(value, copy=True)
+        self.traffic.downloaded += copy.nbytes
+        return copy
+
+    def synchronize(self) -> None:
+        """Launches run to the end when made: only counted."""
+        self.traffic.synchronizations += 1
 
     @_device_work
     def all_finite(self, array: np.ndarray) -> bool:

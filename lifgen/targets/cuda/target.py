@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,7 +20,7 @@ from ..cfamily.kernel import KERNEL_FUNCTION
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
 from ...codegen.network import NetworkProgram
-from ...errors import InputError
+from ...errors import InputError, PerformanceWarning
 from .network import CudaNetworkSource, render_network
 from .render import render
 
@@ -172,6 +173,8 @@ class Runner(CRunner):
                            self.address)
         if spikes is not None:
             self.device.download(self.events, spikes)
+        else:
+            self.device.synchronize()  # the chunk is done when advance returns (progress)
 
     def finish(self, on_device: bool = False) -> None:
         """Copy states, counts, traces, raster and spike offsets back into the run's arrays, or
@@ -180,6 +183,7 @@ class Runner(CRunner):
         if not on_device:
             for copy, array in self.results:
                 self.device.download(copy, array)
+            warn_if_host_bound(self.arrays, self.device.name)
             self.results.clear()
             self.keep.clear()
             self.device.release()
@@ -210,6 +214,26 @@ def work_rows(kernel_text: str) -> dict[int, bool]:
         row = int(match.group(1))
         rows[row] = rows.get(row, False) or bool(match.group(2))
     return rows
+
+
+_WARNED: set[str] = set()  # the devices whose host-bound runs were warned of (once each)
+
+
+def warn_if_host_bound(arrays: RunArrays, device: str) -> None:
+    """Warn once when a run copies more to the host (traces at every step, the raster or spike
+    offsets) than it computes (its final states and counts): the copies then take longer than
+    the kernel on a GPU. run()'s defaults are the CPU's; docs/gpu.md says what to choose."""
+    per_step = sum(a.nbytes for a in (*arrays.traces.values(), arrays.raster, arrays.offsets)
+                   if a is not None)
+    computed = sum(a.nbytes for a in arrays.states.values()) + arrays.counts.nbytes
+    if per_step <= computed or device in _WARNED:
+        return
+    _WARNED.add(device)
+    warnings.warn(f"this GPU run copies {per_step / 2**20:.3g} MiB of traces and spikes back to "
+                  f"the host, more than the {computed / 2**20:.3g} MiB it computes: the copies "
+                  "take longer than the simulation. Trace fewer neurons (record={'V': [...]} or "
+                  "record=[]), count spikes (spikes='count') or keep the Result on the GPU "
+                  "(output='device'); warned once", PerformanceWarning, stacklevel=4)
 
 
 def _outputs(arrays: RunArrays) -> set[int]:
