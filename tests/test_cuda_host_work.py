@@ -178,3 +178,12 @@ def test_a_host_bound_gpu_run_is_warned_of_once(host, monkeypatch):
         monkeypatch.setattr(target, "_WARNED", set())
         cuda.run(100, 50, inputs={"I": 0.3}, record={"V": [0]}, spikes="count")
         cuda.run(100, 50, inputs={"I": 0.3}, output="device")
+
+
+def test_register_heavy_kernels_run_in_smaller_blocks():
+    """nvcc --resource-usage on the generated float64 Hodgkin-Huxley kernel: 164 registers for
+    sm_90 (float32: 98): one block of 256 fits a multiprocessor, three of 128 do."""
+    from lifgen.targets.cuda.gpu import block_size
+
+    assert block_size(164) == 128 and block_size(98) == 256 and block_size(32) == 256
+    assert block_size(255) == 256 and block_size(40, limit=64) == 64

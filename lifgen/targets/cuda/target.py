@@ -103,6 +103,8 @@ class CudaTarget:
         for b, copy, array in zip(program.buffers, copies, buffers):
             if b.name in source.written and not b.scratch:
                 device.download(copy, array)
+        del copies, pointers
+        device.release()
 
 
 class Runner(CRunner):
