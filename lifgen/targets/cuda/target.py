@@ -4,6 +4,7 @@ run (arrays copied to the device, marshalled into the kernel's argument struct b
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -208,6 +209,7 @@ class Runner(CRunner):
 WORK_READ = re.compile(r"lg_work\[(\d+) \* lg_N( \+ lg_n)?\]")
 
 
+@functools.lru_cache(maxsize=64)  # a variant's text, once (a str caches its hash)
 def work_rows(kernel_text: str) -> dict[int, bool]:
     """The rows of the scratch (parameters, then constants) that the kernel reads, and whether
     it reads one value per neuron (True) or element 0 alone (False)."""
