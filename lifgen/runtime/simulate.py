@@ -399,6 +399,11 @@ class Simulator:
             self.model, len(self.step_map.constants), bool(self.semantics.inhibition),
             np.dtype(dtype).itemsize, n_steps, rows, n_neurons, connections, drives,
             record_synapses))
+        if self._device() is not None:  # what surely goes to the GPU, before the host's check
+            cells = rows * n_neurons
+            self._device().reserve(len(state_names) * cells * np.dtype(dtype).itemsize
+                                   + cells * 8 + parts["traces"] + parts["raster"]
+                                   + parts["spike offsets"])
         room = memory.check(parts, max_memory)
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
                                                dtype, allow_nan, self._device())
