@@ -171,13 +171,14 @@ def test_a_host_bound_gpu_run_is_warned_of_once(host, monkeypatch):
     monkeypatch.setattr(target, "_WARNED", set())
     cuda = lifgen.compile("leaky", target="cuda-host")
     with pytest.warns(PerformanceWarning, match="copies .* MiB of traces and spikes back"):
-        cuda.run(100, 50, inputs={"I": 0.3})  # the CPU's defaults: V of every neuron, a raster
+        cuda.run(1100, 2000, inputs={"I": 0.3})  # the CPU's defaults: V of every neuron, a raster
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        cuda.run(100, 50, inputs={"I": 0.3})  # once
+        cuda.run(1100, 2000, inputs={"I": 0.3})  # once
         monkeypatch.setattr(target, "_WARNED", set())
-        cuda.run(100, 50, inputs={"I": 0.3}, record={"V": [0]}, spikes="count")
-        cuda.run(100, 50, inputs={"I": 0.3}, output="device")
+        cuda.run(100, 50, inputs={"I": 0.3})  # a few MiB: not worth a word
+        cuda.run(1100, 2000, inputs={"I": 0.3}, record={"V": [0]}, spikes="count")
+        cuda.run(1100, 2000, inputs={"I": 0.3}, output="device")
 
 
 def test_register_heavy_kernels_run_in_smaller_blocks():

@@ -13,6 +13,7 @@ THREADS_PER_BLOCK = 256
 REGISTERS_PER_SM = 65536  # every GPU since Kepler
 THREADS_PER_SM = 2048  # Volta to Hopper (Turing's 1024 gives the same choice)
 BLOCKS_PER_SM = 32
+FUNC_MAX_THREADS_PER_BLOCK, FUNC_NUM_REGS = 0, 4  # CUDA's CUfunction_attribute
 
 
 class GPU:
@@ -161,8 +162,9 @@ class GPUModule:
         `arguments` and extra arguments (ints are int64, arrays are device arrays)."""
         if entry not in self.functions:
             function = self.module.get_function(entry)
-            self.functions[entry] = (function, block_size(function.num_regs,
-                                                          function.max_threads_per_block))
+            registers, limit = (int(self.cupy.cuda.driver.funcGetAttribute(which, function.ptr))
+                                for which in (FUNC_NUM_REGS, FUNC_MAX_THREADS_PER_BLOCK))
+            self.functions[entry] = (function, block_size(registers, limit))
         function, block = self.functions[entry]
         if threads:
             values = tuple(np.int64(x) if isinstance(x, int) else x for x in extra)

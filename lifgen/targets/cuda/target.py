@@ -221,16 +221,17 @@ def work_rows(kernel_text: str) -> dict[int, bool]:
 
 
 _WARNED: set[str] = set()  # the devices whose host-bound runs were warned of (once each)
+HOST_BOUND_BYTES = 1 << 24  # less than this crosses PCIe in about a millisecond: not warned of
 
 
 def warn_if_host_bound(arrays: RunArrays, device: str) -> None:
     """Warn once when a run copies more to the host (traces at every step, the raster or spike
-    offsets) than it computes (its final states and counts): the copies then take longer than
-    the kernel on a GPU. run()'s defaults are the CPU's; docs/gpu.md says what to choose."""
+    offsets) than it computes (its final states and counts), and more than HOST_BOUND_BYTES: the
+    copies then take longer than the kernel on a GPU. run()'s defaults are the CPU's; docs/gpu.md says what to choose."""
     per_step = sum(a.nbytes for a in (*arrays.traces.values(), arrays.raster, arrays.offsets)
                    if a is not None)
     computed = sum(a.nbytes for a in arrays.states.values()) + arrays.counts.nbytes
-    if per_step <= computed or device in _WARNED:
+    if per_step <= max(computed, HOST_BOUND_BYTES) or device in _WARNED:
         return
     _WARNED.add(device)
     warnings.warn(f"this GPU run copies {per_step / 2**20:.3g} MiB of traces and spikes back to "
