@@ -95,6 +95,9 @@ class GPU:
     def empty(self, shape: tuple[int, ...], dtype: Any) -> Any:
         return self.cupy.empty(shape, dtype)
 
+    def fill(self, array: Any, value: float) -> None:
+        array.fill(value)
+
     def zeros(self, shape: tuple[int, ...], dtype: Any) -> Any:
         return self.cupy.zeros(shape, dtype)
 

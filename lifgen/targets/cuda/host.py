@@ -131,6 +131,10 @@ class Host:
         return self.traffic._allocated(np.empty(shape, dtype))
 
     @_device_work
+    def fill(self, array: np.ndarray, value: float) -> None:
+        array.fill(value)
+
+    @_device_work
     def zeros(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
         return self.traffic._allocated(np.zeros(shape, dtype))
 

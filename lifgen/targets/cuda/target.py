@@ -3,6 +3,7 @@ run (arrays copied to the device, marshalled into the kernel's argument struct b
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import re
@@ -43,6 +44,7 @@ class CudaTarget:
 
     def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
+        self.kept = Kept()  # the last run's device arrays, for the next run of the same shapes
         self.name = name
         self.language = "CUDA"
 
@@ -65,7 +67,7 @@ class CudaTarget:
         return CudaKernel(prologue, module, from_cache and prologue.from_cache)
 
     def runner(self, source: KernelSource, kernel: CudaKernel, arrays: RunArrays) -> "Runner":
-        return Runner(self.device, source, kernel, arrays)
+        return Runner(self.device, source, kernel, arrays, self.kept)
 
     def render_network(self, program: NetworkProgram) -> CudaNetworkSource:
         return render_network(program)
@@ -114,7 +116,8 @@ class Runner(CRunner):
     launches one thread per neuron and batch row for each chunk of steps with the argument
     struct by value, and copies back what the run asked for."""
 
-    def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
+    def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays,
+                 kept: "Kept | None" = None):
         assert source.prologue is not None
         # the prologue fills arrays.work on the host; it reads parameters only (inputs may be
         # GPU arrays, which a host kernel cannot take)
@@ -122,7 +125,13 @@ class Runner(CRunner):
             0, 0, None)
         self.device, self.module = device, kernel.module
         self.work_rows = work_rows(source.c_source)
-        device.reserve(device_bytes(arrays, self._work_size(arrays.n_neurons), device.holds))
+        self.kept = kept if kept is not None else Kept()
+        self.owned: list[Any] = []  # the device arrays this run allocated (or took from kept)
+        if not self.kept.fits(_shapes(arrays, self._work_size(arrays.n_neurons))):
+            self.kept.clear()
+            device.release()
+        device.reserve(device_bytes(arrays, self._work_size(arrays.n_neurons), device.holds)
+                       - self.kept.nbytes())
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
         self.fresh = _fresh_outputs(arrays)
         self.unread = {id(values) for values, _ in arrays.params.values()}  # read from the scratch
@@ -140,12 +149,8 @@ class Runner(CRunner):
             copy = self._work()
         elif device.holds(array):  # a GPU input, taken as it is
             copy = array
-        elif fill is None:
-            copy = device.upload(array)
-        elif fill == 0:
-            copy = device.zeros(array.shape, array.dtype)
         else:
-            copy = device.full(array.shape, fill, array.dtype)
+            copy = self._made(array, fill)
         if id(array) in _outputs(self.arrays):
             self.results.append((copy, array))
         self.keep.append(copy)
@@ -156,10 +161,34 @@ class Runner(CRunner):
         constant) per neuron, or element 0 of a row that every neuron shares."""
         a, device = self.arrays, self.device
         n = a.n_neurons
-        copy = device.empty((self._work_size(n),), a.work.dtype)
+        copy = self._allocated((self._work_size(n),), a.work.dtype)
         for row, per_neuron in self.work_rows.items():
             device.write(copy, row * n, a.work[row * n:row * n + (n if per_neuron else 1)])
         return copy
+
+    def _made(self, array: np.ndarray, fill: float | None) -> Any:
+        """`array`'s copy on the device (`fill`: made there with that value instead), in an
+        array the last run left when one of its shape is there."""
+        device, reused = self.device, self.kept.take(array.shape, array.dtype)
+        if reused is None:
+            made = device.upload(array) if fill is None else device.zeros(
+                array.shape, array.dtype) if fill == 0 else device.full(array.shape, fill,
+                                                                        array.dtype)
+            self.owned.append(made)
+            return made
+        self.owned.append(reused)
+        if fill is None:
+            device.write(reused, 0, array)
+        else:
+            device.fill(reused, fill)
+        return reused
+
+    def _allocated(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        """An uninitialised device array, the last run's when one of this shape is there."""
+        reused = self.kept.take(shape, dtype)
+        made = self.device.empty(shape, dtype) if reused is None else reused
+        self.owned.append(made)
+        return made
 
     def _work_size(self, n_neurons: int) -> int:
         """Values of the scratch on the device: up to the last row the kernel reads."""
@@ -169,7 +198,7 @@ class Runner(CRunner):
         pointer = None
         if spikes is not None:
             if self.events is None:
-                self.events = self.device.zeros(spikes.shape, np.uint8)
+                self.events = self._made(spikes, 0.0)
             pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
         self._chunk(done, steps, pointer)
         self.module.launch(KERNEL_FUNCTION, self.arrays.rows * self.arrays.n_neurons,
@@ -187,21 +216,66 @@ class Runner(CRunner):
             for copy, array in self.results:
                 self.device.download(copy, array)
             warn_if_host_bound(self.arrays, self.device.name)
-            self.results.clear()
-            self.keep.clear()
-            self.device.release()
-            return
-        copies = {id(array): copy for copy, array in self.results}
-        a = self.arrays
+            self.kept.give(self.owned)  # the next run of these shapes writes into them
+        else:
+            copies = {id(array): copy for copy, array in self.results}
+            a = self.arrays
 
-        def swap(array: Any) -> Any:
-            return copies.get(id(array), array)
-        a.states = {n: swap(v) for n, v in a.states.items()}
-        a.traces = {n: swap(v) for n, v in a.traces.items()}
-        a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
+            def swap(array: Any) -> Any:
+                return copies.get(id(array), array)
+            a.states = {n: swap(v) for n, v in a.states.items()}
+            a.traces = {n: swap(v) for n, v in a.traces.items()}
+            a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
+            given = {id(copy) for copy in copies.values()}  # the user's now
+            self.kept.give([c for c in self.owned if id(c) not in given])
         self.results.clear()
         self.keep.clear()
+        self.owned.clear()
+        self.events = None
         self.device.release()
+
+
+class Kept:
+    """Device arrays a run no longer needs, by shape and type, for the next run to write into
+    (no allocation; CuPy's pool itself is given back after each run)."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[tuple[int, ...], str], list[Any]] = {}
+
+    def fits(self, shapes: list[tuple[tuple[int, ...], str]]) -> bool:
+        """Whether a run of `shapes` uses every kept array (it allocates the rest)."""
+        kept = collections.Counter({key: len(arrays) for key, arrays in self.arrays.items()})
+        return kept <= collections.Counter(shapes)
+
+    def take(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        arrays = self.arrays.get((tuple(shape), np.dtype(dtype).str))
+        return arrays.pop() if arrays else None
+
+    def give(self, arrays: list[Any]) -> None:
+        """Keep `arrays` in place of whatever was kept."""
+        self.arrays = {}
+        for array in arrays:
+            self.arrays.setdefault((tuple(array.shape), array.dtype.str), []).append(array)
+
+    def clear(self) -> None:
+        self.arrays = {}
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for arrays in self.arrays.values() for a in arrays)
+
+
+def _shapes(arrays: RunArrays, work_values: int) -> list[tuple[tuple[int, ...], str]]:
+    """The (shape, type) of every array a run allocates on the device."""
+    own = [a for a in (*arrays.states.values(), *arrays.traces.values(), arrays.raster,
+                       arrays.offsets, arrays.counts) if a is not None]
+    if arrays.index.size:
+        own.append(arrays.index)
+    own += [e.array for e in arrays.inputs.values() if type(e.array) is np.ndarray]
+    shapes = [(tuple(a.shape), a.dtype.str) for a in own]
+    shapes.append(((work_values,), arrays.work.dtype.str))
+    if arrays.event_steps:
+        shapes.append(((arrays.event_steps, arrays.rows, arrays.n_neurons), np.dtype(np.uint8).str))
+    return shapes
 
 
 # How a thread reads a row of the scratch (templates/cuda/values.cu.j2): element 0 of a row that
