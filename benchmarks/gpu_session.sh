@@ -18,7 +18,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 LIFGEN_CACHE_DIR=/tmp/lifgen-cache
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt"
 timeout 240 python3 -m pytest -q -p no:cacheprovider -rs -m gpu tests/test_cuda.py \
-    tests/test_network_cuda.py 2>&1 | tee "$out/gpu-tests.log"
+    tests/test_network_cuda.py tests/test_cuda_host_work.py 2>&1 | tee "$out/gpu-tests.log"
 timeout 300 python3 -m benchmarks.gpu --quick --out "$out/gpu-results.md" 2>&1 \
     | tee "$out/gpu-bench.log"
 echo

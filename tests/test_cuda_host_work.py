@@ -191,3 +191,21 @@ def test_register_heavy_kernels_run_in_smaller_blocks():
 
     assert block_size(164) == 128 and block_size(98) == 256 and block_size(32) == 256
     assert block_size(255) == 256 and block_size(40, limit=64) == 64
+
+
+@pytest.mark.gpu
+def test_on_the_gpu_float64_hodgkin_huxley_launches_in_smaller_blocks():
+    """On a GPU: the driver's register count picks the block (164 registers for sm_90 by
+    nvcc; NVRTC's count may differ a little), and a second run of the same shapes reuses the
+    first one's arrays."""
+    cupy = pytest.importorskip("cupy", reason="the GPU tests need CuPy: pip install 'lifgen[cuda]'")
+    if not cupy.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine")
+    cuda = lifgen.compile("hodgkin_huxley", target="cuda")
+    cuda.run(10, 1000, inputs={"I": 20.0}, record=[], spikes="count")
+    blocks = [block for _, kernel in cuda._variants.values()
+              for _, block in getattr(kernel.module, "functions", {}).values()]
+    assert blocks and max(blocks) <= 128
+    kept = cuda.target.kept.nbytes()
+    cuda.run(10, 1000, inputs={"I": 20.0}, record=[], spikes="count")
+    assert kept and cuda.target.kept.nbytes() == kept
