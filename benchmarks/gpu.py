@@ -2,6 +2,9 @@
 PyTorch eager and snnTorch on the same GPU, and lifgen's C target on this machine's CPU.
 
 Run by hand on a machine with an NVIDIA GPU: `python -m benchmarks.gpu [--quick] [--out FILE]`.
+Without one, `python -m benchmarks.gpu --host-only` measures the host's own work per run on the
+stand-in device with its launches skipped (a no-op GPU: every copy and allocation counted, the
+host's time is the run's less the device's), and the CPU target's streamed row (W2).
 Every workload runs its implementations interleaved, several times; the table gives the minimum
 time as neuron-steps per second, the ratio to the hand-written kernel, and the spike counts,
 which must agree. float32, the leaky workload of issue 4 (V <- 0.95 V + I_n - thr [V_prev > thr])
@@ -22,7 +25,7 @@ import lifgen
 from lifgen.tools import brette2007
 from lifgen.targets.cuda import nvrtc
 
-from .__main__ import ALPHA, BETA, THRESHOLD, interleave, workload_current
+from .__main__ import (ALPHA, BETA, THRESHOLD, Timed, interleave, streamed, workload_current)
 
 HERE = Path(__file__).resolve().parent
 BLOCK = 256
@@ -154,6 +157,72 @@ def cuba_runs(n, steps, repeats):
     return rows
 
 
+def gaussian_cuba(n, seed=2):
+    """Scaled CUBA with Gaussian weights (mean as Brette's, 30 % spread): sums of non-integer
+    weights, whose order a reproducible delivery must fix."""
+    synapses, rng = scaled_cuba(n, seed), np.random.default_rng(seed)
+    return {y: lifgen.Sparse.from_arrays(s.pre, s.post, s.weight * rng.normal(1.0, 0.3, s.n_synapses),
+                                         n_pre=n, n_post=n) for y, s in synapses.items()}
+
+
+def same(a, b):
+    """'identical', or how far apart two arrays are."""
+    a, b = (np.asarray(x.get() if hasattr(x, "get") else x) for x in (a, b))
+    if np.array_equal(a, b):
+        return "identical"
+    return f"differ: {int(np.sum(a != b))} of {a.size}, max |diff| {np.max(np.abs(a - b)):.3g}"
+
+
+def checks(target, n=10**5, scale=0.1):
+    """Rows comparing `target` with the C target: Brette CUBA (Gaussian weights) twice on the
+    target and once on C, the microcircuit at `scale`, and STDP's learned weights."""
+    rows = [f"\n### {target} against the C target\n", "| check | result |", "|---|---|"]
+    synapses = gaussian_cuba(n)
+    initial = {"V": -60.0 + 10.0 * np.random.default_rng(0).random(n)}
+    runs = {name: lifgen.compile("lif_cuba", dt=0.1, target=name)
+            for name in (target, "c")}
+    results = {}
+    for name, simulator in (("first", runs[target]), ("second", runs[target]), ("c", runs["c"])):
+        start = time.perf_counter()
+        results[name] = simulator.run(1000, n, initial=initial, connections=synapses, record=[],
+                                      spikes="count")
+        results[name, "time"] = time.perf_counter() - start
+    rows += [f"| CUBA N = {n:.0e}, Gaussian weights, 1000 steps: {target} twice, V | "
+             f"{same(results['first'].state['V'], results['second'].state['V'])} |",
+             f"| the same, {target} against C: V | "
+             f"{same(results['first'].state['V'], results['c'].state['V'])} |",
+             f"| the same: spikes {target} / C, time {target} / C | "
+             f"{int(results['first'].spike_count.sum()):,} / "
+             f"{int(results['c'].spike_count.sum()):,}, {results['first', 'time']:.2f} s / "
+             f"{results['c', 'time']:.2f} s |"]
+    print("\n".join(rows), flush=True)
+    sys.path.insert(0, str(HERE.parent / "examples"))
+    import microcircuit as example
+
+    counts, seconds = {}, {}
+    for name in (target, "c"):
+        program = example.network(scale, seed=1, dtype=np.float32).compile(target=name,
+                                                                           dtype="float32")
+        start = time.perf_counter()
+        result = program.run("1100 ms")
+        seconds[name] = time.perf_counter() - start
+        counts[name] = [int(np.asarray(result[p].spike_count).sum())
+                        for p in example.params.POPULATIONS]
+    rows.append(f"| microcircuit scale {scale:g}, 1.1 s, float32: spikes per population "
+                f"{target} / C, time | {counts[target]} / {counts['c']}, "
+                f"{seconds[target]:.2f} s / {seconds['c']:.2f} s |")
+    plastic = lifgen.Synapses(lifgen.Sparse.random(2000, 2000, 0.02, 2.0, seed=1), "stdp",
+                              params={"w_max": 3.0})
+    start = {"V": np.random.default_rng(5).uniform(-70, -50, 2000)}
+    learned = {name: lifgen.compile("lif_cuba", dt=0.1, target=name).run(
+        2000, 2000, connections={"exc": plastic}, inputs={"I": 30.0}, record=[],
+        initial=start).synapses["exc"]["w"] for name in ("c", target)}
+    rows.append(f"| STDP, 2000 neurons, 80,000 synapses, 200 ms: learned w, {target} against C "
+                f"| {same(learned[target], learned['c'])} |")
+    print("\n".join(rows[-2:]), flush=True)
+    return rows
+
+
 def table(title, results, work, reference, read_bytes=0):
     """Markdown rows: time, G neuron-steps/s, ratio to `reference`, (bandwidth), spikes."""
     base = results[reference][0]
@@ -168,11 +237,98 @@ def table(title, results, work, reference, read_bytes=0):
     return rows
 
 
+def no_op_device():
+    """The cuda target on the stand-in device with launches skipped, registered as
+    "cuda-noop": what remains of a run's time is the host's and the copies'."""
+    import types
+
+    from lifgen import targets
+    from lifgen.targets.cuda.host import Host
+    from lifgen.targets.cuda.target import CudaTarget
+
+    module = types.ModuleType("benchmarks_noop_target")
+    module.TARGET = CudaTarget(Host(launches=False), name="cuda-noop")
+    sys.modules[module.__name__] = module
+    targets.TARGETS["cuda-noop"] = module.__name__
+    return module.TARGET.device
+
+
+def host_work(device, run):
+    """A run on the no-op device as Timed(bytes copied each way, the host's seconds)."""
+    traffic = device.traffic
+    traffic.reset()
+    start = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - start - traffic.seconds
+    del result
+    return Timed((traffic.uploaded, traffic.downloaded), seconds)
+
+
+def host_only(repeats, out):
+    """The host's work per run of the GPU workloads, and the CPU target's W2 row."""
+    device = no_op_device()
+    simulator = lifgen.compile("leaky", dtype="float32", target="cuda-noop")
+    rows = [f"# lifgen's host work around the GPU ({datetime.date.today()}), no GPU\n",
+            f"Host {platform.processor() or platform.machine()}; lifgen {lifgen.__version__}; "
+            "the stand-in device (cuda-host) with launches skipped: host time = the run's time "
+            "less the device's copies, fills and checks; min of "
+            f"{repeats} runs in a row.\n",
+            "| workload | host time per run | bytes up / down per run |", "|---|---|---|"]
+    runs = {}
+    for n in (10**6, 10**7):
+        current = device.upload(workload_current("leaky", n))  # on the device, as on a GPU
+
+        def w1(n=n, current=current):
+            return simulator.run(1000, n, inputs={"I": current}, params={"beta": BETA},
+                                 record=[], spikes="count", output="device")
+        runs[f"W1, N = {n:.0e}, output='device'"] = lambda w1=w1: host_work(device, w1)
+    current = device.upload(workload_current("leaky", 10**6))
+    for spikes in ("count", "events"):
+        def spiking(spikes=spikes):
+            return simulator.run(1000, 10**6, inputs={"I": current}, params={"beta": BETA},
+                                 record=[], spikes=spikes)
+        runs[f"N = 1e6 x 1000 steps, spikes='{spikes}'"] = \
+            lambda spiking=spiking: host_work(device, spiking)
+    # each workload's runs one after another: a run reuses the last one's arrays of its shapes
+    for name, (best, _, (up, down)) in ((name, interleave({name: run}, repeats)[name])
+                                        for name, run in runs.items()):
+        rows.append(f"| {name} | {best * 1e3:.2f} ms | {up:,} / {down:,} |")
+        print(rows[-1], flush=True)
+    n, steps = 100_000, 1000
+    cpu, _ = streamed(n, steps)
+    pair = {name: cpu[name] for name in ("lifgen", "C ceiling (branch-free, streamed)")}
+    times = interleave(pair, repeats)
+    ratio = times["C ceiling (branch-free, streamed)"][0] / times["lifgen"][0]
+    rows.append(f"\nW2 on the CPU target (leaky, N = 1e5, T = 1000, float32, I[t, n] streamed): "
+                f"lifgen {times['lifgen'][0] * 1e3:.1f} ms, the hand-written streamed loop "
+                f"{times['C ceiling (branch-free, streamed)'][0] * 1e3:.1f} ms: {ratio:.2f}x")
+    print(rows[-1], flush=True)
+    if out:
+        Path(out).write_text("\n".join(rows) + "\n")
+        print(f"wrote {out}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="N = 1e6 only, fewer repeats")
-    parser.add_argument("--out", default=str(HERE / "gpu-results.md"), help="the table's file")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, CUBA at 1e5 only")
+    parser.add_argument("--host-only", action="store_true",
+                        help="no GPU: the host's work per run on a no-op stand-in device")
+    parser.add_argument("--out", default=None, help="the table's file (default: "
+                        "gpu-results.md beside this script; none with --host-only)")
+    parser.add_argument("--checks", metavar="TARGET", default=None,
+                        help="only the comparisons with the C target, on TARGET (cuda-host "
+                        "tries them without a GPU, small)")
     args = parser.parse_args(argv)
+    if args.host_only:
+        return host_only(3 if args.quick else 7, args.out)
+    if args.checks:
+        if args.checks == "cuda-host":
+            sys.path.insert(0, str(HERE.parent / "tests"))
+            from lifgen import targets
+            targets.TARGETS["cuda-host"] = "cuda_host_target"
+        small = args.checks == "cuda-host"
+        return checks(args.checks, n=2000 if small else 10**5, scale=0.02 if small else 0.1)
+    args.out = args.out or str(HERE / "gpu-results.md")
     try:
         import cupy
         available = cupy.cuda.is_available()
@@ -187,7 +343,7 @@ def main(argv=None):
             f"{name}; host {platform.processor() or platform.machine()}; lifgen "
             f"{lifgen.__version__}; NVRTC {'.'.join(map(str, nvrtc.version()))}; "
             f"float32, T = {steps}; minimum of {repeats} interleaved runs."]
-    for n in (10**6,) if args.quick else (10**6, 10**7):
+    for n in (10**6, 10**7):
         current = workload_current("leaky", n)
         on_gpu = cupy.asarray(current)
         runs = {"hand-written CUDA": leaky_ceiling(ceiling, cupy, on_gpu, steps, n),
@@ -214,6 +370,7 @@ def main(argv=None):
                   interleave(runs, repeats), n * steps, "hand-written CUDA")
     for n in (10**5,) if args.quick else (10**5, 10**6):
         rows += cuba_runs(n, 1000, 2 if args.quick else 3)
+    rows += checks("cuda")
     Path(args.out).write_text("\n".join(rows) + "\n")
     print(f"wrote {args.out}")
 

@@ -38,6 +38,11 @@ class NumericalWarning(RuntimeWarning):
     """A simulation produced NaN or infinite values, or a method is unstable at the chosen dt."""
 
 
+class PerformanceWarning(UserWarning):
+    """A run spends its time on something other than simulating (a GPU run copying more to the
+    host than it computes)."""
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """' (did you mean 'V'?)' when `name` looks like a typo of one of `known`, else ''."""
     import difflib

@@ -136,6 +136,26 @@ def test_a_warm_compile_in_a_new_process_does_not_load_nvrtc(tmp_path):
     assert answer.stdout.split() == ["True", "False"], answer.stderr
 
 
+def test_the_cache_key_names_the_libnvrtc_that_compiles(tmp_path):
+    """The key names the library by path, size and time: the wheel's before NVRTC is loaded
+    and the same once it is; a system CUDA's libnvrtc, loaded first by another library, is
+    found in the process's mappings and named instead."""
+    import subprocess
+    import sys
+
+    probe = ("from lifgen.targets.cuda import nvrtc; before = nvrtc.identity(); "
+             "nvrtc.version(); print(before == nvrtc.identity(), nvrtc.loaded_library() in before)")
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120)
+    assert answer.stdout.split() == ["True", "True"], answer.stderr
+    maps = tmp_path / "maps"
+    maps.write_text("7f8d7be00000-7f8d7c536000 r--p 00000000 fe:00 5334492    "
+                    "/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+                    "7f8d7c536000-7f8d8271b000 r-xp 00736000 fe:00 5334493    "
+                    f"{tmp_path}/cuda-12.4/lib64/libnvrtc.so.12\n")
+    assert nvrtc().loaded_library(str(maps)) == f"{tmp_path}/cuda-12.4/lib64/libnvrtc.so.12"
+
+
 def test_a_compiler_error_quotes_nvrtc_with_line_numbers():
     with pytest.raises(LifgenError, match=r"kernel\.cu\(\d+\): error"):
         nvrtc().compile_cubin("extern \"C\" __global__ void lg_run() { undeclared = 1; }", "sm_90")

@@ -327,3 +327,19 @@ def test_emit_says_that_a_coupled_models_cuda_library_is_uncoupled(tmp_path, cap
     assert "not coupled" in capsys.readouterr().err
     assert main(["emit", "rleaky", "--out", str(tmp_path / "c")]) == 0
     assert "not coupled" not in capsys.readouterr().err
+
+
+def test_the_cuda_example_says_when_cuda_failed_instead_of_printing_numbers(tmp_path):
+    """Built with nvcc and run where CUDA cannot run it (no GPU here; on a GPU machine, a
+    device number that does not exist): the library's calls fail with CUDA's message and the
+    example exits 1 without a spike count."""
+    import os
+    import subprocess
+
+    nvcc = _nvcc()
+    lifgen.emit("leaky", tmp_path, target="cuda")
+    _run(["make", "-s", f"NVCC={nvcc}", "ARCH=sm_90"], tmp_path)
+    run = subprocess.run(["./example", "100"], cwd=tmp_path, capture_output=True, text=True,
+                         env={**os.environ, "CUDA_VISIBLE_DEVICES": "-1"}, timeout=60)
+    assert run.returncode == 1 and "spikes" not in run.stdout
+    assert "leaky: CUDA error:" in run.stderr and "leaky_run failed" in run.stderr

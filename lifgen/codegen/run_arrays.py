@@ -69,6 +69,10 @@ class RunArrays:
     first_neuron: int = 0  # the index of neuron 0 among all neurons, for noise draws (a shard's)
     dt: float = 0.0  # for kernels that take dt at run time (0 for discrete maps)
     clock: int = 0  # the absolute step of step 0: the steps of the runs this one continues
+    # states given as one value whose arrays are not filled yet (prepare.state_array): a device
+    # fills its own copy; prepare.fill_uniform writes them where the host runs
+    uniform: dict[str, Any] = field(default_factory=dict)
+    event_steps: int = 0  # steps of a chunk's spike buffer, when spikes are collected as events
 
     @property
     def rows(self) -> int:

@@ -203,6 +203,7 @@ def input_array(value: npt.ArrayLike | Waveform, name: str, n_steps: int, batch:
         if device is None:
             raise InputError(f"{what} is a GPU array; run it with target='cuda', or pass a NumPy "
                              "array")
+        check_gpu_input(value, what, device.id)
         return _laid_out(device.adopt(value, dtype), what, n_steps, batch, n_neurons)
     if isinstance(value, WAVEFORMS):
         return InputArray(finite_array(value.values(n_steps), what, dtype, allow_nan), 1, 0, 0)
@@ -218,9 +219,35 @@ def input_array(value: npt.ArrayLike | Waveform, name: str, n_steps: int, batch:
     return _laid_out(numbers(value, what, dtype), what, n_steps, batch, n_neurons)
 
 
+def check_gpu_input(value: Any, what: str, device_id: int) -> None:
+    """Refuse a GPU input lifgen cannot read as it is: a torch tensor that requires grad (the
+    kernels compute no gradients) or an array on another GPU than the run's."""
+    if getattr(value, "requires_grad", False):
+        raise InputError(f"{what} requires grad, and lifgen's kernels compute no gradients: "
+                         "pass tensor.detach()")
+    try:
+        kind, index = value.__dlpack_device__()
+    except (AttributeError, TypeError, ValueError):
+        return
+    if int(index) != device_id:
+        raise InputError(f"{what} is on GPU {int(index)}, and this run is on GPU {device_id}: "
+                         f"move it (tensor.to('cuda:{device_id}'), or CuPy's "
+                         f"cupy.cuda.Device({device_id})) or run there")
+
+
+def on_host(value: Any, what: str, device: Any) -> Any:
+    """An initial state given as a GPU array (a Result of output="device" continued) as a NumPy
+    array copied from `device`; other values as they are. Without a device, GPU arrays stay
+    refused (`numbers` says so)."""
+    if device is None or not is_gpu_array(value):
+        return value
+    check_gpu_input(value, what, device.id)
+    return device.to_host(value)
+
+
 def is_gpu_array(value: Any) -> bool:  # anything: probed for a GPU array's interfaces
     """Whether `value` lives in a CUDA GPU's memory (NumPy's DLPack device is the CPU's)."""
-    if isinstance(value, (float, int, np.ndarray, np.generic)):  # the common case, answered fast
+    if type(value) in (float, int, np.ndarray) or isinstance(value, np.generic):  # answered fast
         return False
     if hasattr(value, "__cuda_array_interface__"):
         return True
@@ -264,8 +291,11 @@ def in_declared_units(values: Mapping[str, object], quantities: Sequence[Quantit
 
 def initial_states(model: Model, initial: Mapping[str, object],
                    param_values: Mapping[str, tuple[np.ndarray, int]], batch: tuple[int, ...],
-                   n_neurons: int, dtype: Float, allow_nan: bool = False) -> dict[str, np.ndarray]:
-    """Initial state arrays (rows, N): given, a number, or a formula of parameters and states."""
+                   n_neurons: int, dtype: Float, allow_nan: bool = False,
+                   uniform: dict[str, Any] | None = None, device: Any = None
+                   ) -> dict[str, np.ndarray]:
+    """Initial state arrays (rows, N): given, a number, or a formula of parameters and states
+    (with `uniform`, see `state_array`)."""
     scope = None  # built only when a formula needs it: most runs start from numbers
     states: dict[str, np.ndarray] = {}  # state name -> (rows, N)
     for q in model.states:
@@ -273,27 +303,45 @@ def initial_states(model: Model, initial: Mapping[str, object],
             value = initial.get(q.name, q.value)
         else:
             if scope is None:
+                fill_uniform(states, uniform)  # a formula reads the states before it
                 scope = {symbol(n): np.broadcast_to(array if stride else array[0], (n_neurons,))
                          for n, (array, stride) in param_values.items()}
                 scope.update({symbol(n): a.reshape(*batch, n_neurons) for n, a in states.items()})
             value = evaluate(q.formula, scope, dtype)
-        states[q.name] = state_array(value, q.name, batch, n_neurons, dtype, allow_nan)
+        states[q.name] = state_array(value, q.name, batch, n_neurons, dtype, allow_nan,
+                                     None if scope is not None else uniform, device)
         if scope is not None:
             scope[q.symbol] = states[q.name].reshape(*batch, n_neurons)
     return states
 
 
 def state_array(value: object, name: str, batch: tuple[int, ...], n_neurons: int, dtype: Float,
-                allow_nan: bool = False) -> np.ndarray:
+                allow_nan: bool = False, uniform: dict[str, Any] | None = None,
+                device: Any = None) -> np.ndarray:
+    """An initial state laid out (rows, N). With `uniform`, a single value is not written out:
+    the array stays zero pages the host never touches, and `uniform[name]` holds the value for
+    a device to fill in its own memory (or `fill_uniform` to write, where the host runs)."""
     what = f"initial[{name!r}]"
-    array = finite_array(value, what, dtype, allow_nan)
+    array = finite_array(on_host(value, what, device), what, dtype, allow_nan)
     if array.shape not in ((), (n_neurons,), (*batch, n_neurons)):
         raise InputError(f"{what} must be a scalar or have shape ({n_neurons},) or "
                          f"(*batch, {n_neurons}); got {array.shape}")
     rows = int(np.prod(batch, dtype=np.int64))
+    if uniform is not None and array.ndim == 0:
+        uniform[name] = array[()]
+        return np.zeros((rows, n_neurons), dtype)
     laid: np.ndarray = np.empty((rows, n_neurons), dtype)
     laid.reshape(*batch, n_neurons)[...] = array  # broadcast over the rows
     return laid
+
+
+def fill_uniform(states: dict[str, np.ndarray], uniform: dict[str, Any] | None) -> None:
+    """Write out the single values `state_array` left to fill (and forget them)."""
+    for name, value in (uniform or {}).items():
+        if value:
+            states[name].fill(value)
+    if uniform:
+        uniform.clear()
 
 
 def weights(value: object, name: str, n_neurons: int, dtype: Float, allow_nan: bool = False

@@ -237,7 +237,7 @@ class Simulator:
         pending = continuation.carried(initial)
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, connections,
                                 spikes, drives, seed, bool(allow_nan), max_memory,
-                                record_synapses)
+                                record_synapses, lazy_states=self._device() is not None)
         if pending is not None:  # a rerun (to find a NaN) continues the same way
             request.given["initial"] = State(request.given["initial"], pending)
         request.arrays.clock = pending.clock if pending is not None else 0
@@ -251,6 +251,8 @@ class Simulator:
             raise InputError("output='device' is for one run on one GPU, not a sharded one")
         blocks = _shard_count(shards, executor) if sharded else 1  # checked, steps or none
         coupled = not sharded and self._runs_as_network(request)
+        if sharded or coupled:  # (only the device's own runner fills states given as one value)
+            prepare.fill_uniform(arrays.states, arrays.uniform)
         if not coupled:  # spikes in flight of a coupled run have no place in an uncoupled one
             continuation.restore(pending, {}, self._made_by())
         if sharded and arrays.n_steps:
@@ -265,6 +267,9 @@ class Simulator:
         else:
             source, kernel = self._variant_of(request)
             arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
+            if request.spikes == "events":
+                arrays.event_steps = _chunk_length(arrays.n_steps, arrays.rows * arrays.n_neurons,
+                                                   "events")
             try:
                 runner: Runner = self.target.runner(source, kernel, arrays)
                 done, partial, events = _advance(runner, arrays, request.spikes, progress,
@@ -273,10 +278,13 @@ class Simulator:
             finally:
                 self._scratch.append(arrays.work)
         result = self._assemble(request, done, partial, events)
+        if coupled and output == "device":
+            _moved_to_device(result, self._device().upload)
         short = past_substep_bound(self.step_map, arrays.states.get(ADAPTIVE_STATE))
         if short:
             warnings.warn(f"{self.model.name}: {short}", NumericalWarning, stacklevel=2)
-        if not allow_nan and not all(bool(np.isfinite(a).all()) for a in arrays.states.values()):
+        finite = self._device().all_finite if output == "device" else _all_finite
+        if not allow_nan and not all(finite(a) for a in arrays.states.values()):
             self._report_nonfinite(result, request.given, done, arrays.n_neurons)
         return result
 
@@ -356,8 +364,10 @@ class Simulator:
     def _prepare(self, n_steps: object, n_neurons: object, inputs: object, params: object,
                  initial: object, record: object, connections: object, spikes: str,
                  drives: object, seed: object, allow_nan: bool, max_memory: float | None = None,
-                 record_synapses: object = None) -> _Request:
-        """Every argument checked and laid out as arrays, before any kernel runs."""
+                 record_synapses: object = None, lazy_states: bool = False) -> _Request:
+        """Every argument checked and laid out as arrays, before any kernel runs (with
+        `lazy_states`, states given as one value are left for the device to fill:
+        RunArrays.uniform)."""
         n_steps = prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
         n_neurons = prepare.count(n_neurons, "n_neurons", 1, MAX_COUNT)
@@ -389,15 +399,21 @@ class Simulator:
             self.model, len(self.step_map.constants), bool(self.semantics.inhibition),
             np.dtype(dtype).itemsize, n_steps, rows, n_neurons, connections, drives,
             record_synapses))
+        if self._device() is not None:  # what surely goes to the GPU, before the host's check
+            cells = rows * n_neurons
+            self._device().reserve(len(state_names) * cells * np.dtype(dtype).itemsize
+                                   + cells * 8 + parts["traces"] + parts["raster"]
+                                   + parts["spike offsets"])
         room = memory.check(parts, max_memory)
         input_arrays = {n: prepare.input_array(inputs.get(n, 0.0), n, n_steps, batch, n_neurons,
                                                dtype, allow_nan, self._device())
                         for n in model.input_names}
         param_values = self._parameters(params, n_neurons, dtype, allow_nan)
+        uniform: dict[str, Any] | None = {} if lazy_states else None
         states = prepare.initial_states(model, initial, param_values, batch, n_neurons, dtype,
-                                        allow_nan)
+                                        allow_nan, uniform, self._device())
         states.update({n: prepare.state_array(initial.get(n, 0.0), n, batch, n_neurons, dtype,
-                                              allow_nan)
+                                              allow_nan, uniform, self._device())
                        for n in state_names if n not in states})
         synapses = {n: self._synapse(connections.get(n), drives.get(n), n, n_neurons, n_steps,
                                      rows, dtype, allow_nan) for n in model.synapse_names}
@@ -412,7 +428,7 @@ class Simulator:
             offsets=np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None,
             counts=np.zeros((rows, n_neurons), np.int64),  # (a continued run's step0 is not 0)
             fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
-            dt=float(self.dt or 0.0))
+            dt=float(self.dt or 0.0), uniform=uniform or {})
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
         return _Request(arrays, record, spikes, connected, given,
                         room // memory.EVENT_PEAK_BYTES)
@@ -544,7 +560,8 @@ class Simulator:
         state, tree, symbols = self._threshold_form
         scope = {s: np.asarray(_on_host(params[s.name][0])) for s in symbols}
         values = written.evaluate(tree, scope)
-        return state, np.broadcast_to(np.asarray(values, float).reshape(-1), (n_neurons,)).copy()
+        return state, read_only(np.broadcast_to(np.asarray(values, float).reshape(-1),
+                                                (n_neurons,)))  # one value: no N-sized copy
 
     @functools.cached_property
     def _threshold_form(self) -> tuple[str, Any, tuple] | None:
@@ -682,6 +699,28 @@ def _converted_bytes(value: Any, item: int) -> int:
             and value.dtype.kind == "f" and value.flags.c_contiguous:
         return 0
     return int(np.size(value)) * item
+
+
+def _moved_to_device(result: Result, upload: Callable[[np.ndarray], Any]) -> None:
+    """A coupled run's Result with its arrays on the device, as output="device" asks: its
+    states, counts, raster, traces and plastic synapses' states and traces (the network's
+    program copied them back each chunk; spike events stay NumPy arrays, as they are
+    collected on the host)."""
+    def up(array: Any) -> Any:
+        return None if array is None else upload(array)
+    result.spikes, result.spike_count = up(result.spikes), up(result.spike_count)
+    result.spike_offsets = up(result.spike_offsets)
+    result.traces = {n: up(v) for n, v in result.traces.items()}
+    pending = result.state.pending if isinstance(result.state, State) else None
+    result.state = State({n: up(v) for n, v in result.state.items()}, pending)
+    result.synapses = {y: {n: up(v) for n, v in states.items()}
+                       for y, states in result.synapses.items()}
+    result.synapse_traces = {y: {n: up(v) for n, v in states.items()}
+                             for y, states in result.synapse_traces.items()}
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    return bool(np.isfinite(array).all())
 
 
 def _on_host(array: Any) -> np.ndarray:  # a NumPy or a CuPy array

@@ -260,7 +260,7 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
                           if y.target else f"the input {y.name} of the equations")}
                      for y in model.synapses],
         "prologue": kernel.prologue.c_source if kernel.prologue else "",
-        "copies": len(states) + len(model.inputs) + 4,  # and work, counts, spikes, arguments
+        "copies": len(states) + len(model.inputs) + 3,  # and work, counts, spikes
         "example_parameter": model.parameters[0].name if model.parameters else "",
         "example_member": member("param", model.parameters[0].name) if model.parameters else "",
         "membrane": membrane, "membrane_member": member("state", membrane),

@@ -1,12 +1,18 @@
 """The CUDA source run on the CPU, compiled as C: every thread in turn, on NumPy arrays.
 
 It checks the cuda target on machines without a GPU (lifgen's tests and CI): the generated
-kernel text, the runner's marshalling and its copies all run; only CuPy's launch does not.
+kernel text, the runner's marshalling and its copies all run; only CuPy's launch does not. It
+counts what a GPU would do around the kernels (`Host.traffic`): bytes copied each way, device
+allocations and their peak, so that tests can hold the host's work per run to a number.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -16,78 +22,204 @@ from ...codegen.build import build
 THREAD_ORDERS = ("ascending", "reversed", "shuffled")
 
 
+class DeviceArray(np.ndarray):
+    """An array in the stand-in device's memory. It shows the interface of a GPU array, so that
+    lifgen takes it as one (an input used in place, a Result of output="device")."""
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        return self.__array_interface__
+
+
+@dataclass
+class Traffic:
+    """What a stand-in device did: bytes copied to and from it, allocations, the bytes
+    allocated at once at the most, and the last guard's count (`reserve`)."""
+
+    uploaded: int = 0
+    downloaded: int = 0
+    allocations: int = 0
+    live: int = 0
+    start: int = 0  # the bytes allocated when counting started
+    peak: int = 0  # the most bytes allocated at once beyond `start`
+    reserved: int = 0
+    launches: int = 0
+    synchronizations: int = 0
+    seconds: float = 0.0  # spent in the device's own work (copies, fills, launches, checks)
+
+    def reset(self) -> None:
+        """Start counting afresh: `peak` counts from the bytes allocated now (`start`)."""
+        live = self.live
+        self.__init__()  # type: ignore[misc]
+        self.live = self.start = live
+
+    def _allocated(self, array: np.ndarray) -> DeviceArray:
+        self.allocations += 1
+        self.live += array.nbytes
+        self.peak = max(self.peak, self.live - self.start)
+        weakref.finalize(array, self._freed, array.nbytes)
+        return array.view(DeviceArray)
+
+    def _freed(self, nbytes: int) -> None:
+        self.live -= nbytes
+
+
+Operation = TypeVar("Operation", bound=Callable[..., Any])
+
+
+def _device_work(operation: Operation) -> Operation:
+    """Time `operation` as the device's work (a benchmark subtracts it to find the host's)."""
+    @functools.wraps(operation)
+    def timed(self: Any, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return operation(self, *args)
+        finally:
+            self.traffic.seconds += time.perf_counter() - start
+    return timed  # type: ignore[return-value]
+
+
 class Host:
-    """A stand-in for a GPU: memory is NumPy's, a launch is a call of the C build. A network's
-    kernels run their threads in `order` ("reversed", "shuffled": a test's check that results
-    do not depend on it, as on a GPU they may not)."""
+    """A stand-in for a GPU: memory is NumPy's, a launch is a call of the C build (or nothing,
+    with `launches=False`: a no-op device, to time the host's own work). A network's kernels
+    run their threads in `order` ("reversed", "shuffled": a test's check that results do not
+    depend on it, as on a GPU they may not)."""
 
     name = "host"
+    id = 0  # the device's number, as a GPU's
 
-    def __init__(self, order: str = "ascending"):
+    def __init__(self, launches: bool = True, order: str = "ascending") -> None:
         if order not in THREAD_ORDERS:
             raise ValueError(f"thread order {order!r}: one of {', '.join(THREAD_ORDERS)}")
+        self.traffic = Traffic()
+        self.launches = launches
         self.order = order
 
     def load(self, source: Any) -> tuple["HostModule", bool]:
         kernel = build(source.c_source, source.cdef)
-        return HostModule(kernel), kernel.from_cache
+        return HostModule(kernel, self), kernel.from_cache
 
     def load_network(self, source: Any) -> tuple["HostNetworkModule", bool]:
         """A network's kernels built as C, and whether the build came from the cache."""
         kernel = build(source.text, source.cdef)
-        return HostNetworkModule(kernel, self.order), kernel.from_cache
+        return HostNetworkModule(kernel, self), kernel.from_cache
 
     def reserve(self, nbytes: int) -> None:
-        """Host memory is NumPy's: its own errors apply."""
+        """Host memory is NumPy's: its own errors apply; the count is kept (traffic.reserved)."""
+        self.traffic.reserved = nbytes
 
+    def release(self) -> None:
+        """Nothing is pooled: NumPy frees an array when it is no longer referenced."""
+
+    def holds(self, array: Any) -> bool:
+        """Whether `array` is in this device's memory."""
+        return isinstance(array, DeviceArray)
+
+    def adopt(self, value: Any, dtype: Any) -> np.ndarray:
+        """A device array as a contiguous one of `dtype`: the same memory when it already is."""
+        array = np.asarray(value)
+        if array.dtype == dtype and array.flags.c_contiguous:
+            return value
+        return self.traffic._allocated(np.ascontiguousarray(array, dtype=dtype))
+
+    @_device_work
     def upload(self, array: Any) -> np.ndarray:
-        return np.array(array, copy=True, order="C")
+        copy = self.traffic._allocated(np.array(array, copy=True, order="C"))
+        self.traffic.uploaded += copy.nbytes
+        return copy
 
+    @_device_work
+    def write(self, array: np.ndarray, start: int, values: np.ndarray) -> None:
+        """Copy `values` into the device array `array` (flat) from element `start` on."""
+        array.reshape(-1)[start:start + values.size] = values.reshape(-1)
+        self.traffic.uploaded += values.nbytes
+
+    @_device_work
+    def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        return self.traffic._allocated(np.empty(shape, dtype))
+
+    @_device_work
+    def fill(self, array: np.ndarray, value: float) -> None:
+        array.fill(value)
+
+    @_device_work
     def zeros(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-        return np.zeros(shape, dtype)
+        return self.traffic._allocated(np.zeros(shape, dtype))
 
+    @_device_work
     def full(self, shape: tuple[int, ...], value: float, dtype: Any) -> np.ndarray:
-        return np.full(shape, value, dtype)
+        return self.traffic._allocated(np.full(shape, value, dtype))
 
     def address(self, array: np.ndarray) -> int:
         return int(array.ctypes.data)
 
+    @_device_work
+    def to_host(self, value: Any) -> np.ndarray:
+        """A device array copied into a NumPy array."""
+        copy = np.array(value, copy=True)
+        self.traffic.downloaded += copy.nbytes
+        return copy
+
+    def synchronize(self) -> None:
+        """Launches run to the end when made: only counted."""
+        self.traffic.synchronizations += 1
+
+    @_device_work
+    def all_finite(self, array: np.ndarray) -> bool:
+        return bool(np.isfinite(array).all())
+
+    @_device_work
     def download(self, array: np.ndarray, out: np.ndarray) -> None:
         out[...] = array
+        self.traffic.downloaded += out.nbytes
 
 
 class HostModule:
     """The C build of the CUDA source: a launch calls its loop over every thread in turn."""
 
-    def __init__(self, kernel: Any):
-        self.kernel = kernel
+    def __init__(self, kernel: Any, host: Host):
+        self.kernel, self.host = kernel, host
 
-    def arguments(self, struct: bytes) -> np.ndarray:
-        return np.frombuffer(bytearray(struct), np.uint8)
+    def launch(self, entry: str, threads: int, arguments: Any, *extra: Any) -> None:
+        """Run `entry` over `threads` threads with the argument struct (a cffi pointer) and
+        extra arguments (ints, or device arrays)."""
+        self.host.traffic.launches += 1
+        if self.host.launches:
+            self._run(entry, arguments, *extra)
 
-    def launch(self, entry: str, threads: int, arguments: np.ndarray, *extra: Any) -> None:
+    @property
+    def traffic(self) -> Traffic:  # (what _device_work adds its time to)
+        return self.host.traffic
+
+    @_device_work
+    def _run(self, entry: str, arguments: Any, *extra: Any) -> None:
         ffi, lib = self.kernel.ffi, self.kernel.lib
         types = ffi.typeof(ffi.addressof(lib, entry)).args[1:]
         values = [ffi.cast(kind, x.ctypes.data) if isinstance(x, np.ndarray) else x
                   for kind, x in zip(types, extra)]
-        getattr(lib, entry)(ffi.cast("lg_args *", arguments.ctypes.data), *values)
+        getattr(lib, entry)(ffi.cast("lg_args *", arguments), *values)
 
 
 class HostNetworkModule:
     """A network's kernels built as C: a launch runs every thread of every batch row in turn,
     in the module's order."""
 
-    def __init__(self, kernel: Any, order: str = "ascending"):
-        self.kernel = kernel
-        self.order = order
+    def __init__(self, kernel: Any, host: Host):
+        self.kernel, self.host = kernel, host
         self.orders: dict[int, np.ndarray] = {}  # a launch's thread count -> its order
-        self.launches = 0  # kernels launched so far (what a GPU would launch)
+
+    @property
+    def launches(self) -> int:
+        """Kernels launched so far (what a GPU would launch)."""
+        return self.host.traffic.launches
 
     def launch(self, entry: str, grid: tuple[int, int], block: int, pointers: np.ndarray,
                *values: int) -> None:
+        self.host.traffic.launches += 1
+        if not self.host.launches:
+            return
         ffi, lib = self.kernel.ffi, self.kernel.lib
-        self.launches += 1
-        if self.order == "ascending":
+        if self.host.order == "ascending":
             lib.lg_host_order(ffi.NULL, 0)
         else:
             order = self._order(grid[0] * block)
@@ -99,6 +231,6 @@ class HostNetworkModule:
         the kernel skips those past its count): reversed, or a fixed shuffle."""
         if threads not in self.orders:
             self.orders[threads] = (np.arange(threads - 1, -1, -1, dtype=np.int64)
-                                    if self.order == "reversed" else
+                                    if self.host.order == "reversed" else
                                     np.random.default_rng(threads).permutation(threads))
         return self.orders[threads]

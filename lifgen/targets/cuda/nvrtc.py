@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import os
 from typing import Any
 
 from ...codegen.build import load_blob, store_blob
@@ -34,15 +35,48 @@ def version() -> tuple[int, int]:
     return int(major), int(minor)
 
 
-@functools.lru_cache(maxsize=None)
 def identity() -> str:
-    """The compiler's version for cache keys: from the nvidia-cuda-nvrtc wheel's metadata when
-    it is installed (which CUDA's loader prefers; a warm compile then never imports NVRTC's
-    bindings, which take 0.1 s), else from NVRTC itself (a system CUDA)."""
+    """The compiler for cache keys: the libnvrtc this process has loaded already (another
+    library, CuPy, may have loaded a system CUDA's, which NVRTC's bindings then use), else the
+    one CUDA's loader will load first, the nvidia-cuda-nvrtc wheel's (found from its metadata:
+    a warm compile never imports NVRTC's bindings, which take 0.1 s), else NVRTC's own version
+    (a system CUDA). A library is named by its path, size and modification time."""
+    path = loaded_library() or _wheel_library()
+    return f"libnvrtc {path} {_file_identity(path)}" if path else "NVRTC %d.%d" % version()
+
+
+@functools.lru_cache(maxsize=None)
+def _wheel_library() -> str:
+    """The path of the nvidia-cuda-nvrtc wheel's libnvrtc, or "" without the wheel."""
     try:
-        return "nvidia-cuda-nvrtc " + importlib.metadata.version("nvidia-cuda-nvrtc")
+        files = importlib.metadata.distribution("nvidia-cuda-nvrtc").files or []
     except importlib.metadata.PackageNotFoundError:
-        return "NVRTC %d.%d" % version()
+        return ""
+    found = [f for f in files if f.name.startswith(("libnvrtc.so", "nvrtc64"))]
+    return os.path.realpath(str(found[0].locate())) if found else ""
+
+
+def loaded_library(maps: str = "/proc/self/maps") -> str:
+    """The path of the libnvrtc mapped into this process (Linux), or "" when none is."""
+    try:
+        with open(maps) as mapped:
+            for line in mapped:
+                _, slash, path = line.rstrip("\n").partition("/")
+                if slash and os.path.basename(path).startswith("libnvrtc.so"):
+                    return os.path.realpath("/" + path)
+    except OSError:
+        pass
+    return ""
+
+
+@functools.lru_cache(maxsize=None)
+def _file_identity(path: str) -> str:
+    """A library's size and modification time: another CUDA's differs."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return ""
+    return f"{status.st_size} {status.st_mtime_ns}"
 
 
 def compile_cubin(source: str, arch: str, flush_denormals: bool = False,

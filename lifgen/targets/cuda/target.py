@@ -3,9 +3,13 @@ run (arrays copied to the device, marshalled into the kernel's argument struct b
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import functools
+import re
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,7 +22,7 @@ from ..cfamily.kernel import KERNEL_FUNCTION
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
 from ...codegen.network import NetworkProgram
-from ...errors import InputError
+from ...errors import InputError, PerformanceWarning
 from .network import CudaNetworkSource, render_network
 from .render import EVENT_SEGMENT, render
 
@@ -42,6 +46,7 @@ class CudaTarget:
 
     def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
+        self.kept = Kept()  # the last run's device arrays, for the next run of the same shapes
         self.name = name
         self.language = "CUDA"
 
@@ -64,7 +69,7 @@ class CudaTarget:
         return CudaKernel(prologue, module, from_cache and prologue.from_cache)
 
     def runner(self, source: KernelSource, kernel: CudaKernel, arrays: RunArrays) -> "Runner":
-        return Runner(self.device, source, kernel, arrays)
+        return Runner(self.device, source, kernel, arrays, self.kept)
 
     def render_network(self, program: NetworkProgram) -> CudaNetworkSource:
         return render_network(program)
@@ -103,60 +108,113 @@ class CudaTarget:
         for b, copy, array in zip(program.buffers, copies, buffers):
             if b.name in source.written and not b.scratch:
                 device.download(copy, array)
+        del copies, pointers
+        device.release()
 
 
 class Runner(CRunner):
-    """Copies a run's arrays to the device, launches one thread per neuron and batch row for
-    each chunk of steps, and copies the results back."""
+    """Copies what the kernel reads of a run's arrays to the device (one value of a shared
+    parameter or constant; nothing of an output whose start is known, made there instead),
+    launches one thread per neuron and batch row for each chunk of steps with the argument
+    struct by value, and copies back what the run asked for."""
 
-    def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays):
+    def __init__(self, device: Any, source: KernelSource, kernel: CudaKernel, arrays: RunArrays,
+                 kept: "Kept | None" = None):
         assert source.prologue is not None
         # the prologue fills arrays.work on the host; it reads parameters only (inputs may be
         # GPU arrays, which a host kernel cannot take)
         CRunner(source.prologue, kernel.prologue, dataclasses.replace(arrays, inputs={})).advance(
             0, 0, None)
         self.device, self.module = device, kernel.module
-        device.reserve(_device_bytes(arrays))
+        self.work_rows = work_rows(source.c_source)
+        self.kept = kept if kept is not None else Kept()
+        self.owned: list[Any] = []  # the device arrays this run allocated (or took from kept)
+        if not self.kept.fits(_shapes(arrays, self._work_size(arrays.n_neurons))):
+            self.kept.clear()
+            device.release()
+        device.reserve(device_bytes(arrays, self._work_size(arrays.n_neurons), device.holds)
+                       - self.kept.nbytes())
         self.results: list[tuple[Any, np.ndarray]] = []  # (device array, host array it fills)
         self.fresh = _fresh_outputs(arrays)
+        self.unread = {id(values) for values, _ in arrays.params.values()}  # read from the scratch
         self._marshal(kernel.prologue.ffi, arrays)
+        self.address = int(self.ffi.cast("uintptr_t", self.args))  # the struct, passed by value
         self.events = None  # the device buffer of a chunk's spikes, when collected as events
 
     def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
         """The device address of `array`'s copy (outputs start there as on the host)."""
-        if array is None:
+        if array is None or id(array) in self.unread:
             return self.ffi.NULL
         device = self.device
         fill = self.fresh.get(id(array))
-        if fill is None:
-            copy = device.upload(array)
-        elif fill == 0:
-            copy = device.zeros(array.shape, array.dtype)
+        if array is self.arrays.work:
+            copy = self._work()
+        elif device.holds(array):  # a GPU input, taken as it is
+            copy = array
         else:
-            copy = device.full(array.shape, fill, array.dtype)
+            copy = self._made(array, fill)
         if id(array) in _outputs(self.arrays):
             self.results.append((copy, array))
         self.keep.append(copy)
         return self.ffi.cast(kind.replace("[]", " *"), device.address(copy))
 
+    def _work(self) -> Any:
+        """The scratch on the device, with what the kernel reads of it: a row (parameter or
+        constant) per neuron, or element 0 of a row that every neuron shares."""
+        a, device = self.arrays, self.device
+        n = a.n_neurons
+        copy = self._allocated((self._work_size(n),), a.work.dtype)
+        for row, per_neuron in self.work_rows.items():
+            device.write(copy, row * n, a.work[row * n:row * n + (n if per_neuron else 1)])
+        return copy
+
+    def _made(self, array: np.ndarray, fill: float | None) -> Any:
+        """`array`'s copy on the device (`fill`: made there with that value instead), in an
+        array the last run left when one of its shape is there."""
+        device, reused = self.device, self.kept.take(array.shape, array.dtype)
+        if reused is None:
+            made = device.upload(array) if fill is None else device.zeros(
+                array.shape, array.dtype) if fill == 0 else device.full(array.shape, fill,
+                                                                        array.dtype)
+            self.owned.append(made)
+            return made
+        self.owned.append(reused)
+        if fill is None:
+            device.write(reused, 0, array)
+        else:
+            device.fill(reused, fill)
+        return reused
+
+    def _allocated(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        """An uninitialised device array, the last run's when one of this shape is there."""
+        reused = self.kept.take(shape, dtype)
+        made = self.device.empty(shape, dtype) if reused is None else reused
+        self.owned.append(made)
+        return made
+
+    def _work_size(self, n_neurons: int) -> int:
+        """Values of the scratch on the device: up to the last row the kernel reads."""
+        return (max(self.work_rows) + 1) * n_neurons if self.work_rows else 1
+
     def advance(self, done: int, steps: int, spikes: np.ndarray | None) -> None:
         pointer = None
         if spikes is not None:
             if self.events is None:
-                self.events = self.device.zeros(spikes.shape, np.uint8)
+                self.events = self._made(spikes, 0.0)
             pointer = self.ffi.cast("uint8_t *", self.device.address(self.events))
         self._launch(done, steps, pointer)
         if spikes is not None:
             self.device.download(self.events, spikes)
+        else:
+            self.device.synchronize()  # the chunk is done when advance returns (progress)
 
-    def _launch(self, done: int, steps: int, spikes: Any) -> Any:
+    def _launch(self, done: int, steps: int, spikes: Any) -> int:
         """The kernel over steps done .. done + steps (spikes into the device's `spikes`, or as
-        the run's raster asks); its argument struct on the device."""
+        the run's raster asks); the address of its argument struct (passed by value)."""
         self._chunk(done, steps, spikes)
-        module, threads = self.module, self.arrays.rows * self.arrays.n_neurons
-        arguments = module.arguments(bytes(self.ffi.buffer(self.args)))
-        module.launch(KERNEL_FUNCTION, threads, arguments)
-        return arguments
+        self.module.launch(KERNEL_FUNCTION, self.arrays.rows * self.arrays.n_neurons,
+                           self.address)
+        return self.address
 
     # -- spikes="events": compacted on the device (simulate._advance asks for it) ---------------
 
@@ -192,19 +250,109 @@ class Runner(CRunner):
 
     def finish(self, on_device: bool = False) -> None:
         """Copy states, counts, traces, raster and spike offsets back into the run's arrays, or
-        (`on_device`) put the device's arrays in their place."""
+        (`on_device`) put the device's arrays in their place; then give the device's free
+        memory back (lifgen's pool would starve another library on the same GPU)."""
         if not on_device:
             for copy, array in self.results:
                 self.device.download(copy, array)
-            return
-        copies = {id(array): copy for copy, array in self.results}
-        a = self.arrays
+            warn_if_host_bound(self.arrays, self.device.name)
+            self.kept.give(self.owned)  # the next run of these shapes writes into them
+        else:
+            copies = {id(array): copy for copy, array in self.results}
+            a = self.arrays
 
-        def swap(array: Any) -> Any:
-            return copies.get(id(array), array)
-        a.states = {n: swap(v) for n, v in a.states.items()}
-        a.traces = {n: swap(v) for n, v in a.traces.items()}
-        a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
+            def swap(array: Any) -> Any:
+                return copies.get(id(array), array)
+            a.states = {n: swap(v) for n, v in a.states.items()}
+            a.traces = {n: swap(v) for n, v in a.traces.items()}
+            a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
+            given = {id(copy) for copy in copies.values()}  # the user's now
+            self.kept.give([c for c in self.owned if id(c) not in given])
+        self.results.clear()
+        self.keep.clear()
+        self.owned.clear()
+        self.events = None
+        self.device.release()
+
+
+class Kept:
+    """Device arrays a run no longer needs, by shape and type, for the next run to write into
+    (no allocation; CuPy's pool itself is given back after each run)."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[tuple[int, ...], str], list[Any]] = {}
+
+    def fits(self, shapes: list[tuple[tuple[int, ...], str]]) -> bool:
+        """Whether a run of `shapes` uses every kept array (it allocates the rest)."""
+        kept = collections.Counter({key: len(arrays) for key, arrays in self.arrays.items()})
+        return kept <= collections.Counter(shapes)
+
+    def take(self, shape: tuple[int, ...], dtype: Any) -> Any:
+        arrays = self.arrays.get((tuple(shape), np.dtype(dtype).str))
+        return arrays.pop() if arrays else None
+
+    def give(self, arrays: list[Any]) -> None:
+        """Keep `arrays` in place of whatever was kept."""
+        self.arrays = {}
+        for array in arrays:
+            self.arrays.setdefault((tuple(array.shape), array.dtype.str), []).append(array)
+
+    def clear(self) -> None:
+        self.arrays = {}
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for arrays in self.arrays.values() for a in arrays)
+
+
+def _shapes(arrays: RunArrays, work_values: int) -> list[tuple[tuple[int, ...], str]]:
+    """The (shape, type) of every array a run allocates on the device."""
+    own = [a for a in (*arrays.states.values(), *arrays.traces.values(), arrays.raster,
+                       arrays.offsets, arrays.counts) if a is not None]
+    if arrays.index.size:
+        own.append(arrays.index)
+    own += [e.array for e in arrays.inputs.values() if type(e.array) is np.ndarray]
+    shapes = [(tuple(a.shape), a.dtype.str) for a in own]
+    shapes.append(((work_values,), arrays.work.dtype.str))
+    if arrays.event_steps:
+        shapes.append(((arrays.event_steps, arrays.rows, arrays.n_neurons), np.dtype(np.uint8).str))
+    return shapes
+
+
+# How a thread reads a row of the scratch (templates/cuda/values.cu.j2): element 0 of a row that
+# every neuron shares, or its own neuron's element
+WORK_READ = re.compile(r"lg_work\[(\d+) \* lg_N( \+ lg_n)?\]")
+
+
+@functools.lru_cache(maxsize=64)  # a variant's text, once (a str caches its hash)
+def work_rows(kernel_text: str) -> dict[int, bool]:
+    """The rows of the scratch (parameters, then constants) that the kernel reads, and whether
+    it reads one value per neuron (True) or element 0 alone (False)."""
+    rows: dict[int, bool] = {}
+    for match in WORK_READ.finditer(kernel_text):
+        row = int(match.group(1))
+        rows[row] = rows.get(row, False) or bool(match.group(2))
+    return rows
+
+
+_WARNED: set[str] = set()  # the devices whose host-bound runs were warned of (once each)
+HOST_BOUND_BYTES = 1 << 24  # less than this crosses PCIe in about a millisecond: not warned of
+
+
+def warn_if_host_bound(arrays: RunArrays, device: str) -> None:
+    """Warn once when a run copies more to the host (traces at every step, the raster or spike
+    offsets) than it computes (its final states and counts), and more than HOST_BOUND_BYTES: the
+    copies then take longer than the kernel on a GPU. run()'s defaults are the CPU's; docs/gpu.md says what to choose."""
+    per_step = sum(a.nbytes for a in (*arrays.traces.values(), arrays.raster, arrays.offsets)
+                   if a is not None)
+    computed = sum(a.nbytes for a in arrays.states.values()) + arrays.counts.nbytes
+    if per_step <= max(computed, HOST_BOUND_BYTES) or device in _WARNED:
+        return
+    _WARNED.add(device)
+    warnings.warn(f"this GPU run copies {per_step / 2**20:.3g} MiB of traces and spikes back to "
+                  f"the host, more than the {computed / 2**20:.3g} MiB it computes: the copies "
+                  "take longer than the simulation. Trace fewer neurons (record={'V': [...]} or "
+                  "record=[]), count spikes (spikes='count') or keep the Result on the GPU "
+                  "(output='device'); warned once", PerformanceWarning, stacklevel=4)
 
 
 def _outputs(arrays: RunArrays) -> set[int]:
@@ -213,23 +361,27 @@ def _outputs(arrays: RunArrays) -> set[int]:
 
 
 def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
-    """Outputs whose start is known (a zero raster, NaN offsets, unwritten traces): made on the
-    device instead of copied there."""
+    """Outputs whose start is known (a zero raster and counts, NaN offsets, unwritten traces):
+    made on the device instead of copied there."""
     fresh: dict[int, float] = {id(t): 0.0 for t in arrays.traces.values()}
+    fresh[id(arrays.counts)] = 0.0  # a run's counts start at zero (a continued run's too)
     if arrays.raster is not None:
         fresh[id(arrays.raster)] = 0.0
     if arrays.offsets is not None:
         fresh[id(arrays.offsets)] = float("nan")
+    fresh.update({id(arrays.states[n]): float(v) for n, v in arrays.uniform.items()})
     return fresh
 
 
-def _device_bytes(arrays: RunArrays) -> int:
-    """What a run puts on the device: every array it reads or writes."""
+def device_bytes(arrays: RunArrays, work_values: int, on_device: Callable[[Any], bool]) -> int:
+    """What a run puts on the device: every array the kernel reads or writes, `work_values` of
+    the scratch, and none of the GPU inputs, which are there already."""
     total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
-                                   arrays.raster, arrays.offsets, arrays.counts, arrays.work)
-                if a is not None)
+                                   arrays.raster, arrays.offsets, arrays.counts, arrays.index)
+                if a is not None) + work_values * arrays.work.itemsize \
+        + arrays.event_steps * arrays.rows * arrays.n_neurons
     return total + sum(entry.array.nbytes for entry in arrays.inputs.values()
-                       if isinstance(entry.array, np.ndarray))  # GPU inputs are there already
+                       if not on_device(entry.array))
 
 
 TARGET = CudaTarget()
