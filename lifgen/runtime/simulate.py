@@ -268,8 +268,9 @@ class Simulator:
             source, kernel = self._variant_of(request)
             arrays.work = self._borrow_scratch(max(source.work_size, 1) * arrays.n_neurons)
             if request.spikes == "events":
-                arrays.event_steps = _chunk_length(arrays.n_steps, arrays.rows * arrays.n_neurons,
-                                                   "events")
+                arrays.event_steps = _chunk_length(
+                    arrays.n_steps, arrays.rows * arrays.n_neurons, "events",
+                    getattr(self.target, "event_chunk_entries", CHUNK_ENTRIES))
             try:
                 runner: Runner = self.target.runner(source, kernel, arrays)
                 done, partial, events = _advance(runner, arrays, request.spikes, progress,

@@ -65,6 +65,10 @@ class GPU:
                              f"{free / 2**30:.2f} GiB free of {total / 2**30:.2f} GiB; record fewer "
                              "neurons, use spikes='count' or 'events', or run fewer steps at once")
 
+    def reserve_more(self, nbytes: int) -> None:
+        """Refuse a run's later allocation of `nbytes` that does not fit."""
+        self.reserve(nbytes)
+
     def adopt(self, value: Any, dtype: Any) -> Any:
         """A GPU array (__cuda_array_interface__ or DLPack) as a contiguous CuPy array of
         `dtype`: the same memory when it already is one."""

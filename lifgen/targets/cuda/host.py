@@ -92,6 +92,7 @@ class Host:
         if order not in THREAD_ORDERS:
             raise ValueError(f"thread order {order!r}: one of {', '.join(THREAD_ORDERS)}")
         self.traffic = Traffic()
+        self.base = 0  # the bytes reserved at the run's start
         self.launches = launches
         self.order = order
 
@@ -106,7 +107,12 @@ class Host:
 
     def reserve(self, nbytes: int) -> None:
         """Host memory is NumPy's: its own errors apply; the count is kept (traffic.reserved)."""
-        self.traffic.reserved = nbytes
+        self.traffic.reserved = self.base = nbytes
+
+    def reserve_more(self, nbytes: int) -> None:
+        """A run's later allocation of `nbytes` beside those reserved at its start (the count
+        kept is the most at once)."""
+        self.traffic.reserved = max(self.traffic.reserved, self.base + nbytes)
 
     def release(self) -> None:
         """Nothing is pooled: NumPy frees an array when it is no longer referenced."""
@@ -207,14 +213,11 @@ class HostNetworkModule:
     def __init__(self, kernel: Any, host: Host):
         self.kernel, self.host = kernel, host
         self.orders: dict[int, np.ndarray] = {}  # a launch's thread count -> its order
-
-    @property
-    def launches(self) -> int:
-        """Kernels launched so far (what a GPU would launch)."""
-        return self.host.traffic.launches
+        self.launches = 0  # this module's kernels launched so far (what a GPU would launch)
 
     def launch(self, entry: str, grid: tuple[int, int], block: int, pointers: np.ndarray,
                *values: int) -> None:
+        self.launches += 1
         self.host.traffic.launches += 1
         if not self.host.launches:
             return

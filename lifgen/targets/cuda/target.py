@@ -36,6 +36,7 @@ class CudaKernel:
     from_cache: bool
 
 
+EVENT_CHUNK_ENTRIES = 1 << 26  # spikes="events": neuron-steps of a chunk (its raster's bytes)
 MAX_GRID_ROWS = 65535  # a grid's second dimension: a network's batch rows
 
 
@@ -43,6 +44,7 @@ class CudaTarget:
     """CUDA kernels compiled with NVRTC, one GPU thread per neuron, run through CuPy."""
 
     gathers = True  # its networks' events gathered by their targets (NetworkPlan.gather)
+    event_chunk_entries = EVENT_CHUNK_ENTRIES  # spikes="events": its runs' chunks (advance_events)
 
     def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
@@ -218,7 +220,7 @@ class Runner(CRunner):
 
     # -- spikes="events": compacted on the device (simulate._advance asks for it) ---------------
 
-    event_chunk_entries = 1 << 26  # neuron-steps of a chunk: its raster's bytes on the device
+    event_chunk_entries = EVENT_CHUNK_ENTRIES
 
     def advance_events(self, done: int, steps: int, room: int) -> tuple[np.ndarray, np.ndarray]:
         """Steps done .. done + steps, their spikes compacted on the device (kernel.cu.j2's
@@ -227,9 +229,10 @@ class Runner(CRunner):
         host sums a count per segment of the chunk and copies the events back, nothing else."""
         device, module = self.device, self.module
         size = steps * self.arrays.rows * self.arrays.n_neurons
-        raster: Any = getattr(self, "event_raster", None)  # kept for the run's next chunks
-        if raster is None or raster.size < size:
-            raster = self.event_raster = device.zeros((size,), np.uint8)
+        if self.events is None:  # the chunks' raster (counted by the guard: event_steps)
+            self.events = device.zeros((self.arrays.event_steps * self.arrays.rows
+                                        * self.arrays.n_neurons,), np.uint8)
+        raster = self.events
         arguments = self._launch(done, steps, self.ffi.cast("uint8_t *", device.address(raster)))
         segments = -(-size // EVENT_SEGMENT)
         counts = device.zeros((segments,), np.int64)
@@ -239,6 +242,7 @@ class Runner(CRunner):
         first = np.zeros(segments, np.int64)
         np.cumsum(found[:-1], out=first[1:])
         kept = min(int(found.sum()), room)
+        device.reserve_more(2 * 8 * max(kept, 1))  # the chunk's events, known only now
         at = (device.zeros((max(kept, 1),), np.int64), device.zeros((max(kept, 1),), np.int64))
         module.launch("lg_events_write", segments, arguments, raster, size, device.upload(first),
                       self.arrays.rows * self.arrays.n_neurons, done, kept, *at)
@@ -375,11 +379,14 @@ def _fresh_outputs(arrays: RunArrays) -> dict[int, float]:
 
 def device_bytes(arrays: RunArrays, work_values: int, on_device: Callable[[Any], bool]) -> int:
     """What a run puts on the device: every array the kernel reads or writes, `work_values` of
-    the scratch, and none of the GPU inputs, which are there already."""
+    the scratch, and none of the GPU inputs, which are there already (spikes="events": the
+    chunks' raster and its segments' counts; the events each chunk finds are reserved when it
+    has found them)."""
+    event_bytes = arrays.event_steps * arrays.rows * arrays.n_neurons
     total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
                                    arrays.raster, arrays.offsets, arrays.counts, arrays.index)
                 if a is not None) + work_values * arrays.work.itemsize \
-        + arrays.event_steps * arrays.rows * arrays.n_neurons
+        + event_bytes + 2 * 8 * -(-event_bytes // EVENT_SEGMENT)  # the raster, its segments
     return total + sum(entry.array.nbytes for entry in arrays.inputs.values()
                        if not on_device(entry.array))
 
