@@ -18,8 +18,9 @@ CODE_FIELDS = frozenset({
     # numbers
     "amplitude", "copies", "count", "digits", "dt", "index0", "n_neurons", "n_steps", "size",
     "threads", "work_size",
-    # elementary.c.j2's macros: an argument (a C expression) and a polynomial's coefficient
-    "u", "v",
+    # elementary.c.j2's macros: an argument (a C expression), a polynomial's coefficient and
+    # the libm calls of the comparison build
+    "u", "v", "double_call", "float_call",
     # lifgen's version
     "version",
 })
