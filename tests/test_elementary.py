@@ -15,11 +15,14 @@ from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+             "sin": np.sin, "cos": np.cos,
              "exprel": lambda x: np.where(x == 0, 1, np.expm1(x) / np.where(x == 0, 1, x))}
 # The largest error in ulps each function may have (docs/elementary_functions.md).
 BOUND = {"float64": {"exp": 1.0, "expm1": 1.0, "log": 1.0, "log1p": 1.0, "tanh": 2.5,
-                     "exprel": 1.5},
+                     "exprel": 1.5, "sin": 1.0, "cos": 1.0},
          "float32": {name: 0.501 for name in ELEMENTARY}}
+# sin and cos reduce exactly for |x| <= 2^20 pi/2; beyond, their error is absolute (below)
+TRIG_LIMIT = 2**20 * math.pi / 2
 EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x87 long double: 11 more bits than double
 
 
@@ -29,7 +32,7 @@ def domain(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
     magnitude = np.exp(rng.uniform(-740, 709, count)) * rng.choice([-1, 1], count)
     near_zero = rng.uniform(-1e-3, 1e-3, count // 4)
     ranges = {"exp": (-746, 710), "expm1": (-40, 710), "tanh": (-25, 25), "exprel": (-40, 709.7),
-              "log": (0, 4), "log1p": (-1, 4)}
+              "log": (0, 4), "log1p": (-1, 4), "sin": (-10, 10), "cos": (-10, 10)}
     low, high = ranges[name]
     x = np.concatenate([rng.uniform(low, high, count), magnitude, near_zero,
                         rng.uniform(-2, 2, count // 2)])
@@ -39,6 +42,8 @@ def domain(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
         x = x[x < 709.78]
     if name == "log1p":
         x = np.concatenate([np.abs(x), -np.abs(near_zero), -1 + np.exp(rng.uniform(-50, 0, count))])
+    if name in ("sin", "cos"):
+        x = x[np.abs(x) <= TRIG_LIMIT]
     return x
 
 
@@ -81,7 +86,10 @@ SPECIAL = [("exp", 0.0, 1.0), ("exp", -0.0, 1.0), ("exp", INF, INF), ("exp", -IN
            ("tanh", 0.0, 0.0), ("tanh", -0.0, -0.0), ("tanh", INF, 1.0), ("tanh", -INF, -1.0),
            ("tanh", NAN, NAN),
            ("exprel", 0.0, 1.0), ("exprel", -0.0, 1.0), ("exprel", INF, INF),
-           ("exprel", -INF, 0.0), ("exprel", NAN, NAN)]
+           ("exprel", -INF, 0.0), ("exprel", NAN, NAN),
+           ("sin", 0.0, 0.0), ("sin", -0.0, -0.0), ("sin", INF, NAN), ("sin", -INF, NAN),
+           ("sin", NAN, NAN), ("cos", 0.0, 1.0), ("cos", -0.0, 1.0), ("cos", INF, NAN),
+           ("cos", -INF, NAN), ("cos", NAN, NAN)]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -104,6 +112,20 @@ def test_tiny_and_subnormal_arguments(dtype):
     with np.errstate(all="ignore"):
         reference = np.log(tiny.astype(np.longdouble if dtype == np.float64 else np.float64))
     assert ulp_error(evaluate("log", tiny), reference, dtype) <= BOUND[np.dtype(dtype).name]["log"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_sin_and_cos_beyond_exact_reduction(name, dtype):
+    """Beyond |x| = 2^20 pi/2 the product n*pi/2 rounds: the error is absolute, about |x| 2^-53
+    (documented), and the values stay within [-1, 1] up to the largest finite x."""
+    rng = np.random.default_rng(3)
+    x = np.exp(rng.uniform(math.log(TRIG_LIMIT), math.log(2.0**40), 20_000)).astype(dtype)
+    error = np.abs(evaluate(name, x).astype(np.float64) - REFERENCE[name](x.astype(np.float64)))
+    assert np.all(error <= np.abs(x.astype(np.float64)) * 2.0**-51 + np.spacing(dtype(1)))
+    huge = np.exp(rng.uniform(math.log(2.0**40), math.log(np.finfo(dtype).max), 20_000))
+    values = evaluate(name, huge.astype(dtype))
+    assert np.all(np.abs(values) <= 1)
 
 
 @pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p"])
