@@ -128,6 +128,56 @@ def test_sin_and_cos_beyond_exact_reduction(name, dtype):
     assert np.all(np.abs(values) <= 1)
 
 
+def pow_arguments(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (x, y) whose x^y is finite and nonzero: |y ln x| up to 700, x across its range."""
+    x = np.exp(rng.uniform(-700, 700, count)) * rng.choice([1.0, 1.0, 1.0, -1.0], count)
+    y = rng.uniform(-1, 1, count) * 700 / np.maximum(np.abs(np.log(np.abs(x))), 1e-3)
+    y = np.where(rng.uniform(0, 1, count) < 0.3, np.round(y), y)  # whole: negative x allowed
+    y = np.where(x < 0, np.round(y), y)
+    near_one = 1 + rng.uniform(-1e-3, 1e-3, count // 4)
+    return (np.concatenate([x, near_one, rng.uniform(0, 4, count // 4)]),
+            np.concatenate([y, rng.uniform(-1e5, 1e5, count // 4), rng.uniform(-30, 30, count // 4)]))
+
+
+@pytest.mark.skipif(not EXTENDED, reason="needs an extended long double for a float64 reference")
+def test_pow_float64_is_within_one_ulp():
+    x, y = pow_arguments(200_000, np.random.default_rng(44))
+    with np.errstate(all="ignore"):
+        reference = np.power(x.astype(np.longdouble), y.astype(np.longdouble))
+    assert ulp_error(evaluate("pow", x, y=y), reference, np.float64) <= 1.0
+
+
+def test_pow_float32_is_correctly_rounded_but_for_ties():
+    x, y = pow_arguments(200_000, np.random.default_rng(45))
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    with np.errstate(all="ignore"):
+        reference = np.power(x.astype(np.float64), y.astype(np.float64))
+        assert ulp_error(evaluate("pow", x, y=y), reference, np.float32) <= 0.501
+
+
+# C99 Annex F (F.9.4.4): (x, y, x^y)
+POW_SPECIAL = [(0.0, -3.0, INF), (-0.0, -3.0, -INF), (0.0, -2.0, INF), (-0.0, -0.5, INF),
+               (0.0, 3.0, 0.0), (-0.0, 3.0, -0.0), (-0.0, 2.0, 0.0), (-0.0, 0.5, 0.0),
+               (0.0, -INF, INF), (-1.0, INF, 1.0), (-1.0, -INF, 1.0), (1.0, NAN, 1.0),
+               (1.0, -INF, 1.0), (NAN, 0.0, 1.0), (NAN, -0.0, 1.0), (INF, 0.0, 1.0),
+               (-2.0, 0.5, NAN), (-2.0, 3.0, -8.0), (-2.0, -3.0, -0.125), (-2.0, 2.0, 4.0),
+               (0.5, -INF, INF), (2.0, -INF, 0.0), (0.5, INF, 0.0), (2.0, INF, INF),
+               (-INF, -3.0, -0.0), (-INF, -2.0, 0.0), (-INF, -0.5, 0.0), (-INF, 3.0, -INF),
+               (-INF, 2.0, INF), (-INF, 0.5, INF), (INF, -1.0, 0.0), (INF, 1.0, INF),
+               (NAN, 1.0, NAN), (2.0, NAN, NAN), (-1.0, 2.0**53 - 1, -1.0), (-1.0, 2.0**53, 1.0),
+               (2.0, 1e300, INF), (2.0, -1e300, 0.0), (10.0, 308.0, 1e308), (2.0, -1074.0, 5e-324)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pow_special_values_are_as_annex_f_says(dtype):
+    x, y, expected = (np.array(column) for column in zip(*POW_SPECIAL))
+    with np.errstate(all="ignore"):
+        result = evaluate("pow", x.astype(dtype), y=y.astype(dtype))
+        expected = np.power(x.astype(dtype), y.astype(dtype)) if dtype == np.float32 else expected
+    same = (result == expected) & (np.signbit(result) == np.signbit(expected))
+    assert np.all(same | (np.isnan(result) & np.isnan(expected))), list(zip(x, y, result, expected))
+
+
 @pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p"])
 def test_contraction_into_fused_multiply_adds_keeps_the_bound(name):
     """Compiled with -ffp-contract=fast the bits may change; the accuracy must not rely on it."""

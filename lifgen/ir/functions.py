@@ -134,7 +134,7 @@ class Function:
     """One function of model files.
 
     `c` is the C99 function for double (its float variant adds "f": expf, lg_expf), or a format
-    string of the arguments. exp, expm1, log, log1p, tanh, exprel, sin and cos are lifgen's own
+    string of the arguments. exp, expm1, log, log1p, tanh, exprel, sin, cos and pow are lifgen's own
     (templates/c/elementary.c.j2): branch-free, so that loops calling them vectorize, and the
     same bits on every target. `dimension` is "number" (arguments and
     result dimensionless), "same" (the result has the dimension its arguments share), "step"
@@ -168,7 +168,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("clip", 3, lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
              "lg_min(lg_max({0}, {1}), {2})",
              lambda x, low, high: np.minimum(np.maximum(x, low), high), "same"),
-    Function("pow", 2, sympy.Pow, "pow", np.power, "power"),
+    Function("pow", 2, sympy.Pow, "lg_pow", np.power, "power"),
     Function("exprel", 1, exprel, "lg_exprel", _exprel_numpy, "number"),
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
     Function("heaviside", 1, heaviside, "((lg_real)(({0}) > 0))",

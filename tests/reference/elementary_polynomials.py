@@ -30,6 +30,11 @@ def atanh_tail(z: mpmath.mpf) -> mpmath.mpf:
     return (2 * mpmath.atanh(s) - 2 * s) / (s * z)
 
 
+def atanh_rest(z: mpmath.mpf) -> mpmath.mpf:
+    """(atanh_tail(z) - 2/3)/z: pow's log carries 2s^3/3 apart, in double-double."""
+    return (atanh_tail(z) - mpmath.mpf(2) / 3) / z if z else mpmath.mpf(2) / 5
+
+
 def sin_tail(z: mpmath.mpf) -> mpmath.mpf:
     """(sin(r) - r)/(r z), z = r^2: sin(r) = r + r*z*sin_tail(z)."""
     if not z:
@@ -52,6 +57,7 @@ POLYNOMIALS = {
     "exp_single": (exp_tail, (-LN2_HALF, LN2_HALF), 7),
     "log_double": (atanh_tail, (0, Z_MAX), 7),
     "log_single": (atanh_tail, (0, Z_MAX), 4),
+    "log_rest_double": (atanh_rest, (0, Z_MAX), 8),
     "sin_double": (sin_tail, (0, TRIG_Z_MAX), 7),
     "sin_single": (sin_tail, (0, TRIG_Z_MAX), 5),
     "cos_double": (cos_tail, (0, TRIG_Z_MAX), 6),

@@ -50,7 +50,7 @@ HELPERS = {"lg_normal": ("lg_uniform", "lg_log", "lg_cos_turn", "lg_quadrant", "
            "lg_log1p": ("lg_bits",), "lg_tanh": ("lg_expm1", "lg_bits"),
            "lg_exprel": ("lg_expm1", "lg_bits"), "lg_quadrant": ("lg_bits",),
            "lg_sin": ("lg_quadrant", "lg_bits"), "lg_cos": ("lg_quadrant", "lg_bits"),
-           "lg_cos_turn": ("lg_quadrant", "lg_bits"),
+           "lg_cos_turn": ("lg_quadrant", "lg_bits"), "lg_pow": ("lg_bits",),
            "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
 SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
                     "(uncoupled models) */",
