@@ -79,7 +79,8 @@ COMPILE_CASES = (
        ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step", "dtype": "float32"}, "per_neuron"),
        ("izhikevich", {"method": "euler"}, None), ("hodgkin_huxley", {"method": "rk4"}, None),
        ("leaky", {}, "time"), ("ou", {}, None), ("ou", {"dtype": "float32"}, "per_neuron")]
-    + [("rleaky", {"reset_delay": False, "dtype": "float32"}, "per_neuron")])
+    + [("rleaky", {"reset_delay": False, "dtype": "float32"}, "per_neuron"),
+       ("phase", {"method": "euler"}, None), ("phase", {"method": "euler", "dtype": "float32"}, None)])
 
 
 def _case_id(case):
@@ -92,7 +93,7 @@ def _case_id(case):
                          ids=[_case_id(c) for c in COMPILE_CASES])
 def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
     compiler = nvrtc()
-    loaded = model_from_document(OU, "ou.toml") if model == "ou" else model
+    loaded = model_from_document(DOCUMENTS[model], f"{model}.toml") if model in DOCUMENTS else model
     chosen = {None: None, "per_neuron": per_neuron(loaded),
               "time": Variant.of({"I": "time"}, ("beta", "threshold"))}[variant]
     source = cuda_source(loaded, chosen, **options)
