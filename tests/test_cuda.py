@@ -18,6 +18,7 @@ from lifgen.frontend.modelfile import model_from_document
 from lifgen.codegen.options import Schedule, Variant
 from lifgen.codegen.compiler import kernel_source, checked_semantics
 from lifgen.targets.cuda.target import TARGET
+from kernel_cases import PHASE
 
 # every model's kernel runs uncoupled neurons (a recurrent synapse unconnected holds its bias)
 UNCOUPLED = list_models()
@@ -31,14 +32,6 @@ OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta"
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
       "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
       "simulation": {"dt": 0.1}}
-# a phase that winds through many turns and a voltage that reads its sine and cosine: lifgen's
-# sin, cos and pow across their range (its drive I sweeps the frequency)
-PHASE = {"model": {"name": "phase"}, "parameters": {"tau": 10.0, "omega": 40.0, "theta": 0.5},
-         "states": {"V": 0.0, "phi": 0.0}, "inputs": {"I": {}},
-         "equations": {"laws": ["dV/dt = (I*(1 + sin(phi)) + cos(3*phi) + 0.05*abs(V)**1.5 - V)/tau",
-                                "dphi/dt = omega*(1 + V*V) + 100*I"]},
-         "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
-         "simulation": {"dt": 0.1}}
 DOCUMENTS = {"ou": OU, "phase": PHASE}
 
 
