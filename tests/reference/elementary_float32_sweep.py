@@ -31,8 +31,8 @@ REACHABLE = {
     "log1p": [(POSITIVE, 0x7f800000), (NEGATIVE, 0xbf800000)],  # (-1, inf)
     "tanh": [(POSITIVE, 0x41200000 + 1), (NEGATIVE, 0xc1200000 + 1)],  # |x| <= 10
     "exprel": [(POSITIVE, 0x42b20000 + 1), (NEGATIVE, 0xc18c0000 + 1)],
-    "sin": [(POSITIVE, 0x49c90fdb + 1), (NEGATIVE, 0xc9c90fdb + 1)],  # |x| <= 2^20 pi/2
-    "cos": [(POSITIVE, 0x49c90fdb + 1), (NEGATIVE, 0xc9c90fdb + 1)],
+    "sin": [(POSITIVE, 0x53c90fdb + 1), (NEGATIVE, 0xd3c90fdb + 1)],  # |x| <= 2^40 pi/2
+    "cos": [(POSITIVE, 0x53c90fdb + 1), (NEGATIVE, 0xd3c90fdb + 1)],
 }
 
 

@@ -5,7 +5,7 @@ elementary_float64_sample.json beside this script (quoted in docs/elementary_fun
 
     PYTHONPATH=. python tests/reference/elementary_float64_sample.py [NAME ...]
 
-sin and cos are sampled where their reduction is exact, |x| <= 2^20 pi/2.
+sin and cos are sampled where their reduction is exact, |x| <= 2^40 pi/2.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
 
 # The finite domain of each function where its value is finite and not yet constant.
 RANGES = {"exp": (-745.2, 709.78), "expm1": (-40, 709.78), "log": (0, 1e308), "log1p": (-1, 1e308),
-          "tanh": (-20, 20), "exprel": (-40, 709.78), "sin": (-2**20 * math.pi / 2, 2**20 * math.pi / 2),
-          "cos": (-2**20 * math.pi / 2, 2**20 * math.pi / 2)}
+          "tanh": (-20, 20), "exprel": (-40, 709.78), "sin": (-2**40 * math.pi / 2, 2**40 * math.pi / 2),
+          "cos": (-2**40 * math.pi / 2, 2**40 * math.pi / 2)}
 LONG = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
         "exprel": lambda x: np.expm1(x) / x, "sin": np.sin, "cos": np.cos}
 PRECISE = {"exp": mpmath.exp, "expm1": mpmath.expm1, "log": mpmath.log,
