@@ -18,6 +18,14 @@ from lifgen.frontend.library import list_models, load_model
 from lifgen.frontend.modelfile import model_from_document
 from lifgen.numerics.discretize import StepMap, discretize
 
+# A phase that winds through many turns and a voltage that reads its sine and cosine: lifgen's
+# sin, cos and pow across their range (its drive I sweeps the frequency)
+PHASE = {"model": {"name": "phase"}, "parameters": {"tau": 10.0, "omega": 40.0, "theta": 0.5},
+         "states": {"V": 0.0, "phi": 0.0}, "inputs": {"I": {}},
+         "equations": {"laws": ["dV/dt = (I*(1 + sin(phi)) + cos(3*phi) + 0.05*abs(V)**1.5 - V)/tau",
+                                "dphi/dt = omega*(1 + V*V) + 100*I"]},
+         "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
+         "simulation": {"dt": 0.1}}
 TEST_MODELS = Path(__file__).parent / "models"
 DOCUMENTS = {  # models no file holds: noise (OU), an exact propagator computed numerically, max
     "ou": {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta": 0.3},

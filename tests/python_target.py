@@ -30,7 +30,8 @@ def _max(a, b):
     return b if (b > a or b != b) else a
 
 
-ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "exprel")
+ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "exprel", "sin", "cos")
+BINARY = ("pow",)
 
 
 def _elementary_library():
@@ -41,16 +42,19 @@ def _elementary_library():
     from lifgen.codegen.build import build
     from lifgen.targets.cfamily.kernel import HELPERS, environment
 
-    helpers = {f"lg_{f}" for f in ELEMENTARY}
+    helpers = {f"lg_{f}" for f in (*ELEMENTARY, *BINARY)}
     helpers |= {h for name in list(helpers) for h in HELPERS.get(name, ())}
     context = SimpleNamespace(helpers=frozenset(helpers), fabs="fabs", expm1="expm1", one="1.0",
                               levels=(), inline="static inline", constant="static const")
     text = environment().get_template("c/helpers.c.j2").render(k=context)
-    wrappers = "".join(f"double py_lg_{f}(double x) {{ return lg_{f}(x); }}\n"
-                       for f in ELEMENTARY)
+    wrappers = "".join([f"double py_lg_{f}(double x) {{ return lg_{f}(x); }}\n"
+                        for f in ELEMENTARY]
+                       + [f"double py_lg_{f}(double x, double y) {{ return lg_{f}(x, y); }}\n"
+                          for f in BINARY])
     source = ("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n"
               f"typedef double lg_real;\n{text}\n{wrappers}")
-    cdef = "".join(f"double py_lg_{f}(double x);\n" for f in ELEMENTARY)
+    cdef = "".join([f"double py_lg_{f}(double x);\n" for f in ELEMENTARY]
+                   + [f"double py_lg_{f}(double x, double y);\n" for f in BINARY])
     return build(source, cdef).lib
 
 
@@ -59,19 +63,20 @@ _LIBRARY = []
 
 def _lg(function):
     """The C kernel's `function` (built once per process, on first use)."""
-    def call(x):
+    def call(*x):
         if not _LIBRARY:
             _LIBRARY.append(_elementary_library())
-        return getattr(_LIBRARY[0], f"py_lg_{function}")(x)
+        return getattr(_LIBRARY[0], f"py_lg_{function}")(*x)
     return call
 
 
-_exp, _expm1, _log, _log1p, _tanh, _exprel = (_lg(f) for f in ELEMENTARY)
+_exp, _expm1, _log, _log1p, _tanh, _exprel, _sin, _cos, _pow = (
+    _lg(f) for f in (*ELEMENTARY, *BINARY))
 
 
 FUNCTIONS = {"exp": "_exp", "expm1": "_expm1", "log": "_log", "log1p": "_log1p",
-             "sqrt": "math.sqrt", "sin": "math.sin", "cos": "math.cos", "tanh": "_tanh",
-             "abs": "abs", "min": "_min", "max": "_max", "pow": "math.pow", "exprel": "_exprel",
+             "sqrt": "math.sqrt", "sin": "_sin", "cos": "_cos", "tanh": "_tanh",
+             "abs": "abs", "min": "_min", "max": "_max", "pow": "_pow", "exprel": "_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
              "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
              "uniform_in": "_uniform_in"}
@@ -252,7 +257,8 @@ def helpers(levels=None):
     """The functions printed code calls, by the names FUNCTIONS gives them."""
     levels = sorted(levels or ())
     return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exp": _exp, "_expm1": _expm1,
-            "_log": _log, "_log1p": _log1p, "_tanh": _tanh, "_exprel": _exprel,
+            "_log": _log, "_log1p": _log1p, "_tanh": _tanh, "_exprel": _exprel, "_sin": _sin,
+            "_cos": _cos, "_pow": _pow,
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),

@@ -24,13 +24,13 @@ from lifgen.ir.functions import FUNCTIONS
 from lifgen.ir.written import Call, Name
 from lifgen.targets.c.render import kernel
 from lifgen.targets.cfamily.context import KernelContext
-from lifgen.targets.cfamily.elementary import ELEMENTARY
+from lifgen.targets.cfamily.elementary import BINARY, ELEMENTARY
 from lifgen.targets.cfamily.kernel import HELPERS, model_abi
 from lifgen.targets.cfamily.printer import CALL_USES, ExpressionPrinter
 from lifgen.targets.cuda.render import device_functions
 
 SCAN = re.compile(r"\b(lg_\w+|LG_\w+)\b")  # what with_body once read off the text
-FLOAT_VARIANTS = {helper + "f": helper for helper in ELEMENTARY.values()}
+FLOAT_VARIANTS = {helper + "f": helper for helper in (*ELEMENTARY.values(), *BINARY.values())}
 CASES = kernel_cases.cases()
 # what the kernel tests declared, per target, and the cases they rendered (the coverage test)
 _seen: dict[str, set[str]] = {"c": set(), "cuda": set(), "c cases": set(), "cuda cases": set()}
@@ -121,8 +121,10 @@ def test_the_cases_exercise_every_helper_and_size():
     if len(_seen["c cases"]) < len(CASES) or len(_seen["cuda cases"]) < len(CASES):
         pytest.skip("needs every kernel test of this module, run before it in this process")
     unused = {"lg_uniform",  # only lg_normal calls it in a kernel (networks' drives call it)
-              "lg_bits",  # only the elementary functions call it
-              "lg_expm1", "lg_log1p", "lg_tanh"}  # no case's model calls them: test_elementary
+              "lg_bits", "lg_quadrant",  # only the elementary functions call them
+              "lg_cos_turn",  # only lg_normal calls it
+              "lg_expm1", "lg_log1p", "lg_tanh", "lg_sin", "lg_cos"}  # no case's model calls
+    # them: test_elementary, and test_cuda's phase model
     c_only = {"lg_flush_begin", "LG_TILE", "LG_BLOCK", "LG_CHUNK",
               "lg_expm",  # CUDA flushes by compiler flag, its prologue is C
               "lg_log"}  # the cases call log in constants only (lapicque's C): the prologue

@@ -15,11 +15,14 @@ from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
+             "sin": np.sin, "cos": np.cos,
              "exprel": lambda x: np.where(x == 0, 1, np.expm1(x) / np.where(x == 0, 1, x))}
 # The largest error in ulps each function may have (docs/elementary_functions.md).
 BOUND = {"float64": {"exp": 1.0, "expm1": 1.0, "log": 1.0, "log1p": 1.0, "tanh": 2.5,
-                     "exprel": 1.5},
+                     "exprel": 1.5, "sin": 1.0, "cos": 1.0},
          "float32": {name: 0.501 for name in ELEMENTARY}}
+# sin and cos reduce exactly for |x| <= 2^40 pi/2; beyond, their error is absolute (below)
+TRIG_LIMIT = 2**40 * math.pi / 2
 EXTENDED = np.finfo(np.longdouble).nmant >= 63  # x87 long double: 11 more bits than double
 
 
@@ -29,7 +32,7 @@ def domain(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
     magnitude = np.exp(rng.uniform(-740, 709, count)) * rng.choice([-1, 1], count)
     near_zero = rng.uniform(-1e-3, 1e-3, count // 4)
     ranges = {"exp": (-746, 710), "expm1": (-40, 710), "tanh": (-25, 25), "exprel": (-40, 709.7),
-              "log": (0, 4), "log1p": (-1, 4)}
+              "log": (0, 4), "log1p": (-1, 4), "sin": (-10, 10), "cos": (-10, 10)}
     low, high = ranges[name]
     x = np.concatenate([rng.uniform(low, high, count), magnitude, near_zero,
                         rng.uniform(-2, 2, count // 2)])
@@ -39,6 +42,8 @@ def domain(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
         x = x[x < 709.78]
     if name == "log1p":
         x = np.concatenate([np.abs(x), -np.abs(near_zero), -1 + np.exp(rng.uniform(-50, 0, count))])
+    if name in ("sin", "cos"):
+        x = x[np.abs(x) <= TRIG_LIMIT]
     return x
 
 
@@ -81,7 +86,10 @@ SPECIAL = [("exp", 0.0, 1.0), ("exp", -0.0, 1.0), ("exp", INF, INF), ("exp", -IN
            ("tanh", 0.0, 0.0), ("tanh", -0.0, -0.0), ("tanh", INF, 1.0), ("tanh", -INF, -1.0),
            ("tanh", NAN, NAN),
            ("exprel", 0.0, 1.0), ("exprel", -0.0, 1.0), ("exprel", INF, INF),
-           ("exprel", -INF, 0.0), ("exprel", NAN, NAN)]
+           ("exprel", -INF, 0.0), ("exprel", NAN, NAN),
+           ("sin", 0.0, 0.0), ("sin", -0.0, -0.0), ("sin", INF, NAN), ("sin", -INF, NAN),
+           ("sin", NAN, NAN), ("cos", 0.0, 1.0), ("cos", -0.0, 1.0), ("cos", INF, NAN),
+           ("cos", -INF, NAN), ("cos", NAN, NAN)]
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -104,6 +112,71 @@ def test_tiny_and_subnormal_arguments(dtype):
     with np.errstate(all="ignore"):
         reference = np.log(tiny.astype(np.longdouble if dtype == np.float64 else np.float64))
     assert ulp_error(evaluate("log", tiny), reference, dtype) <= BOUND[np.dtype(dtype).name]["log"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_sin_and_cos_beyond_exact_reduction(name, dtype):
+    """Beyond |x| = 2^40 pi/2 the products n*pi/2 round: the error is absolute, about |x| 2^-53
+    up to 2^50 (documented; beyond, no accuracy), and the values stay within [-1, 1] up to the
+    largest finite x."""
+    rng = np.random.default_rng(3)
+    x = np.exp(rng.uniform(math.log(TRIG_LIMIT), math.log(2.0**50), 20_000)).astype(dtype)
+    error = np.abs(evaluate(name, x).astype(np.float64) - REFERENCE[name](x.astype(np.float64)))
+    assert np.all(error <= np.abs(x.astype(np.float64)) * 2.0**-51 + np.spacing(dtype(1)))
+    huge = np.exp(rng.uniform(math.log(2.0**50), math.log(np.finfo(dtype).max), 20_000))
+    values = evaluate(name, huge.astype(dtype))
+    assert np.all(np.abs(values) <= 1)
+
+
+def pow_arguments(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (x, y) whose x^y is finite and nonzero: |y ln x| up to 700, x across its range."""
+    x = np.exp(rng.uniform(-700, 700, count)) * rng.choice([1.0, 1.0, 1.0, -1.0], count)
+    y = rng.uniform(-1, 1, count) * 700 / np.maximum(np.abs(np.log(np.abs(x))), 1e-3)
+    y = np.where(rng.uniform(0, 1, count) < 0.3, np.round(y), y)  # whole: negative x allowed
+    y = np.where(x < 0, np.round(y), y)
+    near_one = 1 + rng.uniform(-1e-3, 1e-3, count // 4)
+    return (np.concatenate([x, near_one, rng.uniform(0, 4, count // 4)]),
+            np.concatenate([y, rng.uniform(-1e5, 1e5, count // 4), rng.uniform(-30, 30, count // 4)]))
+
+
+@pytest.mark.skipif(not EXTENDED, reason="needs an extended long double for a float64 reference")
+def test_pow_float64_is_within_one_ulp():
+    x, y = pow_arguments(200_000, np.random.default_rng(44))
+    with np.errstate(all="ignore"):
+        reference = np.power(x.astype(np.longdouble), y.astype(np.longdouble))
+    assert ulp_error(evaluate("pow", x, y=y), reference, np.float64) <= 1.0
+
+
+def test_pow_float32_is_correctly_rounded_but_for_ties():
+    x, y = pow_arguments(200_000, np.random.default_rng(45))
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    with np.errstate(all="ignore"):
+        reference = np.power(x.astype(np.float64), y.astype(np.float64))
+        assert ulp_error(evaluate("pow", x, y=y), reference, np.float32) <= 0.501
+
+
+# C99 Annex F (F.9.4.4): (x, y, x^y)
+POW_SPECIAL = [(0.0, -3.0, INF), (-0.0, -3.0, -INF), (0.0, -2.0, INF), (-0.0, -0.5, INF),
+               (0.0, 3.0, 0.0), (-0.0, 3.0, -0.0), (-0.0, 2.0, 0.0), (-0.0, 0.5, 0.0),
+               (0.0, -INF, INF), (-1.0, INF, 1.0), (-1.0, -INF, 1.0), (1.0, NAN, 1.0),
+               (1.0, -INF, 1.0), (NAN, 0.0, 1.0), (NAN, -0.0, 1.0), (INF, 0.0, 1.0),
+               (-2.0, 0.5, NAN), (-2.0, 3.0, -8.0), (-2.0, -3.0, -0.125), (-2.0, 2.0, 4.0),
+               (0.5, -INF, INF), (2.0, -INF, 0.0), (0.5, INF, 0.0), (2.0, INF, INF),
+               (-INF, -3.0, -0.0), (-INF, -2.0, 0.0), (-INF, -0.5, 0.0), (-INF, 3.0, -INF),
+               (-INF, 2.0, INF), (-INF, 0.5, INF), (INF, -1.0, 0.0), (INF, 1.0, INF),
+               (NAN, 1.0, NAN), (2.0, NAN, NAN), (-1.0, 2.0**53 - 1, -1.0), (-1.0, 2.0**53, 1.0),
+               (2.0, 1e300, INF), (2.0, -1e300, 0.0), (10.0, 308.0, 1e308), (2.0, -1074.0, 5e-324)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pow_special_values_are_as_annex_f_says(dtype):
+    x, y, expected = (np.array(column) for column in zip(*POW_SPECIAL))
+    with np.errstate(all="ignore"):
+        result = evaluate("pow", x.astype(dtype), y=y.astype(dtype))
+        expected = np.power(x.astype(dtype), y.astype(dtype)) if dtype == np.float32 else expected
+    same = (result == expected) & (np.signbit(result) == np.signbit(expected))
+    assert np.all(same | (np.isnan(result) & np.isnan(expected))), list(zip(x, y, result, expected))
 
 
 @pytest.mark.parametrize("name", ["exp", "expm1", "log", "log1p"])

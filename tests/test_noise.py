@@ -71,3 +71,21 @@ def test_a_block_of_a_population_draws_what_it_draws_in_the_whole(ou):
         np.testing.assert_array_equal(block, whole[:, first:first + count])
     with pytest.raises(InputError, match="first_neuron"):
         simulator.run(3, 2, first_neuron=-1)
+
+
+def test_the_normals_are_box_muller_of_the_counter_based_uniforms(ou):
+    """xi's normals: sqrt(-2 log u1) cos(2 pi u2) of the generator's uniforms (python_target's
+    copy), with lifgen's own log and cos (the same bits on every target) within a few ulps of
+    Python's math (V = sigma sqrt(dt) z after one step from 0 adds two roundings)."""
+    import math
+
+    from python_target import _uniform
+
+    n, seed = 2000, 7
+    first = lifgen.compile(ou).run(1, n, record=["V"], seed=seed).traces["V"][0]
+    stream = seed ^ 0x6A09E667F3BCC909
+    expected = np.array([math.sqrt(-2.0 * math.log(1.0 - _uniform(stream, 0, 0, 2 * i)))
+                         * math.cos(2 * math.pi * _uniform(stream, 0, 0, 2 * i + 1))
+                         for i in range(n)])
+    z = first / (0.5 * math.sqrt(0.1))
+    np.testing.assert_allclose(z, expected, rtol=2.5e-15, atol=1e-15)

@@ -53,3 +53,16 @@ def test_many_call_sites_compile_the_functions_once_and_few_inline_them(model, m
     compile once. A step with a few sites inlines them, which runs faster."""
     source = lifgen.compile(model, method=method).c_source
     assert ("omp declare simd" in source) == vector_functions
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_loop_calling_sin_cos_and_pow_is_vectorized(gcc, tmp_path, dtype):
+    """lifgen's sin, cos and pow (a phase model's step) leave the neuron loop vectorizable."""
+    from lifgen.frontend.modelfile import model_from_document
+    from kernel_cases import PHASE
+
+    model = model_from_document(PHASE, "phase.toml")
+    source = lifgen.compile(model, method="euler", dtype=dtype).c_source
+    loops = [i + 1 for i, line in enumerate(source.splitlines()) if line.strip() == NEURON_LOOP]
+    assert loops and all(f"lg_{f}" in source for f in ("sin", "cos", "pow"))
+    assert set(loops) <= vectorized_lines(source, tmp_path)

@@ -134,7 +134,7 @@ class Function:
     """One function of model files.
 
     `c` is the C99 function for double (its float variant adds "f": expf, lg_expf), or a format
-    string of the arguments. exp, expm1, log, log1p, tanh and exprel are lifgen's own
+    string of the arguments. exp, expm1, log, log1p, tanh, exprel, sin, cos and pow are lifgen's own
     (templates/c/elementary.c.j2): branch-free, so that loops calling them vectorize, and the
     same bits on every target. `dimension` is "number" (arguments and
     result dimensionless), "same" (the result has the dimension its arguments share), "step"
@@ -157,8 +157,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("log", 1, sympy.log, "lg_log", np.log, "number"),
     Function("log1p", 1, log1p, "lg_log1p", np.log1p, "number"),
     Function("sqrt", 1, sympy.sqrt, "sqrt", np.sqrt, "power"),
-    Function("sin", 1, sympy.sin, "sin", np.sin, "number"),
-    Function("cos", 1, sympy.cos, "cos", np.cos, "number"),
+    Function("sin", 1, sympy.sin, "lg_sin", np.sin, "number"),
+    Function("cos", 1, sympy.cos, "lg_cos", np.cos, "number"),
     Function("tanh", 1, sympy.tanh, "lg_tanh", np.tanh, "number"),
     Function("cosh", 1, sympy.cosh, "cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
     Function("sinh", 1, sympy.sinh, "sinh", np.sinh, "number"),
@@ -168,7 +168,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("clip", 3, lambda x, low, high: sympy.Min(sympy.Max(x, low), high),
              "lg_min(lg_max({0}, {1}), {2})",
              lambda x, low, high: np.minimum(np.maximum(x, low), high), "same"),
-    Function("pow", 2, sympy.Pow, "pow", np.power, "power"),
+    Function("pow", 2, sympy.Pow, "lg_pow", np.power, "power"),
     Function("exprel", 1, exprel, "lg_exprel", _exprel_numpy, "number"),
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
     Function("heaviside", 1, heaviside, "((lg_real)(({0}) > 0))",

@@ -3,12 +3,16 @@ precision: 2,000,000 arguments per function against NumPy's long double (x87, 64
 and 20,000 against mpmath at 40 digits; the largest error in ulps of each, written to
 elementary_float64_sample.json beside this script (quoted in docs/elementary_functions.md).
 
-    PYTHONPATH=. python tests/reference/elementary_float64_sample.py
+    PYTHONPATH=. python tests/reference/elementary_float64_sample.py [NAME ...]
+
+sin and cos are sampled where their reduction is exact, |x| <= 2^40 pi/2.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from pathlib import Path
 
 import mpmath
@@ -18,12 +22,13 @@ from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
 
 # The finite domain of each function where its value is finite and not yet constant.
 RANGES = {"exp": (-745.2, 709.78), "expm1": (-40, 709.78), "log": (0, 1e308), "log1p": (-1, 1e308),
-          "tanh": (-20, 20), "exprel": (-40, 709.78)}
+          "tanh": (-20, 20), "exprel": (-40, 709.78), "sin": (-2**40 * math.pi / 2, 2**40 * math.pi / 2),
+          "cos": (-2**40 * math.pi / 2, 2**40 * math.pi / 2)}
 LONG = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-        "exprel": lambda x: np.expm1(x) / x}
+        "exprel": lambda x: np.expm1(x) / x, "sin": np.sin, "cos": np.cos}
 PRECISE = {"exp": mpmath.exp, "expm1": mpmath.expm1, "log": mpmath.log,
            "log1p": lambda x: mpmath.log1p(x), "tanh": mpmath.tanh,
-           "exprel": lambda x: mpmath.expm1(x) / x}
+           "exprel": lambda x: mpmath.expm1(x) / x, "sin": mpmath.sin, "cos": mpmath.cos}
 
 
 def arguments(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,6 +67,7 @@ def sample(name: str) -> dict:
 
 if __name__ == "__main__":
     out = Path(__file__).with_name("elementary_float64_sample.json")
-    results = {name: sample(name) for name in ELEMENTARY}
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results.update({name: sample(name) for name in sys.argv[1:] or ELEMENTARY})
     out.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     print(json.dumps(results, indent=1))

@@ -13,6 +13,8 @@ import mpmath
 LN2_HALF = mpmath.log(2) / 2
 # s = f/(2 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: z = s*s lies in [0, Z_MAX]
 Z_MAX = ((mpmath.sqrt(2) - 1) / (mpmath.sqrt(2) + 1)) ** 2
+# sin and cos take r in [-pi/4, pi/4], a little beyond where x*2/pi rounded: z = r*r up to 0.8^2
+TRIG_Z_MAX = mpmath.mpf("0.64")
 
 
 def exp_tail(r: mpmath.mpf) -> mpmath.mpf:
@@ -28,6 +30,26 @@ def atanh_tail(z: mpmath.mpf) -> mpmath.mpf:
     return (2 * mpmath.atanh(s) - 2 * s) / (s * z)
 
 
+def atanh_rest(z: mpmath.mpf) -> mpmath.mpf:
+    """(atanh_tail(z) - 2/3)/z: pow's log carries 2s^3/3 apart, in double-double."""
+    return (atanh_tail(z) - mpmath.mpf(2) / 3) / z if z else mpmath.mpf(2) / 5
+
+
+def sin_tail(z: mpmath.mpf) -> mpmath.mpf:
+    """(sin(r) - r)/(r z), z = r^2: sin(r) = r + r*z*sin_tail(z)."""
+    if not z:
+        return -mpmath.mpf(1) / 6
+    r = mpmath.sqrt(z)
+    return (mpmath.sin(r) - r) / (r * z)
+
+
+def cos_tail(z: mpmath.mpf) -> mpmath.mpf:
+    """(cos(r) - 1 + z/2)/z^2, z = r^2: cos(r) = 1 - z/2 + z^2*cos_tail(z)."""
+    if not z:
+        return mpmath.mpf(1) / 24
+    return (mpmath.cos(mpmath.sqrt(z)) - 1 + z / 2) / z**2
+
+
 # name -> (function, interval, number of coefficients); "_double" for float64, "_single" for
 # float32 (evaluated in double and rounded once to float)
 POLYNOMIALS = {
@@ -35,6 +57,11 @@ POLYNOMIALS = {
     "exp_single": (exp_tail, (-LN2_HALF, LN2_HALF), 7),
     "log_double": (atanh_tail, (0, Z_MAX), 7),
     "log_single": (atanh_tail, (0, Z_MAX), 4),
+    "log_rest_double": (atanh_rest, (0, Z_MAX), 8),
+    "sin_double": (sin_tail, (0, TRIG_Z_MAX), 7),
+    "sin_single": (sin_tail, (0, TRIG_Z_MAX), 5),
+    "cos_double": (cos_tail, (0, TRIG_Z_MAX), 6),
+    "cos_single": (cos_tail, (0, TRIG_Z_MAX), 4),
 }
 
 

@@ -42,13 +42,15 @@ SCHEDULES = {  # loop order -> (template, what the header says of it)
                   "parameters and constants, for a GPU kernel to read"),
 }
 # Helpers and what each needs besides itself.
-HELPERS = {"lg_normal": ("lg_uniform",), "lg_uniform": (), "lg_min": (),
+HELPERS = {"lg_normal": ("lg_uniform", "lg_log", "lg_cos_turn", "lg_quadrant", "lg_bits"), "lg_uniform": (), "lg_min": (),
            "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
            "lg_expm": (), "lg_propagator": ("lg_expm",),
            # the elementary functions (elementary.c.j2) and the bit casts they share
            "lg_bits": (), "lg_exp": ("lg_bits",), "lg_expm1": ("lg_bits",), "lg_log": ("lg_bits",),
            "lg_log1p": ("lg_bits",), "lg_tanh": ("lg_expm1", "lg_bits"),
-           "lg_exprel": ("lg_expm1", "lg_bits"),
+           "lg_exprel": ("lg_expm1", "lg_bits"), "lg_quadrant": ("lg_bits",),
+           "lg_sin": ("lg_quadrant", "lg_bits"), "lg_cos": ("lg_quadrant", "lg_bits"),
+           "lg_cos_turn": ("lg_quadrant", "lg_bits"), "lg_pow": ("lg_bits",),
            "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
 SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
                     "(uncoupled models) */",
