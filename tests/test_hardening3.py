@@ -139,6 +139,8 @@ def _printed_fields(expr):
         return [] if expr.name == "length" else _printed_fields(expr.node)
     if isinstance(expr, nodes.CondExpr):
         return _printed_fields(expr.expr1) + (_printed_fields(expr.expr2) if expr.expr2 else [])
+    if isinstance(expr, nodes.Concat):  # a ~ b: what each part prints
+        return [field for node in expr.nodes for field in _printed_fields(node)]
     if isinstance(expr, (nodes.Const, nodes.BinExpr)):
         return []
     if isinstance(expr, nodes.Call):  # a macro of the template itself

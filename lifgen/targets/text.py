@@ -17,10 +17,10 @@ CODE_FIELDS = frozenset({
     "row", "rows_suffix", "scratch", "state", "step", "stride", "tile", "time", "trace", "x",
     # numbers
     "amplitude", "copies", "count", "digits", "dt", "index0", "n_neurons", "n_steps", "size",
-    "threads", "work_size",
+    "threads", "work_size", "first", "shift",
     # elementary.c.j2's macros: an argument (a C expression), a polynomial's coefficient and
     # the libm calls of the comparison build
-    "u", "v", "double_call", "float_call",
+    "u", "v", "double_call", "float_call", "x_lo",
     # lifgen's version
     "version",
 })
