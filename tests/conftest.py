@@ -1,4 +1,5 @@
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,12 @@ def model_file(tmp_path):
         path.write_text(text)
         return path
     return write
+
+
+def as_in_a_terminal():
+    """Ctrl-C as a terminal delivers it: a process started in the background (CI, `cmd &`)
+    inherits SIGINT ignored, and Python then leaves it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 LAPICQUE_LIKE = '''

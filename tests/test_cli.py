@@ -1,11 +1,14 @@
 """The lifgen command as a user meets it: output, files written, exit codes, never a traceback."""
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+import lifgen
 
 from conftest import LAPICQUE_LIKE
 
@@ -109,14 +112,19 @@ def test_simulate_counts_and_events_for_large_populations(tmp_path):
 
 
 def test_gallery_of_the_model_library(tmp_path, capsys):
-    """In this process (its kernels are warm from the other tests); the command line's own
-    process is exercised by the other CLI tests."""
+    """Every library model drawn, captioned and listed in the README (the gallery's only test);
+    in this process (the command line's own process is exercised by the other CLI tests)."""
     from lifgen.cli import main
 
     out = tmp_path / "models"
     assert main(["gallery", "models", "--out", str(out)]) == 0
-    assert (out / "hodgkin_huxley.png").exists() and (out / "README.md").exists()
-    capsys.readouterr()
+    drawn = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines())
+    assert {Path(figure).stem for figure in drawn} == set(lifgen.list_models())
+    readme = (out / "README.md").read_text()
+    for figure, caption in drawn.items():
+        assert Path(figure).parent == out and Path(figure).stat().st_size > 5000
+        assert f"({Path(figure).name})" in readme and caption in readme
+        assert " 0 spikes" not in caption, caption  # every panel fires
     assert main(["gallery", "models", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "--force" in err and "Traceback" not in err

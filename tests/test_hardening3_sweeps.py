@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import as_in_a_terminal
+
 import lifgen
 from lifgen.errors import InputError, ModelError, NumericalWarning
 from test_plasticity import NEURON, _pulses
@@ -144,7 +146,7 @@ def test_an_interrupted_sweep_is_not_written_and_the_cli_fails(tmp_path):
                        "--steps", "100000000", "--progress", "--out", {str(out)!r}]))
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ))
+                          timeout=300, env=dict(os.environ), preexec_fn=as_in_a_terminal)
     assert done.returncode != 0, done.stderr[-2000:]
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -10,6 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
+from conftest import as_in_a_terminal
+
 import lifgen
 from lifgen.errors import InputError
 
@@ -236,7 +238,8 @@ def test_ctrl_c_returns_a_partial_result(tmp_path):
         print(json.dumps({"partial": result.partial, "steps": result.n_steps}), flush=True)
     """)
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                               stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+                               preexec_fn=as_in_a_terminal)
     assert process.stdout.readline().strip() == "ready"
     # the bar's second drawing (its lines end at each "\r"): the run is past its first chunk
     # and inside the loop where Ctrl-C stops it (a fixed sleep could end before the run got

@@ -145,18 +145,3 @@ def test_lif_coba_chooses_hybrid_and_its_conductances_pull_towards_reversal():
     excited = stiff.run(3, initial={"g_e": 1000.0, "V": -70.0}, params={"V_t": 1e9},
                         inputs={"I": 0.0})
     assert excited.traces["V"][-1, 0] == pytest.approx(0.0, abs=1.0)
-
-
-def test_model_gallery_draws_every_library_model(tmp_path):
-    from lifgen.errors import InputError
-    from lifgen.tools.model_gallery import make_model_gallery
-
-    entries = make_model_gallery(tmp_path)
-    assert {e["name"] for e in entries} == set(lifgen.list_models())
-    readme = (tmp_path / "README.md").read_text()
-    for entry in entries:
-        assert (tmp_path / f"{entry['name']}.png").stat().st_size > 5000
-        assert f"({entry['name']}.png)" in readme and entry["caption"] in readme
-        assert " 0 spikes" not in entry["caption"], entry["caption"]  # every panel fires
-    with pytest.raises(InputError, match="--force"):
-        make_model_gallery(tmp_path)
