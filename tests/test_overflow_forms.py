@@ -134,6 +134,8 @@ def _assert_same(name, method, dtype, values):
     ours = _lifgen_step(name, method, values, dtype)
     written = _written_step(name, method, values, dtype)
     spread = _sensitivity(name, method, values, dtype, written)
+    exact = _written_step(name, method, {k: np.asarray(v, np.longdouble) for k, v in
+                                         values.items()}, np.longdouble)
     limit = np.sqrt(np.finfo(dtype).max)
     with np.errstate(invalid="ignore"):
         every_state_inside = np.logical_and.reduce(
@@ -150,7 +152,11 @@ def _assert_same(name, method, dtype, values):
             f"at {_values_at(values, inside & ~np.isfinite(got))}")
         with np.errstate(all="ignore"):
             bound = RTOL[dtype] * np.maximum(np.abs(expected), before) + 4 * spread[s]
-            wrong = inside & (np.abs(got - expected) > bound)
+            # (or no farther from the written step in extended precision than the written
+            # step's own rounding: a cancellation inside a stage that no nudge of the inputs
+            # shows, such as (V + dt/2*k) - E_L at rest, where lifgen's form is the exact one)
+            as_close = np.abs(got - exact[s]) <= np.abs(expected - exact[s]) * (1 + 1e-3)
+            wrong = inside & (np.abs(got - expected) > bound) & ~as_close
         assert not wrong.any(), (
             f"{where}: {got[wrong][:3]} where the written step is {expected[wrong][:3]}, "
             f"at {_values_at(values, wrong)}")
