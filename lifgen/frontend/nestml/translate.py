@@ -406,6 +406,11 @@ class Reader:
         """An argument of exp() as NESTML computes it: a quantity is its number in NESTML's
         units (traub_cond_multisyn's `exp(-t_peak / Tau_1)`, t_peak a number of ms, reads as
         `exp(-t_peak / (Tau_1/ms))`)."""
+        return self.as_number(text)
+
+    def as_number(self, text: str) -> str:
+        """`text` divided by the NESTML unit its dimensions are measured in (unchanged where
+        it is a number or its dimensions are unknown)."""
         dimensions = self.dimensions_of(text)
         if dimensions is None or dimensions.is_number:
             return text
@@ -451,13 +456,7 @@ class Reader:
         -unit_psg * convolve(...) * V_m`, in pA): its number in NESTML's units."""
         if unit_of(item.type, self.source, item.field) is not None:
             return text
-        dimensions = self.dimensions_of(text)
-        if dimensions is None or dimensions.is_number:
-            return text
-        for nestml_unit in NESTML_UNITS:
-            if _measured_in(dimensions, _si(unit_of(nestml_unit, self.source, ""))):
-                return f"({text})/({nestml_unit})"
-        return text
+        return self.as_number(text)
 
     def in_nestml_units(self, text: str, unit: Unit | None, field: str) -> str:
         """`text` for a `real` quantity given a quantity, as NESTML reads it: its number in
