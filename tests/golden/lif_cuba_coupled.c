@@ -234,8 +234,119 @@ LG_VECTOR_FLOAT float lg_exprelf(float x)
 }
 #endif
 
-/* The buffers as restrict-qualified parameters: compilers trust restrict on parameters more
- * than on locals (without it, the neuron loops do not vectorize). */
+#if defined(__GNUC__)
+#define LG_STEP_FUNCTION __attribute__((noinline))  /* compiled apart: faster to compile */
+#else
+#define LG_STEP_FUNCTION
+#endif
+
+/* population lif_cuba: 2 neurons of lif_cuba, method exact: its part of a step, for one batch row (the buffers as
+ * restrict-qualified parameters: compilers trust restrict on parameters more than on locals,
+ * and without it the neuron loops do not vectorize) */
+static LG_STEP_FUNCTION void lg_step_P0(int64_t *restrict lg_P0_spike_list,
+    int64_t *restrict lg_P0_counts,
+    lg_real *restrict lg_P0_state_V,
+    lg_real *restrict lg_P0_state_g_e,
+    lg_real *restrict lg_P0_state_g_i,
+    lg_real *restrict lg_P0_state_refractory_steps,
+    lg_real *restrict lg_P0_spiked,
+    lg_real *restrict lg_P0_param_V_t,
+    lg_real *restrict lg_P0_param_V_r,
+    lg_real *restrict lg_P0_constant_k0,
+    lg_real *restrict lg_P0_constant_k1,
+    lg_real *restrict lg_P0_constant_k2,
+    lg_real *restrict lg_P0_constant_k3,
+    lg_real *restrict lg_P0_constant_k4,
+    lg_real *restrict lg_P0_constant_k5,
+    lg_real *restrict lg_P0_constant_k6,
+    lg_real *restrict lg_P0_constant_k7,
+    lg_real *restrict lg_P0_input_I,
+    int64_t *restrict lg_P0_input_strides,
+    lg_real *restrict lg_J0_weights,
+    int32_t *restrict lg_J0_post,
+    int64_t *restrict lg_J0_runs,
+    int32_t *restrict lg_J0_run_first,
+    lg_real *restrict lg_J1_weights,
+    const int64_t lg_b,
+    const int64_t lg_run_t)
+{
+    {
+        /* population lif_cuba: 2 neurons of lif_cuba, method exact */
+        lg_real *restrict lg_x_V = lg_P0_state_V + lg_b*2;
+        lg_real *restrict lg_x_g_e = lg_P0_state_g_e + lg_b*2;
+        lg_real *restrict lg_x_g_i = lg_P0_state_g_i + lg_b*2;
+        lg_real *restrict lg_x_refractory_steps = lg_P0_state_refractory_steps + lg_b*2;
+        const lg_real p_V_t = lg_P0_param_V_t[0];
+        const lg_real p_V_r = lg_P0_param_V_r[0];
+        const lg_real lg_k0 = lg_P0_constant_k0[0];
+        const lg_real lg_k1 = lg_P0_constant_k1[0];
+        const lg_real lg_k2 = lg_P0_constant_k2[0];
+        const lg_real lg_k3 = lg_P0_constant_k3[0];
+        const lg_real lg_k4 = lg_P0_constant_k4[0];
+        const lg_real lg_k5 = lg_P0_constant_k5[0];
+        const lg_real lg_k6 = lg_P0_constant_k6[0];
+        const lg_real lg_k7 = lg_P0_constant_k7[0];
+        const lg_real lg_value_I = lg_P0_input_I[lg_run_t*lg_P0_input_strides[0] + lg_b*lg_P0_input_strides[1]];
+        for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
+            const lg_real s_V = lg_x_V[lg_i];
+            const lg_real s_g_e = lg_x_g_e[lg_i];
+            const lg_real s_g_i = lg_x_g_i[lg_i];
+            const lg_real s_refractory_steps = lg_x_refractory_steps[lg_i];
+            const lg_real u_I = lg_value_I;
+            /* refractory while refractory_steps > 0: V held, no spike */
+            const int lg_refractory = (s_refractory_steps > 0.0);
+            /* V <- k0 + k1*V + k2*I + k3*g_e + k4*g_i */
+            lg_real n_V = lg_k0 + lg_k1*s_V + lg_k2*u_I + lg_k3*s_g_e + lg_k4*s_g_i;
+            /* g_e <- k5*g_e */
+            lg_real n_g_e = lg_k5*s_g_e;
+            /* g_i <- k6*g_i */
+            lg_real n_g_i = lg_k6*s_g_i;
+            n_V = lg_refractory ? s_V - (n_V - n_V) : n_V;
+            /* spike if V > V_t, then reset at once */
+            const int lg_reset = (n_V > p_V_t && !lg_refractory);
+            /* reset (zero): V <- V_r */
+            const lg_real r_V = p_V_r;
+            n_V = lg_reset ? r_V - (n_V - n_V) : n_V;
+            const int lg_spike = lg_reset;
+            /* a spike starts the refractory period (k7 steps, this one included, as Brian2 counts) */
+            const lg_real n_refractory_steps = lg_spike ? lg_k7 - 1.0 : (s_refractory_steps > 0.0 ? s_refractory_steps - 1.0 : 0.0);
+            lg_x_V[lg_i] = n_V;
+            lg_x_g_e[lg_i] = n_g_e;
+            lg_x_g_i[lg_i] = n_g_i;
+            lg_x_refractory_steps[lg_i] = n_refractory_steps;
+            lg_P0_spiked[lg_i] = ((lg_real)lg_spike);
+        }
+        int64_t lg_n_spikes = 0;
+        for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
+            const int lg_spike = (lg_P0_spiked[lg_i] > 0.0);
+            lg_P0_counts[lg_b*2 + lg_i] += lg_spike;
+            lg_P0_spike_list[lg_n_spikes] = lg_i;
+            lg_n_spikes = lg_n_spikes + lg_spike;
+        }
+        {
+            /* projection lif_cuba -> lif_cuba.exc (sparse, delay 1, added to its state) */
+            lg_real *restrict lg_targets = lg_P0_state_g_e + lg_b*2;
+            for (int64_t lg_k = 0; lg_k < lg_n_spikes; ++lg_k) {
+                const int64_t lg_pre = lg_P0_spike_list[lg_k];
+                for (int64_t lg_s = lg_J0_run_first[lg_J0_runs[lg_pre]]; lg_s < lg_J0_run_first[lg_J0_runs[lg_pre + 1]]; ++lg_s) {
+                    lg_targets[lg_J0_post[lg_s]] += lg_J0_weights[lg_s];
+                }
+            }
+        }
+        {
+            /* projection lif_cuba -> lif_cuba.inh (dense, delay 1, added to its state) */
+            lg_real *restrict lg_targets = lg_P0_state_g_i + lg_b*2;
+            for (int64_t lg_k = 0; lg_k < lg_n_spikes; ++lg_k) {
+                const int64_t lg_pre = lg_P0_spike_list[lg_k];
+                for (int64_t lg_n = 0; lg_n < 2; ++lg_n) {
+                    lg_targets[lg_n] += lg_J1_weights[lg_pre*2 + lg_n];
+                }
+            }
+        }
+    }
+}
+
+/* Every step of every batch row, calling each population's part in order. */
 static int lg_program(uint8_t *restrict lg_P0_fired,
 int64_t *restrict lg_P0_spike_list,
 int64_t *restrict lg_P0_counts,
@@ -310,80 +421,7 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
         for (int64_t lg_step = 0; lg_step < lg_n_steps; ++lg_step) {
             const int64_t lg_t = lg_step0 + lg_step;
             const int64_t lg_run_t = lg_t - lg_origin[0];
-            {
-                /* population lif_cuba: 2 neurons of lif_cuba, method exact */
-                lg_real *restrict lg_x_V = lg_P0_state_V + lg_b*2;
-                lg_real *restrict lg_x_g_e = lg_P0_state_g_e + lg_b*2;
-                lg_real *restrict lg_x_g_i = lg_P0_state_g_i + lg_b*2;
-                lg_real *restrict lg_x_refractory_steps = lg_P0_state_refractory_steps + lg_b*2;
-                const lg_real p_V_t = lg_P0_param_V_t[0];
-                const lg_real p_V_r = lg_P0_param_V_r[0];
-                const lg_real lg_k0 = lg_P0_constant_k0[0];
-                const lg_real lg_k1 = lg_P0_constant_k1[0];
-                const lg_real lg_k2 = lg_P0_constant_k2[0];
-                const lg_real lg_k3 = lg_P0_constant_k3[0];
-                const lg_real lg_k4 = lg_P0_constant_k4[0];
-                const lg_real lg_k5 = lg_P0_constant_k5[0];
-                const lg_real lg_k6 = lg_P0_constant_k6[0];
-                const lg_real lg_k7 = lg_P0_constant_k7[0];
-                const lg_real lg_value_I = lg_P0_input_I[lg_run_t*lg_P0_input_strides[0] + lg_b*lg_P0_input_strides[1]];
-                for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
-                    const lg_real s_V = lg_x_V[lg_i];
-                    const lg_real s_g_e = lg_x_g_e[lg_i];
-                    const lg_real s_g_i = lg_x_g_i[lg_i];
-                    const lg_real s_refractory_steps = lg_x_refractory_steps[lg_i];
-                    const lg_real u_I = lg_value_I;
-                    /* refractory while refractory_steps > 0: V held, no spike */
-                    const int lg_refractory = (s_refractory_steps > 0.0);
-                    /* V <- k0 + k1*V + k2*I + k3*g_e + k4*g_i */
-                    lg_real n_V = lg_k0 + lg_k1*s_V + lg_k2*u_I + lg_k3*s_g_e + lg_k4*s_g_i;
-                    /* g_e <- k5*g_e */
-                    lg_real n_g_e = lg_k5*s_g_e;
-                    /* g_i <- k6*g_i */
-                    lg_real n_g_i = lg_k6*s_g_i;
-                    n_V = lg_refractory ? s_V - (n_V - n_V) : n_V;
-                    /* spike if V > V_t, then reset at once */
-                    const int lg_reset = (n_V > p_V_t && !lg_refractory);
-                    /* reset (zero): V <- V_r */
-                    const lg_real r_V = p_V_r;
-                    n_V = lg_reset ? r_V - (n_V - n_V) : n_V;
-                    const int lg_spike = lg_reset;
-                    /* a spike starts the refractory period (k7 steps, this one included, as Brian2 counts) */
-                    const lg_real n_refractory_steps = lg_spike ? lg_k7 - 1.0 : (s_refractory_steps > 0.0 ? s_refractory_steps - 1.0 : 0.0);
-                    lg_x_V[lg_i] = n_V;
-                    lg_x_g_e[lg_i] = n_g_e;
-                    lg_x_g_i[lg_i] = n_g_i;
-                    lg_x_refractory_steps[lg_i] = n_refractory_steps;
-                    lg_P0_spiked[lg_i] = ((lg_real)lg_spike);
-                }
-                int64_t lg_n_spikes = 0;
-                for (int64_t lg_i = 0; lg_i < 2; ++lg_i) {
-                    const int lg_spike = (lg_P0_spiked[lg_i] > 0.0);
-                    lg_P0_counts[lg_b*2 + lg_i] += lg_spike;
-                    lg_P0_spike_list[lg_n_spikes] = lg_i;
-                    lg_n_spikes = lg_n_spikes + lg_spike;
-                }
-                {
-                    /* projection lif_cuba -> lif_cuba.exc (sparse, delay 1, added to its state) */
-                    lg_real *restrict lg_targets = lg_P0_state_g_e + lg_b*2;
-                    for (int64_t lg_k = 0; lg_k < lg_n_spikes; ++lg_k) {
-                        const int64_t lg_pre = lg_P0_spike_list[lg_k];
-                        for (int64_t lg_s = lg_J0_run_first[lg_J0_runs[lg_pre]]; lg_s < lg_J0_run_first[lg_J0_runs[lg_pre + 1]]; ++lg_s) {
-                            lg_targets[lg_J0_post[lg_s]] += lg_J0_weights[lg_s];
-                        }
-                    }
-                }
-                {
-                    /* projection lif_cuba -> lif_cuba.inh (dense, delay 1, added to its state) */
-                    lg_real *restrict lg_targets = lg_P0_state_g_i + lg_b*2;
-                    for (int64_t lg_k = 0; lg_k < lg_n_spikes; ++lg_k) {
-                        const int64_t lg_pre = lg_P0_spike_list[lg_k];
-                        for (int64_t lg_n = 0; lg_n < 2; ++lg_n) {
-                            lg_targets[lg_n] += lg_J1_weights[lg_pre*2 + lg_n];
-                        }
-                    }
-                }
-            }
+            lg_step_P0(lg_P0_spike_list, lg_P0_counts, lg_P0_state_V, lg_P0_state_g_e, lg_P0_state_g_i, lg_P0_state_refractory_steps, lg_P0_spiked, lg_P0_param_V_t, lg_P0_param_V_r, lg_P0_constant_k0, lg_P0_constant_k1, lg_P0_constant_k2, lg_P0_constant_k3, lg_P0_constant_k4, lg_P0_constant_k5, lg_P0_constant_k6, lg_P0_constant_k7, lg_P0_input_I, lg_P0_input_strides, lg_J0_weights, lg_J0_post, lg_J0_runs, lg_J0_run_first, lg_J1_weights, lg_b, lg_run_t);
         }
     }
     return 0;
