@@ -4,9 +4,10 @@ across processes, and load them with cffi's ABI mode (`ffi.dlopen`).
 The library's name is a hash of everything that reaches the compiler, so two different sources can
 never share a name. Each build happens in a private temporary folder and is published by an atomic
 rename; the file lock only saves duplicate work. The compiler runs as a subprocess, so its
-diagnostics are captured. A library needs no Python headers (a third of the compile time of a cffi
-extension module): its entry points are exported C functions (templates/c/entry.c.j2), and the
-layout of each struct passed across is checked against cffi's at load (templates/c/layout.c.j2).
+diagnostics are captured. A library needs no Python headers (less compile time than a cffi
+extension module, and no python3-dev): its entry points are exported C functions
+(templates/c/entry.c.j2), and the layout of each struct passed across is checked against cffi's
+at load (templates/c/layout.c.j2).
 """
 
 from __future__ import annotations
