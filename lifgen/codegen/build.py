@@ -337,8 +337,9 @@ def _check_exports(name: str, ffi: cffi.FFI, lib: Any) -> None:
         try:
             getattr(lib, declared)
         except AttributeError:
-            raise CompileError(f"kernel {name}: {declared} is declared in its cdef but the "
-                               "library does not export it (declare it LG_ENTRY, not static)") from None
+            raise CompileError(
+                f"kernel {name}: {declared} is declared in its cdef but the library does not "
+                "export it (declare it LG_ENTRY, not static)") from None
     for type_name in ffi.list_types()[0]:
         kind = ffi.typeof(type_name)
         if kind.kind != "struct":
