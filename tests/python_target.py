@@ -47,10 +47,11 @@ def _elementary_library():
     context = SimpleNamespace(helpers=frozenset(helpers), fabs="fabs", expm1="expm1", one="1.0",
                               levels=(), inline="static inline", constant="static const")
     text = environment().get_template("c/helpers.c.j2").render(k=context)
-    wrappers = "".join([f"double py_lg_{f}(double x) {{ return lg_{f}(x); }}\n"
+    exported = '__attribute__((visibility("default"))) '  # what lifgen's build loads
+    wrappers = "".join([f"{exported}double py_lg_{f}(double x) {{ return lg_{f}(x); }}\n"
                         for f in ELEMENTARY]
-                       + [f"double py_lg_{f}(double x, double y) {{ return lg_{f}(x, y); }}\n"
-                          for f in BINARY])
+                       + [f"{exported}double py_lg_{f}(double x, double y) "
+                          f"{{ return lg_{f}(x, y); }}\n" for f in BINARY])
     source = ("#include <math.h>\n#include <stdint.h>\n#include <string.h>\n"
               f"typedef double lg_real;\n{text}\n{wrappers}")
     cdef = "".join([f"double py_lg_{f}(double x);\n" for f in ELEMENTARY]

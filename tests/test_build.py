@@ -1,5 +1,6 @@
 """The kernel cache: reused across processes without compiling, safe under concurrency, clear on failure."""
 
+import ctypes
 import json
 import os
 import subprocess
@@ -11,6 +12,8 @@ import pytest
 import lifgen
 from lifgen.codegen import build
 from lifgen.errors import CompileError
+
+EXPORTED = '__attribute__((visibility("default"))) '  # an entry point of a hand-written kernel
 
 PROBE = textwrap.dedent("""
     import json, sys, lifgen
@@ -113,9 +116,15 @@ def test_compiler_diagnostics_are_in_the_error():
     assert "the C compiler failed" in str(error.value)
 
 
-def test_generated_code_is_static_and_uses_no_fast_math():
+def test_generated_code_exports_only_its_entry_points_and_uses_no_fast_math():
     sim = lifgen.compile("leaky")
-    assert "static int lg_run(" in sim.c_source
+    assert "LG_ENTRY int lg_run(" in sim.c_source and "static int lg_kernel(" in sim.c_source
+    assert "-fvisibility=hidden" in build.CFLAGS and "-DLG_SHARED_LIBRARY" in build.CFLAGS
+    exported = subprocess.run(["nm", "-D", "--defined-only", str(sim.kernel.path)],
+                              capture_output=True, text=True)
+    if exported.returncode == 0:  # (binutils' nm: where there is one)
+        names = {line.split()[-1] for line in exported.stdout.splitlines() if line.strip()}
+        assert {"lg_run", "lg_args_layout"} <= names and "lg_kernel" not in names
     assert "-ffp-contract=off" in build.CFLAGS
     assert not any("fast-math" in flag or flag == "-Ofast" for flag in build.CFLAGS)
 
@@ -139,12 +148,12 @@ def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
     os.chmod(folder / f"v{build.CACHE_SCHEMA}", 0o777)
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(folder))
     with pytest.raises(CompileError, match="writable by other users"):
-        build.build("static int lg_y(void) { return 2; }", "int lg_y(void);")
+        build.build(EXPORTED + "int lg_y(void) { return 2; }", "int lg_y(void);")
 
 
 def test_a_group_writable_cache_needs_the_users_trust_in_the_group(team_cache, monkeypatch):
     team = team_cache
-    kernel = build.build("static int lg_t(void) { return 7; }", "int lg_t(void);")
+    kernel = build.build(EXPORTED + "int lg_t(void) { return 7; }", "int lg_t(void);")
     assert kernel.lib.lg_t() == 7
     root = team / f"v{build.CACHE_SCHEMA}"
     for folder in (root, root / "locks", root / "tmp"):
@@ -155,7 +164,7 @@ def test_a_group_writable_cache_needs_the_users_trust_in_the_group(team_cache, m
     assert (root / "sources" / f"{build.MODULE_PREFIX}team-test").stat().st_mode & 0o060 == 0o060
     monkeypatch.delenv("LIFGEN_CACHE_TRUST_GROUP")
     with pytest.raises(CompileError, match="LIFGEN_CACHE_TRUST_GROUP=1"):
-        build.build("static int lg_u(void) { return 8; }", "int lg_u(void);")
+        build.build(EXPORTED + "int lg_u(void) { return 8; }", "int lg_u(void);")
 
 
 @pytest.mark.parametrize("mode", [0o2777, 0o770])
@@ -166,7 +175,7 @@ def test_a_team_cache_must_be_setgid_and_closed_to_others(tmp_path, monkeypatch,
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path / "team"))
     monkeypatch.setenv("LIFGEN_CACHE_TRUST_GROUP", "1")
     with pytest.raises(CompileError, match="setgid and not writable by others"):
-        build.build("static int lg_v(void) { return 9; }", "int lg_v(void);")
+        build.build(EXPORTED + "int lg_v(void) { return 9; }", "int lg_v(void);")
 
 
 def test_warm_compile_skips_the_sympy_work(tmp_path):
@@ -198,3 +207,68 @@ def test_an_edited_model_file_is_compiled_again(tmp_path, monkeypatch):
     second = lifgen.compile(path)
     assert second.model.defaults["threshold"] == 2.0
     assert first.model.defaults["threshold"] == 1.0
+
+
+def test_a_declared_function_the_library_does_not_export_is_a_clear_error():
+    """ABI mode finds functions by name: a static one (not LG_ENTRY) is refused at load."""
+    with pytest.raises(CompileError, match="lg_hidden is declared.*does not export it"):
+        build.build("static int lg_hidden(void) { return 1; }\n"
+                    + EXPORTED + "int lg_shown(void) { return lg_hidden(); }",
+                    "int lg_hidden(void);\nint lg_shown(void);")
+
+
+LAYOUT = """
+#include <stddef.h>
+#include <stdint.h>
+typedef struct pair { %s } pair;
+%sint64_t pair_layout(int64_t *out, int64_t n)
+{
+    const int64_t layout[3] = {sizeof(pair), offsetof(pair, first), offsetof(pair, second)};
+    for (int64_t i = 0; i < n && i < 3; ++i)
+        out[i] = layout[i];
+    return 3;
+}
+""" + EXPORTED + "double pair_second(const pair *p) { return p->second; }\n"
+PAIR = "int32_t first; double second;"
+LAYOUT_CDEF = (f"typedef struct pair {{ {PAIR} }} pair;\n"
+               "int64_t pair_layout(int64_t *out, int64_t n);\n"
+               "double pair_second(const pair *p);")
+
+
+def test_a_struct_laid_out_differently_in_c_and_in_the_cdef_is_refused():
+    """ABI mode trusts the cdef's layout: the library reports its own (T_layout), checked at
+    load, so a C struct that disagrees with its declaration is an error, not wrong numbers."""
+    same = build.build(LAYOUT % (PAIR, EXPORTED), LAYOUT_CDEF)
+    assert same.lib.pair_second(same.ffi.new("pair *", {"first": 1, "second": 2.5})) == 2.5
+    swapped = "double second; int32_t first;"
+    with pytest.raises(CompileError, match=r"struct pair is laid out differently.*\[16, 8, 0\]"):
+        build.build(LAYOUT % (swapped, EXPORTED), LAYOUT_CDEF)
+    with pytest.raises(CompileError, match="declares struct pair but not pair_layout"):
+        build.build(LAYOUT % (PAIR, "static "),
+                    LAYOUT_CDEF.replace("int64_t pair_layout(int64_t *out, int64_t n);\n", ""))
+
+
+def test_a_kernel_whose_c_struct_disagrees_with_its_cdef_is_refused():
+    """The generated kernel's lg_args is checked too: a field added in the C alone."""
+    source = lifgen.compile("leaky").kernel_source
+    changed = source.c_source.replace("    int64_t n_batch;", "    int64_t n_batch, extra;", 1)
+    assert changed != source.c_source
+    with pytest.raises(CompileError, match="struct lg_args is laid out differently"):
+        build.build(changed, source.cdef)
+
+
+INTERPOSED = (EXPORTED + "int lg_answer(void) { return %d; }\n"
+              + EXPORTED + "int lg_ask(void) { return lg_answer(); }\n")
+
+
+def test_kernels_exporting_the_same_names_each_call_their_own(tmp_path, monkeypatch):
+    """Every kernel exports lg_run and the like: two loaded in one process give their own
+    numbers, even when one of them is made global (RTLD_GLOBAL) before the other loads: its
+    own calls bind to its own functions (-Wl,-Bsymbolic), never to another library's."""
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path))
+    cdef = "int lg_answer(void);\nint lg_ask(void);"
+    first = build.build(INTERPOSED % 1, cdef)
+    ctypes.CDLL(str(first.path), mode=ctypes.RTLD_GLOBAL)
+    second = build.build(INTERPOSED % 2, cdef)
+    assert (first.lib.lg_ask(), second.lib.lg_ask()) == (1, 2)
+    assert (first.lib.lg_answer(), second.lib.lg_answer()) == (1, 2)

@@ -28,7 +28,7 @@ def test_show_prints_the_whole_chain():
     assert out.returncode == 0, out.stderr
     text = out.stdout
     for piece in ("I = I_C + I_R", "I_C = C*dV/dt", "dV/dt = (I - V/R)/C",
-                  "V(t) = I*R + (-I*R + V0)*exp(-t/(C*R))", "expm1", "static int lg_run("):
+                  "V(t) = I*R + (-I*R + V0)*exp(-t/(C*R))", "expm1", "LG_ENTRY int lg_run("):
         assert piece in text, piece
     assert text.index("Circuit laws") < text.index("ODE") < text.index("Closed form") \
         < text.index("Step map") < text.index("Generated C")

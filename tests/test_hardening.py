@@ -22,6 +22,8 @@ from lifgen.cli import main
 from lifgen.targets.cfamily.kernel import environment as _environment
 from lifgen.errors import CompileError, InputError, LifgenError, ModelError, NumericalWarning
 
+EXPORTED = '__attribute__((visibility("default"))) '  # an entry point of a hand-written kernel
+
 PACKAGE = Path(lifgen.__file__).resolve().parent
 HOSTILE = Path(__file__).parent / "hostile"
 FORBIDDEN_CALLS = {"eval", "exec", "sympify", "parse_expr", "__import__"}
@@ -201,7 +203,8 @@ def test_an_unwritable_cache_falls_back_to_a_private_temporary_one(tmp_path, mon
     monkeypatch.setenv("LIFGEN_CACHE_DIR", str(blocker / "cache"))
     with pytest.warns(RuntimeWarning, match="cannot be used.*LIFGEN_CACHE_DIR"):
         kernel = build.build("static int lg_probe(void) { return 7; }\n"
-                             "int lg_answer(void) { return lg_probe(); }", "int lg_answer(void);")
+                             + EXPORTED + "int lg_answer(void) { return lg_probe(); }",
+                             "int lg_answer(void);")
     assert kernel.lib.lg_answer() == 7 and str(blocker) not in str(kernel.path)
     assert os.stat(kernel.path.parent).st_mode & 0o077 == 0
 

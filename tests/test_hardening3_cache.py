@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import lifgen
+from lifgen.codegen import build
 from lifgen.frontend.modelfile import model_from_document
 
 
@@ -150,7 +151,10 @@ def test_the_hash_is_stable_across_pickling_and_unpickled_simulators_keep_their_
 
 # -- the cache's folders -----------------------------------------------------------------------
 
-SOURCE, CDEF = "static int lg_seven(void) { return 7; }", "int lg_seven(void);"
+EXPORTED = '__attribute__((visibility("default"))) '  # an entry point of a hand-written kernel
+
+SCHEMA = f"v{build.CACHE_SCHEMA}"  # the cache's folder for this layout
+SOURCE, CDEF = EXPORTED + "int lg_seven(void) { return 7; }", "int lg_seven(void);"
 PROBE = ("import sys; from lifgen.codegen import build; "
          "k = build.build(sys.argv[1], sys.argv[2]); print(k.lib.lg_seven(), k.from_cache)")
 needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
@@ -183,9 +187,9 @@ def test_under_umask_002_lifgen_makes_and_accepts_its_own_cache(tmp_path):
                               env=environment, timeout=300)
         assert made.returncode == 0, made.stderr[-2000:]
         assert made.stdout.split() == expected.split()
-    for folder in (".cache", ".cache/lifgen", ".cache/lifgen/v2", ".cache/lifgen/v2/locks"):
+    for folder in (".cache", ".cache/lifgen", f".cache/lifgen/{SCHEMA}", f".cache/lifgen/{SCHEMA}/locks"):
         assert (home / folder).stat().st_mode & 0o022 == 0, folder
-    published = list((home / ".cache" / "lifgen" / "v2").glob("_lifgen_*"))
+    published = list((home / ".cache" / "lifgen" / SCHEMA).glob("_lifgen_*"))
     assert published and all(p.stat().st_mode & 0o022 == 0 for p in published)
 
 
@@ -344,14 +348,14 @@ def test_a_team_cache_set_up_as_the_readme_says_works_for_every_member(users, sh
     environment = _environment(LIFGEN_CACHE_DIR=folder, LIFGEN_CACHE_TRUST_GROUP="1",
                                HOME=shared_folder)
     python = users.python(alice, environment)
-    other = ("static int lg_seven(void) { return 7 + 0; }", CDEF)
+    other = (EXPORTED + "int lg_seven(void) { return 7 + 0; }", CDEF)
     for member, source, expected in ((alice, (SOURCE, CDEF), "7 False"),
                                      (bob, (SOURCE, CDEF), "7 True"),
                                      (bob, other, "7 False"), (alice, other, "7 True")):
         run = _probe(environment, users.as_user(member), *source, python=python)
         assert run.returncode == 0, (member.pw_name, run.stderr[-2000:])
         assert run.stdout.split() == expected.split(), member.pw_name
-    root = os.path.join(folder, "v2")
+    root = os.path.join(folder, SCHEMA)
     locks = os.listdir(os.path.join(root, "locks"))
     for name in os.listdir(root):  # the modules gone: bob builds again, under alice's locks
         if name.startswith("_lifgen_") and not os.path.isdir(os.path.join(root, name)):
@@ -395,7 +399,7 @@ def test_a_team_cache_trusts_exactly_the_team_folder_s_group(users, shared_folde
     os.chmod(lab_folder, 0o755)  # only root writes above the team folder now
     built = _probe(environment, users.as_user(alice), python=python)
     assert built.returncode == 0 and built.stdout.split() == ["7", "False"], built.stderr
-    modules = [os.path.join(folder, "v2", name) for name in os.listdir(os.path.join(folder, "v2"))
+    modules = [os.path.join(folder, SCHEMA, name) for name in os.listdir(os.path.join(folder, SCHEMA))
                if name.endswith(".so")]
     for module in modules:  # mallory's (same bytes, manifest intact), in lab's group
         os.chown(module, pwd_uid("mallory", users), grp.getgrnam(lab).gr_gid)

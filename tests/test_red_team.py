@@ -11,7 +11,10 @@ import pytest
 import lifgen
 from lifgen.cli import main
 from lifgen.errors import InputError, ModelError
+from lifgen.codegen import build
 from lifgen.frontend.modelfile import model_from_document
+
+EXPORTED = '__attribute__((visibility("default"))) '  # an entry point of a hand-written kernel
 
 BASE = {"model": {"name": "red"}, "parameters": {"tau": 10.0, "theta": 1.0},
         "states": {"V": 0.0}, "inputs": {"I": {}},
@@ -218,7 +221,7 @@ def test_a_cache_under_a_folder_others_can_write_is_refused(tmp_path, monkeypatc
     os.chmod(shared, 0o777)  # like a pre-made /tmp/lifgen-cache, not sticky
     build = _cache_env(monkeypatch, shared / "mine")
     with pytest.raises(CompileError, match="which another user owns or can write"):
-        build.build("static int lg_a(void) { return 1; }", "int lg_a(void);")
+        build.build(EXPORTED + "int lg_a(void) { return 1; }", "int lg_a(void);")
 
 
 def test_a_cache_folder_that_is_a_link_is_refused(tmp_path, monkeypatch):
@@ -230,24 +233,24 @@ def test_a_cache_folder_that_is_a_link_is_refused(tmp_path, monkeypatch):
     (tmp_path / "cache").mkdir(mode=0o700)
     (tmp_path / "cache" / f"v{build.CACHE_SCHEMA}").symlink_to(elsewhere)
     with pytest.raises(CompileError, match="symbolic link"):
-        build.build("static int lg_b(void) { return 2; }", "int lg_b(void);")
+        build.build(EXPORTED + "int lg_b(void) { return 2; }", "int lg_b(void);")
     os.unlink(tmp_path / "cache" / f"v{build.CACHE_SCHEMA}")
-    build.build("static int lg_b(void) { return 2; }", "int lg_b(void);")
+    build.build(EXPORTED + "int lg_b(void) { return 2; }", "int lg_b(void);")
     locks = tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "locks"
     os.rename(locks, tmp_path / "locks")
     locks.symlink_to(tmp_path / "locks")
     build._loaded.clear()
     with pytest.raises(CompileError, match="is a link, not a folder"):
-        build.build("static int lg_b(void) { return 2; }", "int lg_b(void);")
+        build.build(EXPORTED + "int lg_b(void) { return 2; }", "int lg_b(void);")
 
 
 @needs_root
 def test_a_planted_module_or_source_is_never_loaded(tmp_path, monkeypatch):
     build = _cache_env(monkeypatch, tmp_path / "cache")
-    kernel = build.build("static int lg_c(void) { return 3; }", "int lg_c(void);")
+    kernel = build.build(EXPORTED + "int lg_c(void) { return 3; }", "int lg_c(void);")
     os.chown(kernel.path, NOBODY, NOBODY)  # same bytes, same manifest: another user's file
     build._loaded.clear()
-    again = build.build("static int lg_c(void) { return 3; }", "int lg_c(void);")
+    again = build.build(EXPORTED + "int lg_c(void) { return 3; }", "int lg_c(void);")
     assert not again.from_cache and again.lib.lg_c() == 3  # rebuilt, the planted one set aside
     build.store_blob("sources", "planted", b"payload")
     planted = tmp_path / "cache" / f"v{build.CACHE_SCHEMA}" / "sources" / f"{build.MODULE_PREFIX}planted"
@@ -298,7 +301,7 @@ def test_a_planted_cached_source_cannot_run_code(tmp_path, monkeypatch):
 
 def test_cache_clear_leaves_a_running_compile_alone(tmp_path, monkeypatch):
     build = _cache_env(monkeypatch, tmp_path / "cache")
-    kernel = build.build("static int lg_d(void) { return 4; }", "int lg_d(void);")
+    kernel = build.build(EXPORTED + "int lg_d(void) { return 4; }", "int lg_d(void);")
     root = tmp_path / "cache" / f"v{build.CACHE_SCHEMA}"
     in_flight = root / "tmp" / f"{build.MODULE_PREFIX}{'f' * 32}.abcd"
     in_flight.mkdir()
@@ -460,7 +463,8 @@ def test_a_cache_another_user_made_first_is_refused():
     shared = tempfile.mkdtemp(prefix="lifgen-shared-")
     try:
         os.chmod(shared, 0o1777)
-        made = subprocess.run(["mkdir", "-p", os.path.join(shared, "cache", "v2", "tmp")],
+        folder = os.path.join(shared, "cache", f"v{build.CACHE_SCHEMA}", "tmp")
+        made = subprocess.run(["mkdir", "-p", folder],
                               preexec_fn=lambda: (os.setgid(NOBODY), os.setuid(NOBODY)),
                               capture_output=True, text=True)
         assert made.returncode == 0, made.stderr

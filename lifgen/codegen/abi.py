@@ -113,6 +113,15 @@ def kernel_abi(states: Iterable[str], parameters: Iterable[str], inputs: Iterabl
     return KernelABI(tuple(fields))
 
 
+# lg_args's compiled layout, which the build checks against cffi's (templates/c/layout.c.j2)
+LAYOUT_FUNCTION = "lg_args_layout"
+
+
+def layout_declaration() -> str:
+    """The cffi declaration of the function that reports lg_args's compiled layout."""
+    return f"int64_t {LAYOUT_FUNCTION}(int64_t *lg_layout, int64_t lg_n);"
+
+
 def c_struct(abi: KernelABI) -> str:
     """The C declaration of `lg_args` (for the kernel source and the cffi cdef alike)."""
     lines = [f"    {field.declaration()};" for field in abi]

@@ -1,9 +1,13 @@
-"""Compile generated C with cffi (API mode) into a content-addressed on-disk cache, safe across processes.
+"""Compile generated C into plain shared libraries in a content-addressed on-disk cache, safe
+across processes, and load them with cffi's ABI mode (`ffi.dlopen`).
 
-The module name is a hash of everything that reaches the compiler, so two different sources can
+The library's name is a hash of everything that reaches the compiler, so two different sources can
 never share a name. Each build happens in a private temporary folder and is published by an atomic
 rename; the file lock only saves duplicate work. The compiler runs as a subprocess, so its
-diagnostics are captured and cffi never changes the working directory of this process.
+diagnostics are captured. A library needs no Python headers (less compile time than a cffi
+extension module, and no python3-dev): its entry points are exported C functions
+(templates/c/entry.c.j2), and the layout of each struct passed across is checked against cffi's
+at load (templates/c/layout.c.j2).
 """
 
 from __future__ import annotations
@@ -12,13 +16,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, TypedDict, TypeVar
 import atexit
-import contextlib
 import errno
 import functools
 import hashlib
-import io
-import importlib.machinery
-import importlib.util
 import json
 import os
 import platform
@@ -29,7 +29,6 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -44,8 +43,12 @@ from .source import KernelSource
 from ..version import __version__
 from ..errors import CacheError, CompileError
 
-CACHE_SCHEMA = 2  # 2: manifests record the checksum of their module
+CACHE_SCHEMA = 3  # 2: manifests record the checksum of their module; 3: plain shared libraries
 MODULE_PREFIX = "_lifgen_"
+LIBRARY_SUFFIX = ".dylib" if sys.platform == "darwin" else ".so"
+# Every struct typedef T of a cdef has an exported T_layout(int64_t *out, int64_t n) that writes
+# its compiled size and field offsets (templates/c/layout.c.j2): ABI mode checks no layout itself.
+LAYOUT_SUFFIX = "_layout"
 # Never -ffast-math: it deletes NaN checks and changes the whole process's floating point.
 # -ffp-contract=off keeps a*b+c unfused, so every compiler gives the same numbers.
 # -fno-trapping-math changes no value (lifgen never reads floating-point exception flags) but lets
@@ -53,8 +56,10 @@ MODULE_PREFIX = "_lifgen_"
 # -fopenmp-simd (OpenMP's simd declarations, no threads) with LG_SIMD_CLONES compiles lifgen's
 # elementary functions once as vector functions the neuron loop calls, not inlined at every call
 # (templates/c/elementary.c.j2): the same bits, a fraction of the compile time.
+# -DLG_SHARED_LIBRARY exports the entry points (LG_ENTRY) and the layout checks; everything else
+# is static or hidden.
 CFLAGS = ("-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno", "-fno-trapping-math",
-          "-ffp-contract=off", "-fopenmp-simd", "-DLG_SIMD_CLONES",
+          "-ffp-contract=off", "-fopenmp-simd", "-DLG_SIMD_CLONES", "-DLG_SHARED_LIBRARY",
           "-Werror=implicit-function-declaration")
 # With -march=native on x86-64: on AVX-512 machines, loops in 512-bit vectors (gcc's default for
 # them is 256): the nonlinear models' steps ran up to 1.4x faster; the same operations lane by
@@ -65,23 +70,22 @@ TMP_MAX_AGE_S = 24 * 3600
 T = TypeVar("T")
 
 _loaded: dict[str, Kernel] = {}
-_process_lock = threading.Lock()
 _compiler_identity: dict[tuple[str, ...], list[str]] = {}
 _fallbacks: dict[Path, Path] = {}  # unusable cache folder -> the temporary one used instead
-# Descriptors of loaded modules, open for the life of the process: the loader finds a module by
-# the path /proc/self/fd/N, and dlopen returns the library already loaded under a path string it
-# has seen, so a closed N reused by the next module would load the previous module again.
+# Descriptors of loaded libraries, open for the life of the process: dlopen finds a library by
+# the path /proc/self/fd/N, and returns the library already loaded under a path string it has
+# seen, so a closed N reused by the next library would load the previous library again.
 _module_descriptors: list[int] = []
 
 
 @dataclass(frozen=True)
 class Kernel:
-    """A loaded, compiled kernel module: `lib` holds the C functions, `ffi` the cffi helpers."""
+    """A loaded, compiled kernel library: `lib` holds the C functions, `ffi` the cffi helpers."""
 
     module_name: str
     path: Path
-    lib: Any  # the cffi module's C functions
-    ffi: Any  # its cffi.FFI helpers
+    lib: Any  # the library's C functions (cffi's ABI mode)
+    ffi: Any  # the cffi.FFI of its declarations
     from_cache: bool
 
 
@@ -164,8 +168,8 @@ def compiler_command() -> list[str]:
     if shutil.which(command[0]) is None:
         raise CompileError(
             f"no C compiler found (tried {command[0]!r}{' from $CC' if os.environ.get('CC') else ''}). "
-            "Install one: Debian/Ubuntu 'apt install gcc python3-dev', Fedora 'dnf install gcc "
-            "python3-devel', macOS 'xcode-select --install'; or set CC to your compiler")
+            "Install one: Debian/Ubuntu 'apt install gcc', Fedora 'dnf install gcc', macOS "
+            "'xcode-select --install'; or set CC to your compiler")
     return command
 
 
@@ -182,14 +186,11 @@ def _identity(command: Sequence[str]) -> list[str]:
 
 
 def _link_flags() -> list[str]:
+    """A shared library; on ELF, -Bsymbolic binds its own calls to its own functions, so that
+    another loaded library exporting the same names can never interpose on them."""
     if sys.platform == "darwin":
-        return ["-bundle", "-undefined", "dynamic_lookup"]
-    return ["-shared"]
-
-
-def _includes() -> list[str]:
-    paths = sysconfig.get_paths()
-    return sorted({paths["include"], paths.get("platinclude", paths["include"])})
+        return ["-dynamiclib"]
+    return ["-shared", "-Wl,-Bsymbolic"]
 
 
 def _cpu_identity() -> str:
@@ -217,9 +218,8 @@ def _key_material(source: str, cdef: str, command: list[str], flags: list[str]
         "schema": CACHE_SCHEMA, "lifgen": __version__, "source": source, "cdef": cdef,
         "compiler": _identity(command), "command": command, "cflags": flags,
         "cpu": _cpu_identity() if "-march=native" in flags else "portable",
-        "ldflags": _link_flags(), "includes": _includes(), "cffi": cffi.__version__,
-        "python": sys.implementation.cache_tag, "abi": sysconfig.get_config_var("EXT_SUFFIX"),
-        "platform": sysconfig.get_platform(), "machine": platform.machine(),
+        "ldflags": _link_flags(), "platform": sysconfig.get_platform(),
+        "machine": platform.machine(),
         "env": {k: os.environ.get(k, "") for k in ("CFLAGS", "CPPFLAGS", "LDFLAGS")},
     }
 
@@ -239,14 +239,14 @@ def build(source: str, cdef: str, portable: bool = False, openmp: bool = False,
     if name in _loaded:
         return _loaded[name]
     root = _prepared_cache_dir()
-    target = root / (name + sysconfig.get_config_var("EXT_SUFFIX"))
-    kernel = _load_published(name, target)
+    target = root / (name + LIBRARY_SUFFIX)
+    kernel = _load_published(name, target, cdef)
     if kernel is None:
         with cache_lock(name):
-            kernel = _load_published(name, target)
+            kernel = _load_published(name, target, cdef)
             if kernel is None:
-                _compile(name, source, cdef, command, flags, root, target, material)
-                kernel = _load(name, target, from_cache=False)
+                _compile(name, source, command, flags, root, target, material)
+                kernel = _load(name, target, cdef, from_cache=False)
     _loaded[name] = kernel
     return kernel
 
@@ -263,16 +263,16 @@ def trusted_read(path: str | Path) -> bytes:
         return handle.read()
 
 
-def _load_published(name: str, target: Path) -> Kernel | None:
-    """Load a published module, quarantining it if it is damaged (then it is rebuilt): its bytes
-    must have the checksum its manifest recorded at publish time, and it must import. The
-    module is loaded from the descriptor whose owner and bytes were checked, not its path."""
+def _load_published(name: str, target: Path, cdef: str) -> Kernel | None:
+    """Load a published library, quarantining it if it is damaged (then it is rebuilt): its
+    bytes must have the checksum its manifest recorded at publish time, and it must load. The
+    library is loaded from the descriptor whose owner and bytes were checked, not its path."""
     if not target.exists():
         return None
     try:
         manifest = json.loads(trusted_read(target.with_name(name + ".json")))
         recorded = manifest.get("sha256") if isinstance(manifest, dict) else None
-        return _load_verified(name, target, recorded)
+        return _load_verified(name, target, recorded, cdef)
     except (ImportError, OSError, ValueError):
         try:
             os.replace(target, target.with_suffix(".bad"))
@@ -287,8 +287,8 @@ def _checksum(path: Path) -> str:
             hashlib, "file_digest") else hashlib.sha256(handle.read()).hexdigest()
 
 
-def _load_verified(name: str, target: Path, recorded: object) -> Kernel:
-    """Open the module once, check its owner and checksum on that descriptor, and load it
+def _load_verified(name: str, target: Path, recorded: object, cdef: str) -> Kernel:
+    """Open the library once, check its owner and checksum on that descriptor, and load it
     through the descriptor (/proc/self/fd on Linux), so that no swapped file is loaded."""
     descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                          | getattr(os, "O_CLOEXEC", 0))
@@ -301,37 +301,72 @@ def _load_verified(name: str, target: Path, recorded: object) -> Kernel:
         if recorded != digest:
             raise ImportError(f"{target.name} does not match the checksum of its build")
         by_descriptor = Path(f"/proc/self/fd/{descriptor}")
-        kernel = _load(name, by_descriptor if by_descriptor.exists() else target, True)
+        kernel = _load(name, by_descriptor if by_descriptor.exists() else target, cdef, True)
     except BaseException:
         os.close(descriptor)
         raise
-    _module_descriptors.append(descriptor)  # the module stays loaded: so does its unique path
+    _module_descriptors.append(descriptor)  # the library stays loaded: so does its unique path
     return dataclasses.replace(kernel, path=target)
 
 
-def _load(name: str, path: Path, from_cache: bool) -> Kernel:
-    loader = importlib.machinery.ExtensionFileLoader(name, str(path))
-    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
-    assert spec is not None and spec.loader is not None  # None only when no loader is given
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return Kernel(name, path, module.lib, module.ffi, from_cache)
+@functools.lru_cache(maxsize=None)
+def _declarations(cdef: str) -> cffi.FFI:
+    """The cffi.FFI of a cdef, parsed once per process (kernels of one model share it)."""
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    return ffi
 
 
-def _compile(name: str, source: str, cdef: str, command: list[str], flags: list[str], root: Path,
+def _load(name: str, path: Path, cdef: str, from_cache: bool) -> Kernel:
+    """dlopen the library at `path` with cffi's ABI mode, after checking that it exports every
+    function of `cdef` and lays out its structs as cffi does (else it is unloaded again)."""
+    ffi = _declarations(cdef)
+    lib = ffi.dlopen(str(path))
+    try:
+        _check_exports(name, ffi, lib)
+    except BaseException:
+        ffi.dlclose(lib)
+        raise
+    return Kernel(name, path, lib, ffi, from_cache)
+
+
+def _check_exports(name: str, ffi: cffi.FFI, lib: Any) -> None:
+    """A CompileError unless the library exports every declared function and each struct typedef
+    T has the layout cffi computes from the declaration (the library's T_layout says)."""
+    for declared in dir(lib):
+        try:
+            getattr(lib, declared)
+        except AttributeError:
+            raise CompileError(
+                f"kernel {name}: {declared} is declared in its cdef but the library does not "
+                "export it (declare it LG_ENTRY, not static)") from None
+    for type_name in ffi.list_types()[0]:
+        kind = ffi.typeof(type_name)
+        if kind.kind != "struct":
+            continue
+        expected = [ffi.sizeof(kind), *(field.offset for _, field in kind.fields)]
+        reporter = type_name + LAYOUT_SUFFIX
+        if reporter not in dir(lib):
+            raise CompileError(f"kernel {name}: its cdef declares struct {type_name} but not "
+                               f"{reporter}, which reports its compiled layout")
+        compiled = ffi.new("int64_t[]", len(expected))
+        count = getattr(lib, reporter)(compiled, len(expected))
+        if count != len(expected) or list(compiled) != expected:
+            raise CompileError(
+                f"kernel {name}: struct {type_name} is laid out differently by the C compiler "
+                f"(size, then field offsets: {list(compiled)[:count]}, {count} values) than by "
+                f"its cffi declaration ({expected}); the C source and the cdef disagree")
+
+
+def _compile(name: str, source: str, command: list[str], flags: list[str], root: Path,
              target: Path, material: dict[str, object]) -> None:
     _collect_garbage(root / "tmp")
     workdir = Path(tempfile.mkdtemp(prefix=name + ".", dir=root / "tmp"))
     try:
-        ffi = cffi.FFI()
-        ffi.cdef(cdef)
-        ffi.set_source(name, source)
         c_file = workdir / f"{name}.c"
-        with _process_lock, contextlib.redirect_stdout(io.StringIO()):  # cffi prints progress
-            ffi.emit_c_code(str(c_file))
+        c_file.write_text(source, encoding="utf-8")
         built = workdir / target.name
-        args = [*command, *flags, *(f"-I{p}" for p in _includes()), *_link_flags(),
-                str(c_file), "-o", str(built), "-lm"]
+        args = [*command, *flags, *_link_flags(), str(c_file), "-o", str(built), "-lm"]
         started = time.perf_counter()
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0 or not built.exists():
@@ -468,7 +503,7 @@ def cache_info() -> CacheInfo:
     """What the kernel cache holds: its folder, number of kernels and bytes on disk."""
     root = cache_dir()
     files = [p for p in root.glob(MODULE_PREFIX + "*") if p.is_file()] if root.exists() else []
-    modules = [p for p in files if p.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))]
+    modules = [p for p in files if p.name.endswith(LIBRARY_SUFFIX)]
     return {"path": str(root), "kernels": len(modules), "bytes": sum(p.stat().st_size for p in files)}
 
 
@@ -484,7 +519,7 @@ def clear_cache() -> int:
             lock = MODULE_PREFIX + (key if folder in (root, root / "tmp") else f"{folder.name}-{key}")
             if not _remove_unless_locked(entry, root / "locks" / f"{lock}.lock"):
                 continue
-            removed += folder == root and entry.name.endswith(sysconfig.get_config_var("EXT_SUFFIX"))
+            removed += folder == root and entry.name.endswith(LIBRARY_SUFFIX)
     _loaded.clear()
     return removed
 

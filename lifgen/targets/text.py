@@ -10,8 +10,7 @@ CODE_FIELDS = frozenset({
     "after_spike", "arguments", "body", "call", "code", "declaration", "default", "entries",
     "enum", "initial", "kernel", "network", "new", "parameters", "prologue", "struct", "unpack",
     "unread", "value", "dt_literal", "h", "levels", "one", "expm1", "fabs", "inline",
-    "step_values",
-    "constant", "linkage", "real", "type", "types",
+    "step_values", "constant", "real", "type", "types",
     # C identifiers: checked names, members, fields, the prefix and what is made of it
     "batch", "c", "entry", "field", "function", "guard", "held", "in_", "input", "member",
     "membrane", "membrane_member", "example_member", "name", "neuron", "param", "prefix",

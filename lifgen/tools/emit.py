@@ -216,7 +216,7 @@ def library_context(model: Model, options: Semantics, prefix: str, command: str 
     scratch: list[dict[str, str]] = []
     if coupled:
         program = library_program(kernel, options)
-        network = render_network(program, exported=False).text
+        network = render_network(program).text
         buffers, scratch = _program_buffers(program, model, prefix)
     names = {q.symbol: f"pop->params.{member('param', q.name)}[i]" for q in model.parameters}
     names.update({q.symbol: f"pop->state.{member('state', q.name)}[i]" for q in model.states})

@@ -139,6 +139,13 @@
 #if defined(__cplusplus) && !defined(restrict)
 #define restrict __restrict__  /* C++ has no restrict keyword; gcc and clang spell it so */
 #endif
+#ifndef LG_ENTRY
+#if defined(LG_SHARED_LIBRARY)
+#define LG_ENTRY __attribute__((visibility("default")))
+#else
+#define LG_ENTRY static
+#endif
+#endif
 
 typedef double lg_real;
 
@@ -183,6 +190,60 @@ typedef struct lg_args {
     lg_real *spike_offsets;
     lg_real *work;
 } lg_args;
+#if defined(LG_SHARED_LIBRARY)
+
+/* lg_args as compiled: its size, then each field's offset in declaration order; writes at most
+ * n values and returns how many there are. */
+LG_ENTRY int64_t lg_args_layout(int64_t *lg_layout, int64_t lg_n)
+{
+    const int64_t lg_compiled[] = {
+        (int64_t)sizeof(lg_args),
+        (int64_t)offsetof(lg_args, n_steps),
+        (int64_t)offsetof(lg_args, n_batch),
+        (int64_t)offsetof(lg_args, n_neurons),
+        (int64_t)offsetof(lg_args, state_V),
+        (int64_t)offsetof(lg_args, state_m),
+        (int64_t)offsetof(lg_args, state_h),
+        (int64_t)offsetof(lg_args, state_n),
+        (int64_t)offsetof(lg_args, param_C),
+        (int64_t)offsetof(lg_args, pstride_C),
+        (int64_t)offsetof(lg_args, param_g_Na),
+        (int64_t)offsetof(lg_args, pstride_g_Na),
+        (int64_t)offsetof(lg_args, param_g_K),
+        (int64_t)offsetof(lg_args, pstride_g_K),
+        (int64_t)offsetof(lg_args, param_g_L),
+        (int64_t)offsetof(lg_args, pstride_g_L),
+        (int64_t)offsetof(lg_args, param_E_Na),
+        (int64_t)offsetof(lg_args, pstride_E_Na),
+        (int64_t)offsetof(lg_args, param_E_K),
+        (int64_t)offsetof(lg_args, pstride_E_K),
+        (int64_t)offsetof(lg_args, param_E_L),
+        (int64_t)offsetof(lg_args, pstride_E_L),
+        (int64_t)offsetof(lg_args, input_I),
+        (int64_t)offsetof(lg_args, itime_I),
+        (int64_t)offsetof(lg_args, ibatch_I),
+        (int64_t)offsetof(lg_args, ineuron_I),
+        (int64_t)offsetof(lg_args, step0),
+        (int64_t)offsetof(lg_args, seed),
+        (int64_t)offsetof(lg_args, neuron0),
+        (int64_t)offsetof(lg_args, dt),
+        (int64_t)offsetof(lg_args, record),
+        (int64_t)offsetof(lg_args, n_record),
+        (int64_t)offsetof(lg_args, trace_V),
+        (int64_t)offsetof(lg_args, trace_m),
+        (int64_t)offsetof(lg_args, trace_h),
+        (int64_t)offsetof(lg_args, trace_n),
+        (int64_t)offsetof(lg_args, spikes),
+        (int64_t)offsetof(lg_args, counts),
+        (int64_t)offsetof(lg_args, spike_offsets),
+        (int64_t)offsetof(lg_args, work),
+    };
+    const int64_t lg_count = (int64_t)(sizeof lg_compiled / sizeof lg_compiled[0]);
+    for (int64_t lg_i = 0; lg_i < lg_n && lg_i < lg_count; ++lg_i)
+        lg_layout[lg_i] = lg_compiled[lg_i];
+    return lg_count;
+}
+#endif
 
 enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled models) */
 
@@ -1064,7 +1125,7 @@ static int lg_kernel(int64_t lg_n_steps,
     return 0;
 }
 
-static int lg_run(const lg_args *lg_a)
+LG_ENTRY int lg_run(const lg_args *lg_a)
 {
     return lg_kernel(lg_a->n_steps,
         lg_a->n_batch,

@@ -17,6 +17,13 @@
 #if defined(__cplusplus) && !defined(restrict)
 #define restrict __restrict__
 #endif
+#ifndef LG_ENTRY
+#if defined(LG_SHARED_LIBRARY)
+#define LG_ENTRY __attribute__((visibility("default")))
+#else
+#define LG_ENTRY static
+#endif
+#endif
 
 typedef double lg_real;
 
@@ -427,7 +434,7 @@ int64_t lg_step0, int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed)
     return 0;
 }
 
-int lg_network(void *const *lg_buffers, int64_t lg_step0, int64_t lg_n_steps,
+LG_ENTRY int lg_network(void *const *lg_buffers, int64_t lg_step0, int64_t lg_n_steps,
     int64_t lg_n_batch, uint64_t lg_seed)
 {
     return lg_program(

@@ -60,7 +60,6 @@ class NetworkContext:
     unread: str = ""  # the arguments this program does not read, cast to void
     inline: str = "static inline"
     constant: str = "static const"
-    linkage: str = ""  # "static " where the function is a library's own (lifgen emit)
     threads: int = 1  # > 1: the batch rows' steps shared among threads
     row_scratch: tuple[Buffer, ...] = ()  # (threads > 1) the scratch each row has its own of
     rows_suffix: str = ROWS_SUFFIX
@@ -76,8 +75,9 @@ class NetworkSource:
     function: str = NETWORK_FUNCTION
 
 
-def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSource:
-    """`exported=False`: lg_network is static, for a library that calls it itself."""
+def render_network(program: NetworkProgram) -> NetworkSource:
+    """The program's C source: lg_network exported from lifgen's own builds, static in a library
+    that includes it (templates/c/entry.c.j2)."""
     plan = program.plan
     dtype = plan.dtype
     printer = StatementPrinter(dtype, indent=0)
@@ -108,7 +108,7 @@ def render_network(program: NetworkProgram, exported: bool = True) -> NetworkSou
         helpers=frozenset(helpers), vector_functions=vector_functions(body),
         fabs="fabsf" if dtype == "float32" else "fabs",
         levels=levels(plan), flush_denormals=plan.flush_denormals,
-        linkage="" if exported else "static ", threads=plan.threads,
+        threads=plan.threads,
         row_scratch=tuple(b for b in row_scratch if b.name in read))
     text = environment().get_template("c/network.c.j2").render(k=context)
     return NetworkSource(program=program, text=text)

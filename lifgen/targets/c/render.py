@@ -3,7 +3,7 @@ template of its schedule (templates/c/), with the cffi cdef of its argument stru
 
 from __future__ import annotations
 
-from ...codegen.abi import KernelABI, c_struct
+from ...codegen.abi import KernelABI, c_struct, layout_declaration
 from ...codegen.options import DTYPES, Semantics, Schedule, Variant
 from ...codegen.source import KernelSource
 from ...numerics.discretize import StepMap
@@ -23,7 +23,7 @@ def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
     return KernelSource(
         c_source=environment().get_template("c/kernel.c.j2").render(k=context),
         cdef=f"typedef {C_TYPES[semantics.dtype]} lg_real;\n{c_struct(abi)}\n"
-             f"int {KERNEL_FUNCTION}(const lg_args *lg_a);\n",
+             f"{layout_declaration()}\nint {KERNEL_FUNCTION}(const lg_args *lg_a);\n",
         function=KERNEL_FUNCTION, dtype=semantics.dtype, step_map=step_map, semantics=semantics,
         schedule=schedule, variant=variant, abi=abi, mode=context.mode, work_size=work)
 

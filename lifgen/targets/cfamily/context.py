@@ -86,6 +86,7 @@ class KernelContext:
     equations: list[str]
     units: str
     struct: str
+    fields: tuple[str, ...]  # the names of lg_args's fields, in order (its layout check)
     states: list[StateNames]
     parameters: list[ParameterNames]
     constants: list[ConstantNames]

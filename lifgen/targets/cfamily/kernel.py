@@ -155,7 +155,7 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         schedule=SCHEDULES[mode][0], mode_comment=SCHEDULES[mode][1].format(tile=tile),
         reset_mechanism=step_map.reset_mechanism, reset_timing=step_map.reset_timing,
         correction=bool(step_map.correction), options=_describe(semantics, schedule),
-        equations=step_map.equations(), units=_units(model), struct=c_struct(abi),
+        equations=step_map.equations(), units=_units(model), struct=c_struct(abi), fields=tuple(abi.names()),
         states=[_state(n) for n in state_names(step_map)],
         parameters=parameters, constants=constants,
         shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
