@@ -166,7 +166,8 @@ class NetworkSimulator:
                            raster=spikes == "raster",
                            raster_by_row=getattr(self.target, "raster_by_row", False),
                            events=spikes == "events", threads=self.threads,
-                           gather=getattr(self.target, "gathers", False))
+                           gather=getattr(self.target, "gathers", False),
+                           sparse_gather=getattr(self.target, "sparse_gather", "incoming"))
 
     def _direct(self, projection: Projection) -> bool:
         """Whether the projection's events are added straight into their target state (every
