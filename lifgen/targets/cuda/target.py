@@ -21,7 +21,7 @@ from ...codegen.source import KernelSource
 from ..cfamily.kernel import KERNEL_FUNCTION
 from ..c.target import TARGET as C_TARGET
 from ..c.target import Runner as CRunner
-from ...codegen.network import SPARSE_GATHERS, NetworkProgram
+from ...codegen.network import NetworkProgram
 from ...errors import InputError, PerformanceWarning
 from .network import CudaNetworkSource, render_network
 from .render import EVENT_SEGMENT, render
@@ -46,10 +46,7 @@ class CudaTarget:
     gathers = True  # its networks' events gathered by their targets (NetworkPlan.gather)
     event_chunk_entries = EVENT_CHUNK_ENTRIES  # spikes="events": its runs' chunks (advance_events)
 
-    def __init__(self, device: Any = None, name: str = "cuda", sparse_gather: str = "incoming"):
-        if sparse_gather not in SPARSE_GATHERS:
-            raise ValueError(f"sparse_gather {sparse_gather!r}: one of {', '.join(SPARSE_GATHERS)}")
-        self.sparse_gather = sparse_gather  # how a target finds its sparse events (network.py)
+    def __init__(self, device: Any = None, name: str = "cuda"):
         self._device = device  # found on the first build: rendering needs no GPU
         self.kept = Kept()  # the last run's device arrays, for the next run of the same shapes
         self.name = name
