@@ -356,13 +356,14 @@ def test_phases_that_cannot_interfere_share_a_launch(cuda_host):
 def sparse_coincident():
     """Sparse projections alone, with many events into each ring element every step through
     Gaussian weights: a Poisson source (about 10 spikes a step) into a population with delays
-    0 to 3, and its recurrent synapses."""
+    0 to 3, and its recurrent synapses; a pair of neurons may have up to three synapses."""
     rng = np.random.default_rng(8)
     net = lifgen.Network(dt="0.1 ms")
     net.add_source("poisson", lifgen.Poisson(100, "1 kHz", seed=1))
     net.add("a", "lif_cuba", 30, initial={"V": rng.uniform(-60.0, -50.0, 30)})
     for pre, n_pre, mean, delays in (("poisson", 100, 0.3, (0, 4)), ("a", 30, 0.5, (1, 3))):
         pre_i, post = np.nonzero(rng.random((n_pre, 30)) < 0.5)
+        pre_i, post = (np.concatenate([a, a[::3], a[::7]]) for a in (pre_i, post))
         net.connect(pre, "a", "exc" if pre == "poisson" else "inh", lifgen.Sparse.from_arrays(
             pre_i, post, rng.normal(mean, 1.0, pre_i.size), rng.integers(*delays, pre_i.size),
             n_pre=n_pre, n_post=30))
