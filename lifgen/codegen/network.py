@@ -151,8 +151,8 @@ class NetworkPlan:
 # How a gathering program's target finds its events through a sparse projection, both in the
 # push's order: "incoming" reads each of its incoming synapses and adds those whose presynaptic
 # neuron spiked (S reads a step, whatever the activity); "spikes" looks up each of the step's
-# spiking presynaptic neurons among its incoming synapses (sorted by presynaptic neuron: two
-# binary searches each), E log S reads: fewer where activity is sparse
+# spiking presynaptic neurons among its incoming synapses (sorted by presynaptic neuron: a
+# galloping search from the last one's), E log(S / E) reads: fewer where activity is sparse
 SPARSE_GATHERS = ("incoming", "spikes")
 
 
@@ -1291,8 +1291,8 @@ def _spikes_looked_up(j: int, projection: ProjectionPlan, plan: NetworkPlan, int
                       listed: Statement) -> For:
     """A sparse projection's loop over its targets, each taking the step's spikes in turn
     (presynaptic neurons ascending) and adding the incoming synapses from that neuron, found
-    by binary search in in_pre from where the last spike's ended: the push's order, reading
-    E log S entries rather than S."""
+    in in_pre by a galloping search from where the last spike's ended: the push's order,
+    reading E log(S / E) entries rather than S."""
     n, incoming = name("lg_n"), projection_buffer(j, "in_first")
     pre_of, end = projection_buffer(j, "in_pre"), name("lg_in_end")
     slot = [] if projection.direct else [

@@ -658,8 +658,8 @@ class NetworkSimulator:
         return all(getattr(kernel, "from_cache", True) for _, kernel in self._programs.values())
 
     def content_key(self) -> str:
-        """A digest of what was compiled (the network's description, target and dtype): equal
-        for equal networks, whichever process computes it."""
+        """A digest of what was compiled (the network's description, target, dtype and
+        options): equal for equal networks, whichever process computes it."""
         digest = hashlib.sha256(f"{self.target.name} {self.dtype} {self.threads} "
                                 f"{self.sparse_gather} {self.network.dt!r}".encode())
         _digest(self.network.populations, digest)
@@ -668,10 +668,9 @@ class NetworkSimulator:
 
     def __reduce__(self) -> tuple:
         """A compiled network pickles as its description, target, dtype, threads and sparse
-        gather: unpickled in another
-        process (a Dask worker) it is compiled there once per content, its programs loaded from
-        the kernel cache when it is warm, and every later unpickling of the same content in that
-        process returns the same NetworkSimulator."""
+        gather: unpickled in another process (a Dask worker) it is compiled there once per
+        content, its programs loaded from the kernel cache when it is warm, and every later
+        unpickling of the same content in that process returns the same NetworkSimulator."""
         return (_compiled, (self.network, self.target.name, self.dtype, self.content_key(),
                             self.threads, self.sparse_gather))
 
