@@ -355,33 +355,34 @@ def test_phases_that_cannot_interfere_share_a_launch(cuda_host):
 
 def sparse_coincident():
     """Sparse projections alone, with many events into each ring element every step through
-    Gaussian weights: a Poisson source (about 10 spikes a step) into a population with delays
-    0 to 3, and its recurrent synapses; a pair of neurons may have up to three synapses."""
+    Gaussian weights: a Bernoulli source (about 10 spikes a step) into a population with delays
+    0 to 3, and its recurrent synapses (delays 1 and 2); a pair of neurons may have up to three
+    synapses. RLeaky, whose discrete step builds fast."""
     rng = np.random.default_rng(8)
-    net = lifgen.Network(dt="0.1 ms")
-    net.add_source("poisson", lifgen.Poisson(100, "1 kHz", seed=1))
-    net.add("a", "lif_cuba", 30, initial={"V": rng.uniform(-60.0, -50.0, 30)})
-    for pre, n_pre, mean, delays in (("poisson", 100, 0.3, (0, 4)), ("a", 30, 0.5, (1, 3))):
+    net = lifgen.Network()
+    net.add_source("bernoulli", lifgen.Bernoulli(100, 0.1, seed=1))
+    net.add("a", "rleaky", 30, initial={"V": rng.uniform(0.0, 1.0, 30)})
+    for pre, n_pre, mean, delays in (("bernoulli", 100, 0.03, (0, 4)), ("a", 30, 0.05, (1, 3))):
         pre_i, post = np.nonzero(rng.random((n_pre, 30)) < 0.5)
         pre_i, post = (np.concatenate([a, a[::3], a[::7]]) for a in (pre_i, post))
-        net.connect(pre, "a", "exc" if pre == "poisson" else "inh", lifgen.Sparse.from_arrays(
-            pre_i, post, rng.normal(mean, 1.0, pre_i.size), rng.integers(*delays, pre_i.size),
+        net.connect(pre, "a", "rec", lifgen.Sparse.from_arrays(
+            pre_i, post, rng.normal(mean, 0.1, pre_i.size), rng.integers(*delays, pre_i.size),
             n_pre=n_pre, n_post=30))
-    return net, dict(n_steps=80, inputs={"a": {"I": 5.0}}, record={"a": ["V", "g_e", "g_i"]},
+    return net, dict(n_steps=80, inputs={"a": {"I": 0.05}}, record={"a": ["V"]},
                      spikes="raster")
 
 
-def test_sparse_events_looked_up_by_spike_give_the_c_numbers_in_any_order(cuda_host, monkeypatch):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_events_looked_up_by_spike_give_the_c_numbers_in_any_order(cuda_host, monkeypatch,
+                                                                         dtype):
     """sparse_gather="spikes": each target looks the step's spiking presynaptic neurons up among
-    its incoming synapses (binary searches) instead of reading them all; the sums are the C
+    its incoming synapses (a galloping search) instead of reading them all; the sums are the C
     target's push's, bit for bit, with the threads run reversed and shuffled, and the CUDA
-    compiles without a warning. float32 only (each build costs seconds): the order of the adds
-    is the dtype's own, and float32's sums show any change of it soonest."""
+    compiles without a warning."""
     from cuda_host_target import TARGET as host
-    dtype = "float32"
     net, run = sparse_coincident()
     expected = net.compile(dtype=dtype).run(**run)
-    assert expected["a"].spike_count.sum() > 20
+    assert expected["a"].spike_count.sum() > 200
     simulator = net.compile(target="cuda-host", dtype=dtype, sparse_gather="spikes")
     for order in ("reversed", "shuffled"):
         monkeypatch.setattr(host.device, "order", order)
@@ -389,8 +390,9 @@ def test_sparse_events_looked_up_by_spike_give_the_c_numbers_in_any_order(cuda_h
     variants = {name: (tuple(states), (), ()) for name, states in run["record"].items()}
     text = host.render_network(lower_network(simulator.plan(variants, run["spikes"]))).text
     assert text.count("lg_first_at_least(lg_J") == 2 * 2  # two searches, two projections
-    cubin, log, _ = nvrtc().compile_cubin(text, "sm_90")
-    assert log == "" and cubin[:4] == b"\x7fELF"
+    if dtype == "float32":  # (the text differs only in its type)
+        cubin, log, _ = nvrtc().compile_cubin(text, "sm_90")
+        assert log == "" and cubin[:4] == b"\x7fELF"
 
 
 def test_the_sparse_gather_is_checked_and_kept_by_a_pickled_network():
