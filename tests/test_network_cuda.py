@@ -395,6 +395,27 @@ def test_sparse_events_looked_up_by_spike_give_the_c_numbers_in_any_order(cuda_h
         assert log == "" and cubin[:4] == b"\x7fELF"
 
 
+def test_the_stand_in_counts_the_sparse_index_reads_each_gather_makes(cuda_host):
+    """Host.traffic.index_reads: reading every incoming synapse, each target reads its whole
+    index every step, whatever the activity; looking the step's spikes up, it reads a fraction
+    of that where few spike (the source at p = 0.01, the population silent) and more where
+    most do (the test above's activity): what the lookup saves, or costs."""
+    from cuda_host_target import TARGET as host
+    net, busy = sparse_coincident()
+    quiet = dict(busy, inputs={"a": {"I": 0.0}}, params={"bernoulli": {"p": 0.01}})
+    synapses = sum(p.weights.size for p in net.projections)
+    reads = {}
+    for gather in ("incoming", "spikes"):
+        simulator = net.compile(target="cuda-host", dtype="float32", sparse_gather=gather)
+        for activity, run in (("busy", busy), ("quiet", quiet)):
+            host.device.traffic.reset()
+            simulator.run(**run)
+            reads[gather, activity] = host.device.traffic.index_reads
+    assert reads["incoming", "busy"] == reads["incoming", "quiet"] == busy["n_steps"] * synapses
+    assert 0 < reads["spikes", "quiet"] < reads["incoming", "quiet"] / 4
+    assert reads["spikes", "busy"] > reads["incoming", "busy"]
+
+
 def test_the_sparse_gather_is_checked_and_kept_by_a_pickled_network():
     net, _ = sparse_coincident()
     with pytest.raises(lifgen.InputError, match="sparse_gather must be one of"):

@@ -1280,7 +1280,8 @@ def _gathered(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any, 
     slot = [] if projection.direct else [
         Let("lg_slot", slot_of(Element(projection_buffer(j, "in_delay"), "lg_c")), INDEX)]
     weight = Element(weights, Element(projection_buffer(j, "in_synapse"), "lg_c"))
-    synapse = (Let("lg_pre", Element(projection_buffer(j, "in_pre"), "lg_c"), INDEX),
+    synapse = (Let("lg_pre", Call("presynaptic", (name(projection_buffer(j, "in_pre")),
+                                                  name("lg_c"))), INDEX),
                If(fired, (*slot, into("lg_slot", n, weight))))
     synapses = For("lg_c", Element(incoming, n), Element(incoming, plus(n, Integer(1))), synapse)
     return For("lg_n", Integer(0), Integer(post.n), (synapses,))

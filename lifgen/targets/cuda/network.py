@@ -73,7 +73,8 @@ ARGUMENTS = ("void *const *lg_buffers, const int64_t lg_step0, const int64_t lg_
 CALL = "lg_buffers, lg_step0, lg_step, lg_n_batch, lg_seed"
 ENTRY_PREFIX = "lg_step_"
 # compiled as C: the order in which a kernel's threads run (a test's; host.py)
-HOST_ORDER = "int lg_host_order(const int64_t *order, const int64_t size);\n"
+HOST_ORDER = ("int lg_host_order(const int64_t *order, const int64_t size);\n"
+              "int64_t lg_host_index_reads(void);\n")
 
 
 @dataclass(frozen=True)
