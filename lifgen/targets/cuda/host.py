@@ -34,7 +34,8 @@ class DeviceArray(np.ndarray):
 @dataclass
 class Traffic:
     """What a stand-in device did: bytes copied to and from it, allocations, the bytes
-    allocated at once at the most, and the last guard's count (`reserve`)."""
+    allocated at once at the most, the last guard's count (`reserve`), and the entries of
+    sparse projections' index by target that a network's delivery read (`index_reads`)."""
 
     uploaded: int = 0
     downloaded: int = 0
