@@ -200,17 +200,19 @@ def checks(target, n=10**5, scale=0.1):
     import microcircuit as example
 
     counts, seconds = {}, {}
-    for name in (target, "c"):
-        program = example.network(scale, seed=1, dtype=np.float32).compile(target=name,
-                                                                           dtype="float32")
+    ways = ((target, "incoming"), (target, "spikes"), ("c", "incoming"))  # sparse_gather
+    for way in ways:
+        program = example.network(scale, seed=1, dtype=np.float32).compile(
+            target=way[0], dtype="float32", sparse_gather=way[1])
         start = time.perf_counter()
         result = program.run("1100 ms")
-        seconds[name] = time.perf_counter() - start
-        counts[name] = [int(np.asarray(result[p].spike_count).sum())
-                        for p in example.params.POPULATIONS]
+        seconds[way] = time.perf_counter() - start
+        counts[way] = [int(np.asarray(result[p].spike_count).sum())
+                       for p in example.params.POPULATIONS]
     rows.append(f"| microcircuit scale {scale:g}, 1.1 s, float32: spikes per population "
-                f"{target} / C, time | {counts[target]} / {counts['c']}, "
-                f"{seconds[target]:.2f} s / {seconds['c']:.2f} s |")
+                f"{target} / {target} with sparse_gather='spikes' / C, time | "
+                f"{' / '.join(str(counts[way]) for way in ways)}, "
+                f"{' / '.join(f'{seconds[way]:.2f} s' for way in ways)} |")
     plastic = lifgen.Synapses(lifgen.Sparse.random(2000, 2000, 0.02, 2.0, seed=1), "stdp",
                               params={"w_max": 3.0})
     start = {"V": np.random.default_rng(5).uniform(-70, -50, 2000)}

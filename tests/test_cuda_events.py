@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import lifgen
+from lifgen.targets import get_target
 from lifgen.targets.cuda.target import Runner
 
 
@@ -48,3 +49,24 @@ def test_device_events_stop_at_the_memory_limit_as_the_c_target_s(leaky):
     assert got.truncated and 0 < got.spike_events[0].size < got.spike_count.sum()
     for mine, theirs in zip(got.spike_events, expected.spike_events):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_a_chunk_s_offsets_are_summed_on_the_device_and_only_its_total_comes_back(leaky,
+                                                                                 monkeypatch):
+    """Chunks of 1200 steps of 2000 neurons: 1172 segments, more than the scan's 1024 threads
+    (two segments for some, none for the last), then a last chunk of 800 steps. The host
+    downloads each chunk's number of spikes (8 bytes) and its events, and the run's states and
+    counts at the end: no segment's count or offset crosses."""
+    c, cuda = leaky
+    monkeypatch.setattr(Runner, "event_chunk_entries", 1200 * 2000)
+    inputs = {"I": np.random.default_rng(2).uniform(0, 0.6, 2000)}
+    expected = c.run(2000, 2000, inputs=inputs, record=[], spikes="events")
+    host = get_target("cuda-host").device
+    host.traffic.reset()
+    got = cuda.run(2000, 2000, inputs=inputs, record=[], spikes="events")
+    for mine, theirs in zip(got.spike_events, expected.spike_events):
+        np.testing.assert_array_equal(mine, theirs)
+    events = expected.spike_events[0].size
+    assert events > 10_000
+    finals = sum(v.nbytes for v in got.state.values()) + got.spike_count.nbytes
+    assert host.traffic.downloaded == 2 * 8 + 2 * 8 * events + finals

@@ -5,6 +5,7 @@ Each target gathers its events of the step in the C target's order, so the numbe
 on the order in which a kernel's threads run: cuda-host runs them reversed and shuffled too.
 With a GPU (`pytest -m gpu`): the same networks bit for bit, and the same bits run after run."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -350,3 +351,76 @@ def test_phases_that_cannot_interfere_share_a_launch(cuda_host):
     program = lower_network(plan)
     assert sum(len(p.phases) for p in program.populations) == 87
     assert len(render_network(program).kernels) == 33
+
+
+def sparse_coincident():
+    """Sparse projections alone, with many events into each ring element every step through
+    Gaussian weights: a Bernoulli source (about 10 spikes a step) into a population with delays
+    0 to 3, and its recurrent synapses (delays 1 and 2); a pair of neurons may have up to three
+    synapses. RLeaky, whose discrete step builds fast."""
+    rng = np.random.default_rng(8)
+    net = lifgen.Network()
+    net.add_source("bernoulli", lifgen.Bernoulli(100, 0.1, seed=1))
+    net.add("a", "rleaky", 30, initial={"V": rng.uniform(0.0, 1.0, 30)})
+    for pre, n_pre, mean, delays in (("bernoulli", 100, 0.03, (0, 4)), ("a", 30, 0.05, (1, 3))):
+        pre_i, post = np.nonzero(rng.random((n_pre, 30)) < 0.5)
+        pre_i, post = (np.concatenate([a, a[::3], a[::7]]) for a in (pre_i, post))
+        net.connect(pre, "a", "rec", lifgen.Sparse.from_arrays(
+            pre_i, post, rng.normal(mean, 0.1, pre_i.size), rng.integers(*delays, pre_i.size),
+            n_pre=n_pre, n_post=30))
+    return net, dict(n_steps=80, inputs={"a": {"I": 0.05}}, record={"a": ["V"]},
+                     spikes="raster")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_events_looked_up_by_spike_give_the_c_numbers_in_any_order(cuda_host, monkeypatch,
+                                                                         dtype):
+    """sparse_gather="spikes": each target looks the step's spiking presynaptic neurons up among
+    its incoming synapses (a galloping search) instead of reading them all; the sums are the C
+    target's push's, bit for bit, with the threads run reversed and shuffled, and the CUDA
+    compiles without a warning."""
+    from cuda_host_target import TARGET as host
+    net, run = sparse_coincident()
+    expected = net.compile(dtype=dtype).run(**run)
+    assert expected["a"].spike_count.sum() > 200
+    simulator = net.compile(target="cuda-host", dtype=dtype, sparse_gather="spikes")
+    for order in ("reversed", "shuffled"):
+        monkeypatch.setattr(host.device, "order", order)
+        assert_same(expected, simulator.run(**run), expected.populations)
+    variants = {name: (tuple(states), (), ()) for name, states in run["record"].items()}
+    text = host.render_network(lower_network(simulator.plan(variants, run["spikes"]))).text
+    assert text.count("lg_first_at_least(lg_J") == 2 * 2  # two searches, two projections
+    if dtype == "float32":  # (the text differs only in its type)
+        cubin, log, _ = nvrtc().compile_cubin(text, "sm_90")
+        assert log == "" and cubin[:4] == b"\x7fELF"
+
+
+def test_the_stand_in_counts_the_sparse_index_reads_each_gather_makes(cuda_host):
+    """Host.traffic.index_reads: reading every incoming synapse, each target reads its whole
+    index every step, whatever the activity; looking the step's spikes up, it reads a fraction
+    of that where few spike (the source at p = 0.01, the population silent) and more where
+    most do (the test above's activity): what the lookup saves, or costs."""
+    from cuda_host_target import TARGET as host
+    net, busy = sparse_coincident()
+    quiet = dict(busy, inputs={"a": {"I": 0.0}}, params={"bernoulli": {"p": 0.01}})
+    synapses = sum(p.weights.size for p in net.projections)
+    reads = {}
+    for gather in ("incoming", "spikes"):
+        simulator = net.compile(target="cuda-host", dtype="float32", sparse_gather=gather)
+        for activity, run in (("busy", busy), ("quiet", quiet)):
+            host.device.traffic.reset()
+            simulator.run(**run)
+            reads[gather, activity] = host.device.traffic.index_reads
+    assert reads["incoming", "busy"] == reads["incoming", "quiet"] == busy["n_steps"] * synapses
+    assert 0 < reads["spikes", "quiet"] < reads["incoming", "quiet"] / 4
+    assert reads["spikes", "busy"] > reads["incoming", "busy"]
+
+
+def test_the_sparse_gather_is_checked_and_kept_by_a_pickled_network():
+    net, _ = sparse_coincident()
+    with pytest.raises(lifgen.InputError, match="sparse_gather must be one of"):
+        net.compile(target="cuda", sparse_gather="sorted")
+    simulator = net.compile(target="cuda", sparse_gather="spikes")
+    again = pickle.loads(pickle.dumps(simulator))
+    assert again.sparse_gather == "spikes" and "sparse_gather='spikes'" in repr(again)
+    assert again.content_key() != net.compile(target="cuda").content_key()

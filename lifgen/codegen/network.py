@@ -144,6 +144,16 @@ class NetworkPlan:
     # adding in the push's order), not pushed by each spike: for a target that runs a scatter's
     # iterations as threads at once (the cuda target), so that sums keep C's order, bit for bit
     gather: bool = False
+    # gathered, how a target finds its sparse projections' events (SPARSE_GATHERS)
+    sparse_gather: str = "incoming"
+
+
+# How a gathering program's target finds its events through a sparse projection, both in the
+# push's order: "incoming" reads each of its incoming synapses and adds those whose presynaptic
+# neuron spiked (S reads a step, whatever the activity); "spikes" looks up each of the step's
+# spiking presynaptic neurons among its incoming synapses (sorted by presynaptic neuron: a
+# galloping search from the last one's), E log(S / E) reads: fewer where activity is sparse
+SPARSE_GATHERS = ("incoming", "spikes")
 
 
 @dataclass(frozen=True)
@@ -1216,7 +1226,8 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
     listed = Let("lg_pre", Element(population_buffer(projection.pre, "spike_list"), "lg_k"), INDEX)
     if plan.gather and projection.kind != "one_to_one":
         gathered = _gathered(j, projection, plan, into, slot_of, spikes, listed)
-        read = counted if projection.kind != "sparse" else []  # (sparse: the flags, no list)
+        read = counted if projection.kind != "sparse" or plan.sparse_gather == "spikes" \
+            else []  # (sparse, reading every incoming synapse: the flags, no list)
         return [Comment(comment + ", gathered by each target"), *slot, view, *read, gathered]
     if projection.kind == "dense":
         events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
@@ -1262,15 +1273,44 @@ def _gathered(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any, 
                              If(in_group, (*_conv_tables(j), *_conv_rows(j, projection, run)))))
         return For("lg_oc", Integer(0), Integer(post.n // projection.conv[4]), (each,))
     incoming = projection_buffer(j, "in_first")
+    if plan.sparse_gather == "spikes":
+        return _spikes_looked_up(j, projection, plan, into, slot_of, spikes, listed)
     fired = Element(population_buffer(projection.pre, "fired"),
                     plus(times(ROW, Integer(pre.n)), name("lg_pre")))
     slot = [] if projection.direct else [
         Let("lg_slot", slot_of(Element(projection_buffer(j, "in_delay"), "lg_c")), INDEX)]
     weight = Element(weights, Element(projection_buffer(j, "in_synapse"), "lg_c"))
-    synapse = (Let("lg_pre", Element(projection_buffer(j, "in_pre"), "lg_c"), INDEX),
+    synapse = (Let("lg_pre", Call("presynaptic", (name(projection_buffer(j, "in_pre")),
+                                                  name("lg_c"))), INDEX),
                If(fired, (*slot, into("lg_slot", n, weight))))
     synapses = For("lg_c", Element(incoming, n), Element(incoming, plus(n, Integer(1))), synapse)
     return For("lg_n", Integer(0), Integer(post.n), (synapses,))
+
+
+def _spikes_looked_up(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any,
+                      slot_of: Any, spikes: tuple[str, Expression, Expression],
+                      listed: Statement) -> For:
+    """A sparse projection's loop over its targets, each taking the step's spikes in turn
+    (presynaptic neurons ascending) and adding the incoming synapses from that neuron, found
+    in in_pre by a galloping search from where the last spike's ended: the push's order,
+    reading E log(S / E) entries rather than S."""
+    n, incoming = name("lg_n"), projection_buffer(j, "in_first")
+    pre_of, end = projection_buffer(j, "in_pre"), name("lg_in_end")
+    slot = [] if projection.direct else [
+        Let("lg_slot", slot_of(Element(projection_buffer(j, "in_delay"), "lg_c")), INDEX)]
+    weight = Element(projection_buffer(j, "weights"),
+                     Element(projection_buffer(j, "in_synapse"), "lg_c"))
+    each = (listed,
+            Let("lg_from", Call("first_at_least", (name(pre_of), name("lg_at"), end,
+                                                   name("lg_pre"))), INDEX),
+            Let("lg_to", Call("first_at_least", (name(pre_of), name("lg_from"), end,
+                                                 plus(name("lg_pre"), Integer(1)))), INDEX),
+            For("lg_c", name("lg_from"), name("lg_to"), (*slot, into("lg_slot", n, weight))),
+            Assign("lg_at", name("lg_to")))
+    return For("lg_n", Integer(0), Integer(plan.populations[projection.post].n), (
+        Let("lg_at", Element(incoming, n), INDEX, mutable=True),
+        Let("lg_in_end", Element(incoming, plus(n, Integer(1))), INDEX),
+        For(*spikes, each)))
 
 
 # -- plastic projections ------------------------------------------------------------------------

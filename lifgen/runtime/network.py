@@ -96,11 +96,15 @@ class Network:
         self.projections.append(made)
         return made
 
-    def compile(self, target: str = "c", threads: int = 1,
-                dtype: str = "float64") -> NetworkSimulator:
+    def compile(self, target: str = "c", threads: int = 1, dtype: str = "float64",
+                sparse_gather: str = "incoming") -> NetworkSimulator:
         """One program for the whole network, built (or taken from the kernel cache). With
         `threads` > 1 the C target runs batch rows on that many threads at once (OpenMP), each
-        row's numbers those of one thread; a single row runs on one."""
+        row's numbers those of one thread; a single row runs on one. `sparse_gather` (the cuda
+        target's): how each target finds its events through a sparse projection, by reading
+        all its incoming synapses ("incoming") or by looking up the step's spiking presynaptic
+        neurons among them ("spikes": faster when few spike per step); the numbers are the
+        same."""
         if not any(isinstance(p, Population) for p in self.populations.values()):
             raise InputError("the network has no neuron population: add one with net.add")
         threads = prepare.count(threads, "threads", 1, 1024)
@@ -113,7 +117,7 @@ class Network:
         if threads > 1 and backend.name == "cuda":
             raise InputError("threads is for the C target: the cuda target runs every batch row "
                              "and neuron at once; give threads=1")
-        return NetworkSimulator(self.snapshot(), backend, dtype, threads)
+        return NetworkSimulator(self.snapshot(), backend, dtype, threads, sparse_gather)
 
     def snapshot(self) -> "Network":
         """A copy of the description as it is now (the populations and projections themselves

@@ -15,8 +15,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..codegen.compiler import checked_flag, checked_semantics, dt_in_model_unit, kernel_source
-from ..codegen.network import (COUNTED, ORIGIN, NetworkPlan, PopulationPlan, ProjectionPlan,
-                               adds_directly, lower_network, raster_by_row, winner_chunks)
+from ..codegen.network import (COUNTED, ORIGIN, SPARSE_GATHERS, NetworkPlan, PopulationPlan,
+                               ProjectionPlan, adds_directly, lower_network, raster_by_row,
+                               winner_chunks)
 from ..codegen.options import Schedule
 from ..errors import InputError, NumericalWarning
 from ..frontend.units import UnitError, parse_unit, to_unit
@@ -63,12 +64,14 @@ class NetworkSimulator:
     worker loads its programs from the kernel cache when it is warm), so `lifgen.sweep` and
     Dask take it as they take a Simulator."""
 
-    def __init__(self, network: Any, target: Any, dtype: str, threads: int = 1):
+    def __init__(self, network: Any, target: Any, dtype: str, threads: int = 1,
+                 sparse_gather: str = "incoming"):
         prepare.choice(dtype, "dtype", tuple(NUMPY_DTYPES))
         self.network = network
         self.target = target
         self.dtype = dtype
         self.threads = threads
+        self.sparse_gather = prepare.choice(sparse_gather, "sparse_gather", SPARSE_GATHERS)
         self.order = network.update_order()
         self.simulators = {name: self._population_simulator(p)
                            for name, p in network.populations.items()
@@ -166,7 +169,8 @@ class NetworkSimulator:
                            raster=spikes == "raster",
                            raster_by_row=getattr(self.target, "raster_by_row", False),
                            events=spikes == "events", threads=self.threads,
-                           gather=getattr(self.target, "gathers", False))
+                           gather=getattr(self.target, "gathers", False),
+                           sparse_gather=self.sparse_gather)
 
     def _direct(self, projection: Projection) -> bool:
         """Whether the projection's events are added straight into their target state (every
@@ -654,26 +658,28 @@ class NetworkSimulator:
         return all(getattr(kernel, "from_cache", True) for _, kernel in self._programs.values())
 
     def content_key(self) -> str:
-        """A digest of what was compiled (the network's description, target and dtype): equal
-        for equal networks, whichever process computes it."""
+        """A digest of what was compiled (the network's description, target, dtype and
+        options): equal for equal networks, whichever process computes it."""
         digest = hashlib.sha256(f"{self.target.name} {self.dtype} {self.threads} "
-                                f"{self.network.dt!r}".encode())
+                                f"{self.sparse_gather} {self.network.dt!r}".encode())
         _digest(self.network.populations, digest)
         _digest(self.network.projections, digest)
         return digest.hexdigest()
 
     def __reduce__(self) -> tuple:
-        """A compiled network pickles as its description, target, dtype and threads: unpickled in another
-        process (a Dask worker) it is compiled there once per content, its programs loaded from
-        the kernel cache when it is warm, and every later unpickling of the same content in that
-        process returns the same NetworkSimulator."""
+        """A compiled network pickles as its description, target, dtype, threads and sparse
+        gather: unpickled in another process (a Dask worker) it is compiled there once per
+        content, its programs loaded from the kernel cache when it is warm, and every later
+        unpickling of the same content in that process returns the same NetworkSimulator."""
         return (_compiled, (self.network, self.target.name, self.dtype, self.content_key(),
-                            self.threads))
+                            self.threads, self.sparse_gather))
 
     def __repr__(self) -> str:
         return (f"<NetworkSimulator: {len(self.order)} populations in order "
                 f"{' -> '.join(self.order)}, dtype={self.dtype}"
-                + (f", threads={self.threads}" if self.threads > 1 else "") + ">")
+                + (f", threads={self.threads}" if self.threads > 1 else "")
+                + (f", sparse_gather={self.sparse_gather!r}"
+                   if self.sparse_gather != "incoming" else "") + ">")
 
 
 def _warn_nonfinite(result: NetworkResult) -> None:
@@ -693,13 +699,15 @@ _REBUILT_LOCK = threading.Lock()
 
 
 def _compiled(network: Any, target: str = "c", dtype: str = "float64",
-              key: str | None = None, threads: int = 1) -> NetworkSimulator:
+              key: str | None = None, threads: int = 1,
+              sparse_gather: str = "incoming") -> NetworkSimulator:
     """What an unpickled NetworkSimulator becomes: compiled once per content in this process."""
+    options = dict(target=target, dtype=dtype, threads=threads, sparse_gather=sparse_gather)
     if key is None:
-        return network.compile(target=target, dtype=dtype, threads=threads)
+        return network.compile(**options)
     with _REBUILT_LOCK:
         if key not in _REBUILT:
-            _REBUILT[key] = network.compile(target=target, dtype=dtype, threads=threads)
+            _REBUILT[key] = network.compile(**options)
         return _REBUILT[key]
 
 

@@ -34,7 +34,8 @@ class DeviceArray(np.ndarray):
 @dataclass
 class Traffic:
     """What a stand-in device did: bytes copied to and from it, allocations, the bytes
-    allocated at once at the most, and the last guard's count (`reserve`)."""
+    allocated at once at the most, the last guard's count (`reserve`), and the entries of
+    sparse projections' index by target that a network's delivery read (`index_reads`)."""
 
     uploaded: int = 0
     downloaded: int = 0
@@ -45,6 +46,7 @@ class Traffic:
     reserved: int = 0
     launches: int = 0
     synchronizations: int = 0
+    index_reads: int = 0  # a network's reads of its sparse projections' index by target
     seconds: float = 0.0  # spent in the device's own work (copies, fills, launches, checks)
 
     def reset(self) -> None:
@@ -228,6 +230,7 @@ class HostNetworkModule:
             order = self._order(grid[0] * block)
             lib.lg_host_order(ffi.cast("int64_t *", order.ctypes.data), order.size)
         getattr(lib, entry)(ffi.cast("void *const *", pointers.ctypes.data), *values)
+        self.host.traffic.index_reads += lib.lg_host_index_reads()
 
     def _order(self, threads: int) -> np.ndarray:
         """The order of a launch of `threads` threads (a grid's, rounded up to whole blocks:

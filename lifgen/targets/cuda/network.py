@@ -31,9 +31,12 @@ against atomic adds pushed by each spike (E events of the step, N targets, S syn
   presynaptic neuron spiked: S index reads a step, not E; for the networks lifgen meets (Brette
   CUBA at 4000 neurons: 320k synapses, about 1.3 MB of int32 read from L2 per step) that is a
   few microseconds, about a launch; at the microcircuit's full scale (300 M synapses) it would
-  be a scan of 1.2 GB per step (0.4 ms at 3 TB/s), where a segmented reduction of the step's
-  events (sort by target, add each segment in order; several kernels and a sort per step)
-  would scale with E: the next step if such networks are to run fast;
+  be a scan of 1.2 GB per step (0.4 ms at 3 TB/s). With sparse_gather="spikes"
+  (NetworkPlan.sparse_gather) a target instead takes the step's spikes in turn (ascending) and
+  finds each one's synapses among its incoming ones by a galloping search from where the last
+  one's ended (lg_first_at_least): E log(S/E) index reads, the same adds in the same order.
+  (A segmented reduction of the step's events, sorted by target, would scale with E too, at
+  the cost of several kernels and a sort per step.);
 - conv2d: one thread per output channel loops over the step's spikes of its group: E events,
   but only as many threads as channels.
 
@@ -70,7 +73,8 @@ ARGUMENTS = ("void *const *lg_buffers, const int64_t lg_step0, const int64_t lg_
 CALL = "lg_buffers, lg_step0, lg_step, lg_n_batch, lg_seed"
 ENTRY_PREFIX = "lg_step_"
 # compiled as C: the order in which a kernel's threads run (a test's; host.py)
-HOST_ORDER = "int lg_host_order(const int64_t *order, const int64_t size);\n"
+HOST_ORDER = ("int lg_host_order(const int64_t *order, const int64_t size);\n"
+              "int64_t lg_host_index_reads(void);\n")
 
 
 @dataclass(frozen=True)

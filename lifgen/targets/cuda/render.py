@@ -24,6 +24,8 @@ MODE_COMMENT = "CUDA, one GPU thread per neuron and batch row"
 # the kernels that compact a chunk's raster into spike events on the device (kernel.cu.j2)
 EVENTS_CDEF = ("int lg_events_count(const lg_args *lg_a, const uint8_t *raster, "
                "const int64_t size, int64_t *counts);\n"
+               "int lg_events_offsets(const lg_args *lg_a, int64_t *counts, "
+               "const int64_t segments);\n"
                "int lg_events_write(const lg_args *lg_a, const uint8_t *raster, "
                "const int64_t size, const int64_t *offsets, const int64_t width, "
                "const int64_t step0, const int64_t room, int64_t *steps, int64_t *neurons);\n")

@@ -142,6 +142,8 @@ class Runner(CRunner):
         self._marshal(kernel.prologue.ffi, arrays)
         self.address = int(self.ffi.cast("uintptr_t", self.args))  # the struct, passed by value
         self.events = None  # the device buffer of a chunk's spikes, when collected as events
+        self.segments: Any = None  # spikes="events": a chunk's segments' counts, then offsets
+        self.found: Any = None  # spikes="events": a chunk's events on the device
 
     def _pointer(self, array: np.ndarray | None, kind: str = "lg_real[]") -> Any:
         """The device address of `array`'s copy (outputs start there as on the host)."""
@@ -224,33 +226,48 @@ class Runner(CRunner):
 
     def advance_events(self, done: int, steps: int, room: int) -> tuple[np.ndarray, np.ndarray]:
         """Steps done .. done + steps, their spikes compacted on the device (kernel.cu.j2's
-        lg_events_count and lg_events_write): the step and neuron (batch row * neurons +
-        neuron) of the first `room` of them, in the raster's order (step, row, neuron). The
-        host sums a count per segment of the chunk and copies the events back, nothing else."""
-        device, module = self.device, self.module
-        size = steps * self.arrays.rows * self.arrays.n_neurons
-        if self.events is None:  # the chunks' raster (counted by the guard: event_steps)
-            self.events = device.zeros((self.arrays.event_steps * self.arrays.rows
-                                        * self.arrays.n_neurons,), np.uint8)
-        raster = self.events
+        lg_events_count, lg_events_offsets and lg_events_write): the step and neuron (batch row
+        * neurons + neuron) of the first `room` of them, in the raster's order (step, row,
+        neuron). The host reads back the chunk's number of spikes and the events, nothing
+        else."""
+        device, module, width = self.device, self.module, self.arrays.rows * self.arrays.n_neurons
+        size = steps * width
+        if self.events is None:
+            self._event_buffers()
+        raster, offsets = self.events, self.segments
         arguments = self._launch(done, steps, self.ffi.cast("uint8_t *", device.address(raster)))
         segments = -(-size // EVENT_SEGMENT)
-        counts = device.zeros((segments,), np.int64)
-        module.launch("lg_events_count", segments, arguments, raster, size, counts)
-        found = np.empty(segments, np.int64)
-        device.download(counts, found)
-        first = np.zeros(segments, np.int64)
-        np.cumsum(found[:-1], out=first[1:])
-        kept = min(int(found.sum()), room)
-        device.reserve_more(2 * 8 * max(kept, 1))  # the chunk's events, known only now
-        at = (device.zeros((max(kept, 1),), np.int64), device.zeros((max(kept, 1),), np.int64))
-        module.launch("lg_events_write", segments, arguments, raster, size, device.upload(first),
-                      self.arrays.rows * self.arrays.n_neurons, done, kept, *at)
+        module.launch("lg_events_count", segments, arguments, raster, size, offsets)
+        module.launch("lg_events_offsets", 1, arguments, offsets, segments)  # one block
+        total = np.empty(1, np.int64)
+        device.download(offsets[segments:segments + 1], total)
+        kept = min(int(total[0]), room)
         events = (np.empty(kept, np.int64), np.empty(kept, np.int64))
-        for copy, out in zip(at, events):
-            if kept:
-                device.download(copy[:kept], out)
+        if kept:
+            found = self._found(kept)
+            module.launch("lg_events_write", segments, arguments, raster, size, offsets, width,
+                          done, kept, found[:kept], found[kept:2 * kept])
+            device.download(found[:kept], events[0])
+            device.download(found[kept:2 * kept], events[1])
         return events
+
+    def _event_buffers(self) -> None:
+        """The chunks' raster and their segments' counts (then first events, then the total),
+        the last run's when of these shapes (counted by the guard: event_steps)."""
+        a = self.arrays
+        self.events = self._allocated((a.event_steps, a.rows, a.n_neurons), np.uint8)
+        self.segments = self._allocated((event_segments(a) + 1,), np.int64)
+        self.device.fill(self.segments, 0)  # a device that skips launches finds no spikes
+        self.found = None
+
+    def _found(self, events: int) -> Any:
+        """A device buffer for a chunk's `events` (steps, then neurons): the last chunk's when
+        large enough."""
+        if self.found is None or self.found.size < 2 * events:
+            self.found = None
+            self.device.reserve_more(2 * 8 * events)  # known only now
+            self.found = self.device.empty((2 * events,), np.int64)
+        return self.found
 
     def finish(self, on_device: bool = False) -> None:
         """Copy states, counts, traces, raster and spike offsets back into the run's arrays, or
@@ -275,7 +292,7 @@ class Runner(CRunner):
         self.results.clear()
         self.keep.clear()
         self.owned.clear()
-        self.events = None
+        self.events = self.segments = self.found = None
         self.device.release()
 
 
@@ -319,7 +336,13 @@ def _shapes(arrays: RunArrays, work_values: int) -> list[tuple[tuple[int, ...], 
     shapes.append(((work_values,), arrays.work.dtype.str))
     if arrays.event_steps:
         shapes.append(((arrays.event_steps, arrays.rows, arrays.n_neurons), np.dtype(np.uint8).str))
+        shapes.append(((event_segments(arrays) + 1,), np.dtype(np.int64).str))
     return shapes
+
+
+def event_segments(arrays: RunArrays) -> int:
+    """The segments of a chunk's raster that spikes="events" compacts, one thread each."""
+    return -(-arrays.event_steps * arrays.rows * arrays.n_neurons // EVENT_SEGMENT)
 
 
 # How a thread reads a row of the scratch (templates/cuda/values.cu.j2): element 0 of a row that
@@ -382,11 +405,11 @@ def device_bytes(arrays: RunArrays, work_values: int, on_device: Callable[[Any],
     the scratch, and none of the GPU inputs, which are there already (spikes="events": the
     chunks' raster and its segments' counts; the events each chunk finds are reserved when it
     has found them)."""
-    event_bytes = arrays.event_steps * arrays.rows * arrays.n_neurons
+    events = arrays.event_steps * arrays.rows * arrays.n_neurons \
+        + 8 * (event_segments(arrays) + 1) if arrays.event_steps else 0  # raster, segments
     total = sum(a.nbytes for a in (*arrays.states.values(), *arrays.traces.values(),
                                    arrays.raster, arrays.offsets, arrays.counts, arrays.index)
-                if a is not None) + work_values * arrays.work.itemsize \
-        + event_bytes + 2 * 8 * -(-event_bytes // EVENT_SEGMENT)  # the raster, its segments
+                if a is not None) + work_values * arrays.work.itemsize + events
     return total + sum(entry.array.nbytes for entry in arrays.inputs.values()
                        if not on_device(entry.array))
 
