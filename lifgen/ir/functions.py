@@ -134,9 +134,9 @@ class Function:
     """One function of model files.
 
     `c` is the C99 function for double (its float variant adds "f": expf, lg_expf), or a format
-    string of the arguments. exp, expm1, log, log1p, tanh, exprel, sin, cos and pow are lifgen's own
-    (templates/c/elementary.c.j2): branch-free, so that loops calling them vectorize, and the
-    same bits on every target. `dimension` is "number" (arguments and
+    string of the arguments. exp, expm1, log, log1p, tanh, sinh, cosh, exprel, sin, cos and pow are
+    lifgen's own (templates/c/elementary.c.j2): branch-free, so that loops calling them
+    vectorize, and the same bits on every target. `dimension` is "number" (arguments and
     result dimensionless), "same" (the result has the dimension its arguments share), "step"
     (any argument, a dimensionless result), "choice" (a condition, then two values of one
     dimension) or "power" (checked as a power).
@@ -160,8 +160,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("sin", 1, sympy.sin, "lg_sin", np.sin, "number"),
     Function("cos", 1, sympy.cos, "lg_cos", np.cos, "number"),
     Function("tanh", 1, sympy.tanh, "lg_tanh", np.tanh, "number"),
-    Function("cosh", 1, sympy.cosh, "cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
-    Function("sinh", 1, sympy.sinh, "sinh", np.sinh, "number"),
+    Function("cosh", 1, sympy.cosh, "lg_cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
+    Function("sinh", 1, sympy.sinh, "lg_sinh", np.sinh, "number"),
     Function("abs", 1, sympy.Abs, "fabs", np.abs, "same"),
     Function("min", 2, sympy.Min, "lg_min({0}, {1})", np.minimum, "same"),
     Function("max", 2, sympy.Max, "lg_max({0}, {1})", np.maximum, "same"),
