@@ -30,7 +30,8 @@ def _max(a, b):
     return b if (b > a or b != b) else a
 
 
-ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "sinh", "cosh", "exprel", "sin", "cos")
+ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "sinh", "cosh", "exprel", "inverse_exprel",
+              "sin", "cos")
 BINARY = ("pow",)
 
 
@@ -70,14 +71,14 @@ def _lg(function):
     return call
 
 
-_exp, _expm1, _log, _log1p, _tanh, _sinh, _cosh, _exprel, _sin, _cos, _pow = (
+_exp, _expm1, _log, _log1p, _tanh, _sinh, _cosh, _exprel, _inverse_exprel, _sin, _cos, _pow = (
     _lg(f) for f in (*ELEMENTARY, *BINARY))
 
 
 FUNCTIONS = {"exp": "_exp", "expm1": "_expm1", "log": "_log", "log1p": "_log1p",
              "sqrt": "math.sqrt", "sin": "_sin", "cos": "_cos", "tanh": "_tanh",
              "sinh": "_sinh", "cosh": "_cosh",
-             "abs": "abs", "min": "_min", "max": "_max", "pow": "_pow", "exprel": "_exprel",
+             "abs": "abs", "min": "_min", "max": "_max", "pow": "_pow", "exprel": "_exprel", "inverse_exprel": "_inverse_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
              "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
              "uniform_in": "_uniform_in"}
@@ -259,7 +260,7 @@ def helpers(levels=None):
     levels = sorted(levels or ())
     return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exp": _exp, "_expm1": _expm1,
             "_log": _log, "_log1p": _log1p, "_tanh": _tanh, "_sinh": _sinh, "_cosh": _cosh,
-            "_exprel": _exprel, "_sin": _sin, "_cos": _cos, "_pow": _pow,
+            "_exprel": _exprel, "_inverse_exprel": _inverse_exprel, "_sin": _sin, "_cos": _cos, "_pow": _pow,
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),

@@ -64,6 +64,10 @@ def _exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x))
 
 
+def _inverse_exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    return np.where(x == 0, 1.0, np.where(x == 0, 1, x) / np.expm1(x))
+
+
 class propagator(sympy.Function):
     """Entry (i, j) of exp(M*h), for the n-by-n matrix M given row by row after (i, j, n, h): the
     exact propagator of a linear system, computed numerically (scaling and squaring) once per
@@ -170,6 +174,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
              lambda x, low, high: np.minimum(np.maximum(x, low), high), "same"),
     Function("pow", 2, sympy.Pow, "lg_pow", np.power, "power"),
     Function("exprel", 1, exprel, "lg_exprel", _exprel_numpy, "number"),
+    # 1/exprel(x) = x/(e^x - 1) as one function (codegen/lower.py writes it so): one division
+    Function("inverse_exprel", 1, lambda x: 1 / exprel(x), "lg_inverse_exprel",
+             _inverse_exprel_numpy, "number", public=False),
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
     Function("heaviside", 1, heaviside, "((lg_real)(({0}) > 0))",
              lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0), "step"),
