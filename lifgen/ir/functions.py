@@ -65,7 +65,8 @@ def _exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 def _inverse_exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    return np.where(x == 0, 1.0, np.where(x == 0, 1, x) / np.expm1(x))
+    nonzero = np.where(np.asarray(x) == 0, 1.0, x)
+    return np.where(np.asarray(x) == 0, 1.0, nonzero / np.expm1(nonzero))
 
 
 class propagator(sympy.Function):
