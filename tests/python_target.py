@@ -30,7 +30,8 @@ def _max(a, b):
     return b if (b > a or b != b) else a
 
 
-ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "exprel", "sin", "cos")
+ELEMENTARY = ("exp", "expm1", "log", "log1p", "tanh", "sinh", "cosh", "exprel", "inverse_exprel",
+              "sin", "cos")
 BINARY = ("pow",)
 
 
@@ -71,13 +72,14 @@ def _lg(function):
     return call
 
 
-_exp, _expm1, _log, _log1p, _tanh, _exprel, _sin, _cos, _pow = (
+_exp, _expm1, _log, _log1p, _tanh, _sinh, _cosh, _exprel, _inverse_exprel, _sin, _cos, _pow = (
     _lg(f) for f in (*ELEMENTARY, *BINARY))
 
 
 FUNCTIONS = {"exp": "_exp", "expm1": "_expm1", "log": "_log", "log1p": "_log1p",
              "sqrt": "math.sqrt", "sin": "_sin", "cos": "_cos", "tanh": "_tanh",
-             "abs": "abs", "min": "_min", "max": "_max", "pow": "_pow", "exprel": "_exprel",
+             "sinh": "_sinh", "cosh": "_cosh",
+             "abs": "abs", "min": "_min", "max": "_max", "pow": "_pow", "exprel": "_exprel", "inverse_exprel": "_inverse_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
              "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
              "uniform_in": "_uniform_in"}
@@ -258,8 +260,8 @@ def helpers(levels=None):
     """The functions printed code calls, by the names FUNCTIONS gives them."""
     levels = sorted(levels or ())
     return {"math": math, "abs": abs, "_min": _min, "_max": _max, "_exp": _exp, "_expm1": _expm1,
-            "_log": _log, "_log1p": _log1p, "_tanh": _tanh, "_exprel": _exprel, "_sin": _sin,
-            "_cos": _cos, "_pow": _pow,
+            "_log": _log, "_log1p": _log1p, "_tanh": _tanh, "_sinh": _sinh, "_cosh": _cosh,
+            "_exprel": _exprel, "_inverse_exprel": _inverse_exprel, "_sin": _sin, "_cos": _cos, "_pow": _pow,
             "_floor": lambda x: float(math.floor(x)),
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),

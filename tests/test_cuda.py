@@ -32,7 +32,14 @@ OU = {"model": {"name": "ou"}, "parameters": {"tau": 10.0, "sigma": 0.5, "theta"
       "states": {"V": 0.0}, "equations": {"laws": ["dV/dt = -V/tau + sigma*xi"]},
       "spike": {"condition": "V > theta"}, "reset": {"mechanism": "subtract"},
       "simulation": {"dt": 0.1}}
-DOCUMENTS = {"ou": OU, "phase": PHASE}
+# sinh and cosh (no library model calls them), their arguments bounded (tanh) but up to +-50
+HYPERBOLIC = {"model": {"name": "hyperbolic"}, "parameters": {"tau": 10.0}, "states": {"V": 0.0},
+              "inputs": {"I": {}},
+              "equations": {"laws": ["dV/dt = (I - V + 0.01*sinh(4*tanh(V)*I) "
+                                     "+ 0.02*cosh(4*tanh(I*V)))/tau"]},
+              "spike": {"condition": "V > 1"}, "reset": {"mechanism": "subtract"},
+              "simulation": {"dt": 0.1}}
+DOCUMENTS = {"ou": OU, "phase": PHASE, "hyperbolic": HYPERBOLIC}
 
 
 def nvrtc():
@@ -220,7 +227,7 @@ def _inputs(c, n, steps, layout, rng):
 
 # driven across their exponentials' range (hodgkin_huxley's rate functions are cobahh's, whose
 # kernel compiles in a third of the time; hodgkin_huxley itself is among the held cases)
-TRANSCENDENTAL = ("adex", "adex_cuba", "eif", "cobahh", "lif_coba", "alpha")
+TRANSCENDENTAL = ("adex", "adex_cuba", "eif", "cobahh", "lif_coba", "alpha", "hyperbolic")
 
 
 HOST_CASES = (  # every model in float64 and float32, the elementary functions in lifgen's own C

@@ -123,8 +123,9 @@ def test_the_cases_exercise_every_helper_and_size():
     unused = {"lg_uniform",  # only lg_normal calls it in a kernel (networks' drives call it)
               "lg_bits", "lg_quadrant",  # only the elementary functions call them
               "lg_cos_turn",  # only lg_normal calls it
-              "lg_expm1", "lg_log1p", "lg_tanh", "lg_sin", "lg_cos"}  # no case's model calls
-    # them: test_elementary, and test_cuda's phase model
+              "lg_expm1", "lg_log1p", "lg_tanh", "lg_sin", "lg_cos", "lg_sinh", "lg_cosh",
+              "lg_expm1_of_sum"}  # no case's model calls them: test_elementary, and
+    # test_cuda's phase and hyperbolic models
     c_only = {"lg_flush_begin", "LG_TILE", "LG_BLOCK", "LG_CHUNK",
               "lg_expm",  # CUDA flushes by compiler flag, its prologue is C
               "lg_log"}  # the cases call log in constants only (lapicque's C): the prologue

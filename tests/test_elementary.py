@@ -15,11 +15,12 @@ from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-             "sin": np.sin, "cos": np.cos,
-             "exprel": lambda x: np.where(x == 0, 1, np.expm1(x) / np.where(x == 0, 1, x))}
+             "sinh": np.sinh, "cosh": np.cosh, "sin": np.sin, "cos": np.cos,
+             "exprel": lambda x: np.where(x == 0, 1, np.expm1(x) / np.where(x == 0, 1, x)),
+             "inverse_exprel": lambda x: np.where(x == 0, 1, np.where(x == 0, 1, x) / np.expm1(x))}
 # The largest error in ulps each function may have (docs/elementary_functions.md).
 BOUND = {"float64": {"exp": 1.0, "expm1": 1.0, "log": 1.0, "log1p": 1.0, "tanh": 2.5,
-                     "exprel": 1.5, "sin": 1.0, "cos": 1.0},
+                     "sinh": 2.0, "cosh": 1.5, "exprel": 1.5, "inverse_exprel": 1.5, "sin": 1.0, "cos": 1.0},
          "float32": {name: 0.501 for name in ELEMENTARY}}
 # sin and cos reduce exactly for |x| <= 2^40 pi/2; beyond, their error is absolute (below)
 TRIG_LIMIT = 2**40 * math.pi / 2
@@ -32,13 +33,14 @@ def domain(name: str, count: int, rng: np.random.Generator) -> np.ndarray:
     magnitude = np.exp(rng.uniform(-740, 709, count)) * rng.choice([-1, 1], count)
     near_zero = rng.uniform(-1e-3, 1e-3, count // 4)
     ranges = {"exp": (-746, 710), "expm1": (-40, 710), "tanh": (-25, 25), "exprel": (-40, 709.7),
+              "sinh": (-711, 711), "cosh": (-711, 711), "inverse_exprel": (-709.7, 709.7),
               "log": (0, 4), "log1p": (-1, 4), "sin": (-10, 10), "cos": (-10, 10)}
     low, high = ranges[name]
     x = np.concatenate([rng.uniform(low, high, count), magnitude, near_zero,
                         rng.uniform(-2, 2, count // 2)])
     if name == "log":
         x = np.abs(x)
-    if name == "exprel":  # e^x/x is finite up to x = 716, but expm1(x) overflows past 709.78
+    if name in ("exprel", "inverse_exprel"):  # expm1(x) overflows past 709.78 (e^x/x past 716)
         x = x[x < 709.78]
     if name == "log1p":
         x = np.concatenate([np.abs(x), -np.abs(near_zero), -1 + np.exp(rng.uniform(-50, 0, count))])
@@ -85,8 +87,15 @@ SPECIAL = [("exp", 0.0, 1.0), ("exp", -0.0, 1.0), ("exp", INF, INF), ("exp", -IN
            ("log1p", -2.0, NAN), ("log1p", -INF, NAN), ("log1p", INF, INF), ("log1p", NAN, NAN),
            ("tanh", 0.0, 0.0), ("tanh", -0.0, -0.0), ("tanh", INF, 1.0), ("tanh", -INF, -1.0),
            ("tanh", NAN, NAN),
+           ("sinh", 0.0, 0.0), ("sinh", -0.0, -0.0), ("sinh", INF, INF), ("sinh", -INF, -INF),
+           ("sinh", NAN, NAN), ("sinh", 711.0, INF), ("sinh", -711.0, -INF),
+           ("cosh", 0.0, 1.0), ("cosh", -0.0, 1.0), ("cosh", INF, INF), ("cosh", -INF, INF),
+           ("cosh", NAN, NAN), ("cosh", 711.0, INF), ("cosh", -711.0, INF),
            ("exprel", 0.0, 1.0), ("exprel", -0.0, 1.0), ("exprel", INF, INF),
            ("exprel", -INF, 0.0), ("exprel", NAN, NAN),
+           ("inverse_exprel", 0.0, 1.0), ("inverse_exprel", -0.0, 1.0),
+           ("inverse_exprel", INF, 0.0), ("inverse_exprel", -INF, INF),
+           ("inverse_exprel", NAN, NAN),
            ("sin", 0.0, 0.0), ("sin", -0.0, -0.0), ("sin", INF, NAN), ("sin", -INF, NAN),
            ("sin", NAN, NAN), ("cos", 0.0, 1.0), ("cos", -0.0, 1.0), ("cos", INF, NAN),
            ("cos", -INF, NAN), ("cos", NAN, NAN)]

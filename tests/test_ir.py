@@ -163,6 +163,14 @@ def test_kernels_define_only_the_helpers_they_call():
     assert "lg_uniform" not in coupled and "lg_any8" not in coupled  # no drive; 3 neurons: one pass
 
 
+def test_lowering_writes_one_over_exprel_as_one_call():
+    """Hodgkin-Huxley's alpha_m = 1/exprel(x): x/expm1(x), one division, not two."""
+    step = _step("hodgkin_huxley", method="rk4")
+    assert "inverse_exprel" in step.calls() and "exprel" not in step.calls()
+    source = lifgen.compile("hodgkin_huxley", method="rk4").c_source
+    assert "lg_inverse_exprel(" in source and "/lg_exprel(" not in source
+
+
 def test_integer_powers_are_multiplications():
     source = lifgen.compile("hodgkin_huxley").c_source
     assert "pow(" not in source

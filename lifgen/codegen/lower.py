@@ -21,8 +21,8 @@ from ..numerics.methods import NORMAL, SUBSTEP, normal_symbol
 from ..ir.symbols import ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
 from ..ir.statements import (INT, Assign, Integer, Block, Break, Cast, Comment, Element, Expression, If, Let,
                          Loop, NeuronStep, Select, Statement, identifiers)
-from ..ir.written import (Call, Name, Neg, Node, Not, Num, Op, Tree, from_sympy, substitute,
-                          symbols, to_text)
+from ..ir.written import (Call, Name, Neg, Node, Not, Num, Op, Tree, children, from_sympy, rebuild,
+                          substitute, symbols, to_text)
 from .naming import NEURON, array, local
 
 def name(identifier: str) -> Name:
@@ -77,7 +77,17 @@ class _Scope:
         self.table = table
 
     def __call__(self, tree: Tree) -> Expression:
-        return substitute(tree, self.table)
+        return substitute(inverse_exprel_calls(tree), self.table)
+
+
+def inverse_exprel_calls(tree: Tree) -> Tree:
+    """1/exprel(x) as one call, x/(e^x - 1): one division rather than exprel's and the
+    reciprocal's (Hodgkin-Huxley's alpha_m and alpha_n are so written)."""
+    tree = rebuild(tree, [inverse_exprel_calls(child) for child in children(tree)])
+    if (isinstance(tree, Op) and tree.op == "/" and tree.left == Num(1)
+            and isinstance(tree.right, Call) and tree.right.function == "exprel"):
+        return Call("inverse_exprel", tree.right.args)
+    return tree
 
 
 def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:

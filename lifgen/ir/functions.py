@@ -64,6 +64,11 @@ def _exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return np.where(x == 0, 1.0, np.expm1(x) / np.where(x == 0, 1, x))
 
 
+def _inverse_exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    nonzero = np.where(np.asarray(x) == 0, 1.0, x)
+    return np.where(np.asarray(x) == 0, 1.0, nonzero / np.expm1(nonzero))
+
+
 class propagator(sympy.Function):
     """Entry (i, j) of exp(M*h), for the n-by-n matrix M given row by row after (i, j, n, h): the
     exact propagator of a linear system, computed numerically (scaling and squaring) once per
@@ -134,9 +139,9 @@ class Function:
     """One function of model files.
 
     `c` is the C99 function for double (its float variant adds "f": expf, lg_expf), or a format
-    string of the arguments. exp, expm1, log, log1p, tanh, exprel, sin, cos and pow are lifgen's own
-    (templates/c/elementary.c.j2): branch-free, so that loops calling them vectorize, and the
-    same bits on every target. `dimension` is "number" (arguments and
+    string of the arguments. exp, expm1, log, log1p, tanh, sinh, cosh, exprel, sin, cos and pow are
+    lifgen's own (templates/c/elementary.c.j2): branch-free, so that loops calling them
+    vectorize, and the same bits on every target. `dimension` is "number" (arguments and
     result dimensionless), "same" (the result has the dimension its arguments share), "step"
     (any argument, a dimensionless result), "choice" (a condition, then two values of one
     dimension) or "power" (checked as a power).
@@ -160,8 +165,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("sin", 1, sympy.sin, "lg_sin", np.sin, "number"),
     Function("cos", 1, sympy.cos, "lg_cos", np.cos, "number"),
     Function("tanh", 1, sympy.tanh, "lg_tanh", np.tanh, "number"),
-    Function("cosh", 1, sympy.cosh, "cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
-    Function("sinh", 1, sympy.sinh, "sinh", np.sinh, "number"),
+    Function("cosh", 1, sympy.cosh, "lg_cosh", np.cosh, "number"),  # Morris-Lecar's tau_w
+    Function("sinh", 1, sympy.sinh, "lg_sinh", np.sinh, "number"),
     Function("abs", 1, sympy.Abs, "fabs", np.abs, "same"),
     Function("min", 2, sympy.Min, "lg_min({0}, {1})", np.minimum, "same"),
     Function("max", 2, sympy.Max, "lg_max({0}, {1})", np.maximum, "same"),
@@ -170,6 +175,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
              lambda x, low, high: np.minimum(np.maximum(x, low), high), "same"),
     Function("pow", 2, sympy.Pow, "lg_pow", np.power, "power"),
     Function("exprel", 1, exprel, "lg_exprel", _exprel_numpy, "number"),
+    # 1/exprel(x) = x/(e^x - 1) as one function (codegen/lower.py writes it so): one division
+    Function("inverse_exprel", 1, lambda x: 1 / exprel(x), "lg_inverse_exprel",
+             _inverse_exprel_numpy, "number", public=False),
     Function("floor", 1, sympy.floor, "floor", np.floor, "number"),
     Function("heaviside", 1, heaviside, "((lg_real)(({0}) > 0))",
              lambda x: np.where(np.asarray(x) > 0, 1.0, 0.0), "step"),

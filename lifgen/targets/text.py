@@ -18,9 +18,9 @@ CODE_FIELDS = frozenset({
     # numbers
     "amplitude", "copies", "count", "digits", "dt", "index0", "n_neurons", "n_steps", "size",
     "threads", "work_size", "first", "shift",
-    # elementary.c.j2's macros: an argument (a C expression), a polynomial's coefficient and
-    # the libm calls of the comparison build
-    "u", "v", "double_call", "float_call", "x_lo",
+    # elementary.c.j2's macros: an argument (a C expression), a polynomial's coefficient, its
+    # terms grouped by Estrin's scheme (C expressions) and the libm calls of the comparison build
+    "u", "v", "terms", "double_call", "float_call", "x_lo",
     # lifgen's version
     "version",
 })

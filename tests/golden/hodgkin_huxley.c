@@ -344,7 +344,7 @@ LG_ELEMENTARY double lg_exp_for_double(double x)
     const double r = r_hi - r_lo;
     const double r_error = (r_hi - r) - r_lo;
     /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
-    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29)))))))))));
+    const double tail = r * r * (((((0x1.0000000000000p-1 + r*0x1.5555555555557p-3) + (r*r)*(0x1.5555555555556p-5 + r*0x1.11111111100dfp-7)) + ((r*r)*(r*r))*((0x1.6c16c16c162d6p-10 + r*0x1.a01a01abe62ddp-13) + (r*r)*(0x1.a01a01a6d7808p-16 + r*0x1.71de02375656cp-19))) + (((r*r)*(r*r))*((r*r)*(r*r)))*((0x1.27e4db67b4303p-22 + r*0x1.af4ddd84882fep-26) + (r*r)*0x1.1f72fc730b4ffp-29)));
     const double hi = r + tail;
     const double lo = ((r - hi) + tail) + r_error;
 
@@ -367,7 +367,7 @@ LG_ELEMENTARY double lg_exp_for_float(double x)
     const double r = r_hi - r_lo;
     const double r_error = (r_hi - r) - r_lo;
     /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
-    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16)))))));
+    const double tail = r * r * ((((0x1.0000000000000p-1 + r*0x1.5555556750672p-3) + (r*r)*(0x1.5555555c85f99p-5 + r*0x1.1110c63a4eed0p-7)) + ((r*r)*(r*r))*((0x1.6c1685919d367p-10 + r*0x1.a15169e096556p-13) + (r*r)*0x1.a1131351400c3p-16)));
     const double hi = r + tail;
     const double lo = ((r - hi) + tail) + r_error;
 
@@ -406,7 +406,7 @@ LG_ELEMENTARY double lg_expm1_for_double(double x)
     const double r_head = r_split - (r_split - r);
     const double r_rest = r - r_head;
     const double square = 0.5 * r_head * r_head;
-    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29))))))))));
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (((((0x1.5555555555557p-3 + r*0x1.5555555555556p-5) + (r*r)*(0x1.11111111100dfp-7 + r*0x1.6c16c16c162d6p-10)) + ((r*r)*(r*r))*((0x1.a01a01abe62ddp-13 + r*0x1.a01a01a6d7808p-16) + (r*r)*(0x1.71de02375656cp-19 + r*0x1.27e4db67b4303p-22))) + (((r*r)*(r*r))*((r*r)*(r*r)))*(0x1.af4ddd84882fep-26 + r*0x1.1f72fc730b4ffp-29)));
     const double hi = r + square;
     const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
 
@@ -441,7 +441,7 @@ LG_ELEMENTARY double lg_expm1_for_float(double x)
     const double r_head = r_split - (r_split - r);
     const double r_rest = r - r_head;
     const double square = 0.5 * r_head * r_head;
-    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16))))));
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * ((((0x1.5555556750672p-3 + r*0x1.5555555c85f99p-5) + (r*r)*(0x1.1110c63a4eed0p-7 + r*0x1.6c1685919d367p-10)) + ((r*r)*(r*r))*(0x1.a15169e096556p-13 + r*0x1.a1131351400c3p-16)));
     const double hi = r + square;
     const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
 
@@ -466,19 +466,20 @@ LG_VECTOR_FLOAT float lg_expm1f(float x) { return (float)lg_expm1_for_float((dou
 #endif
 
 #ifdef LG_LIBM_ELEMENTARY
-LG_ELEMENTARY double lg_exprel(double x) { return x == 0.0 ? 1.0 : expm1(x) / x; }
-LG_ELEMENTARY float lg_exprelf(float x) { return x == 0.0F ? 1.0F : expm1f(x) / x; }
+LG_ELEMENTARY double lg_inverse_exprel(double x) { return x == 0.0 ? 1.0 : x / expm1(x); }
+LG_ELEMENTARY float lg_inverse_exprelf(float x) { return x == 0.0F ? 1.0F : x / expm1f(x); }
 #else
-/* exprel(x) = (e^x - 1)/x, and 1 at x = 0 where the quotient is 0/0, inf at +inf. */
-LG_VECTOR_DOUBLE double lg_exprel(double x)
+/* 1/exprel(x) = x/(e^x - 1) in one division (a Hodgkin-Huxley rate function's form), 1 at x = 0,
+ * 0 at +inf. */
+LG_VECTOR_DOUBLE double lg_inverse_exprel(double x)
 {
-    const double q = lg_expm1_for_double(x) / x;
-    return x == 0.0 ? 1.0 : (x > 0x1.fffffffffffffp1023 ? x : q);
+    const double q = x / lg_expm1_for_double(x);
+    return x == 0.0 ? 1.0 : (x > 0x1.fffffffffffffp1023 ? 0.0 : q);
 }
-LG_VECTOR_FLOAT float lg_exprelf(float x)
+LG_VECTOR_FLOAT float lg_inverse_exprelf(float x)
 {
-    const double q = lg_expm1_for_float((double)x) / (double)x;
-    return x == 0.0F ? 1.0F : (x > 0x1.fffffep127F ? x : (float)q);
+    const double q = (double)x / lg_expm1_for_float((double)x);
+    return x == 0.0F ? 1.0F : (x > 0x1.fffffep127F ? 0.0F : (float)q);
 }
 #endif
 
@@ -704,7 +705,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real s_n = lg_x_n[lg_i];
                 const lg_real u_I = lg_in_I[lg_i];
                 /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
-                const lg_real lg_sub1_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V);
+                const lg_real lg_sub1_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V);
                 /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
                 const lg_real lg_sub1_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V);
                 /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
@@ -712,7 +713,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
                 const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V));
                 /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
-                const lg_real lg_sub1_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V));
+                const lg_real lg_sub1_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V);
                 /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
                 const lg_real lg_sub1_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V);
                 /* sub1_stage1_V = k10*(I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V))) */
@@ -724,7 +725,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_n = sub1_stage1_alpha_n*(1 - n) - sub1_stage1_beta_n*n */
                 const lg_real lg_sub1_stage1_n = lg_sub1_stage1_alpha_n*(1.0 - s_n) - lg_sub1_stage1_beta_n*s_n;
                 /* sub1_stage2_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage1_V) */
                 const lg_real lg_sub1_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
                 /* sub1_stage2_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage1_V) */
@@ -732,7 +733,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage2_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage1_V)) */
                 const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
                 /* sub1_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
+                const lg_real lg_sub1_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage1_V) */
                 const lg_real lg_sub1_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
                 /* sub1_stage2_V = k10*(I - g_L*(k11 + V + k18*sub1_stage1_V) - g_K*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n)*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n))*(k12 + V + k18*sub1_stage1_V)) - g_Na*((m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(h + k18*sub1_stage1_h)*(k13 + V + k18*sub1_stage1_V))) */
@@ -744,7 +745,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage2_n = sub1_stage2_alpha_n*(1 - n - k18*sub1_stage1_n) - sub1_stage2_beta_n*(n + k18*sub1_stage1_n) */
                 const lg_real lg_sub1_stage2_n = lg_sub1_stage2_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage1_n) - lg_sub1_stage2_beta_n*(s_n + lg_k18*lg_sub1_stage1_n);
                 /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
                 const lg_real lg_sub1_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
                 /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
@@ -752,7 +753,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
                 const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
                 /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
+                const lg_real lg_sub1_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
                 const lg_real lg_sub1_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
                 /* sub1_stage3_V = k10*(I - g_L*(k11 + V + k18*sub1_stage2_V) - g_K*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n)*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n))*(k12 + V + k18*sub1_stage2_V)) - g_Na*((m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(h + k18*sub1_stage2_h)*(k13 + V + k18*sub1_stage2_V))) */
@@ -764,7 +765,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_n = sub1_stage3_alpha_n*(1 - n - k18*sub1_stage2_n) - sub1_stage3_beta_n*(n + k18*sub1_stage2_n) */
                 const lg_real lg_sub1_stage3_n = lg_sub1_stage3_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage2_n) - lg_sub1_stage3_beta_n*(s_n + lg_k18*lg_sub1_stage2_n);
                 /* sub1_stage4_alpha_m = 1/exprel(k0 - k1*V - k19*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_m = 4*exp(k2 - k3*V - k20*sub1_stage3_V) */
                 const lg_real lg_sub1_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
                 /* sub1_stage4_alpha_h = 0.07*exp(k4 - k5*V - k14*sub1_stage3_V) */
@@ -772,7 +773,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage4_beta_h = 1/(1 + exp(k6 - k1*V - k19*sub1_stage3_V)) */
                 const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
                 /* sub1_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
+                const lg_real lg_sub1_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_n = 0.125*exp(k8 - k9*V - k21*sub1_stage3_V) */
                 const lg_real lg_sub1_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
                 /* sub1_stage4_V = k10*(I - g_L*(k11 + V + k22*sub1_stage3_V) - g_K*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n)*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n))*(k12 + V + k22*sub1_stage3_V)) - g_Na*((m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(h + k22*sub1_stage3_h)*(k13 + V + k22*sub1_stage3_V))) */
@@ -792,7 +793,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_n = n + k22*(k23*sub1_stage2_n + k23*sub1_stage3_n + k24*sub1_stage1_n + k24*sub1_stage4_n) */
                 const lg_real lg_sub1_n = s_n + lg_k22*(lg_k23*lg_sub1_stage2_n + lg_k23*lg_sub1_stage3_n + lg_k24*lg_sub1_stage1_n + lg_k24*lg_sub1_stage4_n);
                 /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V);
+                const lg_real lg_sub2_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V);
                 /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
                 const lg_real lg_sub2_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V);
                 /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
@@ -800,7 +801,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
                 const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V));
                 /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V));
+                const lg_real lg_sub2_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V);
                 /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
                 const lg_real lg_sub2_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V);
                 /* sub2_stage1_V = k10*(I - g_L*(k11 + sub1_V) - g_K*(sub1_n*sub1_n*(sub1_n*sub1_n)*(k12 + sub1_V)) - g_Na*(sub1_h*(sub1_m*sub1_m*sub1_m)*(k13 + sub1_V))) */
@@ -812,7 +813,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_n = sub2_stage1_alpha_n*(1 - sub1_n) - sub1_n*sub2_stage1_beta_n */
                 const lg_real lg_sub2_stage1_n = lg_sub2_stage1_alpha_n*(1.0 - lg_sub1_n) - lg_sub1_n*lg_sub2_stage1_beta_n;
                 /* sub2_stage2_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage1_V) */
                 const lg_real lg_sub2_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
                 /* sub2_stage2_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage1_V) */
@@ -820,7 +821,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage2_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage1_V)) */
                 const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
                 /* sub2_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
+                const lg_real lg_sub2_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage1_V) */
                 const lg_real lg_sub2_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
                 /* sub2_stage2_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage1_V) - g_K*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n)*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n))*(k12 + sub1_V + k18*sub2_stage1_V)) - g_Na*((sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_h + k18*sub2_stage1_h)*(k13 + sub1_V + k18*sub2_stage1_V))) */
@@ -832,7 +833,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage2_n = sub2_stage2_alpha_n*(1 - sub1_n - k18*sub2_stage1_n) - sub2_stage2_beta_n*(sub1_n + k18*sub2_stage1_n) */
                 const lg_real lg_sub2_stage2_n = lg_sub2_stage2_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage1_n) - lg_sub2_stage2_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage1_n);
                 /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
                 const lg_real lg_sub2_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
                 /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
@@ -840,7 +841,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
                 const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
                 /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
+                const lg_real lg_sub2_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
                 const lg_real lg_sub2_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
                 /* sub2_stage3_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage2_V) - g_K*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n)*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n))*(k12 + sub1_V + k18*sub2_stage2_V)) - g_Na*((sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_h + k18*sub2_stage2_h)*(k13 + sub1_V + k18*sub2_stage2_V))) */
@@ -852,7 +853,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_n = sub2_stage3_alpha_n*(1 - sub1_n - k18*sub2_stage2_n) - sub2_stage3_beta_n*(sub1_n + k18*sub2_stage2_n) */
                 const lg_real lg_sub2_stage3_n = lg_sub2_stage3_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage2_n) - lg_sub2_stage3_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage2_n);
                 /* sub2_stage4_alpha_m = 1/exprel(k0 - k1*sub1_V - k19*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_m = 4*exp(k2 - k3*sub1_V - k20*sub2_stage3_V) */
                 const lg_real lg_sub2_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
                 /* sub2_stage4_alpha_h = 0.07*exp(k4 - k5*sub1_V - k14*sub2_stage3_V) */
@@ -860,7 +861,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage4_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k19*sub2_stage3_V)) */
                 const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
                 /* sub2_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
+                const lg_real lg_sub2_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_n = 0.125*exp(k8 - k9*sub1_V - k21*sub2_stage3_V) */
                 const lg_real lg_sub2_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
                 /* sub2_stage4_V = k10*(I - g_L*(k11 + sub1_V + k22*sub2_stage3_V) - g_K*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n)*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n))*(k12 + sub1_V + k22*sub2_stage3_V)) - g_Na*((sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_h + k22*sub2_stage3_h)*(k13 + sub1_V + k22*sub2_stage3_V))) */
@@ -908,7 +909,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real s_n = lg_x_n[lg_i];
                 const lg_real u_I = lg_in_I[lg_i];
                 /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
-                const lg_real lg_sub1_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V);
+                const lg_real lg_sub1_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V);
                 /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
                 const lg_real lg_sub1_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V);
                 /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
@@ -916,7 +917,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
                 const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V));
                 /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
-                const lg_real lg_sub1_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V));
+                const lg_real lg_sub1_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V);
                 /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
                 const lg_real lg_sub1_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V);
                 /* sub1_stage1_V = k10*(I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V))) */
@@ -928,7 +929,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_n = sub1_stage1_alpha_n*(1 - n) - sub1_stage1_beta_n*n */
                 const lg_real lg_sub1_stage1_n = lg_sub1_stage1_alpha_n*(1.0 - s_n) - lg_sub1_stage1_beta_n*s_n;
                 /* sub1_stage2_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage1_V) */
                 const lg_real lg_sub1_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
                 /* sub1_stage2_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage1_V) */
@@ -936,7 +937,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage2_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage1_V)) */
                 const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
                 /* sub1_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
+                const lg_real lg_sub1_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
                 /* sub1_stage2_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage1_V) */
                 const lg_real lg_sub1_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
                 /* sub1_stage2_V = k10*(I - g_L*(k11 + V + k18*sub1_stage1_V) - g_K*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n)*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n))*(k12 + V + k18*sub1_stage1_V)) - g_Na*((m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(h + k18*sub1_stage1_h)*(k13 + V + k18*sub1_stage1_V))) */
@@ -948,7 +949,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage2_n = sub1_stage2_alpha_n*(1 - n - k18*sub1_stage1_n) - sub1_stage2_beta_n*(n + k18*sub1_stage1_n) */
                 const lg_real lg_sub1_stage2_n = lg_sub1_stage2_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage1_n) - lg_sub1_stage2_beta_n*(s_n + lg_k18*lg_sub1_stage1_n);
                 /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
+                const lg_real lg_sub1_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
                 const lg_real lg_sub1_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
                 /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
@@ -956,7 +957,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
                 const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
                 /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
+                const lg_real lg_sub1_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
                 /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
                 const lg_real lg_sub1_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
                 /* sub1_stage3_V = k10*(I - g_L*(k11 + V + k18*sub1_stage2_V) - g_K*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n)*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n))*(k12 + V + k18*sub1_stage2_V)) - g_Na*((m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(h + k18*sub1_stage2_h)*(k13 + V + k18*sub1_stage2_V))) */
@@ -968,7 +969,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_n = sub1_stage3_alpha_n*(1 - n - k18*sub1_stage2_n) - sub1_stage3_beta_n*(n + k18*sub1_stage2_n) */
                 const lg_real lg_sub1_stage3_n = lg_sub1_stage3_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage2_n) - lg_sub1_stage3_beta_n*(s_n + lg_k18*lg_sub1_stage2_n);
                 /* sub1_stage4_alpha_m = 1/exprel(k0 - k1*V - k19*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_m = 4*exp(k2 - k3*V - k20*sub1_stage3_V) */
                 const lg_real lg_sub1_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
                 /* sub1_stage4_alpha_h = 0.07*exp(k4 - k5*V - k14*sub1_stage3_V) */
@@ -976,7 +977,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage4_beta_h = 1/(1 + exp(k6 - k1*V - k19*sub1_stage3_V)) */
                 const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
                 /* sub1_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
+                const lg_real lg_sub1_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
                 /* sub1_stage4_beta_n = 0.125*exp(k8 - k9*V - k21*sub1_stage3_V) */
                 const lg_real lg_sub1_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
                 /* sub1_stage4_V = k10*(I - g_L*(k11 + V + k22*sub1_stage3_V) - g_K*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n)*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n))*(k12 + V + k22*sub1_stage3_V)) - g_Na*((m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(h + k22*sub1_stage3_h)*(k13 + V + k22*sub1_stage3_V))) */
@@ -996,7 +997,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_n = n + k22*(k23*sub1_stage2_n + k23*sub1_stage3_n + k24*sub1_stage1_n + k24*sub1_stage4_n) */
                 const lg_real lg_sub1_n = s_n + lg_k22*(lg_k23*lg_sub1_stage2_n + lg_k23*lg_sub1_stage3_n + lg_k24*lg_sub1_stage1_n + lg_k24*lg_sub1_stage4_n);
                 /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V);
+                const lg_real lg_sub2_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V);
                 /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
                 const lg_real lg_sub2_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V);
                 /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
@@ -1004,7 +1005,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
                 const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V));
                 /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V));
+                const lg_real lg_sub2_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V);
                 /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
                 const lg_real lg_sub2_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V);
                 /* sub2_stage1_V = k10*(I - g_L*(k11 + sub1_V) - g_K*(sub1_n*sub1_n*(sub1_n*sub1_n)*(k12 + sub1_V)) - g_Na*(sub1_h*(sub1_m*sub1_m*sub1_m)*(k13 + sub1_V))) */
@@ -1016,7 +1017,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_n = sub2_stage1_alpha_n*(1 - sub1_n) - sub1_n*sub2_stage1_beta_n */
                 const lg_real lg_sub2_stage1_n = lg_sub2_stage1_alpha_n*(1.0 - lg_sub1_n) - lg_sub1_n*lg_sub2_stage1_beta_n;
                 /* sub2_stage2_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage1_V) */
                 const lg_real lg_sub2_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
                 /* sub2_stage2_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage1_V) */
@@ -1024,7 +1025,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage2_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage1_V)) */
                 const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
                 /* sub2_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
+                const lg_real lg_sub2_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
                 /* sub2_stage2_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage1_V) */
                 const lg_real lg_sub2_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
                 /* sub2_stage2_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage1_V) - g_K*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n)*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n))*(k12 + sub1_V + k18*sub2_stage1_V)) - g_Na*((sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_h + k18*sub2_stage1_h)*(k13 + sub1_V + k18*sub2_stage1_V))) */
@@ -1036,7 +1037,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage2_n = sub2_stage2_alpha_n*(1 - sub1_n - k18*sub2_stage1_n) - sub2_stage2_beta_n*(sub1_n + k18*sub2_stage1_n) */
                 const lg_real lg_sub2_stage2_n = lg_sub2_stage2_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage1_n) - lg_sub2_stage2_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage1_n);
                 /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
+                const lg_real lg_sub2_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
                 const lg_real lg_sub2_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
                 /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
@@ -1044,7 +1045,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
                 const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
                 /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
+                const lg_real lg_sub2_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
                 /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
                 const lg_real lg_sub2_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
                 /* sub2_stage3_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage2_V) - g_K*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n)*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n))*(k12 + sub1_V + k18*sub2_stage2_V)) - g_Na*((sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_h + k18*sub2_stage2_h)*(k13 + sub1_V + k18*sub2_stage2_V))) */
@@ -1056,7 +1057,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_n = sub2_stage3_alpha_n*(1 - sub1_n - k18*sub2_stage2_n) - sub2_stage3_beta_n*(sub1_n + k18*sub2_stage2_n) */
                 const lg_real lg_sub2_stage3_n = lg_sub2_stage3_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage2_n) - lg_sub2_stage3_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage2_n);
                 /* sub2_stage4_alpha_m = 1/exprel(k0 - k1*sub1_V - k19*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_m = 1.0/lg_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_m = 4*exp(k2 - k3*sub1_V - k20*sub2_stage3_V) */
                 const lg_real lg_sub2_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
                 /* sub2_stage4_alpha_h = 0.07*exp(k4 - k5*sub1_V - k14*sub2_stage3_V) */
@@ -1064,7 +1065,7 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage4_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k19*sub2_stage3_V)) */
                 const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
                 /* sub2_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_alpha_n = 0.1*(1.0/lg_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
+                const lg_real lg_sub2_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
                 /* sub2_stage4_beta_n = 0.125*exp(k8 - k9*sub1_V - k21*sub2_stage3_V) */
                 const lg_real lg_sub2_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
                 /* sub2_stage4_V = k10*(I - g_L*(k11 + sub1_V + k22*sub2_stage3_V) - g_K*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n)*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n))*(k12 + sub1_V + k22*sub2_stage3_V)) - g_Na*((sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_h + k22*sub2_stage3_h)*(k13 + sub1_V + k22*sub2_stage3_V))) */

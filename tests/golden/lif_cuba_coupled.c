@@ -103,7 +103,7 @@ LG_ELEMENTARY double lg_exp_for_double(double x)
     const double r = r_hi - r_lo;
     const double r_error = (r_hi - r) - r_lo;
     /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
-    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29)))))))))));
+    const double tail = r * r * (((((0x1.0000000000000p-1 + r*0x1.5555555555557p-3) + (r*r)*(0x1.5555555555556p-5 + r*0x1.11111111100dfp-7)) + ((r*r)*(r*r))*((0x1.6c16c16c162d6p-10 + r*0x1.a01a01abe62ddp-13) + (r*r)*(0x1.a01a01a6d7808p-16 + r*0x1.71de02375656cp-19))) + (((r*r)*(r*r))*((r*r)*(r*r)))*((0x1.27e4db67b4303p-22 + r*0x1.af4ddd84882fep-26) + (r*r)*0x1.1f72fc730b4ffp-29)));
     const double hi = r + tail;
     const double lo = ((r - hi) + tail) + r_error;
 
@@ -126,7 +126,7 @@ LG_ELEMENTARY double lg_exp_for_float(double x)
     const double r = r_hi - r_lo;
     const double r_error = (r_hi - r) - r_lo;
     /* e^r - 1 = r + r^2*P(r), carried as hi + lo; e^(r + r_error) = e^r (1 + r_error) */
-    const double tail = r * r * (0x1.0000000000000p-1 + r*(0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16)))))));
+    const double tail = r * r * ((((0x1.0000000000000p-1 + r*0x1.5555556750672p-3) + (r*r)*(0x1.5555555c85f99p-5 + r*0x1.1110c63a4eed0p-7)) + ((r*r)*(r*r))*((0x1.6c1685919d367p-10 + r*0x1.a15169e096556p-13) + (r*r)*0x1.a1131351400c3p-16)));
     const double hi = r + tail;
     const double lo = ((r - hi) + tail) + r_error;
 
@@ -165,7 +165,7 @@ LG_ELEMENTARY double lg_expm1_for_double(double x)
     const double r_head = r_split - (r_split - r);
     const double r_rest = r - r_head;
     const double square = 0.5 * r_head * r_head;
-    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555555555557p-3 + r*(0x1.5555555555556p-5 + r*(0x1.11111111100dfp-7 + r*(0x1.6c16c16c162d6p-10 + r*(0x1.a01a01abe62ddp-13 + r*(0x1.a01a01a6d7808p-16 + r*(0x1.71de02375656cp-19 + r*(0x1.27e4db67b4303p-22 + r*(0x1.af4ddd84882fep-26 + r*(0x1.1f72fc730b4ffp-29))))))))));
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (((((0x1.5555555555557p-3 + r*0x1.5555555555556p-5) + (r*r)*(0x1.11111111100dfp-7 + r*0x1.6c16c16c162d6p-10)) + ((r*r)*(r*r))*((0x1.a01a01abe62ddp-13 + r*0x1.a01a01a6d7808p-16) + (r*r)*(0x1.71de02375656cp-19 + r*0x1.27e4db67b4303p-22))) + (((r*r)*(r*r))*((r*r)*(r*r)))*(0x1.af4ddd84882fep-26 + r*0x1.1f72fc730b4ffp-29)));
     const double hi = r + square;
     const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
 
@@ -200,7 +200,7 @@ LG_ELEMENTARY double lg_expm1_for_float(double x)
     const double r_head = r_split - (r_split - r);
     const double r_rest = r - r_head;
     const double square = 0.5 * r_head * r_head;
-    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * (0x1.5555556750672p-3 + r*(0x1.5555555c85f99p-5 + r*(0x1.1110c63a4eed0p-7 + r*(0x1.6c1685919d367p-10 + r*(0x1.a15169e096556p-13 + r*(0x1.a1131351400c3p-16))))));
+    const double rest = 0.5 * (r_rest * (r_head + r)) + r * r * r * ((((0x1.5555556750672p-3 + r*0x1.5555555c85f99p-5) + (r*r)*(0x1.1110c63a4eed0p-7 + r*0x1.6c1685919d367p-10)) + ((r*r)*(r*r))*(0x1.a15169e096556p-13 + r*0x1.a1131351400c3p-16)));
     const double hi = r + square;
     const double lo = ((r - hi) + square) + (rest + r_error * (1.0 + hi));
 

@@ -16,6 +16,7 @@ static double float_ulp(float rounded)
 }
 
 static double exprel_reference(double x) { return x == 0.0 ? 1.0 : expm1(x) / x; }
+static double inverse_exprel_reference(double x) { return x == 0.0 ? 1.0 : x / expm1(x); }
 
 /* The largest error in ulps over the bit patterns [first, last), its argument in *where, and in
  * *mismatches the arguments whose float result is inf or NaN where lifgen's differs. */
@@ -44,6 +45,9 @@ SWEEP(expm1, expm1)
 SWEEP(log, log)
 SWEEP(log1p, log1p)
 SWEEP(tanh, tanh)
+SWEEP(sinh, sinh)
+SWEEP(cosh, cosh)
 SWEEP(exprel, exprel_reference)
+SWEEP(inverse_exprel, inverse_exprel_reference)
 SWEEP(sin, sin)
 SWEEP(cos, cos)

@@ -7,8 +7,8 @@ quotes it; tests/test_elementary.py samples densely and checks the special value
     PYTHONPATH=. python tests/reference/elementary_float32_sweep.py [NAME ...]
 
 The reachable range is where the result is neither a constant (0, -1, inf) nor NaN: beyond it
-the special-value tests apply (sin and cos: where their reduction is exact). tanh, exprel, sin
-and cos (any of them: NAME tanh) are not swept by default.
+the special-value tests apply (sin and cos: where their reduction is exact). tanh, sinh, cosh,
+exprel, inverse_exprel, sin and cos (any of them: NAME tanh) are not swept by default.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ REACHABLE = {
     "log": [(POSITIVE + 1, 0x7f800000)],  # positive finite
     "log1p": [(POSITIVE, 0x7f800000), (NEGATIVE, 0xbf800000)],  # (-1, inf)
     "tanh": [(POSITIVE, 0x41200000 + 1), (NEGATIVE, 0xc1200000 + 1)],  # |x| <= 10
+    "sinh": [(POSITIVE, 0x42b40000 + 1), (NEGATIVE, 0xc2b40000 + 1)],  # |x| <= 90 (overflow: 89.4)
+    "cosh": [(POSITIVE, 0x42b40000 + 1), (NEGATIVE, 0xc2b40000 + 1)],
     "exprel": [(POSITIVE, 0x42b20000 + 1), (NEGATIVE, 0xc18c0000 + 1)],
+    "inverse_exprel": [(POSITIVE, 0x42b20000 + 1), (NEGATIVE, 0xc18c0000 + 1)],
     "sin": [(POSITIVE, 0x53c90fdb + 1), (NEGATIVE, 0xd3c90fdb + 1)],  # |x| <= 2^40 pi/2
     "cos": [(POSITIVE, 0x53c90fdb + 1), (NEGATIVE, 0xd3c90fdb + 1)],
 }

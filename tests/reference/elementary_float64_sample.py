@@ -23,12 +23,17 @@ from lifgen.targets.cfamily.elementary import ELEMENTARY, evaluate
 # The finite domain of each function where its value is finite and not yet constant.
 RANGES = {"exp": (-745.2, 709.78), "expm1": (-40, 709.78), "log": (0, 1e308), "log1p": (-1, 1e308),
           "tanh": (-20, 20), "exprel": (-40, 709.78), "sin": (-2**40 * math.pi / 2, 2**40 * math.pi / 2),
-          "cos": (-2**40 * math.pi / 2, 2**40 * math.pi / 2)}
+          "cos": (-2**40 * math.pi / 2, 2**40 * math.pi / 2), "sinh": (-710.47, 710.47),
+          "inverse_exprel": (-40, 709.78),
+          "cosh": (-710.47, 710.47)}
 LONG = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
-        "exprel": lambda x: np.expm1(x) / x, "sin": np.sin, "cos": np.cos}
+        "exprel": lambda x: np.expm1(x) / x, "sin": np.sin, "cos": np.cos, "sinh": np.sinh,
+        "cosh": np.cosh, "inverse_exprel": lambda x: x / np.expm1(x)}
 PRECISE = {"exp": mpmath.exp, "expm1": mpmath.expm1, "log": mpmath.log,
            "log1p": lambda x: mpmath.log1p(x), "tanh": mpmath.tanh,
-           "exprel": lambda x: mpmath.expm1(x) / x, "sin": mpmath.sin, "cos": mpmath.cos}
+           "exprel": lambda x: mpmath.expm1(x) / x, "sin": mpmath.sin, "cos": mpmath.cos,
+           "sinh": mpmath.sinh, "cosh": mpmath.cosh,
+           "inverse_exprel": lambda x: x / mpmath.expm1(x)}
 
 
 def arguments(name: str, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -38,7 +38,8 @@ CALL_USES: dict[str, tuple[str, ...]] = {
     "quantize": ("lg_quantize",),
     "min": ("lg_min",), "max": ("lg_max",), "clip": ("lg_min", "lg_max"),
     "exp": ("lg_exp",), "expm1": ("lg_expm1",), "log": ("lg_log",), "log1p": ("lg_log1p",),
-    "tanh": ("lg_tanh",), "exprel": ("lg_exprel",), "sin": ("lg_sin",), "cos": ("lg_cos",),
+    "tanh": ("lg_tanh",), "sinh": ("lg_sinh",), "cosh": ("lg_cosh",), "exprel": ("lg_exprel",),
+    "inverse_exprel": ("lg_inverse_exprel",), "sin": ("lg_sin",), "cos": ("lg_cos",),
     "pow": ("lg_pow",), "propagator": ("lg_propagator",), "expm": ("lg_expm",),
     "uniform": ("lg_uniform",), "any8": ("lg_any8",), "first_at_least": ("lg_first_at_least",),
     "presynaptic": ("lg_presynaptic",),
@@ -167,7 +168,8 @@ def print_expression(node: Expression, dtype: str) -> str:
 
 
 # lifgen's own elementary functions (templates/c/elementary.c.j2), by the model function's name
-ELEMENTARY_CALLS = ("exp", "expm1", "log", "log1p", "tanh", "exprel", "sin", "cos", "pow")
+ELEMENTARY_CALLS = ("exp", "expm1", "log", "log1p", "tanh", "sinh", "cosh", "exprel",
+                    "inverse_exprel", "sin", "cos", "pow")
 BINARY_CALLS = ("pow",)  # of two arguments
 # Above this many call sites in a step, the elementary functions are compiled once as vector
 # functions that the loop calls rather than inlined at each site: gcc's time grows faster than
