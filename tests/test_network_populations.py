@@ -494,7 +494,8 @@ def test_more_bad_network_input_is_a_clear_error(call, message):
 def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
     """Every population's layout and the network's own check share one query of the memory
     available (each query reads /proc and the cgroup's files: a run at batch 1 is mostly such
-    overhead), and max_memory still refuses a run too large for it."""
+    overhead); a run smaller than memory.SMALL_RUN does not ask at all; and max_memory still
+    refuses a run too large for it."""
     from lifgen.runtime import memory
 
     net, data = snntorch_network("subtract", "float32")
@@ -504,6 +505,9 @@ def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
     asked = []
     available = memory.available_bytes
     monkeypatch.setattr(memory, "available_bytes", lambda: asked.append(1) or available())
+    simulator.run(steps)
+    assert asked == []
+    monkeypatch.setattr(memory, "SMALL_RUN", 0)  # as a run too large to skip the question
     simulator.run(steps)
     assert len(asked) == 1
     with pytest.raises(InputError, match="max_memory"):
