@@ -978,8 +978,9 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
                           times(plus(times(ROW, Integer(slots)),
                                      Remainder(TIME, Integer(slots))), _size(population))))
         arriving = Element(ring, NEURON)
-    bias = (Element(population_buffer(k, "param", synapse.bias), NEURON) if synapse.bias
-            else None)
+    bias = None if not synapse.bias else name(local("parameter", synapse.bias)) \
+        if synapse.bias in population.shared \
+        else Element(population_buffer(k, "param", synapse.bias), NEURON)
     value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
     passes: list[Statement] = []
     if at_arrival:  # the sum is built in a pass of its own, then read as the step's input

@@ -487,7 +487,8 @@ class NetworkSimulator:
             buffers["record"] = arrays.index
             buffers["n_record"] = np.array([arrays.index.size], np.int64)
         given = {u: arrays.inputs[u] for u in arrays.inputs}
-        shared = frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0)
+        shared = frozenset(p for p, (values, stride) in arrays.params.items()
+                           if stride == 0 or _one_value(values))
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
         threshold = sim._threshold(arrays.params, n)
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform,
@@ -815,6 +816,14 @@ def _source_time(simulators: dict, network: Any, name: str) -> tuple[float | Non
         sim = simulators[target]
         return sim.dt, sim.model.time_unit
     return None, ""
+
+
+def _one_value(values: np.ndarray) -> bool:
+    """Whether a per-neuron parameter holds one value, bit for bit (so -0.0 is not 0.0 and NaNs
+    differ): the program then reads it once, as a parameter given as a number (NIR graphs give
+    every parameter per neuron, the same in every neuron of a layer)."""
+    bits = values.view(f"u{values.dtype.itemsize}")
+    return bool(np.all(bits == bits[0]))
 
 
 def _common_rows(layouts: dict) -> int:
