@@ -148,6 +148,8 @@ def _fingerprint(network: Network) -> tuple:
 
 def _identity(linear: Any) -> bool:
     """Whether a path's map is x -> x (no bias)."""
+    if linear.identity:  # (a Flatten, a pass-through: known without looking at the matrix)
+        return True
     matrix = linear.matrix
     if not linear.diagonal or np.any(linear.bias) or matrix.shape[0] != matrix.shape[1]:
         return False
