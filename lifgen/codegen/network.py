@@ -907,15 +907,25 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
 
 def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     """The neurons that spiked in this step, in ascending order, which the projections visit
-    (spikes are rare: they read the list, not every neuron's flag). Eight flags are tested at
-    once, and only an octet with a spike is looked into."""
+    (spikes are rare: they read the list, not every neuron's flag). Eight flags are read as one
+    word, and a word's set flags are visited lowest first, one iteration each."""
     j, count = name("lg_j"), name("lg_n_spikes")
-    # without a branch (spikes are too irregular to predict): every neuron is written at the
-    # list's end, which moves on past it only when it spiked (the list never runs ahead of j)
-    append = Block((Store(population_buffer(k, "spike_list"), count, j),
-                    Assign("lg_n_spikes", plus(count, Element("lg_fired", "lg_j")))))
-    scan: list[Statement] = [Assign("lg_n_spikes", Integer(0)),
-                             *_flagged("lg_fired", population, "lg_j", (append,), every=True)]
+    spike_list = population_buffer(k, "spike_list")
+    octet, word = times(name("lg_o"), Integer(8)), name("lg_w")
+    octets, tail = _octets(population)
+    scan: list[Statement] = [Assign("lg_n_spikes", Integer(0))]
+    if octets is not None:
+        scan.append(For("lg_o", Integer(0), octets, (
+            Let("lg_w", Call("flags8", (name("lg_fired"), octet)), KEY, mutable=True),
+            Loop("lg_f", 8, Op(">", word, Integer(0)), (
+                Store(spike_list, count, plus(octet, Call("lowest8", (word,)))),
+                Assign("lg_n_spikes", plus(count, Integer(1))),
+                Assign("lg_w", Call("rest8", (word,))))))))
+    if tail is not None:  # without a branch: each neuron written at the list's end, which
+        # moves on past it only when it spiked
+        scan.append(For("lg_j", tail, _size(population), (
+            Store(spike_list, count, j),
+            Assign("lg_n_spikes", plus(count, Element("lg_fired", "lg_j"))))))
     if population.source not in COUNTED:
         scan += _counted(k, population)
     return [If(Op(">", count, Integer(0)), tuple(scan)), *_events(k, population, plan)]
@@ -1424,13 +1434,12 @@ def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:
             If(Op(">", RUN_TIME, Integer(0)), (For("lg_m", Integer(0), count, sample),))]
 
 
-def _flagged(flags: str, population: PopulationPlan, counter: str, body: tuple[Statement, ...],
-             every: bool = False) -> list[Statement]:
-    """`body` for each `counter` in 0..n whose flag is set (`every`: for each counter of an
-    octet with a flag set, which `body` tests itself), ascending; eight flags are tested at
+def _flagged(flags: str, population: PopulationPlan, counter: str,
+             body: tuple[Statement, ...]) -> list[Statement]:
+    """`body` for each `counter` in 0..n whose flag is set, ascending; eight flags are tested at
     once, and only an octet with one set is looked into (spikes are rare)."""
     octet = times(name("lg_o"), Integer(8))
-    each = body if every else (If(Element(flags, counter), body),)
+    each = (If(Element(flags, counter), body),)
     octets, tail = _octets(population)
     out: list[Statement] = [For("lg_o", Integer(0), octets, (
         If(Call("any8", (name(flags), octet)), (For(counter, octet, plus(octet, Integer(8)),

@@ -17,7 +17,8 @@ from ..cfamily.printer import (CALL_USES, ELEMENT_TYPES, StatementPrinter, state
 
 NETWORK_FUNCTION = "lg_network"
 ROWS_SUFFIX = "_rows"  # (threads > 1) a scratch parameter: every batch row's, one after another
-NETWORK_HELPERS = ("lg_any8", "lg_stream")  # the helpers network.c.j2 defines itself
+# the helpers network.c.j2 defines itself
+NETWORK_HELPERS = ("lg_any8", "lg_flags8", "lg_lowest8", "lg_rest8", "lg_stream")
 NETWORK_CDEF = (f"int {NETWORK_FUNCTION}(void *const *lg_buffers, int64_t lg_step0, "
                 "int64_t lg_n_steps, int64_t lg_n_batch, uint64_t lg_seed);\n")
 

@@ -23,7 +23,8 @@ KERNEL_CALLS = {
 }
 # lifgen's own functions that the coupled step calls with its arguments as they are.
 LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8", "stream": "lg_stream",
-                "uniform_in": "lg_uniform_in"}
+                "uniform_in": "lg_uniform_in", "flags8": "lg_flags8", "lowest8": "lg_lowest8",
+                "rest8": "lg_rest8"}
 # C types of the locals a Let declares (an INT flag is printed apart: a condition).
 LOCAL_TYPES = {REAL: "lg_real", INDEX: "int64_t", KEY: "uint64_t", DOUBLE: "double"}
 # C element types of the arrays a view places (the kernel's float type by default).
@@ -39,7 +40,8 @@ CALL_USES: dict[str, tuple[str, ...]] = {
     "exp": ("lg_exp",), "expm1": ("lg_expm1",), "log": ("lg_log",), "log1p": ("lg_log1p",),
     "tanh": ("lg_tanh",), "exprel": ("lg_exprel",), "sin": ("lg_sin",), "cos": ("lg_cos",),
     "pow": ("lg_pow",), "propagator": ("lg_propagator",), "expm": ("lg_expm",),
-    "uniform": ("lg_uniform",), "any8": ("lg_any8",),
+    "uniform": ("lg_uniform",), "any8": ("lg_any8",), "flags8": ("lg_flags8",),
+    "lowest8": ("lg_lowest8",), "rest8": ("lg_rest8",),
     "stream": ("lg_stream", "lg_uniform"), "uniform_in": ("lg_stream", "lg_uniform"),
 }
 
