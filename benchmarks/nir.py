@@ -37,6 +37,7 @@ GRAPHS = {  # name -> (file, convention, input shape, T, input density)
     "braille": ("braille_noDelay_bias_zero.nir", "snntorch", (12,), 256, 0.1),
     "cnn": ("cnn_sinabs.nir", "sinabs", (2, 34, 34), 100, 0.05)}
 TITLES = {"braille": "Braille RNN (snnTorch 1.0)", "cnn": "N-MNIST CNN (Sinabs 3.1)"}
+GOALS = {1: 100, 256: 20}  # issue 21: the speed-up over the importing tool, by batch
 
 
 def events(steps, batch, shape, p, seed=0):
@@ -158,7 +159,7 @@ def report(quick=False):
              "speed-up best | median | CPU lifgen / torch, best | speed-up (CPU) | "
              "output spikes lifgen / torch |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    notes = []
+    notes, ratios = [], {}
     for graph in ("braille", "cnn"):
         steps = GRAPHS[graph][3] // (2 if quick else 1)
         for batch in (1, 256):
@@ -184,6 +185,8 @@ def report(quick=False):
             if torch is not None:
                 torch.close()
             per = 1e3 / batch  # ms per sample
+            if theirs:
+                ratios[(graph, batch)] = min(theirs_cpu) / min(ours_cpu[TITLES[graph]])
             for title, times in ours.items():
                 row = f"| {title} | {batch} | {steps} | {min(times) * per:.3f} ms | " \
                       f"{statistics.median(times) * per:.3f} ms | "
@@ -230,6 +233,11 @@ def report(quick=False):
         "(the tests compare float64, spike for spike)."]
     if not python:
         lines.append("Torch columns need $LIFGEN_BENCH_SNNTORCH_PYTHON (torch, snnTorch, Sinabs).")
+    if ratios:
+        lines += ["", "Issue 21's goals, by CPU time (best rounds): " + "; ".join(
+            f"{TITLES[graph]} at batch {batch}: {ratio:.1f}x, goal {GOALS[batch]}x "
+            f"({'met' if ratio >= GOALS[batch] else 'not met'})"
+            for (graph, batch), ratio in ratios.items()) + "."]
     return lines
 
 

@@ -82,7 +82,8 @@ FUNCTIONS = {"exp": "_exp", "expm1": "_expm1", "log": "_log", "log1p": "_log1p",
              "abs": "abs", "min": "_min", "max": "_max", "pow": "_pow", "exprel": "_exprel", "inverse_exprel": "_inverse_exprel",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
              "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
-             "uniform_in": "_uniform_in"}
+             "uniform_in": "_uniform_in", "flags8": "_flags8", "lowest8": "_lowest8",
+             "rest8": "_rest8"}
 
 
 def expression(node):
@@ -266,7 +267,10 @@ def helpers(levels=None):
             "_clip": lambda x, low, high: _min(_max(x, low), high),
             "_quantize": lambda x: min(levels, key=lambda level: abs(x - level)),
             "_uniform": _uniform,
-            "_expm": lambda n, h, entries: list(_expm_of(n, (h, *entries)).reshape(-1)), "_stream": _stream, "_uniform_in": _uniform_in, "_any8": lambda flags, i: bool(flags[i:i + 8].any())}
+            "_expm": lambda n, h, entries: list(_expm_of(n, (h, *entries)).reshape(-1)), "_stream": _stream, "_uniform_in": _uniform_in, "_any8": lambda flags, i: bool(flags[i:i + 8].any()),
+            "_flags8": lambda flags, i: int.from_bytes(bytes(flags[i:i + 8]), "little"),
+            "_lowest8": lambda x: ((x & -x).bit_length() - 1) >> 3,
+            "_rest8": lambda x: x & (x - 1)}
 
 
 class Runner:

@@ -494,7 +494,8 @@ def test_more_bad_network_input_is_a_clear_error(call, message):
 def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
     """Every population's layout and the network's own check share one query of the memory
     available (each query reads /proc and the cgroup's files: a run at batch 1 is mostly such
-    overhead), and max_memory still refuses a run too large for it."""
+    overhead); a run smaller than memory.SMALL_RUN does not ask at all; and max_memory still
+    refuses a run too large for it."""
     from lifgen.runtime import memory
 
     net, data = snntorch_network("subtract", "float32")
@@ -504,6 +505,9 @@ def test_a_network_run_asks_the_machine_for_its_memory_once(monkeypatch):
     asked = []
     available = memory.available_bytes
     monkeypatch.setattr(memory, "available_bytes", lambda: asked.append(1) or available())
+    simulator.run(steps)
+    assert asked == []
+    monkeypatch.setattr(memory, "SMALL_RUN", 0)  # as a run too large to skip the question
     simulator.run(steps)
     assert len(asked) == 1
     with pytest.raises(InputError, match="max_memory"):
@@ -632,3 +636,28 @@ def test_a_rerun_reuses_its_checked_layout_only_while_the_values_are_the_same():
     assert picked["lif1"].traces["V"].shape[-1] == 2 and picked["lif2"].traces["V"].shape[-1] == 1
     assert np.array_equal(picked["lif1"].traces["V"],
                           fresh(n_steps=steps, record=neurons)["lif1"].traces["V"])
+
+
+def test_a_parameter_array_of_one_value_is_read_once_with_the_same_numbers():
+    """A per-neuron parameter array whose values are one value bit for bit (as NIR gives every
+    parameter) runs as a number given once: the program reads it once per step, not once per
+    neuron, and every spike and membrane still equals snnTorch's; a -0.0 among zeros keeps the
+    array per neuron."""
+    net, data = snntorch_network("subtract", "float32")
+    for layer in (1, 2, 3):
+        population = net.populations[f"lif{layer}"]
+        population.params.update(beta=np.full(population.n, population.params["beta"]),
+                                 threshold=np.full(population.n, population.params["threshold"]))
+    simulator = net.compile(dtype="float32")
+    steps = data["input"].shape[0]
+    result = simulator.run(steps, record={f"lif{k}": ["V"] for k in (1, 2, 3)}, spikes="raster")
+    for k in (1, 2, 3):
+        assert f"p_threshold = lg_P{k}_param_threshold[0];" in simulator.source()
+        assert np.array_equal(result[f"lif{k}"].spikes, data[f"spk{k}"] != 0), k
+        assert np.array_equal(result[f"lif{k}"].traces["V"], data[f"mem{k}"]), k
+    net.populations["lif1"].params["b"] = np.zeros(net.populations["lif1"].n)
+    net.populations["lif2"].params["b"] = np.array([0.0] * 3 + [-0.0] + [0.0] * (
+        net.populations["lif2"].n - 4))
+    simulator.run(steps)
+    assert "p_b = lg_P1_param_b[0];" in simulator.source()
+    assert "lg_P2_param_b[lg_i]" in simulator.source()

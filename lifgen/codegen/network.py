@@ -735,7 +735,8 @@ def _neuron_update(k: int, population: PopulationPlan, plan: NetworkPlan,
         update += _winner_phases(k, population, winner) if plan.gather else [
             Phase(f"P{k}_winner", tuple(winner))]
     else:
-        body = [*arrivals, *step.step, *step.after_spike, *stores, spiked_store]
+        arrived, neuron_step = _synapse_locals(arrivals, step.step)
+        body = [*arrived, *neuron_step, *step.after_spike, *stores, spiked_store]
         if count_state:  # its spikes are the count: the flag may be unread
             body = _without_spike_flag(tuple(body))
         update = [Phase(f"P{k}_update", (For(NEURON, Integer(0), size, tuple(body)),),
@@ -917,15 +918,25 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
 
 def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     """The neurons that spiked in this step, in ascending order, which the projections visit
-    (spikes are rare: they read the list, not every neuron's flag). Eight flags are tested at
-    once, and only an octet with a spike is looked into."""
+    (spikes are rare: they read the list, not every neuron's flag). Eight flags are read as one
+    word, and a word's set flags are visited lowest first, one iteration each."""
     j, count = name("lg_j"), name("lg_n_spikes")
-    # without a branch (spikes are too irregular to predict): every neuron is written at the
-    # list's end, which moves on past it only when it spiked (the list never runs ahead of j)
-    append = Block((Store(population_buffer(k, "spike_list"), count, j),
-                    Assign("lg_n_spikes", plus(count, Element("lg_fired", "lg_j")))))
-    scan: list[Statement] = [Assign("lg_n_spikes", Integer(0)),
-                             *_flagged("lg_fired", population, "lg_j", (append,), every=True)]
+    spike_list = population_buffer(k, "spike_list")
+    octet, word = times(name("lg_o"), Integer(8)), name("lg_w")
+    octets, tail = _octets(population)
+    scan: list[Statement] = [Assign("lg_n_spikes", Integer(0))]
+    if octets is not None:
+        scan.append(For("lg_o", Integer(0), octets, (
+            Let("lg_w", Call("flags8", (name("lg_fired"), octet)), KEY, mutable=True),
+            Loop("lg_f", 8, Op(">", word, Integer(0)), (
+                Store(spike_list, count, plus(octet, Call("lowest8", (word,)))),
+                Assign("lg_n_spikes", plus(count, Integer(1))),
+                Assign("lg_w", Call("rest8", (word,))))))))
+    if tail is not None:  # without a branch: each neuron written at the list's end, which
+        # moves on past it only when it spiked
+        scan.append(For("lg_j", tail, _size(population), (
+            Store(spike_list, count, j),
+            Assign("lg_n_spikes", plus(count, Element("lg_fired", "lg_j"))))))
     if population.source not in COUNTED:
         scan += _counted(k, population)
     return [If(Op(">", count, Integer(0)), tuple(scan)), *_events(k, population, plan)]
@@ -962,6 +973,25 @@ def _traces(k: int, population: PopulationPlan) -> list[Statement]:
         for s in population.traced))]
 
 
+def _synapse_locals(arrivals: list[Statement], step: tuple[Statement, ...]
+                    ) -> tuple[list[Statement], list[Statement]]:
+    """The arrivals and the neuron's step with each synapse type's input of the step a local
+    where the step reads it once, first thing: the value goes straight into the step's local
+    (y_I), not through its scratch row (one store and one load fewer per neuron)."""
+    stored = {s.array: s for s in arrivals if isinstance(s, Store)
+              and s.array.startswith(ARRAY_PREFIXES["synapse"]) and s.index == name(NEURON)}
+    read = {s.value.array: s.name for s in step if isinstance(s, Let)
+            and isinstance(s.value, Element) and s.value.array in stored
+            and s.value.index in (NEURON, name(NEURON))}
+    rest = [s for s in step if not (isinstance(s, Let) and isinstance(s.value, Element)
+                                    and s.value.array in read)]
+    read = {array: y for array, y in read.items() if array not in identifiers(rest)}  # once
+    arrived = [Let(read[s.array], s.value) if isinstance(s, Store) and s.array in read else s
+               for s in arrivals]
+    return arrived, [s for s in step if not (isinstance(s, Let) and isinstance(s.value, Element)
+                                             and s.value.array in read)]
+
+
 def arriving_view(synapse: str) -> str:
     """The view of what synapse type `synapse` of a population receives this step: its ring's
     slot of the step, to which plastic projections' on_pre adds before the neurons read it."""
@@ -988,8 +1018,9 @@ def _delivery(k: int, population: PopulationPlan, synapse: Synapse,
                           times(plus(times(ROW, Integer(slots)),
                                      Remainder(TIME, Integer(slots))), _size(population))))
         arriving = Element(ring, NEURON)
-    bias = (Element(population_buffer(k, "param", synapse.bias), NEURON) if synapse.bias
-            else None)
+    bias = None if not synapse.bias else name(local("parameter", synapse.bias)) \
+        if synapse.bias in population.shared \
+        else Element(population_buffer(k, "param", synapse.bias), NEURON)
     value = arriving if bias is None else (bias if arriving is None else Op("+", bias, arriving))
     passes: list[Statement] = []
     if at_arrival:  # the sum is built in a pass of its own, then read as the step's input
@@ -1463,13 +1494,12 @@ def _recorded(j: int, plastic: Plastic, site: Site) -> list[Statement]:
             If(Op(">", RUN_TIME, Integer(0)), (For("lg_m", Integer(0), count, sample),))]
 
 
-def _flagged(flags: str, population: PopulationPlan, counter: str, body: tuple[Statement, ...],
-             every: bool = False) -> list[Statement]:
-    """`body` for each `counter` in 0..n whose flag is set (`every`: for each counter of an
-    octet with a flag set, which `body` tests itself), ascending; eight flags are tested at
+def _flagged(flags: str, population: PopulationPlan, counter: str,
+             body: tuple[Statement, ...]) -> list[Statement]:
+    """`body` for each `counter` in 0..n whose flag is set, ascending; eight flags are tested at
     once, and only an octet with one set is looked into (spikes are rare)."""
     octet = times(name("lg_o"), Integer(8))
-    each = body if every else (If(Element(flags, counter), body),)
+    each = (If(Element(flags, counter), body),)
     octets, tail = _octets(population)
     out: list[Statement] = [For("lg_o", Integer(0), octets, (
         If(Call("any8", (name(flags), octet)), (For(counter, octet, plus(octet, Integer(8)),

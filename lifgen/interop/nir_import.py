@@ -11,6 +11,7 @@ InputError that names it and lists those supported."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -119,16 +120,18 @@ class Interface:
     # the populations fed only by convolutions, numbered channels-last: population -> its
     # (channels, rows, columns)
     channels_last: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    _nir_orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def in_nir_order(self, population: str, array: np.ndarray) -> np.ndarray:
         """A population's values along their last axis (its neurons) in NIR's C order of
         (channel, row, column): a population numbered channels-last is put back."""
         shape = self.channels_last.get(population)
-        if shape is None or np.ndim(array) == 0 or np.shape(array)[-1] != int(np.prod(shape)):
+        if shape is None or np.ndim(array) == 0 or np.shape(array)[-1] != math.prod(shape):
             return array
-        lead = np.shape(array)[:-1]
-        last = np.reshape(array, (*lead, *shape[1:], shape[0]))
-        return np.ascontiguousarray(np.moveaxis(last, -1, len(lead))).reshape(array.shape)
+        order = self._nir_orders.get(population)
+        if order is None:  # NIR's neuron i is the channels-last neuron order[i]
+            order = self._nir_orders[population] = np.argsort(channels_last_order(shape))
+        return np.take(array, order, axis=-1)
 
 
 def _identity(n: int, delay: int = 0, shape: tuple[int, ...] = ()) -> LinearMap:

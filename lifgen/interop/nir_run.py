@@ -4,7 +4,6 @@ back with NIR's shapes from what feeds them (spikes, or a non-spiking node's sta
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Mapping
 
 import numpy as np
@@ -108,10 +107,10 @@ def _binary(array: np.ndarray) -> bool:
 def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopulation],
                target: str, dtype: str) -> Any:
     """The compiled network with these sources: built once per (target, dtype, source kinds
-    and shapes: a program is specialised to its raster's strides) while the network's populations and projections stay as they were (their parameters
-    digested), its sources swapped in for each run (a program reads their arrays at run time,
-    so the kernels and their cache are reused: a run at batch 1 costs the simulation, not a
-    compile)."""
+    and shapes: a program is specialised to its raster's strides) while the network's
+    populations and projections stay the same objects, its sources swapped in for each run (a
+    program reads their arrays at run time, so the kernels and their cache are reused: a run at
+    batch 1 costs the simulation, not a compile)."""
     key = (target, dtype, tuple((name, type(population.source).__name__,
                                  _source_shape(population.source))
                                 for name, population in sources.items()))
@@ -136,23 +135,21 @@ def _source_shape(source: Any) -> tuple[int, ...]:
 
 
 def _fingerprint(network: Network) -> tuple:
-    """What a cached program depends on: each neuron population's model, size, options and
-    parameters (digested), and the projections (by identity: they are not changed in place)."""
-    parts: list[Any] = []
-    for name, population in network.populations.items():
-        if isinstance(population, SourcePopulation):
-            continue
-        params = tuple((k, hashlib.sha1(np.ascontiguousarray(v).tobytes()).hexdigest()
-                        if isinstance(v, np.ndarray) else repr(v))
-                       for k, v in sorted(population.params.items()))
-        parts.append((name, id(population.model), population.n, params,
-                      repr(sorted(population.options.items())),
-                      repr(sorted(population.initial.items()))))
-    return tuple(parts), tuple(id(p) for p in network.projections)
+    """What a cached program depends on: each neuron population (by identity), its model, size
+    and options, and the projections (by identity: they are not changed in place). Parameters
+    and initial states are not part of it: the compiled network lays them out again when they
+    change (laid_out.Kept compares them with its copies)."""
+    parts = tuple((name, id(population), id(population.model), population.n,
+                   repr(sorted(population.options.items())))
+                  for name, population in network.populations.items()
+                  if not isinstance(population, SourcePopulation))
+    return parts, tuple(id(p) for p in network.projections)
 
 
 def _identity(linear: Any) -> bool:
     """Whether a path's map is x -> x (no bias)."""
+    if linear.identity:  # (a Flatten, a pass-through: known without looking at the matrix)
+        return True
     matrix = linear.matrix
     if not linear.diagonal or np.any(linear.bias) or matrix.shape[0] != matrix.shape[1]:
         return False

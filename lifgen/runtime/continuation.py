@@ -4,6 +4,7 @@ arrays of the run that continues it, refused with the reason where they do not f
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Mapping
 
@@ -28,10 +29,18 @@ def carried(initial: Any) -> Pending | None:
     return pending
 
 
-def kept(buffers: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Copies of the buffers a continued run needs, by name."""
-    return {name: np.array(array) for name, array in buffers.items()
-            if CARRIED.fullmatch(name)}
+def kept(buffers: Mapping[str, np.ndarray], own: bool = False) -> dict[str, np.ndarray]:
+    """Copies of the buffers a continued run needs, by name; with `own` (the buffers are the
+    run's own, allocated for it), the spikes of the last step and the delay rings as they are,
+    as nothing else holds them (a plastic projection's synapses are copied: its Result's are
+    views of them)."""
+    return {name: buffers[name] if own and name.startswith("lg_P") else np.array(buffers[name])
+            for name in _carried(tuple(buffers))}
+
+
+@functools.lru_cache(maxsize=64)
+def _carried(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in names if CARRIED.fullmatch(name))
 
 
 def restore(pending: Pending | None, buffers: Mapping[str, np.ndarray], made_by: str) -> int:

@@ -20,6 +20,10 @@ EVENT_PEAK_BYTES = 32
 # step and neuron columns computed from it.
 CHUNK_EVENT_BYTES = 1 + 3 * 8
 UNKNOWN = 1 << 50  # no known limit
+# A network run whose arrays take less than this does not ask the machine what it has free
+# (reading /proc and the cgroup's files takes longer than the rest of a small run's checks);
+# one given max_memory, spike events or inputs of its own, or more rows, is checked as always.
+SMALL_RUN = 32 * 2**20
 
 
 def available_bytes() -> int:
@@ -108,6 +112,11 @@ def _status_bytes(key: str) -> int:
     except (OSError, ValueError, IndexError):
         pass
     return 0
+
+
+def small(parts: Mapping[str, int]) -> bool:
+    """Whether a run's parts ({what: bytes}) add up to less than SMALL_RUN."""
+    return sum(parts.values()) < SMALL_RUN
 
 
 def limit(max_memory: float | None) -> int:

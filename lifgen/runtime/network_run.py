@@ -258,17 +258,22 @@ class NetworkSimulator:
         pending = continuation.carried(initial)
         populations = self._with_initial(self.with_params(params),
                                          self._per_population(initial, "initial"))
-        max_memory = memory.limit(max_memory)  # asked of the machine once for the whole run
-        room = memory.check(self._footprint(populations, n_steps, 1, spikes, record,
-                                            record_synapses),
-                            max_memory)  # (one batch row: inputs give more, checked again below)
+        # (one batch row: inputs give more, checked again below)
+        parts = self._footprint(populations, n_steps, 1, spikes, record, record_synapses)
+        # the machine is asked once for the whole run, and not for a small one (memory.SMALL_RUN)
+        unasked = max_memory is None and not inputs and spikes != "events"
+        max_memory = memory.UNKNOWN if unasked and memory.small(parts) \
+            else memory.limit(max_memory)
+        room = memory.check(parts, max_memory)
         layouts = {name: self._layout(name, n_steps, inputs.get(name), record.get(name),
                                       spikes, seed, allow_nan, max_memory, populations[name])
                    for name in self.order}
         rows = _common_rows(layouts)
         if rows > 1:
-            room = memory.check(self._footprint(populations, n_steps, rows, spikes, record,
-                                                record_synapses), max_memory)
+            parts = self._footprint(populations, n_steps, rows, spikes, record, record_synapses)
+            if max_memory == memory.UNKNOWN and not memory.small(parts):
+                max_memory = memory.limit(None)
+            room = memory.check(parts, max_memory)
         plastic = self._plastic(rows, n_steps, record_synapses)
         variants = {name: layout.variant for name, layout in layouts.items()}
         recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
@@ -289,7 +294,8 @@ class NetworkSimulator:
                             room // memory.EVENT_PEAK_BYTES)
         result = self._result(layouts, arrays, n_steps, rows, spikes, events,
                               source.program.plan)
-        result.pending = Pending(clock + n_steps, continuation.kept(arrays), self._made_by())
+        result.pending = Pending(clock + n_steps, continuation.kept(arrays, own=True),
+                                 self._made_by())
         self._synapse_results(result, plastic, arrays, n_steps, rows, layouts, clock)
         for name, sim in self.simulators.items():
             short = past_substep_bound(sim.step_map, result.populations[name].state.get(
@@ -485,7 +491,8 @@ class NetworkSimulator:
             buffers["record"] = arrays.index
             buffers["n_record"] = np.array([arrays.index.size], np.int64)
         given = {u: arrays.inputs[u] for u in arrays.inputs}
-        shared = frozenset(p for p, (_, stride) in arrays.params.items() if stride == 0)
+        shared = frozenset(p for p, (values, stride) in arrays.params.items()
+                           if stride == 0 or _one_value(values))
         uniform = frozenset(u for u, entry in arrays.inputs.items() if not entry.neuron_stride)
         threshold = sim._threshold(arrays.params, n)
         return _Layout(buffers, record, arrays.rows, tuple(arrays.batch), given, shared, uniform,
@@ -817,6 +824,14 @@ def _source_time(simulators: dict, network: Any, name: str) -> tuple[float | Non
         sim = simulators[target]
         return sim.dt, sim.model.time_unit
     return None, ""
+
+
+def _one_value(values: np.ndarray) -> bool:
+    """Whether a per-neuron parameter holds one value, bit for bit (so -0.0 is not 0.0 and NaNs
+    differ): the program then reads it once, as a parameter given as a number (NIR graphs give
+    every parameter per neuron, the same in every neuron of a layer)."""
+    bits = values.view(f"u{values.dtype.itemsize}")
+    return bool(np.all(bits == bits[0]))
 
 
 def _common_rows(layouts: dict) -> int:

@@ -24,7 +24,8 @@ KERNEL_CALLS = {
 # lifgen's own functions that the coupled step calls with its arguments as they are.
 LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8", "stream": "lg_stream",
                 "uniform_in": "lg_uniform_in", "first_at_least": "lg_first_at_least",
-                "presynaptic": "lg_presynaptic"}
+                "presynaptic": "lg_presynaptic", "flags8": "lg_flags8", "lowest8": "lg_lowest8",
+                "rest8": "lg_rest8"}
 # C types of the locals a Let declares (an INT flag is printed apart: a condition).
 LOCAL_TYPES = {REAL: "lg_real", INDEX: "int64_t", KEY: "uint64_t", DOUBLE: "double"}
 # C element types of the arrays a view places (the kernel's float type by default).
@@ -42,7 +43,8 @@ CALL_USES: dict[str, tuple[str, ...]] = {
     "inverse_exprel": ("lg_inverse_exprel",), "sin": ("lg_sin",), "cos": ("lg_cos",),
     "pow": ("lg_pow",), "propagator": ("lg_propagator",), "expm": ("lg_expm",),
     "uniform": ("lg_uniform",), "any8": ("lg_any8",), "first_at_least": ("lg_first_at_least",),
-    "presynaptic": ("lg_presynaptic",),
+    "presynaptic": ("lg_presynaptic",), "flags8": ("lg_flags8",),
+    "lowest8": ("lg_lowest8",), "rest8": ("lg_rest8",),
     "stream": ("lg_stream", "lg_uniform"), "uniform_in": ("lg_stream", "lg_uniform"),
 }
 
