@@ -142,6 +142,23 @@ def test_cache_info_and_clear(tmp_path, monkeypatch):
     assert keep.read_text() == "mine"  # only lifgen's own files are removed
 
 
+def test_clear_also_removes_the_kernels_of_older_cache_schemas(tmp_path, monkeypatch):
+    """An upgraded lifgen never loads the kernels an older one built (another schema's folder):
+    `lifgen cache clear` removes them too, and nothing else there."""
+    monkeypatch.setenv("LIFGEN_CACHE_DIR", str(tmp_path))
+    old = tmp_path / f"v{build.CACHE_SCHEMA - 1}"
+    (old / "sources").mkdir(parents=True)
+    names = ["_lifgen_ab12.cpython-311-x86_64-linux-gnu.so", "_lifgen_ab12.json", "_lifgen_ab12.c"]
+    for name in names:
+        (old / name).write_text("an older lifgen's")
+    (old / "sources" / "_lifgen_cd34.json").write_text("{}")
+    (old / "mine.txt").write_text("mine")
+    assert build.older_cache_dirs() == [old]
+    assert build.clear_cache() == 1
+    left = sorted(p.name for p in old.rglob("*") if p.is_file() and p.parent.name != "locks")
+    assert left == ["mine.txt"]  # (the lock files stay, as in today's folder)
+
+
 def test_unsafe_cache_folder_is_refused(tmp_path, monkeypatch):
     folder = tmp_path / "shared"
     (folder / f"v{build.CACHE_SCHEMA}").mkdir(parents=True)

@@ -508,20 +508,29 @@ def cache_info() -> CacheInfo:
 
 
 def clear_cache() -> int:
-    """Delete lifgen's compiled kernels (only files lifgen itself names); return how many were
-    removed. What a running compile holds the lock of (its build folder, its outputs) is left
-    alone, and so are the lock files themselves."""
-    root = cache_dir()
+    """Delete lifgen's compiled kernels (only files lifgen itself names), those of older cache
+    schemas too (an upgraded lifgen never reads them again); return how many were removed.
+    What a running compile holds the lock of (its build folder, its outputs) is left alone, and
+    so are the lock files themselves."""
     removed = 0
-    for folder in (root, root / "tmp", root / "sources", root / "cubins"):
-        for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
-            key = entry.name[len(MODULE_PREFIX):].split(".")[0]
-            lock = MODULE_PREFIX + (key if folder in (root, root / "tmp") else f"{folder.name}-{key}")
-            if not _remove_unless_locked(entry, root / "locks" / f"{lock}.lock"):
-                continue
-            removed += folder == root and entry.name.endswith(LIBRARY_SUFFIX)
+    for root in (cache_dir(), *older_cache_dirs()):
+        for folder in (root, root / "tmp", root / "sources", root / "cubins"):
+            for entry in folder.glob(MODULE_PREFIX + "*") if folder.exists() else ():
+                key = entry.name[len(MODULE_PREFIX):].split(".")[0]
+                lock = MODULE_PREFIX + (key if folder in (root, root / "tmp")
+                                        else f"{folder.name}-{key}")
+                if not _remove_unless_locked(entry, root / "locks" / f"{lock}.lock"):
+                    continue
+                removed += folder == root and entry.name.endswith((LIBRARY_SUFFIX, ".pyd"))
     _loaded.clear()
     return removed
+
+
+def older_cache_dirs() -> list[Path]:
+    """The folders of earlier cache schemas beside today's (v1, v2, ...: kernels built by an
+    older lifgen, which this one never loads)."""
+    parent = cache_dir().parent
+    return [parent / f"v{n}" for n in range(1, CACHE_SCHEMA) if (parent / f"v{n}").is_dir()]
 
 
 def _remove_unless_locked(entry: Path, lock_path: Path) -> bool:
