@@ -4,10 +4,14 @@
 #include <stdint.h>
 #include <string.h>
 
+/* lifgen builds with -fvisibility=hidden and loads the library with cffi's ABI mode: the
+ * functions it calls are exported. */
+#define CEILING_ENTRY __attribute__((visibility("default")))
+
 /* A tile of 64 neurons kept in registers for all steps, constant per-neuron input. The last,
  * partial tile is padded (its extra lanes are simulated and discarded). Tiles are shared among
  * `threads` OpenMP threads. */
-int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float threshold,
+CEILING_ENTRY int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float threshold,
                            float *restrict v, const float *restrict input, int64_t *restrict count,
                            int threads)
 {
@@ -32,7 +36,7 @@ int ceiling_register_tiled(int64_t n_steps, int64_t n, float beta, float thresho
 }
 
 /* Branch-free, time outside: input streamed from a (T, N) array. */
-int ceiling_streamed(int64_t n_steps, int64_t n, float beta, float threshold,
+CEILING_ENTRY int ceiling_streamed(int64_t n_steps, int64_t n, float beta, float threshold,
                      float *restrict v, const float *restrict input, int64_t *restrict count)
 {
     for (int64_t t = 0; t < n_steps; ++t) {
@@ -49,7 +53,7 @@ int ceiling_streamed(int64_t n_steps, int64_t n, float beta, float threshold,
 
 /* Synaptic (second-order) LIF, register-tiled: I <- alpha*I + x, V <- beta*V + I; tiles shared
  * among `threads` OpenMP threads. */
-int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, float threshold,
+CEILING_ENTRY int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, float threshold,
                            float *restrict syn, float *restrict v, const float *restrict input,
                            int64_t *restrict count, int threads)
 {
@@ -75,7 +79,7 @@ int ceiling_synaptic_tiled(int64_t n_steps, int64_t n, float alpha, float beta, 
 }
 
 /* Read n floats once: how fast this machine streams an array from memory. */
-double ceiling_read(const float *restrict data, int64_t n)
+CEILING_ENTRY double ceiling_read(const float *restrict data, int64_t n)
 {
     float lanes[16] = {0};
     for (int64_t i = 0; i + 16 <= n; i += 16)
