@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -289,3 +290,24 @@ def test_kernels_exporting_the_same_names_each_call_their_own(tmp_path, monkeypa
     second = build.build(INTERPOSED % 2, cdef)
     assert (first.lib.lg_ask(), second.lib.lg_ask()) == (1, 2)
     assert (first.lib.lg_answer(), second.lib.lg_answer()) == (1, 2)
+
+
+def test_the_benchmarks_hand_written_kernels_load_and_count_lifgen_s_spikes():
+    """benchmarks/ceiling.c (what `python -m benchmarks` measures lifgen against) is built and
+    loaded as lifgen's kernels are: its functions exported, its spike counts lifgen's and
+    NumPy's on the leaky workload, streamed and register-tiled."""
+    import importlib.util
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "__main__.py"
+    spec = importlib.util.spec_from_file_location("lifgen_benchmarks_main", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)  # (the benchmarks are not an installed package)
+    ceiling_leaky, numpy_leaky = bench.ceiling_leaky, bench.numpy_leaky
+    steps, n = 50, 40
+    current = np.random.default_rng(3).uniform(0.0, 0.3, (steps, n)).astype(np.float32)
+    held = current[0].copy()
+    assert ceiling_leaky("ceiling_streamed", current, steps, n) == numpy_leaky(current, steps, n)
+    assert ceiling_leaky("ceiling_register_tiled", held, steps, n, 1) \
+        == numpy_leaky(held, steps, n) == bench.lifgen_workload("leaky", held, steps, n)() > 0
