@@ -221,3 +221,36 @@ def test_synapse_target_must_be_a_state():
         kicked(synapses={"exc": {"target": "h"}})
     with pytest.raises(ModelError, match="not both"):
         kicked(synapses={"exc": {"target": "g", "bias": "alpha"}})
+
+
+@pytest.mark.parametrize("kind", ["raster", "bernoulli"])
+def test_a_small_source_counts_and_lists_its_spikes_as_a_larger_one_does(kind):
+    """A source of at most SMALL neurons counts and lists its spikes in the pass that reads or
+    draws them; padded past SMALL with silent sources it scans its flags after that pass: the
+    same counts, raster and deliveries (three batch rows of a raster, in one block of rows)."""
+    from lifgen.codegen.network import SMALL
+
+    rng = np.random.default_rng(5)
+    n, steps = 12, 40
+    x = rng.random((steps, 3, n)) < 0.3
+    p = rng.uniform(0.1, 0.5, n)
+    w = rng.normal(0.1, 0.05, (9, n))
+    runs = []
+    for size in (n, SMALL + 8):
+        net = lifgen.Network()
+        pad = size - n
+        if kind == "raster":
+            net.add_source("x", np.concatenate([x, np.zeros((steps, 3, pad), bool)], axis=2))
+        else:
+            net.add_source("x", lifgen.Bernoulli(size, np.concatenate([p, np.zeros(pad)])))
+        net.add("a", kicked(), 9)
+        net.connect("x", "a", "exc", np.concatenate([w, np.zeros((9, pad))], axis=1))
+        runs.append(net.compile().run(steps, spikes="raster"))
+    small, large = runs
+    assert small["x"].spike_count.sum() > 0 and small["a"].spike_count.sum() > 0
+    assert np.array_equal(small["x"].spike_count, small["x"].spikes.sum(axis=0))
+    assert np.array_equal(small["x"].spikes, large["x"].spikes[..., :n])
+    assert np.array_equal(small["x"].spike_count, large["x"].spike_count[..., :n])
+    assert np.array_equal(small["a"].spikes, large["a"].spikes)
+    if kind == "raster":
+        assert np.array_equal(small["x"].spikes, x)
