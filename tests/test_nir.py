@@ -87,6 +87,10 @@ def test_the_braille_rnn_equals_snntorchs_import(name):
     assert np.max(np.abs(result["lif2"].traces["V"] - ref["mem2"])) < 1e-5
     assert np.max(np.abs(result["lif1_lif"].traces["V"] - ref["mem1"])) \
         < 1e-5 * max(1.0, np.abs(ref["mem1"]).max())
+    counted = lifgen.run_nir(net, {"input": ref["input"]}, dtype="float32", spikes="count")
+    assert counted["lif1_lif"].spikes is None and counted["input"].spikes is None
+    assert np.array_equal(counted["lif1_lif"].spike_count, (ref["spk1"] != 0).sum(axis=0))
+    assert np.array_equal(counted.outputs["output"], ref["spk2"] != 0)
 
 
 @pytest.mark.parametrize("name", ["lif_norse", "braille_noDelay_bias_zero"])
