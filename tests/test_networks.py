@@ -254,3 +254,23 @@ def test_a_small_source_counts_and_lists_its_spikes_as_a_larger_one_does(kind):
     assert np.array_equal(small["a"].spikes, large["a"].spikes)
     if kind == "raster":
         assert np.array_equal(small["x"].spikes, x)
+
+
+def test_a_small_network_runs_its_rows_in_blocks_with_narrow_vectors():
+    """A network of at most ROW_BLOCK_NEURONS neurons runs ROW_BLOCK batch rows per step, and
+    with every population under NARROW_VECTORS_BELOW neurons prefers 256-bit vectors; a larger
+    one runs its rows one after another (its rows' states would not stay in cache)."""
+    from lifgen.codegen.network import lower_network
+    from lifgen.targets.c.network import (NARROW_VECTORS_BELOW, ROW_BLOCK, ROW_BLOCK_NEURONS,
+                                          render_network, row_block)
+
+    for n, block, narrow in ((9, ROW_BLOCK, True), (NARROW_VECTORS_BELOW, ROW_BLOCK, False),
+                             (ROW_BLOCK_NEURONS, 1, False)):
+        net = lifgen.Network()
+        net.add_source("x", np.ones((3, 2, 4), bool))
+        net.add("a", kicked(), n)
+        net.connect("x", "a", "exc", np.ones((n, 4)))
+        plan = net.compile().plan({}, "count")
+        text = render_network(lower_network(plan)).text
+        assert row_block(plan) == block and ("lg_b0" in text) == (block > 1)
+        assert ("prefer-vector-width=256" in text) == narrow
