@@ -11,8 +11,9 @@ against the tool that imports them, on the same CPU in the same run, alternating
 float32, one thread each (torch.set_num_threads(1)); batches 1 and 256; the same Bernoulli
 input events on both sides (made before timing). A lifgen run is one run_nir call (inputs
 swapped into the compiled network, the outputs and every neuron's spike count read back:
-spikes="count"; the Braille RNN's Output reads spikes, so it keeps rasters); a torch run is the
-forward pass under torch.no_grad(), timed by its own process (benchmarks/nir_torch.py). The
+spikes="count"; the Braille RNN's Output reads the readout's spikes, so it keeps that raster); a
+torch run is the forward pass under torch.no_grad(), timed by its own process
+(benchmarks/nir_torch.py). The
 CNN's work table counts, per projection, the spikes and synaptic events of a sample-step against
 the multiply-adds of the dense layers torch runs. Torch rows need
 $LIFGEN_BENCH_SNNTORCH_PYTHON, a Python with torch 2.13, snnTorch 1.0 and Sinabs 3.1.

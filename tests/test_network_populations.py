@@ -382,6 +382,26 @@ def test_events_and_counts_agree_with_the_raster():
     assert "exc" in repr(raster) and raster.rates["exc"] > 0
 
 
+def test_a_run_keeps_the_rasters_it_is_asked_for():
+    """rasters= keeps those populations' rasters (the same as a run that keeps every one); the
+    others' spikes are None and their counts the same; a name not in the network, or rasters
+    without spikes="raster", is an InputError."""
+    net, parts = mixed_network()
+    run = dict(n_steps=300, inputs={"exc": {"I": parts["I_exc"]}, "inh": {"I": parts["I_inh"]}})
+    simulator = net.compile()
+    every = simulator.run(spikes="raster", **run)
+    some = simulator.run(spikes="raster", rasters=["inh"], **run)
+    assert some["inh"].spikes is not None and every["inh"].spike_count.sum() > 0
+    assert np.array_equal(some["inh"].spikes, every["inh"].spikes)
+    for name in ("src", "exc"):
+        assert some[name].spikes is None
+        assert np.array_equal(some[name].spike_count, every[name].spike_count)
+    with pytest.raises(InputError, match=r"rasters: no population \['out'\]"):
+        simulator.run(spikes="raster", rasters=["out"], **run)
+    with pytest.raises(InputError, match="rasters is for runs with spikes=\"raster\""):
+        simulator.run(spikes="count", rasters=["inh"], **run)
+
+
 @pytest.mark.parametrize("name", ["cuba", "coba"])
 def test_brette2007_as_two_populations_equals_the_one_population_network(name):
     """E and I as separate populations with four projections (lifgen.tools.brette2007.network)

@@ -221,3 +221,56 @@ def test_synapse_target_must_be_a_state():
         kicked(synapses={"exc": {"target": "h"}})
     with pytest.raises(ModelError, match="not both"):
         kicked(synapses={"exc": {"target": "g", "bias": "alpha"}})
+
+
+@pytest.mark.parametrize("kind", ["raster", "bernoulli"])
+def test_a_small_source_counts_and_lists_its_spikes_as_a_larger_one_does(kind):
+    """A source of at most SMALL neurons counts and lists its spikes in the pass that reads or
+    draws them; padded past SMALL with silent sources it scans its flags after that pass: the
+    same counts, raster and deliveries (three batch rows of a raster, in one block of rows)."""
+    from lifgen.codegen.network import SMALL
+
+    rng = np.random.default_rng(5)
+    n, steps = 12, 40
+    x = rng.random((steps, 3, n)) < 0.3
+    p = rng.uniform(0.1, 0.5, n)
+    w = rng.normal(0.1, 0.05, (9, n))
+    runs = []
+    for size in (n, SMALL + 8):
+        net = lifgen.Network()
+        pad = size - n
+        if kind == "raster":
+            net.add_source("x", np.concatenate([x, np.zeros((steps, 3, pad), bool)], axis=2))
+        else:
+            net.add_source("x", lifgen.Bernoulli(size, np.concatenate([p, np.zeros(pad)])))
+        net.add("a", kicked(), 9)
+        net.connect("x", "a", "exc", np.concatenate([w, np.zeros((9, pad))], axis=1))
+        runs.append(net.compile().run(steps, spikes="raster"))
+    small, large = runs
+    assert small["x"].spike_count.sum() > 0 and small["a"].spike_count.sum() > 0
+    assert np.array_equal(small["x"].spike_count, small["x"].spikes.sum(axis=0))
+    assert np.array_equal(small["x"].spikes, large["x"].spikes[..., :n])
+    assert np.array_equal(small["x"].spike_count, large["x"].spike_count[..., :n])
+    assert np.array_equal(small["a"].spikes, large["a"].spikes)
+    if kind == "raster":
+        assert np.array_equal(small["x"].spikes, x)
+
+
+def test_a_small_network_runs_its_rows_in_blocks_with_narrow_vectors():
+    """A network of at most ROW_BLOCK_NEURONS neurons runs ROW_BLOCK batch rows per step, and
+    with every population under NARROW_VECTORS_BELOW neurons prefers 256-bit vectors; a larger
+    one runs its rows one after another (its rows' states would not stay in cache)."""
+    from lifgen.codegen.network import lower_network
+    from lifgen.targets.c.network import (NARROW_VECTORS_BELOW, ROW_BLOCK, ROW_BLOCK_NEURONS,
+                                          render_network, row_block)
+
+    for n, block, narrow in ((9, ROW_BLOCK, True), (NARROW_VECTORS_BELOW, ROW_BLOCK, False),
+                             (ROW_BLOCK_NEURONS, 1, False)):
+        net = lifgen.Network()
+        net.add_source("x", np.ones((3, 2, 4), bool))
+        net.add("a", kicked(), n)
+        net.connect("x", "a", "exc", np.ones((n, 4)))
+        plan = net.compile().plan({}, "count")
+        text = render_network(lower_network(plan)).text
+        assert row_block(plan) == block and ("lg_b0" in text) == (block > 1)
+        assert ("prefer-vector-width=256" in text) == narrow

@@ -29,8 +29,8 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     """Run `network` (from lifgen.from_nir) on `inputs`, one (T, batch, *shape) array per Input
     node; `result.outputs[name]` is each Output node's (T, batch, *shape) array, and
     `result[population]` each population's Result: its spikes as a (T, batch, n) raster, or
-    with spikes="count" only their counts per neuron (`spike_count`; the rasters are kept all
-    the same where an Output node reads a population's spikes)."""
+    with spikes="count" only their counts per neuron (`spike_count`; a population whose spikes
+    an Output node reads keeps its raster all the same, the others none)."""
     interface = _interface(network)
     if spikes not in ("raster", "count"):
         raise InputError(f"spikes is 'raster' or 'count', got {spikes!r}")
@@ -73,9 +73,11 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
               if state is not None and name in feeding}
     for name, states in (record or {}).items():
         traced[name] = sorted(set(traced.get(name, [])) | set(states))
-    if any(interface.emits.get(name) is None for name in feeding):
-        spikes = "raster"  # (an Output node reads spikes)
-    result = simulator.run(steps, record=traced, spikes=spikes)
+    # an Output node that reads a population's spikes needs its raster (only its, unless asked)
+    rasters = sorted(name for name in feeding if interface.emits.get(name) is None)
+    kept = None if spikes == "raster" or not rasters else rasters
+    result = simulator.run(steps, record=traced, spikes="raster" if rasters else spikes,
+                           rasters=kept)
     for name in interface.channels_last:
         _in_nir_order(result.populations[name], interface, name)
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)

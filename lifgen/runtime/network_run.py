@@ -10,7 +10,7 @@ import hashlib
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import numpy as np
 
@@ -135,10 +135,12 @@ class NetworkSimulator:
     # -- the program -------------------------------------------------------------------------
 
     def plan(self, variants: dict[str, tuple], spikes: str,
-             recorded: frozenset[int] = frozenset()) -> NetworkPlan:
+             recorded: frozenset[int] = frozenset(),
+             unrastered: frozenset[str] = frozenset()) -> NetworkPlan:
         """The plan of a run whose populations have these layout variants (traced states,
-        shared parameters, uniform inputs; `_Layout.variant`), with a raster or not, recording
-        the chosen synapses of the plastic projections `recorded` (indices in plan order)."""
+        shared parameters, uniform inputs; `_Layout.variant`), with a raster or not (none for
+        the populations `unrastered`), recording the chosen synapses of the plastic projections
+        `recorded` (indices in plan order)."""
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
         direct = {id(p): self._direct(p) for p in network.projections}
@@ -155,9 +157,11 @@ class NetworkSimulator:
                     name, population.n, sim.step_map, rings=rings, traced=traced,
                     shared=frozenset(shared), uniform_inputs=frozenset(uniform), neuron0=neuron0,
                     inhibition=sim.semantics.inhibition,
-                    levels=tuple(sorted(sim.semantics.state_quant or ()))))
+                    levels=tuple(sorted(sim.semantics.state_quant or ())),
+                    unrecorded=name in unrastered))
             else:
-                populations.append(_source_plan(population, neuron0))
+                populations.append(dataclasses.replace(_source_plan(population, neuron0),
+                                                       unrecorded=name in unrastered))
             neuron0 += population.n
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0,
@@ -201,12 +205,14 @@ class NetworkSimulator:
         return sorted(self.network.projections, key=lambda p: rank[p.pre])
 
     def program(self, variants: dict[str, tuple], spikes: str,
-                recorded: frozenset[int] = frozenset()) -> Any:
-        """(source, kernel) of the program for these layout variants, spike mode and recorded
-        plastic projections, built once."""
-        key = (tuple(sorted(variants.items())), spikes, tuple(sorted(recorded)))
+                recorded: frozenset[int] = frozenset(),
+                unrastered: frozenset[str] = frozenset()) -> Any:
+        """(source, kernel) of the program for these layout variants, spike mode, recorded
+        plastic projections and populations without a raster, built once."""
+        key = (tuple(sorted(variants.items())), spikes, tuple(sorted(recorded)),
+               tuple(sorted(unrastered)))
         if key not in self._programs:
-            plan = self.plan(variants, spikes, recorded)
+            plan = self.plan(variants, spikes, recorded, unrastered)
             source = self.target.render_network(lower_network(plan))
             self._programs[key] = (source, self.target.build_network(source))
         return self._programs[key]
@@ -227,7 +233,8 @@ class NetworkSimulator:
             allow_nan: bool = False, max_memory: Any = None,
             record_synapses: dict | None = None, params: dict | None = None,
             executor: Any = None, shards: int | None = None,
-            initial: Mapping[str, Any] | None = None) -> NetworkResult:
+            initial: Mapping[str, Any] | None = None,
+            rasters: Collection[str] | None = None) -> NetworkResult:
         """Simulate `n_steps` steps (or a `duration`, "500 ms") of the whole network. `inputs`
         maps a population to its inputs, `record` a population to the states it traces (a list,
         or a dict of state -> neurons, as `run` takes it); `spikes` is "count", "raster" or
@@ -245,12 +252,17 @@ class NetworkSimulator:
         `initial` maps a population to initial states in place of those given to `Network.add`
         ({state: value}); `initial=result.state` of an earlier run continues it: the states,
         the spikes still in flight (delay rings, the last step's spikes), the plastic
-        projections' synapses and the clock of the draws, so that the two runs equal one."""
+        projections' synapses and the clock of the draws, so that the two runs equal one.
+
+        `rasters` (with spikes="raster") names the populations whose rasters the run keeps
+        (None: every one); the others' Result.spikes is None, their spike counts kept: a
+        population's raster costs a byte per neuron and step to write."""
         if executor is not None or shards is not None and (
                 prepare.count(shards, "shards", minimum=1) != 1):
             refuse_network(self.min_delay())
         n_steps = self._step_count(n_steps, duration)
         spikes = prepare.choice(spikes, "spikes", SPIKE_MODES)
+        unrastered = self._unrastered(rasters, spikes)
         allow_nan = checked_flag(allow_nan, "allow_nan")
         seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
         inputs = self._per_population(inputs, "inputs")
@@ -277,7 +289,7 @@ class NetworkSimulator:
         plastic = self._plastic(rows, n_steps, record_synapses)
         variants = {name: layout.variant for name, layout in layouts.items()}
         recorded = frozenset(j for j, laid in plastic.items() if laid["trace"] is not None)
-        source, kernel = self.program(variants, spikes, recorded)
+        source, kernel = self.program(variants, spikes, recorded, unrastered)
         self._last = source
         for layout in layouts.values():
             _widen(layout, rows)
@@ -306,6 +318,22 @@ class NetworkSimulator:
         if not allow_nan:
             _warn_nonfinite(result)
         return result
+
+    def _unrastered(self, rasters: Collection[str] | None, spikes: str) -> frozenset[str]:
+        """The populations whose raster a run does not keep: those `rasters` does not name."""
+        if rasters is None:
+            return frozenset()
+        if isinstance(rasters, str) or not isinstance(rasters, Collection):
+            raise InputError("rasters names the populations whose rasters the run keeps, e.g. "
+                             f"['out']; got {rasters!r}")
+        unknown = [name for name in rasters if name not in self.network.populations]
+        if unknown:
+            raise InputError(f"rasters: no population {unknown}; the network's are "
+                             f"{list(self.order)}")
+        if spikes != "raster":
+            raise InputError(f"rasters is for runs with spikes=\"raster\"; this one has "
+                             f"spikes={spikes!r}")
+        return frozenset(name for name in self.order if name not in rasters)
 
     def _plastic(self, rows: int, n_steps: int,
                  record_synapses: dict | None) -> dict[int, dict[str, Any]]:
@@ -559,7 +587,7 @@ class NetworkSimulator:
                 arrays[prefix + "events"] = np.zeros(n, dtype)
             arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
             arrays[prefix + "spike_total"] = np.zeros(1, np.int64)
-            if plan.raster:
+            if plan.raster and not population.unrecorded:
                 arrays[prefix + "raster"] = np.zeros(
                     (rows, n_steps, n) if raster_by_row(population, plan) else (n_steps, rows, n),
                     np.uint8)
