@@ -17,7 +17,7 @@ CODE_FIELDS = frozenset({
     "row", "rows_suffix", "scratch", "state", "step", "stride", "tile", "time", "trace", "x",
     # numbers
     "amplitude", "copies", "count", "digits", "dt", "index0", "n_neurons", "n_steps", "size",
-    "threads", "work_size", "first", "shift",
+    "threads", "work_size", "first", "shift", "row_block",
     # elementary.c.j2's macros: an argument (a C expression), a polynomial's coefficient, its
     # terms grouped by Estrin's scheme (C expressions) and the libm calls of the comparison build
     "u", "v", "terms", "double_call", "float_call", "x_lo",
