@@ -26,7 +26,7 @@ from lifgen.targets.c.render import kernel
 from lifgen.targets.cfamily.context import KernelContext
 from lifgen.targets.cfamily.elementary import BINARY, ELEMENTARY
 from lifgen.targets.cfamily.kernel import HELPERS, model_abi
-from lifgen.targets.cfamily.printer import CALL_USES, ExpressionPrinter
+from lifgen.targets.cfamily.printer import APPLIED, CALL_USES, ExpressionPrinter
 from lifgen.targets.cuda.render import device_functions
 
 SCAN = re.compile(r"\b(lg_\w+|LG_\w+)\b")  # what with_body once read off the text
@@ -129,5 +129,10 @@ def test_the_cases_exercise_every_helper_and_size():
     c_only = {"lg_flush_begin", "LG_TILE", "LG_BLOCK", "LG_CHUNK",
               "lg_expm",  # CUDA flushes by compiler flag, its prologue is C
               "lg_log"}  # the cases call log in constants only (lapicque's C): the prologue
+    # the C tiles schedule's rounds of calls (hodgkin_huxley's and cobahh's steps: exp,
+    # exprel and 1/exprel)
+    applied = {helper for helper in HELPERS if helper.startswith(APPLIED)}
+    unused |= applied - {APPLIED + f for f in ("exp", "exprel", "inverse_exprel")}
+    c_only |= applied
     assert set(HELPERS) - unused == _seen["c"] & set(HELPERS)
     assert set(HELPERS) - unused - c_only == _seen["cuda"] & set(HELPERS)

@@ -186,8 +186,18 @@ class MatrixExponential:
     entries: tuple[Expression, ...]
 
 
+@dataclass(frozen=True)
+class Apply:
+    """An elementary `function` applied in place to the first `count` values of `array`: the
+    calls of a round of a tile's step, gathered into one loop (targets/cfamily/call_rounds.py)."""
+
+    function: str
+    array: str
+    count: Expression
+
+
 Statement = Union[Comment, Let, Assign, If, Loop, Break, Block, Store, AddTo, For, View,
-                  MatrixExponential]
+                  MatrixExponential, Apply]
 
 
 @dataclass(frozen=True)
@@ -238,7 +248,7 @@ def identifiers(tree: object) -> set[str]:
             found.add(node.name)
         elif isinstance(node, (Store, AddTo)):
             found.add(node.array)
-        elif isinstance(node, View):
+        elif isinstance(node, (View, Apply)):
             found.add(node.array)
     return found
 

@@ -260,29 +260,8 @@ enum { LG_TILE = 32 };  /* neurons simulated together for all steps (uncoupled m
 #endif
 #endif
 #ifndef LG_VECTOR_DOUBLE
-/* The functions the kernel calls. A call left in a loop stops it vectorizing; this kernel calls
- * them at so many sites that, where the build enables OpenMP's simd declarations (lifgen's own
- * builds: -fopenmp-simd -DLG_SIMD_CLONES), each is compiled once more as a vector function, a
- * clone taking a vector of arguments that the vectorized loop calls: the same operations lane
- * by lane, so the same bits. Inlined at every site, a Hodgkin-Huxley kernel took 8 s to compile
- * rather than 1. The clones take as many lanes as the vectors loops are vectorized with hold
- * (512 bits with AVX-512: lifgen's builds ask gcc for them; 256 otherwise). Elsewhere (other
- * compilers, CUDA) they are inlined. */
-#if defined(LG_SIMD_CLONES) && !defined(__CUDACC__) && defined(__AVX512F__)
-#define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(8)") \
-    static __attribute__((noinline, unused))
-#define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(16)") \
-    static __attribute__((noinline, unused))
-#elif defined(LG_SIMD_CLONES) && !defined(__CUDACC__)
-#define LG_VECTOR_DOUBLE _Pragma("omp declare simd notinbranch simdlen(4)") \
-    static __attribute__((noinline, unused))
-#define LG_VECTOR_FLOAT _Pragma("omp declare simd notinbranch simdlen(8)") \
-    static __attribute__((noinline, unused))
-#elif defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__) && defined(__x86_64__)
-/* another build with gcc (an emitted library): gcc's own simd attribute, no flag needed */
-#define LG_VECTOR_DOUBLE static __attribute__((simd("notinbranch"), noinline, unused))
-#define LG_VECTOR_FLOAT static __attribute__((simd("notinbranch"), noinline, unused))
-#endif
+/* The functions the kernel calls, inlined at each of its few call sites (faster than a vector
+ * function's call, which spills the loop's vector registers). */
 #endif
 #ifndef LG_VECTOR_DOUBLE
 #define LG_VECTOR_DOUBLE LG_ELEMENTARY
@@ -483,6 +462,24 @@ LG_VECTOR_FLOAT float lg_inverse_exprelf(float x)
 }
 #endif
 
+/* Each function applied in place to n values (a round of a tile's step: the arguments of its
+ * calls, then their values), in one loop that vectorizes, compiled once. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LG_APPLY static __attribute__((noipa, unused))
+#elif defined(__GNUC__)
+#define LG_APPLY static __attribute__((noinline, unused))
+#else
+#define LG_APPLY static
+#endif
+LG_APPLY void lg_apply_exp(lg_real *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i) x[i] = lg_exp(x[i]);
+}
+LG_APPLY void lg_apply_inverse_exprel(lg_real *restrict x, int64_t n)
+{
+    for (int64_t i = 0; i < n; ++i) x[i] = lg_inverse_exprel(x[i]);
+}
+
 /* The first position in the sorted list `index` holding a value >= `value`. */
 static inline int64_t lg_lower_bound(const int64_t *index, int64_t count, int64_t value)
 {
@@ -679,6 +676,36 @@ static int lg_kernel(int64_t lg_n_steps,
         lg_real lg_x_h[LG_TILE];
         lg_real lg_x_n[LG_TILE];
         lg_real lg_held_I[LG_TILE];  /* the input of this tile, constant over time */
+        lg_real lg_round0_exp[8 * LG_TILE];
+        lg_real lg_round0_inverse_exprel[4 * LG_TILE];
+        lg_real lg_round1_exp[8 * LG_TILE];
+        lg_real lg_round1_inverse_exprel[4 * LG_TILE];
+        lg_real lg_round2_exp[8 * LG_TILE];
+        lg_real lg_round2_inverse_exprel[4 * LG_TILE];
+        lg_real lg_round3_exp[8 * LG_TILE];
+        lg_real lg_round3_inverse_exprel[4 * LG_TILE];
+        lg_real lg_kept_lg_sub1_V[LG_TILE];
+        lg_real lg_kept_lg_sub1_h[LG_TILE];
+        lg_real lg_kept_lg_sub1_m[LG_TILE];
+        lg_real lg_kept_lg_sub1_n[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage1_V[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage1_h[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage1_m[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage1_n[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage2_V[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage2_h[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage2_m[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage2_n[LG_TILE];
+        lg_real lg_kept_lg_sub1_stage3_V[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage1_V[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage1_h[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage1_m[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage1_n[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage2_V[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage2_h[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage2_m[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage2_n[LG_TILE];
+        lg_real lg_kept_lg_sub2_stage3_V[LG_TILE];
         int32_t lg_spiked[LG_TILE];
         int32_t lg_tally[LG_TILE];
         for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
@@ -698,26 +725,52 @@ static int lg_kernel(int64_t lg_n_steps,
         if (lg_count == LG_TILE && !lg_spikes && !lg_recording) {
         for (int64_t lg_step = 0; lg_step < lg_n_steps; ++lg_step) {
             const lg_real *restrict lg_in_I = lg_held_I;  /* constant over time */
+            /* The step in rounds: each loop stores the arguments of the calls it makes possible,
+             * each function then runs over them at once (no call inside the loops). */
+            const int64_t lg_lanes = LG_TILE;
             for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
                 const lg_real s_V = lg_x_V[lg_i];
                 const lg_real s_m = lg_x_m[lg_i];
                 const lg_real s_h = lg_x_h[lg_i];
                 const lg_real s_n = lg_x_n[lg_i];
                 const lg_real u_I = lg_in_I[lg_i];
-                /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
-                const lg_real lg_sub1_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V);
-                /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
-                const lg_real lg_sub1_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V);
-                /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
-                const lg_real lg_sub1_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V);
-                /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
-                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V));
-                /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
-                const lg_real lg_sub1_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V);
-                /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
-                const lg_real lg_sub1_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V);
                 /* sub1_stage1_V = k10*(I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V))) */
                 const lg_real lg_sub1_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V) - p_g_K*(s_n*s_n*(s_n*s_n)*(lg_k12 + s_V)) - p_g_Na*(s_h*(s_m*s_m*s_m)*(lg_k13 + s_V)));
+                lg_round0_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V;
+                lg_round0_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V;
+                lg_round0_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V;
+                lg_round0_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V;
+                lg_round0_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V;
+                lg_round0_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V;
+                lg_round0_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V;
+                lg_round0_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V;
+                lg_round0_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V;
+                lg_round0_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V;
+                lg_round0_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V;
+                lg_round0_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V;
+                lg_kept_lg_sub1_stage1_V[lg_i] = lg_sub1_stage1_V;
+            }
+            lg_apply_exp(lg_round0_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round0_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
+                const lg_real s_V = lg_x_V[lg_i];
+                const lg_real s_m = lg_x_m[lg_i];
+                const lg_real s_h = lg_x_h[lg_i];
+                const lg_real s_n = lg_x_n[lg_i];
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_stage1_V = lg_kept_lg_sub1_stage1_V[lg_i];
+                /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
+                const lg_real lg_sub1_stage1_alpha_m = lg_round0_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
+                const lg_real lg_sub1_stage1_beta_m = 4.0*lg_round0_exp[0*lg_lanes + lg_i];
+                /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
+                const lg_real lg_sub1_stage1_alpha_h = 0.07*lg_round0_exp[1*lg_lanes + lg_i];
+                /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
+                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_round0_exp[2*lg_lanes + lg_i]);
+                /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
+                const lg_real lg_sub1_stage1_alpha_n = 0.1*lg_round0_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
+                const lg_real lg_sub1_stage1_beta_n = 0.125*lg_round0_exp[3*lg_lanes + lg_i];
                 /* sub1_stage1_m = sub1_stage1_alpha_m*(1 - m) - sub1_stage1_beta_m*m */
                 const lg_real lg_sub1_stage1_m = lg_sub1_stage1_alpha_m*(1.0 - s_m) - lg_sub1_stage1_beta_m*s_m;
                 /* sub1_stage1_h = sub1_stage1_alpha_h*(1 - h) - h*sub1_stage1_beta_h */
@@ -725,17 +778,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_n = sub1_stage1_alpha_n*(1 - n) - sub1_stage1_beta_n*n */
                 const lg_real lg_sub1_stage1_n = lg_sub1_stage1_alpha_n*(1.0 - s_n) - lg_sub1_stage1_beta_n*s_n;
                 /* sub1_stage2_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_m = lg_round0_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub1_stage2_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_m = 4.0*lg_round0_exp[4*lg_lanes + lg_i];
                 /* sub1_stage2_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_h = 0.07*lg_round0_exp[5*lg_lanes + lg_i];
                 /* sub1_stage2_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
+                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_round0_exp[6*lg_lanes + lg_i]);
                 /* sub1_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_n = 0.1*lg_round0_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub1_stage2_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_n = 0.125*lg_round0_exp[7*lg_lanes + lg_i];
                 /* sub1_stage2_V = k10*(I - g_L*(k11 + V + k18*sub1_stage1_V) - g_K*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n)*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n))*(k12 + V + k18*sub1_stage1_V)) - g_Na*((m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(h + k18*sub1_stage1_h)*(k13 + V + k18*sub1_stage1_V))) */
                 const lg_real lg_sub1_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage1_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n)*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage1_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_h + lg_k18*lg_sub1_stage1_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage1_V)));
                 /* sub1_stage2_m = sub1_stage2_alpha_m*(1 - m - k18*sub1_stage1_m) - sub1_stage2_beta_m*(m + k18*sub1_stage1_m) */
@@ -744,20 +797,58 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_sub1_stage2_h = lg_sub1_stage2_alpha_h*(1.0 - s_h - lg_k18*lg_sub1_stage1_h) - lg_sub1_stage2_beta_h*(s_h + lg_k18*lg_sub1_stage1_h);
                 /* sub1_stage2_n = sub1_stage2_alpha_n*(1 - n - k18*sub1_stage1_n) - sub1_stage2_beta_n*(n + k18*sub1_stage1_n) */
                 const lg_real lg_sub1_stage2_n = lg_sub1_stage2_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage1_n) - lg_sub1_stage2_beta_n*(s_n + lg_k18*lg_sub1_stage1_n);
-                /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
-                /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
-                /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V);
-                /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
-                /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
-                /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
                 /* sub1_stage3_V = k10*(I - g_L*(k11 + V + k18*sub1_stage2_V) - g_K*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n)*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n))*(k12 + V + k18*sub1_stage2_V)) - g_Na*((m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(h + k18*sub1_stage2_h)*(k13 + V + k18*sub1_stage2_V))) */
                 const lg_real lg_sub1_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage2_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n)*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage2_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_h + lg_k18*lg_sub1_stage2_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage2_V)));
+                lg_round1_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V;
+                lg_round1_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V;
+                lg_round1_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V;
+                lg_round1_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V;
+                lg_round1_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V;
+                lg_round1_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V;
+                lg_round1_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V;
+                lg_round1_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V;
+                lg_round1_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V;
+                lg_round1_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V;
+                lg_round1_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V;
+                lg_round1_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V;
+                lg_kept_lg_sub1_stage1_h[lg_i] = lg_sub1_stage1_h;
+                lg_kept_lg_sub1_stage1_m[lg_i] = lg_sub1_stage1_m;
+                lg_kept_lg_sub1_stage1_n[lg_i] = lg_sub1_stage1_n;
+                lg_kept_lg_sub1_stage2_V[lg_i] = lg_sub1_stage2_V;
+                lg_kept_lg_sub1_stage2_h[lg_i] = lg_sub1_stage2_h;
+                lg_kept_lg_sub1_stage2_m[lg_i] = lg_sub1_stage2_m;
+                lg_kept_lg_sub1_stage2_n[lg_i] = lg_sub1_stage2_n;
+                lg_kept_lg_sub1_stage3_V[lg_i] = lg_sub1_stage3_V;
+            }
+            lg_apply_exp(lg_round1_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round1_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
+                const lg_real s_V = lg_x_V[lg_i];
+                const lg_real s_m = lg_x_m[lg_i];
+                const lg_real s_h = lg_x_h[lg_i];
+                const lg_real s_n = lg_x_n[lg_i];
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_stage1_V = lg_kept_lg_sub1_stage1_V[lg_i];
+                const lg_real lg_sub1_stage1_h = lg_kept_lg_sub1_stage1_h[lg_i];
+                const lg_real lg_sub1_stage1_m = lg_kept_lg_sub1_stage1_m[lg_i];
+                const lg_real lg_sub1_stage1_n = lg_kept_lg_sub1_stage1_n[lg_i];
+                const lg_real lg_sub1_stage2_V = lg_kept_lg_sub1_stage2_V[lg_i];
+                const lg_real lg_sub1_stage2_h = lg_kept_lg_sub1_stage2_h[lg_i];
+                const lg_real lg_sub1_stage2_m = lg_kept_lg_sub1_stage2_m[lg_i];
+                const lg_real lg_sub1_stage2_n = lg_kept_lg_sub1_stage2_n[lg_i];
+                const lg_real lg_sub1_stage3_V = lg_kept_lg_sub1_stage3_V[lg_i];
+                /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_alpha_m = lg_round1_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_beta_m = 4.0*lg_round1_exp[0*lg_lanes + lg_i];
+                /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_alpha_h = 0.07*lg_round1_exp[1*lg_lanes + lg_i];
+                /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
+                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_round1_exp[2*lg_lanes + lg_i]);
+                /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
+                const lg_real lg_sub1_stage3_alpha_n = 0.1*lg_round1_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_beta_n = 0.125*lg_round1_exp[3*lg_lanes + lg_i];
                 /* sub1_stage3_m = sub1_stage3_alpha_m*(1 - m - k18*sub1_stage2_m) - sub1_stage3_beta_m*(m + k18*sub1_stage2_m) */
                 const lg_real lg_sub1_stage3_m = lg_sub1_stage3_alpha_m*(1.0 - s_m - lg_k18*lg_sub1_stage2_m) - lg_sub1_stage3_beta_m*(s_m + lg_k18*lg_sub1_stage2_m);
                 /* sub1_stage3_h = sub1_stage3_alpha_h*(1 - h - k18*sub1_stage2_h) - sub1_stage3_beta_h*(h + k18*sub1_stage2_h) */
@@ -765,17 +856,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_n = sub1_stage3_alpha_n*(1 - n - k18*sub1_stage2_n) - sub1_stage3_beta_n*(n + k18*sub1_stage2_n) */
                 const lg_real lg_sub1_stage3_n = lg_sub1_stage3_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage2_n) - lg_sub1_stage3_beta_n*(s_n + lg_k18*lg_sub1_stage2_n);
                 /* sub1_stage4_alpha_m = 1/exprel(k0 - k1*V - k19*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_m = lg_round1_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub1_stage4_beta_m = 4*exp(k2 - k3*V - k20*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_m = 4.0*lg_round1_exp[4*lg_lanes + lg_i];
                 /* sub1_stage4_alpha_h = 0.07*exp(k4 - k5*V - k14*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_h = 0.07*lg_round1_exp[5*lg_lanes + lg_i];
                 /* sub1_stage4_beta_h = 1/(1 + exp(k6 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
+                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_round1_exp[6*lg_lanes + lg_i]);
                 /* sub1_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_n = 0.1*lg_round1_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub1_stage4_beta_n = 0.125*exp(k8 - k9*V - k21*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_n = 0.125*lg_round1_exp[7*lg_lanes + lg_i];
                 /* sub1_stage4_V = k10*(I - g_L*(k11 + V + k22*sub1_stage3_V) - g_K*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n)*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n))*(k12 + V + k22*sub1_stage3_V)) - g_Na*((m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(h + k22*sub1_stage3_h)*(k13 + V + k22*sub1_stage3_V))) */
                 const lg_real lg_sub1_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k22*lg_sub1_stage3_V) - p_g_K*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n)*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n))*(lg_k12 + s_V + lg_k22*lg_sub1_stage3_V)) - p_g_Na*((s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_h + lg_k22*lg_sub1_stage3_h)*(lg_k13 + s_V + lg_k22*lg_sub1_stage3_V)));
                 /* sub1_stage4_m = sub1_stage4_alpha_m*(1 - m - k22*sub1_stage3_m) - sub1_stage4_beta_m*(m + k22*sub1_stage3_m) */
@@ -792,20 +883,47 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_sub1_h = s_h + lg_k22*(lg_k23*lg_sub1_stage2_h + lg_k23*lg_sub1_stage3_h + lg_k24*lg_sub1_stage1_h + lg_k24*lg_sub1_stage4_h);
                 /* sub1_n = n + k22*(k23*sub1_stage2_n + k23*sub1_stage3_n + k24*sub1_stage1_n + k24*sub1_stage4_n) */
                 const lg_real lg_sub1_n = s_n + lg_k22*(lg_k23*lg_sub1_stage2_n + lg_k23*lg_sub1_stage3_n + lg_k24*lg_sub1_stage1_n + lg_k24*lg_sub1_stage4_n);
-                /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V);
-                /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V);
-                /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V);
-                /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V));
-                /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V);
-                /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V);
                 /* sub2_stage1_V = k10*(I - g_L*(k11 + sub1_V) - g_K*(sub1_n*sub1_n*(sub1_n*sub1_n)*(k12 + sub1_V)) - g_Na*(sub1_h*(sub1_m*sub1_m*sub1_m)*(k13 + sub1_V))) */
                 const lg_real lg_sub2_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V) - p_g_K*(lg_sub1_n*lg_sub1_n*(lg_sub1_n*lg_sub1_n)*(lg_k12 + lg_sub1_V)) - p_g_Na*(lg_sub1_h*(lg_sub1_m*lg_sub1_m*lg_sub1_m)*(lg_k13 + lg_sub1_V)));
+                lg_round2_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V;
+                lg_round2_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V;
+                lg_round2_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V;
+                lg_round2_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V;
+                lg_round2_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V;
+                lg_round2_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V;
+                lg_round2_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V;
+                lg_round2_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V;
+                lg_round2_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V;
+                lg_round2_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V;
+                lg_round2_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V;
+                lg_round2_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V;
+                lg_kept_lg_sub1_V[lg_i] = lg_sub1_V;
+                lg_kept_lg_sub1_h[lg_i] = lg_sub1_h;
+                lg_kept_lg_sub1_m[lg_i] = lg_sub1_m;
+                lg_kept_lg_sub1_n[lg_i] = lg_sub1_n;
+                lg_kept_lg_sub2_stage1_V[lg_i] = lg_sub2_stage1_V;
+            }
+            lg_apply_exp(lg_round2_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round2_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_V = lg_kept_lg_sub1_V[lg_i];
+                const lg_real lg_sub1_h = lg_kept_lg_sub1_h[lg_i];
+                const lg_real lg_sub1_m = lg_kept_lg_sub1_m[lg_i];
+                const lg_real lg_sub1_n = lg_kept_lg_sub1_n[lg_i];
+                const lg_real lg_sub2_stage1_V = lg_kept_lg_sub2_stage1_V[lg_i];
+                /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
+                const lg_real lg_sub2_stage1_alpha_m = lg_round2_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
+                const lg_real lg_sub2_stage1_beta_m = 4.0*lg_round2_exp[0*lg_lanes + lg_i];
+                /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
+                const lg_real lg_sub2_stage1_alpha_h = 0.07*lg_round2_exp[1*lg_lanes + lg_i];
+                /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
+                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_round2_exp[2*lg_lanes + lg_i]);
+                /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
+                const lg_real lg_sub2_stage1_alpha_n = 0.1*lg_round2_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
+                const lg_real lg_sub2_stage1_beta_n = 0.125*lg_round2_exp[3*lg_lanes + lg_i];
                 /* sub2_stage1_m = sub2_stage1_alpha_m*(1 - sub1_m) - sub1_m*sub2_stage1_beta_m */
                 const lg_real lg_sub2_stage1_m = lg_sub2_stage1_alpha_m*(1.0 - lg_sub1_m) - lg_sub1_m*lg_sub2_stage1_beta_m;
                 /* sub2_stage1_h = sub2_stage1_alpha_h*(1 - sub1_h) - sub1_h*sub2_stage1_beta_h */
@@ -813,17 +931,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_n = sub2_stage1_alpha_n*(1 - sub1_n) - sub1_n*sub2_stage1_beta_n */
                 const lg_real lg_sub2_stage1_n = lg_sub2_stage1_alpha_n*(1.0 - lg_sub1_n) - lg_sub1_n*lg_sub2_stage1_beta_n;
                 /* sub2_stage2_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_m = lg_round2_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub2_stage2_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_m = 4.0*lg_round2_exp[4*lg_lanes + lg_i];
                 /* sub2_stage2_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_h = 0.07*lg_round2_exp[5*lg_lanes + lg_i];
                 /* sub2_stage2_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
+                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_round2_exp[6*lg_lanes + lg_i]);
                 /* sub2_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_n = 0.1*lg_round2_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub2_stage2_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_n = 0.125*lg_round2_exp[7*lg_lanes + lg_i];
                 /* sub2_stage2_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage1_V) - g_K*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n)*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n))*(k12 + sub1_V + k18*sub2_stage1_V)) - g_Na*((sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_h + k18*sub2_stage1_h)*(k13 + sub1_V + k18*sub2_stage1_V))) */
                 const lg_real lg_sub2_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage1_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n)*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_h + lg_k18*lg_sub2_stage1_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)));
                 /* sub2_stage2_m = sub2_stage2_alpha_m*(1 - sub1_m - k18*sub2_stage1_m) - sub2_stage2_beta_m*(sub1_m + k18*sub2_stage1_m) */
@@ -832,20 +950,59 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_sub2_stage2_h = lg_sub2_stage2_alpha_h*(1.0 - lg_sub1_h - lg_k18*lg_sub2_stage1_h) - lg_sub2_stage2_beta_h*(lg_sub1_h + lg_k18*lg_sub2_stage1_h);
                 /* sub2_stage2_n = sub2_stage2_alpha_n*(1 - sub1_n - k18*sub2_stage1_n) - sub2_stage2_beta_n*(sub1_n + k18*sub2_stage1_n) */
                 const lg_real lg_sub2_stage2_n = lg_sub2_stage2_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage1_n) - lg_sub2_stage2_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage1_n);
-                /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
-                /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
-                /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V);
-                /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
-                /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
-                /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
                 /* sub2_stage3_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage2_V) - g_K*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n)*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n))*(k12 + sub1_V + k18*sub2_stage2_V)) - g_Na*((sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_h + k18*sub2_stage2_h)*(k13 + sub1_V + k18*sub2_stage2_V))) */
                 const lg_real lg_sub2_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage2_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n)*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_h + lg_k18*lg_sub2_stage2_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)));
+                lg_round3_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V;
+                lg_round3_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V;
+                lg_round3_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V;
+                lg_round3_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V;
+                lg_round3_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V;
+                lg_round3_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V;
+                lg_round3_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V;
+                lg_round3_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V;
+                lg_round3_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V;
+                lg_round3_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V;
+                lg_round3_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V;
+                lg_round3_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V;
+                lg_kept_lg_sub2_stage1_h[lg_i] = lg_sub2_stage1_h;
+                lg_kept_lg_sub2_stage1_m[lg_i] = lg_sub2_stage1_m;
+                lg_kept_lg_sub2_stage1_n[lg_i] = lg_sub2_stage1_n;
+                lg_kept_lg_sub2_stage2_V[lg_i] = lg_sub2_stage2_V;
+                lg_kept_lg_sub2_stage2_h[lg_i] = lg_sub2_stage2_h;
+                lg_kept_lg_sub2_stage2_m[lg_i] = lg_sub2_stage2_m;
+                lg_kept_lg_sub2_stage2_n[lg_i] = lg_sub2_stage2_n;
+                lg_kept_lg_sub2_stage3_V[lg_i] = lg_sub2_stage3_V;
+            }
+            lg_apply_exp(lg_round3_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round3_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
+                const lg_real s_V = lg_x_V[lg_i];
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_V = lg_kept_lg_sub1_V[lg_i];
+                const lg_real lg_sub1_h = lg_kept_lg_sub1_h[lg_i];
+                const lg_real lg_sub1_m = lg_kept_lg_sub1_m[lg_i];
+                const lg_real lg_sub1_n = lg_kept_lg_sub1_n[lg_i];
+                const lg_real lg_sub2_stage1_V = lg_kept_lg_sub2_stage1_V[lg_i];
+                const lg_real lg_sub2_stage1_h = lg_kept_lg_sub2_stage1_h[lg_i];
+                const lg_real lg_sub2_stage1_m = lg_kept_lg_sub2_stage1_m[lg_i];
+                const lg_real lg_sub2_stage1_n = lg_kept_lg_sub2_stage1_n[lg_i];
+                const lg_real lg_sub2_stage2_V = lg_kept_lg_sub2_stage2_V[lg_i];
+                const lg_real lg_sub2_stage2_h = lg_kept_lg_sub2_stage2_h[lg_i];
+                const lg_real lg_sub2_stage2_m = lg_kept_lg_sub2_stage2_m[lg_i];
+                const lg_real lg_sub2_stage2_n = lg_kept_lg_sub2_stage2_n[lg_i];
+                const lg_real lg_sub2_stage3_V = lg_kept_lg_sub2_stage3_V[lg_i];
+                /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_alpha_m = lg_round3_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_beta_m = 4.0*lg_round3_exp[0*lg_lanes + lg_i];
+                /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_alpha_h = 0.07*lg_round3_exp[1*lg_lanes + lg_i];
+                /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
+                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_round3_exp[2*lg_lanes + lg_i]);
+                /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
+                const lg_real lg_sub2_stage3_alpha_n = 0.1*lg_round3_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_beta_n = 0.125*lg_round3_exp[3*lg_lanes + lg_i];
                 /* sub2_stage3_m = sub2_stage3_alpha_m*(1 - sub1_m - k18*sub2_stage2_m) - sub2_stage3_beta_m*(sub1_m + k18*sub2_stage2_m) */
                 const lg_real lg_sub2_stage3_m = lg_sub2_stage3_alpha_m*(1.0 - lg_sub1_m - lg_k18*lg_sub2_stage2_m) - lg_sub2_stage3_beta_m*(lg_sub1_m + lg_k18*lg_sub2_stage2_m);
                 /* sub2_stage3_h = sub2_stage3_alpha_h*(1 - sub1_h - k18*sub2_stage2_h) - sub2_stage3_beta_h*(sub1_h + k18*sub2_stage2_h) */
@@ -853,17 +1010,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_n = sub2_stage3_alpha_n*(1 - sub1_n - k18*sub2_stage2_n) - sub2_stage3_beta_n*(sub1_n + k18*sub2_stage2_n) */
                 const lg_real lg_sub2_stage3_n = lg_sub2_stage3_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage2_n) - lg_sub2_stage3_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage2_n);
                 /* sub2_stage4_alpha_m = 1/exprel(k0 - k1*sub1_V - k19*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_m = lg_round3_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub2_stage4_beta_m = 4*exp(k2 - k3*sub1_V - k20*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_m = 4.0*lg_round3_exp[4*lg_lanes + lg_i];
                 /* sub2_stage4_alpha_h = 0.07*exp(k4 - k5*sub1_V - k14*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_h = 0.07*lg_round3_exp[5*lg_lanes + lg_i];
                 /* sub2_stage4_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
+                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_round3_exp[6*lg_lanes + lg_i]);
                 /* sub2_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_n = 0.1*lg_round3_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub2_stage4_beta_n = 0.125*exp(k8 - k9*sub1_V - k21*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_n = 0.125*lg_round3_exp[7*lg_lanes + lg_i];
                 /* sub2_stage4_V = k10*(I - g_L*(k11 + sub1_V + k22*sub2_stage3_V) - g_K*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n)*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n))*(k12 + sub1_V + k22*sub2_stage3_V)) - g_Na*((sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_h + k22*sub2_stage3_h)*(k13 + sub1_V + k22*sub2_stage3_V))) */
                 const lg_real lg_sub2_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k22*lg_sub2_stage3_V) - p_g_K*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n)*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n))*(lg_k12 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)) - p_g_Na*((lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_h + lg_k22*lg_sub2_stage3_h)*(lg_k13 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)));
                 /* sub2_stage4_m = sub2_stage4_alpha_m*(1 - sub1_m - k22*sub2_stage3_m) - sub2_stage4_beta_m*(sub1_m + k22*sub2_stage3_m) */
@@ -902,26 +1059,52 @@ static int lg_kernel(int64_t lg_n_steps,
         } else {
         for (int64_t lg_step = 0; lg_step < lg_n_steps; ++lg_step) {
             const lg_real *restrict lg_in_I = lg_held_I;  /* constant over time */
+            /* The step in rounds: each loop stores the arguments of the calls it makes possible,
+             * each function then runs over them at once (no call inside the loops). */
+            const int64_t lg_lanes = lg_count;
             for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
                 const lg_real s_V = lg_x_V[lg_i];
                 const lg_real s_m = lg_x_m[lg_i];
                 const lg_real s_h = lg_x_h[lg_i];
                 const lg_real s_n = lg_x_n[lg_i];
                 const lg_real u_I = lg_in_I[lg_i];
-                /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
-                const lg_real lg_sub1_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V);
-                /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
-                const lg_real lg_sub1_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V);
-                /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
-                const lg_real lg_sub1_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V);
-                /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
-                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V));
-                /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
-                const lg_real lg_sub1_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V);
-                /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
-                const lg_real lg_sub1_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V);
                 /* sub1_stage1_V = k10*(I - g_L*(k11 + V) - g_K*(n*n*(n*n)*(k12 + V)) - g_Na*(h*(m*m*m)*(k13 + V))) */
                 const lg_real lg_sub1_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V) - p_g_K*(s_n*s_n*(s_n*s_n)*(lg_k12 + s_V)) - p_g_Na*(s_h*(s_m*s_m*s_m)*(lg_k13 + s_V)));
+                lg_round0_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V;
+                lg_round0_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V;
+                lg_round0_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V;
+                lg_round0_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V;
+                lg_round0_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V;
+                lg_round0_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V;
+                lg_round0_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V;
+                lg_round0_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V;
+                lg_round0_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V;
+                lg_round0_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V;
+                lg_round0_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V;
+                lg_round0_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V;
+                lg_kept_lg_sub1_stage1_V[lg_i] = lg_sub1_stage1_V;
+            }
+            lg_apply_exp(lg_round0_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round0_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
+                const lg_real s_V = lg_x_V[lg_i];
+                const lg_real s_m = lg_x_m[lg_i];
+                const lg_real s_h = lg_x_h[lg_i];
+                const lg_real s_n = lg_x_n[lg_i];
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_stage1_V = lg_kept_lg_sub1_stage1_V[lg_i];
+                /* sub1_stage1_alpha_m = 1/exprel(k0 - k1*V) */
+                const lg_real lg_sub1_stage1_alpha_m = lg_round0_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub1_stage1_beta_m = 4*exp(k2 - k3*V) */
+                const lg_real lg_sub1_stage1_beta_m = 4.0*lg_round0_exp[0*lg_lanes + lg_i];
+                /* sub1_stage1_alpha_h = 0.07*exp(k4 - k5*V) */
+                const lg_real lg_sub1_stage1_alpha_h = 0.07*lg_round0_exp[1*lg_lanes + lg_i];
+                /* sub1_stage1_beta_h = 1/(1 + exp(k6 - k1*V)) */
+                const lg_real lg_sub1_stage1_beta_h = 1.0/(1.0 + lg_round0_exp[2*lg_lanes + lg_i]);
+                /* sub1_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*V)) */
+                const lg_real lg_sub1_stage1_alpha_n = 0.1*lg_round0_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub1_stage1_beta_n = 0.125*exp(k8 - k9*V) */
+                const lg_real lg_sub1_stage1_beta_n = 0.125*lg_round0_exp[3*lg_lanes + lg_i];
                 /* sub1_stage1_m = sub1_stage1_alpha_m*(1 - m) - sub1_stage1_beta_m*m */
                 const lg_real lg_sub1_stage1_m = lg_sub1_stage1_alpha_m*(1.0 - s_m) - lg_sub1_stage1_beta_m*s_m;
                 /* sub1_stage1_h = sub1_stage1_alpha_h*(1 - h) - h*sub1_stage1_beta_h */
@@ -929,17 +1112,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage1_n = sub1_stage1_alpha_n*(1 - n) - sub1_stage1_beta_n*n */
                 const lg_real lg_sub1_stage1_n = lg_sub1_stage1_alpha_n*(1.0 - s_n) - lg_sub1_stage1_beta_n*s_n;
                 /* sub1_stage2_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_m = lg_round0_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub1_stage2_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_m = 4.0*lg_round0_exp[4*lg_lanes + lg_i];
                 /* sub1_stage2_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_h = 0.07*lg_round0_exp[5*lg_lanes + lg_i];
                 /* sub1_stage2_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V));
+                const lg_real lg_sub1_stage2_beta_h = 1.0/(1.0 + lg_round0_exp[6*lg_lanes + lg_i]);
                 /* sub1_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage1_V)) */
-                const lg_real lg_sub1_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_alpha_n = 0.1*lg_round0_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub1_stage2_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage1_V) */
-                const lg_real lg_sub1_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage1_V);
+                const lg_real lg_sub1_stage2_beta_n = 0.125*lg_round0_exp[7*lg_lanes + lg_i];
                 /* sub1_stage2_V = k10*(I - g_L*(k11 + V + k18*sub1_stage1_V) - g_K*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n)*((n + k18*sub1_stage1_n)*(n + k18*sub1_stage1_n))*(k12 + V + k18*sub1_stage1_V)) - g_Na*((m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(m + k18*sub1_stage1_m)*(h + k18*sub1_stage1_h)*(k13 + V + k18*sub1_stage1_V))) */
                 const lg_real lg_sub1_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage1_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n)*((s_n + lg_k18*lg_sub1_stage1_n)*(s_n + lg_k18*lg_sub1_stage1_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage1_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_m + lg_k18*lg_sub1_stage1_m)*(s_h + lg_k18*lg_sub1_stage1_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage1_V)));
                 /* sub1_stage2_m = sub1_stage2_alpha_m*(1 - m - k18*sub1_stage1_m) - sub1_stage2_beta_m*(m + k18*sub1_stage1_m) */
@@ -948,20 +1131,58 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_sub1_stage2_h = lg_sub1_stage2_alpha_h*(1.0 - s_h - lg_k18*lg_sub1_stage1_h) - lg_sub1_stage2_beta_h*(s_h + lg_k18*lg_sub1_stage1_h);
                 /* sub1_stage2_n = sub1_stage2_alpha_n*(1 - n - k18*sub1_stage1_n) - sub1_stage2_beta_n*(n + k18*sub1_stage1_n) */
                 const lg_real lg_sub1_stage2_n = lg_sub1_stage2_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage1_n) - lg_sub1_stage2_beta_n*(s_n + lg_k18*lg_sub1_stage1_n);
-                /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
-                /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V);
-                /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V);
-                /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V));
-                /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
-                const lg_real lg_sub1_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V);
-                /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
-                const lg_real lg_sub1_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V);
                 /* sub1_stage3_V = k10*(I - g_L*(k11 + V + k18*sub1_stage2_V) - g_K*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n)*((n + k18*sub1_stage2_n)*(n + k18*sub1_stage2_n))*(k12 + V + k18*sub1_stage2_V)) - g_Na*((m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(m + k18*sub1_stage2_m)*(h + k18*sub1_stage2_h)*(k13 + V + k18*sub1_stage2_V))) */
                 const lg_real lg_sub1_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k18*lg_sub1_stage2_V) - p_g_K*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n)*((s_n + lg_k18*lg_sub1_stage2_n)*(s_n + lg_k18*lg_sub1_stage2_n))*(lg_k12 + s_V + lg_k18*lg_sub1_stage2_V)) - p_g_Na*((s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_m + lg_k18*lg_sub1_stage2_m)*(s_h + lg_k18*lg_sub1_stage2_h)*(lg_k13 + s_V + lg_k18*lg_sub1_stage2_V)));
+                lg_round1_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V;
+                lg_round1_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V - lg_k15*lg_sub1_stage2_V;
+                lg_round1_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V - lg_k16*lg_sub1_stage2_V;
+                lg_round1_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V;
+                lg_round1_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V - lg_k14*lg_sub1_stage2_V;
+                lg_round1_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V - lg_k17*lg_sub1_stage2_V;
+                lg_round1_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V;
+                lg_round1_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V;
+                lg_round1_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V;
+                lg_round1_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V;
+                lg_round1_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V;
+                lg_round1_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V;
+                lg_kept_lg_sub1_stage1_h[lg_i] = lg_sub1_stage1_h;
+                lg_kept_lg_sub1_stage1_m[lg_i] = lg_sub1_stage1_m;
+                lg_kept_lg_sub1_stage1_n[lg_i] = lg_sub1_stage1_n;
+                lg_kept_lg_sub1_stage2_V[lg_i] = lg_sub1_stage2_V;
+                lg_kept_lg_sub1_stage2_h[lg_i] = lg_sub1_stage2_h;
+                lg_kept_lg_sub1_stage2_m[lg_i] = lg_sub1_stage2_m;
+                lg_kept_lg_sub1_stage2_n[lg_i] = lg_sub1_stage2_n;
+                lg_kept_lg_sub1_stage3_V[lg_i] = lg_sub1_stage3_V;
+            }
+            lg_apply_exp(lg_round1_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round1_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
+                const lg_real s_V = lg_x_V[lg_i];
+                const lg_real s_m = lg_x_m[lg_i];
+                const lg_real s_h = lg_x_h[lg_i];
+                const lg_real s_n = lg_x_n[lg_i];
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_stage1_V = lg_kept_lg_sub1_stage1_V[lg_i];
+                const lg_real lg_sub1_stage1_h = lg_kept_lg_sub1_stage1_h[lg_i];
+                const lg_real lg_sub1_stage1_m = lg_kept_lg_sub1_stage1_m[lg_i];
+                const lg_real lg_sub1_stage1_n = lg_kept_lg_sub1_stage1_n[lg_i];
+                const lg_real lg_sub1_stage2_V = lg_kept_lg_sub1_stage2_V[lg_i];
+                const lg_real lg_sub1_stage2_h = lg_kept_lg_sub1_stage2_h[lg_i];
+                const lg_real lg_sub1_stage2_m = lg_kept_lg_sub1_stage2_m[lg_i];
+                const lg_real lg_sub1_stage2_n = lg_kept_lg_sub1_stage2_n[lg_i];
+                const lg_real lg_sub1_stage3_V = lg_kept_lg_sub1_stage3_V[lg_i];
+                /* sub1_stage3_alpha_m = 1/exprel(k0 - k1*V - k14*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_alpha_m = lg_round1_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub1_stage3_beta_m = 4*exp(k2 - k3*V - k15*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_beta_m = 4.0*lg_round1_exp[0*lg_lanes + lg_i];
+                /* sub1_stage3_alpha_h = 0.07*exp(k4 - k5*V - k16*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_alpha_h = 0.07*lg_round1_exp[1*lg_lanes + lg_i];
+                /* sub1_stage3_beta_h = 1/(1 + exp(k6 - k1*V - k14*sub1_stage2_V)) */
+                const lg_real lg_sub1_stage3_beta_h = 1.0/(1.0 + lg_round1_exp[2*lg_lanes + lg_i]);
+                /* sub1_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*V - k14*sub1_stage2_V)) */
+                const lg_real lg_sub1_stage3_alpha_n = 0.1*lg_round1_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub1_stage3_beta_n = 0.125*exp(k8 - k9*V - k17*sub1_stage2_V) */
+                const lg_real lg_sub1_stage3_beta_n = 0.125*lg_round1_exp[3*lg_lanes + lg_i];
                 /* sub1_stage3_m = sub1_stage3_alpha_m*(1 - m - k18*sub1_stage2_m) - sub1_stage3_beta_m*(m + k18*sub1_stage2_m) */
                 const lg_real lg_sub1_stage3_m = lg_sub1_stage3_alpha_m*(1.0 - s_m - lg_k18*lg_sub1_stage2_m) - lg_sub1_stage3_beta_m*(s_m + lg_k18*lg_sub1_stage2_m);
                 /* sub1_stage3_h = sub1_stage3_alpha_h*(1 - h - k18*sub1_stage2_h) - sub1_stage3_beta_h*(h + k18*sub1_stage2_h) */
@@ -969,17 +1190,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub1_stage3_n = sub1_stage3_alpha_n*(1 - n - k18*sub1_stage2_n) - sub1_stage3_beta_n*(n + k18*sub1_stage2_n) */
                 const lg_real lg_sub1_stage3_n = lg_sub1_stage3_alpha_n*(1.0 - s_n - lg_k18*lg_sub1_stage2_n) - lg_sub1_stage3_beta_n*(s_n + lg_k18*lg_sub1_stage2_n);
                 /* sub1_stage4_alpha_m = 1/exprel(k0 - k1*V - k19*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_m = lg_round1_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub1_stage4_beta_m = 4*exp(k2 - k3*V - k20*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*s_V - lg_k20*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_m = 4.0*lg_round1_exp[4*lg_lanes + lg_i];
                 /* sub1_stage4_alpha_h = 0.07*exp(k4 - k5*V - k14*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*s_V - lg_k14*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_h = 0.07*lg_round1_exp[5*lg_lanes + lg_i];
                 /* sub1_stage4_beta_h = 1/(1 + exp(k6 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V));
+                const lg_real lg_sub1_stage4_beta_h = 1.0/(1.0 + lg_round1_exp[6*lg_lanes + lg_i]);
                 /* sub1_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*V - k19*sub1_stage3_V)) */
-                const lg_real lg_sub1_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*s_V - lg_k19*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_alpha_n = 0.1*lg_round1_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub1_stage4_beta_n = 0.125*exp(k8 - k9*V - k21*sub1_stage3_V) */
-                const lg_real lg_sub1_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*s_V - lg_k21*lg_sub1_stage3_V);
+                const lg_real lg_sub1_stage4_beta_n = 0.125*lg_round1_exp[7*lg_lanes + lg_i];
                 /* sub1_stage4_V = k10*(I - g_L*(k11 + V + k22*sub1_stage3_V) - g_K*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n)*((n + k22*sub1_stage3_n)*(n + k22*sub1_stage3_n))*(k12 + V + k22*sub1_stage3_V)) - g_Na*((m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(m + k22*sub1_stage3_m)*(h + k22*sub1_stage3_h)*(k13 + V + k22*sub1_stage3_V))) */
                 const lg_real lg_sub1_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + s_V + lg_k22*lg_sub1_stage3_V) - p_g_K*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n)*((s_n + lg_k22*lg_sub1_stage3_n)*(s_n + lg_k22*lg_sub1_stage3_n))*(lg_k12 + s_V + lg_k22*lg_sub1_stage3_V)) - p_g_Na*((s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_m + lg_k22*lg_sub1_stage3_m)*(s_h + lg_k22*lg_sub1_stage3_h)*(lg_k13 + s_V + lg_k22*lg_sub1_stage3_V)));
                 /* sub1_stage4_m = sub1_stage4_alpha_m*(1 - m - k22*sub1_stage3_m) - sub1_stage4_beta_m*(m + k22*sub1_stage3_m) */
@@ -996,20 +1217,47 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_sub1_h = s_h + lg_k22*(lg_k23*lg_sub1_stage2_h + lg_k23*lg_sub1_stage3_h + lg_k24*lg_sub1_stage1_h + lg_k24*lg_sub1_stage4_h);
                 /* sub1_n = n + k22*(k23*sub1_stage2_n + k23*sub1_stage3_n + k24*sub1_stage1_n + k24*sub1_stage4_n) */
                 const lg_real lg_sub1_n = s_n + lg_k22*(lg_k23*lg_sub1_stage2_n + lg_k23*lg_sub1_stage3_n + lg_k24*lg_sub1_stage1_n + lg_k24*lg_sub1_stage4_n);
-                /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V);
-                /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V);
-                /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
-                const lg_real lg_sub2_stage1_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V);
-                /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V));
-                /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
-                const lg_real lg_sub2_stage1_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V);
-                /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
-                const lg_real lg_sub2_stage1_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V);
                 /* sub2_stage1_V = k10*(I - g_L*(k11 + sub1_V) - g_K*(sub1_n*sub1_n*(sub1_n*sub1_n)*(k12 + sub1_V)) - g_Na*(sub1_h*(sub1_m*sub1_m*sub1_m)*(k13 + sub1_V))) */
                 const lg_real lg_sub2_stage1_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V) - p_g_K*(lg_sub1_n*lg_sub1_n*(lg_sub1_n*lg_sub1_n)*(lg_k12 + lg_sub1_V)) - p_g_Na*(lg_sub1_h*(lg_sub1_m*lg_sub1_m*lg_sub1_m)*(lg_k13 + lg_sub1_V)));
+                lg_round2_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V;
+                lg_round2_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V;
+                lg_round2_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V;
+                lg_round2_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V;
+                lg_round2_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V;
+                lg_round2_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V;
+                lg_round2_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V;
+                lg_round2_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V;
+                lg_round2_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V;
+                lg_round2_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V;
+                lg_round2_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V;
+                lg_round2_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V;
+                lg_kept_lg_sub1_V[lg_i] = lg_sub1_V;
+                lg_kept_lg_sub1_h[lg_i] = lg_sub1_h;
+                lg_kept_lg_sub1_m[lg_i] = lg_sub1_m;
+                lg_kept_lg_sub1_n[lg_i] = lg_sub1_n;
+                lg_kept_lg_sub2_stage1_V[lg_i] = lg_sub2_stage1_V;
+            }
+            lg_apply_exp(lg_round2_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round2_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_V = lg_kept_lg_sub1_V[lg_i];
+                const lg_real lg_sub1_h = lg_kept_lg_sub1_h[lg_i];
+                const lg_real lg_sub1_m = lg_kept_lg_sub1_m[lg_i];
+                const lg_real lg_sub1_n = lg_kept_lg_sub1_n[lg_i];
+                const lg_real lg_sub2_stage1_V = lg_kept_lg_sub2_stage1_V[lg_i];
+                /* sub2_stage1_alpha_m = 1/exprel(k0 - k1*sub1_V) */
+                const lg_real lg_sub2_stage1_alpha_m = lg_round2_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub2_stage1_beta_m = 4*exp(k2 - k3*sub1_V) */
+                const lg_real lg_sub2_stage1_beta_m = 4.0*lg_round2_exp[0*lg_lanes + lg_i];
+                /* sub2_stage1_alpha_h = 0.07*exp(k4 - k5*sub1_V) */
+                const lg_real lg_sub2_stage1_alpha_h = 0.07*lg_round2_exp[1*lg_lanes + lg_i];
+                /* sub2_stage1_beta_h = 1/(1 + exp(k6 - k1*sub1_V)) */
+                const lg_real lg_sub2_stage1_beta_h = 1.0/(1.0 + lg_round2_exp[2*lg_lanes + lg_i]);
+                /* sub2_stage1_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V)) */
+                const lg_real lg_sub2_stage1_alpha_n = 0.1*lg_round2_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub2_stage1_beta_n = 0.125*exp(k8 - k9*sub1_V) */
+                const lg_real lg_sub2_stage1_beta_n = 0.125*lg_round2_exp[3*lg_lanes + lg_i];
                 /* sub2_stage1_m = sub2_stage1_alpha_m*(1 - sub1_m) - sub1_m*sub2_stage1_beta_m */
                 const lg_real lg_sub2_stage1_m = lg_sub2_stage1_alpha_m*(1.0 - lg_sub1_m) - lg_sub1_m*lg_sub2_stage1_beta_m;
                 /* sub2_stage1_h = sub2_stage1_alpha_h*(1 - sub1_h) - sub1_h*sub2_stage1_beta_h */
@@ -1017,17 +1265,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage1_n = sub2_stage1_alpha_n*(1 - sub1_n) - sub1_n*sub2_stage1_beta_n */
                 const lg_real lg_sub2_stage1_n = lg_sub2_stage1_alpha_n*(1.0 - lg_sub1_n) - lg_sub1_n*lg_sub2_stage1_beta_n;
                 /* sub2_stage2_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_m = lg_round2_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub2_stage2_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_m = 4.0*lg_round2_exp[4*lg_lanes + lg_i];
                 /* sub2_stage2_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_h = 0.07*lg_round2_exp[5*lg_lanes + lg_i];
                 /* sub2_stage2_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V));
+                const lg_real lg_sub2_stage2_beta_h = 1.0/(1.0 + lg_round2_exp[6*lg_lanes + lg_i]);
                 /* sub2_stage2_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage1_V)) */
-                const lg_real lg_sub2_stage2_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_alpha_n = 0.1*lg_round2_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub2_stage2_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage1_V) */
-                const lg_real lg_sub2_stage2_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage1_V);
+                const lg_real lg_sub2_stage2_beta_n = 0.125*lg_round2_exp[7*lg_lanes + lg_i];
                 /* sub2_stage2_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage1_V) - g_K*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n)*((sub1_n + k18*sub2_stage1_n)*(sub1_n + k18*sub2_stage1_n))*(k12 + sub1_V + k18*sub2_stage1_V)) - g_Na*((sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_m + k18*sub2_stage1_m)*(sub1_h + k18*sub2_stage1_h)*(k13 + sub1_V + k18*sub2_stage1_V))) */
                 const lg_real lg_sub2_stage2_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage1_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n)*((lg_sub1_n + lg_k18*lg_sub2_stage1_n)*(lg_sub1_n + lg_k18*lg_sub2_stage1_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_m + lg_k18*lg_sub2_stage1_m)*(lg_sub1_h + lg_k18*lg_sub2_stage1_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage1_V)));
                 /* sub2_stage2_m = sub2_stage2_alpha_m*(1 - sub1_m - k18*sub2_stage1_m) - sub2_stage2_beta_m*(sub1_m + k18*sub2_stage1_m) */
@@ -1036,20 +1284,59 @@ static int lg_kernel(int64_t lg_n_steps,
                 const lg_real lg_sub2_stage2_h = lg_sub2_stage2_alpha_h*(1.0 - lg_sub1_h - lg_k18*lg_sub2_stage1_h) - lg_sub2_stage2_beta_h*(lg_sub1_h + lg_k18*lg_sub2_stage1_h);
                 /* sub2_stage2_n = sub2_stage2_alpha_n*(1 - sub1_n - k18*sub2_stage1_n) - sub2_stage2_beta_n*(sub1_n + k18*sub2_stage1_n) */
                 const lg_real lg_sub2_stage2_n = lg_sub2_stage2_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage1_n) - lg_sub2_stage2_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage1_n);
-                /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
-                /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V);
-                /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V);
-                /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V));
-                /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
-                const lg_real lg_sub2_stage3_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V);
-                /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
-                const lg_real lg_sub2_stage3_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V);
                 /* sub2_stage3_V = k10*(I - g_L*(k11 + sub1_V + k18*sub2_stage2_V) - g_K*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n)*((sub1_n + k18*sub2_stage2_n)*(sub1_n + k18*sub2_stage2_n))*(k12 + sub1_V + k18*sub2_stage2_V)) - g_Na*((sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_m + k18*sub2_stage2_m)*(sub1_h + k18*sub2_stage2_h)*(k13 + sub1_V + k18*sub2_stage2_V))) */
                 const lg_real lg_sub2_stage3_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k18*lg_sub2_stage2_V) - p_g_K*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n)*((lg_sub1_n + lg_k18*lg_sub2_stage2_n)*(lg_sub1_n + lg_k18*lg_sub2_stage2_n))*(lg_k12 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)) - p_g_Na*((lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_m + lg_k18*lg_sub2_stage2_m)*(lg_sub1_h + lg_k18*lg_sub2_stage2_h)*(lg_k13 + lg_sub1_V + lg_k18*lg_sub2_stage2_V)));
+                lg_round3_inverse_exprel[0*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V;
+                lg_round3_exp[0*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V - lg_k15*lg_sub2_stage2_V;
+                lg_round3_exp[1*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V - lg_k16*lg_sub2_stage2_V;
+                lg_round3_exp[2*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V;
+                lg_round3_inverse_exprel[1*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V - lg_k14*lg_sub2_stage2_V;
+                lg_round3_exp[3*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V - lg_k17*lg_sub2_stage2_V;
+                lg_round3_inverse_exprel[2*lg_lanes + lg_i] = lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V;
+                lg_round3_exp[4*lg_lanes + lg_i] = lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V;
+                lg_round3_exp[5*lg_lanes + lg_i] = lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V;
+                lg_round3_exp[6*lg_lanes + lg_i] = lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V;
+                lg_round3_inverse_exprel[3*lg_lanes + lg_i] = lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V;
+                lg_round3_exp[7*lg_lanes + lg_i] = lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V;
+                lg_kept_lg_sub2_stage1_h[lg_i] = lg_sub2_stage1_h;
+                lg_kept_lg_sub2_stage1_m[lg_i] = lg_sub2_stage1_m;
+                lg_kept_lg_sub2_stage1_n[lg_i] = lg_sub2_stage1_n;
+                lg_kept_lg_sub2_stage2_V[lg_i] = lg_sub2_stage2_V;
+                lg_kept_lg_sub2_stage2_h[lg_i] = lg_sub2_stage2_h;
+                lg_kept_lg_sub2_stage2_m[lg_i] = lg_sub2_stage2_m;
+                lg_kept_lg_sub2_stage2_n[lg_i] = lg_sub2_stage2_n;
+                lg_kept_lg_sub2_stage3_V[lg_i] = lg_sub2_stage3_V;
+            }
+            lg_apply_exp(lg_round3_exp, 8*lg_lanes);
+            lg_apply_inverse_exprel(lg_round3_inverse_exprel, 4*lg_lanes);
+            for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
+                const lg_real s_V = lg_x_V[lg_i];
+                const lg_real u_I = lg_in_I[lg_i];
+                const lg_real lg_sub1_V = lg_kept_lg_sub1_V[lg_i];
+                const lg_real lg_sub1_h = lg_kept_lg_sub1_h[lg_i];
+                const lg_real lg_sub1_m = lg_kept_lg_sub1_m[lg_i];
+                const lg_real lg_sub1_n = lg_kept_lg_sub1_n[lg_i];
+                const lg_real lg_sub2_stage1_V = lg_kept_lg_sub2_stage1_V[lg_i];
+                const lg_real lg_sub2_stage1_h = lg_kept_lg_sub2_stage1_h[lg_i];
+                const lg_real lg_sub2_stage1_m = lg_kept_lg_sub2_stage1_m[lg_i];
+                const lg_real lg_sub2_stage1_n = lg_kept_lg_sub2_stage1_n[lg_i];
+                const lg_real lg_sub2_stage2_V = lg_kept_lg_sub2_stage2_V[lg_i];
+                const lg_real lg_sub2_stage2_h = lg_kept_lg_sub2_stage2_h[lg_i];
+                const lg_real lg_sub2_stage2_m = lg_kept_lg_sub2_stage2_m[lg_i];
+                const lg_real lg_sub2_stage2_n = lg_kept_lg_sub2_stage2_n[lg_i];
+                const lg_real lg_sub2_stage3_V = lg_kept_lg_sub2_stage3_V[lg_i];
+                /* sub2_stage3_alpha_m = 1/exprel(k0 - k1*sub1_V - k14*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_alpha_m = lg_round3_inverse_exprel[0*lg_lanes + lg_i];
+                /* sub2_stage3_beta_m = 4*exp(k2 - k3*sub1_V - k15*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_beta_m = 4.0*lg_round3_exp[0*lg_lanes + lg_i];
+                /* sub2_stage3_alpha_h = 0.07*exp(k4 - k5*sub1_V - k16*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_alpha_h = 0.07*lg_round3_exp[1*lg_lanes + lg_i];
+                /* sub2_stage3_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k14*sub2_stage2_V)) */
+                const lg_real lg_sub2_stage3_beta_h = 1.0/(1.0 + lg_round3_exp[2*lg_lanes + lg_i]);
+                /* sub2_stage3_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k14*sub2_stage2_V)) */
+                const lg_real lg_sub2_stage3_alpha_n = 0.1*lg_round3_inverse_exprel[1*lg_lanes + lg_i];
+                /* sub2_stage3_beta_n = 0.125*exp(k8 - k9*sub1_V - k17*sub2_stage2_V) */
+                const lg_real lg_sub2_stage3_beta_n = 0.125*lg_round3_exp[3*lg_lanes + lg_i];
                 /* sub2_stage3_m = sub2_stage3_alpha_m*(1 - sub1_m - k18*sub2_stage2_m) - sub2_stage3_beta_m*(sub1_m + k18*sub2_stage2_m) */
                 const lg_real lg_sub2_stage3_m = lg_sub2_stage3_alpha_m*(1.0 - lg_sub1_m - lg_k18*lg_sub2_stage2_m) - lg_sub2_stage3_beta_m*(lg_sub1_m + lg_k18*lg_sub2_stage2_m);
                 /* sub2_stage3_h = sub2_stage3_alpha_h*(1 - sub1_h - k18*sub2_stage2_h) - sub2_stage3_beta_h*(sub1_h + k18*sub2_stage2_h) */
@@ -1057,17 +1344,17 @@ static int lg_kernel(int64_t lg_n_steps,
                 /* sub2_stage3_n = sub2_stage3_alpha_n*(1 - sub1_n - k18*sub2_stage2_n) - sub2_stage3_beta_n*(sub1_n + k18*sub2_stage2_n) */
                 const lg_real lg_sub2_stage3_n = lg_sub2_stage3_alpha_n*(1.0 - lg_sub1_n - lg_k18*lg_sub2_stage2_n) - lg_sub2_stage3_beta_n*(lg_sub1_n + lg_k18*lg_sub2_stage2_n);
                 /* sub2_stage4_alpha_m = 1/exprel(k0 - k1*sub1_V - k19*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_m = lg_inverse_exprel(lg_k0 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_m = lg_round3_inverse_exprel[2*lg_lanes + lg_i];
                 /* sub2_stage4_beta_m = 4*exp(k2 - k3*sub1_V - k20*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_m = 4.0*lg_exp(lg_k2 - lg_k3*lg_sub1_V - lg_k20*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_m = 4.0*lg_round3_exp[4*lg_lanes + lg_i];
                 /* sub2_stage4_alpha_h = 0.07*exp(k4 - k5*sub1_V - k14*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_alpha_h = 0.07*lg_exp(lg_k4 - lg_k5*lg_sub1_V - lg_k14*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_h = 0.07*lg_round3_exp[5*lg_lanes + lg_i];
                 /* sub2_stage4_beta_h = 1/(1 + exp(k6 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_exp(lg_k6 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V));
+                const lg_real lg_sub2_stage4_beta_h = 1.0/(1.0 + lg_round3_exp[6*lg_lanes + lg_i]);
                 /* sub2_stage4_alpha_n = 0.1*(1/exprel(k7 - k1*sub1_V - k19*sub2_stage3_V)) */
-                const lg_real lg_sub2_stage4_alpha_n = 0.1*lg_inverse_exprel(lg_k7 - lg_k1*lg_sub1_V - lg_k19*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_alpha_n = 0.1*lg_round3_inverse_exprel[3*lg_lanes + lg_i];
                 /* sub2_stage4_beta_n = 0.125*exp(k8 - k9*sub1_V - k21*sub2_stage3_V) */
-                const lg_real lg_sub2_stage4_beta_n = 0.125*lg_exp(lg_k8 - lg_k9*lg_sub1_V - lg_k21*lg_sub2_stage3_V);
+                const lg_real lg_sub2_stage4_beta_n = 0.125*lg_round3_exp[7*lg_lanes + lg_i];
                 /* sub2_stage4_V = k10*(I - g_L*(k11 + sub1_V + k22*sub2_stage3_V) - g_K*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n)*((sub1_n + k22*sub2_stage3_n)*(sub1_n + k22*sub2_stage3_n))*(k12 + sub1_V + k22*sub2_stage3_V)) - g_Na*((sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_m + k22*sub2_stage3_m)*(sub1_h + k22*sub2_stage3_h)*(k13 + sub1_V + k22*sub2_stage3_V))) */
                 const lg_real lg_sub2_stage4_V = lg_k10*(u_I - p_g_L*(lg_k11 + lg_sub1_V + lg_k22*lg_sub2_stage3_V) - p_g_K*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n)*((lg_sub1_n + lg_k22*lg_sub2_stage3_n)*(lg_sub1_n + lg_k22*lg_sub2_stage3_n))*(lg_k12 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)) - p_g_Na*((lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_m + lg_k22*lg_sub2_stage3_m)*(lg_sub1_h + lg_k22*lg_sub2_stage3_h)*(lg_k13 + lg_sub1_V + lg_k22*lg_sub2_stage3_V)));
                 /* sub2_stage4_m = sub2_stage4_alpha_m*(1 - sub1_m - k22*sub2_stage3_m) - sub2_stage4_beta_m*(sub1_m + k22*sub2_stage3_m) */

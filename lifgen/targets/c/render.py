@@ -36,6 +36,6 @@ def kernel(step_map: StepMap, semantics: Semantics, schedule: Schedule, variant:
         raise ValueError(f"dtype must be one of {DTYPES}, got {semantics.dtype!r}")
     abi = model_abi(step_map)
     mode = mode or loop_order(variant)
-    context = kernel_context(step_map, semantics, schedule, variant, mode, abi)
+    context = kernel_context(step_map, semantics, schedule, variant, mode, abi, rounds=True)
     body = environment().get_template("c/body.c.j2").render(k=context)
     return with_body(context, body, abi, body_uses(context)), abi

@@ -48,6 +48,15 @@ class PropagatorNames:
 
 
 @dataclass(frozen=True)
+class RoundText:
+    """A round of a tile's step printed (call_rounds.py): its loop's body, then the functions
+    applied to the arguments it stored."""
+
+    loop: str
+    applied: str
+
+
+@dataclass(frozen=True)
 class InputNames:
     name: str
     layout: str  # held, streamed or time
@@ -106,6 +115,11 @@ class KernelContext:
     all_shared: bool  # only index 0 of the parameter scratch is read
     propagators: tuple[PropagatorNames, ...] = ()  # computed before the constants, per neuron
     vector_functions: bool = False  # elementary functions as vector functions, not inlined
+    # the tiles schedule's rounds of calls before `step` (call_rounds.py), the arrays they share
+    # (name, size in tiles) and what they read
+    rounds: tuple[RoundText, ...] = ()
+    round_arrays: tuple[tuple[str, int], ...] = ()
+    rounds_uses: frozenset[str] = frozenset()
     inline: str = "static inline"  # how helper functions are declared (CUDA adds __device__)
     constant: str = "static const"  # and constant tables
     # filled once the body is rendered, from what its templates declare they use (uses.py)

@@ -24,13 +24,15 @@ from ...codegen.naming import ARRAY_PREFIXES, SCHEDULE_PREFIXES, field_local, li
 from ...ir.model import DT, Model
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
-from ...ir.statements import Expression, identifiers
+from ...ir.statements import Expression, NeuronStep, identifiers
 from ...ir.written import (Call, CPrinter, Name, Node, Num, Tree, children, rebuild, substitute,
                            to_text)
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
-                      StateNames)
-from .printer import StatementPrinter, print_expression, statement_uses, vector_functions
+                      RoundText, StateNames)
+from .call_rounds import CallRounds, call_rounds
+from .printer import (APPLIED, BINARY_CALLS, CALL_USES, ELEMENTARY_CALLS, StatementPrinter,
+                      print_expression, statement_uses, vector_functions)
 
 C_TYPES = {"float64": "double", "float32": "float"}
 KERNEL_FUNCTION = "lg_run"
@@ -55,6 +57,9 @@ HELPERS = {"lg_normal": ("lg_uniform", "lg_log", "lg_cos_turn", "lg_quadrant", "
            "lg_sin": ("lg_quadrant", "lg_bits"), "lg_cos": ("lg_quadrant", "lg_bits"),
            "lg_cos_turn": ("lg_quadrant", "lg_bits"), "lg_pow": ("lg_bits",),
            "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
+# each unary elementary function applied to a round's arguments in one loop (call_rounds.py)
+HELPERS.update({APPLIED + name: (CALL_USES[name][0], *HELPERS[CALL_USES[name][0]])
+                for name in ELEMENTARY_CALLS if name not in BINARY_CALLS})
 SIZES = {"LG_TILE": "enum {{ LG_TILE = {tile} }};  /* neurons simulated together for all steps "
                     "(uncoupled models) */",
          "LG_BLOCK": "/* Streamed input: blocks of neurons whose states fit in L1, advanced "
@@ -118,9 +123,11 @@ def _closure(used: set[str]) -> set[str]:
 
 
 def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
-                   variant: Variant, mode: str, abi: KernelABI, indent: int = 16) -> KernelContext:
+                   variant: Variant, mode: str, abi: KernelABI, indent: int = 16,
+                   rounds: bool = False) -> KernelContext:
     """Every name and printed statement the templates of one kernel read (the step printed at
-    `indent` spaces)."""
+    `indent` spaces; with `rounds`, a tiles schedule's step that calls the elementary functions
+    at many sites split into rounds of calls, call_rounds.py)."""
     model = step_map.model
     dtype = semantics.dtype
     shared = set(variant.shared)
@@ -145,6 +152,8 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
                                shared=k in shared_k,
                                comment=f"{k.name.removeprefix('lg_')} = {to_text(tree)}")
                  for (k, tree), renamed in zip(step_map.constants, trees)]
+    split = _call_rounds(step, state_names(step_map)) if rounds and mode == "independent" else None
+    last = split.last if split else step.step
     return KernelContext(
         function=KERNEL_FUNCTION, model=model.name, description=model.description,
         version=__version__, method=step_map.method,
@@ -164,15 +173,31 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         shared_values=[(p.c, p.scratch) for p in parameters if p.shared and p.in_loop]
         + [(c.c, c.scratch) for c in constants if c.shared],
         inputs=[_input(u.name, layouts[u.name], in_loop) for u in model.inputs],
-        step=printer.text(step.step), after_spike=printer.text(step.after_spike),
-        step_uses=statement_uses(step.step), after_spike_uses=statement_uses(step.after_spike),
+        step=printer.text(last), after_spike=printer.text(step.after_spike),
+        step_uses=statement_uses(last), after_spike_uses=statement_uses(step.after_spike),
         constants_uses=statement_uses((trees, matrices)),
         draws_noise=model.is_stochastic,
         after_spike_reads_reset="lg_reset" in identifiers(step.after_spike),
-        vector_functions=vector_functions(step.step),
+        vector_functions=vector_functions(last),
+        rounds=tuple(RoundText(printer.text(r.loop), StatementPrinter(dtype, indent - 4).text(
+            r.applied)) for r in split.rounds) if split else (),
+        round_arrays=split.arrays if split else (),
+        rounds_uses=statement_uses([(r.loop, r.applied) for r in split.rounds]) if split
+        else frozenset(),
         precise=bool(step_map.propagator), levels=[number(Num(float(v))) for v in levels],
         flush_denormals=schedule.flush_denormals, propagators=tuple(propagators),
         all_shared=all(p.name in shared for p in model.parameters))
+
+
+def _call_rounds(step: NeuronStep, states: list[str]) -> CallRounds | None:
+    """The step in rounds of calls where it calls the elementary functions at more sites than
+    are worth inlining (call_rounds.py); the last round's loop also finishes the step and stores
+    the new states and the spike (what after_spike and the schedule read)."""
+    if not vector_functions(step.step):
+        return None
+    last_reads = identifiers(step.after_spike) | {local("new", s) for s in states} | {
+        "lg_spike", "lg_reset", "lg_offset"}
+    return call_rounds(step.step, frozenset(last_reads))
 
 
 def _propagator_blocks(trees: list[Tree], expression: Callable[[Expression], str]

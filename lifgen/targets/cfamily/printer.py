@@ -7,11 +7,10 @@ from typing import Iterable
 
 import sympy
 
-from ...ir.statements import (DOUBLE, INDEX, INT, KEY, REAL, AddTo, Assign, Block, Break, Cast,
-                              Comment, Double, Element, Equal, Expression, For, If, Integer, Let, Loop,
-                              MatrixExponential,
-                              Remainder, Select, Statement, Store, View, calls, identifiers,
-                              indices, nodes)
+from ...ir.statements import (DOUBLE, INDEX, INT, KEY, REAL, AddTo, Apply, Assign, Block, Break,
+                              Cast, Comment, Double, Element, Equal, Expression, For, If, Integer,
+                              Let, Loop, MatrixExponential, Remainder, Select, Statement, Store,
+                              View, calls, identifiers, indices, nodes)
 from ...ir.written import Call, CPrinter, Name
 from ..text import comment_text
 
@@ -157,6 +156,8 @@ class StatementPrinter:
             return [f"{pad}const double {s.name}_matrix[{s.size * s.size}] = {{ {entries} }};",
                     f"{pad}double {s.name}[{s.size * s.size}];",
                     f"{pad}lg_expm({s.size}, {e(s.h)}, {s.name}_matrix, {s.name});"]
+        if isinstance(s, Apply):
+            return [f"{pad}{APPLIED + s.function}({s.array}, {e(s.count)});"]
         raise TypeError(f"not a statement: {s!r}")
 
 
@@ -178,6 +179,7 @@ BINARY_CALLS = ("pow",)  # of two arguments
 # the loop (a Hodgkin-Huxley rk4 step, 48 sites: 8 s against 1 s), while an inlined call runs
 # about a fifth faster (no vector registers spilled around a call).
 INLINED_CALL_SITES = 8
+APPLIED = "lg_apply_"  # + function: its loop over a round's arguments (Apply, call_rounds.py)
 
 
 def vector_functions(tree: object) -> bool:
@@ -188,6 +190,8 @@ def vector_functions(tree: object) -> bool:
 
 def statement_uses(tree: object) -> frozenset[str]:
     """What printed statements or expressions read, declared by the IR rather than found in the
-    text: the names and arrays they read or assign, element indices, and each call's CALL_USES."""
+    text: the names and arrays they read or assign, element indices, each call's CALL_USES and
+    each applied function's loop."""
     called = (name for function in calls(tree) for name in CALL_USES.get(function, ()))
-    return frozenset(identifiers(tree) | indices(tree) | set(called))
+    applied = (APPLIED + node.function for node in nodes(tree) if isinstance(node, Apply))
+    return frozenset(identifiers(tree) | indices(tree) | set(called) | set(applied))

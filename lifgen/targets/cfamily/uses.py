@@ -78,7 +78,7 @@ TEMPLATES: dict[str, tuple[Part, ...]] = {
         Part(when="propagators", names=("lg_expm",))),
     "c/schedule_constants.c.j2": (),
     "c/schedule_tiles.c.j2": (
-        Part(names=RUN + ("LG_TILE", "lg_lower_bound"), code=("step", "after_spike")),
+        Part(names=RUN + ("LG_TILE", "lg_lower_bound"), code=("step", "after_spike", "rounds")),
         *SCHEDULED),
     "c/schedule_streamed.c.j2": (
         Part(names=RUN + ("LG_CHUNK", "LG_BLOCK", "lg_lower_bound"), code=("step", "after_spike")),
