@@ -46,12 +46,13 @@ def test_the_neuron_loop_is_vectorized(gcc, tmp_path, model, method, dtype):
 
 
 @pytest.mark.parametrize("model, method, rounds",
-                         [("hodgkin_huxley", "rk4", True), ("lif_coba", "exponential_euler", False)])
-def test_many_call_sites_compile_the_functions_once_and_few_inline_them(model, method, rounds):
+                         [("hodgkin_huxley", "rk4", True), ("adex", "rk4", True),
+                          ("lif_coba", "exponential_euler", False)])
+def test_steps_with_several_call_sites_run_them_in_rounds(model, method, rounds):
     """A Hodgkin-Huxley step calls them at 24 sites (48 in the kernel's two loops): inlined, gcc
-    took 8 s. The tiles schedule splits such a step into rounds of calls, each function compiled
-    once in a loop over a round's arguments, none called inside the neuron loops (no vector
-    clones). A step with a few sites inlines them, which runs faster."""
+    took 8 s. The tiles schedule splits a step with more than one site into rounds of calls,
+    each function compiled once in a loop over a round's arguments, none called inside the
+    neuron loops (no vector clones). lif_coba's one call stays inline."""
     source = lifgen.compile(model, method=method).c_source
     loops = source.split(NEURON_LOOP)[1:]
     assert "omp declare simd" not in source

@@ -1,10 +1,10 @@
 """A tile's neuron step split into rounds of elementary-function calls, for steps that call
-them at many sites (a Hodgkin-Huxley rk4 step: 48). Each round is one loop over the tile's
-neurons that computes what it can and stores the arguments of the calls it makes possible;
-each function is then applied, in place, to all of the round's arguments in one vectorized loop
-(lg_apply_<function>, compiled once); the next round reads the results. The last round is the
-step that the schedule's loop runs as before. The same expressions in the same order, so the
-same bits; but no call inside the neuron loops, whose vector registers a call would spill.
+them at more than one site (a Hodgkin-Huxley rk4 step: 24, AdEx's: 4). Each round is one loop
+over the tile's neurons that computes what it can and stores the arguments of the calls it makes
+possible; each function is then applied, in place, to all of the round's arguments in one
+vectorized loop (lg_apply_<function>, compiled once); the next round reads the results. The last
+round is the step that the schedule's loop runs as before. The same expressions in the same
+order, so the same bits; but no call inside the neuron loops, and no function body inlined there.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ CALLS = "lg_round{}_{}"  # a tile's arguments of a round's calls of a function, 
 KEPT = "lg_kept_"  # + local: a tile's values of a local that a later round reads
 UNARY = frozenset(ELEMENTARY_CALLS) - frozenset(BINARY_CALLS)
 LAST = 1 << 30  # the round of what waits for the last loop (read before it is known)
+# A step with one call site keeps it inline (lif_coba: no faster in rounds); from two on, rounds
+# ran faster than inlined calls (adex, eif rk4: 4 rounds of one exp, 1.1x and 1.2x) and than
+# vector clones (hodgkin_huxley rk4), for the same or less of gcc's time.
+ROUNDS_FROM_SITES = 2
 
 
 @dataclass(frozen=True)

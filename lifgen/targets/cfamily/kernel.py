@@ -30,9 +30,9 @@ from ...ir.written import (Call, CPrinter, Name, Node, Num, Tree, children, rebu
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
                       RoundText, StateNames)
-from .call_rounds import CallRounds, call_rounds
+from .call_rounds import ROUNDS_FROM_SITES, CallRounds, call_rounds
 from .printer import (APPLIED, BINARY_CALLS, CALL_USES, ELEMENTARY_CALLS, StatementPrinter,
-                      print_expression, statement_uses, vector_functions)
+                      call_sites, print_expression, statement_uses, vector_functions)
 
 C_TYPES = {"float64": "double", "float32": "float"}
 KERNEL_FUNCTION = "lg_run"
@@ -190,10 +190,10 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
 
 
 def _call_rounds(step: NeuronStep, states: list[str]) -> CallRounds | None:
-    """The step in rounds of calls where it calls the elementary functions at more sites than
-    are worth inlining (call_rounds.py); the last round's loop also finishes the step and stores
-    the new states and the spike (what after_spike and the schedule read)."""
-    if not vector_functions(step.step):
+    """The step in rounds of calls where it calls the elementary functions at more than one
+    site (call_rounds.py); the last round's loop also finishes the step and stores the new
+    states and the spike (what after_spike and the schedule read)."""
+    if call_sites(step.step) < ROUNDS_FROM_SITES:
         return None
     last_reads = identifiers(step.after_spike) | {local("new", s) for s in states} | {
         "lg_spike", "lg_reset", "lg_offset"}

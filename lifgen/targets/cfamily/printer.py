@@ -182,10 +182,14 @@ INLINED_CALL_SITES = 8
 APPLIED = "lg_apply_"  # + function: its loop over a round's arguments (Apply, call_rounds.py)
 
 
+def call_sites(tree: object) -> int:
+    """How many calls of the elementary functions a step's statements make."""
+    return sum(isinstance(node, Call) and node.function in ELEMENTARY_CALLS for node in nodes(tree))
+
+
 def vector_functions(tree: object) -> bool:
     """Whether a step calls the elementary functions at more sites than are worth inlining."""
-    sites = sum(isinstance(node, Call) and node.function in ELEMENTARY_CALLS for node in nodes(tree))
-    return sites > INLINED_CALL_SITES
+    return call_sites(tree) > INLINED_CALL_SITES
 
 
 def statement_uses(tree: object) -> frozenset[str]:
