@@ -14,10 +14,12 @@ from ..cfamily.uses import body_uses
 
 
 def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
-           variant: Variant, mode: str | None = None) -> KernelSource:
+           variant: Variant, mode: str | None = None, rounds: bool = True) -> KernelSource:
     """The kernel C source and cdef of `step_map` for these options and this variant (`mode`
-    overrides the loop order; "constants" gives the prologue alone, for another target)."""
-    context, abi = kernel(step_map, semantics, schedule, variant, mode)
+    overrides the loop order; "constants" gives the prologue alone, for another target;
+    `rounds=False` keeps the tiles schedule's step in one loop, as lifgen made it before its
+    rounds of calls: benchmarks/transcendentals.py's "before")."""
+    context, abi = kernel(step_map, semantics, schedule, variant, mode, rounds)
     model = step_map.model
     work = len(model.parameters) + len(step_map.constants)
     return KernelSource(
@@ -29,13 +31,13 @@ def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
 
 
 def kernel(step_map: StepMap, semantics: Semantics, schedule: Schedule, variant: Variant,
-           mode: str | None = None) -> tuple[KernelContext, KernelABI]:
+           mode: str | None = None, rounds: bool = True) -> tuple[KernelContext, KernelABI]:
     """The kernel's context with its rendered body and what the body's templates declare they
     use (the prologue's and the schedule's, uses.py), and its ABI."""
     if semantics.dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {semantics.dtype!r}")
     abi = model_abi(step_map)
     mode = mode or loop_order(variant)
-    context = kernel_context(step_map, semantics, schedule, variant, mode, abi, rounds=True)
+    context = kernel_context(step_map, semantics, schedule, variant, mode, abi, rounds=rounds)
     body = environment().get_template("c/body.c.j2").render(k=context)
     return with_body(context, body, abi, body_uses(context)), abi
