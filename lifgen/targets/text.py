@@ -10,9 +10,10 @@ CODE_FIELDS = frozenset({
     "after_spike", "arguments", "body", "call", "code", "declaration", "default", "entries",
     "enum", "initial", "kernel", "network", "new", "parameters", "prologue", "struct", "unpack",
     "unread", "value", "dt_literal", "h", "levels", "one", "expm1", "fabs", "inline",
-    "step_values", "constant", "real", "type", "types",
+    "step_values", "constant", "real", "type", "types", "loop", "applied",
     # C identifiers: checked names, members, fields, the prefix and what is made of it
-    "batch", "c", "entry", "field", "function", "guard", "held", "in_", "input", "member",
+    "batch", "c", "entry", "field", "function", "guard", "held", "helper", "in_", "input",
+    "member",
     "membrane", "membrane_member", "example_member", "name", "neuron", "param", "prefix",
     "row", "rows_suffix", "scratch", "state", "step", "stride", "tile", "time", "trace", "x",
     # numbers
