@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import mpmath
 
-LN2_HALF = mpmath.log(2) / 2
-# s = f/(2 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: z = s*s lies in [0, Z_MAX]
-Z_MAX = ((mpmath.sqrt(2) - 1) / (mpmath.sqrt(2) + 1)) ** 2
+# the intervals' ends at mpmath's default 15 digits, whatever precision the importer set
+with mpmath.workdps(15):
+    LN2_HALF = mpmath.log(2) / 2
+    # s = f/(2 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: z = s*s lies in [0, Z_MAX]
+    Z_MAX = ((mpmath.sqrt(2) - 1) / (mpmath.sqrt(2) + 1)) ** 2
 # sin and cos take r in [-pi/4, pi/4], a little beyond where x*2/pi rounded: z = r*r up to 0.8^2
 TRIG_Z_MAX = mpmath.mpf("0.64")
 
