@@ -89,6 +89,21 @@ def _case_id(case):
                      variant or "shared"])
 
 
+# NVRTC's warnings come from its front end and NVVM, which PTX runs through; ptxas, which a
+# cubin adds (twice their time), runs for these models' cases, the largest kernels among them
+CUBIN_MODELS = ("hodgkin_huxley", "adex", "leaky", "lapicque", "rleaky")
+
+
+def assert_compiles_without_a_warning(compiler, text, cubin=True):
+    """NVRTC compiles `text` for sm_90 without a word: to a cubin (through ptxas), or to PTX."""
+    if cubin:
+        binary, log, _ = compiler.compile_cubin(text, "sm_90")
+        assert log == "" and binary[:4] == b"\x7fELF", log
+    else:
+        ptx, log = compiler.compile_ptx(text, "compute_90")
+        assert log == "" and ".entry lg_" in ptx, log
+
+
 @pytest.mark.parametrize("model, options, variant", COMPILE_CASES,
                          ids=[_case_id(c) for c in COMPILE_CASES])
 def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
@@ -97,8 +112,7 @@ def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
     chosen = {None: None, "per_neuron": per_neuron(loaded),
               "time": Variant.of({"I": "time"}, ("beta", "threshold"))}[variant]
     source = cuda_source(loaded, chosen, **options)
-    cubin, log, _ = compiler.compile_cubin(source.c_source, "sm_90")
-    assert log == "" and cubin[:4] == b"\x7fELF"
+    assert_compiles_without_a_warning(compiler, source.c_source, cubin=model in CUBIN_MODELS)
 
 
 @pytest.mark.parametrize("model, options", [
@@ -213,8 +227,7 @@ def test_the_cuda_of_coupled_runs_compiles_without_a_warning(cuda_host, model, o
         warnings.simplefilter("ignore")
         text = lifgen.compile(model, target="cuda-host", **options).source(5, 3, **run)
     assert "__global__" in text
-    cubin, log, _ = compiler.compile_cubin(text, "sm_90")
-    assert log == "" and cubin[:4] == b"\x7fELF"
+    assert_compiles_without_a_warning(compiler, text, cubin=model in CUBIN_MODELS)
 
 
 def _inputs(c, n, steps, layout, rng):
