@@ -190,63 +190,47 @@ static int lg_kernel(int64_t lg_n_steps,
         lg_real lg_x_I_syn[LG_TILE];
         lg_real lg_x_V[LG_TILE];
         lg_real lg_held_I[LG_TILE];  /* the input of this tile, constant over time */
-        int32_t lg_spiked[LG_TILE];
         int32_t lg_tally[LG_TILE];
-        for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
-            lg_x_I_syn[lg_i] = lg_state_I_syn[lg_row_start + lg_i];
-            lg_x_V[lg_i] = lg_state_V[lg_row_start + lg_i];
-            lg_held_I[lg_i] = lg_input_I[lg_b * lg_ibatch_I
-                + (lg_first + lg_i) * lg_ineuron_I];
-            lg_tally[lg_i] = 0;
+        int32_t lg_spiked[LG_TILE];
+        /* Every tile runs LG_TILE lanes, a constant trip count the compiler vectorizes once; a
+         * partial tile's spare lanes repeat its first neuron and are never written back. */
+        for (int64_t lg_lane = 0; lg_lane < LG_TILE; ++lg_lane) {
+            const int64_t lg_j = lg_lane < lg_count ? lg_lane : 0;
+            lg_x_I_syn[lg_lane] = lg_state_I_syn[lg_row_start + lg_j];
+            lg_x_V[lg_lane] = lg_state_V[lg_row_start + lg_j];
+            lg_held_I[lg_lane] = lg_input_I[lg_b * lg_ibatch_I
+                + (lg_first + lg_j) * lg_ineuron_I];
+            lg_tally[lg_lane] = 0;
         }
         const int64_t lg_record_first = lg_lower_bound(lg_record, lg_n_record, lg_first);
         const int64_t lg_record_end = lg_lower_bound(lg_record, lg_n_record, lg_first + lg_count);
-
-        /* Full tiles get a constant trip count, so the compiler can keep the tile in registers. */
-        const int lg_recording = lg_record_end > lg_record_first;
-        if (lg_count == LG_TILE && !lg_spikes && !lg_recording) {
-        for (int64_t lg_step = 0; lg_step < lg_n_steps; ++lg_step) {
-            const lg_real *restrict lg_in_I = lg_held_I;  /* constant over time */
-            for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
-                const lg_real s_I_syn = lg_x_I_syn[lg_i];
-                const lg_real s_V = lg_x_V[lg_i];
-                const lg_real u_I = lg_in_I[lg_i];
-                /* reset (subtract): V <- V - threshold: the amount, decided before the update */
-                const lg_real r_V = s_V > p_threshold ? p_threshold : 0.0;
-                /* I_syn <- k0*I_syn + I */
-                lg_real n_I_syn = lg_k0*s_I_syn + u_I;
-                /* V <- k1*V + I_syn */
-                lg_real n_V = lg_k1*s_V + n_I_syn;
-                n_V = n_V - r_V;
-                /* spike if V > threshold */
-                const int lg_spike = (n_V > p_threshold);
-                lg_x_I_syn[lg_i] = n_I_syn;
-                lg_x_V[lg_i] = n_V;
-                lg_tally[lg_i] += lg_spike;
+        /* Steps run in one loop with nothing else in it, so the tile stays in registers; when
+         * the run keeps spikes or traces, a step at a time, each kept after it. */
+        const int64_t lg_run = lg_spikes || lg_record_end > lg_record_first ? 1 : lg_n_steps;
+        for (int64_t lg_start = 0; lg_start < lg_n_steps; lg_start += lg_run) {
+            for (int64_t lg_step = lg_start; lg_step < lg_start + lg_run; ++lg_step) {
+                const lg_real *restrict lg_in_I = lg_held_I;  /* constant over time */
+                for (int64_t lg_i = 0; lg_i < LG_TILE; ++lg_i) {
+                    const lg_real s_I_syn = lg_x_I_syn[lg_i];
+                    const lg_real s_V = lg_x_V[lg_i];
+                    const lg_real u_I = lg_in_I[lg_i];
+                    /* reset (subtract): V <- V - threshold: the amount, decided before the update */
+                    const lg_real r_V = s_V > p_threshold ? p_threshold : 0.0;
+                    /* I_syn <- k0*I_syn + I */
+                    lg_real n_I_syn = lg_k0*s_I_syn + u_I;
+                    /* V <- k1*V + I_syn */
+                    lg_real n_V = lg_k1*s_V + n_I_syn;
+                    n_V = n_V - r_V;
+                    /* spike if V > threshold */
+                    const int lg_spike = (n_V > p_threshold);
+                    lg_x_I_syn[lg_i] = n_I_syn;
+                    lg_x_V[lg_i] = n_V;
+                    lg_spiked[lg_i] = lg_spike;
+                    lg_tally[lg_i] += lg_spike;
+                }
             }
-        }
-
-        } else {
-        for (int64_t lg_step = 0; lg_step < lg_n_steps; ++lg_step) {
-            const lg_real *restrict lg_in_I = lg_held_I;  /* constant over time */
-            for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
-                const lg_real s_I_syn = lg_x_I_syn[lg_i];
-                const lg_real s_V = lg_x_V[lg_i];
-                const lg_real u_I = lg_in_I[lg_i];
-                /* reset (subtract): V <- V - threshold: the amount, decided before the update */
-                const lg_real r_V = s_V > p_threshold ? p_threshold : 0.0;
-                /* I_syn <- k0*I_syn + I */
-                lg_real n_I_syn = lg_k0*s_I_syn + u_I;
-                /* V <- k1*V + I_syn */
-                lg_real n_V = lg_k1*s_V + n_I_syn;
-                n_V = n_V - r_V;
-                /* spike if V > threshold */
-                const int lg_spike = (n_V > p_threshold);
-                lg_x_I_syn[lg_i] = n_I_syn;
-                lg_x_V[lg_i] = n_V;
-                lg_spiked[lg_i] = lg_spike;
-                lg_tally[lg_i] += lg_spike;
-            }
+            /* what the run keeps of its last step, for the tile's real neurons (lg_count) */
+            const int64_t lg_step = lg_start + lg_run - 1;
             const int64_t lg_row = (lg_step * lg_n_batch + lg_b) * lg_N + lg_first;
             if (lg_spikes)
                 for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) lg_spikes[lg_row + lg_i] = (uint8_t)lg_spiked[lg_i];
@@ -255,8 +239,6 @@ static int lg_kernel(int64_t lg_n_steps,
                 if (lg_trace_I_syn) lg_trace_I_syn[lg_trace_row + lg_m] = lg_x_I_syn[lg_record[lg_m] - lg_first];
                 if (lg_trace_V) lg_trace_V[lg_trace_row + lg_m] = lg_x_V[lg_record[lg_m] - lg_first];
             }
-        }
-
         }
         for (int64_t lg_i = 0; lg_i < lg_count; ++lg_i) {
             lg_state_I_syn[lg_row_start + lg_i] = lg_x_I_syn[lg_i];
