@@ -221,18 +221,29 @@ class NeuronStep:
 
 
 def nodes(tree: object) -> Iterator[object]:
-    """Every statement and expression node in `tree` (a node, or tuples and lists of them)."""
-    if isinstance(tree, (tuple, list)):
-        for item in tree:
-            yield from nodes(item)
-        return
-    if tree is None or isinstance(tree, (str, int, float)):
-        return
-    yield tree
-    if isinstance(tree, Name):  # a leaf: its SymPy symbol is not walked
-        return
-    for name in getattr(tree, "__dataclass_fields__", {}):
-        yield from nodes(getattr(tree, name))
+    """Every statement and expression node in `tree` (a node, or tuples and lists of them), in
+    order, each before its parts (a walk with a stack: codegen walks trees millions of times)."""
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (tuple, list)):
+            stack.extend(reversed(item))
+            continue
+        if item is None or isinstance(item, (str, int, float)):
+            continue
+        yield item
+        if not isinstance(item, Name):  # a leaf: its SymPy symbol is not walked
+            stack.extend(getattr(item, name) for name in reversed(_fields(type(item))))
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type (none for SymPy's and other leaves), looked up once per type."""
+    if kind not in _FIELDS:
+        _FIELDS[kind] = tuple(getattr(kind, "__dataclass_fields__", {}))
+    return _FIELDS[kind]
 
 
 def identifiers(tree: object) -> set[str]:
@@ -241,7 +252,7 @@ def identifiers(tree: object) -> set[str]:
     found: set[str] = set()
     for node in nodes(tree):
         if isinstance(node, Name):
-            found.add(str(node.symbol))
+            found.add(node.text)
         elif isinstance(node, Element):
             found.add(node.array)
         elif isinstance(node, Assign):

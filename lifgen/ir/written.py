@@ -5,6 +5,7 @@ floating-point rounding. Update maps must round exactly as written (that is how 
 snnTorch bit for bit), so codegen prints these trees, and SymPy sees them only for analysis.
 """
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
@@ -22,6 +23,17 @@ class Num:
 @dataclass(frozen=True)
 class Name:
     symbol: sympy.Symbol
+
+    @property
+    def text(self) -> str:
+        """The name as printed (the symbol's text, remembered: SymPy's printer is slow)."""
+        return symbol_text(self.symbol)
+
+
+@functools.lru_cache(maxsize=None)
+def symbol_text(symbol: sympy.Basic) -> str:
+    """str(symbol), computed once per symbol: codegen asks for it millions of times."""
+    return str(symbol)
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,15 @@ SYMPY_FUNCTIONS = {name: f.sympy for name, f in FUNCTIONS.items()}
 
 def symbols(node: Tree) -> set[sympy.Symbol]:
     """The SymPy symbols a tree refers to."""
-    if isinstance(node, Name):
-        return {node.symbol}
-    return set().union(set(), *(symbols(child) for child in children(node)))
+    found: set[sympy.Symbol] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Name):
+            found.add(item.symbol)
+        else:
+            stack.extend(children(item))
+    return found
 
 
 def children(node: Tree) -> tuple[Tree, ...]:
@@ -313,7 +331,7 @@ class TextPrinter(CPrinter):
 
     def print(self, node: Tree) -> str:
         if isinstance(node, Name):
-            return str(node.symbol).removeprefix("lg_unit_").removeprefix("lg_")
+            return node.text.removeprefix("lg_unit_").removeprefix("lg_")
         return super().print(node)
 
     def _number(self, value: float) -> str:

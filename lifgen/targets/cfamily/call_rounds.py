@@ -100,7 +100,7 @@ class _Plan:
         """`node` with each call whose argument is known before the last loop read from its
         function's array, and the round from which it can be computed."""
         if isinstance(node, Name):
-            return node, self.ready.get(str(node.symbol), 0)
+            return node, self.ready.get(node.text, 0)
         if isinstance(node, Double):  # computed in double whatever the tile's float type
             return node, max((self.ready.get(n, 0) for n in identifiers(node)), default=0)
         parts = [self._value(n) for n in _operands(node)]

@@ -11,7 +11,7 @@ from ...ir.statements import (DOUBLE, INDEX, INT, KEY, REAL, AddTo, Apply, Assig
                               Cast, Comment, Double, Element, Equal, Expression, For, If, Integer,
                               Let, Loop, MatrixExponential, Remainder, Select, Statement, Store,
                               View, calls, identifiers, indices, nodes)
-from ...ir.written import Call, CPrinter, Name
+from ...ir.written import Call, CPrinter, Name, symbol_text
 from ..text import comment_text
 
 # Functions of the IR that are not model functions: how the kernel computes them.
@@ -52,7 +52,7 @@ class _Names(dict[sympy.Symbol, str]):
     """Every name in the IR is already its C identifier."""
 
     def __missing__(self, symbol: sympy.Symbol) -> str:
-        return str(symbol)
+        return symbol_text(symbol)
 
 
 class ExpressionPrinter(CPrinter):
