@@ -47,13 +47,16 @@ def test_tiles_and_threads_agree(model, drive, rng):
     assert runs[0].spikes.any()
 
 
+@pytest.mark.parametrize("layout", ["held", "streamed"])
 @pytest.mark.parametrize("model", ["leaky", "adex"])
-def test_a_run_kept_step_by_step_equals_one_that_keeps_only_counts(model, rng):
-    """Tiles run all their steps in one loop when a run keeps only counts, and a step at a time
-    when it keeps spikes or traces; a partial tile's spare lanes change nothing either way."""
+def test_a_run_kept_step_by_step_equals_one_that_keeps_only_counts(model, layout, rng):
+    """Tiles (held inputs) and chunks (streamed inputs) run their steps in one loop when a run
+    keeps only counts, and a step at a time when it keeps traces (tiles: spikes too); a partial
+    tile's spare lanes and the chunks' spike buffers change nothing."""
     simulator = lifgen.compile(model, tile=8)
     n, steps, drive = 37, 400, {"leaky": 0.4, "adex": 900.0}[model]
-    inputs = {"I": drive * rng.uniform(0.5, 1.5, n)}
+    shape = n if layout == "held" else (steps, n)
+    inputs = {"I": drive * rng.uniform(0.5, 1.5, shape)}
     counted = simulator.run(steps, n, inputs=inputs, record=[], spikes="count")
     kept = simulator.run(steps, n, inputs=inputs, record={s: [0, 36] for s in simulator.model.state_names},
                          spikes="raster")
