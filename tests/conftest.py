@@ -21,6 +21,17 @@ def private_cache(tmp_path_factory):
         os.environ["LIFGEN_CACHE_DIR"] = previous
 
 
+@pytest.fixture(autouse=True)
+def mpmath_precision():
+    """mpmath's precision is one global: a test that raises it (mp.dps = 40) gives it back, so
+    that no later test in the same worker computes at a precision it did not ask for."""
+    import mpmath
+
+    digits = mpmath.mp.dps
+    yield
+    mpmath.mp.dps = digits
+
+
 @pytest.fixture
 def team_cache(tmp_path, monkeypatch):
     """A team cache folder of this user's group (setgid, group-writable) as LIFGEN_CACHE_DIR,
