@@ -210,6 +210,7 @@ def test_vector_functions_and_inlined_ones_give_the_same_bits(dtype):
 
 
 def test_the_polynomials_are_the_fitting_scripts():
+    """The template's coefficients and exp's table of 2^(j/128) are what the script computes."""
     import importlib.util
 
     path = ROOT / "tests" / "reference" / "elementary_polynomials.py"
@@ -220,3 +221,5 @@ def test_the_polynomials_are_the_fitting_scripts():
     for name, values in module.coefficients().items():
         written = re.search(rf"set {name.upper()} = \[([^\]]*)\]", template).group(1)
         assert [float.fromhex(v.strip(' "')) for v in written.split(",")] == values
+    table = re.search(r"lg_exp_table\[256\] = \{([^}]*)\}", template).group(1)
+    assert [float.fromhex(v) for v in table.replace(",", " ").split()] == module.exp_table()

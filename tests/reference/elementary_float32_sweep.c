@@ -21,7 +21,7 @@ static double inverse_exprel_reference(double x) { return x == 0.0 ? 1.0 : x / e
 /* The largest error in ulps over the bit patterns [first, last), its argument in *where, and in
  * *mismatches the arguments whose float result is inf or NaN where lifgen's differs. */
 #define SWEEP(name, reference)                                                              \
-double lg_sweep_##name(uint64_t first, uint64_t last, float *where, int64_t *mismatches)    \
+LG_ENTRY double lg_sweep_##name(uint64_t first, uint64_t last, float *where, int64_t *mismatches)    \
 {                                                                                           \
     double worst = 0.0;                                                                     \
     for (uint64_t bits = first; bits < last; ++bits) {                                      \

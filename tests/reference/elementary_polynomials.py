@@ -12,7 +12,8 @@ import mpmath
 
 # the intervals' ends at mpmath's default 15 digits, whatever precision the importer set
 with mpmath.workdps(15):
-    LN2_HALF = mpmath.log(2) / 2
+    # exp and expm1 reduce x to r with |r| <= ln2/256 (a table of 2^(j/128), j = 0..127)
+    LN2_256 = mpmath.log(2) / 256
     # s = f/(2 + f) for f in [sqrt(1/2) - 1, sqrt(2) - 1]: z = s*s lies in [0, Z_MAX]
     Z_MAX = ((mpmath.sqrt(2) - 1) / (mpmath.sqrt(2) + 1)) ** 2
 # sin and cos take r in [-pi/4, pi/4], a little beyond where x*2/pi rounded: z = r*r up to 0.8^2
@@ -20,7 +21,7 @@ TRIG_Z_MAX = mpmath.mpf("0.64")
 
 
 def exp_tail(r: mpmath.mpf) -> mpmath.mpf:
-    """(e^r - 1 - r)/r^2: e^r = 1 + r + r^2*exp_tail(r) on |r| <= ln(2)/2."""
+    """(e^r - 1 - r)/r^2: e^r = 1 + r + r^2*exp_tail(r) on |r| <= ln(2)/256."""
     return (mpmath.exp(r) - 1 - r) / r**2 if r else mpmath.mpf(1) / 2
 
 
@@ -55,8 +56,10 @@ def cos_tail(z: mpmath.mpf) -> mpmath.mpf:
 # name -> (function, interval, number of coefficients); "_double" for float64, "_single" for
 # float32 (evaluated in double and rounded once to float)
 POLYNOMIALS = {
-    "exp_double": (exp_tail, (-LN2_HALF, LN2_HALF), 11),
-    "exp_single": (exp_tail, (-LN2_HALF, LN2_HALF), 7),
+    "exp_double": (exp_tail, (-LN2_256, LN2_256), 4),
+    "exp_single": (exp_tail, (-LN2_256, LN2_256), 2),
+    "expm1_double": (exp_tail, (-LN2_256, LN2_256), 5),  # relative to e^r - 1 ~ r: one more
+    "expm1_single": (exp_tail, (-LN2_256, LN2_256), 3),
     "log_double": (atanh_tail, (0, Z_MAX), 7),
     "log_single": (atanh_tail, (0, Z_MAX), 4),
     "log_rest_double": (atanh_rest, (0, Z_MAX), 8),
@@ -77,6 +80,19 @@ def coefficients() -> dict[str, list[float]]:
     return out
 
 
+def exp_table() -> list[float]:
+    """2^(j/128) for j = 0..127 as pairs (tail, hi): hi the nearest double, tail the rest
+    relative to it, (2^(j/128) - hi)/hi rounded to double: 2^(j/128) = hi (1 + tail)."""
+    pairs = []
+    with mpmath.workdps(50):
+        for j in range(128):
+            exact = mpmath.mpf(2) ** (mpmath.mpf(j) / 128)
+            hi = float(exact)
+            pairs += [float((exact - hi) / hi), hi]
+    return pairs
+
+
 if __name__ == "__main__":
     for name, values in coefficients().items():
         print(name, ", ".join(v.hex() for v in values))
+    print("exp_table", ", ".join(v.hex() for v in exp_table()))

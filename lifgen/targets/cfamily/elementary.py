@@ -23,6 +23,7 @@ def elementary_source(inlined: bool = False) -> str:
     as vector functions, or `inlined` into the loops (as in a kernel with few call sites)."""
     helpers = {n for h in (*ELEMENTARY.values(), *BINARY.values()) for n in (h, *HELPERS[h])}
     k = types.SimpleNamespace(helpers=frozenset(helpers), inline="static inline",
+                              constant="static const",
                               vector_functions=not inlined)
     return environment().get_template("c/elementary_arrays.c.j2").render(
         k=k, names=list(ELEMENTARY), binary=list(BINARY))

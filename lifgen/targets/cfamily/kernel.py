@@ -48,14 +48,17 @@ HELPERS = {"lg_normal": ("lg_uniform", "lg_log", "lg_cos_turn", "lg_quadrant", "
            "lg_max": (), "lg_lower_bound": (), "lg_quantize": (), "lg_flush_begin": (),
            "lg_expm": (), "lg_propagator": ("lg_expm",),
            # the elementary functions (elementary.c.j2) and the bit casts they share
-           "lg_bits": (), "lg_exp": ("lg_bits",), "lg_expm1": ("lg_bits",), "lg_log": ("lg_bits",),
-           "lg_log1p": ("lg_bits",), "lg_tanh": ("lg_expm1", "lg_bits"),
-           "lg_exprel": ("lg_expm1", "lg_bits"),
-           "lg_inverse_exprel": ("lg_expm1", "lg_bits"),
-           "lg_expm1_of_sum": ("lg_bits",), "lg_sinh": ("lg_expm1", "lg_expm1_of_sum", "lg_bits"),
-           "lg_cosh": ("lg_expm1", "lg_expm1_of_sum", "lg_bits"), "lg_quadrant": ("lg_bits",),
-           "lg_sin": ("lg_quadrant", "lg_bits"), "lg_cos": ("lg_quadrant", "lg_bits"),
-           "lg_cos_turn": ("lg_quadrant", "lg_bits"), "lg_pow": ("lg_bits",),
+           "lg_bits": (), "lg_exp_table": (), "lg_exp": ("lg_exp_table", "lg_bits"),
+           "lg_expm1": ("lg_exp_table", "lg_bits"), "lg_log": ("lg_bits",),
+           "lg_log1p": ("lg_bits",), "lg_tanh": ("lg_expm1", "lg_exp_table", "lg_bits"),
+           "lg_exprel": ("lg_expm1", "lg_exp_table", "lg_bits"),
+           "lg_inverse_exprel": ("lg_expm1", "lg_exp_table", "lg_bits"),
+           "lg_expm1_of_sum": ("lg_exp_table", "lg_bits"),
+           "lg_sinh": ("lg_expm1", "lg_expm1_of_sum", "lg_exp_table", "lg_bits"),
+           "lg_cosh": ("lg_expm1", "lg_expm1_of_sum", "lg_exp_table", "lg_bits"),
+           "lg_quadrant": ("lg_bits",), "lg_sin": ("lg_quadrant", "lg_bits"),
+           "lg_cos": ("lg_quadrant", "lg_bits"), "lg_cos_turn": ("lg_quadrant", "lg_bits"),
+           "lg_pow": ("lg_exp_table", "lg_bits"),
            "LG_TILE": (), "LG_BLOCK": (), "LG_CHUNK": ()}
 # each unary elementary function applied to a round's arguments in one loop (call_rounds.py)
 HELPERS.update({APPLIED + name: (CALL_USES[name][0], *HELPERS[CALL_USES[name][0]])
