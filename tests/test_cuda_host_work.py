@@ -60,6 +60,31 @@ def test_a_w1_run_copies_only_what_the_user_asked_for(host, current):
     assert host.traffic.uploaded <= current.nbytes + 64
 
 
+def test_a_device_run_allocates_nothing_proportional_to_n_on_the_host(host):
+    """The outputs a GPU makes for itself (counts, spike flags, states given as one value) are
+    not also made on the host: NumPy's allocations (traced by tracemalloc) beyond the device's
+    own (the stand-in's arrays are NumPy's too) stay far below N bytes; with results asked back,
+    the host holds their copies and no more."""
+    import tracemalloc
+
+    n = 200_000
+    cuda = lifgen.compile("leaky", dtype="float32", target="cuda-host")
+    resident = host.upload(np.random.default_rng(1).uniform(0.0, 0.1, n).astype(np.float32))
+    w1(cuda, resident)  # the kernel loaded, the kept arrays made
+    tracemalloc.start()
+    try:
+        for output, asked_back in (("device", 0), ("host", n * (4 + 8))):
+            host.traffic.reset()
+            tracemalloc.reset_peak()
+            start = tracemalloc.get_traced_memory()[0]
+            result = w1(cuda, resident, output)
+            on_host = tracemalloc.get_traced_memory()[1] - start - host.traffic.peak
+            assert on_host < asked_back + n // 4, output
+            del result
+    finally:
+        tracemalloc.stop()
+
+
 def test_the_threshold_and_inputs_of_a_result_are_views_not_copies(host, current):
     cuda = lifgen.compile("leaky", dtype="float32", target="cuda-host")
     result = w1(cuda, current, "host")

@@ -319,8 +319,9 @@ def state_array(value: object, name: str, batch: tuple[int, ...], n_neurons: int
                 allow_nan: bool = False, uniform: dict[str, Any] | None = None,
                 device: Any = None) -> np.ndarray:
     """An initial state laid out (rows, N). With `uniform`, a single value is not written out:
-    the array stays zero pages the host never touches, and `uniform[name]` holds the value for
-    a device to fill in its own memory (or `fill_uniform` to write, where the host runs)."""
+    the array is a view of zero that the host never allocates (`output_array`), and
+    `uniform[name]` holds the value for a device to fill in its own memory (or `fill_uniform` to
+    write, where the host runs)."""
     what = f"initial[{name!r}]"
     array = finite_array(on_host(value, what, device), what, dtype, allow_nan)
     if array.shape not in ((), (n_neurons,), (*batch, n_neurons)):
@@ -329,17 +330,36 @@ def state_array(value: object, name: str, batch: tuple[int, ...], n_neurons: int
     rows = int(np.prod(batch, dtype=np.int64))
     if uniform is not None and array.ndim == 0:
         uniform[name] = array[()]
-        return np.zeros((rows, n_neurons), dtype)
+        return output_array((rows, n_neurons), dtype, 0, device)
     laid: np.ndarray = np.empty((rows, n_neurons), dtype)
     laid.reshape(*batch, n_neurons)[...] = array  # broadcast over the rows
     return laid
 
 
+def output_array(shape: tuple[int, ...], dtype: Any, start: float, device: Any) -> np.ndarray:
+    """An output array of a run that starts at `start` (counts, flags, a raster at 0, spike
+    offsets at NaN): on the host; for a run on a device, which makes its own there, a read-only
+    view of one value that allocates nothing (the device's results replace it, or a host array
+    is made when they are copied back)."""
+    if device is None:
+        return np.full(shape, start, dtype) if start else np.zeros(shape, dtype)
+    return np.broadcast_to(np.array(start, dtype), shape)
+
+
+def host_outputs(arrays: Any) -> None:
+    """Make real host arrays of the outputs `output_array` left as views (a run whose host
+    writes them: sharded, or coupled)."""
+    for name in ("raster", "offsets", "counts", "fired"):
+        array = getattr(arrays, name)
+        if array is not None and not array.flags.writeable:
+            setattr(arrays, name, np.array(array))
+
+
 def fill_uniform(states: dict[str, np.ndarray], uniform: dict[str, Any] | None) -> None:
     """Write out the single values `state_array` left to fill (and forget them)."""
     for name, value in (uniform or {}).items():
-        if value:
-            states[name].fill(value)
+        if value or not states[name].flags.writeable:
+            states[name] = np.full(states[name].shape, value, states[name].dtype)
     if uniform:
         uniform.clear()
 

@@ -251,8 +251,9 @@ class Simulator:
             raise InputError("output='device' is for one run on one GPU, not a sharded one")
         blocks = _shard_count(shards, executor) if sharded else 1  # checked, steps or none
         coupled = not sharded and self._runs_as_network(request)
-        if sharded or coupled:  # (only the device's own runner fills states given as one value)
-            prepare.fill_uniform(arrays.states, arrays.uniform)
+        if sharded or coupled:  # (only the device's own runner fills states given as one value,
+            prepare.fill_uniform(arrays.states, arrays.uniform)  # and makes its own outputs)
+            prepare.host_outputs(arrays)
         if not coupled:  # spikes in flight of a coupled run have no place in an uncoupled one
             continuation.restore(pending, {}, self._made_by())
         if sharded and arrays.n_steps:
@@ -421,14 +422,17 @@ class Simulator:
         plasticity.record(synapses, prepare.checked_names(record_synapses, model.synapse_names,
                                                           "record_synapses"), n_steps, dtype)
         index = prepare.recorded_index(recorded_neurons, n_neurons)
+        grid, device = (rows, n_neurons), self._device()
         arrays = RunArrays(
             n_steps=n_steps, n_neurons=n_neurons, batch=batch, seed=seed, states=states,
             params=param_values, inputs=input_arrays, synapses=synapses, index=index,
             traces={n: np.empty((n_steps, rows, index.size), dtype) for n in record},
-            raster=np.zeros((n_steps, rows, n_neurons), np.uint8) if spikes == "raster" else None,
-            offsets=np.full((n_steps, rows, n_neurons), np.nan, dtype) if self.precise else None,
-            counts=np.zeros((rows, n_neurons), np.int64),  # (a continued run's step0 is not 0)
-            fired=np.zeros((rows, n_neurons), np.uint8), work=np.empty(0, dtype),
+            raster=prepare.output_array((n_steps, *grid), np.uint8, 0, device)
+            if spikes == "raster" else None,
+            offsets=prepare.output_array((n_steps, *grid), dtype, np.nan, device)
+            if self.precise else None,
+            counts=prepare.output_array(grid, np.int64, 0, device),  # (a continued run's too)
+            fired=prepare.output_array(grid, np.uint8, 0, device), work=np.empty(0, dtype),
             dt=float(self.dt or 0.0), uniform=uniform or {})
         connected = any(s.weight_kind for s in synapses.values()) or bool(drives)
         return _Request(arrays, record, spikes, connected, given,
@@ -441,6 +445,7 @@ class Simulator:
         (a network lays out each of its populations so)."""
         request = self._prepare(n_steps, n_neurons, inputs, params, initial, record, None,
                                 "count", None, seed, allow_nan, max_memory)
+        prepare.host_outputs(request.arrays)  # a network's program writes them where it runs
         return request.arrays, request.record
 
     def _footprint(self, n_steps: int, rows: int, n_neurons: int,
@@ -523,17 +528,20 @@ class Simulator:
         a = request.arrays
         batch, n_neurons = a.batch, a.n_neurons
         if not done:
-            a.counts.fill(0)
+            a.counts = np.zeros(a.counts.shape, np.int64)
         shape = (done, *batch, n_neurons)
         threshold_state, threshold = self._threshold(a.params, n_neurons)
-        spike_events = None
+        spike_events, truncated = None, False
         if request.spikes == "events":
             spike_events = _joined_events(events)
-            if spike_events[0].size < int(a.counts.sum()):
-                warnings.warn(f"{self.model.name}: kept the first {spike_events[0].size} of "
-                              f"{int(a.counts.sum())} spike events, all that fit in the memory "
-                              "limit (Result.truncated; spike counts are complete)",
-                              NumericalWarning, stacklevel=4)
+            kept = spike_events[0].size
+            # events are dropped only once max_events are kept (no sum of the counts before)
+            total = int(a.counts.sum()) if kept >= request.max_events else kept
+            truncated = kept < total
+            if truncated:
+                warnings.warn(f"{self.model.name}: kept the first {kept} of {total} spike "
+                              "events, all that fit in the memory limit (Result.truncated; "
+                              "spike counts are complete)", NumericalWarning, stacklevel=4)
         offsets = a.offsets
         return Result(
             spikes=None if a.raster is None else a.raster[:done].view(bool).reshape(shape),
@@ -546,7 +554,7 @@ class Simulator:
                         Pending(a.clock + done, request.carried, self._made_by())),
             dt=self.dt, model=self.model.name, threshold=threshold, threshold_state=threshold_state,
             partial=partial, n_steps=done,
-            truncated=spike_events is not None and spike_events[0].size < int(a.counts.sum()),
+            truncated=truncated,
             time_unit=self.model.time_unit, units=self._units,
             inputs={n: read_only(prepare.as_grid(a.inputs[n], a.n_steps, n_neurons))
                     for n in self.model.input_names},
@@ -721,7 +729,9 @@ def _moved_to_device(result: Result, upload: Callable[[np.ndarray], Any]) -> Non
 
 
 def _all_finite(array: np.ndarray) -> bool:
-    return bool(np.isfinite(array).all())
+    """By two reductions (NaN and inf carry through min and max): no temporary as large as
+    the array, which np.isfinite(array).all() makes."""
+    return not array.size or bool(np.isfinite(array.min()) and np.isfinite(array.max()))
 
 
 def _on_host(array: Any) -> np.ndarray:  # a NumPy or a CuPy array

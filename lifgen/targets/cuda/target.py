@@ -36,6 +36,7 @@ class CudaKernel:
     from_cache: bool
 
 
+NO_COUNTS = np.zeros(0, np.int64)  # what the C prologue is given for counts, which it never reads
 EVENT_CHUNK_ENTRIES = 1 << 26  # spikes="events": neuron-steps of a chunk (its raster's bytes)
 MAX_GRID_ROWS = 65535  # a grid's second dimension: a network's batch rows
 
@@ -124,8 +125,9 @@ class Runner(CRunner):
                  kept: "Kept | None" = None):
         assert source.prologue is not None
         # the prologue fills arrays.work on the host; it reads parameters only (inputs may be
-        # GPU arrays, which a host kernel cannot take)
-        CRunner(source.prologue, kernel.prologue, dataclasses.replace(arrays, inputs={})).advance(
+        # GPU arrays, which a host kernel cannot take; outputs are views the host never made)
+        CRunner(source.prologue, kernel.prologue, dataclasses.replace(
+            arrays, inputs={}, states={}, raster=None, offsets=None, counts=NO_COUNTS)).advance(
             0, 0, None)
         self.device, self.module = device, kernel.module
         self.work_rows = work_rows(source.c_source)
@@ -274,19 +276,17 @@ class Runner(CRunner):
         (`on_device`) put the device's arrays in their place; then give the device's free
         memory back (lifgen's pool would starve another library on the same GPU)."""
         if not on_device:
+            # outputs the host never made (prepare.output_array) are made as they come back
+            hosts = {id(array): array if array.flags.writeable
+                     else np.empty(array.shape, array.dtype) for _, array in self.results}
             for copy, array in self.results:
-                self.device.download(copy, array)
+                self.device.download(copy, hosts[id(array)])
+            self._replace(hosts)
             warn_if_host_bound(self.arrays, self.device.name)
             self.kept.give(self.owned)  # the next run of these shapes writes into them
         else:
             copies = {id(array): copy for copy, array in self.results}
-            a = self.arrays
-
-            def swap(array: Any) -> Any:
-                return copies.get(id(array), array)
-            a.states = {n: swap(v) for n, v in a.states.items()}
-            a.traces = {n: swap(v) for n, v in a.traces.items()}
-            a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
+            self._replace(copies)
             given = {id(copy) for copy in copies.values()}  # the user's now
             self.kept.give([c for c in self.owned if id(c) not in given])
         self.results.clear()
@@ -295,6 +295,15 @@ class Runner(CRunner):
         self.events = self.segments = self.found = None
         self.device.release()
 
+    def _replace(self, by: dict[int, Any]) -> None:
+        """Put `by[id(array)]` in the place of each of the run's output arrays it names."""
+        a = self.arrays
+
+        def swap(array: Any) -> Any:
+            return by.get(id(array), array)
+        a.states = {n: swap(v) for n, v in a.states.items()}
+        a.traces = {n: swap(v) for n, v in a.traces.items()}
+        a.raster, a.offsets, a.counts = swap(a.raster), swap(a.offsets), swap(a.counts)
 
 class Kept:
     """Device arrays a run no longer needs, by shape and type, for the next run to write into
