@@ -85,6 +85,15 @@ def test_a_device_run_allocates_nothing_proportional_to_n_on_the_host(host):
         tracemalloc.stop()
 
 
+def test_a_zero_step_device_run_leaves_its_results_on_the_device(host):
+    """output='device' holds for a run of no steps too (and one stopped before its first
+    chunk): the counts are the device's zeros, not a host array beside the device's states."""
+    cuda = lifgen.compile("leaky", target="cuda-host")
+    result = cuda.run(0, 8, inputs={"I": 2.0}, output="device")
+    assert host.holds(result.spike_count) and host.holds(result.state["V"])
+    assert not np.asarray(result.spike_count).any()
+
+
 def test_the_threshold_and_inputs_of_a_result_are_views_not_copies(host, current):
     cuda = lifgen.compile("leaky", dtype="float32", target="cuda-host")
     result = w1(cuda, current, "host")

@@ -3,6 +3,7 @@ the steps is made before the check (issue 23.10, issue 24.1): a run too large fo
 lifgen InputError naming what takes the room, never a raw MemoryError; and the estimate is
 close to what a run really allocates (tracemalloc's peak)."""
 
+import warnings
 import tracemalloc
 
 import numpy as np
@@ -154,3 +155,18 @@ def test_a_networks_spike_events_stop_at_the_memory_limit_and_say_so():
     kept = capped.spike_events[0].size
     for mine, theirs in zip(capped.spike_events, whole.spike_events):
         np.testing.assert_array_equal(mine, theirs[:kept])
+
+
+def test_a_sharded_run_whose_blocks_dropped_events_says_so(monkeypatch):
+    """A sharded run's blocks run as runs of their own, each under the memory it finds where it
+    runs (a Dask worker may have less than the client): events a block dropped are reported
+    for the whole run too, though fewer were kept than the whole run's limit allows."""
+    simulator = lifgen.compile("leaky")
+    run = dict(inputs={"I": 2.0}, spikes="events", record=[], shards=2, max_memory=10 * 2**30)
+    monkeypatch.setattr("lifgen.runtime.memory.available_bytes", lambda: 45_000_000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = simulator.run(20000, 100, **run)
+    whole = [w for w in caught if f"of {2_000_000} spike events" in str(w.message)]
+    assert result.truncated and len(whole) == 1
+    assert 0 < result.spike_events[0].size < result.spike_count.sum() == 2_000_000

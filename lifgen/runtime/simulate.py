@@ -279,7 +279,7 @@ class Simulator:
                 runner.finish(output == "device")  # the run's arrays hold its results now
             finally:
                 self._scratch.append(arrays.work)
-        result = self._assemble(request, done, partial, events)
+        result = self._assemble(request, done, partial, events, sharded)
         if coupled and output == "device":
             _moved_to_device(result, self._device().upload)
         short = past_substep_bound(self.step_map, arrays.states.get(ADAPTIVE_STATE))
@@ -523,20 +523,24 @@ class Simulator:
                             [n for n, (_, stride) in arrays.params.items() if stride == 0])
 
     def _assemble(self, request: _Request, done: int, partial: bool,
-                  events: list[tuple[np.ndarray, np.ndarray]]) -> Result:
-        """The Result of a run that simulated `done` steps."""
+                  events: list[tuple[np.ndarray, np.ndarray]], sharded: bool = False) -> Result:
+        """The Result of a run that simulated `done` steps (`sharded`: its blocks ran as runs
+        of their own, each under its own memory limit)."""
         a = request.arrays
         batch, n_neurons = a.batch, a.n_neurons
-        if not done:
-            a.counts = np.zeros(a.counts.shape, np.int64)
+        if not done and isinstance(a.counts, np.ndarray) and not a.counts.flags.writeable:
+            a.counts = np.zeros(a.counts.shape, np.int64)  # (a view the host never made)
+        elif not done:
+            a.counts.fill(0)  # on the host, or the device's (output='device')
         shape = (done, *batch, n_neurons)
         threshold_state, threshold = self._threshold(a.params, n_neurons)
         spike_events, truncated = None, False
         if request.spikes == "events":
             spike_events = _joined_events(events)
             kept = spike_events[0].size
-            # events are dropped only once max_events are kept (no sum of the counts before)
-            total = int(a.counts.sum()) if kept >= request.max_events else kept
+            # a run drops events only once max_events are kept (no sum of the counts before);
+            # a sharded run's blocks may have dropped some under their own limits
+            total = int(a.counts.sum()) if sharded or kept >= request.max_events else kept
             truncated = kept < total
             if truncated:
                 warnings.warn(f"{self.model.name}: kept the first {kept} of {total} spike "
