@@ -9,7 +9,7 @@ kernel needs: a select, a cast and an array element.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Iterator, NamedTuple, Union
 
 from .written import Call, Name, Neg, Not, Num, Op
 
@@ -224,53 +224,69 @@ def nodes(tree: object) -> Iterator[object]:
     """Every statement and expression node in `tree` (a node, or tuples and lists of them), in
     order, each before its parts (a walk with a stack: codegen walks trees millions of times)."""
     stack = [tree]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        item = stack.pop()
+        item = pop()
         if isinstance(item, (tuple, list)):
-            stack.extend(reversed(item))
+            extend(reversed(item))
             continue
         if item is None or isinstance(item, (str, int, float)):
             continue
         yield item
         if not isinstance(item, Name):  # a leaf: its SymPy symbol is not walked
-            stack.extend(getattr(item, name) for name in reversed(_fields(type(item))))
+            kind = type(item)
+            fields = _FIELDS[kind] if kind in _FIELDS else _fields(kind)
+            extend([getattr(item, name) for name in fields])
 
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a node type's fields, last first (pushed so)
 
 
 def _fields(kind: type) -> tuple[str, ...]:
-    """The fields of a node type (none for SymPy's and other leaves), looked up once per type."""
+    """The fields of a node type, last first (none for SymPy's and other leaves), looked up
+    once per type."""
     if kind not in _FIELDS:
-        _FIELDS[kind] = tuple(getattr(kind, "__dataclass_fields__", {}))
+        _FIELDS[kind] = tuple(reversed(tuple(getattr(kind, "__dataclass_fields__", {}))))
     return _FIELDS[kind]
+
+
+class Uses(NamedTuple):
+    """What statements or expressions use, by kind (one walk: codegen asks for them together)."""
+
+    identifiers: set[str]  # read or assigned (declared names excluded), arrays included
+    indices: set[str]  # the indices of array elements (lg_i): names the schedule provides
+    calls: set[str]  # the functions called, nested calls included
+    applied: set[str]  # the functions applied in place to an array (Apply)
+
+
+def uses(tree: object) -> Uses:
+    """The identifiers, element indices, called and applied functions of `tree`."""
+    found = Uses(set(), set(), set(), set())
+    for node in nodes(tree):
+        if isinstance(node, Name):
+            found.identifiers.add(node.text)
+        elif isinstance(node, Element):
+            found.identifiers.add(node.array)
+            if isinstance(node.index, str):
+                found.indices.add(node.index)
+        elif isinstance(node, Call):
+            found.calls.add(node.function)
+        elif isinstance(node, Assign):
+            found.identifiers.add(node.name)
+        elif isinstance(node, (Store, AddTo, View)):
+            found.identifiers.add(node.array)
+        elif isinstance(node, Apply):
+            found.identifiers.add(node.array)
+            found.applied.add(node.function)
+    return found
 
 
 def identifiers(tree: object) -> set[str]:
     """The identifiers that statements or expressions read or assign (declared names excluded),
     array names of elements included: what a kernel must declare for them."""
-    found: set[str] = set()
-    for node in nodes(tree):
-        if isinstance(node, Name):
-            found.add(node.text)
-        elif isinstance(node, Element):
-            found.add(node.array)
-        elif isinstance(node, Assign):
-            found.add(node.name)
-        elif isinstance(node, (Store, AddTo)):
-            found.add(node.array)
-        elif isinstance(node, (View, Apply)):
-            found.add(node.array)
-    return found
-
-
-def indices(tree: object) -> set[str]:
-    """The indices of the array elements in `tree` (lg_i): names the schedule around the
-    statements provides, as it provides the arrays."""
-    return {node.index for node in nodes(tree)
-            if isinstance(node, Element) and isinstance(node.index, str)}
+    return uses(tree).identifiers
 
 
 def calls(tree: object) -> set[str]:
     """The functions that statements or expressions call, nested calls included."""
-    return {node.function for node in nodes(tree) if isinstance(node, Call)}
+    return uses(tree).calls

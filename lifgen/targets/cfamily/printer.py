@@ -10,7 +10,7 @@ import sympy
 from ...ir.statements import (DOUBLE, INDEX, INT, KEY, REAL, AddTo, Apply, Assign, Block, Break,
                               Cast, Comment, Double, Element, Equal, Expression, For, If, Integer,
                               Let, Loop, MatrixExponential, Remainder, Select, Statement, Store,
-                              View, calls, identifiers, indices, nodes)
+                              View, nodes, uses)
 from ...ir.written import Call, CPrinter, Name, symbol_text
 from ..text import comment_text
 
@@ -196,6 +196,7 @@ def statement_uses(tree: object) -> frozenset[str]:
     """What printed statements or expressions read, declared by the IR rather than found in the
     text: the names and arrays they read or assign, element indices, each call's CALL_USES and
     each applied function's loop."""
-    called = (name for function in calls(tree) for name in CALL_USES.get(function, ()))
-    applied = (APPLIED + node.function for node in nodes(tree) if isinstance(node, Apply))
-    return frozenset(identifiers(tree) | indices(tree) | set(called) | set(applied))
+    found = uses(tree)
+    called = (name for function in found.calls for name in CALL_USES.get(function, ()))
+    return frozenset(found.identifiers | found.indices | set(called)
+                     | {APPLIED + function for function in found.applied})
