@@ -403,10 +403,13 @@ def _check_dt(model: Model, dt: float | None) -> float:
     return float(dt)
 
 
+@functools.lru_cache(maxsize=64)
 def auto_choice(model: Model, dt: float, rtol: float | None = None) -> tuple[str, str, str]:
     """(method, why, warning) of method="auto" at `dt`: by form where it decides (exact, or
     Euler-Maruyama), else by each candidate's estimated error on a pilot run (accuracy.py),
-    which applies resets at the end of the step (same-step timing, whatever the run's)."""
+    which applies resets at the end of the step (same-step timing, whatever the run's). Kept
+    for the process (up to 64 models): the pilot runs take about a second, and a model is
+    often compiled again for another target or schedule."""
     from .accuracy import DEFAULT_RTOL, choose
 
     by_form = auto_by_form(model)
