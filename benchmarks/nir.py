@@ -6,7 +6,8 @@ against the tool that imports them, on the same CPU in the same run, alternating
 - Braille RNN (braille_noDelay_bias_zero.nir: 12 inputs -> 38 recurrent CubaLIF -> 7 CubaLIF),
   convention="snntorch", against snnTorch 1.0's modules of its import_from_nir;
 - N-MNIST CNN (cnn_sinabs.nir: three Conv2d, two SumPool2d, two Affine, five IF layers),
-  convention="sinabs", against Sinabs 3.1's from_nir (its IAF layers' default MultiSpike).
+  convention="sinabs", against Sinabs 3.1's from_nir (its IAF layers' default MultiSpike):
+  the tool that imports it (snnTorch 1.0's import_from_nir refuses its SumPool2d nodes).
 
 float32, one thread each (torch.set_num_threads(1)); batches 1 and 256; the same Bernoulli
 input events on both sides (made before timing). A lifgen run is one run_nir call (inputs
