@@ -1244,13 +1244,15 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
     def slot_of(delay: Expression) -> Expression:
         return Remainder(TIME if delay == Integer(0) else plus(TIME, delay), Integer(slots))
 
+    carried = _carried(projection, pre)
+    # a spike's multiple, read once before its adds (pushed), or at each (gathered by target)
+    multiple = name("lg_multiple") if carried is not None and not plan.gather else carried
+
     def into(slot: str, target: Expression, weight: Expression) -> Statement:
         if projection.factor != 1.0:
             weight = times(Num(projection.factor), weight)
-        if pre.source in COUNTED:  # each event of the step carries the weight
-            weight = times(Element(population_buffer(projection.pre, "events"), "lg_pre"), weight)
-        elif spike_count_state(pre):  # the neuron's spikes of the step, each the weight
-            weight = times(Element(population_buffer(projection.pre, "spiked"), "lg_pre"), weight)
+        if multiple is not None:
+            weight = times(multiple, weight)
         if projection.direct:
             return AddTo("lg_targets", target, weight)
         return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
@@ -1294,7 +1296,18 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
                           INDEX),
                       For("lg_s", Element(first, "lg_r"),
                           Element(first, plus(name("lg_r"), Integer(1))), (synapse,)))),))
-    return [Comment(comment), *slot, view, *counted, For(*spikes, (listed, *events))]
+    once = [Let("lg_multiple", carried)] if carried is not None and not plan.gather else []
+    return [Comment(comment), *slot, view, *counted, For(*spikes, (listed, *once, *events))]
+
+
+def _carried(projection: ProjectionPlan, pre: PopulationPlan) -> Expression | None:
+    """What each event of a presynaptic spike multiplies its weight by, or None (one spike, the
+    weight): a counted source's events of the step, or a neuron's spikes of the step."""
+    if pre.source in COUNTED:
+        return Element(population_buffer(projection.pre, "events"), "lg_pre")
+    if spike_count_state(pre):
+        return Element(population_buffer(projection.pre, "spiked"), "lg_pre")
+    return None
 
 
 def _gathered(j: int, projection: ProjectionPlan, plan: NetworkPlan, into: Any, slot_of: Any,
