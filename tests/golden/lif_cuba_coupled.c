@@ -335,7 +335,11 @@ LG_VECTOR_FLOAT float lg_exprelf(float x)
 }
 #endif
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(__clang__)
+/* Compiled apart (faster to compile), and without gcc's unroll-and-jam: jamming two spikes of
+ * a dense projection leaves the second spike's weights to gathers (1.3x slower deliveries). */
+#define LG_STEP_FUNCTION __attribute__((noinline, optimize("no-loop-unroll-and-jam")))
+#elif defined(__GNUC__)
 #define LG_STEP_FUNCTION __attribute__((noinline))  /* compiled apart: faster to compile */
 #else
 #define LG_STEP_FUNCTION
