@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from numbers import Real
 from pathlib import Path
 from typing import Any, Callable
@@ -16,10 +17,11 @@ import numpy as np
 import numpy.typing as npt
 import sympy
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..frontend.library import ModelFileBytes, load_model, read_once
 from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.model import Model
+from ..ir.written import FLOAT32_MAX, Num
 from ..numerics.discretize import checked_atol, checked_max_substeps, checked_rtol, discretize
 from .build import cached, load_source, source_key, store_source
 from .options import DTYPES, Semantics, Schedule, Variant
@@ -139,6 +141,8 @@ def _source_key(model: Model | ModelFileBytes | str | Path, semantics: Semantics
 
 
 def _check_options(model: Model, semantics: Semantics) -> None:
+    if semantics.dtype == "float32":
+        _check_float32_range(model)
     reset_timing = semantics.reset_timing or model.reset_timing
     if model.refractory and (semantics.inhibition or semantics.state_quant is not None):
         raise InputError("a refractory period cannot be combined with inhibition or state_quant")
@@ -146,6 +150,38 @@ def _check_options(model: Model, semantics: Semantics) -> None:
                                  or not isinstance(model.spike, (sympy.Gt, sympy.Ge))):
         raise InputError("inhibition needs a threshold spike condition (X > theta) and "
                          "next_step reset timing")
+
+
+def _check_float32_range(model: Model) -> None:
+    """A float32 kernel rounds the model's numbers to float32: a finite one beyond its range
+    would become an infinity, so it is refused, naming where it is."""
+    where = model.source or f"model {model.name!r}"
+    parts = [(f"[parameters] {q.name}", q) for q in model.parameters]
+    parts += [(f"[states] {q.name}", q) for q in model.states]
+    parts += [(f.name, getattr(model, f.name)) for f in dataclasses.fields(model)
+              if f.name not in ("parameters", "states", "inputs", "document", "dt")]
+    for label, value in parts:
+        for number in _numbers(value):
+            if abs(number) > FLOAT32_MAX:
+                raise ModelError(f"{where}: {label}: the number {float(number):g} lies beyond "
+                                 f"float32's range (largest {FLOAT32_MAX:.7g}); compile with "
+                                 "dtype='float64'")
+
+
+def _numbers(value: Any) -> Any:
+    """The finite numbers in a model's field: SymPy's, written trees', tables' and values'."""
+    if isinstance(value, sympy.Basic):
+        yield from (atom for atom in value.atoms(sympy.Number) if atom.is_finite)
+    elif isinstance(value, Num):
+        yield value.value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _numbers(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _numbers(getattr(value, f.name))
+    elif isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value):
+        yield value
 
 
 def built(model: Model | ModelFileBytes | str | Path, semantics: Semantics, schedule: Schedule,

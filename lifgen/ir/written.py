@@ -6,6 +6,7 @@ snnTorch bit for bit), so codegen prints these trees, and SymPy sees them only f
 """
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
@@ -13,6 +14,8 @@ import sympy
 
 from ..errors import ModelError
 from .functions import FUNCTIONS
+
+FLOAT32_MAX = 3.4028234663852886e38  # the largest finite float32
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,11 @@ class CPrinter:
         import numpy as np
 
         if self.single:
-            return f"{_c_literal(repr(float(np.float32(value))))}F"
+            single = float(np.float32(value)) if abs(value) <= FLOAT32_MAX else math.inf
+            if math.isinf(single) and math.isfinite(value):  # C has no literal for it
+                raise ModelError(f"the number {value:g} lies beyond float32's range (largest "
+                                 f"{FLOAT32_MAX:.7g}); compile with dtype='float64'")
+            return f"{_c_literal(repr(single))}F"
         return _c_literal(repr(float(value)))
 
     def _call(self, node: Call) -> str:
