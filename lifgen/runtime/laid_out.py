@@ -67,6 +67,13 @@ def _same(values: dict, snapshot: dict) -> bool:
         if isinstance(then, str) or isinstance(value, str):
             if value != then:
                 return False
-        elif np.shape(value) != then.shape or not (then == value).all():
+        elif not _same_bits(np.asarray(value), then):
             return False
     return True
+
+
+def _same_bits(value: np.ndarray, then: np.ndarray) -> bool:
+    """Equal bit for bit: -0.0 is not 0.0 (1/V tells them apart), 1 is not 1.0, a NaN is
+    itself."""
+    return (value.dtype == then.dtype and value.shape == then.shape
+            and np.ascontiguousarray(value).tobytes() == then.tobytes())
