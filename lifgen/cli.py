@@ -365,6 +365,13 @@ def _equation(eq: sympy.Basic) -> str:
     return display(eq)
 
 
+# `simulate`'s options that a NIR graph does not take, with their defaults
+NIR_IGNORES: dict[str, Any] = {
+    "steps": None, "duration": None, "neurons": 1, "param": [], "initial": [], "plot": None,
+    "neuron": 0, "state": [], "preset": None, "raster": None, "threads": 1, "progress": None,
+    "rtol": None, "atol": None, "max_substeps": None, "reset": None, "reset_timing": None}
+
+
 def _simulate_nir(args: argparse.Namespace) -> None:
     """`lifgen simulate graph.nir --input in.npy`: the graph's Output nodes, summarised or saved."""
     import numpy as np
@@ -373,8 +380,14 @@ def _simulate_nir(args: argparse.Namespace) -> None:
     from .interop.nir_run import run_nir
     from .runtime.waveforms import read_npy
 
-    dt = None if args.dt is None else float(args.dt)
-    network = from_nir(args.model, dt=dt, method=args.method, convention=args.convention)
+    given = [f"--{dest.replace('_', '-')}" for dest, default in NIR_IGNORES.items()
+             if getattr(args, dest) != default]
+    if given:
+        raise InputError(f"{', '.join(given)}: not for a NIR graph, whose inputs give its "
+                         "length and batch; it takes --input, --convention, --method, --dt "
+                         "(in seconds, or a time such as '0.1 ms'), --dtype, --target, "
+                         "--spikes raster|count and --save")
+    network = from_nir(args.model, dt=args.dt, method=args.method, convention=args.convention)
     names = list(network.nir.inputs)  # type: ignore[attr-defined]
     inputs = {}
     for spec in args.input:
@@ -385,7 +398,7 @@ def _simulate_nir(args: argparse.Namespace) -> None:
             name = names[0]
         inputs[name] = read_npy(path, f"--input {spec}")  # whole, from a regular file
     save = final_path(args.save, "npz", args.force) if args.save else None
-    result = run_nir(network, inputs, dtype=args.dtype)
+    result = run_nir(network, inputs, dtype=args.dtype, target=args.target, spikes=args.spikes)
     for key, value in result.outputs.items():
         print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
     if save:
@@ -401,6 +414,8 @@ def _simulate(args: argparse.Namespace) -> None:
     from .frontend.library import load_model
     from .runtime.waveforms import parse_input_spec
 
+    if args.convention != "nir":
+        raise InputError("--convention is for NIR graphs (.nir files), not model files")
     model = load_model(args.model, args.preset)  # a bad model is reported before anything else
     states = _states(model, args.state)
     duration = _duration(args, "simulate")

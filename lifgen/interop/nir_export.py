@@ -5,6 +5,7 @@ and the edges as the graph had them."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,21 @@ def to_nir(network: Any, path: str | Path | None = None) -> Any:
 
     graph = rebuilt(interface.graph, "")
     if path is not None:
-        nir.write(str(path), graph)
+        _write(nir, graph, Path(path))
     return graph
+
+
+def _write(nir: Any, graph: Any, path: Path) -> None:
+    """Write the graph whole or not at all: to a temporary file beside `path`, then renamed."""
+    if path.is_dir():
+        raise InputError(f"to_nir: {str(path)!r} is a folder; give a file name such as net.nir")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        nir.write(str(temporary), graph)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"to_nir: cannot write {str(path)!r} ({error})") from None
 
 
 def _like(original: Any, value: Any) -> np.ndarray:

@@ -13,20 +13,24 @@ from __future__ import annotations
 
 import math
 import re
+from numbers import Integral, Real
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
+from ..ir.names import check_name
+from ..frontend.units import UnitError, parse_unit, to_unit
 from ..ir.method_names import METHOD_CHOICES
 from ..runtime.connectivity import Sparse
 from ..runtime.convolution import Convolution, after_pool, channels_last_order
+from ..runtime import memory
 from ..runtime.network import Network
-from ..runtime.populations import SpikeRaster
+from ..runtime.populations import MAX_DELAY, SpikeRaster
 from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SINABS_CONVENTIONS,
-                         SNNTORCH_DT, NeuronSpec, neuron_spec)
+                         SNNTORCH_DT, NeuronSpec, neuron_spec, real_values)
 
 
 DENSE_FROM = 0.5  # a composed sparse map at least this dense is delivered as dense weights
@@ -140,15 +144,17 @@ def _identity(n: int, delay: int = 0, shape: tuple[int, ...] = ()) -> LinearMap:
 
 
 def _affine(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
-    weight = np.asarray(node.weight, np.float64)
+    weight = real_values(node.weight, "its weight")
     if weight.ndim != 2:
         raise InputError(f"an Affine/Linear weight is 2-D; got shape {weight.shape}")
-    bias = np.asarray(getattr(node, "bias", np.zeros(weight.shape[0])), np.float64).reshape(-1)
+    bias = real_values(getattr(node, "bias", np.zeros(weight.shape[0])), "its bias").reshape(-1)
+    if bias.size != weight.shape[0]:
+        raise InputError(f"its bias has {bias.size} values for {weight.shape[0]} outputs")
     return LinearMap(weight, bias, 0, False, (weight.shape[0],))
 
 
 def _scale(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
-    scale = np.asarray(node.scale, np.float64).reshape(-1)
+    scale = real_values(node.scale, "its scale").reshape(-1)
     return LinearMap(_scipy_sparse().diags(scale, format="csr"), np.zeros(scale.size),
                      shape=arriving if int(np.prod(arriving)) == scale.size else (scale.size,))
 
@@ -159,11 +165,14 @@ def _flatten(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
 
 
 def _delay(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
-    delay = np.asarray(node.delay, np.float64).reshape(-1)
+    delay = real_values(node.delay, "its delay").reshape(-1)
     steps = delay / dt
     if np.any(np.abs(steps - np.round(steps)) > 1e-6) or np.any(steps < -1e-6):
         raise InputError(f"a Delay node's delays must be whole numbers of steps of dt = {dt:g} s; "
                          f"got {np.unique(delay)} s")
+    if np.any(steps > MAX_DELAY):
+        raise InputError(f"a Delay node's delays are at most {MAX_DELAY} steps of dt = {dt:g} s; "
+                         f"got {delay.max():g} s")
     whole = np.round(steps).astype(np.int64)
     if np.unique(whole).size == 1:
         return _identity(delay.size, int(whole[0]), arriving)
@@ -217,7 +226,10 @@ def window_map(in_shape: tuple[int, ...], weight: np.ndarray, stride: tuple[int,
                         in zip(spatial, padding, dilation, kernel, stride))
     if min(out_spatial) < 1:
         raise InputError(f"{what}: the kernel does not fit the input {in_shape}")
-    # every (out channel, in channel of its group, kernel element, output position)
+    # every (out channel, in channel of its group, kernel element, output position): its
+    # grids, indices and the sparse matrix's arrays take about 100 bytes each
+    pairs = out_c * in_per_group * math.prod(kernel) * math.prod(out_spatial)
+    memory.check_copy(pairs * 100, f"{what}'s map of {pairs:.3g} (output, input) pairs")
     grids = np.meshgrid(np.arange(out_c), np.arange(in_per_group), *map(np.arange, kernel),
                         *map(np.arange, out_spatial), indexing="ij")
     oc, ic, ks, outs = grids[0], grids[1], grids[2:2 + dims], grids[2 + dims:]
@@ -252,7 +264,7 @@ def _in_shape(node: Any, arriving: tuple[int, ...]) -> tuple[int, ...]:
 def _conv(dims: int) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
     def convert(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
         what = f"a Conv{dims}d"
-        weight = np.asarray(node.weight, np.float64)
+        weight = real_values(node.weight, "its weight")
         if weight.ndim != dims + 2:
             raise InputError(f"{what} weight has {dims + 2} axes; got shape {weight.shape}")
         kernel = weight.shape[2:]
@@ -267,7 +279,9 @@ def _conv(dims: int) -> Callable[[Any, float, tuple[int, ...]], LinearMap]:
             else _in_shape(node, arriving)[1:]).reshape(-1))
         in_shape = (weight.shape[1] * groups, *spatial)
         matrix, out_shape = window_map(in_shape, weight, stride, padding, dilation, groups, what)
-        bias = np.asarray(getattr(node, "bias", 0.0), np.float64).reshape(-1)
+        bias = real_values(getattr(node, "bias", 0.0), "its bias").reshape(-1)
+        if bias.size not in (1, out_shape[0]):
+            raise InputError(f"its bias has {bias.size} values for {out_shape[0]} channels")
         bias = np.repeat(np.broadcast_to(bias, (out_shape[0],)), int(np.prod(out_shape[1:])))
         if dims == 1:  # a Conv1d is a Conv2d of height 1
             conv = Convolution(weight[:, :, None, :], (in_shape[0], 1, in_shape[1]),
@@ -363,6 +377,10 @@ def flatten(graph: Any, prefix: str = "") -> tuple[dict[str, Any], list[tuple[st
         else:
             nodes[prefix + key] = node
     for pre, post in graph.edges:
+        for end in (pre, post):
+            if end not in graph.nodes:
+                raise InputError(f"edge {prefix + pre!r} -> {prefix + post!r}: the graph has no "
+                                 f"node {prefix + end!r}")
         edges.append((ends(pre, "Output"), ends(post, "Input")))
     return nodes, edges
 
@@ -387,22 +405,48 @@ def _shape(node: Any, port: str) -> tuple[int, ...]:
     return tuple(int(s) for s in np.asarray(shape).reshape(-1))
 
 
+def _seconds(dt: Any) -> float | None:
+    """from_nir's dt as seconds: a number of seconds or a time such as "0.1 ms"."""
+    if dt is None:
+        return None
+    try:
+        if isinstance(dt, bool) or not isinstance(dt, (Real, str)):
+            raise UnitError("")
+        seconds = float(to_unit(dt, parse_unit("s"), "dt"))
+    except UnitError:
+        seconds = math.nan
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise InputError(f"dt must be a positive time: a number of seconds or text such as "
+                         f"'0.1 ms'; got {dt!r}")
+    return seconds
+
+
 def population_name(key: str, taken: set[str]) -> str:
-    """A node key as a population name (a C identifier): 'lif1.lif' -> 'lif1_lif'."""
-    name = re.sub(r"\W", "_", key)
-    if not re.match(r"[A-Za-z]", name):
-        name = "n_" + name
+    """A node key as a population name (a name lifgen accepts: 'lif1.lif' -> 'lif1_lif'); a key
+    that is not one, as written, gets the prefix n_ ('int' -> 'n_int'); at most 50 characters."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", key)[:50]
+    if not _valid_name(name):
+        name = "n_" + name[:48]
     base, k = name, 2
-    while name in taken or name.startswith("lg_"):
+    while name in taken:
         name, k = f"{base}_{k}", k + 1
     taken.add(name)
     return name
 
 
+def _valid_name(name: str) -> bool:
+    try:
+        check_name(name)
+    except ModelError:
+        return False
+    return True
+
+
 def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = None,
              batch: int | None = None, convention: str = "nir",
              convolutions: str = "kernel") -> Network:
-    """The NIR graph as a lifgen.Network (run it with lifgen.run_nir). `dt` in seconds (snnTorch's
+    """The NIR graph as a lifgen.Network (run it with lifgen.run_nir). `dt` in seconds or as a time
+    such as "0.1 ms" (snnTorch's
     1e-4 by default, and always under convention="snntorch"); `method` the integration method
     of the continuous nodes ("exact" by default: NIR's continuous time; an unknown name is an
     InputError); `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for
@@ -418,6 +462,10 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     if method is not None and method not in METHOD_CHOICES:
         raise InputError(f"unknown method {method!r}; the continuous nodes take one of "
                          f"{', '.join(METHOD_CHOICES)}")
+    dt = _seconds(dt)
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, Integral)
+                              or batch < 1):
+        raise InputError(f"batch must be a whole number of samples >= 1 (or None), got {batch!r}")
     if convention in SINABS_CONVENTIONS and (dt is not None or method is not None):
         raise InputError(f"convention={convention!r} runs Sinabs's discrete layers: give no dt "
                          "and no method")
@@ -427,9 +475,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
                              f"got dt={dt}")
         if method is not None:
             raise InputError("convention='snntorch' runs snnTorch's discrete maps: give no method")
-    dt = SNNTORCH_DT if dt is None else float(dt)
-    if not dt > 0:
-        raise InputError(f"dt must be a positive time in seconds, got {dt}")
+    dt = SNNTORCH_DT if dt is None else dt
     graph = read_graph(graph_or_path)
     nodes, edges = flatten(graph)
     for key, node in nodes.items():
@@ -448,12 +494,18 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         if _kind(node) == "Input":
             shape = _shape(node, "input") or _shape(node, "output")
             name = population_name(key, taken)
-            network.add_source(name, SpikeRaster(np.zeros((1, 1, int(np.prod(shape))), np.uint8)))
+            n = math.prod(shape)
+            memory.check_copy(n, f"Input node {key!r} of {n:.3g} values")  # (a placeholder)
+            network.add_source(name, SpikeRaster(np.zeros((1, 1, n), np.uint8)))
             interface.inputs[key] = (name, shape)
             interface.populations[key] = name
     for key, node in nodes.items():
         if _kind(node) in NIR_NODES:
-            spec = neuron_spec(node, key, convention, method, key in recurrent)
+            try:
+                spec = neuron_spec(node, key, convention, method, key in recurrent)
+            except InputError as error:
+                named = str(error).startswith(f"node {key!r}")
+                raise InputError(str(error) if named else f"node {key!r}: {error}") from None
             name = population_name(key, taken)
             specs[name] = spec
             interface.populations[key] = name

@@ -41,13 +41,24 @@ def model_path(name: str) -> Path:
     return resource_dir("models") / "nir" / f"{name}.toml"
 
 
+def real_values(value: Any, what: str) -> np.ndarray:
+    """A NIR array as float64, refused (InputError) unless it holds finite real numbers."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{what} must hold real numbers; got {array.dtype} values")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise InputError(f"{what} holds NaN or infinite values")
+    return array
+
+
 def _array(node: Any, attribute: str, n: int | None = None, default: float | None = None) -> np.ndarray:
     value = getattr(node, attribute, None)
     if value is None:
         if default is None:
             raise InputError(f"NIR node {type(node).__name__} has no {attribute}")
         value = default
-    array = np.asarray(value, np.float64).reshape(-1)
+    array = real_values(value, f"its {attribute}").reshape(-1)
     if n is not None and array.size == 1 and n > 1:
         array = np.full(n, array[0])
     return array
@@ -97,7 +108,7 @@ def nir_parameters(spec_type: str, params: dict[str, Any]) -> dict[str, np.ndarr
 # -- convention "snntorch": snnTorch 1.0's import_from_nir, number for number -------------------
 
 def _f32(node: Any, attribute: str) -> np.ndarray:
-    return np.asarray(getattr(node, attribute), np.float32).reshape(-1)
+    return real_values(getattr(node, attribute), f"its {attribute}").astype(np.float32).reshape(-1)
 
 
 def _one(values: np.ndarray, what: str, key: str) -> float:

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import InputError
 from ..results.network_result import NetworkResult
 from ..results.result import Result
+from ..runtime import memory
 from ..runtime.network import Network
 from ..runtime.populations import SourcePopulation, SpikeRaster, Values
 from .nir_import import dense
@@ -34,6 +35,11 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     interface = _interface(network)
     if spikes not in ("raster", "count"):
         raise InputError(f"spikes is 'raster' or 'count', got {spikes!r}")
+    if record is not None and (not isinstance(record, Mapping) or not all(
+            isinstance(states, (list, tuple)) and all(isinstance(s, str) for s in states)
+            for states in record.values())):
+        raise InputError(f"record maps populations to lists of their states, e.g. "
+                         f"{{'lif': ['v']}}; got {record!r}"[:300])
     if not isinstance(inputs, Mapping):
         raise InputError("inputs maps each Input node of the graph to its (T, batch, *shape) "
                          f"array; the graph's are {list(interface.inputs)}")
@@ -46,12 +52,16 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     steps, rows = None, None
     for key, (name, shape) in interface.inputs.items():
         array = np.asarray(inputs[key])
+        memory.check_copy(array.size * 10, f"inputs[{key!r}]")  # (its 0/1 test and copy)
         n = int(np.prod(shape))
         if array.ndim < 2 or int(np.prod(array.shape[2:])) != n \
                 or (shape and array.ndim > 2 and tuple(array.shape[2:]) != tuple(shape)
                     and array.ndim != 3):
             raise InputError(f"inputs[{key!r}]: NIR's Input {key!r} takes (T, batch, "
                              f"{', '.join(map(str, shape))}) arrays; got shape {array.shape}")
+        if 0 in array.shape[:2]:
+            raise InputError(f"inputs[{key!r}]: at least one step and one sample; got shape "
+                             f"{array.shape}")
         array = array.reshape(array.shape[0], array.shape[1], n)
         if interface.batch is not None and array.shape[1] != interface.batch:
             raise InputError(f"inputs[{key!r}]: the network was made for batch="

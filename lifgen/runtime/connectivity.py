@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import InputError
+from . import memory
 
 MAX_NEURONS = 2**31 - 1  # a synapse's target is a 32-bit index
 
@@ -46,10 +47,11 @@ class Sparse:
         if pre.shape != post.shape:
             raise InputError(f"Sparse: pre and post must have the same length, got {pre.size} "
                              f"and {post.size}")
-        n_pre = int(pre.max() + 1 if pre.size else 0) if n_pre is None else n_pre
-        n_post = int(post.max() + 1 if post.size else 0) if n_post is None else n_post
+        n_pre = int(pre.max() + 1 if pre.size else 0) if n_pre is None else _size(n_pre, "n_pre")
+        n_post = int(post.max() + 1 if post.size else 0) if n_post is None \
+            else _size(n_post, "n_post")
         return cls(pre, post, _per_synapse(weight, pre.size, "weight", float),
-                   _per_synapse(delay, pre.size, "delay", None), int(n_pre), int(n_post))
+                   _per_synapse(delay, pre.size, "delay", None), n_pre, n_post)
 
     @classmethod
     def random(cls, n_post: int, n_pre: int, p: float, weight: npt.ArrayLike,
@@ -71,8 +73,11 @@ class Sparse:
                 or not 0 <= p <= 1:
             raise InputError(f"Sparse.random: p must be a number in [0, 1], got {p!r}")
         n_pre, n_post = _size(n_pre, "n_pre"), _size(n_post, "n_post")
+        memory.check_copy(n_post * 24, f"Sparse.random's draws for {n_post} targets")
         sources = _subset(pre, n_pre, "pre")
         targets_all = _subset(post, n_post, "post")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"Sparse.random: seed must be a whole number >= 0, got {seed!r}")
         rng = np.random.default_rng(seed)
         pre_rows: list[np.ndarray] = []
         post_rows: list[np.ndarray] = []
@@ -117,6 +122,7 @@ class Sparse:
 
     def to_dense(self) -> npt.NDArray[np.float64]:
         """W[i, j], the summed weight from j to i (for tests and small networks)."""
+        memory.check_copy(self.n_post * self.n_pre * 8, "Sparse.to_dense's matrix")
         dense = np.zeros((self.n_post, self.n_pre))
         np.add.at(dense, (self.post, self.pre), self.weight)
         return dense
@@ -140,7 +146,7 @@ def _size(value: object, what: str) -> int:
     """A population's size: a whole number of neurons, at most MAX_NEURONS."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
             or not 0 <= value <= MAX_NEURONS:
-        raise InputError(f"Sparse.random: {what} must be a whole number of neurons in "
+        raise InputError(f"Sparse: {what} must be a whole number of neurons in "
                          f"0..{MAX_NEURONS}, got {value!r}")
     return int(value)
 
@@ -173,10 +179,9 @@ def _per_synapse(value: npt.ArrayLike, size: int, what: str, kind: type[float] |
             raise InputError(f"Sparse: {what} must be whole steps (integers), got {array.dtype}")
         array = array.astype(np.int64)
     else:
-        try:
-            array = array.astype(float)
-        except (TypeError, ValueError):
-            raise InputError(f"Sparse: {what} must be numbers") from None
+        if array.dtype.kind not in "biuf":
+            raise InputError(f"Sparse: {what} must be real numbers, got {array.dtype} values")
+        array = array.astype(float)
     if array.ndim == 0:
         return np.full(size, array[()], array.dtype)
     if array.shape != (size,):

@@ -19,6 +19,27 @@ import numpy as np
 from ..errors import InputError
 
 
+# its geometry's fields: (name, how many whole numbers, the least each may be)
+GEOMETRY = (("in_shape", 3, 1), ("stride", 2, 1), ("padding", 2, 0), ("dilation", 2, 1))
+
+
+def _whole_numbers(value: object, size: int, least: int, what: str) -> tuple[int, ...]:
+    """`size` whole numbers >= `least` (a float stride or a 2-D in_shape is refused); one
+    number for a stride, padding or dilation stands for both axes, as in PyTorch."""
+    if what != "in_shape" and isinstance(value, (int, np.integer)):
+        value = (value,) * size
+    try:
+        items: tuple = tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        items = ()
+    if len(items) != size or isinstance(value, str) or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+            and v >= least for v in items):
+        raise InputError(f"Convolution: {what} is {size} whole number{'s' * (size > 1)} "
+                         f">= {least}; got {value!r}")
+    return tuple(int(v) for v in items)
+
+
 @dataclass(frozen=True, eq=False)
 class Convolution:
     """PyTorch's cross-correlation of (channels, height, width) inputs with `weight` (out
@@ -37,7 +58,17 @@ class Convolution:
     outputs_last: bool = False
 
     def __post_init__(self) -> None:
-        weight = np.array(self.weight, np.float64)
+        for name, size, least in GEOMETRY:
+            object.__setattr__(self, name, _whole_numbers(getattr(self, name), size, least, name))
+        object.__setattr__(self, "groups", _whole_numbers((self.groups,), 1, 1, "groups")[0])
+        for name in ("inputs_last", "outputs_last"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"Convolution: {name} is True or False, got "
+                                 f"{getattr(self, name)!r}")
+        weight = np.asarray(self.weight)
+        if weight.dtype.kind not in "biuf":
+            raise InputError(f"Convolution: weight holds real numbers; got {weight.dtype}")
+        weight = np.array(weight, np.float64)
         if weight.ndim != 4 or not np.all(np.isfinite(weight)):
             raise InputError(f"Convolution: weight is a finite (out, in/groups, kh, kw) array; "
                              f"got shape {weight.shape}")

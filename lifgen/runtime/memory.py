@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import functools
 import os
+from numbers import Real
 from typing import Mapping
+
+import numpy as np
 
 from ..errors import InputError
 from ..results.result import MEMORY_GUARD
@@ -123,10 +126,22 @@ def limit(max_memory: float | None) -> int:
     """The byte limit of a run: `max_memory` (bytes), else 80% of what is available now."""
     if max_memory is None:
         return int(SHARE_OF_AVAILABLE * available_bytes())
-    if isinstance(max_memory, bool) or not isinstance(max_memory, (int, float)) \
+    if isinstance(max_memory, (bool, np.bool_)) or not isinstance(max_memory, Real) \
             or not 0 < max_memory < float("inf"):
         raise InputError(f"max_memory must be a number of bytes > 0, got {max_memory!r}")
     return int(max_memory)
+
+
+def check_copy(n_bytes: int, what: str) -> None:
+    """InputError before lifgen copies or converts `n_bytes` of the caller's array (`what`) when
+    they would not fit; a small copy asks the machine nothing."""
+    if n_bytes < SMALL_RUN:
+        return
+    allowed = limit(None)
+    if n_bytes > allowed:
+        raise InputError(f"{what} needs about {n_bytes / 2**30:.3g} GiB, more than the "
+                         f"{allowed / 2**30:.3g} GiB available: give a shorter or smaller "
+                         "array, or run in pieces")
 
 
 RUN_ADVICE = ("trace fewer neurons or states (record=), keep spike counts (spikes='count'), "

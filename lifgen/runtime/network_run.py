@@ -29,6 +29,7 @@ from . import laid_out, plasticity
 from .populations import (PlayedBack, Population, Projection, SourcePopulation, incoming,
                           one_step_delay, presynaptic)
 from .shards import refuse_network
+from ..ir.canonical import canonical_text
 from ..ir.symbols import ADAPTIVE_STATE
 from .simulate import (MAX_COUNT, NUMPY_DTYPES, SPIKE_MODES, Simulator, past_substep_bound,
                        read_only)
@@ -264,14 +265,17 @@ class NetworkSimulator:
         spikes = prepare.choice(spikes, "spikes", SPIKE_MODES)
         unrastered = self._unrastered(rasters, spikes)
         allow_nan = checked_flag(allow_nan, "allow_nan")
-        seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
+        seed = prepare.seed(seed)
         inputs = self._per_population(inputs, "inputs")
         record = self._per_population(record, "record")
         pending = continuation.carried(initial)
         populations = self._with_initial(self.with_params(params),
                                          self._per_population(initial, "initial"))
-        # (one batch row: inputs give more, checked again below)
-        parts = self._footprint(populations, n_steps, 1, spikes, record, record_synapses)
+        # (the batch rows initial states and parameters give: inputs may give more, checked
+        # again below)
+        given_rows = _given_rows(populations)
+        parts = self._footprint(populations, n_steps, given_rows, spikes, record,
+                                record_synapses)
         # the machine is asked once for the whole run, and not for a small one (memory.SMALL_RUN)
         unasked = max_memory is None and not inputs and spikes != "events"
         max_memory = memory.UNKNOWN if unasked and memory.small(parts) \
@@ -378,6 +382,8 @@ class NetworkSimulator:
 
     def _step_count(self, n_steps: Any, duration: Any) -> int:
         first = next(iter(self.simulators.values()))
+        if duration is not None and n_steps is not None:
+            raise InputError("run needs n_steps or duration=, one of them, not both")
         if duration is None and not isinstance(n_steps, str):
             return prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
         text = duration if duration is not None else n_steps
@@ -766,7 +772,7 @@ def _digest(value: Any, digest: Any) -> None:
         for item in value:
             _digest(item, digest)
     elif isinstance(value, (set, frozenset)):
-        update(f"<set {sorted(map(repr, value))}>".encode())
+        update(f"<set {sorted(map(_exact_text, value))}>".encode())
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         update(f"<{type(value).__qualname__}>".encode())
         for field in dataclasses.fields(value):
@@ -776,7 +782,16 @@ def _digest(value: Any, digest: Any) -> None:
         update(f"<{type(value).__qualname__}>".encode())
         _digest(vars(value), digest)
     else:
-        update(f"<{type(value).__qualname__} {value!r}>".encode())
+        update(f"<{type(value).__qualname__} {_exact_text(value)}>".encode())
+
+
+def _exact_text(value: Any) -> str:
+    """A value's exact text (SymPy's repr rounds its Floats to 15 digits; ir/canonical.py
+    writes every float exactly); repr for what has no canonical text (functions, enums)."""
+    try:
+        return canonical_text(value)
+    except TypeError:
+        return repr(value)
 
 
 def _source_with(population: SourcePopulation, given: Mapping[str, Any]) -> SourcePopulation:
@@ -840,8 +855,8 @@ def _source_layout(population: SourcePopulation, n_steps: int, simulators: dict,
         raise InputError(f"source {population.name!r}: its table has {table.shape[0]} steps, "
                          f"the run {n_steps}")
     return _Layout({"probability": np.ascontiguousarray(table, np.float64).reshape(-1),
-                    "seed": np.array([prepare.count(source.seed, f"source {population.name!r}: seed",
-                                                    minimum=0) & (2**64 - 1)], np.uint64)},
+                    "seed": np.array([prepare.seed(source.seed, f"source {population.name!r}: seed")],
+                                     np.uint64)},
                    {}, 1, (), {})
 
 
@@ -852,6 +867,16 @@ def _source_time(simulators: dict, network: Any, name: str) -> tuple[float | Non
         sim = simulators[target]
         return sim.dt, sim.model.time_unit
     return None, ""
+
+
+def _given_rows(populations: Mapping[str, Any]) -> int:
+    """The most batch rows a population's initial states or parameters give, from their shapes
+    alone (nothing is converted before the memory check): a (rows, n) array gives rows."""
+    rows = [np.shape(value)[0] for population in populations.values()
+            if isinstance(population, Population)
+            for value in (*population.initial.values(), *population.params.values())
+            if not isinstance(value, str) and np.ndim(value) > 1]
+    return max(rows, default=1)
 
 
 def _one_value(values: np.ndarray) -> bool:

@@ -14,6 +14,7 @@ from ..errors import InputError
 from ..frontend.units import UnitError, is_quantity_text, parse_unit, to_unit
 from ..codegen.synapse_binding import Plastic
 from ..ir.model import Model
+from . import memory
 from .connectivity import Sparse
 from .convolution import Convolution
 from .plasticity import Synapses, bind
@@ -47,13 +48,14 @@ class SourcePopulation:
         return f"<SourcePopulation {self.name}: {self.n} x {type(self.source).__name__}>"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, frozen=True)
 class Projection:
     """Events from `pre` into synapse type `synapse` of `post`, with their weights laid out for
     delivery (`kind`: dense, one_to_one, sparse, conv2d or plastic) and the delay in steps (a sparse or
     plastic projection's largest). A plastic one keeps its lifgen.Synapses, whose states each
     run starts from. A sparse one keeps only its delivery layout (`runs`: targets and delay runs, its
-    `weights` in that order), not the Sparse it was given: at full scale that is the memory."""
+    `weights` in that order), not the Sparse it was given: at full scale that is the memory.
+    Fixed once made: its arrays are read-only."""
 
     pre: str
     post: str
@@ -66,6 +68,16 @@ class Projection:
     conv: tuple[int, ...] = ()  # a convolution's loop sizes (kind "conv2d": Convolution.geometry)
     binding: Plastic | None = None  # and their model bound to the post model's synapse type
 
+    def __post_init__(self) -> None:
+        # Read-only views of a frozen projection: a compiled network lays the weights out once
+        # and its runs reuse that layout, so a change in place, or a new array given, would be
+        # ignored; both raise instead (connect again to change them). Views: the caller's
+        # arrays stay writable.
+        object.__setattr__(self, "weights", _read_only(self.weights))
+        if self.runs is not None:
+            object.__setattr__(self, "runs", {role: _read_only(array)
+                                              for role, array in self.runs.items()})
+
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.pre, self.post, self.synapse)
@@ -73,6 +85,12 @@ class Projection:
     @property
     def n_synapses(self) -> int:
         return int(self.weights.size)
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.setflags(write=False)
+    return view
 
 
 def one_step_delay(projection: Projection) -> bool:
@@ -211,6 +229,7 @@ class Values(PlayedBack):
                 or np.iscomplexobj(array):
             raise InputError("lifgen.Values takes a (T, n) or (T, batch, n) array of real "
                              f"numbers; got shape {array.shape}, dtype {array.dtype}")
+        memory.check_copy(array.size * 9, "the copy of lifgen.Values")  # (and isfinite's)
         if not np.all(np.isfinite(array)):
             raise InputError("lifgen.Values: the values contain NaN or infinite numbers")
         object.__setattr__(self, "values", np.array(array, np.float64))  # the source's own copy
@@ -234,6 +253,7 @@ def raster_source(spikes: np.ndarray, name: str) -> SpikeTrain | SpikeRaster:
     if spikes.ndim not in (2, 3) or spikes.shape[-1] < 1:
         raise InputError(f"source {name!r}: a spike array has shape (T, n) or (T, batch, n), "
                          f"got {spikes.shape}")
+    memory.check_copy(spikes.size * 3, f"the spikes of source {name!r}")  # (the 0/1 test's too)
     if not (np.issubdtype(spikes.dtype, np.number) or spikes.dtype == bool) \
             or not np.all((spikes == 0) | (spikes == 1)):
         raise InputError(f"source {name!r}: a spike array holds 0 and 1 (or booleans)")
@@ -247,7 +267,7 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
                 weights: Any, delay: Any, dt: float | None) -> Projection:
     what = f"connect({pre.name!r}, {post.name!r}, {synapse!r})"
     if isinstance(weights, Sparse):
-        if delay != 1:
+        if not _default_delay(delay):
             raise InputError(f"{what}: a lifgen.Sparse keeps its own per-synapse delays; give "
                              "them there, not as delay=")
         if weights.max_delay > MAX_DELAY or weights.n_synapses >= 2**31:
@@ -257,6 +277,8 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if (weights.n_pre, weights.n_post) != (pre.n, post.n):
             raise InputError(f"{what}: the Sparse connects {weights.n_pre} -> {weights.n_post} "
                              f"neurons, the populations have {pre.n} -> {post.n}")
+        memory.check_copy((weights.n_pre + 1) * 8 + weights.n_synapses * 32,
+                          f"{what}'s layout of its synapses")
         ordered, layout = delay_runs(weights)
         return Projection(pre.name, post.name, synapse, "sparse", ordered, weights.max_delay,
                           layout)
@@ -271,6 +293,8 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if weights != "one_to_one":
             raise InputError(f"{what}: weights given as text must be 'one_to_one'")
         raise InputError(f"{what}: 'one_to_one' needs its weight: give (\"one_to_one\", w)")
+    cells = pre.n if isinstance(weights, tuple) else np.size(weights)  # (n,) or (n_post, n_pre)
+    memory.check_copy(cells * 16, f"{what}'s weights")
     try:
         if isinstance(weights, tuple) and len(weights) == 2 and weights[0] == "one_to_one":
             weights = np.broadcast_to(np.asarray(weights[1], float), (pre.n,))
@@ -308,7 +332,7 @@ def plastic_projection(pre: Population | SourcePopulation, post: Population, syn
         raise InputError(f"{what}: plastic synapses need delays of at least one step (on_pre "
                          "runs at the start of the arrival step, before the post neurons' "
                          "update); give the Sparse delays >= 1")
-    if delay != 1:
+    if not _default_delay(delay):
         raise InputError(f"{what}: a lifgen.Synapses keeps its Sparse's per-synapse delays; "
                          "give them there, not as delay=")
     if (sparse.n_pre, sparse.n_post) != (pre.n, post.n):
@@ -326,6 +350,11 @@ def plastic_projection(pre: Population | SourcePopulation, post: Population, syn
         raise InputError(f"{what}: {error}") from None
     return Projection(pre.name, post.name, synapse, "plastic", np.asarray(sparse.weight, float),
                       sparse.max_delay, synapses=synapses, binding=binding)
+
+
+def _default_delay(delay: Any) -> bool:
+    """Whether connect's delay is its default, 1 step (an array is not: no ambiguous truth)."""
+    return isinstance(delay, Integral) and not isinstance(delay, bool) and delay == 1
 
 
 def _delay_steps(delay: Any, dt: float | None, unit: str, what: str) -> int:

@@ -56,6 +56,15 @@ def count(value: object, name: str, minimum: int, maximum: int | None = None) ->
     return int(value)
 
 
+SEED_MAX = 2**64 - 1  # the counter-based generator's key is 64 bits
+
+
+def seed(value: object, name: str = "seed") -> int:
+    """A seed of the generator: an integer in 0..2**64 - 1 (a larger one would wrap onto
+    another seed's draws)."""
+    return count(value, name, 0, SEED_MAX)
+
+
 def choice(value: object, name: str, options: Sequence[str]) -> str:
     """One of a fixed set of names (an array or a list given instead is an InputError, not
     NumPy's ambiguous truth value)."""
@@ -411,7 +420,7 @@ def drive(value: object, name: str, n_neurons: int, n_steps: int, dt: float | No
     time_stride, source_stride = table_strides(p)
     return dict(entry, kind=DriveKind.RANDOM, p=np.ascontiguousarray(p.reshape(-1), dtype),
                 time_stride=time_stride,
-                source_stride=source_stride, seed=int(source.seed) & (2**64 - 1))
+                source_stride=source_stride, seed=seed(source.seed, "a drive's source: seed"))
 
 
 def at_least_one_step(sparse: Sparse, what: str) -> None:

@@ -371,7 +371,7 @@ class Simulator:
         `lazy_states`, states given as one value are left for the device to fill:
         RunArrays.uniform)."""
         n_steps = prepare.count(n_steps, "n_steps", 0, MAX_COUNT)
-        seed = prepare.count(seed, "seed", minimum=0) & (2**64 - 1)
+        seed = prepare.seed(seed)
         n_neurons = prepare.count(n_neurons, "n_neurons", 1, MAX_COUNT)
         dtype = NUMPY_DTYPES[self.dtype]
         model = self.model

@@ -94,10 +94,11 @@ def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as error:
         raise InputError(f"{what}: cannot read {path} ({error.strerror or error})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):  # (before fdopen, which refuses folders)
+        os.close(descriptor)
+        raise InputError(f"{what}: {path} is not a regular file (a .npy file of values, "
+                         "not a FIFO, device or folder)")
     with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise InputError(f"{what}: {path} is not a regular file (a .npy file of values, "
-                             "not a FIFO, device or folder)")
         try:
             _check_npy_size(file, os.fstat(descriptor).st_size, path, what)
             return np.load(file, allow_pickle=False)
@@ -158,9 +159,36 @@ def in_units(waveform: W, unit: str, dt: float | None, time_unit: str, what: str
                 changes[name] = _steps(value, dt, time_unit, f"{what} {name}")
             elif name in fields and value is not None:
                 changes[name] = _whole_steps(value, f"{what} {name}")
+        count = getattr(waveform, "count", None)
+        if count is not None:
+            if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+                raise InputError(f"{what} count = {count!r}: the number of pulses is a whole "
+                                 "number >= 0 (or None: until the end)")
+            changes["count"] = int(count)
     except UnitError as error:
         raise InputError(str(error)) from None
-    return dataclasses.replace(waveform, **changes)
+    amplitude = changes["amplitude"]
+    if isinstance(amplitude, bool) or np.ndim(amplitude) != 0 \
+            or not isinstance(amplitude, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(amplitude):
+        raise InputError(f"{what} amplitude = {waveform.amplitude!r}: one finite number (or a "
+                         "quantity such as '0.5 nA'); for values by neuron or by step give an "
+                         "array instead of a waveform")
+    converted = dataclasses.replace(waveform, **changes)
+    for field, low, meaning in LOWEST:
+        value = getattr(converted, field, None)
+        if field in fields and value is not None and value < low:
+            raise InputError(f"{what} {field} = {getattr(waveform, field)!r}: {meaning}")
+    if isinstance(converted, Pulse) and int(converted.stop) < int(converted.start):
+        raise InputError(f"{what}: the pulse stops (step {converted.stop}) before it starts "
+                         f"(step {converted.start})")
+    return converted
+
+
+# a waveform's counts and their least values (in steps): (field, least, what it must be)
+LOWEST = (("period", 1, "a pulse train repeats after at least one step"),
+          ("width", 1, "a pulse lasts at least one step"),
+          ("count", 0, "the number of pulses is a whole number >= 0"))
 
 
 def _whole_steps(value: object, what: str) -> int:

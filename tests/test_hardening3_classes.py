@@ -1,0 +1,395 @@
+"""Issue 23, more instances of its classes, found by a second outside red team: kernels shared by
+networks that differ (item 4), bad input that ended in a raw exception or was ignored (item
+13), numbers C cannot print (item 1's generated code), NIR graphs and their command line."""
+
+import dataclasses
+import math
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lifgen
+from lifgen.errors import InputError, ModelError
+
+nir = pytest.importorskip("nir", reason="the NIR tests need nir: pip install 'lifgen[nir]'")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def plastic_network(factor: str, synapse_file: Path):
+    """A network whose plastic synapse model's A_pre decays at a rate scaled by `factor`."""
+    text = (ROOT / "models" / "synapses" / "stdp.toml").read_text()
+    ode = '"dA_pre/dt = -A_pre/tau_pre"'
+    synapse_file.write_text(text.replace(ode, f'"dA_pre/dt = -A_pre/tau_pre*{factor}"'))
+    net = lifgen.Network(dt="0.1 ms")
+    source = net.add_source("src", lifgen.Poisson(50, "200 Hz", seed=1))
+    post = net.add("post", "lif_cuba", 20, params={"E_L": -45.0})
+    weights = lifgen.Sparse.random(n_pre=50, n_post=20, p=0.5, weight=2.0, seed=3)
+    net.connect(source, post, "exc", lifgen.Synapses(weights,
+                                                      lifgen.load_synapse_model(synapse_file)))
+    return net.compile()
+
+
+def test_networks_whose_synapse_models_differ_in_the_17th_digit_are_two_programs(tmp_path):
+    """SymPy's repr rounds Floats to 15 digits: the two networks had one key, and the second
+    unpickled as the first (a sweep's workers ran the first's numbers)."""
+    a = plastic_network("1.0000000000000004", tmp_path / "syn.toml")
+    b = plastic_network("1.0000000000000002", tmp_path / "syn.toml")
+    assert a.content_key() != b.content_key()
+    key = ("src", "post", "exc")
+    own = b.run(500).synapses[key]["w"]
+    assert not np.array_equal(a.run(500).synapses[key]["w"], own)
+    a_again, b_again = pickle.loads(pickle.dumps(a)), pickle.loads(pickle.dumps(b))
+    assert a_again is not b_again
+    assert np.array_equal(b_again.run(500).synapses[key]["w"], own)
+
+
+INVERSE = """
+[model]
+name = "inverse"
+[parameters]
+a = { value = 1.0 }
+[states]
+V = { initial = 0.0 }
+[equations]
+update = { V = "1/a" }
+[spike]
+condition = "V > 0"
+[reset]
+mechanism = "zero"
+timing = "next_step"
+zero = { V = "0" }
+"""
+
+
+def test_a_parameter_changed_from_0_to_minus_0_is_laid_out_again(tmp_path):
+    """1/a tells -0.0 from 0.0; the kept layout compared with ==, which does not."""
+    (tmp_path / "inverse.toml").write_text(INVERSE)
+
+    def network(a):
+        net = lifgen.Network()
+        return net, net.add("p", str(tmp_path / "inverse.toml"), 2, params={"a": a})
+
+    net, population = network(np.array([0.0, 0.0]))
+    simulator = net.compile()
+    assert simulator.run(3, allow_nan=True)["p"].spike_count.tolist() == [2, 2]
+    population.params["a"] = np.array([0.0, -0.0])
+    assert simulator.run(3, allow_nan=True)["p"].spike_count.tolist() == [2, 0]
+    fresh, _ = network(np.array([0.0, -0.0]))
+    assert fresh.compile().run(3, allow_nan=True)["p"].spike_count.tolist() == [2, 0]
+
+
+def test_a_projection_s_weights_cannot_change_under_its_compiled_network():
+    """A compiled network lays weights out once: a change in place was used by some runs
+    (float64 one-to-one) and silently ignored by others (dense, float32)."""
+    given = np.full((3, 3), 0.5)
+    net = lifgen.Network(dt="0.1 ms")
+    source = net.add_source("src", np.ones((20, 3), bool))
+    post = net.add("post", "lif_cuba", 3)
+    projection = net.connect(source, post, "exc", given)
+    with pytest.raises(ValueError, match="read-only"):
+        projection.weights *= 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        projection.weights = given * 4
+    given *= 4  # the caller's own array stays theirs (the projection keeps a copy)
+    assert projection.weights.max() == 0.5
+
+
+def big_constant_model(tmp_path):
+    text = (ROOT / "models" / "lif_cuba.toml").read_text()
+    path = tmp_path / "big.toml"
+    path.write_text(text.replace("V_t = { value = -50.0", "V_t = { value = 1e39"))
+    return path
+
+
+def test_float32_refuses_a_number_beyond_its_range_naming_file_and_field(tmp_path):
+    """It was printed as the C token `infF`: gcc's 'undeclared' error, or an emitted library
+    that did not build."""
+    path = big_constant_model(tmp_path)
+    with pytest.raises(ModelError, match=r"big\.toml: \[parameters\] V_t: the number 1e\+39 "
+                                         r"lies beyond float32's range"):
+        lifgen.compile(path, dtype="float32")
+    with pytest.raises(ModelError, match="V_t"):
+        lifgen.emit(path, tmp_path / "out", dtype="float32")
+    assert not (tmp_path / "out").exists()
+    assert lifgen.compile(path).run(5).n_steps == 5  # float64 holds it
+
+
+def test_float32_refuses_a_big_number_inside_an_equation(tmp_path):
+    text = (ROOT / "models" / "leaky.toml").read_text()
+    old = 'update = { V = "clip(beta, 0, 1)*V + I" }'
+    assert old in text
+    path = tmp_path / "cap.toml"
+    path.write_text(text.replace(old, 'update = { V = "min(clip(beta, 0, 1)*V + I, 1e39)" }'))
+    with pytest.raises(ModelError, match=r"cap\.toml: update: the number 1e\+39"):
+        lifgen.compile(path, dtype="float32")
+
+
+def test_the_c_printer_refuses_a_float32_number_it_cannot_write():
+    from lifgen.ir.written import CPrinter, Num
+
+    printer = CPrinter({}, "float32")
+    assert printer(Num(3.0e38)) == f"{float(np.float32(3.0e38))!r}F"
+    with pytest.raises(ModelError, match="beyond float32's range"):
+        printer(Num(1e39))
+
+
+def lif_graph(weight=None, keys=("input", "fc", "lif", "output"), tau=None, bias=None,
+              n=3, edges=None):
+    i, fc, lif, out = keys
+    tau = np.full(n, 1e-3) if tau is None else tau
+    nodes = {i: nir.Input(input_type={"input": np.array([n])}),
+             fc: nir.Affine(weight=2 * np.eye(n) if weight is None else weight,
+                            bias=np.zeros(n) if bias is None else bias),
+             lif: nir.LIF(tau=tau, r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n),
+                          v_reset=np.zeros(n)),
+             out: nir.Output(output_type={"output": np.array([n])})}
+    return nir.NIRGraph(nodes=nodes, edges=edges or [(i, fc), (fc, lif), (lif, out)],
+                        type_check=False)
+
+
+@pytest.mark.parametrize("graph, message", [
+    (lambda: lif_graph(weight=np.array([[1, "a", 0]] * 3, dtype=object)),
+     "node 'fc': its weight must hold real numbers"),
+    (lambda: lif_graph(weight=np.eye(3) * 1j), "node 'fc': its weight must hold real numbers"),
+    (lambda: lif_graph(weight=np.eye(3) * np.nan), "node 'fc': its weight holds NaN"),
+    (lambda: lif_graph(bias=np.zeros(5)), "node 'fc': its bias has 5 values for 3 outputs"),
+    (lambda: lif_graph(tau=np.array([1e-3, np.nan, 1e-3])), "node 'lif': its tau holds NaN"),
+    (lambda: lif_graph(edges=[("input", "fc"), ("fc", "lif"), ("lif", "output"),
+                              ("lif", "prototype")]),
+     "edge 'lif' -> 'prototype': the graph has no node 'prototype'"),
+])
+def test_a_bad_nir_graph_is_an_input_error_naming_the_node(graph, message):
+    """Raw ValueError/KeyError before, or complex weights cut to their real part."""
+    with pytest.raises(InputError, match=message):
+        lifgen.from_nir(graph())
+
+
+def test_node_keys_that_are_not_names_lifgen_accepts_are_renamed():
+    """Keys such as 'int' or 't' failed the whole graph ('population name: reserved')."""
+    graph = lif_graph(keys=("input", "int", "t", "out"))
+    network = lifgen.from_nir(graph)
+    assert network.nir.populations["t"] == "n_t"
+    x = np.ones((10, 1, 3))
+    result = lifgen.run_nir(network, {"input": x})
+    expected = lifgen.run_nir(lifgen.from_nir(lif_graph()), {"input": x})
+    assert np.array_equal(result.outputs["out"], expected.outputs["output"])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"dt": [1e-4]}, "dt must be a positive time"), ({"dt": "1 mV"}, "dt must be a positive"),
+    ({"dt": math.inf}, "dt must be a positive"), ({"batch": "x"}, "batch must be a whole"),
+    ({"batch": -1}, "batch must be a whole"), ({"batch": True}, "batch must be a whole")])
+def test_from_nir_s_arguments_are_checked(arguments, message):
+    with pytest.raises(InputError, match=message):
+        lifgen.from_nir(lif_graph(), **arguments)
+
+
+def test_from_nir_takes_dt_as_a_time():
+    x = np.ones((10, 1, 3))
+    by_text = lifgen.run_nir(lifgen.from_nir(lif_graph(), dt="0.2 ms"), {"input": x})
+    by_number = lifgen.run_nir(lifgen.from_nir(lif_graph(), dt=2e-4), {"input": x})
+    assert np.array_equal(by_text.outputs["output"], by_number.outputs["output"])
+
+
+@pytest.mark.parametrize("inputs, record, message", [
+    (np.zeros((0, 1, 3)), None, "at least one step and one sample"),
+    (np.zeros((5, 0, 3)), None, "at least one step and one sample"),
+    (np.zeros((5, 1, 3)), ["v"], "record maps populations to lists of their states"),
+    (np.zeros((5, 1, 3)), {"lif": "v"}, "record maps populations to lists of their states")])
+def test_run_nir_s_arguments_are_checked(inputs, record, message):
+    with pytest.raises(InputError, match=message):
+        lifgen.run_nir(lifgen.from_nir(lif_graph()), {"input": inputs}, record=record)
+
+
+def test_to_nir_writes_whole_or_says_why(tmp_path):
+    network = lifgen.from_nir(lif_graph())
+    with pytest.raises(InputError, match="is a folder"):
+        lifgen.to_nir(network, tmp_path)
+    with pytest.raises(InputError, match="cannot write"):
+        lifgen.to_nir(network, tmp_path / "missing" / "x.nir")
+    lifgen.to_nir(network, tmp_path / "x.nir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.nir"]  # no temporary left
+    assert set(nir.read(str(tmp_path / "x.nir")).nodes) == set(lif_graph().nodes)
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "lifgen", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_simulate_refuses_the_options_a_nir_graph_does_not_take(tmp_path):
+    """--steps, --plot, --param and the rest were silently ignored; --dt '0.1 ms' was an
+    internal error; a folder given as --input was named 'Is a directory: 3'."""
+    nir.write(str(tmp_path / "g.nir"), lif_graph())
+    np.save(tmp_path / "x.npy", np.ones((20, 1, 3)))
+    (tmp_path / "folder.npy").mkdir()
+    ignored = cli("simulate", "g.nir", "--input", "x.npy", "--steps", "7", "--plot", "p.png",
+                  "--param", "tau=5", cwd=tmp_path)
+    assert ignored.returncode == 2 and "Traceback" not in ignored.stderr
+    assert "--steps, --param, --plot: not for a NIR graph" in ignored.stderr
+    assert not (tmp_path / "p.png").exists()
+    folder = cli("simulate", "g.nir", "--input", "folder.npy", cwd=tmp_path)
+    assert folder.returncode == 2 and "folder.npy is not a regular file" in folder.stderr
+    timed = cli("simulate", "g.nir", "--input", "x.npy", "--dt", "0.1 ms", "--spikes", "count",
+                cwd=tmp_path)
+    assert timed.returncode == 0, timed.stderr
+    assert "output output: shape (20, 1, 3)" in timed.stdout
+    model_file = cli("simulate", "lapicque", "--convention", "sinabs", cwd=tmp_path)
+    assert model_file.returncode == 2 and "--convention is for NIR graphs" in model_file.stderr
+
+
+def test_a_network_run_takes_n_steps_or_a_duration_not_both():
+    """run(5, duration='1 ms') ran 10 steps, dropping n_steps without a word."""
+    net = lifgen.Network(dt="0.1 ms")
+    net.add("a", "lif_cuba", 3)
+    with pytest.raises(InputError, match="not both"):
+        net.compile().run(5, duration="1 ms")
+
+
+@pytest.mark.parametrize("waveform, message", [
+    (lifgen.PulseTrain(1.0, 0, 1, 4, count=1.5), "count = 1.5: the number of pulses"),
+    (lifgen.PulseTrain(1.0, 0, 1, 4, count=-1), "count = -1: the number of pulses"),
+    (lifgen.PulseTrain(1.0, 0, 1, 4, count=True), "count = True: the number of pulses"),
+    (lifgen.PulseTrain(1.0, 0, 1, 0), "period = 0: a pulse train repeats"),
+    (lifgen.PulseTrain(1.0, 0, 1, -3), "period = -3: a pulse train repeats"),
+    (lifgen.PulseTrain(1.0, 0, -1, 3), "width = -1: a pulse lasts at least one step"),
+    (lifgen.Pulse(1.0, 5, 2), "the pulse stops .step 2. before it starts .step 5."),
+    (lifgen.Constant(np.ones(1)), "amplitude = array.*one finite number"),
+    (lifgen.Step([1.0, 2.0], 0), "amplitude = .1.0, 2.0.: one finite number"),
+    (lifgen.Constant(float("nan")), "amplitude = nan: one finite number")])
+def test_every_field_of_a_waveform_is_checked(waveform, message):
+    """Only the times were: a count was floored, a period <= 0 became 1 (always on), a
+    negative width gave nothing, an array amplitude was a raw TypeError."""
+    with pytest.raises(InputError, match=message):
+        lifgen.compile("lapicque").run(12, inputs={"I": waveform})
+
+
+def test_a_pulse_train_of_whole_counts_runs_as_before():
+    run = lifgen.compile("lapicque").run(12, inputs={"I": lifgen.PulseTrain(1.0, 1, 2, 4,
+                                                                          count=2)})
+    assert run.inputs["I"].reshape(-1).tolist() == [0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: lifgen.Sparse.from_arrays([0], [0], 1.0, n_pre=2.7, n_post=1), "n_pre must be a "
+     "whole number"),
+    (lambda: lifgen.Sparse.from_arrays([0], [0], 1.0, n_pre=True, n_post=1), "n_pre must be"),
+    (lambda: lifgen.Sparse.from_arrays([0], [0], 1.0, n_pre=math.nan, n_post=1), "n_pre must"),
+    (lambda: lifgen.Sparse.from_arrays([], [], 1.0, n_pre=-3, n_post=-3), "n_pre must be"),
+    (lambda: lifgen.Sparse.from_arrays([0], [0], [1 + 2j], n_pre=1, n_post=1),
+     "weight must be real numbers"),
+    (lambda: lifgen.Sparse.random(n_pre=3, n_post=3, p=.5, weight=1.0, seed=-1),
+     "seed must be a whole number >= 0"),
+    (lambda: lifgen.Sparse.random(n_pre=3, n_post=3, p=.5, weight=1.0, seed=1.5),
+     "seed must be a whole number >= 0"),
+    (lambda: lifgen.Convolution(np.ones((1, 1, 3, 3)), (1, 5)), "in_shape is 3 whole numbers"),
+    (lambda: lifgen.Convolution(np.ones((1, 1, 3, 3)), "abc"), "in_shape is 3 whole numbers"),
+    (lambda: lifgen.Convolution(np.ones((1, 1, 3, 3)), (1, 5, 5, 5)), "in_shape is 3 whole"),
+    (lambda: lifgen.Convolution(np.ones((1, 1, 3, 3)), (1, 5, 5), stride=(1.5, 1.5)),
+     "stride is 2 whole numbers >= 1"),
+    (lambda: lifgen.Convolution(np.ones((1, 1, 3, 3)), (1, 5, 5), padding=(0.5, 0)),
+     "padding is 2 whole numbers >= 0"),
+    (lambda: lifgen.Convolution(np.ones((1, 1, 3, 3)) * 1j, (1, 5, 5)), "real numbers")])
+def test_connectivity_constructors_check_their_arguments(make, message):
+    """Sizes were floored (2.7 -> 2, True -> 1), complex weights cut to their real part, and
+    the rest raw ValueErrors and TypeErrors."""
+    with pytest.raises(InputError, match=message):
+        make()
+
+
+def test_a_convolution_takes_one_number_for_both_axes_as_pytorch_does():
+    one = lifgen.Convolution(np.ones((2, 1, 3, 3)), (1, 9, 9), stride=2, padding=1)
+    two = lifgen.Convolution(np.ones((2, 1, 3, 3)), (1, 9, 9), stride=(2, 2), padding=(1, 1))
+    assert one.out_shape == two.out_shape == (2, 5, 5) and one.stride == (2, 2)
+
+
+def test_a_sparse_projection_with_an_array_as_delay_is_refused_with_why():
+    net = lifgen.Network()
+    net.add("a", "lif_cuba", 3)
+    net.add("b", "lif_cuba", 3)
+    with pytest.raises(InputError, match="keeps its own per-synapse delays"):
+        net.connect("a", "b", "exc", lifgen.Sparse.from_arrays([0], [0], 1.0, n_pre=3, n_post=3),
+                    delay=np.array([1, 2]))
+
+
+def test_seeds_beyond_64_bits_are_refused_not_wrapped():
+    """seed=2**64 drew exactly what seed=0 draws."""
+    net = lifgen.Network(dt="0.1 ms")
+    net.add("a", "lif_cuba", 3)
+    net.add_source("s", lifgen.Poisson(50, "500 Hz", seed=2**64))
+    net.connect("s", "a", "exc", np.ones((3, 50)))
+    with pytest.raises(InputError, match=r"seed must be an integer in 0\.\.18446744073709551615"):
+        net.compile().run(5)
+    with pytest.raises(InputError, match="seed must be an integer in 0"):
+        lifgen.compile("leaky").run(5, seed=2**64)
+    assert lifgen.compile("leaky").run(5, seed=2**64 - 1).n_steps == 5
+
+
+def test_max_memory_may_be_a_numpy_integer():
+    net = lifgen.Network(dt="0.1 ms")
+    net.add("a", "lif_cuba", 3)
+    assert net.compile().run(5, max_memory=np.int64(10**9))["a"].spike_count.shape == (3,)
+
+
+HUGE = 10**12  # values: terabytes, refused before anything is allocated
+
+
+def huge(shape, value=0.0, dtype=float):
+    """An array of `shape` that takes no memory (every element is one)."""
+    return np.broadcast_to(np.full((1,) * len(shape), value, dtype), shape)
+
+
+def test_initial_states_with_batch_rows_are_counted_before_they_are_laid_out():
+    """A run without inputs counted one batch row and asked no limit; the rows of its initial
+    states were then converted: a raw MemoryError."""
+    net = lifgen.Network()
+    net.add("a", "lif_cuba", 3)
+    with pytest.raises(InputError, match="GiB"):
+        net.compile().run(5, initial={"a": {"V": huge((HUGE, 3))}})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: lifgen.run_nir(lifgen.from_nir(lif_graph()), {"input": huge((HUGE, 1, 3), 0, bool)}),
+    lambda: lifgen.run_nir(lifgen.from_nir(lif_graph()), {"input": huge((HUGE, 1, 3), 0.5)}),
+    lambda: lifgen.Network().add_source("s", huge((HUGE, 3), 0, bool)),
+    lambda: lifgen.Values(huge((HUGE, 1, 3), 0.5)),
+    lambda: lifgen.from_nir(nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([HUGE])})}, edges=[],
+        type_check=False)),
+    lambda: lifgen.Sparse.from_arrays([0], [0], 1.0, n_pre=10**5, n_post=10**7).to_dense()])
+def test_arrays_lifgen_copies_are_counted_before_the_copy(make):
+    """Each was a raw MemoryError: the copy (or a placeholder) came before any check."""
+    with pytest.raises(InputError, match="GiB"):
+        make()
+
+
+def test_connect_counts_the_weights_it_lays_out():
+    net = lifgen.Network()
+    net.add("a", "lif_cuba", HUGE)
+    net.add("b", "lif_cuba", HUGE)
+    with pytest.raises(InputError, match="GiB"):
+        net.connect("a", "b", "exc", ("one_to_one", 1.0))
+
+
+def test_sparse_random_counts_its_draws(monkeypatch):
+    from lifgen.runtime import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)  # a 1 GiB machine
+    with pytest.raises(InputError, match="GiB"):
+        lifgen.Sparse.random(n_pre=2, n_post=2**31 - 1, p=1e-9, weight=1.0)
+
+
+def test_a_convolution_s_map_is_counted_before_it_is_built():
+    conv = nir.Conv2d(input_shape=(10**5, 10**5), weight=np.ones((1, 1, 3, 3)), stride=1,
+                      padding=0, dilation=1, groups=1, bias=np.zeros(1))
+    lif = nir.LIF(tau=np.full(4, 1e-3), r=np.ones(4), v_leak=np.zeros(4),
+                  v_threshold=np.ones(4), v_reset=np.zeros(4))
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([1, 4, 4])}),
+                                "c": conv, "lif": lif}, edges=[("input", "c"), ("c", "lif")],
+                         type_check=False)
+    with pytest.raises(InputError, match="node 'c': a Conv2d's map of .* GiB"):
+        lifgen.from_nir(graph)
