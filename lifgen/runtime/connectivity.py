@@ -47,9 +47,10 @@ class Sparse:
         if pre.shape != post.shape:
             raise InputError(f"Sparse: pre and post must have the same length, got {pre.size} "
                              f"and {post.size}")
-        n_pre = int(pre.max() + 1 if pre.size else 0) if n_pre is None else _size(n_pre, "n_pre")
+        n_pre = int(pre.max() + 1 if pre.size else 0) if n_pre is None \
+            else _size(n_pre, "n_pre", None)
         n_post = int(post.max() + 1 if post.size else 0) if n_post is None \
-            else _size(n_post, "n_post")
+            else _size(n_post, "n_post", None)
         return cls(pre, post, _per_synapse(weight, pre.size, "weight", float),
                    _per_synapse(delay, pre.size, "delay", None), n_pre, n_post)
 
@@ -142,12 +143,14 @@ def _autapses(allow_autapses: bool | None, allow_self: bool | None) -> bool:
     return bool(chosen)
 
 
-def _size(value: object, what: str) -> int:
-    """A population's size: a whole number of neurons, at most MAX_NEURONS."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or not 0 <= value <= MAX_NEURONS:
-        raise InputError(f"Sparse: {what} must be a whole number of neurons in "
-                         f"0..{MAX_NEURONS}, got {value!r}")
+def _size(value: object, what: str, most: int | None = MAX_NEURONS) -> int:
+    """A population's size: a whole number of neurons (at most `most`: Sparse.random draws
+    targets of 32-bit indices; a run checks the sizes it is given)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 \
+            or most is not None and value > most:
+        bound = f"in 0..{most}" if most is not None else ">= 0"
+        raise InputError(f"Sparse: {what} must be a whole number of neurons {bound}, "
+                         f"got {value!r}")
     return int(value)
 
 
