@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import importlib.util
 import io
 import os
 import re
@@ -41,6 +42,7 @@ METHOD_HELP = ("; ".join(f"{name}: {method.summary}" for name, method in METHODS
                "the model file's")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_ORDER = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C (SIGINT)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -227,7 +229,7 @@ def _main(argv: Sequence[str] | None) -> int:
         args = _parser().parse_args([a for a in argv if a != "--debug"])
         return COMMANDS[args.command](args) or EXIT_OK
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `lifgen ... | head` closed the pipe: nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -403,13 +405,14 @@ def _simulate_nir(args: argparse.Namespace) -> None:
         print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
     if save:
         arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in result.outputs.items()}
-        np.savez_compressed(save, **arrays)
+        save_arrays(save, arrays, args.force)
         print(f"wrote {save}")
 
 
-def _simulate(args: argparse.Namespace) -> None:
+def _simulate(args: argparse.Namespace) -> int | None:
     if str(args.model).endswith(".nir"):
-        return _simulate_nir(args)
+        _simulate_nir(args)
+        return None
     from . import compile as compile_model
     from .frontend.library import load_model
     from .runtime.waveforms import parse_input_spec
@@ -421,7 +424,8 @@ def _simulate(args: argparse.Namespace) -> None:
     duration = _duration(args, "simulate")
     plot, raster, save = (final_path(path, kind, args.force) if path else None for path, kind in
                           ((args.plot, "plot"), (args.raster, "plot"), (args.save, "npz")))
-    if len({p for p in (plot, raster, save) if p}) < len([p for p in (plot, raster, save) if p]):
+    named = [p.resolve() for p in (plot, raster, save) if p]  # (links and '..' resolved)
+    if len(set(named)) < len(named):
         raise InputError("--plot, --raster and --save name the same file")
     inputs = dict(parse_input_spec(spec) for spec in args.input)
     params = dict(_assignment(text, "--param", arrays=True) for text in args.param)
@@ -440,9 +444,10 @@ def _simulate(args: argparse.Namespace) -> None:
                            initial=initial, record={name: [args.neuron] for name in states}
                            if args.neurons > 10 and not args.save else states,
                            spikes=args.spikes, progress=progress)
-    if result.partial:
-        print(f"interrupted after {result.n_steps} steps", file=sys.stderr)
     _print_summary(simulator, result)
+    if result.partial:  # what was asked for is not there: nothing is written
+        print(f"interrupted after {result.n_steps} steps: nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     for line in _notes(model, args, result):
         print(f"note: {line}", file=sys.stderr)
     if save:
@@ -452,14 +457,16 @@ def _simulate(args: argparse.Namespace) -> None:
         save_arrays(save, dict(spike_count=np.asarray(result.spike_count), times=result.times,
                                **spikes,
                                **{f"trace_{k}": v for k, v in result.traces.items()},
-                               **{f"final_{k}": v for k, v in result.state.items()}))
+                               **{f"final_{k}": v for k, v in result.state.items()}),
+                    args.force)
         print(f"saved {save}")
     if plot:
-        save_figure(result.plot(args.neuron), plot)
+        save_figure(result.plot(args.neuron), plot, args.force)
         print(f"plotted {plot}")
     if raster:
-        save_figure(result.plot_raster(), raster)
+        save_figure(result.plot_raster(), raster, args.force)
         print(f"plotted {raster}")
+    return None
 
 
 def _run_length(parser: argparse.ArgumentParser, neurons_help: str) -> None:
@@ -594,7 +601,7 @@ def _verify(args: argparse.Namespace) -> int:
                     progress=progress)
     print(report.to_table())
     if plot:
-        save_figure(report.plot(), plot)
+        save_figure(report.plot(), plot, args.force)
         print(f"plotted {plot}")
     return EXIT_OK if report.passed else EXIT_ORDER
 
@@ -627,6 +634,9 @@ def _sweep(args: argparse.Namespace) -> None:
     if Path(args.out).suffix not in (".nc", ".zarr"):
         raise InputError(f"--out {args.out}: write a .nc (netCDF) or .zarr file")
     out = final_path(args.out, "sweep", args.force)  # checked before any work
+    if out.suffix == ".zarr" and importlib.util.find_spec("zarr") is None:
+        raise InputError(f"--out {out}: writing Zarr needs the zarr package (pip install zarr); "
+                         "or write a .nc file")
     axes = dict(_grid_axis(text) for text in args.grid)
     simulator = compile_model(model, method=args.method, dt=args.dt, dtype=args.dtype,
                               reset=args.reset, reset_timing=args.reset_timing, rtol=args.rtol,

@@ -393,3 +393,164 @@ def test_a_convolution_s_map_is_counted_before_it_is_built():
                          type_check=False)
     with pytest.raises(InputError, match="node 'c': a Conv2d's map of .* GiB"):
         lifgen.from_nir(graph)
+
+
+def drive_case():
+    n_pre, n = 8, 6
+    pre, post = np.repeat(np.arange(n_pre), n), np.tile(np.arange(n), n_pre)
+    weights = lifgen.Sparse.from_arrays(pre, post, np.full(pre.size, 300.0),
+                                        np.full(pre.size, 5), n_pre=n_pre, n_post=n)
+    return n, {"exc": (lifgen.Poisson(n_pre, "800 Hz", seed=3), weights)}
+
+
+@pytest.mark.parametrize("first, then", [(2, None), (3, 2), (None, 3), (1, 2)])
+def test_a_sharded_run_with_delayed_drives_continues_as_one_run(first, then):
+    """A sharded run's carry held none of the drives' spikes in flight (a delay of 5 steps):
+    continuing it differed from one run, silently."""
+    simulator = lifgen.compile("iaf_psc_exp")
+    n, drives = drive_case()
+    whole = simulator.run(80, n, drives=drives, record=["I_ex"])
+    a = simulator.run(40, n, drives=drives, record=["I_ex"], shards=first)
+    assert a.state.pending.buffers  # the rings, whichever way it ran
+    b = simulator.run(40, n, drives=drives, initial=a.state, record=["I_ex"], shards=then)
+    assert np.array_equal(np.asarray(whole.traces["I_ex"])[40:], np.asarray(b.traces["I_ex"]))
+    assert np.array_equal(whole.spike_count, a.spike_count + b.spike_count)
+
+
+STATE_NAMED = """
+[model]
+name = "named_state"
+[parameters]
+tau = 10.0
+[states]
+V = 0.0
+{state} = 0.0
+[inputs]
+I = {{}}
+[equations]
+laws = ["tau*dV/dt = -V + I", "tau*d{state}/dt = -{state} + V"]
+[spike]
+condition = "V > 1"
+[reset]
+mechanism = "zero"
+"""
+
+
+@pytest.mark.parametrize("state", ["time", "neuron", "spike_count", "rate"])
+def test_a_traced_state_named_like_a_dataset_variable_is_refused_before_the_sweep(tmp_path,
+                                                                                  state):
+    """Its trace replaced the sweep's spike counts or rates silently, or failed after the
+    whole sweep."""
+    pytest.importorskip("xarray")
+    path = tmp_path / "named.toml"
+    path.write_text(STATE_NAMED.format(state=state))
+    simulator = lifgen.compile(path, dt=0.1)
+    with pytest.raises(InputError, match=f"record: the trace of state '{state}'"):
+        lifgen.sweep(simulator, {"I": [1.0, 2.0]}, n_steps=10, record=[state])
+    net = lifgen.Network(dt=0.1)
+    net.add("a", str(path), 2)
+    if state in ("neuron", "spike_count", "rate"):  # (a_time is no name of the network's)
+        with pytest.raises(InputError, match=f"would be the Dataset's 'a_{state}'"):
+            lifgen.sweep(net.compile(), {"a.I": [1.0, 2.0]}, n_steps=10, record={"a": [state]})
+    if state in ("time", "neuron", "spike_count"):
+        with pytest.raises(InputError, match=f"state '{state}' has the name"):
+            simulator.run(5).to_xarray()
+
+
+def interrupted_simulate(tmp_path, *arguments):
+    script = (
+        "import os, signal, sys, threading\n"
+        "import lifgen\n"
+        "from lifgen.cli import main\n"
+        "lifgen.compile('hodgkin_huxley', method='rk4_sub8')\n"
+        "threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+        f"sys.exit(main({list(arguments)!r}))\n")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+
+
+def test_an_interrupted_simulate_writes_nothing_and_fails(tmp_path):
+    """Ctrl-C wrote the partial run to --save as if complete and exited 0."""
+    done = interrupted_simulate(tmp_path, "simulate", "hodgkin_huxley", "--method", "rk4_sub8",
+                                "--steps", "1000000", "--neurons", "4", "--spikes", "count",
+                                "--save", "run.npz", "--progress")  # ~3 us a neuron-step
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert "nothing written" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_output_that_appeared_during_the_run_is_kept_without_force(tmp_path):
+    from lifgen.results.outputs import final_path, save_arrays
+
+    path = final_path(str(tmp_path / "run.npz"), "npz", force=False)  # checked: nothing there
+    path.write_bytes(b"USER DATA")  # ... then the user's file appears while lifgen works
+    with pytest.raises(InputError, match="appeared while lifgen worked and is kept"):
+        save_arrays(path, {"x": np.zeros(3)})
+    assert path.read_bytes() == b"USER DATA"
+    save_arrays(path, {"x": np.zeros(3)}, force=True)
+    assert np.load(path)["x"].shape == (3,)
+
+
+def test_simulate_s_outputs_are_checked_before_the_run(tmp_path):
+    """The same file named twice through '..', a folder as --save: found after the work, or
+    silently one output replacing the other."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "out.npz").mkdir()
+    twice = cli("simulate", "lapicque", "--steps", "20", "--plot", "a.png", "--raster",
+                "sub/../a.png", cwd=tmp_path)
+    assert twice.returncode == 2 and "name the same file" in twice.stderr
+    folder = cli("simulate", "lapicque", "--steps", "20", "--save", "out.npz", "--force",
+                 cwd=tmp_path)
+    assert folder.returncode == 2 and "out.npz is a folder" in folder.stderr
+
+
+def test_a_nir_graph_s_save_replaces_a_link_instead_of_writing_through_it(tmp_path):
+    nir.write(str(tmp_path / "g.nir"), lif_graph())
+    np.save(tmp_path / "x.npy", np.ones((20, 1, 3)))
+    (tmp_path / "precious.txt").write_text("the user's")
+    (tmp_path / "out.npz").symlink_to(tmp_path / "precious.txt")
+    done = cli("simulate", "g.nir", "--input", "x.npy", "--save", "out.npz", "--force",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "precious.txt").read_text() == "the user's"
+    assert not (tmp_path / "out.npz").is_symlink()
+    assert np.load(tmp_path / "out.npz")["output"].shape == (20, 1, 3)
+
+
+def test_a_forged_npy_header_of_format_3_is_refused_like_the_others(tmp_path):
+    """Format 3.0 skipped the size check: np.load then asked for 7 TiB (a raw MemoryError)."""
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += b" " * (64 - (len(header) + 12) % 64 - 1) + b"\n"
+    (tmp_path / "v.npy").write_bytes(b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little")
+                                     + header + b"\0" * 64)
+    done = cli("simulate", "lif_cuba", "--steps", "5", "--param", "V_th=v.npy", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "its header promises 8000000000000 bytes" in done.stderr
+    assert done.stderr.count("cannot read") == 1
+
+
+def test_emit_counts_a_dangling_link_as_a_file_and_writes_readable_files(tmp_path):
+    """A dangling link named Makefile was replaced without --force; every file came out 0600."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "Makefile").symlink_to("/nonexistent/Makefile")
+    with pytest.raises(InputError, match="already has Makefile"):
+        lifgen.emit("leaky", tmp_path / "lib")
+    written = lifgen.emit("leaky", tmp_path / "fresh")
+    mask = os_umask()
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o666 & ~mask)}
+
+
+def os_umask():
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_the_gallery_counts_a_dangling_link_as_a_file(tmp_path):
+    from lifgen.tools.gallery import prepare_folder
+
+    (tmp_path / "README.md").symlink_to(tmp_path / "outside.md")
+    with pytest.raises(InputError, match="would replace"):
+        prepare_folder(tmp_path, ["a.png", "README.md"], overwrite=False)

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
@@ -20,9 +21,11 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> None:
-    text = model_text(model)
-    with open(path, "w", encoding="utf-8") as file:
-        file.write(text)
+    """Write the model file whole or not at all (a temporary file beside it, renamed: a link
+    at `path` is replaced, not written through)."""
+    from ..results.outputs import save_text
+
+    save_text(Path(path), model_text(model), force=True)
 
 
 def model_text(model: Model) -> str:

@@ -5,13 +5,13 @@ and the edges as the graph had them."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
+from ..results.outputs import publish
 from .nir_models import NIR_NODES
 
 
@@ -51,13 +51,10 @@ def _write(nir: Any, graph: Any, path: Path) -> None:
     """Write the graph whole or not at all: to a temporary file beside `path`, then renamed."""
     if path.is_dir():
         raise InputError(f"to_nir: {str(path)!r} is a folder; give a file name such as net.nir")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        nir.write(str(temporary), graph)
-        os.replace(temporary, path)
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"to_nir: cannot write {str(path)!r} ({error})") from None
+        publish(path, lambda name: nir.write(str(name), graph), force=True)
+    except InputError as error:
+        raise InputError(f"to_nir: {error}") from None
 
 
 def _like(original: Any, value: Any) -> np.ndarray:

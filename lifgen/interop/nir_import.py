@@ -333,7 +333,8 @@ def read_graph(graph_or_path: Any) -> Any:
     if isinstance(graph_or_path, (str, Path)):
         path = Path(graph_or_path)
         if not path.is_file():
-            raise InputError(f"no NIR file {str(path)!r}")
+            raise InputError(f"{str(path)!r} is not a regular file (a .nir graph): a FIFO, "
+                             "device or folder" if path.exists() else f"no NIR file {str(path)!r}")
         try:
             try:
                 return nir.read(str(path))

@@ -44,6 +44,8 @@ def final_path(text: str, kind: str, force: bool) -> Path:
                              f"{', '.join('.' + f for f in sorted(formats))}")
     if not path.parent.is_dir():
         raise InputError(f"{text}: the folder {path.parent} does not exist")
+    if path.is_dir() and not path.is_symlink() and path.suffix != ".zarr":  # (a store is one)
+        raise InputError(f"{path} is a folder; give a file name")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise InputError(f"{text}: the folder {path.parent} is not writable")
     if (path.exists() or path.is_symlink()) and not force:
@@ -51,13 +53,14 @@ def final_path(text: str, kind: str, force: bool) -> Path:
     return path
 
 
-def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object], force: bool) -> None:
     """Call `write(file)` on a temporary file beside `path`, then rename it to `path`: a reader
-    never sees half a file, and a failure (a full disk) leaves what was there."""
+    never sees half a file, a failure (a full disk) leaves what was there, and a file that
+    appeared at `path` meanwhile is kept unless `force` (see publish)."""
     def to_file(name: Path) -> None:
         with open(name, "wb") as file:
             write(file)
-    publish(path, to_file, force=True)
+    publish(path, to_file, force=force)
 
 
 def publish(path: Path, write: Callable[[Path], object], force: bool,
@@ -129,14 +132,18 @@ def _discard(temporary: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def save_figure(figure: Figure, path: Path) -> None:
+def save_figure(figure: Figure, path: Path, force: bool = False, dpi: int = 120) -> None:
     from .plotting import pyplot
 
     write_atomically(path, lambda file: figure.savefig(file, format=path.suffix[1:].lower(),
-                                                        dpi=120))
+                                                        dpi=dpi), force)
     pyplot().close(figure)
 
 
-def save_arrays(path: Path, arrays: Mapping[str, npt.ArrayLike]) -> None:
+def save_text(path: Path, text: str, force: bool = False) -> None:
+    write_atomically(path, lambda file: file.write(text.encode()), force)
+
+
+def save_arrays(path: Path, arrays: Mapping[str, npt.ArrayLike], force: bool = False) -> None:
     # allow_pickle named (its default), so that mypy does not match **arrays with it
-    write_atomically(path, lambda file: np.savez(file, allow_pickle=True, **arrays))
+    write_atomically(path, lambda file: np.savez(file, allow_pickle=True, **arrays), force)

@@ -277,6 +277,11 @@ class Result:
         batch = [f"batch_{i}" for i in range(counts.ndim - 1)]
         cells = (*batch, "neuron")
         variables: dict[str, tuple] = {"spike_count": (cells, counts, {"units": "spikes"})}
+        taken = [name for name in self.state if name in {*cells, "spike_count", "time",
+                                                          "traced_neuron"}]
+        if taken:
+            raise InputError(f"Result.to_xarray: the model's state {taken[0]!r} has the name "
+                              "of one of the Dataset's own variables or dimensions")
         for name, value in self.state.items():
             variables[name] = (cells, np.asarray(value), {"units": self.units.get(name, ""),
                                                           "description": "state after the run"})

@@ -46,6 +46,7 @@ class Request(Protocol):
     connected: bool
     max_events: int
     given: dict[str, Any]
+    carried: dict[str, np.ndarray]
 
 
 def blocks(n_neurons: int, shards: int) -> list[tuple[int, int]]:
@@ -78,7 +79,8 @@ def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, exec
                                             dtype, allow_nan))
               for name, (source, weights) in drives.items()}
     ranges = blocks(a.n_neurons, shards)
-    tasks = [(end - first, dict(_arguments(request, first, end, allow_nan),
+    pending = getattr(request.given["initial"], "pending", None)
+    tasks = [(end - first, dict(_arguments(request, first, end, allow_nan, pending),
                                 drives=_block_drives(drives, first, end)))
              for first, end in ranges]
     client, cluster = executors.resolve(executor)
@@ -88,7 +90,27 @@ def sharded_run(simulator: ShardedSimulator, request: Request, shards: int, exec
     finally:
         executors.close(client, cluster)
     events = _gather(request, ranges, results)
+    request.carried = _carry(ranges, results)
     return min(r.n_steps for r in results), any(r.partial for r in results), events
+
+
+def _carry(ranges: Sequence[tuple[int, int]], results: Sequence[Result]) -> dict[str, np.ndarray]:
+    """The blocks' carries (the drives' spikes in flight) as one run's: the population's own
+    arrays (lg_P0_...) joined along their last axis, its neurons; a drive's source (regenerated
+    whole by every block) as the first block's."""
+    pendings = [getattr(r.state, "pending", None) for r in results]
+    carries = [dict(pending.buffers) if pending else {} for pending in pendings]
+    joined = {}
+    for name, first in carries[0].items():
+        if not name.startswith("lg_P0_"):
+            joined[name] = first
+            continue
+        blocks = [carry[name].reshape(-1, end - start)
+                  for carry, (start, end) in zip(carries, ranges)]
+        whole = np.concatenate(blocks, axis=1)
+        joined[name] = whole.reshape(-1) if first.ndim == 1 else whole.reshape(
+            *first.shape[:-1], whole.shape[-1])
+    return joined
 
 
 def refuse_network(min_delay: int | None) -> None:
@@ -102,8 +124,10 @@ def refuse_network(min_delay: int | None) -> None:
                      "grid, executor=client))")
 
 
-def _arguments(request: Request, first: int, end: int, allow_nan: bool) -> dict[str, Any]:
-    """run's arguments for neurons first .. end of the whole request."""
+def _arguments(request: Request, first: int, end: int, allow_nan: bool,
+               pending: Pending | None = None) -> dict[str, Any]:
+    """run's arguments for neurons first .. end of the whole request (and of the carry it
+    continues: the drives' spikes in flight to those neurons)."""
     a = request.arrays
     batch, n = a.batch, a.n_neurons
     inputs = {}
@@ -117,13 +141,22 @@ def _arguments(request: Request, first: int, end: int, allow_nan: bool) -> dict[
             inputs[name] = entry.array[first:end] if entry.neuron_stride else entry.array[0]
     params = {name: (values[first:end] if stride else values[0])
               for name, (values, stride) in a.params.items()}
+    carry = {name: _block_of(array, n, first, end) if name.startswith("lg_P0_") else array
+             for name, array in (pending.buffers if pending else {}).items()}
     initial = State({name: np.ascontiguousarray(state.reshape(*batch, n)[..., first:end])
-                     for name, state in a.states.items()}, Pending(a.clock))  # noise's clock
+                     for name, state in a.states.items()},
+                    Pending(a.clock, carry, pending.made_by if pending else ""))  # (its clock)
     inside = a.index[(a.index >= first) & (a.index < end)] - first
     record = {name: inside for name in request.record}
     return dict(inputs=inputs, params=params, initial=initial, record=record,
                 spikes=request.spikes, seed=a.seed, first_neuron=a.first_neuron + first,
                 allow_nan=allow_nan)
+
+
+def _block_of(array: np.ndarray, n: int, first: int, end: int) -> np.ndarray:
+    """Neurons first .. end of a carried array of the population's (its neurons the last axis)."""
+    block = np.ascontiguousarray(array.reshape(-1, n)[:, first:end])
+    return block.reshape(-1) if array.ndim == 1 else block.reshape(*array.shape[:-1], end - first)
 
 
 def _block_drives(drives: dict[str, tuple[Any, Sparse]], first: int, end: int

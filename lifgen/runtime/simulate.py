@@ -254,8 +254,8 @@ class Simulator:
         if sharded or coupled:  # (only the device's own runner fills states given as one value,
             prepare.fill_uniform(arrays.states, arrays.uniform)  # and makes its own outputs)
             prepare.host_outputs(arrays)
-        if not coupled:  # spikes in flight of a coupled run have no place in an uncoupled one
-            continuation.restore(pending, {}, self._made_by())
+        if not coupled and not sharded:  # (in flight of a coupled run: no place in this one;
+            continuation.restore(pending, {}, self._made_by())  # a sharded run's blocks take it)
         if sharded and arrays.n_steps:
             done, partial, events = sharded_run(self, request, blocks, executor, progress,
                                                 bool(allow_nan))

@@ -102,19 +102,25 @@ def read_npy(path: str | os.PathLike[str], what: str) -> np.ndarray:
         try:
             _check_npy_size(file, os.fstat(descriptor).st_size, path, what)
             return np.load(file, allow_pickle=False)
+        except InputError:
+            raise
         except (OSError, ValueError, EOFError) as error:
             raise InputError(f"{what}: cannot read {path} as a .npy array ({error})") from None
+
+
+NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))  # the .npy formats (3.0: a UTF-8 header)
 
 
 def _check_npy_size(file: Any, size: int, path: Any, what: str) -> None:
     """Refuse a .npy file whose header promises more values than the file holds (a forged
     header of 10^12 values was a raw MemoryError): checked before any array is allocated."""
     version = np.lib.format.read_magic(file)
-    reader = {(1, 0): np.lib.format.read_array_header_1_0,
-              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-    if reader is None:  # (a later format: np.load reads and checks it)
-        file.seek(0)
-        return
+    if version not in NPY_VERSIONS:
+        raise InputError(f"{what}: cannot read {path}: .npy format version {version} is none "
+                         "NumPy writes")
+    # (3.0 is 2.0's layout with a UTF-8 header: its shape and dtype read the same)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+        else np.lib.format.read_array_header_2_0
     shape, _, dtype = reader(file)
     promised = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
     if dtype.hasobject or promised > size - file.tell():

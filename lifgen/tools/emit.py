@@ -11,10 +11,8 @@ uncoupled.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -23,6 +21,7 @@ from ..codegen.abi import field_name
 from ..errors import InputError, LifgenError
 from ..codegen.build import compiler_command
 from ..frontend.library import load_model
+from ..results.outputs import save_text
 from ..ir.model import REFRACTORY_STATE, Model, Quantity, display
 from ..codegen.naming import member
 from ..codegen.options import Schedule, Semantics, Variant
@@ -82,7 +81,7 @@ def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
     if prefix in beside:  # example.c and example.o would be the library's own
         raise InputError(f"--prefix {prefix!r} would give the library the name of a file emit "
                          f"writes beside it ({', '.join(sorted(beside))}); choose another prefix")
-    existing = [p.name for p in paths if p.exists()]
+    existing = [p.name for p in paths if p.exists() or p.is_symlink()]  # (dangling too)
     if existing and not force:
         raise InputError(f"{out} already has {', '.join(existing)}; pass --force to replace "
                          f"{'it' if len(existing) == 1 else 'them'}")
@@ -92,7 +91,7 @@ def emit(model: Model | str | Path, out: str | Path, method: str | None = None,
     _check_declared_names(prefix, context)
     out.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
-        _write_atomically(path, text)
+        save_text(path, text, force)
     return list(texts)
 
 
@@ -334,15 +333,3 @@ def _doc(quantity: Quantity, extra: str = "") -> str:
 
 def _initial_text(quantity: Quantity) -> str:
     return to_text(quantity.formula) if quantity.formula is not None else f"{quantity.value:g}"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, so a reader never sees half a file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

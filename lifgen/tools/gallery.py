@@ -16,6 +16,7 @@ from ..errors import InputError
 from ..frontend.library import load_model
 from ..runtime.simulate import Simulator, compile as compile_model
 from ..runtime.waveforms import Pulse, Step
+from ..results.outputs import save_figure, save_text
 
 TUTORIAL_LIF1 = {"R": 5.0, "C": 1e-3}  # tau = 5 ms
 TUTORIAL_LIF2 = {"R": 5.1, "C": 5e-3}  # tau = 25.5 ms
@@ -53,8 +54,7 @@ def make_gallery(out: str | Path, overwrite: bool = False) -> list[Entry]:
         axes.set_xlabel("time (ms)")
         axes.legend(frameon=False, fontsize=8)
         figure.tight_layout()
-        figure.savefig(target, dpi=110)
-        plt.close(figure)
+        save_figure(figure, target, overwrite, dpi=110)
         entries.append({"name": name, "figure": str(target), "title": title,
                         "caption": caption, "numbers": numbers})
     lines = ["# snnTorch tutorial 2, reproduced by lifgen", "",
@@ -63,14 +63,14 @@ def make_gallery(out: str | Path, overwrite: bool = False) -> list[Entry]:
     for entry in entries:
         lines += [f"## {entry['title']}", "", f"![{entry['title']}]({Path(entry['figure']).name})",
                   "", entry["caption"], ""]
-    targets[-1].write_text("\n".join(lines))
+    save_text(targets[-1], "\n".join(lines), overwrite)
     return entries
 
 
 def prepare_folder(out: Path, names: Sequence[str], overwrite: bool) -> list[Path]:
     """The paths of `names` in folder `out`, created; refuses to replace files unless `overwrite`."""
     targets = [out / name for name in names]
-    existing = [str(p) for p in targets if p.exists()]
+    existing = [str(p) for p in targets if p.exists() or p.is_symlink()]  # (dangling too)
     if existing and not overwrite:
         raise InputError(f"the gallery would replace {', '.join(existing)}; pass --force "
                          "(overwrite=True) to regenerate it")

@@ -16,6 +16,7 @@ from ..ir.model import Model
 from ..results.result import Result
 from ..runtime.simulate import compile as compile_model
 from ..runtime.waveforms import Step
+from ..results.outputs import save_figure, save_text
 
 if TYPE_CHECKING:  # matplotlib is an optional extra
     from matplotlib.axes import Axes
@@ -108,14 +109,13 @@ def make_model_gallery(out: str | Path, overwrite: bool = False) -> list[dict[st
         axes[-1, 0].set_xlabel(f"time ({SHOWCASES[name][1]})")
         axes[0, 0].set_title(name, fontsize=9)
         figure.tight_layout()
-        figure.savefig(target, dpi=100)
-        plt.close(figure)
+        save_figure(figure, target, overwrite, dpi=100)
         counts = ", ".join(f"{panel.label}: {int(np.asarray(result.spike_count).sum())} spikes"
                            for panel, result in runs)
         caption = f"{model.description}. {counts}."
         entries.append({"name": name, "figure": str(target), "caption": caption})
         lines += [f"## {name}", "", f"![{name}]({target.name})", "", caption, ""]
-    targets[-1].write_text("\n".join(lines))
+    save_text(targets[-1], "\n".join(lines), overwrite)
     return entries
 
 

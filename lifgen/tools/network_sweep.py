@@ -30,8 +30,8 @@ from ..runtime.progress import ProgressBar
 from ..runtime.sources import Bernoulli, Poisson, PoissonInput
 from ..version import __version__
 from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, check_assembly,
-                         check_dataset_names, fixed_quantities, grid_axes, seed_list,
-                         xarray_module)
+                         check_dataset_names, check_traced_names, fixed_quantities, grid_axes,
+                         seed_list, xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
     import xarray
@@ -141,6 +141,9 @@ def _plan(simulator: NetworkSimulator, grid: Grid, n_steps: int,
                          f"(their mean over the recorded neurons is kept), e.g. "
                          f"record={{'exc': ['V']}}; got {record!r}")
     seeds_run = seed_list(seeds)
+    check_traced_names({f"{name}.{state}": f"{name}_{state}" for name, states in
+                        (record or {}).items() for state in states},
+                       _dataset_names(simulator, states=False))
     check_dataset_names(axes, _dataset_names(simulator),
                         [f"{name}_event_" for name in simulator.order])
     plan = NetworkPlan(tuple(axes), targets, n_steps, shared["inputs"], shared["params"],
@@ -155,15 +158,17 @@ def _plan(simulator: NetworkSimulator, grid: Grid, n_steps: int,
     return plan, seeds_run
 
 
-def _dataset_names(simulator: NetworkSimulator) -> set[str]:
-    """The dimensions and variables of a network sweep's Dataset besides the grid's."""
+def _dataset_names(simulator: NetworkSimulator, states: bool = True) -> set[str]:
+    """The dimensions and variables of a network sweep's Dataset besides the grid's (and
+    besides the traced states' unless `states`)."""
     names = {"seed", "time"}
     for name in simulator.order:
         population = simulator.network.populations[name]
-        states = getattr(population, "model", None)
+        model = getattr(population, "model", None)
         names |= {f"{name}_{what}" for what in ("neuron", "spike_count", "rate", "event",
                                                 "event_seed", "event_step", "event_neuron",
-                                                *(states.state_names if states else ()))}
+                                                *(model.state_names if model and states
+                                                  else ()))}
     return names
 
 

@@ -27,8 +27,8 @@ from ..runtime.simulate import Simulator, compile as compile_model
 from ..frontend.units import parse_unit, to_unit
 from ..ir.model import Model
 from .sweep_grid import (COMPILE_OPTIONS, TASK_SECONDS, Axis, Grid, Task, check_assembly,
-                         check_dataset_names, fixed_quantities, grid_axes, seed_list,
-                         xarray_module)
+                         check_dataset_names, check_traced_names, fixed_quantities, grid_axes,
+                         seed_list, xarray_module)
 
 if TYPE_CHECKING:  # xarray is an optional extra
     import xarray
@@ -197,6 +197,7 @@ def _plan(simulator: Simulator, grid: Grid, n_steps: int, n_neurons: int,
     traced = recorded_index(traced, n_neurons)
     seeds_run = seed_list(seeds)
     check_dataset_names(axes, DATASET_NAMES | set(simulator.step_map.state_names), ["event_"])
+    check_traced_names({state: state for state in traced_states}, DATASET_NAMES)
     plan = Plan(tuple(axes), n_steps, n_neurons, inputs, params, initial, connections, drives,
                 dict(traced_states), traced, spikes)
     # every argument checked once, on the first grid point, before anything runs

@@ -123,6 +123,17 @@ def seed_list(seeds: npt.ArrayLike | None) -> list[int]:
     return found
 
 
+def check_traced_names(traced: Mapping[str, str], taken: Iterable[str]) -> None:
+    """Refuse a traced state whose variable (traced: state -> variable name) would be one the
+    sweep's Dataset uses for its own dimensions or variables: it replaced them silently, or
+    failed after the whole sweep."""
+    for state, variable in traced.items():
+        if variable in set(taken):
+            raise InputError(f"record: the trace of state {state!r} would be the Dataset's "
+                             f"{variable!r}, which the sweep uses for its own; a state of that "
+                             "name cannot be traced in a sweep (rename it in the model file)")
+
+
 def check_dataset_names(axes: Iterable[Axis], taken: Iterable[str],
                         event_prefixes: Iterable[str]) -> None:
     """Refuse a grid name or axis whose name the sweep's dataset already uses for a dimension or
