@@ -9,7 +9,6 @@ import errno
 import importlib.util
 import io
 import os
-import re
 import sys
 import traceback
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 import sympy
 
 from .version import __version__
-from .errors import CacheError, CompileError, InputError, LifgenError
+from .errors import CacheError, CompileError, InputError, LifgenError, printable
 from .numerics.methods import AUTO_CANDIDATES, METHODS, VERIFIED_BY_DEFAULT
 from .results.outputs import final_path, publish, save_arrays, save_figure
 from .codegen.compiler import dt_in_model_unit
@@ -188,21 +187,21 @@ def _compile_options(parser: argparse.ArgumentParser) -> None:
                         help="where the model runs: c (this CPU, default) or cuda (an NVIDIA GPU)")
 
 
-# control characters but tab, newline and carriage return (the progress bar's): a model file's
-# text that reached a terminal as written could drive it (escape sequences, titles, bells)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
 class Printable(io.TextIOBase):
-    """A text stream that writes what it is given with control characters as visible escapes
-    (\\x1b), so that nothing a command prints from a model file can drive the terminal."""
+    """A text stream that writes what it is given with control and invisible characters as
+    visible escapes (\\x1b, \\r, \\u202e: errors.printable), so that nothing a command prints
+    from a model file can drive the terminal; lifgen's own progress bar writes raw."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        self.stream.write(CONTROL.sub(lambda m: repr(m.group())[1:-1], text))
+        self.stream.write(printable(text))
         return len(text)
+
+    def write_raw(self, text: str) -> int:
+        """Write lifgen's own text as it is (the progress bar's carriage returns)."""
+        return int(self.stream.write(text))
 
     def flush(self) -> None:
         self.stream.flush()

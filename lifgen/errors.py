@@ -1,10 +1,26 @@
 """The errors lifgen raises: each names what was wrong and where, so no user ever needs a traceback."""
 
+import re
 from typing import Iterable
+
+# What must not reach a terminal as written: control characters but tab and newline (a carriage
+# return rewrites the line), DEL, C1, and Unicode's invisible format characters (bidi overrides,
+# zero widths) and line and paragraph separators.
+UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e"
+                         "\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
+def printable(text: str) -> str:
+    """`text` with what UNPRINTABLE matches as visible escapes (\\x1b, \\u202e)."""
+    return UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
 
 
 class LifgenError(Exception):
-    """Base class of every error lifgen reports to users."""
+    """Base class of every error lifgen reports to users. Its text is printable: a model's
+    text it quotes cannot drive the terminal that shows it."""
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
 
 
 class ModelError(LifgenError, ValueError):

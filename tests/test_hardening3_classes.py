@@ -554,3 +554,200 @@ def test_the_gallery_counts_a_dangling_link_as_a_file(tmp_path):
     (tmp_path / "README.md").symlink_to(tmp_path / "outside.md")
     with pytest.raises(InputError, match="would replace"):
         prepare_folder(tmp_path, ["a.png", "README.md"], overwrite=False)
+
+
+NESTML_KERNEL = """model m:
+    state:
+        V_m mV = -70 mV
+        I real = 0
+    equations:
+        kernel K = {kernel}
+        I' = -I/tau_m + convolve(K, sp) / ms
+        V_m' = -(V_m - E_L) / tau_m + I*mV/ms
+    parameters:
+        tau_m ms = 10 ms
+        E_L mV = -70 mV
+        V_th mV = -55 mV
+    input:
+        sp <- spike
+    output:
+        spike
+    update:
+        integrate_odes()
+    onCondition(V_m >= V_th):
+        V_m = E_L
+        emit_spike()
+"""
+
+
+def test_a_nestml_kernel_sympy_cannot_simplify_in_time_is_refused(monkeypatch):
+    """A 682-byte kernel (a sum of 12 exponentials) kept from_nestml busy for minutes."""
+    from lifgen.frontend import budget
+
+    monkeypatch.setattr(budget, "SYMPY_SECONDS", 0.5)
+    kernel = " + ".join(f"exp(-t/(tau_m*{k + 1}))" for k in range(12))
+    with pytest.raises(ModelError, match="took longer than 0.5 s"):
+        lifgen.from_nestml(NESTML_KERNEL.format(kernel=kernel))
+    assert lifgen.from_nestml(NESTML_KERNEL.format(kernel="exp(-t/tau_m)")).name == "m"
+
+
+CHAIN = """[model]
+name = "chain"
+[parameters]
+tau = {{ value = 10.0 }}
+[states]
+V = {{ initial = 0.0 }}
+[inputs]
+I = {{}}
+[expressions]
+e0 = "V"
+{links}[equations]
+laws = ["dV/dt = (-V + e{last})/tau"]
+[spike]
+condition = "V > 1"
+[reset]
+mechanism = "zero"
+[simulation]
+dt = 0.1
+"""
+
+
+def test_named_expressions_are_checked_again_once_substituted(tmp_path):
+    """Each link of degree 2 passed; substituted, the law had degree 2**15 and compiled for
+    minutes (model files, Brian2's subexpressions and NESTML's inlines alike)."""
+    links = "".join(f'e{k} = "(e{k - 1} + I)*(e{k - 1} - I)"\n' for k in range(1, 16))
+    (tmp_path / "chain.toml").write_text(CHAIN.format(links=links, last=15))
+    with pytest.raises(ModelError, match=r"dV/dt, its named expressions substituted"):
+        lifgen.load_model(tmp_path / "chain.toml")
+    equations = "dv/dt = (-v + e15)/(10*ms) : 1\ne0 = v : 1\n" + "".join(
+        f"e{k} = (e{k - 1} + 1)*(e{k - 1} - 1) : 1\n" for k in range(1, 16))
+    with pytest.raises(ModelError, match="its named expressions substituted"):
+        lifgen.from_brian2(equations, threshold="v > 1", reset="v = 0")
+    short = "".join(f'e{k} = "(e{k - 1} + I)*(e{k - 1} - I)"\n' for k in range(1, 3))
+    (tmp_path / "short.toml").write_text(CHAIN.format(links=short, last=2))
+    assert lifgen.load_model(tmp_path / "short.toml").name == "chain"
+
+
+def diamonds(k):
+    def lif():
+        return nir.LIF(tau=np.array([0.01]), r=np.ones(1), v_leak=np.zeros(1),
+                       v_threshold=np.ones(1), v_reset=np.zeros(1))
+    nodes = {"in": nir.Input(input_type={"input": np.array([1])}), "n0": lif(), "n1": lif(),
+             "out": nir.Output(output_type={"output": np.array([1])})}
+    edges, previous = [("in", "n0")], "n0"
+    for j in range(k):
+        for x in "abj":
+            nodes[f"{x}{j}"] = nir.Scale(scale=np.array([1.0]))
+        edges += [(previous, f"a{j}"), (previous, f"b{j}"), (f"a{j}", f"j{j}"),
+                  (f"b{j}", f"j{j}")]
+        previous = f"j{j}"
+    return nir.NIRGraph(nodes=nodes, edges=edges + [(previous, "n1"), ("n1", "out")],
+                        type_check=False)
+
+
+def test_a_nir_graph_of_exponentially_many_paths_is_refused():
+    """17 diamonds of 1x1 Scale nodes (55 nodes) took minutes: 2**17 paths, each composed."""
+    with pytest.raises(InputError, match="more than 10000 steps of paths"):
+        lifgen.from_nir(diamonds(17))
+    assert lifgen.from_nir(diamonds(3)).nir.populations["n1"] == "n1"
+
+
+def test_a_nir_file_whose_arrays_dwarf_it_is_refused_before_it_is_read(tmp_path):
+    """30 KB of HDF5 (datasets of one fill value) became 5.6 GB before lifgen refused it."""
+    h5py = pytest.importorskip("h5py")
+    path = tmp_path / "bomb.nir"
+    nir.write(str(path), lif_graph())
+    with h5py.File(path, "r+") as file:
+        group = file["node/nodes/lif"]
+        del group["tau"]
+        group.create_dataset("tau", shape=(60_000_000,), dtype="f8", chunks=(1 << 20,),
+                             compression="gzip", fillvalue=1e-3)
+    with pytest.raises(InputError, match="its arrays would take .* MiB from a file of"):
+        lifgen.from_nir(path)
+
+
+OVERFLOWING = """[model]
+name = "ee"
+[parameters]
+tau = { value = 10.0 }
+[states]
+V = { initial = 0.0 }
+[equations]
+laws = ["dV/dt = (-V + exp(-exp(exp(1000))) + 1)/tau"]
+[spike]
+condition = "V > 1"
+[reset]
+mechanism = "zero"
+[simulation]
+dt = 0.1
+"""
+
+
+def test_a_constant_that_overflows_once_derived_is_a_model_error(tmp_path):
+    """exp(exp(exp(1000))) passed the constant checks (only atoms were) and SymPy raised a raw
+    OverflowError: 'internal error' from show, verify and simulate."""
+    (tmp_path / "ee.toml").write_text(OVERFLOWING)
+    with pytest.raises(ModelError, match="overflows a double"):
+        lifgen.compile(tmp_path / "ee.toml")
+    done = cli("simulate", "ee.toml", "--steps", "5", cwd=tmp_path)
+    assert done.returncode == 2 and "overflows a double" in done.stderr
+    nestml = NESTML_KERNEL.format(kernel="exp(-t/tau_m)").replace(
+        "V_th mV = -55 mV", "V_th mV = -55 mV\n        a real = exp(exp(exp(1000)))")
+    with pytest.raises(ModelError, match="overflows a double"):
+        lifgen.from_nestml(nestml)
+
+
+@pytest.mark.parametrize("text", ["model m:\n    (x):\n        y\n", "model m:\n    :\n        y\n",
+                                  "model m:\n    function (x real) real:\n        return x\n"])
+def test_a_nestml_block_without_keyword_or_name_is_a_model_error(text):
+    with pytest.raises(ModelError, match="line 2"):
+        lifgen.from_nestml(text)
+
+
+def from_sympy_case(**changes):
+    import sympy
+
+    t = sympy.Symbol("t")
+    v = sympy.Function("V")(t)
+    current, tau = sympy.Symbol("I"), sympy.Symbol("tau")
+    arguments = dict(laws=[sympy.Eq(v.diff(t), (current - v) / tau)], states={v: 0.0},
+                     parameters={tau: 10.0}, inputs=[current], spike=v > 1)
+    arguments.update({k: (c(v, t) if callable(c) else c) for k, c in changes.items()})
+    return lambda: lifgen.compile(lifgen.Model.from_sympy("m", **arguments), dt=0.1)
+
+
+@pytest.mark.parametrize("make, message", [
+    (from_sympy_case(states=lambda v, t: {v: "abc"}), r"states\[V\]: abc is not a number"),
+    (from_sympy_case(states=lambda v, t: {v: None}), "is not a number"),
+    (from_sympy_case(states=lambda v, t: {v: 10**400}), "not a finite number"),
+    (from_sympy_case(states=5), "states is a list"),
+    (from_sympy_case(inputs=3), "inputs is a list"),
+    (from_sympy_case(laws=lambda v, t: [v.diff(t) > 1]), "a law is an equation"),
+    (from_sympy_case(dt="0.1 ms"), "dt: 0.1 ms is not a number"),
+    (from_sympy_case(resets={"zero": 5}), "maps names to values"),
+    (from_sympy_case(laws=lambda v, t: [__import__("sympy").Eq(
+        v.diff(t), __import__("sympy").Rational(10**5000, 3) * v)]), "of over 4300 digits"),
+])
+def test_model_from_sympy_refuses_malformed_arguments_with_a_model_error(make, message):
+    with pytest.raises(ModelError, match=message):
+        make()
+
+
+def test_a_brian2_namespace_number_past_a_double_is_a_model_error():
+    with pytest.raises(ModelError, match=r"namespace\['tau'\]: .* is not a finite number"):
+        lifgen.from_brian2("dv/dt = -v/tau : 1", namespace={"tau": 10**400})
+
+
+def test_text_that_could_drive_a_terminal_is_escaped_in_errors_and_the_cli(tmp_path):
+    """A carriage return rewrote the line `show` printed; bidi overrides and separators passed;
+    an error quoting a field carried the raw ESC to any Python caller that printed it."""
+    spoof = INVERSE.replace('name = "inverse"',
+                            'name = "spoof"\ndescription = "a neuron\\rVERIFIED \\u202eevil"')
+    (tmp_path / "spoof.toml").write_text(spoof)
+    shown = subprocess.run([sys.executable, "-m", "lifgen", "show", "spoof.toml", "--no-c"],
+                           capture_output=True, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert b"\r" not in shown.stdout and "\u202e".encode() not in shown.stdout
+    assert b"a neuron\\rVERIFIED \\u202eevil" in shown.stdout
+    error = ModelError("bad", "f.toml", "x\x1b]0;pwned\x07")
+    assert "\x1b" not in str(error) and "\\x1b]0;pwned\\x07" in str(error)

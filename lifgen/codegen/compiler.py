@@ -107,6 +107,15 @@ def _generate(model: Model | ModelFileBytes | str | Path | Callable[[], Model],
     options against the model, discretize, render (the target lowers and prints)."""
     model = load_model(model() if callable(model) else model)
     _check_options(model, semantics)
+    try:
+        return _derived(model, semantics, schedule, target)
+    except OverflowError as error:  # (a constant that no double holds, such as exp(exp(1000)))
+        raise ModelError(f"a number of the model overflows a double while lifgen derives its "
+                         f"step ({error}): check its constants", model.source or model.name
+                         ) from None
+
+
+def _derived(model: Model, semantics: Semantics, schedule: Schedule, target: Any) -> Any:
     step_map = discretize(model, method=semantics.method, dt=semantics.dt, reset=semantics.reset,
                           reset_timing=semantics.reset_timing, reset_delay=semantics.reset_delay,
                           precise=semantics.precise, rtol=semantics.rtol, atol=semantics.atol,

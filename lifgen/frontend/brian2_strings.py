@@ -26,7 +26,7 @@ from ..ir.model import Model
 from ..ir import written
 from ..ir.names import check_name
 from .dimensions import NONE, Dimension, DimensionCheck, dimension
-from .expressions import FUNCTIONS, names_in, parse
+from .expressions import FUNCTIONS, names_in, parse, shown_number
 from .modelfile import model_from_document
 from .units import UnitError, is_quantity_text, parse_quantity, parse_unit, unit_symbol
 
@@ -297,14 +297,14 @@ class _Namespace:
                              field)
         value = self.namespace[key]
         if isinstance(value, (int, float)):
-            result = (float(value), NONE)
+            result = (float(value) if abs(value) < 1e308 else math.inf, NONE)  # (10**400)
         elif is_quantity_text(value) and _quantity(value) is not None:  # "20 ms"
             magnitude, unit = parse_quantity(value)
             result = (magnitude * unit.si[0], dimension(unit))
         else:  # "20*ms", "281 * pF", "VT + 5*DeltaT"
             result = self._expression(key, value, chain + (key,), field)
         if not math.isfinite(result[0]):
-            raise ModelError(f"{value!r} is not a finite number", SOURCE, field)
+            raise ModelError(f"{shown_number(value)} is not a finite number", SOURCE, field)
         self.resolved[key] = result
         return result
 

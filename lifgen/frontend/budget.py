@@ -16,6 +16,20 @@ class OverBudget(Exception):
     """The work did not finish within its budget."""
 
 
+def simplified(expr: Any, source: object = None, field: str | None = None) -> Any:
+    """sympy.simplify of what a user wrote, within the SymPy budget (a ModelError past it: a
+    600-byte NESTML kernel kept it busy for minutes)."""
+    import sympy
+
+    from ..errors import ModelError
+
+    try:
+        return within(SYMPY_SECONDS, sympy.simplify, expr)
+    except OverBudget:
+        raise ModelError(f"simplifying {str(expr)[:80]} took longer than {SYMPY_SECONDS:g} s "
+                         "(LIFGEN_SYMPY_BUDGET sets the budget)", source, field) from None
+
+
 def within(seconds: float, work: Callable[..., Any], *args: Any) -> Any:
     """work(*args), or OverBudget after `seconds`. Exceptions of `work` are raised here."""
     outcome: dict[str, Any] = {}

@@ -207,8 +207,21 @@ def _check_constants(expr: sympy.Basic) -> None:
         if expr.has(bad):
             raise _Rejected("the expression evaluates to an infinite, undefined or complex value")
     for atom in expr.atoms(sympy.Number):
-        if not math.isfinite(float(atom)) or abs(float(atom)) > 1.7e308:
-            raise _Rejected(f"constant {atom} is not a finite double")
+        try:
+            value = float(atom)
+        except (OverflowError, ValueError):
+            value = math.inf
+        if not math.isfinite(value) or abs(value) > 1.7e308:
+            raise _Rejected(f"constant {shown_number(atom)} is not a finite double")
+
+
+def shown_number(number: object) -> str:
+    """A number as text, a long one cut (Python refuses to print integers of over 4300 digits)."""
+    try:
+        text = str(number)
+    except ValueError:
+        return "of over 4300 digits"
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
 
 
 class _Builder:

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,20 @@ BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> None:
-    """Write the model file whole or not at all (a temporary file beside it, renamed: a link
-    at `path` is replaced, not written through)."""
-    from ..results.outputs import save_text
-
-    save_text(Path(path), model_text(model), force=True)
+    """Write the model file whole or not at all: a temporary file beside it, renamed (a link at
+    `path` is replaced, not written through), with the mode a new file gets."""
+    text, path = model_text(model), Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def model_text(model: Model) -> str:

@@ -14,7 +14,7 @@ from .schema import (QUANTITY_KEYS, SYNAPSE_KEYS, check_keys, check_sections, ch
                      number_value, parse_toml, quantity_value, read_toml, string_value,
                      text_value)
 from ..errors import ModelError, did_you_mean
-from .expressions import FUNCTIONS, names_in, parse, parse_expression
+from .expressions import FUNCTIONS, check_expression, names_in, parse, parse_expression
 from ..ir.names import check_name
 from .dimensions import NONE, DimensionCheck
 from .units import is_quantity_text, parse_unit, unit_symbol
@@ -273,11 +273,15 @@ def derive_model(checked: CheckedModel) -> Model:
                            + [e.name for e, _ in expressions] + ["xi"]
                            + [y.name for y in parsed.synapses if y.target is None],  # inputs too
                            parsed.source)
+    substituted = tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes)
+    for state, rhs in substituted if expressions else ():  # (each text was checked alone)
+        check_expression(rhs, parsed.source, f"[equations] d{state}/dt, its named expressions "
+                         "substituted")
     return Model(
         name=parsed.name, description=parsed.description, reference=parsed.reference,
         states=checked.states, parameters=parsed.parameters, inputs=parsed.inputs,
         laws=checked.laws, update=checked.update,
-        odes=tuple((state, substitute_expressions(rhs, expressions)) for state, rhs in odes),
+        odes=substituted,
         named_odes=odes if expressions else (), expressions=expressions,
         spike=checked.spike, resets=tuple(checked.resets.items()),
         corrections=checked.corrections, after_step=checked.after_step,

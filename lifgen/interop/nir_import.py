@@ -335,6 +335,7 @@ def read_graph(graph_or_path: Any) -> Any:
         if not path.is_file():
             raise InputError(f"{str(path)!r} is not a regular file (a .nir graph): a FIFO, "
                              "device or folder" if path.exists() else f"no NIR file {str(path)!r}")
+        _check_sizes(path)
         try:
             try:
                 return nir.read(str(path))
@@ -350,6 +351,33 @@ def read_graph(graph_or_path: Any) -> Any:
         raise InputError(f"from_nir takes a nir.NIRGraph or a path to a .nir file, not "
                          f"{type(graph_or_path).__name__}")
     return graph_or_path
+
+
+def _check_sizes(path: Path) -> None:
+    """Refuse a .nir file whose arrays would take far more memory than the file (HDF5 stores a
+    dataset of one repeated value, or a compressed one, in a few bytes: a 30 KB file held 2.4 GB
+    of parameters), before nir reads them; and one that does not fit in memory."""
+    import h5py
+
+    sizes: list[int] = []
+
+    def visit(_: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset):
+            sizes.append(int(np.prod(item.shape, dtype=object)) * item.dtype.itemsize)
+    try:
+        with h5py.File(path, "r") as file:
+            file.visititems(visit)
+    except Exception:  # noqa: BLE001 - not HDF5: nir.read says so below
+        return
+    total, stored = sum(sizes), path.stat().st_size
+    if total > MAX_EXPANSION * stored + 2**26:
+        raise InputError(f"{str(path)!r}: its arrays would take {total / 2**20:.3g} MiB from a "
+                         f"file of {stored / 2**10:.3g} KiB (repeated or compressed values); "
+                         "lifgen reads NIR files whose arrays are stored as they are")
+    memory.check_copy(2 * total, f"the arrays of {str(path)!r}")
+
+
+MAX_EXPANSION = 64  # how much larger than its file a NIR graph's arrays may be
 
 
 def flatten(graph: Any, prefix: str = "") -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -615,6 +643,9 @@ def _sparse_weights(matrix: Any, delay: int) -> Sparse:
                               n_post=matrix.shape[0])
 
 
+MAX_PATH_STEPS = 10_000  # edges walked while composing the paths between neuron nodes
+
+
 def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],
            dt: float) -> list[tuple[str, str, LinearMap]]:
     """Every path of edge nodes from a vertex (an Input or a neuron node) to the next vertex
@@ -623,9 +654,14 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
     for pre, post in edges:
         after.setdefault(pre, []).append(post)
     found: list[tuple[str, str, LinearMap]] = []
+    steps = [0]
 
     def walk(start: str, here: str, linear: LinearMap, seen: tuple[str, ...]) -> None:
         for post in after.get(here, []):
+            steps[0] += 1
+            if steps[0] > MAX_PATH_STEPS:  # (diamonds of edge nodes multiply the paths)
+                raise InputError(f"the graph's edge nodes form more than {MAX_PATH_STEPS} steps "
+                                 "of paths between its neuron nodes; lifgen composes each path")
             kind = _kind(nodes[post])
             if post in vertices or kind == "Output":
                 found.append((start, post, linear))

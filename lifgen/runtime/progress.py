@@ -12,7 +12,8 @@ class ProgressBar:
 
     def update(self, done: int) -> None:
         filled = int(40 * done / self.total)
-        sys.stderr.write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * done / self.total:5.1f}%")
+        write = getattr(sys.stderr, "write_raw", sys.stderr.write)  # (the CLI's Printable)
+        write(f"\r[{'#' * filled}{' ' * (40 - filled)}] {100 * done / self.total:5.1f}%")
         sys.stderr.flush()
 
     def close(self) -> None:

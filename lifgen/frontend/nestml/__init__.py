@@ -37,6 +37,9 @@ def from_nestml(text_or_path: "str | os.PathLike[str]") -> Model:
         document = reader.read()
     except ModelError as error:
         raise _without_repeated_line(error) from None
+    except OverflowError as error:  # (a default such as exp(exp(exp(1000))))
+        raise ModelError(f"a number overflows a double ({error}): check the model's constants",
+                         source) from None
     try:
         return model_from_document(document, source)
     except ModelError as error:

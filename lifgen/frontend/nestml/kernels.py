@@ -23,6 +23,7 @@ from typing import Any
 import sympy
 
 from ...errors import ModelError
+from ..budget import simplified
 from ..expressions import names_in, parse_expression
 from ..units import unit_symbol
 from .blocks import Line
@@ -99,15 +100,15 @@ def _closed_form(reader: Reader, line: Line, name: str, value: str) -> Kernel:
     symbols = {p: sympy.Symbol(p) for p in reader.parameters}
     symbols["lg_t"] = _T
     expr = parse_expression(translated, symbols, reader.source, field)
-    rate = sympy.simplify(sympy.diff(sympy.log(expr), _T))
+    rate = simplified(sympy.diff(sympy.log(expr), _T), reader.source, field)
     value_state, derivative = sympy.Symbol(name), sympy.Symbol(name + "'")
     if _T not in rate.free_symbols and rate != 0:
-        amplitude = sympy.simplify(expr.subs(_T, 0))
+        amplitude = simplified(expr.subs(_T, 0), reader.source, field)
         return Kernel(name, line, name, [name], {name: rate * value_state},
                       {name: amplitude})
-    rate = sympy.simplify(rate - 1 / _T)
+    rate = simplified(rate - 1 / _T, reader.source, field)
     if _T not in rate.free_symbols and rate != 0:
-        amplitude = sympy.simplify(expr / (_T * sympy.exp(rate * _T)))
+        amplitude = simplified(expr / (_T * sympy.exp(rate * _T)), reader.source, field)
         if _T not in amplitude.free_symbols:
             return Kernel(name, line, name, [name, name + "'"],
                           {name: derivative + rate * value_state,
@@ -193,8 +194,8 @@ class Convolutions:
             raise ModelError("an ODE may convolve one spike port with a delta kernel",
                              reader.source, field)
         placeholder = names[ports[0]]
-        factor = sympy.simplify(sympy.diff(expr, placeholder))
-        rest = sympy.simplify(expr.subs(placeholder, 0))
+        factor = simplified(sympy.diff(expr, placeholder), reader.source, field)
+        rest = simplified(expr.subs(placeholder, 0), reader.source, field)
         unit = unit_of(reader.states[state].type, reader.source, field)
         moving = {sympy.Symbol(lifgen_name(s)) for s in reader.states} | {placeholder}
         if factor.free_symbols & moving or \

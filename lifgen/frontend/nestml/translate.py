@@ -17,6 +17,7 @@ from typing import Any, Callable
 import sympy
 
 from ...errors import ModelError
+from ..budget import simplified
 from ..expressions import names_in, parse_expression
 from ..units import Unit, parse_unit, unit_of_symbol, unit_symbol
 from .blocks import Line, read_lines
@@ -79,7 +80,7 @@ class Reader:
         self.name = parts[1]
         self.blocks: dict[str, list[Line]] = {}
         for block in self.model.children:
-            keyword = block.header.split("(")[0].split()[0]
+            keyword = (block.header.split("(")[0].split() or [""])[0]
             if keyword not in BLOCKS and keyword not in REFUSED_BLOCKS:
                 raise ModelError(f"line {block.number}: the block {block.header!r} has no "
                                  "lifgen meaning", source, f"line {block.number}")
@@ -112,7 +113,12 @@ class Reader:
 
     def read(self) -> dict[str, Any]:
         for block in self.blocks.get("function", []):
-            self.functions[block.header.split("(")[0].split()[1]] = block
+            words = block.header.split("(")[0].split()
+            if len(words) != 2:
+                raise ModelError(f"line {block.number}: expected 'function NAME(ARGUMENTS) "
+                                 f"TYPE:', got {block.header!r}", self.source,
+                                 f"line {block.number}")
+            self.functions[words[1]] = block
         self._read_ports()
         for line in self._lines("state"):
             item = declaration(line, self.source)
@@ -544,7 +550,7 @@ def _dimension_simplified(expr: sympy.Expr) -> sympy.Expr:
     voltages); products and like terms combine as SymPy builds them, so a large expression is
     only powsimp'd: a sum of unlike units stays a sum, which is what its callers look for."""
     if sympy.count_ops(expr) <= SIMPLIFY_OPS:
-        return sympy.simplify(expr)
+        return simplified(expr)
     return sympy.powsimp(expr, force=True)
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import sympy
 
 from ...errors import ModelError
+from ..budget import simplified
 from ..expressions import parse_expression
 from .blocks import Line
 from .declarations import declaration, unit_of
@@ -207,8 +208,10 @@ class Behaviour:
         symbols.update({"dt": dt, lifgen_name(name): sympy.Symbol(lifgen_name(name))})
         expr = parse_expression(reader.translate(value, f"line {line.number}"), symbols,
                                 self.source, f"line {line.number}")
-        factor = sympy.simplify(expr / sympy.Symbol(lifgen_name(name)))
-        rate = sympy.simplify(sympy.expand_log(-sympy.log(factor), force=True) / dt)
+        field = f"line {line.number}"
+        factor = simplified(expr / sympy.Symbol(lifgen_name(name)), self.source, field)
+        rate = simplified(sympy.expand_log(-sympy.log(factor), force=True) / dt, self.source,
+                          field)
         if factor.has(sympy.Symbol(lifgen_name(name))) or rate.has(dt):
             raise self.refuse(line, "lifgen reads a decay X = X * exp(-resolution()/tau)")
         rate = rate.xreplace({s: sympy.Symbol(s.name) for s in rate.free_symbols})
@@ -318,7 +321,7 @@ class Behaviour:
         symbols["lg_w"] = weight
         expr = parse_expression(reader.translate(value, field, {port: "lg_w"}), symbols,
                                 self.source, field)
-        factor = sympy.simplify(expr / weight)
+        factor = simplified(expr / weight, self.source, field)
         unit = unit_of(reader.states[target].type, self.source, field)
         per_weight = f"({printed(factor)})/s"
         if factor.has(weight) or not factor.free_symbols <= (
@@ -454,7 +457,7 @@ def _free_of_step(expr: sympy.Expr, dt: sympy.Symbol) -> sympy.Expr | None:
     values = [complex(expr.xreplace({**sample, dt: step}).evalf()) for step in (0.1, 0.37, 2.3)]
     if any(abs(v - values[0]) > 1e-9 * abs(values[0]) for v in values):
         return None
-    return sympy.simplify(sympy.expand_log(expr.xreplace({dt: 1}), force=True))
+    return simplified(sympy.expand_log(expr.xreplace({dt: 1}), force=True))
 
 
 def _unit_symbols(expr: sympy.Basic) -> set[sympy.Basic]:
