@@ -118,6 +118,15 @@ def test_the_generated_cuda_compiles_without_a_warning(model, options, variant):
                                       cubin=model in CUBIN_MODELS and plain)
 
 
+def test_nvrtc_writes_only_into_buffers_of_its_own():
+    """NVRTC wrote an empty log's NUL into b" " * 1, which is Python's one shared b" ": every
+    b" " of the process then read b"\\0" (a later test's .npy header came out of NULs)."""
+    compiler = nvrtc()
+    ptx, log = compiler.compile_ptx(cuda_source("leaky").c_source, "compute_90")
+    assert log == "" and ".entry lg_" in ptx
+    assert bytes([32]) == b"\x20" and b" "[0] == 32 and (b" " * 3) == b"\x20\x20\x20"
+
+
 @pytest.mark.parametrize("model, options", [
     ("hodgkin_huxley", {"method": "rk4"}),
     ("lapicque", {"method": "exact", "precise": True, "reset_timing": "same_step"})])

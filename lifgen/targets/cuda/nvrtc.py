@@ -120,16 +120,19 @@ def _compile(source: str, options: tuple[str, ...], name: str,
             raise CompileError(f"NVRTC could not compile the generated CUDA ({name}):\n{log}")
         get_size, get = (getattr(nvrtc, f) for f in _OUTPUTS[output])
         (size,) = _checked(nvrtc, get_size(program), f"{output} size")
-        data = b" " * size
+        data = bytearray(size)  # (NVRTC writes into it: see _log)
         _checked(nvrtc, get(program, data), output)
-        return data, log
+        return bytes(data), log
     finally:
         nvrtc.nvrtcDestroyProgram(program)
 
 
 def _log(nvrtc: Any, program: Any) -> str:
     (size,) = _checked(nvrtc, nvrtc.nvrtcGetProgramLogSize(program), "log size")
-    text = b" " * size
+    # A buffer of our own: NVRTC writes into what it is given, and b" " * 1 is Python's one
+    # shared b" ", whose byte its terminating NUL overwrote for the whole process (every b" "
+    # in it then read b"\0")
+    text = bytearray(size)
     _checked(nvrtc, nvrtc.nvrtcGetProgramLog(program, text), "log")
     return text.rstrip(b"\0 ").decode(errors="replace").strip()
 
