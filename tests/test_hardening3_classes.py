@@ -417,6 +417,19 @@ def test_a_sharded_run_with_delayed_drives_continues_as_one_run(first, then):
     assert np.array_equal(whole.spike_count, a.spike_count + b.spike_count)
 
 
+def test_a_sharded_carry_of_batch_rows_continues_as_one_run():
+    simulator = lifgen.compile("iaf_psc_exp")
+    n, drives = drive_case()
+    current = np.random.default_rng(0).uniform(0, 300, (80, 3, n))  # (T, batch rows, n)
+    whole = simulator.run(80, n, drives=drives, inputs={"I": current}, record=["I_ex"])
+    a = simulator.run(40, n, drives=drives, inputs={"I": current[:40]}, record=["I_ex"],
+                      shards=3)
+    b = simulator.run(40, n, drives=drives, inputs={"I": current[40:]}, initial=a.state,
+                      record=["I_ex"], shards=2)
+    assert np.array_equal(np.asarray(whole.traces["I_ex"])[40:], np.asarray(b.traces["I_ex"]))
+    assert np.array_equal(whole.spike_count, a.spike_count + b.spike_count)
+
+
 STATE_NAMED = """
 [model]
 name = "named_state"
