@@ -679,27 +679,13 @@ def test_a_nir_file_whose_arrays_dwarf_it_is_refused_before_it_is_read(tmp_path)
         lifgen.from_nir(path)
 
 
-OVERFLOWING = """[model]
-name = "ee"
-[parameters]
-tau = { value = 10.0 }
-[states]
-V = { initial = 0.0 }
-[equations]
-laws = ["dV/dt = (-V + exp(-exp(exp(1000))) + 1)/tau"]
-[spike]
-condition = "V > 1"
-[reset]
-mechanism = "zero"
-[simulation]
-dt = 0.1
-"""
-
-
 def test_a_constant_that_overflows_once_derived_is_a_model_error(tmp_path):
     """exp(exp(exp(1000))) passed the constant checks (only atoms were) and SymPy raised a raw
     OverflowError: 'internal error' from show, verify and simulate."""
-    (tmp_path / "ee.toml").write_text(OVERFLOWING)
+    law = '"tau_m*dV/dt = -(V - E_L) + g_e + g_i + I'
+    text = (ROOT / "models" / "lif_cuba.toml").read_text()
+    assert law in text
+    (tmp_path / "ee.toml").write_text(text.replace(law, law + ' + exp(-exp(exp(1000)))*E_L'))
     with pytest.raises(ModelError, match="overflows a double"):
         lifgen.compile(tmp_path / "ee.toml")
     done = cli("simulate", "ee.toml", "--steps", "5", cwd=tmp_path)
