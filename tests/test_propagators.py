@@ -100,7 +100,19 @@ def integrator_driving():
     return model, [[-1 / p["tau"], 1], [0, 0]], [[0], [1 / p["C"]]], [0, 0]
 
 
+def ring(n=20):
+    """n coupled states in a ring (a cable of compartments closed on itself): an augmented matrix
+    larger than 16 by 16, where lg_expm's work matrices once overran the stack (a crash)."""
+    p = {f"tau{i}": 5.0 + i for i in range(n)}
+    laws = [f"tau{i}*dx{i}/dt = -x{i} + x{(i - 1) % n}{' + I' if i == 0 else ''}" for i in range(n)]
+    model = document("ring", p, {f"x{i}": 0.0 for i in range(n)}, laws)
+    A = [[(-1.0 if j == i else 1.0 if j == (i - 1) % n else 0.0) / p[f"tau{i}"] for j in range(n)]
+         for i in range(n)]
+    return model, A, [[1 / p["tau0"] if i == 0 else 0] for i in range(n)], [0] * n
+
+
 CASES = {
+    "a ring of 20 coupled states (augmented 22 by 22)": (ring, {"I": 1.0}),
     "adaptive LIF": (adaptive_lif, {"I": 0.25}),
     "adaptive LIF, tau_m = tau_w": (lambda: adaptive_lif(tau_w=20.0), {"I": 0.25}),
     "alpha, tau_syn = tau_m": (lambda: alpha_synapse(10.0, 10.0), {"I": 100.0}),
