@@ -25,7 +25,7 @@ from ..ir.model import (ADAPTIVE_STATE, DISCRETE_METHOD, DT, REFRACTORY_STATE, R
 
 TAU = sympy.Symbol("lg_tau")  # time since the start of the step, in precise mode
 from ..ir.written import (Assignments, Call, Name, Num, Op, Tree, children, from_sympy, rebuild,
-                         symbols, to_text)
+                         to_text)
 
 
 @dataclass(frozen=True, repr=False)
@@ -485,9 +485,22 @@ class Hoister:
         return tuple((name, tree) for tree, name in self.names.items())
 
     def hoist(self, tree: Tree) -> Tree:
-        if not symbols(tree) & self.variables:
+        varying: dict[int, bool] = {}
+        self._mark(tree, varying)
+        return self._hoisted(tree, varying)
+
+    def _mark(self, tree: Tree, varying: dict[int, bool]) -> bool:
+        """Record, for every node by id, whether it refers to a state or input: one walk, where
+        asking each node for its symbols walked each subtree again (minutes on exact chains)."""
+        found = (tree.symbol in self.variables if isinstance(tree, Name)
+                 else any([self._mark(child, varying) for child in children(tree)]))
+        varying[id(tree)] = found
+        return found
+
+    def _hoisted(self, tree: Tree, varying: dict[int, bool]) -> Tree:
+        if not varying[id(tree)]:
             return tree if isinstance(tree, (Num, Name)) else self._name(tree)
-        return rebuild(tree, [self.hoist(child) for child in children(tree)])
+        return rebuild(tree, [self._hoisted(child, varying) for child in children(tree)])
 
     def _name(self, tree: Tree) -> Name:
         if tree not in self.names:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from typing import Callable, Sequence
 
 import jinja2
 import sympy
@@ -148,13 +148,17 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
     parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
     propagators, trees, matrices = _propagator_blocks(
         [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
+    # as comments show them: an entry of a matrix exponential as P0[i, j] (each entry's call
+    # holds the whole matrix: a chain of 24 states wrote 1.6 MB of comments)
+    shown_trees = _matrix_entries([tree for _, tree in step_map.constants], "P{index}[{i}, {j}]")[0]
+
     constants = [ConstantNames(c=k.name,
                                scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
                                tile=ARRAY_PREFIXES["constant"] + k.name[3:],
                                code=expression(renamed),
                                shared=k in shared_k,
-                               comment=f"{k.name.removeprefix('lg_')} = {to_text(tree)}")
-                 for (k, tree), renamed in zip(step_map.constants, trees)]
+                               comment=f"{k.name.removeprefix('lg_')} = {to_text(shown)}")
+                 for (k, _), renamed, shown in zip(step_map.constants, trees, shown_trees)]
     split = _call_rounds(step, state_names(step_map)) if rounds and mode == "independent" else None
     last = split.last if split else step.step
     return KernelContext(
@@ -209,19 +213,26 @@ def _propagator_blocks(trees: list[Tree], expression: Callable[[Expression], str
     becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k].
     Returns the blocks, the constants' trees reading them, and each block's (size, h, entries)
     trees (what a block's code reads)."""
+    renamed, blocks = _matrix_entries(trees, "lg_prop{index}[{k}]")
+    names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
+                             entries=", ".join(expression(e) for e in key[2:]))
+             for key, index in blocks.items()]
+    return names, renamed, list(blocks)
+
+
+def _matrix_entries(trees: Sequence[Tree], entry: str) -> tuple[list[Tree], dict[tuple, int]]:
+    """`trees` with each propagator call, an entry (i, j) of one matrix exponential, replaced by
+    the name `entry` formats (index: the matrix's, numbered in order of appearance; k = i*n + j),
+    and the matrices found."""
     blocks: dict[tuple, int] = {}
 
     def replace(tree: Tree) -> Tree:
         if isinstance(tree, Call) and tree.function == "propagator":
             i, j, n = (int(a.value) for a in tree.args[:3])
             index = blocks.setdefault(tree.args[2:], len(blocks))
-            return Name(sympy.Symbol(f"lg_prop{index}[{i * n + j}]"))
+            return Name(sympy.Symbol(entry.format(index=index, i=i, j=j, k=i * n + j)))
         return rebuild(tree, [replace(child) for child in children(tree)])
-    renamed = [replace(tree) for tree in trees]
-    names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
-                             entries=", ".join(expression(e) for e in key[2:]))
-             for key, index in blocks.items()]
-    return names, renamed, list(blocks)
+    return [replace(tree) for tree in trees], blocks
 
 
 def _rename_constant(step_map: StepMap, tree: Node) -> Node:
