@@ -31,7 +31,7 @@ from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Commen
                              NeuronStep, Remainder, Select, Statement, Store, View, identifiers,
                              nodes)
 from ..ir.symbols import DT
-from ..ir.written import Call, Name, Neg, Not, Num, Op, children, rebuild, substitute, to_text
+from ..ir.written import Call, Name, Neg, Not, Num, Op, matrix_entries, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
@@ -636,15 +636,8 @@ def _matrix_exponentials(trees: list[Expression]) -> tuple[list[Statement], list
     """Constants that read entries of one matrix exponential (an exact propagator) share it:
     each distinct matrix is computed once per neuron (lg_prop0) and its entries read as its
     elements. (The blocks, the constants' trees.)"""
-    blocks: dict[tuple, int] = {}
-
-    def replace(tree: Any) -> Any:
-        if isinstance(tree, Call) and tree.function == "propagator":
-            i, j, n = (int(a.value) for a in tree.args[:3])
-            index = blocks.setdefault(tree.args[2:], len(blocks))
-            return Element(f"lg_prop{index}", Integer(i * n + j))
-        return rebuild(tree, [replace(child) for child in children(tree)])
-    renamed = [replace(tree) for tree in trees]
+    renamed, blocks = matrix_entries(
+        trees, lambda index, i, j, n: Element(f"lg_prop{index}", Integer(i * n + j)))
     statements: list[Statement] = [
         Comment("the exact propagator: exp(M*h) of the augmented matrix, computed numerically")
     ] if blocks else []

@@ -8,7 +8,7 @@ snnTorch bit for bit), so codegen prints these trees, and SymPy sees them only f
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import sympy
 
@@ -115,6 +115,22 @@ def substitute(node: Tree, mapping: Mapping[sympy.Symbol, Tree]) -> Tree:
     if isinstance(node, Name):
         return mapping.get(node.symbol, node)
     return rebuild(node, [substitute(c, mapping) for c in children(node)])
+
+
+def matrix_entries(trees: Sequence[Any], entry: Callable[[int, int, int, int], Any]
+                   ) -> tuple[list[Any], dict[tuple, int]]:
+    """`trees` with each propagator call, entry (i, j) of the matrix exponential of an n-by-n
+    matrix, replaced by `entry(index, i, j, n)` (index: the matrix's, numbered in order of
+    appearance), and the matrices found ((n, h, entries...) -> index): what reads one matrix
+    exponential computes it once."""
+    blocks: dict[tuple, int] = {}
+
+    def replace(tree: Any) -> Any:
+        if isinstance(tree, Call) and tree.function == "propagator":
+            i, j, n = (int(a.value) for a in tree.args[:3])
+            return entry(blocks.setdefault(tree.args[2:], len(blocks)), i, j, n)
+        return rebuild(tree, [replace(child) for child in children(tree)])
+    return [replace(tree) for tree in trees], blocks
 
 
 def to_sympy(node: Tree) -> sympy.Basic:

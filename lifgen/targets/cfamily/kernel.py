@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable, Sequence
+from typing import Callable
 
 import jinja2
 import sympy
@@ -25,8 +25,7 @@ from ...ir.model import DT, Model
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
 from ...ir.statements import Expression, NeuronStep, identifiers
-from ...ir.written import (Call, CPrinter, Name, Node, Num, Tree, children, rebuild, substitute,
-                           to_text)
+from ...ir.written import CPrinter, Name, Node, Num, Tree, matrix_entries, substitute, to_text
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
                       RoundText, StateNames)
@@ -150,7 +149,8 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
     # as comments show them: an entry of a matrix exponential as P0[i, j] (each entry's call
     # holds the whole matrix: a chain of 24 states wrote 1.6 MB of comments)
-    shown_trees = _matrix_entries([tree for _, tree in step_map.constants], "P{index}[{i}, {j}]")[0]
+    shown_trees = matrix_entries([tree for _, tree in step_map.constants],
+                                 lambda index, i, j, n: Name(sympy.Symbol(f"P{index}[{i}, {j}]")))[0]
 
     constants = [ConstantNames(c=k.name,
                                scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
@@ -213,26 +213,12 @@ def _propagator_blocks(trees: list[Tree], expression: Callable[[Expression], str
     becomes a block computed once per neuron (lg_prop0), its entries read as lg_prop0[k].
     Returns the blocks, the constants' trees reading them, and each block's (size, h, entries)
     trees (what a block's code reads)."""
-    renamed, blocks = _matrix_entries(trees, "lg_prop{index}[{k}]")
+    renamed, blocks = matrix_entries(
+        trees, lambda index, i, j, n: Name(sympy.Symbol(f"lg_prop{index}[{i * n + j}]")))
     names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
                              entries=", ".join(expression(e) for e in key[2:]))
              for key, index in blocks.items()]
     return names, renamed, list(blocks)
-
-
-def _matrix_entries(trees: Sequence[Tree], entry: str) -> tuple[list[Tree], dict[tuple, int]]:
-    """`trees` with each propagator call, an entry (i, j) of one matrix exponential, replaced by
-    the name `entry` formats (index: the matrix's, numbered in order of appearance; k = i*n + j),
-    and the matrices found."""
-    blocks: dict[tuple, int] = {}
-
-    def replace(tree: Tree) -> Tree:
-        if isinstance(tree, Call) and tree.function == "propagator":
-            i, j, n = (int(a.value) for a in tree.args[:3])
-            index = blocks.setdefault(tree.args[2:], len(blocks))
-            return Name(sympy.Symbol(entry.format(index=index, i=i, j=j, k=i * n + j)))
-        return rebuild(tree, [replace(child) for child in children(tree)])
-    return [replace(tree) for tree in trees], blocks
 
 
 def _rename_constant(step_map: StepMap, tree: Node) -> Node:
