@@ -681,6 +681,9 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
                                  f"{linear.matrix.shape[0]} arrive")
             walk(start, post, linear.then(step), seen + (post,))
 
+    if _path_steps(after, vertices, nodes) > MAX_PATH_STEPS:
+        raise InputError(f"the graph's edge nodes form more than {MAX_PATH_STEPS} steps of paths "
+                         "between its neuron nodes; lifgen composes each path")
     for vertex in sorted(vertices, key=list(nodes).index):
         node = nodes[vertex]
         if _kind(node) == "Input":
@@ -695,6 +698,21 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
                 shape = arrays[0] if arrays else (n,)
         walk(vertex, vertex, _identity(n, shape=tuple(int(k) for k in shape)), (vertex,))
     return found
+
+
+def _path_steps(after: dict[str, list[str]], vertices: set[str], nodes: dict[str, Any]) -> int:
+    """How many edges composing every path from every vertex walks, counted without walking
+    them (diamonds of edge nodes multiply paths: refused at once instead of after 10,000
+    compositions). A cycle of edge nodes counts once here; the walk names it."""
+    memo: dict[str, int] = {}
+
+    def beyond(here: str) -> int:
+        if here not in memo:
+            memo[here] = 0  # (a cycle: counted once)
+            memo[here] = sum(1 + (0 if post in vertices or _kind(nodes[post]) == "Output"
+                                  else beyond(post)) for post in after.get(here, []))
+        return memo[here]
+    return sum(beyond(vertex) for vertex in vertices)
 
 
 def _neuron_count(node: Any) -> int:
