@@ -366,3 +366,18 @@ def test_the_c_holds_the_augmented_matrix_once_and_names_its_entries():
     assert "propagator(" not in source
     assert source.count("/* k0 = P0[") == 1 and source.count("P0, the exact propagator") == 1
     assert source.count("-(1.0/p_tau3)") == 1  # the matrix's entry, in its block alone
+
+
+def test_a_chain_s_step_reads_only_the_states_that_reach_it():
+    """exp(M h) is zero where no path of M links two states: x0 <- x1 <- x2 never reads x2 into
+    x0 (half a chain's propagator entries, in the step and in SymPy's work)."""
+    from lifgen.ir.written import symbols
+
+    p = {"tau0": 5.0, "tau1": 6.0, "tau2": 7.0}
+    model = document("chain", p, {"x0": 0.0, "x1": 0.0, "x2": 0.0},
+                     ["tau0*dx0/dt = -x0 + I", "tau1*dx1/dt = -x1 + x0", "tau2*dx2/dt = -x2 + x1"])
+    step_map = lifgen.compile(model).step_map
+    assert step_map.method == "exact"
+    reads = {str(s): {str(v) for v in symbols(tree)} & {"x0", "x1", "x2", "I"}
+             for s, tree in step_map.updates}
+    assert reads == {"x0": {"x0", "I"}, "x1": {"x0", "x1", "I"}, "x2": {"x0", "x1", "x2", "I"}}

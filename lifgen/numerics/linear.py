@@ -47,10 +47,23 @@ def numeric_step(states: Sequence[sympy.Symbol], variables: Sequence[sympy.Symbo
     entries = [rows[i][j] if i < len(rows) else sympy.Integer(0)
                for i in range(size) for j in range(size)]
     column = list(variables) + [sympy.Integer(1)]
+    reach = _reach([[entries[i * size + j] != 0 for j in range(size)] for i in range(size)])
     return [(s, sympy.Add(*(propagator(i, j, size, DT, *entries) * column[j]
-                           for j in range(size) if any(entries[k * size + j] != 0
-                                                       for k in range(size)) or j == i)))
+                           for j in range(size) if reach[i][j])))
             for i, s in enumerate(states)]
+
+
+def _reach(nonzero: list[list[bool]]) -> list[list[bool]]:
+    """Which entries of exp(M h) can be nonzero, from which of M's are: (i, j) where j reaches i
+    along M's nonzero entries (M[i, k] links k to i), or i = j. A chain of states reads only the
+    states before it: half the propagator's entries, in the step and in SymPy's work."""
+    size = len(nonzero)
+    reach = [[nonzero[i][j] or i == j for j in range(size)] for i in range(size)]
+    for k in range(size):  # Warshall's closure
+        for i in range(size):
+            if reach[i][k]:
+                reach[i] = [a or b for a, b in zip(reach[i], reach[k])]
+    return reach
 
 
 def feedforward_step(states: Sequence[sympy.Symbol], variables: Sequence[sympy.Symbol],
