@@ -54,7 +54,9 @@ X, Y, Z = (sympy.Symbol(n) for n in "xyz")
 
 
 # lifgen's own functions of many arguments: the propagator of [[y, z], [0, x]] over x, entry (0, 1)
-VARIADIC = {"propagator": (Num(0), Num(1), Num(2), Name(X), Name(Y), Name(Z), Num(0), Name(X)),
+# (M's nonzero entries as pairs: flat index, entry)
+VARIADIC = {"propagator": (Num(0), Num(1), Num(2), Name(X), Num(0), Name(Y), Num(1), Name(Z), Num(3),
+                           Name(X)),
             # functions whose first argument is a condition: where(x > y, y, z)
             "where": (Op(">", Name(X), Name(Y)), Name(Y), Name(Z))}
 

@@ -31,6 +31,7 @@ from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Commen
                              NeuronStep, Remainder, Select, Statement, Store, View, identifiers,
                              nodes)
 from ..ir.symbols import DT
+from ..ir.functions import dense_entries
 from ..ir.written import Call, Name, Neg, Not, Num, Op, matrix_entries, substitute, to_text
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
@@ -641,7 +642,8 @@ def _matrix_exponentials(trees: list[Expression]) -> tuple[list[Statement], list
     statements: list[Statement] = [
         Comment("the exact propagator: exp(M*h) of the augmented matrix, computed numerically")
     ] if blocks else []
-    statements += [MatrixExponential(f"lg_prop{index}", int(key[0].value), key[1], key[2:])
+    statements += [MatrixExponential(f"lg_prop{index}", int(key[0].value), key[1], tuple(
+        dense_entries(int(key[0].value), key[2:], Num(0.0), lambda k: int(k.value))))
                    for key, index in blocks.items()]
     return statements, renamed
 

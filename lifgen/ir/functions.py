@@ -5,7 +5,7 @@ solution and the dimension check all read this table. A leaf module."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, SupportsInt
+from typing import Any, Callable, Sequence, SupportsInt
 
 import functools
 
@@ -70,23 +70,41 @@ def _inverse_exprel_numpy(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
 
 
 class propagator(sympy.Function):
-    """Entry (i, j) of exp(M*h), for the n-by-n matrix M given row by row after (i, j, n, h): the
-    exact propagator of a linear system, computed numerically (scaling and squaring) once per
-    neuron, where a closed form is costly or singular (coupled states, poles of higher order)."""
+    """Entry (i, j) of exp(M*h), for the n-by-n matrix M given after (i, j, n, h) as pairs (k,
+    M_k) of its nonzero entries, k = row*n + column: the exact propagator of a linear system,
+    computed numerically (scaling and squaring) once per neuron, where a closed form is costly
+    or singular (coupled states, poles of higher order). Pairs, not all n*n entries: each entry
+    that a step reads is one call carrying M, and a ring of 32 states has 68 nonzero entries of
+    1,156 (46 s to compile with every entry written out, 1.2 GB)."""
 
     def _eval_evalf(self, prec: int) -> sympy.Float | None:
         import mpmath
 
-        i, j, n, h, *entries = self.args
-        values = [a._eval_evalf(prec) if not a.is_Number else a for a in (h, *entries)]
+        i, j, n, h, *pairs = self.args
+        values = [a._eval_evalf(prec) if not a.is_Number else a for a in (h, *pairs[1::2])]
         if any(v is None or not v.is_Number for v in values):
             return None
         with mpmath.workprec(prec):
             h_value, *m = (v._to_mpmath(prec) for v in values)
             matrix = mpmath.matrix(int(n), int(n))
-            for k, value in enumerate(m):
-                matrix[k // int(n), k % int(n)] = value * h_value
+            for k, value in zip(pairs[0::2], m):
+                matrix[int(k) // int(n), int(k) % int(n)] = value * h_value
             return sympy.Float(mpmath.expm(matrix)[int(i), int(j)], precision=prec)
+
+
+def dense_entries(n: int, pairs: Sequence[Any], zero: Any, index: Callable[[Any], int] = int
+                  ) -> list[Any]:
+    """M's n*n entries, row by row, from a propagator call's pairs (k, M_k) of nonzero entries
+    (`index` reads k as an int; `zero` fills the rest)."""
+    entries = [zero] * (n * n)
+    for k, value in zip(pairs[0::2], pairs[1::2]):
+        entries[index(k)] = value
+    return entries
+
+
+def _printed_index(text: str) -> int:
+    """An index printed as a C number ("3", "3.0", "3.0f")."""
+    return int(float(text.rstrip("fF")))
 
 
 PADE_13 = (64764752532480000, 32382376266240000, 7771770303897600, 1187353796428800,
@@ -116,8 +134,9 @@ def expm(matrix: np.ndarray) -> np.ndarray:
 
 
 def _propagator_numpy(i: SupportsInt, j: SupportsInt, n: SupportsInt, h: npt.ArrayLike,
-                      *entries: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
+                      *pairs: npt.ArrayLike) -> npt.NDArray[np.float64] | float:
     """The propagator entry for arrays of arguments (one matrix exponential per distinct set)."""
+    entries = dense_entries(int(n), pairs, 0.0, lambda k: int(np.asarray(k).item()))
     arguments = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (h, *entries)))
     flat = np.stack([x.ravel() for x in arguments], axis=1)
     size, row, column = int(n), int(i), int(j)
@@ -185,7 +204,8 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("where", 3, lambda c, a, b: sympy.Piecewise((a, c), (b, True)),
              "(({0}) ? ({1}) : ({2}))", np.where, "choice"),
     Function("propagator", 0, propagator,
-             lambda a: f"lg_propagator({', '.join(a[:4])}, (const double[]){{{', '.join(a[4:])}}})",
+             lambda a: f"lg_propagator({', '.join(a[:4])}, (const double[]){{"
+                       f"{', '.join(dense_entries(_printed_index(a[2]), a[4:], '0.0', _printed_index))}}})",
              _propagator_numpy, "number", public=False),
 )}
 

@@ -14,7 +14,7 @@ import sympy
 
 from ..errors import InputError, ModelError
 from .stability import stability_warning
-from ..ir.functions import propagator
+from ..ir.functions import dense_entries, propagator
 from .linear import exact_step, linear_coefficients
 from ..ir.symbols import XI
 from .methods import (DEFAULT_TOLERANCES, MAX_SUBSTEPS, METHODS, SUBSTEP, auto_by_form,
@@ -100,7 +100,8 @@ class StepMap:
                 i, j, n = (int(a.value) for a in tree.args[:3])
                 if tree.args[2:] not in matrices:
                     matrices[tree.args[2:]] = f"P{len(matrices)}"
-                    rows = [", ".join(to_text(e) for e in tree.args[4 + r * n:4 + (r + 1) * n])
+                    entries = dense_entries(n, tree.args[4:], Num(0.0), lambda k: int(k.value))
+                    rows = [", ".join(to_text(e) for e in entries[r * n:(r + 1) * n])
                             for r in range(n)]
                     lines.append(f"{matrices[tree.args[2:]]} = exp(M*{to_text(tree.args[3])}), "
                                  f"computed numerically, M = [{'; '.join(rows)}]")

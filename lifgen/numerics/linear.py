@@ -48,7 +48,8 @@ def numeric_step(states: Sequence[sympy.Symbol], variables: Sequence[sympy.Symbo
                for i in range(size) for j in range(size)]
     column = list(variables) + [sympy.Integer(1)]
     reach = _reach([[entries[i * size + j] != 0 for j in range(size)] for i in range(size)])
-    return [(s, sympy.Add(*(propagator(i, j, size, DT, *entries) * column[j]
+    pairs = [x for k, e in enumerate(entries) if e != 0 for x in (sympy.Integer(k), e)]
+    return [(s, sympy.Add(*(propagator(i, j, size, DT, *pairs) * column[j]
                            for j in range(size) if reach[i][j])))
             for i, s in enumerate(states)]
 

@@ -25,6 +25,7 @@ from ...ir.model import DT, Model
 from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
 from ...ir.statements import Expression, NeuronStep, identifiers
+from ...ir.functions import dense_entries
 from ...ir.written import CPrinter, Name, Node, Num, Tree, matrix_entries, substitute, to_text
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
@@ -216,7 +217,8 @@ def _propagator_blocks(trees: list[Tree], expression: Callable[[Expression], str
     renamed, blocks = matrix_entries(
         trees, lambda index, i, j, n: Name(sympy.Symbol(f"lg_prop{index}[{i * n + j}]")))
     names = [PropagatorNames(name=f"lg_prop{index}", size=int(key[0].value), h=expression(key[1]),
-                             entries=", ".join(expression(e) for e in key[2:]))
+                             entries=", ".join(expression(e) for e in dense_entries(
+                                 int(key[0].value), key[2:], Num(0.0), lambda k: int(k.value))))
              for key, index in blocks.items()]
     return names, renamed, list(blocks)
 
