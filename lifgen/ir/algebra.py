@@ -98,9 +98,9 @@ def _mul_terms(expr: sympy.Mul, parts: list) -> dict[sympy.Basic, list[sympy.Bas
         return {}
     if len(linear) > 1 or parts[linear[0]] is None:
         return None
-    i = linear[0]
-    factor = sympy.Mul(*expr.args[:i], *expr.args[i + 1:])
-    return {v: [factor * sympy.Add(*terms)] for v, terms in parts[i].items()}
+    i = linear[0]  # the product rule's term, built as sympy.diff builds it (one Mul, in order)
+    return {v: [sympy.Mul(*expr.args[:i], sympy.Add(*terms), *expr.args[i + 1:])]
+            for v, terms in parts[i].items()}
 
 
 def nonlinear_terms(expr: sympy.Basic, variables: Iterable[sympy.Basic]) -> list[sympy.Basic]:
