@@ -2,6 +2,7 @@
 (scaling and squaring) where a closed form is slow or singular, and checked against a 40-digit
 reference (mpmath's expm of the augmented matrix, written out by hand here for each model)."""
 
+import contextlib
 import subprocess
 import sys
 
@@ -381,3 +382,40 @@ def test_a_chain_s_step_reads_only_the_states_that_reach_it():
     reads = {str(s): {str(v) for v in symbols(tree)} & {"x0", "x1", "x2", "I"}
              for s, tree in step_map.updates}
     assert reads == {"x0": {"x0", "I"}, "x1": {"x0", "x1", "I"}, "x2": {"x0", "x1", "x2", "I"}}
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_stop_never_reaches_another_thread():
+    """Work that ends just after its budget while the caller starts new threads at once (a
+    fallback's work): a stop aimed by thread id once landed in the next thread, which got the
+    finished one's id, raising there or hanging its start. Stressed with a short switch interval;
+    every thread's uncaught exception is collected."""
+    import random
+    import sys
+    import threading
+    import time
+
+    from lifgen.frontend.budget import OverBudget, Stopped, within
+
+    def busy_until(deadline):
+        while time.perf_counter() < deadline:
+            pass
+        return 1
+
+    uncaught, misdirected = [], 0
+    previous_hook, previous_interval = threading.excepthook, sys.getswitchinterval()
+    threading.excepthook = uncaught.append
+    sys.setswitchinterval(1e-5)
+    try:
+        for _ in range(400):
+            with contextlib.suppress(OverBudget):
+                within(0.005, busy_until, time.perf_counter() + 0.005 + random.uniform(0, 0.0015))
+            for _ in range(3):
+                try:
+                    assert within(1.0, sum, range(20000)) == sum(range(20000))
+                except Stopped:
+                    misdirected += 1
+        time.sleep(0.2)
+    finally:
+        threading.excepthook, _ = previous_hook, sys.setswitchinterval(previous_interval)
+    assert misdirected == 0 and not uncaught

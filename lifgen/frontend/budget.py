@@ -34,22 +34,15 @@ def simplified(expr: Any, source: object = None, field: str | None = None) -> An
 
 def within(seconds: float, work: Callable[..., Any], *args: Any) -> Any:
     """work(*args), or OverBudget after `seconds`. Exceptions of `work` are raised here."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = work(*args)
-        except BaseException as error:  # noqa: BLE001 - handed to the caller
-            outcome["error"] = error
-    thread = threading.Thread(target=run, daemon=True, name="lifgen-sympy")
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        stop(thread)
+    worker = Worker(work, args)
+    worker.thread.start()
+    worker.thread.join(seconds)
+    if worker.thread.is_alive():
+        worker.stop()
         raise OverBudget(f"{getattr(work, '__name__', 'work')} took longer than {seconds:g} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
+    if "error" in worker.outcome:
+        raise worker.outcome["error"]
+    return worker.outcome.get("value")
 
 
 class Stopped(BaseException):
@@ -59,16 +52,50 @@ class Stopped(BaseException):
 STOP_SECONDS = 60.0  # how long the stop is repeated (work that catches it, C that holds it)
 
 
-def stop(thread: threading.Thread) -> None:
-    """End `thread`'s work: left running, an abandoned simplify held the GIL for minutes and made
-    everything else in the process (a notebook, the test suite) up to 30x slower. The exception
-    is raised again every 50 ms from a thread of its own (a bare `except:` may swallow one; work
-    in C takes it when it returns to Python), so the caller goes on at once."""
-    def repeat() -> None:
-        for _ in range(int(STOP_SECONDS / 0.05)):
-            if thread.ident is None or not thread.is_alive():
+class Worker:
+    """`work(*args)` on a daemon thread of its own that can be stopped: left running, an
+    abandoned simplify held the GIL for minutes and made everything else in the process (a
+    notebook, the test suite) up to 30x slower."""
+
+    def __init__(self, work: Callable[..., Any], args: tuple) -> None:
+        self.work, self.args = work, args
+        self.outcome: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.done = False  # set, under the lock, as the thread's last act
+        self.thread = threading.Thread(target=self._run, daemon=True, name="lifgen-sympy")
+
+    def _run(self) -> None:
+        """The work, then `done` set under the lock with any stop on its way dropped, so that no
+        stop reaches this thread's id once it ends (a new thread may get the same id at once).
+        A stop that arrives between statements (after the work) is caught by the loop."""
+        started = False
+        while True:
+            try:
+                if not started:
+                    started = True
+                    try:
+                        self.outcome["value"] = self.work(*self.args)
+                    except BaseException as error:  # noqa: BLE001 - handed to the caller
+                        self.outcome["error"] = error
+                with self.lock:
+                    self.done = True
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(threading.get_ident()), None)
                 return
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
-                                                       ctypes.py_object(Stopped))
-            thread.join(0.05)
-    threading.Thread(target=repeat, daemon=True, name="lifgen-sympy-stop").start()
+            except Stopped:
+                continue
+
+    def stop(self) -> None:
+        """Raise Stopped in the work (SymPy is pure Python: it stops at its next bytecode),
+        again every 50 ms from a thread of its own (a bare `except:` may swallow one; work in C
+        takes it when it returns to Python), so the caller goes on at once. Only while the
+        work is not done, checked under the lock the work's end takes: never another thread."""
+        def repeat() -> None:
+            for _ in range(int(STOP_SECONDS / 0.05)):
+                with self.lock:
+                    if self.done or not self.thread.is_alive():
+                        return
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(self.thread.ident or 0), ctypes.py_object(Stopped))
+                self.thread.join(0.05)
+        threading.Thread(target=repeat, daemon=True, name="lifgen-sympy-stop").start()
