@@ -367,6 +367,10 @@ def test_the_c_holds_the_augmented_matrix_once_and_names_its_entries():
     assert "propagator(" not in source
     assert source.count("/* k0 = P0[") == 1 and source.count("P0, the exact propagator") == 1
     assert source.count("-(1.0/p_tau3)") == 1  # the matrix's entry, in its block alone
+    network = lifgen.Network(dt=0.1)
+    network.add("r", model, 3)
+    program = network.compile().source()  # a network program's comments and buffer list too
+    assert "propagator(" not in program and "k0 = P0[" in program
 
 
 def test_a_chain_s_step_reads_only_the_states_that_reach_it():

@@ -32,7 +32,8 @@ from ..ir.statements import (INDEX, INT, KEY, AddTo, Assign, Block, Cast, Commen
                              nodes)
 from ..ir.symbols import DT
 from ..ir.functions import dense_entries
-from ..ir.written import Call, Name, Neg, Not, Num, Op, matrix_entries, substitute, to_text
+from ..ir.written import (Call, Name, Neg, Not, Num, Op, matrix_entries, shown_entries, substitute,
+                         to_text)
 from ..numerics.discretize import StepMap
 from .lower import StepOptions, lower, shared_constants, state_names
 from .naming import ARRAY_PREFIXES, NEURON, local
@@ -433,7 +434,8 @@ def _population_buffers(k: int, population: PopulationPlan, plan: NetworkPlan) -
             for p in model.parameter_names]
     out += [Buffer(population_buffer(k, "constant", c.name.removeprefix("lg_")), "real",
                    f"{what}: {c.name.removeprefix('lg_')} = {to_text(tree)} [{n}]")
-            for c, tree in step_map.constants]
+            for (c, _), tree in zip(step_map.constants,
+                                    shown_entries([t for _, t in step_map.constants]))]
     out += [Buffer(population_buffer(k, "input", u), "real",
                    f"{what}: input {u}, at (step, batch row) strides of its input_strides")
             for u in model.input_names]
@@ -623,7 +625,8 @@ def _constants(k: int, population: PopulationPlan) -> list[Statement]:
     exponentials, trees = _matrix_exponentials([substitute(tree, table)
                                                 for _, tree in step_map.constants])
     body += exponentials
-    for (c, tree), renamed in zip(step_map.constants, trees):
+    shown = shown_entries([tree for _, tree in step_map.constants])
+    for (c, _), renamed, tree in zip(step_map.constants, trees, shown):
         body += [Comment(f"{c.name.removeprefix('lg_')} = {to_text(tree)}"),
                  Let(c.name, renamed),
                  Store(population_buffer(k, "constant", c.name.removeprefix("lg_")),
@@ -640,7 +643,8 @@ def _matrix_exponentials(trees: list[Expression]) -> tuple[list[Statement], list
     renamed, blocks = matrix_entries(
         trees, lambda index, i, j, n: Element(f"lg_prop{index}", Integer(i * n + j)))
     statements: list[Statement] = [
-        Comment("the exact propagator: exp(M*h) of the augmented matrix, computed numerically")
+        Comment("P0 (lg_prop0), P1, ...: the exact propagators, exp(M*h) of the augmented "
+                "matrices, computed numerically")
     ] if blocks else []
     statements += [MatrixExponential(f"lg_prop{index}", int(key[0].value), key[1], tuple(
         dense_entries(int(key[0].value), key[2:], Num(0.0), lambda k: int(k.value))))

@@ -133,6 +133,13 @@ def matrix_entries(trees: Sequence[Any], entry: Callable[[int, int, int, int], A
     return [replace(tree) for tree in trees], blocks
 
 
+def shown_entries(trees: Sequence[Any]) -> list[Any]:
+    """`trees` as comments show them: each entry of a matrix exponential as P0[i, j] (the
+    generated code shows each matrix once; every entry's call holds all of it, and a chain of
+    24 states wrote 1.6 MB of comments)."""
+    return matrix_entries(trees, lambda index, i, j, n: Name(sympy.Symbol(f"P{index}[{i}, {j}]")))[0]
+
+
 def to_sympy(node: Tree) -> sympy.Basic:
     """The SymPy expression of a tree (for algebra, comparison and display)."""
     if isinstance(node, Num):

@@ -26,7 +26,8 @@ from ...codegen.options import Semantics, Schedule, Variant
 from ...codegen.source import tile_size
 from ...ir.statements import Expression, NeuronStep, identifiers
 from ...ir.functions import dense_entries
-from ...ir.written import CPrinter, Name, Node, Num, Tree, matrix_entries, substitute, to_text
+from ...ir.written import (CPrinter, Name, Node, Num, Tree, matrix_entries, shown_entries,
+                           substitute, to_text)
 from ..text import comment_text
 from .context import (ConstantNames, InputNames, KernelContext, ParameterNames, PropagatorNames,
                       RoundText, StateNames)
@@ -148,10 +149,7 @@ def kernel_context(step_map: StepMap, semantics: Semantics, schedule: Schedule,
     parameters = [_parameter(p.name, shared, in_loop) for p in model.parameters]
     propagators, trees, matrices = _propagator_blocks(
         [_rename_constant(step_map, tree) for _, tree in step_map.constants], expression)
-    # as comments show them: an entry of a matrix exponential as P0[i, j] (each entry's call
-    # holds the whole matrix: a chain of 24 states wrote 1.6 MB of comments)
-    shown_trees = matrix_entries([tree for _, tree in step_map.constants],
-                                 lambda index, i, j, n: Name(sympy.Symbol(f"P{index}[{i}, {j}]")))[0]
+    shown_trees = shown_entries([tree for _, tree in step_map.constants])
 
     constants = [ConstantNames(c=k.name,
                                scratch=SCHEDULE_PREFIXES["scratch_constant"] + k.name[3:],
