@@ -542,3 +542,19 @@ def test_on_the_gpu_cuba_and_coba_rates_match_brian2_as_on_the_cpu(name):
 
     assert_matches_brian2(name, lifgen.compile(brette2007.NETWORKS[name].model, dt=0.1,
                                                target="cuda"))
+
+
+def test_precise_spikes_of_a_numeric_propagator_are_refused_on_the_cuda_target():
+    """precise=True evaluates the propagator inside the step; a numerically computed one (coupled
+    states: a matrix exponential) is host code, and NVRTC refused the kernel it made."""
+    coupled = model_from_document({
+        "model": {"name": "coupled"}, "parameters": {"a": 5.0, "theta": 1.0},
+        "states": {"x0": 0.0, "x1": 0.0}, "inputs": {"I": {}},
+        "equations": {"laws": ["a*dx0/dt = -x0 + x1", "dx1/dt = -x1 - 0.3*x0 + I"]},
+        "spike": {"condition": "x0 > theta"}, "reset": {"mechanism": "zero"},
+        "simulation": {"dt": 0.1, "method": "exact"}}, "coupled.toml")
+    options = {"method": "exact", "precise": True, "reset_timing": "same_step"}
+    with pytest.raises(InputError, match="precise=True on the cuda target needs a closed-form"):
+        cuda_source(coupled, **options)
+    assert lifgen.compile(coupled, **options).run(100, 1, inputs={"I": 3.0}).spike_count.sum() > 0
+    assert "lg_expm(" not in cuda_source("lapicque", **options).c_source  # a closed form: runs

@@ -11,6 +11,9 @@ import dataclasses
 from dataclasses import dataclass
 
 from ...codegen.abi import KernelABI
+from ...errors import InputError
+from ...ir.statements import nodes
+from ...ir.written import Call
 from ...numerics.discretize import StepMap
 from ...codegen.options import Semantics, Schedule, Variant
 from ..cfamily.context import KernelContext
@@ -52,6 +55,7 @@ def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
            variant: Variant) -> KernelSource:
     """The CUDA source of `step_map` for these options and this variant, with the C prologue
     that fills its parameters and constants."""
+    _check_device_step(step_map)
     abi = model_abi(step_map)
     prologue = render_c(step_map, semantics, dataclasses.replace(schedule, threads=1), variant,
                         mode="constants")
@@ -61,6 +65,18 @@ def render(step_map: StepMap, semantics: Semantics, schedule: Schedule,
         f"int {f.entry}(const lg_args *lg_a{f.parameters});\n" for f in functions) + EVENTS_CDEF
     return dataclasses.replace(prologue, c_source=text, cdef=cdef, function=functions[0].entry,
                                schedule=schedule, mode=context.mode, prologue=prologue)
+
+
+def _check_device_step(step_map: StepMap) -> None:
+    """Refuse what only the host computes: precise=True's crossing search evaluates the exact
+    propagator at times inside the step, and a numerically computed one (a matrix exponential)
+    runs in the host's C alone (NVRTC refused the kernel)."""
+    trees = [tree for _, tree in step_map.propagator]
+    if any(isinstance(node, Call) and node.function == "propagator" for node in nodes(trees)):
+        raise InputError(f"precise=True on the cuda target needs a closed-form step, and "
+                         f"{step_map.model.name}'s coupled states have their propagator computed "
+                         "numerically (a matrix exponential, on the host only): use target='c', "
+                         "or precise=False")
 
 
 def device_functions(step_map: StepMap, semantics: Semantics, schedule: Schedule,
