@@ -50,6 +50,8 @@ class Stopped(BaseException):
 
 
 STOP_SECONDS = 60.0  # how long the stop is repeated (work that catches it, C that holds it)
+# CPython's way to raise an exception in another thread (None elsewhere: the work then runs on)
+SET_ASYNC_EXC = getattr(getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None)
 
 
 class Worker:
@@ -79,8 +81,8 @@ class Worker:
                         self.outcome["error"] = error
                 with self.lock:
                     self.done = True
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(threading.get_ident()), None)
+                    if SET_ASYNC_EXC is not None:
+                        SET_ASYNC_EXC(ctypes.c_ulong(threading.get_ident()), None)
                 return
             except Stopped:
                 continue
@@ -93,9 +95,8 @@ class Worker:
         def repeat() -> None:
             for _ in range(int(STOP_SECONDS / 0.05)):
                 with self.lock:
-                    if self.done or not self.thread.is_alive():
+                    if self.done or not self.thread.is_alive() or SET_ASYNC_EXC is None:
                         return
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(self.thread.ident or 0), ctypes.py_object(Stopped))
+                    SET_ASYNC_EXC(ctypes.c_ulong(self.thread.ident or 0), ctypes.py_object(Stopped))
                 self.thread.join(0.05)
         threading.Thread(target=repeat, daemon=True, name="lifgen-sympy-stop").start()
