@@ -83,7 +83,7 @@ FUNCTIONS = {"exp": "_exp", "expm1": "_expm1", "log": "_log", "log1p": "_log1p",
              "floor": "_floor", "clip": "_clip", "quantize": "_quantize",
              "uniform": "_uniform", "any8": "_any8", "stream": "_stream",
              "uniform_in": "_uniform_in", "flags8": "_flags8", "lowest8": "_lowest8",
-             "rest8": "_rest8"}
+             "rest8": "_rest8", "flags64": "_flags64", "lowest64": "_lowest64"}
 
 
 def expression(node):
@@ -270,7 +270,9 @@ def helpers(levels=None):
             "_expm": lambda n, h, entries: list(_expm_of(n, (h, *entries)).reshape(-1)), "_stream": _stream, "_uniform_in": _uniform_in, "_any8": lambda flags, i: bool(flags[i:i + 8].any()),
             "_flags8": lambda flags, i: int.from_bytes(bytes(flags[i:i + 8]), "little"),
             "_lowest8": lambda x: ((x & -x).bit_length() - 1) >> 3,
-            "_rest8": lambda x: x & (x - 1)}
+            "_rest8": lambda x: x & (x - 1),
+            "_flags64": lambda flags, i: sum(int(bool(flags[i + j])) << j for j in range(64)),
+            "_lowest64": lambda x: (x & -x).bit_length() - 1}
 
 
 class Runner:

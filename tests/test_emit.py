@@ -152,7 +152,7 @@ COUPLED = textwrap.dedent("""
 def test_a_coupled_library_gives_the_numbers_of_a_coupled_run(model, state, amplitude, emitted):
     """Dense weights per synapse type give the spike counts and final states of
     run(connections=...) bit for bit, and NULL weights those of the uncoupled run."""
-    n, steps = 37, 400
+    n, steps = 100, 400  # (its spike list: a block of 64 flags, four octets, four neurons)
     folder = emitted(model, "float64")
     spec = load_model(model)
     types = spec.synapse_names

@@ -274,3 +274,22 @@ def test_a_small_network_runs_its_rows_in_blocks_with_narrow_vectors():
         text = render_network(lower_network(plan)).text
         assert row_block(plan) == block and ("lg_b0" in text) == (block > 1)
         assert ("prefer-vector-width=256" in text) == narrow
+
+
+def test_the_spike_list_reads_blocks_of_64_flags_then_octets_then_the_tail():
+    """A source of 213 neurons (three blocks of 64 flags read as one word of bits, two octets,
+    five left) on steps where none, a few, half and all of them spike: its counts and what a
+    dense projection delivers (integer weights: exact sums) equal NumPy's."""
+    n, steps, rows = 213, 24, 2
+    rng = np.random.default_rng(7)
+    density = np.resize([0.0, 0.05, 0.5, 1.0, 0.02], steps)[:, None, None]
+    x = rng.random((steps, rows, n)) < density
+    w = rng.integers(-3, 4, (5, n)).astype(float)
+    net = lifgen.Network()
+    net.add_source("x", x)
+    net.add("a", kicked(parameters={"alpha": 1.0, "beta": 0.0},
+                        spike={"condition": "V > 1e300"}), 5)
+    net.connect("x", "a", "exc", w, delay=0)
+    result = net.compile().run(steps, record={"a": ["g"]}, spikes="raster")
+    assert np.array_equal(result["x"].spike_count, x.sum(axis=0))
+    assert np.array_equal(result["a"].traces["g"], np.cumsum(x @ w.T, axis=0))

@@ -346,6 +346,14 @@ def _octets(population: PopulationPlan) -> tuple[Expression | None, Expression |
     return (Integer(n // 8) if n >= 8 else None), (Integer(n - n % 8) if n % 8 else None)
 
 
+def _blocks(population: PopulationPlan) -> Expression | None:
+    """The number of whole blocks of 64 flags, which a spike list reads as one word of bits
+    each (None where there are none), before the octets left."""
+    if population.run_time_size:
+        return Op("/", name(SIZE), Integer(64))
+    return Integer(population.n // 64) if population.n >= 64 else None
+
+
 def _population_comment(population: PopulationPlan) -> str:
     if population.step_map is None:
         return f"population {population.name}: {population.n} sources ({population.source})"
@@ -918,15 +926,28 @@ def _spike_out(k: int, population: PopulationPlan, plan: NetworkPlan, spike: Exp
 
 def _spike_list(k: int, population: PopulationPlan, plan: NetworkPlan) -> list[Statement]:
     """The neurons that spiked in this step, in ascending order, which the projections visit
-    (spikes are rare: they read the list, not every neuron's flag). Eight flags are read as one
-    word, and a word's set flags are visited lowest first, one iteration each."""
+    (spikes are rare: they read the list, not every neuron's flag). 64 flags are read as one
+    word of bits (then the octets left, eight flags as one word of bytes), and a word's set
+    flags are visited lowest first, one iteration each: a branch per 64 neurons, not per 8 (at
+    5% of neurons spiking, the octets' branches mispredicted about once in three)."""
     j, count = name("lg_j"), name("lg_n_spikes")
     spike_list = population_buffer(k, "spike_list")
     octet, word = times(name("lg_o"), Integer(8)), name("lg_w")
-    octets, tail = _octets(population)
+    blocks, (octets, tail) = _blocks(population), _octets(population)
     scan: list[Statement] = [Assign("lg_n_spikes", Integer(0))]
-    if octets is not None:
-        scan.append(For("lg_o", Integer(0), octets, (
+    if blocks is not None:
+        block = times(name("lg_o"), Integer(64))
+        scan.append(For("lg_o", Integer(0), blocks, (
+            Let("lg_w", Call("flags64", (name("lg_fired"), block)), KEY, mutable=True),
+            Loop("lg_f", 64, Op(">", word, Integer(0)), (
+                Store(spike_list, count, plus(block, Call("lowest64", (word,)))),
+                Assign("lg_n_spikes", plus(count, Integer(1))),
+                Assign("lg_w", Call("rest8", (word,))))))))
+    first = Integer(0) if blocks is None else (
+        Integer(8 * (population.n // 64)) if not population.run_time_size
+        else times(blocks, Integer(8)))
+    if octets is not None and octets != first:
+        scan.append(For("lg_o", first, octets, (
             Let("lg_w", Call("flags8", (name("lg_fired"), octet)), KEY, mutable=True),
             Loop("lg_f", 8, Op(">", word, Integer(0)), (
                 Store(spike_list, count, plus(octet, Call("lowest8", (word,)))),

@@ -18,7 +18,8 @@ from ..cfamily.printer import (CALL_USES, ELEMENT_TYPES, LOCAL_TYPES, StatementP
 NETWORK_FUNCTION = "lg_network"
 ROWS_SUFFIX = "_rows"  # (threads > 1) a scratch parameter: every batch row's, one after another
 # the helpers network.c.j2 defines itself
-NETWORK_HELPERS = ("lg_any8", "lg_flags8", "lg_lowest8", "lg_rest8", "lg_stream",
+NETWORK_HELPERS = ("lg_any8", "lg_flags8", "lg_lowest8", "lg_rest8", "lg_flags64",
+                   "lg_lowest64", "lg_stream",
                    "lg_first_at_least", "lg_presynaptic")
 # The program's locals that a population's step function receives by value when it reads them.
 STEP_SCALARS = {"lg_b": "int64_t", "lg_step": "int64_t", "lg_step0": "int64_t",

@@ -24,7 +24,7 @@ KERNEL_CALLS = {
 LIFGEN_CALLS = {"uniform": "lg_uniform", "any8": "lg_any8", "stream": "lg_stream",
                 "uniform_in": "lg_uniform_in", "first_at_least": "lg_first_at_least",
                 "presynaptic": "lg_presynaptic", "flags8": "lg_flags8", "lowest8": "lg_lowest8",
-                "rest8": "lg_rest8"}
+                "rest8": "lg_rest8", "flags64": "lg_flags64", "lowest64": "lg_lowest64"}
 # C types of the locals a Let declares (an INT flag is printed apart: a condition).
 LOCAL_TYPES = {REAL: "lg_real", INDEX: "int64_t", KEY: "uint64_t", DOUBLE: "double"}
 # C element types of the arrays a view places (the kernel's float type by default).
@@ -44,6 +44,7 @@ CALL_USES: dict[str, tuple[str, ...]] = {
     "uniform": ("lg_uniform",), "any8": ("lg_any8",), "first_at_least": ("lg_first_at_least",),
     "presynaptic": ("lg_presynaptic",), "flags8": ("lg_flags8",),
     "lowest8": ("lg_lowest8",), "rest8": ("lg_rest8",),
+    "flags64": ("lg_flags64", "lg_flags8"), "lowest64": ("lg_lowest64",),
     "stream": ("lg_stream", "lg_uniform"), "uniform_in": ("lg_stream", "lg_uniform"),
 }
 
