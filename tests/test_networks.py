@@ -293,3 +293,39 @@ def test_the_spike_list_reads_blocks_of_64_flags_then_octets_then_the_tail():
     result = net.compile().run(steps, record={"a": ["g"]}, spikes="raster")
     assert np.array_equal(result["x"].spike_count, x.sum(axis=0))
     assert np.array_equal(result["a"].traces["g"], np.cumsum(x @ w.T, axis=0))
+
+
+@pytest.mark.parametrize("isa", [[], ["-mno-avx512bw"]])
+def test_flags64_packs_64_flags_into_bits_with_or_without_avx512(tmp_path, isa):
+    """lg_flags64 as the program defines it (AVX-512's byte test where the compiler targets it,
+    else the multiplication that packs eight bytes), compiled by the real compiler: bit j is
+    flag i + j, for flags at every offset, all clear, all set and at random."""
+    import subprocess
+
+    from lifgen.codegen.build import compiler_command
+    from lifgen.codegen.network import lower_network
+    from lifgen.targets.c.network import render_network
+
+    net = lifgen.Network()
+    net.add_source("x", np.ones((3, 1, 70), bool))
+    net.add("a", kicked(), 5)
+    net.connect("x", "a", "exc", np.ones((5, 70)))
+    program = render_network(lower_network(net.compile().plan({}, "count"))).text
+    assert "lg_flags64(lg_fired" in program
+    rng = np.random.default_rng(3)
+    flags = np.concatenate([np.zeros(64), np.ones(64), rng.random(64 * 6) < 0.3,
+                            rng.random(7) < 0.5]).astype(np.uint8)
+    offsets = [0, 64, 128, 131, 200, 263, flags.size - 64]
+    driver = program + (
+        "\n#include <stdio.h>\nstatic const uint8_t flags[] = {%s};\nint main(void)\n{\n"
+        "    const int64_t at[] = {%s};\n    for (int k = 0; k < %d; ++k)\n"
+        "        printf(\"%%llu\\n\", (unsigned long long)lg_flags64(flags, at[k]));\n"
+        "    return 0;\n}\n") % (", ".join(map(str, flags)), ", ".join(map(str, offsets)),
+                               len(offsets))
+    (tmp_path / "flags.c").write_text(driver)
+    subprocess.run([*compiler_command(), "-O2", "-march=native", *isa, "flags.c", "-lm", "-o",
+                    "flags"], cwd=tmp_path, check=True, capture_output=True)
+    printed = subprocess.run(["./flags"], cwd=tmp_path, check=True, capture_output=True,
+                             text=True).stdout.split()
+    expected = [sum(int(flags[i + j]) << j for j in range(64)) for i in offsets]
+    assert [int(v) for v in printed] == expected
