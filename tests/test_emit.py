@@ -140,19 +140,22 @@ COUPLED = textwrap.dedent("""
         }
         printf("%lld\\n", (long long)fired);
         for (int i = 0; i < N; ++i) printf("%lld\\n", (long long)pop.spike_count[i]);
-        for (int i = 0; i < N; ++i) printf("%.17g\\n", pop.state.STATE[i]);
+        PRINT_STATES
         MODEL_free(&pop);
         return 0;
     }
 """)
 
 
-@pytest.mark.parametrize("model, state, amplitude", [("rleaky", "s_V", 0.3),
-                                                      ("lif_cuba", "s_V", 1.2)])
-def test_a_coupled_library_gives_the_numbers_of_a_coupled_run(model, state, amplitude, emitted):
-    """Dense weights per synapse type give the spike counts and final states of
-    run(connections=...) bit for bit, and NULL weights those of the uncoupled run."""
-    n, steps = 100, 400  # (its spike list: a block of 64 flags, four octets, four neurons)
+@pytest.mark.parametrize("model, amplitude", [("rleaky", 0.3), ("lif_cuba", 1.2)])
+@pytest.mark.parametrize("n", [37, 150])
+def test_a_coupled_library_gives_the_numbers_of_a_coupled_run(model, amplitude, n, emitted):
+    """Dense weights per synapse type give the spike counts and every final state of
+    run(connections=...) bit for bit (a step's events summed in the same order, into the state
+    a synapse type adds to: lif_cuba's g_e and g_i), and NULL weights those of the uncoupled
+    run. 150 neurons: two blocks of 64 flags, two octets and six neurons in its spike list,
+    and steps where several neurons spike at once."""
+    steps = 400
     folder = emitted(model, "float64")
     spec = load_model(model)
     types = spec.synapse_names
@@ -165,7 +168,9 @@ def test_a_coupled_library_gives_the_numbers_of_a_coupled_run(model, state, ampl
                                                 for k, y in enumerate(types)) + "}"
     program = COUPLED.replace("MODEL", model).replace("NEURONS", str(n)).replace(
         "STEPS", str(steps)).replace("TYPES", str(len(types))).replace(
-        "SET_WEIGHTS", set_weights).replace("STATE", state).replace("AMPLITUDE", repr(amplitude))
+        "SET_WEIGHTS", set_weights).replace("PRINT_STATES", " ".join(
+            f'for (int i = 0; i < N; ++i) {{ printf("%.17g\\n", pop.state.s_{s}[i]); }}'
+            for s in spec.state_names)).replace("AMPLITUDE", repr(amplitude))
     (folder / "coupled.c").write_text(program)
     _run(["make", "-s"], folder)
     _run([*STRICT_C, "coupled.c", f"lib{model}.a", "-lm", "-o", "coupled"], folder)
@@ -182,8 +187,10 @@ def test_a_coupled_library_gives_the_numbers_of_a_coupled_run(model, state, ampl
         counts = np.array(lines[1:1 + n], dtype=np.int64)
         np.testing.assert_array_equal(counts, result.spike_count)
         assert counts.sum() > 0
-        final = np.array([float(v) for v in lines[1 + n:1 + 2 * n]])
-        np.testing.assert_array_equal(final, result.state["V"])
+        final = np.array([float(v) for v in lines[1 + n:]]).reshape(-1, n)
+        assert len(final) == len(spec.state_names)
+        for s, values in zip(spec.state_names, final):
+            np.testing.assert_array_equal(values, result.state[s], err_msg=s)
         finals.append(final)
     assert not np.array_equal(*finals)  # the weights were felt
     if shutil.which("valgrind") is not None:

@@ -112,7 +112,7 @@ class ProjectionPlan:
     # a self-projection of delay 1 (dense or one-to-one) whose events the population reads from
     # its own flags when they arrive, not through the ring: a single population's connections
     at_arrival: bool = False
-    optional: bool = False  # (read at arrival) its weights buffer may be NULL: no events
+    optional: bool = False  # (at arrival or direct) its weights buffer may be NULL: no events
     # every event arrives one step after its spike and adds to a state (`adds_directly`): it is
     # added straight into that state once both populations have stepped, with no ring to read
     # and clear (as Brian2's synapses add in the step of the spike); delivered in the step of
@@ -323,12 +323,14 @@ def _check_counted_spikes(plan: NetworkPlan) -> None:
 
 
 def _check_run_time_size(plan: NetworkPlan) -> None:
-    """A run-time size is for a one-population program whose projections read at arrival."""
+    """A run-time size is for a one-population program whose projections read at arrival or
+    add directly into its states (self-projections of delay 1: no ring)."""
     population = plan.populations[0]
     if (len(plan.populations) != 1 or population.step_map is None or population.rings
-            or not all(p.at_arrival for p in plan.projections)):
+            or not all(p.at_arrival or (p.direct and p.kind in ("dense", "one_to_one"))
+                       for p in plan.projections)):
         raise ValueError("a run-time size is for one neuron population whose projections are "
-                         "all read at arrival")
+                         "all read at arrival or added directly into its states")
 
 
 def _size(population: PopulationPlan) -> Expression:
@@ -1247,7 +1249,7 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
     each spike in turn, or (plan.gather) gathered by each target in that same order, so that
     threads running the targets at once give the same sums bit for bit."""
     pre, post = plan.populations[projection.pre], plan.populations[projection.post]
-    n_post = post.n
+    n_post = _size(post)
     weights = projection_buffer(j, "weights")
     if projection.direct:
         assert post.step_map is not None
@@ -1255,12 +1257,12 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
                       if y.name == projection.synapse)
         assert target is not None and projection.kind in ("dense", "one_to_one", "sparse")
         view = View("lg_targets", population_buffer(projection.post, "state", target),
-                    times(ROW, Integer(n_post)))
+                    times(ROW, n_post))
         slots = 0
     else:
         slots = post.slots(projection.synapse)
         view = View("lg_rings", population_buffer(projection.post, "ring", projection.synapse),
-                    times(ROW, Integer(slots * n_post)))
+                    times(ROW, Integer(slots * post.n)))
 
     def slot_of(delay: Expression) -> Expression:
         return Remainder(TIME if delay == Integer(0) else plus(TIME, delay), Integer(slots))
@@ -1276,7 +1278,7 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
             weight = times(multiple, weight)
         if projection.direct:
             return AddTo("lg_targets", target, weight)
-        return AddTo("lg_rings", plus(times(name(slot), Integer(n_post)), target), weight)
+        return AddTo("lg_rings", plus(times(name(slot), n_post), target), weight)
 
     if projection.kind == "plastic":
         return _kept(j, projection, plan)
@@ -1298,9 +1300,9 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
             else []  # (sparse, reading every incoming synapse: the flags, no list)
         return [Comment(comment + ", gathered by each target"), *slot, view, *read, gathered]
     if projection.kind == "dense":
-        events: tuple[Statement, ...] = (For("lg_n", Integer(0), Integer(n_post), (
+        events: tuple[Statement, ...] = (For("lg_n", Integer(0), n_post, (
             into("lg_slot", name("lg_n"),
-                 Element(weights, plus(times(pre_j, Integer(n_post)), name("lg_n")))),)),)
+                 Element(weights, plus(times(pre_j, n_post), name("lg_n")))),)),)
     elif projection.kind == "one_to_one":
         events = (into("lg_slot", pre_j, Element(weights, pre_j)),)
     elif projection.kind == "conv2d":
@@ -1318,7 +1320,11 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
                       For("lg_s", Element(first, "lg_r"),
                           Element(first, plus(name("lg_r"), Integer(1))), (synapse,)))),))
     once = [Let("lg_multiple", carried)] if carried is not None and not plan.gather else []
-    return [Comment(comment), *slot, view, *counted, For(*spikes, (listed, *once, *events))]
+    delivered: Statement = For(*spikes, (listed, *once, *events))
+    if projection.optional:  # a NULL weights buffer delivers nothing
+        return [Comment(comment + " where it has weights"), *slot, view, *counted,
+                If(name(weights), (delivered,))]
+    return [Comment(comment), *slot, view, *counted, delivered]
 
 
 def _carried(projection: ProjectionPlan, pre: PopulationPlan) -> Expression | None:

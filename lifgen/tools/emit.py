@@ -27,7 +27,8 @@ from ..codegen.naming import member
 from ..codegen.options import Schedule, Semantics, Variant
 from ..codegen.source import KernelSource
 from ..codegen.network import (NetworkPlan, NetworkProgram, PopulationPlan, ProjectionPlan,
-                               ORIGIN, lower_network, population_buffer, projection_buffer)
+                               ORIGIN, adds_directly, lower_network, population_buffer,
+                               projection_buffer)
 from ..codegen.compiler import kernel_source, checked_semantics, variant_source
 from ..targets import get_target
 from ..targets.cfamily.kernel import C_TYPES, environment
@@ -155,17 +156,21 @@ def uncoupled_note(model: Model | str | Path, target: str) -> str | None:
 
 def library_program(kernel: KernelSource, options: Semantics) -> NetworkProgram:
     """A coupled library's program: the population (its size read at run time) and a dense
-    self-projection of delay 1 per synapse type, read at arrival (a NULL weights pointer
-    delivers nothing), as `run(connections=...)` runs dense weights; inputs row by row from the
-    call's first step, and a spike raster for NAME_step and events."""
+    self-projection of delay 1 per synapse type (a NULL weights pointer delivers nothing), as
+    `run(connections=...)` runs dense weights: added straight into the state a synapse type
+    adds to (`adds_directly`), else read at arrival, so that a step's events sum in the same
+    order; inputs row by row from the call's first step, and a spike raster for NAME_step and
+    events."""
     step_map = kernel.step_map
     model = step_map.model
     population = PopulationPlan(model.name, 1, step_map, neuron0=0, run_time_size=True,
                                 inhibition=options.inhibition,
                                 levels=tuple(sorted(options.state_quant or ())))
     graded = float(options.graded_spikes)
-    projections = tuple(ProjectionPlan(0, 0, y, "dense", 1, graded, at_arrival=True,
-                                       optional=True) for y in model.synapse_names)
+    direct = {y: adds_directly(model, y) for y in model.synapse_names}
+    projections = tuple(ProjectionPlan(0, 0, y, "dense", 1, graded, at_arrival=not direct[y],
+                                       optional=True, direct=direct[y])
+                        for y in model.synapse_names)
     return lower_network(NetworkPlan((population,), projections, kernel.dtype, raster=True,
                                      call_inputs=True))
 
