@@ -4,6 +4,7 @@ back with NIR's shapes from what feeds them (spikes, or a non-spiking node's sta
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -53,8 +54,8 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     for key, (name, shape) in interface.inputs.items():
         array = np.asarray(inputs[key])
         memory.check_copy(array.size * 10, f"inputs[{key!r}]")  # (its 0/1 test and copy)
-        n = int(np.prod(shape))
-        if array.ndim < 2 or int(np.prod(array.shape[2:])) != n \
+        n = math.prod(shape)
+        if array.ndim < 2 or math.prod(array.shape[2:]) != n \
                 or (shape and array.ndim > 2 and tuple(array.shape[2:]) != tuple(shape)
                     and array.ndim != 3):
             raise InputError(f"inputs[{key!r}]: NIR's Input {key!r} takes (T, batch, "

@@ -38,7 +38,8 @@ class Kept:
     def fresh(self) -> Any:
         """The layout for one more run: the states copied, new arrays for what the program
         writes, the parameters and inputs shared (the program only reads them)."""
-        buffers = {role: (array.copy() if role.startswith("state_") else np.zeros_like(array))
+        buffers = {role: (array.copy() if role.startswith("state_")
+                          else np.zeros(array.shape, array.dtype))
                    if role.startswith(WRITTEN) else array
                    for role, array in self.layout.buffers.items()}
         layout = copy.copy(self.layout)

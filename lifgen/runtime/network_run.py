@@ -726,8 +726,8 @@ class NetworkSimulator:
 def _warn_nonfinite(result: NetworkResult) -> None:
     """A NumericalWarning for each population whose states ended NaN or infinite."""
     for name, population in result.populations.items():
-        bad = [(state, int(np.sum(~np.isfinite(values)))) for state, values in
-               population.state.items() if not np.all(np.isfinite(values))]
+        bad = [(state, int(np.count_nonzero(~np.isfinite(values)))) for state, values in
+               population.state.items() if not np.isfinite(values).all()]
         if bad:
             listed = ", ".join(f"{state} in {count} neurons" for state, count in bad)
             warnings.warn(f"population {name!r} ({population.model}): states became NaN or "
@@ -875,7 +875,7 @@ def _given_rows(populations: Mapping[str, Any]) -> int:
     rows = [np.shape(value)[0] for population in populations.values()
             if isinstance(population, Population)
             for value in (*population.initial.values(), *population.params.values())
-            if not isinstance(value, str) and np.ndim(value) > 1]
+            if not isinstance(value, (str, int, float)) and np.ndim(value) > 1]
     return max(rows, default=1)
 
 

@@ -53,7 +53,7 @@ class CTarget:
         in its order)."""
         ffi = kernel.ffi
         keep = [ffi.from_buffer(array) for array in buffers]
-        pointers = ffi.new("void *[]", [ffi.cast("void *", pointer) for pointer in keep])
+        pointers = ffi.new("void *[]", keep)  # (a buffer's cdata converts to void * as it is)
         getattr(kernel.lib, source.function)(pointers, step0, steps, rows, seed)
 
 
