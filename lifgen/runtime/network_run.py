@@ -6,6 +6,7 @@ program a chunk of steps at a time and assemble one Result per population."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import threading
 import warnings
@@ -145,7 +146,7 @@ class NetworkSimulator:
         network = self.network
         index = {name: k for k, name in enumerate(self.order)}
         direct = {id(p): self._direct(p) for p in network.projections}
-        slots = self._ring_slots()
+        slots = self._ring_slots
         populations, neuron0 = [], 0
         for name in self.order:
             population = network.populations[name]
@@ -169,7 +170,7 @@ class NetworkSimulator:
                                            self._graded(p.pre), plastic=p.binding,
                                            recorded=j in recorded, conv=p.conv,
                                            direct=direct[id(p)])
-                            for j, p in enumerate(self._projections_in_order()))
+                            for j, p in enumerate(self._projections_in_order))
         return NetworkPlan(tuple(populations), projections, self.dtype,
                            raster=spikes == "raster",
                            raster_by_row=getattr(self.target, "raster_by_row", False),
@@ -183,6 +184,7 @@ class NetworkSimulator:
         return one_step_delay(projection) and adds_directly(
             self.simulators[projection.post].model, projection.synapse)
 
+    @functools.cached_property
     def _ring_slots(self) -> dict[tuple[str, str], int]:
         """The delay ring of each (post population, synapse type) that receives projections
         through one: its slots (a plastic projection adds to the slot of its arrival step)."""
@@ -200,8 +202,10 @@ class NetworkSimulator:
         sim = self.simulators.get(population)
         return 1.0 if sim is None else float(sim.semantics.graded_spikes)
 
+    @functools.cached_property
     def _projections_in_order(self) -> list[Projection]:
-        """Projections by the update order of their presynaptic population, then as added."""
+        """Projections by the update order of their presynaptic population, then as added (the
+        network is this simulator's own copy: its projections stay as they are)."""
         rank = {name: k for k, name in enumerate(self.order)}
         return sorted(self.network.projections, key=lambda p: rank[p.pre])
 
@@ -344,7 +348,7 @@ class NetworkSimulator:
         """Each plastic projection's arrays for this run (by its index in plan order), its
         synapses at their initial states in every batch row, and the recorded synapses'."""
         dtype = NUMPY_DTYPES[self.dtype]
-        ordered = self._projections_in_order()
+        ordered = self._projections_in_order
         plastic = {j: _plastic_layout(p, self.network.populations[p.post].n, rows, dtype)
                    for j, p in enumerate(ordered) if p.kind == "plastic"}
         if record_synapses is not None and not isinstance(record_synapses, Mapping):
@@ -366,7 +370,7 @@ class NetworkSimulator:
                          clock: int = 0) -> None:
         """Each plastic projection's final states (with on_post of the last step's spikes and
         every synapse propagated to the end of the run) and recorded states, into `result`."""
-        ordered = self._projections_in_order()
+        ordered = self._projections_in_order
         k_of = {name: k for k, name in enumerate(self.order)}
         for j, laid in plastic.items():
             projection = ordered[j]
@@ -559,7 +563,7 @@ class NetworkSimulator:
         parts["raster"] = n_steps * cells if spikes == "raster" else 0
         parts["event buffers"] = chunk * cells * 2 * 8 if spikes == "events" else 0
         parts["delay rings"] = sum(2 * populations[post].n * slots * rows * item  # and a copy
-                                   for (post, _), slots in self._ring_slots().items())
+                                   for (post, _), slots in self._ring_slots.items())
         plastic = {p.key: p.synapses for p in self.network.projections
                    if p.synapses is not None}
         parts["plastic synapses"] = sum(
@@ -569,7 +573,7 @@ class NetworkSimulator:
             {projection_key(k): v for k, v in record_synapses.items()}
             if isinstance(record_synapses, Mapping) else None, plastic, n_steps, rows, item)
         parts["projections' weights"] = sum(p.weights.size * item for j, p in
-                                            enumerate(self._projections_in_order())
+                                            enumerate(self._projections_in_order)
                                             if j not in self._weights and p.synapses is None)
         return parts
 
@@ -612,7 +616,7 @@ class NetworkSimulator:
                 if buffer.scratch:
                     arrays[buffer.name] = np.zeros(rows * buffer.scratch,
                                                    arrays[buffer.name].dtype)
-        for j, projection in enumerate(self._projections_in_order()):
+        for j, projection in enumerate(self._projections_in_order):
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
             if j not in self._weights:  # laid out once: runs share the projections' arrays
