@@ -556,3 +556,66 @@ def test_a_convolution_into_neurons_in_channel_order_is_its_sparse():
     assert out["conv"]["p"].spike_count.sum() > 50
     assert np.array_equal(out["conv"]["p"].spikes, out["sparse"]["p"].spikes)
     assert np.array_equal(out["conv"]["p"].traces["v"], out["sparse"]["p"].traces["v"])
+
+
+def crossings(b, tau, level, steps, v=0.0):
+    """One LIF (r = 1, v_leak = 0, v_threshold = 1) under a constant input b, in NIR's
+    continuous time: a restart at `level` at every crossing; the voltage at each step's end and
+    the crossings of each step."""
+    voltages, counts = [], []
+    for _ in range(steps):
+        left, n = DT, 0
+        while b > 1.0 and v < 1.0 and tau * math.log((v - b) / (1.0 - b)) <= left:
+            left -= tau * math.log((v - b) / (1.0 - b))
+            v, n = level, n + 1
+        v = b + (v - b) * math.exp(-left / tau)
+        voltages.append(v)
+        counts.append(n)
+    return np.array(voltages), np.array(counts)
+
+
+@pytest.mark.parametrize("reset, level", [("zero", -0.2), ("subtract", 0.0)])
+def test_a_lif_crossing_many_times_in_a_step_ends_it_where_nir_time_does(reset, level):
+    """NIR's LIF driven past its threshold several times per step (up to 20 crossings): each
+    step ends where the continuous-time solution does after every reset, to 1e-12 (it ended far
+    above the threshold, up to v = 2335, and diverged), and emits one spike where it crossed."""
+    from lifgen.interop.nir_models import model_path
+
+    b = np.array([0.5, 1.2, 3.0, 10.0, 40.0])
+    simulator = lifgen.compile(model_path("lif"), method="exact", dt=DT, reset=reset)
+    result = simulator.run(50, b.size, params={"tau": 2e-4, "b": b, "v_reset": -0.2},
+                           record=["v"])
+    most = 0
+    for k, drive in enumerate(b):
+        v, counts = crossings(drive, 2e-4, level, 50)
+        assert np.max(np.abs(result.traces["v"][:, k] - v)) < 1e-12
+        assert np.array_equal(result.spikes[:, k], counts > 0)
+        most = max(most, counts.max())
+    assert most >= 17 and np.all(result.traces["v"] < 1.0)
+    # a step that starts above the threshold (an initial state) spikes and ends at the reset
+    start = simulator.run(1, 1, params={"tau": 2e-4, "b": 0.5, "v_reset": -0.2},
+                          initial={"v": 2.0}, record=["v"])
+    assert start.spikes[0, 0]
+    assert abs(start.traces["v"][0, 0] - (-0.2 if reset == "zero" else 0.0)) < 1e-12
+
+
+@pytest.mark.parametrize("node", [
+    lambda: nir.LI(tau=np.full(2, 2e-3), r=np.ones(2), v_leak=np.zeros(2)),
+    lambda: nir.CubaLI(tau_syn=np.full(2, 1e-3), tau_mem=np.full(2, 2e-3), r=np.ones(2),
+                       v_leak=np.zeros(2)),
+    lambda: nir.I(r=np.ones(2))], ids=["LI", "CubaLI", "I"])
+def test_non_spiking_nodes_run_in_float32(node):
+    """The LI, CubaLI and I nodes (readouts: their output is v) run in float32 as in float64
+    (their never-reached threshold was 1e300, beyond float32: a ModelError)."""
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}),
+                                "w": nir.Linear(weight=np.array([[1.0, 0.5, 0.0],
+                                                                 [0.0, 2.0, 1.0]])),
+                                "li": node(), "output": nir.Output(output_type={
+                                    "output": np.array([2])})},
+                         edges=[("input", "w"), ("w", "li"), ("li", "output")])
+    net = lifgen.from_nir(graph)
+    x = (np.random.default_rng(1).random((80, 2, 3)) < 0.3).astype(np.float32)
+    single = lifgen.run_nir(net, {"input": x}, dtype="float32").outputs["output"]
+    double = lifgen.run_nir(net, {"input": x}, dtype="float64").outputs["output"]
+    assert single.shape == double.shape == (80, 2, 2) and np.max(np.abs(double)) > 0.005
+    assert np.max(np.abs(single - double)) < 1e-5 * max(1.0, np.max(np.abs(double)))
