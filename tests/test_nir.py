@@ -241,14 +241,23 @@ def test_run_nir_plays_0_1_arrays_of_any_type_as_spikes_and_other_values_as_even
 
 
 def test_run_nir_reuses_its_program_for_new_inputs_of_any_batch():
-    """run_nir compiles a network once per source kind and shape and swaps the inputs in: runs
-    at batch 1, 2 and 1 again (and after a parameter changes) each equal a fresh network's."""
+    """run_nir compiles a network once per source kind and (batch, neurons) and swaps the
+    inputs in: runs at batch 1, 2 and 1 again, of other lengths (and after a parameter changes)
+    each equal a fresh network's; a new length makes no new program, and at most KEPT_PROGRAMS
+    are kept (every length made and kept one)."""
+    from lifgen.interop.nir_run import KEPT_PROGRAMS
+
     ref = np.load(HERE / "conv_small_sinabs.npz")
     net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs_single")
-    for x in (ref["x"][:, 1:], ref["x"], ref["x"][:, :1], ref["x"][:, 1:]):
+    for x in (ref["x"][:, 1:], ref["x"], ref["x"][:, :1], ref["x"][:, 1:], ref["x"][:30, 1:],
+              ref["x"][:61, :1]):
         out = lifgen.run_nir(net, {"input": x}).outputs["output"]
         fresh = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs_single")
         assert np.array_equal(out, lifgen.run_nir(fresh, {"input": x}).outputs["output"])
+    assert len(net.nir.simulators) == 2  # batch 1 and batch 2
+    for batch in range(3, KEPT_PROGRAMS + 5):
+        lifgen.run_nir(net, {"input": np.zeros((2, batch, *ref["x"].shape[2:]), np.uint8)})
+    assert len(net.nir.simulators) == KEPT_PROGRAMS
     assert np.array_equal(lifgen.run_nir(net, {"input": ref["x"]}).outputs["output"]
                           .reshape(80, 2, -1), ref["out"] != 0)
     net.populations["if2"].params["threshold"] = np.full(36, 0.5)

@@ -117,6 +117,11 @@ def _binary(array: np.ndarray) -> bool:
     return bool(np.all((array == 0) | (array == 1)))
 
 
+# compiled networks a network made by from_nir keeps, one per target, dtype and input kind and
+# shape (batch and neurons): a stream of new batch sizes would otherwise keep every one
+KEPT_PROGRAMS = 8
+
+
 def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopulation],
                target: str, dtype: str) -> Any:
     """The compiled network with these sources: built once per (target, dtype, source kinds
@@ -139,12 +144,16 @@ def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopula
     run.projections.extend(network.projections)
     simulator = run.compile(target=target, dtype=dtype)
     interface.simulators[key] = (fingerprint, simulator)
+    while len(interface.simulators) > KEPT_PROGRAMS:  # the least recently made first
+        del interface.simulators[next(iter(interface.simulators))]
     return simulator
 
 
 def _source_shape(source: Any) -> tuple[int, ...]:
+    """A source's (batch, neurons): what its program's strides depend on (not T: a run of a new
+    length reuses the program)."""
     array = source.spikes if isinstance(source, SpikeRaster) else source.values
-    return tuple(np.shape(array))
+    return tuple(np.shape(array))[1:]
 
 
 def _fingerprint(network: Network) -> tuple:
