@@ -628,3 +628,23 @@ def test_non_spiking_nodes_run_in_float32(node):
     double = lifgen.run_nir(net, {"input": x}, dtype="float64").outputs["output"]
     assert single.shape == double.shape == (80, 2, 2) and np.max(np.abs(double)) > 0.005
     assert np.max(np.abs(single - double)) < 1e-5 * max(1.0, np.max(np.abs(double)))
+
+
+def test_results_keep_the_batch_axis_at_batch_1():
+    """Every array of a run_nir result has its batch axis at batch 1 as at batch 3 (a network
+    run left it out of the populations' spikes, traces, counts and states, though not of the
+    outputs)."""
+    net = lifgen.from_nir(HERE / "braille_noDelay_bias_zero.nir", convention="snntorch")
+    name = next(p for p in net.populations if p != "input" and net.populations[p].n == 38)
+    x = (np.random.default_rng(2).random((20, 3, 12)) < 0.2).astype(np.uint8)
+    for batch in (3, 1):
+        result = lifgen.run_nir(net, {"input": x[:, :batch]}, record={name: ["V"]})
+        population = result[name]
+        assert result.outputs["output"].shape == (20, batch, 7)
+        assert population.spikes.shape == (20, batch, 38)
+        assert population.traces["V"].shape == (20, batch, 38)
+        assert population.spike_count.shape == population.state["V"].shape == (batch, 38)
+        if batch == 1:  # the same numbers as the first row of the batch of 3
+            assert np.array_equal(population.spikes[:, 0], first.spikes[:, 0])
+            assert np.array_equal(population.traces["V"][:, 0], first.traces["V"][:, 0])
+        first = population

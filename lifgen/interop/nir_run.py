@@ -91,6 +91,9 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
                            rasters=kept)
     for name in interface.channels_last:
         _in_nir_order(result.populations[name], interface, name)
+    if rows == 1:  # (a network run drops a batch of one row: NIR's arrays keep it)
+        for population in result.populations.values():
+            _with_batch_axis(population)
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)
                       for key, (shape, paths) in interface.outputs.items()}
     return result
@@ -106,6 +109,22 @@ def _in_nir_order(population: Result, interface: Any, name: str) -> None:
     population.spike_count = ordered(population.spike_count)
     population.traces = {k: ordered(v) for k, v in population.traces.items()}
     population.state = {k: ordered(v) for k, v in population.state.items()}
+
+
+def _with_batch_axis(population: Result) -> None:
+    """A population's Result of a run at batch 1 with the batch axis that a network run leaves
+    out where nothing else gives it: spikes and traces (T, 1, n), counts and states (1, n), as
+    at every other batch."""
+    if population.spike_count is None or population.spike_count.ndim != 1:
+        return
+
+    def batched(array: Any, axis: int) -> Any:
+        return np.expand_dims(array, axis) if isinstance(array, np.ndarray) else array
+    population.spikes = batched(population.spikes, 1)
+    population.spike_count = batched(population.spike_count, 0)
+    population.traces = {k: batched(v, 1) for k, v in population.traces.items()}
+    population.state = {k: batched(v, 0) for k, v in population.state.items()}
+    population.inputs = {k: batched(v, 1) for k, v in population.inputs.items()}
 
 
 def _binary(array: np.ndarray) -> bool:
