@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..results.outputs import publish
+from ..runtime import laid_out
 from .nir_models import NIR_NODES
 
 
@@ -38,13 +39,48 @@ def to_nir(network: Any, path: str | Path | None = None) -> Any:
                 nodes[key] = type(node)(**fields)
             else:
                 nodes[key] = node
-        return nir.NIRGraph(nodes=nodes, edges=list(graph.edges),
-                            metadata=dict(getattr(graph, "metadata", {}) or {}))
+        return _graph(nir, nodes, list(graph.edges), dict(getattr(graph, "metadata", {}) or {}))
 
+    _check_written_back(network, interface)
     graph = rebuilt(interface.graph, "")
     if path is not None:
         _write(nir, graph, Path(path))
     return graph
+
+
+def _graph(nir: Any, nodes: dict, edges: list, metadata: dict) -> Any:
+    """The graph of these nodes without nir's type inference, as nir.read builds the graph it
+    reads: the nodes are the graph's own (or rebuilt with its shapes), and nir 1.0.8 infers a
+    grouped convolution's input as if it had one group (a ValueError on a graph from_nir
+    read)."""
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=False)
+    except TypeError:  # (a nir without type_check)
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _check_written_back(network: Any, interface: Any) -> None:
+    """Refuse parameters changed since from_nir that the graph cannot take back, rather than
+    write the original nodes without them: under a tool's convention the populations hold that
+    tool's parameters (beta, scaled thresholds), not NIR's, and b is the sum of the Affine
+    biases before a node."""
+    for name, imported in interface.imported.items():
+        population = network.populations.get(name)
+        if population is None:
+            continue
+        changed = sorted(k for k in set(population.params) | set(imported)
+                         if k not in population.params or k not in imported
+                         or not laid_out.same_values(population.params[k], imported[k]))
+        lost = [k for k in changed if k == "b" or interface.convention != "nir"]
+        if lost:
+            raise InputError(
+                f"to_nir: population {name!r} has {', '.join(lost)} changed since from_nir, "
+                f"which the graph cannot take back ("
+                + ("b is the sum of the biases of the Affine nodes before it; change them in "
+                   "the graph" if lost == ["b"] else
+                   f"under convention {interface.convention!r} the populations hold that "
+                   "tool's parameters, not NIR's; change the NIR graph, or import it with "
+                   "convention='nir'") + ")")
 
 
 def _write(nir: Any, graph: Any, path: Path) -> None:

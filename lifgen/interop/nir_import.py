@@ -124,6 +124,9 @@ class Interface:
     # the populations fed only by convolutions, numbered channels-last: population -> its
     # (channels, rows, columns)
     channels_last: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # each population's parameters as from_nir made them (to_nir refuses changes it cannot
+    # write back)
+    imported: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _nir_orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def in_nir_order(self, population: str, array: np.ndarray) -> np.ndarray:
@@ -579,6 +582,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         if name in biases and np.any(biases[name] != 0):
             params["b"] = biases[name]
         network.add(name, spec.model, spec.n, params=params, **spec.options)
+        interface.imported[name] = {k: np.array(v, copy=True) for k, v in params.items()}
     for pre_name, post_name, synapse, weights, delay in connections:
         network.connect(pre_name, post_name, synapse, weights, delay=delay)
     for key in (k for k, v in nodes.items() if _kind(v) == "Output"):

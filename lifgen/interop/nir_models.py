@@ -114,8 +114,9 @@ def _f32(node: Any, attribute: str) -> np.ndarray:
 def _one(values: np.ndarray, what: str, key: str) -> float:
     unique = np.unique(values)
     if unique.size != 1:
-        raise InputError(f"node {key!r}: snnTorch's import needs one {what} for every neuron "
-                         f"(convention='snntorch'); it has {unique.size}")
+        raise InputError(f"node {key!r}: snnTorch's import takes one {what} shared by all the "
+                         f"node's neurons (convention='snntorch'); it has {unique.size} "
+                         "different values (convention='nir' takes one per neuron)")
     return float(unique[0])
 
 

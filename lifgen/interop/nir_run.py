@@ -34,6 +34,11 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     with spikes="count" only their counts per neuron (`spike_count`; a population whose spikes
     an Output node reads keeps its raster all the same, the others none)."""
     interface = _interface(network)
+    if not isinstance(dtype, str):  # np.float32 or np.dtype("float32") as its name
+        try:
+            dtype = np.dtype(dtype).name
+        except TypeError:
+            raise InputError(f"dtype is 'float64' or 'float32', got {dtype!r}") from None
     if spikes not in ("raster", "count"):
         raise InputError(f"spikes is 'raster' or 'count', got {spikes!r}")
     if record is not None and (not isinstance(record, Mapping) or not all(
@@ -70,8 +75,9 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
         if steps is not None and (array.shape[0], array.shape[1]) != (steps, rows):
             raise InputError("inputs: every Input node's array has the same T and batch")
         steps, rows = array.shape[0], array.shape[1]
-        if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
-            raise InputError(f"inputs[{key!r}]: numbers, not {array.dtype}")
+        if not np.issubdtype(array.dtype, np.number) and array.dtype != bool \
+                or np.iscomplexobj(array):
+            raise InputError(f"inputs[{key!r}]: real numbers, not {array.dtype}")
         source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if _binary(array) \
             else Values(array)
         sources[name] = SourcePopulation(name, source, n)
