@@ -397,6 +397,8 @@ def _simulate_nir(args: argparse.Namespace) -> None:
             if len(names) != 1:
                 raise InputError(f"the graph has Input nodes {names}: give --input NAME=FILE.npy")
             name = names[0]
+        if name in inputs:
+            raise InputError(f"--input {spec}: Input node {name!r} is given twice")
         inputs[name] = read_npy(path, f"--input {spec}")  # whole, from a regular file
     save = final_path(args.save, "npz", args.force) if args.save else None
     result = run_nir(network, inputs, dtype=args.dtype, target=args.target, spikes=args.spikes)

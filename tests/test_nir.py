@@ -176,6 +176,17 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
         saved = np.load(out)["output"]
         assert saved.shape == (80, 2, 4, 3, 3)
         assert (saved.sum() == total) if total is not None else (saved.max() == 1)
+    # a folder for --save (it wrote FOLDER.npz beside it), and an Input node given twice
+    capsys.readouterr()
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert main(["simulate", str(HERE / "conv_small.nir"), "--input", str(tmp_path / "x.npy"),
+                 "--convention", "sinabs", "--save", str(folder)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+    assert not (tmp_path / "results.npz").exists()
+    assert main(["simulate", str(HERE / "conv_small.nir"), "--input", str(tmp_path / "x.npy"),
+                 "--input", f"input={tmp_path / 'x.npy'}", "--convention", "sinabs"]) == 2
+    assert "Input node 'input' is given twice" in capsys.readouterr().err
 
 
 # -- convolutions and pools ----------------------------------------------------------------------
@@ -639,7 +650,8 @@ def test_results_keep_the_batch_axis_at_batch_1():
     x = (np.random.default_rng(2).random((20, 3, 12)) < 0.2).astype(np.uint8)
     runs = {}
     for batch in (3, 1):
-        result = lifgen.run_nir(net, {"input": x[:, :batch]}, record={name: ["V"]})
+        key = next(k for k, p in net.nir.populations.items() if p == name)  # "lif1.lif"
+        result = lifgen.run_nir(net, {"input": x[:, :batch]}, record={key: ["V"]})
         population = result[name]
         assert result.outputs["output"].shape == (20, batch, 7)
         assert population.spikes.shape == (20, batch, 38)

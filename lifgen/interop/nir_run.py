@@ -32,7 +32,8 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     node; `result.outputs[name]` is each Output node's (T, batch, *shape) array, and
     `result[population]` each population's Result: its spikes as a (T, batch, n) raster, or
     with spikes="count" only their counts per neuron (`spike_count`; a population whose spikes
-    an Output node reads keeps its raster all the same, the others none)."""
+    an Output node reads keeps its raster all the same, the others none). `record` names
+    populations or the graph's node keys ({"lif1.lif": ["V"]})."""
     interface = _interface(network)
     if not isinstance(dtype, str):  # np.float32 or np.dtype("float32") as its name
         try:
@@ -88,7 +89,9 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     feeding = {name for _, paths in interface.outputs.values() for name, _ in paths}
     traced = {name: [state] for name, state in interface.emits.items()
               if state is not None and name in feeding}
-    for name, states in (record or {}).items():
+    record = {name if name in network.populations else interface.populations.get(name, name):
+              states for name, states in (record or {}).items()}  # (a node key: its population)
+    for name, states in record.items():
         traced[name] = sorted(set(traced.get(name, [])) | set(states))
     # an Output node that reads a population's spikes needs its raster (only its, unless asked)
     rasters = sorted(name for name in feeding if interface.emits.get(name) is None)
