@@ -705,3 +705,28 @@ def test_run_nir_takes_numpy_dtypes_and_refuses_complex_inputs():
         lifgen.run_nir(net, {"input": x + 0.5j})
     with pytest.raises(InputError, match="dtype"):
         lifgen.run_nir(net, {"input": x}, dtype=np.int8)
+
+
+@pytest.mark.parametrize("reset, level", [("zero", -0.2), ("subtract", 0.0)])
+def test_an_if_restarts_at_each_crossing_instant(reset, level):
+    """NIR's IF (dv/dt = r I) in continuous time: v restarts from v_reset (or 0: "subtract") at
+    each crossing and keeps the rest of the step's rise (it was set to v_reset at the step's
+    end, losing it), one spike per step that crosses; a rise ending exactly at the threshold
+    does not cross it."""
+    from lifgen.interop.nir_models import model_path
+
+    b = np.array([100.0, 5000.0, 15000.0, 60000.0, -3000.0])  # rises of 0.01 .. 6 per step
+    simulator = lifgen.compile(model_path("if"), method="exact", dt=DT, reset=reset)
+    result = simulator.run(40, b.size, params={"b": b, "v_reset": -0.2}, record=["v"])
+    for k, drive in enumerate(b):
+        v, voltages, counts = 0.0, [], []
+        for _ in range(40):
+            rise, n = drive * DT, 0
+            while v + rise > 1.0:
+                rise, v, n = rise - (1.0 - v), level, n + 1
+            v += rise
+            voltages.append(v)
+            counts.append(n)
+        assert np.max(np.abs(result.traces["v"][:, k] - voltages)) < 1e-12
+        assert np.array_equal(result.spikes[:, k], np.array(counts) > 0)
+    assert np.all(result.traces["v"] <= 1.0) and result.spikes[:, 3].sum() == 40
