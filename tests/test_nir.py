@@ -730,3 +730,44 @@ def test_an_if_restarts_at_each_crossing_instant(reset, level):
         assert np.max(np.abs(result.traces["v"][:, k] - voltages)) < 1e-12
         assert np.array_equal(result.spikes[:, k], np.array(counts) > 0)
     assert np.all(result.traces["v"] <= 1.0) and result.spikes[:, 3].sum() == 40
+
+
+def test_to_nir_takes_equal_values_and_refuses_changed_projections():
+    """A parameter set again to its value in another float type is unchanged for to_nir; a
+    projection replaced since from_nir is refused (the graph's edge nodes are written as they
+    were). record= merges a node key's states with its population's; a cached program is kept
+    while it is used (the least recently used goes first)."""
+    import dataclasses
+
+    from lifgen.interop.nir_run import KEPT_PROGRAMS
+
+    net = lifgen.from_nir(HERE / "braille_noDelay_bias_zero.nir", convention="snntorch")
+    for population in net.populations.values():
+        for name, value in getattr(population, "params", {}).items():
+            population.params[name] = np.asarray(value, np.float32)
+    lifgen.to_nir(net)
+    net.projections[0] = dataclasses.replace(net.projections[0])
+    with pytest.raises(InputError, match="projections changed since from_nir"):
+        lifgen.to_nir(net)
+    net = lifgen.from_nir(HERE / "braille_noDelay_bias_zero.nir", convention="snntorch")
+    x = (np.random.default_rng(4).random((10, 1, 12)) < 0.2).astype(np.uint8)
+    result = lifgen.run_nir(net, {"input": x}, record={"lif1.lif": ["V"], "lif1_lif": ["I_syn"]})
+    assert set(result["lif1_lif"].traces) == {"V", "I_syn"}
+    first = next(iter(net.nir.simulators))
+    for batch in range(2, KEPT_PROGRAMS + 3):
+        lifgen.run_nir(net, {"input": np.zeros((2, batch, 12), np.uint8)})
+        lifgen.run_nir(net, {"input": x})  # the first program, used again each time
+    assert first in net.nir.simulators and len(net.nir.simulators) == KEPT_PROGRAMS
+
+
+def test_a_costly_reset_is_computed_only_where_the_neuron_resets():
+    """The LIF's reset (logarithms and a power) is computed under the reset's branch, not in
+    every neuron at every step and then selected; a cheap reset (v_reset) stays a select."""
+    from lifgen.interop.nir_models import model_path
+
+    costly = lifgen.compile(model_path("lif"), method="exact", dt=DT).c_source
+    body = costly[costly.index("reset (zero)"):]
+    assert "where it resets: its functions are costly" in body
+    assert body.index("if (lg_reset)") < body.index("lg_log(")
+    cheap = lifgen.compile(model_path("cubalif"), method="exact", dt=DT).c_source
+    assert "its functions are costly" not in cheap and "if (lg_reset)" not in cheap

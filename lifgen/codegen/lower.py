@@ -20,7 +20,7 @@ from ..numerics.methods import METHODS
 from ..numerics.methods import NORMAL, SUBSTEP, normal_symbol
 from ..ir.symbols import ADAPTIVE_STATE, DT, REFRACTORY_STATE, RESET, SPIKE, previous_symbol
 from ..ir.statements import (INT, Assign, Integer, Block, Break, Cast, Comment, Element, Expression, If, Let,
-                         Loop, NeuronStep, Select, Statement, identifiers)
+                         Loop, NeuronStep, Select, Statement, identifiers, nodes)
 from ..ir.written import (Call, Name, Neg, Node, Not, Num, Op, Tree, children, from_sympy, rebuild,
                           substitute, symbols, to_text)
 from .naming import NEURON, array, local
@@ -141,7 +141,11 @@ def lower(step_map: StepMap, options: StepOptions) -> NeuronStep:
             body += [Comment(f"spike if {model.spike}, then reset at once"),
                      Let("lg_reset", spike_now, INT)]
         for r in resets:
-            if not r.offset:
+            if not r.offset and _costly(r.value):  # computed only where the neuron resets
+                body += [Comment(r.comment + " (where it resets: its functions are costly)"),
+                         Let(r.temporary, Num(0.0), mutable=True),
+                         If(name("lg_reset"), (Assign(r.temporary, r.value),))]
+            elif not r.offset:
                 body += [Comment(r.comment), Let(r.temporary, r.value)]
             elif timing == "same_step":
                 body += r.decide(spike_now, "")
@@ -320,6 +324,19 @@ class _Reset:
             return Assign(self.new, Op(self.offset, name(self.new), name(self.temporary)))
         return Assign(self.new, Select(name("lg_reset"), keeping_nonfinite(self.temporary, self.new),
                                        name(self.new)))
+
+
+# Functions a reset's value may call that cost tens of nanoseconds: such a value is computed
+# only in the neurons that reset (NIR's LIF counts its crossings of a step with two logs and a
+# power: computed in every neuron at every step and selected, its kernel took 47 ns per
+# neuron-step instead of 1.2).
+COSTLY = frozenset({"exp", "expm1", "log", "log1p", "pow", "sin", "cos", "tanh", "sinh",
+                    "cosh", "exprel", "inverse_exprel"})
+
+
+def _costly(value: Expression) -> bool:
+    """Whether `value` calls one of the COSTLY functions."""
+    return any(isinstance(node, Call) and node.function in COSTLY for node in nodes(value))
 
 
 def keeping_nonfinite(value: str, replaced: str) -> Expression:

@@ -12,7 +12,6 @@ import numpy as np
 
 from ..errors import InputError
 from ..results.outputs import publish
-from ..runtime import laid_out
 from .nir_models import NIR_NODES
 
 
@@ -64,13 +63,17 @@ def _check_written_back(network: Any, interface: Any) -> None:
     write the original nodes without them: under a tool's convention the populations hold that
     tool's parameters (beta, scaled thresholds), not NIR's, and b is the sum of the Affine
     biases before a node."""
+    if [id(p) for p in network.projections] != interface.projections:
+        raise InputError("to_nir: the network's projections changed since from_nir (replaced, "
+                         "added or removed), which the graph's edge nodes cannot take back; "
+                         "change the NIR graph instead")
     for name, imported in interface.imported.items():
         population = network.populations.get(name)
         if population is None:
             continue
         changed = sorted(k for k in set(population.params) | set(imported)
                          if k not in population.params or k not in imported
-                         or not laid_out.same_values(population.params[k], imported[k]))
+                         or not _same_value(population.params[k], imported[k]))
         lost = [k for k in changed if k == "b" or interface.convention != "nir"]
         if lost:
             raise InputError(
@@ -81,6 +84,17 @@ def _check_written_back(network: Any, interface: Any) -> None:
                    f"under convention {interface.convention!r} the populations hold that "
                    "tool's parameters, not NIR's; change the NIR graph, or import it with "
                    "convention='nir'") + ")")
+
+
+def _same_value(value: Any, then: np.ndarray) -> bool:
+    """Whether a parameter still holds the values from_nir gave it, as NIR's float32 arrays
+    hold them (in any float type or shape that broadcasts to them)."""
+    try:
+        now = np.asarray(value, np.float64).astype(np.float32)
+        return bool(np.array_equal(np.broadcast_to(now, then.shape), then.astype(np.float32),
+                                   equal_nan=True))
+    except (TypeError, ValueError):
+        return False
 
 
 def _write(nir: Any, graph: Any, path: Path) -> None:

@@ -127,6 +127,7 @@ class Interface:
     # each population's parameters as from_nir made them (to_nir refuses changes it cannot
     # write back)
     imported: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    projections: list[int] = field(default_factory=list, repr=False)  # their ids, as made
     _nir_orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def in_nir_order(self, population: str, array: np.ndarray) -> np.ndarray:
@@ -587,6 +588,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         network.connect(pre_name, post_name, synapse, weights, delay=delay)
     for key in (k for k, v in nodes.items() if _kind(v) == "Output"):
         interface.outputs.setdefault(key, (_shape(nodes[key], "output"), []))
+    interface.projections = [id(p) for p in network.projections]
     network.nir = interface  # type: ignore[attr-defined]
     return network
 

@@ -35,11 +35,10 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     an Output node reads keeps its raster all the same, the others none). `record` names
     populations or the graph's node keys ({"lif1.lif": ["V"]})."""
     interface = _interface(network)
-    if not isinstance(dtype, str):  # np.float32 or np.dtype("float32") as its name
-        try:
-            dtype = np.dtype(dtype).name
-        except TypeError:
-            raise InputError(f"dtype is 'float64' or 'float32', got {dtype!r}") from None
+    try:  # np.float32, np.dtype("float32") or "f4" as its name
+        dtype = np.dtype(dtype).name if dtype is not None else dtype
+    except TypeError:
+        raise InputError(f"dtype is 'float64' or 'float32', got {dtype!r}") from None
     if spikes not in ("raster", "count"):
         raise InputError(f"spikes is 'raster' or 'count', got {spikes!r}")
     if record is not None and (not isinstance(record, Mapping) or not all(
@@ -89,9 +88,12 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
     feeding = {name for _, paths in interface.outputs.values() for name, _ in paths}
     traced = {name: [state] for name, state in interface.emits.items()
               if state is not None and name in feeding}
-    record = {name if name in network.populations else interface.populations.get(name, name):
-              states for name, states in (record or {}).items()}  # (a node key: its population)
-    for name, states in record.items():
+    named: dict[str, list[str]] = {}  # a node key's states go to its population's
+    for name, states in (record or {}).items():
+        population = name if name in network.populations else interface.populations.get(name,
+                                                                                         name)
+        named[population] = [*named.get(population, []), *states]
+    for name, states in named.items():
         traced[name] = sorted(set(traced.get(name, [])) | set(states))
     # an Output node that reads a population's spikes needs its raster (only its, unless asked)
     rasters = sorted(name for name in feeding if interface.emits.get(name) is None)
@@ -161,7 +163,9 @@ def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopula
                                  _source_shape(population.source))
                                 for name, population in sources.items()))
     fingerprint = _fingerprint(network)
-    cached = interface.simulators.get(key)
+    cached = interface.simulators.pop(key, None)  # (put back last: the most recently used)
+    if cached is not None:
+        interface.simulators[key] = cached
     if cached is not None and cached[0] == fingerprint:
         simulator = cached[1]
         simulator.network.populations.update(sources)
@@ -172,7 +176,7 @@ def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopula
     run.projections.extend(network.projections)
     simulator = run.compile(target=target, dtype=dtype)
     interface.simulators[key] = (fingerprint, simulator)
-    while len(interface.simulators) > KEPT_PROGRAMS:  # the least recently made first
+    while len(interface.simulators) > KEPT_PROGRAMS:  # the least recently used first
         del interface.simulators[next(iter(interface.simulators))]
     return simulator
 

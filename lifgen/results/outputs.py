@@ -33,7 +33,7 @@ def final_path(text: str, kind: str, force: bool) -> Path:
     extension), checked before any work: its folder exists and can be written, a plot's
     extension is one matplotlib writes, and nothing (not even a link) is there unless `force`."""
     path = Path(text)
-    if path.is_dir() and not path.is_symlink() and path.suffix != ".zarr":  # (not FOLDER.npz)
+    if path.is_dir() and path.suffix != ".zarr":  # (a folder or a link to one: not FOLDER.npz)
         raise InputError(f"{text} is a folder; give a file name")
     if kind == "npz" and path.suffix != ".npz":
         path = path.with_name(path.name + ".npz")

@@ -73,11 +73,6 @@ def _same(values: dict, snapshot: dict) -> bool:
     return True
 
 
-def same_values(value: Any, then: Any) -> bool:
-    """Whether a parameter's value is the snapshot's, bit for bit (text as text)."""
-    return _same({"x": value}, {"x": then})
-
-
 def _same_bits(value: np.ndarray, then: np.ndarray) -> bool:
     """Equal bit for bit: -0.0 is not 0.0 (1/V tells them apart), 1 is not 1.0, a NaN is
     itself."""
