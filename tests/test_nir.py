@@ -771,3 +771,47 @@ def test_a_costly_reset_is_computed_only_where_the_neuron_resets():
     assert body.index("if (lg_reset)") < body.index("lg_log(")
     cheap = lifgen.compile(model_path("cubalif"), method="exact", dt=DT).c_source
     assert "its functions are costly" not in cheap and "if (lg_reset)" not in cheap
+
+
+def test_graphs_lifgen_would_run_wrong_are_refused_with_the_node_named():
+    """A non-spiking node (LI, CubaLI, I) feeding a node (its state reached nothing: the
+    projection carried its spikes, of which it has none), an Output node declared smaller than
+    what feeds it (a raw ValueError in run_nir), a time constant of 0 or below (NaN, or a state
+    growing the wrong way): InputErrors naming the node."""
+    def graph(first, second=None, out=2):
+        nodes = {"input": nir.Input(input_type={"input": np.array([3])}),
+                 "w": nir.Linear(weight=np.ones((2, 3))), "a": first,
+                 "output": nir.Output(output_type={"output": np.array([out])})}
+        edges = [("input", "w"), ("w", "a")]
+        if second is None:
+            edges.append(("a", "output"))
+        else:
+            nodes.update({"w2": nir.Linear(weight=np.ones((2, 2))), "b": second})
+            edges += [("a", "w2"), ("w2", "b"), ("b", "output")]
+        return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+    li = nir.LI(tau=np.full(2, 1e-3), r=np.ones(2), v_leak=np.zeros(2))
+    with pytest.raises(InputError, match="node 'a' \\(LI\\) emits its state, not spikes, and "
+                                         "feeds node 'b'"):
+        lifgen.from_nir(graph(li, nir.LI(tau=np.full(2, 1e-3), r=np.ones(2),
+                                         v_leak=np.zeros(2))))
+    with pytest.raises(InputError, match="Output node 'output' is declared \\(5,\\)"):
+        lifgen.from_nir(graph(li, out=5))
+    for tau in (0.0, -1e-3):
+        with pytest.raises(InputError, match="node 'a'.*its tau must be positive"):
+            lifgen.from_nir(graph(nir.LIF(tau=np.array([1e-3, tau]), r=np.ones(2),
+                                          v_leak=np.zeros(2), v_threshold=np.ones(2),
+                                          v_reset=np.zeros(2))))
+
+
+def test_an_if_starting_above_its_threshold_crosses_at_once_and_then_falls():
+    """An IF whose v starts above its threshold (here a negative one) spikes at the step's start,
+    restarts from v_reset and then rises or falls by r I dt (it stayed at the threshold)."""
+    from lifgen.interop.nir_models import model_path
+
+    simulator = lifgen.compile(model_path("if"), method="exact", dt=DT)
+    for drive, expected in ((-1000.0, -0.7), (0.0, -0.6), (1000.0, -0.5)):  # r I dt: -0.1, 0, 0.1
+        result = simulator.run(2, 1, params={"b": drive, "v_threshold": -0.2, "v_reset": -0.6},
+                               record=["v"])
+        assert result.spikes[0, 0] and not result.spikes[1, 0]
+        assert abs(result.traces["v"][0, 0] - expected) < 1e-12

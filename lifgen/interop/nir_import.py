@@ -552,9 +552,15 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     for pre, post, linear in paths:
         pre_name = interface.populations[pre]
         if _kind(nodes[post]) == "Output":  # (run_nir reads its values in NIR's order)
+            _check_output_size(post, _shape(nodes[post], "output"), linear)
             interface.outputs.setdefault(post, (_shape(nodes[post], "output"), []))[1].append(
                 (pre_name, linear))
             continue
+        if _kind(nodes[pre]) in NON_SPIKING:
+            raise InputError(
+                f"node {pre!r} ({_kind(nodes[pre])}) emits its state, not spikes, and "
+                f"feeds node {post!r}: lifgen delivers a non-spiking node's state to Output "
+                "nodes only (a projection carries spikes); read it from an Output node")
         post_name = interface.populations[post]
         spec = specs[post_name]
         n_pre = linear.matrix.shape[1]
@@ -591,6 +597,18 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     interface.projections = [id(p) for p in network.projections]
     network.nir = interface  # type: ignore[attr-defined]
     return network
+
+
+# NIR's neuron nodes that emit their state v, not spikes
+NON_SPIKING = ("LI", "CubaLI", "I")
+
+
+def _check_output_size(key: str, shape: tuple[int, ...], linear: LinearMap) -> None:
+    """An Output node's declared shape holds what feeds it (run_nir reshapes to it)."""
+    if shape and math.prod(shape) != linear.matrix.shape[0]:
+        raise InputError(f"Output node {key!r} is declared {tuple(int(d) for d in shape)} "
+                         f"({math.prod(shape)} values); the edges into it give "
+                         f"{linear.matrix.shape[0]}")
 
 
 def _channels_last(paths: list[tuple[str, str, LinearMap]], populations: dict[str, str],

@@ -59,6 +59,9 @@ def _array(node: Any, attribute: str, n: int | None = None, default: float | Non
             raise InputError(f"NIR node {type(node).__name__} has no {attribute}")
         value = default
     array = real_values(value, f"its {attribute}").reshape(-1)
+    if attribute.startswith("tau") and np.any(array <= 0):
+        raise InputError(f"its {attribute} must be positive (a time constant, in seconds); "
+                         f"got {float(array[array <= 0][0])!r}")
     if n is not None and array.size == 1 and n > 1:
         array = np.full(n, array[0])
     return array
@@ -108,7 +111,7 @@ def nir_parameters(spec_type: str, params: dict[str, Any]) -> dict[str, np.ndarr
 # -- convention "snntorch": snnTorch 1.0's import_from_nir, number for number -------------------
 
 def _f32(node: Any, attribute: str) -> np.ndarray:
-    return real_values(getattr(node, attribute), f"its {attribute}").astype(np.float32).reshape(-1)
+    return _array(node, attribute).astype(np.float32)
 
 
 def _one(values: np.ndarray, what: str, key: str) -> float:
