@@ -797,6 +797,16 @@ def test_graphs_lifgen_would_run_wrong_are_refused_with_the_node_named():
                                          v_leak=np.zeros(2))))
     with pytest.raises(InputError, match="Output node 'output' is declared \\(5,\\)"):
         lifgen.from_nir(graph(li, out=5))
+    bare = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}),
+                               "output": nir.Output(output_type={"output": np.array([3])})},
+                        edges=[("input", "output")], type_check=False)
+    with pytest.raises(InputError, match="the graph has no neuron node"):
+        lifgen.from_nir(bare)
+    empty = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([0])}),
+                                "a": li, "output": nir.Output(output_type={"output": np.array([2])})},
+                         edges=[("input", "a"), ("a", "output")], type_check=False)
+    with pytest.raises(InputError, match="Input node 'input' has shape \(0,\): no element"):
+        lifgen.from_nir(empty)
     for tau in (0.0, -1e-3):
         with pytest.raises(InputError, match="node 'a'.*its tau must be positive"):
             lifgen.from_nir(graph(nir.LIF(tau=np.array([1e-3, tau]), r=np.ones(2),
@@ -815,3 +825,23 @@ def test_an_if_starting_above_its_threshold_crosses_at_once_and_then_falls():
                                record=["v"])
         assert result.spikes[0, 0] and not result.spikes[1, 0]
         assert abs(result.traces["v"][0, 0] - expected) < 1e-12
+
+
+@pytest.mark.parametrize("delay", [np.array(2 * DT), np.array([2 * DT]), np.full(3, 2 * DT)],
+                         ids=["0-d", "one", "per element, equal"])
+def test_a_scalar_delay_delays_every_element(delay):
+    """A Delay of one delay (0-d, or a single value) delays every element that arrives, as
+    equal per-element delays do (it was refused: "takes 1 values; 3 arrive")."""
+    w = np.array([[0.6, 0.5, 0.0], [0.0, 0.7, 0.4], [0.5, 0.0, 0.9]])
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([3])}),
+                                "affine": nir.Affine(weight=w, bias=np.zeros(3)),
+                                "delay": nir.Delay(delay=delay),
+                                "thr": nir.Threshold(threshold=np.full(3, 0.55)),
+                                "output": nir.Output(output_type={"output": np.array([3])})},
+                         edges=[("input", "affine"), ("affine", "delay"), ("delay", "thr"),
+                                ("thr", "output")], type_check=False)
+    x = (np.random.default_rng(5).random((30, 2, 3)) < 0.4).astype(np.uint8)
+    out = lifgen.run_nir(lifgen.from_nir(graph, dt=DT), {"input": x}).outputs["output"]
+    expected = np.zeros((30, 2, 3), bool)
+    expected[2:] = x[:-2] @ w.T > 0.55
+    assert expected.sum() > 10 and np.array_equal(out, expected)

@@ -93,8 +93,8 @@ def _delays_then(first: LinearMap, then: LinearMap) -> tuple[np.ndarray | None, 
     if then.delays is None:
         if first.delays is not None and first.delay_axis == "post" and not then.diagonal:
             raise InputError("per-element delays followed by a map that mixes elements are not "
-                             "supported: give the Delay node one delay, or put it before the "
-                             "Affine/Conv")
+                             "supported: give the Delay node one delay (a scalar, or equal "
+                             "delays), or put it before the Affine/Conv")
         return first.delays, first.delay_axis
     if first.delays is None:
         return then.delays, "pre" if first.diagonal else "post"
@@ -178,6 +178,8 @@ def _delay(node: Any, dt: float, arriving: tuple[int, ...]) -> LinearMap:
         raise InputError(f"a Delay node's delays are at most {MAX_DELAY} steps of dt = {dt:g} s; "
                          f"got {delay.max():g} s")
     whole = np.round(steps).astype(np.int64)
+    if delay.size == 1 and arriving:  # one delay for every element that arrives
+        return _identity(math.prod(arriving), int(whole[0]), arriving)
     if np.unique(whole).size == 1:
         return _identity(delay.size, int(whole[0]), arriving)
     identity = _identity(delay.size, 0, arriving)
@@ -528,6 +530,9 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
             shape = _shape(node, "input") or _shape(node, "output")
             name = population_name(key, taken)
             n = math.prod(shape)
+            if n < 1:
+                raise InputError(f"Input node {key!r} has shape {tuple(int(d) for d in shape)}: "
+                                 "no element")
             memory.check_copy(n, f"Input node {key!r} of {n:.3g} values")  # (a placeholder)
             network.add_source(name, SpikeRaster(np.zeros((1, 1, n), np.uint8)))
             interface.inputs[key] = (name, shape)
@@ -543,6 +548,10 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
             specs[name] = spec
             interface.populations[key] = name
             interface.emits[name] = spec.emits
+    if not specs:
+        raise InputError("the graph has no neuron node, nothing for lifgen to simulate; its "
+                         f"nodes: {sorted(_kind(v) for v in nodes.values())}; supported neuron "
+                         f"nodes: {', '.join(NIR_NODES)}")
     paths = _paths(nodes, edges, vertices, dt)
     interface.channels_last = _channels_last(paths, interface.populations, specs)
     orders = {name: channels_last_order(shape) for name, shape in interface.channels_last.items()}
