@@ -90,8 +90,10 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
               if state is not None and name in feeding}
     named: dict[str, list[str]] = {}  # a node key's states go to its population's
     for name, states in (record or {}).items():
-        population = name if name in network.populations else interface.populations.get(name,
-                                                                                         name)
+        population = name if name in network.populations else interface.populations.get(name)
+        if population is None:
+            raise InputError(f"record: {name!r} is no node of the graph; its neuron nodes are "
+                             f"{[k for k, p in interface.populations.items() if p not in sources]}")
         named[population] = [*named.get(population, []), *states]
     for name, states in named.items():
         traced[name] = sorted(set(traced.get(name, [])) | set(states))
