@@ -753,8 +753,8 @@ def test_to_nir_takes_equal_values_and_refuses_changed_projections():
     x = (np.random.default_rng(4).random((10, 1, 12)) < 0.2).astype(np.uint8)
     result = lifgen.run_nir(net, {"input": x}, record={"lif1.lif": ["V"], "lif1_lif": ["I_syn"]})
     assert set(result["lif1_lif"].traces) == {"V", "I_syn"}
-    with pytest.raises(InputError, match="'nope' is no node of the graph; its neuron nodes are "
-                                         "\['lif1.lif', 'lif2'\]"):
+    with pytest.raises(InputError, match=r"'nope' is no node of the graph; its neuron nodes "
+                                         r"are \['lif1.lif', 'lif2'\]"):
         lifgen.run_nir(net, {"input": x}, record={"nope": ["V"]})
     first = next(iter(net.nir.simulators))
     for batch in range(2, KEPT_PROGRAMS + 3):
