@@ -808,7 +808,7 @@ def test_graphs_lifgen_would_run_wrong_are_refused_with_the_node_named():
     empty = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([0])}),
                                 "a": li, "output": nir.Output(output_type={"output": np.array([2])})},
                          edges=[("input", "a"), ("a", "output")], type_check=False)
-    with pytest.raises(InputError, match="Input node 'input' has shape \(0,\): no element"):
+    with pytest.raises(InputError, match=r"Input node 'input' has shape \(0,\): no element"):
         lifgen.from_nir(empty)
     for tau in (0.0, -1e-3):
         with pytest.raises(InputError, match="node 'a'.*its tau must be positive"):
