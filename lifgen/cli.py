@@ -90,7 +90,9 @@ def _parser() -> _Parser:
     sim.add_argument("--preset", metavar="NAME", help="one of the model file's [presets]")
     sim.add_argument("--raster", metavar="OUT.png", help="write a spike raster with the "
                      "population rate")
-    sim.add_argument("--save", metavar="OUT.npz", help="write spikes, traces and final state")
+    sim.add_argument("--save", metavar="OUT.npz", help="write spikes, traces and final state "
+                     "(a NIR graph: its outputs, and each neuron node's KEY.spike_count, "
+                     "KEY.spikes and KEY.state.NAME)")
     sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
     sim.add_argument("--spikes", choices=("raster", "count", "events"), default="raster",
                      help="keep the spike raster (default), counts only, or events")
@@ -406,8 +408,25 @@ def _simulate_nir(args: argparse.Namespace) -> None:
         print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
     if save:
         arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in result.outputs.items()}
+        arrays.update(_node_arrays(network.nir, result))  # type: ignore[attr-defined]
         save_arrays(save, arrays, args.force)
         print(f"wrote {save}")
+
+
+def _node_arrays(interface: Any, result: Any) -> dict[str, Any]:
+    """What --save writes of each neuron node beside the outputs, by its key in the graph:
+    KEY.spike_count (batch, n), KEY.spikes (T, batch, n, with --spikes raster) and
+    KEY.state.NAME (its final states), in NIR's order."""
+    arrays: dict[str, Any] = {}
+    for key, name in interface.populations.items():
+        if key in interface.inputs:
+            continue
+        population = result[name]
+        arrays[f"{key}.spike_count"] = population.spike_count
+        if population.spikes is not None:
+            arrays[f"{key}.spikes"] = population.spikes
+        arrays.update({f"{key}.state.{s}": v for s, v in population.state.items()})
+    return arrays
 
 
 def _simulate(args: argparse.Namespace) -> int | None:

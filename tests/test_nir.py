@@ -176,6 +176,19 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
         saved = np.load(out)["output"]
         assert saved.shape == (80, 2, 4, 3, 3)
         assert (saved.sum() == total) if total is not None else (saved.max() == 1)
+    # beside the outputs, each neuron node's counts, raster and final states (NIR's order)
+    arrays = np.load(out)
+    result = lifgen.run_nir(lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs_single"),
+                            {"input": np.load(tmp_path / "x.npy")})
+    assert np.array_equal(arrays["if2.spike_count"], result["if2"].spike_count)
+    assert np.array_equal(arrays["if2.spikes"], result["if2"].spikes)
+    assert np.array_equal(arrays["if2.state.v"], result["if2"].state["v"])
+    assert main(["simulate", str(HERE / "conv_small.nir"), "--input", str(tmp_path / "x.npy"),
+                 "--convention", "sinabs_single", "--spikes", "count", "--save", str(out),
+                 "--force"]) == 0
+    saved = np.load(out)  # (if2's raster stays: the Output node reads its spikes)
+    assert "if1.spikes" in arrays and "if1.spikes" not in saved and "if2.spikes" in saved
+    assert np.array_equal(saved["if1.spike_count"], arrays["if1.spike_count"])
     # a folder for --save (it wrote FOLDER.npz beside it), and an Input node given twice
     capsys.readouterr()
     folder = tmp_path / "results"
