@@ -861,3 +861,21 @@ def test_a_scalar_delay_delays_every_element(delay):
     expected = np.zeros((30, 2, 3), bool)
     expected[2:] = x[:-2] @ w.T > 0.55
     assert expected.sum() > 10 and np.array_equal(out, expected)
+
+
+def test_a_fresh_process_loads_the_graphs_program_from_the_cache(tmp_path):
+    """As a user runs it: a second process running the same graph loads its program from the
+    kernel cache (net.nir.from_cache), compiling nothing, and gives the same outputs."""
+    import subprocess
+    import sys
+
+    script = ("import sys, numpy as np, lifgen\n"
+              "net = lifgen.from_nir(sys.argv[1], convention='snntorch')\n"
+              "x = (np.random.default_rng(0).random((20, 2, 12)) < 0.2).astype(np.uint8)\n"
+              "out = lifgen.run_nir(net, {'input': x}).outputs['output']\n"
+              "print(net.nir.from_cache, int(out.sum()))\n")
+    env = {**__import__("os").environ, "LIFGEN_CACHE_DIR": str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", script,
+                            str(HERE / "braille_noDelay_bias_zero.nir")], env=env, check=True,
+                           capture_output=True, text=True).stdout.split() for _ in range(2)]
+    assert runs[0][0] == "False" and runs[1][0] == "True" and runs[0][1] == runs[1][1]

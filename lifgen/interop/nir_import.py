@@ -130,6 +130,12 @@ class Interface:
     projections: list[int] = field(default_factory=list, repr=False)  # their ids, as made
     _nir_orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def from_cache(self) -> bool:
+        """Whether every program run_nir has run for this network so far was loaded from the
+        kernel cache (no C compiler ran for it); True before any run."""
+        return all(simulator.from_cache for _, simulator in self.simulators.values())
+
     def in_nir_order(self, population: str, array: np.ndarray) -> np.ndarray:
         """A population's values along their last axis (its neurons) in NIR's C order of
         (channel, row, column): a population numbered channels-last is put back."""
