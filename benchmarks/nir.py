@@ -151,11 +151,12 @@ class TorchProcess:
 
 def projection_memory(net, itemsize=4):
     """Bytes the network's projections store (float32 weights; a sparse one's 32-bit targets and
-    its runs, a convolution's tables), the weights stored, and the sparse ones' synapses and
+    its runs, a convolution's tables and block taps), the weights stored, and the sparse ones' synapses and
     bytes per synapse."""
     total = synapses = sparse_bytes = sparse_synapses = 0
     for p in net.projections:
-        stored = p.n_synapses * itemsize + sum(a.nbytes for a in (p.runs or {}).values())
+        stored = p.n_synapses * itemsize + sum(  # (a block delivery's taps: real numbers)
+            a.size * itemsize if a.dtype.kind == "f" else a.nbytes for a in (p.runs or {}).values())
         total, synapses = total + stored, synapses + p.n_synapses
         if p.kind == "sparse":
             sparse_bytes, sparse_synapses = sparse_bytes + stored, sparse_synapses + p.n_synapses

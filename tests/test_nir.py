@@ -591,6 +591,90 @@ def test_a_convolution_into_neurons_in_channel_order_is_its_sparse():
     assert np.array_equal(out["conv"]["p"].traces["v"], out["sparse"]["p"].traces["v"])
 
 
+def _channels_last_sparse(conv, delay):
+    """The Sparse of `conv` (its window map) with its inputs and outputs numbered as `conv`
+    numbers them."""
+    from lifgen.interop.nir_import import window_map
+    from lifgen.runtime.convolution import channels_last_order
+    matrix, _ = window_map(conv.in_shape, conv.weight, conv.stride, conv.padding, conv.dilation,
+                           conv.groups, "conv")
+    matrix = matrix.tocsr()[channels_last_order(conv.out_shape)]
+    if conv.inputs_last:
+        matrix = matrix[:, channels_last_order(conv.in_shape)]
+    coo = matrix.tocoo()
+    return lifgen.Sparse.from_arrays(coo.col, coo.row, coo.data, delay, n_pre=conv.n_pre,
+                                     n_post=conv.n_post)
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [
+    ((5, 5), (2, 2), (1, 1)), ((6, 6), (2, 2), (2, 2)), ((4, 3), (3, 1), (0, 2)),
+    ((3, 2), (1, 2), (1, 0))])
+def test_a_strided_convolution_delivered_in_blocks_is_its_sparse(kernel, stride, padding,
+                                                                 python_target):
+    """Strided, undilated, ungrouped Convolutions into populations numbered channels-last add
+    each spike's kernel taps to a block of a padded plane (fixed loop sizes; a tap of zero
+    where the stride leaves a block position without one), then the plane's reached rows into
+    the ring: the same numbers bit for bit as their Sparse, in float32 and float64, on one
+    thread and on two (each batch row its own plane), with input spikes in a moving band of
+    rows (the rows each step folds back vary), for spikes of a source and spike counts
+    of neurons (Sinabs's MultiSpike), with a delay of 2 steps; the Python printing of the
+    program gives the same numbers. The C says which delivery it
+    compiled; beside a dense projection into the same synapse type (whose events the ring
+    holds before the plane's) a convolution delivers as before, with its Sparse's numbers."""
+    from lifgen.interop.nir_models import model_path
+    from lifgen.runtime.convolution import Convolution
+    rng = np.random.default_rng(sum(kernel + stride + padding))
+    first = Convolution(rng.normal(0.3, 0.5, (5, 3, *kernel)), (3, 13, 11), stride, padding,
+                        inputs_last=False, outputs_last=True)
+    second = Convolution(rng.normal(0.3, 0.5, (4, 5, *kernel)), first.out_shape, stride,
+                         padding, inputs_last=True, outputs_last=True)
+    assert first.block_geometry() and second.block_geometry()
+    # each step's input spikes in a band of rows that moves (the rows a step reaches vary)
+    band = np.abs(np.arange(13) - (np.arange(40)[:, None] % 16)) < 3
+    x = ((rng.random((40, 3, 3, 13, 11)) < 0.5) & band[:, None, None, :, None]).astype(
+        np.uint8).reshape(40, 3, first.n_pre)
+    dense = rng.normal(0.0, 0.1, (first.n_post, first.n_pre))
+
+    def network(convolutions, beside=False):
+        net = lifgen.Network(dt="1 ms")
+        net.add_source("x", x)
+        for name, conv in (("a", first), ("b", second)):
+            net.add(name, model_path("sinabs_iaf_multi"), conv.n_post,
+                    params={"threshold": 0.7, "v_min": -1.0})
+        for pre, post, weights in (("x", "a", convolutions[0]), ("a", "b", convolutions[1])):
+            net.connect(pre, post, "I", weights,
+                        **({} if isinstance(weights, lifgen.Sparse) else {"delay": 2}))
+        if beside:
+            net.connect("x", "a", "I", dense, delay=0)
+        return net
+
+    sparse = (_channels_last_sparse(first, 2), _channels_last_sparse(second, 2))
+    for dtype, threads in (("float32", 1), ("float64", 2)):
+        runs = {}
+        for name, pair in (("blocks", (first, second)), ("sparse", sparse)):
+            simulator = network(pair).compile(threads=threads, dtype=dtype)
+            runs[name] = simulator.run(40, record={"a": ["v", "spikes"], "b": ["v"]},
+                                       spikes="raster")
+            assert ("through a padded plane" in simulator.source()) == (name == "blocks")
+        assert runs["blocks"]["a"].spike_count.sum() > 100
+        assert runs["blocks"]["b"].spike_count.sum() > 100
+        assert (runs["blocks"]["a"].traces["spikes"] > 1).any()  # steps of several spikes
+        for population in ("a", "b"):
+            assert np.array_equal(runs["blocks"][population].spikes,
+                                  runs["sparse"][population].spikes)
+            assert np.array_equal(runs["blocks"][population].traces["v"],
+                                  runs["sparse"][population].traces["v"])
+    python = network((first, second)).compile(target="python").run(12, record={"b": ["v"]})
+    assert np.array_equal(python["b"].traces["v"], runs["blocks"]["b"].traces["v"][:12])
+    beside = {}
+    for name, pair in (("conv", (first, second)), ("sparse", sparse)):
+        simulator = network(pair, beside=True).compile()
+        beside[name] = simulator.run(40, record={"a": ["v"]})
+        assert "x -> a.I (conv2d, delay 2), through" not in simulator.source()
+        assert ("a -> b.I (conv2d, delay 2), through" in simulator.source()) == (name == "conv")
+    assert np.array_equal(beside["conv"]["a"].traces["v"], beside["sparse"]["a"].traces["v"])
+
+
 def crossings(b, tau, level, steps, v=0.0):
     """One LIF (r = 1, v_leak = 0, v_threshold = 1) under a constant input b, in NIR's
     continuous time: a restart at `level` at every crossing; the voltage at each step's end and

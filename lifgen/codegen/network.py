@@ -20,7 +20,7 @@ previous step: each event as synapse_events.py lowers it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import sympy
 
@@ -124,6 +124,10 @@ class ProjectionPlan:
     # kernel rows, kernel columns, output rows x columns, output columns between a run's
     # targets, 1 if the post population is numbered channels-last (Convolution.geometry)
     conv: tuple[int, ...] = ()
+    # its block delivery's sizes where it has one (Convolution.block_geometry): block rows, a
+    # block row's length, a padded row's, output rows, an output row's length, the padded
+    # index of output (0, 0), the padded plane's size
+    block: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -478,6 +482,11 @@ def _projection_buffers(j: int, projection: ProjectionPlan, plan: NetworkPlan) -
         return [Buffer(projection_buffer(j, "weights"), "real", f"{what}: weights [pre]")]
     if projection.kind == "plastic":
         return _plastic_buffers(j, projection, what, plan.gather)
+    if projection.kind == "conv2d" and _in_blocks(j, plan):
+        return [Buffer(projection_buffer(j, table), element, f"{what}: {comment}")
+                for table, element, comment in BLOCK_TABLES] + [
+            Buffer(projection_buffer(j, "block"), "real", f"{what}: the padded plane of its "
+                   f"outputs (scratch) [{projection.block[6]}]", projection.block[6])]
     if projection.kind == "conv2d":
         return [Buffer(projection_buffer(j, "weights"), "real",
                        f"{what}: kernel [in channel][kh][kernel column in run order]"
@@ -513,6 +522,68 @@ CONV_TABLES = (("pre_oc0", "first output channel of each input neuron's group [p
                ("x_q", "where each input column's run starts in a kernel row [columns]"),
                ("x_n", "the length of each input column's run [columns]"),
                ("per_group", "output channels per group [1]"))
+
+
+BLOCK_TABLES = (("block_weights", "real", "kernel taps [in channel][row residue][column "
+                  "residue][block row][block column][out channel], 0 where none"),
+                ("block_at", "int32", "each input neuron's block's first element in the padded "
+                 "plane [pre]"),
+                ("block_w", "int32", "each input neuron's taps' offset in the kernel taps [pre]"),
+                ("block_row", "int32", "each input neuron's block's first row in the padded "
+                 "plane [pre]"))
+
+
+def _in_blocks(j: int, plan: NetworkPlan) -> bool:
+    """Whether convolution j delivers through its padded plane (Convolution.blocks): it has a
+    block geometry, pushes its events (a gathering program's threads share no plane), and is
+    the only projection into its synapse type, so each ring slot it adds its plane to holds
+    zero until then and every sum keeps its bits."""
+    projection = plan.projections[j]
+    return bool(projection.block) and not plan.gather and not any(
+        p.post == projection.post and p.synapse == projection.synapse
+        for i, p in enumerate(plan.projections) if i != j)
+
+
+def _block_events(j: int, projection: ProjectionPlan, weighed: Any,
+                  spikes: tuple[str, Expression, Expression], listed: Statement,
+                  once: Sequence[Statement]) -> list[Statement]:
+    """A convolution's spikes, each adding its taps to a block of the padded plane (fixed
+    sizes: the loops vectorize whole, with no test at the edges), then the plane's output rows
+    they reached added into the ring slot (zero before: the same sums) and the rows zeroed.
+    1.17x faster than _conv_events on the NIR paper's CNN at batch 256, whose 6x6 convolution of
+    stride 2 reaches runs of two or three columns in two or three rows, each a loop exit that
+    mispredicts."""
+    rows, length, padded_row, out_rows, out_row, first, size = projection.block
+    plane, taps = projection_buffer(j, "block"), projection_buffer(j, "block_weights")
+    low, high, row = name("lg_low"), name("lg_high"), name("lg_row")
+    add_taps = For("lg_r", Integer(0), Integer(rows), (For("lg_m", Integer(0), Integer(length), (
+        AddTo(plane, plus(name("lg_at"), times(name("lg_r"), Integer(padded_row)), name("lg_m")),
+              weighed(Element(taps, plus(name("lg_w"), times(name("lg_r"), Integer(length)),
+                                         name("lg_m"))))),)),))
+    each = (listed, *once,
+            Let("lg_at", Element(projection_buffer(j, "block_at"), "lg_pre"), INDEX),
+            Let("lg_w", Element(projection_buffer(j, "block_w"), "lg_pre"), INDEX),
+            Let("lg_row", Element(projection_buffer(j, "block_row"), "lg_pre"), INDEX),
+            Assign("lg_low", Select(Op("<", row, low), row, low)),
+            Assign("lg_high", Select(Op(">", row, high), row, high)), add_taps)
+    # the output rows whose padded rows (row + rows - 1) a block covered, and those padded rows
+    y0, y1 = plus(low, Integer(1 - rows)), plus(high, Integer(1))
+    fold = For("lg_y", name("lg_y0"), name("lg_y1"), (
+        For("lg_m", Integer(0), Integer(out_row), (
+            AddTo("lg_rings", plus(times(name("lg_slot"), Integer(projection.conv[4] *
+                                                                  projection.conv[1])),
+                                   times(name("lg_y"), Integer(out_row)), name("lg_m")),
+                  Element(plane, plus(Integer(first), times(name("lg_y"), Integer(padded_row)),
+                                      name("lg_m")))),)),))
+    zeroed = For("lg_m", times(low, Integer(padded_row)),
+                 times(plus(high, Integer(rows)), Integer(padded_row)),
+                 (Store(plane, name("lg_m"), Num(0.0)),))
+    return [Let("lg_low", Integer(size // padded_row), INDEX, mutable=True),
+            Let("lg_high", Integer(-1), INDEX, mutable=True),
+            For(spikes[0], spikes[1], spikes[2], each),
+            Let("lg_y0", Select(Op(">", y0, Integer(0)), y0, Integer(0)), INDEX),
+            Let("lg_y1", Select(Op("<", y1, Integer(out_rows)), y1, Integer(out_rows)), INDEX),
+            fold, zeroed]
 
 
 def _conv_events(j: int, projection: ProjectionPlan, into: Any) -> tuple[Statement, ...]:
@@ -1283,11 +1354,13 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
     # a spike's multiple, read once before its adds (pushed), or at each (gathered by target)
     multiple = name("lg_multiple") if carried is not None and not plan.gather else carried
 
-    def into(slot: str, target: Expression, weight: Expression) -> Statement:
+    def weighed(weight: Expression) -> Expression:
         if projection.factor != 1.0:
             weight = times(Num(projection.factor), weight)
-        if multiple is not None:
-            weight = times(multiple, weight)
+        return weight if multiple is None else times(multiple, weight)
+
+    def into(slot: str, target: Expression, weight: Expression) -> Statement:
+        weight = weighed(weight)
         if projection.direct:
             return AddTo("lg_targets", target, weight)
         return AddTo("lg_rings", plus(times(name(slot), n_post), target), weight)
@@ -1311,6 +1384,10 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
         read = counted if projection.kind != "sparse" or plan.sparse_gather == "spikes" \
             else []  # (sparse, reading every incoming synapse: the flags, no list)
         return [Comment(comment + ", gathered by each target"), *slot, view, *read, gathered]
+    once = [Let("lg_multiple", carried)] if carried is not None and not plan.gather else []
+    if projection.kind == "conv2d" and _in_blocks(j, plan):
+        return [Comment(comment + ", through a padded plane"), *slot, view, *counted,
+                *_block_events(j, projection, weighed, spikes, listed, once)]
     if projection.kind == "dense":
         events: tuple[Statement, ...] = (For("lg_n", Integer(0), n_post, (
             into("lg_slot", name("lg_n"),
@@ -1331,7 +1408,6 @@ def _scatter(j: int, projection: ProjectionPlan, plan: NetworkPlan,
                           INDEX),
                       For("lg_s", Element(first, "lg_r"),
                           Element(first, plus(name("lg_r"), Integer(1))), (synapse,)))),))
-    once = [Let("lg_multiple", carried)] if carried is not None and not plan.gather else []
     delivered: Statement = For(*spikes, (listed, *once, *events))
     if projection.optional:  # a NULL weights buffer delivers nothing
         return [Comment(comment + " where it has weights"), *slot, view, *counted,

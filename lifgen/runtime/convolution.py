@@ -175,6 +175,63 @@ class Convolution:
                 "x_ox": x_ox, "x_q": x_q, "x_n": x_n,
                 "per_group": np.array([out_c // self.groups], np.int32)}
 
+    def block_geometry(self) -> tuple[int, ...]:
+        """The sizes of the block delivery (`blocks`), or () where it does not apply (dilated,
+        grouped, or outputs numbered channels-first) or does not pay (stride 1: every input
+        away from the edges reaches whole kernel rows, whose loops predict well, and the
+        plane's extra pass cost as much as the blocks saved on the NIR paper's CNN): (block
+        rows, a block row's length, a padded row's length, output rows, an output row's
+        length, the padded index of output (0, 0), the padded plane's size), lengths in
+        elements (columns x channels)."""
+        if self.dilation != (1, 1) or self.groups != 1 or not self.outputs_last \
+                or self.stride == (1, 1):
+            return ()
+        (rows, columns), (height, width) = self._block_shape(), self._padded_shape()
+        out_c, out_h, out_w = self.out_shape
+        return (rows, columns * out_c, width * out_c, out_h, out_w * out_c,
+                ((rows - 1) * width + columns - 1) * out_c, height * width * out_c)
+
+    def _block_shape(self) -> tuple[int, int]:
+        """How many output rows and columns one input reaches at most: ceil(kernel / stride)."""
+        return tuple(-(-k // s) for k, s in zip(self.weight.shape[2:], self.stride))
+
+    def _padded_shape(self) -> tuple[int, int]:
+        """The padded plane's rows and columns: every block, (block - 1) rows and columns
+        before output (0, 0) and as many as the last block needs after the outputs."""
+        return tuple(max((n - 1 + p) // s, out - 1) + b for n, p, s, out, b in zip(  # type: ignore
+            self.in_shape[1:], self.padding, self.stride, self.out_shape[1:],
+            self._block_shape()))
+
+    def blocks(self) -> dict[str, np.ndarray]:
+        """The block delivery's tables: each input reaches a block of (block rows x block
+        columns) outputs of a padded plane (the rows and columns past the outputs' edges catch
+        what falls outside, as zero padding would), through the kernel taps of its row and
+        column residues modulo the stride, zero where a block position has no tap. block_at:
+        each input's block's first element in the padded plane; block_w: its taps' offset in
+        block_weights, [in channel][row residue][column residue][block row][block column][out
+        channel], the rows and columns of a block in ascending order of output; block_row: its
+        block's first row in the padded plane (which rows a step touched). Fixed loop
+        sizes, no edge tests: the same sums, each added in the same order of spikes."""
+        channels, height, width = self.in_shape
+        out_c, _, kh, kw = self.weight.shape
+        (rows, columns), (_, padded_w) = self._block_shape(), self._padded_shape()
+        (sy, sx), (pad_y, pad_x) = self.stride, self.padding
+        c, iy, ix = np.meshgrid(np.arange(channels), np.arange(height), np.arange(width),
+                                indexing="ij")
+        top = (iy + pad_y) // sy
+        at = (top * padded_w + (ix + pad_x) // sx) * out_c
+        w = ((c * sy + (iy + pad_y) % sy) * sx + (ix + pad_x) % sx) * rows * columns * out_c
+        taps = np.zeros((channels, sy, sx, rows, columns, out_c))
+        for py, px, r, q in np.ndindex(sy, sx, rows, columns):
+            ky, kx = py + (rows - 1 - r) * sy, px + (columns - 1 - q) * sx
+            if ky < kh and kx < kw:
+                taps[:, py, px, r, q, :] = self.weight[:, :, ky, kx].T
+        order = channels_last_order(self.in_shape) if self.inputs_last else slice(None)
+        return {"block_weights": taps.reshape(-1),
+                "block_at": at.reshape(-1)[order].astype(np.int32),
+                "block_w": w.reshape(-1)[order].astype(np.int32),
+                "block_row": top.reshape(-1)[order].astype(np.int32)}
+
     def geometry(self) -> tuple[int, ...]:
         """What the delivery's loops are compiled for: (output channels per group, output
         channels, kh, kw, output rows x columns, column_step, 1 if outputs_last else 0)."""

@@ -168,7 +168,7 @@ class NetworkSimulator:
         projections = tuple(ProjectionPlan(index[p.pre], index[p.post], p.synapse, p.kind,
                                            p.delay if p.kind != "sparse" else 0,
                                            self._graded(p.pre), plastic=p.binding,
-                                           recorded=j in recorded, conv=p.conv,
+                                           recorded=j in recorded, conv=p.conv, block=p.block,
                                            direct=direct[id(p)])
                             for j, p in enumerate(self._projections_in_order))
         return NetworkPlan(tuple(populations), projections, self.dtype,
@@ -611,11 +611,6 @@ class NetworkSimulator:
             for state in population.traced:
                 count = layout.buffers["record"].size
                 arrays[f"{prefix}trace_{state}"] = np.empty((n_steps, rows, count), dtype)
-        if plan.threads > 1:  # batch rows run at once: each its own scratch
-            for buffer in source.program.buffers:
-                if buffer.scratch:
-                    arrays[buffer.name] = np.zeros(rows * buffer.scratch,
-                                                   arrays[buffer.name].dtype)
         for j, projection in enumerate(self._projections_in_order):
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
@@ -623,6 +618,13 @@ class NetworkSimulator:
                 self._weights[j] = _projection_arrays(projection, dtype, plan.gather and (
                     plan.populations[plan.projections[j].post].n))
             arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
+            if projection.block:  # a convolution's padded plane (scratch), if it delivers so
+                arrays[f"lg_J{j}_block"] = np.zeros(projection.block[6], dtype)
+        if plan.threads > 1:  # batch rows run at once: each its own scratch
+            for buffer in source.program.buffers:
+                if buffer.scratch:
+                    arrays[buffer.name] = np.zeros(rows * buffer.scratch,
+                                                   arrays[buffer.name].dtype)
         return arrays
 
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
@@ -946,8 +948,9 @@ def _projection_arrays(projection: Projection, dtype: Any,
     assert projection.runs is not None  # (a convolution's: its tables)
     by_target = incoming(projection.runs, gather_into) if gather_into and (
         projection.kind == "sparse") else {}
-    return {"weights": np.ascontiguousarray(projection.weights, dtype), **projection.runs,
-            **by_target}
+    return {"weights": np.ascontiguousarray(projection.weights, dtype),
+            **{role: np.ascontiguousarray(table, dtype) if table.dtype.kind == "f" else table
+               for role, table in projection.runs.items()}, **by_target}
 
 
 def _chunk_length(n_steps: int, cells: int, spikes: str) -> int:

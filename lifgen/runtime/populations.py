@@ -66,6 +66,7 @@ class Projection:
     runs: dict[str, np.ndarray] | None = None
     synapses: Synapses | None = None  # a plastic projection's synapses (kind "plastic")
     conv: tuple[int, ...] = ()  # a convolution's loop sizes (kind "conv2d": Convolution.geometry)
+    block: tuple[int, ...] = ()  # and its block delivery's, if it has one (block_geometry)
     binding: Plastic | None = None  # and their model bound to the post model's synapse type
 
     def __post_init__(self) -> None:
@@ -287,8 +288,10 @@ def projection(pre: Population | SourcePopulation, post: Population, synapse: st
         if (weights.n_pre, weights.n_post) != (pre.n, post.n):
             raise InputError(f"{what}: the Convolution maps {weights.n_pre} -> {weights.n_post} "
                              f"neurons, the populations have {pre.n} -> {post.n}")
-        return Projection(pre.name, post.name, synapse, "conv2d", weights.by_input(),
-                          steps, weights.tables(), conv=weights.geometry())
+        block = weights.block_geometry()
+        return Projection(pre.name, post.name, synapse, "conv2d", weights.by_input(), steps,
+                          {**weights.tables(), **(weights.blocks() if block else {})},
+                          conv=weights.geometry(), block=block)
     if isinstance(weights, str):
         if weights != "one_to_one":
             raise InputError(f"{what}: weights given as text must be 'one_to_one'")

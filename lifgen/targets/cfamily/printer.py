@@ -144,8 +144,9 @@ class StatementPrinter:
             return [f"{pad}{s.array}[{e(s.index)}] = {e(s.value)};"]
         if isinstance(s, AddTo):
             return [f"{pad}{s.array}[{e(s.index)}] += {e(s.value)};"]
-        if isinstance(s, For):
-            return [f"{pad}for (int64_t {s.counter} = {e(s.start)}; {s.counter} < {e(s.stop)}; "
+        if isinstance(s, For):  # (a select as the bound, parenthesized: `<` binds tighter)
+            stop = f"({e(s.stop)})" if isinstance(s.stop, Select) else e(s.stop)
+            return [f"{pad}for (int64_t {s.counter} = {e(s.start)}; {s.counter} < {stop}; "
                     f"++{s.counter}) {{", *self.lines(s.body, depth + 1), f"{pad}}}"]
         if isinstance(s, View):
             return [f"{pad}{ELEMENT_TYPES[s.element]} *restrict {s.name} = {s.array} + "
