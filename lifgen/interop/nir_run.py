@@ -131,8 +131,9 @@ def _with_batch_axis(population: Result) -> None:
     if population.spike_count is None or population.spike_count.ndim != 1:
         return
 
-    def batched(array: Any, axis: int) -> Any:
-        return np.expand_dims(array, axis) if isinstance(array, np.ndarray) else array
+    def batched(array: Any, axis: int) -> Any:  # (a reshape: np.expand_dims costs 3 us)
+        return array.reshape(array.shape[:axis] + (1,) + array.shape[axis:]) \
+            if isinstance(array, np.ndarray) else array
     population.spikes = batched(population.spikes, 1)
     population.spike_count = batched(population.spike_count, 0)
     population.traces = {k: batched(v, 1) for k, v in population.traces.items()}

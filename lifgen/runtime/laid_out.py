@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import aligned
+
 # buffers the program writes as it runs: fresh ones for every run (the states are copied)
 WRITTEN = ("state_", "constant_", "spiked", "synapse_", "margin", "was_reset")
 
@@ -38,8 +40,8 @@ class Kept:
     def fresh(self) -> Any:
         """The layout for one more run: the states copied, new arrays for what the program
         writes, the parameters and inputs shared (the program only reads them)."""
-        buffers = {role: (array.copy() if role.startswith("state_")
-                          else np.zeros(array.shape, array.dtype))
+        buffers = {role: (aligned.copy(array) if role.startswith("state_")
+                          else aligned.zeros(array.shape, array.dtype))
                    if role.startswith(WRITTEN) else array
                    for role, array in self.layout.buffers.items()}
         layout = copy.copy(self.layout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import math
 import threading
 import warnings
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ..frontend.units import UnitError, parse_unit, to_unit
 from ..results.continuation import Pending
 from ..results.network_result import NetworkResult, projection_key
 from ..results.result import Result
-from . import continuation, footprint, memory, prepare
+from . import aligned, continuation, footprint, memory, prepare
 from . import laid_out, plasticity
 from .populations import (PlayedBack, Population, Projection, SourcePopulation, incoming,
                           one_step_delay, presynaptic)
@@ -505,10 +506,10 @@ class NetworkSimulator:
         n = population.n
         buffers: dict[str, np.ndarray] = {}
         for state, values in arrays.states.items():
-            buffers[f"state_{state}"] = values
+            buffers[f"state_{state}"] = aligned.aligned(values)
         for parameter, (values, _) in arrays.params.items():
-            buffers[f"param_{parameter}"] = np.full(n, values[0], values.dtype) if values.size == 1 \
-                else np.ascontiguousarray(values)
+            buffers[f"param_{parameter}"] = aligned.aligned(
+                np.full(n, values[0], values.dtype) if values.size == 1 else values)
         strides = []
         for u, entry in arrays.inputs.items():  # neuron stride 1, or 0: a uniform input
             buffers[f"input_{u}"] = np.asarray(entry.array).reshape(-1)
@@ -516,15 +517,16 @@ class NetworkSimulator:
         if strides:
             buffers["input_strides"] = np.array(strides, np.int64)
         dtype = NUMPY_DTYPES[self.dtype]
-        buffers["spiked"] = np.zeros(n, dtype)
+        buffers["spiked"] = aligned.zeros(n, dtype)
         if sim.semantics.inhibition:
-            buffers["margin"], buffers["was_reset"] = np.zeros(n, dtype), np.zeros(n, dtype)
+            buffers["margin"], buffers["was_reset"] = aligned.zeros(n, dtype), aligned.zeros(
+                n, dtype)
             buffers["chunk_winner"] = np.zeros(winner_chunks(n), np.int64)
         for k, _ in sim.step_map.constants:
-            buffers[f"constant_{k.name.removeprefix('lg_')}"] = np.empty(n, dtype)
+            buffers[f"constant_{k.name.removeprefix('lg_')}"] = aligned.empty(n, dtype)
         for y in sim.model.synapses:
             if not y.target:
-                buffers[f"synapse_{y.name}"] = np.zeros(n, dtype)
+                buffers[f"synapse_{y.name}"] = aligned.zeros(n, dtype)
         if record:
             buffers["record"] = arrays.index
             buffers["n_record"] = np.array([arrays.index.size], np.int64)
@@ -591,14 +593,14 @@ class NetworkSimulator:
             for role, array in layout.buffers.items():
                 arrays[prefix + role] = np.ascontiguousarray(array, dtype) \
                     if population.source == "values" and role == "values" else array
-            arrays[prefix + "fired"] = np.zeros((rows, n), np.uint8)
-            arrays[prefix + "spike_list"] = np.zeros(n, np.int64)
+            arrays[prefix + "fired"] = aligned.zeros((rows, n), np.uint8)
+            arrays[prefix + "spike_list"] = aligned.zeros(n, np.int64)
             if population.source in COUNTED:
                 arrays[prefix + "events"] = np.zeros(n, dtype)
-            arrays[prefix + "counts"] = np.zeros((rows, n), np.int64)
+            arrays[prefix + "counts"] = aligned.zeros((rows, n), np.int64)
             arrays[prefix + "spike_total"] = np.zeros(1, np.int64)
             if plan.raster and not population.unrecorded:
-                arrays[prefix + "raster"] = np.zeros(
+                arrays[prefix + "raster"] = aligned.zeros(
                     (rows, n_steps, n) if raster_by_row(population, plan) else (n_steps, rows, n),
                     np.uint8)
             if plan.events and population.step_map is not None:  # every neuron-step of a chunk
@@ -607,10 +609,10 @@ class NetworkSimulator:
                 arrays[prefix + "event_count"] = np.zeros(1 + rows, np.int64)
                 arrays[prefix + "event_count"][0] = chunk * n  # each row's room
             for synapse, slots in population.rings:
-                arrays[f"{prefix}ring_{synapse}"] = np.zeros((rows, slots, n), dtype)
+                arrays[f"{prefix}ring_{synapse}"] = aligned.zeros((rows, slots, n), dtype)
             for state in population.traced:
                 count = layout.buffers["record"].size
-                arrays[f"{prefix}trace_{state}"] = np.empty((n_steps, rows, count), dtype)
+                arrays[f"{prefix}trace_{state}"] = aligned.empty((n_steps, rows, count), dtype)
         for j, projection in enumerate(self._projections_in_order):
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
@@ -619,12 +621,12 @@ class NetworkSimulator:
                     plan.populations[plan.projections[j].post].n))
             arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
             if projection.block:  # a convolution's padded plane (scratch), if it delivers so
-                arrays[f"lg_J{j}_block"] = np.zeros(projection.block[6], dtype)
+                arrays[f"lg_J{j}_block"] = aligned.zeros(projection.block[6], dtype)
         if plan.threads > 1:  # batch rows run at once: each its own scratch
             for buffer in source.program.buffers:
                 if buffer.scratch:
-                    arrays[buffer.name] = np.zeros(rows * buffer.scratch,
-                                                   arrays[buffer.name].dtype)
+                    arrays[buffer.name] = aligned.zeros(rows * buffer.scratch,
+                                                        arrays[buffer.name].dtype)
         return arrays
 
     def _call(self, kernel: Any, source: Any, arrays: dict, layouts: dict, n_steps: int,
@@ -732,8 +734,10 @@ class NetworkSimulator:
 def _warn_nonfinite(result: NetworkResult) -> None:
     """A NumericalWarning for each population whose states ended NaN or infinite."""
     for name, population in result.populations.items():
+        # (a finite sum, the common case, proves every value finite without a mask)
         bad = [(state, int(np.count_nonzero(~np.isfinite(values)))) for state, values in
-               population.state.items() if not np.isfinite(values).all()]
+               population.state.items() if not math.isfinite(values.sum())
+               and not np.isfinite(values).all()]
         if bad:
             listed = ", ".join(f"{state} in {count} neurons" for state, count in bad)
             warnings.warn(f"population {name!r} ({population.model}): states became NaN or "
@@ -907,8 +911,7 @@ def _widen(layout: _Layout, rows: int) -> None:
         return
     for role, array in layout.buffers.items():
         if role.startswith("state_"):
-            layout.buffers[role] = np.ascontiguousarray(np.broadcast_to(array, (rows,
-                                                                                array.shape[-1])))
+            layout.buffers[role] = aligned.copy(np.broadcast_to(array, (rows, array.shape[-1])))
 
 
 def _plastic_layout(projection: Projection, n_post: int, rows: int,
@@ -942,14 +945,14 @@ def _projection_arrays(projection: Projection, dtype: Any,
     """A projection's weights as its delivery reads them (dense: a presynaptic neuron's row);
     a sparse one's index by target too where the program gathers into `gather_into` neurons."""
     if projection.kind == "dense":
-        return {"weights": np.ascontiguousarray(projection.weights.T, dtype)}
+        return {"weights": aligned.copy(projection.weights.T, dtype)}
     if projection.kind == "one_to_one":
-        return {"weights": np.ascontiguousarray(projection.weights, dtype)}
+        return {"weights": aligned.aligned(projection.weights, dtype)}
     assert projection.runs is not None  # (a convolution's: its tables)
     by_target = incoming(projection.runs, gather_into) if gather_into and (
         projection.kind == "sparse") else {}
-    return {"weights": np.ascontiguousarray(projection.weights, dtype),
-            **{role: np.ascontiguousarray(table, dtype) if table.dtype.kind == "f" else table
+    return {"weights": aligned.aligned(projection.weights, dtype),
+            **{role: aligned.aligned(table, dtype) if table.dtype.kind == "f" else table
                for role, table in projection.runs.items()}, **by_target}
 
 
