@@ -542,8 +542,9 @@ class NetworkSimulator:
                    record: dict, record_synapses: Any) -> dict[str, int]:
         """What a run of `rows` batch rows will allocate, by what it is for, in bytes, from its
         arguments alone (before any of it is allocated): every population's arrays, the
-        raster, event buffers, traces, delay rings, projections' weights, plastic synapses and
-        their recorded states, and the sources' tables."""
+        raster, event buffers, traces, delay rings, projections' weights (a strided
+        convolution's block taps too) and padded planes, plastic synapses and their recorded
+        states, and the sources' tables."""
         item = np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
         cells = sum(p.n for p in populations.values()) * rows
         chunk = _chunk_length(n_steps, cells, spikes)
@@ -574,9 +575,12 @@ class NetworkSimulator:
         parts["synapse traces"] = footprint.synapse_trace_bytes(
             {projection_key(k): v for k, v in record_synapses.items()}
             if isinstance(record_synapses, Mapping) else None, plastic, n_steps, rows, item)
-        parts["projections' weights"] = sum(p.weights.size * item for j, p in
-                                            enumerate(self._projections_in_order)
-                                            if j not in self._weights and p.synapses is None)
+        parts["projections' weights"] = sum(
+            (p.weights.size + (p.runs or {}).get("block_weights", np.empty(0)).size) * item
+            for j, p in enumerate(self._projections_in_order)
+            if j not in self._weights and p.synapses is None)
+        parts["padded planes"] = sum(p.block[6] for p in self.network.projections if p.block) \
+            * item * (rows if self.threads > 1 else 1)
         return parts
 
     def _arrays(self, source: Any, layouts: dict, rows: int, n_steps: int,
