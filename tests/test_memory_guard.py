@@ -157,6 +157,30 @@ def test_a_networks_spike_events_stop_at_the_memory_limit_and_say_so():
         np.testing.assert_array_equal(mine, theirs[:kept])
 
 
+def test_spike_events_of_neurons_firing_several_spikes_a_step_are_not_called_truncated():
+    """A population whose spikes are counts (Sinabs's MultiSpike) gives one event per
+    neuron-step that spiked, fewer than its spike count: every one kept is no truncation (it
+    warned "kept the first 266 of 393" with no limit); under a limit, the warning counts events."""
+    import warnings
+
+    from lifgen.interop.nir_models import model_path
+    net = lifgen.Network(dt="1 ms")
+    net.add_source("x", lifgen.Bernoulli(60, 0.3))
+    net.add("a", model_path("sinabs_iaf_multi"), 40, params={"threshold": 0.3})
+    net.connect("x", "a", "I", np.random.default_rng(2).uniform(0.0, 0.2, (40, 60)), delay=1)
+    simulator = net.compile()
+    raster = simulator.run(300, spikes="raster", seed=4)["a"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        whole = simulator.run(300, spikes="events", seed=4)["a"]
+    assert not whole.truncated
+    assert whole.spike_events[0].size == raster.spikes.sum() < whole.spike_count.sum()
+    with pytest.warns(lifgen.NumericalWarning,
+                      match=rf"kept the first \d+ of {raster.spikes.sum()} spike events"):
+        capped = simulator.run(300, spikes="events", seed=4, max_memory=650_000)["a"]
+    assert capped.truncated and 0 < capped.spike_events[0].size < raster.spikes.sum()
+
+
 def test_a_sharded_run_whose_blocks_dropped_events_says_so(monkeypatch):
     """A sharded run's blocks run as runs of their own, each under the memory it finds where it
     runs (a Dask worker may have less than the client): events a block dropped are reported

@@ -620,7 +620,8 @@ def test_a_strided_convolution_delivered_in_blocks_is_its_sparse(kernel, stride,
     of neurons (Sinabs's MultiSpike), with a delay of 2 steps; the Python printing of the
     program gives the same numbers. The C says which delivery it
     compiled; beside a dense projection into the same synapse type (whose events the ring
-    holds before the plane's) a convolution delivers as before, with its Sparse's numbers."""
+    holds before the plane's) a convolution delivers as before, with its Sparse's numbers, as
+    do one of stride 1 and one whose stride passes its kernel."""
     from lifgen.interop.nir_models import model_path
     from lifgen.runtime.convolution import Convolution
     rng = np.random.default_rng(sum(kernel + stride + padding))
@@ -629,6 +630,9 @@ def test_a_strided_convolution_delivered_in_blocks_is_its_sparse(kernel, stride,
     second = Convolution(rng.normal(0.3, 0.5, (4, 5, *kernel)), first.out_shape, stride,
                          padding, inputs_last=True, outputs_last=True)
     assert first.block_geometry() and second.block_geometry()
+    for other in ((1, 1), (3, 1)):  # stride 1, and a stride past the kernel, keep their runs
+        assert not Convolution(np.ones((2, 3, 2, 2)), (3, 9, 9), other,
+                               outputs_last=True).block_geometry()
     # each step's input spikes in a band of rows that moves (the rows a step reaches vary)
     band = np.abs(np.arange(13) - (np.arange(40)[:, None] % 16)) < 3
     x = ((rng.random((40, 3, 3, 13, 11)) < 0.5) & band[:, None, None, :, None]).astype(

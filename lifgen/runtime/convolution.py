@@ -177,14 +177,17 @@ class Convolution:
 
     def block_geometry(self) -> tuple[int, ...]:
         """The sizes of the block delivery (`blocks`), or () where it does not apply (dilated,
-        grouped, or outputs numbered channels-first) or does not pay (stride 1: every input
+        grouped, or outputs numbered channels-first) or does not pay: stride 1 (every input
         away from the edges reaches whole kernel rows, whose loops predict well, and the
-        plane's extra pass cost as much as the blocks saved on the NIR paper's CNN): (block
-        rows, a block row's length, a padded row's length, output rows, an output row's
-        length, the padded index of output (0, 0), the padded plane's size), lengths in
-        elements (columns x channels)."""
+        plane's extra pass cost as much as the blocks saved on the NIR paper's CNN), or a
+        stride past the kernel (an input reaches one output or none, and the taps would be up
+        to stride^2 / kernel^2 times the kernel; at most 4 times it otherwise): (block rows, a
+        block row's length, a padded row's length, output rows, an output row's length, the
+        padded index of output (0, 0), the padded plane's size), lengths in elements (columns x
+        channels)."""
         if self.dilation != (1, 1) or self.groups != 1 or not self.outputs_last \
-                or self.stride == (1, 1):
+                or self.stride == (1, 1) or any(
+                    s > k for s, k in zip(self.stride, self.weight.shape[2:])):
             return ()
         (rows, columns), (height, width) = self._block_shape(), self._padded_shape()
         out_c, out_h, out_w = self.out_shape
@@ -211,7 +214,9 @@ class Convolution:
         block_weights, [in channel][row residue][column residue][block row][block column][out
         channel], the rows and columns of a block in ascending order of output; block_row: its
         block's first row in the padded plane (which rows a step touched). Fixed loop
-        sizes, no edge tests: the same sums, each added in the same order of spikes."""
+        sizes, no edge tests: the same sums, each added in the same order of spikes (but for a
+        spike whose count overflowed to infinity: times a zero tap it makes NaN, where the
+        Sparse adds nothing)."""
         channels, height, width = self.in_shape
         out_c, _, kh, kw = self.weight.shape
         (rows, columns), (_, padded_w) = self._block_shape(), self._padded_shape()

@@ -617,6 +617,7 @@ class NetworkSimulator:
             for state in population.traced:
                 count = layout.buffers["record"].size
                 arrays[f"{prefix}trace_{state}"] = aligned.empty((n_steps, rows, count), dtype)
+        planes = {b.name for b in source.program.buffers if b.name.endswith("_block")}
         for j, projection in enumerate(self._projections_in_order):
             if projection.kind == "plastic":  # laid out for each run (_plastic)
                 continue
@@ -624,7 +625,7 @@ class NetworkSimulator:
                 self._weights[j] = _projection_arrays(projection, dtype, plan.gather and (
                     plan.populations[plan.projections[j].post].n))
             arrays.update({f"lg_J{j}_{role}": array for role, array in self._weights[j].items()})
-            if projection.block:  # a convolution's padded plane (scratch), if it delivers so
+            if f"lg_J{j}_block" in planes:  # a convolution's padded plane (scratch)
                 arrays[f"lg_J{j}_block"] = aligned.zeros(projection.block[6], dtype)
         if plan.threads > 1:  # batch rows run at once: each its own scratch
             for buffer in source.program.buffers:
@@ -648,11 +649,12 @@ class NetworkSimulator:
             buffers = [_chunked(b.name, arrays[b.name], done, spikes)
                        for b in source.program.buffers]
             self.target.call_network(kernel, source, buffers, clock + done, steps, rows, seed)
-            if spikes == "events":
-                found = _chunk_events(arrays, plan, rows)
+            if spikes == "events":  # each population's (steps, neurons, events found)
+                room = n_steps * rows * sum(p.n for p in plan.populations) \
+                    if max_events is None else max(max_events, 0)
+                found = [(steps_[:room], neurons[:room], steps_.size)
+                         for steps_, neurons in _chunk_events(arrays, plan, rows)]
                 if max_events is not None:
-                    found = [(steps_[:max(max_events, 0)], neurons[:max(max_events, 0)])
-                             for steps_, neurons in found]
                     max_events -= sum(part[0].size for part in found)
                 events.append(found)
             done += steps
@@ -684,13 +686,14 @@ class NetworkSimulator:
                 continue
             sim = self.simulators[name]
             state_names = sim.step_map.state_names
-            kept = -1 if spike_events is None else spike_events[0].size
-            common["truncated"] = 0 <= kept < int(counts.sum())
+            # (events found: one per neuron-step that spiked, whatever the step's count)
+            kept, found = (-1, -1) if spike_events is None else (
+                spike_events[0].size, sum(chunk[k][2] for chunk in events))
+            common["truncated"] = 0 <= kept < found
             if common["truncated"]:
-                warnings.warn(f"population {name!r}: kept the first {kept} of "
-                              f"{int(counts.sum())} spike events, all that fit in the memory "
-                              "limit (Result.truncated; spike counts are complete)",
-                              NumericalWarning, stacklevel=4)
+                warnings.warn(f"population {name!r}: kept the first {kept} of {found} spike "
+                              "events, all that fit in the memory limit (Result.truncated; "
+                              "spike counts are complete)", NumericalWarning, stacklevel=4)
             threshold_state, threshold = layout.threshold
             results[name] = Result(
                 traces={s: arrays[prefix + f"trace_{s}"].reshape(
