@@ -542,6 +542,19 @@ def test_a_forged_npy_header_of_format_3_is_refused_like_the_others(tmp_path):
     assert done.stderr.count("cannot read") == 1
 
 
+def test_an_npy_file_of_python_objects_is_refused_as_such(tmp_path):
+    """A pickled (object) .npy given as a NIR run's input or a parameter: the error says it
+    holds Python objects and how to save numbers (it said its header promised 16 bytes)."""
+    nir.write(str(tmp_path / "g.nir"), lif_graph())
+    np.save(tmp_path / "x.npy", np.array([[[1.0, None, 2.0]]], dtype=object), allow_pickle=True)
+    for args in (("g.nir", "--input", "x.npy"),
+                 ("lif_cuba", "--steps", "5", "--param", "V_th=x.npy")):
+        done = cli("simulate", *args, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "x.npy: it holds Python objects (object, shape (1, 1, 3)" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
 def test_emit_counts_a_dangling_link_as_a_file_and_writes_readable_files(tmp_path):
     """A dangling link named Makefile was replaced without --force; every file came out 0600."""
     (tmp_path / "lib").mkdir()

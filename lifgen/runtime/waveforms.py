@@ -122,8 +122,12 @@ def _check_npy_size(file: Any, size: int, path: Any, what: str) -> None:
     reader = np.lib.format.read_array_header_1_0 if version == (1, 0) \
         else np.lib.format.read_array_header_2_0
     shape, _, dtype = reader(file)
+    if dtype.hasobject:
+        raise InputError(f"{what}: cannot read {path}: it holds Python objects ({dtype}, "
+                         f"shape {shape}: pickled, which lifgen does not load); save an array "
+                         "of numbers, e.g. np.save(path, np.asarray(x, float))")
     promised = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
-    if dtype.hasobject or promised > size - file.tell():
+    if promised > size - file.tell():
         raise InputError(f"{what}: cannot read {path}: its header promises {promised} bytes of "
                          f"values ({dtype}, shape {shape}) but the file holds "
                          f"{size - file.tell()}")
