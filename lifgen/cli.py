@@ -96,7 +96,8 @@ def _parser() -> _Parser:
     sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
     sim.add_argument("--spikes", choices=("raster", "count", "events"), default="raster",
                      help="keep the spike raster (default), counts only, or events")
-    sim.add_argument("--threads", type=int, default=1, help="OpenMP threads (uncoupled models)")
+    sim.add_argument("--threads", type=int, default=1,
+                     help="OpenMP threads (uncoupled models; a NIR graph's batch rows)")
     sim.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="show a progress bar (default: when standard error is a terminal)")
     _compile_options(sim)
@@ -371,7 +372,7 @@ def _equation(eq: sympy.Basic) -> str:
 # `simulate`'s options that a NIR graph does not take, with their defaults
 NIR_IGNORES: dict[str, Any] = {
     "steps": None, "duration": None, "neurons": 1, "param": [], "initial": [], "plot": None,
-    "neuron": 0, "state": [], "preset": None, "raster": None, "threads": 1, "progress": None,
+    "neuron": 0, "state": [], "preset": None, "raster": None, "progress": None,
     "rtol": None, "atol": None, "max_substeps": None, "reset": None, "reset_timing": None}
 
 
@@ -389,7 +390,7 @@ def _simulate_nir(args: argparse.Namespace) -> None:
         raise InputError(f"{', '.join(given)}: not for a NIR graph, whose inputs give its "
                          "length and batch; it takes --input, --convention, --method, --dt "
                          "(in seconds, or a time such as '0.1 ms'), --dtype, --target, "
-                         "--spikes raster|count and --save")
+                         "--threads, --spikes raster|count and --save")
     network = from_nir(args.model, dt=args.dt, method=args.method, convention=args.convention)
     names = list(network.nir.inputs)  # type: ignore[attr-defined]
     inputs = {}
@@ -403,7 +404,8 @@ def _simulate_nir(args: argparse.Namespace) -> None:
             raise InputError(f"--input {spec}: Input node {name!r} is given twice")
         inputs[name] = read_npy(path, f"--input {spec}")  # whole, from a regular file
     save = final_path(args.save, "npz", args.force) if args.save else None
-    result = run_nir(network, inputs, dtype=args.dtype, target=args.target, spikes=args.spikes)
+    result = run_nir(network, inputs, dtype=args.dtype, target=args.target, spikes=args.spikes,
+                     threads=args.threads)
     for key, value in result.outputs.items():
         print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
     if save:

@@ -131,6 +131,99 @@ def test_an_unsupported_node_is_named_with_what_is_supported():
         lifgen.from_nir(graph)
 
 
+def _chain(neuron, n_in=4, n=8, after=False):
+    """input -> Affine(n_in -> n) -> `neuron` (-> Affine(n -> 3) -> LIF) -> output."""
+    nodes = {"input": nir.Input(input_type={"input": np.array([n_in])}),
+             "fc1": nir.Affine(weight=np.ones((n, n_in)), bias=np.zeros(n)), "cell": neuron}
+    edges = [("input", "fc1"), ("fc1", "cell")]
+    if after:
+        nodes.update(fc2=nir.Affine(weight=np.ones((3, n)), bias=np.zeros(3)),
+                     lif2=nir.LIF(tau=np.full(3, 5e-3), r=np.ones(3), v_leak=np.zeros(3),
+                                  v_threshold=np.ones(3), v_reset=np.zeros(3)))
+        edges += [("cell", "fc2"), ("fc2", "lif2")]
+    last = "lif2" if after else "cell"
+    nodes["output"] = nir.Output(output_type={"output": np.array([3 if after else n])})
+    return nir.NIRGraph(nodes=nodes, edges=edges + [(last, "output")], type_check=False)
+
+
+def test_an_outside_users_graphs_get_errors_that_name_the_cause(tmp_path):
+    """A neuron node with scalar parameters (as Sinabs writes its LIF) is one neuron: the error
+    names that node and says so, not only the Affine after it; a Sinabs IF threshold of 0 or
+    below is refused (0 made NaN, -1 silent neurons); snnTorch's per-neuron thresholds are
+    refused saying that convention='nir' changes the numbers; a file whose node type nir cannot
+    read says so where nir gave no message."""
+    scalar = nir.LIF(tau=np.array(5e-3), r=np.array(1.0), v_leak=np.array(0.0),
+                     v_threshold=np.array(0.5), v_reset=np.array(0.0))
+    for after, message in ((True, r"node 'fc2' \(Affine\) takes 8 values; 1 arrive from node "
+                                   r"'cell' \(a neuron node has as many neurons as its "
+                                   r"parameters have values: scalar parameters make one"),
+                           (False, r"node 'cell' has 1 neurons \(a neuron node has as many")):
+        with pytest.raises(InputError, match=message):
+            lifgen.from_nir(_chain(scalar, after=after))
+    for threshold in (0.0, -1.0):
+        cell = nir.IF(r=np.ones(8), v_threshold=np.full(8, threshold), v_reset=np.zeros(8))
+        with pytest.raises(InputError, match=rf"node 'cell': Sinabs's IAF .* v_threshold must "
+                                             rf"be > 0; it has {threshold:g}"):
+            lifgen.from_nir(_chain(cell), convention="sinabs")
+    per_neuron = nir.LIF(tau=np.full(8, 1e-3), r=np.full(8, 10.0), v_leak=np.zeros(8),
+                         v_threshold=np.linspace(0.5, 1.0, 8), v_reset=np.zeros(8))
+    with pytest.raises(InputError, match=r"import_from_nir asserts it too.*its numbers differ "
+                                         r"from snnTorch's"):
+        lifgen.from_nir(_chain(per_neuron), convention="snntorch")
+    path = tmp_path / "unknown.nir"
+    nir.write(str(path), _chain(nir.IF(r=np.ones(8), v_threshold=np.ones(8),
+                                       v_reset=np.zeros(8))))
+    import h5py
+    with h5py.File(path, "r+") as file:
+        del file["node/nodes/fc1/type"]
+        file["node/nodes/fc1/type"] = "MaxPool2d"
+    with pytest.raises(InputError, match=r"not a NIR file nir can read: \w+Error with no "
+                                         r"message: a node type nir .* does not know\?"):
+        lifgen.from_nir(path)
+
+
+def test_a_run_nir_result_takes_the_graph_s_node_keys():
+    """result["cell"] (a node key) is the population it became; an unknown key lists both; a
+    NaN in an input names that input."""
+    cell = nir.IF(r=np.ones(8), v_threshold=np.ones(8), v_reset=np.zeros(8))
+    graph = _chain(cell)
+    graph.nodes["1"] = graph.nodes.pop("cell")  # (Sinabs's keys: a population named n_1)
+    graph.edges = [tuple("1" if k == "cell" else k for k in edge) for edge in graph.edges]
+    net = lifgen.from_nir(graph, convention="sinabs")
+    x = (np.random.default_rng(3).random((20, 2, 4)) < 0.5).astype(np.uint8)
+    result = lifgen.run_nir(net, {"input": x})
+    assert net.nir.populations["1"] == "n_1"
+    assert result["1"] is result["n_1"] and result["1"].spike_count.sum() > 0
+    with pytest.raises(InputError, match=r"no population 'nope'.*or by node key 1"):
+        result["nope"]
+    with pytest.raises(InputError, match=r"inputs\['input'\]: lifgen.Values: .*NaN"):
+        lifgen.run_nir(net, {"input": np.where(x == 1, np.nan, 0.5)})
+
+
+def test_run_nir_and_the_command_line_run_batch_rows_on_threads(tmp_path):
+    """run_nir(threads=2) (and `lifgen simulate graph.nir --threads 2`) gives each row the
+    numbers of one thread; a count below 1 is refused."""
+    import subprocess
+    import sys
+    x = np.load(HERE / "conv_small_sinabs.npz")["x"][:40]
+    net = lifgen.from_nir(HERE / "conv_small.nir", convention="sinabs")
+    one, two = (lifgen.run_nir(net, {"input": x}, record={"if1": ["v"]}, threads=threads)
+                for threads in (1, 2))
+    assert one.outputs["output"].sum() > 10
+    assert np.array_equal(one.outputs["output"], two.outputs["output"])
+    assert np.array_equal(one["if1"].traces["v"], two["if1"].traces["v"])
+    assert len(net.nir.simulators) == 2
+    with pytest.raises(InputError, match="threads"):
+        lifgen.run_nir(net, {"input": x}, threads=0)
+    np.save(tmp_path / "x.npy", x)
+    done = subprocess.run([sys.executable, "-m", "lifgen", "simulate", str(HERE / "conv_small.nir"),
+                           "--convention", "sinabs", "--input", str(tmp_path / "x.npy"),
+                           "--threads", "2", "--save", str(tmp_path / "out.npz")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert np.array_equal(np.load(tmp_path / "out.npz")["output"], one.outputs["output"])
+
+
 @pytest.fixture
 def python_target(monkeypatch):
     monkeypatch.setitem(targets.TARGETS, "python", "python_target")

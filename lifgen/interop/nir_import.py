@@ -358,7 +358,9 @@ def read_graph(graph_or_path: Any) -> Any:
                 # paths' maps check every shape themselves
                 return nir.read(str(path), type_check=False)
         except Exception as error:  # h5py and nir raise many kinds
-            raise InputError(f"{str(path)!r} is not a NIR file nir can read: {error}") from None
+            reason = str(error) or (f"{type(error).__name__} with no message: a node type "
+                                    f"nir {getattr(nir, '__version__', '')} does not know?")
+            raise InputError(f"{str(path)!r} is not a NIR file nir can read: {reason}") from None
     if not isinstance(graph_or_path, nir.NIRGraph):
         raise InputError(f"from_nir takes a nir.NIRGraph or a path to a .nir file, not "
                          f"{type(graph_or_path).__name__}")
@@ -581,7 +583,8 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         n_pre = linear.matrix.shape[1]
         if linear.matrix.shape[0] != spec.n:
             raise InputError(f"the edges from {pre!r} to {post!r} give {linear.matrix.shape[0]} "
-                             f"values; node {post!r} has {spec.n} neurons")
+                             f"values; node {post!r} has {spec.n} neurons"
+                             + NEURONS_FROM_PARAMETERS)
         linear = _reordered(linear, orders.get(pre_name), orders.get(post_name))
         biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + linear.bias
         delay = max(linear.delay, 1) if (pre, post) in back else linear.delay
@@ -685,6 +688,12 @@ def _sparse_weights(matrix: Any, delay: int) -> Sparse:
 MAX_PATH_STEPS = 10_000  # edges walked while composing the paths between neuron nodes
 
 
+# (a neuron node's size is its parameters': NIR gives them per neuron; Sinabs writes scalars)
+NEURONS_FROM_PARAMETERS = (" (a neuron node has as many neurons as its parameters have "
+                           "values: scalar parameters make one neuron; give them the shape of "
+                           "the node's input)")
+
+
 def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],
            dt: float) -> list[tuple[str, str, LinearMap]]:
     """Every path of edge nodes from a vertex (an Input or a neuron node) to the next vertex
@@ -716,8 +725,10 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
                 except InputError as error:
                     raise InputError(f"node {post!r}: {error}") from None
             if step.matrix.shape[1] != linear.matrix.shape[0]:
+                origin = f" from node {start!r}" + (NEURONS_FROM_PARAMETERS if _kind(
+                    nodes[start]) in NIR_NODES else "")
                 raise InputError(f"node {post!r} ({kind}) takes {step.matrix.shape[1]} values; "
-                                 f"{linear.matrix.shape[0]} arrive")
+                                 f"{linear.matrix.shape[0]} arrive{origin}")
             walk(start, post, linear.then(step), seen + (post,))
 
     if _path_steps(after, vertices, nodes) > MAX_PATH_STEPS:

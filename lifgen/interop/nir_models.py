@@ -118,8 +118,10 @@ def _one(values: np.ndarray, what: str, key: str) -> float:
     unique = np.unique(values)
     if unique.size != 1:
         raise InputError(f"node {key!r}: snnTorch's import takes one {what} shared by all the "
-                         f"node's neurons (convention='snntorch'); it has {unique.size} "
-                         "different values (convention='nir' takes one per neuron)")
+                         f"node's neurons (convention='snntorch'; snnTorch 1.0's import_from_nir "
+                         f"asserts it too); it has {unique.size} different values. "
+                         "convention='nir' takes one per neuron, but runs NIR's continuous-time "
+                         "equations, not snnTorch's steps: its numbers differ from snnTorch's")
     return float(unique[0])
 
 
@@ -194,19 +196,23 @@ SNNTORCH_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
 
 # -- convention "sinabs": Sinabs 3.1's from_nir (IF only: its LIF reads tau in steps) ------------
 
-def _sinabs_if(node: Any, multi: bool) -> NeuronSpec:
+def _sinabs_if(node: Any, key: str, multi: bool) -> NeuronSpec:
     """sl.IAFSqueeze(spike_threshold=v_threshold, min_v_mem=-v_threshold): r and v_reset are
     not read, as Sinabs's import does not read them. With MultiSpike (`multi`, Sinabs's default)
-    its spikes are counts, which it emits to an Output node as they are."""
+    its spikes are counts, which it emits to an Output node as they are. A threshold of 0 or
+    below is refused: floor(v / threshold) is then infinite or counts down."""
     n = _size(node, "r", "v_threshold")
     vthr = _array(node, "v_threshold", n)
+    if not np.all(vthr > 0):
+        raise InputError(f"node {key!r}: Sinabs's IAF spikes floor(v / spike_threshold) times "
+                         f"a step, so its v_threshold must be > 0; it has {np.min(vthr):g}")
     params = {"threshold": vthr, "v_min": -vthr}
     if multi:
         return NeuronSpec(model_path("sinabs_iaf_multi"), n, params, {}, "I", emits="spikes")
     return NeuronSpec(model_path("sinabs_iaf"), n, params, {}, "I")
 
 
-SINABS_NODES: dict[str, Callable[[Any, bool], NeuronSpec]] = {"IF": _sinabs_if}
+SINABS_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {"IF": _sinabs_if}
 
 
 def neuron_spec(node: Any, key: str, convention: str, method: str | None,
@@ -224,7 +230,9 @@ def neuron_spec(node: Any, key: str, convention: str, method: str | None,
     if convention in SINABS_CONVENTIONS:
         if kind not in SINABS_NODES:
             raise InputError(f"node {key!r}: convention={convention!r} runs NIR's IF as "
-                             f"Sinabs's IAFSqueeze, not {kind} (convention='nir' runs "
-                             f"{', '.join(NIR_NODES)})")
-        return SINABS_NODES[kind](node, convention == "sinabs")
+                             f"Sinabs's IAFSqueeze, not {kind} (Sinabs's own LIF and ExpLeak "
+                             "read their time constants in steps; convention='nir' runs "
+                             f"{', '.join(NIR_NODES)} by NIR's continuous-time equations, "
+                             "whose numbers differ from Sinabs's)")
+        return SINABS_NODES[kind](node, key, convention == "sinabs")
     return NIR_NODES[kind](node, method)

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import InputError
 from ..results.network_result import NetworkResult
 from ..results.result import Result
-from ..runtime import memory
+from ..runtime import memory, prepare
 from ..runtime.network import Network
 from ..runtime.populations import SourcePopulation, SpikeRaster, Values
 from .nir_import import dense
@@ -27,13 +27,15 @@ def _interface(network: Any) -> Any:
 
 def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
             target: str = "c", record: dict | None = None,
-            spikes: str = "raster") -> NetworkResult:
+            spikes: str = "raster", threads: int = 1) -> NetworkResult:
     """Run `network` (from lifgen.from_nir) on `inputs`, one (T, batch, *shape) array per Input
     node; `result.outputs[name]` is each Output node's (T, batch, *shape) array, and
     `result[population]` each population's Result: its spikes as a (T, batch, n) raster, or
     with spikes="count" only their counts per neuron (`spike_count`; a population whose spikes
-    an Output node reads keeps its raster all the same, the others none). `record` names
-    populations or the graph's node keys ({"lif1.lif": ["V"]})."""
+    an Output node reads keeps its raster all the same, the others none), by population or by
+    the graph's node key (`result["lif1.lif"]`). `record` names populations or node keys
+    ({"lif1.lif": ["V"]}). `threads` > 1 runs batch rows on that many threads at once (the C
+    target; each row's numbers those of one thread)."""
     interface = _interface(network)
     try:  # np.float32, np.dtype("float32") or "f4" as its name
         dtype = np.dtype(dtype).name if dtype is not None else dtype
@@ -41,6 +43,7 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
         raise InputError(f"dtype is 'float64' or 'float32', got {dtype!r}") from None
     if spikes not in ("raster", "count"):
         raise InputError(f"spikes is 'raster' or 'count', got {spikes!r}")
+    threads = prepare.count(threads, "threads", 1, 1024)
     if record is not None and (not isinstance(record, Mapping) or not all(
             isinstance(states, (list, tuple)) and all(isinstance(s, str) for s in states)
             for states in record.values())):
@@ -64,7 +67,9 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
                 or (shape and array.ndim > 2 and tuple(array.shape[2:]) != tuple(shape)
                     and array.ndim != 3):
             raise InputError(f"inputs[{key!r}]: NIR's Input {key!r} takes (T, batch, "
-                             f"{', '.join(map(str, shape))}) arrays; got shape {array.shape}")
+                             f"{', '.join(map(str, shape))}) arrays"
+                             + (f" (or (T, batch, {n}))" if len(shape) > 1 else "")
+                             + f"; got shape {array.shape}")
         if 0 in array.shape[:2]:
             raise InputError(f"inputs[{key!r}]: at least one step and one sample; got shape "
                              f"{array.shape}")
@@ -73,17 +78,22 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
             raise InputError(f"inputs[{key!r}]: the network was made for batch="
                              f"{interface.batch}; the array has {array.shape[1]} rows")
         if steps is not None and (array.shape[0], array.shape[1]) != (steps, rows):
-            raise InputError("inputs: every Input node's array has the same T and batch")
+            raise InputError(f"inputs: every Input node's array has the same T and batch; "
+                             f"inputs[{key!r}] has (T, batch) = {array.shape[:2]}, the one "
+                             f"before {(steps, rows)}")
         steps, rows = array.shape[0], array.shape[1]
         if not np.issubdtype(array.dtype, np.number) and array.dtype != bool \
                 or np.iscomplexobj(array):
             raise InputError(f"inputs[{key!r}]: real numbers, not {array.dtype}")
-        source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if _binary(array) \
-            else Values(array)
+        try:
+            source = SpikeRaster(np.ascontiguousarray(array, np.uint8)) if _binary(array) \
+                else Values(array)
+        except InputError as error:
+            raise InputError(f"inputs[{key!r}]: {error}") from None
         sources[name] = SourcePopulation(name, source, n)
     if steps is None or rows is None:
         raise InputError("the graph has no Input node to feed")
-    simulator = _simulator(network, interface, sources, target, dtype)
+    simulator = _simulator(network, interface, sources, target, dtype, threads)
     # the states that feed Output nodes (a hidden population's are only traced when asked)
     feeding = {name for _, paths in interface.outputs.values() for name, _ in paths}
     traced = {name: [state] for name, state in interface.emits.items()
@@ -109,6 +119,7 @@ def run_nir(network: Network, inputs: Mapping[str, Any], dtype: str = "float64",
             _with_batch_axis(population)
     result.outputs = {key: _output(result, interface, key, paths, shape, steps, rows)
                       for key, (shape, paths) in interface.outputs.items()}
+    result.aliases = {key: name for key, name in interface.populations.items() if key != name}
     return result
 
 
@@ -156,13 +167,13 @@ KEPT_PROGRAMS = 8
 
 
 def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopulation],
-               target: str, dtype: str) -> Any:
+               target: str, dtype: str, threads: int = 1) -> Any:
     """The compiled network with these sources: built once per (target, dtype, source kinds
     and shapes: a program is specialised to its raster's strides) while the network's
     populations and projections stay the same objects, its sources swapped in for each run (a
     program reads their arrays at run time, so the kernels and their cache are reused: a run at
     batch 1 costs the simulation, not a compile)."""
-    key = (target, dtype, tuple((name, type(population.source).__name__,
+    key = (target, dtype, threads, tuple((name, type(population.source).__name__,
                                  _source_shape(population.source))
                                 for name, population in sources.items()))
     fingerprint = _fingerprint(network)
@@ -177,7 +188,7 @@ def _simulator(network: Network, interface: Any, sources: dict[str, SourcePopula
     run.populations.update(network.populations)
     run.populations.update(sources)
     run.projections.extend(network.projections)
-    simulator = run.compile(target=target, dtype=dtype)
+    simulator = run.compile(target=target, dtype=dtype, threads=threads)
     interface.simulators[key] = (fingerprint, simulator)
     while len(interface.simulators) > KEPT_PROGRAMS:  # the least recently used first
         del interface.simulators[next(iter(interface.simulators))]

@@ -39,7 +39,8 @@ class ByProjection(dict):
 
 @dataclass(repr=False)
 class NetworkResult:
-    """`result["exc"]` is population exc's Result (spikes, counts, traces, state, rates, plots).
+    """`result["exc"]` is population exc's Result (spikes, counts, traces, state, rates, plots);
+    a run_nir result takes the graph's node keys too (`result["lif1.lif"]`).
 
     `synapses[(pre, post, synapse)]` holds each plastic projection's final states: state ->
     array per synapse, in its Sparse's order ((batch..., n_synapses) with batch rows), after the
@@ -55,6 +56,8 @@ class NetworkResult:
     synapse_traces: dict = field(default_factory=ByProjection)
     outputs: dict = field(default_factory=dict)  # a NIR graph's Output nodes (lifgen.run_nir)
     pending: Pending | None = None  # what a continued run takes besides the states
+    # other names of populations: a NIR graph's node keys (lifgen.run_nir), result["1"]
+    aliases: dict = field(default_factory=dict)
 
     @property
     def state(self) -> State:
@@ -65,9 +68,12 @@ class NetworkResult:
                       if result.state}, self.pending)
 
     def __getitem__(self, name: str) -> Result:
+        name = name if name in self.populations else self.aliases.get(name, name)
         if name not in self.populations:
             raise InputError(f"no population {name!r} in this result; it has "
-                             f"{', '.join(self.populations)}")
+                             f"{', '.join(self.populations)}"
+                             + (f" (or by node key {', '.join(self.aliases)})"
+                                if self.aliases else ""))
         return self.populations[name]
 
     def __iter__(self) -> Iterator[str]:
