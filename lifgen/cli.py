@@ -95,7 +95,8 @@ def _parser() -> _Parser:
                      "KEY.spikes and KEY.state.NAME)")
     sim.add_argument("--force", action="store_true", help="overwrite existing --plot/--save files")
     sim.add_argument("--spikes", choices=("raster", "count", "events"), default="raster",
-                     help="keep the spike raster (default), counts only, or events")
+                     help="keep the spike raster (default), counts only, or events (a NIR "
+                          "graph: raster or count)")
     sim.add_argument("--threads", type=int, default=1,
                      help="OpenMP threads (uncoupled models; a NIR graph's batch rows)")
     sim.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -497,7 +497,8 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     floor(v/threshold) spikes per step) or "sinabs_single" (the same with SingleSpike);
     `convolutions` "kernel" (a path that is one Conv1d/Conv2d delivers from its kernel and
     geometry, projection kind "conv2d") or "sparse" (every structured path a lifgen.Sparse of
-    its generated synapses: the same numbers, bit for bit)."""
+    its generated synapses: the same numbers, bit for bit); `batch` the number of samples every
+    run_nir call must give (None: any)."""
     if convolutions not in ("kernel", "sparse"):
         raise InputError(f"convolutions must be 'kernel' or 'sparse', got {convolutions!r}")
     if convention not in CONVENTIONS:
