@@ -403,6 +403,10 @@ def _simulate_nir(args: argparse.Namespace) -> None:
             name = names[0]
         if name in inputs:
             raise InputError(f"--input {spec}: Input node {name!r} is given twice")
+        if not os.path.lexists(path):  # (a model's waveforms, such as const:1, are not a graph's)
+            raise InputError(f"--input {spec}: no file {path!r}; a NIR graph's input is a .npy "
+                             "file of a (T, batch, *shape) array, NAME=FILE.npy for one of "
+                             "several Input nodes")
         inputs[name] = read_npy(path, f"--input {spec}")  # whole, from a regular file
     save = final_path(args.save, "npz", args.force) if args.save else None
     result = run_nir(network, inputs, dtype=args.dtype, target=args.target, spikes=args.spikes,

@@ -259,6 +259,8 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
     assert np.load(out)["output"].sum() == 4
     assert main(["simulate", str(tmp_path / "missing.nir"), "--input", "x.npy"]) == 2
     assert "no NIR file" in capsys.readouterr().err
+    assert main(["simulate", str(HERE / "lif_norse.nir"), "--input", "const:1"]) == 2
+    assert "no file 'const:1'; a NIR graph's input is a .npy file" in capsys.readouterr().err
     # Sinabs's default import: the output is the MultiSpike counts of every step
     np.save(tmp_path / "x.npy", np.load(HERE / "conv_small_sinabs.npz")["x"])
     expected = np.load(HERE / "sinabs_multispike.npz")["small_out"]
