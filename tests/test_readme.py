@@ -112,3 +112,19 @@ def test_the_network_sweep_example_runs():
     assert data.noise_rate.attrs["units"] == "Hz" and data.exc_rate.values.sum() > 0
     np.testing.assert_allclose(data.noise_rate.mean(["noise_neuron", "seed", "exc.b"]),
                                [5.0, 10.0], rtol=0.3)
+
+
+def test_the_nir_example_runs(tmp_path, monkeypatch):
+    """The NIR section's example, on its file in this repository: it runs, its outputs and
+    spikes have the shapes the comments give, and to_nir writes the graph back."""
+    pytest.importorskip("nir")
+    code = _block_after("## NIR", "# the NIR paper's Braille RNN")
+    root = Path(__file__).resolve().parent.parent
+    code = code.replace('"tests/reference/nir/', f'"{root}/tests/reference/nir/')
+    monkeypatch.chdir(tmp_path)
+    x = (np.random.default_rng(1).random((50, 2, 12)) < 0.2).astype(np.uint8)
+    scope = {"lifgen": lifgen, "x": x}
+    exec(compile(code, "README.md (NIR)", "exec"), scope)
+    assert scope["result"].outputs["output"].shape == (50, 2, 7)
+    assert scope["result"]["lif1_lif"].spikes.shape == (50, 2, 38)
+    assert (tmp_path / "back.nir").is_file()
