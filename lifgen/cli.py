@@ -413,6 +413,14 @@ def _simulate_nir(args: argparse.Namespace) -> None:
                      threads=args.threads)
     for key, value in result.outputs.items():
         print(f"output {key}: shape {value.shape}, sum {float(np.sum(value)):g}")
+    interface: Any = network.nir  # type: ignore[attr-defined]
+    sources = {name for name, _ in interface.inputs.values()}
+    if args.convention == "nir" and not any(np.any(p.spike_count) for k, p in
+                                            result.populations.items() if k not in sources):
+        print(f"no neuron spiked: under --convention nir the nodes follow NIR's continuous-time "
+              f"equations in steps of dt = {interface.dt:g} s (--dt); a graph exported by "
+              "snnTorch or Sinabs runs as that tool imports it with --convention snntorch or "
+              "--convention sinabs")
     if save:
         arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in result.outputs.items()}
         arrays.update(_node_arrays(network.nir, result))  # type: ignore[attr-defined]

@@ -261,6 +261,14 @@ def test_the_cli_simulates_a_nir_graph(tmp_path, capsys):
     assert "no NIR file" in capsys.readouterr().err
     assert main(["simulate", str(HERE / "lif_norse.nir"), "--input", "const:1"]) == 2
     assert "no file 'const:1'; a NIR graph's input is a .npy file" in capsys.readouterr().err
+    # a Sinabs graph run by NIR's own equations (the default) spikes nowhere: a hint says why
+    np.save(tmp_path / "x20.npy", np.load(HERE / "conv_small_sinabs.npz")["x"][:20])
+    assert main(["simulate", str(HERE / "conv_small.nir"), "--input",
+                 str(tmp_path / "x20.npy")]) == 0
+    assert "no neuron spiked: under --convention nir" in capsys.readouterr().out
+    assert main(["simulate", str(HERE / "conv_small.nir"), "--input", str(tmp_path / "x20.npy"),
+                 "--convention", "sinabs"]) == 0
+    assert "no neuron spiked" not in capsys.readouterr().out
     # Sinabs's default import: the output is the MultiSpike counts of every step
     np.save(tmp_path / "x.npy", np.load(HERE / "conv_small_sinabs.npz")["x"])
     expected = np.load(HERE / "sinabs_multispike.npz")["small_out"]
