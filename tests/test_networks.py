@@ -386,3 +386,33 @@ def test_a_network_program_reads_and_writes_aligned_buffers():
     rest = simulator.run(18, record={"a": ["V"]}, initial=first.state)
     assert np.array_equal(np.concatenate([first["a"].traces["V"], rest["a"].traces["V"]]),
                           whole["a"].traces["V"])
+
+
+@pytest.mark.parametrize("b_first", [False, True])
+def test_a_population_of_spike_counts_delivers_its_counts_wherever_its_projection_runs(b_first):
+    """A population whose spikes are counts (Sinabs's MultiSpike) multiplies each event by its
+    count, read from its count state: through a dense projection pushed in its own step, and a
+    direct one (added straight into the target state) delivered in the step of a population
+    that steps after it (b added after a) or before it (b first): the target sums count x weight
+    of the step before, as NumPy does (integer weights: exact)."""
+    from lifgen.interop.nir_models import model_path
+    rng = np.random.default_rng(9)
+    x = rng.random((40, 2, 30)) < 0.4
+    w_in = rng.uniform(0.0, 0.5, (20, 30))
+    w_out = rng.integers(-2, 3, (6, 20)).astype(float)
+    net = lifgen.Network()
+    net.add_source("x", x)
+    counter = kicked(parameters={"alpha": 1.0, "beta": 0.0}, spike={"condition": "V > 1e300"})
+    if b_first:
+        net.add("b", counter, 6)
+    net.add("a", model_path("sinabs_iaf_multi"), 20, params={"threshold": 0.3})
+    if not b_first:
+        net.add("b", counter, 6)
+    net.connect("x", "a", "I", w_in, delay=0)
+    net.connect("a", "b", "exc", w_out, delay=1)
+    result = net.compile().run(40, record={"a": ["spikes"], "b": ["g"]}, spikes="raster")
+    counts = result["a"].traces["spikes"]
+    assert counts.max() > 1  # steps of several spikes
+    expected = np.cumsum(np.concatenate([np.zeros((1, 2, 6)), counts[:-1] @ w_out.T]), axis=0)
+    assert np.array_equal(result["b"].traces["g"], expected)
+    assert np.array_equal(result["a"].spike_count, counts.sum(axis=0))
