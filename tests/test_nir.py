@@ -93,10 +93,12 @@ def test_the_braille_rnn_equals_snntorchs_import(name):
     assert np.array_equal(counted.outputs["output"], ref["spk2"] != 0)
 
 
-@pytest.mark.parametrize("name", ["lif_norse", "braille_noDelay_bias_zero"])
-def test_to_nir_of_from_nir_is_the_graph(name):
+@pytest.mark.parametrize("name, convention", [("lif_norse", "nir"),
+                                              ("braille_noDelay_bias_zero", "nir"),
+                                              ("sinabs_lif", "sinabs")])
+def test_to_nir_of_from_nir_is_the_graph(name, convention):
     graph = nir.read(str(HERE / f"{name}.nir"))
-    back = lifgen.to_nir(lifgen.from_nir(graph))
+    back = lifgen.to_nir(lifgen.from_nir(graph, convention=convention))
 
     def same(a, b):
         assert set(a.nodes) == set(b.nodes) and sorted(a.edges) == sorted(b.edges)
@@ -147,19 +149,35 @@ def _chain(neuron, n_in=4, n=8, after=False):
 
 
 def test_an_outside_users_graphs_get_errors_that_name_the_cause(tmp_path):
-    """A neuron node with scalar parameters (as Sinabs writes its LIF) is one neuron: the error
-    names that node and says so, not only the Affine after it; a Sinabs IF threshold of 0 or
-    below is refused (0 made NaN, -1 silent neurons); snnTorch's per-neuron thresholds are
-    refused saying that convention='nir' changes the numbers; a file whose node type nir cannot
-    read says so where nir gave no message."""
-    scalar = nir.LIF(tau=np.array(5e-3), r=np.array(1.0), v_leak=np.array(0.0),
-                     v_threshold=np.array(0.5), v_reset=np.array(0.0))
+    """A neuron node with scalar parameters (as Sinabs writes its LIF) has as many neurons as
+    the edges into it deliver, as the tools that write it broadcast them: the same numbers as
+    its parameters given per neuron, the graph's node left as it was and written back as
+    scalars; parameters of shape (1,) are one neuron, and the error names that node and says
+    so, not only the Affine after it; a Sinabs IF threshold of 0 or below is refused (0 made
+    NaN, -1 silent neurons); snnTorch's per-neuron thresholds are refused saying that
+    convention='nir' changes the numbers; a file whose node type nir cannot read says so where
+    nir gave no message."""
+    fields = dict(tau=5e-3, r=1.0, v_leak=0.0, v_threshold=0.5, v_reset=0.0)
+    scalar = nir.LIF(**{k: np.array(v) for k, v in fields.items()})
+    x = np.random.default_rng(2).random((30, 2, 4)) * 3
+    for after in (True, False):
+        graph = _chain(scalar, after=after)
+        net = lifgen.from_nir(graph)
+        assert net.populations["cell"].n == 8 and np.ndim(graph.nodes["cell"].tau) == 0
+        per_neuron = lifgen.from_nir(_chain(nir.LIF(**{k: np.full(8, v) for k, v in
+                                                       fields.items()}), after=after))
+        ours = lifgen.run_nir(net, {"input": x})
+        assert ours["cell"].spike_count.sum() > 0
+        assert np.array_equal(ours["cell"].spikes,
+                              lifgen.run_nir(per_neuron, {"input": x})["cell"].spikes)
+        assert np.ndim(lifgen.to_nir(net).nodes["cell"].tau) == 0
+    one = nir.LIF(**{k: np.array([v]) for k, v in fields.items()})
     for after, message in ((True, r"node 'fc2' \(Affine\) takes 8 values; 1 arrive from node "
                                    r"'cell' \(a neuron node has as many neurons as its "
-                                   r"parameters have values: scalar parameters make one"),
+                                   r"parameters have values, .* shape \(1,\) make one neuron"),
                            (False, r"node 'cell' has 1 neurons \(a neuron node has as many")):
         with pytest.raises(InputError, match=message):
-            lifgen.from_nir(_chain(scalar, after=after))
+            lifgen.from_nir(_chain(one, after=after))
     for threshold in (0.0, -1.0):
         cell = nir.IF(r=np.ones(8), v_threshold=np.full(8, threshold), v_reset=np.zeros(8))
         with pytest.raises(InputError, match=rf"node 'cell': Sinabs's IAF .* v_threshold must "
@@ -432,6 +450,82 @@ def test_the_default_sinabs_import_emits_multispike_counts(case, graph, events, 
     single = lifgen.run_nir(lifgen.from_nir(HERE / graph, convention="sinabs_single"),
                             {"input": x}, dtype=dtype).outputs["output"]
     assert not np.array_equal(single.reshape(out.shape), out != 0)
+
+
+@pytest.mark.parametrize("convention, prefix, dtype", [
+    ("sinabs", "", "float64"), ("sinabs_single", "single_", "float64"),
+    ("sinabs", "", "float32")])
+def test_sinabs_lif_and_expleak_layers_equal_sinabs(convention, prefix, dtype):
+    """A network built in Sinabs (Linear -> LIFSqueeze -> Linear -> LIFSqueeze -> Linear ->
+    ExpLeakSqueeze, per-neuron tau_mem in steps and thresholds) written by sinabs.nir.to_nir and
+    run by Sinabs's from_nir of the file (make_nir_sinabs_lif_refs.py): under convention="sinabs"
+    (MultiSpike: 1,120 places where a layer fires several spikes a step) and "sinabs_single" each
+    LIF layer's spikes equal Sinabs's at every step and the ExpLeak's v, the output, to 1e-12 in
+    float64 (to 1e-5 in float32, the spikes the same); convention="nir" reads tau in seconds
+    and differs."""
+    ref = np.load(HERE / "sinabs_lif_sinabs.npz")
+    suffix = "_32" if dtype == "float32" else ""
+    out_key = "out32" if dtype == "float32" else f"{prefix}out"
+    net = lifgen.from_nir(HERE / "sinabs_lif.nir", convention=convention)
+    multi = convention == "sinabs"
+    record = {"1": ["spikes"], "3": ["spikes"]} if multi else None
+    result = lifgen.run_nir(net, {"input": ref["x"]}, dtype=dtype, record=record)
+    out = result.outputs["output"]
+    assert out.shape == ref[out_key].shape and np.ptp(ref[out_key]) > 5
+    assert np.max(np.abs(out - ref[out_key])) < (1e-5 if dtype == "float32" else 1e-12)
+    for key in ("1", "3"):
+        expected = ref[f"{prefix}spikes{key}{suffix}"]
+        assert np.array_equal(result[key].spikes, expected > 0)
+        assert np.array_equal(result[key].spike_count, expected.sum(0))
+        if multi:  # the number of spikes of every step
+            assert np.array_equal(result[key].traces["spikes"], expected)
+    if multi:
+        assert (ref["spikes1"] > 1).sum() + (ref["spikes3"] > 1).sum() > 1000
+    continuous = lifgen.run_nir(lifgen.from_nir(HERE / "sinabs_lif.nir"), {"input": ref["x"]},
+                                dtype=dtype)
+    assert np.max(np.abs(continuous.outputs["output"] - ref[out_key])) > 1
+
+
+def test_a_sinabs_network_of_scalar_time_constants_equals_sinabs():
+    """Sinabs writes a layer's single tau_mem and threshold as scalars (sinabs_lif_scalar.nir:
+    Conv2d -> LIFSqueeze(tau_mem 5) -> SumPool2d -> Flatten -> Linear -> ExpLeakSqueeze(tau_mem
+    3)): each such node has as many neurons as its input (the LIF 4 x 8 x 8, numbered
+    channels-last), and the LIF's spike counts of every step and the ExpLeak's v equal those of
+    Sinabs's import of the graph (make_nir_sinabs_lif_refs.py) in float64."""
+    ref = np.load(HERE / "sinabs_lif_scalar_sinabs.npz")
+    net = lifgen.from_nir(HERE / "sinabs_lif_scalar.nir", convention="sinabs")
+    assert net.populations["n_1"].n == 256 and net.populations["n_5"].n == 5
+    result = lifgen.run_nir(net, {"input": ref["x"]}, record={"1": ["spikes"]})
+    assert (ref["spikes1"] > 1).sum() > 1000
+    assert np.array_equal(result["1"].traces["spikes"].reshape(ref["spikes1"].shape),
+                          ref["spikes1"])
+    assert np.max(np.abs(result.outputs["output"] - ref["out"])) < 1e-12
+
+
+def test_what_sinabs_s_import_refuses_is_refused():
+    """Sinabs's from_nir raises for a LIF's or LI's v_leak other than 0 and an LI's r other
+    than 1: so does convention="sinabs", naming the node and the field; a LIF's threshold of 0
+    is refused as an IF's is; a node type Sinabs has no layer for names those it has."""
+    def lif(**changed):
+        fields = dict(tau=np.full(8, 5.0), r=np.ones(8), v_leak=np.zeros(8),
+                      v_threshold=np.ones(8), v_reset=np.zeros(8))
+        return nir.LIF(**{**fields, **changed})
+    li = dict(tau=np.full(8, 5.0), r=np.ones(8), v_leak=np.zeros(8))
+    for cell, message in (
+            (lif(v_leak=np.full(8, 0.5)), r"node 'cell': Sinabs's import of LIF as LIFSqueeze "
+                                          r"requires v_leak = 0 .*; it has 0.5"),
+            (nir.LI(**{**li, "r": np.full(8, 2.0)}), r"node 'cell': .* LI as ExpLeakSqueeze "
+                                                      r"requires r = 1 .*; it has 2"),
+            (nir.LI(**{**li, "v_leak": np.full(8, -1.0)}), r"requires v_leak = 0"),
+            (lif(v_threshold=np.zeros(8)), r"Sinabs's LIF spikes floor\(v / spike_threshold\) "
+                                           r"times a step, so its v_threshold must be > 0"),
+            (nir.CubaLIF(tau_syn=np.full(8, 5.0), tau_mem=np.full(8, 5.0), r=np.ones(8),
+                         v_leak=np.zeros(8), v_threshold=np.ones(8), v_reset=np.zeros(8),
+                         w_in=np.ones(8)),
+             r"Sinabs's from_nir has no CubaLIF; with convention='sinabs' the neuron nodes are "
+             r"IF, LIF, LI")):
+        with pytest.raises(InputError, match=message):
+            lifgen.from_nir(_chain(cell), convention="sinabs")
 
 
 # -- methods, conventions and discrete nodes -----------------------------------------------------

@@ -113,6 +113,8 @@ def _like(original: Any, value: Any) -> np.ndarray:
     if original is None:
         return array.astype(np.float32)
     original = np.asarray(original)
+    if original.ndim == 0 and array.size and np.all(array == array.reshape(-1)[0]):
+        return np.asarray(array.reshape(-1)[0], original.dtype)  # (broadcast by from_nir)
     if array.size == original.size:  # (a population keeps a node's (c, h, w) array flat)
         return array.astype(original.dtype).reshape(original.shape)
     if array.size == 1:

@@ -11,6 +11,7 @@ InputError that names it and lists those supported."""
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from numbers import Integral, Real
@@ -493,8 +494,9 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     1e-4 by default, and always under convention="snntorch"); `method` the integration method
     of the continuous nodes ("exact" by default: NIR's continuous time; an unknown name is an
     InputError); `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for
-    number), "sinabs" (Sinabs 3.1's from_nir: IF as IAFSqueeze with its default MultiSpike,
-    floor(v/threshold) spikes per step) or "sinabs_single" (the same with SingleSpike);
+    number), "sinabs" (Sinabs 3.1's from_nir: IF and LIF as IAFSqueeze and LIFSqueeze with their
+    default MultiSpike, floor(v/threshold) spikes per step, LI as ExpLeakSqueeze, tau in
+    steps) or "sinabs_single" (the same with SingleSpike);
     `convolutions` "kernel" (a path that is one Conv1d/Conv2d delivers from its kernel and
     geometry, projection kind "conv2d") or "sparse" (every structured path a lifgen.Sparse of
     its generated synapses: the same numbers, bit for bit); `batch` the number of samples every
@@ -531,6 +533,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     network = Network(dt=None if convention in DISCRETE_CONVENTIONS else f"{dt!r} s")
     interface = Interface(graph, convention, dt, method, batch)
     vertices = {k for k, v in nodes.items() if _kind(v) in NIR_NODES or _kind(v) == "Input"}
+    nodes = _sized_by_their_input(nodes, edges, vertices, dt)
     recurrent = _snntorch_recurrent(nodes, edges) if convention == "snntorch" else set()
     taken: set[str] = set()
     specs: dict[str, NeuronSpec] = {}
@@ -691,14 +694,54 @@ MAX_PATH_STEPS = 10_000  # edges walked while composing the paths between neuron
 
 # (a neuron node's size is its parameters': NIR gives them per neuron; Sinabs writes scalars)
 NEURONS_FROM_PARAMETERS = (" (a neuron node has as many neurons as its parameters have "
-                           "values: scalar parameters make one neuron; give them the shape of "
-                           "the node's input)")
+                           "values, or, where every one is a scalar, as the edges into it "
+                           "deliver; parameters of shape (1,) make one neuron)")
+
+
+def _scalar_node(node: Any) -> bool:
+    """Whether a neuron node's parameters are all scalars (0-d), as Sinabs and Norse write a
+    layer's shared tau and threshold: the node takes its size from its input."""
+    values = [v for k, v in vars(node).items()
+              if k not in ("input_type", "output_type", "metadata") and not isinstance(v, str)]
+    return bool(values) and all(np.ndim(v) == 0 for v in values)
+
+
+def _broadcast(node: Any, shape: tuple[int, ...]) -> Any:
+    """A copy of a neuron node with its scalar parameters as arrays of `shape` (the graph's
+    own node is left as it is)."""
+    sized = copy.copy(node)
+    for key, value in vars(node).items():
+        if key not in ("input_type", "output_type", "metadata") and np.ndim(value) == 0 \
+                and not isinstance(value, str):
+            setattr(sized, key, np.full(shape, value, np.asarray(value).dtype))
+    return sized
+
+
+def _sized_by_their_input(nodes: dict[str, Any], edges: list[tuple[str, str]],
+                          vertices: set[str], dt: float) -> dict[str, Any]:
+    """The nodes with each neuron node of scalar parameters sized by the edges into it (as
+    the tools that write such nodes broadcast them), from the Inputs on; one that no sized
+    node reaches stays one neuron."""
+    unsized = {k for k in vertices if _kind(nodes[k]) in NIR_NODES and _scalar_node(nodes[k])}
+    nodes = dict(nodes)
+    while unsized:
+        arriving = {post: linear for _, post, linear
+                    in _paths(nodes, edges, vertices, dt, starts=vertices - unsized)
+                    if post in unsized}
+        if not arriving:
+            break
+        for key, linear in arriving.items():
+            n = linear.matrix.shape[0]
+            nodes[key] = _broadcast(nodes[key], linear.shape if math.prod(linear.shape) == n
+                                    else (n,))
+        unsized -= set(arriving)
+    return nodes
 
 
 def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],
-           dt: float) -> list[tuple[str, str, LinearMap]]:
-    """Every path of edge nodes from a vertex (an Input or a neuron node) to the next vertex
-    or Output node, composed into one LinearMap."""
+           dt: float, starts: set[str] | None = None) -> list[tuple[str, str, LinearMap]]:
+    """Every path of edge nodes from a vertex (an Input or a neuron node; those of `starts`
+    only, if given) to the next vertex or Output node, composed into one LinearMap."""
     after: dict[str, list[str]] = {}
     for pre, post in edges:
         after.setdefault(pre, []).append(post)
@@ -735,7 +778,7 @@ def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[st
     if _path_steps(after, vertices, nodes) > MAX_PATH_STEPS:
         raise InputError(f"the graph's edge nodes form more than {MAX_PATH_STEPS} steps of paths "
                          "between its neuron nodes; lifgen composes each path")
-    for vertex in sorted(vertices, key=list(nodes).index):
+    for vertex in sorted(vertices if starts is None else starts, key=list(nodes).index):
         node = nodes[vertex]
         if _kind(node) == "Input":
             shape = _shape(node, "input") or _shape(node, "output")

@@ -2,8 +2,9 @@
 per-neuron parameter arrays) to the model file in models/nir/ written from its equations and the
 population's parameters and options, under a convention ("nir": NIR's continuous time at dt, any
 method; "snntorch": snnTorch 1.0's import_from_nir, its discrete maps and rounding; "sinabs":
-Sinabs 3.1's from_nir, its IF as IAFSqueeze with its default MultiSpike, floor(v/threshold)
-spikes per step; "sinabs_single": the same with SingleSpike, one spike per step)."""
+Sinabs 3.1's from_nir, its IF and LIF as IAFSqueeze and LIFSqueeze with their default
+MultiSpike, floor(v/threshold) spikes per step, and LI as ExpLeakSqueeze, tau in steps;
+"sinabs_single": the same with SingleSpike, one spike per step)."""
 
 from __future__ import annotations
 
@@ -194,25 +195,65 @@ SNNTORCH_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
     "LIF": _snntorch_lif, "CubaLIF": _snntorch_cubalif, "IF": _snntorch_if}
 
 
-# -- convention "sinabs": Sinabs 3.1's from_nir (IF only: its LIF reads tau in steps) ------------
+# -- convention "sinabs": Sinabs 3.1's from_nir (its LIF and ExpLeak read tau in steps) ----------
+
+def _sinabs_threshold(node: Any, key: str, n: int, layer: str) -> np.ndarray:
+    """A Sinabs layer's spike_threshold (the node's v_threshold), refused where 0 or below:
+    floor(v / threshold) is then infinite or counts down."""
+    vthr = _array(node, "v_threshold", n)
+    if not np.all(vthr > 0):
+        raise InputError(f"node {key!r}: Sinabs's {layer} spikes floor(v / spike_threshold) "
+                         f"times a step, so its v_threshold must be > 0; it has {np.min(vthr):g}")
+    return vthr
+
+
+def _sinabs_zero(node: Any, key: str, attribute: str, value: float, layer: str) -> None:
+    """Refuse what Sinabs's import refuses (a ValueError there): v_leak other than 0, an
+    ExpLeak's r other than 1."""
+    values = _array(node, attribute)
+    if not np.all(values == value):
+        raise InputError(f"node {key!r}: Sinabs's import of {type(node).__name__} as {layer} "
+                         f"requires {attribute} = {value:g} (it raises otherwise); it has "
+                         f"{values[values != value][0]:g}. convention='nir' runs NIR's "
+                         "continuous-time equations, whose numbers differ from Sinabs's")
+
 
 def _sinabs_if(node: Any, key: str, multi: bool) -> NeuronSpec:
     """sl.IAFSqueeze(spike_threshold=v_threshold, min_v_mem=-v_threshold): r and v_reset are
     not read, as Sinabs's import does not read them. With MultiSpike (`multi`, Sinabs's default)
-    its spikes are counts, which it emits to an Output node as they are. A threshold of 0 or
-    below is refused: floor(v / threshold) is then infinite or counts down."""
+    its spikes are counts, which it emits to an Output node as they are."""
     n = _size(node, "r", "v_threshold")
-    vthr = _array(node, "v_threshold", n)
-    if not np.all(vthr > 0):
-        raise InputError(f"node {key!r}: Sinabs's IAF spikes floor(v / spike_threshold) times "
-                         f"a step, so its v_threshold must be > 0; it has {np.min(vthr):g}")
+    vthr = _sinabs_threshold(node, key, n, "IAF")
     params = {"threshold": vthr, "v_min": -vthr}
     if multi:
         return NeuronSpec(model_path("sinabs_iaf_multi"), n, params, {}, "I", emits="spikes")
     return NeuronSpec(model_path("sinabs_iaf"), n, params, {}, "I")
 
 
-SINABS_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {"IF": _sinabs_if}
+def _sinabs_lif(node: Any, key: str, multi: bool) -> NeuronSpec:
+    """sl.LIFSqueeze(tau_mem=tau, spike_threshold=v_threshold, norm_input=False): tau in
+    steps, no floor on v; r and v_reset are not read, as Sinabs's import does not read them."""
+    _sinabs_zero(node, key, "v_leak", 0.0, "LIFSqueeze")
+    n = _size(node, "tau", "r", "v_threshold")
+    params = {"tau": _array(node, "tau", n),
+              "threshold": _sinabs_threshold(node, key, n, "LIF")}
+    if multi:
+        return NeuronSpec(model_path("sinabs_lif_multi"), n, params, {}, "I", emits="spikes")
+    return NeuronSpec(model_path("sinabs_lif"), n, params, {}, "I")
+
+
+def _sinabs_li(node: Any, key: str, multi: bool) -> NeuronSpec:
+    """sl.ExpLeakSqueeze(tau_mem=tau, norm_input=False): v <- exp(-1/tau) v + I, tau in steps;
+    its output is v."""
+    _sinabs_zero(node, key, "v_leak", 0.0, "ExpLeakSqueeze")
+    _sinabs_zero(node, key, "r", 1.0, "ExpLeakSqueeze")
+    n = _size(node, "tau", "r", "v_leak")
+    return NeuronSpec(model_path("sinabs_expleak"), n, {"tau": _array(node, "tau", n)}, {}, "I",
+                      emits="v")
+
+
+SINABS_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
+    "IF": _sinabs_if, "LIF": _sinabs_lif, "LI": _sinabs_li}
 
 
 def neuron_spec(node: Any, key: str, convention: str, method: str | None,
@@ -229,9 +270,9 @@ def neuron_spec(node: Any, key: str, convention: str, method: str | None,
         return SNNTORCH_NODES[kind](node, key, recurrent)
     if convention in SINABS_CONVENTIONS:
         if kind not in SINABS_NODES:
-            raise InputError(f"node {key!r}: convention={convention!r} runs NIR's IF as "
-                             f"Sinabs's IAFSqueeze, not {kind} (Sinabs's own LIF and ExpLeak "
-                             "read their time constants in steps; convention='nir' runs "
+            raise InputError(f"node {key!r}: Sinabs's from_nir has no {kind}; with "
+                             f"convention={convention!r} the neuron nodes are "
+                             f"{', '.join(SINABS_NODES)} (convention='nir' runs "
                              f"{', '.join(NIR_NODES)} by NIR's continuous-time equations, "
                              "whose numbers differ from Sinabs's)")
         return SINABS_NODES[kind](node, key, convention == "sinabs")

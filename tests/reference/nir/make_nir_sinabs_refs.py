@@ -29,7 +29,7 @@ import numpy as np
 import sinabs.layers as sl
 import torch
 import torch.nn.functional as F
-from sinabs.activation import MultiSpike, SingleSpike
+from sinabs_spikes64 import MultiSpike64, SingleSpike64
 from sinabs.nir import from_nir
 
 HERE = Path(__file__).resolve().parent
@@ -38,23 +38,6 @@ torch.set_default_dtype(torch.float64)
 
 def events(shape, seed, p):
     return (np.random.default_rng(seed).random(shape) < p).astype(np.float64)
-
-
-class SingleSpike64(SingleSpike):
-    """Sinabs's SingleSpike, its spikes in v's float type (Sinabs casts them to float32, which
-    the float64 layers after it refuse)."""
-
-    @staticmethod
-    def forward(ctx, v_mem, spike_threshold, surrogate_grad_fn):
-        return SingleSpike.forward(ctx, v_mem, spike_threshold, surrogate_grad_fn).to(v_mem.dtype)
-
-
-class MultiSpike64(MultiSpike):
-    """Sinabs's MultiSpike (the import's default), its spike counts in v's float type."""
-
-    @staticmethod
-    def forward(ctx, v_mem, spike_threshold, surrogate_grad_fn):
-        return MultiSpike.forward(ctx, v_mem, spike_threshold, surrogate_grad_fn).to(v_mem.dtype)
 
 
 def run_sinabs(graph, x, single=True):
