@@ -25,6 +25,7 @@ from .results.outputs import final_path, publish, save_arrays, save_figure
 from .codegen.compiler import dt_in_model_unit
 from .ir.written import to_text
 from .targets import target_names
+from .interop.nir_models import CONVENTIONS
 
 if TYPE_CHECKING:
     from dask.distributed import Client
@@ -72,10 +73,9 @@ def _parser() -> _Parser:
     sim = commands.add_parser("simulate", help="simulate a population and summarise, plot or save it")
     sim.add_argument("model", help="model name, path to a .toml file, or a NIR graph (.nir: "
                      "--input in.npy or NAME=in.npy, one (T, batch, *shape) array per Input node)")
-    sim.add_argument("--convention", choices=("nir", "snntorch", "sinabs", "sinabs_single"),
-                     default="nir",
+    sim.add_argument("--convention", choices=CONVENTIONS, default="nir",
                      help="a .nir graph's semantics: NIR's continuous time, or the import of "
-                     "snnTorch or Sinabs (MultiSpike; sinabs_single: SingleSpike)")
+                     "snnTorch, Sinabs (MultiSpike; sinabs_single: SingleSpike) or Norse")
     _run_length(sim, "population size (default 1)")
     sim.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                      help="const:A, step:A@S, pulse:A@S:E or a .npy file (repeatable)")
@@ -419,8 +419,8 @@ def _simulate_nir(args: argparse.Namespace) -> None:
                                             result.populations.items() if k not in sources):
         print(f"no neuron spiked: under --convention nir the nodes follow NIR's continuous-time "
               f"equations in steps of dt = {interface.dt:g} s (--dt); a graph exported by "
-              "snnTorch or Sinabs runs as that tool imports it with --convention snntorch or "
-              "--convention sinabs")
+              "snnTorch, Sinabs or Norse runs as that tool imports it with --convention "
+              "snntorch, sinabs or norse")
     if save:
         arrays: dict[str, Any] = {str(k): np.asarray(v) for k, v in result.outputs.items()}
         arrays.update(_node_arrays(network.nir, result))  # type: ignore[attr-defined]

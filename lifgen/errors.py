@@ -54,6 +54,11 @@ class NumericalWarning(RuntimeWarning):
     """A simulation produced NaN or infinite values, or a method is unstable at the chosen dt."""
 
 
+class ConventionWarning(UserWarning):
+    """A NIR graph imported under a tool's convention has a field that tool's import does not
+    read (Norse's r and v_reset): lifgen follows the tool, and says so."""
+
+
 class PerformanceWarning(UserWarning):
     """A run spends its time on something other than simulating (a GPU run copying more to the
     host than it computes)."""

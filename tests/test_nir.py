@@ -2,7 +2,9 @@
 its exact event-based algorithm, its Braille RNN against snnTorch 1.0's import, the round trip,
 the errors, and the real-valued source bit for bit on the Python test target."""
 
+import dataclasses
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 
 import lifgen
 from lifgen import targets
-from lifgen.errors import InputError
+from lifgen.errors import ConventionWarning, InputError
 
 nir = pytest.importorskip("nir")
 HERE = Path(__file__).resolve().parent / "reference" / "nir"
@@ -526,6 +528,70 @@ def test_what_sinabs_s_import_refuses_is_refused():
              r"IF, LIF, LI")):
         with pytest.raises(InputError, match=message):
             lifgen.from_nir(_chain(cell), convention="sinabs")
+
+
+@pytest.mark.parametrize("dtype, suffix, tolerance", [("float32", "", 1e-6),
+                                                       ("float64", "64", 1e-12)])
+def test_the_norse_convention_equals_norse(dtype, suffix, tolerance):
+    """convention="norse" is Norse 1.1's from_nir (make_nir_norse_refs.py): a graph of LIF
+    (v_leak 0.05), CubaLIF (r, w_in, v_leak 0.1) and IF layers, run a step at a time at Norse's
+    dt = 1e-3 (forward Euler, reset to 0, the LIF's and the synapse's states starting at
+    v_leak): every layer's spikes at every step equal Norse's, and the LIF's v to 1e-6 in
+    float32 (1e-12 in float64, where Norse keeps its cells' parameters in float32 as lifgen
+    does); the dt/tau factor is the float32 product Norse computes."""
+    ref = np.load(HERE / "norse_ff_norse.npz")
+    net = lifgen.from_nir(HERE / "norse_ff.nir", convention="norse")
+    assert np.array_equal(np.float32(net.populations["lif"].params["dt_over_tau"]),
+                          ref["k_lif"])
+    result = lifgen.run_nir(net, {"input": ref["x"]}, dtype=dtype, record={"lif": ["v"]})
+    for key in ("lif", "cubalif"):
+        assert ref[key + suffix].sum() > 100
+        assert np.array_equal(result[key].spikes, ref[key + suffix] > 0)
+    assert np.array_equal(result.outputs["output"], ref["out" + suffix])
+    assert np.max(np.abs(result["lif"].traces["v"] - ref["lif_v" + suffix])) < tolerance
+    started_at_rest = lifgen.from_nir(HERE / "norse_ff.nir", convention="norse")
+    started_at_rest.populations["lif"] = dataclasses.replace(
+        started_at_rest.populations["lif"], initial={})
+    other = lifgen.run_nir(started_at_rest, {"input": ref["x"]}, dtype=dtype)
+    assert not np.array_equal(other["lif"].spikes, ref["lif" + suffix] > 0)
+
+
+def test_the_papers_lif_under_norse_s_import():
+    """The NIR paper's LIF (lif_norse.nir) as Norse imports it at the paper's dt = 1e-4 (a
+    forward-Euler LIFBoxCell) on the paper's input current: the same spikes and v, float32."""
+    ref = np.load(HERE / "lif_norse_norse.npz")
+    net = lifgen.from_nir(HERE / "lif_norse.nir", convention="norse", dt=1e-4)
+    result = lifgen.run_nir(net, {"input": ref["current"].reshape(-1, 1, 1)}, dtype="float32",
+                            record={"1": ["v"]})
+    assert ref["z"].sum() >= 3
+    assert np.array_equal(result["1"].spikes.reshape(-1), ref["z"].reshape(-1) > 0)
+    assert np.max(np.abs(result["1"].traces["v"].reshape(-1) - ref["v"].reshape(-1))) < 1e-6
+
+
+def test_what_norse_s_import_does_not_read_is_said():
+    """Norse's import does not read a LIF's or IF's r (it warns) or any v_reset (it resets to
+    0): convention="norse" follows it and warns, naming the node and the field; a node Norse
+    has no cell for is refused naming those it has; a method is refused (Norse's steps are
+    forward Euler)."""
+    lif = dict(tau=np.full(8, 5e-3), r=np.ones(8), v_leak=np.zeros(8), v_threshold=np.ones(8),
+               v_reset=np.zeros(8))
+    for changed, field in (({"r": np.full(8, 2.0)}, "r"), ({"v_reset": np.full(8, -0.5)},
+                                                            "v_reset")):
+        with pytest.warns(ConventionWarning, match=rf"node 'cell': Norse's from_nir does not "
+                                                   rf"read LIF's {field} .*convention='nir' "
+                                                   rf"reads it"):
+            lifgen.from_nir(_chain(nir.LIF(**{**lif, **changed})), convention="norse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lifgen.from_nir(_chain(nir.LIF(**lif)), convention="norse")
+    with pytest.raises(InputError, match=r"node 'cell': Norse's from_nir has no LI; with "
+                                         r"convention='norse' the neuron nodes are LIF, "
+                                         r"CubaLIF, IF"):
+        lifgen.from_nir(_chain(nir.LI(tau=np.full(8, 5e-3), r=np.ones(8), v_leak=np.zeros(8))),
+                        convention="norse")
+    with pytest.raises(InputError, match=r"convention='norse' runs Norse's forward-Euler "
+                                         r"steps .*give no method"):
+        lifgen.from_nir(_chain(nir.LIF(**lif)), convention="norse", method="euler")
 
 
 # -- methods, conventions and discrete nodes -----------------------------------------------------

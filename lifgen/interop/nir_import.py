@@ -30,8 +30,9 @@ from ..runtime.convolution import Convolution, after_pool, channels_last_order
 from ..runtime import memory
 from ..runtime.network import Network
 from ..runtime.populations import MAX_DELAY, SpikeRaster
-from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, SINABS_CONVENTIONS,
-                         SNNTORCH_DT, NeuronSpec, neuron_spec, real_values)
+from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, NORSE_DT,
+                         SINABS_CONVENTIONS, SNNTORCH_DT, Importing, NeuronSpec, neuron_spec,
+                         real_values)
 
 
 DENSE_FROM = 0.5  # a composed sparse map at least this dense is delivered as dense weights
@@ -490,13 +491,14 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
              batch: int | None = None, convention: str = "nir",
              convolutions: str = "kernel") -> Network:
     """The NIR graph as a lifgen.Network (run it with lifgen.run_nir). `dt` in seconds or as a time
-    such as "0.1 ms" (snnTorch's
-    1e-4 by default, and always under convention="snntorch"); `method` the integration method
-    of the continuous nodes ("exact" by default: NIR's continuous time; an unknown name is an
-    InputError); `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for
-    number), "sinabs" (Sinabs 3.1's from_nir: IF and LIF as IAFSqueeze and LIFSqueeze with their
-    default MultiSpike, floor(v/threshold) spikes per step, LI as ExpLeakSqueeze, tau in
-    steps) or "sinabs_single" (the same with SingleSpike);
+    such as "0.1 ms" (snnTorch's 1e-4 by default, and always under convention="snntorch";
+    Norse's 1e-3 under convention="norse"); `method` the integration method of the continuous
+    nodes ("exact" by default: NIR's continuous time; an unknown name is an InputError);
+    `convention` "nir", "snntorch" (snnTorch 1.0's import_from_nir, number for number),
+    "sinabs" (Sinabs 3.1's from_nir: IF and LIF as IAFSqueeze and LIFSqueeze with their default
+    MultiSpike, floor(v/threshold) spikes per step, LI as ExpLeakSqueeze, tau in steps),
+    "sinabs_single" (the same with SingleSpike) or "norse" (Norse 1.1's from_nir: forward
+    Euler at dt, reset to 0);
     `convolutions` "kernel" (a path that is one Conv1d/Conv2d delivers from its kernel and
     geometry, projection kind "conv2d") or "sparse" (every structured path a lifgen.Sparse of
     its generated synapses: the same numbers, bit for bit); `batch` the number of samples every
@@ -521,7 +523,10 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
                              f"got dt={dt}")
         if method is not None:
             raise InputError("convention='snntorch' runs snnTorch's discrete maps: give no method")
-    dt = SNNTORCH_DT if dt is None else dt
+    if convention == "norse" and method is not None:
+        raise InputError("convention='norse' runs Norse's forward-Euler steps (its from_nir's "
+                         "dt: give dt=): give no method")
+    dt = (NORSE_DT if convention == "norse" else SNNTORCH_DT) if dt is None else dt
     graph = read_graph(graph_or_path)
     nodes, edges = flatten(graph)
     for key, node in nodes.items():
@@ -552,7 +557,8 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     for key, node in nodes.items():
         if _kind(node) in NIR_NODES:
             try:
-                spec = neuron_spec(node, key, convention, method, key in recurrent)
+                spec = neuron_spec(node, key, method,
+                                   Importing(convention, dt, key in recurrent))
             except InputError as error:
                 named = str(error).startswith(f"node {key!r}")
                 raise InputError(str(error) if named else f"node {key!r}: {error}") from None
@@ -606,11 +612,13 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
             weights = dense(linear.matrix)
         connections.append((pre_name, post_name, spec.synapse, weights, delay))
     for name, spec in specs.items():
-        params = {k: v.reshape(-1)[orders[name]] if name in orders and np.size(v) == spec.n
-                  else v for k, v in spec.params.items()}
+        params, initial = ({k: v.reshape(-1)[orders[name]] if name in orders
+                            and np.size(v) == spec.n else v for k, v in values.items()}
+                           for values in (spec.params, spec.initial))
         if name in biases and np.any(biases[name] != 0):
             params["b"] = biases[name]
-        network.add(name, spec.model, spec.n, params=params, **spec.options)
+        network.add(name, spec.model, spec.n, params=params, initial=initial or None,
+                    **spec.options)
         interface.imported[name] = {k: np.array(v, copy=True) for k, v in params.items()}
     for pre_name, post_name, synapse, weights, delay in connections:
         network.connect(pre_name, post_name, synapse, weights, delay=delay)

@@ -8,26 +8,29 @@ MultiSpike, floor(v/threshold) spikes per step, and LI as ExpLeakSqueeze, tau in
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import ConventionWarning, InputError
 from ..frontend.library import resource_dir
 
-CONVENTIONS = ("nir", "snntorch", "sinabs", "sinabs_single")
-DISCRETE_CONVENTIONS = ("snntorch", "sinabs", "sinabs_single")  # a step is a step: no dt, no method
+CONVENTIONS = ("nir", "snntorch", "sinabs", "sinabs_single", "norse")
+# a step is a step: the network has no dt, and no method applies
+DISCRETE_CONVENTIONS = ("snntorch", "sinabs", "sinabs_single", "norse")
 SINABS_CONVENTIONS = ("sinabs", "sinabs_single")
 SNNTORCH_DT = 1e-4  # snnTorch's import_from_nir fixes dt at 0.1 ms
+NORSE_DT = 1e-3  # Norse's from_nir's default dt
 
 
 @dataclass
 class NeuronSpec:
     """A population made from a neuron node: its model file, size, per-neuron parameters and
-    compile options, the synapse type its inputs arrive at and the state a non-spiking node
-    emits (None: it emits spikes)."""
+    compile options, the synapse type its inputs arrive at, the state a non-spiking node
+    emits (None: it emits spikes) and initial states other than the model's."""
 
     model: Path
     n: int
@@ -35,6 +38,17 @@ class NeuronSpec:
     options: dict[str, Any] = field(default_factory=dict)
     synapse: str = "I"
     emits: str | None = None
+    initial: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Importing:
+    """What a tool's node converter needs besides the node: the convention, the time step in
+    seconds and whether the node is the neuron of an snnTorch RLeaky/RSynaptic pattern."""
+
+    convention: str
+    dt: float
+    recurrent: bool = False
 
 
 def model_path(name: str) -> Path:
@@ -132,7 +146,7 @@ def _no_leak(node: Any, key: str) -> None:
                          "(convention='snntorch'); use convention='nir'")
 
 
-def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+def _snntorch_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
     """snn.Leaky(beta=1 - dt/tau, threshold=v_threshold / (r dt/tau) unless that scale is
     close to 1, reset_mechanism="zero", reset_delay=False), as snnTorch computes them in float32;
     the neuron of a 2-cycle with an Affine an snn.RLeaky (its zero reset a step later, of the
@@ -147,11 +161,11 @@ def _snntorch_lif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
     n = max(tau.size, vthr.size)
     params = {"beta": np.broadcast_to(beta.astype(np.float64), (n,)).copy(),
               "threshold": _one(vthr, "threshold", key)}
-    return NeuronSpec(model_path("snntorch_rleaky" if recurrent else "snntorch_leaky"), n, params,
-                      {"reset": "zero", "reset_delay": recurrent}, "I")
+    return NeuronSpec(model_path("snntorch_rleaky" if how.recurrent else "snntorch_leaky"), n,
+                      params, {"reset": "zero", "reset_delay": how.recurrent}, "I")
 
 
-def _snntorch_cubalif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+def _snntorch_cubalif(node: Any, key: str, how: Importing) -> NeuronSpec:
     """snn.Synaptic(alpha=1 - dt/tau_syn, beta=1 - dt/tau_mem, threshold=v_threshold /
     (w_in dt/tau_syn) unless that scale is close to 1, reset_mechanism="zero",
     reset_delay=False); an RSynaptic (the node in a 2-cycle with an Affine or Linear) ignores
@@ -175,10 +189,10 @@ def _snntorch_cubalif(node: Any, key: str, recurrent: bool) -> NeuronSpec:
         else beta.astype(np.float64),
         "threshold": float(np.float32(_one(vthr, "threshold", key)))}
     return NeuronSpec(model_path("snntorch_synaptic"), n, params,
-                      {"reset": "zero", "reset_delay": recurrent}, "I")
+                      {"reset": "zero", "reset_delay": how.recurrent}, "I")
 
 
-def _snntorch_if(node: Any, key: str, recurrent: bool) -> NeuronSpec:
+def _snntorch_if(node: Any, key: str, how: Importing) -> NeuronSpec:
     """snnTorch 1.0 imports IF as snn.Leaky(beta=0.9, threshold=v_threshold*r), resetting by
     subtraction (its default) right after the spike: reproduced as it is."""
     r = _one(_f32(node, "r"), "r", key)
@@ -191,7 +205,7 @@ def _snntorch_if(node: Any, key: str, recurrent: bool) -> NeuronSpec:
                       {"reset": "subtract", "reset_delay": False}, "I")
 
 
-SNNTORCH_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
+SNNTORCH_NODES: dict[str, Callable[[Any, str, Importing], NeuronSpec]] = {
     "LIF": _snntorch_lif, "CubaLIF": _snntorch_cubalif, "IF": _snntorch_if}
 
 
@@ -218,31 +232,31 @@ def _sinabs_zero(node: Any, key: str, attribute: str, value: float, layer: str) 
                          "continuous-time equations, whose numbers differ from Sinabs's")
 
 
-def _sinabs_if(node: Any, key: str, multi: bool) -> NeuronSpec:
+def _sinabs_if(node: Any, key: str, how: Importing) -> NeuronSpec:
     """sl.IAFSqueeze(spike_threshold=v_threshold, min_v_mem=-v_threshold): r and v_reset are
-    not read, as Sinabs's import does not read them. With MultiSpike (`multi`, Sinabs's default)
-    its spikes are counts, which it emits to an Output node as they are."""
+    not read, as Sinabs's import does not read them. With MultiSpike (convention "sinabs",
+    Sinabs's default) its spikes are counts, which it emits to an Output node as they are."""
     n = _size(node, "r", "v_threshold")
     vthr = _sinabs_threshold(node, key, n, "IAF")
     params = {"threshold": vthr, "v_min": -vthr}
-    if multi:
+    if how.convention == "sinabs":
         return NeuronSpec(model_path("sinabs_iaf_multi"), n, params, {}, "I", emits="spikes")
     return NeuronSpec(model_path("sinabs_iaf"), n, params, {}, "I")
 
 
-def _sinabs_lif(node: Any, key: str, multi: bool) -> NeuronSpec:
+def _sinabs_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
     """sl.LIFSqueeze(tau_mem=tau, spike_threshold=v_threshold, norm_input=False): tau in
     steps, no floor on v; r and v_reset are not read, as Sinabs's import does not read them."""
     _sinabs_zero(node, key, "v_leak", 0.0, "LIFSqueeze")
     n = _size(node, "tau", "r", "v_threshold")
     params = {"tau": _array(node, "tau", n),
               "threshold": _sinabs_threshold(node, key, n, "LIF")}
-    if multi:
+    if how.convention == "sinabs":
         return NeuronSpec(model_path("sinabs_lif_multi"), n, params, {}, "I", emits="spikes")
     return NeuronSpec(model_path("sinabs_lif"), n, params, {}, "I")
 
 
-def _sinabs_li(node: Any, key: str, multi: bool) -> NeuronSpec:
+def _sinabs_li(node: Any, key: str, how: Importing) -> NeuronSpec:
     """sl.ExpLeakSqueeze(tau_mem=tau, norm_input=False): v <- exp(-1/tau) v + I, tau in steps;
     its output is v."""
     _sinabs_zero(node, key, "v_leak", 0.0, "ExpLeakSqueeze")
@@ -252,28 +266,84 @@ def _sinabs_li(node: Any, key: str, multi: bool) -> NeuronSpec:
                       emits="v")
 
 
-SINABS_NODES: dict[str, Callable[[Any, str, bool], NeuronSpec]] = {
+SINABS_NODES: dict[str, Callable[[Any, str, Importing], NeuronSpec]] = {
     "IF": _sinabs_if, "LIF": _sinabs_lif, "LI": _sinabs_li}
 
 
-def neuron_spec(node: Any, key: str, convention: str, method: str | None,
-                recurrent: bool) -> NeuronSpec:
-    """The population of neuron node `key` under `convention` (`recurrent`: the node is the
-    neuron of an snnTorch RLeaky/RSynaptic pattern)."""
+# -- convention "norse": Norse 1.1.0's from_nir (forward Euler at its dt, reset to 0) -----------
+
+def _norse_dt_over(node: Any, attribute: str, n: int, dt: float) -> np.ndarray:
+    """dt * tau_mem_inv as Norse computes it: 1/tau in float32, times dt in float32."""
+    tau = _array(node, attribute, n).astype(np.float32)
+    return (np.float32(dt) * (np.float32(1) / tau)).astype(np.float64)
+
+
+def _norse_unread(node: Any, key: str, attribute: str, value: float) -> None:
+    """Warn, as Norse's import warns for r, where it does not read a field that differs from
+    what it assumes (r = 1; v_reset = 0, which it does not mention)."""
+    values = getattr(node, attribute, None)
+    if values is not None and not np.all(np.asarray(values, np.float64) == value):
+        warnings.warn(f"node {key!r}: Norse's from_nir does not read {type(node).__name__}'s "
+                      f"{attribute} (it assumes {value:g}; the node has "
+                      f"{np.asarray(values).reshape(-1)[0]:g}); convention='norse' follows it, "
+                      "convention='nir' reads it", ConventionWarning, stacklevel=6)
+
+
+def _norse_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
+    """LIFBoxCell(tau_mem_inv=1/tau, v_th=v_threshold, v_leak=v_leak), Euler at dt, v starting
+    at v_leak; r and v_reset are not read (reset to 0)."""
+    _norse_unread(node, key, "r", 1.0)
+    _norse_unread(node, key, "v_reset", 0.0)
+    n = _size(node, "tau", "r", "v_leak", "v_threshold")
+    v_leak = _array(node, "v_leak", n)
+    return NeuronSpec(model_path("norse_lif_box"), n, {
+        "dt_over_tau": _norse_dt_over(node, "tau", n, how.dt),
+        "v_leak": v_leak, "v_threshold": _array(node, "v_threshold", n)},
+        initial={"v": v_leak})
+
+
+def _norse_cubalif(node: Any, key: str, how: Importing) -> NeuronSpec:
+    """w_in, an LIBoxCell(1/tau_syn, v_leak), r, an LIFBoxCell(1/tau_mem, v_threshold,
+    v_leak), Euler at dt, both starting at v_leak; v_reset is not read (reset to 0)."""
+    _norse_unread(node, key, "v_reset", 0.0)
+    n = _size(node, "tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "w_in")
+    v_leak = _array(node, "v_leak", n)
+    return NeuronSpec(model_path("norse_cubalif"), n, {
+        "dt_over_tau_syn": _norse_dt_over(node, "tau_syn", n, how.dt),
+        "dt_over_tau_mem": _norse_dt_over(node, "tau_mem", n, how.dt),
+        "r": _array(node, "r", n), "w_in": _array(node, "w_in", n, 1.0),
+        "v_leak": v_leak, "v_threshold": _array(node, "v_threshold", n)},
+        synapse="S", initial={"I_syn": v_leak, "v": v_leak})
+
+
+def _norse_if(node: Any, key: str, how: Importing) -> NeuronSpec:
+    """IAFCell(v_th=v_threshold): v += I, no dt; r and v_reset are not read (reset to 0)."""
+    _norse_unread(node, key, "r", 1.0)
+    _norse_unread(node, key, "v_reset", 0.0)
+    n = _size(node, "r", "v_threshold")
+    return NeuronSpec(model_path("norse_iaf"), n, {"v_threshold": _array(node, "v_threshold", n)})
+
+
+NORSE_NODES: dict[str, Callable[[Any, str, Importing], NeuronSpec]] = {
+    "LIF": _norse_lif, "CubaLIF": _norse_cubalif, "IF": _norse_if}
+
+# convention -> the import it follows and its node converters
+TOOLS: dict[str, tuple[str, dict[str, Callable[[Any, str, Importing], NeuronSpec]]]] = {
+    "snntorch": ("snnTorch's import_from_nir", SNNTORCH_NODES),
+    "sinabs": ("Sinabs's from_nir", SINABS_NODES),
+    "sinabs_single": ("Sinabs's from_nir", SINABS_NODES),
+    "norse": ("Norse's from_nir", NORSE_NODES)}
+
+
+def neuron_spec(node: Any, key: str, method: str | None, how: Importing) -> NeuronSpec:
+    """The population of neuron node `key` under `how.convention`."""
     kind = type(node).__name__
-    if convention == "snntorch":
-        if kind not in SNNTORCH_NODES:
-            raise InputError(f"node {key!r}: snnTorch's import_from_nir has no {kind}; with "
-                             f"convention='snntorch' the neuron nodes are "
-                             f"{', '.join(SNNTORCH_NODES)} (convention='nir' runs "
-                             f"{', '.join(NIR_NODES)})")
-        return SNNTORCH_NODES[kind](node, key, recurrent)
-    if convention in SINABS_CONVENTIONS:
-        if kind not in SINABS_NODES:
-            raise InputError(f"node {key!r}: Sinabs's from_nir has no {kind}; with "
-                             f"convention={convention!r} the neuron nodes are "
-                             f"{', '.join(SINABS_NODES)} (convention='nir' runs "
-                             f"{', '.join(NIR_NODES)} by NIR's continuous-time equations, "
-                             "whose numbers differ from Sinabs's)")
-        return SINABS_NODES[kind](node, key, convention == "sinabs")
-    return NIR_NODES[kind](node, method)
+    if how.convention not in TOOLS:
+        return NIR_NODES[kind](node, method)
+    tool, converters = TOOLS[how.convention]
+    if kind not in converters:
+        raise InputError(f"node {key!r}: {tool} has no {kind}; with convention="
+                         f"{how.convention!r} the neuron nodes are {', '.join(converters)} "
+                         f"(convention='nir' runs {', '.join(NIR_NODES)} by NIR's "
+                         "continuous-time equations, whose numbers differ from the tool's)")
+    return converters[kind](node, key, how)
