@@ -151,35 +151,41 @@ def _chain(neuron, n_in=4, n=8, after=False):
 
 
 def test_an_outside_users_graphs_get_errors_that_name_the_cause(tmp_path):
-    """A neuron node with scalar parameters (as Sinabs writes its LIF) has as many neurons as
-    the edges into it deliver, as the tools that write it broadcast them: the same numbers as
-    its parameters given per neuron, the graph's node left as it was and written back as
-    scalars; parameters of shape (1,) are one neuron, and the error names that node and says
-    so, not only the Affine after it; a Sinabs IF threshold of 0 or below is refused (0 made
-    NaN, -1 silent neurons); snnTorch's per-neuron thresholds are refused saying that
-    convention='nir' changes the numbers; a file whose node type nir cannot read says so where
-    nir gave no message."""
+    """A neuron node with scalar parameters (as Sinabs writes its LIF), or parameters of
+    shape (1,), has as many neurons as the edges into it deliver, as the torch tools broadcast
+    them: the same numbers as its parameters given per neuron, the graph's node left as it was
+    and written back as it was (to a file too: nir compresses no 0-d array); parameters that do
+    not broadcast to the input are an error that names the node and says so, not only the
+    Affine after it; a Sinabs IF threshold of 0 or below is refused (0 made NaN, -1 silent
+    neurons); snnTorch's per-neuron thresholds are refused saying that convention='nir' changes
+    the numbers; a file whose node type nir cannot read says so where nir gave no message."""
     fields = dict(tau=5e-3, r=1.0, v_leak=0.0, v_threshold=0.5, v_reset=0.0)
-    scalar = nir.LIF(**{k: np.array(v) for k, v in fields.items()})
     x = np.random.default_rng(2).random((30, 2, 4)) * 3
-    for after in (True, False):
-        graph = _chain(scalar, after=after)
-        net = lifgen.from_nir(graph)
-        assert net.populations["cell"].n == 8 and np.ndim(graph.nodes["cell"].tau) == 0
-        per_neuron = lifgen.from_nir(_chain(nir.LIF(**{k: np.full(8, v) for k, v in
-                                                       fields.items()}), after=after))
-        ours = lifgen.run_nir(net, {"input": x})
-        assert ours["cell"].spike_count.sum() > 0
-        assert np.array_equal(ours["cell"].spikes,
-                              lifgen.run_nir(per_neuron, {"input": x})["cell"].spikes)
-        assert np.ndim(lifgen.to_nir(net).nodes["cell"].tau) == 0
-    one = nir.LIF(**{k: np.array([v]) for k, v in fields.items()})
-    for after, message in ((True, r"node 'fc2' \(Affine\) takes 8 values; 1 arrive from node "
+    for shape in ((), (1,)):
+        cell = nir.LIF(**{k: np.full(shape, v) for k, v in fields.items()})
+        for after in (True, False):
+            graph = _chain(cell, after=after)
+            net = lifgen.from_nir(graph)
+            assert net.populations["cell"].n == 8 and np.shape(graph.nodes["cell"].tau) == shape
+            per_neuron = lifgen.from_nir(_chain(nir.LIF(**{k: np.full(8, v) for k, v in
+                                                           fields.items()}), after=after))
+            ours = lifgen.run_nir(net, {"input": x})
+            assert ours["cell"].spike_count.sum() > 0
+            assert np.array_equal(ours["cell"].spikes,
+                                  lifgen.run_nir(per_neuron, {"input": x})["cell"].spikes)
+            assert np.shape(lifgen.to_nir(net).nodes["cell"].tau) == shape
+            lifgen.to_nir(net, tmp_path / "back.nir")
+            again = lifgen.from_nir(tmp_path / "back.nir")
+            assert np.array_equal(lifgen.run_nir(again, {"input": x})["cell"].spikes,
+                                  ours["cell"].spikes)
+    three = nir.LIF(**{k: np.full(3, v) for k, v in fields.items()})
+    for after, message in ((True, r"node 'fc2' \(Affine\) takes 8 values; 3 arrive from node "
                                    r"'cell' \(a neuron node has as many neurons as its "
-                                   r"parameters have values, .* shape \(1,\) make one neuron"),
-                           (False, r"node 'cell' has 1 neurons \(a neuron node has as many")):
+                                   r"parameters have values; parameters that are scalars or "
+                                   r"have axes of length 1 broadcast"),
+                           (False, r"node 'cell' has 3 neurons \(a neuron node has as many")):
         with pytest.raises(InputError, match=message):
-            lifgen.from_nir(_chain(one, after=after))
+            lifgen.from_nir(_chain(three, after=after))
     for threshold in (0.0, -1.0):
         cell = nir.IF(r=np.ones(8), v_threshold=np.full(8, threshold), v_reset=np.zeros(8))
         with pytest.raises(InputError, match=rf"node 'cell': Sinabs's IAF .* v_threshold must "
@@ -504,6 +510,39 @@ def test_a_sinabs_network_of_scalar_time_constants_equals_sinabs():
     assert np.max(np.abs(result.outputs["output"] - ref["out"])) < 1e-12
 
 
+def test_per_channel_parameters_broadcast_over_a_convolution_s_output():
+    """A LIF after a Conv2d with one tau and threshold per channel, shape (C, 1, 1) (as Sinabs
+    writes a per-channel layer), runs as the same node with (C, H, W) arrays (its neurons
+    numbered channels-last), and to_nir writes (C, 1, 1) back; channel values that do not
+    broadcast to the convolution's output are an error naming the node."""
+    weight = np.random.default_rng(0).normal(0.5, 0.3, (3, 2, 3, 3))
+
+    def graph(tau, threshold):
+        nodes = {"input": nir.Input(input_type={"input": np.array([2, 6, 6])}),
+                 "conv": nir.Conv2d(input_shape=(6, 6), weight=weight, stride=1, padding=1,
+                                    dilation=1, groups=1, bias=np.zeros(3)),
+                 "lif": nir.LIF(tau=tau, r=np.ones_like(tau), v_leak=np.zeros_like(tau),
+                                v_threshold=threshold, v_reset=np.zeros_like(tau)),
+                 "output": nir.Output(output_type={"output": np.array([3, 6, 6])})}
+        return nir.NIRGraph(nodes=nodes, edges=[("input", "conv"), ("conv", "lif"),
+                                                ("lif", "output")], type_check=False)
+    tau = np.array([5e-3, 8e-3, 12e-3]).reshape(3, 1, 1)
+    threshold = np.array([0.5, 0.4, 0.6]).reshape(3, 1, 1)
+    channels = graph(tau, threshold)
+    full = graph(np.broadcast_to(tau, (3, 6, 6)).copy(),
+                 np.broadcast_to(threshold, (3, 6, 6)).copy())
+    x = (np.random.default_rng(1).random((30, 2, 2, 6, 6)) < 0.3).astype(np.uint8)
+    net = lifgen.from_nir(channels)
+    assert net.populations["lif"].n == 108
+    ours = lifgen.run_nir(net, {"input": x}).outputs["output"]
+    assert ours.sum() > 0
+    assert np.array_equal(ours, lifgen.run_nir(lifgen.from_nir(full), {"input": x})
+                          .outputs["output"])
+    assert lifgen.to_nir(net).nodes["lif"].v_threshold.shape == (3, 1, 1)
+    with pytest.raises(InputError, match=r"node 'lif' has 2 neurons"):
+        lifgen.from_nir(graph(tau[:2], threshold[:2]))
+
+
 def test_what_sinabs_s_import_refuses_is_refused():
     """Sinabs's from_nir raises for a LIF's or LI's v_leak other than 0 and an LI's r other
     than 1: so does convention="sinabs", naming the node and the field; a LIF's threshold of 0
@@ -521,6 +560,8 @@ def test_what_sinabs_s_import_refuses_is_refused():
             (nir.LI(**{**li, "v_leak": np.full(8, -1.0)}), r"requires v_leak = 0"),
             (lif(v_threshold=np.zeros(8)), r"Sinabs's LIF spikes floor\(v / spike_threshold\) "
                                            r"times a step, so its v_threshold must be > 0"),
+            (lif(tau=np.full(8, -1.0)), r"node 'cell': its tau must be positive \(a time "
+                                        r"constant, in steps\)"),
             (nir.CubaLIF(tau_syn=np.full(8, 5.0), tau_mem=np.full(8, 5.0), r=np.ones(8),
                          v_leak=np.zeros(8), v_threshold=np.ones(8), v_reset=np.zeros(8),
                          w_in=np.ones(8)),

@@ -5,6 +5,8 @@ and the edges as the graph had them."""
 
 from __future__ import annotations
 
+import inspect
+import math
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,8 @@ def to_nir(network: Any, path: str | Path | None = None) -> Any:
                 population = network.populations[interface.populations[prefix + key]]
                 fields = {name: _like(getattr(node, name, None), interface.in_nir_order(
                               interface.populations[prefix + key], value)
-                              if np.size(value) == population.n else value)
+                              if np.size(value) == population.n else value,
+                              interface.broadcast.get(prefix + key, ()))
                           for name, value in population.params.items() if name != "b"}
                 nodes[key] = type(node)(**fields)
             else:
@@ -102,21 +105,38 @@ def _write(nir: Any, graph: Any, path: Path) -> None:
     if path.is_dir():
         raise InputError(f"to_nir: {str(path)!r} is a folder; give a file name such as net.nir")
     try:
-        publish(path, lambda name: nir.write(str(name), graph), force=True)
+        # (nir 1.0.8 compresses every array, which h5py refuses for a 0-d one: Sinabs's
+        # scalars; nir 1.0.4 compresses none and takes no compression=)
+        plain = {"compression": None} if _scalar_arrays(graph.to_dict()) and "compression" in \
+            inspect.signature(nir.write).parameters else {}
+        publish(path, lambda name: nir.write(str(name), graph, **plain), force=True)
     except InputError as error:
         raise InputError(f"to_nir: {error}") from None
 
 
-def _like(original: Any, value: Any) -> np.ndarray:
-    """A population's parameter in the original node's dtype and shape."""
+def _scalar_arrays(fields: dict) -> bool:
+    """Whether a graph's dictionary (nir's to_dict) holds a 0-d array anywhere."""
+    return any(_scalar_arrays(v) if isinstance(v, dict)
+               else isinstance(v, np.ndarray) and v.ndim == 0 for v in fields.values())
+
+
+def _like(original: Any, value: Any, shape: tuple[int, ...] = ()) -> np.ndarray:
+    """A population's parameter in the original node's dtype and shape; where from_nir
+    broadcast the node's parameters to `shape` (its input's), the original shape again if the
+    values still broadcast from it, else `shape`."""
     array = np.asarray(value)
     if original is None:
         return array.astype(np.float32)
     original = np.asarray(original)
-    if original.ndim == 0 and array.size and np.all(array == array.reshape(-1)[0]):
-        return np.asarray(array.reshape(-1)[0], original.dtype)  # (broadcast by from_nir)
     if array.size == original.size:  # (a population keeps a node's (c, h, w) array flat)
         return array.astype(original.dtype).reshape(original.shape)
     if array.size == 1:
         return np.broadcast_to(array.astype(original.dtype), original.shape).copy()
+    if shape and math.prod(shape) == array.size:
+        full = array.reshape(shape)
+        kept = (1,) * (len(shape) - original.ndim) + original.shape  # (1: a broadcast axis)
+        reduced = full[tuple(slice(0, 1) if k == 1 else slice(None) for k in kept)]
+        if np.array_equal(np.broadcast_to(reduced, shape), full):
+            return reduced.reshape(original.shape).astype(original.dtype)
+        return full.astype(original.dtype)
     return array.astype(original.dtype)

@@ -130,6 +130,8 @@ class Interface:
     # write back)
     imported: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     projections: list[int] = field(default_factory=list, repr=False)  # their ids, as made
+    # the neuron nodes whose parameters were broadcast to their input: node key -> its shape
+    broadcast: dict[str, tuple[int, ...]] = field(default_factory=dict)
     _nir_orders: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -538,7 +540,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     network = Network(dt=None if convention in DISCRETE_CONVENTIONS else f"{dt!r} s")
     interface = Interface(graph, convention, dt, method, batch)
     vertices = {k for k, v in nodes.items() if _kind(v) in NIR_NODES or _kind(v) == "Input"}
-    nodes = _sized_by_their_input(nodes, edges, vertices, dt)
+    nodes, interface.broadcast = _sized_by_their_input(nodes, edges, vertices, dt)
     recurrent = _snntorch_recurrent(nodes, edges) if convention == "snntorch" else set()
     taken: set[str] = set()
     specs: dict[str, NeuronSpec] = {}
@@ -702,48 +704,62 @@ MAX_PATH_STEPS = 10_000  # edges walked while composing the paths between neuron
 
 # (a neuron node's size is its parameters': NIR gives them per neuron; Sinabs writes scalars)
 NEURONS_FROM_PARAMETERS = (" (a neuron node has as many neurons as its parameters have "
-                           "values, or, where every one is a scalar, as the edges into it "
-                           "deliver; parameters of shape (1,) make one neuron)")
+                           "values; parameters that are scalars or have axes of length 1 "
+                           "broadcast to the shape the edges into it deliver, as torch "
+                           "broadcasts them)")
 
 
-def _scalar_node(node: Any) -> bool:
-    """Whether a neuron node's parameters are all scalars (0-d), as Sinabs and Norse write a
-    layer's shared tau and threshold: the node takes its size from its input."""
-    values = [v for k, v in vars(node).items()
-              if k not in ("input_type", "output_type", "metadata") and not isinstance(v, str)]
-    return bool(values) and all(np.ndim(v) == 0 for v in values)
+def _parameters(node: Any) -> dict[str, Any]:
+    """A neuron node's parameter values by name (not its types or metadata)."""
+    return {k: v for k, v in vars(node).items() if v is not None and not isinstance(v, str)
+            and k not in ("input_type", "output_type", "metadata")}
 
 
-def _broadcast(node: Any, shape: tuple[int, ...]) -> Any:
-    """A copy of a neuron node with its scalar parameters as arrays of `shape` (the graph's
-    own node is left as it is)."""
+def _broadcasting(node: Any) -> bool:
+    """Whether a neuron node's parameters may take their shape from its input: each a scalar
+    or with an axis of length 1 (Sinabs writes a layer's single tau_mem as a scalar, one per
+    channel as (C, 1, 1)), which the torch tools broadcast to the layer's shape."""
+    values = list(_parameters(node).values())
+    return bool(values) and all(1 in np.shape(v) or np.ndim(v) == 0 for v in values)
+
+
+def _broadcast(node: Any, shape: tuple[int, ...]) -> Any | None:
+    """A copy of a neuron node with every parameter broadcast to `shape` (the graph's own node
+    is left as it is); None where one does not broadcast to it."""
     sized = copy.copy(node)
-    for key, value in vars(node).items():
-        if key not in ("input_type", "output_type", "metadata") and np.ndim(value) == 0 \
-                and not isinstance(value, str):
-            setattr(sized, key, np.full(shape, value, np.asarray(value).dtype))
+    for key, value in _parameters(node).items():
+        array = np.asarray(value)
+        try:
+            if np.broadcast_shapes(array.shape, shape) != shape:
+                return None
+        except ValueError:
+            return None
+        setattr(sized, key, np.broadcast_to(array, shape).copy())
     return sized
 
 
 def _sized_by_their_input(nodes: dict[str, Any], edges: list[tuple[str, str]],
-                          vertices: set[str], dt: float) -> dict[str, Any]:
-    """The nodes with each neuron node of scalar parameters sized by the edges into it (as
-    the tools that write such nodes broadcast them), from the Inputs on; one that no sized
-    node reaches stays one neuron."""
-    unsized = {k for k in vertices if _kind(nodes[k]) in NIR_NODES and _scalar_node(nodes[k])}
-    nodes = dict(nodes)
-    while unsized:
+                          vertices: set[str], dt: float) -> tuple[dict[str, Any],
+                                                                  dict[str, tuple[int, ...]]]:
+    """The nodes with each neuron node whose parameters broadcast (`_broadcasting`) sized by
+    the edges into it, from the Inputs on, each node's paths walked once; and the shapes given.
+    One that no sized node reaches, or whose parameters do not broadcast to what arrives,
+    keeps its parameters' size."""
+    pending = {k for k in vertices if _kind(nodes[k]) in NIR_NODES and _broadcasting(nodes[k])}
+    nodes, shapes = dict(nodes), {}
+    fresh = vertices - pending  # sized, not yet walked from
+    while fresh and pending:
         arriving = {post: linear for _, post, linear
-                    in _paths(nodes, edges, vertices, dt, starts=vertices - unsized)
-                    if post in unsized}
-        if not arriving:
-            break
+                    in _paths(nodes, edges, vertices, dt, starts=fresh) if post in pending}
         for key, linear in arriving.items():
             n = linear.matrix.shape[0]
-            nodes[key] = _broadcast(nodes[key], linear.shape if math.prod(linear.shape) == n
-                                    else (n,))
-        unsized -= set(arriving)
-    return nodes
+            shape = tuple(linear.shape) if math.prod(linear.shape) == n else (n,)
+            sized = _broadcast(nodes[key], shape)
+            if sized is not None:
+                nodes[key], shapes[key] = sized, shape
+        pending -= set(arriving)
+        fresh = set(arriving)
+    return nodes, shapes
 
 
 def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],

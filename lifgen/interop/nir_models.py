@@ -67,7 +67,8 @@ def real_values(value: Any, what: str) -> np.ndarray:
     return array
 
 
-def _array(node: Any, attribute: str, n: int | None = None, default: float | None = None) -> np.ndarray:
+def _array(node: Any, attribute: str, n: int | None = None, default: float | None = None,
+           unit: str = "seconds") -> np.ndarray:
     value = getattr(node, attribute, None)
     if value is None:
         if default is None:
@@ -75,7 +76,7 @@ def _array(node: Any, attribute: str, n: int | None = None, default: float | Non
         value = default
     array = real_values(value, f"its {attribute}").reshape(-1)
     if attribute.startswith("tau") and np.any(array <= 0):
-        raise InputError(f"its {attribute} must be positive (a time constant, in seconds); "
+        raise InputError(f"its {attribute} must be positive (a time constant, in {unit}); "
                          f"got {float(array[array <= 0][0])!r}")
     if n is not None and array.size == 1 and n > 1:
         array = np.full(n, array[0])
@@ -249,7 +250,7 @@ def _sinabs_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
     steps, no floor on v; r and v_reset are not read, as Sinabs's import does not read them."""
     _sinabs_zero(node, key, "v_leak", 0.0, "LIFSqueeze")
     n = _size(node, "tau", "r", "v_threshold")
-    params = {"tau": _array(node, "tau", n),
+    params = {"tau": _array(node, "tau", n, unit="steps"),
               "threshold": _sinabs_threshold(node, key, n, "LIF")}
     if how.convention == "sinabs":
         return NeuronSpec(model_path("sinabs_lif_multi"), n, params, {}, "I", emits="spikes")
@@ -262,7 +263,8 @@ def _sinabs_li(node: Any, key: str, how: Importing) -> NeuronSpec:
     _sinabs_zero(node, key, "v_leak", 0.0, "ExpLeakSqueeze")
     _sinabs_zero(node, key, "r", 1.0, "ExpLeakSqueeze")
     n = _size(node, "tau", "r", "v_leak")
-    return NeuronSpec(model_path("sinabs_expleak"), n, {"tau": _array(node, "tau", n)}, {}, "I",
+    return NeuronSpec(model_path("sinabs_expleak"), n, {"tau": _array(node, "tau", n,
+                                                                      unit="steps")}, {}, "I",
                       emits="v")
 
 

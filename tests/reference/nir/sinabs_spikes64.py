@@ -1,5 +1,6 @@
 """Sinabs's spike functions with their spikes in v's float type (Sinabs casts them to float32,
-which float64 layers after them refuse): for the reference scripts run in Sinabs's environment."""
+which float64 layers after them refuse): for the reference scripts run in Sinabs's environment.
+The counts pass through Sinabs's float32 first, so a count above 2^24 is rounded there."""
 
 from sinabs.activation import MultiSpike, SingleSpike
 
