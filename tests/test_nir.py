@@ -514,7 +514,8 @@ def test_per_channel_parameters_broadcast_over_a_convolution_s_output():
     """A LIF after a Conv2d with one tau and threshold per channel, shape (C, 1, 1) (as Sinabs
     writes a per-channel layer), runs as the same node with (C, H, W) arrays (its neurons
     numbered channels-last), and to_nir writes (C, 1, 1) back; channel values that do not
-    broadcast to the convolution's output are an error naming the node."""
+    broadcast to the convolution's output are an error naming the node and the shapes (it
+    blamed the nodes after it)."""
     weight = np.random.default_rng(0).normal(0.5, 0.3, (3, 2, 3, 3))
 
     def graph(tau, threshold):
@@ -539,7 +540,9 @@ def test_per_channel_parameters_broadcast_over_a_convolution_s_output():
     assert np.array_equal(ours, lifgen.run_nir(lifgen.from_nir(full), {"input": x})
                           .outputs["output"])
     assert lifgen.to_nir(net).nodes["lif"].v_threshold.shape == (3, 1, 1)
-    with pytest.raises(InputError, match=r"node 'lif' has 2 neurons"):
+    with pytest.raises(InputError, match=r"node 'lif': its parameters of shape \(2, 1, 1\) do "
+                                         r"not broadcast to the \(3, 6, 6\) values the edges "
+                                         r"into it deliver"):
         lifgen.from_nir(graph(tau[:2], threshold[:2]))
 
 
@@ -609,22 +612,65 @@ def test_the_papers_lif_under_norse_s_import():
     assert np.max(np.abs(result["1"].traces["v"].reshape(-1) - ref["v"].reshape(-1))) < 1e-6
 
 
+@pytest.mark.parametrize("dtype, suffix, tolerance", [("float32", "", 1e-6),
+                                                       ("float64", "64", 0.0)])
+def test_norse_s_executor_order_is_followed(dtype, suffix, tolerance):
+    """Norse's import runs a graph with nirtorch's executor, whose depth-first node order
+    (children in the order of the edges) makes a node read a source that runs after it from the
+    step before, nothing at the first step (norse_dag.nir: a merge, a recurrent Affine with a
+    bias and a skip connection, each read late; arrays written in float64, which Norse reads as
+    float32): those paths get a step's delay and their biases arrive from the second step (a
+    source that spikes every step, through a projection of delay 1), and every layer's spikes
+    at every step equal Norse's, the first layer's v exactly in float64."""
+    ref = np.load(HERE / "norse_dag_norse.npz")
+    net = lifgen.from_nir(HERE / "norse_dag.nir", convention="norse")
+    delays = sorted((p.pre, p.post, p.delay) for p in net.projections)
+    assert delays == [("input", "cuba", 1), ("input", "lif1", 0), ("input", "lif1", 1),
+                      ("later_bias", "cuba", 1), ("later_bias", "lif1", 1), ("lif1", "cuba", 0),
+                      ("lif1", "lif1", 1)]
+    result = lifgen.run_nir(net, {"input": ref["x"]}, dtype=dtype, record={"lif1": ["v"]})
+    for key in ("lif1", "cuba"):
+        assert ref[key + suffix].sum() > 100
+        assert np.array_equal(result[key].spikes, ref[key + suffix] > 0)
+    assert np.max(np.abs(result["lif1"].traces["v"] - ref["lif1_v" + suffix])) <= tolerance
+    as_nir_orders = lifgen.run_nir(lifgen.from_nir(HERE / "norse_dag.nir", dt=1e-3,
+                                                   method="euler"), {"input": ref["x"]})
+    assert not np.array_equal(as_nir_orders["lif1"].spikes, ref["lif1" + suffix] > 0)
+
+
 def test_what_norse_s_import_does_not_read_is_said():
-    """Norse's import does not read a LIF's or IF's r (it warns) or any v_reset (it resets to
-    0): convention="norse" follows it and warns, naming the node and the field; a node Norse
-    has no cell for is refused naming those it has; a method is refused (Norse's steps are
-    forward Euler)."""
+    """Norse's import does not read a LIF's or IF's r (it warns where r is not close to 1) or
+    any v_reset (it resets to 0): convention="norse" follows it and warns from the caller's
+    line, naming the node, the field and a value that differs; a node Norse has no cell for is
+    refused naming those it has; edge nodes Norse drops (Scale, Delay), cannot import
+    (Conv1d, AvgPool2d) or pools differently (a SumPool2d's padding) are refused; a method is
+    refused (Norse's steps are forward Euler)."""
     lif = dict(tau=np.full(8, 5e-3), r=np.ones(8), v_leak=np.zeros(8), v_threshold=np.ones(8),
                v_reset=np.zeros(8))
-    for changed, field in (({"r": np.full(8, 2.0)}, "r"), ({"v_reset": np.full(8, -0.5)},
-                                                            "v_reset")):
-        with pytest.warns(ConventionWarning, match=rf"node 'cell': Norse's from_nir does not "
-                                                   rf"read LIF's {field} .*convention='nir' "
-                                                   rf"reads it"):
+    for changed, message in (({"r": np.r_[1.0, 2.0, np.ones(6)]}, r"r \(it assumes 1; the "
+                                                                  r"node has 2\)"),
+                             ({"v_reset": np.full(8, -0.5)}, r"v_reset \(it assumes 0; the "
+                                                             r"node has -0.5 and 7 more")):
+        with pytest.warns(ConventionWarning, match=r"node 'cell': Norse's from_nir does not "
+                                                   r"read LIF's " + message) as caught:
             lifgen.from_nir(_chain(nir.LIF(**{**lif, **changed})), convention="norse")
+        assert caught[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lifgen.from_nir(_chain(nir.LIF(**lif)), convention="norse")
+        lifgen.from_nir(_chain(nir.LIF(**{**lif, "r": np.full(8, 1 + 1e-9)})),
+                        convention="norse")
+    cell = nir.LIF(**lif)
+    for node, message in ((nir.Scale(scale=np.full(4, 2.0)), "drops it"),
+                          (nir.Delay(delay=np.full(4, 1e-3)), "drops it"),
+                          (nir.AvgPool2d(kernel_size=np.array([1, 1]), stride=np.array([1, 1]),
+                                         padding=np.array([0, 0])), "has no AvgPool2d")):
+        graph = _chain(cell)
+        graph.nodes["edge"] = node
+        graph.edges = [("input", "edge"), ("edge", "fc1")] + graph.edges[1:]
+        with pytest.raises(InputError, match=rf"node 'edge': Norse's from_nir {message}.*"
+                                             r"use convention='nir'"):
+            lifgen.from_nir(graph, convention="norse")
     with pytest.raises(InputError, match=r"node 'cell': Norse's from_nir has no LI; with "
                                          r"convention='norse' the neuron nodes are LIF, "
                                          r"CubaLIF, IF"):

@@ -30,6 +30,8 @@ from ..runtime.convolution import Convolution, after_pool, channels_last_order
 from ..runtime import memory
 from ..runtime.network import Network
 from ..runtime.populations import MAX_DELAY, SpikeRaster
+from ..runtime.sources import Bernoulli
+from .nir_tool_reads import as_norse_reads, executor_late_edges
 from .nir_models import (CONVENTIONS, DISCRETE_CONVENTIONS, NIR_NODES, NORSE_DT,
                          SINABS_CONVENTIONS, SNNTORCH_DT, Importing, NeuronSpec, neuron_spec,
                          real_values)
@@ -72,6 +74,9 @@ class LinearMap:
     # the map is a pool (no other map on the path): its input shape, window and scale, which a
     # convolution after it takes into its own kernel (after_pool)
     pool: tuple[tuple[int, int, int], tuple[int, int], float] | None = None
+    # parts of `bias` that crossed late edges (an executor's edge read a step late): held[j]
+    # crossed j + 1 of them, so reaches the output from step j + 1 on (convention "norse")
+    held: tuple[np.ndarray, ...] = ()
 
     def then(self, other: "LinearMap") -> "LinearMap":
         if isinstance(self.matrix, np.ndarray) and isinstance(other.matrix, np.ndarray):
@@ -86,7 +91,15 @@ class LinearMap:
             conv = after_pool(other.conv, *self.pool)
         return LinearMap(matrix, np.asarray(other.matrix @ self.bias).reshape(-1) + other.bias,
                          self.delay + other.delay, self.diagonal and other.diagonal,
-                         other.shape, delays, axis, self.identity and other.identity, conv, pool)
+                         other.shape, delays, axis, self.identity and other.identity, conv, pool,
+                         tuple(np.asarray(other.matrix @ part).reshape(-1) for part in self.held))
+
+    def late(self) -> "LinearMap":
+        """This map a step later, as an edge an executor reads a step late delivers it: its
+        bias so far held back a step more (nothing arrives at the first step)."""
+        later = self.then(_identity(self.matrix.shape[0], 1, self.shape))
+        return replace(later, held=(later.bias - sum(later.held, np.zeros_like(later.bias)),
+                                    *later.held))
 
 
 def _delays_then(first: LinearMap, then: LinearMap) -> tuple[np.ndarray | None, str]:
@@ -526,11 +539,16 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         if method is not None:
             raise InputError("convention='snntorch' runs snnTorch's discrete maps: give no method")
     if convention == "norse" and method is not None:
-        raise InputError("convention='norse' runs Norse's forward-Euler steps (its from_nir's "
-                         "dt: give dt=): give no method")
+        raise InputError("convention='norse' runs Norse's forward-Euler steps (of its "
+                         "from_nir's dt: dt=, or --dt): give no method")
     dt = (NORSE_DT if convention == "norse" else SNNTORCH_DT) if dt is None else dt
     graph = read_graph(graph_or_path)
     nodes, edges = flatten(graph)
+    late: set[tuple[str, str]] = set()
+    if convention == "norse":
+        nodes = as_norse_reads(nodes)
+        late = {(ends_of(g, prefix, pre, "Output"), ends_of(g, prefix, post, "Input"))
+                for g, prefix, pre, post in executor_late_edges(graph)}
     for key, node in nodes.items():
         kind = _kind(node)
         if kind not in NIR_NODES and kind not in EDGE_NODES \
@@ -572,11 +590,13 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         raise InputError("the graph has no neuron node, nothing for lifgen to simulate; its "
                          f"nodes: {sorted(_kind(v) for v in nodes.values())}; supported neuron "
                          f"nodes: {', '.join(NIR_NODES)}")
-    paths = _paths(nodes, edges, vertices, dt)
+    paths = _paths(nodes, edges, vertices, dt, late=late)
     interface.channels_last = _channels_last(paths, interface.populations, specs)
     orders = {name: channels_last_order(shape) for name, shape in interface.channels_last.items()}
-    back = _back_edges(list(interface.populations), paths, interface.populations)
+    back = set() if convention == "norse" else _back_edges(  # (norse: its late edges)
+        list(interface.populations), paths, interface.populations)
     biases: dict[str, np.ndarray] = {}
+    later_biases: dict[tuple[str, str, int], np.ndarray] = {}
     connections = []
     for pre, post, linear in paths:
         pre_name = interface.populations[pre]
@@ -598,7 +618,11 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
                              f"values; node {post!r} has {spec.n} neurons"
                              + NEURONS_FROM_PARAMETERS)
         linear = _reordered(linear, orders.get(pre_name), orders.get(post_name))
-        biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + linear.bias
+        held = sum(linear.held, np.zeros(spec.n))
+        biases[post_name] = biases.get(post_name, np.zeros(spec.n)) + (linear.bias - held)
+        for j, part in enumerate(linear.held):  # (reaching post from step j + 1 on)
+            at = (post_name, spec.synapse, j + 1)
+            later_biases[at] = later_biases.get(at, np.zeros(spec.n)) + part
         delay = max(linear.delay, 1) if (pre, post) in back else linear.delay
         weights: Any
         if linear.delays is not None:
@@ -622,6 +646,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
         network.add(name, spec.model, spec.n, params=params, initial=initial or None,
                     **spec.options)
         interface.imported[name] = {k: np.array(v, copy=True) for k, v in params.items()}
+    connections += _later_biases(network, later_biases, taken)
     for pre_name, post_name, synapse, weights, delay in connections:
         network.connect(pre_name, post_name, synapse, weights, delay=delay)
     for key in (k for k, v in nodes.items() if _kind(v) == "Output"):
@@ -629,6 +654,19 @@ def from_nir(graph_or_path: Any, dt: float | None = None, method: str | None = N
     interface.projections = [id(p) for p in network.projections]
     network.nir = interface  # type: ignore[attr-defined]
     return network
+
+
+def _later_biases(network: Network, later: dict[tuple[str, str, int], np.ndarray],
+                  taken: set[str]) -> list[tuple[str, str, str, Any, int]]:
+    """Biases that reach a population only from step d on (behind edges an executor reads a
+    step late), as projections with delay d from a source that spikes every step."""
+    later = {key: part for key, part in later.items() if np.any(part != 0)}
+    if not later:
+        return []
+    source = population_name("later_bias", taken)
+    network.add_source(source, Bernoulli(1, 1.0))
+    return [(source, post, synapse, part.reshape(-1, 1), delay)
+            for (post, synapse, delay), part in later.items()]
 
 
 # NIR's neuron nodes that emit their state v, not spikes
@@ -672,11 +710,12 @@ def _reordered(linear: LinearMap, pre: np.ndarray | None, post: np.ndarray | Non
     delays = linear.delays
     if delays is not None:
         delays = delays[columns] if linear.delay_axis == "pre" else delays[rows]
+    held = tuple(part[rows] for part in linear.held)
     conv = None if linear.conv is None else replace(
         linear.conv, inputs_last=pre is not None, outputs_last=post is not None)
     same = pre is not None and post is not None and np.array_equal(pre, post)
     return replace(linear, matrix=matrix, bias=linear.bias[rows], delays=delays, conv=conv,
-                   diagonal=linear.diagonal and same, identity=False)
+                   diagonal=linear.diagonal and same, identity=False, held=held)
 
 
 def _delayed_weights(linear: LinearMap, back: bool) -> Sparse:
@@ -757,23 +796,32 @@ def _sized_by_their_input(nodes: dict[str, Any], edges: list[tuple[str, str]],
             sized = _broadcast(nodes[key], shape)
             if sized is not None:
                 nodes[key], shapes[key] = sized, shape
+            elif _neuron_count(nodes[key]) != n:
+                given = sorted({np.shape(v) for v in _parameters(nodes[key]).values()})
+                raise InputError(f"node {key!r}: its parameters of shape "
+                                 f"{', '.join(map(str, given))} do not broadcast to the "
+                                 f"{shape} values the edges into it deliver"
+                                 + NEURONS_FROM_PARAMETERS)
         pending -= set(arriving)
         fresh = set(arriving)
     return nodes, shapes
 
 
 def _paths(nodes: dict[str, Any], edges: list[tuple[str, str]], vertices: set[str],
-           dt: float, starts: set[str] | None = None) -> list[tuple[str, str, LinearMap]]:
+           dt: float, starts: set[str] | None = None,
+           late: set[tuple[str, str]] = set()) -> list[tuple[str, str, LinearMap]]:
     """Every path of edge nodes from a vertex (an Input or a neuron node; those of `starts`
-    only, if given) to the next vertex or Output node, composed into one LinearMap."""
+    only, if given) to the next vertex or Output node, composed into one LinearMap; an edge of
+    `late` delivers what crosses it a step late (LinearMap.late)."""
     after: dict[str, list[str]] = {}
     for pre, post in edges:
         after.setdefault(pre, []).append(post)
     found: list[tuple[str, str, LinearMap]] = []
     steps = [0]
 
-    def walk(start: str, here: str, linear: LinearMap, seen: tuple[str, ...]) -> None:
+    def walk(start: str, here: str, arriving: LinearMap, seen: tuple[str, ...]) -> None:
         for post in after.get(here, []):
+            linear = arriving.late() if (here, post) in late else arriving
             steps[0] += 1
             if steps[0] > MAX_PATH_STEPS:  # (diamonds of edge nodes multiply the paths)
                 raise InputError(f"the graph's edge nodes form more than {MAX_PATH_STEPS} steps "

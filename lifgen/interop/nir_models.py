@@ -281,14 +281,20 @@ def _norse_dt_over(node: Any, attribute: str, n: int, dt: float) -> np.ndarray:
 
 
 def _norse_unread(node: Any, key: str, attribute: str, value: float) -> None:
-    """Warn, as Norse's import warns for r, where it does not read a field that differs from
-    what it assumes (r = 1; v_reset = 0, which it does not mention)."""
+    """Warn, as Norse's import warns for r (where not np.allclose to 1, as it tests), where it
+    does not read a field that differs from what it assumes (r = 1; v_reset = 0, which it does
+    not mention)."""
     values = getattr(node, attribute, None)
-    if values is not None and not np.all(np.asarray(values, np.float64) == value):
+    if values is None:
+        return
+    values = np.asarray(values, np.float64).reshape(-1)
+    if not np.allclose(values, value):
+        other = values[~np.isclose(values, value)]
         warnings.warn(f"node {key!r}: Norse's from_nir does not read {type(node).__name__}'s "
-                      f"{attribute} (it assumes {value:g}; the node has "
-                      f"{np.asarray(values).reshape(-1)[0]:g}); convention='norse' follows it, "
-                      "convention='nir' reads it", ConventionWarning, stacklevel=6)
+                      f"{attribute} (it assumes {value:g}; the node has {other[0]:g}"
+                      + (f" and {other.size - 1} more values" if other.size > 1 else "")
+                      + "); convention='norse' follows it, convention='nir' reads it",
+                      ConventionWarning, stacklevel=5)
 
 
 def _norse_lif(node: Any, key: str, how: Importing) -> NeuronSpec:

@@ -16,6 +16,15 @@ n)) and `lif_v` (the LIF layer's v after each step); the same in float64 (the im
 promoted) as `lif64`, `cubalif64`, `out64`, `lif_v64`; `k_lif` (dt * tau_mem_inv as torch
 computes it in float32: the factor of Norse's Euler step) to check lifgen's own.
 
+norse_dag.nir + norse_dag_norse.npz: a graph whose edges nirtorch's executor (Norse's import
+runs the graph with it) reads a step late: Input -> fa -> lif1 and Input -> fb -> lif1 (a
+merge), lif1 -> rec -> lif1 (a recurrent Affine with a bias), lif1 -> f2 -> cuba and
+Input -> fskip -> cuba (a skip connection); its edges listed so that the executor's
+depth-first order runs fb, rec and fskip after the nodes they feed; fa's weights and lif1's
+thresholds written in float64 (Norse reads them as float32). Run a step at a time at
+dt = 1e-3, float64 (the model's .double()) and float32: `lif1`, `cuba` (spikes),
+`lif1_v`, with suffix 64 for float64.
+
 lif_norse_norse.npz: the NIR paper's single LIF (lif_norse.nir, written by Norse) imported
 by Norse at the paper's dt = 1e-4, on the paper's input current (lif_exact.csv's first column,
 batch 1), float32: `v` and `z` each step."""
@@ -58,6 +67,36 @@ def graph():
               nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:]))))
 
 
+def dag():
+    rng = np.random.default_rng(23)
+    f32 = np.float32
+
+    def affine(n_out, n_in, mean, bias=0.1, dtype=f32):
+        return nir.Affine(weight=rng.normal(mean, 0.5, (n_out, n_in)).astype(dtype),
+                          bias=rng.normal(bias, 0.05, n_out).astype(dtype))
+    nodes = {
+        "input": nir.Input(input_type={"input": np.array([6])}),
+        "fa": affine(5, 6, 0.5, dtype=np.float64), "fb": affine(5, 6, 0.3),
+        "lif1": nir.LIF(tau=rng.uniform(5e-3, 15e-3, 5).astype(f32), r=np.ones(5, f32),
+                        v_leak=np.zeros(5, f32), v_threshold=rng.uniform(0.5, 1.0, 5)),
+        "rec": affine(5, 5, -0.2, bias=0.2), "f2": affine(4, 5, 0.8), "fskip": affine(4, 6, 0.3),
+        "cuba": nir.CubaLIF(tau_syn=np.full(4, 4e-3, f32), tau_mem=np.full(4, 8e-3, f32),
+                            r=np.ones(4, f32), v_leak=np.zeros(4, f32),
+                            v_threshold=np.full(4, 0.4, f32), w_in=np.ones(4, f32)),
+        "output": nir.Output(output_type={"output": np.array([4])})}
+    edges = [("input", "fa"), ("fa", "lif1"), ("lif1", "rec"), ("rec", "lif1"), ("lif1", "f2"),
+             ("f2", "cuba"), ("cuba", "output"), ("input", "fb"), ("fb", "lif1"),
+             ("input", "fskip"), ("fskip", "cuba")]
+    nir.write(str(HERE / "norse_dag.nir"), nir.NIRGraph(nodes=nodes, edges=edges))
+    x = (np.random.default_rng(24).random((STEPS, BATCH, 6)) < 0.3).astype(np.float32)
+    found = {"x": x.astype(np.uint8)}
+    for dtype, suffix in ((torch.float32, ""), (torch.float64, "64")):
+        (lif1, cuba), v, _ = run(HERE / "norse_dag.nir", ("lif1", "cuba"), x, 1e-3, dtype)
+        found.update({f"lif1{suffix}": lif1, f"cuba{suffix}": cuba, f"lif1_v{suffix}": v})
+    np.savez_compressed(HERE / "norse_dag_norse.npz", **found)
+    print("dag spikes", found["lif1"].sum(), found["cuba"].sum(), found["lif164"].sum())
+
+
 def run(path, keys, x, dt, dtype):
     """Norse's import of `path` run a step at a time on x (T, batch, n): the spikes of the
     neuron nodes `keys` and the first one's v, each (T, batch, n), and its dt * tau_mem_inv."""
@@ -92,6 +131,7 @@ def main():
                       current.reshape(-1, 1, 1).astype(np.float32), 1e-4, torch.float32)
     np.savez_compressed(HERE / "lif_norse_norse.npz", current=current, v=v1, z=z)
     print("paper LIF spikes", z.sum())
+    dag()
 
 
 if __name__ == "__main__":
