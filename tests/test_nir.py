@@ -643,8 +643,9 @@ def test_what_norse_s_import_does_not_read_is_said():
     any v_reset (it resets to 0): convention="norse" follows it and warns from the caller's
     line, naming the node, the field and a value that differs; a node Norse has no cell for is
     refused naming those it has; edge nodes Norse drops (Scale, Delay), cannot import
-    (Conv1d, AvgPool2d) or pools differently (a SumPool2d's padding) are refused; a method is
-    refused (Norse's steps are forward Euler)."""
+    (Conv1d, AvgPool2d) or pools differently (a SumPool2d's padding) are refused, and so is a
+    graph of two Input nodes (Norse runs one, which one is arbitrary); a method is refused
+    (Norse's steps are forward Euler)."""
     lif = dict(tau=np.full(8, 5e-3), r=np.ones(8), v_leak=np.zeros(8), v_threshold=np.ones(8),
                v_reset=np.zeros(8))
     for changed, message in (({"r": np.r_[1.0, 2.0, np.ones(6)]}, r"r \(it assumes 1; the "
@@ -671,6 +672,13 @@ def test_what_norse_s_import_does_not_read_is_said():
         with pytest.raises(InputError, match=rf"node 'edge': Norse's from_nir {message}.*"
                                              r"use convention='nir'"):
             lifgen.from_nir(graph, convention="norse")
+    two = _chain(cell)
+    two.nodes["input2"] = nir.Input(input_type={"input": np.array([4])})
+    two.edges.append(("input2", "fc1"))
+    with pytest.raises(InputError, match=r"the graph has 2 nodes no edge enters \('input', "
+                                         r"'input2'\): Norse's import .* arbitrary"):
+        lifgen.from_nir(two, convention="norse")
+    lifgen.from_nir(two)  # (NIR's own semantics take both)
     with pytest.raises(InputError, match=r"node 'cell': Norse's from_nir has no LI; with "
                                          r"convention='norse' the neuron nodes are LIF, "
                                          r"CubaLIF, IF"):

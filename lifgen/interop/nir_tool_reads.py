@@ -57,6 +57,12 @@ def executor_late_edges(graph: Any, prefix: str = "") -> list[tuple[Any, str, st
         after.setdefault(pre, []).append(post)
     targets = {post for _, post in graph.edges}
     roots = [k for k in graph.nodes if k not in targets]
+    if len(roots) > 1:
+        raise InputError(f"{'subgraph ' + repr(prefix[:-1]) if prefix else 'the graph'} has "
+                         f"{len(roots)} nodes no edge enters ({', '.join(map(repr, roots))}): "
+                         "Norse's import (nirtorch's executor) runs the graph from one of them, "
+                         "which one is arbitrary, and never runs the others' paths; "
+                         "convention='norse' cannot give its numbers: use convention='nir'")
     order: list[str] = []
     seen: set[str] = set()
 
