@@ -641,7 +641,8 @@ def test_norse_s_executor_order_is_followed(dtype, suffix, tolerance):
 def test_what_norse_s_import_does_not_read_is_said():
     """Norse's import does not read a LIF's or IF's r (it warns where r is not close to 1) or
     any v_reset (it resets to 0): convention="norse" follows it and warns from the caller's
-    line, naming the node, the field and a value that differs; a node Norse has no cell for is
+    line, naming the node, the field and a value that differs (so does convention="snntorch"
+    for v_reset, which snnTorch's import does not read either); a node Norse has no cell for is
     refused naming those it has; edge nodes Norse drops (Scale, Delay), cannot import
     (Conv1d, AvgPool2d) or pools differently (a SumPool2d's padding) are refused, and so is a
     graph of two Input nodes (Norse runs one, which one is arbitrary); a method is refused
@@ -656,6 +657,11 @@ def test_what_norse_s_import_does_not_read_is_said():
                                                    r"read LIF's " + message) as caught:
             lifgen.from_nir(_chain(nir.LIF(**{**lif, **changed})), convention="norse")
         assert caught[0].filename == __file__
+    with pytest.warns(ConventionWarning, match=r"node 'cell': snnTorch's import_from_nir does "
+                                               r"not read LIF's v_reset .*convention='snntorch' "
+                                               r"follows it"):
+        lifgen.from_nir(_chain(nir.LIF(**{**lif, "v_reset": np.full(8, 0.5)})),
+                        convention="snntorch")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lifgen.from_nir(_chain(nir.LIF(**lif)), convention="norse")
@@ -687,6 +693,28 @@ def test_what_norse_s_import_does_not_read_is_said():
     with pytest.raises(InputError, match=r"convention='norse' runs Norse's forward-Euler "
                                          r"steps .*give no method"):
         lifgen.from_nir(_chain(nir.LIF(**lif)), convention="norse", method="euler")
+
+
+@pytest.mark.parametrize("name, order", [("lif", 1), ("cubalif", 1), ("li", 1), ("cubali", 1),
+                                         ("if", None), ("i", None)])
+def test_verify_applies_to_the_nir_node_models(name, order):
+    """`lifgen verify nir/NAME` (the library's NIR node models by name, as a pip install ships
+    them) drives the node's input synapse as an input and passes for every method: euler's
+    observed order 1 where the node leaks (an integrator, IF or I, is exact for every method on
+    a held input); a non-spiking node's threshold of 3e38 does not scale the input to 1e37; a
+    bias given as a parameter is refused, naming the input to drive instead."""
+    report = lifgen.verify(f"nir/{name}", methods=("exact", "euler", "rk2", "rk4"))
+    assert report.passed, report.verdicts()
+    euler = [row for row in report.rows if row["method"] == "euler"]
+    if order is not None:
+        assert abs(euler[-1]["order"] - order) < 0.05
+    assert max(row["max_error"] for row in euler) < 1.0
+    with pytest.raises(InputError, match=r"b is the bias of synapse type (I|S), which verify "
+                                         r"drives as an input: give --input (I|S)=const:VALUE"):
+        lifgen.verify(f"nir/{name}", params={"b": 0.3})
+    with pytest.raises(Exception, match=r"no model named 'nir/nope'; the library's nir/ "
+                                        r"models: nir/cubali, nir/cubalif"):
+        lifgen.verify("nir/nope")
 
 
 # -- methods, conventions and discrete nodes -----------------------------------------------------

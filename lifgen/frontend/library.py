@@ -23,12 +23,26 @@ def list_models() -> list[str]:
     return sorted(p.stem for p in resource_dir("models").glob("*.toml"))
 
 
+# the library's folders of neuron models, named folder/name ("nir/lif": models/nir/lif.toml)
+LIBRARY_FOLDERS = ("nir",)
+
+
 def model_file(name_or_path: "str | Path") -> Path:
-    """The model file for a library model name or a path to a .toml file."""
+    """The model file for a library model name ("lapicque", or "nir/lif" in a folder of
+    LIBRARY_FOLDERS) or a path to a .toml file."""
     if not isinstance(name_or_path, (str, Path)):
         raise ModelError(f"expected a Model, a model name or a path, got "
                          f"{type(name_or_path).__name__}")
     text = str(name_or_path)
+    folder, _, stem = text.rpartition("/")
+    if isinstance(name_or_path, str) and folder in LIBRARY_FOLDERS \
+            and NAME_PATTERN.fullmatch(stem):
+        library_file = resource_dir("models") / folder / f"{stem}.toml"
+        if library_file.exists():
+            return library_file
+        known = sorted(p.stem for p in (resource_dir("models") / folder).glob("*.toml"))
+        raise ModelError(f"no model named {text!r}; the library's {folder}/ models: "
+                         f"{', '.join(f'{folder}/{k}' for k in known)}")
     if isinstance(name_or_path, str) and NAME_PATTERN.fullmatch(text):
         library_file = resource_dir("models") / f"{text}.toml"
         if library_file.exists():

@@ -153,6 +153,7 @@ def _snntorch_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
     the neuron of a 2-cycle with an Affine an snn.RLeaky (its zero reset a step later, of the
     whole new membrane)."""
     _no_leak(node, key)
+    _unread(node, key, "v_reset", 0.0, how)
     tau = _f32(node, "tau")
     beta = (1 - (SNNTORCH_DT / tau)).astype(np.float32)
     vthr = _f32(node, "v_threshold")
@@ -172,6 +173,7 @@ def _snntorch_cubalif(node: Any, key: str, how: Importing) -> NeuronSpec:
     reset_delay=False); an RSynaptic (the node in a 2-cycle with an Affine or Linear) ignores
     reset_delay=False in snnTorch 1.0, so its reset comes a step later."""
     _no_leak(node, key)
+    _unread(node, key, "v_reset", 0.0, how)
     tau_syn, tau_mem = _f32(node, "tau_syn"), _f32(node, "tau_mem")
     if not np.allclose(_f32(node, "r"), tau_mem / SNNTORCH_DT):
         raise InputError(f"node {key!r}: snnTorch's import needs r = tau_mem/dt "
@@ -196,6 +198,7 @@ def _snntorch_cubalif(node: Any, key: str, how: Importing) -> NeuronSpec:
 def _snntorch_if(node: Any, key: str, how: Importing) -> NeuronSpec:
     """snnTorch 1.0 imports IF as snn.Leaky(beta=0.9, threshold=v_threshold*r), resetting by
     subtraction (its default) right after the spike: reproduced as it is."""
+    _unread(node, key, "v_reset", 0.0, how)
     r = _one(_f32(node, "r"), "r", key)
     if r != 1:
         raise InputError(f"node {key!r}: snnTorch's import supports IF with r = 1 only")
@@ -280,28 +283,29 @@ def _norse_dt_over(node: Any, attribute: str, n: int, dt: float) -> np.ndarray:
     return (np.float32(dt) * (np.float32(1) / tau)).astype(np.float64)
 
 
-def _norse_unread(node: Any, key: str, attribute: str, value: float) -> None:
-    """Warn, as Norse's import warns for r (where not np.allclose to 1, as it tests), where it
-    does not read a field that differs from what it assumes (r = 1; v_reset = 0, which it does
-    not mention)."""
+def _unread(node: Any, key: str, attribute: str, value: float, how: Importing) -> None:
+    """Warn where a tool's import does not read a field that differs from what it assumes
+    (Norse's r = 1, which it warns for where not np.allclose, as tested here; v_reset = 0,
+    which Norse and snnTorch do not mention): the convention follows the tool."""
     values = getattr(node, attribute, None)
     if values is None:
         return
     values = np.asarray(values, np.float64).reshape(-1)
     if not np.allclose(values, value):
         other = values[~np.isclose(values, value)]
-        warnings.warn(f"node {key!r}: Norse's from_nir does not read {type(node).__name__}'s "
-                      f"{attribute} (it assumes {value:g}; the node has {other[0]:g}"
-                      + (f" and {other.size - 1} more values" if other.size > 1 else "")
-                      + "); convention='norse' follows it, convention='nir' reads it",
-                      ConventionWarning, stacklevel=5)
+        warnings.warn(f"node {key!r}: {TOOLS[how.convention][0]} does not read "
+                      f"{type(node).__name__}'s {attribute} (it assumes {value:g}; the node has "
+                      f"{other[0]:g}" + (f" and {other.size - 1} more values" if other.size > 1
+                                         else "")
+                      + f"); convention={how.convention!r} follows it, convention='nir' reads "
+                      "it", ConventionWarning, stacklevel=5)
 
 
 def _norse_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
     """LIFBoxCell(tau_mem_inv=1/tau, v_th=v_threshold, v_leak=v_leak), Euler at dt, v starting
     at v_leak; r and v_reset are not read (reset to 0)."""
-    _norse_unread(node, key, "r", 1.0)
-    _norse_unread(node, key, "v_reset", 0.0)
+    _unread(node, key, "r", 1.0, how)
+    _unread(node, key, "v_reset", 0.0, how)
     n = _size(node, "tau", "r", "v_leak", "v_threshold")
     v_leak = _array(node, "v_leak", n)
     return NeuronSpec(model_path("norse_lif_box"), n, {
@@ -313,7 +317,7 @@ def _norse_lif(node: Any, key: str, how: Importing) -> NeuronSpec:
 def _norse_cubalif(node: Any, key: str, how: Importing) -> NeuronSpec:
     """w_in, an LIBoxCell(1/tau_syn, v_leak), r, an LIFBoxCell(1/tau_mem, v_threshold,
     v_leak), Euler at dt, both starting at v_leak; v_reset is not read (reset to 0)."""
-    _norse_unread(node, key, "v_reset", 0.0)
+    _unread(node, key, "v_reset", 0.0, how)
     n = _size(node, "tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "w_in")
     v_leak = _array(node, "v_leak", n)
     return NeuronSpec(model_path("norse_cubalif"), n, {
@@ -326,8 +330,8 @@ def _norse_cubalif(node: Any, key: str, how: Importing) -> NeuronSpec:
 
 def _norse_if(node: Any, key: str, how: Importing) -> NeuronSpec:
     """IAFCell(v_th=v_threshold): v += I, no dt; r and v_reset are not read (reset to 0)."""
-    _norse_unread(node, key, "r", 1.0)
-    _norse_unread(node, key, "v_reset", 0.0)
+    _unread(node, key, "r", 1.0, how)
+    _unread(node, key, "v_reset", 0.0, how)
     n = _size(node, "r", "v_threshold")
     return NeuronSpec(model_path("norse_iaf"), n, {"v_threshold": _array(node, "v_threshold", n)})
 

@@ -82,7 +82,8 @@ def crossing_time(model: Model) -> sympy.Expr | None:
 
     With dX/dt = a X + b, X(t) = X_inf + (X0 - X_inf) e^(a t) and X_inf = -b/a, so the threshold
     theta is reached at t* = ln((theta - X_inf)/(X0 - X_inf))/a; for Lapicque
-    t* = tau ln((V_inf - V0)/(V_inf - theta)). None if the model is not of that kind.
+    t* = tau ln((V_inf - V0)/(V_inf - theta)); with a = 0 (an integrator) t* = (theta - X0)/b.
+    None if the model is not of that kind.
     """
 
     if model.is_discrete or len(model.odes) != 1:
@@ -93,6 +94,8 @@ def crossing_time(model: Model) -> sympy.Expr | None:
     if split is None or not isinstance(spike, (sympy.Gt, sympy.Ge)) or spike.lhs != state:
         return None
     a, b = split[0][state], split[1]
+    if a == 0:  # an integrator (NIR's IF and I: dX/dt = r I) rises linearly
+        return (spike.rhs - initial_symbol(state.name, model)) / b
     steady = -b / a
     return sympy.log((spike.rhs - steady) / (initial_symbol(state.name, model) - steady)) / a
 

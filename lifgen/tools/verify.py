@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, TypedDict, Union
 
@@ -20,7 +20,7 @@ import numpy.typing as npt
 from ..numerics.analytic import LinearSolution
 from ..errors import InputError
 from ..frontend.library import load_model
-from ..ir.model import Model
+from ..ir.model import Model, Quantity
 from ..results.result import Result
 from ..ir.symbols import symbol
 from ..numerics.accuracy import membrane_threshold, parameter_values
@@ -240,7 +240,7 @@ def verify(model: Model | str | Path, methods: str | Sequence[str] | None = None
     every method resets at a step boundary, an error of order dt that no method's order can beat;
     spike times are compared separately.
     """
-    model = load_model(model)
+    model = _synapses_as_inputs(load_model(model), params)
     if model.is_discrete:
         raise InputError(f"model {model.name} is a discrete-time map: there is nothing to converge")
     if model.is_stochastic:
@@ -325,6 +325,23 @@ def _row(method: str, dt: float, result: Result, reference: _Reference, window: 
             "order": math.log2(previous / max_error) if previous and max_error > 0 else None,
             "state_errors": {n: float(e.max()) if e.size else 0.0 for n, e in per_state.items()},
             **_spike_errors(result.spike_times[0], spike_times, dt)}
+
+
+def _synapses_as_inputs(model: Model, params: Mapping[str, float | str] | None) -> Model:
+    """The model with each synapse type that is an input of its equations (no target: a NIR
+    node's I, snnTorch's rec) declared an input, so that verify drives it with a waveform as it
+    drives inputs (alone, a population holds it at its bias, 0 by default: nothing would move).
+    Its bias is then no part of the run: a value given for it is refused, naming the input."""
+    driven = [y for y in model.synapses if not y.target]
+    for y in driven:
+        if y.bias and y.bias in (params or {}):
+            raise InputError(f"params: {y.bias} is the bias of synapse type {y.name}, which "
+                             f"verify drives as an input: give --input {y.name}=const:VALUE "
+                             f"(input={{{y.name!r}: ...}}) instead")
+    if not driven:
+        return model
+    return replace(model, inputs=model.inputs + tuple(Quantity(y.name) for y in driven),
+                   synapses=tuple(y for y in model.synapses if y.target))
 
 
 @contextlib.contextmanager
@@ -491,7 +508,8 @@ def _default_input(model: Model, params: Mapping[str, float], name: str, share: 
             if name == model.input_names[0]:  # from where the model rests to `share` of the way
                 return Step((start + share * (threshold - start) - rest) / (gain - rest), 0)
             return Step(share * (threshold - start) / (gain - rest), 0)  # `share` further
-    held = holding_input(model, {**parameter_values(model), **params}, name, share)
+    held = None if threshold is None else holding_input(
+        model, {**parameter_values(model), **params}, name, share)
     if held is not None:
         return Step(held, 0)
     return Step(1.0 if name == model.input_names[0] else 0.1, 0)
@@ -539,9 +557,16 @@ def _kick(model: Model, params: Mapping[str, float], name: str, t_end: float,
     return share * distance / gain if gain > 0 and distance > 0 else 0.1
 
 
+# a threshold at least this large is never reached (NIR's non-spiking LI, CubaLI and I nodes
+# spike above float32's largest number): an input scaled to reach it would be as large
+NEVER_REACHED = 1e30
+
+
 def _threshold(model: Model, params: Mapping[str, float]) -> float | None:
-    """The threshold value of a condition `X > theta` on a state X, else None."""
-    return membrane_threshold(model, {**model.defaults, **params})[1]
+    """The threshold value of a condition `X > theta` on a state X, else None (also where it
+    is never reached)."""
+    threshold = membrane_threshold(model, {**model.defaults, **params})[1]
+    return None if threshold is not None and abs(threshold) >= NEVER_REACHED else threshold
 
 
 def _simulate(model: Model, method: str, dt: float, n_steps: int, waveforms: Mapping[str, Drive],
