@@ -385,13 +385,15 @@ def _simulate_nir(args: argparse.Namespace) -> None:
     from .interop.nir_run import run_nir
     from .runtime.waveforms import read_npy
 
+    # (--no-progress asks for what a graph's run does anyway: no progress bar)
     given = [f"--{dest.replace('_', '-')}" for dest, default in NIR_IGNORES.items()
-             if getattr(args, dest) != default]
+             if getattr(args, dest) != default and not (dest == "progress" and
+                                                         args.progress is False)]
     if given:
         raise InputError(f"{', '.join(given)}: not for a NIR graph, whose inputs give its "
                          "length and batch; it takes --input, --convention, --method, --dt "
                          "(in seconds, or a time such as '0.1 ms'), --dtype, --target, "
-                         "--threads, --spikes raster|count and --save")
+                         "--threads, --spikes raster|count, --save and --force")
     network = from_nir(args.model, dt=args.dt, method=args.method, convention=args.convention)
     names = list(network.nir.inputs)  # type: ignore[attr-defined]
     inputs = {}

@@ -223,7 +223,8 @@ def cli(*args, cwd):
 
 def test_simulate_refuses_the_options_a_nir_graph_does_not_take(tmp_path):
     """--steps, --plot, --param and the rest were silently ignored; --dt '0.1 ms' was an
-    internal error; a folder given as --input was named 'Is a directory: 3'."""
+    internal error; a folder given as --input was named 'Is a directory: 3'; --no-progress
+    (what a graph's run does anyway) was refused as '--progress'."""
     nir.write(str(tmp_path / "g.nir"), lif_graph())
     np.save(tmp_path / "x.npy", np.ones((20, 1, 3)))
     (tmp_path / "folder.npy").mkdir()
@@ -238,6 +239,11 @@ def test_simulate_refuses_the_options_a_nir_graph_does_not_take(tmp_path):
                 cwd=tmp_path)
     assert timed.returncode == 0, timed.stderr
     assert "output output: shape (20, 1, 3)" in timed.stdout
+    quiet = cli("simulate", "g.nir", "--input", "x.npy", "--no-progress", cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr  # (a graph's run shows no progress bar anyway)
+    bar = cli("simulate", "g.nir", "--input", "x.npy", "--progress", cwd=tmp_path)
+    assert bar.returncode == 2 and "--progress: not for a NIR graph" in bar.stderr
+    assert "--save and --force" in bar.stderr
     model_file = cli("simulate", "lapicque", "--convention", "sinabs", cwd=tmp_path)
     assert model_file.returncode == 2 and "--convention is for NIR graphs" in model_file.stderr
 
